@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Bundles one action into a committed dist/index.js with @vercel/ncc, from the action's compiled
+// lib/index.js. The bundle is ESM, so it opens with a banner that defines `__dirname`, `__filename`
+// and `require` from import.meta.url (bundled CommonJS dependencies such as ssh2 expect them).
+// Usage: node scripts/bundle-action.mjs <action dir>
+import ncc from '@vercel/ncc';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve, dirname } from 'node:path';
+
+const BANNER = [
+  "import { createRequire as __titanCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __titanFileURLToPath } from 'node:url';",
+  "import { dirname as __titanDirname } from 'node:path';",
+  'const require = __titanCreateRequire(import.meta.url);',
+  'const __filename = __titanFileURLToPath(import.meta.url);',
+  'const __dirname = __titanDirname(__filename);',
+  '',
+].join('\n');
+
+const actionDir = resolve(process.argv[2] ?? '.');
+const entry = join(actionDir, 'lib', 'index.js');
+const out = join(actionDir, 'dist');
+
+const { code, assets } = await ncc(entry, {
+  minify: false,
+  sourceMap: false,
+  quiet: true,
+  target: 'es2023',
+  externals: [],
+});
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+await writeFile(join(out, 'index.js'), BANNER + code);
+for (const [name, asset] of Object.entries(assets ?? {})) {
+  const file = join(out, name);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, asset.source, { mode: asset.permissions });
+}
+await writeFile(join(out, 'package.json'), '{ "type": "module" }\n');
