@@ -4,10 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { actionDirs } from './actions.mjs';
 
-const node = process.argv[2] ?? process.execPath;
+const node = resolve(process.argv[2] ?? process.execPath);
 const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 if (!version.startsWith('v24.')) {
   console.error(`check-bundles: ${node} is ${version || 'not runnable'}, expected Node 24`);
@@ -16,7 +16,7 @@ if (!version.startsWith('v24.')) {
 let failures = 0;
 const dirs = actionDirs();
 for (const dir of dirs) {
-  const bundle = join(dir, 'dist', 'index.js');
+  const bundle = resolve(dir, 'dist', 'index.js');
   if (!existsSync(bundle)) {
     console.error(`✗ ${dir}: no dist/index.js (run: npx turbo run bundle)`);
     failures++;
