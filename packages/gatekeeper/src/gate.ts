@@ -1,0 +1,135 @@
+import { resolve } from 'node:path';
+import type { Logger } from '@titan/log/logger';
+import { checkCiStatus, ciSkippedFinding, type CiStatusInput } from './ci-status.js';
+import { ComposeFileError, readComposeFile, type ComposeFile } from './compose-file.js';
+import { mergeComposeFiles } from './compose-merge.js';
+import { checkComposePolicy } from './compose-policy.js';
+import { checkSecretReferences, composeDefaults, failFastVariables } from './compose-references.js';
+import { DisplayPaths } from './display-path.js';
+import { CHECK_TITLES, CHECKS, isBlocking, type CheckId, type Finding } from './finding.js';
+import type { Place } from './located-yaml.js';
+import { checkMigrations } from './migrations.js';
+import { checkPolicyFile } from './policy-file.js';
+import type { PreviousManifest } from './previous-manifest.js';
+import { checkProductionValues, type ValuesSource } from './production-values.js';
+import { readReleaseSource } from './release-source.js';
+import { DEFAULT_REQUIRED_VALUES } from './required-values.js';
+
+/**
+ * The readiness gate: runs every check on a release source and says whether the deploy may start.
+ * It never throws for what it finds (that is a finding); it throws ReleaseSourceError when the
+ * source itself cannot be read, since then there is nothing to check.
+ */
+export interface GateOptions {
+  /** The release source: the folder holding services.yml. */
+  source: string;
+  /** Files in findings are named relative to this folder (the workspace). Default: the current folder. */
+  pathRoot?: string;
+  /** Compose files to check instead of services.yml's release.compose, relative to `source`. */
+  composeFiles?: readonly string[];
+  /** The production values, lowest precedence first (env-file, then the values input). */
+  values: readonly ValuesSource[];
+  /** The variables that must be set. Default: DEFAULT_REQUIRED_VALUES. */
+  required?: readonly string[];
+  previousManifest?: PreviousManifest | undefined;
+  /** How to read CI results; undefined skips the CI check with a warning (no token). */
+  ci?: CiStatusInput | undefined;
+  logger: Logger;
+}
+
+export type CheckStatus = 'passed' | 'failed' | 'warnings' | 'skipped';
+
+export interface CheckResult {
+  check: CheckId;
+  title: string;
+  status: CheckStatus;
+  errors: number;
+  warnings: number;
+}
+
+export interface GateReport {
+  /** No finding of severity error. */
+  ready: boolean;
+  findings: Finding[];
+  checks: CheckResult[];
+}
+
+export async function runGate(options: GateOptions): Promise<GateReport> {
+  const { logger } = options;
+  const paths = new DisplayPaths(options.pathRoot ?? process.cwd());
+  const source = await readReleaseSource(options.source);
+  const required = options.required ?? DEFAULT_REQUIRED_VALUES;
+  const findings: Finding[] = [];
+  const skipped = new Set<CheckId>();
+
+  await logger.group('CI status', async () => {
+    if (options.ci === undefined) {
+      skipped.add('ci');
+      findings.push(ciSkippedFinding());
+      return;
+    }
+    findings.push(...(await checkCiStatus({ ...options.ci, logger })));
+  });
+
+  const composePaths = options.composeFiles?.map((f) => resolve(source.dir, f)) ?? source.composeFiles;
+  const composeFiles: ComposeFile[] = [];
+  const composeFindings: Finding[] = [];
+  for (const path of composePaths) {
+    try {
+      composeFiles.push(await readComposeFile(path, paths.of(path)));
+    } catch (error: unknown) {
+      if (!(error instanceof ComposeFileError)) throw error;
+      composeFindings.push({ check: 'compose', severity: 'error', file: error.file, line: error.line, message: error.message, fix: 'Fix the Compose file so that `docker compose config` accepts it' });
+    }
+  }
+
+  const valueMap = new Map<string, string>();
+  for (const s of options.values) for (const entry of s.parsed.entries) valueMap.set(entry.name, entry.value);
+
+  await logger.group('Production values', () => {
+    const valueFindings = checkProductionValues({
+      sources: options.values,
+      required,
+      composeRequired: failFastVariables(composeFiles),
+      composeDefaults: composeDefaults(composeFiles),
+    });
+    logger.info(`${required.length} required variable(s), ${valueMap.size} value(s) given, ${valueFindings.length} finding(s)`);
+    findings.push(...valueFindings);
+    return Promise.resolve();
+  });
+
+  await logger.group('Compose policy', () => {
+    if (composeFindings.length === 0) {
+      const merged = mergeComposeFiles(composeFiles, valueMap);
+      const built = new Map<string, Place>(source.images.map((i) => [i.service, { ...i.place, file: paths.of(source.servicesFile) }]));
+      composeFindings.push(...checkComposePolicy({ merged, builtServices: built, values: valueMap }), ...checkSecretReferences(composeFiles, required));
+      logger.info(`${composeFiles.map((f) => f.file).join(' + ')}: ${merged.services.size} service(s), ${composeFindings.length} finding(s)`);
+    }
+    findings.push(...composeFindings);
+    return Promise.resolve();
+  });
+
+  await logger.group('Migrations', async () => {
+    const migrationFindings = await checkMigrations({ dir: source.migrationsDir, paths, previous: options.previousManifest });
+    logger.info(`${paths.of(source.migrationsDir)}: ${migrationFindings.length} finding(s)${options.previousManifest === undefined ? ' (no previous manifest: released files not compared)' : ''}`);
+    findings.push(...migrationFindings);
+  });
+
+  await logger.group('Policy file', async () => {
+    const policyFindings = await checkPolicyFile(source.policyFile, paths.of(source.policyFile));
+    logger.info(`${paths.of(source.policyFile)}: ${policyFindings.length} finding(s)`);
+    findings.push(...policyFindings);
+  });
+
+  return { ready: !findings.some(isBlocking), findings, checks: summarizeChecks(findings, skipped) };
+}
+
+export function summarizeChecks(findings: readonly Finding[], skipped: ReadonlySet<CheckId> = new Set()): CheckResult[] {
+  return CHECKS.map((check) => {
+    const own = findings.filter((f) => f.check === check);
+    const errors = own.filter((f) => f.severity === 'error').length;
+    const warnings = own.length - errors;
+    const status: CheckStatus = skipped.has(check) ? 'skipped' : errors > 0 ? 'failed' : warnings > 0 ? 'warnings' : 'passed';
+    return { check, title: CHECK_TITLES[check], status, errors, warnings };
+  });
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { DisplayPaths } from './display-path.js';
+import type { Finding } from './finding.js';
+import type { PreviousManifest } from './previous-manifest.js';
+
+/**
+ * The migrations of a release: named `NNNN_name.sql`, numbered consecutively from 0001 with no gap
+ * and no duplicate, nothing else in the folder, no transaction statements inside (the deployer runs
+ * each one in its own transaction), and, against the previous release's manifest, none edited,
+ * removed or slipped in before one already released.
+ */
+export interface MigrationsInput {
+  dir: string;
+  paths: DisplayPaths;
+  previous?: PreviousManifest | undefined;
+}
+
+export const MIGRATION_NAME = /^(\d{4})_([A-Za-z0-9][A-Za-z0-9_-]*)\.sql$/;
+
+const CHECK = 'migrations';
+const TRANSACTION_STATEMENT = /^\s*(BEGIN(\s+(TRANSACTION|WORK))?|START\s+TRANSACTION|COMMIT(\s+(TRANSACTION|WORK))?|END\s+(TRANSACTION|WORK)|ROLLBACK(\s+(TRANSACTION|WORK))?)\s*;/i;
+
+interface Migration {
+  name: string;
+  number: number;
+  path: string;
+  file: string;
+  sha256: string;
+  text: string;
+}
+
+export async function checkMigrations(input: MigrationsInput): Promise<Finding[]> {
+  const { dir, paths } = input;
+  const findings: Finding[] = [];
+  let names: { name: string; isFile: boolean }[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true })).map((d) => ({ name: d.name, isFile: d.isFile() }));
+  } catch (error: unknown) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    return [finding(paths.of(dir), null, `The migrations folder cannot be read (${code})`, 'Create it (release.migrations in services.yml names it), even if it holds no migration yet')];
+  }
+  const migrations: Migration[] = [];
+  for (const { name, isFile } of names.sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = join(dir, name);
+    const match = name.match(MIGRATION_NAME);
+    if (!isFile || match === null) {
+      findings.push(finding(paths.of(path), null, `${name} is not a migration named NNNN_name.sql`, 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder'));
+      continue;
+    }
+    const bytes = await readFile(path);
+    migrations.push({
+      name,
+      number: Number(match[1]),
+      path,
+      file: paths.of(path),
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      text: bytes.toString('utf8'),
+    });
+  }
+  findings.push(...numberingFindings(migrations), ...migrations.flatMap(transactionFindings));
+  if (input.previous !== undefined) findings.push(...releasedFindings(migrations, input.previous, dir, paths));
+  return findings;
+}
+
+function numberingFindings(migrations: readonly Migration[]): Finding[] {
+  const findings: Finding[] = [];
+  let expected = 1;
+  let previous: Migration | undefined;
+  for (const migration of migrations) {
+    if (previous !== undefined && migration.number === previous.number) {
+      findings.push(finding(migration.file, null, `${migration.name} has the same number as ${previous.name}`, `Renumber ${migration.name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`));
+      continue;
+    }
+    if (migration.number !== expected) {
+      const missing = expected === migration.number - 1 ? pad(expected) : `${pad(expected)}-${pad(migration.number - 1)}`;
+      findings.push(
+        finding(
+          migration.file,
+          null,
+          previous === undefined ? `The first migration is ${migration.name}; numbering starts at 0001` : `${migration.name} follows ${previous.name}: ${missing} is missing`,
+          `Number migrations consecutively: rename ${migration.name} to ${pad(expected)}_${migration.name.slice(5)}`,
+        ),
+      );
+    }
+    expected = migration.number + 1;
+    previous = migration;
+  }
+  return findings;
+}
+
+function transactionFindings(migration: Migration): Finding[] {
+  const findings: Finding[] = [];
+  let dollarTag: string | undefined;
+  migration.text.split(/\r?\n/).forEach((line, index) => {
+    const code = dollarTag === undefined ? line.replace(/--.*$/, '') : line;
+    if (dollarTag === undefined && TRANSACTION_STATEMENT.test(code)) {
+      findings.push(finding(migration.file, index + 1, `${migration.name} controls its own transaction (${code.trim().replace(/\s*;.*$/, '')})`, 'Remove BEGIN/COMMIT: the deployer runs each migration in its own transaction and records it in the same one'));
+    }
+    for (const tag of code.match(/\$[A-Za-z_]*\$/g) ?? []) {
+      dollarTag = dollarTag === undefined ? tag : dollarTag === tag ? undefined : dollarTag;
+    }
+  });
+  return findings;
+}
+
+function releasedFindings(migrations: readonly Migration[], previous: PreviousManifest, dir: string, paths: DisplayPaths): Finding[] {
+  const findings: Finding[] = [];
+  const folder = basename(dir);
+  const byName = new Map(migrations.map((m) => [m.name, m]));
+  const released = previous.files.filter((f) => {
+    const parts = f.path.split('/');
+    const name = parts.at(-1) ?? '';
+    const parent = parts.at(-2);
+    return MIGRATION_NAME.test(name) && (parent === 'migrations' || parent === folder);
+  });
+  let highest = 0;
+  for (const file of released) {
+    const name = file.path.split('/').at(-1) ?? file.path;
+    highest = Math.max(highest, Number(name.slice(0, 4)));
+    const current = byName.get(name);
+    if (current === undefined) {
+      findings.push(finding(paths.of(join(dir, name)), null, `${name} was released (previous manifest: ${file.path}) and is now missing`, `Restore ${name} exactly as released; undo a change with a new migration instead`));
+    } else if (current.sha256 !== file.sha256) {
+      findings.push(finding(current.file, null, `${name} was edited after it was released (sha256 ${current.sha256.slice(0, 12)}… differs from the previous manifest's ${file.sha256.slice(0, 12)}…)`, `Restore ${name} as released (git checkout it from the released commit) and put the change in a new migration`));
+    }
+  }
+  const releasedNames = new Set(released.map((f) => f.path.split('/').at(-1)));
+  for (const migration of migrations) {
+    if (!releasedNames.has(migration.name) && migration.number <= highest) {
+      findings.push(finding(migration.file, null, `${migration.name} is new but numbered before a migration already released (up to ${pad(highest)}), so hosts that ran the later ones would skip it`, `Renumber it after ${pad(highest)}`));
+    }
+  }
+  return findings;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(4, '0');
+}
+
+function finding(file: string, line: number | null, message: string, fix: string): Finding {
+  return { check: CHECK, severity: 'error', file, line, message, fix };
+}
