@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
+
+export interface ScriptRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the host verification script the way a host does: `sh` (dash here), real openssl and sha256sum. */
+export async function runHostScript(
+  scratchDir: string,
+  args: readonly string[],
+  options: { as?: 'file' | 'stdin' | 'argument' } = {},
+): Promise<ScriptRun> {
+  const script = join(scratchDir, 'verify-release.sh');
+  await writeFile(script, HOST_VERIFY_SCRIPT);
+  const run =
+    options.as === 'stdin'
+      ? spawnSync('sh', ['-s', '--', ...args], { input: HOST_VERIFY_SCRIPT, encoding: 'utf8' })
+      : options.as === 'argument'
+        ? spawnSync('sh', ['-c', HOST_VERIFY_SCRIPT, 'verify-release.sh', ...args], { encoding: 'utf8' })
+        : spawnSync('sh', [script, ...args], { encoding: 'utf8' });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** A trust folder as provisioning leaves it: one PEM per trusted key. */
+export async function trustFolder(dir: string, pems: Record<string, string>): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  for (const [name, pem] of Object.entries(pems)) await writeFile(join(dir, name), pem);
+  return dir;
+}
+
+/** A copy of a bundle folder, to change on purpose. */
+export async function copyBundle(bundle: string, to: string): Promise<string> {
+  await cp(bundle, to, { recursive: true, verbatimSymlinks: true });
+  return to;
+}

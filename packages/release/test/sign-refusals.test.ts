@@ -1,0 +1,173 @@
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recordingLogger } from '@titan/log/logger';
+import { parseDigestMap, readDigestFolder, readDigests, type DigestMap, type DigestSelection } from '@titan/release/image-digests';
+import { generateReleaseKey } from '@titan/release/release-key';
+import { signRelease } from '@titan/release/sign-release';
+import { copyExample, EXAMPLE_SOURCE, exampleServices, fakeDigest, GIT_SHA, scratch, writeDigestFolder } from './release-fixture.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let services: string[];
+beforeEach(async () => {
+  ({ dir, cleanup } = await scratch());
+  services = await exampleServices();
+});
+afterEach(async () => cleanup());
+
+const output = (): string => join(dir, 'out', 'releases');
+
+async function sign(selection: DigestSelection, source = EXAMPLE_SOURCE): Promise<void> {
+  await signRelease(
+    {
+      source,
+      selection,
+      signingKey: generateReleaseKey(),
+      git: { sha: GIT_SHA, ref: 'refs/heads/main' },
+      runUrl: '',
+      output: output(),
+    },
+    recordingLogger(),
+  );
+}
+
+async function digestsFor(list: readonly string[]): Promise<DigestMap> {
+  return readDigestFolder(await writeDigestFolder(join(dir, 'digests'), list));
+}
+
+/** The refusal's message, after checking that nothing was written: no output folder, no staging left over. */
+async function refusal(attempt: Promise<unknown>): Promise<string> {
+  let error: unknown;
+  try {
+    await attempt;
+  } catch (e: unknown) {
+    error = e;
+  }
+  expect(error, 'expected a refusal').toBeInstanceOf(Error);
+  await expect(readdir(join(dir, 'out')), 'output folder written').rejects.toThrow(/ENOENT/);
+  expect((await readdir(dir)).filter((n) => n.startsWith('.titan-release-'))).toEqual([]);
+  return (error as Error).message;
+}
+
+describe('sign refuses, writing nothing', () => {
+  it('a missing service (a build leg that left no digest)', async () => {
+    const message = await refusal(sign({ digests: await digestsFor(services.filter((s) => s !== 'titan-opsd')) }));
+    expect(message).toBe('missing digest for service: titan-opsd (no digest file or reused digest; did its build leg upload it?)');
+  });
+
+  it('an unexpected service', async () => {
+    const message = await refusal(sign({ digests: await digestsFor([...services, 'titan-intruder']) }));
+    expect(message).toMatch(/^unexpected service: titan-intruder has a digest but is not among the expected services/);
+  });
+
+  it('a service outside an explicit services list, and one the list expects but nobody built', async () => {
+    const digests = await digestsFor(services);
+    expect(await refusal(sign({ digests, services: services.filter((s) => s !== 'redis') }))).toMatch(
+      /^unexpected service: redis has a digest but is not among the expected services \(the services input\)/,
+    );
+    expect(await refusal(sign({ digests, services: [...services, 'titan-new'] }))).toMatch(/^missing digest for service: titan-new/);
+  });
+
+  it('malformed digests: sha256:xyz, md5:..., no prefix, upper-case hex, two lines', async () => {
+    const bad = [
+      'sha256:xyz',
+      `md5:${'a'.repeat(32)}`,
+      'a'.repeat(64),
+      `sha256:${'A'.repeat(64)}`,
+      `${fakeDigest('x')}\n${fakeDigest('y')}\n`,
+    ];
+    for (const content of bad) {
+      const folder = await writeDigestFolder(join(dir, `digests-${bad.indexOf(content)}`), services);
+      await writeFile(join(folder, 'titan-brain'), content);
+      const message = await refusal(readDigests(folder).then((digests) => sign({ digests })));
+      expect(message).toContain(`/titan-brain (service titan-brain): malformed digest ${JSON.stringify(content.slice(0, 12)).slice(0, -1)}`);
+      expect(message).toMatch(/expected "sha256:" followed by 64 lower-case hex digits$/);
+    }
+  });
+
+  it('a reused digest that contradicts a built one, and a malformed reused map', async () => {
+    const digests = await digestsFor(services);
+    const reused = parseDigestMap(JSON.stringify({ 'titan-brain': fakeDigest('titan-brain', 'older') }), 'reused');
+    expect(await refusal(sign({ digests, reused }))).toMatch(/^service titan-brain has a built digest \(sha256:[0-9a-f]{64}\) and a different reused one/);
+    expect(() => parseDigestMap('{"titan-brain": "sha256:1"}', 'reused')).toThrow(/^reused \(service titan-brain\): malformed digest "sha256:1"/);
+    expect(() => parseDigestMap('[1]', 'reused')).toThrow(/^reused must be a JSON object/);
+  });
+
+  it('takes reused digests and an inline JSON map in place of a folder', async () => {
+    const built = services.filter((s) => s !== 'postgres' && s !== 'redis');
+    const digests = await readDigests(JSON.stringify(Object.fromEntries(built.map((s) => [s, fakeDigest(s)]))));
+    const reused = parseDigestMap(JSON.stringify({ postgres: fakeDigest('postgres'), redis: fakeDigest('redis') }), 'reused');
+    await sign({ digests, reused });
+    const [release] = await readdir(output());
+    const manifest = JSON.parse(await readFile(join(output(), release ?? '', 'manifest.json'), 'utf8')) as { images: Record<string, { digest: string }> };
+    expect(manifest.images['redis']?.digest).toBe(fakeDigest('redis'));
+    expect(Object.keys(manifest.images)).toHaveLength(services.length);
+  });
+
+  it('a source file that cannot be read: a dangling symbolic link, a folder where a file is expected', async () => {
+    const digests = await digestsFor(services);
+    const dangling = await copyExample(join(dir, 'a'));
+    await rm(join(dangling, 'docker-compose.prod.yml'));
+    await symlink('/nonexistent/docker-compose.prod.yml', join(dangling, 'docker-compose.prod.yml'));
+    expect(await refusal(sign({ digests }, dangling))).toBe(
+      'docker-compose.prod.yml: is a dangling symbolic link (to /nonexistent/docker-compose.prod.yml) and cannot be read; put the file itself there',
+    );
+    const folder = await copyExample(join(dir, 'b'));
+    await rm(join(folder, 'config/policy.json'));
+    await mkdir(join(folder, 'config/policy.json'));
+    expect(await refusal(sign({ digests }, folder))).toBe('config/policy.json: is a directory, expected a regular file');
+  });
+
+  it('an unsafe path: outside the source, a name outside the charset, a symbolic link in the config folder', async () => {
+    const digests = await digestsFor(services);
+    const escape = await copyExample(join(dir, 'a'));
+    const spec = await readFile(join(escape, 'services.yml'), 'utf8');
+    await writeFile(join(escape, 'services.yml'), spec.replace('config: config', 'config: ../../etc').replace('policy: config/policy.json', 'policy: ../../etc/policy.json'));
+    expect(await refusal(sign({ digests }, escape))).toBe(
+      'services.yml: release.policy "../../etc/policy.json" is not a safe path inside the source folder: the path has a "." or ".." segment',
+    );
+    const spaced = await copyExample(join(dir, 'b'));
+    await writeFile(join(spaced, 'config/extra settings.yml'), 'a: 1\n');
+    expect(await refusal(sign({ digests }, spaced))).toMatch(/^config\/extra settings\.yml: unsafe path: the path holds a character outside/);
+    const linked = await copyExample(join(dir, 'c'));
+    await symlink('/etc/passwd', join(linked, 'config/passwd'));
+    expect(await refusal(sign({ digests }, linked))).toBe(
+      'config/passwd: is a symbolic link (to /etc/passwd); a release holds regular files only, put the file itself there',
+    );
+  });
+
+  it('a compose file that mounts a file the bundle does not ship, and a gap in the migrations', async () => {
+    const digests = await digestsFor(services);
+    const mount = await copyExample(join(dir, 'a'));
+    const compose = await readFile(join(mount, 'docker-compose.yml'), 'utf8');
+    await writeFile(join(mount, 'docker-compose.yml'), compose.replace('./config/nats.conf:', './nats-local.conf:'));
+    expect(await refusal(sign({ digests }, mount))).toBe(
+      'docker-compose.yml: service nats uses ./nats-local.conf, which the release does not ship; keep files a service mounts inside the config folder (or the migrations folder) named in services.yml',
+    );
+    const gap = await copyExample(join(dir, 'b'));
+    await rm(join(gap, 'migrations/0002_fills_and_positions.sql'));
+    expect(await refusal(sign({ digests }, gap))).toBe('migrations: migration 0002 is missing: migrations are numbered consecutively from 0001');
+  });
+
+  it('a compose service without an image in services.yml (it would run unpinned)', async () => {
+    const source = await copyExample(join(dir, 'a'));
+    const spec = await readFile(join(source, 'services.yml'), 'utf8');
+    const withoutRedis = spec.replace(/ {2}- service: redis\n( {4}.*\n)+/, '');
+    expect(withoutRedis).not.toBe(spec);
+    await writeFile(join(source, 'services.yml'), withoutRedis);
+    const message = await refusal(sign({ digests: await digestsFor(services.filter((s) => s !== 'redis')) }, source));
+    expect(message).toMatch(/^compose service redis would run without a pinned digest/);
+  });
+
+  it('an output release folder that exists already, leaving it untouched', async () => {
+    const digests = await digestsFor(services);
+    const createdAt = new Date('2026-11-22T10:11:12Z');
+    const request = { source: EXAMPLE_SOURCE, selection: { digests }, signingKey: generateReleaseKey(), git: { sha: GIT_SHA, ref: '' }, runUrl: '', createdAt, output: output() };
+    const first = await signRelease(request, recordingLogger());
+    const before = await readFile(join(first.dir, 'manifest.sig'));
+    await expect(signRelease({ ...request, signingKey: generateReleaseKey() }, recordingLogger())).rejects.toThrow(/already exists; a release folder is written once/);
+    expect((await readFile(join(first.dir, 'manifest.sig'))).equals(before)).toBe(true);
+    expect(await readdir(output())).toEqual([first.manifest.releaseId]);
+  });
+});
