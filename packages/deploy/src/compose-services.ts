@@ -1,0 +1,86 @@
+/**
+ * What each compose service of a release is made of, as far as deciding "did it change?" needs:
+ * its definition in every compose file (in -f order) and the release files it reads through bind
+ * mounts or env_file (paths relative to the project directory, which is the release folder).
+ */
+import { posix } from 'node:path';
+import { parse } from 'yaml';
+
+export interface ComposeServiceView {
+  /** The service's section of each compose file that defines it, in -f order, as JSON text. */
+  readonly definition: string;
+  /** Release paths (files or folders) the service reads: relative bind mount sources and env files. */
+  readonly releasePaths: readonly string[];
+  /** The definition mentions TITAN_MODE (its containers change when the mode does). */
+  readonly usesMode: boolean;
+}
+
+export interface ComposeView {
+  readonly services: ReadonlyMap<string, ComposeServiceView>;
+  /** Everything but `services` (networks, volumes, ...) of every file, as JSON text. */
+  readonly topLevel: string;
+}
+
+type Mapping = Record<string, unknown>;
+
+function isMapping(value: unknown): value is Mapping {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Reads the compose files (name -> text), in -f order, leaving out files not given. */
+export function readComposeView(files: readonly { name: string; text: string }[]): ComposeView {
+  const sections = new Map<string, unknown[]>();
+  const topLevel: unknown[] = [];
+  for (const file of files) {
+    const doc: unknown = parse(file.text, { merge: true, uniqueKeys: false });
+    if (!isMapping(doc)) continue;
+    const { services, ...rest } = doc;
+    topLevel.push({ file: file.name, rest });
+    if (!isMapping(services)) continue;
+    for (const [name, section] of Object.entries(services)) {
+      const list = sections.get(name) ?? [];
+      list.push({ file: file.name, section });
+      sections.set(name, list);
+    }
+  }
+  const services = new Map<string, ComposeServiceView>();
+  for (const [name, list] of sections) {
+    const definition = JSON.stringify(list);
+    const paths = new Set<string>();
+    for (const entry of list) {
+      const section = (entry as { section: unknown }).section;
+      for (const path of releasePathsOf(section)) paths.add(path);
+    }
+    services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
+  }
+  return { services, topLevel: JSON.stringify(topLevel) };
+}
+
+function releasePathsOf(section: unknown): string[] {
+  if (!isMapping(section)) return [];
+  const out: string[] = [];
+  const add = (source: string): void => {
+    if (source.startsWith('/') || source.startsWith('~') || source.startsWith('$')) return;
+    const normalized = posix.normalize(source);
+    if (normalized === '..' || normalized.startsWith('../')) return;
+    out.push(normalized === '.' ? '' : normalized.replace(/\/$/, ''));
+  };
+  const volumes = section['volumes'];
+  if (Array.isArray(volumes)) {
+    for (const volume of volumes) {
+      if (typeof volume === 'string') {
+        const source = volume.split(':')[0] ?? '';
+        // A named volume has no "." or "/" at the start; a relative bind mount starts with "." (./x, ../x).
+        if (source.startsWith('.')) add(source);
+      } else if (isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
+        add(volume['source']);
+      }
+    }
+  }
+  const envFile = section['env_file'];
+  for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
+    if (typeof entry === 'string') add(entry);
+    else if (isMapping(entry) && typeof entry['path'] === 'string') add(entry['path']);
+  }
+  return out;
+}

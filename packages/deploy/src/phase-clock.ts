@@ -1,0 +1,64 @@
+/**
+ * The phases of a deploy with their start and duration: logged as groups while they run, then shown
+ * as the job summary's timeline and recorded in the journal.
+ */
+import type { Logger } from '@titan/log/logger';
+
+export type PhaseOutcome = 'ok' | 'failed' | 'skipped';
+
+export interface PhaseRecord {
+  readonly name: string;
+  /** Milliseconds since the deploy started. */
+  readonly startedAtMs: number;
+  readonly durationMs: number;
+  readonly outcome: PhaseOutcome;
+}
+
+export class PhaseClock {
+  readonly #origin: number;
+  readonly #logger: Logger;
+  readonly #records: PhaseRecord[] = [];
+
+  constructor(logger: Logger, origin = performance.now()) {
+    this.#logger = logger;
+    this.#origin = origin;
+  }
+
+  /** Runs one phase inside a log group and records how long it took and how it ended. */
+  async run<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    let outcome: PhaseOutcome = 'failed';
+    try {
+      const value = await this.#logger.group(name, work);
+      outcome = 'ok';
+      return value;
+    } finally {
+      this.#records.push({
+        name,
+        startedAtMs: Math.round(start - this.#origin),
+        durationMs: Math.round(performance.now() - start),
+        outcome,
+      });
+    }
+  }
+
+  /** Records a phase that did not need to run. */
+  skip(name: string): void {
+    this.#records.push({ name, startedAtMs: Math.round(performance.now() - this.#origin), durationMs: 0, outcome: 'skipped' });
+  }
+
+  get records(): readonly PhaseRecord[] {
+    return this.#records;
+  }
+
+  elapsedMs(): number {
+    return Math.round(performance.now() - this.#origin);
+  }
+
+  /** Phase name -> milliseconds (a phase run twice adds up). */
+  durations(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.#records) if (r.outcome !== 'skipped') out[r.name] = (out[r.name] ?? 0) + r.durationMs;
+    return out;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Where things live on a Titan host, below the application folder (`/opt/titan` on a Droplet):
+ *
+ *   releases/<id>/                 verified releases, immutable (nothing is ever written inside)
+ *   releases/.<id>.partial-<rand>/ an upload that is not verified yet
+ *   current -> releases/<id>       the running release (a relative symbolic link, flipped atomically)
+ *   shared/.env.prod               production values (0600, the host's own, never read by a deploy)
+ *   trust/*.pem                    release public keys the host verifies bundles with
+ *   state/<id>.confirmed           the release passed verification after its switch (JSON)
+ *   state/<id>.bad                 the release failed and must never be a rollback target (JSON)
+ *   state/guard-<id>.json          a commit-confirmed guard waiting for <id> to be confirmed
+ *   state/guard-<id>.log           what that guard did
+ *   state/mode                     the TITAN_MODE the stack was last started with
+ *   journal.jsonl                  one JSON line per deploy that changed the host
+ *   .deploy.lock                   the flock(1) file of the deploy lock
+ *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
+ *
+ * State lives beside the releases, not inside them, so a release folder keeps verifying against its
+ * manifest for as long as it exists.
+ */
+
+/** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
+export const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
+
+/** A Compose project name, as Compose itself accepts it. */
+export const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+
+/** Why `appDir` cannot be an application folder, or undefined when it can. */
+export function appDirProblem(appDir: string): string | undefined {
+  if (!APP_DIR_PATTERN.test(appDir)) {
+    return 'it must be an absolute path made of letters, digits, ".", "_", "-" and "/" only (for example /opt/titan)';
+  }
+  const segments = appDir.split('/').slice(1);
+  if (segments.some((s) => s === '.' || s === '..')) return 'it must not contain "." or ".." segments';
+  if (segments.some((s) => s === '') && appDir !== '/') return 'it must not contain empty segments or end with "/"';
+  if (appDir === '/') return 'it must not be the root folder';
+  return undefined;
+}
+
+/** Why `project` cannot be a Compose project name, or undefined when it can. */
+export function projectProblem(project: string): string | undefined {
+  if (!PROJECT_PATTERN.test(project)) {
+    return 'it must start with a lower-case letter or digit and hold only lower-case letters, digits, "_" and "-" (for example titan)';
+  }
+  if (project.length > 63) return 'it must be at most 63 characters';
+  return undefined;
+}
+
+export class HostLayout {
+  readonly appDir: string;
+
+  constructor(appDir: string) {
+    const problem = appDirProblem(appDir);
+    if (problem !== undefined) throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
+    this.appDir = appDir;
+  }
+
+  get releasesDir(): string {
+    return `${this.appDir}/releases`;
+  }
+
+  releaseDir(releaseId: string): string {
+    return `${this.releasesDir}/${releaseId}`;
+  }
+
+  /** What `current` holds when it points at a release (relative, so the folder can move). */
+  currentTarget(releaseId: string): string {
+    return `releases/${releaseId}`;
+  }
+
+  get current(): string {
+    return `${this.appDir}/current`;
+  }
+
+  get sharedDir(): string {
+    return `${this.appDir}/shared`;
+  }
+
+  get envFile(): string {
+    return `${this.sharedDir}/.env.prod`;
+  }
+
+  get trustDir(): string {
+    return `${this.appDir}/trust`;
+  }
+
+  get stateDir(): string {
+    return `${this.appDir}/state`;
+  }
+
+  get journal(): string {
+    return `${this.appDir}/journal.jsonl`;
+  }
+
+  get lockFile(): string {
+    return `${this.appDir}/.deploy.lock`;
+  }
+
+  get lockHolderFile(): string {
+    return `${this.appDir}/.deploy.lock.holder`;
+  }
+}

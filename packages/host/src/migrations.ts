@@ -1,0 +1,131 @@
+/**
+ * Database migrations on the host. The history lives in the database itself, in _titan_migrations
+ * (file, sha256, release, applied_at). Each migration runs in ONE transaction through
+ *   docker compose exec -T postgres psql -v ON_ERROR_STOP=1 --single-transaction
+ * with the file (as the host verified it) on standard input, followed by the INSERT that records
+ * it: both commit together or neither does. Values reach psql as -v variables, never as SQL text.
+ */
+import type { Logger } from '@titan/log/logger';
+import type { SshConnection } from '@titan/ssh/connection';
+import { CommandFailedError } from '@titan/ssh/errors';
+import { type ComposeTarget, composeArgv } from './compose-command.js';
+import type { AppliedMigration, MigrationFile } from './migration-plan.js';
+
+export const MIGRATIONS_TABLE = '_titan_migrations';
+
+/** The role and database migrations run as (examples/titan: titan/titan, over the container's local socket). */
+export interface DatabaseTarget {
+  readonly user: string;
+  readonly database: string;
+}
+
+export const TITAN_DATABASE: DatabaseTarget = { user: 'titan', database: 'titan' };
+
+export const READ_MIGRATIONS_SCRIPT_NAME = 'titan-read-migrations';
+
+// $1 project, $2 role, $3 database, $4 seconds to wait for postgres. Waits for the project's postgres
+// container to accept connections, makes sure the history table exists and prints "file sha256" lines.
+export const READ_MIGRATIONS_SCRIPT = `set -eu
+project=$1
+role=$2
+db=$3
+wait=$4
+deadline=$(($(date +%s) + wait))
+while :; do
+  id=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres | head -n 1)
+  if [ -n "$id" ] && docker exec "$id" pg_isready -q -h /var/run/postgresql -U "$role" -d "$db" > /dev/null 2>&1; then
+    break
+  fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "postgres of project $project does not accept connections after $wait s" >&2
+    exit 1
+  fi
+  sleep 1
+done
+docker exec -i "$id" psql -X -q -v ON_ERROR_STOP=1 -A -t -U "$role" -d "$db" <<'SQL'
+SET client_min_messages TO warning;
+CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+  file text PRIMARY KEY,
+  sha256 char(64) NOT NULL,
+  release text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT file || ' ' || sha256 FROM ${MIGRATIONS_TABLE} ORDER BY file;
+SQL
+`;
+
+export const APPLY_MIGRATION_SCRIPT_NAME = 'titan-apply-migration';
+
+// $1 SQL file on the host, $2 file name, $3 its sha256, $4 release id, $5 role, $6 database, then the
+// docker compose command (env TITAN_MODE=... docker compose -p ... --env-file ...).
+export const APPLY_MIGRATION_SCRIPT = `set -eu
+sql=$1
+name=$2
+sha=$3
+release=$4
+role=$5
+db=$6
+shift 6
+{
+  cat "$sql"
+  cat <<'SQL'
+
+;
+INSERT INTO ${MIGRATIONS_TABLE} (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');
+SQL
+} | "$@" exec -T postgres psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$role" -d "$db" \\
+  -v "titan_file=$name" -v "titan_sha256=$sha" -v "titan_release=$release"
+`;
+
+export class MigrationFailedError extends Error {
+  override readonly name = 'MigrationFailedError';
+  readonly file: string;
+
+  constructor(file: string, detail: string, options?: { cause?: unknown }) {
+    super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
+    this.file = file;
+  }
+}
+
+/** Waits for the project's postgres, creates the history table if needed, returns what was applied. */
+export async function readAppliedMigrations(
+  connection: SshConnection,
+  project: string,
+  options: { database?: DatabaseTarget; waitSeconds: number },
+): Promise<AppliedMigration[]> {
+  const db = options.database ?? TITAN_DATABASE;
+  const { stdout } = await connection.runScript(READ_MIGRATIONS_SCRIPT, [project, db.user, db.database, String(options.waitSeconds)], {
+    name: READ_MIGRATIONS_SCRIPT_NAME,
+    timeoutMs: (options.waitSeconds + 120) * 1000,
+  });
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(' '))
+    .filter((words): words is [string, string] => words.length === 2 && words[0] !== '' && words[1] !== undefined)
+    .map(([file, sha256]) => ({ file, sha256 }));
+}
+
+/** Applies one migration (file from the host's verified release folder) and records it, in one transaction. */
+export async function applyMigration(
+  connection: SshConnection,
+  target: ComposeTarget,
+  request: { releaseDir: string; releaseId: string; migration: MigrationFile; database?: DatabaseTarget },
+  logger: Logger,
+): Promise<number> {
+  const db = request.database ?? TITAN_DATABASE;
+  const { migration } = request;
+  const started = performance.now();
+  try {
+    await connection.runScript(
+      APPLY_MIGRATION_SCRIPT,
+      [`${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.user, db.database, ...composeArgv(target, [])],
+      { name: APPLY_MIGRATION_SCRIPT_NAME, timeoutMs: 30 * 60_000 },
+    );
+  } catch (error: unknown) {
+    if (error instanceof CommandFailedError) throw new MigrationFailedError(migration.file, error.stderrTail.trim() || error.message, { cause: error });
+    throw error;
+  }
+  const ms = Math.round(performance.now() - started);
+  logger.info(`Applied ${migration.file} in ${(ms / 1000).toFixed(2)} s`);
+  return ms;
+}

@@ -1,0 +1,152 @@
+/**
+ * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
+ * into `releases/.<id>.partial-<random>`, verified ON THE HOST by the release package's script
+ * (openssl against `trust/`, sha256sum of every file), and only then renamed to `releases/<id>`.
+ * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
+ * that is already there is verified again in place and reused.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '@titan/log/logger';
+import { HOST_VERIFY_SCRIPT, HOST_VERIFY_SCRIPT_NAME } from '@titan/release/host-verify-script';
+import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
+import type { SshConnection } from '@titan/ssh/connection';
+import { CommandFailedError } from '@titan/ssh/errors';
+import type { HostLayout } from './host-layout.js';
+
+/** The host refused the bundle: its own verification failed. */
+export class HostVerificationError extends Error {
+  override readonly name = 'HostVerificationError';
+  /** The verify script's own reason (one line). */
+  readonly reason: string;
+
+  constructor(message: string, reason: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+const REFUSED_EXIT = 3;
+
+export const INSTALL_RELEASE_SCRIPT_NAME = 'titan-install-release';
+
+// $1 partial folder, $2 release folder, $3 trust folder, $4 release id, $5 the verify script text.
+// Exit 3 with the verify script's reason on stderr when the bundle does not verify (partial removed).
+export const INSTALL_RELEASE_SCRIPT = `set -eu
+partial=$1
+final=$2
+trust=$3
+id=$4
+verify=$5
+if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$partial" "$trust" "$id" 2>&1); then
+  mv -T -- "$partial" "$final"
+  printf '%s\\n' "$out"
+else
+  rm -rf -- "$partial"
+  printf '%s\\n' "$out" >&2
+  exit ${REFUSED_EXIT}
+fi
+`;
+
+export const VERIFY_RELEASE_SCRIPT_NAME = 'titan-verify-release';
+
+// $1 release folder, $2 trust folder, $3 release id, $4 the verify script text. Exit 3 when it fails.
+export const VERIFY_RELEASE_SCRIPT = `set -eu
+if out=$(sh -c "$4" ${HOST_VERIFY_SCRIPT_NAME} "$1" "$2" "$3" 2>&1); then
+  printf '%s\\n' "$out"
+else
+  printf '%s\\n' "$out" >&2
+  exit ${REFUSED_EXIT}
+fi
+`;
+
+export interface InstalledRelease {
+  readonly releaseId: string;
+  /** True when `releases/<id>` was already on the host and verified again in place. */
+  readonly reused: boolean;
+  /** The trusted key file that verified it. */
+  readonly signer: string;
+  readonly uploadedBytes: number;
+  readonly uploadMs: number;
+  readonly verifyMs: number;
+}
+
+export interface InstallReleaseOptions {
+  layout: HostLayout;
+  bundleDir: string;
+  releaseId: string;
+  /** `releases/<id>` is already on the host (from readHostState). */
+  exists: boolean;
+  logger: Logger;
+}
+
+export async function installRelease(connection: SshConnection, options: InstallReleaseOptions): Promise<InstalledRelease> {
+  const { layout, bundleDir, releaseId, logger } = options;
+  if (!RELEASE_ID_PATTERN.test(releaseId)) throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+  const final = layout.releaseDir(releaseId);
+
+  if (options.exists) {
+    const started = performance.now();
+    const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [final, layout.trustDir, releaseId, HOST_VERIFY_SCRIPT], {
+      failure: (reason) =>
+        `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
+        'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
+    });
+    const verifyMs = Math.round(performance.now() - started);
+    logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signerOf(out)}).`);
+    return { releaseId, reused: true, signer: signerOf(out), uploadedBytes: 0, uploadMs: 0, verifyMs };
+  }
+
+  const partial = `${layout.releasesDir}/.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
+  const uploadStarted = performance.now();
+  let uploadedBytes: number;
+  try {
+    const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
+    uploadedBytes = stats.bytes;
+  } catch (error: unknown) {
+    await connection.run(['rm', '-rf', '--', partial], { timeoutMs: 60_000 }).catch(() => undefined);
+    throw error;
+  }
+  const uploadMs = Math.round(performance.now() - uploadStarted);
+  logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
+
+  const verifyStarted = performance.now();
+  const out = await runVerifying(connection, INSTALL_RELEASE_SCRIPT, INSTALL_RELEASE_SCRIPT_NAME, [partial, final, layout.trustDir, releaseId, HOST_VERIFY_SCRIPT], {
+    failure: (reason) =>
+      `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
+      'Sign the bundle again from the release source with the release key the host trusts (trust/ on the host), and do not edit it afterwards.',
+  });
+  const verifyMs = Math.round(performance.now() - verifyStarted);
+  logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(out)}) and installed it as ${final}.`);
+  return { releaseId, reused: false, signer: signerOf(out), uploadedBytes, uploadMs, verifyMs };
+}
+
+async function runVerifying(
+  connection: SshConnection,
+  script: string,
+  name: string,
+  args: string[],
+  messages: { failure: (reason: string) => string },
+): Promise<string> {
+  try {
+    return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000 })).stdout;
+  } catch (error: unknown) {
+    if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
+      const reason = verifyReason(error.stderrTail);
+      throw new HostVerificationError(messages.failure(reason), reason);
+    }
+    throw error;
+  }
+}
+
+/** The verify script's `verify-release: <reason>` line, or the last line of what it said. */
+export function verifyReason(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const tagged = lines.find((l) => l.startsWith('verify-release: '));
+  if (tagged !== undefined) return tagged.slice('verify-release: '.length);
+  return lines[lines.length - 1] ?? 'the verify script failed without saying why';
+}
+
+function signerOf(out: string): string {
+  const match = /^verified \S+ (\S+)$/m.exec(out);
+  return match?.[1] ?? 'unknown key';
+}

@@ -1,0 +1,202 @@
+/**
+ * The errors of the SSH transport. Each names what failed and what a user can do about it; none
+ * ever carries key material, a passphrase or an argument marked secret.
+ */
+
+/** Base class of every error this package throws. */
+export class SshError extends Error {
+  override name = 'SshError';
+}
+
+/** The caller's configuration cannot work (no pinned host key, a malformed pin, a bad key file). */
+export class SshConfigError extends SshError {
+  override name = 'SshConfigError';
+}
+
+export type HostKeyRefusal = 'not-pinned' | 'revoked';
+
+/**
+ * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
+ * Thrown during key exchange, before any authentication is attempted.
+ */
+export class HostKeyMismatchError extends SshError {
+  override name = 'HostKeyMismatchError';
+  readonly host: string;
+  readonly port: number;
+  /** Key type the server presented, e.g. `ssh-ed25519`. */
+  readonly keyType: string;
+  /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
+  readonly fingerprint: string;
+  readonly reason: HostKeyRefusal;
+  /** Fingerprints (or descriptions) of the keys pinned for this host. */
+  readonly pinned: readonly string[];
+
+  constructor(init: {
+    host: string;
+    port: number;
+    keyType: string;
+    fingerprint: string;
+    reason: HostKeyRefusal;
+    pinned: readonly string[];
+  }) {
+    const where = `${init.host} port ${init.port}`;
+    const seen = `${init.keyType} key ${init.fingerprint}`;
+    const pinned = init.pinned.length > 0 ? init.pinned.join(', ') : 'none for this host and port';
+    const message =
+      init.reason === 'revoked'
+        ? `Host key refused for ${where}: the server presented ${seen}, which is marked @revoked in the ` +
+          `pinned known_hosts entries. Nothing was sent; no authentication was attempted. Re-key the host ` +
+          `and pin its new key.`
+        : `Host key refused for ${where}: the server presented ${seen}, which is not pinned for this host ` +
+          `(pinned: ${pinned}). Nothing was sent; no authentication was attempted. If the host was ` +
+          `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
+          `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
+          `man-in-the-middle.`;
+    super(message);
+    this.host = init.host;
+    this.port = init.port;
+    this.keyType = init.keyType;
+    this.fingerprint = init.fingerprint;
+    this.reason = init.reason;
+    this.pinned = init.pinned;
+  }
+}
+
+/** The server refused every authentication method offered (the key is not authorised). */
+export class AuthenticationError extends SshError {
+  override name = 'AuthenticationError';
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+
+  constructor(host: string, port: number, username: string, detail: string) {
+    super(
+      `Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
+        `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
+        `user is not locked.`,
+    );
+    this.host = host;
+    this.port = port;
+    this.username = username;
+  }
+}
+
+/** The connection could not be set up (after retries for transient failures). */
+export class ConnectError extends SshError {
+  override name = 'ConnectError';
+  readonly host: string;
+  readonly port: number;
+  readonly attempts: number;
+
+  constructor(host: string, port: number, attempts: number, detail: string, options?: { cause?: unknown }) {
+    super(
+      `Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`,
+      options,
+    );
+    this.host = host;
+    this.port = port;
+    this.attempts = attempts;
+  }
+}
+
+/** The connection dropped (or was closed) while an operation was in progress. */
+export class ConnectionLostError extends SshError {
+  override name = 'ConnectionLostError';
+  readonly host: string;
+  readonly port: number;
+
+  constructor(host: string, port: number, during: string, detail?: string) {
+    super(
+      `Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
+        `The remote side may or may not have finished the work; check the host before retrying.`,
+    );
+    this.host = host;
+    this.port = port;
+  }
+}
+
+function stderrSection(stderrTail: string): string {
+  const trimmed = stderrTail.replace(/\s+$/, '');
+  return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
+}
+
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+export class CommandFailedError extends SshError {
+  override name = 'CommandFailedError';
+  /** The command as shown to users: quoted, with secret arguments redacted. */
+  readonly command: string;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stderrTail: string;
+
+  constructor(init: { command: string; exitCode: number | null; signal: string | null; stderrTail: string }) {
+    const how =
+      init.signal !== null
+        ? `was killed by signal ${init.signal}`
+        : init.exitCode !== null
+          ? `exited with status ${init.exitCode}`
+          : 'ended without reporting an exit status';
+    super(`Remote command ${how}: ${init.command}${stderrSection(init.stderrTail)}`);
+    this.command = init.command;
+    this.exitCode = init.exitCode;
+    this.signal = init.signal;
+    this.stderrTail = init.stderrTail;
+  }
+}
+
+/** A remote command ran past its timeout; its remote process group was killed. */
+export class CommandTimeoutError extends SshError {
+  override name = 'CommandTimeoutError';
+  readonly command: string;
+  readonly timeoutMs: number;
+  readonly stderrTail: string;
+
+  constructor(init: { command: string; timeoutMs: number; stderrTail: string; killed: boolean }) {
+    const fate = init.killed
+      ? 'its remote process group was killed'
+      : 'its remote process group could not be confirmed killed';
+    super(`Remote command timed out after ${init.timeoutMs} ms and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
+    this.command = init.command;
+    this.timeoutMs = init.timeoutMs;
+    this.stderrTail = init.stderrTail;
+  }
+}
+
+/** A remote command was aborted through its AbortSignal; its remote process group was killed. */
+export class CommandAbortedError extends SshError {
+  override name = 'CommandAbortedError';
+  readonly command: string;
+  readonly stderrTail: string;
+
+  constructor(init: { command: string; stderrTail: string; reason: unknown }) {
+    const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
+    super(`Remote command aborted (${why}); its remote process group was killed: ${init.command}${stderrSection(init.stderrTail)}`);
+    this.command = init.command;
+    this.stderrTail = init.stderrTail;
+  }
+}
+
+/** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
+export class TunnelError extends SshError {
+  override name = 'TunnelError';
+  readonly target: string;
+
+  constructor(target: string, via: string, detail: string) {
+    super(
+      `Could not open a tunnel to ${target} from ${via}: ${detail}. Check that something listens on ` +
+        `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`,
+    );
+    this.target = target;
+  }
+}
+
+/** A local tree cannot be uploaded as it is (an unsupported file type, a refused symlink, ...). */
+export class UploadError extends SshError {
+  override name = 'UploadError';
+}
+
+/** Renders an unknown thrown value for a message without assuming it is an Error. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
