@@ -4,7 +4,7 @@
  * retries with backoff on transient failures only, and key material kept out of every message.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,7 @@ describe('host key pinning', () => {
     writeFileSync(file, `[${testHost.host}]:${testHost.port + 1} ${hostKeyType} ${hostKeyBase64}\n`);
     execFileSync('ssh-keygen', ['-q', '-H', '-f', file], { stdio: 'ignore' });
     await refusal([readFileSync(file, 'utf8')]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('two keys pinned for one host (one wrong, one right) connect: key rotation', async () => {

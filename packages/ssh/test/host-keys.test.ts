@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HostKeyMismatchError, SshConfigError } from '@titan/ssh/errors';
 import { HostKeyPolicy, fingerprintOf, keyTypeOf, knownHostsName, parseHostKeyPins } from '@titan/ssh/host-keys';
 
@@ -39,6 +39,8 @@ beforeAll(() => {
   keys.rsa = makeKey('rsa', ['-t', 'rsa', '-b', '2048']);
   keys.ecdsa = makeKey('ecdsa', ['-t', 'ecdsa', '-b', '256']);
 });
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function line(hosts: string, k: Key): string {
   return `${hosts} ${k.type} ${k.base64}`;

@@ -3,7 +3,7 @@
  * authenticate exactly once, as sshd's own log (LogLevel VERBOSE) shows. The test uses a key of
  * its own, authorised for the duration, so that other sessions' logins cannot be counted.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -50,6 +50,7 @@ test('commands, uploads and a tunnel authenticate exactly once', async () => {
     const tree = mkdtempSync(join(tmpdir(), 'titan-one-tree-'));
     writeFileSync(join(tree, 'a'), 'a');
     await connection.uploadTree(tree, `${dir}/tree`);
+    rmSync(tree, { recursive: true, force: true });
     const banner = await firstLine(await connection.openTunnel('127.0.0.1', testHost.port));
     expect(banner).toMatch(/^SSH-2\.0-OpenSSH/);
     const forward = await connection.forwardLocal('127.0.0.1', testHost.port);

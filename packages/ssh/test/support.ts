@@ -3,7 +3,7 @@
  * it, freshly generated keys, and reading what sshd logged during a test.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RecordingLogger, recordingLogger } from '@titan/log/logger';
@@ -38,13 +38,17 @@ export async function connectToTestHost(overrides: Partial<SshConnectOptions> = 
   return { connection: await connectSsh(options), logger: options.logger };
 }
 
-/** A fresh ed25519 key pair made by ssh-keygen in a temporary directory. */
-export function generateKey(comment: string, passphrase = ''): { privateKey: string; publicKey: string; fingerprint: string; path: string } {
+/** A fresh ed25519 key pair made by ssh-keygen (its files removed once read). */
+export function generateKey(comment: string, passphrase = ''): { privateKey: string; publicKey: string; fingerprint: string } {
   const dir = mkdtempSync(join(tmpdir(), 'titan-ssh-key-'));
-  const path = join(dir, 'id_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', comment, '-f', path]);
-  const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${path}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
-  return { privateKey: readFileSync(path, 'utf8'), publicKey: readFileSync(`${path}.pub`, 'utf8').trim(), fingerprint, path };
+  try {
+    const path = join(dir, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', comment, '-f', path]);
+    const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${path}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+    return { privateKey: readFileSync(path, 'utf8'), publicKey: readFileSync(`${path}.pub`, 'utf8').trim(), fingerprint };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Reads what sshd appends to its log from now on. */

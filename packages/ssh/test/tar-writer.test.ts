@@ -1,11 +1,21 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { UploadError } from '@titan/ssh/errors';
 import { scanTree, tarTree } from '@titan/ssh/tar-writer';
+
+const made: string[] = [];
+function temp(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 /** `type mode size path -> target` for every entry, as find sees it, sorted. */
 function listing(root: string): string {
@@ -22,7 +32,7 @@ function checksums(root: string): string {
 }
 
 function makeTree(): string {
-  const root = mkdtempSync(join(tmpdir(), 'titan-tar-src-'));
+  const root = temp('titan-tar-src-');
   mkdirSync(join(root, 'bin'));
   writeFileSync(join(root, 'bin', 'run.sh'), '#!/bin/sh\necho run\n');
   chmodSync(join(root, 'bin', 'run.sh'), 0o755);
@@ -62,7 +72,7 @@ describe('tarTree', () => {
   test('GNU tar extracts a byte-identical tree: modes, long and unicode names, symlinks, empty dirs', async () => {
     const source = makeTree();
     mkdirSync(join(source, 'empty-dir'));
-    const target = mkdtempSync(join(tmpdir(), 'titan-tar-dst-'));
+    const target = temp('titan-tar-dst-');
     const { stream, stats } = await tarTree(source);
     const stderr = await extract(stream, target);
     expect(stderr).toBe('');

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -18,6 +18,14 @@ import { connectToTestHost } from './support.js';
 
 let connection: SshConnection;
 let scratch: string;
+const localDirs: string[] = [];
+
+/** A local temporary directory, removed after the file's tests. */
+function localTemp(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  localDirs.push(dir);
+  return dir;
+}
 
 beforeAll(async () => {
   ({ connection } = await connectToTestHost());
@@ -27,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await connection.run(['rm', '-rf', '--', scratch]);
   await connection.close();
+  for (const dir of localDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 // The same listing and checksums, computed with the same tools, on either side.
@@ -43,7 +52,7 @@ async function remote(script: string, dir: string): Promise<string> {
 
 /** A ~50 MB tree: several levels of directories, mixed file and directory modes, symlinks, empty entries. */
 function makeTree(): { root: string; bytes: number; files: number } {
-  const root = mkdtempSync(join(tmpdir(), 'titan-upload-tree-'));
+  const root = localTemp('titan-upload-tree-');
   const fileModes = [0o644, 0o755, 0o600, 0o640, 0o444, 0o700, 0o750];
   const dirModes = [0o755, 0o750, 0o700, 0o2775];
   let bytes = 0;
@@ -99,7 +108,7 @@ describe('uploadTree', () => {
   });
 
   test('refuses what it cannot send before sending anything', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'titan-upload-refused-'));
+    const root = localTemp('titan-upload-refused-');
     writeFileSync(join(root, 'a'), 'a');
     symlinkSync('a', join(root, 'link'));
     const target = `${scratch}/refused`;
@@ -113,7 +122,7 @@ describe('uploadFile', () => {
   test('a Buffer, a local file and a stream land with their mode, atomically', async () => {
     const data = randomBytes(300_000);
     await connection.uploadFile(data, `${scratch}/files/secret.env`, { mode: 0o600 });
-    const localPath = join(mkdtempSync(join(tmpdir(), 'titan-upload-file-')), 'run.sh');
+    const localPath = join(localTemp('titan-upload-file-'), 'run.sh');
     writeFileSync(localPath, '#!/bin/sh\necho ok\n');
     chmodSync(localPath, 0o755);
     await connection.uploadFile(localPath, `${scratch}/files/run.sh`);
