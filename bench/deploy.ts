@@ -75,7 +75,8 @@ function bringDown(): void {
   const volumes = run(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`]);
   if (volumes.length > 0) execFileSync('docker', ['volume', 'rm', '-f', ...volumes], { stdio: 'ignore' });
   const networks = run(['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`]);
-  if (networks.length > 0) execFileSync('docker', ['network', 'rm', ...networks], { stdio: 'ignore' });
+  // A network Docker still thinks has endpoints (left by a container that failed to start) stays; compose reuses it.
+  if (networks.length > 0) spawnSync('docker', ['network', 'rm', ...networks], { stdio: 'ignore' });
 }
 
 function containerIds(): string {
@@ -90,7 +91,11 @@ function acceptedConnections(): number {
   return (readFileSync(host.sshdLog, 'utf8').match(/Accepted publickey/g) ?? []).length;
 }
 
-async function oursDeploy(bundleDir: string): Promise<void> {
+/** Phase name -> durations (ms) of our timed deploys. */
+const phaseTimes = new Map<string, number[]>();
+
+async function oursDeploy(bundleDir: string, record = false): Promise<void> {
+  const started = performance.now();
   const connection = await connectSsh({ host: host.host, port: host.port, username: host.user, privateKey, hostKeys: [host.knownHosts], logger: silentLogger });
   try {
     const outcome = await deployRelease(connection, {
@@ -108,6 +113,13 @@ async function oursDeploy(bundleDir: string): Promise<void> {
       verifyPollMs: 500,
     });
     if (outcome.result !== 'deployed') throw new Error(`our deploy ended ${outcome.result}: ${outcome.error?.message ?? ''}`);
+    if (record) {
+      const add = (name: string, ms: number): void => {
+        phaseTimes.set(name, [...(phaseTimes.get(name) ?? []), ms]);
+      };
+      add('connect', Math.round(performance.now() - started - outcome.durationMs));
+      for (const phase of outcome.phases) if (phase.outcome !== 'skipped') add(phase.name, phase.durationMs);
+    }
   } finally {
     await connection.close();
   }
@@ -177,7 +189,7 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < reps; rep += 1) {
       let before = acceptedConnections();
       let started = performance.now();
-      await oursDeploy(release.dir);
+      await oursDeploy(release.dir, true);
       ours.push((performance.now() - started) / 1000);
       await new Promise((resolve) => setTimeout(resolve, 200));
       oursConnections.push(acceptedConnections() - before);
@@ -206,6 +218,8 @@ async function main(): Promise<void> {
         `| baseline (scp + ssh script: flock, openssl, switch, compose up) | ${median(baseline).toFixed(3)} | ${Math.min(...baseline).toFixed(3)} | ${Math.max(...baseline).toFixed(3)} | ${baseConn} | 0 |`,
         '',
         `ours/baseline: ${ratio.toFixed(2)}x (target <= 1.0x): ${timeVerdict}; connections: ours ${oursConn} (target 1): ${connVerdict}`,
+        '',
+        `Where our time goes (median ms per phase): ${[...phaseTimes].map(([name, times]) => `${name} ${median(times)}`).join(', ')}`,
       ].join('\n'),
     );
     if (timeVerdict === 'FAIL' || connVerdict === 'FAIL') process.exitCode = 1;

@@ -27,7 +27,7 @@ import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock'
 import { type RevertPlan, confirmRelease, revertRelease, startGuard, stopGuard } from '@titan/host/guard';
 import type { HostLayout } from '@titan/host/host-layout';
 import { type HostState, readHostState } from '@titan/host/host-state';
-import { pullImages } from '@titan/host/image-pull';
+import { findMissingImages, imageReferences, pullImages } from '@titan/host/image-pull';
 import { type DeployResult, type JournalEntry, appendJournal } from '@titan/host/journal';
 import { describeDrift, planMigrations, releaseMigrations } from '@titan/host/migration-plan';
 import { applyMigration, readAppliedMigrations } from '@titan/host/migrations';
@@ -115,6 +115,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
   let failure: Error | undefined;
   let switched = false;
   let guardStarted = false;
+  let confirmed = false;
 
   const nextView: ReleaseView = { manifest, compose: bundle.compose };
   const journalFields = { actor: request.actor, runUrl: request.runUrl, action: 'deploy' };
@@ -138,7 +139,12 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
 
     const unconfirmed = state.current === undefined ? undefined : state.guards.find((g) => g.release === state.current);
     const currentRelease = state.releases.find((r) => r.id === state.current);
-    if (unconfirmed !== undefined && currentRelease !== undefined && !currentRelease.confirmed) {
+    if (unconfirmed !== undefined && unconfirmed.release === releaseId && currentRelease !== undefined && !currentRelease.confirmed) {
+      logger.warning(
+        `Release ${releaseId} is current but was never confirmed (the deploy that switched to it is gone): converging and verifying it now. ` +
+          'If it does not verify, its guard returns the host to the previous release.',
+      );
+    } else if (unconfirmed !== undefined && currentRelease !== undefined && !currentRelease.confirmed) {
       hostChanged = true;
       recovered = unconfirmed.release;
       await clock.run('recover', async () => {
@@ -166,6 +172,19 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     previous = state.current;
     const sameRelease = previous === releaseId;
     const previousMode = parseMode(state.mode);
+    const migrationFiles = releaseMigrations(manifest);
+
+    // Reads that change nothing run alongside the install on a host that already runs a release: the
+    // database's migration history and the running release's manifest and compose files.
+    const historyRead =
+      previous !== undefined && migrationFiles.length > 0
+        ? clock.background('migrations-read', () => readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds }))
+        : undefined;
+    const references = imageReferences(manifest.images);
+    const imagesCheck = clock.background('images-check', () => findMissingImages(connection, references));
+    const runningRelease = previous;
+    const previousRead =
+      runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readView(connection, layout, runningRelease, manifest.compose)) : undefined;
 
     const installed = await clock.run('install', async () => {
       heldLock.assertHeld();
@@ -184,9 +203,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     }
 
     plan = await clock.run('plan', async () => {
-      if (previous !== undefined) {
-        previousView = sameRelease ? nextView : await readView(connection, layout, previous, manifest.compose);
-      }
+      if (previous !== undefined) previousView = sameRelease ? nextView : settled(await previousRead);
       const planned = planChanges(sameRelease ? nextView : previousView, nextView, { previous: previousMode, next: request.mode });
       logPlan(planned, previous, logger);
       return planned;
@@ -195,19 +212,24 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
 
     await clock.run('pull', async () => {
       heldLock.assertHeld();
-      await pullImages(connection, manifest.images, logger);
+      const missing = settled(await imagesCheck);
+      logger.info(`Images by digest: ${references.length - missing.length} of ${references.length} already on the host${missing.length > 0 ? `; pulling ${missing.length}` : ''}.`);
+      await pullImages(connection, missing, logger);
     });
 
-    const migrationFiles = releaseMigrations(manifest);
     const migrationPlan =
       migrationFiles.length === 0
         ? undefined
         : await clock.run('migrations-check', async () => {
-            if (previous === undefined) {
+            let applied;
+            if (historyRead === undefined) {
+              // A fresh host: postgres of the new (verified) release starts first.
               hostChanged = true;
               await upServices(connection, releaseTarget(layout, project, releaseId, manifest.compose, request.mode), ['postgres'], logger);
+              applied = await readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds });
+            } else {
+              applied = settled(await historyRead);
             }
-            const applied = await readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds });
             const planned = planMigrations(applied, migrationFiles);
             if (planned.drift.length > 0) {
               throw new MigrationDriftError(
@@ -316,20 +338,37 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
       await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...journalFields, mode: request.mode }, request.mode);
       logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
     });
+    confirmed = true;
     result = 'deployed';
 
+    // Past the confirmation nothing rolls back: a retention problem is a warning.
     removedReleases = await clock.run('retention', async () => {
-      const after = await readHostState(connection, layout);
-      const decision = selectReleasesToRemove({ releases: after.releases, current: after.current, keep: request.keepReleases, guards: after.guards });
-      const removed = await removeReleases(connection, layout, decision.remove, after.partials.map((p) => p.name));
-      logger.info(`Kept ${decision.kept.length} release(s)${removed.length > 0 ? `; removed ${removed.join(', ')}` : ''}.`);
-      return removed;
+      try {
+        // The host as it is now, from what was read under this lock: this release is current and
+        // most recently run, confirmed; its guard is gone.
+        const releases = [
+          ...state.releases.filter((r) => r.id !== releaseId),
+          { id: releaseId, mtime: state.now + Math.ceil(clock.elapsedMs() / 1000), bad: false, confirmed: true },
+        ];
+        const guards = state.guards.filter((g) => g.release !== releaseId);
+        const decision = selectReleasesToRemove({ releases, current: releaseId, keep: request.keepReleases, guards });
+        const removed = await removeReleases(connection, layout, decision.remove, state.partials.map((p) => p.name));
+        logger.info(`Kept ${decision.kept.length} release(s)${removed.length > 0 ? `; removed ${removed.join(', ')}` : ''}.`);
+        return removed;
+      } catch (error: unknown) {
+        logger.warning(`Old releases could not be removed (the deploy stands): ${describe(error)}`);
+        return [];
+      }
     });
   } catch (error: unknown) {
     failure = error instanceof Error ? error : new Error(String(error));
     if (failure instanceof StackUnhealthyError) verification = failure.report;
     logger.error(failure.message);
-    if (switched) {
+    if (confirmed) {
+      result = 'deployed';
+      logger.warning(`Release ${releaseId} was deployed and confirmed; what failed afterwards does not undo it.`);
+      failure = undefined;
+    } else if (switched) {
       const rolledBack = await rollBack();
       result = rolledBack ? 'rolled-back' : 'failed';
     } else if (guardStarted) {
@@ -403,7 +442,9 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
         return true;
       });
     } catch (error: unknown) {
-      logger.error(`Rolling back failed: ${describe(error)}. The guard on the host is stopped only after a rollback succeeds; check the host.`);
+      logger.error(
+        `Rolling back failed: ${describe(error)}. Unless the switch back happened, the guard on the host still returns to the previous release by itself after confirm-timeout; check the host.`,
+      );
       return false;
     }
   }
@@ -432,6 +473,13 @@ function checkHostReady(state: HostState, layout: HostLayout, host: string): voi
       `${layout.current} on ${host} points at ${JSON.stringify(state.strayCurrent)}, not at a release folder (releases/<id>). Fix it by hand before deploying.`,
     );
   }
+}
+
+/** The value of background work, or its error thrown. */
+function settled<T>(result: { ok: true; value: T } | { ok: false; error: unknown } | undefined): T {
+  if (result === undefined) throw new Error('background work that was never started');
+  if (result.ok) return result.value;
+  throw result.error;
 }
 
 function parseMode(value: string | undefined): TitanMode | undefined {

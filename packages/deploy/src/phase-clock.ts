@@ -42,6 +42,27 @@ export class PhaseClock {
     }
   }
 
+  /**
+   * Starts work that runs alongside the next phases (no log group of its own). The returned promise
+   * never rejects: it settles to the value or the error, for the phase that needs it.
+   */
+  background<T>(name: string, work: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+    const start = performance.now();
+    const record = (outcome: PhaseOutcome): void => {
+      this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome });
+    };
+    return work().then(
+      (value) => {
+        record('ok');
+        return { ok: true as const, value };
+      },
+      (error: unknown) => {
+        record('failed');
+        return { ok: false as const, error };
+      },
+    );
+  }
+
   /** Records a phase that did not need to run. */
   skip(name: string): void {
     this.#records.push({ name, startedAtMs: Math.round(performance.now() - this.#origin), durationMs: 0, outcome: 'skipped' });

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
 import { readLocalBundle } from '@titan/deploy/local-bundle';
+import { startGuard } from '@titan/host/guard';
 import { HostLayout } from '@titan/host/host-layout';
+import { switchCurrent } from '@titan/host/switch-current';
 import { recordingLogger } from '@titan/log/logger';
 import { BundleVerificationError } from '@titan/release/bundle-verifier';
 import { generateReleaseKey } from '@titan/release/release-key';
@@ -75,6 +77,8 @@ describe('deployRelease on the test host', () => {
   let releaseB: { dir: string; id: string };
   let hunterVariant: string;
   let hunterBroken: string;
+  /** Installed on the host by the failing-migration test, never started. */
+  let installedOnly: { dir: string; id: string } | undefined;
 
   beforeAll(async () => {
     bringDown(PROJECT, appDir);
@@ -245,6 +249,7 @@ describe('deployRelease on the test host', () => {
     );
     // titan-hunter goes back to the original image: it is stopped before the migrations run.
     const failing = await signTestRelease({ source });
+    installedOnly = { dir: failing.dir, id: failing.manifest.releaseId };
     const ids = containerIds(PROJECT);
     const outcome = await deploy(failing.dir);
     expect(outcome.result).toBe('failed');
@@ -258,6 +263,46 @@ describe('deployRelease on the test host', () => {
     expect(sql("SELECT count(*) FROM _titan_migrations WHERE file = '0004_fee_tiers.sql'")).toBe('0');
     expect(sql("SELECT to_regclass('fee_tier') IS NULL")).toBe('t');
     expect(outcome.phases.map((p) => p.name)).not.toContain('switch');
+  });
+
+  it('a release left unconfirmed by a deploy that died after the switch is reverted first by the next deploy', async () => {
+    const orphan = installedOnly;
+    if (orphan === undefined) throw new Error('the failing-migration test did not run');
+    // What a runner killed right after the switch leaves: a waiting guard and current on the new release.
+    await startGuard(
+      connection,
+      layout,
+      {
+        confirmTimeoutSeconds: 600,
+        revert: {
+          project: PROJECT,
+          release: orphan.id,
+          previous: releaseB.id,
+          previousComposeFiles: ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml'],
+          stopServices: ['titan-hunter'],
+          mode: 'DISARMED',
+          reason: 'test',
+          journal: { result: 'reverted-by-guard', fields: {} },
+        },
+      },
+      recordingLogger(),
+    );
+    await switchCurrent(connection, layout, orphan.id);
+    expect(currentOf(appDir)).toBe(`releases/${orphan.id}`);
+    const ids = containerIds(PROJECT);
+
+    const outcome = await deploy(releaseB.dir);
+    expect(outcome.error?.message).toBeUndefined();
+    expect(outcome.result).toBe('deployed');
+    expect(outcome.recovered).toBe(orphan.id);
+    expect(outcome.previousReleaseId).toBe(releaseB.id);
+    expect(outcome.log).toContain(`Release ${orphan.id} is current but was never confirmed`);
+    expect(currentOf(appDir)).toBe(`releases/${releaseB.id}`);
+    expect(existsSync(join(appDir, 'state', `${orphan.id}.bad`))).toBe(true);
+    expect(existsSync(join(appDir, 'state', `guard-${orphan.id}.json`))).toBe(false);
+    expect(journalOf(appDir).some((e) => e['result'] === 'reverted-unconfirmed' && e['release'] === orphan.id && e['previous'] === releaseB.id)).toBe(true);
+    expect(containerIds(PROJECT)).toEqual(ids);
+    expect(Object.values(containerStates(PROJECT)).every((s) => s === 'running')).toBe(true);
   });
 
   it('the same release again recreates nothing, verifies, and keeps keep-releases releases', async () => {

@@ -10,6 +10,7 @@ import { isBundlePath } from '@titan/release/bundle-path';
 import { SERVICE_NAME_PATTERN } from '@titan/release/image-reference';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
+import { type Arg, secret } from '@titan/ssh/shell-quote';
 import type { TitanMode } from './compose-command.js';
 import {
   CONFIRM_SCRIPT,
@@ -91,13 +92,15 @@ export interface GuardRequest {
 
 export async function startGuard(connection: SshConnection, layout: HostLayout, request: GuardRequest, logger: Logger): Promise<StartedGuard> {
   const { revert } = request;
-  const args = [
-    GUARD_SCRIPT,
+  // The two script texts are shown as <guard-script> and <revert-script> in logs (they are not
+  // secret; they are long).
+  const args: Arg[] = [
+    secret(GUARD_SCRIPT, 'guard-script'),
     layout.appDir,
     revert.release,
     revert.previous ?? '',
     String(request.confirmTimeoutSeconds),
-    REVERT_SCRIPT,
+    secret(REVERT_SCRIPT, 'revert-script'),
     ...revertArgs(layout, revert),
   ];
   const { stdout } = await connection.runScript(START_GUARD_SCRIPT, args, { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });

@@ -1,36 +1,43 @@
 /**
  * Pulls every image of a release by digest before anything stops, so that a registry that is down
- * or an image that is gone fails the deploy while the running stack is still untouched. Images the
- * engine already has are not pulled again; the rest are pulled in parallel.
+ * or an image that is gone fails the deploy while the running stack is still untouched. Which images
+ * the engine lacks is a read-only question (asked while the host verifies the bundle); only those are
+ * pulled, in parallel, once the release is verified.
  */
 import type { Logger } from '@titan/log/logger';
 import type { ReleaseImage } from '@titan/release/manifest';
-import { pinnedImageReference } from '@titan/release/image-reference';
+import { IMAGE_DIGEST_PATTERN, IMAGE_REPOSITORY_PATTERN, pinnedImageReference } from '@titan/release/image-reference';
 import type { SshConnection } from '@titan/ssh/connection';
+
+export const MISSING_IMAGES_SCRIPT_NAME = 'titan-missing-images';
+
+// $@ image references `repository@sha256:...`. Prints the ones the engine does not have, one a line.
+export const MISSING_IMAGES_SCRIPT = `set -eu
+if docker image inspect --format '{{.Id}}' "$@" > /dev/null 2>&1; then
+  exit 0
+fi
+for ref in "$@"; do
+  if ! docker image inspect --format '{{.Id}}' "$ref" > /dev/null 2>&1; then
+    printf '%s\\n' "$ref"
+  fi
+done
+`;
 
 export const PULL_IMAGES_SCRIPT_NAME = 'titan-pull-images';
 
-// $@ image references `repository@sha256:...`. One line per reference: present, pulled or failed.
+// $@ image references. Pulls them in parallel; one line per reference: pulled or failed.
 export const PULL_IMAGES_SCRIPT = `set -eu
-if docker image inspect --format '{{.Id}}' "$@" > /dev/null 2>&1; then
-  for ref in "$@"; do printf 'present %s\\n' "$ref"; done
-  exit 0
-fi
 pids=''
 for ref in "$@"; do
-  if docker image inspect --format '{{.Id}}' "$ref" > /dev/null 2>&1; then
-    printf 'present %s\\n' "$ref"
-  else
-    (
-      if docker pull -q "$ref" > /dev/null; then
-        printf 'pulled %s\\n' "$ref"
-      else
-        printf 'failed %s\\n' "$ref"
-        exit 1
-      fi
-    ) &
-    pids="$pids $!"
-  fi
+  (
+    if docker pull -q "$ref" > /dev/null; then
+      printf 'pulled %s\\n' "$ref"
+    else
+      printf 'failed %s\\n' "$ref"
+      exit 1
+    fi
+  ) &
+  pids="$pids $!"
 done
 status=0
 for pid in $pids; do
@@ -39,31 +46,29 @@ done
 exit "$status"
 `;
 
-export interface PullResult {
-  readonly pulled: string[];
-  readonly present: string[];
-}
-
-export async function pullImages(connection: SshConnection, images: Readonly<Record<string, ReleaseImage>>, logger: Logger): Promise<PullResult> {
-  const refs = Object.keys(images)
+/** `repository@sha256:...` of every image, sorted by service. */
+export function imageReferences(images: Readonly<Record<string, ReleaseImage>>): string[] {
+  return Object.keys(images)
     .sort()
     .map((service) => {
       const image = images[service];
-      if (image === undefined) throw new Error(`no image for ${service}`);
+      if (image === undefined || !IMAGE_REPOSITORY_PATTERN.test(image.image) || !IMAGE_DIGEST_PATTERN.test(image.digest)) {
+        throw new Error(`The image of ${service} is not a repository pinned by digest.`);
+      }
       return pinnedImageReference(image.image, image.digest);
     });
+}
+
+/** The references the host's engine does not have (read-only). */
+export async function findMissingImages(connection: SshConnection, references: readonly string[]): Promise<string[]> {
+  const { stdout } = await connection.runScript(MISSING_IMAGES_SCRIPT, references, { name: MISSING_IMAGES_SCRIPT_NAME, timeoutMs: 5 * 60_000 });
+  return stdout.split('\n').filter((line) => line !== '');
+}
+
+export async function pullImages(connection: SshConnection, references: readonly string[], logger: Logger): Promise<void> {
+  if (references.length === 0) return;
   try {
-    const { stdout } = await connection.runScript(PULL_IMAGES_SCRIPT, refs, { name: PULL_IMAGES_SCRIPT_NAME, timeoutMs: 30 * 60_000 });
-    const pulled: string[] = [];
-    const present: string[] = [];
-    for (const line of stdout.split('\n')) {
-      const [state, ref] = line.split(' ');
-      if (ref === undefined) continue;
-      if (state === 'pulled') pulled.push(ref);
-      else if (state === 'present') present.push(ref);
-    }
-    logger.info(`Images by digest: ${pulled.length} pulled, ${present.length} already on the host.`);
-    return { pulled, present };
+    await connection.runScript(PULL_IMAGES_SCRIPT, references, { name: PULL_IMAGES_SCRIPT_NAME, timeoutMs: 30 * 60_000 });
   } catch (error: unknown) {
     throw new Error(
       `Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +
@@ -71,4 +76,5 @@ export async function pullImages(connection: SshConnection, images: Readonly<Rec
       { cause: error },
     );
   }
+  logger.info(`Pulled ${references.length} image(s) by digest.`);
 }

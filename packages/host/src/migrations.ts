@@ -23,16 +23,40 @@ export const TITAN_DATABASE: DatabaseTarget = { user: 'titan', database: 'titan'
 
 export const READ_MIGRATIONS_SCRIPT_NAME = 'titan-read-migrations';
 
-// $1 project, $2 role, $3 database, $4 seconds to wait for postgres. Waits for the project's postgres
-// container to accept connections, makes sure the history table exists and prints "file sha256" lines.
+// The history table; created, when missing, in the same transaction as the first migration.
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+  file text PRIMARY KEY,
+  sha256 char(64) NOT NULL,
+  release text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);`;
+
+// $1 project, $2 role, $3 database, $4 seconds to wait for postgres. Reads (never writes) the history:
+// "file sha256" lines, nothing when there is no history table yet. Waits for the project's postgres
+// container to accept connections only when the first try fails.
 export const READ_MIGRATIONS_SCRIPT = `set -eu
 project=$1
 role=$2
 db=$3
 wait=$4
+postgres_id() {
+  docker ps -q --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres | head -n 1
+}
+read_history() {
+  docker exec -i "$1" psql -X -q -v ON_ERROR_STOP=1 -A -t -U "$role" -d "$db" <<'SQL'
+SELECT to_regclass('${MIGRATIONS_TABLE}') IS NOT NULL AS present \\gset
+\\if :present
+SELECT file || ' ' || sha256 FROM ${MIGRATIONS_TABLE} ORDER BY file;
+\\endif
+SQL
+}
+id=$(postgres_id)
+if [ -n "$id" ] && read_history "$id" 2> /dev/null; then
+  exit 0
+fi
 deadline=$(($(date +%s) + wait))
 while :; do
-  id=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres | head -n 1)
+  id=$(postgres_id)
   if [ -n "$id" ] && docker exec "$id" pg_isready -q -h /var/run/postgresql -U "$role" -d "$db" > /dev/null 2>&1; then
     break
   fi
@@ -42,16 +66,7 @@ while :; do
   fi
   sleep 1
 done
-docker exec -i "$id" psql -X -q -v ON_ERROR_STOP=1 -A -t -U "$role" -d "$db" <<'SQL'
-SET client_min_messages TO warning;
-CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
-  file text PRIMARY KEY,
-  sha256 char(64) NOT NULL,
-  release text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
-);
-SELECT file || ' ' || sha256 FROM ${MIGRATIONS_TABLE} ORDER BY file;
-SQL
+read_history "$id"
 `;
 
 export const APPLY_MIGRATION_SCRIPT_NAME = 'titan-apply-migration';
@@ -67,6 +82,10 @@ role=$5
 db=$6
 shift 6
 {
+  cat <<'SQL'
+SET client_min_messages TO warning;
+${CREATE_TABLE}
+SQL
   cat "$sql"
   cat <<'SQL'
 

@@ -29,14 +29,15 @@ const REFUSED_EXIT = 3;
 
 export const INSTALL_RELEASE_SCRIPT_NAME = 'titan-install-release';
 
-// $1 partial folder, $2 release folder, $3 trust folder, $4 release id, $5 the verify script text.
-// Exit 3 with the verify script's reason on stderr when the bundle does not verify (partial removed).
+// $1 partial folder, $2 release folder, $3 trust folder, $4 release id; the verify script's text on
+// stdin. Exit 3 with the verify script's reason on stderr when the bundle does not verify (the
+// partial folder is removed).
 export const INSTALL_RELEASE_SCRIPT = `set -eu
 partial=$1
 final=$2
 trust=$3
 id=$4
-verify=$5
+verify=$(cat)
 if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$partial" "$trust" "$id" 2>&1); then
   mv -T -- "$partial" "$final"
   printf '%s\\n' "$out"
@@ -49,9 +50,11 @@ fi
 
 export const VERIFY_RELEASE_SCRIPT_NAME = 'titan-verify-release';
 
-// $1 release folder, $2 trust folder, $3 release id, $4 the verify script text. Exit 3 when it fails.
+// $1 release folder, $2 trust folder, $3 release id; the verify script's text on stdin. Exit 3 when
+// it fails.
 export const VERIFY_RELEASE_SCRIPT = `set -eu
-if out=$(sh -c "$4" ${HOST_VERIFY_SCRIPT_NAME} "$1" "$2" "$3" 2>&1); then
+verify=$(cat)
+if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$1" "$2" "$3" 2>&1); then
   printf '%s\\n' "$out"
 else
   printf '%s\\n' "$out" >&2
@@ -86,7 +89,7 @@ export async function installRelease(connection: SshConnection, options: Install
 
   if (options.exists) {
     const started = performance.now();
-    const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [final, layout.trustDir, releaseId, HOST_VERIFY_SCRIPT], {
+    const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [final, layout.trustDir, releaseId], {
       failure: (reason) =>
         `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
         'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
@@ -110,7 +113,7 @@ export async function installRelease(connection: SshConnection, options: Install
   logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
 
   const verifyStarted = performance.now();
-  const out = await runVerifying(connection, INSTALL_RELEASE_SCRIPT, INSTALL_RELEASE_SCRIPT_NAME, [partial, final, layout.trustDir, releaseId, HOST_VERIFY_SCRIPT], {
+  const out = await runVerifying(connection, INSTALL_RELEASE_SCRIPT, INSTALL_RELEASE_SCRIPT_NAME, [partial, final, layout.trustDir, releaseId], {
     failure: (reason) =>
       `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
       'Sign the bundle again from the release source with the release key the host trusts (trust/ on the host), and do not edit it afterwards.',
@@ -128,7 +131,7 @@ async function runVerifying(
   messages: { failure: (reason: string) => string },
 ): Promise<string> {
   try {
-    return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000 })).stdout;
+    return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT })).stdout;
   } catch (error: unknown) {
     if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
       const reason = verifyReason(error.stderrTail);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LOCK_HOLDER_SCRIPT } from '@titan/host/deploy-lock';
 import { CONFIRM_SCRIPT, GUARD_SCRIPT, REVERT_SCRIPT, START_GUARD_SCRIPT, STOP_GUARD_SCRIPT } from '@titan/host/guard-scripts';
 import { HOST_STATE_SCRIPT } from '@titan/host/host-state';
-import { PULL_IMAGES_SCRIPT } from '@titan/host/image-pull';
+import { MISSING_IMAGES_SCRIPT, PULL_IMAGES_SCRIPT } from '@titan/host/image-pull';
 import { APPEND_JOURNAL_SCRIPT } from '@titan/host/journal';
 import { APPLY_MIGRATION_SCRIPT, READ_MIGRATIONS_SCRIPT } from '@titan/host/migrations';
 import { READ_RELEASE_FILES_SCRIPT } from '@titan/host/release-files';
@@ -23,6 +23,7 @@ const scripts: Record<string, string> = {
   STOP_GUARD_SCRIPT,
   HOST_STATE_SCRIPT,
   PULL_IMAGES_SCRIPT,
+  MISSING_IMAGES_SCRIPT,
   APPEND_JOURNAL_SCRIPT,
   APPLY_MIGRATION_SCRIPT,
   READ_MIGRATIONS_SCRIPT,

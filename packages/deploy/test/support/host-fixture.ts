@@ -5,7 +5,7 @@
  * what a test compares: the app folder listing (path, size, sha256), the project's containers.
  * Tests run as root on the same machine, so they read the host's files and Docker directly.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -173,7 +173,8 @@ export function bringDown(project: string, appDir?: string): void {
   const networks = execFileSync('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' })
     .split('\n')
     .filter(Boolean);
-  if (networks.length > 0) execFileSync('docker', ['network', 'rm', ...networks], { stdio: 'ignore' });
+  // A network Docker still thinks has endpoints (left by a container that failed to start) stays; compose reuses it.
+  if (networks.length > 0) spawnSync('docker', ['network', 'rm', ...networks], { stdio: 'ignore' });
   if (appDir !== undefined) killGuards(appDir);
 }
 

@@ -1,0 +1,107 @@
+import * as core from '@actions/core';
+import { coreLogger } from '@titan/action-kit/core-logger';
+import { readLocalBundle, type LocalBundle } from '@titan/deploy/local-bundle';
+import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
+import { HostLayout } from '@titan/host/host-layout';
+import type { Logger } from '@titan/log/logger';
+import { BundleVerificationError } from '@titan/release/bundle-verifier';
+import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { startGitHubDeployment } from './github-deployment.js';
+import { readSettings } from './settings.js';
+import { deploySummary } from './summary.js';
+
+export async function run(logger: Logger = coreLogger): Promise<void> {
+  const settings = await readSettings();
+  setOutputs({ releaseId: settings.releaseId, previous: undefined, result: 'failed' });
+
+  const bundle = await logger.group('Read the bundle', async (): Promise<LocalBundle> => {
+    try {
+      const read = await readLocalBundle(settings.bundle, settings.publicKey);
+      logger.info(
+        `Release ${read.manifest.releaseId} (git ${read.manifest.git.sha.slice(0, 12)}, key ${read.manifest.keyId}): ${read.manifest.files.length} files, ` +
+          `${Object.keys(read.manifest.images).length} images${read.verifiedOnRunner ? '; signature and every file verified on the runner' : ''}.`,
+      );
+      return read;
+    } catch (error: unknown) {
+      if (error instanceof BundleVerificationError) {
+        throw new Error(
+          `The bundle ${settings.bundle} does not verify against public-key on the runner: ${error.message}. Nothing was sent to ${settings.host}.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  });
+
+  const deployment =
+    settings.githubToken === undefined
+      ? undefined
+      : await startGitHubDeployment(
+          {
+            token: settings.githubToken,
+            environment: settings.environment,
+            environmentUrl: settings.environmentUrl,
+            runUrl: settings.runUrl,
+            ref: bundle.manifest.git.sha,
+            releaseId: bundle.manifest.releaseId,
+            host: settings.host,
+          },
+          logger,
+        );
+
+  let outcome: DeployOutcome;
+  let connection: SshConnection | undefined;
+  try {
+    connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () =>
+      connectSsh({
+        host: settings.host,
+        port: settings.port,
+        username: settings.user,
+        privateKey: settings.sshKey,
+        hostKeys: settings.knownHosts,
+        logger,
+      }),
+    );
+    outcome = await deployRelease(connection, {
+      bundle,
+      layout: new HostLayout(settings.appDir),
+      project: settings.project,
+      mode: settings.mode,
+      healthTimeoutSeconds: settings.healthTimeoutSeconds,
+      confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
+      lockTimeoutSeconds: settings.lockTimeoutSeconds,
+      keepReleases: settings.keepReleases,
+      actor: settings.actor,
+      runUrl: settings.runUrl,
+      logger,
+    });
+  } catch (error: unknown) {
+    await deployment?.finish('failure', error instanceof Error ? error.message : String(error));
+    throw error;
+  } finally {
+    await connection?.close();
+  }
+
+  setOutputs({ releaseId: outcome.releaseId, previous: outcome.previousReleaseId, result: outcome.result });
+  await deploySummary(outcome, { host: settings.host, appDir: settings.appDir, project: settings.project }).write();
+  await deployment?.finish(outcome.result === 'deployed' ? 'success' : 'failure', `${outcome.result}: ${outcome.releaseId}`);
+
+  if (outcome.result === 'deployed') {
+    logger.info(`Release ${outcome.releaseId} is deployed, verified and confirmed on ${settings.host} (mode ${outcome.mode}).`);
+    return;
+  }
+  const reason = outcome.error?.message ?? 'the deploy did not complete';
+  if (outcome.result === 'rolled-back') {
+    throw new Error(`Release ${outcome.releaseId} failed after the switch; ${settings.host} is back on release ${outcome.previousReleaseId ?? ''}, verified. ${reason}`, {
+      cause: outcome.error,
+    });
+  }
+  throw outcome.error ?? new Error(reason);
+}
+
+function setOutputs(values: { releaseId: string; previous: string | undefined; result: DeployOutcome['result'] }): void {
+  core.setOutput('release-id', values.releaseId);
+  core.setOutput('previous-release-id', values.previous ?? '');
+  core.setOutput('result', values.result);
+  core.setOutput('rolled-back', values.result === 'rolled-back' ? 'true' : 'false');
+}

@@ -1,0 +1,186 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ConfigurationError } from '@titan/action-kit/configuration-error';
+import { InputReader } from '@titan/action-kit/inputs';
+import type { TitanMode } from '@titan/host/compose-command';
+import { appDirProblem, projectProblem } from '@titan/host/host-layout';
+import { MANIFEST_FILE, ManifestError, parseManifest } from '@titan/release/manifest';
+import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
+import { parsePublicKey, SigningKeyError } from '@titan/release/release-key';
+
+export interface DeploySettings {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly sshKey: string;
+  readonly knownHosts: readonly string[];
+  /** Absolute path of the bundle folder. */
+  readonly bundle: string;
+  /** The release id the bundle's manifest names (checked against the release id rule). */
+  readonly releaseId: string;
+  readonly publicKey: Uint8Array | undefined;
+  readonly appDir: string;
+  readonly project: string;
+  readonly mode: TitanMode;
+  readonly healthTimeoutSeconds: number;
+  readonly confirmTimeoutSeconds: number;
+  readonly lockTimeoutSeconds: number;
+  readonly keepReleases: number;
+  readonly githubToken: string | undefined;
+  readonly environment: string;
+  readonly environmentUrl: string | undefined;
+  /** GITHUB_ACTOR, or `unknown` outside a runner. */
+  readonly actor: string;
+  /** This run's URL, or empty outside a runner. */
+  readonly runUrl: string;
+}
+
+/** action.yml's defaults, repeated for runs outside a runner (which apply none). */
+export const DEFAULTS = {
+  port: 22,
+  user: 'deploy',
+  appDir: '/opt/titan',
+  project: 'titan',
+  healthTimeout: 120,
+  confirmTimeout: 300,
+  lockTimeout: 300,
+  keepReleases: 5,
+  environment: 'production',
+} as const;
+
+/**
+ * The one reader of deploy's inputs (and of the runner's GITHUB_* context). `host` is read first:
+ * with no inputs at all, it is the input the error names. Every value that reaches the host is
+ * checked here; it is still passed to the host only as a quoted argument.
+ */
+export async function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Promise<DeploySettings> {
+  const host = reader.required('host', 'the name or address of the host to deploy to');
+  const sshKey = reader.secret('ssh-key', { required: true, hint: 'the private key of the deploy user, e.g. secrets.DEPLOY_SSH_KEY' });
+  const knownHosts = reader.lines('known-hosts');
+  if (knownHosts.length === 0) {
+    throw new ConfigurationError(
+      'Input required and not supplied: known-hosts (the host key to pin: a known_hosts line checked out of band, or its SHA256: fingerprint)',
+      { input: 'known-hosts' },
+    );
+  }
+  const bundleInput = reader.required('bundle', "the bundle folder written by action-deploy/sign (its 'bundle' output)");
+  const { bundle, releaseId } = await readBundleId(bundleInput);
+
+  const appDir = reader.optional('app-dir', DEFAULTS.appDir);
+  const appProblem = appDirProblem(appDir);
+  if (appProblem !== undefined) {
+    throw new ConfigurationError(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
+  }
+  const project = reader.optional('project', DEFAULTS.project);
+  const projectIssue = projectProblem(project);
+  if (projectIssue !== undefined) {
+    throw new ConfigurationError(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
+  }
+  const mode = reader.choice('mode', ['DISARMED', 'ARMED'] as const, 'DISARMED');
+
+  return {
+    host,
+    port: reader.integer('port', DEFAULTS.port, { min: 1, max: 65535 }),
+    user: reader.optional('user', DEFAULTS.user),
+    sshKey,
+    knownHosts,
+    bundle,
+    releaseId,
+    publicKey: publicKeyInput(reader),
+    appDir,
+    project,
+    mode,
+    healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
+    confirmTimeoutSeconds: reader.integer('confirm-timeout', DEFAULTS.confirmTimeout, { min: 10, max: 24 * 3600 }),
+    lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
+    keepReleases: reader.integer('keep-releases', DEFAULTS.keepReleases, { min: 1, max: 1000 }),
+    githubToken: reader.secret('github-token'),
+    environment: reader.optional('environment', DEFAULTS.environment),
+    environmentUrl: reader.optional('environment-url'),
+    actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown',
+    runUrl: runUrlOf(env),
+  };
+}
+
+async function readBundleId(input: string): Promise<{ bundle: string; releaseId: string }> {
+  const bundle = resolve(input);
+  const where = `Input bundle (${input})`;
+  try {
+    if (!(await stat(bundle)).isDirectory()) {
+      throw new ConfigurationError(`${where} is not a folder; give the folder action-deploy/sign wrote (its 'bundle' output).`, { input: 'bundle' });
+    }
+  } catch (error: unknown) {
+    if (error instanceof ConfigurationError) throw error;
+    throw new ConfigurationError(`${where} cannot be read (${codeOf(error)}); download the bundle artifact first and pass its folder.`, {
+      input: 'bundle',
+      cause: error,
+    });
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(bundle, MANIFEST_FILE));
+  } catch (error: unknown) {
+    throw new ConfigurationError(`${where} has no readable ${MANIFEST_FILE} (${codeOf(error)}): it is not a release bundle written by action-deploy/sign.`, {
+      input: 'bundle',
+      cause: error,
+    });
+  }
+  // The release id names a folder on the host: its rule is checked on its own first, so a bad id is
+  // reported as such whatever else is wrong with the manifest.
+  const claimedId = releaseIdIn(bytes);
+  if (claimedId !== undefined && !RELEASE_ID_PATTERN.test(claimedId)) {
+    throw new ConfigurationError(
+      `${where}: the release id ${JSON.stringify(claimedId)} in ${MANIFEST_FILE} breaks the release id rule (${RELEASE_ID_PATTERN.source}); it was not used. Sign the release again.`,
+      { input: 'bundle' },
+    );
+  }
+  try {
+    return { bundle, releaseId: parseManifest(bytes).releaseId };
+  } catch (error: unknown) {
+    if (error instanceof ManifestError) {
+      throw new ConfigurationError(`${where}: ${MANIFEST_FILE} is not a valid release manifest: ${error.message}. Sign the release again.`, {
+        input: 'bundle',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+function releaseIdIn(bytes: Buffer): string | undefined {
+  try {
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    if (value !== null && typeof value === 'object' && 'releaseId' in value && typeof value.releaseId === 'string') return value.releaseId;
+  } catch {
+    // not JSON: parseManifest says so
+  }
+  return undefined;
+}
+
+function publicKeyInput(reader: InputReader): Uint8Array | undefined {
+  const text = reader.optional('public-key');
+  if (text === undefined) return undefined;
+  try {
+    return parsePublicKey(text);
+  } catch (error: unknown) {
+    if (error instanceof SigningKeyError) throw new ConfigurationError(`Input public-key: ${error.message}`, { input: 'public-key', cause: error });
+    throw error;
+  }
+}
+
+function runUrlOf(env: NodeJS.ProcessEnv): string {
+  const server = nonEmpty(env['GITHUB_SERVER_URL']);
+  const repository = nonEmpty(env['GITHUB_REPOSITORY']);
+  const runId = nonEmpty(env['GITHUB_RUN_ID']);
+  if (server === undefined || repository === undefined || runId === undefined) return '';
+  const attempt = nonEmpty(env['GITHUB_RUN_ATTEMPT']);
+  return `${server}/${repository}/actions/runs/${runId}${attempt !== undefined && attempt !== '1' ? `/attempts/${attempt}` : ''}`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function codeOf(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : 'unreadable';
+}

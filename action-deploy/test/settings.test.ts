@@ -1,0 +1,77 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { InputReader } from '@titan/action-kit/inputs';
+import { readSettings } from '../src/settings.js';
+import { signTestRelease } from '../../packages/deploy/test/support/test-releases.js';
+
+let bundle: string;
+let releaseId: string;
+
+function reader(values: Record<string, string>): InputReader {
+  return new InputReader({ get: (name) => values[name] ?? '' });
+}
+
+const base = (): Record<string, string> => ({
+  host: 'droplet.example.com',
+  'ssh-key': 'not-a-real-key',
+  'known-hosts': 'droplet.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnRw7ROo47y7nNXz4yKrk/Usjo/D+Gmi6NLSoXOaNd4',
+  bundle,
+});
+
+beforeAll(async () => {
+  const release = await signTestRelease();
+  bundle = release.dir;
+  releaseId = release.manifest.releaseId;
+});
+
+describe('deploy settings', () => {
+  it('applies the defaults of action.yml and reads the release id from the bundle', async () => {
+    const settings = await readSettings(reader(base()), { GITHUB_ACTOR: 'octo', GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'titan/titan', GITHUB_RUN_ID: '9', GITHUB_RUN_ATTEMPT: '2' });
+    expect(settings).toMatchObject({
+      port: 22,
+      user: 'deploy',
+      appDir: '/opt/titan',
+      project: 'titan',
+      mode: 'DISARMED',
+      healthTimeoutSeconds: 120,
+      confirmTimeoutSeconds: 300,
+      lockTimeoutSeconds: 300,
+      keepReleases: 5,
+      environment: 'production',
+      releaseId,
+      actor: 'octo',
+      runUrl: 'https://github.com/titan/titan/actions/runs/9/attempts/2',
+    });
+    expect(settings.publicKey).toBeUndefined();
+    expect(settings.githubToken).toBeUndefined();
+  });
+
+  it('arms only on the exact string ARMED', async () => {
+    expect((await readSettings(reader({ ...base(), mode: 'ARMED' }), {})).mode).toBe('ARMED');
+    for (const mode of ['armed', 'Armed', 'ARMED ', 'yes', 'true']) {
+      await expect(readSettings(reader({ ...base(), mode }), {})).rejects.toThrow(/Input mode must be one of DISARMED, ARMED/);
+    }
+  });
+
+  it('names the input at fault', async () => {
+    await expect(readSettings(reader({}), {})).rejects.toThrow('Input required and not supplied: host');
+    await expect(readSettings(reader({ ...base(), 'known-hosts': '' }), {})).rejects.toThrow(/Input required and not supplied: known-hosts/);
+    await expect(readSettings(reader({ ...base(), port: '70000' }), {})).rejects.toThrow('Input port must be at most 65535');
+    await expect(readSettings(reader({ ...base(), 'health-timeout': 'soon' }), {})).rejects.toThrow('Input health-timeout must be a whole number');
+    await expect(readSettings(reader({ ...base(), 'public-key': 'abc' }), {})).rejects.toThrow(/Input public-key/);
+  });
+
+  it('refuses a bundle that is not a signed release folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'titan-settings-'));
+    await expect(readSettings(reader({ ...base(), bundle: join(dir, 'missing') }), {})).rejects.toThrow(/Input bundle .* cannot be read \(ENOENT\)/);
+    writeFileSync(join(dir, 'file'), 'x');
+    await expect(readSettings(reader({ ...base(), bundle: join(dir, 'file') }), {})).rejects.toThrow(/is not a folder/);
+    mkdirSync(join(dir, 'empty'));
+    await expect(readSettings(reader({ ...base(), bundle: join(dir, 'empty') }), {})).rejects.toThrow(/has no readable manifest.json/);
+    mkdirSync(join(dir, 'garbled'));
+    writeFileSync(join(dir, 'garbled', 'manifest.json'), '{"schemaVersion":1}');
+    await expect(readSettings(reader({ ...base(), bundle: join(dir, 'garbled') }), {})).rejects.toThrow(/is not a valid release manifest/);
+  });
+});
