@@ -54776,7 +54776,7 @@ class ConnectError extends SshError {
     }
 }
 /** The connection dropped (or was closed) while an operation was in progress. */
-class errors_ConnectionLostError extends SshError {
+class ConnectionLostError extends SshError {
     name = 'ConnectionLostError';
     host;
     port;
@@ -55610,7 +55610,7 @@ async function execute(session, command, options, sink) {
         };
         const unsubscribeLost = session.onLost(() => {
             channel?.destroy();
-            settle(session.lostError(during) ?? new errors_ConnectionLostError(session.host, session.port, during));
+            settle(session.lostError(during) ?? new ConnectionLostError(session.host, session.port, during));
         });
         session.exec(rendered.line, display, (error, ch) => {
             if (error || !ch)
@@ -55650,10 +55650,6 @@ async function streamCommand(session, command, destination, options = {}) {
         maxStdoutBytes: 0,
     });
     return { exitCode: outcome.exitCode, bytes: outcome.bytes, stderrTail: outcome.stderrTail, durationMs: outcome.durationMs };
-}
-/** Treats a thrown value as ConnectionLostError-aware: for callers that want to know. */
-function isConnectionLost(error) {
-    return error instanceof ConnectionLostError;
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -56094,7 +56090,7 @@ class SshConnection {
                 this.#lostListeners.add(listener);
                 return () => this.#lostListeners.delete(listener);
             },
-            lostError: (during) => (this.#lostReason !== undefined ? new errors_ConnectionLostError(this.host, this.port, during, this.#lostReason) : undefined),
+            lostError: (during) => (this.#lostReason !== undefined ? new ConnectionLostError(this.host, this.port, during, this.#lostReason) : undefined),
         };
     }
     /** True once the connection is closed or lost; every later call fails with ConnectionLostError. */

@@ -1,0 +1,79 @@
+import * as core from '@actions/core';
+import { coreLogger } from '@titan/action-kit/core-logger';
+import { JobSummary } from '@titan/action-kit/job-summary';
+import { HostLayout } from '@titan/host/host-layout';
+import type { Logger } from '@titan/log/logger';
+import { rollbackStack, type RollbackOutcome } from '@titan/rollback/rollback';
+import { describeTo } from '@titan/rollback/rollback-target';
+import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { readSettings } from './settings.js';
+import { rollbackSummary } from './summary.js';
+
+export async function run(logger: Logger = coreLogger): Promise<void> {
+  const settings = readSettings();
+  setOutputs({ result: 'failed', releaseId: '', haltAcknowledged: false });
+
+  let outcome: RollbackOutcome;
+  let connection: SshConnection | undefined;
+  try {
+    connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () =>
+      connectSsh({
+        host: settings.host,
+        port: settings.port,
+        username: settings.user,
+        privateKey: settings.sshKey,
+        hostKeys: settings.knownHosts,
+        logger,
+      }),
+    );
+    outcome = await rollbackStack(connection, {
+      layout: new HostLayout(settings.appDir),
+      project: settings.project,
+      mode: settings.mode,
+      to: settings.to,
+      reason: settings.reason,
+      actor: settings.actor,
+      runUrl: settings.runUrl,
+      halt: {
+        address: settings.natsAddress,
+        user: settings.natsUser,
+        password: settings.natsPassword,
+        subject: settings.haltSubject,
+        hmacSecret: settings.hmacSecret,
+        timeoutSeconds: settings.haltTimeoutSeconds,
+      },
+      lockTimeoutSeconds: settings.lockTimeoutSeconds,
+      healthTimeoutSeconds: settings.healthTimeoutSeconds,
+      stopTimeoutSeconds: settings.stopTimeoutSeconds,
+      logger,
+    });
+  } catch (error: unknown) {
+    await new JobSummary()
+      .heading(`❌ ${settings.mode} failed on ${settings.host}`)
+      .text(`Nothing was sent: ${error instanceof Error ? error.message : String(error)}`)
+      .write();
+    throw error;
+  } finally {
+    await connection?.close();
+  }
+
+  setOutputs({ result: outcome.result, releaseId: outcome.releaseAfter ?? '', haltAcknowledged: outcome.halt.acknowledged });
+  await rollbackSummary(outcome, {
+    host: settings.host,
+    appDir: settings.appDir,
+    project: settings.project,
+    reason: settings.reason,
+    actor: settings.actor,
+    to: describeTo(settings.to),
+  }).write();
+
+  if (outcome.result === 'failed') throw outcome.error ?? new Error(`The ${settings.mode} did not complete.`);
+  const halt = outcome.halt.acknowledged ? 'HARD_HALT acknowledged' : `HARD_HALT NOT acknowledged (${outcome.halt.problem ?? 'no reason known'})`;
+  logger.info(`${outcome.result}: ${halt}; ${outcome.releaseAfter === undefined ? 'no release is current' : `release ${outcome.releaseAfter} is current`} on ${settings.host}.`);
+}
+
+function setOutputs(values: { result: string; releaseId: string; haltAcknowledged: boolean }): void {
+  core.setOutput('result', values.result);
+  core.setOutput('release-id', values.releaseId);
+  core.setOutput('halt-acknowledged', values.haltAcknowledged ? 'true' : 'false');
+}

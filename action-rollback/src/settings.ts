@@ -1,0 +1,148 @@
+import { ConfigurationError } from '@titan/action-kit/configuration-error';
+import { InputReader } from '@titan/action-kit/inputs';
+import { appDirProblem, projectProblem } from '@titan/host/host-layout';
+import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
+import { type NatsAddress, parseNatsAddress } from '@titan/rollback/nats-address';
+import { ROLLBACK_MODES, type RollbackMode } from '@titan/rollback/rollback';
+import type { RollbackTo } from '@titan/rollback/rollback-target';
+
+export interface RollbackSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly sshKey: string;
+  readonly knownHosts: readonly string[];
+  readonly appDir: string;
+  readonly project: string;
+  readonly mode: RollbackMode;
+  readonly to: RollbackTo;
+  readonly reason: string;
+  readonly natsAddress: NatsAddress;
+  readonly natsUser: string;
+  readonly natsPassword: string;
+  readonly hmacSecret: string;
+  readonly haltSubject: string;
+  readonly haltTimeoutSeconds: number;
+  readonly lockTimeoutSeconds: number;
+  readonly healthTimeoutSeconds: number;
+  readonly stopTimeoutSeconds: number | undefined;
+  /** GITHUB_ACTOR, or `unknown` outside a runner. */
+  readonly actor: string;
+  /** This run's URL, or empty outside a runner. */
+  readonly runUrl: string;
+}
+
+/** action.yml's defaults, repeated for runs outside a runner (which apply none). */
+export const DEFAULTS = {
+  port: 22,
+  user: 'deploy',
+  appDir: '/opt/titan',
+  project: 'titan',
+  mode: 'rollback',
+  to: 'last-good',
+  natsUrl: '127.0.0.1:4222',
+  natsUser: 'console',
+  haltSubject: 'titan.cmd.sys.halt',
+  haltTimeout: 10,
+  lockTimeout: 300,
+  healthTimeout: 120,
+} as const;
+
+/** A NATS subject to publish on: dot-separated tokens, no wildcards, no spaces. */
+const SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
+const NATS_USER_PATTERN = /^[A-Za-z0-9._@-]{1,128}$/;
+const REASON_MAX = 500;
+
+/**
+ * The one reader of rollback's inputs (and of the runner's GITHUB_* context). `host` is read first:
+ * with no inputs at all, it is the input the error names. Secrets (ssh-key, nats-password,
+ * hmac-secret) are registered with the runner's masking as they are read.
+ */
+export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): RollbackSettings {
+  const host = reader.required('host', 'the name or address of the host to act on');
+  const sshKey = reader.secret('ssh-key', { required: true, hint: 'the private key of the deploy user, e.g. secrets.PROD_SSH_KEY' });
+  const knownHosts = reader.lines('known-hosts');
+  if (knownHosts.length === 0) {
+    throw new ConfigurationError(
+      'Input required and not supplied: known-hosts (the host key to pin: a known_hosts line checked out of band, or its SHA256: fingerprint)',
+      { input: 'known-hosts' },
+    );
+  }
+  const reason = reader.required('reason', 'why: one line carried in the HARD_HALT and the journal');
+  if (/[\r\n]/.test(reason) || reason.length > REASON_MAX) {
+    throw new ConfigurationError(`Input reason must be one line of at most ${REASON_MAX} characters (got ${reason.length} characters${/[\r\n]/.test(reason) ? ', with a line break' : ''}).`, {
+      input: 'reason',
+    });
+  }
+  const natsPassword = reader.secret('nats-password', { required: true, hint: 'the password of nats-user, e.g. secrets.NATS_CONSOLE_PASSWORD' });
+  const hmacSecret = reader.secret('hmac-secret', { required: true, hint: "the stack's HMAC_SECRET, e.g. secrets.HMAC_SECRET" });
+
+  const appDir = reader.optional('app-dir', DEFAULTS.appDir);
+  const appProblem = appDirProblem(appDir);
+  if (appProblem !== undefined) throw new ConfigurationError(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
+  const project = reader.optional('project', DEFAULTS.project);
+  const projectIssue = projectProblem(project);
+  if (projectIssue !== undefined) {
+    throw new ConfigurationError(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
+  }
+
+  const mode = reader.choice('mode', ROLLBACK_MODES, DEFAULTS.mode);
+  const to = readTo(reader.optional('to', DEFAULTS.to));
+
+  const natsUrl = reader.optional('nats-url', DEFAULTS.natsUrl);
+  const natsAddress = parseNatsAddress(natsUrl);
+  if (typeof natsAddress === 'string') throw new ConfigurationError(`Input nats-url: ${natsAddress}.`, { input: 'nats-url' });
+  const natsUser = reader.optional('nats-user', DEFAULTS.natsUser);
+  if (!NATS_USER_PATTERN.test(natsUser)) throw new ConfigurationError(`Input nats-user ${JSON.stringify(natsUser)} is not a NATS user name.`, { input: 'nats-user' });
+  const haltSubject = reader.optional('halt-subject', DEFAULTS.haltSubject);
+  if (!SUBJECT_PATTERN.test(haltSubject)) {
+    throw new ConfigurationError(`Input halt-subject ${JSON.stringify(haltSubject)} is not a NATS subject to publish on (dot-separated tokens, no wildcards), e.g. titan.cmd.sys.halt.`, {
+      input: 'halt-subject',
+    });
+  }
+  const stopTimeout = reader.optional('stop-timeout');
+
+  return {
+    host,
+    port: reader.integer('port', DEFAULTS.port, { min: 1, max: 65535 }),
+    user: reader.optional('user', DEFAULTS.user),
+    sshKey,
+    knownHosts,
+    appDir,
+    project,
+    mode,
+    to,
+    reason,
+    natsAddress,
+    natsUser,
+    natsPassword,
+    hmacSecret,
+    haltSubject,
+    haltTimeoutSeconds: reader.integer('halt-timeout', DEFAULTS.haltTimeout, { min: 1, max: 300 }),
+    lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
+    healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
+    stopTimeoutSeconds: stopTimeout === undefined ? undefined : reader.integer('stop-timeout', 0, { min: 0, max: 3600 }),
+    actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown',
+    runUrl: runUrlOf(env),
+  };
+}
+
+function readTo(value: string): RollbackTo {
+  if (value === 'last-good') return { kind: 'last-good' };
+  if (value === 'previous') return { kind: 'previous' };
+  if (RELEASE_ID_PATTERN.test(value)) return { kind: 'release', id: value };
+  throw new ConfigurationError(`Input to must be last-good, previous or a release id (${RELEASE_ID_PATTERN.source}); got ${JSON.stringify(value)}.`, { input: 'to' });
+}
+
+function runUrlOf(env: NodeJS.ProcessEnv): string {
+  const server = nonEmpty(env['GITHUB_SERVER_URL']);
+  const repository = nonEmpty(env['GITHUB_REPOSITORY']);
+  const runId = nonEmpty(env['GITHUB_RUN_ID']);
+  if (server === undefined || repository === undefined || runId === undefined) return '';
+  const attempt = nonEmpty(env['GITHUB_RUN_ATTEMPT']);
+  return `${server}/${repository}/actions/runs/${runId}${attempt !== undefined && attempt !== '1' ? `/attempts/${attempt}` : ''}`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

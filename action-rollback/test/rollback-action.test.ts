@@ -1,0 +1,318 @@
+/**
+ * action-rollback's committed bundle, run the way a runner runs it (Node 24, INPUT_* variables,
+ * GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files), against a stack of its own on the real test host
+ * (sshd, Docker engine, registry, NATS JetStream, Compose), deployed with action-deploy's bundle.
+ * Fails, never skips, without the test host: start it with scripts/test-host/up.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { existsSync, readFileSync, readlinkSync, writeFileSync, appendFileSync, chownSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireDeployLock } from '@titan/host/deploy-lock';
+import { HostLayout } from '@titan/host/host-layout';
+import { silentLogger } from '@titan/log/logger';
+import { connectSsh } from '@titan/ssh/connection';
+import { runActionBundle, type ActionRun } from '@titan/test-host/action-run';
+import {
+  PROJECT,
+  appDir,
+  brainSubscribed,
+  cleanUp,
+  containerStates,
+  deploy,
+  docker,
+  envValue,
+  host,
+  journal,
+  prepareStack,
+  recordedHalts,
+  rollback,
+  signTestRelease,
+  watchStopEvents,
+} from '../../packages/rollback/test/support/rollback-stack.js';
+
+const execFileAsync = promisify(execFile);
+
+const STRATEGIES = ['titan-scavenger', 'titan-hunter', 'titan-sentinel', 'titan-ai-quant', 'titan-powerlaw-lab'];
+const OPERATOR_SURFACE = ['titan-console', 'titan-console-api', 'titan-opsd'];
+const INFRASTRUCTURE = ['traefik', 'nats', 'redis', 'postgres', 'prometheus', 'grafana', 'titan-tempo'];
+const ORDER = [STRATEGIES, ['titan-execution'], ['titan-brain'], OPERATOR_SURFACE];
+
+const releases: { dir: string; id: string }[] = [];
+const runs: ActionRun[] = [];
+const processListings: string[] = [];
+let secrets: string[] = [];
+
+const now = (): number => Date.now() / 1000;
+const id = (index: number): string => releases[index]?.id ?? '';
+
+async function recorded(run: Promise<ActionRun>): Promise<ActionRun> {
+  const done = await run;
+  runs.push(done);
+  if (process.env['TITAN_ROLLBACK_DEBUG']) writeFileSync(`/tmp/rb-run-${runs.length}.log`, `${done.log}\n----\n${done.summary}`);
+  return done;
+}
+
+/** Samples the host's process list (every process's arguments) while `run` goes on. */
+async function sampleProcesses<T>(run: Promise<T>): Promise<T> {
+  let finished = false;
+  const sampling = (async () => {
+    while (!finished) {
+      const { stdout } = await execFileAsync('ps', ['-eww', '-o', 'args'], { maxBuffer: 16 * 1024 * 1024 });
+      processListings.push(stdout);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  try {
+    return await run;
+  } finally {
+    finished = true;
+    await sampling;
+  }
+}
+
+/** The services whose containers stopped, in the groups they stopped in, checked against the order. */
+function expectStopOrder(events: { service: string; timeNano: number }[], groups: readonly (readonly string[])[]): void {
+  const stopped = new Set(events.map((e) => e.service));
+  expect([...stopped].sort()).toEqual(groups.flat().sort());
+  for (let i = 0; i + 1 < groups.length; i += 1) {
+    const group = groups[i] ?? [];
+    const next = groups[i + 1] ?? [];
+    const lastOfGroup = Math.max(...events.filter((e) => group.includes(e.service)).map((e) => e.timeNano));
+    const firstOfNext = Math.min(...events.filter((e) => next.includes(e.service)).map((e) => e.timeNano));
+    expect(lastOfGroup, `${group.join(', ')} stopped before ${next.join(', ')}`).toBeLessThan(firstOfNext);
+  }
+}
+
+function allRunning(): void {
+  const states = containerStates();
+  expect(Object.keys(states).sort()).toHaveLength(17);
+  expect(Object.entries(states).filter(([, state]) => state !== 'running')).toEqual([]);
+}
+
+function signedPart(payload: string): { signed: string; signature: string } {
+  const mark = payload.lastIndexOf(',"signature":"');
+  return { signed: payload.slice('{"command":'.length, mark), signature: payload.slice(mark + ',"signature":"'.length, -2) };
+}
+
+beforeAll(async () => {
+  prepareStack();
+  secrets = [envValue('HMAC_SECRET'), envValue('NATS_CONSOLE_PASSWORD'), envValue('NATS_BRAIN_PASSWORD')];
+  for (let i = 0; i < 4; i += 1) releases.push(await signTestRelease());
+  const started = now();
+  for (const release of releases) await deploy(release.dir);
+  await brainSubscribed(started - 5);
+}, 600_000);
+
+afterAll(() => {
+  cleanUp();
+});
+
+describe('action-rollback (bundle) on the test host', () => {
+  it('given no inputs, fails with a ConfigurationError naming the missing input', async () => {
+    const run = await runActionBundle('action-rollback');
+    expect(run.status).toBe(1);
+    expect(run.log).toContain('::error::Configuration error: Input required and not supplied: host');
+  });
+
+  it('mode halt: titan-brain records the exact payload, its HMAC checks with node:crypto, the acknowledgement is reported', async () => {
+    const before = recordedHalts().length;
+    const run = await recorded(rollback({ mode: 'halt', reason: 'market data feed lost' }));
+    expect(run.status, run.log).toBe(0);
+    expect(run.outputs).toEqual({ result: 'halted', 'release-id': id(3), 'halt-acknowledged': 'true' });
+
+    const halts = recordedHalts();
+    expect(halts).toHaveLength(before + 1);
+    const payload = halts[halts.length - 1] ?? '';
+    const { signed, signature } = signedPart(payload);
+    const command = JSON.parse(signed) as Record<string, string>;
+    expect(command).toMatchObject({
+      type: 'HARD_HALT',
+      reason: 'market data feed lost',
+      actor: 'rollback-tester',
+      runUrl: 'https://github.com/titan/titan/actions/runs/7001',
+    });
+    expect(command['nonce']).toMatch(/^[0-9a-f]{32}$/);
+    expect(createHmac('sha256', envValue('HMAC_SECRET')).update(Buffer.from(signed, 'utf8')).digest('hex')).toBe(signature);
+    expect(createHmac('sha256', `${envValue('HMAC_SECRET')}-wrong`).update(Buffer.from(signed, 'utf8')).digest('hex')).not.toBe(signature);
+    // The stand-in also writes it to its standard output.
+    expect(execFileSync('docker', ['logs', `${PROJECT}_titan-brain_1`], { encoding: 'utf8' })).toContain(payload);
+
+    expect(run.summary).toContain('HARD_HALT: **acknowledged** by titan-brain');
+    expect(run.summary).toContain(command['nonce']);
+    allRunning();
+    expect(journal().at(-1)).toMatchObject({
+      action: 'rollback',
+      rollbackMode: 'halt',
+      result: 'halted',
+      release: id(3),
+      reason: 'market data feed lost',
+      halt: { subject: 'titan.cmd.sys.halt', nonce: command['nonce'], acknowledged: true },
+    });
+  });
+
+  it('mode stop: strategies, then execution, then brain, each checked stopped; the operator surface and the infrastructure keep running', async () => {
+    const events = await watchStopEvents();
+    const run = await recorded(rollback({ mode: 'stop', reason: 'stop trading for the night' }));
+    expect(run.status, run.log).toBe(0);
+    expect(run.outputs).toEqual({ result: 'stopped', 'release-id': id(3), 'halt-acknowledged': 'true' });
+    expectStopOrder(await events.stop(), ORDER.slice(0, 3));
+    const states = containerStates();
+    for (const service of [...STRATEGIES, 'titan-execution', 'titan-brain']) expect(states[service], service).toBe('exited');
+    for (const service of [...OPERATOR_SURFACE, ...INFRASTRUCTURE]) expect(states[service], service).toBe('running');
+    expect(run.summary).toContain('Left running on purpose: titan-console, titan-console-api, titan-opsd, and the infrastructure.');
+    expect(run.summary).toMatch(/\| 1 \| titan-scavenger, titan-hunter, titan-sentinel, titan-ai-quant, titan-powerlaw-lab \| 5 \|/);
+  });
+
+  it('mode restart: the current release verified again, stopped in order, started DISARMED and verified', async () => {
+    const since = now();
+    const events = await watchStopEvents();
+    const run = await recorded(rollback({ mode: 'restart', reason: 'resume after the night' }));
+    expect(run.status, run.log).toBe(0);
+    expect(run.outputs['result']).toBe('restarted');
+    expect(run.outputs['release-id']).toBe(id(3));
+    // The trading services were stopped by the test before: only the operator surface had anything to stop.
+    expect((await events.stop()).map((e) => e.service).sort()).toEqual([...OPERATOR_SURFACE].sort());
+    // With titan-brain stopped, nothing answered the HARD_HALT: said loudly, and the restart went on.
+    expect(run.outputs['halt-acknowledged']).toBe('false');
+    expect(run.log).toContain('::warning::HARD_HALT was NOT acknowledged: nothing subscribes to titan.cmd.sys.halt (no responders)');
+    allRunning();
+    expect(run.log).toContain(`Release ${id(3)} verifies on the host: verified ${id(3)}`);
+    expect(run.summary).toContain(`Verification of ${id(3)}`);
+    const brain = JSON.parse(docker(['inspect', '--format', '{{json .Config.Env}}', `${PROJECT}_titan-brain_1`])) as string[];
+    expect(brain).toContain('TITAN_MODE=DISARMED');
+    await brainSubscribed(since);
+  });
+
+  it('waits for a deploy that holds the lock, fails naming it after lock-timeout, and proceeds once it ends', async () => {
+    const connection = await connectSsh({
+      host: host.host,
+      port: host.port,
+      username: host.user,
+      privateKey: readFileSync(host.privateKeyPath, 'utf8'),
+      hostKeys: [host.knownHosts],
+      logger: silentLogger,
+    });
+    try {
+      const lock = await acquireDeployLock(connection, {
+        layout: new HostLayout(appDir),
+        holder: { runUrl: 'https://github.com/titan/titan/actions/runs/999', release: 'a-deploy-in-progress', actor: 'deployer' },
+        timeoutSeconds: 10,
+        logger: silentLogger,
+      });
+      const refused = await recorded(rollback({ mode: 'restart', reason: 'while a deploy runs', 'lock-timeout': '2' }));
+      expect(refused.status).toBe(1);
+      expect(refused.outputs['result']).toBe('failed');
+      expect(refused.log).toMatch(/The deploy lock on 127\.0\.0\.1 is held by https:\/\/github\.com\/titan\/titan\/actions\/runs\/999 \(release a-deploy-in-progress, actor deployer/);
+      allRunning();
+
+      const events = await watchStopEvents();
+      const waiting = recorded(rollback({ mode: 'restart', reason: 'after the deploy', 'lock-timeout': '60' }));
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const released = now();
+      await lock.release();
+      const run = await waiting;
+      expect(run.status, run.log).toBe(0);
+      expect(run.outputs['result']).toBe('restarted');
+      const waited = /taken after waiting (\d+\.\d+) s/.exec(run.summary);
+      expect(Number(waited?.[1])).toBeGreaterThanOrEqual(4);
+      const stops = await events.stop();
+      expectStopOrder(stops, ORDER);
+      expect(Math.min(...stops.map((e) => e.timeNano)) / 1e9).toBeGreaterThan(released);
+    } finally {
+      await connection.close();
+    }
+    await brainSubscribed(now() - 30);
+  });
+
+  it('to: last-good skips a release marked bad and one tampered with after it was deployed, and returns to the next good one', async () => {
+    const [a, b, c, d] = [id(0), id(1), id(2), id(3)];
+    const state = join(appDir, 'state');
+    writeFileSync(join(state, `${c}.bad`), `${JSON.stringify({ release: c, at: '2026-11-23T00:00:00Z', reason: 'failed after its switch' })}\n`);
+    chownSync(join(state, `${c}.bad`), statSync(appDir).uid, statSync(appDir).gid);
+    appendFileSync(join(appDir, 'releases', b, 'config', 'prometheus.yml'), '# edited on the host\n');
+    const haltsBefore = recordedHalts().length;
+
+    const since = now();
+    const events = await watchStopEvents();
+    const run = await recorded(sampleProcesses(rollback({ mode: 'rollback', to: 'last-good', reason: `release ${d} breaks order routing` })));
+    expect(run.status, run.log).toBe(0);
+    expect(run.outputs).toEqual({ result: 'rolled-back', 'release-id': a, 'halt-acknowledged': 'true' });
+    expect(readlinkSync(join(appDir, 'current'))).toBe(`releases/${a}`);
+    expect(run.log).toContain(`Skipping release ${b}: config/prometheus.yml is`);
+    expect(run.summary).toMatch(new RegExp(`\\| ${b} \\| host verification \\| config/prometheus\\.yml .*\\|`));
+    expect(run.summary).not.toContain(`| ${c} |`);
+    expect(JSON.parse(readFileSync(join(state, `${d}.bad`), 'utf8'))).toMatchObject({ release: d, reason: `rolled back by rollback-tester: release ${d} breaks order routing` });
+
+    expectStopOrder(await events.stop(), ORDER);
+    allRunning();
+    expect(recordedHalts()).toHaveLength(haltsBefore + 1);
+    expect(run.summary).toContain(`Verification of ${a}`);
+    expect(journal().at(-1)).toMatchObject({
+      action: 'rollback',
+      rollbackMode: 'rollback',
+      result: 'rolled-back',
+      release: a,
+      previous: d,
+      to: 'last-good',
+      mode: 'DISARMED',
+      refused: [{ release: b }],
+      stopped: ORDER.flat(),
+    });
+    expect(existsSync(join(state, `${a}.confirmed`))).toBe(true);
+    await brainSubscribed(since);
+  });
+
+  it('to: a release that does not exist fails listing the releases; to: a tampered release fails with nothing stopped or switched', async () => {
+    const missing = await recorded(rollback({ to: '20990101T000000Z-000000000000', reason: 'wrong id' }));
+    expect(missing.status).toBe(1);
+    expect(missing.outputs['result']).toBe('failed');
+    expect(missing.log).toContain('Release 20990101T000000Z-000000000000 is not on the host. Available releases: ');
+    for (let i = 0; i < 4; i += 1) expect(missing.log).toContain(id(i));
+
+    const events = await watchStopEvents();
+    const tampered = await recorded(rollback({ to: id(1), reason: 'named, but tampered' }));
+    expect(tampered.status).toBe(1);
+    expect(tampered.log).toContain(`Release ${id(1)} no longer verifies on 127.0.0.1`);
+    expect(tampered.log).toContain('Nothing was stopped or switched.');
+    expect(tampered.outputs['release-id']).toBe(id(0));
+    expect(readlinkSync(join(appDir, 'current'))).toBe(`releases/${id(0)}`);
+    expect(await events.stop()).toEqual([]);
+    allRunning();
+  });
+
+  it('with NATS stopped: halt-acknowledged false with a loud warning, and the stack is still stopped and started again', async () => {
+    const current = join(appDir, 'current');
+    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml'].flatMap((f) => ['-f', join(current, f)]);
+    docker(['compose', '-p', PROJECT, '--project-directory', current, ...files, '--env-file', join(appDir, 'shared', '.env.prod'), 'stop', 'nats']);
+    expect(containerStates()['nats']).toBe('exited');
+
+    const since = now();
+    const events = await watchStopEvents();
+    const run = await recorded(rollback({ mode: 'restart', reason: 'NATS is down', 'halt-timeout': '3' }));
+    expect(run.status, run.log).toBe(0);
+    expect(run.outputs).toEqual({ result: 'restarted', 'release-id': id(0), 'halt-acknowledged': 'false' });
+    expect(run.log).toMatch(/::warning::HARD_HALT was NOT acknowledged: NATS at 127\.0\.0\.1:34222 on 127\.0\.0\.1 did not accept a connection: .*\. The shutdown goes on without it\./);
+    expect(run.summary).toContain('HARD_HALT: ⚠️ **NOT acknowledged**');
+    expectStopOrder(await events.stop(), ORDER);
+    allRunning();
+    expect(journal().at(-1)).toMatchObject({ rollbackMode: 'restart', result: 'restarted', halt: { acknowledged: false } });
+    await brainSubscribed(since);
+  });
+
+  it('never shows a secret: not in a log, a summary, the journal, or the host process list', () => {
+    expect(runs.length).toBeGreaterThanOrEqual(8);
+    expect(processListings.length).toBeGreaterThan(5);
+    expect(processListings.join('\n')).toContain('titan-orderly-stop');
+    // `::add-mask::` lines are commands to the runner (it masks those values), never shown in its log.
+    const shown = (log: string): string => log.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+    expect(runs.some((r) => r.log.includes('::add-mask::'))).toBe(true);
+    const texts = [...runs.flatMap((r) => [shown(r.log), r.summary, JSON.stringify(r.outputs)]), readFileSync(join(appDir, 'journal.jsonl'), 'utf8'), ...processListings];
+    for (const secret of secrets) {
+      expect(secret.length).toBeGreaterThanOrEqual(16);
+      for (const text of texts) expect(text.includes(secret)).toBe(false);
+    }
+  });
+});
