@@ -64005,7 +64005,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7530);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7848);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -64015,7 +64015,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7530:
+/***/ 7848:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64036,6 +64036,170 @@ const coreLogger = {
     error: (message) => core/* error */.z3(message),
     group: (name, run) => core/* group */.Os(name, run),
 };
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
+/**
+ * Where things live on a Titan host, below the application folder (`/opt/titan` on a Droplet):
+ *
+ *   releases/<id>/                 verified releases, immutable (nothing is ever written inside)
+ *   releases/.<id>.partial-<rand>/ an upload that is not verified yet
+ *   current -> releases/<id>       the running release (a relative symbolic link, flipped atomically)
+ *   shared/.env.prod               production values (0600, the host's own, never read by a deploy)
+ *   trust/*.pem                    release public keys the host verifies bundles with
+ *   state/<id>.confirmed           the release passed verification after its switch (JSON)
+ *   state/<id>.bad                 the release failed and must never be a rollback target (JSON)
+ *   state/guard-<id>.json          a commit-confirmed guard waiting for <id> to be confirmed
+ *   state/guard-<id>.log           what that guard did
+ *   state/mode                     the TITAN_MODE the stack was last started with
+ *   journal.jsonl                  one JSON line per deploy that changed the host
+ *   .deploy.lock                   the flock(1) file of the deploy lock
+ *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
+ *
+ * State lives beside the releases, not inside them, so a release folder keeps verifying against its
+ * manifest for as long as it exists.
+ */
+/** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
+const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
+/** A Compose project name, as Compose itself accepts it. */
+const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+/** Why `appDir` cannot be an application folder, or undefined when it can. */
+function appDirProblem(appDir) {
+    if (!APP_DIR_PATTERN.test(appDir)) {
+        return 'it must be an absolute path made of letters, digits, ".", "_", "-" and "/" only (for example /opt/titan)';
+    }
+    const segments = appDir.split('/').slice(1);
+    if (segments.some((s) => s === '.' || s === '..'))
+        return 'it must not contain "." or ".." segments';
+    if (segments.some((s) => s === '') && appDir !== '/')
+        return 'it must not contain empty segments or end with "/"';
+    if (appDir === '/')
+        return 'it must not be the root folder';
+    return undefined;
+}
+/** Why `project` cannot be a Compose project name, or undefined when it can. */
+function projectProblem(project) {
+    if (!PROJECT_PATTERN.test(project)) {
+        return 'it must start with a lower-case letter or digit and hold only lower-case letters, digits, "_" and "-" (for example titan)';
+    }
+    if (project.length > 63)
+        return 'it must be at most 63 characters';
+    return undefined;
+}
+class HostLayout {
+    appDir;
+    constructor(appDir) {
+        const problem = appDirProblem(appDir);
+        if (problem !== undefined)
+            throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
+        this.appDir = appDir;
+    }
+    get releasesDir() {
+        return `${this.appDir}/releases`;
+    }
+    releaseDir(releaseId) {
+        return `${this.releasesDir}/${releaseId}`;
+    }
+    /** What `current` holds when it points at a release (relative, so the folder can move). */
+    currentTarget(releaseId) {
+        return `releases/${releaseId}`;
+    }
+    get current() {
+        return `${this.appDir}/current`;
+    }
+    get sharedDir() {
+        return `${this.appDir}/shared`;
+    }
+    get envFile() {
+        return `${this.sharedDir}/.env.prod`;
+    }
+    get trustDir() {
+        return `${this.appDir}/trust`;
+    }
+    get stateDir() {
+        return `${this.appDir}/state`;
+    }
+    get journal() {
+        return `${this.appDir}/journal.jsonl`;
+    }
+    get lockFile() {
+        return `${this.appDir}/.deploy.lock`;
+    }
+    get lockHolderFile() {
+        return `${this.appDir}/.deploy.lock.holder`;
+    }
+}
+
+// EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
+var configuration_error = __nccwpck_require__(5678);
+;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
+/**
+ * The inputs every action that works on a Titan host shares, read and checked in one place:
+ *
+ *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required) and
+ *    `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
+ *    fingerprints; a host presenting any other key is refused before anything is sent);
+ *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
+ *    rules (the values are used as paths and arguments on the host).
+ *
+ * `host` is read first: with no inputs at all, it is the input the error names. Each action's
+ * `settings.ts` calls these, then reads its own inputs.
+ */
+
+
+/** action.yml's defaults of the shared inputs, repeated for runs outside a runner (which apply none). */
+const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan' };
+/** A host name, an IPv4 address or an IPv6 address (bracketed or not). */
+const HOST_PATTERN = /^[A-Za-z0-9._:[\]-]+$/;
+/** A login name as useradd(8) accepts it by default. */
+const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
+const DEFAULT_HINTS = {
+    host: 'the name or address of the host',
+    sshKey: 'the private key of the SSH user, e.g. secrets.DEPLOY_SSH_KEY',
+};
+const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
+/** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
+function readHostConnection(reader, hints = {}) {
+    const host = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
+    if (!HOST_PATTERN.test(host)) {
+        throw new configuration_error/* ConfigurationError */.j(`Input host ${JSON.stringify(host)} is not a hostname or an IP address.`, { input: 'host' });
+    }
+    const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
+    const knownHosts = reader.lines('known-hosts');
+    if (knownHosts.length === 0) {
+        throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: known-hosts (${KNOWN_HOSTS_HINT})`, { input: 'known-hosts' });
+    }
+    const port = reader.integer('port', HOST_INPUT_DEFAULTS.port, { min: 1, max: 65535 });
+    const user = reader.optional('user', HOST_INPUT_DEFAULTS.user);
+    if (!USER_PATTERN.test(user)) {
+        throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
+    }
+    return { host, port, user, sshKey, knownHosts };
+}
+/** `app-dir` and `project`, checked with packages/host's rules. */
+function readHostTarget(reader) {
+    const appDir = reader.optional('app-dir', HOST_INPUT_DEFAULTS.appDir);
+    const appProblem = appDirProblem(appDir);
+    if (appProblem !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
+    }
+    const project = reader.optional('project', HOST_INPUT_DEFAULTS.project);
+    const projectIssue = projectProblem(project);
+    if (projectIssue !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
+    }
+    return { appDir, project };
+}
+/** The options connectSsh (@titan/ssh/connection) takes for these settings: host key pinned, default timeouts and retries. */
+function hostConnectOptions(settings, logger) {
+    return {
+        host: settings.host,
+        port: settings.port,
+        username: settings.user,
+        privateKey: settings.sshKey,
+        hostKeys: settings.knownHosts,
+        logger,
+    };
+}
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
@@ -64397,7 +64561,7 @@ function pinnedImageReference(repository, digest) {
  * charset that is safe in a path and a shell word. Sign makes it from the creation time and the
  * commit: `20261122T101112Z-0123456789ab`.
  */
-const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const release_id_RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A full git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
 const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** createdAt as the manifest stores it: ISO 8601, UTC, whole seconds (`2026-11-22T10:11:12Z`). */
@@ -64462,7 +64626,7 @@ function validateManifest(value) {
     if (root['schemaVersion'] !== MANIFEST_SCHEMA_VERSION) {
         throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION}, got ${JSON.stringify(root['schemaVersion'])}`);
     }
-    const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
+    const releaseId = matching(root['releaseId'], 'releaseId', release_id_RELEASE_ID_PATTERN);
     const gitValue = object(root['git'], 'git', ['sha', 'ref']);
     const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
     const runUrl = manifest_text(root['runUrl'], 'runUrl');
@@ -65346,6 +65510,41 @@ function redact(text, secrets) {
     return out;
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
+/**
+ * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
+ * that says a release failed and must never be a rollback target. host-state reads it (a release is
+ * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
+ * verifies clears it (confirmRelease removes the file). Written in one place, MARK_BAD_PART: by the
+ * guard's REVERT_SCRIPT on the host (guard-scripts.ts) and by markReleaseBad from the runner (a
+ * rollback leaving a release). The time is the host's clock, like every other time the host writes.
+ */
+
+/**
+ * Shell that writes the bad mark of `$release` with `$reason` (a JSON string literal made by the
+ * runner's JSON encoder), atomically (a temporary file renamed over the mark). It runs in the
+ * application folder, where `state/` exists; `$release` has been checked against the release id
+ * pattern.
+ */
+const MARK_BAD_PART = `printf '{"release":"%s","at":"%s","reason":%s}\\n' "$release" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$reason" > "state/$release.bad.tmp"
+mv -f "state/$release.bad.tmp" "state/$release.bad"
+`;
+const MARK_BAD_SCRIPT_NAME = 'titan-mark-bad';
+// $1 app dir, $2 release id, $3 reason (a JSON string literal).
+const MARK_BAD_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
+app=$1
+release=$2
+reason=$3
+cd "$app"
+mkdir -p state
+${MARK_BAD_PART}`));
+/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
+async function markReleaseBad(connection, layout, releaseId, reason) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    await connection.runScript(MARK_BAD_SCRIPT, [layout.appDir, releaseId, JSON.stringify(reason)], { name: MARK_BAD_SCRIPT_NAME, timeoutMs: 30_000 });
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/guard-scripts.js
 /**
  * The host side of commit-confirmed, as POSIX sh. Every value reaches these scripts as a positional
@@ -65363,7 +65562,9 @@ function redact(text, secrets) {
  *
  * START_GUARD_SCRIPT launches GUARD_SCRIPT with setsid -f and waits until it has recorded itself.
  * CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and stops the guard.
+ * The bad mark's format is release-marks.ts's (MARK_BAD_PART), shared with markReleaseBad.
  */
+
 const GUARD_SCRIPT_NAME = 'titan-guard';
 const REVERT_SCRIPT_NAME = 'titan-revert';
 const START_GUARD_SCRIPT_NAME = 'titan-start-guard';
@@ -65427,8 +65628,7 @@ else
   rm -f current
   echo "revert: no previous release; stopped project $project and removed current"
 fi
-printf '{"release":"%s","at":"%s","reason":%s}\\n' "$release" "$(now)" "$reason" > "state/$release.bad"
-echo "revert: marked $release bad"
+${MARK_BAD_PART}echo "revert: marked $release bad"
 if [ -n "$result" ]; then
   printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
     "$(now)" "$result" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
@@ -65595,8 +65795,8 @@ async function stopGuard(connection, layout, release) {
     await connection.runScript(STOP_GUARD_SCRIPT, [layout.appDir, release], { name: STOP_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
 }
 function checkReleaseId(id) {
-    if (!RELEASE_ID_PATTERN.test(id))
-        throw new Error(`Release id ${JSON.stringify(id)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    if (!release_id_RELEASE_ID_PATTERN.test(id))
+        throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
@@ -65679,7 +65879,7 @@ function parseHostState(stdout) {
                 break;
             case 'current': {
                 const match = /^releases\/([^/]+)$/.exec(rest);
-                if (match?.[1] !== undefined && RELEASE_ID_PATTERN.test(match[1]))
+                if (match?.[1] !== undefined && release_id_RELEASE_ID_PATTERN.test(match[1]))
                     current = match[1];
                 else
                     strayCurrent = rest;
@@ -65687,7 +65887,7 @@ function parseHostState(stdout) {
             }
             case 'release': {
                 const [id, mtime, bad, confirmed] = words;
-                if (id !== undefined && RELEASE_ID_PATTERN.test(id)) {
+                if (id !== undefined && release_id_RELEASE_ID_PATTERN.test(id)) {
                     releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
                 }
                 break;
@@ -65722,7 +65922,7 @@ function parseGuardRecord(json, alive) {
         const value = JSON.parse(json);
         const release = value['release'];
         const previous = value['previous'];
-        if (typeof release !== 'string' || !RELEASE_ID_PATTERN.test(release))
+        if (typeof release !== 'string' || !release_id_RELEASE_ID_PATTERN.test(release))
             return undefined;
         return {
             release,
@@ -66048,8 +66248,8 @@ for path in "$@"; do
 done
 `;
 async function readReleaseFiles(connection, layout, releaseId, paths) {
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
     for (const path of paths) {
         if (!isBundlePath(path))
             throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
@@ -66252,7 +66452,8 @@ printf 'verified %s %s\n' "$release_id" "$signer"
  * into `releases/.<id>.partial-<random>`, verified ON THE HOST by the release package's script
  * (openssl against `trust/`, sha256sum of every file), and only then renamed to `releases/<id>`.
  * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
- * that is already there is verified again in place and reused.
+ * that is already there is verified again in place (verifyRelease, as a rollback checks the release
+ * it returns to) and reused.
  */
 
 
@@ -66263,8 +66464,8 @@ class HostVerificationError extends Error {
     name = 'HostVerificationError';
     /** The verify script's own reason (one line). */
     reason;
-    constructor(message, reason) {
-        super(message);
+    constructor(message, reason, options) {
+        super(message, options);
         this.reason = reason;
     }
 }
@@ -66300,20 +66501,43 @@ else
   exit ${REFUSED_EXIT}
 fi
 `;
+/**
+ * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
+ * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
+ * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
+ * A release that does not verify is a HostVerificationError with the script's reason (`failure`
+ * words its message); success is the script's own verdict for this release, nothing less (fail
+ * closed).
+ */
+async function verifyRelease(connection, layout, releaseId, options = {}) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    const dir = layout.releaseDir(releaseId);
+    const started = performance.now();
+    const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [dir, layout.trustDir, releaseId], {
+        failure: options.failure ??
+            ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
+                'A release folder must never change after it was verified: find out who altered it.'),
+    });
+    const verifyMs = Math.round(performance.now() - started);
+    const verdict = out.trim().split('\n').pop() ?? '';
+    if (!verdict.startsWith(`verified ${releaseId} `)) {
+        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
+    }
+    return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
+}
 async function installRelease(connection, options) {
     const { layout, bundleDir, releaseId, logger } = options;
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
     const final = layout.releaseDir(releaseId);
     if (options.exists) {
-        const started = performance.now();
-        const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [final, layout.trustDir, releaseId], {
+        const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
             failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
                 'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
         });
-        const verifyMs = Math.round(performance.now() - started);
-        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signerOf(out)}).`);
-        return { releaseId, reused: true, signer: signerOf(out), uploadedBytes: 0, uploadMs: 0, verifyMs };
+        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
+        return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
     }
     const partial = `${layout.releasesDir}/.${releaseId}.partial-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
     const uploadStarted = performance.now();
@@ -66344,7 +66568,7 @@ async function runVerifying(connection, script, name, args, messages) {
     catch (error) {
         if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
             const reason = verifyReason(error.stderrTail);
-            throw new HostVerificationError(messages.failure(reason), reason);
+            throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
         }
         throw error;
     }
@@ -66434,8 +66658,8 @@ done
 `;
 async function removeReleases(connection, layout, ids, partials) {
     for (const id of ids) {
-        if (!RELEASE_ID_PATTERN.test(id))
-            throw new Error(`Release id ${JSON.stringify(id)} does not match ${RELEASE_ID_PATTERN.source}.`);
+        if (!release_id_RELEASE_ID_PATTERN.test(id))
+            throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
     }
     const safePartials = partials.filter((p) => PARTIAL_PATTERN.test(p));
     if (ids.length === 0 && safePartials.length === 0)
@@ -66519,8 +66743,8 @@ touch "releases/$release"
 readlink current
 `;
 async function switchCurrent(connection, layout, releaseId) {
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
     const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
     const { stdout } = await connection.runScript(SWITCH_CURRENT_SCRIPT, [layout.appDir, releaseId, tmp], { name: SWITCH_CURRENT_SCRIPT_NAME, timeoutMs: 60_000 });
     const target = stdout.trim();
@@ -67931,98 +68155,6 @@ function firstLine(text) {
 }
 function deploy_describe(error) {
     return error instanceof Error ? error.message : String(error);
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
-/**
- * Where things live on a Titan host, below the application folder (`/opt/titan` on a Droplet):
- *
- *   releases/<id>/                 verified releases, immutable (nothing is ever written inside)
- *   releases/.<id>.partial-<rand>/ an upload that is not verified yet
- *   current -> releases/<id>       the running release (a relative symbolic link, flipped atomically)
- *   shared/.env.prod               production values (0600, the host's own, never read by a deploy)
- *   trust/*.pem                    release public keys the host verifies bundles with
- *   state/<id>.confirmed           the release passed verification after its switch (JSON)
- *   state/<id>.bad                 the release failed and must never be a rollback target (JSON)
- *   state/guard-<id>.json          a commit-confirmed guard waiting for <id> to be confirmed
- *   state/guard-<id>.log           what that guard did
- *   state/mode                     the TITAN_MODE the stack was last started with
- *   journal.jsonl                  one JSON line per deploy that changed the host
- *   .deploy.lock                   the flock(1) file of the deploy lock
- *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
- *
- * State lives beside the releases, not inside them, so a release folder keeps verifying against its
- * manifest for as long as it exists.
- */
-/** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
-const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
-/** A Compose project name, as Compose itself accepts it. */
-const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
-/** Why `appDir` cannot be an application folder, or undefined when it can. */
-function appDirProblem(appDir) {
-    if (!APP_DIR_PATTERN.test(appDir)) {
-        return 'it must be an absolute path made of letters, digits, ".", "_", "-" and "/" only (for example /opt/titan)';
-    }
-    const segments = appDir.split('/').slice(1);
-    if (segments.some((s) => s === '.' || s === '..'))
-        return 'it must not contain "." or ".." segments';
-    if (segments.some((s) => s === '') && appDir !== '/')
-        return 'it must not contain empty segments or end with "/"';
-    if (appDir === '/')
-        return 'it must not be the root folder';
-    return undefined;
-}
-/** Why `project` cannot be a Compose project name, or undefined when it can. */
-function projectProblem(project) {
-    if (!PROJECT_PATTERN.test(project)) {
-        return 'it must start with a lower-case letter or digit and hold only lower-case letters, digits, "_" and "-" (for example titan)';
-    }
-    if (project.length > 63)
-        return 'it must be at most 63 characters';
-    return undefined;
-}
-class HostLayout {
-    appDir;
-    constructor(appDir) {
-        const problem = appDirProblem(appDir);
-        if (problem !== undefined)
-            throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
-        this.appDir = appDir;
-    }
-    get releasesDir() {
-        return `${this.appDir}/releases`;
-    }
-    releaseDir(releaseId) {
-        return `${this.releasesDir}/${releaseId}`;
-    }
-    /** What `current` holds when it points at a release (relative, so the folder can move). */
-    currentTarget(releaseId) {
-        return `releases/${releaseId}`;
-    }
-    get current() {
-        return `${this.appDir}/current`;
-    }
-    get sharedDir() {
-        return `${this.appDir}/shared`;
-    }
-    get envFile() {
-        return `${this.sharedDir}/.env.prod`;
-    }
-    get trustDir() {
-        return `${this.appDir}/trust`;
-    }
-    get stateDir() {
-        return `${this.appDir}/state`;
-    }
-    get journal() {
-        return `${this.appDir}/journal.jsonl`;
-    }
-    get lockFile() {
-        return `${this.appDir}/.deploy.lock`;
-    }
-    get lockHolderFile() {
-        return `${this.appDir}/.deploy.lock.holder`;
-    }
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -74569,8 +74701,6 @@ function url(target) {
     return target.environmentUrl !== undefined ? { environment_url: target.environmentUrl } : {};
 }
 
-// EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
-var configuration_error = __nccwpck_require__(5678);
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/masking.js
 
 /**
@@ -74798,10 +74928,7 @@ function decodeBase64(text, what) {
 
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const settings_DEFAULTS = {
-    port: 22,
-    user: 'deploy',
-    appDir: '/opt/titan',
-    project: 'titan',
+    ...HOST_INPUT_DEFAULTS,
     healthTimeout: 120,
     confirmTimeout: 300,
     lockTimeout: 300,
@@ -74814,36 +74941,20 @@ const settings_DEFAULTS = {
  * checked here; it is still passed to the host only as a quoted argument.
  */
 async function readSettings(reader = new InputReader(), env = process.env) {
-    const host = reader.required('host', 'the name or address of the host to deploy to');
-    const sshKey = reader.secret('ssh-key', { required: true, hint: 'the private key of the deploy user, e.g. secrets.DEPLOY_SSH_KEY' });
-    const knownHosts = reader.lines('known-hosts');
-    if (knownHosts.length === 0) {
-        throw new configuration_error/* ConfigurationError */.j('Input required and not supplied: known-hosts (the host key to pin: a known_hosts line checked out of band, or its SHA256: fingerprint)', { input: 'known-hosts' });
-    }
+    const connection = readHostConnection(reader, {
+        host: 'the name or address of the host to deploy to',
+        sshKey: 'the private key of the deploy user, e.g. secrets.DEPLOY_SSH_KEY',
+    });
     const bundleInput = reader.required('bundle', "the bundle folder written by action-deploy/sign (its 'bundle' output)");
     const { bundle, releaseId } = await readBundleId(bundleInput);
-    const appDir = reader.optional('app-dir', settings_DEFAULTS.appDir);
-    const appProblem = appDirProblem(appDir);
-    if (appProblem !== undefined) {
-        throw new configuration_error/* ConfigurationError */.j(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
-    }
-    const project = reader.optional('project', settings_DEFAULTS.project);
-    const projectIssue = projectProblem(project);
-    if (projectIssue !== undefined) {
-        throw new configuration_error/* ConfigurationError */.j(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
-    }
+    const target = readHostTarget(reader);
     const mode = reader.choice('mode', ['DISARMED', 'ARMED'], 'DISARMED');
     return {
-        host,
-        port: reader.integer('port', settings_DEFAULTS.port, { min: 1, max: 65535 }),
-        user: reader.optional('user', settings_DEFAULTS.user),
-        sshKey,
-        knownHosts,
+        ...connection,
         bundle,
         releaseId,
         publicKey: publicKeyInput(reader),
-        appDir,
-        project,
+        ...target,
         mode,
         healthTimeoutSeconds: reader.integer('health-timeout', settings_DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
         confirmTimeoutSeconds: reader.integer('confirm-timeout', settings_DEFAULTS.confirmTimeout, { min: 10, max: 24 * 3600 }),
@@ -74885,8 +74996,8 @@ async function readBundleId(input) {
     // The release id names a folder on the host: its rule is checked on its own first, so a bad id is
     // reported as such whatever else is wrong with the manifest.
     const claimedId = releaseIdIn(bytes);
-    if (claimedId !== undefined && !RELEASE_ID_PATTERN.test(claimedId)) {
-        throw new configuration_error/* ConfigurationError */.j(`${where}: the release id ${JSON.stringify(claimedId)} in ${MANIFEST_FILE} breaks the release id rule (${RELEASE_ID_PATTERN.source}); it was not used. Sign the release again.`, { input: 'bundle' });
+    if (claimedId !== undefined && !release_id_RELEASE_ID_PATTERN.test(claimedId)) {
+        throw new configuration_error/* ConfigurationError */.j(`${where}: the release id ${JSON.stringify(claimedId)} in ${MANIFEST_FILE} breaks the release id rule (${release_id_RELEASE_ID_PATTERN.source}); it was not used. Sign the release again.`, { input: 'bundle' });
     }
     try {
         return { bundle, releaseId: parseManifest(bytes).releaseId };
@@ -75103,6 +75214,7 @@ function summary_shortDigest(reference) {
 
 
 
+
 async function run(logger = coreLogger) {
     const settings = await readSettings();
     setOutputs({ releaseId: settings.releaseId, previous: undefined, result: 'failed' });
@@ -75134,14 +75246,7 @@ async function run(logger = coreLogger) {
     let outcome;
     let connection;
     try {
-        connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh({
-            host: settings.host,
-            port: settings.port,
-            username: settings.user,
-            privateKey: settings.sshKey,
-            hostKeys: settings.knownHosts,
-            logger,
-        }));
+        connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
         outcome = await deployRelease(connection, {
             bundle,
             layout: new HostLayout(settings.appDir),

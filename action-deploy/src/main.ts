@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { coreLogger } from '@titan/action-kit/core-logger';
+import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { readLocalBundle, type LocalBundle } from '@titan/deploy/local-bundle';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
 import { HostLayout } from '@titan/host/host-layout';
@@ -52,16 +53,7 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
   let outcome: DeployOutcome;
   let connection: SshConnection | undefined;
   try {
-    connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () =>
-      connectSsh({
-        host: settings.host,
-        port: settings.port,
-        username: settings.user,
-        privateKey: settings.sshKey,
-        hostKeys: settings.knownHosts,
-        logger,
-      }),
-    );
+    connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
     outcome = await deployRelease(connection, {
       bundle,
       layout: new HostLayout(settings.appDir),

@@ -1,26 +1,19 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
+import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettings, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
 import type { TitanMode } from '@titan/host/compose-command';
-import { appDirProblem, projectProblem } from '@titan/host/host-layout';
 import { MANIFEST_FILE, ManifestError, parseManifest } from '@titan/release/manifest';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import { parsePublicKey, SigningKeyError } from '@titan/release/release-key';
 
-export interface DeploySettings {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly sshKey: string;
-  readonly knownHosts: readonly string[];
+export interface DeploySettings extends HostConnectionSettings, HostTargetSettings {
   /** Absolute path of the bundle folder. */
   readonly bundle: string;
   /** The release id the bundle's manifest names (checked against the release id rule). */
   readonly releaseId: string;
   readonly publicKey: Uint8Array | undefined;
-  readonly appDir: string;
-  readonly project: string;
   readonly mode: TitanMode;
   readonly healthTimeoutSeconds: number;
   readonly confirmTimeoutSeconds: number;
@@ -37,10 +30,7 @@ export interface DeploySettings {
 
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 export const DEFAULTS = {
-  port: 22,
-  user: 'deploy',
-  appDir: '/opt/titan',
-  project: 'titan',
+  ...HOST_INPUT_DEFAULTS,
   healthTimeout: 120,
   confirmTimeout: 300,
   lockTimeout: 300,
@@ -54,41 +44,21 @@ export const DEFAULTS = {
  * checked here; it is still passed to the host only as a quoted argument.
  */
 export async function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Promise<DeploySettings> {
-  const host = reader.required('host', 'the name or address of the host to deploy to');
-  const sshKey = reader.secret('ssh-key', { required: true, hint: 'the private key of the deploy user, e.g. secrets.DEPLOY_SSH_KEY' });
-  const knownHosts = reader.lines('known-hosts');
-  if (knownHosts.length === 0) {
-    throw new ConfigurationError(
-      'Input required and not supplied: known-hosts (the host key to pin: a known_hosts line checked out of band, or its SHA256: fingerprint)',
-      { input: 'known-hosts' },
-    );
-  }
+  const connection = readHostConnection(reader, {
+    host: 'the name or address of the host to deploy to',
+    sshKey: 'the private key of the deploy user, e.g. secrets.DEPLOY_SSH_KEY',
+  });
   const bundleInput = reader.required('bundle', "the bundle folder written by action-deploy/sign (its 'bundle' output)");
   const { bundle, releaseId } = await readBundleId(bundleInput);
-
-  const appDir = reader.optional('app-dir', DEFAULTS.appDir);
-  const appProblem = appDirProblem(appDir);
-  if (appProblem !== undefined) {
-    throw new ConfigurationError(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
-  }
-  const project = reader.optional('project', DEFAULTS.project);
-  const projectIssue = projectProblem(project);
-  if (projectIssue !== undefined) {
-    throw new ConfigurationError(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
-  }
+  const target = readHostTarget(reader);
   const mode = reader.choice('mode', ['DISARMED', 'ARMED'] as const, 'DISARMED');
 
   return {
-    host,
-    port: reader.integer('port', DEFAULTS.port, { min: 1, max: 65535 }),
-    user: reader.optional('user', DEFAULTS.user),
-    sshKey,
-    knownHosts,
+    ...connection,
     bundle,
     releaseId,
     publicKey: publicKeyInput(reader),
-    appDir,
-    project,
+    ...target,
     mode,
     healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
     confirmTimeoutSeconds: reader.integer('confirm-timeout', DEFAULTS.confirmTimeout, { min: 10, max: 24 * 3600 }),

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runActionBundle, startActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import {
   bringDown,
   containerIds,
@@ -20,9 +21,9 @@ import {
   testHost,
 } from '../../packages/deploy/test/support/host-fixture.js';
 import { buildVariant, signTestRelease } from '../../packages/deploy/test/support/test-releases.js';
-import { runAction, runContext, startAction, type ActionResult } from './support/action-process.js';
 import { startGitHubApiDouble } from './support/github-api-double.js';
 
+const ACTION = 'action-deploy';
 const PROJECT = 'deployaction';
 const appDir = prepareAppDir('deploy-action');
 
@@ -44,6 +45,17 @@ function inputs(bundle: string, extra: Record<string, string> = {}): Record<stri
   };
 }
 
+/** The run context a runner gives: actor and run URL pieces. */
+function runContext(runId: string, actor = 'octo-deployer'): Record<string, string> {
+  return {
+    GITHUB_ACTOR: actor,
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_REPOSITORY: 'titan/titan',
+    GITHUB_RUN_ID: runId,
+    GITHUB_RUN_ATTEMPT: '1',
+  };
+}
+
 function hunterImage(): string {
   const id = containerIds(PROJECT)['titan-hunter'] ?? '';
   return execFileSync('docker', ['inspect', '--format', '{{.Config.Image}}', id], { encoding: 'utf8' }).trim();
@@ -57,7 +69,7 @@ function visible(text: string): string {
     .join('\n');
 }
 
-function lockWaitSeconds(result: ActionResult): number {
+function lockWaitSeconds(result: ActionRun): number {
   const match = /Took the deploy lock \S+ after ([0-9.]+) s/.exec(result.stdout);
   if (match?.[1] === undefined) throw new Error(`no lock line in:\n${result.stdout}`);
   return Number(match[1]);
@@ -92,12 +104,12 @@ describe('the bundled action against the test host', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
-    const result = await runAction(inputs(r1.dir), runContext('2001'));
+    const result = await runActionBundle(ACTION, { inputs: inputs(r1.dir), env: runContext('2001') });
     sampling = false;
     await sampler;
 
     expect(result.stderr + result.stdout).not.toMatch(/::error::/);
-    expect(result.code).toBe(0);
+    expect(result.status).toBe(0);
     expect(result.outputs).toEqual({ 'release-id': r1.id, 'previous-release-id': '', result: 'deployed', 'rolled-back': 'false' });
     expect(currentOf(appDir)).toBe(`releases/${r1.id}`);
     expect((await health(3100))['mode']).toBe('DISARMED');
@@ -129,30 +141,30 @@ describe('the bundled action against the test host', () => {
   });
 
   it('two deploys at once: the second waits, then fails naming the holder; after a SIGKILL of the holder the next deploy takes the lock at once', async () => {
-    const first = startAction(inputs(r2.dir), runContext('3001', 'first-deployer'));
+    const first = await startActionBundle(ACTION, { inputs: inputs(r2.dir), env: runContext('3001', 'first-deployer') });
     const holderFile = join(appDir, '.deploy.lock.holder');
     expect(await eventually(() => existsSync(holderFile), 30_000, 20)).toBe(true);
 
-    const second = await runAction(inputs(r2.dir, { 'lock-timeout': '3' }), runContext('3002', 'second-deployer'));
-    expect(second.code).toBe(1);
+    const second = await runActionBundle(ACTION, { inputs: inputs(r2.dir, { 'lock-timeout': '3' }), env: runContext('3002', 'second-deployer') });
+    expect(second.status).toBe(1);
     expect(second.stdout).toMatch(/::error::The deploy lock on 127\.0\.0\.1 is held by https:\/\/github\.com\/titan\/titan\/actions\/runs\/3001 \(release \S+, actor first-deployer, since \d{4}-\d\d-\d\dT/);
     expect(second.stdout).toContain(`release ${r2.id}`);
     expect(second.stdout).toContain('waited 3 s');
     expect(second.outputs['result']).toBe('failed');
 
-    first.child.kill('SIGKILL');
-    const killed = await first.done;
+    first.kill('SIGKILL');
+    const killed = await first.result;
     expect(killed.signal).toBe('SIGKILL');
 
     const api = await startGitHubApiDouble();
     try {
       const started = Date.now();
-      const third = await runAction(inputs(r2.dir, { mode: 'ARMED', 'github-token': 'ghs_testtoken0123456789' }), {
-        ...runContext('3003', 'third-deployer'),
-        GITHUB_API_URL: api.url,
+      const third = await runActionBundle(ACTION, {
+        inputs: inputs(r2.dir, { mode: 'ARMED', 'github-token': 'ghs_testtoken0123456789' }),
+        env: { ...runContext('3003', 'third-deployer'), GITHUB_API_URL: api.url },
       });
       expect(third.stdout).not.toMatch(/::error::/);
-      expect(third.code).toBe(0);
+      expect(third.status).toBe(0);
       expect(lockWaitSeconds(third)).toBeLessThan(1);
       expect(Date.now() - started).toBeLessThan(90_000);
       expect(third.outputs['result']).toBe('deployed');
@@ -181,12 +193,12 @@ describe('the bundled action against the test host', () => {
     expect(before).toBe(`releases/${r2.id}`);
     const r3 = await signTestRelease();
     const confirmTimeout = 15;
-    const running = startAction(inputs(r3.dir, { 'confirm-timeout': String(confirmTimeout) }), runContext('4001', 'doomed-deployer'));
+    const running = await startActionBundle(ACTION, { inputs: inputs(r3.dir, { 'confirm-timeout': String(confirmTimeout) }), env: runContext('4001', 'doomed-deployer') });
     const flipped = await eventually(() => currentOf(appDir) === `releases/${r3.manifest.releaseId}`, 60_000, 10);
     expect(flipped, running.log()).toBe(true);
-    running.child.kill('SIGKILL');
+    running.kill('SIGKILL');
     const killedAt = Date.now();
-    expect((await running.done).signal).toBe('SIGKILL');
+    expect((await running.result).signal).toBe('SIGKILL');
     expect(existsSync(join(appDir, 'state', `${r3.manifest.releaseId}.confirmed`))).toBe(false);
 
     const reverted = await eventually(() => currentOf(appDir) === before, (confirmTimeout + 30) * 1000, 200);
@@ -218,8 +230,8 @@ describe('the bundled action against the test host', () => {
 
 describe('the bundled action refuses bad input before it connects', () => {
   it('with no inputs it fails with a ConfigurationError naming the missing input', async () => {
-    const result = await runAction({});
-    expect(result.code).toBe(1);
+    const result = await runActionBundle(ACTION);
+    expect(result.status).toBe(1);
     expect(result.stdout).toContain('::error::Configuration error: Input required and not supplied: host');
   });
 
@@ -235,8 +247,8 @@ describe('the bundled action refuses bad input before it connects', () => {
       [{ mode: 'armed' }, /Input mode must be one of DISARMED, ARMED; got "armed"/],
     ];
     for (const [extra, message] of cases) {
-      const result = await runAction(inputs(release.dir, extra));
-      expect(result.code).toBe(1);
+      const result = await runActionBundle(ACTION, { inputs: inputs(release.dir, extra) });
+      expect(result.status).toBe(1);
       expect(result.stdout).toMatch(message);
     }
     const badId = join(release.dir, '..', 'bad-id');
@@ -245,8 +257,8 @@ describe('the bundled action refuses bad input before it connects', () => {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
     manifest['releaseId'] = `$(touch ${pwned})`;
     execFileSync('sh', ['-c', 'cat > "$1"', 'write', manifestPath], { input: JSON.stringify(manifest) });
-    const result = await runAction(inputs(badId));
-    expect(result.code).toBe(1);
+    const result = await runActionBundle(ACTION, { inputs: inputs(badId) });
+    expect(result.status).toBe(1);
     expect(result.stdout).toContain('Configuration error: Input bundle');
     expect(result.stdout).toContain('breaks the release id rule');
     expect(existsSync(pwned)).toBe(false);

@@ -63034,7 +63034,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4484);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7749);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63044,7 +63044,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4484:
+/***/ 7749:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63065,80 +63065,6 @@ const coreLogger = {
     error: (message) => core/* error */.z3(message),
     group: (name, run) => core/* group */.Os(name, run),
 };
-
-;// CONCATENATED MODULE: ../packages/action-kit/lib/job-summary.js
-
-class JobSummary {
-    parts = [];
-    heading(text, level = 2) {
-        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
-        return this;
-    }
-    /** A paragraph of Markdown the caller wrote (already safe). */
-    markdown(text) {
-        this.parts.push(text);
-        return this;
-    }
-    /** A paragraph of plain text, escaped. */
-    text(text) {
-        this.parts.push(escapeInline(text));
-        return this;
-    }
-    /** Key/value facts as a two-column table. */
-    facts(rows) {
-        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
-    }
-    table(headers, rows, options = {}) {
-        const cell = options.raw ? (s) => s : escapeCell;
-        const lines = [
-            `| ${headers.map(escapeCell).join(' | ')} |`,
-            `| ${headers.map(() => '---').join(' | ')} |`,
-            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-        ];
-        this.parts.push(lines.join('\n'));
-        return this;
-    }
-    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
-    details(summary, body) {
-        const fence = body.includes('```') ? '~~~~' : '```';
-        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
-        return this;
-    }
-    /** The phases of the run with their durations, and a bar per phase to see where time went. */
-    timeline(phases) {
-        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
-        const width = 24;
-        const rows = phases.map((p) => {
-            const lead = Math.round((p.startedAtMs / total) * width);
-            const len = Math.max(1, Math.round((p.durationMs / total) * width));
-            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
-            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
-            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
-        });
-        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
-    }
-    toMarkdown() {
-        return `${this.parts.join('\n\n')}\n`;
-    }
-    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
-    async write() {
-        if (!process.env['GITHUB_STEP_SUMMARY'])
-            return;
-        await core/* summary */.z.addRaw(this.toMarkdown(), true).write();
-    }
-}
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-function escapeInline(text) {
-    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
-}
-function escapeCell(text) {
-    return escapeInline(text);
-}
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
 /**
@@ -63230,6 +63156,152 @@ class HostLayout {
     get lockHolderFile() {
         return `${this.appDir}/.deploy.lock.holder`;
     }
+}
+
+// EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
+var configuration_error = __nccwpck_require__(5678);
+;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
+/**
+ * The inputs every action that works on a Titan host shares, read and checked in one place:
+ *
+ *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required) and
+ *    `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
+ *    fingerprints; a host presenting any other key is refused before anything is sent);
+ *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
+ *    rules (the values are used as paths and arguments on the host).
+ *
+ * `host` is read first: with no inputs at all, it is the input the error names. Each action's
+ * `settings.ts` calls these, then reads its own inputs.
+ */
+
+
+/** action.yml's defaults of the shared inputs, repeated for runs outside a runner (which apply none). */
+const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan' };
+/** A host name, an IPv4 address or an IPv6 address (bracketed or not). */
+const HOST_PATTERN = /^[A-Za-z0-9._:[\]-]+$/;
+/** A login name as useradd(8) accepts it by default. */
+const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
+const DEFAULT_HINTS = {
+    host: 'the name or address of the host',
+    sshKey: 'the private key of the SSH user, e.g. secrets.DEPLOY_SSH_KEY',
+};
+const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
+/** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
+function readHostConnection(reader, hints = {}) {
+    const host = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
+    if (!HOST_PATTERN.test(host)) {
+        throw new configuration_error/* ConfigurationError */.j(`Input host ${JSON.stringify(host)} is not a hostname or an IP address.`, { input: 'host' });
+    }
+    const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
+    const knownHosts = reader.lines('known-hosts');
+    if (knownHosts.length === 0) {
+        throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: known-hosts (${KNOWN_HOSTS_HINT})`, { input: 'known-hosts' });
+    }
+    const port = reader.integer('port', HOST_INPUT_DEFAULTS.port, { min: 1, max: 65535 });
+    const user = reader.optional('user', HOST_INPUT_DEFAULTS.user);
+    if (!USER_PATTERN.test(user)) {
+        throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
+    }
+    return { host, port, user, sshKey, knownHosts };
+}
+/** `app-dir` and `project`, checked with packages/host's rules. */
+function readHostTarget(reader) {
+    const appDir = reader.optional('app-dir', HOST_INPUT_DEFAULTS.appDir);
+    const appProblem = appDirProblem(appDir);
+    if (appProblem !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
+    }
+    const project = reader.optional('project', HOST_INPUT_DEFAULTS.project);
+    const projectIssue = projectProblem(project);
+    if (projectIssue !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
+    }
+    return { appDir, project };
+}
+/** The options connectSsh (@titan/ssh/connection) takes for these settings: host key pinned, default timeouts and retries. */
+function hostConnectOptions(settings, logger) {
+    return {
+        host: settings.host,
+        port: settings.port,
+        username: settings.user,
+        privateKey: settings.sshKey,
+        hostKeys: settings.knownHosts,
+        logger,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/action-kit/lib/job-summary.js
+
+class JobSummary {
+    parts = [];
+    heading(text, level = 2) {
+        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
+        return this;
+    }
+    /** A paragraph of Markdown the caller wrote (already safe). */
+    markdown(text) {
+        this.parts.push(text);
+        return this;
+    }
+    /** A paragraph of plain text, escaped. */
+    text(text) {
+        this.parts.push(escapeInline(text));
+        return this;
+    }
+    /** Key/value facts as a two-column table. */
+    facts(rows) {
+        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
+    }
+    table(headers, rows, options = {}) {
+        const cell = options.raw ? (s) => s : escapeCell;
+        const lines = [
+            `| ${headers.map(escapeCell).join(' | ')} |`,
+            `| ${headers.map(() => '---').join(' | ')} |`,
+            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+        ];
+        this.parts.push(lines.join('\n'));
+        return this;
+    }
+    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
+    details(summary, body) {
+        const fence = body.includes('```') ? '~~~~' : '```';
+        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
+        return this;
+    }
+    /** The phases of the run with their durations, and a bar per phase to see where time went. */
+    timeline(phases) {
+        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
+        const width = 24;
+        const rows = phases.map((p) => {
+            const lead = Math.round((p.startedAtMs / total) * width);
+            const len = Math.max(1, Math.round((p.durationMs / total) * width));
+            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
+            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
+            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
+        });
+        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
+    }
+    toMarkdown() {
+        return `${this.parts.join('\n\n')}\n`;
+    }
+    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
+    async write() {
+        if (!process.env['GITHUB_STEP_SUMMARY'])
+            return;
+        await core/* summary */.z.addRaw(this.toMarkdown(), true).write();
+    }
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function escapeInline(text) {
+    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
+}
+function escapeCell(text) {
+    return escapeInline(text);
 }
 
 ;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-errors.js
@@ -63435,7 +63507,7 @@ function stderrSection(stderrTail) {
     return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
 }
 /** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-class errors_CommandFailedError extends SshError {
+class CommandFailedError extends SshError {
     name = 'CommandFailedError';
     /** The command as shown to users: quoted, with secret arguments redacted. */
     command;
@@ -63588,10 +63660,10 @@ async function acquireDeployLock(connection, options) {
     await Promise.race([acquired, finished]);
     if (ended) {
         stdin.end();
-        if (endError instanceof errors_CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
+        if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
             throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
         }
-        if (endError instanceof errors_CommandFailedError) {
+        if (endError instanceof CommandFailedError) {
             throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: flock exited with status ${endError.exitCode}. ` +
                 `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
         }
@@ -63772,7 +63844,9 @@ function redact(text, secrets) {
  *
  * START_GUARD_SCRIPT launches GUARD_SCRIPT with setsid -f and waits until it has recorded itself.
  * CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and stops the guard.
+ * The bad mark's format is release-marks.ts's (MARK_BAD_PART), shared with markReleaseBad.
  */
+
 const GUARD_SCRIPT_NAME = 'titan-guard';
 const guard_scripts_REVERT_SCRIPT_NAME = 'titan-revert';
 const guard_scripts_START_GUARD_SCRIPT_NAME = 'titan-start-guard';
@@ -63836,8 +63910,7 @@ else
   rm -f current
   echo "revert: no previous release; stopped project $project and removed current"
 fi
-printf '{"release":"%s","at":"%s","reason":%s}\\n' "$release" "$(now)" "$reason" > "state/$release.bad"
-echo "revert: marked $release bad"
+${MARK_BAD_PART}echo "revert: marked $release bad"
 if [ -n "$result" ]; then
   printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
     "$(now)" "$result" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
@@ -64145,6 +64218,71 @@ function parseGuardRecord(json, alive) {
     catch {
         return undefined;
     }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/journal.js
+const APPEND_JOURNAL_SCRIPT_NAME = 'titan-journal';
+// $1 journal file, $2 one JSON line. O_APPEND keeps concurrent lines whole.
+const APPEND_JOURNAL_SCRIPT = `set -eu
+printf '%s\\n' "$2" >> "$1"
+`;
+async function appendJournal(connection, layout, entry) {
+    const line = JSON.stringify(entry);
+    if (line.includes('\n'))
+        throw new Error('a journal line must be one line');
+    await connection.runScript(APPEND_JOURNAL_SCRIPT, [layout.journal, line], { name: APPEND_JOURNAL_SCRIPT_NAME, timeoutMs: 30_000 });
+}
+/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
+function parseJournal(text) {
+    const entries = [];
+    for (const line of text.split('\n')) {
+        if (line.trim() === '')
+            continue;
+        try {
+            const value = JSON.parse(line);
+            if (value !== null && typeof value === 'object' && !Array.isArray(value))
+                entries.push(value);
+        }
+        catch {
+            // a torn line is skipped, not fatal
+        }
+    }
+    return entries;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
+/**
+ * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
+ * that says a release failed and must never be a rollback target. host-state reads it (a release is
+ * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
+ * verifies clears it (confirmRelease removes the file). Written in one place, MARK_BAD_PART: by the
+ * guard's REVERT_SCRIPT on the host (guard-scripts.ts) and by markReleaseBad from the runner (a
+ * rollback leaving a release). The time is the host's clock, like every other time the host writes.
+ */
+
+/**
+ * Shell that writes the bad mark of `$release` with `$reason` (a JSON string literal made by the
+ * runner's JSON encoder), atomically (a temporary file renamed over the mark). It runs in the
+ * application folder, where `state/` exists; `$release` has been checked against the release id
+ * pattern.
+ */
+const release_marks_MARK_BAD_PART = `printf '{"release":"%s","at":"%s","reason":%s}\\n' "$release" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$reason" > "state/$release.bad.tmp"
+mv -f "state/$release.bad.tmp" "state/$release.bad"
+`;
+const MARK_BAD_SCRIPT_NAME = 'titan-mark-bad';
+// $1 app dir, $2 release id, $3 reason (a JSON string literal).
+const MARK_BAD_SCRIPT = `set -eu
+app=$1
+release=$2
+reason=$3
+cd "$app"
+mkdir -p state
+${release_marks_MARK_BAD_PART}`;
+/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
+async function markReleaseBad(connection, layout, releaseId, reason) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    await connection.runScript(MARK_BAD_SCRIPT, [layout.appDir, releaseId, JSON.stringify(reason)], { name: MARK_BAD_SCRIPT_NAME, timeoutMs: 30_000 });
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
@@ -65042,7 +65180,7 @@ async function pollOnce(connection, options, specs, reporters, requestTimeoutMs,
     }
     catch (error) {
         // A command that failed or hung may do better on the next poll; a lost connection or an abort may not.
-        if (error instanceof errors_CommandFailedError || error instanceof CommandTimeoutError || error instanceof InspectFormatError) {
+        if (error instanceof CommandFailedError || error instanceof CommandTimeoutError || error instanceof InspectFormatError) {
             return { evaluation: notProbed(options.manifest, `the host could not be probed: ${describeError(error)}`), currentTarget: '' };
         }
         throw error;
@@ -65491,7 +65629,7 @@ function openHardHalt(payload, secret) {
 // EXTERNAL MODULE: ../node_modules/@nats-io/transport-node/index.js
 var transport_node = __nccwpck_require__(3514);
 ;// CONCATENATED MODULE: ../packages/rollback/lib/nats-address.js
-const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
+const nats_address_HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
 /** Parses a NATS address; returns why it cannot be one as a string. */
 function parseNatsAddress(text) {
     let rest = text.trim();
@@ -65510,7 +65648,7 @@ function parseNatsAddress(text) {
         host = match[1];
         port = Number(match[2]);
     }
-    if (!HOST_PATTERN.test(host))
+    if (!nats_address_HOST_PATTERN.test(host))
         return `${JSON.stringify(text)} is not HOST[:PORT] (for example 127.0.0.1:4222)`;
     if (port < 1 || port > 65535)
         return `port ${port} is not a TCP port`;
@@ -65837,7 +65975,7 @@ async function stopInOrder(connection, request) {
     }
     catch (error) {
         const next = groups[stopped.length];
-        if (error instanceof errors_CommandFailedError && error.exitCode === STILL_RUNNING_EXIT) {
+        if (error instanceof CommandFailedError && error.exitCode === STILL_RUNNING_EXIT) {
             throw new OrderlyStopError(`The orderly shutdown stopped at ${next?.join(', ') ?? 'a group'}: ${stillRunning || 'some of its containers'} still run(s) after docker stop. ` +
                 'Nothing was switched; the groups after it were not touched. Look at those containers (docker inspect, docker logs) before trying again.', stopped, { cause: error });
         }
@@ -66208,7 +66346,7 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
  * hand. The text holds no "${" and no backquote, so it is kept verbatim in a String.raw template.
  */
 const host_verify_script_HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
-const host_verify_script_HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
+const HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
 # verify-release: checks a Titan release bundle on the host, with openssl, sha256sum, coreutils, grep
 # and sed only. Usage:
 #   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
@@ -66358,7 +66496,8 @@ printf 'verified %s %s\n' "$release_id" "$signer"
  * into `releases/.<id>.partial-<random>`, verified ON THE HOST by the release package's script
  * (openssl against `trust/`, sha256sum of every file), and only then renamed to `releases/<id>`.
  * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
- * that is already there is verified again in place and reused.
+ * that is already there is verified again in place (verifyRelease, as a rollback checks the release
+ * it returns to) and reused.
  */
 
 
@@ -66369,8 +66508,8 @@ class HostVerificationError extends Error {
     name = 'HostVerificationError';
     /** The verify script's own reason (one line). */
     reason;
-    constructor(message, reason) {
-        super(message);
+    constructor(message, reason, options) {
+        super(message, options);
         this.reason = reason;
     }
 }
@@ -66406,20 +66545,43 @@ else
   exit ${REFUSED_EXIT}
 fi
 `;
+/**
+ * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
+ * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
+ * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
+ * A release that does not verify is a HostVerificationError with the script's reason (`failure`
+ * words its message); success is the script's own verdict for this release, nothing less (fail
+ * closed).
+ */
+async function verifyRelease(connection, layout, releaseId, options = {}) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    const dir = layout.releaseDir(releaseId);
+    const started = performance.now();
+    const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [dir, layout.trustDir, releaseId], {
+        failure: options.failure ??
+            ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
+                'A release folder must never change after it was verified: find out who altered it.'),
+    });
+    const verifyMs = Math.round(performance.now() - started);
+    const verdict = out.trim().split('\n').pop() ?? '';
+    if (!verdict.startsWith(`verified ${releaseId} `)) {
+        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
+    }
+    return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
+}
 async function installRelease(connection, options) {
     const { layout, bundleDir, releaseId, logger } = options;
     if (!RELEASE_ID_PATTERN.test(releaseId))
         throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     const final = layout.releaseDir(releaseId);
     if (options.exists) {
-        const started = performance.now();
-        const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [final, layout.trustDir, releaseId], {
+        const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
             failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
                 'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
         });
-        const verifyMs = Math.round(performance.now() - started);
-        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signerOf(out)}).`);
-        return { releaseId, reused: true, signer: signerOf(out), uploadedBytes: 0, uploadMs: 0, verifyMs };
+        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
+        return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
     }
     const partial = `${layout.releasesDir}/.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
     const uploadStarted = performance.now();
@@ -66450,7 +66612,7 @@ async function runVerifying(connection, script, name, args, messages) {
     catch (error) {
         if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
             const reason = verifyReason(error.stderrTail);
-            throw new HostVerificationError(messages.failure(reason), reason);
+            throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
         }
         throw error;
     }
@@ -66473,10 +66635,6 @@ function signerOf(out) {
 
 
 
-
-
-/** Exit status of VERIFY_RELEASE_SCRIPT when the release does not verify. */
-const release_check_REFUSED_EXIT = 3;
 /** Why a release may not become current; `stage` says which check refused it. */
 class ReleaseRefusedError extends Error {
     name = 'ReleaseRefusedError';
@@ -66496,24 +66654,12 @@ async function checkRelease(connection, layout, releaseId, logger) {
     const dir = layout.releaseDir(releaseId);
     let verdict;
     try {
-        const { stdout } = await connection.runScript(VERIFY_RELEASE_SCRIPT, [dir, layout.trustDir, releaseId], {
-            name: VERIFY_RELEASE_SCRIPT_NAME,
-            stdin: host_verify_script_HOST_VERIFY_SCRIPT,
-            timeoutMs: 5 * 60_000,
-        });
-        verdict = stdout.trim().split('\n').pop() ?? '';
+        verdict = (await verifyRelease(connection, layout, releaseId)).verdict;
     }
     catch (error) {
-        if (error instanceof errors_CommandFailedError && error.exitCode === release_check_REFUSED_EXIT) {
-            const reason = verifyReason(error.stderrTail);
-            throw new ReleaseRefusedError(releaseId, 'verify', reason, `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
-                'A release folder must never change after it was verified: find out who altered it.', { cause: error });
-        }
+        if (error instanceof HostVerificationError)
+            throw new ReleaseRefusedError(releaseId, 'verify', error.reason, error.message, { cause: error });
         throw error;
-    }
-    // Fail closed: success is the host script's own verdict for this release, nothing less.
-    if (!verdict.startsWith(`verified ${releaseId} `)) {
-        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
     }
     logger.info(`Release ${releaseId} verifies on the host: ${verdict}.`);
     const { manifest } = await readInstalledRelease(connection, layout, releaseId);
@@ -66534,61 +66680,8 @@ async function checkRelease(connection, layout, releaseId, logger) {
     return { releaseId, manifest, verdict, pulled };
 }
 
-;// CONCATENATED MODULE: ../packages/rollback/lib/release-marks.js
-
-const MARK_BAD_SCRIPT_NAME = 'titan-mark-bad';
-// $1 app dir, $2 release id, $3 the mark (one JSON line made by the runner's JSON encoder).
-const MARK_BAD_SCRIPT = `set -eu
-cd "$1"
-mkdir -p state
-printf '%s\\n' "$3" > "state/$2.bad.tmp"
-mv -f "state/$2.bad.tmp" "state/$2.bad"
-`;
-async function markReleaseBad(connection, layout, releaseId, reason, at = new Date()) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    const mark = JSON.stringify({ release: releaseId, at: at.toISOString().replace(/\.\d{3}Z$/, 'Z'), reason });
-    await connection.runScript(MARK_BAD_SCRIPT, [layout.appDir, releaseId, mark], { name: MARK_BAD_SCRIPT_NAME, timeoutMs: 30_000 });
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/journal.js
-const APPEND_JOURNAL_SCRIPT_NAME = 'titan-journal';
-// $1 journal file, $2 one JSON line. O_APPEND keeps concurrent lines whole.
-const APPEND_JOURNAL_SCRIPT = `set -eu
-printf '%s\\n' "$2" >> "$1"
-`;
-async function appendJournal(connection, layout, entry) {
-    const line = JSON.stringify(entry);
-    if (line.includes('\n'))
-        throw new Error('a journal line must be one line');
-    await connection.runScript(APPEND_JOURNAL_SCRIPT, [layout.journal, line], { name: APPEND_JOURNAL_SCRIPT_NAME, timeoutMs: 30_000 });
-}
-/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
-function parseJournal(text) {
-    const entries = [];
-    for (const line of text.split('\n')) {
-        if (line.trim() === '')
-            continue;
-        try {
-            const value = JSON.parse(line);
-            if (value !== null && typeof value === 'object' && !Array.isArray(value))
-                entries.push(value);
-        }
-        catch {
-            // a torn line is skipped, not fatal
-        }
-    }
-    return entries;
-}
-
 ;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-journal.js
 
-async function appendRollbackJournal(connection, layout, entry) {
-    const line = JSON.stringify(entry);
-    if (line.includes('\n'))
-        throw new Error('a journal line must be one line');
-    await connection.runScript(APPEND_JOURNAL_SCRIPT, [layout.journal, line], { name: APPEND_JOURNAL_SCRIPT_NAME, timeoutMs: 30_000 });
-}
 /** The journal's last 5000 entries, oldest first (an absent journal is empty). */
 async function readJournal(connection, layout) {
     const { stdout } = await connection.run(['sh', '-c', 'tail -n 5000 -- "$1" 2>/dev/null || true', 'titan-read-journal', layout.journal], {
@@ -66668,6 +66761,7 @@ function availableReleases(state) {
 }
 
 ;// CONCATENATED MODULE: ../packages/rollback/lib/rollback.js
+
 
 
 
@@ -66879,7 +66973,7 @@ async function rollbackStack(connection, request) {
     }
     async function finish() {
         if (!connection.closed) {
-            await appendRollbackJournal(connection, layout, {
+            await appendJournal(connection, layout, {
                 time: new Date().toISOString(),
                 action: 'rollback',
                 rollbackMode: mode,
@@ -67495,13 +67589,13 @@ async function execute(session, command, options, sink) {
                 return;
             }
             if (exitSignal !== null) {
-                settle(new errors_CommandFailedError({ command: display, exitCode: null, signal: exitSignal, stderrTail }));
+                settle(new CommandFailedError({ command: display, exitCode: null, signal: exitSignal, stderrTail }));
             }
             else if (exitCode === null) {
-                settle(session.lostError(during) ?? new errors_CommandFailedError({ command: display, exitCode: null, signal: null, stderrTail }));
+                settle(session.lostError(during) ?? new CommandFailedError({ command: display, exitCode: null, signal: null, stderrTail }));
             }
             else if (exitCode !== 0 && !(options.acceptExitCodes ?? []).includes(exitCode)) {
-                settle(new errors_CommandFailedError({ command: display, exitCode, signal: null, stderrTail }));
+                settle(new CommandFailedError({ command: display, exitCode, signal: null, stderrTail }));
             }
             else {
                 settle(undefined);
@@ -68412,8 +68506,6 @@ async function connectSsh(options) {
     }
 }
 
-// EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
-var configuration_error = __nccwpck_require__(5678);
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/masking.js
 
 /**
@@ -68530,10 +68622,7 @@ class InputReader {
 
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const DEFAULTS = {
-    port: 22,
-    user: 'deploy',
-    appDir: '/opt/titan',
-    project: 'titan',
+    ...HOST_INPUT_DEFAULTS,
     mode: 'rollback',
     to: 'last-good',
     natsUrl: '127.0.0.1:4222',
@@ -68553,12 +68642,10 @@ const REASON_MAX = 500;
  * hmac-secret) are registered with the runner's masking as they are read.
  */
 function readSettings(reader = new InputReader(), env = process.env) {
-    const host = reader.required('host', 'the name or address of the host to act on');
-    const sshKey = reader.secret('ssh-key', { required: true, hint: 'the private key of the deploy user, e.g. secrets.PROD_SSH_KEY' });
-    const knownHosts = reader.lines('known-hosts');
-    if (knownHosts.length === 0) {
-        throw new configuration_error/* ConfigurationError */.j('Input required and not supplied: known-hosts (the host key to pin: a known_hosts line checked out of band, or its SHA256: fingerprint)', { input: 'known-hosts' });
-    }
+    const connection = readHostConnection(reader, {
+        host: 'the name or address of the host to act on',
+        sshKey: 'the private key of the deploy user, e.g. secrets.PROD_SSH_KEY',
+    });
     const reason = reader.required('reason', 'why: one line carried in the HARD_HALT and the journal');
     if (/[\r\n]/.test(reason) || reason.length > REASON_MAX) {
         throw new configuration_error/* ConfigurationError */.j(`Input reason must be one line of at most ${REASON_MAX} characters (got ${reason.length} characters${/[\r\n]/.test(reason) ? ', with a line break' : ''}).`, {
@@ -68567,15 +68654,7 @@ function readSettings(reader = new InputReader(), env = process.env) {
     }
     const natsPassword = reader.secret('nats-password', { required: true, hint: 'the password of nats-user, e.g. secrets.NATS_CONSOLE_PASSWORD' });
     const hmacSecret = reader.secret('hmac-secret', { required: true, hint: "the stack's HMAC_SECRET, e.g. secrets.HMAC_SECRET" });
-    const appDir = reader.optional('app-dir', DEFAULTS.appDir);
-    const appProblem = appDirProblem(appDir);
-    if (appProblem !== undefined)
-        throw new configuration_error/* ConfigurationError */.j(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
-    const project = reader.optional('project', DEFAULTS.project);
-    const projectIssue = projectProblem(project);
-    if (projectIssue !== undefined) {
-        throw new configuration_error/* ConfigurationError */.j(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
-    }
+    const target = readHostTarget(reader);
     const mode = reader.choice('mode', ROLLBACK_MODES, DEFAULTS.mode);
     const to = readTo(reader.optional('to', DEFAULTS.to));
     const natsUrl = reader.optional('nats-url', DEFAULTS.natsUrl);
@@ -68593,13 +68672,8 @@ function readSettings(reader = new InputReader(), env = process.env) {
     }
     const stopTimeout = reader.optional('stop-timeout');
     return {
-        host,
-        port: reader.integer('port', DEFAULTS.port, { min: 1, max: 65535 }),
-        user: reader.optional('user', DEFAULTS.user),
-        sshKey,
-        knownHosts,
-        appDir,
-        project,
+        ...connection,
+        ...target,
         mode,
         to,
         reason,
@@ -68728,20 +68802,14 @@ function summary_escape(text) {
 
 
 
+
 async function run(logger = coreLogger) {
     const settings = readSettings();
     setOutputs({ result: 'failed', releaseId: '', haltAcknowledged: false });
     let outcome;
     let connection;
     try {
-        connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh({
-            host: settings.host,
-            port: settings.port,
-            username: settings.user,
-            privateKey: settings.sshKey,
-            hostKeys: settings.knownHosts,
-            logger,
-        }));
+        connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
         outcome = await rollbackStack(connection, {
             layout: new HostLayout(settings.appDir),
             project: settings.project,

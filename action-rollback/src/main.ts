@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { coreLogger } from '@titan/action-kit/core-logger';
+import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { JobSummary } from '@titan/action-kit/job-summary';
 import { HostLayout } from '@titan/host/host-layout';
 import type { Logger } from '@titan/log/logger';
@@ -16,16 +17,7 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
   let outcome: RollbackOutcome;
   let connection: SshConnection | undefined;
   try {
-    connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () =>
-      connectSsh({
-        host: settings.host,
-        port: settings.port,
-        username: settings.user,
-        privateKey: settings.sshKey,
-        hostKeys: settings.knownHosts,
-        logger,
-      }),
-    );
+    connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
     outcome = await rollbackStack(connection, {
       layout: new HostLayout(settings.appDir),
       project: settings.project,

@@ -1,19 +1,12 @@
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
+import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettings, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
-import { appDirProblem, projectProblem } from '@titan/host/host-layout';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import { type NatsAddress, parseNatsAddress } from '@titan/rollback/nats-address';
 import { ROLLBACK_MODES, type RollbackMode } from '@titan/rollback/rollback';
 import type { RollbackTo } from '@titan/rollback/rollback-target';
 
-export interface RollbackSettings {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly sshKey: string;
-  readonly knownHosts: readonly string[];
-  readonly appDir: string;
-  readonly project: string;
+export interface RollbackSettings extends HostConnectionSettings, HostTargetSettings {
   readonly mode: RollbackMode;
   readonly to: RollbackTo;
   readonly reason: string;
@@ -34,10 +27,7 @@ export interface RollbackSettings {
 
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 export const DEFAULTS = {
-  port: 22,
-  user: 'deploy',
-  appDir: '/opt/titan',
-  project: 'titan',
+  ...HOST_INPUT_DEFAULTS,
   mode: 'rollback',
   to: 'last-good',
   natsUrl: '127.0.0.1:4222',
@@ -59,15 +49,10 @@ const REASON_MAX = 500;
  * hmac-secret) are registered with the runner's masking as they are read.
  */
 export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): RollbackSettings {
-  const host = reader.required('host', 'the name or address of the host to act on');
-  const sshKey = reader.secret('ssh-key', { required: true, hint: 'the private key of the deploy user, e.g. secrets.PROD_SSH_KEY' });
-  const knownHosts = reader.lines('known-hosts');
-  if (knownHosts.length === 0) {
-    throw new ConfigurationError(
-      'Input required and not supplied: known-hosts (the host key to pin: a known_hosts line checked out of band, or its SHA256: fingerprint)',
-      { input: 'known-hosts' },
-    );
-  }
+  const connection = readHostConnection(reader, {
+    host: 'the name or address of the host to act on',
+    sshKey: 'the private key of the deploy user, e.g. secrets.PROD_SSH_KEY',
+  });
   const reason = reader.required('reason', 'why: one line carried in the HARD_HALT and the journal');
   if (/[\r\n]/.test(reason) || reason.length > REASON_MAX) {
     throw new ConfigurationError(`Input reason must be one line of at most ${REASON_MAX} characters (got ${reason.length} characters${/[\r\n]/.test(reason) ? ', with a line break' : ''}).`, {
@@ -77,14 +62,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
   const natsPassword = reader.secret('nats-password', { required: true, hint: 'the password of nats-user, e.g. secrets.NATS_CONSOLE_PASSWORD' });
   const hmacSecret = reader.secret('hmac-secret', { required: true, hint: "the stack's HMAC_SECRET, e.g. secrets.HMAC_SECRET" });
 
-  const appDir = reader.optional('app-dir', DEFAULTS.appDir);
-  const appProblem = appDirProblem(appDir);
-  if (appProblem !== undefined) throw new ConfigurationError(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
-  const project = reader.optional('project', DEFAULTS.project);
-  const projectIssue = projectProblem(project);
-  if (projectIssue !== undefined) {
-    throw new ConfigurationError(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
-  }
+  const target = readHostTarget(reader);
 
   const mode = reader.choice('mode', ROLLBACK_MODES, DEFAULTS.mode);
   const to = readTo(reader.optional('to', DEFAULTS.to));
@@ -103,13 +81,8 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
   const stopTimeout = reader.optional('stop-timeout');
 
   return {
-    host,
-    port: reader.integer('port', DEFAULTS.port, { min: 1, max: 65535 }),
-    user: reader.optional('user', DEFAULTS.user),
-    sshKey,
-    knownHosts,
-    appDir,
-    project,
+    ...connection,
+    ...target,
     mode,
     to,
     reason,

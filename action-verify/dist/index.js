@@ -7522,7 +7522,7 @@ module.exports = {
   Server: __nccwpck_require__(1175),
   utils: {
     parseKey,
-    ...__nccwpck_require__(4215),
+    ...__nccwpck_require__(6596),
     sftp: {
       flagsToString,
       OPEN_MODE,
@@ -7535,7 +7535,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4215:
+/***/ 6596:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -54583,7 +54583,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(688);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4215);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -54593,7 +54593,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 688:
+/***/ 4215:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54618,6 +54618,170 @@ const coreLogger = {
     error: (message) => core/* error */.z3(message),
     group: (name, run) => core/* group */.Os(name, run),
 };
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
+/**
+ * Where things live on a Titan host, below the application folder (`/opt/titan` on a Droplet):
+ *
+ *   releases/<id>/                 verified releases, immutable (nothing is ever written inside)
+ *   releases/.<id>.partial-<rand>/ an upload that is not verified yet
+ *   current -> releases/<id>       the running release (a relative symbolic link, flipped atomically)
+ *   shared/.env.prod               production values (0600, the host's own, never read by a deploy)
+ *   trust/*.pem                    release public keys the host verifies bundles with
+ *   state/<id>.confirmed           the release passed verification after its switch (JSON)
+ *   state/<id>.bad                 the release failed and must never be a rollback target (JSON)
+ *   state/guard-<id>.json          a commit-confirmed guard waiting for <id> to be confirmed
+ *   state/guard-<id>.log           what that guard did
+ *   state/mode                     the TITAN_MODE the stack was last started with
+ *   journal.jsonl                  one JSON line per deploy that changed the host
+ *   .deploy.lock                   the flock(1) file of the deploy lock
+ *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
+ *
+ * State lives beside the releases, not inside them, so a release folder keeps verifying against its
+ * manifest for as long as it exists.
+ */
+/** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
+const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
+/** A Compose project name, as Compose itself accepts it. */
+const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+/** Why `appDir` cannot be an application folder, or undefined when it can. */
+function appDirProblem(appDir) {
+    if (!APP_DIR_PATTERN.test(appDir)) {
+        return 'it must be an absolute path made of letters, digits, ".", "_", "-" and "/" only (for example /opt/titan)';
+    }
+    const segments = appDir.split('/').slice(1);
+    if (segments.some((s) => s === '.' || s === '..'))
+        return 'it must not contain "." or ".." segments';
+    if (segments.some((s) => s === '') && appDir !== '/')
+        return 'it must not contain empty segments or end with "/"';
+    if (appDir === '/')
+        return 'it must not be the root folder';
+    return undefined;
+}
+/** Why `project` cannot be a Compose project name, or undefined when it can. */
+function projectProblem(project) {
+    if (!PROJECT_PATTERN.test(project)) {
+        return 'it must start with a lower-case letter or digit and hold only lower-case letters, digits, "_" and "-" (for example titan)';
+    }
+    if (project.length > 63)
+        return 'it must be at most 63 characters';
+    return undefined;
+}
+class HostLayout {
+    appDir;
+    constructor(appDir) {
+        const problem = appDirProblem(appDir);
+        if (problem !== undefined)
+            throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
+        this.appDir = appDir;
+    }
+    get releasesDir() {
+        return `${this.appDir}/releases`;
+    }
+    releaseDir(releaseId) {
+        return `${this.releasesDir}/${releaseId}`;
+    }
+    /** What `current` holds when it points at a release (relative, so the folder can move). */
+    currentTarget(releaseId) {
+        return `releases/${releaseId}`;
+    }
+    get current() {
+        return `${this.appDir}/current`;
+    }
+    get sharedDir() {
+        return `${this.appDir}/shared`;
+    }
+    get envFile() {
+        return `${this.sharedDir}/.env.prod`;
+    }
+    get trustDir() {
+        return `${this.appDir}/trust`;
+    }
+    get stateDir() {
+        return `${this.appDir}/state`;
+    }
+    get journal() {
+        return `${this.appDir}/journal.jsonl`;
+    }
+    get lockFile() {
+        return `${this.appDir}/.deploy.lock`;
+    }
+    get lockHolderFile() {
+        return `${this.appDir}/.deploy.lock.holder`;
+    }
+}
+
+// EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
+var configuration_error = __nccwpck_require__(5678);
+;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
+/**
+ * The inputs every action that works on a Titan host shares, read and checked in one place:
+ *
+ *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required) and
+ *    `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
+ *    fingerprints; a host presenting any other key is refused before anything is sent);
+ *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
+ *    rules (the values are used as paths and arguments on the host).
+ *
+ * `host` is read first: with no inputs at all, it is the input the error names. Each action's
+ * `settings.ts` calls these, then reads its own inputs.
+ */
+
+
+/** action.yml's defaults of the shared inputs, repeated for runs outside a runner (which apply none). */
+const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan' };
+/** A host name, an IPv4 address or an IPv6 address (bracketed or not). */
+const HOST_PATTERN = /^[A-Za-z0-9._:[\]-]+$/;
+/** A login name as useradd(8) accepts it by default. */
+const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
+const DEFAULT_HINTS = {
+    host: 'the name or address of the host',
+    sshKey: 'the private key of the SSH user, e.g. secrets.DEPLOY_SSH_KEY',
+};
+const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
+/** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
+function readHostConnection(reader, hints = {}) {
+    const host = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
+    if (!HOST_PATTERN.test(host)) {
+        throw new configuration_error/* ConfigurationError */.j(`Input host ${JSON.stringify(host)} is not a hostname or an IP address.`, { input: 'host' });
+    }
+    const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
+    const knownHosts = reader.lines('known-hosts');
+    if (knownHosts.length === 0) {
+        throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: known-hosts (${KNOWN_HOSTS_HINT})`, { input: 'known-hosts' });
+    }
+    const port = reader.integer('port', HOST_INPUT_DEFAULTS.port, { min: 1, max: 65535 });
+    const user = reader.optional('user', HOST_INPUT_DEFAULTS.user);
+    if (!USER_PATTERN.test(user)) {
+        throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
+    }
+    return { host, port, user, sshKey, knownHosts };
+}
+/** `app-dir` and `project`, checked with packages/host's rules. */
+function readHostTarget(reader) {
+    const appDir = reader.optional('app-dir', HOST_INPUT_DEFAULTS.appDir);
+    const appProblem = appDirProblem(appDir);
+    if (appProblem !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
+    }
+    const project = reader.optional('project', HOST_INPUT_DEFAULTS.project);
+    const projectIssue = projectProblem(project);
+    if (projectIssue !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
+    }
+    return { appDir, project };
+}
+/** The options connectSsh (@titan/ssh/connection) takes for these settings: host key pinned, default timeouts and retries. */
+function hostConnectOptions(settings, logger) {
+    return {
+        host: settings.host,
+        port: settings.port,
+        username: settings.user,
+        privateKey: settings.sshKey,
+        hostKeys: settings.knownHosts,
+        logger,
+    };
+}
 
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/job-summary.js
 
@@ -58269,8 +58433,6 @@ function verify_stack_sleep(ms, signal) {
     });
 }
 
-// EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
-var configuration_error = __nccwpck_require__(5678);
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/masking.js
 
 /**
@@ -58493,37 +58655,19 @@ function decodeBase64(text, what) {
 
 
 
+
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
-const DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan', timeoutSeconds: 60 };
-const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
-const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
-const HOST_PATTERN = /^[A-Za-z0-9._:[\]-]+$/;
-const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
+const DEFAULTS = { ...HOST_INPUT_DEFAULTS, timeoutSeconds: 60 };
 /**
  * The one reader of verify's inputs. `host` is read first: with no inputs at all, it is the input
  * the error names.
  */
 function readSettings(reader = new InputReader()) {
-    const host = reader.required('host', 'the Droplet to verify, a hostname or an IP address');
-    if (!HOST_PATTERN.test(host)) {
-        throw new configuration_error/* ConfigurationError */.j(`Input host "${host}" is not a hostname or an IP address`, { input: 'host' });
-    }
-    const sshKey = reader.secret('ssh-key', { required: true, hint: "the SSH user's private key, e.g. secrets.TITAN_SSH_KEY" });
-    const knownHosts = reader.required('known-hosts', "the host's pinned public key: a known_hosts line, a public key or a SHA256 fingerprint");
-    const port = reader.integer('port', DEFAULTS.port, { min: 1, max: 65535 });
-    const user = reader.optional('user', DEFAULTS.user);
-    if (!USER_PATTERN.test(user))
-        throw new configuration_error/* ConfigurationError */.j(`Input user "${user}" is not a user name`, { input: 'user' });
-    const appDir = reader.optional('app-dir', DEFAULTS.appDir).replace(/(.)\/+$/, '$1');
-    if (!APP_DIR_PATTERN.test(appDir) || appDir.split('/').includes('..')) {
-        throw new configuration_error/* ConfigurationError */.j(`Input app-dir "${appDir}" must be an absolute path of letters, digits, ".", "_", "-" and "/", without "..", e.g. /opt/titan`, { input: 'app-dir' });
-    }
-    const project = reader.optional('project', DEFAULTS.project);
-    if (!PROJECT_PATTERN.test(project)) {
-        throw new configuration_error/* ConfigurationError */.j(`Input project "${project}" must match ${PROJECT_PATTERN.source} (a Docker Compose project name), e.g. titan`, {
-            input: 'project',
-        });
-    }
+    const connection = readHostConnection(reader, {
+        host: 'the Droplet to verify, a hostname or an IP address',
+        sshKey: "the SSH user's private key, e.g. secrets.TITAN_SSH_KEY",
+    });
+    const target = readHostTarget(reader);
     const bundleInput = reader.optional('bundle');
     const bundle = bundleInput === undefined ? undefined : (0,external_node_path_namespaceObject.resolve)(bundleInput);
     if (bundle !== undefined && !isFolder(bundle)) {
@@ -58542,7 +58686,7 @@ function readSettings(reader = new InputReader()) {
         }
     }
     const timeoutSeconds = reader.integer('timeout', DEFAULTS.timeoutSeconds, { min: 1, max: 3600 });
-    return { host, port, user, sshKey, knownHosts, appDir, project, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000 };
+    return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000 };
 }
 function isFolder(path) {
     try {
@@ -58564,20 +58708,14 @@ function isFolder(path) {
 
 
 
+
 async function run(logger = coreLogger) {
     const settings = readSettings();
     const summary = new JobSummary();
     let report;
     try {
         const local = settings.bundle === undefined ? undefined : await logger.group('Read the release bundle', () => bundleRelease(settings, logger));
-        const connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh({
-            host: settings.host,
-            port: settings.port,
-            username: settings.user,
-            privateKey: settings.sshKey,
-            hostKeys: [settings.knownHosts],
-            logger,
-        }));
+        const connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
         try {
             const release = local ?? (await logger.group('Read the current release on the host', () => hostRelease(connection, settings, logger)));
             summary.text(`Release checked: ${release.origin}`);

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import { coreLogger } from '@titan/action-kit/core-logger';
+import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { JobSummary } from '@titan/action-kit/job-summary';
 import type { Logger } from '@titan/log/logger';
 import type { ReleaseManifest } from '@titan/release/manifest';
@@ -23,16 +24,7 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
   let report: VerifyReport | undefined;
   try {
     const local = settings.bundle === undefined ? undefined : await logger.group('Read the release bundle', () => bundleRelease(settings, logger));
-    const connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () =>
-      connectSsh({
-        host: settings.host,
-        port: settings.port,
-        username: settings.user,
-        privateKey: settings.sshKey,
-        hostKeys: [settings.knownHosts],
-        logger,
-      }),
-    );
+    const connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
     try {
       const release = local ?? (await logger.group('Read the current release on the host', () => hostRelease(connection, settings, logger)));
       summary.text(`Release checked: ${release.origin}`);

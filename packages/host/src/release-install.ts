@@ -3,7 +3,8 @@
  * into `releases/.<id>.partial-<random>`, verified ON THE HOST by the release package's script
  * (openssl against `trust/`, sha256sum of every file), and only then renamed to `releases/<id>`.
  * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
- * that is already there is verified again in place and reused.
+ * that is already there is verified again in place (verifyRelease, as a rollback checks the release
+ * it returns to) and reused.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@titan/log/logger';
@@ -19,8 +20,8 @@ export class HostVerificationError extends Error {
   /** The verify script's own reason (one line). */
   readonly reason: string;
 
-  constructor(message: string, reason: string) {
-    super(message);
+  constructor(message: string, reason: string, options?: ErrorOptions) {
+    super(message, options);
     this.reason = reason;
   }
 }
@@ -62,6 +63,47 @@ else
 fi
 `;
 
+export interface VerifiedRelease {
+  readonly releaseId: string;
+  /** The verify script's verdict, `verified <id> <key file>`. */
+  readonly verdict: string;
+  /** The trusted key file that verified it. */
+  readonly signer: string;
+  readonly verifyMs: number;
+}
+
+/**
+ * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
+ * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
+ * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
+ * A release that does not verify is a HostVerificationError with the script's reason (`failure`
+ * words its message); success is the script's own verdict for this release, nothing less (fail
+ * closed).
+ */
+export async function verifyRelease(
+  connection: SshConnection,
+  layout: HostLayout,
+  releaseId: string,
+  options: { failure?: (reason: string) => string } = {},
+): Promise<VerifiedRelease> {
+  if (!RELEASE_ID_PATTERN.test(releaseId)) throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+  const dir = layout.releaseDir(releaseId);
+  const started = performance.now();
+  const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [dir, layout.trustDir, releaseId], {
+    failure:
+      options.failure ??
+      ((reason) =>
+        `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
+        'A release folder must never change after it was verified: find out who altered it.'),
+  });
+  const verifyMs = Math.round(performance.now() - started);
+  const verdict = out.trim().split('\n').pop() ?? '';
+  if (!verdict.startsWith(`verified ${releaseId} `)) {
+    throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
+  }
+  return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
+}
+
 export interface InstalledRelease {
   readonly releaseId: string;
   /** True when `releases/<id>` was already on the host and verified again in place. */
@@ -88,15 +130,13 @@ export async function installRelease(connection: SshConnection, options: Install
   const final = layout.releaseDir(releaseId);
 
   if (options.exists) {
-    const started = performance.now();
-    const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [final, layout.trustDir, releaseId], {
+    const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
       failure: (reason) =>
         `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
         'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
     });
-    const verifyMs = Math.round(performance.now() - started);
-    logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signerOf(out)}).`);
-    return { releaseId, reused: true, signer: signerOf(out), uploadedBytes: 0, uploadMs: 0, verifyMs };
+    logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
+    return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
   }
 
   const partial = `${layout.releasesDir}/.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
@@ -135,7 +175,7 @@ async function runVerifying(
   } catch (error: unknown) {
     if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
       const reason = verifyReason(error.stderrTail);
-      throw new HostVerificationError(messages.failure(reason), reason);
+      throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
     }
     throw error;
   }

@@ -10,6 +10,7 @@ import { MISSING_IMAGES_SCRIPT, PULL_IMAGES_SCRIPT } from '@titan/host/image-pul
 import { APPEND_JOURNAL_SCRIPT } from '@titan/host/journal';
 import { APPLY_MIGRATION_SCRIPT, READ_MIGRATIONS_SCRIPT } from '@titan/host/migrations';
 import { READ_RELEASE_FILES_SCRIPT } from '@titan/host/release-files';
+import { MARK_BAD_SCRIPT } from '@titan/host/release-marks';
 import { INSTALL_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT } from '@titan/host/release-install';
 import { REMOVE_RELEASES_SCRIPT } from '@titan/host/retention';
 import { SWITCH_CURRENT_SCRIPT } from '@titan/host/switch-current';
@@ -28,6 +29,7 @@ const scripts: Record<string, string> = {
   APPLY_MIGRATION_SCRIPT,
   READ_MIGRATIONS_SCRIPT,
   READ_RELEASE_FILES_SCRIPT,
+  MARK_BAD_SCRIPT,
   INSTALL_RELEASE_SCRIPT,
   VERIFY_RELEASE_SCRIPT,
   REMOVE_RELEASES_SCRIPT,

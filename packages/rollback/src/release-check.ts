@@ -1,24 +1,19 @@
 /**
- * A release is checked again on the host before it may become (or start again as) `current`: the
- * release package's HOST_VERIFY_SCRIPT run against `<app>/trust` by packages/host's
- * VERIFY_RELEASE_SCRIPT, exactly as a deploy verifies a release folder it reuses (the signature
- * against the trusted keys, every listed file's size and sha256, nothing unlisted). Then its
- * manifest is read back (packages/host readInstalledRelease) and its images are made present by
- * digest (packages/host findMissingImages, then pullImages of the missing ones).
+ * A release is checked again on the host before it may become (or start again as) `current`:
+ * packages/host's verifyRelease, exactly as a deploy verifies a release folder it reuses (the
+ * release package's HOST_VERIFY_SCRIPT against `<app>/trust`: the signature against the trusted
+ * keys, every listed file's size and sha256, nothing unlisted). Then its manifest is read back
+ * (packages/host readInstalledRelease) and its images are made present by digest (packages/host
+ * findMissingImages, then pullImages of the missing ones).
  */
 import type { Logger } from '@titan/log/logger';
 import type { HostLayout } from '@titan/host/host-layout';
 import { findMissingImages, imageReferences, pullImages } from '@titan/host/image-pull';
 import { readInstalledRelease } from '@titan/host/release-files';
-import { VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, verifyReason } from '@titan/host/release-install';
-import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
+import { HostVerificationError, verifyRelease } from '@titan/host/release-install';
 import type { ReleaseManifest } from '@titan/release/manifest';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
-import { CommandFailedError } from '@titan/ssh/errors';
-
-/** Exit status of VERIFY_RELEASE_SCRIPT when the release does not verify. */
-const REFUSED_EXIT = 3;
 
 export interface CheckedRelease {
   readonly releaseId: string;
@@ -49,29 +44,10 @@ export async function checkRelease(connection: SshConnection, layout: HostLayout
   const dir = layout.releaseDir(releaseId);
   let verdict: string;
   try {
-    const { stdout } = await connection.runScript(VERIFY_RELEASE_SCRIPT, [dir, layout.trustDir, releaseId], {
-      name: VERIFY_RELEASE_SCRIPT_NAME,
-      stdin: HOST_VERIFY_SCRIPT,
-      timeoutMs: 5 * 60_000,
-    });
-    verdict = stdout.trim().split('\n').pop() ?? '';
+    verdict = (await verifyRelease(connection, layout, releaseId)).verdict;
   } catch (error: unknown) {
-    if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
-      const reason = verifyReason(error.stderrTail);
-      throw new ReleaseRefusedError(
-        releaseId,
-        'verify',
-        reason,
-        `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
-          'A release folder must never change after it was verified: find out who altered it.',
-        { cause: error },
-      );
-    }
+    if (error instanceof HostVerificationError) throw new ReleaseRefusedError(releaseId, 'verify', error.reason, error.message, { cause: error });
     throw error;
-  }
-  // Fail closed: success is the host script's own verdict for this release, nothing less.
-  if (!verdict.startsWith(`verified ${releaseId} `)) {
-    throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
   }
   logger.info(`Release ${releaseId} verifies on the host: ${verdict}.`);
   const { manifest } = await readInstalledRelease(connection, layout, releaseId);

@@ -27,6 +27,8 @@ import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock'
 import { confirmRelease, stopGuard } from '@titan/host/guard';
 import type { HostLayout } from '@titan/host/host-layout';
 import { type HostState, readHostState } from '@titan/host/host-state';
+import { appendJournal } from '@titan/host/journal';
+import { markReleaseBad } from '@titan/host/release-marks';
 import { upStack } from '@titan/host/stack-control';
 import { switchCurrent } from '@titan/host/switch-current';
 import type { SshConnection } from '@titan/ssh/connection';
@@ -36,8 +38,7 @@ import { type HaltOutcome, sendHardHalt } from './hard-halt.js';
 import type { NatsAddress } from './nats-address.js';
 import { OPERATOR_SURFACE, type StoppedGroup, OrderlyStopError, shutdownGroups, stopInOrder } from './orderly-stop.js';
 import { type CheckedRelease, ReleaseRefusedError, checkRelease } from './release-check.js';
-import { markReleaseBad } from './release-marks.js';
-import { appendRollbackJournal, readJournal } from './rollback-journal.js';
+import { readJournal } from './rollback-journal.js';
 import { type RollbackTo, RollbackTargetError, availableReleases, describeTo, rollbackCandidates } from './rollback-target.js';
 
 export type RollbackMode = 'halt' | 'stop' | 'restart' | 'rollback';
@@ -310,7 +311,7 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
 
   async function finish(): Promise<RollbackOutcome> {
     if (!connection.closed) {
-      await appendRollbackJournal(connection, layout, {
+      await appendJournal(connection, layout, {
         time: new Date().toISOString(),
         action: 'rollback',
         rollbackMode: mode,

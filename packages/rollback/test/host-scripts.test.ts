@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ORDERLY_STOP_SCRIPT } from '@titan/rollback/orderly-stop';
-import { MARK_BAD_SCRIPT } from '@titan/rollback/release-marks';
 
 const dir = mkdtempSync(join(tmpdir(), 'titan-rollback-scripts-'));
 const brainImage = resolve(import.meta.dirname, '../../../examples/titan/images/titan-brain');
@@ -19,7 +18,7 @@ describe('shell that runs on the host or in the titan-brain stand-in', () => {
     expect(execFileSync('shellcheck', ['--version'], { encoding: 'utf8' })).toContain('ShellCheck');
   });
 
-  for (const [name, text] of Object.entries({ ORDERLY_STOP_SCRIPT, MARK_BAD_SCRIPT })) {
+  for (const [name, text] of Object.entries({ ORDERLY_STOP_SCRIPT })) {
     it(`${name} is POSIX sh, set -eu, shellcheck-clean`, () => {
       expect(text.startsWith('set -eu\n')).toBe(true);
       const file = join(dir, `${name}.sh`);

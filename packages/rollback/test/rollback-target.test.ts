@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseHostState } from '@titan/host/host-state';
-import type { JournalEntry } from '@titan/host/journal';
+import type { DeployJournalEntry } from '@titan/host/journal';
 import { previousGoodRelease } from '@titan/host/retention';
 import { RollbackTargetError, rollbackCandidates } from '@titan/rollback/rollback-target';
 
@@ -24,7 +24,7 @@ const state = parseHostState(
   ].join('\n'),
 );
 
-function deployed(release: string, previous: string | null, result: JournalEntry['result'] = 'deployed'): JournalEntry {
+function deployed(release: string, previous: string | null, result: DeployJournalEntry['result'] = 'deployed'): DeployJournalEntry {
   return { time: '2026-11-23T08:00:00.000Z', action: 'deploy', result, release, previous, mode: 'DISARMED', actor: 'a', runUrl: '', phases: {} };
 }
 

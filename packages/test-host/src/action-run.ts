@@ -30,7 +30,19 @@ export interface ActionRun {
   /** stdout then stderr: what the runner's log shows. */
   log: string;
   outputs: Record<string, string>;
+  /** GITHUB_OUTPUT as the action wrote it (for checks that a value appears nowhere). */
+  outputText: string;
   summary: string;
+}
+
+/** An action bundle still running (tests that kill a deploy mid-way, like a runner that dies). */
+export interface RunningAction {
+  pid: number;
+  kill(signal?: NodeJS.Signals): boolean;
+  /** stdout then stderr so far. */
+  log(): string;
+  /** The run, once the child has ended (killed or not). */
+  result: Promise<ActionRun>;
 }
 
 /**
@@ -40,45 +52,57 @@ export interface ActionRun {
  * environment leaks in.
  */
 export async function runActionBundle(actionDir: string, options: ActionRunOptions = {}): Promise<ActionRun> {
+  return (await startActionBundle(actionDir, options)).result;
+}
+
+/** Starts the bundle as runActionBundle runs it, and returns once the child runs. */
+export async function startActionBundle(actionDir: string, options: ActionRunOptions = {}): Promise<RunningAction> {
   const bundle = resolve(REPOSITORY_ROOT, actionDir, 'dist/index.js');
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npx turbo run bundle`);
   const scratch = await mkdtemp(join(tmpdir(), 'titan-action-run-'));
+  const outputFile = join(scratch, 'output');
+  const summaryFile = join(scratch, 'summary');
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/.test(k)) env[k] = v;
+  }
+  for (const [name, value] of Object.entries(options.inputs ?? {})) {
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
+  }
+  Object.assign(env, { GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: scratch }, options.env);
   try {
-    const outputFile = join(scratch, 'output');
-    const summaryFile = join(scratch, 'summary');
     await writeFile(outputFile, '');
     await writeFile(summaryFile, '');
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/.test(k)) env[k] = v;
-    }
-    for (const [name, value] of Object.entries(options.inputs ?? {})) {
-      env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
-    }
-    Object.assign(env, { GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: scratch }, options.env);
-    const child = spawn(NODE24, [bundle], { cwd: options.cwd ?? scratch, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    if (child.pid !== undefined) options.onSpawn?.(child.pid);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
-    const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
-      child.on('error', fail);
-      child.on('close', (code, sig) => done([code, sig]));
-    }).finally(() => clearTimeout(timer));
-    return {
-      status,
-      signal,
-      stdout,
-      stderr,
-      log: `${stdout}${stderr}`,
-      outputs: parseOutputs(await readFile(outputFile, 'utf8')),
-      summary: await readFile(summaryFile, 'utf8'),
-    };
-  } finally {
+  } catch (error) {
     await rm(scratch, { recursive: true, force: true });
+    throw error;
   }
+  const child = spawn(NODE24, [bundle], { cwd: options.cwd ?? scratch, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+  const result = new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
+    child.on('error', fail);
+    child.on('close', (code, sig) => done([code, sig]));
+  })
+    .then(async ([status, signal]): Promise<ActionRun> => {
+      const outputText = await readFile(outputFile, 'utf8');
+      const summary = await readFile(summaryFile, 'utf8');
+      return { status, signal, stdout, stderr, log: `${stdout}${stderr}`, outputs: parseOutputs(outputText), outputText, summary };
+    })
+    .finally(async () => {
+      clearTimeout(timer);
+      await rm(scratch, { recursive: true, force: true });
+    });
+  const pid = child.pid;
+  if (pid === undefined) {
+    await result; // rejects with the spawn error
+    throw new Error(`${NODE24} did not start`);
+  }
+  options.onSpawn?.(pid);
+  return { pid, kill: (signal) => child.kill(signal), log: () => `${stdout}${stderr}`, result };
 }
 
 /** GITHUB_OUTPUT's `name<<delimiter` blocks (and plain `name=value` lines). */
