@@ -30,7 +30,7 @@ import { type HostState, readHostState } from '@titan/host/host-state';
 import { findMissingImages, imageReferences, pullImages } from '@titan/host/image-pull';
 import { type DeployResult, type JournalEntry, appendJournal } from '@titan/host/journal';
 import { describeDrift, planMigrations, releaseMigrations } from '@titan/host/migration-plan';
-import { applyMigration, readAppliedMigrations } from '@titan/host/migrations';
+import { applyMigration, DatabaseNotRunningError, readAppliedMigrations } from '@titan/host/migrations';
 import { readInstalledRelease } from '@titan/host/release-files';
 import { installRelease } from '@titan/host/release-install';
 import { removeReleases, selectReleasesToRemove } from '@titan/host/retention';
@@ -228,7 +228,17 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
               await upServices(connection, releaseTarget(layout, project, releaseId, manifest.compose, request.mode), ['postgres'], logger);
               applied = await readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds });
             } else {
-              applied = settled(await historyRead);
+              try {
+                applied = settled(await historyRead);
+              } catch (error: unknown) {
+                if (!(error instanceof DatabaseNotRunningError) || previousView === undefined) throw error;
+                // The running release's stack is down (taken down, or the host restarted without it):
+                // its own postgres starts again first. Infrastructure of the running release, not a change.
+                logger.warning(`${error.message} Starting postgres of the running release ${previous ?? ''} to read the migration history.`);
+                hostChanged = true;
+                await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE), ['postgres'], logger);
+                applied = await readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds });
+              }
             }
             const planned = planMigrations(applied, migrationFiles);
             if (planned.drift.length > 0) {

@@ -320,4 +320,22 @@ describe('deployRelease on the test host', () => {
     expect(outcome.removedReleases.length).toBeGreaterThan(0);
     expect(releases.length).toBeLessThanOrEqual(4);
   });
+  it('a host whose stack was taken down (containers gone, data kept) is brought back: postgres of the running release first', async () => {
+    const ids = Object.values(containerIds(PROJECT));
+    expect(ids.length).toBe(17);
+    execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+    expect(containerIds(PROJECT)).toEqual({});
+
+    const outcome = await deploy(releaseB.dir);
+    expect(outcome.error?.message).toBeUndefined();
+    expect(outcome.result).toBe('deployed');
+    expect(outcome.log).toContain(`Starting postgres of the running release ${releaseB.id}`);
+    expect(outcome.verification?.healthy).toBe(true);
+    expect(currentOf(appDir)).toBe(`releases/${releaseB.id}`);
+    const states = containerStates(PROJECT);
+    expect(Object.keys(states)).toHaveLength(17);
+    expect(Object.values(states).every((s) => s === 'running')).toBe(true);
+    // The database volume survived: the history is the one the first deploy wrote.
+    expect(sql('SELECT count(*) FROM _titan_migrations')).toBe('3');
+  });
 });

@@ -34,6 +34,9 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
 // $1 project, $2 role, $3 database, $4 seconds to wait for postgres. Reads (never writes) the history:
 // "file sha256" lines, nothing when there is no history table yet. Waits for the project's postgres
 // container to accept connections only when the first try fails.
+/** Exit status of the read script when the project has no postgres container at all (stopped stack, rebooted host). */
+const NO_DATABASE_EXIT = 3;
+
 export const READ_MIGRATIONS_SCRIPT = `set -eu
 project=$1
 role=$2
@@ -53,6 +56,10 @@ SQL
 id=$(postgres_id)
 if [ -n "$id" ] && read_history "$id" 2> /dev/null; then
   exit 0
+fi
+if [ -z "$id" ] && [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres)" ]; then
+  echo "project $project has no postgres container" >&2
+  exit ${NO_DATABASE_EXIT}
 fi
 deadline=$(($(date +%s) + wait))
 while :; do
@@ -106,17 +113,36 @@ export class MigrationFailedError extends Error {
   }
 }
 
-/** Waits for the project's postgres, creates the history table if needed, returns what was applied. */
+/**
+ * The project has no postgres container (its stack was taken down, or the host was rebuilt with the
+ * app dir kept): the caller starts postgres of the release `current` points at, then reads again.
+ */
+export class DatabaseNotRunningError extends Error {
+  override readonly name = 'DatabaseNotRunningError';
+}
+
+/**
+ * Waits for the project's postgres (a container that is starting), returns what was applied.
+ * Throws DatabaseNotRunningError at once when the project has no postgres container to wait for.
+ */
 export async function readAppliedMigrations(
   connection: SshConnection,
   project: string,
   options: { database?: DatabaseTarget; waitSeconds: number },
 ): Promise<AppliedMigration[]> {
   const db = options.database ?? TITAN_DATABASE;
-  const { stdout } = await connection.runScript(READ_MIGRATIONS_SCRIPT, [project, db.user, db.database, String(options.waitSeconds)], {
-    name: READ_MIGRATIONS_SCRIPT_NAME,
-    timeoutMs: (options.waitSeconds + 120) * 1000,
-  });
+  let stdout: string;
+  try {
+    ({ stdout } = await connection.runScript(READ_MIGRATIONS_SCRIPT, [project, db.user, db.database, String(options.waitSeconds)], {
+      name: READ_MIGRATIONS_SCRIPT_NAME,
+      timeoutMs: (options.waitSeconds + 120) * 1000,
+    }));
+  } catch (error: unknown) {
+    if (error instanceof CommandFailedError && error.exitCode === NO_DATABASE_EXIT) {
+      throw new DatabaseNotRunningError(`Project ${project} has no postgres container on ${connection.host}.`, { cause: error });
+    }
+    throw error;
+  }
   return stdout
     .split('\n')
     .map((line) => line.trim().split(' '))
