@@ -64005,7 +64005,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7848);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7518);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -64015,7 +64015,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7848:
+/***/ 7518:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67671,6 +67671,9 @@ function sleep(ms, signal) {
 }
 
 ;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-errors.js
+/**
+ * Why a deploy stopped, each naming what is wrong and what to do. None carries a secret.
+ */
 /** The host is not ready for a deploy (not provisioned, no trusted key, production values missing or readable by others). */
 class HostNotReadyError extends Error {
     name = 'HostNotReadyError';
@@ -67679,7 +67682,10 @@ class HostNotReadyError extends Error {
 class MigrationDriftError extends Error {
     name = 'MigrationDriftError';
 }
-/** The new release did not verify within health-timeout. */
+
+;// CONCATENATED MODULE: ../packages/verify/lib/healthy-stack.js
+
+/** The release did not verify within its timeout; the report names every failing service and check. */
 class StackUnhealthyError extends Error {
     name = 'StackUnhealthyError';
     report;
@@ -67689,6 +67695,13 @@ class StackUnhealthyError extends Error {
         super(`Release ${report.releaseId} did not verify within ${Math.round(report.timeoutMs / 1000)} s: ${failures.join('; ')}${more}`);
         this.report = report;
     }
+}
+/** verifyStack for callers that go on only with a healthy stack (deploy, rollback): throws StackUnhealthyError otherwise. */
+async function requireHealthyStack(connection, options) {
+    const report = await verifyStack(connection, options);
+    if (!report.healthy)
+        throw new StackUnhealthyError(report);
+    return report;
 }
 
 ;// CONCATENATED MODULE: ../packages/deploy/lib/phase-clock.js
@@ -67756,6 +67769,7 @@ class PhaseClock {
 }
 
 ;// CONCATENATED MODULE: ../packages/deploy/lib/deploy.js
+
 
 
 
@@ -67988,7 +68002,7 @@ async function deployRelease(connection, request) {
             await restartServices(connection, nextTarget, changePlan.restartAfterSwitch, logger);
         });
         verification = await clock.run('verify', async () => {
-            const report = await verifyStack(connection, {
+            return requireHealthyStack(connection, {
                 appDir: layout.appDir,
                 project,
                 manifest,
@@ -67996,9 +68010,6 @@ async function deployRelease(connection, request) {
                 logger,
                 ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
             });
-            if (!report.healthy)
-                throw new StackUnhealthyError(report);
-            return report;
         });
         await clock.run('confirm', async () => {
             heldLock.assertHeld();
@@ -74845,6 +74856,23 @@ class InputReader {
     }
 }
 
+;// CONCATENATED MODULE: ../packages/action-kit/lib/run-context.js
+function runContext(env = process.env) {
+    return { actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown', runUrl: runUrl(env) };
+}
+function runUrl(env = process.env) {
+    const server = nonEmpty(env['GITHUB_SERVER_URL']);
+    const repository = nonEmpty(env['GITHUB_REPOSITORY']);
+    const runId = nonEmpty(env['GITHUB_RUN_ID']);
+    if (server === undefined || repository === undefined || runId === undefined)
+        return '';
+    const attempt = nonEmpty(env['GITHUB_RUN_ATTEMPT']);
+    return `${server}/${repository}/actions/runs/${runId}${attempt !== undefined && attempt !== '1' ? `/attempts/${attempt}` : ''}`;
+}
+function nonEmpty(value) {
+    return value === undefined || value === '' ? undefined : value;
+}
+
 ;// CONCATENATED MODULE: ../packages/release/lib/release-key.js
 
 
@@ -74963,6 +74991,7 @@ function decodeBase64(text, what) {
 
 
 
+
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const settings_DEFAULTS = {
     ...HOST_INPUT_DEFAULTS,
@@ -75000,8 +75029,7 @@ async function readSettings(reader = new InputReader(), env = process.env) {
         githubToken: reader.secret('github-token'),
         environment: reader.optional('environment', settings_DEFAULTS.environment),
         environmentUrl: reader.optional('environment-url'),
-        actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown',
-        runUrl: runUrlOf(env),
+        ...runContext(env),
     };
 }
 async function readBundleId(input) {
@@ -75072,18 +75100,6 @@ function publicKeyInput(reader) {
             throw new configuration_error/* ConfigurationError */.j(`Input public-key: ${error.message}`, { input: 'public-key', cause: error });
         throw error;
     }
-}
-function runUrlOf(env) {
-    const server = nonEmpty(env['GITHUB_SERVER_URL']);
-    const repository = nonEmpty(env['GITHUB_REPOSITORY']);
-    const runId = nonEmpty(env['GITHUB_RUN_ID']);
-    if (server === undefined || repository === undefined || runId === undefined)
-        return '';
-    const attempt = nonEmpty(env['GITHUB_RUN_ATTEMPT']);
-    return `${server}/${repository}/actions/runs/${runId}${attempt !== undefined && attempt !== '1' ? `/attempts/${attempt}` : ''}`;
-}
-function nonEmpty(value) {
-    return value === undefined || value === '' ? undefined : value;
 }
 function codeOf(error) {
     return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : 'unreadable';

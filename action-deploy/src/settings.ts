@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
 import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettings, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
+import { runContext } from '@titan/action-kit/run-context';
 import type { TitanMode } from '@titan/host/compose-command';
 import { MANIFEST_FILE, ManifestError, parseManifest } from '@titan/release/manifest';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
@@ -67,8 +68,7 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     githubToken: reader.secret('github-token'),
     environment: reader.optional('environment', DEFAULTS.environment),
     environmentUrl: reader.optional('environment-url'),
-    actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown',
-    runUrl: runUrlOf(env),
+    ...runContext(env),
   };
 }
 
@@ -136,19 +136,6 @@ function publicKeyInput(reader: InputReader): Uint8Array | undefined {
     if (error instanceof SigningKeyError) throw new ConfigurationError(`Input public-key: ${error.message}`, { input: 'public-key', cause: error });
     throw error;
   }
-}
-
-function runUrlOf(env: NodeJS.ProcessEnv): string {
-  const server = nonEmpty(env['GITHUB_SERVER_URL']);
-  const repository = nonEmpty(env['GITHUB_REPOSITORY']);
-  const runId = nonEmpty(env['GITHUB_RUN_ID']);
-  if (server === undefined || repository === undefined || runId === undefined) return '';
-  const attempt = nonEmpty(env['GITHUB_RUN_ATTEMPT']);
-  return `${server}/${repository}/actions/runs/${runId}${attempt !== undefined && attempt !== '1' ? `/attempts/${attempt}` : ''}`;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }
 
 function codeOf(error: unknown): string {

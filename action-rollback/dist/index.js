@@ -63034,7 +63034,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7749);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1570);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63044,7 +63044,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7749:
+/***/ 1570:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63304,114 +63304,6 @@ function escapeCell(text) {
     return escapeInline(text);
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-errors.js
-/** The host is not ready for a deploy (not provisioned, no trusted key, production values missing or readable by others). */
-class HostNotReadyError extends (/* unused pure expression or super */ null && (Error)) {
-    name = 'HostNotReadyError';
-}
-/** A migration the database already applied differs from (or is missing in) the release. */
-class MigrationDriftError extends (/* unused pure expression or super */ null && (Error)) {
-    name = 'MigrationDriftError';
-}
-/** The new release did not verify within health-timeout. */
-class StackUnhealthyError extends Error {
-    name = 'StackUnhealthyError';
-    report;
-    constructor(report) {
-        const failures = report.failures.slice(0, 5).map((f) => `${f.service} ${f.check}: ${f.detail}`);
-        const more = report.failures.length > 5 ? ` (and ${report.failures.length - 5} more)` : '';
-        super(`Release ${report.releaseId} did not verify within ${Math.round(report.timeoutMs / 1000)} s: ${failures.join('; ')}${more}`);
-        this.report = report;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/phase-clock.js
-class PhaseClock {
-    #origin;
-    #logger;
-    #records = [];
-    constructor(logger, origin = performance.now()) {
-        this.#logger = logger;
-        this.#origin = origin;
-    }
-    /** Runs one phase inside a log group and records how long it took and how it ended. */
-    async run(name, work) {
-        const start = performance.now();
-        let outcome = 'failed';
-        try {
-            const value = await this.#logger.group(name, work);
-            outcome = 'ok';
-            return value;
-        }
-        finally {
-            this.#records.push({
-                name,
-                startedAtMs: Math.round(start - this.#origin),
-                durationMs: Math.round(performance.now() - start),
-                outcome,
-            });
-        }
-    }
-    /**
-     * Starts work that runs alongside the next phases (no log group of its own). The returned promise
-     * never rejects: it settles to the value or the error, for the phase that needs it.
-     */
-    background(name, work) {
-        const start = performance.now();
-        const record = (outcome) => {
-            this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome });
-        };
-        return work().then((value) => {
-            record('ok');
-            return { ok: true, value };
-        }, (error) => {
-            record('failed');
-            return { ok: false, error };
-        });
-    }
-    /** Records a phase that did not need to run. */
-    skip(name) {
-        this.#records.push({ name, startedAtMs: Math.round(performance.now() - this.#origin), durationMs: 0, outcome: 'skipped' });
-    }
-    get records() {
-        return this.#records;
-    }
-    elapsedMs() {
-        return Math.round(performance.now() - this.#origin);
-    }
-    /** Phase name -> milliseconds (a phase run twice adds up). */
-    durations() {
-        const out = {};
-        for (const r of this.#records)
-            if (r.outcome !== 'skipped')
-                out[r.name] = (out[r.name] ?? 0) + r.durationMs;
-        return out;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/compose-command.js
-/** The target for the release `current` points at. */
-function currentTarget(layout, project, composeFiles, mode) {
-    return { project, projectDir: layout.current, composeFiles, envFile: layout.envFile, mode };
-}
-/** The target for a release folder itself (pulling its images, a first postgres on a fresh host). */
-function releaseTarget(layout, project, releaseId, composeFiles, mode) {
-    return { project, projectDir: layout.releaseDir(releaseId), composeFiles, envFile: layout.envFile, mode };
-}
-function compose_command_composeArgv(target, subcommand) {
-    return [
-        'env', `TITAN_MODE=${target.mode}`,
-        'docker', 'compose',
-        '-p', target.project,
-        '--project-directory', target.projectDir,
-        ...target.composeFiles.flatMap((file) => ['-f', `${target.projectDir}/${file}`]),
-        '--env-file', target.envFile,
-        ...subcommand,
-    ];
-}
-
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
 /**
  * The errors of the SSH transport. Each names what failed and what a user can do about it; none
@@ -63574,802 +63466,6 @@ function describeError(error) {
     if (error instanceof Error)
         return error.message;
     return String(error);
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
-/**
- * The deploy lock: held exactly as long as the SSH session that took it.
- *
- * One long-running command, `flock -E 75 -w <timeout> <app>/.deploy.lock sh -c <holder> ...`, whose
- * holder writes `.deploy.lock.holder` (who holds it: run URL, release, actor, since, pid), says so on
- * stdout, and then blocks reading its standard input. The runner never closes that input until it
- * releases the lock. When the session ends for any reason (the job finished, was cancelled, or the
- * runner was SIGKILLed and its TCP connection died), sshd closes the channel, the holder reads
- * end-of-file, removes the holder file and exits, and the kernel drops the flock with the last
- * descriptor. Nothing is ever left to clean up by hand.
- *
- * A second deploy waits up to its timeout inside flock, then fails naming the holder.
- */
-
-
-/** Exit status flock gives when the lock stayed busy for the whole wait. */
-const LOCK_BUSY_EXIT = 75;
-const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
-const LOCK_HOLDER_SCRIPT_NAME = 'titan-deploy-lock';
-// $1 holder file, $2 holder JSON object from the runner (run URL, release, actor). The host adds its
-// pid and the time it took the lock. Runs under flock: the lock is ours while this shell lives.
-const LOCK_HOLDER_SCRIPT = `set -eu
-holder_file=$1
-info=$2
-since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-tmp="$holder_file.tmp.$$"
-umask 022
-printf '{"pid":%s,"since":"%s",%s\\n' "$$" "$since" "\${info#?}" > "$tmp"
-mv -f "$tmp" "$holder_file"
-echo ${ACQUIRED_MARKER}
-# Hold the lock until standard input ends: the runner released it, or the session is gone.
-cat > /dev/null || true
-rm -f "$holder_file"
-`;
-class DeployLockBusyError extends Error {
-    name = 'DeployLockBusyError';
-    holder;
-    constructor(host, waitedSeconds, holder) {
-        const who = holder === undefined
-            ? 'a deploy whose holder file could not be read'
-            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
-                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
-        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
-            'Let that deploy finish and run this one again, or raise lock-timeout. The lock dies with the session that holds it, so a cancelled or killed deploy never strands it.');
-        this.holder = holder;
-    }
-}
-class DeployLockLostError extends Error {
-    name = 'DeployLockLostError';
-}
-/** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
-async function acquireDeployLock(connection, options) {
-    const { layout, holder, timeoutSeconds, logger } = options;
-    const started = performance.now();
-    const stdin = new external_node_stream_.PassThrough();
-    let markAcquired = () => undefined;
-    const acquired = new Promise((resolve) => {
-        markAcquired = resolve;
-    });
-    const running = connection.run([
-        'flock', '-E', String(LOCK_BUSY_EXIT), '-w', String(timeoutSeconds), layout.lockFile,
-        'sh', '-c', LOCK_HOLDER_SCRIPT, LOCK_HOLDER_SCRIPT_NAME, layout.lockHolderFile, JSON.stringify(holder),
-    ], {
-        stdin,
-        timeoutMs: 0,
-        captureStdout: false,
-        logOutput: 'none',
-        onStdoutLine: (line) => {
-            if (line === ACQUIRED_MARKER)
-                markAcquired();
-        },
-    });
-    let ended = false;
-    let endError;
-    const finished = running.then(() => {
-        ended = true;
-    }, (error) => {
-        ended = true;
-        endError = error;
-    });
-    await Promise.race([acquired, finished]);
-    if (ended) {
-        stdin.end();
-        if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
-            throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
-        }
-        if (endError instanceof CommandFailedError) {
-            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: flock exited with status ${endError.exitCode}. ` +
-                `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
-        }
-        throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
-    }
-    const waitedMs = Math.round(performance.now() - started);
-    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s.`);
-    let released = false;
-    return {
-        acquiredAt: new Date(),
-        waitedMs,
-        get held() {
-            return !ended;
-        },
-        assertHeld() {
-            if (ended && !released) {
-                throw new DeployLockLostError(`The deploy lock on ${connection.host} was lost in the middle of the deploy (${endError instanceof Error ? endError.message : 'its holder ended'}). ` +
-                    'Stopping here: another deploy may now run. Check the host before retrying.');
-            }
-        },
-        async release() {
-            if (released)
-                return;
-            released = true;
-            stdin.end();
-            const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
-            await Promise.race([finished, timer]);
-            if (!ended)
-                logger.warning(`The deploy lock holder on ${connection.host} did not exit within 10 s of being released; it goes with the connection.`);
-            else
-                logger.debug('released the deploy lock');
-        },
-    };
-}
-/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
-async function readLockHolder(connection, layout) {
-    try {
-        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
-        return parseLockHolder(result.stdout);
-    }
-    catch {
-        return undefined;
-    }
-}
-function parseLockHolder(text) {
-    try {
-        const value = JSON.parse(text);
-        if (value === null || typeof value !== 'object' || Array.isArray(value))
-            return undefined;
-        const record = value;
-        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
-        const out = {};
-        if (typeof record['pid'] === 'number')
-            out.pid = record['pid'];
-        const since = str('since');
-        if (since !== undefined)
-            out.since = since;
-        const runUrl = str('runUrl');
-        if (runUrl !== undefined)
-            out.runUrl = runUrl;
-        const release = str('release');
-        if (release !== undefined)
-            out.release = release;
-        const actor = str('actor');
-        if (actor !== undefined)
-            out.actor = actor;
-        return out;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/release-id.js
-/**
- * A release id names the release folder on the host (`releases/<id>`), so it is restricted to a
- * charset that is safe in a path and a shell word. Sign makes it from the creation time and the
- * commit: `20261122T101112Z-0123456789ab`.
- */
-const release_id_RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** A full git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
-const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-/** createdAt as the manifest stores it: ISO 8601, UTC, whole seconds (`2026-11-22T10:11:12Z`). */
-const CREATED_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-function formatCreatedAt(date) {
-    return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-function releaseIdFor(createdAt, gitSha) {
-    const stamp = formatCreatedAt(createdAt).replace(/[-:]/g, '');
-    return `${stamp}-${gitSha.slice(0, 12)}`;
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
-/**
- * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
- * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
- * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
- * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
- * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
- */
-
-/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
-const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
-/**
- * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
- * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
- * Note that an argument is still visible in the host's process list while the command runs: pass
- * real secrets on stdin instead where you can.
- */
-class SecretArg {
-    #value;
-    label;
-    constructor(value, label) {
-        this.#value = value;
-        this.label = label;
-    }
-    /** The real value (sent to the host only). */
-    reveal() {
-        return this.#value;
-    }
-    /** What logs and errors show instead of the value. */
-    toString() {
-        return this.label !== undefined ? `<${this.label}>` : '***';
-    }
-    toJSON() {
-        return this.toString();
-    }
-}
-/** Marks an argument as secret: redacted from logs and error messages. */
-function shell_quote_secret(value, label) {
-    return new SecretArg(value, label);
-}
-/** Quotes one value for a POSIX shell. */
-function quoteArg(value) {
-    if (value.includes('\0')) {
-        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
-    }
-    if (PLAIN_WORD.test(value))
-        return value;
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-/** The command line sent to the host: every argument quoted, secrets included as their real value. */
-function commandLine(argv) {
-    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
-}
-/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
-function displayCommand(argv) {
-    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
-}
-/** The real values of the secret arguments (to mask them in logged output). */
-function secretValues(argv) {
-    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
-}
-/** Replaces every occurrence of each secret value in `text` with `***`. */
-function redact(text, secrets) {
-    let out = text;
-    for (const value of secrets) {
-        if (value.length > 0)
-            out = out.replaceAll(value, '***');
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/guard-scripts.js
-/**
- * The host side of commit-confirmed, as POSIX sh. Every value reaches these scripts as a positional
- * argument; release ids, service names and compose file paths are checked against the release
- * package's patterns before they are sent, and JSON fragments are made by the runner's JSON encoder.
- *
- * REVERT_SCRIPT: under the deploy lock (the caller holds it), return from an unconfirmed or failed
- * release to the previous one: stop the services that changed, flip `current` back atomically, start
- * the previous release with Compose, mark the release bad, and (when given a result) append a
- * journal line. It does nothing if the release was confirmed meanwhile or `current` moved on.
- *
- * GUARD_SCRIPT: runs detached on the host (setsid, not tied to any SSH session). It records itself in
- * state/guard-<id>.json, waits for state/<id>.confirmed until its deadline, and if none came, takes
- * the deploy lock (waiting for whoever holds it) and runs REVERT_SCRIPT.
- *
- * START_GUARD_SCRIPT launches GUARD_SCRIPT with setsid -f and waits until it has recorded itself.
- * CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and stops the guard.
- * The bad mark's format is release-marks.ts's (MARK_BAD_PART), shared with markReleaseBad.
- */
-
-const GUARD_SCRIPT_NAME = 'titan-guard';
-const guard_scripts_REVERT_SCRIPT_NAME = 'titan-revert';
-const guard_scripts_START_GUARD_SCRIPT_NAME = 'titan-start-guard';
-const CONFIRM_SCRIPT_NAME = 'titan-confirm';
-const STOP_GUARD_SCRIPT_NAME = 'titan-stop-guard';
-// $1 app dir, $2 project, $3 release to leave, $4 previous release ('' = none: stop everything and
-// remove current), $5 TITAN_MODE to start the previous release with, $6 journal result ('' = no
-// journal line), $7 reason (a JSON string literal), $8 services to stop first (space-separated),
-// $9 journal base (a JSON object literal: actor, runUrl, ...), then the previous release's compose
-// files, relative to the release folder, in -f order.
-const guard_scripts_REVERT_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
-app=$1
-project=$2
-release=$3
-previous=$4
-mode=$5
-result=$6
-reason=$7
-stop_list=$8
-journal_base=$9
-shift 9
-cd "$app"
-now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-if [ -e "state/$release.confirmed" ]; then
-  echo "revert: $release was confirmed meanwhile; nothing to do"
-  exit 0
-fi
-if [ "$(readlink current 2>/dev/null || true)" != "releases/$release" ]; then
-  echo "revert: current no longer points at $release; nothing to do"
-  exit 0
-fi
-mkdir -p state
-stop_service() {
-  ids=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1")
-  for id in $ids; do
-    docker stop "$id" > /dev/null
-  done
-}
-for service in $stop_list; do
-  echo "revert: stopping $service"
-  stop_service "$service"
-done
-if [ -n "$previous" ]; then
-  [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
-  ln -s "releases/$previous" "current.tmp-$$"
-  mv -T "current.tmp-$$" current
-  echo "revert: current -> releases/$previous"
-  count=$#
-  for file in "$@"; do
-    set -- "$@" -f "$app/current/$file"
-  done
-  shift "$count"
-  env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" "$@" --env-file "$app/shared/.env.prod" up -d --remove-orphans
-  printf '%s\\n' "$mode" > state/mode.tmp
-  mv -f state/mode.tmp state/mode
-else
-  ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
-  for id in $ids; do
-    docker stop "$id" > /dev/null
-  done
-  rm -f current
-  echo "revert: no previous release; stopped project $project and removed current"
-fi
-${MARK_BAD_PART}echo "revert: marked $release bad"
-if [ -n "$result" ]; then
-  printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
-    "$(now)" "$result" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
-fi
-`));
-// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 REVERT_SCRIPT,
-// then REVERT_SCRIPT's own arguments.
-const guard_scripts_GUARD_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
-app=$1
-release=$2
-previous=$3
-timeout=$4
-revert=$5
-shift 5
-cd "$app"
-mkdir -p state
-record="state/guard-$release.json"
-started=$(date +%s)
-deadline=$((started + timeout))
-printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s}\\n' "$release" "$previous" "$$" "$started" "$deadline" > "$record.tmp"
-mv -f "$record.tmp" "$record"
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) waiting $timeout s for $release to be confirmed"
-while [ "$(date +%s)" -lt "$deadline" ]; do
-  if [ -e "state/$release.confirmed" ]; then
-    echo "guard: $release confirmed"
-    rm -f "$record"
-    exit 0
-  fi
-  if [ ! -e "$record" ]; then
-    echo "guard: stopped"
-    exit 0
-  fi
-  sleep 1
-done
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) $release not confirmed in time; waiting for the deploy lock"
-status=0
-flock "$app/.deploy.lock" sh -c "$revert" ${guard_scripts_REVERT_SCRIPT_NAME} "$@" || status=$?
-rm -f "$record"
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) done (status $status)"
-exit "$status"
-`));
-// $1 GUARD_SCRIPT, then GUARD_SCRIPT's arguments ($2 app dir, $3 release, ...). Prints the guard's record.
-const guard_scripts_START_GUARD_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
-guard=$1
-shift
-app=$1
-release=$2
-mkdir -p "$app/state"
-rm -f "$app/state/$release.confirmed" "$app/state/guard-$release.json"
-setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$@" < /dev/null >> "$app/state/guard-$release.log" 2>&1
-i=0
-while [ ! -s "$app/state/guard-$release.json" ]; do
-  i=$((i + 1))
-  if [ "$i" -gt 100 ]; then
-    echo "the guard did not start; see $app/state/guard-$release.log" >&2
-    exit 1
-  fi
-  sleep 0.05
-done
-cat "$app/state/guard-$release.json"
-`));
-// Stops the guard of $release (in $app/state): removes its record (the guard stops at its next
-// look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT.
-const STOP_GUARD_PART = `record="state/guard-$release.json"
-if [ -f "$record" ]; then
-  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
-  rm -f "$record"
-  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -q ${GUARD_SCRIPT_NAME}; then
-    kill "$pid" 2> /dev/null || true
-    echo "stopped guard $pid"
-  fi
-fi
-`;
-// $1 app dir, $2 release.
-const STOP_GUARD_SCRIPT = `set -eu
-app=$1
-release=$2
-cd "$app"
-${STOP_GUARD_PART}`;
-// $1 app dir, $2 release, $3 confirmation (a JSON object literal), $4 TITAN_MODE the stack runs with.
-const CONFIRM_SCRIPT = `set -eu
-app=$1
-release=$2
-confirmation=$3
-mode=$4
-cd "$app"
-mkdir -p state
-printf '%s\\n' "$confirmation" > "state/$release.confirmed.tmp"
-mv -f "state/$release.confirmed.tmp" "state/$release.confirmed"
-rm -f "state/$release.bad"
-printf '%s\\n' "$mode" > state/mode.tmp
-mv -f state/mode.tmp state/mode
-${STOP_GUARD_PART}`;
-
-;// CONCATENATED MODULE: ../packages/host/lib/guard.js
-
-
-
-
-
-function revertArgs(layout, plan) {
-    checkReleaseId(plan.release);
-    if (plan.previous !== undefined)
-        checkReleaseId(plan.previous);
-    for (const service of plan.stopServices) {
-        if (!SERVICE_NAME_PATTERN.test(service))
-            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
-    }
-    for (const file of plan.previousComposeFiles) {
-        if (!isBundlePath(file))
-            throw new Error(`Compose file ${JSON.stringify(file)} is not a bundle path.`);
-    }
-    return [
-        layout.appDir,
-        plan.project,
-        plan.release,
-        plan.previous ?? '',
-        plan.mode,
-        plan.journal?.result ?? '',
-        JSON.stringify(plan.reason),
-        plan.stopServices.join(' '),
-        JSON.stringify(plan.journal?.fields ?? {}),
-        ...plan.previousComposeFiles,
-    ];
-}
-/** Reverts now. The caller must hold the deploy lock. */
-async function revertRelease(connection, layout, plan, logger) {
-    await connection.runScript(REVERT_SCRIPT, revertArgs(layout, plan), { name: REVERT_SCRIPT_NAME, timeoutMs: 10 * 60_000, logOutput: 'info' });
-    logger.info(plan.previous === undefined
-        ? `Stopped project ${plan.project} and removed current: release ${plan.release} is marked bad and there is no previous release.`
-        : `current -> releases/${plan.previous} again; release ${plan.release} is marked bad.`);
-}
-async function startGuard(connection, layout, request, logger) {
-    const { revert } = request;
-    // The two script texts are shown as <guard-script> and <revert-script> in logs (they are not
-    // secret; they are long).
-    const args = [
-        secret(GUARD_SCRIPT, 'guard-script'),
-        layout.appDir,
-        revert.release,
-        revert.previous ?? '',
-        String(request.confirmTimeoutSeconds),
-        secret(REVERT_SCRIPT, 'revert-script'),
-        ...revertArgs(layout, revert),
-    ];
-    const { stdout } = await connection.runScript(START_GUARD_SCRIPT, args, { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
-    const record = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
-    const guard = { release: revert.release, pid: Number(record.pid), deadline: Number(record.deadline) };
-    logger.info(`Guard started on the host (pid ${guard.pid}): unless release ${revert.release} is confirmed within ${request.confirmTimeoutSeconds} s, ` +
-        `the host returns to ${revert.previous === undefined ? 'no release (stack stopped)' : `release ${revert.previous}`} by itself.`);
-    return guard;
-}
-/** Confirms the release (the guard stands down), clears a bad mark, records the mode. */
-async function confirmRelease(connection, layout, release, confirmation, mode) {
-    checkReleaseId(release);
-    await connection.runScript(CONFIRM_SCRIPT, [layout.appDir, release, JSON.stringify(confirmation), mode], {
-        name: CONFIRM_SCRIPT_NAME,
-        timeoutMs: 60_000,
-    });
-}
-/** Stops the guard of `release` without confirming it (after a rollback the runner did itself). */
-async function stopGuard(connection, layout, release) {
-    checkReleaseId(release);
-    await connection.runScript(STOP_GUARD_SCRIPT, [layout.appDir, release], { name: STOP_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
-}
-function checkReleaseId(id) {
-    if (!release_id_RELEASE_ID_PATTERN.test(id))
-        throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
-
-
-const HOST_STATE_SCRIPT_NAME = 'titan-host-state';
-// $1 app dir. One line per fact; release ids are the only names printed and the parser checks them.
-const HOST_STATE_SCRIPT = `set -eu
-app=$1
-cd "$app"
-printf 'now %s\\n' "$(date +%s)"
-if [ -L current ]; then printf 'current %s\\n' "$(readlink current)"; fi
-for dir in releases/*/ releases/.*.partial-*/; do
-  [ -d "$dir" ] || continue
-  name=\${dir#releases/}
-  name=\${name%/}
-  mtime=$(stat -c %Y "$dir")
-  case $name in
-    .*) printf 'partial %s %s\\n' "$name" "$mtime" ;;
-    *)
-      bad=0
-      confirmed=0
-      if [ -e "state/$name.bad" ]; then bad=1; fi
-      if [ -e "state/$name.confirmed" ]; then confirmed=1; fi
-      printf 'release %s %s %s %s\\n' "$name" "$mtime" "$bad" "$confirmed"
-      ;;
-  esac
-done
-keys=0
-for key in trust/*.pem trust/*.pub; do
-  if [ -f "$key" ]; then keys=$((keys + 1)); fi
-done
-printf 'trust %s\\n' "$keys"
-if [ -f shared/.env.prod ]; then
-  printf 'env %s %s\\n' "$(stat -c %a shared/.env.prod)" "$(stat -c %U shared/.env.prod)"
-fi
-for record in state/guard-*.json; do
-  [ -f "$record" ] || continue
-  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
-  alive=0
-  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -q ${GUARD_SCRIPT_NAME}; then alive=1; fi
-  printf 'guard %s %s\\n' "$alive" "$(head -n 1 "$record")"
-done
-if [ -f state/mode ]; then printf 'mode %s\\n' "$(head -n 1 state/mode)"; fi
-`;
-class HostStateError extends Error {
-    name = 'HostStateError';
-}
-async function readHostState(connection, layout) {
-    let stdout;
-    try {
-        stdout = (await connection.runScript(HOST_STATE_SCRIPT, [layout.appDir], { name: HOST_STATE_SCRIPT_NAME, timeoutMs: 30_000 })).stdout;
-    }
-    catch (error) {
-        throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
-            `The host must be provisioned first (action-provision lays out ${layout.appDir} with releases/, shared/.env.prod and trust/).`, { cause: error });
-    }
-    return parseHostState(stdout);
-}
-function parseHostState(stdout) {
-    let current;
-    let strayCurrent;
-    const releases = [];
-    const partials = [];
-    let trustedKeys = 0;
-    let envFile = { present: false };
-    const guards = [];
-    let mode;
-    let now = Math.floor(Date.now() / 1000);
-    for (const line of stdout.split('\n')) {
-        const space = line.indexOf(' ');
-        if (space < 0)
-            continue;
-        const kind = line.slice(0, space);
-        const rest = line.slice(space + 1);
-        const words = rest.split(' ');
-        switch (kind) {
-            case 'now':
-                now = Number(words[0]);
-                break;
-            case 'current': {
-                const match = /^releases\/([^/]+)$/.exec(rest);
-                if (match?.[1] !== undefined && release_id_RELEASE_ID_PATTERN.test(match[1]))
-                    current = match[1];
-                else
-                    strayCurrent = rest;
-                break;
-            }
-            case 'release': {
-                const [id, mtime, bad, confirmed] = words;
-                if (id !== undefined && release_id_RELEASE_ID_PATTERN.test(id)) {
-                    releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
-                }
-                break;
-            }
-            case 'partial':
-                if (words[0] !== undefined)
-                    partials.push({ name: words[0], mtime: Number(words[1]) });
-                break;
-            case 'trust':
-                trustedKeys = Number(words[0]);
-                break;
-            case 'env':
-                envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
-                break;
-            case 'guard': {
-                const guard = parseGuardRecord(rest.slice(2), words[0] === '1');
-                if (guard !== undefined)
-                    guards.push(guard);
-                break;
-            }
-            case 'mode':
-                mode = rest.trim();
-                break;
-            default:
-                break;
-        }
-    }
-    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, now };
-}
-function parseGuardRecord(json, alive) {
-    try {
-        const value = JSON.parse(json);
-        const release = value['release'];
-        const previous = value['previous'];
-        if (typeof release !== 'string' || !release_id_RELEASE_ID_PATTERN.test(release))
-            return undefined;
-        return {
-            release,
-            previous: typeof previous === 'string' ? previous : '',
-            pid: Number(value['pid']),
-            deadline: Number(value['deadline']),
-            startedAt: Number(value['startedAt']),
-            alive,
-        };
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/journal.js
-const APPEND_JOURNAL_SCRIPT_NAME = 'titan-journal';
-// $1 journal file, $2 one JSON line. O_APPEND keeps concurrent lines whole.
-const APPEND_JOURNAL_SCRIPT = `set -eu
-printf '%s\\n' "$2" >> "$1"
-`;
-async function appendJournal(connection, layout, entry) {
-    const line = JSON.stringify(entry);
-    if (line.includes('\n'))
-        throw new Error('a journal line must be one line');
-    await connection.runScript(APPEND_JOURNAL_SCRIPT, [layout.journal, line], { name: APPEND_JOURNAL_SCRIPT_NAME, timeoutMs: 30_000 });
-}
-/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
-function parseJournal(text) {
-    const entries = [];
-    for (const line of text.split('\n')) {
-        if (line.trim() === '')
-            continue;
-        try {
-            const value = JSON.parse(line);
-            if (value !== null && typeof value === 'object' && !Array.isArray(value))
-                entries.push(value);
-        }
-        catch {
-            // a torn line is skipped, not fatal
-        }
-    }
-    return entries;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
-/**
- * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
- * that says a release failed and must never be a rollback target. host-state reads it (a release is
- * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
- * verifies clears it (confirmRelease removes the file). Written in one place, MARK_BAD_PART: by the
- * guard's REVERT_SCRIPT on the host (guard-scripts.ts) and by markReleaseBad from the runner (a
- * rollback leaving a release). The time is the host's clock, like every other time the host writes.
- */
-
-/**
- * Shell that writes the bad mark of `$release` with `$reason` (a JSON string literal made by the
- * runner's JSON encoder), atomically (a temporary file renamed over the mark). It runs in the
- * application folder, where `state/` exists; `$release` has been checked against the release id
- * pattern.
- */
-const release_marks_MARK_BAD_PART = `printf '{"release":"%s","at":"%s","reason":%s}\\n' "$release" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$reason" > "state/$release.bad.tmp"
-mv -f "state/$release.bad.tmp" "state/$release.bad"
-`;
-const MARK_BAD_SCRIPT_NAME = 'titan-mark-bad';
-// $1 app dir, $2 release id, $3 reason (a JSON string literal).
-const MARK_BAD_SCRIPT = `set -eu
-app=$1
-release=$2
-reason=$3
-cd "$app"
-mkdir -p state
-${release_marks_MARK_BAD_PART}`;
-/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
-async function markReleaseBad(connection, layout, releaseId, reason) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    await connection.runScript(MARK_BAD_SCRIPT, [layout.appDir, releaseId, JSON.stringify(reason)], { name: MARK_BAD_SCRIPT_NAME, timeoutMs: 30_000 });
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
-
-const COMPOSE_TIMEOUT_MS = 10 * 60_000;
-/** Stops services group after group (each group's services together), in the order given. */
-async function stopServices(connection, target, groups, logger) {
-    const stopped = [];
-    for (const group of groups) {
-        if (group.length === 0)
-            continue;
-        logger.info(`Stopping ${group.join(', ')}`);
-        await connection.run(composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-        stopped.push(...group);
-    }
-    return stopped;
-}
-/** Starts services that exist (stopped) again, as they were. */
-async function startServices(connection, target, services, logger) {
-    if (services.length === 0)
-        return;
-    logger.info(`Starting ${services.join(', ')} again`);
-    await connection.run(composeArgv(target, ['start', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-}
-/**
- * `up -d --remove-orphans`: creates what is missing, recreates services whose definition or image
- * changed, starts stopped ones, and removes containers of services the release no longer has.
- */
-async function upStack(connection, target, logger) {
-    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode})`);
-    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
-}
-/** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
-async function upServices(connection, target, services, logger) {
-    logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
-    await connection.run(composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
-}
-/** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
-async function restartServices(connection, target, services, logger) {
-    if (services.length === 0)
-        return;
-    logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
-    await connection.run(composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
-/**
- * `current` flips atomically, in both directions: a symbolic link to the release is made under a
- * temporary name, then renamed over `current` (`mv -T`, one rename(2)). At no moment is there no
- * `current` or a half-made one. The release folder is touched, so the releases' modification times
- * say which ran most recently (what retention keeps).
- */
-
-
-const SWITCH_CURRENT_SCRIPT_NAME = 'titan-switch-current';
-// $1 app dir, $2 release id, $3 temporary link name. Prints the new link target.
-const SWITCH_CURRENT_SCRIPT = `set -eu
-app=$1
-release=$2
-tmp=$3
-cd "$app"
-if [ ! -d "releases/$release" ]; then
-  echo "releases/$release does not exist in $app" >&2
-  exit 1
-fi
-ln -s "releases/$release" "$tmp"
-mv -T "$tmp" current
-touch "releases/$release"
-readlink current
-`;
-async function switchCurrent(connection, layout, releaseId) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-    const { stdout } = await connection.runScript(SWITCH_CURRENT_SCRIPT, [layout.appDir, releaseId, tmp], { name: SWITCH_CURRENT_SCRIPT_NAME, timeoutMs: 60_000 });
-    const target = stdout.trim();
-    if (target !== layout.currentTarget(releaseId)) {
-        throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
-    }
-}
-/** Where `current` points, read back (undefined when there is no `current`). */
-async function readCurrent(connection, layout) {
-    const { stdout } = await connection.run(['readlink', layout.current], { acceptExitCodes: [1], timeoutMs: 30_000 });
-    const target = stdout.trim();
-    return target === '' ? undefined : target;
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/container-state.js
@@ -65256,6 +64352,910 @@ function sleep(ms, signal) {
         }
         signal?.addEventListener('abort', done, { once: true });
     });
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/healthy-stack.js
+
+/** The release did not verify within its timeout; the report names every failing service and check. */
+class StackUnhealthyError extends Error {
+    name = 'StackUnhealthyError';
+    report;
+    constructor(report) {
+        const failures = report.failures.slice(0, 5).map((f) => `${f.service} ${f.check}: ${f.detail}`);
+        const more = report.failures.length > 5 ? ` (and ${report.failures.length - 5} more)` : '';
+        super(`Release ${report.releaseId} did not verify within ${Math.round(report.timeoutMs / 1000)} s: ${failures.join('; ')}${more}`);
+        this.report = report;
+    }
+}
+/** verifyStack for callers that go on only with a healthy stack (deploy, rollback): throws StackUnhealthyError otherwise. */
+async function requireHealthyStack(connection, options) {
+    const report = await verifyStack(connection, options);
+    if (!report.healthy)
+        throw new StackUnhealthyError(report);
+    return report;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/phase-clock.js
+class PhaseClock {
+    #origin;
+    #logger;
+    #records = [];
+    constructor(logger, origin = performance.now()) {
+        this.#logger = logger;
+        this.#origin = origin;
+    }
+    /** Runs one phase inside a log group and records how long it took and how it ended. */
+    async run(name, work) {
+        const start = performance.now();
+        let outcome = 'failed';
+        try {
+            const value = await this.#logger.group(name, work);
+            outcome = 'ok';
+            return value;
+        }
+        finally {
+            this.#records.push({
+                name,
+                startedAtMs: Math.round(start - this.#origin),
+                durationMs: Math.round(performance.now() - start),
+                outcome,
+            });
+        }
+    }
+    /**
+     * Starts work that runs alongside the next phases (no log group of its own). The returned promise
+     * never rejects: it settles to the value or the error, for the phase that needs it.
+     */
+    background(name, work) {
+        const start = performance.now();
+        const record = (outcome) => {
+            this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome });
+        };
+        return work().then((value) => {
+            record('ok');
+            return { ok: true, value };
+        }, (error) => {
+            record('failed');
+            return { ok: false, error };
+        });
+    }
+    /** Records a phase that did not need to run. */
+    skip(name) {
+        this.#records.push({ name, startedAtMs: Math.round(performance.now() - this.#origin), durationMs: 0, outcome: 'skipped' });
+    }
+    get records() {
+        return this.#records;
+    }
+    elapsedMs() {
+        return Math.round(performance.now() - this.#origin);
+    }
+    /** Phase name -> milliseconds (a phase run twice adds up). */
+    durations() {
+        const out = {};
+        for (const r of this.#records)
+            if (r.outcome !== 'skipped')
+                out[r.name] = (out[r.name] ?? 0) + r.durationMs;
+        return out;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/compose-command.js
+/** The target for the release `current` points at. */
+function currentTarget(layout, project, composeFiles, mode) {
+    return { project, projectDir: layout.current, composeFiles, envFile: layout.envFile, mode };
+}
+/** The target for a release folder itself (pulling its images, a first postgres on a fresh host). */
+function releaseTarget(layout, project, releaseId, composeFiles, mode) {
+    return { project, projectDir: layout.releaseDir(releaseId), composeFiles, envFile: layout.envFile, mode };
+}
+function compose_command_composeArgv(target, subcommand) {
+    return [
+        'env', `TITAN_MODE=${target.mode}`,
+        'docker', 'compose',
+        '-p', target.project,
+        '--project-directory', target.projectDir,
+        ...target.composeFiles.flatMap((file) => ['-f', `${target.projectDir}/${file}`]),
+        '--env-file', target.envFile,
+        ...subcommand,
+    ];
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
+/**
+ * The deploy lock: held exactly as long as the SSH session that took it.
+ *
+ * One long-running command, `flock -E 75 -w <timeout> <app>/.deploy.lock sh -c <holder> ...`, whose
+ * holder writes `.deploy.lock.holder` (who holds it: run URL, release, actor, since, pid), says so on
+ * stdout, and then blocks reading its standard input. The runner never closes that input until it
+ * releases the lock. When the session ends for any reason (the job finished, was cancelled, or the
+ * runner was SIGKILLed and its TCP connection died), sshd closes the channel, the holder reads
+ * end-of-file, removes the holder file and exits, and the kernel drops the flock with the last
+ * descriptor. Nothing is ever left to clean up by hand.
+ *
+ * A second deploy waits up to its timeout inside flock, then fails naming the holder.
+ */
+
+
+/** Exit status flock gives when the lock stayed busy for the whole wait. */
+const LOCK_BUSY_EXIT = 75;
+const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
+const LOCK_HOLDER_SCRIPT_NAME = 'titan-deploy-lock';
+// $1 holder file, $2 holder JSON object from the runner (run URL, release, actor). The host adds its
+// pid and the time it took the lock. Runs under flock: the lock is ours while this shell lives.
+const LOCK_HOLDER_SCRIPT = `set -eu
+holder_file=$1
+info=$2
+since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+tmp="$holder_file.tmp.$$"
+umask 022
+printf '{"pid":%s,"since":"%s",%s\\n' "$$" "$since" "\${info#?}" > "$tmp"
+mv -f "$tmp" "$holder_file"
+echo ${ACQUIRED_MARKER}
+# Hold the lock until standard input ends: the runner released it, or the session is gone.
+cat > /dev/null || true
+rm -f "$holder_file"
+`;
+class DeployLockBusyError extends Error {
+    name = 'DeployLockBusyError';
+    holder;
+    constructor(host, waitedSeconds, holder) {
+        const who = holder === undefined
+            ? 'a deploy whose holder file could not be read'
+            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
+                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
+        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
+            'Let that deploy finish and run this one again, or raise lock-timeout. The lock dies with the session that holds it, so a cancelled or killed deploy never strands it.');
+        this.holder = holder;
+    }
+}
+class DeployLockLostError extends Error {
+    name = 'DeployLockLostError';
+}
+/** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
+async function acquireDeployLock(connection, options) {
+    const { layout, holder, timeoutSeconds, logger } = options;
+    const started = performance.now();
+    const stdin = new external_node_stream_.PassThrough();
+    let markAcquired = () => undefined;
+    const acquired = new Promise((resolve) => {
+        markAcquired = resolve;
+    });
+    const running = connection.run([
+        'flock', '-E', String(LOCK_BUSY_EXIT), '-w', String(timeoutSeconds), layout.lockFile,
+        'sh', '-c', LOCK_HOLDER_SCRIPT, LOCK_HOLDER_SCRIPT_NAME, layout.lockHolderFile, JSON.stringify(holder),
+    ], {
+        stdin,
+        timeoutMs: 0,
+        captureStdout: false,
+        logOutput: 'none',
+        onStdoutLine: (line) => {
+            if (line === ACQUIRED_MARKER)
+                markAcquired();
+        },
+    });
+    let ended = false;
+    let endError;
+    const finished = running.then(() => {
+        ended = true;
+    }, (error) => {
+        ended = true;
+        endError = error;
+    });
+    await Promise.race([acquired, finished]);
+    if (ended) {
+        stdin.end();
+        if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
+            throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
+        }
+        if (endError instanceof CommandFailedError) {
+            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: flock exited with status ${endError.exitCode}. ` +
+                `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
+        }
+        throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
+    }
+    const waitedMs = Math.round(performance.now() - started);
+    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s.`);
+    let released = false;
+    return {
+        acquiredAt: new Date(),
+        waitedMs,
+        get held() {
+            return !ended;
+        },
+        assertHeld() {
+            if (ended && !released) {
+                throw new DeployLockLostError(`The deploy lock on ${connection.host} was lost in the middle of the deploy (${endError instanceof Error ? endError.message : 'its holder ended'}). ` +
+                    'Stopping here: another deploy may now run. Check the host before retrying.');
+            }
+        },
+        async release() {
+            if (released)
+                return;
+            released = true;
+            stdin.end();
+            const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+            await Promise.race([finished, timer]);
+            if (!ended)
+                logger.warning(`The deploy lock holder on ${connection.host} did not exit within 10 s of being released; it goes with the connection.`);
+            else
+                logger.debug('released the deploy lock');
+        },
+    };
+}
+/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
+async function readLockHolder(connection, layout) {
+    try {
+        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
+        return parseLockHolder(result.stdout);
+    }
+    catch {
+        return undefined;
+    }
+}
+function parseLockHolder(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
+        const out = {};
+        if (typeof record['pid'] === 'number')
+            out.pid = record['pid'];
+        const since = str('since');
+        if (since !== undefined)
+            out.since = since;
+        const runUrl = str('runUrl');
+        if (runUrl !== undefined)
+            out.runUrl = runUrl;
+        const release = str('release');
+        if (release !== undefined)
+            out.release = release;
+        const actor = str('actor');
+        if (actor !== undefined)
+            out.actor = actor;
+        return out;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/release-id.js
+/**
+ * A release id names the release folder on the host (`releases/<id>`), so it is restricted to a
+ * charset that is safe in a path and a shell word. Sign makes it from the creation time and the
+ * commit: `20261122T101112Z-0123456789ab`.
+ */
+const release_id_RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A full git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
+const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** createdAt as the manifest stores it: ISO 8601, UTC, whole seconds (`2026-11-22T10:11:12Z`). */
+const CREATED_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+function formatCreatedAt(date) {
+    return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+function releaseIdFor(createdAt, gitSha) {
+    const stamp = formatCreatedAt(createdAt).replace(/[-:]/g, '');
+    return `${stamp}-${gitSha.slice(0, 12)}`;
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
+/**
+ * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
+ * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
+ * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
+ * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
+ * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
+ */
+
+/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
+const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
+/**
+ * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
+ * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
+ * Note that an argument is still visible in the host's process list while the command runs: pass
+ * real secrets on stdin instead where you can.
+ */
+class SecretArg {
+    #value;
+    label;
+    constructor(value, label) {
+        this.#value = value;
+        this.label = label;
+    }
+    /** The real value (sent to the host only). */
+    reveal() {
+        return this.#value;
+    }
+    /** What logs and errors show instead of the value. */
+    toString() {
+        return this.label !== undefined ? `<${this.label}>` : '***';
+    }
+    toJSON() {
+        return this.toString();
+    }
+}
+/** Marks an argument as secret: redacted from logs and error messages. */
+function shell_quote_secret(value, label) {
+    return new SecretArg(value, label);
+}
+/** Quotes one value for a POSIX shell. */
+function quoteArg(value) {
+    if (value.includes('\0')) {
+        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
+    }
+    if (PLAIN_WORD.test(value))
+        return value;
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+/** The command line sent to the host: every argument quoted, secrets included as their real value. */
+function commandLine(argv) {
+    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
+}
+/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
+function displayCommand(argv) {
+    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
+}
+/** The real values of the secret arguments (to mask them in logged output). */
+function secretValues(argv) {
+    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
+}
+/** Replaces every occurrence of each secret value in `text` with `***`. */
+function redact(text, secrets) {
+    let out = text;
+    for (const value of secrets) {
+        if (value.length > 0)
+            out = out.replaceAll(value, '***');
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/guard-scripts.js
+/**
+ * The host side of commit-confirmed, as POSIX sh. Every value reaches these scripts as a positional
+ * argument; release ids, service names and compose file paths are checked against the release
+ * package's patterns before they are sent, and JSON fragments are made by the runner's JSON encoder.
+ *
+ * REVERT_SCRIPT: under the deploy lock (the caller holds it), return from an unconfirmed or failed
+ * release to the previous one: stop the services that changed, flip `current` back atomically, start
+ * the previous release with Compose, mark the release bad, and (when given a result) append a
+ * journal line. It does nothing if the release was confirmed meanwhile or `current` moved on.
+ *
+ * GUARD_SCRIPT: runs detached on the host (setsid, not tied to any SSH session). It records itself in
+ * state/guard-<id>.json, waits for state/<id>.confirmed until its deadline, and if none came, takes
+ * the deploy lock (waiting for whoever holds it) and runs REVERT_SCRIPT.
+ *
+ * START_GUARD_SCRIPT launches GUARD_SCRIPT with setsid -f and waits until it has recorded itself.
+ * CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and stops the guard.
+ * The bad mark's format is release-marks.ts's (MARK_BAD_PART), shared with markReleaseBad.
+ */
+
+const GUARD_SCRIPT_NAME = 'titan-guard';
+const guard_scripts_REVERT_SCRIPT_NAME = 'titan-revert';
+const guard_scripts_START_GUARD_SCRIPT_NAME = 'titan-start-guard';
+const CONFIRM_SCRIPT_NAME = 'titan-confirm';
+const STOP_GUARD_SCRIPT_NAME = 'titan-stop-guard';
+// $1 app dir, $2 project, $3 release to leave, $4 previous release ('' = none: stop everything and
+// remove current), $5 TITAN_MODE to start the previous release with, $6 journal result ('' = no
+// journal line), $7 reason (a JSON string literal), $8 services to stop first (space-separated),
+// $9 journal base (a JSON object literal: actor, runUrl, ...), then the previous release's compose
+// files, relative to the release folder, in -f order.
+const guard_scripts_REVERT_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
+app=$1
+project=$2
+release=$3
+previous=$4
+mode=$5
+result=$6
+reason=$7
+stop_list=$8
+journal_base=$9
+shift 9
+cd "$app"
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+if [ -e "state/$release.confirmed" ]; then
+  echo "revert: $release was confirmed meanwhile; nothing to do"
+  exit 0
+fi
+if [ "$(readlink current 2>/dev/null || true)" != "releases/$release" ]; then
+  echo "revert: current no longer points at $release; nothing to do"
+  exit 0
+fi
+mkdir -p state
+stop_service() {
+  ids=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1")
+  for id in $ids; do
+    docker stop "$id" > /dev/null
+  done
+}
+for service in $stop_list; do
+  echo "revert: stopping $service"
+  stop_service "$service"
+done
+if [ -n "$previous" ]; then
+  [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
+  ln -s "releases/$previous" "current.tmp-$$"
+  mv -T "current.tmp-$$" current
+  echo "revert: current -> releases/$previous"
+  count=$#
+  for file in "$@"; do
+    set -- "$@" -f "$app/current/$file"
+  done
+  shift "$count"
+  env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" "$@" --env-file "$app/shared/.env.prod" up -d --remove-orphans
+  printf '%s\\n' "$mode" > state/mode.tmp
+  mv -f state/mode.tmp state/mode
+else
+  ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
+  for id in $ids; do
+    docker stop "$id" > /dev/null
+  done
+  rm -f current
+  echo "revert: no previous release; stopped project $project and removed current"
+fi
+${MARK_BAD_PART}echo "revert: marked $release bad"
+if [ -n "$result" ]; then
+  printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
+    "$(now)" "$result" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
+fi
+`));
+// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 REVERT_SCRIPT,
+// then REVERT_SCRIPT's own arguments.
+const guard_scripts_GUARD_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
+app=$1
+release=$2
+previous=$3
+timeout=$4
+revert=$5
+shift 5
+cd "$app"
+mkdir -p state
+record="state/guard-$release.json"
+started=$(date +%s)
+deadline=$((started + timeout))
+printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s}\\n' "$release" "$previous" "$$" "$started" "$deadline" > "$record.tmp"
+mv -f "$record.tmp" "$record"
+echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) waiting $timeout s for $release to be confirmed"
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  if [ -e "state/$release.confirmed" ]; then
+    echo "guard: $release confirmed"
+    rm -f "$record"
+    exit 0
+  fi
+  if [ ! -e "$record" ]; then
+    echo "guard: stopped"
+    exit 0
+  fi
+  sleep 1
+done
+echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) $release not confirmed in time; waiting for the deploy lock"
+status=0
+flock "$app/.deploy.lock" sh -c "$revert" ${guard_scripts_REVERT_SCRIPT_NAME} "$@" || status=$?
+rm -f "$record"
+echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) done (status $status)"
+exit "$status"
+`));
+// $1 GUARD_SCRIPT, then GUARD_SCRIPT's arguments ($2 app dir, $3 release, ...). Prints the guard's record.
+const guard_scripts_START_GUARD_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
+guard=$1
+shift
+app=$1
+release=$2
+mkdir -p "$app/state"
+rm -f "$app/state/$release.confirmed" "$app/state/guard-$release.json"
+setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$@" < /dev/null >> "$app/state/guard-$release.log" 2>&1
+i=0
+while [ ! -s "$app/state/guard-$release.json" ]; do
+  i=$((i + 1))
+  if [ "$i" -gt 100 ]; then
+    echo "the guard did not start; see $app/state/guard-$release.log" >&2
+    exit 1
+  fi
+  sleep 0.05
+done
+cat "$app/state/guard-$release.json"
+`));
+// Stops the guard of $release (in $app/state): removes its record (the guard stops at its next
+// look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT.
+const STOP_GUARD_PART = `record="state/guard-$release.json"
+if [ -f "$record" ]; then
+  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
+  rm -f "$record"
+  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -q ${GUARD_SCRIPT_NAME}; then
+    kill "$pid" 2> /dev/null || true
+    echo "stopped guard $pid"
+  fi
+fi
+`;
+// $1 app dir, $2 release.
+const STOP_GUARD_SCRIPT = `set -eu
+app=$1
+release=$2
+cd "$app"
+${STOP_GUARD_PART}`;
+// $1 app dir, $2 release, $3 confirmation (a JSON object literal), $4 TITAN_MODE the stack runs with.
+const CONFIRM_SCRIPT = `set -eu
+app=$1
+release=$2
+confirmation=$3
+mode=$4
+cd "$app"
+mkdir -p state
+printf '%s\\n' "$confirmation" > "state/$release.confirmed.tmp"
+mv -f "state/$release.confirmed.tmp" "state/$release.confirmed"
+rm -f "state/$release.bad"
+printf '%s\\n' "$mode" > state/mode.tmp
+mv -f state/mode.tmp state/mode
+${STOP_GUARD_PART}`;
+
+;// CONCATENATED MODULE: ../packages/host/lib/guard.js
+
+
+
+
+
+function revertArgs(layout, plan) {
+    checkReleaseId(plan.release);
+    if (plan.previous !== undefined)
+        checkReleaseId(plan.previous);
+    for (const service of plan.stopServices) {
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
+    }
+    for (const file of plan.previousComposeFiles) {
+        if (!isBundlePath(file))
+            throw new Error(`Compose file ${JSON.stringify(file)} is not a bundle path.`);
+    }
+    return [
+        layout.appDir,
+        plan.project,
+        plan.release,
+        plan.previous ?? '',
+        plan.mode,
+        plan.journal?.result ?? '',
+        JSON.stringify(plan.reason),
+        plan.stopServices.join(' '),
+        JSON.stringify(plan.journal?.fields ?? {}),
+        ...plan.previousComposeFiles,
+    ];
+}
+/** Reverts now. The caller must hold the deploy lock. */
+async function revertRelease(connection, layout, plan, logger) {
+    await connection.runScript(REVERT_SCRIPT, revertArgs(layout, plan), { name: REVERT_SCRIPT_NAME, timeoutMs: 10 * 60_000, logOutput: 'info' });
+    logger.info(plan.previous === undefined
+        ? `Stopped project ${plan.project} and removed current: release ${plan.release} is marked bad and there is no previous release.`
+        : `current -> releases/${plan.previous} again; release ${plan.release} is marked bad.`);
+}
+async function startGuard(connection, layout, request, logger) {
+    const { revert } = request;
+    // The two script texts are shown as <guard-script> and <revert-script> in logs (they are not
+    // secret; they are long).
+    const args = [
+        secret(GUARD_SCRIPT, 'guard-script'),
+        layout.appDir,
+        revert.release,
+        revert.previous ?? '',
+        String(request.confirmTimeoutSeconds),
+        secret(REVERT_SCRIPT, 'revert-script'),
+        ...revertArgs(layout, revert),
+    ];
+    const { stdout } = await connection.runScript(START_GUARD_SCRIPT, args, { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
+    const record = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+    const guard = { release: revert.release, pid: Number(record.pid), deadline: Number(record.deadline) };
+    logger.info(`Guard started on the host (pid ${guard.pid}): unless release ${revert.release} is confirmed within ${request.confirmTimeoutSeconds} s, ` +
+        `the host returns to ${revert.previous === undefined ? 'no release (stack stopped)' : `release ${revert.previous}`} by itself.`);
+    return guard;
+}
+/** Confirms the release (the guard stands down), clears a bad mark, records the mode. */
+async function confirmRelease(connection, layout, release, confirmation, mode) {
+    checkReleaseId(release);
+    await connection.runScript(CONFIRM_SCRIPT, [layout.appDir, release, JSON.stringify(confirmation), mode], {
+        name: CONFIRM_SCRIPT_NAME,
+        timeoutMs: 60_000,
+    });
+}
+/** Stops the guard of `release` without confirming it (after a rollback the runner did itself). */
+async function stopGuard(connection, layout, release) {
+    checkReleaseId(release);
+    await connection.runScript(STOP_GUARD_SCRIPT, [layout.appDir, release], { name: STOP_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
+}
+function checkReleaseId(id) {
+    if (!release_id_RELEASE_ID_PATTERN.test(id))
+        throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
+
+
+const HOST_STATE_SCRIPT_NAME = 'titan-host-state';
+// $1 app dir. One line per fact; release ids are the only names printed and the parser checks them.
+const HOST_STATE_SCRIPT = `set -eu
+app=$1
+cd "$app"
+printf 'now %s\\n' "$(date +%s)"
+if [ -L current ]; then printf 'current %s\\n' "$(readlink current)"; fi
+for dir in releases/*/ releases/.*.partial-*/; do
+  [ -d "$dir" ] || continue
+  name=\${dir#releases/}
+  name=\${name%/}
+  mtime=$(stat -c %Y "$dir")
+  case $name in
+    .*) printf 'partial %s %s\\n' "$name" "$mtime" ;;
+    *)
+      bad=0
+      confirmed=0
+      if [ -e "state/$name.bad" ]; then bad=1; fi
+      if [ -e "state/$name.confirmed" ]; then confirmed=1; fi
+      printf 'release %s %s %s %s\\n' "$name" "$mtime" "$bad" "$confirmed"
+      ;;
+  esac
+done
+keys=0
+for key in trust/*.pem trust/*.pub; do
+  if [ -f "$key" ]; then keys=$((keys + 1)); fi
+done
+printf 'trust %s\\n' "$keys"
+if [ -f shared/.env.prod ]; then
+  printf 'env %s %s\\n' "$(stat -c %a shared/.env.prod)" "$(stat -c %U shared/.env.prod)"
+fi
+for record in state/guard-*.json; do
+  [ -f "$record" ] || continue
+  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
+  alive=0
+  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -q ${GUARD_SCRIPT_NAME}; then alive=1; fi
+  printf 'guard %s %s\\n' "$alive" "$(head -n 1 "$record")"
+done
+if [ -f state/mode ]; then printf 'mode %s\\n' "$(head -n 1 state/mode)"; fi
+`;
+class HostStateError extends Error {
+    name = 'HostStateError';
+}
+async function readHostState(connection, layout) {
+    let stdout;
+    try {
+        stdout = (await connection.runScript(HOST_STATE_SCRIPT, [layout.appDir], { name: HOST_STATE_SCRIPT_NAME, timeoutMs: 30_000 })).stdout;
+    }
+    catch (error) {
+        throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
+            `The host must be provisioned first (action-provision lays out ${layout.appDir} with releases/, shared/.env.prod and trust/).`, { cause: error });
+    }
+    return parseHostState(stdout);
+}
+function parseHostState(stdout) {
+    let current;
+    let strayCurrent;
+    const releases = [];
+    const partials = [];
+    let trustedKeys = 0;
+    let envFile = { present: false };
+    const guards = [];
+    let mode;
+    let now = Math.floor(Date.now() / 1000);
+    for (const line of stdout.split('\n')) {
+        const space = line.indexOf(' ');
+        if (space < 0)
+            continue;
+        const kind = line.slice(0, space);
+        const rest = line.slice(space + 1);
+        const words = rest.split(' ');
+        switch (kind) {
+            case 'now':
+                now = Number(words[0]);
+                break;
+            case 'current': {
+                const match = /^releases\/([^/]+)$/.exec(rest);
+                if (match?.[1] !== undefined && release_id_RELEASE_ID_PATTERN.test(match[1]))
+                    current = match[1];
+                else
+                    strayCurrent = rest;
+                break;
+            }
+            case 'release': {
+                const [id, mtime, bad, confirmed] = words;
+                if (id !== undefined && release_id_RELEASE_ID_PATTERN.test(id)) {
+                    releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
+                }
+                break;
+            }
+            case 'partial':
+                if (words[0] !== undefined)
+                    partials.push({ name: words[0], mtime: Number(words[1]) });
+                break;
+            case 'trust':
+                trustedKeys = Number(words[0]);
+                break;
+            case 'env':
+                envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
+                break;
+            case 'guard': {
+                const guard = parseGuardRecord(rest.slice(2), words[0] === '1');
+                if (guard !== undefined)
+                    guards.push(guard);
+                break;
+            }
+            case 'mode':
+                mode = rest.trim();
+                break;
+            default:
+                break;
+        }
+    }
+    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, now };
+}
+function parseGuardRecord(json, alive) {
+    try {
+        const value = JSON.parse(json);
+        const release = value['release'];
+        const previous = value['previous'];
+        if (typeof release !== 'string' || !release_id_RELEASE_ID_PATTERN.test(release))
+            return undefined;
+        return {
+            release,
+            previous: typeof previous === 'string' ? previous : '',
+            pid: Number(value['pid']),
+            deadline: Number(value['deadline']),
+            startedAt: Number(value['startedAt']),
+            alive,
+        };
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/journal.js
+const APPEND_JOURNAL_SCRIPT_NAME = 'titan-journal';
+// $1 journal file, $2 one JSON line. O_APPEND keeps concurrent lines whole.
+const APPEND_JOURNAL_SCRIPT = `set -eu
+printf '%s\\n' "$2" >> "$1"
+`;
+async function appendJournal(connection, layout, entry) {
+    const line = JSON.stringify(entry);
+    if (line.includes('\n'))
+        throw new Error('a journal line must be one line');
+    await connection.runScript(APPEND_JOURNAL_SCRIPT, [layout.journal, line], { name: APPEND_JOURNAL_SCRIPT_NAME, timeoutMs: 30_000 });
+}
+/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
+function parseJournal(text) {
+    const entries = [];
+    for (const line of text.split('\n')) {
+        if (line.trim() === '')
+            continue;
+        try {
+            const value = JSON.parse(line);
+            if (value !== null && typeof value === 'object' && !Array.isArray(value))
+                entries.push(value);
+        }
+        catch {
+            // a torn line is skipped, not fatal
+        }
+    }
+    return entries;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
+/**
+ * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
+ * that says a release failed and must never be a rollback target. host-state reads it (a release is
+ * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
+ * verifies clears it (confirmRelease removes the file). Written in one place, MARK_BAD_PART: by the
+ * guard's REVERT_SCRIPT on the host (guard-scripts.ts) and by markReleaseBad from the runner (a
+ * rollback leaving a release). The time is the host's clock, like every other time the host writes.
+ */
+
+/**
+ * Shell that writes the bad mark of `$release` with `$reason` (a JSON string literal made by the
+ * runner's JSON encoder), atomically (a temporary file renamed over the mark). It runs in the
+ * application folder, where `state/` exists; `$release` has been checked against the release id
+ * pattern.
+ */
+const release_marks_MARK_BAD_PART = `printf '{"release":"%s","at":"%s","reason":%s}\\n' "$release" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$reason" > "state/$release.bad.tmp"
+mv -f "state/$release.bad.tmp" "state/$release.bad"
+`;
+const MARK_BAD_SCRIPT_NAME = 'titan-mark-bad';
+// $1 app dir, $2 release id, $3 reason (a JSON string literal).
+const MARK_BAD_SCRIPT = `set -eu
+app=$1
+release=$2
+reason=$3
+cd "$app"
+mkdir -p state
+${release_marks_MARK_BAD_PART}`;
+/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
+async function markReleaseBad(connection, layout, releaseId, reason) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    await connection.runScript(MARK_BAD_SCRIPT, [layout.appDir, releaseId, JSON.stringify(reason)], { name: MARK_BAD_SCRIPT_NAME, timeoutMs: 30_000 });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
+
+const COMPOSE_TIMEOUT_MS = 10 * 60_000;
+/** Stops services group after group (each group's services together), in the order given. */
+async function stopServices(connection, target, groups, logger) {
+    const stopped = [];
+    for (const group of groups) {
+        if (group.length === 0)
+            continue;
+        logger.info(`Stopping ${group.join(', ')}`);
+        await connection.run(composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+        stopped.push(...group);
+    }
+    return stopped;
+}
+/** Starts services that exist (stopped) again, as they were. */
+async function startServices(connection, target, services, logger) {
+    if (services.length === 0)
+        return;
+    logger.info(`Starting ${services.join(', ')} again`);
+    await connection.run(composeArgv(target, ['start', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+/**
+ * `up -d --remove-orphans`: creates what is missing, recreates services whose definition or image
+ * changed, starts stopped ones, and removes containers of services the release no longer has.
+ */
+async function upStack(connection, target, logger) {
+    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode})`);
+    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+/** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
+async function upServices(connection, target, services, logger) {
+    logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
+    await connection.run(composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+/** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
+async function restartServices(connection, target, services, logger) {
+    if (services.length === 0)
+        return;
+    logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
+    await connection.run(composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
+/**
+ * `current` flips atomically, in both directions: a symbolic link to the release is made under a
+ * temporary name, then renamed over `current` (`mv -T`, one rename(2)). At no moment is there no
+ * `current` or a half-made one. The release folder is touched, so the releases' modification times
+ * say which ran most recently (what retention keeps).
+ */
+
+
+const SWITCH_CURRENT_SCRIPT_NAME = 'titan-switch-current';
+// $1 app dir, $2 release id, $3 temporary link name. Prints the new link target.
+const SWITCH_CURRENT_SCRIPT = `set -eu
+app=$1
+release=$2
+tmp=$3
+cd "$app"
+if [ ! -d "releases/$release" ]; then
+  echo "releases/$release does not exist in $app" >&2
+  exit 1
+fi
+ln -s "releases/$release" "$tmp"
+mv -T "$tmp" current
+touch "releases/$release"
+readlink current
+`;
+async function switchCurrent(connection, layout, releaseId) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    const { stdout } = await connection.runScript(SWITCH_CURRENT_SCRIPT, [layout.appDir, releaseId, tmp], { name: SWITCH_CURRENT_SCRIPT_NAME, timeoutMs: 60_000 });
+    const target = stdout.trim();
+    if (target !== layout.currentTarget(releaseId)) {
+        throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
+    }
+}
+/** Where `current` points, read back (undefined when there is no `current`). */
+async function readCurrent(connection, layout) {
+    const { stdout } = await connection.run(['readlink', layout.current], { acceptExitCodes: [1], timeoutMs: 30_000 });
+    const target = stdout.trim();
+    return target === '' ? undefined : target;
 }
 
 ;// CONCATENATED MODULE: ../node_modules/canonicalize/lib/canonicalize.js
@@ -66777,7 +66777,6 @@ function availableReleases(state) {
 
 
 
-
 const ROLLBACK_MODES = ['halt', 'stop', 'restart', 'rollback'];
 /** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
 const ROLLBACK_TITAN_MODE = 'DISARMED';
@@ -66937,7 +66936,7 @@ async function rollbackStack(connection, request) {
             await upStack(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), logger);
         });
         verification = await clock.run('verify', async () => {
-            const report = await verifyStack(connection, {
+            return requireHealthyStack(connection, {
                 appDir: layout.appDir,
                 project,
                 manifest,
@@ -66945,9 +66944,6 @@ async function rollbackStack(connection, request) {
                 logger,
                 ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
             });
-            if (!report.healthy)
-                throw new StackUnhealthyError(report);
-            return report;
         });
         await clock.run('confirm', async () => {
             heldLock.assertHeld();
@@ -68613,7 +68609,25 @@ class InputReader {
     }
 }
 
+;// CONCATENATED MODULE: ../packages/action-kit/lib/run-context.js
+function runContext(env = process.env) {
+    return { actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown', runUrl: runUrl(env) };
+}
+function runUrl(env = process.env) {
+    const server = nonEmpty(env['GITHUB_SERVER_URL']);
+    const repository = nonEmpty(env['GITHUB_REPOSITORY']);
+    const runId = nonEmpty(env['GITHUB_RUN_ID']);
+    if (server === undefined || repository === undefined || runId === undefined)
+        return '';
+    const attempt = nonEmpty(env['GITHUB_RUN_ATTEMPT']);
+    return `${server}/${repository}/actions/runs/${runId}${attempt !== undefined && attempt !== '1' ? `/attempts/${attempt}` : ''}`;
+}
+function nonEmpty(value) {
+    return value === undefined || value === '' ? undefined : value;
+}
+
 ;// CONCATENATED MODULE: ./lib/settings.js
+
 
 
 
@@ -68686,8 +68700,7 @@ function readSettings(reader = new InputReader(), env = process.env) {
         lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
         healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
         stopTimeoutSeconds: stopTimeout === undefined ? undefined : reader.integer('stop-timeout', 0, { min: 0, max: 3600 }),
-        actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown',
-        runUrl: runUrlOf(env),
+        ...runContext(env),
     };
 }
 function readTo(value) {
@@ -68698,18 +68711,6 @@ function readTo(value) {
     if (release_id_RELEASE_ID_PATTERN.test(value))
         return { kind: 'release', id: value };
     throw new configuration_error/* ConfigurationError */.j(`Input to must be last-good, previous or a release id (${release_id_RELEASE_ID_PATTERN.source}); got ${JSON.stringify(value)}.`, { input: 'to' });
-}
-function runUrlOf(env) {
-    const server = nonEmpty(env['GITHUB_SERVER_URL']);
-    const repository = nonEmpty(env['GITHUB_REPOSITORY']);
-    const runId = nonEmpty(env['GITHUB_RUN_ID']);
-    if (server === undefined || repository === undefined || runId === undefined)
-        return '';
-    const attempt = nonEmpty(env['GITHUB_RUN_ATTEMPT']);
-    return `${server}/${repository}/actions/runs/${runId}${attempt !== undefined && attempt !== '1' ? `/attempts/${attempt}` : ''}`;
-}
-function nonEmpty(value) {
-    return value === undefined || value === '' ? undefined : value;
 }
 
 ;// CONCATENATED MODULE: ./lib/summary.js

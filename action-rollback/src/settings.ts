@@ -1,6 +1,7 @@
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
 import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettings, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
+import { runContext } from '@titan/action-kit/run-context';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import { type NatsAddress, parseNatsAddress } from '@titan/rollback/nats-address';
 import { ROLLBACK_MODES, type RollbackMode } from '@titan/rollback/rollback';
@@ -95,8 +96,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
     lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
     healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
     stopTimeoutSeconds: stopTimeout === undefined ? undefined : reader.integer('stop-timeout', 0, { min: 0, max: 3600 }),
-    actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown',
-    runUrl: runUrlOf(env),
+    ...runContext(env),
   };
 }
 
@@ -107,15 +107,3 @@ function readTo(value: string): RollbackTo {
   throw new ConfigurationError(`Input to must be last-good, previous or a release id (${RELEASE_ID_PATTERN.source}); got ${JSON.stringify(value)}.`, { input: 'to' });
 }
 
-function runUrlOf(env: NodeJS.ProcessEnv): string {
-  const server = nonEmpty(env['GITHUB_SERVER_URL']);
-  const repository = nonEmpty(env['GITHUB_REPOSITORY']);
-  const runId = nonEmpty(env['GITHUB_RUN_ID']);
-  if (server === undefined || repository === undefined || runId === undefined) return '';
-  const attempt = nonEmpty(env['GITHUB_RUN_ATTEMPT']);
-  return `${server}/${repository}/actions/runs/${runId}${attempt !== undefined && attempt !== '1' ? `/attempts/${attempt}` : ''}`;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}

@@ -39563,7 +39563,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3416);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9912);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -39573,7 +39573,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3416:
+/***/ 9912:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41331,7 +41331,25 @@ class InputReader {
     }
 }
 
+;// CONCATENATED MODULE: ../../packages/action-kit/lib/run-context.js
+function runContext(env = process.env) {
+    return { actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown', runUrl: runUrl(env) };
+}
+function runUrl(env = process.env) {
+    const server = nonEmpty(env['GITHUB_SERVER_URL']);
+    const repository = nonEmpty(env['GITHUB_REPOSITORY']);
+    const runId = nonEmpty(env['GITHUB_RUN_ID']);
+    if (server === undefined || repository === undefined || runId === undefined)
+        return '';
+    const attempt = nonEmpty(env['GITHUB_RUN_ATTEMPT']);
+    return `${server}/${repository}/actions/runs/${runId}${attempt !== undefined && attempt !== '1' ? `/attempts/${attempt}` : ''}`;
+}
+function nonEmpty(value) {
+    return value === undefined || value === '' ? undefined : value;
+}
+
 ;// CONCATENATED MODULE: ./lib/settings.js
+
 
 
 
@@ -41381,7 +41399,7 @@ function readSettings(reader = new InputReader(), env = process.env) {
         keyId,
         output: reader.optional('output', DEFAULT_OUTPUT),
         git: { sha, ref: reader.optional('git-ref') ?? env['GITHUB_REF'] ?? '' },
-        runUrl: reader.optional('run-url') ?? defaultRunUrl(env),
+        runUrl: reader.optional('run-url') ?? runUrl(env),
     };
 }
 function signingKeyInput(reader) {
@@ -41427,15 +41445,6 @@ function fromDigestError(read) {
             throw new configuration_error/* ConfigurationError */.j(`Input ${error.message}`, { input: error.origin, cause: error });
         throw error;
     }
-}
-function defaultRunUrl(env) {
-    const server = nonEmpty(env['GITHUB_SERVER_URL']);
-    const repository = nonEmpty(env['GITHUB_REPOSITORY']);
-    const runId = nonEmpty(env['GITHUB_RUN_ID']);
-    return server && repository && runId ? `${server}/${repository}/actions/runs/${runId}` : '';
-}
-function nonEmpty(value) {
-    return value === undefined || value === '' ? undefined : value;
 }
 
 ;// CONCATENATED MODULE: ./lib/main.js

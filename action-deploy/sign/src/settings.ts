@@ -1,5 +1,6 @@
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
 import { InputReader } from '@titan/action-kit/inputs';
+import { nonEmpty, runUrl } from '@titan/action-kit/run-context';
 import { maskSecret } from '@titan/action-kit/masking';
 import { DigestError, parseDigestMap, parseServiceList, type DigestMap } from '@titan/release/image-digests';
 import { REGISTRY_PATTERN } from '@titan/release/image-reference';
@@ -70,7 +71,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
     keyId,
     output: reader.optional('output', DEFAULT_OUTPUT),
     git: { sha, ref: reader.optional('git-ref') ?? env['GITHUB_REF'] ?? '' },
-    runUrl: reader.optional('run-url') ?? defaultRunUrl(env),
+    runUrl: reader.optional('run-url') ?? runUrl(env),
   };
 }
 
@@ -118,13 +119,3 @@ function fromDigestError<T>(read: () => T): T {
   }
 }
 
-function defaultRunUrl(env: NodeJS.ProcessEnv): string {
-  const server = nonEmpty(env['GITHUB_SERVER_URL']);
-  const repository = nonEmpty(env['GITHUB_REPOSITORY']);
-  const runId = nonEmpty(env['GITHUB_RUN_ID']);
-  return server && repository && runId ? `${server}/${repository}/actions/runs/${runId}` : '';
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}

@@ -39,7 +39,8 @@ import { switchCurrent } from '@titan/host/switch-current';
 import { verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
 import { type ChangePlan, type ReleaseView, definitionFiles, planChanges } from './change-plan.js';
 import { readComposeView } from './compose-services.js';
-import { HostNotReadyError, MigrationDriftError, StackUnhealthyError } from './deploy-errors.js';
+import { HostNotReadyError, MigrationDriftError } from './deploy-errors.js';
+import { requireHealthyStack, StackUnhealthyError } from '@titan/verify/healthy-stack';
 import type { LocalBundle } from './local-bundle.js';
 import { PhaseClock, type PhaseRecord } from './phase-clock.js';
 
@@ -331,7 +332,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     });
 
     verification = await clock.run('verify', async () => {
-      const report = await verifyStack(connection, {
+      return requireHealthyStack(connection, {
         appDir: layout.appDir,
         project,
         manifest,
@@ -339,8 +340,6 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
         logger,
         ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
       });
-      if (!report.healthy) throw new StackUnhealthyError(report);
-      return report;
     });
 
     await clock.run('confirm', async () => {

@@ -20,7 +20,7 @@
  * services stopped (the fail-safe state after a HARD_HALT), and says so.
  */
 import type { Logger } from '@titan/log/logger';
-import { StackUnhealthyError } from '@titan/deploy/deploy-errors';
+import { requireHealthyStack, StackUnhealthyError } from '@titan/verify/healthy-stack';
 import { PhaseClock, type PhaseRecord } from '@titan/deploy/phase-clock';
 import { currentTarget, type TitanMode } from '@titan/host/compose-command';
 import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock';
@@ -32,7 +32,7 @@ import { markReleaseBad } from '@titan/host/release-marks';
 import { upStack } from '@titan/host/stack-control';
 import { switchCurrent } from '@titan/host/switch-current';
 import type { SshConnection } from '@titan/ssh/connection';
-import { verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
+import type { VerifyReport } from '@titan/verify/verify-stack';
 import { createHardHalt } from './halt-command.js';
 import { type HaltOutcome, sendHardHalt } from './hard-halt.js';
 import type { NatsAddress } from './nats-address.js';
@@ -275,7 +275,7 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
       await upStack(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), logger);
     });
     verification = await clock.run('verify', async () => {
-      const report = await verifyStack(connection, {
+      return requireHealthyStack(connection, {
         appDir: layout.appDir,
         project,
         manifest,
@@ -283,8 +283,6 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
         logger,
         ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
       });
-      if (!report.healthy) throw new StackUnhealthyError(report);
-      return report;
     });
     await clock.run('confirm', async () => {
       heldLock.assertHeld();
