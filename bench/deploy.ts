@@ -20,106 +20,38 @@
  *
  * Erasable TypeScript only: Node runs it with type stripping.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deployRelease } from '@titan/deploy/deploy';
-import { readLocalBundle } from '@titan/deploy/local-bundle';
 import { HostLayout } from '@titan/host/host-layout';
 import { silentLogger } from '@titan/log/logger';
 import { parseReleaseKey } from '@titan/release/release-key';
 import { signRelease } from '@titan/release/sign-release';
-import { connectSsh } from '@titan/ssh/connection';
 import { loadTestHost, readReleaseKey } from '@titan/test-host/test-host';
+import { acceptedConnections, bringDownProject, containerIds, deployBundle, imageDigests, median, openSshArgs, PhaseTimes, prepareAppDir, spreadCells, sshConnector, sshTarget, timed } from './support/bench-host.js';
 
 const host = loadTestHost();
 const reps = Number(process.env.BENCH_REPS ?? 5);
 const project = 'benchdeploy';
 const appDir = join(host.stateDir, 'opt', 'bench-deploy');
 const work = mkdtempSync(join(tmpdir(), 'titan-bench-deploy-'));
-const privateKey = readFileSync(host.privateKeyPath, 'utf8');
 const layout = new HostLayout(appDir);
 
-const sshCommon = [
-  '-F', '/dev/null',
-  '-i', host.privateKeyPath,
-  '-o', 'IdentitiesOnly=yes',
-  '-o', `UserKnownHostsFile=${host.knownHostsPath}`,
-  '-o', 'StrictHostKeyChecking=yes',
-  '-o', 'BatchMode=yes',
-  '-o', 'LogLevel=ERROR',
-];
-const target = `${host.user}@${host.host}`;
-
-/** The application folder as provisioning lays it out (trust/, shared/.env.prod 0600, releases/). */
-function prepareAppDir(): void {
-  rmSync(appDir, { recursive: true, force: true });
-  const uid = Number(execFileSync('id', ['-u', host.user], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', host.user], { encoding: 'utf8' }).trim());
-  mkdirSync(join(appDir, 'releases'), { recursive: true });
-  mkdirSync(join(appDir, 'shared'));
-  mkdirSync(join(appDir, 'trust'));
-  cpSync(join(host.appDir, 'shared', '.env.prod'), join(appDir, 'shared', '.env.prod'));
-  cpSync(host.releasePublicKeyPem, join(appDir, 'trust', `${host.releaseKeyId}.pem`));
-  writeFileSync(join(appDir, 'journal.jsonl'), '');
-  for (const path of [appDir, join(appDir, 'releases'), join(appDir, 'shared'), join(appDir, 'shared', '.env.prod'), join(appDir, 'journal.jsonl')]) chownSync(path, uid, gid);
-  execFileSync('chmod', ['0600', join(appDir, 'shared', '.env.prod')]);
-  execFileSync('chmod', ['0700', join(appDir, 'shared')]);
-}
-
-function bringDown(): void {
-  const run = (args: string[]): string[] => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
-  const ids = run(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]);
-  if (ids.length > 0) execFileSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
-  const volumes = run(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`]);
-  if (volumes.length > 0) execFileSync('docker', ['volume', 'rm', '-f', ...volumes], { stdio: 'ignore' });
-  const networks = run(['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`]);
-  // A network Docker still thinks has endpoints (left by a container that failed to start) stays; compose reuses it.
-  if (networks.length > 0) spawnSync('docker', ['network', 'rm', ...networks], { stdio: 'ignore' });
-}
-
-function containerIds(): string {
-  return execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' })
-    .split('\n')
-    .filter(Boolean)
-    .sort()
-    .join(',');
-}
-
-function acceptedConnections(): number {
-  return (readFileSync(host.sshdLog, 'utf8').match(/Accepted publickey/g) ?? []).length;
-}
+const sshCommon = openSshArgs(host);
+const target = sshTarget(host);
+const connect = sshConnector(host);
 
 /** Phase name -> durations (ms) of our timed deploys. */
-const phaseTimes = new Map<string, number[]>();
+const phaseTimes = new PhaseTimes();
 
 async function oursDeploy(bundleDir: string, record = false): Promise<void> {
   const started = performance.now();
-  const connection = await connectSsh({ host: host.host, port: host.port, username: host.user, privateKey, hostKeys: [host.knownHosts], logger: silentLogger });
+  const connection = await connect();
   try {
-    const outcome = await deployRelease(connection, {
-      bundle: await readLocalBundle(bundleDir, undefined),
-      layout,
-      project,
-      mode: 'DISARMED',
-      healthTimeoutSeconds: 120,
-      confirmTimeoutSeconds: 300,
-      lockTimeoutSeconds: 60,
-      keepReleases: 5,
-      actor: 'bench',
-      runUrl: '',
-      logger: silentLogger,
-      verifyPollMs: 500,
-    });
+    const outcome = await deployBundle(connection, bundleDir, layout, project);
     if (outcome.result !== 'deployed') throw new Error(`our deploy ended ${outcome.result}: ${outcome.error?.message ?? ''}`);
-    if (record) {
-      const add = (name: string, ms: number): void => {
-        phaseTimes.set(name, [...(phaseTimes.get(name) ?? []), ms]);
-      };
-      add('connect', Math.round(performance.now() - started - outcome.durationMs));
-      for (const phase of outcome.phases) if (phase.outcome !== 'skipped') add(phase.name, phase.durationMs);
-    }
+    if (record) phaseTimes.record(started, outcome);
   } finally {
     await connection.close();
   }
@@ -154,20 +86,14 @@ function baselineDeploy(bundleDir: string, releaseId: string, rep: number): void
   if (ssh.status !== 0) throw new Error(`the baseline script failed (${ssh.status ?? ssh.signal}): ${ssh.stderr.toString()}`);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
 async function main(): Promise<void> {
-  bringDown();
-  prepareAppDir();
+  bringDownProject(project);
+  prepareAppDir(host, appDir);
   try {
     const release = await signRelease(
       {
         source: host.example,
-        selection: { digests: new Map(Object.entries(host.images).map(([service, ref]) => [service, ref.slice(ref.indexOf('@') + 1)])) },
+        selection: { digests: imageDigests(host) },
         signingKey: parseReleaseKey(readReleaseKey(host)),
         git: { sha: 'be0c4be0c4be0c4be0c4be0c4be0c4be0c4be0c4', ref: 'refs/heads/main' },
         runUrl: '',
@@ -180,28 +106,24 @@ async function main(): Promise<void> {
     await oursDeploy(release.dir);
     baselineDeploy(release.dir, releaseId, -1);
     await oursDeploy(release.dir);
-    const containers = containerIds();
+    const containers = containerIds(project);
 
     const ours: number[] = [];
     const baseline: number[] = [];
     const oursConnections: number[] = [];
     const baselineConnections: number[] = [];
     for (let rep = 0; rep < reps; rep += 1) {
-      let before = acceptedConnections();
-      let started = performance.now();
-      await oursDeploy(release.dir, true);
-      ours.push((performance.now() - started) / 1000);
+      let before = acceptedConnections(host);
+      ours.push(await timed(() => oursDeploy(release.dir, true)));
       await new Promise((resolve) => setTimeout(resolve, 200));
-      oursConnections.push(acceptedConnections() - before);
+      oursConnections.push(acceptedConnections(host) - before);
 
-      before = acceptedConnections();
-      started = performance.now();
-      baselineDeploy(release.dir, releaseId, rep);
-      baseline.push((performance.now() - started) / 1000);
+      before = acceptedConnections(host);
+      baseline.push(await timed(() => baselineDeploy(release.dir, releaseId, rep)));
       await new Promise((resolve) => setTimeout(resolve, 200));
-      baselineConnections.push(acceptedConnections() - before);
+      baselineConnections.push(acceptedConnections(host) - before);
     }
-    if (containerIds() !== containers) throw new Error('a container was recreated by a deploy in which nothing changed');
+    if (containerIds(project) !== containers) throw new Error('a container was recreated by a deploy in which nothing changed');
 
     const ratio = median(ours) / median(baseline);
     const oursConn = Math.max(...oursConnections);
@@ -214,17 +136,17 @@ async function main(): Promise<void> {
         '',
         '| deploy | median (s) | min (s) | max (s) | SSH connections | containers recreated |',
         '| --- | ---: | ---: | ---: | ---: | ---: |',
-        `| ours (deployRelease, full verification) | ${median(ours).toFixed(3)} | ${Math.min(...ours).toFixed(3)} | ${Math.max(...ours).toFixed(3)} | ${oursConn} | 0 |`,
-        `| baseline (scp + ssh script: flock, openssl, switch, compose up) | ${median(baseline).toFixed(3)} | ${Math.min(...baseline).toFixed(3)} | ${Math.max(...baseline).toFixed(3)} | ${baseConn} | 0 |`,
+        `| ours (deployRelease, full verification) | ${spreadCells(ours)} | ${oursConn} | 0 |`,
+        `| baseline (scp + ssh script: flock, openssl, switch, compose up) | ${spreadCells(baseline)} | ${baseConn} | 0 |`,
         '',
         `ours/baseline: ${ratio.toFixed(2)}x (target <= 1.0x): ${timeVerdict}; connections: ours ${oursConn} (target 1): ${connVerdict}`,
         '',
-        `Where our time goes (median ms per phase): ${[...phaseTimes].map(([name, times]) => `${name} ${median(times)}`).join(', ')}`,
+        `Where our time goes (median ms per phase): ${phaseTimes.summary()}`,
       ].join('\n'),
     );
     if (timeVerdict === 'FAIL' || connVerdict === 'FAIL') process.exitCode = 1;
   } finally {
-    bringDown();
+    bringDownProject(project);
     rmSync(appDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   }

@@ -27,57 +27,32 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deployRelease } from '@titan/deploy/deploy';
-import { readLocalBundle } from '@titan/deploy/local-bundle';
 import { HostLayout } from '@titan/host/host-layout';
 import { silentLogger } from '@titan/log/logger';
 import { parseReleaseKey } from '@titan/release/release-key';
 import { signRelease } from '@titan/release/sign-release';
 import { createHardHalt, sealHardHalt } from '@titan/rollback/halt-command';
 import { rollbackStack } from '@titan/rollback/rollback';
-import { connectSsh } from '@titan/ssh/connection';
 import { loadTestHost, readReleaseKey } from '@titan/test-host/test-host';
+import { bringDownProject, containerIds, deployBundle, imageDigests, median, openSshArgs, PhaseTimes, prepareAppDir, spreadCells, sshConnector, sshTarget, timed } from './support/bench-host.js';
 
 const host = loadTestHost();
 const reps = Number(process.env.BENCH_REPS ?? 5);
 const project = 'benchrollback';
 const appDir = join(host.stateDir, 'opt', 'bench-rollback');
 const work = mkdtempSync(join(tmpdir(), 'titan-bench-rollback-'));
-const privateKey = readFileSync(host.privateKeyPath, 'utf8');
 const layout = new HostLayout(appDir);
 const PORT_OFFSET = 40_000;
 const natsPort = 4222 + PORT_OFFSET;
 const healthPorts = [3100, 3002, 8080, 3000, 3010, 8081, 8082, 8083, 8084, 8085].map((p) => p + PORT_OFFSET);
 const SUBJECT = 'titan.cmd.sys.halt';
 
-const sshCommon = [
-  '-F', '/dev/null',
-  '-i', host.privateKeyPath,
-  '-o', 'IdentitiesOnly=yes',
-  '-o', `UserKnownHostsFile=${host.knownHostsPath}`,
-  '-o', 'StrictHostKeyChecking=yes',
-  '-o', 'BatchMode=yes',
-  '-o', 'LogLevel=ERROR',
-];
-const target = `${host.user}@${host.host}`;
-
-function prepareAppDir(): void {
-  rmSync(appDir, { recursive: true, force: true });
-  const uid = Number(execFileSync('id', ['-u', host.user], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', host.user], { encoding: 'utf8' }).trim());
-  mkdirSync(join(appDir, 'releases'), { recursive: true });
-  mkdirSync(join(appDir, 'shared'));
-  mkdirSync(join(appDir, 'trust'));
-  cpSync(join(host.appDir, 'shared', '.env.prod'), join(appDir, 'shared', '.env.prod'));
-  cpSync(host.releasePublicKeyPem, join(appDir, 'trust', `${host.releaseKeyId}.pem`));
-  writeFileSync(join(appDir, 'journal.jsonl'), '');
-  for (const path of [appDir, join(appDir, 'releases'), join(appDir, 'shared'), join(appDir, 'shared', '.env.prod'), join(appDir, 'journal.jsonl')]) chownSync(path, uid, gid);
-  execFileSync('chmod', ['0600', join(appDir, 'shared', '.env.prod')]);
-  execFileSync('chmod', ['0700', join(appDir, 'shared')]);
-}
+const sshCommon = openSshArgs(host);
+const target = sshTarget(host);
+const connect = sshConnector(host);
 
 /** A copy of examples/titan whose published ports are PORT_OFFSET higher. */
 function shiftedSource(): string {
@@ -94,30 +69,12 @@ function envValue(name: string): string {
   return line.slice(name.length + 1);
 }
 
-function bringDown(): void {
-  const run = (args: string[]): string[] => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
-  const ids = run(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]);
-  if (ids.length > 0) execFileSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
-  const volumes = run(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`]);
-  if (volumes.length > 0) execFileSync('docker', ['volume', 'rm', '-f', ...volumes], { stdio: 'ignore' });
-  const networks = run(['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`]);
-  if (networks.length > 0) spawnSync('docker', ['network', 'rm', ...networks], { stdio: 'ignore' });
-}
-
-function containerIds(): string {
-  return execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).split('\n').filter(Boolean).sort().join(',');
-}
-
 function current(): string {
   return execFileSync('readlink', [join(appDir, 'current')], { encoding: 'utf8' }).trim().replace(/^releases\//, '');
 }
 
-function connect(): ReturnType<typeof connectSsh> {
-  return connectSsh({ host: host.host, port: host.port, username: host.user, privateKey, hostKeys: [host.knownHosts], logger: silentLogger });
-}
-
 /** Phase name -> durations (ms) of our timed rollbacks. */
-const phaseTimes = new Map<string, number[]>();
+const phaseTimes = new PhaseTimes();
 
 async function oursRollback(to: string, record = false): Promise<void> {
   const started = performance.now();
@@ -140,13 +97,7 @@ async function oursRollback(to: string, record = false): Promise<void> {
     });
     if (outcome.result !== 'rolled-back') throw new Error(`our rollback ended ${outcome.result}: ${outcome.error?.message ?? ''}`);
     if (!outcome.halt.acknowledged) throw new Error(`the HARD_HALT was not acknowledged: ${outcome.halt.problem ?? ''}`);
-    if (record) {
-      const add = (name: string, ms: number): void => {
-        phaseTimes.set(name, [...(phaseTimes.get(name) ?? []), ms]);
-      };
-      add('connect', Math.round(performance.now() - started - outcome.durationMs));
-      for (const phase of outcome.phases) if (phase.outcome !== 'skipped') add(phase.name, phase.durationMs);
-    }
+    if (record) phaseTimes.record(started, outcome);
   } finally {
     await connection.close();
   }
@@ -197,18 +148,12 @@ function baselineRollback(to: string): void {
   if (current() !== to) throw new Error(`the baseline did not switch to ${to}`);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
 async function main(): Promise<void> {
-  bringDown();
-  prepareAppDir();
+  bringDownProject(project);
+  prepareAppDir(host, appDir);
   try {
     const source = shiftedSource();
-    const digests = new Map(Object.entries(host.images).map(([service, ref]) => [service, ref.slice(ref.indexOf('@') + 1)]));
+    const digests = imageDigests(host);
     const ids: string[] = [];
     for (let i = 0; i < 2; i += 1) {
       const release = await signRelease(
@@ -226,20 +171,7 @@ async function main(): Promise<void> {
       );
       const connection = await connect();
       try {
-        const outcome = await deployRelease(connection, {
-          bundle: await readLocalBundle(release.dir, undefined),
-          layout,
-          project,
-          mode: 'DISARMED',
-          healthTimeoutSeconds: 120,
-          confirmTimeoutSeconds: 300,
-          lockTimeoutSeconds: 60,
-          keepReleases: 5,
-          actor: 'bench',
-          runUrl: '',
-          logger: silentLogger,
-          verifyPollMs: 500,
-        });
+        const outcome = await deployBundle(connection, release.dir, layout, project);
         if (outcome.result !== 'deployed') throw new Error(`deploying ${release.manifest.releaseId} ended ${outcome.result}: ${outcome.error?.message ?? ''}`);
       } finally {
         await connection.close();
@@ -250,20 +182,15 @@ async function main(): Promise<void> {
     // Warm-up: one of each (titan-brain's responder is up and subscribed after the deploys).
     await oursRollback(other());
     baselineRollback(other());
-    const containers = containerIds();
+    const containers = containerIds(project);
 
     const ours: number[] = [];
     const baseline: number[] = [];
     for (let rep = 0; rep < reps; rep += 1) {
-      let started = performance.now();
-      await oursRollback(other(), true);
-      ours.push((performance.now() - started) / 1000);
-
-      started = performance.now();
-      baselineRollback(other());
-      baseline.push((performance.now() - started) / 1000);
+      ours.push(await timed(() => oursRollback(other(), true)));
+      baseline.push(await timed(() => baselineRollback(other())));
     }
-    if (containerIds() !== containers) throw new Error('a container was recreated by a rollback between two releases of the same content');
+    if (containerIds(project) !== containers) throw new Error('a container was recreated by a rollback between two releases of the same content');
 
     const ratio = median(ours) / median(baseline);
     const verdict = ratio <= 1.0 ? 'PASS' : 'FAIL';
@@ -273,17 +200,17 @@ async function main(): Promise<void> {
         '',
         '| rollback | median (s) | min (s) | max (s) |',
         '| --- | ---: | ---: | ---: |',
-        `| ours (rollbackStack, one SSH connection, full verification) | ${median(ours).toFixed(3)} | ${Math.min(...ours).toFixed(3)} | ${Math.max(...ours).toFixed(3)} |`,
-        `| baseline (ssh + script: flock, nc PUB, compose stop x4, ln + mv, compose up, curl/health loop) | ${median(baseline).toFixed(3)} | ${Math.min(...baseline).toFixed(3)} | ${Math.max(...baseline).toFixed(3)} |`,
+        `| ours (rollbackStack, one SSH connection, full verification) | ${spreadCells(ours)} |`,
+        `| baseline (ssh + script: flock, nc PUB, compose stop x4, ln + mv, compose up, curl/health loop) | ${spreadCells(baseline)} |`,
         '',
         `ours/baseline: ${ratio.toFixed(2)}x (target <= 1.0x): ${verdict}`,
         '',
-        `Where our time goes (median ms per phase): ${[...phaseTimes].map(([name, times]) => `${name} ${median(times)}`).join(', ')}`,
+        `Where our time goes (median ms per phase): ${phaseTimes.summary()}`,
       ].join('\n'),
     );
     if (verdict === 'FAIL') process.exitCode = 1;
   } finally {
-    bringDown();
+    bringDownProject(project);
     rmSync(appDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   }

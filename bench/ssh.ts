@@ -18,28 +18,19 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '@titan/log/logger';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
 import { loadTestHost } from '@titan/test-host/test-host';
+import { median, openSshArgs, sshConnector, sshTarget, timed } from './support/bench-host.js';
 
 const host = loadTestHost();
 const reps = Number(process.env.BENCH_REPS ?? 7);
-const privateKey = readFileSync(host.privateKeyPath, 'utf8');
 const work = mkdtempSync(join(tmpdir(), 'titan-bench-ssh-'));
 
-const sshCommon = [
-  '-F', '/dev/null',
-  '-i', host.privateKeyPath,
-  '-o', 'IdentitiesOnly=yes',
-  '-o', `UserKnownHostsFile=${host.knownHostsPath}`,
-  '-o', 'StrictHostKeyChecking=yes',
-  '-o', 'BatchMode=yes',
-  '-o', 'LogLevel=ERROR',
-];
-const target = `${host.user}@${host.host}`;
+const sshCommon = openSshArgs(host);
+const target = sshTarget(host);
+const connect = sshConnector(host);
 const commands: string[][] = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? ['true'] : ['echo', `hello ${i}`]));
 
 function openssh(program: string, args: string[]): void {
@@ -47,22 +38,6 @@ function openssh(program: string, args: string[]): void {
   if (result.status !== 0) {
     throw new Error(`${program} ${args.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr.toString()}`);
   }
-}
-
-async function timed(run: () => Promise<void> | void): Promise<number> {
-  const started = performance.now();
-  await run();
-  return (performance.now() - started) / 1000;
-}
-
-function connect(): Promise<SshConnection> {
-  return connectSsh({ host: host.host, port: host.port, username: host.user, privateKey, hostKeys: [host.knownHosts], logger: silentLogger });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 // --- (a) 20 short commands -------------------------------------------------------------------------
