@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect as connectTcp, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -38,6 +38,24 @@ function startNats(port: number): ChildProcess {
   const child = spawn('nats-server', ['-c', config], { stdio: 'ignore' });
   children.push(child);
   return child;
+}
+
+/** nats-server takes a moment to listen; the responder's first attempt should find it up. */
+async function listening(port: number): Promise<void> {
+  const end = Date.now() + 15_000;
+  for (;;) {
+    const up = await new Promise<boolean>((done) => {
+      const socket = connectTcp(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        done(true);
+      });
+      socket.once('error', () => done(false));
+    });
+    if (up) return;
+    if (Date.now() > end) throw new Error(`nats-server did not listen on 127.0.0.1:${port} within 15 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function startResponder(port: number, password: string, log: string): { child: ChildProcess; output: () => string } {
@@ -88,9 +106,10 @@ describe('the titan-brain HARD_HALT responder (busybox sh over nc)', () => {
   it('records the exact payload, acknowledges it with its nonce, and reconnects after NATS restarts', async () => {
     const port = await freePort();
     let nats = startNats(port);
+    await listening(port);
     const log = join(dir, 'halts.log');
     const responder = startResponder(port, BRAIN_PASSWORD, log);
-    await until(() => responder.output().includes('subscribed to titan.cmd.sys.halt'), 10_000, 'the responder to subscribe');
+    await until(() => responder.output().includes('subscribed to titan.cmd.sys.halt'), 20_000, 'the responder to subscribe');
 
     const first = await requestHalt(port, 'first halt, "quoted" — ü');
     expect(first.reply).toEqual({ ack: true, nonce: first.nonce, service: 'titan-brain' });
@@ -105,6 +124,7 @@ describe('the titan-brain HARD_HALT responder (busybox sh over nc)', () => {
     await until(() => responder.output().includes('trying again in 2 s'), 10_000, 'the responder to back off');
     const subscriptions = responder.output().split('subscribed to').length;
     nats = startNats(port);
+    await listening(port);
     await until(() => responder.output().split('subscribed to').length > subscriptions, 20_000, 'the responder to connect again');
     const second = await requestHalt(port, 'second halt');
     expect(second.reply).toMatchObject({ ack: true, nonce: second.nonce });
@@ -114,12 +134,13 @@ describe('the titan-brain HARD_HALT responder (busybox sh over nc)', () => {
   it('with a wrong password: says the server refused it, answers nothing, and keeps trying', async () => {
     const port = await freePort();
     startNats(port);
+    await listening(port);
     const log = join(dir, 'refused.log');
     const responder = startResponder(port, 'not-the-password', log);
-    await until(() => /Authorization Violation/i.test(responder.output()), 10_000, 'the refusal');
-    await until(() => responder.output().includes('trying again in'), 10_000, 'a retry');
+    await until(() => /Authorization Violation/i.test(responder.output()), 20_000, 'the refusal');
+    await until(() => responder.output().includes('trying again in'), 20_000, 'a retry');
     await expect(requestHalt(port, 'nobody listens')).rejects.toThrow(/no responders/);
     expect(existsSync(log)).toBe(false);
     expect(responder.output()).not.toContain('not-the-password');
-  }, 30_000);
+  }, 60_000);
 });
