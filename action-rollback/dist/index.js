@@ -63035,7 +63035,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(743);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8206);
 
 
 
@@ -63046,7 +63046,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 743:
+/***/ 8206:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63151,6 +63151,39 @@ class HostLayout {
     }
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-name.js
+/**
+ * The host to connect to, as a user may write it: a DNS name (`titan.example.net`), an IPv4
+ * address, or an IPv6 address with or without brackets (`2001:db8::7`, `[2001:db8::7]`). The
+ * connection needs the bare address (a bracketed one is not a name the resolver knows, and fails
+ * with ENOTFOUND), and known_hosts names it `[addr]:port` (or bare on port 22) either way.
+ */
+
+/** A DNS name: labels of letters, digits and inner hyphens (and `_`, which some internal zones use). */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+/** The host as the connection takes it (brackets removed), or why it is not a host (a sentence). */
+function parseSshHost(text) {
+    if (text === '')
+        return { problem: 'is empty' };
+    const bracketed = /^\[(.*)\]$/.exec(text);
+    const bare = bracketed?.[1] ?? text;
+    if (bare.includes(':') || bracketed !== null) {
+        if ((0,external_node_net_.isIP)(bare) === 6)
+            return { host: bare };
+        return { problem: `${JSON.stringify(text)} is not an IPv6 address (write one as 2001:db8::7 or [2001:db8::7], without a port: the port is its own input)` };
+    }
+    if (/^[0-9.]+$/.test(bare)) {
+        if ((0,external_node_net_.isIP)(bare) === 4)
+            return { host: bare };
+        return { problem: `${JSON.stringify(text)} is not an IPv4 address` };
+    }
+    if (HOST_NAME.test(bare))
+        return { host: bare };
+    return { problem: `${JSON.stringify(text)} is not a hostname or an IP address` };
+}
+
 // EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
 var configuration_error = __nccwpck_require__(5678);
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
@@ -63168,10 +63201,9 @@ var configuration_error = __nccwpck_require__(5678);
  */
 
 
+
 /** action.yml's defaults of the shared inputs, repeated for runs outside a runner (which apply none). */
 const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan' };
-/** A host name, an IPv4 address or an IPv6 address (bracketed or not). */
-const HOST_PATTERN = /^[A-Za-z0-9._:[\]-]+$/;
 /** A login name as useradd(8) accepts it by default. */
 const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 const DEFAULT_HINTS = {
@@ -63181,10 +63213,11 @@ const DEFAULT_HINTS = {
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
 /** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
 function readHostConnection(reader, hints = {}) {
-    const host = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
-    if (!HOST_PATTERN.test(host)) {
-        throw new configuration_error/* ConfigurationError */.j(`Input host ${JSON.stringify(host)} is not a hostname or an IP address.`, { input: 'host' });
-    }
+    const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
+    const parsed = parseSshHost(written);
+    if ('problem' in parsed)
+        throw new configuration_error/* ConfigurationError */.j(`Input host ${parsed.problem}.`, { input: 'host' });
+    const host = parsed.host;
     const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
     const knownHosts = reader.lines('known-hosts');
     if (knownHosts.length === 0) {
@@ -63340,7 +63373,10 @@ class CommandFailedError extends SshError {
         this.stderrTail = init.stderrTail;
     }
 }
-/** A remote command ran past its timeout; its remote process group was killed. */
+/**
+ * A remote command ran past its timeout (until its channel closed: a background child holding its
+ * output counts); its remote process group was killed.
+ */
 class CommandTimeoutError extends SshError {
     name = 'CommandTimeoutError';
     command;
@@ -63350,7 +63386,10 @@ class CommandTimeoutError extends SshError {
         const fate = init.killed
             ? 'its remote process group was killed'
             : 'its remote process group could not be confirmed killed';
-        super(`Remote command timed out after ${init.timeoutMs} ms and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
+        const held = init.exited === undefined
+            ? ''
+            : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
         this.command = init.command;
         this.timeoutMs = init.timeoutMs;
         this.stderrTail = init.stderrTail;
@@ -66451,18 +66490,18 @@ function openHardHalt(payload, secret) {
 // EXTERNAL MODULE: ../node_modules/@nats-io/transport-node/index.js
 var transport_node = __nccwpck_require__(3514);
 ;// CONCATENATED MODULE: ../packages/rollback/lib/nats-address.js
-const nats_address_HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
+const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
 /** Parses a NATS address; returns why it cannot be one as a string. */
 function parseNatsAddress(text) {
     let rest = text.trim();
-    if (/^[a-z]+:\/\//i.test(rest)) {
+    if (hasCredentials(rest))
+        return 'it holds a user, password or token (user:pass@...): give only HOST[:PORT], and the credentials as nats-user and nats-password';
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest)) {
         if (!rest.toLowerCase().startsWith('nats://'))
-            return `only nats:// is supported, got ${JSON.stringify(text)}`;
+            return `only nats:// is supported (no TLS, no other scheme), got ${rest.slice(0, rest.indexOf(':'))}://`;
         rest = rest.slice('nats://'.length);
     }
     rest = rest.replace(/\/$/, '');
-    if (rest.includes('@'))
-        return 'put no user or password in the URL: use the nats-user and nats-password inputs';
     let host = rest;
     let port = 4222;
     const match = /^(.*):(\d{1,5})$/.exec(rest);
@@ -66470,11 +66509,33 @@ function parseNatsAddress(text) {
         host = match[1];
         port = Number(match[2]);
     }
-    if (!nats_address_HOST_PATTERN.test(host))
-        return `${JSON.stringify(text)} is not HOST[:PORT] (for example 127.0.0.1:4222)`;
+    if (!HOST_PATTERN.test(host))
+        return 'it is not HOST[:PORT] (for example 127.0.0.1:4222 or nats://127.0.0.1:4222)';
     if (port < 1 || port > 65535)
         return `port ${port} is not a TCP port`;
     return { host: host.replace(/^\[(.*)\]$/, '$1'), port };
+}
+/** A user, password or token in the text (userinfo before `@`, or a query or fragment). */
+function hasCredentials(text) {
+    return /[@?#]/.test(text);
+}
+/** The secret parts of a URL with credentials (userinfo, its password, query and fragment values), to mask. */
+function credentialParts(text) {
+    const parts = new Set([text]);
+    const afterScheme = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+    const at = afterScheme.lastIndexOf('@');
+    if (at > 0) {
+        const userinfo = afterScheme.slice(0, at);
+        parts.add(userinfo);
+        if (userinfo.includes(':'))
+            parts.add(userinfo.slice(userinfo.indexOf(':') + 1));
+    }
+    for (const piece of afterScheme.split(/[?#&]/).slice(1)) {
+        parts.add(piece);
+        if (piece.includes('='))
+            parts.add(piece.slice(piece.indexOf('=') + 1));
+    }
+    return [...parts].filter((p) => p.length >= 4);
 }
 function formatNatsAddress(address) {
     return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
@@ -67534,8 +67595,6 @@ function firstLine(text) {
     return line.length > 400 ? `${line.slice(0, 400)}…` : line;
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(7362);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
@@ -67631,6 +67690,17 @@ function hostMatches(matcher, name) {
         }
     }
 }
+/** The hosts a known_hosts line names, for a message (a hashed name cannot be shown). */
+function describeHosts(matcher) {
+    switch (matcher.kind) {
+        case 'any':
+            return 'any host';
+        case 'hashed':
+            return 'a hashed host name';
+        case 'patterns':
+            return matcher.patterns.join(',');
+    }
+}
 function parseKey(keyType, base64, origin) {
     if (!KEY_TYPE.test(keyType)) {
         throw new SshConfigError(`Host key pin ${origin}: unsupported key type "${keyType}".`);
@@ -67713,6 +67783,12 @@ class HostKeyPolicy {
         const name = knownHostsName(host, port);
         const applies = (p) => p.kind === 'fingerprint' || hostMatches(p.hosts, name);
         this.#accepted = usable.filter(applies);
+        if (this.#accepted.length === 0) {
+            const named = [...new Set(usable.map((p) => (p.kind === 'key' ? describeHosts(p.hosts) : '')).filter((d) => d !== ''))];
+            throw new SshConfigError(`No pin for this host: no known_hosts entry names ${name} (${host} port ${port}); the ${usable.length} pinned key(s) are for ` +
+                `${named.join(', ')}. Nothing was sent. Add the host's own line (\`ssh-keyscan -p ${port} ${host}\`, checked out of band), ` +
+                `written for ${name}, or its SHA256 fingerprint.`);
+        }
         this.#revoked = pins.filter((p) => p.kind === 'key' && p.marker === 'revoked' && applies(p)).map((p) => (p.kind === 'key' ? p.keyBlob : Buffer.alloc(0)));
         this.ignoredCertAuthorities = pins.filter((p) => p.kind === 'key' && p.marker === 'cert-authority' && applies(p)).length;
     }
@@ -67970,6 +68046,8 @@ async function execute(session, command, options, sink) {
         let settled = false;
         let exitCode = null;
         let exitSignal = null;
+        /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
+        let exitedEarly;
         let pgid;
         let killReason;
         let killDone;
@@ -68092,7 +68170,7 @@ async function execute(session, command, options, sink) {
             if (killReason) {
                 const killed = killDone ? await killDone : false;
                 if (killReason.kind === 'timeout') {
-                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed }));
+                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
                 }
                 else if (killReason.kind === 'abort') {
                     settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
@@ -68129,9 +68207,13 @@ async function execute(session, command, options, sink) {
         const wire = (ch) => {
             channel = ch;
             ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
+            // The timeout keeps running after the exit status: a command is done only when its channel
+            // closes, and a background child still holding stdout or stderr keeps it open (it is killed
+            // with the rest of the process group when the timeout comes).
             ch.on('exit', (code, signal) => {
-                clearTimeout(timer);
                 recordExit(code, signal);
+                if (killReason === undefined)
+                    exitedEarly = exitCode ?? exitSignal ?? undefined;
             });
             // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
             ch.on('close', (code, signal) => {
@@ -68571,6 +68653,7 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 
 
 
+
 const { Client, utils } = lib;
 const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
 /** A failure of one connection attempt, flagged retryable or not. */
@@ -68989,7 +69072,11 @@ async function connectOnce(options, port, policy) {
  * (HostKeyMismatchError), an authentication failure (AuthenticationError) or a configuration error
  * (SshConfigError). Other failures end in ConnectError.
  */
-async function connectSsh(options) {
+async function connectSsh(given) {
+    const parsed = parseSshHost(given.host);
+    if ('problem' in parsed)
+        throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
+    const options = { ...given, host: parsed.host };
     const { port, policy } = checkOptions(options);
     const logger = options.logger;
     if (policy.ignoredCertAuthorities > 0) {
@@ -69153,6 +69240,7 @@ function nonEmpty(value) {
 
 
 
+
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const DEFAULTS = {
     ...HOST_INPUT_DEFAULTS,
@@ -69192,6 +69280,10 @@ function readSettings(reader = new InputReader(), env = process.env) {
     const mode = reader.choice('mode', ROLLBACK_MODES, DEFAULTS.mode);
     const to = readTo(reader.optional('to', DEFAULTS.to));
     const natsUrl = reader.optional('nats-url', DEFAULTS.natsUrl);
+    // A URL with credentials in it is refused; they are masked first, so that no log line shows them.
+    if (hasCredentials(natsUrl))
+        for (const part of credentialParts(natsUrl))
+            maskSecret(part);
     const natsAddress = parseNatsAddress(natsUrl);
     if (typeof natsAddress === 'string')
         throw new configuration_error/* ConfigurationError */.j(`Input nats-url: ${natsAddress}.`, { input: 'nats-url' });

@@ -38013,7 +38013,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3060);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8523);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5793);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Readiness gate' });
@@ -38023,7 +38023,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8523:
+/***/ 5793:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -44354,6 +44354,28 @@ function resolveRequiredValues(lines, defaults = DEFAULT_REQUIRED_VALUES) {
     return [...new Set([...base, ...added])].filter((name) => !removed.has(name));
 }
 
+;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/value-carriage.js
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const CONTROL = /[\u0000-\u001f\u007f]/u;
+function carriageProblem(name, value) {
+    const fix = `Generate a new ${name} without $, quotes, backslashes or control characters (letters, digits and other punctuation are fine), e.g. \`openssl rand -hex 24\``;
+    const control = CONTROL.exec(value)?.[0];
+    if (control !== undefined) {
+        const kind = control === '\n' || control === '\r' ? 'a line break' : control === '\t' ? 'a tab' : 'a control character';
+        return { what: `holds ${kind}, which the stack cannot carry (Compose reads multi-line and control characters differently in v1 and v2, and no service takes them)`, fix };
+    }
+    if (value.includes('$')) {
+        return { what: 'holds a "$", which Compose expands as a variable reference when it reads the env file (v1 and v2 differently)', fix };
+    }
+    if (/["'`]/.test(value)) {
+        return { what: 'holds a quote character, which Compose v1 and v2 read differently inside an env file value', fix };
+    }
+    if (value.includes('\\')) {
+        return { what: 'holds a backslash, which Compose v1 reads as an escape where v2 does not', fix };
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/weak-values.js
 /**
  * Values that must never reach production: placeholders left from a template, and the development
@@ -44517,6 +44539,7 @@ function isHostname(text) {
 
 
 
+
 const production_values_CHECK = 'production-values';
 function checkProductionValues(input) {
     const findings = [];
@@ -44586,6 +44609,15 @@ function checkProductionValues(input) {
             findings.push(error(entry.origin, entry.line, `${entry.name} is still a template placeholder`, `Replace it with the production value of ${entry.name}`));
             flagged.add(entry.name);
         }
+    }
+    for (const entry of merged.values()) {
+        if (flagged.has(entry.name))
+            continue;
+        const problem = carriageProblem(entry.name, entry.value);
+        if (problem === undefined)
+            continue;
+        findings.push(error(entry.origin, entry.line, `${entry.name} ${problem.what}`, problem.fix));
+        flagged.add(entry.name);
     }
     findings.push(...sharedPasswords(merged, input.required, flagged));
     return findings;
@@ -45133,7 +45165,13 @@ function parseDotenv(text, origin) {
             index = quoted.lastLine;
             continue;
         }
-        entries.push({ name, value: stripInlineComment(rest).trim(), origin, line: lineNumber });
+        const unquoted = stripInlineComment(rest);
+        if (rest[unquoted.length] === '\t') {
+            // Compose v1 (python-dotenv) ends the value at whitespace before `#`, Compose v2 only at a space.
+            problems.push({ origin, line: lineNumber, reason: 'has a tab before its # comment, which Compose v2 would read as part of the value (write a space before #)' });
+            continue;
+        }
+        entries.push({ name, value: unquoted.trim(), origin, line: lineNumber });
     }
     return { entries, problems };
 }
@@ -45177,9 +45215,12 @@ function unescapeDouble(body) {
         }
     });
 }
-/** `value # comment` loses its comment; a `#` inside a value (`a#b`) stays. */
+/**
+ * `value # comment` loses its comment; a `#` inside a value (`a#b`) stays. As Compose v1 does, any
+ * whitespace before `#` starts the comment (Compose v2 only a space: a tab there is a problem above).
+ */
 function stripInlineComment(value) {
-    const match = value.match(/\s#/);
+    const match = value.match(/[ \t]#/);
     return match?.index === undefined ? value : value.slice(0, match.index);
 }
 
