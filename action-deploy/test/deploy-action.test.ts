@@ -233,6 +233,9 @@ describe('the bundled action refuses bad input before it connects', () => {
     const result = await runActionBundle(ACTION);
     expect(result.status).toBe(1);
     expect(result.stdout).toContain('::error::Configuration error: Input required and not supplied: host');
+    // Every run leaves a job summary, also one that failed before connecting.
+    expect(result.summary).toContain('## ❌ Deploy failed');
+    expect(result.summary).toContain('Configuration error: Input required and not supplied: host');
   });
 
   it('shell metacharacters in app-dir, project and the release id are rejected, never executed', async () => {
