@@ -12,7 +12,7 @@
  *  - a guard waiting for a frozen deploy, then action-rollback mode stop: nothing restarts.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireDeployLock } from '@titan/host/deploy-lock';
@@ -35,6 +35,10 @@ async function changingRelease(): Promise<{ dir: string; id: string; hunter: str
   const hunter = hunters.find((d) => !running.endsWith(d)) ?? '';
   const signed = await signTestRelease({ source, digests: { 'titan-hunter': hunter } });
   return { dir: signed.dir, id: signed.manifest.releaseId, hunter };
+}
+
+function guardLeft(): boolean {
+  return existsSync(join(appDir, 'state')) && readdirSync(join(appDir, 'state')).some((f) => /^guard-.+\.json$/.test(f));
 }
 
 /** What a failed expectation shows: the run's log (no debug lines), the journal, the guard's log, the containers. */
@@ -110,7 +114,8 @@ describe('a cancelled deploy, and an operator halt', () => {
           expect(PHASES.indexOf(at), `cancelled during ${at}`).toBeGreaterThanOrEqual(index);
           landed.push(`${phase}: ${at}`);
         }
-        const converged = await eventually(async () => stack.lockFree() && (await stack.healthy()), 60_000, 500);
+        // Converged: the lock free, no guard left waiting or acting, every service healthy.
+        const converged = await eventually(async () => stack.lockFree() && !guardLeft() && (await stack.healthy()), 60_000, 500);
         expect(converged, diagnostics(run.log, release.id)).toBe(true);
         const now = stack.current();
         expect([before, release.id]).toContain(now);

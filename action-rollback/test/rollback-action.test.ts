@@ -31,6 +31,7 @@ import {
   rollback,
   signTestRelease,
   startRollback,
+  watchStartEvents,
   watchStopEvents,
 } from '../../packages/rollback/test/support/rollback-stack.js';
 
@@ -316,6 +317,7 @@ describe('action-rollback (bundle) on the test host', () => {
       return false;
     })();
     expect(inStop, running.log()).toBe(true);
+    const starts = await watchStartEvents();
     const { run, endedAfterMs, killed } = await cancelAsGitHubDoes(running);
     runs.push(run);
     expect(killed, run.log).toBe(false);
@@ -324,13 +326,16 @@ describe('action-rollback (bundle) on the test host', () => {
     expect(run.outputs['result']).toBe('cancelled');
     expect(run.log).toMatch(/::error::The run was cancelled \(SIGINT\) during stop\./);
     expect(run.summary).toContain('⏹️ restart cancelled on 127.0.0.1');
-    expect(run.summary).toMatch(/\*\*host now\*\* \| release \S+ is current; its operator surface and infrastructure run again DISARMED, its trading services/);
+    expect(run.summary).toMatch(/\*\*host now\*\* \| release \S+ is current; its operator surface and infrastructure run again DISARMED; /);
     expect(journal().at(-1)).toMatchObject({ action: 'rollback', rollbackMode: 'restart', result: 'cancelled', phase: 'stop' });
     expect(existsSync(join(appDir, 'state', 'halted'))).toBe(true);
     expect(existsSync(join(appDir, '.deploy.lock.holder'))).toBe(false);
+    // Nothing of the trading services was started after the cancellation; what the shutdown had
+    // stopped stays stopped, and the summary says which still run.
+    expect((await starts.stop()).filter((e) => [...STRATEGIES, 'titan-execution', 'titan-brain'].includes(e.service))).toEqual([]);
     const states = containerStates();
-    for (const service of [...STRATEGIES, 'titan-execution', 'titan-brain']) expect(states[service], service).not.toBe('running');
     for (const service of [...OPERATOR_SURFACE, ...INFRASTRUCTURE]) expect(states[service], service).toBe('running');
+    for (const service of [...STRATEGIES, 'titan-execution', 'titan-brain'].filter((s) => states[s] === 'running')) expect(run.summary).toContain(service);
 
     const restart = await recorded(rollback({ mode: 'restart', reason: 'resume after the cancelled restart' }));
     expect(restart.status, restart.log).toBe(0);

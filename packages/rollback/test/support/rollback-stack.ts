@@ -173,10 +173,19 @@ export interface StopEvent {
  * seconds, so the stream is read live.
  */
 export async function watchStopEvents(): Promise<{ stop(): Promise<StopEvent[]> }> {
+  return watchEvents('die');
+}
+
+/** Watches the project's container starts (`start` events), as watchStopEvents watches stops. */
+export async function watchStartEvents(): Promise<{ stop(): Promise<StopEvent[]> }> {
+  return watchEvents('start');
+}
+
+async function watchEvents(event: string): Promise<{ stop(): Promise<StopEvent[]> }> {
   // Docker reads `<seconds>.<nanoseconds>`: from this very millisecond on.
   const ms = Date.now();
   const since = `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}000000`;
-  const child = spawn('docker', ['events', '--since', since, '--filter', 'type=container', '--filter', 'event=die', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{json .}}'], {
+  const child = spawn('docker', ['events', '--since', since, '--filter', 'type=container', '--filter', `event=${event}`, '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{json .}}'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let text = '';
