@@ -19,6 +19,7 @@ export interface RollbackSettings extends HostConnectionSettings, HostTargetSett
   readonly haltSubject: string;
   readonly haltTimeoutSeconds: number;
   readonly lockTimeoutSeconds: number;
+  readonly heartbeatTimeoutSeconds: number;
   readonly healthTimeoutSeconds: number;
   readonly stopTimeoutSeconds: number | undefined;
   /** GITHUB_ACTOR, or `unknown` outside a runner. */
@@ -37,6 +38,7 @@ export const DEFAULTS = {
   haltSubject: 'titan.cmd.sys.halt',
   haltTimeout: 10,
   lockTimeout: 300,
+  heartbeatTimeout: 60,
   healthTimeout: 120,
 } as const;
 
@@ -97,6 +99,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
     haltSubject,
     haltTimeoutSeconds: reader.integer('halt-timeout', DEFAULTS.haltTimeout, { min: 1, max: 300 }),
     lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
+    heartbeatTimeoutSeconds: reader.integer('heartbeat-timeout', DEFAULTS.heartbeatTimeout, { min: 3, max: 3600 }),
     healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
     stopTimeoutSeconds: stopTimeout === undefined ? undefined : reader.integer('stop-timeout', 0, { min: 0, max: 3600 }),
     ...runContext(env),
