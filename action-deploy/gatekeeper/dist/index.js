@@ -38013,7 +38013,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3060);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5793);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7649);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Readiness gate' });
@@ -38023,7 +38023,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5793:
+/***/ 7649:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -44049,13 +44049,234 @@ class DisplayPaths {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ../../packages/release/lib/migration-content.js
+const REFUSED_TRANSACTION = new Map([
+    ['BEGIN', 'starts a transaction of its own'],
+    ['START', 'starts a transaction of its own'],
+    ['COMMIT', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
+    ['END', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
+    ['ROLLBACK', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
+    ['ABORT', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
+    ['PREPARE', 'ends the deployer\u2019s transaction as a prepared transaction'],
+]);
+const TRANSACTION_FIX = 'Remove it: the deployer runs each migration in one transaction with its history row (SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine)';
+/** Every problem of a migration's text, in order of lines. */
+function migrationContentProblems(text) {
+    const problems = [];
+    const statements = [];
+    let current;
+    let line = 1;
+    let bracketDepth = 0;
+    let atomicDepth = 0;
+    let i = 0;
+    const n = text.length;
+    const at = (k) => text[k] ?? '';
+    const isIdent = (c) => /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
+    const advanceTo = (end) => {
+        for (let k = i; k < end && k < n; k += 1)
+            if (text[k] === '\n')
+                line += 1;
+        i = end;
+    };
+    const endStatement = () => {
+        if (current !== undefined)
+            statements.push(current);
+        current = undefined;
+        bracketDepth = 0;
+    };
+    while (i < n) {
+        const c = at(i);
+        const next = at(i + 1);
+        if (c === '\n') {
+            line += 1;
+            i += 1;
+            continue;
+        }
+        if (/\s/.test(c)) {
+            i += 1;
+            continue;
+        }
+        if (c === '-' && next === '-') {
+            const eol = text.indexOf('\n', i);
+            i = eol < 0 ? n : eol;
+            continue;
+        }
+        if (c === '/' && next === '*') {
+            const start = line;
+            let depth = 0;
+            let k = i;
+            for (; k < n; k += 1) {
+                if (text[k] === '/' && text[k + 1] === '*') {
+                    depth += 1;
+                    k += 1;
+                }
+                else if (text[k] === '*' && text[k + 1] === '/') {
+                    depth -= 1;
+                    k += 1;
+                    if (depth === 0)
+                        break;
+                }
+            }
+            if (depth !== 0) {
+                problems.push(unterminated(start, '/*', 'a block comment'));
+                break;
+            }
+            advanceTo(k + 1);
+            continue;
+        }
+        if (c === "'" || c === '"') {
+            const escapes = c === "'" && /[Ee]/.test(at(i - 1)) && !isIdent(at(i - 2));
+            const start = line;
+            let k = i + 1;
+            for (; k < n; k += 1) {
+                if (escapes && text[k] === '\\') {
+                    k += 1;
+                    continue;
+                }
+                if (text[k] === c) {
+                    if (text[k + 1] === c) {
+                        k += 1;
+                        continue;
+                    }
+                    break;
+                }
+            }
+            if (k >= n) {
+                problems.push(unterminated(start, c, c === "'" ? 'a string' : 'a quoted identifier'));
+                break;
+            }
+            current ??= { line: start, words: [], raw: [] };
+            current.words.push(c === "'" ? "'" : '"');
+            current.raw.push(c);
+            advanceTo(k + 1);
+            continue;
+        }
+        if (c === '$' && !isIdent(at(i - 1))) {
+            const tag = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(text.slice(i, i + 64));
+            if (tag !== null) {
+                const start = line;
+                const close = text.indexOf(tag[0], i + tag[0].length);
+                if (close < 0) {
+                    problems.push(unterminated(start, tag[0], 'a dollar-quoted body'));
+                    break;
+                }
+                current ??= { line: start, words: [], raw: [] };
+                current.words.push('$$');
+                current.raw.push('$$');
+                advanceTo(close + tag[0].length);
+                continue;
+            }
+        }
+        if (c === '\\') {
+            const command = /^\\([A-Za-z]+|[^A-Za-z\s])/.exec(text.slice(i))?.[0] ?? '\\';
+            problems.push({
+                kind: 'meta-command',
+                line,
+                found: command,
+                message: `holds the psql meta-command ${command}, which psql runs instead of sending it to the database (\\q would end psql before the history row, \\! runs a shell)`,
+                fix: 'Remove it: a migration is SQL only',
+            });
+            const eol = text.indexOf('\n', i);
+            i = eol < 0 ? n : eol;
+            continue;
+        }
+        if (c === ':' && next === ':') {
+            i += 2;
+            continue;
+        }
+        if (c === ':' && (next === "'" || next === '"' || (next === '{' && at(i + 2) === '?'))) {
+            const found = /^:('[^']*'?|"[^"]*"?|\{\?[^}]*\}?)/.exec(text.slice(i))?.[0] ?? ':';
+            problems.push({
+                kind: 'variable',
+                line,
+                found,
+                message: `reads the psql variable ${found}, which psql replaces with its own value before the database sees it`,
+                fix: 'Write the value itself: a migration is the same SQL on every host',
+            });
+            i += found.length;
+            continue;
+        }
+        if (c === '[')
+            bracketDepth += 1;
+        if (c === ']')
+            bracketDepth = Math.max(0, bracketDepth - 1);
+        if (c === ';') {
+            if (atomicDepth === 0)
+                endStatement();
+            i += 1;
+            continue;
+        }
+        if (isIdent(c) && !/[0-9$]/.test(c)) {
+            let k = i;
+            while (k < n && isIdent(at(k)))
+                k += 1;
+            const word = text.slice(i, k).toUpperCase();
+            current ??= { line, words: [], raw: [] };
+            current.words.push(word);
+            current.raw.push(text.slice(i, k));
+            if (current.words[0] === 'CREATE') {
+                const previous = current.words.at(-2);
+                if (word === 'ATOMIC' && previous === 'BEGIN')
+                    atomicDepth += 1;
+                else if (atomicDepth > 0 && word === 'CASE')
+                    atomicDepth += 1;
+                else if (atomicDepth > 0 && word === 'END')
+                    atomicDepth -= 1;
+            }
+            i = k;
+            continue;
+        }
+        current ??= { line, words: [], raw: [] };
+        i += 1;
+    }
+    endStatement();
+    for (const statement of statements) {
+        const problem = statementProblem(statement);
+        if (problem !== undefined)
+            problems.push(problem);
+    }
+    return problems.sort((a, b) => a.line - b.line);
+}
+function statementProblem(statement) {
+    const [first = '', second = '', third = ''] = statement.words;
+    if (first === 'COPY' && statement.words.some((w, k) => w === 'FROM' && statement.words[k + 1] === 'STDIN')) {
+        return {
+            kind: 'copy-stdin',
+            line: statement.line,
+            found: 'COPY ... FROM STDIN',
+            message: 'copies FROM STDIN, so psql would read the rest of its input, the history row included, as the data',
+            fix: 'Load the rows with INSERT statements instead',
+        };
+    }
+    const refused = REFUSED_TRANSACTION.get(first);
+    if (refused === undefined)
+        return undefined;
+    if (first === 'START' && second !== 'TRANSACTION')
+        return undefined;
+    if (first === 'PREPARE' && second !== 'TRANSACTION')
+        return undefined;
+    if (first === 'ROLLBACK' && (second === 'TO' || ((second === 'WORK' || second === 'TRANSACTION') && third === 'TO')))
+        return undefined;
+    const found = statement.raw.slice(0, ['TRANSACTION', 'WORK', 'PREPARED', 'AND'].includes(second) ? 2 : 1).join(' ');
+    return { kind: 'transaction', line: statement.line, found, message: `controls its own transaction (${found}): it ${refused}`, fix: TRANSACTION_FIX };
+}
+function unterminated(line, opener, what) {
+    return {
+        kind: 'unterminated',
+        line,
+        found: opener,
+        message: `opens ${what} (${opener}) that is never closed, so psql would read the history row as part of it`,
+        fix: 'Close it',
+    };
+}
+
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/migrations.js
+
 
 
 
 const MIGRATION_NAME = /^(\d{4})_([A-Za-z0-9][A-Za-z0-9_-]*)\.sql$/;
 const migrations_CHECK = 'migrations';
-const TRANSACTION_STATEMENT = /^\s*(BEGIN(\s+(TRANSACTION|WORK))?|START\s+TRANSACTION|COMMIT(\s+(TRANSACTION|WORK))?|END\s+(TRANSACTION|WORK)|ROLLBACK(\s+(TRANSACTION|WORK))?)\s*;/i;
 async function checkMigrations(input) {
     const { dir, paths } = input;
     const findings = [];
@@ -44085,7 +44306,7 @@ async function checkMigrations(input) {
             text: bytes.toString('utf8'),
         });
     }
-    findings.push(...numberingFindings(migrations), ...migrations.flatMap(transactionFindings));
+    findings.push(...numberingFindings(migrations), ...migrations.flatMap(contentFindings));
     if (input.previous !== undefined)
         findings.push(...releasedFindings(migrations, input.previous, dir, paths));
     return findings;
@@ -44108,19 +44329,8 @@ function numberingFindings(migrations) {
     }
     return findings;
 }
-function transactionFindings(migration) {
-    const findings = [];
-    let dollarTag;
-    migration.text.split(/\r?\n/).forEach((line, index) => {
-        const code = dollarTag === undefined ? line.replace(/--.*$/, '') : line;
-        if (dollarTag === undefined && TRANSACTION_STATEMENT.test(code)) {
-            findings.push(migrations_finding(migration.file, index + 1, `${migration.name} controls its own transaction (${code.trim().replace(/\s*;.*$/, '')})`, 'Remove BEGIN/COMMIT: the deployer runs each migration in its own transaction and records it in the same one'));
-        }
-        for (const tag of code.match(/\$[A-Za-z_]*\$/g) ?? []) {
-            dollarTag = dollarTag === undefined ? tag : dollarTag === tag ? undefined : dollarTag;
-        }
-    });
-    return findings;
+function contentFindings(migration) {
+    return migrationContentProblems(migration.text).map((p) => migrations_finding(migration.file, p.line, `${migration.name} ${p.message}`, p.fix));
 }
 function releasedFindings(migrations, previous, dir, paths) {
     const findings = [];
