@@ -68632,8 +68632,10 @@ class MigrationDriftError extends Error {
  *    to the host's copy (which the host verifies again before it is used): an edited local manifest,
  *    or another bundle claiming the same id, would otherwise drive planning, migration hashes and
  *    verification while the host runs its own files.
- *  - A release older (manifest createdAt) than the one running, or one marked bad on this host, is a
- *    downgrade: refused unless the deploy says allow-downgrade.
+ *  - A release older (manifest createdAt) than the one running, or one marked bad on this host
+ *    before this deploy began, is a downgrade: refused unless the deploy says allow-downgrade. (A
+ *    release this deploy's own recovery just reverted, an interrupted earlier attempt of the same
+ *    deploy, is not: it never failed, and this is its retry.)
  */
 
 
@@ -68664,8 +68666,10 @@ async function admitRelease(connection, request) {
         logger.info(`Release ${id} is already on the host; the local ${MANIFEST_FILE} is byte-identical to the host's copy.`);
     }
     const downgrades = [];
-    if (onHost?.bad === true)
+    if (request.markedBad)
         downgrades.push(`release ${id} is marked bad on this host (state/${id}.bad)`);
+    else if (onHost?.bad === true)
+        logger.warning(`Release ${id} was just returned from by this deploy's recovery (an earlier attempt of this deploy was interrupted); deploying it again.`);
     if (request.running !== undefined) {
         const running = await request.running();
         if (Date.parse(manifest.createdAt) < Date.parse(running.createdAt)) {
@@ -68676,7 +68680,7 @@ async function admitRelease(connection, request) {
         return;
     const what = downgrades.join(', and ');
     if (!request.allowDowngrade) {
-        throw new ReleaseRefusedError(onHost?.bad === true ? 'marked-bad' : 'older', `Refused: ${what}. Nothing was changed. To deploy it anyway (a deliberate downgrade), deploy again with allow-downgrade: true; ` +
+        throw new ReleaseRefusedError(request.markedBad ? 'marked-bad' : 'older', `Refused: ${what}. Nothing was changed. To deploy it anyway (a deliberate downgrade), deploy again with allow-downgrade: true; ` +
             'to return to an earlier release after an incident, action-rollback is the tool.');
     }
     logger.warning(`Deploying a downgrade as asked (allow-downgrade: true): ${what}.`);
@@ -68894,6 +68898,7 @@ async function deployRelease(connection, request) {
             }
             return found;
         });
+        const markedBad = state.releases.find((r) => r.id === releaseId)?.bad === true;
         if (state.guards.length > 0) {
             // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
             await clock.run('recover', async () => {
@@ -68932,6 +68937,7 @@ async function deployRelease(connection, request) {
             state,
             bundle,
             allowDowngrade: request.allowDowngrade === true,
+            markedBad,
             running: previousRead === undefined ? undefined : async () => settled(await previousRead).manifest,
             logger,
         }));

@@ -201,6 +201,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
       return found;
     });
 
+    const markedBad = state.releases.find((r) => r.id === releaseId)?.bad === true;
     if (state.guards.length > 0) {
       // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
       await clock.run('recover', async () => {
@@ -244,6 +245,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
         state,
         bundle,
         allowDowngrade: request.allowDowngrade === true,
+        markedBad,
         running: previousRead === undefined ? undefined : async () => settled(await previousRead).manifest,
         logger,
       }),

@@ -6,8 +6,10 @@
  *    to the host's copy (which the host verifies again before it is used): an edited local manifest,
  *    or another bundle claiming the same id, would otherwise drive planning, migration hashes and
  *    verification while the host runs its own files.
- *  - A release older (manifest createdAt) than the one running, or one marked bad on this host, is a
- *    downgrade: refused unless the deploy says allow-downgrade.
+ *  - A release older (manifest createdAt) than the one running, or one marked bad on this host
+ *    before this deploy began, is a downgrade: refused unless the deploy says allow-downgrade. (A
+ *    release this deploy's own recovery just reverted, an interrupted earlier attempt of the same
+ *    deploy, is not: it never failed, and this is its retry.)
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,6 +37,8 @@ export interface AdmissionRequest {
   readonly state: HostState;
   readonly bundle: LocalBundle;
   readonly allowDowngrade: boolean;
+  /** The release was marked bad on the host when this deploy first looked (before any recovery). */
+  readonly markedBad: boolean;
   /** The manifest of the release `current` points at (read from the host), when it is another release. */
   readonly running: (() => Promise<ReleaseManifest>) | undefined;
   readonly logger: Logger;
@@ -61,7 +65,8 @@ export async function admitRelease(connection: SshConnection, request: Admission
   }
 
   const downgrades: string[] = [];
-  if (onHost?.bad === true) downgrades.push(`release ${id} is marked bad on this host (state/${id}.bad)`);
+  if (request.markedBad) downgrades.push(`release ${id} is marked bad on this host (state/${id}.bad)`);
+  else if (onHost?.bad === true) logger.warning(`Release ${id} was just returned from by this deploy's recovery (an earlier attempt of this deploy was interrupted); deploying it again.`);
   if (request.running !== undefined) {
     const running = await request.running();
     if (Date.parse(manifest.createdAt) < Date.parse(running.createdAt)) {
@@ -72,7 +77,7 @@ export async function admitRelease(connection: SshConnection, request: Admission
   const what = downgrades.join(', and ');
   if (!request.allowDowngrade) {
     throw new ReleaseRefusedError(
-      onHost?.bad === true ? 'marked-bad' : 'older',
+      request.markedBad ? 'marked-bad' : 'older',
       `Refused: ${what}. Nothing was changed. To deploy it anyway (a deliberate downgrade), deploy again with allow-downgrade: true; ` +
         'to return to an earlier release after an incident, action-rollback is the tool.',
     );
