@@ -64140,7 +64140,7 @@ function liveFirewall(firewall) {
         name: firewall.name ?? '',
         inbound: rules(firewall.inbound_rules, 'sources'),
         outbound: rules(firewall.outbound_rules, 'destinations'),
-        tags: firewall.tags ?? [],
+        tags: (firewall.tags) ?? [],
         dropletIds: firewall.droplet_ids ?? [],
     };
 }
@@ -66608,19 +66608,32 @@ function parseHostStatus(text) {
 
 
 
+
 async function connectPinned(endpoint, pins, logger, deadlineMs) {
-    const budget = Math.max(5_000, deadlineMs - Date.now());
-    return connectSsh({
-        host: endpoint.address,
-        port: endpoint.port,
-        username: endpoint.user,
-        privateKey: endpoint.privateKey,
-        hostKeys: pins,
-        logger,
-        connectTimeoutMs: Math.min(20_000, budget),
-        // Until the deadline: 1 s, 2 s, then every 5 s.
-        retry: { attempts: Math.max(2, Math.ceil(budget / 5_000) + 2), initialDelayMs: 1_000, maxDelayMs: 5_000 },
-    });
+    for (let round = 1;; round++) {
+        const budget = Math.max(5_000, deadlineMs - Date.now());
+        try {
+            return await connectSsh({
+                host: endpoint.address,
+                port: endpoint.port,
+                username: endpoint.user,
+                privateKey: endpoint.privateKey,
+                hostKeys: pins,
+                logger,
+                connectTimeoutMs: Math.min(20_000, budget),
+                retry: { attempts: 3, initialDelayMs: 1_000, maxDelayMs: 4_000 },
+            });
+        }
+        catch (error) {
+            // Not up yet (refused, or a connection dropped before sshd spoke): wait for the boot. A key
+            // mismatch or a refused login is a different error class and ends here.
+            if (!(error instanceof ConnectError) || Date.now() + 3_000 > deadlineMs)
+                throw error;
+            if (round % 5 === 1)
+                logger.info(`${endpoint.address} port ${endpoint.port}: sshd does not answer yet (${error.message}); waiting for the first boot`);
+            await new Promise((resolve) => setTimeout(resolve, 3_000));
+        }
+    }
 }
 /** `sudo -n titan-host ARGS...` on the host: the deploy user's only way to act as root. */
 async function hostHelper(connection, args, options = {}) {
@@ -66640,7 +66653,7 @@ class FirstBootError extends Error {
 async function waitForFirstBoot(connection, logger, timeoutMs) {
     logger.info('waiting for cloud-init to finish the first boot (cloud-init status --wait)');
     const result = await connection.run(['cloud-init', 'status', '--wait', '--long'], { timeoutMs, acceptExitCodes: [1, 2], logOutput: 'debug' });
-    const status = /^status:\s*(\S+)/m.exec(result.stdout)?.[1] ?? 'unknown';
+    const status = /^\.*status:\s*(\S+)/m.exec(result.stdout)?.[1] ?? 'unknown';
     if (status !== 'done') {
         throw new FirstBootError(`cloud-init on the host ended its first boot with status "${status}" (exit ${result.exitCode}); its report:\n${result.stdout.trim().slice(0, 3000)}\n` +
             'The host is left as it is for you to inspect (ssh in as the deploy user, sudo is not available: read /var/log/cloud-init-output.log); destroy it and run again once the cause is fixed.');
@@ -66967,7 +66980,7 @@ async function provision(options) {
             if (options.github !== undefined)
                 inspectSecrets(options.github.environment, secretsFor(options, droplet === undefined ? undefined : publicAddress(droplet, 4), options.ssh.knownHosts)).forEach(record);
             logger.info(['Plan (nothing was changed):', ...describeChanges(changes, true)].join('\n'));
-            return result(true, changes, droplet, options.ssh.knownHosts ?? [], undefined, target);
+            return result(true, changes, droplet, options.ssh.knownHosts ?? [], undefined);
         }
         // ---------------------------------------------------------------------------------- apply
         let injected;
@@ -67039,7 +67052,7 @@ async function provision(options) {
             await logger.group('GitHub: environment secrets', () => writeSecrets(github.environment, secretsFor(options, address, knownHosts), record, logger));
         }
         logger.info(['Provisioned:', ...describeChanges(changes, false)].join('\n'));
-        return result(false, changes, live, knownHosts, host.fingerprint, target);
+        return result(false, changes, live, knownHosts, host.fingerprint);
     }
     catch (error) {
         throw new ProvisionError(phase, error, changes);
@@ -67054,7 +67067,7 @@ function secretsFor(options, address, knownHosts) {
         { name: github.knownHostsSecret, value: (knownHosts ?? []).join('\n'), current: github.currentKnownHosts },
     ];
 }
-function result(planned, changes, droplet, knownHosts, fingerprint, target) {
+function result(planned, changes, droplet, knownHosts, fingerprint) {
     const address = droplet === undefined ? undefined : publicAddress(droplet, 4);
     const addressV6 = droplet === undefined ? undefined : publicAddress(droplet, 6);
     return {

@@ -53,9 +53,9 @@ export function liveFirewall(firewall: Firewall): FirewallShape {
     (list ?? []).map((r) => ({ protocol: (r.protocol ?? 'tcp') as FirewallRuleShape['protocol'], ports: r.ports ?? '0', addresses: r[side]?.addresses ?? [] }));
   return {
     name: firewall.name ?? '',
-    inbound: rules(firewall.inbound_rules as LiveRule[] | null | undefined, 'sources'),
-    outbound: rules(firewall.outbound_rules as LiveRule[] | null | undefined, 'destinations'),
-    tags: (firewall.tags as string[] | null | undefined) ?? [],
+    inbound: rules(firewall.inbound_rules, 'sources'),
+    outbound: rules(firewall.outbound_rules, 'destinations'),
+    tags: (firewall.tags) ?? [],
     dropletIds: firewall.droplet_ids ?? [],
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { Logger } from '@titan/log/logger';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { ConnectError } from '@titan/ssh/errors';
 import { HOST_PATHS } from './host-spec.js';
 import { parseHostStatus, type HostStatus } from './host-status.js';
 
@@ -17,18 +18,27 @@ export interface HostEndpoint {
 }
 
 export async function connectPinned(endpoint: HostEndpoint, pins: readonly string[], logger: Logger, deadlineMs: number): Promise<SshConnection> {
-  const budget = Math.max(5_000, deadlineMs - Date.now());
-  return connectSsh({
-    host: endpoint.address,
-    port: endpoint.port,
-    username: endpoint.user,
-    privateKey: endpoint.privateKey,
-    hostKeys: pins,
-    logger,
-    connectTimeoutMs: Math.min(20_000, budget),
-    // Until the deadline: 1 s, 2 s, then every 5 s.
-    retry: { attempts: Math.max(2, Math.ceil(budget / 5_000) + 2), initialDelayMs: 1_000, maxDelayMs: 5_000 },
-  });
+  for (let round = 1; ; round++) {
+    const budget = Math.max(5_000, deadlineMs - Date.now());
+    try {
+      return await connectSsh({
+        host: endpoint.address,
+        port: endpoint.port,
+        username: endpoint.user,
+        privateKey: endpoint.privateKey,
+        hostKeys: pins,
+        logger,
+        connectTimeoutMs: Math.min(20_000, budget),
+        retry: { attempts: 3, initialDelayMs: 1_000, maxDelayMs: 4_000 },
+      });
+    } catch (error) {
+      // Not up yet (refused, or a connection dropped before sshd spoke): wait for the boot. A key
+      // mismatch or a refused login is a different error class and ends here.
+      if (!(error instanceof ConnectError) || Date.now() + 3_000 > deadlineMs) throw error;
+      if (round % 5 === 1) logger.info(`${endpoint.address} port ${endpoint.port}: sshd does not answer yet (${error.message}); waiting for the first boot`);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+    }
+  }
 }
 
 /** `sudo -n titan-host ARGS...` on the host: the deploy user's only way to act as root. */
@@ -52,7 +62,7 @@ export class FirstBootError extends Error {
 export async function waitForFirstBoot(connection: SshConnection, logger: Logger, timeoutMs: number): Promise<string> {
   logger.info('waiting for cloud-init to finish the first boot (cloud-init status --wait)');
   const result = await connection.run(['cloud-init', 'status', '--wait', '--long'], { timeoutMs, acceptExitCodes: [1, 2], logOutput: 'debug' });
-  const status = /^status:\s*(\S+)/m.exec(result.stdout)?.[1] ?? 'unknown';
+  const status = /^\.*status:\s*(\S+)/m.exec(result.stdout)?.[1] ?? 'unknown';
   if (status !== 'done') {
     throw new FirstBootError(
       `cloud-init on the host ended its first boot with status "${status}" (exit ${result.exitCode}); its report:\n${result.stdout.trim().slice(0, 3000)}\n` +

@@ -5,7 +5,7 @@
  * and its first boot, firewall, DNS, host, GitHub secrets) and nothing else: a second run over a
  * converged host makes no write at all. A failure names what this run had already done.
  */
-import type { Droplet, RegionSlug } from '@titan/digitalocean/api-schemas';
+import type { Droplet } from '@titan/digitalocean/api-schemas';
 import { expectData, type DigitalOceanClient } from '@titan/digitalocean/client';
 import { listAll } from '@titan/digitalocean/pagination';
 import type { Logger } from '@titan/log/logger';
@@ -114,7 +114,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
       }
       if (options.github !== undefined) inspectSecrets(options.github.environment, secretsFor(options, droplet === undefined ? undefined : publicAddress(droplet, 4), options.ssh.knownHosts)).forEach(record);
       logger.info(['Plan (nothing was changed):', ...describeChanges(changes, true)].join('\n'));
-      return result(true, changes, droplet, options.ssh.knownHosts ?? [], undefined, target);
+      return result(true, changes, droplet, options.ssh.knownHosts ?? [], undefined);
     }
 
     // ---------------------------------------------------------------------------------- apply
@@ -138,7 +138,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
         logger.info(`Droplet ${droplet.name} is active at ${publicAddress(droplet, 4) ?? '?'}`);
       } else if (volume !== undefined && inspected.volumeChange?.kind === 'change') {
         phase = `attaching the volume ${volume.name ?? ''}`;
-        await attachVolume(client, volume, droplet.id, target.droplet.region as RegionSlug, timing);
+        await attachVolume(client, volume, droplet.id, target.droplet.region, timing);
         inspected.volumeChange.applied = true;
       }
     });
@@ -185,7 +185,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
       await logger.group('GitHub: environment secrets', () => writeSecrets(github.environment, secretsFor(options, address, knownHosts), record, logger));
     }
     logger.info(['Provisioned:', ...describeChanges(changes, false)].join('\n'));
-    return result(false, changes, live, knownHosts, host.fingerprint, target);
+    return result(false, changes, live, knownHosts, host.fingerprint);
   } catch (error) {
     throw new ProvisionError(phase, error, changes);
   }
@@ -200,7 +200,7 @@ function secretsFor(options: ProvisionOptions, address: string | undefined, know
   ];
 }
 
-function result(planned: boolean, changes: ResourceChange[], droplet: Droplet | undefined, knownHosts: readonly string[], fingerprint: string | undefined, target: ProvisionTarget): ProvisionResult {
+function result(planned: boolean, changes: ResourceChange[], droplet: Droplet | undefined, knownHosts: readonly string[], fingerprint: string | undefined): ProvisionResult {
   const address = droplet === undefined ? undefined : publicAddress(droplet, 4);
   const addressV6 = droplet === undefined ? undefined : publicAddress(droplet, 6);
   return {
