@@ -17,9 +17,10 @@ import { testHostGitHub } from '@titan/workflow-runner/test-host-github';
  * the test host: the Titan repository's release workflow (examples/workflows/titan-release.yml, the
  * README's quick start) calls deploy.yml@v1, which gates, plans, builds all 17 images with the real
  * Docker engine and registry, signs, deploys to staging, verifies, waits for production's approval
- * and deploys the same bundle there; then a broken release, halted by rollback.yml while its deploy
- * holds the host, reverts by itself and never reaches production; then rollback.yml restarts the
- * stack; and copies of deploy.yml with a renamed output or input fail their chain.
+ * and deploys the same bundle there; then a broken release reverts by itself and never reaches
+ * production; a HARD_HALT from rollback.yml reaches the host while a deploy holds its lock; then
+ * rollback.yml restarts the stack; and copies of deploy.yml with a renamed output or input fail
+ * their chain before the host is touched.
  */
 const RELEASE_WORKFLOW = join(REPOSITORY_ROOT, 'examples/workflows/titan-release.yml');
 const DEPLOY_WORKFLOW = join(REPOSITORY_ROOT, '.github/workflows/deploy.yml');
@@ -117,14 +118,31 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     for (const secret of [readReleaseKey(host), (await readFile(host.privateKeyPath, 'utf8')).split('\n')[1] ?? 'x']) expect(log).not.toContain(secret);
   });
 
-  it('a broken release: the HARD_HALT reaches the host while its deploy holds the lock; staging reverts; production never sees it', { timeout: 600_000 }, async () => {
+  it('a broken release: staging verification fails and the host returns to the good release by itself; production never sees it', { timeout: 600_000 }, async () => {
     expect(released, 'the first test deploys the good release').not.toBe('');
     const services = join(titan, 'services.yml');
     const text = await readFile(services, 'utf8');
     const broken = text.replace('{ SERVICE: titan-hunter, PORT: "8083" }', '{ SERVICE: titan-hunter, PORT: "8083", BROKEN: "1" }');
     expect(broken).not.toBe(text);
     await writeFile(services, broken);
+    try {
+      const run = await github.run({ workflow: RELEASE_WORKFLOW, event: 'push', sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' });
+      expect(run.conclusion, explain(run)).toBe('failure');
+      // Only the changed image was built again; the other 16 digests were reused.
+      expect(run.jobs['deploy/build']?.legs.map((l) => l.matrix['service'])).toEqual(['titan-hunter']);
+      expect(run.jobs['deploy']?.outputs).toMatchObject({ result: 'rolled-back', url: '' });
+      expect(run.jobs['deploy/deploy-staging']?.outputs['result']).toBe('rolled-back');
+      expect(run.jobs['deploy/deploy-production']?.result).toBe('skipped');
+      expect(await current(host)).toBe(released);
+      expect(run.jobs['announce']?.legs[0]?.summary).toContain('rolled-back');
+      const deployments = api.deployments.filter((d) => d.runId === String(run.runId));
+      expect(deployments.map((d) => [d.environment, d.statuses.map((s) => s.state)])).toEqual([['staging', ['in_progress', 'failure']]]);
+    } finally {
+      await writeFile(services, text);
+    }
+  });
 
+  it('a HARD_HALT from rollback.yml reaches the host while a deploy holds its lock, and that deploy stops', { timeout: 600_000 }, async () => {
     let halt: Promise<RunResult> | undefined;
     let deployFinished = false;
     onStep = (event) => {
@@ -133,40 +151,36 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
           const lock = join(host.appDir, '.deploy.lock.holder');
           for (let i = 0; i < 600 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
           expect(existsSync(lock), 'the deploy holds the host lock').toBe(true);
-          return github.run({ workflow: ROLLBACK_WORKFLOW, event: 'workflow_dispatch', inputs: { environment: 'staging', mode: 'halt', reason: 'release breaks titan-hunter' } });
+          const result = await github.run({ workflow: ROLLBACK_WORKFLOW, event: 'workflow_dispatch', inputs: { environment: 'staging', mode: 'halt', reason: 'operator stops trading' } });
+          expect(deployFinished, 'the halt finished while the deploy still ran').toBe(false);
+          return result;
         })();
       }
     };
-    const deploying = github.run({ workflow: RELEASE_WORKFLOW, event: 'push', sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' }).finally(() => {
-      deployFinished = true;
-    });
-    const run = await deploying;
-    onStep = undefined;
-
+    const run = await github
+      .run({ workflow: RELEASE_WORKFLOW, event: 'push', sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' })
+      .finally(() => {
+        deployFinished = true;
+        onStep = undefined;
+      });
     expect(halt, 'the halt was sent during the deploy').toBeDefined();
     const halted = await (halt as Promise<RunResult>);
     expect(halted.conclusion, explain(halted)).toBe('success');
     expect(halted.jobs['rollback']?.outputs).toMatchObject({ result: 'halted', 'halt-acknowledged': 'true' });
-    expect(deployFinished).toBe(true);
-
-    expect(run.conclusion, explain(run)).toBe('failure');
-    expect(run.jobs['deploy']?.outputs).toMatchObject({ result: 'rolled-back', url: '' });
-    expect(run.jobs['deploy/deploy-staging']?.outputs['result']).toBe('rolled-back');
-    expect(run.jobs['deploy/deploy-production']?.result).toBe('skipped');
-    expect(await current(host)).toBe(released);
-    expect(run.jobs['announce']?.legs[0]?.summary).toContain('rolled-back');
-
-    const deployments = api.deployments.filter((d) => d.runId === String(run.runId));
-    expect(deployments.map((d) => [d.environment, d.statuses.map((s) => s.state)])).toEqual([['staging', ['in_progress', 'failure']]]);
     // The halt recorded its own deployment (the job's environment), with its result.
     expect(api.deployments.filter((d) => d.runId === String(halted.runId)).map((d) => [d.environment, d.createdBy, d.statuses.at(-1)?.state])).toEqual([['staging', 'workflow', 'success']]);
-    await writeFile(services, text);
+
+    expect(run.conclusion, explain(run)).toBe('failure');
+    expect(run.jobs['deploy/deploy-staging']?.legs[0]?.log.join('\n')).toMatch(/An operator halted the host/);
+    expect(run.jobs['deploy/deploy-production']?.result).toBe('skipped');
+    expect(await current(host)).toBe(released);
   });
 
   it('rollback.yml restarts the current release in production after its approval, verified', { timeout: 300_000 }, async () => {
     const run = await github.run({ workflow: ROLLBACK_WORKFLOW, event: 'workflow_dispatch', inputs: { environment: 'production', mode: 'restart', reason: 'restart after the halt' } });
     expect(run.conclusion, explain(run)).toBe('success');
     expect(run.jobs['rollback']?.outputs).toMatchObject({ result: 'restarted', 'release-id': released, 'halt-acknowledged': 'true' });
+    expect(await readFile(join(host.appDir, 'journal.jsonl'), 'utf8')).toMatch(/restart/);
     expect(approvals.filter((a) => a.runId === run.runId).map((a) => a.environment)).toEqual(['production']);
     expect(await current(host)).toBe(released);
   });
