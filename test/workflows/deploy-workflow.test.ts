@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '@titan/test-host/action-run';
+import { createEncryptedDeployKey, type EncryptedDeployKey } from '@titan/test-host/encrypted-key';
 import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/test-host';
 import { startGitHubApiStandIn, type GitHubApiStandIn } from '@titan/workflow-runner/github-api';
 import type { LocalGitHub } from '@titan/workflow-runner/local-github';
@@ -43,6 +44,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   const approvals: ApprovalRequest[] = [];
   let onStep: ((event: { runId: number; job: string; step: string }) => void) | undefined;
   let released = '';
+  let stagingKey: EncryptedDeployKey;
 
   beforeAll(async () => {
     host = loadTestHost();
@@ -52,7 +54,10 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     titan = join(scratch, 'titan');
     await cp(host.example, titan, { recursive: true });
     execFileSync('git', ['init', '-q', titan]);
+    // Staging connects with a passphrase-protected key made now (TITAN_SSH_KEY_PASSPHRASE).
+    stagingKey = await createEncryptedDeployKey(host);
     github = testHostGitHub({
+      stagingKey,
       host,
       api,
       scratch: join(scratch, 'runs'),
@@ -68,6 +73,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   });
 
   afterAll(async () => {
+    await stagingKey.remove();
     await api.close();
     await rm(scratch, { recursive: true, force: true });
   });
@@ -115,7 +121,9 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     expect(run.jobs['deploy/report']?.legs[0]?.summary).toContain(`## Titan release ${released}: deployed`);
     const log = run.log.join('\n');
     expect(log).toContain('Titan release');
-    for (const secret of [readReleaseKey(host), (await readFile(host.privateKeyPath, 'utf8')).split('\n')[1] ?? 'x']) expect(log).not.toContain(secret);
+    for (const secret of [readReleaseKey(host), (await readFile(host.privateKeyPath, 'utf8')).split('\n')[1] ?? 'x', stagingKey.passphrase]) expect(log).not.toContain(secret);
+    // Staging's deploy, verify and (below) halt went through the encrypted key and its passphrase.
+    expect(run.jobs['deploy/deploy-staging']?.legs[0]?.log.join('\n')).toMatch(/Connect to deploy@127\.0\.0\.1/);
   });
 
   it('a broken release: staging verification fails and the host returns to the good release by itself; production never sees it', { timeout: 600_000 }, async () => {

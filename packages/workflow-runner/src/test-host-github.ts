@@ -23,6 +23,8 @@ export interface TestHostGitHubOptions {
   readonly scratch: string;
   /** The repository the workflows run in (default: this one, titan/actions). */
   readonly repository?: { root: string; name: string };
+  /** The key staging deploys with (e.g. an encrypted one); default the host's plain deploy key. */
+  readonly stagingKey?: { privateKey: string; passphrase: string };
   /** Extra repository variables (TITAN_DIGEST_CACHE, TITAN_HEALTH_TIMEOUT, ...). */
   readonly vars?: Record<string, string>;
   readonly approve?: (request: ApprovalRequest) => boolean | Promise<boolean>;
@@ -44,7 +46,7 @@ export function hostValue(host: TestHost, name: string): string {
   return line.slice(name.length + 1).replace(/^(['"])(.*)\1$/, '$2');
 }
 
-export function testHostEnvironments(host: TestHost): Record<string, EnvironmentSettings> {
+export function testHostEnvironments(host: TestHost, stagingKey?: { privateKey: string; passphrase: string }): Record<string, EnvironmentSettings> {
   const vars = {
     TITAN_HOST: host.host,
     TITAN_SSH_PORT: String(host.port),
@@ -59,7 +61,14 @@ export function testHostEnvironments(host: TestHost): Record<string, Environment
   };
   const values = hostValues(host);
   return {
-    staging: { vars: { ...vars, TITAN_URL: 'https://staging.titan-test.invalid' }, secrets: { ...secrets, TITAN_ENV: values } },
+    staging: {
+      vars: { ...vars, TITAN_URL: 'https://staging.titan-test.invalid' },
+      secrets: {
+        ...secrets,
+        ...(stagingKey !== undefined ? { TITAN_SSH_KEY: stagingKey.privateKey, TITAN_SSH_KEY_PASSPHRASE: stagingKey.passphrase } : {}),
+        TITAN_ENV: values,
+      },
+    },
     production: {
       reviewers: true,
       vars: { ...vars, TITAN_URL: 'https://titan-trading.net' },
@@ -84,7 +93,7 @@ export function testHostGitHub(options: TestHostGitHubOptions): LocalGitHub {
       TITAN_RELEASE_KEY_ID: host.releaseKeyId,
       ...(options.vars ?? {}),
     },
-    environments: testHostEnvironments(host),
+    environments: testHostEnvironments(host, options.stagingKey),
     api: options.api,
     scratch: options.scratch,
     ...(options.approve !== undefined ? { approve: options.approve } : {}),
