@@ -55293,6 +55293,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -64004,18 +64011,20 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7518);
+/* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
+/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(113);
 
 
-await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
+
+await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__/* .runAction */ .C)(({ signal }) => (0,_main_js__WEBPACK_IMPORTED_MODULE_2__/* .run */ .e)(_titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__/* .coreLogger */ .W, signal), { name: 'Deploy', cancellable: true });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 7518:
+/***/ 113:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64026,17 +64035,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ../node_modules/@actions/core/lib/core.js + 15 modules
 var core = __nccwpck_require__(5650);
-;// CONCATENATED MODULE: ../packages/action-kit/lib/core-logger.js
-
-/** The runner's log as a Logger: libraries write here without knowing about @actions/core. */
-const coreLogger = {
-    debug: (message) => core/* debug */.Yz(message),
-    info: (message) => core/* info */.pq(message),
-    warning: (message) => core/* warning */.$e(message),
-    error: (message) => core/* error */.z3(message),
-    group: (name, run) => core/* group */.Os(name, run),
-};
-
+// EXTERNAL MODULE: ../packages/action-kit/lib/core-logger.js
+var core_logger = __nccwpck_require__(6649);
 ;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
 /**
  * Where things live on a Titan host, below the application folder (`/opt/titan` on a Droplet):
@@ -64129,6 +64129,39 @@ class HostLayout {
     }
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-name.js
+/**
+ * The host to connect to, as a user may write it: a DNS name (`titan.example.net`), an IPv4
+ * address, or an IPv6 address with or without brackets (`2001:db8::7`, `[2001:db8::7]`). The
+ * connection needs the bare address (a bracketed one is not a name the resolver knows, and fails
+ * with ENOTFOUND), and known_hosts names it `[addr]:port` (or bare on port 22) either way.
+ */
+
+/** A DNS name: labels of letters, digits and inner hyphens (and `_`, which some internal zones use). */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+/** The host as the connection takes it (brackets removed), or why it is not a host (a sentence). */
+function parseSshHost(text) {
+    if (text === '')
+        return { problem: 'is empty' };
+    const bracketed = /^\[(.*)\]$/.exec(text);
+    const bare = bracketed?.[1] ?? text;
+    if (bare.includes(':') || bracketed !== null) {
+        if ((0,external_node_net_.isIP)(bare) === 6)
+            return { host: bare };
+        return { problem: `${JSON.stringify(text)} is not an IPv6 address (write one as 2001:db8::7 or [2001:db8::7], without a port: the port is its own input)` };
+    }
+    if (/^[0-9.]+$/.test(bare)) {
+        if ((0,external_node_net_.isIP)(bare) === 4)
+            return { host: bare };
+        return { problem: `${JSON.stringify(text)} is not an IPv4 address` };
+    }
+    if (HOST_NAME.test(bare))
+        return { host: bare };
+    return { problem: `${JSON.stringify(text)} is not a hostname or an IP address` };
+}
+
 // EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
 var configuration_error = __nccwpck_require__(5678);
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
@@ -64146,10 +64179,9 @@ var configuration_error = __nccwpck_require__(5678);
  */
 
 
+
 /** action.yml's defaults of the shared inputs, repeated for runs outside a runner (which apply none). */
 const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan' };
-/** A host name, an IPv4 address or an IPv6 address (bracketed or not). */
-const HOST_PATTERN = /^[A-Za-z0-9._:[\]-]+$/;
 /** A login name as useradd(8) accepts it by default. */
 const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 const DEFAULT_HINTS = {
@@ -64159,10 +64191,11 @@ const DEFAULT_HINTS = {
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
 /** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
 function readHostConnection(reader, hints = {}) {
-    const host = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
-    if (!HOST_PATTERN.test(host)) {
-        throw new configuration_error/* ConfigurationError */.j(`Input host ${JSON.stringify(host)} is not a hostname or an IP address.`, { input: 'host' });
-    }
+    const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
+    const parsed = parseSshHost(written);
+    if ('problem' in parsed)
+        throw new configuration_error/* ConfigurationError */.j(`Input host ${parsed.problem}.`, { input: 'host' });
+    const host = parsed.host;
     const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
     const knownHosts = reader.lines('known-hosts');
     if (knownHosts.length === 0) {
@@ -64201,6 +64234,38 @@ function hostConnectOptions(settings, logger) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/deploy/lib/cancellation.js
+/**
+ * A cancelled run (GitHub cancels a step with SIGINT, then SIGTERM 7.5 s later, then kills it 2.5 s
+ * after that): the action turns the signal into an AbortSignal; deploy and rollback stop at their
+ * next safe point and leave the host as safe as a finished run (see deploy.ts and
+ * @titan/rollback/rollback).
+ */
+/** The run was cancelled; `phase` says where the cancellation arrived. */
+class CancelledError extends Error {
+    name = 'CancelledError';
+    phase;
+    constructor(message, phase) {
+        super(message);
+        this.phase = phase;
+    }
+}
+/** How a person reads why the run was cancelled: the signal's name, or `cancelled`. */
+function cancellationCause(signal) {
+    const reason = signal?.reason;
+    if (typeof reason === 'string' && reason !== '')
+        return reason;
+    if (reason instanceof Error && reason.message !== '')
+        return reason.message;
+    return 'cancelled';
+}
+/** Throws CancelledError when `signal` was aborted (a safe point between phases). */
+function throwIfCancelled(signal, phase) {
+    if (signal?.aborted === true) {
+        throw new CancelledError(`The run was cancelled (${cancellationCause(signal)})${phase === undefined ? '' : ` during ${phase}`}.`, phase);
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:path"
@@ -64236,8 +64301,8 @@ function isBundlePath(path) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ../packages/release/lib/file-hash.js
 
 
@@ -64245,7 +64310,7 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 async function hashFile(path) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     let size = 0;
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path)) {
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path)) {
         const bytes = chunk;
         size += bytes.length;
         hash.update(bytes);
@@ -64540,7 +64605,7 @@ function describe(value) {
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 /** A compose service name (also the name of its digest file). */
-const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const image_reference_SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
 const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 /** An image name below the registry: lower-case path segments, no tag, no digest. */
@@ -64680,8 +64745,8 @@ function imagesOf(value) {
     const entries = object(value, 'images');
     const images = {};
     for (const [service, entry] of Object.entries(entries)) {
-        if (!SERVICE_NAME_PATTERN.test(service)) {
-            throw new ManifestError(`images: "${service}" is not a service name (${SERVICE_NAME_PATTERN.source})`);
+        if (!image_reference_SERVICE_NAME_PATTERN.test(service)) {
+            throw new ManifestError(`images: "${service}" is not a service name (${image_reference_SERVICE_NAME_PATTERN.source})`);
         }
         const image = object(entry, `images.${service}`, ['image', 'digest']);
         images[service] = {
@@ -65001,6 +65066,11 @@ const TITAN_STOP_ORDER = [
     ['titan-console', 'titan-console-api', 'titan-opsd'],
 ];
 const TITAN_SERVICES = new Set(TITAN_STOP_ORDER.flat());
+/**
+ * The trading services: the strategies, titan-execution and titan-brain (what rollback mode stop
+ * stops). Under an operator's halt nothing automatic starts them.
+ */
+const TRADING_SERVICES = TITAN_STOP_ORDER.slice(0, 3).flat();
 /** The compose files whose definitions are compared: all but the digest override. */
 function definitionFiles(manifest) {
     return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
@@ -65100,7 +65170,7 @@ function currentTarget(layout, project, composeFiles, mode) {
 function releaseTarget(layout, project, releaseId, composeFiles, mode) {
     return { project, projectDir: layout.releaseDir(releaseId), composeFiles, envFile: layout.envFile, mode };
 }
-function composeArgv(target, subcommand) {
+function compose_command_composeArgv(target, subcommand) {
     return [
         'env', `TITAN_MODE=${target.mode}`,
         'docker', 'compose',
@@ -65229,7 +65299,10 @@ class CommandFailedError extends SshError {
         this.stderrTail = init.stderrTail;
     }
 }
-/** A remote command ran past its timeout; its remote process group was killed. */
+/**
+ * A remote command ran past its timeout (until its channel closed: a background child holding its
+ * output counts); its remote process group was killed.
+ */
 class CommandTimeoutError extends SshError {
     name = 'CommandTimeoutError';
     command;
@@ -65239,7 +65312,10 @@ class CommandTimeoutError extends SshError {
         const fate = init.killed
             ? 'its remote process group was killed'
             : 'its remote process group could not be confirmed killed';
-        super(`Remote command timed out after ${init.timeoutMs} ms and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
+        const held = init.exited === undefined
+            ? ''
+            : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
         this.command = init.command;
         this.timeoutMs = init.timeoutMs;
         this.stderrTail = init.stderrTail;
@@ -65278,41 +65354,230 @@ function describeError(error) {
     return String(error);
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/session-lock-script.js
+/**
+ * The host side of the deploy lock, as POSIX sh (see deploy-lock.ts for the runner's side).
+ *
+ * SESSION_LOCK_SCRIPT runs as one long command of the deploy's SSH connection. It takes the flock on
+ * `.deploy.lock` (fd 9, waiting up to the lock timeout; a holder whose heartbeats stopped and that
+ * still holds the lock is ended, see END_STALE_HOLDER), ends in-container work a dead holder left
+ * (state/work-*), writes `.deploy.lock.holder` and says `titan-deploy-lock-acquired`. From then on it
+ * is the deploy's watchdog on the host. It reads lines on its standard input:
+ *   beat     the runner is alive (the holder file's modification time is the last heartbeat)
+ *   abort    the runner was cancelled: end this connection's other commands and the in-container
+ *            work it registered, then say `titan-deploy-lock-aborted` (the lock stays held)
+ *   release  the runner is done: the lock is free when this script exits
+ * When no heartbeat came for heartbeat-timeout seconds (a frozen or cut-off runner) or the input
+ * ends without `release` (a killed runner, a closed session), the deploy is over: the watchdog says
+ * why on its output (`titan-deploy-lock-lost <why>`), ends the connection's other commands (every
+ * other child of this connection's sshd process, process group by process group), ends the
+ * in-container work (a migration's database session is terminated, which rolls back its
+ * transaction), ends the SSH connection itself (so a runner that resumes can change nothing), writes
+ * a journal line and only then exits: the lock is free once nothing the deploy started still runs.
+ * A waiting guard then returns the host to a good release (guard-scripts.ts).
+ */
+const SESSION_LOCK_SCRIPT_NAME = 'titan-deploy-lock';
+const GUARD_PROCESS_NAME = 'titan-guard';
+const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
+const ABORTED_MARKER = 'titan-deploy-lock-aborted';
+const LOST_MARKER = 'titan-deploy-lock-lost';
+/** Exit status when the lock stayed busy for the whole wait. */
+const LOCK_BUSY_EXIT = 75;
+/** Seconds past its own heartbeat-timeout after which a holder that still holds the lock is ended. */
+const STALE_GRACE_SECONDS = 30;
+/**
+ * Shell functions shared by the session lock and the guard, run in the application folder:
+ * holder_number, is_lock_process, end_stale_holder and take_lock SECONDS (the lock on fd 9).
+ */
+const TAKE_LOCK_PART = `holder_file=.deploy.lock.holder
+# holder_number KEY: a number field of the holder file, empty when there is none.
+holder_number() {
+  sed -n 's/.*"'"$1"'":\\([0-9]*\\).*/\\1/p' "$holder_file" 2> /dev/null | head -n 1
+}
+# is_lock_process PID: PID is a live session lock or guard process.
+is_lock_process() {
+  [ -n "$1" ] && [ "$1" -gt 1 ] && [ -r "/proc/$1/cmdline" ] && tr '\\0' ' ' < "/proc/$1/cmdline" | grep -Eq '${SESSION_LOCK_SCRIPT_NAME}|${GUARD_PROCESS_NAME}'
+}
+# end_stale_holder: a session holder whose last heartbeat is older than its heartbeat-timeout plus a
+# grace period, and which still holds the lock (its own watchdog is frozen or wedged), is killed.
+end_stale_holder() {
+  [ -f "$holder_file" ] || return 0
+  beat=$(holder_number heartbeatTimeout)
+  group=$(holder_number pgid)
+  if [ -z "$beat" ] || [ "$beat" -le 0 ] || [ -z "$group" ]; then return 0; fi
+  age=$(($(date +%s) - $(stat -c %Y "$holder_file")))
+  [ "$age" -gt $((beat + ${STALE_GRACE_SECONDS})) ] || return 0
+  is_lock_process "$group" || return 0
+  echo "the deploy lock's holder (process group $group) sent no heartbeat for $age s: ending it" >&2
+  kill -KILL -- "-$group" 2> /dev/null || true
+}
+# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).
+take_lock() {
+  exec 9>> .deploy.lock
+  deadline=$(($(date +%s) + $1))
+  while :; do
+    left=$((deadline - $(date +%s)))
+    if [ "$left" -le 0 ]; then
+      flock -n 9 && return 0
+      return ${LOCK_BUSY_EXIT}
+    fi
+    [ "$left" -le 5 ] || left=5
+    flock -w "$left" 9 && return 0
+    end_stale_holder
+  done
+}
+`;
+/**
+ * end_work PREFIX: the in-container work recorded in `state/work-PREFIX*` (all of it for an empty
+ * prefix) is ended and waited for. A record is one line `<container> <role> <database>
+ * <application_name>`: the database sessions with that application name are terminated (their open
+ * transaction rolls back; one that committed stays committed with its history row), and the
+ * record goes once none is left.
+ */
+const END_WORK_PART = `end_work() {
+  for work in state/work-"$1"*; do
+    [ -f "$work" ] || continue
+    container='' role='' db='' name=''
+    read -r container role db name < "$work" || true
+    if [ -n "$name" ]; then
+      echo "ending the database work $name in container $container"
+      i=0
+      while [ "$i" -lt 60 ]; do
+        left=$(docker exec -i "$container" psql -X -q -A -t -U "$role" -d "$db" -v name="$name" 2> /dev/null << 'SQL' || echo gone
+SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;
+SQL
+)
+        if [ "$left" = 0 ] || [ "$left" = gone ]; then break; fi
+        i=$((i + 1))
+        sleep 0.5
+      done
+    fi
+    rm -f "$work"
+  done
+}
+`;
+/**
+ * end_channels: every other command of this SSH connection (the other children of its sshd process
+ * `$session`, each in a process group of its own) gets SIGTERM, then SIGKILL after 3 s. Processes
+ * that left their group on purpose (a guard started with setsid) are not touched.
+ */
+const END_CHANNELS_PART = `end_channels() {
+  case $(cat "/proc/$session/comm" 2> /dev/null || true) in
+    sshd*) ;;
+    *) return 0 ;;
+  esac
+  groups=$(ps -eo pid=,ppid= | awk -v s="$session" -v me="$$" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')
+  [ -n "$groups" ] || return 0
+  echo "ending the other commands of this SSH connection (process groups $groups)"
+  for group in $groups; do kill -TERM -- "-$group" 2> /dev/null || true; done
+  i=0
+  while [ "$i" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=" $groups " 'index(list, " " $1 " ") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do
+    i=$((i + 1))
+    sleep 0.1
+  done
+  for group in $groups; do kill -KILL -- "-$group" 2> /dev/null || true; done
+}
+`;
+// $1 app dir, $2 holder JSON object from the runner (run URL, release, actor), $3 seconds to wait
+// for the lock, $4 heartbeat timeout in seconds, $5 session token (hex: names this session's work).
+const SESSION_LOCK_SCRIPT = `set -eu
+app=$1
+info=$2
+wait=$3
+beat_timeout=$4
+token=$5
+trap '' PIPE
+cd "$app"
+# This connection's sshd process: the login shell it started exec'd this script.
+session=$PPID
+${TAKE_LOCK_PART}${END_WORK_PART}${END_CHANNELS_PART}status=0
+take_lock "$wait" || status=$?
+if [ "$status" -ne 0 ]; then exit "$status"; fi
+# The lock is ours: whatever an earlier holder left running in a container ends first.
+end_work '' >&2
+flag=".deploy.lock.end-$token"
+rm -f "$flag"
+umask 022
+printf '{"pid":%s,"pgid":%s,"since":"%s","heartbeatTimeout":%s,"token":"%s",%s\\n' \\
+  "$$" "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$beat_timeout" "$token" "\${info#?}" > "$holder_file.tmp.$$"
+mv -f "$holder_file.tmp.$$" "$holder_file"
+echo ${ACQUIRED_MARKER}
+# The reader of the runner's lines runs in the background; a background list reads /dev/null unless
+# told otherwise, so it gets this script's standard input explicitly (fd 3).
+exec 3<&0
+(
+  while IFS= read -r line; do
+    case $line in
+      beat) touch "$holder_file" ;;
+      abort)
+        end_channels > /dev/null 2>&1 || true
+        end_work "$token" > /dev/null 2>&1 || true
+        echo ${ABORTED_MARKER} || true
+        ;;
+      release)
+        echo release > "$flag"
+        exit 0
+        ;;
+      *) ;;
+    esac
+  done
+  echo eof > "$flag"
+) <&3 &
+reader=$!
+exec 3<&-
+why=''
+while [ ! -s "$flag" ]; do
+  age=$(($(date +%s) - $(stat -c %Y "$holder_file")))
+  if [ "$age" -gt "$beat_timeout" ]; then
+    why="no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)"
+    break
+  fi
+  sleep 1
+done
+if [ -z "$why" ] && [ "$(cat "$flag")" = release ]; then
+  wait "$reader" || true
+  rm -f "$holder_file" "$flag"
+  exit 0
+fi
+why=\${why:-the SSH session ended without releasing the lock}
+echo "${LOST_MARKER} $why" 2> /dev/null || true
+mkdir -p state
+exec >> state/lock.log 2>&1
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) lost the runner of $info: $why"
+end_channels
+end_work "$token"
+kill "$reader" 2> /dev/null || true
+# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.
+case $(cat "/proc/$session/comm" 2> /dev/null || true) in
+  sshd*) kill -TERM "$session" 2> /dev/null || true ;;
+  *) ;;
+esac
+printf '{"time":"%s","action":"lock","result":"lost","reason":"%s","holder":%s}\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$why" "$info" >> journal.jsonl
+rm -f "$holder_file" "$flag"
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) released the deploy lock"
+`;
+
 ;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
 /**
- * The deploy lock: held exactly as long as the SSH session that took it.
+ * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
  *
- * One long-running command, `flock -E 75 -w <timeout> <app>/.deploy.lock sh -c <holder> ...`, whose
- * holder writes `.deploy.lock.holder` (who holds it: run URL, release, actor, since, pid), says so on
- * stdout, and then blocks reading its standard input. The runner never closes that input until it
- * releases the lock. When the session ends for any reason (the job finished, was cancelled, or the
- * runner was SIGKILLed and its TCP connection died), sshd closes the channel, the holder reads
- * end-of-file, removes the holder file and exits, and the kernel drops the flock with the last
- * descriptor. Nothing is ever left to clean up by hand.
+ * One long-running command of the deploy's SSH connection holds the host's flock and watches the
+ * deploy (session-lock-script.ts): the runner sends it a heartbeat every few seconds on its standard
+ * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
+ * cut without a FIN) or the session ends without a release (a killed runner), the host ends
+ * everything the deploy started (its other commands, its in-container work), ends the SSH connection
+ * and frees the lock; the guard the deploy started, if any, then returns the host to a good release.
  *
- * A second deploy waits up to its timeout inside flock, then fails naming the holder.
+ * A second deploy waits up to its lock timeout, then fails naming the holder. A holder whose own
+ * watchdog stopped heartbeating and still holds the lock is ended by whoever waits for it.
+ * `abortWork()` (a cancelled run) ends the deploy's in-flight work on the host while keeping the lock.
  */
 
 
-/** Exit status flock gives when the lock stayed busy for the whole wait. */
-const LOCK_BUSY_EXIT = 75;
-const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
-const LOCK_HOLDER_SCRIPT_NAME = 'titan-deploy-lock';
-// $1 holder file, $2 holder JSON object from the runner (run URL, release, actor). The host adds its
-// pid and the time it took the lock. Runs under flock: the lock is ours while this shell lives.
-const LOCK_HOLDER_SCRIPT = `set -eu
-holder_file=$1
-info=$2
-since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-tmp="$holder_file.tmp.$$"
-umask 022
-printf '{"pid":%s,"since":"%s",%s\\n' "$$" "$since" "\${info#?}" > "$tmp"
-mv -f "$tmp" "$holder_file"
-echo ${ACQUIRED_MARKER}
-# Hold the lock until standard input ends: the runner released it, or the session is gone.
-cat > /dev/null || true
-rm -f "$holder_file"
-`;
+
+
+/** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
+const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
 class DeployLockBusyError extends Error {
     name = 'DeployLockBusyError';
     holder;
@@ -65322,7 +65587,8 @@ class DeployLockBusyError extends Error {
             : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
                 `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
         super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
-            'Let that deploy finish and run this one again, or raise lock-timeout. The lock dies with the session that holds it, so a cancelled or killed deploy never strands it.');
+            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
+            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
         this.holder = holder;
     }
 }
@@ -65332,23 +65598,33 @@ class DeployLockLostError extends Error {
 /** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
 async function acquireDeployLock(connection, options) {
     const { layout, holder, timeoutSeconds, logger } = options;
+    const heartbeatTimeout = options.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
+    const token = (0,external_node_crypto_.randomBytes)(12).toString('hex');
     const started = performance.now();
     const stdin = new external_node_stream_.PassThrough();
     let markAcquired = () => undefined;
     const acquired = new Promise((resolve) => {
         markAcquired = resolve;
     });
-    const running = connection.run([
-        'flock', '-E', String(LOCK_BUSY_EXIT), '-w', String(timeoutSeconds), layout.lockFile,
-        'sh', '-c', LOCK_HOLDER_SCRIPT, LOCK_HOLDER_SCRIPT_NAME, layout.lockHolderFile, JSON.stringify(holder),
-    ], {
+    let markAborted = () => undefined;
+    let lostReason;
+    const waiting = new AbortController();
+    const onCancel = () => waiting.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    const running = connection.runScript(SESSION_LOCK_SCRIPT, [layout.appDir, JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
+        name: SESSION_LOCK_SCRIPT_NAME,
         stdin,
         timeoutMs: 0,
+        signal: waiting.signal,
         captureStdout: false,
         logOutput: 'none',
         onStdoutLine: (line) => {
             if (line === ACQUIRED_MARKER)
                 markAcquired();
+            else if (line === ABORTED_MARKER)
+                markAborted();
+            else if (line.startsWith(`${LOST_MARKER} `))
+                lostReason = line.slice(LOST_MARKER.length + 1);
         },
     });
     let ended = false;
@@ -65360,36 +65636,70 @@ async function acquireDeployLock(connection, options) {
         endError = error;
     });
     await Promise.race([acquired, finished]);
+    options.signal?.removeEventListener('abort', onCancel);
     if (ended) {
         stdin.end();
         if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
             throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
         }
+        if (options.signal?.aborted === true) {
+            const reason = options.signal.reason;
+            throw reason instanceof Error ? reason : new Error(`Cancelled while waiting for the deploy lock on ${connection.host}; nothing was changed.`);
+        }
         if (endError instanceof CommandFailedError) {
-            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: flock exited with status ${endError.exitCode}. ` +
+            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: the lock holder exited with status ${endError.exitCode}. ` +
                 `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
         }
         throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
     }
     const waitedMs = Math.round(performance.now() - started);
-    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s.`);
+    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
+    const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
+    const heartbeat = setInterval(() => {
+        if (!ended)
+            stdin.write('beat\n');
+    }, intervalMs);
+    heartbeat.unref();
+    void finished.then(() => clearInterval(heartbeat));
     let released = false;
+    let aborting;
+    const lostError = () => new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
+        'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
+        'This run changed nothing more. Check the host (journal.jsonl) before deploying again.');
     return {
         acquiredAt: new Date(),
         waitedMs,
+        token,
         get held() {
             return !ended;
         },
+        get lostReason() {
+            return lostReason;
+        },
+        lostError,
         assertHeld() {
-            if (ended && !released) {
-                throw new DeployLockLostError(`The deploy lock on ${connection.host} was lost in the middle of the deploy (${endError instanceof Error ? endError.message : 'its holder ended'}). ` +
-                    'Stopping here: another deploy may now run. Check the host before retrying.');
-            }
+            if (ended && !released)
+                throw lostError();
+        },
+        abortWork() {
+            aborting ??= (async () => {
+                if (ended || released)
+                    return;
+                const done = new Promise((resolve) => {
+                    markAborted = resolve;
+                });
+                stdin.write('abort\n');
+                await Promise.race([done, finished, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+            })();
+            return aborting;
         },
         async release() {
             if (released)
                 return;
             released = true;
+            clearInterval(heartbeat);
+            if (!ended)
+                stdin.write('release\n');
             stdin.end();
             const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
             await Promise.race([finished, timer]);
@@ -65420,6 +65730,8 @@ function parseLockHolder(text) {
         const out = {};
         if (typeof record['pid'] === 'number')
             out.pid = record['pid'];
+        if (typeof record['heartbeatTimeout'] === 'number')
+            out.heartbeatTimeout = record['heartbeatTimeout'];
         const since = str('since');
         if (since !== undefined)
             out.since = since;
@@ -65548,110 +65860,176 @@ async function markReleaseBad(connection, layout, releaseId, reason) {
 ;// CONCATENATED MODULE: ../packages/host/lib/guard-scripts.js
 /**
  * The host side of commit-confirmed, as POSIX sh. Every value reaches these scripts as a positional
- * argument; release ids, service names and compose file paths are checked against the release
- * package's patterns before they are sent, and JSON fragments are made by the runner's JSON encoder.
+ * argument or a line of the guard's plan file; release ids, service names and compose file paths
+ * are checked against the release package's patterns before they are sent, and JSON fragments are
+ * made by the runner's JSON encoder (one line each).
  *
- * REVERT_SCRIPT: under the deploy lock (the caller holds it), return from an unconfirmed or failed
- * release to the previous one: stop the services that changed, flip `current` back atomically, start
- * the previous release with Compose, mark the release bad, and (when given a result) append a
- * journal line. It does nothing if the release was confirmed meanwhile or `current` moved on.
+ * A deploy starts its guard BEFORE it changes the running stack (before the first stop, migration,
+ * switch or start) and the guard lives until the deploy confirms. The plan (state/guard-<id>.plan,
+ * one value a line) says how to return: the project, the previous release, the mode to start it
+ * with, the services to stop first, the services an operator's halt keeps stopped, the journal
+ * fields and the previous release's compose files.
  *
- * GUARD_SCRIPT: runs detached on the host (setsid, not tied to any SSH session). It records itself in
- * state/guard-<id>.json, waits for state/<id>.confirmed until its deadline, and if none came, takes
- * the deploy lock (waiting for whoever holds it) and runs REVERT_SCRIPT.
+ * REVERT_SCRIPT runs the plan, under the deploy lock (the caller holds it), from whatever state the
+ * deploy left: `current` on the new release -> stop what changed, flip `current` back atomically,
+ * start the previous release, mark the new one bad (`reverted`); the same release deployed again
+ * (e.g. DISARMED -> ARMED) -> stop what changed and start it again DISARMED (`returned`); `current`
+ * still on the previous release (the switch did not happen) -> start again, as they were, the
+ * services the deploy stopped (`restored`). Under an operator's halt (state/halted) the held
+ * services are never started. It does nothing if the release was confirmed meanwhile or `current`
+ * moved on. It prints `outcome <what it did>` last.
  *
- * START_GUARD_SCRIPT launches GUARD_SCRIPT with setsid -f and waits until it has recorded itself.
- * CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and stops the guard.
- * The bad mark's format is release-marks.ts's (MARK_BAD_PART), shared with markReleaseBad.
+ * GUARD_SCRIPT runs detached on the host (setsid, not tied to any SSH session). It records itself in
+ * state/guard-<id>.json and waits for state/<id>.confirmed. It acts when the deploy that started it
+ * is gone without confirming (its lock holder process ended: the runner was killed, cancelled, or
+ * lost its heartbeat) or when confirm-timeout passed; then it takes the deploy lock (waiting for a
+ * live holder, ending one whose heartbeats stopped) and runs REVERT_SCRIPT.
+ *
+ * START_GUARD_SCRIPT writes the plan, launches GUARD_SCRIPT with setsid -f and waits until it has
+ * recorded itself. CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and
+ * stops the guard. The bad mark's format is release-marks.ts's (MARK_BAD_PART).
  */
 
-const GUARD_SCRIPT_NAME = 'titan-guard';
+
+const GUARD_SCRIPT_NAME = GUARD_PROCESS_NAME;
 const REVERT_SCRIPT_NAME = 'titan-revert';
 const START_GUARD_SCRIPT_NAME = 'titan-start-guard';
 const CONFIRM_SCRIPT_NAME = 'titan-confirm';
 const STOP_GUARD_SCRIPT_NAME = 'titan-stop-guard';
-// $1 app dir, $2 project, $3 release to leave, $4 previous release ('' = none: stop everything and
-// remove current), $5 TITAN_MODE to start the previous release with, $6 journal result ('' = no
-// journal line), $7 reason (a JSON string literal), $8 services to stop first (space-separated),
-// $9 journal base (a JSON object literal: actor, runUrl, ...), then the previous release's compose
-// files, relative to the release folder, in -f order.
+// $1 app dir, $2 release to leave, $3 who runs it for the journal ('' = no journal line; guard,
+// recovery), $4 reason (a JSON string literal). The plan file state/guard-$2.plan holds: project,
+// previous release ('' = none), TITAN_MODE to start with, services to stop first (space-separated),
+// services a halt keeps stopped (space-separated), journal fields (a JSON object literal), then the
+// previous release's compose files relative to its folder, in -f order.
 const REVERT_SCRIPT = `set -eu
 app=$1
-project=$2
-release=$3
-previous=$4
-mode=$5
-result=$6
-reason=$7
-stop_list=$8
-journal_base=$9
-shift 9
+release=$2
+by=$3
+reason=$4
 cd "$app"
+plan="state/guard-$release.plan"
+if [ ! -f "$plan" ]; then
+  echo "revert: no plan for $release ($plan); nothing to do"
+  echo "outcome nothing"
+  exit 0
+fi
+set --
+while IFS= read -r value; do set -- "$@" "$value"; done < "$plan"
+project=$1
+previous=$2
+mode=$3
+stop_list=$4
+held=$5
+journal_base=$6
+shift 6
+set -f
+files=''
+for file in "$@"; do files="$files -f $app/current/$file"; done
+compose() {
+  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks
+  env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" $files --env-file "$app/shared/.env.prod" "$@"
+}
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-if [ -e "state/$release.confirmed" ]; then
-  echo "revert: $release was confirmed meanwhile; nothing to do"
-  exit 0
-fi
-if [ "$(readlink current 2>/dev/null || true)" != "releases/$release" ]; then
-  echo "revert: current no longer points at $release; nothing to do"
-  exit 0
-fi
-mkdir -p state
+halted=0
+if [ -f state/halted ]; then halted=1; fi
+# up_stack FLAGS...: docker compose up -d FLAGS; under an operator's halt, every service but the held ones.
+up_stack() {
+  if [ "$halted" = 1 ]; then
+    echo "revert: the host is halted (state/halted): $held stay stopped"
+    services=$(compose config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
+    # shellcheck disable=SC2086 # one argument per service
+    compose up -d "$@" $services
+  else
+    compose up -d "$@"
+  fi
+}
 stop_service() {
   ids=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1")
   for id in $ids; do
     docker stop "$id" > /dev/null
   done
 }
-for service in $stop_list; do
-  echo "revert: stopping $service"
-  stop_service "$service"
-done
-if [ -n "$previous" ]; then
-  [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
-  ln -s "releases/$previous" "current.tmp-$$"
-  mv -T "current.tmp-$$" current
-  echo "revert: current -> releases/$previous"
-  count=$#
-  for file in "$@"; do
-    set -- "$@" -f "$app/current/$file"
-  done
-  shift "$count"
-  env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" "$@" --env-file "$app/shared/.env.prod" up -d --remove-orphans
+record_mode() {
   printf '%s\\n' "$mode" > state/mode.tmp
   mv -f state/mode.tmp state/mode
-else
-  ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
-  for id in $ids; do
-    docker stop "$id" > /dev/null
-  done
-  rm -f current
-  echo "revert: no previous release; stopped project $project and removed current"
+}
+finish() {
+  rm -f "$plan"
+  if [ -n "$by" ]; then
+    printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
+      "$(now)" "$1-by-$by" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
+  fi
+  echo "outcome $1"
+}
+if [ -e "state/$release.confirmed" ]; then
+  echo "revert: $release was confirmed meanwhile; nothing to do"
+  rm -f "$plan"
+  echo "outcome nothing"
+  exit 0
 fi
-${MARK_BAD_PART}echo "revert: marked $release bad"
-if [ -n "$result" ]; then
-  printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
-    "$(now)" "$result" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
+current=$(readlink current 2> /dev/null || true)
+if [ "$current" = "releases/$release" ] && [ "$release" = "$previous" ]; then
+  echo "revert: $release was deployed again and not confirmed: starting it again $mode"
+  for service in $stop_list; do
+    echo "revert: stopping $service"
+    stop_service "$service"
+  done
+  up_stack --remove-orphans
+  record_mode
+  finish returned
+elif [ "$current" = "releases/$release" ]; then
+  for service in $stop_list; do
+    echo "revert: stopping $service"
+    stop_service "$service"
+  done
+  if [ -n "$previous" ]; then
+    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
+    ln -s "releases/$previous" "current.tmp-$$"
+    mv -T "current.tmp-$$" current
+    echo "revert: current -> releases/$previous"
+    up_stack --remove-orphans
+    record_mode
+  else
+    ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
+    for id in $ids; do
+      docker stop "$id" > /dev/null
+    done
+    rm -f current
+    echo "revert: no previous release; stopped project $project and removed current"
+  fi
+  mkdir -p state
+${MARK_BAD_PART}  echo "revert: marked $release bad"
+  finish reverted
+elif [ -n "$previous" ] && [ "$current" = "releases/$previous" ]; then
+  echo "revert: current still points at $previous (no switch happened): starting again what the deploy stopped"
+  up_stack --no-recreate
+  finish restored
+else
+  echo "revert: current points at \${current:-nothing}, neither $release nor \${previous:-a previous release}; nothing to do"
+  rm -f "$plan"
+  echo "outcome nothing"
 fi
 `;
-// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 REVERT_SCRIPT,
-// then REVERT_SCRIPT's own arguments.
+// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 pid of the deploy
+// lock holder of the deploy that started it (0: none known), $6 REVERT_SCRIPT.
 const GUARD_SCRIPT = `set -eu
 app=$1
 release=$2
 previous=$3
 timeout=$4
-revert=$5
-shift 5
+holder_pid=$5
+revert=$6
 cd "$app"
 mkdir -p state
 record="state/guard-$release.json"
 started=$(date +%s)
 deadline=$((started + timeout))
-printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s}\\n' "$release" "$previous" "$$" "$started" "$deadline" > "$record.tmp"
+printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s,"holder":%s}\\n' "$release" "$previous" "$$" "$started" "$deadline" "$holder_pid" > "$record.tmp"
 mv -f "$record.tmp" "$record"
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) waiting $timeout s for $release to be confirmed"
-while [ "$(date +%s)" -lt "$deadline" ]; do
+stamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+${TAKE_LOCK_PART}${END_WORK_PART}echo "guard: $(stamp) waiting up to $timeout s for $release to be confirmed"
+why=''
+while :; do
   if [ -e "state/$release.confirmed" ]; then
     echo "guard: $release confirmed"
     rm -f "$record"
@@ -65661,26 +66039,55 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
     echo "guard: stopped"
     exit 0
   fi
+  if [ "$holder_pid" -gt 0 ] && ! is_lock_process "$holder_pid"; then
+    why="its deploy ended without confirming it"
+    break
+  fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    why="not confirmed within $timeout s"
+    break
+  fi
   sleep 1
 done
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) $release not confirmed in time; waiting for the deploy lock"
+echo "guard: $(stamp) $release: $why; taking the deploy lock"
+until take_lock 30; do
+  if [ ! -e "$record" ] || [ -e "state/$release.confirmed" ]; then
+    echo "guard: stopped while waiting for the deploy lock"
+    exit 0
+  fi
+  echo "guard: $(stamp) still waiting for the deploy lock, held by $(cat "$holder_file" 2> /dev/null || echo 'a holder without a holder file')"
+done
+printf '{"pid":%s,"pgid":%s,"since":"%s","heartbeatTimeout":0,"runUrl":"","release":"guard of %s","actor":"${GUARD_PROCESS_NAME}"}\\n' "$$" "$$" "$(stamp)" "$release" > "$holder_file"
+end_work ''
 status=0
-flock "$app/.deploy.lock" sh -c "$revert" ${REVERT_SCRIPT_NAME} "$@" || status=$?
-rm -f "$record"
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) done (status $status)"
+sh -c "$revert" ${REVERT_SCRIPT_NAME} "$app" "$release" guard "\\"$why\\"" || status=$?
+rm -f "$record" "$holder_file"
+echo "guard: $(stamp) done (status $status)"
 exit "$status"
 `;
-// $1 GUARD_SCRIPT, then GUARD_SCRIPT's arguments ($2 app dir, $3 release, ...). Prints the guard's record.
+// $1 GUARD_SCRIPT, $2 REVERT_SCRIPT, $3 app dir, $4 release, $5 previous, $6 seconds to wait, then
+// the plan's values (written one a line to state/guard-$4.plan). Prints the guard's record.
 const START_GUARD_SCRIPT = `set -eu
 guard=$1
-shift
-app=$1
-release=$2
-mkdir -p "$app/state"
-rm -f "$app/state/$release.confirmed" "$app/state/guard-$release.json"
-setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$@" < /dev/null >> "$app/state/guard-$release.log" 2>&1
+revert=$2
+app=$3
+release=$4
+previous=$5
+timeout=$6
+shift 6
+cd "$app"
+mkdir -p state
+rm -f "state/$release.confirmed" "state/guard-$release.json"
+plan="state/guard-$release.plan"
+: > "$plan.tmp"
+for value in "$@"; do
+  printf '%s\\n' "$value" >> "$plan.tmp"
+done
+mv -f "$plan.tmp" "$plan"
+holder_pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' .deploy.lock.holder 2> /dev/null | head -n 1)
+setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$app" "$release" "$previous" "$timeout" "\${holder_pid:-0}" "$revert" < /dev/null >> "state/guard-$release.log" 2>&1
 i=0
-while [ ! -s "$app/state/guard-$release.json" ]; do
+while [ ! -s "state/guard-$release.json" ]; do
   i=$((i + 1))
   if [ "$i" -gt 100 ]; then
     echo "the guard did not start; see $app/state/guard-$release.log" >&2
@@ -65688,11 +66095,12 @@ while [ ! -s "$app/state/guard-$release.json" ]; do
   fi
   sleep 0.05
 done
-cat "$app/state/guard-$release.json"
+cat "state/guard-$release.json"
 `;
-// Stops the guard of $release (in $app/state): removes its record (the guard stops at its next
-// look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT.
+// Stops the guard of $release (in $app/state): removes its record and plan (the guard stops at its
+// next look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT.
 const STOP_GUARD_PART = `record="state/guard-$release.json"
+rm -f "state/guard-$release.plan"
 if [ -f "$record" ]; then
   pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
   rm -f "$record"
@@ -65729,57 +66137,68 @@ ${STOP_GUARD_PART}`;
 
 
 
-function revertArgs(layout, plan) {
+/** The plan as the lines of state/guard-<id>.plan (every value checked; none holds a line break). */
+function planValues(plan) {
     checkReleaseId(plan.release);
     if (plan.previous !== undefined)
         checkReleaseId(plan.previous);
-    for (const service of plan.stopServices) {
-        if (!SERVICE_NAME_PATTERN.test(service))
-            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
+    for (const service of [...plan.stopServices, ...plan.heldServices]) {
+        if (!image_reference_SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${image_reference_SERVICE_NAME_PATTERN.source}.`);
     }
     for (const file of plan.previousComposeFiles) {
         if (!isBundlePath(file))
             throw new Error(`Compose file ${JSON.stringify(file)} is not a bundle path.`);
     }
-    return [
-        layout.appDir,
-        plan.project,
-        plan.release,
-        plan.previous ?? '',
-        plan.mode,
-        plan.journal?.result ?? '',
-        JSON.stringify(plan.reason),
-        plan.stopServices.join(' '),
-        JSON.stringify(plan.journal?.fields ?? {}),
-        ...plan.previousComposeFiles,
-    ];
+    const fields = JSON.stringify(plan.journalFields);
+    if (!fields.startsWith('{') || fields.includes('\n'))
+        throw new Error('The journal fields of a guard plan must be one JSON object.');
+    return [plan.project, plan.previous ?? '', plan.mode, plan.stopServices.join(' '), plan.heldServices.join(' '), fields, ...plan.previousComposeFiles];
 }
-/** Reverts now. The caller must hold the deploy lock. */
-async function revertRelease(connection, layout, plan, logger) {
-    await connection.runScript(REVERT_SCRIPT, revertArgs(layout, plan), { name: REVERT_SCRIPT_NAME, timeoutMs: 10 * 60_000, logOutput: 'info' });
-    logger.info(plan.previous === undefined
-        ? `Stopped project ${plan.project} and removed current: release ${plan.release} is marked bad and there is no previous release.`
-        : `current -> releases/${plan.previous} again; release ${plan.release} is marked bad.`);
-}
+/** Starts the guard of `plan.release` (the caller holds the deploy lock). */
 async function startGuard(connection, layout, request, logger) {
-    const { revert } = request;
+    const { plan } = request;
+    const values = planValues(plan);
     // The two script texts are shown as <guard-script> and <revert-script> in logs (they are not
     // secret; they are long).
-    const args = [
+    const { stdout } = await connection.runScript(START_GUARD_SCRIPT, [
         secret(GUARD_SCRIPT, 'guard-script'),
-        layout.appDir,
-        revert.release,
-        revert.previous ?? '',
-        String(request.confirmTimeoutSeconds),
         secret(REVERT_SCRIPT, 'revert-script'),
-        ...revertArgs(layout, revert),
-    ];
-    const { stdout } = await connection.runScript(START_GUARD_SCRIPT, args, { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
+        layout.appDir,
+        plan.release,
+        plan.previous ?? '',
+        String(request.confirmTimeoutSeconds),
+        ...values,
+    ], { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
     const record = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
-    const guard = { release: revert.release, pid: Number(record.pid), deadline: Number(record.deadline) };
-    logger.info(`Guard started on the host (pid ${guard.pid}): unless release ${revert.release} is confirmed within ${request.confirmTimeoutSeconds} s, ` +
-        `the host returns to ${revert.previous === undefined ? 'no release (stack stopped)' : `release ${revert.previous}`} by itself.`);
+    const guard = { release: plan.release, pid: Number(record.pid), deadline: Number(record.deadline) };
+    const back = plan.previous === undefined
+        ? 'no release (stack stopped)'
+        : plan.previous === plan.release
+            ? `release ${plan.release} ${plan.mode}`
+            : `release ${plan.previous}`;
+    logger.info(`Guard started on the host (pid ${guard.pid}): unless release ${plan.release} is confirmed, the host returns to ${back} by itself ` +
+        `as soon as this deploy is gone, or after ${request.confirmTimeoutSeconds} s.`);
     return guard;
+}
+/**
+ * Runs the guard plan of `release` now (the caller holds the deploy lock): the return the guard
+ * would make, from whatever state the host is in. `by` names who ran it in the journal line the
+ * script writes ('' writes none: the caller writes its own).
+ */
+async function runGuardPlan(connection, layout, release, options, logger) {
+    checkReleaseId(release);
+    const { stdout } = await connection.runScript(REVERT_SCRIPT, [layout.appDir, release, options.by, JSON.stringify(options.reason)], {
+        name: REVERT_SCRIPT_NAME,
+        timeoutMs: 10 * 60_000,
+        logOutput: 'info',
+    });
+    const last = stdout.trim().split('\n').pop() ?? '';
+    const outcome = /^outcome (reverted|returned|restored|nothing)$/.exec(last)?.[1];
+    if (outcome === undefined)
+        throw new Error(`The return plan of ${release} ended without saying what it did (${JSON.stringify(last)}).`);
+    logger.debug(`return plan of ${release}: ${outcome}`);
+    return outcome;
 }
 /** Confirms the release (the guard stands down), clears a bad mark, records the mode. */
 async function confirmRelease(connection, layout, release, confirmation, mode) {
@@ -65789,7 +66208,7 @@ async function confirmRelease(connection, layout, release, confirmation, mode) {
         timeoutMs: 60_000,
     });
 }
-/** Stops the guard of `release` without confirming it (after a rollback the runner did itself). */
+/** Stops the guard of `release` without confirming it, and drops its plan. */
 async function stopGuard(connection, layout, release) {
     checkReleaseId(release);
     await connection.runScript(STOP_GUARD_SCRIPT, [layout.appDir, release], { name: STOP_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
@@ -65799,7 +66218,92 @@ function checkReleaseId(id) {
         throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
+class HostHaltedError extends Error {
+    name = 'HostHaltedError';
+    mark;
+    constructor(message, mark) {
+        super(message);
+        this.mark = mark;
+    }
+}
+/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
+function describeHalt(mark) {
+    return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
+}
+function parseHaltMark(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : '');
+        return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
+    }
+    catch {
+        // A mark that cannot be read is still a halt.
+        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'state/halted cannot be read', rollbackMode: 'unknown', nonce: '' };
+    }
+}
+const WRITE_HALT_MARK_SCRIPT_NAME = 'titan-halt-mark';
+// $1 app dir, $2 the mark (one JSON line).
+const WRITE_HALT_MARK_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
+cd "$1"
+mkdir -p state
+printf '%s\\n' "$2" > state/halted.tmp
+mv -f state/halted.tmp state/halted
+`));
+const LIFT_HALT_MARK_SCRIPT_NAME = 'titan-lift-halt';
+// $1 app dir, $2 nonce of the mark to lift ('' for a mark without one). Exit 3 with the mark on
+// stdout when another (newer) mark is there instead.
+const LIFT_HALT_MARK_SCRIPT = `set -eu
+cd "$1"
+[ -f state/halted ] || exit 0
+if [ -n "$2" ] && grep -q "\\"nonce\\":\\"$2\\"" state/halted; then
+  rm -f state/halted
+  exit 0
+fi
+if [ -z "$2" ] && ! grep -q '"nonce":"[0-9a-f]' state/halted; then
+  rm -f state/halted
+  exit 0
+fi
+cat state/halted
+exit 3
+`;
+/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
+async function writeHaltMark(connection, layout, mark) {
+    if (!NONCE_PATTERN.test(mark.nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
+    const line = JSON.stringify(mark);
+    await connection.runScript(WRITE_HALT_MARK_SCRIPT, [layout.appDir, line], { name: WRITE_HALT_MARK_SCRIPT_NAME, timeoutMs: 30_000 });
+}
+/** The halt mark now, or undefined. */
+async function readHaltMark(connection, layout) {
+    const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1/state/halted" 2> /dev/null || true', 'titan-read-halt', layout.appDir], {
+        timeoutMs: 30_000,
+        logOutput: 'none',
+    });
+    const text = stdout.trim();
+    return text === '' ? undefined : parseHaltMark(text.split('\n')[0] ?? '');
+}
+/**
+ * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
+ * mark that is there instead, if any: that halt stands.
+ */
+async function liftHaltMark(connection, layout, nonce) {
+    if (nonce !== '' && !NONCE_PATTERN.test(nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
+    const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
+        name: LIFT_HALT_MARK_SCRIPT_NAME,
+        timeoutMs: 30_000,
+        acceptExitCodes: [3],
+    });
+    return exitCode === 3 ? parseHaltMark(stdout.trim()) : undefined;
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
+
 
 
 const HOST_STATE_SCRIPT_NAME = 'titan-host-state';
@@ -65841,6 +66345,7 @@ for record in state/guard-*.json; do
   printf 'guard %s %s\\n' "$alive" "$(head -n 1 "$record")"
 done
 if [ -f state/mode ]; then printf 'mode %s\\n' "$(head -n 1 state/mode)"; fi
+if [ -f state/halted ]; then printf 'halted %s\\n' "$(head -n 1 state/halted)"; fi
 `;
 class HostStateError extends Error {
     name = 'HostStateError';
@@ -65865,6 +66370,7 @@ function parseHostState(stdout) {
     let envFile = { present: false };
     const guards = [];
     let mode;
+    let halted;
     let now = Math.floor(Date.now() / 1000);
     for (const line of stdout.split('\n')) {
         const space = line.indexOf(' ');
@@ -65911,11 +66417,14 @@ function parseHostState(stdout) {
             case 'mode':
                 mode = rest.trim();
                 break;
+            case 'halted':
+                halted = parseHaltMark(rest);
+                break;
             default:
                 break;
         }
     }
-    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, now };
+    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
 }
 function parseGuardRecord(json, alive) {
     try {
@@ -66122,9 +66631,10 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
   applied_at timestamptz NOT NULL DEFAULT now()
 );`;
 // $1 project, $2 role, $3 database, $4 seconds to wait for postgres. Reads (never writes) the history:
-// "file sha256" lines, nothing when there is no history table yet. Waits for the project's postgres
-// container to accept connections only when the first try fails.
-/** Exit status of the read script when the project has no postgres container at all (stopped stack, rebooted host). */
+// "file sha256" lines, nothing when there is no history table yet. Waits for the project's running
+// postgres container to accept connections only when the first try fails; a stopped or missing one
+// is said at once.
+/** Exit status of the read script when the project has no running postgres container (a stopped stack, one taken down, a rebooted host). */
 const NO_DATABASE_EXIT = 3;
 const READ_MIGRATIONS_SCRIPT = `set -eu
 project=$1
@@ -66146,8 +66656,12 @@ id=$(postgres_id)
 if [ -n "$id" ] && read_history "$id" 2> /dev/null; then
   exit 0
 fi
-if [ -z "$id" ] && [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres)" ]; then
-  echo "project $project has no postgres container" >&2
+if [ -z "$id" ]; then
+  if [ -n "$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres)" ]; then
+    echo "the postgres container of project $project is stopped" >&2
+  else
+    echo "project $project has no postgres container" >&2
+  fi
   exit ${NO_DATABASE_EXIT}
 fi
 deadline=$(($(date +%s) + wait))
@@ -66165,7 +66679,9 @@ done
 read_history "$id"
 `;
 const APPLY_MIGRATION_SCRIPT_NAME = 'titan-apply-migration';
-// $1 SQL file on the host, $2 file name, $3 its sha256, $4 release id, $5 role, $6 database, then the
+// $1 SQL file on the host, $2 file name, $3 its sha256, $4 release id, $5 role, $6 database, $7 the
+// work record to write while it runs (state/work-<session>-migration: see END_WORK_PART, which ends
+// the work of a deploy that is gone), $8 the database application name of this work, then the
 // docker compose command (env TITAN_MODE=... docker compose -p ... --env-file ...).
 const APPLY_MIGRATION_SCRIPT = `set -eu
 sql=$1
@@ -66174,7 +66690,13 @@ sha=$3
 release=$4
 role=$5
 db=$6
-shift 6
+work=$7
+app_name=$8
+shift 8
+container=$("$@" ps -q postgres)
+mkdir -p "$(dirname "$work")"
+printf '%s %s %s %s\\n' "$container" "$role" "$db" "$app_name" > "$work.tmp"
+mv -f "$work.tmp" "$work"
 {
   cat <<'SQL'
 SET client_min_messages TO warning;
@@ -66186,8 +66708,9 @@ SQL
 ;
 INSERT INTO ${MIGRATIONS_TABLE} (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');
 SQL
-} | "$@" exec -T postgres psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$role" -d "$db" \\
+} | "$@" exec -T -e "PGAPPNAME=$app_name" postgres psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$role" -d "$db" \\
   -v "titan_file=$name" -v "titan_sha256=$sha" -v "titan_release=$release"
+rm -f "$work"
 `;
 class MigrationFailedError extends Error {
     name = 'MigrationFailedError';
@@ -66198,15 +66721,16 @@ class MigrationFailedError extends Error {
     }
 }
 /**
- * The project has no postgres container (its stack was taken down, or the host was rebuilt with the
- * app dir kept): the caller starts postgres of the release `current` points at, then reads again.
+ * The project has no running postgres container (its stack was stopped or taken down, or the host
+ * restarted without it): the caller starts postgres of the release `current` points at, then reads
+ * again.
  */
 class DatabaseNotRunningError extends Error {
     name = 'DatabaseNotRunningError';
 }
 /**
  * Waits for the project's postgres (a container that is starting), returns what was applied.
- * Throws DatabaseNotRunningError at once when the project has no postgres container to wait for.
+ * Throws DatabaseNotRunningError at once when the project has no running postgres container.
  */
 async function readAppliedMigrations(connection, project, options) {
     const db = options.database ?? TITAN_DATABASE;
@@ -66219,7 +66743,9 @@ async function readAppliedMigrations(connection, project, options) {
     }
     catch (error) {
         if (error instanceof CommandFailedError && error.exitCode === NO_DATABASE_EXIT) {
-            throw new DatabaseNotRunningError(`Project ${project} has no postgres container on ${connection.host}.`, { cause: error });
+            const said = error.stderrTail.trim().split('\n').pop() ?? '';
+            const what = said === '' ? `project ${project} has no running postgres container` : said;
+            throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
         }
         throw error;
     }
@@ -66229,13 +66755,20 @@ async function readAppliedMigrations(connection, project, options) {
         .filter((words) => words.length === 2 && words[0] !== '' && words[1] !== undefined)
         .map(([file, sha256]) => ({ file, sha256 }));
 }
+const WORK_TOKEN_PATTERN = /^[0-9a-f]{8,64}$/;
 /** Applies one migration (file from the host's verified release folder) and records it, in one transaction. */
 async function applyMigration(connection, target, request, logger) {
     const db = request.database ?? TITAN_DATABASE;
-    const { migration } = request;
+    const { migration, work } = request;
+    if (!WORK_TOKEN_PATTERN.test(work.token))
+        throw new Error(`Work token ${JSON.stringify(work.token)} is not hex.`);
     const started = performance.now();
     try {
-        await connection.runScript(APPLY_MIGRATION_SCRIPT, [`${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.user, db.database, ...composeArgv(target, [])], { name: APPLY_MIGRATION_SCRIPT_NAME, timeoutMs: 30 * 60_000 });
+        await connection.runScript(APPLY_MIGRATION_SCRIPT, [
+            `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.user, db.database,
+            `${work.stateDir}/work-${work.token}-migration`, `titan-migration-${work.token}`,
+            ...compose_command_composeArgv(target, []),
+        ], { name: APPLY_MIGRATION_SCRIPT_NAME, timeoutMs: 30 * 60_000 });
     }
     catch (error) {
         if (error instanceof CommandFailedError)
@@ -66701,6 +67234,7 @@ async function removeReleases(connection, layout, ids, partials) {
 
 ;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
 
+
 const COMPOSE_TIMEOUT_MS = 10 * 60_000;
 /** Stops services group after group (each group's services together), in the order given. */
 async function stopServices(connection, target, groups, logger) {
@@ -66709,7 +67243,7 @@ async function stopServices(connection, target, groups, logger) {
         if (group.length === 0)
             continue;
         logger.info(`Stopping ${group.join(', ')}`);
-        await connection.run(composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+        await connection.run(compose_command_composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
         stopped.push(...group);
     }
     return stopped;
@@ -66727,19 +67261,52 @@ async function startServices(connection, target, services, logger) {
  */
 async function upStack(connection, target, logger) {
     logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode})`);
-    await connection.run(composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
 }
 /** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
 async function upServices(connection, target, services, logger) {
     logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
-    await connection.run(composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
 }
 /** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
 async function restartServices(connection, target, services, logger) {
     if (services.length === 0)
         return;
     logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
-    await connection.run(composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+    await connection.run(compose_command_composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+const UP_EXCEPT_SCRIPT_NAME = 'titan-up-except';
+// $1 services to leave alone (space-separated), then the docker compose command. Brings up every
+// other service of the release (`up -d --remove-orphans <services>`).
+const UP_EXCEPT_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
+held=$1
+shift
+services=$("$@" config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
+set -f
+# shellcheck disable=SC2086 # one argument per service
+"$@" up -d --remove-orphans $services
+`));
+/** `up -d --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
+async function upStackExcept(connection, target, held, logger) {
+    for (const service of held) {
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
+    }
+    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
+    await connection.runScript(UP_EXCEPT_SCRIPT, [held.join(' '), ...composeArgv(target, [])], { name: UP_EXCEPT_SCRIPT_NAME, timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-mode.js
+const RECORD_MODE_SCRIPT_NAME = 'titan-record-mode';
+// $1 app dir, $2 TITAN_MODE.
+const RECORD_MODE_SCRIPT = `set -eu
+cd "$1"
+mkdir -p state
+printf '%s\\n' "$2" > state/mode.tmp
+mv -f state/mode.tmp state/mode
+`;
+async function recordStackMode(connection, layout, mode) {
+    await connection.runScript(RECORD_MODE_SCRIPT, [layout.appDir, mode], { name: RECORD_MODE_SCRIPT_NAME, timeoutMs: 30_000 });
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
@@ -67683,6 +68250,23 @@ class MigrationDriftError extends Error {
     name = 'MigrationDriftError';
 }
 
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-halt.js
+/**
+ * An operator's halt that arrives while a deploy runs (a HARD_HALT or a rollback in mode stop,
+ * which take no lock) wins: at each safe point before the stack is started, armed or confirmed the
+ * deploy looks for a halt mark it is not lifting, and stops there if there is one. What it stopped
+ * is then returned by the guard's plan, which under a halt never starts the trading services.
+ */
+
+/** Throws HostHaltedError when the host carries a halt mark other than the one `lifting` names. */
+async function checkNoNewHalt(connection, layout, lifting, where) {
+    const mark = await readHaltMark(connection, layout);
+    if (mark === undefined || (lifting !== undefined && mark.nonce === lifting))
+        return;
+    throw new HostHaltedError(`An operator halted the host ${describeHalt(mark)} while this deploy ran; it stops here, ${where}. ` +
+        'Nothing automatic starts trading while the halt stands: deploy again with lift-halt: true, or run action-rollback with mode restart.', mark);
+}
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/healthy-stack.js
 
 /** The release did not verify within its timeout; the report names every failing service and check. */
@@ -67709,6 +68293,7 @@ class PhaseClock {
     #origin;
     #logger;
     #records = [];
+    #current;
     constructor(logger, origin = performance.now()) {
         this.#logger = logger;
         this.#origin = origin;
@@ -67717,12 +68302,15 @@ class PhaseClock {
     async run(name, work) {
         const start = performance.now();
         let outcome = 'failed';
+        this.#current = name;
         try {
             const value = await this.#logger.group(name, work);
             outcome = 'ok';
             return value;
         }
         finally {
+            if (this.#current === name)
+                this.#current = undefined;
             this.#records.push({
                 name,
                 startedAtMs: Math.round(start - this.#origin),
@@ -67738,7 +68326,7 @@ class PhaseClock {
     background(name, work) {
         const start = performance.now();
         const record = (outcome) => {
-            this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome });
+            this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome, background: true });
         };
         return work().then((value) => {
             record('ok');
@@ -67751,6 +68339,14 @@ class PhaseClock {
     /** Records a phase that did not need to run. */
     skip(name) {
         this.#records.push({ name, startedAtMs: Math.round(performance.now() - this.#origin), durationMs: 0, outcome: 'skipped' });
+    }
+    /** The phase running now, if any (a cancellation says where it arrived). */
+    get current() {
+        return this.#current;
+    }
+    /** The last phase that ran or runs (where a run stood when something arrived between phases). */
+    get latest() {
+        return this.#current ?? this.#records.filter((r) => r.outcome !== 'skipped' && !r.background).at(-1)?.name;
     }
     get records() {
         return this.#records;
@@ -67789,10 +68385,14 @@ class PhaseClock {
 
 
 
+
+
+
+
 /** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
 const REVERT_MODE = 'DISARMED';
 async function deployRelease(connection, request) {
-    const { layout, project, logger, bundle } = request;
+    const { layout, project, logger, bundle, signal } = request;
     const manifest = bundle.manifest;
     const releaseId = manifest.releaseId;
     const startedAt = new Date();
@@ -67810,49 +68410,76 @@ async function deployRelease(connection, request) {
     let recovered;
     let result = 'failed';
     let failure;
-    let switched = false;
-    let guardStarted = false;
+    let hostStatus;
+    let stoppedIn;
+    /** The guard phase began: from here on the host has a return plan for this release. */
+    let guarded = false;
+    /** The running stack was touched past the point of a plain restore: switched, or (same release) started again. */
+    let stackTouched = false;
+    let sameRelease = false;
     let confirmed = false;
+    let journalWritten = false;
+    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
+    let ending = false;
+    /** The halt mark this deploy lifts (lift-halt), by its nonce. */
+    let lifting;
     const nextView = { manifest, compose: bundle.compose };
     const journalFields = { actor: request.actor, runUrl: request.runUrl, action: 'deploy' };
+    const cancel = () => {
+        stoppedIn ??= clock.latest;
+        logger.warning(`Cancellation (${cancellationCause(signal)}) received during ${clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!ending)
+            void lock?.abortWork();
+    };
+    signal?.addEventListener('abort', cancel, { once: true });
+    /** A safe point: cancelled runs stop here. */
+    const checkpoint = () => throwIfCancelled(signal, stoppedIn ?? clock.latest);
     try {
+        checkpoint();
         lock = await clock.run('lock', () => acquireDeployLock(connection, {
             layout,
             holder: { runUrl: request.runUrl, release: releaseId, actor: request.actor },
             timeoutSeconds: request.lockTimeoutSeconds,
+            ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+            ...(signal !== undefined ? { signal } : {}),
             logger,
         }));
         const heldLock = lock;
+        checkpoint();
         let state = await clock.run('inspect', async () => {
             const found = await readHostState(connection, layout);
             checkHostReady(found, layout, connection.host);
+            if (found.halted !== undefined) {
+                if (request.liftHalt !== true) {
+                    throw new HostHaltedError(`The host ${connection.host} is halted ${describeHalt(found.halted)}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
+                        'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.', found.halted);
+                }
+                lifting = found.halted.nonce;
+                logger.warning(`The host is halted ${describeHalt(found.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
+            }
             return found;
         });
-        const unconfirmed = state.current === undefined ? undefined : state.guards.find((g) => g.release === state.current);
-        const currentRelease = state.releases.find((r) => r.id === state.current);
-        if (unconfirmed !== undefined && unconfirmed.release === releaseId && currentRelease !== undefined && !currentRelease.confirmed) {
-            logger.warning(`Release ${releaseId} is current but was never confirmed (the deploy that switched to it is gone): converging and verifying it now. ` +
-                'If it does not verify, its guard returns the host to the previous release.');
-        }
-        else if (unconfirmed !== undefined && currentRelease !== undefined && !currentRelease.confirmed) {
-            hostChanged = true;
-            recovered = unconfirmed.release;
+        if (state.guards.length > 0) {
+            // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
             await clock.run('recover', async () => {
-                logger.warning(`Release ${unconfirmed.release} is current but was never confirmed: the deploy that switched to it is gone. Returning to ` +
-                    `${unconfirmed.previous === '' ? 'no release' : unconfirmed.previous} first, as its guard would.`);
-                const left = await readView(connection, layout, unconfirmed.release);
-                const back = unconfirmed.previous === '' ? undefined : await readView(connection, layout, unconfirmed.previous);
-                const recoveryPlan = planChanges(back, left, { previous: REVERT_MODE, next: REVERT_MODE });
-                await revertRelease(connection, layout, revertPlanFor(project, unconfirmed.release, back, recoveryPlan, 'its deploy ended before confirming it', {
-                    result: 'reverted-unconfirmed',
-                    fields: journalFields,
-                }), logger);
-                await stopGuard(connection, layout, unconfirmed.release);
+                for (const guard of state.guards) {
+                    heldLock.assertHeld();
+                    const outcome = await runGuardPlan(connection, layout, guard.release, { by: 'recovery', reason: 'the deploy that started its guard ended without confirming it' }, logger);
+                    await stopGuard(connection, layout, guard.release);
+                    if (outcome !== 'nothing') {
+                        hostChanged = true;
+                        recovered = guard.release;
+                        logger.warning(`Release ${guard.release} was left unconfirmed by a deploy that is gone: its return plan ran first (${outcome}).`);
+                    }
+                    else {
+                        logger.info(`A guard of release ${guard.release} was left by a deploy that is gone; it had nothing to return.`);
+                    }
+                }
                 state = await readHostState(connection, layout);
             });
         }
         previous = state.current;
-        const sameRelease = previous === releaseId;
+        sameRelease = previous === releaseId;
         const previousMode = parseMode(state.mode);
         const migrationFiles = releaseMigrations(manifest);
         // Reads that change nothing run alongside the install on a host that already runs a release: the
@@ -67864,6 +68491,7 @@ async function deployRelease(connection, request) {
         const imagesCheck = clock.background('images-check', () => findMissingImages(connection, references));
         const runningRelease = previous;
         const previousRead = runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readView(connection, layout, runningRelease, manifest.compose)) : undefined;
+        checkpoint();
         const installed = await clock.run('install', async () => {
             heldLock.assertHeld();
             return installRelease(connection, {
@@ -67880,6 +68508,7 @@ async function deployRelease(connection, request) {
         if (state.releases.find((r) => r.id === releaseId)?.bad === true) {
             logger.warning(`Release ${releaseId} was marked bad on this host by an earlier deploy; deploying it again as asked.`);
         }
+        checkpoint();
         plan = await clock.run('plan', async () => {
             if (previous !== undefined)
                 previousView = sameRelease ? nextView : settled(await previousRead);
@@ -67888,12 +68517,14 @@ async function deployRelease(connection, request) {
             return planned;
         });
         const changePlan = plan;
+        checkpoint();
         await clock.run('pull', async () => {
             heldLock.assertHeld();
             const missing = settled(await imagesCheck);
             logger.info(`Images by digest: ${references.length - missing.length} of ${references.length} already on the host${missing.length > 0 ? `; pulling ${missing.length}` : ''}.`);
             await pullImages(connection, missing, logger);
         });
+        checkpoint();
         const migrationPlan = migrationFiles.length === 0
             ? undefined
             : await clock.run('migrations-check', async () => {
@@ -67911,8 +68542,9 @@ async function deployRelease(connection, request) {
                     catch (error) {
                         if (!(error instanceof DatabaseNotRunningError) || previousView === undefined)
                             throw error;
-                        // The running release's stack is down (taken down, or the host restarted without it):
-                        // its own postgres starts again first. Infrastructure of the running release, not a change.
+                        // The running release's stack is stopped or down (`docker compose stop`, taken down, the
+                        // host restarted without it): its own postgres starts again first. Infrastructure of the
+                        // running release, not a change; the start phase brings up the rest.
                         logger.warning(`${error.message} Starting postgres of the running release ${previous ?? ''} to read the migration history.`);
                         hostChanged = true;
                         await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE), ['postgres'], logger);
@@ -67930,12 +68562,20 @@ async function deployRelease(connection, request) {
         if (migrationFiles.length === 0)
             clock.skip('migrations-check');
         migrations = { alreadyApplied: migrationPlan?.alreadyApplied ?? 0, applied: [], pending: migrationPlan?.pending.map((m) => m.file) ?? [] };
+        // From the guard on, the host can return by itself: nothing of the running stack changes before it.
+        checkpoint();
+        await checkNoNewHalt(connection, layout, lifting, 'before anything of the running stack changed: nothing was stopped or started');
+        await clock.run('guard', async () => {
+            heldLock.assertHeld();
+            hostChanged = true;
+            guarded = true;
+            await startGuard(connection, layout, { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(project, releaseId, previousView, changePlan, journalFields) }, logger);
+        });
         const runningTarget = previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE);
-        let stopped = [];
+        checkpoint();
         if (runningTarget !== undefined && changePlan.stopBeforeSwitch.length > 0) {
-            stopped = await clock.run('stop', async () => {
+            await clock.run('stop', async () => {
                 heldLock.assertHeld();
-                hostChanged = true;
                 return stopServices(connection, runningTarget, changePlan.stopBeforeSwitch, logger);
             });
         }
@@ -67943,64 +68583,59 @@ async function deployRelease(connection, request) {
             clock.skip('stop');
         }
         const pending = migrationPlan?.pending ?? [];
+        checkpoint();
         if (pending.length > 0) {
             await clock.run('migrate', async () => {
                 heldLock.assertHeld();
-                hostChanged = true;
                 const target = runningTarget ?? releaseTarget(layout, project, releaseId, manifest.compose, request.mode);
                 const applied = [];
                 try {
                     for (const migration of pending) {
-                        await applyMigration(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, migration }, logger);
+                        checkpoint();
+                        await applyMigration(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, migration, work: { token: heldLock.token, stateDir: layout.stateDir } }, logger);
                         applied.push(migration.file);
                     }
                 }
-                catch (error) {
+                finally {
                     migrations = { ...migrations, applied };
-                    if (runningTarget !== undefined && stopped.length > 0) {
-                        logger.error(`A migration failed: starting what was stopped of release ${previous ?? ''} again; current is unchanged.`);
-                        await startServices(connection, runningTarget, stopped, logger);
-                    }
-                    throw error;
                 }
-                migrations = { ...migrations, applied };
             });
         }
         else {
             clock.skip('migrate');
         }
+        checkpoint();
         if (!sameRelease) {
-            await clock.run('guard', async () => {
-                heldLock.assertHeld();
-                hostChanged = true;
-                await startGuard(connection, layout, {
-                    confirmTimeoutSeconds: request.confirmTimeoutSeconds,
-                    revert: revertPlanFor(project, releaseId, previousView, changePlan, `not confirmed within ${request.confirmTimeoutSeconds} s of the switch`, {
-                        result: 'reverted-by-guard',
-                        fields: journalFields,
-                    }),
-                }, logger);
-                guardStarted = true;
-            });
             await clock.run('switch', async () => {
                 heldLock.assertHeld();
+                stackTouched = true;
                 await switchCurrent(connection, layout, releaseId);
-                switched = true;
                 logger.info(`current -> releases/${releaseId}`);
             });
         }
         else {
             logger.info(`Release ${releaseId} is already current: no switch; its stack is converged and verified again.`);
-            clock.skip('guard');
             clock.skip('switch');
+        }
+        checkpoint();
+        await checkNoNewHalt(connection, layout, lifting, 'before the stack was started');
+        if (lifting !== undefined) {
+            const newer = await liftHaltMark(connection, layout, lifting);
+            if (newer !== undefined) {
+                throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this deploy ran: it stops before starting anything.`, newer);
+            }
+            logger.warning('The operator\'s halt is lifted (lift-halt: true): the stack starts.');
+            lifting = undefined;
         }
         const nextTarget = currentTarget(layout, project, manifest.compose, request.mode);
         await clock.run('start', async () => {
             heldLock.assertHeld();
-            hostChanged = true;
+            stackTouched = true;
+            await recordStackMode(connection, layout, request.mode);
             await upStack(connection, nextTarget, logger);
             await restartServices(connection, nextTarget, changePlan.restartAfterSwitch, logger);
         });
+        checkpoint();
         verification = await clock.run('verify', async () => {
             return requireHealthyStack(connection, {
                 appDir: layout.appDir,
@@ -68009,8 +68644,11 @@ async function deployRelease(connection, request) {
                 timeoutMs: request.healthTimeoutSeconds * 1000,
                 logger,
                 ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+                ...(signal !== undefined ? { signal } : {}),
             });
         });
+        checkpoint();
+        await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');
         await clock.run('confirm', async () => {
             heldLock.assertHeld();
             await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...journalFields, mode: request.mode }, request.mode);
@@ -68040,39 +68678,40 @@ async function deployRelease(connection, request) {
         });
     }
     catch (error) {
+        ending = true;
         failure = error instanceof Error ? error : new Error(String(error));
+        stoppedIn ??= clock.latest;
         if (failure instanceof StackUnhealthyError)
             verification = failure.report;
-        logger.error(failure.message);
         if (confirmed) {
+            logger.error(failure.message);
             result = 'deployed';
             logger.warning(`Release ${releaseId} was deployed and confirmed; what failed afterwards does not undo it.`);
             failure = undefined;
         }
-        else if (switched) {
-            const rolledBack = await rollBack();
-            result = rolledBack ? 'rolled-back' : 'failed';
+        else if (await lockLost()) {
+            failure = lock?.lostError() ?? failure;
+            logger.error(failure.message);
+            hostStatus = 'unknown to this run: the host ended its session; its guard (if one was started) returns the host to a good release by itself';
         }
-        else if (guardStarted) {
-            await stopGuard(connection, layout, releaseId).catch((e) => logger.warning(`Could not stop the guard: ${deploy_describe(e)}`));
+        else if (signal?.aborted === true) {
+            failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${stoppedIn ?? 'the deploy'}.`, stoppedIn);
+            logger.error(failure.message);
+            result = 'cancelled';
+            await endCancelled();
+        }
+        else {
+            logger.error(failure.message);
+            if (guarded)
+                await returnAfterFailure();
+            else
+                hostStatus = hostChanged ? `unchanged in what runs: release ${previous ?? '(none)'} still runs as it did` : 'unchanged: the deploy was refused before it changed anything';
         }
     }
     finally {
-        if (lock !== undefined && hostChanged) {
-            const entry = {
-                time: new Date().toISOString(),
-                action: 'deploy',
-                result,
-                release: releaseId,
-                previous: previous ?? null,
-                mode: request.mode,
-                actor: request.actor,
-                runUrl: request.runUrl,
-                phases: clock.durations(),
-                ...(failure !== undefined ? { reason: firstLine(failure.message) } : {}),
-            };
-            await appendJournal(connection, layout, entry).catch((e) => logger.warning(`Could not append to ${layout.journal}: ${deploy_describe(e)}`));
-        }
+        signal?.removeEventListener('abort', cancel);
+        if (!journalWritten)
+            await writeJournal();
         await lock?.release();
     }
     return {
@@ -68089,44 +68728,139 @@ async function deployRelease(connection, request) {
         rollbackVerification,
         removedReleases,
         recovered,
+        hostStatus,
+        stoppedIn: result === 'deployed' ? undefined : stoppedIn,
         error: failure,
         startedAt: startedAt.toISOString(),
         durationMs: clock.elapsedMs(),
     };
-    /** After a failure past the switch: back to the previous release, verified. True when that worked. */
-    async function rollBack() {
-        const changePlan = plan;
-        if (changePlan === undefined)
+    /** True when the host ended this run's lock (or its connection): nothing more may be changed. */
+    async function lockLost() {
+        if (lock === undefined)
             return false;
+        // The lock channel's end may still be on its way when a command of the same session failed first.
+        for (let i = 0; i < 5 && lock.held && !connection.closed; i += 1)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        return !lock.held || connection.closed;
+    }
+    async function writeJournal() {
+        journalWritten = true;
+        if (lock === undefined || connection.closed || !lock.held || (!hostChanged && result !== 'cancelled'))
+            return;
+        const entry = {
+            time: new Date().toISOString(),
+            action: 'deploy',
+            result,
+            release: releaseId,
+            previous: previous ?? null,
+            mode: request.mode,
+            actor: request.actor,
+            runUrl: request.runUrl,
+            phases: clock.durations(),
+            ...(result !== 'deployed' && stoppedIn !== undefined ? { phase: stoppedIn } : {}),
+            ...(failure !== undefined ? { reason: firstLine(failure.message) } : {}),
+        };
+        await appendJournal(connection, layout, entry).catch((e) => logger.warning(`Could not append to ${layout.journal}: ${deploy_describe(e)}`));
+    }
+    /**
+     * A cancelled run: the host already ended the work in flight (abortWork). The journal line goes
+     * first (a kill may follow within seconds). Before the switch the plan runs now (what was stopped
+     * starts again); after it the guard returns the host as soon as the lock is released.
+     */
+    async function endCancelled() {
+        await lock?.abortWork();
+        if (!guarded) {
+            hostStatus = hostChanged
+                ? `release ${previous ?? '(none)'} runs as it did: the deploy was cancelled before it changed the running stack`
+                : 'unchanged: the deploy was cancelled before it changed anything';
+            await writeJournal();
+            return;
+        }
         try {
-            return await clock.run('rollback', async () => {
-                const reason = firstLine(failure?.message ?? 'failed after the switch');
-                await revertRelease(connection, layout, revertPlanFor(project, releaseId, previousView, changePlan, reason), logger);
-                await stopGuard(connection, layout, releaseId);
-                if (previousView === undefined) {
-                    logger.error(`Release ${releaseId} was the first on this host: its stack was stopped and current removed. Nothing to return to.`);
-                    return false;
-                }
-                const report = await verifyStack(connection, {
-                    appDir: layout.appDir,
-                    project,
-                    manifest: previousView.manifest,
-                    timeoutMs: request.healthTimeoutSeconds * 1000,
-                    logger,
-                    ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
-                });
-                rollbackVerification = report;
-                if (!report.healthy) {
-                    logger.error(`Rolled back to ${previousView.manifest.releaseId}, but it does not verify either: ${new StackUnhealthyError(report).message}`);
-                    return false;
-                }
-                logger.info(`Rolled back: release ${previousView.manifest.releaseId} runs again and verifies; ${releaseId} is marked bad.`);
-                return true;
-            });
+            const now = await readHostState(connection, layout);
+            if (now.releases.find((r) => r.id === releaseId)?.confirmed === true && now.current === releaseId) {
+                result = 'deployed';
+                confirmed = true;
+                failure = undefined;
+                hostStatus = undefined;
+                logger.warning(`Release ${releaseId} was confirmed on the host before the cancellation took effect: it stands.`);
+                await writeJournal();
+                return;
+            }
+            stackTouched ||= now.current === releaseId && !sameRelease;
+            await writeJournal();
+            if (stackTouched) {
+                hostStatus =
+                    `the switch to ${releaseId} had happened: the host's guard returns to ${previous ?? 'no release'} (DISARMED) by itself ` +
+                        'as this run releases the deploy lock (journal: reverted-by-guard)';
+                logger.warning(`Cancelled after the switch: ${hostStatus}.`);
+                return;
+            }
+            const outcome = await runGuardPlan(connection, layout, releaseId, { by: '', reason: 'cancelled' }, logger);
+            await stopGuard(connection, layout, releaseId);
+            hostStatus =
+                outcome === 'restored'
+                    ? `release ${previous ?? ''} runs as before: what this deploy had stopped was started again`
+                    : `release ${previous ?? '(none)'} runs as before: this deploy had not changed the running stack`;
+            logger.info(`Cancelled before the switch: ${hostStatus}.`);
         }
         catch (error) {
-            logger.error(`Rolling back failed: ${deploy_describe(error)}. Unless the switch back happened, the guard on the host still returns to the previous release by itself after confirm-timeout; check the host.`);
-            return false;
+            await writeJournal();
+            hostStatus = `being returned by the host's guard: ${deploy_describe(error)}`;
+            logger.error(`Returning after the cancellation failed: ${deploy_describe(error)}. The guard on the host returns to release ${previous ?? 'none'} by itself once this run releases the lock.`);
+        }
+    }
+    /** A failure once the guard existed: the guard's own plan runs now, from whatever state the host is in. */
+    async function returnAfterFailure() {
+        const reason = firstLine(failure?.message ?? 'failed');
+        try {
+            const outcome = await clock.run('rollback', async () => {
+                const done = await runGuardPlan(connection, layout, releaseId, { by: '', reason }, logger);
+                await stopGuard(connection, layout, releaseId);
+                return done;
+            });
+            if (outcome === 'restored' || outcome === 'nothing') {
+                hostStatus = `release ${previous ?? '(none)'} runs as before${outcome === 'restored' ? ': what this deploy had stopped was started again' : ''}; current is unchanged`;
+                logger.error(`The deploy failed before the switch: ${hostStatus}.`);
+                return;
+            }
+            if (previousView === undefined) {
+                hostStatus = 'no release runs: this was the first release on this host; its stack was stopped and current removed';
+                logger.error(`Release ${releaseId} was the first on this host: its stack was stopped and current removed. Nothing to return to.`);
+                return;
+            }
+            const back = previousView.manifest.releaseId;
+            const halt = await readHostState(connection, layout).then((s) => s.halted);
+            if (halt !== undefined) {
+                hostStatus = `back on release ${back} (DISARMED) without its trading services: the host is halted ${describeHalt(halt)}`;
+                logger.error(`Returned to ${back}, but the host is halted: its trading services stay stopped and it was not verified.`);
+                return;
+            }
+            const report = await clock.run('rollback-verify', () => verifyStack(connection, {
+                appDir: layout.appDir,
+                project,
+                manifest: previousView?.manifest ?? manifest,
+                timeoutMs: request.healthTimeoutSeconds * 1000,
+                logger,
+                ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+            }));
+            rollbackVerification = report;
+            if (!report.healthy) {
+                hostStatus = `back on release ${back}, which does not verify either`;
+                logger.error(`Rolled back to ${back}, but it does not verify either: ${new StackUnhealthyError(report).message}`);
+                return;
+            }
+            result = 'rolled-back';
+            hostStatus = outcome === 'returned' ? `release ${back} runs again DISARMED and verifies` : `back on release ${back}, verified; ${releaseId} is marked bad`;
+            logger.info(`Rolled back: release ${back} runs again and verifies${outcome === 'reverted' ? `; ${releaseId} is marked bad` : ''}.`);
+        }
+        catch (error) {
+            if (await lockLost()) {
+                hostStatus = 'unknown to this run: the host ended its session while it returned; its guard returns the host by itself';
+                return;
+            }
+            hostStatus = `unknown: returning failed (${deploy_describe(error)}); the guard on the host returns to ${previous ?? 'no release'} by itself once the lock is released`;
+            logger.error(`Returning to release ${previous ?? 'none'} failed: ${deploy_describe(error)}. The guard on the host still returns by itself once this run releases the lock; check the host.`);
         }
     }
 }
@@ -68171,7 +68905,7 @@ async function readView(connection, layout, releaseId, guess = []) {
     }));
     return { manifest, compose };
 }
-function revertPlanFor(project, release, previousView, plan, reason, journal) {
+function guardPlanFor(project, release, previousView, plan, journalFields) {
     return {
         project,
         release,
@@ -68179,8 +68913,8 @@ function revertPlanFor(project, release, previousView, plan, reason, journal) {
         previousComposeFiles: previousView?.manifest.compose ?? [],
         stopServices: plan.stopBeforeRevert,
         mode: REVERT_MODE,
-        reason,
-        ...(journal !== undefined ? { journal } : {}),
+        heldServices: TRADING_SERVICES,
+        journalFields,
     };
 }
 function logPlan(plan, previous, logger) {
@@ -68205,8 +68939,6 @@ function deploy_describe(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(7362);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
@@ -68302,6 +69034,17 @@ function hostMatches(matcher, name) {
         }
     }
 }
+/** The hosts a known_hosts line names, for a message (a hashed name cannot be shown). */
+function describeHosts(matcher) {
+    switch (matcher.kind) {
+        case 'any':
+            return 'any host';
+        case 'hashed':
+            return 'a hashed host name';
+        case 'patterns':
+            return matcher.patterns.join(',');
+    }
+}
 function parseKey(keyType, base64, origin) {
     if (!KEY_TYPE.test(keyType)) {
         throw new SshConfigError(`Host key pin ${origin}: unsupported key type "${keyType}".`);
@@ -68384,6 +69127,12 @@ class HostKeyPolicy {
         const name = knownHostsName(host, port);
         const applies = (p) => p.kind === 'fingerprint' || hostMatches(p.hosts, name);
         this.#accepted = usable.filter(applies);
+        if (this.#accepted.length === 0) {
+            const named = [...new Set(usable.map((p) => (p.kind === 'key' ? describeHosts(p.hosts) : '')).filter((d) => d !== ''))];
+            throw new SshConfigError(`No pin for this host: no known_hosts entry names ${name} (${host} port ${port}); the ${usable.length} pinned key(s) are for ` +
+                `${named.join(', ')}. Nothing was sent. Add the host's own line (\`ssh-keyscan -p ${port} ${host}\`, checked out of band), ` +
+                `written for ${name}, or its SHA256 fingerprint.`);
+        }
         this.#revoked = pins.filter((p) => p.kind === 'key' && p.marker === 'revoked' && applies(p)).map((p) => (p.kind === 'key' ? p.keyBlob : Buffer.alloc(0)));
         this.ignoredCertAuthorities = pins.filter((p) => p.kind === 'key' && p.marker === 'cert-authority' && applies(p)).length;
     }
@@ -68641,6 +69390,8 @@ async function execute(session, command, options, sink) {
         let settled = false;
         let exitCode = null;
         let exitSignal = null;
+        /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
+        let exitedEarly;
         let pgid;
         let killReason;
         let killDone;
@@ -68763,7 +69514,7 @@ async function execute(session, command, options, sink) {
             if (killReason) {
                 const killed = killDone ? await killDone : false;
                 if (killReason.kind === 'timeout') {
-                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed }));
+                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
                 }
                 else if (killReason.kind === 'abort') {
                     settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
@@ -68800,9 +69551,13 @@ async function execute(session, command, options, sink) {
         const wire = (ch) => {
             channel = ch;
             ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
+            // The timeout keeps running after the exit status: a command is done only when its channel
+            // closes, and a background child still holding stdout or stderr keeps it open (it is killed
+            // with the rest of the process group when the timeout comes).
             ch.on('exit', (code, signal) => {
-                clearTimeout(timer);
                 recordExit(code, signal);
+                if (killReason === undefined)
+                    exitedEarly = exitCode ?? exitSignal ?? undefined;
             });
             // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
             ch.on('close', (code, signal) => {
@@ -69181,7 +69936,7 @@ async function uploadFile(session, source, remotePath, options = {}) {
             throw new SshConfigError(`${source} is not a regular file.`);
         mode ??= info.mode & 0o7777;
         bytes = info.size;
-        stdin = (0,external_node_fs_namespaceObject.createReadStream)(source, { highWaterMark: 1024 * 1024 });
+        stdin = (0,external_node_fs_.createReadStream)(source, { highWaterMark: 1024 * 1024 });
     }
     else {
         if (Buffer.isBuffer(source))
@@ -69229,6 +69984,7 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
  * timeouts, a connection dropped during the handshake); never on a host key mismatch or an
  * authentication failure, and nothing after the connection is up is ever retried.
  */
+
 
 
 
@@ -69654,7 +70410,11 @@ async function connectOnce(options, port, policy) {
  * (HostKeyMismatchError), an authentication failure (AuthenticationError) or a configuration error
  * (SshConfigError). Other failures end in ConnectError.
  */
-async function connectSsh(options) {
+async function connectSsh(given) {
+    const parsed = parseSshHost(given.host);
+    if ('problem' in parsed)
+        throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
+    const options = { ...given, host: parsed.host };
     const { port, policy } = checkOptions(options);
     const logger = options.logger;
     if (policy.ignoredCertAuthorities > 0) {
@@ -74694,8 +75454,9 @@ function getOctokit(token, options, ...additionalPlugins) {
 /**
  * The deploy as one GitHub deployment: created when the deploy starts (ref = the release's commit,
  * the environment input, auto_merge off, no required contexts), then statuses in_progress and
- * success or failure, each with the run's URL as log_url. A GitHub API failure is a warning: it
- * never stops or fails a deploy.
+ * success or failure (a cancelled, failed or rolled-back deploy is a failure: never left
+ * in_progress), each with the run's URL as log_url. A GitHub API failure is a warning: it never
+ * stops or fails a deploy.
  */
 
 async function startGitHubDeployment(target, logger) {
@@ -74737,6 +75498,8 @@ async function startGitHubDeployment(target, logger) {
                     log_url: target.runUrl,
                     description: description.slice(0, 140),
                     ...url(target),
+                    // A cancelled run has seconds left: a slow API must not keep it from finishing.
+                    request: { signal: AbortSignal.timeout(5000) },
                 });
             }
             catch (error) {
@@ -74998,6 +75761,7 @@ const settings_DEFAULTS = {
     healthTimeout: 120,
     confirmTimeout: 300,
     lockTimeout: 300,
+    heartbeatTimeout: 60,
     keepReleases: 5,
     environment: 'production',
 };
@@ -75015,6 +75779,12 @@ async function readSettings(reader = new InputReader(), env = process.env) {
     const { bundle, releaseId } = await readBundleId(bundleInput);
     const target = readHostTarget(reader);
     const mode = reader.choice('mode', ['DISARMED', 'ARMED'], 'DISARMED');
+    const confirmTimeoutSeconds = reader.integer('confirm-timeout', settings_DEFAULTS.confirmTimeout, { min: 10, max: 24 * 3600 });
+    const heartbeatTimeoutSeconds = reader.integer('heartbeat-timeout', Math.min(settings_DEFAULTS.heartbeatTimeout, Math.floor(confirmTimeoutSeconds / 2)), { min: 3, max: 3600 });
+    if (heartbeatTimeoutSeconds >= confirmTimeoutSeconds) {
+        throw new configuration_error/* ConfigurationError */.j(`Input heartbeat-timeout (${heartbeatTimeoutSeconds} s) must be shorter than confirm-timeout (${confirmTimeoutSeconds} s): a lost runner must lose the lock before its guard gives up waiting. ` +
+            'Lower heartbeat-timeout (default 60) or raise confirm-timeout.', { input: 'heartbeat-timeout' });
+    }
     return {
         ...connection,
         bundle,
@@ -75023,9 +75793,11 @@ async function readSettings(reader = new InputReader(), env = process.env) {
         ...target,
         mode,
         healthTimeoutSeconds: reader.integer('health-timeout', settings_DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
-        confirmTimeoutSeconds: reader.integer('confirm-timeout', settings_DEFAULTS.confirmTimeout, { min: 10, max: 24 * 3600 }),
+        confirmTimeoutSeconds,
         lockTimeoutSeconds: reader.integer('lock-timeout', settings_DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
+        heartbeatTimeoutSeconds,
         keepReleases: reader.integer('keep-releases', settings_DEFAULTS.keepReleases, { min: 1, max: 1000 }),
+        liftHalt: reader.boolean('lift-halt', false),
         githubToken: reader.secret('github-token'),
         environment: reader.optional('environment', settings_DEFAULTS.environment),
         environmentUrl: reader.optional('environment-url'),
@@ -75105,84 +75877,12 @@ function codeOf(error) {
     return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : 'unreadable';
 }
 
-;// CONCATENATED MODULE: ../packages/action-kit/lib/job-summary.js
-
-class JobSummary {
-    parts = [];
-    heading(text, level = 2) {
-        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
-        return this;
-    }
-    /** A paragraph of Markdown the caller wrote (already safe). */
-    markdown(text) {
-        this.parts.push(text);
-        return this;
-    }
-    /** A paragraph of plain text, escaped. */
-    text(text) {
-        this.parts.push(escapeInline(text));
-        return this;
-    }
-    /** Key/value facts as a two-column table. */
-    facts(rows) {
-        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
-    }
-    table(headers, rows, options = {}) {
-        const cell = options.raw ? (s) => s : escapeCell;
-        const lines = [
-            `| ${headers.map(escapeCell).join(' | ')} |`,
-            `| ${headers.map(() => '---').join(' | ')} |`,
-            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-        ];
-        this.parts.push(lines.join('\n'));
-        return this;
-    }
-    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
-    details(summary, body) {
-        const fence = body.includes('```') ? '~~~~' : '```';
-        this.parts.push(`<details><summary>${job_summary_escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
-        return this;
-    }
-    /** The phases of the run with their durations, and a bar per phase to see where time went. */
-    timeline(phases) {
-        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
-        const width = 24;
-        const rows = phases.map((p) => {
-            const lead = Math.round((p.startedAtMs / total) * width);
-            const len = Math.max(1, Math.round((p.durationMs / total) * width));
-            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
-            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
-            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
-        });
-        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
-    }
-    toMarkdown() {
-        return `${this.parts.join('\n\n')}\n`;
-    }
-    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
-    async write() {
-        if (!process.env['GITHUB_STEP_SUMMARY'])
-            return;
-        await core/* summary */.z.addRaw(this.toMarkdown(), true).write();
-    }
-}
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-function job_summary_escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-function escapeInline(text) {
-    return job_summary_escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
-}
-function escapeCell(text) {
-    return escapeInline(text);
-}
-
+// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(5341);
 ;// CONCATENATED MODULE: ./lib/summary.js
 /**
  * The job summary of a deploy, written for a person who reads it instead of the log: the outcome,
- * the release, the mode in bold, every service with its digest and whether (and why) it changed,
+ * what the host is left in when it did not deploy (cancelled, failed, lock lost), the release, the mode in bold, every service with its digest and whether (and why) it changed,
  * the phases with their durations, and the verification table. No secret is ever in it: it shows
  * names, digests, ids, times and the host's own verification messages.
  */
@@ -75192,13 +75892,16 @@ const HEADLINE = {
     deployed: '✅ Deployed',
     'rolled-back': '↩️ Rolled back',
     failed: '❌ Deploy failed',
+    cancelled: '⏹️ Deploy cancelled',
 };
 function deploySummary(outcome, context) {
-    const summary = new JobSummary();
+    const summary = new job_summary/* JobSummary */.c3();
     summary.heading(`${HEADLINE[outcome.result]}: release ${outcome.releaseId} on ${context.host}`, 2);
     summary.markdown(`Mode: **${outcome.mode}**`);
     summary.facts([
         ['result', outcome.result],
+        ...(outcome.hostStatus !== undefined ? [['host now', outcome.hostStatus]] : []),
+        ...(outcome.stoppedIn !== undefined ? [[outcome.result === 'cancelled' ? 'cancelled during' : 'stopped in', outcome.stoppedIn]] : []),
         ['release', outcome.releaseId],
         ['previous release', outcome.previousReleaseId ?? '(none: first release on this host)'],
         ['host', context.host],
@@ -75206,7 +75909,7 @@ function deploySummary(outcome, context) {
         ['project', context.project],
         ['bundle', outcome.reusedRelease ? 'already on the host, verified again in place' : 'uploaded and verified on the host'],
         ['migrations', migrationsLine(outcome)],
-        ['duration', formatSeconds(outcome.durationMs)],
+        ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
         ...(outcome.recovered !== undefined ? [['recovered', `reverted ${outcome.recovered}, left unconfirmed by an earlier deploy`]] : []),
         ...(outcome.removedReleases.length > 0 ? [['removed releases', outcome.removedReleases.join(', ')]] : []),
         ...(outcome.hostChanged ? [] : [['host state', 'unchanged: the deploy was refused before it changed anything']]),
@@ -75268,7 +75971,8 @@ function summary_shortDigest(reference) {
 
 
 
-async function run(logger = coreLogger) {
+
+async function run(logger = core_logger/* coreLogger */.W, signal) {
     const settings = await readSettings();
     setOutputs({ releaseId: settings.releaseId, previous: undefined, result: 'failed' });
     const bundle = await logger.group('Read the bundle', async () => {
@@ -75285,6 +75989,7 @@ async function run(logger = coreLogger) {
             throw error;
         }
     });
+    notCancelled(signal, `before connecting to ${settings.host}: nothing was sent`);
     const deployment = settings.githubToken === undefined
         ? undefined
         : await startGitHubDeployment({
@@ -75308,10 +76013,13 @@ async function run(logger = coreLogger) {
             healthTimeoutSeconds: settings.healthTimeoutSeconds,
             confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
             lockTimeoutSeconds: settings.lockTimeoutSeconds,
+            heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
             keepReleases: settings.keepReleases,
+            liftHalt: settings.liftHalt,
             actor: settings.actor,
             runUrl: settings.runUrl,
             logger,
+            ...(signal !== undefined ? { signal } : {}),
         });
     }
     catch (error) {
@@ -75334,7 +76042,14 @@ async function run(logger = coreLogger) {
             cause: outcome.error,
         });
     }
+    if (outcome.hostStatus !== undefined) {
+        throw new Error(`${reason} The host ${settings.host}: ${outcome.hostStatus}.`, { cause: outcome.error });
+    }
     throw outcome.error ?? new Error(reason);
+}
+function notCancelled(signal, where) {
+    if (signal?.aborted === true)
+        throw new CancelledError(`The deploy was cancelled (${cancellationCause(signal)}) ${where}.`, undefined);
 }
 function setOutputs(values) {
     core/* setOutput */.uH('release-id', values.releaseId);
@@ -78342,6 +79057,117 @@ function isConfigurationError(error) {
 
 /***/ }),
 
+/***/ 6649:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W: () => (/* binding */ coreLogger)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5650);
+
+/** The runner's log as a Logger: libraries write here without knowing about @actions/core. */
+const coreLogger = {
+    debug: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(message),
+    info: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(message),
+    warning: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(message),
+    error: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .error */ .z3(message),
+    group: (name, run) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(name, run),
+};
+
+
+/***/ }),
+
+/***/ 5341:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Xo: () => (/* binding */ formatSeconds),
+/* harmony export */   c3: () => (/* binding */ JobSummary),
+/* harmony export */   gw: () => (/* binding */ summaryWritten)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5650);
+
+let written = false;
+/** True once any summary of this run was written (the entry point writes one only if none was). */
+function summaryWritten() {
+    return written;
+}
+class JobSummary {
+    parts = [];
+    heading(text, level = 2) {
+        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
+        return this;
+    }
+    /** A paragraph of Markdown the caller wrote (already safe). */
+    markdown(text) {
+        this.parts.push(text);
+        return this;
+    }
+    /** A paragraph of plain text, escaped. */
+    text(text) {
+        this.parts.push(escapeInline(text));
+        return this;
+    }
+    /** Key/value facts as a two-column table. */
+    facts(rows) {
+        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
+    }
+    table(headers, rows, options = {}) {
+        const cell = options.raw ? (s) => s : escapeCell;
+        const lines = [
+            `| ${headers.map(escapeCell).join(' | ')} |`,
+            `| ${headers.map(() => '---').join(' | ')} |`,
+            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+        ];
+        this.parts.push(lines.join('\n'));
+        return this;
+    }
+    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
+    details(summary, body) {
+        const fence = body.includes('```') ? '~~~~' : '```';
+        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
+        return this;
+    }
+    /** The phases of the run with their durations, and a bar per phase to see where time went. */
+    timeline(phases) {
+        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
+        const width = 24;
+        const rows = phases.map((p) => {
+            const lead = Math.round((p.startedAtMs / total) * width);
+            const len = Math.max(1, Math.round((p.durationMs / total) * width));
+            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
+            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
+            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
+        });
+        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
+    }
+    toMarkdown() {
+        return `${this.parts.join('\n\n')}\n`;
+    }
+    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
+    async write() {
+        if (!process.env['GITHUB_STEP_SUMMARY'])
+            return;
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(this.toMarkdown(), true).write();
+        written = true;
+    }
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function escapeInline(text) {
+    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
+}
+function escapeCell(text) {
+    return escapeInline(text);
+}
+
+
+/***/ }),
+
 /***/ 3121:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -78349,31 +79175,81 @@ function isConfigurationError(error) {
 /* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony export failureMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5650);
-/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5678);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5650);
+/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5678);
+/* harmony import */ var _job_summary_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5341);
+
+
 
 
 /**
  * The one top-level catch of an action's entry point: any failure becomes `core.setFailed` with a
- * message a person can act on. A ConfigurationError says it is the caller's input to fix.
- * Never calls process.exit: `finally` blocks (locks, connections) always run.
+ * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
+ * leaves a job summary, however it ends: an action that failed before writing its own gets one
+ * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
+ * action. Never calls process.exit for a cancellable action: `finally` blocks (locks, connections)
+ * always run.
  */
-async function runAction(main) {
+async function runAction(main, options = { name: 'Action' }) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (!options.cancellable) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(`${options.name} was cancelled (${name}) before it finished.`);
+            if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)())
+                writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
+            process.exit(1);
+        }
+        if (controller.signal.aborted) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
+        controller.abort(name);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
     try {
-        await main();
+        await main({ signal: controller.signal });
     }
     catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(failureMessage(error));
+        const message = failureMessage(error);
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(message);
         if (error instanceof Error && error.stack !== undefined)
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(error.stack);
+        if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)()) {
+            await new _job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .JobSummary */ .c3()
+                .heading(`❌ ${options.name} failed`, 2)
+                .text(message.split('\n')[0] ?? '')
+                .write()
+                .catch((e) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
+        }
+    }
+    finally {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
     }
 }
 function failureMessage(error) {
-    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_1__/* .isConfigurationError */ .p)(error))
+    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))
         return `Configuration error: ${error.message}`;
     if (error instanceof Error)
         return error.message;
     return String(error);
+}
+/** Appends to the job summary file at once (a process about to exit cannot wait for a promise). */
+function writeSummaryNow(markdown) {
+    const file = process.env['GITHUB_STEP_SUMMARY'];
+    if (file === undefined || file === '')
+        return;
+    try {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(file, markdown);
+    }
+    catch {
+        // the step fails anyway; the runner shows the failure
+    }
 }
 
 

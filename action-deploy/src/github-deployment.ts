@@ -1,8 +1,9 @@
 /**
  * The deploy as one GitHub deployment: created when the deploy starts (ref = the release's commit,
  * the environment input, auto_merge off, no required contexts), then statuses in_progress and
- * success or failure, each with the run's URL as log_url. A GitHub API failure is a warning: it
- * never stops or fails a deploy.
+ * success or failure (a cancelled, failed or rolled-back deploy is a failure: never left
+ * in_progress), each with the run's URL as log_url. A GitHub API failure is a warning: it never
+ * stops or fails a deploy.
  */
 import * as github from '@actions/github';
 import type { Logger } from '@titan/log/logger';
@@ -59,6 +60,8 @@ export async function startGitHubDeployment(target: DeploymentTarget, logger: Lo
           log_url: target.runUrl,
           description: description.slice(0, 140),
           ...url(target),
+          // A cancelled run has seconds left: a slow API must not keep it from finishing.
+          request: { signal: AbortSignal.timeout(5000) },
         });
       } catch (error: unknown) {
         logger.warning(`Could not record the GitHub deployment status ${state}: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,4 +1,5 @@
+import { coreLogger } from '@titan/action-kit/core-logger';
 import { runAction } from '@titan/action-kit/run-action';
 import { run } from './main.js';
 
-await runAction(() => run());
+await runAction(({ signal }) => run(coreLogger, signal), { name: 'Deploy', cancellable: true });

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { coreLogger } from '@titan/action-kit/core-logger';
 import { hostConnectOptions } from '@titan/action-kit/host-inputs';
+import { CancelledError, cancellationCause } from '@titan/deploy/cancellation';
 import { readLocalBundle, type LocalBundle } from '@titan/deploy/local-bundle';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
 import { HostLayout } from '@titan/host/host-layout';
@@ -11,7 +12,7 @@ import { startGitHubDeployment } from './github-deployment.js';
 import { readSettings } from './settings.js';
 import { deploySummary } from './summary.js';
 
-export async function run(logger: Logger = coreLogger): Promise<void> {
+export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Promise<void> {
   const settings = await readSettings();
   setOutputs({ releaseId: settings.releaseId, previous: undefined, result: 'failed' });
 
@@ -33,6 +34,7 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
       throw error;
     }
   });
+  notCancelled(signal, `before connecting to ${settings.host}: nothing was sent`);
 
   const deployment =
     settings.githubToken === undefined
@@ -62,10 +64,13 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
       healthTimeoutSeconds: settings.healthTimeoutSeconds,
       confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
       lockTimeoutSeconds: settings.lockTimeoutSeconds,
+      heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
       keepReleases: settings.keepReleases,
+      liftHalt: settings.liftHalt,
       actor: settings.actor,
       runUrl: settings.runUrl,
       logger,
+      ...(signal !== undefined ? { signal } : {}),
     });
   } catch (error: unknown) {
     await deployment?.finish('failure', error instanceof Error ? error.message : String(error));
@@ -88,7 +93,14 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
       cause: outcome.error,
     });
   }
+  if (outcome.hostStatus !== undefined) {
+    throw new Error(`${reason} The host ${settings.host}: ${outcome.hostStatus}.`, { cause: outcome.error });
+  }
   throw outcome.error ?? new Error(reason);
+}
+
+function notCancelled(signal: AbortSignal | undefined, where: string): void {
+  if (signal?.aborted === true) throw new CancelledError(`The deploy was cancelled (${cancellationCause(signal)}) ${where}.`, undefined);
 }
 
 function setOutputs(values: { releaseId: string; previous: string | undefined; result: DeployOutcome['result'] }): void {

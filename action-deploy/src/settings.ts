@@ -19,7 +19,9 @@ export interface DeploySettings extends HostConnectionSettings, HostTargetSettin
   readonly healthTimeoutSeconds: number;
   readonly confirmTimeoutSeconds: number;
   readonly lockTimeoutSeconds: number;
+  readonly heartbeatTimeoutSeconds: number;
   readonly keepReleases: number;
+  readonly liftHalt: boolean;
   readonly githubToken: string | undefined;
   readonly environment: string;
   readonly environmentUrl: string | undefined;
@@ -35,6 +37,7 @@ export const DEFAULTS = {
   healthTimeout: 120,
   confirmTimeout: 300,
   lockTimeout: 300,
+  heartbeatTimeout: 60,
   keepReleases: 5,
   environment: 'production',
 } as const;
@@ -54,6 +57,16 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
   const target = readHostTarget(reader);
   const mode = reader.choice('mode', ['DISARMED', 'ARMED'] as const, 'DISARMED');
 
+  const confirmTimeoutSeconds = reader.integer('confirm-timeout', DEFAULTS.confirmTimeout, { min: 10, max: 24 * 3600 });
+  const heartbeatTimeoutSeconds = reader.integer('heartbeat-timeout', Math.min(DEFAULTS.heartbeatTimeout, Math.floor(confirmTimeoutSeconds / 2)), { min: 3, max: 3600 });
+  if (heartbeatTimeoutSeconds >= confirmTimeoutSeconds) {
+    throw new ConfigurationError(
+      `Input heartbeat-timeout (${heartbeatTimeoutSeconds} s) must be shorter than confirm-timeout (${confirmTimeoutSeconds} s): a lost runner must lose the lock before its guard gives up waiting. ` +
+        'Lower heartbeat-timeout (default 60) or raise confirm-timeout.',
+      { input: 'heartbeat-timeout' },
+    );
+  }
+
   return {
     ...connection,
     bundle,
@@ -62,9 +75,11 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     ...target,
     mode,
     healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
-    confirmTimeoutSeconds: reader.integer('confirm-timeout', DEFAULTS.confirmTimeout, { min: 10, max: 24 * 3600 }),
+    confirmTimeoutSeconds,
     lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
+    heartbeatTimeoutSeconds,
     keepReleases: reader.integer('keep-releases', DEFAULTS.keepReleases, { min: 1, max: 1000 }),
+    liftHalt: reader.boolean('lift-halt', false),
     githubToken: reader.secret('github-token'),
     environment: reader.optional('environment', DEFAULTS.environment),
     environmentUrl: reader.optional('environment-url'),

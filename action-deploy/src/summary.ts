@@ -1,6 +1,6 @@
 /**
  * The job summary of a deploy, written for a person who reads it instead of the log: the outcome,
- * the release, the mode in bold, every service with its digest and whether (and why) it changed,
+ * what the host is left in when it did not deploy (cancelled, failed, lock lost), the release, the mode in bold, every service with its digest and whether (and why) it changed,
  * the phases with their durations, and the verification table. No secret is ever in it: it shows
  * names, digests, ids, times and the host's own verification messages.
  */
@@ -18,6 +18,7 @@ const HEADLINE = {
   deployed: '✅ Deployed',
   'rolled-back': '↩️ Rolled back',
   failed: '❌ Deploy failed',
+  cancelled: '⏹️ Deploy cancelled',
 } as const;
 
 export function deploySummary(outcome: DeployOutcome, context: SummaryContext): JobSummary {
@@ -26,6 +27,8 @@ export function deploySummary(outcome: DeployOutcome, context: SummaryContext): 
   summary.markdown(`Mode: **${outcome.mode}**`);
   summary.facts([
     ['result', outcome.result],
+    ...(outcome.hostStatus !== undefined ? [['host now', outcome.hostStatus] as const] : []),
+    ...(outcome.stoppedIn !== undefined ? [[outcome.result === 'cancelled' ? 'cancelled during' : 'stopped in', outcome.stoppedIn] as const] : []),
     ['release', outcome.releaseId],
     ['previous release', outcome.previousReleaseId ?? '(none: first release on this host)'],
     ['host', context.host],

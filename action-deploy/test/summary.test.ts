@@ -37,6 +37,8 @@ function outcome(overrides: Partial<DeployOutcome>): DeployOutcome {
     rollbackVerification: undefined,
     removedReleases: [],
     recovered: undefined,
+    hostStatus: undefined,
+    stoppedIn: undefined,
     error: undefined,
     startedAt: '2026-11-23T10:00:00.000Z',
     durationMs: 4020,
@@ -64,5 +66,21 @@ describe('the deploy job summary', () => {
     expect(text).toContain('unchanged: the deploy was refused before it changed anything');
     expect(text).toContain('The host refused release r2: manifest.sig does not verify');
     expect(text).toContain('<details><summary>full message</summary>');
+  });
+
+  it('a cancelled deploy says so, where it was cancelled and what the host is left in', () => {
+    const text = deploySummary(
+      outcome({
+        result: 'cancelled',
+        stoppedIn: 'migrate',
+        hostStatus: 'release r1 runs as before: what this deploy had stopped was started again',
+        error: new Error('The run was cancelled (SIGINT) during migrate.'),
+      }),
+      { host: 'droplet', appDir: '/opt/titan', project: 'titan' },
+    ).toMarkdown();
+    expect(text).toContain('## ⏹️ Deploy cancelled: release r2 on droplet');
+    expect(text).toContain('| **host now** | release r1 runs as before: what this deploy had stopped was started again |');
+    expect(text).toContain('| **cancelled during** | migrate |');
+    expect(text).toContain('The run was cancelled (SIGINT) during migrate.');
   });
 });

@@ -63033,18 +63033,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1570);
+/* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
+/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8206);
 
 
-await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
+
+await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__/* .runAction */ .C)(({ signal }) => (0,_main_js__WEBPACK_IMPORTED_MODULE_2__/* .run */ .e)(_titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__/* .coreLogger */ .W, signal), { name: 'Rollback', cancellable: true });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 1570:
+/***/ 8206:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63055,17 +63057,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ../node_modules/@actions/core/lib/core.js + 16 modules
 var core = __nccwpck_require__(6811);
-;// CONCATENATED MODULE: ../packages/action-kit/lib/core-logger.js
-
-/** The runner's log as a Logger: libraries write here without knowing about @actions/core. */
-const coreLogger = {
-    debug: (message) => core/* debug */.Yz(message),
-    info: (message) => core/* info */.pq(message),
-    warning: (message) => core/* warning */.$e(message),
-    error: (message) => core/* error */.z3(message),
-    group: (name, run) => core/* group */.Os(name, run),
-};
-
+// EXTERNAL MODULE: ../packages/action-kit/lib/core-logger.js
+var core_logger = __nccwpck_require__(6649);
 ;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
 /**
  * Where things live on a Titan host, below the application folder (`/opt/titan` on a Droplet):
@@ -63158,6 +63151,39 @@ class HostLayout {
     }
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-name.js
+/**
+ * The host to connect to, as a user may write it: a DNS name (`titan.example.net`), an IPv4
+ * address, or an IPv6 address with or without brackets (`2001:db8::7`, `[2001:db8::7]`). The
+ * connection needs the bare address (a bracketed one is not a name the resolver knows, and fails
+ * with ENOTFOUND), and known_hosts names it `[addr]:port` (or bare on port 22) either way.
+ */
+
+/** A DNS name: labels of letters, digits and inner hyphens (and `_`, which some internal zones use). */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+/** The host as the connection takes it (brackets removed), or why it is not a host (a sentence). */
+function parseSshHost(text) {
+    if (text === '')
+        return { problem: 'is empty' };
+    const bracketed = /^\[(.*)\]$/.exec(text);
+    const bare = bracketed?.[1] ?? text;
+    if (bare.includes(':') || bracketed !== null) {
+        if ((0,external_node_net_.isIP)(bare) === 6)
+            return { host: bare };
+        return { problem: `${JSON.stringify(text)} is not an IPv6 address (write one as 2001:db8::7 or [2001:db8::7], without a port: the port is its own input)` };
+    }
+    if (/^[0-9.]+$/.test(bare)) {
+        if ((0,external_node_net_.isIP)(bare) === 4)
+            return { host: bare };
+        return { problem: `${JSON.stringify(text)} is not an IPv4 address` };
+    }
+    if (HOST_NAME.test(bare))
+        return { host: bare };
+    return { problem: `${JSON.stringify(text)} is not a hostname or an IP address` };
+}
+
 // EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
 var configuration_error = __nccwpck_require__(5678);
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
@@ -63175,10 +63201,9 @@ var configuration_error = __nccwpck_require__(5678);
  */
 
 
+
 /** action.yml's defaults of the shared inputs, repeated for runs outside a runner (which apply none). */
 const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan' };
-/** A host name, an IPv4 address or an IPv6 address (bracketed or not). */
-const HOST_PATTERN = /^[A-Za-z0-9._:[\]-]+$/;
 /** A login name as useradd(8) accepts it by default. */
 const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 const DEFAULT_HINTS = {
@@ -63188,10 +63213,11 @@ const DEFAULT_HINTS = {
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
 /** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
 function readHostConnection(reader, hints = {}) {
-    const host = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
-    if (!HOST_PATTERN.test(host)) {
-        throw new configuration_error/* ConfigurationError */.j(`Input host ${JSON.stringify(host)} is not a hostname or an IP address.`, { input: 'host' });
-    }
+    const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
+    const parsed = parseSshHost(written);
+    if ('problem' in parsed)
+        throw new configuration_error/* ConfigurationError */.j(`Input host ${parsed.problem}.`, { input: 'host' });
+    const host = parsed.host;
     const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
     const knownHosts = reader.lines('known-hosts');
     if (knownHosts.length === 0) {
@@ -63230,80 +63256,8 @@ function hostConnectOptions(settings, logger) {
     };
 }
 
-;// CONCATENATED MODULE: ../packages/action-kit/lib/job-summary.js
-
-class JobSummary {
-    parts = [];
-    heading(text, level = 2) {
-        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
-        return this;
-    }
-    /** A paragraph of Markdown the caller wrote (already safe). */
-    markdown(text) {
-        this.parts.push(text);
-        return this;
-    }
-    /** A paragraph of plain text, escaped. */
-    text(text) {
-        this.parts.push(escapeInline(text));
-        return this;
-    }
-    /** Key/value facts as a two-column table. */
-    facts(rows) {
-        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
-    }
-    table(headers, rows, options = {}) {
-        const cell = options.raw ? (s) => s : escapeCell;
-        const lines = [
-            `| ${headers.map(escapeCell).join(' | ')} |`,
-            `| ${headers.map(() => '---').join(' | ')} |`,
-            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-        ];
-        this.parts.push(lines.join('\n'));
-        return this;
-    }
-    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
-    details(summary, body) {
-        const fence = body.includes('```') ? '~~~~' : '```';
-        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
-        return this;
-    }
-    /** The phases of the run with their durations, and a bar per phase to see where time went. */
-    timeline(phases) {
-        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
-        const width = 24;
-        const rows = phases.map((p) => {
-            const lead = Math.round((p.startedAtMs / total) * width);
-            const len = Math.max(1, Math.round((p.durationMs / total) * width));
-            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
-            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
-            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
-        });
-        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
-    }
-    toMarkdown() {
-        return `${this.parts.join('\n\n')}\n`;
-    }
-    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
-    async write() {
-        if (!process.env['GITHUB_STEP_SUMMARY'])
-            return;
-        await core/* summary */.z.addRaw(this.toMarkdown(), true).write();
-    }
-}
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-function escapeInline(text) {
-    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
-}
-function escapeCell(text) {
-    return escapeInline(text);
-}
-
+// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(5341);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
 /**
  * The errors of the SSH transport. Each names what failed and what a user can do about it; none
@@ -63419,7 +63373,10 @@ class CommandFailedError extends SshError {
         this.stderrTail = init.stderrTail;
     }
 }
-/** A remote command ran past its timeout; its remote process group was killed. */
+/**
+ * A remote command ran past its timeout (until its channel closed: a background child holding its
+ * output counts); its remote process group was killed.
+ */
 class CommandTimeoutError extends SshError {
     name = 'CommandTimeoutError';
     command;
@@ -63429,7 +63386,10 @@ class CommandTimeoutError extends SshError {
         const fate = init.killed
             ? 'its remote process group was killed'
             : 'its remote process group could not be confirmed killed';
-        super(`Remote command timed out after ${init.timeoutMs} ms and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
+        const held = init.exited === undefined
+            ? ''
+            : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
         this.command = init.command;
         this.timeoutMs = init.timeoutMs;
         this.stderrTail = init.stderrTail;
@@ -64185,14 +64145,14 @@ function table(headers, rows) {
 }
 function details(summary, body) {
     const fence = body.includes('```') ? '~~~~' : '```';
-    return `<details><summary>${verify_summary_escapeHtml(summary)}</summary>\n\n${fence}\n${body.replaceAll(fence, '')}\n${fence}\n\n</details>`;
+    return `<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body.replaceAll(fence, '')}\n${fence}\n\n</details>`;
 }
-function verify_summary_escapeHtml(text) {
+function escapeHtml(text) {
     return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 /** Inline text: HTML and Markdown specials escaped, one line. */
 function verify_summary_escape(text) {
-    return verify_summary_escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
+    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
 }
 /** An inline code span; `|` still escaped (GitHub splits table cells before reading code spans). */
 function code(text) {
@@ -64375,11 +64335,138 @@ async function requireHealthyStack(connection, options) {
     return report;
 }
 
+;// CONCATENATED MODULE: ../packages/deploy/lib/cancellation.js
+/**
+ * A cancelled run (GitHub cancels a step with SIGINT, then SIGTERM 7.5 s later, then kills it 2.5 s
+ * after that): the action turns the signal into an AbortSignal; deploy and rollback stop at their
+ * next safe point and leave the host as safe as a finished run (see deploy.ts and
+ * @titan/rollback/rollback).
+ */
+/** The run was cancelled; `phase` says where the cancellation arrived. */
+class CancelledError extends Error {
+    name = 'CancelledError';
+    phase;
+    constructor(message, phase) {
+        super(message);
+        this.phase = phase;
+    }
+}
+/** How a person reads why the run was cancelled: the signal's name, or `cancelled`. */
+function cancellationCause(signal) {
+    const reason = signal?.reason;
+    if (typeof reason === 'string' && reason !== '')
+        return reason;
+    if (reason instanceof Error && reason.message !== '')
+        return reason.message;
+    return 'cancelled';
+}
+/** Throws CancelledError when `signal` was aborted (a safe point between phases). */
+function throwIfCancelled(signal, phase) {
+    if (signal?.aborted === true) {
+        throw new CancelledError(`The run was cancelled (${cancellationCause(signal)})${phase === undefined ? '' : ` during ${phase}`}.`, phase);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/change-plan.js
+/**
+ * What a deploy changes, decided before anything stops, from the running release and the new one.
+ *
+ * A service changes when its pinned image changes, its definition in the compose files changes, a
+ * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
+ * uses TITAN_MODE. Only the Titan services that change are stopped before the migrations, in order:
+ * the strategies, then execution, then brain, then the console, its API and opsd. Infrastructure
+ * (every other service: postgres, redis, nats, traefik, prometheus, grafana, tempo) keeps running;
+ * Compose recreates it after the switch only if its image or definition changed, and one whose
+ * mounted configuration alone changed is restarted so that it reads the new release's files.
+ * A service that does not change keeps its container: a release that changes one service recreates
+ * only that one.
+ */
+
+
+/** Stop order of the Titan services: each group stops before the next. */
+const TITAN_STOP_ORDER = [
+    ['titan-scavenger', 'titan-hunter', 'titan-sentinel', 'titan-ai-quant', 'titan-powerlaw-lab'],
+    ['titan-execution'],
+    ['titan-brain'],
+    ['titan-console', 'titan-console-api', 'titan-opsd'],
+];
+const TITAN_SERVICES = new Set(TITAN_STOP_ORDER.flat());
+/**
+ * The trading services: the strategies, titan-execution and titan-brain (what rollback mode stop
+ * stops). Under an operator's halt nothing automatic starts them.
+ */
+const TRADING_SERVICES = TITAN_STOP_ORDER.slice(0, 3).flat();
+/** The compose files whose definitions are compared: all but the digest override. */
+function definitionFiles(manifest) {
+    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+}
+function planChanges(previous, next, modes) {
+    const names = new Set([...next.compose.services.keys(), ...Object.keys(next.manifest.images)]);
+    const previousNames = previous === undefined ? new Set() : new Set([...previous.compose.services.keys(), ...Object.keys(previous.manifest.images)]);
+    const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
+    const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
+    const services = [];
+    for (const service of [...new Set([...names, ...previousNames])].sort()) {
+        const titan = TITAN_SERVICES.has(service);
+        const nextImage = imageOf(next.manifest, service);
+        const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
+        if (!names.has(service)) {
+            services.push({ service, reasons: ['removed'], image: '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
+            continue;
+        }
+        const reasons = [];
+        if (previous === undefined || !previousNames.has(service)) {
+            reasons.push('new');
+        }
+        else {
+            if (nextImage !== previousImage)
+                reasons.push('image');
+            const before = previous.compose.services.get(service);
+            const after = next.compose.services.get(service);
+            if (topLevelChanged || before?.definition !== after?.definition)
+                reasons.push('definition');
+            const paths = [...new Set([...(before?.releasePaths ?? []), ...(after?.releasePaths ?? [])])];
+            if (filesDiffer(previous.manifest, next.manifest, paths))
+                reasons.push('files');
+            if (modeChanged && (after?.usesMode === true || before?.usesMode === true))
+                reasons.push('mode');
+        }
+        services.push({ service, reasons, image: nextImage ?? '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
+    }
+    const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
+    const existedAndChanged = (service) => changedSet.has(service) && previousNames.has(service) && names.has(service);
+    const stopBeforeSwitch = TITAN_STOP_ORDER.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
+    const restartAfterSwitch = services
+        .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
+        .map((s) => s.service);
+    return {
+        services,
+        changed: [...changedSet].sort(),
+        stopBeforeSwitch,
+        restartAfterSwitch,
+        stopBeforeRevert: [...stopBeforeSwitch.flat(), ...restartAfterSwitch],
+    };
+}
+function imageOf(manifest, service) {
+    const image = manifest.images[service];
+    return image === undefined ? undefined : pinnedImageReference(image.image, image.digest);
+}
+/** Do the files under any of `paths` (a file or a folder of the release) differ between the two? */
+function filesDiffer(a, b, paths) {
+    if (paths.length === 0)
+        return false;
+    const under = (manifest) => JSON.stringify(manifest.files
+        .filter((f) => paths.some((p) => p === '' || f.path === p || f.path.startsWith(`${p}/`)))
+        .map((f) => [f.path, f.sha256]));
+    return under(a) !== under(b);
+}
+
 ;// CONCATENATED MODULE: ../packages/deploy/lib/phase-clock.js
 class PhaseClock {
     #origin;
     #logger;
     #records = [];
+    #current;
     constructor(logger, origin = performance.now()) {
         this.#logger = logger;
         this.#origin = origin;
@@ -64388,12 +64475,15 @@ class PhaseClock {
     async run(name, work) {
         const start = performance.now();
         let outcome = 'failed';
+        this.#current = name;
         try {
             const value = await this.#logger.group(name, work);
             outcome = 'ok';
             return value;
         }
         finally {
+            if (this.#current === name)
+                this.#current = undefined;
             this.#records.push({
                 name,
                 startedAtMs: Math.round(start - this.#origin),
@@ -64409,7 +64499,7 @@ class PhaseClock {
     background(name, work) {
         const start = performance.now();
         const record = (outcome) => {
-            this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome });
+            this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome, background: true });
         };
         return work().then((value) => {
             record('ok');
@@ -64422,6 +64512,14 @@ class PhaseClock {
     /** Records a phase that did not need to run. */
     skip(name) {
         this.#records.push({ name, startedAtMs: Math.round(performance.now() - this.#origin), durationMs: 0, outcome: 'skipped' });
+    }
+    /** The phase running now, if any (a cancellation says where it arrived). */
+    get current() {
+        return this.#current;
+    }
+    /** The last phase that ran or runs (where a run stood when something arrived between phases). */
+    get latest() {
+        return this.#current ?? this.#records.filter((r) => r.outcome !== 'skipped' && !r.background).at(-1)?.name;
     }
     get records() {
         return this.#records;
@@ -64460,43 +64558,234 @@ function compose_command_composeArgv(target, subcommand) {
     ];
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ../packages/host/lib/session-lock-script.js
+/**
+ * The host side of the deploy lock, as POSIX sh (see deploy-lock.ts for the runner's side).
+ *
+ * SESSION_LOCK_SCRIPT runs as one long command of the deploy's SSH connection. It takes the flock on
+ * `.deploy.lock` (fd 9, waiting up to the lock timeout; a holder whose heartbeats stopped and that
+ * still holds the lock is ended, see END_STALE_HOLDER), ends in-container work a dead holder left
+ * (state/work-*), writes `.deploy.lock.holder` and says `titan-deploy-lock-acquired`. From then on it
+ * is the deploy's watchdog on the host. It reads lines on its standard input:
+ *   beat     the runner is alive (the holder file's modification time is the last heartbeat)
+ *   abort    the runner was cancelled: end this connection's other commands and the in-container
+ *            work it registered, then say `titan-deploy-lock-aborted` (the lock stays held)
+ *   release  the runner is done: the lock is free when this script exits
+ * When no heartbeat came for heartbeat-timeout seconds (a frozen or cut-off runner) or the input
+ * ends without `release` (a killed runner, a closed session), the deploy is over: the watchdog says
+ * why on its output (`titan-deploy-lock-lost <why>`), ends the connection's other commands (every
+ * other child of this connection's sshd process, process group by process group), ends the
+ * in-container work (a migration's database session is terminated, which rolls back its
+ * transaction), ends the SSH connection itself (so a runner that resumes can change nothing), writes
+ * a journal line and only then exits: the lock is free once nothing the deploy started still runs.
+ * A waiting guard then returns the host to a good release (guard-scripts.ts).
+ */
+const SESSION_LOCK_SCRIPT_NAME = 'titan-deploy-lock';
+const session_lock_script_GUARD_PROCESS_NAME = 'titan-guard';
+const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
+const ABORTED_MARKER = 'titan-deploy-lock-aborted';
+const LOST_MARKER = 'titan-deploy-lock-lost';
+/** Exit status when the lock stayed busy for the whole wait. */
+const LOCK_BUSY_EXIT = 75;
+/** Seconds past its own heartbeat-timeout after which a holder that still holds the lock is ended. */
+const STALE_GRACE_SECONDS = 30;
+/**
+ * Shell functions shared by the session lock and the guard, run in the application folder:
+ * holder_number, is_lock_process, end_stale_holder and take_lock SECONDS (the lock on fd 9).
+ */
+const session_lock_script_TAKE_LOCK_PART = `holder_file=.deploy.lock.holder
+# holder_number KEY: a number field of the holder file, empty when there is none.
+holder_number() {
+  sed -n 's/.*"'"$1"'":\\([0-9]*\\).*/\\1/p' "$holder_file" 2> /dev/null | head -n 1
+}
+# is_lock_process PID: PID is a live session lock or guard process.
+is_lock_process() {
+  [ -n "$1" ] && [ "$1" -gt 1 ] && [ -r "/proc/$1/cmdline" ] && tr '\\0' ' ' < "/proc/$1/cmdline" | grep -Eq '${SESSION_LOCK_SCRIPT_NAME}|${session_lock_script_GUARD_PROCESS_NAME}'
+}
+# end_stale_holder: a session holder whose last heartbeat is older than its heartbeat-timeout plus a
+# grace period, and which still holds the lock (its own watchdog is frozen or wedged), is killed.
+end_stale_holder() {
+  [ -f "$holder_file" ] || return 0
+  beat=$(holder_number heartbeatTimeout)
+  group=$(holder_number pgid)
+  if [ -z "$beat" ] || [ "$beat" -le 0 ] || [ -z "$group" ]; then return 0; fi
+  age=$(($(date +%s) - $(stat -c %Y "$holder_file")))
+  [ "$age" -gt $((beat + ${STALE_GRACE_SECONDS})) ] || return 0
+  is_lock_process "$group" || return 0
+  echo "the deploy lock's holder (process group $group) sent no heartbeat for $age s: ending it" >&2
+  kill -KILL -- "-$group" 2> /dev/null || true
+}
+# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).
+take_lock() {
+  exec 9>> .deploy.lock
+  deadline=$(($(date +%s) + $1))
+  while :; do
+    left=$((deadline - $(date +%s)))
+    if [ "$left" -le 0 ]; then
+      flock -n 9 && return 0
+      return ${LOCK_BUSY_EXIT}
+    fi
+    [ "$left" -le 5 ] || left=5
+    flock -w "$left" 9 && return 0
+    end_stale_holder
+  done
+}
+`;
+/**
+ * end_work PREFIX: the in-container work recorded in `state/work-PREFIX*` (all of it for an empty
+ * prefix) is ended and waited for. A record is one line `<container> <role> <database>
+ * <application_name>`: the database sessions with that application name are terminated (their open
+ * transaction rolls back; one that committed stays committed with its history row), and the
+ * record goes once none is left.
+ */
+const session_lock_script_END_WORK_PART = `end_work() {
+  for work in state/work-"$1"*; do
+    [ -f "$work" ] || continue
+    container='' role='' db='' name=''
+    read -r container role db name < "$work" || true
+    if [ -n "$name" ]; then
+      echo "ending the database work $name in container $container"
+      i=0
+      while [ "$i" -lt 60 ]; do
+        left=$(docker exec -i "$container" psql -X -q -A -t -U "$role" -d "$db" -v name="$name" 2> /dev/null << 'SQL' || echo gone
+SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;
+SQL
+)
+        if [ "$left" = 0 ] || [ "$left" = gone ]; then break; fi
+        i=$((i + 1))
+        sleep 0.5
+      done
+    fi
+    rm -f "$work"
+  done
+}
+`;
+/**
+ * end_channels: every other command of this SSH connection (the other children of its sshd process
+ * `$session`, each in a process group of its own) gets SIGTERM, then SIGKILL after 3 s. Processes
+ * that left their group on purpose (a guard started with setsid) are not touched.
+ */
+const END_CHANNELS_PART = `end_channels() {
+  case $(cat "/proc/$session/comm" 2> /dev/null || true) in
+    sshd*) ;;
+    *) return 0 ;;
+  esac
+  groups=$(ps -eo pid=,ppid= | awk -v s="$session" -v me="$$" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')
+  [ -n "$groups" ] || return 0
+  echo "ending the other commands of this SSH connection (process groups $groups)"
+  for group in $groups; do kill -TERM -- "-$group" 2> /dev/null || true; done
+  i=0
+  while [ "$i" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=" $groups " 'index(list, " " $1 " ") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do
+    i=$((i + 1))
+    sleep 0.1
+  done
+  for group in $groups; do kill -KILL -- "-$group" 2> /dev/null || true; done
+}
+`;
+// $1 app dir, $2 holder JSON object from the runner (run URL, release, actor), $3 seconds to wait
+// for the lock, $4 heartbeat timeout in seconds, $5 session token (hex: names this session's work).
+const SESSION_LOCK_SCRIPT = `set -eu
+app=$1
+info=$2
+wait=$3
+beat_timeout=$4
+token=$5
+trap '' PIPE
+cd "$app"
+# This connection's sshd process: the login shell it started exec'd this script.
+session=$PPID
+${session_lock_script_TAKE_LOCK_PART}${session_lock_script_END_WORK_PART}${END_CHANNELS_PART}status=0
+take_lock "$wait" || status=$?
+if [ "$status" -ne 0 ]; then exit "$status"; fi
+# The lock is ours: whatever an earlier holder left running in a container ends first.
+end_work '' >&2
+flag=".deploy.lock.end-$token"
+rm -f "$flag"
+umask 022
+printf '{"pid":%s,"pgid":%s,"since":"%s","heartbeatTimeout":%s,"token":"%s",%s\\n' \\
+  "$$" "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$beat_timeout" "$token" "\${info#?}" > "$holder_file.tmp.$$"
+mv -f "$holder_file.tmp.$$" "$holder_file"
+echo ${ACQUIRED_MARKER}
+# The reader of the runner's lines runs in the background; a background list reads /dev/null unless
+# told otherwise, so it gets this script's standard input explicitly (fd 3).
+exec 3<&0
+(
+  while IFS= read -r line; do
+    case $line in
+      beat) touch "$holder_file" ;;
+      abort)
+        end_channels > /dev/null 2>&1 || true
+        end_work "$token" > /dev/null 2>&1 || true
+        echo ${ABORTED_MARKER} || true
+        ;;
+      release)
+        echo release > "$flag"
+        exit 0
+        ;;
+      *) ;;
+    esac
+  done
+  echo eof > "$flag"
+) <&3 &
+reader=$!
+exec 3<&-
+why=''
+while [ ! -s "$flag" ]; do
+  age=$(($(date +%s) - $(stat -c %Y "$holder_file")))
+  if [ "$age" -gt "$beat_timeout" ]; then
+    why="no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)"
+    break
+  fi
+  sleep 1
+done
+if [ -z "$why" ] && [ "$(cat "$flag")" = release ]; then
+  wait "$reader" || true
+  rm -f "$holder_file" "$flag"
+  exit 0
+fi
+why=\${why:-the SSH session ended without releasing the lock}
+echo "${LOST_MARKER} $why" 2> /dev/null || true
+mkdir -p state
+exec >> state/lock.log 2>&1
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) lost the runner of $info: $why"
+end_channels
+end_work "$token"
+kill "$reader" 2> /dev/null || true
+# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.
+case $(cat "/proc/$session/comm" 2> /dev/null || true) in
+  sshd*) kill -TERM "$session" 2> /dev/null || true ;;
+  *) ;;
+esac
+printf '{"time":"%s","action":"lock","result":"lost","reason":"%s","holder":%s}\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$why" "$info" >> journal.jsonl
+rm -f "$holder_file" "$flag"
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) released the deploy lock"
+`;
+
 ;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
 /**
- * The deploy lock: held exactly as long as the SSH session that took it.
+ * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
  *
- * One long-running command, `flock -E 75 -w <timeout> <app>/.deploy.lock sh -c <holder> ...`, whose
- * holder writes `.deploy.lock.holder` (who holds it: run URL, release, actor, since, pid), says so on
- * stdout, and then blocks reading its standard input. The runner never closes that input until it
- * releases the lock. When the session ends for any reason (the job finished, was cancelled, or the
- * runner was SIGKILLed and its TCP connection died), sshd closes the channel, the holder reads
- * end-of-file, removes the holder file and exits, and the kernel drops the flock with the last
- * descriptor. Nothing is ever left to clean up by hand.
+ * One long-running command of the deploy's SSH connection holds the host's flock and watches the
+ * deploy (session-lock-script.ts): the runner sends it a heartbeat every few seconds on its standard
+ * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
+ * cut without a FIN) or the session ends without a release (a killed runner), the host ends
+ * everything the deploy started (its other commands, its in-container work), ends the SSH connection
+ * and frees the lock; the guard the deploy started, if any, then returns the host to a good release.
  *
- * A second deploy waits up to its timeout inside flock, then fails naming the holder.
+ * A second deploy waits up to its lock timeout, then fails naming the holder. A holder whose own
+ * watchdog stopped heartbeating and still holds the lock is ended by whoever waits for it.
+ * `abortWork()` (a cancelled run) ends the deploy's in-flight work on the host while keeping the lock.
  */
 
 
-/** Exit status flock gives when the lock stayed busy for the whole wait. */
-const LOCK_BUSY_EXIT = 75;
-const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
-const LOCK_HOLDER_SCRIPT_NAME = 'titan-deploy-lock';
-// $1 holder file, $2 holder JSON object from the runner (run URL, release, actor). The host adds its
-// pid and the time it took the lock. Runs under flock: the lock is ours while this shell lives.
-const LOCK_HOLDER_SCRIPT = `set -eu
-holder_file=$1
-info=$2
-since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-tmp="$holder_file.tmp.$$"
-umask 022
-printf '{"pid":%s,"since":"%s",%s\\n' "$$" "$since" "\${info#?}" > "$tmp"
-mv -f "$tmp" "$holder_file"
-echo ${ACQUIRED_MARKER}
-# Hold the lock until standard input ends: the runner released it, or the session is gone.
-cat > /dev/null || true
-rm -f "$holder_file"
-`;
+
+
+/** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
+const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
 class DeployLockBusyError extends Error {
     name = 'DeployLockBusyError';
     holder;
@@ -64506,7 +64795,8 @@ class DeployLockBusyError extends Error {
             : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
                 `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
         super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
-            'Let that deploy finish and run this one again, or raise lock-timeout. The lock dies with the session that holds it, so a cancelled or killed deploy never strands it.');
+            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
+            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
         this.holder = holder;
     }
 }
@@ -64516,23 +64806,33 @@ class DeployLockLostError extends Error {
 /** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
 async function acquireDeployLock(connection, options) {
     const { layout, holder, timeoutSeconds, logger } = options;
+    const heartbeatTimeout = options.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
+    const token = (0,external_node_crypto_.randomBytes)(12).toString('hex');
     const started = performance.now();
     const stdin = new external_node_stream_.PassThrough();
     let markAcquired = () => undefined;
     const acquired = new Promise((resolve) => {
         markAcquired = resolve;
     });
-    const running = connection.run([
-        'flock', '-E', String(LOCK_BUSY_EXIT), '-w', String(timeoutSeconds), layout.lockFile,
-        'sh', '-c', LOCK_HOLDER_SCRIPT, LOCK_HOLDER_SCRIPT_NAME, layout.lockHolderFile, JSON.stringify(holder),
-    ], {
+    let markAborted = () => undefined;
+    let lostReason;
+    const waiting = new AbortController();
+    const onCancel = () => waiting.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    const running = connection.runScript(SESSION_LOCK_SCRIPT, [layout.appDir, JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
+        name: SESSION_LOCK_SCRIPT_NAME,
         stdin,
         timeoutMs: 0,
+        signal: waiting.signal,
         captureStdout: false,
         logOutput: 'none',
         onStdoutLine: (line) => {
             if (line === ACQUIRED_MARKER)
                 markAcquired();
+            else if (line === ABORTED_MARKER)
+                markAborted();
+            else if (line.startsWith(`${LOST_MARKER} `))
+                lostReason = line.slice(LOST_MARKER.length + 1);
         },
     });
     let ended = false;
@@ -64544,36 +64844,70 @@ async function acquireDeployLock(connection, options) {
         endError = error;
     });
     await Promise.race([acquired, finished]);
+    options.signal?.removeEventListener('abort', onCancel);
     if (ended) {
         stdin.end();
         if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
             throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
         }
+        if (options.signal?.aborted === true) {
+            const reason = options.signal.reason;
+            throw reason instanceof Error ? reason : new Error(`Cancelled while waiting for the deploy lock on ${connection.host}; nothing was changed.`);
+        }
         if (endError instanceof CommandFailedError) {
-            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: flock exited with status ${endError.exitCode}. ` +
+            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: the lock holder exited with status ${endError.exitCode}. ` +
                 `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
         }
         throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
     }
     const waitedMs = Math.round(performance.now() - started);
-    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s.`);
+    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
+    const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
+    const heartbeat = setInterval(() => {
+        if (!ended)
+            stdin.write('beat\n');
+    }, intervalMs);
+    heartbeat.unref();
+    void finished.then(() => clearInterval(heartbeat));
     let released = false;
+    let aborting;
+    const lostError = () => new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
+        'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
+        'This run changed nothing more. Check the host (journal.jsonl) before deploying again.');
     return {
         acquiredAt: new Date(),
         waitedMs,
+        token,
         get held() {
             return !ended;
         },
+        get lostReason() {
+            return lostReason;
+        },
+        lostError,
         assertHeld() {
-            if (ended && !released) {
-                throw new DeployLockLostError(`The deploy lock on ${connection.host} was lost in the middle of the deploy (${endError instanceof Error ? endError.message : 'its holder ended'}). ` +
-                    'Stopping here: another deploy may now run. Check the host before retrying.');
-            }
+            if (ended && !released)
+                throw lostError();
+        },
+        abortWork() {
+            aborting ??= (async () => {
+                if (ended || released)
+                    return;
+                const done = new Promise((resolve) => {
+                    markAborted = resolve;
+                });
+                stdin.write('abort\n');
+                await Promise.race([done, finished, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+            })();
+            return aborting;
         },
         async release() {
             if (released)
                 return;
             released = true;
+            clearInterval(heartbeat);
+            if (!ended)
+                stdin.write('release\n');
             stdin.end();
             const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
             await Promise.race([finished, timer]);
@@ -64604,6 +64938,8 @@ function parseLockHolder(text) {
         const out = {};
         if (typeof record['pid'] === 'number')
             out.pid = record['pid'];
+        if (typeof record['heartbeatTimeout'] === 'number')
+            out.heartbeatTimeout = record['heartbeatTimeout'];
         const since = str('since');
         if (since !== undefined)
             out.since = since;
@@ -64716,110 +65052,176 @@ function redact(text, secrets) {
 ;// CONCATENATED MODULE: ../packages/host/lib/guard-scripts.js
 /**
  * The host side of commit-confirmed, as POSIX sh. Every value reaches these scripts as a positional
- * argument; release ids, service names and compose file paths are checked against the release
- * package's patterns before they are sent, and JSON fragments are made by the runner's JSON encoder.
+ * argument or a line of the guard's plan file; release ids, service names and compose file paths
+ * are checked against the release package's patterns before they are sent, and JSON fragments are
+ * made by the runner's JSON encoder (one line each).
  *
- * REVERT_SCRIPT: under the deploy lock (the caller holds it), return from an unconfirmed or failed
- * release to the previous one: stop the services that changed, flip `current` back atomically, start
- * the previous release with Compose, mark the release bad, and (when given a result) append a
- * journal line. It does nothing if the release was confirmed meanwhile or `current` moved on.
+ * A deploy starts its guard BEFORE it changes the running stack (before the first stop, migration,
+ * switch or start) and the guard lives until the deploy confirms. The plan (state/guard-<id>.plan,
+ * one value a line) says how to return: the project, the previous release, the mode to start it
+ * with, the services to stop first, the services an operator's halt keeps stopped, the journal
+ * fields and the previous release's compose files.
  *
- * GUARD_SCRIPT: runs detached on the host (setsid, not tied to any SSH session). It records itself in
- * state/guard-<id>.json, waits for state/<id>.confirmed until its deadline, and if none came, takes
- * the deploy lock (waiting for whoever holds it) and runs REVERT_SCRIPT.
+ * REVERT_SCRIPT runs the plan, under the deploy lock (the caller holds it), from whatever state the
+ * deploy left: `current` on the new release -> stop what changed, flip `current` back atomically,
+ * start the previous release, mark the new one bad (`reverted`); the same release deployed again
+ * (e.g. DISARMED -> ARMED) -> stop what changed and start it again DISARMED (`returned`); `current`
+ * still on the previous release (the switch did not happen) -> start again, as they were, the
+ * services the deploy stopped (`restored`). Under an operator's halt (state/halted) the held
+ * services are never started. It does nothing if the release was confirmed meanwhile or `current`
+ * moved on. It prints `outcome <what it did>` last.
  *
- * START_GUARD_SCRIPT launches GUARD_SCRIPT with setsid -f and waits until it has recorded itself.
- * CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and stops the guard.
- * The bad mark's format is release-marks.ts's (MARK_BAD_PART), shared with markReleaseBad.
+ * GUARD_SCRIPT runs detached on the host (setsid, not tied to any SSH session). It records itself in
+ * state/guard-<id>.json and waits for state/<id>.confirmed. It acts when the deploy that started it
+ * is gone without confirming (its lock holder process ended: the runner was killed, cancelled, or
+ * lost its heartbeat) or when confirm-timeout passed; then it takes the deploy lock (waiting for a
+ * live holder, ending one whose heartbeats stopped) and runs REVERT_SCRIPT.
+ *
+ * START_GUARD_SCRIPT writes the plan, launches GUARD_SCRIPT with setsid -f and waits until it has
+ * recorded itself. CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and
+ * stops the guard. The bad mark's format is release-marks.ts's (MARK_BAD_PART).
  */
 
-const GUARD_SCRIPT_NAME = 'titan-guard';
+
+const GUARD_SCRIPT_NAME = session_lock_script_GUARD_PROCESS_NAME;
 const guard_scripts_REVERT_SCRIPT_NAME = 'titan-revert';
 const guard_scripts_START_GUARD_SCRIPT_NAME = 'titan-start-guard';
 const CONFIRM_SCRIPT_NAME = 'titan-confirm';
 const STOP_GUARD_SCRIPT_NAME = 'titan-stop-guard';
-// $1 app dir, $2 project, $3 release to leave, $4 previous release ('' = none: stop everything and
-// remove current), $5 TITAN_MODE to start the previous release with, $6 journal result ('' = no
-// journal line), $7 reason (a JSON string literal), $8 services to stop first (space-separated),
-// $9 journal base (a JSON object literal: actor, runUrl, ...), then the previous release's compose
-// files, relative to the release folder, in -f order.
+// $1 app dir, $2 release to leave, $3 who runs it for the journal ('' = no journal line; guard,
+// recovery), $4 reason (a JSON string literal). The plan file state/guard-$2.plan holds: project,
+// previous release ('' = none), TITAN_MODE to start with, services to stop first (space-separated),
+// services a halt keeps stopped (space-separated), journal fields (a JSON object literal), then the
+// previous release's compose files relative to its folder, in -f order.
 const guard_scripts_REVERT_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
 app=$1
-project=$2
-release=$3
-previous=$4
-mode=$5
-result=$6
-reason=$7
-stop_list=$8
-journal_base=$9
-shift 9
+release=$2
+by=$3
+reason=$4
 cd "$app"
+plan="state/guard-$release.plan"
+if [ ! -f "$plan" ]; then
+  echo "revert: no plan for $release ($plan); nothing to do"
+  echo "outcome nothing"
+  exit 0
+fi
+set --
+while IFS= read -r value; do set -- "$@" "$value"; done < "$plan"
+project=$1
+previous=$2
+mode=$3
+stop_list=$4
+held=$5
+journal_base=$6
+shift 6
+set -f
+files=''
+for file in "$@"; do files="$files -f $app/current/$file"; done
+compose() {
+  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks
+  env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" $files --env-file "$app/shared/.env.prod" "$@"
+}
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-if [ -e "state/$release.confirmed" ]; then
-  echo "revert: $release was confirmed meanwhile; nothing to do"
-  exit 0
-fi
-if [ "$(readlink current 2>/dev/null || true)" != "releases/$release" ]; then
-  echo "revert: current no longer points at $release; nothing to do"
-  exit 0
-fi
-mkdir -p state
+halted=0
+if [ -f state/halted ]; then halted=1; fi
+# up_stack FLAGS...: docker compose up -d FLAGS; under an operator's halt, every service but the held ones.
+up_stack() {
+  if [ "$halted" = 1 ]; then
+    echo "revert: the host is halted (state/halted): $held stay stopped"
+    services=$(compose config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
+    # shellcheck disable=SC2086 # one argument per service
+    compose up -d "$@" $services
+  else
+    compose up -d "$@"
+  fi
+}
 stop_service() {
   ids=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1")
   for id in $ids; do
     docker stop "$id" > /dev/null
   done
 }
-for service in $stop_list; do
-  echo "revert: stopping $service"
-  stop_service "$service"
-done
-if [ -n "$previous" ]; then
-  [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
-  ln -s "releases/$previous" "current.tmp-$$"
-  mv -T "current.tmp-$$" current
-  echo "revert: current -> releases/$previous"
-  count=$#
-  for file in "$@"; do
-    set -- "$@" -f "$app/current/$file"
-  done
-  shift "$count"
-  env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" "$@" --env-file "$app/shared/.env.prod" up -d --remove-orphans
+record_mode() {
   printf '%s\\n' "$mode" > state/mode.tmp
   mv -f state/mode.tmp state/mode
-else
-  ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
-  for id in $ids; do
-    docker stop "$id" > /dev/null
-  done
-  rm -f current
-  echo "revert: no previous release; stopped project $project and removed current"
+}
+finish() {
+  rm -f "$plan"
+  if [ -n "$by" ]; then
+    printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
+      "$(now)" "$1-by-$by" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
+  fi
+  echo "outcome $1"
+}
+if [ -e "state/$release.confirmed" ]; then
+  echo "revert: $release was confirmed meanwhile; nothing to do"
+  rm -f "$plan"
+  echo "outcome nothing"
+  exit 0
 fi
-${MARK_BAD_PART}echo "revert: marked $release bad"
-if [ -n "$result" ]; then
-  printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
-    "$(now)" "$result" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
+current=$(readlink current 2> /dev/null || true)
+if [ "$current" = "releases/$release" ] && [ "$release" = "$previous" ]; then
+  echo "revert: $release was deployed again and not confirmed: starting it again $mode"
+  for service in $stop_list; do
+    echo "revert: stopping $service"
+    stop_service "$service"
+  done
+  up_stack --remove-orphans
+  record_mode
+  finish returned
+elif [ "$current" = "releases/$release" ]; then
+  for service in $stop_list; do
+    echo "revert: stopping $service"
+    stop_service "$service"
+  done
+  if [ -n "$previous" ]; then
+    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
+    ln -s "releases/$previous" "current.tmp-$$"
+    mv -T "current.tmp-$$" current
+    echo "revert: current -> releases/$previous"
+    up_stack --remove-orphans
+    record_mode
+  else
+    ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
+    for id in $ids; do
+      docker stop "$id" > /dev/null
+    done
+    rm -f current
+    echo "revert: no previous release; stopped project $project and removed current"
+  fi
+  mkdir -p state
+${MARK_BAD_PART}  echo "revert: marked $release bad"
+  finish reverted
+elif [ -n "$previous" ] && [ "$current" = "releases/$previous" ]; then
+  echo "revert: current still points at $previous (no switch happened): starting again what the deploy stopped"
+  up_stack --no-recreate
+  finish restored
+else
+  echo "revert: current points at \${current:-nothing}, neither $release nor \${previous:-a previous release}; nothing to do"
+  rm -f "$plan"
+  echo "outcome nothing"
 fi
 `));
-// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 REVERT_SCRIPT,
-// then REVERT_SCRIPT's own arguments.
+// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 pid of the deploy
+// lock holder of the deploy that started it (0: none known), $6 REVERT_SCRIPT.
 const guard_scripts_GUARD_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
 app=$1
 release=$2
 previous=$3
 timeout=$4
-revert=$5
-shift 5
+holder_pid=$5
+revert=$6
 cd "$app"
 mkdir -p state
 record="state/guard-$release.json"
 started=$(date +%s)
 deadline=$((started + timeout))
-printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s}\\n' "$release" "$previous" "$$" "$started" "$deadline" > "$record.tmp"
+printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s,"holder":%s}\\n' "$release" "$previous" "$$" "$started" "$deadline" "$holder_pid" > "$record.tmp"
 mv -f "$record.tmp" "$record"
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) waiting $timeout s for $release to be confirmed"
-while [ "$(date +%s)" -lt "$deadline" ]; do
+stamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+${TAKE_LOCK_PART}${END_WORK_PART}echo "guard: $(stamp) waiting up to $timeout s for $release to be confirmed"
+why=''
+while :; do
   if [ -e "state/$release.confirmed" ]; then
     echo "guard: $release confirmed"
     rm -f "$record"
@@ -64829,26 +65231,55 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
     echo "guard: stopped"
     exit 0
   fi
+  if [ "$holder_pid" -gt 0 ] && ! is_lock_process "$holder_pid"; then
+    why="its deploy ended without confirming it"
+    break
+  fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    why="not confirmed within $timeout s"
+    break
+  fi
   sleep 1
 done
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) $release not confirmed in time; waiting for the deploy lock"
+echo "guard: $(stamp) $release: $why; taking the deploy lock"
+until take_lock 30; do
+  if [ ! -e "$record" ] || [ -e "state/$release.confirmed" ]; then
+    echo "guard: stopped while waiting for the deploy lock"
+    exit 0
+  fi
+  echo "guard: $(stamp) still waiting for the deploy lock, held by $(cat "$holder_file" 2> /dev/null || echo 'a holder without a holder file')"
+done
+printf '{"pid":%s,"pgid":%s,"since":"%s","heartbeatTimeout":0,"runUrl":"","release":"guard of %s","actor":"${GUARD_PROCESS_NAME}"}\\n' "$$" "$$" "$(stamp)" "$release" > "$holder_file"
+end_work ''
 status=0
-flock "$app/.deploy.lock" sh -c "$revert" ${guard_scripts_REVERT_SCRIPT_NAME} "$@" || status=$?
-rm -f "$record"
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) done (status $status)"
+sh -c "$revert" ${guard_scripts_REVERT_SCRIPT_NAME} "$app" "$release" guard "\\"$why\\"" || status=$?
+rm -f "$record" "$holder_file"
+echo "guard: $(stamp) done (status $status)"
 exit "$status"
 `));
-// $1 GUARD_SCRIPT, then GUARD_SCRIPT's arguments ($2 app dir, $3 release, ...). Prints the guard's record.
+// $1 GUARD_SCRIPT, $2 REVERT_SCRIPT, $3 app dir, $4 release, $5 previous, $6 seconds to wait, then
+// the plan's values (written one a line to state/guard-$4.plan). Prints the guard's record.
 const guard_scripts_START_GUARD_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
 guard=$1
-shift
-app=$1
-release=$2
-mkdir -p "$app/state"
-rm -f "$app/state/$release.confirmed" "$app/state/guard-$release.json"
-setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$@" < /dev/null >> "$app/state/guard-$release.log" 2>&1
+revert=$2
+app=$3
+release=$4
+previous=$5
+timeout=$6
+shift 6
+cd "$app"
+mkdir -p state
+rm -f "state/$release.confirmed" "state/guard-$release.json"
+plan="state/guard-$release.plan"
+: > "$plan.tmp"
+for value in "$@"; do
+  printf '%s\\n' "$value" >> "$plan.tmp"
+done
+mv -f "$plan.tmp" "$plan"
+holder_pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' .deploy.lock.holder 2> /dev/null | head -n 1)
+setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$app" "$release" "$previous" "$timeout" "\${holder_pid:-0}" "$revert" < /dev/null >> "state/guard-$release.log" 2>&1
 i=0
-while [ ! -s "$app/state/guard-$release.json" ]; do
+while [ ! -s "state/guard-$release.json" ]; do
   i=$((i + 1))
   if [ "$i" -gt 100 ]; then
     echo "the guard did not start; see $app/state/guard-$release.log" >&2
@@ -64856,11 +65287,12 @@ while [ ! -s "$app/state/guard-$release.json" ]; do
   fi
   sleep 0.05
 done
-cat "$app/state/guard-$release.json"
+cat "state/guard-$release.json"
 `));
-// Stops the guard of $release (in $app/state): removes its record (the guard stops at its next
-// look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT.
+// Stops the guard of $release (in $app/state): removes its record and plan (the guard stops at its
+// next look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT.
 const STOP_GUARD_PART = `record="state/guard-$release.json"
+rm -f "state/guard-$release.plan"
 if [ -f "$record" ]; then
   pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
   rm -f "$record"
@@ -64897,11 +65329,12 @@ ${STOP_GUARD_PART}`;
 
 
 
-function revertArgs(layout, plan) {
+/** The plan as the lines of state/guard-<id>.plan (every value checked; none holds a line break). */
+function planValues(plan) {
     checkReleaseId(plan.release);
     if (plan.previous !== undefined)
         checkReleaseId(plan.previous);
-    for (const service of plan.stopServices) {
+    for (const service of [...plan.stopServices, ...plan.heldServices]) {
         if (!SERVICE_NAME_PATTERN.test(service))
             throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
     }
@@ -64909,45 +65342,55 @@ function revertArgs(layout, plan) {
         if (!isBundlePath(file))
             throw new Error(`Compose file ${JSON.stringify(file)} is not a bundle path.`);
     }
-    return [
-        layout.appDir,
-        plan.project,
-        plan.release,
-        plan.previous ?? '',
-        plan.mode,
-        plan.journal?.result ?? '',
-        JSON.stringify(plan.reason),
-        plan.stopServices.join(' '),
-        JSON.stringify(plan.journal?.fields ?? {}),
-        ...plan.previousComposeFiles,
-    ];
+    const fields = JSON.stringify(plan.journalFields);
+    if (!fields.startsWith('{') || fields.includes('\n'))
+        throw new Error('The journal fields of a guard plan must be one JSON object.');
+    return [plan.project, plan.previous ?? '', plan.mode, plan.stopServices.join(' '), plan.heldServices.join(' '), fields, ...plan.previousComposeFiles];
 }
-/** Reverts now. The caller must hold the deploy lock. */
-async function revertRelease(connection, layout, plan, logger) {
-    await connection.runScript(REVERT_SCRIPT, revertArgs(layout, plan), { name: REVERT_SCRIPT_NAME, timeoutMs: 10 * 60_000, logOutput: 'info' });
-    logger.info(plan.previous === undefined
-        ? `Stopped project ${plan.project} and removed current: release ${plan.release} is marked bad and there is no previous release.`
-        : `current -> releases/${plan.previous} again; release ${plan.release} is marked bad.`);
-}
+/** Starts the guard of `plan.release` (the caller holds the deploy lock). */
 async function startGuard(connection, layout, request, logger) {
-    const { revert } = request;
+    const { plan } = request;
+    const values = planValues(plan);
     // The two script texts are shown as <guard-script> and <revert-script> in logs (they are not
     // secret; they are long).
-    const args = [
+    const { stdout } = await connection.runScript(START_GUARD_SCRIPT, [
         secret(GUARD_SCRIPT, 'guard-script'),
-        layout.appDir,
-        revert.release,
-        revert.previous ?? '',
-        String(request.confirmTimeoutSeconds),
         secret(REVERT_SCRIPT, 'revert-script'),
-        ...revertArgs(layout, revert),
-    ];
-    const { stdout } = await connection.runScript(START_GUARD_SCRIPT, args, { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
+        layout.appDir,
+        plan.release,
+        plan.previous ?? '',
+        String(request.confirmTimeoutSeconds),
+        ...values,
+    ], { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
     const record = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
-    const guard = { release: revert.release, pid: Number(record.pid), deadline: Number(record.deadline) };
-    logger.info(`Guard started on the host (pid ${guard.pid}): unless release ${revert.release} is confirmed within ${request.confirmTimeoutSeconds} s, ` +
-        `the host returns to ${revert.previous === undefined ? 'no release (stack stopped)' : `release ${revert.previous}`} by itself.`);
+    const guard = { release: plan.release, pid: Number(record.pid), deadline: Number(record.deadline) };
+    const back = plan.previous === undefined
+        ? 'no release (stack stopped)'
+        : plan.previous === plan.release
+            ? `release ${plan.release} ${plan.mode}`
+            : `release ${plan.previous}`;
+    logger.info(`Guard started on the host (pid ${guard.pid}): unless release ${plan.release} is confirmed, the host returns to ${back} by itself ` +
+        `as soon as this deploy is gone, or after ${request.confirmTimeoutSeconds} s.`);
     return guard;
+}
+/**
+ * Runs the guard plan of `release` now (the caller holds the deploy lock): the return the guard
+ * would make, from whatever state the host is in. `by` names who ran it in the journal line the
+ * script writes ('' writes none: the caller writes its own).
+ */
+async function runGuardPlan(connection, layout, release, options, logger) {
+    checkReleaseId(release);
+    const { stdout } = await connection.runScript(REVERT_SCRIPT, [layout.appDir, release, options.by, JSON.stringify(options.reason)], {
+        name: REVERT_SCRIPT_NAME,
+        timeoutMs: 10 * 60_000,
+        logOutput: 'info',
+    });
+    const last = stdout.trim().split('\n').pop() ?? '';
+    const outcome = /^outcome (reverted|returned|restored|nothing)$/.exec(last)?.[1];
+    if (outcome === undefined)
+        throw new Error(`The return plan of ${release} ended without saying what it did (${JSON.stringify(last)}).`);
+    logger.debug(`return plan of ${release}: ${outcome}`);
+    return outcome;
 }
 /** Confirms the release (the guard stands down), clears a bad mark, records the mode. */
 async function confirmRelease(connection, layout, release, confirmation, mode) {
@@ -64957,7 +65400,7 @@ async function confirmRelease(connection, layout, release, confirmation, mode) {
         timeoutMs: 60_000,
     });
 }
-/** Stops the guard of `release` without confirming it (after a rollback the runner did itself). */
+/** Stops the guard of `release` without confirming it, and drops its plan. */
 async function stopGuard(connection, layout, release) {
     checkReleaseId(release);
     await connection.runScript(STOP_GUARD_SCRIPT, [layout.appDir, release], { name: STOP_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
@@ -64967,7 +65410,92 @@ function checkReleaseId(id) {
         throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
+class HostHaltedError extends Error {
+    name = 'HostHaltedError';
+    mark;
+    constructor(message, mark) {
+        super(message);
+        this.mark = mark;
+    }
+}
+/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
+function describeHalt(mark) {
+    return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
+}
+function parseHaltMark(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : '');
+        return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
+    }
+    catch {
+        // A mark that cannot be read is still a halt.
+        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'state/halted cannot be read', rollbackMode: 'unknown', nonce: '' };
+    }
+}
+const WRITE_HALT_MARK_SCRIPT_NAME = 'titan-halt-mark';
+// $1 app dir, $2 the mark (one JSON line).
+const WRITE_HALT_MARK_SCRIPT = `set -eu
+cd "$1"
+mkdir -p state
+printf '%s\\n' "$2" > state/halted.tmp
+mv -f state/halted.tmp state/halted
+`;
+const LIFT_HALT_MARK_SCRIPT_NAME = 'titan-lift-halt';
+// $1 app dir, $2 nonce of the mark to lift ('' for a mark without one). Exit 3 with the mark on
+// stdout when another (newer) mark is there instead.
+const LIFT_HALT_MARK_SCRIPT = `set -eu
+cd "$1"
+[ -f state/halted ] || exit 0
+if [ -n "$2" ] && grep -q "\\"nonce\\":\\"$2\\"" state/halted; then
+  rm -f state/halted
+  exit 0
+fi
+if [ -z "$2" ] && ! grep -q '"nonce":"[0-9a-f]' state/halted; then
+  rm -f state/halted
+  exit 0
+fi
+cat state/halted
+exit 3
+`;
+/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
+async function writeHaltMark(connection, layout, mark) {
+    if (!NONCE_PATTERN.test(mark.nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
+    const line = JSON.stringify(mark);
+    await connection.runScript(WRITE_HALT_MARK_SCRIPT, [layout.appDir, line], { name: WRITE_HALT_MARK_SCRIPT_NAME, timeoutMs: 30_000 });
+}
+/** The halt mark now, or undefined. */
+async function readHaltMark(connection, layout) {
+    const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1/state/halted" 2> /dev/null || true', 'titan-read-halt', layout.appDir], {
+        timeoutMs: 30_000,
+        logOutput: 'none',
+    });
+    const text = stdout.trim();
+    return text === '' ? undefined : parseHaltMark(text.split('\n')[0] ?? '');
+}
+/**
+ * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
+ * mark that is there instead, if any: that halt stands.
+ */
+async function liftHaltMark(connection, layout, nonce) {
+    if (nonce !== '' && !NONCE_PATTERN.test(nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
+    const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
+        name: LIFT_HALT_MARK_SCRIPT_NAME,
+        timeoutMs: 30_000,
+        acceptExitCodes: [3],
+    });
+    return exitCode === 3 ? parseHaltMark(stdout.trim()) : undefined;
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
+
 
 
 const HOST_STATE_SCRIPT_NAME = 'titan-host-state';
@@ -65009,6 +65537,7 @@ for record in state/guard-*.json; do
   printf 'guard %s %s\\n' "$alive" "$(head -n 1 "$record")"
 done
 if [ -f state/mode ]; then printf 'mode %s\\n' "$(head -n 1 state/mode)"; fi
+if [ -f state/halted ]; then printf 'halted %s\\n' "$(head -n 1 state/halted)"; fi
 `;
 class HostStateError extends Error {
     name = 'HostStateError';
@@ -65033,6 +65562,7 @@ function parseHostState(stdout) {
     let envFile = { present: false };
     const guards = [];
     let mode;
+    let halted;
     let now = Math.floor(Date.now() / 1000);
     for (const line of stdout.split('\n')) {
         const space = line.indexOf(' ');
@@ -65079,11 +65609,14 @@ function parseHostState(stdout) {
             case 'mode':
                 mode = rest.trim();
                 break;
+            case 'halted':
+                halted = parseHaltMark(rest);
+                break;
             default:
                 break;
         }
     }
-    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, now };
+    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
 }
 function parseGuardRecord(json, alive) {
     try {
@@ -65136,126 +65669,33 @@ function parseJournal(text) {
     return entries;
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
+;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
 /**
- * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
- * that says a release failed and must never be a rollback target. host-state reads it (a release is
- * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
- * verifies clears it (confirmRelease removes the file). Written in one place, MARK_BAD_PART: by the
- * guard's REVERT_SCRIPT on the host (guard-scripts.ts) and by markReleaseBad from the runner (a
- * rollback leaving a release). The time is the host's clock, like every other time the host writes.
+ * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
+ * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
+ * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
+ * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
  */
-
-/**
- * Shell that writes the bad mark of `$release` with `$reason` (a JSON string literal made by the
- * runner's JSON encoder), atomically (a temporary file renamed over the mark). It runs in the
- * application folder, where `state/` exists; `$release` has been checked against the release id
- * pattern.
- */
-const release_marks_MARK_BAD_PART = `printf '{"release":"%s","at":"%s","reason":%s}\\n' "$release" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$reason" > "state/$release.bad.tmp"
-mv -f "state/$release.bad.tmp" "state/$release.bad"
-`;
-const MARK_BAD_SCRIPT_NAME = 'titan-mark-bad';
-// $1 app dir, $2 release id, $3 reason (a JSON string literal).
-const MARK_BAD_SCRIPT = `set -eu
-app=$1
-release=$2
-reason=$3
-cd "$app"
-mkdir -p state
-${release_marks_MARK_BAD_PART}`;
-/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
-async function markReleaseBad(connection, layout, releaseId, reason) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    await connection.runScript(MARK_BAD_SCRIPT, [layout.appDir, releaseId, JSON.stringify(reason)], { name: MARK_BAD_SCRIPT_NAME, timeoutMs: 30_000 });
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
-
-const COMPOSE_TIMEOUT_MS = 10 * 60_000;
-/** Stops services group after group (each group's services together), in the order given. */
-async function stopServices(connection, target, groups, logger) {
-    const stopped = [];
-    for (const group of groups) {
-        if (group.length === 0)
-            continue;
-        logger.info(`Stopping ${group.join(', ')}`);
-        await connection.run(composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-        stopped.push(...group);
+const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+const BUNDLE_PATH_MAX_LENGTH = 1024;
+/** Why a path is not allowed in a bundle, or undefined when it is. */
+function bundlePathProblem(path) {
+    if (path === '')
+        return 'the path is empty';
+    if (path.length > BUNDLE_PATH_MAX_LENGTH)
+        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
+    if (path.startsWith('/'))
+        return 'the path is absolute; bundle paths are relative to the bundle folder';
+    if (!BUNDLE_PATH_PATTERN.test(path)) {
+        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
     }
-    return stopped;
-}
-/** Starts services that exist (stopped) again, as they were. */
-async function startServices(connection, target, services, logger) {
-    if (services.length === 0)
-        return;
-    logger.info(`Starting ${services.join(', ')} again`);
-    await connection.run(composeArgv(target, ['start', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-}
-/**
- * `up -d --remove-orphans`: creates what is missing, recreates services whose definition or image
- * changed, starts stopped ones, and removes containers of services the release no longer has.
- */
-async function upStack(connection, target, logger) {
-    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode})`);
-    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
-}
-/** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
-async function upServices(connection, target, services, logger) {
-    logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
-    await connection.run(composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
-}
-/** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
-async function restartServices(connection, target, services, logger) {
-    if (services.length === 0)
-        return;
-    logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
-    await connection.run(composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
-/**
- * `current` flips atomically, in both directions: a symbolic link to the release is made under a
- * temporary name, then renamed over `current` (`mv -T`, one rename(2)). At no moment is there no
- * `current` or a half-made one. The release folder is touched, so the releases' modification times
- * say which ran most recently (what retention keeps).
- */
-
-
-const SWITCH_CURRENT_SCRIPT_NAME = 'titan-switch-current';
-// $1 app dir, $2 release id, $3 temporary link name. Prints the new link target.
-const SWITCH_CURRENT_SCRIPT = `set -eu
-app=$1
-release=$2
-tmp=$3
-cd "$app"
-if [ ! -d "releases/$release" ]; then
-  echo "releases/$release does not exist in $app" >&2
-  exit 1
-fi
-ln -s "releases/$release" "$tmp"
-mv -T "$tmp" current
-touch "releases/$release"
-readlink current
-`;
-async function switchCurrent(connection, layout, releaseId) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-    const { stdout } = await connection.runScript(SWITCH_CURRENT_SCRIPT, [layout.appDir, releaseId, tmp], { name: SWITCH_CURRENT_SCRIPT_NAME, timeoutMs: 60_000 });
-    const target = stdout.trim();
-    if (target !== layout.currentTarget(releaseId)) {
-        throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
+    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+        return 'the path has a "." or ".." segment';
     }
+    return undefined;
 }
-/** Where `current` points, read back (undefined when there is no `current`). */
-async function readCurrent(connection, layout) {
-    const { stdout } = await connection.run(['readlink', layout.current], { acceptExitCodes: [1], timeoutMs: 30_000 });
-    const target = stdout.trim();
-    return target === '' ? undefined : target;
+function bundle_path_isBundlePath(path) {
+    return bundlePathProblem(path) === undefined;
 }
 
 ;// CONCATENATED MODULE: ../node_modules/canonicalize/lib/canonicalize.js
@@ -65534,342 +65974,6 @@ function canonical_json_describe(value) {
     return typeof name === 'string' && name !== '' ? name : 'an object with a prototype';
 }
 
-;// CONCATENATED MODULE: ../packages/rollback/lib/halt-command.js
-/**
- * The HARD_HALT command and its signed envelope, as sent on NATS:
- *
- *   {"command":<canonical JSON of the command>,"signature":"<hex HMAC-SHA256 of exactly those bytes>"}
- *
- * The command is `{actor, issuedAt, nonce, reason, runUrl, type: "HARD_HALT"}`, serialized as RFC 8785
- * canonical JSON (members sorted, no whitespace, UTF-8). The envelope is canonical JSON too, so the
- * signed bytes are found in it without parsing: everything between the leading `{"command":` and the
- * last `,"signature":"`. A receiver recomputes HMAC-SHA256(HMAC_SECRET, those bytes) and compares it,
- * in constant time, with `signature`; it rejects a nonce it has seen before and an `issuedAt` too far
- * in the past. The secret is the stack's HMAC_SECRET (what titan-brain is started with).
- */
-
-
-const HARD_HALT = 'HARD_HALT';
-const NONCE_PATTERN = /^[0-9a-f]{32}$/;
-const ENVELOPE_HEAD = '{"command":';
-const SIGNATURE_MARK = ',"signature":"';
-class HaltEnvelopeError extends Error {
-    name = 'HaltEnvelopeError';
-}
-function createHardHalt(fields) {
-    const nonce = fields.nonce ?? (0,external_node_crypto_.randomBytes)(16).toString('hex');
-    if (!NONCE_PATTERN.test(nonce))
-        throw new HaltEnvelopeError('a HARD_HALT nonce is 32 lower-case hex digits');
-    return {
-        type: HARD_HALT,
-        reason: fields.reason,
-        actor: fields.actor,
-        runUrl: fields.runUrl,
-        issuedAt: (fields.issuedAt ?? new Date()).toISOString(),
-        nonce,
-    };
-}
-/** The bytes that are signed: the command's canonical JSON. */
-function commandBytes(command) {
-    return Buffer.from(canonical_json_canonicalJson(command), 'utf8');
-}
-function hmacHex(secret, bytes) {
-    return (0,external_node_crypto_.createHmac)('sha256', secret).update(bytes).digest('hex');
-}
-/** Signs the command with the HMAC secret and wraps it in the envelope. */
-function sealHardHalt(command, secret) {
-    if (secret === '')
-        throw new HaltEnvelopeError('the HMAC secret is empty');
-    const signature = hmacHex(secret, commandBytes(command));
-    const payload = Buffer.from(canonical_json_canonicalJson({ command, signature }), 'utf8');
-    return { command, payload, signature };
-}
-/**
- * Checks an envelope as a receiver does: the signed bytes taken from the payload as they are, the
- * HMAC recomputed and compared in constant time. Returns the command; throws HaltEnvelopeError.
- */
-function openHardHalt(payload, secret) {
-    const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
-    const mark = text.lastIndexOf(SIGNATURE_MARK);
-    if (!text.startsWith(ENVELOPE_HEAD) || mark < 0 || !text.endsWith('"}')) {
-        throw new HaltEnvelopeError('not a HARD_HALT envelope ({"command":...,"signature":"..."})');
-    }
-    const signed = Buffer.from(text.slice(ENVELOPE_HEAD.length, mark), 'utf8');
-    const signature = text.slice(mark + SIGNATURE_MARK.length, -2);
-    if (!/^[0-9a-f]{64}$/.test(signature))
-        throw new HaltEnvelopeError('the signature is not 64 hex digits');
-    const expected = Buffer.from(hmacHex(secret, signed), 'hex');
-    if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) {
-        throw new HaltEnvelopeError('the HMAC signature does not match the command (wrong secret, or the command was altered)');
-    }
-    let value;
-    try {
-        value = JSON.parse(signed.toString('utf8'));
-    }
-    catch {
-        throw new HaltEnvelopeError('the signed command is not JSON');
-    }
-    const command = value;
-    if (command === null ||
-        typeof command !== 'object' ||
-        command.type !== HARD_HALT ||
-        typeof command.nonce !== 'string' ||
-        !NONCE_PATTERN.test(command.nonce) ||
-        typeof command.reason !== 'string' ||
-        typeof command.actor !== 'string' ||
-        typeof command.runUrl !== 'string' ||
-        typeof command.issuedAt !== 'string') {
-        throw new HaltEnvelopeError('the signed command is not a HARD_HALT command');
-    }
-    if (canonicalJson(command) !== signed.toString('utf8'))
-        throw new HaltEnvelopeError('the signed command is not canonical JSON');
-    return command;
-}
-
-// EXTERNAL MODULE: ../node_modules/@nats-io/transport-node/index.js
-var transport_node = __nccwpck_require__(3514);
-;// CONCATENATED MODULE: ../packages/rollback/lib/nats-address.js
-const nats_address_HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
-/** Parses a NATS address; returns why it cannot be one as a string. */
-function parseNatsAddress(text) {
-    let rest = text.trim();
-    if (/^[a-z]+:\/\//i.test(rest)) {
-        if (!rest.toLowerCase().startsWith('nats://'))
-            return `only nats:// is supported, got ${JSON.stringify(text)}`;
-        rest = rest.slice('nats://'.length);
-    }
-    rest = rest.replace(/\/$/, '');
-    if (rest.includes('@'))
-        return 'put no user or password in the URL: use the nats-user and nats-password inputs';
-    let host = rest;
-    let port = 4222;
-    const match = /^(.*):(\d{1,5})$/.exec(rest);
-    if (match?.[1] !== undefined && match[2] !== undefined && !(match[1].includes(':') && !match[1].startsWith('['))) {
-        host = match[1];
-        port = Number(match[2]);
-    }
-    if (!nats_address_HOST_PATTERN.test(host))
-        return `${JSON.stringify(text)} is not HOST[:PORT] (for example 127.0.0.1:4222)`;
-    if (port < 1 || port > 65535)
-        return `port ${port} is not a TCP port`;
-    return { host: host.replace(/^\[(.*)\]$/, '$1'), port };
-}
-function formatNatsAddress(address) {
-    return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}
-
-;// CONCATENATED MODULE: ../packages/rollback/lib/hard-halt.js
-/**
- * Sends the HARD_HALT, first thing in every rollback mode: the signed envelope (halt-command.ts) as a
- * NATS request on the halt subject, which titan-brain acknowledges on the reply subject with
- * `{"ack":true,"nonce":"<the command's nonce>","service":"titan-brain"}`.
- *
- * NATS listens on the host's loopback only: the client (@nats-io/transport-node) connects to a local
- * forward, a 127.0.0.1:<free port> listener on the runner whose connections go through the SSH
- * connection (a direct-tcpip channel) to the NATS address as the host sees it. Nothing is installed
- * or run on the host, and the password and the HMAC secret never reach a command line there.
- *
- * This never throws for NATS: NATS unreachable, the user refused, no responder on the subject, no
- * acknowledgement within the timeout, or a reply that does not acknowledge this command all give
- * `acknowledged: false` and a `problem` the caller reports loudly; the shutdown goes on.
- */
-
-
-
-async function sendHardHalt(connection, request) {
-    const { logger, command, subject } = request;
-    const started = performance.now();
-    const where = `NATS at ${formatNatsAddress(request.address)} on ${connection.host}`;
-    const sealed = sealHardHalt(command, request.hmacSecret);
-    let forward;
-    let nats;
-    const outcome = (fields) => ({
-        subject,
-        nonce: command.nonce,
-        issuedAt: command.issuedAt,
-        acknowledged: fields.acknowledgement !== undefined,
-        acknowledgement: fields.acknowledgement,
-        problem: fields.problem,
-        durationMs: Math.round(performance.now() - started),
-    });
-    const remaining = () => Math.max(250, request.timeoutMs - (performance.now() - started));
-    try {
-        forward = await connection.forwardLocal(request.address.host, request.address.port);
-        try {
-            nats = await (0,transport_node.connect)({
-                servers: `127.0.0.1:${forward.localPort}`,
-                user: request.user,
-                pass: request.password,
-                name: 'titan-rollback',
-                timeout: remaining(),
-                reconnect: false,
-                maxReconnectAttempts: 0,
-                ignoreClusterUpdates: true,
-                noRandomize: true,
-            });
-        }
-        catch (error) {
-            return outcome({ problem: connectProblem(error, where, request.user) });
-        }
-        logger.info(`Connected to ${where} as ${request.user}; requesting HARD_HALT on ${subject} (nonce ${command.nonce}).`);
-        let reply;
-        try {
-            const message = await nats.request(subject, sealed.payload, { timeout: remaining() });
-            reply = message.data;
-        }
-        catch (error) {
-            return outcome({ problem: requestProblem(error, subject, request.timeoutMs) });
-        }
-        const acknowledgement = parseAcknowledgement(reply, command.nonce);
-        if (typeof acknowledgement === 'string')
-            return outcome({ problem: acknowledgement });
-        return outcome({ acknowledgement });
-    }
-    catch (error) {
-        return outcome({ problem: `${where} could not be reached through the SSH connection: ${hard_halt_describe(error)}` });
-    }
-    finally {
-        await nats?.close().catch(() => undefined);
-        await forward?.close();
-    }
-}
-/** The reply as an acknowledgement of the command with `nonce`, or why it is not one. */
-function parseAcknowledgement(reply, nonce) {
-    const text = Buffer.from(reply).toString('utf8');
-    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch {
-        return `the reply is not JSON: ${JSON.stringify(shown)}`;
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value))
-        return `the reply is not a JSON object: ${shown}`;
-    const record = value;
-    if (record['ack'] !== true) {
-        const why = typeof record['error'] === 'string' ? `: ${record['error']}` : '';
-        return `the reply refuses the command${why} (${shown})`;
-    }
-    if (record['nonce'] !== nonce)
-        return `the reply acknowledges another command (nonce ${JSON.stringify(record['nonce'])}, sent ${nonce})`;
-    const service = typeof record['service'] === 'string' ? record['service'] : 'unknown';
-    return { ack: true, nonce, service };
-}
-function connectProblem(error, where, user) {
-    if (error instanceof transport_node.errors.AuthorizationError || /authorization/i.test(hard_halt_describe(error))) {
-        return `${where} refused user ${user} (${hard_halt_describe(error)}): check nats-user and nats-password`;
-    }
-    return `${where} did not accept a connection: ${hard_halt_describe(error)}`;
-}
-function requestProblem(error, subject, timeoutMs) {
-    if (error instanceof transport_node.errors.NoRespondersError || (error instanceof transport_node.errors.RequestError && error.isNoResponders())) {
-        return `nothing subscribes to ${subject} (no responders): titan-brain is not connected to NATS`;
-    }
-    if (error instanceof transport_node.errors.TimeoutError || (error instanceof Error && error.cause instanceof transport_node.errors.TimeoutError)) {
-        return `no acknowledgement on ${subject} within ${Math.round(timeoutMs / 1000)} s`;
-    }
-    if (error instanceof transport_node.errors.PermissionViolationError)
-        return `NATS refused the request: ${error.message}`;
-    return `the request on ${subject} failed: ${hard_halt_describe(error)}`;
-}
-function hard_halt_describe(error) {
-    if (error instanceof Error) {
-        const cause = error.cause instanceof Error && error.cause.message !== error.message ? ` (${error.cause.message})` : '';
-        return `${error.message}${cause}`;
-    }
-    return String(error);
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/change-plan.js
-/**
- * What a deploy changes, decided before anything stops, from the running release and the new one.
- *
- * A service changes when its pinned image changes, its definition in the compose files changes, a
- * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
- * uses TITAN_MODE. Only the Titan services that change are stopped before the migrations, in order:
- * the strategies, then execution, then brain, then the console, its API and opsd. Infrastructure
- * (every other service: postgres, redis, nats, traefik, prometheus, grafana, tempo) keeps running;
- * Compose recreates it after the switch only if its image or definition changed, and one whose
- * mounted configuration alone changed is restarted so that it reads the new release's files.
- * A service that does not change keeps its container: a release that changes one service recreates
- * only that one.
- */
-
-
-/** Stop order of the Titan services: each group stops before the next. */
-const TITAN_STOP_ORDER = [
-    ['titan-scavenger', 'titan-hunter', 'titan-sentinel', 'titan-ai-quant', 'titan-powerlaw-lab'],
-    ['titan-execution'],
-    ['titan-brain'],
-    ['titan-console', 'titan-console-api', 'titan-opsd'],
-];
-const TITAN_SERVICES = new Set(TITAN_STOP_ORDER.flat());
-/** The compose files whose definitions are compared: all but the digest override. */
-function definitionFiles(manifest) {
-    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
-}
-function planChanges(previous, next, modes) {
-    const names = new Set([...next.compose.services.keys(), ...Object.keys(next.manifest.images)]);
-    const previousNames = previous === undefined ? new Set() : new Set([...previous.compose.services.keys(), ...Object.keys(previous.manifest.images)]);
-    const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
-    const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
-    const services = [];
-    for (const service of [...new Set([...names, ...previousNames])].sort()) {
-        const titan = TITAN_SERVICES.has(service);
-        const nextImage = imageOf(next.manifest, service);
-        const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
-        if (!names.has(service)) {
-            services.push({ service, reasons: ['removed'], image: '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
-            continue;
-        }
-        const reasons = [];
-        if (previous === undefined || !previousNames.has(service)) {
-            reasons.push('new');
-        }
-        else {
-            if (nextImage !== previousImage)
-                reasons.push('image');
-            const before = previous.compose.services.get(service);
-            const after = next.compose.services.get(service);
-            if (topLevelChanged || before?.definition !== after?.definition)
-                reasons.push('definition');
-            const paths = [...new Set([...(before?.releasePaths ?? []), ...(after?.releasePaths ?? [])])];
-            if (filesDiffer(previous.manifest, next.manifest, paths))
-                reasons.push('files');
-            if (modeChanged && (after?.usesMode === true || before?.usesMode === true))
-                reasons.push('mode');
-        }
-        services.push({ service, reasons, image: nextImage ?? '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
-    }
-    const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
-    const existedAndChanged = (service) => changedSet.has(service) && previousNames.has(service) && names.has(service);
-    const stopBeforeSwitch = TITAN_STOP_ORDER.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
-    const restartAfterSwitch = services
-        .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
-        .map((s) => s.service);
-    return {
-        services,
-        changed: [...changedSet].sort(),
-        stopBeforeSwitch,
-        restartAfterSwitch,
-        stopBeforeRevert: [...stopBeforeSwitch.flat(), ...restartAfterSwitch],
-    };
-}
-function imageOf(manifest, service) {
-    const image = manifest.images[service];
-    return image === undefined ? undefined : pinnedImageReference(image.image, image.digest);
-}
-/** Do the files under any of `paths` (a file or a folder of the release) differ between the two? */
-function filesDiffer(a, b, paths) {
-    if (paths.length === 0)
-        return false;
-    const under = (manifest) => JSON.stringify(manifest.files
-        .filter((f) => paths.some((p) => p === '' || f.path === p || f.path.startsWith(`${p}/`)))
-        .map((f) => [f.path, f.sha256]));
-    return under(a) !== under(b);
-}
-
 ;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
 /**
  * The names an image reference is made of, as the release pins them:
@@ -65891,191 +65995,6 @@ function imageRepository(registry, image) {
 /** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
 function image_reference_pinnedImageReference(repository, digest) {
     return `${repository}@${digest}`;
-}
-
-;// CONCATENATED MODULE: ../packages/rollback/lib/orderly-stop.js
-
-
-
-/** The groups to stop, in order: `trading` (mode stop) leaves the operator surface running. */
-function shutdownGroups(scope) {
-    return scope === 'all' ? TITAN_STOP_ORDER : TITAN_STOP_ORDER.slice(0, 3);
-}
-/** The services a `trading` shutdown leaves running. */
-const OPERATOR_SURFACE = TITAN_STOP_ORDER[3] ?? [];
-class OrderlyStopError extends Error {
-    name = 'OrderlyStopError';
-    stopped;
-    constructor(message, stopped, options) {
-        super(message, options);
-        this.stopped = stopped;
-    }
-}
-const ORDERLY_STOP_SCRIPT_NAME = 'titan-orderly-stop';
-const STILL_RUNNING_EXIT = 4;
-// $1 project, $2 stop timeout in seconds ('' = each container's own, from stop_grace_period), then
-// one argument per group: its service names, space-separated. For each group, in order: "stopped
-// <index> <containers> <milliseconds>", or "still-running <index> <services>" and exit 4.
-const ORDERLY_STOP_SCRIPT = `set -eu
-project=$1
-timeout=$2
-shift 2
-count() { echo $#; }
-all=$(docker ps -a --no-trunc --filter "label=com.docker.compose.project=$project" --format '{{.ID}} {{.Label "com.docker.compose.service"}}')
-index=0
-for group in "$@"; do
-  index=$((index + 1))
-  start=$(date +%s%3N)
-  ids=$(printf '%s\\n' "$all" | awk -v g=" $group " 'NF == 2 && index(g, " " $2 " ") > 0 { print $1 }')
-  if [ -n "$ids" ]; then
-    # shellcheck disable=SC2086 # one argument per container id
-    if [ -n "$timeout" ]; then docker stop -t "$timeout" $ids > /dev/null; else docker stop $ids > /dev/null; fi
-    # shellcheck disable=SC2086 # one argument per container id
-    running=$(docker inspect --format '{{.State.Running}} {{index .Config.Labels "com.docker.compose.service"}}' $ids | awk '$1 == "true" { print $2 }' | sort -u | tr '\\n' ' ')
-    if [ -n "$running" ]; then
-      printf 'still-running %s %s\\n' "$index" "$running"
-      exit ${STILL_RUNNING_EXIT}
-    fi
-  fi
-  end=$(date +%s%3N)
-  # shellcheck disable=SC2086 # one word per container id
-  printf 'stopped %s %s %s\\n' "$index" "$(count $ids)" "$((end - start))"
-done
-`;
-async function stopInOrder(connection, request) {
-    const { groups, logger } = request;
-    for (const service of groups.flat()) {
-        if (!image_reference_SERVICE_NAME_PATTERN.test(service))
-            throw new Error(`Service name ${JSON.stringify(service)} does not match ${image_reference_SERVICE_NAME_PATTERN.source}.`);
-    }
-    const stopped = [];
-    let stillRunning = '';
-    const onLine = (line) => {
-        const [kind, index, ...rest] = line.split(' ');
-        const group = groups[Number(index) - 1];
-        if (group === undefined)
-            return;
-        if (kind === 'stopped') {
-            const record = { services: group, containers: Number(rest[0]), durationMs: Number(rest[1]) };
-            stopped.push(record);
-            logger.info(`Stopped ${group.join(', ')}: ${record.containers} container(s), checked not running, in ${(record.durationMs / 1000).toFixed(2)} s.`);
-        }
-        else if (kind === 'still-running') {
-            stillRunning = rest.join(' ').trim();
-        }
-    };
-    logger.info(`Stopping in order: ${groups.map((g) => g.join(', ')).join(' -> ')}`);
-    const perGroupSeconds = request.stopTimeoutSeconds ?? 30;
-    try {
-        await connection.runScript(ORDERLY_STOP_SCRIPT, [request.project, request.stopTimeoutSeconds === undefined ? '' : String(request.stopTimeoutSeconds), ...groups.map((g) => g.join(' '))], {
-            name: ORDERLY_STOP_SCRIPT_NAME,
-            timeoutMs: (groups.length * (perGroupSeconds + 30) + 30) * 1000,
-            onStdoutLine: onLine,
-        });
-    }
-    catch (error) {
-        const next = groups[stopped.length];
-        if (error instanceof CommandFailedError && error.exitCode === STILL_RUNNING_EXIT) {
-            throw new OrderlyStopError(`The orderly shutdown stopped at ${next?.join(', ') ?? 'a group'}: ${stillRunning || 'some of its containers'} still run(s) after docker stop. ` +
-                'Nothing was switched; the groups after it were not touched. Look at those containers (docker inspect, docker logs) before trying again.', stopped, { cause: error });
-        }
-        throw new OrderlyStopError(`The orderly shutdown failed at ${next?.join(', ') ?? 'a group'}: ${error instanceof Error ? error.message : String(error)}. Nothing was switched.`, stopped, { cause: error });
-    }
-    return stopped;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/image-pull.js
-
-const MISSING_IMAGES_SCRIPT_NAME = 'titan-missing-images';
-// $@ image references `repository@sha256:...`. Prints the ones the engine does not have, one a line.
-const MISSING_IMAGES_SCRIPT = `set -eu
-if docker image inspect --format '{{.Id}}' "$@" > /dev/null 2>&1; then
-  exit 0
-fi
-for ref in "$@"; do
-  if ! docker image inspect --format '{{.Id}}' "$ref" > /dev/null 2>&1; then
-    printf '%s\\n' "$ref"
-  fi
-done
-`;
-const PULL_IMAGES_SCRIPT_NAME = 'titan-pull-images';
-// $@ image references. Pulls them in parallel; one line per reference: pulled or failed.
-const PULL_IMAGES_SCRIPT = `set -eu
-pids=''
-for ref in "$@"; do
-  (
-    if docker pull -q "$ref" > /dev/null; then
-      printf 'pulled %s\\n' "$ref"
-    else
-      printf 'failed %s\\n' "$ref"
-      exit 1
-    fi
-  ) &
-  pids="$pids $!"
-done
-status=0
-for pid in $pids; do
-  wait "$pid" || status=1
-done
-exit "$status"
-`;
-/** `repository@sha256:...` of every image, sorted by service. */
-function imageReferences(images) {
-    return Object.keys(images)
-        .sort()
-        .map((service) => {
-        const image = images[service];
-        if (image === undefined || !IMAGE_REPOSITORY_PATTERN.test(image.image) || !IMAGE_DIGEST_PATTERN.test(image.digest)) {
-            throw new Error(`The image of ${service} is not a repository pinned by digest.`);
-        }
-        return image_reference_pinnedImageReference(image.image, image.digest);
-    });
-}
-/** The references the host's engine does not have (read-only). */
-async function findMissingImages(connection, references) {
-    const { stdout } = await connection.runScript(MISSING_IMAGES_SCRIPT, references, { name: MISSING_IMAGES_SCRIPT_NAME, timeoutMs: 5 * 60_000 });
-    return stdout.split('\n').filter((line) => line !== '');
-}
-async function pullImages(connection, references, logger) {
-    if (references.length === 0)
-        return;
-    try {
-        await connection.runScript(PULL_IMAGES_SCRIPT, references, { name: PULL_IMAGES_SCRIPT_NAME, timeoutMs: 30 * 60_000 });
-    }
-    catch (error) {
-        throw new Error(`Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +
-            `Check that the registry is reachable from the host and still holds every digest the release pins.\n${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
-    logger.info(`Pulled ${references.length} image(s) by digest.`);
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
-/**
- * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
- * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
- * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
- * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
- */
-const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
-const BUNDLE_PATH_MAX_LENGTH = 1024;
-/** Why a path is not allowed in a bundle, or undefined when it is. */
-function bundlePathProblem(path) {
-    if (path === '')
-        return 'the path is empty';
-    if (path.length > BUNDLE_PATH_MAX_LENGTH)
-        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
-    if (path.startsWith('/'))
-        return 'the path is absolute; bundle paths are relative to the bundle folder';
-    if (!BUNDLE_PATH_PATTERN.test(path)) {
-        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
-    }
-    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
-        return 'the path has a "." or ".." segment';
-    }
-    return undefined;
-}
-function bundle_path_isBundlePath(path) {
-    return bundlePathProblem(path) === undefined;
 }
 
 ;// CONCATENATED MODULE: ../packages/release/lib/manifest.js
@@ -66333,6 +66252,572 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
             files.set(path, content);
     }
     return { manifest, files };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
+/**
+ * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
+ * that says a release failed and must never be a rollback target. host-state reads it (a release is
+ * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
+ * verifies clears it (confirmRelease removes the file). Written in one place, MARK_BAD_PART: by the
+ * guard's REVERT_SCRIPT on the host (guard-scripts.ts) and by markReleaseBad from the runner (a
+ * rollback leaving a release). The time is the host's clock, like every other time the host writes.
+ */
+
+/**
+ * Shell that writes the bad mark of `$release` with `$reason` (a JSON string literal made by the
+ * runner's JSON encoder), atomically (a temporary file renamed over the mark). It runs in the
+ * application folder, where `state/` exists; `$release` has been checked against the release id
+ * pattern.
+ */
+const release_marks_MARK_BAD_PART = `printf '{"release":"%s","at":"%s","reason":%s}\\n' "$release" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$reason" > "state/$release.bad.tmp"
+mv -f "state/$release.bad.tmp" "state/$release.bad"
+`;
+const MARK_BAD_SCRIPT_NAME = 'titan-mark-bad';
+// $1 app dir, $2 release id, $3 reason (a JSON string literal).
+const MARK_BAD_SCRIPT = `set -eu
+app=$1
+release=$2
+reason=$3
+cd "$app"
+mkdir -p state
+${release_marks_MARK_BAD_PART}`;
+/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
+async function markReleaseBad(connection, layout, releaseId, reason) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    await connection.runScript(MARK_BAD_SCRIPT, [layout.appDir, releaseId, JSON.stringify(reason)], { name: MARK_BAD_SCRIPT_NAME, timeoutMs: 30_000 });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
+
+
+const COMPOSE_TIMEOUT_MS = 10 * 60_000;
+/** Stops services group after group (each group's services together), in the order given. */
+async function stopServices(connection, target, groups, logger) {
+    const stopped = [];
+    for (const group of groups) {
+        if (group.length === 0)
+            continue;
+        logger.info(`Stopping ${group.join(', ')}`);
+        await connection.run(composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+        stopped.push(...group);
+    }
+    return stopped;
+}
+/** Starts services that exist (stopped) again, as they were. */
+async function startServices(connection, target, services, logger) {
+    if (services.length === 0)
+        return;
+    logger.info(`Starting ${services.join(', ')} again`);
+    await connection.run(composeArgv(target, ['start', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+/**
+ * `up -d --remove-orphans`: creates what is missing, recreates services whose definition or image
+ * changed, starts stopped ones, and removes containers of services the release no longer has.
+ */
+async function upStack(connection, target, logger) {
+    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode})`);
+    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+/** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
+async function upServices(connection, target, services, logger) {
+    logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
+    await connection.run(composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+/** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
+async function restartServices(connection, target, services, logger) {
+    if (services.length === 0)
+        return;
+    logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
+    await connection.run(composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+const UP_EXCEPT_SCRIPT_NAME = 'titan-up-except';
+// $1 services to leave alone (space-separated), then the docker compose command. Brings up every
+// other service of the release (`up -d --remove-orphans <services>`).
+const UP_EXCEPT_SCRIPT = `set -eu
+held=$1
+shift
+services=$("$@" config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
+set -f
+# shellcheck disable=SC2086 # one argument per service
+"$@" up -d --remove-orphans $services
+`;
+/** `up -d --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
+async function upStackExcept(connection, target, held, logger) {
+    for (const service of held) {
+        if (!image_reference_SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${image_reference_SERVICE_NAME_PATTERN.source}.`);
+    }
+    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
+    await connection.runScript(UP_EXCEPT_SCRIPT, [held.join(' '), ...compose_command_composeArgv(target, [])], { name: UP_EXCEPT_SCRIPT_NAME, timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
+/**
+ * `current` flips atomically, in both directions: a symbolic link to the release is made under a
+ * temporary name, then renamed over `current` (`mv -T`, one rename(2)). At no moment is there no
+ * `current` or a half-made one. The release folder is touched, so the releases' modification times
+ * say which ran most recently (what retention keeps).
+ */
+
+
+const SWITCH_CURRENT_SCRIPT_NAME = 'titan-switch-current';
+// $1 app dir, $2 release id, $3 temporary link name. Prints the new link target.
+const SWITCH_CURRENT_SCRIPT = `set -eu
+app=$1
+release=$2
+tmp=$3
+cd "$app"
+if [ ! -d "releases/$release" ]; then
+  echo "releases/$release does not exist in $app" >&2
+  exit 1
+fi
+ln -s "releases/$release" "$tmp"
+mv -T "$tmp" current
+touch "releases/$release"
+readlink current
+`;
+async function switchCurrent(connection, layout, releaseId) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    const { stdout } = await connection.runScript(SWITCH_CURRENT_SCRIPT, [layout.appDir, releaseId, tmp], { name: SWITCH_CURRENT_SCRIPT_NAME, timeoutMs: 60_000 });
+    const target = stdout.trim();
+    if (target !== layout.currentTarget(releaseId)) {
+        throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
+    }
+}
+/** Where `current` points, read back (undefined when there is no `current`). */
+async function readCurrent(connection, layout) {
+    const { stdout } = await connection.run(['readlink', layout.current], { acceptExitCodes: [1], timeoutMs: 30_000 });
+    const target = stdout.trim();
+    return target === '' ? undefined : target;
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/halt-command.js
+/**
+ * The HARD_HALT command and its signed envelope, as sent on NATS:
+ *
+ *   {"command":<canonical JSON of the command>,"signature":"<hex HMAC-SHA256 of exactly those bytes>"}
+ *
+ * The command is `{actor, issuedAt, nonce, reason, runUrl, type: "HARD_HALT"}`, serialized as RFC 8785
+ * canonical JSON (members sorted, no whitespace, UTF-8). The envelope is canonical JSON too, so the
+ * signed bytes are found in it without parsing: everything between the leading `{"command":` and the
+ * last `,"signature":"`. A receiver recomputes HMAC-SHA256(HMAC_SECRET, those bytes) and compares it,
+ * in constant time, with `signature`; it rejects a nonce it has seen before and an `issuedAt` too far
+ * in the past. The secret is the stack's HMAC_SECRET (what titan-brain is started with).
+ */
+
+
+const HARD_HALT = 'HARD_HALT';
+const halt_command_NONCE_PATTERN = /^[0-9a-f]{32}$/;
+const ENVELOPE_HEAD = '{"command":';
+const SIGNATURE_MARK = ',"signature":"';
+class HaltEnvelopeError extends Error {
+    name = 'HaltEnvelopeError';
+}
+function createHardHalt(fields) {
+    const nonce = fields.nonce ?? (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    if (!halt_command_NONCE_PATTERN.test(nonce))
+        throw new HaltEnvelopeError('a HARD_HALT nonce is 32 lower-case hex digits');
+    return {
+        type: HARD_HALT,
+        reason: fields.reason,
+        actor: fields.actor,
+        runUrl: fields.runUrl,
+        issuedAt: (fields.issuedAt ?? new Date()).toISOString(),
+        nonce,
+    };
+}
+/** The bytes that are signed: the command's canonical JSON. */
+function commandBytes(command) {
+    return Buffer.from(canonical_json_canonicalJson(command), 'utf8');
+}
+function hmacHex(secret, bytes) {
+    return (0,external_node_crypto_.createHmac)('sha256', secret).update(bytes).digest('hex');
+}
+/** Signs the command with the HMAC secret and wraps it in the envelope. */
+function sealHardHalt(command, secret) {
+    if (secret === '')
+        throw new HaltEnvelopeError('the HMAC secret is empty');
+    const signature = hmacHex(secret, commandBytes(command));
+    const payload = Buffer.from(canonical_json_canonicalJson({ command, signature }), 'utf8');
+    return { command, payload, signature };
+}
+/**
+ * Checks an envelope as a receiver does: the signed bytes taken from the payload as they are, the
+ * HMAC recomputed and compared in constant time. Returns the command; throws HaltEnvelopeError.
+ */
+function openHardHalt(payload, secret) {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+    const mark = text.lastIndexOf(SIGNATURE_MARK);
+    if (!text.startsWith(ENVELOPE_HEAD) || mark < 0 || !text.endsWith('"}')) {
+        throw new HaltEnvelopeError('not a HARD_HALT envelope ({"command":...,"signature":"..."})');
+    }
+    const signed = Buffer.from(text.slice(ENVELOPE_HEAD.length, mark), 'utf8');
+    const signature = text.slice(mark + SIGNATURE_MARK.length, -2);
+    if (!/^[0-9a-f]{64}$/.test(signature))
+        throw new HaltEnvelopeError('the signature is not 64 hex digits');
+    const expected = Buffer.from(hmacHex(secret, signed), 'hex');
+    if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) {
+        throw new HaltEnvelopeError('the HMAC signature does not match the command (wrong secret, or the command was altered)');
+    }
+    let value;
+    try {
+        value = JSON.parse(signed.toString('utf8'));
+    }
+    catch {
+        throw new HaltEnvelopeError('the signed command is not JSON');
+    }
+    const command = value;
+    if (command === null ||
+        typeof command !== 'object' ||
+        command.type !== HARD_HALT ||
+        typeof command.nonce !== 'string' ||
+        !halt_command_NONCE_PATTERN.test(command.nonce) ||
+        typeof command.reason !== 'string' ||
+        typeof command.actor !== 'string' ||
+        typeof command.runUrl !== 'string' ||
+        typeof command.issuedAt !== 'string') {
+        throw new HaltEnvelopeError('the signed command is not a HARD_HALT command');
+    }
+    if (canonicalJson(command) !== signed.toString('utf8'))
+        throw new HaltEnvelopeError('the signed command is not canonical JSON');
+    return command;
+}
+
+// EXTERNAL MODULE: ../node_modules/@nats-io/transport-node/index.js
+var transport_node = __nccwpck_require__(3514);
+;// CONCATENATED MODULE: ../packages/rollback/lib/nats-address.js
+const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
+/** Parses a NATS address; returns why it cannot be one as a string. */
+function parseNatsAddress(text) {
+    let rest = text.trim();
+    if (hasCredentials(rest))
+        return 'it holds a user, password or token (user:pass@...): give only HOST[:PORT], and the credentials as nats-user and nats-password';
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest)) {
+        if (!rest.toLowerCase().startsWith('nats://'))
+            return `only nats:// is supported (no TLS, no other scheme), got ${rest.slice(0, rest.indexOf(':'))}://`;
+        rest = rest.slice('nats://'.length);
+    }
+    rest = rest.replace(/\/$/, '');
+    let host = rest;
+    let port = 4222;
+    const match = /^(.*):(\d{1,5})$/.exec(rest);
+    if (match?.[1] !== undefined && match[2] !== undefined && !(match[1].includes(':') && !match[1].startsWith('['))) {
+        host = match[1];
+        port = Number(match[2]);
+    }
+    if (!HOST_PATTERN.test(host))
+        return 'it is not HOST[:PORT] (for example 127.0.0.1:4222 or nats://127.0.0.1:4222)';
+    if (port < 1 || port > 65535)
+        return `port ${port} is not a TCP port`;
+    return { host: host.replace(/^\[(.*)\]$/, '$1'), port };
+}
+/** A user, password or token in the text (userinfo before `@`, or a query or fragment). */
+function hasCredentials(text) {
+    return /[@?#]/.test(text);
+}
+/** The secret parts of a URL with credentials (userinfo, its password, query and fragment values), to mask. */
+function credentialParts(text) {
+    const parts = new Set([text]);
+    const afterScheme = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+    const at = afterScheme.lastIndexOf('@');
+    if (at > 0) {
+        const userinfo = afterScheme.slice(0, at);
+        parts.add(userinfo);
+        if (userinfo.includes(':'))
+            parts.add(userinfo.slice(userinfo.indexOf(':') + 1));
+    }
+    for (const piece of afterScheme.split(/[?#&]/).slice(1)) {
+        parts.add(piece);
+        if (piece.includes('='))
+            parts.add(piece.slice(piece.indexOf('=') + 1));
+    }
+    return [...parts].filter((p) => p.length >= 4);
+}
+function formatNatsAddress(address) {
+    return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/hard-halt.js
+/**
+ * Sends the HARD_HALT, first thing in every rollback mode: the signed envelope (halt-command.ts) as a
+ * NATS request on the halt subject, which titan-brain acknowledges on the reply subject with
+ * `{"ack":true,"nonce":"<the command's nonce>","service":"titan-brain"}`.
+ *
+ * NATS listens on the host's loopback only: the client (@nats-io/transport-node) connects to a local
+ * forward, a 127.0.0.1:<free port> listener on the runner whose connections go through the SSH
+ * connection (a direct-tcpip channel) to the NATS address as the host sees it. Nothing is installed
+ * or run on the host, and the password and the HMAC secret never reach a command line there.
+ *
+ * This never throws for NATS: NATS unreachable, the user refused, no responder on the subject, no
+ * acknowledgement within the timeout, or a reply that does not acknowledge this command all give
+ * `acknowledged: false` and a `problem` the caller reports loudly; the shutdown goes on.
+ */
+
+
+
+async function sendHardHalt(connection, request) {
+    const { logger, command, subject } = request;
+    const started = performance.now();
+    const where = `NATS at ${formatNatsAddress(request.address)} on ${connection.host}`;
+    const sealed = sealHardHalt(command, request.hmacSecret);
+    let forward;
+    let nats;
+    const outcome = (fields) => ({
+        subject,
+        nonce: command.nonce,
+        issuedAt: command.issuedAt,
+        acknowledged: fields.acknowledgement !== undefined,
+        acknowledgement: fields.acknowledgement,
+        problem: fields.problem,
+        durationMs: Math.round(performance.now() - started),
+    });
+    const remaining = () => Math.max(250, request.timeoutMs - (performance.now() - started));
+    try {
+        forward = await connection.forwardLocal(request.address.host, request.address.port);
+        try {
+            nats = await (0,transport_node.connect)({
+                servers: `127.0.0.1:${forward.localPort}`,
+                user: request.user,
+                pass: request.password,
+                name: 'titan-rollback',
+                timeout: remaining(),
+                reconnect: false,
+                maxReconnectAttempts: 0,
+                ignoreClusterUpdates: true,
+                noRandomize: true,
+            });
+        }
+        catch (error) {
+            return outcome({ problem: connectProblem(error, where, request.user) });
+        }
+        logger.info(`Connected to ${where} as ${request.user}; requesting HARD_HALT on ${subject} (nonce ${command.nonce}).`);
+        let reply;
+        try {
+            const message = await nats.request(subject, sealed.payload, { timeout: remaining() });
+            reply = message.data;
+        }
+        catch (error) {
+            return outcome({ problem: requestProblem(error, subject, request.timeoutMs) });
+        }
+        const acknowledgement = parseAcknowledgement(reply, command.nonce);
+        if (typeof acknowledgement === 'string')
+            return outcome({ problem: acknowledgement });
+        return outcome({ acknowledgement });
+    }
+    catch (error) {
+        return outcome({ problem: `${where} could not be reached through the SSH connection: ${hard_halt_describe(error)}` });
+    }
+    finally {
+        await nats?.close().catch(() => undefined);
+        await forward?.close();
+    }
+}
+/** The reply as an acknowledgement of the command with `nonce`, or why it is not one. */
+function parseAcknowledgement(reply, nonce) {
+    const text = Buffer.from(reply).toString('utf8');
+    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return `the reply is not JSON: ${JSON.stringify(shown)}`;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+        return `the reply is not a JSON object: ${shown}`;
+    const record = value;
+    if (record['ack'] !== true) {
+        const why = typeof record['error'] === 'string' ? `: ${record['error']}` : '';
+        return `the reply refuses the command${why} (${shown})`;
+    }
+    if (record['nonce'] !== nonce)
+        return `the reply acknowledges another command (nonce ${JSON.stringify(record['nonce'])}, sent ${nonce})`;
+    const service = typeof record['service'] === 'string' ? record['service'] : 'unknown';
+    return { ack: true, nonce, service };
+}
+function connectProblem(error, where, user) {
+    if (error instanceof transport_node.errors.AuthorizationError || /authorization/i.test(hard_halt_describe(error))) {
+        return `${where} refused user ${user} (${hard_halt_describe(error)}): check nats-user and nats-password`;
+    }
+    return `${where} did not accept a connection: ${hard_halt_describe(error)}`;
+}
+function requestProblem(error, subject, timeoutMs) {
+    if (error instanceof transport_node.errors.NoRespondersError || (error instanceof transport_node.errors.RequestError && error.isNoResponders())) {
+        return `nothing subscribes to ${subject} (no responders): titan-brain is not connected to NATS`;
+    }
+    if (error instanceof transport_node.errors.TimeoutError || (error instanceof Error && error.cause instanceof transport_node.errors.TimeoutError)) {
+        return `no acknowledgement on ${subject} within ${Math.round(timeoutMs / 1000)} s`;
+    }
+    if (error instanceof transport_node.errors.PermissionViolationError)
+        return `NATS refused the request: ${error.message}`;
+    return `the request on ${subject} failed: ${hard_halt_describe(error)}`;
+}
+function hard_halt_describe(error) {
+    if (error instanceof Error) {
+        const cause = error.cause instanceof Error && error.cause.message !== error.message ? ` (${error.cause.message})` : '';
+        return `${error.message}${cause}`;
+    }
+    return String(error);
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/orderly-stop.js
+
+
+
+/** The groups to stop, in order: `trading` (mode stop) leaves the operator surface running. */
+function shutdownGroups(scope) {
+    return scope === 'all' ? TITAN_STOP_ORDER : TITAN_STOP_ORDER.slice(0, 3);
+}
+/** The services a `trading` shutdown leaves running. */
+const OPERATOR_SURFACE = TITAN_STOP_ORDER[3] ?? [];
+class OrderlyStopError extends Error {
+    name = 'OrderlyStopError';
+    stopped;
+    constructor(message, stopped, options) {
+        super(message, options);
+        this.stopped = stopped;
+    }
+}
+const ORDERLY_STOP_SCRIPT_NAME = 'titan-orderly-stop';
+const STILL_RUNNING_EXIT = 4;
+// $1 project, $2 stop timeout in seconds ('' = each container's own, from stop_grace_period), then
+// one argument per group: its service names, space-separated. For each group, in order: "stopped
+// <index> <containers> <milliseconds>", or "still-running <index> <services>" and exit 4.
+const ORDERLY_STOP_SCRIPT = `set -eu
+project=$1
+timeout=$2
+shift 2
+count() { echo $#; }
+all=$(docker ps -a --no-trunc --filter "label=com.docker.compose.project=$project" --format '{{.ID}} {{.Label "com.docker.compose.service"}}')
+index=0
+for group in "$@"; do
+  index=$((index + 1))
+  start=$(date +%s%3N)
+  ids=$(printf '%s\\n' "$all" | awk -v g=" $group " 'NF == 2 && index(g, " " $2 " ") > 0 { print $1 }')
+  if [ -n "$ids" ]; then
+    # shellcheck disable=SC2086 # one argument per container id
+    if [ -n "$timeout" ]; then docker stop -t "$timeout" $ids > /dev/null; else docker stop $ids > /dev/null; fi
+    # shellcheck disable=SC2086 # one argument per container id
+    running=$(docker inspect --format '{{.State.Running}} {{index .Config.Labels "com.docker.compose.service"}}' $ids | awk '$1 == "true" { print $2 }' | sort -u | tr '\\n' ' ')
+    if [ -n "$running" ]; then
+      printf 'still-running %s %s\\n' "$index" "$running"
+      exit ${STILL_RUNNING_EXIT}
+    fi
+  fi
+  end=$(date +%s%3N)
+  # shellcheck disable=SC2086 # one word per container id
+  printf 'stopped %s %s %s\\n' "$index" "$(count $ids)" "$((end - start))"
+done
+`;
+async function stopInOrder(connection, request) {
+    const { groups, logger } = request;
+    for (const service of groups.flat()) {
+        if (!image_reference_SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${image_reference_SERVICE_NAME_PATTERN.source}.`);
+    }
+    const stopped = [];
+    let stillRunning = '';
+    const onLine = (line) => {
+        const [kind, index, ...rest] = line.split(' ');
+        const group = groups[Number(index) - 1];
+        if (group === undefined)
+            return;
+        if (kind === 'stopped') {
+            const record = { services: group, containers: Number(rest[0]), durationMs: Number(rest[1]) };
+            stopped.push(record);
+            logger.info(`Stopped ${group.join(', ')}: ${record.containers} container(s), checked not running, in ${(record.durationMs / 1000).toFixed(2)} s.`);
+        }
+        else if (kind === 'still-running') {
+            stillRunning = rest.join(' ').trim();
+        }
+    };
+    logger.info(`Stopping in order: ${groups.map((g) => g.join(', ')).join(' -> ')}`);
+    const perGroupSeconds = request.stopTimeoutSeconds ?? 30;
+    try {
+        await connection.runScript(ORDERLY_STOP_SCRIPT, [request.project, request.stopTimeoutSeconds === undefined ? '' : String(request.stopTimeoutSeconds), ...groups.map((g) => g.join(' '))], {
+            name: ORDERLY_STOP_SCRIPT_NAME,
+            timeoutMs: (groups.length * (perGroupSeconds + 30) + 30) * 1000,
+            onStdoutLine: onLine,
+        });
+    }
+    catch (error) {
+        const next = groups[stopped.length];
+        if (error instanceof CommandFailedError && error.exitCode === STILL_RUNNING_EXIT) {
+            throw new OrderlyStopError(`The orderly shutdown stopped at ${next?.join(', ') ?? 'a group'}: ${stillRunning || 'some of its containers'} still run(s) after docker stop. ` +
+                'Nothing was switched; the groups after it were not touched. Look at those containers (docker inspect, docker logs) before trying again.', stopped, { cause: error });
+        }
+        throw new OrderlyStopError(`The orderly shutdown failed at ${next?.join(', ') ?? 'a group'}: ${error instanceof Error ? error.message : String(error)}. Nothing was switched.`, stopped, { cause: error });
+    }
+    return stopped;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/image-pull.js
+
+const MISSING_IMAGES_SCRIPT_NAME = 'titan-missing-images';
+// $@ image references `repository@sha256:...`. Prints the ones the engine does not have, one a line.
+const MISSING_IMAGES_SCRIPT = `set -eu
+if docker image inspect --format '{{.Id}}' "$@" > /dev/null 2>&1; then
+  exit 0
+fi
+for ref in "$@"; do
+  if ! docker image inspect --format '{{.Id}}' "$ref" > /dev/null 2>&1; then
+    printf '%s\\n' "$ref"
+  fi
+done
+`;
+const PULL_IMAGES_SCRIPT_NAME = 'titan-pull-images';
+// $@ image references. Pulls them in parallel; one line per reference: pulled or failed.
+const PULL_IMAGES_SCRIPT = `set -eu
+pids=''
+for ref in "$@"; do
+  (
+    if docker pull -q "$ref" > /dev/null; then
+      printf 'pulled %s\\n' "$ref"
+    else
+      printf 'failed %s\\n' "$ref"
+      exit 1
+    fi
+  ) &
+  pids="$pids $!"
+done
+status=0
+for pid in $pids; do
+  wait "$pid" || status=1
+done
+exit "$status"
+`;
+/** `repository@sha256:...` of every image, sorted by service. */
+function imageReferences(images) {
+    return Object.keys(images)
+        .sort()
+        .map((service) => {
+        const image = images[service];
+        if (image === undefined || !IMAGE_REPOSITORY_PATTERN.test(image.image) || !IMAGE_DIGEST_PATTERN.test(image.digest)) {
+            throw new Error(`The image of ${service} is not a repository pinned by digest.`);
+        }
+        return image_reference_pinnedImageReference(image.image, image.digest);
+    });
+}
+/** The references the host's engine does not have (read-only). */
+async function findMissingImages(connection, references) {
+    const { stdout } = await connection.runScript(MISSING_IMAGES_SCRIPT, references, { name: MISSING_IMAGES_SCRIPT_NAME, timeoutMs: 5 * 60_000 });
+    return stdout.split('\n').filter((line) => line !== '');
+}
+async function pullImages(connection, references, logger) {
+    if (references.length === 0)
+        return;
+    try {
+        await connection.runScript(PULL_IMAGES_SCRIPT, references, { name: PULL_IMAGES_SCRIPT_NAME, timeoutMs: 30 * 60_000 });
+    }
+    catch (error) {
+        throw new Error(`Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +
+            `Check that the registry is reachable from the host and still holds every digest the release pins.\n${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    logger.info(`Pulled ${references.length} image(s) by digest.`);
 }
 
 ;// CONCATENATED MODULE: ../packages/release/lib/host-verify-script.js
@@ -66777,6 +67262,10 @@ function availableReleases(state) {
 
 
 
+
+
+
+
 const ROLLBACK_MODES = ['halt', 'stop', 'restart', 'rollback'];
 /** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
 const ROLLBACK_TITAN_MODE = 'DISARMED';
@@ -66785,7 +67274,7 @@ class HaltNotAcknowledgedError extends Error {
     name = 'HaltNotAcknowledgedError';
 }
 async function rollbackStack(connection, request) {
-    const { layout, project, mode, logger } = request;
+    const { layout, project, mode, logger, signal } = request;
     const startedAt = new Date();
     const clock = new PhaseClock(logger);
     const warnings = [];
@@ -66800,12 +67289,22 @@ async function rollbackStack(connection, request) {
     let verification;
     let result = 'failed';
     let failure;
+    let hostStatus;
+    let journalWritten = false;
+    let ending = false;
     /** The stack was started (DISARMED) by this run. */
     let started = false;
     const warn = (message) => {
         warnings.push(message);
         logger.warning(message);
     };
+    const cancel = () => {
+        logger.warning(`Cancellation (${cancellationCause(signal)}) received during ${clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!ending)
+            void lock?.abortWork();
+    };
+    signal?.addEventListener('abort', cancel, { once: true });
+    const checkpoint = () => throwIfCancelled(signal, clock.latest);
     // 1. HARD_HALT, before anything else.
     const command = createHardHalt({ reason: request.reason, actor: request.actor, runUrl: request.runUrl });
     const halt = await clock.run('halt', () => sendHardHalt(connection, {
@@ -66824,7 +67323,11 @@ async function rollbackStack(connection, request) {
     else {
         warn(`HARD_HALT was NOT acknowledged: ${halt.problem ?? 'no reason known'}.${mode === 'halt' ? '' : ' The shutdown goes on without it.'}`);
     }
+    // 2. The halt mark, without waiting for any lock: nothing automatic starts trading from now on.
+    const mark = { at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, reason: request.reason, rollbackMode: mode, nonce: command.nonce };
+    await writeHaltMark(connection, layout, mark).then(() => logger.info(`Halt mark written (${layout.stateDir}/halted): nothing automatic starts a trading service or arms the stack until an explicit restart, rollback or lift-halt deploy.`), (error) => warn(`Could not write the halt mark in ${layout.stateDir}: ${error instanceof Error ? firstLine(error.message) : String(error)}`));
     try {
+        checkpoint();
         if (mode === 'halt') {
             // Only for the release-id output and the journal: a host that cannot be read does not undo a halt.
             state = await clock.run('inspect', () => readHostState(connection, layout)).catch((error) => {
@@ -66834,21 +67337,28 @@ async function rollbackStack(connection, request) {
             releaseBefore = state?.current;
             releaseAfter = state?.current;
             if (!halt.acknowledged) {
-                throw new HaltNotAcknowledgedError(`The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. Trading may still be running: ` +
-                    'run this action with mode: stop to stop the trading services.');
+                const running = await runningContainers(connection, project).catch(() => undefined);
+                throw new HaltNotAcknowledgedError(running === 0
+                    ? `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. The stack of project ${project} is stopped on ${connection.host} (no container of it runs), ` +
+                        'so nothing trades; the halt mark keeps anything automatic from starting it. Run mode restart to start it again DISARMED.'
+                    : `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. Trading may still be running: ` +
+                        'run this action with mode: stop to stop the trading services.');
             }
             result = 'halted';
-            return finish();
+            return await finish();
         }
         logger.info(`Taking the deploy lock ${layout.lockFile} (waiting up to ${request.lockTimeoutSeconds} s for a deploy that holds it).`);
         lock = await clock.run('lock', () => acquireDeployLock(connection, {
             layout,
             holder: { runUrl: request.runUrl, release: mode === 'rollback' ? `rollback to ${describeTo(request.to)}` : mode, actor: request.actor },
             timeoutSeconds: request.lockTimeoutSeconds,
+            ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+            ...(signal !== undefined ? { signal } : {}),
             logger,
         }));
         const heldLock = lock;
         let journal = [];
+        checkpoint();
         state = await clock.run('inspect', async () => {
             const found = await readHostState(connection, layout);
             if (mode === 'rollback')
@@ -66858,11 +67368,12 @@ async function rollbackStack(connection, request) {
         const hostState = state;
         releaseBefore = hostState.current;
         releaseAfter = hostState.current;
+        checkpoint();
         if (mode === 'stop') {
             stopped = await clock.run('stop', () => stopInOrder(connection, { project, groups: shutdownGroups('trading'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
             logger.info(`Left running: ${OPERATOR_SURFACE.join(', ')} and the infrastructure.`);
             result = 'stopped';
-            return finish();
+            return await finish();
         }
         let checked;
         if (mode === 'restart') {
@@ -66908,10 +67419,12 @@ async function rollbackStack(connection, request) {
             });
             target = checked.releaseId;
         }
+        checkpoint();
         stopped = await clock.run('stop', () => {
             heldLock.assertHeld();
             return stopInOrder(connection, { project, groups: shutdownGroups('all'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger });
         });
+        checkpoint();
         if (mode === 'rollback' && target !== undefined) {
             const to = target;
             await clock.run('switch', async () => {
@@ -66930,11 +67443,18 @@ async function rollbackStack(connection, request) {
             });
         }
         const manifest = checked.manifest;
+        checkpoint();
         await clock.run('start', async () => {
             heldLock.assertHeld();
+            // This run says so: it lifts its own halt (a newer one, from another operator, stands).
+            const newer = await liftHaltMark(connection, layout, command.nonce);
+            if (newer !== undefined) {
+                throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this ${mode} ran: nothing is started.`, newer);
+            }
             started = true;
             await upStack(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), logger);
         });
+        checkpoint();
         verification = await clock.run('verify', async () => {
             return requireHealthyStack(connection, {
                 appDir: layout.appDir,
@@ -66943,8 +67463,10 @@ async function rollbackStack(connection, request) {
                 timeoutMs: request.healthTimeoutSeconds * 1000,
                 logger,
                 ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+                ...(signal !== undefined ? { signal } : {}),
             });
         });
+        checkpoint();
         await clock.run('confirm', async () => {
             heldLock.assertHeld();
             const confirmation = { release: manifest.releaseId, at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, action: 'rollback', mode: ROLLBACK_TITAN_MODE };
@@ -66952,42 +67474,94 @@ async function rollbackStack(connection, request) {
         });
         result = mode === 'rollback' ? 'rolled-back' : 'restarted';
         logger.info(`Release ${manifest.releaseId} runs ${ROLLBACK_TITAN_MODE} and verifies (${mode === 'rollback' ? `rolled back from ${releaseBefore ?? 'no release'}` : 'restarted'}).`);
-        return finish();
+        return await finish();
     }
     catch (error) {
+        ending = true;
         // Not logged here: the outcome carries it, and the caller reports it once (the action fails the step with it).
         failure = error instanceof Error ? error : new Error(String(error));
         if (failure instanceof StackUnhealthyError)
             verification = failure.report;
         if (failure instanceof OrderlyStopError)
             stopped = [...failure.stopped];
-        if (stopped.length > 0 && !started && !(failure instanceof OrderlyStopError)) {
+        if (lock !== undefined && (!lock.held || connection.closed)) {
+            failure = lock.lostError();
+            hostStatus = 'unknown to this run: the host ended its session; the trading services it stopped stay stopped (the halt mark stands)';
+        }
+        else if (signal?.aborted === true) {
+            const phase = clock.latest;
+            failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${phase ?? 'the rollback'}.`, phase);
+            result = 'cancelled';
+            await endCancelled();
+        }
+        else if (stopped.length > 0 && !started && !(failure instanceof OrderlyStopError)) {
             failure = new Error(`${failure.message} The Titan services stopped by this run stay stopped and current points at ${releaseAfter ?? 'no release'}: ` +
                 'run mode restart or rollback once the cause is fixed.', { cause: failure });
         }
-        return finish();
+        return await finish();
+    }
+    finally {
+        signal?.removeEventListener('abort', cancel);
+    }
+    /**
+     * A cancelled run: the host ended the work in flight; the journal line goes first (a kill may
+     * follow within seconds), then what this run stopped other than the trading services comes back
+     * up, DISARMED, from whatever `current` points at. The trading services stay stopped: the halt
+     * mark this run wrote stands until an explicit restart.
+     */
+    async function endCancelled() {
+        await lock?.abortWork();
+        await writeJournal();
+        const anyStopped = stopped.length > 0 || clock.records.some((r) => r.name === 'stop');
+        if (!anyStopped || mode === 'stop') {
+            hostStatus = `${mode === 'stop' && anyStopped ? 'the trading services this run stopped stay stopped' : 'nothing was stopped'}; the halt mark stands`;
+            return;
+        }
+        try {
+            const now = await readHostState(connection, layout);
+            releaseAfter = now.current;
+            if (now.current === undefined) {
+                hostStatus = 'no release is current; the halt mark stands';
+                return;
+            }
+            const { manifest } = await readInstalledRelease(connection, layout, now.current);
+            await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), TRADING_SERVICES, logger);
+            hostStatus =
+                `release ${now.current} is current; its operator surface and infrastructure run again DISARMED, its trading services ` +
+                    `(${TRADING_SERVICES.join(', ')}) stay stopped under the halt mark: run mode restart to start them`;
+        }
+        catch (error) {
+            hostStatus = `the Titan services this run stopped may stay stopped (${error instanceof Error ? firstLine(error.message) : String(error)}); the halt mark stands: run mode restart`;
+        }
+    }
+    async function writeJournal() {
+        if (journalWritten)
+            return;
+        journalWritten = true;
+        if (connection.closed || (lock !== undefined && !lock.held))
+            return;
+        await appendJournal(connection, layout, {
+            time: new Date().toISOString(),
+            action: 'rollback',
+            rollbackMode: mode,
+            result,
+            release: releaseAfter ?? null,
+            previous: releaseBefore ?? null,
+            mode: started ? ROLLBACK_TITAN_MODE : (state?.mode ?? null),
+            to: mode === 'rollback' ? describeTo(request.to) : null,
+            actor: request.actor,
+            runUrl: request.runUrl,
+            reason: request.reason,
+            halt: { subject: halt.subject, nonce: halt.nonce, acknowledged: halt.acknowledged },
+            refused: refused.map((r) => ({ release: r.release, reason: r.reason })),
+            stopped: stopped.flatMap((g) => g.services),
+            phases: clock.durations(),
+            ...(result === 'cancelled' && clock.latest !== undefined ? { phase: clock.latest } : {}),
+            ...(failure !== undefined ? { error: firstLine(failure.message) } : {}),
+        }).catch((e) => logger.warning(`Could not append to ${layout.journal}: ${e instanceof Error ? e.message : String(e)}`));
     }
     async function finish() {
-        if (!connection.closed) {
-            await appendJournal(connection, layout, {
-                time: new Date().toISOString(),
-                action: 'rollback',
-                rollbackMode: mode,
-                result,
-                release: releaseAfter ?? null,
-                previous: releaseBefore ?? null,
-                mode: started ? ROLLBACK_TITAN_MODE : (state?.mode ?? null),
-                to: mode === 'rollback' ? describeTo(request.to) : null,
-                actor: request.actor,
-                runUrl: request.runUrl,
-                reason: request.reason,
-                halt: { subject: halt.subject, nonce: halt.nonce, acknowledged: halt.acknowledged },
-                refused: refused.map((r) => ({ release: r.release, reason: r.reason })),
-                stopped: stopped.flatMap((g) => g.services),
-                phases: clock.durations(),
-                ...(failure !== undefined ? { error: firstLine(failure.message) } : {}),
-            }).catch((e) => logger.warning(`Could not append to ${layout.journal}: ${e instanceof Error ? e.message : String(e)}`));
-        }
+        await writeJournal();
         await lock?.release();
         return {
             mode,
@@ -67003,6 +67577,7 @@ async function rollbackStack(connection, request) {
             markedBad,
             verification,
             warnings,
+            hostStatus,
             phases: clock.records,
             error: failure,
             startedAt: startedAt.toISOString(),
@@ -67010,13 +67585,16 @@ async function rollbackStack(connection, request) {
         };
     }
 }
+/** How many containers of the project run (a stopped stack: 0). */
+async function runningContainers(connection, project) {
+    const { stdout } = await connection.run(['docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${project}`], { timeoutMs: 30_000, logOutput: 'none' });
+    return stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
 function firstLine(text) {
     const line = text.split('\n')[0] ?? '';
     return line.length > 400 ? `${line.slice(0, 400)}…` : line;
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(7362);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
@@ -67112,6 +67690,17 @@ function hostMatches(matcher, name) {
         }
     }
 }
+/** The hosts a known_hosts line names, for a message (a hashed name cannot be shown). */
+function describeHosts(matcher) {
+    switch (matcher.kind) {
+        case 'any':
+            return 'any host';
+        case 'hashed':
+            return 'a hashed host name';
+        case 'patterns':
+            return matcher.patterns.join(',');
+    }
+}
 function parseKey(keyType, base64, origin) {
     if (!KEY_TYPE.test(keyType)) {
         throw new SshConfigError(`Host key pin ${origin}: unsupported key type "${keyType}".`);
@@ -67194,6 +67783,12 @@ class HostKeyPolicy {
         const name = knownHostsName(host, port);
         const applies = (p) => p.kind === 'fingerprint' || hostMatches(p.hosts, name);
         this.#accepted = usable.filter(applies);
+        if (this.#accepted.length === 0) {
+            const named = [...new Set(usable.map((p) => (p.kind === 'key' ? describeHosts(p.hosts) : '')).filter((d) => d !== ''))];
+            throw new SshConfigError(`No pin for this host: no known_hosts entry names ${name} (${host} port ${port}); the ${usable.length} pinned key(s) are for ` +
+                `${named.join(', ')}. Nothing was sent. Add the host's own line (\`ssh-keyscan -p ${port} ${host}\`, checked out of band), ` +
+                `written for ${name}, or its SHA256 fingerprint.`);
+        }
         this.#revoked = pins.filter((p) => p.kind === 'key' && p.marker === 'revoked' && applies(p)).map((p) => (p.kind === 'key' ? p.keyBlob : Buffer.alloc(0)));
         this.ignoredCertAuthorities = pins.filter((p) => p.kind === 'key' && p.marker === 'cert-authority' && applies(p)).length;
     }
@@ -67451,6 +68046,8 @@ async function execute(session, command, options, sink) {
         let settled = false;
         let exitCode = null;
         let exitSignal = null;
+        /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
+        let exitedEarly;
         let pgid;
         let killReason;
         let killDone;
@@ -67573,7 +68170,7 @@ async function execute(session, command, options, sink) {
             if (killReason) {
                 const killed = killDone ? await killDone : false;
                 if (killReason.kind === 'timeout') {
-                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed }));
+                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
                 }
                 else if (killReason.kind === 'abort') {
                     settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
@@ -67610,9 +68207,13 @@ async function execute(session, command, options, sink) {
         const wire = (ch) => {
             channel = ch;
             ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
+            // The timeout keeps running after the exit status: a command is done only when its channel
+            // closes, and a background child still holding stdout or stderr keeps it open (it is killed
+            // with the rest of the process group when the timeout comes).
             ch.on('exit', (code, signal) => {
-                clearTimeout(timer);
                 recordExit(code, signal);
+                if (killReason === undefined)
+                    exitedEarly = exitCode ?? exitSignal ?? undefined;
             });
             // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
             ch.on('close', (code, signal) => {
@@ -68052,6 +68653,7 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 
 
 
+
 const { Client, utils } = lib;
 const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
 /** A failure of one connection attempt, flagged retryable or not. */
@@ -68470,7 +69072,11 @@ async function connectOnce(options, port, policy) {
  * (HostKeyMismatchError), an authentication failure (AuthenticationError) or a configuration error
  * (SshConfigError). Other failures end in ConnectError.
  */
-async function connectSsh(options) {
+async function connectSsh(given) {
+    const parsed = parseSshHost(given.host);
+    if ('problem' in parsed)
+        throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
+    const options = { ...given, host: parsed.host };
     const { port, policy } = checkOptions(options);
     const logger = options.logger;
     if (policy.ignoredCertAuthorities > 0) {
@@ -68634,6 +69240,7 @@ function nonEmpty(value) {
 
 
 
+
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const DEFAULTS = {
     ...HOST_INPUT_DEFAULTS,
@@ -68644,6 +69251,7 @@ const DEFAULTS = {
     haltSubject: 'titan.cmd.sys.halt',
     haltTimeout: 10,
     lockTimeout: 300,
+    heartbeatTimeout: 60,
     healthTimeout: 120,
 };
 /** A NATS subject to publish on: dot-separated tokens, no wildcards, no spaces. */
@@ -68672,6 +69280,10 @@ function readSettings(reader = new InputReader(), env = process.env) {
     const mode = reader.choice('mode', ROLLBACK_MODES, DEFAULTS.mode);
     const to = readTo(reader.optional('to', DEFAULTS.to));
     const natsUrl = reader.optional('nats-url', DEFAULTS.natsUrl);
+    // A URL with credentials in it is refused; they are masked first, so that no log line shows them.
+    if (hasCredentials(natsUrl))
+        for (const part of credentialParts(natsUrl))
+            maskSecret(part);
     const natsAddress = parseNatsAddress(natsUrl);
     if (typeof natsAddress === 'string')
         throw new configuration_error/* ConfigurationError */.j(`Input nats-url: ${natsAddress}.`, { input: 'nats-url' });
@@ -68698,6 +69310,7 @@ function readSettings(reader = new InputReader(), env = process.env) {
         haltSubject,
         haltTimeoutSeconds: reader.integer('halt-timeout', DEFAULTS.haltTimeout, { min: 1, max: 300 }),
         lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
+        heartbeatTimeoutSeconds: reader.integer('heartbeat-timeout', DEFAULTS.heartbeatTimeout, { min: 3, max: 3600 }),
         healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
         stopTimeoutSeconds: stopTimeout === undefined ? undefined : reader.integer('stop-timeout', 0, { min: 0, max: 3600 }),
         ...runContext(env),
@@ -68723,7 +69336,7 @@ function readTo(value) {
 
 
 function rollbackSummary(outcome, context) {
-    const summary = new JobSummary();
+    const summary = new job_summary/* JobSummary */.c3();
     summary.heading(headline(outcome, context.host), 2);
     const halt = outcome.halt;
     summary.markdown(halt.acknowledged
@@ -68731,6 +69344,7 @@ function rollbackSummary(outcome, context) {
         : `HARD_HALT: ⚠️ **NOT acknowledged** (${summary_escape(halt.problem ?? 'no reason known')})`);
     summary.facts([
         ['result', outcome.result],
+        ...(outcome.hostStatus !== undefined ? [['host now', outcome.hostStatus]] : []),
         ['mode', outcome.mode],
         ...(outcome.mode === 'rollback' ? [['to', context.to]] : []),
         ['reason', context.reason],
@@ -68741,8 +69355,8 @@ function rollbackSummary(outcome, context) {
         ['host', context.host],
         ['app dir', context.appDir],
         ['project', context.project],
-        ...(outcome.lockWaitedMs !== undefined ? [['deploy lock', `taken after waiting ${formatSeconds(outcome.lockWaitedMs)}`]] : []),
-        ['duration', formatSeconds(outcome.durationMs)],
+        ...(outcome.lockWaitedMs !== undefined ? [['deploy lock', `taken after waiting ${(0,job_summary/* formatSeconds */.Xo)(outcome.lockWaitedMs)}`]] : []),
+        ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
     ]);
     if (outcome.error !== undefined) {
         summary.heading('What went wrong', 3);
@@ -68755,7 +69369,7 @@ function rollbackSummary(outcome, context) {
         summary.table(['warning'], outcome.warnings.map((w) => [w]));
     }
     summary.heading('HARD_HALT', 3);
-    summary.table(['subject', 'nonce', 'issued at', 'acknowledged', 'took'], [[halt.subject, halt.nonce, halt.issuedAt, halt.acknowledged ? `yes, by ${halt.acknowledgement?.service ?? 'unknown'}` : `no: ${halt.problem ?? ''}`, formatSeconds(halt.durationMs)]]);
+    summary.table(['subject', 'nonce', 'issued at', 'acknowledged', 'took'], [[halt.subject, halt.nonce, halt.issuedAt, halt.acknowledged ? `yes, by ${halt.acknowledgement?.service ?? 'unknown'}` : `no: ${halt.problem ?? ''}`, (0,job_summary/* formatSeconds */.Xo)(halt.durationMs)]]);
     if (outcome.refused.length > 0) {
         summary.heading('Releases refused', 3);
         summary.text('Checked on the host and refused: nothing was switched to them.');
@@ -68763,7 +69377,7 @@ function rollbackSummary(outcome, context) {
     }
     if (outcome.stopped.length > 0 || outcome.leftRunning.length > 0) {
         summary.heading('Orderly shutdown', 3);
-        summary.table(['#', 'services', 'containers', 'stopped and checked in'], outcome.stopped.map((g, i) => [String(i + 1), g.services.join(', '), String(g.containers), formatSeconds(g.durationMs)]));
+        summary.table(['#', 'services', 'containers', 'stopped and checked in'], outcome.stopped.map((g, i) => [String(i + 1), g.services.join(', '), String(g.containers), (0,job_summary/* formatSeconds */.Xo)(g.durationMs)]));
         if (outcome.leftRunning.length > 0)
             summary.text(`Left running on purpose: ${outcome.leftRunning.join(', ')}, and the infrastructure.`);
     }
@@ -68785,6 +69399,8 @@ function headline(outcome, host) {
             return `⏹️ Trading services stopped on ${host}`;
         case 'halted':
             return `🛑 HARD_HALT acknowledged on ${host}`;
+        case 'cancelled':
+            return `⏹️ ${outcome.mode} cancelled on ${host}`;
         default:
             return `❌ ${outcome.mode} failed on ${host}`;
     }
@@ -68804,7 +69420,7 @@ function summary_escape(text) {
 
 
 
-async function run(logger = coreLogger) {
+async function run(logger = core_logger/* coreLogger */.W, signal) {
     const settings = readSettings();
     setOutputs({ result: 'failed', releaseId: '', haltAcknowledged: false });
     let outcome;
@@ -68828,13 +69444,15 @@ async function run(logger = coreLogger) {
                 timeoutSeconds: settings.haltTimeoutSeconds,
             },
             lockTimeoutSeconds: settings.lockTimeoutSeconds,
+            heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
             healthTimeoutSeconds: settings.healthTimeoutSeconds,
             stopTimeoutSeconds: settings.stopTimeoutSeconds,
             logger,
+            ...(signal !== undefined ? { signal } : {}),
         });
     }
     catch (error) {
-        await new JobSummary()
+        await new job_summary/* JobSummary */.c3()
             .heading(`❌ ${settings.mode} failed on ${settings.host}`)
             .text(`Nothing was sent: ${error instanceof Error ? error.message : String(error)}`)
             .write();
@@ -68852,8 +69470,12 @@ async function run(logger = coreLogger) {
         actor: settings.actor,
         to: describeTo(settings.to),
     }).write();
-    if (outcome.result === 'failed')
-        throw outcome.error ?? new Error(`The ${settings.mode} did not complete.`);
+    if (outcome.result === 'failed' || outcome.result === 'cancelled') {
+        const error = outcome.error ?? new Error(`The ${settings.mode} did not complete.`);
+        if (outcome.hostStatus === undefined)
+            throw error;
+        throw new Error(`${error.message} The host ${settings.host}: ${outcome.hostStatus}.`, { cause: error });
+    }
     const halt = outcome.halt.acknowledged ? 'HARD_HALT acknowledged' : `HARD_HALT NOT acknowledged (${outcome.halt.problem ?? 'no reason known'})`;
     logger.info(`${outcome.result}: ${halt}; ${outcome.releaseAfter === undefined ? 'no release is current' : `release ${outcome.releaseAfter} is current`} on ${settings.host}.`);
 }
@@ -71862,6 +72484,117 @@ function isConfigurationError(error) {
 
 /***/ }),
 
+/***/ 6649:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W: () => (/* binding */ coreLogger)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6811);
+
+/** The runner's log as a Logger: libraries write here without knowing about @actions/core. */
+const coreLogger = {
+    debug: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(message),
+    info: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(message),
+    warning: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(message),
+    error: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .error */ .z3(message),
+    group: (name, run) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(name, run),
+};
+
+
+/***/ }),
+
+/***/ 5341:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Xo: () => (/* binding */ formatSeconds),
+/* harmony export */   c3: () => (/* binding */ JobSummary),
+/* harmony export */   gw: () => (/* binding */ summaryWritten)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6811);
+
+let written = false;
+/** True once any summary of this run was written (the entry point writes one only if none was). */
+function summaryWritten() {
+    return written;
+}
+class JobSummary {
+    parts = [];
+    heading(text, level = 2) {
+        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
+        return this;
+    }
+    /** A paragraph of Markdown the caller wrote (already safe). */
+    markdown(text) {
+        this.parts.push(text);
+        return this;
+    }
+    /** A paragraph of plain text, escaped. */
+    text(text) {
+        this.parts.push(escapeInline(text));
+        return this;
+    }
+    /** Key/value facts as a two-column table. */
+    facts(rows) {
+        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
+    }
+    table(headers, rows, options = {}) {
+        const cell = options.raw ? (s) => s : escapeCell;
+        const lines = [
+            `| ${headers.map(escapeCell).join(' | ')} |`,
+            `| ${headers.map(() => '---').join(' | ')} |`,
+            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+        ];
+        this.parts.push(lines.join('\n'));
+        return this;
+    }
+    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
+    details(summary, body) {
+        const fence = body.includes('```') ? '~~~~' : '```';
+        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
+        return this;
+    }
+    /** The phases of the run with their durations, and a bar per phase to see where time went. */
+    timeline(phases) {
+        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
+        const width = 24;
+        const rows = phases.map((p) => {
+            const lead = Math.round((p.startedAtMs / total) * width);
+            const len = Math.max(1, Math.round((p.durationMs / total) * width));
+            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
+            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
+            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
+        });
+        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
+    }
+    toMarkdown() {
+        return `${this.parts.join('\n\n')}\n`;
+    }
+    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
+    async write() {
+        if (!process.env['GITHUB_STEP_SUMMARY'])
+            return;
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(this.toMarkdown(), true).write();
+        written = true;
+    }
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function escapeInline(text) {
+    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
+}
+function escapeCell(text) {
+    return escapeInline(text);
+}
+
+
+/***/ }),
+
 /***/ 3121:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -71869,31 +72602,81 @@ function isConfigurationError(error) {
 /* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony export failureMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6811);
-/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5678);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6811);
+/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5678);
+/* harmony import */ var _job_summary_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5341);
+
+
 
 
 /**
  * The one top-level catch of an action's entry point: any failure becomes `core.setFailed` with a
- * message a person can act on. A ConfigurationError says it is the caller's input to fix.
- * Never calls process.exit: `finally` blocks (locks, connections) always run.
+ * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
+ * leaves a job summary, however it ends: an action that failed before writing its own gets one
+ * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
+ * action. Never calls process.exit for a cancellable action: `finally` blocks (locks, connections)
+ * always run.
  */
-async function runAction(main) {
+async function runAction(main, options = { name: 'Action' }) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (!options.cancellable) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(`${options.name} was cancelled (${name}) before it finished.`);
+            if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)())
+                writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
+            process.exit(1);
+        }
+        if (controller.signal.aborted) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
+        controller.abort(name);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
     try {
-        await main();
+        await main({ signal: controller.signal });
     }
     catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(failureMessage(error));
+        const message = failureMessage(error);
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(message);
         if (error instanceof Error && error.stack !== undefined)
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(error.stack);
+        if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)()) {
+            await new _job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .JobSummary */ .c3()
+                .heading(`❌ ${options.name} failed`, 2)
+                .text(message.split('\n')[0] ?? '')
+                .write()
+                .catch((e) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
+        }
+    }
+    finally {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
     }
 }
 function failureMessage(error) {
-    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_1__/* .isConfigurationError */ .p)(error))
+    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))
         return `Configuration error: ${error.message}`;
     if (error instanceof Error)
         return error.message;
     return String(error);
+}
+/** Appends to the job summary file at once (a process about to exit cannot wait for a promise). */
+function writeSummaryNow(markdown) {
+    const file = process.env['GITHUB_STEP_SUMMARY'];
+    if (file === undefined || file === '')
+        return;
+    try {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(file, markdown);
+    }
+    catch {
+        // the step fails anyway; the runner shows the failure
+    }
 }
 
 

@@ -10,7 +10,7 @@ import { connectSsh, type SshConnection } from '@titan/ssh/connection';
 import { readSettings } from './settings.js';
 import { rollbackSummary } from './summary.js';
 
-export async function run(logger: Logger = coreLogger): Promise<void> {
+export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Promise<void> {
   const settings = readSettings();
   setOutputs({ result: 'failed', releaseId: '', haltAcknowledged: false });
 
@@ -35,9 +35,11 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
         timeoutSeconds: settings.haltTimeoutSeconds,
       },
       lockTimeoutSeconds: settings.lockTimeoutSeconds,
+      heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
       healthTimeoutSeconds: settings.healthTimeoutSeconds,
       stopTimeoutSeconds: settings.stopTimeoutSeconds,
       logger,
+      ...(signal !== undefined ? { signal } : {}),
     });
   } catch (error: unknown) {
     await new JobSummary()
@@ -59,7 +61,11 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
     to: describeTo(settings.to),
   }).write();
 
-  if (outcome.result === 'failed') throw outcome.error ?? new Error(`The ${settings.mode} did not complete.`);
+  if (outcome.result === 'failed' || outcome.result === 'cancelled') {
+    const error = outcome.error ?? new Error(`The ${settings.mode} did not complete.`);
+    if (outcome.hostStatus === undefined) throw error;
+    throw new Error(`${error.message} The host ${settings.host}: ${outcome.hostStatus}.`, { cause: error });
+  }
   const halt = outcome.halt.acknowledged ? 'HARD_HALT acknowledged' : `HARD_HALT NOT acknowledged (${outcome.halt.problem ?? 'no reason known'})`;
   logger.info(`${outcome.result}: ${halt}; ${outcome.releaseAfter === undefined ? 'no release is current' : `release ${outcome.releaseAfter} is current`} on ${settings.host}.`);
 }

@@ -1,9 +1,10 @@
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
 import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettings, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
+import { maskSecret } from '@titan/action-kit/masking';
 import { runContext } from '@titan/action-kit/run-context';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
-import { type NatsAddress, parseNatsAddress } from '@titan/rollback/nats-address';
+import { type NatsAddress, credentialParts, hasCredentials, parseNatsAddress } from '@titan/rollback/nats-address';
 import { ROLLBACK_MODES, type RollbackMode } from '@titan/rollback/rollback';
 import type { RollbackTo } from '@titan/rollback/rollback-target';
 
@@ -18,6 +19,7 @@ export interface RollbackSettings extends HostConnectionSettings, HostTargetSett
   readonly haltSubject: string;
   readonly haltTimeoutSeconds: number;
   readonly lockTimeoutSeconds: number;
+  readonly heartbeatTimeoutSeconds: number;
   readonly healthTimeoutSeconds: number;
   readonly stopTimeoutSeconds: number | undefined;
   /** GITHUB_ACTOR, or `unknown` outside a runner. */
@@ -36,6 +38,7 @@ export const DEFAULTS = {
   haltSubject: 'titan.cmd.sys.halt',
   haltTimeout: 10,
   lockTimeout: 300,
+  heartbeatTimeout: 60,
   healthTimeout: 120,
 } as const;
 
@@ -69,6 +72,8 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
   const to = readTo(reader.optional('to', DEFAULTS.to));
 
   const natsUrl = reader.optional('nats-url', DEFAULTS.natsUrl);
+  // A URL with credentials in it is refused; they are masked first, so that no log line shows them.
+  if (hasCredentials(natsUrl)) for (const part of credentialParts(natsUrl)) maskSecret(part);
   const natsAddress = parseNatsAddress(natsUrl);
   if (typeof natsAddress === 'string') throw new ConfigurationError(`Input nats-url: ${natsAddress}.`, { input: 'nats-url' });
   const natsUser = reader.optional('nats-user', DEFAULTS.natsUser);
@@ -94,6 +99,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
     haltSubject,
     haltTimeoutSeconds: reader.integer('halt-timeout', DEFAULTS.haltTimeout, { min: 1, max: 300 }),
     lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
+    heartbeatTimeoutSeconds: reader.integer('heartbeat-timeout', DEFAULTS.heartbeatTimeout, { min: 3, max: 3600 }),
     healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
     stopTimeoutSeconds: stopTimeout === undefined ? undefined : reader.integer('stop-timeout', 0, { min: 0, max: 3600 }),
     ...runContext(env),

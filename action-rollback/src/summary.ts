@@ -28,6 +28,7 @@ export function rollbackSummary(outcome: RollbackOutcome, context: SummaryContex
   );
   summary.facts([
     ['result', outcome.result],
+    ...(outcome.hostStatus !== undefined ? [['host now', outcome.hostStatus] as const] : []),
     ['mode', outcome.mode],
     ...(outcome.mode === 'rollback' ? [['to', context.to] as const] : []),
     ['reason', context.reason],
@@ -92,6 +93,8 @@ function headline(outcome: RollbackOutcome, host: string): string {
       return `⏹️ Trading services stopped on ${host}`;
     case 'halted':
       return `🛑 HARD_HALT acknowledged on ${host}`;
+    case 'cancelled':
+      return `⏹️ ${outcome.mode} cancelled on ${host}`;
     default:
       return `❌ ${outcome.mode} failed on ${host}`;
   }

@@ -7522,7 +7522,7 @@ module.exports = {
   Server: __nccwpck_require__(1175),
   utils: {
     parseKey,
-    ...__nccwpck_require__(6596),
+    ...__nccwpck_require__(4215),
     sftp: {
       flagsToString,
       OPEN_MODE,
@@ -7535,7 +7535,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6596:
+/***/ 4215:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -54452,6 +54452,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -54583,17 +54590,17 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4215);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4105);
 
 
-await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
+await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 4215:
+/***/ 4105:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54711,6 +54718,39 @@ class HostLayout {
     }
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-name.js
+/**
+ * The host to connect to, as a user may write it: a DNS name (`titan.example.net`), an IPv4
+ * address, or an IPv6 address with or without brackets (`2001:db8::7`, `[2001:db8::7]`). The
+ * connection needs the bare address (a bracketed one is not a name the resolver knows, and fails
+ * with ENOTFOUND), and known_hosts names it `[addr]:port` (or bare on port 22) either way.
+ */
+
+/** A DNS name: labels of letters, digits and inner hyphens (and `_`, which some internal zones use). */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+/** The host as the connection takes it (brackets removed), or why it is not a host (a sentence). */
+function parseSshHost(text) {
+    if (text === '')
+        return { problem: 'is empty' };
+    const bracketed = /^\[(.*)\]$/.exec(text);
+    const bare = bracketed?.[1] ?? text;
+    if (bare.includes(':') || bracketed !== null) {
+        if ((0,external_node_net_.isIP)(bare) === 6)
+            return { host: bare };
+        return { problem: `${JSON.stringify(text)} is not an IPv6 address (write one as 2001:db8::7 or [2001:db8::7], without a port: the port is its own input)` };
+    }
+    if (/^[0-9.]+$/.test(bare)) {
+        if ((0,external_node_net_.isIP)(bare) === 4)
+            return { host: bare };
+        return { problem: `${JSON.stringify(text)} is not an IPv4 address` };
+    }
+    if (HOST_NAME.test(bare))
+        return { host: bare };
+    return { problem: `${JSON.stringify(text)} is not a hostname or an IP address` };
+}
+
 // EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
 var configuration_error = __nccwpck_require__(5678);
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
@@ -54728,10 +54768,9 @@ var configuration_error = __nccwpck_require__(5678);
  */
 
 
+
 /** action.yml's defaults of the shared inputs, repeated for runs outside a runner (which apply none). */
 const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan' };
-/** A host name, an IPv4 address or an IPv6 address (bracketed or not). */
-const HOST_PATTERN = /^[A-Za-z0-9._:[\]-]+$/;
 /** A login name as useradd(8) accepts it by default. */
 const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 const DEFAULT_HINTS = {
@@ -54741,10 +54780,11 @@ const DEFAULT_HINTS = {
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
 /** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
 function readHostConnection(reader, hints = {}) {
-    const host = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
-    if (!HOST_PATTERN.test(host)) {
-        throw new configuration_error/* ConfigurationError */.j(`Input host ${JSON.stringify(host)} is not a hostname or an IP address.`, { input: 'host' });
-    }
+    const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
+    const parsed = parseSshHost(written);
+    if ('problem' in parsed)
+        throw new configuration_error/* ConfigurationError */.j(`Input host ${parsed.problem}.`, { input: 'host' });
+    const host = parsed.host;
     const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
     const knownHosts = reader.lines('known-hosts');
     if (knownHosts.length === 0) {
@@ -54783,82 +54823,8 @@ function hostConnectOptions(settings, logger) {
     };
 }
 
-;// CONCATENATED MODULE: ../packages/action-kit/lib/job-summary.js
-
-class JobSummary {
-    parts = [];
-    heading(text, level = 2) {
-        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
-        return this;
-    }
-    /** A paragraph of Markdown the caller wrote (already safe). */
-    markdown(text) {
-        this.parts.push(text);
-        return this;
-    }
-    /** A paragraph of plain text, escaped. */
-    text(text) {
-        this.parts.push(escapeInline(text));
-        return this;
-    }
-    /** Key/value facts as a two-column table. */
-    facts(rows) {
-        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
-    }
-    table(headers, rows, options = {}) {
-        const cell = options.raw ? (s) => s : escapeCell;
-        const lines = [
-            `| ${headers.map(escapeCell).join(' | ')} |`,
-            `| ${headers.map(() => '---').join(' | ')} |`,
-            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-        ];
-        this.parts.push(lines.join('\n'));
-        return this;
-    }
-    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
-    details(summary, body) {
-        const fence = body.includes('```') ? '~~~~' : '```';
-        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
-        return this;
-    }
-    /** The phases of the run with their durations, and a bar per phase to see where time went. */
-    timeline(phases) {
-        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
-        const width = 24;
-        const rows = phases.map((p) => {
-            const lead = Math.round((p.startedAtMs / total) * width);
-            const len = Math.max(1, Math.round((p.durationMs / total) * width));
-            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
-            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
-            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
-        });
-        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
-    }
-    toMarkdown() {
-        return `${this.parts.join('\n\n')}\n`;
-    }
-    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
-    async write() {
-        if (!process.env['GITHUB_STEP_SUMMARY'])
-            return;
-        await core/* summary */.z.addRaw(this.toMarkdown(), true).write();
-    }
-}
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-function escapeInline(text) {
-    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
-}
-function escapeCell(text) {
-    return escapeInline(text);
-}
-
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(5341);
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(7362);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
@@ -54976,7 +54942,10 @@ class CommandFailedError extends SshError {
         this.stderrTail = init.stderrTail;
     }
 }
-/** A remote command ran past its timeout; its remote process group was killed. */
+/**
+ * A remote command ran past its timeout (until its channel closed: a background child holding its
+ * output counts); its remote process group was killed.
+ */
 class CommandTimeoutError extends SshError {
     name = 'CommandTimeoutError';
     command;
@@ -54986,7 +54955,10 @@ class CommandTimeoutError extends SshError {
         const fate = init.killed
             ? 'its remote process group was killed'
             : 'its remote process group could not be confirmed killed';
-        super(`Remote command timed out after ${init.timeoutMs} ms and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
+        const held = init.exited === undefined
+            ? ''
+            : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
         this.command = init.command;
         this.timeoutMs = init.timeoutMs;
         this.stderrTail = init.stderrTail;
@@ -55120,6 +55092,17 @@ function hostMatches(matcher, name) {
         }
     }
 }
+/** The hosts a known_hosts line names, for a message (a hashed name cannot be shown). */
+function describeHosts(matcher) {
+    switch (matcher.kind) {
+        case 'any':
+            return 'any host';
+        case 'hashed':
+            return 'a hashed host name';
+        case 'patterns':
+            return matcher.patterns.join(',');
+    }
+}
 function parseKey(keyType, base64, origin) {
     if (!KEY_TYPE.test(keyType)) {
         throw new SshConfigError(`Host key pin ${origin}: unsupported key type "${keyType}".`);
@@ -55202,6 +55185,12 @@ class HostKeyPolicy {
         const name = knownHostsName(host, port);
         const applies = (p) => p.kind === 'fingerprint' || hostMatches(p.hosts, name);
         this.#accepted = usable.filter(applies);
+        if (this.#accepted.length === 0) {
+            const named = [...new Set(usable.map((p) => (p.kind === 'key' ? describeHosts(p.hosts) : '')).filter((d) => d !== ''))];
+            throw new SshConfigError(`No pin for this host: no known_hosts entry names ${name} (${host} port ${port}); the ${usable.length} pinned key(s) are for ` +
+                `${named.join(', ')}. Nothing was sent. Add the host's own line (\`ssh-keyscan -p ${port} ${host}\`, checked out of band), ` +
+                `written for ${name}, or its SHA256 fingerprint.`);
+        }
         this.#revoked = pins.filter((p) => p.kind === 'key' && p.marker === 'revoked' && applies(p)).map((p) => (p.kind === 'key' ? p.keyBlob : Buffer.alloc(0)));
         this.ignoredCertAuthorities = pins.filter((p) => p.kind === 'key' && p.marker === 'cert-authority' && applies(p)).length;
     }
@@ -55530,6 +55519,8 @@ async function execute(session, command, options, sink) {
         let settled = false;
         let exitCode = null;
         let exitSignal = null;
+        /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
+        let exitedEarly;
         let pgid;
         let killReason;
         let killDone;
@@ -55652,7 +55643,7 @@ async function execute(session, command, options, sink) {
             if (killReason) {
                 const killed = killDone ? await killDone : false;
                 if (killReason.kind === 'timeout') {
-                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed }));
+                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
                 }
                 else if (killReason.kind === 'abort') {
                     settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
@@ -55689,9 +55680,13 @@ async function execute(session, command, options, sink) {
         const wire = (ch) => {
             channel = ch;
             ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
+            // The timeout keeps running after the exit status: a command is done only when its channel
+            // closes, and a background child still holding stdout or stderr keeps it open (it is killed
+            // with the rest of the process group when the timeout comes).
             ch.on('exit', (code, signal) => {
-                clearTimeout(timer);
                 recordExit(code, signal);
+                if (killReason === undefined)
+                    exitedEarly = exitCode ?? exitSignal ?? undefined;
             });
             // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
             ch.on('close', (code, signal) => {
@@ -55816,8 +55811,8 @@ async function streamCommand(session, command, destination, options = {}) {
     return { exitCode: outcome.exitCode, bytes: outcome.bytes, stderrTail: outcome.stderrTail, durationMs: outcome.durationMs };
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/tar-writer.js
@@ -56074,7 +56069,7 @@ async function uploadFile(session, source, remotePath, options = {}) {
             throw new SshConfigError(`${source} is not a regular file.`);
         mode ??= info.mode & 0o7777;
         bytes = info.size;
-        stdin = (0,external_node_fs_namespaceObject.createReadStream)(source, { highWaterMark: 1024 * 1024 });
+        stdin = (0,external_node_fs_.createReadStream)(source, { highWaterMark: 1024 * 1024 });
     }
     else {
         if (Buffer.isBuffer(source))
@@ -56122,6 +56117,7 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
  * timeouts, a connection dropped during the handshake); never on a host key mismatch or an
  * authentication failure, and nothing after the connection is up is ever retried.
  */
+
 
 
 
@@ -56547,7 +56543,11 @@ async function connectOnce(options, port, policy) {
  * (HostKeyMismatchError), an authentication failure (AuthenticationError) or a configuration error
  * (SshConfigError). Other failures end in ConnectError.
  */
-async function connectSsh(options) {
+async function connectSsh(given) {
+    const parsed = parseSshHost(given.host);
+    if ('problem' in parsed)
+        throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
+    const options = { ...given, host: parsed.host };
     const { port, policy } = checkOptions(options);
     const logger = options.logger;
     if (policy.ignoredCertAuthorities > 0) {
@@ -56615,7 +56615,7 @@ function isBundlePath(path) {
 async function hashFile(path) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     let size = 0;
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path)) {
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path)) {
         const bytes = chunk;
         size += bytes.length;
         hash.update(bytes);
@@ -58264,14 +58264,14 @@ function table(headers, rows) {
 }
 function details(summary, body) {
     const fence = body.includes('```') ? '~~~~' : '```';
-    return `<details><summary>${verify_summary_escapeHtml(summary)}</summary>\n\n${fence}\n${body.replaceAll(fence, '')}\n${fence}\n\n</details>`;
+    return `<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body.replaceAll(fence, '')}\n${fence}\n\n</details>`;
 }
-function verify_summary_escapeHtml(text) {
+function escapeHtml(text) {
     return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 /** Inline text: HTML and Markdown specials escaped, one line. */
 function verify_summary_escape(text) {
-    return verify_summary_escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
+    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
 }
 /** An inline code span; `|` still escaped (GitHub splits table cells before reading code spans). */
 function code(text) {
@@ -58690,7 +58690,7 @@ function readSettings(reader = new InputReader()) {
 }
 function isFolder(path) {
     try {
-        return (0,external_node_fs_namespaceObject.statSync)(path).isDirectory();
+        return (0,external_node_fs_.statSync)(path).isDirectory();
     }
     catch {
         return false;
@@ -58711,7 +58711,7 @@ function isFolder(path) {
 
 async function run(logger = coreLogger) {
     const settings = readSettings();
-    const summary = new JobSummary();
+    const summary = new job_summary/* JobSummary */.c3();
     let report;
     try {
         const local = settings.bundle === undefined ? undefined : await logger.group('Read the release bundle', () => bundleRelease(settings, logger));
@@ -61775,6 +61775,97 @@ function isConfigurationError(error) {
 
 /***/ }),
 
+/***/ 5341:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   c3: () => (/* binding */ JobSummary),
+/* harmony export */   gw: () => (/* binding */ summaryWritten)
+/* harmony export */ });
+/* unused harmony export formatSeconds */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6811);
+
+let written = false;
+/** True once any summary of this run was written (the entry point writes one only if none was). */
+function summaryWritten() {
+    return written;
+}
+class JobSummary {
+    parts = [];
+    heading(text, level = 2) {
+        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
+        return this;
+    }
+    /** A paragraph of Markdown the caller wrote (already safe). */
+    markdown(text) {
+        this.parts.push(text);
+        return this;
+    }
+    /** A paragraph of plain text, escaped. */
+    text(text) {
+        this.parts.push(escapeInline(text));
+        return this;
+    }
+    /** Key/value facts as a two-column table. */
+    facts(rows) {
+        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
+    }
+    table(headers, rows, options = {}) {
+        const cell = options.raw ? (s) => s : escapeCell;
+        const lines = [
+            `| ${headers.map(escapeCell).join(' | ')} |`,
+            `| ${headers.map(() => '---').join(' | ')} |`,
+            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+        ];
+        this.parts.push(lines.join('\n'));
+        return this;
+    }
+    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
+    details(summary, body) {
+        const fence = body.includes('```') ? '~~~~' : '```';
+        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
+        return this;
+    }
+    /** The phases of the run with their durations, and a bar per phase to see where time went. */
+    timeline(phases) {
+        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
+        const width = 24;
+        const rows = phases.map((p) => {
+            const lead = Math.round((p.startedAtMs / total) * width);
+            const len = Math.max(1, Math.round((p.durationMs / total) * width));
+            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
+            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
+            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
+        });
+        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
+    }
+    toMarkdown() {
+        return `${this.parts.join('\n\n')}\n`;
+    }
+    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
+    async write() {
+        if (!process.env['GITHUB_STEP_SUMMARY'])
+            return;
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(this.toMarkdown(), true).write();
+        written = true;
+    }
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function escapeInline(text) {
+    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
+}
+function escapeCell(text) {
+    return escapeInline(text);
+}
+
+
+/***/ }),
+
 /***/ 3121:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -61782,31 +61873,81 @@ function isConfigurationError(error) {
 /* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony export failureMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6811);
-/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5678);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6811);
+/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5678);
+/* harmony import */ var _job_summary_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5341);
+
+
 
 
 /**
  * The one top-level catch of an action's entry point: any failure becomes `core.setFailed` with a
- * message a person can act on. A ConfigurationError says it is the caller's input to fix.
- * Never calls process.exit: `finally` blocks (locks, connections) always run.
+ * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
+ * leaves a job summary, however it ends: an action that failed before writing its own gets one
+ * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
+ * action. Never calls process.exit for a cancellable action: `finally` blocks (locks, connections)
+ * always run.
  */
-async function runAction(main) {
+async function runAction(main, options = { name: 'Action' }) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (!options.cancellable) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(`${options.name} was cancelled (${name}) before it finished.`);
+            if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)())
+                writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
+            process.exit(1);
+        }
+        if (controller.signal.aborted) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
+        controller.abort(name);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
     try {
-        await main();
+        await main({ signal: controller.signal });
     }
     catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(failureMessage(error));
+        const message = failureMessage(error);
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(message);
         if (error instanceof Error && error.stack !== undefined)
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(error.stack);
+        if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)()) {
+            await new _job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .JobSummary */ .c3()
+                .heading(`❌ ${options.name} failed`, 2)
+                .text(message.split('\n')[0] ?? '')
+                .write()
+                .catch((e) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
+        }
+    }
+    finally {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
     }
 }
 function failureMessage(error) {
-    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_1__/* .isConfigurationError */ .p)(error))
+    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))
         return `Configuration error: ${error.message}`;
     if (error instanceof Error)
         return error.message;
     return String(error);
+}
+/** Appends to the job summary file at once (a process about to exit cannot wait for a promise). */
+function writeSummaryNow(markdown) {
+    const file = process.env['GITHUB_STEP_SUMMARY'];
+    if (file === undefined || file === '')
+        return;
+    try {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(file, markdown);
+    }
+    catch {
+        // the step fails anyway; the runner shows the failure
+    }
 }
 
 

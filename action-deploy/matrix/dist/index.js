@@ -5789,7 +5789,7 @@ exports.colors = [6, 2, 3, 4, 5, 1];
 try {
 	// Optional dependency (as in, doesn't need to be installed, NOT like optionalDependencies in package.json)
 	// eslint-disable-next-line import/no-extraneous-dependencies
-	const supportsColor = __nccwpck_require__(2704);
+	const supportsColor = __nccwpck_require__(2219);
 
 	if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
 		exports.colors = [
@@ -38249,14 +38249,6 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2704:
-/***/ ((module) => {
-
-module.exports = eval("require")("supports-color");
-
-
-/***/ }),
-
 /***/ 2613:
 /***/ ((module) => {
 
@@ -38369,6 +38361,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -38390,10 +38389,24 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
 /***/ 643:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
 
 /***/ }),
 
@@ -47135,17 +47148,17 @@ module.exports = { version: packageJson.version }
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3728);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8456);
 
 
-await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
+await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Build matrix' });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 3728:
+/***/ 8456:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -47441,8 +47454,8 @@ function isDefaultBranch(ref, defaultBranch) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ../../packages/matrix/lib/dockerignore.js
@@ -47622,7 +47635,7 @@ async function walk(root, prefix, ignore, entries) {
 }
 async function hashFile(path) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path))
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
         hash.update(chunk);
     return hash.digest('hex');
 }
@@ -52471,10 +52484,10 @@ class AbortError extends Error {
     }
 }
 //# sourceMappingURL=AbortError.js.map
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:process"
-const external_node_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:process"
+var external_node_process_ = __nccwpck_require__(1708);
 ;// CONCATENATED MODULE: ../../node_modules/@typespec/ts-http-runtime/dist/esm/logger/log.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -52482,7 +52495,7 @@ const external_node_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(i
 
 
 function log(message, ...args) {
-    external_node_process_namespaceObject.stderr.write(`${external_node_util_.format(message, ...args)}${external_node_os_namespaceObject.EOL}`);
+    external_node_process_.stderr.write(`${external_node_util_.format(message, ...args)}${external_node_os_.EOL}`);
 }
 //# sourceMappingURL=log.js.map
 ;// CONCATENATED MODULE: ../../node_modules/@typespec/ts-http-runtime/dist/esm/env.js
@@ -52495,7 +52508,7 @@ function log(message, ...args) {
  * @internal
  */
 function getEnvironmentVariable(name) {
-    return external_node_process_namespaceObject.env[name];
+    return external_node_process_.env[name];
 }
 /**
  * Emits a Node.js process warning.
@@ -52516,11 +52529,11 @@ const isWebWorker = false;
 /**
  * A constant that indicates whether the environment the code is running is Deno.
  */
-const isDeno = typeof external_node_process_namespaceObject.versions.deno === "string" && external_node_process_namespaceObject.versions.deno.length > 0;
+const isDeno = typeof external_node_process_.versions.deno === "string" && external_node_process_.versions.deno.length > 0;
 /**
  * A constant that indicates whether the environment the code is running is Bun.sh.
  */
-const isBun = typeof external_node_process_namespaceObject.versions.bun === "string" && external_node_process_namespaceObject.versions.bun.length > 0;
+const isBun = typeof external_node_process_.versions.bun === "string" && external_node_process_.versions.bun.length > 0;
 /**
  * A constant that indicates whether the environment the code is running is a Node.js compatible environment.
  */
@@ -56077,9 +56090,9 @@ function userAgentPlatform_getHeaderName() {
  * @internal
  */
 async function util_userAgentPlatform_setPlatformSpecificData(map) {
-    if (external_node_process_namespaceObject && external_node_process_namespaceObject.versions) {
-        const osInfo = `${external_node_os_namespaceObject.type()} ${external_node_os_namespaceObject.release()}; ${external_node_os_namespaceObject.arch()}`;
-        const versions = external_node_process_namespaceObject.versions;
+    if (external_node_process_ && external_node_process_.versions) {
+        const osInfo = `${external_node_os_.type()} ${external_node_os_.release()}; ${external_node_os_.arch()}`;
+        const versions = external_node_process_.versions;
         if (versions.bun) {
             map.set("Bun", `${versions.bun} (${osInfo})`);
         }
@@ -96367,7 +96380,7 @@ async function streamToBuffer3(readableStream, encoding) {
  */
 async function readStreamToLocalFile(rs, file) {
     return new Promise((resolve, reject) => {
-        const ws = external_node_fs_namespaceObject.createWriteStream(file);
+        const ws = external_node_fs_.createWriteStream(file);
         rs.on("error", (err) => {
             reject(err);
         });
@@ -96383,8 +96396,8 @@ async function readStreamToLocalFile(rs, file) {
  *
  * Promisified version of fs.stat().
  */
-const fsStat = external_node_util_.promisify(external_node_fs_namespaceObject.stat);
-const fsCreateReadStream = external_node_fs_namespaceObject.createReadStream;
+const fsStat = external_node_util_.promisify(external_node_fs_.stat);
+const fsCreateReadStream = external_node_fs_.createReadStream;
 //# sourceMappingURL=utils.js.map
 ;// CONCATENATED MODULE: ../../node_modules/@azure/storage-blob/dist/esm/Clients.js
 // Copyright (c) Microsoft Corporation.
@@ -105440,7 +105453,7 @@ function eventDefaultBranch(env) {
     if (path === undefined)
         return undefined;
     try {
-        const event = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+        const event = JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
         const branch = event.repository?.default_branch;
         return typeof branch === 'string' && branch !== '' ? branch : undefined;
     }
@@ -105452,86 +105465,14 @@ function nonEmpty(value) {
     return value === undefined || value === '' ? undefined : value;
 }
 
-;// CONCATENATED MODULE: ../../packages/action-kit/lib/job-summary.js
-
-class JobSummary {
-    parts = [];
-    heading(text, level = 2) {
-        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
-        return this;
-    }
-    /** A paragraph of Markdown the caller wrote (already safe). */
-    markdown(text) {
-        this.parts.push(text);
-        return this;
-    }
-    /** A paragraph of plain text, escaped. */
-    text(text) {
-        this.parts.push(escapeInline(text));
-        return this;
-    }
-    /** Key/value facts as a two-column table. */
-    facts(rows) {
-        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
-    }
-    table(headers, rows, options = {}) {
-        const cell = options.raw ? (s) => s : escapeCell;
-        const lines = [
-            `| ${headers.map(escapeCell).join(' | ')} |`,
-            `| ${headers.map(() => '---').join(' | ')} |`,
-            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-        ];
-        this.parts.push(lines.join('\n'));
-        return this;
-    }
-    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
-    details(summary, body) {
-        const fence = body.includes('```') ? '~~~~' : '```';
-        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
-        return this;
-    }
-    /** The phases of the run with their durations, and a bar per phase to see where time went. */
-    timeline(phases) {
-        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
-        const width = 24;
-        const rows = phases.map((p) => {
-            const lead = Math.round((p.startedAtMs / total) * width);
-            const len = Math.max(1, Math.round((p.durationMs / total) * width));
-            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
-            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
-            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
-        });
-        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
-    }
-    toMarkdown() {
-        return `${this.parts.join('\n\n')}\n`;
-    }
-    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
-    async write() {
-        if (!process.env['GITHUB_STEP_SUMMARY'])
-            return;
-        await lib_core/* summary */.z.addRaw(this.toMarkdown(), true).write();
-    }
-}
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-function escapeInline(text) {
-    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
-}
-function escapeCell(text) {
-    return escapeInline(text);
-}
-
+// EXTERNAL MODULE: ../../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(3515);
 ;// CONCATENATED MODULE: ./lib/summary.js
 
 /** The plan as a person reads it: each image built or reused, its key, its tags; then the risk. */
 function planSummary(plan, risk, facts) {
     const built = plan.images.filter((i) => i.outcome === 'build').length;
-    const summary = new JobSummary()
+    const summary = new job_summary/* JobSummary */.c3()
         .heading('Build matrix')
         .facts([
         ['commit', facts.sha],
@@ -105555,7 +105496,7 @@ function planSummary(plan, risk, facts) {
         .table(['reason'], risk.reasons.map((r) => [r]));
 }
 function recordSummary(recorded, cache) {
-    return new JobSummary()
+    return new job_summary/* JobSummary */.c3()
         .heading('Build digests recorded')
         .facts([['digest cache', cache]])
         .table(['service', 'digest', 'build key'], recorded.map((r) => [r.service, r.digest, r.key.slice(0, 12)]));
@@ -108719,6 +108660,231 @@ function copyFile(srcFile, destFile, force) {
 
 /***/ }),
 
+/***/ 2219:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+// ESM COMPAT FLAG
+__nccwpck_require__.r(__webpack_exports__);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  createSupportsColor: () => (/* binding */ createSupportsColor),
+  "default": () => (/* binding */ supports_color)
+});
+
+// EXTERNAL MODULE: external "node:process"
+var external_node_process_ = __nccwpck_require__(1708);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+;// CONCATENATED MODULE: external "node:tty"
+const external_node_tty_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tty");
+;// CONCATENATED MODULE: ../../node_modules/supports-color/index.js
+
+
+
+
+// From: https://github.com/sindresorhus/has-flag/blob/main/index.js
+/// function hasFlag(flag, argv = globalThis.Deno?.args ?? process.argv) {
+function hasFlag(flag, argv = globalThis.Deno ? globalThis.Deno.args : external_node_process_.argv) {
+	const prefix = flag.startsWith('-') ? '' : (flag.length === 1 ? '-' : '--');
+	const position = argv.indexOf(prefix + flag);
+	const terminatorPosition = argv.indexOf('--');
+	return position !== -1 && (terminatorPosition === -1 || position < terminatorPosition);
+}
+
+const {env} = external_node_process_;
+
+let flagForceColor;
+if (
+	hasFlag('no-color')
+	|| hasFlag('no-colors')
+	|| hasFlag('color=false')
+	|| hasFlag('color=never')
+) {
+	flagForceColor = 0;
+} else if (
+	hasFlag('color')
+	|| hasFlag('colors')
+	|| hasFlag('color=true')
+	|| hasFlag('color=always')
+) {
+	flagForceColor = 1;
+}
+
+function envForceColor() {
+	if (!('FORCE_COLOR' in env)) {
+		return;
+	}
+
+	if (env.FORCE_COLOR === 'true') {
+		return 1;
+	}
+
+	if (env.FORCE_COLOR === 'false') {
+		return 0;
+	}
+
+	if (env.FORCE_COLOR.length === 0) {
+		return 1;
+	}
+
+	const level = Math.min(Number.parseInt(env.FORCE_COLOR, 10), 3);
+
+	if (![0, 1, 2, 3].includes(level)) {
+		return;
+	}
+
+	return level;
+}
+
+function translateLevel(level) {
+	if (level === 0) {
+		return false;
+	}
+
+	return {
+		level,
+		hasBasic: true,
+		has256: level >= 2,
+		has16m: level >= 3,
+	};
+}
+
+function _supportsColor(haveStream, {streamIsTTY, sniffFlags = true} = {}) {
+	const noFlagForceColor = envForceColor();
+	if (noFlagForceColor !== undefined) {
+		flagForceColor = noFlagForceColor;
+	}
+
+	const forceColor = sniffFlags ? flagForceColor : noFlagForceColor;
+
+	if (forceColor === 0) {
+		return 0;
+	}
+
+	if (sniffFlags) {
+		if (hasFlag('color=16m')
+			|| hasFlag('color=full')
+			|| hasFlag('color=truecolor')) {
+			return 3;
+		}
+
+		if (hasFlag('color=256')) {
+			return 2;
+		}
+	}
+
+	// Check for Azure DevOps pipelines.
+	// Has to be above the `!streamIsTTY` check.
+	if ('TF_BUILD' in env && 'AGENT_NAME' in env) {
+		return 1;
+	}
+
+	if (haveStream && !streamIsTTY && forceColor === undefined) {
+		return 0;
+	}
+
+	const min = forceColor || 0;
+
+	if (env.TERM === 'dumb') {
+		return min;
+	}
+
+	if (external_node_process_.platform === 'win32') {
+		// Windows 10 build 10586 is the first Windows release that supports 256 colors.
+		// Windows 10 build 14931 is the first release that supports 16m/TrueColor.
+		const osRelease = external_node_os_.release().split('.');
+		if (
+			Number(osRelease[0]) >= 10
+			&& Number(osRelease[2]) >= 10_586
+		) {
+			return Number(osRelease[2]) >= 14_931 ? 3 : 2;
+		}
+
+		return 1;
+	}
+
+	if ('CI' in env) {
+		if (['GITHUB_ACTIONS', 'GITEA_ACTIONS', 'CIRCLECI'].some(key => key in env)) {
+			return 3;
+		}
+
+		if (['TRAVIS', 'APPVEYOR', 'GITLAB_CI', 'BUILDKITE', 'DRONE'].some(sign => sign in env) || env.CI_NAME === 'codeship') {
+			return 1;
+		}
+
+		return min;
+	}
+
+	if ('TEAMCITY_VERSION' in env) {
+		return /^(9\.(0*[1-9]\d*)\.|\d{2,}\.)/.test(env.TEAMCITY_VERSION) ? 1 : 0;
+	}
+
+	if (env.COLORTERM === 'truecolor') {
+		return 3;
+	}
+
+	if (env.TERM === 'xterm-kitty') {
+		return 3;
+	}
+
+	if (env.TERM === 'xterm-ghostty') {
+		return 3;
+	}
+
+	if (env.TERM === 'wezterm') {
+		return 3;
+	}
+
+	if ('TERM_PROGRAM' in env) {
+		const version = Number.parseInt((env.TERM_PROGRAM_VERSION || '').split('.')[0], 10);
+
+		switch (env.TERM_PROGRAM) {
+			case 'iTerm.app': {
+				return version >= 3 ? 3 : 2;
+			}
+
+			case 'Apple_Terminal': {
+				return 2;
+			}
+			// No default
+		}
+	}
+
+	if (/-256(color)?$/i.test(env.TERM)) {
+		return 2;
+	}
+
+	if (/^screen|^xterm|^vt100|^vt220|^rxvt|color|ansi|cygwin|linux/i.test(env.TERM)) {
+		return 1;
+	}
+
+	if ('COLORTERM' in env) {
+		return 1;
+	}
+
+	return min;
+}
+
+function createSupportsColor(stream, options = {}) {
+	const level = _supportsColor(stream, {
+		streamIsTTY: stream && stream.isTTY,
+		...options,
+	});
+
+	return translateLevel(level);
+}
+
+const supportsColor = {
+	stdout: createSupportsColor({isTTY: external_node_tty_namespaceObject.isatty(1)}),
+	stderr: createSupportsColor({isTTY: external_node_tty_namespaceObject.isatty(2)}),
+};
+
+/* harmony default export */ const supports_color = (supportsColor);
+
+
+/***/ }),
+
 /***/ 2624:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -108747,6 +108913,97 @@ function isConfigurationError(error) {
 
 /***/ }),
 
+/***/ 3515:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   c3: () => (/* binding */ JobSummary),
+/* harmony export */   gw: () => (/* binding */ summaryWritten)
+/* harmony export */ });
+/* unused harmony export formatSeconds */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2322);
+
+let written = false;
+/** True once any summary of this run was written (the entry point writes one only if none was). */
+function summaryWritten() {
+    return written;
+}
+class JobSummary {
+    parts = [];
+    heading(text, level = 2) {
+        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
+        return this;
+    }
+    /** A paragraph of Markdown the caller wrote (already safe). */
+    markdown(text) {
+        this.parts.push(text);
+        return this;
+    }
+    /** A paragraph of plain text, escaped. */
+    text(text) {
+        this.parts.push(escapeInline(text));
+        return this;
+    }
+    /** Key/value facts as a two-column table. */
+    facts(rows) {
+        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
+    }
+    table(headers, rows, options = {}) {
+        const cell = options.raw ? (s) => s : escapeCell;
+        const lines = [
+            `| ${headers.map(escapeCell).join(' | ')} |`,
+            `| ${headers.map(() => '---').join(' | ')} |`,
+            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+        ];
+        this.parts.push(lines.join('\n'));
+        return this;
+    }
+    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
+    details(summary, body) {
+        const fence = body.includes('```') ? '~~~~' : '```';
+        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
+        return this;
+    }
+    /** The phases of the run with their durations, and a bar per phase to see where time went. */
+    timeline(phases) {
+        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
+        const width = 24;
+        const rows = phases.map((p) => {
+            const lead = Math.round((p.startedAtMs / total) * width);
+            const len = Math.max(1, Math.round((p.durationMs / total) * width));
+            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
+            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
+            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
+        });
+        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
+    }
+    toMarkdown() {
+        return `${this.parts.join('\n\n')}\n`;
+    }
+    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
+    async write() {
+        if (!process.env['GITHUB_STEP_SUMMARY'])
+            return;
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(this.toMarkdown(), true).write();
+        written = true;
+    }
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function escapeInline(text) {
+    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
+}
+function escapeCell(text) {
+    return escapeInline(text);
+}
+
+
+/***/ }),
+
 /***/ 2707:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -108754,31 +109011,81 @@ function isConfigurationError(error) {
 /* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony export failureMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2322);
-/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2624);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2322);
+/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2624);
+/* harmony import */ var _job_summary_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3515);
+
+
 
 
 /**
  * The one top-level catch of an action's entry point: any failure becomes `core.setFailed` with a
- * message a person can act on. A ConfigurationError says it is the caller's input to fix.
- * Never calls process.exit: `finally` blocks (locks, connections) always run.
+ * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
+ * leaves a job summary, however it ends: an action that failed before writing its own gets one
+ * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
+ * action. Never calls process.exit for a cancellable action: `finally` blocks (locks, connections)
+ * always run.
  */
-async function runAction(main) {
+async function runAction(main, options = { name: 'Action' }) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (!options.cancellable) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(`${options.name} was cancelled (${name}) before it finished.`);
+            if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)())
+                writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
+            process.exit(1);
+        }
+        if (controller.signal.aborted) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
+        controller.abort(name);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
     try {
-        await main();
+        await main({ signal: controller.signal });
     }
     catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(failureMessage(error));
+        const message = failureMessage(error);
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(message);
         if (error instanceof Error && error.stack !== undefined)
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(error.stack);
+        if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)()) {
+            await new _job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .JobSummary */ .c3()
+                .heading(`❌ ${options.name} failed`, 2)
+                .text(message.split('\n')[0] ?? '')
+                .write()
+                .catch((e) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
+        }
+    }
+    finally {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
     }
 }
 function failureMessage(error) {
-    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_1__/* .isConfigurationError */ .p)(error))
+    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))
         return `Configuration error: ${error.message}`;
     if (error instanceof Error)
         return error.message;
     return String(error);
+}
+/** Appends to the job summary file at once (a process about to exit cannot wait for a promise). */
+function writeSummaryNow(markdown) {
+    const file = process.env['GITHUB_STEP_SUMMARY'];
+    if (file === undefined || file === '')
+        return;
+    try {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(file, markdown);
+    }
+    catch {
+        // the step fails anyway; the runner shows the failure
+    }
 }
 
 

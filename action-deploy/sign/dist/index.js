@@ -30879,6 +30879,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -39563,17 +39570,17 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9912);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4605);
 
 
-await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
+await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Sign' });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 9912:
+/***/ 4605:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39911,8 +39918,8 @@ function isBundlePath(path) {
     return bundlePathProblem(path) === undefined;
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ../../packages/release/lib/file-hash.js
 
 
@@ -39920,7 +39927,7 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 async function hashFile(path) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     let size = 0;
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path)) {
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path)) {
         const bytes = chunk;
         size += bytes.length;
         hash.update(bytes);
@@ -41117,80 +41124,8 @@ function asCallerError(error, source) {
     return error;
 }
 
-;// CONCATENATED MODULE: ../../packages/action-kit/lib/job-summary.js
-
-class JobSummary {
-    parts = [];
-    heading(text, level = 2) {
-        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
-        return this;
-    }
-    /** A paragraph of Markdown the caller wrote (already safe). */
-    markdown(text) {
-        this.parts.push(text);
-        return this;
-    }
-    /** A paragraph of plain text, escaped. */
-    text(text) {
-        this.parts.push(escapeInline(text));
-        return this;
-    }
-    /** Key/value facts as a two-column table. */
-    facts(rows) {
-        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
-    }
-    table(headers, rows, options = {}) {
-        const cell = options.raw ? (s) => s : escapeCell;
-        const lines = [
-            `| ${headers.map(escapeCell).join(' | ')} |`,
-            `| ${headers.map(() => '---').join(' | ')} |`,
-            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-        ];
-        this.parts.push(lines.join('\n'));
-        return this;
-    }
-    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
-    details(summary, body) {
-        const fence = body.includes('```') ? '~~~~' : '```';
-        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
-        return this;
-    }
-    /** The phases of the run with their durations, and a bar per phase to see where time went. */
-    timeline(phases) {
-        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
-        const width = 24;
-        const rows = phases.map((p) => {
-            const lead = Math.round((p.startedAtMs / total) * width);
-            const len = Math.max(1, Math.round((p.durationMs / total) * width));
-            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
-            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
-            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
-        });
-        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
-    }
-    toMarkdown() {
-        return `${this.parts.join('\n\n')}\n`;
-    }
-    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
-    async write() {
-        if (!process.env['GITHUB_STEP_SUMMARY'])
-            return;
-        await core/* summary */.z.addRaw(this.toMarkdown(), true).write();
-    }
-}
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-function escapeInline(text) {
-    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
-}
-function escapeCell(text) {
-    return escapeInline(text);
-}
-
+// EXTERNAL MODULE: ../../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(3515);
 ;// CONCATENATED MODULE: ./lib/release-summary.js
 
 
@@ -41198,7 +41133,7 @@ function escapeCell(text) {
 /** What a person reads after sign: the release, the key, every pinned image and the file count. */
 function releaseSummary(release, publicKey) {
     const { manifest } = release;
-    const summary = new JobSummary()
+    const summary = new job_summary/* JobSummary */.c3()
         .heading(`Release ${manifest.releaseId} signed`)
         .facts([
         ['release id', manifest.releaseId],
@@ -44481,6 +44416,97 @@ function isConfigurationError(error) {
 
 /***/ }),
 
+/***/ 3515:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   c3: () => (/* binding */ JobSummary),
+/* harmony export */   gw: () => (/* binding */ summaryWritten)
+/* harmony export */ });
+/* unused harmony export formatSeconds */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2424);
+
+let written = false;
+/** True once any summary of this run was written (the entry point writes one only if none was). */
+function summaryWritten() {
+    return written;
+}
+class JobSummary {
+    parts = [];
+    heading(text, level = 2) {
+        this.parts.push(`${'#'.repeat(level)} ${escapeInline(text)}`);
+        return this;
+    }
+    /** A paragraph of Markdown the caller wrote (already safe). */
+    markdown(text) {
+        this.parts.push(text);
+        return this;
+    }
+    /** A paragraph of plain text, escaped. */
+    text(text) {
+        this.parts.push(escapeInline(text));
+        return this;
+    }
+    /** Key/value facts as a two-column table. */
+    facts(rows) {
+        return this.table(['', ''], rows.map(([k, v]) => [`**${escapeCell(k)}**`, escapeCell(v)]), { raw: true });
+    }
+    table(headers, rows, options = {}) {
+        const cell = options.raw ? (s) => s : escapeCell;
+        const lines = [
+            `| ${headers.map(escapeCell).join(' | ')} |`,
+            `| ${headers.map(() => '---').join(' | ')} |`,
+            ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+        ];
+        this.parts.push(lines.join('\n'));
+        return this;
+    }
+    /** A collapsible section; its body is shown as a code block (log excerpts, JSON). */
+    details(summary, body) {
+        const fence = body.includes('```') ? '~~~~' : '```';
+        this.parts.push(`<details><summary>${escapeHtml(summary)}</summary>\n\n${fence}\n${body}\n${fence}\n\n</details>`);
+        return this;
+    }
+    /** The phases of the run with their durations, and a bar per phase to see where time went. */
+    timeline(phases) {
+        const total = Math.max(1, ...phases.map((p) => p.startedAtMs + p.durationMs));
+        const width = 24;
+        const rows = phases.map((p) => {
+            const lead = Math.round((p.startedAtMs / total) * width);
+            const len = Math.max(1, Math.round((p.durationMs / total) * width));
+            const bar = `${'·'.repeat(Math.min(lead, width - 1))}${'█'.repeat(Math.min(len, width - Math.min(lead, width - 1)))}`;
+            const mark = p.outcome === 'failed' ? '❌' : p.outcome === 'skipped' ? '⏭️' : '✅';
+            return [`${mark} ${escapeCell(p.name)}`, `+${formatSeconds(p.startedAtMs)}`, formatSeconds(p.durationMs), `\`${bar}\``];
+        });
+        return this.table(['phase', 'start', 'duration', 'timeline'], rows, { raw: true });
+    }
+    toMarkdown() {
+        return `${this.parts.join('\n\n')}\n`;
+    }
+    /** Appends the summary to the job's summary file (GITHUB_STEP_SUMMARY), when there is one. */
+    async write() {
+        if (!process.env['GITHUB_STEP_SUMMARY'])
+            return;
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(this.toMarkdown(), true).write();
+        written = true;
+    }
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function escapeInline(text) {
+    return escapeHtml(text).replace(/([\\`*_[\]|])/g, '\\$1').replace(/\r?\n/g, ' ');
+}
+function escapeCell(text) {
+    return escapeInline(text);
+}
+
+
+/***/ }),
+
 /***/ 2707:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -44488,31 +44514,81 @@ function isConfigurationError(error) {
 /* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony export failureMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2424);
-/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2624);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2424);
+/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2624);
+/* harmony import */ var _job_summary_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3515);
+
+
 
 
 /**
  * The one top-level catch of an action's entry point: any failure becomes `core.setFailed` with a
- * message a person can act on. A ConfigurationError says it is the caller's input to fix.
- * Never calls process.exit: `finally` blocks (locks, connections) always run.
+ * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
+ * leaves a job summary, however it ends: an action that failed before writing its own gets one
+ * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
+ * action. Never calls process.exit for a cancellable action: `finally` blocks (locks, connections)
+ * always run.
  */
-async function runAction(main) {
+async function runAction(main, options = { name: 'Action' }) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (!options.cancellable) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(`${options.name} was cancelled (${name}) before it finished.`);
+            if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)())
+                writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
+            process.exit(1);
+        }
+        if (controller.signal.aborted) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
+        controller.abort(name);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
     try {
-        await main();
+        await main({ signal: controller.signal });
     }
     catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(failureMessage(error));
+        const message = failureMessage(error);
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(message);
         if (error instanceof Error && error.stack !== undefined)
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(error.stack);
+        if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)()) {
+            await new _job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .JobSummary */ .c3()
+                .heading(`❌ ${options.name} failed`, 2)
+                .text(message.split('\n')[0] ?? '')
+                .write()
+                .catch((e) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
+        }
+    }
+    finally {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
     }
 }
 function failureMessage(error) {
-    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_1__/* .isConfigurationError */ .p)(error))
+    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))
         return `Configuration error: ${error.message}`;
     if (error instanceof Error)
         return error.message;
     return String(error);
+}
+/** Appends to the job summary file at once (a process about to exit cannot wait for a promise). */
+function writeSummaryNow(markdown) {
+    const file = process.env['GITHUB_STEP_SUMMARY'];
+    if (file === undefined || file === '')
+        return;
+    try {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(file, markdown);
+    }
+    catch {
+        // the step fails anyway; the runner shows the failure
+    }
 }
 
 

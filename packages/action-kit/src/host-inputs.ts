@@ -13,10 +13,12 @@
 import { appDirProblem, projectProblem } from '@titan/host/host-layout';
 import type { Logger } from '@titan/log/logger';
 import type { SshConnectOptions } from '@titan/ssh/connection';
+import { parseSshHost } from '@titan/ssh/host-name';
 import { ConfigurationError } from './configuration-error.js';
 import type { InputReader } from './inputs.js';
 
 export interface HostConnectionSettings {
+  /** A DNS name or an IP address; an IPv6 address without brackets (`2001:db8::7`). */
   readonly host: string;
   readonly port: number;
   readonly user: string;
@@ -40,9 +42,6 @@ export interface HostInputHints {
 /** action.yml's defaults of the shared inputs, repeated for runs outside a runner (which apply none). */
 export const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan' } as const;
 
-/** A host name, an IPv4 address or an IPv6 address (bracketed or not). */
-export const HOST_PATTERN = /^[A-Za-z0-9._:[\]-]+$/;
-
 /** A login name as useradd(8) accepts it by default. */
 export const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 
@@ -56,10 +55,10 @@ export const KNOWN_HOSTS_HINT =
 
 /** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
 export function readHostConnection(reader: InputReader, hints: HostInputHints = {}): HostConnectionSettings {
-  const host = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
-  if (!HOST_PATTERN.test(host)) {
-    throw new ConfigurationError(`Input host ${JSON.stringify(host)} is not a hostname or an IP address.`, { input: 'host' });
-  }
+  const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
+  const parsed = parseSshHost(written);
+  if ('problem' in parsed) throw new ConfigurationError(`Input host ${parsed.problem}.`, { input: 'host' });
+  const host = parsed.host;
   const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
   const knownHosts = reader.lines('known-hosts');
   if (knownHosts.length === 0) {

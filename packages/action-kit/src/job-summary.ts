@@ -13,6 +13,13 @@ export interface TimelinePhase {
   outcome?: 'ok' | 'failed' | 'skipped';
 }
 
+let written = false;
+
+/** True once any summary of this run was written (the entry point writes one only if none was). */
+export function summaryWritten(): boolean {
+  return written;
+}
+
 export class JobSummary {
   private readonly parts: string[] = [];
 
@@ -80,6 +87,7 @@ export class JobSummary {
   async write(): Promise<void> {
     if (!process.env['GITHUB_STEP_SUMMARY']) return;
     await core.summary.addRaw(this.toMarkdown(), true).write();
+    written = true;
   }
 }
 

@@ -1,17 +1,70 @@
+import { appendFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import { isConfigurationError } from './configuration-error.js';
+import { JobSummary, summaryWritten } from './job-summary.js';
+
+/** What the entry point gives an action's run(). */
+export interface ActionContext {
+  /**
+   * Aborted (reason `SIGINT` or `SIGTERM`) when the runner cancels the step. GitHub sends SIGINT,
+   * then SIGTERM 7.5 s later, then kills the process tree 2.5 s after that.
+   */
+  readonly signal: AbortSignal;
+}
+
+export interface RunActionOptions {
+  /** The action's name in the fallback summary (`Deploy`, `Rollback`, ...). */
+  readonly name: string;
+  /**
+   * The action stops at its own safe points when the signal aborts (it holds host state that must
+   * be left safe). Otherwise a cancellation ends the process at once, after writing the summary.
+   */
+  readonly cancellable?: boolean;
+}
 
 /**
  * The one top-level catch of an action's entry point: any failure becomes `core.setFailed` with a
- * message a person can act on. A ConfigurationError says it is the caller's input to fix.
- * Never calls process.exit: `finally` blocks (locks, connections) always run.
+ * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
+ * leaves a job summary, however it ends: an action that failed before writing its own gets one
+ * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
+ * action. Never calls process.exit for a cancellable action: `finally` blocks (locks, connections)
+ * always run.
  */
-export async function runAction(main: () => Promise<void>): Promise<void> {
+export async function runAction(main: (context: ActionContext) => Promise<void>, options: RunActionOptions = { name: 'Action' }): Promise<void> {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (!options.cancellable) {
+      core.setFailed(`${options.name} was cancelled (${name}) before it finished.`);
+      if (!summaryWritten()) writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
+      process.exit(1);
+    }
+    if (controller.signal.aborted) {
+      core.warning(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
+      return;
+    }
+    core.warning(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
+    controller.abort(name);
+  };
+  const onInt = (): void => onSignal('SIGINT');
+  const onTerm = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   try {
-    await main();
+    await main({ signal: controller.signal });
   } catch (error: unknown) {
-    core.setFailed(failureMessage(error));
+    const message = failureMessage(error);
+    core.setFailed(message);
     if (error instanceof Error && error.stack !== undefined) core.debug(error.stack);
+    if (!summaryWritten()) {
+      await new JobSummary()
+        .heading(`❌ ${options.name} failed`, 2)
+        .text(message.split('\n')[0] ?? '')
+        .write()
+        .catch((e: unknown) => core.warning(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
   }
 }
 
@@ -19,4 +72,15 @@ export function failureMessage(error: unknown): string {
   if (isConfigurationError(error)) return `Configuration error: ${error.message}`;
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** Appends to the job summary file at once (a process about to exit cannot wait for a promise). */
+function writeSummaryNow(markdown: string): void {
+  const file = process.env['GITHUB_STEP_SUMMARY'];
+  if (file === undefined || file === '') return;
+  try {
+    appendFileSync(file, markdown);
+  } catch {
+    // the step fails anyway; the runner shows the failure
+  }
 }

@@ -38,13 +38,26 @@ describe('readHostConnection', () => {
   });
 
   it('refuses a host that is not a name or an address', () => {
-    for (const host of ['droplet example', 'host;reboot', '$(id)', 'a/b', 'droplet\n']) {
+    for (const host of ['droplet example', 'host;reboot', '$(id)', 'a/b', 'droplet\n', '-oProxyCommand=x', 'a..b']) {
       const error = refusal(() => readHostConnection(reader({ ...base(), host })));
       expect(error.input).toBe('host');
       expect(error.message).toBe(`Input host ${JSON.stringify(host)} is not a hostname or an IP address.`);
     }
-    for (const host of ['127.0.0.1', '::1', '[2001:db8::1]', 'titan-prod-1.example.com']) {
+    for (const host of ['127.0.0.1', '::1', '2001:db8::1', 'titan-prod-1.example.com', 'droplet']) {
       expect(readHostConnection(reader({ ...base(), host })).host).toBe(host);
+    }
+  });
+
+  it('takes an IPv6 literal with or without brackets (the connection gets it bare), and refuses a malformed one at once', () => {
+    expect(readHostConnection(reader({ ...base(), host: '[2001:db8::1]' })).host).toBe('2001:db8::1');
+    expect(readHostConnection(reader({ ...base(), host: '[::1]' })).host).toBe('::1');
+    for (const host of ['[::1]:2222', '2001:db8:::1', '[titan.example.com]', 'fe80::1::2', '::g']) {
+      const error = refusal(() => readHostConnection(reader({ ...base(), host })));
+      expect(error.input).toBe('host');
+      expect(error.message).toBe(`Input host ${JSON.stringify(host)} is not an IPv6 address (write one as 2001:db8::7 or [2001:db8::7], without a port: the port is its own input).`);
+    }
+    for (const host of ['999.1.1.1', '10.0.0']) {
+      expect(refusal(() => readHostConnection(reader({ ...base(), host }))).message).toBe(`Input host ${JSON.stringify(host)} is not an IPv4 address.`);
     }
   });
 

@@ -26,6 +26,12 @@ export const TITAN_STOP_ORDER: readonly (readonly string[])[] = [
 
 export const TITAN_SERVICES: ReadonlySet<string> = new Set(TITAN_STOP_ORDER.flat());
 
+/**
+ * The trading services: the strategies, titan-execution and titan-brain (what rollback mode stop
+ * stops). Under an operator's halt nothing automatic starts them.
+ */
+export const TRADING_SERVICES: readonly string[] = TITAN_STOP_ORDER.slice(0, 3).flat();
+
 export type ChangeReason = 'new' | 'image' | 'definition' | 'files' | 'mode' | 'removed';
 
 export interface ServiceChange {

@@ -1,30 +1,39 @@
 /**
  * deployRelease: one signed release onto one host, over one SSH connection, fail closed.
  *
- *  lock       take the host's deploy lock (held as long as this session lives)
- *  inspect    read the host: current release, trusted keys, production values, waiting guards
- *  recover    a release left unconfirmed by a deploy that died is reverted first
+ *  lock       take the host's deploy lock (held while this run heartbeats: deploy-lock.ts)
+ *  inspect    read the host: current release, trusted keys, production values, guards, halt mark
+ *  recover    a guard left by a deploy that is gone runs its return plan first
  *  install    upload the bundle, verify it ON THE HOST, rename it to releases/<id>
  *  plan       what changes: images, definitions, mounted files, mode (change-plan.ts)
  *  pull       every image by digest, before anything stops
  *  migrations-check  the database's migration history against the release (drift refused)
+ *  guard      start the commit-confirmed guard on the host: from here until confirm the host
+ *             returns by itself if this run is gone (killed, cancelled, frozen, cut off)
  *  stop       the Titan services that change, in order
- *  migrate    each pending migration in one transaction (a failure restarts what was stopped)
- *  guard      start the commit-confirmed guard on the host
- *  switch     flip current atomically
- *  start      docker compose up -d --remove-orphans from current (TITAN_MODE set explicitly)
+ *  migrate    each pending migration in one transaction
+ *  switch     flip current atomically (not for a redeploy of the running release)
+ *  start      state/mode, then docker compose up -d --remove-orphans from current (TITAN_MODE set explicitly)
  *  verify     verifyStack within health-timeout
  *  confirm    the guard stands down
  *  retention  keep keep-releases releases
- * A failure after the switch switches back, restarts and verifies the previous release, and marks
- * the new one bad (result rolled-back). One journal line per deploy that changed the host.
+ * A failure after the guard runs the guard's own plan (guard.ts): before the switch the stopped
+ * services start again as they were, after it the previous release comes back and is verified and
+ * the new one is marked bad (result rolled-back). A cancellation (request.signal) stops at the next
+ * safe point: the host ends the work in flight, the run writes its journal line `cancelled`, starts
+ * again what it stopped before the switch, and after the switch leaves the return to the guard,
+ * which acts as soon as the lock is released. An operator's halt (state/halted) refuses the deploy
+ * unless it lifts it, and one that arrives while it runs stops it before it starts or arms anything.
+ * A run that lost its lock (the host ended its session) changes nothing more. One journal line per
+ * deploy that changed the host (or was cancelled while holding the lock).
  */
 import type { Logger } from '@titan/log/logger';
 import { DIGEST_OVERRIDE_FILE } from '@titan/release/manifest';
 import type { SshConnection } from '@titan/ssh/connection';
 import { type TitanMode, currentTarget, releaseTarget } from '@titan/host/compose-command';
 import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock';
-import { type RevertPlan, confirmRelease, revertRelease, startGuard, stopGuard } from '@titan/host/guard';
+import { type GuardPlan, confirmRelease, runGuardPlan, startGuard, stopGuard } from '@titan/host/guard';
+import { describeHalt, HostHaltedError, liftHaltMark } from '@titan/host/halt-mark';
 import type { HostLayout } from '@titan/host/host-layout';
 import { type HostState, readHostState } from '@titan/host/host-state';
 import { findMissingImages, imageReferences, pullImages } from '@titan/host/image-pull';
@@ -34,12 +43,15 @@ import { applyMigration, DatabaseNotRunningError, readAppliedMigrations } from '
 import { readInstalledRelease } from '@titan/host/release-files';
 import { installRelease } from '@titan/host/release-install';
 import { removeReleases, selectReleasesToRemove } from '@titan/host/retention';
-import { restartServices, startServices, stopServices, upServices, upStack } from '@titan/host/stack-control';
+import { restartServices, stopServices, upServices, upStack } from '@titan/host/stack-control';
+import { recordStackMode } from '@titan/host/stack-mode';
 import { switchCurrent } from '@titan/host/switch-current';
 import { verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
-import { type ChangePlan, type ReleaseView, definitionFiles, planChanges } from './change-plan.js';
+import { CancelledError, cancellationCause, throwIfCancelled } from './cancellation.js';
+import { type ChangePlan, type ReleaseView, TRADING_SERVICES, definitionFiles, planChanges } from './change-plan.js';
 import { readComposeView } from './compose-services.js';
 import { HostNotReadyError, MigrationDriftError } from './deploy-errors.js';
+import { checkNoNewHalt } from './deploy-halt.js';
 import { requireHealthyStack, StackUnhealthyError } from '@titan/verify/healthy-stack';
 import type { LocalBundle } from './local-bundle.js';
 import { PhaseClock, type PhaseRecord } from './phase-clock.js';
@@ -52,7 +64,13 @@ export interface DeployRequest {
   readonly healthTimeoutSeconds: number;
   readonly confirmTimeoutSeconds: number;
   readonly lockTimeoutSeconds: number;
+  /** Seconds without a heartbeat after which the host ends this deploy and frees its lock (default 60). */
+  readonly heartbeatTimeoutSeconds?: number;
   readonly keepReleases: number;
+  /** Deploy onto a host an operator halted, lifting the halt (otherwise such a host is refused). */
+  readonly liftHalt?: boolean;
+  /** Aborted when the run is cancelled (SIGINT/SIGTERM): the deploy stops at its next safe point. */
+  readonly signal?: AbortSignal;
   /** Who deploys (GITHUB_ACTOR) and the run's URL: into the lock holder file and the journal. */
   readonly actor: string;
   readonly runUrl: string;
@@ -84,8 +102,12 @@ export interface DeployOutcome {
   /** The previous release's verification after a rollback. */
   readonly rollbackVerification: VerifyReport | undefined;
   readonly removedReleases: readonly string[];
-  /** A release left unconfirmed by an earlier deploy that this one reverted first. */
+  /** A release left unconfirmed by an earlier deploy whose return plan this one ran first. */
   readonly recovered: string | undefined;
+  /** What the host is left in, in a sentence, when the run did not deploy (cancelled, failed, lost its lock). */
+  readonly hostStatus: string | undefined;
+  /** The phase in which the run was cancelled or failed. */
+  readonly stoppedIn: string | undefined;
   readonly error: Error | undefined;
   readonly startedAt: string;
   readonly durationMs: number;
@@ -95,7 +117,7 @@ export interface DeployOutcome {
 const REVERT_MODE: TitanMode = 'DISARMED';
 
 export async function deployRelease(connection: SshConnection, request: DeployRequest): Promise<DeployOutcome> {
-  const { layout, project, logger, bundle } = request;
+  const { layout, project, logger, bundle, signal } = request;
   const manifest = bundle.manifest;
   const releaseId = manifest.releaseId;
   const startedAt = new Date();
@@ -114,64 +136,84 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
   let recovered: string | undefined;
   let result: DeployResult = 'failed';
   let failure: Error | undefined;
-  let switched = false;
-  let guardStarted = false;
+  let hostStatus: string | undefined;
+  let stoppedIn: string | undefined;
+  /** The guard phase began: from here on the host has a return plan for this release. */
+  let guarded = false;
+  /** The running stack was touched past the point of a plain restore: switched, or (same release) started again. */
+  let stackTouched = false;
+  let sameRelease = false;
   let confirmed = false;
+  let journalWritten = false;
+  /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
+  let ending = false;
+  /** The halt mark this deploy lifts (lift-halt), by its nonce. */
+  let lifting: string | undefined;
 
   const nextView: ReleaseView = { manifest, compose: bundle.compose };
   const journalFields = { actor: request.actor, runUrl: request.runUrl, action: 'deploy' };
+  const cancel = (): void => {
+    stoppedIn ??= clock.latest;
+    logger.warning(`Cancellation (${cancellationCause(signal)}) received during ${clock.latest ?? 'the start'}: stopping at the next safe point.`);
+    if (!ending) void lock?.abortWork();
+  };
+  signal?.addEventListener('abort', cancel, { once: true });
+  /** A safe point: cancelled runs stop here. */
+  const checkpoint = (): void => throwIfCancelled(signal, stoppedIn ?? clock.latest);
 
   try {
+    checkpoint();
     lock = await clock.run('lock', () =>
       acquireDeployLock(connection, {
         layout,
         holder: { runUrl: request.runUrl, release: releaseId, actor: request.actor },
         timeoutSeconds: request.lockTimeoutSeconds,
+        ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+        ...(signal !== undefined ? { signal } : {}),
         logger,
       }),
     );
     const heldLock = lock;
+    checkpoint();
 
     let state = await clock.run('inspect', async () => {
       const found = await readHostState(connection, layout);
       checkHostReady(found, layout, connection.host);
+      if (found.halted !== undefined) {
+        if (request.liftHalt !== true) {
+          throw new HostHaltedError(
+            `The host ${connection.host} is halted ${describeHalt(found.halted)}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
+              'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.',
+            found.halted,
+          );
+        }
+        lifting = found.halted.nonce;
+        logger.warning(`The host is halted ${describeHalt(found.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
+      }
       return found;
     });
 
-    const unconfirmed = state.current === undefined ? undefined : state.guards.find((g) => g.release === state.current);
-    const currentRelease = state.releases.find((r) => r.id === state.current);
-    if (unconfirmed !== undefined && unconfirmed.release === releaseId && currentRelease !== undefined && !currentRelease.confirmed) {
-      logger.warning(
-        `Release ${releaseId} is current but was never confirmed (the deploy that switched to it is gone): converging and verifying it now. ` +
-          'If it does not verify, its guard returns the host to the previous release.',
-      );
-    } else if (unconfirmed !== undefined && currentRelease !== undefined && !currentRelease.confirmed) {
-      hostChanged = true;
-      recovered = unconfirmed.release;
+    if (state.guards.length > 0) {
+      // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
       await clock.run('recover', async () => {
-        logger.warning(
-          `Release ${unconfirmed.release} is current but was never confirmed: the deploy that switched to it is gone. Returning to ` +
-            `${unconfirmed.previous === '' ? 'no release' : unconfirmed.previous} first, as its guard would.`,
-        );
-        const left = await readView(connection, layout, unconfirmed.release);
-        const back = unconfirmed.previous === '' ? undefined : await readView(connection, layout, unconfirmed.previous);
-        const recoveryPlan = planChanges(back, left, { previous: REVERT_MODE, next: REVERT_MODE });
-        await revertRelease(
-          connection,
-          layout,
-          revertPlanFor(project, unconfirmed.release, back, recoveryPlan, 'its deploy ended before confirming it', {
-            result: 'reverted-unconfirmed',
-            fields: journalFields,
-          }),
-          logger,
-        );
-        await stopGuard(connection, layout, unconfirmed.release);
+        for (const guard of state.guards) {
+          heldLock.assertHeld();
+          const outcome = await runGuardPlan(connection, layout, guard.release, { by: 'recovery', reason: 'the deploy that started its guard ended without confirming it' }, logger);
+          await stopGuard(connection, layout, guard.release);
+          if (outcome !== 'nothing') {
+            hostChanged = true;
+            recovered = guard.release;
+            logger.warning(`Release ${guard.release} was left unconfirmed by a deploy that is gone: its return plan ran first (${outcome}).`);
+          } else {
+            logger.info(`A guard of release ${guard.release} was left by a deploy that is gone; it had nothing to return.`);
+          }
+        }
         state = await readHostState(connection, layout);
       });
     }
 
     previous = state.current;
-    const sameRelease = previous === releaseId;
+    sameRelease = previous === releaseId;
     const previousMode = parseMode(state.mode);
     const migrationFiles = releaseMigrations(manifest);
 
@@ -187,6 +229,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     const previousRead =
       runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readView(connection, layout, runningRelease, manifest.compose)) : undefined;
 
+    checkpoint();
     const installed = await clock.run('install', async () => {
       heldLock.assertHeld();
       return installRelease(connection, {
@@ -203,6 +246,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
       logger.warning(`Release ${releaseId} was marked bad on this host by an earlier deploy; deploying it again as asked.`);
     }
 
+    checkpoint();
     plan = await clock.run('plan', async () => {
       if (previous !== undefined) previousView = sameRelease ? nextView : settled(await previousRead);
       const planned = planChanges(sameRelease ? nextView : previousView, nextView, { previous: previousMode, next: request.mode });
@@ -211,6 +255,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     });
     const changePlan = plan;
 
+    checkpoint();
     await clock.run('pull', async () => {
       heldLock.assertHeld();
       const missing = settled(await imagesCheck);
@@ -218,6 +263,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
       await pullImages(connection, missing, logger);
     });
 
+    checkpoint();
     const migrationPlan =
       migrationFiles.length === 0
         ? undefined
@@ -233,8 +279,9 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
                 applied = settled(await historyRead);
               } catch (error: unknown) {
                 if (!(error instanceof DatabaseNotRunningError) || previousView === undefined) throw error;
-                // The running release's stack is down (taken down, or the host restarted without it):
-                // its own postgres starts again first. Infrastructure of the running release, not a change.
+                // The running release's stack is stopped or down (`docker compose stop`, taken down, the
+                // host restarted without it): its own postgres starts again first. Infrastructure of the
+                // running release, not a change; the start phase brings up the rest.
                 logger.warning(`${error.message} Starting postgres of the running release ${previous ?? ''} to read the migration history.`);
                 hostChanged = true;
                 await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE), ['postgres'], logger);
@@ -254,13 +301,27 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     if (migrationFiles.length === 0) clock.skip('migrations-check');
     migrations = { alreadyApplied: migrationPlan?.alreadyApplied ?? 0, applied: [], pending: migrationPlan?.pending.map((m) => m.file) ?? [] };
 
+    // From the guard on, the host can return by itself: nothing of the running stack changes before it.
+    checkpoint();
+    await checkNoNewHalt(connection, layout, lifting, 'before anything of the running stack changed: nothing was stopped or started');
+    await clock.run('guard', async () => {
+      heldLock.assertHeld();
+      hostChanged = true;
+      guarded = true;
+      await startGuard(
+        connection,
+        layout,
+        { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(project, releaseId, previousView, changePlan, journalFields) },
+        logger,
+      );
+    });
+
     const runningTarget =
       previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE);
-    let stopped: string[] = [];
+    checkpoint();
     if (runningTarget !== undefined && changePlan.stopBeforeSwitch.length > 0) {
-      stopped = await clock.run('stop', async () => {
+      await clock.run('stop', async () => {
         heldLock.assertHeld();
-        hostChanged = true;
         return stopServices(connection, runningTarget, changePlan.stopBeforeSwitch, logger);
       });
     } else {
@@ -268,69 +329,64 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     }
 
     const pending = migrationPlan?.pending ?? [];
+    checkpoint();
     if (pending.length > 0) {
       await clock.run('migrate', async () => {
         heldLock.assertHeld();
-        hostChanged = true;
         const target = runningTarget ?? releaseTarget(layout, project, releaseId, manifest.compose, request.mode);
         const applied: string[] = [];
         try {
           for (const migration of pending) {
-            await applyMigration(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, migration }, logger);
+            checkpoint();
+            await applyMigration(
+              connection,
+              target,
+              { releaseDir: layout.releaseDir(releaseId), releaseId, migration, work: { token: heldLock.token, stateDir: layout.stateDir } },
+              logger,
+            );
             applied.push(migration.file);
           }
-        } catch (error: unknown) {
+        } finally {
           migrations = { ...migrations, applied };
-          if (runningTarget !== undefined && stopped.length > 0) {
-            logger.error(`A migration failed: starting what was stopped of release ${previous ?? ''} again; current is unchanged.`);
-            await startServices(connection, runningTarget, stopped, logger);
-          }
-          throw error;
         }
-        migrations = { ...migrations, applied };
       });
     } else {
       clock.skip('migrate');
     }
 
+    checkpoint();
     if (!sameRelease) {
-      await clock.run('guard', async () => {
-        heldLock.assertHeld();
-        hostChanged = true;
-        await startGuard(
-          connection,
-          layout,
-          {
-            confirmTimeoutSeconds: request.confirmTimeoutSeconds,
-            revert: revertPlanFor(project, releaseId, previousView, changePlan, `not confirmed within ${request.confirmTimeoutSeconds} s of the switch`, {
-              result: 'reverted-by-guard',
-              fields: journalFields,
-            }),
-          },
-          logger,
-        );
-        guardStarted = true;
-      });
       await clock.run('switch', async () => {
         heldLock.assertHeld();
+        stackTouched = true;
         await switchCurrent(connection, layout, releaseId);
-        switched = true;
         logger.info(`current -> releases/${releaseId}`);
       });
     } else {
       logger.info(`Release ${releaseId} is already current: no switch; its stack is converged and verified again.`);
-      clock.skip('guard');
       clock.skip('switch');
     }
 
+    checkpoint();
+    await checkNoNewHalt(connection, layout, lifting, 'before the stack was started');
+    if (lifting !== undefined) {
+      const newer = await liftHaltMark(connection, layout, lifting);
+      if (newer !== undefined) {
+        throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this deploy ran: it stops before starting anything.`, newer);
+      }
+      logger.warning('The operator\'s halt is lifted (lift-halt: true): the stack starts.');
+      lifting = undefined;
+    }
     const nextTarget = currentTarget(layout, project, manifest.compose, request.mode);
     await clock.run('start', async () => {
       heldLock.assertHeld();
-      hostChanged = true;
+      stackTouched = true;
+      await recordStackMode(connection, layout, request.mode);
       await upStack(connection, nextTarget, logger);
       await restartServices(connection, nextTarget, changePlan.restartAfterSwitch, logger);
     });
 
+    checkpoint();
     verification = await clock.run('verify', async () => {
       return requireHealthyStack(connection, {
         appDir: layout.appDir,
@@ -339,9 +395,12 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
         timeoutMs: request.healthTimeoutSeconds * 1000,
         logger,
         ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+        ...(signal !== undefined ? { signal } : {}),
       });
     });
 
+    checkpoint();
+    await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');
     await clock.run('confirm', async () => {
       heldLock.assertHeld();
       await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...journalFields, mode: request.mode }, request.mode);
@@ -370,35 +429,32 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
       }
     });
   } catch (error: unknown) {
+    ending = true;
     failure = error instanceof Error ? error : new Error(String(error));
+    stoppedIn ??= clock.latest;
     if (failure instanceof StackUnhealthyError) verification = failure.report;
-    logger.error(failure.message);
     if (confirmed) {
+      logger.error(failure.message);
       result = 'deployed';
       logger.warning(`Release ${releaseId} was deployed and confirmed; what failed afterwards does not undo it.`);
       failure = undefined;
-    } else if (switched) {
-      const rolledBack = await rollBack();
-      result = rolledBack ? 'rolled-back' : 'failed';
-    } else if (guardStarted) {
-      await stopGuard(connection, layout, releaseId).catch((e: unknown) => logger.warning(`Could not stop the guard: ${describe(e)}`));
+    } else if (await lockLost()) {
+      failure = lock?.lostError() ?? failure;
+      logger.error(failure.message);
+      hostStatus = 'unknown to this run: the host ended its session; its guard (if one was started) returns the host to a good release by itself';
+    } else if (signal?.aborted === true) {
+      failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${stoppedIn ?? 'the deploy'}.`, stoppedIn);
+      logger.error(failure.message);
+      result = 'cancelled';
+      await endCancelled();
+    } else {
+      logger.error(failure.message);
+      if (guarded) await returnAfterFailure();
+      else hostStatus = hostChanged ? `unchanged in what runs: release ${previous ?? '(none)'} still runs as it did` : 'unchanged: the deploy was refused before it changed anything';
     }
   } finally {
-    if (lock !== undefined && hostChanged) {
-      const entry: JournalEntry = {
-        time: new Date().toISOString(),
-        action: 'deploy',
-        result,
-        release: releaseId,
-        previous: previous ?? null,
-        mode: request.mode,
-        actor: request.actor,
-        runUrl: request.runUrl,
-        phases: clock.durations(),
-        ...(failure !== undefined ? { reason: firstLine(failure.message) } : {}),
-      };
-      await appendJournal(connection, layout, entry).catch((e: unknown) => logger.warning(`Could not append to ${layout.journal}: ${describe(e)}`));
-    }
+    signal?.removeEventListener('abort', cancel);
+    if (!journalWritten) await writeJournal();
     await lock?.release();
   }
 
@@ -416,45 +472,142 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     rollbackVerification,
     removedReleases,
     recovered,
+    hostStatus,
+    stoppedIn: result === 'deployed' ? undefined : stoppedIn,
     error: failure,
     startedAt: startedAt.toISOString(),
     durationMs: clock.elapsedMs(),
   };
 
-  /** After a failure past the switch: back to the previous release, verified. True when that worked. */
-  async function rollBack(): Promise<boolean> {
-    const changePlan = plan;
-    if (changePlan === undefined) return false;
+  /** True when the host ended this run's lock (or its connection): nothing more may be changed. */
+  async function lockLost(): Promise<boolean> {
+    if (lock === undefined) return false;
+    // The lock channel's end may still be on its way when a command of the same session failed first.
+    for (let i = 0; i < 5 && lock.held && !connection.closed; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    return !lock.held || connection.closed;
+  }
+
+  async function writeJournal(): Promise<void> {
+    journalWritten = true;
+    if (lock === undefined || connection.closed || !lock.held || (!hostChanged && result !== 'cancelled')) return;
+    const entry: JournalEntry = {
+      time: new Date().toISOString(),
+      action: 'deploy',
+      result,
+      release: releaseId,
+      previous: previous ?? null,
+      mode: request.mode,
+      actor: request.actor,
+      runUrl: request.runUrl,
+      phases: clock.durations(),
+      ...(result !== 'deployed' && stoppedIn !== undefined ? { phase: stoppedIn } : {}),
+      ...(failure !== undefined ? { reason: firstLine(failure.message) } : {}),
+    };
+    await appendJournal(connection, layout, entry).catch((e: unknown) => logger.warning(`Could not append to ${layout.journal}: ${describe(e)}`));
+  }
+
+  /**
+   * A cancelled run: the host already ended the work in flight (abortWork). The journal line goes
+   * first (a kill may follow within seconds). Before the switch the plan runs now (what was stopped
+   * starts again); after it the guard returns the host as soon as the lock is released.
+   */
+  async function endCancelled(): Promise<void> {
+    await lock?.abortWork();
+    if (!guarded) {
+      hostStatus = hostChanged
+        ? `release ${previous ?? '(none)'} runs as it did: the deploy was cancelled before it changed the running stack`
+        : 'unchanged: the deploy was cancelled before it changed anything';
+      await writeJournal();
+      return;
+    }
     try {
-      return await clock.run('rollback', async () => {
-        const reason = firstLine(failure?.message ?? 'failed after the switch');
-        await revertRelease(connection, layout, revertPlanFor(project, releaseId, previousView, changePlan, reason), logger);
+      const now = await readHostState(connection, layout);
+      if (now.releases.find((r) => r.id === releaseId)?.confirmed === true && now.current === releaseId) {
+        result = 'deployed';
+        confirmed = true;
+        failure = undefined;
+        hostStatus = undefined;
+        logger.warning(`Release ${releaseId} was confirmed on the host before the cancellation took effect: it stands.`);
+        await writeJournal();
+        return;
+      }
+      stackTouched ||= now.current === releaseId && !sameRelease;
+      await writeJournal();
+      if (stackTouched) {
+        hostStatus =
+          `the switch to ${releaseId} had happened: the host's guard returns to ${previous ?? 'no release'} (DISARMED) by itself ` +
+          'as this run releases the deploy lock (journal: reverted-by-guard)';
+        logger.warning(`Cancelled after the switch: ${hostStatus}.`);
+        return;
+      }
+      const outcome = await runGuardPlan(connection, layout, releaseId, { by: '', reason: 'cancelled' }, logger);
+      await stopGuard(connection, layout, releaseId);
+      hostStatus =
+        outcome === 'restored'
+          ? `release ${previous ?? ''} runs as before: what this deploy had stopped was started again`
+          : `release ${previous ?? '(none)'} runs as before: this deploy had not changed the running stack`;
+      logger.info(`Cancelled before the switch: ${hostStatus}.`);
+    } catch (error: unknown) {
+      await writeJournal();
+      hostStatus = `being returned by the host's guard: ${describe(error)}`;
+      logger.error(`Returning after the cancellation failed: ${describe(error)}. The guard on the host returns to release ${previous ?? 'none'} by itself once this run releases the lock.`);
+    }
+  }
+
+  /** A failure once the guard existed: the guard's own plan runs now, from whatever state the host is in. */
+  async function returnAfterFailure(): Promise<void> {
+    const reason = firstLine(failure?.message ?? 'failed');
+    try {
+      const outcome = await clock.run('rollback', async () => {
+        const done = await runGuardPlan(connection, layout, releaseId, { by: '', reason }, logger);
         await stopGuard(connection, layout, releaseId);
-        if (previousView === undefined) {
-          logger.error(`Release ${releaseId} was the first on this host: its stack was stopped and current removed. Nothing to return to.`);
-          return false;
-        }
-        const report = await verifyStack(connection, {
+        return done;
+      });
+      if (outcome === 'restored' || outcome === 'nothing') {
+        hostStatus = `release ${previous ?? '(none)'} runs as before${outcome === 'restored' ? ': what this deploy had stopped was started again' : ''}; current is unchanged`;
+        logger.error(`The deploy failed before the switch: ${hostStatus}.`);
+        return;
+      }
+      if (previousView === undefined) {
+        hostStatus = 'no release runs: this was the first release on this host; its stack was stopped and current removed';
+        logger.error(`Release ${releaseId} was the first on this host: its stack was stopped and current removed. Nothing to return to.`);
+        return;
+      }
+      const back = previousView.manifest.releaseId;
+      const halt = await readHostState(connection, layout).then((s) => s.halted);
+      if (halt !== undefined) {
+        hostStatus = `back on release ${back} (DISARMED) without its trading services: the host is halted ${describeHalt(halt)}`;
+        logger.error(`Returned to ${back}, but the host is halted: its trading services stay stopped and it was not verified.`);
+        return;
+      }
+      const report = await clock.run('rollback-verify', () =>
+        verifyStack(connection, {
           appDir: layout.appDir,
           project,
-          manifest: previousView.manifest,
+          manifest: previousView?.manifest ?? manifest,
           timeoutMs: request.healthTimeoutSeconds * 1000,
           logger,
           ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
-        });
-        rollbackVerification = report;
-        if (!report.healthy) {
-          logger.error(`Rolled back to ${previousView.manifest.releaseId}, but it does not verify either: ${new StackUnhealthyError(report).message}`);
-          return false;
-        }
-        logger.info(`Rolled back: release ${previousView.manifest.releaseId} runs again and verifies; ${releaseId} is marked bad.`);
-        return true;
-      });
-    } catch (error: unknown) {
-      logger.error(
-        `Rolling back failed: ${describe(error)}. Unless the switch back happened, the guard on the host still returns to the previous release by itself after confirm-timeout; check the host.`,
+        }),
       );
-      return false;
+      rollbackVerification = report;
+      if (!report.healthy) {
+        hostStatus = `back on release ${back}, which does not verify either`;
+        logger.error(`Rolled back to ${back}, but it does not verify either: ${new StackUnhealthyError(report).message}`);
+        return;
+      }
+      result = 'rolled-back';
+      hostStatus = outcome === 'returned' ? `release ${back} runs again DISARMED and verifies` : `back on release ${back}, verified; ${releaseId} is marked bad`;
+      logger.info(`Rolled back: release ${back} runs again and verifies${outcome === 'reverted' ? `; ${releaseId} is marked bad` : ''}.`);
+    } catch (error: unknown) {
+      if (await lockLost()) {
+        hostStatus = 'unknown to this run: the host ended its session while it returned; its guard returns the host by itself';
+        return;
+      }
+      hostStatus = `unknown: returning failed (${describe(error)}); the guard on the host returns to ${previous ?? 'no release'} by itself once the lock is released`;
+      logger.error(
+        `Returning to release ${previous ?? 'none'} failed: ${describe(error)}. The guard on the host still returns by itself once this run releases the lock; check the host.`,
+      );
     }
   }
 }
@@ -511,14 +664,13 @@ async function readView(connection: SshConnection, layout: HostLayout, releaseId
   return { manifest, compose };
 }
 
-function revertPlanFor(
+function guardPlanFor(
   project: string,
   release: string,
   previousView: ReleaseView | undefined,
   plan: ChangePlan,
-  reason: string,
-  journal?: RevertPlan['journal'],
-): RevertPlan {
+  journalFields: Readonly<Record<string, unknown>>,
+): GuardPlan {
   return {
     project,
     release,
@@ -526,8 +678,8 @@ function revertPlanFor(
     previousComposeFiles: previousView?.manifest.compose ?? [],
     stopServices: plan.stopBeforeRevert,
     mode: REVERT_MODE,
-    reason,
-    ...(journal !== undefined ? { journal } : {}),
+    heldServices: TRADING_SERVICES,
+    journalFields,
   };
 }
 

@@ -12,12 +12,15 @@ export interface PhaseRecord {
   readonly startedAtMs: number;
   readonly durationMs: number;
   readonly outcome: PhaseOutcome;
+  /** Work that ran alongside the phases (no log group of its own). */
+  readonly background?: boolean;
 }
 
 export class PhaseClock {
   readonly #origin: number;
   readonly #logger: Logger;
   readonly #records: PhaseRecord[] = [];
+  #current: string | undefined;
 
   constructor(logger: Logger, origin = performance.now()) {
     this.#logger = logger;
@@ -28,11 +31,13 @@ export class PhaseClock {
   async run<T>(name: string, work: () => Promise<T>): Promise<T> {
     const start = performance.now();
     let outcome: PhaseOutcome = 'failed';
+    this.#current = name;
     try {
       const value = await this.#logger.group(name, work);
       outcome = 'ok';
       return value;
     } finally {
+      if (this.#current === name) this.#current = undefined;
       this.#records.push({
         name,
         startedAtMs: Math.round(start - this.#origin),
@@ -49,7 +54,7 @@ export class PhaseClock {
   background<T>(name: string, work: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
     const start = performance.now();
     const record = (outcome: PhaseOutcome): void => {
-      this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome });
+      this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome, background: true });
     };
     return work().then(
       (value) => {
@@ -66,6 +71,16 @@ export class PhaseClock {
   /** Records a phase that did not need to run. */
   skip(name: string): void {
     this.#records.push({ name, startedAtMs: Math.round(performance.now() - this.#origin), durationMs: 0, outcome: 'skipped' });
+  }
+
+  /** The phase running now, if any (a cancellation says where it arrived). */
+  get current(): string | undefined {
+    return this.#current;
+  }
+
+  /** The last phase that ran or runs (where a run stood when something arrived between phases). */
+  get latest(): string | undefined {
+    return this.#current ?? this.#records.filter((r) => r.outcome !== 'skipped' && !r.background).at(-1)?.name;
   }
 
   get records(): readonly PhaseRecord[] {

@@ -274,15 +274,15 @@ describe('deployRelease on the test host', () => {
       layout,
       {
         confirmTimeoutSeconds: 600,
-        revert: {
+        plan: {
           project: PROJECT,
           release: orphan.id,
           previous: releaseB.id,
           previousComposeFiles: ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml'],
           stopServices: ['titan-hunter'],
           mode: 'DISARMED',
-          reason: 'test',
-          journal: { result: 'reverted-by-guard', fields: {} },
+          heldServices: ['titan-hunter'],
+          journalFields: { actor: 'flow-tester' },
         },
       },
       recordingLogger(),
@@ -296,11 +296,11 @@ describe('deployRelease on the test host', () => {
     expect(outcome.result).toBe('deployed');
     expect(outcome.recovered).toBe(orphan.id);
     expect(outcome.previousReleaseId).toBe(releaseB.id);
-    expect(outcome.log).toContain(`Release ${orphan.id} is current but was never confirmed`);
+    expect(outcome.log).toContain(`Release ${orphan.id} was left unconfirmed by a deploy that is gone: its return plan ran first (reverted)`);
     expect(currentOf(appDir)).toBe(`releases/${releaseB.id}`);
     expect(existsSync(join(appDir, 'state', `${orphan.id}.bad`))).toBe(true);
     expect(existsSync(join(appDir, 'state', `guard-${orphan.id}.json`))).toBe(false);
-    expect(journalOf(appDir).some((e) => e['result'] === 'reverted-unconfirmed' && e['release'] === orphan.id && e['previous'] === releaseB.id)).toBe(true);
+    expect(journalOf(appDir).some((e) => e['result'] === 'reverted-by-recovery' && e['release'] === orphan.id && e['previous'] === releaseB.id)).toBe(true);
     expect(containerIds(PROJECT)).toEqual(ids);
     expect(Object.values(containerStates(PROJECT)).every((s) => s === 'running')).toBe(true);
   });

@@ -57,7 +57,13 @@ export function parseDotenv(text: string, origin: string): ParsedDotenv {
       index = quoted.lastLine;
       continue;
     }
-    entries.push({ name, value: stripInlineComment(rest).trim(), origin, line: lineNumber });
+    const unquoted = stripInlineComment(rest);
+    if (rest[unquoted.length] === '\t') {
+      // Compose v1 (python-dotenv) ends the value at whitespace before `#`, Compose v2 only at a space.
+      problems.push({ origin, line: lineNumber, reason: 'has a tab before its # comment, which Compose v2 would read as part of the value (write a space before #)' });
+      continue;
+    }
+    entries.push({ name, value: unquoted.trim(), origin, line: lineNumber });
   }
   return { entries, problems };
 }
@@ -108,8 +114,11 @@ function unescapeDouble(body: string): string {
   });
 }
 
-/** `value # comment` loses its comment; a `#` inside a value (`a#b`) stays. */
+/**
+ * `value # comment` loses its comment; a `#` inside a value (`a#b`) stays. As Compose v1 does, any
+ * whitespace before `#` starts the comment (Compose v2 only a space: a tab there is a problem above).
+ */
 function stripInlineComment(value: string): string {
-  const match = value.match(/\s#/);
+  const match = value.match(/[ \t]#/);
   return match?.index === undefined ? value : value.slice(0, match.index);
 }

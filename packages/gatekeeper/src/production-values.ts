@@ -2,14 +2,15 @@ import type { EnvEntry, ParsedDotenv } from './dotenv.js';
 import type { Finding } from './finding.js';
 import type { Place } from './located-yaml.js';
 import { NATS_SERVICE_PASSWORDS } from './required-values.js';
+import { carriageProblem } from './value-carriage.js';
 import { shapeProblem, valueKind, type ValueKind } from './value-shape.js';
 import { isDevelopmentDefault, isPlaceholder, isTemplatePlaceholder } from './weak-values.js';
 
 /**
  * The production values check: every required variable set, not empty, not a placeholder, not a
  * development default, shaped like a real value (long generated secrets, a deliverable email, a
- * public hostname), and every NATS service user with a password of its own. Findings name
- * variables, never values.
+ * public hostname), every value one the stack can carry as written (value-carriage.ts), and every
+ * NATS service user with a password of its own. Findings name variables, never values.
  */
 export interface ValuesSource {
   /** As named in findings: a display path of the env file, or `input:values`. */
@@ -105,6 +106,14 @@ export function checkProductionValues(input: ProductionValuesInput): Finding[] {
       findings.push(error(entry.origin, entry.line, `${entry.name} is still a template placeholder`, `Replace it with the production value of ${entry.name}`));
       flagged.add(entry.name);
     }
+  }
+
+  for (const entry of merged.values()) {
+    if (flagged.has(entry.name)) continue;
+    const problem = carriageProblem(entry.name, entry.value);
+    if (problem === undefined) continue;
+    findings.push(error(entry.origin, entry.line, `${entry.name} ${problem.what}`, problem.fix));
+    flagged.add(entry.name);
   }
 
   findings.push(...sharedPasswords(merged, input.required, flagged));

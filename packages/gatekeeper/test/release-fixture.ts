@@ -57,6 +57,24 @@ export function goodValues(): Record<string, string> {
   };
 }
 
+/** Passwords of the shapes that break configuration parsers, each long and varied enough for the gate. */
+export const TROUBLESOME_PASSWORDS: readonly string[] = [
+  '12e4123456789012345',
+  '86e1a2b3c4d5e6f7a8b9',
+  '1234567890123456789',
+  '0x1F2E3D4C5B6A79880',
+  '9leading-digit-password',
+  'true-and-false-and-yes',
+  '1k2m3g4t-sizes-1MB',
+  '#starts-with-a-hash-1',
+  'has # a hash after a space',
+  ' leading and trailing spaces ',
+  'semi;colon,comma=equals:colon',
+  '{braces}[brackets](parens)<>',
+  'umlaut-ü-euro-€-日本-9',
+  '//slashes//and*stars*?',
+];
+
 /** dotenv text of a record, one `KEY=value` line each, under a comment line (so line = index + 2). */
 export function dotenvText(values: Record<string, string>): string {
   return ['# production values', ...Object.entries(values).map(([k, v]) => `${k}=${v}`)].join('\n') + '\n';

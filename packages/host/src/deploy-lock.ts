@@ -1,43 +1,27 @@
 /**
- * The deploy lock: held exactly as long as the SSH session that took it.
+ * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
  *
- * One long-running command, `flock -E 75 -w <timeout> <app>/.deploy.lock sh -c <holder> ...`, whose
- * holder writes `.deploy.lock.holder` (who holds it: run URL, release, actor, since, pid), says so on
- * stdout, and then blocks reading its standard input. The runner never closes that input until it
- * releases the lock. When the session ends for any reason (the job finished, was cancelled, or the
- * runner was SIGKILLed and its TCP connection died), sshd closes the channel, the holder reads
- * end-of-file, removes the holder file and exits, and the kernel drops the flock with the last
- * descriptor. Nothing is ever left to clean up by hand.
+ * One long-running command of the deploy's SSH connection holds the host's flock and watches the
+ * deploy (session-lock-script.ts): the runner sends it a heartbeat every few seconds on its standard
+ * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
+ * cut without a FIN) or the session ends without a release (a killed runner), the host ends
+ * everything the deploy started (its other commands, its in-container work), ends the SSH connection
+ * and frees the lock; the guard the deploy started, if any, then returns the host to a good release.
  *
- * A second deploy waits up to its timeout inside flock, then fails naming the holder.
+ * A second deploy waits up to its lock timeout, then fails naming the holder. A holder whose own
+ * watchdog stopped heartbeating and still holds the lock is ended by whoever waits for it.
+ * `abortWork()` (a cancelled run) ends the deploy's in-flight work on the host while keeping the lock.
  */
+import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
 import type { HostLayout } from './host-layout.js';
+import { ABORTED_MARKER, ACQUIRED_MARKER, LOCK_BUSY_EXIT, LOST_MARKER, SESSION_LOCK_SCRIPT, SESSION_LOCK_SCRIPT_NAME } from './session-lock-script.js';
 
-/** Exit status flock gives when the lock stayed busy for the whole wait. */
-const LOCK_BUSY_EXIT = 75;
-const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
-
-export const LOCK_HOLDER_SCRIPT_NAME = 'titan-deploy-lock';
-
-// $1 holder file, $2 holder JSON object from the runner (run URL, release, actor). The host adds its
-// pid and the time it took the lock. Runs under flock: the lock is ours while this shell lives.
-export const LOCK_HOLDER_SCRIPT = `set -eu
-holder_file=$1
-info=$2
-since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-tmp="$holder_file.tmp.$$"
-umask 022
-printf '{"pid":%s,"since":"%s",%s\\n' "$$" "$since" "\${info#?}" > "$tmp"
-mv -f "$tmp" "$holder_file"
-echo ${ACQUIRED_MARKER}
-# Hold the lock until standard input ends: the runner released it, or the session is gone.
-cat > /dev/null || true
-rm -f "$holder_file"
-`;
+/** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
+export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
 
 /** Who holds (or asks for) the lock. Never a secret: this is written to a world-readable file. */
 export interface LockHolderInfo {
@@ -50,6 +34,7 @@ export interface LockHolderInfo {
 export interface LockHolderRecord extends Partial<LockHolderInfo> {
   pid?: number;
   since?: string;
+  heartbeatTimeout?: number;
 }
 
 export class DeployLockBusyError extends Error {
@@ -64,7 +49,8 @@ export class DeployLockBusyError extends Error {
           `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
     super(
       `The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
-        'Let that deploy finish and run this one again, or raise lock-timeout. The lock dies with the session that holds it, so a cancelled or killed deploy never strands it.',
+        'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
+        'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.',
     );
     this.holder = holder;
   }
@@ -79,11 +65,23 @@ export interface HeldDeployLock {
   readonly acquiredAt: Date;
   /** How long the wait for it took. */
   readonly waitedMs: number;
+  /** Names this session's work on the host (database application names, work records). Not a secret. */
+  readonly token: string;
   /** False once the holder ended while the lock was supposed to be held. */
   readonly held: boolean;
+  /** Why the host ended the lock (its watchdog's words), once it did. */
+  readonly lostReason: string | undefined;
   /** Throws DeployLockLostError if the lock is no longer held. */
   assertHeld(): void;
-  /** Ends the holder's input: it exits and the lock is free. Safe to call twice. */
+  /** The error to report when the lock was lost. */
+  lostError(): DeployLockLostError;
+  /**
+   * Ends, on the host, this connection's other running commands and the in-container work this
+   * session registered (a cancelled run); the lock stays held. Resolves once the host says it is
+   * done (or after 10 s). Safe to call more than once.
+   */
+  abortWork(): Promise<void>;
+  /** Releases the lock: the holder exits and the lock is free. Safe to call twice. */
   release(): Promise<void>;
 }
 
@@ -91,30 +89,43 @@ export interface AcquireLockOptions {
   layout: HostLayout;
   holder: LockHolderInfo;
   timeoutSeconds: number;
+  /** Seconds without a heartbeat after which the host ends the deploy and frees the lock (default 60). */
+  heartbeatTimeoutSeconds?: number;
+  /** Aborting while waiting for the lock stops waiting (the lock is not taken). */
+  signal?: AbortSignal;
   logger: Logger;
 }
 
 /** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
 export async function acquireDeployLock(connection: SshConnection, options: AcquireLockOptions): Promise<HeldDeployLock> {
   const { layout, holder, timeoutSeconds, logger } = options;
+  const heartbeatTimeout = options.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
+  const token = randomBytes(12).toString('hex');
   const started = performance.now();
   const stdin = new PassThrough();
   let markAcquired: () => void = () => undefined;
   const acquired = new Promise<void>((resolve) => {
     markAcquired = resolve;
   });
-  const running = connection.run(
-    [
-      'flock', '-E', String(LOCK_BUSY_EXIT), '-w', String(timeoutSeconds), layout.lockFile,
-      'sh', '-c', LOCK_HOLDER_SCRIPT, LOCK_HOLDER_SCRIPT_NAME, layout.lockHolderFile, JSON.stringify(holder),
-    ],
+  let markAborted: () => void = () => undefined;
+  let lostReason: string | undefined;
+  const waiting = new AbortController();
+  const onCancel = (): void => waiting.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onCancel, { once: true });
+  const running = connection.runScript(
+    SESSION_LOCK_SCRIPT,
+    [layout.appDir, JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token],
     {
+      name: SESSION_LOCK_SCRIPT_NAME,
       stdin,
       timeoutMs: 0,
+      signal: waiting.signal,
       captureStdout: false,
       logOutput: 'none',
       onStdoutLine: (line) => {
         if (line === ACQUIRED_MARKER) markAcquired();
+        else if (line === ABORTED_MARKER) markAborted();
+        else if (line.startsWith(`${LOST_MARKER} `)) lostReason = line.slice(LOST_MARKER.length + 1);
       },
     },
   );
@@ -131,14 +142,19 @@ export async function acquireDeployLock(connection: SshConnection, options: Acqu
   );
 
   await Promise.race([acquired, finished]);
+  options.signal?.removeEventListener('abort', onCancel);
   if (ended) {
     stdin.end();
     if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
       throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
     }
+    if (options.signal?.aborted === true) {
+      const reason: unknown = options.signal.reason;
+      throw reason instanceof Error ? reason : new Error(`Cancelled while waiting for the deploy lock on ${connection.host}; nothing was changed.`);
+    }
     if (endError instanceof CommandFailedError) {
       throw new Error(
-        `Could not take the deploy lock ${layout.lockFile} on ${connection.host}: flock exited with status ${endError.exitCode}. ` +
+        `Could not take the deploy lock ${layout.lockFile} on ${connection.host}: the lock holder exited with status ${endError.exitCode}. ` +
           `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`,
         { cause: endError },
       );
@@ -147,25 +163,52 @@ export async function acquireDeployLock(connection: SshConnection, options: Acqu
   }
 
   const waitedMs = Math.round(performance.now() - started);
-  logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s.`);
+  logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
+  const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
+  const heartbeat = setInterval(() => {
+    if (!ended) stdin.write('beat\n');
+  }, intervalMs);
+  heartbeat.unref();
+  void finished.then(() => clearInterval(heartbeat));
   let released = false;
+  let aborting: Promise<void> | undefined;
+
+  const lostError = (): DeployLockLostError =>
+    new DeployLockLostError(
+      `This run lost the deploy lock on ${connection.host}: ${lostReason ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
+        'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
+        'This run changed nothing more. Check the host (journal.jsonl) before deploying again.',
+    );
   return {
     acquiredAt: new Date(),
     waitedMs,
+    token,
     get held() {
       return !ended;
     },
+    get lostReason() {
+      return lostReason;
+    },
+    lostError,
     assertHeld() {
-      if (ended && !released) {
-        throw new DeployLockLostError(
-          `The deploy lock on ${connection.host} was lost in the middle of the deploy (${endError instanceof Error ? endError.message : 'its holder ended'}). ` +
-            'Stopping here: another deploy may now run. Check the host before retrying.',
-        );
-      }
+      if (ended && !released) throw lostError();
+    },
+    abortWork() {
+      aborting ??= (async () => {
+        if (ended || released) return;
+        const done = new Promise<void>((resolve) => {
+          markAborted = resolve;
+        });
+        stdin.write('abort\n');
+        await Promise.race([done, finished, new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref())]);
+      })();
+      return aborting;
     },
     async release() {
       if (released) return;
       released = true;
+      clearInterval(heartbeat);
+      if (!ended) stdin.write('release\n');
       stdin.end();
       const timer = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
       await Promise.race([finished, timer]);
@@ -193,6 +236,7 @@ export function parseLockHolder(text: string): LockHolderRecord | undefined {
     const str = (key: string): string | undefined => (typeof record[key] === 'string' ? record[key] : undefined);
     const out: LockHolderRecord = {};
     if (typeof record['pid'] === 'number') out.pid = record['pid'];
+    if (typeof record['heartbeatTimeout'] === 'number') out.heartbeatTimeout = record['heartbeatTimeout'];
     const since = str('since');
     if (since !== undefined) out.since = since;
     const runUrl = str('runUrl');

@@ -1,112 +1,178 @@
 /**
  * The host side of commit-confirmed, as POSIX sh. Every value reaches these scripts as a positional
- * argument; release ids, service names and compose file paths are checked against the release
- * package's patterns before they are sent, and JSON fragments are made by the runner's JSON encoder.
+ * argument or a line of the guard's plan file; release ids, service names and compose file paths
+ * are checked against the release package's patterns before they are sent, and JSON fragments are
+ * made by the runner's JSON encoder (one line each).
  *
- * REVERT_SCRIPT: under the deploy lock (the caller holds it), return from an unconfirmed or failed
- * release to the previous one: stop the services that changed, flip `current` back atomically, start
- * the previous release with Compose, mark the release bad, and (when given a result) append a
- * journal line. It does nothing if the release was confirmed meanwhile or `current` moved on.
+ * A deploy starts its guard BEFORE it changes the running stack (before the first stop, migration,
+ * switch or start) and the guard lives until the deploy confirms. The plan (state/guard-<id>.plan,
+ * one value a line) says how to return: the project, the previous release, the mode to start it
+ * with, the services to stop first, the services an operator's halt keeps stopped, the journal
+ * fields and the previous release's compose files.
  *
- * GUARD_SCRIPT: runs detached on the host (setsid, not tied to any SSH session). It records itself in
- * state/guard-<id>.json, waits for state/<id>.confirmed until its deadline, and if none came, takes
- * the deploy lock (waiting for whoever holds it) and runs REVERT_SCRIPT.
+ * REVERT_SCRIPT runs the plan, under the deploy lock (the caller holds it), from whatever state the
+ * deploy left: `current` on the new release -> stop what changed, flip `current` back atomically,
+ * start the previous release, mark the new one bad (`reverted`); the same release deployed again
+ * (e.g. DISARMED -> ARMED) -> stop what changed and start it again DISARMED (`returned`); `current`
+ * still on the previous release (the switch did not happen) -> start again, as they were, the
+ * services the deploy stopped (`restored`). Under an operator's halt (state/halted) the held
+ * services are never started. It does nothing if the release was confirmed meanwhile or `current`
+ * moved on. It prints `outcome <what it did>` last.
  *
- * START_GUARD_SCRIPT launches GUARD_SCRIPT with setsid -f and waits until it has recorded itself.
- * CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and stops the guard.
- * The bad mark's format is release-marks.ts's (MARK_BAD_PART), shared with markReleaseBad.
+ * GUARD_SCRIPT runs detached on the host (setsid, not tied to any SSH session). It records itself in
+ * state/guard-<id>.json and waits for state/<id>.confirmed. It acts when the deploy that started it
+ * is gone without confirming (its lock holder process ended: the runner was killed, cancelled, or
+ * lost its heartbeat) or when confirm-timeout passed; then it takes the deploy lock (waiting for a
+ * live holder, ending one whose heartbeats stopped) and runs REVERT_SCRIPT.
+ *
+ * START_GUARD_SCRIPT writes the plan, launches GUARD_SCRIPT with setsid -f and waits until it has
+ * recorded itself. CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and
+ * stops the guard. The bad mark's format is release-marks.ts's (MARK_BAD_PART).
  */
 import { MARK_BAD_PART } from './release-marks.js';
+import { END_WORK_PART, GUARD_PROCESS_NAME, TAKE_LOCK_PART } from './session-lock-script.js';
 
-export const GUARD_SCRIPT_NAME = 'titan-guard';
+export const GUARD_SCRIPT_NAME = GUARD_PROCESS_NAME;
 export const REVERT_SCRIPT_NAME = 'titan-revert';
 export const START_GUARD_SCRIPT_NAME = 'titan-start-guard';
 export const CONFIRM_SCRIPT_NAME = 'titan-confirm';
 export const STOP_GUARD_SCRIPT_NAME = 'titan-stop-guard';
 
-// $1 app dir, $2 project, $3 release to leave, $4 previous release ('' = none: stop everything and
-// remove current), $5 TITAN_MODE to start the previous release with, $6 journal result ('' = no
-// journal line), $7 reason (a JSON string literal), $8 services to stop first (space-separated),
-// $9 journal base (a JSON object literal: actor, runUrl, ...), then the previous release's compose
-// files, relative to the release folder, in -f order.
+// $1 app dir, $2 release to leave, $3 who runs it for the journal ('' = no journal line; guard,
+// recovery), $4 reason (a JSON string literal). The plan file state/guard-$2.plan holds: project,
+// previous release ('' = none), TITAN_MODE to start with, services to stop first (space-separated),
+// services a halt keeps stopped (space-separated), journal fields (a JSON object literal), then the
+// previous release's compose files relative to its folder, in -f order.
 export const REVERT_SCRIPT = `set -eu
 app=$1
-project=$2
-release=$3
-previous=$4
-mode=$5
-result=$6
-reason=$7
-stop_list=$8
-journal_base=$9
-shift 9
+release=$2
+by=$3
+reason=$4
 cd "$app"
+plan="state/guard-$release.plan"
+if [ ! -f "$plan" ]; then
+  echo "revert: no plan for $release ($plan); nothing to do"
+  echo "outcome nothing"
+  exit 0
+fi
+set --
+while IFS= read -r value; do set -- "$@" "$value"; done < "$plan"
+project=$1
+previous=$2
+mode=$3
+stop_list=$4
+held=$5
+journal_base=$6
+shift 6
+set -f
+files=''
+for file in "$@"; do files="$files -f $app/current/$file"; done
+compose() {
+  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks
+  env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" $files --env-file "$app/shared/.env.prod" "$@"
+}
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-if [ -e "state/$release.confirmed" ]; then
-  echo "revert: $release was confirmed meanwhile; nothing to do"
-  exit 0
-fi
-if [ "$(readlink current 2>/dev/null || true)" != "releases/$release" ]; then
-  echo "revert: current no longer points at $release; nothing to do"
-  exit 0
-fi
-mkdir -p state
+halted=0
+if [ -f state/halted ]; then halted=1; fi
+# up_stack FLAGS...: docker compose up -d FLAGS; under an operator's halt, every service but the held ones.
+up_stack() {
+  if [ "$halted" = 1 ]; then
+    echo "revert: the host is halted (state/halted): $held stay stopped"
+    services=$(compose config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
+    # shellcheck disable=SC2086 # one argument per service
+    compose up -d "$@" $services
+  else
+    compose up -d "$@"
+  fi
+}
 stop_service() {
   ids=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1")
   for id in $ids; do
     docker stop "$id" > /dev/null
   done
 }
-for service in $stop_list; do
-  echo "revert: stopping $service"
-  stop_service "$service"
-done
-if [ -n "$previous" ]; then
-  [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
-  ln -s "releases/$previous" "current.tmp-$$"
-  mv -T "current.tmp-$$" current
-  echo "revert: current -> releases/$previous"
-  count=$#
-  for file in "$@"; do
-    set -- "$@" -f "$app/current/$file"
-  done
-  shift "$count"
-  env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" "$@" --env-file "$app/shared/.env.prod" up -d --remove-orphans
+record_mode() {
   printf '%s\\n' "$mode" > state/mode.tmp
   mv -f state/mode.tmp state/mode
-else
-  ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
-  for id in $ids; do
-    docker stop "$id" > /dev/null
-  done
-  rm -f current
-  echo "revert: no previous release; stopped project $project and removed current"
+}
+finish() {
+  rm -f "$plan"
+  if [ -n "$by" ]; then
+    printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
+      "$(now)" "$1-by-$by" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
+  fi
+  echo "outcome $1"
+}
+if [ -e "state/$release.confirmed" ]; then
+  echo "revert: $release was confirmed meanwhile; nothing to do"
+  rm -f "$plan"
+  echo "outcome nothing"
+  exit 0
 fi
-${MARK_BAD_PART}echo "revert: marked $release bad"
-if [ -n "$result" ]; then
-  printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
-    "$(now)" "$result" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
+current=$(readlink current 2> /dev/null || true)
+if [ "$current" = "releases/$release" ] && [ "$release" = "$previous" ]; then
+  echo "revert: $release was deployed again and not confirmed: starting it again $mode"
+  for service in $stop_list; do
+    echo "revert: stopping $service"
+    stop_service "$service"
+  done
+  up_stack --remove-orphans
+  record_mode
+  finish returned
+elif [ "$current" = "releases/$release" ]; then
+  for service in $stop_list; do
+    echo "revert: stopping $service"
+    stop_service "$service"
+  done
+  if [ -n "$previous" ]; then
+    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
+    ln -s "releases/$previous" "current.tmp-$$"
+    mv -T "current.tmp-$$" current
+    echo "revert: current -> releases/$previous"
+    up_stack --remove-orphans
+    record_mode
+  else
+    ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
+    for id in $ids; do
+      docker stop "$id" > /dev/null
+    done
+    rm -f current
+    echo "revert: no previous release; stopped project $project and removed current"
+  fi
+  mkdir -p state
+${MARK_BAD_PART}  echo "revert: marked $release bad"
+  finish reverted
+elif [ -n "$previous" ] && [ "$current" = "releases/$previous" ]; then
+  echo "revert: current still points at $previous (no switch happened): starting again what the deploy stopped"
+  up_stack --no-recreate
+  finish restored
+else
+  echo "revert: current points at \${current:-nothing}, neither $release nor \${previous:-a previous release}; nothing to do"
+  rm -f "$plan"
+  echo "outcome nothing"
 fi
 `;
 
-// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 REVERT_SCRIPT,
-// then REVERT_SCRIPT's own arguments.
+// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 pid of the deploy
+// lock holder of the deploy that started it (0: none known), $6 REVERT_SCRIPT.
 export const GUARD_SCRIPT = `set -eu
 app=$1
 release=$2
 previous=$3
 timeout=$4
-revert=$5
-shift 5
+holder_pid=$5
+revert=$6
 cd "$app"
 mkdir -p state
 record="state/guard-$release.json"
 started=$(date +%s)
 deadline=$((started + timeout))
-printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s}\\n' "$release" "$previous" "$$" "$started" "$deadline" > "$record.tmp"
+printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s,"holder":%s}\\n' "$release" "$previous" "$$" "$started" "$deadline" "$holder_pid" > "$record.tmp"
 mv -f "$record.tmp" "$record"
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) waiting $timeout s for $release to be confirmed"
-while [ "$(date +%s)" -lt "$deadline" ]; do
+stamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+${TAKE_LOCK_PART}${END_WORK_PART}echo "guard: $(stamp) waiting up to $timeout s for $release to be confirmed"
+why=''
+while :; do
   if [ -e "state/$release.confirmed" ]; then
     echo "guard: $release confirmed"
     rm -f "$record"
@@ -116,27 +182,56 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
     echo "guard: stopped"
     exit 0
   fi
+  if [ "$holder_pid" -gt 0 ] && ! is_lock_process "$holder_pid"; then
+    why="its deploy ended without confirming it"
+    break
+  fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    why="not confirmed within $timeout s"
+    break
+  fi
   sleep 1
 done
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) $release not confirmed in time; waiting for the deploy lock"
+echo "guard: $(stamp) $release: $why; taking the deploy lock"
+until take_lock 30; do
+  if [ ! -e "$record" ] || [ -e "state/$release.confirmed" ]; then
+    echo "guard: stopped while waiting for the deploy lock"
+    exit 0
+  fi
+  echo "guard: $(stamp) still waiting for the deploy lock, held by $(cat "$holder_file" 2> /dev/null || echo 'a holder without a holder file')"
+done
+printf '{"pid":%s,"pgid":%s,"since":"%s","heartbeatTimeout":0,"runUrl":"","release":"guard of %s","actor":"${GUARD_PROCESS_NAME}"}\\n' "$$" "$$" "$(stamp)" "$release" > "$holder_file"
+end_work ''
 status=0
-flock "$app/.deploy.lock" sh -c "$revert" ${REVERT_SCRIPT_NAME} "$@" || status=$?
-rm -f "$record"
-echo "guard: $(date -u +%Y-%m-%dT%H:%M:%SZ) done (status $status)"
+sh -c "$revert" ${REVERT_SCRIPT_NAME} "$app" "$release" guard "\\"$why\\"" || status=$?
+rm -f "$record" "$holder_file"
+echo "guard: $(stamp) done (status $status)"
 exit "$status"
 `;
 
-// $1 GUARD_SCRIPT, then GUARD_SCRIPT's arguments ($2 app dir, $3 release, ...). Prints the guard's record.
+// $1 GUARD_SCRIPT, $2 REVERT_SCRIPT, $3 app dir, $4 release, $5 previous, $6 seconds to wait, then
+// the plan's values (written one a line to state/guard-$4.plan). Prints the guard's record.
 export const START_GUARD_SCRIPT = `set -eu
 guard=$1
-shift
-app=$1
-release=$2
-mkdir -p "$app/state"
-rm -f "$app/state/$release.confirmed" "$app/state/guard-$release.json"
-setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$@" < /dev/null >> "$app/state/guard-$release.log" 2>&1
+revert=$2
+app=$3
+release=$4
+previous=$5
+timeout=$6
+shift 6
+cd "$app"
+mkdir -p state
+rm -f "state/$release.confirmed" "state/guard-$release.json"
+plan="state/guard-$release.plan"
+: > "$plan.tmp"
+for value in "$@"; do
+  printf '%s\\n' "$value" >> "$plan.tmp"
+done
+mv -f "$plan.tmp" "$plan"
+holder_pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' .deploy.lock.holder 2> /dev/null | head -n 1)
+setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$app" "$release" "$previous" "$timeout" "\${holder_pid:-0}" "$revert" < /dev/null >> "state/guard-$release.log" 2>&1
 i=0
-while [ ! -s "$app/state/guard-$release.json" ]; do
+while [ ! -s "state/guard-$release.json" ]; do
   i=$((i + 1))
   if [ "$i" -gt 100 ]; then
     echo "the guard did not start; see $app/state/guard-$release.log" >&2
@@ -144,12 +239,13 @@ while [ ! -s "$app/state/guard-$release.json" ]; do
   fi
   sleep 0.05
 done
-cat "$app/state/guard-$release.json"
+cat "state/guard-$release.json"
 `;
 
-// Stops the guard of $release (in $app/state): removes its record (the guard stops at its next
-// look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT.
+// Stops the guard of $release (in $app/state): removes its record and plan (the guard stops at its
+// next look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT.
 const STOP_GUARD_PART = `record="state/guard-$release.json"
+rm -f "state/guard-$release.plan"
 if [ -f "$record" ]; then
   pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
   rm -f "$record"

@@ -1,16 +1,19 @@
 /**
- * Commit-confirmed on the host. Before `current` flips to a new release, a guard is started ON THE
- * HOST, detached from the SSH session: if no confirmation for that release appears within the
- * confirm window, it takes the deploy lock and returns the host to the previous release by itself.
- * The runner confirms once the new release verified; a runner that is lost after the switch (job
- * cancelled, runner killed, network gone) leaves the guard to revert. See guard-scripts.ts.
+ * Commit-confirmed on the host. Before a deploy changes the running stack (its first stop,
+ * migration, switch or start), a guard is started ON THE HOST, detached from the SSH session, with
+ * a plan for returning to a good release. If the deploy ends without confirming (its runner killed,
+ * cancelled, frozen or cut off: its lock holder on the host is gone) or does not confirm within the
+ * confirm window, the guard takes the deploy lock and runs the plan by itself: back to the previous
+ * release after a switch, the stopped services started again before one (see guard-scripts.ts).
+ * The runner confirms once the new release verified; after a failure it runs the same plan itself
+ * (runGuardPlan), so that the host and the runner always return the same way.
  */
 import type { Logger } from '@titan/log/logger';
 import { isBundlePath } from '@titan/release/bundle-path';
 import { SERVICE_NAME_PATTERN } from '@titan/release/image-reference';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
-import { type Arg, secret } from '@titan/ssh/shell-quote';
+import { secret } from '@titan/ssh/shell-quote';
 import type { TitanMode } from './compose-command.js';
 import {
   CONFIRM_SCRIPT,
@@ -25,56 +28,44 @@ import {
 } from './guard-scripts.js';
 import type { HostLayout } from './host-layout.js';
 
-/** How to leave `release` for `previous`, as the guard or a rollback does it. */
-export interface RevertPlan {
+/** How to leave `release` for `previous`, as the guard, a recovery or the deploy itself does it. */
+export interface GuardPlan {
   readonly project: string;
-  /** The release to leave (it is marked bad). */
+  /** The release being deployed (it is marked bad when a revert leaves it after its switch). */
   readonly release: string;
-  /** The release to return to; undefined on a first deploy (the project is stopped, `current` removed). */
+  /**
+   * The release to return to: the one `current` pointed at before (the same id for a redeploy of
+   * the running release); undefined on a first deploy (the project is stopped, `current` removed).
+   */
   readonly previous: string | undefined;
   /** The previous release's compose files, relative to its folder, in -f order. */
   readonly previousComposeFiles: readonly string[];
   /** Services to stop before the flip back (those whose containers must not keep running as they are). */
   readonly stopServices: readonly string[];
-  /** TITAN_MODE to start the previous release with. */
+  /** TITAN_MODE to start the previous release with (an automatic return is DISARMED). */
   readonly mode: TitanMode;
-  /** Why (recorded in the bad mark and the journal). */
-  readonly reason: string;
-  /** A journal line to append: the result and the fields it carries besides time/result/release/previous/mode/reason. */
-  readonly journal?: { readonly result: string; readonly fields: Readonly<Record<string, unknown>> };
+  /** Services an operator's halt (state/halted) keeps stopped: a return never starts them under a halt. */
+  readonly heldServices: readonly string[];
+  /** Fields of the journal lines the guard or a recovery writes (actor, runUrl, action). */
+  readonly journalFields: Readonly<Record<string, unknown>>;
 }
 
-export function revertArgs(layout: HostLayout, plan: RevertPlan): string[] {
+/** What running a plan did: back to the previous release, the same release again DISARMED, the stopped services started again, or nothing. */
+export type GuardOutcome = 'reverted' | 'returned' | 'restored' | 'nothing';
+
+/** The plan as the lines of state/guard-<id>.plan (every value checked; none holds a line break). */
+export function planValues(plan: GuardPlan): string[] {
   checkReleaseId(plan.release);
   if (plan.previous !== undefined) checkReleaseId(plan.previous);
-  for (const service of plan.stopServices) {
+  for (const service of [...plan.stopServices, ...plan.heldServices]) {
     if (!SERVICE_NAME_PATTERN.test(service)) throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
   }
   for (const file of plan.previousComposeFiles) {
     if (!isBundlePath(file)) throw new Error(`Compose file ${JSON.stringify(file)} is not a bundle path.`);
   }
-  return [
-    layout.appDir,
-    plan.project,
-    plan.release,
-    plan.previous ?? '',
-    plan.mode,
-    plan.journal?.result ?? '',
-    JSON.stringify(plan.reason),
-    plan.stopServices.join(' '),
-    JSON.stringify(plan.journal?.fields ?? {}),
-    ...plan.previousComposeFiles,
-  ];
-}
-
-/** Reverts now. The caller must hold the deploy lock. */
-export async function revertRelease(connection: SshConnection, layout: HostLayout, plan: RevertPlan, logger: Logger): Promise<void> {
-  await connection.runScript(REVERT_SCRIPT, revertArgs(layout, plan), { name: REVERT_SCRIPT_NAME, timeoutMs: 10 * 60_000, logOutput: 'info' });
-  logger.info(
-    plan.previous === undefined
-      ? `Stopped project ${plan.project} and removed current: release ${plan.release} is marked bad and there is no previous release.`
-      : `current -> releases/${plan.previous} again; release ${plan.release} is marked bad.`,
-  );
+  const fields = JSON.stringify(plan.journalFields);
+  if (!fields.startsWith('{') || fields.includes('\n')) throw new Error('The journal fields of a guard plan must be one JSON object.');
+  return [plan.project, plan.previous ?? '', plan.mode, plan.stopServices.join(' '), plan.heldServices.join(' '), fields, ...plan.previousComposeFiles];
 }
 
 export interface StartedGuard {
@@ -85,32 +76,68 @@ export interface StartedGuard {
 }
 
 export interface GuardRequest {
+  /** Seconds the deploy has to confirm; the guard also acts as soon as the deploy is gone. */
   readonly confirmTimeoutSeconds: number;
-  /** What the guard does when the confirmation does not come (journal result `reverted-by-guard`). */
-  readonly revert: RevertPlan;
+  readonly plan: GuardPlan;
 }
 
+/** Starts the guard of `plan.release` (the caller holds the deploy lock). */
 export async function startGuard(connection: SshConnection, layout: HostLayout, request: GuardRequest, logger: Logger): Promise<StartedGuard> {
-  const { revert } = request;
+  const { plan } = request;
+  const values = planValues(plan);
   // The two script texts are shown as <guard-script> and <revert-script> in logs (they are not
   // secret; they are long).
-  const args: Arg[] = [
-    secret(GUARD_SCRIPT, 'guard-script'),
-    layout.appDir,
-    revert.release,
-    revert.previous ?? '',
-    String(request.confirmTimeoutSeconds),
-    secret(REVERT_SCRIPT, 'revert-script'),
-    ...revertArgs(layout, revert),
-  ];
-  const { stdout } = await connection.runScript(START_GUARD_SCRIPT, args, { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
+  const { stdout } = await connection.runScript(
+    START_GUARD_SCRIPT,
+    [
+      secret(GUARD_SCRIPT, 'guard-script'),
+      secret(REVERT_SCRIPT, 'revert-script'),
+      layout.appDir,
+      plan.release,
+      plan.previous ?? '',
+      String(request.confirmTimeoutSeconds),
+      ...values,
+    ],
+    { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 },
+  );
   const record = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { pid?: unknown; deadline?: unknown };
-  const guard = { release: revert.release, pid: Number(record.pid), deadline: Number(record.deadline) };
+  const guard = { release: plan.release, pid: Number(record.pid), deadline: Number(record.deadline) };
+  const back =
+    plan.previous === undefined
+      ? 'no release (stack stopped)'
+      : plan.previous === plan.release
+        ? `release ${plan.release} ${plan.mode}`
+        : `release ${plan.previous}`;
   logger.info(
-    `Guard started on the host (pid ${guard.pid}): unless release ${revert.release} is confirmed within ${request.confirmTimeoutSeconds} s, ` +
-      `the host returns to ${revert.previous === undefined ? 'no release (stack stopped)' : `release ${revert.previous}`} by itself.`,
+    `Guard started on the host (pid ${guard.pid}): unless release ${plan.release} is confirmed, the host returns to ${back} by itself ` +
+      `as soon as this deploy is gone, or after ${request.confirmTimeoutSeconds} s.`,
   );
   return guard;
+}
+
+/**
+ * Runs the guard plan of `release` now (the caller holds the deploy lock): the return the guard
+ * would make, from whatever state the host is in. `by` names who ran it in the journal line the
+ * script writes ('' writes none: the caller writes its own).
+ */
+export async function runGuardPlan(
+  connection: SshConnection,
+  layout: HostLayout,
+  release: string,
+  options: { by: '' | 'guard' | 'recovery'; reason: string },
+  logger: Logger,
+): Promise<GuardOutcome> {
+  checkReleaseId(release);
+  const { stdout } = await connection.runScript(REVERT_SCRIPT, [layout.appDir, release, options.by, JSON.stringify(options.reason)], {
+    name: REVERT_SCRIPT_NAME,
+    timeoutMs: 10 * 60_000,
+    logOutput: 'info',
+  });
+  const last = stdout.trim().split('\n').pop() ?? '';
+  const outcome = /^outcome (reverted|returned|restored|nothing)$/.exec(last)?.[1] as GuardOutcome | undefined;
+  if (outcome === undefined) throw new Error(`The return plan of ${release} ended without saying what it did (${JSON.stringify(last)}).`);
+  logger.debug(`return plan of ${release}: ${outcome}`);
+  return outcome;
 }
 
 /** Confirms the release (the guard stands down), clears a bad mark, records the mode. */
@@ -128,7 +155,7 @@ export async function confirmRelease(
   });
 }
 
-/** Stops the guard of `release` without confirming it (after a rollback the runner did itself). */
+/** Stops the guard of `release` without confirming it, and drops its plan. */
 export async function stopGuard(connection: SshConnection, layout: HostLayout, release: string): Promise<void> {
   checkReleaseId(release);
   await connection.runScript(STOP_GUARD_SCRIPT, [layout.appDir, release], { name: STOP_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });

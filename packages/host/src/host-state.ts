@@ -2,12 +2,13 @@
  * What a deploy needs to know about the host before it changes anything, read in ONE remote command:
  * where `current` points, the releases (and which are confirmed or bad), leftover partial uploads,
  * how many trusted keys there are, whether the production values file is there and private, the
- * guards that are waiting, and the mode the stack was last started with.
+ * guards that are waiting, the mode the stack was last started with, and an operator's halt mark.
  */
 import type { SshConnection } from '@titan/ssh/connection';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { HostLayout } from './host-layout.js';
 import { GUARD_SCRIPT_NAME } from './guard-scripts.js';
+import { type HaltMark, parseHaltMark } from './halt-mark.js';
 
 export interface HostRelease {
   readonly id: string;
@@ -42,6 +43,8 @@ export interface HostState {
   readonly guards: readonly GuardRecord[];
   /** TITAN_MODE of the last start, when recorded. */
   readonly mode: string | undefined;
+  /** An operator's halt (state/halted), when there is one. */
+  readonly halted: HaltMark | undefined;
   /** Host clock, epoch seconds. */
   readonly now: number;
 }
@@ -86,6 +89,7 @@ for record in state/guard-*.json; do
   printf 'guard %s %s\\n' "$alive" "$(head -n 1 "$record")"
 done
 if [ -f state/mode ]; then printf 'mode %s\\n' "$(head -n 1 state/mode)"; fi
+if [ -f state/halted ]; then printf 'halted %s\\n' "$(head -n 1 state/halted)"; fi
 `;
 
 export class HostStateError extends Error {
@@ -115,6 +119,7 @@ export function parseHostState(stdout: string): HostState {
   let envFile: HostState['envFile'] = { present: false };
   const guards: GuardRecord[] = [];
   let mode: string | undefined;
+  let halted: HaltMark | undefined;
   let now = Math.floor(Date.now() / 1000);
   for (const line of stdout.split('\n')) {
     const space = line.indexOf(' ');
@@ -156,11 +161,14 @@ export function parseHostState(stdout: string): HostState {
       case 'mode':
         mode = rest.trim();
         break;
+      case 'halted':
+        halted = parseHaltMark(rest);
+        break;
       default:
         break;
     }
   }
-  return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, now };
+  return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
 }
 
 function parseGuardRecord(json: string, alive: boolean): GuardRecord | undefined {

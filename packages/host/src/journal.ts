@@ -1,14 +1,17 @@
 /**
- * journal.jsonl: one JSON line per deploy that changed the host (and one per guard revert), and one
- * per rollback run that reached the host, so the host itself tells who ran what, when, and how it
- * ended. Lines carry names, ids, URLs and times: never a secret. A deploy refused before it changed
- * anything leaves no line (the host stays byte-identical); its job summary says why. Every line the
- * runner writes goes through appendJournal: one O_APPEND write per line.
+ * journal.jsonl: one JSON line per deploy that changed the host or was cancelled, one per rollback
+ * run that reached the host, so the host itself tells who ran what, when, and how it ended. The
+ * host writes its own lines too: a guard or a recovery returning the host (`reverted-by-guard`,
+ * `restored-by-guard`, `returned-by-guard`, `…-by-recovery`: guard-scripts.ts) and a deploy lock
+ * whose runner was lost (`action: lock`, `result: lost`, with why: session-lock-script.ts). Lines
+ * carry names, ids, URLs and times: never a secret. A deploy refused before it changed anything
+ * leaves no line (the host stays byte-identical); its job summary says why. Every line the runner
+ * writes goes through appendJournal: one O_APPEND write per line.
  */
 import type { SshConnection } from '@titan/ssh/connection';
 import type { HostLayout } from './host-layout.js';
 
-export type DeployResult = 'deployed' | 'rolled-back' | 'failed';
+export type DeployResult = 'deployed' | 'rolled-back' | 'failed' | 'cancelled';
 
 /** A deploy's line. */
 export interface DeployJournalEntry {
@@ -22,6 +25,8 @@ export interface DeployJournalEntry {
   readonly runUrl: string;
   /** Phase name -> milliseconds. */
   readonly phases: Readonly<Record<string, number>>;
+  /** Where a deploy that did not deploy stopped (the phase a cancellation or a failure arrived in). */
+  readonly phase?: string;
   readonly reason?: string;
 }
 
@@ -47,6 +52,8 @@ export interface RollbackJournalEntry {
   readonly stopped: readonly string[];
   /** Phase name -> milliseconds. */
   readonly phases: Readonly<Record<string, number>>;
+  /** Where a cancelled run stood when the cancellation arrived. */
+  readonly phase?: string;
   readonly error?: string;
 }
 

@@ -4,6 +4,8 @@
  *   docker compose exec -T postgres psql -v ON_ERROR_STOP=1 --single-transaction
  * with the file (as the host verified it) on standard input, followed by the INSERT that records
  * it: both commit together or neither does. Values reach psql as -v variables, never as SQL text.
+ * The session is named (application_name titan-migration-<lock token>) and recorded on the host
+ * while it runs, so that a deploy that dies mid-migration has it terminated before its lock is free.
  */
 import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
@@ -32,9 +34,10 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
 );`;
 
 // $1 project, $2 role, $3 database, $4 seconds to wait for postgres. Reads (never writes) the history:
-// "file sha256" lines, nothing when there is no history table yet. Waits for the project's postgres
-// container to accept connections only when the first try fails.
-/** Exit status of the read script when the project has no postgres container at all (stopped stack, rebooted host). */
+// "file sha256" lines, nothing when there is no history table yet. Waits for the project's running
+// postgres container to accept connections only when the first try fails; a stopped or missing one
+// is said at once.
+/** Exit status of the read script when the project has no running postgres container (a stopped stack, one taken down, a rebooted host). */
 const NO_DATABASE_EXIT = 3;
 
 export const READ_MIGRATIONS_SCRIPT = `set -eu
@@ -57,8 +60,12 @@ id=$(postgres_id)
 if [ -n "$id" ] && read_history "$id" 2> /dev/null; then
   exit 0
 fi
-if [ -z "$id" ] && [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres)" ]; then
-  echo "project $project has no postgres container" >&2
+if [ -z "$id" ]; then
+  if [ -n "$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres)" ]; then
+    echo "the postgres container of project $project is stopped" >&2
+  else
+    echo "project $project has no postgres container" >&2
+  fi
   exit ${NO_DATABASE_EXIT}
 fi
 deadline=$(($(date +%s) + wait))
@@ -78,7 +85,9 @@ read_history "$id"
 
 export const APPLY_MIGRATION_SCRIPT_NAME = 'titan-apply-migration';
 
-// $1 SQL file on the host, $2 file name, $3 its sha256, $4 release id, $5 role, $6 database, then the
+// $1 SQL file on the host, $2 file name, $3 its sha256, $4 release id, $5 role, $6 database, $7 the
+// work record to write while it runs (state/work-<session>-migration: see END_WORK_PART, which ends
+// the work of a deploy that is gone), $8 the database application name of this work, then the
 // docker compose command (env TITAN_MODE=... docker compose -p ... --env-file ...).
 export const APPLY_MIGRATION_SCRIPT = `set -eu
 sql=$1
@@ -87,7 +96,13 @@ sha=$3
 release=$4
 role=$5
 db=$6
-shift 6
+work=$7
+app_name=$8
+shift 8
+container=$("$@" ps -q postgres)
+mkdir -p "$(dirname "$work")"
+printf '%s %s %s %s\\n' "$container" "$role" "$db" "$app_name" > "$work.tmp"
+mv -f "$work.tmp" "$work"
 {
   cat <<'SQL'
 SET client_min_messages TO warning;
@@ -99,8 +114,9 @@ SQL
 ;
 INSERT INTO ${MIGRATIONS_TABLE} (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');
 SQL
-} | "$@" exec -T postgres psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$role" -d "$db" \\
+} | "$@" exec -T -e "PGAPPNAME=$app_name" postgres psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$role" -d "$db" \\
   -v "titan_file=$name" -v "titan_sha256=$sha" -v "titan_release=$release"
+rm -f "$work"
 `;
 
 export class MigrationFailedError extends Error {
@@ -114,8 +130,9 @@ export class MigrationFailedError extends Error {
 }
 
 /**
- * The project has no postgres container (its stack was taken down, or the host was rebuilt with the
- * app dir kept): the caller starts postgres of the release `current` points at, then reads again.
+ * The project has no running postgres container (its stack was stopped or taken down, or the host
+ * restarted without it): the caller starts postgres of the release `current` points at, then reads
+ * again.
  */
 export class DatabaseNotRunningError extends Error {
   override readonly name = 'DatabaseNotRunningError';
@@ -123,7 +140,7 @@ export class DatabaseNotRunningError extends Error {
 
 /**
  * Waits for the project's postgres (a container that is starting), returns what was applied.
- * Throws DatabaseNotRunningError at once when the project has no postgres container to wait for.
+ * Throws DatabaseNotRunningError at once when the project has no running postgres container.
  */
 export async function readAppliedMigrations(
   connection: SshConnection,
@@ -139,7 +156,9 @@ export async function readAppliedMigrations(
     }));
   } catch (error: unknown) {
     if (error instanceof CommandFailedError && error.exitCode === NO_DATABASE_EXIT) {
-      throw new DatabaseNotRunningError(`Project ${project} has no postgres container on ${connection.host}.`, { cause: error });
+      const said = error.stderrTail.trim().split('\n').pop() ?? '';
+      const what = said === '' ? `project ${project} has no running postgres container` : said;
+      throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
     }
     throw error;
   }
@@ -150,20 +169,38 @@ export async function readAppliedMigrations(
     .map(([file, sha256]) => ({ file, sha256 }));
 }
 
+/**
+ * Who a migration's database session belongs to: the deploy's lock session (its token) and the
+ * host's state folder, where the work is recorded while it runs. When that deploy ends for any
+ * reason before the migration does, the host terminates the session (the transaction rolls back)
+ * before the deploy lock is free (session-lock-script.ts END_WORK_PART).
+ */
+export interface MigrationWork {
+  readonly token: string;
+  readonly stateDir: string;
+}
+
+const WORK_TOKEN_PATTERN = /^[0-9a-f]{8,64}$/;
+
 /** Applies one migration (file from the host's verified release folder) and records it, in one transaction. */
 export async function applyMigration(
   connection: SshConnection,
   target: ComposeTarget,
-  request: { releaseDir: string; releaseId: string; migration: MigrationFile; database?: DatabaseTarget },
+  request: { releaseDir: string; releaseId: string; migration: MigrationFile; database?: DatabaseTarget; work: MigrationWork },
   logger: Logger,
 ): Promise<number> {
   const db = request.database ?? TITAN_DATABASE;
-  const { migration } = request;
+  const { migration, work } = request;
+  if (!WORK_TOKEN_PATTERN.test(work.token)) throw new Error(`Work token ${JSON.stringify(work.token)} is not hex.`);
   const started = performance.now();
   try {
     await connection.runScript(
       APPLY_MIGRATION_SCRIPT,
-      [`${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.user, db.database, ...composeArgv(target, [])],
+      [
+        `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.user, db.database,
+        `${work.stateDir}/work-${work.token}-migration`, `titan-migration-${work.token}`,
+        ...composeArgv(target, []),
+      ],
       { name: APPLY_MIGRATION_SCRIPT_NAME, timeoutMs: 30 * 60_000 },
     );
   } catch (error: unknown) {

@@ -3,8 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LOCK_HOLDER_SCRIPT } from '@titan/host/deploy-lock';
+import { SESSION_LOCK_SCRIPT } from '@titan/host/session-lock-script';
 import { CONFIRM_SCRIPT, GUARD_SCRIPT, REVERT_SCRIPT, START_GUARD_SCRIPT, STOP_GUARD_SCRIPT } from '@titan/host/guard-scripts';
+import { LIFT_HALT_MARK_SCRIPT, WRITE_HALT_MARK_SCRIPT } from '@titan/host/halt-mark';
 import { HOST_STATE_SCRIPT } from '@titan/host/host-state';
 import { MISSING_IMAGES_SCRIPT, PULL_IMAGES_SCRIPT } from '@titan/host/image-pull';
 import { APPEND_JOURNAL_SCRIPT } from '@titan/host/journal';
@@ -13,10 +14,16 @@ import { READ_RELEASE_FILES_SCRIPT } from '@titan/host/release-files';
 import { MARK_BAD_SCRIPT } from '@titan/host/release-marks';
 import { INSTALL_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT } from '@titan/host/release-install';
 import { REMOVE_RELEASES_SCRIPT } from '@titan/host/retention';
+import { UP_EXCEPT_SCRIPT } from '@titan/host/stack-control';
+import { RECORD_MODE_SCRIPT } from '@titan/host/stack-mode';
 import { SWITCH_CURRENT_SCRIPT } from '@titan/host/switch-current';
 
 const scripts: Record<string, string> = {
-  LOCK_HOLDER_SCRIPT,
+  SESSION_LOCK_SCRIPT,
+  WRITE_HALT_MARK_SCRIPT,
+  LIFT_HALT_MARK_SCRIPT,
+  UP_EXCEPT_SCRIPT,
+  RECORD_MODE_SCRIPT,
   CONFIRM_SCRIPT,
   GUARD_SCRIPT,
   REVERT_SCRIPT,

@@ -13,23 +13,33 @@
  *            the orderly shutdown, `current` switched atomically, the release left marked bad,
  *            `up -d` from current DISARMED, verifyStack, confirm.
  * A HARD_HALT that is not acknowledged (NATS down, user refused, no titan-brain, timeout) is a loud
- * warning, and the shutdown goes on. The lock is the deploy's (packages/host acquireDeployLock): a
+ * warning, and the shutdown goes on. Right after the HARD_HALT, before any lock, every mode writes
+ * the host's halt mark (packages/host halt-mark): from then on nothing automatic (a waiting guard,
+ * a deploy in flight, a recovery) starts a trading service or arms the stack. `restart` and
+ * `rollback` lift it as they start the stack (unless a newer halt came meanwhile); `halt` and `stop`
+ * leave it. The lock is the deploy's (packages/host acquireDeployLock, with its heartbeat): a
  * rollback never interleaves with a deploy. The switch, the compose command, the host verification,
  * the image pull, the confirmation and the journal are packages/host's, as a deploy uses them.
- * One journal line per run that reached the host. A failure after the shutdown leaves the Titan
- * services stopped (the fail-safe state after a HARD_HALT), and says so.
+ * One journal line per run that reached the host. A failure after the shutdown leaves the trading
+ * services stopped (the fail-safe state after a HARD_HALT), and says so. A cancelled run (signal)
+ * stops at its next safe point, brings the operator surface and the infrastructure back up
+ * (DISARMED, the trading services stay stopped under the halt) and writes its journal line.
  */
 import type { Logger } from '@titan/log/logger';
 import { requireHealthyStack, StackUnhealthyError } from '@titan/verify/healthy-stack';
+import { CancelledError, cancellationCause, throwIfCancelled } from '@titan/deploy/cancellation';
+import { TRADING_SERVICES } from '@titan/deploy/change-plan';
 import { PhaseClock, type PhaseRecord } from '@titan/deploy/phase-clock';
 import { currentTarget, type TitanMode } from '@titan/host/compose-command';
 import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock';
 import { confirmRelease, stopGuard } from '@titan/host/guard';
+import { describeHalt, HostHaltedError, liftHaltMark, writeHaltMark } from '@titan/host/halt-mark';
 import type { HostLayout } from '@titan/host/host-layout';
 import { type HostState, readHostState } from '@titan/host/host-state';
 import { appendJournal } from '@titan/host/journal';
+import { readInstalledRelease } from '@titan/host/release-files';
 import { markReleaseBad } from '@titan/host/release-marks';
-import { upStack } from '@titan/host/stack-control';
+import { upStack, upStackExcept } from '@titan/host/stack-control';
 import { switchCurrent } from '@titan/host/switch-current';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { VerifyReport } from '@titan/verify/verify-stack';
@@ -44,7 +54,7 @@ import { type RollbackTo, RollbackTargetError, availableReleases, describeTo, ro
 export type RollbackMode = 'halt' | 'stop' | 'restart' | 'rollback';
 export const ROLLBACK_MODES: readonly RollbackMode[] = ['halt', 'stop', 'restart', 'rollback'];
 
-export type RollbackResult = 'halted' | 'stopped' | 'restarted' | 'rolled-back' | 'failed';
+export type RollbackResult = 'halted' | 'stopped' | 'restarted' | 'rolled-back' | 'failed' | 'cancelled';
 
 /** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
 export const ROLLBACK_TITAN_MODE: TitanMode = 'DISARMED';
@@ -71,7 +81,11 @@ export interface RollbackRequest {
   readonly runUrl: string;
   readonly halt: HaltSettings;
   readonly lockTimeoutSeconds: number;
+  /** Seconds without a heartbeat after which the host ends this run and frees the lock (default 60). */
+  readonly heartbeatTimeoutSeconds?: number;
   readonly healthTimeoutSeconds: number;
+  /** Aborted when the run is cancelled (SIGINT/SIGTERM): the run stops at its next safe point. */
+  readonly signal?: AbortSignal;
   /** Seconds each container gets to stop; undefined: its own stop_grace_period. */
   readonly stopTimeoutSeconds: number | undefined;
   readonly logger: Logger;
@@ -105,6 +119,8 @@ export interface RollbackOutcome {
   readonly markedBad: string | undefined;
   readonly verification: VerifyReport | undefined;
   readonly warnings: readonly string[];
+  /** What the host is left in, in a sentence, when the run did not complete (cancelled, failed). */
+  readonly hostStatus: string | undefined;
   readonly phases: readonly PhaseRecord[];
   readonly error: Error | undefined;
   readonly startedAt: string;
@@ -117,7 +133,7 @@ export class HaltNotAcknowledgedError extends Error {
 }
 
 export async function rollbackStack(connection: SshConnection, request: RollbackRequest): Promise<RollbackOutcome> {
-  const { layout, project, mode, logger } = request;
+  const { layout, project, mode, logger, signal } = request;
   const startedAt = new Date();
   const clock = new PhaseClock(logger);
   const warnings: string[] = [];
@@ -132,12 +148,21 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
   let verification: VerifyReport | undefined;
   let result: RollbackResult = 'failed';
   let failure: Error | undefined;
+  let hostStatus: string | undefined;
+  let journalWritten = false;
+  let ending = false;
   /** The stack was started (DISARMED) by this run. */
   let started = false;
   const warn = (message: string): void => {
     warnings.push(message);
     logger.warning(message);
   };
+  const cancel = (): void => {
+    logger.warning(`Cancellation (${cancellationCause(signal)}) received during ${clock.latest ?? 'the start'}: stopping at the next safe point.`);
+    if (!ending) void lock?.abortWork();
+  };
+  signal?.addEventListener('abort', cancel, { once: true });
+  const checkpoint = (): void => throwIfCancelled(signal, clock.latest);
 
   // 1. HARD_HALT, before anything else.
   const command = createHardHalt({ reason: request.reason, actor: request.actor, runUrl: request.runUrl });
@@ -158,8 +183,15 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
   } else {
     warn(`HARD_HALT was NOT acknowledged: ${halt.problem ?? 'no reason known'}.${mode === 'halt' ? '' : ' The shutdown goes on without it.'}`);
   }
+  // 2. The halt mark, without waiting for any lock: nothing automatic starts trading from now on.
+  const mark = { at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, reason: request.reason, rollbackMode: mode, nonce: command.nonce };
+  await writeHaltMark(connection, layout, mark).then(
+    () => logger.info(`Halt mark written (${layout.stateDir}/halted): nothing automatic starts a trading service or arms the stack until an explicit restart, rollback or lift-halt deploy.`),
+    (error: unknown) => warn(`Could not write the halt mark in ${layout.stateDir}: ${error instanceof Error ? firstLine(error.message) : String(error)}`),
+  );
 
   try {
+    checkpoint();
     if (mode === 'halt') {
       // Only for the release-id output and the journal: a host that cannot be read does not undo a halt.
       state = await clock.run('inspect', () => readHostState(connection, layout)).catch((error: unknown) => {
@@ -169,13 +201,17 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
       releaseBefore = state?.current;
       releaseAfter = state?.current;
       if (!halt.acknowledged) {
+        const running = await runningContainers(connection, project).catch(() => undefined);
         throw new HaltNotAcknowledgedError(
-          `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. Trading may still be running: ` +
-            'run this action with mode: stop to stop the trading services.',
+          running === 0
+            ? `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. The stack of project ${project} is stopped on ${connection.host} (no container of it runs), ` +
+                'so nothing trades; the halt mark keeps anything automatic from starting it. Run mode restart to start it again DISARMED.'
+            : `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. Trading may still be running: ` +
+                'run this action with mode: stop to stop the trading services.',
         );
       }
       result = 'halted';
-      return finish();
+      return await finish();
     }
 
     logger.info(`Taking the deploy lock ${layout.lockFile} (waiting up to ${request.lockTimeoutSeconds} s for a deploy that holds it).`);
@@ -184,11 +220,14 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
         layout,
         holder: { runUrl: request.runUrl, release: mode === 'rollback' ? `rollback to ${describeTo(request.to)}` : mode, actor: request.actor },
         timeoutSeconds: request.lockTimeoutSeconds,
+        ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+        ...(signal !== undefined ? { signal } : {}),
         logger,
       }),
     );
     const heldLock = lock;
     let journal: Record<string, unknown>[] = [];
+    checkpoint();
     state = await clock.run('inspect', async () => {
       const found = await readHostState(connection, layout);
       if (mode === 'rollback') journal = await readJournal(connection, layout);
@@ -198,11 +237,12 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
     releaseBefore = hostState.current;
     releaseAfter = hostState.current;
 
+    checkpoint();
     if (mode === 'stop') {
       stopped = await clock.run('stop', () => stopInOrder(connection, { project, groups: shutdownGroups('trading'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
       logger.info(`Left running: ${OPERATOR_SURFACE.join(', ')} and the infrastructure.`);
       result = 'stopped';
-      return finish();
+      return await finish();
     }
 
     let checked: CheckedRelease;
@@ -246,11 +286,13 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
       target = checked.releaseId;
     }
 
+    checkpoint();
     stopped = await clock.run('stop', () => {
       heldLock.assertHeld();
       return stopInOrder(connection, { project, groups: shutdownGroups('all'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger });
     });
 
+    checkpoint();
     if (mode === 'rollback' && target !== undefined) {
       const to = target;
       await clock.run('switch', async () => {
@@ -269,11 +311,18 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
     }
 
     const manifest = checked.manifest;
+    checkpoint();
     await clock.run('start', async () => {
       heldLock.assertHeld();
+      // This run says so: it lifts its own halt (a newer one, from another operator, stands).
+      const newer = await liftHaltMark(connection, layout, command.nonce);
+      if (newer !== undefined) {
+        throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this ${mode} ran: nothing is started.`, newer);
+      }
       started = true;
       await upStack(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), logger);
     });
+    checkpoint();
     verification = await clock.run('verify', async () => {
       return requireHealthyStack(connection, {
         appDir: layout.appDir,
@@ -282,8 +331,10 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
         timeoutMs: request.healthTimeoutSeconds * 1000,
         logger,
         ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+        ...(signal !== undefined ? { signal } : {}),
       });
     });
+    checkpoint();
     await clock.run('confirm', async () => {
       heldLock.assertHeld();
       const confirmation = { release: manifest.releaseId, at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, action: 'rollback', mode: ROLLBACK_TITAN_MODE };
@@ -291,43 +342,91 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
     });
     result = mode === 'rollback' ? 'rolled-back' : 'restarted';
     logger.info(`Release ${manifest.releaseId} runs ${ROLLBACK_TITAN_MODE} and verifies (${mode === 'rollback' ? `rolled back from ${releaseBefore ?? 'no release'}` : 'restarted'}).`);
-    return finish();
+    return await finish();
   } catch (error: unknown) {
+    ending = true;
     // Not logged here: the outcome carries it, and the caller reports it once (the action fails the step with it).
     failure = error instanceof Error ? error : new Error(String(error));
     if (failure instanceof StackUnhealthyError) verification = failure.report;
     if (failure instanceof OrderlyStopError) stopped = [...failure.stopped];
-    if (stopped.length > 0 && !started && !(failure instanceof OrderlyStopError)) {
+    if (lock !== undefined && (!lock.held || connection.closed)) {
+      failure = lock.lostError();
+      hostStatus = 'unknown to this run: the host ended its session; the trading services it stopped stay stopped (the halt mark stands)';
+    } else if (signal?.aborted === true) {
+      const phase = clock.latest;
+      failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${phase ?? 'the rollback'}.`, phase);
+      result = 'cancelled';
+      await endCancelled();
+    } else if (stopped.length > 0 && !started && !(failure instanceof OrderlyStopError)) {
       failure = new Error(
         `${failure.message} The Titan services stopped by this run stay stopped and current points at ${releaseAfter ?? 'no release'}: ` +
           'run mode restart or rollback once the cause is fixed.',
         { cause: failure },
       );
     }
-    return finish();
+    return await finish();
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+
+  /**
+   * A cancelled run: the host ended the work in flight; the journal line goes first (a kill may
+   * follow within seconds), then what this run stopped other than the trading services comes back
+   * up, DISARMED, from whatever `current` points at. The trading services stay stopped: the halt
+   * mark this run wrote stands until an explicit restart.
+   */
+  async function endCancelled(): Promise<void> {
+    await lock?.abortWork();
+    await writeJournal();
+    const anyStopped = stopped.length > 0 || clock.records.some((r) => r.name === 'stop');
+    if (!anyStopped || mode === 'stop') {
+      hostStatus = `${mode === 'stop' && anyStopped ? 'the trading services this run stopped stay stopped' : 'nothing was stopped'}; the halt mark stands`;
+      return;
+    }
+    try {
+      const now = await readHostState(connection, layout);
+      releaseAfter = now.current;
+      if (now.current === undefined) {
+        hostStatus = 'no release is current; the halt mark stands';
+        return;
+      }
+      const { manifest } = await readInstalledRelease(connection, layout, now.current);
+      await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), TRADING_SERVICES, logger);
+      hostStatus =
+        `release ${now.current} is current; its operator surface and infrastructure run again DISARMED, its trading services ` +
+        `(${TRADING_SERVICES.join(', ')}) stay stopped under the halt mark: run mode restart to start them`;
+    } catch (error: unknown) {
+      hostStatus = `the Titan services this run stopped may stay stopped (${error instanceof Error ? firstLine(error.message) : String(error)}); the halt mark stands: run mode restart`;
+    }
+  }
+
+  async function writeJournal(): Promise<void> {
+    if (journalWritten) return;
+    journalWritten = true;
+    if (connection.closed || (lock !== undefined && !lock.held)) return;
+    await appendJournal(connection, layout, {
+      time: new Date().toISOString(),
+      action: 'rollback',
+      rollbackMode: mode,
+      result,
+      release: releaseAfter ?? null,
+      previous: releaseBefore ?? null,
+      mode: started ? ROLLBACK_TITAN_MODE : (state?.mode ?? null),
+      to: mode === 'rollback' ? describeTo(request.to) : null,
+      actor: request.actor,
+      runUrl: request.runUrl,
+      reason: request.reason,
+      halt: { subject: halt.subject, nonce: halt.nonce, acknowledged: halt.acknowledged },
+      refused: refused.map((r) => ({ release: r.release, reason: r.reason })),
+      stopped: stopped.flatMap((g) => g.services),
+      phases: clock.durations(),
+      ...(result === 'cancelled' && clock.latest !== undefined ? { phase: clock.latest } : {}),
+      ...(failure !== undefined ? { error: firstLine(failure.message) } : {}),
+    }).catch((e: unknown) => logger.warning(`Could not append to ${layout.journal}: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   async function finish(): Promise<RollbackOutcome> {
-    if (!connection.closed) {
-      await appendJournal(connection, layout, {
-        time: new Date().toISOString(),
-        action: 'rollback',
-        rollbackMode: mode,
-        result,
-        release: releaseAfter ?? null,
-        previous: releaseBefore ?? null,
-        mode: started ? ROLLBACK_TITAN_MODE : (state?.mode ?? null),
-        to: mode === 'rollback' ? describeTo(request.to) : null,
-        actor: request.actor,
-        runUrl: request.runUrl,
-        reason: request.reason,
-        halt: { subject: halt.subject, nonce: halt.nonce, acknowledged: halt.acknowledged },
-        refused: refused.map((r) => ({ release: r.release, reason: r.reason })),
-        stopped: stopped.flatMap((g) => g.services),
-        phases: clock.durations(),
-        ...(failure !== undefined ? { error: firstLine(failure.message) } : {}),
-      }).catch((e: unknown) => logger.warning(`Could not append to ${layout.journal}: ${e instanceof Error ? e.message : String(e)}`));
-    }
+    await writeJournal();
     await lock?.release();
     return {
       mode,
@@ -343,12 +442,19 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
       markedBad,
       verification,
       warnings,
+      hostStatus,
       phases: clock.records,
       error: failure,
       startedAt: startedAt.toISOString(),
       durationMs: clock.elapsedMs(),
     };
   }
+}
+
+/** How many containers of the project run (a stopped stack: 0). */
+async function runningContainers(connection: SshConnection, project: string): Promise<number> {
+  const { stdout } = await connection.run(['docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${project}`], { timeoutMs: 30_000, logOutput: 'none' });
+  return stdout.split('\n').filter((l) => l.trim() !== '').length;
 }
 
 function firstLine(text: string): string {

@@ -23,6 +23,7 @@ import {
   describeError,
 } from './errors.js';
 import { HostKeyPolicy } from './host-keys.js';
+import { parseSshHost } from './host-name.js';
 import { type LocalForward, startLocalForward } from './local-forward.js';
 import {
   type CommandOptions,
@@ -515,7 +516,10 @@ async function connectOnce(options: SshConnectOptions, port: number, policy: Hos
  * (HostKeyMismatchError), an authentication failure (AuthenticationError) or a configuration error
  * (SshConfigError). Other failures end in ConnectError.
  */
-export async function connectSsh(options: SshConnectOptions): Promise<SshConnection> {
+export async function connectSsh(given: SshConnectOptions): Promise<SshConnection> {
+  const parsed = parseSshHost(given.host);
+  if ('problem' in parsed) throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
+  const options: SshConnectOptions = { ...given, host: parsed.host };
   const { port, policy } = checkOptions(options);
   const logger = options.logger;
   if (policy.ignoredCertAuthorities > 0) {

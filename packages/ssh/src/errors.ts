@@ -144,18 +144,25 @@ export class CommandFailedError extends SshError {
   }
 }
 
-/** A remote command ran past its timeout; its remote process group was killed. */
+/**
+ * A remote command ran past its timeout (until its channel closed: a background child holding its
+ * output counts); its remote process group was killed.
+ */
 export class CommandTimeoutError extends SshError {
   override name = 'CommandTimeoutError';
   readonly command: string;
   readonly timeoutMs: number;
   readonly stderrTail: string;
 
-  constructor(init: { command: string; timeoutMs: number; stderrTail: string; killed: boolean }) {
+  constructor(init: { command: string; timeoutMs: number; stderrTail: string; killed: boolean; exited?: number | string | undefined }) {
     const fate = init.killed
       ? 'its remote process group was killed'
       : 'its remote process group could not be confirmed killed';
-    super(`Remote command timed out after ${init.timeoutMs} ms and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
+    const held =
+      init.exited === undefined
+        ? ''
+        : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
+    super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
     this.command = init.command;
     this.timeoutMs = init.timeoutMs;
     this.stderrTail = init.stderrTail;

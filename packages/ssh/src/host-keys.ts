@@ -115,6 +115,18 @@ function hostMatches(matcher: HostMatcher, name: string): boolean {
   }
 }
 
+/** The hosts a known_hosts line names, for a message (a hashed name cannot be shown). */
+function describeHosts(matcher: HostMatcher): string {
+  switch (matcher.kind) {
+    case 'any':
+      return 'any host';
+    case 'hashed':
+      return 'a hashed host name';
+    case 'patterns':
+      return matcher.patterns.join(',');
+  }
+}
+
 function parseKey(keyType: string, base64: string | undefined, origin: string): Buffer {
   if (!KEY_TYPE.test(keyType)) {
     throw new SshConfigError(`Host key pin ${origin}: unsupported key type "${keyType}".`);
@@ -205,6 +217,14 @@ export class HostKeyPolicy {
     const name = knownHostsName(host, port);
     const applies = (p: HostKeyPin): boolean => p.kind === 'fingerprint' || hostMatches(p.hosts, name);
     this.#accepted = usable.filter(applies);
+    if (this.#accepted.length === 0) {
+      const named = [...new Set(usable.map((p) => (p.kind === 'key' ? describeHosts(p.hosts) : '')).filter((d) => d !== ''))];
+      throw new SshConfigError(
+        `No pin for this host: no known_hosts entry names ${name} (${host} port ${port}); the ${usable.length} pinned key(s) are for ` +
+          `${named.join(', ')}. Nothing was sent. Add the host's own line (\`ssh-keyscan -p ${port} ${host}\`, checked out of band), ` +
+          `written for ${name}, or its SHA256 fingerprint.`,
+      );
+    }
     this.#revoked = pins.filter((p) => p.kind === 'key' && p.marker === 'revoked' && applies(p)).map((p) => (p.kind === 'key' ? p.keyBlob : Buffer.alloc(0)));
     this.ignoredCertAuthorities = pins.filter((p) => p.kind === 'key' && p.marker === 'cert-authority' && applies(p)).length;
   }

@@ -7,7 +7,9 @@
  * setsid() before exec'ing the user's shell), so the login shell's pid is also its process group
  * id, and `exec` keeps that pid for the command. The command line therefore starts with
  * `echo titan-ssh-pgid:$$ >&2`; the first stderr line carrying that marker is taken out of the
- * output and remembered. On timeout or abort a second exec channel runs `kill -TERM -- -PGID`, waits
+ * output and remembered. The timeout counts until the channel closes, not until the command's exit
+ * status: a background child that holds its output keeps the channel open, and is part of the work.
+ * On timeout or abort a second exec channel runs `kill -TERM -- -PGID`, waits
  * up to the grace period for the group to go, then sends `kill -KILL -- -PGID`. This works with any
  * OpenSSH version (channel "signal" requests are ignored before OpenSSH 7.9, and ssh2 only sends them
  * while the channel's stdin is still open).
@@ -270,6 +272,8 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
     let settled = false;
     let exitCode: number | null = null;
     let exitSignal: string | null = null;
+    /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
+    let exitedEarly: number | string | undefined;
     let pgid: number | undefined;
     let killReason: KillReason | undefined;
     let killDone: Promise<boolean> | undefined;
@@ -397,7 +401,7 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
       if (killReason) {
         const killed = killDone ? await killDone : false;
         if (killReason.kind === 'timeout') {
-          settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed }));
+          settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
         } else if (killReason.kind === 'abort') {
           settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
         } else {
@@ -428,9 +432,12 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
     const wire = (ch: ClientChannel): void => {
       channel = ch;
       ch.on('error', (error: unknown) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
+      // The timeout keeps running after the exit status: a command is done only when its channel
+      // closes, and a background child still holding stdout or stderr keeps it open (it is killed
+      // with the rest of the process group when the timeout comes).
       ch.on('exit', (code: unknown, signal: unknown) => {
-        clearTimeout(timer);
         recordExit(code, signal);
+        if (killReason === undefined) exitedEarly = exitCode ?? exitSignal ?? undefined;
       });
       // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
       ch.on('close', (code: unknown, signal: unknown) => {

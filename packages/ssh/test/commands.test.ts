@@ -151,6 +151,20 @@ describe('failures carry the exit status or signal and the tail of stderr', () =
     expect(await remoteProcesses('sleep 300.424')).toBe('');
   });
 
+  test('a background child that keeps stdout open does not hold a command past its timeout, even after the command exited 0', async () => {
+    const started = performance.now();
+    const error = await failure(
+      connection.runScript('echo started; echo working >&2; (sleep 300.7373; echo late) & exit 0', [], { name: 'leaves-a-child', timeoutMs: 1000 }),
+    );
+    const elapsed = performance.now() - started;
+    expect(error).toBeInstanceOf(CommandTimeoutError);
+    expect(String(error)).toContain('timed out after 1000 ms (the command itself had exited with status 0, but a process it started kept its output open) and its remote process group was killed');
+    expect((error as CommandTimeoutError).stderrTail).toBe('working');
+    expect(elapsed).toBeGreaterThanOrEqual(1000);
+    expect(elapsed).toBeLessThan(3500);
+    expect(await remoteProcesses('sleep 300.7373')).toBe('');
+  });
+
   test('a process group that ignores SIGTERM gets SIGKILL after the grace period', async () => {
     const started = performance.now();
     const error = await failure(

@@ -63,13 +63,20 @@ describe('host key pinning', () => {
     expect(error.message).toContain(otherKey.fingerprint);
   });
 
-  test('the right key pinned for another host name or port is an unknown host', async () => {
+  test('the right key pinned only for another host name or port: "no pin for this host", before anything is sent', async () => {
     const forOtherPort = `[${testHost.host}]:${testHost.port + 1} ${hostKeyType} ${hostKeyBase64}`;
     const forOtherName = `[localhost]:${testHost.port} ${hostKeyType} ${hostKeyBase64}`;
-    const error = await refusal([forOtherPort, forOtherName]);
-    expect(error.reason).toBe('not-pinned');
-    expect(error.message).toContain('pinned: none for this host and port');
-    expect(error.fingerprint).toBe(testHost.hostKeyFingerprint);
+    const log = sshdLogFrom();
+    const error = await connectSsh(hostOptions({ hostKeys: [forOtherPort, forOtherName] })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SshConfigError);
+    expect(error).not.toBeInstanceOf(HostKeyMismatchError);
+    expect(String(error)).toContain(`No pin for this host: no known_hosts entry names [${testHost.host}]:${testHost.port}`);
+    expect(String(error)).toContain(`are for [${testHost.host}]:${testHost.port + 1}, [localhost]:${testHost.port}.`);
+    expect(String(error)).not.toMatch(/mismatch|refused/i);
+    expect(log()).not.toContain('Connection from');
   });
 
   test('a hashed known_hosts entry (ssh-keygen -H) connects; hashed for another port it is refused', async () => {
@@ -83,7 +90,7 @@ describe('host key pinning', () => {
 
     writeFileSync(file, `[${testHost.host}]:${testHost.port + 1} ${hostKeyType} ${hostKeyBase64}\n`);
     execFileSync('ssh-keygen', ['-q', '-H', '-f', file], { stdio: 'ignore' });
-    await refusal([readFileSync(file, 'utf8')]);
+    await expect(connectSsh(hostOptions({ hostKeys: [readFileSync(file, 'utf8')] }))).rejects.toThrow(/^No pin for this host: .*a hashed host name/);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -96,6 +103,21 @@ describe('host key pinning', () => {
     const error = await refusal([testHost.knownHosts, `@revoked * ${hostKeyType} ${hostKeyBase64}`]);
     expect(error.reason).toBe('revoked');
     expect(error.message).toContain(testHost.hostKeyFingerprint);
+  });
+
+  test('an IPv6 literal host connects, bracketed or not, with its key pinned for [::1]:port', async () => {
+    const pin = `[::1]:${testHost.port} ${hostKeyType} ${hostKeyBase64}`;
+    for (const host of ['::1', '[::1]']) {
+      const { connection } = await connectToTestHost({ host, hostKeys: [pin] });
+      try {
+        expect(connection.host).toBe('::1');
+        expect((await connection.run(['sh', '-c', 'echo "$SSH_CONNECTION"'])).stdout).toMatch(/^::1 \d+ ::1 \d+\n$/);
+      } finally {
+        await connection.close();
+      }
+    }
+    // The IPv4 pin names 127.0.0.1, not ::1.
+    await expect(connectSsh(hostOptions({ host: '::1', hostKeys: [testHost.knownHosts] }))).rejects.toThrow(/^No pin for this host: no known_hosts entry names \[::1\]:/);
   });
 
   test('an empty pin list is a configuration error, before any connection', async () => {

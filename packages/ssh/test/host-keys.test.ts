@@ -70,8 +70,8 @@ describe('HostKeyPolicy', () => {
   test('a [host]:port line pins that host and port only', () => {
     const entry = line('[127.0.0.1]:2222', key('ed'));
     expect(HostKeyPolicy.fromEntries([entry], '127.0.0.1', 2222).check(key('ed').blob).accepted).toBe(true);
-    expect(refusal(HostKeyPolicy.fromEntries([entry], '127.0.0.1', 22), key('ed').blob).reason).toBe('not-pinned');
-    expect(refusal(HostKeyPolicy.fromEntries([entry], '127.0.0.2', 2222), key('ed').blob).reason).toBe('not-pinned');
+    expect(() => HostKeyPolicy.fromEntries([entry], '127.0.0.1', 22)).toThrow(/^No pin for this host: no known_hosts entry names 127\.0\.0\.1 .* are for \[127\.0\.0\.1\]:2222\./);
+    expect(() => HostKeyPolicy.fromEntries([entry], '127.0.0.2', 2222)).toThrow(SshConfigError);
     expect(HostKeyPolicy.fromEntries([line('127.0.0.1', key('ed'))], '127.0.0.1', 22).check(key('ed').blob).accepted).toBe(true);
   });
 
@@ -91,8 +91,8 @@ describe('HostKeyPolicy', () => {
     expect(HostKeyPolicy.fromEntries(entries, 'DEPLOY.example.com', 22).check(key('ed').blob).accepted).toBe(true);
     expect(HostKeyPolicy.fromEntries(entries, '127.0.0.1', 2222).check(key('ed').blob).accepted).toBe(true);
     expect(HostKeyPolicy.fromEntries(entries, 'a.titan.example', 22).check(key('rsa').blob).accepted).toBe(true);
-    expect(HostKeyPolicy.fromEntries(entries, 'bad.titan.example', 22).check(key('rsa').blob).accepted).toBe(false);
-    expect(HostKeyPolicy.fromEntries(entries, 'titan.example', 22).check(key('rsa').blob).accepted).toBe(false);
+    expect(() => HostKeyPolicy.fromEntries(entries, 'bad.titan.example', 22)).toThrow(/No pin for this host: .*for deploy\.example\.com,\[127\.0\.0\.1\]:2222, \*\.titan\.example,!bad\.titan\.example\./);
+    expect(() => HostKeyPolicy.fromEntries(entries, 'titan.example', 22)).toThrow(/No pin for this host/);
   });
 
   test('a hashed entry made by ssh-keygen -H matches its host and port only', () => {
@@ -104,7 +104,7 @@ describe('HostKeyPolicy', () => {
     expect(hashed).not.toContain('127.0.0.1');
     expect(HostKeyPolicy.fromEntries([hashed], '127.0.0.1', 2222).check(key('ed').blob).accepted).toBe(true);
     expect(HostKeyPolicy.fromEntries([hashed], 'deploy.example.com', 22).check(key('rsa').blob).accepted).toBe(true);
-    expect(HostKeyPolicy.fromEntries([hashed], '127.0.0.1', 2223).check(key('ed').blob).accepted).toBe(false);
+    expect(() => HostKeyPolicy.fromEntries([hashed], '127.0.0.1', 2223)).toThrow(/No pin for this host: .* are for a hashed host name\./);
     expect(HostKeyPolicy.fromEntries([hashed], 'deploy.example.com', 22).check(key('ed').blob).accepted).toBe(false);
   });
 

@@ -11,6 +11,7 @@ import { chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readF
 import { join } from 'node:path';
 import { type RecordingLogger, recordingLogger } from '@titan/log/logger';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { readProductionValues } from '@titan/test-host/production-values';
 import { loadTestHost, type TestHost } from '@titan/test-host/test-host';
 
 export const testHost: TestHost = loadTestHost();
@@ -46,11 +47,10 @@ export function prepareAppDir(name: string): string {
 
 /** The values of the host's production file (to prove none of them leaks). */
 export function productionValues(appDir: string): string[] {
-  return readFileSync(join(appDir, 'shared', '.env.prod'), 'utf8')
-    .split('\n')
-    .filter((l) => /^[A-Z][A-Z0-9_]*=/.test(l))
-    .map((l) => l.slice(l.indexOf('=') + 1))
-    .filter((v) => v.length >= 8 && !['DISARMED', '127.0.0.1:5000/titan'].includes(v) && !/^\d+$/.test(v));
+  const values = readProductionValues(join(appDir, 'shared', '.env.prod'));
+  return [...values]
+    .filter(([name, value]) => value.length >= 8 && !['TITAN_MODE', 'TITAN_REGISTRY', 'POSTGRES_UID', 'POSTGRES_GID', 'ACME_EMAIL', 'DOMAIN'].includes(name))
+    .map(([, value]) => value);
 }
 
 export interface Connected {

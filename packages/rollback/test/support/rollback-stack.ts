@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { silentLogger } from '@titan/log/logger';
 import { parseReleaseKey } from '@titan/release/release-key';
 import { signRelease } from '@titan/release/sign-release';
+import { productionValue } from '@titan/test-host/production-values';
 import { runActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/test-host';
 
@@ -129,11 +130,7 @@ export function rollback(inputs: Record<string, string>, options: { env?: Record
 
 /** A value of the app folder's production values file (secrets: never print them). */
 export function envValue(name: string): string {
-  const line = readFileSync(join(appDir, 'shared', '.env.prod'), 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${name}=`));
-  if (line === undefined) throw new Error(`${name} is not in ${appDir}/shared/.env.prod`);
-  return line.slice(name.length + 1);
+  return productionValue(join(appDir, 'shared', '.env.prod'), name);
 }
 
 export function docker(args: readonly string[]): string {

@@ -1,0 +1,339 @@
+/**
+ * The DigitalOcean account the API double stands in for: regions and sizes, Droplets, volumes,
+ * volume snapshots, firewalls, domains and their records, and the actions that take time. Each
+ * handler answers one operation of the spec the way the real API does (status, body, the errors it
+ * gives for values it refuses); the double validates every answer against the spec on the way out.
+ */
+import { randomUUID } from 'node:crypto';
+
+export interface Answer {
+  readonly status: number;
+  readonly body?: unknown;
+}
+
+export interface DoubleRequest {
+  readonly operationId: string;
+  readonly path: Record<string, string>;
+  readonly query: Record<string, string | string[]>;
+  readonly body: unknown;
+  readonly baseUrl: string;
+}
+
+export interface WorldOptions {
+  /** Regions and the size slugs each offers. */
+  readonly regions: Readonly<Record<string, readonly string[]>>;
+  readonly images: readonly string[];
+  /** Polls of an action before it completes (1: the first poll after creation sees it done). */
+  readonly actionPolls: number;
+  /** The public IPv4 address of the n-th Droplet (from 0). */
+  readonly dropletAddress: (index: number) => string;
+  readonly dropletAddressV6: (index: number) => string;
+}
+
+type Json = Record<string, unknown>;
+const USER_DATA_LIMIT = 64 * 1024;
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const error = (status: number, id: string, message: string): Answer => ({ status, body: { id, message, request_id: randomUUID() } });
+
+export class DoubleWorld {
+  readonly droplets = new Map<number, Json>();
+  readonly volumes = new Map<string, Json>();
+  readonly snapshots = new Map<string, Json>();
+  readonly firewalls = new Map<string, Json>();
+  readonly domains = new Map<string, Json[]>();
+  readonly actions = new Map<number, { action: Json; polls: number; outcome: 'completed' | 'errored' | 'never'; onDone?: () => void }>();
+  /** User data of each Droplet as it was sent (what the metadata service would serve). */
+  readonly userData = new Map<number, string>();
+  /** Action types that end "errored" (fault injection). */
+  readonly failingActions = new Set<string>();
+  /** When set, Droplets never leave "new". */
+  dropletsNeverActive = false;
+  private nextId = 3_000_000;
+
+  constructor(private readonly options: WorldOptions) {}
+
+  addDomain(name: string): void {
+    if (!this.domains.has(name)) this.domains.set(name, []);
+  }
+
+  handle(request: DoubleRequest): Answer {
+    const handler = (this as unknown as Record<string, ((r: DoubleRequest) => Answer) | undefined>)[request.operationId];
+    if (typeof handler !== 'function') return error(501, 'not_implemented', `the API double does not implement ${request.operationId}`);
+    return handler.call(this, request);
+  }
+
+  // ---------------------------------------------------------------------------------------- account
+  account_get(): Answer {
+    return { status: 200, body: { account: { droplet_limit: 25, floating_ip_limit: 5, email: 'operator@example.com', uuid: 'b6fr89dbf6d9156cace5f3c78dc9851d957381ef', email_verified: true, status: 'active', status_message: '' } } };
+  }
+
+  regions_list(r: DoubleRequest): Answer {
+    const regions = Object.entries(this.options.regions).map(([slug, sizes]) => ({ name: slug.toUpperCase(), slug, features: ['backups', 'ipv6', 'metadata', 'storage'], available: true, sizes: [...sizes] }));
+    return { status: 200, body: this.page(r, 'regions', regions) };
+  }
+
+  sizes_list(r: DoubleRequest): Answer {
+    const slugs = [...new Set(Object.values(this.options.regions).flat())].sort();
+    const sizes = slugs.map((slug) => ({
+      slug, memory: 2048, vcpus: 2, disk: 60, transfer: 3, price_monthly: 18, price_hourly: 0.02678, available: true, description: 'Basic',
+      regions: Object.entries(this.options.regions).filter(([, s]) => s.includes(slug)).map(([region]) => region),
+    }));
+    return { status: 200, body: this.page(r, 'sizes', sizes) };
+  }
+
+  // --------------------------------------------------------------------------------------- actions
+  actions_get(r: DoubleRequest): Answer {
+    const entry = this.actions.get(Number(r.path.action_id));
+    if (entry === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    if (entry.action.status === 'in-progress' && entry.outcome !== 'never') {
+      entry.polls++;
+      if (entry.polls >= this.options.actionPolls) {
+        entry.action.status = entry.outcome;
+        entry.action.completed_at = now();
+        if (entry.outcome === 'completed') entry.onDone?.();
+      }
+    }
+    return { status: 200, body: { action: entry.action } };
+  }
+
+  private startAction(type: string, resourceType: string, resourceId: number, region: string, onDone?: () => void, never = false): Json {
+    const id = this.nextId++;
+    const action: Json = { id, status: 'in-progress', type, started_at: now(), completed_at: null, resource_id: resourceId, resource_type: resourceType, region: this.region(region), region_slug: region };
+    const outcome = this.failingActions.has(type) ? 'errored' : never ? 'never' : 'completed';
+    this.actions.set(id, { action, polls: 0, outcome, onDone });
+    return action;
+  }
+
+  // -------------------------------------------------------------------------------------- droplets
+  droplets_list(r: DoubleRequest): Answer {
+    const tag = r.query.tag_name;
+    const name = r.query.name;
+    if (tag !== undefined && name !== undefined) return error(422, 'unprocessable_entity', 'tag_name and name cannot be used together');
+    const droplets = [...this.droplets.values()].filter((d) => (tag === undefined || (d.tags as string[]).includes(String(tag))) && (name === undefined || d.name === name));
+    return { status: 200, body: this.page(r, 'droplets', droplets) };
+  }
+
+  droplets_get(r: DoubleRequest): Answer {
+    const droplet = this.droplets.get(Number(r.path.droplet_id));
+    if (droplet === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    return { status: 200, body: { droplet } };
+  }
+
+  droplets_destroy(r: DoubleRequest): Answer {
+    const id = Number(r.path.droplet_id);
+    if (!this.droplets.delete(id)) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    for (const volume of this.volumes.values()) volume.droplet_ids = (volume.droplet_ids as number[]).filter((d) => d !== id);
+    return { status: 204 };
+  }
+
+  droplets_create(r: DoubleRequest): Answer {
+    const body = r.body as Json;
+    if (Array.isArray(body.names)) return error(422, 'unprocessable_entity', 'the API double creates one Droplet a request');
+    const region = typeof body.region === 'string' ? body.region : '';
+    const size = typeof body.size === 'string' ? body.size : '';
+    const sizes = this.options.regions[region];
+    if (sizes === undefined) return error(422, 'unprocessable_entity', 'You specified an invalid region for Droplet creation.');
+    if (!sizes.includes(size)) return error(422, 'unprocessable_entity', 'Size is not available in this region.');
+    if (!this.options.images.includes(String(body.image))) return error(422, 'unprocessable_entity', 'You specified an invalid image for Droplet creation.');
+    const userData = typeof body.user_data === 'string' ? body.user_data : '';
+    if (Buffer.byteLength(userData) > USER_DATA_LIMIT) return error(422, 'unprocessable_entity', 'user_data is too long: it must be 64 KiB or less.');
+    const volumeIds = (body.volumes as string[] | undefined) ?? [];
+    for (const v of volumeIds) {
+      const volume = this.volumes.get(v);
+      if (volume === undefined) return error(422, 'unprocessable_entity', `volume ${v} does not exist`);
+      if ((volume.region as Json).slug !== region) return error(422, 'unprocessable_entity', 'The volume must be in the same region as the Droplet.');
+    }
+    const id = this.nextId++;
+    const index = this.droplets.size;
+    const networks: Json = { v4: [], v6: [] };
+    const droplet: Json = {
+      id, name: body.name, memory: 2048, vcpus: 2, disk: 60, locked: false, status: 'new', kernel: null, created_at: now(),
+      features: body.ipv6 === true ? ['ipv6', 'monitoring'] : ['monitoring'], backup_ids: [], next_backup_window: null, snapshot_ids: [],
+      image: { id: 170_000_000, name: String(body.image), distribution: 'Debian', slug: String(body.image), public: true, regions: [region], type: 'base', min_disk_size: 15, size_gigabytes: 1.2, created_at: now(), status: 'available' },
+      volume_ids: volumeIds, size: this.sizeObject(size, region), size_slug: size, networks, region: this.region(region), tags: (body.tags) ?? [], vpc_uuid: randomUUID(),
+    };
+    this.droplets.set(id, droplet);
+    this.userData.set(id, userData);
+    for (const v of volumeIds) (this.volumes.get(v) as Json).droplet_ids = [id];
+    const action = this.startAction('create', 'droplet', id, region, () => {
+      if (this.dropletsNeverActive) return;
+      droplet.status = 'active';
+      networks.v4 = [{ ip_address: this.options.dropletAddress(index), netmask: '255.255.240.0', gateway: '192.0.2.1', type: 'public' }];
+      if (body.ipv6 === true) networks.v6 = [{ ip_address: this.options.dropletAddressV6(index), netmask: 64, gateway: '2001:db8::1', type: 'public' }];
+    }, this.dropletsNeverActive);
+    return { status: 202, body: { droplet, links: { actions: [{ id: action.id, rel: 'create', href: `${r.baseUrl}/v2/actions/${String(action.id)}` }] } } };
+  }
+
+  // --------------------------------------------------------------------------------------- volumes
+  volumes_list(r: DoubleRequest): Answer {
+    const volumes = [...this.volumes.values()].filter((v) => (r.query.name === undefined || v.name === r.query.name) && (r.query.region === undefined || (v.region as Json).slug === r.query.region));
+    return { status: 200, body: this.page(r, 'volumes', volumes) };
+  }
+
+  volumes_create(r: DoubleRequest): Answer {
+    const body = r.body as Json;
+    const region = String(body.region);
+    if (this.options.regions[region] === undefined) return error(422, 'unprocessable_entity', 'invalid region');
+    if ([...this.volumes.values()].some((v) => v.name === body.name && (v.region as Json).slug === region)) return error(409, 'conflict', 'a volume with that name already exists in the region');
+    const volume: Json = {
+      id: randomUUID(), name: body.name, description: body.description ?? '', size_gigabytes: body.size_gigabytes, droplet_ids: [], created_at: now(), tags: body.tags ?? [],
+      region: this.region(region), filesystem_type: body.filesystem_type ?? '', filesystem_label: body.filesystem_label ?? '',
+    };
+    this.volumes.set(String(volume.id), volume);
+    return { status: 201, body: { volume } };
+  }
+
+  volumes_get(r: DoubleRequest): Answer {
+    const volume = this.volumes.get(r.path.volume_id ?? '');
+    return volume === undefined ? error(404, 'not_found', 'The resource you were accessing could not be found.') : { status: 200, body: { volume } };
+  }
+
+  volumes_delete(r: DoubleRequest): Answer {
+    const volume = this.volumes.get(r.path.volume_id ?? '');
+    if (volume === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    if ((volume.droplet_ids as number[]).length > 0) return error(409, 'conflict', 'The volume is attached to a Droplet: detach it first.');
+    this.volumes.delete(String(volume.id));
+    return { status: 204 };
+  }
+
+  volumeActions_post_byId(r: DoubleRequest): Answer {
+    const volume = this.volumes.get(r.path.volume_id ?? '');
+    const body = r.body as Json;
+    if (volume === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    const dropletId = Number(body.droplet_id);
+    const droplet = this.droplets.get(dropletId);
+    if (body.type !== 'attach' && body.type !== 'detach') return error(422, 'unprocessable_entity', `the API double does not ${String(body.type)} volumes`);
+    if (droplet === undefined) return error(404, 'not_found', 'The Droplet could not be found.');
+    const region = (volume.region as Json).slug as string;
+    if ((droplet.region as Json).slug !== region) return error(422, 'unprocessable_entity', 'The volume must be in the same region as the Droplet.');
+    const attach = body.type === 'attach';
+    const action = this.startAction(`${String(body.type)}_volume`, 'volume', 0, region, () => {
+      volume.droplet_ids = attach ? [dropletId] : [];
+      const ids = (droplet.volume_ids as string[]).filter((v) => v !== volume.id);
+      droplet.volume_ids = attach ? [...ids, volume.id] : ids;
+    });
+    return { status: 202, body: { action: { ...action, resource_id: undefined } } };
+  }
+
+  // ------------------------------------------------------------------------------------- snapshots
+  volumeSnapshots_create(r: DoubleRequest): Answer {
+    const volume = this.volumes.get(r.path.volume_id ?? '');
+    if (volume === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    const body = r.body as Json;
+    const snapshot: Json = {
+      id: randomUUID(), name: body.name, created_at: now(), regions: [(volume.region as Json).slug], min_disk_size: volume.size_gigabytes, size_gigabytes: 0.4,
+      resource_id: volume.id, resource_type: 'volume', tags: body.tags ?? [],
+    };
+    this.snapshots.set(String(snapshot.id), snapshot);
+    return { status: 201, body: { snapshot } };
+  }
+
+  volumeSnapshots_list(r: DoubleRequest): Answer {
+    if (!this.volumes.has(r.path.volume_id ?? '')) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    return { status: 200, body: this.page(r, 'snapshots', [...this.snapshots.values()].filter((s) => s.resource_id === r.path.volume_id)) };
+  }
+
+  snapshots_list(r: DoubleRequest): Answer {
+    const type = r.query.resource_type;
+    return { status: 200, body: this.page(r, 'snapshots', [...this.snapshots.values()].filter((s) => type === undefined || s.resource_type === type)) };
+  }
+
+  volumeSnapshots_get_byId(r: DoubleRequest): Answer {
+    const snapshot = this.snapshots.get(r.path.snapshot_id ?? '');
+    return snapshot === undefined ? error(404, 'not_found', 'The resource you were accessing could not be found.') : { status: 200, body: { snapshot } };
+  }
+
+  volumeSnapshots_delete_byId(r: DoubleRequest): Answer {
+    return this.snapshots.delete(r.path.snapshot_id ?? '') ? { status: 204 } : error(404, 'not_found', 'The resource you were accessing could not be found.');
+  }
+
+  // ------------------------------------------------------------------------------------- firewalls
+  firewalls_list(r: DoubleRequest): Answer {
+    return { status: 200, body: this.page(r, 'firewalls', [...this.firewalls.values()]) };
+  }
+
+  firewalls_get(r: DoubleRequest): Answer {
+    const firewall = this.firewalls.get(r.path.firewall_id ?? '');
+    return firewall === undefined ? error(404, 'not_found', 'The resource you were accessing could not be found.') : { status: 200, body: { firewall } };
+  }
+
+  firewalls_create(r: DoubleRequest): Answer {
+    const body = r.body as Json;
+    if ([...this.firewalls.values()].some((f) => f.name === body.name)) return error(409, 'conflict', 'a firewall with that name already exists');
+    const firewall = this.firewallFrom(randomUUID(), now(), body);
+    this.firewalls.set(String(firewall.id), firewall);
+    return { status: 202, body: { firewall } };
+  }
+
+  firewalls_update(r: DoubleRequest): Answer {
+    const old = this.firewalls.get(r.path.firewall_id ?? '');
+    if (old === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    const firewall = this.firewallFrom(String(old.id), String(old.created_at), r.body as Json);
+    this.firewalls.set(String(firewall.id), firewall);
+    return { status: 200, body: { firewall } };
+  }
+
+  private firewallFrom(id: string, createdAt: string, body: Json): Json {
+    const rules = (list: unknown) => ((list as Json[] | undefined) ?? []).map((rule) => ({ ...rule, ports: rule.protocol === 'icmp' ? '0' : rule.ports === 'all' ? '0' : rule.ports }));
+    return { id, name: body.name, status: 'succeeded', created_at: createdAt, pending_changes: [], inbound_rules: rules(body.inbound_rules), outbound_rules: rules(body.outbound_rules), droplet_ids: body.droplet_ids ?? [], tags: body.tags ?? [] };
+  }
+
+  // --------------------------------------------------------------------------------------- domains
+  domains_get(r: DoubleRequest): Answer {
+    const name = r.path.domain_name ?? '';
+    if (!this.domains.has(name)) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    return { status: 200, body: { domain: { name, ttl: 1800, zone_file: `$ORIGIN ${name}.\n` } } };
+  }
+
+  domains_list_records(r: DoubleRequest): Answer {
+    const zone = r.path.domain_name ?? '';
+    const records = this.domains.get(zone);
+    if (records === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    const fqdn = (record: Json) => (record.name === '@' ? zone : `${String(record.name)}.${zone}`);
+    const filtered = records.filter((rec) => (r.query.name === undefined || fqdn(rec) === r.query.name) && (r.query.type === undefined || rec.type === r.query.type));
+    return { status: 200, body: this.page(r, 'domain_records', filtered) };
+  }
+
+  domains_create_record(r: DoubleRequest): Answer {
+    const records = this.domains.get(r.path.domain_name ?? '');
+    if (records === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    const body = r.body as Json;
+    const record: Json = { id: this.nextId++, type: body.type, name: body.name, data: body.data, priority: null, port: null, ttl: body.ttl ?? 1800, weight: null, flags: null, tag: null };
+    records.push(record);
+    return { status: 201, body: { domain_record: record } };
+  }
+
+  domains_update_record(r: DoubleRequest): Answer {
+    const records = this.domains.get(r.path.domain_name ?? '');
+    const record = records?.find((rec) => rec.id === Number(r.path.domain_record_id));
+    if (record === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
+    Object.assign(record, Object.fromEntries(Object.entries(r.body as Json).filter(([k]) => ['type', 'name', 'data', 'ttl'].includes(k))));
+    return { status: 200, body: { domain_record: record } };
+  }
+
+  // --------------------------------------------------------------------------------------- helpers
+  private region(slug: string): Json {
+    return { name: slug.toUpperCase(), slug, features: ['backups', 'ipv6', 'metadata', 'storage'], available: true, sizes: [...(this.options.regions[slug] ?? [])] };
+  }
+
+  private sizeObject(slug: string, region: string): Json {
+    return { slug, memory: 2048, vcpus: 2, disk: 60, transfer: 3, price_monthly: 18, price_hourly: 0.02678, regions: [region], available: true, description: 'Basic' };
+  }
+
+  /** One page of a list, with DigitalOcean's `links.pages` and `meta.total`. */
+  private page(r: DoubleRequest, key: string, items: readonly unknown[]): Json {
+    const perPage = Math.min(200, Number(r.query.per_page ?? 20));
+    const page = Math.max(1, Number(r.query.page ?? 1));
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const url = (p: number) => `${r.baseUrl}${this.listPath(r)}?page=${p}&per_page=${perPage}`;
+    const pages: Json = {};
+    if (page > 1) Object.assign(pages, { first: url(1), prev: url(page - 1) });
+    if (page < last) Object.assign(pages, { next: url(page + 1), last: url(last) });
+    return { [key]: items.slice((page - 1) * perPage, page * perPage), links: { pages }, meta: { total: items.length } };
+  }
+
+  private listPath(r: DoubleRequest): string {
+    const paths: Record<string, string> = { droplets_list: '/v2/droplets', volumes_list: '/v2/volumes', firewalls_list: '/v2/firewalls', snapshots_list: '/v2/snapshots', regions_list: '/v2/regions', sizes_list: '/v2/sizes' };
+    return paths[r.operationId] ?? (r.operationId === 'domains_list_records' ? `/v2/domains/${r.path.domain_name ?? ''}/records` : `/v2/volumes/${r.path.volume_id ?? ''}/snapshots`);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The halt mark: `state/halted`, one JSON line saying that an operator stopped trading on this host
+ * (a HARD_HALT, or a rollback in mode stop): who, when, why, and the HARD_HALT's nonce. While it is
+ * there, nothing automatic starts a trading service or arms the stack: a waiting guard, a recovery,
+ * a deploy in flight and the return plans (guard-scripts.ts) honour it. It is lifted only by an
+ * explicit action that says so: a rollback in mode restart or rollback as it starts the stack, or a
+ * deploy with lift-halt: true. Lifting names the mark it lifts (its nonce): a newer halt wins.
+ */
+import type { SshConnection } from '@titan/ssh/connection';
+import type { HostLayout } from './host-layout.js';
+
+export interface HaltMark {
+  /** Host-independent time of the halt (the runner's clock, ISO 8601). */
+  readonly at: string;
+  readonly actor: string;
+  readonly runUrl: string;
+  readonly reason: string;
+  /** halt, stop, restart or rollback: the rollback mode that sent the HARD_HALT. */
+  readonly rollbackMode: string;
+  /** The HARD_HALT's nonce: names this halt. */
+  readonly nonce: string;
+}
+
+const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
+
+export class HostHaltedError extends Error {
+  override readonly name = 'HostHaltedError';
+  readonly mark: HaltMark;
+
+  constructor(message: string, mark: HaltMark) {
+    super(message);
+    this.mark = mark;
+  }
+}
+
+/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
+export function describeHalt(mark: HaltMark): string {
+  return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
+}
+
+export function parseHaltMark(text: string): HaltMark | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const record = value as Record<string, unknown>;
+    const str = (key: string): string => (typeof record[key] === 'string' ? record[key] : '');
+    return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
+  } catch {
+    // A mark that cannot be read is still a halt.
+    return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'state/halted cannot be read', rollbackMode: 'unknown', nonce: '' };
+  }
+}
+
+export const WRITE_HALT_MARK_SCRIPT_NAME = 'titan-halt-mark';
+
+// $1 app dir, $2 the mark (one JSON line).
+export const WRITE_HALT_MARK_SCRIPT = `set -eu
+cd "$1"
+mkdir -p state
+printf '%s\\n' "$2" > state/halted.tmp
+mv -f state/halted.tmp state/halted
+`;
+
+export const LIFT_HALT_MARK_SCRIPT_NAME = 'titan-lift-halt';
+
+// $1 app dir, $2 nonce of the mark to lift ('' for a mark without one). Exit 3 with the mark on
+// stdout when another (newer) mark is there instead.
+export const LIFT_HALT_MARK_SCRIPT = `set -eu
+cd "$1"
+[ -f state/halted ] || exit 0
+if [ -n "$2" ] && grep -q "\\"nonce\\":\\"$2\\"" state/halted; then
+  rm -f state/halted
+  exit 0
+fi
+if [ -z "$2" ] && ! grep -q '"nonce":"[0-9a-f]' state/halted; then
+  rm -f state/halted
+  exit 0
+fi
+cat state/halted
+exit 3
+`;
+
+/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
+export async function writeHaltMark(connection: SshConnection, layout: HostLayout, mark: HaltMark): Promise<void> {
+  if (!NONCE_PATTERN.test(mark.nonce)) throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
+  const line = JSON.stringify(mark);
+  await connection.runScript(WRITE_HALT_MARK_SCRIPT, [layout.appDir, line], { name: WRITE_HALT_MARK_SCRIPT_NAME, timeoutMs: 30_000 });
+}
+
+/** The halt mark now, or undefined. */
+export async function readHaltMark(connection: SshConnection, layout: HostLayout): Promise<HaltMark | undefined> {
+  const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1/state/halted" 2> /dev/null || true', 'titan-read-halt', layout.appDir], {
+    timeoutMs: 30_000,
+    logOutput: 'none',
+  });
+  const text = stdout.trim();
+  return text === '' ? undefined : parseHaltMark(text.split('\n')[0] ?? '');
+}
+
+/**
+ * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
+ * mark that is there instead, if any: that halt stands.
+ */
+export async function liftHaltMark(connection: SshConnection, layout: HostLayout, nonce: string): Promise<HaltMark | undefined> {
+  if (nonce !== '' && !NONCE_PATTERN.test(nonce)) throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
+  const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
+    name: LIFT_HALT_MARK_SCRIPT_NAME,
+    timeoutMs: 30_000,
+    acceptExitCodes: [3],
+  });
+  return exitCode === 3 ? parseHaltMark(stdout.trim()) : undefined;
+}
