@@ -30,7 +30,7 @@ export const natsUrl = `127.0.0.1:${natsPort}`;
 export const SEED = { orders: 450_000, redisKeys: 5000, streams: { FILLS: 1500, ORDERS: 600, SIGNALS: 40 } } as const;
 
 export function docker(args: readonly string[], input?: string): string {
-  return execFileSync('docker', [...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
+  return execFileSync('docker', [...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'], ...(input !== undefined ? { input } : {}) });
 }
 
 export function containerName(service: string): string {
