@@ -12,6 +12,8 @@ import { createSpacesClient } from '@titan/spaces/spaces-client';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
 import { recipientOf } from '@titan/backup/encryption';
+import { snapshotVolume } from '@titan/backup/volume-snapshot';
+import { createDigitalOceanClient } from '@titan/digitalocean/client';
 import { verifyBackup, type VerifyReport } from '@titan/restore/verify-backup';
 import { type BackupSettings, readSettings } from './settings.js';
 import { backupSummary } from './summary.js';
@@ -50,6 +52,23 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
         settings.parts.has('jetstream') && settings.nats.password !== undefined
           ? { host: settings.nats.address.host, port: settings.nats.address.port, user: settings.nats.user, password: settings.nats.password, streams: settings.nats.streams, timeoutMs: 30_000 }
           : undefined,
+      volumeSnapshot:
+        settings.volumeSnapshot === undefined
+          ? undefined
+          : (() => {
+              const v = settings.volumeSnapshot;
+              return (backupId: string) =>
+                snapshotVolume({
+                  client: createDigitalOceanClient({ token: v.token, logger, baseUrl: v.apiUrl }),
+                  volume: v.volume,
+                  region: v.region,
+                  tag: v.tag,
+                  extraTags: [`titan-project-${settings.project}`],
+                  keep: v.keep,
+                  name: `${settings.project}-jetstream-${backupId}`,
+                  logger,
+                });
+            })(),
       partTimeoutMs: settings.partTimeoutMs,
       logger,
       signal: abort.signal,

@@ -5,6 +5,7 @@ import { prefixProblem } from '@titan/backup/backup-layout';
 import { checkRecipients, type Encryption, EncryptionError } from '@titan/backup/encryption';
 import type { RetentionPolicy } from '@titan/backup/retention';
 import { SERVICE_PATTERN } from '@titan/backup/stack-container';
+import { SNAPSHOTS_PER_VOLUME, TAG_PATTERN } from '@titan/backup/volume-snapshot';
 import { parseNatsAddress, type NatsAddress } from '@titan/rollback/nats-address';
 import { readSpacesSettings, type SpacesSettings } from '@titan/action-kit/spaces-inputs';
 
@@ -22,6 +23,17 @@ export interface BackupSettings extends HostConnectionSettings, HostTargetSettin
   readonly retention: RetentionPolicy | undefined;
   readonly partTimeoutMs: number;
   readonly verify: VerifySettings | undefined;
+  readonly volumeSnapshot: VolumeSnapshotSettings | undefined;
+}
+
+export interface VolumeSnapshotSettings {
+  readonly volume: string;
+  readonly region: string | undefined;
+  readonly keep: number;
+  readonly tag: string;
+  /** Masked. */
+  readonly token: string;
+  readonly apiUrl: string;
 }
 
 export interface VerifySettings {
@@ -116,11 +128,13 @@ export function readSettings(reader = new InputReader()): BackupSettings {
     : undefined;
 
   const verify = readVerify(reader, encryption);
+  const volumeSnapshot = readVolumeSnapshot(reader);
 
   return {
     ...connection,
     ...target,
     verify,
+    volumeSnapshot,
     spaces,
     prefix,
     parts,
@@ -131,6 +145,25 @@ export function readSettings(reader = new InputReader()): BackupSettings {
     retention,
     partTimeoutMs: reader.integer('part-timeout', DEFAULTS.partTimeoutMinutes, { min: 1, max: 24 * 60 }) * 60_000,
   };
+}
+
+const VOLUME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function readVolumeSnapshot(reader: InputReader): VolumeSnapshotSettings | undefined {
+  const token = reader.secret('digitalocean-token');
+  const volume = reader.optional('jetstream-volume');
+  if (volume === undefined) return undefined;
+  if (!VOLUME_PATTERN.test(volume)) throw new ConfigurationError(`Input jetstream-volume ${JSON.stringify(volume)} is neither a volume id nor a volume name.`, { input: 'jetstream-volume' });
+  if (token === undefined) {
+    throw new ConfigurationError('Input required and not supplied: digitalocean-token (a DigitalOcean API token, to snapshot jetstream-volume; or leave jetstream-volume empty)', { input: 'digitalocean-token' });
+  }
+  const region = reader.optional('jetstream-volume-region');
+  if (region !== undefined && !/^[a-z]{3}\d$/.test(region)) throw new ConfigurationError(`Input jetstream-volume-region ${JSON.stringify(region)} is not a DigitalOcean region slug (like fra1).`, { input: 'jetstream-volume-region' });
+  const tag = reader.optional('volume-snapshot-tag', 'titan-backup');
+  if (!TAG_PATTERN.test(tag)) throw new ConfigurationError(`Input volume-snapshot-tag ${JSON.stringify(tag)} is not a DigitalOcean tag (letters, digits, _, : and -).`, { input: 'volume-snapshot-tag' });
+  const apiUrl = reader.optional('digitalocean-api-url', 'https://api.digitalocean.com');
+  if (!/^https?:\/\/[^\s/?#]+$/.test(apiUrl)) throw new ConfigurationError(`Input digitalocean-api-url ${JSON.stringify(apiUrl)} must be http(s)://HOST[:PORT].`, { input: 'digitalocean-api-url' });
+  return { volume, region, keep: reader.integer('volume-snapshot-keep', 7, { min: 1, max: SNAPSHOTS_PER_VOLUME - 1 }), tag, token, apiUrl };
 }
 
 function readVerify(reader: InputReader, encryption: Encryption): VerifySettings | undefined {

@@ -66,6 +66,12 @@ export function backupSummary(
       pg.tables.map((t) => `${t.name}\t${t.rows} rows\t${t.checksum === null ? '-' : `checksum ${t.checksum}`}`).join('\n'),
     );
   }
+  if (manifest?.volumeSnapshot != null) {
+    const v = manifest.volumeSnapshot;
+    summary.text(
+      `JetStream volume ${v.volume}: snapshot ${v.name} (${v.snapshotId}) taken, tagged ${v.tags.join(', ')}; crash-consistent at best (the stream snapshots are the consistent copy)${v.removed.length > 0 ? `; ${v.removed.length} older snapshot(s) of it removed` : ''}.`,
+    );
+  }
   if (manifest?.redis != null) summary.text(`Redis ${manifest.redis.version}: ${manifest.redis.keys} keys in the snapshot (LASTSAVE ${manifest.redis.lastSave}).`);
   if (manifest?.jetstream != null) {
     summary.table(

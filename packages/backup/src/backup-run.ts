@@ -49,7 +49,8 @@ export interface BackupRequest {
   readonly postgres: PostgresSettings | undefined;
   readonly redis: RedisSettings | undefined;
   readonly jetstream: JetStreamSource | undefined;
-  readonly volumeSnapshot?: (() => Promise<VolumeSnapshotFacts>) | undefined;
+  /** Takes the DigitalOcean volume snapshot (named after the backup id) when the volume is set. */
+  readonly volumeSnapshot?: ((backupId: string) => Promise<VolumeSnapshotFacts>) | undefined;
   /** The longest any one part may take (default 6 h). */
   readonly partTimeoutMs?: number;
   readonly partSize?: number;
@@ -167,7 +168,7 @@ export async function takeBackup(connection: SshConnection, request: BackupReque
     const snap = request.volumeSnapshot;
     if (snap !== undefined) {
       const t = performance.now();
-      volumeSnapshot = await clock.run('JetStream volume: DigitalOcean snapshot', snap);
+      volumeSnapshot = await clock.run('JetStream volume: DigitalOcean snapshot', () => snap(backupId));
       durations['volumeSnapshot'] = Math.round(performance.now() - t);
     }
 

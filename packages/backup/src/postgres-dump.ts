@@ -15,6 +15,7 @@
 import type { Writable } from 'node:stream';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { PostgresFacts } from './backup-manifest.js';
+import { containerWork, newWorkToken, workFolderPrelude } from './container-work.js';
 import type { ServiceContainer } from './stack-container.js';
 import { parseTableFacts, TABLE_FACTS_QUERY, TABLE_FACTS_SETTINGS } from './table-facts.js';
 
@@ -25,13 +26,15 @@ function heredoc(sql: string): string {
 
 export const PG_DUMP_SCRIPT_NAME = 'titan-pg-dump';
 
-// Runs inside the postgres container. $1 database, $2 user, $3 tables to checksum: '*' (all),
-// '' (none) or a comma-separated list of table or schema.table names.
+// Runs inside the postgres container (through container-work.ts). $1 database, $2 user, $3 tables
+// to checksum: '*' (all), '' (none) or a comma-separated list of table or schema.table names, $4 the
+// work token.
 export const PG_DUMP_SCRIPT = `set -eu
 db=$1
 user=$2
 tables=$3
-work=$(mktemp -d /tmp/titan-backup.XXXXXX)
+token=$4
+${workFolderPrelude('token')}
 psql_pid=
 cleanup() {
   exec 3>&- 2>/dev/null || true
@@ -111,8 +114,9 @@ export function parseDumpFacts(lines: readonly string[], source: PostgresSource)
 /** Streams the dump into `sink`; resolves with the facts once pg_dump and the session succeeded. */
 export async function dumpPostgres(connection: SshConnection, source: PostgresSource, sink: Writable, signal: AbortSignal, timeoutMs: number): Promise<PostgresFacts> {
   const lines: string[] = [];
+  const token = newWorkToken();
   await connection.streamStdout(
-    ['docker', 'exec', source.container.id, 'sh', '-c', PG_DUMP_SCRIPT, PG_DUMP_SCRIPT_NAME, source.database, source.user, source.checksumTables],
+    containerWork(source.container.id, token, ['sh', '-c', PG_DUMP_SCRIPT, PG_DUMP_SCRIPT_NAME, source.database, source.user, source.checksumTables, token]),
     sink,
     { signal, timeoutMs, onStderrLine: (line) => { if (line.startsWith('titan-backup-pg')) lines.push(line); } },
   );

@@ -9,16 +9,22 @@
 import type { Writable } from 'node:stream';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { RedisFacts } from './backup-manifest.js';
+import { containerWork, newWorkToken, workFolderPrelude } from './container-work.js';
 import type { ServiceContainer } from './stack-container.js';
 
 export const REDIS_SNAPSHOT_SCRIPT_NAME = 'titan-redis-snapshot';
 
-// Runs inside the redis container. $1 the name of the environment variable holding the password
-// ('' for none), $2 the port, $3 seconds to wait for the save.
+// Runs inside the redis container (through container-work.ts). $1 the name of the environment
+// variable holding the password ('' for none), $2 the port, $3 seconds to wait for the save, $4 the
+// work token.
 export const REDIS_SNAPSHOT_SCRIPT = `set -eu
 password_var=$1
 port=$2
 limit=$3
+token=$4
+${workFolderPrelude('token')}
+trap 'rm -rf "$work"' EXIT
+trap 'exit 143' TERM
 if [ -n "$password_var" ]; then
   if ! REDISCLI_AUTH=$(printenv "$password_var"); then
     echo "titan-redis-snapshot: $password_var is not set in the redis container" >&2
@@ -80,7 +86,7 @@ keys=$(cli INFO keyspace | tr -d '\\r' | sed -n 's/^db[0-9]*:keys=\\([0-9]*\\),.
 echo "titan-backup-redis: version $(field server redis_version)" >&2
 echo "titan-backup-redis: lastsave $now" >&2
 echo "titan-backup-redis: keys $keys" >&2
-exec cat "$dir/$file"
+cat "$dir/$file"
 `;
 
 export interface RedisSource {
@@ -102,8 +108,9 @@ export function parseRedisFacts(lines: readonly string[], source: RedisSource): 
 export async function snapshotRedis(connection: SshConnection, source: RedisSource, sink: Writable, signal: AbortSignal, timeoutMs: number): Promise<RedisFacts> {
   const lines: string[] = [];
   const saveLimit = Math.max(10, Math.floor(timeoutMs / 2000));
+  const token = newWorkToken();
   await connection.streamStdout(
-    ['docker', 'exec', source.container.id, 'sh', '-c', REDIS_SNAPSHOT_SCRIPT, REDIS_SNAPSHOT_SCRIPT_NAME, source.passwordVariable, String(source.port), String(saveLimit)],
+    containerWork(source.container.id, token, ['sh', '-c', REDIS_SNAPSHOT_SCRIPT, REDIS_SNAPSHOT_SCRIPT_NAME, source.passwordVariable, String(source.port), String(saveLimit), token]),
     sink,
     { signal, timeoutMs, onStderrLine: (line) => { if (line.startsWith('titan-backup-redis')) lines.push(line); } },
   );

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDumpFacts, PG_DUMP_SCRIPT } from '../src/postgres-dump.js';
 import { parseRedisFacts, REDIS_SNAPSHOT_SCRIPT } from '../src/redis-snapshot.js';
+import { CONTAINER_WORK_SCRIPT } from '../src/container-work.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'titan-backup-scripts-'));
 
@@ -17,7 +18,7 @@ describe('container scripts', () => {
     expect(execFileSync('shellcheck', ['--version'], { encoding: 'utf8' })).toContain('ShellCheck');
   });
 
-  for (const [name, text] of Object.entries({ PG_DUMP_SCRIPT, REDIS_SNAPSHOT_SCRIPT })) {
+  for (const [name, text] of Object.entries({ PG_DUMP_SCRIPT, REDIS_SNAPSHOT_SCRIPT, CONTAINER_WORK_SCRIPT })) {
     it(`${name} is POSIX sh, set -eu, shellcheck-clean`, () => {
       expect(text.startsWith('set -eu\n')).toBe(true);
       const file = join(dir, `${name}.sh`);
