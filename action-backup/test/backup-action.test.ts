@@ -72,12 +72,21 @@ async function expectHostClean(): Promise<void> {
   while (Date.now() < deadline) {
     const processes = docker(['exec', containerName('postgres'), 'ps', '-eo', 'comm=']).split('\n').filter((c) => c === 'pg_dump' || c === 'psql');
     const dirs = docker(['exec', containerName('postgres'), 'sh', '-c', 'ls -d /tmp/titan-backup.* 2>/dev/null || true']).trim();
-    const sessions = psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'titan' AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'");
+    let sessions: string;
+    try {
+      sessions = psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'titan' AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'");
+    } catch (error: unknown) {
+      sessions = `unknown (${error instanceof Error ? error.message.split('\n')[1] ?? error.message : String(error)})`;
+    }
     last = `processes: ${processes.join(',') || 'none'}; work dirs: ${dirs || 'none'}; open transactions: ${sessions}`;
-    if (processes.length === 0 && dirs === '' && sessions === '0') return;
+    if (processes.length === 0 && dirs === '' && sessions === '0') {
+      const log = execFileSync('docker', ['logs', '--since', '10m', containerName('postgres')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(log).not.toMatch(/was terminated by signal|terminating any other active server processes/);
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`the host is not clean after the failed backup: ${last}`);
+  throw new Error(`the host is not clean after the failed backup: ${last}\npostgres log:\n${docker(['logs', '--tail', '25', containerName('postgres')])}`);
 }
 
 /** The manifests under the prefix (the complete backups), to compare before and after a run. */

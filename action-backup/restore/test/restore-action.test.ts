@@ -5,7 +5,7 @@
  * backup refused by name; an object damaged at rest caught before anything is kept; a wrong key.
  */
 import * as age from 'age-encryption';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ActionRun, runActionBundle } from '@titan/test-host/action-run';
 import { type SpacesPeer, startSpacesPeer } from '@titan/test-host/spaces-peer';
 import type { ObjectStore } from '@titan/spaces/object-store';
@@ -51,8 +51,8 @@ beforeAll(async () => {
   if (run.status !== 0) throw new Error(`the backup to restore failed:\n${run.log}`);
   backupId = run.outputs['backup-id'] ?? '';
 }, 400_000);
+afterEach(() => dropRestored());
 afterAll(async () => {
-  dropRestored();
   await peer.close();
 });
 
@@ -70,7 +70,7 @@ describe('action-backup/restore', () => {
     expect(psql('SELECT count(*) FROM trade_order', database)).toBe(String(SEED.orders));
     expect(psql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()", database)).toBe('titan');
     expect(psql('SELECT count(*) FROM trade_order')).toBe(ownBefore);
-    expect(run.summary).toContain(`restored into ${database}`);
+    expect(run.summary).toContain(`restored into ${database.replace(/_/g, '\\_')}`);
     expect(run.summary).toContain('public.trade_order');
     expectNoSecret(run);
     const again = await restore({ backup: backupId, database });

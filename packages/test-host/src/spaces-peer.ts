@@ -28,6 +28,7 @@ import { createRequire } from 'node:module';
 interface S3rverInstance {
   run(): Promise<{ address: string; port: number }>;
   close(): Promise<void>;
+  httpServer?: Server;
 }
 type S3rverConstructor = new (options: {
   address: string;
@@ -148,7 +149,7 @@ export async function startSpacesPeer(options: { bucket?: string; extraBuckets?:
       delete headers['transfer-encoding'];
       headers['content-length'] = String(body.length);
       const upstream = httpRequest(
-        { host: '127.0.0.1', port: backendPort, method: req.method, path: req.url, headers },
+        { host: '127.0.0.1', port: backendPort, method: req.method, path: req.url, headers, agent: false },
         (answer) => {
           record.status = answer.statusCode ?? 0;
           res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -230,6 +231,7 @@ export async function startSpacesPeer(options: { bucket?: string; extraBuckets?:
         front.closeAllConnections();
         front.close(() => resolve());
       });
+      s3.httpServer?.closeAllConnections();
       await s3.close();
       rmSync(directory, { recursive: true, force: true });
     },
