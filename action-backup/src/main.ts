@@ -32,6 +32,7 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
   const store = new ObjectStore(client, settings.spaces.endpoint, settings.spaces.bucket);
 
   let outcome: BackupOutcome;
+  let report: VerifyReport | undefined;
   let connection: SshConnection | undefined;
   const abort = new AbortController();
   const onSignal = (): void => abort.abort(new Error('the run was cancelled'));
@@ -73,6 +74,20 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
       logger,
       signal: abort.signal,
     });
+    const verify = settings.verify;
+    if (outcome.complete && verify !== undefined && verify.where === 'host') {
+      const done = outcome;
+      report = await logger.group(`Verify: restore ${done.backupId} from Spaces into a throwaway database on ${settings.host}`, () =>
+        verifyBackup(store, layout, done.backupId, verify.identity, verify.images, logger, {
+          connection: ssh,
+          project: settings.project,
+          service: settings.postgres.service,
+          adminUser: verify.adminUser,
+          owner: settings.postgres.user,
+          timeoutMs: settings.partTimeoutMs,
+        }),
+      );
+    }
   } catch (error: unknown) {
     await new JobSummary()
       .heading(`❌ Backup of ${settings.host} failed`)
@@ -97,9 +112,8 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
     }
   }
 
-  let report: VerifyReport | undefined;
   const verify = settings.verify;
-  if (outcome.complete && verify !== undefined) {
+  if (outcome.complete && verify !== undefined && verify.where === 'runner') {
     report = await logger.group(`Verify: restore ${outcome.backupId} from Spaces on the runner`, () => verifyBackup(store, layout, outcome.backupId, verify.identity, verify.images, logger));
   }
 

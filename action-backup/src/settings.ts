@@ -37,7 +37,9 @@ export interface VolumeSnapshotSettings {
 }
 
 export interface VerifySettings {
-  readonly where: 'runner';
+  readonly where: 'runner' | 'host';
+  /** With host: the role that creates and drops the throwaway database. */
+  readonly adminUser: string;
   /** The verify identity (masked); undefined only with encryption none. */
   readonly identity: string | undefined;
   readonly images: { readonly postgres: string; readonly redis: string; readonly nats: string; readonly options: readonly string[] };
@@ -167,7 +169,7 @@ function readVolumeSnapshot(reader: InputReader): VolumeSnapshotSettings | undef
 }
 
 function readVerify(reader: InputReader, encryption: Encryption): VerifySettings | undefined {
-  const where = reader.choice('verify', ['runner', 'off'] as const, DEFAULTS.verify);
+  const where = reader.choice('verify', ['runner', 'host', 'off'] as const, DEFAULTS.verify);
   const identity = reader.secret('verify-key');
   if (where === 'off') return undefined;
   if (encryption.scheme === 'age' && identity === undefined) {
@@ -181,8 +183,11 @@ function readVerify(reader: InputReader, encryption: Encryption): VerifySettings
   const options = reader.lines('verify-docker-options');
   const bad = options.find((o) => !o.startsWith('--') || /\s/.test(o));
   if (bad !== undefined) throw new ConfigurationError(`Input verify-docker-options: ${JSON.stringify(bad)} is not one docker run option (--name=value, one per line).`, { input: 'verify-docker-options' });
+  const adminUser = reader.optional('postgres-admin-user', 'postgres');
+  if (!IDENTIFIER.test(adminUser)) throw new ConfigurationError(`Input postgres-admin-user ${JSON.stringify(adminUser)} is not a role name.`, { input: 'postgres-admin-user' });
   return {
     where,
+    adminUser,
     identity: encryption.scheme === 'age' ? identity : undefined,
     images: {
       postgres: image('verify-postgres-image', DEFAULTS.verifyPostgresImage),

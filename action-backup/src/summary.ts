@@ -35,7 +35,7 @@ export function backupSummary(
     ['encryption', manifest === undefined ? '' : manifest.encryption.scheme === 'age' ? `age, to ${manifest.encryption.recipients.length} recipient(s)` : 'none (stored in the clear)'],
     ['release running', manifest?.release?.id ?? '(unknown)'],
     ['stored', `${formatBytes(stored)} in ${outcome.objects.length} object(s)`],
-    ['verified', report === undefined ? (outcome.complete ? 'not run (verify: off)' : 'no') : report.ok ? `yes: restored on the runner in ${formatSeconds(report.durationMs)}, every check matched` : `NO: ${report.problems.length} problem(s)`],
+    ['verified', report === undefined ? (outcome.complete ? 'not run (verify: off)' : 'no') : report.ok ? `yes: restored on the ${report.where === 'host' ? 'host (a throwaway database, dropped again)' : 'runner'} in ${formatSeconds(report.durationMs)}, every check matched` : `NO: ${report.problems.length} problem(s)`],
     ['duration', formatSeconds(outcome.durationMs)],
   ]);
   if (outcome.error !== undefined) {
