@@ -64168,8 +64168,8 @@ var configuration_error = __nccwpck_require__(5678);
 /**
  * The inputs every action that works on a Titan host shares, read and checked in one place:
  *
- *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required) and
- *    `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
+ *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required),
+ *    `ssh-key-passphrase` (a secret, for an encrypted key) and `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
  *    fingerprints; a host presenting any other key is refused before anything is sent);
  *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
  *    rules (the values are used as paths and arguments on the host).
@@ -64189,7 +64189,7 @@ const DEFAULT_HINTS = {
     sshKey: 'the private key of the SSH user, e.g. secrets.DEPLOY_SSH_KEY',
 };
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
-/** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
+/** `host`, `ssh-key`, `ssh-key-passphrase`, `known-hosts`, `port` and `user`, in that order. */
 function readHostConnection(reader, hints = {}) {
     const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
     const parsed = parseSshHost(written);
@@ -64197,6 +64197,7 @@ function readHostConnection(reader, hints = {}) {
         throw new configuration_error/* ConfigurationError */.j(`Input host ${parsed.problem}.`, { input: 'host' });
     const host = parsed.host;
     const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
+    const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
     const knownHosts = reader.lines('known-hosts');
     if (knownHosts.length === 0) {
         throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: known-hosts (${KNOWN_HOSTS_HINT})`, { input: 'known-hosts' });
@@ -64206,7 +64207,7 @@ function readHostConnection(reader, hints = {}) {
     if (!USER_PATTERN.test(user)) {
         throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
     }
-    return { host, port, user, sshKey, knownHosts };
+    return { host, port, user, sshKey, knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
 }
 /** `app-dir` and `project`, checked with packages/host's rules. */
 function readHostTarget(reader) {
@@ -64229,6 +64230,7 @@ function hostConnectOptions(settings, logger) {
         port: settings.port,
         username: settings.user,
         privateKey: settings.sshKey,
+        ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}),
         hostKeys: settings.knownHosts,
         logger,
     };
