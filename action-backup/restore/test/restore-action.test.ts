@@ -71,7 +71,7 @@ describe('action-backup/restore', () => {
     expect(psql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()", database)).toBe('titan');
     expect(psql('SELECT count(*) FROM trade_order')).toBe(ownBefore);
     expect(run.summary).toContain(`restored into ${database.replace(/_/g, '\\_')}`);
-    expect(run.summary).toContain('public.trade_order');
+    expect(run.summary).toContain('public.trade\\_order');
     expectNoSecret(run);
     const again = await restore({ backup: backupId, database });
     expect(again.status).toBe(1);
