@@ -113,7 +113,9 @@ describe("the stack's NATS with passwords of every troublesome shape", () => {
     for (const [name, user] of Object.entries(USERS)) expect(await authenticates(port, user, values.get(name) ?? ''), user).toBe('ok');
   });
 
-  const rounds: string[][] = [TROUBLESOME_PASSWORDS.slice(0, 9), [...TROUBLESOME_PASSWORDS.slice(9), 'true', '1k', '1234', '0x1F'].slice(0, 9)];
+  // One distinct password per user in each round.
+  const users = NATS_SERVICE_PASSWORDS.length;
+  const rounds: string[][] = [TROUBLESOME_PASSWORDS.slice(0, users), [...TROUBLESOME_PASSWORDS.slice(users), 'true', '1k', '1234', '0x1F', 'off', '64MB'].slice(0, users)];
 
   it.each(rounds.map((passwords, i) => [i + 1, passwords] as const))('round %i: every user authenticates with its password, a wrong one is refused', async (_round, passwords) => {
     const assigned = Object.fromEntries(NATS_SERVICE_PASSWORDS.map((name, i) => [name, passwords[i % passwords.length] ?? '']));
