@@ -52,7 +52,7 @@ export const DEFAULTS = {
 export async function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Promise<DeploySettings> {
   const connection = readHostConnection(reader, {
     host: 'the name or address of the host to deploy to',
-    sshKey: 'the private key of the deploy user, e.g. secrets.DEPLOY_SSH_KEY',
+    sshKey: 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY',
   });
   const bundleInput = reader.required('bundle', "the bundle folder written by action-deploy/sign (its 'bundle' output)");
   const { bundle, releaseId } = await readBundleId(bundleInput);

@@ -63208,7 +63208,7 @@ const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', pr
 const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 const DEFAULT_HINTS = {
     host: 'the name or address of the host',
-    sshKey: 'the private key of the SSH user, e.g. secrets.DEPLOY_SSH_KEY',
+    sshKey: 'the private key of the SSH user, e.g. secrets.TITAN_SSH_KEY',
 };
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
 /** `host`, `ssh-key`, `ssh-key-passphrase`, `known-hosts`, `port` and `user`, in that order. */
@@ -69435,7 +69435,7 @@ const REASON_MAX = 500;
 function readSettings(reader = new InputReader(), env = process.env) {
     const connection = readHostConnection(reader, {
         host: 'the name or address of the host to act on',
-        sshKey: 'the private key of the deploy user, e.g. secrets.PROD_SSH_KEY',
+        sshKey: 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY',
     });
     const reason = reader.required('reason', 'why: one line carried in the HARD_HALT and the journal');
     if (/[\r\n]/.test(reason) || reason.length > REASON_MAX) {

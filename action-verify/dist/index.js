@@ -54775,7 +54775,7 @@ const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', pr
 const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 const DEFAULT_HINTS = {
     host: 'the name or address of the host',
-    sshKey: 'the private key of the SSH user, e.g. secrets.DEPLOY_SSH_KEY',
+    sshKey: 'the private key of the SSH user, e.g. secrets.TITAN_SSH_KEY',
 };
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
 /** `host`, `ssh-key`, `ssh-key-passphrase`, `known-hosts`, `port` and `user`, in that order. */

@@ -19,7 +19,8 @@ import { testHostGitHub } from '@titan/workflow-runner/test-host-github';
  * README's quick start) calls deploy.yml@v1, which gates, plans, builds all 17 images with the real
  * Docker engine and registry, signs, deploys to staging, verifies, waits for production's approval
  * and deploys the same bundle there; then a broken release reverts by itself and never reaches
- * production; a HARD_HALT from rollback.yml reaches the host while a deploy holds its lock; then
+ * production; a run cancelled mid-deploy leaves no deployment in progress; a HARD_HALT from
+ * rollback.yml reaches the host while a deploy holds its lock; then
  * rollback.yml restarts the stack; and copies of deploy.yml with a renamed output or input fail
  * their chain before the host is touched.
  */
@@ -122,8 +123,9 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     const log = run.log.join('\n');
     expect(log).toContain('Titan release');
     for (const secret of [readReleaseKey(host), (await readFile(host.privateKeyPath, 'utf8')).split('\n')[1] ?? 'x', stagingKey.passphrase]) expect(log).not.toContain(secret);
-    // Staging's deploy, verify and (below) halt went through the encrypted key and its passphrase.
-    expect(run.jobs['deploy/deploy-staging']?.legs[0]?.log.join('\n')).toMatch(/Connect to deploy@127\.0\.0\.1/);
+    // Staging's deploy, verify and (below) halt went through the encrypted key and its passphrase
+    // (the host, an environment secret as provision.yml stores it, is masked like every secret).
+    expect(run.jobs['deploy/deploy-staging']?.legs[0]?.log.join('\n')).toMatch(/Connect to deploy@\*\*\*/);
   });
 
   it('a broken release: staging verification fails and the host returns to the good release by itself; production never sees it', { timeout: 600_000 }, async () => {
@@ -148,6 +150,34 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     } finally {
       await writeFile(services, text);
     }
+  });
+
+  it('a run cancelled while its deploy holds the host leaves no deployment in progress and the good release running', { timeout: 600_000 }, async () => {
+    const before = await current(host);
+    let cancelled = false;
+    const handle = github.start({ workflow: RELEASE_WORKFLOW, event: 'push', sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' });
+    onStep = (event) => {
+      if (!cancelled && event.job === 'deploy/deploy to staging' && event.step.startsWith('Deploy ')) {
+        cancelled = true;
+        void (async () => {
+          const lock = join(host.appDir, '.deploy.lock.holder');
+          for (let i = 0; i < 600 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
+          handle.cancel(); // SIGINT to the deploy, SIGTERM 7.5 s later, SIGKILL 2.5 s after that
+        })();
+      }
+    };
+    const run = await handle.result.finally(() => {
+      onStep = undefined;
+    });
+    expect(cancelled).toBe(true);
+    expect(run.conclusion, explain(run)).toBe('cancelled');
+    expect(run.jobs['deploy/deploy-staging']?.result).toBe('cancelled');
+    expect(run.jobs['deploy/deploy-production']?.result).toBe('skipped');
+    const deployments = api.deployments.filter((d) => d.runId === String(run.runId));
+    expect(deployments.map((d) => d.environment)).toEqual(['staging']);
+    expect(deployments[0]?.statuses.at(-1)?.state).not.toBe('in_progress');
+    expect(existsSync(join(host.appDir, '.deploy.lock.holder')), 'the cancelled deploy left the lock free').toBe(false);
+    expect(await current(host)).toBe(before);
   });
 
   it('a HARD_HALT from rollback.yml reaches the host while a deploy holds its lock, and that deploy stops', { timeout: 600_000 }, async () => {

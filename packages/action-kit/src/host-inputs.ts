@@ -49,7 +49,7 @@ export const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 
 const DEFAULT_HINTS: Required<HostInputHints> = {
   host: 'the name or address of the host',
-  sshKey: 'the private key of the SSH user, e.g. secrets.DEPLOY_SSH_KEY',
+  sshKey: 'the private key of the SSH user, e.g. secrets.TITAN_SSH_KEY',
 };
 
 export const KNOWN_HOSTS_HINT =

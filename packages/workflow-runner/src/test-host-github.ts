@@ -48,13 +48,13 @@ export function hostValue(host: TestHost, name: string): string {
 
 export function testHostEnvironments(host: TestHost, stagingKey?: { privateKey: string; passphrase: string }): Record<string, EnvironmentSettings> {
   const vars = {
-    TITAN_HOST: host.host,
     TITAN_SSH_PORT: String(host.port),
     TITAN_SSH_USER: host.user,
-    TITAN_KNOWN_HOSTS: host.knownHosts,
     TITAN_APP_DIR: host.appDir,
   };
   const secrets = {
+    TITAN_SSH_HOST: host.host,
+    TITAN_KNOWN_HOSTS: host.knownHosts,
     TITAN_SSH_KEY: readFileSync(host.privateKeyPath, 'utf8'),
     TITAN_NATS_CONSOLE_PASSWORD: hostValue(host, 'NATS_CONSOLE_PASSWORD'),
     TITAN_HMAC_SECRET: hostValue(host, 'HMAC_SECRET'),
