@@ -11,5 +11,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     reporters: ['default'],
+    // GitHub's workflow parser imports its JSON schema without an import attribute (it is built for
+    // bundlers): the test workers load JSON modules with one (scripts/json-modules.mjs).
+    execArgv: ['--import', './scripts/json-modules.mjs'],
   },
 });

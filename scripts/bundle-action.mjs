@@ -2,6 +2,10 @@
 // Bundles one action into a committed dist/index.js with @vercel/ncc, from the action's compiled
 // lib/index.js. The bundle is ESM, so it opens with a banner that defines `__dirname`, `__filename`
 // and `require` from import.meta.url (bundled CommonJS dependencies such as ssh2 expect them).
+// dist/licenses.txt lists every bundled third-party package with its licence text (ncc's license
+// file). Assets that are programs for another platform are left out: ssh2's util/pagent.exe (the
+// Windows Pageant helper, run only for `agent: 'pageant'`, which no action uses); any other
+// executable or native addon among the assets fails the bundle, so none ships unnoticed.
 // Usage: node scripts/bundle-action.mjs <action dir>
 import ncc from '@vercel/ncc';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -27,11 +31,16 @@ const { code, assets } = await ncc(entry, {
   quiet: true,
   target: 'es2023',
   externals: [],
+  license: 'licenses.txt',
 });
+const LEFT_OUT = new Set(['pagent.exe']);
+const PLATFORM_BINARY = /\.(exe|dll|so|dylib|node)$/i;
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
 await writeFile(join(out, 'index.js'), BANNER + code);
 for (const [name, asset] of Object.entries(assets ?? {})) {
+  if (LEFT_OUT.has(name)) continue;
+  if (PLATFORM_BINARY.test(name)) throw new Error(`${actionDir}: the bundle would ship the platform binary ${name}; leave it out or explain it in scripts/bundle-action.mjs`);
   const file = join(out, name);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, asset.source, { mode: asset.permissions });

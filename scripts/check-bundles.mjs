@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Every committed action bundle must start under Node 24 (the runners' Node) and, given no inputs,
-// fail with a ConfigurationError that names the missing input. Usage: node scripts/check-bundles.mjs NODE24
+// fail with a ConfigurationError that names the missing input; its dist/ must ship licenses.txt
+// (the bundled third-party packages and their licences) and no program for another platform.
+// Usage: node scripts/check-bundles.mjs NODE24
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { actionDirs } from './actions.mjs';
@@ -21,6 +23,16 @@ for (const dir of dirs) {
     console.error(`✗ ${dir}: no dist/index.js (run: npx turbo run bundle)`);
     failures++;
     continue;
+  }
+  const licenses = join(dir, 'dist', 'licenses.txt');
+  if (!existsSync(licenses) || !/\bMIT\b/.test(readFileSync(licenses, 'utf8'))) {
+    console.error(`✗ ${dir}: dist/licenses.txt is missing or lists no licence (run: npx turbo run bundle)`);
+    failures++;
+  }
+  const binaries = readdirSync(join(dir, 'dist'), { recursive: true }).filter((f) => /\.(exe|dll|so|dylib|node)$/i.test(String(f)));
+  if (binaries.length > 0) {
+    console.error(`✗ ${dir}: dist/ holds platform binaries: ${binaries.join(', ')}`);
+    failures++;
   }
   const yml = readFileSync(join(dir, 'action.yml'), 'utf8');
   if (!/using:\s*['"]?node24/.test(yml)) {

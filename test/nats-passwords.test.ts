@@ -1,7 +1,7 @@
 /**
  * The stack's NATS carries any password: the example's nats service (its image as the test host
  * pushed it, its compose definition, its config/nats.conf) brought up for real with Compose, with an
- * env file written as an operator writes one, nine users at a time, and every user authenticating
+ * env file written as an operator writes one, ten users at a time, and every user authenticating
  * with its password over the NATS protocol (nats.js). The passwords are of every shape that breaks
  * a configuration parser reading them as values: numbers in every spelling, booleans, sizes, `#`,
  * spaces, brackets, non-ASCII; the gate accepts the long ones, and the short ones (`true`, `1k`) are
@@ -32,6 +32,7 @@ const USERS: Record<string, string> = {
   NATS_POWERLAW_PASSWORD: 'powerlaw',
   NATS_QUANT_PASSWORD: 'quant',
   NATS_CONSOLE_PASSWORD: 'console',
+  NATS_BACKUP_PASSWORD: 'backup',
 };
 const dir = mkdtempSync(join(tmpdir(), 'titan-nats-passwords-'));
 
@@ -112,7 +113,9 @@ describe("the stack's NATS with passwords of every troublesome shape", () => {
     for (const [name, user] of Object.entries(USERS)) expect(await authenticates(port, user, values.get(name) ?? ''), user).toBe('ok');
   });
 
-  const rounds: string[][] = [TROUBLESOME_PASSWORDS.slice(0, 9), [...TROUBLESOME_PASSWORDS.slice(9), 'true', '1k', '1234', '0x1F'].slice(0, 9)];
+  // One distinct password per user in each round.
+  const users = NATS_SERVICE_PASSWORDS.length;
+  const rounds: string[][] = [TROUBLESOME_PASSWORDS.slice(0, users), [...TROUBLESOME_PASSWORDS.slice(users), 'true', '1k', '1234', '0x1F', 'off', '64MB'].slice(0, users)];
 
   it.each(rounds.map((passwords, i) => [i + 1, passwords] as const))('round %i: every user authenticates with its password, a wrong one is refused', async (_round, passwords) => {
     const assigned = Object.fromEntries(NATS_SERVICE_PASSWORDS.map((name, i) => [name, passwords[i % passwords.length] ?? '']));

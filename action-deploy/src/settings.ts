@@ -22,6 +22,8 @@ export interface DeploySettings extends HostConnectionSettings, HostTargetSettin
   readonly heartbeatTimeoutSeconds: number;
   readonly keepReleases: number;
   readonly liftHalt: boolean;
+  /** Deploy a release older than the running one, or one marked bad on the host. */
+  readonly allowDowngrade: boolean;
   readonly githubToken: string | undefined;
   readonly environment: string;
   readonly environmentUrl: string | undefined;
@@ -50,7 +52,7 @@ export const DEFAULTS = {
 export async function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Promise<DeploySettings> {
   const connection = readHostConnection(reader, {
     host: 'the name or address of the host to deploy to',
-    sshKey: 'the private key of the deploy user, e.g. secrets.DEPLOY_SSH_KEY',
+    sshKey: 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY',
   });
   const bundleInput = reader.required('bundle', "the bundle folder written by action-deploy/sign (its 'bundle' output)");
   const { bundle, releaseId } = await readBundleId(bundleInput);
@@ -80,6 +82,7 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     heartbeatTimeoutSeconds,
     keepReleases: reader.integer('keep-releases', DEFAULTS.keepReleases, { min: 1, max: 1000 }),
     liftHalt: reader.boolean('lift-halt', false),
+    allowDowngrade: reader.boolean('allow-downgrade', false),
     githubToken: reader.secret('github-token'),
     environment: reader.optional('environment', DEFAULTS.environment),
     environmentUrl: reader.optional('environment-url'),

@@ -63035,7 +63035,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8206);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7122);
 
 
 
@@ -63046,7 +63046,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8206:
+/***/ 7122:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63190,8 +63190,8 @@ var configuration_error = __nccwpck_require__(5678);
 /**
  * The inputs every action that works on a Titan host shares, read and checked in one place:
  *
- *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required) and
- *    `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
+ *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required),
+ *    `ssh-key-passphrase` (a secret, for an encrypted key) and `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
  *    fingerprints; a host presenting any other key is refused before anything is sent);
  *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
  *    rules (the values are used as paths and arguments on the host).
@@ -63208,10 +63208,10 @@ const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', pr
 const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 const DEFAULT_HINTS = {
     host: 'the name or address of the host',
-    sshKey: 'the private key of the SSH user, e.g. secrets.DEPLOY_SSH_KEY',
+    sshKey: 'the private key of the SSH user, e.g. secrets.TITAN_SSH_KEY',
 };
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
-/** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
+/** `host`, `ssh-key`, `ssh-key-passphrase`, `known-hosts`, `port` and `user`, in that order. */
 function readHostConnection(reader, hints = {}) {
     const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
     const parsed = parseSshHost(written);
@@ -63219,6 +63219,7 @@ function readHostConnection(reader, hints = {}) {
         throw new configuration_error/* ConfigurationError */.j(`Input host ${parsed.problem}.`, { input: 'host' });
     const host = parsed.host;
     const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
+    const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
     const knownHosts = reader.lines('known-hosts');
     if (knownHosts.length === 0) {
         throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: known-hosts (${KNOWN_HOSTS_HINT})`, { input: 'known-hosts' });
@@ -63228,7 +63229,7 @@ function readHostConnection(reader, hints = {}) {
     if (!USER_PATTERN.test(user)) {
         throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
     }
-    return { host, port, user, sshKey, knownHosts };
+    return { host, port, user, sshKey, knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
 }
 /** `app-dir` and `project`, checked with packages/host's rules. */
 function readHostTarget(reader) {
@@ -63251,6 +63252,7 @@ function hostConnectOptions(settings, logger) {
         port: settings.port,
         username: settings.user,
         privateKey: settings.sshKey,
+        ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}),
         hostKeys: settings.knownHosts,
         logger,
     };
@@ -65099,7 +65101,9 @@ function redact(text, secrets) {
  *
  * REVERT_SCRIPT runs the plan, under the deploy lock (the caller holds it), from whatever state the
  * deploy left: `current` on the new release -> stop what changed, flip `current` back atomically,
- * start the previous release, mark the new one bad (`reverted`); the same release deployed again
+ * start the previous release, mark the new one bad (`reverted`), the previous release verified
+ * again on the host first (one that no longer verifies is not returned to: `refused`, exit 1, the
+ * new release left current and nothing stopped); the same release deployed again
  * (e.g. DISARMED -> ARMED) -> stop what changed and start it again DISARMED (`returned`); `current`
  * still on the previous release (the switch did not happen) -> start again, as they were, the
  * services the deploy stopped (`restored`). Under an operator's halt (state/halted) the held
@@ -65116,6 +65120,7 @@ function redact(text, secrets) {
  * recorded itself. CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and
  * stops the guard. The bad mark's format is release-marks.ts's (MARK_BAD_PART).
  */
+
 
 
 const GUARD_SCRIPT_NAME = session_lock_script_GUARD_PROCESS_NAME;
@@ -65157,6 +65162,11 @@ compose() {
   env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" $files --env-file "$app/shared/.env.prod" "$@"
 }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+# verify_release ID: the release package's host verification of releases/ID against trust/.
+verify_release() {
+  sh -s -- "releases/$1" trust "$1" <<'TITAN_VERIFY_RELEASE'
+${HOST_VERIFY_SCRIPT}TITAN_VERIFY_RELEASE
+}
 halted=0
 if [ -f state/halted ]; then halted=1; fi
 # up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held
@@ -65206,12 +65216,25 @@ if [ "$current" = "releases/$release" ] && [ "$release" = "$previous" ]; then
   record_mode
   finish returned
 elif [ "$current" = "releases/$release" ]; then
+  if [ -n "$previous" ]; then
+    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
+    # The release returned to is verified again before anything stops: nothing starts on the host
+    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).
+    if ! verdict=$(verify_release "$previous" 2>&1); then
+      why=$(printf '%s\n' "$verdict" | sed -n 's/^verify-release: //p' | head -n 1)
+      echo "revert: releases/$previous no longer verifies against trust/ (\${why:-$verdict}): not returning to it; $release stays current, nothing was stopped" >&2
+      escaped=$(printf '%s' "\${why:-verification failed}" | sed 's/[\\\\"]/\\\\&/g')
+      reason="\\"releases/$previous no longer verifies: $escaped\\""
+      finish refused
+      exit 1
+    fi
+    echo "revert: releases/$previous verified again ($verdict)"
+  fi
   for service in $stop_list; do
     echo "revert: stopping $service"
     stop_service "$service"
   done
   if [ -n "$previous" ]; then
-    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
     ln -s "releases/$previous" "current.tmp-$$"
     mv -T "current.tmp-$$" current
     echo "revert: current -> releases/$previous"
@@ -65449,7 +65472,7 @@ function checkReleaseId(id) {
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
-const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
+const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
     name = 'HostHaltedError';
     mark;
@@ -65503,7 +65526,7 @@ exit 3
 `;
 /** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
 async function writeHaltMark(connection, layout, mark) {
-    if (!NONCE_PATTERN.test(mark.nonce))
+    if (!halt_mark_NONCE_PATTERN.test(mark.nonce))
         throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
     const line = JSON.stringify(mark);
     await connection.runScript(WRITE_HALT_MARK_SCRIPT, [layout.appDir, line], { name: WRITE_HALT_MARK_SCRIPT_NAME, timeoutMs: 30_000 });
@@ -65522,7 +65545,7 @@ async function readHaltMark(connection, layout) {
  * mark that is there instead, if any: that halt stands.
  */
 async function liftHaltMark(connection, layout, nonce) {
-    if (nonce !== '' && !NONCE_PATTERN.test(nonce))
+    if (nonce !== '' && !halt_mark_NONCE_PATTERN.test(nonce))
         throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
     const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
         name: LIFT_HALT_MARK_SCRIPT_NAME,
@@ -66443,23 +66466,29 @@ async function readCurrent(connection, layout) {
  * The command is `{actor, issuedAt, nonce, reason, runUrl, type: "HARD_HALT"}`, serialized as RFC 8785
  * canonical JSON (members sorted, no whitespace, UTF-8). The envelope is canonical JSON too, so the
  * signed bytes are found in it without parsing: everything between the leading `{"command":` and the
- * last `,"signature":"`. A receiver recomputes HMAC-SHA256(HMAC_SECRET, those bytes) and compares it,
- * in constant time, with `signature`; it rejects a nonce it has seen before and an `issuedAt` too far
- * in the past. The secret is the stack's HMAC_SECRET (what titan-brain is started with).
+ * last `,"signature":"`. A receiver (openHardHalt) recomputes HMAC-SHA256(HMAC_SECRET, those bytes)
+ * and compares it, in constant time, with `signature`; it refuses an `issuedAt` outside its freshness
+ * window (older than HALT_MAX_AGE_MS, or further ahead than HALT_MAX_FUTURE_MS of clock skew) and a
+ * nonce it has accepted before (an exact replay). The secret is the stack's HMAC_SECRET (what
+ * titan-brain is started with). The acknowledgement is signed too: halt-acknowledgement.ts.
  */
 
 
 const HARD_HALT = 'HARD_HALT';
 const halt_command_NONCE_PATTERN = /^[0-9a-f]{32}$/;
+/** A receiver refuses a command issued longer ago than this. */
+const HALT_MAX_AGE_MS = 120_000;
+/** ... or issued further in the future than this (clock skew between runner and host). */
+const HALT_MAX_FUTURE_MS = 30_000;
 const ENVELOPE_HEAD = '{"command":';
 const SIGNATURE_MARK = ',"signature":"';
-class HaltEnvelopeError extends Error {
+class halt_command_HaltEnvelopeError extends Error {
     name = 'HaltEnvelopeError';
 }
 function createHardHalt(fields) {
     const nonce = fields.nonce ?? (0,external_node_crypto_.randomBytes)(16).toString('hex');
     if (!halt_command_NONCE_PATTERN.test(nonce))
-        throw new HaltEnvelopeError('a HARD_HALT nonce is 32 lower-case hex digits');
+        throw new halt_command_HaltEnvelopeError('a HARD_HALT nonce is 32 lower-case hex digits');
     return {
         type: HARD_HALT,
         reason: fields.reason,
@@ -66473,41 +66502,39 @@ function createHardHalt(fields) {
 function commandBytes(command) {
     return Buffer.from(canonical_json_canonicalJson(command), 'utf8');
 }
-function hmacHex(secret, bytes) {
+function halt_command_hmacHex(secret, bytes) {
     return (0,external_node_crypto_.createHmac)('sha256', secret).update(bytes).digest('hex');
 }
 /** Signs the command with the HMAC secret and wraps it in the envelope. */
 function sealHardHalt(command, secret) {
     if (secret === '')
-        throw new HaltEnvelopeError('the HMAC secret is empty');
-    const signature = hmacHex(secret, commandBytes(command));
+        throw new halt_command_HaltEnvelopeError('the HMAC secret is empty');
+    const signature = halt_command_hmacHex(secret, commandBytes(command));
     const payload = Buffer.from(canonical_json_canonicalJson({ command, signature }), 'utf8');
     return { command, payload, signature };
 }
 /**
- * Checks an envelope as a receiver does: the signed bytes taken from the payload as they are, the
- * HMAC recomputed and compared in constant time. Returns the command; throws HaltEnvelopeError.
+ * Checks an envelope as a receiver must: the signed bytes taken from the payload as they are, the
+ * HMAC recomputed and compared in constant time, the command's shape, its freshness, and its nonce
+ * never accepted before (the nonce is then remembered in `options.seen`). Returns the command;
+ * throws HaltEnvelopeError saying which check refused it.
  */
-function openHardHalt(payload, secret) {
+function openHardHalt(payload, secret, options) {
     const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
-    const mark = text.lastIndexOf(SIGNATURE_MARK);
-    if (!text.startsWith(ENVELOPE_HEAD) || mark < 0 || !text.endsWith('"}')) {
-        throw new HaltEnvelopeError('not a HARD_HALT envelope ({"command":...,"signature":"..."})');
-    }
-    const signed = Buffer.from(text.slice(ENVELOPE_HEAD.length, mark), 'utf8');
-    const signature = text.slice(mark + SIGNATURE_MARK.length, -2);
-    if (!/^[0-9a-f]{64}$/.test(signature))
-        throw new HaltEnvelopeError('the signature is not 64 hex digits');
-    const expected = Buffer.from(hmacHex(secret, signed), 'hex');
+    const signed = Buffer.from(signedPart(text, ENVELOPE_HEAD), 'utf8');
+    const signature = signatureOf(text);
+    if (secret === '')
+        throw new halt_command_HaltEnvelopeError('the HMAC secret is empty');
+    const expected = Buffer.from(halt_command_hmacHex(secret, signed), 'hex');
     if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) {
-        throw new HaltEnvelopeError('the HMAC signature does not match the command (wrong secret, or the command was altered)');
+        throw new halt_command_HaltEnvelopeError('the HMAC signature does not match the command (wrong secret, or the command was altered)');
     }
     let value;
     try {
         value = JSON.parse(signed.toString('utf8'));
     }
     catch {
-        throw new HaltEnvelopeError('the signed command is not JSON');
+        throw new halt_command_HaltEnvelopeError('the signed command is not JSON');
     }
     const command = value;
     if (command === null ||
@@ -66519,15 +66546,123 @@ function openHardHalt(payload, secret) {
         typeof command.actor !== 'string' ||
         typeof command.runUrl !== 'string' ||
         typeof command.issuedAt !== 'string') {
-        throw new HaltEnvelopeError('the signed command is not a HARD_HALT command');
+        throw new halt_command_HaltEnvelopeError('the signed command is not a HARD_HALT command');
     }
     if (canonicalJson(command) !== signed.toString('utf8'))
-        throw new HaltEnvelopeError('the signed command is not canonical JSON');
+        throw new halt_command_HaltEnvelopeError('the signed command is not canonical JSON');
+    const issued = Date.parse(command.issuedAt);
+    const now = (options.now ?? new Date()).getTime();
+    if (!Number.isFinite(issued))
+        throw new halt_command_HaltEnvelopeError('the command has no valid issuedAt');
+    const maxAge = options.maxAgeMs ?? HALT_MAX_AGE_MS;
+    if (now - issued > maxAge)
+        throw new halt_command_HaltEnvelopeError(`the command was issued ${Math.round((now - issued) / 1000)} s ago, more than the ${Math.round(maxAge / 1000)} s a HARD_HALT stays valid (stale, or replayed)`);
+    const maxFuture = options.maxFutureMs ?? HALT_MAX_FUTURE_MS;
+    if (issued - now > maxFuture)
+        throw new halt_command_HaltEnvelopeError(`the command is dated ${Math.round((issued - now) / 1000)} s in the future (clocks more than ${Math.round(maxFuture / 1000)} s apart?)`);
+    if (options.seen.has(command.nonce))
+        throw new halt_command_HaltEnvelopeError(`nonce ${command.nonce} was accepted before: this is a replay`);
+    options.seen.add(command.nonce);
     return command;
+}
+/** The signed bytes of an envelope whose object starts with `head`: up to its last `,"signature":"`. */
+function signedPart(text, head) {
+    const mark = text.lastIndexOf(SIGNATURE_MARK);
+    if (!text.startsWith(head) || mark < 0 || !text.endsWith('"}')) {
+        throw new halt_command_HaltEnvelopeError(`not a signed envelope (${head}...,"signature":"...")`);
+    }
+    return text.slice(head.length, mark);
+}
+/** The envelope's signature: 64 hex digits. */
+function signatureOf(text) {
+    const signature = text.slice(text.lastIndexOf(SIGNATURE_MARK) + SIGNATURE_MARK.length, -2);
+    if (!/^[0-9a-f]{64}$/.test(signature))
+        throw new halt_command_HaltEnvelopeError('the signature is not 64 hex digits');
+    return signature;
 }
 
 // EXTERNAL MODULE: ../node_modules/@nats-io/transport-node/index.js
 var transport_node = __nccwpck_require__(3514);
+;// CONCATENATED MODULE: ../packages/rollback/lib/halt-acknowledgement.js
+/**
+ * The acknowledgement of a HARD_HALT, signed like the command (halt-command.ts) with the stack's
+ * HMAC_SECRET, and bound to the command by its nonce:
+ *
+ *   {"acknowledgement":<canonical JSON of the body>,"signature":"<hex HMAC-SHA256 of exactly those bytes>"}
+ *
+ * The body is `{"ack":true,"nonce":"<the command's nonce>","service":"<who answers>","type":"HARD_HALT_ACK"}`;
+ * its `type` keeps an acknowledgement from ever passing for a command signed with the same secret.
+ * Only an acknowledgement from the stack's halt responder counts (HALT_RESPONDER, titan-brain: the
+ * orchestrator, the one service that stops the strategies); any other service, a signature that does
+ * not check, another nonce, or an unsigned `{"ack":true}` is not an acknowledgement. A refusal is
+ * answered unsigned, `{"ack":false,"error":"...","service":"..."}`: it needs no proof to be believed.
+ */
+
+
+
+const HARD_HALT_ACK = 'HARD_HALT_ACK';
+/** The service whose acknowledgement counts (the stack's halt responder). */
+const HALT_RESPONDER = 'titan-brain';
+const halt_acknowledgement_ENVELOPE_HEAD = '{"acknowledgement":';
+/** The signed acknowledgement of the command with `nonce`, as `service` answers it. */
+function sealAcknowledgement(nonce, service, secret) {
+    if (!NONCE_PATTERN.test(nonce))
+        throw new HaltEnvelopeError('a HARD_HALT nonce is 32 lower-case hex digits');
+    if (secret === '')
+        throw new HaltEnvelopeError('the HMAC secret is empty');
+    const acknowledgement = { ack: true, nonce, service, type: HARD_HALT_ACK };
+    return Buffer.from(canonicalJson({ acknowledgement, signature: hmacHex(secret, Buffer.from(canonicalJson(acknowledgement), 'utf8')) }), 'utf8');
+}
+/**
+ * The reply as the acknowledgement of the command with `nonce` by the halt responder, or why it is
+ * not one (a sentence that never quotes more than 200 characters of the reply).
+ */
+function openAcknowledgement(reply, nonce, secret, responder = HALT_RESPONDER) {
+    const text = Buffer.from(reply).toString('utf8');
+    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return `the reply is not JSON: ${JSON.stringify(shown)}`;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+        return `the reply is not a JSON object: ${shown}`;
+    const record = value;
+    const from = typeof record['service'] === 'string' ? ` from ${record['service']}` : '';
+    if (record['ack'] === false) {
+        const why = typeof record['error'] === 'string' ? `: ${record['error']}` : '';
+        return `the reply${from} refuses the command${why}`;
+    }
+    if (!('acknowledgement' in record))
+        return `the reply${from} is not a signed acknowledgement (${shown})`;
+    let signed;
+    let signature;
+    try {
+        signed = signedPart(text, halt_acknowledgement_ENVELOPE_HEAD);
+        signature = signatureOf(text);
+    }
+    catch (error) {
+        return `the reply is not a signed acknowledgement: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const expected = Buffer.from(halt_command_hmacHex(secret, Buffer.from(signed, 'utf8')), 'hex');
+    if (!(0,external_node_crypto_.timingSafeEqual)(expected, Buffer.from(signature, 'hex'))) {
+        return "the acknowledgement's HMAC signature does not check with hmac-secret (forged, or signed with another secret)";
+    }
+    const body = record['acknowledgement'];
+    if (body === null || typeof body !== 'object' || body['ack'] !== true || body['type'] !== HARD_HALT_ACK || typeof body['service'] !== 'string') {
+        return 'the signed reply is not a HARD_HALT acknowledgement';
+    }
+    if (canonical_json_canonicalJson(body) !== signed)
+        return 'the signed acknowledgement is not canonical JSON';
+    if (body['nonce'] !== nonce)
+        return `the reply acknowledges another command (nonce ${JSON.stringify(body['nonce'])}, sent ${nonce})`;
+    if (body['service'] !== responder)
+        return `the acknowledgement comes from ${body['service']}, not ${responder}: only ${responder}'s counts`;
+    return { ack: true, nonce, service: body['service'] };
+}
+
 ;// CONCATENATED MODULE: ../packages/rollback/lib/nats-address.js
 const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
 /** Parses a NATS address; returns why it cannot be one as a string. */
@@ -66583,8 +66718,11 @@ function formatNatsAddress(address) {
 ;// CONCATENATED MODULE: ../packages/rollback/lib/hard-halt.js
 /**
  * Sends the HARD_HALT, first thing in every rollback mode: the signed envelope (halt-command.ts) as a
- * NATS request on the halt subject, which titan-brain acknowledges on the reply subject with
- * `{"ack":true,"nonce":"<the command's nonce>","service":"titan-brain"}`.
+ * NATS request on the halt subject, which titan-brain acknowledges on the reply subject with a signed
+ * acknowledgement bound to the command's nonce (halt-acknowledgement.ts). Every reply within the
+ * timeout is looked at, in turn, until one is titan-brain's valid acknowledgement: a reply from
+ * another service, an unsigned or forged one, or one for another command does not count (each is
+ * reported), and does not hide titan-brain's answer behind it.
  *
  * NATS listens on the host's loopback only: the client (@nats-io/transport-node) connects to a local
  * forward, a 127.0.0.1:<free port> listener on the runner whose connections go through the SSH
@@ -66598,6 +66736,7 @@ function formatNatsAddress(address) {
 
 
 
+
 async function sendHardHalt(connection, request) {
     const { logger, command, subject } = request;
     const started = performance.now();
@@ -66605,6 +66744,7 @@ async function sendHardHalt(connection, request) {
     const sealed = sealHardHalt(command, request.hmacSecret);
     let forward;
     let nats;
+    const ignoredReplies = [];
     const outcome = (fields) => ({
         subject,
         nonce: command.nonce,
@@ -66612,6 +66752,7 @@ async function sendHardHalt(connection, request) {
         acknowledged: fields.acknowledgement !== undefined,
         acknowledgement: fields.acknowledgement,
         problem: fields.problem,
+        ignoredReplies,
         durationMs: Math.round(performance.now() - started),
     });
     const remaining = () => Math.max(250, request.timeoutMs - (performance.now() - started));
@@ -66634,18 +66775,25 @@ async function sendHardHalt(connection, request) {
             return outcome({ problem: connectProblem(error, where, request.user) });
         }
         logger.info(`Connected to ${where} as ${request.user}; requesting HARD_HALT on ${subject} (nonce ${command.nonce}).`);
-        let reply;
         try {
-            const message = await nats.request(subject, sealed.payload, { timeout: remaining() });
-            reply = message.data;
+            const replies = await nats.requestMany(subject, sealed.payload, { strategy: 'timer', maxWait: remaining() });
+            for await (const message of replies) {
+                const acknowledgement = openAcknowledgement(message.data, command.nonce, request.hmacSecret);
+                if (typeof acknowledgement !== 'string')
+                    return outcome({ acknowledgement });
+                ignoredReplies.push(acknowledgement);
+                logger.warning(`A reply on ${subject} is not ${HALT_RESPONDER}'s acknowledgement, and does not count: ${acknowledgement}.`);
+            }
         }
         catch (error) {
             return outcome({ problem: requestProblem(error, subject, request.timeoutMs) });
         }
-        const acknowledgement = parseAcknowledgement(reply, command.nonce);
-        if (typeof acknowledgement === 'string')
-            return outcome({ problem: acknowledgement });
-        return outcome({ acknowledgement });
+        const seconds = Math.round(request.timeoutMs / 1000);
+        if (ignoredReplies.length === 0)
+            return outcome({ problem: `no acknowledgement on ${subject} within ${seconds} s` });
+        return outcome({
+            problem: `no valid acknowledgement from ${HALT_RESPONDER} on ${subject} within ${seconds} s; ${ignoredReplies.length} reply(ies) did not count: ${ignoredReplies.join('; ')}`,
+        });
     }
     catch (error) {
         return outcome({ problem: `${where} could not be reached through the SSH connection: ${hard_halt_describe(error)}` });
@@ -66654,29 +66802,6 @@ async function sendHardHalt(connection, request) {
         await nats?.close().catch(() => undefined);
         await forward?.close();
     }
-}
-/** The reply as an acknowledgement of the command with `nonce`, or why it is not one. */
-function parseAcknowledgement(reply, nonce) {
-    const text = Buffer.from(reply).toString('utf8');
-    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch {
-        return `the reply is not JSON: ${JSON.stringify(shown)}`;
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value))
-        return `the reply is not a JSON object: ${shown}`;
-    const record = value;
-    if (record['ack'] !== true) {
-        const why = typeof record['error'] === 'string' ? `: ${record['error']}` : '';
-        return `the reply refuses the command${why} (${shown})`;
-    }
-    if (record['nonce'] !== nonce)
-        return `the reply acknowledges another command (nonce ${JSON.stringify(record['nonce'])}, sent ${nonce})`;
-    const service = typeof record['service'] === 'string' ? record['service'] : 'unknown';
-    return { ack: true, nonce, service };
 }
 function connectProblem(error, where, user) {
     if (error instanceof transport_node.errors.AuthorizationError || /authorization/i.test(hard_halt_describe(error))) {
@@ -66870,13 +66995,14 @@ async function pullImages(connection, references, logger) {
  * hand. The text holds no "${" and no backquote, so it is kept verbatim in a String.raw template.
  */
 const host_verify_script_HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
-const HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
+const host_verify_script_HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
 # verify-release: checks a Titan release bundle on the host, with openssl, sha256sum, coreutils, grep
 # and sed only. Usage:
 #   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
 # TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or *.pub (base64
-# of the raw 32-byte key, converted here). Checks, in order: manifest.sig is an Ed25519 signature of
-# manifest.json's exact bytes by one of those keys; manifest.json is one canonical line whose files
+# of the raw 32-byte key, converted here), each named after its key id; TRUST_DIR/revoked/ holds
+# revoked keys. Checks, in order: manifest.sig is an Ed25519 signature of manifest.json's exact
+# bytes by the trusted key the manifest's keyId names, and that key is not revoked; manifest.json is one canonical line whose files
 # entries are well-formed with safe paths; the bundle holds regular files and folders only, exactly
 # the listed files plus manifest.json and manifest.sig; each file has its listed size and sha256
 # (sha256sum -c --strict); the release id is RELEASE_ID when given.
@@ -66911,37 +67037,61 @@ tmp=$(mktemp -d) || fail "cannot create a temporary folder"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
 
-# 1. The signature, against any trusted key.
+# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file
+#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose
+#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.
 for name in manifest.json manifest.sig; do
   if [ -L "$name" ] || [ ! -f "$name" ]; then fail "$name is missing or not a regular file"; fi
 done
 sig_size=$(wc -c < manifest.sig | tr -d ' ')
 [ "$sig_size" = 64 ] || fail "manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes"
 keys=0
-signer=
 for key in "$trust"/*.pem "$trust"/*.pub; do
-  [ -f "$key" ] || continue
-  keys=$((keys + 1))
-  pem=$key
-  case $key in
-    *.pub)
-      raw=$(tr -d ' \r\n' < "$key")
-      case $raw in
-        *[!A-Za-z0-9+/=]* | '') continue ;;
-      esac
-      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || continue
-      pem="$tmp/key-$keys.pem"
-      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$pem"
-      ;;
-  esac
-  openssl pkey -pubin -in "$pem" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key' || continue
-  if openssl pkeyutl -verify -pubin -inkey "$pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
-    signer=$key
-    break
-  fi
+  if [ -f "$key" ]; then keys=$((keys + 1)); fi
 done
 [ "$keys" -gt 0 ] || fail "no trusted key in $trust (*.pem or *.pub)"
-[ -n "$signer" ] || fail "manifest.sig does not verify manifest.json against any of the $keys trusted key(s) in $trust"
+# (manifest.json ends without a newline: command substitution gives sed a terminated line.)
+key_id=$(sed -n 's/.*},"keyId":"\([A-Za-z0-9][A-Za-z0-9._:-]*\)","policy":{.*/\1/p' manifest.json)
+[ -n "$key_id" ] || fail "manifest.json names no valid keyId"
+# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).
+as_pem() {
+  case $1 in
+    *.pub)
+      raw=$(tr -d ' \r\n' < "$1")
+      case $raw in
+        *[!A-Za-z0-9+/=]* | '') return 1 ;;
+      esac
+      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || return 1
+      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$2"
+      ;;
+    *) cat "$1" > "$2" ;;
+  esac
+  openssl pkey -pubin -in "$2" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'
+}
+# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.
+key_sum() {
+  openssl pkey -pubin -in "$1" -outform DER -out "$tmp/key.der" 2>/dev/null && sha256sum < "$tmp/key.der" | sed 's/ .*//'
+}
+for revoked in "$trust/revoked/$key_id.pem" "$trust/revoked/$key_id.pub"; do
+  if [ -f "$revoked" ]; then fail "manifest.json names key $key_id, which is revoked ($revoked)"; fi
+done
+signer=
+for key in "$trust/$key_id.pem" "$trust/$key_id.pub"; do
+  if [ -f "$key" ]; then signer=$key; break; fi
+done
+[ -n "$signer" ] || fail "manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)"
+as_pem "$signer" "$tmp/signer.pem" || fail "$signer is not an Ed25519 public key"
+signer_sum=$(key_sum "$tmp/signer.pem") || fail "$signer cannot be read as a public key"
+for revoked in "$trust"/revoked/*.pem "$trust"/revoked/*.pub; do
+  [ -f "$revoked" ] || continue
+  as_pem "$revoked" "$tmp/revoked.pem" || continue
+  if [ "$(key_sum "$tmp/revoked.pem")" = "$signer_sum" ]; then
+    fail "manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked"
+  fi
+done
+if ! openssl pkeyutl -verify -pubin -inkey "$tmp/signer.pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
+  fail "manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names"
+fi
 
 # 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
 [ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
@@ -67017,8 +67167,10 @@ printf 'verified %s %s\n' "$release_id" "$signer"
 ;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
 /**
  * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
- * into `releases/.<id>.partial-<random>`, verified ON THE HOST by the release package's script
- * (openssl against `trust/`, sha256sum of every file), and only then renamed to `releases/<id>`.
+ * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
+ * sticky bit survives), verified ON THE HOST by the release package's script (openssl against
+ * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
+ * `releases/<id>`.
  * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
  * that is already there is verified again in place (verifyRelease, as a rollback checks the release
  * it returns to) and reused.
@@ -67038,6 +67190,13 @@ class HostVerificationError extends Error {
     }
 }
 const REFUSED_EXIT = 3;
+// read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
+// setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
+// \`chmod -R u+w\`, removed (retention does that).
+const READ_ONLY_PART = (/* unused pure expression or super */ null && (`read_only() {
+  chmod -R a-w,u-s,g-s,o-t -- "$1"
+}
+`));
 const INSTALL_RELEASE_SCRIPT_NAME = 'titan-install-release';
 // $1 partial folder, $2 release folder, $3 trust folder, $4 release id; the verify script's text on
 // stdin. Exit 3 with the verify script's reason on stderr when the bundle does not verify (the
@@ -67048,14 +67207,23 @@ final=$2
 trust=$3
 id=$4
 verify=$(cat)
+# Read-only for everyone, before it is verified (so nobody changes it between the check and its
+# use): no write bit, no setuid, setgid or sticky bit survives the upload, whatever the tar said.
+${READ_ONLY_PART}read_only "$partial"
 if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$partial" "$trust" "$id" 2>&1); then
   mv -T -- "$partial" "$final"
   printf '%s\\n' "$out"
 else
+  chmod -R u+w -- "$partial"
   rm -rf -- "$partial"
   printf '%s\\n' "$out" >&2
   exit ${REFUSED_EXIT}
 fi
+`));
+const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
+// $1 release folder. Makes an installed release folder read-only (one installed before releases were).
+const READ_ONLY_RELEASE_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
+${READ_ONLY_PART}read_only "$1"
 `));
 const VERIFY_RELEASE_SCRIPT_NAME = 'titan-verify-release';
 // $1 release folder, $2 trust folder, $3 release id; the verify script's text on stdin. Exit 3 when
@@ -67104,6 +67272,7 @@ async function installRelease(connection, options) {
             failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
                 'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
         });
+        await connection.runScript(READ_ONLY_RELEASE_SCRIPT, [final], { name: READ_ONLY_RELEASE_SCRIPT_NAME, timeoutMs: 60_000 });
         logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
         return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
     }
@@ -67115,7 +67284,7 @@ async function installRelease(connection, options) {
         uploadedBytes = stats.bytes;
     }
     catch (error) {
-        await connection.run(['rm', '-rf', '--', partial], { timeoutMs: 60_000 }).catch(() => undefined);
+        await connection.run(['sh', '-c', 'chmod -R u+w -- "$1" 2>/dev/null || true; rm -rf -- "$1"', 'titan-remove-partial', partial], { timeoutMs: 60_000 }).catch(() => undefined);
         throw error;
     }
     const uploadMs = Math.round(performance.now() - uploadStarted);
@@ -67131,7 +67300,7 @@ async function installRelease(connection, options) {
 }
 async function runVerifying(connection, script, name, args, messages) {
     try {
-        return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT })).stdout;
+        return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: host_verify_script_HOST_VERIFY_SCRIPT })).stdout;
     }
     catch (error) {
         if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
@@ -69317,7 +69486,7 @@ const REASON_MAX = 500;
 function readSettings(reader = new InputReader(), env = process.env) {
     const connection = readHostConnection(reader, {
         host: 'the name or address of the host to act on',
-        sshKey: 'the private key of the deploy user, e.g. secrets.PROD_SSH_KEY',
+        sshKey: 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY',
     });
     const reason = reader.required('reason', 'why: one line carried in the HARD_HALT and the journal');
     if (/[\r\n]/.test(reason) || reason.length > REASON_MAX) {

@@ -55,7 +55,7 @@ const REASON_MAX = 500;
 export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): RollbackSettings {
   const connection = readHostConnection(reader, {
     host: 'the name or address of the host to act on',
-    sshKey: 'the private key of the deploy user, e.g. secrets.PROD_SSH_KEY',
+    sshKey: 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY',
   });
   const reason = reader.required('reason', 'why: one line carried in the HARD_HALT and the journal');
   if (/[\r\n]/.test(reason) || reason.length > REASON_MAX) {

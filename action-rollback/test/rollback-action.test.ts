@@ -10,9 +10,11 @@ import { existsSync, readFileSync, readlinkSync, writeFileSync, appendFileSync, 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect as connectNats } from '@nats-io/transport-node';
 import { acquireDeployLock } from '@titan/host/deploy-lock';
 import { HostLayout } from '@titan/host/host-layout';
 import { silentLogger } from '@titan/log/logger';
+import { sealAcknowledgement } from '@titan/rollback/halt-acknowledgement';
 import { connectSsh } from '@titan/ssh/connection';
 import { cancelAsGitHubDoes, runActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import {
@@ -26,6 +28,7 @@ import {
   envValue,
   host,
   journal,
+  natsUrl,
   prepareStack,
   recordedHalts,
   rollback,
@@ -168,6 +171,37 @@ describe('action-rollback (bundle) on the test host', () => {
     for (const service of [...OPERATOR_SURFACE, ...INFRASTRUCTURE]) expect(states[service], service).toBe('running');
     expect(run.summary).toContain('Left running on purpose: titan-console, titan-console-api, titan-opsd, and the infrastructure.');
     expect(run.summary).toMatch(/\| 1 \| titan-scavenger, titan-hunter, titan-sentinel, titan-ai-quant, titan-powerlaw-lab \| 5 \|/);
+  });
+
+  it("mode halt with titan-brain stopped and another service answering: unsigned, forged or not titan-brain's acknowledgements do not count", async () => {
+    expect(containerStates()['titan-brain']).toBe('exited');
+    // A strategy's NATS user may subscribe to the system subjects and reply on inboxes: it answers every HARD_HALT three times.
+    const impostor = await connectNats({ servers: natsUrl, user: 'hunter', pass: envValue('NATS_HUNTER_PASSWORD'), reconnect: false });
+    const answered: string[] = [];
+    impostor.subscribe('titan.cmd.sys.halt', {
+      callback: (_error, message) => {
+        const nonce = /"nonce":"([0-9a-f]{32})"/.exec(message.string())?.[1] ?? '';
+        answered.push(nonce);
+        message.respond(JSON.stringify({ ack: true, nonce, service: 'titan-brain' }));
+        message.respond(sealAcknowledgement(nonce, 'titan-brain', 'a guessed secret'));
+        message.respond(sealAcknowledgement(nonce, 'titan-hunter', envValue('HMAC_SECRET')));
+      },
+    });
+    await impostor.flush();
+    try {
+      const run = await recorded(rollback({ mode: 'halt', reason: 'is anyone there', 'halt-timeout': '3' }));
+      expect(run.status).toBe(1);
+      expect(run.outputs['halt-acknowledged']).toBe('false');
+      expect(answered).toHaveLength(1);
+      expect(run.log).toContain('is not a signed acknowledgement');
+      expect(run.log).toContain("the acknowledgement's HMAC signature does not check with hmac-secret (forged, or signed with another secret)");
+      expect(run.log).toContain("the acknowledgement comes from titan-hunter, not titan-brain: only titan-brain's counts");
+      expect(run.log).toMatch(/::warning::HARD_HALT was NOT acknowledged: no valid acknowledgement from titan-brain on titan\.cmd\.sys\.halt within 3 s; 3 reply\(ies\) did not count/);
+      expect(run.summary).toContain('HARD_HALT: ⚠️ **NOT acknowledged**');
+      expect(journal().at(-1)).toMatchObject({ rollbackMode: 'halt', halt: { nonce: answered[0], acknowledged: false } });
+    } finally {
+      await impostor.close();
+    }
   });
 
   it('mode restart: the current release verified again, stopped in order, started DISARMED and verified', async () => {

@@ -54757,8 +54757,8 @@ var configuration_error = __nccwpck_require__(5678);
 /**
  * The inputs every action that works on a Titan host shares, read and checked in one place:
  *
- *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required) and
- *    `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
+ *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required),
+ *    `ssh-key-passphrase` (a secret, for an encrypted key) and `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
  *    fingerprints; a host presenting any other key is refused before anything is sent);
  *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
  *    rules (the values are used as paths and arguments on the host).
@@ -54775,10 +54775,10 @@ const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', pr
 const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 const DEFAULT_HINTS = {
     host: 'the name or address of the host',
-    sshKey: 'the private key of the SSH user, e.g. secrets.DEPLOY_SSH_KEY',
+    sshKey: 'the private key of the SSH user, e.g. secrets.TITAN_SSH_KEY',
 };
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
-/** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
+/** `host`, `ssh-key`, `ssh-key-passphrase`, `known-hosts`, `port` and `user`, in that order. */
 function readHostConnection(reader, hints = {}) {
     const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
     const parsed = parseSshHost(written);
@@ -54786,6 +54786,7 @@ function readHostConnection(reader, hints = {}) {
         throw new configuration_error/* ConfigurationError */.j(`Input host ${parsed.problem}.`, { input: 'host' });
     const host = parsed.host;
     const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
+    const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
     const knownHosts = reader.lines('known-hosts');
     if (knownHosts.length === 0) {
         throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: known-hosts (${KNOWN_HOSTS_HINT})`, { input: 'known-hosts' });
@@ -54795,7 +54796,7 @@ function readHostConnection(reader, hints = {}) {
     if (!USER_PATTERN.test(user)) {
         throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
     }
-    return { host, port, user, sshKey, knownHosts };
+    return { host, port, user, sshKey, knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
 }
 /** `app-dir` and `project`, checked with packages/host's rules. */
 function readHostTarget(reader) {
@@ -54818,6 +54819,7 @@ function hostConnectOptions(settings, logger) {
         port: settings.port,
         username: settings.user,
         privateKey: settings.sshKey,
+        ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}),
         hostKeys: settings.knownHosts,
         logger,
     };
@@ -57315,8 +57317,9 @@ const HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
 # and sed only. Usage:
 #   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
 # TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or *.pub (base64
-# of the raw 32-byte key, converted here). Checks, in order: manifest.sig is an Ed25519 signature of
-# manifest.json's exact bytes by one of those keys; manifest.json is one canonical line whose files
+# of the raw 32-byte key, converted here), each named after its key id; TRUST_DIR/revoked/ holds
+# revoked keys. Checks, in order: manifest.sig is an Ed25519 signature of manifest.json's exact
+# bytes by the trusted key the manifest's keyId names, and that key is not revoked; manifest.json is one canonical line whose files
 # entries are well-formed with safe paths; the bundle holds regular files and folders only, exactly
 # the listed files plus manifest.json and manifest.sig; each file has its listed size and sha256
 # (sha256sum -c --strict); the release id is RELEASE_ID when given.
@@ -57351,37 +57354,61 @@ tmp=$(mktemp -d) || fail "cannot create a temporary folder"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
 
-# 1. The signature, against any trusted key.
+# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file
+#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose
+#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.
 for name in manifest.json manifest.sig; do
   if [ -L "$name" ] || [ ! -f "$name" ]; then fail "$name is missing or not a regular file"; fi
 done
 sig_size=$(wc -c < manifest.sig | tr -d ' ')
 [ "$sig_size" = 64 ] || fail "manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes"
 keys=0
-signer=
 for key in "$trust"/*.pem "$trust"/*.pub; do
-  [ -f "$key" ] || continue
-  keys=$((keys + 1))
-  pem=$key
-  case $key in
-    *.pub)
-      raw=$(tr -d ' \r\n' < "$key")
-      case $raw in
-        *[!A-Za-z0-9+/=]* | '') continue ;;
-      esac
-      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || continue
-      pem="$tmp/key-$keys.pem"
-      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$pem"
-      ;;
-  esac
-  openssl pkey -pubin -in "$pem" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key' || continue
-  if openssl pkeyutl -verify -pubin -inkey "$pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
-    signer=$key
-    break
-  fi
+  if [ -f "$key" ]; then keys=$((keys + 1)); fi
 done
 [ "$keys" -gt 0 ] || fail "no trusted key in $trust (*.pem or *.pub)"
-[ -n "$signer" ] || fail "manifest.sig does not verify manifest.json against any of the $keys trusted key(s) in $trust"
+# (manifest.json ends without a newline: command substitution gives sed a terminated line.)
+key_id=$(sed -n 's/.*},"keyId":"\([A-Za-z0-9][A-Za-z0-9._:-]*\)","policy":{.*/\1/p' manifest.json)
+[ -n "$key_id" ] || fail "manifest.json names no valid keyId"
+# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).
+as_pem() {
+  case $1 in
+    *.pub)
+      raw=$(tr -d ' \r\n' < "$1")
+      case $raw in
+        *[!A-Za-z0-9+/=]* | '') return 1 ;;
+      esac
+      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || return 1
+      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$2"
+      ;;
+    *) cat "$1" > "$2" ;;
+  esac
+  openssl pkey -pubin -in "$2" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'
+}
+# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.
+key_sum() {
+  openssl pkey -pubin -in "$1" -outform DER -out "$tmp/key.der" 2>/dev/null && sha256sum < "$tmp/key.der" | sed 's/ .*//'
+}
+for revoked in "$trust/revoked/$key_id.pem" "$trust/revoked/$key_id.pub"; do
+  if [ -f "$revoked" ]; then fail "manifest.json names key $key_id, which is revoked ($revoked)"; fi
+done
+signer=
+for key in "$trust/$key_id.pem" "$trust/$key_id.pub"; do
+  if [ -f "$key" ]; then signer=$key; break; fi
+done
+[ -n "$signer" ] || fail "manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)"
+as_pem "$signer" "$tmp/signer.pem" || fail "$signer is not an Ed25519 public key"
+signer_sum=$(key_sum "$tmp/signer.pem") || fail "$signer cannot be read as a public key"
+for revoked in "$trust"/revoked/*.pem "$trust"/revoked/*.pub; do
+  [ -f "$revoked" ] || continue
+  as_pem "$revoked" "$tmp/revoked.pem" || continue
+  if [ "$(key_sum "$tmp/revoked.pem")" = "$signer_sum" ]; then
+    fail "manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked"
+  fi
+done
+if ! openssl pkeyutl -verify -pubin -inkey "$tmp/signer.pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
+  fail "manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names"
+fi
 
 # 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
 [ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"

@@ -47148,7 +47148,7 @@ module.exports = { version: packageJson.version }
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8456);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8430);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Build matrix' });
@@ -47158,13 +47158,13 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8456:
+/***/ 8430:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ main_run)
+  e: () => (/* binding */ run)
 });
 
 // NAMESPACE OBJECT: ../../node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
@@ -47840,16 +47840,12 @@ function workspacePath(workspace, absolute) {
     return path === '' ? '.' : path;
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-// EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __nccwpck_require__(7975);
+// EXTERNAL MODULE: ../../node_modules/@actions/exec/lib/exec.js + 3 modules
+var exec = __nccwpck_require__(3023);
 ;// CONCATENATED MODULE: ../../packages/matrix/lib/changed-paths.js
 
 
 
-
-const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
 /** A commit sha, full or abbreviated (at least 7 hex characters). */
 const COMMIT = /^[0-9a-f]{7,40}$/;
 /** The top directory of the git checkout holding `dir`. */
@@ -47886,8 +47882,15 @@ async function changedPathsSince(options) {
     const paths = output.split('\0').filter((p) => p !== '');
     return { repoRoot, paths };
 }
+/** git on the runner, through @actions/exec (no shell, arguments passed as they are, nothing echoed). */
 async function git(cwd, args) {
-    const { stdout } = await run('git', args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    const env = {};
+    for (const [k, v] of Object.entries(process.env))
+        if (v !== undefined)
+            env[k] = v;
+    const { exitCode, stdout, stderr } = await (0,exec/* getExecOutput */.H)('git', args, { cwd, silent: true, ignoreReturnCode: true, env: { ...env, GIT_TERMINAL_PROMPT: '0' } });
+    if (exitCode !== 0)
+        throw new Error(`git ${args[0] ?? ''} exited with ${exitCode}: ${stderr.trim()}`);
     return stdout;
 }
 
@@ -48498,8 +48501,6 @@ function parseStrategyMatrix(text) {
 
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: ../../node_modules/@actions/exec/lib/exec.js + 3 modules
-var exec = __nccwpck_require__(3023);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ../../node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -52486,6 +52487,8 @@ class AbortError extends Error {
 //# sourceMappingURL=AbortError.js.map
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
 // EXTERNAL MODULE: external "node:process"
 var external_node_process_ = __nccwpck_require__(1708);
 ;// CONCATENATED MODULE: ../../node_modules/@typespec/ts-http-runtime/dist/esm/logger/log.js
@@ -105518,7 +105521,7 @@ function recordSummary(recorded, cache) {
 
 
 
-async function main_run(logger = core_logger_coreLogger) {
+async function run(logger = core_logger_coreLogger) {
     try {
         const settings = readSettings();
         const services = await loadServicesFile(settings.servicesFile);
@@ -106587,10 +106590,9 @@ function getIDToken(aud) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  m: () => (/* binding */ exec)
+  m: () => (/* binding */ exec),
+  H: () => (/* binding */ getExecOutput)
 });
-
-// UNUSED EXPORTS: getExecOutput
 
 // EXTERNAL MODULE: external "string_decoder"
 var external_string_decoder_ = __nccwpck_require__(5574);
@@ -107247,8 +107249,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {

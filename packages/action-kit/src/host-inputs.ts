@@ -1,8 +1,8 @@
 /**
  * The inputs every action that works on a Titan host shares, read and checked in one place:
  *
- *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required) and
- *    `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
+ *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required),
+ *    `ssh-key-passphrase` (a secret, for an encrypted key) and `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
  *    fingerprints; a host presenting any other key is refused before anything is sent);
  *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
  *    rules (the values are used as paths and arguments on the host).
@@ -24,6 +24,8 @@ export interface HostConnectionSettings {
   readonly user: string;
   /** The private key; masked by the reader before it is returned. */
   readonly sshKey: string;
+  /** The key's passphrase when it is encrypted; masked like the key. */
+  readonly sshKeyPassphrase?: string;
   /** The pinned host keys, one entry a line (comments and blank lines dropped). */
   readonly knownHosts: readonly string[];
 }
@@ -47,19 +49,20 @@ export const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 
 const DEFAULT_HINTS: Required<HostInputHints> = {
   host: 'the name or address of the host',
-  sshKey: 'the private key of the SSH user, e.g. secrets.DEPLOY_SSH_KEY',
+  sshKey: 'the private key of the SSH user, e.g. secrets.TITAN_SSH_KEY',
 };
 
 export const KNOWN_HOSTS_HINT =
   'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
 
-/** `host`, `ssh-key`, `known-hosts`, `port` and `user`, in that order. */
+/** `host`, `ssh-key`, `ssh-key-passphrase`, `known-hosts`, `port` and `user`, in that order. */
 export function readHostConnection(reader: InputReader, hints: HostInputHints = {}): HostConnectionSettings {
   const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
   const parsed = parseSshHost(written);
   if ('problem' in parsed) throw new ConfigurationError(`Input host ${parsed.problem}.`, { input: 'host' });
   const host = parsed.host;
   const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
+  const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
   const knownHosts = reader.lines('known-hosts');
   if (knownHosts.length === 0) {
     throw new ConfigurationError(`Input required and not supplied: known-hosts (${KNOWN_HOSTS_HINT})`, { input: 'known-hosts' });
@@ -69,7 +72,7 @@ export function readHostConnection(reader: InputReader, hints: HostInputHints = 
   if (!USER_PATTERN.test(user)) {
     throw new ConfigurationError(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
   }
-  return { host, port, user, sshKey, knownHosts };
+  return { host, port, user, sshKey, knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
 }
 
 /** `app-dir` and `project`, checked with packages/host's rules. */
@@ -94,6 +97,7 @@ export function hostConnectOptions(settings: HostConnectionSettings, logger: Log
     port: settings.port,
     username: settings.user,
     privateKey: settings.sshKey,
+    ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}),
     hostKeys: settings.knownHosts,
     logger,
   };

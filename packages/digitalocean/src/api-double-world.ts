@@ -5,19 +5,10 @@
  * gives for values it refuses); the double validates every answer against the spec on the way out.
  */
 import { randomUUID } from 'node:crypto';
+import { error, now, type Answer, type DoubleRequest, type Json } from './api-double-answer.js';
+import * as network from './api-double-network.js';
 
-export interface Answer {
-  readonly status: number;
-  readonly body?: unknown;
-}
-
-export interface DoubleRequest {
-  readonly operationId: string;
-  readonly path: Record<string, string>;
-  readonly query: Record<string, string | string[]>;
-  readonly body: unknown;
-  readonly baseUrl: string;
-}
+export type { Answer, DoubleRequest } from './api-double-answer.js';
 
 export interface WorldOptions {
   /** Regions and the size slugs each offers. */
@@ -30,10 +21,7 @@ export interface WorldOptions {
   readonly dropletAddressV6: (index: number) => string;
 }
 
-type Json = Record<string, unknown>;
 const USER_DATA_LIMIT = 64 * 1024;
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-const error = (status: number, id: string, message: string): Answer => ({ status, body: { id, message, request_id: randomUUID() } });
 
 export class DoubleWorld {
   readonly droplets = new Map<number, Json>();
@@ -57,6 +45,8 @@ export class DoubleWorld {
   }
 
   handle(request: DoubleRequest): Answer {
+    const elsewhere = network.HANDLERS[request.operationId];
+    if (elsewhere !== undefined) return elsewhere(this, request);
     const handler = (this as unknown as Record<string, ((r: DoubleRequest) => Answer) | undefined>)[request.operationId];
     if (typeof handler !== 'function') return error(501, 'not_implemented', `the API double does not implement ${request.operationId}`);
     return handler.call(this, request);
@@ -247,68 +237,9 @@ export class DoubleWorld {
     return this.snapshots.delete(r.path.snapshot_id ?? '') ? { status: 204 } : error(404, 'not_found', 'The resource you were accessing could not be found.');
   }
 
-  // ------------------------------------------------------------------------------------- firewalls
-  firewalls_list(r: DoubleRequest): Answer {
-    return { status: 200, body: this.page(r, 'firewalls', [...this.firewalls.values()]) };
-  }
-
-  firewalls_get(r: DoubleRequest): Answer {
-    const firewall = this.firewalls.get(r.path.firewall_id ?? '');
-    return firewall === undefined ? error(404, 'not_found', 'The resource you were accessing could not be found.') : { status: 200, body: { firewall } };
-  }
-
-  firewalls_create(r: DoubleRequest): Answer {
-    const body = r.body as Json;
-    if ([...this.firewalls.values()].some((f) => f.name === body.name)) return error(409, 'conflict', 'a firewall with that name already exists');
-    const firewall = this.firewallFrom(randomUUID(), now(), body);
-    this.firewalls.set(String(firewall.id), firewall);
-    return { status: 202, body: { firewall } };
-  }
-
-  firewalls_update(r: DoubleRequest): Answer {
-    const old = this.firewalls.get(r.path.firewall_id ?? '');
-    if (old === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
-    const firewall = this.firewallFrom(String(old.id), String(old.created_at), r.body as Json);
-    this.firewalls.set(String(firewall.id), firewall);
-    return { status: 200, body: { firewall } };
-  }
-
-  private firewallFrom(id: string, createdAt: string, body: Json): Json {
-    const rules = (list: unknown) => ((list as Json[] | undefined) ?? []).map((rule) => ({ ...rule, ports: rule.protocol === 'icmp' ? '0' : rule.ports === 'all' ? '0' : rule.ports }));
-    return { id, name: body.name, status: 'succeeded', created_at: createdAt, pending_changes: [], inbound_rules: rules(body.inbound_rules), outbound_rules: rules(body.outbound_rules), droplet_ids: body.droplet_ids ?? [], tags: body.tags ?? [] };
-  }
-
-  // --------------------------------------------------------------------------------------- domains
-  domains_get(r: DoubleRequest): Answer {
-    const name = r.path.domain_name ?? '';
-    if (!this.domains.has(name)) return error(404, 'not_found', 'The resource you were accessing could not be found.');
-    return { status: 200, body: { domain: { name, ttl: 1800, zone_file: `$ORIGIN ${name}.\n` } } };
-  }
-
-  domains_list_records(r: DoubleRequest): Answer {
-    const zone = r.path.domain_name ?? '';
-    const records = this.domains.get(zone);
-    if (records === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
-    const fqdn = (record: Json) => (record.name === '@' ? zone : `${String(record.name)}.${zone}`);
-    const filtered = records.filter((rec) => (r.query.name === undefined || fqdn(rec) === r.query.name) && (r.query.type === undefined || rec.type === r.query.type));
-    return { status: 200, body: this.page(r, 'domain_records', filtered) };
-  }
-
-  domains_create_record(r: DoubleRequest): Answer {
-    const records = this.domains.get(r.path.domain_name ?? '');
-    if (records === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
-    const body = r.body as Json;
-    const record: Json = { id: this.nextId++, type: body.type, name: body.name, data: body.data, priority: null, port: null, ttl: body.ttl ?? 1800, weight: null, flags: null, tag: null };
-    records.push(record);
-    return { status: 201, body: { domain_record: record } };
-  }
-
-  domains_update_record(r: DoubleRequest): Answer {
-    const records = this.domains.get(r.path.domain_name ?? '');
-    const record = records?.find((rec) => rec.id === Number(r.path.domain_record_id));
-    if (record === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
-    Object.assign(record, Object.fromEntries(Object.entries(r.body as Json).filter(([k]) => ['type', 'name', 'data', 'ttl'].includes(k))));
-    return { status: 200, body: { domain_record: record } };
+  /** A fresh id for a resource with a numeric id. */
+  newId(): number {
+    return this.nextId++;
   }
 
   // --------------------------------------------------------------------------------------- helpers
@@ -321,7 +252,7 @@ export class DoubleWorld {
   }
 
   /** One page of a list, with DigitalOcean's `links.pages` and `meta.total`. */
-  private page(r: DoubleRequest, key: string, items: readonly unknown[]): Json {
+  page(r: DoubleRequest, key: string, items: readonly unknown[]): Json {
     const perPage = Math.min(200, Number(r.query.per_page ?? 20));
     const page = Math.max(1, Number(r.query.page ?? 1));
     const last = Math.max(1, Math.ceil(items.length / perPage));

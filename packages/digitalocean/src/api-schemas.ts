@@ -12,3 +12,5 @@ export type DomainRecord = Schemas['domain_record'];
 export type Region = Schemas['region'];
 export type Size = Schemas['size'];
 export type ApiErrorBody = Schemas['error'];
+/** A region slug as the spec enumerates them; values read from GET /v2/regions are cast to it. */
+export type RegionSlug = Schemas['region_slug'];

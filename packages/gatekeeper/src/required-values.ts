@@ -13,6 +13,7 @@ export const NATS_SERVICE_PASSWORDS = [
   'NATS_POWERLAW_PASSWORD',
   'NATS_QUANT_PASSWORD',
   'NATS_CONSOLE_PASSWORD',
+  'NATS_BACKUP_PASSWORD',
 ] as const;
 
 export const DEFAULT_REQUIRED_VALUES: readonly string[] = [

@@ -43,6 +43,7 @@ export function goodValues(): Record<string, string> {
     NATS_POWERLAW_PASSWORD: secret(),
     NATS_QUANT_PASSWORD: secret(),
     NATS_CONSOLE_PASSWORD: secret(),
+    NATS_BACKUP_PASSWORD: secret(),
     POSTGRES_PASSWORD: secret(),
     TITAN_DB_PASSWORD: secret(),
     REDIS_PASSWORD: secret(),

@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { getExecOutput } from '@actions/exec';
 import { COMMIT_SHA } from './image-tags.js';
 import { MatrixInputError } from './matrix-input-error.js';
-
-const run = promisify(execFile);
 
 /** A commit sha, full or abbreviated (at least 7 hex characters). */
 const COMMIT = /^[0-9a-f]{7,40}$/;
@@ -53,7 +50,11 @@ export async function changedPathsSince(options: { dir: string; since: string; s
   return { repoRoot, paths };
 }
 
+/** git on the runner, through @actions/exec (no shell, arguments passed as they are, nothing echoed). */
 async function git(cwd: string, args: string[]): Promise<string> {
-  const { stdout } = await run('git', args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  const { exitCode, stdout, stderr } = await getExecOutput('git', args, { cwd, silent: true, ignoreReturnCode: true, env: { ...env, GIT_TERMINAL_PROMPT: '0' } });
+  if (exitCode !== 0) throw new Error(`git ${args[0] ?? ''} exited with ${exitCode}: ${stderr.trim()}`);
   return stdout;
 }

@@ -6,9 +6,11 @@
  * The command is `{actor, issuedAt, nonce, reason, runUrl, type: "HARD_HALT"}`, serialized as RFC 8785
  * canonical JSON (members sorted, no whitespace, UTF-8). The envelope is canonical JSON too, so the
  * signed bytes are found in it without parsing: everything between the leading `{"command":` and the
- * last `,"signature":"`. A receiver recomputes HMAC-SHA256(HMAC_SECRET, those bytes) and compares it,
- * in constant time, with `signature`; it rejects a nonce it has seen before and an `issuedAt` too far
- * in the past. The secret is the stack's HMAC_SECRET (what titan-brain is started with).
+ * last `,"signature":"`. A receiver (openHardHalt) recomputes HMAC-SHA256(HMAC_SECRET, those bytes)
+ * and compares it, in constant time, with `signature`; it refuses an `issuedAt` outside its freshness
+ * window (older than HALT_MAX_AGE_MS, or further ahead than HALT_MAX_FUTURE_MS of clock skew) and a
+ * nonce it has accepted before (an exact replay). The secret is the stack's HMAC_SECRET (what
+ * titan-brain is started with). The acknowledgement is signed too: halt-acknowledgement.ts.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { canonicalJson } from '@titan/release/canonical-json';
@@ -38,6 +40,25 @@ export interface SealedHardHalt {
 }
 
 export const NONCE_PATTERN = /^[0-9a-f]{32}$/;
+/** A receiver refuses a command issued longer ago than this. */
+export const HALT_MAX_AGE_MS = 120_000;
+/** ... or issued further in the future than this (clock skew between runner and host). */
+export const HALT_MAX_FUTURE_MS = 30_000;
+
+/** The nonces a receiver has accepted (at least those still inside its freshness window). */
+export interface SeenNonces {
+  has(nonce: string): boolean;
+  add(nonce: string): unknown;
+}
+
+export interface ReceiveOptions {
+  /** What the receiver has accepted before: a nonce in it is a replay. The accepted nonce is added. */
+  readonly seen: SeenNonces;
+  /** Default: the current time. */
+  readonly now?: Date;
+  readonly maxAgeMs?: number;
+  readonly maxFutureMs?: number;
+}
 const ENVELOPE_HEAD = '{"command":';
 const SIGNATURE_MARK = ',"signature":"';
 
@@ -76,18 +97,16 @@ export function sealHardHalt(command: HardHaltCommand, secret: string): SealedHa
 }
 
 /**
- * Checks an envelope as a receiver does: the signed bytes taken from the payload as they are, the
- * HMAC recomputed and compared in constant time. Returns the command; throws HaltEnvelopeError.
+ * Checks an envelope as a receiver must: the signed bytes taken from the payload as they are, the
+ * HMAC recomputed and compared in constant time, the command's shape, its freshness, and its nonce
+ * never accepted before (the nonce is then remembered in `options.seen`). Returns the command;
+ * throws HaltEnvelopeError saying which check refused it.
  */
-export function openHardHalt(payload: Uint8Array | string, secret: string): HardHaltCommand {
+export function openHardHalt(payload: Uint8Array | string, secret: string, options: ReceiveOptions): HardHaltCommand {
   const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
-  const mark = text.lastIndexOf(SIGNATURE_MARK);
-  if (!text.startsWith(ENVELOPE_HEAD) || mark < 0 || !text.endsWith('"}')) {
-    throw new HaltEnvelopeError('not a HARD_HALT envelope ({"command":...,"signature":"..."})');
-  }
-  const signed = Buffer.from(text.slice(ENVELOPE_HEAD.length, mark), 'utf8');
-  const signature = text.slice(mark + SIGNATURE_MARK.length, -2);
-  if (!/^[0-9a-f]{64}$/.test(signature)) throw new HaltEnvelopeError('the signature is not 64 hex digits');
+  const signed = Buffer.from(signedPart(text, ENVELOPE_HEAD), 'utf8');
+  const signature = signatureOf(text);
+  if (secret === '') throw new HaltEnvelopeError('the HMAC secret is empty');
   const expected = Buffer.from(hmacHex(secret, signed), 'hex');
   if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) {
     throw new HaltEnvelopeError('the HMAC signature does not match the command (wrong secret, or the command was altered)');
@@ -113,5 +132,30 @@ export function openHardHalt(payload: Uint8Array | string, secret: string): Hard
     throw new HaltEnvelopeError('the signed command is not a HARD_HALT command');
   }
   if (canonicalJson(command) !== signed.toString('utf8')) throw new HaltEnvelopeError('the signed command is not canonical JSON');
+  const issued = Date.parse(command.issuedAt);
+  const now = (options.now ?? new Date()).getTime();
+  if (!Number.isFinite(issued)) throw new HaltEnvelopeError('the command has no valid issuedAt');
+  const maxAge = options.maxAgeMs ?? HALT_MAX_AGE_MS;
+  if (now - issued > maxAge) throw new HaltEnvelopeError(`the command was issued ${Math.round((now - issued) / 1000)} s ago, more than the ${Math.round(maxAge / 1000)} s a HARD_HALT stays valid (stale, or replayed)`);
+  const maxFuture = options.maxFutureMs ?? HALT_MAX_FUTURE_MS;
+  if (issued - now > maxFuture) throw new HaltEnvelopeError(`the command is dated ${Math.round((issued - now) / 1000)} s in the future (clocks more than ${Math.round(maxFuture / 1000)} s apart?)`);
+  if (options.seen.has(command.nonce)) throw new HaltEnvelopeError(`nonce ${command.nonce} was accepted before: this is a replay`);
+  options.seen.add(command.nonce);
   return command as HardHaltCommand;
+}
+
+/** The signed bytes of an envelope whose object starts with `head`: up to its last `,"signature":"`. */
+export function signedPart(text: string, head: string): string {
+  const mark = text.lastIndexOf(SIGNATURE_MARK);
+  if (!text.startsWith(head) || mark < 0 || !text.endsWith('"}')) {
+    throw new HaltEnvelopeError(`not a signed envelope (${head}...,"signature":"...")`);
+  }
+  return text.slice(head.length, mark);
+}
+
+/** The envelope's signature: 64 hex digits. */
+export function signatureOf(text: string): string {
+  const signature = text.slice(text.lastIndexOf(SIGNATURE_MARK) + SIGNATURE_MARK.length, -2);
+  if (!/^[0-9a-f]{64}$/.test(signature)) throw new HaltEnvelopeError('the signature is not 64 hex digits');
+  return signature;
 }

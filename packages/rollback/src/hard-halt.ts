@@ -1,7 +1,10 @@
 /**
  * Sends the HARD_HALT, first thing in every rollback mode: the signed envelope (halt-command.ts) as a
- * NATS request on the halt subject, which titan-brain acknowledges on the reply subject with
- * `{"ack":true,"nonce":"<the command's nonce>","service":"titan-brain"}`.
+ * NATS request on the halt subject, which titan-brain acknowledges on the reply subject with a signed
+ * acknowledgement bound to the command's nonce (halt-acknowledgement.ts). Every reply within the
+ * timeout is looked at, in turn, until one is titan-brain's valid acknowledgement: a reply from
+ * another service, an unsigned or forged one, or one for another command does not count (each is
+ * reported), and does not hide titan-brain's answer behind it.
  *
  * NATS listens on the host's loopback only: the client (@nats-io/transport-node) connects to a local
  * forward, a 127.0.0.1:<free port> listener on the runner whose connections go through the SSH
@@ -16,6 +19,7 @@ import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { LocalForward } from '@titan/ssh/local-forward';
+import { HALT_RESPONDER, type HaltAcknowledgement, openAcknowledgement } from './halt-acknowledgement.js';
 import { type HardHaltCommand, sealHardHalt } from './halt-command.js';
 import { formatNatsAddress, type NatsAddress } from './nats-address.js';
 
@@ -34,12 +38,6 @@ export interface HaltRequest {
   readonly logger: Logger;
 }
 
-/** What titan-brain answered. */
-export interface HaltAcknowledgement {
-  readonly ack: true;
-  readonly nonce: string;
-  readonly service: string;
-}
 
 export interface HaltOutcome {
   readonly subject: string;
@@ -49,6 +47,8 @@ export interface HaltOutcome {
   readonly acknowledgement: HaltAcknowledgement | undefined;
   /** Why it was not acknowledged (a sentence), when it was not. */
   readonly problem: string | undefined;
+  /** Replies that were not titan-brain's valid acknowledgement, each with why. */
+  readonly ignoredReplies: readonly string[];
   readonly durationMs: number;
 }
 
@@ -59,6 +59,7 @@ export async function sendHardHalt(connection: SshConnection, request: HaltReque
   const sealed = sealHardHalt(command, request.hmacSecret);
   let forward: LocalForward | undefined;
   let nats: NatsConnection | undefined;
+  const ignoredReplies: string[] = [];
   const outcome = (fields: { acknowledgement?: HaltAcknowledgement; problem?: string }): HaltOutcome => ({
     subject,
     nonce: command.nonce,
@@ -66,6 +67,7 @@ export async function sendHardHalt(connection: SshConnection, request: HaltReque
     acknowledged: fields.acknowledgement !== undefined,
     acknowledgement: fields.acknowledgement,
     problem: fields.problem,
+    ignoredReplies,
     durationMs: Math.round(performance.now() - started),
   });
   const remaining = (): number => Math.max(250, request.timeoutMs - (performance.now() - started));
@@ -88,43 +90,28 @@ export async function sendHardHalt(connection: SshConnection, request: HaltReque
       return outcome({ problem: connectProblem(error, where, request.user) });
     }
     logger.info(`Connected to ${where} as ${request.user}; requesting HARD_HALT on ${subject} (nonce ${command.nonce}).`);
-    let reply: Uint8Array;
     try {
-      const message = await nats.request(subject, sealed.payload, { timeout: remaining() });
-      reply = message.data;
+      const replies = await nats.requestMany(subject, sealed.payload, { strategy: 'timer', maxWait: remaining() });
+      for await (const message of replies) {
+        const acknowledgement = openAcknowledgement(message.data, command.nonce, request.hmacSecret);
+        if (typeof acknowledgement !== 'string') return outcome({ acknowledgement });
+        ignoredReplies.push(acknowledgement);
+        logger.warning(`A reply on ${subject} is not ${HALT_RESPONDER}'s acknowledgement, and does not count: ${acknowledgement}.`);
+      }
     } catch (error: unknown) {
       return outcome({ problem: requestProblem(error, subject, request.timeoutMs) });
     }
-    const acknowledgement = parseAcknowledgement(reply, command.nonce);
-    if (typeof acknowledgement === 'string') return outcome({ problem: acknowledgement });
-    return outcome({ acknowledgement });
+    const seconds = Math.round(request.timeoutMs / 1000);
+    if (ignoredReplies.length === 0) return outcome({ problem: `no acknowledgement on ${subject} within ${seconds} s` });
+    return outcome({
+      problem: `no valid acknowledgement from ${HALT_RESPONDER} on ${subject} within ${seconds} s; ${ignoredReplies.length} reply(ies) did not count: ${ignoredReplies.join('; ')}`,
+    });
   } catch (error: unknown) {
     return outcome({ problem: `${where} could not be reached through the SSH connection: ${describe(error)}` });
   } finally {
     await nats?.close().catch(() => undefined);
     await forward?.close();
   }
-}
-
-/** The reply as an acknowledgement of the command with `nonce`, or why it is not one. */
-export function parseAcknowledgement(reply: Uint8Array, nonce: string): HaltAcknowledgement | string {
-  const text = Buffer.from(reply).toString('utf8');
-  const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return `the reply is not JSON: ${JSON.stringify(shown)}`;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `the reply is not a JSON object: ${shown}`;
-  const record = value as Record<string, unknown>;
-  if (record['ack'] !== true) {
-    const why = typeof record['error'] === 'string' ? `: ${record['error']}` : '';
-    return `the reply refuses the command${why} (${shown})`;
-  }
-  if (record['nonce'] !== nonce) return `the reply acknowledges another command (nonce ${JSON.stringify(record['nonce'])}, sent ${nonce})`;
-  const service = typeof record['service'] === 'string' ? record['service'] : 'unknown';
-  return { ack: true, nonce, service };
 }
 
 function connectProblem(error: unknown, where: string, user: string): string {

@@ -1,7 +1,10 @@
 /**
  * The titan-brain stand-in's HARD_HALT responder (examples/titan/images/titan-brain), run with this
- * machine's busybox against a real nats-server with the stack's users: it records and acknowledges
- * a HARD_HALT, refuses nothing silently, and connects again by itself when NATS comes back.
+ * machine's busybox against a real nats-server with the stack's users: it obeys a HARD_HALT whose
+ * HMAC checks, that is fresh and whose nonce it never accepted, records it and answers with an
+ * acknowledgement signed with the same secret (checked here with node:crypto); it refuses, says so
+ * and records nothing for a forged, altered, stale or replayed one; it connects again by itself
+ * when NATS comes back.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -10,12 +13,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHardHalt, openHardHalt, sealHardHalt } from '@titan/rollback/halt-command';
+import { openAcknowledgement } from '@titan/rollback/halt-acknowledgement';
+import { createHardHalt, openHardHalt, sealHardHalt, type HardHaltCommand } from '@titan/rollback/halt-command';
 
 const RESPONDER = resolve(import.meta.dirname, '../../../examples/titan/images/titan-brain/halt-responder.sh');
-const BRAIN_PASSWORD = 'brain-"pass\\word';
+const BRAIN_PASSWORD = '12e4 brain-"pass\\word #1';
 const CONSOLE_PASSWORD = 'console-password-for-the-test';
-const SECRET = 'hmac-secret-for-the-responder-test';
+/** Every byte class the shell HMAC must carry: spaces, #, quotes, a backslash, '6' and '\\' (whose pads are 0x00), non-ASCII. */
+const SECRET = 'hmac #secret \\ "quoted" 6666 ü-€';
 const dir = mkdtempSync(join(tmpdir(), 'titan-brain-responder-'));
 const children: ChildProcess[] = [];
 
@@ -61,7 +66,14 @@ async function listening(port: number): Promise<void> {
 function startResponder(port: number, password: string, log: string): { child: ChildProcess; output: () => string } {
   let output = '';
   const child = spawn('busybox', ['sh', RESPONDER], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', NATS_URL: `nats://127.0.0.1:${port}`, NATS_PASSWORD: password, TITAN_HALT_LOG: log },
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      NATS_URL: `nats://127.0.0.1:${port}`,
+      NATS_PASSWORD: password,
+      HMAC_SECRET: SECRET,
+      TITAN_HALT_LOG: log,
+      TITAN_HALT_NONCES: `${log}.nonces`,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so that its nc and sleep children end with it.
     detached: true,
@@ -80,16 +92,20 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
   }
 }
 
-async function requestHalt(port: number, reason: string): Promise<{ reply: Record<string, unknown>; payload: Buffer; nonce: string }> {
+/** Sends a sealed envelope (or any payload) as a request; the raw reply. */
+async function request(port: number, payload: Uint8Array | string): Promise<Uint8Array> {
   const nc = await connect({ servers: `127.0.0.1:${port}`, user: 'console', pass: CONSOLE_PASSWORD, reconnect: false });
   try {
-    const command = createHardHalt({ reason, actor: 'tester', runUrl: '' });
-    const { payload } = sealHardHalt(command, SECRET);
-    const message = await nc.request('titan.cmd.sys.halt', payload, { timeout: 3000 });
-    return { reply: message.json<Record<string, unknown>>(), payload, nonce: command.nonce };
+    return (await nc.request('titan.cmd.sys.halt', payload, { timeout: 3000 })).data;
   } finally {
     await nc.close();
   }
+}
+
+async function requestHalt(port: number, reason: string, fields: Partial<Parameters<typeof createHardHalt>[0]> = {}): Promise<{ reply: Uint8Array; payload: Buffer; command: HardHaltCommand }> {
+  const command = createHardHalt({ reason, actor: 'tester', runUrl: '', ...fields });
+  const { payload } = sealHardHalt(command, SECRET);
+  return { reply: await request(port, payload), payload, command };
 }
 
 afterAll(() => {
@@ -111,12 +127,13 @@ describe('the titan-brain HARD_HALT responder (busybox sh over nc)', () => {
     const responder = startResponder(port, BRAIN_PASSWORD, log);
     await until(() => responder.output().includes('subscribed to titan.cmd.sys.halt'), 20_000, 'the responder to subscribe');
 
-    const first = await requestHalt(port, 'first halt, "quoted" — ü');
-    expect(first.reply).toEqual({ ack: true, nonce: first.nonce, service: 'titan-brain' });
+    const first = await requestHalt(port, 'first halt, "quoted" — ü \\ #');
+    expect(openAcknowledgement(first.reply, first.command.nonce, SECRET)).toEqual({ ack: true, nonce: first.command.nonce, service: 'titan-brain' });
+    expect(openAcknowledgement(first.reply, first.command.nonce, `${SECRET}x`)).toMatch(/HMAC signature does not check/);
     const recorded = readFileSync(log, 'utf8').split('\n').filter(Boolean);
     expect(recorded).toEqual([first.payload.toString('utf8')]);
-    expect(openHardHalt(recorded[0] ?? '', SECRET).nonce).toBe(first.nonce);
-    expect(() => openHardHalt(recorded[0] ?? '', 'another secret')).toThrow(/does not match/);
+    expect(openHardHalt(recorded[0] ?? '', SECRET, { seen: new Set() }).nonce).toBe(first.command.nonce);
+    expect(() => openHardHalt(recorded[0] ?? '', 'another secret', { seen: new Set() })).toThrow(/does not match/);
     expect(responder.output()).toContain(first.payload.toString('utf8'));
 
     nats.kill('SIGTERM');
@@ -127,8 +144,37 @@ describe('the titan-brain HARD_HALT responder (busybox sh over nc)', () => {
     await listening(port);
     await until(() => responder.output().split('subscribed to').length > subscriptions, 20_000, 'the responder to connect again');
     const second = await requestHalt(port, 'second halt');
-    expect(second.reply).toMatchObject({ ack: true, nonce: second.nonce });
+    expect(openAcknowledgement(second.reply, second.command.nonce, SECRET)).toMatchObject({ ack: true, nonce: second.command.nonce });
     expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+  }, 60_000);
+
+  it('refuses a forged, an altered, a stale, a future and a replayed HARD_HALT, saying why, and obeys none of them', async () => {
+    const port = await freePort();
+    startNats(port);
+    await listening(port);
+    const log = join(dir, 'refusals.log');
+    const responder = startResponder(port, BRAIN_PASSWORD, log);
+    await until(() => responder.output().includes('subscribed to titan.cmd.sys.halt'), 20_000, 'the responder to subscribe');
+    const refusal = (reply: Uint8Array): string => openAcknowledgement(reply, '0'.repeat(32), SECRET) as string;
+
+    const accepted = await requestHalt(port, 'the real one');
+    expect(openAcknowledgement(accepted.reply, accepted.command.nonce, SECRET)).toMatchObject({ ack: true, service: 'titan-brain' });
+
+    const forged = createHardHalt({ reason: 'forged', actor: 'mallory', runUrl: '' });
+    expect(refusal(await request(port, sealHardHalt(forged, 'a guessed secret').payload))).toBe(
+      'the reply from titan-brain refuses the command: the HMAC signature does not match the command (wrong secret, or the command was altered)',
+    );
+    const altered = accepted.payload.toString('utf8').replace('the real one', 'the real two');
+    expect(refusal(await request(port, altered))).toMatch(/refuses the command: the HMAC signature does not match/);
+    expect(refusal(await request(port, accepted.payload))).toBe(`the reply from titan-brain refuses the command: nonce ${accepted.command.nonce} was accepted before: a replay`);
+    const stale = await requestHalt(port, 'stale', { issuedAt: new Date(Date.now() - 600_000) });
+    expect(refusal(stale.reply)).toMatch(/refuses the command: the command was issued 6\d\d s ago, more than the 120 s a HARD_HALT stays valid/);
+    const future = await requestHalt(port, 'future', { issuedAt: new Date(Date.now() + 600_000) });
+    expect(refusal(future.reply)).toMatch(/refuses the command: the command is dated (59\d|600) s in the future/);
+    expect(refusal(await request(port, '{"command":{"type":"HARD_HALT"}}'))).toBe('the reply from titan-brain refuses the command: not a signed HARD_HALT envelope');
+
+    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toEqual([accepted.payload.toString('utf8')]);
+    expect(responder.output().match(/refused a message on titan\.cmd\.sys\.halt: /g)).toHaveLength(6);
   }, 60_000);
 
   it('with a wrong password: says the server refused it, answers nothing, and keeps trying', async () => {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { HaltEnvelopeError, commandBytes, createHardHalt, openHardHalt, sealHardHalt } from '@titan/rollback/halt-command';
+import { HALT_RESPONDER, openAcknowledgement, sealAcknowledgement } from '@titan/rollback/halt-acknowledgement';
+import { HaltEnvelopeError, commandBytes, createHardHalt, hmacHex, openHardHalt, sealHardHalt } from '@titan/rollback/halt-command';
 
 const SECRET = 'a3f1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718';
 
@@ -26,14 +27,46 @@ describe('the HARD_HALT envelope', () => {
     expect(text).not.toContain('\n');
   });
 
+  const at = (offsetMs: number) => ({ seen: new Set<string>(), now: new Date(Date.parse(command.issuedAt) + offsetMs) });
+
   it('opens with the right secret and refuses a wrong one or an altered command', () => {
     const { payload } = sealHardHalt(command, SECRET);
-    expect(openHardHalt(payload, SECRET)).toEqual(command);
-    expect(() => openHardHalt(payload, `${SECRET}x`)).toThrow(/does not match/);
+    expect(openHardHalt(payload, SECRET, at(1000))).toEqual(command);
+    expect(() => openHardHalt(payload, `${SECRET}x`, at(1000))).toThrow(/does not match/);
     const altered = payload.toString('utf8').replace('octocat', 'mallory');
-    expect(() => openHardHalt(altered, SECRET)).toThrow(HaltEnvelopeError);
-    expect(() => openHardHalt('{"command":{},"signature":"00"}', SECRET)).toThrow(/64 hex/);
-    expect(() => openHardHalt('hello', SECRET)).toThrow(/not a HARD_HALT envelope/);
+    expect(() => openHardHalt(altered, SECRET, at(1000))).toThrow(HaltEnvelopeError);
+    expect(() => openHardHalt('{"command":{},"signature":"00"}', SECRET, at(1000))).toThrow(/64 hex/);
+    expect(() => openHardHalt('hello', SECRET, at(1000))).toThrow(/not a signed envelope/);
+  });
+
+  it('as a receiver must: refuses a stale command, one from the future, and an exact replay', () => {
+    const { payload } = sealHardHalt(command, SECRET);
+    expect(() => openHardHalt(payload, SECRET, at(121_000))).toThrow(/issued 121 s ago, more than the 120 s a HARD_HALT stays valid/);
+    expect(() => openHardHalt(payload, SECRET, at(-31_000))).toThrow(/31 s in the future/);
+    const receiver = at(5000);
+    expect(openHardHalt(payload, SECRET, receiver).nonce).toBe(command.nonce);
+    expect(receiver.seen.has(command.nonce)).toBe(true);
+    expect(() => openHardHalt(payload, SECRET, receiver)).toThrow(`nonce ${command.nonce} was accepted before: this is a replay`);
+    expect(() => openHardHalt(payload, SECRET, { ...receiver, maxAgeMs: 1000 })).toThrow(/stale, or replayed/);
+  });
+
+  it("acknowledgements: signed and bound to the nonce; only titan-brain's counts", () => {
+    const reply = sealAcknowledgement(command.nonce, HALT_RESPONDER, SECRET);
+    const body = `{"ack":true,"nonce":"${command.nonce}","service":"titan-brain","type":"HARD_HALT_ACK"}`;
+    expect(reply.toString('utf8')).toBe(`{"acknowledgement":${body},"signature":"${hmacHex(SECRET, Buffer.from(body))}"}`);
+    expect(openAcknowledgement(reply, command.nonce, SECRET)).toEqual({ ack: true, nonce: command.nonce, service: 'titan-brain' });
+    expect(openAcknowledgement(reply, command.nonce, `${SECRET}x`)).toMatch(/HMAC signature does not check/);
+    expect(openAcknowledgement(reply, 'f'.repeat(32), SECRET)).toMatch(/acknowledges another command/);
+    expect(openAcknowledgement(sealAcknowledgement(command.nonce, 'titan-hunter', SECRET), command.nonce, SECRET)).toBe(
+      "the acknowledgement comes from titan-hunter, not titan-brain: only titan-brain's counts",
+    );
+    const unsigned = Buffer.from(JSON.stringify({ ack: true, nonce: command.nonce, service: 'titan-brain' }));
+    expect(openAcknowledgement(unsigned, command.nonce, SECRET)).toMatch(/from titan-brain is not a signed acknowledgement/);
+    const tampered = Buffer.from(reply.toString('utf8').replace('"ack":true', '"ack":false'));
+    expect(openAcknowledgement(tampered, command.nonce, SECRET)).toMatch(/HMAC signature does not check/);
+    expect(openAcknowledgement(Buffer.from('{"ack":false,"error":"a replay","service":"titan-brain"}'), command.nonce, SECRET)).toBe('the reply from titan-brain refuses the command: a replay');
+    // A command signed with the secret is never an acknowledgement.
+    expect(openAcknowledgement(sealHardHalt(command, SECRET).payload, command.nonce, SECRET)).toMatch(/not a signed acknowledgement/);
   });
 
   it('has a fresh 32-hex nonce each time and refuses an empty secret', () => {

@@ -9,7 +9,7 @@ const dir = mkdtempSync(join(tmpdir(), 'titan-rollback-scripts-'));
 const brainImage = resolve(import.meta.dirname, '../../../examples/titan/images/titan-brain');
 
 function shellcheck(file: string): string {
-  const run = spawnSync('shellcheck', ['-s', 'sh', '-S', 'style', file], { encoding: 'utf8' });
+  const run = spawnSync('shellcheck', ['-x', '-s', 'sh', '-S', 'style', file], { encoding: 'utf8' });
   return `${run.stdout}${run.stderr}${run.status === 0 ? '' : `exit ${run.status}`}`;
 }
 
@@ -28,7 +28,7 @@ describe('shell that runs on the host or in the titan-brain stand-in', () => {
     });
   }
 
-  for (const name of ['entrypoint.sh', 'halt-responder.sh', 'nats-session.sh']) {
+  for (const name of ['entrypoint.sh', 'halt-responder.sh', 'nats-session.sh', 'hmac-sha256.sh']) {
     it(`images/titan-brain/${name} is shellcheck-clean (sh)`, () => {
       expect(shellcheck(join(brainImage, name))).toBe('');
     });

@@ -8,6 +8,7 @@
 #   NATS_URL             nats://HOST:PORT (default nats://nats:4222)
 #   NATS_USER            default brain
 #   NATS_PASSWORD        required (compose passes ${NATS_BRAIN_PASSWORD:?})
+#   HMAC_SECRET          required: the stack's command-signing secret (checks halts, signs acknowledgements)
 #   TITAN_HALT_SUBJECT   default titan.cmd.sys.halt
 #   TITAN_HALT_LOG       default /titan/halts.log
 set -u
@@ -18,6 +19,10 @@ log() {
 
 if [ -z "${NATS_PASSWORD:-}" ]; then
   log "NATS_PASSWORD is not set: HARD_HALT commands cannot be received"
+  exit 64
+fi
+if [ -z "${HMAC_SECRET:-}" ]; then
+  log "HMAC_SECRET is not set: HARD_HALT commands cannot be checked, so none is obeyed"
   exit 64
 fi
 url=${NATS_URL:-nats://nats:4222}

@@ -1,0 +1,113 @@
+/**
+ * action-backup/restore's committed bundle against the test host's stack and a real S3 peer: a
+ * backup taken by action-backup restored into a new database beside the stack's own and checked
+ * table by table; the latest complete backup chosen over a newer incomplete one; an incomplete
+ * backup refused by name; an object damaged at rest caught before anything is kept; a wrong key.
+ */
+import * as age from 'age-encryption';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ActionRun, runActionBundle } from '@titan/test-host/action-run';
+import { type SpacesPeer, startSpacesPeer } from '@titan/test-host/spaces-peer';
+import type { ObjectStore } from '@titan/spaces/object-store';
+import { connectionInputs, ensureStack, envValue, natsUrl, psql, runBackup, RUNNER_ENV, SEED, stackSecrets } from '../../test/support/backup-stack.js';
+import { readManifest, spacesInputs, storeOf } from '../../test/support/spaces-check.js';
+
+const PREFIX = 'titan/restore-tests';
+let peer: SpacesPeer;
+let store: ObjectStore;
+let identity: string;
+let backupId: string;
+
+function restore(inputs: Record<string, string>): Promise<ActionRun> {
+  return runActionBundle('action-backup/restore', { inputs: { ...connectionInputs(), ...spacesInputs(peer, PREFIX), 'restore-key': identity, ...inputs }, env: RUNNER_ENV, timeoutMs: 280_000 });
+}
+
+function databases(): string[] {
+  return psql("SELECT datname FROM pg_database WHERE datname LIKE 'titan%' ORDER BY 1").split('\n').filter((l) => l !== '');
+}
+
+function dropRestored(): void {
+  for (const name of databases().filter((d) => d !== 'titan')) psql(`DROP DATABASE "${name}"`, 'postgres');
+}
+
+function expectNoSecret(run: ActionRun): void {
+  const seen = `${run.log.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')}\n${run.outputText}\n${run.summary}`;
+  for (const secret of [...stackSecrets(), identity]) if (secret.length >= 12) expect(seen.includes(secret)).toBe(false);
+}
+
+beforeAll(async () => {
+  await ensureStack();
+  peer = await startSpacesPeer();
+  store = storeOf(peer);
+  identity = await age.generateIdentity();
+  const run = await runBackup({
+    ...spacesInputs(peer, PREFIX),
+    'age-recipients': await age.identityToRecipient(identity),
+    parts: 'postgres',
+    verify: 'off',
+    'nats-url': natsUrl,
+    'nats-password': envValue('NATS_BACKUP_PASSWORD'),
+  });
+  if (run.status !== 0) throw new Error(`the backup to restore failed:\n${run.log}`);
+  backupId = run.outputs['backup-id'] ?? '';
+}, 400_000);
+afterEach(() => dropRestored());
+afterAll(async () => {
+  await peer.close();
+});
+
+describe('action-backup/restore', () => {
+  it('restores the latest complete backup into a new database, checked table by table; the stack\'s own is untouched', async () => {
+    // A newer backup folder without manifest (an incomplete one) must be passed over.
+    await store.putObject(`${PREFIX}/29991231T235959Z-ffffff/postgres/titan.dump.age`, Buffer.from('half a dump'));
+    const ownBefore = psql('SELECT count(*) FROM trade_order');
+    const run = await restore({});
+    expect(run.status, run.log).toBe(0);
+    expect(run.outputs['result']).toBe('restored');
+    expect(run.outputs['backup-id']).toBe(backupId);
+    const database = run.outputs['database'] ?? '';
+    expect(database).toBe(`titan_restore_${backupId.slice(0, 8)}_${backupId.slice(9, 15)}`);
+    expect(psql('SELECT count(*) FROM trade_order', database)).toBe(String(SEED.orders));
+    expect(psql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()", database)).toBe('titan');
+    expect(psql('SELECT count(*) FROM trade_order')).toBe(ownBefore);
+    expect(run.summary).toContain(`restored into ${database.replace(/_/g, '\\_')}`);
+    expect(run.summary).toContain('public.trade\\_order');
+    expectNoSecret(run);
+    const again = await restore({ backup: backupId, database });
+    expect(again.status).toBe(1);
+    expect(again.log).toContain(`database ${database} already exists; a restore never writes into an existing database`);
+    dropRestored();
+  });
+
+  it('refuses an incomplete backup by name: no manifest, no restore', async () => {
+    const run = await restore({ backup: '29991231T235959Z-ffffff' });
+    expect(run.status).toBe(1);
+    expect(run.log).toContain('Backup 29991231T235959Z-ffffff is incomplete: it has no manifest');
+    expect(databases()).toEqual(['titan']);
+  });
+
+  it('an object damaged at rest is caught: a clear error naming it, no database kept', async () => {
+    const manifest = await readManifest(store, `${PREFIX}/${backupId}/manifest.json`);
+    const dump = manifest.objects.find((o) => o.part === 'postgres');
+    if (dump === undefined) throw new Error('no dump in the manifest');
+    peer.corrupt(dump.key, Math.floor(dump.size / 2));
+    const run = await restore({ backup: backupId });
+    expect(run.status).toBe(1);
+    expect(run.log).toMatch(new RegExp(`${dump.key.replace(/\//g, '\\/')} is damaged: ${dump.size} bytes with sha256 [0-9a-f]{64}, the manifest says ${dump.size} bytes with sha256 ${dump.sha256}`));
+    expect(databases()).toEqual(['titan']);
+    peer.corrupt(dump.key, Math.floor(dump.size / 2));
+    // Flipped back: whole again, and it restores.
+    const whole = await restore({ backup: backupId, database: 'titan_after_repair' });
+    expect(whole.status, whole.log).toBe(0);
+    dropRestored();
+  });
+
+  it('a key that is not among the recipients is refused before anything is created', async () => {
+    const stranger = await age.generateIdentity();
+    const run = await runActionBundle('action-backup/restore', { inputs: { ...connectionInputs(), ...spacesInputs(peer, PREFIX), backup: backupId, 'restore-key': stranger }, env: RUNNER_ENV });
+    expect(run.status).toBe(1);
+    expect(run.log).toMatch(/cannot be decrypted with the given identity/);
+    expect(run.log.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n').includes(stranger)).toBe(false);
+    expect(databases()).toEqual(['titan']);
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * Work run inside a container of the stack that never outlives the run that started it. Killing a
+ * `docker exec` client does not stop what it started in the container (dockerd keeps the process and
+ * its pipes), so every such command goes through this wrapper, on the host:
+ *
+ *   - the in-container script is given a token and records its pid in /tmp/titan-backup.<token>/pid
+ *     (its own work folder, which its EXIT trap removes);
+ *   - the wrapper runs `docker exec` in the background and waits for it; when the wrapper is stopped
+ *     (the run's timeout or abort kills its process group: TERM), or when `docker exec` ends with a
+ *     failure (it dies of SIGPIPE once the SSH connection is gone, or the work failed), it ends the
+ *     in-container work: TERM to the script's children (pg_dump, psql, cat) and to the script.
+ *
+ * So a run cut off by a lost connection still leaves nothing behind on the host: no dump running,
+ * no database session holding a snapshot, no work folder.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Arg } from '@titan/ssh/shell-quote';
+
+export const CONTAINER_WORK_SCRIPT_NAME = 'titan-container-work';
+
+// $1 container id, $2 token, then the command `docker exec` runs in the container. Standard input is
+// passed on (`<&0`: an asynchronous list would otherwise read /dev/null).
+export const CONTAINER_WORK_SCRIPT = `set -eu
+container=$1
+token=$2
+shift 2
+stop_work() {
+  # shellcheck disable=SC2016 # expanded by the container's shell
+  docker exec "$container" sh -c 'pidfile=/tmp/titan-backup.$1/pid; [ -f "$pidfile" ] || exit 0; pid=$(cat "$pidfile"); pkill -TERM -P "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true' titan-stop "$token" >/dev/null 2>&1 || true
+}
+child=
+trap 'stop_work; [ -z "$child" ] || wait "$child" 2>/dev/null || true; exit 143' TERM
+trap 'stop_work; exit 129' HUP
+trap 'stop_work; exit 130' INT
+docker exec -i "$container" "$@" <&0 &
+child=$!
+status=0
+wait "$child" || status=$?
+child=
+if [ "$status" -ne 0 ]; then
+  stop_work
+fi
+exit "$status"
+`;
+
+/** The work folder an in-container script of this run uses (token: 16 hex digits). */
+export function newWorkToken(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** The argv that runs `command` in `container` through the wrapper. */
+export function containerWork(containerId: string, token: string, command: readonly Arg[]): { script: string; args: Arg[]; name: string } {
+  if (!/^[0-9a-f]{16}$/.test(token)) throw new Error(`${token} is not a work token.`);
+  return { script: CONTAINER_WORK_SCRIPT, args: [containerId, token, ...command], name: CONTAINER_WORK_SCRIPT_NAME };
+}
+
+/** The start every in-container script shares: its work folder, its pid recorded, removed on exit. */
+export function workFolderPrelude(tokenVariable: string): string {
+  return `work=/tmp/titan-backup.$${tokenVariable}
+mkdir -m 700 "$work"
+echo "$$" >"$work/pid"`;
+}

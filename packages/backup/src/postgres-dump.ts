@@ -1,0 +1,124 @@
+/**
+ * The Postgres part of a backup: `pg_dump --format=custom` of the stack's database, run inside its
+ * container with `docker exec` and streamed out on stdout through the SSH connection; nothing is
+ * written to disk on the host or in the container but a few lines of metadata.
+ *
+ * The facts the verification compares with are taken in THE SAME SNAPSHOT as the dump: a psql
+ * session opens a REPEATABLE READ transaction and exports its snapshot (pg_export_snapshot), pg_dump
+ * dumps from that snapshot (`--snapshot`), and the same session meanwhile counts the rows of every
+ * table and computes an order-independent checksum (the sum of the rows' md5s) of the chosen ones.
+ * They are reported on stderr as marked lines; the session commits once pg_dump is done.
+ *
+ * Killing the command (timeout, abort, a lost connection) ends `docker exec`; pg_dump then dies on
+ * its closed output and the script's trap removes its folder and ends the session.
+ */
+import type { Writable } from 'node:stream';
+import type { SshConnection } from '@titan/ssh/connection';
+import type { PostgresFacts } from './backup-manifest.js';
+import { containerWork, newWorkToken, workFolderPrelude } from './container-work.js';
+import type { ServiceContainer } from './stack-container.js';
+import { parseTableFacts, TABLE_FACTS_QUERY, TABLE_FACTS_SETTINGS } from './table-facts.js';
+
+/** psql text as it must be written inside the script's unquoted here-document (backslashes doubled). */
+function heredoc(sql: string): string {
+  return sql.replace(/\\/g, '\\\\');
+}
+
+export const PG_DUMP_SCRIPT_NAME = 'titan-pg-dump';
+
+// Runs inside the postgres container (through container-work.ts). $1 database, $2 user, $3 tables
+// to checksum: '*' (all), '' (none) or a comma-separated list of table or schema.table names, $4 the
+// work token.
+export const PG_DUMP_SCRIPT = `set -eu
+db=$1
+user=$2
+tables=$3
+token=$4
+${workFolderPrelude('token')}
+psql_pid=
+cleanup() {
+  exec 3>&- 2>/dev/null || true
+  if [ -n "$psql_pid" ]; then kill "$psql_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+mkfifo "$work/sql"
+psql -X -q -A -t -v ON_ERROR_STOP=1 -v tables="$tables" -U "$user" -d "$db" -f "$work/sql" >"$work/psql.out" 2>"$work/psql.err" &
+psql_pid=$!
+exec 3>"$work/sql"
+cat >&3 <<SQL
+SET idle_in_transaction_session_timeout = 0;
+SET statement_timeout = 0;
+${TABLE_FACTS_SETTINGS}BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+\\\\o $work/snapshot.part
+SELECT pg_export_snapshot() || ' ' || current_setting('server_version');
+\\\\o
+\\\\! mv $work/snapshot.part $work/snapshot
+\\\\o $work/tables.part
+${heredoc(TABLE_FACTS_QUERY)}\\\\o
+\\\\! mv $work/tables.part $work/tables
+SQL
+waited=0
+while [ ! -s "$work/snapshot" ]; do
+  if ! kill -0 "$psql_pid" 2>/dev/null; then
+    echo "titan-pg-dump: psql could not open a snapshot of database $db as $user:" >&2
+    cat "$work/psql.err" >&2
+    exit 70
+  fi
+  waited=$((waited + 1))
+  if [ "$waited" -gt 1200 ]; then
+    echo "titan-pg-dump: no snapshot of database $db after 60 s" >&2
+    exit 70
+  fi
+  sleep 0.05
+done
+read -r snapshot version <"$work/snapshot"
+echo "titan-backup-pg: server $version" >&2
+echo "titan-backup-pg: dump $(pg_dump --version)" >&2
+pg_dump --snapshot="$snapshot" --format=custom --username="$user" --dbname="$db"
+# A session that already ended (an error) must not kill this shell with SIGPIPE: its status is read below.
+trap '' PIPE
+printf 'COMMIT;\\n' >&3 2>/dev/null || true
+exec 3>&-
+status=0
+wait "$psql_pid" || status=$?
+psql_pid=
+if [ "$status" -ne 0 ] || [ ! -f "$work/tables" ]; then
+  echo "titan-pg-dump: counting and checksumming the tables of $db failed (psql exit $status):" >&2
+  cat "$work/psql.err" >&2
+  exit 70
+fi
+sed 's/^/titan-backup-pg-table: /' "$work/tables" >&2
+`;
+
+export interface PostgresSource {
+  readonly container: ServiceContainer;
+  readonly database: string;
+  readonly user: string;
+  /** '*' (every table), '' (none) or table names (`orders`, `public.orders`). */
+  readonly checksumTables: string;
+}
+
+/** The facts pg_dump's stderr carried, once it ended. */
+export function parseDumpFacts(lines: readonly string[], source: PostgresSource): PostgresFacts {
+  const value = (name: string): string => lines.find((l) => l.startsWith(`titan-backup-pg: ${name} `))?.slice(`titan-backup-pg: ${name} `.length).trim() ?? '';
+  const serverVersion = value('server');
+  const dumpVersion = value('dump');
+  if (serverVersion === '' || dumpVersion === '') throw new Error('pg_dump ended without reporting the server and pg_dump versions.');
+  const tables = parseTableFacts(lines.filter((l) => l.startsWith('titan-backup-pg-table: ')).map((l) => l.slice('titan-backup-pg-table: '.length)));
+  return { service: source.container.service, database: source.database, user: source.user, serverVersion, dumpVersion, tables };
+}
+
+/** Streams the dump into `sink`; resolves with the facts once pg_dump and the session succeeded. */
+export async function dumpPostgres(connection: SshConnection, source: PostgresSource, sink: Writable, signal: AbortSignal, timeoutMs: number): Promise<PostgresFacts> {
+  const lines: string[] = [];
+  const token = newWorkToken();
+  await connection.streamStdout(
+    containerWork(source.container.id, token, ['sh', '-c', PG_DUMP_SCRIPT, PG_DUMP_SCRIPT_NAME, source.database, source.user, source.checksumTables, token]),
+    sink,
+    { signal, timeoutMs, onStderrLine: (line) => { if (line.startsWith('titan-backup-pg')) lines.push(line); } },
+  );
+  return parseDumpFacts(lines, source);
+}

@@ -1,0 +1,118 @@
+/**
+ * The Redis part of a backup: a fresh RDB snapshot, streamed out like the dump. Inside the redis
+ * container: note LASTSAVE, wait for any save in progress, BGSAVE, wait until LASTSAVE changes and
+ * the save reported ok, then stream the RDB file (Redis writes it under a temporary name and renames
+ * it, so the file opened is a whole snapshot). The password is read from the container's own
+ * environment variable (its name is passed, never its value) into REDISCLI_AUTH, so it is on no
+ * command line.
+ */
+import type { Writable } from 'node:stream';
+import type { SshConnection } from '@titan/ssh/connection';
+import type { RedisFacts } from './backup-manifest.js';
+import { containerWork, newWorkToken, workFolderPrelude } from './container-work.js';
+import type { ServiceContainer } from './stack-container.js';
+
+export const REDIS_SNAPSHOT_SCRIPT_NAME = 'titan-redis-snapshot';
+
+// Runs inside the redis container (through container-work.ts). $1 the name of the environment
+// variable holding the password ('' for none), $2 the port, $3 seconds to wait for the save, $4 the
+// work token.
+export const REDIS_SNAPSHOT_SCRIPT = `set -eu
+password_var=$1
+port=$2
+limit=$3
+token=$4
+${workFolderPrelude('token')}
+trap 'rm -rf "$work"' EXIT
+trap 'exit 143' TERM
+if [ -n "$password_var" ]; then
+  if ! REDISCLI_AUTH=$(printenv "$password_var"); then
+    echo "titan-redis-snapshot: $password_var is not set in the redis container" >&2
+    exit 64
+  fi
+  export REDISCLI_AUTH
+fi
+cli() {
+  redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" "$@"
+}
+field() {
+  cli INFO "$1" | tr -d '\\r' | sed -n "s/^$2://p"
+}
+wait_idle() {
+  i=0
+  while [ "$(field persistence rdb_bgsave_in_progress)" != 0 ]; do
+    i=$((i + 1))
+    if [ "$i" -gt $((limit * 10)) ]; then
+      echo "titan-redis-snapshot: a save still runs after $limit s" >&2
+      exit 75
+    fi
+    sleep 0.1
+  done
+}
+before=$(cli LASTSAVE)
+case "$before" in
+  '' | *[!0-9]*) echo "titan-redis-snapshot: LASTSAVE answered: $before" >&2; exit 69 ;;
+esac
+wait_idle
+before=$(cli LASTSAVE)
+answer=$(cli BGSAVE)
+case "$answer" in
+  *'started'* | *'scheduled'*) ;;
+  *) echo "titan-redis-snapshot: BGSAVE answered: $answer" >&2; exit 69 ;;
+esac
+i=0
+while :; do
+  now=$(cli LASTSAVE)
+  if [ "$now" != "$before" ] && [ "$(field persistence rdb_bgsave_in_progress)" = 0 ]; then break; fi
+  i=$((i + 1))
+  if [ "$i" -gt $((limit * 10)) ]; then
+    echo "titan-redis-snapshot: LASTSAVE did not change within $limit s of BGSAVE" >&2
+    exit 75
+  fi
+  sleep 0.1
+done
+status=$(field persistence rdb_last_bgsave_status)
+if [ "$status" != ok ]; then
+  echo "titan-redis-snapshot: the snapshot failed (rdb_last_bgsave_status: $status)" >&2
+  exit 74
+fi
+dir=$(cli CONFIG GET dir | sed -n 2p)
+file=$(cli CONFIG GET dbfilename | sed -n 2p)
+if [ -z "$dir" ] || [ -z "$file" ]; then
+  echo "titan-redis-snapshot: CONFIG GET dir/dbfilename gave no answer" >&2
+  exit 69
+fi
+keys=$(cli INFO keyspace | tr -d '\\r' | sed -n 's/^db[0-9]*:keys=\\([0-9]*\\),.*/\\1/p' | awk '{ n += $1 } END { print n + 0 }')
+echo "titan-backup-redis: version $(field server redis_version)" >&2
+echo "titan-backup-redis: lastsave $now" >&2
+echo "titan-backup-redis: keys $keys" >&2
+cat "$dir/$file"
+`;
+
+export interface RedisSource {
+  readonly container: ServiceContainer;
+  /** The container's environment variable holding the password ('' when there is none). */
+  readonly passwordVariable: string;
+  readonly port: number;
+}
+
+export function parseRedisFacts(lines: readonly string[], source: RedisSource): RedisFacts {
+  const value = (name: string): string => lines.find((l) => l.startsWith(`titan-backup-redis: ${name} `))?.slice(`titan-backup-redis: ${name} `.length).trim() ?? '';
+  const version = value('version');
+  const lastSave = Number(value('lastsave'));
+  const keys = Number(value('keys'));
+  if (version === '' || !Number.isSafeInteger(lastSave) || !Number.isSafeInteger(keys)) throw new Error('The Redis snapshot ended without reporting its version, LASTSAVE and key count.');
+  return { service: source.container.service, version, keys, lastSave };
+}
+
+export async function snapshotRedis(connection: SshConnection, source: RedisSource, sink: Writable, signal: AbortSignal, timeoutMs: number): Promise<RedisFacts> {
+  const lines: string[] = [];
+  const saveLimit = Math.max(10, Math.floor(timeoutMs / 2000));
+  const token = newWorkToken();
+  await connection.streamStdout(
+    containerWork(source.container.id, token, ['sh', '-c', REDIS_SNAPSHOT_SCRIPT, REDIS_SNAPSHOT_SCRIPT_NAME, source.passwordVariable, String(source.port), String(saveLimit), token]),
+    sink,
+    { signal, timeoutMs, onStderrLine: (line) => { if (line.startsWith('titan-backup-redis')) lines.push(line); } },
+  );
+  return parseRedisFacts(lines, source);
+}

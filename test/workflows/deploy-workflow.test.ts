@@ -1,0 +1,247 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT } from '@titan/test-host/action-run';
+import { createEncryptedDeployKey, type EncryptedDeployKey } from '@titan/test-host/encrypted-key';
+import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/test-host';
+import { startGitHubApiStandIn, type GitHubApiStandIn } from '@titan/workflow-runner/github-api';
+import type { LocalGitHub } from '@titan/workflow-runner/local-github';
+import type { ApprovalRequest, RunResult } from '@titan/workflow-runner/run-model';
+import { testHostGitHub } from '@titan/workflow-runner/test-host-github';
+import { bringDown } from '../../packages/deploy/test/support/host-fixture.js';
+
+/**
+ * The workflows as users run them, read from their files by GitHub's own parser and run against
+ * the test host: the Titan repository's release workflow (examples/workflows/titan-release.yml, the
+ * README's quick start) calls deploy.yml@v1, which gates, plans, builds all 17 images with the real
+ * Docker engine and registry, signs, deploys to staging, verifies, waits for production's approval
+ * and deploys the same bundle there; then a broken release reverts by itself and never reaches
+ * production; a run cancelled mid-deploy leaves no deployment in progress; a HARD_HALT from
+ * rollback.yml reaches the host while a deploy holds its lock; then
+ * rollback.yml restarts the stack; and copies of deploy.yml with a renamed output or input fail
+ * their chain before the host is touched.
+ */
+const RELEASE_WORKFLOW = join(REPOSITORY_ROOT, 'examples/workflows/titan-release.yml');
+const DEPLOY_WORKFLOW = join(REPOSITORY_ROOT, '.github/workflows/deploy.yml');
+const ROLLBACK_WORKFLOW = join(REPOSITORY_ROOT, '.github/workflows/rollback.yml');
+
+function explain(run: RunResult): string {
+  return `run ${run.runId} ${run.conclusion}; chain errors: ${JSON.stringify(run.chainErrors)}\n${run.log.slice(-80).join('\n')}`;
+}
+
+function current(host: TestHost): Promise<string> {
+  return readlink(join(host.appDir, 'current')).then((target) => basename(target));
+}
+
+describe('deploy.yml and rollback.yml, run from their files against the test host', () => {
+  let host: TestHost;
+  let api: GitHubApiStandIn;
+  let scratch: string;
+  let titan: string;
+  let github: LocalGitHub;
+  const approvals: ApprovalRequest[] = [];
+  let onStep: ((event: { runId: number; job: string; step: string }) => void) | undefined;
+  let released = '';
+  let stagingKey: EncryptedDeployKey;
+
+  beforeAll(async () => {
+    host = loadTestHost();
+    api = await startGitHubApiStandIn();
+    scratch = await mkdtemp(join(tmpdir(), 'titan-workflows-'));
+    // The Titan repository: the sample release source at its root, as the quick start assumes.
+    titan = join(scratch, 'titan');
+    await cp(host.example, titan, { recursive: true });
+    execFileSync('git', ['init', '-q', titan]);
+    // Staging connects with a passphrase-protected key made now (TITAN_SSH_KEY_PASSPHRASE).
+    stagingKey = await createEncryptedDeployKey(host);
+    github = testHostGitHub({
+      stagingKey,
+      host,
+      api,
+      scratch: join(scratch, 'runs'),
+      repository: { root: titan, name: 'titan/titan' },
+      vars: { TITAN_DIGEST_CACHE: join(scratch, 'digest-cache'), TITAN_HEALTH_TIMEOUT: '30' },
+      approve: (request) => {
+        approvals.push(request);
+        return true;
+      },
+      onStep: (event) => onStep?.(event),
+      ...(process.env['TITAN_WORKFLOW_LOG'] === '1' ? { onLog: (line: string) => console.log(line) } : {}),
+    });
+  });
+
+  afterAll(async () => {
+    // The stack the workflows deployed publishes the example's ports: later test files need them.
+    bringDown('titan', host.appDir);
+    await stagingKey.remove();
+    await api.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('the quick start: one signed bundle, built by 17 legs, to staging, verified, approved, then production', { timeout: 900_000 }, async () => {
+    const sha = randomBytes(20).toString('hex');
+    const run = await github.run({ workflow: RELEASE_WORKFLOW, event: 'push', sha, ref: 'refs/heads/main' });
+    expect(run.conclusion, explain(run)).toBe('success');
+    expect(run.chainErrors).toEqual([]);
+
+    const deploy = run.jobs['deploy'];
+    released = deploy?.outputs['release-id'] ?? '';
+    expect(released).toMatch(new RegExp(`^\\d{8}T\\d{6}Z-${sha.slice(0, 12)}$`));
+    expect(deploy?.outputs).toEqual({ 'release-id': released, result: 'deployed', url: 'https://titan-trading.net' });
+    expect(await current(host)).toBe(released);
+
+    // Every image built by its own leg with the real engine, each leg's digest handed on and signed.
+    const build = run.jobs['deploy/build'];
+    expect(build?.legs).toHaveLength(17);
+    const manifest = JSON.parse(await readFile(join(host.appDir, 'releases', released, 'manifest.json'), 'utf8')) as { images: Record<string, { digest: string }> };
+    for (const leg of build?.legs ?? []) {
+      const service = String(leg.matrix['service']);
+      const digest = leg.steps.find((s) => s.id === 'build')?.outputs['digest'];
+      expect(digest, service).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(manifest.images[service]?.digest, service).toBe(digest);
+      expect(leg.permissions).toMatchObject({ contents: 'read', packages: 'write' });
+    }
+    // Production deployed the bundle staging ran: same release, same manifest, checked in the job.
+    const production = run.jobs['deploy/deploy-production']?.legs[0];
+    expect(production?.steps.find((s) => s.name === 'The bundle is the one signed and run by staging')?.log.join('\n')).toContain('the bundle staging runs');
+    expect(run.jobs['deploy/deploy-staging']?.outputs['release-id']).toBe(released);
+    expect(run.jobs['deploy/deploy-production']?.outputs['release-id']).toBe(released);
+
+    // Exactly one GitHub deployment per environment, made by action-deploy (none made automatically).
+    const deployments = api.deployments.filter((d) => d.runId === String(run.runId));
+    expect(deployments.map((d) => [d.environment, d.createdBy, d.ref])).toEqual([
+      ['staging', 'api', sha],
+      ['production', 'api', sha],
+    ]);
+    for (const d of deployments) expect(d.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
+    expect(api.refusals).toEqual([]);
+    expect(approvals.filter((a) => a.runId === run.runId)).toEqual([{ runId: run.runId, environment: 'production', job: 'deploy/deploy to production' }]);
+
+    // The summary a person reads, and no secret anywhere in the log.
+    expect(run.jobs['deploy/report']?.legs[0]?.summary).toContain(`## Titan release ${released}: deployed`);
+    const log = run.log.join('\n');
+    expect(log).toContain('Titan release');
+    for (const secret of [readReleaseKey(host), (await readFile(host.privateKeyPath, 'utf8')).split('\n')[1] ?? 'x', stagingKey.passphrase]) expect(log).not.toContain(secret);
+    // Staging's deploy, verify and (below) halt went through the encrypted key and its passphrase
+    // (the host, an environment secret as provision.yml stores it, is masked like every secret).
+    expect(run.jobs['deploy/deploy-staging']?.legs[0]?.log.join('\n')).toMatch(/Connect to deploy@\*\*\*/);
+  });
+
+  it('a broken release: staging verification fails and the host returns to the good release by itself; production never sees it', { timeout: 600_000 }, async () => {
+    expect(released, 'the first test deploys the good release').not.toBe('');
+    const services = join(titan, 'services.yml');
+    const text = await readFile(services, 'utf8');
+    const broken = text.replace('{ SERVICE: titan-hunter, PORT: "8083" }', '{ SERVICE: titan-hunter, PORT: "8083", BROKEN: "1" }');
+    expect(broken).not.toBe(text);
+    await writeFile(services, broken);
+    try {
+      const run = await github.run({ workflow: RELEASE_WORKFLOW, event: 'push', sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' });
+      expect(run.conclusion, explain(run)).toBe('failure');
+      // Only the changed image was built again; the other 16 digests were reused.
+      expect(run.jobs['deploy/build']?.legs.map((l) => l.matrix['service'])).toEqual(['titan-hunter']);
+      expect(run.jobs['deploy']?.outputs).toMatchObject({ result: 'rolled-back', url: '' });
+      expect(run.jobs['deploy/deploy-staging']?.outputs['result']).toBe('rolled-back');
+      expect(run.jobs['deploy/deploy-production']?.result).toBe('skipped');
+      expect(await current(host)).toBe(released);
+      expect(run.jobs['announce']?.legs[0]?.summary).toContain('rolled-back');
+      const deployments = api.deployments.filter((d) => d.runId === String(run.runId));
+      expect(deployments.map((d) => [d.environment, d.statuses.map((s) => s.state)])).toEqual([['staging', ['in_progress', 'failure']]]);
+    } finally {
+      await writeFile(services, text);
+    }
+  });
+
+  it('a run cancelled while its deploy holds the host leaves no deployment in progress and the good release running', { timeout: 600_000 }, async () => {
+    const before = await current(host);
+    let cancelled = false;
+    const handle = github.start({ workflow: RELEASE_WORKFLOW, event: 'push', sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' });
+    onStep = (event) => {
+      if (!cancelled && event.job === 'deploy/deploy to staging' && event.step.startsWith('Deploy ')) {
+        cancelled = true;
+        void (async () => {
+          const lock = join(host.appDir, '.deploy.lock.holder');
+          for (let i = 0; i < 600 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
+          handle.cancel(); // SIGINT to the deploy, SIGTERM 7.5 s later, SIGKILL 2.5 s after that
+        })();
+      }
+    };
+    const run = await handle.result.finally(() => {
+      onStep = undefined;
+    });
+    expect(cancelled).toBe(true);
+    expect(run.conclusion, explain(run)).toBe('cancelled');
+    expect(run.jobs['deploy/deploy-staging']?.result).toBe('cancelled');
+    expect(run.jobs['deploy/deploy-production']?.result).toBe('skipped');
+    const deployments = api.deployments.filter((d) => d.runId === String(run.runId));
+    expect(deployments.map((d) => d.environment)).toEqual(['staging']);
+    expect(deployments[0]?.statuses.at(-1)?.state).not.toBe('in_progress');
+    expect(existsSync(join(host.appDir, '.deploy.lock.holder')), 'the cancelled deploy left the lock free').toBe(false);
+    expect(await current(host)).toBe(before);
+  });
+
+  it('a HARD_HALT from rollback.yml reaches the host while a deploy holds its lock, and that deploy stops', { timeout: 600_000 }, async () => {
+    let halt: Promise<RunResult> | undefined;
+    let deployFinished = false;
+    onStep = (event) => {
+      if (halt === undefined && event.job === 'deploy/deploy to staging' && event.step.startsWith('Deploy ')) {
+        halt = (async () => {
+          const lock = join(host.appDir, '.deploy.lock.holder');
+          for (let i = 0; i < 600 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
+          expect(existsSync(lock), 'the deploy holds the host lock').toBe(true);
+          const result = await github.run({ workflow: ROLLBACK_WORKFLOW, event: 'workflow_dispatch', inputs: { environment: 'staging', mode: 'halt', reason: 'operator stops trading' } });
+          expect(deployFinished, 'the halt finished while the deploy still ran').toBe(false);
+          return result;
+        })();
+      }
+    };
+    const run = await github
+      .run({ workflow: RELEASE_WORKFLOW, event: 'push', sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' })
+      .finally(() => {
+        deployFinished = true;
+        onStep = undefined;
+      });
+    expect(halt, 'the halt was sent during the deploy').toBeDefined();
+    const halted = await (halt as Promise<RunResult>);
+    expect(halted.conclusion, explain(halted)).toBe('success');
+    expect(halted.jobs['rollback']?.outputs).toMatchObject({ result: 'halted', 'halt-acknowledged': 'true' });
+    // The halt recorded its own deployment (the job's environment), with its result.
+    expect(api.deployments.filter((d) => d.runId === String(halted.runId)).map((d) => [d.environment, d.createdBy, d.statuses.at(-1)?.state])).toEqual([['staging', 'workflow', 'success']]);
+
+    expect(run.conclusion, explain(run)).toBe('failure');
+    expect(run.jobs['deploy/deploy-staging']?.legs[0]?.log.join('\n')).toMatch(/An operator halted the host/);
+    expect(run.jobs['deploy/deploy-production']?.result).toBe('skipped');
+    expect(await current(host)).toBe(released);
+  });
+
+  it('rollback.yml restarts the current release in production after its approval, verified', { timeout: 300_000 }, async () => {
+    const run = await github.run({ workflow: ROLLBACK_WORKFLOW, event: 'workflow_dispatch', inputs: { environment: 'production', mode: 'restart', reason: 'restart after the halt' } });
+    expect(run.conclusion, explain(run)).toBe('success');
+    expect(run.jobs['rollback']?.outputs).toMatchObject({ result: 'restarted', 'release-id': released, 'halt-acknowledged': 'true' });
+    expect(await readFile(join(host.appDir, 'journal.jsonl'), 'utf8')).toMatch(/restart/);
+    expect(approvals.filter((a) => a.runId === run.runId).map((a) => a.environment)).toEqual(['production']);
+    expect(await current(host)).toBe(released);
+  });
+
+  it('a copy of deploy.yml with a renamed output, or a renamed input, fails its chain before the host is touched', { timeout: 300_000 }, async () => {
+    const original = await readFile(DEPLOY_WORKFLOW, 'utf8');
+    const journal = await readFile(join(host.appDir, 'journal.jsonl'), 'utf8');
+    const mutations: [string, string, RegExp][] = [
+      ['      has-builds: ${{ steps.plan.outputs.has-builds }}', '      builds: ${{ steps.plan.outputs.has-builds }}', /needs\.matrix\.outputs has no "has-builds"/],
+      ['          bundle: ${{ runner.temp }}/release/${{ needs.sign.outputs.release-id }}\n          public-key', '          bundle-path: ${{ runner.temp }}/release/${{ needs.sign.outputs.release-id }}\n          public-key', /Unexpected input\(s\) 'bundle-path'/],
+    ];
+    for (const [from, to, error] of mutations) {
+      expect(original).toContain(from);
+      const copy = join(scratch, `deploy-${mutations.findIndex((m) => m[0] === from)}.yml`);
+      await writeFile(copy, original.replace(from, to));
+      const run = await github.run({ workflow: copy, event: 'workflow_dispatch', inputs: { source: '.', 'digest-cache': join(scratch, 'digest-cache'), 'health-timeout': 30 } });
+      expect(run.conclusion, explain(run)).toBe('failure');
+      expect(run.chainErrors.join('\n')).toMatch(error);
+    }
+    expect(await readFile(join(host.appDir, 'journal.jsonl'), 'utf8')).toBe(journal);
+    expect(await current(host)).toBe(released);
+  });
+});
