@@ -31,6 +31,7 @@ export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Pr
         user: settings.natsUser,
         password: settings.natsPassword,
         subject: settings.haltSubject,
+        responder: settings.haltResponder,
         hmacSecret: settings.hmacSecret,
         timeoutSeconds: settings.haltTimeoutSeconds,
       },

@@ -3,6 +3,7 @@ import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettin
 import { InputReader } from '@titan/action-kit/inputs';
 import { maskSecret } from '@titan/action-kit/masking';
 import { runContext } from '@titan/action-kit/run-context';
+import { SERVICE_NAME_PATTERN } from '@titan/release/image-reference';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import { type NatsAddress, credentialParts, hasCredentials, parseNatsAddress } from '@titan/rollback/nats-address';
 import { ROLLBACK_MODES, type RollbackMode } from '@titan/rollback/rollback';
@@ -16,7 +17,10 @@ export interface RollbackSettings extends HostConnectionSettings, HostTargetSett
   readonly natsUser: string;
   readonly natsPassword: string;
   readonly hmacSecret: string;
-  readonly haltSubject: string;
+  /** Overrides the stack profile's halt subject (undefined: the profile's). */
+  readonly haltSubject: string | undefined;
+  /** Overrides the stack profile's halt responder (undefined: the profile's). */
+  readonly haltResponder: string | undefined;
   readonly haltTimeoutSeconds: number;
   readonly lockTimeoutSeconds: number;
   readonly heartbeatTimeoutSeconds: number;
@@ -35,7 +39,6 @@ export const DEFAULTS = {
   to: 'last-good',
   natsUrl: '127.0.0.1:4222',
   natsUser: 'console',
-  haltSubject: 'titan.cmd.sys.halt',
   haltTimeout: 10,
   lockTimeout: 300,
   heartbeatTimeout: 60,
@@ -78,11 +81,15 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
   if (typeof natsAddress === 'string') throw new ConfigurationError(`Input nats-url: ${natsAddress}.`, { input: 'nats-url' });
   const natsUser = reader.optional('nats-user', DEFAULTS.natsUser);
   if (!NATS_USER_PATTERN.test(natsUser)) throw new ConfigurationError(`Input nats-user ${JSON.stringify(natsUser)} is not a NATS user name.`, { input: 'nats-user' });
-  const haltSubject = reader.optional('halt-subject', DEFAULTS.haltSubject);
-  if (!SUBJECT_PATTERN.test(haltSubject)) {
+  const haltSubject = reader.optional('halt-subject');
+  if (haltSubject !== undefined && !SUBJECT_PATTERN.test(haltSubject)) {
     throw new ConfigurationError(`Input halt-subject ${JSON.stringify(haltSubject)} is not a NATS subject to publish on (dot-separated tokens, no wildcards), e.g. titan.cmd.sys.halt.`, {
       input: 'halt-subject',
     });
+  }
+  const haltResponder = reader.optional('halt-responder');
+  if (haltResponder !== undefined && !SERVICE_NAME_PATTERN.test(haltResponder)) {
+    throw new ConfigurationError(`Input halt-responder ${JSON.stringify(haltResponder)} is not a compose service name (${SERVICE_NAME_PATTERN.source}).`, { input: 'halt-responder' });
   }
   const stopTimeout = reader.optional('stop-timeout');
 
@@ -97,6 +104,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
     natsPassword,
     hmacSecret,
     haltSubject,
+    haltResponder,
     haltTimeoutSeconds: reader.integer('halt-timeout', DEFAULTS.haltTimeout, { min: 1, max: 300 }),
     lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
     heartbeatTimeoutSeconds: reader.integer('heartbeat-timeout', DEFAULTS.heartbeatTimeout, { min: 3, max: 3600 }),

@@ -3,34 +3,19 @@
  *
  * A service changes when its pinned image changes, its definition in the compose files changes, a
  * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
- * uses TITAN_MODE. Only the Titan services that change are stopped before the migrations, in order:
- * the strategies, then execution, then brain, then the console, its API and opsd. Infrastructure
- * (every other service: postgres, redis, nats, traefik, prometheus, grafana, tempo) keeps running;
+ * uses TITAN_MODE. Only the grouped services that change are stopped before the migrations, in the
+ * stop order of the new release's stack profile (its groups, e.g. strategies, then execution, then
+ * brain, then the operator surface). Infrastructure (the profile's other services) keeps running;
  * Compose recreates it after the switch only if its image or definition changed, and one whose
  * mounted configuration alone changed is restarted so that it reads the new release's files.
  * A service that does not change keeps its container: a release that changes one service recreates
  * only that one.
  */
-import { DIGEST_OVERRIDE_FILE, type ReleaseManifest } from '@titan/release/manifest';
+import { DIGEST_OVERRIDE_FILE, type ReleaseManifest, stackProfileOf } from '@titan/release/manifest';
 import { pinnedImageReference } from '@titan/release/image-reference';
+import { groupedServices } from '@titan/release/stack-profile';
 import type { TitanMode } from '@titan/host/compose-command';
 import type { ComposeView } from './compose-services.js';
-
-/** Stop order of the Titan services: each group stops before the next. */
-export const TITAN_STOP_ORDER: readonly (readonly string[])[] = [
-  ['titan-scavenger', 'titan-hunter', 'titan-sentinel', 'titan-ai-quant', 'titan-powerlaw-lab'],
-  ['titan-execution'],
-  ['titan-brain'],
-  ['titan-console', 'titan-console-api', 'titan-opsd'],
-];
-
-export const TITAN_SERVICES: ReadonlySet<string> = new Set(TITAN_STOP_ORDER.flat());
-
-/**
- * The trading services: the strategies, titan-execution and titan-brain (what rollback mode stop
- * stops). Under an operator's halt nothing automatic starts them.
- */
-export const TRADING_SERVICES: readonly string[] = TITAN_STOP_ORDER.slice(0, 3).flat();
 
 export type ChangeReason = 'new' | 'image' | 'definition' | 'files' | 'mode' | 'removed';
 
@@ -42,6 +27,7 @@ export interface ServiceChange {
   readonly image: string;
   /** What the running release pins, when it has the service. */
   readonly previousImage?: string;
+  /** In a group of the stack profile (stopped in order), not infrastructure. */
   readonly titan: boolean;
 }
 
@@ -49,7 +35,7 @@ export interface ChangePlan {
   /** Every service of either release, sorted by name. */
   readonly services: readonly ServiceChange[];
   readonly changed: readonly string[];
-  /** Titan services to stop before the migrations, group by group. */
+  /** Grouped services to stop before the migrations, group by group. */
   readonly stopBeforeSwitch: readonly (readonly string[])[];
   /** Infrastructure whose mounted files alone changed: restarted after `up` so it reads them. */
   readonly restartAfterSwitch: readonly string[];
@@ -78,9 +64,12 @@ export function planChanges(
   const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
   const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
 
+  const stopOrder = stackProfileOf(next.manifest).groups.map((g) => g.services);
+  const grouped = new Set(groupedServices(stackProfileOf(next.manifest)));
+
   const services: ServiceChange[] = [];
   for (const service of [...new Set([...names, ...previousNames])].sort()) {
-    const titan = TITAN_SERVICES.has(service);
+    const titan = grouped.has(service);
     const nextImage = imageOf(next.manifest, service);
     const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
     if (!names.has(service)) {
@@ -104,7 +93,7 @@ export function planChanges(
 
   const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
   const existedAndChanged = (service: string): boolean => changedSet.has(service) && previousNames.has(service) && names.has(service);
-  const stopBeforeSwitch = TITAN_STOP_ORDER.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
+  const stopBeforeSwitch = stopOrder.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
   const restartAfterSwitch = services
     .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
     .map((s) => s.service);

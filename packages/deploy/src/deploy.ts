@@ -31,7 +31,7 @@
  * deploy that changed the host (or was cancelled while holding the lock).
  */
 import type { Logger } from '@titan/log/logger';
-import { DIGEST_OVERRIDE_FILE } from '@titan/release/manifest';
+import { DIGEST_OVERRIDE_FILE, stackProfileOf } from '@titan/release/manifest';
 import type { SshConnection } from '@titan/ssh/connection';
 import { type TitanMode, currentTarget, releaseTarget } from '@titan/host/compose-command';
 import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock';
@@ -44,7 +44,8 @@ import { type DeployResult, type JournalEntry, appendJournal } from '@titan/host
 import { describeDrift, planMigrations, releaseMigrations } from '@titan/host/migration-plan';
 import { checkMigrationContent } from '@titan/host/migration-content-check';
 import { requireMigrationRecorded } from '@titan/host/migration-record';
-import { applyMigration, DatabaseNotRunningError, readAppliedMigrations } from '@titan/host/migrations';
+import { applyMigration, DatabaseNotRunningError, databaseTarget, readAppliedMigrations } from '@titan/host/migrations';
+import { type StackProfile, tradingServices } from '@titan/release/stack-profile';
 import { readInstalledRelease } from '@titan/host/release-files';
 import { installRelease } from '@titan/host/release-install';
 import { removeReleases, selectReleasesToRemove } from '@titan/host/retention';
@@ -53,7 +54,7 @@ import { recordStackMode } from '@titan/host/stack-mode';
 import { switchCurrent } from '@titan/host/switch-current';
 import { verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
 import { CancelledError, cancellationCause, throwIfCancelled } from './cancellation.js';
-import { type ChangePlan, type ReleaseView, TRADING_SERVICES, definitionFiles, planChanges } from './change-plan.js';
+import { type ChangePlan, type ReleaseView, definitionFiles, planChanges } from './change-plan.js';
 import { readComposeView } from './compose-services.js';
 import { HostNotReadyError, MigrationDriftError } from './deploy-errors.js';
 import { admitRelease } from './release-admission.js';
@@ -128,6 +129,9 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
   const { layout, project, logger, bundle, signal } = request;
   const manifest = bundle.manifest;
   const releaseId = manifest.releaseId;
+  /** The new release's stack profile (readLocalBundle refused a bundle without one). */
+  const profile = stackProfileOf(manifest);
+  const database = databaseTarget(profile);
   const startedAt = new Date();
   const clock = new PhaseClock(logger);
 
@@ -230,7 +234,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     // database's migration history and the running release's manifest and compose files.
     const historyRead =
       previous !== undefined && migrationFiles.length > 0
-        ? clock.background('migrations-read', () => readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds }))
+        ? clock.background('migrations-read', () => readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds }))
         : undefined;
     const references = imageReferences(manifest.images);
     const imagesCheck = clock.background('images-check', () => findMissingImages(connection, references));
@@ -289,22 +293,22 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
         : await clock.run('migrations-check', async () => {
             let applied;
             if (historyRead === undefined) {
-              // A fresh host: postgres of the new (verified) release starts first.
+              // A fresh host: the database of the new (verified) release starts first.
               hostChanged = true;
-              await upServices(connection, releaseTarget(layout, project, releaseId, manifest.compose, request.mode), ['postgres'], logger);
-              applied = await readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds });
+              await upServices(connection, releaseTarget(layout, project, releaseId, manifest.compose, request.mode), [database.service], logger);
+              applied = await readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds });
             } else {
               try {
                 applied = settled(await historyRead);
               } catch (error: unknown) {
                 if (!(error instanceof DatabaseNotRunningError) || previousView === undefined) throw error;
                 // The running release's stack is stopped or down (`docker compose stop`, taken down, the
-                // host restarted without it): its own postgres starts again first. Infrastructure of the
+                // host restarted without it): its own database starts again first. Infrastructure of the
                 // running release, not a change; the start phase brings up the rest.
-                logger.warning(`${error.message} Starting postgres of the running release ${previous ?? ''} to read the migration history.`);
+                logger.warning(`${error.message} Starting ${database.service} of the running release ${previous ?? ''} to read the migration history.`);
                 hostChanged = true;
-                await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE), ['postgres'], logger);
-                applied = await readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds });
+                await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE), [database.service], logger);
+                applied = await readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds });
               }
             }
             const planned = planMigrations(applied, migrationFiles);
@@ -331,7 +335,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
       await startGuard(
         connection,
         layout,
-        { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(project, releaseId, previousView, changePlan, journalFields) },
+        { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(project, releaseId, previousView, changePlan, profile, journalFields) },
         logger,
       );
     });
@@ -361,10 +365,10 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
             await applyMigration(
               connection,
               target,
-              { releaseDir: layout.releaseDir(releaseId), releaseId, migration, work: { token: heldLock.token, stateDir: layout.stateDir } },
+              { releaseDir: layout.releaseDir(releaseId), releaseId, migration, database, work: { token: heldLock.token, stateDir: layout.stateDir } },
               logger,
             );
-            await requireMigrationRecorded(connection, target, { migration, releaseId });
+            await requireMigrationRecorded(connection, target, { migration, releaseId, database });
             applied.push(migration.file);
           }
         } finally {
@@ -608,6 +612,8 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
           appDir: layout.appDir,
           project,
           manifest: previousView?.manifest ?? manifest,
+          // A release signed before stack profiles is judged by the profile of the release being left.
+          profile: previousView?.manifest.stack ?? profile,
           timeoutMs: request.healthTimeoutSeconds * 1000,
           logger,
           ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
@@ -692,6 +698,7 @@ function guardPlanFor(
   release: string,
   previousView: ReleaseView | undefined,
   plan: ChangePlan,
+  profile: StackProfile,
   journalFields: Readonly<Record<string, unknown>>,
 ): GuardPlan {
   return {
@@ -701,7 +708,7 @@ function guardPlanFor(
     previousComposeFiles: previousView?.manifest.compose ?? [],
     stopServices: plan.stopBeforeRevert,
     mode: REVERT_MODE,
-    heldServices: TRADING_SERVICES,
+    heldServices: tradingServices(profile),
     journalFields,
   };
 }

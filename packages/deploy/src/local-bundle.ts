@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyBundle } from '@titan/release/bundle-verifier';
-import { MANIFEST_FILE, parseManifest, type ReleaseManifest } from '@titan/release/manifest';
+import { MANIFEST_FILE, parseManifest, type ReleaseManifest, stackProfileOf } from '@titan/release/manifest';
 import { readComposeView, type ComposeView } from './compose-services.js';
 import { definitionFiles } from './change-plan.js';
 
@@ -18,7 +18,10 @@ export interface LocalBundle {
   readonly verifiedOnRunner: boolean;
 }
 
-/** Reads (and with a public key, verifies) the bundle. Throws BundleVerificationError or ManifestError. */
+/**
+ * Reads (and with a public key, verifies) the bundle. Throws BundleVerificationError or ManifestError
+ * (a manifest without a stack profile, signed before profiles, included: a deploy needs one).
+ */
 export async function readLocalBundle(dir: string, publicKey: Uint8Array | undefined): Promise<LocalBundle> {
   let manifest: ReleaseManifest;
   if (publicKey !== undefined) {
@@ -26,6 +29,7 @@ export async function readLocalBundle(dir: string, publicKey: Uint8Array | undef
   } else {
     manifest = parseManifest(await readFile(join(dir, MANIFEST_FILE)));
   }
+  stackProfileOf(manifest);
   const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await readFile(join(dir, name), 'utf8') })));
   return { dir, manifest, compose: readComposeView(files), verifiedOnRunner: publicKey !== undefined };
 }

@@ -6,14 +6,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { planChanges, TITAN_STOP_ORDER, type ReleaseView } from '@titan/deploy/change-plan';
+import { planChanges, type ReleaseView } from '@titan/deploy/change-plan';
 import { readComposeView } from '@titan/deploy/compose-services';
 import type { ReleaseManifest } from '@titan/release/manifest';
+import { groupedServices } from '@titan/release/stack-profile';
+import { parseStackProfile } from '@titan/release/stack-profile-file';
 
 const EXAMPLE = join(import.meta.dirname, '../../../examples/titan');
 const BASE = readFileSync(join(EXAMPLE, 'docker-compose.yml'), 'utf8');
 const PROD = readFileSync(join(EXAMPLE, 'docker-compose.prod.yml'), 'utf8');
 const SERVICES = Object.keys((parse(BASE) as { services: Record<string, unknown> }).services);
+/** examples/titan's stack profile, as sign signs it into the manifest. */
+const STACK = parseStackProfile(readFileSync(join(EXAMPLE, 'stack.yml'), 'utf8'), SERVICES);
+const STOP_ORDER = STACK.groups.map((g) => g.services);
 
 function view(options: { digests?: Record<string, string>; files?: Record<string, string>; base?: string } = {}): ReleaseView {
   const images: Record<string, { image: string; digest: string }> = {};
@@ -32,6 +37,7 @@ function view(options: { digests?: Record<string, string>; files?: Record<string
     compose: ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml'],
     images,
     files: Object.entries(fileShas).map(([path, sha256]) => ({ path, sha256, size: 1 })),
+    stack: STACK,
   } as unknown as ReleaseManifest;
   return {
     manifest,
@@ -47,7 +53,13 @@ describe('planChanges', () => {
     expect(SERVICES).toHaveLength(17);
     expect(SERVICES).toContain('titan-console-api');
     expect(SERVICES).toContain('titan-opsd');
-    expect(TITAN_STOP_ORDER.flat().every((s) => SERVICES.includes(s))).toBe(true);
+    expect(groupedServices(STACK).every((s) => SERVICES.includes(s))).toBe(true);
+    expect(STOP_ORDER).toEqual([
+      ['titan-scavenger', 'titan-hunter', 'titan-sentinel', 'titan-ai-quant', 'titan-powerlaw-lab'],
+      ['titan-execution'],
+      ['titan-brain'],
+      ['titan-console', 'titan-console-api', 'titan-opsd'],
+    ]);
   });
 
   it('on a fresh host every service is new and nothing is stopped', () => {
@@ -97,7 +109,7 @@ describe('planChanges', () => {
 
   it('arming changes every service whose definition uses TITAN_MODE, and nothing else', () => {
     const plan = planChanges(view(), view(), { previous: 'DISARMED', next: 'ARMED' });
-    expect(plan.changed).toEqual([...TITAN_STOP_ORDER.flat()].sort());
+    expect(plan.changed).toEqual([...groupedServices(STACK)].sort());
     expect(plan.services.find((s) => s.service === 'titan-opsd')?.reasons).toEqual(['mode']);
   });
 

@@ -8,19 +8,20 @@
 import type { SshConnection } from '@titan/ssh/connection';
 import { type ComposeTarget, composeArgv } from './compose-command.js';
 import type { MigrationFile } from './migration-plan.js';
-import { type DatabaseTarget, MIGRATIONS_TABLE, TITAN_DATABASE } from './migrations.js';
+import { type DatabaseTarget, MIGRATIONS_TABLE } from './migrations.js';
 
 export const CHECK_MIGRATION_RECORD_SCRIPT_NAME = 'titan-check-migration-record';
 
-// $1 file name, $2 role, $3 database, then the docker compose command. Prints "sha256 release" of
+// $1 file name, $2 role, $3 database, $4 its compose service, then the docker compose command. Prints "sha256 release" of
 // the file's history row, or nothing.
 export const CHECK_MIGRATION_RECORD_SCRIPT = `set -eu
 name=$1
 role=$2
 db=$3
-shift 3
+service=$4
+shift 4
 printf '%s\\n' "SELECT sha256 || ' ' || release FROM ${MIGRATIONS_TABLE} WHERE file = :'titan_file';" |
-  "$@" exec -T postgres psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$role" -d "$db" -v "titan_file=$name"
+  "$@" exec -T "$service" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$role" -d "$db" -v "titan_file=$name"
 `;
 
 export class MigrationNotRecordedError extends Error {
@@ -36,11 +37,11 @@ export class MigrationNotRecordedError extends Error {
 export async function requireMigrationRecorded(
   connection: SshConnection,
   target: ComposeTarget,
-  request: { migration: MigrationFile; releaseId: string; database?: DatabaseTarget },
+  request: { migration: MigrationFile; releaseId: string; database: DatabaseTarget },
 ): Promise<void> {
   const { migration, releaseId } = request;
-  const database = request.database ?? TITAN_DATABASE;
-  const { stdout } = await connection.runScript(CHECK_MIGRATION_RECORD_SCRIPT, [migration.file, database.user, database.database, ...composeArgv(target, [])], {
+  const database = request.database;
+  const { stdout } = await connection.runScript(CHECK_MIGRATION_RECORD_SCRIPT, [migration.file, database.user, database.database, database.service, ...composeArgv(target, [])], {
     name: CHECK_MIGRATION_RECORD_SCRIPT_NAME,
     timeoutMs: 120_000,
   });

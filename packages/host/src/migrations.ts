@@ -1,13 +1,14 @@
 /**
  * Database migrations on the host. The history lives in the database itself, in _titan_migrations
  * (file, sha256, release, applied_at). Each migration runs in ONE transaction through
- *   docker compose exec -T postgres psql -v ON_ERROR_STOP=1 --single-transaction
+ *   docker compose exec -T <database service> psql -v ON_ERROR_STOP=1 --single-transaction
  * with the file (as the host verified it) on standard input, followed by the INSERT that records
  * it: both commit together or neither does. Values reach psql as -v variables, never as SQL text.
  * The session is named (application_name titan-migration-<lock token>) and recorded on the host
  * while it runs, so that a deploy that dies mid-migration has it terminated before its lock is free.
  */
 import type { Logger } from '@titan/log/logger';
+import type { StackProfile } from '@titan/release/stack-profile';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
 import { type ComposeTarget, composeArgv } from './compose-command.js';
@@ -15,13 +16,20 @@ import type { AppliedMigration, MigrationFile } from './migration-plan.js';
 
 export const MIGRATIONS_TABLE = '_titan_migrations';
 
-/** The role and database migrations run as (examples/titan: titan/titan, over the container's local socket). */
+/**
+ * The compose service, role and database migrations run in and as (over the container's local
+ * socket): the stack profile's `database` (databaseTarget).
+ */
 export interface DatabaseTarget {
+  readonly service: string;
   readonly user: string;
   readonly database: string;
 }
 
-export const TITAN_DATABASE: DatabaseTarget = { user: 'titan', database: 'titan' };
+/** The stack profile's database as a migration target. */
+export function databaseTarget(profile: StackProfile): DatabaseTarget {
+  return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
+}
 
 export const READ_MIGRATIONS_SCRIPT_NAME = 'titan-read-migrations';
 
@@ -33,7 +41,7 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
   applied_at timestamptz NOT NULL DEFAULT now()
 );`;
 
-// $1 project, $2 role, $3 database, $4 seconds to wait for postgres. Reads (never writes) the history:
+// $1 project, $2 role, $3 database, $4 seconds to wait for postgres, $5 its compose service. Reads (never writes) the history:
 // "file sha256" lines, nothing when there is no history table yet. Waits for the project's running
 // postgres container to accept connections only when the first try fails; a stopped or missing one
 // is said at once.
@@ -45,8 +53,9 @@ project=$1
 role=$2
 db=$3
 wait=$4
+service=$5
 postgres_id() {
-  docker ps -q --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres | head -n 1
+  docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service" | head -n 1
 }
 read_history() {
   docker exec -i "$1" psql -X -q -v ON_ERROR_STOP=1 -A -t -U "$role" -d "$db" <<'SQL'
@@ -61,10 +70,10 @@ if [ -n "$id" ] && read_history "$id" 2> /dev/null; then
   exit 0
 fi
 if [ -z "$id" ]; then
-  if [ -n "$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres)" ]; then
-    echo "the postgres container of project $project is stopped" >&2
+  if [ -n "$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service")" ]; then
+    echo "the $service container of project $project is stopped" >&2
   else
-    echo "project $project has no postgres container" >&2
+    echo "project $project has no $service container" >&2
   fi
   exit ${NO_DATABASE_EXIT}
 fi
@@ -75,7 +84,7 @@ while :; do
     break
   fi
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "postgres of project $project does not accept connections after $wait s" >&2
+    echo "$service of project $project does not accept connections after $wait s" >&2
     exit 1
   fi
   sleep 1
@@ -88,7 +97,7 @@ export const APPLY_MIGRATION_SCRIPT_NAME = 'titan-apply-migration';
 // $1 SQL file on the host, $2 file name, $3 its sha256, $4 release id, $5 role, $6 database, $7 the
 // work record to write while it runs (state/work-<session>-migration: see END_WORK_PART, which ends
 // the work of a deploy that is gone), $8 the database application name of this work, then the
-// docker compose command (env TITAN_MODE=... docker compose -p ... --env-file ...).
+// compose service of the database, then the docker compose command (env TITAN_MODE=... docker compose -p ... --env-file ...).
 export const APPLY_MIGRATION_SCRIPT = `set -eu
 sql=$1
 name=$2
@@ -98,8 +107,9 @@ role=$5
 db=$6
 work=$7
 app_name=$8
-shift 8
-container=$("$@" ps -q postgres)
+service=$9
+shift 9
+container=$("$@" ps -q "$service")
 mkdir -p "$(dirname "$work")"
 printf '%s %s %s %s\\n' "$container" "$role" "$db" "$app_name" > "$work.tmp"
 mv -f "$work.tmp" "$work"
@@ -114,7 +124,7 @@ SQL
 ;
 INSERT INTO ${MIGRATIONS_TABLE} (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');
 SQL
-} | "$@" exec -T -e "PGAPPNAME=$app_name" postgres psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$role" -d "$db" \\
+} | "$@" exec -T -e "PGAPPNAME=$app_name" "$service" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$role" -d "$db" \\
   -v "titan_file=$name" -v "titan_sha256=$sha" -v "titan_release=$release"
 rm -f "$work"
 `;
@@ -145,19 +155,19 @@ export class DatabaseNotRunningError extends Error {
 export async function readAppliedMigrations(
   connection: SshConnection,
   project: string,
-  options: { database?: DatabaseTarget; waitSeconds: number },
+  options: { database: DatabaseTarget; waitSeconds: number },
 ): Promise<AppliedMigration[]> {
-  const db = options.database ?? TITAN_DATABASE;
+  const db = options.database;
   let stdout: string;
   try {
-    ({ stdout } = await connection.runScript(READ_MIGRATIONS_SCRIPT, [project, db.user, db.database, String(options.waitSeconds)], {
+    ({ stdout } = await connection.runScript(READ_MIGRATIONS_SCRIPT, [project, db.user, db.database, String(options.waitSeconds), db.service], {
       name: READ_MIGRATIONS_SCRIPT_NAME,
       timeoutMs: (options.waitSeconds + 120) * 1000,
     }));
   } catch (error: unknown) {
     if (error instanceof CommandFailedError && error.exitCode === NO_DATABASE_EXIT) {
       const said = error.stderrTail.trim().split('\n').pop() ?? '';
-      const what = said === '' ? `project ${project} has no running postgres container` : said;
+      const what = said === '' ? `project ${project} has no running ${db.service} container` : said;
       throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
     }
     throw error;
@@ -186,10 +196,10 @@ const WORK_TOKEN_PATTERN = /^[0-9a-f]{8,64}$/;
 export async function applyMigration(
   connection: SshConnection,
   target: ComposeTarget,
-  request: { releaseDir: string; releaseId: string; migration: MigrationFile; database?: DatabaseTarget; work: MigrationWork },
+  request: { releaseDir: string; releaseId: string; migration: MigrationFile; database: DatabaseTarget; work: MigrationWork },
   logger: Logger,
 ): Promise<number> {
-  const db = request.database ?? TITAN_DATABASE;
+  const db = request.database;
   const { migration, work } = request;
   if (!WORK_TOKEN_PATTERN.test(work.token)) throw new Error(`Work token ${JSON.stringify(work.token)} is not hex.`);
   const started = performance.now();
@@ -198,7 +208,7 @@ export async function applyMigration(
       APPLY_MIGRATION_SCRIPT,
       [
         `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.user, db.database,
-        `${work.stateDir}/work-${work.token}-migration`, `titan-migration-${work.token}`,
+        `${work.stateDir}/work-${work.token}-migration`, `titan-migration-${work.token}`, db.service,
         ...composeArgv(target, []),
       ],
       { name: APPLY_MIGRATION_SCRIPT_NAME, timeoutMs: 30 * 60_000 },

@@ -2,11 +2,13 @@ import { posix, relative, resolve, sep } from 'node:path';
 import { contextIgnoreRules } from './build-context.js';
 import type { DockerIgnore } from './dockerignore.js';
 import type { ServicesFile } from './services-file.js';
+import { readStackProfile } from '@titan/release/stack-profile-file';
 
 /**
  * How risky a release is, from the paths that changed since the previous one. Weights:
- * - high: the execution engine's build context or Dockerfile (`titan-execution`, it talks to the
- *   exchanges), a migration, a compose file; and no previous release to compare with (fail closed);
+ * - high: the build context or Dockerfile of a critical service (the stack profile's `critical`, e.g.
+ *   the engine that talks to the exchanges), a migration, a compose file; and no previous release to
+ *   compare with (fail closed);
  * - medium: any other service's build context or Dockerfile, the policy file, the config folder,
  *   the env template, services.yml itself, and any path that is not documentation or tests;
  * - low: documentation and tests only (`*.md`, `*.rst`, `*.adoc`, `docs/`, `LICENSE*`; `test/`,
@@ -38,11 +40,10 @@ export interface RiskOptions {
   changedPaths: readonly string[] | undefined;
   /** The previous release's commit, for the reasons' wording. */
   since?: string;
-  /** Services whose build inputs weigh most (default: titan-execution). */
+  /** Services whose build inputs weigh most (default: `critical` of stack.yml beside services.yml). */
   criticalServices?: readonly string[];
 }
 
-export const DEFAULT_CRITICAL_SERVICES = ['titan-execution'] as const;
 const RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2 };
 const MAX_PATHS_PER_REASON = 10;
 
@@ -64,7 +65,8 @@ export async function assessRisk(options: RiskOptions): Promise<RiskAssessment> 
   if (paths.length === 0) {
     return { level: 'low', reasons: [`low: nothing changed${options.since === undefined ? '' : ` since ${options.since}`}`], changes: [] };
   }
-  const areas = await releaseAreas(options.services, options.criticalServices ?? DEFAULT_CRITICAL_SERVICES);
+  const critical = options.criticalServices ?? (await readStackProfile(options.services.dir)).critical;
+  const areas = await releaseAreas(options.services, critical);
   const changes = paths.map((path): ClassifiedChange => {
     const absolute = resolve(options.repoRoot, path);
     const area = areas.find((a) => a.contains(absolute));
@@ -92,7 +94,7 @@ async function releaseAreas(services: ServicesFile, critical: readonly string[])
   }
   for (const [context, entry] of contexts) {
     const label = entry.critical
-      ? `execution engine build context (${entry.services.filter((s) => critical.includes(s)).join(', ')}${entry.services.length > 1 ? `; shared with ${entry.services.filter((s) => !critical.includes(s)).join(', ')}` : ''})`
+      ? `critical build context (${entry.services.filter((s) => critical.includes(s)).join(', ')}${entry.services.length > 1 ? `; shared with ${entry.services.filter((s) => !critical.includes(s)).join(', ')}` : ''})`
       : `build context of ${entry.services.join(', ')}`;
     const area: Area = {
       level: entry.critical ? 'high' : 'medium',

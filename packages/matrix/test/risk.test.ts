@@ -45,7 +45,7 @@ describe('release risk', () => {
     const execution = await risk(['examples/titan/images/titan-service/entrypoint.sh', 'README.md']);
     expect(execution.level).toBe('high');
     expect(execution.reasons[0]).toMatch(
-      /^high: execution engine build context \(titan-execution; shared with titan-console, .*titan-opsd.*\) changed: examples\/titan\/images\/titan-service\/entrypoint\.sh$/,
+      /^high: critical build context \(titan-execution; shared with titan-console, .*titan-opsd.*\) changed: examples\/titan\/images\/titan-service\/entrypoint\.sh$/,
     );
     expect(execution.reasons[1]).toBe('low: documentation or tests changed: README.md');
 

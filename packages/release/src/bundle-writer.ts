@@ -123,6 +123,7 @@ async function fillStaging(staging: string, releaseId: string, request: BundleRe
     compose: [...request.source.compose, DIGEST_OVERRIDE_FILE],
     images: request.images,
     files,
+    stack: request.source.stack,
   };
   let manifestBytes: Buffer;
   try {

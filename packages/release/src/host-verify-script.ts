@@ -109,7 +109,7 @@ fi
 
 # 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
 [ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
-grep -q ',"schemaVersion":1}$' manifest.json || fail "manifest.json is not schemaVersion 1"
+grep -q -e ',"schemaVersion":1}$' -e ',"schemaVersion":2,"stack":{.*}$' manifest.json || fail "manifest.json is not schemaVersion 1 or 2"
 release_id=$(sed -n 's/.*},"releaseId":"\([A-Za-z0-9][A-Za-z0-9._-]*\)","runUrl":".*/\1/p' manifest.json)
 [ -n "$release_id" ] || fail "manifest.json has no valid releaseId"
 if [ -n "$expected_id" ] && [ "$release_id" != "$expected_id" ]; then

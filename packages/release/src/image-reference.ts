@@ -1,6 +1,6 @@
 /**
  * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/titan/titan-brain@sha256:...`.
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
  */
 
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */

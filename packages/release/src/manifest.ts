@@ -2,6 +2,7 @@ import { canonicalJson } from './canonical-json.js';
 import { bundlePathProblem } from './bundle-path.js';
 import { IMAGE_DIGEST_PATTERN, IMAGE_REPOSITORY_PATTERN, SERVICE_NAME_PATTERN } from './image-reference.js';
 import { CREATED_AT_PATTERN, GIT_SHA_PATTERN, RELEASE_ID_PATTERN } from './release-id.js';
+import { checkStackProfile, formatAt, type StackProfile } from './stack-profile.js';
 
 /**
  * manifest.json: what a release is, signed. Stored as RFC 8785 canonical JSON (UTF-8, no trailing
@@ -12,7 +13,12 @@ export const MANIFEST_FILE = 'manifest.json';
 export const SIGNATURE_FILE = 'manifest.sig';
 /** The compose override that pins every service to its digest; always the last compose file. */
 export const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
-export const MANIFEST_SCHEMA_VERSION = 1;
+/**
+ * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
+ * still parses, so a host can verify and return to such a release, but it has no profile: whatever
+ * needs one (stackProfileOf) refuses it with a clear error.
+ */
+export const MANIFEST_SCHEMA_VERSION = 2;
 
 export interface ManifestFile {
   /** Relative to the bundle folder, see bundle-path.ts. */
@@ -24,14 +30,14 @@ export interface ManifestFile {
 }
 
 export interface ReleaseImage {
-  /** Registry and repository, no tag: `127.0.0.1:5000/titan/titan-brain`. */
+  /** Registry and repository, no tag: `127.0.0.1:5000/shop/web`. */
   readonly image: string;
   /** `sha256:<64 hex>`. */
   readonly digest: string;
 }
 
 export interface ReleaseManifest {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: 1 | 2;
   readonly releaseId: string;
   readonly git: { readonly sha: string; readonly ref: string };
   /** The workflow run that signed it (empty when signed outside a runner). */
@@ -46,6 +52,8 @@ export interface ReleaseManifest {
   /** Compose service name -> pinned image. */
   readonly images: Readonly<Record<string, ReleaseImage>>;
   readonly files: readonly ManifestFile[];
+  /** The stack profile (schemaVersion 2; absent from a version 1 manifest). */
+  readonly stack?: StackProfile;
 }
 
 export class ManifestError extends Error {
@@ -82,12 +90,13 @@ export function serializeManifest(manifest: ReleaseManifest): Buffer {
 
 /** Checks a parsed value against the schema; the error names the member (`files[3].sha256`). */
 export function validateManifest(value: unknown): ReleaseManifest {
-  const root = object(value, '$', [
-    'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files',
-  ]);
-  if (root['schemaVersion'] !== MANIFEST_SCHEMA_VERSION) {
-    throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION}, got ${JSON.stringify(root['schemaVersion'])}`);
+  const version = (value as Record<string, unknown> | null)?.['schemaVersion'];
+  if (version !== 1 && version !== MANIFEST_SCHEMA_VERSION) {
+    throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION} (or 1, before stack profiles), got ${JSON.stringify(version)}`);
   }
+  const root = object(value, '$', [
+    'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
+  ]);
   const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
   const gitValue = object(root['git'], 'git', ['sha', 'ref']);
   const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: text(gitValue['ref'], 'git.ref') };
@@ -103,9 +112,26 @@ export function validateManifest(value: unknown): ReleaseManifest {
   const compose = array(root['compose'], 'compose').map((entry, i) => bundlePath(entry, `compose[${i}]`));
   const images = imagesOf(root['images']);
   const files = array(root['files'], 'files').map((entry, i) => fileOf(entry, `files[${i}]`));
-  const manifest: ReleaseManifest = { schemaVersion: 1, releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
-  checkCrossReferences(manifest);
-  return manifest;
+  const base = { releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
+  checkCrossReferences({ schemaVersion: 1, ...base });
+  return version === 1 ? { schemaVersion: 1, ...base } : { schemaVersion: 2, ...base, stack: stackOf(root['stack'], images) };
+}
+
+/** The manifest's stack profile; a version 1 manifest has none, and is refused with a clear error. */
+export function stackProfileOf(manifest: ReleaseManifest): StackProfile {
+  if (manifest.stack === undefined) {
+    throw new ManifestError(
+      `release ${manifest.releaseId} was signed before releases carried their stack profile (manifest schemaVersion 1): ` +
+        'it does not say how its services stop, answer health checks or take a HARD_HALT. Sign that commit again (with stack.yml in its release source) and deploy the new release.',
+    );
+  }
+  return manifest.stack;
+}
+
+function stackOf(value: unknown, images: Readonly<Record<string, ReleaseImage>>): StackProfile {
+  const checked = checkStackProfile(value, Object.keys(images));
+  if (!Array.isArray(checked)) return checked;
+  throw new ManifestError(checked.map((p) => `stack${p.at.length > 0 ? `.${formatAt(p.at)}` : ''}: ${p.problem}`).join('; '));
 }
 
 function checkCrossReferences(manifest: ReleaseManifest): void {

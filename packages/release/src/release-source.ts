@@ -9,6 +9,8 @@ import { migrationProblem } from './migration-files.js';
 import { ReleaseSourceError } from './release-source-error.js';
 import { errorCode } from './error-code.js';
 import { sourceFile, sourceFolder, type SourceFile } from './source-tree.js';
+import { readStackProfile } from './stack-profile-file.js';
+import type { StackProfile } from './stack-profile.js';
 
 /**
  * A release source: services.yml and the files it names (see examples/titan). services.yml says
@@ -21,7 +23,7 @@ export const SERVICES_FILE = 'services.yml';
 export interface ReleaseSourceImage {
   /** Compose service name; also the name of its digest file. */
   readonly service: string;
-  /** Repository below the registry (`titan-execution-rs`). */
+  /** Repository below the registry (`web-server`). */
   readonly image: string;
 }
 
@@ -41,6 +43,8 @@ export interface ReleaseSource {
   readonly composeServices: readonly string[];
   /** What the bundle ships from the source: compose files, config and migrations, sorted by path. */
   readonly files: readonly SourceFile[];
+  /** stack.yml, checked against the compose services: signed into the manifest. */
+  readonly stack: StackProfile;
 }
 
 const RESERVED_PATHS = new Set([MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE]);
@@ -89,6 +93,7 @@ export async function readReleaseSource(folder: string): Promise<ReleaseSource> 
     files.set(file.path, file);
   }
   const composeServices = await checkComposeFiles(dir, compose, new Set(files.keys()));
+  const stack = await readStackProfile(dir, composeServices);
   return {
     dir,
     registry,
@@ -99,6 +104,7 @@ export async function readReleaseSource(folder: string): Promise<ReleaseSource> 
     images,
     composeServices,
     files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    stack,
   };
 }
 

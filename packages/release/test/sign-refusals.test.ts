@@ -160,6 +160,35 @@ describe('sign refuses, writing nothing', () => {
     expect(message).toMatch(/^compose service redis would run without a pinned digest/);
   });
 
+  it('a stack profile that is missing, or wrong in several places at once, each problem with its line', async () => {
+    const digests = await digestsFor(services);
+    const missing = await copyExample(join(dir, 'a'));
+    await rm(join(missing, 'stack.yml'));
+    expect(await refusal(sign({ digests }, missing))).toMatch(/^stack\.yml: is missing: the release source must describe its stack \(service groups in stop order/);
+    const wrong = await copyExample(join(dir, 'b'));
+    const profile = await readFile(join(wrong, 'stack.yml'), 'utf8');
+    const edited = profile
+      .replace('services: [titan-execution]', 'services: [titan-execution, titan-ghost]')
+      .replace('infrastructure: [postgres, redis, ', 'infrastructure: [postgres, ')
+      .replace('responder: titan-brain', 'responder: titan-console')
+      .replace('port: 3002,', 'port: 0,');
+    await writeFile(join(wrong, 'stack.yml'), edited);
+    const lineOf = (text: string): number => edited.split('\n').findIndex((l) => l.includes(text)) + 1;
+    const message = await refusal(sign({ digests }, wrong));
+    expect(message.split('\n')).toEqual([
+      'stack.yml: has 1 problem(s):',
+      `stack.yml:${lineOf('port: 0,')}: health[1].port: must be a port number, 1 to 65535`,
+    ]);
+    await writeFile(join(wrong, 'stack.yml'), edited.replace('port: 0,', 'port: 3002,'));
+    const crossed = (await refusal(sign({ digests }, wrong))).split('\n');
+    expect(crossed).toEqual([
+      'stack.yml: has 3 problem(s):',
+      `stack.yml:${lineOf('titan-ghost')}: groups[1].services[1]: titan-ghost is not a service of the release`,
+      `stack.yml:${lineOf('infrastructure: [')}: infrastructure: service redis is in no group and not in infrastructure: say where it belongs`,
+      `stack.yml:${lineOf('responder: titan-console')}: halt.responder: titan-console is not in a trading group: the halt responder is the service that stops trading`,
+    ]);
+  });
+
   it('an output release folder that exists already, leaving it untouched', async () => {
     const digests = await digestsFor(services);
     const createdAt = new Date('2026-11-22T10:11:12Z');

@@ -121,7 +121,7 @@ describe('sign examples/titan', () => {
 
   it('records the release: git, run, key id, policy hash, compose order and every image digest', async () => {
     const manifest: ReleaseManifest = parseManifest(await readFile(join(signed.dir, 'manifest.json')));
-    expect(manifest.schemaVersion).toBe(1);
+    expect(manifest.schemaVersion).toBe(2);
     expect(manifest.git).toEqual({ sha: GIT_SHA, ref: 'refs/heads/main' });
     expect(manifest.runUrl).toBe('https://github.com/titan/titan/actions/runs/42');
     expect(manifest.createdAt).toBe('2026-11-22T10:11:12Z');
@@ -135,6 +135,20 @@ describe('sign examples/titan', () => {
     expect(manifest.images['titan-execution']).toEqual({ image: '127.0.0.1:5000/titan/titan-execution-rs', digest: fakeDigest('titan-execution') });
     expect(manifest.images['titan-console-api']?.digest).toBe(fakeDigest('titan-console-api'));
     expect(manifest.images['titan-opsd']?.digest).toBe(fakeDigest('titan-opsd'));
+    // The stack profile of examples/titan/stack.yml, signed in with the rest.
+    expect(manifest.stack?.groups.map((g) => [g.name, g.trading, g.services.length])).toEqual([
+      ['strategies', true, 5],
+      ['execution', true, 1],
+      ['brain', true, 1],
+      ['operator', false, 3],
+    ]);
+    expect(manifest.stack?.infrastructure).toEqual(['postgres', 'redis', 'nats', 'traefik', 'prometheus', 'grafana', 'titan-tempo']);
+    expect(manifest.stack?.health.find((h) => h.service === 'titan-brain')).toEqual({ service: 'titan-brain', port: 3100, path: '/health', body: 'status-and-service' });
+    expect(manifest.stack?.health.find((h) => h.service === 'nats')).toEqual({ service: 'nats', port: 8222, path: '/healthz', body: 'status' });
+    expect(manifest.stack?.policyReporters).toEqual(['titan-brain', 'titan-execution']);
+    expect(manifest.stack?.database).toEqual({ service: 'postgres', name: 'titan', user: 'titan' });
+    expect(manifest.stack?.halt).toEqual({ subject: 'titan.cmd.sys.halt', responder: 'titan-brain' });
+    expect(manifest.stack?.critical).toEqual(['titan-execution']);
   });
 
   it('pins every compose service by digest, as docker compose itself merges the files', async () => {

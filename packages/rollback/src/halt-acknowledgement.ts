@@ -6,8 +6,8 @@
  *
  * The body is `{"ack":true,"nonce":"<the command's nonce>","service":"<who answers>","type":"HARD_HALT_ACK"}`;
  * its `type` keeps an acknowledgement from ever passing for a command signed with the same secret.
- * Only an acknowledgement from the stack's halt responder counts (HALT_RESPONDER, titan-brain: the
- * orchestrator, the one service that stops the strategies); any other service, a signature that does
+ * Only an acknowledgement from the stack's halt responder counts (the stack profile's
+ * `halt.responder`: in examples/titan its orchestrator, the one service that stops the strategies); any other service, a signature that does
  * not check, another nonce, or an unsigned `{"ack":true}` is not an acknowledgement. A refusal is
  * answered unsigned, `{"ack":false,"error":"...","service":"..."}`: it needs no proof to be believed.
  */
@@ -16,8 +16,6 @@ import { canonicalJson } from '@titan/release/canonical-json';
 import { HaltEnvelopeError, hmacHex, NONCE_PATTERN, signatureOf, signedPart } from './halt-command.js';
 
 export const HARD_HALT_ACK = 'HARD_HALT_ACK';
-/** The service whose acknowledgement counts (the stack's halt responder). */
-export const HALT_RESPONDER = 'titan-brain';
 
 const ENVELOPE_HEAD = '{"acknowledgement":';
 
@@ -40,7 +38,7 @@ export function sealAcknowledgement(nonce: string, service: string, secret: stri
  * The reply as the acknowledgement of the command with `nonce` by the halt responder, or why it is
  * not one (a sentence that never quotes more than 200 characters of the reply).
  */
-export function openAcknowledgement(reply: Uint8Array, nonce: string, secret: string, responder = HALT_RESPONDER): HaltAcknowledgement | string {
+export function openAcknowledgement(reply: Uint8Array, nonce: string, secret: string, responder: string): HaltAcknowledgement | string {
   const text = Buffer.from(reply).toString('utf8');
   const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
   let value: unknown;

@@ -9,8 +9,8 @@
  * last `,"signature":"`. A receiver (openHardHalt) recomputes HMAC-SHA256(HMAC_SECRET, those bytes)
  * and compares it, in constant time, with `signature`; it refuses an `issuedAt` outside its freshness
  * window (older than HALT_MAX_AGE_MS, or further ahead than HALT_MAX_FUTURE_MS of clock skew) and a
- * nonce it has accepted before (an exact replay). The secret is the stack's HMAC_SECRET (what
- * titan-brain is started with). The acknowledgement is signed too: halt-acknowledgement.ts.
+ * nonce it has accepted before (an exact replay). The secret is the stack's HMAC_SECRET (what its
+ * halt responder is started with). The acknowledgement is signed too: halt-acknowledgement.ts.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { canonicalJson } from '@titan/release/canonical-json';

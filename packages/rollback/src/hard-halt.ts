@@ -1,10 +1,10 @@
 /**
  * Sends the HARD_HALT, first thing in every rollback mode: the signed envelope (halt-command.ts) as a
- * NATS request on the halt subject, which titan-brain acknowledges on the reply subject with a signed
- * acknowledgement bound to the command's nonce (halt-acknowledgement.ts). Every reply within the
- * timeout is looked at, in turn, until one is titan-brain's valid acknowledgement: a reply from
- * another service, an unsigned or forged one, or one for another command does not count (each is
- * reported), and does not hide titan-brain's answer behind it.
+ * NATS request on the halt subject, which the stack's halt responder (the stack profile's `halt`)
+ * acknowledges on the reply subject with a signed acknowledgement bound to the command's nonce
+ * (halt-acknowledgement.ts). Every reply within the timeout is looked at, in turn, until one is the
+ * responder's valid acknowledgement: a reply from another service, an unsigned or forged one, or one
+ * for another command does not count (each is reported), and does not hide the responder's answer.
  *
  * NATS listens on the host's loopback only: the client (@nats-io/transport-node) connects to a local
  * forward, a 127.0.0.1:<free port> listener on the runner whose connections go through the SSH
@@ -19,7 +19,7 @@ import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { LocalForward } from '@titan/ssh/local-forward';
-import { HALT_RESPONDER, type HaltAcknowledgement, openAcknowledgement } from './halt-acknowledgement.js';
+import { type HaltAcknowledgement, openAcknowledgement } from './halt-acknowledgement.js';
 import { type HardHaltCommand, sealHardHalt } from './halt-command.js';
 import { formatNatsAddress, type NatsAddress } from './nats-address.js';
 
@@ -30,6 +30,8 @@ export interface HaltRequest {
   /** Never logged. */
   readonly password: string;
   readonly subject: string;
+  /** The one service whose acknowledgement counts. */
+  readonly responder: string;
   /** Never logged; signs the command. */
   readonly hmacSecret: string;
   readonly command: HardHaltCommand;
@@ -47,13 +49,13 @@ export interface HaltOutcome {
   readonly acknowledgement: HaltAcknowledgement | undefined;
   /** Why it was not acknowledged (a sentence), when it was not. */
   readonly problem: string | undefined;
-  /** Replies that were not titan-brain's valid acknowledgement, each with why. */
+  /** Replies that were not the responder's valid acknowledgement, each with why. */
   readonly ignoredReplies: readonly string[];
   readonly durationMs: number;
 }
 
 export async function sendHardHalt(connection: SshConnection, request: HaltRequest): Promise<HaltOutcome> {
-  const { logger, command, subject } = request;
+  const { logger, command, subject, responder } = request;
   const started = performance.now();
   const where = `NATS at ${formatNatsAddress(request.address)} on ${connection.host}`;
   const sealed = sealHardHalt(command, request.hmacSecret);
@@ -93,18 +95,18 @@ export async function sendHardHalt(connection: SshConnection, request: HaltReque
     try {
       const replies = await nats.requestMany(subject, sealed.payload, { strategy: 'timer', maxWait: remaining() });
       for await (const message of replies) {
-        const acknowledgement = openAcknowledgement(message.data, command.nonce, request.hmacSecret);
+        const acknowledgement = openAcknowledgement(message.data, command.nonce, request.hmacSecret, responder);
         if (typeof acknowledgement !== 'string') return outcome({ acknowledgement });
         ignoredReplies.push(acknowledgement);
-        logger.warning(`A reply on ${subject} is not ${HALT_RESPONDER}'s acknowledgement, and does not count: ${acknowledgement}.`);
+        logger.warning(`A reply on ${subject} is not ${responder}'s acknowledgement, and does not count: ${acknowledgement}.`);
       }
     } catch (error: unknown) {
-      return outcome({ problem: requestProblem(error, subject, request.timeoutMs) });
+      return outcome({ problem: requestProblem(error, subject, responder, request.timeoutMs) });
     }
     const seconds = Math.round(request.timeoutMs / 1000);
     if (ignoredReplies.length === 0) return outcome({ problem: `no acknowledgement on ${subject} within ${seconds} s` });
     return outcome({
-      problem: `no valid acknowledgement from ${HALT_RESPONDER} on ${subject} within ${seconds} s; ${ignoredReplies.length} reply(ies) did not count: ${ignoredReplies.join('; ')}`,
+      problem: `no valid acknowledgement from ${responder} on ${subject} within ${seconds} s; ${ignoredReplies.length} reply(ies) did not count: ${ignoredReplies.join('; ')}`,
     });
   } catch (error: unknown) {
     return outcome({ problem: `${where} could not be reached through the SSH connection: ${describe(error)}` });
@@ -121,9 +123,9 @@ function connectProblem(error: unknown, where: string, user: string): string {
   return `${where} did not accept a connection: ${describe(error)}`;
 }
 
-function requestProblem(error: unknown, subject: string, timeoutMs: number): string {
+function requestProblem(error: unknown, subject: string, responder: string, timeoutMs: number): string {
   if (error instanceof errors.NoRespondersError || (error instanceof errors.RequestError && error.isNoResponders())) {
-    return `nothing subscribes to ${subject} (no responders): titan-brain is not connected to NATS`;
+    return `nothing subscribes to ${subject} (no responders): ${responder} is not connected to NATS`;
   }
   if (error instanceof errors.TimeoutError || (error instanceof Error && error.cause instanceof errors.TimeoutError)) {
     return `no acknowledgement on ${subject} within ${Math.round(timeoutMs / 1000)} s`;

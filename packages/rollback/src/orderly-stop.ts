@@ -1,34 +1,30 @@
 /**
- * The orderly shutdown: the Titan services stop group after group, in the deploy's stop order
- * (@titan/deploy/change-plan TITAN_STOP_ORDER): the strategies (titan-scavenger, titan-hunter,
- * titan-sentinel, titan-ai-quant, titan-powerlaw-lab), then titan-execution, then titan-brain, then
- * the operator surface (titan-console, titan-console-api, titan-opsd). Each group's containers get
- * `docker stop` (all of a group at once, each with its stop timeout) and are checked stopped
- * (`docker inspect`: State.Running false) before the next group is touched. Infrastructure
- * (postgres, redis, nats, traefik, prometheus, grafana, tempo) keeps running.
+ * The orderly shutdown: the grouped services of the stack profile stop group after group, in its
+ * stop order (examples/titan: the strategies, then the execution engine, then the orchestrator,
+ * then the operator surface). Each group's containers get `docker stop` (all of a group at once,
+ * each with its stop timeout) and are checked stopped (`docker inspect`: State.Running false)
+ * before the next group is touched. Infrastructure keeps running.
  *
- * `stop` leaves the operator surface running (operators keep the console, its API and opsd to see
- * the halted stack); `restart` and `rollback` stop it last, since it is recreated with the release.
+ * `stop` stops only the trading groups and leaves the others (the operator surface: operators keep
+ * it to see the halted stack) running; `restart` and `rollback` stop them last, since they are
+ * recreated with the release.
  *
  * Containers are found by the compose project and service labels, not through the release's compose
  * files: a rollback away from a release whose files are damaged can still stop it. The whole
  * shutdown is ONE remote command, which reports each group as it completes.
  */
 import type { Logger } from '@titan/log/logger';
-import { TITAN_STOP_ORDER } from '@titan/deploy/change-plan';
 import { SERVICE_NAME_PATTERN } from '@titan/release/image-reference';
+import type { StackProfile } from '@titan/release/stack-profile';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
 
 export type ShutdownScope = 'trading' | 'all';
 
-/** The groups to stop, in order: `trading` (mode stop) leaves the operator surface running. */
-export function shutdownGroups(scope: ShutdownScope): readonly (readonly string[])[] {
-  return scope === 'all' ? TITAN_STOP_ORDER : TITAN_STOP_ORDER.slice(0, 3);
+/** The groups to stop, in order: `trading` (mode stop) leaves the groups that are not trading running. */
+export function shutdownGroups(profile: StackProfile, scope: ShutdownScope): readonly (readonly string[])[] {
+  return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
 }
-
-/** The services a `trading` shutdown leaves running. */
-export const OPERATOR_SURFACE: readonly string[] = TITAN_STOP_ORDER[3] ?? [];
 
 export interface StoppedGroup {
   readonly services: readonly string[];

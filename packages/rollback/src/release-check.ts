@@ -54,6 +54,10 @@ export async function checkRelease(connection: SshConnection, layout: HostLayout
   if (manifest.releaseId !== releaseId) {
     throw new ReleaseRefusedError(releaseId, 'verify', `its manifest is release ${manifest.releaseId}`, `${dir}/manifest.json is release ${manifest.releaseId}, not ${releaseId}.`);
   }
+  if (manifest.stack === undefined) {
+    const reason = 'it was signed before releases carried their stack profile (manifest schemaVersion 1)';
+    throw new ReleaseRefusedError(releaseId, 'verify', reason, `Release ${releaseId}: ${reason}; sign its commit again and deploy that. Nothing was stopped or switched.`);
+  }
   let pulled: string[];
   try {
     pulled = await findMissingImages(connection, imageReferences(manifest.images));

@@ -4,15 +4,17 @@
  * without waiting for any lock: it is what stops trading.
  *
  *  halt      the HARD_HALT only (fails when it is not acknowledged). Takes no lock, changes no file.
- *  stop      lock, then the orderly shutdown of the strategies, titan-execution and titan-brain;
- *            the operator surface (console, console-api, opsd) and the infrastructure keep running.
+ *  stop      lock, then the orderly shutdown of the trading groups of the stack profile; the other
+ *            groups (the operator surface) and the infrastructure keep running.
  *  restart   lock, the current release verified again on the host, its images present, the orderly
  *            shutdown (operator surface last), `up -d` from current DISARMED, verifyStack, confirm.
  *  rollback  lock, the target chosen (rollback-target.ts) and verified on the host with its images
  *            present BEFORE anything stops (`last-good` moves on past a release that is refused),
  *            the orderly shutdown, `current` switched atomically, the release left marked bad,
  *            `up -d` from current DISARMED, verifyStack, confirm.
- * A HARD_HALT that is not acknowledged (NATS down, user refused, no titan-brain, timeout) is a loud
+ * The halt subject, the halt responder and the stop order come from the stack profile of the release
+ * that runs (running-profile.ts), read first. A HARD_HALT that is not acknowledged (NATS down, user
+ * refused, no responder, timeout, no profile to say where to send it) is a loud
  * warning, and the shutdown goes on. Right after the HARD_HALT, before any lock, every mode writes
  * the host's halt mark (packages/host halt-mark): from then on nothing automatic (a waiting guard,
  * a deploy in flight, a recovery) starts a trading service or arms the stack. `restart` and
@@ -28,7 +30,6 @@
 import type { Logger } from '@titan/log/logger';
 import { requireHealthyStack, StackUnhealthyError } from '@titan/verify/healthy-stack';
 import { CancelledError, cancellationCause, throwIfCancelled } from '@titan/deploy/cancellation';
-import { TRADING_SERVICES } from '@titan/deploy/change-plan';
 import { PhaseClock, type PhaseRecord } from '@titan/deploy/phase-clock';
 import { currentTarget, type TitanMode } from '@titan/host/compose-command';
 import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock';
@@ -43,10 +44,13 @@ import { upStack, upStackExcept } from '@titan/host/stack-control';
 import { switchCurrent } from '@titan/host/switch-current';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { VerifyReport } from '@titan/verify/verify-stack';
+import { stackProfileOf } from '@titan/release/manifest';
+import { operatorServices, type StackProfile, tradingServices } from '@titan/release/stack-profile';
 import { createHardHalt } from './halt-command.js';
 import { type HaltOutcome, sendHardHalt } from './hard-halt.js';
 import type { NatsAddress } from './nats-address.js';
-import { OPERATOR_SURFACE, type StoppedGroup, OrderlyStopError, shutdownGroups, stopInOrder } from './orderly-stop.js';
+import { type StoppedGroup, OrderlyStopError, shutdownGroups, stopInOrder } from './orderly-stop.js';
+import { readRunningProfile } from './running-profile.js';
 import { type CheckedRelease, ReleaseRefusedError, checkRelease } from './release-check.js';
 import { readJournal } from './rollback-journal.js';
 import { type RollbackTo, RollbackTargetError, availableReleases, describeTo, rollbackCandidates } from './rollback-target.js';
@@ -64,7 +68,10 @@ export interface HaltSettings {
   readonly address: NatsAddress;
   readonly user: string;
   readonly password: string;
-  readonly subject: string;
+  /** Overrides the stack profile's halt subject (needed on a host whose current release has no profile). */
+  readonly subject?: string | undefined;
+  /** Overrides the stack profile's halt responder. */
+  readonly responder?: string | undefined;
   readonly hmacSecret: string;
   readonly timeoutSeconds: number;
 }
@@ -164,19 +171,33 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
   signal?.addEventListener('abort', cancel, { once: true });
   const checkpoint = (): void => throwIfCancelled(signal, clock.latest);
 
-  // 1. HARD_HALT, before anything else.
+  // 1. HARD_HALT, before anything else but reading where it goes (the running release's stack profile).
+  const running = await readRunningProfile(connection, layout);
+  if (running.profile === undefined) warn(`No stack profile: ${running.problem}.`);
+  const profile: StackProfile | undefined = running.profile;
+  /** The profile that says how the stack stops: the running release's, else (restart, rollback) the checked target's. */
+  const stopProfile = (fallback?: StackProfile): StackProfile => {
+    const found = profile ?? fallback;
+    if (found === undefined) throw new Error(`Cannot stop the stack in order: ${running.profile === undefined ? running.problem : 'no stack profile'}.`);
+    return found;
+  };
   const command = createHardHalt({ reason: request.reason, actor: request.actor, runUrl: request.runUrl });
+  const subject = request.halt.subject ?? profile?.halt.subject;
+  const responder = request.halt.responder ?? profile?.halt.responder;
   const halt = await clock.run('halt', () =>
-    sendHardHalt(connection, {
-      address: request.halt.address,
-      user: request.halt.user,
-      password: request.halt.password,
-      subject: request.halt.subject,
-      hmacSecret: request.halt.hmacSecret,
-      command,
-      timeoutMs: request.halt.timeoutSeconds * 1000,
-      logger,
-    }),
+    subject === undefined || responder === undefined
+      ? Promise.resolve(haltNotSent(command, subject ?? '', `it was not sent: ${running.profile === undefined ? running.problem : 'no halt subject or responder'} (give halt-subject and halt-responder to send it without a profile)`))
+      : sendHardHalt(connection, {
+          address: request.halt.address,
+          user: request.halt.user,
+          password: request.halt.password,
+          subject,
+          responder,
+          hmacSecret: request.halt.hmacSecret,
+          command,
+          timeoutMs: request.halt.timeoutSeconds * 1000,
+          logger,
+        }),
   );
   if (halt.acknowledged) {
     logger.info(`HARD_HALT acknowledged by ${halt.acknowledgement?.service ?? 'unknown'} in ${(halt.durationMs / 1000).toFixed(2)} s (nonce ${halt.nonce}).`);
@@ -239,8 +260,9 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
 
     checkpoint();
     if (mode === 'stop') {
-      stopped = await clock.run('stop', () => stopInOrder(connection, { project, groups: shutdownGroups('trading'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
-      logger.info(`Left running: ${OPERATOR_SURFACE.join(', ')} and the infrastructure.`);
+      const groups = shutdownGroups(stopProfile(), 'trading');
+      stopped = await clock.run('stop', () => stopInOrder(connection, { project, groups, stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
+      logger.info(`Left running: ${[...operatorServices(stopProfile()), 'the infrastructure'].join(', ')}.`);
       result = 'stopped';
       return await finish();
     }
@@ -289,7 +311,7 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
     checkpoint();
     stopped = await clock.run('stop', () => {
       heldLock.assertHeld();
-      return stopInOrder(connection, { project, groups: shutdownGroups('all'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger });
+      return stopInOrder(connection, { project, groups: shutdownGroups(stopProfile(stackProfileOf(checked.manifest)), 'all'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger });
     });
 
     checkpoint();
@@ -391,9 +413,10 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
         return;
       }
       const { manifest } = await readInstalledRelease(connection, layout, now.current);
-      await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), TRADING_SERVICES, logger);
-      const running = await runningServices(connection, project);
-      const trading = TRADING_SERVICES.filter((s) => running.includes(s));
+      const held = tradingServices(manifest.stack ?? stopProfile());
+      await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), held, logger);
+      const runningNow = await runningServices(connection, project);
+      const trading = held.filter((s) => runningNow.includes(s));
       hostStatus =
         `release ${now.current} is current; its operator surface and infrastructure run again DISARMED; ` +
         (trading.length === 0
@@ -443,7 +466,7 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
       lockWaitedMs: lock?.waitedMs,
       refused,
       stopped,
-      leftRunning: mode === 'stop' && result === 'stopped' ? OPERATOR_SURFACE : [],
+      leftRunning: mode === 'stop' && result === 'stopped' && profile !== undefined ? operatorServices(profile) : [],
       markedBad,
       verification,
       warnings,
@@ -473,4 +496,9 @@ async function runningServices(connection: SshConnection, project: string): Prom
 function firstLine(text: string): string {
   const line = text.split('\n')[0] ?? '';
   return line.length > 400 ? `${line.slice(0, 400)}…` : line;
+}
+
+/** The outcome of a HARD_HALT that could not be sent (no subject or responder to send it to). */
+function haltNotSent(command: { nonce: string; issuedAt: string }, subject: string, problem: string): HaltOutcome {
+  return { subject, nonce: command.nonce, issuedAt: command.issuedAt, acknowledged: false, acknowledgement: undefined, problem, ignoredReplies: [], durationMs: 0 };
 }

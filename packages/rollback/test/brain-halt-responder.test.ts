@@ -17,6 +17,8 @@ import { openAcknowledgement } from '@titan/rollback/halt-acknowledgement';
 import { createHardHalt, openHardHalt, sealHardHalt, type HardHaltCommand } from '@titan/rollback/halt-command';
 
 const RESPONDER = resolve(import.meta.dirname, '../../../examples/titan/images/titan-brain/halt-responder.sh');
+/** examples/titan/stack.yml's halt.responder: the service this script runs in. */
+const HALT_RESPONDER = 'titan-brain';
 const BRAIN_PASSWORD = '12e4 brain-"pass\\word #1';
 const CONSOLE_PASSWORD = 'console-password-for-the-test';
 /** Every byte class the shell HMAC must carry: spaces, #, quotes, a backslash, '6' and '\\' (whose pads are 0x00), non-ASCII. */
@@ -128,8 +130,8 @@ describe('the titan-brain HARD_HALT responder (busybox sh over nc)', () => {
     await until(() => responder.output().includes('subscribed to titan.cmd.sys.halt'), 20_000, 'the responder to subscribe');
 
     const first = await requestHalt(port, 'first halt, "quoted" — ü \\ #');
-    expect(openAcknowledgement(first.reply, first.command.nonce, SECRET)).toEqual({ ack: true, nonce: first.command.nonce, service: 'titan-brain' });
-    expect(openAcknowledgement(first.reply, first.command.nonce, `${SECRET}x`)).toMatch(/HMAC signature does not check/);
+    expect(openAcknowledgement(first.reply, first.command.nonce, SECRET, HALT_RESPONDER)).toEqual({ ack: true, nonce: first.command.nonce, service: 'titan-brain' });
+    expect(openAcknowledgement(first.reply, first.command.nonce, `${SECRET}x`, HALT_RESPONDER)).toMatch(/HMAC signature does not check/);
     const recorded = readFileSync(log, 'utf8').split('\n').filter(Boolean);
     expect(recorded).toEqual([first.payload.toString('utf8')]);
     expect(openHardHalt(recorded[0] ?? '', SECRET, { seen: new Set() }).nonce).toBe(first.command.nonce);
@@ -144,7 +146,7 @@ describe('the titan-brain HARD_HALT responder (busybox sh over nc)', () => {
     await listening(port);
     await until(() => responder.output().split('subscribed to').length > subscriptions, 20_000, 'the responder to connect again');
     const second = await requestHalt(port, 'second halt');
-    expect(openAcknowledgement(second.reply, second.command.nonce, SECRET)).toMatchObject({ ack: true, nonce: second.command.nonce });
+    expect(openAcknowledgement(second.reply, second.command.nonce, SECRET, HALT_RESPONDER)).toMatchObject({ ack: true, nonce: second.command.nonce });
     expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
   }, 60_000);
 
@@ -155,10 +157,10 @@ describe('the titan-brain HARD_HALT responder (busybox sh over nc)', () => {
     const log = join(dir, 'refusals.log');
     const responder = startResponder(port, BRAIN_PASSWORD, log);
     await until(() => responder.output().includes('subscribed to titan.cmd.sys.halt'), 20_000, 'the responder to subscribe');
-    const refusal = (reply: Uint8Array): string => openAcknowledgement(reply, '0'.repeat(32), SECRET) as string;
+    const refusal = (reply: Uint8Array): string => openAcknowledgement(reply, '0'.repeat(32), SECRET, HALT_RESPONDER) as string;
 
     const accepted = await requestHalt(port, 'the real one');
-    expect(openAcknowledgement(accepted.reply, accepted.command.nonce, SECRET)).toMatchObject({ ack: true, service: 'titan-brain' });
+    expect(openAcknowledgement(accepted.reply, accepted.command.nonce, SECRET, HALT_RESPONDER)).toMatchObject({ ack: true, service: 'titan-brain' });
 
     const forged = createHardHalt({ reason: 'forged', actor: 'mallory', runUrl: '' });
     expect(refusal(await request(port, sealHardHalt(forged, 'a guessed secret').payload))).toBe(

@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { HALT_RESPONDER, openAcknowledgement, sealAcknowledgement } from '@titan/rollback/halt-acknowledgement';
+import { openAcknowledgement, sealAcknowledgement } from '@titan/rollback/halt-acknowledgement';
 import { HaltEnvelopeError, commandBytes, createHardHalt, hmacHex, openHardHalt, sealHardHalt } from '@titan/rollback/halt-command';
 
 const SECRET = 'a3f1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718';
+/** examples/titan/stack.yml's halt.responder. */
+const RESPONDER = 'titan-brain';
 
 describe('the HARD_HALT envelope', () => {
   const command = createHardHalt({
@@ -51,22 +53,22 @@ describe('the HARD_HALT envelope', () => {
   });
 
   it("acknowledgements: signed and bound to the nonce; only titan-brain's counts", () => {
-    const reply = sealAcknowledgement(command.nonce, HALT_RESPONDER, SECRET);
+    const reply = sealAcknowledgement(command.nonce, RESPONDER, SECRET);
     const body = `{"ack":true,"nonce":"${command.nonce}","service":"titan-brain","type":"HARD_HALT_ACK"}`;
     expect(reply.toString('utf8')).toBe(`{"acknowledgement":${body},"signature":"${hmacHex(SECRET, Buffer.from(body))}"}`);
-    expect(openAcknowledgement(reply, command.nonce, SECRET)).toEqual({ ack: true, nonce: command.nonce, service: 'titan-brain' });
-    expect(openAcknowledgement(reply, command.nonce, `${SECRET}x`)).toMatch(/HMAC signature does not check/);
-    expect(openAcknowledgement(reply, 'f'.repeat(32), SECRET)).toMatch(/acknowledges another command/);
-    expect(openAcknowledgement(sealAcknowledgement(command.nonce, 'titan-hunter', SECRET), command.nonce, SECRET)).toBe(
+    expect(openAcknowledgement(reply, command.nonce, SECRET, RESPONDER)).toEqual({ ack: true, nonce: command.nonce, service: 'titan-brain' });
+    expect(openAcknowledgement(reply, command.nonce, `${SECRET}x`, RESPONDER)).toMatch(/HMAC signature does not check/);
+    expect(openAcknowledgement(reply, 'f'.repeat(32), SECRET, RESPONDER)).toMatch(/acknowledges another command/);
+    expect(openAcknowledgement(sealAcknowledgement(command.nonce, 'titan-hunter', SECRET), command.nonce, SECRET, RESPONDER)).toBe(
       "the acknowledgement comes from titan-hunter, not titan-brain: only titan-brain's counts",
     );
     const unsigned = Buffer.from(JSON.stringify({ ack: true, nonce: command.nonce, service: 'titan-brain' }));
-    expect(openAcknowledgement(unsigned, command.nonce, SECRET)).toMatch(/from titan-brain is not a signed acknowledgement/);
+    expect(openAcknowledgement(unsigned, command.nonce, SECRET, RESPONDER)).toMatch(/from titan-brain is not a signed acknowledgement/);
     const tampered = Buffer.from(reply.toString('utf8').replace('"ack":true', '"ack":false'));
-    expect(openAcknowledgement(tampered, command.nonce, SECRET)).toMatch(/HMAC signature does not check/);
-    expect(openAcknowledgement(Buffer.from('{"ack":false,"error":"a replay","service":"titan-brain"}'), command.nonce, SECRET)).toBe('the reply from titan-brain refuses the command: a replay');
+    expect(openAcknowledgement(tampered, command.nonce, SECRET, RESPONDER)).toMatch(/HMAC signature does not check/);
+    expect(openAcknowledgement(Buffer.from('{"ack":false,"error":"a replay","service":"titan-brain"}'), command.nonce, SECRET, RESPONDER)).toBe('the reply from titan-brain refuses the command: a replay');
     // A command signed with the secret is never an acknowledgement.
-    expect(openAcknowledgement(sealHardHalt(command, SECRET).payload, command.nonce, SECRET)).toMatch(/not a signed acknowledgement/);
+    expect(openAcknowledgement(sealHardHalt(command, SECRET).payload, command.nonce, SECRET, RESPONDER)).toMatch(/not a signed acknowledgement/);
   });
 
   it('has a fresh 32-hex nonce each time and refuses an empty secret', () => {

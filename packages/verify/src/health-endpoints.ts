@@ -1,9 +1,11 @@
 /**
- * Which services answer a health endpoint, and where inside their container. The verifier finds the
- * port the host publishes for that container port (NetworkSettings.Ports, loopback binding) and GETs
- * the path through the SSH connection, as the host itself sees it. A service not listed here is
- * judged by its Docker healthcheck alone.
+ * Which services answer a health endpoint, and where inside their container: the stack profile's
+ * `health` (signed into the manifest). The verifier finds the port the host publishes for that
+ * container port (NetworkSettings.Ports, loopback binding) and GETs the path through the SSH
+ * connection, as the host itself sees it. A service without one is judged by its Docker healthcheck.
  */
+import type { StackProfile } from '@titan/release/stack-profile';
+
 export interface HealthEndpointSpec {
   /** The port the service listens on inside its container (the `<port>/tcp` key of NetworkSettings.Ports). */
   readonly containerPort: number;
@@ -16,31 +18,9 @@ export interface HealthEndpointSpec {
   readonly checkServiceName: boolean;
 }
 
-function titanService(containerPort: number): HealthEndpointSpec {
-  return { containerPort, path: '/health', checkServiceName: true };
+/** The profile's health endpoints by service. */
+export function healthEndpointsOf(profile: StackProfile): Readonly<Record<string, HealthEndpointSpec>> {
+  return Object.fromEntries(
+    profile.health.map((h) => [h.service, { containerPort: h.port, path: h.path, checkServiceName: h.body === 'status-and-service' }]),
+  );
 }
-
-/**
- * The Titan stack's health endpoints (examples/titan/docker-compose.prod.yml publishes each on
- * 127.0.0.1). Every Titan service answers `{"status","service","policyHash","mode"}` on /health;
- * nats answers `{"status":"ok"}` on its monitoring port's /healthz.
- */
-export const TITAN_HEALTH_ENDPOINTS: Readonly<Record<string, HealthEndpointSpec>> = {
-  'titan-brain': titanService(3100),
-  'titan-execution': titanService(3002),
-  'titan-console': titanService(8080),
-  'titan-console-api': titanService(3000),
-  'titan-opsd': titanService(3010),
-  'titan-scavenger': titanService(8081),
-  'titan-hunter': titanService(8083),
-  'titan-sentinel': titanService(8084),
-  'titan-ai-quant': titanService(8082),
-  'titan-powerlaw-lab': titanService(8085),
-  nats: { containerPort: 8222, path: '/healthz', checkServiceName: false },
-};
-
-/**
- * The services whose /health `policyHash` must equal the manifest's policy hash. Each must be in the
- * release and answer; any other service that reports a policyHash must agree too.
- */
-export const TITAN_POLICY_REPORTERS: readonly string[] = ['titan-brain', 'titan-execution'];

@@ -5,13 +5,14 @@
  * file, see stack-probe.ts) followed by the health GETs, in parallel, each through its own SSH
  * tunnel to the port the host publishes on its loopback.
  */
-import type { ReleaseManifest } from '@titan/release/manifest';
+import { type ReleaseManifest, stackProfileOf } from '@titan/release/manifest';
+import type { StackProfile } from '@titan/release/stack-profile';
 import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError, CommandTimeoutError, describeError } from '@titan/ssh/errors';
 import { InspectFormatError } from './container-state.js';
 import { locateEndpoint } from './endpoint-target.js';
-import { type HealthEndpointSpec, TITAN_HEALTH_ENDPOINTS, TITAN_POLICY_REPORTERS } from './health-endpoints.js';
+import { type HealthEndpointSpec, healthEndpointsOf } from './health-endpoints.js';
 import { requestHealth } from './health-request.js';
 import { type EndpointProbe, type Evaluation, evaluateStack } from './stack-evaluation.js';
 import { probeStack, type StackSnapshot } from './stack-probe.js';
@@ -33,10 +34,11 @@ export interface VerifyOptions {
   pollMs?: number;
   logger: Logger;
   signal?: AbortSignal;
-  /** Health endpoints by service (default TITAN_HEALTH_ENDPOINTS). */
-  endpoints?: Readonly<Record<string, HealthEndpointSpec>>;
-  /** Services that must report the manifest's policy hash on /health (default titan-brain, titan-execution). */
-  policyReporters?: readonly string[];
+  /**
+   * The stack profile that says which endpoints to GET and who reports the policy hash (default: the
+   * manifest's own; a manifest without one, signed before profiles, is refused).
+   */
+  profile?: StackProfile;
   /** Time allowed for one health GET (default 5 s). */
   requestTimeoutMs?: number;
 }
@@ -51,8 +53,9 @@ export async function verifyStack(connection: SshConnection, options: VerifyOpti
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   const pollMs = Math.max(100, options.pollMs ?? DEFAULT_POLL_MS);
-  const specs = options.endpoints ?? TITAN_HEALTH_ENDPOINTS;
-  const reporters = options.policyReporters ?? TITAN_POLICY_REPORTERS;
+  const profile = options.profile ?? stackProfileOf(manifest);
+  const specs = healthEndpointsOf(profile);
+  const reporters = profile.policyReporters;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const serviceCount = Object.keys(manifest.images).length;
   logger.info(

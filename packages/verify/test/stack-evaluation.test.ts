@@ -15,7 +15,8 @@ import { generateReleaseKey } from '@titan/release/release-key';
 import { signRelease } from '@titan/release/sign-release';
 import { type ContainerState, parseContainerLine } from '@titan/verify/container-state';
 import { locateEndpoint } from '@titan/verify/endpoint-target';
-import { TITAN_HEALTH_ENDPOINTS, TITAN_POLICY_REPORTERS } from '@titan/verify/health-endpoints';
+import { type HealthEndpointSpec, healthEndpointsOf } from '@titan/verify/health-endpoints';
+import { stackProfileOf } from '@titan/release/manifest';
 import type { HealthResponse } from '@titan/verify/health-request';
 import { type EndpointProbe, evaluateStack } from '@titan/verify/stack-evaluation';
 import { parseStackProbe, type StackSnapshot } from '@titan/verify/stack-probe';
@@ -28,6 +29,8 @@ const POLICY_PATH = '/opt/titan/current/config/policy.json';
 
 let manifest: ReleaseManifest;
 let output: string;
+/** The health endpoints examples/titan's stack profile (stack.yml) signs into the manifest. */
+let endpointSpecs: Readonly<Record<string, HealthEndpointSpec>>;
 
 beforeAll(async () => {
   output = await mkdtemp(join(tmpdir(), 'titan-verify-unit-'));
@@ -48,6 +51,7 @@ beforeAll(async () => {
     silentLogger,
   );
   manifest = release.manifest;
+  endpointSpecs = healthEndpointsOf(stackProfileOf(manifest));
 });
 
 afterAll(async () => {
@@ -57,7 +61,7 @@ afterAll(async () => {
 /** `docker inspect --format CONTAINER_INSPECT_FORMAT` of a healthy container of `service`, as Docker prints it. */
 function inspectLine(service: string, changes: { configImage?: string; status?: string; health?: string; exitCode?: number; ports?: unknown } = {}): string {
   const image = manifest.images[service];
-  const spec = TITAN_HEALTH_ENDPOINTS[service];
+  const spec = endpointSpecs[service];
   const running = (changes.status ?? 'running') === 'running';
   const ports = changes.ports ?? (spec && running ? { [`${spec.containerPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(spec.containerPort) }] } : {});
   return JSON.stringify({
@@ -104,7 +108,7 @@ function okResponse(service: string, body?: Record<string, string>): HealthRespo
 function probesFor(snapshot: Omit<StackSnapshot, 'durationMs'>, responses: Record<string, HealthResponse> = {}): Map<string, EndpointProbe> {
   const probes = new Map<string, EndpointProbe>();
   for (const container of snapshot.containers) {
-    const spec = container.service === undefined ? undefined : TITAN_HEALTH_ENDPOINTS[container.service];
+    const spec = container.service === undefined ? undefined : endpointSpecs[container.service];
     if (spec === undefined || container.service === undefined || container.status !== 'running') continue;
     const location = locateEndpoint(container, spec);
     probes.set(container.service, 'problem' in location ? { location } : { location, response: responses[container.service] ?? okResponse(container.service) });
@@ -118,8 +122,8 @@ function evaluate(snapshot: Omit<StackSnapshot, 'durationMs'>, responses: Record
     project: PROJECT,
     snapshot,
     endpoints: probesFor(snapshot, responses),
-    endpointSpecs: TITAN_HEALTH_ENDPOINTS,
-    policyReporters: TITAN_POLICY_REPORTERS,
+    endpointSpecs,
+    policyReporters: stackProfileOf(manifest).policyReporters,
   });
 }
 

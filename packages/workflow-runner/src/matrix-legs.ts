@@ -61,7 +61,7 @@ export function expandStrategy(strategy: PlainValue | undefined, jobId: string):
   return { legs, failFast, maxParallel };
 }
 
-/** The leg's name as GitHub shows it: `build (titan-brain, 127.0.0.1:5000/titan/titan-brain, ...)`. */
+/** The leg's name as GitHub shows it: `build (web, 127.0.0.1:5000/shop/web, ...)`. */
 export function legName(jobName: string, leg: MatrixLeg, hasMatrix: boolean): string {
   if (!hasMatrix) return jobName;
   const values = Object.values(leg).map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v)));

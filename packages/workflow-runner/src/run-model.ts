@@ -75,7 +75,7 @@ export interface StepRecord {
 }
 
 export interface LegRecord {
-  /** `deploy/deploy-staging` or `build (titan-brain, ...)`. */
+  /** `deploy/deploy-staging` or `build (web, ...)`. */
   readonly name: string;
   readonly matrix: Record<string, unknown>;
   result: Result;
