@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1425);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2886);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1425:
+/***/ 2886:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64602,7 +64602,7 @@ function describe(value) {
 ;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
 /**
  * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/titan/titan-brain@sha256:...`.
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
  */
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -64641,7 +64641,203 @@ function releaseIdFor(createdAt, gitSha) {
     return `${stamp}-${gitSha.slice(0, 12)}`;
 }
 
+;// CONCATENATED MODULE: ../packages/release/lib/stack-profile.js
+/**
+ * The stack profile: everything deploy, verify and rollback know about the stack they run. It is
+ * written in the release source (stack.yml, see stack-profile-file.ts), checked against the compose
+ * services there, and signed into manifest.json as its `stack` member, so a host, a verifier and a
+ * rollback read it from the verified manifest and no library code names a service.
+ *
+ * - groups: the services deploy and rollback stop, in stop order (each group stops before the next;
+ *   Compose starts them again). `trading` groups are what a `stop` halts and what an operator's halt
+ *   keeps stopped; the others (an operator surface) stay up during a `stop`.
+ * - infrastructure: every other service (databases, messaging, proxies); kept running by a deploy.
+ * - health: the endpoints verify GETs (container port, path, and what the JSON body must say).
+ * - policyReporters: services whose /health must report the manifest's policy hash.
+ * - database: the service, database and role migrations run against.
+ * - halt: the NATS subject of the HARD_HALT and the one service whose acknowledgement counts.
+ * - critical: services whose build inputs weigh most in a release's risk (matrix).
+ * Every service of the release is in exactly one group or in infrastructure.
+ */
+
+const HEALTH_BODIES = ['status', 'status-and-service'];
+class StackProfileError extends Error {
+    name = 'StackProfileError';
+    problems;
+    constructor(prefix, problems) {
+        super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
+        this.problems = problems;
+    }
+}
+const NATS_SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]{0,200}$/;
+const MEMBERS = ['critical', 'database', 'groups', 'halt', 'health', 'infrastructure', 'policyReporters'];
+/** `stack.groups[1].services[0]`-style wording of a problem's place. */
+function formatAt(at) {
+    return at.reduce((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`), '');
+}
+/**
+ * Checks a parsed value (from stack.yml or manifest.json) and returns every problem found, or the
+ * profile. `services`, when given, are the release's services: the profile must name only those, and
+ * every one of them must be in a group or in infrastructure.
+ */
+function checkStackProfile(value, services) {
+    const problems = [];
+    const say = (at, problem) => void problems.push({ at, problem });
+    const root = mapping(value, [], MEMBERS, say);
+    if (root === undefined)
+        return problems;
+    const groups = list(root['groups'], ['groups'], say).map((entry, i) => {
+        const group = mapping(entry, ['groups', i], ['name', 'services', 'trading'], say) ?? {};
+        const name = stack_profile_text(group['name'], ['groups', i, 'name'], GROUP_NAME_PATTERN, say);
+        if (typeof group['trading'] !== 'boolean')
+            say(['groups', i, 'trading'], 'must be true or false');
+        return { name, trading: group['trading'] === true, services: names(group['services'], ['groups', i, 'services'], say, true) };
+    });
+    if (groups.length === 0)
+        say(['groups'], 'must list at least one group of services to stop in order');
+    if (!groups.some((g) => g.trading))
+        say(['groups'], 'no group is trading: say which services a stop halts (trading: true)');
+    const infrastructure = names(root['infrastructure'], ['infrastructure'], say, false);
+    const health = list(root['health'], ['health'], say).map((entry, i) => {
+        const at = ['health', i];
+        const endpoint = mapping(entry, at, ['body', 'path', 'port', 'service'], say) ?? {};
+        const port = endpoint['port'];
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+            say([...at, 'port'], 'must be a port number, 1 to 65535');
+        const body = endpoint['body'];
+        if (!HEALTH_BODIES.includes(body))
+            say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
+        return {
+            service: stack_profile_text(endpoint['service'], [...at, 'service'], image_reference_SERVICE_NAME_PATTERN, say),
+            port: typeof port === 'number' ? port : 0,
+            path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
+            body: body,
+        };
+    });
+    const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
+    const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
+    const database = {
+        service: stack_profile_text(databaseValue['service'], ['database', 'service'], image_reference_SERVICE_NAME_PATTERN, say),
+        name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
+        user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
+    };
+    const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
+    const halt = {
+        subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
+        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], image_reference_SERVICE_NAME_PATTERN, say),
+    };
+    const critical = names(root['critical'], ['critical'], say, false);
+    const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
+    if (problems.length === 0)
+        crossCheck(profile, services, say);
+    return problems.length === 0 ? profile : problems;
+}
+function crossCheck(profile, services, say) {
+    const placed = new Map();
+    const known = new Set(services ?? []);
+    const place = (service, where, at) => {
+        const before = placed.get(service);
+        if (before !== undefined)
+            say(at, `${service} is already in ${before}: each service is in one group or in infrastructure`);
+        else
+            placed.set(service, where);
+        if (services !== undefined && !known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    profile.groups.forEach((g, i) => {
+        if (profile.groups.findIndex((o) => o.name === g.name) !== i)
+            say(['groups', i, 'name'], `group ${g.name} is named twice`);
+        g.services.forEach((s, j) => place(s, `group ${g.name}`, ['groups', i, 'services', j]));
+    });
+    profile.infrastructure.forEach((s, j) => place(s, 'infrastructure', ['infrastructure', j]));
+    if (services === undefined)
+        for (const service of placed.keys())
+            known.add(service);
+    const unknown = (service, at) => {
+        if (!known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    for (const service of services ?? []) {
+        if (!placed.has(service))
+            say(['infrastructure'], `service ${service} is in no group and not in infrastructure: say where it belongs`);
+    }
+    const endpoints = new Set();
+    profile.health.forEach((h, i) => {
+        unknown(h.service, ['health', i, 'service']);
+        if (endpoints.has(h.service))
+            say(['health', i, 'service'], `${h.service} has a second health endpoint`);
+        endpoints.add(h.service);
+    });
+    profile.policyReporters.forEach((s, i) => {
+        if (!endpoints.has(s))
+            say(['policyReporters', i], `${s} reports the policy hash on its health endpoint, but has none in health`);
+    });
+    profile.critical.forEach((s, i) => unknown(s, ['critical', i]));
+    if (!profile.infrastructure.includes(profile.database.service))
+        say(['database', 'service'], `${profile.database.service} is not in infrastructure`);
+    const trading = tradingServices(profile);
+    if (!trading.includes(profile.halt.responder))
+        say(['halt', 'responder'], `${profile.halt.responder} is not in a trading group: the halt responder is the service that stops trading`);
+}
+/** Every grouped service, group by group, in stop order. */
+function groupedServices(profile) {
+    return profile.groups.flatMap((g) => g.services);
+}
+/** The services of the trading groups: what `stop` halts and what an operator's halt keeps stopped. */
+function tradingServices(profile) {
+    return profile.groups.filter((g) => g.trading).flatMap((g) => g.services);
+}
+/** The services of the other groups (an operator surface): a `stop` leaves them running. */
+function operatorServices(profile) {
+    return profile.groups.filter((g) => !g.trading).flatMap((g) => g.services);
+}
+function mapping(value, at, members, say) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        say(at, `must be a mapping of ${members.join(', ')}`);
+        return undefined;
+    }
+    const record = value;
+    const missing = members.filter((m) => !Object.hasOwn(record, m));
+    if (missing.length > 0)
+        say(at, `missing ${missing.join(', ')}`);
+    for (const key of Object.keys(record).filter((k) => !members.includes(k)))
+        say([...at, key], `is not a member (expected ${members.join(', ')})`);
+    return record;
+}
+function list(value, at, say) {
+    if (value === undefined)
+        return [];
+    if (!Array.isArray(value)) {
+        say(at, 'must be a list');
+        return [];
+    }
+    return value;
+}
+function stack_profile_text(value, at, pattern, say) {
+    if (value === undefined)
+        return '';
+    if (typeof value !== 'string' || !pattern.test(value)) {
+        say(at, `${JSON.stringify(value)} does not match ${pattern.source}`);
+        return '';
+    }
+    return value;
+}
+function names(value, at, say, nonEmpty) {
+    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], image_reference_SERVICE_NAME_PATTERN, say));
+    if (nonEmpty && entries.length === 0 && value !== undefined)
+        say(at, 'must name at least one service');
+    entries.forEach((s, i) => {
+        if (entries.indexOf(s) !== i)
+            say([...at, i], `${s} is listed twice`);
+    });
+    return entries;
+}
+
 ;// CONCATENATED MODULE: ../packages/release/lib/manifest.js
+
 
 
 
@@ -64655,7 +64851,12 @@ const MANIFEST_FILE = 'manifest.json';
 const SIGNATURE_FILE = 'manifest.sig';
 /** The compose override that pins every service to its digest; always the last compose file. */
 const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
-const MANIFEST_SCHEMA_VERSION = 1;
+/**
+ * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
+ * still parses, so a host can verify and return to such a release, but it has no profile: whatever
+ * needs one (stackProfileOf) refuses it with a clear error.
+ */
+const MANIFEST_SCHEMA_VERSION = 2;
 class ManifestError extends Error {
     name = 'ManifestError';
 }
@@ -64687,12 +64888,13 @@ function serializeManifest(manifest) {
 }
 /** Checks a parsed value against the schema; the error names the member (`files[3].sha256`). */
 function validateManifest(value) {
-    const root = object(value, '$', [
-        'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files',
-    ]);
-    if (root['schemaVersion'] !== MANIFEST_SCHEMA_VERSION) {
-        throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION}, got ${JSON.stringify(root['schemaVersion'])}`);
+    const version = value?.['schemaVersion'];
+    if (version !== 1 && version !== MANIFEST_SCHEMA_VERSION) {
+        throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION} (or 1, before stack profiles), got ${JSON.stringify(version)}`);
     }
+    const root = object(value, '$', [
+        'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
+    ]);
     const releaseId = matching(root['releaseId'], 'releaseId', release_id_RELEASE_ID_PATTERN);
     const gitValue = object(root['git'], 'git', ['sha', 'ref']);
     const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
@@ -64709,9 +64911,23 @@ function validateManifest(value) {
     const compose = array(root['compose'], 'compose').map((entry, i) => bundlePath(entry, `compose[${i}]`));
     const images = imagesOf(root['images']);
     const files = array(root['files'], 'files').map((entry, i) => fileOf(entry, `files[${i}]`));
-    const manifest = { schemaVersion: 1, releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
-    checkCrossReferences(manifest);
-    return manifest;
+    const base = { releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
+    checkCrossReferences({ schemaVersion: 1, ...base });
+    return version === 1 ? { schemaVersion: 1, ...base } : { schemaVersion: 2, ...base, stack: stackOf(root['stack'], images) };
+}
+/** The manifest's stack profile; a version 1 manifest has none, and is refused with a clear error. */
+function stackProfileOf(manifest) {
+    if (manifest.stack === undefined) {
+        throw new ManifestError(`release ${manifest.releaseId} was signed before releases carried their stack profile (manifest schemaVersion 1): ` +
+            'it does not say how its services stop, answer health checks or take a HARD_HALT. Sign that commit again (with stack.yml in its release source) and deploy the new release.');
+    }
+    return manifest.stack;
+}
+function stackOf(value, images) {
+    const checked = checkStackProfile(value, Object.keys(images));
+    if (!Array.isArray(checked))
+        return checked;
+    throw new ManifestError(checked.map((p) => `stack${p.at.length > 0 ? `.${formatAt(p.at)}` : ''}: ${p.problem}`).join('; '));
 }
 function checkCrossReferences(manifest) {
     const byPath = new Map();
@@ -65050,9 +65266,9 @@ function releasePathsOf(section) {
  *
  * A service changes when its pinned image changes, its definition in the compose files changes, a
  * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
- * uses TITAN_MODE. Only the Titan services that change are stopped before the migrations, in order:
- * the strategies, then execution, then brain, then the console, its API and opsd. Infrastructure
- * (every other service: postgres, redis, nats, traefik, prometheus, grafana, tempo) keeps running;
+ * uses TITAN_MODE. Only the grouped services that change are stopped before the migrations, in the
+ * stop order of the new release's stack profile (its groups, e.g. strategies, then execution, then
+ * brain, then the operator surface). Infrastructure (the profile's other services) keeps running;
  * Compose recreates it after the switch only if its image or definition changed, and one whose
  * mounted configuration alone changed is restarted so that it reads the new release's files.
  * A service that does not change keeps its container: a release that changes one service recreates
@@ -65060,19 +65276,7 @@ function releasePathsOf(section) {
  */
 
 
-/** Stop order of the Titan services: each group stops before the next. */
-const TITAN_STOP_ORDER = [
-    ['titan-scavenger', 'titan-hunter', 'titan-sentinel', 'titan-ai-quant', 'titan-powerlaw-lab'],
-    ['titan-execution'],
-    ['titan-brain'],
-    ['titan-console', 'titan-console-api', 'titan-opsd'],
-];
-const TITAN_SERVICES = new Set(TITAN_STOP_ORDER.flat());
-/**
- * The trading services: the strategies, titan-execution and titan-brain (what rollback mode stop
- * stops). Under an operator's halt nothing automatic starts them.
- */
-const TRADING_SERVICES = TITAN_STOP_ORDER.slice(0, 3).flat();
+
 /** The compose files whose definitions are compared: all but the digest override. */
 function definitionFiles(manifest) {
     return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
@@ -65082,9 +65286,11 @@ function planChanges(previous, next, modes) {
     const previousNames = previous === undefined ? new Set() : new Set([...previous.compose.services.keys(), ...Object.keys(previous.manifest.images)]);
     const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
     const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
+    const stopOrder = stackProfileOf(next.manifest).groups.map((g) => g.services);
+    const grouped = new Set(groupedServices(stackProfileOf(next.manifest)));
     const services = [];
     for (const service of [...new Set([...names, ...previousNames])].sort()) {
-        const titan = TITAN_SERVICES.has(service);
+        const titan = grouped.has(service);
         const nextImage = imageOf(next.manifest, service);
         const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
         if (!names.has(service)) {
@@ -65112,7 +65318,7 @@ function planChanges(previous, next, modes) {
     }
     const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
     const existedAndChanged = (service) => changedSet.has(service) && previousNames.has(service) && names.has(service);
-    const stopBeforeSwitch = TITAN_STOP_ORDER.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
+    const stopBeforeSwitch = stopOrder.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
     const restartAfterSwitch = services
         .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
         .map((s) => s.service);
@@ -65150,7 +65356,10 @@ function filesDiffer(a, b, paths) {
 
 
 
-/** Reads (and with a public key, verifies) the bundle. Throws BundleVerificationError or ManifestError. */
+/**
+ * Reads (and with a public key, verifies) the bundle. Throws BundleVerificationError or ManifestError
+ * (a manifest without a stack profile, signed before profiles, included: a deploy needs one).
+ */
 async function readLocalBundle(dir, publicKey) {
     let manifest;
     if (publicKey !== undefined) {
@@ -65159,6 +65368,7 @@ async function readLocalBundle(dir, publicKey) {
     else {
         manifest = parseManifest(await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, MANIFEST_FILE)));
     }
+    stackProfileOf(manifest);
     const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, name), 'utf8') })));
     return { dir, manifest, compose: readComposeView(files), verifiedOnRunner: publicKey !== undefined };
 }
@@ -65970,7 +66180,7 @@ fi
 
 # 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
 [ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
-grep -q ',"schemaVersion":1}$' manifest.json || fail "manifest.json is not schemaVersion 1"
+grep -q -e ',"schemaVersion":1}$' -e ',"schemaVersion":2,"stack":{.*}$' manifest.json || fail "manifest.json is not schemaVersion 1 or 2"
 release_id=$(sed -n 's/.*},"releaseId":"\([A-Za-z0-9][A-Za-z0-9._-]*\)","runUrl":".*/\1/p' manifest.json)
 [ -n "$release_id" ] || fail "manifest.json has no valid releaseId"
 if [ -n "$expected_id" ] && [ "$release_id" != "$expected_id" ]; then
@@ -67199,7 +67409,10 @@ async function checkMigrationContent(connection, layout, releaseId, pending) {
 
 
 const MIGRATIONS_TABLE = '_titan_migrations';
-const TITAN_DATABASE = { user: 'titan', database: 'titan' };
+/** The stack profile's database as a migration target. */
+function databaseTarget(profile) {
+    return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
+}
 const READ_MIGRATIONS_SCRIPT_NAME = 'titan-read-migrations';
 // The history table; created, when missing, in the same transaction as the first migration.
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
@@ -67208,7 +67421,7 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
   release text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now()
 );`;
-// $1 project, $2 role, $3 database, $4 seconds to wait for postgres. Reads (never writes) the history:
+// $1 project, $2 role, $3 database, $4 seconds to wait for postgres, $5 its compose service. Reads (never writes) the history:
 // "file sha256" lines, nothing when there is no history table yet. Waits for the project's running
 // postgres container to accept connections only when the first try fails; a stopped or missing one
 // is said at once.
@@ -67219,8 +67432,9 @@ project=$1
 role=$2
 db=$3
 wait=$4
+service=$5
 postgres_id() {
-  docker ps -q --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres | head -n 1
+  docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service" | head -n 1
 }
 read_history() {
   docker exec -i "$1" psql -X -q -v ON_ERROR_STOP=1 -A -t -U "$role" -d "$db" <<'SQL'
@@ -67235,10 +67449,10 @@ if [ -n "$id" ] && read_history "$id" 2> /dev/null; then
   exit 0
 fi
 if [ -z "$id" ]; then
-  if [ -n "$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=postgres)" ]; then
-    echo "the postgres container of project $project is stopped" >&2
+  if [ -n "$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service")" ]; then
+    echo "the $service container of project $project is stopped" >&2
   else
-    echo "project $project has no postgres container" >&2
+    echo "project $project has no $service container" >&2
   fi
   exit ${NO_DATABASE_EXIT}
 fi
@@ -67249,7 +67463,7 @@ while :; do
     break
   fi
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "postgres of project $project does not accept connections after $wait s" >&2
+    echo "$service of project $project does not accept connections after $wait s" >&2
     exit 1
   fi
   sleep 1
@@ -67260,7 +67474,7 @@ const APPLY_MIGRATION_SCRIPT_NAME = 'titan-apply-migration';
 // $1 SQL file on the host, $2 file name, $3 its sha256, $4 release id, $5 role, $6 database, $7 the
 // work record to write while it runs (state/work-<session>-migration: see END_WORK_PART, which ends
 // the work of a deploy that is gone), $8 the database application name of this work, then the
-// docker compose command (env TITAN_MODE=... docker compose -p ... --env-file ...).
+// compose service of the database, then the docker compose command (env TITAN_MODE=... docker compose -p ... --env-file ...).
 const APPLY_MIGRATION_SCRIPT = `set -eu
 sql=$1
 name=$2
@@ -67270,8 +67484,9 @@ role=$5
 db=$6
 work=$7
 app_name=$8
-shift 8
-container=$("$@" ps -q postgres)
+service=$9
+shift 9
+container=$("$@" ps -q "$service")
 mkdir -p "$(dirname "$work")"
 printf '%s %s %s %s\\n' "$container" "$role" "$db" "$app_name" > "$work.tmp"
 mv -f "$work.tmp" "$work"
@@ -67286,7 +67501,7 @@ SQL
 ;
 INSERT INTO ${MIGRATIONS_TABLE} (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');
 SQL
-} | "$@" exec -T -e "PGAPPNAME=$app_name" postgres psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$role" -d "$db" \\
+} | "$@" exec -T -e "PGAPPNAME=$app_name" "$service" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$role" -d "$db" \\
   -v "titan_file=$name" -v "titan_sha256=$sha" -v "titan_release=$release"
 rm -f "$work"
 `;
@@ -67311,10 +67526,10 @@ class DatabaseNotRunningError extends Error {
  * Throws DatabaseNotRunningError at once when the project has no running postgres container.
  */
 async function readAppliedMigrations(connection, project, options) {
-    const db = options.database ?? TITAN_DATABASE;
+    const db = options.database;
     let stdout;
     try {
-        ({ stdout } = await connection.runScript(READ_MIGRATIONS_SCRIPT, [project, db.user, db.database, String(options.waitSeconds)], {
+        ({ stdout } = await connection.runScript(READ_MIGRATIONS_SCRIPT, [project, db.user, db.database, String(options.waitSeconds), db.service], {
             name: READ_MIGRATIONS_SCRIPT_NAME,
             timeoutMs: (options.waitSeconds + 120) * 1000,
         }));
@@ -67322,7 +67537,7 @@ async function readAppliedMigrations(connection, project, options) {
     catch (error) {
         if (error instanceof CommandFailedError && error.exitCode === NO_DATABASE_EXIT) {
             const said = error.stderrTail.trim().split('\n').pop() ?? '';
-            const what = said === '' ? `project ${project} has no running postgres container` : said;
+            const what = said === '' ? `project ${project} has no running ${db.service} container` : said;
             throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
         }
         throw error;
@@ -67336,7 +67551,7 @@ async function readAppliedMigrations(connection, project, options) {
 const WORK_TOKEN_PATTERN = /^[0-9a-f]{8,64}$/;
 /** Applies one migration (file from the host's verified release folder) and records it, in one transaction. */
 async function applyMigration(connection, target, request, logger) {
-    const db = request.database ?? TITAN_DATABASE;
+    const db = request.database;
     const { migration, work } = request;
     if (!WORK_TOKEN_PATTERN.test(work.token))
         throw new Error(`Work token ${JSON.stringify(work.token)} is not hex.`);
@@ -67344,7 +67559,7 @@ async function applyMigration(connection, target, request, logger) {
     try {
         await connection.runScript(APPLY_MIGRATION_SCRIPT, [
             `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.user, db.database,
-            `${work.stateDir}/work-${work.token}-migration`, `titan-migration-${work.token}`,
+            `${work.stateDir}/work-${work.token}-migration`, `titan-migration-${work.token}`, db.service,
             ...compose_command_composeArgv(target, []),
         ], { name: APPLY_MIGRATION_SCRIPT_NAME, timeoutMs: 30 * 60_000 });
     }
@@ -67362,15 +67577,16 @@ async function applyMigration(connection, target, request, logger) {
 
 
 const CHECK_MIGRATION_RECORD_SCRIPT_NAME = 'titan-check-migration-record';
-// $1 file name, $2 role, $3 database, then the docker compose command. Prints "sha256 release" of
+// $1 file name, $2 role, $3 database, $4 its compose service, then the docker compose command. Prints "sha256 release" of
 // the file's history row, or nothing.
 const CHECK_MIGRATION_RECORD_SCRIPT = `set -eu
 name=$1
 role=$2
 db=$3
-shift 3
+service=$4
+shift 4
 printf '%s\\n' "SELECT sha256 || ' ' || release FROM ${MIGRATIONS_TABLE} WHERE file = :'titan_file';" |
-  "$@" exec -T postgres psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$role" -d "$db" -v "titan_file=$name"
+  "$@" exec -T "$service" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$role" -d "$db" -v "titan_file=$name"
 `;
 class MigrationNotRecordedError extends Error {
     name = 'MigrationNotRecordedError';
@@ -67382,8 +67598,8 @@ class MigrationNotRecordedError extends Error {
 }
 async function requireMigrationRecorded(connection, target, request) {
     const { migration, releaseId } = request;
-    const database = request.database ?? TITAN_DATABASE;
-    const { stdout } = await connection.runScript(CHECK_MIGRATION_RECORD_SCRIPT, [migration.file, database.user, database.database, ...compose_command_composeArgv(target, [])], {
+    const database = request.database;
+    const { stdout } = await connection.runScript(CHECK_MIGRATION_RECORD_SCRIPT, [migration.file, database.user, database.database, database.service, ...compose_command_composeArgv(target, [])], {
         name: CHECK_MIGRATION_RECORD_SCRIPT_NAME,
         timeoutMs: 120_000,
     });
@@ -67897,32 +68113,10 @@ function endpointUrl(target) {
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/health-endpoints.js
-function titanService(containerPort) {
-    return { containerPort, path: '/health', checkServiceName: true };
+/** The profile's health endpoints by service. */
+function healthEndpointsOf(profile) {
+    return Object.fromEntries(profile.health.map((h) => [h.service, { containerPort: h.port, path: h.path, checkServiceName: h.body === 'status-and-service' }]));
 }
-/**
- * The Titan stack's health endpoints (examples/titan/docker-compose.prod.yml publishes each on
- * 127.0.0.1). Every Titan service answers `{"status","service","policyHash","mode"}` on /health;
- * nats answers `{"status":"ok"}` on its monitoring port's /healthz.
- */
-const TITAN_HEALTH_ENDPOINTS = {
-    'titan-brain': titanService(3100),
-    'titan-execution': titanService(3002),
-    'titan-console': titanService(8080),
-    'titan-console-api': titanService(3000),
-    'titan-opsd': titanService(3010),
-    'titan-scavenger': titanService(8081),
-    'titan-hunter': titanService(8083),
-    'titan-sentinel': titanService(8084),
-    'titan-ai-quant': titanService(8082),
-    'titan-powerlaw-lab': titanService(8085),
-    nats: { containerPort: 8222, path: '/healthz', checkServiceName: false },
-};
-/**
- * The services whose /health `policyHash` must equal the manifest's policy hash. Each must be in the
- * release and answer; any other service that reports a policyHash must agree too.
- */
-const TITAN_POLICY_REPORTERS = ['titan-brain', 'titan-execution'];
 
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
@@ -68501,6 +68695,14 @@ function seconds(ms) {
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/verify-stack.js
+/**
+ * verifyStack: is what runs on the host what the manifest signed, and is it healthy? Polls over
+ * ONE SSH connection until every check holds or the timeout ends. Each poll is one remote command
+ * (docker ps + docker inspect of the project's containers and their images + sha256 of the policy
+ * file, see stack-probe.ts) followed by the health GETs, in parallel, each through its own SSH
+ * tunnel to the port the host publishes on its loopback.
+ */
+
 
 
 
@@ -68518,8 +68720,9 @@ async function verifyStack(connection, options) {
     const started = Date.now();
     const deadline = started + options.timeoutMs;
     const pollMs = Math.max(100, options.pollMs ?? DEFAULT_POLL_MS);
-    const specs = options.endpoints ?? TITAN_HEALTH_ENDPOINTS;
-    const reporters = options.policyReporters ?? TITAN_POLICY_REPORTERS;
+    const profile = options.profile ?? stackProfileOf(manifest);
+    const specs = healthEndpointsOf(profile);
+    const reporters = profile.policyReporters;
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const serviceCount = Object.keys(manifest.images).length;
     logger.info(`Verifying release ${manifest.releaseId} (${serviceCount} services) in project ${options.project} on ${connection.host}, for up to ${Math.round(options.timeoutMs / 1000)} s`);
@@ -68869,12 +69072,16 @@ class PhaseClock {
 
 
 
+
 /** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
 const REVERT_MODE = 'DISARMED';
 async function deployRelease(connection, request) {
     const { layout, project, logger, bundle, signal } = request;
     const manifest = bundle.manifest;
     const releaseId = manifest.releaseId;
+    /** The new release's stack profile (readLocalBundle refused a bundle without one). */
+    const profile = stackProfileOf(manifest);
+    const database = databaseTarget(profile);
     const startedAt = new Date();
     const clock = new PhaseClock(logger);
     let lock;
@@ -68966,7 +69173,7 @@ async function deployRelease(connection, request) {
         // Reads that change nothing run alongside the install on a host that already runs a release: the
         // database's migration history and the running release's manifest and compose files.
         const historyRead = previous !== undefined && migrationFiles.length > 0
-            ? clock.background('migrations-read', () => readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds }))
+            ? clock.background('migrations-read', () => readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds }))
             : undefined;
         const references = imageReferences(manifest.images);
         const imagesCheck = clock.background('images-check', () => findMissingImages(connection, references));
@@ -69018,10 +69225,10 @@ async function deployRelease(connection, request) {
             : await clock.run('migrations-check', async () => {
                 let applied;
                 if (historyRead === undefined) {
-                    // A fresh host: postgres of the new (verified) release starts first.
+                    // A fresh host: the database of the new (verified) release starts first.
                     hostChanged = true;
-                    await upServices(connection, releaseTarget(layout, project, releaseId, manifest.compose, request.mode), ['postgres'], logger);
-                    applied = await readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds });
+                    await upServices(connection, releaseTarget(layout, project, releaseId, manifest.compose, request.mode), [database.service], logger);
+                    applied = await readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds });
                 }
                 else {
                     try {
@@ -69031,12 +69238,12 @@ async function deployRelease(connection, request) {
                         if (!(error instanceof DatabaseNotRunningError) || previousView === undefined)
                             throw error;
                         // The running release's stack is stopped or down (`docker compose stop`, taken down, the
-                        // host restarted without it): its own postgres starts again first. Infrastructure of the
+                        // host restarted without it): its own database starts again first. Infrastructure of the
                         // running release, not a change; the start phase brings up the rest.
-                        logger.warning(`${error.message} Starting postgres of the running release ${previous ?? ''} to read the migration history.`);
+                        logger.warning(`${error.message} Starting ${database.service} of the running release ${previous ?? ''} to read the migration history.`);
                         hostChanged = true;
-                        await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE), ['postgres'], logger);
-                        applied = await readAppliedMigrations(connection, project, { waitSeconds: request.healthTimeoutSeconds });
+                        await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE), [database.service], logger);
+                        applied = await readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds });
                     }
                 }
                 const planned = planMigrations(applied, migrationFiles);
@@ -69058,7 +69265,7 @@ async function deployRelease(connection, request) {
             heldLock.assertHeld();
             hostChanged = true;
             guarded = true;
-            await startGuard(connection, layout, { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(project, releaseId, previousView, changePlan, journalFields) }, logger);
+            await startGuard(connection, layout, { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(project, releaseId, previousView, changePlan, profile, journalFields) }, logger);
         });
         const runningTarget = previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE);
         checkpoint();
@@ -69081,8 +69288,8 @@ async function deployRelease(connection, request) {
                 try {
                     for (const migration of pending) {
                         checkpoint();
-                        await applyMigration(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, migration, work: { token: heldLock.token, stateDir: layout.stateDir } }, logger);
-                        await requireMigrationRecorded(connection, target, { migration, releaseId });
+                        await applyMigration(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, migration, database, work: { token: heldLock.token, stateDir: layout.stateDir } }, logger);
+                        await requireMigrationRecorded(connection, target, { migration, releaseId, database });
                         applied.push(migration.file);
                     }
                 }
@@ -69333,6 +69540,8 @@ async function deployRelease(connection, request) {
                 appDir: layout.appDir,
                 project,
                 manifest: previousView?.manifest ?? manifest,
+                // A release signed before stack profiles is judged by the profile of the release being left.
+                profile: previousView?.manifest.stack ?? profile,
                 timeoutMs: request.healthTimeoutSeconds * 1000,
                 logger,
                 ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
@@ -69398,7 +69607,7 @@ async function readView(connection, layout, releaseId, guess = []) {
     }));
     return { manifest, compose };
 }
-function guardPlanFor(project, release, previousView, plan, journalFields) {
+function guardPlanFor(project, release, previousView, plan, profile, journalFields) {
     return {
         project,
         release,
@@ -69406,7 +69615,7 @@ function guardPlanFor(project, release, previousView, plan, journalFields) {
         previousComposeFiles: previousView?.manifest.compose ?? [],
         stopServices: plan.stopBeforeRevert,
         mode: REVERT_MODE,
-        heldServices: TRADING_SERVICES,
+        heldServices: tradingServices(profile),
         journalFields,
     };
 }

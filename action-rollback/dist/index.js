@@ -63035,7 +63035,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7122);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6995);
 
 
 
@@ -63046,7 +63046,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7122:
+/***/ 6995:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63260,6 +63260,757 @@ function hostConnectOptions(settings, logger) {
 
 // EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
 var job_summary = __nccwpck_require__(5341);
+;// CONCATENATED MODULE: ../node_modules/canonicalize/lib/canonicalize.js
+function serializeString (value) {
+  if (!value.isWellFormed()) {
+    throw new Error('Lone surrogate is not allowed');
+  }
+  return JSON.stringify(value);
+}
+
+function serializePrimitive (value) {
+  switch (typeof value) {
+    case 'number':
+      if (isNaN(value)) {
+        throw new Error('NaN is not allowed');
+      }
+      if (!isFinite(value)) {
+        throw new Error('Infinity is not allowed');
+      }
+      // For finite numbers String(value) would give identical output, but
+      // JSON.stringify benchmarks faster on V8.
+      return JSON.stringify(value);
+    case 'string':
+      return serializeString(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      // null, or values JSON.stringify maps to undefined (undefined,
+      // functions, symbols).
+      return JSON.stringify(value);
+  }
+}
+
+// Resolves a value to either its serialized primitive form (a string — or
+// undefined, for values JSON.stringify drops) or a frame describing the
+// container to descend into. Callers distinguish the two cases with
+// `typeof result !== 'object'`.
+//
+// toJSON results are unwrapped here, and the wrapper objects stay in `seen`
+// until the resolved subtree is fully serialized, so cycles introduced via
+// toJSON are still detected.
+function enterValue (value, seen) {
+  let wrappers = null;
+  while (value !== null && typeof value === 'object' && typeof value.toJSON === 'function') {
+    if (seen.has(value)) {
+      throw new Error('Circular reference detected');
+    }
+    seen.add(value);
+    (wrappers ??= []).push(value);
+    value = value.toJSON();
+  }
+
+  // Boxed Number/String/Boolean objects serialize as their primitive values,
+  // mirroring how JSON.stringify treats them.
+  if (value instanceof Number || value instanceof String || value instanceof Boolean) {
+    value = value.valueOf();
+  }
+
+  if (value === null || typeof value !== 'object') {
+    if (wrappers !== null) {
+      for (const wrapper of wrappers) seen.delete(wrapper);
+    }
+    return serializePrimitive(value);
+  }
+
+  if (seen.has(value)) {
+    throw new Error('Circular reference detected');
+  }
+  seen.add(value);
+
+  return {
+    container: value,
+    // null marks an array frame; object frames carry their sorted keys.
+    // `sort()`'s default comparator orders by UTF-16 code unit, which is the
+    // order JCS requires.
+    keys: Array.isArray(value) ? null : Object.keys(value).sort(),
+    // Next child to serialize; the frame resumes here after a nested
+    // container's subtree completes.
+    index: 0,
+    // Whether no member has been emitted yet (controls comma placement).
+    first: true,
+    // toJSON wrappers to release from `seen` when this frame completes.
+    wrappers
+  };
+}
+
+function canonicalize (object) {
+  if (object === null || typeof object !== 'object') {
+    return serializePrimitive(object);
+  }
+
+  const seen = new Set();
+  const root = enterValue(object, seen);
+  if (typeof root !== 'object') {
+    // A toJSON chain resolved the input to a primitive.
+    return root;
+  }
+
+  let result = root.keys === null ? '[' : '{';
+  const stack = [root];
+
+  // Depth-first serialization with an explicit stack instead of recursion, so
+  // nesting depth is bounded by heap size rather than call-stack size. The top
+  // frame is the container currently being serialized: primitive children are
+  // appended inline, while a nested container pushes a new frame and jumps
+  // back to the outer loop. Because frame.index was already advanced, the
+  // parent resumes at its next child once the subtree is done. Opening
+  // brackets are emitted when a frame is pushed, closing brackets when it
+  // completes.
+  outer:
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    const container = frame.container;
+
+    // keys === null marks an array frame; otherwise keys holds the object's
+    // sorted property names. Either way the iteration counter lives on the
+    // frame itself (frame.index), so when a frame is resumed after a nested
+    // container completes, the while condition continues at the first
+    // unserialized child instead of restarting from the beginning.
+    if (frame.keys === null) {
+      while (frame.index < container.length) {
+        const i = frame.index++;
+        if (i > 0) {
+          result += ',';
+        }
+        const element = container[i];
+        // Inside arrays, JSON.stringify serializes values with no JSON
+        // representation (undefined, symbols, functions) as null.
+        const value = element === undefined || typeof element === 'symbol' || typeof element === 'function' ? null : element;
+        if (value === null || typeof value !== 'object') {
+          result += serializePrimitive(value);
+          continue;
+        }
+        const child = enterValue(value, seen);
+        if (typeof child !== 'object') {
+          // A toJSON chain resolved the child to an already-serialized
+          // primitive — or, when child is undefined, to a value with no JSON
+          // representation, which becomes null inside arrays.
+          result += child === undefined ? 'null' : child;
+          continue;
+        }
+        result += child.keys === null ? '[' : '{';
+        stack.push(child);
+        continue outer;
+      }
+      result += ']';
+    } else {
+      const keys = frame.keys;
+      while (frame.index < keys.length) {
+        const key = keys[frame.index++];
+        const value = container[key];
+        // Inside objects, JSON.stringify omits properties whose value has no
+        // JSON representation (undefined, symbols, functions).
+        if (value === undefined || typeof value === 'symbol' || typeof value === 'function') {
+          continue;
+        }
+        if (value === null || typeof value !== 'object') {
+          // Commas are tracked with a flag rather than the key index: a
+          // skipped key must not leave a stray comma behind.
+          if (frame.first) {
+            frame.first = false;
+          } else {
+            result += ',';
+          }
+          result += serializeString(key) + ':' + serializePrimitive(value);
+          continue;
+        }
+        // The child must be resolved before the key is emitted: a toJSON
+        // returning a value with no JSON representation drops the whole
+        // property.
+        const child = enterValue(value, seen);
+        if (child === undefined) {
+          continue;
+        }
+        if (frame.first) {
+          frame.first = false;
+        } else {
+          result += ',';
+        }
+        result += serializeString(key) + ':';
+        if (typeof child !== 'object') {
+          result += child;
+          continue;
+        }
+        result += child.keys === null ? '[' : '{';
+        stack.push(child);
+        continue outer;
+      }
+      result += '}';
+    }
+
+    // Frame complete. The container leaves `seen` so that a later, sibling
+    // reference to the same object is not mistaken for a cycle.
+    seen.delete(container);
+    if (frame.wrappers !== null) {
+      for (const wrapper of frame.wrappers) seen.delete(wrapper);
+    }
+    stack.pop();
+  }
+
+  return result;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/canonical-json.js
+
+/**
+ * RFC 8785 (JSON Canonicalization Scheme) text of a JSON value: object members sorted by the UTF-16
+ * code units of their names, no whitespace, numbers as ECMAScript prints them (1e+21, 0.000001,
+ * 1e-7, -0 as 0), strings with JSON.stringify's minimal escaping. The bytes of a manifest are its
+ * UTF-8 encoding, so equal values always give identical bytes.
+ *
+ * Only plain JSON values are accepted: `canonicalize` alone would silently drop `undefined` members,
+ * turn `undefined` array items into null, and call `toJSON` (Dates). Those are refused here, with
+ * the path of the offending value, because a signed document must say exactly what it holds.
+ */
+class CanonicalJsonError extends Error {
+    name = 'CanonicalJsonError';
+}
+function canonical_json_canonicalJson(value) {
+    assertJsonValue(value, '$', new Set());
+    const text = canonicalize(value);
+    if (text === undefined)
+        throw new CanonicalJsonError('$: value has no JSON representation');
+    return text;
+}
+/** The UTF-8 bytes of canonicalJson(value): what is hashed and signed. */
+function canonicalJsonBytes(value) {
+    return Buffer.from(canonical_json_canonicalJson(value), 'utf8');
+}
+/** A lone surrogate is a code point of category Cs when the string is read by code points. */
+const LONE_SURROGATE = /\p{Cs}/u;
+function assertJsonValue(value, path, ancestors) {
+    if (value === null || typeof value === 'boolean')
+        return;
+    if (typeof value === 'string') {
+        if (LONE_SURROGATE.test(value))
+            throw new CanonicalJsonError(`${path}: string holds a lone UTF-16 surrogate`);
+        return;
+    }
+    if (typeof value === 'number') {
+        if (!Number.isFinite(value))
+            throw new CanonicalJsonError(`${path}: ${String(value)} is not a finite number`);
+        return;
+    }
+    if (typeof value === 'object') {
+        if (ancestors.has(value))
+            throw new CanonicalJsonError(`${path}: circular reference`);
+        ancestors.add(value);
+        assertContainer(value, path, ancestors);
+        ancestors.delete(value);
+        return;
+    }
+    throw new CanonicalJsonError(`${path}: ${typeof value} is not a JSON value`);
+}
+function assertContainer(value, path, ancestors) {
+    if (Array.isArray(value)) {
+        for (let index = 0; index < value.length; index += 1) {
+            if (!(index in value))
+                throw new CanonicalJsonError(`${path}[${index}]: array has a hole`);
+            assertJsonValue(value[index], `${path}[${index}]`, ancestors);
+        }
+        return;
+    }
+    const prototype = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) {
+        throw new CanonicalJsonError(`${path}: only plain objects are JSON objects (got ${describe(value)})`);
+    }
+    for (const [key, member] of Object.entries(value)) {
+        if (LONE_SURROGATE.test(key))
+            throw new CanonicalJsonError(`${path}: member name holds a lone UTF-16 surrogate`);
+        assertJsonValue(member, `${path}.${key}`, ancestors);
+    }
+}
+function describe(value) {
+    const name = value.constructor?.name;
+    return typeof name === 'string' && name !== '' ? name : 'an object with a prototype';
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
+/**
+ * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
+ * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
+ * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
+ * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
+ */
+const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+const BUNDLE_PATH_MAX_LENGTH = 1024;
+/** Why a path is not allowed in a bundle, or undefined when it is. */
+function bundlePathProblem(path) {
+    if (path === '')
+        return 'the path is empty';
+    if (path.length > BUNDLE_PATH_MAX_LENGTH)
+        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
+    if (path.startsWith('/'))
+        return 'the path is absolute; bundle paths are relative to the bundle folder';
+    if (!BUNDLE_PATH_PATTERN.test(path)) {
+        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
+    }
+    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+        return 'the path has a "." or ".." segment';
+    }
+    return undefined;
+}
+function bundle_path_isBundlePath(path) {
+    return bundlePathProblem(path) === undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
+/**
+ * The names an image reference is made of, as the release pins them:
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
+ */
+/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
+const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+/** A compose service name (also the name of its digest file). */
+const image_reference_SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
+const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** An image name below the registry: lower-case path segments, no tag, no digest. */
+const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
+const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+function imageRepository(registry, image) {
+    return `${registry.replace(/\/+$/, '')}/${image}`;
+}
+/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
+function pinnedImageReference(repository, digest) {
+    return `${repository}@${digest}`;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/release-id.js
+/**
+ * A release id names the release folder on the host (`releases/<id>`), so it is restricted to a
+ * charset that is safe in a path and a shell word. Sign makes it from the creation time and the
+ * commit: `20261122T101112Z-0123456789ab`.
+ */
+const release_id_RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A full git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
+const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** createdAt as the manifest stores it: ISO 8601, UTC, whole seconds (`2026-11-22T10:11:12Z`). */
+const CREATED_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+function formatCreatedAt(date) {
+    return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+function releaseIdFor(createdAt, gitSha) {
+    const stamp = formatCreatedAt(createdAt).replace(/[-:]/g, '');
+    return `${stamp}-${gitSha.slice(0, 12)}`;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/stack-profile.js
+/**
+ * The stack profile: everything deploy, verify and rollback know about the stack they run. It is
+ * written in the release source (stack.yml, see stack-profile-file.ts), checked against the compose
+ * services there, and signed into manifest.json as its `stack` member, so a host, a verifier and a
+ * rollback read it from the verified manifest and no library code names a service.
+ *
+ * - groups: the services deploy and rollback stop, in stop order (each group stops before the next;
+ *   Compose starts them again). `trading` groups are what a `stop` halts and what an operator's halt
+ *   keeps stopped; the others (an operator surface) stay up during a `stop`.
+ * - infrastructure: every other service (databases, messaging, proxies); kept running by a deploy.
+ * - health: the endpoints verify GETs (container port, path, and what the JSON body must say).
+ * - policyReporters: services whose /health must report the manifest's policy hash.
+ * - database: the service, database and role migrations run against.
+ * - halt: the NATS subject of the HARD_HALT and the one service whose acknowledgement counts.
+ * - critical: services whose build inputs weigh most in a release's risk (matrix).
+ * Every service of the release is in exactly one group or in infrastructure.
+ */
+
+const HEALTH_BODIES = ['status', 'status-and-service'];
+class StackProfileError extends Error {
+    name = 'StackProfileError';
+    problems;
+    constructor(prefix, problems) {
+        super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
+        this.problems = problems;
+    }
+}
+const NATS_SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]{0,200}$/;
+const MEMBERS = ['critical', 'database', 'groups', 'halt', 'health', 'infrastructure', 'policyReporters'];
+/** `stack.groups[1].services[0]`-style wording of a problem's place. */
+function formatAt(at) {
+    return at.reduce((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`), '');
+}
+/**
+ * Checks a parsed value (from stack.yml or manifest.json) and returns every problem found, or the
+ * profile. `services`, when given, are the release's services: the profile must name only those, and
+ * every one of them must be in a group or in infrastructure.
+ */
+function checkStackProfile(value, services) {
+    const problems = [];
+    const say = (at, problem) => void problems.push({ at, problem });
+    const root = mapping(value, [], MEMBERS, say);
+    if (root === undefined)
+        return problems;
+    const groups = list(root['groups'], ['groups'], say).map((entry, i) => {
+        const group = mapping(entry, ['groups', i], ['name', 'services', 'trading'], say) ?? {};
+        const name = stack_profile_text(group['name'], ['groups', i, 'name'], GROUP_NAME_PATTERN, say);
+        if (typeof group['trading'] !== 'boolean')
+            say(['groups', i, 'trading'], 'must be true or false');
+        return { name, trading: group['trading'] === true, services: names(group['services'], ['groups', i, 'services'], say, true) };
+    });
+    if (groups.length === 0)
+        say(['groups'], 'must list at least one group of services to stop in order');
+    if (!groups.some((g) => g.trading))
+        say(['groups'], 'no group is trading: say which services a stop halts (trading: true)');
+    const infrastructure = names(root['infrastructure'], ['infrastructure'], say, false);
+    const health = list(root['health'], ['health'], say).map((entry, i) => {
+        const at = ['health', i];
+        const endpoint = mapping(entry, at, ['body', 'path', 'port', 'service'], say) ?? {};
+        const port = endpoint['port'];
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+            say([...at, 'port'], 'must be a port number, 1 to 65535');
+        const body = endpoint['body'];
+        if (!HEALTH_BODIES.includes(body))
+            say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
+        return {
+            service: stack_profile_text(endpoint['service'], [...at, 'service'], image_reference_SERVICE_NAME_PATTERN, say),
+            port: typeof port === 'number' ? port : 0,
+            path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
+            body: body,
+        };
+    });
+    const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
+    const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
+    const database = {
+        service: stack_profile_text(databaseValue['service'], ['database', 'service'], image_reference_SERVICE_NAME_PATTERN, say),
+        name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
+        user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
+    };
+    const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
+    const halt = {
+        subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
+        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], image_reference_SERVICE_NAME_PATTERN, say),
+    };
+    const critical = names(root['critical'], ['critical'], say, false);
+    const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
+    if (problems.length === 0)
+        crossCheck(profile, services, say);
+    return problems.length === 0 ? profile : problems;
+}
+function crossCheck(profile, services, say) {
+    const placed = new Map();
+    const known = new Set(services ?? []);
+    const place = (service, where, at) => {
+        const before = placed.get(service);
+        if (before !== undefined)
+            say(at, `${service} is already in ${before}: each service is in one group or in infrastructure`);
+        else
+            placed.set(service, where);
+        if (services !== undefined && !known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    profile.groups.forEach((g, i) => {
+        if (profile.groups.findIndex((o) => o.name === g.name) !== i)
+            say(['groups', i, 'name'], `group ${g.name} is named twice`);
+        g.services.forEach((s, j) => place(s, `group ${g.name}`, ['groups', i, 'services', j]));
+    });
+    profile.infrastructure.forEach((s, j) => place(s, 'infrastructure', ['infrastructure', j]));
+    if (services === undefined)
+        for (const service of placed.keys())
+            known.add(service);
+    const unknown = (service, at) => {
+        if (!known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    for (const service of services ?? []) {
+        if (!placed.has(service))
+            say(['infrastructure'], `service ${service} is in no group and not in infrastructure: say where it belongs`);
+    }
+    const endpoints = new Set();
+    profile.health.forEach((h, i) => {
+        unknown(h.service, ['health', i, 'service']);
+        if (endpoints.has(h.service))
+            say(['health', i, 'service'], `${h.service} has a second health endpoint`);
+        endpoints.add(h.service);
+    });
+    profile.policyReporters.forEach((s, i) => {
+        if (!endpoints.has(s))
+            say(['policyReporters', i], `${s} reports the policy hash on its health endpoint, but has none in health`);
+    });
+    profile.critical.forEach((s, i) => unknown(s, ['critical', i]));
+    if (!profile.infrastructure.includes(profile.database.service))
+        say(['database', 'service'], `${profile.database.service} is not in infrastructure`);
+    const trading = tradingServices(profile);
+    if (!trading.includes(profile.halt.responder))
+        say(['halt', 'responder'], `${profile.halt.responder} is not in a trading group: the halt responder is the service that stops trading`);
+}
+/** Every grouped service, group by group, in stop order. */
+function groupedServices(profile) {
+    return profile.groups.flatMap((g) => g.services);
+}
+/** The services of the trading groups: what `stop` halts and what an operator's halt keeps stopped. */
+function tradingServices(profile) {
+    return profile.groups.filter((g) => g.trading).flatMap((g) => g.services);
+}
+/** The services of the other groups (an operator surface): a `stop` leaves them running. */
+function operatorServices(profile) {
+    return profile.groups.filter((g) => !g.trading).flatMap((g) => g.services);
+}
+function mapping(value, at, members, say) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        say(at, `must be a mapping of ${members.join(', ')}`);
+        return undefined;
+    }
+    const record = value;
+    const missing = members.filter((m) => !Object.hasOwn(record, m));
+    if (missing.length > 0)
+        say(at, `missing ${missing.join(', ')}`);
+    for (const key of Object.keys(record).filter((k) => !members.includes(k)))
+        say([...at, key], `is not a member (expected ${members.join(', ')})`);
+    return record;
+}
+function list(value, at, say) {
+    if (value === undefined)
+        return [];
+    if (!Array.isArray(value)) {
+        say(at, 'must be a list');
+        return [];
+    }
+    return value;
+}
+function stack_profile_text(value, at, pattern, say) {
+    if (value === undefined)
+        return '';
+    if (typeof value !== 'string' || !pattern.test(value)) {
+        say(at, `${JSON.stringify(value)} does not match ${pattern.source}`);
+        return '';
+    }
+    return value;
+}
+function names(value, at, say, nonEmpty) {
+    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], image_reference_SERVICE_NAME_PATTERN, say));
+    if (nonEmpty && entries.length === 0 && value !== undefined)
+        say(at, 'must name at least one service');
+    entries.forEach((s, i) => {
+        if (entries.indexOf(s) !== i)
+            say([...at, i], `${s} is listed twice`);
+    });
+    return entries;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/manifest.js
+
+
+
+
+
+/**
+ * manifest.json: what a release is, signed. Stored as RFC 8785 canonical JSON (UTF-8, no trailing
+ * newline); manifest.sig is the Ed25519 signature of exactly those bytes. Every file of the bundle
+ * except these two is listed in `files`, sorted by path.
+ */
+const MANIFEST_FILE = 'manifest.json';
+const SIGNATURE_FILE = 'manifest.sig';
+/** The compose override that pins every service to its digest; always the last compose file. */
+const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
+/**
+ * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
+ * still parses, so a host can verify and return to such a release, but it has no profile: whatever
+ * needs one (stackProfileOf) refuses it with a clear error.
+ */
+const MANIFEST_SCHEMA_VERSION = 2;
+class ManifestError extends Error {
+    name = 'ManifestError';
+}
+const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
+const TEXT_MAX_LENGTH = 2048;
+/**
+ * Parses manifest.json bytes: UTF-8, JSON, canonical (re-serializing gives the same bytes), and the
+ * schema below, strictly (no missing or extra member anywhere).
+ */
+function parseManifest(bytes) {
+    const text = typeof bytes === 'string' ? bytes : decodeUtf8(bytes);
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        throw new ManifestError(`${MANIFEST_FILE} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const manifest = validateManifest(value);
+    if (canonical_json_canonicalJson(manifest) !== text) {
+        throw new ManifestError(`${MANIFEST_FILE} is not in RFC 8785 canonical form (key order, spacing, escapes or a trailing newline)`);
+    }
+    return manifest;
+}
+/** The bytes to write and sign: canonical JSON of a manifest that passed validation. */
+function serializeManifest(manifest) {
+    return Buffer.from(canonicalJson(validateManifest(manifest)), 'utf8');
+}
+/** Checks a parsed value against the schema; the error names the member (`files[3].sha256`). */
+function validateManifest(value) {
+    const version = value?.['schemaVersion'];
+    if (version !== 1 && version !== MANIFEST_SCHEMA_VERSION) {
+        throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION} (or 1, before stack profiles), got ${JSON.stringify(version)}`);
+    }
+    const root = object(value, '$', [
+        'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
+    ]);
+    const releaseId = matching(root['releaseId'], 'releaseId', release_id_RELEASE_ID_PATTERN);
+    const gitValue = object(root['git'], 'git', ['sha', 'ref']);
+    const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
+    const runUrl = manifest_text(root['runUrl'], 'runUrl');
+    const createdAt = matching(root['createdAt'], 'createdAt', CREATED_AT_PATTERN);
+    if (Number.isNaN(Date.parse(createdAt)))
+        throw new ManifestError(`createdAt: "${createdAt}" is not a real date`);
+    const keyId = matching(root['keyId'], 'keyId', KEY_ID_PATTERN);
+    const policyValue = object(root['policy'], 'policy', ['path', 'sha256']);
+    const policy = {
+        path: bundlePath(policyValue['path'], 'policy.path'),
+        sha256: matching(policyValue['sha256'], 'policy.sha256', SHA256_HEX_PATTERN),
+    };
+    const compose = array(root['compose'], 'compose').map((entry, i) => bundlePath(entry, `compose[${i}]`));
+    const images = imagesOf(root['images']);
+    const files = array(root['files'], 'files').map((entry, i) => fileOf(entry, `files[${i}]`));
+    const base = { releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
+    checkCrossReferences({ schemaVersion: 1, ...base });
+    return version === 1 ? { schemaVersion: 1, ...base } : { schemaVersion: 2, ...base, stack: stackOf(root['stack'], images) };
+}
+/** The manifest's stack profile; a version 1 manifest has none, and is refused with a clear error. */
+function stackProfileOf(manifest) {
+    if (manifest.stack === undefined) {
+        throw new ManifestError(`release ${manifest.releaseId} was signed before releases carried their stack profile (manifest schemaVersion 1): ` +
+            'it does not say how its services stop, answer health checks or take a HARD_HALT. Sign that commit again (with stack.yml in its release source) and deploy the new release.');
+    }
+    return manifest.stack;
+}
+function stackOf(value, images) {
+    const checked = checkStackProfile(value, Object.keys(images));
+    if (!Array.isArray(checked))
+        return checked;
+    throw new ManifestError(checked.map((p) => `stack${p.at.length > 0 ? `.${formatAt(p.at)}` : ''}: ${p.problem}`).join('; '));
+}
+function checkCrossReferences(manifest) {
+    const byPath = new Map();
+    manifest.files.forEach((file, i) => {
+        const previous = manifest.files[i - 1];
+        if (previous !== undefined && !(previous.path < file.path)) {
+            throw new ManifestError(`files[${i}]: "${file.path}" is out of order or repeated; files are sorted by path, each once`);
+        }
+        if (file.path === MANIFEST_FILE || file.path === SIGNATURE_FILE) {
+            throw new ManifestError(`files[${i}]: ${file.path} cannot list itself or its signature`);
+        }
+        byPath.set(file.path, file);
+    });
+    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE) {
+        throw new ManifestError(`compose: the last compose file must be ${DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
+    }
+    if (new Set(manifest.compose).size !== manifest.compose.length)
+        throw new ManifestError('compose: a compose file is listed twice');
+    manifest.compose.forEach((path, i) => {
+        if (!byPath.has(path))
+            throw new ManifestError(`compose[${i}]: "${path}" is not listed in files`);
+    });
+    const policyFile = byPath.get(manifest.policy.path);
+    if (policyFile === undefined)
+        throw new ManifestError(`policy.path: "${manifest.policy.path}" is not listed in files`);
+    if (policyFile.sha256 !== manifest.policy.sha256) {
+        throw new ManifestError(`policy.sha256 does not match the sha256 listed for ${manifest.policy.path} in files`);
+    }
+    if (Object.keys(manifest.images).length === 0)
+        throw new ManifestError('images: no image is pinned');
+}
+function imagesOf(value) {
+    const entries = object(value, 'images');
+    const images = {};
+    for (const [service, entry] of Object.entries(entries)) {
+        if (!image_reference_SERVICE_NAME_PATTERN.test(service)) {
+            throw new ManifestError(`images: "${service}" is not a service name (${image_reference_SERVICE_NAME_PATTERN.source})`);
+        }
+        const image = object(entry, `images.${service}`, ['image', 'digest']);
+        images[service] = {
+            image: matching(image['image'], `images.${service}.image`, IMAGE_REPOSITORY_PATTERN),
+            digest: matching(image['digest'], `images.${service}.digest`, IMAGE_DIGEST_PATTERN),
+        };
+    }
+    return images;
+}
+function fileOf(value, where) {
+    const file = object(value, where, ['path', 'sha256', 'size']);
+    const size = file['size'];
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+        throw new ManifestError(`${where}.size: expected a whole number of bytes, got ${JSON.stringify(size)}`);
+    }
+    return {
+        path: bundlePath(file['path'], `${where}.path`),
+        sha256: matching(file['sha256'], `${where}.sha256`, SHA256_HEX_PATTERN),
+        size,
+    };
+}
+function object(value, where, members) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new ManifestError(`${where}: expected an object, got ${kind(value)}`);
+    }
+    const record = value;
+    if (members !== undefined) {
+        const missing = members.filter((m) => !Object.hasOwn(record, m));
+        if (missing.length > 0)
+            throw new ManifestError(`${where}: missing ${missing.join(', ')}`);
+        const extra = Object.keys(record).filter((k) => !members.includes(k));
+        if (extra.length > 0)
+            throw new ManifestError(`${where}: unexpected member ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+    }
+    return record;
+}
+function array(value, where) {
+    if (!Array.isArray(value))
+        throw new ManifestError(`${where}: expected an array, got ${kind(value)}`);
+    return value;
+}
+function manifest_text(value, where) {
+    if (typeof value !== 'string')
+        throw new ManifestError(`${where}: expected a string, got ${kind(value)}`);
+    if (value.length > TEXT_MAX_LENGTH)
+        throw new ManifestError(`${where}: longer than ${TEXT_MAX_LENGTH} characters`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value))
+        throw new ManifestError(`${where}: holds a control character`);
+    return value;
+}
+function matching(value, where, pattern) {
+    const s = manifest_text(value, where);
+    if (!pattern.test(s))
+        throw new ManifestError(`${where}: ${JSON.stringify(s)} does not match ${pattern.source}`);
+    return s;
+}
+function bundlePath(value, where) {
+    const path = manifest_text(value, where);
+    const problem = bundlePathProblem(path);
+    if (problem !== undefined)
+        throw new ManifestError(`${where}: ${JSON.stringify(path)}: ${problem}`);
+    return path;
+}
+function kind(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'an array';
+    return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+function decodeUtf8(bytes) {
+    try {
+        return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    }
+    catch {
+        throw new ManifestError(`${MANIFEST_FILE} is not valid UTF-8`);
+    }
+}
+
 ;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
 /**
  * The errors of the SSH transport. Each names what failed and what a user can do about it; none
@@ -63562,32 +64313,10 @@ function endpointUrl(target) {
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/health-endpoints.js
-function titanService(containerPort) {
-    return { containerPort, path: '/health', checkServiceName: true };
+/** The profile's health endpoints by service. */
+function healthEndpointsOf(profile) {
+    return Object.fromEntries(profile.health.map((h) => [h.service, { containerPort: h.port, path: h.path, checkServiceName: h.body === 'status-and-service' }]));
 }
-/**
- * The Titan stack's health endpoints (examples/titan/docker-compose.prod.yml publishes each on
- * 127.0.0.1). Every Titan service answers `{"status","service","policyHash","mode"}` on /health;
- * nats answers `{"status":"ok"}` on its monitoring port's /healthz.
- */
-const TITAN_HEALTH_ENDPOINTS = {
-    'titan-brain': titanService(3100),
-    'titan-execution': titanService(3002),
-    'titan-console': titanService(8080),
-    'titan-console-api': titanService(3000),
-    'titan-opsd': titanService(3010),
-    'titan-scavenger': titanService(8081),
-    'titan-hunter': titanService(8083),
-    'titan-sentinel': titanService(8084),
-    'titan-ai-quant': titanService(8082),
-    'titan-powerlaw-lab': titanService(8085),
-    nats: { containerPort: 8222, path: '/healthz', checkServiceName: false },
-};
-/**
- * The services whose /health `policyHash` must equal the manifest's policy hash. Each must be in the
- * release and answer; any other service that reports a policyHash must agree too.
- */
-const TITAN_POLICY_REPORTERS = ['titan-brain', 'titan-execution'];
 
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
@@ -63607,7 +64336,7 @@ async function requestHealth(openTunnel, target, timeoutMs, signal) {
         stream = await openWithin(openTunnel, target, timeoutMs);
     }
     catch (error) {
-        return { problem: describe(error), durationMs: elapsed() };
+        return { problem: health_request_describe(error), durationMs: elapsed() };
     }
     try {
         return await new Promise((resolve) => {
@@ -63639,7 +64368,7 @@ async function requestHealth(openTunnel, target, timeoutMs, signal) {
                 req.destroy();
             };
             signal?.addEventListener('abort', onAbort, { once: true });
-            req.on('error', (error) => settle({ problem: describe(error) }));
+            req.on('error', (error) => settle({ problem: health_request_describe(error) }));
             req.on('response', (res) => {
                 const chunks = [];
                 let size = 0;
@@ -63649,7 +64378,7 @@ async function requestHealth(openTunnel, target, timeoutMs, signal) {
                     size += chunk.length;
                 });
                 res.on('end', () => settle({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-                res.on('error', (error) => settle({ problem: describe(error) }));
+                res.on('error', (error) => settle({ problem: health_request_describe(error) }));
             });
             req.end();
         });
@@ -63678,7 +64407,7 @@ function openWithin(openTunnel, target, ms) {
         });
     });
 }
-function describe(error) {
+function health_request_describe(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
@@ -64166,6 +64895,14 @@ function seconds(ms) {
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/verify-stack.js
+/**
+ * verifyStack: is what runs on the host what the manifest signed, and is it healthy? Polls over
+ * ONE SSH connection until every check holds or the timeout ends. Each poll is one remote command
+ * (docker ps + docker inspect of the project's containers and their images + sha256 of the policy
+ * file, see stack-probe.ts) followed by the health GETs, in parallel, each through its own SSH
+ * tunnel to the port the host publishes on its loopback.
+ */
+
 
 
 
@@ -64183,8 +64920,9 @@ async function verifyStack(connection, options) {
     const started = Date.now();
     const deadline = started + options.timeoutMs;
     const pollMs = Math.max(100, options.pollMs ?? DEFAULT_POLL_MS);
-    const specs = options.endpoints ?? TITAN_HEALTH_ENDPOINTS;
-    const reporters = options.policyReporters ?? TITAN_POLICY_REPORTERS;
+    const profile = options.profile ?? stackProfileOf(manifest);
+    const specs = healthEndpointsOf(profile);
+    const reporters = profile.policyReporters;
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const serviceCount = Object.keys(manifest.images).length;
     logger.info(`Verifying release ${manifest.releaseId} (${serviceCount} services) in project ${options.project} on ${connection.host}, for up to ${Math.round(options.timeoutMs / 1000)} s`);
@@ -64367,100 +65105,6 @@ function throwIfCancelled(signal, phase) {
     if (signal?.aborted === true) {
         throw new CancelledError(`The run was cancelled (${cancellationCause(signal)})${phase === undefined ? '' : ` during ${phase}`}.`, phase);
     }
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/change-plan.js
-/**
- * What a deploy changes, decided before anything stops, from the running release and the new one.
- *
- * A service changes when its pinned image changes, its definition in the compose files changes, a
- * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
- * uses TITAN_MODE. Only the Titan services that change are stopped before the migrations, in order:
- * the strategies, then execution, then brain, then the console, its API and opsd. Infrastructure
- * (every other service: postgres, redis, nats, traefik, prometheus, grafana, tempo) keeps running;
- * Compose recreates it after the switch only if its image or definition changed, and one whose
- * mounted configuration alone changed is restarted so that it reads the new release's files.
- * A service that does not change keeps its container: a release that changes one service recreates
- * only that one.
- */
-
-
-/** Stop order of the Titan services: each group stops before the next. */
-const TITAN_STOP_ORDER = [
-    ['titan-scavenger', 'titan-hunter', 'titan-sentinel', 'titan-ai-quant', 'titan-powerlaw-lab'],
-    ['titan-execution'],
-    ['titan-brain'],
-    ['titan-console', 'titan-console-api', 'titan-opsd'],
-];
-const TITAN_SERVICES = new Set(TITAN_STOP_ORDER.flat());
-/**
- * The trading services: the strategies, titan-execution and titan-brain (what rollback mode stop
- * stops). Under an operator's halt nothing automatic starts them.
- */
-const TRADING_SERVICES = TITAN_STOP_ORDER.slice(0, 3).flat();
-/** The compose files whose definitions are compared: all but the digest override. */
-function definitionFiles(manifest) {
-    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
-}
-function planChanges(previous, next, modes) {
-    const names = new Set([...next.compose.services.keys(), ...Object.keys(next.manifest.images)]);
-    const previousNames = previous === undefined ? new Set() : new Set([...previous.compose.services.keys(), ...Object.keys(previous.manifest.images)]);
-    const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
-    const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
-    const services = [];
-    for (const service of [...new Set([...names, ...previousNames])].sort()) {
-        const titan = TITAN_SERVICES.has(service);
-        const nextImage = imageOf(next.manifest, service);
-        const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
-        if (!names.has(service)) {
-            services.push({ service, reasons: ['removed'], image: '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
-            continue;
-        }
-        const reasons = [];
-        if (previous === undefined || !previousNames.has(service)) {
-            reasons.push('new');
-        }
-        else {
-            if (nextImage !== previousImage)
-                reasons.push('image');
-            const before = previous.compose.services.get(service);
-            const after = next.compose.services.get(service);
-            if (topLevelChanged || before?.definition !== after?.definition)
-                reasons.push('definition');
-            const paths = [...new Set([...(before?.releasePaths ?? []), ...(after?.releasePaths ?? [])])];
-            if (filesDiffer(previous.manifest, next.manifest, paths))
-                reasons.push('files');
-            if (modeChanged && (after?.usesMode === true || before?.usesMode === true))
-                reasons.push('mode');
-        }
-        services.push({ service, reasons, image: nextImage ?? '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
-    }
-    const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
-    const existedAndChanged = (service) => changedSet.has(service) && previousNames.has(service) && names.has(service);
-    const stopBeforeSwitch = TITAN_STOP_ORDER.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
-    const restartAfterSwitch = services
-        .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
-        .map((s) => s.service);
-    return {
-        services,
-        changed: [...changedSet].sort(),
-        stopBeforeSwitch,
-        restartAfterSwitch,
-        stopBeforeRevert: [...stopBeforeSwitch.flat(), ...restartAfterSwitch],
-    };
-}
-function imageOf(manifest, service) {
-    const image = manifest.images[service];
-    return image === undefined ? undefined : pinnedImageReference(image.image, image.digest);
-}
-/** Do the files under any of `paths` (a file or a folder of the release) differ between the two? */
-function filesDiffer(a, b, paths) {
-    if (paths.length === 0)
-        return false;
-    const under = (manifest) => JSON.stringify(manifest.files
-        .filter((f) => paths.some((p) => p === '' || f.path === p || f.path.startsWith(`${p}/`)))
-        .map((f) => [f.path, f.sha256]));
-    return under(a) !== under(b);
 }
 
 ;// CONCATENATED MODULE: ../packages/deploy/lib/phase-clock.js
@@ -64994,25 +65638,6 @@ function parseLockHolder(text) {
     catch {
         return undefined;
     }
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/release-id.js
-/**
- * A release id names the release folder on the host (`releases/<id>`), so it is restricted to a
- * charset that is safe in a path and a shell word. Sign makes it from the creation time and the
- * commit: `20261122T101112Z-0123456789ab`.
- */
-const release_id_RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** A full git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
-const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-/** createdAt as the manifest stores it: ISO 8601, UTC, whole seconds (`2026-11-22T10:11:12Z`). */
-const CREATED_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-function formatCreatedAt(date) {
-    return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-function releaseIdFor(createdAt, gitSha) {
-    const stamp = formatCreatedAt(createdAt).replace(/[-:]/g, '');
-    return `${stamp}-${gitSha.slice(0, 12)}`;
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
@@ -65730,522 +66355,6 @@ function parseJournal(text) {
     return entries;
 }
 
-;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
-/**
- * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
- * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
- * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
- * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
- */
-const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
-const BUNDLE_PATH_MAX_LENGTH = 1024;
-/** Why a path is not allowed in a bundle, or undefined when it is. */
-function bundlePathProblem(path) {
-    if (path === '')
-        return 'the path is empty';
-    if (path.length > BUNDLE_PATH_MAX_LENGTH)
-        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
-    if (path.startsWith('/'))
-        return 'the path is absolute; bundle paths are relative to the bundle folder';
-    if (!BUNDLE_PATH_PATTERN.test(path)) {
-        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
-    }
-    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
-        return 'the path has a "." or ".." segment';
-    }
-    return undefined;
-}
-function bundle_path_isBundlePath(path) {
-    return bundlePathProblem(path) === undefined;
-}
-
-;// CONCATENATED MODULE: ../node_modules/canonicalize/lib/canonicalize.js
-function serializeString (value) {
-  if (!value.isWellFormed()) {
-    throw new Error('Lone surrogate is not allowed');
-  }
-  return JSON.stringify(value);
-}
-
-function serializePrimitive (value) {
-  switch (typeof value) {
-    case 'number':
-      if (isNaN(value)) {
-        throw new Error('NaN is not allowed');
-      }
-      if (!isFinite(value)) {
-        throw new Error('Infinity is not allowed');
-      }
-      // For finite numbers String(value) would give identical output, but
-      // JSON.stringify benchmarks faster on V8.
-      return JSON.stringify(value);
-    case 'string':
-      return serializeString(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    default:
-      // null, or values JSON.stringify maps to undefined (undefined,
-      // functions, symbols).
-      return JSON.stringify(value);
-  }
-}
-
-// Resolves a value to either its serialized primitive form (a string — or
-// undefined, for values JSON.stringify drops) or a frame describing the
-// container to descend into. Callers distinguish the two cases with
-// `typeof result !== 'object'`.
-//
-// toJSON results are unwrapped here, and the wrapper objects stay in `seen`
-// until the resolved subtree is fully serialized, so cycles introduced via
-// toJSON are still detected.
-function enterValue (value, seen) {
-  let wrappers = null;
-  while (value !== null && typeof value === 'object' && typeof value.toJSON === 'function') {
-    if (seen.has(value)) {
-      throw new Error('Circular reference detected');
-    }
-    seen.add(value);
-    (wrappers ??= []).push(value);
-    value = value.toJSON();
-  }
-
-  // Boxed Number/String/Boolean objects serialize as their primitive values,
-  // mirroring how JSON.stringify treats them.
-  if (value instanceof Number || value instanceof String || value instanceof Boolean) {
-    value = value.valueOf();
-  }
-
-  if (value === null || typeof value !== 'object') {
-    if (wrappers !== null) {
-      for (const wrapper of wrappers) seen.delete(wrapper);
-    }
-    return serializePrimitive(value);
-  }
-
-  if (seen.has(value)) {
-    throw new Error('Circular reference detected');
-  }
-  seen.add(value);
-
-  return {
-    container: value,
-    // null marks an array frame; object frames carry their sorted keys.
-    // `sort()`'s default comparator orders by UTF-16 code unit, which is the
-    // order JCS requires.
-    keys: Array.isArray(value) ? null : Object.keys(value).sort(),
-    // Next child to serialize; the frame resumes here after a nested
-    // container's subtree completes.
-    index: 0,
-    // Whether no member has been emitted yet (controls comma placement).
-    first: true,
-    // toJSON wrappers to release from `seen` when this frame completes.
-    wrappers
-  };
-}
-
-function canonicalize (object) {
-  if (object === null || typeof object !== 'object') {
-    return serializePrimitive(object);
-  }
-
-  const seen = new Set();
-  const root = enterValue(object, seen);
-  if (typeof root !== 'object') {
-    // A toJSON chain resolved the input to a primitive.
-    return root;
-  }
-
-  let result = root.keys === null ? '[' : '{';
-  const stack = [root];
-
-  // Depth-first serialization with an explicit stack instead of recursion, so
-  // nesting depth is bounded by heap size rather than call-stack size. The top
-  // frame is the container currently being serialized: primitive children are
-  // appended inline, while a nested container pushes a new frame and jumps
-  // back to the outer loop. Because frame.index was already advanced, the
-  // parent resumes at its next child once the subtree is done. Opening
-  // brackets are emitted when a frame is pushed, closing brackets when it
-  // completes.
-  outer:
-  while (stack.length > 0) {
-    const frame = stack[stack.length - 1];
-    const container = frame.container;
-
-    // keys === null marks an array frame; otherwise keys holds the object's
-    // sorted property names. Either way the iteration counter lives on the
-    // frame itself (frame.index), so when a frame is resumed after a nested
-    // container completes, the while condition continues at the first
-    // unserialized child instead of restarting from the beginning.
-    if (frame.keys === null) {
-      while (frame.index < container.length) {
-        const i = frame.index++;
-        if (i > 0) {
-          result += ',';
-        }
-        const element = container[i];
-        // Inside arrays, JSON.stringify serializes values with no JSON
-        // representation (undefined, symbols, functions) as null.
-        const value = element === undefined || typeof element === 'symbol' || typeof element === 'function' ? null : element;
-        if (value === null || typeof value !== 'object') {
-          result += serializePrimitive(value);
-          continue;
-        }
-        const child = enterValue(value, seen);
-        if (typeof child !== 'object') {
-          // A toJSON chain resolved the child to an already-serialized
-          // primitive — or, when child is undefined, to a value with no JSON
-          // representation, which becomes null inside arrays.
-          result += child === undefined ? 'null' : child;
-          continue;
-        }
-        result += child.keys === null ? '[' : '{';
-        stack.push(child);
-        continue outer;
-      }
-      result += ']';
-    } else {
-      const keys = frame.keys;
-      while (frame.index < keys.length) {
-        const key = keys[frame.index++];
-        const value = container[key];
-        // Inside objects, JSON.stringify omits properties whose value has no
-        // JSON representation (undefined, symbols, functions).
-        if (value === undefined || typeof value === 'symbol' || typeof value === 'function') {
-          continue;
-        }
-        if (value === null || typeof value !== 'object') {
-          // Commas are tracked with a flag rather than the key index: a
-          // skipped key must not leave a stray comma behind.
-          if (frame.first) {
-            frame.first = false;
-          } else {
-            result += ',';
-          }
-          result += serializeString(key) + ':' + serializePrimitive(value);
-          continue;
-        }
-        // The child must be resolved before the key is emitted: a toJSON
-        // returning a value with no JSON representation drops the whole
-        // property.
-        const child = enterValue(value, seen);
-        if (child === undefined) {
-          continue;
-        }
-        if (frame.first) {
-          frame.first = false;
-        } else {
-          result += ',';
-        }
-        result += serializeString(key) + ':';
-        if (typeof child !== 'object') {
-          result += child;
-          continue;
-        }
-        result += child.keys === null ? '[' : '{';
-        stack.push(child);
-        continue outer;
-      }
-      result += '}';
-    }
-
-    // Frame complete. The container leaves `seen` so that a later, sibling
-    // reference to the same object is not mistaken for a cycle.
-    seen.delete(container);
-    if (frame.wrappers !== null) {
-      for (const wrapper of frame.wrappers) seen.delete(wrapper);
-    }
-    stack.pop();
-  }
-
-  return result;
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/canonical-json.js
-
-/**
- * RFC 8785 (JSON Canonicalization Scheme) text of a JSON value: object members sorted by the UTF-16
- * code units of their names, no whitespace, numbers as ECMAScript prints them (1e+21, 0.000001,
- * 1e-7, -0 as 0), strings with JSON.stringify's minimal escaping. The bytes of a manifest are its
- * UTF-8 encoding, so equal values always give identical bytes.
- *
- * Only plain JSON values are accepted: `canonicalize` alone would silently drop `undefined` members,
- * turn `undefined` array items into null, and call `toJSON` (Dates). Those are refused here, with
- * the path of the offending value, because a signed document must say exactly what it holds.
- */
-class CanonicalJsonError extends Error {
-    name = 'CanonicalJsonError';
-}
-function canonical_json_canonicalJson(value) {
-    assertJsonValue(value, '$', new Set());
-    const text = canonicalize(value);
-    if (text === undefined)
-        throw new CanonicalJsonError('$: value has no JSON representation');
-    return text;
-}
-/** The UTF-8 bytes of canonicalJson(value): what is hashed and signed. */
-function canonicalJsonBytes(value) {
-    return Buffer.from(canonical_json_canonicalJson(value), 'utf8');
-}
-/** A lone surrogate is a code point of category Cs when the string is read by code points. */
-const LONE_SURROGATE = /\p{Cs}/u;
-function assertJsonValue(value, path, ancestors) {
-    if (value === null || typeof value === 'boolean')
-        return;
-    if (typeof value === 'string') {
-        if (LONE_SURROGATE.test(value))
-            throw new CanonicalJsonError(`${path}: string holds a lone UTF-16 surrogate`);
-        return;
-    }
-    if (typeof value === 'number') {
-        if (!Number.isFinite(value))
-            throw new CanonicalJsonError(`${path}: ${String(value)} is not a finite number`);
-        return;
-    }
-    if (typeof value === 'object') {
-        if (ancestors.has(value))
-            throw new CanonicalJsonError(`${path}: circular reference`);
-        ancestors.add(value);
-        assertContainer(value, path, ancestors);
-        ancestors.delete(value);
-        return;
-    }
-    throw new CanonicalJsonError(`${path}: ${typeof value} is not a JSON value`);
-}
-function assertContainer(value, path, ancestors) {
-    if (Array.isArray(value)) {
-        for (let index = 0; index < value.length; index += 1) {
-            if (!(index in value))
-                throw new CanonicalJsonError(`${path}[${index}]: array has a hole`);
-            assertJsonValue(value[index], `${path}[${index}]`, ancestors);
-        }
-        return;
-    }
-    const prototype = Object.getPrototypeOf(value);
-    if (prototype !== Object.prototype && prototype !== null) {
-        throw new CanonicalJsonError(`${path}: only plain objects are JSON objects (got ${canonical_json_describe(value)})`);
-    }
-    for (const [key, member] of Object.entries(value)) {
-        if (LONE_SURROGATE.test(key))
-            throw new CanonicalJsonError(`${path}: member name holds a lone UTF-16 surrogate`);
-        assertJsonValue(member, `${path}.${key}`, ancestors);
-    }
-}
-function canonical_json_describe(value) {
-    const name = value.constructor?.name;
-    return typeof name === 'string' && name !== '' ? name : 'an object with a prototype';
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
-/**
- * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/titan/titan-brain@sha256:...`.
- */
-/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
-const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
-/** A compose service name (also the name of its digest file). */
-const image_reference_SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
-const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-/** An image name below the registry: lower-case path segments, no tag, no digest. */
-const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
-const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
-function imageRepository(registry, image) {
-    return `${registry.replace(/\/+$/, '')}/${image}`;
-}
-/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
-function image_reference_pinnedImageReference(repository, digest) {
-    return `${repository}@${digest}`;
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/manifest.js
-
-
-
-
-/**
- * manifest.json: what a release is, signed. Stored as RFC 8785 canonical JSON (UTF-8, no trailing
- * newline); manifest.sig is the Ed25519 signature of exactly those bytes. Every file of the bundle
- * except these two is listed in `files`, sorted by path.
- */
-const MANIFEST_FILE = 'manifest.json';
-const SIGNATURE_FILE = 'manifest.sig';
-/** The compose override that pins every service to its digest; always the last compose file. */
-const manifest_DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
-const MANIFEST_SCHEMA_VERSION = 1;
-class ManifestError extends Error {
-    name = 'ManifestError';
-}
-const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
-const TEXT_MAX_LENGTH = 2048;
-/**
- * Parses manifest.json bytes: UTF-8, JSON, canonical (re-serializing gives the same bytes), and the
- * schema below, strictly (no missing or extra member anywhere).
- */
-function parseManifest(bytes) {
-    const text = typeof bytes === 'string' ? bytes : decodeUtf8(bytes);
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch (error) {
-        throw new ManifestError(`${MANIFEST_FILE} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    const manifest = validateManifest(value);
-    if (canonical_json_canonicalJson(manifest) !== text) {
-        throw new ManifestError(`${MANIFEST_FILE} is not in RFC 8785 canonical form (key order, spacing, escapes or a trailing newline)`);
-    }
-    return manifest;
-}
-/** The bytes to write and sign: canonical JSON of a manifest that passed validation. */
-function serializeManifest(manifest) {
-    return Buffer.from(canonicalJson(validateManifest(manifest)), 'utf8');
-}
-/** Checks a parsed value against the schema; the error names the member (`files[3].sha256`). */
-function validateManifest(value) {
-    const root = object(value, '$', [
-        'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files',
-    ]);
-    if (root['schemaVersion'] !== MANIFEST_SCHEMA_VERSION) {
-        throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION}, got ${JSON.stringify(root['schemaVersion'])}`);
-    }
-    const releaseId = matching(root['releaseId'], 'releaseId', release_id_RELEASE_ID_PATTERN);
-    const gitValue = object(root['git'], 'git', ['sha', 'ref']);
-    const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
-    const runUrl = manifest_text(root['runUrl'], 'runUrl');
-    const createdAt = matching(root['createdAt'], 'createdAt', CREATED_AT_PATTERN);
-    if (Number.isNaN(Date.parse(createdAt)))
-        throw new ManifestError(`createdAt: "${createdAt}" is not a real date`);
-    const keyId = matching(root['keyId'], 'keyId', KEY_ID_PATTERN);
-    const policyValue = object(root['policy'], 'policy', ['path', 'sha256']);
-    const policy = {
-        path: bundlePath(policyValue['path'], 'policy.path'),
-        sha256: matching(policyValue['sha256'], 'policy.sha256', SHA256_HEX_PATTERN),
-    };
-    const compose = array(root['compose'], 'compose').map((entry, i) => bundlePath(entry, `compose[${i}]`));
-    const images = imagesOf(root['images']);
-    const files = array(root['files'], 'files').map((entry, i) => fileOf(entry, `files[${i}]`));
-    const manifest = { schemaVersion: 1, releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
-    checkCrossReferences(manifest);
-    return manifest;
-}
-function checkCrossReferences(manifest) {
-    const byPath = new Map();
-    manifest.files.forEach((file, i) => {
-        const previous = manifest.files[i - 1];
-        if (previous !== undefined && !(previous.path < file.path)) {
-            throw new ManifestError(`files[${i}]: "${file.path}" is out of order or repeated; files are sorted by path, each once`);
-        }
-        if (file.path === MANIFEST_FILE || file.path === SIGNATURE_FILE) {
-            throw new ManifestError(`files[${i}]: ${file.path} cannot list itself or its signature`);
-        }
-        byPath.set(file.path, file);
-    });
-    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== manifest_DIGEST_OVERRIDE_FILE) {
-        throw new ManifestError(`compose: the last compose file must be ${manifest_DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
-    }
-    if (new Set(manifest.compose).size !== manifest.compose.length)
-        throw new ManifestError('compose: a compose file is listed twice');
-    manifest.compose.forEach((path, i) => {
-        if (!byPath.has(path))
-            throw new ManifestError(`compose[${i}]: "${path}" is not listed in files`);
-    });
-    const policyFile = byPath.get(manifest.policy.path);
-    if (policyFile === undefined)
-        throw new ManifestError(`policy.path: "${manifest.policy.path}" is not listed in files`);
-    if (policyFile.sha256 !== manifest.policy.sha256) {
-        throw new ManifestError(`policy.sha256 does not match the sha256 listed for ${manifest.policy.path} in files`);
-    }
-    if (Object.keys(manifest.images).length === 0)
-        throw new ManifestError('images: no image is pinned');
-}
-function imagesOf(value) {
-    const entries = object(value, 'images');
-    const images = {};
-    for (const [service, entry] of Object.entries(entries)) {
-        if (!image_reference_SERVICE_NAME_PATTERN.test(service)) {
-            throw new ManifestError(`images: "${service}" is not a service name (${image_reference_SERVICE_NAME_PATTERN.source})`);
-        }
-        const image = object(entry, `images.${service}`, ['image', 'digest']);
-        images[service] = {
-            image: matching(image['image'], `images.${service}.image`, IMAGE_REPOSITORY_PATTERN),
-            digest: matching(image['digest'], `images.${service}.digest`, IMAGE_DIGEST_PATTERN),
-        };
-    }
-    return images;
-}
-function fileOf(value, where) {
-    const file = object(value, where, ['path', 'sha256', 'size']);
-    const size = file['size'];
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-        throw new ManifestError(`${where}.size: expected a whole number of bytes, got ${JSON.stringify(size)}`);
-    }
-    return {
-        path: bundlePath(file['path'], `${where}.path`),
-        sha256: matching(file['sha256'], `${where}.sha256`, SHA256_HEX_PATTERN),
-        size,
-    };
-}
-function object(value, where, members) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new ManifestError(`${where}: expected an object, got ${kind(value)}`);
-    }
-    const record = value;
-    if (members !== undefined) {
-        const missing = members.filter((m) => !Object.hasOwn(record, m));
-        if (missing.length > 0)
-            throw new ManifestError(`${where}: missing ${missing.join(', ')}`);
-        const extra = Object.keys(record).filter((k) => !members.includes(k));
-        if (extra.length > 0)
-            throw new ManifestError(`${where}: unexpected member ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
-    }
-    return record;
-}
-function array(value, where) {
-    if (!Array.isArray(value))
-        throw new ManifestError(`${where}: expected an array, got ${kind(value)}`);
-    return value;
-}
-function manifest_text(value, where) {
-    if (typeof value !== 'string')
-        throw new ManifestError(`${where}: expected a string, got ${kind(value)}`);
-    if (value.length > TEXT_MAX_LENGTH)
-        throw new ManifestError(`${where}: longer than ${TEXT_MAX_LENGTH} characters`);
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(value))
-        throw new ManifestError(`${where}: holds a control character`);
-    return value;
-}
-function matching(value, where, pattern) {
-    const s = manifest_text(value, where);
-    if (!pattern.test(s))
-        throw new ManifestError(`${where}: ${JSON.stringify(s)} does not match ${pattern.source}`);
-    return s;
-}
-function bundlePath(value, where) {
-    const path = manifest_text(value, where);
-    const problem = bundlePathProblem(path);
-    if (problem !== undefined)
-        throw new ManifestError(`${where}: ${JSON.stringify(path)}: ${problem}`);
-    return path;
-}
-function kind(value) {
-    if (value === null)
-        return 'null';
-    if (Array.isArray(value))
-        return 'an array';
-    return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
-}
-function decodeUtf8(bytes) {
-    try {
-        return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-    }
-    catch {
-        throw new ManifestError(`${MANIFEST_FILE} is not valid UTF-8`);
-    }
-}
-
 ;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
 /**
  * Reading files of an installed release back from the host (its manifest, its compose files), in
@@ -66469,8 +66578,8 @@ async function readCurrent(connection, layout) {
  * last `,"signature":"`. A receiver (openHardHalt) recomputes HMAC-SHA256(HMAC_SECRET, those bytes)
  * and compares it, in constant time, with `signature`; it refuses an `issuedAt` outside its freshness
  * window (older than HALT_MAX_AGE_MS, or further ahead than HALT_MAX_FUTURE_MS of clock skew) and a
- * nonce it has accepted before (an exact replay). The secret is the stack's HMAC_SECRET (what
- * titan-brain is started with). The acknowledgement is signed too: halt-acknowledgement.ts.
+ * nonce it has accepted before (an exact replay). The secret is the stack's HMAC_SECRET (what its
+ * halt responder is started with). The acknowledgement is signed too: halt-acknowledgement.ts.
  */
 
 
@@ -66592,8 +66701,8 @@ var transport_node = __nccwpck_require__(3514);
  *
  * The body is `{"ack":true,"nonce":"<the command's nonce>","service":"<who answers>","type":"HARD_HALT_ACK"}`;
  * its `type` keeps an acknowledgement from ever passing for a command signed with the same secret.
- * Only an acknowledgement from the stack's halt responder counts (HALT_RESPONDER, titan-brain: the
- * orchestrator, the one service that stops the strategies); any other service, a signature that does
+ * Only an acknowledgement from the stack's halt responder counts (the stack profile's
+ * `halt.responder`: in examples/titan its orchestrator, the one service that stops the strategies); any other service, a signature that does
  * not check, another nonce, or an unsigned `{"ack":true}` is not an acknowledgement. A refusal is
  * answered unsigned, `{"ack":false,"error":"...","service":"..."}`: it needs no proof to be believed.
  */
@@ -66601,8 +66710,6 @@ var transport_node = __nccwpck_require__(3514);
 
 
 const HARD_HALT_ACK = 'HARD_HALT_ACK';
-/** The service whose acknowledgement counts (the stack's halt responder). */
-const HALT_RESPONDER = 'titan-brain';
 const halt_acknowledgement_ENVELOPE_HEAD = '{"acknowledgement":';
 /** The signed acknowledgement of the command with `nonce`, as `service` answers it. */
 function sealAcknowledgement(nonce, service, secret) {
@@ -66617,7 +66724,7 @@ function sealAcknowledgement(nonce, service, secret) {
  * The reply as the acknowledgement of the command with `nonce` by the halt responder, or why it is
  * not one (a sentence that never quotes more than 200 characters of the reply).
  */
-function openAcknowledgement(reply, nonce, secret, responder = HALT_RESPONDER) {
+function openAcknowledgement(reply, nonce, secret, responder) {
     const text = Buffer.from(reply).toString('utf8');
     const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
     let value;
@@ -66718,11 +66825,11 @@ function formatNatsAddress(address) {
 ;// CONCATENATED MODULE: ../packages/rollback/lib/hard-halt.js
 /**
  * Sends the HARD_HALT, first thing in every rollback mode: the signed envelope (halt-command.ts) as a
- * NATS request on the halt subject, which titan-brain acknowledges on the reply subject with a signed
- * acknowledgement bound to the command's nonce (halt-acknowledgement.ts). Every reply within the
- * timeout is looked at, in turn, until one is titan-brain's valid acknowledgement: a reply from
- * another service, an unsigned or forged one, or one for another command does not count (each is
- * reported), and does not hide titan-brain's answer behind it.
+ * NATS request on the halt subject, which the stack's halt responder (the stack profile's `halt`)
+ * acknowledges on the reply subject with a signed acknowledgement bound to the command's nonce
+ * (halt-acknowledgement.ts). Every reply within the timeout is looked at, in turn, until one is the
+ * responder's valid acknowledgement: a reply from another service, an unsigned or forged one, or one
+ * for another command does not count (each is reported), and does not hide the responder's answer.
  *
  * NATS listens on the host's loopback only: the client (@nats-io/transport-node) connects to a local
  * forward, a 127.0.0.1:<free port> listener on the runner whose connections go through the SSH
@@ -66738,7 +66845,7 @@ function formatNatsAddress(address) {
 
 
 async function sendHardHalt(connection, request) {
-    const { logger, command, subject } = request;
+    const { logger, command, subject, responder } = request;
     const started = performance.now();
     const where = `NATS at ${formatNatsAddress(request.address)} on ${connection.host}`;
     const sealed = sealHardHalt(command, request.hmacSecret);
@@ -66778,21 +66885,21 @@ async function sendHardHalt(connection, request) {
         try {
             const replies = await nats.requestMany(subject, sealed.payload, { strategy: 'timer', maxWait: remaining() });
             for await (const message of replies) {
-                const acknowledgement = openAcknowledgement(message.data, command.nonce, request.hmacSecret);
+                const acknowledgement = openAcknowledgement(message.data, command.nonce, request.hmacSecret, responder);
                 if (typeof acknowledgement !== 'string')
                     return outcome({ acknowledgement });
                 ignoredReplies.push(acknowledgement);
-                logger.warning(`A reply on ${subject} is not ${HALT_RESPONDER}'s acknowledgement, and does not count: ${acknowledgement}.`);
+                logger.warning(`A reply on ${subject} is not ${responder}'s acknowledgement, and does not count: ${acknowledgement}.`);
             }
         }
         catch (error) {
-            return outcome({ problem: requestProblem(error, subject, request.timeoutMs) });
+            return outcome({ problem: requestProblem(error, subject, responder, request.timeoutMs) });
         }
         const seconds = Math.round(request.timeoutMs / 1000);
         if (ignoredReplies.length === 0)
             return outcome({ problem: `no acknowledgement on ${subject} within ${seconds} s` });
         return outcome({
-            problem: `no valid acknowledgement from ${HALT_RESPONDER} on ${subject} within ${seconds} s; ${ignoredReplies.length} reply(ies) did not count: ${ignoredReplies.join('; ')}`,
+            problem: `no valid acknowledgement from ${responder} on ${subject} within ${seconds} s; ${ignoredReplies.length} reply(ies) did not count: ${ignoredReplies.join('; ')}`,
         });
     }
     catch (error) {
@@ -66809,9 +66916,9 @@ function connectProblem(error, where, user) {
     }
     return `${where} did not accept a connection: ${hard_halt_describe(error)}`;
 }
-function requestProblem(error, subject, timeoutMs) {
+function requestProblem(error, subject, responder, timeoutMs) {
     if (error instanceof transport_node.errors.NoRespondersError || (error instanceof transport_node.errors.RequestError && error.isNoResponders())) {
-        return `nothing subscribes to ${subject} (no responders): titan-brain is not connected to NATS`;
+        return `nothing subscribes to ${subject} (no responders): ${responder} is not connected to NATS`;
     }
     if (error instanceof transport_node.errors.TimeoutError || (error instanceof Error && error.cause instanceof transport_node.errors.TimeoutError)) {
         return `no acknowledgement on ${subject} within ${Math.round(timeoutMs / 1000)} s`;
@@ -66831,13 +66938,10 @@ function hard_halt_describe(error) {
 ;// CONCATENATED MODULE: ../packages/rollback/lib/orderly-stop.js
 
 
-
-/** The groups to stop, in order: `trading` (mode stop) leaves the operator surface running. */
-function shutdownGroups(scope) {
-    return scope === 'all' ? TITAN_STOP_ORDER : TITAN_STOP_ORDER.slice(0, 3);
+/** The groups to stop, in order: `trading` (mode stop) leaves the groups that are not trading running. */
+function shutdownGroups(profile, scope) {
+    return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
 }
-/** The services a `trading` shutdown leaves running. */
-const OPERATOR_SURFACE = TITAN_STOP_ORDER[3] ?? [];
 class OrderlyStopError extends Error {
     name = 'OrderlyStopError';
     stopped;
@@ -66919,6 +67023,24 @@ async function stopInOrder(connection, request) {
     return stopped;
 }
 
+;// CONCATENATED MODULE: ../packages/rollback/lib/running-profile.js
+
+
+
+async function readRunningProfile(connection, layout) {
+    try {
+        const { current } = await readHostState(connection, layout);
+        if (current === undefined)
+            return { profile: undefined, problem: `no release is current on ${connection.host}, so no stack profile says how the stack halts and stops` };
+        const { manifest } = await readInstalledRelease(connection, layout, current);
+        return { profile: stackProfileOf(manifest), release: current };
+    }
+    catch (error) {
+        const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+        return { profile: undefined, problem: `the stack profile of the current release cannot be read: ${message}` };
+    }
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/image-pull.js
 
 const MISSING_IMAGES_SCRIPT_NAME = 'titan-missing-images';
@@ -66963,7 +67085,7 @@ function imageReferences(images) {
         if (image === undefined || !IMAGE_REPOSITORY_PATTERN.test(image.image) || !IMAGE_DIGEST_PATTERN.test(image.digest)) {
             throw new Error(`The image of ${service} is not a repository pinned by digest.`);
         }
-        return image_reference_pinnedImageReference(image.image, image.digest);
+        return pinnedImageReference(image.image, image.digest);
     });
 }
 /** The references the host's engine does not have (read-only). */
@@ -67095,7 +67217,7 @@ fi
 
 # 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
 [ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
-grep -q ',"schemaVersion":1}$' manifest.json || fail "manifest.json is not schemaVersion 1"
+grep -q -e ',"schemaVersion":1}$' -e ',"schemaVersion":2,"stack":{.*}$' manifest.json || fail "manifest.json is not schemaVersion 1 or 2"
 release_id=$(sed -n 's/.*},"releaseId":"\([A-Za-z0-9][A-Za-z0-9._-]*\)","runUrl":".*/\1/p' manifest.json)
 [ -n "$release_id" ] || fail "manifest.json has no valid releaseId"
 if [ -n "$expected_id" ] && [ "$release_id" != "$expected_id" ]; then
@@ -67359,6 +67481,10 @@ async function checkRelease(connection, layout, releaseId, logger) {
     if (manifest.releaseId !== releaseId) {
         throw new ReleaseRefusedError(releaseId, 'verify', `its manifest is release ${manifest.releaseId}`, `${dir}/manifest.json is release ${manifest.releaseId}, not ${releaseId}.`);
     }
+    if (manifest.stack === undefined) {
+        const reason = 'it was signed before releases carried their stack profile (manifest schemaVersion 1)';
+        throw new ReleaseRefusedError(releaseId, 'verify', reason, `Release ${releaseId}: ${reason}; sign its commit again and deploy that. Nothing was stopped or switched.`);
+    }
     let pulled;
     try {
         pulled = await findMissingImages(connection, imageReferences(manifest.images));
@@ -67474,6 +67600,8 @@ function availableReleases(state) {
 
 
 
+
+
 const ROLLBACK_MODES = ['halt', 'stop', 'restart', 'rollback'];
 /** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
 const ROLLBACK_TITAN_MODE = 'DISARMED';
@@ -67513,18 +67641,34 @@ async function rollbackStack(connection, request) {
     };
     signal?.addEventListener('abort', cancel, { once: true });
     const checkpoint = () => throwIfCancelled(signal, clock.latest);
-    // 1. HARD_HALT, before anything else.
+    // 1. HARD_HALT, before anything else but reading where it goes (the running release's stack profile).
+    const running = await readRunningProfile(connection, layout);
+    if (running.profile === undefined)
+        warn(`No stack profile: ${running.problem}.`);
+    const profile = running.profile;
+    /** The profile that says how the stack stops: the running release's, else (restart, rollback) the checked target's. */
+    const stopProfile = (fallback) => {
+        const found = profile ?? fallback;
+        if (found === undefined)
+            throw new Error(`Cannot stop the stack in order: ${running.profile === undefined ? running.problem : 'no stack profile'}.`);
+        return found;
+    };
     const command = createHardHalt({ reason: request.reason, actor: request.actor, runUrl: request.runUrl });
-    const halt = await clock.run('halt', () => sendHardHalt(connection, {
-        address: request.halt.address,
-        user: request.halt.user,
-        password: request.halt.password,
-        subject: request.halt.subject,
-        hmacSecret: request.halt.hmacSecret,
-        command,
-        timeoutMs: request.halt.timeoutSeconds * 1000,
-        logger,
-    }));
+    const subject = request.halt.subject ?? profile?.halt.subject;
+    const responder = request.halt.responder ?? profile?.halt.responder;
+    const halt = await clock.run('halt', () => subject === undefined || responder === undefined
+        ? Promise.resolve(haltNotSent(command, subject ?? '', `it was not sent: ${running.profile === undefined ? running.problem : 'no halt subject or responder'} (give halt-subject and halt-responder to send it without a profile)`))
+        : sendHardHalt(connection, {
+            address: request.halt.address,
+            user: request.halt.user,
+            password: request.halt.password,
+            subject,
+            responder,
+            hmacSecret: request.halt.hmacSecret,
+            command,
+            timeoutMs: request.halt.timeoutSeconds * 1000,
+            logger,
+        }));
     if (halt.acknowledged) {
         logger.info(`HARD_HALT acknowledged by ${halt.acknowledgement?.service ?? 'unknown'} in ${(halt.durationMs / 1000).toFixed(2)} s (nonce ${halt.nonce}).`);
     }
@@ -67578,8 +67722,9 @@ async function rollbackStack(connection, request) {
         releaseAfter = hostState.current;
         checkpoint();
         if (mode === 'stop') {
-            stopped = await clock.run('stop', () => stopInOrder(connection, { project, groups: shutdownGroups('trading'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
-            logger.info(`Left running: ${OPERATOR_SURFACE.join(', ')} and the infrastructure.`);
+            const groups = shutdownGroups(stopProfile(), 'trading');
+            stopped = await clock.run('stop', () => stopInOrder(connection, { project, groups, stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
+            logger.info(`Left running: ${[...operatorServices(stopProfile()), 'the infrastructure'].join(', ')}.`);
             result = 'stopped';
             return await finish();
         }
@@ -67630,7 +67775,7 @@ async function rollbackStack(connection, request) {
         checkpoint();
         stopped = await clock.run('stop', () => {
             heldLock.assertHeld();
-            return stopInOrder(connection, { project, groups: shutdownGroups('all'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger });
+            return stopInOrder(connection, { project, groups: shutdownGroups(stopProfile(stackProfileOf(checked.manifest)), 'all'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger });
         });
         checkpoint();
         if (mode === 'rollback' && target !== undefined) {
@@ -67733,9 +67878,10 @@ async function rollbackStack(connection, request) {
                 return;
             }
             const { manifest } = await readInstalledRelease(connection, layout, now.current);
-            await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), TRADING_SERVICES, logger);
-            const running = await runningServices(connection, project);
-            const trading = TRADING_SERVICES.filter((s) => running.includes(s));
+            const held = tradingServices(manifest.stack ?? stopProfile());
+            await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), held, logger);
+            const runningNow = await runningServices(connection, project);
+            const trading = held.filter((s) => runningNow.includes(s));
             hostStatus =
                 `release ${now.current} is current; its operator surface and infrastructure run again DISARMED; ` +
                     (trading.length === 0
@@ -67786,7 +67932,7 @@ async function rollbackStack(connection, request) {
             lockWaitedMs: lock?.waitedMs,
             refused,
             stopped,
-            leftRunning: mode === 'stop' && result === 'stopped' ? OPERATOR_SURFACE : [],
+            leftRunning: mode === 'stop' && result === 'stopped' && profile !== undefined ? operatorServices(profile) : [],
             markedBad,
             verification,
             warnings,
@@ -67813,6 +67959,10 @@ async function runningServices(connection, project) {
 function firstLine(text) {
     const line = text.split('\n')[0] ?? '';
     return line.length > 400 ? `${line.slice(0, 400)}…` : line;
+}
+/** The outcome of a HARD_HALT that could not be sent (no subject or responder to send it to). */
+function haltNotSent(command, subject, problem) {
+    return { subject, nonce: command.nonce, issuedAt: command.issuedAt, acknowledged: false, acknowledgement: undefined, problem, ignoredReplies: [], durationMs: 0 };
 }
 
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
@@ -69461,6 +69611,7 @@ function nonEmpty(value) {
 
 
 
+
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const DEFAULTS = {
     ...HOST_INPUT_DEFAULTS,
@@ -69468,7 +69619,6 @@ const DEFAULTS = {
     to: 'last-good',
     natsUrl: '127.0.0.1:4222',
     natsUser: 'console',
-    haltSubject: 'titan.cmd.sys.halt',
     haltTimeout: 10,
     lockTimeout: 300,
     heartbeatTimeout: 60,
@@ -69510,11 +69660,15 @@ function readSettings(reader = new InputReader(), env = process.env) {
     const natsUser = reader.optional('nats-user', DEFAULTS.natsUser);
     if (!NATS_USER_PATTERN.test(natsUser))
         throw new configuration_error/* ConfigurationError */.j(`Input nats-user ${JSON.stringify(natsUser)} is not a NATS user name.`, { input: 'nats-user' });
-    const haltSubject = reader.optional('halt-subject', DEFAULTS.haltSubject);
-    if (!SUBJECT_PATTERN.test(haltSubject)) {
+    const haltSubject = reader.optional('halt-subject');
+    if (haltSubject !== undefined && !SUBJECT_PATTERN.test(haltSubject)) {
         throw new configuration_error/* ConfigurationError */.j(`Input halt-subject ${JSON.stringify(haltSubject)} is not a NATS subject to publish on (dot-separated tokens, no wildcards), e.g. titan.cmd.sys.halt.`, {
             input: 'halt-subject',
         });
+    }
+    const haltResponder = reader.optional('halt-responder');
+    if (haltResponder !== undefined && !image_reference_SERVICE_NAME_PATTERN.test(haltResponder)) {
+        throw new configuration_error/* ConfigurationError */.j(`Input halt-responder ${JSON.stringify(haltResponder)} is not a compose service name (${image_reference_SERVICE_NAME_PATTERN.source}).`, { input: 'halt-responder' });
     }
     const stopTimeout = reader.optional('stop-timeout');
     return {
@@ -69528,6 +69682,7 @@ function readSettings(reader = new InputReader(), env = process.env) {
         natsPassword,
         hmacSecret,
         haltSubject,
+        haltResponder,
         haltTimeoutSeconds: reader.integer('halt-timeout', DEFAULTS.haltTimeout, { min: 1, max: 300 }),
         lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
         heartbeatTimeoutSeconds: reader.integer('heartbeat-timeout', DEFAULTS.heartbeatTimeout, { min: 3, max: 3600 }),
@@ -69660,6 +69815,7 @@ async function run(logger = core_logger/* coreLogger */.W, signal) {
                 user: settings.natsUser,
                 password: settings.natsPassword,
                 subject: settings.haltSubject,
+                responder: settings.haltResponder,
                 hmacSecret: settings.hmacSecret,
                 timeoutSeconds: settings.haltTimeoutSeconds,
             },

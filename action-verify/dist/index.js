@@ -54590,7 +54590,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4105);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(423);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -54600,7 +54600,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4105:
+/***/ 423:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56907,7 +56907,7 @@ function describe(value) {
 ;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
 /**
  * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/titan/titan-brain@sha256:...`.
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
  */
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -56946,7 +56946,203 @@ function releaseIdFor(createdAt, gitSha) {
     return `${stamp}-${gitSha.slice(0, 12)}`;
 }
 
+;// CONCATENATED MODULE: ../packages/release/lib/stack-profile.js
+/**
+ * The stack profile: everything deploy, verify and rollback know about the stack they run. It is
+ * written in the release source (stack.yml, see stack-profile-file.ts), checked against the compose
+ * services there, and signed into manifest.json as its `stack` member, so a host, a verifier and a
+ * rollback read it from the verified manifest and no library code names a service.
+ *
+ * - groups: the services deploy and rollback stop, in stop order (each group stops before the next;
+ *   Compose starts them again). `trading` groups are what a `stop` halts and what an operator's halt
+ *   keeps stopped; the others (an operator surface) stay up during a `stop`.
+ * - infrastructure: every other service (databases, messaging, proxies); kept running by a deploy.
+ * - health: the endpoints verify GETs (container port, path, and what the JSON body must say).
+ * - policyReporters: services whose /health must report the manifest's policy hash.
+ * - database: the service, database and role migrations run against.
+ * - halt: the NATS subject of the HARD_HALT and the one service whose acknowledgement counts.
+ * - critical: services whose build inputs weigh most in a release's risk (matrix).
+ * Every service of the release is in exactly one group or in infrastructure.
+ */
+
+const HEALTH_BODIES = ['status', 'status-and-service'];
+class StackProfileError extends Error {
+    name = 'StackProfileError';
+    problems;
+    constructor(prefix, problems) {
+        super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
+        this.problems = problems;
+    }
+}
+const NATS_SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]{0,200}$/;
+const MEMBERS = ['critical', 'database', 'groups', 'halt', 'health', 'infrastructure', 'policyReporters'];
+/** `stack.groups[1].services[0]`-style wording of a problem's place. */
+function formatAt(at) {
+    return at.reduce((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`), '');
+}
+/**
+ * Checks a parsed value (from stack.yml or manifest.json) and returns every problem found, or the
+ * profile. `services`, when given, are the release's services: the profile must name only those, and
+ * every one of them must be in a group or in infrastructure.
+ */
+function checkStackProfile(value, services) {
+    const problems = [];
+    const say = (at, problem) => void problems.push({ at, problem });
+    const root = mapping(value, [], MEMBERS, say);
+    if (root === undefined)
+        return problems;
+    const groups = list(root['groups'], ['groups'], say).map((entry, i) => {
+        const group = mapping(entry, ['groups', i], ['name', 'services', 'trading'], say) ?? {};
+        const name = stack_profile_text(group['name'], ['groups', i, 'name'], GROUP_NAME_PATTERN, say);
+        if (typeof group['trading'] !== 'boolean')
+            say(['groups', i, 'trading'], 'must be true or false');
+        return { name, trading: group['trading'] === true, services: names(group['services'], ['groups', i, 'services'], say, true) };
+    });
+    if (groups.length === 0)
+        say(['groups'], 'must list at least one group of services to stop in order');
+    if (!groups.some((g) => g.trading))
+        say(['groups'], 'no group is trading: say which services a stop halts (trading: true)');
+    const infrastructure = names(root['infrastructure'], ['infrastructure'], say, false);
+    const health = list(root['health'], ['health'], say).map((entry, i) => {
+        const at = ['health', i];
+        const endpoint = mapping(entry, at, ['body', 'path', 'port', 'service'], say) ?? {};
+        const port = endpoint['port'];
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+            say([...at, 'port'], 'must be a port number, 1 to 65535');
+        const body = endpoint['body'];
+        if (!HEALTH_BODIES.includes(body))
+            say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
+        return {
+            service: stack_profile_text(endpoint['service'], [...at, 'service'], SERVICE_NAME_PATTERN, say),
+            port: typeof port === 'number' ? port : 0,
+            path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
+            body: body,
+        };
+    });
+    const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
+    const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
+    const database = {
+        service: stack_profile_text(databaseValue['service'], ['database', 'service'], SERVICE_NAME_PATTERN, say),
+        name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
+        user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
+    };
+    const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
+    const halt = {
+        subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
+        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], SERVICE_NAME_PATTERN, say),
+    };
+    const critical = names(root['critical'], ['critical'], say, false);
+    const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
+    if (problems.length === 0)
+        crossCheck(profile, services, say);
+    return problems.length === 0 ? profile : problems;
+}
+function crossCheck(profile, services, say) {
+    const placed = new Map();
+    const known = new Set(services ?? []);
+    const place = (service, where, at) => {
+        const before = placed.get(service);
+        if (before !== undefined)
+            say(at, `${service} is already in ${before}: each service is in one group or in infrastructure`);
+        else
+            placed.set(service, where);
+        if (services !== undefined && !known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    profile.groups.forEach((g, i) => {
+        if (profile.groups.findIndex((o) => o.name === g.name) !== i)
+            say(['groups', i, 'name'], `group ${g.name} is named twice`);
+        g.services.forEach((s, j) => place(s, `group ${g.name}`, ['groups', i, 'services', j]));
+    });
+    profile.infrastructure.forEach((s, j) => place(s, 'infrastructure', ['infrastructure', j]));
+    if (services === undefined)
+        for (const service of placed.keys())
+            known.add(service);
+    const unknown = (service, at) => {
+        if (!known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    for (const service of services ?? []) {
+        if (!placed.has(service))
+            say(['infrastructure'], `service ${service} is in no group and not in infrastructure: say where it belongs`);
+    }
+    const endpoints = new Set();
+    profile.health.forEach((h, i) => {
+        unknown(h.service, ['health', i, 'service']);
+        if (endpoints.has(h.service))
+            say(['health', i, 'service'], `${h.service} has a second health endpoint`);
+        endpoints.add(h.service);
+    });
+    profile.policyReporters.forEach((s, i) => {
+        if (!endpoints.has(s))
+            say(['policyReporters', i], `${s} reports the policy hash on its health endpoint, but has none in health`);
+    });
+    profile.critical.forEach((s, i) => unknown(s, ['critical', i]));
+    if (!profile.infrastructure.includes(profile.database.service))
+        say(['database', 'service'], `${profile.database.service} is not in infrastructure`);
+    const trading = tradingServices(profile);
+    if (!trading.includes(profile.halt.responder))
+        say(['halt', 'responder'], `${profile.halt.responder} is not in a trading group: the halt responder is the service that stops trading`);
+}
+/** Every grouped service, group by group, in stop order. */
+function groupedServices(profile) {
+    return profile.groups.flatMap((g) => g.services);
+}
+/** The services of the trading groups: what `stop` halts and what an operator's halt keeps stopped. */
+function tradingServices(profile) {
+    return profile.groups.filter((g) => g.trading).flatMap((g) => g.services);
+}
+/** The services of the other groups (an operator surface): a `stop` leaves them running. */
+function operatorServices(profile) {
+    return profile.groups.filter((g) => !g.trading).flatMap((g) => g.services);
+}
+function mapping(value, at, members, say) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        say(at, `must be a mapping of ${members.join(', ')}`);
+        return undefined;
+    }
+    const record = value;
+    const missing = members.filter((m) => !Object.hasOwn(record, m));
+    if (missing.length > 0)
+        say(at, `missing ${missing.join(', ')}`);
+    for (const key of Object.keys(record).filter((k) => !members.includes(k)))
+        say([...at, key], `is not a member (expected ${members.join(', ')})`);
+    return record;
+}
+function list(value, at, say) {
+    if (value === undefined)
+        return [];
+    if (!Array.isArray(value)) {
+        say(at, 'must be a list');
+        return [];
+    }
+    return value;
+}
+function stack_profile_text(value, at, pattern, say) {
+    if (value === undefined)
+        return '';
+    if (typeof value !== 'string' || !pattern.test(value)) {
+        say(at, `${JSON.stringify(value)} does not match ${pattern.source}`);
+        return '';
+    }
+    return value;
+}
+function names(value, at, say, nonEmpty) {
+    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], SERVICE_NAME_PATTERN, say));
+    if (nonEmpty && entries.length === 0 && value !== undefined)
+        say(at, 'must name at least one service');
+    entries.forEach((s, i) => {
+        if (entries.indexOf(s) !== i)
+            say([...at, i], `${s} is listed twice`);
+    });
+    return entries;
+}
+
 ;// CONCATENATED MODULE: ../packages/release/lib/manifest.js
+
 
 
 
@@ -56960,7 +57156,12 @@ const MANIFEST_FILE = 'manifest.json';
 const SIGNATURE_FILE = 'manifest.sig';
 /** The compose override that pins every service to its digest; always the last compose file. */
 const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
-const MANIFEST_SCHEMA_VERSION = 1;
+/**
+ * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
+ * still parses, so a host can verify and return to such a release, but it has no profile: whatever
+ * needs one (stackProfileOf) refuses it with a clear error.
+ */
+const MANIFEST_SCHEMA_VERSION = 2;
 class ManifestError extends Error {
     name = 'ManifestError';
 }
@@ -56992,12 +57193,13 @@ function serializeManifest(manifest) {
 }
 /** Checks a parsed value against the schema; the error names the member (`files[3].sha256`). */
 function validateManifest(value) {
-    const root = object(value, '$', [
-        'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files',
-    ]);
-    if (root['schemaVersion'] !== MANIFEST_SCHEMA_VERSION) {
-        throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION}, got ${JSON.stringify(root['schemaVersion'])}`);
+    const version = value?.['schemaVersion'];
+    if (version !== 1 && version !== MANIFEST_SCHEMA_VERSION) {
+        throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION} (or 1, before stack profiles), got ${JSON.stringify(version)}`);
     }
+    const root = object(value, '$', [
+        'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
+    ]);
     const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
     const gitValue = object(root['git'], 'git', ['sha', 'ref']);
     const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
@@ -57014,9 +57216,23 @@ function validateManifest(value) {
     const compose = array(root['compose'], 'compose').map((entry, i) => bundlePath(entry, `compose[${i}]`));
     const images = imagesOf(root['images']);
     const files = array(root['files'], 'files').map((entry, i) => fileOf(entry, `files[${i}]`));
-    const manifest = { schemaVersion: 1, releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
-    checkCrossReferences(manifest);
-    return manifest;
+    const base = { releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
+    checkCrossReferences({ schemaVersion: 1, ...base });
+    return version === 1 ? { schemaVersion: 1, ...base } : { schemaVersion: 2, ...base, stack: stackOf(root['stack'], images) };
+}
+/** The manifest's stack profile; a version 1 manifest has none, and is refused with a clear error. */
+function stackProfileOf(manifest) {
+    if (manifest.stack === undefined) {
+        throw new ManifestError(`release ${manifest.releaseId} was signed before releases carried their stack profile (manifest schemaVersion 1): ` +
+            'it does not say how its services stop, answer health checks or take a HARD_HALT. Sign that commit again (with stack.yml in its release source) and deploy the new release.');
+    }
+    return manifest.stack;
+}
+function stackOf(value, images) {
+    const checked = checkStackProfile(value, Object.keys(images));
+    if (!Array.isArray(checked))
+        return checked;
+    throw new ManifestError(checked.map((p) => `stack${p.at.length > 0 ? `.${formatAt(p.at)}` : ''}: ${p.problem}`).join('; '));
 }
 function checkCrossReferences(manifest) {
     const byPath = new Map();
@@ -57412,7 +57628,7 @@ fi
 
 # 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
 [ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
-grep -q ',"schemaVersion":1}$' manifest.json || fail "manifest.json is not schemaVersion 1"
+grep -q -e ',"schemaVersion":1}$' -e ',"schemaVersion":2,"stack":{.*}$' manifest.json || fail "manifest.json is not schemaVersion 1 or 2"
 release_id=$(sed -n 's/.*},"releaseId":"\([A-Za-z0-9][A-Za-z0-9._-]*\)","runUrl":".*/\1/p' manifest.json)
 [ -n "$release_id" ] || fail "manifest.json has no valid releaseId"
 if [ -n "$expected_id" ] && [ "$release_id" != "$expected_id" ]; then
@@ -57706,32 +57922,10 @@ function endpointUrl(target) {
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/health-endpoints.js
-function titanService(containerPort) {
-    return { containerPort, path: '/health', checkServiceName: true };
+/** The profile's health endpoints by service. */
+function healthEndpointsOf(profile) {
+    return Object.fromEntries(profile.health.map((h) => [h.service, { containerPort: h.port, path: h.path, checkServiceName: h.body === 'status-and-service' }]));
 }
-/**
- * The Titan stack's health endpoints (examples/titan/docker-compose.prod.yml publishes each on
- * 127.0.0.1). Every Titan service answers `{"status","service","policyHash","mode"}` on /health;
- * nats answers `{"status":"ok"}` on its monitoring port's /healthz.
- */
-const TITAN_HEALTH_ENDPOINTS = {
-    'titan-brain': titanService(3100),
-    'titan-execution': titanService(3002),
-    'titan-console': titanService(8080),
-    'titan-console-api': titanService(3000),
-    'titan-opsd': titanService(3010),
-    'titan-scavenger': titanService(8081),
-    'titan-hunter': titanService(8083),
-    'titan-sentinel': titanService(8084),
-    'titan-ai-quant': titanService(8082),
-    'titan-powerlaw-lab': titanService(8085),
-    nats: { containerPort: 8222, path: '/healthz', checkServiceName: false },
-};
-/**
- * The services whose /health `policyHash` must equal the manifest's policy hash. Each must be in the
- * release and answer; any other service that reports a policyHash must agree too.
- */
-const TITAN_POLICY_REPORTERS = ['titan-brain', 'titan-execution'];
 
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
@@ -58310,6 +58504,14 @@ function seconds(ms) {
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/verify-stack.js
+/**
+ * verifyStack: is what runs on the host what the manifest signed, and is it healthy? Polls over
+ * ONE SSH connection until every check holds or the timeout ends. Each poll is one remote command
+ * (docker ps + docker inspect of the project's containers and their images + sha256 of the policy
+ * file, see stack-probe.ts) followed by the health GETs, in parallel, each through its own SSH
+ * tunnel to the port the host publishes on its loopback.
+ */
+
 
 
 
@@ -58327,8 +58529,9 @@ async function verifyStack(connection, options) {
     const started = Date.now();
     const deadline = started + options.timeoutMs;
     const pollMs = Math.max(100, options.pollMs ?? DEFAULT_POLL_MS);
-    const specs = options.endpoints ?? TITAN_HEALTH_ENDPOINTS;
-    const reporters = options.policyReporters ?? TITAN_POLICY_REPORTERS;
+    const profile = options.profile ?? stackProfileOf(manifest);
+    const specs = healthEndpointsOf(profile);
+    const reporters = profile.policyReporters;
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const serviceCount = Object.keys(manifest.images).length;
     logger.info(`Verifying release ${manifest.releaseId} (${serviceCount} services) in project ${options.project} on ${connection.host}, for up to ${Math.round(options.timeoutMs / 1000)} s`);

@@ -41199,7 +41199,7 @@ __webpack_unused_export__ = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
 exports.jh = identity.isMap;
-__webpack_unused_export__ = identity.isNode;
+exports.Ll = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
 exports.jn = identity.isScalar;
 exports.oP = identity.isSeq;
@@ -47148,7 +47148,7 @@ module.exports = { version: packageJson.version }
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8430);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(483);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Build matrix' });
@@ -47158,7 +47158,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8430:
+/***/ 483:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48041,10 +48041,304 @@ function checkAgainstPlan(matrix, digests, keys) {
         throw new MatrixInputError('digests', 'The digests do not match the plan:', problems);
 }
 
+// EXTERNAL MODULE: ../../node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(3483);
+;// CONCATENATED MODULE: ../../packages/release/lib/error-code.js
+/** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
+function errorCode(error) {
+    if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
+        return error.code;
+    return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/release-source-error.js
+/**
+ * Something wrong with the release source (services.yml and the files it names): the message names
+ * the file, relative to the source folder, and says how to fix it.
+ */
+class ReleaseSourceError extends Error {
+    name = 'ReleaseSourceError';
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path;
+    constructor(path, problem, options = {}) {
+        super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
+        this.path = path;
+    }
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/image-reference.js
+/**
+ * The names an image reference is made of, as the release pins them:
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
+ */
+/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
+const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+/** A compose service name (also the name of its digest file). */
+const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
+const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** An image name below the registry: lower-case path segments, no tag, no digest. */
+const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
+const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+function image_reference_imageRepository(registry, image) {
+    return `${registry.replace(/\/+$/, '')}/${image}`;
+}
+/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
+function pinnedImageReference(repository, digest) {
+    return `${repository}@${digest}`;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile.js
+/**
+ * The stack profile: everything deploy, verify and rollback know about the stack they run. It is
+ * written in the release source (stack.yml, see stack-profile-file.ts), checked against the compose
+ * services there, and signed into manifest.json as its `stack` member, so a host, a verifier and a
+ * rollback read it from the verified manifest and no library code names a service.
+ *
+ * - groups: the services deploy and rollback stop, in stop order (each group stops before the next;
+ *   Compose starts them again). `trading` groups are what a `stop` halts and what an operator's halt
+ *   keeps stopped; the others (an operator surface) stay up during a `stop`.
+ * - infrastructure: every other service (databases, messaging, proxies); kept running by a deploy.
+ * - health: the endpoints verify GETs (container port, path, and what the JSON body must say).
+ * - policyReporters: services whose /health must report the manifest's policy hash.
+ * - database: the service, database and role migrations run against.
+ * - halt: the NATS subject of the HARD_HALT and the one service whose acknowledgement counts.
+ * - critical: services whose build inputs weigh most in a release's risk (matrix).
+ * Every service of the release is in exactly one group or in infrastructure.
+ */
+
+const HEALTH_BODIES = ['status', 'status-and-service'];
+class StackProfileError extends Error {
+    name = 'StackProfileError';
+    problems;
+    constructor(prefix, problems) {
+        super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
+        this.problems = problems;
+    }
+}
+const NATS_SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]{0,200}$/;
+const MEMBERS = ['critical', 'database', 'groups', 'halt', 'health', 'infrastructure', 'policyReporters'];
+/** `stack.groups[1].services[0]`-style wording of a problem's place. */
+function formatAt(at) {
+    return at.reduce((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`), '');
+}
+/**
+ * Checks a parsed value (from stack.yml or manifest.json) and returns every problem found, or the
+ * profile. `services`, when given, are the release's services: the profile must name only those, and
+ * every one of them must be in a group or in infrastructure.
+ */
+function checkStackProfile(value, services) {
+    const problems = [];
+    const say = (at, problem) => void problems.push({ at, problem });
+    const root = mapping(value, [], MEMBERS, say);
+    if (root === undefined)
+        return problems;
+    const groups = list(root['groups'], ['groups'], say).map((entry, i) => {
+        const group = mapping(entry, ['groups', i], ['name', 'services', 'trading'], say) ?? {};
+        const name = stack_profile_text(group['name'], ['groups', i, 'name'], GROUP_NAME_PATTERN, say);
+        if (typeof group['trading'] !== 'boolean')
+            say(['groups', i, 'trading'], 'must be true or false');
+        return { name, trading: group['trading'] === true, services: names(group['services'], ['groups', i, 'services'], say, true) };
+    });
+    if (groups.length === 0)
+        say(['groups'], 'must list at least one group of services to stop in order');
+    if (!groups.some((g) => g.trading))
+        say(['groups'], 'no group is trading: say which services a stop halts (trading: true)');
+    const infrastructure = names(root['infrastructure'], ['infrastructure'], say, false);
+    const health = list(root['health'], ['health'], say).map((entry, i) => {
+        const at = ['health', i];
+        const endpoint = mapping(entry, at, ['body', 'path', 'port', 'service'], say) ?? {};
+        const port = endpoint['port'];
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+            say([...at, 'port'], 'must be a port number, 1 to 65535');
+        const body = endpoint['body'];
+        if (!HEALTH_BODIES.includes(body))
+            say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
+        return {
+            service: stack_profile_text(endpoint['service'], [...at, 'service'], SERVICE_NAME_PATTERN, say),
+            port: typeof port === 'number' ? port : 0,
+            path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
+            body: body,
+        };
+    });
+    const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
+    const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
+    const database = {
+        service: stack_profile_text(databaseValue['service'], ['database', 'service'], SERVICE_NAME_PATTERN, say),
+        name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
+        user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
+    };
+    const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
+    const halt = {
+        subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
+        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], SERVICE_NAME_PATTERN, say),
+    };
+    const critical = names(root['critical'], ['critical'], say, false);
+    const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
+    if (problems.length === 0)
+        crossCheck(profile, services, say);
+    return problems.length === 0 ? profile : problems;
+}
+function crossCheck(profile, services, say) {
+    const placed = new Map();
+    const known = new Set(services ?? []);
+    const place = (service, where, at) => {
+        const before = placed.get(service);
+        if (before !== undefined)
+            say(at, `${service} is already in ${before}: each service is in one group or in infrastructure`);
+        else
+            placed.set(service, where);
+        if (services !== undefined && !known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    profile.groups.forEach((g, i) => {
+        if (profile.groups.findIndex((o) => o.name === g.name) !== i)
+            say(['groups', i, 'name'], `group ${g.name} is named twice`);
+        g.services.forEach((s, j) => place(s, `group ${g.name}`, ['groups', i, 'services', j]));
+    });
+    profile.infrastructure.forEach((s, j) => place(s, 'infrastructure', ['infrastructure', j]));
+    if (services === undefined)
+        for (const service of placed.keys())
+            known.add(service);
+    const unknown = (service, at) => {
+        if (!known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    for (const service of services ?? []) {
+        if (!placed.has(service))
+            say(['infrastructure'], `service ${service} is in no group and not in infrastructure: say where it belongs`);
+    }
+    const endpoints = new Set();
+    profile.health.forEach((h, i) => {
+        unknown(h.service, ['health', i, 'service']);
+        if (endpoints.has(h.service))
+            say(['health', i, 'service'], `${h.service} has a second health endpoint`);
+        endpoints.add(h.service);
+    });
+    profile.policyReporters.forEach((s, i) => {
+        if (!endpoints.has(s))
+            say(['policyReporters', i], `${s} reports the policy hash on its health endpoint, but has none in health`);
+    });
+    profile.critical.forEach((s, i) => unknown(s, ['critical', i]));
+    if (!profile.infrastructure.includes(profile.database.service))
+        say(['database', 'service'], `${profile.database.service} is not in infrastructure`);
+    const trading = tradingServices(profile);
+    if (!trading.includes(profile.halt.responder))
+        say(['halt', 'responder'], `${profile.halt.responder} is not in a trading group: the halt responder is the service that stops trading`);
+}
+/** Every grouped service, group by group, in stop order. */
+function groupedServices(profile) {
+    return profile.groups.flatMap((g) => g.services);
+}
+/** The services of the trading groups: what `stop` halts and what an operator's halt keeps stopped. */
+function tradingServices(profile) {
+    return profile.groups.filter((g) => g.trading).flatMap((g) => g.services);
+}
+/** The services of the other groups (an operator surface): a `stop` leaves them running. */
+function operatorServices(profile) {
+    return profile.groups.filter((g) => !g.trading).flatMap((g) => g.services);
+}
+function mapping(value, at, members, say) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        say(at, `must be a mapping of ${members.join(', ')}`);
+        return undefined;
+    }
+    const record = value;
+    const missing = members.filter((m) => !Object.hasOwn(record, m));
+    if (missing.length > 0)
+        say(at, `missing ${missing.join(', ')}`);
+    for (const key of Object.keys(record).filter((k) => !members.includes(k)))
+        say([...at, key], `is not a member (expected ${members.join(', ')})`);
+    return record;
+}
+function list(value, at, say) {
+    if (value === undefined)
+        return [];
+    if (!Array.isArray(value)) {
+        say(at, 'must be a list');
+        return [];
+    }
+    return value;
+}
+function stack_profile_text(value, at, pattern, say) {
+    if (value === undefined)
+        return '';
+    if (typeof value !== 'string' || !pattern.test(value)) {
+        say(at, `${JSON.stringify(value)} does not match ${pattern.source}`);
+        return '';
+    }
+    return value;
+}
+function names(value, at, say, nonEmpty) {
+    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], SERVICE_NAME_PATTERN, say));
+    if (nonEmpty && entries.length === 0 && value !== undefined)
+        say(at, 'must name at least one service');
+    entries.forEach((s, i) => {
+        if (entries.indexOf(s) !== i)
+            say([...at, i], `${s} is listed twice`);
+    });
+    return entries;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile-file.js
+/**
+ * stack.yml, beside services.yml in the release source: the stack profile as its operators write it
+ * (see stack-profile.ts for what each member means, examples/titan/stack.yml for one). Reading it
+ * reports every problem at once, each with the file and line.
+ */
+
+
+
+
+
+
+const STACK_FILE = 'stack.yml';
+/** Reads and checks `<dir>/stack.yml` against the release's compose services (when given). */
+async function readStackProfile(dir, services) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, STACK_FILE), 'utf8');
+    }
+    catch (error) {
+        const code = errorCode(error);
+        throw new ReleaseSourceError(STACK_FILE, code === 'ENOENT'
+            ? 'is missing: the release source must describe its stack (service groups in stop order, infrastructure, health endpoints, policy reporters, database, halt); see examples/titan/stack.yml'
+            : `cannot be read (${code})`, { cause: error });
+    }
+    return parseStackProfile(text, services);
+}
+/** Parses stack.yml's text; a ReleaseSourceError lists every problem as `stack.yml:LINE: ...`. */
+function parseStackProfile(text, services) {
+    const lineCounter = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+    if (doc.errors.length > 0) {
+        const lines = doc.errors.map((e) => `${STACK_FILE}:${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0] ?? ''}`);
+        throw new ReleaseSourceError(STACK_FILE, `is not valid YAML:\n${lines.join('\n')}`);
+    }
+    const checked = checkStackProfile(doc.toJS(), services);
+    if (!Array.isArray(checked))
+        return checked;
+    const lines = checked.map((p) => `${STACK_FILE}:${lineOf(doc, lineCounter, p.at)}: ${formatAt(p.at) || 'the file'}: ${p.problem}`);
+    throw new ReleaseSourceError(STACK_FILE, `has ${checked.length} problem(s):\n${lines.join('\n')}`);
+}
+/** The line of the node at `at`, or of its nearest parent that exists. */
+function lineOf(doc, lineCounter, at) {
+    for (let n = at.length; n >= 0; n -= 1) {
+        const node = n === 0 ? doc.contents : doc.getIn(at.slice(0, n), true);
+        if ((0,dist/* isNode */.Ll)(node) && node.range !== undefined && node.range !== null)
+            return lineCounter.linePos(node.range[0]).line;
+    }
+    return 1;
+}
+
 ;// CONCATENATED MODULE: ../../packages/matrix/lib/risk.js
 
 
-const DEFAULT_CRITICAL_SERVICES = ['titan-execution'];
+
 const RANK = { low: 0, medium: 1, high: 2 };
 const MAX_PATHS_PER_REASON = 10;
 async function assessRisk(options) {
@@ -48059,7 +48353,8 @@ async function assessRisk(options) {
     if (paths.length === 0) {
         return { level: 'low', reasons: [`low: nothing changed${options.since === undefined ? '' : ` since ${options.since}`}`], changes: [] };
     }
-    const areas = await releaseAreas(options.services, options.criticalServices ?? DEFAULT_CRITICAL_SERVICES);
+    const critical = options.criticalServices ?? (await readStackProfile(options.services.dir)).critical;
+    const areas = await releaseAreas(options.services, critical);
     const changes = paths.map((path) => {
         const absolute = (0,external_node_path_namespaceObject.resolve)(options.repoRoot, path);
         const area = areas.find((a) => a.contains(absolute));
@@ -48089,7 +48384,7 @@ async function releaseAreas(services, critical) {
     }
     for (const [context, entry] of contexts) {
         const label = entry.critical
-            ? `execution engine build context (${entry.services.filter((s) => critical.includes(s)).join(', ')}${entry.services.length > 1 ? `; shared with ${entry.services.filter((s) => !critical.includes(s)).join(', ')}` : ''})`
+            ? `critical build context (${entry.services.filter((s) => critical.includes(s)).join(', ')}${entry.services.length > 1 ? `; shared with ${entry.services.filter((s) => !critical.includes(s)).join(', ')}` : ''})`
             : `build context of ${entry.services.join(', ')}`;
         const area = {
             level: entry.critical ? 'high' : 'medium',
@@ -48159,8 +48454,6 @@ function relativeTo(dir, path) {
     return (0,external_node_path_namespaceObject.relative)(dir, path).split(external_node_path_namespaceObject.sep).join('/');
 }
 
-// EXTERNAL MODULE: ../../node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(3483);
 ;// CONCATENATED MODULE: ../../packages/matrix/lib/services-file.js
 
 
