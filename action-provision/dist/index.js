@@ -67739,6 +67739,7 @@ function isHostname(text) {
 
 
 
+const POSTURES = (/* unused pure expression or super */ null && (['production', 'staging']));
 const CHECK = 'production-values';
 function checkProductionValues(input) {
     const findings = [];
@@ -67787,6 +67788,17 @@ function checkProductionValues(input) {
             findings.push(error(missingFile, null, `${name} is not set`, `Add ${name}=... to ${addTo}`));
             flagged.add(name);
         }
+        else if (problem !== undefined && problem.weak && input.posture === 'staging') {
+            findings.push({
+                check: CHECK,
+                severity: 'warning',
+                file: entry.origin,
+                line: entry.line,
+                message: `${name} ${problem.what}: allowed in the staging posture, the production gate refuses it`,
+                fix: problem.fix,
+            });
+            flagged.add(name);
+        }
         else if (problem !== undefined) {
             findings.push(error(entry.origin, entry.line, `${name} ${problem.what}`, problem.fix));
             flagged.add(name);
@@ -67825,15 +67837,15 @@ function valueProblem(entry, composeDefaults) {
     const kind = valueKind(entry.name);
     const value = entry.value;
     if (value.trim() === '')
-        return { what: 'is empty', fix: freshValueFix(entry.name, kind) };
+        return { what: 'is empty', fix: freshValueFix(entry.name, kind), weak: false };
     if (isPlaceholder(value))
-        return { what: 'is still a placeholder', fix: freshValueFix(entry.name, kind) };
+        return { what: 'is still a placeholder', fix: freshValueFix(entry.name, kind), weak: false };
     if (isDevelopmentDefault(value, { extraDefaults: kind === 'secret' ? composeDefaults : undefined, markers: kind === 'secret' })) {
-        return { what: 'is a known development default', fix: freshValueFix(entry.name, kind) };
+        return { what: 'is a known development default', fix: freshValueFix(entry.name, kind), weak: true };
     }
     const shape = shapeProblem(kind, value);
     if (shape !== undefined)
-        return { what: shape, fix: freshValueFix(entry.name, kind) };
+        return { what: shape, fix: freshValueFix(entry.name, kind), weak: true };
     return undefined;
 }
 function freshValueFix(name, kind) {

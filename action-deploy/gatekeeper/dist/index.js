@@ -48120,6 +48120,7 @@ function isHostname(text) {
 
 
 
+const POSTURES = ['production', 'staging'];
 const production_values_CHECK = 'production-values';
 function checkProductionValues(input) {
     const findings = [];
@@ -48168,6 +48169,17 @@ function checkProductionValues(input) {
             findings.push(error(missingFile, null, `${name} is not set`, `Add ${name}=... to ${addTo}`));
             flagged.add(name);
         }
+        else if (problem !== undefined && problem.weak && input.posture === 'staging') {
+            findings.push({
+                check: production_values_CHECK,
+                severity: 'warning',
+                file: entry.origin,
+                line: entry.line,
+                message: `${name} ${problem.what}: allowed in the staging posture, the production gate refuses it`,
+                fix: problem.fix,
+            });
+            flagged.add(name);
+        }
         else if (problem !== undefined) {
             findings.push(error(entry.origin, entry.line, `${name} ${problem.what}`, problem.fix));
             flagged.add(name);
@@ -48206,15 +48218,15 @@ function valueProblem(entry, composeDefaults) {
     const kind = valueKind(entry.name);
     const value = entry.value;
     if (value.trim() === '')
-        return { what: 'is empty', fix: freshValueFix(entry.name, kind) };
+        return { what: 'is empty', fix: freshValueFix(entry.name, kind), weak: false };
     if (isPlaceholder(value))
-        return { what: 'is still a placeholder', fix: freshValueFix(entry.name, kind) };
+        return { what: 'is still a placeholder', fix: freshValueFix(entry.name, kind), weak: false };
     if (isDevelopmentDefault(value, { extraDefaults: kind === 'secret' ? composeDefaults : undefined, markers: kind === 'secret' })) {
-        return { what: 'is a known development default', fix: freshValueFix(entry.name, kind) };
+        return { what: 'is a known development default', fix: freshValueFix(entry.name, kind), weak: true };
     }
     const shape = shapeProblem(kind, value);
     if (shape !== undefined)
-        return { what: shape, fix: freshValueFix(entry.name, kind) };
+        return { what: shape, fix: freshValueFix(entry.name, kind), weak: true };
     return undefined;
 }
 function freshValueFix(name, kind) {
@@ -48397,8 +48409,14 @@ async function runGate(options) {
             required,
             composeRequired: failFastVariables(composeFiles),
             composeDefaults: composeDefaults(composeFiles),
+            posture: options.posture ?? 'production',
         });
         logger.info(`${required.length} required variable(s), ${valueMap.size} value(s) given, ${valueFindings.length} finding(s)`);
+        if (options.posture === 'staging') {
+            const allowed = valueFindings.filter((f) => f.severity === 'warning' && f.message.endsWith('the production gate refuses it')).length;
+            logger.warning(`Staging posture: ${allowed} value(s) that the production gate refuses (development defaults, weak values) are let through as warnings. ` +
+                'Never deploy these values, or this posture, to production.');
+        }
         findings.push(...valueFindings);
         return Promise.resolve();
     });
@@ -48547,7 +48565,10 @@ function gateSummary(report, options) {
     const summary = new job_summary/* JobSummary */.c3()
         .heading('Readiness gate')
         .markdown(verdict.trim())
-        .facts([['release source', options.source]])
+        .facts([
+        ['release source', options.source],
+        ['posture', options.posture === 'staging' ? 'staging: development defaults are warnings here, the production gate refuses them' : 'production'],
+    ])
         .table(['check', 'status', 'findings'], report.checks.map((c) => [c.title, STATUS_MARK[c.status], String(c.errors + c.warnings)]));
     if (report.findings.length > 0) {
         summary.heading('Findings', 3).table(['file:line', 'check', 'what', 'fix'], sortedForReading(report.findings).map(findingRow));
@@ -48673,6 +48694,7 @@ class InputReader {
 
 
 
+
 /** The source's default when the runner did not fill it in from action.yml (a local run). */
 const DEFAULT_SOURCE = 'examples/titan';
 function readSettings(reader = new InputReader(), env = process.env) {
@@ -48700,6 +48722,7 @@ function readSettings(reader = new InputReader(), env = process.env) {
         previousManifest: reader.optional('previous-manifest'),
         ci: readCiSettings(reader, env),
         warnOnly: reader.boolean('warn-only', false),
+        posture: reader.choice('posture', POSTURES, 'production'),
         workspace: env['GITHUB_WORKSPACE'] || process.cwd(),
     };
 }
@@ -48893,7 +48916,7 @@ async function run() {
         annotate(finding);
     core/* setOutput */.uH('ready', String(report.ready));
     core/* setOutput */.uH('findings', JSON.stringify(findings));
-    await gateSummary(redacted, { warnOnly: settings.warnOnly, source: settings.source }).write();
+    await gateSummary(redacted, { warnOnly: settings.warnOnly, source: settings.source, posture: settings.posture }).write();
     const blocking = findings.filter((f) => f.severity === 'error');
     if (report.ready) {
         core/* info */.pq(`Ready to deploy${findings.length > 0 ? ` (${findings.length} warning(s))` : ''}`);
@@ -48918,6 +48941,7 @@ async function gate(settings, sources, previousManifest) {
             composeFiles: settings.composeFiles,
             values: sources,
             required: settings.required,
+            posture: settings.posture,
             previousManifest,
             ci: ci === undefined ? undefined : { client: getOctokit(ci.token), owner: ci.owner, repo: ci.repo, sha: ci.sha, runId: ci.runId },
             logger: coreLogger,

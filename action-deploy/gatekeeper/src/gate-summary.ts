@@ -14,7 +14,7 @@ const STATUS_MARK: Readonly<Record<CheckStatus, string>> = {
   skipped: '⚠️ skipped',
 };
 
-export function gateSummary(report: GateReport, options: { warnOnly: boolean; source: string }): JobSummary {
+export function gateSummary(report: GateReport, options: { warnOnly: boolean; source: string; posture?: string }): JobSummary {
   const errors = report.findings.filter((f) => f.severity === 'error').length;
   const warnings = report.findings.length - errors;
   const verdict = report.ready
@@ -23,7 +23,10 @@ export function gateSummary(report: GateReport, options: { warnOnly: boolean; so
   const summary = new JobSummary()
     .heading('Readiness gate')
     .markdown(verdict.trim())
-    .facts([['release source', options.source]])
+    .facts([
+      ['release source', options.source],
+      ['posture', options.posture === 'staging' ? 'staging: development defaults are warnings here, the production gate refuses them' : 'production'],
+    ])
     .table(
       ['check', 'status', 'findings'],
       report.checks.map((c) => [c.title, STATUS_MARK[c.status], String(c.errors + c.warnings)]),

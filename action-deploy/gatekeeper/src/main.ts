@@ -25,7 +25,7 @@ export async function run(): Promise<void> {
   for (const finding of findings) annotate(finding);
   core.setOutput('ready', String(report.ready));
   core.setOutput('findings', JSON.stringify(findings));
-  await gateSummary(redacted, { warnOnly: settings.warnOnly, source: settings.source }).write();
+  await gateSummary(redacted, { warnOnly: settings.warnOnly, source: settings.source, posture: settings.posture }).write();
 
   const blocking = findings.filter((f) => f.severity === 'error');
   if (report.ready) {
@@ -52,6 +52,7 @@ async function gate(settings: GatekeeperSettings, sources: Awaited<ReturnType<ty
       composeFiles: settings.composeFiles,
       values: sources,
       required: settings.required,
+      posture: settings.posture,
       previousManifest,
       ci: ci === undefined ? undefined : { client: getOctokit(ci.token), owner: ci.owner, repo: ci.repo, sha: ci.sha, runId: ci.runId },
       logger: coreLogger,

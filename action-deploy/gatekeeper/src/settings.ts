@@ -1,5 +1,6 @@
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
 import { InputReader } from '@titan/action-kit/inputs';
+import { POSTURES, type Posture } from '@titan/gatekeeper/production-values';
 import { RequiredValuesError, resolveRequiredValues } from '@titan/gatekeeper/required-values';
 
 /** Everything the gate step needs, read once from its inputs and the runner's environment. */
@@ -14,6 +15,8 @@ export interface GatekeeperSettings {
   previousManifest: string | undefined;
   ci: CiSettings | undefined;
   warnOnly: boolean;
+  /** production or staging (production-values.ts). */
+  posture: Posture;
   /** Files in findings are named relative to this folder (GITHUB_WORKSPACE), so annotations land. */
   workspace: string;
 }
@@ -52,6 +55,7 @@ export function readSettings(reader: InputReader = new InputReader(), env: NodeJ
     previousManifest: reader.optional('previous-manifest'),
     ci: readCiSettings(reader, env),
     warnOnly: reader.boolean('warn-only', false),
+    posture: reader.choice('posture', POSTURES, 'production'),
     workspace: env['GITHUB_WORKSPACE'] || process.cwd(),
   };
 }

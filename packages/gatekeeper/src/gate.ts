@@ -12,7 +12,7 @@ import { checkLockfiles } from './lockfiles.js';
 import { checkMigrations } from './migrations.js';
 import { checkPolicyFile } from './policy-file.js';
 import type { PreviousManifest } from './previous-manifest.js';
-import { checkProductionValues, type ValuesSource } from './production-values.js';
+import { checkProductionValues, type Posture, type ValuesSource } from './production-values.js';
 import { readReleaseSource } from './release-source.js';
 import { DEFAULT_REQUIRED_VALUES } from './required-values.js';
 
@@ -30,6 +30,8 @@ export interface GateOptions {
   composeFiles?: readonly string[];
   /** The production values, lowest precedence first (env-file, then the values input). */
   values: readonly ValuesSource[];
+  /** production (default) or staging: staging lets development defaults through as warnings (production-values.ts). */
+  posture?: Posture;
   /** The variables that must be set. Default: DEFAULT_REQUIRED_VALUES. */
   required?: readonly string[];
   previousManifest?: PreviousManifest | undefined;
@@ -93,8 +95,16 @@ export async function runGate(options: GateOptions): Promise<GateReport> {
       required,
       composeRequired: failFastVariables(composeFiles),
       composeDefaults: composeDefaults(composeFiles),
+      posture: options.posture ?? 'production',
     });
     logger.info(`${required.length} required variable(s), ${valueMap.size} value(s) given, ${valueFindings.length} finding(s)`);
+    if (options.posture === 'staging') {
+      const allowed = valueFindings.filter((f) => f.severity === 'warning' && f.message.endsWith('the production gate refuses it')).length;
+      logger.warning(
+        `Staging posture: ${allowed} value(s) that the production gate refuses (development defaults, weak values) are let through as warnings. ` +
+          'Never deploy these values, or this posture, to production.',
+      );
+    }
     findings.push(...valueFindings);
     return Promise.resolve();
   });

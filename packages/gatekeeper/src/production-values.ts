@@ -11,7 +11,15 @@ import { isDevelopmentDefault, isPlaceholder, isTemplatePlaceholder } from './we
  * development default, shaped like a real value (long generated secrets, a deliverable email, a
  * public hostname), every value one the stack can carry as written (value-carriage.ts), and every
  * NATS service user with a password of its own. Findings name variables, never values.
+ *
+ * The posture says which gate this is. `production` (the default) refuses a development default or
+ * a value too weak for its kind. `staging` lets those through as warnings that say the production
+ * gate refuses them (a staging stack runs on its staging defaults: dummy exchange keys, known
+ * secrets); a missing, empty or placeholder value, or one the stack cannot carry, still blocks.
  */
+export type Posture = 'production' | 'staging';
+export const POSTURES: readonly Posture[] = ['production', 'staging'];
+
 export interface ValuesSource {
   /** As named in findings: a display path of the env file, or `input:values`. */
   origin: string;
@@ -28,6 +36,8 @@ export interface ProductionValuesInput {
   composeRequired?: ReadonlyMap<string, Place>;
   /** Fallbacks the Compose files give for a variable (`${VAR:-x}`): a production value equal to one is a dev default. */
   composeDefaults?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Default production. */
+  posture?: Posture;
 }
 
 const CHECK = 'production-values';
@@ -78,6 +88,16 @@ export function checkProductionValues(input: ProductionValuesInput): Finding[] {
     if (entry === undefined) {
       findings.push(error(missingFile, null, `${name} is not set`, `Add ${name}=... to ${addTo}`));
       flagged.add(name);
+    } else if (problem !== undefined && problem.weak && input.posture === 'staging') {
+      findings.push({
+        check: CHECK,
+        severity: 'warning',
+        file: entry.origin,
+        line: entry.line,
+        message: `${name} ${problem.what}: allowed in the staging posture, the production gate refuses it`,
+        fix: problem.fix,
+      });
+      flagged.add(name);
     } else if (problem !== undefined) {
       findings.push(error(entry.origin, entry.line, `${name} ${problem.what}`, problem.fix));
       flagged.add(name);
@@ -123,18 +143,20 @@ export function checkProductionValues(input: ProductionValuesInput): Finding[] {
 interface ValueProblem {
   what: string;
   fix: string;
+  /** A development default or a weak shape (not a missing value): what the staging posture allows. */
+  weak: boolean;
 }
 
 function valueProblem(entry: EnvEntry, composeDefaults: ReadonlySet<string> | undefined): ValueProblem | undefined {
   const kind = valueKind(entry.name);
   const value = entry.value;
-  if (value.trim() === '') return { what: 'is empty', fix: freshValueFix(entry.name, kind) };
-  if (isPlaceholder(value)) return { what: 'is still a placeholder', fix: freshValueFix(entry.name, kind) };
+  if (value.trim() === '') return { what: 'is empty', fix: freshValueFix(entry.name, kind), weak: false };
+  if (isPlaceholder(value)) return { what: 'is still a placeholder', fix: freshValueFix(entry.name, kind), weak: false };
   if (isDevelopmentDefault(value, { extraDefaults: kind === 'secret' ? composeDefaults : undefined, markers: kind === 'secret' })) {
-    return { what: 'is a known development default', fix: freshValueFix(entry.name, kind) };
+    return { what: 'is a known development default', fix: freshValueFix(entry.name, kind), weak: true };
   }
   const shape = shapeProblem(kind, value);
-  if (shape !== undefined) return { what: shape, fix: freshValueFix(entry.name, kind) };
+  if (shape !== undefined) return { what: shape, fix: freshValueFix(entry.name, kind), weak: true };
   return undefined;
 }
 

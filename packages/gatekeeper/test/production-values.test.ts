@@ -25,6 +25,28 @@ describe('production values', () => {
     expect(new Set(DEFAULT_REQUIRED_VALUES)).toEqual(new Set(placeholders.filter((n) => !['POSTGRES_UID', 'POSTGRES_GID'].includes(n))));
   });
 
+  it('the staging posture lets development defaults and weak values through as warnings that say so; missing and placeholder values still block', () => {
+    const values = { ...goodValues(), HMAC_SECRET: 'supersecretkey_staging_only', BINANCE_API_KEY: 'dummy_key_staging', REDIS_PASSWORD: 'short', JWT_SECRET: '__CHANGE_ME__' };
+    delete (values as Record<string, string | undefined>)['DOMAIN'];
+    const production = checkProductionValues({ sources: [valuesSource(values)], required: DEFAULT_REQUIRED_VALUES });
+    const staging = checkProductionValues({ sources: [valuesSource(values)], required: DEFAULT_REQUIRED_VALUES, posture: 'staging' });
+    const bySeverity = (findings: typeof staging) => findings.map((f) => `${f.severity} ${f.message}`).sort();
+    expect(bySeverity(production)).toEqual([
+      'error BINANCE_API_KEY is a known development default',
+      'error DOMAIN is not set',
+      'error HMAC_SECRET is a known development default',
+      'error JWT_SECRET is still a placeholder',
+      'error REDIS_PASSWORD is too short to be a generated secret (5 characters; at least 16 needed)',
+    ]);
+    expect(bySeverity(staging)).toEqual([
+      'error DOMAIN is not set',
+      'error JWT_SECRET is still a placeholder',
+      'warning BINANCE_API_KEY is a known development default: allowed in the staging posture, the production gate refuses it',
+      'warning HMAC_SECRET is a known development default: allowed in the staging posture, the production gate refuses it',
+      'warning REDIS_PASSWORD is too short to be a generated secret (5 characters; at least 16 needed): allowed in the staging posture, the production gate refuses it',
+    ]);
+  });
+
   it('good generated values pass', () => {
     expect(check(goodValues())).toEqual([]);
   });
