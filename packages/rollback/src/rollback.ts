@@ -262,7 +262,8 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
     if (mode === 'stop') {
       const groups = shutdownGroups(stopProfile(), 'trading');
       stopped = await clock.run('stop', () => stopInOrder(connection, { project, groups, stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
-      logger.info(`Left running: ${[...operatorServices(stopProfile()), 'the infrastructure'].join(', ')}.`);
+      const surface = operatorServices(stopProfile());
+      logger.info(`Left running: ${surface.length > 0 ? `${surface.join(', ')} and ` : ''}the infrastructure.`);
       result = 'stopped';
       return await finish();
     }
