@@ -67724,7 +67724,8 @@ async function rollbackStack(connection, request) {
         if (mode === 'stop') {
             const groups = shutdownGroups(stopProfile(), 'trading');
             stopped = await clock.run('stop', () => stopInOrder(connection, { project, groups, stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
-            logger.info(`Left running: ${[...operatorServices(stopProfile()), 'the infrastructure'].join(', ')}.`);
+            const surface = operatorServices(stopProfile());
+            logger.info(`Left running: ${surface.length > 0 ? `${surface.join(', ')} and ` : ''}the infrastructure.`);
             result = 'stopped';
             return await finish();
         }
