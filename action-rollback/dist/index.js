@@ -69705,7 +69705,7 @@ function readTo(value) {
 ;// CONCATENATED MODULE: ./lib/summary.js
 /**
  * The job summary of a rollback, for a person who reads it instead of the log: what was halted and
- * whether titan-brain acknowledged it, what stopped in which order and how long each group took,
+ * whether the halt responder acknowledged it, what stopped in which order and how long each group took,
  * which releases were refused and why, what runs now, the timeline and the verification table.
  * Names, ids, digests, times and the operator's reason only: never a secret.
  */
