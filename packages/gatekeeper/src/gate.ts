@@ -15,6 +15,7 @@ import type { PreviousManifest } from './previous-manifest.js';
 import { checkProductionValues, type Posture, type ValuesSource } from './production-values.js';
 import { readReleaseSource } from './release-source.js';
 import { DEFAULT_REQUIRED_VALUES } from './required-values.js';
+import { checkStackProfileFile } from './stack-check.js';
 
 /**
  * The readiness gate: runs every check on a release source and says whether the deploy may start.
@@ -118,6 +119,15 @@ export async function runGate(options: GateOptions): Promise<GateReport> {
     }
     findings.push(...composeFindings);
     return Promise.resolve();
+  });
+
+  await logger.group('Stack profile', async () => {
+    // Checked against the compose services when every compose file could be read, on its own otherwise.
+    const services = composeFiles.length === composePaths.length ? [...new Set(composeFiles.flatMap((f) => [...(f.services?.entries.keys() ?? [])]))] : undefined;
+    const stackFile = `${source.dir}/stack.yml`;
+    const stackFindings = await checkStackProfileFile(source.dir, paths.of(stackFile), services);
+    logger.info(`${paths.of(stackFile)}: ${stackFindings.length} finding(s)`);
+    findings.push(...stackFindings);
   });
 
   await logger.group('Migrations', async () => {

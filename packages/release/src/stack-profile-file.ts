@@ -12,6 +12,13 @@ import { checkStackProfile, formatAt, type StackProfile } from './stack-profile.
 
 export const STACK_FILE = 'stack.yml';
 
+/** One problem of stack.yml, at its line. */
+export interface StackFileProblem {
+  readonly line: number;
+  /** `health[1].port: must be a port number, 1 to 65535`. */
+  readonly message: string;
+}
+
 /** Reads and checks `<dir>/stack.yml` against the release's compose services (when given). */
 export async function readStackProfile(dir: string, services?: readonly string[]): Promise<StackProfile> {
   let text: string;
@@ -32,16 +39,28 @@ export async function readStackProfile(dir: string, services?: readonly string[]
 
 /** Parses stack.yml's text; a ReleaseSourceError lists every problem as `stack.yml:LINE: ...`. */
 export function parseStackProfile(text: string, services?: readonly string[]): StackProfile {
+  const checked = checkedText(text, services);
+  if (!Array.isArray(checked)) return checked;
+  const syntax = checked.some((p) => p.syntax);
+  const lines = checked.map((p) => `${STACK_FILE}:${p.line}: ${p.message}`);
+  throw new ReleaseSourceError(STACK_FILE, syntax ? `is not valid YAML:\n${lines.join('\n')}` : `has ${checked.length} problem(s):\n${lines.join('\n')}`);
+}
+
+/** Every problem of stack.yml's text, each at its line (none: the profile is sound). */
+export function stackProfileProblems(text: string, services?: readonly string[]): StackFileProblem[] {
+  const checked = checkedText(text, services);
+  return Array.isArray(checked) ? checked.map(({ line, message }) => ({ line, message })) : [];
+}
+
+function checkedText(text: string, services: readonly string[] | undefined): StackProfile | (StackFileProblem & { syntax: boolean })[] {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => `${STACK_FILE}:${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0] ?? ''}`);
-    throw new ReleaseSourceError(STACK_FILE, `is not valid YAML:\n${lines.join('\n')}`);
+    return doc.errors.map((e) => ({ line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? '', syntax: true }));
   }
   const checked = checkStackProfile(doc.toJS(), services);
   if (!Array.isArray(checked)) return checked;
-  const lines = checked.map((p) => `${STACK_FILE}:${lineOf(doc, lineCounter, p.at)}: ${formatAt(p.at) || 'the file'}: ${p.problem}`);
-  throw new ReleaseSourceError(STACK_FILE, `has ${checked.length} problem(s):\n${lines.join('\n')}`);
+  return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
 }
 
 /** The line of the node at `at`, or of its nearest parent that exists. */
