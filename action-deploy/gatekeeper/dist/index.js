@@ -35317,7 +35317,7 @@ exports.Vj = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
 exports.jh = identity.isMap;
-__webpack_unused_export__ = identity.isNode;
+exports.Ll = identity.isNode;
 exports.tO = identity.isPair;
 exports.jn = identity.isScalar;
 exports.oP = identity.isSeq;
@@ -41252,7 +41252,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3060);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9084);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6210);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Readiness gate' });
@@ -41262,7 +41262,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9084:
+/***/ 6210:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46292,11 +46292,12 @@ const coreLogger = {
 
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/finding.js
 /** The checks of the gate, in the order they run and are reported. */
-const CHECKS = ['ci', 'production-values', 'compose', 'migrations', 'policy', 'lockfiles'];
+const CHECKS = ['ci', 'production-values', 'compose', 'stack', 'migrations', 'policy', 'lockfiles'];
 const CHECK_TITLES = {
     ci: 'CI green for the commit',
     'production-values': 'Production values',
     compose: 'Compose policy',
+    stack: 'Stack profile',
     migrations: 'Migrations',
     policy: 'Policy file',
     lockfiles: 'Lockfiles in sync',
@@ -48280,7 +48281,7 @@ function error(file, line, message, fix) {
 
 
 /** services.yml is missing or does not say what the gate needs: the caller's `source` is wrong. */
-class ReleaseSourceError extends Error {
+class release_source_ReleaseSourceError extends Error {
     name = 'ReleaseSourceError';
 }
 const SERVICES_FILE = 'services.yml';
@@ -48289,7 +48290,7 @@ async function readReleaseSource(sourceDir) {
     const servicesFile = (0,external_node_path_namespaceObject.join)(dir, SERVICES_FILE);
     const info = await (0,promises_namespaceObject.stat)(dir).catch(() => undefined);
     if (info === undefined || !info.isDirectory()) {
-        throw new ReleaseSourceError(`${sourceDir} is not a folder: point it at the release source (the folder holding ${SERVICES_FILE})`);
+        throw new release_source_ReleaseSourceError(`${sourceDir} is not a folder: point it at the release source (the folder holding ${SERVICES_FILE})`);
     }
     let text;
     try {
@@ -48297,20 +48298,20 @@ async function readReleaseSource(sourceDir) {
     }
     catch (error) {
         const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-        throw new ReleaseSourceError(`${servicesFile}: cannot read it (${code}); the release source must hold a ${SERVICES_FILE}`);
+        throw new release_source_ReleaseSourceError(`${servicesFile}: cannot read it (${code}); the release source must hold a ${SERVICES_FILE}`);
     }
     let root;
     try {
         root = parseLocatedYaml(text, servicesFile).root;
     }
     catch (error) {
-        throw new ReleaseSourceError(error instanceof Error ? error.message : String(error));
+        throw new release_source_ReleaseSourceError(error instanceof Error ? error.message : String(error));
     }
     const release = located_yaml_valueOf(root, 'release');
     const requiredPath = (key) => {
         const value = scalarText(located_yaml_valueOf(release, key));
         if (value === undefined || value === '') {
-            throw new ReleaseSourceError(`${servicesFile}: release.${key} is missing; it names the ${release_source_describe(key)} relative to ${SERVICES_FILE}`);
+            throw new release_source_ReleaseSourceError(`${servicesFile}: release.${key} is missing; it names the ${release_source_describe(key)} relative to ${SERVICES_FILE}`);
         }
         return (0,external_node_path_namespaceObject.resolve)(dir, value);
     };
@@ -48319,7 +48320,7 @@ async function readReleaseSource(sourceDir) {
         ? compose.items.map((item) => scalarText(item)).filter((f) => f !== undefined && f !== '')
         : [];
     if (composeFiles.length === 0) {
-        throw new ReleaseSourceError(`${servicesFile}: release.compose must list the Compose files, base file first (e.g. [docker-compose.yml, docker-compose.prod.yml])`);
+        throw new release_source_ReleaseSourceError(`${servicesFile}: release.compose must list the Compose files, base file first (e.g. [docker-compose.yml, docker-compose.prod.yml])`);
     }
     const template = scalarText(located_yaml_valueOf(release, 'env-template'));
     const imagesNode = located_yaml_valueOf(root, 'images');
@@ -48329,7 +48330,7 @@ async function readReleaseSource(sourceDir) {
         const image = scalarText(located_yaml_valueOf(item, 'image'));
         const context = scalarText(located_yaml_valueOf(item, 'context'));
         if (service === undefined || image === undefined) {
-            throw new ReleaseSourceError(`${servicesFile}:${item.line}: every images entry needs a service and an image`);
+            throw new release_source_ReleaseSourceError(`${servicesFile}:${item.line}: every images entry needs a service and an image`);
         }
         images.push({ service, image, context: context === undefined || context === '' ? undefined : (0,external_node_path_namespaceObject.resolve)(dir, context), place: { file: item.file, line: item.line } });
     }
@@ -48356,7 +48357,343 @@ function release_source_describe(key) {
     }
 }
 
+;// CONCATENATED MODULE: ../../packages/release/lib/release-source-error.js
+/**
+ * Something wrong with the release source (services.yml and the files it names): the message names
+ * the file, relative to the source folder, and says how to fix it.
+ */
+class release_source_error_ReleaseSourceError extends Error {
+    name = 'ReleaseSourceError';
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path;
+    constructor(path, problem, options = {}) {
+        super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
+        this.path = path;
+    }
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/image-reference.js
+/**
+ * The names an image reference is made of, as the release pins them:
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
+ */
+/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
+const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+/** A compose service name (also the name of its digest file). */
+const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
+const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** An image name below the registry: lower-case path segments, no tag, no digest. */
+const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
+const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+function imageRepository(registry, image) {
+    return `${registry.replace(/\/+$/, '')}/${image}`;
+}
+/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
+function pinnedImageReference(repository, digest) {
+    return `${repository}@${digest}`;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile.js
+/**
+ * The stack profile: everything deploy, verify and rollback know about the stack they run. It is
+ * written in the release source (stack.yml, see stack-profile-file.ts), checked against the compose
+ * services there, and signed into manifest.json as its `stack` member, so a host, a verifier and a
+ * rollback read it from the verified manifest and no library code names a service.
+ *
+ * - groups: the services deploy and rollback stop, in stop order (each group stops before the next;
+ *   Compose starts them again). `trading` groups are what a `stop` halts and what an operator's halt
+ *   keeps stopped; the others (an operator surface) stay up during a `stop`.
+ * - infrastructure: every other service (databases, messaging, proxies); kept running by a deploy.
+ * - health: the endpoints verify GETs (container port, path, and what the JSON body must say).
+ * - policyReporters: services whose /health must report the manifest's policy hash.
+ * - database: the service, database and role migrations run against.
+ * - halt: the NATS subject of the HARD_HALT and the one service whose acknowledgement counts.
+ * - critical: services whose build inputs weigh most in a release's risk (matrix).
+ * Every service of the release is in exactly one group or in infrastructure.
+ */
+
+const HEALTH_BODIES = ['status', 'status-and-service'];
+class StackProfileError extends Error {
+    name = 'StackProfileError';
+    problems;
+    constructor(prefix, problems) {
+        super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
+        this.problems = problems;
+    }
+}
+const NATS_SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]{0,200}$/;
+const MEMBERS = ['critical', 'database', 'groups', 'halt', 'health', 'infrastructure', 'policyReporters'];
+/** `stack.groups[1].services[0]`-style wording of a problem's place. */
+function formatAt(at) {
+    return at.reduce((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`), '');
+}
+/**
+ * Checks a parsed value (from stack.yml or manifest.json) and returns every problem found, or the
+ * profile. `services`, when given, are the release's services: the profile must name only those, and
+ * every one of them must be in a group or in infrastructure.
+ */
+function checkStackProfile(value, services) {
+    const problems = [];
+    const say = (at, problem) => void problems.push({ at, problem });
+    const root = mapping(value, [], MEMBERS, say);
+    if (root === undefined)
+        return problems;
+    const groups = list(root['groups'], ['groups'], say).map((entry, i) => {
+        const group = mapping(entry, ['groups', i], ['name', 'services', 'trading'], say) ?? {};
+        const name = stack_profile_text(group['name'], ['groups', i, 'name'], GROUP_NAME_PATTERN, say);
+        if (typeof group['trading'] !== 'boolean')
+            say(['groups', i, 'trading'], 'must be true or false');
+        return { name, trading: group['trading'] === true, services: names(group['services'], ['groups', i, 'services'], say, true) };
+    });
+    if (groups.length === 0)
+        say(['groups'], 'must list at least one group of services to stop in order');
+    if (!groups.some((g) => g.trading))
+        say(['groups'], 'no group is trading: say which services a stop halts (trading: true)');
+    const infrastructure = names(root['infrastructure'], ['infrastructure'], say, false);
+    const health = list(root['health'], ['health'], say).map((entry, i) => {
+        const at = ['health', i];
+        const endpoint = mapping(entry, at, ['body', 'path', 'port', 'service'], say) ?? {};
+        const port = endpoint['port'];
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+            say([...at, 'port'], 'must be a port number, 1 to 65535');
+        const body = endpoint['body'];
+        if (!HEALTH_BODIES.includes(body))
+            say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
+        return {
+            service: stack_profile_text(endpoint['service'], [...at, 'service'], SERVICE_NAME_PATTERN, say),
+            port: typeof port === 'number' ? port : 0,
+            path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
+            body: body,
+        };
+    });
+    const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
+    const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
+    const database = {
+        service: stack_profile_text(databaseValue['service'], ['database', 'service'], SERVICE_NAME_PATTERN, say),
+        name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
+        user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
+    };
+    const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
+    const halt = {
+        subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
+        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], SERVICE_NAME_PATTERN, say),
+    };
+    const critical = names(root['critical'], ['critical'], say, false);
+    const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
+    if (problems.length === 0)
+        crossCheck(profile, services, say);
+    return problems.length === 0 ? profile : problems;
+}
+function crossCheck(profile, services, say) {
+    const placed = new Map();
+    const known = new Set(services ?? []);
+    const place = (service, where, at) => {
+        const before = placed.get(service);
+        if (before !== undefined)
+            say(at, `${service} is already in ${before}: each service is in one group or in infrastructure`);
+        else
+            placed.set(service, where);
+        if (services !== undefined && !known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    profile.groups.forEach((g, i) => {
+        if (profile.groups.findIndex((o) => o.name === g.name) !== i)
+            say(['groups', i, 'name'], `group ${g.name} is named twice`);
+        g.services.forEach((s, j) => place(s, `group ${g.name}`, ['groups', i, 'services', j]));
+    });
+    profile.infrastructure.forEach((s, j) => place(s, 'infrastructure', ['infrastructure', j]));
+    if (services === undefined)
+        for (const service of placed.keys())
+            known.add(service);
+    const unknown = (service, at) => {
+        if (!known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    for (const service of services ?? []) {
+        if (!placed.has(service))
+            say(['infrastructure'], `service ${service} is in no group and not in infrastructure: say where it belongs`);
+    }
+    const endpoints = new Set();
+    profile.health.forEach((h, i) => {
+        unknown(h.service, ['health', i, 'service']);
+        if (endpoints.has(h.service))
+            say(['health', i, 'service'], `${h.service} has a second health endpoint`);
+        endpoints.add(h.service);
+    });
+    profile.policyReporters.forEach((s, i) => {
+        if (!endpoints.has(s))
+            say(['policyReporters', i], `${s} reports the policy hash on its health endpoint, but has none in health`);
+    });
+    profile.critical.forEach((s, i) => unknown(s, ['critical', i]));
+    if (!profile.infrastructure.includes(profile.database.service))
+        say(['database', 'service'], `${profile.database.service} is not in infrastructure`);
+    const trading = tradingServices(profile);
+    if (!trading.includes(profile.halt.responder))
+        say(['halt', 'responder'], `${profile.halt.responder} is not in a trading group: the halt responder is the service that stops trading`);
+}
+/** Every grouped service, group by group, in stop order. */
+function groupedServices(profile) {
+    return profile.groups.flatMap((g) => g.services);
+}
+/** The services of the trading groups: what `stop` halts and what an operator's halt keeps stopped. */
+function tradingServices(profile) {
+    return profile.groups.filter((g) => g.trading).flatMap((g) => g.services);
+}
+/** The services of the other groups (an operator surface): a `stop` leaves them running. */
+function operatorServices(profile) {
+    return profile.groups.filter((g) => !g.trading).flatMap((g) => g.services);
+}
+function mapping(value, at, members, say) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        say(at, `must be a mapping of ${members.join(', ')}`);
+        return undefined;
+    }
+    const record = value;
+    const missing = members.filter((m) => !Object.hasOwn(record, m));
+    if (missing.length > 0)
+        say(at, `missing ${missing.join(', ')}`);
+    for (const key of Object.keys(record).filter((k) => !members.includes(k)))
+        say([...at, key], `is not a member (expected ${members.join(', ')})`);
+    return record;
+}
+function list(value, at, say) {
+    if (value === undefined)
+        return [];
+    if (!Array.isArray(value)) {
+        say(at, 'must be a list');
+        return [];
+    }
+    return value;
+}
+function stack_profile_text(value, at, pattern, say) {
+    if (value === undefined)
+        return '';
+    if (typeof value !== 'string' || !pattern.test(value)) {
+        say(at, `${JSON.stringify(value)} does not match ${pattern.source}`);
+        return '';
+    }
+    return value;
+}
+function names(value, at, say, nonEmpty) {
+    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], SERVICE_NAME_PATTERN, say));
+    if (nonEmpty && entries.length === 0 && value !== undefined)
+        say(at, 'must name at least one service');
+    entries.forEach((s, i) => {
+        if (entries.indexOf(s) !== i)
+            say([...at, i], `${s} is listed twice`);
+    });
+    return entries;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile-file.js
+/**
+ * stack.yml, beside services.yml in the release source: the stack profile as its operators write it
+ * (see stack-profile.ts for what each member means, examples/titan/stack.yml for one). Reading it
+ * reports every problem at once, each with the file and line.
+ */
+
+
+
+
+
+
+const STACK_FILE = 'stack.yml';
+/** Reads and checks `<dir>/stack.yml` against the release's compose services (when given). */
+async function readStackProfile(dir, services) {
+    let text;
+    try {
+        text = await readFile(join(dir, STACK_FILE), 'utf8');
+    }
+    catch (error) {
+        const code = errorCode(error);
+        throw new ReleaseSourceError(STACK_FILE, code === 'ENOENT'
+            ? 'is missing: the release source must describe its stack (service groups in stop order, infrastructure, health endpoints, policy reporters, database, halt); see examples/titan/stack.yml'
+            : `cannot be read (${code})`, { cause: error });
+    }
+    return parseStackProfile(text, services);
+}
+/** Parses stack.yml's text; a ReleaseSourceError lists every problem as `stack.yml:LINE: ...`. */
+function parseStackProfile(text, services) {
+    const checked = checkedText(text, services);
+    if (!Array.isArray(checked))
+        return checked;
+    const syntax = checked.some((p) => p.syntax);
+    const lines = checked.map((p) => `${STACK_FILE}:${p.line}: ${p.message}`);
+    throw new ReleaseSourceError(STACK_FILE, syntax ? `is not valid YAML:\n${lines.join('\n')}` : `has ${checked.length} problem(s):\n${lines.join('\n')}`);
+}
+/** Every problem of stack.yml's text, each at its line (none: the profile is sound). */
+function stackProfileProblems(text, services) {
+    const checked = checkedText(text, services);
+    return Array.isArray(checked) ? checked.map(({ line, message }) => ({ line, message })) : [];
+}
+function checkedText(text, services) {
+    const lineCounter = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+    if (doc.errors.length > 0) {
+        return doc.errors.map((e) => ({ line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? '', syntax: true }));
+    }
+    const checked = checkStackProfile(doc.toJS(), services);
+    if (!Array.isArray(checked))
+        return checked;
+    return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
+}
+/** The line of the node at `at`, or of its nearest parent that exists. */
+function lineOf(doc, lineCounter, at) {
+    for (let n = at.length; n >= 0; n -= 1) {
+        const node = n === 0 ? doc.contents : doc.getIn(at.slice(0, n), true);
+        if ((0,dist/* isNode */.Ll)(node) && node.range !== undefined && node.range !== null)
+            return lineCounter.linePos(node.range[0]).line;
+    }
+    return 1;
+}
+
+;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/stack-check.js
+/**
+ * The stack profile check: the release source's stack.yml (see @titan/release/stack-profile) is
+ * there, well formed, and describes the services the compose files define (each in one group or in
+ * infrastructure, the database in infrastructure, the halt responder in a trading group, ...).
+ * Sign refuses a release without a sound profile; the gate says so first, before anything is built,
+ * with every problem at its line.
+ */
+
+
+
+const stack_check_CHECK = 'stack';
+async function checkStackProfileFile(sourceDir, displayPath, services) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(sourceDir, STACK_FILE), 'utf8');
+    }
+    catch (error) {
+        const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+        return [
+            {
+                check: stack_check_CHECK,
+                severity: 'error',
+                file: displayPath,
+                line: null,
+                message: code === 'ENOENT' ? `${STACK_FILE} is missing: the release does not say how its services stop, answer health checks or take a HARD_HALT` : `${STACK_FILE} cannot be read (${code})`,
+                fix: 'Write stack.yml beside services.yml (service groups in stop order, infrastructure, health endpoints, policy reporters, database, halt): see examples/titan/stack.yml',
+            },
+        ];
+    }
+    return stackProfileProblems(text, services).map((p) => ({
+        check: stack_check_CHECK,
+        severity: 'error',
+        file: displayPath,
+        line: p.line,
+        message: p.message,
+        fix: 'Correct stack.yml so that it describes the services of the compose files: see examples/titan/stack.yml',
+    }));
+}
+
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/gate.js
+
 
 
 
@@ -48429,6 +48766,14 @@ async function runGate(options) {
         }
         findings.push(...composeFindings);
         return Promise.resolve();
+    });
+    await logger.group('Stack profile', async () => {
+        // Checked against the compose services when every compose file could be read, on its own otherwise.
+        const services = composeFiles.length === composePaths.length ? [...new Set(composeFiles.flatMap((f) => [...(f.services?.entries.keys() ?? [])]))] : undefined;
+        const stackFile = `${source.dir}/stack.yml`;
+        const stackFindings = await checkStackProfileFile(source.dir, paths.of(stackFile), services);
+        logger.info(`${paths.of(stackFile)}: ${stackFindings.length} finding(s)`);
+        findings.push(...stackFindings);
     });
     await logger.group('Migrations', async () => {
         const migrationFindings = await checkMigrations({ dir: source.migrationsDir, paths, previous: options.previousManifest });
@@ -48948,7 +49293,7 @@ async function gate(settings, sources, previousManifest) {
         });
     }
     catch (error) {
-        if (error instanceof ReleaseSourceError)
+        if (error instanceof release_source_ReleaseSourceError)
             throw new configuration_error/* ConfigurationError */.j(`Input source: ${error.message}`, { input: 'source', cause: error });
         throw error;
     }

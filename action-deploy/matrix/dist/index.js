@@ -48313,17 +48313,28 @@ async function readStackProfile(dir, services) {
 }
 /** Parses stack.yml's text; a ReleaseSourceError lists every problem as `stack.yml:LINE: ...`. */
 function parseStackProfile(text, services) {
+    const checked = checkedText(text, services);
+    if (!Array.isArray(checked))
+        return checked;
+    const syntax = checked.some((p) => p.syntax);
+    const lines = checked.map((p) => `${STACK_FILE}:${p.line}: ${p.message}`);
+    throw new ReleaseSourceError(STACK_FILE, syntax ? `is not valid YAML:\n${lines.join('\n')}` : `has ${checked.length} problem(s):\n${lines.join('\n')}`);
+}
+/** Every problem of stack.yml's text, each at its line (none: the profile is sound). */
+function stackProfileProblems(text, services) {
+    const checked = checkedText(text, services);
+    return Array.isArray(checked) ? checked.map(({ line, message }) => ({ line, message })) : [];
+}
+function checkedText(text, services) {
     const lineCounter = new dist/* LineCounter */.HN();
     const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
     if (doc.errors.length > 0) {
-        const lines = doc.errors.map((e) => `${STACK_FILE}:${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0] ?? ''}`);
-        throw new ReleaseSourceError(STACK_FILE, `is not valid YAML:\n${lines.join('\n')}`);
+        return doc.errors.map((e) => ({ line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? '', syntax: true }));
     }
     const checked = checkStackProfile(doc.toJS(), services);
     if (!Array.isArray(checked))
         return checked;
-    const lines = checked.map((p) => `${STACK_FILE}:${lineOf(doc, lineCounter, p.at)}: ${formatAt(p.at) || 'the file'}: ${p.problem}`);
-    throw new ReleaseSourceError(STACK_FILE, `has ${checked.length} problem(s):\n${lines.join('\n')}`);
+    return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
 }
 /** The line of the node at `at`, or of its nearest parent that exists. */
 function lineOf(doc, lineCounter, at) {
