@@ -92,7 +92,7 @@ const rollback = (inputs: Record<string, string>): Promise<ActionRun> =>
   runActionBundle('action-rollback', {
     inputs: {
       ...connection(),
-      'nats-url': '127.0.0.1:14222',
+      'nats-url': '127.0.0.1:9222',
       'nats-password': productionValue(hostEnv, 'NATS_CONSOLE_PASSWORD'),
       'hmac-secret': productionValue(hostEnv, 'HMAC_SECRET'),
       'health-timeout': '120',
@@ -202,7 +202,7 @@ describe('the staging stack (examples/titan-staging) through the whole path, wit
     expect(errors(first)).toEqual([]);
     expect(first.outputs).toMatchObject({ result: 'deployed', 'release-id': ids[0] });
     expect(Object.entries(states()).sort()).toEqual(SERVICES.map((s) => [s, 'running']));
-    expect(docker(['port', `${PROJECT}_titan-brain_1`, '3100/tcp']).trim()).toBe('127.0.0.1:13100');
+    expect(docker(['port', `${PROJECT}_titan-brain_1`, '3100/tcp']).trim()).toBe('127.0.0.1:8100');
 
     const verify = await runActionBundle('action-verify', { inputs: { ...connection(), 'public-key': host.releasePublicKey, timeout: '60' } });
     expect(errors(verify)).toEqual([]);

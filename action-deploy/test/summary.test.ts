@@ -3,7 +3,22 @@ import type { DeployOutcome } from '@titan/deploy/deploy';
 import { planChanges } from '@titan/deploy/change-plan';
 import { readComposeView } from '@titan/deploy/compose-services';
 import type { ReleaseManifest } from '@titan/release/manifest';
+import type { StackProfile } from '@titan/release/stack-profile';
 import { deploySummary } from '../src/summary.js';
+
+/** The two services in the stop order examples/titan's stack.yml gives them. */
+const STACK: StackProfile = {
+  groups: [
+    { name: 'strategies', trading: true, services: ['titan-hunter'] },
+    { name: 'brain', trading: true, services: ['titan-brain'] },
+  ],
+  infrastructure: [],
+  health: [],
+  policyReporters: [],
+  database: { service: 'postgres', name: 'titan', user: 'titan' },
+  halt: { subject: 'titan.cmd.sys.halt', responder: 'titan-brain' },
+  critical: [],
+};
 
 function manifest(hunter: string): ReleaseManifest {
   return {
@@ -14,6 +29,7 @@ function manifest(hunter: string): ReleaseManifest {
       'titan-hunter': { image: '127.0.0.1:5000/titan/titan-phase2-hunter', digest: `sha256:${hunter.repeat(64)}` },
     },
     files: [],
+    stack: STACK,
   } as unknown as ReleaseManifest;
 }
 

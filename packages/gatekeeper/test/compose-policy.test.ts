@@ -153,6 +153,8 @@ describe('compose policy on copies of examples/titan', () => {
     const service = (image: string) =>
       `  adminer:\n    image: ${image}\n    restart: unless-stopped\n    healthcheck:\n      test: ["CMD", "true"]\n    logging:\n      driver: json-file\n      options: { max-size: "10m", max-file: "3" }\n`;
     let text = await editFile(prod(), (t) => `${t.trimEnd()}\n\n${service('adminer:4.8.1')}`);
+    // A new service is placed in the stack profile too (the stack check refuses one in no group).
+    await editFile(join(dir, 'stack.yml'), (t) => t.replace('infrastructure: [postgres, ', 'infrastructure: [adminer, postgres, '));
     expect(await composeFindings()).toEqual([
       expect.objectContaining({ severity: 'error', file: 'docker-compose.prod.yml', line: lineOf(text, 'image: adminer:4.8.1'), message: 'adminer runs adminer:4.8.1, which is neither pinned by digest nor built by the release' }),
     ]);
