@@ -5,10 +5,11 @@
  *           as `.titan-restore-<backup id>.rdb`, through container-work (a run cut off leaves no half
  *           file: the script's trap removes it unless the copy ended whole);
  *   swap    with Redis stopped, a one-off container of the redis service (`compose run`, the same
- *           volume) moves the live `dump.rdb` and `appendonlydir` aside as `*.pre-restore-<id>`
- *           (kept: the data it replaces can be brought back by hand) and the staged file in as
- *           `dump.rdb`. Without an append-only folder, Redis loads the RDB at its next start and
- *           writes a new append-only base from it.
+ *           volume) moves the live `dump.rdb` and append-only files aside as `*.pre-restore-<id>`
+ *           (kept: the data it replaces can be brought back by hand) and puts the backup in as
+ *           `dump.rdb` and, when append-only persistence is on (Redis then loads only that), as the
+ *           base of a fresh append-only file: Redis 7's `appendonlydir` (manifest, an RDB base, an
+ *           empty increment) or an older single `appendonly.aof` (an RDB is one, as its preamble).
  */
 import type { BackupManifest, ManifestObject } from '@titan/backup/backup-manifest';
 import { containerWork, newWorkToken, workFolderPrelude } from '@titan/backup/container-work';
@@ -48,10 +49,24 @@ suffix=$3
 cd "$dir"
 [ -f "$name" ] || { echo "titan-redis-swap: no staged RDB $dir/$name" >&2; exit 66; }
 if [ -e dump.rdb ]; then mv -f dump.rdb "dump.rdb.$suffix"; fi
-if [ -e appendonlydir ]; then mv -f appendonlydir "appendonlydir.$suffix"; fi
-if [ -e appendonly.aof ]; then mv -f appendonly.aof "appendonly.aof.$suffix"; fi
+if [ -d appendonlydir ]; then
+  # Redis 7's multi-part append-only file: with it on, Redis loads that, not dump.rdb. The backup
+  # becomes its base (an RDB base, as aof-use-rdb-preamble writes it) with an empty increment.
+  manifest=$(find appendonlydir -maxdepth 1 -name '*.manifest' | head -n 1)
+  prefix=appendonly.aof
+  if [ -n "$manifest" ]; then prefix=$(basename "$manifest" .manifest); fi
+  mv -f appendonlydir "appendonlydir.$suffix"
+  mkdir appendonlydir
+  cp "$name" "appendonlydir/$prefix.1.base.rdb"
+  : >"appendonlydir/$prefix.1.incr.aof"
+  printf 'file %s seq 1 type b\\nfile %s seq 1 type i\\n' "$prefix.1.base.rdb" "$prefix.1.incr.aof" >"appendonlydir/$prefix.manifest"
+elif [ -e appendonly.aof ]; then
+  # An older single append-only file: an RDB is a valid one (the RDB preamble), so the backup is it.
+  mv -f appendonly.aof "appendonly.aof.$suffix"
+  cp "$name" appendonly.aof
+fi
 mv -f "$name" dump.rdb
-echo "titan-redis-swap: dump.rdb replaced; the data it replaced is kept as *.$suffix"
+echo "titan-redis-swap: the backup is Redis's data now; the data it replaced is kept as *.$suffix"
 `;
 
 export function stagedName(backupId: string): string {
