@@ -79,7 +79,7 @@ export function readSettings(reader = new InputReader()): RestoreSettings {
   let nats: RestoreSettings['nats'];
   if (targetName === 'stack' && parts.has('jetstream')) {
     if (natsUser === undefined || !NATS_USER_PATTERN.test(natsUser)) {
-      throw new ConfigurationError('Input required and not supplied: nats-user (a NATS user allowed to delete and restore streams, to restore the JetStream streams; or leave jetstream out of parts)', { input: 'nats-user' });
+      throw new ConfigurationError('Input required and not supplied: nats-user (a NATS user allowed to snapshot, delete and restore streams, to restore the JetStream streams; or leave jetstream out of parts)', { input: 'nats-user' });
     }
     if (natsPassword === undefined) throw new ConfigurationError('Input required and not supplied: nats-password (the password of nats-user)', { input: 'nats-password' });
     nats = { host: natsAddress.host, port: natsAddress.port, user: natsUser, password: natsPassword };

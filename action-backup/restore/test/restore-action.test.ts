@@ -65,7 +65,10 @@ describe('action-backup/restore', () => {
     // A newer backup folder without manifest (an incomplete one) must be passed over.
     await store.putObject(`${PREFIX}/29991231T235959Z-ffffff/postgres/titan.dump.age`, Buffer.from('half a dump'));
     const ownBefore = psql('SELECT count(*) FROM trade_order');
-    const run = await restore({});
+    const brainStarted = docker(['inspect', '--format', '{{.State.StartedAt}}', containerName('titan-brain')]);
+    const journalBefore = readFileSync(join(appDir, 'journal.jsonl'), 'utf8');
+    // Every input of a restore into the stack but target: the stack is not what it restores into.
+    const run = await restore({ parts: 'postgres redis jetstream', 'nats-url': natsUrl, 'nats-user': 'brain', 'nats-password': envValue('NATS_BRAIN_PASSWORD') });
     expect(run.status, run.log).toBe(0);
     expect(run.outputs['result']).toBe('restored');
     expect(run.outputs['backup-id']).toBe(backupId);
@@ -74,6 +77,8 @@ describe('action-backup/restore', () => {
     expect(psql('SELECT count(*) FROM trade_order', database)).toBe(String(SEED.orders));
     expect(psql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()", database)).toBe('titan');
     expect(psql('SELECT count(*) FROM trade_order')).toBe(ownBefore);
+    expect(docker(['inspect', '--format', '{{.State.StartedAt}}', containerName('titan-brain')])).toBe(brainStarted);
+    expect(readFileSync(join(appDir, 'journal.jsonl'), 'utf8')).toBe(journalBefore);
     expect(run.summary).toContain(`restored into ${database.replace(/_/g, '\\_')}`);
     expect(run.summary).toContain('public.trade\\_order');
     expectNoSecret(run);

@@ -5,13 +5,15 @@
  *
  *   1. the deploy lock (a deploy or rollback in flight is waited for, then excluded);
  *   2. while the stack still runs, everything that can be made ready is: the dump restored and
- *      checked into a new database `<db>_incoming_<stamp>`, the RDB staged beside Redis's data, both
- *      sha256-checked; a failure here has changed nothing the stack uses;
+ *      checked into a new database `<db>_incoming_<stamp>`, the RDB staged beside Redis's data, the
+ *      stream snapshots read back; all sha256-checked; a failure here has changed nothing the stack
+ *      uses (the new database is dropped, the staged RDB removed);
  *   3. the Titan services stopped in order (strategies, execution, brain, operator surface);
  *   4. the database swapped by renaming, in one transaction: the live one becomes
  *      `<db>_pre_restore_<stamp>` (kept), the restored one takes its name; Redis stopped, its data
- *      moved aside (kept) and the staged RDB put in; every chosen stream deleted and restored from
- *      its snapshot (checked before the server builds it);
+ *      moved aside (kept) and the staged RDB put in; every chosen stream kept (its snapshot written
+ *      on the host, state/pre-restore-<stamp>/jetstream/), deleted and restored from the backup's
+ *      (checked before the server builds it; the kept one put back when that fails);
  *   5. state/mode DISARMED and the stack started DISARMED (under an operator's halt mark the trading
  *      services stay stopped);
  *   6. a journal line.
@@ -36,6 +38,7 @@ import { shutdownGroups } from '@titan/rollback/orderly-stop';
 import type { ObjectStore } from '@titan/spaces/object-store';
 import type { SshConnection } from '@titan/ssh/connection';
 import { restoreStreamsIntoStack, type StackNats, type StreamRestoreResult } from './stack-streams.js';
+import { verifyObject } from './backup-object.js';
 import { restorePostgresOnHost } from './postgres-restore.js';
 import { stageRedis, swapRedis } from './redis-restore.js';
 
@@ -82,6 +85,8 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
   let stopped = false;
   let incomingMade = false;
   let swapped = false;
+  let redisStaged: { containerId: string; name: string } | undefined;
+  let redisSwapped = false;
   const object = (part: ManifestObject['part']): ManifestObject => {
     const found = manifest.objects.find((o) => o.part === part);
     if (found === undefined) throw new Error(`Backup ${manifest.backupId} holds no ${part} part.`);
@@ -103,6 +108,8 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
     const pgContainer = parts.has('postgres') ? await findServiceContainer(connection, request.project, request.postgres.service) : undefined;
     if (pgContainer !== undefined) {
       await clock.run(`Postgres: restore into ${incoming} while the stack runs`, async () => {
+        // A restore of the same backup that was cut off may have left it: it is this code's, never the stack's.
+        await connection.run(['docker', 'exec', pgContainer.id, 'dropdb', '--if-exists', `--username=${request.postgres.adminUser}`, incoming], { timeoutMs: 120_000 });
         await restorePostgresOnHost(connection, {
           store: request.store, manifest, object: object('postgres'), identity: request.identity, container: pgContainer,
           adminUser: request.postgres.adminUser, owner: request.postgres.owner, database: incoming, timeoutMs: request.timeoutMs, logger,
@@ -112,9 +119,17 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
     }
     if (parts.has('redis')) {
       const container = await findServiceContainer(connection, request.project, request.redis.service);
-      await clock.run('Redis: stage the RDB beside the live data', () =>
-        stageRedis(connection, { store: request.store, manifest, object: object('redis'), identity: request.identity, container, dataDir: request.redis.dataDir, timeoutMs: request.timeoutMs, logger }),
-      );
+      await clock.run('Redis: stage the RDB beside the live data', async () => {
+        const name = await stageRedis(connection, { store: request.store, manifest, object: object('redis'), identity: request.identity, container, dataDir: request.redis.dataDir, timeoutMs: request.timeoutMs, logger });
+        redisStaged = { containerId: container.id, name };
+      });
+    }
+
+    if (parts.has('jetstream')) {
+      const snapshots = manifest.objects.filter((o) => o.part === 'jetstream');
+      await clock.run(`JetStream: the ${snapshots.length} stream snapshot(s) read back and checked`, async () => {
+        for (const snapshot of snapshots) await verifyObject(request.store, snapshot, manifest.encryption, request.identity);
+      });
     }
 
     // 3. Trading stops.
@@ -145,15 +160,17 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
       await clock.run('Redis: stop, put the backup in, keep the data it replaces', async () => {
         await stopServices(connection, heldTarget, [[request.redis.service]], logger);
         const suffix = await swapRedis(connection, heldTarget, request.redis.service, request.redis.dataDir, manifest.backupId, logger);
+        redisSwapped = true;
         kept.push(`redis ${request.redis.dataDir}/*.${suffix}`);
       });
     }
     if (parts.has('jetstream')) {
       const nats = request.nats;
-      if (nats === undefined) throw new Error('Restoring the JetStream streams needs a NATS user allowed to delete and restore streams (nats-user, nats-password).');
+      if (nats === undefined) throw new Error('Restoring the JetStream streams needs a NATS user allowed to snapshot, delete and restore streams (nats-user, nats-password).');
       streams = await clock.run('JetStream: every stream of the backup restored', () =>
-        restoreStreamsIntoStack(connection, nats, request.store, manifest, manifest.objects.filter((o) => o.part === 'jetstream'), request.identity, logger),
+        restoreStreamsIntoStack(connection, nats, request.store, manifest, manifest.objects.filter((o) => o.part === 'jetstream'), request.identity, `${layout.stateDir}/pre-restore-${stamp}/jetstream`, logger),
       );
+      for (const stream of streams) if (stream.kept !== undefined) kept.push(`stream ${stream.name} ${stream.kept}`);
     }
   } catch (error: unknown) {
     failure = error instanceof Error ? error : new Error(String(error));
@@ -166,6 +183,12 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
       await connection.run(['docker', 'exec', pg.id, 'dropdb', '--if-exists', `--username=${request.postgres.adminUser}`, incoming], { timeoutMs: 120_000 }).catch(() => undefined);
       logger.info(`Dropped ${incoming} again: the stack's database was not replaced.`);
     }
+  }
+
+  if (redisStaged !== undefined && !redisSwapped) {
+    const { containerId, name } = redisStaged;
+    const removed = await connection.run(['docker', 'exec', containerId, 'rm', '-f', `${request.redis.dataDir}/${name}`], { timeoutMs: 60_000 }).then(() => true, () => false);
+    if (removed) logger.info(`Removed the staged RDB again: Redis's data was not replaced.`);
   }
 
   // 5. Started again, DISARMED, whenever it was stopped.
@@ -188,7 +211,8 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
       failure ??= error instanceof Error ? error : new Error(String(error));
     }
   }
-  await appendJournal(connection, layout, {
+  // The journal is written under the lock: a run that never held it changed nothing and writes nothing.
+  if (lock !== undefined) await appendJournal(connection, layout, {
     time: new Date().toISOString(),
     action: 'restore',
     result: failure === undefined ? 'restored' : 'failed',
