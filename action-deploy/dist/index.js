@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(113);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1425);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 113:
+/***/ 1425:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64320,7 +64320,7 @@ async function hashFile(path) {
     return { sha256: hash.digest('hex'), size };
 }
 function sha256Hex(bytes) {
-    return createHash('sha256').update(bytes).digest('hex');
+    return (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
 }
 
 ;// CONCATENATED MODULE: ../node_modules/canonicalize/lib/canonicalize.js
@@ -65824,6 +65824,186 @@ function redact(text, secrets) {
     return out;
 }
 
+;// CONCATENATED MODULE: ../packages/release/lib/host-verify-script.js
+/**
+ * The host's own check of a release bundle, as POSIX sh text that needs nothing but openssl,
+ * sha256sum, coreutils, grep and sed (no node, no jq, no find). Deploy runs it on the host against
+ * /opt/titan/trust before a release may become `current`:
+ *   sh -s -- /opt/titan/releases/<id> /opt/titan/trust <id>   < the script
+ * Exit 0 and "verified <release id> <key file>" on stdout, or exit 1 and one line
+ * "verify-release: <reason>" on stderr. packages/release/README.md walks through the same steps by
+ * hand. The text holds no "${" and no backquote, so it is kept verbatim in a String.raw template.
+ */
+const HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
+const HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
+# verify-release: checks a Titan release bundle on the host, with openssl, sha256sum, coreutils, grep
+# and sed only. Usage:
+#   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
+# TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or *.pub (base64
+# of the raw 32-byte key, converted here), each named after its key id; TRUST_DIR/revoked/ holds
+# revoked keys. Checks, in order: manifest.sig is an Ed25519 signature of manifest.json's exact
+# bytes by the trusted key the manifest's keyId names, and that key is not revoked; manifest.json is one canonical line whose files
+# entries are well-formed with safe paths; the bundle holds regular files and folders only, exactly
+# the listed files plus manifest.json and manifest.sig; each file has its listed size and sha256
+# (sha256sum -c --strict); the release id is RELEASE_ID when given.
+# Success: exit 0, one line "verified <release id> <key file>" on stdout. Failure: exit 1, one line
+# "verify-release: <reason>" on stderr. Nothing here reads standard input, so the script can be fed
+# to 'sh -s -- BUNDLE_DIR TRUST_DIR' on stdin.
+set -eu
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+LC_ALL=C
+export PATH LC_ALL
+umask 077
+
+fail() {
+  printf 'verify-release: %s\n' "$1" >&2
+  exit 1
+}
+
+if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
+  fail "usage: verify-release BUNDLE_DIR TRUST_DIR [RELEASE_ID]"
+fi
+bundle=$1
+trust=$2
+expected_id=
+if [ "$#" -eq 3 ]; then expected_id=$3; fi
+
+[ -d "$trust" ] || fail "trust folder $trust does not exist"
+trust=$(cd "$trust" && pwd -P) || fail "trust folder cannot be entered"
+[ -d "$bundle" ] || fail "bundle folder $bundle does not exist"
+cd "$bundle" || fail "bundle folder $bundle cannot be entered"
+
+tmp=$(mktemp -d) || fail "cannot create a temporary folder"
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file
+#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose
+#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.
+for name in manifest.json manifest.sig; do
+  if [ -L "$name" ] || [ ! -f "$name" ]; then fail "$name is missing or not a regular file"; fi
+done
+sig_size=$(wc -c < manifest.sig | tr -d ' ')
+[ "$sig_size" = 64 ] || fail "manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes"
+keys=0
+for key in "$trust"/*.pem "$trust"/*.pub; do
+  if [ -f "$key" ]; then keys=$((keys + 1)); fi
+done
+[ "$keys" -gt 0 ] || fail "no trusted key in $trust (*.pem or *.pub)"
+# (manifest.json ends without a newline: command substitution gives sed a terminated line.)
+key_id=$(sed -n 's/.*},"keyId":"\([A-Za-z0-9][A-Za-z0-9._:-]*\)","policy":{.*/\1/p' manifest.json)
+[ -n "$key_id" ] || fail "manifest.json names no valid keyId"
+# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).
+as_pem() {
+  case $1 in
+    *.pub)
+      raw=$(tr -d ' \r\n' < "$1")
+      case $raw in
+        *[!A-Za-z0-9+/=]* | '') return 1 ;;
+      esac
+      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || return 1
+      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$2"
+      ;;
+    *) cat "$1" > "$2" ;;
+  esac
+  openssl pkey -pubin -in "$2" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'
+}
+# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.
+key_sum() {
+  openssl pkey -pubin -in "$1" -outform DER -out "$tmp/key.der" 2>/dev/null && sha256sum < "$tmp/key.der" | sed 's/ .*//'
+}
+for revoked in "$trust/revoked/$key_id.pem" "$trust/revoked/$key_id.pub"; do
+  if [ -f "$revoked" ]; then fail "manifest.json names key $key_id, which is revoked ($revoked)"; fi
+done
+signer=
+for key in "$trust/$key_id.pem" "$trust/$key_id.pub"; do
+  if [ -f "$key" ]; then signer=$key; break; fi
+done
+[ -n "$signer" ] || fail "manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)"
+as_pem "$signer" "$tmp/signer.pem" || fail "$signer is not an Ed25519 public key"
+signer_sum=$(key_sum "$tmp/signer.pem") || fail "$signer cannot be read as a public key"
+for revoked in "$trust"/revoked/*.pem "$trust"/revoked/*.pub; do
+  [ -f "$revoked" ] || continue
+  as_pem "$revoked" "$tmp/revoked.pem" || continue
+  if [ "$(key_sum "$tmp/revoked.pem")" = "$signer_sum" ]; then
+    fail "manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked"
+  fi
+done
+if ! openssl pkeyutl -verify -pubin -inkey "$tmp/signer.pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
+  fail "manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names"
+fi
+
+# 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
+[ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
+grep -q ',"schemaVersion":1}$' manifest.json || fail "manifest.json is not schemaVersion 1"
+release_id=$(sed -n 's/.*},"releaseId":"\([A-Za-z0-9][A-Za-z0-9._-]*\)","runUrl":".*/\1/p' manifest.json)
+[ -n "$release_id" ] || fail "manifest.json has no valid releaseId"
+if [ -n "$expected_id" ] && [ "$release_id" != "$expected_id" ]; then
+  fail "manifest.json is release $release_id, not $expected_id"
+fi
+# (manifest.json ends without a newline: command substitution gives sed a terminated line to split.)
+files=$(sed -n 's/.*"files":\[\([^]]*\)\],"git":{.*/\1/p' manifest.json)
+[ -n "$files" ] || fail "manifest.json has no files list"
+printf '%s\n' "$files" | sed 's/},{/}\
+{/g' > "$tmp/entries"
+entry='^\{"path":"[A-Za-z0-9._/-]+","sha256":"[0-9a-f]{64}","size":(0|[1-9][0-9]*)\}$'
+if grep -v -E -e "$entry" "$tmp/entries" > "$tmp/bad"; then
+  fail "manifest.json has a malformed files entry: $(head -c 200 "$tmp/bad" | head -n 1)"
+fi
+sed 's/^{"path":"\([^"]*\)",.*/\1/' "$tmp/entries" > "$tmp/listed"
+bad=$(grep -e '^/' -e '/$' -e '//' -e '^\.\{1,2\}/' -e '/\.\{1,2\}/' -e '/\.\{1,2\}$' -e '^\.\{1,2\}$' -e '^manifest\.json$' -e '^manifest\.sig$' "$tmp/listed" | head -n 1) || true
+[ -z "$bad" ] || fail "manifest.json lists an unsafe or reserved path: $bad"
+dup=$(sort "$tmp/listed" | uniq -d | head -n 1)
+[ -z "$dup" ] || fail "manifest.json lists $dup twice"
+
+# 3. The bundle's tree: regular files and folders only, safe names, no empty folder.
+walk() (
+  found=no
+  for item in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    [ -e "$item" ] || [ -L "$item" ] || continue
+    found=yes
+    case $item in
+      *[!A-Za-z0-9._/-]*) fail "the bundle holds a name outside [A-Za-z0-9._-]: $(printf '%s' "$item" | tr -c 'A-Za-z0-9._/-' '?')" ;;
+    esac
+    rel=$(printf '%s\n' "$item" | sed 's|^\./||')
+    if [ -L "$item" ]; then
+      fail "$rel is a symbolic link; a bundle holds regular files only"
+    elif [ -d "$item" ]; then
+      walk "$item" || exit 1
+    elif [ -f "$item" ]; then
+      printf '%s\n' "$rel"
+    else
+      fail "$rel is not a regular file"
+    fi
+  done
+  if [ "$found" = no ] && [ "$1" != . ]; then
+    fail "$(printf '%s\n' "$1" | sed 's|^\./||')/ is an empty folder the manifest does not account for"
+  fi
+)
+walk . > "$tmp/tree" || exit 1
+sort "$tmp/tree" > "$tmp/present"
+{ cat "$tmp/listed"; printf 'manifest.json\nmanifest.sig\n'; } | sort > "$tmp/expected"
+extra=$(comm -23 "$tmp/present" "$tmp/expected" | head -n 1)
+[ -z "$extra" ] || fail "$extra is in the bundle but not listed in manifest.json"
+missing=$(comm -13 "$tmp/present" "$tmp/expected" | head -n 1)
+[ -z "$missing" ] || fail "$missing is listed in manifest.json but missing from the bundle"
+
+# 4. Sizes, then contents.
+sed 's/^{"path":"\([^"]*\)","sha256":"[0-9a-f]*","size":\([0-9]*\)}$/\1 \2/' "$tmp/entries" > "$tmp/sizes"
+while read -r path size; do
+  actual=$(wc -c < "$path" | tr -d ' ')
+  [ "$actual" = "$size" ] || fail "$path is $actual bytes; manifest.json says $size"
+done < "$tmp/sizes"
+sed 's/^{"path":"\([^"]*\)","sha256":"\([0-9a-f]*\)",.*/\2  \1/' "$tmp/entries" > "$tmp/sums"
+if ! sha256sum -c --strict --quiet "$tmp/sums" > "$tmp/check" 2>&1; then
+  bad=$(sed -n 's/^\([A-Za-z0-9._/-]*\): FAILED.*/\1/p' "$tmp/check" | head -n 1)
+  [ -n "$bad" ] || bad=$(head -n 1 "$tmp/check")
+  fail "$bad does not match its sha256 in manifest.json"
+fi
+
+printf 'verified %s %s\n' "$release_id" "$signer"
+`;
+
 ;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
 /**
  * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
@@ -65874,7 +66054,9 @@ async function markReleaseBad(connection, layout, releaseId, reason) {
  *
  * REVERT_SCRIPT runs the plan, under the deploy lock (the caller holds it), from whatever state the
  * deploy left: `current` on the new release -> stop what changed, flip `current` back atomically,
- * start the previous release, mark the new one bad (`reverted`); the same release deployed again
+ * start the previous release, mark the new one bad (`reverted`), the previous release verified
+ * again on the host first (one that no longer verifies is not returned to: `refused`, exit 1, the
+ * new release left current and nothing stopped); the same release deployed again
  * (e.g. DISARMED -> ARMED) -> stop what changed and start it again DISARMED (`returned`); `current`
  * still on the previous release (the switch did not happen) -> start again, as they were, the
  * services the deploy stopped (`restored`). Under an operator's halt (state/halted) the held
@@ -65891,6 +66073,7 @@ async function markReleaseBad(connection, layout, releaseId, reason) {
  * recorded itself. CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and
  * stops the guard. The bad mark's format is release-marks.ts's (MARK_BAD_PART).
  */
+
 
 
 const GUARD_SCRIPT_NAME = GUARD_PROCESS_NAME;
@@ -65932,6 +66115,11 @@ compose() {
   env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" $files --env-file "$app/shared/.env.prod" "$@"
 }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+# verify_release ID: the release package's host verification of releases/ID against trust/.
+verify_release() {
+  sh -s -- "releases/$1" trust "$1" <<'TITAN_VERIFY_RELEASE'
+${HOST_VERIFY_SCRIPT}TITAN_VERIFY_RELEASE
+}
 halted=0
 if [ -f state/halted ]; then halted=1; fi
 # up_stack FLAGS...: docker compose up -d FLAGS; under an operator's halt, every service but the held ones.
@@ -65980,12 +66168,25 @@ if [ "$current" = "releases/$release" ] && [ "$release" = "$previous" ]; then
   record_mode
   finish returned
 elif [ "$current" = "releases/$release" ]; then
+  if [ -n "$previous" ]; then
+    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
+    # The release returned to is verified again before anything stops: nothing starts on the host
+    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).
+    if ! verdict=$(verify_release "$previous" 2>&1); then
+      why=$(printf '%s\n' "$verdict" | sed -n 's/^verify-release: //p' | head -n 1)
+      echo "revert: releases/$previous no longer verifies against trust/ (\${why:-$verdict}): not returning to it; $release stays current, nothing was stopped" >&2
+      escaped=$(printf '%s' "\${why:-verification failed}" | sed 's/[\\\\"]/\\\\&/g')
+      reason="\\"releases/$previous no longer verifies: $escaped\\""
+      finish refused
+      exit 1
+    fi
+    echo "revert: releases/$previous verified again ($verdict)"
+  fi
   for service in $stop_list; do
     echo "revert: stopping $service"
     stop_service "$service"
   done
   if [ -n "$previous" ]; then
-    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
     ln -s "releases/$previous" "current.tmp-$$"
     mv -T "current.tmp-$$" current
     echo "revert: current -> releases/$previous"
@@ -66619,6 +66820,343 @@ function describeDrift(drift) {
         .join('; ');
 }
 
+;// CONCATENATED MODULE: ../packages/release/lib/migration-content.js
+const REFUSED_TRANSACTION = new Map([
+    ['BEGIN', 'starts a transaction of its own'],
+    ['START', 'starts a transaction of its own'],
+    ['COMMIT', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
+    ['END', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
+    ['ROLLBACK', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
+    ['ABORT', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
+    ['PREPARE', 'ends the deployer\u2019s transaction as a prepared transaction'],
+]);
+const TRANSACTION_FIX = 'Remove it: the deployer runs each migration in one transaction with its history row (SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine)';
+/** Every problem of a migration's text, in order of lines. */
+function migrationContentProblems(text) {
+    const problems = [];
+    const statements = [];
+    let current;
+    let line = 1;
+    let bracketDepth = 0;
+    let atomicDepth = 0;
+    let i = 0;
+    const n = text.length;
+    const at = (k) => text[k] ?? '';
+    const isIdent = (c) => /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
+    const advanceTo = (end) => {
+        for (let k = i; k < end && k < n; k += 1)
+            if (text[k] === '\n')
+                line += 1;
+        i = end;
+    };
+    const endStatement = () => {
+        if (current !== undefined)
+            statements.push(current);
+        current = undefined;
+        bracketDepth = 0;
+    };
+    while (i < n) {
+        const c = at(i);
+        const next = at(i + 1);
+        if (c === '\n') {
+            line += 1;
+            i += 1;
+            continue;
+        }
+        if (/\s/.test(c)) {
+            i += 1;
+            continue;
+        }
+        if (c === '-' && next === '-') {
+            const eol = text.indexOf('\n', i);
+            i = eol < 0 ? n : eol;
+            continue;
+        }
+        if (c === '/' && next === '*') {
+            const start = line;
+            let depth = 0;
+            let k = i;
+            for (; k < n; k += 1) {
+                if (text[k] === '/' && text[k + 1] === '*') {
+                    depth += 1;
+                    k += 1;
+                }
+                else if (text[k] === '*' && text[k + 1] === '/') {
+                    depth -= 1;
+                    k += 1;
+                    if (depth === 0)
+                        break;
+                }
+            }
+            if (depth !== 0) {
+                problems.push(unterminated(start, '/*', 'a block comment'));
+                break;
+            }
+            advanceTo(k + 1);
+            continue;
+        }
+        if (c === "'" || c === '"') {
+            const escapes = c === "'" && /[Ee]/.test(at(i - 1)) && !isIdent(at(i - 2));
+            const start = line;
+            let k = i + 1;
+            for (; k < n; k += 1) {
+                if (escapes && text[k] === '\\') {
+                    k += 1;
+                    continue;
+                }
+                if (text[k] === c) {
+                    if (text[k + 1] === c) {
+                        k += 1;
+                        continue;
+                    }
+                    break;
+                }
+            }
+            if (k >= n) {
+                problems.push(unterminated(start, c, c === "'" ? 'a string' : 'a quoted identifier'));
+                break;
+            }
+            current ??= { line: start, words: [], raw: [] };
+            current.words.push(c === "'" ? "'" : '"');
+            current.raw.push(c);
+            advanceTo(k + 1);
+            continue;
+        }
+        if (c === '$' && !isIdent(at(i - 1))) {
+            const tag = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(text.slice(i, i + 64));
+            if (tag !== null) {
+                const start = line;
+                const close = text.indexOf(tag[0], i + tag[0].length);
+                if (close < 0) {
+                    problems.push(unterminated(start, tag[0], 'a dollar-quoted body'));
+                    break;
+                }
+                current ??= { line: start, words: [], raw: [] };
+                current.words.push('$$');
+                current.raw.push('$$');
+                advanceTo(close + tag[0].length);
+                continue;
+            }
+        }
+        if (c === '\\') {
+            const command = /^\\([A-Za-z]+|[^A-Za-z\s])/.exec(text.slice(i))?.[0] ?? '\\';
+            problems.push({
+                kind: 'meta-command',
+                line,
+                found: command,
+                message: `holds the psql meta-command ${command}, which psql runs instead of sending it to the database (\\q would end psql before the history row, \\! runs a shell)`,
+                fix: 'Remove it: a migration is SQL only',
+            });
+            const eol = text.indexOf('\n', i);
+            i = eol < 0 ? n : eol;
+            continue;
+        }
+        if (c === ':' && next === ':') {
+            i += 2;
+            continue;
+        }
+        if (c === ':' && (next === "'" || next === '"' || (next === '{' && at(i + 2) === '?'))) {
+            const found = /^:('[^']*'?|"[^"]*"?|\{\?[^}]*\}?)/.exec(text.slice(i))?.[0] ?? ':';
+            problems.push({
+                kind: 'variable',
+                line,
+                found,
+                message: `reads the psql variable ${found}, which psql replaces with its own value before the database sees it`,
+                fix: 'Write the value itself: a migration is the same SQL on every host',
+            });
+            i += found.length;
+            continue;
+        }
+        if (c === '[')
+            bracketDepth += 1;
+        if (c === ']')
+            bracketDepth = Math.max(0, bracketDepth - 1);
+        if (c === ';') {
+            if (atomicDepth === 0)
+                endStatement();
+            i += 1;
+            continue;
+        }
+        if (isIdent(c) && !/[0-9$]/.test(c)) {
+            let k = i;
+            while (k < n && isIdent(at(k)))
+                k += 1;
+            const word = text.slice(i, k).toUpperCase();
+            current ??= { line, words: [], raw: [] };
+            current.words.push(word);
+            current.raw.push(text.slice(i, k));
+            if (current.words[0] === 'CREATE') {
+                const previous = current.words.at(-2);
+                if (word === 'ATOMIC' && previous === 'BEGIN')
+                    atomicDepth += 1;
+                else if (atomicDepth > 0 && word === 'CASE')
+                    atomicDepth += 1;
+                else if (atomicDepth > 0 && word === 'END')
+                    atomicDepth -= 1;
+            }
+            i = k;
+            continue;
+        }
+        current ??= { line, words: [], raw: [] };
+        i += 1;
+    }
+    endStatement();
+    for (const statement of statements) {
+        const problem = statementProblem(statement);
+        if (problem !== undefined)
+            problems.push(problem);
+    }
+    return problems.sort((a, b) => a.line - b.line);
+}
+function statementProblem(statement) {
+    const [first = '', second = '', third = ''] = statement.words;
+    if (first === 'COPY' && statement.words.some((w, k) => w === 'FROM' && statement.words[k + 1] === 'STDIN')) {
+        return {
+            kind: 'copy-stdin',
+            line: statement.line,
+            found: 'COPY ... FROM STDIN',
+            message: 'copies FROM STDIN, so psql would read the rest of its input, the history row included, as the data',
+            fix: 'Load the rows with INSERT statements instead',
+        };
+    }
+    const refused = REFUSED_TRANSACTION.get(first);
+    if (refused === undefined)
+        return undefined;
+    if (first === 'START' && second !== 'TRANSACTION')
+        return undefined;
+    if (first === 'PREPARE' && second !== 'TRANSACTION')
+        return undefined;
+    if (first === 'ROLLBACK' && (second === 'TO' || ((second === 'WORK' || second === 'TRANSACTION') && third === 'TO')))
+        return undefined;
+    const found = statement.raw.slice(0, ['TRANSACTION', 'WORK', 'PREPARED', 'AND'].includes(second) ? 2 : 1).join(' ');
+    return { kind: 'transaction', line: statement.line, found, message: `controls its own transaction (${found}): it ${refused}`, fix: TRANSACTION_FIX };
+}
+function unterminated(line, opener, what) {
+    return {
+        kind: 'unterminated',
+        line,
+        found: opener,
+        message: `opens ${what} (${opener}) that is never closed, so psql would read the history row as part of it`,
+        fix: 'Close it',
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
+/**
+ * Reading files of an installed release back from the host (its manifest, its compose files), in
+ * one remote command. Paths are bundle paths (checked), relative to the release folder.
+ */
+
+
+
+const READ_RELEASE_FILES_SCRIPT_NAME = 'titan-read-release-files';
+// $1 release folder, then paths in it. For each: "file <path>" and the file in base64 on one line,
+// or "missing <path>" and an empty line.
+const READ_RELEASE_FILES_SCRIPT = `set -eu
+dir=$1
+shift
+cd "$dir"
+for path in "$@"; do
+  if [ -f "$path" ]; then
+    printf 'file %s\\n' "$path"
+    base64 -w 0 < "$path"
+    printf '\\n'
+  else
+    printf 'missing %s\\n\\n' "$path"
+  fi
+done
+`;
+async function readReleaseFiles(connection, layout, releaseId, paths) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    for (const path of paths) {
+        if (!isBundlePath(path))
+            throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
+    }
+    const { stdout } = await connection.runScript(READ_RELEASE_FILES_SCRIPT, [layout.releaseDir(releaseId), ...paths], {
+        name: READ_RELEASE_FILES_SCRIPT_NAME,
+        timeoutMs: 60_000,
+    });
+    const files = new Map();
+    const lines = stdout.split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+        const header = lines[i] ?? '';
+        if (header.startsWith('missing '))
+            continue;
+        if (!header.startsWith('file '))
+            break;
+        files.set(header.slice('file '.length), Buffer.from(lines[i + 1] ?? '', 'base64'));
+    }
+    return files;
+}
+/**
+ * An installed release's manifest, and the files the caller wants of it: `guess` is read along with
+ * the manifest in one command (files it does not have are skipped); `wanted(manifest)` names the
+ * files still needed once the manifest is known (read in a second command only if some are missing).
+ */
+async function readInstalledRelease(connection, layout, releaseId, options = {}) {
+    const guess = (options.guess ?? []).filter((p) => p !== MANIFEST_FILE);
+    const files = await readReleaseFiles(connection, layout, releaseId, [MANIFEST_FILE, ...guess]);
+    const bytes = files.get(MANIFEST_FILE);
+    if (bytes === undefined)
+        throw new Error(`${layout.releaseDir(releaseId)}/${MANIFEST_FILE} could not be read.`);
+    files.delete(MANIFEST_FILE);
+    const manifest = parseManifest(bytes);
+    const missing = (options.wanted?.(manifest) ?? []).filter((p) => !files.has(p));
+    if (missing.length > 0) {
+        for (const [path, content] of await readReleaseFiles(connection, layout, releaseId, missing))
+            files.set(path, content);
+    }
+    return { manifest, files };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migration-content-check.js
+/**
+ * The host's own check of the migrations a deploy is about to apply, before anything stops: each
+ * pending migration is read back from the release folder the host verified (its bytes checked
+ * against the manifest's sha256 once more), and held to the release package's migration content
+ * rule (`@titan/release/migration-content`), the same rule the gatekeeper applies to the release
+ * source: no transaction control, no psql meta-command or variable, no COPY FROM STDIN, no unclosed
+ * quote. A bundle that skipped the gate, or was signed from a source the gate never saw, is refused
+ * here.
+ */
+
+
+
+class MigrationContentError extends Error {
+    name = 'MigrationContentError';
+    /** `file:line what` for each problem. */
+    problems;
+    constructor(message, problems) {
+        super(message);
+        this.problems = problems;
+    }
+}
+async function checkMigrationContent(connection, layout, releaseId, pending) {
+    if (pending.length === 0)
+        return;
+    const files = await readReleaseFiles(connection, layout, releaseId, pending.map((m) => m.path));
+    const problems = [];
+    const fixes = new Set();
+    for (const migration of pending) {
+        const bytes = files.get(migration.path);
+        if (bytes === undefined)
+            throw new Error(`${layout.releaseDir(releaseId)}/${migration.path} could not be read back from the host.`);
+        const sha256 = (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+        if (sha256 !== migration.sha256) {
+            throw new Error(`${layout.releaseDir(releaseId)}/${migration.path} on the host does not match its sha256 in the manifest; the release folder was altered after it was verified.`);
+        }
+        for (const problem of migrationContentProblems(bytes.toString('utf8'))) {
+            problems.push(`${migration.path}:${problem.line} ${problem.message}`);
+            fixes.add(problem.fix);
+        }
+    }
+    if (problems.length > 0) {
+        throw new MigrationContentError(`The host refuses to apply the migrations of release ${releaseId}: ${problems.join('; ')}. Nothing was stopped and no migration ran. ` +
+            `${[...fixes].join('. ')}; then sign a new release (the gatekeeper refuses the same files).`, problems);
+    }
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/migrations.js
 
 
@@ -66782,235 +67320,50 @@ async function applyMigration(connection, target, request, logger) {
     return ms;
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
-/**
- * Reading files of an installed release back from the host (its manifest, its compose files), in
- * one remote command. Paths are bundle paths (checked), relative to the release folder.
- */
+;// CONCATENATED MODULE: ../packages/host/lib/migration-record.js
 
 
-
-const READ_RELEASE_FILES_SCRIPT_NAME = 'titan-read-release-files';
-// $1 release folder, then paths in it. For each: "file <path>" and the file in base64 on one line,
-// or "missing <path>" and an empty line.
-const READ_RELEASE_FILES_SCRIPT = `set -eu
-dir=$1
-shift
-cd "$dir"
-for path in "$@"; do
-  if [ -f "$path" ]; then
-    printf 'file %s\\n' "$path"
-    base64 -w 0 < "$path"
-    printf '\\n'
-  else
-    printf 'missing %s\\n\\n' "$path"
-  fi
-done
+const CHECK_MIGRATION_RECORD_SCRIPT_NAME = 'titan-check-migration-record';
+// $1 file name, $2 role, $3 database, then the docker compose command. Prints "sha256 release" of
+// the file's history row, or nothing.
+const CHECK_MIGRATION_RECORD_SCRIPT = `set -eu
+name=$1
+role=$2
+db=$3
+shift 3
+printf '%s\\n' "SELECT sha256 || ' ' || release FROM ${MIGRATIONS_TABLE} WHERE file = :'titan_file';" |
+  "$@" exec -T postgres psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$role" -d "$db" -v "titan_file=$name"
 `;
-async function readReleaseFiles(connection, layout, releaseId, paths) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    for (const path of paths) {
-        if (!isBundlePath(path))
-            throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
+class MigrationNotRecordedError extends Error {
+    name = 'MigrationNotRecordedError';
+    file;
+    constructor(file, message) {
+        super(message);
+        this.file = file;
     }
-    const { stdout } = await connection.runScript(READ_RELEASE_FILES_SCRIPT, [layout.releaseDir(releaseId), ...paths], {
-        name: READ_RELEASE_FILES_SCRIPT_NAME,
-        timeoutMs: 60_000,
+}
+async function requireMigrationRecorded(connection, target, request) {
+    const { migration, releaseId } = request;
+    const database = request.database ?? TITAN_DATABASE;
+    const { stdout } = await connection.runScript(CHECK_MIGRATION_RECORD_SCRIPT, [migration.file, database.user, database.database, ...compose_command_composeArgv(target, [])], {
+        name: CHECK_MIGRATION_RECORD_SCRIPT_NAME,
+        timeoutMs: 120_000,
     });
-    const files = new Map();
-    const lines = stdout.split('\n');
-    for (let i = 0; i + 1 < lines.length; i += 2) {
-        const header = lines[i] ?? '';
-        if (header.startsWith('missing '))
-            continue;
-        if (!header.startsWith('file '))
-            break;
-        files.set(header.slice('file '.length), Buffer.from(lines[i + 1] ?? '', 'base64'));
-    }
-    return files;
+    const found = stdout.trim();
+    if (found === `${migration.sha256} ${releaseId}`)
+        return;
+    throw new MigrationNotRecordedError(migration.file, `Migration ${migration.file} ran, but its history row is ${found === '' ? 'missing from' : `not the one written to (found ${JSON.stringify(found.slice(0, 100))})`} ${MIGRATIONS_TABLE}: ` +
+        'what it changed may be in the database without a record, and a later deploy would apply it again. ' +
+        `Inspect the database by hand (the history table, and any rule or trigger on it) and record or undo ${migration.file} before deploying again.`);
 }
-/**
- * An installed release's manifest, and the files the caller wants of it: `guess` is read along with
- * the manifest in one command (files it does not have are skipped); `wanted(manifest)` names the
- * files still needed once the manifest is known (read in a second command only if some are missing).
- */
-async function readInstalledRelease(connection, layout, releaseId, options = {}) {
-    const guess = (options.guess ?? []).filter((p) => p !== MANIFEST_FILE);
-    const files = await readReleaseFiles(connection, layout, releaseId, [MANIFEST_FILE, ...guess]);
-    const bytes = files.get(MANIFEST_FILE);
-    if (bytes === undefined)
-        throw new Error(`${layout.releaseDir(releaseId)}/${MANIFEST_FILE} could not be read.`);
-    files.delete(MANIFEST_FILE);
-    const manifest = parseManifest(bytes);
-    const missing = (options.wanted?.(manifest) ?? []).filter((p) => !files.has(p));
-    if (missing.length > 0) {
-        for (const [path, content] of await readReleaseFiles(connection, layout, releaseId, missing))
-            files.set(path, content);
-    }
-    return { manifest, files };
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/host-verify-script.js
-/**
- * The host's own check of a release bundle, as POSIX sh text that needs nothing but openssl,
- * sha256sum, coreutils, grep and sed (no node, no jq, no find). Deploy runs it on the host against
- * /opt/titan/trust before a release may become `current`:
- *   sh -s -- /opt/titan/releases/<id> /opt/titan/trust <id>   < the script
- * Exit 0 and "verified <release id> <key file>" on stdout, or exit 1 and one line
- * "verify-release: <reason>" on stderr. packages/release/README.md walks through the same steps by
- * hand. The text holds no "${" and no backquote, so it is kept verbatim in a String.raw template.
- */
-const HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
-const HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
-# verify-release: checks a Titan release bundle on the host, with openssl, sha256sum, coreutils, grep
-# and sed only. Usage:
-#   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
-# TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or *.pub (base64
-# of the raw 32-byte key, converted here). Checks, in order: manifest.sig is an Ed25519 signature of
-# manifest.json's exact bytes by one of those keys; manifest.json is one canonical line whose files
-# entries are well-formed with safe paths; the bundle holds regular files and folders only, exactly
-# the listed files plus manifest.json and manifest.sig; each file has its listed size and sha256
-# (sha256sum -c --strict); the release id is RELEASE_ID when given.
-# Success: exit 0, one line "verified <release id> <key file>" on stdout. Failure: exit 1, one line
-# "verify-release: <reason>" on stderr. Nothing here reads standard input, so the script can be fed
-# to 'sh -s -- BUNDLE_DIR TRUST_DIR' on stdin.
-set -eu
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-LC_ALL=C
-export PATH LC_ALL
-umask 077
-
-fail() {
-  printf 'verify-release: %s\n' "$1" >&2
-  exit 1
-}
-
-if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
-  fail "usage: verify-release BUNDLE_DIR TRUST_DIR [RELEASE_ID]"
-fi
-bundle=$1
-trust=$2
-expected_id=
-if [ "$#" -eq 3 ]; then expected_id=$3; fi
-
-[ -d "$trust" ] || fail "trust folder $trust does not exist"
-trust=$(cd "$trust" && pwd -P) || fail "trust folder cannot be entered"
-[ -d "$bundle" ] || fail "bundle folder $bundle does not exist"
-cd "$bundle" || fail "bundle folder $bundle cannot be entered"
-
-tmp=$(mktemp -d) || fail "cannot create a temporary folder"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-# 1. The signature, against any trusted key.
-for name in manifest.json manifest.sig; do
-  if [ -L "$name" ] || [ ! -f "$name" ]; then fail "$name is missing or not a regular file"; fi
-done
-sig_size=$(wc -c < manifest.sig | tr -d ' ')
-[ "$sig_size" = 64 ] || fail "manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes"
-keys=0
-signer=
-for key in "$trust"/*.pem "$trust"/*.pub; do
-  [ -f "$key" ] || continue
-  keys=$((keys + 1))
-  pem=$key
-  case $key in
-    *.pub)
-      raw=$(tr -d ' \r\n' < "$key")
-      case $raw in
-        *[!A-Za-z0-9+/=]* | '') continue ;;
-      esac
-      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || continue
-      pem="$tmp/key-$keys.pem"
-      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$pem"
-      ;;
-  esac
-  openssl pkey -pubin -in "$pem" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key' || continue
-  if openssl pkeyutl -verify -pubin -inkey "$pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
-    signer=$key
-    break
-  fi
-done
-[ "$keys" -gt 0 ] || fail "no trusted key in $trust (*.pem or *.pub)"
-[ -n "$signer" ] || fail "manifest.sig does not verify manifest.json against any of the $keys trusted key(s) in $trust"
-
-# 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
-[ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
-grep -q ',"schemaVersion":1}$' manifest.json || fail "manifest.json is not schemaVersion 1"
-release_id=$(sed -n 's/.*},"releaseId":"\([A-Za-z0-9][A-Za-z0-9._-]*\)","runUrl":".*/\1/p' manifest.json)
-[ -n "$release_id" ] || fail "manifest.json has no valid releaseId"
-if [ -n "$expected_id" ] && [ "$release_id" != "$expected_id" ]; then
-  fail "manifest.json is release $release_id, not $expected_id"
-fi
-# (manifest.json ends without a newline: command substitution gives sed a terminated line to split.)
-files=$(sed -n 's/.*"files":\[\([^]]*\)\],"git":{.*/\1/p' manifest.json)
-[ -n "$files" ] || fail "manifest.json has no files list"
-printf '%s\n' "$files" | sed 's/},{/}\
-{/g' > "$tmp/entries"
-entry='^\{"path":"[A-Za-z0-9._/-]+","sha256":"[0-9a-f]{64}","size":(0|[1-9][0-9]*)\}$'
-if grep -v -E -e "$entry" "$tmp/entries" > "$tmp/bad"; then
-  fail "manifest.json has a malformed files entry: $(head -c 200 "$tmp/bad" | head -n 1)"
-fi
-sed 's/^{"path":"\([^"]*\)",.*/\1/' "$tmp/entries" > "$tmp/listed"
-bad=$(grep -e '^/' -e '/$' -e '//' -e '^\.\{1,2\}/' -e '/\.\{1,2\}/' -e '/\.\{1,2\}$' -e '^\.\{1,2\}$' -e '^manifest\.json$' -e '^manifest\.sig$' "$tmp/listed" | head -n 1) || true
-[ -z "$bad" ] || fail "manifest.json lists an unsafe or reserved path: $bad"
-dup=$(sort "$tmp/listed" | uniq -d | head -n 1)
-[ -z "$dup" ] || fail "manifest.json lists $dup twice"
-
-# 3. The bundle's tree: regular files and folders only, safe names, no empty folder.
-walk() (
-  found=no
-  for item in "$1"/* "$1"/.[!.]* "$1"/..?*; do
-    [ -e "$item" ] || [ -L "$item" ] || continue
-    found=yes
-    case $item in
-      *[!A-Za-z0-9._/-]*) fail "the bundle holds a name outside [A-Za-z0-9._-]: $(printf '%s' "$item" | tr -c 'A-Za-z0-9._/-' '?')" ;;
-    esac
-    rel=$(printf '%s\n' "$item" | sed 's|^\./||')
-    if [ -L "$item" ]; then
-      fail "$rel is a symbolic link; a bundle holds regular files only"
-    elif [ -d "$item" ]; then
-      walk "$item" || exit 1
-    elif [ -f "$item" ]; then
-      printf '%s\n' "$rel"
-    else
-      fail "$rel is not a regular file"
-    fi
-  done
-  if [ "$found" = no ] && [ "$1" != . ]; then
-    fail "$(printf '%s\n' "$1" | sed 's|^\./||')/ is an empty folder the manifest does not account for"
-  fi
-)
-walk . > "$tmp/tree" || exit 1
-sort "$tmp/tree" > "$tmp/present"
-{ cat "$tmp/listed"; printf 'manifest.json\nmanifest.sig\n'; } | sort > "$tmp/expected"
-extra=$(comm -23 "$tmp/present" "$tmp/expected" | head -n 1)
-[ -z "$extra" ] || fail "$extra is in the bundle but not listed in manifest.json"
-missing=$(comm -13 "$tmp/present" "$tmp/expected" | head -n 1)
-[ -z "$missing" ] || fail "$missing is listed in manifest.json but missing from the bundle"
-
-# 4. Sizes, then contents.
-sed 's/^{"path":"\([^"]*\)","sha256":"[0-9a-f]*","size":\([0-9]*\)}$/\1 \2/' "$tmp/entries" > "$tmp/sizes"
-while read -r path size; do
-  actual=$(wc -c < "$path" | tr -d ' ')
-  [ "$actual" = "$size" ] || fail "$path is $actual bytes; manifest.json says $size"
-done < "$tmp/sizes"
-sed 's/^{"path":"\([^"]*\)","sha256":"\([0-9a-f]*\)",.*/\2  \1/' "$tmp/entries" > "$tmp/sums"
-if ! sha256sum -c --strict --quiet "$tmp/sums" > "$tmp/check" 2>&1; then
-  bad=$(sed -n 's/^\([A-Za-z0-9._/-]*\): FAILED.*/\1/p' "$tmp/check" | head -n 1)
-  [ -n "$bad" ] || bad=$(head -n 1 "$tmp/check")
-  fail "$bad does not match its sha256 in manifest.json"
-fi
-
-printf 'verified %s %s\n' "$release_id" "$signer"
-`;
 
 ;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
 /**
  * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
- * into `releases/.<id>.partial-<random>`, verified ON THE HOST by the release package's script
- * (openssl against `trust/`, sha256sum of every file), and only then renamed to `releases/<id>`.
+ * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
+ * sticky bit survives), verified ON THE HOST by the release package's script (openssl against
+ * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
+ * `releases/<id>`.
  * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
  * that is already there is verified again in place (verifyRelease, as a rollback checks the release
  * it returns to) and reused.
@@ -67030,6 +67383,13 @@ class HostVerificationError extends Error {
     }
 }
 const REFUSED_EXIT = 3;
+// read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
+// setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
+// \`chmod -R u+w\`, removed (retention does that).
+const READ_ONLY_PART = `read_only() {
+  chmod -R a-w,u-s,g-s,o-t -- "$1"
+}
+`;
 const INSTALL_RELEASE_SCRIPT_NAME = 'titan-install-release';
 // $1 partial folder, $2 release folder, $3 trust folder, $4 release id; the verify script's text on
 // stdin. Exit 3 with the verify script's reason on stderr when the bundle does not verify (the
@@ -67040,14 +67400,23 @@ final=$2
 trust=$3
 id=$4
 verify=$(cat)
+# Read-only for everyone, before it is verified (so nobody changes it between the check and its
+# use): no write bit, no setuid, setgid or sticky bit survives the upload, whatever the tar said.
+${READ_ONLY_PART}read_only "$partial"
 if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$partial" "$trust" "$id" 2>&1); then
   mv -T -- "$partial" "$final"
   printf '%s\\n' "$out"
 else
+  chmod -R u+w -- "$partial"
   rm -rf -- "$partial"
   printf '%s\\n' "$out" >&2
   exit ${REFUSED_EXIT}
 fi
+`;
+const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
+// $1 release folder. Makes an installed release folder read-only (one installed before releases were).
+const READ_ONLY_RELEASE_SCRIPT = `set -eu
+${READ_ONLY_PART}read_only "$1"
 `;
 const VERIFY_RELEASE_SCRIPT_NAME = 'titan-verify-release';
 // $1 release folder, $2 trust folder, $3 release id; the verify script's text on stdin. Exit 3 when
@@ -67096,6 +67465,7 @@ async function installRelease(connection, options) {
             failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
                 'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
         });
+        await connection.runScript(READ_ONLY_RELEASE_SCRIPT, [final], { name: READ_ONLY_RELEASE_SCRIPT_NAME, timeoutMs: 60_000 });
         logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
         return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
     }
@@ -67107,7 +67477,7 @@ async function installRelease(connection, options) {
         uploadedBytes = stats.bytes;
     }
     catch (error) {
-        await connection.run(['rm', '-rf', '--', partial], { timeoutMs: 60_000 }).catch(() => undefined);
+        await connection.run(['sh', '-c', 'chmod -R u+w -- "$1" 2>/dev/null || true; rm -rf -- "$1"', 'titan-remove-partial', partial], { timeoutMs: 60_000 }).catch(() => undefined);
         throw error;
     }
     const uploadMs = Math.round(performance.now() - uploadStarted);
@@ -67202,7 +67572,9 @@ app=$1
 partials=$2
 shift 2
 cd "$app"
+# Released files are read-only (release-install.ts): write access first, for the removal.
 for name in $partials; do
+  chmod -R u+w -- "releases/$name" 2> /dev/null || true
   rm -rf -- "releases/$name"
 done
 current=$(readlink current 2> /dev/null || true)
@@ -67211,6 +67583,7 @@ for id in "$@"; do
     echo "kept $id: it is current" >&2
     continue
   fi
+  chmod -R u+w -- "releases/$id"
   rm -rf -- "releases/$id"
   rm -f -- "state/$id.confirmed" "state/$id.bad" "state/guard-$id.log"
   printf 'removed %s\\n' "$id"
@@ -68252,6 +68625,69 @@ class MigrationDriftError extends Error {
     name = 'MigrationDriftError';
 }
 
+;// CONCATENATED MODULE: ../packages/deploy/lib/release-admission.js
+/**
+ * Whether this bundle may run on the host at all, decided before anything changes (no upload, no
+ * stop): what runs is exactly what was signed, and never an older or known-bad release by accident.
+ *
+ *  - A release id already on the host is reused only when the local manifest.json is byte-identical
+ *    to the host's copy (which the host verifies again before it is used): an edited local manifest,
+ *    or another bundle claiming the same id, would otherwise drive planning, migration hashes and
+ *    verification while the host runs its own files.
+ *  - A release older (manifest createdAt) than the one running, or one marked bad on this host
+ *    before this deploy began, is a downgrade: refused unless the deploy says allow-downgrade. (A
+ *    release this deploy's own recovery just reverted, an interrupted earlier attempt of the same
+ *    deploy, is not: it never failed, and this is its retry.)
+ */
+
+
+
+
+
+class ReleaseRefusedError extends Error {
+    name = 'ReleaseRefusedError';
+    reason;
+    constructor(reason, message) {
+        super(message);
+        this.reason = reason;
+    }
+}
+async function admitRelease(connection, request) {
+    const { layout, state, bundle, logger } = request;
+    const manifest = bundle.manifest;
+    const id = manifest.releaseId;
+    const onHost = state.releases.find((r) => r.id === id);
+    if (onHost !== undefined) {
+        const local = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(bundle.dir, MANIFEST_FILE));
+        const hostCopy = (await readReleaseFiles(connection, layout, id, [MANIFEST_FILE])).get(MANIFEST_FILE);
+        if (hostCopy === undefined || !hostCopy.equals(local)) {
+            throw new ReleaseRefusedError('manifest-differs', `Release ${id} is already on ${connection.host}, but the local bundle's ${MANIFEST_FILE} is not byte-identical to the host's verified copy ` +
+                `(sha256 ${sha256Hex(local).slice(0, 12)}… here, ${hostCopy === undefined ? 'none' : `${sha256Hex(hostCopy).slice(0, 12)}…`} on the host). ` +
+                'Nothing was changed. A signed release never changes: the bundle was edited, or another bundle claims the same release id. Sign a new release.');
+        }
+        logger.info(`Release ${id} is already on the host; the local ${MANIFEST_FILE} is byte-identical to the host's copy.`);
+    }
+    const downgrades = [];
+    if (request.markedBad)
+        downgrades.push(`release ${id} is marked bad on this host (state/${id}.bad)`);
+    else if (onHost?.bad === true)
+        logger.warning(`Release ${id} was just returned from by this deploy's recovery (an earlier attempt of this deploy was interrupted); deploying it again.`);
+    if (request.running !== undefined) {
+        const running = await request.running();
+        if (Date.parse(manifest.createdAt) < Date.parse(running.createdAt)) {
+            downgrades.push(`release ${id} (created ${manifest.createdAt}) is older than release ${running.releaseId}, which runs now (created ${running.createdAt})`);
+        }
+    }
+    if (downgrades.length === 0)
+        return;
+    const what = downgrades.join(', and ');
+    if (!request.allowDowngrade) {
+        throw new ReleaseRefusedError(request.markedBad ? 'marked-bad' : 'older', `Refused: ${what}. Nothing was changed. To deploy it anyway (a deliberate downgrade), deploy again with allow-downgrade: true; ` +
+            'to return to an earlier release after an incident, action-rollback is the tool.');
+    }
+    logger.warning(`Deploying a downgrade as asked (allow-downgrade: true): ${what}.`);
+}
+
 ;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-halt.js
 /**
  * An operator's halt that arrives while a deploy runs (a HARD_HALT or a rollback in mode stop,
@@ -68391,6 +68827,9 @@ class PhaseClock {
 
 
 
+
+
+
 /** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
 const REVERT_MODE = 'DISARMED';
 async function deployRelease(connection, request) {
@@ -68461,6 +68900,7 @@ async function deployRelease(connection, request) {
             }
             return found;
         });
+        const markedBad = state.releases.find((r) => r.id === releaseId)?.bad === true;
         if (state.guards.length > 0) {
             // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
             await clock.run('recover', async () => {
@@ -68494,6 +68934,16 @@ async function deployRelease(connection, request) {
         const runningRelease = previous;
         const previousRead = runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readView(connection, layout, runningRelease, manifest.compose)) : undefined;
         checkpoint();
+        await clock.run('admit', () => admitRelease(connection, {
+            layout,
+            state,
+            bundle,
+            allowDowngrade: request.allowDowngrade === true,
+            markedBad,
+            running: previousRead === undefined ? undefined : async () => settled(await previousRead).manifest,
+            logger,
+        }));
+        checkpoint();
         const installed = await clock.run('install', async () => {
             heldLock.assertHeld();
             return installRelease(connection, {
@@ -68507,9 +68957,6 @@ async function deployRelease(connection, request) {
         reusedRelease = installed.reused;
         if (!installed.reused)
             hostChanged = true;
-        if (state.releases.find((r) => r.id === releaseId)?.bad === true) {
-            logger.warning(`Release ${releaseId} was marked bad on this host by an earlier deploy; deploying it again as asked.`);
-        }
         checkpoint();
         plan = await clock.run('plan', async () => {
             if (previous !== undefined)
@@ -68558,6 +69005,7 @@ async function deployRelease(connection, request) {
                     throw new MigrationDriftError(`Migration drift: ${describeDrift(planned.drift)}. Nothing was stopped. An applied migration must never change: ` +
                         'restore the file as it was applied and put the change in a new, higher-numbered migration.');
                 }
+                await checkMigrationContent(connection, layout, releaseId, planned.pending);
                 logger.info(`${planned.alreadyApplied} migration(s) already applied; ${planned.pending.length} to apply: ${planned.pending.map((m) => m.file).join(', ') || 'none'}.`);
                 return planned;
             });
@@ -68595,6 +69043,7 @@ async function deployRelease(connection, request) {
                     for (const migration of pending) {
                         checkpoint();
                         await applyMigration(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, migration, work: { token: heldLock.token, stateDir: layout.stateDir } }, logger);
+                        await requireMigrationRecorded(connection, target, { migration, releaseId });
                         applied.push(migration.file);
                     }
                 }
@@ -75800,6 +76249,7 @@ async function readSettings(reader = new InputReader(), env = process.env) {
         heartbeatTimeoutSeconds,
         keepReleases: reader.integer('keep-releases', settings_DEFAULTS.keepReleases, { min: 1, max: 1000 }),
         liftHalt: reader.boolean('lift-halt', false),
+        allowDowngrade: reader.boolean('allow-downgrade', false),
         githubToken: reader.secret('github-token'),
         environment: reader.optional('environment', settings_DEFAULTS.environment),
         environmentUrl: reader.optional('environment-url'),
@@ -76018,6 +76468,7 @@ async function run(logger = core_logger/* coreLogger */.W, signal) {
             heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
             keepReleases: settings.keepReleases,
             liftHalt: settings.liftHalt,
+            allowDowngrade: settings.allowDowngrade,
             actor: settings.actor,
             runUrl: settings.runUrl,
             logger,

@@ -67,6 +67,7 @@ export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Pr
       heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
       keepReleases: settings.keepReleases,
       liftHalt: settings.liftHalt,
+      allowDowngrade: settings.allowDowngrade,
       actor: settings.actor,
       runUrl: settings.runUrl,
       logger,

@@ -22,6 +22,8 @@ export interface DeploySettings extends HostConnectionSettings, HostTargetSettin
   readonly heartbeatTimeoutSeconds: number;
   readonly keepReleases: number;
   readonly liftHalt: boolean;
+  /** Deploy a release older than the running one, or one marked bad on the host. */
+  readonly allowDowngrade: boolean;
   readonly githubToken: string | undefined;
   readonly environment: string;
   readonly environmentUrl: string | undefined;
@@ -80,6 +82,7 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     heartbeatTimeoutSeconds,
     keepReleases: reader.integer('keep-releases', DEFAULTS.keepReleases, { min: 1, max: 1000 }),
     liftHalt: reader.boolean('lift-halt', false),
+    allowDowngrade: reader.boolean('allow-downgrade', false),
     githubToken: reader.secret('github-token'),
     environment: reader.optional('environment', DEFAULTS.environment),
     environmentUrl: reader.optional('environment-url'),

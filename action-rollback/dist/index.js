@@ -65066,7 +65066,9 @@ function redact(text, secrets) {
  *
  * REVERT_SCRIPT runs the plan, under the deploy lock (the caller holds it), from whatever state the
  * deploy left: `current` on the new release -> stop what changed, flip `current` back atomically,
- * start the previous release, mark the new one bad (`reverted`); the same release deployed again
+ * start the previous release, mark the new one bad (`reverted`), the previous release verified
+ * again on the host first (one that no longer verifies is not returned to: `refused`, exit 1, the
+ * new release left current and nothing stopped); the same release deployed again
  * (e.g. DISARMED -> ARMED) -> stop what changed and start it again DISARMED (`returned`); `current`
  * still on the previous release (the switch did not happen) -> start again, as they were, the
  * services the deploy stopped (`restored`). Under an operator's halt (state/halted) the held
@@ -65083,6 +65085,7 @@ function redact(text, secrets) {
  * recorded itself. CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and
  * stops the guard. The bad mark's format is release-marks.ts's (MARK_BAD_PART).
  */
+
 
 
 const GUARD_SCRIPT_NAME = session_lock_script_GUARD_PROCESS_NAME;
@@ -65124,6 +65127,11 @@ compose() {
   env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" $files --env-file "$app/shared/.env.prod" "$@"
 }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+# verify_release ID: the release package's host verification of releases/ID against trust/.
+verify_release() {
+  sh -s -- "releases/$1" trust "$1" <<'TITAN_VERIFY_RELEASE'
+${HOST_VERIFY_SCRIPT}TITAN_VERIFY_RELEASE
+}
 halted=0
 if [ -f state/halted ]; then halted=1; fi
 # up_stack FLAGS...: docker compose up -d FLAGS; under an operator's halt, every service but the held ones.
@@ -65172,12 +65180,25 @@ if [ "$current" = "releases/$release" ] && [ "$release" = "$previous" ]; then
   record_mode
   finish returned
 elif [ "$current" = "releases/$release" ]; then
+  if [ -n "$previous" ]; then
+    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
+    # The release returned to is verified again before anything stops: nothing starts on the host
+    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).
+    if ! verdict=$(verify_release "$previous" 2>&1); then
+      why=$(printf '%s\n' "$verdict" | sed -n 's/^verify-release: //p' | head -n 1)
+      echo "revert: releases/$previous no longer verifies against trust/ (\${why:-$verdict}): not returning to it; $release stays current, nothing was stopped" >&2
+      escaped=$(printf '%s' "\${why:-verification failed}" | sed 's/[\\\\"]/\\\\&/g')
+      reason="\\"releases/$previous no longer verifies: $escaped\\""
+      finish refused
+      exit 1
+    fi
+    echo "revert: releases/$previous verified again ($verdict)"
+  fi
   for service in $stop_list; do
     echo "revert: stopping $service"
     stop_service "$service"
   done
   if [ -n "$previous" ]; then
-    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
     ln -s "releases/$previous" "current.tmp-$$"
     mv -T "current.tmp-$$" current
     echo "revert: current -> releases/$previous"
@@ -66935,13 +66956,14 @@ async function pullImages(connection, references, logger) {
  * hand. The text holds no "${" and no backquote, so it is kept verbatim in a String.raw template.
  */
 const host_verify_script_HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
-const HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
+const host_verify_script_HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
 # verify-release: checks a Titan release bundle on the host, with openssl, sha256sum, coreutils, grep
 # and sed only. Usage:
 #   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
 # TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or *.pub (base64
-# of the raw 32-byte key, converted here). Checks, in order: manifest.sig is an Ed25519 signature of
-# manifest.json's exact bytes by one of those keys; manifest.json is one canonical line whose files
+# of the raw 32-byte key, converted here), each named after its key id; TRUST_DIR/revoked/ holds
+# revoked keys. Checks, in order: manifest.sig is an Ed25519 signature of manifest.json's exact
+# bytes by the trusted key the manifest's keyId names, and that key is not revoked; manifest.json is one canonical line whose files
 # entries are well-formed with safe paths; the bundle holds regular files and folders only, exactly
 # the listed files plus manifest.json and manifest.sig; each file has its listed size and sha256
 # (sha256sum -c --strict); the release id is RELEASE_ID when given.
@@ -66976,37 +66998,61 @@ tmp=$(mktemp -d) || fail "cannot create a temporary folder"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
 
-# 1. The signature, against any trusted key.
+# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file
+#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose
+#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.
 for name in manifest.json manifest.sig; do
   if [ -L "$name" ] || [ ! -f "$name" ]; then fail "$name is missing or not a regular file"; fi
 done
 sig_size=$(wc -c < manifest.sig | tr -d ' ')
 [ "$sig_size" = 64 ] || fail "manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes"
 keys=0
-signer=
 for key in "$trust"/*.pem "$trust"/*.pub; do
-  [ -f "$key" ] || continue
-  keys=$((keys + 1))
-  pem=$key
-  case $key in
-    *.pub)
-      raw=$(tr -d ' \r\n' < "$key")
-      case $raw in
-        *[!A-Za-z0-9+/=]* | '') continue ;;
-      esac
-      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || continue
-      pem="$tmp/key-$keys.pem"
-      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$pem"
-      ;;
-  esac
-  openssl pkey -pubin -in "$pem" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key' || continue
-  if openssl pkeyutl -verify -pubin -inkey "$pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
-    signer=$key
-    break
-  fi
+  if [ -f "$key" ]; then keys=$((keys + 1)); fi
 done
 [ "$keys" -gt 0 ] || fail "no trusted key in $trust (*.pem or *.pub)"
-[ -n "$signer" ] || fail "manifest.sig does not verify manifest.json against any of the $keys trusted key(s) in $trust"
+# (manifest.json ends without a newline: command substitution gives sed a terminated line.)
+key_id=$(sed -n 's/.*},"keyId":"\([A-Za-z0-9][A-Za-z0-9._:-]*\)","policy":{.*/\1/p' manifest.json)
+[ -n "$key_id" ] || fail "manifest.json names no valid keyId"
+# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).
+as_pem() {
+  case $1 in
+    *.pub)
+      raw=$(tr -d ' \r\n' < "$1")
+      case $raw in
+        *[!A-Za-z0-9+/=]* | '') return 1 ;;
+      esac
+      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || return 1
+      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$2"
+      ;;
+    *) cat "$1" > "$2" ;;
+  esac
+  openssl pkey -pubin -in "$2" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'
+}
+# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.
+key_sum() {
+  openssl pkey -pubin -in "$1" -outform DER -out "$tmp/key.der" 2>/dev/null && sha256sum < "$tmp/key.der" | sed 's/ .*//'
+}
+for revoked in "$trust/revoked/$key_id.pem" "$trust/revoked/$key_id.pub"; do
+  if [ -f "$revoked" ]; then fail "manifest.json names key $key_id, which is revoked ($revoked)"; fi
+done
+signer=
+for key in "$trust/$key_id.pem" "$trust/$key_id.pub"; do
+  if [ -f "$key" ]; then signer=$key; break; fi
+done
+[ -n "$signer" ] || fail "manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)"
+as_pem "$signer" "$tmp/signer.pem" || fail "$signer is not an Ed25519 public key"
+signer_sum=$(key_sum "$tmp/signer.pem") || fail "$signer cannot be read as a public key"
+for revoked in "$trust"/revoked/*.pem "$trust"/revoked/*.pub; do
+  [ -f "$revoked" ] || continue
+  as_pem "$revoked" "$tmp/revoked.pem" || continue
+  if [ "$(key_sum "$tmp/revoked.pem")" = "$signer_sum" ]; then
+    fail "manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked"
+  fi
+done
+if ! openssl pkeyutl -verify -pubin -inkey "$tmp/signer.pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
+  fail "manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names"
+fi
 
 # 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
 [ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
@@ -67082,8 +67128,10 @@ printf 'verified %s %s\n' "$release_id" "$signer"
 ;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
 /**
  * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
- * into `releases/.<id>.partial-<random>`, verified ON THE HOST by the release package's script
- * (openssl against `trust/`, sha256sum of every file), and only then renamed to `releases/<id>`.
+ * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
+ * sticky bit survives), verified ON THE HOST by the release package's script (openssl against
+ * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
+ * `releases/<id>`.
  * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
  * that is already there is verified again in place (verifyRelease, as a rollback checks the release
  * it returns to) and reused.
@@ -67103,6 +67151,13 @@ class HostVerificationError extends Error {
     }
 }
 const REFUSED_EXIT = 3;
+// read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
+// setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
+// \`chmod -R u+w\`, removed (retention does that).
+const READ_ONLY_PART = (/* unused pure expression or super */ null && (`read_only() {
+  chmod -R a-w,u-s,g-s,o-t -- "$1"
+}
+`));
 const INSTALL_RELEASE_SCRIPT_NAME = 'titan-install-release';
 // $1 partial folder, $2 release folder, $3 trust folder, $4 release id; the verify script's text on
 // stdin. Exit 3 with the verify script's reason on stderr when the bundle does not verify (the
@@ -67113,14 +67168,23 @@ final=$2
 trust=$3
 id=$4
 verify=$(cat)
+# Read-only for everyone, before it is verified (so nobody changes it between the check and its
+# use): no write bit, no setuid, setgid or sticky bit survives the upload, whatever the tar said.
+${READ_ONLY_PART}read_only "$partial"
 if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$partial" "$trust" "$id" 2>&1); then
   mv -T -- "$partial" "$final"
   printf '%s\\n' "$out"
 else
+  chmod -R u+w -- "$partial"
   rm -rf -- "$partial"
   printf '%s\\n' "$out" >&2
   exit ${REFUSED_EXIT}
 fi
+`));
+const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
+// $1 release folder. Makes an installed release folder read-only (one installed before releases were).
+const READ_ONLY_RELEASE_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
+${READ_ONLY_PART}read_only "$1"
 `));
 const VERIFY_RELEASE_SCRIPT_NAME = 'titan-verify-release';
 // $1 release folder, $2 trust folder, $3 release id; the verify script's text on stdin. Exit 3 when
@@ -67169,6 +67233,7 @@ async function installRelease(connection, options) {
             failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
                 'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
         });
+        await connection.runScript(READ_ONLY_RELEASE_SCRIPT, [final], { name: READ_ONLY_RELEASE_SCRIPT_NAME, timeoutMs: 60_000 });
         logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
         return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
     }
@@ -67180,7 +67245,7 @@ async function installRelease(connection, options) {
         uploadedBytes = stats.bytes;
     }
     catch (error) {
-        await connection.run(['rm', '-rf', '--', partial], { timeoutMs: 60_000 }).catch(() => undefined);
+        await connection.run(['sh', '-c', 'chmod -R u+w -- "$1" 2>/dev/null || true; rm -rf -- "$1"', 'titan-remove-partial', partial], { timeoutMs: 60_000 }).catch(() => undefined);
         throw error;
     }
     const uploadMs = Math.round(performance.now() - uploadStarted);
@@ -67196,7 +67261,7 @@ async function installRelease(connection, options) {
 }
 async function runVerifying(connection, script, name, args, messages) {
     try {
-        return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT })).stdout;
+        return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: host_verify_script_HOST_VERIFY_SCRIPT })).stdout;
     }
     catch (error) {
         if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {

@@ -57317,8 +57317,9 @@ const HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
 # and sed only. Usage:
 #   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
 # TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or *.pub (base64
-# of the raw 32-byte key, converted here). Checks, in order: manifest.sig is an Ed25519 signature of
-# manifest.json's exact bytes by one of those keys; manifest.json is one canonical line whose files
+# of the raw 32-byte key, converted here), each named after its key id; TRUST_DIR/revoked/ holds
+# revoked keys. Checks, in order: manifest.sig is an Ed25519 signature of manifest.json's exact
+# bytes by the trusted key the manifest's keyId names, and that key is not revoked; manifest.json is one canonical line whose files
 # entries are well-formed with safe paths; the bundle holds regular files and folders only, exactly
 # the listed files plus manifest.json and manifest.sig; each file has its listed size and sha256
 # (sha256sum -c --strict); the release id is RELEASE_ID when given.
@@ -57353,37 +57354,61 @@ tmp=$(mktemp -d) || fail "cannot create a temporary folder"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
 
-# 1. The signature, against any trusted key.
+# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file
+#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose
+#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.
 for name in manifest.json manifest.sig; do
   if [ -L "$name" ] || [ ! -f "$name" ]; then fail "$name is missing or not a regular file"; fi
 done
 sig_size=$(wc -c < manifest.sig | tr -d ' ')
 [ "$sig_size" = 64 ] || fail "manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes"
 keys=0
-signer=
 for key in "$trust"/*.pem "$trust"/*.pub; do
-  [ -f "$key" ] || continue
-  keys=$((keys + 1))
-  pem=$key
-  case $key in
-    *.pub)
-      raw=$(tr -d ' \r\n' < "$key")
-      case $raw in
-        *[!A-Za-z0-9+/=]* | '') continue ;;
-      esac
-      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || continue
-      pem="$tmp/key-$keys.pem"
-      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$pem"
-      ;;
-  esac
-  openssl pkey -pubin -in "$pem" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key' || continue
-  if openssl pkeyutl -verify -pubin -inkey "$pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
-    signer=$key
-    break
-  fi
+  if [ -f "$key" ]; then keys=$((keys + 1)); fi
 done
 [ "$keys" -gt 0 ] || fail "no trusted key in $trust (*.pem or *.pub)"
-[ -n "$signer" ] || fail "manifest.sig does not verify manifest.json against any of the $keys trusted key(s) in $trust"
+# (manifest.json ends without a newline: command substitution gives sed a terminated line.)
+key_id=$(sed -n 's/.*},"keyId":"\([A-Za-z0-9][A-Za-z0-9._:-]*\)","policy":{.*/\1/p' manifest.json)
+[ -n "$key_id" ] || fail "manifest.json names no valid keyId"
+# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).
+as_pem() {
+  case $1 in
+    *.pub)
+      raw=$(tr -d ' \r\n' < "$1")
+      case $raw in
+        *[!A-Za-z0-9+/=]* | '') return 1 ;;
+      esac
+      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || return 1
+      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$2"
+      ;;
+    *) cat "$1" > "$2" ;;
+  esac
+  openssl pkey -pubin -in "$2" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'
+}
+# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.
+key_sum() {
+  openssl pkey -pubin -in "$1" -outform DER -out "$tmp/key.der" 2>/dev/null && sha256sum < "$tmp/key.der" | sed 's/ .*//'
+}
+for revoked in "$trust/revoked/$key_id.pem" "$trust/revoked/$key_id.pub"; do
+  if [ -f "$revoked" ]; then fail "manifest.json names key $key_id, which is revoked ($revoked)"; fi
+done
+signer=
+for key in "$trust/$key_id.pem" "$trust/$key_id.pub"; do
+  if [ -f "$key" ]; then signer=$key; break; fi
+done
+[ -n "$signer" ] || fail "manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)"
+as_pem "$signer" "$tmp/signer.pem" || fail "$signer is not an Ed25519 public key"
+signer_sum=$(key_sum "$tmp/signer.pem") || fail "$signer cannot be read as a public key"
+for revoked in "$trust"/revoked/*.pem "$trust"/revoked/*.pub; do
+  [ -f "$revoked" ] || continue
+  as_pem "$revoked" "$tmp/revoked.pem" || continue
+  if [ "$(key_sum "$tmp/revoked.pem")" = "$signer_sum" ]; then
+    fail "manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked"
+  fi
+done
+if ! openssl pkeyutl -verify -pubin -inkey "$tmp/signer.pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
+  fail "manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names"
+fi
 
 # 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
 [ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"

@@ -12,6 +12,7 @@ import { startGitHubApiStandIn, type GitHubApiStandIn } from '@titan/workflow-ru
 import type { LocalGitHub } from '@titan/workflow-runner/local-github';
 import type { ApprovalRequest, RunResult } from '@titan/workflow-runner/run-model';
 import { testHostGitHub } from '@titan/workflow-runner/test-host-github';
+import { bringDown } from '../../packages/deploy/test/support/host-fixture.js';
 
 /**
  * The workflows as users run them, read from their files by GitHub's own parser and run against
@@ -74,6 +75,8 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   });
 
   afterAll(async () => {
+    // The stack the workflows deployed publishes the example's ports: later test files need them.
+    bringDown('titan', host.appDir);
     await stagingKey.remove();
     await api.close();
     await rm(scratch, { recursive: true, force: true });

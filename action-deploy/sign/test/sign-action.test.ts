@@ -84,13 +84,13 @@ describe('sign, run as a runner runs it', () => {
     expect(manifest.runUrl).toBe('https://github.com/titan/titan/actions/runs/777');
     expect(Object.keys(manifest.images)).toHaveLength(services.length);
 
-    // The host's check, with the public key from the output as a trust/*.pub file.
+    // The host's check, with the public key from the output as a trust/<key id>.pub file.
     const trust = join(dir, 'trust');
     await mkdir(trust, { recursive: true });
-    await writeFile(join(trust, 'release.pub'), `${publicKey}\n`);
+    await writeFile(join(trust, `${manifest.keyId}.pub`), `${publicKey}\n`);
     const host = spawnSync('sh', ['-s', '--', bundle ?? '', trust, releaseId ?? ''], { input: HOST_VERIFY_SCRIPT, encoding: 'utf8' });
     expect(host.stderr).toBe('');
-    expect(host.stdout).toBe(`verified ${releaseId} ${join(trust, 'release.pub')}\n`);
+    expect(host.stdout).toBe(`verified ${releaseId} ${join(trust, `${manifest.keyId}.pub`)}\n`);
 
     expect(run.summary).toContain(`## Release ${releaseId} signed`);
     expect(run.summary).toContain(`| **git sha** | ${SHA} |`);

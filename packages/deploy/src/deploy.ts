@@ -4,14 +4,17 @@
  *  lock       take the host's deploy lock (held while this run heartbeats: deploy-lock.ts)
  *  inspect    read the host: current release, trusted keys, production values, guards, halt mark
  *  recover    a guard left by a deploy that is gone runs its return plan first
+ *  admit      a reused release id only with a byte-identical manifest; no downgrade (older, or marked
+ *             bad) unless allow-downgrade (release-admission.ts)
  *  install    upload the bundle, verify it ON THE HOST, rename it to releases/<id>
  *  plan       what changes: images, definitions, mounted files, mode (change-plan.ts)
  *  pull       every image by digest, before anything stops
- *  migrations-check  the database's migration history against the release (drift refused)
+ *  migrations-check  the database's migration history against the release (drift refused), and the
+ *             host's copy of each pending migration against the migration content rule
  *  guard      start the commit-confirmed guard on the host: from here until confirm the host
  *             returns by itself if this run is gone (killed, cancelled, frozen, cut off)
  *  stop       the Titan services that change, in order
- *  migrate    each pending migration in one transaction
+ *  migrate    each pending migration in one transaction, its history row read back
  *  switch     flip current atomically (not for a redeploy of the running release)
  *  start      state/mode, then docker compose up -d --remove-orphans from current (TITAN_MODE set explicitly)
  *  verify     verifyStack within health-timeout
@@ -39,6 +42,8 @@ import { type HostState, readHostState } from '@titan/host/host-state';
 import { findMissingImages, imageReferences, pullImages } from '@titan/host/image-pull';
 import { type DeployResult, type JournalEntry, appendJournal } from '@titan/host/journal';
 import { describeDrift, planMigrations, releaseMigrations } from '@titan/host/migration-plan';
+import { checkMigrationContent } from '@titan/host/migration-content-check';
+import { requireMigrationRecorded } from '@titan/host/migration-record';
 import { applyMigration, DatabaseNotRunningError, readAppliedMigrations } from '@titan/host/migrations';
 import { readInstalledRelease } from '@titan/host/release-files';
 import { installRelease } from '@titan/host/release-install';
@@ -51,6 +56,7 @@ import { CancelledError, cancellationCause, throwIfCancelled } from './cancellat
 import { type ChangePlan, type ReleaseView, TRADING_SERVICES, definitionFiles, planChanges } from './change-plan.js';
 import { readComposeView } from './compose-services.js';
 import { HostNotReadyError, MigrationDriftError } from './deploy-errors.js';
+import { admitRelease } from './release-admission.js';
 import { checkNoNewHalt } from './deploy-halt.js';
 import { requireHealthyStack, StackUnhealthyError } from '@titan/verify/healthy-stack';
 import type { LocalBundle } from './local-bundle.js';
@@ -69,6 +75,8 @@ export interface DeployRequest {
   readonly keepReleases: number;
   /** Deploy onto a host an operator halted, lifting the halt (otherwise such a host is refused). */
   readonly liftHalt?: boolean;
+  /** Deploy a release older than the running one, or one marked bad (otherwise refused: release-admission.ts). */
+  readonly allowDowngrade?: boolean;
   /** Aborted when the run is cancelled (SIGINT/SIGTERM): the deploy stops at its next safe point. */
   readonly signal?: AbortSignal;
   /** Who deploys (GITHUB_ACTOR) and the run's URL: into the lock holder file and the journal. */
@@ -193,6 +201,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
       return found;
     });
 
+    const markedBad = state.releases.find((r) => r.id === releaseId)?.bad === true;
     if (state.guards.length > 0) {
       // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
       await clock.run('recover', async () => {
@@ -230,6 +239,19 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
       runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readView(connection, layout, runningRelease, manifest.compose)) : undefined;
 
     checkpoint();
+    await clock.run('admit', () =>
+      admitRelease(connection, {
+        layout,
+        state,
+        bundle,
+        allowDowngrade: request.allowDowngrade === true,
+        markedBad,
+        running: previousRead === undefined ? undefined : async () => settled(await previousRead).manifest,
+        logger,
+      }),
+    );
+
+    checkpoint();
     const installed = await clock.run('install', async () => {
       heldLock.assertHeld();
       return installRelease(connection, {
@@ -242,9 +264,6 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     });
     reusedRelease = installed.reused;
     if (!installed.reused) hostChanged = true;
-    if (state.releases.find((r) => r.id === releaseId)?.bad === true) {
-      logger.warning(`Release ${releaseId} was marked bad on this host by an earlier deploy; deploying it again as asked.`);
-    }
 
     checkpoint();
     plan = await clock.run('plan', async () => {
@@ -295,6 +314,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
                   'restore the file as it was applied and put the change in a new, higher-numbered migration.',
               );
             }
+            await checkMigrationContent(connection, layout, releaseId, planned.pending);
             logger.info(`${planned.alreadyApplied} migration(s) already applied; ${planned.pending.length} to apply: ${planned.pending.map((m) => m.file).join(', ') || 'none'}.`);
             return planned;
           });
@@ -344,6 +364,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
               { releaseDir: layout.releaseDir(releaseId), releaseId, migration, work: { token: heldLock.token, stateDir: layout.stateDir } },
               logger,
             );
+            await requireMigrationRecorded(connection, target, { migration, releaseId });
             applied.push(migration.file);
           }
         } finally {

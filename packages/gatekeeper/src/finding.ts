@@ -6,7 +6,7 @@
 export type Severity = 'error' | 'warning';
 
 /** The checks of the gate, in the order they run and are reported. */
-export const CHECKS = ['ci', 'production-values', 'compose', 'migrations', 'policy'] as const;
+export const CHECKS = ['ci', 'production-values', 'compose', 'migrations', 'policy', 'lockfiles'] as const;
 export type CheckId = (typeof CHECKS)[number];
 
 export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
@@ -15,6 +15,7 @@ export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
   compose: 'Compose policy',
   migrations: 'Migrations',
   policy: 'Policy file',
+  lockfiles: 'Lockfiles in sync',
 };
 
 export interface Finding {

@@ -8,6 +8,7 @@ import { checkSecretReferences, composeDefaults, failFastVariables } from './com
 import { DisplayPaths } from './display-path.js';
 import { CHECK_TITLES, CHECKS, isBlocking, type CheckId, type Finding } from './finding.js';
 import type { Place } from './located-yaml.js';
+import { checkLockfiles } from './lockfiles.js';
 import { checkMigrations } from './migrations.js';
 import { checkPolicyFile } from './policy-file.js';
 import type { PreviousManifest } from './previous-manifest.js';
@@ -119,6 +120,16 @@ export async function runGate(options: GateOptions): Promise<GateReport> {
     const policyFindings = await checkPolicyFile(source.policyFile, paths.of(source.policyFile));
     logger.info(`${paths.of(source.policyFile)}: ${policyFindings.length} finding(s)`);
     findings.push(...policyFindings);
+  });
+
+  await logger.group('Lockfiles', async () => {
+    const contexts = new Map<string, string[]>();
+    for (const image of source.images) {
+      if (image.context !== undefined) contexts.set(image.context, [...(contexts.get(image.context) ?? []), image.service]);
+    }
+    const { findings: lockFindings, nodeServices } = await checkLockfiles([...contexts].map(([dir, services]) => ({ dir, services })), paths);
+    logger.info(`${contexts.size} build context(s), ${nodeServices} of them Node services (a package.json): ${lockFindings.length} finding(s)`);
+    findings.push(...lockFindings);
   });
 
   return { ready: !findings.some(isBlocking), findings, checks: summarizeChecks(findings, skipped) };

@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { migrationContentProblems } from '@titan/release/migration-content';
 import type { DisplayPaths } from './display-path.js';
 import type { Finding } from './finding.js';
 import type { PreviousManifest } from './previous-manifest.js';
 
 /**
  * The migrations of a release: named `NNNN_name.sql`, numbered consecutively from 0001 with no gap
- * and no duplicate, nothing else in the folder, no transaction statements inside (the deployer runs
- * each one in its own transaction), and, against the previous release's manifest, none edited,
- * removed or slipped in before one already released.
+ * and no duplicate, nothing else in the folder, nothing inside that breaks the deployer's one
+ * transaction per migration (transaction control, psql meta-commands and variables, COPY FROM
+ * STDIN, an unclosed quote: the release package's migration-content rule, which the deploy applies
+ * again on the host), and, against the previous release's manifest, none edited, removed or
+ * slipped in before one already released.
  */
 export interface MigrationsInput {
   dir: string;
@@ -20,7 +23,6 @@ export interface MigrationsInput {
 export const MIGRATION_NAME = /^(\d{4})_([A-Za-z0-9][A-Za-z0-9_-]*)\.sql$/;
 
 const CHECK = 'migrations';
-const TRANSACTION_STATEMENT = /^\s*(BEGIN(\s+(TRANSACTION|WORK))?|START\s+TRANSACTION|COMMIT(\s+(TRANSACTION|WORK))?|END\s+(TRANSACTION|WORK)|ROLLBACK(\s+(TRANSACTION|WORK))?)\s*;/i;
 
 interface Migration {
   name: string;
@@ -59,7 +61,7 @@ export async function checkMigrations(input: MigrationsInput): Promise<Finding[]
       text: bytes.toString('utf8'),
     });
   }
-  findings.push(...numberingFindings(migrations), ...migrations.flatMap(transactionFindings));
+  findings.push(...numberingFindings(migrations), ...migrations.flatMap(contentFindings));
   if (input.previous !== undefined) findings.push(...releasedFindings(migrations, input.previous, dir, paths));
   return findings;
 }
@@ -90,19 +92,8 @@ function numberingFindings(migrations: readonly Migration[]): Finding[] {
   return findings;
 }
 
-function transactionFindings(migration: Migration): Finding[] {
-  const findings: Finding[] = [];
-  let dollarTag: string | undefined;
-  migration.text.split(/\r?\n/).forEach((line, index) => {
-    const code = dollarTag === undefined ? line.replace(/--.*$/, '') : line;
-    if (dollarTag === undefined && TRANSACTION_STATEMENT.test(code)) {
-      findings.push(finding(migration.file, index + 1, `${migration.name} controls its own transaction (${code.trim().replace(/\s*;.*$/, '')})`, 'Remove BEGIN/COMMIT: the deployer runs each migration in its own transaction and records it in the same one'));
-    }
-    for (const tag of code.match(/\$[A-Za-z_]*\$/g) ?? []) {
-      dollarTag = dollarTag === undefined ? tag : dollarTag === tag ? undefined : dollarTag;
-    }
-  });
-  return findings;
+function contentFindings(migration: Migration): Finding[] {
+  return migrationContentProblems(migration.text).map((p) => finding(migration.file, p.line, `${migration.name} ${p.message}`, p.fix));
 }
 
 function releasedFindings(migrations: readonly Migration[], previous: PreviousManifest, dir: string, paths: DisplayPaths): Finding[] {

@@ -22,6 +22,8 @@ export interface ReleaseSource {
 export interface BuiltImage {
   service: string;
   image: string;
+  /** The build context folder (absolute), when services.yml names one. */
+  context: string | undefined;
   /** Where the entry is written in services.yml. */
   place: Place;
 }
@@ -75,10 +77,11 @@ export async function readReleaseSource(sourceDir: string): Promise<ReleaseSourc
   for (const item of imagesNode?.kind === 'seq' ? imagesNode.items : []) {
     const service = scalarText(valueOf(item, 'service'));
     const image = scalarText(valueOf(item, 'image'));
+    const context = scalarText(valueOf(item, 'context'));
     if (service === undefined || image === undefined) {
       throw new ReleaseSourceError(`${servicesFile}:${item.line}: every images entry needs a service and an image`);
     }
-    images.push({ service, image, place: { file: item.file, line: item.line } });
+    images.push({ service, image, context: context === undefined || context === '' ? undefined : resolve(dir, context), place: { file: item.file, line: item.line } });
   }
   return {
     dir,

@@ -17,7 +17,9 @@ describe('runGate on examples/titan', () => {
       ['compose', 'passed'],
       ['migrations', 'passed'],
       ['policy', 'passed'],
+      ['lockfiles', 'passed'],
     ]);
     expect(logger.text()).toContain('docker-compose.yml + docker-compose.prod.yml: 17 service(s), 0 finding(s)');
+    expect(logger.text()).toContain('7 build context(s), 1 of them Node services (a package.json): 0 finding(s)');
   });
 });

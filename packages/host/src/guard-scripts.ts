@@ -12,7 +12,9 @@
  *
  * REVERT_SCRIPT runs the plan, under the deploy lock (the caller holds it), from whatever state the
  * deploy left: `current` on the new release -> stop what changed, flip `current` back atomically,
- * start the previous release, mark the new one bad (`reverted`); the same release deployed again
+ * start the previous release, mark the new one bad (`reverted`), the previous release verified
+ * again on the host first (one that no longer verifies is not returned to: `refused`, exit 1, the
+ * new release left current and nothing stopped); the same release deployed again
  * (e.g. DISARMED -> ARMED) -> stop what changed and start it again DISARMED (`returned`); `current`
  * still on the previous release (the switch did not happen) -> start again, as they were, the
  * services the deploy stopped (`restored`). Under an operator's halt (state/halted) the held
@@ -29,6 +31,7 @@
  * recorded itself. CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and
  * stops the guard. The bad mark's format is release-marks.ts's (MARK_BAD_PART).
  */
+import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
 import { MARK_BAD_PART } from './release-marks.js';
 import { END_WORK_PART, GUARD_PROCESS_NAME, TAKE_LOCK_PART } from './session-lock-script.js';
 
@@ -72,6 +75,11 @@ compose() {
   env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" $files --env-file "$app/shared/.env.prod" "$@"
 }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+# verify_release ID: the release package's host verification of releases/ID against trust/.
+verify_release() {
+  sh -s -- "releases/$1" trust "$1" <<'TITAN_VERIFY_RELEASE'
+${HOST_VERIFY_SCRIPT}TITAN_VERIFY_RELEASE
+}
 halted=0
 if [ -f state/halted ]; then halted=1; fi
 # up_stack FLAGS...: docker compose up -d FLAGS; under an operator's halt, every service but the held ones.
@@ -120,12 +128,25 @@ if [ "$current" = "releases/$release" ] && [ "$release" = "$previous" ]; then
   record_mode
   finish returned
 elif [ "$current" = "releases/$release" ]; then
+  if [ -n "$previous" ]; then
+    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
+    # The release returned to is verified again before anything stops: nothing starts on the host
+    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).
+    if ! verdict=$(verify_release "$previous" 2>&1); then
+      why=$(printf '%s\n' "$verdict" | sed -n 's/^verify-release: //p' | head -n 1)
+      echo "revert: releases/$previous no longer verifies against trust/ (\${why:-$verdict}): not returning to it; $release stays current, nothing was stopped" >&2
+      escaped=$(printf '%s' "\${why:-verification failed}" | sed 's/[\\\\"]/\\\\&/g')
+      reason="\\"releases/$previous no longer verifies: $escaped\\""
+      finish refused
+      exit 1
+    fi
+    echo "revert: releases/$previous verified again ($verdict)"
+  fi
   for service in $stop_list; do
     echo "revert: stopping $service"
     stop_service "$service"
   done
   if [ -n "$previous" ]; then
-    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
     ln -s "releases/$previous" "current.tmp-$$"
     mv -T "current.tmp-$$" current
     echo "revert: current -> releases/$previous"

@@ -1,7 +1,9 @@
 /**
  * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
- * into `releases/.<id>.partial-<random>`, verified ON THE HOST by the release package's script
- * (openssl against `trust/`, sha256sum of every file), and only then renamed to `releases/<id>`.
+ * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
+ * sticky bit survives), verified ON THE HOST by the release package's script (openssl against
+ * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
+ * `releases/<id>`.
  * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
  * that is already there is verified again in place (verifyRelease, as a rollback checks the release
  * it returns to) and reused.
@@ -28,6 +30,14 @@ export class HostVerificationError extends Error {
 
 const REFUSED_EXIT = 3;
 
+// read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
+// setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
+// \`chmod -R u+w\`, removed (retention does that).
+const READ_ONLY_PART = `read_only() {
+  chmod -R a-w,u-s,g-s,o-t -- "$1"
+}
+`;
+
 export const INSTALL_RELEASE_SCRIPT_NAME = 'titan-install-release';
 
 // $1 partial folder, $2 release folder, $3 trust folder, $4 release id; the verify script's text on
@@ -39,14 +49,25 @@ final=$2
 trust=$3
 id=$4
 verify=$(cat)
+# Read-only for everyone, before it is verified (so nobody changes it between the check and its
+# use): no write bit, no setuid, setgid or sticky bit survives the upload, whatever the tar said.
+${READ_ONLY_PART}read_only "$partial"
 if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$partial" "$trust" "$id" 2>&1); then
   mv -T -- "$partial" "$final"
   printf '%s\\n' "$out"
 else
+  chmod -R u+w -- "$partial"
   rm -rf -- "$partial"
   printf '%s\\n' "$out" >&2
   exit ${REFUSED_EXIT}
 fi
+`;
+
+export const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
+
+// $1 release folder. Makes an installed release folder read-only (one installed before releases were).
+export const READ_ONLY_RELEASE_SCRIPT = `set -eu
+${READ_ONLY_PART}read_only "$1"
 `;
 
 export const VERIFY_RELEASE_SCRIPT_NAME = 'titan-verify-release';
@@ -135,6 +156,7 @@ export async function installRelease(connection: SshConnection, options: Install
         `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
         'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
     });
+    await connection.runScript(READ_ONLY_RELEASE_SCRIPT, [final], { name: READ_ONLY_RELEASE_SCRIPT_NAME, timeoutMs: 60_000 });
     logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
     return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
   }
@@ -146,7 +168,7 @@ export async function installRelease(connection: SshConnection, options: Install
     const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
     uploadedBytes = stats.bytes;
   } catch (error: unknown) {
-    await connection.run(['rm', '-rf', '--', partial], { timeoutMs: 60_000 }).catch(() => undefined);
+    await connection.run(['sh', '-c', 'chmod -R u+w -- "$1" 2>/dev/null || true; rm -rf -- "$1"', 'titan-remove-partial', partial], { timeoutMs: 60_000 }).catch(() => undefined);
     throw error;
   }
   const uploadMs = Math.round(performance.now() - uploadStarted);

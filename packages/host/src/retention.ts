@@ -73,7 +73,9 @@ app=$1
 partials=$2
 shift 2
 cd "$app"
+# Released files are read-only (release-install.ts): write access first, for the removal.
 for name in $partials; do
+  chmod -R u+w -- "releases/$name" 2> /dev/null || true
   rm -rf -- "releases/$name"
 done
 current=$(readlink current 2> /dev/null || true)
@@ -82,6 +84,7 @@ for id in "$@"; do
     echo "kept $id: it is current" >&2
     continue
   fi
+  chmod -R u+w -- "releases/$id"
   rm -rf -- "releases/$id"
   rm -f -- "state/$id.confirmed" "state/$id.bad" "state/guard-$id.log"
   printf 'removed %s\\n' "$id"

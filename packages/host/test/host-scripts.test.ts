@@ -12,7 +12,8 @@ import { APPEND_JOURNAL_SCRIPT } from '@titan/host/journal';
 import { APPLY_MIGRATION_SCRIPT, READ_MIGRATIONS_SCRIPT } from '@titan/host/migrations';
 import { READ_RELEASE_FILES_SCRIPT } from '@titan/host/release-files';
 import { MARK_BAD_SCRIPT } from '@titan/host/release-marks';
-import { INSTALL_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT } from '@titan/host/release-install';
+import { INSTALL_RELEASE_SCRIPT, READ_ONLY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT } from '@titan/host/release-install';
+import { CHECK_MIGRATION_RECORD_SCRIPT } from '@titan/host/migration-record';
 import { REMOVE_RELEASES_SCRIPT } from '@titan/host/retention';
 import { UP_EXCEPT_SCRIPT } from '@titan/host/stack-control';
 import { RECORD_MODE_SCRIPT } from '@titan/host/stack-mode';
@@ -38,6 +39,8 @@ const scripts: Record<string, string> = {
   READ_RELEASE_FILES_SCRIPT,
   MARK_BAD_SCRIPT,
   INSTALL_RELEASE_SCRIPT,
+  READ_ONLY_RELEASE_SCRIPT,
+  CHECK_MIGRATION_RECORD_SCRIPT,
   VERIFY_RELEASE_SCRIPT,
   REMOVE_RELEASES_SCRIPT,
   SWITCH_CURRENT_SCRIPT,

@@ -26,9 +26,9 @@ export async function runHostScript(
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-/** A trust folder as provisioning leaves it: one PEM per trusted key. */
+/** A trust folder as provisioning leaves it: one PEM per trusted key, named `<key id>.pem`; `revoked/NAME` entries go in its revoked/ folder. */
 export async function trustFolder(dir: string, pems: Record<string, string>): Promise<string> {
-  await mkdir(dir, { recursive: true });
+  await mkdir(join(dir, 'revoked'), { recursive: true });
   for (const [name, pem] of Object.entries(pems)) await writeFile(join(dir, name), pem);
   return dir;
 }

@@ -46,7 +46,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'release.der'), Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), key.publicKey]));
   trust = join(dir, 'trust');
   await mkdir(trust);
-  execFileSync('openssl', ['pkey', '-pubin', '-inform', 'DER', '-in', join(dir, 'release.der'), '-out', join(trust, 'release.pem')]);
+  execFileSync('openssl', ['pkey', '-pubin', '-inform', 'DER', '-in', join(dir, 'release.der'), '-out', join(trust, `${signed.manifest.keyId}.pem`)]);
 });
 afterAll(async () => cleanup());
 
@@ -156,7 +156,7 @@ describe('sign examples/titan', () => {
   it('writes a signature the OpenSSL CLI verifies with the PEM public key, over manifest.json exactly', () => {
     const out = execFileSync(
       'openssl',
-      ['pkeyutl', '-verify', '-pubin', '-inkey', join(trust, 'release.pem'), '-rawin', '-in', 'manifest.json', '-sigfile', 'manifest.sig'],
+      ['pkeyutl', '-verify', '-pubin', '-inkey', join(trust, `${signed.manifest.keyId}.pem`), '-rawin', '-in', 'manifest.json', '-sigfile', 'manifest.sig'],
       { cwd: signed.dir, encoding: 'utf8' },
     );
     expect(out).toMatch(/Signature Verified Successfully/);
@@ -175,23 +175,49 @@ describe('sign examples/titan', () => {
     const host = await runHostScript(dir, [signed.dir, trust, signed.manifest.releaseId]);
     expect(host.stderr).toBe('');
     expect(host.status).toBe(0);
-    expect(host.stdout).toBe(`verified ${signed.manifest.releaseId} ${join(trust, 'release.pem')}\n`);
+    expect(host.stdout).toBe(`verified ${signed.manifest.releaseId} ${join(trust, `${signed.manifest.keyId}.pem`)}\n`);
     const verified = await verifyBundle(signed.dir, [other.publicKey, key.publicKey]);
     expect(verified.keyIndex).toBe(1);
     expect(verified.manifest).toEqual(signed.manifest);
   });
 
-  it('verifies on the host when the script comes on stdin or as sh -c text, with any one trusted key, and a .pub (raw base64) key', async () => {
+  it('verifies on the host when the script comes on stdin or as sh -c text, with the key its keyId names among others, as a .pub (raw base64) key', async () => {
     const several = await trustFolder(join(dir, 'trust-several'), {
       'a-old.pem': publicKeyToPem(other.publicKey),
-      'b-current.pub': `${publicKeyToBase64(key.publicKey)}\n`,
+      [`${signed.manifest.keyId}.pub`]: `${publicKeyToBase64(key.publicKey)}\n`,
     });
     for (const as of ['stdin', 'argument'] as const) {
       const host = await runHostScript(dir, [signed.dir, several], { as });
       expect(host.stderr, as).toBe('');
       expect(host.status, as).toBe(0);
-      expect(host.stdout, as).toBe(`verified ${signed.manifest.releaseId} ${join(several, 'b-current.pub')}\n`);
+      expect(host.stdout, as).toBe(`verified ${signed.manifest.releaseId} ${join(several, `${signed.manifest.keyId}.pub`)}\n`);
     }
+  });
+
+  it("refuses on the host a manifest whose keyId does not name the trusted key that verifies it, and a revoked key", async () => {
+    const keyId = signed.manifest.keyId;
+    // The right key, under another name: the manifest's keyId names no trusted key.
+    const renamed = await trustFolder(join(dir, 'trust-renamed'), { 'release.pem': publicKeyToPem(key.publicKey) });
+    expect((await runHostScript(dir, [signed.dir, renamed])).stderr).toBe(
+      `verify-release: manifest.json names key ${keyId}, which is not one of the 1 trusted key(s) in ${renamed} (no ${keyId}.pem or ${keyId}.pub)\n`,
+    );
+    // The name it gives holds another trusted key: that key does not verify it, whatever else does.
+    const swapped = await trustFolder(join(dir, 'trust-swapped'), { [`${keyId}.pem`]: publicKeyToPem(other.publicKey), 'good.pem': publicKeyToPem(key.publicKey) });
+    expect((await runHostScript(dir, [signed.dir, swapped])).stderr).toBe(
+      `verify-release: manifest.sig does not verify manifest.json against ${join(swapped, `${keyId}.pem`)}, the trusted key its keyId (${keyId}) names\n`,
+    );
+    // Moved to revoked/: verifies nothing; copied there while kept under its name (or as a .pub): the same.
+    const moved = await trustFolder(join(dir, 'trust-moved'), { 'other.pem': publicKeyToPem(other.publicKey), [`revoked/${keyId}.pem`]: publicKeyToPem(key.publicKey) });
+    expect((await runHostScript(dir, [signed.dir, moved])).stderr).toBe(`verify-release: manifest.json names key ${keyId}, which is revoked (${join(moved, 'revoked', `${keyId}.pem`)})\n`);
+    const kept = await trustFolder(join(dir, 'trust-kept'), { [`${keyId}.pem`]: publicKeyToPem(key.publicKey), 'revoked/compromised-2026.pub': publicKeyToBase64(key.publicKey) });
+    const refused = await runHostScript(dir, [signed.dir, kept]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toBe(
+      `verify-release: manifest.json names key ${keyId}, whose key is revoked: ${join(kept, `${keyId}.pem`)} holds the same key as ${join(kept, 'revoked', 'compromised-2026.pub')}\n`,
+    );
+    // Another key revoked: no effect.
+    const unrelated = await trustFolder(join(dir, 'trust-unrelated'), { [`${keyId}.pem`]: publicKeyToPem(key.publicKey), 'revoked/old.pem': publicKeyToPem(other.publicKey) });
+    expect((await runHostScript(dir, [signed.dir, unrelated])).status).toBe(0);
   });
 
   it('needs nothing on the host but openssl, sha256sum, coreutils, grep and sed', async () => {
@@ -208,7 +234,7 @@ describe('sign examples/titan', () => {
     const ok = run(signed.dir, trust);
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
-    const several = await trustFolder(join(dir, 'trust-pub'), { 'k.pub': publicKeyToBase64(key.publicKey) });
+    const several = await trustFolder(join(dir, 'trust-pub'), { [`${signed.manifest.keyId}.pub`]: publicKeyToBase64(key.publicKey) });
     expect(run(signed.dir, several).status).toBe(0);
     const changedFile = await tampered(async (bundle) => appendFile(join(bundle, 'migrations/0001_accounts_and_orders.sql'), '-- more\n'));
     expect(run(changedFile, trust).stderr).toMatch(/^verify-release: migrations\/0001_accounts_and_orders\.sql is \d+ bytes/);
@@ -228,7 +254,7 @@ describe('sign examples/titan', () => {
     const wrong = await trustFolder(join(dir, 'trust-wrong'), { 'other.pem': publicKeyToPem(other.publicKey) });
     const host = await runHostScript(dir, [signed.dir, wrong]);
     expect(host.status).toBe(1);
-    expect(host.stderr).toMatch(/manifest\.sig does not verify manifest\.json against any of the 1 trusted key/);
+    expect(host.stderr).toMatch(/manifest\.json names key ed25519-[0-9a-f]{16}, which is not one of the 1 trusted key\(s\)/);
     await expect(verifyBundle(signed.dir, [other.publicKey])).rejects.toThrow(/not a valid signature of manifest\.json by any of the 1 trusted key/);
   });
 });
@@ -244,7 +270,7 @@ describe('strings that try to look like manifest structure', () => {
     expect(parseManifest(await readFile(join(odd.dir, 'manifest.json'))).git.ref).toBe(ref);
     const host = await runHostScript(dir, [odd.dir, trust, '20261122T101113Z-0123456789ab']);
     expect(host.stderr).toBe('');
-    expect(host.stdout).toBe(`verified 20261122T101113Z-0123456789ab ${join(trust, 'release.pem')}\n`);
+    expect(host.stdout).toBe(`verified 20261122T101113Z-0123456789ab ${join(trust, `${odd.manifest.keyId}.pem`)}\n`);
   });
 });
 

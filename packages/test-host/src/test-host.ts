@@ -44,7 +44,7 @@ export interface TestHost {
   releasePublicKey: string;
   /** The release public key in PEM, installed in `${appDir}/trust/`. */
   releasePublicKeyPem: string;
-  /** Key id of the release key, e.g. "titan-test-1a2b3c4d" (the PEM's base name). */
+  /** Key id of the release key, `ed25519-<16 hex>` as sign makes it (the base name of its PEM in trust/). */
   releaseKeyId: string;
   /** Absolute path of examples/titan, the sample release the images were built from. */
   example: string;

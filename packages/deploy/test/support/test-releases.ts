@@ -28,6 +28,10 @@ export interface TestReleaseOptions {
   /** service -> sha256:... overriding the test host's. */
   digests?: Record<string, string>;
   signingKey?: ReleaseSigningKey;
+  /** The manifest's keyId (default: the signing key's own, the name of its file in trust/). */
+  keyId?: string;
+  /** Default: now. */
+  createdAt?: Date;
   output?: string;
 }
 
@@ -40,6 +44,8 @@ export async function signTestRelease(options: TestReleaseOptions = {}): Promise
       source: options.source ?? testHost.example,
       selection: { digests },
       signingKey: options.signingKey ?? releaseKey,
+      ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
+      ...(options.createdAt !== undefined ? { createdAt: options.createdAt } : {}),
       git: { sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' },
       runUrl: 'https://github.com/titan/titan/actions/runs/1',
       output: options.output ?? mkdtempSync(join(tmpdir(), 'titan-deploy-bundle-')),
