@@ -158,5 +158,5 @@ describe('action-backup/restore', () => {
     expect(last).toMatchObject({ action: 'restore', result: 'restored', backup: id, mode: 'DISARMED' });
     expect(run.summary).toContain('DISARMED');
     expectNoSecret(run);
-  });
+  }, 300_000);
 });

@@ -3,7 +3,8 @@
  * real S3 peer: a deploy holding the host's deploy lock, a stream snapshot damaged at rest, the
  * restore killed (SIGKILL, like a runner that dies) once it has stopped the trading. Each leaves the
  * stack's own data as it was (database, Redis keys, stream messages), nothing of the restore's own
- * behind, and the stack running or startable: a restore run again completes and starts it DISARMED.
+ * behind, and the stack running or startable: a restore run again completes and starts it DISARMED;
+ * and a third restore of the same backup is refused, since what the second kept is in the way.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -109,7 +110,8 @@ describe('action-backup/restore target stack, faults', () => {
     const brainStarted = startedAt('titan-brain');
     const modeBefore = mode();
     rmSync(join(appDir, '.deploy.lock.holder'), { force: true });
-    const holder: ChildProcess = spawn('flock', ['-x', join(appDir, '.deploy.lock'), 'sleep', '300'], { stdio: 'ignore' });
+    // flock hands the lock's descriptor to sleep: the whole process group is ended afterwards.
+    const holder: ChildProcess = spawn('flock', ['-x', join(appDir, '.deploy.lock'), 'sleep', '300'], { stdio: 'ignore', detached: true });
     try {
       await new Promise((resolve) => setTimeout(resolve, 500));
       const run = await restore({ 'lock-timeout': '3' });
@@ -121,9 +123,9 @@ describe('action-backup/restore target stack, faults', () => {
       expect(startedAt('titan-brain')).toBe(brainStarted);
       expect(mode()).toBe(modeBefore);
     } finally {
-      holder.kill('SIGKILL');
+      if (holder.pid !== undefined) process.kill(-holder.pid, 'SIGKILL');
     }
-  });
+  }, 200_000);
 
   it('a stream snapshot damaged at rest: caught before the trading stops; the new database dropped, the staged RDB removed, nothing changed', async () => {
     const before = await stackState();
@@ -144,7 +146,7 @@ describe('action-backup/restore target stack, faults', () => {
     } finally {
       peer.corrupt(snapshot.key, Math.floor(snapshot.size / 2));
     }
-  });
+  }, 300_000);
 
   it('killed once the trading stopped: the stack\'s data as it was, the lock free; run again, it restores and starts the stack DISARMED', async () => {
     const before = await stackState();
@@ -178,7 +180,16 @@ describe('action-backup/restore target stack, faults', () => {
     expect(mode()).toBe('DISARMED');
     expect(docker(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', containerName('titan-brain')])).toContain('TITAN_MODE=DISARMED');
     expect(docker(['inspect', '--format', '{{.State.Running}}', containerName('titan-brain')]).trim()).toBe('true');
+    // The same backup once more: what this restore kept is in the way, and a restore never overwrites it.
+    const third = await restore({ 'lock-timeout': '60' });
+    expect(third.status).toBe(1);
+    expect(third.log).toContain(`Backup ${backupId} was restored into this stack before`);
+    expect(third.log).toContain(`database titan_pre_restore_${stamp}`);
+    expect(third.log).toMatch(new RegExp(`redis /data/(dump\\.rdb|appendonlydir)\\.pre-restore-${backupId}`));
+    expect(third.log).toContain('FILLS.snapshot');
+    expect(third.log).not.toContain('::group::Stop the Titan services in order');
+    expect(redisCli(['DBSIZE'])).toBe(atBackup.redisKeys);
     for (const name of psql("SELECT string_agg(datname, ' ') FROM pg_database WHERE datname LIKE 'titan_%'").split(' ').filter((d) => d !== '')) psql(`DROP DATABASE "${name}"`, 'postgres');
     // The stack holds the backup's data now: the files that use the stack later see it as seeded.
-  });
+  }, 900_000);
 });

@@ -39,6 +39,7 @@ import type { ObjectStore } from '@titan/spaces/object-store';
 import type { SshConnection } from '@titan/ssh/connection';
 import { restoreStreamsIntoStack, type StackNats, type StreamRestoreResult } from './stack-streams.js';
 import { verifyObject } from './backup-object.js';
+import { keptDataInTheWay } from './kept-data.js';
 import { restorePostgresOnHost } from './postgres-restore.js';
 import { stageRedis, swapRedis } from './redis-restore.js';
 
@@ -94,6 +95,7 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
   };
   const stamp = stampOf(manifest.backupId);
   const incoming = `${request.postgres.database}_incoming_${stamp}`;
+  const streamsDir = `${layout.stateDir}/pre-restore-${stamp}/jetstream`;
   try {
     lock = await clock.run('lock', () =>
       acquireDeployLock(connection, { layout, holder: { runUrl: request.runUrl, release: `restore of backup ${manifest.backupId}`, actor: request.actor }, timeoutSeconds: request.lockTimeoutSeconds, logger }),
@@ -106,6 +108,18 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
 
     // 2. Ready everything while the stack runs.
     const pgContainer = parts.has('postgres') ? await findServiceContainer(connection, request.project, request.postgres.service) : undefined;
+    const redisContainer = parts.has('redis') ? await findServiceContainer(connection, request.project, request.redis.service) : undefined;
+    const inTheWay = await keptDataInTheWay(connection, {
+      postgres: pgContainer === undefined ? undefined : { container: pgContainer, adminUser: request.postgres.adminUser, database: `${request.postgres.database}_pre_restore_${stamp}` },
+      redis: redisContainer === undefined ? undefined : { container: redisContainer, dataDir: request.redis.dataDir, suffix: `pre-restore-${manifest.backupId}` },
+      streamsDir: parts.has('jetstream') ? streamsDir : undefined,
+    });
+    if (inTheWay.length > 0) {
+      throw new Error(
+        `Backup ${manifest.backupId} was restored into this stack before, and what that restore kept of the data it replaced is still there: ${inTheWay.join('; ')}. ` +
+          'A restore never overwrites kept data: move or drop it (once it is no longer needed), then run the restore again.',
+      );
+    }
     if (pgContainer !== undefined) {
       await clock.run(`Postgres: restore into ${incoming} while the stack runs`, async () => {
         // A restore of the same backup that was cut off may have left it: it is this code's, never the stack's.
@@ -117,8 +131,8 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
         incomingMade = true;
       });
     }
-    if (parts.has('redis')) {
-      const container = await findServiceContainer(connection, request.project, request.redis.service);
+    if (redisContainer !== undefined) {
+      const container = redisContainer;
       await clock.run('Redis: stage the RDB beside the live data', async () => {
         const name = await stageRedis(connection, { store: request.store, manifest, object: object('redis'), identity: request.identity, container, dataDir: request.redis.dataDir, timeoutMs: request.timeoutMs, logger });
         redisStaged = { containerId: container.id, name };
@@ -168,7 +182,7 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
       const nats = request.nats;
       if (nats === undefined) throw new Error('Restoring the JetStream streams needs a NATS user allowed to snapshot, delete and restore streams (nats-user, nats-password).');
       streams = await clock.run('JetStream: every stream of the backup restored', () =>
-        restoreStreamsIntoStack(connection, nats, request.store, manifest, manifest.objects.filter((o) => o.part === 'jetstream'), request.identity, `${layout.stateDir}/pre-restore-${stamp}/jetstream`, logger),
+        restoreStreamsIntoStack(connection, nats, request.store, manifest, manifest.objects.filter((o) => o.part === 'jetstream'), request.identity, streamsDir, logger),
       );
       for (const stream of streams) if (stream.kept !== undefined) kept.push(`stream ${stream.name} ${stream.kept}`);
     }
