@@ -36,6 +36,7 @@ trap 'exit 143' TERM
 cat >"$staged.part"
 mv -f "$staged.part" "$staged"
 done=1
+echo "titan-redis-stage: $(wc -c <"$staged") bytes"
 `;
 
 export const REDIS_SWAP_SCRIPT_NAME = 'titan-redis-swap';
@@ -47,7 +48,7 @@ dir=$1
 name=$2
 suffix=$3
 cd "$dir"
-[ -f "$name" ] || { echo "titan-redis-swap: no staged RDB $dir/$name" >&2; exit 66; }
+[ -s "$name" ] || { echo "titan-redis-swap: no staged RDB $dir/$name (or an empty one)" >&2; exit 66; }
 if [ -e dump.rdb ]; then mv -f dump.rdb "dump.rdb.$suffix"; fi
 if [ -d appendonlydir ]; then
   # Redis 7's multi-part append-only file: with it on, Redis loads that, not dump.rdb. The backup
@@ -82,11 +83,16 @@ export async function stageRedis(
   const opened = await openObject(request.store, request.object, request.manifest.encryption, request.identity);
   const token = newWorkToken();
   try {
-    await connection.run(containerWork(request.container.id, token, ['sh', '-c', REDIS_STAGE_SCRIPT, REDIS_STAGE_SCRIPT_NAME, request.dataDir, name, token]), {
+    const { stdout } = await connection.run(containerWork(request.container.id, token, ['sh', '-c', REDIS_STAGE_SCRIPT, REDIS_STAGE_SCRIPT_NAME, request.dataDir, name, token]), {
       stdin: opened.plain,
       timeoutMs: request.timeoutMs,
     });
     opened.check();
+    // What was sent is the backup's; what arrived must be all of it.
+    const written = /titan-redis-stage: \s*(\d+) bytes/.exec(stdout)?.[1];
+    if (written === undefined || Number(written) !== request.object.plainSize) {
+      throw new Error(`The staged RDB in the redis container holds ${written ?? 'an unknown number of'} bytes; the backup's is ${request.object.plainSize} bytes.`);
+    }
   } catch (error: unknown) {
     await connection.run(['docker', 'exec', request.container.id, 'rm', '-f', `${request.dataDir}/${name}`], { timeoutMs: 60_000 }).catch(() => undefined);
     throw (await explain(request.store, request.object)) ?? error;
