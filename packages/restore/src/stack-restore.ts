@@ -23,7 +23,8 @@
 import type { BackupManifest, ManifestObject } from '@titan/backup/backup-manifest';
 import { findServiceContainer } from '@titan/backup/stack-container';
 import { PhaseClock, type PhaseRecord } from '@titan/deploy/phase-clock';
-import { TRADING_SERVICES } from '@titan/deploy/change-plan';
+import { stackProfileOf } from '@titan/release/manifest';
+import { type StackProfile, tradingServices } from '@titan/release/stack-profile';
 import { currentTarget, type ComposeTarget } from '@titan/host/compose-command';
 import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock';
 import { readHaltMark } from '@titan/host/halt-mark';
@@ -83,6 +84,7 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
   let failure: Error | undefined;
   let lock: HeldDeployLock | undefined;
   let target: ComposeTarget | undefined;
+  let profile: StackProfile | undefined;
   let stopped = false;
   let incomingMade = false;
   let swapped = false;
@@ -104,6 +106,8 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
     const releaseId = current?.startsWith('releases/') === true ? current.slice('releases/'.length) : undefined;
     if (releaseId === undefined) throw new Error(`${layout.current} points at no release: there is no stack to restore into.`);
     const { manifest: release } = await readInstalledRelease(connection, layout, releaseId);
+    // Its stack profile says how the stack stops and which services trade (refused without one, before anything stops).
+    profile = stackProfileOf(release);
     target = currentTarget(layout, request.project, release.compose, 'DISARMED');
 
     // 2. Ready everything while the stack runs.
@@ -149,9 +153,10 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
     // 3. Trading stops.
     lock.assertHeld();
     const heldTarget = target;
+    const groups = shutdownGroups(profile, 'all');
     await clock.run('Stop the Titan services in order', async () => {
       stopped = true;
-      await stopServices(connection, heldTarget, shutdownGroups('all'), logger);
+      await stopServices(connection, heldTarget, groups, logger);
     });
 
     // 4. The swap.
@@ -206,14 +211,15 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
   }
 
   // 5. Started again, DISARMED, whenever it was stopped.
-  if (stopped && target !== undefined) {
+  if (stopped && target !== undefined && profile !== undefined) {
     const startTarget = target;
+    const trading = tradingServices(profile);
     try {
       await clock.run('Start the stack DISARMED', async () => {
         await recordStackMode(connection, layout, 'DISARMED');
         const halt = await readHaltMark(connection, layout);
         if (halt !== undefined) {
-          await upStackExcept(connection, startTarget, TRADING_SERVICES, logger);
+          await upStackExcept(connection, startTarget, trading, logger);
           started = 'all but the trading services (halted)';
         } else {
           await upStack(connection, startTarget, logger);
