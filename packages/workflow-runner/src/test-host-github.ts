@@ -27,6 +27,10 @@ export interface TestHostGitHubOptions {
   readonly stagingKey?: { privateKey: string; passphrase: string };
   /** Extra repository variables (TITAN_DIGEST_CACHE, TITAN_HEALTH_TIMEOUT, ...). */
   readonly vars?: Record<string, string>;
+  /** Extra secrets and variables of the production environment (a backup's bucket and keys, ...). */
+  readonly production?: { readonly secrets?: Record<string, string>; readonly vars?: Record<string, string> };
+  /** More environments (a recovery host's, ...), beside staging and production. */
+  readonly environments?: Record<string, EnvironmentSettings>;
   readonly approve?: (request: ApprovalRequest) => boolean | Promise<boolean>;
   readonly onLog?: LocalGitHubOptions['onLog'];
   readonly onStep?: LocalGitHubOptions['onStep'];
@@ -93,11 +97,23 @@ export function testHostGitHub(options: TestHostGitHubOptions): LocalGitHub {
       TITAN_RELEASE_KEY_ID: host.releaseKeyId,
       ...(options.vars ?? {}),
     },
-    environments: testHostEnvironments(host, options.stagingKey),
+    environments: { ...withProduction(testHostEnvironments(host, options.stagingKey), options.production), ...(options.environments ?? {}) },
     api: options.api,
     scratch: options.scratch,
     ...(options.approve !== undefined ? { approve: options.approve } : {}),
     ...(options.onLog !== undefined ? { onLog: options.onLog } : {}),
     ...(options.onStep !== undefined ? { onStep: options.onStep } : {}),
   });
+}
+
+function withProduction(
+  environments: Record<string, EnvironmentSettings>,
+  extra: TestHostGitHubOptions['production'],
+): Record<string, EnvironmentSettings> {
+  const production = environments['production'];
+  if (extra === undefined || production === undefined) return environments;
+  return {
+    ...environments,
+    production: { ...production, secrets: { ...production.secrets, ...extra.secrets }, vars: { ...production.vars, ...extra.vars } },
+  };
 }
