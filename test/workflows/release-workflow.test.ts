@@ -57,10 +57,10 @@ describe('release.yml, run from its file in a scratch repository', () => {
   it('refuses, before the suite runs, a malformed version, another branch, an existing version and an older one', { timeout: 120_000 }, async () => {
     const before = tags();
     const cases: [string, string, RegExp][] = [
-      ['1.1', 'refs/heads/main', /::error::version must be X\.Y\.Z, got '1\.1'/],
-      ['1.1.0', 'refs/heads/feature', /::error::releases are made from main, not refs\/heads\/feature/],
-      ['1.0.0', 'refs/heads/main', new RegExp(`::error::v1\\.0\\.0 already exists \\(at ${previous}\\); release a new version`)],
-      ['0.9.9', 'refs/heads/main', /::error::v0\.9\.9 is not newer than v1\.0\.0/],
+      ['1.1', 'refs/heads/main', /error: version must be X\.Y\.Z, got '1\.1'/],
+      ['1.1.0', 'refs/heads/feature', /error: releases are made from main, not refs\/heads\/feature/],
+      ['1.0.0', 'refs/heads/main', new RegExp(`error: v1\\.0\\.0 already exists \\(at ${previous}\\); release a new version`)],
+      ['0.9.9', 'refs/heads/main', /error: v0\.9\.9 is not newer than v1\.0\.0/],
     ];
     for (const [version, ref, error] of cases) {
       const run = await github.run({ workflow: RELEASE_WORKFLOW, event: 'workflow_dispatch', sha: head, ref, inputs: { version } });
