@@ -177,7 +177,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     expect(run.jobs['deploy/deploy-staging']?.legs[0]?.log.join('\n')).toMatch(/Connect to deploy@\*\*\*/);
   });
 
-  it('deploys queued on one environment run one at a time, in the order started: none cancelled, the later runs signing meanwhile', { timeout: 600_000 }, async () => {
+  it('deploys queued on one environment run one at a time, in the order they reached the queue: none cancelled, the later runs signing meanwhile', { timeout: 600_000 }, async () => {
     // Three runs of deploy.yml (staging only) started together, as three pushes would start them.
     const shas = [0, 1, 2].map(() => randomBytes(20).toString('hex'));
     const journalBefore = journalOf(host.appDir).length;
@@ -194,28 +194,32 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
       expect(run.jobs['report']?.outputs['result']).toBe('staged');
       expect(run.jobs['deploy-production']?.result).toBe('skipped');
     }
-    // GitHub's queue for the group: B and C waited behind A; C, the newer one, did not cancel B
-    // (queue: max); each ran once the one before it was done.
+    // GitHub's queue for the group: the first run to reach its deploy job deployed; the two others
+    // waited behind it, the newer one not cancelling the one pending (queue: max), and each ran, in
+    // the order they had come to wait, once the one before was done.
     const group = github.concurrency.events.filter((e) => e.startsWith('titan-deploy-staging: ') && new RegExp(`run (${a}|${b}|${c}) `).test(e));
+    const order = [/run (\d+) deploy to staging runs$/, /run (\d+) deploy to staging waits/, /run (\d+) deploy to staging waits/].map((pattern, i) => Number(group.filter((e) => pattern.test(e))[i === 2 ? 1 : 0]?.match(pattern)?.[1]));
+    expect([...order].sort((x, y) => x - y)).toEqual([a, b, c]);
+    const [first, second, third] = order as [number, number, number];
     expect(group).toEqual([
-      `titan-deploy-staging: run ${a} deploy to staging runs`,
-      `titan-deploy-staging: run ${b} deploy to staging waits for run ${a} deploy to staging`,
-      `titan-deploy-staging: run ${c} deploy to staging waits for run ${a} deploy to staging`,
-      `titan-deploy-staging: run ${a} deploy to staging done`,
-      `titan-deploy-staging: run ${b} deploy to staging runs`,
-      `titan-deploy-staging: run ${b} deploy to staging done`,
-      `titan-deploy-staging: run ${c} deploy to staging runs`,
-      `titan-deploy-staging: run ${c} deploy to staging done`,
+      `titan-deploy-staging: run ${first} deploy to staging runs`,
+      `titan-deploy-staging: run ${second} deploy to staging waits for run ${first} deploy to staging`,
+      `titan-deploy-staging: run ${third} deploy to staging waits for run ${first} deploy to staging`,
+      `titan-deploy-staging: run ${first} deploy to staging done`,
+      `titan-deploy-staging: run ${second} deploy to staging runs`,
+      `titan-deploy-staging: run ${second} deploy to staging done`,
+      `titan-deploy-staging: run ${third} deploy to staging runs`,
+      `titan-deploy-staging: run ${third} deploy to staging done`,
     ]);
-    // The later runs gated and signed while A deployed: their signing started before A was done.
-    for (const later of [b, c]) {
+    // The later runs gated and signed while the first deployed: their signing started before it was done.
+    for (const later of [second, third]) {
       const signing = seen.find((e) => e.runId === later && e.step === 'Sign the release bundle');
       expect(signing, `run ${later} signed`).toBeDefined();
-      expect(signing?.stagingDone, `run ${later} signed while run ${a} deployed`).toEqual([]);
+      expect(signing?.stagingDone, `run ${later} signed while run ${first} deployed`).toEqual([]);
     }
     // On the host: three deploys one after the other, each on top of the one before, none waiting
     // for the host's deploy lock (GitHub's queue had ordered them already).
-    const ids = runs.map((r) => r.jobs['sign']?.outputs['release-id'] ?? '');
+    const ids = order.map((id) => runs.find((r) => r.runId === id)?.jobs['sign']?.outputs['release-id'] ?? '');
     const deploys = journalOf(host.appDir).slice(journalBefore).filter((e) => e['action'] === 'deploy');
     expect(deploys.map((e) => [e['release'], e['result']])).toEqual(ids.map((id) => [id, 'deployed']));
     expect(deploys.map((e) => e['previous'])).toEqual([released, ids[0], ids[1]]);
@@ -394,7 +398,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
 
     // What the operator reads: each step and how long it took.
     const summary = run.jobs['recover/recover']?.legs[0]?.summary ?? '';
-    expect(summary).toContain('## ✅ production recovered on a new host (recovery, ***)');
+    expect(summary).toContain('## ✅ production recovered on a new host (recovery, 127.0.0.1)');
     expect(summary).toContain(`Release ${productionRelease}, backup ${backupId}; the old host was not touched.`);
     for (const step of ['find the last good release, provision the Droplet', 'deploy the signed release', 'restore the backup into the stack (started DISARMED)', 'verify', 'in all']) {
       expect(summary).toMatch(new RegExp(`\\| ${step.replace(/[()]/g, '\\$&')} \\| \\d+ s \\|`));
