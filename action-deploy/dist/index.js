@@ -65362,7 +65362,7 @@ function describeError(error) {
  *
  * SESSION_LOCK_SCRIPT runs as one long command of the deploy's SSH connection. It takes the flock on
  * `.deploy.lock` (fd 9, waiting up to the lock timeout; a holder whose heartbeats stopped and that
- * still holds the lock is ended, see END_STALE_HOLDER), ends in-container work a dead holder left
+ * still holds the lock is ended: end_stale_holder), ends in-container work a dead holder left
  * (state/work-*), writes `.deploy.lock.holder` and says `titan-deploy-lock-acquired`. From then on it
  * is the deploy's watchdog on the host. It reads lines on its standard input:
  *   beat     the runner is alive (the holder file's modification time is the last heartbeat)
@@ -65385,33 +65385,41 @@ const ABORTED_MARKER = 'titan-deploy-lock-aborted';
 const LOST_MARKER = 'titan-deploy-lock-lost';
 /** Exit status when the lock stayed busy for the whole wait. */
 const LOCK_BUSY_EXIT = 75;
-/** Seconds past its own heartbeat-timeout after which a holder that still holds the lock is ended. */
-const STALE_GRACE_SECONDS = 30;
 /**
  * Shell functions shared by the session lock and the guard, run in the application folder:
- * holder_number, is_lock_process, end_stale_holder and take_lock SECONDS (the lock on fd 9).
+ * holder_number, holder_text, is_session_lock, end_stale_holder and take_lock SECONDS (the lock on fd 9).
  */
 const TAKE_LOCK_PART = `holder_file=.deploy.lock.holder
-# holder_number KEY: a number field of the holder file, empty when there is none.
+# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.
 holder_number() {
   sed -n 's/.*"'"$1"'":\\([0-9]*\\).*/\\1/p' "$holder_file" 2> /dev/null | head -n 1
 }
-# is_lock_process PID: PID is a live session lock or guard process.
-is_lock_process() {
-  [ -n "$1" ] && [ "$1" -gt 1 ] && [ -r "/proc/$1/cmdline" ] && tr '\\0' ' ' < "/proc/$1/cmdline" | grep -Eq '${SESSION_LOCK_SCRIPT_NAME}|${GUARD_PROCESS_NAME}'
+holder_text() {
+  sed -n 's/.*"'"$1"'":"\\([0-9a-f]*\\)".*/\\1/p' "$holder_file" 2> /dev/null | head -n 1
 }
-# end_stale_holder: a session holder whose last heartbeat is older than its heartbeat-timeout plus a
-# grace period, and which still holds the lock (its own watchdog is frozen or wedged), is killed.
+# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command
+# line, never by the pid alone: pids are reused).
+is_session_lock() {
+  [ -n "$1" ] && [ -n "$2" ] && [ "$1" -gt 1 ] && [ -r "/proc/$1/cmdline" ] || return 1
+  cmd=$(tr '\\0' ' ' < "/proc/$1/cmdline")
+  case $cmd in
+    *${SESSION_LOCK_SCRIPT_NAME}*"$2"*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout
+# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is
+# frozen or wedged) is killed. A watchdog ending a lost deploy sets its heartbeat-timeout to 0.
 end_stale_holder() {
   [ -f "$holder_file" ] || return 0
   beat=$(holder_number heartbeatTimeout)
   group=$(holder_number pgid)
   if [ -z "$beat" ] || [ "$beat" -le 0 ] || [ -z "$group" ]; then return 0; fi
   age=$(($(date +%s) - $(stat -c %Y "$holder_file")))
-  [ "$age" -gt $((beat + ${STALE_GRACE_SECONDS})) ] || return 0
-  is_lock_process "$group" || return 0
+  [ "$age" -gt $((beat * 2)) ] || return 0
+  is_session_lock "$group" "$(holder_text token)" || return 0
   echo "the deploy lock's holder (process group $group) sent no heartbeat for $age s: ending it" >&2
-  kill -KILL -- "-$group" 2> /dev/null || true
+  kill -KILL "-$group" 2> /dev/null || true
 }
 # take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).
 take_lock() {
@@ -65471,13 +65479,13 @@ const END_CHANNELS_PART = `end_channels() {
   groups=$(ps -eo pid=,ppid= | awk -v s="$session" -v me="$$" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')
   [ -n "$groups" ] || return 0
   echo "ending the other commands of this SSH connection (process groups $groups)"
-  for group in $groups; do kill -TERM -- "-$group" 2> /dev/null || true; done
+  for group in $groups; do kill -TERM "-$group" 2> /dev/null || true; done
   i=0
   while [ "$i" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=" $groups " 'index(list, " " $1 " ") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do
     i=$((i + 1))
     sleep 0.1
   done
-  for group in $groups; do kill -KILL -- "-$group" 2> /dev/null || true; done
+  for group in $groups; do kill -KILL "-$group" 2> /dev/null || true; done
 }
 `;
 // $1 app dir, $2 holder JSON object from the runner (run URL, release, actor), $3 seconds to wait
@@ -65542,6 +65550,8 @@ if [ -z "$why" ] && [ "$(cat "$flag")" = release ]; then
   exit 0
 fi
 why=\${why:-the SSH session ended without releasing the lock}
+# Busy ending the deploy, not stale: waiters wait for this process while it lives.
+sed 's/"heartbeatTimeout":[0-9]*/"heartbeatTimeout":0/' "$holder_file" > "$holder_file.tmp.$$" && mv -f "$holder_file.tmp.$$" "$holder_file"
 echo "${LOST_MARKER} $why" 2> /dev/null || true
 mkdir -p state
 exec >> state/lock.log 2>&1
@@ -65656,36 +65666,61 @@ async function acquireDeployLock(connection, options) {
     }
     const waitedMs = Math.round(performance.now() - started);
     logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
+    let released = false;
     const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
+    // A runner that finds it could not send a heartbeat for longer than heartbeat-timeout (it was
+    // frozen: a stopped process, a suspended VM) knows the host has ended its deploy: it holds the
+    // lock no more, whatever it hears next, and must change nothing. Whichever it learns first (its
+    // own timer, or the connection the host cut), the silence is measured up to that moment.
+    let lastBeat = performance.now();
+    let silence;
+    const noteSilence = () => {
+        const gapMs = performance.now() - lastBeat;
+        if (silence === undefined && gapMs > heartbeatTimeout * 1000) {
+            silence = `this runner sent no heartbeat for ${Math.round(gapMs / 1000)} s (heartbeat-timeout ${heartbeatTimeout} s: the process or its machine was frozen), so the host has ended its deploy`;
+        }
+    };
     const heartbeat = setInterval(() => {
-        if (!ended)
-            stdin.write('beat\n');
+        noteSilence();
+        if (ended || silence !== undefined) {
+            clearInterval(heartbeat);
+            return;
+        }
+        lastBeat = performance.now();
+        stdin.write('beat\n');
     }, intervalMs);
     heartbeat.unref();
-    void finished.then(() => clearInterval(heartbeat));
-    let released = false;
+    void finished.then(() => {
+        if (!released)
+            noteSilence();
+        clearInterval(heartbeat);
+    });
     let aborting;
-    const lostError = () => new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
-        'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
-        'This run changed nothing more. Check the host (journal.jsonl) before deploying again.');
+    const lostError = () => {
+        if (ended && !released)
+            noteSilence();
+        return new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
+            'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
+            'This run changed nothing more. Check the host (journal.jsonl) before deploying again.');
+    };
     return {
         acquiredAt: new Date(),
         waitedMs,
         token,
         get held() {
-            return !ended;
+            return !ended && silence === undefined;
         },
         get lostReason() {
             return lostReason;
         },
         lostError,
         assertHeld() {
-            if (ended && !released)
+            if ((ended || silence !== undefined) && !released)
                 throw lostError();
         },
         abortWork() {
             aborting ??= (async () => {
-                if (ended || released)
+                if (ended || released || silence !== undefined)
                     return;
                 const done = new Promise((resolve) => {
                     markAborted = resolve;
@@ -65700,7 +65735,7 @@ async function acquireDeployLock(connection, options) {
                 return;
             released = true;
             clearInterval(heartbeat);
-            if (!ended)
+            if (!ended && silence === undefined)
                 stdin.write('release\n');
             stdin.end();
             const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
@@ -66122,13 +66157,14 @@ ${HOST_VERIFY_SCRIPT}TITAN_VERIFY_RELEASE
 }
 halted=0
 if [ -f state/halted ]; then halted=1; fi
-# up_stack FLAGS...: docker compose up -d FLAGS; under an operator's halt, every service but the held ones.
+# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held
+# ones, without their dependencies (so a held one is never started as one), DISARMED.
 up_stack() {
   if [ "$halted" = 1 ]; then
     echo "revert: the host is halted (state/halted): $held stay stopped"
     services=$(compose config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
     # shellcheck disable=SC2086 # one argument per service
-    compose up -d "$@" $services
+    compose up -d --no-deps --remove-orphans $services
   else
     compose up -d "$@"
   fi
@@ -66213,21 +66249,21 @@ else
   echo "outcome nothing"
 fi
 `;
-// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 pid of the deploy
-// lock holder of the deploy that started it (0: none known), $6 REVERT_SCRIPT.
+// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 the session token
+// of the deploy lock held by the deploy that started it ('' when none is known), $6 REVERT_SCRIPT.
 const GUARD_SCRIPT = `set -eu
 app=$1
 release=$2
 previous=$3
 timeout=$4
-holder_pid=$5
+session=$5
 revert=$6
 cd "$app"
 mkdir -p state
 record="state/guard-$release.json"
 started=$(date +%s)
 deadline=$((started + timeout))
-printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s,"holder":%s}\\n' "$release" "$previous" "$$" "$started" "$deadline" "$holder_pid" > "$record.tmp"
+printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s,"session":"%s"}\\n' "$release" "$previous" "$$" "$started" "$deadline" "$session" > "$record.tmp"
 mv -f "$record.tmp" "$record"
 stamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 ${TAKE_LOCK_PART}${END_WORK_PART}echo "guard: $(stamp) waiting up to $timeout s for $release to be confirmed"
@@ -66242,7 +66278,9 @@ while :; do
     echo "guard: stopped"
     exit 0
   fi
-  if [ "$holder_pid" -gt 0 ] && ! is_lock_process "$holder_pid"; then
+  # The deploy that started this guard holds the lock until it ends: once the holder file no longer
+  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).
+  if [ -n "$session" ] && ! grep -q "\\"token\\":\\"$session\\"" "$holder_file" 2> /dev/null; then
     why="its deploy ended without confirming it"
     break
   fi
@@ -66287,8 +66325,8 @@ for value in "$@"; do
   printf '%s\\n' "$value" >> "$plan.tmp"
 done
 mv -f "$plan.tmp" "$plan"
-holder_pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' .deploy.lock.holder 2> /dev/null | head -n 1)
-setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$app" "$release" "$previous" "$timeout" "\${holder_pid:-0}" "$revert" < /dev/null >> "state/guard-$release.log" 2>&1
+session=$(sed -n 's/.*"token":"\\([0-9a-f]*\\)".*/\\1/p' .deploy.lock.holder 2> /dev/null | head -n 1)
+setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$app" "$release" "$previous" "$timeout" "$session" "$revert" < /dev/null >> "state/guard-$release.log" 2>&1
 i=0
 while [ ! -s "state/guard-$release.json" ]; do
   i=$((i + 1))
@@ -67652,16 +67690,17 @@ async function restartServices(connection, target, services, logger) {
 }
 const UP_EXCEPT_SCRIPT_NAME = 'titan-up-except';
 // $1 services to leave alone (space-separated), then the docker compose command. Brings up every
-// other service of the release (`up -d --remove-orphans <services>`).
+// other service of the release (`up -d --no-deps --remove-orphans <services>`: a service left alone
+// is never started as another one's dependency).
 const UP_EXCEPT_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
 held=$1
 shift
 services=$("$@" config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
 set -f
 # shellcheck disable=SC2086 # one argument per service
-"$@" up -d --remove-orphans $services
+"$@" up -d --no-deps --remove-orphans $services
 `));
-/** `up -d --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
+/** `up -d --no-deps --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
 async function upStackExcept(connection, target, held, logger) {
     for (const service of held) {
         if (!SERVICE_NAME_PATTERN.test(service))
@@ -69196,7 +69235,10 @@ async function deployRelease(connection, request) {
     }
     async function writeJournal() {
         journalWritten = true;
-        if (lock === undefined || connection.closed || !lock.held || (!hostChanged && result !== 'cancelled'))
+        // A cancelled run leaves its line even when it was still waiting for the lock (one O_APPEND write).
+        if (connection.closed || (lock !== undefined && !lock.held))
+            return;
+        if (result !== 'cancelled' && (lock === undefined || !hostChanged))
             return;
         const entry = {
             time: new Date().toISOString(),

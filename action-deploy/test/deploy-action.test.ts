@@ -140,7 +140,7 @@ describe('the bundled action against the test host', () => {
     expect(statSync(join(appDir, 'shared', '.env.prod')).mode & 0o777).toBe(0o600);
   });
 
-  it('two deploys at once: the second waits, then fails naming the holder; after a SIGKILL of the holder the next deploy takes the lock at once', async () => {
+  it('two deploys at once: the second waits, then fails naming the holder; after a SIGKILL of the holder the next deploy takes the lock as soon as the host has ended the killed deploy\'s work (seconds, not heartbeat-timeout)', async () => {
     const first = await startActionBundle(ACTION, { inputs: inputs(r2.dir), env: runContext('3001', 'first-deployer') });
     const holderFile = join(appDir, '.deploy.lock.holder');
     expect(await eventually(() => existsSync(holderFile), 30_000, 20)).toBe(true);
@@ -165,7 +165,9 @@ describe('the bundled action against the test host', () => {
       });
       expect(third.stdout).not.toMatch(/::error::/);
       expect(third.status).toBe(0);
-      expect(lockWaitSeconds(third)).toBeLessThan(1);
+      // The host notices the closed session itself and ends the killed deploy's work before it frees
+      // the lock: a few seconds on a loaded machine, far below the 60 s heartbeat-timeout in force.
+      expect(lockWaitSeconds(third)).toBeLessThan(15);
       expect(Date.now() - started).toBeLessThan(90_000);
       expect(third.outputs['result']).toBe('deployed');
       expect(third.outputs['release-id']).toBe(r2.id);
@@ -233,6 +235,9 @@ describe('the bundled action refuses bad input before it connects', () => {
     const result = await runActionBundle(ACTION);
     expect(result.status).toBe(1);
     expect(result.stdout).toContain('::error::Configuration error: Input required and not supplied: host');
+    // Every run leaves a job summary, also one that failed before connecting.
+    expect(result.summary).toContain('## ❌ Deploy failed');
+    expect(result.summary).toContain('Configuration error: Input required and not supplied: host');
   });
 
   it('shell metacharacters in app-dir, project and the release id are rejected, never executed', async () => {

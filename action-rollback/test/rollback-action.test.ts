@@ -16,7 +16,7 @@ import { HostLayout } from '@titan/host/host-layout';
 import { silentLogger } from '@titan/log/logger';
 import { sealAcknowledgement } from '@titan/rollback/halt-acknowledgement';
 import { connectSsh } from '@titan/ssh/connection';
-import { runActionBundle, type ActionRun } from '@titan/test-host/action-run';
+import { cancelAsGitHubDoes, runActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import {
   PROJECT,
   appDir,
@@ -33,6 +33,8 @@ import {
   recordedHalts,
   rollback,
   signTestRelease,
+  startRollback,
+  watchStartEvents,
   watchStopEvents,
 } from '../../packages/rollback/test/support/rollback-stack.js';
 
@@ -118,6 +120,8 @@ describe('action-rollback (bundle) on the test host', () => {
     const run = await runActionBundle('action-rollback');
     expect(run.status).toBe(1);
     expect(run.log).toContain('::error::Configuration error: Input required and not supplied: host');
+    expect(run.summary).toContain('## ❌ Rollback failed');
+    expect(run.summary).toContain('Configuration error: Input required and not supplied: host');
   });
 
   it('mode halt: titan-brain records the exact payload, its HMAC checks with node:crypto, the acknowledgement is reported', async () => {
@@ -333,6 +337,65 @@ describe('action-rollback (bundle) on the test host', () => {
     expectStopOrder(await events.stop(), ORDER);
     allRunning();
     expect(journal().at(-1)).toMatchObject({ rollbackMode: 'restart', result: 'restarted', halt: { acknowledged: false } });
+    await brainSubscribed(since);
+  });
+
+  it('cancelled (SIGINT) during the orderly shutdown: it ends within GitHub\'s window, brings back the operator surface DISARMED, keeps the trading services stopped under the halt mark, and says so', async () => {
+    const since = now();
+    const running = await startRollback({ mode: 'restart', reason: 'restart, then cancelled' });
+    const inStop = await (async () => {
+      for (let i = 0; i < 1200; i += 1) {
+        if (running.log().includes('::group::stop\n')) return true;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return false;
+    })();
+    expect(inStop, running.log()).toBe(true);
+    const starts = await watchStartEvents();
+    const { run, endedAfterMs, killed } = await cancelAsGitHubDoes(running);
+    runs.push(run);
+    expect(killed, run.log).toBe(false);
+    expect(endedAfterMs).toBeLessThan(10_000);
+    expect(run.status).toBe(1);
+    expect(run.outputs['result']).toBe('cancelled');
+    expect(run.log).toMatch(/::error::The run was cancelled \(SIGINT\) during stop\./);
+    expect(run.summary).toContain('⏹️ restart cancelled on 127.0.0.1');
+    expect(run.summary).toMatch(/\*\*host now\*\* \| release \S+ is current; its operator surface and infrastructure run again DISARMED; /);
+    expect(journal().at(-1)).toMatchObject({ action: 'rollback', rollbackMode: 'restart', result: 'cancelled', phase: 'stop' });
+    expect(existsSync(join(appDir, 'state', 'halted'))).toBe(true);
+    expect(existsSync(join(appDir, '.deploy.lock.holder'))).toBe(false);
+    // Nothing of the trading services was started after the cancellation; what the shutdown had
+    // stopped stays stopped, and the summary says which still run.
+    expect((await starts.stop()).filter((e) => [...STRATEGIES, 'titan-execution', 'titan-brain'].includes(e.service))).toEqual([]);
+    const states = containerStates();
+    for (const service of [...OPERATOR_SURFACE, ...INFRASTRUCTURE]) expect(states[service], service).toBe('running');
+    for (const service of [...STRATEGIES, 'titan-execution', 'titan-brain'].filter((s) => states[s] === 'running')) expect(run.summary).toContain(service);
+
+    const restart = await recorded(rollback({ mode: 'restart', reason: 'resume after the cancelled restart' }));
+    expect(restart.status, restart.log).toBe(0);
+    expect(existsSync(join(appDir, 'state', 'halted'))).toBe(false);
+    allRunning();
+    await brainSubscribed(since);
+  });
+
+  it('a stack stopped with its containers kept: mode halt says at once that nothing trades; mode restart brings every service up, verified', async () => {
+    const ids = docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`]).split('\n').filter(Boolean);
+    expect(ids).toHaveLength(17);
+    docker(['stop', '-t', '5', ...ids]);
+    expect(Object.values(containerStates()).every((s) => s === 'exited')).toBe(true);
+
+    const started = Date.now();
+    const halt = await recorded(rollback({ mode: 'halt', reason: 'is anything trading?', 'halt-timeout': '3' }));
+    expect(halt.status).toBe(1);
+    expect(halt.log).toContain(`The stack of project ${PROJECT} is stopped on 127.0.0.1 (no container of it runs), so nothing trades`);
+    expect(Date.now() - started).toBeLessThan(20_000);
+
+    const since = now();
+    const restart = await recorded(rollback({ mode: 'restart', reason: 'bring the stopped stack back' }));
+    expect(restart.status, restart.log).toBe(0);
+    expect(restart.outputs['result']).toBe('restarted');
+    allRunning();
+    expect(restart.summary).toContain('Verification of');
     await brainSubscribed(since);
   });
 

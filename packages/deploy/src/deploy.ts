@@ -510,7 +510,9 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
 
   async function writeJournal(): Promise<void> {
     journalWritten = true;
-    if (lock === undefined || connection.closed || !lock.held || (!hostChanged && result !== 'cancelled')) return;
+    // A cancelled run leaves its line even when it was still waiting for the lock (one O_APPEND write).
+    if (connection.closed || (lock !== undefined && !lock.held)) return;
+    if (result !== 'cancelled' && (lock === undefined || !hostChanged)) return;
     const entry: JournalEntry = {
       time: new Date().toISOString(),
       action: 'deploy',

@@ -164,38 +164,61 @@ export async function acquireDeployLock(connection: SshConnection, options: Acqu
 
   const waitedMs = Math.round(performance.now() - started);
   logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
+  let released = false;
   const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
+  // A runner that finds it could not send a heartbeat for longer than heartbeat-timeout (it was
+  // frozen: a stopped process, a suspended VM) knows the host has ended its deploy: it holds the
+  // lock no more, whatever it hears next, and must change nothing. Whichever it learns first (its
+  // own timer, or the connection the host cut), the silence is measured up to that moment.
+  let lastBeat = performance.now();
+  let silence: string | undefined;
+  const noteSilence = (): void => {
+    const gapMs = performance.now() - lastBeat;
+    if (silence === undefined && gapMs > heartbeatTimeout * 1000) {
+      silence = `this runner sent no heartbeat for ${Math.round(gapMs / 1000)} s (heartbeat-timeout ${heartbeatTimeout} s: the process or its machine was frozen), so the host has ended its deploy`;
+    }
+  };
   const heartbeat = setInterval(() => {
-    if (!ended) stdin.write('beat\n');
+    noteSilence();
+    if (ended || silence !== undefined) {
+      clearInterval(heartbeat);
+      return;
+    }
+    lastBeat = performance.now();
+    stdin.write('beat\n');
   }, intervalMs);
   heartbeat.unref();
-  void finished.then(() => clearInterval(heartbeat));
-  let released = false;
+  void finished.then(() => {
+    if (!released) noteSilence();
+    clearInterval(heartbeat);
+  });
   let aborting: Promise<void> | undefined;
 
-  const lostError = (): DeployLockLostError =>
-    new DeployLockLostError(
-      `This run lost the deploy lock on ${connection.host}: ${lostReason ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
+  const lostError = (): DeployLockLostError => {
+    if (ended && !released) noteSilence();
+    return new DeployLockLostError(
+      `This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
         'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
         'This run changed nothing more. Check the host (journal.jsonl) before deploying again.',
     );
+  };
   return {
     acquiredAt: new Date(),
     waitedMs,
     token,
     get held() {
-      return !ended;
+      return !ended && silence === undefined;
     },
     get lostReason() {
       return lostReason;
     },
     lostError,
     assertHeld() {
-      if (ended && !released) throw lostError();
+      if ((ended || silence !== undefined) && !released) throw lostError();
     },
     abortWork() {
       aborting ??= (async () => {
-        if (ended || released) return;
+        if (ended || released || silence !== undefined) return;
         const done = new Promise<void>((resolve) => {
           markAborted = resolve;
         });
@@ -208,7 +231,7 @@ export async function acquireDeployLock(connection: SshConnection, options: Acqu
       if (released) return;
       released = true;
       clearInterval(heartbeat);
-      if (!ended) stdin.write('release\n');
+      if (!ended && silence === undefined) stdin.write('release\n');
       stdin.end();
       const timer = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
       await Promise.race([finished, timer]);

@@ -82,13 +82,14 @@ ${HOST_VERIFY_SCRIPT}TITAN_VERIFY_RELEASE
 }
 halted=0
 if [ -f state/halted ]; then halted=1; fi
-# up_stack FLAGS...: docker compose up -d FLAGS; under an operator's halt, every service but the held ones.
+# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held
+# ones, without their dependencies (so a held one is never started as one), DISARMED.
 up_stack() {
   if [ "$halted" = 1 ]; then
     echo "revert: the host is halted (state/halted): $held stay stopped"
     services=$(compose config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
     # shellcheck disable=SC2086 # one argument per service
-    compose up -d "$@" $services
+    compose up -d --no-deps --remove-orphans $services
   else
     compose up -d "$@"
   fi
@@ -174,21 +175,21 @@ else
 fi
 `;
 
-// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 pid of the deploy
-// lock holder of the deploy that started it (0: none known), $6 REVERT_SCRIPT.
+// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 the session token
+// of the deploy lock held by the deploy that started it ('' when none is known), $6 REVERT_SCRIPT.
 export const GUARD_SCRIPT = `set -eu
 app=$1
 release=$2
 previous=$3
 timeout=$4
-holder_pid=$5
+session=$5
 revert=$6
 cd "$app"
 mkdir -p state
 record="state/guard-$release.json"
 started=$(date +%s)
 deadline=$((started + timeout))
-printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s,"holder":%s}\\n' "$release" "$previous" "$$" "$started" "$deadline" "$holder_pid" > "$record.tmp"
+printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s,"session":"%s"}\\n' "$release" "$previous" "$$" "$started" "$deadline" "$session" > "$record.tmp"
 mv -f "$record.tmp" "$record"
 stamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 ${TAKE_LOCK_PART}${END_WORK_PART}echo "guard: $(stamp) waiting up to $timeout s for $release to be confirmed"
@@ -203,7 +204,9 @@ while :; do
     echo "guard: stopped"
     exit 0
   fi
-  if [ "$holder_pid" -gt 0 ] && ! is_lock_process "$holder_pid"; then
+  # The deploy that started this guard holds the lock until it ends: once the holder file no longer
+  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).
+  if [ -n "$session" ] && ! grep -q "\\"token\\":\\"$session\\"" "$holder_file" 2> /dev/null; then
     why="its deploy ended without confirming it"
     break
   fi
@@ -249,8 +252,8 @@ for value in "$@"; do
   printf '%s\\n' "$value" >> "$plan.tmp"
 done
 mv -f "$plan.tmp" "$plan"
-holder_pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' .deploy.lock.holder 2> /dev/null | head -n 1)
-setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$app" "$release" "$previous" "$timeout" "\${holder_pid:-0}" "$revert" < /dev/null >> "state/guard-$release.log" 2>&1
+session=$(sed -n 's/.*"token":"\\([0-9a-f]*\\)".*/\\1/p' .deploy.lock.holder 2> /dev/null | head -n 1)
+setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$app" "$release" "$previous" "$timeout" "$session" "$revert" < /dev/null >> "state/guard-$release.log" 2>&1
 i=0
 while [ ! -s "state/guard-$release.json" ]; do
   i=$((i + 1))

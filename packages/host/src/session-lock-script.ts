@@ -3,7 +3,7 @@
  *
  * SESSION_LOCK_SCRIPT runs as one long command of the deploy's SSH connection. It takes the flock on
  * `.deploy.lock` (fd 9, waiting up to the lock timeout; a holder whose heartbeats stopped and that
- * still holds the lock is ended, see END_STALE_HOLDER), ends in-container work a dead holder left
+ * still holds the lock is ended: end_stale_holder), ends in-container work a dead holder left
  * (state/work-*), writes `.deploy.lock.holder` and says `titan-deploy-lock-acquired`. From then on it
  * is the deploy's watchdog on the host. It reads lines on its standard input:
  *   beat     the runner is alive (the holder file's modification time is the last heartbeat)
@@ -30,34 +30,42 @@ export const LOST_MARKER = 'titan-deploy-lock-lost';
 /** Exit status when the lock stayed busy for the whole wait. */
 export const LOCK_BUSY_EXIT = 75;
 
-/** Seconds past its own heartbeat-timeout after which a holder that still holds the lock is ended. */
-export const STALE_GRACE_SECONDS = 30;
 
 /**
  * Shell functions shared by the session lock and the guard, run in the application folder:
- * holder_number, is_lock_process, end_stale_holder and take_lock SECONDS (the lock on fd 9).
+ * holder_number, holder_text, is_session_lock, end_stale_holder and take_lock SECONDS (the lock on fd 9).
  */
 export const TAKE_LOCK_PART = `holder_file=.deploy.lock.holder
-# holder_number KEY: a number field of the holder file, empty when there is none.
+# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.
 holder_number() {
   sed -n 's/.*"'"$1"'":\\([0-9]*\\).*/\\1/p' "$holder_file" 2> /dev/null | head -n 1
 }
-# is_lock_process PID: PID is a live session lock or guard process.
-is_lock_process() {
-  [ -n "$1" ] && [ "$1" -gt 1 ] && [ -r "/proc/$1/cmdline" ] && tr '\\0' ' ' < "/proc/$1/cmdline" | grep -Eq '${SESSION_LOCK_SCRIPT_NAME}|${GUARD_PROCESS_NAME}'
+holder_text() {
+  sed -n 's/.*"'"$1"'":"\\([0-9a-f]*\\)".*/\\1/p' "$holder_file" 2> /dev/null | head -n 1
 }
-# end_stale_holder: a session holder whose last heartbeat is older than its heartbeat-timeout plus a
-# grace period, and which still holds the lock (its own watchdog is frozen or wedged), is killed.
+# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command
+# line, never by the pid alone: pids are reused).
+is_session_lock() {
+  [ -n "$1" ] && [ -n "$2" ] && [ "$1" -gt 1 ] && [ -r "/proc/$1/cmdline" ] || return 1
+  cmd=$(tr '\\0' ' ' < "/proc/$1/cmdline")
+  case $cmd in
+    *${SESSION_LOCK_SCRIPT_NAME}*"$2"*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout
+# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is
+# frozen or wedged) is killed. A watchdog ending a lost deploy sets its heartbeat-timeout to 0.
 end_stale_holder() {
   [ -f "$holder_file" ] || return 0
   beat=$(holder_number heartbeatTimeout)
   group=$(holder_number pgid)
   if [ -z "$beat" ] || [ "$beat" -le 0 ] || [ -z "$group" ]; then return 0; fi
   age=$(($(date +%s) - $(stat -c %Y "$holder_file")))
-  [ "$age" -gt $((beat + ${STALE_GRACE_SECONDS})) ] || return 0
-  is_lock_process "$group" || return 0
+  [ "$age" -gt $((beat * 2)) ] || return 0
+  is_session_lock "$group" "$(holder_text token)" || return 0
   echo "the deploy lock's holder (process group $group) sent no heartbeat for $age s: ending it" >&2
-  kill -KILL -- "-$group" 2> /dev/null || true
+  kill -KILL "-$group" 2> /dev/null || true
 }
 # take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).
 take_lock() {
@@ -119,13 +127,13 @@ export const END_CHANNELS_PART = `end_channels() {
   groups=$(ps -eo pid=,ppid= | awk -v s="$session" -v me="$$" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')
   [ -n "$groups" ] || return 0
   echo "ending the other commands of this SSH connection (process groups $groups)"
-  for group in $groups; do kill -TERM -- "-$group" 2> /dev/null || true; done
+  for group in $groups; do kill -TERM "-$group" 2> /dev/null || true; done
   i=0
   while [ "$i" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=" $groups " 'index(list, " " $1 " ") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do
     i=$((i + 1))
     sleep 0.1
   done
-  for group in $groups; do kill -KILL -- "-$group" 2> /dev/null || true; done
+  for group in $groups; do kill -KILL "-$group" 2> /dev/null || true; done
 }
 `;
 
@@ -191,6 +199,8 @@ if [ -z "$why" ] && [ "$(cat "$flag")" = release ]; then
   exit 0
 fi
 why=\${why:-the SSH session ended without releasing the lock}
+# Busy ending the deploy, not stale: waiters wait for this process while it lives.
+sed 's/"heartbeatTimeout":[0-9]*/"heartbeatTimeout":0/' "$holder_file" > "$holder_file.tmp.$$" && mv -f "$holder_file.tmp.$$" "$holder_file"
 echo "${LOST_MARKER} $why" 2> /dev/null || true
 mkdir -p state
 exec >> state/lock.log 2>&1

@@ -54,17 +54,18 @@ export async function restartServices(connection: SshConnection, target: Compose
 export const UP_EXCEPT_SCRIPT_NAME = 'titan-up-except';
 
 // $1 services to leave alone (space-separated), then the docker compose command. Brings up every
-// other service of the release (`up -d --remove-orphans <services>`).
+// other service of the release (`up -d --no-deps --remove-orphans <services>`: a service left alone
+// is never started as another one's dependency).
 export const UP_EXCEPT_SCRIPT = `set -eu
 held=$1
 shift
 services=$("$@" config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
 set -f
 # shellcheck disable=SC2086 # one argument per service
-"$@" up -d --remove-orphans $services
+"$@" up -d --no-deps --remove-orphans $services
 `;
 
-/** `up -d --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
+/** `up -d --no-deps --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
 export async function upStackExcept(connection: SshConnection, target: ComposeTarget, held: readonly string[], logger: Logger): Promise<void> {
   for (const service of held) {
     if (!SERVICE_NAME_PATTERN.test(service)) throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);

@@ -392,9 +392,14 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
       }
       const { manifest } = await readInstalledRelease(connection, layout, now.current);
       await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), TRADING_SERVICES, logger);
+      const running = await runningServices(connection, project);
+      const trading = TRADING_SERVICES.filter((s) => running.includes(s));
       hostStatus =
-        `release ${now.current} is current; its operator surface and infrastructure run again DISARMED, its trading services ` +
-        `(${TRADING_SERVICES.join(', ')}) stay stopped under the halt mark: run mode restart to start them`;
+        `release ${now.current} is current; its operator surface and infrastructure run again DISARMED; ` +
+        (trading.length === 0
+          ? 'its trading services stay stopped under the halt mark'
+          : `${trading.join(', ')} still run (not reached by the shutdown, under the HARD_HALT), the other trading services stay stopped under the halt mark`) +
+        ': run mode restart (or stop) once the cause is known';
     } catch (error: unknown) {
       hostStatus = `the Titan services this run stopped may stay stopped (${error instanceof Error ? firstLine(error.message) : String(error)}); the halt mark stands: run mode restart`;
     }
@@ -453,8 +458,16 @@ export async function rollbackStack(connection: SshConnection, request: Rollback
 
 /** How many containers of the project run (a stopped stack: 0). */
 async function runningContainers(connection: SshConnection, project: string): Promise<number> {
-  const { stdout } = await connection.run(['docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${project}`], { timeoutMs: 30_000, logOutput: 'none' });
-  return stdout.split('\n').filter((l) => l.trim() !== '').length;
+  return (await runningServices(connection, project)).length;
+}
+
+/** The services of the project whose containers run. */
+async function runningServices(connection: SshConnection, project: string): Promise<string[]> {
+  const { stdout } = await connection.run(['docker', 'ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Label "com.docker.compose.service"}}'], {
+    timeoutMs: 30_000,
+    logOutput: 'none',
+  });
+  return stdout.split('\n').filter((l) => l.trim() !== '');
 }
 
 function firstLine(text: string): string {

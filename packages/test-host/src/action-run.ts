@@ -124,3 +124,26 @@ export function parseOutputs(text: string): Record<string, string> {
   }
   return outputs;
 }
+
+/**
+ * GitHub's cancellation of a step: SIGINT now, SIGTERM 7.5 s later, SIGKILL 2.5 s after that,
+ * unless the process ended first. Returns the run, how long after SIGINT it ended, and whether it
+ * had to be killed.
+ */
+export async function cancelAsGitHubDoes(running: RunningAction): Promise<{ run: ActionRun; endedAfterMs: number; killed: boolean }> {
+  const sent = Date.now();
+  let killed = false;
+  running.kill('SIGINT');
+  const term = setTimeout(() => running.kill('SIGTERM'), 7500);
+  const kill = setTimeout(() => {
+    killed = true;
+    running.kill('SIGKILL');
+  }, 10_000);
+  try {
+    const run = await running.result;
+    return { run, endedAfterMs: Date.now() - sent, killed };
+  } finally {
+    clearTimeout(term);
+    clearTimeout(kill);
+  }
+}

@@ -16,7 +16,7 @@ import { silentLogger } from '@titan/log/logger';
 import { parseReleaseKey } from '@titan/release/release-key';
 import { signRelease } from '@titan/release/sign-release';
 import { productionValue } from '@titan/test-host/production-values';
-import { runActionBundle, type ActionRun } from '@titan/test-host/action-run';
+import { type ActionRun, type ActionRunOptions, type RunningAction, runActionBundle, startActionBundle } from '@titan/test-host/action-run';
 import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/test-host';
 
 export const PROJECT = 'titanrollback';
@@ -114,7 +114,16 @@ export async function deploy(bundleDir: string): Promise<ActionRun> {
 
 /** Runs action-rollback's committed bundle with the stack's connection, NATS and HMAC inputs, and `inputs` over them. */
 export function rollback(inputs: Record<string, string>, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ActionRun> {
-  return runActionBundle('action-rollback', {
+  return runActionBundle('action-rollback', rollbackRun(inputs, options));
+}
+
+/** Starts action-rollback's committed bundle as rollback() runs it, and returns once it runs (tests that cancel it). */
+export function startRollback(inputs: Record<string, string>, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningAction> {
+  return startActionBundle('action-rollback', rollbackRun(inputs, options));
+}
+
+function rollbackRun(inputs: Record<string, string>, options: { env?: Record<string, string>; timeoutMs?: number }): ActionRunOptions {
+  return {
     inputs: {
       ...connectionInputs(),
       'nats-url': natsUrl,
@@ -125,7 +134,7 @@ export function rollback(inputs: Record<string, string>, options: { env?: Record
     },
     env: { ...RUNNER_ENV, ...options.env },
     timeoutMs: options.timeoutMs ?? 280_000,
-  });
+  };
 }
 
 /** A value of the app folder's production values file (secrets: never print them). */
@@ -164,10 +173,19 @@ export interface StopEvent {
  * seconds, so the stream is read live.
  */
 export async function watchStopEvents(): Promise<{ stop(): Promise<StopEvent[]> }> {
+  return watchEvents('die');
+}
+
+/** Watches the project's container starts (`start` events), as watchStopEvents watches stops. */
+export async function watchStartEvents(): Promise<{ stop(): Promise<StopEvent[]> }> {
+  return watchEvents('start');
+}
+
+async function watchEvents(event: string): Promise<{ stop(): Promise<StopEvent[]> }> {
   // Docker reads `<seconds>.<nanoseconds>`: from this very millisecond on.
   const ms = Date.now();
   const since = `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}000000`;
-  const child = spawn('docker', ['events', '--since', since, '--filter', 'type=container', '--filter', 'event=die', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{json .}}'], {
+  const child = spawn('docker', ['events', '--since', since, '--filter', 'type=container', '--filter', `event=${event}`, '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{json .}}'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let text = '';
