@@ -357,6 +357,8 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     const stored = spaces.storedKeys().filter((k) => k.startsWith(`titan/production/${backupId}/`));
     expect(stored).toContain(`titan/production/${backupId}/manifest.json`);
     expect(stored.some((k) => k.startsWith(`titan/production/${backupId}/postgres/`) && k.endsWith('.age'))).toBe(true);
+    // A backup is no deployment: production's deployments are untouched by it.
+    expect(api.deployments.filter((d) => d.runId === String(run.runId))).toEqual([]);
     const log = run.log.join('\n');
     for (const secret of [operatorKey, verifyKey, hostValue(host, 'NATS_BACKUP_PASSWORD')]) expect(log).not.toContain(secret);
   });
