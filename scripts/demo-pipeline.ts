@@ -5,9 +5,13 @@
  * parser: readiness gate -> build matrix -> one build leg per image (real docker build and push)
  * -> sign -> deploy to staging -> verify -> production's approval -> the same bundle to production
  * -> verify. Then a release whose titan-hunter is broken is pushed: staging's verification fails,
- * the host returns to the good release by itself and production never sees it. Each step's log is
- * shown as a runner shows it (secrets masked), then each run's jobs, outputs, GitHub deployments
- * and the host's `current`.
+ * the host returns to the good release by itself and production never sees it. Then the nightly
+ * backup (examples/workflows/titan-backup.yml calling backup.yml@v1) backs production up to an S3
+ * peer (s3rver behind a checking front), encrypted, and proves it by a restore on the runner; and
+ * the restore workflow (examples/workflows/titan-restore.yml) restores that backup into a new
+ * database beside production's own, checked table by table. Each step's log is shown as a runner
+ * shows it (secrets masked), then each run's jobs, outputs, GitHub deployments and the host's
+ * `current`.
  *
  *   node --import ./scripts/json-modules.mjs scripts/demo-pipeline.ts   (Node 24, test host up, bundles built)
  *
@@ -18,11 +22,13 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import * as age from 'age-encryption';
 import { REPOSITORY_ROOT } from '@titan/test-host/action-run';
+import { startSpacesPeer } from '@titan/test-host/spaces-peer';
 import { loadTestHost } from '@titan/test-host/test-host';
 import { startGitHubApiStandIn } from '@titan/workflow-runner/github-api';
 import type { RunResult } from '@titan/workflow-runner/run-model';
-import { testHostGitHub } from '@titan/workflow-runner/test-host-github';
+import { hostValue, testHostGitHub } from '@titan/workflow-runner/test-host-github';
 
 const bold = '\x1b[1m';
 const dim = '\x1b[2m';
@@ -35,6 +41,12 @@ const note = (text: string): void => console.log(`${dim}${text}${reset}`);
 const host = loadTestHost();
 const work = mkdtempSync(join(tmpdir(), 'titan-demo-'));
 const api = await startGitHubApiStandIn();
+// Spaces for the backup, and two age keys: an operator's (offline in real life; here it restores in
+// step 5) and the verify key, whose identity the backup's runner holds.
+const spaces = await startSpacesPeer();
+const operatorKey = await age.generateIdentity();
+const verifyKey = await age.generateIdentity();
+const postgresIds = `${execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()}:${execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()}`;
 let failed = false;
 try {
   // The Titan repository: the sample release source at its root, as the quick start assumes.
@@ -48,6 +60,26 @@ try {
     repository: { root: titan, name: 'titan/titan' },
     // A folder digest cache (a self-hosted runner's): a second demo reuses what the first built.
     vars: { TITAN_DIGEST_CACHE: join(host.stateDir, 'digest-cache'), TITAN_HEALTH_TIMEOUT: '30' },
+    production: {
+      secrets: {
+        TITAN_SPACES_ACCESS_KEY: spaces.accessKeyId,
+        TITAN_SPACES_SECRET_KEY: spaces.secretAccessKey,
+        TITAN_BACKUP_VERIFY_KEY: verifyKey,
+        TITAN_BACKUP_RESTORE_KEY: operatorKey,
+        TITAN_NATS_BACKUP_PASSWORD: hostValue(host, 'NATS_BACKUP_PASSWORD'),
+      },
+      vars: {
+        TITAN_SPACES_ENDPOINT: spaces.endpoint,
+        TITAN_SPACES_BUCKET: spaces.bucket,
+        TITAN_SPACES_PATH_STYLE: 'true',
+        TITAN_BACKUP_AGE_RECIPIENTS: `${await age.identityToRecipient(operatorKey)}\n${await age.identityToRecipient(verifyKey)}`,
+        // No registry outside here: the proof's throwaway containers run the stack's own images (the host's binaries).
+        TITAN_VERIFY_POSTGRES_IMAGE: host.images['postgres'] ?? '',
+        TITAN_VERIFY_REDIS_IMAGE: host.images['redis'] ?? '',
+        TITAN_VERIFY_NATS_IMAGE: host.images['nats'] ?? '',
+        TITAN_VERIFY_DOCKER_OPTIONS: ['--volume=/usr:/usr:ro', '--volume=/etc:/etc:ro', `--user=${postgresIds}`].join('\n'),
+      },
+    },
     approve: (request) => {
       console.log(`  ${bold}✔ ${request.environment}: deployment of ${request.job} approved${reset} ${dim}(by the environment's required reviewer; here, the demo)${reset}`);
       return true;
@@ -103,12 +135,33 @@ try {
   }
   note('  journal (last two lines):');
   for (const line of readFileSync(join(host.appDir, 'journal.jsonl'), 'utf8').trim().split('\n').slice(-2)) console.log(`    ${line}`);
-  console.log(`\n${green}✔ demo complete:${reset} ${release} deployed to staging and production from one signed bundle; the broken release was rolled back on staging by itself and never reached production.`);
+
+  step('4. The nightly backup (backup.yml@v1): Postgres, Redis and the JetStream streams to Spaces, encrypted, proven by a restore on the runner');
+  const backup = await github.run({ workflow: join(REPOSITORY_ROOT, 'examples/workflows/titan-backup.yml'), event: 'workflow_dispatch', ref: 'refs/heads/main' });
+  const backedUp = backup.jobs['backup']?.outputs ?? {};
+  console.log(`\n  ${bold}run ${backup.runId}: ${backup.conclusion}${reset}; outputs of backup.yml: ${JSON.stringify(backedUp)}`);
+  if (backup.conclusion !== 'success' || backedUp['complete'] !== 'true' || backedUp['verified'] !== 'true') throw new Error('expected a complete backup, proven by its restore');
+  const stored = spaces.storedKeys().filter((k) => k.includes(backedUp['backup-id'] ?? '?'));
+  console.log(`  in the bucket: ${stored.join(', ')}`);
+
+  step(`5. The restore (restore.yml): backup ${backedUp['backup-id'] ?? ''} into a new database beside production's own, checked table by table`);
+  const restore = await github.run({ workflow: join(REPOSITORY_ROOT, 'examples/workflows/titan-restore.yml'), event: 'workflow_dispatch', ref: 'refs/heads/main', inputs: { backup: backedUp['backup-id'] ?? 'latest' } });
+  const restored = restore.jobs['restore']?.outputs ?? {};
+  console.log(`\n  ${bold}run ${restore.runId}: ${restore.conclusion}${reset}; outputs: ${JSON.stringify(restored)}`);
+  const database = restored['database'] ?? '';
+  if (restore.conclusion !== 'success' || restored['result'] !== 'restored' || database === '') throw new Error('expected the backup restored into a new database');
+  const postgres = execFileSync('docker', ['ps', '-q', '--filter', 'label=com.docker.compose.project=titan', '--filter', 'label=com.docker.compose.service=postgres'], { encoding: 'utf8' }).trim();
+  const tables = execFileSync('docker', ['exec', postgres, 'psql', '-X', '-At', '-U', 'postgres', '-d', database, '-c', "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"], { encoding: 'utf8' }).trim();
+  console.log(`  ${database} holds ${tables} tables, every row count as the backup recorded; dropping it again (production keeps its own)`);
+  execFileSync('docker', ['exec', postgres, 'dropdb', '-U', 'postgres', database]);
+
+  console.log(`\n${green}✔ demo complete:${reset} ${release} deployed to staging and production from one signed bundle; the broken release was rolled back on staging by itself and never reached production; production was backed up, the backup proven by a restore on the runner and restored beside production's database.`);
 } catch (error: unknown) {
   failed = true;
   console.error(`${red}demo failed: ${error instanceof Error ? error.message : String(error)}${reset}`);
 } finally {
   await api.close();
+  await spaces.close();
   rmSync(work, { recursive: true, force: true });
 }
 process.exitCode = failed ? 1 : 0;

@@ -7,6 +7,8 @@ import { findServiceContainer } from '@titan/backup/stack-container';
 import type { Logger } from '@titan/log/logger';
 import { chooseBackup, type ChosenBackup } from '@titan/restore/backup-choice';
 import { type HostRestoreResult, restorePostgresOnHost } from '@titan/restore/postgres-restore';
+import { restoreIntoStack, type StackRestoreOutcome } from '@titan/restore/stack-restore';
+import { HostLayout } from '@titan/host/host-layout';
 import { ObjectStore } from '@titan/spaces/object-store';
 import { createSpacesClient } from '@titan/spaces/spaces-client';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';
@@ -31,39 +33,67 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
   const started = performance.now();
   let chosen: ChosenBackup | undefined;
   let result: HostRestoreResult | undefined;
+  let stack: StackRestoreOutcome | undefined;
   let connection: SshConnection | undefined;
   try {
     chosen = await logger.group(`Choose the backup (${settings.backup}) under ${layout.root}`, () => chooseBackup(store, layout, settings.backup, logger));
     const backup = chosen;
     core.setOutput('backup-id', backup.id);
     const object = backup.manifest.objects.find((o) => o.part === 'postgres');
-    if (object === undefined || backup.manifest.postgres === null) throw new Error(`Backup ${backup.id} holds no Postgres dump.`);
     if (backup.manifest.encryption.scheme === 'age' && settings.identity === undefined) {
       throw new Error(`Backup ${backup.id} is encrypted: restore-key (an age identity among its recipients) is required.`);
     }
-    const database = settings.database ?? defaultDatabase(backup.manifest.postgres.database, backup.id);
     connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
     const ssh = connection;
-    result = await logger.group(`Restore ${object.key} into database ${database}`, async () =>
-      restorePostgresOnHost(ssh, {
+    if (settings.target === 'stack') {
+      stack = await restoreIntoStack(ssh, {
         store,
         manifest: backup.manifest,
-        object,
         identity: settings.identity,
-        container: await findServiceContainer(ssh, settings.project, settings.postgresService),
-        adminUser: settings.adminUser,
-        owner: settings.owner,
-        database,
+        layout: new HostLayout(settings.appDir),
+        project: settings.project,
+        parts: settings.parts,
+        postgres: { service: settings.postgresService, database: backup.manifest.postgres?.database ?? '', adminUser: settings.adminUser, owner: settings.owner },
+        redis: settings.redis,
+        nats: settings.nats,
+        lockTimeoutSeconds: settings.lockTimeoutSeconds,
         timeoutMs: settings.timeoutMs,
+        actor: settings.actor,
+        runUrl: settings.runUrl,
         logger,
-      }),
-    );
+      });
+      if (!stack.ok) throw stack.error ?? new Error('The restore into the stack failed.');
+    } else {
+      if (object === undefined || backup.manifest.postgres === null) throw new Error(`Backup ${backup.id} holds no Postgres dump.`);
+      const database = settings.database ?? defaultDatabase(backup.manifest.postgres.database, backup.id);
+      result = await logger.group(`Restore ${object.key} into database ${database}`, async () =>
+        restorePostgresOnHost(ssh, {
+          store,
+          manifest: backup.manifest,
+          object,
+          identity: settings.identity,
+          container: await findServiceContainer(ssh, settings.project, settings.postgresService),
+          adminUser: settings.adminUser,
+          owner: settings.owner,
+          database,
+          timeoutMs: settings.timeoutMs,
+          logger,
+        }),
+      );
+    }
   } catch (error: unknown) {
-    await summary(settings, chosen, undefined, error, performance.now() - started).write();
+    await summary(settings, chosen, undefined, error, performance.now() - started, stack).write();
     throw error;
   } finally {
     await connection?.close();
   }
+  if (stack !== undefined) {
+    core.setOutput('database', chosen?.manifest.postgres?.database ?? '');
+    core.setOutput('result', 'restored');
+    await summary(settings, chosen, undefined, undefined, performance.now() - started, stack).write();
+    return;
+  }
+  if (result === undefined) throw new Error('The restore ended without a result.');
   core.setOutput('database', result.database);
   core.setOutput('result', 'restored');
   await summary(settings, chosen, result, undefined, performance.now() - started).write();
@@ -75,17 +105,27 @@ function defaultDatabase(source: string, id: string): string {
   return `${source.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40)}_restore_${stamp}`;
 }
 
-function summary(settings: RestoreSettings, chosen: ChosenBackup | undefined, result: HostRestoreResult | undefined, error: unknown, ms: number): JobSummary {
+function summary(settings: RestoreSettings, chosen: ChosenBackup | undefined, result: HostRestoreResult | undefined, error: unknown, ms: number, stack?: StackRestoreOutcome): JobSummary {
   const s = new JobSummary();
-  s.heading(result !== undefined ? `✅ Backup ${chosen?.id ?? ''} restored into ${result.database} on ${settings.host}` : `❌ Restore on ${settings.host} failed`, 2);
+  const ok = result !== undefined || stack?.ok === true;
+  const into = settings.target === 'stack' ? `the stack ${settings.project} itself` : (result?.database ?? '');
+  s.heading(ok ? `✅ Backup ${chosen?.id ?? ''} restored into ${into} on ${settings.host}` : `❌ Restore on ${settings.host} failed`, 2);
   s.facts([
     ['backup', chosen?.id ?? `(${settings.backup})`],
     ['release it was taken from', chosen?.manifest.release?.id ?? '(unknown)'],
     ['taken', chosen?.manifest.startedAt ?? ''],
-    ['into', result?.database ?? '(nothing was kept)'],
-    ['the stack\'s own database', 'not touched'],
+    ['target', settings.target === 'stack' ? `the stack itself: ${[...settings.parts].join(', ')}` : 'a new database beside the stack\'s own'],
+    ['into', settings.target === 'stack' ? into : (result?.database ?? '(nothing was kept)')],
+    ...(settings.target === 'stack'
+      ? ([
+          ['kept of what it replaced', stack?.kept.join('; ') || '(nothing was replaced)'],
+          ['stack started again', stack === undefined ? '' : stack.started === 'not stopped' ? 'it was not stopped' : `${stack.started}, DISARMED`],
+        ] as [string, string][])
+      : ([['the stack\'s own database', 'not touched']] as [string, string][])),
     ['duration', formatSeconds(ms)],
   ]);
+  if (stack !== undefined && stack.streams.length > 0) s.table(['stream', 'messages restored', 'replaced an existing one'], stack.streams.map((t) => [t.name, String(t.messages), t.replaced ? 'yes' : 'no']));
+  if (stack !== undefined) s.timeline(stack.phases.map((p) => ({ name: p.name, startedAtMs: p.startedAtMs, durationMs: p.durationMs, outcome: p.outcome })));
   if (error !== undefined) s.heading('What went wrong', 3).text(error instanceof Error ? error.message : 'unknown error');
   if (chosen !== undefined && chosen.skipped.length > 0) s.heading('Backups passed over', 3).table(['backup', 'why'], chosen.skipped.map((k) => [k.id, k.why]));
   if (result !== undefined) {

@@ -5,6 +5,9 @@ import { readSpacesSettings, type SpacesSettings } from '@titan/action-kit/space
 import { BACKUP_ID_PATTERN, prefixProblem } from '@titan/backup/backup-layout';
 import { SERVICE_PATTERN } from '@titan/backup/stack-container';
 import { DATABASE_NAME_PATTERN } from '@titan/restore/postgres-restore';
+import type { StackPart } from '@titan/restore/stack-restore';
+import { runContext } from '@titan/action-kit/run-context';
+import { parseNatsAddress } from '@titan/rollback/nats-address';
 
 export interface RestoreSettings extends HostConnectionSettings, HostTargetSettings {
   readonly spaces: SpacesSettings;
@@ -18,7 +21,18 @@ export interface RestoreSettings extends HostConnectionSettings, HostTargetSetti
   readonly adminUser: string;
   readonly owner: string;
   readonly timeoutMs: number;
+  readonly target: 'scratch' | 'stack';
+  readonly parts: ReadonlySet<StackPart>;
+  readonly redis: { readonly service: string; readonly dataDir: string };
+  readonly nats: { readonly host: string; readonly port: number; readonly user: string; readonly password: string } | undefined;
+  readonly lockTimeoutSeconds: number;
+  readonly actor: string;
+  readonly runUrl: string;
 }
+
+const PARTS: readonly StackPart[] = ['postgres', 'redis', 'jetstream'];
+const DATA_DIR = /^\/[A-Za-z0-9._/-]+$/;
+const NATS_USER_PATTERN = /^[A-Za-z0-9._@-]{1,128}$/;
 
 const ROLE = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 
@@ -46,7 +60,37 @@ export function readSettings(reader = new InputReader()): RestoreSettings {
     if (!ROLE.test(value)) throw new ConfigurationError(`Input ${input} ${JSON.stringify(value)} is not a role name.`, { input });
     return value;
   };
+  const targetName = reader.choice('target', ['scratch', 'stack'] as const, 'scratch');
+  const parts = new Set<StackPart>();
+  for (const word of reader.optional('parts', 'postgres redis jetstream').split(/[\s,]+/).filter((w) => w !== '')) {
+    const part = PARTS.find((p) => p === word);
+    if (part === undefined) throw new ConfigurationError(`Input parts: ${JSON.stringify(word)} is not one of ${PARTS.join(', ')}.`, { input: 'parts' });
+    parts.add(part);
+  }
+  if (targetName === 'stack' && parts.size === 0) throw new ConfigurationError('Input parts names nothing to restore.', { input: 'parts' });
+  const redisService = reader.optional('redis-service', 'redis');
+  if (!SERVICE_PATTERN.test(redisService)) throw new ConfigurationError(`Input redis-service ${JSON.stringify(redisService)} is not a Compose service name.`, { input: 'redis-service' });
+  const dataDir = reader.optional('redis-data-dir', '/data');
+  if (!DATA_DIR.test(dataDir) || dataDir.split('/').includes('..')) throw new ConfigurationError(`Input redis-data-dir ${JSON.stringify(dataDir)} is not an absolute folder.`, { input: 'redis-data-dir' });
+  const natsAddress = parseNatsAddress(reader.optional('nats-url', '127.0.0.1:4222'));
+  if (typeof natsAddress === 'string') throw new ConfigurationError(`Input nats-url: ${natsAddress}.`, { input: 'nats-url' });
+  const natsPassword = reader.secret('nats-password');
+  const natsUser = reader.optional('nats-user');
+  let nats: RestoreSettings['nats'];
+  if (targetName === 'stack' && parts.has('jetstream')) {
+    if (natsUser === undefined || !NATS_USER_PATTERN.test(natsUser)) {
+      throw new ConfigurationError('Input required and not supplied: nats-user (a NATS user allowed to snapshot, delete and restore streams, to restore the JetStream streams; or leave jetstream out of parts)', { input: 'nats-user' });
+    }
+    if (natsPassword === undefined) throw new ConfigurationError('Input required and not supplied: nats-password (the password of nats-user)', { input: 'nats-password' });
+    nats = { host: natsAddress.host, port: natsAddress.port, user: natsUser, password: natsPassword };
+  }
   return {
+    ...runContext(process.env),
+    target: targetName,
+    parts: targetName === 'stack' ? parts : new Set<StackPart>(['postgres']),
+    redis: { service: redisService, dataDir },
+    nats,
+    lockTimeoutSeconds: reader.integer('lock-timeout', 300, { min: 0, max: 24 * 3600 }),
     ...connection,
     ...target,
     spaces,

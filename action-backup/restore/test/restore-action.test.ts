@@ -9,7 +9,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ActionRun, runActionBundle } from '@titan/test-host/action-run';
 import { type SpacesPeer, startSpacesPeer } from '@titan/test-host/spaces-peer';
 import type { ObjectStore } from '@titan/spaces/object-store';
-import { connectionInputs, ensureStack, envValue, natsUrl, psql, runBackup, RUNNER_ENV, SEED, stackSecrets } from '../../test/support/backup-stack.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { appDir, connectionInputs, containerName, docker, ensureStack, envValue, natsUrl, psql, redisCli, runBackup, RUNNER_ENV, SEED, stackSecrets } from '../../test/support/backup-stack.js';
 import { readManifest, spacesInputs, storeOf } from '../../test/support/spaces-check.js';
 
 const PREFIX = 'titan/restore-tests';
@@ -61,7 +65,10 @@ describe('action-backup/restore', () => {
     // A newer backup folder without manifest (an incomplete one) must be passed over.
     await store.putObject(`${PREFIX}/29991231T235959Z-ffffff/postgres/titan.dump.age`, Buffer.from('half a dump'));
     const ownBefore = psql('SELECT count(*) FROM trade_order');
-    const run = await restore({});
+    const brainStarted = docker(['inspect', '--format', '{{.State.StartedAt}}', containerName('titan-brain')]);
+    const journalBefore = readFileSync(join(appDir, 'journal.jsonl'), 'utf8');
+    // Every input of a restore into the stack but target: the stack is not what it restores into.
+    const run = await restore({ parts: 'postgres redis jetstream', 'nats-url': natsUrl, 'nats-user': 'brain', 'nats-password': envValue('NATS_BRAIN_PASSWORD') });
     expect(run.status, run.log).toBe(0);
     expect(run.outputs['result']).toBe('restored');
     expect(run.outputs['backup-id']).toBe(backupId);
@@ -70,6 +77,8 @@ describe('action-backup/restore', () => {
     expect(psql('SELECT count(*) FROM trade_order', database)).toBe(String(SEED.orders));
     expect(psql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()", database)).toBe('titan');
     expect(psql('SELECT count(*) FROM trade_order')).toBe(ownBefore);
+    expect(docker(['inspect', '--format', '{{.State.StartedAt}}', containerName('titan-brain')])).toBe(brainStarted);
+    expect(readFileSync(join(appDir, 'journal.jsonl'), 'utf8')).toBe(journalBefore);
     expect(run.summary).toContain(`restored into ${database.replace(/_/g, '\\_')}`);
     expect(run.summary).toContain('public.trade\\_order');
     expectNoSecret(run);
@@ -110,4 +119,44 @@ describe('action-backup/restore', () => {
     expect(run.log.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n').includes(stranger)).toBe(false);
     expect(databases()).toEqual(['titan']);
   });
+
+  it('target stack: trading stopped, the database swapped (the old one kept), Redis and the streams put back, the stack started DISARMED', async () => {
+    const full = await runBackup({
+      ...spacesInputs(peer, PREFIX),
+      'age-recipients': await age.identityToRecipient(identity),
+      verify: 'off',
+      retention: 'false',
+      'nats-url': natsUrl,
+      'nats-password': envValue('NATS_BACKUP_PASSWORD'),
+    });
+    expect(full.status, full.log).toBe(0);
+    const id = full.outputs['backup-id'] ?? '';
+    // Life goes on after the backup: orders, keys and messages the restore must take back.
+    psql(`INSERT INTO trade_order (client_order_id, account_id, instrument_id, strategy, side, order_type, quantity, limit_price)
+          SELECT 'after-backup-' || g, 1, (SELECT min(id) FROM instrument), 'manual', 'BUY', 'LIMIT', 1, 1 FROM generate_series(1, 10) g`);
+    redisCli(['DEL', 'titan:test:1', 'titan:test:2', 'titan:test:3']);
+    const nc = await connect({ servers: natsUrl, user: 'brain', pass: envValue('NATS_BRAIN_PASSWORD') });
+    for (let i = 0; i < 5; i++) nc.publish('titan.evt.orders.late', 'late');
+    await nc.flush();
+    expect((await (await jetstreamManager(nc)).streams.info('ORDERS')).state.messages).toBe(SEED.streams.ORDERS + 5);
+
+    const run = await restore({ backup: id, target: 'stack', 'nats-url': natsUrl, 'nats-user': 'brain', 'nats-password': envValue('NATS_BRAIN_PASSWORD'), 'lock-timeout': '60' });
+    expect(run.status, run.log).toBe(0);
+    expect(run.outputs['result']).toBe('restored');
+    expect(psql('SELECT count(*) FROM trade_order')).toBe(String(SEED.orders));
+    const kept = `titan_pre_restore_${id.slice(0, 8)}_${id.slice(9, 15)}`;
+    expect(psql('SELECT count(*) FROM trade_order', kept)).toBe(String(SEED.orders + 10));
+    expect(redisCli(['DBSIZE'])).toBe(String(SEED.redisKeys));
+    expect((await (await jetstreamManager(nc)).streams.info('ORDERS')).state.messages).toBe(SEED.streams.ORDERS);
+    await nc.close();
+    // Started again DISARMED, and says so on the host.
+    expect(readFileSync(join(appDir, 'state', 'mode'), 'utf8').trim()).toBe('DISARMED');
+    const env = docker(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', containerName('titan-brain')]);
+    expect(env).toContain('TITAN_MODE=DISARMED');
+    expect(docker(['inspect', '--format', '{{.State.Running}}', containerName('titan-brain')]).trim()).toBe('true');
+    const last = JSON.parse(readFileSync(join(appDir, 'journal.jsonl'), 'utf8').trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    expect(last).toMatchObject({ action: 'restore', result: 'restored', backup: id, mode: 'DISARMED' });
+    expect(run.summary).toContain('DISARMED');
+    expectNoSecret(run);
+  }, 300_000);
 });

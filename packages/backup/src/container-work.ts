@@ -19,7 +19,8 @@ import type { Arg } from '@titan/ssh/shell-quote';
 export const CONTAINER_WORK_SCRIPT_NAME = 'titan-container-work';
 
 // $1 container id, $2 token, then the command `docker exec` runs in the container. Standard input is
-// passed on (`<&0`: an asynchronous list would otherwise read /dev/null).
+// passed on through fd 3: an asynchronous list reads /dev/null in a shell without job control, and
+// dash assigns that BEFORE the list's own redirections, so `<&0` would pass on /dev/null.
 export const CONTAINER_WORK_SCRIPT = `set -eu
 container=$1
 token=$2
@@ -32,7 +33,8 @@ child=
 trap 'stop_work; [ -z "$child" ] || wait "$child" 2>/dev/null || true; exit 143' TERM
 trap 'stop_work; exit 129' HUP
 trap 'stop_work; exit 130' INT
-docker exec -i "$container" "$@" <&0 &
+exec 3<&0
+docker exec -i "$container" "$@" <&3 3<&- &
 child=$!
 status=0
 wait "$child" || status=$?

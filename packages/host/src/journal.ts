@@ -57,8 +57,27 @@ export interface RollbackJournalEntry {
   readonly error?: string;
 }
 
+/**
+ * A restore into the stack itself (packages/restore): which backup, which parts, the mode the stack
+ * was started with afterwards (null when it was not stopped), and what was kept of the data it replaced.
+ */
+export interface RestoreJournalEntry {
+  readonly time: string;
+  readonly action: 'restore';
+  readonly result: 'restored' | 'failed';
+  readonly backup: string;
+  readonly parts: readonly string[];
+  readonly mode: string | null;
+  readonly kept: readonly string[];
+  readonly actor: string;
+  readonly runUrl: string;
+  /** Phase name -> milliseconds. */
+  readonly phases: Readonly<Record<string, number>>;
+  readonly error?: string;
+}
+
 /** One line of journal.jsonl, as the runner writes it (`action` tells which). */
-export type JournalEntry = DeployJournalEntry | RollbackJournalEntry;
+export type JournalEntry = DeployJournalEntry | RollbackJournalEntry | RestoreJournalEntry;
 
 export const APPEND_JOURNAL_SCRIPT_NAME = 'titan-journal';
 

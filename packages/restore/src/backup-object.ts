@@ -60,3 +60,18 @@ export async function explain(store: ObjectStore, object: ManifestObject): Promi
     return new BackupIntegrityError(`${object.key} cannot be read back: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
+
+/** Reads the object through to its end (decrypted, as a restore would) and checks it; nothing else is done with it. */
+export async function verifyObject(store: ObjectStore, object: ManifestObject, encryption: BackupManifest['encryption'], identity: string | undefined): Promise<void> {
+  try {
+    const opened = await openObject(store, object, encryption, identity);
+    opened.plain.resume();
+    await new Promise<void>((resolve, reject) => {
+      opened.plain.once('end', resolve);
+      opened.plain.once('error', reject);
+    });
+    opened.check();
+  } catch (error: unknown) {
+    throw error instanceof BackupIntegrityError ? error : ((await explain(store, object)) ?? error);
+  }
+}

@@ -54,6 +54,8 @@ export interface SpacesRequest {
   readonly injected: number | undefined;
   /** The status returned to the client. */
   status: number;
+  /** The keys a DeleteObjects request named, in its order. */
+  readonly deleted?: readonly string[];
 }
 
 export interface FaultRule {
@@ -124,6 +126,7 @@ export async function startSpacesPeer(options: { bucket?: string; extraBuckets?:
       md5Matched: md5 === undefined ? undefined : createHash('md5').update(body).digest('base64') === md5,
       injected: undefined,
       status: 0,
+      ...(req.method === 'POST' && query['delete'] !== undefined ? { deleted: [...body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1] ?? '') } : {}),
     };
     requests.push(record);
     const fault = faults.find((f) => f.left > 0 && f.rule.when(record));
