@@ -22,9 +22,6 @@ const RUN_BY_TESTS = [
   'examples/workflows/titan-backup.yml',
   'examples/workflows/titan-recover.yml',
 ];
-// READMEs whose example no workflow a test runs holds yet: action-backup/restore's target stack (which
-// recover.yml uses) is not in this tree yet.
-const NO_WORKFLOW_YET = ['action-backup/restore/README.md'];
 const WORKFLOW_KEYS = /^\s*(-\s+)?(jobs|steps|uses|runs-on|with):/m;
 
 interface Example {
@@ -78,7 +75,7 @@ describe('workflow examples in the READMEs', () => {
     const all = examples();
     expect(all.length).toBeGreaterThanOrEqual(7);
     expect(all.some((e) => e.readme === 'README.md' && e.source === 'examples/workflows/titan-release.yml')).toBe(true);
-    for (const example of all.filter((e) => !NO_WORKFLOW_YET.includes(e.readme))) {
+    for (const example of all) {
       const where = `${example.readme}:${example.line}`;
       expect(example.source, `${where}: a workflow example needs a "<!-- copied from PATH -->" line before it`).toBeDefined();
       expect(RUN_BY_TESTS, `${where}: ${example.source ?? ''} is not a workflow a test runs`).toContain(example.source);
