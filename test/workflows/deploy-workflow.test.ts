@@ -15,7 +15,7 @@ import type { ApprovalRequest, RunResult } from '@titan/workflow-runner/run-mode
 import { hostValue, hostValues, testHostGitHub } from '@titan/workflow-runner/test-host-github';
 import { type SpacesPeer, startSpacesPeer } from '@titan/test-host/spaces-peer';
 import { RECOVERY_DROPLET, RECOVERY_PROJECT, type RecoveryHost, startRecoveryHost } from './support/recovery-host.js';
-import { bringDown, journalOf } from '../../packages/deploy/test/support/host-fixture.js';
+import { bringDown, journalOf, prepareAppDir } from '../../packages/deploy/test/support/host-fixture.js';
 
 /**
  * The workflows as users run them, read from their files by GitHub's own parser and run against
@@ -68,7 +68,9 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   let marker = '';
 
   beforeAll(async () => {
-    host = loadTestHost();
+    // The test host, with an application folder of this file's own, laid out as provisioning lays it
+    // out: what other test files leave in the host's folder is not this file's starting point.
+    host = { ...loadTestHost(), appDir: prepareAppDir('workflows') };
     api = await startGitHubApiStandIn();
     scratch = await mkdtemp(join(tmpdir(), 'titan-workflows-'));
     // The Titan repository: the sample release source at its root, as the quick start assumes.
