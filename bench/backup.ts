@@ -33,7 +33,7 @@ import { parseBackupManifest } from '@titan/backup/backup-manifest';
 import { decryptStream } from '@titan/backup/encryption';
 import { ObjectStore } from '@titan/spaces/object-store';
 import { createSpacesClient } from '@titan/spaces/spaces-client';
-import { NODE24, REPOSITORY_ROOT } from '@titan/test-host/action-run';
+import { NODE24, parseOutputs, REPOSITORY_ROOT } from '@titan/test-host/action-run';
 import { startSpacesPeer } from '@titan/test-host/spaces-peer';
 import { loadTestHost } from '@titan/test-host/test-host';
 import { bringDownProject, openSshArgs, sshTarget, timed } from './support/bench-host.js';
@@ -109,8 +109,9 @@ function runBundle(dir: string, inputs: Record<string, string>): Promise<ChildRu
 }
 
 function output(run: ChildRun, name: string): string {
-  const m = new RegExp(`^${name}<<(\\S+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(run.outputs);
-  return m?.[2] ?? '';
+  const value = parseOutputs(run.outputs)[name];
+  if (value === undefined || value === '') throw new Error(`the run has no output ${name}:\n${run.outputs}\n${run.output}`);
+  return value;
 }
 
 async function main(): Promise<number> {
@@ -145,6 +146,7 @@ async function main(): Promise<number> {
   const oursLarge = await backup('bench_1000');
   for (const run of [oursSmall, oursLarge]) if (run.status !== 0) throw new Error(`the backup failed:\n${run.output}`);
   const backupRatio = baseLarge / oursLarge.seconds;
+  process.stdout.write(`backup: 100 MB ours ${oursSmall.seconds.toFixed(1)} s / baseline ${baseSmall.toFixed(1)} s; 1 GB ours ${oursLarge.seconds.toFixed(1)} s / baseline ${baseLarge.toFixed(1)} s; peak RSS ${oursSmall.peakRssKb} kB -> ${oursLarge.peakRssKb} kB\n`);
 
   // Restore: ours (the bundle) against pg_restore from a local file, of the same 1 GB backup.
   const id = output(oursLarge, 'backup-id');

@@ -8,16 +8,20 @@ import { REPOSITORY_ROOT } from '@titan/test-host/action-run';
  * Every workflow example in a README is copied from a workflow file that a test runs: a ```yaml
  * block that holds workflow keys (jobs, steps, uses, runs-on, with) must follow a
  * `<!-- copied from PATH -->` line naming one of the workflows test/workflows/deploy-workflow.test.ts
- * runs, and its lines must be a contiguous run of that file's lines, character for character.
+ * runs (named in it, or called by one it names: `uses: titan/actions/.github/workflows/X.yml@v1`),
+ * and its lines must be a contiguous run of that file's lines, character for character.
  */
-const RUN_BY_TESTS = ['.github/workflows/deploy.yml', '.github/workflows/rollback.yml', 'examples/workflows/titan-release.yml'];
-// Workflows no test runs through the local runner yet: their excerpts are checked line for line, and
-// the list says what is still to do (provision.yml needs the DigitalOcean API double and the Droplet
-// stand-in wired into the runner's test set-up).
-const NOT_RUN_YET = ['.github/workflows/provision.yml', '.github/workflows/backup.yml'];
-// READMEs whose example no workflow holds yet: action-backup/restore is used by recover.yml, which
-// does not exist yet.
-const NO_WORKFLOW_YET = ['action-backup/restore/README.md'];
+const WORKFLOW_TEST = 'test/workflows/deploy-workflow.test.ts';
+const RUN_BY_TESTS = [
+  '.github/workflows/deploy.yml',
+  '.github/workflows/rollback.yml',
+  '.github/workflows/backup.yml',
+  '.github/workflows/recover.yml',
+  '.github/workflows/provision.yml',
+  'examples/workflows/titan-release.yml',
+  'examples/workflows/titan-backup.yml',
+  'examples/workflows/titan-recover.yml',
+];
 const WORKFLOW_KEYS = /^\s*(-\s+)?(jobs|steps|uses|runs-on|with):/m;
 
 interface Example {
@@ -50,18 +54,31 @@ function examples(): Example[] {
 
 describe('workflow examples in the READMEs', () => {
   it('the workflows they may be copied from are the ones the workflow test runs', () => {
-    const test = readFileSync(join(REPOSITORY_ROOT, 'test/workflows/deploy-workflow.test.ts'), 'utf8');
-    for (const path of RUN_BY_TESTS) expect(test, path).toContain(`'${path}'`);
+    const test = readFileSync(join(REPOSITORY_ROOT, WORKFLOW_TEST), 'utf8');
+    const run = new Set(RUN_BY_TESTS.filter((path) => test.includes(`'${path}'`)));
+    // ... and the reusable workflows those call, and those call in turn.
+    for (let grown = true; grown; ) {
+      grown = false;
+      for (const file of [...run]) {
+        for (const m of readFileSync(join(REPOSITORY_ROOT, file), 'utf8').matchAll(/uses:\s*titan\/actions\/(\.github\/workflows\/[^@\s]+)@v1/g)) {
+          if (m[1] !== undefined && !run.has(m[1])) {
+            run.add(m[1]);
+            grown = true;
+          }
+        }
+      }
+    }
+    expect([...run].sort()).toEqual([...RUN_BY_TESTS].sort());
   });
 
   it('each is copied, line for line, from a workflow file a test runs', () => {
     const all = examples();
     expect(all.length).toBeGreaterThanOrEqual(7);
     expect(all.some((e) => e.readme === 'README.md' && e.source === 'examples/workflows/titan-release.yml')).toBe(true);
-    for (const example of all.filter((e) => !NO_WORKFLOW_YET.includes(e.readme))) {
+    for (const example of all) {
       const where = `${example.readme}:${example.line}`;
       expect(example.source, `${where}: a workflow example needs a "<!-- copied from PATH -->" line before it`).toBeDefined();
-      expect([...RUN_BY_TESTS, ...NOT_RUN_YET], `${where}: ${example.source ?? ''} is not a workflow a test runs`).toContain(example.source);
+      expect(RUN_BY_TESTS, `${where}: ${example.source ?? ''} is not a workflow a test runs`).toContain(example.source);
       const file = readFileSync(join(REPOSITORY_ROOT, example.source ?? ''), 'utf8');
       expect(`\n${file}\n`.includes(`\n${example.text}\n`), `${where}: the example is not a verbatim excerpt of ${example.source ?? ''}`).toBe(true);
     }

@@ -4,6 +4,7 @@ import { cp, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import * as age from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '@titan/test-host/action-run';
 import { createEncryptedDeployKey, type EncryptedDeployKey } from '@titan/test-host/encrypted-key';
@@ -11,8 +12,10 @@ import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/te
 import { startGitHubApiStandIn, type GitHubApiStandIn } from '@titan/workflow-runner/github-api';
 import type { LocalGitHub } from '@titan/workflow-runner/local-github';
 import type { ApprovalRequest, RunResult } from '@titan/workflow-runner/run-model';
-import { testHostGitHub } from '@titan/workflow-runner/test-host-github';
-import { bringDown } from '../../packages/deploy/test/support/host-fixture.js';
+import { hostValue, hostValues, testHostGitHub } from '@titan/workflow-runner/test-host-github';
+import { type SpacesPeer, startSpacesPeer } from '@titan/test-host/spaces-peer';
+import { RECOVERY_DROPLET, RECOVERY_PROJECT, type RecoveryHost, startRecoveryHost } from './support/recovery-host.js';
+import { bringDown, journalOf, prepareAppDir } from '../../packages/deploy/test/support/host-fixture.js';
 
 /**
  * The workflows as users run them, read from their files by GitHub's own parser and run against
@@ -28,6 +31,14 @@ import { bringDown } from '../../packages/deploy/test/support/host-fixture.js';
 const RELEASE_WORKFLOW = join(REPOSITORY_ROOT, 'examples/workflows/titan-release.yml');
 const DEPLOY_WORKFLOW = join(REPOSITORY_ROOT, '.github/workflows/deploy.yml');
 const ROLLBACK_WORKFLOW = join(REPOSITORY_ROOT, '.github/workflows/rollback.yml');
+const BACKUP_WORKFLOW = join(REPOSITORY_ROOT, 'examples/workflows/titan-backup.yml');
+const RECOVER_WORKFLOW = join(REPOSITORY_ROOT, 'examples/workflows/titan-recover.yml');
+
+/** psql in a stack's Postgres container (found by its Compose labels), as the titan role. */
+function psql(project: string, sql: string): string {
+  const id = execFileSync('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=postgres'], { encoding: 'utf8' }).trim();
+  return execFileSync('docker', ['exec', '-i', id, 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-U', 'titan', '-d', 'titan'], { encoding: 'utf8', input: sql }).trim();
+}
 
 function explain(run: RunResult): string {
   return `run ${run.runId} ${run.conclusion}; chain errors: ${JSON.stringify(run.chainErrors)}\n${run.log.slice(-80).join('\n')}`;
@@ -47,9 +58,19 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   let onStep: ((event: { runId: number; job: string; step: string }) => void) | undefined;
   let released = '';
   let stagingKey: EncryptedDeployKey;
+  let spaces: SpacesPeer;
+  let recovery: RecoveryHost;
+  let operatorKey: string;
+  let verifyKey: string;
+  /** The release production ran last (staging, the same host here, moves on after it). */
+  let productionRelease = '';
+  let backupId = '';
+  let marker = '';
 
   beforeAll(async () => {
-    host = loadTestHost();
+    // The test host, with an application folder of this file's own, laid out as provisioning lays it
+    // out: what other test files leave in the host's folder is not this file's starting point.
+    host = { ...loadTestHost(), appDir: prepareAppDir('workflows') };
     api = await startGitHubApiStandIn();
     scratch = await mkdtemp(join(tmpdir(), 'titan-workflows-'));
     // The Titan repository: the sample release source at its root, as the quick start assumes.
@@ -58,7 +79,31 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     execFileSync('git', ['init', '-q', titan]);
     // Staging connects with a passphrase-protected key made now (TITAN_SSH_KEY_PASSPHRASE).
     stagingKey = await createEncryptedDeployKey(host);
+    // Production's bucket for backup.yml and recover.yml, an operator's age key (restores) and the
+    // verify key (the backup's runner proves each backup with it).
+    spaces = await startSpacesPeer();
+    operatorKey = await age.generateIdentity();
+    verifyKey = await age.generateIdentity();
+    const bucket = { TITAN_SPACES_ENDPOINT: spaces.endpoint, TITAN_SPACES_BUCKET: spaces.bucket, TITAN_SPACES_PATH_STYLE: 'true' };
+    const bucketKeys = { TITAN_SPACES_ACCESS_KEY: spaces.accessKeyId, TITAN_SPACES_SECRET_KEY: spaces.secretAccessKey };
+    const postgresIds = `${execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()}:${execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()}`;
+    recovery = await startRecoveryHost(host, hostValues(host).replace(/titan-test\.invalid/g, 'titan-trading.net'));
     github = testHostGitHub({
+      production: {
+        secrets: { ...bucketKeys, TITAN_BACKUP_VERIFY_KEY: verifyKey, TITAN_NATS_BACKUP_PASSWORD: hostValue(host, 'NATS_BACKUP_PASSWORD') },
+        vars: {
+          ...bucket,
+          TITAN_BACKUP_AGE_RECIPIENTS: `${await age.identityToRecipient(operatorKey)}\n${await age.identityToRecipient(verifyKey)}`,
+          // No registry outside here: the proof's throwaway containers run the stack's own images (the host's binaries).
+          TITAN_VERIFY_POSTGRES_IMAGE: host.images['postgres'] ?? '',
+          TITAN_VERIFY_REDIS_IMAGE: host.images['redis'] ?? '',
+          TITAN_VERIFY_NATS_IMAGE: host.images['nats'] ?? '',
+          TITAN_VERIFY_DOCKER_OPTIONS: ['--volume=/usr:/usr:ro', '--volume=/etc:/etc:ro', `--user=${postgresIds}`].join('\n'),
+        },
+      },
+      environments: {
+        recovery: recovery.environment({ vars: bucket, secrets: { ...bucketKeys, TITAN_BACKUP_RESTORE_KEY: operatorKey, TITAN_NATS_RESTORE_PASSWORD: hostValue(host, 'NATS_BRAIN_PASSWORD') } }),
+      },
       stagingKey,
       host,
       api,
@@ -77,6 +122,8 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   afterAll(async () => {
     // The stack the workflows deployed publishes the example's ports: later test files need them.
     bringDown('titan', host.appDir);
+    await recovery?.close();
+    await spaces?.close();
     await stagingKey.remove();
     await api.close();
     await rm(scratch, { recursive: true, force: true });
@@ -90,6 +137,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
 
     const deploy = run.jobs['deploy'];
     released = deploy?.outputs['release-id'] ?? '';
+    productionRelease = released;
     expect(released).toMatch(new RegExp(`^\\d{8}T\\d{6}Z-${sha.slice(0, 12)}$`));
     expect(deploy?.outputs).toEqual({ 'release-id': released, result: 'deployed', url: 'https://titan-trading.net' });
     expect(await current(host)).toBe(released);
@@ -129,6 +177,60 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     // Staging's deploy, verify and (below) halt went through the encrypted key and its passphrase
     // (the host, an environment secret as provision.yml stores it, is masked like every secret).
     expect(run.jobs['deploy/deploy-staging']?.legs[0]?.log.join('\n')).toMatch(/Connect to deploy@\*\*\*/);
+  });
+
+  it('deploys queued on one environment run one at a time, in the order they reached the queue: none cancelled, the later runs signing meanwhile', { timeout: 600_000 }, async () => {
+    // Three runs of deploy.yml (staging only) started together, as three pushes would start them.
+    const shas = [0, 1, 2].map(() => randomBytes(20).toString('hex'));
+    const journalBefore = journalOf(host.appDir).length;
+    const seen: { runId: number; job: string; step: string; stagingDone: string[] }[] = [];
+    const doneLines = () => github.concurrency.events.filter((e) => /^titan-deploy-staging: run \d+ deploy to staging done$/.test(e));
+    onStep = (event) => seen.push({ ...event, stagingDone: doneLines() });
+    const handles = shas.map((sha) => github.start({ workflow: DEPLOY_WORKFLOW, event: 'workflow_dispatch', sha, inputs: { source: '.', production: false, 'digest-cache': join(scratch, 'digest-cache'), 'health-timeout': 30 } }));
+    const runs = await Promise.all(handles.map((h) => h.result)).finally(() => {
+      onStep = undefined;
+    });
+    const [a, b, c] = handles.map((h) => h.runId) as [number, number, number];
+    for (const run of runs) {
+      expect(run.conclusion, explain(run)).toBe('success');
+      expect(run.jobs['report']?.outputs['result']).toBe('staged');
+      expect(run.jobs['deploy-production']?.result).toBe('skipped');
+    }
+    // GitHub's queue for the group: the first run to reach its deploy job deployed; the two others
+    // waited behind it, the newer one not cancelling the one pending (queue: max), and each ran, in
+    // the order they had come to wait, once the one before was done.
+    const group = github.concurrency.events.filter((e) => e.startsWith('titan-deploy-staging: ') && new RegExp(`run (${a}|${b}|${c}) `).test(e));
+    const order = [/run (\d+) deploy to staging runs$/, /run (\d+) deploy to staging waits/, /run (\d+) deploy to staging waits/].map((pattern, i) => Number(group.filter((e) => pattern.test(e))[i === 2 ? 1 : 0]?.match(pattern)?.[1]));
+    expect([...order].sort((x, y) => x - y)).toEqual([a, b, c]);
+    const [first, second, third] = order as [number, number, number];
+    expect(group).toEqual([
+      `titan-deploy-staging: run ${first} deploy to staging runs`,
+      `titan-deploy-staging: run ${second} deploy to staging waits for run ${first} deploy to staging`,
+      `titan-deploy-staging: run ${third} deploy to staging waits for run ${first} deploy to staging`,
+      `titan-deploy-staging: run ${first} deploy to staging done`,
+      `titan-deploy-staging: run ${second} deploy to staging runs`,
+      `titan-deploy-staging: run ${second} deploy to staging done`,
+      `titan-deploy-staging: run ${third} deploy to staging runs`,
+      `titan-deploy-staging: run ${third} deploy to staging done`,
+    ]);
+    // The later runs gated and signed while the first deployed: their signing started before it was done.
+    for (const later of [second, third]) {
+      const signing = seen.find((e) => e.runId === later && e.step === 'Sign the release bundle');
+      expect(signing, `run ${later} signed`).toBeDefined();
+      expect(signing?.stagingDone, `run ${later} signed while run ${first} deployed`).toEqual([]);
+    }
+    // On the host: three deploys one after the other, each on top of the one before, none waiting
+    // for the host's deploy lock (GitHub's queue had ordered them already).
+    const ids = order.map((id) => runs.find((r) => r.runId === id)?.jobs['sign']?.outputs['release-id'] ?? '');
+    const deploys = journalOf(host.appDir).slice(journalBefore).filter((e) => e['action'] === 'deploy');
+    expect(deploys.map((e) => [e['release'], e['result']])).toEqual(ids.map((id) => [id, 'deployed']));
+    expect(deploys.map((e) => e['previous'])).toEqual([released, ids[0], ids[1]]);
+    for (const run of runs) {
+      const waited = /Took the deploy lock .* after (\d+\.\d) s/.exec(run.jobs['deploy-staging']?.legs[0]?.log.join('\n') ?? '')?.[1];
+      expect(Number(waited ?? 'NaN'), `run ${run.runId} waited on the host lock`).toBeLessThan(5);
+    }
+    expect(await current(host)).toBe(ids[2]);
+    released = ids[2] ?? released;
   });
 
   it('a broken release: staging verification fails and the host returns to the good release by itself; production never sees it', { timeout: 600_000 }, async () => {
@@ -243,5 +345,73 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     }
     expect(await readFile(join(host.appDir, 'journal.jsonl'), 'utf8')).toBe(journal);
     expect(await current(host)).toBe(released);
+  });
+
+  it('backup.yml (the nightly example) backs production up to Spaces, encrypted, proven by a restore on the runner', { timeout: 600_000 }, async () => {
+    marker = `recovery-${randomBytes(6).toString('hex')}`;
+    psql('titan', `INSERT INTO venue_account (venue, label) VALUES ('binance', '${marker}')`);
+    const run = await github.run({ workflow: BACKUP_WORKFLOW, event: 'workflow_dispatch' });
+    expect(run.conclusion, explain(run)).toBe('success');
+    const outputs = run.jobs['backup']?.outputs ?? {};
+    backupId = outputs['backup-id'] ?? '';
+    expect(backupId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]+$/);
+    expect(outputs).toMatchObject({ complete: 'true', verified: 'true' });
+    const stored = spaces.storedKeys().filter((k) => k.startsWith(`titan/production/${backupId}/`));
+    expect(stored).toContain(`titan/production/${backupId}/manifest.json`);
+    expect(stored.some((k) => k.startsWith(`titan/production/${backupId}/postgres/`) && k.endsWith('.age'))).toBe(true);
+    // A backup is no deployment: production's deployments are untouched by it.
+    expect(api.deployments.filter((d) => d.runId === String(run.runId))).toEqual([]);
+    const log = run.log.join('\n');
+    for (const secret of [operatorKey, verifyKey, hostValue(host, 'NATS_BACKUP_PASSWORD')]) expect(log).not.toContain(secret);
+  });
+
+  it('recover.yml: production rebuilt on a new Droplet from its last good release and latest backup, verified; the old host untouched', { timeout: 900_000 }, async () => {
+    expect(backupId, 'the backup test took a backup').not.toBe('');
+    // The disaster: production's stack is gone, containers and data volumes. Nothing of recover.yml
+    // may touch the old host: its folder is compared afterwards.
+    bringDown('titan', host.appDir);
+    const oldHost = async () => ({
+      journal: await readFile(join(host.appDir, 'journal.jsonl'), 'utf8'),
+      current: await current(host),
+      releases: execFileSync('ls', [join(host.appDir, 'releases')], { encoding: 'utf8' }),
+    });
+    const before = await oldHost();
+    const handle = github.start({ workflow: RECOVER_WORKFLOW, event: 'workflow_dispatch' });
+    // DigitalOcean boots the Droplet it was asked for, with the user data it was given.
+    await recovery.bootWhenCreated(120_000).catch((error: unknown) => {
+      handle.cancel();
+      throw error;
+    });
+    const run = await handle.result;
+    expect(run.conclusion, explain(run)).toBe('success');
+    expect(run.chainErrors).toEqual([]);
+
+    // The last good release of production (its newest successful GitHub deployment), from its run's bundle.
+    expect(run.jobs['recover/release']?.outputs['release-id']).toBe(productionRelease);
+    expect(run.jobs['recover']?.outputs).toMatchObject({ 'release-id': productionRelease, 'backup-id': backupId, address: '127.0.0.1' });
+    expect(run.jobs['recover']?.outputs['known-hosts']).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${recovery.sshPort} ssh-ed25519 `));
+    recovery.double.assertValid();
+    expect([...recovery.double.world.droplets.values()].map((d) => (d as { name: string }).name)).toEqual([RECOVERY_DROPLET]);
+
+    // The new host runs that release, with production's data as the backup held it, DISARMED.
+    expect(basename(await readlink(join(recovery.appDir, 'current')))).toBe(productionRelease);
+    expect(psql(RECOVERY_PROJECT, `SELECT label FROM venue_account WHERE label = '${marker}'`)).toBe(marker);
+    const journal = (await readFile(join(recovery.appDir, 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(journal.map((e) => [e['action'], e['result']])).toEqual([['deploy', 'deployed'], ['restore', 'restored']]);
+    expect(journal[1]).toMatchObject({ backup: backupId, mode: 'DISARMED' });
+
+    // What the operator reads: each step and how long it took.
+    const summary = run.jobs['recover/recover']?.legs[0]?.summary ?? '';
+    expect(summary).toContain('## ✅ production recovered on a new host (recovery, 127.0.0.1)');
+    expect(summary).toContain(`Release ${productionRelease}, backup ${backupId}; the old host was not touched.`);
+    for (const step of ['find the last good release, provision the Droplet', 'deploy the signed release', 'restore the backup into the stack (started DISARMED)', 'verify', 'in all']) {
+      expect(summary).toMatch(new RegExp(`\\| ${step.replace(/[()]/g, '\\$&')} \\| \\d+ s \\|`));
+    }
+    const deployments = api.deployments.filter((d) => d.runId === String(run.runId));
+    expect(deployments.map((d) => [d.environment, d.createdBy, d.statuses.at(-1)?.state])).toEqual([['recovery', 'api', 'success']]);
+    expect(api.refusals).toEqual([]);
+    expect(await oldHost()).toEqual(before);
+    const log = run.log.join('\n');
+    for (const secret of [operatorKey, recovery.deployKey.split('\n')[1] ?? 'x', hostValue(host, 'NATS_BRAIN_PASSWORD')]) expect(log).not.toContain(secret);
   });
 });

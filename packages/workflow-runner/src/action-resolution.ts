@@ -12,10 +12,11 @@ import { readActionMetadata, type ActionMetadata } from './action-metadata.js';
 import { downloadArtifactStandIn, uploadArtifactStandIn } from './artifact-stand-ins.js';
 import { checkoutStandIn } from './checkout-stand-in.js';
 import { buildPushStandIn, loginStandIn, setupBuildxStandIn } from './docker-stand-ins.js';
+import { setupNodeStandIn } from './setup-node-stand-in.js';
 import type { LocalGitHubOptions } from './run-model.js';
 import { StepFailure, type StandIn } from './stand-in.js';
 
-export const STAND_INS: readonly StandIn[] = [checkoutStandIn, uploadArtifactStandIn, downloadArtifactStandIn, setupBuildxStandIn, loginStandIn, buildPushStandIn];
+export const STAND_INS: readonly StandIn[] = [checkoutStandIn, setupNodeStandIn, uploadArtifactStandIn, downloadArtifactStandIn, setupBuildxStandIn, loginStandIn, buildPushStandIn];
 
 export type ResolvedAction = { kind: 'action'; uses: string; metadata: ActionMetadata } | { kind: 'stand-in'; uses: string; standIn: StandIn };
 

@@ -7,6 +7,7 @@
  */
 import { glob, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { ArtifactStore } from './artifact-store.js';
 import { booleanInput, listInput, type StandIn, type StandInContext, StepFailure } from './stand-in.js';
 
 async function filesUnder(dir: string, hidden: boolean): Promise<string[]> {
@@ -91,21 +92,38 @@ export const downloadArtifactStandIn: StandIn = {
   versions: ['v8'],
   inputs: ['name', 'path', 'pattern', 'merge-multiple', 'github-token', 'repository', 'run-id'],
   outputs: ['download-path'],
-  does: "copies artifacts of this run from the run's artifact folder (by name, or all / a pattern, merged or one folder each)",
+  does: "copies artifacts of this run (or, with run-id and a github-token allowed actions: read, of another run of this repository) from the run's artifact folder (by name, or all / a pattern, merged or one folder each)",
   async run(context) {
     const path = resolve(context.workspace, context.inputs['path'] || '.');
     const name = context.inputs['name'] ?? '';
+    const artifacts = await sourceRun(context);
     if (name !== '') {
-      await context.artifacts.get(name, path);
+      await artifacts.get(name, path);
       context.log(`Artifact ${name} downloaded to ${path}`);
       return { 'download-path': path };
     }
     const pattern = context.inputs['pattern'] ?? '';
     const matcher = pattern === '' ? undefined : new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    const names = (await context.artifacts.names()).filter((n) => matcher?.test(n) ?? true);
+    const names = (await artifacts.names()).filter((n) => matcher?.test(n) ?? true);
     const merge = booleanInput(context, 'merge-multiple', false);
-    for (const each of names) await context.artifacts.get(each, merge ? path : join(path, each));
+    for (const each of names) await artifacts.get(each, merge ? path : join(path, each));
     context.log(`${names.length} artifact(s) downloaded to ${path}${merge ? ' (merged)' : ''}: ${names.join(', ')}`);
     return { 'download-path': path };
   },
 };
+
+/** The run whose artifacts are downloaded: this one, or run-id's (as v4+ needs: a token allowed to read actions). */
+async function sourceRun(context: StandInContext): Promise<ArtifactStore> {
+  const runId = context.inputs['run-id'] ?? '';
+  const repository = context.inputs['repository'] ?? '';
+  if (repository !== '' && repository !== context.repository.name) throw new StepFailure(`the local runner keeps the artifacts of ${context.repository.name} only, not ${repository}`);
+  if (runId === '') return context.artifacts;
+  if (!/^\d+$/.test(runId)) throw new StepFailure(`run-id must be a workflow run id, got ${JSON.stringify(runId)}`);
+  const token = context.inputs['github-token'] ?? '';
+  if (token === '') throw new StepFailure('run-id needs github-token: downloading the artifacts of another run goes through the API');
+  if (!context.api.allows(token, 'actions', 'read', `download-artifact of run ${runId}`)) throw new StepFailure('Resource not accessible by integration: the github-token may not read actions (permissions: actions: read)');
+  const store = await context.runArtifacts(Number(runId));
+  if (store === undefined) throw new StepFailure(`Unable to download artifact(s): workflow run ${runId} not found in ${context.repository.name}`);
+  context.log(`Artifacts of run ${runId}`);
+  return store;
+}

@@ -50,3 +50,15 @@ export class ArtifactStore {
     await cp(this.path(name), into, { recursive: true, preserveTimestamps: true });
   }
 }
+
+/** The artifact store of run `runId` among the runs kept in `scratch` (LocalGitHub's run-<id>-* folders). */
+export async function artifactsOfRun(scratch: string, runId: number): Promise<ArtifactStore | undefined> {
+  let entries: string[];
+  try {
+    entries = await readdir(scratch);
+  } catch {
+    return undefined;
+  }
+  const dir = entries.find((e) => e.startsWith(`run-${runId}-`));
+  return dir === undefined ? undefined : new ArtifactStore(join(scratch, dir, 'artifacts'));
+}

@@ -45,6 +45,8 @@ export interface GitHubApiStandIn {
   /** Requests refused for missing permissions, e.g. `POST /repos/o/r/deployments needs deployments: write`. */
   readonly refusals: string[];
   issueToken(permissions: Permissions, runId: string): string;
+  /** Whether `token` is one issued here with at least `level` on `scope` (a refusal is recorded). */
+  allows(token: string, scope: string, level: 'read' | 'write', what: string): boolean;
   /** What GitHub does for a job with `environment:` (deployment created, then in_progress). */
   createWorkflowDeployment(input: { environment: string; ref: string; runId: string; url?: string }): DeploymentRecord;
   addStatus(deployment: DeploymentRecord, state: string, description?: string): void;
@@ -56,7 +58,7 @@ interface Route {
   pattern: RegExp;
   scope: string;
   level: 'read' | 'write';
-  handle(match: RegExpExecArray, body: Record<string, unknown>, runId: string): [number, unknown];
+  handle(match: RegExpExecArray, body: Record<string, unknown>, runId: string, query: URLSearchParams): [number, unknown];
 }
 
 export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
@@ -105,7 +107,14 @@ export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
       pattern: /^\/repos\/[^/]+\/[^/]+\/deployments$/,
       scope: 'deployments',
       level: 'read',
-      handle: () => [200, deployments.map(deploymentJson)],
+      // As GitHub lists them: newest first, filtered by environment, a page at a time.
+      handle: (_m, _body, _runId, query) => {
+        const environment = query.get('environment');
+        const perPage = Math.min(Number(query.get('per_page') ?? '30') || 30, 100);
+        const page = Math.max(Number(query.get('page') ?? '1') || 1, 1);
+        const listed = [...deployments].reverse().filter((d) => environment === null || d.environment === environment);
+        return [200, listed.slice((page - 1) * perPage, page * perPage).map(deploymentJson)];
+      },
     },
     {
       method: 'POST',
@@ -124,10 +133,11 @@ export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
       pattern: /^\/repos\/[^/]+\/[^/]+\/deployments\/(\d+)\/statuses$/,
       scope: 'deployments',
       level: 'read',
-      handle: (m) => {
+      handle: (m, _body, _runId, query) => {
         const record = deployments.find((d) => d.id === Number(m[1]));
         if (record === undefined) return [404, { message: 'Not Found' }];
-        return [200, [...record.statuses].reverse().map((s, i) => ({ id: i + 1, state: s.state, description: s.description, environment_url: s.environmentUrl }))];
+        const perPage = Math.min(Number(query.get('per_page') ?? '30') || 30, 100);
+        return [200, [...record.statuses].reverse().slice(0, perPage).map((s, i) => ({ id: i + 1, state: s.state, description: s.description, environment_url: s.environmentUrl, log_url: s.logUrl }))];
       },
     },
   ];
@@ -142,7 +152,7 @@ export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(value));
       };
-      const path = (req.url ?? '').split('?')[0] ?? '';
+      const [path = '', search = ''] = (req.url ?? '').split('?');
       const route = routes.find((r) => r.method === req.method && r.pattern.test(path));
       if (route === undefined) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
       const auth = /^(?:token|Bearer) (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -159,7 +169,7 @@ export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
       } catch {
         return send(400, { message: 'Problems parsing JSON' });
       }
-      const [status, value] = route.handle(route.pattern.exec(path) as RegExpExecArray, body, holder.runId);
+      const [status, value] = route.handle(route.pattern.exec(path) as RegExpExecArray, body, holder.runId, new URLSearchParams(search));
       send(status, value);
     });
   });
@@ -179,6 +189,12 @@ export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
       const token = `ghs_${randomBytes(18).toString('hex')}`;
       tokens.set(token, { permissions, runId });
       return token;
+    },
+    allows(token, scope, level, what) {
+      const granted = tokens.get(token)?.permissions[scope] ?? 'none';
+      const ok = granted === 'write' || (granted === 'read' && level === 'read');
+      if (!ok) refusals.push(`${what} needs ${scope}: ${level}`);
+      return ok;
     },
     createWorkflowDeployment(input) {
       const record = create({ ...input, createdBy: 'workflow' });

@@ -59,6 +59,11 @@ export interface RunRequest {
   readonly sha?: string;
   readonly ref?: string;
   readonly actor?: string;
+  /**
+   * Jobs (by id, `deploy/sign` inside a called workflow) not run but concluded with this result, said
+   * in the run's log: for a job that is the suite a test belongs to (release.yml's `test`, ci.yml).
+   */
+  readonly concluded?: Readonly<Record<string, Result>>;
 }
 
 export type Result = 'success' | 'failure' | 'cancelled' | 'skipped';

@@ -4,6 +4,7 @@
  * (a workflow giving any other input fails: nothing is silently ignored) and the outputs it sets.
  */
 import type { ArtifactStore } from './artifact-store.js';
+import type { GitHubApiStandIn } from './github-api.js';
 
 export class StepFailure extends Error {
   override name = 'StepFailure';
@@ -17,6 +18,10 @@ export interface StandInContext {
   /** What actions/checkout checks out: the repository's files at the run's commit. */
   readonly repository: { readonly root: string; readonly name: string; readonly sha: string; readonly ref: string };
   readonly artifacts: ArtifactStore;
+  /** The artifacts of another run of this repository (download-artifact's run-id), if it exists. */
+  readonly runArtifacts: (runId: number) => Promise<ArtifactStore | undefined>;
+  /** GitHub's REST API stand-in, which issued the job's tokens. */
+  readonly api: Pick<GitHubApiStandIn, 'allows'>;
   readonly log: (line: string) => void;
   /** The environment the step's processes get. */
   readonly env: Readonly<Record<string, string>>;

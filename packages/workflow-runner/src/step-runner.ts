@@ -12,6 +12,7 @@ import type { Step } from '@actions/workflow-parser/model/workflow-template';
 import type { MappingToken } from '@actions/workflow-parser/templates/tokens/mapping-token';
 import { NODE24 } from '@titan/test-host/action-run';
 import { resolveUses, type ResolvedAction } from './action-resolution.js';
+import { artifactsOfRun } from './artifact-store.js';
 import { messageOf, type StatusState, WorkflowChainError } from './expressions.js';
 import { createStepFiles, readStepFiles } from './runner-files.js';
 import type { Masks } from './masks.js';
@@ -124,6 +125,8 @@ export async function runStep(scope: LegScope, step: Step, raw: MappingToken, in
           workspace: scope.workspace,
           repository: { root: scope.state.options.repository.root, name: scope.state.options.repository.name, sha: scope.state.sha, ref: scope.state.ref },
           artifacts: scope.state.artifacts,
+          runArtifacts: (runId) => artifactsOfRun(scope.state.options.scratch, runId),
+          api: scope.state.options.api,
           log: (line) => onLine(scope.masks.apply(line)),
           env,
           signal: scope.state.controller.signal,

@@ -29,6 +29,8 @@ export interface TestHostGitHubOptions {
   readonly vars?: Record<string, string>;
   /** Extra secrets and variables of the production environment (a backup's bucket and keys, ...). */
   readonly production?: { readonly secrets?: Record<string, string>; readonly vars?: Record<string, string> };
+  /** More environments (a recovery host's, ...), beside staging and production. */
+  readonly environments?: Record<string, EnvironmentSettings>;
   readonly approve?: (request: ApprovalRequest) => boolean | Promise<boolean>;
   readonly onLog?: LocalGitHubOptions['onLog'];
   readonly onStep?: LocalGitHubOptions['onStep'];
@@ -95,7 +97,7 @@ export function testHostGitHub(options: TestHostGitHubOptions): LocalGitHub {
       TITAN_RELEASE_KEY_ID: host.releaseKeyId,
       ...(options.vars ?? {}),
     },
-    environments: withProduction(testHostEnvironments(host, options.stagingKey), options.production),
+    environments: { ...withProduction(testHostEnvironments(host, options.stagingKey), options.production), ...(options.environments ?? {}) },
     api: options.api,
     scratch: options.scratch,
     ...(options.approve !== undefined ? { approve: options.approve } : {}),
