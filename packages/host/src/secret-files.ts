@@ -31,7 +31,7 @@ const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 export const SECRET_FILES_SCRIPT_NAME = 'titan-secret-files';
 
 // $1 app dir, then the paths. One line per problem: <path> TAB <problem>. Exit 0 either way.
-export const SECRET_FILES_SCRIPT = `set -u
+export const SECRET_FILES_SCRIPT = `set -eu
 app=$1
 shift
 me=$(id -u)
