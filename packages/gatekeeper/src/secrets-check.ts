@@ -3,7 +3,7 @@ import { SECRET_VARIABLE_FIELD, secretHostPath } from '@titan/release/stack-secr
 import type { ComposeFile } from './compose-file.js';
 import { parseDotenv } from './dotenv.js';
 import type { Finding } from './finding.js';
-import { entryOf, scalarText, type LocatedMap, type LocatedNode, type Place } from './located-yaml.js';
+import { entryOf, scalarText, type LocatedNode, type Place } from './located-yaml.js';
 
 /**
  * The secrets the Compose files hand services as files (the secrets overlay, see
@@ -130,7 +130,7 @@ export async function checkSecretFiles(files: readonly ComposeFile[], envTemplat
 
 /** A service's `environment:` as (name, value node) pairs, for the mapping form and the `NAME=value` list form. */
 function environmentEntries(node: LocatedNode | undefined): [string, LocatedNode][] {
-  if (node?.kind === 'map') return [...(node as LocatedMap).entries].map(([key, entry]) => [key, entry.value]);
+  if (node?.kind === 'map') return [...node.entries].map(([key, entry]) => [key, entry.value]);
   if (node?.kind !== 'seq') return [];
   return node.items.flatMap((item): [string, LocatedNode][] => {
     const text = scalarText(item);
