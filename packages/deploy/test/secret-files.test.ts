@@ -157,7 +157,7 @@ describe('secrets as files on the test host', () => {
     const hunter = containerIds(PROJECT)['titan-hunter'] ?? '';
     writeFileSync(leak, `key=${secretOf('binance_api_key')}\n`);
     // The service prints its credential to its own log (PID 1's standard output), as a careless service would.
-    execFileSync('docker', ['exec', hunter, 'sh', '-c', 'cat /run/secrets/binance_api_secret > /proc/1/fd/1']);
+    execFileSync('docker', ['exec', hunter, 'sh', '-c', '{ cat /run/secrets/binance_api_secret; echo; } > /proc/1/fd/1']);
     try {
       const logger = recordingLogger();
       const { manifest } = await readLocalBundle(second.dir, undefined);

@@ -5,8 +5,10 @@
  * by the deploy user). The values are secrets: nothing here prints them.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stackSecretsOf } from '@titan/release/stack-secrets';
+import { parse } from 'yaml';
 import type { TestHost } from './test-host.js';
 
 export function copySharedValues(host: TestHost, appDir: string): void {
@@ -30,4 +32,16 @@ export function copySharedValues(host: TestHost, appDir: string): void {
     copyFileSync(join(secrets, name), join(to, 'secrets', name));
     own(join(to, 'secrets', name), 0o600);
   }
+}
+
+/**
+ * action-provision's `secret-files` input for a release source's secrets overlay
+ * (`docker-compose.secrets.yml`): one `FILE=VARIABLE` line per secret file it mounts from
+ * shared/secrets/, so a provisioned host keeps the files a deploy of that source needs.
+ */
+export function secretFilesInput(source: string): string {
+  const overlay = parse(readFileSync(join(source, 'docker-compose.secrets.yml'), 'utf8')) as unknown;
+  return stackSecretsOf([overlay])
+    .flatMap((s) => (s.hostPath?.startsWith('shared/secrets/') === true && s.variable !== undefined ? [`${s.hostPath.slice('shared/secrets/'.length)}=${s.variable}`] : []))
+    .join('\n');
 }

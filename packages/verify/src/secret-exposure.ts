@@ -41,7 +41,9 @@ trap 'rm -rf "$work"' EXIT
 chmod 0700 "$work"
 # What is searched, gathered once: the compose model, every container's labels and environment (one
 # line each, its service and id first), every image's labels, every container's log.
-if ! "$@" config >"$work/config" 2>/dev/null; then printf '%s\\t%s\\n' "-" "docker compose config failed: its output was not searched"; fi
+# Compose (a second or so to start) runs while the containers are read.
+"$@" config >"$work/config" 2>/dev/null &
+config_pid=$!
 ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
 : >"$work/containers"
 : >"$work/images"
@@ -56,6 +58,7 @@ if [ -n "$ids" ]; then
     docker logs "$id" >"$work/log.$id" 2>&1 || true
   done
 fi
+if ! wait "$config_pid"; then printf '%s\\t%s\\n' "-" "docker compose config failed: its output was not searched"; fi
 for rel in $secrets; do
   f="$app/$rel"
   if [ ! -f "$f" ] || [ ! -r "$f" ]; then printf '%s\\t%s\\n' "$rel" "cannot be read, so it was not searched for"; continue; fi

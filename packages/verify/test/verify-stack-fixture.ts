@@ -66,7 +66,7 @@ export async function createVerifyStack(): Promise<VerifyStackFixture> {
   };
   const compose = (args: readonly string[], extraFiles: readonly string[] = []): Promise<string> => {
     const current = join(appDir, 'current');
-    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml'].map((f) => join(current, f));
+    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.secrets.yml', 'docker-compose.digests.yml'].map((f) => join(current, f));
     return docker([
       'compose',
       '-p',

@@ -250,7 +250,7 @@ export function bringDown(): void {
 export function cleanUp(): void {
   const current = join(appDir, 'current');
   if (existsSync(join(current, 'manifest.json'))) {
-    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml'].flatMap((f) => ['-f', join(current, f)]);
+    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.secrets.yml', 'docker-compose.digests.yml'].flatMap((f) => ['-f', join(current, f)]);
     spawnSync('docker', ['compose', '-p', PROJECT, '--project-directory', current, ...files, '--env-file', join(appDir, 'shared', '.env.prod'), 'down', '-v', '--remove-orphans'], { stdio: 'ignore' });
   }
   bringDown();
