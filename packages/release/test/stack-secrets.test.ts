@@ -14,8 +14,8 @@ describe('stack secrets', () => {
   });
 
   it('merges the definitions of every file in -f order and lists who mounts each secret', () => {
-    const base = parse('services:\n  a: {image: x}\n  b: {image: y}\nsecrets:\n  k: {file: ./old}\n');
-    const overlay = parse(
+    const base: unknown = parse('services:\n  a: {image: x}\n  b: {image: y}\nsecrets:\n  k: {file: ./old}\n');
+    const overlay: unknown = parse(
       'services:\n  a: {secrets: [k, {source: s, target: other}]}\n  b: {secrets: [k]}\nsecrets:\n  k: {file: ../shared/secrets/k, x-titan-variable: K}\n  s: {file: ../shared/secrets/s}\n  unused: {file: ../shared/secrets/u}\n',
     );
     const secrets = stackSecretsOf([base, overlay]);
