@@ -6,8 +6,12 @@
  * engine, and a looser file is readable by other users of the host: a deploy refuses both before it
  * stops anything. The check reads modes, owners and sizes only: no content crosses the connection.
  */
+import { DIGEST_OVERRIDE_FILE, type ReleaseManifest } from '@titan/release/manifest';
+import { secretHostPaths, stackSecretsOf } from '@titan/release/stack-secrets';
 import type { SshConnection } from '@titan/ssh/connection';
+import { parse } from 'yaml';
 import type { HostLayout } from './host-layout.js';
+import { readReleaseFiles } from './release-files.js';
 
 export interface SecretFileProblem {
   /** Relative to the application folder: `shared/secrets/binance_api_key`. */
@@ -80,4 +84,14 @@ export async function requireSecretFiles(connection: SshConnection, layout: Host
       '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).',
     problems,
   );
+}
+
+/** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
+export async function releaseSecretPaths(connection: SshConnection, layout: HostLayout, manifest: ReleaseManifest): Promise<string[]> {
+  const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+  const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
+  return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
+    const bytes = texts.get(f);
+    return bytes === undefined ? undefined : (parse(bytes.toString('utf8'), { merge: true, uniqueKeys: false }) as unknown);
+  })));
 }

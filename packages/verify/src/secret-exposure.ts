@@ -9,12 +9,9 @@
  */
 import { composeArgv, currentTarget } from '@titan/host/compose-command';
 import { HostLayout } from '@titan/host/host-layout';
-import { readReleaseFiles } from '@titan/host/release-files';
-import { inspectSecretFiles } from '@titan/host/secret-files';
-import { DIGEST_OVERRIDE_FILE, type ReleaseManifest } from '@titan/release/manifest';
-import { secretHostPaths, stackSecretsOf } from '@titan/release/stack-secrets';
+import { inspectSecretFiles, releaseSecretPaths } from '@titan/host/secret-files';
+import type { ReleaseManifest } from '@titan/release/manifest';
 import type { SshConnection } from '@titan/ssh/connection';
-import { parse } from 'yaml';
 import type { VerifyFailure } from './verify-report.js';
 
 export const SECRET_EXPOSURE_SCRIPT_NAME = 'titan-secret-exposure';
@@ -93,13 +90,7 @@ export interface SecretExposure {
  */
 export async function checkSecretFiles(connection: SshConnection, options: { appDir: string; project: string; manifest: ReleaseManifest; timeoutMs: number }): Promise<VerifyFailure[]> {
   const layout = new HostLayout(options.appDir);
-  const composeFiles = options.manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
-  const texts = await readReleaseFiles(connection, layout, options.manifest.releaseId, composeFiles);
-  const documents = composeFiles.map((f) => {
-    const bytes = texts.get(f);
-    return bytes === undefined ? undefined : (parse(bytes.toString('utf8'), { merge: true, uniqueKeys: false }) as unknown);
-  });
-  const paths = secretHostPaths(stackSecretsOf(documents));
+  const paths = await releaseSecretPaths(connection, layout, options.manifest);
   if (paths.length === 0) return [];
   const failures: VerifyFailure[] = (await inspectSecretFiles(connection, layout, paths)).map((p) => ({ service: 'host', check: 'secret-file', detail: `${p.path} ${p.problem}` }));
   const argv = composeArgv(currentTarget(layout, options.project, options.manifest.compose, 'DISARMED'), []);
