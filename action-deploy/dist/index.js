@@ -68712,6 +68712,18 @@ function parseStackProbe(stdout, policyPath) {
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/secret-files.js
+/**
+ * The secret files a release's compose files mount (its secrets overlay, see
+ * @titan/release/stack-secrets), as the host keeps them under `shared/`: each must be a regular file
+ * (not a symbolic link, not a folder), not empty, mode 0600 or 0400, owned by the deploy user (the
+ * user the session runs as). Compose mounts a missing source as an empty folder created by the
+ * engine, and a looser file is readable by other users of the host: a deploy refuses both before it
+ * stops anything. The check reads modes, owners and sizes only: no content crosses the connection.
+ */
+
+
+
+
 class SecretFilesError extends Error {
     problems;
     name = 'SecretFilesError';
@@ -68772,6 +68784,15 @@ async function requireSecretFiles(connection, layout, paths, what) {
         `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
         '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).', problems);
 }
+/** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
+async function releaseSecretPaths(connection, layout, manifest) {
+    const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+    const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
+    return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
+        const bytes = texts.get(f);
+        return bytes === undefined ? undefined : (0,dist/* parse */.qg)(bytes.toString('utf8'), { merge: true, uniqueKeys: false });
+    })));
+}
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/secret-exposure.js
 /**
@@ -68783,10 +68804,6 @@ async function requireSecretFiles(connection, layout, paths, what) {
  * not on a command line, not over the connection. What is reported names the secret file and the
  * place, never the content.
  */
-
-
-
-
 
 
 
@@ -68858,13 +68875,7 @@ done
  */
 async function checkSecretFiles(connection, options) {
     const layout = new HostLayout(options.appDir);
-    const composeFiles = options.manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
-    const texts = await readReleaseFiles(connection, layout, options.manifest.releaseId, composeFiles);
-    const documents = composeFiles.map((f) => {
-        const bytes = texts.get(f);
-        return bytes === undefined ? undefined : (0,dist/* parse */.qg)(bytes.toString('utf8'), { merge: true, uniqueKeys: false });
-    });
-    const paths = secretHostPaths(stackSecretsOf(documents));
+    const paths = await releaseSecretPaths(connection, layout, options.manifest);
     if (paths.length === 0)
         return [];
     const failures = (await inspectSecretFiles(connection, layout, paths)).map((p) => ({ service: 'host', check: 'secret-file', detail: `${p.path} ${p.problem}` }));

@@ -67027,137 +67027,6 @@ function composeArgv(target, subcommand) {
     ];
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
-/**
- * Reading files of an installed release back from the host (its manifest, its compose files), in
- * one remote command. Paths are bundle paths (checked), relative to the release folder.
- */
-
-
-
-const READ_RELEASE_FILES_SCRIPT_NAME = 'titan-read-release-files';
-// $1 release folder, then paths in it. For each: "file <path>" and the file in base64 on one line,
-// or "missing <path>" and an empty line.
-const READ_RELEASE_FILES_SCRIPT = `set -eu
-dir=$1
-shift
-cd "$dir"
-for path in "$@"; do
-  if [ -f "$path" ]; then
-    printf 'file %s\\n' "$path"
-    base64 -w 0 < "$path"
-    printf '\\n'
-  else
-    printf 'missing %s\\n\\n' "$path"
-  fi
-done
-`;
-async function readReleaseFiles(connection, layout, releaseId, paths) {
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
-    for (const path of paths) {
-        if (!isBundlePath(path))
-            throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
-    }
-    const { stdout } = await connection.runScript(READ_RELEASE_FILES_SCRIPT, [layout.releaseDir(releaseId), ...paths], {
-        name: READ_RELEASE_FILES_SCRIPT_NAME,
-        timeoutMs: 60_000,
-    });
-    const files = new Map();
-    const lines = stdout.split('\n');
-    for (let i = 0; i + 1 < lines.length; i += 2) {
-        const header = lines[i] ?? '';
-        if (header.startsWith('missing '))
-            continue;
-        if (!header.startsWith('file '))
-            break;
-        files.set(header.slice('file '.length), Buffer.from(lines[i + 1] ?? '', 'base64'));
-    }
-    return files;
-}
-/**
- * An installed release's manifest, and the files the caller wants of it: `guess` is read along with
- * the manifest in one command (files it does not have are skipped); `wanted(manifest)` names the
- * files still needed once the manifest is known (read in a second command only if some are missing).
- */
-async function readInstalledRelease(connection, layout, releaseId, options = {}) {
-    const guess = (options.guess ?? []).filter((p) => p !== MANIFEST_FILE);
-    const files = await readReleaseFiles(connection, layout, releaseId, [MANIFEST_FILE, ...guess]);
-    const bytes = files.get(MANIFEST_FILE);
-    if (bytes === undefined)
-        throw new Error(`${layout.releaseDir(releaseId)}/${MANIFEST_FILE} could not be read.`);
-    files.delete(MANIFEST_FILE);
-    const manifest = parseManifest(bytes);
-    const missing = (options.wanted?.(manifest) ?? []).filter((p) => !files.has(p));
-    if (missing.length > 0) {
-        for (const [path, content] of await readReleaseFiles(connection, layout, releaseId, missing))
-            files.set(path, content);
-    }
-    return { manifest, files };
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/secret-files.js
-class SecretFilesError extends Error {
-    problems;
-    name = 'SecretFilesError';
-    constructor(message, problems) {
-        super(message);
-        this.problems = problems;
-    }
-}
-/** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
-const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
-const SECRET_FILES_SCRIPT_NAME = 'titan-secret-files';
-// $1 app dir, then the paths. One line per problem: <path> TAB <problem>. Exit 0 either way.
-const SECRET_FILES_SCRIPT = `set -eu
-app=$1
-shift
-me=$(id -u)
-me_name=$(id -un)
-for rel in "$@"; do
-  f="$app/$rel"
-  if [ -L "$f" ]; then printf '%s\\t%s\\n' "$rel" "is a symbolic link (it must be the file itself)"; continue; fi
-  if [ ! -e "$f" ]; then printf '%s\\t%s\\n' "$rel" "is missing"; continue; fi
-  if [ ! -f "$f" ]; then printf '%s\\t%s\\n' "$rel" "is not a regular file"; continue; fi
-  read -r mode owner owner_name size <<EOF
-$(stat -c '%a %u %U %s' -- "$f")
-EOF
-  case "$mode" in
-    600 | 400) ;;
-    *) printf '%s\\t%s\\n' "$rel" "has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)" ;;
-  esac
-  if [ "$owner" != "$me" ]; then printf '%s\\t%s\\n' "$rel" "is owned by $owner_name (uid $owner), not by the deploy user $me_name"; fi
-  if [ "$size" = 0 ]; then printf '%s\\t%s\\n' "$rel" "is empty"; fi
-done
-`;
-/** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
-async function inspectSecretFiles(connection, layout, paths) {
-    if (paths.length === 0)
-        return [];
-    for (const path of paths) {
-        if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
-            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
-    }
-    const result = await connection.runScript(SECRET_FILES_SCRIPT, [layout.appDir, ...paths], { name: SECRET_FILES_SCRIPT_NAME, timeoutMs: 30_000 });
-    return result.stdout
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => {
-        const [path = '', ...rest] = line.split('\t');
-        return { path, problem: rest.join('\t') };
-    });
-}
-/** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
-async function requireSecretFiles(connection, layout, paths, what) {
-    const problems = await inspectSecretFiles(connection, layout, paths);
-    if (problems.length === 0)
-        return;
-    throw new SecretFilesError(`The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
-        `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
-        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
-        '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).', problems);
-}
-
 ;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
 
 /**
@@ -67236,6 +67105,158 @@ function secretHostPaths(secrets) {
 
 // EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(6637);
+;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
+/**
+ * Reading files of an installed release back from the host (its manifest, its compose files), in
+ * one remote command. Paths are bundle paths (checked), relative to the release folder.
+ */
+
+
+
+const READ_RELEASE_FILES_SCRIPT_NAME = 'titan-read-release-files';
+// $1 release folder, then paths in it. For each: "file <path>" and the file in base64 on one line,
+// or "missing <path>" and an empty line.
+const READ_RELEASE_FILES_SCRIPT = `set -eu
+dir=$1
+shift
+cd "$dir"
+for path in "$@"; do
+  if [ -f "$path" ]; then
+    printf 'file %s\\n' "$path"
+    base64 -w 0 < "$path"
+    printf '\\n'
+  else
+    printf 'missing %s\\n\\n' "$path"
+  fi
+done
+`;
+async function readReleaseFiles(connection, layout, releaseId, paths) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    for (const path of paths) {
+        if (!isBundlePath(path))
+            throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
+    }
+    const { stdout } = await connection.runScript(READ_RELEASE_FILES_SCRIPT, [layout.releaseDir(releaseId), ...paths], {
+        name: READ_RELEASE_FILES_SCRIPT_NAME,
+        timeoutMs: 60_000,
+    });
+    const files = new Map();
+    const lines = stdout.split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+        const header = lines[i] ?? '';
+        if (header.startsWith('missing '))
+            continue;
+        if (!header.startsWith('file '))
+            break;
+        files.set(header.slice('file '.length), Buffer.from(lines[i + 1] ?? '', 'base64'));
+    }
+    return files;
+}
+/**
+ * An installed release's manifest, and the files the caller wants of it: `guess` is read along with
+ * the manifest in one command (files it does not have are skipped); `wanted(manifest)` names the
+ * files still needed once the manifest is known (read in a second command only if some are missing).
+ */
+async function readInstalledRelease(connection, layout, releaseId, options = {}) {
+    const guess = (options.guess ?? []).filter((p) => p !== MANIFEST_FILE);
+    const files = await readReleaseFiles(connection, layout, releaseId, [MANIFEST_FILE, ...guess]);
+    const bytes = files.get(MANIFEST_FILE);
+    if (bytes === undefined)
+        throw new Error(`${layout.releaseDir(releaseId)}/${MANIFEST_FILE} could not be read.`);
+    files.delete(MANIFEST_FILE);
+    const manifest = parseManifest(bytes);
+    const missing = (options.wanted?.(manifest) ?? []).filter((p) => !files.has(p));
+    if (missing.length > 0) {
+        for (const [path, content] of await readReleaseFiles(connection, layout, releaseId, missing))
+            files.set(path, content);
+    }
+    return { manifest, files };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/secret-files.js
+/**
+ * The secret files a release's compose files mount (its secrets overlay, see
+ * @titan/release/stack-secrets), as the host keeps them under `shared/`: each must be a regular file
+ * (not a symbolic link, not a folder), not empty, mode 0600 or 0400, owned by the deploy user (the
+ * user the session runs as). Compose mounts a missing source as an empty folder created by the
+ * engine, and a looser file is readable by other users of the host: a deploy refuses both before it
+ * stops anything. The check reads modes, owners and sizes only: no content crosses the connection.
+ */
+
+
+
+
+class SecretFilesError extends Error {
+    problems;
+    name = 'SecretFilesError';
+    constructor(message, problems) {
+        super(message);
+        this.problems = problems;
+    }
+}
+/** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
+const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+const SECRET_FILES_SCRIPT_NAME = 'titan-secret-files';
+// $1 app dir, then the paths. One line per problem: <path> TAB <problem>. Exit 0 either way.
+const SECRET_FILES_SCRIPT = `set -eu
+app=$1
+shift
+me=$(id -u)
+me_name=$(id -un)
+for rel in "$@"; do
+  f="$app/$rel"
+  if [ -L "$f" ]; then printf '%s\\t%s\\n' "$rel" "is a symbolic link (it must be the file itself)"; continue; fi
+  if [ ! -e "$f" ]; then printf '%s\\t%s\\n' "$rel" "is missing"; continue; fi
+  if [ ! -f "$f" ]; then printf '%s\\t%s\\n' "$rel" "is not a regular file"; continue; fi
+  read -r mode owner owner_name size <<EOF
+$(stat -c '%a %u %U %s' -- "$f")
+EOF
+  case "$mode" in
+    600 | 400) ;;
+    *) printf '%s\\t%s\\n' "$rel" "has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)" ;;
+  esac
+  if [ "$owner" != "$me" ]; then printf '%s\\t%s\\n' "$rel" "is owned by $owner_name (uid $owner), not by the deploy user $me_name"; fi
+  if [ "$size" = 0 ]; then printf '%s\\t%s\\n' "$rel" "is empty"; fi
+done
+`;
+/** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
+async function inspectSecretFiles(connection, layout, paths) {
+    if (paths.length === 0)
+        return [];
+    for (const path of paths) {
+        if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
+            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
+    }
+    const result = await connection.runScript(SECRET_FILES_SCRIPT, [layout.appDir, ...paths], { name: SECRET_FILES_SCRIPT_NAME, timeoutMs: 30_000 });
+    return result.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => {
+        const [path = '', ...rest] = line.split('\t');
+        return { path, problem: rest.join('\t') };
+    });
+}
+/** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
+async function requireSecretFiles(connection, layout, paths, what) {
+    const problems = await inspectSecretFiles(connection, layout, paths);
+    if (problems.length === 0)
+        return;
+    throw new SecretFilesError(`The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
+        `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
+        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
+        '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).', problems);
+}
+/** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
+async function releaseSecretPaths(connection, layout, manifest) {
+    const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+    const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
+    return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
+        const bytes = texts.get(f);
+        return bytes === undefined ? undefined : (0,dist/* parse */.qg)(bytes.toString('utf8'), { merge: true, uniqueKeys: false });
+    })));
+}
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/secret-exposure.js
 /**
  * The secrets a release mounts as files (its secrets overlay, @titan/release/stack-secrets), checked
@@ -67246,10 +67267,6 @@ var dist = __nccwpck_require__(6637);
  * not on a command line, not over the connection. What is reported names the secret file and the
  * place, never the content.
  */
-
-
-
-
 
 
 
@@ -67321,13 +67338,7 @@ done
  */
 async function checkSecretFiles(connection, options) {
     const layout = new HostLayout(options.appDir);
-    const composeFiles = options.manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
-    const texts = await readReleaseFiles(connection, layout, options.manifest.releaseId, composeFiles);
-    const documents = composeFiles.map((f) => {
-        const bytes = texts.get(f);
-        return bytes === undefined ? undefined : (0,dist/* parse */.qg)(bytes.toString('utf8'), { merge: true, uniqueKeys: false });
-    });
-    const paths = secretHostPaths(stackSecretsOf(documents));
+    const paths = await releaseSecretPaths(connection, layout, options.manifest);
     if (paths.length === 0)
         return [];
     const failures = (await inspectSecretFiles(connection, layout, paths)).map((p) => ({ service: 'host', check: 'secret-file', detail: `${p.path} ${p.problem}` }));
