@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1941);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1195);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1941:
+/***/ 1195:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65182,6 +65182,82 @@ async function listBundle(dir) {
 
 // EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(6637);
+;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
+
+/**
+ * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
+ * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
+ * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
+ * the host's own, never part of a bundle: they live under the application folder's `shared/`
+ * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
+ * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
+ * resolve it lexically to `<app>/shared/secrets/<file>`.
+ *
+ * Each definition names the production value it holds with the extension field
+ * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
+ * variable of the values, the gatekeeper checks the value like every other production value.
+ */
+const SECRET_VARIABLE_FIELD = 'x-titan-variable';
+/** The folder of the application directory secret files must lie in. */
+const SHARED_DIR = 'shared';
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/**
+ * Where a `file:` source lands, relative to the application folder, when the project directory is
+ * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
+ * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
+ */
+function secretHostPath(file) {
+    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
+        return undefined;
+    const landed = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join('current', file));
+    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
+        return undefined;
+    return landed;
+}
+/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
+function stackSecretsOf(documents) {
+    const definitions = new Map();
+    const users = new Map();
+    for (const document of documents) {
+        if (!isMapping(document))
+            continue;
+        const secrets = document['secrets'];
+        if (isMapping(secrets)) {
+            for (const [name, definition] of Object.entries(secrets)) {
+                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
+            }
+        }
+        const services = document['services'];
+        if (!isMapping(services))
+            continue;
+        for (const [service, section] of Object.entries(services)) {
+            if (!isMapping(section) || !Array.isArray(section['secrets']))
+                continue;
+            for (const entry of section['secrets']) {
+                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
+                if (source === undefined)
+                    continue;
+                const set = users.get(source) ?? new Set();
+                set.add(service);
+                users.set(source, set);
+            }
+        }
+    }
+    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
+    return names.map((name) => {
+        const definition = definitions.get(name) ?? {};
+        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
+        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
+        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
+    });
+}
+/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
+function secretHostPaths(secrets) {
+    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
+}
+
 ;// CONCATENATED MODULE: ../packages/deploy/lib/compose-services.js
 /**
  * What each compose service of a release is made of, as far as deciding "did it change?" needs:
@@ -65190,20 +65266,23 @@ var dist = __nccwpck_require__(6637);
  */
 
 
-function isMapping(value) {
+
+function compose_services_isMapping(value) {
     return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 /** Reads the compose files (name -> text), in -f order, leaving out files not given. */
 function readComposeView(files) {
     const sections = new Map();
     const topLevel = [];
+    const documents = [];
     for (const file of files) {
         const doc = (0,dist/* parse */.qg)(file.text, { merge: true, uniqueKeys: false });
-        if (!isMapping(doc))
+        documents.push(doc);
+        if (!compose_services_isMapping(doc))
             continue;
         const { services, ...rest } = doc;
         topLevel.push({ file: file.name, rest });
-        if (!isMapping(services))
+        if (!compose_services_isMapping(services))
             continue;
         for (const [name, section] of Object.entries(services)) {
             const list = sections.get(name) ?? [];
@@ -65222,10 +65301,10 @@ function readComposeView(files) {
         }
         services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
     }
-    return { services, topLevel: JSON.stringify(topLevel) };
+    return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
 }
 function releasePathsOf(section) {
-    if (!isMapping(section))
+    if (!compose_services_isMapping(section))
         return [];
     const out = [];
     const add = (source) => {
@@ -65245,7 +65324,7 @@ function releasePathsOf(section) {
                 if (source.startsWith('.'))
                     add(source);
             }
-            else if (isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
+            else if (compose_services_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
                 add(volume['source']);
             }
         }
@@ -65254,7 +65333,7 @@ function releasePathsOf(section) {
     for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
         if (typeof entry === 'string')
             add(entry);
-        else if (isMapping(entry) && typeof entry['path'] === 'string')
+        else if (compose_services_isMapping(entry) && typeof entry['path'] === 'string')
             add(entry['path']);
     }
     return out;
@@ -68632,6 +68711,188 @@ function parseStackProbe(stdout, policyPath) {
     return { containers, images, policyFile, currentTarget };
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/secret-files.js
+/**
+ * The secret files a release's compose files mount (its secrets overlay, see
+ * @titan/release/stack-secrets), as the host keeps them under `shared/`: each must be a regular file
+ * (not a symbolic link, not a folder), not empty, mode 0600 or 0400, owned by the deploy user (the
+ * user the session runs as). Compose mounts a missing source as an empty folder created by the
+ * engine, and a looser file is readable by other users of the host: a deploy refuses both before it
+ * stops anything. The check reads modes, owners and sizes only: no content crosses the connection.
+ */
+
+
+
+
+class SecretFilesError extends Error {
+    problems;
+    name = 'SecretFilesError';
+    constructor(message, problems) {
+        super(message);
+        this.problems = problems;
+    }
+}
+/** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
+const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+const SECRET_FILES_SCRIPT_NAME = 'titan-secret-files';
+// $1 app dir, then the paths. One line per problem: <path> TAB <problem>. Exit 0 either way.
+const SECRET_FILES_SCRIPT = `set -eu
+app=$1
+shift
+me=$(id -u)
+me_name=$(id -un)
+for rel in "$@"; do
+  f="$app/$rel"
+  if [ -L "$f" ]; then printf '%s\\t%s\\n' "$rel" "is a symbolic link (it must be the file itself)"; continue; fi
+  if [ ! -e "$f" ]; then printf '%s\\t%s\\n' "$rel" "is missing"; continue; fi
+  if [ ! -f "$f" ]; then printf '%s\\t%s\\n' "$rel" "is not a regular file"; continue; fi
+  read -r mode owner owner_name size <<EOF
+$(stat -c '%a %u %U %s' -- "$f")
+EOF
+  case "$mode" in
+    600 | 400) ;;
+    *) printf '%s\\t%s\\n' "$rel" "has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)" ;;
+  esac
+  if [ "$owner" != "$me" ]; then printf '%s\\t%s\\n' "$rel" "is owned by $owner_name (uid $owner), not by the deploy user $me_name"; fi
+  if [ "$size" = 0 ]; then printf '%s\\t%s\\n' "$rel" "is empty"; fi
+done
+`;
+/** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
+async function inspectSecretFiles(connection, layout, paths) {
+    if (paths.length === 0)
+        return [];
+    for (const path of paths) {
+        if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
+            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
+    }
+    const result = await connection.runScript(SECRET_FILES_SCRIPT, [layout.appDir, ...paths], { name: SECRET_FILES_SCRIPT_NAME, timeoutMs: 30_000 });
+    return result.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => {
+        const [path = '', ...rest] = line.split('\t');
+        return { path, problem: rest.join('\t') };
+    });
+}
+/** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
+async function requireSecretFiles(connection, layout, paths, what) {
+    const problems = await inspectSecretFiles(connection, layout, paths);
+    if (problems.length === 0)
+        return;
+    throw new SecretFilesError(`The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
+        `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
+        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
+        '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).', problems);
+}
+/** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
+async function releaseSecretPaths(connection, layout, manifest) {
+    const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+    const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
+    return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
+        const bytes = texts.get(f);
+        return bytes === undefined ? undefined : (0,dist/* parse */.qg)(bytes.toString('utf8'), { merge: true, uniqueKeys: false });
+    })));
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/secret-exposure.js
+/**
+ * The secrets a release mounts as files (its secrets overlay, @titan/release/stack-secrets), checked
+ * on the host where they run: each file kept as it must be (@titan/host/secret-files), and its
+ * content found nowhere else: not in the release folder, not in a container's log, labels or
+ * environment, not in an image's labels, not in what `docker compose config` makes of the release.
+ * The search runs on the host with `grep -F -f <secret file>`, so the content never leaves the file:
+ * not on a command line, not over the connection. What is reported names the secret file and the
+ * place, never the content.
+ */
+
+
+
+const SECRET_EXPOSURE_SCRIPT_NAME = 'titan-secret-exposure';
+// $1 app dir, $2 release id, $3 project, $4 the number N of secret paths, then N paths (relative to
+// the app dir), then the compose command (argv) whose `config` output is searched. One line per
+// finding: <secret path> TAB <where>. A secret file that cannot be searched (unreadable, or holding
+// an empty line, which would match everything) is reported as such.
+const SECRET_EXPOSURE_SCRIPT = `set -eu
+app=$1
+release=$2
+project=$3
+count=$4
+shift 4
+secrets=""
+i=0
+while [ "$i" -lt "$count" ]; do
+  secrets="$secrets $1"
+  shift
+  i=$((i + 1))
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 0700 "$work"
+# What is searched, gathered once: the compose model, every container's labels and environment (one
+# line each, its service and id first), every image's labels, every container's log.
+# Compose (a second or so to start) runs while the containers are read.
+"$@" config >"$work/config" 2>/dev/null &
+config_pid=$!
+ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
+: >"$work/containers"
+: >"$work/images"
+if [ -n "$ids" ]; then
+  # shellcheck disable=SC2086 # one id per word
+  docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} ({{printf "%.12s" .Id}}){{"\\t"}}{{json .Config.Labels}}{{"\\t"}}{{json .Config.Env}}' $ids >"$work/containers" || true
+  # shellcheck disable=SC2086
+  images=$(docker inspect --format '{{.Image}}' $ids | sort -u) || true
+  # shellcheck disable=SC2086
+  [ -z "$images" ] || docker image inspect --format '{{printf "%.19s" .Id}}{{"\\t"}}{{json .Config.Labels}}' $images >"$work/images" || true
+  for id in $ids; do
+    docker logs "$id" >"$work/log.$id" 2>&1 || true
+  done
+fi
+if ! wait "$config_pid"; then printf '%s\\t%s\\n' "-" "docker compose config failed: its output was not searched"; fi
+for rel in $secrets; do
+  f="$app/$rel"
+  if [ ! -f "$f" ] || [ ! -r "$f" ]; then printf '%s\\t%s\\n' "$rel" "cannot be read, so it was not searched for"; continue; fi
+  if grep -q '^$' "$f"; then printf '%s\\t%s\\n' "$rel" "holds an empty line, so it was not searched for"; continue; fi
+  grep -rlF -f "$f" -- "$app/releases/$release" 2>/dev/null | while IFS= read -r hit; do
+    printf '%s\\t%s\\n' "$rel" "the release file \${hit#"$app/"}"
+  done
+  if grep -qF -f "$f" "$work/config"; then printf '%s\\t%s\\n' "$rel" "the output of docker compose config"; fi
+  grep -F -f "$f" "$work/containers" | cut -f1 | while IFS= read -r container; do
+    printf '%s\\t%s\\n' "$rel" "the labels or environment of container $container"
+  done
+  grep -F -f "$f" "$work/images" | cut -f1 | while IFS= read -r image; do
+    printf '%s\\t%s\\n' "$rel" "the labels of image $image"
+  done
+  for id in $ids; do
+    if grep -qF -f "$f" "$work/log.$id"; then
+      printf '%s\\t%s\\n' "$rel" "the log of container $(grep -F "($(printf '%.12s' "$id"))" "$work/containers" | cut -f1 | head -n 1)"
+    fi
+  done
+done
+`;
+/**
+ * The secret-file failures of the release `manifest` running in `project`: each file's state on the
+ * host, then each place its content was found. Empty when the release mounts no secret file.
+ */
+async function checkSecretFiles(connection, options) {
+    const layout = new HostLayout(options.appDir);
+    const paths = await releaseSecretPaths(connection, layout, options.manifest);
+    if (paths.length === 0)
+        return [];
+    const failures = (await inspectSecretFiles(connection, layout, paths)).map((p) => ({ service: 'host', check: 'secret-file', detail: `${p.path} ${p.problem}` }));
+    const argv = compose_command_composeArgv(currentTarget(layout, options.project, options.manifest.compose, 'DISARMED'), []);
+    const { stdout } = await connection.runScript(SECRET_EXPOSURE_SCRIPT, [options.appDir, options.manifest.releaseId, options.project, String(paths.length), ...paths, ...argv], {
+        name: SECRET_EXPOSURE_SCRIPT_NAME,
+        timeoutMs: Math.max(30_000, options.timeoutMs),
+    });
+    for (const line of stdout.split('\n')) {
+        if (line === '')
+            continue;
+        const [secret = '', ...rest] = line.split('\t');
+        failures.push({ service: 'host', check: 'secret-exposure', detail: secret === '-' ? rest.join('\t') : `the content of ${secret} is in ${rest.join('\t')}` });
+    }
+    return failures;
+}
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/verify-summary.js
 const MARK = { pass: '✅', fail: '❌', none: '–' };
 function renderVerifySummary(report) {
@@ -68720,6 +68981,7 @@ function seconds(ms) {
 
 
 
+
 const DEFAULT_POLL_MS = 2000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** A poll's remote command always gets at least this long, even when the deadline is closer. */
@@ -68755,6 +69017,13 @@ async function verifyStack(connection, options) {
         };
         logger.debug(`poll ${polls} took ${Date.now() - pollStarted} ms: ${report.failures.length} check(s) failing`);
         if (report.healthy) {
+            // The secrets the release mounts as files: kept as they must be, and their content nowhere else.
+            // Checked once the stack runs (its logs and compose model are what is searched); waiting more cannot fix it.
+            const secretFailures = await checkSecretFiles(connection, { appDir: options.appDir, project: options.project, manifest, timeoutMs: MIN_PROBE_TIMEOUT_MS });
+            if (secretFailures.length > 0) {
+                logger.info(`Verification of ${manifest.releaseId} failed: ${describeFailures(secretFailures)}`);
+                return { ...report, healthy: false, failures: [...report.failures, ...secretFailures], durationMs: Date.now() - started };
+            }
             logger.info(`All ${serviceCount} services verified after ${polls} poll(s), ${(report.durationMs / 1000).toFixed(1)} s.`);
             return report;
         }
@@ -68889,7 +69158,11 @@ class MigrationDriftError extends Error {
  *    before this deploy began, is a downgrade: refused unless the deploy says allow-downgrade. (A
  *    release this deploy's own recovery just reverted, an interrupted earlier attempt of the same
  *    deploy, is not: it never failed, and this is its retry.)
+ *  - Every secret file the release mounts (its secrets overlay) is on the host as it must be: there,
+ *    not empty, 0600 or 0400, the deploy user's (@titan/host/secret-files).
  */
+
+
 
 
 
@@ -68928,6 +69201,11 @@ async function admitRelease(connection, request) {
         if (Date.parse(manifest.createdAt) < Date.parse(running.createdAt)) {
             downgrades.push(`release ${id} (created ${manifest.createdAt}) is older than release ${running.releaseId}, which runs now (created ${running.createdAt})`);
         }
+    }
+    const secretFiles = secretHostPaths(bundle.compose.secrets);
+    if (secretFiles.length > 0) {
+        await requireSecretFiles(connection, layout, secretFiles, 'Nothing was stopped or changed.');
+        logger.info(`The ${secretFiles.length} secret file(s) the release mounts are on the host: the deploy user's, 0600 or 0400, not empty.`);
     }
     if (downgrades.length === 0)
         return;
