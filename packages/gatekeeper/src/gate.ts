@@ -16,7 +16,7 @@ import { checkMigrations } from './migrations.js';
 import { checkPolicyFile } from './policy-file.js';
 import type { PreviousManifest } from './previous-manifest.js';
 import { checkProductionValues, type Posture, type ValuesSource } from './production-values.js';
-import { DEFAULT_REQUIRED_VALUES } from './required-values.js';
+import { resolveRequiredValues } from './required-values.js';
 import { checkStackProfileFile } from './stack-check.js';
 
 /**
@@ -37,7 +37,10 @@ export interface GateOptions {
   values: readonly ValuesSource[];
   /** production (default) or staging: staging lets development defaults through as warnings (production-values.ts). */
   posture?: Posture;
-  /** The variables that must be set. Default: DEFAULT_REQUIRED_VALUES. */
+  /**
+   * The `required` input's lines, applied to services.yml's values.required (NAME replaces the set,
+   * +NAME adds, -NAME removes; none: the release's set as it is).
+   */
   required?: readonly string[];
   previousManifest?: PreviousManifest | undefined;
   /** How to read CI results; undefined skips the CI check with a warning (no token). */
@@ -71,7 +74,6 @@ export async function runGate(options: GateOptions): Promise<GateReport> {
   }
   const servicesPath = join(dir, SERVICES_FILE);
   const checked = await checkServicesFile(servicesPath, paths.of(servicesPath));
-  const required = options.required ?? DEFAULT_REQUIRED_VALUES;
   const findings: Finding[] = [];
   const skipped = new Set<CheckId>();
 
@@ -95,6 +97,7 @@ export async function runGate(options: GateOptions): Promise<GateReport> {
     for (const check of CHECKS) if (check !== 'ci' && check !== 'source') skipped.add(check);
     return { ready: false, findings, checks: summarizeChecks(findings, skipped) };
   }
+  const required = resolveRequiredValues(options.required ?? [], source.values.required);
 
   const composePaths = (options.composeFiles ?? source.release.compose).map((f) => resolve(source.dir, f));
   const composeFiles: ComposeFile[] = [];
@@ -115,6 +118,7 @@ export async function runGate(options: GateOptions): Promise<GateReport> {
     const valueFindings = checkProductionValues({
       sources: options.values,
       required,
+      distinct: source.values.distinct,
       composeRequired: failFastVariables(composeFiles),
       composeDefaults: composeDefaults(composeFiles),
       posture: options.posture ?? 'production',

@@ -5,9 +5,10 @@ import { bundlePathProblem } from './bundle-path.js';
 import { buildArgsOf } from './build-args.js';
 import { imageNameProblem, registryProblem, serviceNameProblem } from './image-reference.js';
 import { DIGEST_OVERRIDE_FILE, MANIFEST_FILE, SIGNATURE_FILE } from './manifest.js';
+import { valueNamesOf } from './production-value-names.js';
 import type { ReleaseFiles, ServiceImage, ServicesFile, ServicesFileProblem } from './services-file.js';
 
-const TOP_KEYS = ['registry', 'release', 'images'] as const;
+const TOP_KEYS = ['registry', 'release', 'images', 'values'] as const;
 const RELEASE_KEYS = ['compose', 'policy', 'config', 'migrations', 'env-template'] as const;
 const IMAGE_KEYS = ['service', 'image', 'context', 'dockerfile', 'build-args'] as const;
 const RESERVED = [MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE];
@@ -60,9 +61,11 @@ export class ServicesFileReader {
     const imagesNode = top.get('images');
     if (imagesNode === undefined) this.problem(root, 'images: missing; list one entry per compose service the release builds');
     const images = imagesNode === undefined ? [] : this.images(imagesNode);
+    const valuesNode = top.get('values');
+    const values = valuesNode === undefined ? { required: [], distinct: [] } : valueNamesOf(valuesNode, (at, message) => this.problem(at, message));
     await this.checkPaths();
     if (this.found.length > 0 || release === undefined) return undefined;
-    return { path: this.absolutePath, dir: this.dir, ...(registry === undefined ? {} : { registry }), release, images };
+    return { path: this.absolutePath, dir: this.dir, ...(registry === undefined ? {} : { registry }), release, images, values };
   }
 
   private release(node: Node): ReleaseFiles | undefined {

@@ -39,6 +39,14 @@ export interface ReleaseFiles {
   readonly envTemplate?: string;
 }
 
+/** The production values a deploy needs (the gatekeeper's and provision's default set). */
+export interface ProductionValueNames {
+  /** Every variable that must hold a real production value. */
+  readonly required: readonly string[];
+  /** Required variables whose values must each differ from every other required one (one password per user). */
+  readonly distinct: readonly string[];
+}
+
 export interface ServicesFile {
   /** Absolute path of services.yml. */
   readonly path: string;
@@ -48,6 +56,8 @@ export interface ServicesFile {
   readonly registry?: string;
   readonly release: ReleaseFiles;
   readonly images: readonly ServiceImage[];
+  /** `values` of services.yml; none named when the file has no such section. */
+  readonly values: ProductionValueNames;
 }
 
 /** One problem of services.yml, at its line. */

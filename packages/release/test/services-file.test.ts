@@ -56,6 +56,8 @@ describe('services.yml, the one reader', () => {
       ['PORT', '3002'],
       ['SERVICE', 'titan-execution'],
     ]);
+    expect(file.values.required).toHaveLength(24);
+    expect(file.values.distinct).toEqual(file.values.required.filter((n) => n.startsWith('NATS_')));
     expect(file.release).toEqual({ compose: ['docker-compose.yml', 'docker-compose.prod.yml'], policy: 'config/policy.json', config: 'config', migrations: 'migrations', envTemplate: 'production.env.template' });
   });
 
@@ -69,7 +71,7 @@ describe('services.yml, the one reader', () => {
     const problems = await problemsOf(`registry: 127.0.0.1:5000/titan\nrelase: {}\nimages:\n  - service: app\n    image: app\n    buildargs: {}\n`);
     expect(problems).toEqual([
       '1: release: missing; name the compose files, policy, config and migrations folders the release ships',
-      '2: the top level: unknown key "relase" (known keys: registry, release, images)',
+      '2: the top level: unknown key "relase" (known keys: registry, release, images, values)',
       '4: images[0] (app).context: missing; give the build context folder',
       '6: images[0]: unknown key "buildargs" (known keys: service, image, context, dockerfile, build-args)',
     ]);
@@ -122,6 +124,18 @@ describe('services.yml, the one reader', () => {
     expect(problems.join('\n')).toContain('images[0] (app).build-args.OK: expected a string, number or boolean value');
     expect(problems.join('\n')).toContain('images[0] (app).build-args.LINES: the value spans lines');
     expect((await problemsOf('images:\n  - service: app\n    service: app2\n'))[0]).toMatch(/^3: Map keys must be unique/);
+  });
+
+  it('reads the production values a deploy needs, refusing names that are not variables, twice, or distinct but not required', async () => {
+    const problems = await problemsOf(`${RELEASE}values:\n  required: [HMAC_SECRET, NATS_A, HMAC_SECRET, not-a-name]\n  distinct: [NATS_A, NATS_B]\n  optional: []\nimages:\n  - service: app\n    image: app\n    ${APP}\n`);
+    expect(problems).toEqual([
+      '7: values.required[2]: HMAC_SECRET is listed twice',
+      '7: values.required[3]: "not-a-name" is not a variable name (letters, digits and _)',
+      '8: values.distinct: NATS_B is not in values.required; only required values are compared',
+      '9: values: unknown key "optional" (known keys: required, distinct)',
+    ]);
+    const none = await readServicesFile(await servicesYml(`${RELEASE}images:\n  - service: app\n    image: app\n    ${APP}\n`));
+    expect(none.values).toEqual({ required: [], distinct: [] });
   });
 
   it('keeps build args as written, and takes NAME=value lists too', async () => {
