@@ -41252,7 +41252,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3060);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9188);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7897);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Readiness gate' });
@@ -41262,7 +41262,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9188:
+/***/ 7897:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46904,6 +46904,60 @@ function decodeUtf8(bytes) {
     }
 }
 
+;// CONCATENATED MODULE: ../../packages/release/lib/production-value-names.js
+
+/**
+ * `values` of services.yml: the production values a deploy of the release needs. `required`: every
+ * variable the host's env file must set to a real production value (gatekeeper's and provision's
+ * default set, which their `required` input changes); `distinct`: required variables whose values
+ * must each differ from every other required one (one password per user: a shared one lets one
+ * compromised service act as another). Names are environment variable names, each listed once.
+ */
+const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const KEYS = ['required', 'distinct'];
+function valueNamesOf(node, problem) {
+    if (!(0,dist/* isMap */.jh)(node)) {
+        problem(node, `values: expected a mapping with ${KEYS.join(', ')}`);
+        return { required: [], distinct: [] };
+    }
+    const lists = new Map();
+    for (const pair of node.items) {
+        const key = pair.key;
+        const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : '?';
+        if (!KEYS.includes(name))
+            problem(key ?? node, `values: unknown key "${name}" (known keys: ${KEYS.join(', ')})`);
+        else
+            lists.set(name, pair.value ?? key);
+    }
+    const names = (key) => {
+        const list = lists.get(key);
+        if (list === undefined)
+            return [];
+        if (!(0,dist/* isSeq */.oP)(list)) {
+            problem(list, `values.${key}: expected a list of variable names`);
+            return [];
+        }
+        const found = [];
+        list.items.forEach((item, i) => {
+            const at = item;
+            const name = (0,dist/* isScalar */.jn)(at) && typeof at.value === 'string' ? at.value : undefined;
+            if (name === undefined || !VARIABLE_NAME_PATTERN.test(name))
+                problem(at, `values.${key}[${i}]: ${JSON.stringify(name ?? null)} is not a variable name (letters, digits and _)`);
+            else if (found.includes(name))
+                problem(at, `values.${key}[${i}]: ${name} is listed twice`);
+            else
+                found.push(name);
+        });
+        return found;
+    };
+    const required = names('required');
+    const distinct = names('distinct');
+    for (const name of distinct.filter((n) => !required.includes(n))) {
+        problem(lists.get('distinct') ?? node, `values.distinct: ${name} is not in values.required; only required values are compared`);
+    }
+    return { required, distinct };
+}
+
 ;// CONCATENATED MODULE: ../../packages/release/lib/services-file-reader.js
 
 
@@ -46912,7 +46966,8 @@ function decodeUtf8(bytes) {
 
 
 
-const TOP_KEYS = ['registry', 'release', 'images'];
+
+const TOP_KEYS = ['registry', 'release', 'images', 'values'];
 const RELEASE_KEYS = ['compose', 'policy', 'config', 'migrations', 'env-template'];
 const IMAGE_KEYS = ['service', 'image', 'context', 'dockerfile', 'build-args'];
 const RESERVED = [MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE];
@@ -46957,10 +47012,12 @@ class ServicesFileReader {
         if (imagesNode === undefined)
             this.problem(root, 'images: missing; list one entry per compose service the release builds');
         const images = imagesNode === undefined ? [] : this.images(imagesNode);
+        const valuesNode = top.get('values');
+        const values = valuesNode === undefined ? { required: [], distinct: [] } : valueNamesOf(valuesNode, (at, message) => this.problem(at, message));
         await this.checkPaths();
         if (this.found.length > 0 || release === undefined)
             return undefined;
-        return { path: this.absolutePath, dir: this.dir, ...(registry === undefined ? {} : { registry }), release, images };
+        return { path: this.absolutePath, dir: this.dir, ...(registry === undefined ? {} : { registry }), release, images, values };
     }
     release(node) {
         if (!(0,dist/* isMap */.jh)(node)) {
@@ -48768,70 +48825,6 @@ function policy_file_finding(file, line, message, fix) {
     return { check: policy_file_CHECK, severity: 'error', file, line, message, fix };
 }
 
-;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/required-values.js
-/**
- * The production values a Titan deploy needs: by default the secrets of the sample release's
- * production.env.template. The `required` input replaces the set (`NAME` lines), adds to it
- * (`+NAME`) or removes from it (`-NAME`).
- */
-const NATS_SERVICE_PASSWORDS = [
-    'NATS_SYS_PASSWORD',
-    'NATS_BRAIN_PASSWORD',
-    'NATS_EXECUTION_PASSWORD',
-    'NATS_SCAVENGER_PASSWORD',
-    'NATS_HUNTER_PASSWORD',
-    'NATS_SENTINEL_PASSWORD',
-    'NATS_POWERLAW_PASSWORD',
-    'NATS_QUANT_PASSWORD',
-    'NATS_CONSOLE_PASSWORD',
-    'NATS_BACKUP_PASSWORD',
-];
-const DEFAULT_REQUIRED_VALUES = [
-    'TITAN_MASTER_PASSWORD',
-    'HMAC_SECRET',
-    'SAFETY_SECRET',
-    'JWT_SECRET',
-    'BINANCE_API_KEY',
-    'BINANCE_API_SECRET',
-    'BYBIT_API_KEY',
-    'BYBIT_API_SECRET',
-    ...NATS_SERVICE_PASSWORDS,
-    'TITAN_DB_PASSWORD',
-    'POSTGRES_PASSWORD',
-    'REDIS_PASSWORD',
-    'GRAFANA_ADMIN_PASSWORD',
-    'ACME_EMAIL',
-    'DOMAIN',
-];
-class RequiredValuesError extends Error {
-    name = 'RequiredValuesError';
-}
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/**
- * The required set from `required` lines: plain names replace the default set, `+NAME` adds,
- * `-NAME` removes. No lines: the default set.
- */
-function resolveRequiredValues(lines, defaults = DEFAULT_REQUIRED_VALUES) {
-    const plain = [];
-    const added = [];
-    const removed = new Set();
-    for (const line of lines) {
-        const sign = line[0] === '+' || line[0] === '-' ? line[0] : '';
-        const name = line.slice(sign.length).trim();
-        if (!VARIABLE_NAME.test(name)) {
-            throw new RequiredValuesError(`"${line}" is not a variable name (letters, digits and _; +NAME adds to the default set, -NAME removes from it)`);
-        }
-        if (sign === '+')
-            added.push(name);
-        else if (sign === '-')
-            removed.add(name);
-        else
-            plain.push(name);
-    }
-    const base = plain.length > 0 ? plain : defaults;
-    return [...new Set([...base, ...added])].filter((name) => !removed.has(name));
-}
-
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/value-carriage.js
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const CONTROL = /[\u0000-\u001f\u007f]/u;
@@ -49017,7 +49010,6 @@ function isHostname(text) {
 
 
 
-
 const POSTURES = ['production', 'staging'];
 const production_values_CHECK = 'production-values';
 function checkProductionValues(input) {
@@ -49109,7 +49101,7 @@ function checkProductionValues(input) {
         findings.push(error(entry.origin, entry.line, `${entry.name} ${problem.what}`, problem.fix));
         flagged.add(entry.name);
     }
-    findings.push(...sharedPasswords(merged, input.required, flagged));
+    findings.push(...sharedValues(merged, input.required, input.distinct ?? [], flagged));
     return findings;
 }
 function valueProblem(entry, composeDefaults) {
@@ -49142,17 +49134,17 @@ function freshValueFix(name, kind) {
     }
 }
 /**
- * Every NATS service user needs a password of its own, different from every other required secret:
- * a shared one lets one compromised service act as another. Values already flagged are skipped.
+ * Each distinct value (a password of one NATS service user, say) differs from every other required
+ * one: a shared one lets one compromised service act as another. Values already flagged are skipped.
  */
-function sharedPasswords(merged, required, flagged) {
+function sharedValues(merged, required, distinct, flagged) {
     const findings = [];
     const usable = (name) => {
         const entry = merged.get(name);
         return entry !== undefined && !flagged.has(name) && entry.value !== '' ? entry : undefined;
     };
-    const nats = NATS_SERVICE_PASSWORDS.filter((name) => usable(name) !== undefined);
-    const others = required.filter((name) => !NATS_SERVICE_PASSWORDS.includes(name) && usable(name) !== undefined);
+    const nats = distinct.filter((name) => usable(name) !== undefined);
+    const others = required.filter((name) => !distinct.includes(name) && usable(name) !== undefined);
     nats.forEach((name, index) => {
         const entry = usable(name);
         if (entry === undefined)
@@ -49160,7 +49152,7 @@ function sharedPasswords(merged, required, flagged) {
         const twin = [...nats.slice(0, index), ...others].find((other) => usable(other)?.value === entry.value);
         if (twin === undefined)
             return;
-        findings.push(error(entry.origin, entry.line, `${name} equals ${twin}`, `Give every NATS service user its own password: generate a new ${name}, e.g. \`openssl rand -hex 24\`, and restart nats with it`));
+        findings.push(error(entry.origin, entry.line, `${name} equals ${twin}`, `Give ${name} a value of its own (services.yml lists it under values.distinct): generate a new one, e.g. \`openssl rand -hex 24\`, and restart the services that use it`));
     });
     return findings;
 }
@@ -49171,6 +49163,41 @@ function describeOrigins(sources) {
 }
 function error(file, line, message, fix) {
     return { check: production_values_CHECK, severity: 'error', file, line, message, fix };
+}
+
+;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/required-values.js
+/**
+ * The production values a deploy needs come from the release source (services.yml's
+ * `values.required`, @titan/release/services-file); the `required` input of gatekeeper and
+ * provision changes that set: plain `NAME` lines replace it, `+NAME` adds, `-NAME` removes.
+ */
+class RequiredValuesError extends Error {
+    name = 'RequiredValuesError';
+}
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The required set from `required` lines: plain names replace the release's set, `+NAME` adds,
+ * `-NAME` removes. No lines: the release's set. Lines that are not names throw RequiredValuesError.
+ */
+function resolveRequiredValues(lines, defaults) {
+    const plain = [];
+    const added = [];
+    const removed = new Set();
+    for (const line of lines) {
+        const sign = line[0] === '+' || line[0] === '-' ? line[0] : '';
+        const name = line.slice(sign.length).trim();
+        if (!VARIABLE_NAME.test(name)) {
+            throw new RequiredValuesError(`"${line}" is not a variable name (letters, digits and _; +NAME adds to the default set, -NAME removes from it)`);
+        }
+        if (sign === '+')
+            added.push(name);
+        else if (sign === '-')
+            removed.add(name);
+        else
+            plain.push(name);
+    }
+    const base = plain.length > 0 ? plain : defaults;
+    return [...new Set([...base, ...added])].filter((name) => !removed.has(name));
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile-file.js
@@ -49302,7 +49329,6 @@ async function runGate(options) {
     }
     const servicesPath = (0,external_node_path_namespaceObject.join)(dir, SERVICES_FILE);
     const checked = await checkServicesFile(servicesPath, paths.of(servicesPath));
-    const required = options.required ?? DEFAULT_REQUIRED_VALUES;
     const findings = [];
     const skipped = new Set();
     await logger.group('CI status', async () => {
@@ -49326,6 +49352,7 @@ async function runGate(options) {
                 skipped.add(check);
         return { ready: false, findings, checks: summarizeChecks(findings, skipped) };
     }
+    const required = resolveRequiredValues(options.required ?? [], source.values.required);
     const composePaths = (options.composeFiles ?? source.release.compose).map((f) => (0,external_node_path_namespaceObject.resolve)(source.dir, f));
     const composeFiles = [];
     const composeFindings = [];
@@ -49347,6 +49374,7 @@ async function runGate(options) {
         const valueFindings = checkProductionValues({
             sources: options.values,
             required,
+            distinct: source.values.distinct,
             composeRequired: failFastVariables(composeFiles),
             composeDefaults: composeDefaults(composeFiles),
             posture: options.posture ?? 'production',
@@ -49655,9 +49683,9 @@ function readSettings(reader = new InputReader(), env = process.env) {
     if (envFile === undefined && values === undefined) {
         values = reader.secret('values', { required: true, hint: 'or env-file' });
     }
-    let required;
+    const required = reader.lines('required');
     try {
-        required = resolveRequiredValues(reader.lines('required'));
+        resolveRequiredValues(required, []);
     }
     catch (error) {
         if (error instanceof RequiredValuesError)

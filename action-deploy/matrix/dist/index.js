@@ -47148,7 +47148,7 @@ module.exports = { version: packageJson.version }
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8005);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6168);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Build matrix' });
@@ -47158,7 +47158,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8005:
+/***/ 6168:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48760,6 +48760,60 @@ function decodeUtf8(bytes) {
     }
 }
 
+;// CONCATENATED MODULE: ../../packages/release/lib/production-value-names.js
+
+/**
+ * `values` of services.yml: the production values a deploy of the release needs. `required`: every
+ * variable the host's env file must set to a real production value (gatekeeper's and provision's
+ * default set, which their `required` input changes); `distinct`: required variables whose values
+ * must each differ from every other required one (one password per user: a shared one lets one
+ * compromised service act as another). Names are environment variable names, each listed once.
+ */
+const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const KEYS = ['required', 'distinct'];
+function valueNamesOf(node, problem) {
+    if (!(0,dist/* isMap */.jh)(node)) {
+        problem(node, `values: expected a mapping with ${KEYS.join(', ')}`);
+        return { required: [], distinct: [] };
+    }
+    const lists = new Map();
+    for (const pair of node.items) {
+        const key = pair.key;
+        const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : '?';
+        if (!KEYS.includes(name))
+            problem(key ?? node, `values: unknown key "${name}" (known keys: ${KEYS.join(', ')})`);
+        else
+            lists.set(name, pair.value ?? key);
+    }
+    const names = (key) => {
+        const list = lists.get(key);
+        if (list === undefined)
+            return [];
+        if (!(0,dist/* isSeq */.oP)(list)) {
+            problem(list, `values.${key}: expected a list of variable names`);
+            return [];
+        }
+        const found = [];
+        list.items.forEach((item, i) => {
+            const at = item;
+            const name = (0,dist/* isScalar */.jn)(at) && typeof at.value === 'string' ? at.value : undefined;
+            if (name === undefined || !VARIABLE_NAME_PATTERN.test(name))
+                problem(at, `values.${key}[${i}]: ${JSON.stringify(name ?? null)} is not a variable name (letters, digits and _)`);
+            else if (found.includes(name))
+                problem(at, `values.${key}[${i}]: ${name} is listed twice`);
+            else
+                found.push(name);
+        });
+        return found;
+    };
+    const required = names('required');
+    const distinct = names('distinct');
+    for (const name of distinct.filter((n) => !required.includes(n))) {
+        problem(lists.get('distinct') ?? node, `values.distinct: ${name} is not in values.required; only required values are compared`);
+    }
+    return { required, distinct };
+}
+
 ;// CONCATENATED MODULE: ../../packages/release/lib/services-file-reader.js
 
 
@@ -48768,7 +48822,8 @@ function decodeUtf8(bytes) {
 
 
 
-const TOP_KEYS = ['registry', 'release', 'images'];
+
+const TOP_KEYS = ['registry', 'release', 'images', 'values'];
 const RELEASE_KEYS = ['compose', 'policy', 'config', 'migrations', 'env-template'];
 const IMAGE_KEYS = ['service', 'image', 'context', 'dockerfile', 'build-args'];
 const RESERVED = [MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE];
@@ -48813,10 +48868,12 @@ class ServicesFileReader {
         if (imagesNode === undefined)
             this.problem(root, 'images: missing; list one entry per compose service the release builds');
         const images = imagesNode === undefined ? [] : this.images(imagesNode);
+        const valuesNode = top.get('values');
+        const values = valuesNode === undefined ? { required: [], distinct: [] } : valueNamesOf(valuesNode, (at, message) => this.problem(at, message));
         await this.checkPaths();
         if (this.found.length > 0 || release === undefined)
             return undefined;
-        return { path: this.absolutePath, dir: this.dir, ...(registry === undefined ? {} : { registry }), release, images };
+        return { path: this.absolutePath, dir: this.dir, ...(registry === undefined ? {} : { registry }), release, images, values };
     }
     release(node) {
         if (!(0,dist/* isMap */.jh)(node)) {
