@@ -63,7 +63,7 @@ describe('one reader of services.yml for gatekeeper, matrix and sign', () => {
     await writeFile(join(workspace, FILE), edited);
     const lineOf = (text: string): number => edited.split('\n').findIndex((l) => l.includes(text)) + 1;
     const expected = [
-      `${lineOf('signing: true')}: the top level: unknown key "signing" (known keys: registry, release, images)`,
+      `${lineOf('signing: true')}: the top level: unknown key "signing" (known keys: registry, release, images, values)`,
       `${lineOf('policy: policy.json')}: release.policy: policy.json must be inside the config folder (config/), which the bundle ships`,
       `${lineOf('policy: policy.json')}: release.policy: policy.json does not exist (paths are relative to the folder of services.yml)`,
       `${lineOf('context: images/titan-console-app')}: images[3] (titan-console-api).context: images/titan-console-app does not exist (paths are relative to the folder of services.yml)`,
