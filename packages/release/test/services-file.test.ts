@@ -58,7 +58,7 @@ describe('services.yml, the one reader', () => {
     ]);
     expect(file.values.required).toHaveLength(24);
     expect(file.values.distinct).toEqual(file.values.required.filter((n) => n.startsWith('NATS_')));
-    expect(file.release).toEqual({ compose: ['docker-compose.yml', 'docker-compose.prod.yml'], policy: 'config/policy.json', config: 'config', migrations: 'migrations', envTemplate: 'production.env.template' });
+    expect(file.release).toEqual({ compose: ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.secrets.yml'], policy: 'config/policy.json', config: 'config', migrations: 'migrations', envTemplate: 'production.env.template' });
   });
 
   it('names the file when it does not exist', async () => {
