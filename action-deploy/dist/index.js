@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1195);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3612);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1195:
+/***/ 3612:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64602,7 +64602,9 @@ function describe(value) {
 ;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
 /**
  * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
+ * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
+ * with these patterns, and the `...Problem` functions say why a name fails them.
  */
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -64614,8 +64616,57 @@ const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,
 const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 /** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
 const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+/** Docker's limit on the length of a repository name (host and path). */
+const MAX_REPOSITORY_LENGTH = 255;
+/** One path component of a repository (distribution/reference's grammar). */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** Why `name` is not a compose service name, or undefined when it is. */
+function serviceNameProblem(name) {
+    if (image_reference_SERVICE_NAME_PATTERN.test(name))
+        return undefined;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
+}
+/** Why `name` cannot be an image name below the registry, or undefined when it can. */
+function imageNameProblem(name) {
+    if (IMAGE_NAME_PATTERN.test(name))
+        return undefined;
+    if (/[:@]/.test(name))
+        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
+    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
+}
+/**
+ * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
+ * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
+ * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
+ */
+function registryProblem(registry) {
+    if (registry === '')
+        return 'the registry is empty';
+    if (/^[a-z]+:\/\//i.test(registry))
+        return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
+    if (/[@\s]/.test(registry))
+        return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
+    const [first = '', ...rest] = registry.split('/');
+    const port = /:(\d+)$/.exec(first)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+        return `port ${port} of "${registry}" is out of range`;
+    for (const component of rest) {
+        if (!PATH_COMPONENT.test(component)) {
+            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
+        }
+    }
+    if (!REGISTRY_PATTERN.test(registry))
+        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
+    if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
+        return `"${registry}" is too long for a repository prefix`;
+    return undefined;
+}
+/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
 function imageRepository(registry, image) {
-    return `${registry.replace(/\/+$/, '')}/${image}`;
+    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
+    if (repository.length > MAX_REPOSITORY_LENGTH)
+        throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
+    return repository;
 }
 /** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
 function pinnedImageReference(repository, digest) {
@@ -65645,6 +65696,51 @@ function describeError(error) {
     return String(error);
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
+/**
+ * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
+ * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
+ * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
+ * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
+ * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
+ */
+/** The script failed; its stderr says why. */
+const EXIT_FAILED = 1;
+/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
+const EXIT_NOT_VERIFIED = 3;
+/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
+const EXIT_NO_DATABASE = 3;
+/** Verify: no release is current on the host (no current/manifest.json). */
+const EXIT_NO_CURRENT_RELEASE = 3;
+/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
+const EXIT_HALT_STANDS = 3;
+/** Provision: the application folder cannot be entered. */
+const EXIT_NO_APP_DIR = 3;
+/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
+const EXIT_STILL_RUNNING = 4;
+/** EX_USAGE: the script was called wrongly. */
+const EXIT_USAGE = 64;
+/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
+const EXIT_DATA_ERROR = 65;
+/** EX_NOINPUT: an input file is missing or empty. */
+const EXIT_NO_INPUT = 66;
+/** EX_UNAVAILABLE: a service answered something unusable. */
+const EXIT_UNAVAILABLE = 69;
+/** EX_SOFTWARE: a tool inside the script failed. */
+const EXIT_SOFTWARE = 70;
+/** EX_IOERR: reading or writing a file failed. */
+const EXIT_IO_ERROR = 74;
+/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
+const EXIT_TEMPORARY = 75;
+/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
+const EXIT_LOCK_BUSY = 75;
+/** Ended by SIGHUP (the SSH session went away). */
+const EXIT_HANGUP = 129;
+/** Ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Ended by SIGTERM (a cancel). */
+const EXIT_TERMINATED = 143;
+
 ;// CONCATENATED MODULE: ../packages/host/lib/session-lock-script.js
 /**
  * The host side of the deploy lock, as POSIX sh (see deploy-lock.ts for the runner's side).
@@ -65667,13 +65763,12 @@ function describeError(error) {
  * a journal line and only then exits: the lock is free once nothing the deploy started still runs.
  * A waiting guard then returns the host to a good release (guard-scripts.ts).
  */
+
 const SESSION_LOCK_SCRIPT_NAME = 'titan-deploy-lock';
 const GUARD_PROCESS_NAME = 'titan-guard';
 const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
 const ABORTED_MARKER = 'titan-deploy-lock-aborted';
 const LOST_MARKER = 'titan-deploy-lock-lost';
-/** Exit status when the lock stayed busy for the whole wait. */
-const LOCK_BUSY_EXIT = 75;
 /** How the host's stderr line begins when it ends a lock holder that stopped sending heartbeats. */
 const STALE_HOLDER_ENDED = "the deploy lock's holder";
 /**
@@ -65720,7 +65815,7 @@ take_lock() {
     left=$((deadline - $(date +%s)))
     if [ "$left" -le 0 ]; then
       flock -n 9 && return 0
-      return ${LOCK_BUSY_EXIT}
+      return ${EXIT_LOCK_BUSY}
     fi
     [ "$left" -le 5 ] || left=5
     flock -w "$left" 9 && return 0
@@ -65879,6 +65974,7 @@ echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) released the deploy lock"
 
 
 
+
 /** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
 const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
 class DeployLockBusyError extends Error {
@@ -65947,7 +66043,7 @@ async function acquireDeployLock(connection, options) {
     options.signal?.removeEventListener('abort', onCancel);
     if (ended) {
         stdin.end();
-        if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
+        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
             throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
         }
         if (options.signal?.aborted === true) {
@@ -66758,6 +66854,7 @@ function checkReleaseId(id) {
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+
 const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
     name = 'HostHaltedError';
@@ -66808,7 +66905,7 @@ if [ -z "$2" ] && ! grep -q '"nonce":"[0-9a-f]' state/halted; then
   exit 0
 fi
 cat state/halted
-exit 3
+exit ${EXIT_HALT_STANDS}
 `;
 /** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
 async function writeHaltMark(connection, layout, mark) {
@@ -66836,9 +66933,9 @@ async function liftHaltMark(connection, layout, nonce) {
     const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
         name: LIFT_HALT_MARK_SCRIPT_NAME,
         timeoutMs: 30_000,
-        acceptExitCodes: [3],
+        acceptExitCodes: [EXIT_HALT_STANDS],
     });
-    return exitCode === 3 ? parseHaltMark(stdout.trim()) : undefined;
+    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(stdout.trim()) : undefined;
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
@@ -67082,36 +67179,56 @@ function parseJournal(text) {
 }
 
 ;// CONCATENATED MODULE: ../packages/release/lib/migration-files.js
-
 /**
- * Migrations are applied in the order of their number: `0001_name.sql`, `0002_...`, numbered
- * consecutively from 1, each number once. A gap or a repeat means a file went missing or two
- * branches collided, which deploy must not discover on the host. Returns the problem, if any.
+ * The one rule for the files of a migrations folder, which gatekeeper, sign and the host apply alike:
+ * only `.sql` files named `NNNN_description.sql`, directly in the folder, numbered consecutively
+ * from 0001, each number once. A gap or a repeat means a file went missing or two branches
+ * collided, which deploy must not discover on the host.
  */
-const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9._-]+\.sql$/;
-function migrationProblem(folder, paths) {
-    const numbers = [];
-    for (const path of paths) {
-        if (posix.dirname(path) !== folder) {
-            return { path, problem: 'is in a subfolder; migrations are the .sql files directly in the migrations folder' };
+const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9][A-Za-z0-9._-]*\.sql$/;
+/** The number of a migration file name, or undefined when the name is not one. */
+function migrationNumber(name) {
+    const match = MIGRATION_NAME_PATTERN.exec(name);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+/** Every problem of the folder's entries, in name order. */
+function migrationFileProblems(entries) {
+    const problems = [];
+    let expected = 1;
+    let previous;
+    for (const { name, isFile } of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const number = isFile ? migrationNumber(name) : undefined;
+        if (number === undefined) {
+            problems.push({
+                name,
+                message: isFile ? `${name} is not a migration named NNNN_name.sql` : `${name} is a folder; migrations are the .sql files directly in the migrations folder`,
+                fix: 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder',
+            });
+            continue;
         }
-        const match = MIGRATION_NAME_PATTERN.exec(posix.basename(path));
-        if (match?.[1] === undefined) {
-            return { path, problem: 'is not named like a migration: NNNN_description.sql (four digits, e.g. 0004_add_fees.sql)' };
+        if (previous !== undefined && number === previous.number) {
+            problems.push({
+                name,
+                message: `${name} has the same number as ${previous.name}`,
+                fix: `Renumber ${name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`,
+            });
+            continue;
         }
-        numbers.push(Number(match[1]));
+        if (number !== expected) {
+            const missing = expected === number - 1 ? pad(expected) : `${pad(expected)}-${pad(number - 1)}`;
+            problems.push({
+                name,
+                message: previous === undefined ? `The first migration is ${name}; numbering starts at 0001` : `${name} follows ${previous.name}: ${missing} is missing`,
+                fix: `Number migrations consecutively: rename ${name} to ${pad(expected)}_${name.slice(5)}`,
+            });
+        }
+        expected = number + 1;
+        previous = { name, number };
     }
-    const sorted = [...numbers].sort((a, b) => a - b);
-    for (let i = 0; i < sorted.length; i += 1) {
-        const expected = i + 1;
-        if (sorted[i] !== expected) {
-            const number = String(expected).padStart(4, '0');
-            return sorted[i] === sorted[i - 1]
-                ? { path: folder, problem: `two migrations are numbered ${String(sorted[i]).padStart(4, '0')}; renumber one` }
-                : { path: folder, problem: `migration ${number} is missing: migrations are numbered consecutively from 0001` };
-        }
-    }
-    return undefined;
+    return problems;
+}
+function pad(n) {
+    return String(n).padStart(4, '0');
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/migration-plan.js
@@ -67496,6 +67613,7 @@ async function checkMigrationContent(connection, layout, releaseId, pending) {
 ;// CONCATENATED MODULE: ../packages/host/lib/migrations.js
 
 
+
 const MIGRATIONS_TABLE = '_titan_migrations';
 /** The stack profile's database as a migration target. */
 function databaseTarget(profile) {
@@ -67513,8 +67631,6 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
 // "file sha256" lines, nothing when there is no history table yet. Waits for the project's running
 // postgres container to accept connections only when the first try fails; a stopped or missing one
 // is said at once.
-/** Exit status of the read script when the project has no running postgres container (a stopped stack, one taken down, a rebooted host). */
-const NO_DATABASE_EXIT = 3;
 const READ_MIGRATIONS_SCRIPT = `set -eu
 project=$1
 role=$2
@@ -67542,7 +67658,7 @@ if [ -z "$id" ]; then
   else
     echo "project $project has no $service container" >&2
   fi
-  exit ${NO_DATABASE_EXIT}
+  exit ${EXIT_NO_DATABASE}
 fi
 deadline=$(($(date +%s) + wait))
 while :; do
@@ -67623,7 +67739,7 @@ async function readAppliedMigrations(connection, project, options) {
         }));
     }
     catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === NO_DATABASE_EXIT) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_DATABASE) {
             const said = error.stderrTail.trim().split('\n').pop() ?? '';
             const what = said === '' ? `project ${project} has no running ${db.service} container` : said;
             throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
@@ -67714,6 +67830,7 @@ async function requireMigrationRecorded(connection, target, request) {
 
 
 
+
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
     name = 'HostVerificationError';
@@ -67724,7 +67841,6 @@ class HostVerificationError extends Error {
         this.reason = reason;
     }
 }
-const REFUSED_EXIT = 3;
 // read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
 // setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
 // \`chmod -R u+w\`, removed (retention does that).
@@ -67752,7 +67868,7 @@ else
   chmod -R u+w -- "$partial"
   rm -rf -- "$partial"
   printf '%s\\n' "$out" >&2
-  exit ${REFUSED_EXIT}
+  exit ${EXIT_NOT_VERIFIED}
 fi
 `;
 const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
@@ -67769,7 +67885,7 @@ if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$1" "$2" "$3" 2>&1); then
   printf '%s\\n' "$out"
 else
   printf '%s\\n' "$out" >&2
-  exit ${REFUSED_EXIT}
+  exit ${EXIT_NOT_VERIFIED}
 fi
 `;
 /**
@@ -67838,7 +67954,7 @@ async function runVerifying(connection, script, name, args, messages) {
         return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT })).stdout;
     }
     catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
             const reason = verifyReason(error.stderrTail);
             throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
         }
