@@ -9,6 +9,7 @@ import type { Logger } from '@titan/log/logger';
 import { BundleVerificationError } from '@titan/release/bundle-verifier';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';
 import { startGitHubDeployment } from './github-deployment.js';
+import { runPlan } from './plan-run.js';
 import { readSettings } from './settings.js';
 import { deploySummary } from './summary.js';
 
@@ -35,6 +36,10 @@ export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Pr
     }
   });
   notCancelled(signal, `before connecting to ${settings.host}: nothing was sent`);
+  if (settings.plan) {
+    await runPlan(settings, bundle, logger, signal);
+    return;
+  }
 
   const deployment =
     settings.githubToken === undefined

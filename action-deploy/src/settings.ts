@@ -24,6 +24,8 @@ export interface DeploySettings extends HostConnectionSettings, HostTargetSettin
   readonly liftHalt: boolean;
   /** Deploy a release older than the running one, or one marked bad on the host. */
   readonly allowDowngrade: boolean;
+  /** Only say what a deploy would do (read the host under the lock, change nothing). */
+  readonly plan: boolean;
   readonly githubToken: string | undefined;
   readonly environment: string;
   readonly environmentUrl: string | undefined;
@@ -83,6 +85,7 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     keepReleases: reader.integer('keep-releases', DEFAULTS.keepReleases, { min: 1, max: 1000 }),
     liftHalt: reader.boolean('lift-halt', false),
     allowDowngrade: reader.boolean('allow-downgrade', false),
+    plan: reader.boolean('plan', false),
     githubToken: reader.secret('github-token'),
     environment: reader.optional('environment', DEFAULTS.environment),
     environmentUrl: reader.optional('environment-url'),

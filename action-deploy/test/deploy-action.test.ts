@@ -5,11 +5,13 @@
  * after the switch (the host reverts by itself); ARMED only when asked; the GitHub deployment.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runActionBundle, startActionBundle, type ActionRun } from '@titan/test-host/action-run';
+import type { DeployPlan } from '@titan/deploy/deploy-plan';
 import {
+  appDirListing,
   bringDown,
   containerIds,
   currentOf,
@@ -20,7 +22,7 @@ import {
   productionValues,
   testHost,
 } from '../../packages/deploy/test/support/host-fixture.js';
-import { buildVariant, signTestRelease } from '../../packages/deploy/test/support/test-releases.js';
+import { buildVariant, copyExample, signTestRelease } from '../../packages/deploy/test/support/test-releases.js';
 import { startGitHubApiDouble } from './support/github-api-double.js';
 
 const ACTION = 'action-deploy';
@@ -54,6 +56,12 @@ function runContext(runId: string, actor = 'octo-deployer'): Record<string, stri
     GITHUB_RUN_ID: runId,
     GITHUB_RUN_ATTEMPT: '1',
   };
+}
+
+/** Every container of the project: id, state, start and finish times, image (what a plan must leave alone). */
+function containerListing(project: string): string {
+  const ids = Object.values(containerIds(project)).sort();
+  return execFileSync('docker', ['inspect', '--format', '{{.Id}} {{.State.Status}} {{.State.StartedAt}} {{.State.FinishedAt}} {{.RestartCount}} {{.Config.Image}}', ...ids], { encoding: 'utf8' });
 }
 
 function hunterImage(): string {
@@ -138,6 +146,60 @@ describe('the bundled action against the test host', () => {
     expect(sshKeyBody.length).toBeGreaterThan(20);
     expect(visible(result.stdout) + result.summary).not.toContain(sshKeyBody);
     expect(statSync(join(appDir, 'shared', '.env.prod')).mode & 0o777).toBe(0o600);
+  });
+
+  it('plan: true says what a deploy would do (the strategy service it stops, the migration pending, the mode, retention) in the log, the summary and the plan output, and changes nothing on the host', async () => {
+    expect(currentOf(appDir)).toBe(`releases/${r1.id}`);
+    const source = copyExample();
+    writeFileSync(join(source, 'migrations', '0004_plan_probe.sql'), 'CREATE TABLE plan_probe (id integer PRIMARY KEY);\n');
+    const withMigration = await signTestRelease({ source });
+    const before = { listing: appDirListing(appDir), containers: containerListing(PROJECT), journal: readFileSync(join(appDir, 'journal.jsonl')) };
+
+    const hunter = await runActionBundle(ACTION, { inputs: inputs(r2.dir, { plan: 'true' }), env: runContext('2101', 'planner') });
+    const migration = await runActionBundle(ACTION, { inputs: inputs(withMigration.dir, { plan: 'true' }), env: runContext('2102', 'planner') });
+
+    expect(appDirListing(appDir)).toEqual(before.listing);
+    expect(containerListing(PROJECT)).toEqual(before.containers);
+    expect(readFileSync(join(appDir, 'journal.jsonl')).equals(before.journal)).toBe(true);
+    expect(currentOf(appDir)).toBe(`releases/${r1.id}`);
+
+    expect(hunter.stdout).not.toMatch(/::error::/);
+    expect(hunter.status).toBe(0);
+    expect(hunter.outputs['result']).toBe('planned');
+    const plan = JSON.parse(hunter.outputs['plan'] ?? '') as DeployPlan;
+    expect(plan).toMatchObject({
+      releaseId: r2.id,
+      previousReleaseId: r1.id,
+      refusals: [],
+      bundle: 'upload',
+      mode: { from: 'DISARMED', to: 'DISARMED' },
+      changed: ['titan-hunter'],
+      stop: [['titan-hunter']],
+      migrations: { alreadyApplied: 3, pending: [] },
+      switch: true,
+      compose: { up: true },
+      retention: { remove: [] },
+    });
+    const hunterPlan = plan.services.find((s) => s.service === 'titan-hunter');
+    expect(hunterPlan?.change).toEqual(['image']);
+    expect(hunterPlan?.image).toContain(hunterVariant);
+    expect(plan.images).toEqual({ total: 17, pull: [] });
+    expect(hunter.stdout).toContain(`A deploy of release ${r2.id} to ${testHost.host} would go ahead. Nothing was changed on the host.`);
+    expect(hunter.stdout).toContain('Stopped before the migrations, in this order: titan-hunter.');
+    expect(hunter.stdout).toContain('Mode: DISARMED -> DISARMED.');
+    expect(hunter.summary).toContain(`## 📋 Plan: release ${r2.id} on ${testHost.host}`);
+    expect(hunter.summary).toContain('Mode: **DISARMED → DISARMED**');
+    expect(hunter.summary).toContain('| **stopped, in order** | titan-hunter |');
+    expect(hunter.summary).toContain('| titan-hunter | titan-phase2-hunter@sha256:');
+    expect(hunter.summary).toContain('1 of 17 services change');
+
+    expect(migration.status).toBe(0);
+    const second = JSON.parse(migration.outputs['plan'] ?? '') as DeployPlan;
+    expect(second).toMatchObject({ changed: [], stop: [], migrations: { alreadyApplied: 3, pending: ['0004_plan_probe.sql'] }, mode: { from: 'DISARMED', to: 'DISARMED' } });
+    expect(second.compose.up).toBe(false);
+    expect(migration.summary).toContain('| **migrations pending** | 0004_plan_probe.sql (3 already applied) |');
+    expect(migration.summary).toContain('| **stopped, in order** | nothing |');
+    expect(migration.stdout).toContain('pending: 0004_plan_probe.sql.');
   });
 
   it('two deploys at once: the second waits, then fails naming the holder; after a SIGKILL of the holder the next deploy takes the lock as soon as the host has ended the killed deploy\'s work (seconds, not heartbeat-timeout)', async () => {
