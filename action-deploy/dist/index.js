@@ -64051,6 +64051,7 @@ var core_logger = __nccwpck_require__(6649);
  *   state/guard-<id>.json          a commit-confirmed guard waiting for <id> to be confirmed
  *   state/guard-<id>.log           what that guard did
  *   state/mode                     the TITAN_MODE the stack was last started with
+ *   state/stack-started            what the last verified start left running (stack-record.ts)
  *   journal.jsonl                  one JSON line per deploy that changed the host
  *   .deploy.lock                   the flock(1) file of the deploy lock
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
@@ -69035,7 +69036,7 @@ function composeWork(plan, now, running) {
     if (record.release !== running.release)
         return up(`the stack was last started from release ${record.release}, not from ${running.release}, which is current`);
     if (record.mode !== running.mode)
-        return up(`the mode changes from ${record.mode} to ${running.mode}`);
+        return up(`the last recorded start of the stack was in mode ${record.mode}; this deploy starts it ${running.mode}`);
     if (now.shared !== 'same')
         return up('the files under shared/ (production values, secrets) changed since the last start');
     const recorded = new Map(record.containers.map((c) => [c.id, c.service]));
@@ -69532,6 +69533,7 @@ async function deployRelease(connection, request) {
                 logger.info(`Compose has nothing to do (${compose.why}): docker compose up is not run.`);
                 return;
             }
+            logger.info(`Compose has work: ${compose.why}.`);
             await upStack(connection, nextTarget, logger);
             await restartServices(connection, nextTarget, changePlan.restartAfterSwitch, logger);
         });

@@ -148,60 +148,6 @@ describe('the bundled action against the test host', () => {
     expect(statSync(join(appDir, 'shared', '.env.prod')).mode & 0o777).toBe(0o600);
   });
 
-  it('plan: true says what a deploy would do (the strategy service it stops, the migration pending, the mode, retention) in the log, the summary and the plan output, and changes nothing on the host', async () => {
-    expect(currentOf(appDir)).toBe(`releases/${r1.id}`);
-    const source = copyExample();
-    writeFileSync(join(source, 'migrations', '0004_plan_probe.sql'), 'CREATE TABLE plan_probe (id integer PRIMARY KEY);\n');
-    const withMigration = await signTestRelease({ source });
-    const before = { listing: appDirListing(appDir), containers: containerListing(PROJECT), journal: readFileSync(join(appDir, 'journal.jsonl')) };
-
-    const hunter = await runActionBundle(ACTION, { inputs: inputs(r2.dir, { plan: 'true' }), env: runContext('2101', 'planner') });
-    const migration = await runActionBundle(ACTION, { inputs: inputs(withMigration.dir, { plan: 'true' }), env: runContext('2102', 'planner') });
-
-    expect(appDirListing(appDir)).toEqual(before.listing);
-    expect(containerListing(PROJECT)).toEqual(before.containers);
-    expect(readFileSync(join(appDir, 'journal.jsonl')).equals(before.journal)).toBe(true);
-    expect(currentOf(appDir)).toBe(`releases/${r1.id}`);
-
-    expect(hunter.stdout).not.toMatch(/::error::/);
-    expect(hunter.status).toBe(0);
-    expect(hunter.outputs['result']).toBe('planned');
-    const plan = JSON.parse(hunter.outputs['plan'] ?? '') as DeployPlan;
-    expect(plan).toMatchObject({
-      releaseId: r2.id,
-      previousReleaseId: r1.id,
-      refusals: [],
-      bundle: 'upload',
-      mode: { from: 'DISARMED', to: 'DISARMED' },
-      changed: ['titan-hunter'],
-      stop: [['titan-hunter']],
-      migrations: { alreadyApplied: 3, pending: [] },
-      switch: true,
-      compose: { up: true },
-      retention: { remove: [] },
-    });
-    const hunterPlan = plan.services.find((s) => s.service === 'titan-hunter');
-    expect(hunterPlan?.change).toEqual(['image']);
-    expect(hunterPlan?.image).toContain(hunterVariant);
-    expect(plan.images).toEqual({ total: 17, pull: [] });
-    expect(hunter.stdout).toContain(`A deploy of release ${r2.id} to ${testHost.host} would go ahead. Nothing was changed on the host.`);
-    expect(hunter.stdout).toContain('Stopped before the migrations, in this order: titan-hunter.');
-    expect(hunter.stdout).toContain('Mode: DISARMED -> DISARMED.');
-    expect(hunter.summary).toContain(`## 📋 Plan: release ${r2.id} on ${testHost.host}`);
-    expect(hunter.summary).toContain('Mode: **DISARMED → DISARMED**');
-    expect(hunter.summary).toContain('| **stopped, in order** | titan-hunter |');
-    expect(hunter.summary).toContain('| titan-hunter | titan-phase2-hunter@sha256:');
-    expect(hunter.summary).toContain('1 of 17 services change');
-
-    expect(migration.status).toBe(0);
-    const second = JSON.parse(migration.outputs['plan'] ?? '') as DeployPlan;
-    expect(second).toMatchObject({ changed: [], stop: [], migrations: { alreadyApplied: 3, pending: ['0004_plan_probe.sql'] }, mode: { from: 'DISARMED', to: 'DISARMED' } });
-    expect(second.compose.up).toBe(false);
-    expect(migration.summary).toContain('| **migrations pending** | 0004_plan_probe.sql (3 already applied) |');
-    expect(migration.summary).toContain('| **stopped, in order** | nothing |');
-    expect(migration.stdout).toContain('pending: 0004_plan_probe.sql.');
-  });
-
   it('two deploys at once: the second waits, then fails naming the holder; after a SIGKILL of the holder the next deploy takes the lock as soon as the host has ended the killed deploy\'s work (seconds, not heartbeat-timeout)', async () => {
     const first = await startActionBundle(ACTION, { inputs: inputs(r2.dir), env: runContext('3001', 'first-deployer') });
     const holderFile = join(appDir, '.deploy.lock.holder');
@@ -289,6 +235,75 @@ describe('the bundled action against the test host', () => {
     expect(healthy).toBe(true);
     // The revert starts the previous release DISARMED: an automatic return never arms the stack.
     expect(await eventually(async () => (await health(3100).catch((): Record<string, unknown> => ({})))['mode'] === 'DISARMED', 60_000, 500)).toBe(true);
+  });
+  it('plan: true says what a deploy would do (the strategy service it stops, the migration pending, the mode, retention) in the log, the summary and the plan output, and changes nothing on the host', async () => {
+    // The host runs r2 (titan-hunter's variant) again, returned to by its guard in the test before.
+    expect(currentOf(appDir)).toBe(`releases/${r2.id}`);
+    expect(await eventually(() => !existsSync(join(appDir, '.deploy.lock.holder')), 30_000)).toBe(true);
+    const hunterBack = await signTestRelease();
+    const source = copyExample();
+    writeFileSync(join(source, 'migrations', '0004_plan_probe.sql'), 'CREATE TABLE plan_probe (id integer PRIMARY KEY);\n');
+    const withMigration = await signTestRelease({ source, digests: { 'titan-hunter': hunterVariant } });
+    const before = { listing: appDirListing(appDir), containers: containerListing(PROJECT), journal: readFileSync(join(appDir, 'journal.jsonl')) };
+
+    const hunter = await runActionBundle(ACTION, { inputs: inputs(hunterBack.dir, { plan: 'true' }), env: runContext('2101', 'planner') });
+    const migration = await runActionBundle(ACTION, { inputs: inputs(withMigration.dir, { plan: 'true' }), env: runContext('2102', 'planner') });
+    const older = await runActionBundle(ACTION, { inputs: inputs(r1.dir, { plan: 'true' }), env: runContext('2103', 'planner') });
+
+    expect(appDirListing(appDir)).toEqual(before.listing);
+    expect(containerListing(PROJECT)).toEqual(before.containers);
+    expect(readFileSync(join(appDir, 'journal.jsonl')).equals(before.journal)).toBe(true);
+    expect(currentOf(appDir)).toBe(`releases/${r2.id}`);
+
+    expect(hunter.stdout).not.toMatch(/::error::/);
+    expect(hunter.status).toBe(0);
+    expect(hunter.outputs['result']).toBe('planned');
+    const plan = JSON.parse(hunter.outputs['plan'] ?? '') as DeployPlan;
+    expect(plan).toMatchObject({
+      releaseId: hunterBack.manifest.releaseId,
+      previousReleaseId: r2.id,
+      refusals: [],
+      bundle: 'upload',
+      mode: { from: 'DISARMED', to: 'DISARMED' },
+      changed: ['titan-hunter'],
+      stop: [['titan-hunter']],
+      migrations: { alreadyApplied: 3, pending: [] },
+      switch: true,
+      compose: { up: true },
+      retention: { remove: [] },
+    });
+    const hunterPlan = plan.services.find((s) => s.service === 'titan-hunter');
+    expect(hunterPlan?.change).toEqual(['image']);
+    expect(hunterPlan?.previousImage).toContain(hunterVariant);
+    expect(hunterPlan?.image).not.toContain(hunterVariant);
+    expect(plan.images).toEqual({ total: 17, pull: [] });
+    expect(hunter.stdout).toContain(`A deploy of release ${hunterBack.manifest.releaseId} to ${testHost.host} would go ahead. Nothing was changed on the host.`);
+    expect(hunter.stdout).toContain('Stopped before the migrations, in this order: titan-hunter.');
+    expect(hunter.stdout).toContain('Mode: DISARMED -> DISARMED.');
+    expect(hunter.summary).toContain(`## 📋 Plan: release ${hunterBack.manifest.releaseId} on ${testHost.host}`);
+    expect(hunter.summary).toContain('Mode: **DISARMED → DISARMED**');
+    expect(hunter.summary).toContain('| **stopped, in order** | titan-hunter |');
+    expect(hunter.summary).toContain('| titan-hunter | titan-phase2-hunter@sha256:');
+    expect(hunter.summary).toContain('1 of 17 services change');
+
+    expect(migration.status).toBe(0);
+    const second = JSON.parse(migration.outputs['plan'] ?? '') as DeployPlan;
+    expect(second).toMatchObject({ changed: [], stop: [], migrations: { alreadyApplied: 3, pending: ['0004_plan_probe.sql'] }, mode: { from: 'DISARMED', to: 'DISARMED' } });
+    // The guard's return (the test before) started the stack again DISARMED after the last recorded start (ARMED): Compose runs.
+    expect(second.compose).toEqual({ up: true, why: 'the last recorded start of the stack was in mode ARMED; this deploy starts it DISARMED' });
+    expect(migration.summary).toContain('| **migrations pending** | 0004\\_plan\\_probe.sql (3 already applied) |');
+    expect(migration.summary).toContain('| **stopped, in order** | nothing |');
+    expect(migration.summary).toContain('| **compose** | up -d --remove-orphans: the last recorded start of the stack was in mode ARMED; this deploy starts it DISARMED |');
+    expect(migration.stdout).toContain('pending: 0004_plan_probe.sql.');
+
+    // A deploy that would be refused (older than the running release): the plan fails the step with the reason.
+    expect(older.status).toBe(1);
+    expect(older.outputs['result']).toBe('refused');
+    const refusals = (JSON.parse(older.outputs['plan'] ?? '') as DeployPlan).refusals;
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toContain(`is older than release ${r2.id}, which runs now`);
+    expect(older.stdout).toMatch(/::error::A deploy of release \S+ to 127\.0\.0\.1 would be refused: Refused: release \S+ \(created [^)]+\) is older than release/);
+    expect(older.summary).toContain(`## ⛔ Plan: the deploy would be refused: release ${r1.id} on ${testHost.host}`);
   });
 });
 

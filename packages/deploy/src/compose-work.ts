@@ -27,7 +27,7 @@ export function composeWork(plan: ChangePlan, now: StackNow | undefined, running
   const record = now.record;
   if (record === undefined) return up('no record of the last start of the stack on the host');
   if (record.release !== running.release) return up(`the stack was last started from release ${record.release}, not from ${running.release}, which is current`);
-  if (record.mode !== running.mode) return up(`the mode changes from ${record.mode} to ${running.mode}`);
+  if (record.mode !== running.mode) return up(`the last recorded start of the stack was in mode ${record.mode}; this deploy starts it ${running.mode}`);
   if (now.shared !== 'same') return up('the files under shared/ (production values, secrets) changed since the last start');
   const recorded = new Map(record.containers.map((c) => [c.id, c.service]));
   for (const container of now.containers) {

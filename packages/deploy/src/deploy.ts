@@ -405,6 +405,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
         logger.info(`Compose has nothing to do (${compose.why}): docker compose up is not run.`);
         return;
       }
+      logger.info(`Compose has work: ${compose.why}.`);
       await upStack(connection, nextTarget, logger);
       await restartServices(connection, nextTarget, changePlan.restartAfterSwitch, logger);
     });

@@ -29,7 +29,7 @@ describe('whether Compose has anything to do', () => {
       ['the halt is lifted', () => composeWork(nothing, read(converged), { ...running, lifting: true })],
       ['no record of the last start', () => composeWork(nothing, read(converged.filter((l) => !l.startsWith('record'))), running)],
       ['last started from release r1, not from r2', () => composeWork(nothing, read(converged), { ...running, release: 'r2' })],
-      ['the mode changes from DISARMED to ARMED', () => composeWork(nothing, read(converged), { ...running, mode: 'ARMED' })],
+      ['was in mode DISARMED; this deploy starts it ARMED', () => composeWork(nothing, read(converged), { ...running, mode: 'ARMED' })],
       ['shared/ (production values, secrets) changed', () => composeWork(nothing, read(converged.map((l) => (l === 'shared same' ? 'shared changed' : l))), running)],
       ['titan-hunter is exited', () => composeWork(nothing, read(converged.map((l) => l.replace('running titan-hunter', 'exited titan-hunter'))), running)],
       ['the container of titan-hunter that the last start left is gone', () => composeWork(nothing, read(converged.filter((l) => !l.startsWith(`container ${B}`))), running)],
