@@ -76683,55 +76683,6 @@ function planSummary(plan, context) {
     return summary;
 }
 
-;// CONCATENATED MODULE: ./lib/plan-run.js
-/**
- * `plan: true`: connect, take the deploy lock, read the host and say what a deploy of the bundle
- * would do (log, job summary, the `plan` output as JSON), changing nothing. A plan that finds the
- * deploy would be refused fails the step with every reason, after the summary and outputs are written.
- */
-
-
-
-
-
-
-
-async function runPlan(settings, bundle, logger, signal) {
-    let connection;
-    try {
-        connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
-        const open = connection;
-        const plan = await logger.group('Plan (read-only: nothing on the host changes)', () => planDeploy(open, {
-            bundle,
-            layout: new HostLayout(settings.appDir),
-            project: settings.project,
-            mode: settings.mode,
-            healthTimeoutSeconds: settings.healthTimeoutSeconds,
-            lockTimeoutSeconds: settings.lockTimeoutSeconds,
-            heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
-            keepReleases: settings.keepReleases,
-            liftHalt: settings.liftHalt,
-            allowDowngrade: settings.allowDowngrade,
-            actor: settings.actor,
-            runUrl: settings.runUrl,
-            logger,
-            ...(signal !== undefined ? { signal } : {}),
-        }));
-        for (const line of planLines(plan))
-            logger.info(line);
-        core/* setOutput */.uH('plan', JSON.stringify(plan));
-        core/* setOutput */.uH('previous-release-id', plan.previousReleaseId ?? '');
-        core/* setOutput */.uH('result', plan.refusals.length === 0 ? 'planned' : 'refused');
-        await planSummary(plan, { appDir: settings.appDir, project: settings.project }).write();
-        if (plan.refusals.length > 0) {
-            throw new Error(`A deploy of release ${plan.releaseId} to ${settings.host} would be refused: ${plan.refusals.join(' ')}`);
-        }
-    }
-    finally {
-        await connection?.close();
-    }
-}
-
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/masking.js
 
 /**
@@ -76975,6 +76926,24 @@ function decodeBase64(text, what) {
 
 
 
+
+/** What a deploy and a plan take from the settings: the host's layout, the project and the deploy's rules. */
+function deployRequestOf(settings) {
+    return {
+        layout: new HostLayout(settings.appDir),
+        project: settings.project,
+        mode: settings.mode,
+        healthTimeoutSeconds: settings.healthTimeoutSeconds,
+        confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
+        lockTimeoutSeconds: settings.lockTimeoutSeconds,
+        heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
+        keepReleases: settings.keepReleases,
+        liftHalt: settings.liftHalt,
+        allowDowngrade: settings.allowDowngrade,
+        actor: settings.actor,
+        runUrl: settings.runUrl,
+    };
+}
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const settings_DEFAULTS = {
     ...HOST_INPUT_DEFAULTS,
@@ -77099,8 +77068,41 @@ function codeOf(error) {
     return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : 'unreadable';
 }
 
-;// CONCATENATED MODULE: ./lib/main.js
+;// CONCATENATED MODULE: ./lib/plan-run.js
+/**
+ * `plan: true`: connect, take the deploy lock, read the host and say what a deploy of the bundle
+ * would do (log, job summary, the `plan` output as JSON), changing nothing. A plan that finds the
+ * deploy would be refused fails the step with every reason, after the summary and outputs are written.
+ */
 
+
+
+
+
+
+
+async function runPlan(settings, bundle, logger, signal) {
+    let connection;
+    try {
+        connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
+        const open = connection;
+        const plan = await logger.group('Plan (read-only: nothing on the host changes)', () => planDeploy(open, { ...deployRequestOf(settings), bundle, logger, ...(signal !== undefined ? { signal } : {}) }));
+        for (const line of planLines(plan))
+            logger.info(line);
+        core/* setOutput */.uH('plan', JSON.stringify(plan));
+        core/* setOutput */.uH('previous-release-id', plan.previousReleaseId ?? '');
+        core/* setOutput */.uH('result', plan.refusals.length === 0 ? 'planned' : 'refused');
+        await planSummary(plan, { appDir: settings.appDir, project: settings.project }).write();
+        if (plan.refusals.length > 0) {
+            throw new Error(`A deploy of release ${plan.releaseId} to ${settings.host} would be refused: ${plan.refusals.join(' ')}`);
+        }
+    }
+    finally {
+        await connection?.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./lib/main.js
 
 
 
@@ -77150,23 +77152,7 @@ async function run(logger = core_logger/* coreLogger */.W, signal) {
     let connection;
     try {
         connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
-        outcome = await deployRelease(connection, {
-            bundle,
-            layout: new HostLayout(settings.appDir),
-            project: settings.project,
-            mode: settings.mode,
-            healthTimeoutSeconds: settings.healthTimeoutSeconds,
-            confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
-            lockTimeoutSeconds: settings.lockTimeoutSeconds,
-            heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
-            keepReleases: settings.keepReleases,
-            liftHalt: settings.liftHalt,
-            allowDowngrade: settings.allowDowngrade,
-            actor: settings.actor,
-            runUrl: settings.runUrl,
-            logger,
-            ...(signal !== undefined ? { signal } : {}),
-        });
+        outcome = await deployRelease(connection, { ...deployRequestOf(settings), bundle, logger, ...(signal !== undefined ? { signal } : {}) });
     }
     catch (error) {
         await deployment?.finish('failure', error instanceof Error ? error.message : String(error));

@@ -8,11 +8,10 @@ import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { planDeploy } from '@titan/deploy/deploy-plan';
 import type { LocalBundle } from '@titan/deploy/local-bundle';
 import { planLines } from '@titan/deploy/plan-report';
-import { HostLayout } from '@titan/host/host-layout';
 import type { Logger } from '@titan/log/logger';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';
 import { planSummary } from './plan-summary.js';
-import type { DeploySettings } from './settings.js';
+import { deployRequestOf, type DeploySettings } from './settings.js';
 
 export async function runPlan(settings: DeploySettings, bundle: LocalBundle, logger: Logger, signal: AbortSignal | undefined): Promise<void> {
   let connection: SshConnection | undefined;
@@ -20,22 +19,7 @@ export async function runPlan(settings: DeploySettings, bundle: LocalBundle, log
     connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
     const open = connection;
     const plan = await logger.group('Plan (read-only: nothing on the host changes)', () =>
-      planDeploy(open, {
-        bundle,
-        layout: new HostLayout(settings.appDir),
-        project: settings.project,
-        mode: settings.mode,
-        healthTimeoutSeconds: settings.healthTimeoutSeconds,
-        lockTimeoutSeconds: settings.lockTimeoutSeconds,
-        heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
-        keepReleases: settings.keepReleases,
-        liftHalt: settings.liftHalt,
-        allowDowngrade: settings.allowDowngrade,
-        actor: settings.actor,
-        runUrl: settings.runUrl,
-        logger,
-        ...(signal !== undefined ? { signal } : {}),
-      }),
+      planDeploy(open, { ...deployRequestOf(settings), bundle, logger, ...(signal !== undefined ? { signal } : {}) }),
     );
     for (const line of planLines(plan)) logger.info(line);
     core.setOutput('plan', JSON.stringify(plan));

@@ -5,6 +5,7 @@ import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettin
 import { InputReader } from '@titan/action-kit/inputs';
 import { runContext } from '@titan/action-kit/run-context';
 import type { TitanMode } from '@titan/host/compose-command';
+import { HostLayout } from '@titan/host/host-layout';
 import { MANIFEST_FILE, ManifestError, parseManifest } from '@titan/release/manifest';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import { parsePublicKey, SigningKeyError } from '@titan/release/release-key';
@@ -33,6 +34,24 @@ export interface DeploySettings extends HostConnectionSettings, HostTargetSettin
   readonly actor: string;
   /** This run's URL, or empty outside a runner. */
   readonly runUrl: string;
+}
+
+/** What a deploy and a plan take from the settings: the host's layout, the project and the deploy's rules. */
+export function deployRequestOf(settings: DeploySettings) {
+  return {
+    layout: new HostLayout(settings.appDir),
+    project: settings.project,
+    mode: settings.mode,
+    healthTimeoutSeconds: settings.healthTimeoutSeconds,
+    confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
+    lockTimeoutSeconds: settings.lockTimeoutSeconds,
+    heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
+    keepReleases: settings.keepReleases,
+    liftHalt: settings.liftHalt,
+    allowDowngrade: settings.allowDowngrade,
+    actor: settings.actor,
+    runUrl: settings.runUrl,
+  };
 }
 
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */

@@ -14,42 +14,27 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TitanMode } from '@titan/host/compose-command';
 import { acquireDeployLock } from '@titan/host/deploy-lock';
-import type { HostLayout } from '@titan/host/host-layout';
 import { describeHalt } from '@titan/host/halt-mark';
 import { findMissingImages, imageReferences } from '@titan/host/image-pull';
 import { describeDrift, planMigrations, releaseMigrations } from '@titan/host/migration-plan';
 import { DatabaseNotRunningError, databaseTarget, readAppliedMigrations } from '@titan/host/migrations';
 import { readHostState } from '@titan/host/host-state';
 import { readStackNow } from '@titan/host/stack-record';
-import type { Logger } from '@titan/log/logger';
 import { stackProfileOf } from '@titan/release/manifest';
 import { migrationContentProblems } from '@titan/release/migration-content';
 import type { SshConnection } from '@titan/ssh/connection';
 import { type ChangeReason, planChanges, type ReleaseView } from './change-plan.js';
 import { composeWork } from './compose-work.js';
 import { hostProblems, haltRefusal, recordedMode } from './host-inspection.js';
+import type { DeployRequest } from './deploy.js';
 import type { LocalBundle } from './local-bundle.js';
 import { admitRelease } from './release-admission.js';
 import { readReleaseView } from './release-view.js';
 import { retentionAfterDeploy } from './retention-after-deploy.js';
 
-export interface PlanRequest {
-  readonly bundle: LocalBundle;
-  readonly layout: HostLayout;
-  readonly project: string;
-  readonly mode: TitanMode;
-  /** Seconds to wait for a database that is starting, to read its history. */
-  readonly healthTimeoutSeconds: number;
-  readonly lockTimeoutSeconds: number;
-  readonly heartbeatTimeoutSeconds?: number;
-  readonly keepReleases: number;
-  readonly liftHalt?: boolean;
-  readonly allowDowngrade?: boolean;
-  readonly signal?: AbortSignal;
-  readonly actor: string;
-  readonly runUrl: string;
-  readonly logger: Logger;
-}
+/** A deploy's request, as far as a plan needs it (healthTimeoutSeconds: the wait for a starting database). */
+export type PlanRequest = Pick<DeployRequest, 'bundle' | 'layout' | 'project' | 'mode' | 'healthTimeoutSeconds' | 'lockTimeoutSeconds' | 'keepReleases' | 'actor' | 'runUrl' | 'logger'> &
+  Partial<Pick<DeployRequest, 'heartbeatTimeoutSeconds' | 'liftHalt' | 'allowDowngrade' | 'signal'>>;
 
 /** A plan as JSON carries it (the action's `plan` output): only names, digests, ids and sentences. */
 export interface DeployPlan {
