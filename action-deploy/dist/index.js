@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8640);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6395);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8640:
+/***/ 6395:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69059,6 +69059,17 @@ function composeWork(plan, now, running) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/deploy/lib/stop-before-switch.js
+const RECREATING = new Set(['image', 'definition', 'mode']);
+function stopsBeforeSwitch(plan, pendingMigrations) {
+    const groups = plan.stopBeforeSwitch;
+    const [only] = groups;
+    if (pendingMigrations > 0 || groups.length !== 1 || only === undefined)
+        return { groups, recreatedAtStart: [] };
+    const recreated = only.every((service) => plan.services.find((s) => s.service === service)?.reasons.some((r) => RECREATING.has(r)) === true);
+    return recreated ? { groups: [], recreatedAtStart: only } : { groups, recreatedAtStart: [] };
+}
+
 ;// CONCATENATED MODULE: ../packages/deploy/lib/retention-after-deploy.js
 
 function retentionAfterDeploy(state, releaseId, keep, elapsedSeconds) {
@@ -69279,6 +69290,7 @@ class PhaseClock {
 
 
 
+
 /** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
 const REVERT_MODE = 'DISARMED';
 async function deployRelease(connection, request) {
@@ -69466,17 +69478,20 @@ async function deployRelease(connection, request) {
             await startGuard(connection, layout, { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(project, releaseId, previousView, changePlan, profile, journalFields) }, logger);
         });
         const runningTarget = previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE);
+        const pending = migrationPlan?.pending ?? [];
+        const stops = stopsBeforeSwitch(changePlan, pending.length);
+        if (stops.recreatedAtStart.length > 0)
+            logger.info(`No migration is pending: ${stops.recreatedAtStart.join(', ')} keep running until Compose recreates them at the start.`);
         checkpoint();
-        if (runningTarget !== undefined && changePlan.stopBeforeSwitch.length > 0) {
+        if (runningTarget !== undefined && stops.groups.length > 0) {
             await clock.run('stop', async () => {
                 heldLock.assertHeld();
-                return stopServices(connection, runningTarget, changePlan.stopBeforeSwitch, logger);
+                return stopServices(connection, runningTarget, stops.groups, logger);
             });
         }
         else {
             clock.skip('stop');
         }
-        const pending = migrationPlan?.pending ?? [];
         checkpoint();
         if (pending.length > 0) {
             await clock.run('migrate', async () => {
@@ -76411,6 +76426,7 @@ function url(target) {
 
 
 
+
 async function planDeploy(connection, request) {
     const { layout, project, logger, bundle } = request;
     const manifest = bundle.manifest;
@@ -76478,6 +76494,7 @@ async function planDeploy(connection, request) {
             migrations = { alreadyApplied: planned.alreadyApplied, pending: planned.pending.map((m) => m.file), note: null };
         }
         refusals.push(...(await contentProblems(bundle, migrations.pending)));
+        const stops = stopsBeforeSwitch(plan, migrations.pending.length);
         const retention = retentionAfterDeploy(state, releaseId, request.keepReleases, 0);
         const compose = composeWork(plan, stackNow, { release: previous, mode: request.mode, lifting: state.halted !== undefined && request.liftHalt === true });
         lock.assertHeld();
@@ -76493,7 +76510,8 @@ async function planDeploy(connection, request) {
             images: { total: Object.keys(manifest.images).length, pull: missing },
             services: plan.services.map((s) => ({ service: s.service, change: s.reasons, image: s.image, previousImage: s.previousImage ?? null })),
             changed: plan.changed,
-            stop: plan.stopBeforeSwitch,
+            stop: stops.groups,
+            recreatedAtStart: stops.recreatedAtStart,
             restart: plan.restartAfterSwitch,
             migrations,
             switch: !sameRelease,
@@ -76541,6 +76559,8 @@ function planLines(plan) {
     if (plan.changed.length === 0)
         lines.push('No service changes.');
     lines.push(`Stopped before the migrations, in this order: ${plan.stop.map((g) => g.join(', ')).join(' -> ') || 'nothing'}.`);
+    if (plan.recreatedAtStart.length > 0)
+        lines.push(`Kept running until Compose recreates them at the start (no migration pending): ${plan.recreatedAtStart.join(', ')}.`);
     const m = plan.migrations;
     lines.push(`Migrations: ${m.alreadyApplied === null ? 'history not read' : `${m.alreadyApplied} already applied`}; ` +
         `pending: ${m.pending.join(', ') || 'none'}${m.note === null ? '' : ` (${m.note})`}.`);
@@ -76660,6 +76680,7 @@ function planSummary(plan, context) {
         ['bundle', plan.bundle === 'upload' ? 'uploaded, then verified on the host' : 'already on the host, verified again in place'],
         ['images to pull', plan.images.pull.length === 0 ? `none (all ${plan.images.total} on the host)` : `${plan.images.pull.length} of ${plan.images.total}`],
         ['stopped, in order', plan.stop.map((g) => g.join(', ')).join(' → ') || 'nothing'],
+        ...(plan.recreatedAtStart.length > 0 ? [['recreated at the start', `${plan.recreatedAtStart.join(', ')} (no migration pending: Compose stops and recreates them after the switch)`]] : []),
         ['migrations pending', `${m.pending.join(', ') || 'none'}${m.alreadyApplied === null ? '' : ` (${m.alreadyApplied} already applied)`}${m.note === null ? '' : `: ${m.note}`}`],
         ['switch', plan.switch ? `current → releases/${plan.releaseId}` : 'none (already current)'],
         ['compose', plan.compose.up ? `up -d --remove-orphans: ${plan.compose.why}` : `nothing to do: ${plan.compose.why}`],

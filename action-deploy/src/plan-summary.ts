@@ -25,6 +25,7 @@ export function planSummary(plan: DeployPlan, context: { appDir: string; project
     ['bundle', plan.bundle === 'upload' ? 'uploaded, then verified on the host' : 'already on the host, verified again in place'],
     ['images to pull', plan.images.pull.length === 0 ? `none (all ${plan.images.total} on the host)` : `${plan.images.pull.length} of ${plan.images.total}`],
     ['stopped, in order', plan.stop.map((g) => g.join(', ')).join(' → ') || 'nothing'],
+    ...(plan.recreatedAtStart.length > 0 ? [['recreated at the start', `${plan.recreatedAtStart.join(', ')} (no migration pending: Compose stops and recreates them after the switch)`] as const] : []),
     ['migrations pending', `${m.pending.join(', ') || 'none'}${m.alreadyApplied === null ? '' : ` (${m.alreadyApplied} already applied)`}${m.note === null ? '' : `: ${m.note}`}`],
     ['switch', plan.switch ? `current → releases/${plan.releaseId}` : 'none (already current)'],
     ['compose', plan.compose.up ? `up -d --remove-orphans: ${plan.compose.why}` : `nothing to do: ${plan.compose.why}`],

@@ -236,7 +236,7 @@ describe('the bundled action against the test host', () => {
     // The revert starts the previous release DISARMED: an automatic return never arms the stack.
     expect(await eventually(async () => (await health(3100).catch((): Record<string, unknown> => ({})))['mode'] === 'DISARMED', 60_000, 500)).toBe(true);
   });
-  it('plan: true says what a deploy would do (the strategy service it stops, the migration pending, the mode, retention) in the log, the summary and the plan output, and changes nothing on the host', async () => {
+  it('plan: true says what a deploy would do (the strategy service that changes and when it stops, the migration pending, the mode, Compose, retention) in the log, the summary and the plan output, and changes nothing on the host', async () => {
     // The host runs r2 (titan-hunter's variant) again, returned to by its guard in the test before.
     expect(currentOf(appDir)).toBe(`releases/${r2.id}`);
     expect(await eventually(() => !existsSync(join(appDir, '.deploy.lock.holder')), 30_000)).toBe(true);
@@ -266,7 +266,8 @@ describe('the bundled action against the test host', () => {
       bundle: 'upload',
       mode: { from: 'DISARMED', to: 'DISARMED' },
       changed: ['titan-hunter'],
-      stop: [['titan-hunter']],
+      stop: [],
+      recreatedAtStart: ['titan-hunter'],
       migrations: { alreadyApplied: 3, pending: [] },
       switch: true,
       compose: { up: true },
@@ -278,11 +279,12 @@ describe('the bundled action against the test host', () => {
     expect(hunterPlan?.image).not.toContain(hunterVariant);
     expect(plan.images).toEqual({ total: 17, pull: [] });
     expect(hunter.stdout).toContain(`A deploy of release ${hunterBack.manifest.releaseId} to ${testHost.host} would go ahead. Nothing was changed on the host.`);
-    expect(hunter.stdout).toContain('Stopped before the migrations, in this order: titan-hunter.');
+    expect(hunter.stdout).toContain('Stopped before the migrations, in this order: nothing.');
+    expect(hunter.stdout).toContain('Kept running until Compose recreates them at the start (no migration pending): titan-hunter.');
     expect(hunter.stdout).toContain('Mode: DISARMED -> DISARMED.');
     expect(hunter.summary).toContain(`## 📋 Plan: release ${hunterBack.manifest.releaseId} on ${testHost.host}`);
     expect(hunter.summary).toContain('Mode: **DISARMED → DISARMED**');
-    expect(hunter.summary).toContain('| **stopped, in order** | titan-hunter |');
+    expect(hunter.summary).toContain('| **recreated at the start** | titan-hunter (no migration pending: Compose stops and recreates them after the switch) |');
     expect(hunter.summary).toContain('| titan-hunter | titan-phase2-hunter@sha256:');
     expect(hunter.summary).toContain('1 of 17 services change');
 

@@ -30,6 +30,7 @@ import type { DeployRequest } from './deploy.js';
 import type { LocalBundle } from './local-bundle.js';
 import { admitRelease } from './release-admission.js';
 import { readReleaseView } from './release-view.js';
+import { stopsBeforeSwitch } from './stop-before-switch.js';
 import { retentionAfterDeploy } from './retention-after-deploy.js';
 
 /** A deploy's request, as far as a plan needs it (healthTimeoutSeconds: the wait for a starting database). */
@@ -56,6 +57,8 @@ export interface DeployPlan {
   readonly changed: readonly string[];
   /** Grouped services stopped before the migrations, group after group, in this order. */
   readonly stop: readonly (readonly string[])[];
+  /** Changed Titan services left running until Compose recreates them at the start (no migration pending, one group). */
+  readonly recreatedAtStart: readonly string[];
   /** Infrastructure restarted after the switch (its mounted files alone changed). */
   readonly restart: readonly string[];
   readonly migrations: { readonly alreadyApplied: number | null; readonly pending: readonly string[]; readonly note: string | null };
@@ -131,6 +134,7 @@ export async function planDeploy(connection: SshConnection, request: PlanRequest
     }
     refusals.push(...(await contentProblems(bundle, migrations.pending)));
 
+    const stops = stopsBeforeSwitch(plan, migrations.pending.length);
     const retention = retentionAfterDeploy(state, releaseId, request.keepReleases, 0);
     const compose = composeWork(plan, stackNow, { release: previous, mode: request.mode, lifting: state.halted !== undefined && request.liftHalt === true });
     lock.assertHeld();
@@ -146,7 +150,8 @@ export async function planDeploy(connection: SshConnection, request: PlanRequest
       images: { total: Object.keys(manifest.images).length, pull: missing },
       services: plan.services.map((s) => ({ service: s.service, change: s.reasons, image: s.image, previousImage: s.previousImage ?? null })),
       changed: plan.changed,
-      stop: plan.stopBeforeSwitch,
+      stop: stops.groups,
+      recreatedAtStart: stops.recreatedAtStart,
       restart: plan.restartAfterSwitch,
       migrations,
       switch: !sameRelease,

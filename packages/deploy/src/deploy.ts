@@ -59,6 +59,7 @@ import { MigrationDriftError } from './deploy-errors.js';
 import { inspectHost, recordedMode } from './host-inspection.js';
 import { readReleaseView } from './release-view.js';
 import { composeWork } from './compose-work.js';
+import { stopsBeforeSwitch } from './stop-before-switch.js';
 import { retentionAfterDeploy } from './retention-after-deploy.js';
 import { admitRelease } from './release-admission.js';
 import { checkNoNewHalt } from './deploy-halt.js';
@@ -334,17 +335,19 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
 
     const runningTarget =
       previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE);
+    const pending = migrationPlan?.pending ?? [];
+    const stops = stopsBeforeSwitch(changePlan, pending.length);
+    if (stops.recreatedAtStart.length > 0) logger.info(`No migration is pending: ${stops.recreatedAtStart.join(', ')} keep running until Compose recreates them at the start.`);
     checkpoint();
-    if (runningTarget !== undefined && changePlan.stopBeforeSwitch.length > 0) {
+    if (runningTarget !== undefined && stops.groups.length > 0) {
       await clock.run('stop', async () => {
         heldLock.assertHeld();
-        return stopServices(connection, runningTarget, changePlan.stopBeforeSwitch, logger);
+        return stopServices(connection, runningTarget, stops.groups, logger);
       });
     } else {
       clock.skip('stop');
     }
 
-    const pending = migrationPlan?.pending ?? [];
     checkpoint();
     if (pending.length > 0) {
       await clock.run('migrate', async () => {

@@ -27,6 +27,7 @@ export function planLines(plan: DeployPlan): string[] {
   for (const s of plan.services.filter((x) => x.change.length > 0)) lines.push(`Changes: ${s.service} (${s.change.join(', ')}).`);
   if (plan.changed.length === 0) lines.push('No service changes.');
   lines.push(`Stopped before the migrations, in this order: ${plan.stop.map((g) => g.join(', ')).join(' -> ') || 'nothing'}.`);
+  if (plan.recreatedAtStart.length > 0) lines.push(`Kept running until Compose recreates them at the start (no migration pending): ${plan.recreatedAtStart.join(', ')}.`);
   const m = plan.migrations;
   lines.push(
     `Migrations: ${m.alreadyApplied === null ? 'history not read' : `${m.alreadyApplied} already applied`}; ` +

@@ -138,6 +138,9 @@ describe('deployRelease on the test host', () => {
     expect(outcome.previousReleaseId).toBe(releaseA.id);
     expect(outcome.plan?.changed).toEqual(['titan-hunter']);
     expect(outcome.plan?.stopBeforeSwitch).toEqual([['titan-hunter']]);
+    // No migration pending: titan-hunter runs until Compose recreates it after the switch.
+    expect(outcome.phases.find((p) => p.name === 'stop')?.outcome).toBe('skipped');
+    expect(outcome.log).toContain('No migration is pending: titan-hunter keep running until Compose recreates them at the start.');
     const after = containerIds(PROJECT);
     for (const [service, id] of Object.entries(before)) {
       if (service === 'titan-hunter') expect(after[service]).not.toBe(id);
