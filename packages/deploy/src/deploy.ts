@@ -53,7 +53,7 @@ import { recordStackMode } from '@titan/host/stack-mode';
 import { readStackNow, writeStackRecord } from '@titan/host/stack-record';
 import { switchCurrent } from '@titan/host/switch-current';
 import { verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
-import { CancelledError, cancellationCause, throwIfCancelled } from './cancellation.js';
+import { CancelledError, cancellationCause, throwIfCancelled } from '@titan/phases/cancellation';
 import { type ChangePlan, type ReleaseView, planChanges } from './change-plan.js';
 import { MigrationDriftError } from './deploy-errors.js';
 import { inspectHost, recordedMode } from './host-inspection.js';
@@ -65,7 +65,7 @@ import { admitRelease } from './release-admission.js';
 import { checkNoNewHalt } from './deploy-halt.js';
 import { requireHealthyStack, StackUnhealthyError } from '@titan/verify/healthy-stack';
 import type { LocalBundle } from './local-bundle.js';
-import { PhaseClock, type PhaseRecord } from './phase-clock.js';
+import { PhaseClock, type PhaseRecord } from '@titan/phases/phase-clock';
 
 export interface DeployRequest {
   readonly bundle: LocalBundle;
@@ -587,6 +587,16 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
         await stopGuard(connection, layout, releaseId);
         return done;
       });
+      if (outcome === 'nothing') {
+        // The plan was gone: the release may have been confirmed on the host before the failure.
+        const now = await readHostState(connection, layout);
+        if (now.current === releaseId) {
+          const confirmedThere = now.releases.find((r) => r.id === releaseId)?.confirmed === true;
+          hostStatus = `release ${releaseId} is current${confirmedThere ? ' and confirmed on the host' : ''}: it was not returned (the host's guard had nothing to return)`;
+          logger.error(`The deploy failed after the switch, but ${hostStatus}.`);
+          return;
+        }
+      }
       if (outcome === 'restored' || outcome === 'nothing') {
         hostStatus = `release ${previous ?? '(none)'} runs as before${outcome === 'restored' ? ': what this deploy had stopped was started again' : ''}; current is unchanged`;
         logger.error(`The deploy failed before the switch: ${hostStatus}.`);
