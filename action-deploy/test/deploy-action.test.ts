@@ -247,11 +247,12 @@ describe('the bundled action against the test host', () => {
     const source = copyExample();
     writeFileSync(join(source, 'migrations', '0004_plan_probe.sql'), 'CREATE TABLE plan_probe (id integer PRIMARY KEY);\n');
     const withMigration = await signTestRelease({ source, digests: { 'titan-hunter': hunterVariant } });
+    const olderRelease = await signTestRelease({ createdAt: new Date(Date.now() - 3_600_000) });
     const before = { listing: appDirListing(appDir), containers: containerListing(PROJECT), journal: readFileSync(join(appDir, 'journal.jsonl')) };
 
     const hunter = await runActionBundle(ACTION, { inputs: inputs(hunterBack.dir, { plan: 'true' }), env: runContext('2101', 'planner') });
     const migration = await runActionBundle(ACTION, { inputs: inputs(withMigration.dir, { plan: 'true' }), env: runContext('2102', 'planner') });
-    const older = await runActionBundle(ACTION, { inputs: inputs(r1.dir, { plan: 'true' }), env: runContext('2103', 'planner') });
+    const older = await runActionBundle(ACTION, { inputs: inputs(olderRelease.dir, { plan: 'true' }), env: runContext('2103', 'planner') });
 
     expect(appDirListing(appDir)).toEqual(before.listing);
     expect(containerListing(PROJECT)).toEqual(before.containers);
@@ -308,7 +309,7 @@ describe('the bundled action against the test host', () => {
     expect(refusals).toHaveLength(1);
     expect(refusals[0]).toContain(`is older than release ${r2.id}, which runs now`);
     expect(older.stdout).toMatch(/::error::A deploy of release \S+ to 127\.0\.0\.1 would be refused: Refused: release \S+ \(created [^)]+\) is older than release/);
-    expect(older.summary).toContain(`## ⛔ Plan: the deploy would be refused: release ${r1.id} on ${testHost.host}`);
+    expect(older.summary).toContain(`## ⛔ Plan: the deploy would be refused: release ${olderRelease.manifest.releaseId} on ${testHost.host}`);
   });
 });
 

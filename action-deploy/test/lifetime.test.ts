@@ -36,7 +36,7 @@ async function changingRelease(source?: string): Promise<{ dir: string; id: stri
  */
 function stoppingSource(): string {
   const source = copyExample();
-  writeFileSync(join(source, 'migrations', '0005_never_applied.sql'), 'CREATE TABLE never_applied (id bigint PRIMARY KEY);\n');
+  writeFileSync(join(source, 'migrations', '0004_never_applied.sql'), 'CREATE TABLE never_applied (id bigint PRIMARY KEY);\n');
   return source;
 }
 
