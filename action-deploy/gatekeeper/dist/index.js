@@ -41252,7 +41252,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3060);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6210);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3906);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Readiness gate' });
@@ -41262,7 +41262,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6210:
+/***/ 3906:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46292,11 +46292,12 @@ const coreLogger = {
 
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/finding.js
 /** The checks of the gate, in the order they run and are reported. */
-const CHECKS = ['ci', 'production-values', 'compose', 'stack', 'migrations', 'policy', 'lockfiles'];
+const CHECKS = ['ci', 'production-values', 'compose', 'secrets', 'stack', 'migrations', 'policy', 'lockfiles'];
 const CHECK_TITLES = {
     ci: 'CI green for the commit',
     'production-values': 'Production values',
     compose: 'Compose policy',
+    secrets: 'Secret files',
     stack: 'Stack profile',
     migrations: 'Migrations',
     policy: 'Policy file',
@@ -48357,6 +48358,302 @@ function release_source_describe(key) {
     }
 }
 
+;// CONCATENATED MODULE: ../../packages/release/lib/stack-secrets.js
+
+/**
+ * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
+ * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
+ * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
+ * the host's own, never part of a bundle: they live under the application folder's `shared/`
+ * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
+ * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
+ * resolve it lexically to `<app>/shared/secrets/<file>`.
+ *
+ * Each definition names the production value it holds with the extension field
+ * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
+ * variable of the values, the gatekeeper checks the value like every other production value.
+ */
+const SECRET_VARIABLE_FIELD = 'x-titan-variable';
+/** The folder of the application directory secret files must lie in. */
+const SHARED_DIR = 'shared';
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/**
+ * Where a `file:` source lands, relative to the application folder, when the project directory is
+ * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
+ * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
+ */
+function secretHostPath(file) {
+    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
+        return undefined;
+    const landed = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join('current', file));
+    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
+        return undefined;
+    return landed;
+}
+/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
+function stackSecretsOf(documents) {
+    const definitions = new Map();
+    const users = new Map();
+    for (const document of documents) {
+        if (!isMapping(document))
+            continue;
+        const secrets = document['secrets'];
+        if (isMapping(secrets)) {
+            for (const [name, definition] of Object.entries(secrets)) {
+                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
+            }
+        }
+        const services = document['services'];
+        if (!isMapping(services))
+            continue;
+        for (const [service, section] of Object.entries(services)) {
+            if (!isMapping(section) || !Array.isArray(section['secrets']))
+                continue;
+            for (const entry of section['secrets']) {
+                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
+                if (source === undefined)
+                    continue;
+                const set = users.get(source) ?? new Set();
+                set.add(service);
+                users.set(source, set);
+            }
+        }
+    }
+    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
+    return names.map((name) => {
+        const definition = definitions.get(name) ?? {};
+        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
+        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
+        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
+    });
+}
+/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
+function secretHostPaths(secrets) {
+    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
+}
+
+;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/dotenv.js
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+function parseDotenv(text, origin) {
+    const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+    const entries = [];
+    const problems = [];
+    for (let index = 0; index < lines.length; index += 1) {
+        const lineNumber = index + 1;
+        const raw = lines[index] ?? '';
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        const statement = trimmed.replace(/^export\s+/, '');
+        const eq = statement.indexOf('=');
+        if (eq < 0) {
+            problems.push({ origin, line: lineNumber, reason: 'is not a KEY=value assignment' });
+            continue;
+        }
+        const name = statement.slice(0, eq).trim();
+        if (!NAME.test(name)) {
+            problems.push({ origin, line: lineNumber, reason: 'does not start with a valid variable name (letters, digits, _)' });
+            continue;
+        }
+        const rest = statement.slice(eq + 1).replace(/^[ \t]+/, '');
+        const quote = rest[0];
+        if (quote === '"' || quote === "'") {
+            const quoted = readQuoted(rest.slice(1), quote, lines, index);
+            if (quoted === undefined) {
+                problems.push({ origin, line: lineNumber, reason: `opens a ${quote === '"' ? 'double' : 'single'} quote that is never closed` });
+                break;
+            }
+            entries.push({ name, value: quoted.value, origin, line: lineNumber });
+            index = quoted.lastLine;
+            continue;
+        }
+        const unquoted = stripInlineComment(rest);
+        if (rest[unquoted.length] === '\t') {
+            // Compose v1 (python-dotenv) ends the value at whitespace before `#`, Compose v2 only at a space.
+            problems.push({ origin, line: lineNumber, reason: 'has a tab before its # comment, which Compose v2 would read as part of the value (write a space before #)' });
+            continue;
+        }
+        entries.push({ name, value: unquoted.trim(), origin, line: lineNumber });
+    }
+    return { entries, problems };
+}
+function readQuoted(first, quote, lines, startLine) {
+    let text = first;
+    let lineIndex = startLine;
+    for (;;) {
+        const close = closingQuote(text, quote);
+        if (close >= 0) {
+            const body = text.slice(0, close);
+            return { value: quote === '"' ? unescapeDouble(body) : body, lastLine: lineIndex };
+        }
+        lineIndex += 1;
+        if (lineIndex >= lines.length)
+            return undefined;
+        text += `\n${lines[lineIndex] ?? ''}`;
+    }
+}
+function closingQuote(text, quote) {
+    for (let i = 0; i < text.length; i += 1) {
+        if (quote === '"' && text[i] === '\\') {
+            i += 1;
+            continue;
+        }
+        if (text[i] === quote)
+            return i;
+    }
+    return -1;
+}
+function unescapeDouble(body) {
+    return body.replace(/\\([nrt"\\$])/g, (_, c) => {
+        switch (c) {
+            case 'n':
+                return '\n';
+            case 'r':
+                return '\r';
+            case 't':
+                return '\t';
+            default:
+                return c;
+        }
+    });
+}
+/**
+ * `value # comment` loses its comment; a `#` inside a value (`a#b`) stays. As Compose v1 does, any
+ * whitespace before `#` starts the comment (Compose v2 only a space: a tab there is a problem above).
+ */
+function stripInlineComment(value) {
+    const match = value.match(/[ \t]#/);
+    return match?.index === undefined ? value : value.slice(0, match.index);
+}
+
+;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/secrets-check.js
+
+
+
+
+const VARIABLE = /^[A-Z_][A-Z0-9_]*$/;
+const RUN_SECRETS = /^\/run\/secrets\/([^/]+)$/;
+function secrets_check_finding(place, message, fix, severity = 'error') {
+    return { check: 'secrets', severity, file: place.file, line: place.line, message, fix };
+}
+/** The top-level secret declarations of the files, later files winning field by field, each at its last place. */
+function declarations(files) {
+    const found = new Map();
+    for (const file of files) {
+        const secrets = entryOf(file.document.root, 'secrets')?.value;
+        if (secrets?.kind !== 'map')
+            continue;
+        for (const [name, entry] of secrets.entries) {
+            const current = found.get(name) ?? { place: entry.keyPlace, fields: new Map(), keys: new Map() };
+            current.place = entry.keyPlace;
+            if (entry.value.kind === 'map') {
+                for (const [key, field] of entry.value.entries) {
+                    current.fields.set(key, field.value);
+                    current.keys.set(key, field.keyPlace);
+                }
+            }
+            found.set(name, current);
+        }
+    }
+    return found;
+}
+/** The secret names each service mounts, each with the place it is written. */
+function mounts(files) {
+    const out = [];
+    for (const file of files) {
+        for (const [service, entry] of file.services?.entries ?? []) {
+            const list = entryOf(entry.value, 'secrets')?.value;
+            if (list?.kind !== 'seq')
+                continue;
+            for (const item of list.items) {
+                const name = item.kind === 'map' ? scalarText(entryOf(item, 'source')?.value) : scalarText(item);
+                out.push({ service, name, place: { file: item.file, line: item.line } });
+            }
+        }
+    }
+    return out;
+}
+async function checkSecretFiles(files, envTemplate) {
+    const findings = [];
+    const declared = declarations(files);
+    const mounted = mounts(files);
+    const templateNames = envTemplate === undefined ? undefined : await (0,promises_namespaceObject.readFile)(envTemplate.path, 'utf8').then((t) => new Set(parseDotenv(t, envTemplate.file).entries.map((e) => e.name)), () => undefined);
+    for (const m of mounted) {
+        if (m.name === undefined)
+            findings.push(secrets_check_finding(m.place, `${m.service} names a secret without a source name`, 'Write the secret by name (`secrets: [binance_api_key]`) or as `{source: NAME}`'));
+        else if (!declared.has(m.name))
+            findings.push(secrets_check_finding(m.place, `${m.service} mounts the secret ${m.name}, which no Compose file declares under the top-level secrets:`, `Declare it: secrets: { ${m.name}: { file: ../shared/secrets/${m.name}, ${SECRET_VARIABLE_FIELD}: VARIABLE } }`));
+    }
+    const result = [];
+    for (const [name, d] of declared) {
+        const at = (key) => d.keys.get(key) ?? d.place;
+        for (const inline of ['environment', 'content']) {
+            if (d.fields.has(inline))
+                findings.push(secrets_check_finding(at(inline), `secret ${name} takes its value from \`${inline}:\`, inline in the Compose model, where \`docker compose config\` shows it`, 'Keep the value in a file on the host: file: ../shared/secrets/' + name));
+        }
+        if (d.fields.has('external'))
+            findings.push(secrets_check_finding(at('external'), `secret ${name} is external: only Docker Swarm has external secrets, Compose on the host cannot mount it`, `Use file: ../shared/secrets/${name}`));
+        const file = scalarText(d.fields.get('file'));
+        if (file === undefined) {
+            if (!d.fields.has('environment') && !d.fields.has('content') && !d.fields.has('external'))
+                findings.push(secrets_check_finding(d.place, `secret ${name} has no file: source`, `Add file: ../shared/secrets/${name}`));
+        }
+        else if (secretHostPath(file) === undefined) {
+            findings.push(secrets_check_finding(at('file'), `secret ${name}'s file ${file} does not lie under the host's shared/ folder (sources are relative to the project directory <app>/current)`, `Keep it on the host: file: ../shared/secrets/${name} (no absolute path, no variable)`));
+        }
+        const variableNode = d.fields.get(SECRET_VARIABLE_FIELD);
+        const variable = scalarText(variableNode);
+        if (variable === undefined || !VARIABLE.test(variable)) {
+            findings.push(secrets_check_finding(variableNode === undefined ? d.place : at(SECRET_VARIABLE_FIELD), `secret ${name} does not name the production value it holds (${SECRET_VARIABLE_FIELD})`, `Add ${SECRET_VARIABLE_FIELD}: VARIABLE, the variable of the production values the file holds (provision writes the file from it, the gate checks it)`));
+        }
+        else if (templateNames !== undefined && envTemplate !== undefined && !templateNames.has(variable)) {
+            findings.push(secrets_check_finding(at(SECRET_VARIABLE_FIELD), `secret ${name} holds ${variable}, which ${envTemplate.file} does not declare`, `Declare ${variable}=__CHANGE_ME__ in ${envTemplate.file}`));
+        }
+        if (!mounted.some((m) => m.name === name))
+            findings.push(secrets_check_finding(d.place, `secret ${name} is declared but no service mounts it`, 'Mount it in the services that read it, or remove it', 'warning'));
+        result.push({ name, variable: variable !== undefined && VARIABLE.test(variable) ? variable : undefined, place: d.place });
+    }
+    // The value reaches no service another way.
+    const byVariable = new Map(result.filter((s) => s.variable !== undefined).map((s) => [s.variable, s.name]));
+    for (const file of files) {
+        for (const reference of file.references) {
+            const secret = byVariable.get(reference.name);
+            if (secret === undefined)
+                continue;
+            findings.push(secrets_check_finding(reference, `${reference.name}, which the secret file ${secret} holds, is also referenced here: its value would reach the container as text (docker inspect and docker compose config show it)`, `Remove the reference: the service reads /run/secrets/${secret} instead`));
+        }
+        for (const [service, entry] of file.services?.entries ?? []) {
+            const environment = entryOf(entry.value, 'environment')?.value;
+            for (const [key, node] of environmentEntries(environment)) {
+                const path = scalarText(node);
+                const target = path === undefined ? undefined : RUN_SECRETS.exec(path)?.[1];
+                if (target === undefined)
+                    continue;
+                if (!mounted.some((m) => m.service === service && m.name === target)) {
+                    findings.push(secrets_check_finding(node, `${service}'s ${key} points at /run/secrets/${target}, a secret the service does not mount`, `Add ${target} to ${service}'s secrets:`));
+                }
+            }
+        }
+    }
+    return { findings, declared: result };
+}
+/** A service's `environment:` as (name, value node) pairs, for the mapping form and the `NAME=value` list form. */
+function environmentEntries(node) {
+    if (node?.kind === 'map')
+        return [...node.entries].map(([key, entry]) => [key, entry.value]);
+    if (node?.kind !== 'seq')
+        return [];
+    return node.items.flatMap((item) => {
+        const text = scalarText(item);
+        const eq = text?.indexOf('=') ?? -1;
+        if (text === undefined || eq <= 0)
+            return [];
+        return [[text.slice(0, eq), { ...item, kind: 'scalar', value: text.slice(eq + 1), tag: undefined }]];
+    });
+}
+
 ;// CONCATENATED MODULE: ../../packages/release/lib/release-source-error.js
 /**
  * Something wrong with the release source (services.yml and the files it names): the message names
@@ -48708,6 +49005,7 @@ async function checkStackProfileFile(sourceDir, displayPath, services) {
 
 
 
+
 async function runGate(options) {
     const { logger } = options;
     const paths = new DisplayPaths(options.pathRoot ?? process.cwd());
@@ -48736,6 +49034,10 @@ async function runGate(options) {
             composeFindings.push({ check: 'compose', severity: 'error', file: error.file, line: error.line, message: error.message, fix: 'Fix the Compose file so that `docker compose config` accepts it' });
         }
     }
+    // The secrets overlay first: the values its files hold are production values the next check checks.
+    const secrets = composeFindings.length === 0 ? await checkSecretFiles(composeFiles, source.envTemplate === undefined ? undefined : { path: source.envTemplate, file: paths.of(source.envTemplate) }) : undefined;
+    const secretVariables = (secrets?.declared ?? []).flatMap((s) => (s.variable === undefined ? [] : [s.variable]));
+    const checkedValues = [...new Set([...required, ...secretVariables])];
     const valueMap = new Map();
     for (const s of options.values)
         for (const entry of s.parsed.entries)
@@ -48743,12 +49045,12 @@ async function runGate(options) {
     await logger.group('Production values', () => {
         const valueFindings = checkProductionValues({
             sources: options.values,
-            required,
+            required: checkedValues,
             composeRequired: failFastVariables(composeFiles),
             composeDefaults: composeDefaults(composeFiles),
             posture: options.posture ?? 'production',
         });
-        logger.info(`${required.length} required variable(s), ${valueMap.size} value(s) given, ${valueFindings.length} finding(s)`);
+        logger.info(`${checkedValues.length} required variable(s) (${secretVariables.length} held by secret files), ${valueMap.size} value(s) given, ${valueFindings.length} finding(s)`);
         if (options.posture === 'staging') {
             const allowed = valueFindings.filter((f) => f.severity === 'warning' && f.message.endsWith('the production gate refuses it')).length;
             logger.warning(`Staging posture: ${allowed} value(s) that the production gate refuses (development defaults, weak values) are let through as warnings. ` +
@@ -48765,6 +49067,17 @@ async function runGate(options) {
             logger.info(`${composeFiles.map((f) => f.file).join(' + ')}: ${merged.services.size} service(s), ${composeFindings.length} finding(s)`);
         }
         findings.push(...composeFindings);
+        return Promise.resolve();
+    });
+    await logger.group('Secret files', () => {
+        if (secrets === undefined) {
+            skipped.add('secrets');
+            logger.info('not checked: a Compose file could not be read (see Compose policy)');
+        }
+        else {
+            logger.info(`${secrets.declared.length} secret(s) the services read as files (${secrets.declared.map((s) => s.name).join(', ') || 'none'}): ${secrets.findings.length} finding(s)`);
+            findings.push(...secrets.findings);
+        }
         return Promise.resolve();
     });
     await logger.group('Stack profile', async () => {
@@ -49088,100 +49401,6 @@ function readCiSettings(reader, env) {
         throw new configuration_error/* ConfigurationError */.j(`GITHUB_REPOSITORY is ${repository === '' ? 'not set' : `"${repository}"`}: the CI check needs owner/repo; run on a GitHub runner, or set github-token to '' to skip the CI check`, { input: 'github-token' });
     }
     return { token, owner, repo, sha, runId: env['GITHUB_RUN_ID'] || undefined };
-}
-
-;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/dotenv.js
-const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-function parseDotenv(text, origin) {
-    const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-    const entries = [];
-    const problems = [];
-    for (let index = 0; index < lines.length; index += 1) {
-        const lineNumber = index + 1;
-        const raw = lines[index] ?? '';
-        const trimmed = raw.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            continue;
-        const statement = trimmed.replace(/^export\s+/, '');
-        const eq = statement.indexOf('=');
-        if (eq < 0) {
-            problems.push({ origin, line: lineNumber, reason: 'is not a KEY=value assignment' });
-            continue;
-        }
-        const name = statement.slice(0, eq).trim();
-        if (!NAME.test(name)) {
-            problems.push({ origin, line: lineNumber, reason: 'does not start with a valid variable name (letters, digits, _)' });
-            continue;
-        }
-        const rest = statement.slice(eq + 1).replace(/^[ \t]+/, '');
-        const quote = rest[0];
-        if (quote === '"' || quote === "'") {
-            const quoted = readQuoted(rest.slice(1), quote, lines, index);
-            if (quoted === undefined) {
-                problems.push({ origin, line: lineNumber, reason: `opens a ${quote === '"' ? 'double' : 'single'} quote that is never closed` });
-                break;
-            }
-            entries.push({ name, value: quoted.value, origin, line: lineNumber });
-            index = quoted.lastLine;
-            continue;
-        }
-        const unquoted = stripInlineComment(rest);
-        if (rest[unquoted.length] === '\t') {
-            // Compose v1 (python-dotenv) ends the value at whitespace before `#`, Compose v2 only at a space.
-            problems.push({ origin, line: lineNumber, reason: 'has a tab before its # comment, which Compose v2 would read as part of the value (write a space before #)' });
-            continue;
-        }
-        entries.push({ name, value: unquoted.trim(), origin, line: lineNumber });
-    }
-    return { entries, problems };
-}
-function readQuoted(first, quote, lines, startLine) {
-    let text = first;
-    let lineIndex = startLine;
-    for (;;) {
-        const close = closingQuote(text, quote);
-        if (close >= 0) {
-            const body = text.slice(0, close);
-            return { value: quote === '"' ? unescapeDouble(body) : body, lastLine: lineIndex };
-        }
-        lineIndex += 1;
-        if (lineIndex >= lines.length)
-            return undefined;
-        text += `\n${lines[lineIndex] ?? ''}`;
-    }
-}
-function closingQuote(text, quote) {
-    for (let i = 0; i < text.length; i += 1) {
-        if (quote === '"' && text[i] === '\\') {
-            i += 1;
-            continue;
-        }
-        if (text[i] === quote)
-            return i;
-    }
-    return -1;
-}
-function unescapeDouble(body) {
-    return body.replace(/\\([nrt"\\$])/g, (_, c) => {
-        switch (c) {
-            case 'n':
-                return '\n';
-            case 'r':
-                return '\r';
-            case 't':
-                return '\t';
-            default:
-                return c;
-        }
-    });
-}
-/**
- * `value # comment` loses its comment; a `#` inside a value (`a#b`) stays. As Compose v1 does, any
- * whitespace before `#` starts the comment (Compose v2 only a space: a tab there is a problem above).
- */
-function stripInlineComment(value) {
-    const match = value.match(/[ \t]#/);
-    return match?.index === undefined ? value : value.slice(0, match.index);
 }
 
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/env-file.js

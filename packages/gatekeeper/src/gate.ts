@@ -14,6 +14,7 @@ import { checkPolicyFile } from './policy-file.js';
 import type { PreviousManifest } from './previous-manifest.js';
 import { checkProductionValues, type Posture, type ValuesSource } from './production-values.js';
 import { readReleaseSource } from './release-source.js';
+import { checkSecretFiles } from './secrets-check.js';
 import { DEFAULT_REQUIRED_VALUES } from './required-values.js';
 import { checkStackProfileFile } from './stack-check.js';
 
@@ -87,18 +88,23 @@ export async function runGate(options: GateOptions): Promise<GateReport> {
     }
   }
 
+  // The secrets overlay first: the values its files hold are production values the next check checks.
+  const secrets = composeFindings.length === 0 ? await checkSecretFiles(composeFiles, source.envTemplate === undefined ? undefined : { path: source.envTemplate, file: paths.of(source.envTemplate) }) : undefined;
+  const secretVariables = (secrets?.declared ?? []).flatMap((s) => (s.variable === undefined ? [] : [s.variable]));
+  const checkedValues = [...new Set([...required, ...secretVariables])];
+
   const valueMap = new Map<string, string>();
   for (const s of options.values) for (const entry of s.parsed.entries) valueMap.set(entry.name, entry.value);
 
   await logger.group('Production values', () => {
     const valueFindings = checkProductionValues({
       sources: options.values,
-      required,
+      required: checkedValues,
       composeRequired: failFastVariables(composeFiles),
       composeDefaults: composeDefaults(composeFiles),
       posture: options.posture ?? 'production',
     });
-    logger.info(`${required.length} required variable(s), ${valueMap.size} value(s) given, ${valueFindings.length} finding(s)`);
+    logger.info(`${checkedValues.length} required variable(s) (${secretVariables.length} held by secret files), ${valueMap.size} value(s) given, ${valueFindings.length} finding(s)`);
     if (options.posture === 'staging') {
       const allowed = valueFindings.filter((f) => f.severity === 'warning' && f.message.endsWith('the production gate refuses it')).length;
       logger.warning(
@@ -118,6 +124,17 @@ export async function runGate(options: GateOptions): Promise<GateReport> {
       logger.info(`${composeFiles.map((f) => f.file).join(' + ')}: ${merged.services.size} service(s), ${composeFindings.length} finding(s)`);
     }
     findings.push(...composeFindings);
+    return Promise.resolve();
+  });
+
+  await logger.group('Secret files', () => {
+    if (secrets === undefined) {
+      skipped.add('secrets');
+      logger.info('not checked: a Compose file could not be read (see Compose policy)');
+    } else {
+      logger.info(`${secrets.declared.length} secret(s) the services read as files (${secrets.declared.map((s) => s.name).join(', ') || 'none'}): ${secrets.findings.length} finding(s)`);
+      findings.push(...secrets.findings);
+    }
     return Promise.resolve();
   });
 

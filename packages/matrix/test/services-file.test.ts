@@ -51,7 +51,7 @@ describe('services.yml', () => {
       ['PORT', '3002'],
       ['SERVICE', 'titan-execution'],
     ]);
-    expect(file.release.compose).toEqual([resolve(EXAMPLE, '../docker-compose.yml'), resolve(EXAMPLE, '../docker-compose.prod.yml')]);
+    expect(file.release.compose).toEqual([resolve(EXAMPLE, '../docker-compose.yml'), resolve(EXAMPLE, '../docker-compose.prod.yml'), resolve(EXAMPLE, '../docker-compose.secrets.yml')]);
     expect(file.release.migrations).toBe(resolve(EXAMPLE, '../migrations'));
   });
 
