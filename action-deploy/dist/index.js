@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6121);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3612);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6121:
+/***/ 3612:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64051,7 +64051,6 @@ var core_logger = __nccwpck_require__(6649);
  *   state/guard-<id>.json          a commit-confirmed guard waiting for <id> to be confirmed
  *   state/guard-<id>.log           what that guard did
  *   state/mode                     the TITAN_MODE the stack was last started with
- *   state/stack-started            what the last verified start left running (stack-record.ts)
  *   journal.jsonl                  one JSON line per deploy that changed the host
  *   .deploy.lock                   the flock(1) file of the deploy lock
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
@@ -64603,7 +64602,9 @@ function describe(value) {
 ;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
 /**
  * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
+ * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
+ * with these patterns, and the `...Problem` functions say why a name fails them.
  */
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -64615,8 +64616,57 @@ const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,
 const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 /** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
 const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+/** Docker's limit on the length of a repository name (host and path). */
+const MAX_REPOSITORY_LENGTH = 255;
+/** One path component of a repository (distribution/reference's grammar). */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** Why `name` is not a compose service name, or undefined when it is. */
+function serviceNameProblem(name) {
+    if (image_reference_SERVICE_NAME_PATTERN.test(name))
+        return undefined;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
+}
+/** Why `name` cannot be an image name below the registry, or undefined when it can. */
+function imageNameProblem(name) {
+    if (IMAGE_NAME_PATTERN.test(name))
+        return undefined;
+    if (/[:@]/.test(name))
+        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
+    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
+}
+/**
+ * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
+ * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
+ * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
+ */
+function registryProblem(registry) {
+    if (registry === '')
+        return 'the registry is empty';
+    if (/^[a-z]+:\/\//i.test(registry))
+        return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
+    if (/[@\s]/.test(registry))
+        return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
+    const [first = '', ...rest] = registry.split('/');
+    const port = /:(\d+)$/.exec(first)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+        return `port ${port} of "${registry}" is out of range`;
+    for (const component of rest) {
+        if (!PATH_COMPONENT.test(component)) {
+            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
+        }
+    }
+    if (!REGISTRY_PATTERN.test(registry))
+        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
+    if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
+        return `"${registry}" is too long for a repository prefix`;
+    return undefined;
+}
+/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
 function imageRepository(registry, image) {
-    return `${registry.replace(/\/+$/, '')}/${image}`;
+    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
+    if (repository.length > MAX_REPOSITORY_LENGTH)
+        throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
+    return repository;
 }
 /** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
 function pinnedImageReference(repository, digest) {
@@ -65646,6 +65696,51 @@ function describeError(error) {
     return String(error);
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
+/**
+ * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
+ * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
+ * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
+ * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
+ * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
+ */
+/** The script failed; its stderr says why. */
+const EXIT_FAILED = 1;
+/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
+const EXIT_NOT_VERIFIED = 3;
+/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
+const EXIT_NO_DATABASE = 3;
+/** Verify: no release is current on the host (no current/manifest.json). */
+const EXIT_NO_CURRENT_RELEASE = 3;
+/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
+const EXIT_HALT_STANDS = 3;
+/** Provision: the application folder cannot be entered. */
+const EXIT_NO_APP_DIR = 3;
+/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
+const EXIT_STILL_RUNNING = 4;
+/** EX_USAGE: the script was called wrongly. */
+const EXIT_USAGE = 64;
+/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
+const EXIT_DATA_ERROR = 65;
+/** EX_NOINPUT: an input file is missing or empty. */
+const EXIT_NO_INPUT = 66;
+/** EX_UNAVAILABLE: a service answered something unusable. */
+const EXIT_UNAVAILABLE = 69;
+/** EX_SOFTWARE: a tool inside the script failed. */
+const EXIT_SOFTWARE = 70;
+/** EX_IOERR: reading or writing a file failed. */
+const EXIT_IO_ERROR = 74;
+/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
+const EXIT_TEMPORARY = 75;
+/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
+const EXIT_LOCK_BUSY = 75;
+/** Ended by SIGHUP (the SSH session went away). */
+const EXIT_HANGUP = 129;
+/** Ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Ended by SIGTERM (a cancel). */
+const EXIT_TERMINATED = 143;
+
 ;// CONCATENATED MODULE: ../packages/host/lib/session-lock-script.js
 /**
  * The host side of the deploy lock, as POSIX sh (see deploy-lock.ts for the runner's side).
@@ -65668,13 +65763,12 @@ function describeError(error) {
  * a journal line and only then exits: the lock is free once nothing the deploy started still runs.
  * A waiting guard then returns the host to a good release (guard-scripts.ts).
  */
+
 const SESSION_LOCK_SCRIPT_NAME = 'titan-deploy-lock';
 const GUARD_PROCESS_NAME = 'titan-guard';
 const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
 const ABORTED_MARKER = 'titan-deploy-lock-aborted';
 const LOST_MARKER = 'titan-deploy-lock-lost';
-/** Exit status when the lock stayed busy for the whole wait. */
-const LOCK_BUSY_EXIT = 75;
 /** How the host's stderr line begins when it ends a lock holder that stopped sending heartbeats. */
 const STALE_HOLDER_ENDED = "the deploy lock's holder";
 /**
@@ -65721,7 +65815,7 @@ take_lock() {
     left=$((deadline - $(date +%s)))
     if [ "$left" -le 0 ]; then
       flock -n 9 && return 0
-      return ${LOCK_BUSY_EXIT}
+      return ${EXIT_LOCK_BUSY}
     fi
     [ "$left" -le 5 ] || left=5
     flock -w "$left" 9 && return 0
@@ -65880,6 +65974,7 @@ echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) released the deploy lock"
 
 
 
+
 /** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
 const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
 class DeployLockBusyError extends Error {
@@ -65948,7 +66043,7 @@ async function acquireDeployLock(connection, options) {
     options.signal?.removeEventListener('abort', onCancel);
     if (ended) {
         stdin.end();
-        if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
+        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
             throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
         }
         if (options.signal?.aborted === true) {
@@ -66759,6 +66854,7 @@ function checkReleaseId(id) {
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+
 const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
     name = 'HostHaltedError';
@@ -66809,7 +66905,7 @@ if [ -z "$2" ] && ! grep -q '"nonce":"[0-9a-f]' state/halted; then
   exit 0
 fi
 cat state/halted
-exit 3
+exit ${EXIT_HALT_STANDS}
 `;
 /** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
 async function writeHaltMark(connection, layout, mark) {
@@ -66837,9 +66933,9 @@ async function liftHaltMark(connection, layout, nonce) {
     const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
         name: LIFT_HALT_MARK_SCRIPT_NAME,
         timeoutMs: 30_000,
-        acceptExitCodes: [3],
+        acceptExitCodes: [EXIT_HALT_STANDS],
     });
-    return exitCode === 3 ? parseHaltMark(stdout.trim()) : undefined;
+    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(stdout.trim()) : undefined;
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
@@ -67083,36 +67179,56 @@ function parseJournal(text) {
 }
 
 ;// CONCATENATED MODULE: ../packages/release/lib/migration-files.js
-
 /**
- * Migrations are applied in the order of their number: `0001_name.sql`, `0002_...`, numbered
- * consecutively from 1, each number once. A gap or a repeat means a file went missing or two
- * branches collided, which deploy must not discover on the host. Returns the problem, if any.
+ * The one rule for the files of a migrations folder, which gatekeeper, sign and the host apply alike:
+ * only `.sql` files named `NNNN_description.sql`, directly in the folder, numbered consecutively
+ * from 0001, each number once. A gap or a repeat means a file went missing or two branches
+ * collided, which deploy must not discover on the host.
  */
-const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9._-]+\.sql$/;
-function migrationProblem(folder, paths) {
-    const numbers = [];
-    for (const path of paths) {
-        if (posix.dirname(path) !== folder) {
-            return { path, problem: 'is in a subfolder; migrations are the .sql files directly in the migrations folder' };
+const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9][A-Za-z0-9._-]*\.sql$/;
+/** The number of a migration file name, or undefined when the name is not one. */
+function migrationNumber(name) {
+    const match = MIGRATION_NAME_PATTERN.exec(name);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+/** Every problem of the folder's entries, in name order. */
+function migrationFileProblems(entries) {
+    const problems = [];
+    let expected = 1;
+    let previous;
+    for (const { name, isFile } of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const number = isFile ? migrationNumber(name) : undefined;
+        if (number === undefined) {
+            problems.push({
+                name,
+                message: isFile ? `${name} is not a migration named NNNN_name.sql` : `${name} is a folder; migrations are the .sql files directly in the migrations folder`,
+                fix: 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder',
+            });
+            continue;
         }
-        const match = MIGRATION_NAME_PATTERN.exec(posix.basename(path));
-        if (match?.[1] === undefined) {
-            return { path, problem: 'is not named like a migration: NNNN_description.sql (four digits, e.g. 0004_add_fees.sql)' };
+        if (previous !== undefined && number === previous.number) {
+            problems.push({
+                name,
+                message: `${name} has the same number as ${previous.name}`,
+                fix: `Renumber ${name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`,
+            });
+            continue;
         }
-        numbers.push(Number(match[1]));
+        if (number !== expected) {
+            const missing = expected === number - 1 ? pad(expected) : `${pad(expected)}-${pad(number - 1)}`;
+            problems.push({
+                name,
+                message: previous === undefined ? `The first migration is ${name}; numbering starts at 0001` : `${name} follows ${previous.name}: ${missing} is missing`,
+                fix: `Number migrations consecutively: rename ${name} to ${pad(expected)}_${name.slice(5)}`,
+            });
+        }
+        expected = number + 1;
+        previous = { name, number };
     }
-    const sorted = [...numbers].sort((a, b) => a - b);
-    for (let i = 0; i < sorted.length; i += 1) {
-        const expected = i + 1;
-        if (sorted[i] !== expected) {
-            const number = String(expected).padStart(4, '0');
-            return sorted[i] === sorted[i - 1]
-                ? { path: folder, problem: `two migrations are numbered ${String(sorted[i]).padStart(4, '0')}; renumber one` }
-                : { path: folder, problem: `migration ${number} is missing: migrations are numbered consecutively from 0001` };
-        }
-    }
-    return undefined;
+    return problems;
+}
+function pad(n) {
+    return String(n).padStart(4, '0');
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/migration-plan.js
@@ -67497,6 +67613,7 @@ async function checkMigrationContent(connection, layout, releaseId, pending) {
 ;// CONCATENATED MODULE: ../packages/host/lib/migrations.js
 
 
+
 const MIGRATIONS_TABLE = '_titan_migrations';
 /** The stack profile's database as a migration target. */
 function databaseTarget(profile) {
@@ -67514,8 +67631,6 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
 // "file sha256" lines, nothing when there is no history table yet. Waits for the project's running
 // postgres container to accept connections only when the first try fails; a stopped or missing one
 // is said at once.
-/** Exit status of the read script when the project has no running postgres container (a stopped stack, one taken down, a rebooted host). */
-const NO_DATABASE_EXIT = 3;
 const READ_MIGRATIONS_SCRIPT = `set -eu
 project=$1
 role=$2
@@ -67543,7 +67658,7 @@ if [ -z "$id" ]; then
   else
     echo "project $project has no $service container" >&2
   fi
-  exit ${NO_DATABASE_EXIT}
+  exit ${EXIT_NO_DATABASE}
 fi
 deadline=$(($(date +%s) + wait))
 while :; do
@@ -67624,7 +67739,7 @@ async function readAppliedMigrations(connection, project, options) {
         }));
     }
     catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === NO_DATABASE_EXIT) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_DATABASE) {
             const said = error.stderrTail.trim().split('\n').pop() ?? '';
             const what = said === '' ? `project ${project} has no running ${db.service} container` : said;
             throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
@@ -67715,6 +67830,7 @@ async function requireMigrationRecorded(connection, target, request) {
 
 
 
+
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
     name = 'HostVerificationError';
@@ -67725,7 +67841,6 @@ class HostVerificationError extends Error {
         this.reason = reason;
     }
 }
-const REFUSED_EXIT = 3;
 // read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
 // setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
 // \`chmod -R u+w\`, removed (retention does that).
@@ -67753,7 +67868,7 @@ else
   chmod -R u+w -- "$partial"
   rm -rf -- "$partial"
   printf '%s\\n' "$out" >&2
-  exit ${REFUSED_EXIT}
+  exit ${EXIT_NOT_VERIFIED}
 fi
 `;
 const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
@@ -67770,7 +67885,7 @@ if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$1" "$2" "$3" 2>&1); then
   printf '%s\\n' "$out"
 else
   printf '%s\\n' "$out" >&2
-  exit ${REFUSED_EXIT}
+  exit ${EXIT_NOT_VERIFIED}
 fi
 `;
 /**
@@ -67839,7 +67954,7 @@ async function runVerifying(connection, script, name, args, messages) {
         return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT })).stdout;
     }
     catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
             const reason = verifyReason(error.stderrTail);
             throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
         }
@@ -68026,84 +68141,6 @@ mv -f state/mode.tmp state/mode
 `;
 async function recordStackMode(connection, layout, mode) {
     await connection.runScript(RECORD_MODE_SCRIPT, [layout.appDir, mode], { name: RECORD_MODE_SCRIPT_NAME, timeoutMs: 30_000 });
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/stack-record.js
-
-const STACK_RECORD = 'state/stack-started';
-// The digest of every regular file under shared/ (paths and contents), as one sha256.
-const SHARED_DIGEST_PART = `shared_digest() {
-  find shared -type f -print0 2> /dev/null | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -d ' ' -f 1
-}
-containers() {
-  docker ps -a --no-trunc --filter "label=com.docker.compose.project=$project" --format '{{.ID}} {{.State}} {{.Label "com.docker.compose.service"}}'
-}
-`;
-const READ_STACK_RECORD_SCRIPT_NAME = 'titan-read-stack-record';
-// $1 app dir, $2 project. Prints "container ID STATE SERVICE" lines, the record's lines (prefixed
-// "record "; its digest line stays on the host) and "shared same|changed|no-record".
-const READ_STACK_RECORD_SCRIPT = `set -eu
-app=$1 project=$2
-cd "$app"
-${SHARED_DIGEST_PART}containers | sed 's/^/container /'
-if [ ! -f ${STACK_RECORD} ]; then
-  echo 'shared no-record'
-  exit 0
-fi
-grep -v '^shared ' ${STACK_RECORD} | sed 's/^/record /'
-if [ "$(sed -n 's/^shared //p' ${STACK_RECORD})" = "$(shared_digest)" ]; then echo 'shared same'; else echo 'shared changed'; fi
-`;
-const WRITE_STACK_RECORD_SCRIPT_NAME = 'titan-write-stack-record';
-// $1 app dir, $2 project, $3 release id, $4 mode. The record of what runs now (written atomically).
-const WRITE_STACK_RECORD_SCRIPT = `set -eu
-app=$1 project=$2 release=$3 mode=$4
-cd "$app"
-${SHARED_DIGEST_PART}mkdir -p state
-{
-  printf 'release %s\\nmode %s\\nshared %s\\n' "$release" "$mode" "$(shared_digest)"
-  containers | awk '{ print "container " $1 " " $3 }'
-} > ${STACK_RECORD}.tmp
-chmod 0600 ${STACK_RECORD}.tmp
-mv -f ${STACK_RECORD}.tmp ${STACK_RECORD}
-`;
-async function readStackNow(connection, layout, project) {
-    checkProject(project);
-    const { stdout } = await connection.runScript(READ_STACK_RECORD_SCRIPT, [layout.appDir, project], { name: READ_STACK_RECORD_SCRIPT_NAME, timeoutMs: 60_000 });
-    return parseStackNow(stdout);
-}
-/** Records what runs now as the last successful start of `release` in `mode`. */
-async function writeStackRecord(connection, layout, project, release, mode) {
-    checkProject(project);
-    await connection.runScript(WRITE_STACK_RECORD_SCRIPT, [layout.appDir, project, release, mode], { name: WRITE_STACK_RECORD_SCRIPT_NAME, timeoutMs: 60_000 });
-}
-function parseStackNow(stdout) {
-    const containers = [];
-    const recorded = [];
-    let release;
-    let mode = '';
-    let shared = 'no-record';
-    for (const line of stdout.split('\n')) {
-        const words = line.split(' ');
-        if (words[0] === 'container' && words.length >= 3) {
-            containers.push({ id: words[1] ?? '', state: words[2] ?? '', service: words[3] ?? '' });
-        }
-        else if (words[0] === 'record') {
-            if (words[1] === 'release')
-                release = words[2];
-            else if (words[1] === 'mode')
-                mode = words[2] ?? '';
-            else if (words[1] === 'container')
-                recorded.push({ id: words[2] ?? '', service: words[3] ?? '' });
-        }
-        else if (words[0] === 'shared' && (words[1] === 'same' || words[1] === 'changed' || words[1] === 'no-record')) {
-            shared = words[1];
-        }
-    }
-    return { containers, record: release === undefined ? undefined : { release, mode, containers: recorded }, shared };
-}
-function checkProject(project) {
-    if (!PROJECT_PATTERN.test(project))
-        throw new Error(`Project ${JSON.stringify(project)} is not a Compose project name.`);
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
@@ -69224,141 +69261,6 @@ class MigrationDriftError extends Error {
     name = 'MigrationDriftError';
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/host-inspection.js
-/**
- * The inspect phase of a deploy, and of a plan: the host read under the lock (readHostState), held
- * to what a deploy needs before it changes anything: a trusted release key, a private production
- * values file, a `current` that is a release folder, and no operator's halt unless the run lifts it.
- * A deploy throws the first problem; a plan (problems) lists every one at once.
- */
-
-
-
-/** Reads the host and refuses one that is not ready, or halted without lift-halt. */
-async function inspectHost(connection, layout, options) {
-    const state = await readHostState(connection, layout);
-    const [problem] = hostProblems(state, layout, connection.host);
-    if (problem !== undefined)
-        throw new HostNotReadyError(problem);
-    if (state.halted === undefined)
-        return { state, lifting: undefined };
-    if (!options.liftHalt)
-        throw new HostHaltedError(haltRefusal(state, connection.host), state.halted);
-    options.logger.warning(`The host is halted ${describeHalt(state.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
-    return { state, lifting: state.halted.nonce };
-}
-/** Why a halted host is refused (without lift-halt). */
-function haltRefusal(state, host) {
-    const how = state.halted === undefined ? '' : ` ${describeHalt(state.halted)}`;
-    return (`The host ${host} is halted${how}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
-        'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.');
-}
-/** Everything that keeps the host from taking a deploy, each with what to do (empty: ready). */
-function hostProblems(state, layout, host) {
-    const problems = [];
-    if (state.trustedKeys === 0) {
-        problems.push(`The host ${host} has no trusted release key in ${layout.trustDir}, so it cannot verify any release and none is deployed. ` +
-            `Provision it: put the release public key PEM in ${layout.trustDir}/ (action-provision does this), then deploy again.`);
-    }
-    if (!state.envFile.present) {
-        problems.push(`The host ${host} has no production values file ${layout.envFile}. Create it on the host from production.env.template ` +
-            '(mode 0600, owned by the deploy user); deploys never upload it.');
-    }
-    else if ((state.envFile.mode & 0o077) !== 0) {
-        problems.push(`${layout.envFile} on ${host} is readable by others (mode ${state.envFile.mode.toString(8)}). Run chmod 600 on it, then deploy again.`);
-    }
-    if (state.strayCurrent !== undefined) {
-        problems.push(`${layout.current} on ${host} points at ${JSON.stringify(state.strayCurrent)}, not at a release folder (releases/<id>). Fix it by hand before deploying.`);
-    }
-    return problems;
-}
-/** state/mode as a mode, when it is one. */
-function recordedMode(state) {
-    return state.mode === 'ARMED' || state.mode === 'DISARMED' ? state.mode : undefined;
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/release-view.js
-
-
-
-
-/** `guess`: the compose files the release probably has (the new release's), read with its manifest. */
-async function readReleaseView(connection, layout, releaseId, guess = []) {
-    const { manifest, files } = await readInstalledRelease(connection, layout, releaseId, {
-        guess: guess.filter((f) => f !== DIGEST_OVERRIDE_FILE),
-        wanted: (m) => definitionFiles(m),
-    });
-    const compose = readComposeView(definitionFiles(manifest).map((name) => {
-        const content = files.get(name);
-        if (content === undefined)
-            throw new Error(`${layout.releaseDir(releaseId)}/${name} could not be read.`);
-        return { name, text: content.toString('utf8') };
-    }));
-    return { manifest, compose };
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/compose-work.js
-function composeWork(plan, now, running) {
-    const up = (why) => ({ up: true, why });
-    if (running.release === undefined)
-        return up('first release on this host: the stack is created');
-    if (plan.changed.length > 0)
-        return up(`${plan.changed.length} service(s) change: ${plan.changed.join(', ')}`);
-    if (running.lifting)
-        return up('the halt is lifted: the trading services start again');
-    if (now === undefined)
-        return up('the stack could not be read');
-    const record = now.record;
-    if (record === undefined)
-        return up('no record of the last start of the stack on the host');
-    if (record.release !== running.release)
-        return up(`the stack was last started from release ${record.release}, not from ${running.release}, which is current`);
-    if (record.mode !== running.mode)
-        return up(`the last recorded start of the stack was in mode ${record.mode}; this deploy starts it ${running.mode}`);
-    if (now.shared !== 'same')
-        return up('the files under shared/ (production values, secrets) changed since the last start');
-    const recorded = new Map(record.containers.map((c) => [c.id, c.service]));
-    for (const container of now.containers) {
-        const service = recorded.get(container.id);
-        if (service === undefined)
-            return up(`${container.service || container.id.slice(0, 12)} has a container the last start did not leave`);
-        if (container.state !== 'running')
-            return up(`${container.service} is ${container.state}`);
-    }
-    const present = new Set(now.containers.map((c) => c.id));
-    const gone = record.containers.find((c) => !present.has(c.id));
-    if (gone !== undefined)
-        return up(`the container of ${gone.service} that the last start left is gone`);
-    if (now.containers.length === 0)
-        return up('the project has no container');
-    return {
-        up: false,
-        why: `nothing changes against release ${running.release}, and its ${now.containers.length} containers run as its last start left them (same mode, shared/ unchanged)`,
-    };
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/stop-before-switch.js
-const RECREATING = new Set(['image', 'definition', 'mode']);
-function stopsBeforeSwitch(plan, pendingMigrations) {
-    const groups = plan.stopBeforeSwitch;
-    const [only] = groups;
-    if (pendingMigrations > 0 || groups.length !== 1 || only === undefined)
-        return { groups, recreatedAtStart: [] };
-    const recreated = only.every((service) => plan.services.find((s) => s.service === service)?.reasons.some((r) => RECREATING.has(r)) === true);
-    return recreated ? { groups: [], recreatedAtStart: only } : { groups, recreatedAtStart: [] };
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/retention-after-deploy.js
-
-function retentionAfterDeploy(state, releaseId, keep, elapsedSeconds) {
-    const releases = [
-        ...state.releases.filter((r) => r.id !== releaseId),
-        { id: releaseId, mtime: state.now + Math.ceil(elapsedSeconds), bad: false, confirmed: true },
-    ];
-    const guards = state.guards.filter((g) => g.release !== releaseId);
-    return selectReleasesToRemove({ releases, current: releaseId, keep, guards });
-}
-
 ;// CONCATENATED MODULE: ../packages/deploy/lib/release-admission.js
 /**
  * Whether this bundle may run on the host at all, decided before anything changes (no upload, no
@@ -69574,10 +69476,6 @@ class PhaseClock {
 
 
 
-
-
-
-
 /** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
 const REVERT_MODE = 'DISARMED';
 async function deployRelease(connection, request) {
@@ -69638,9 +69536,19 @@ async function deployRelease(connection, request) {
         }));
         const heldLock = lock;
         checkpoint();
-        const inspected = await clock.run('inspect', () => inspectHost(connection, layout, { liftHalt: request.liftHalt === true, logger }));
-        let state = inspected.state;
-        lifting = inspected.lifting;
+        let state = await clock.run('inspect', async () => {
+            const found = await readHostState(connection, layout);
+            checkHostReady(found, layout, connection.host);
+            if (found.halted !== undefined) {
+                if (request.liftHalt !== true) {
+                    throw new HostHaltedError(`The host ${connection.host} is halted ${describeHalt(found.halted)}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
+                        'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.', found.halted);
+                }
+                lifting = found.halted.nonce;
+                logger.warning(`The host is halted ${describeHalt(found.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
+            }
+            return found;
+        });
         const markedBad = state.releases.find((r) => r.id === releaseId)?.bad === true;
         if (state.guards.length > 0) {
             // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
@@ -69663,7 +69571,7 @@ async function deployRelease(connection, request) {
         }
         previous = state.current;
         sameRelease = previous === releaseId;
-        const previousMode = recordedMode(state);
+        const previousMode = parseMode(state.mode);
         const migrationFiles = releaseMigrations(manifest);
         // Reads that change nothing run alongside the install on a host that already runs a release: the
         // database's migration history and the running release's manifest and compose files.
@@ -69673,9 +69581,7 @@ async function deployRelease(connection, request) {
         const references = imageReferences(manifest.images);
         const imagesCheck = clock.background('images-check', () => findMissingImages(connection, references));
         const runningRelease = previous;
-        const previousRead = runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readReleaseView(connection, layout, runningRelease, manifest.compose)) : undefined;
-        const stackRead = runningRelease !== undefined ? clock.background('stack-read', () => readStackNow(connection, layout, project)) : undefined;
-        const liftsHalt = lifting !== undefined;
+        const previousRead = runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readView(connection, layout, runningRelease, manifest.compose)) : undefined;
         checkpoint();
         await clock.run('admit', () => admitRelease(connection, {
             layout,
@@ -69765,20 +69671,17 @@ async function deployRelease(connection, request) {
             await startGuard(connection, layout, { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(project, releaseId, previousView, changePlan, profile, journalFields) }, logger);
         });
         const runningTarget = previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE);
-        const pending = migrationPlan?.pending ?? [];
-        const stops = stopsBeforeSwitch(changePlan, pending.length);
-        if (stops.recreatedAtStart.length > 0)
-            logger.info(`No migration is pending: ${stops.recreatedAtStart.join(', ')} keep running until Compose recreates them at the start.`);
         checkpoint();
-        if (runningTarget !== undefined && stops.groups.length > 0) {
+        if (runningTarget !== undefined && changePlan.stopBeforeSwitch.length > 0) {
             await clock.run('stop', async () => {
                 heldLock.assertHeld();
-                return stopServices(connection, runningTarget, stops.groups, logger);
+                return stopServices(connection, runningTarget, changePlan.stopBeforeSwitch, logger);
             });
         }
         else {
             clock.skip('stop');
         }
+        const pending = migrationPlan?.pending ?? [];
         checkpoint();
         if (pending.length > 0) {
             await clock.run('migrate', async () => {
@@ -69825,17 +69728,10 @@ async function deployRelease(connection, request) {
             lifting = undefined;
         }
         const nextTarget = currentTarget(layout, project, manifest.compose, request.mode);
-        const stackNow = stackRead === undefined ? undefined : await stackRead;
-        const compose = composeWork(changePlan, stackNow?.ok === true ? stackNow.value : undefined, { release: previous, mode: request.mode, lifting: liftsHalt });
         await clock.run('start', async () => {
             heldLock.assertHeld();
             stackTouched = true;
             await recordStackMode(connection, layout, request.mode);
-            if (!compose.up) {
-                logger.info(`Compose has nothing to do (${compose.why}): docker compose up is not run.`);
-                return;
-            }
-            logger.info(`Compose has work: ${compose.why}.`);
             await upStack(connection, nextTarget, logger);
             await restartServices(connection, nextTarget, changePlan.restartAfterSwitch, logger);
         });
@@ -69857,15 +69753,20 @@ async function deployRelease(connection, request) {
             heldLock.assertHeld();
             await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...journalFields, mode: request.mode }, request.mode);
             logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
-            // What runs now, for the next deploy to know when Compose has nothing to do (a failure only costs that).
-            await writeStackRecord(connection, layout, project, releaseId, request.mode).catch((e) => logger.warning(`The record of the stack's start could not be written: ${deploy_describe(e)}`));
         });
         confirmed = true;
         result = 'deployed';
         // Past the confirmation nothing rolls back: a retention problem is a warning.
         removedReleases = await clock.run('retention', async () => {
             try {
-                const decision = retentionAfterDeploy(state, releaseId, request.keepReleases, clock.elapsedMs() / 1000);
+                // The host as it is now, from what was read under this lock: this release is current and
+                // most recently run, confirmed; its guard is gone.
+                const releases = [
+                    ...state.releases.filter((r) => r.id !== releaseId),
+                    { id: releaseId, mtime: state.now + Math.ceil(clock.elapsedMs() / 1000), bad: false, confirmed: true },
+                ];
+                const guards = state.guards.filter((g) => g.release !== releaseId);
+                const decision = selectReleasesToRemove({ releases, current: releaseId, keep: request.keepReleases, guards });
                 const removed = await removeReleases(connection, layout, decision.remove, state.partials.map((p) => p.name));
                 logger.info(`Kept ${decision.kept.length} release(s)${removed.length > 0 ? `; removed ${removed.join(', ')}` : ''}.`);
                 return removed;
@@ -70078,6 +69979,22 @@ async function deployRelease(connection, request) {
         }
     }
 }
+function checkHostReady(state, layout, host) {
+    if (state.trustedKeys === 0) {
+        throw new HostNotReadyError(`The host ${host} has no trusted release key in ${layout.trustDir}, so it cannot verify any release and none is deployed. ` +
+            `Provision it: put the release public key PEM in ${layout.trustDir}/ (action-provision does this), then deploy again.`);
+    }
+    if (!state.envFile.present) {
+        throw new HostNotReadyError(`The host ${host} has no production values file ${layout.envFile}. Create it on the host from production.env.template ` +
+            '(mode 0600, owned by the deploy user); deploys never upload it.');
+    }
+    if ((state.envFile.mode & 0o077) !== 0) {
+        throw new HostNotReadyError(`${layout.envFile} on ${host} is readable by others (mode ${state.envFile.mode.toString(8)}). Run chmod 600 on it, then deploy again.`);
+    }
+    if (state.strayCurrent !== undefined) {
+        throw new HostNotReadyError(`${layout.current} on ${host} points at ${JSON.stringify(state.strayCurrent)}, not at a release folder (releases/<id>). Fix it by hand before deploying.`);
+    }
+}
 /** The value of background work, or its error thrown. */
 function settled(result) {
     if (result === undefined)
@@ -70085,6 +70002,23 @@ function settled(result) {
     if (result.ok)
         return result.value;
     throw result.error;
+}
+function parseMode(value) {
+    return value === 'ARMED' || value === 'DISARMED' ? value : undefined;
+}
+/** A release as installed on the host: its manifest and compose definitions. */
+async function readView(connection, layout, releaseId, guess = []) {
+    const { manifest, files } = await readInstalledRelease(connection, layout, releaseId, {
+        guess: guess.filter((f) => f !== DIGEST_OVERRIDE_FILE),
+        wanted: (m) => definitionFiles(m),
+    });
+    const compose = readComposeView(definitionFiles(manifest).map((name) => {
+        const content = files.get(name);
+        if (content === undefined)
+            throw new Error(`${layout.releaseDir(releaseId)}/${name} could not be read.`);
+        return { name, text: content.toString('utf8') };
+    }));
+    return { manifest, compose };
 }
 function guardPlanFor(project, release, previousView, plan, profile, journalFields) {
     return {
@@ -76693,314 +76627,6 @@ function url(target) {
     return target.environmentUrl !== undefined ? { environment_url: target.environmentUrl } : {};
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-plan.js
-/**
- * planDeploy: what deployRelease would do with this bundle on this host, read and changed nothing.
- *
- * It connects and takes the deploy lock like a deploy (so that it reads a host no deploy is in the
- * middle of changing, and waits for one that is: a plan read mid-deploy would describe a host that
- * is about to be different), reads the host state, the running release's manifest and compose files,
- * the images the engine lacks, the database's migration history and the record of the last start,
- * and decides with the deploy's own rules: admission, the change plan (services that change, the
- * stop order), the images to pull, the migrations pending, the mode, whether Compose has anything to
- * do, and what retention would remove. It uploads nothing, starts no guard, stops, starts and writes
- * nothing, and writes no journal line. Every reason a deploy would be refused is listed at once.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-async function planDeploy(connection, request) {
-    const { layout, project, logger, bundle } = request;
-    const manifest = bundle.manifest;
-    const releaseId = manifest.releaseId;
-    const database = databaseTarget(stackProfileOf(manifest));
-    const refusals = [];
-    const lock = await acquireDeployLock(connection, {
-        layout,
-        holder: { runUrl: request.runUrl, release: `${releaseId} (plan)`, actor: request.actor },
-        timeoutSeconds: request.lockTimeoutSeconds,
-        ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
-        ...(request.signal !== undefined ? { signal: request.signal } : {}),
-        logger,
-    });
-    try {
-        const state = await readHostState(connection, layout);
-        refusals.push(...hostProblems(state, layout, connection.host));
-        if (state.halted !== undefined && request.liftHalt !== true)
-            refusals.push(haltRefusal(state, connection.host));
-        const previous = state.current;
-        const sameRelease = previous === releaseId;
-        const nextView = { manifest, compose: bundle.compose };
-        const migrationFiles = releaseMigrations(manifest);
-        const [previousView, missing, history, stackNow] = await Promise.all([
-            previous === undefined || sameRelease ? Promise.resolve(previous === undefined ? undefined : nextView) : readReleaseView(connection, layout, previous, manifest.compose),
-            findMissingImages(connection, imageReferences(manifest.images)),
-            previous === undefined || migrationFiles.length === 0
-                ? Promise.resolve(undefined)
-                : readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds }).catch((error) => {
-                    if (error instanceof DatabaseNotRunningError)
-                        return error;
-                    throw error;
-                }),
-            previous === undefined ? Promise.resolve(undefined) : readStackNow(connection, layout, project),
-        ]);
-        await admitRelease(connection, {
-            layout,
-            state,
-            bundle,
-            allowDowngrade: request.allowDowngrade === true,
-            markedBad: state.releases.find((r) => r.id === releaseId)?.bad === true,
-            running: previousView === undefined || sameRelease ? undefined : () => Promise.resolve(previousView.manifest),
-            logger,
-        }).catch((error) => refusals.push(error instanceof Error ? error.message : String(error)));
-        const modeFrom = recordedMode(state);
-        const plan = planChanges(previousView, nextView, { previous: modeFrom, next: request.mode });
-        let migrations;
-        if (migrationFiles.length === 0) {
-            migrations = { alreadyApplied: 0, pending: [], note: 'the release has no migrations' };
-        }
-        else if (history === undefined) {
-            migrations = { alreadyApplied: null, pending: migrationFiles.map((m) => m.file), note: `first release on this host: ${database.service} starts first, then every migration it has not applied runs` };
-        }
-        else if (history instanceof DatabaseNotRunningError) {
-            migrations = {
-                alreadyApplied: null,
-                pending: migrationFiles.map((m) => m.file),
-                note: `${history.message} A deploy starts ${database.service} of release ${previous ?? ''} first and reads the history then; the release's migrations are listed, whichever are applied already are skipped`,
-            };
-        }
-        else {
-            const planned = planMigrations(history, migrationFiles);
-            if (planned.drift.length > 0)
-                refusals.push(`Migration drift: ${describeDrift(planned.drift)}. An applied migration must never change.`);
-            migrations = { alreadyApplied: planned.alreadyApplied, pending: planned.pending.map((m) => m.file), note: null };
-        }
-        refusals.push(...(await contentProblems(bundle, migrations.pending)));
-        const stops = stopsBeforeSwitch(plan, migrations.pending.length);
-        const retention = retentionAfterDeploy(state, releaseId, request.keepReleases, 0);
-        const compose = composeWork(plan, stackNow, { release: previous, mode: request.mode, lifting: state.halted !== undefined && request.liftHalt === true });
-        lock.assertHeld();
-        return {
-            releaseId,
-            host: connection.host,
-            previousReleaseId: previous ?? null,
-            refusals,
-            bundle: state.releases.some((r) => r.id === releaseId) ? 'on-host' : 'upload',
-            mode: { from: modeFrom ?? null, to: request.mode },
-            halt: state.halted === undefined ? null : `${describeHalt(state.halted)}${request.liftHalt === true ? ' (lift-halt: the deploy lifts it as it starts the stack)' : ''}`,
-            recover: state.guards.map((g) => g.release),
-            images: { total: Object.keys(manifest.images).length, pull: missing },
-            services: plan.services.map((s) => ({ service: s.service, change: s.reasons, image: s.image, previousImage: s.previousImage ?? null })),
-            changed: plan.changed,
-            stop: stops.groups,
-            recreatedAtStart: stops.recreatedAtStart,
-            restart: plan.restartAfterSwitch,
-            migrations,
-            switch: !sameRelease,
-            compose,
-            retention: { remove: retention.remove, keep: retention.kept },
-        };
-    }
-    finally {
-        await lock.release();
-    }
-}
-/** The migration content rule on the bundle's own files (the host applies it again before a deploy). */
-async function contentProblems(bundle, pending) {
-    const out = [];
-    for (const file of releaseMigrations(bundle.manifest).filter((m) => pending.includes(m.file))) {
-        const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(bundle.dir, file.path), 'utf8');
-        for (const problem of migrationContentProblems(text))
-            out.push(`${file.path}:${problem.line} ${problem.message}: the host refuses to apply it.`);
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/plan-report.js
-function planLines(plan) {
-    const lines = [];
-    const verdict = plan.refusals.length === 0
-        ? `A deploy of release ${plan.releaseId} to ${plan.host} would go ahead. Nothing was changed on the host.`
-        : `A deploy of release ${plan.releaseId} to ${plan.host} would be REFUSED (${plan.refusals.length} reason(s)). Nothing was changed on the host.`;
-    lines.push(verdict);
-    for (const refusal of plan.refusals)
-        lines.push(`  refused: ${refusal}`);
-    lines.push(`Running release: ${plan.previousReleaseId ?? 'none (first release on this host)'}.`);
-    if (plan.halt !== null)
-        lines.push(`The host is halted ${plan.halt}.`);
-    if (plan.recover.length > 0) {
-        lines.push(`Left unconfirmed by a deploy that is gone: ${plan.recover.join(', ')}; a deploy runs its return plan first (this plan is of the host as it is now).`);
-    }
-    lines.push(`Mode: ${plan.mode.from ?? 'none recorded'} -> ${plan.mode.to}.`);
-    lines.push(plan.bundle === 'upload' ? 'Bundle: uploaded, then verified on the host.' : 'Bundle: already on the host, verified again in place.');
-    lines.push(plan.images.pull.length === 0
-        ? `Images: all ${plan.images.total} already on the host by digest; nothing to pull.`
-        : `Images to pull (${plan.images.pull.length} of ${plan.images.total}): ${plan.images.pull.join(', ')}.`);
-    for (const s of plan.services.filter((x) => x.change.length > 0))
-        lines.push(`Changes: ${s.service} (${s.change.join(', ')}).`);
-    if (plan.changed.length === 0)
-        lines.push('No service changes.');
-    lines.push(`Stopped before the migrations, in this order: ${plan.stop.map((g) => g.join(', ')).join(' -> ') || 'nothing'}.`);
-    if (plan.recreatedAtStart.length > 0)
-        lines.push(`Kept running until Compose recreates them at the start (no migration pending): ${plan.recreatedAtStart.join(', ')}.`);
-    const m = plan.migrations;
-    lines.push(`Migrations: ${m.alreadyApplied === null ? 'history not read' : `${m.alreadyApplied} already applied`}; ` +
-        `pending: ${m.pending.join(', ') || 'none'}${m.note === null ? '' : ` (${m.note})`}.`);
-    lines.push(plan.switch ? `Switch: current -> releases/${plan.releaseId}.` : `Switch: none (release ${plan.releaseId} is already current).`);
-    lines.push(plan.compose.up ? `Start: docker compose up -d --remove-orphans (${plan.compose.why}).` : `Start: nothing for Compose to do (${plan.compose.why}); verification runs.`);
-    if (plan.restart.length > 0)
-        lines.push(`Restarted after the switch (mounted files changed): ${plan.restart.join(', ')}.`);
-    lines.push(`Retention: keeps ${plan.retention.keep.join(', ')}; removes ${plan.retention.remove.join(', ') || 'nothing'}.`);
-    return lines;
-}
-
-// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
-var job_summary = __nccwpck_require__(5341);
-;// CONCATENATED MODULE: ./lib/summary.js
-/**
- * The job summary of a deploy, written for a person who reads it instead of the log: the outcome,
- * what the host is left in when it did not deploy (cancelled, failed, lock lost), the release, the mode in bold, every service with its digest and whether (and why) it changed,
- * the phases with their durations, and the verification table. No secret is ever in it: it shows
- * names, digests, ids, times and the host's own verification messages.
- */
-
-
-const HEADLINE = {
-    deployed: '✅ Deployed',
-    'rolled-back': '↩️ Rolled back',
-    failed: '❌ Deploy failed',
-    cancelled: '⏹️ Deploy cancelled',
-};
-function deploySummary(outcome, context) {
-    const summary = new job_summary/* JobSummary */.c3();
-    summary.heading(`${HEADLINE[outcome.result]}: release ${outcome.releaseId} on ${context.host}`, 2);
-    summary.markdown(`Mode: **${outcome.mode}**`);
-    summary.facts([
-        ['result', outcome.result],
-        ...(outcome.hostStatus !== undefined ? [['host now', outcome.hostStatus]] : []),
-        ...(outcome.stoppedIn !== undefined ? [[outcome.result === 'cancelled' ? 'cancelled during' : 'stopped in', outcome.stoppedIn]] : []),
-        ['release', outcome.releaseId],
-        ['previous release', outcome.previousReleaseId ?? '(none: first release on this host)'],
-        ['host', context.host],
-        ['app dir', context.appDir],
-        ['project', context.project],
-        ['bundle', outcome.reusedRelease ? 'already on the host, verified again in place' : 'uploaded and verified on the host'],
-        ['migrations', migrationsLine(outcome)],
-        ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
-        ...(outcome.recovered !== undefined ? [['recovered', `reverted ${outcome.recovered}, left unconfirmed by an earlier deploy`]] : []),
-        ...(outcome.removedReleases.length > 0 ? [['removed releases', outcome.removedReleases.join(', ')]] : []),
-        ...(outcome.hostChanged ? [] : [['host state', 'unchanged: the deploy was refused before it changed anything']]),
-    ]);
-    if (outcome.error !== undefined) {
-        summary.heading('What went wrong', 3);
-        summary.text(outcome.error.message.split('\n')[0] ?? '');
-        if (outcome.error.message.includes('\n'))
-            summary.details('full message', outcome.error.message);
-    }
-    if (outcome.plan !== undefined) {
-        summary.heading('Services', 3);
-        const changed = outcome.plan.services.filter((s) => s.reasons.length > 0).length;
-        summary.text(outcome.previousReleaseId === undefined
-            ? `First release on this host: all ${outcome.plan.services.length} services are created.`
-            : `${changed} of ${outcome.plan.services.length} services change; the others keep their containers.`);
-        summary.table(['service', 'digest', 'changed', 'why', 'previous digest'], outcome.plan.services.map((s) => [
-            s.service,
-            summary_shortDigest(s.image),
-            s.reasons.length > 0 ? 'yes' : 'no',
-            s.reasons.join(', '),
-            s.previousImage === undefined ? '–' : s.previousImage === s.image ? 'same' : summary_shortDigest(s.previousImage),
-        ]));
-    }
-    summary.heading('Timeline', 3);
-    summary.timeline(outcome.phases.map((p) => ({ name: p.name, startedAtMs: p.startedAtMs, durationMs: p.durationMs, outcome: p.outcome })));
-    if (outcome.verification !== undefined) {
-        summary.heading(`Verification of ${outcome.releaseId}`, 3);
-        summary.markdown(renderVerifySummary(outcome.verification));
-    }
-    if (outcome.rollbackVerification !== undefined) {
-        summary.heading(`Verification of ${outcome.rollbackVerification.releaseId} after the rollback`, 3);
-        summary.markdown(renderVerifySummary(outcome.rollbackVerification));
-    }
-    return summary;
-}
-function migrationsLine(outcome) {
-    const m = outcome.migrations;
-    const applied = m.applied.length > 0 ? `applied ${m.applied.join(', ')}` : 'none applied';
-    const failed = m.pending.filter((f) => !m.applied.includes(f));
-    return `${m.alreadyApplied} already applied; ${applied}${failed.length > 0 && outcome.result !== 'deployed' ? `; not applied: ${failed.join(', ')}` : ''}`;
-}
-function summary_shortDigest(reference) {
-    const at = reference.indexOf('@sha256:');
-    if (at < 0)
-        return reference === '' ? '–' : reference;
-    return `${reference.slice(reference.lastIndexOf('/', at) + 1, at)}@sha256:${reference.slice(at + 8, at + 8 + 12)}`;
-}
-
-;// CONCATENATED MODULE: ./lib/plan-summary.js
-/**
- * The job summary of `plan: true`: what a deploy of this bundle would do on the host, changed
- * nothing. Names, digests, ids and sentences only (no secret is in a plan).
- */
-
-
-function planSummary(plan, context) {
-    const summary = new job_summary/* JobSummary */.c3();
-    const refused = plan.refusals.length > 0;
-    summary.heading(`${refused ? '⛔ Plan: the deploy would be refused' : '📋 Plan'}: release ${plan.releaseId} on ${plan.host}`, 2);
-    summary.markdown(`Nothing was changed on the host. Mode: **${plan.mode.from ?? 'none recorded'} → ${plan.mode.to}**`);
-    if (refused) {
-        summary.heading('Why a deploy would be refused', 3);
-        summary.table(['reason'], plan.refusals.map((r) => [r]));
-    }
-    const m = plan.migrations;
-    summary.facts([
-        ['running release', plan.previousReleaseId ?? '(none: first release on this host)'],
-        ['app dir', context.appDir],
-        ['project', context.project],
-        ...(plan.halt !== null ? [['halted', plan.halt]] : []),
-        ...(plan.recover.length > 0 ? [['left unconfirmed', `${plan.recover.join(', ')}: a deploy runs its return plan first`]] : []),
-        ['bundle', plan.bundle === 'upload' ? 'uploaded, then verified on the host' : 'already on the host, verified again in place'],
-        ['images to pull', plan.images.pull.length === 0 ? `none (all ${plan.images.total} on the host)` : `${plan.images.pull.length} of ${plan.images.total}`],
-        ['stopped, in order', plan.stop.map((g) => g.join(', ')).join(' → ') || 'nothing'],
-        ...(plan.recreatedAtStart.length > 0 ? [['recreated at the start', `${plan.recreatedAtStart.join(', ')} (no migration pending: Compose stops and recreates them after the switch)`]] : []),
-        ['migrations pending', `${m.pending.join(', ') || 'none'}${m.alreadyApplied === null ? '' : ` (${m.alreadyApplied} already applied)`}${m.note === null ? '' : `: ${m.note}`}`],
-        ['switch', plan.switch ? `current → releases/${plan.releaseId}` : 'none (already current)'],
-        ['compose', plan.compose.up ? `up -d --remove-orphans: ${plan.compose.why}` : `nothing to do: ${plan.compose.why}`],
-        ...(plan.restart.length > 0 ? [['restarted', plan.restart.join(', ')]] : []),
-        ['retention removes', plan.retention.remove.join(', ') || 'nothing'],
-    ]);
-    if (plan.images.pull.length > 0) {
-        summary.heading('Images to pull', 3);
-        summary.table(['image'], plan.images.pull.map((i) => [i]));
-    }
-    summary.heading('Services', 3);
-    const changed = plan.changed.length;
-    summary.text(`${changed} of ${plan.services.length} services change; the others keep their containers.`);
-    summary.table(['service', 'digest', 'changes', 'why', 'running digest'], plan.services.map((s) => [
-        s.service,
-        summary_shortDigest(s.image),
-        s.change.length > 0 ? 'yes' : 'no',
-        s.change.join(', '),
-        s.previousImage === null ? '–' : s.previousImage === s.image ? 'same' : summary_shortDigest(s.previousImage),
-    ]));
-    return summary;
-}
-
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/masking.js
 
 /**
@@ -77244,24 +76870,6 @@ function decodeBase64(text, what) {
 
 
 
-
-/** What a deploy and a plan take from the settings: the host's layout, the project and the deploy's rules. */
-function deployRequestOf(settings) {
-    return {
-        layout: new HostLayout(settings.appDir),
-        project: settings.project,
-        mode: settings.mode,
-        healthTimeoutSeconds: settings.healthTimeoutSeconds,
-        confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
-        lockTimeoutSeconds: settings.lockTimeoutSeconds,
-        heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
-        keepReleases: settings.keepReleases,
-        liftHalt: settings.liftHalt,
-        allowDowngrade: settings.allowDowngrade,
-        actor: settings.actor,
-        runUrl: settings.runUrl,
-    };
-}
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const settings_DEFAULTS = {
     ...HOST_INPUT_DEFAULTS,
@@ -77306,7 +76914,6 @@ async function readSettings(reader = new InputReader(), env = process.env) {
         keepReleases: reader.integer('keep-releases', settings_DEFAULTS.keepReleases, { min: 1, max: 1000 }),
         liftHalt: reader.boolean('lift-halt', false),
         allowDowngrade: reader.boolean('allow-downgrade', false),
-        plan: reader.boolean('plan', false),
         githubToken: reader.secret('github-token'),
         environment: reader.optional('environment', settings_DEFAULTS.environment),
         environmentUrl: reader.optional('environment-url'),
@@ -77386,38 +76993,86 @@ function codeOf(error) {
     return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : 'unreadable';
 }
 
-;// CONCATENATED MODULE: ./lib/plan-run.js
+// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(5341);
+;// CONCATENATED MODULE: ./lib/summary.js
 /**
- * `plan: true`: connect, take the deploy lock, read the host and say what a deploy of the bundle
- * would do (log, job summary, the `plan` output as JSON), changing nothing. A plan that finds the
- * deploy would be refused fails the step with every reason, after the summary and outputs are written.
+ * The job summary of a deploy, written for a person who reads it instead of the log: the outcome,
+ * what the host is left in when it did not deploy (cancelled, failed, lock lost), the release, the mode in bold, every service with its digest and whether (and why) it changed,
+ * the phases with their durations, and the verification table. No secret is ever in it: it shows
+ * names, digests, ids, times and the host's own verification messages.
  */
 
 
-
-
-
-
-
-async function runPlan(settings, bundle, logger, signal) {
-    let connection;
-    try {
-        connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
-        const open = connection;
-        const plan = await logger.group('Plan (read-only: nothing on the host changes)', () => planDeploy(open, { ...deployRequestOf(settings), bundle, logger, ...(signal !== undefined ? { signal } : {}) }));
-        for (const line of planLines(plan))
-            logger.info(line);
-        core/* setOutput */.uH('plan', JSON.stringify(plan));
-        core/* setOutput */.uH('previous-release-id', plan.previousReleaseId ?? '');
-        core/* setOutput */.uH('result', plan.refusals.length === 0 ? 'planned' : 'refused');
-        await planSummary(plan, { appDir: settings.appDir, project: settings.project }).write();
-        if (plan.refusals.length > 0) {
-            throw new Error(`A deploy of release ${plan.releaseId} to ${settings.host} would be refused: ${plan.refusals.join(' ')}`);
-        }
+const HEADLINE = {
+    deployed: '✅ Deployed',
+    'rolled-back': '↩️ Rolled back',
+    failed: '❌ Deploy failed',
+    cancelled: '⏹️ Deploy cancelled',
+};
+function deploySummary(outcome, context) {
+    const summary = new job_summary/* JobSummary */.c3();
+    summary.heading(`${HEADLINE[outcome.result]}: release ${outcome.releaseId} on ${context.host}`, 2);
+    summary.markdown(`Mode: **${outcome.mode}**`);
+    summary.facts([
+        ['result', outcome.result],
+        ...(outcome.hostStatus !== undefined ? [['host now', outcome.hostStatus]] : []),
+        ...(outcome.stoppedIn !== undefined ? [[outcome.result === 'cancelled' ? 'cancelled during' : 'stopped in', outcome.stoppedIn]] : []),
+        ['release', outcome.releaseId],
+        ['previous release', outcome.previousReleaseId ?? '(none: first release on this host)'],
+        ['host', context.host],
+        ['app dir', context.appDir],
+        ['project', context.project],
+        ['bundle', outcome.reusedRelease ? 'already on the host, verified again in place' : 'uploaded and verified on the host'],
+        ['migrations', migrationsLine(outcome)],
+        ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
+        ...(outcome.recovered !== undefined ? [['recovered', `reverted ${outcome.recovered}, left unconfirmed by an earlier deploy`]] : []),
+        ...(outcome.removedReleases.length > 0 ? [['removed releases', outcome.removedReleases.join(', ')]] : []),
+        ...(outcome.hostChanged ? [] : [['host state', 'unchanged: the deploy was refused before it changed anything']]),
+    ]);
+    if (outcome.error !== undefined) {
+        summary.heading('What went wrong', 3);
+        summary.text(outcome.error.message.split('\n')[0] ?? '');
+        if (outcome.error.message.includes('\n'))
+            summary.details('full message', outcome.error.message);
     }
-    finally {
-        await connection?.close();
+    if (outcome.plan !== undefined) {
+        summary.heading('Services', 3);
+        const changed = outcome.plan.services.filter((s) => s.reasons.length > 0).length;
+        summary.text(outcome.previousReleaseId === undefined
+            ? `First release on this host: all ${outcome.plan.services.length} services are created.`
+            : `${changed} of ${outcome.plan.services.length} services change; the others keep their containers.`);
+        summary.table(['service', 'digest', 'changed', 'why', 'previous digest'], outcome.plan.services.map((s) => [
+            s.service,
+            summary_shortDigest(s.image),
+            s.reasons.length > 0 ? 'yes' : 'no',
+            s.reasons.join(', '),
+            s.previousImage === undefined ? '–' : s.previousImage === s.image ? 'same' : summary_shortDigest(s.previousImage),
+        ]));
     }
+    summary.heading('Timeline', 3);
+    summary.timeline(outcome.phases.map((p) => ({ name: p.name, startedAtMs: p.startedAtMs, durationMs: p.durationMs, outcome: p.outcome })));
+    if (outcome.verification !== undefined) {
+        summary.heading(`Verification of ${outcome.releaseId}`, 3);
+        summary.markdown(renderVerifySummary(outcome.verification));
+    }
+    if (outcome.rollbackVerification !== undefined) {
+        summary.heading(`Verification of ${outcome.rollbackVerification.releaseId} after the rollback`, 3);
+        summary.markdown(renderVerifySummary(outcome.rollbackVerification));
+    }
+    return summary;
+}
+function migrationsLine(outcome) {
+    const m = outcome.migrations;
+    const applied = m.applied.length > 0 ? `applied ${m.applied.join(', ')}` : 'none applied';
+    const failed = m.pending.filter((f) => !m.applied.includes(f));
+    return `${m.alreadyApplied} already applied; ${applied}${failed.length > 0 && outcome.result !== 'deployed' ? `; not applied: ${failed.join(', ')}` : ''}`;
+}
+function summary_shortDigest(reference) {
+    const at = reference.indexOf('@sha256:');
+    if (at < 0)
+        return reference === '' ? '–' : reference;
+    return `${reference.slice(reference.lastIndexOf('/', at) + 1, at)}@sha256:${reference.slice(at + 8, at + 8 + 12)}`;
 }
 
 ;// CONCATENATED MODULE: ./lib/main.js
@@ -77451,10 +77106,6 @@ async function run(logger = core_logger/* coreLogger */.W, signal) {
         }
     });
     notCancelled(signal, `before connecting to ${settings.host}: nothing was sent`);
-    if (settings.plan) {
-        await runPlan(settings, bundle, logger, signal);
-        return;
-    }
     const deployment = settings.githubToken === undefined
         ? undefined
         : await startGitHubDeployment({
@@ -77470,7 +77121,23 @@ async function run(logger = core_logger/* coreLogger */.W, signal) {
     let connection;
     try {
         connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
-        outcome = await deployRelease(connection, { ...deployRequestOf(settings), bundle, logger, ...(signal !== undefined ? { signal } : {}) });
+        outcome = await deployRelease(connection, {
+            bundle,
+            layout: new HostLayout(settings.appDir),
+            project: settings.project,
+            mode: settings.mode,
+            healthTimeoutSeconds: settings.healthTimeoutSeconds,
+            confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
+            lockTimeoutSeconds: settings.lockTimeoutSeconds,
+            heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
+            keepReleases: settings.keepReleases,
+            liftHalt: settings.liftHalt,
+            allowDowngrade: settings.allowDowngrade,
+            actor: settings.actor,
+            runUrl: settings.runUrl,
+            logger,
+            ...(signal !== undefined ? { signal } : {}),
+        });
     }
     catch (error) {
         await deployment?.finish('failure', error instanceof Error ? error.message : String(error));

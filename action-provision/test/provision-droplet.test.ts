@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigitalOceanApiDouble } from '@titan/digitalocean/api-double';
-import { runActionBundle, startActionBundle, type ActionRun } from '@titan/test-host/action-run';
+import { REPOSITORY_ROOT, runActionBundle, startActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import { parsePublicKey, releaseKeyId } from '@titan/release/release-key';
 import { loadTestHost } from '@titan/test-host/test-host';
 import { bringDown } from '../../packages/deploy/test/support/host-fixture.js';
@@ -54,6 +54,7 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
     'ssh-allowed-sources': '127.0.0.0/8\n203.0.113.0/24',
     'release-public-keys': testHost.releasePublicKey,
     'app-dir': appDir,
+    source: join(REPOSITORY_ROOT, 'examples/titan'),
     'volume-size': '10',
     domain: 'titan.example.com',
     values,

@@ -71609,7 +71609,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5654);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3960);
 
 
 
@@ -71620,7 +71620,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5654:
+/***/ 3960:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -72143,7 +72143,9 @@ function bundle_path_isBundlePath(path) {
 ;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
 /**
  * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
+ * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
+ * with these patterns, and the `...Problem` functions say why a name fails them.
  */
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -72155,8 +72157,57 @@ const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,
 const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 /** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
 const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+/** Docker's limit on the length of a repository name (host and path). */
+const MAX_REPOSITORY_LENGTH = 255;
+/** One path component of a repository (distribution/reference's grammar). */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** Why `name` is not a compose service name, or undefined when it is. */
+function serviceNameProblem(name) {
+    if (image_reference_SERVICE_NAME_PATTERN.test(name))
+        return undefined;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
+}
+/** Why `name` cannot be an image name below the registry, or undefined when it can. */
+function imageNameProblem(name) {
+    if (IMAGE_NAME_PATTERN.test(name))
+        return undefined;
+    if (/[:@]/.test(name))
+        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
+    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
+}
+/**
+ * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
+ * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
+ * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
+ */
+function registryProblem(registry) {
+    if (registry === '')
+        return 'the registry is empty';
+    if (/^[a-z]+:\/\//i.test(registry))
+        return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
+    if (/[@\s]/.test(registry))
+        return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
+    const [first = '', ...rest] = registry.split('/');
+    const port = /:(\d+)$/.exec(first)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+        return `port ${port} of "${registry}" is out of range`;
+    for (const component of rest) {
+        if (!PATH_COMPONENT.test(component)) {
+            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
+        }
+    }
+    if (!REGISTRY_PATTERN.test(registry))
+        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
+    if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
+        return `"${registry}" is too long for a repository prefix`;
+    return undefined;
+}
+/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
 function imageRepository(registry, image) {
-    return `${registry.replace(/\/+$/, '')}/${image}`;
+    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
+    if (repository.length > MAX_REPOSITORY_LENGTH)
+        throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
+    return repository;
 }
 /** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
 function pinnedImageReference(repository, digest) {
@@ -74122,6 +74173,51 @@ class PhaseClock {
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
+/**
+ * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
+ * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
+ * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
+ * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
+ * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
+ */
+/** The script failed; its stderr says why. */
+const EXIT_FAILED = 1;
+/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
+const exit_status_EXIT_NOT_VERIFIED = 3;
+/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
+const EXIT_NO_DATABASE = 3;
+/** Verify: no release is current on the host (no current/manifest.json). */
+const EXIT_NO_CURRENT_RELEASE = 3;
+/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
+const EXIT_HALT_STANDS = 3;
+/** Provision: the application folder cannot be entered. */
+const EXIT_NO_APP_DIR = 3;
+/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
+const EXIT_STILL_RUNNING = 4;
+/** EX_USAGE: the script was called wrongly. */
+const EXIT_USAGE = 64;
+/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
+const EXIT_DATA_ERROR = 65;
+/** EX_NOINPUT: an input file is missing or empty. */
+const EXIT_NO_INPUT = 66;
+/** EX_UNAVAILABLE: a service answered something unusable. */
+const EXIT_UNAVAILABLE = 69;
+/** EX_SOFTWARE: a tool inside the script failed. */
+const EXIT_SOFTWARE = 70;
+/** EX_IOERR: reading or writing a file failed. */
+const EXIT_IO_ERROR = 74;
+/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
+const EXIT_TEMPORARY = 75;
+/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
+const EXIT_LOCK_BUSY = 75;
+/** Ended by SIGHUP (the SSH session went away). */
+const EXIT_HANGUP = 129;
+/** Ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Ended by SIGTERM (a cancel). */
+const EXIT_TERMINATED = 143;
+
 ;// CONCATENATED MODULE: ../packages/host/lib/session-lock-script.js
 /**
  * The host side of the deploy lock, as POSIX sh (see deploy-lock.ts for the runner's side).
@@ -74144,13 +74240,12 @@ var external_node_stream_ = __nccwpck_require__(7075);
  * a journal line and only then exits: the lock is free once nothing the deploy started still runs.
  * A waiting guard then returns the host to a good release (guard-scripts.ts).
  */
+
 const SESSION_LOCK_SCRIPT_NAME = 'titan-deploy-lock';
 const session_lock_script_GUARD_PROCESS_NAME = 'titan-guard';
 const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
 const ABORTED_MARKER = 'titan-deploy-lock-aborted';
 const LOST_MARKER = 'titan-deploy-lock-lost';
-/** Exit status when the lock stayed busy for the whole wait. */
-const LOCK_BUSY_EXIT = 75;
 /** How the host's stderr line begins when it ends a lock holder that stopped sending heartbeats. */
 const STALE_HOLDER_ENDED = "the deploy lock's holder";
 /**
@@ -74197,7 +74292,7 @@ take_lock() {
     left=$((deadline - $(date +%s)))
     if [ "$left" -le 0 ]; then
       flock -n 9 && return 0
-      return ${LOCK_BUSY_EXIT}
+      return ${EXIT_LOCK_BUSY}
     fi
     [ "$left" -le 5 ] || left=5
     flock -w "$left" 9 && return 0
@@ -74356,6 +74451,7 @@ echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) released the deploy lock"
 
 
 
+
 /** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
 const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
 class DeployLockBusyError extends Error {
@@ -74424,7 +74520,7 @@ async function acquireDeployLock(connection, options) {
     options.signal?.removeEventListener('abort', onCancel);
     if (ended) {
         stdin.end();
-        if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
+        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
             throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
         }
         if (options.signal?.aborted === true) {
@@ -75020,6 +75116,7 @@ function checkReleaseId(id) {
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+
 const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
     name = 'HostHaltedError';
@@ -75070,7 +75167,7 @@ if [ -z "$2" ] && ! grep -q '"nonce":"[0-9a-f]' state/halted; then
   exit 0
 fi
 cat state/halted
-exit 3
+exit ${EXIT_HALT_STANDS}
 `;
 /** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
 async function writeHaltMark(connection, layout, mark) {
@@ -75098,9 +75195,9 @@ async function liftHaltMark(connection, layout, nonce) {
     const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
         name: LIFT_HALT_MARK_SCRIPT_NAME,
         timeoutMs: 30_000,
-        acceptExitCodes: [3],
+        acceptExitCodes: [EXIT_HALT_STANDS],
     });
-    return exitCode === 3 ? parseHaltMark(stdout.trim()) : undefined;
+    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(stdout.trim()) : undefined;
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
@@ -75792,6 +75889,7 @@ function hard_halt_describe(error) {
 ;// CONCATENATED MODULE: ../packages/rollback/lib/orderly-stop.js
 
 
+
 /** The groups to stop, in order: `trading` (mode stop) leaves the groups that are not trading running. */
 function shutdownGroups(profile, scope) {
     return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
@@ -75805,10 +75903,9 @@ class OrderlyStopError extends Error {
     }
 }
 const ORDERLY_STOP_SCRIPT_NAME = 'titan-orderly-stop';
-const STILL_RUNNING_EXIT = 4;
 // $1 project, $2 stop timeout in seconds ('' = each container's own, from stop_grace_period), then
 // one argument per group: its service names, space-separated. For each group, in order: "stopped
-// <index> <containers> <milliseconds>", or "still-running <index> <services>" and exit 4.
+// <index> <containers> <milliseconds>", or "still-running <index> <services>" and exits EXIT_STILL_RUNNING.
 const ORDERLY_STOP_SCRIPT = `set -eu
 project=$1
 timeout=$2
@@ -75827,7 +75924,7 @@ for group in "$@"; do
     running=$(docker inspect --format '{{.State.Running}} {{index .Config.Labels "com.docker.compose.service"}}' $ids | awk '$1 == "true" { print $2 }' | sort -u | tr '\\n' ' ')
     if [ -n "$running" ]; then
       printf 'still-running %s %s\\n' "$index" "$running"
-      exit ${STILL_RUNNING_EXIT}
+      exit ${EXIT_STILL_RUNNING}
     fi
   fi
   end=$(date +%s%3N)
@@ -75868,7 +75965,7 @@ async function stopInOrder(connection, request) {
     }
     catch (error) {
         const next = groups[stopped.length];
-        if (error instanceof CommandFailedError && error.exitCode === STILL_RUNNING_EXIT) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_STILL_RUNNING) {
             throw new OrderlyStopError(`The orderly shutdown stopped at ${next?.join(', ') ?? 'a group'}: ${stillRunning || 'some of its containers'} still run(s) after docker stop. ` +
                 'Nothing was switched; the groups after it were not touched. Look at those containers (docker inspect, docker logs) before trying again.', stopped, { cause: error });
         }
@@ -76155,6 +76252,7 @@ printf 'verified %s %s\n' "$release_id" "$signer"
 
 
 
+
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
     name = 'HostVerificationError';
@@ -76165,7 +76263,6 @@ class HostVerificationError extends Error {
         this.reason = reason;
     }
 }
-const REFUSED_EXIT = 3;
 // read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
 // setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
 // \`chmod -R u+w\`, removed (retention does that).
@@ -76193,7 +76290,7 @@ else
   chmod -R u+w -- "$partial"
   rm -rf -- "$partial"
   printf '%s\\n' "$out" >&2
-  exit ${REFUSED_EXIT}
+  exit ${EXIT_NOT_VERIFIED}
 fi
 `));
 const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
@@ -76210,7 +76307,7 @@ if out=$(sh -c "$verify" ${host_verify_script_HOST_VERIFY_SCRIPT_NAME} "$1" "$2"
   printf '%s\\n' "$out"
 else
   printf '%s\\n' "$out" >&2
-  exit ${REFUSED_EXIT}
+  exit ${exit_status_EXIT_NOT_VERIFIED}
 fi
 `;
 /**
@@ -76279,7 +76376,7 @@ async function runVerifying(connection, script, name, args, messages) {
         return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: host_verify_script_HOST_VERIFY_SCRIPT })).stdout;
     }
     catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
+        if (error instanceof CommandFailedError && error.exitCode === exit_status_EXIT_NOT_VERIFIED) {
             const reason = verifyReason(error.stderrTail);
             throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
         }

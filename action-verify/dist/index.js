@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7034);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3630);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7034:
+/***/ 3630:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65482,7 +65482,9 @@ function describe(value) {
 ;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
 /**
  * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
+ * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
+ * with these patterns, and the `...Problem` functions say why a name fails them.
  */
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -65494,8 +65496,57 @@ const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,
 const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 /** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
 const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+/** Docker's limit on the length of a repository name (host and path). */
+const MAX_REPOSITORY_LENGTH = 255;
+/** One path component of a repository (distribution/reference's grammar). */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** Why `name` is not a compose service name, or undefined when it is. */
+function serviceNameProblem(name) {
+    if (SERVICE_NAME_PATTERN.test(name))
+        return undefined;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${SERVICE_NAME_PATTERN.source})`;
+}
+/** Why `name` cannot be an image name below the registry, or undefined when it can. */
+function imageNameProblem(name) {
+    if (IMAGE_NAME_PATTERN.test(name))
+        return undefined;
+    if (/[:@]/.test(name))
+        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
+    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
+}
+/**
+ * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
+ * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
+ * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
+ */
+function registryProblem(registry) {
+    if (registry === '')
+        return 'the registry is empty';
+    if (/^[a-z]+:\/\//i.test(registry))
+        return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
+    if (/[@\s]/.test(registry))
+        return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
+    const [first = '', ...rest] = registry.split('/');
+    const port = /:(\d+)$/.exec(first)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+        return `port ${port} of "${registry}" is out of range`;
+    for (const component of rest) {
+        if (!PATH_COMPONENT.test(component)) {
+            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
+        }
+    }
+    if (!REGISTRY_PATTERN.test(registry))
+        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
+    if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
+        return `"${registry}" is too long for a repository prefix`;
+    return undefined;
+}
+/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
 function imageRepository(registry, image) {
-    return `${registry.replace(/\/+$/, '')}/${image}`;
+    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
+    if (repository.length > MAX_REPOSITORY_LENGTH)
+        throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
+    return repository;
 }
 /** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
 function pinnedImageReference(repository, digest) {
@@ -66272,6 +66323,51 @@ fi
 printf 'verified %s %s\n' "$release_id" "$signer"
 `;
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
+/**
+ * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
+ * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
+ * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
+ * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
+ * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
+ */
+/** The script failed; its stderr says why. */
+const EXIT_FAILED = 1;
+/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
+const EXIT_NOT_VERIFIED = 3;
+/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
+const EXIT_NO_DATABASE = 3;
+/** Verify: no release is current on the host (no current/manifest.json). */
+const EXIT_NO_CURRENT_RELEASE = 3;
+/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
+const EXIT_HALT_STANDS = 3;
+/** Provision: the application folder cannot be entered. */
+const EXIT_NO_APP_DIR = 3;
+/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
+const EXIT_STILL_RUNNING = 4;
+/** EX_USAGE: the script was called wrongly. */
+const EXIT_USAGE = 64;
+/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
+const EXIT_DATA_ERROR = 65;
+/** EX_NOINPUT: an input file is missing or empty. */
+const EXIT_NO_INPUT = 66;
+/** EX_UNAVAILABLE: a service answered something unusable. */
+const EXIT_UNAVAILABLE = 69;
+/** EX_SOFTWARE: a tool inside the script failed. */
+const EXIT_SOFTWARE = 70;
+/** EX_IOERR: reading or writing a file failed. */
+const EXIT_IO_ERROR = 74;
+/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
+const EXIT_TEMPORARY = 75;
+/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
+const EXIT_LOCK_BUSY = 75;
+/** Ended by SIGHUP (the SSH session went away). */
+const EXIT_HANGUP = 129;
+/** Ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Ended by SIGTERM (a cancel). */
+const EXIT_TERMINATED = 143;
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/host-release.js
 /**
  * The release a host says it runs: `<appDir>/current/manifest.json` and `manifest.sig`, read in ONE
@@ -66285,17 +66381,18 @@ printf 'verified %s %s\n' "$release_id" "$signer"
 
 
 
+
 class HostReleaseError extends Error {
     name = 'HostReleaseError';
 }
 // $1 app dir; standard input: the host verify script (fed to `sh -s`, so it stays off the command
-// line and out of the log). Exit 3: there is no current release.
+// line and out of the log). Exit EXIT_NO_CURRENT_RELEASE: there is no current release.
 const READ_HOST_RELEASE_SCRIPT = `set -eu
 app_dir=$1
 current=$app_dir/current
 if [ ! -e "$current/manifest.json" ]; then
   printf 'read-release: %s/manifest.json does not exist: no release is current on this host\\n' "$current" >&2
-  exit 3
+  exit ${EXIT_NO_CURRENT_RELEASE}
 fi
 target=$(readlink -- "$current" 2>/dev/null) || target=
 printf 'current %s\\n' "$target"
@@ -66321,7 +66418,7 @@ async function readHostRelease(connection, request) {
         stdout = result.stdout;
     }
     catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === 3) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_CURRENT_RELEASE) {
             throw new HostReleaseError(`${request.appDir}/current/manifest.json does not exist on ${connection.host}: no release is current there. Deploy one first, or check app-dir.`);
         }
         throw error;

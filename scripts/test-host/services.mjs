@@ -34,7 +34,7 @@ async function parseWithYamlPackage(source) {
 }
 
 // --- Strict parser for the subset: comments, `key: scalar`, nested mappings by indentation,
-// block sequences of mappings (`- key: value`), flow sequences and flow mappings of scalars.
+// block sequences of mappings (`- key: value`) or of scalars (`- value`), flow sequences and flow mappings of scalars.
 function fail(lineNo, message) {
   throw new Error(`${file}:${lineNo}: ${message}`);
 }
@@ -150,8 +150,12 @@ function parseStrict(source) {
       const { no, text } = lines[pos];
       // Re-read the item as a mapping whose first key sits two columns to the right.
       lines[pos] = { no, indent: indent + 2, text: text.slice(2).trimStart() };
-      if (!/^[A-Za-z0-9_.-]+:/.test(lines[pos].text)) fail(no, 'sequence items must be mappings');
-      out.push(parseMapping(indent + 2));
+      if (/^[A-Za-z0-9_.-]+:/.test(lines[pos].text)) {
+        out.push(parseMapping(indent + 2));
+      } else {
+        out.push(value(lines[pos].text, no));
+        pos++;
+      }
     }
     return out;
   }

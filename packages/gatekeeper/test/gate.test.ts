@@ -15,6 +15,7 @@ describe('runGate on examples/titan', () => {
     expect(report.ready).toBe(true);
     expect(report.checks.map((c) => [c.check, c.status])).toEqual([
       ['ci', 'skipped'],
+      ['source', 'passed'],
       ['production-values', 'passed'],
       ['compose', 'passed'],
       ['secrets', 'passed'],
