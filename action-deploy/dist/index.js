@@ -68920,8 +68920,9 @@ function parseStackProbe(stdout, policyPath) {
 
 
 class SecretFilesError extends Error {
-    problems;
     name = 'SecretFilesError';
+    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+    problems;
     constructor(message, problems) {
         super(message);
         this.problems = problems;

@@ -67286,8 +67286,9 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
 
 
 class SecretFilesError extends Error {
-    problems;
     name = 'SecretFilesError';
+    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+    problems;
     constructor(message, problems) {
         super(message);
         this.problems = problems;
