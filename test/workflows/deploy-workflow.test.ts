@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -75,7 +75,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   let recovery: RecoveryHost;
   let operatorKey: string;
   let verifyKey: string;
-  /** The release production ran last (staging, the same host here, moves on after it). */
+  /** The release production ran last (staging's runs move only the staging folder on after it). */
   let productionRelease = '';
   let backupId = '';
   let marker = '';
