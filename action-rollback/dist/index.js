@@ -65237,6 +65237,8 @@ const ABORTED_MARKER = 'titan-deploy-lock-aborted';
 const LOST_MARKER = 'titan-deploy-lock-lost';
 /** Exit status when the lock stayed busy for the whole wait. */
 const LOCK_BUSY_EXIT = 75;
+/** How the host's stderr line begins when it ends a lock holder that stopped sending heartbeats. */
+const STALE_HOLDER_ENDED = "the deploy lock's holder";
 /**
  * Shell functions shared by the session lock and the guard, run in the application folder:
  * holder_number, holder_text, is_session_lock, end_stale_holder and take_lock SECONDS (the lock on fd 9).
@@ -65270,7 +65272,7 @@ end_stale_holder() {
   age=$(($(date +%s) - $(stat -c %Y "$holder_file")))
   [ "$age" -gt $((beat * 2)) ] || return 0
   is_session_lock "$group" "$(holder_text token)" || return 0
-  echo "the deploy lock's holder (process group $group) sent no heartbeat for $age s: ending it" >&2
+  echo "${STALE_HOLDER_ENDED} (process group $group) sent no heartbeat for $age s, more than twice its heartbeat-timeout of $beat s: ending it" >&2
   kill -KILL "-$group" 2> /dev/null || true
 }
 # take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).
@@ -65489,6 +65491,11 @@ async function acquireDeployLock(connection, options) {
                 markAborted();
             else if (line.startsWith(`${LOST_MARKER} `))
                 lostReason = line.slice(LOST_MARKER.length + 1);
+        },
+        // The host says why a lock it waited for became free (a holder silent for too long, ended).
+        onStderrLine: (line) => {
+            if (line.startsWith(STALE_HOLDER_ENDED))
+                logger.warning(`${connection.host}: ${line}.`);
         },
     });
     let ended = false;
@@ -65976,11 +65983,13 @@ done
 cat "state/guard-$release.json"
 `));
 // Stops the guard of $release (in $app/state): removes its record and plan (the guard stops at its
-// next look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT.
+// next look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT. The
+// guard removes its own record when it sees the confirmation, so the record may go at any moment:
+// one that is gone is a guard that already stopped.
 const STOP_GUARD_PART = `record="state/guard-$release.json"
 rm -f "state/guard-$release.plan"
 if [ -f "$record" ]; then
-  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
+  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record" 2> /dev/null || true)
   rm -f "$record"
   if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -q ${GUARD_SCRIPT_NAME}; then
     kill "$pid" 2> /dev/null || true

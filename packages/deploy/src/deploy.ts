@@ -590,6 +590,16 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
         await stopGuard(connection, layout, releaseId);
         return done;
       });
+      if (outcome === 'nothing') {
+        // The plan was gone: the release may have been confirmed on the host before the failure.
+        const now = await readHostState(connection, layout);
+        if (now.current === releaseId) {
+          const confirmedThere = now.releases.find((r) => r.id === releaseId)?.confirmed === true;
+          hostStatus = `release ${releaseId} is current${confirmedThere ? ' and confirmed on the host' : ''}: it was not returned (the host's guard had nothing to return)`;
+          logger.error(`The deploy failed after the switch, but ${hostStatus}.`);
+          return;
+        }
+      }
       if (outcome === 'restored' || outcome === 'nothing') {
         hostStatus = `release ${previous ?? '(none)'} runs as before${outcome === 'restored' ? ': what this deploy had stopped was started again' : ''}; current is unchanged`;
         logger.error(`The deploy failed before the switch: ${hostStatus}.`);

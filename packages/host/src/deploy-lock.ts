@@ -18,7 +18,7 @@ import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
 import type { HostLayout } from './host-layout.js';
-import { ABORTED_MARKER, ACQUIRED_MARKER, LOCK_BUSY_EXIT, LOST_MARKER, SESSION_LOCK_SCRIPT, SESSION_LOCK_SCRIPT_NAME } from './session-lock-script.js';
+import { ABORTED_MARKER, ACQUIRED_MARKER, LOCK_BUSY_EXIT, LOST_MARKER, SESSION_LOCK_SCRIPT, SESSION_LOCK_SCRIPT_NAME, STALE_HOLDER_ENDED } from './session-lock-script.js';
 
 /** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
@@ -126,6 +126,10 @@ export async function acquireDeployLock(connection: SshConnection, options: Acqu
         if (line === ACQUIRED_MARKER) markAcquired();
         else if (line === ABORTED_MARKER) markAborted();
         else if (line.startsWith(`${LOST_MARKER} `)) lostReason = line.slice(LOST_MARKER.length + 1);
+      },
+      // The host says why a lock it waited for became free (a holder silent for too long, ended).
+      onStderrLine: (line) => {
+        if (line.startsWith(STALE_HOLDER_ENDED)) logger.warning(`${connection.host}: ${line}.`);
       },
     },
   );

@@ -267,11 +267,13 @@ cat "state/guard-$release.json"
 `;
 
 // Stops the guard of $release (in $app/state): removes its record and plan (the guard stops at its
-// next look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT.
+// next look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT. The
+// guard removes its own record when it sees the confirmation, so the record may go at any moment:
+// one that is gone is a guard that already stopped.
 const STOP_GUARD_PART = `record="state/guard-$release.json"
 rm -f "state/guard-$release.plan"
 if [ -f "$record" ]; then
-  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
+  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record" 2> /dev/null || true)
   rm -f "$record"
   if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -q ${GUARD_SCRIPT_NAME}; then
     kill "$pid" 2> /dev/null || true

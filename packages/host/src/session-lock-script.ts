@@ -30,6 +30,9 @@ export const LOST_MARKER = 'titan-deploy-lock-lost';
 /** Exit status when the lock stayed busy for the whole wait. */
 export const LOCK_BUSY_EXIT = 75;
 
+/** How the host's stderr line begins when it ends a lock holder that stopped sending heartbeats. */
+export const STALE_HOLDER_ENDED = "the deploy lock's holder";
+
 
 /**
  * Shell functions shared by the session lock and the guard, run in the application folder:
@@ -64,7 +67,7 @@ end_stale_holder() {
   age=$(($(date +%s) - $(stat -c %Y "$holder_file")))
   [ "$age" -gt $((beat * 2)) ] || return 0
   is_session_lock "$group" "$(holder_text token)" || return 0
-  echo "the deploy lock's holder (process group $group) sent no heartbeat for $age s: ending it" >&2
+  echo "${STALE_HOLDER_ENDED} (process group $group) sent no heartbeat for $age s, more than twice its heartbeat-timeout of $beat s: ending it" >&2
   kill -KILL "-$group" 2> /dev/null || true
 }
 # take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).
