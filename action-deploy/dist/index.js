@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2886);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1941);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2886:
+/***/ 1941:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64236,10 +64236,10 @@ function hostConnectOptions(settings, logger) {
     };
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/cancellation.js
+;// CONCATENATED MODULE: ../packages/phases/lib/cancellation.js
 /**
  * A cancelled run (GitHub cancels a step with SIGINT, then SIGTERM 7.5 s later, then kills it 2.5 s
- * after that): the action turns the signal into an AbortSignal; deploy and rollback stop at their
+ * after that): the action turns the signal into an AbortSignal; deploy, rollback and restore stop at their
  * next safe point and leave the host as safe as a finished run (see deploy.ts and
  * @titan/rollback/rollback).
  */
@@ -68977,7 +68977,7 @@ async function requireHealthyStack(connection, options) {
     return report;
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/phase-clock.js
+;// CONCATENATED MODULE: ../packages/phases/lib/phase-clock.js
 class PhaseClock {
     #origin;
     #logger;

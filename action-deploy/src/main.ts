@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { coreLogger } from '@titan/action-kit/core-logger';
 import { hostConnectOptions } from '@titan/action-kit/host-inputs';
-import { CancelledError, cancellationCause } from '@titan/deploy/cancellation';
+import { CancelledError, cancellationCause } from '@titan/phases/cancellation';
 import { readLocalBundle, type LocalBundle } from '@titan/deploy/local-bundle';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
 import { HostLayout } from '@titan/host/host-layout';

@@ -10,7 +10,7 @@
  * anywhere else), and the outcome carries the error; nothing on the host is changed by a backup.
  * Never throws for an operational failure: `error` is set instead.
  */
-import { PhaseClock, type PhaseRecord } from '@titan/deploy/phase-clock';
+import { PhaseClock, type PhaseRecord } from '@titan/phases/phase-clock';
 import type { HostLayout } from '@titan/host/host-layout';
 import { readInstalledRelease } from '@titan/host/release-files';
 import { readCurrent } from '@titan/host/switch-current';

@@ -53,7 +53,7 @@ import { restartServices, stopServices, upServices, upStack } from '@titan/host/
 import { recordStackMode } from '@titan/host/stack-mode';
 import { switchCurrent } from '@titan/host/switch-current';
 import { verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
-import { CancelledError, cancellationCause, throwIfCancelled } from './cancellation.js';
+import { CancelledError, cancellationCause, throwIfCancelled } from '@titan/phases/cancellation';
 import { type ChangePlan, type ReleaseView, definitionFiles, planChanges } from './change-plan.js';
 import { readComposeView } from './compose-services.js';
 import { HostNotReadyError, MigrationDriftError } from './deploy-errors.js';
@@ -61,7 +61,7 @@ import { admitRelease } from './release-admission.js';
 import { checkNoNewHalt } from './deploy-halt.js';
 import { requireHealthyStack, StackUnhealthyError } from '@titan/verify/healthy-stack';
 import type { LocalBundle } from './local-bundle.js';
-import { PhaseClock, type PhaseRecord } from './phase-clock.js';
+import { PhaseClock, type PhaseRecord } from '@titan/phases/phase-clock';
 
 export interface DeployRequest {
   readonly bundle: LocalBundle;

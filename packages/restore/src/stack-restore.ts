@@ -22,7 +22,7 @@
  */
 import type { BackupManifest, ManifestObject } from '@titan/backup/backup-manifest';
 import { findServiceContainer } from '@titan/backup/stack-container';
-import { PhaseClock, type PhaseRecord } from '@titan/deploy/phase-clock';
+import { PhaseClock, type PhaseRecord } from '@titan/phases/phase-clock';
 import { stackProfileOf } from '@titan/release/manifest';
 import { type StackProfile, tradingServices } from '@titan/release/stack-profile';
 import { currentTarget, type ComposeTarget } from '@titan/host/compose-command';

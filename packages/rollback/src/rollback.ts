@@ -29,8 +29,8 @@
  */
 import type { Logger } from '@titan/log/logger';
 import { requireHealthyStack, StackUnhealthyError } from '@titan/verify/healthy-stack';
-import { CancelledError, cancellationCause, throwIfCancelled } from '@titan/deploy/cancellation';
-import { PhaseClock, type PhaseRecord } from '@titan/deploy/phase-clock';
+import { CancelledError, cancellationCause, throwIfCancelled } from '@titan/phases/cancellation';
+import { PhaseClock, type PhaseRecord } from '@titan/phases/phase-clock';
 import { currentTarget, type TitanMode } from '@titan/host/compose-command';
 import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock';
 import { confirmRelease, stopGuard } from '@titan/host/guard';

@@ -1,6 +1,6 @@
 /**
  * A cancelled run (GitHub cancels a step with SIGINT, then SIGTERM 7.5 s later, then kills it 2.5 s
- * after that): the action turns the signal into an AbortSignal; deploy and rollback stop at their
+ * after that): the action turns the signal into an AbortSignal; deploy, rollback and restore stop at their
  * next safe point and leave the host as safe as a finished run (see deploy.ts and
  * @titan/rollback/rollback).
  */

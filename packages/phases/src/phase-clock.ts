@@ -1,6 +1,7 @@
 /**
- * The phases of a deploy with their start and duration: logged as groups while they run, then shown
- * as the job summary's timeline and recorded in the journal.
+ * The phases of a run on a host (a deploy, a rollback, a backup, a restore) with their start and
+ * duration: logged as groups while they run, then shown as the job summary's timeline and recorded
+ * in the journal.
  */
 import type { Logger } from '@titan/log/logger';
 
