@@ -91,8 +91,8 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     // staging stack in staging/ (built from the root's image contexts); the staging host.
     titan = join(scratch, 'titan');
     layOutTitanRepository(host, titan);
-    bringDown('titanstaging');
-    staging = prepareStagingHost(host, 'workflows-staging', 'titanstaging');
+    bringDown('wfstaging');
+    staging = prepareStagingHost(host, 'workflows-staging', 'wfstaging');
     // Staging connects with a passphrase-protected key made now (TITAN_SSH_KEY_PASSPHRASE).
     stagingKey = await createEncryptedDeployKey(host);
     // Production's bucket for backup.yml and recover.yml, an operator's age key (restores) and the
@@ -154,7 +154,16 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
 
   it('the quick start: 17 images built once; the staging stack, pinned to those digests, to staging in its posture, verified; approved; the release to production', { timeout: 900_000 }, async () => {
     const sha = randomBytes(20).toString('hex');
-    const run = await github.run({ workflow: RELEASE_WORKFLOW, event: 'push', sha, ref: 'refs/heads/main' });
+    // What the staging stack's containers run once staging is done, as production's job begins.
+    let running = '';
+    onStep = (event) => {
+      if (running !== '' || event.job !== 'deploy/deploy to production') return;
+      const containers = execFileSync('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${staging.project}`], { encoding: 'utf8' }).trim().split('\n');
+      running = execFileSync('docker', ['inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{.Config.Image}}', ...containers], { encoding: 'utf8' });
+    };
+    const run = await github.run({ workflow: RELEASE_WORKFLOW, event: 'push', sha, ref: 'refs/heads/main' }).finally(() => {
+      onStep = undefined;
+    });
     expect(run.conclusion, explain(run)).toBe('success');
     expect(run.chainErrors).toEqual([]);
 
@@ -191,8 +200,6 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
       expect(stagingManifest.images[service]?.digest, service).toBe(built[service]);
     }
     expect([manifest.git.sha, stagingManifest.git.sha]).toEqual([sha, sha]);
-    const containers = execFileSync('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${staging.project}`], { encoding: 'utf8' }).trim().split('\n');
-    const running = execFileSync('docker', ['inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{.Config.Image}}', ...containers], { encoding: 'utf8' });
     expect(running.trim().split('\n').map((l) => l.split(' ')[0]).sort()).toEqual(STAGING_SERVICES);
     for (const line of running.trim().split('\n')) {
       const [service, image] = line.split(' ') as [string, string];
