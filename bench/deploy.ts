@@ -71,7 +71,7 @@ cd "$app"
 if [ -d "releases/$id" ]; then rm -rf "$upload"; else mv "$upload" "releases/$id"; fi
 ln -sfn "releases/$id" current.tmp
 mv -T current.tmp current
-docker compose -p "$project" --project-directory "$app/current" -f "$app/current/docker-compose.yml" -f "$app/current/docker-compose.prod.yml" \\
+docker compose -p "$project" --project-directory "$app/current" -f "$app/current/docker-compose.yml" -f "$app/current/docker-compose.prod.yml" -f "$app/current/docker-compose.secrets.yml" \\
   -f "$app/current/docker-compose.digests.yml" --env-file "$app/shared/.env.prod" up -d --remove-orphans 2> /dev/null
 `;
 

@@ -116,7 +116,7 @@ exec 9> "$app/.deploy.lock"
 flock -w 60 9
 printf 'CONNECT {"verbose":false,"pedantic":false,"user":"console","pass":"%s"}\\r\\nPUB ${SUBJECT} %s\\r\\n%s\\r\\nPING\\r\\n' "$pass" "\${#payload}" "$payload" |
   busybox nc 127.0.0.1 ${natsPort} | grep -q PONG || echo "HARD_HALT not delivered" >&2
-c="docker compose -p $project --project-directory $app/current -f $app/current/docker-compose.yml -f $app/current/docker-compose.prod.yml -f $app/current/docker-compose.digests.yml --env-file $app/shared/.env.prod"
+c="docker compose -p $project --project-directory $app/current -f $app/current/docker-compose.yml -f $app/current/docker-compose.prod.yml -f $app/current/docker-compose.secrets.yml -f $app/current/docker-compose.digests.yml --env-file $app/shared/.env.prod"
 $c stop titan-scavenger titan-hunter titan-sentinel titan-ai-quant titan-powerlaw-lab 2> /dev/null
 $c stop titan-execution 2> /dev/null
 $c stop titan-brain 2> /dev/null

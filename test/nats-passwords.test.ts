@@ -16,9 +16,8 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDotenv } from '@titan/gatekeeper/dotenv';
 import { checkProductionValues } from '@titan/gatekeeper/production-values';
-import { DEFAULT_REQUIRED_VALUES, NATS_SERVICE_PASSWORDS } from '@titan/gatekeeper/required-values';
 import { loadTestHost } from '@titan/test-host/test-host';
-import { TROUBLESOME_PASSWORDS } from '../packages/gatekeeper/test/release-fixture.js';
+import { TITAN_VALUES, TROUBLESOME_PASSWORDS } from '../packages/gatekeeper/test/release-fixture.js';
 
 const host = loadTestHost();
 const PROJECT = 'natspasswords';
@@ -106,7 +105,7 @@ describe("the stack's NATS with passwords of every troublesome shape", () => {
   it('the production values scripts/test-host/up generated pass the gate, and NATS carries them', async () => {
     const file = join(host.appDir, 'shared', '.env.prod');
     const text = readFileSync(file, 'utf8');
-    const findings = checkProductionValues({ sources: [{ origin: '.env.prod', parsed: parseDotenv(text, '.env.prod') }], required: DEFAULT_REQUIRED_VALUES });
+    const findings = checkProductionValues({ sources: [{ origin: '.env.prod', parsed: parseDotenv(text, '.env.prod') }], ...TITAN_VALUES });
     expect(findings.map((f) => `${f.message} (${f.fix})`)).toEqual([]);
     const values = new Map(parseDotenv(text, '.env.prod').entries.map((e) => [e.name, e.value]));
     const { port } = await natsWith({});
@@ -114,11 +113,11 @@ describe("the stack's NATS with passwords of every troublesome shape", () => {
   });
 
   // One distinct password per user in each round.
-  const users = NATS_SERVICE_PASSWORDS.length;
+  const users = TITAN_VALUES.distinct.length;
   const rounds: string[][] = [TROUBLESOME_PASSWORDS.slice(0, users), [...TROUBLESOME_PASSWORDS.slice(users), 'true', '1k', '1234', '0x1F', 'off', '64MB'].slice(0, users)];
 
   it.each(rounds.map((passwords, i) => [i + 1, passwords] as const))('round %i: every user authenticates with its password, a wrong one is refused', async (_round, passwords) => {
-    const assigned = Object.fromEntries(NATS_SERVICE_PASSWORDS.map((name, i) => [name, passwords[i % passwords.length] ?? '']));
+    const assigned = Object.fromEntries(TITAN_VALUES.distinct.map((name, i) => [name, passwords[i % passwords.length] ?? '']));
     const { port, envText } = await natsWith(assigned);
     const results: Record<string, string> = {};
     for (const [name, user] of Object.entries(USERS)) results[user] = await authenticates(port, user, assigned[name] ?? '');
@@ -126,7 +125,7 @@ describe("the stack's NATS with passwords of every troublesome shape", () => {
     expect(await authenticates(port, 'console', `${assigned['NATS_CONSOLE_PASSWORD'] ?? ''}x`)).toMatch(/authorization/i);
 
     // The gate reads the same file as accepting every password long enough to be one it generates.
-    const findings = checkProductionValues({ sources: [{ origin: 'prod.env', parsed: parseDotenv(envText, 'prod.env') }], required: DEFAULT_REQUIRED_VALUES });
+    const findings = checkProductionValues({ sources: [{ origin: 'prod.env', parsed: parseDotenv(envText, 'prod.env') }], ...TITAN_VALUES });
     const gateRefused = new Set(findings.map((f) => f.message.split(' ')[0]));
     for (const [name, password] of Object.entries(assigned)) {
       expect(gateRefused.has(name), `${name}: ${findings.find((f) => f.message.startsWith(name))?.message ?? ''}`).toBe(password.length < 16 || new Set(password).size < 6 || Object.values(assigned).filter((p) => p === password).length > 1);

@@ -25,7 +25,10 @@ const appDir = join(host.stateDir, 'opt', PROJECT);
 const work = mkdtempSync(join(tmpdir(), 'titan-staging-'));
 const SERVICES = ['nats', 'postgres', 'titan-brain', 'titan-execution', 'titan-hunter', 'titan-scavenger', 'titan-sentinel'];
 const TITAN = ['titan-scavenger', 'titan-hunter', 'titan-sentinel', 'titan-execution', 'titan-brain'];
-/** The staging posture's own values, POSTGRES_UID/GID set to the host's postgres user: what the staging host holds. */
+/**
+ * The staging posture's own values, POSTGRES_UID/GID set to the host's postgres user: what the staging host holds.
+ * `required`: its secrets, which services.yml's values.required names.
+ */
 const hostEnv = join(work, 'staging.env');
 const required = readFileSync(join(SOURCE, 'staging.env'), 'utf8')
   .split('\n')
@@ -146,7 +149,8 @@ afterAll(() => {
 
 describe('the staging stack (examples/titan-staging) through the whole path, with no code of its own', () => {
   it('gatekeeper: the production gate refuses its staging defaults; the staging posture lets them through as warnings, and says so', async () => {
-    const inputs = { source: SOURCE, 'env-file': hostEnv, required: required.join('\n'), 'github-token': '' };
+    // No required input: the gate takes the required values from the staging source's services.yml.
+    const inputs = { source: SOURCE, 'env-file': hostEnv, 'github-token': '' };
     const production = await runActionBundle('action-deploy/gatekeeper', { inputs });
     expect(production.status).toBe(1);
     expect(production.outputs['ready']).toBe('false');

@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1941);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3612);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1941:
+/***/ 3612:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64602,7 +64602,9 @@ function describe(value) {
 ;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
 /**
  * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
+ * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
+ * with these patterns, and the `...Problem` functions say why a name fails them.
  */
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -64614,8 +64616,57 @@ const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,
 const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 /** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
 const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+/** Docker's limit on the length of a repository name (host and path). */
+const MAX_REPOSITORY_LENGTH = 255;
+/** One path component of a repository (distribution/reference's grammar). */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** Why `name` is not a compose service name, or undefined when it is. */
+function serviceNameProblem(name) {
+    if (image_reference_SERVICE_NAME_PATTERN.test(name))
+        return undefined;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
+}
+/** Why `name` cannot be an image name below the registry, or undefined when it can. */
+function imageNameProblem(name) {
+    if (IMAGE_NAME_PATTERN.test(name))
+        return undefined;
+    if (/[:@]/.test(name))
+        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
+    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
+}
+/**
+ * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
+ * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
+ * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
+ */
+function registryProblem(registry) {
+    if (registry === '')
+        return 'the registry is empty';
+    if (/^[a-z]+:\/\//i.test(registry))
+        return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
+    if (/[@\s]/.test(registry))
+        return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
+    const [first = '', ...rest] = registry.split('/');
+    const port = /:(\d+)$/.exec(first)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+        return `port ${port} of "${registry}" is out of range`;
+    for (const component of rest) {
+        if (!PATH_COMPONENT.test(component)) {
+            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
+        }
+    }
+    if (!REGISTRY_PATTERN.test(registry))
+        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
+    if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
+        return `"${registry}" is too long for a repository prefix`;
+    return undefined;
+}
+/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
 function imageRepository(registry, image) {
-    return `${registry.replace(/\/+$/, '')}/${image}`;
+    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
+    if (repository.length > MAX_REPOSITORY_LENGTH)
+        throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
+    return repository;
 }
 /** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
 function pinnedImageReference(repository, digest) {
@@ -65182,6 +65233,82 @@ async function listBundle(dir) {
 
 // EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(6637);
+;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
+
+/**
+ * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
+ * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
+ * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
+ * the host's own, never part of a bundle: they live under the application folder's `shared/`
+ * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
+ * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
+ * resolve it lexically to `<app>/shared/secrets/<file>`.
+ *
+ * Each definition names the production value it holds with the extension field
+ * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
+ * variable of the values, the gatekeeper checks the value like every other production value.
+ */
+const SECRET_VARIABLE_FIELD = 'x-titan-variable';
+/** The folder of the application directory secret files must lie in. */
+const SHARED_DIR = 'shared';
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/**
+ * Where a `file:` source lands, relative to the application folder, when the project directory is
+ * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
+ * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
+ */
+function secretHostPath(file) {
+    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
+        return undefined;
+    const landed = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join('current', file));
+    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
+        return undefined;
+    return landed;
+}
+/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
+function stackSecretsOf(documents) {
+    const definitions = new Map();
+    const users = new Map();
+    for (const document of documents) {
+        if (!isMapping(document))
+            continue;
+        const secrets = document['secrets'];
+        if (isMapping(secrets)) {
+            for (const [name, definition] of Object.entries(secrets)) {
+                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
+            }
+        }
+        const services = document['services'];
+        if (!isMapping(services))
+            continue;
+        for (const [service, section] of Object.entries(services)) {
+            if (!isMapping(section) || !Array.isArray(section['secrets']))
+                continue;
+            for (const entry of section['secrets']) {
+                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
+                if (source === undefined)
+                    continue;
+                const set = users.get(source) ?? new Set();
+                set.add(service);
+                users.set(source, set);
+            }
+        }
+    }
+    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
+    return names.map((name) => {
+        const definition = definitions.get(name) ?? {};
+        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
+        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
+        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
+    });
+}
+/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
+function secretHostPaths(secrets) {
+    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
+}
+
 ;// CONCATENATED MODULE: ../packages/deploy/lib/compose-services.js
 /**
  * What each compose service of a release is made of, as far as deciding "did it change?" needs:
@@ -65190,20 +65317,23 @@ var dist = __nccwpck_require__(6637);
  */
 
 
-function isMapping(value) {
+
+function compose_services_isMapping(value) {
     return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 /** Reads the compose files (name -> text), in -f order, leaving out files not given. */
 function readComposeView(files) {
     const sections = new Map();
     const topLevel = [];
+    const documents = [];
     for (const file of files) {
         const doc = (0,dist/* parse */.qg)(file.text, { merge: true, uniqueKeys: false });
-        if (!isMapping(doc))
+        documents.push(doc);
+        if (!compose_services_isMapping(doc))
             continue;
         const { services, ...rest } = doc;
         topLevel.push({ file: file.name, rest });
-        if (!isMapping(services))
+        if (!compose_services_isMapping(services))
             continue;
         for (const [name, section] of Object.entries(services)) {
             const list = sections.get(name) ?? [];
@@ -65222,10 +65352,10 @@ function readComposeView(files) {
         }
         services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
     }
-    return { services, topLevel: JSON.stringify(topLevel) };
+    return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
 }
 function releasePathsOf(section) {
-    if (!isMapping(section))
+    if (!compose_services_isMapping(section))
         return [];
     const out = [];
     const add = (source) => {
@@ -65245,7 +65375,7 @@ function releasePathsOf(section) {
                 if (source.startsWith('.'))
                     add(source);
             }
-            else if (isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
+            else if (compose_services_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
                 add(volume['source']);
             }
         }
@@ -65254,7 +65384,7 @@ function releasePathsOf(section) {
     for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
         if (typeof entry === 'string')
             add(entry);
-        else if (isMapping(entry) && typeof entry['path'] === 'string')
+        else if (compose_services_isMapping(entry) && typeof entry['path'] === 'string')
             add(entry['path']);
     }
     return out;
@@ -65566,6 +65696,51 @@ function describeError(error) {
     return String(error);
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
+/**
+ * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
+ * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
+ * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
+ * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
+ * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
+ */
+/** The script failed; its stderr says why. */
+const EXIT_FAILED = 1;
+/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
+const EXIT_NOT_VERIFIED = 3;
+/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
+const EXIT_NO_DATABASE = 3;
+/** Verify: no release is current on the host (no current/manifest.json). */
+const EXIT_NO_CURRENT_RELEASE = 3;
+/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
+const EXIT_HALT_STANDS = 3;
+/** Provision: the application folder cannot be entered. */
+const EXIT_NO_APP_DIR = 3;
+/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
+const EXIT_STILL_RUNNING = 4;
+/** EX_USAGE: the script was called wrongly. */
+const EXIT_USAGE = 64;
+/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
+const EXIT_DATA_ERROR = 65;
+/** EX_NOINPUT: an input file is missing or empty. */
+const EXIT_NO_INPUT = 66;
+/** EX_UNAVAILABLE: a service answered something unusable. */
+const EXIT_UNAVAILABLE = 69;
+/** EX_SOFTWARE: a tool inside the script failed. */
+const EXIT_SOFTWARE = 70;
+/** EX_IOERR: reading or writing a file failed. */
+const EXIT_IO_ERROR = 74;
+/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
+const EXIT_TEMPORARY = 75;
+/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
+const EXIT_LOCK_BUSY = 75;
+/** Ended by SIGHUP (the SSH session went away). */
+const EXIT_HANGUP = 129;
+/** Ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Ended by SIGTERM (a cancel). */
+const EXIT_TERMINATED = 143;
+
 ;// CONCATENATED MODULE: ../packages/host/lib/session-lock-script.js
 /**
  * The host side of the deploy lock, as POSIX sh (see deploy-lock.ts for the runner's side).
@@ -65588,13 +65763,12 @@ function describeError(error) {
  * a journal line and only then exits: the lock is free once nothing the deploy started still runs.
  * A waiting guard then returns the host to a good release (guard-scripts.ts).
  */
+
 const SESSION_LOCK_SCRIPT_NAME = 'titan-deploy-lock';
 const GUARD_PROCESS_NAME = 'titan-guard';
 const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
 const ABORTED_MARKER = 'titan-deploy-lock-aborted';
 const LOST_MARKER = 'titan-deploy-lock-lost';
-/** Exit status when the lock stayed busy for the whole wait. */
-const LOCK_BUSY_EXIT = 75;
 /** How the host's stderr line begins when it ends a lock holder that stopped sending heartbeats. */
 const STALE_HOLDER_ENDED = "the deploy lock's holder";
 /**
@@ -65641,7 +65815,7 @@ take_lock() {
     left=$((deadline - $(date +%s)))
     if [ "$left" -le 0 ]; then
       flock -n 9 && return 0
-      return ${LOCK_BUSY_EXIT}
+      return ${EXIT_LOCK_BUSY}
     fi
     [ "$left" -le 5 ] || left=5
     flock -w "$left" 9 && return 0
@@ -65800,6 +65974,7 @@ echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) released the deploy lock"
 
 
 
+
 /** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
 const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
 class DeployLockBusyError extends Error {
@@ -65868,7 +66043,7 @@ async function acquireDeployLock(connection, options) {
     options.signal?.removeEventListener('abort', onCancel);
     if (ended) {
         stdin.end();
-        if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
+        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
             throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
         }
         if (options.signal?.aborted === true) {
@@ -66679,6 +66854,7 @@ function checkReleaseId(id) {
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+
 const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
     name = 'HostHaltedError';
@@ -66729,7 +66905,7 @@ if [ -z "$2" ] && ! grep -q '"nonce":"[0-9a-f]' state/halted; then
   exit 0
 fi
 cat state/halted
-exit 3
+exit ${EXIT_HALT_STANDS}
 `;
 /** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
 async function writeHaltMark(connection, layout, mark) {
@@ -66757,9 +66933,9 @@ async function liftHaltMark(connection, layout, nonce) {
     const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
         name: LIFT_HALT_MARK_SCRIPT_NAME,
         timeoutMs: 30_000,
-        acceptExitCodes: [3],
+        acceptExitCodes: [EXIT_HALT_STANDS],
     });
-    return exitCode === 3 ? parseHaltMark(stdout.trim()) : undefined;
+    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(stdout.trim()) : undefined;
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
@@ -67003,36 +67179,56 @@ function parseJournal(text) {
 }
 
 ;// CONCATENATED MODULE: ../packages/release/lib/migration-files.js
-
 /**
- * Migrations are applied in the order of their number: `0001_name.sql`, `0002_...`, numbered
- * consecutively from 1, each number once. A gap or a repeat means a file went missing or two
- * branches collided, which deploy must not discover on the host. Returns the problem, if any.
+ * The one rule for the files of a migrations folder, which gatekeeper, sign and the host apply alike:
+ * only `.sql` files named `NNNN_description.sql`, directly in the folder, numbered consecutively
+ * from 0001, each number once. A gap or a repeat means a file went missing or two branches
+ * collided, which deploy must not discover on the host.
  */
-const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9._-]+\.sql$/;
-function migrationProblem(folder, paths) {
-    const numbers = [];
-    for (const path of paths) {
-        if (posix.dirname(path) !== folder) {
-            return { path, problem: 'is in a subfolder; migrations are the .sql files directly in the migrations folder' };
+const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9][A-Za-z0-9._-]*\.sql$/;
+/** The number of a migration file name, or undefined when the name is not one. */
+function migrationNumber(name) {
+    const match = MIGRATION_NAME_PATTERN.exec(name);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+/** Every problem of the folder's entries, in name order. */
+function migrationFileProblems(entries) {
+    const problems = [];
+    let expected = 1;
+    let previous;
+    for (const { name, isFile } of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const number = isFile ? migrationNumber(name) : undefined;
+        if (number === undefined) {
+            problems.push({
+                name,
+                message: isFile ? `${name} is not a migration named NNNN_name.sql` : `${name} is a folder; migrations are the .sql files directly in the migrations folder`,
+                fix: 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder',
+            });
+            continue;
         }
-        const match = MIGRATION_NAME_PATTERN.exec(posix.basename(path));
-        if (match?.[1] === undefined) {
-            return { path, problem: 'is not named like a migration: NNNN_description.sql (four digits, e.g. 0004_add_fees.sql)' };
+        if (previous !== undefined && number === previous.number) {
+            problems.push({
+                name,
+                message: `${name} has the same number as ${previous.name}`,
+                fix: `Renumber ${name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`,
+            });
+            continue;
         }
-        numbers.push(Number(match[1]));
+        if (number !== expected) {
+            const missing = expected === number - 1 ? pad(expected) : `${pad(expected)}-${pad(number - 1)}`;
+            problems.push({
+                name,
+                message: previous === undefined ? `The first migration is ${name}; numbering starts at 0001` : `${name} follows ${previous.name}: ${missing} is missing`,
+                fix: `Number migrations consecutively: rename ${name} to ${pad(expected)}_${name.slice(5)}`,
+            });
+        }
+        expected = number + 1;
+        previous = { name, number };
     }
-    const sorted = [...numbers].sort((a, b) => a - b);
-    for (let i = 0; i < sorted.length; i += 1) {
-        const expected = i + 1;
-        if (sorted[i] !== expected) {
-            const number = String(expected).padStart(4, '0');
-            return sorted[i] === sorted[i - 1]
-                ? { path: folder, problem: `two migrations are numbered ${String(sorted[i]).padStart(4, '0')}; renumber one` }
-                : { path: folder, problem: `migration ${number} is missing: migrations are numbered consecutively from 0001` };
-        }
-    }
-    return undefined;
+    return problems;
+}
+function pad(n) {
+    return String(n).padStart(4, '0');
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/migration-plan.js
@@ -67417,6 +67613,7 @@ async function checkMigrationContent(connection, layout, releaseId, pending) {
 ;// CONCATENATED MODULE: ../packages/host/lib/migrations.js
 
 
+
 const MIGRATIONS_TABLE = '_titan_migrations';
 /** The stack profile's database as a migration target. */
 function databaseTarget(profile) {
@@ -67434,8 +67631,6 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
 // "file sha256" lines, nothing when there is no history table yet. Waits for the project's running
 // postgres container to accept connections only when the first try fails; a stopped or missing one
 // is said at once.
-/** Exit status of the read script when the project has no running postgres container (a stopped stack, one taken down, a rebooted host). */
-const NO_DATABASE_EXIT = 3;
 const READ_MIGRATIONS_SCRIPT = `set -eu
 project=$1
 role=$2
@@ -67463,7 +67658,7 @@ if [ -z "$id" ]; then
   else
     echo "project $project has no $service container" >&2
   fi
-  exit ${NO_DATABASE_EXIT}
+  exit ${EXIT_NO_DATABASE}
 fi
 deadline=$(($(date +%s) + wait))
 while :; do
@@ -67544,7 +67739,7 @@ async function readAppliedMigrations(connection, project, options) {
         }));
     }
     catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === NO_DATABASE_EXIT) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_DATABASE) {
             const said = error.stderrTail.trim().split('\n').pop() ?? '';
             const what = said === '' ? `project ${project} has no running ${db.service} container` : said;
             throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
@@ -67635,6 +67830,7 @@ async function requireMigrationRecorded(connection, target, request) {
 
 
 
+
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
     name = 'HostVerificationError';
@@ -67645,7 +67841,6 @@ class HostVerificationError extends Error {
         this.reason = reason;
     }
 }
-const REFUSED_EXIT = 3;
 // read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
 // setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
 // \`chmod -R u+w\`, removed (retention does that).
@@ -67673,7 +67868,7 @@ else
   chmod -R u+w -- "$partial"
   rm -rf -- "$partial"
   printf '%s\\n' "$out" >&2
-  exit ${REFUSED_EXIT}
+  exit ${EXIT_NOT_VERIFIED}
 fi
 `;
 const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
@@ -67690,7 +67885,7 @@ if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$1" "$2" "$3" 2>&1); then
   printf '%s\\n' "$out"
 else
   printf '%s\\n' "$out" >&2
-  exit ${REFUSED_EXIT}
+  exit ${EXIT_NOT_VERIFIED}
 fi
 `;
 /**
@@ -67759,7 +67954,7 @@ async function runVerifying(connection, script, name, args, messages) {
         return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT })).stdout;
     }
     catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
             const reason = verifyReason(error.stderrTail);
             throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
         }
@@ -68632,6 +68827,188 @@ function parseStackProbe(stdout, policyPath) {
     return { containers, images, policyFile, currentTarget };
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/secret-files.js
+/**
+ * The secret files a release's compose files mount (its secrets overlay, see
+ * @titan/release/stack-secrets), as the host keeps them under `shared/`: each must be a regular file
+ * (not a symbolic link, not a folder), not empty, mode 0600 or 0400, owned by the deploy user (the
+ * user the session runs as). Compose mounts a missing source as an empty folder created by the
+ * engine, and a looser file is readable by other users of the host: a deploy refuses both before it
+ * stops anything. The check reads modes, owners and sizes only: no content crosses the connection.
+ */
+
+
+
+
+class SecretFilesError extends Error {
+    problems;
+    name = 'SecretFilesError';
+    constructor(message, problems) {
+        super(message);
+        this.problems = problems;
+    }
+}
+/** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
+const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+const SECRET_FILES_SCRIPT_NAME = 'titan-secret-files';
+// $1 app dir, then the paths. One line per problem: <path> TAB <problem>. Exit 0 either way.
+const SECRET_FILES_SCRIPT = `set -eu
+app=$1
+shift
+me=$(id -u)
+me_name=$(id -un)
+for rel in "$@"; do
+  f="$app/$rel"
+  if [ -L "$f" ]; then printf '%s\\t%s\\n' "$rel" "is a symbolic link (it must be the file itself)"; continue; fi
+  if [ ! -e "$f" ]; then printf '%s\\t%s\\n' "$rel" "is missing"; continue; fi
+  if [ ! -f "$f" ]; then printf '%s\\t%s\\n' "$rel" "is not a regular file"; continue; fi
+  read -r mode owner owner_name size <<EOF
+$(stat -c '%a %u %U %s' -- "$f")
+EOF
+  case "$mode" in
+    600 | 400) ;;
+    *) printf '%s\\t%s\\n' "$rel" "has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)" ;;
+  esac
+  if [ "$owner" != "$me" ]; then printf '%s\\t%s\\n' "$rel" "is owned by $owner_name (uid $owner), not by the deploy user $me_name"; fi
+  if [ "$size" = 0 ]; then printf '%s\\t%s\\n' "$rel" "is empty"; fi
+done
+`;
+/** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
+async function inspectSecretFiles(connection, layout, paths) {
+    if (paths.length === 0)
+        return [];
+    for (const path of paths) {
+        if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
+            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
+    }
+    const result = await connection.runScript(SECRET_FILES_SCRIPT, [layout.appDir, ...paths], { name: SECRET_FILES_SCRIPT_NAME, timeoutMs: 30_000 });
+    return result.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => {
+        const [path = '', ...rest] = line.split('\t');
+        return { path, problem: rest.join('\t') };
+    });
+}
+/** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
+async function requireSecretFiles(connection, layout, paths, what) {
+    const problems = await inspectSecretFiles(connection, layout, paths);
+    if (problems.length === 0)
+        return;
+    throw new SecretFilesError(`The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
+        `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
+        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
+        '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).', problems);
+}
+/** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
+async function releaseSecretPaths(connection, layout, manifest) {
+    const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+    const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
+    return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
+        const bytes = texts.get(f);
+        return bytes === undefined ? undefined : (0,dist/* parse */.qg)(bytes.toString('utf8'), { merge: true, uniqueKeys: false });
+    })));
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/secret-exposure.js
+/**
+ * The secrets a release mounts as files (its secrets overlay, @titan/release/stack-secrets), checked
+ * on the host where they run: each file kept as it must be (@titan/host/secret-files), and its
+ * content found nowhere else: not in the release folder, not in a container's log, labels or
+ * environment, not in an image's labels, not in what `docker compose config` makes of the release.
+ * The search runs on the host with `grep -F -f <secret file>`, so the content never leaves the file:
+ * not on a command line, not over the connection. What is reported names the secret file and the
+ * place, never the content.
+ */
+
+
+
+const SECRET_EXPOSURE_SCRIPT_NAME = 'titan-secret-exposure';
+// $1 app dir, $2 release id, $3 project, $4 the number N of secret paths, then N paths (relative to
+// the app dir), then the compose command (argv) whose `config` output is searched. One line per
+// finding: <secret path> TAB <where>. A secret file that cannot be searched (unreadable, or holding
+// an empty line, which would match everything) is reported as such.
+const SECRET_EXPOSURE_SCRIPT = `set -eu
+app=$1
+release=$2
+project=$3
+count=$4
+shift 4
+secrets=""
+i=0
+while [ "$i" -lt "$count" ]; do
+  secrets="$secrets $1"
+  shift
+  i=$((i + 1))
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 0700 "$work"
+# What is searched, gathered once: the compose model, every container's labels and environment (one
+# line each, its service and id first), every image's labels, every container's log.
+# Compose (a second or so to start) runs while the containers are read.
+"$@" config >"$work/config" 2>/dev/null &
+config_pid=$!
+ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
+: >"$work/containers"
+: >"$work/images"
+if [ -n "$ids" ]; then
+  # shellcheck disable=SC2086 # one id per word
+  docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} ({{printf "%.12s" .Id}}){{"\\t"}}{{json .Config.Labels}}{{"\\t"}}{{json .Config.Env}}' $ids >"$work/containers" || true
+  # shellcheck disable=SC2086
+  images=$(docker inspect --format '{{.Image}}' $ids | sort -u) || true
+  # shellcheck disable=SC2086
+  [ -z "$images" ] || docker image inspect --format '{{printf "%.19s" .Id}}{{"\\t"}}{{json .Config.Labels}}' $images >"$work/images" || true
+  for id in $ids; do
+    docker logs "$id" >"$work/log.$id" 2>&1 || true
+  done
+fi
+if ! wait "$config_pid"; then printf '%s\\t%s\\n' "-" "docker compose config failed: its output was not searched"; fi
+for rel in $secrets; do
+  f="$app/$rel"
+  if [ ! -f "$f" ] || [ ! -r "$f" ]; then printf '%s\\t%s\\n' "$rel" "cannot be read, so it was not searched for"; continue; fi
+  if grep -q '^$' "$f"; then printf '%s\\t%s\\n' "$rel" "holds an empty line, so it was not searched for"; continue; fi
+  grep -rlF -f "$f" -- "$app/releases/$release" 2>/dev/null | while IFS= read -r hit; do
+    printf '%s\\t%s\\n' "$rel" "the release file \${hit#"$app/"}"
+  done
+  if grep -qF -f "$f" "$work/config"; then printf '%s\\t%s\\n' "$rel" "the output of docker compose config"; fi
+  grep -F -f "$f" "$work/containers" | cut -f1 | while IFS= read -r container; do
+    printf '%s\\t%s\\n' "$rel" "the labels or environment of container $container"
+  done
+  grep -F -f "$f" "$work/images" | cut -f1 | while IFS= read -r image; do
+    printf '%s\\t%s\\n' "$rel" "the labels of image $image"
+  done
+  for id in $ids; do
+    if grep -qF -f "$f" "$work/log.$id"; then
+      printf '%s\\t%s\\n' "$rel" "the log of container $(grep -F "($(printf '%.12s' "$id"))" "$work/containers" | cut -f1 | head -n 1)"
+    fi
+  done
+done
+`;
+/**
+ * The secret-file failures of the release `manifest` running in `project`: each file's state on the
+ * host, then each place its content was found. Empty when the release mounts no secret file.
+ */
+async function checkSecretFiles(connection, options) {
+    const layout = new HostLayout(options.appDir);
+    const paths = await releaseSecretPaths(connection, layout, options.manifest);
+    if (paths.length === 0)
+        return [];
+    const failures = (await inspectSecretFiles(connection, layout, paths)).map((p) => ({ service: 'host', check: 'secret-file', detail: `${p.path} ${p.problem}` }));
+    const argv = compose_command_composeArgv(currentTarget(layout, options.project, options.manifest.compose, 'DISARMED'), []);
+    const { stdout } = await connection.runScript(SECRET_EXPOSURE_SCRIPT, [options.appDir, options.manifest.releaseId, options.project, String(paths.length), ...paths, ...argv], {
+        name: SECRET_EXPOSURE_SCRIPT_NAME,
+        timeoutMs: Math.max(30_000, options.timeoutMs),
+    });
+    for (const line of stdout.split('\n')) {
+        if (line === '')
+            continue;
+        const [secret = '', ...rest] = line.split('\t');
+        failures.push({ service: 'host', check: 'secret-exposure', detail: secret === '-' ? rest.join('\t') : `the content of ${secret} is in ${rest.join('\t')}` });
+    }
+    return failures;
+}
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/verify-summary.js
 const MARK = { pass: '✅', fail: '❌', none: '–' };
 function renderVerifySummary(report) {
@@ -68720,6 +69097,7 @@ function seconds(ms) {
 
 
 
+
 const DEFAULT_POLL_MS = 2000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** A poll's remote command always gets at least this long, even when the deadline is closer. */
@@ -68755,6 +69133,13 @@ async function verifyStack(connection, options) {
         };
         logger.debug(`poll ${polls} took ${Date.now() - pollStarted} ms: ${report.failures.length} check(s) failing`);
         if (report.healthy) {
+            // The secrets the release mounts as files: kept as they must be, and their content nowhere else.
+            // Checked once the stack runs (its logs and compose model are what is searched); waiting more cannot fix it.
+            const secretFailures = await checkSecretFiles(connection, { appDir: options.appDir, project: options.project, manifest, timeoutMs: MIN_PROBE_TIMEOUT_MS });
+            if (secretFailures.length > 0) {
+                logger.info(`Verification of ${manifest.releaseId} failed: ${describeFailures(secretFailures)}`);
+                return { ...report, healthy: false, failures: [...report.failures, ...secretFailures], durationMs: Date.now() - started };
+            }
             logger.info(`All ${serviceCount} services verified after ${polls} poll(s), ${(report.durationMs / 1000).toFixed(1)} s.`);
             return report;
         }
@@ -68889,7 +69274,11 @@ class MigrationDriftError extends Error {
  *    before this deploy began, is a downgrade: refused unless the deploy says allow-downgrade. (A
  *    release this deploy's own recovery just reverted, an interrupted earlier attempt of the same
  *    deploy, is not: it never failed, and this is its retry.)
+ *  - Every secret file the release mounts (its secrets overlay) is on the host as it must be: there,
+ *    not empty, 0600 or 0400, the deploy user's (@titan/host/secret-files).
  */
+
+
 
 
 
@@ -68928,6 +69317,11 @@ async function admitRelease(connection, request) {
         if (Date.parse(manifest.createdAt) < Date.parse(running.createdAt)) {
             downgrades.push(`release ${id} (created ${manifest.createdAt}) is older than release ${running.releaseId}, which runs now (created ${running.createdAt})`);
         }
+    }
+    const secretFiles = secretHostPaths(bundle.compose.secrets);
+    if (secretFiles.length > 0) {
+        await requireSecretFiles(connection, layout, secretFiles, 'Nothing was stopped or changed.');
+        logger.info(`The ${secretFiles.length} secret file(s) the release mounts are on the host: the deploy user's, 0600 or 0400, not empty.`);
     }
     if (downgrades.length === 0)
         return;

@@ -57228,22 +57228,22 @@ __webpack_unused_export__ = Alias.Alias;
 __webpack_unused_export__ = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
-__webpack_unused_export__ = identity.isMap;
+exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
-__webpack_unused_export__ = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.jn = identity.isScalar;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
 __webpack_unused_export__ = YAMLSeq.YAMLSeq;
 __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
-__webpack_unused_export__ = lineCounter.LineCounter;
+exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 __webpack_unused_export__ = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
-__webpack_unused_export__ = publicApi.parseDocument;
+exports.Tp = publicApi.parseDocument;
 exports.As = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1865);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5305);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1865:
+/***/ 5305:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66753,6 +66753,51 @@ function knownHostsLine(address, port, publicKey) {
     return `${knownHostsName(address, port)} ${publicKey.split(/\s+/).slice(0, 2).join(' ')}`;
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
+/**
+ * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
+ * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
+ * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
+ * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
+ * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
+ */
+/** The script failed; its stderr says why. */
+const EXIT_FAILED = 1;
+/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
+const EXIT_NOT_VERIFIED = 3;
+/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
+const EXIT_NO_DATABASE = 3;
+/** Verify: no release is current on the host (no current/manifest.json). */
+const EXIT_NO_CURRENT_RELEASE = 3;
+/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
+const EXIT_HALT_STANDS = 3;
+/** Provision: the application folder cannot be entered. */
+const EXIT_NO_APP_DIR = 3;
+/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
+const EXIT_STILL_RUNNING = 4;
+/** EX_USAGE: the script was called wrongly. */
+const EXIT_USAGE = 64;
+/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
+const EXIT_DATA_ERROR = 65;
+/** EX_NOINPUT: an input file is missing or empty. */
+const EXIT_NO_INPUT = 66;
+/** EX_UNAVAILABLE: a service answered something unusable. */
+const EXIT_UNAVAILABLE = 69;
+/** EX_SOFTWARE: a tool inside the script failed. */
+const EXIT_SOFTWARE = 70;
+/** EX_IOERR: reading or writing a file failed. */
+const EXIT_IO_ERROR = 74;
+/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
+const EXIT_TEMPORARY = 75;
+/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
+const EXIT_LOCK_BUSY = 75;
+/** Ended by SIGHUP (the SSH session went away). */
+const EXIT_HANGUP = 129;
+/** Ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Ended by SIGTERM (a cancel). */
+const EXIT_TERMINATED = 143;
+
 ;// CONCATENATED MODULE: ../packages/provision/lib/host-converge.js
 /**
  * The host, over the pinned connection: first boot finished, the injected host key replaced by the
@@ -66764,9 +66809,10 @@ function knownHostsLine(address, port, publicKey) {
 
 
 
+
 const sha256 = (text) => (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
 // $1 app dir: owner, group and mode of the layout, then the sha256 of every production value file.
-const LAYOUT_SCRIPT = `cd "$1" || exit 3
+const LAYOUT_SCRIPT = `cd "$1" || exit ${EXIT_NO_APP_DIR}
 for p in . releases shared shared/secrets state trust journal.jsonl; do
   if [ -e "$p" ]; then stat -c "layout %n %U %G %a" "$p"; else echo "layout $p missing"; fi
 done
@@ -67305,48 +67351,19 @@ class InputReader {
 
 ;// CONCATENATED MODULE: ../packages/gatekeeper/lib/required-values.js
 /**
- * The production values a Titan deploy needs: by default the secrets of the sample release's
- * production.env.template. The `required` input replaces the set (`NAME` lines), adds to it
- * (`+NAME`) or removes from it (`-NAME`).
+ * The production values a deploy needs come from the release source (services.yml's
+ * `values.required`, @titan/release/services-file); the `required` input of gatekeeper and
+ * provision changes that set: plain `NAME` lines replace it, `+NAME` adds, `-NAME` removes.
  */
-const NATS_SERVICE_PASSWORDS = [
-    'NATS_SYS_PASSWORD',
-    'NATS_BRAIN_PASSWORD',
-    'NATS_EXECUTION_PASSWORD',
-    'NATS_SCAVENGER_PASSWORD',
-    'NATS_HUNTER_PASSWORD',
-    'NATS_SENTINEL_PASSWORD',
-    'NATS_POWERLAW_PASSWORD',
-    'NATS_QUANT_PASSWORD',
-    'NATS_CONSOLE_PASSWORD',
-    'NATS_BACKUP_PASSWORD',
-];
-const DEFAULT_REQUIRED_VALUES = [
-    'TITAN_MASTER_PASSWORD',
-    'HMAC_SECRET',
-    'SAFETY_SECRET',
-    'JWT_SECRET',
-    'BINANCE_API_KEY',
-    'BINANCE_API_SECRET',
-    'BYBIT_API_KEY',
-    'BYBIT_API_SECRET',
-    ...NATS_SERVICE_PASSWORDS,
-    'TITAN_DB_PASSWORD',
-    'POSTGRES_PASSWORD',
-    'REDIS_PASSWORD',
-    'GRAFANA_ADMIN_PASSWORD',
-    'ACME_EMAIL',
-    'DOMAIN',
-];
 class RequiredValuesError extends Error {
     name = 'RequiredValuesError';
 }
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
- * The required set from `required` lines: plain names replace the default set, `+NAME` adds,
- * `-NAME` removes. No lines: the default set.
+ * The required set from `required` lines: plain names replace the release's set, `+NAME` adds,
+ * `-NAME` removes. No lines: the release's set. Lines that are not names throw RequiredValuesError.
  */
-function resolveRequiredValues(lines, defaults = DEFAULT_REQUIRED_VALUES) {
+function resolveRequiredValues(lines, defaults) {
     const plain = [];
     const added = [];
     const removed = new Set();
@@ -67365,6 +67382,935 @@ function resolveRequiredValues(lines, defaults = DEFAULT_REQUIRED_VALUES) {
     }
     const base = plain.length > 0 ? plain : defaults;
     return [...new Set([...base, ...added])].filter((name) => !removed.has(name));
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/release-source-error.js
+/**
+ * Something wrong with the release source (services.yml and the files it names): the message names
+ * the file, relative to the source folder, and says how to fix it.
+ */
+class ReleaseSourceError extends Error {
+    name = 'ReleaseSourceError';
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path;
+    constructor(path, problem, options = {}) {
+        super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
+        this.path = path;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/error-code.js
+/** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
+function error_code_errorCode(error) {
+    if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
+        return error.code;
+    return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
+/**
+ * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
+ * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
+ * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
+ * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
+ */
+const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+const BUNDLE_PATH_MAX_LENGTH = 1024;
+/** Why a path is not allowed in a bundle, or undefined when it is. */
+function bundle_path_bundlePathProblem(path) {
+    if (path === '')
+        return 'the path is empty';
+    if (path.length > BUNDLE_PATH_MAX_LENGTH)
+        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
+    if (path.startsWith('/'))
+        return 'the path is absolute; bundle paths are relative to the bundle folder';
+    if (!BUNDLE_PATH_PATTERN.test(path)) {
+        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
+    }
+    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+        return 'the path has a "." or ".." segment';
+    }
+    return undefined;
+}
+function isBundlePath(path) {
+    return bundle_path_bundlePathProblem(path) === undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/build-args.js
+
+/**
+ * The build args of an image in services.yml: a mapping `NAME: value` or a list of `NAME=value`,
+ * each name a shell-style identifier, each value one line, each name once. Numbers and booleans are
+ * kept as written (`1.10` stays "1.10"). Sorted by name, which is how build keys hash them.
+ */
+const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function buildArgsOf(node, where) {
+    const args = new Map();
+    const problems = [];
+    const add = (name, value, at) => {
+        if (!BUILD_ARG_NAME.test(name))
+            problems.push({ node: at, message: `${where}: "${name}" is not a valid build arg name (${BUILD_ARG_NAME.source})` });
+        else if (/[\r\n]/.test(value))
+            problems.push({ node: at, message: `${where}.${name}: the value spans lines; build args are one line each` });
+        else if (args.has(name))
+            problems.push({ node: at, message: `${where}: ${name} is given twice` });
+        else
+            args.set(name, value);
+    };
+    if ((0,dist/* isMap */.jh)(node)) {
+        for (const pair of node.items) {
+            const key = pair.key;
+            const value = pair.value;
+            if (!(0,dist/* isScalar */.jn)(key) || typeof key.value !== 'string') {
+                problems.push({ node: key ?? node, message: `${where}: every key must be a build arg name` });
+                continue;
+            }
+            const scalar = (0,dist/* isScalar */.jn)(value) ? value.value : undefined;
+            if (value === null || !(typeof scalar === 'string' || typeof scalar === 'number' || typeof scalar === 'boolean')) {
+                problems.push({ node: value ?? key, message: `${where}.${key.value}: expected a string, number or boolean value` });
+                continue;
+            }
+            add(key.value, typeof scalar === 'string' ? scalar : (value.source ?? String(scalar)), value);
+        }
+    }
+    else if ((0,dist/* isSeq */.oP)(node)) {
+        for (const item of node.items) {
+            const entry = (0,dist/* isScalar */.jn)(item) && typeof item.value === 'string' ? item.value : undefined;
+            const eq = entry?.indexOf('=') ?? -1;
+            if (entry === undefined || eq <= 0) {
+                problems.push({ node: item ?? node, message: `${where}: expected NAME=value entries` });
+                continue;
+            }
+            add(entry.slice(0, eq), entry.slice(eq + 1), item);
+        }
+    }
+    else {
+        problems.push({ node, message: `${where}: expected a mapping of NAME: value` });
+    }
+    return { args: [...args.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), problems };
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
+/**
+ * The names an image reference is made of, as the release pins them:
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
+ * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
+ * with these patterns, and the `...Problem` functions say why a name fails them.
+ */
+/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
+const image_reference_IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+/** A compose service name (also the name of its digest file). */
+const image_reference_SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
+const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** An image name below the registry: lower-case path segments, no tag, no digest. */
+const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
+const image_reference_IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+/** Docker's limit on the length of a repository name (host and path). */
+const MAX_REPOSITORY_LENGTH = 255;
+/** One path component of a repository (distribution/reference's grammar). */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** Why `name` is not a compose service name, or undefined when it is. */
+function serviceNameProblem(name) {
+    if (image_reference_SERVICE_NAME_PATTERN.test(name))
+        return undefined;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
+}
+/** Why `name` cannot be an image name below the registry, or undefined when it can. */
+function imageNameProblem(name) {
+    if (IMAGE_NAME_PATTERN.test(name))
+        return undefined;
+    if (/[:@]/.test(name))
+        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
+    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
+}
+/**
+ * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
+ * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
+ * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
+ */
+function registryProblem(registry) {
+    if (registry === '')
+        return 'the registry is empty';
+    if (/^[a-z]+:\/\//i.test(registry))
+        return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
+    if (/[@\s]/.test(registry))
+        return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
+    const [first = '', ...rest] = registry.split('/');
+    const port = /:(\d+)$/.exec(first)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+        return `port ${port} of "${registry}" is out of range`;
+    for (const component of rest) {
+        if (!PATH_COMPONENT.test(component)) {
+            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
+        }
+    }
+    if (!REGISTRY_PATTERN.test(registry))
+        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
+    if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
+        return `"${registry}" is too long for a repository prefix`;
+    return undefined;
+}
+/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
+function imageRepository(registry, image) {
+    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
+    if (repository.length > MAX_REPOSITORY_LENGTH)
+        throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
+    return repository;
+}
+/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
+function pinnedImageReference(repository, digest) {
+    return `${repository}@${digest}`;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/stack-profile.js
+/**
+ * The stack profile: everything deploy, verify and rollback know about the stack they run. It is
+ * written in the release source (stack.yml, see stack-profile-file.ts), checked against the compose
+ * services there, and signed into manifest.json as its `stack` member, so a host, a verifier and a
+ * rollback read it from the verified manifest and no library code names a service.
+ *
+ * - groups: the services deploy and rollback stop, in stop order (each group stops before the next;
+ *   Compose starts them again). `trading` groups are what a `stop` halts and what an operator's halt
+ *   keeps stopped; the others (an operator surface) stay up during a `stop`.
+ * - infrastructure: every other service (databases, messaging, proxies); kept running by a deploy.
+ * - health: the endpoints verify GETs (container port, path, and what the JSON body must say).
+ * - policyReporters: services whose /health must report the manifest's policy hash.
+ * - database: the service, database and role migrations run against.
+ * - halt: the NATS subject of the HARD_HALT and the one service whose acknowledgement counts.
+ * - critical: services whose build inputs weigh most in a release's risk (matrix).
+ * Every service of the release is in exactly one group or in infrastructure.
+ */
+
+const HEALTH_BODIES = (/* unused pure expression or super */ null && (['status', 'status-and-service']));
+class StackProfileError extends Error {
+    name = 'StackProfileError';
+    problems;
+    constructor(prefix, problems) {
+        super(`${prefix}${problems.map((p) => `${stack_profile_formatAt(p.at)}: ${p.problem}`).join('; ')}`);
+        this.problems = problems;
+    }
+}
+const NATS_SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]{0,200}$/;
+const MEMBERS = (/* unused pure expression or super */ null && (['critical', 'database', 'groups', 'halt', 'health', 'infrastructure', 'policyReporters']));
+/** `stack.groups[1].services[0]`-style wording of a problem's place. */
+function stack_profile_formatAt(at) {
+    return at.reduce((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`), '');
+}
+/**
+ * Checks a parsed value (from stack.yml or manifest.json) and returns every problem found, or the
+ * profile. `services`, when given, are the release's services: the profile must name only those, and
+ * every one of them must be in a group or in infrastructure.
+ */
+function stack_profile_checkStackProfile(value, services) {
+    const problems = [];
+    const say = (at, problem) => void problems.push({ at, problem });
+    const root = mapping(value, [], MEMBERS, say);
+    if (root === undefined)
+        return problems;
+    const groups = list(root['groups'], ['groups'], say).map((entry, i) => {
+        const group = mapping(entry, ['groups', i], ['name', 'services', 'trading'], say) ?? {};
+        const name = stack_profile_text(group['name'], ['groups', i, 'name'], GROUP_NAME_PATTERN, say);
+        if (typeof group['trading'] !== 'boolean')
+            say(['groups', i, 'trading'], 'must be true or false');
+        return { name, trading: group['trading'] === true, services: names(group['services'], ['groups', i, 'services'], say, true) };
+    });
+    if (groups.length === 0)
+        say(['groups'], 'must list at least one group of services to stop in order');
+    if (!groups.some((g) => g.trading))
+        say(['groups'], 'no group is trading: say which services a stop halts (trading: true)');
+    const infrastructure = names(root['infrastructure'], ['infrastructure'], say, false);
+    const health = list(root['health'], ['health'], say).map((entry, i) => {
+        const at = ['health', i];
+        const endpoint = mapping(entry, at, ['body', 'path', 'port', 'service'], say) ?? {};
+        const port = endpoint['port'];
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+            say([...at, 'port'], 'must be a port number, 1 to 65535');
+        const body = endpoint['body'];
+        if (!HEALTH_BODIES.includes(body))
+            say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
+        return {
+            service: stack_profile_text(endpoint['service'], [...at, 'service'], SERVICE_NAME_PATTERN, say),
+            port: typeof port === 'number' ? port : 0,
+            path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
+            body: body,
+        };
+    });
+    const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
+    const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
+    const database = {
+        service: stack_profile_text(databaseValue['service'], ['database', 'service'], SERVICE_NAME_PATTERN, say),
+        name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
+        user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
+    };
+    const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
+    const halt = {
+        subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
+        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], SERVICE_NAME_PATTERN, say),
+    };
+    const critical = names(root['critical'], ['critical'], say, false);
+    const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
+    if (problems.length === 0)
+        crossCheck(profile, services, say);
+    return problems.length === 0 ? profile : problems;
+}
+function crossCheck(profile, services, say) {
+    const placed = new Map();
+    const known = new Set(services ?? []);
+    const place = (service, where, at) => {
+        const before = placed.get(service);
+        if (before !== undefined)
+            say(at, `${service} is already in ${before}: each service is in one group or in infrastructure`);
+        else
+            placed.set(service, where);
+        if (services !== undefined && !known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    profile.groups.forEach((g, i) => {
+        if (profile.groups.findIndex((o) => o.name === g.name) !== i)
+            say(['groups', i, 'name'], `group ${g.name} is named twice`);
+        g.services.forEach((s, j) => place(s, `group ${g.name}`, ['groups', i, 'services', j]));
+    });
+    profile.infrastructure.forEach((s, j) => place(s, 'infrastructure', ['infrastructure', j]));
+    if (services === undefined)
+        for (const service of placed.keys())
+            known.add(service);
+    const unknown = (service, at) => {
+        if (!known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    for (const service of services ?? []) {
+        if (!placed.has(service))
+            say(['infrastructure'], `service ${service} is in no group and not in infrastructure: say where it belongs`);
+    }
+    const endpoints = new Set();
+    profile.health.forEach((h, i) => {
+        unknown(h.service, ['health', i, 'service']);
+        if (endpoints.has(h.service))
+            say(['health', i, 'service'], `${h.service} has a second health endpoint`);
+        endpoints.add(h.service);
+    });
+    profile.policyReporters.forEach((s, i) => {
+        if (!endpoints.has(s))
+            say(['policyReporters', i], `${s} reports the policy hash on its health endpoint, but has none in health`);
+    });
+    profile.critical.forEach((s, i) => unknown(s, ['critical', i]));
+    if (!profile.infrastructure.includes(profile.database.service))
+        say(['database', 'service'], `${profile.database.service} is not in infrastructure`);
+    const trading = tradingServices(profile);
+    if (!trading.includes(profile.halt.responder))
+        say(['halt', 'responder'], `${profile.halt.responder} is not in a trading group: the halt responder is the service that stops trading`);
+}
+/** Every grouped service, group by group, in stop order. */
+function groupedServices(profile) {
+    return profile.groups.flatMap((g) => g.services);
+}
+/** The services of the trading groups: what `stop` halts and what an operator's halt keeps stopped. */
+function tradingServices(profile) {
+    return profile.groups.filter((g) => g.trading).flatMap((g) => g.services);
+}
+/** The services of the other groups (an operator surface): a `stop` leaves them running. */
+function operatorServices(profile) {
+    return profile.groups.filter((g) => !g.trading).flatMap((g) => g.services);
+}
+function mapping(value, at, members, say) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        say(at, `must be a mapping of ${members.join(', ')}`);
+        return undefined;
+    }
+    const record = value;
+    const missing = members.filter((m) => !Object.hasOwn(record, m));
+    if (missing.length > 0)
+        say(at, `missing ${missing.join(', ')}`);
+    for (const key of Object.keys(record).filter((k) => !members.includes(k)))
+        say([...at, key], `is not a member (expected ${members.join(', ')})`);
+    return record;
+}
+function list(value, at, say) {
+    if (value === undefined)
+        return [];
+    if (!Array.isArray(value)) {
+        say(at, 'must be a list');
+        return [];
+    }
+    return value;
+}
+function stack_profile_text(value, at, pattern, say) {
+    if (value === undefined)
+        return '';
+    if (typeof value !== 'string' || !pattern.test(value)) {
+        say(at, `${JSON.stringify(value)} does not match ${pattern.source}`);
+        return '';
+    }
+    return value;
+}
+function names(value, at, say, nonEmpty) {
+    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], SERVICE_NAME_PATTERN, say));
+    if (nonEmpty && entries.length === 0 && value !== undefined)
+        say(at, 'must name at least one service');
+    entries.forEach((s, i) => {
+        if (entries.indexOf(s) !== i)
+            say([...at, i], `${s} is listed twice`);
+    });
+    return entries;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/manifest.js
+
+
+
+
+
+/**
+ * manifest.json: what a release is, signed. Stored as RFC 8785 canonical JSON (UTF-8, no trailing
+ * newline); manifest.sig is the Ed25519 signature of exactly those bytes. Every file of the bundle
+ * except these two is listed in `files`, sorted by path.
+ */
+const MANIFEST_FILE = 'manifest.json';
+const SIGNATURE_FILE = 'manifest.sig';
+/** The compose override that pins every service to its digest; always the last compose file. */
+const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
+/**
+ * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
+ * still parses, so a host can verify and return to such a release, but it has no profile: whatever
+ * needs one (stackProfileOf) refuses it with a clear error.
+ */
+const MANIFEST_SCHEMA_VERSION = 2;
+class ManifestError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'ManifestError';
+}
+const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
+const TEXT_MAX_LENGTH = 2048;
+/**
+ * Parses manifest.json bytes: UTF-8, JSON, canonical (re-serializing gives the same bytes), and the
+ * schema below, strictly (no missing or extra member anywhere).
+ */
+function parseManifest(bytes) {
+    const text = typeof bytes === 'string' ? bytes : decodeUtf8(bytes);
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        throw new ManifestError(`${MANIFEST_FILE} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const manifest = validateManifest(value);
+    if (canonicalJson(manifest) !== text) {
+        throw new ManifestError(`${MANIFEST_FILE} is not in RFC 8785 canonical form (key order, spacing, escapes or a trailing newline)`);
+    }
+    return manifest;
+}
+/** The bytes to write and sign: canonical JSON of a manifest that passed validation. */
+function serializeManifest(manifest) {
+    return Buffer.from(canonicalJson(validateManifest(manifest)), 'utf8');
+}
+/** Checks a parsed value against the schema; the error names the member (`files[3].sha256`). */
+function validateManifest(value) {
+    const version = value?.['schemaVersion'];
+    if (version !== 1 && version !== MANIFEST_SCHEMA_VERSION) {
+        throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION} (or 1, before stack profiles), got ${JSON.stringify(version)}`);
+    }
+    const root = object(value, '$', [
+        'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
+    ]);
+    const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
+    const gitValue = object(root['git'], 'git', ['sha', 'ref']);
+    const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
+    const runUrl = manifest_text(root['runUrl'], 'runUrl');
+    const createdAt = matching(root['createdAt'], 'createdAt', CREATED_AT_PATTERN);
+    if (Number.isNaN(Date.parse(createdAt)))
+        throw new ManifestError(`createdAt: "${createdAt}" is not a real date`);
+    const keyId = matching(root['keyId'], 'keyId', KEY_ID_PATTERN);
+    const policyValue = object(root['policy'], 'policy', ['path', 'sha256']);
+    const policy = {
+        path: bundlePath(policyValue['path'], 'policy.path'),
+        sha256: matching(policyValue['sha256'], 'policy.sha256', SHA256_HEX_PATTERN),
+    };
+    const compose = array(root['compose'], 'compose').map((entry, i) => bundlePath(entry, `compose[${i}]`));
+    const images = imagesOf(root['images']);
+    const files = array(root['files'], 'files').map((entry, i) => fileOf(entry, `files[${i}]`));
+    const base = { releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
+    checkCrossReferences({ schemaVersion: 1, ...base });
+    return version === 1 ? { schemaVersion: 1, ...base } : { schemaVersion: 2, ...base, stack: stackOf(root['stack'], images) };
+}
+/** The manifest's stack profile; a version 1 manifest has none, and is refused with a clear error. */
+function stackProfileOf(manifest) {
+    if (manifest.stack === undefined) {
+        throw new ManifestError(`release ${manifest.releaseId} was signed before releases carried their stack profile (manifest schemaVersion 1): ` +
+            'it does not say how its services stop, answer health checks or take a HARD_HALT. Sign that commit again (with stack.yml in its release source) and deploy the new release.');
+    }
+    return manifest.stack;
+}
+function stackOf(value, images) {
+    const checked = checkStackProfile(value, Object.keys(images));
+    if (!Array.isArray(checked))
+        return checked;
+    throw new ManifestError(checked.map((p) => `stack${p.at.length > 0 ? `.${formatAt(p.at)}` : ''}: ${p.problem}`).join('; '));
+}
+function checkCrossReferences(manifest) {
+    const byPath = new Map();
+    manifest.files.forEach((file, i) => {
+        const previous = manifest.files[i - 1];
+        if (previous !== undefined && !(previous.path < file.path)) {
+            throw new ManifestError(`files[${i}]: "${file.path}" is out of order or repeated; files are sorted by path, each once`);
+        }
+        if (file.path === MANIFEST_FILE || file.path === SIGNATURE_FILE) {
+            throw new ManifestError(`files[${i}]: ${file.path} cannot list itself or its signature`);
+        }
+        byPath.set(file.path, file);
+    });
+    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE) {
+        throw new ManifestError(`compose: the last compose file must be ${DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
+    }
+    if (new Set(manifest.compose).size !== manifest.compose.length)
+        throw new ManifestError('compose: a compose file is listed twice');
+    manifest.compose.forEach((path, i) => {
+        if (!byPath.has(path))
+            throw new ManifestError(`compose[${i}]: "${path}" is not listed in files`);
+    });
+    const policyFile = byPath.get(manifest.policy.path);
+    if (policyFile === undefined)
+        throw new ManifestError(`policy.path: "${manifest.policy.path}" is not listed in files`);
+    if (policyFile.sha256 !== manifest.policy.sha256) {
+        throw new ManifestError(`policy.sha256 does not match the sha256 listed for ${manifest.policy.path} in files`);
+    }
+    if (Object.keys(manifest.images).length === 0)
+        throw new ManifestError('images: no image is pinned');
+}
+function imagesOf(value) {
+    const entries = object(value, 'images');
+    const images = {};
+    for (const [service, entry] of Object.entries(entries)) {
+        if (!SERVICE_NAME_PATTERN.test(service)) {
+            throw new ManifestError(`images: "${service}" is not a service name (${SERVICE_NAME_PATTERN.source})`);
+        }
+        const image = object(entry, `images.${service}`, ['image', 'digest']);
+        images[service] = {
+            image: matching(image['image'], `images.${service}.image`, IMAGE_REPOSITORY_PATTERN),
+            digest: matching(image['digest'], `images.${service}.digest`, IMAGE_DIGEST_PATTERN),
+        };
+    }
+    return images;
+}
+function fileOf(value, where) {
+    const file = object(value, where, ['path', 'sha256', 'size']);
+    const size = file['size'];
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+        throw new ManifestError(`${where}.size: expected a whole number of bytes, got ${JSON.stringify(size)}`);
+    }
+    return {
+        path: bundlePath(file['path'], `${where}.path`),
+        sha256: matching(file['sha256'], `${where}.sha256`, SHA256_HEX_PATTERN),
+        size,
+    };
+}
+function object(value, where, members) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new ManifestError(`${where}: expected an object, got ${kind(value)}`);
+    }
+    const record = value;
+    if (members !== undefined) {
+        const missing = members.filter((m) => !Object.hasOwn(record, m));
+        if (missing.length > 0)
+            throw new ManifestError(`${where}: missing ${missing.join(', ')}`);
+        const extra = Object.keys(record).filter((k) => !members.includes(k));
+        if (extra.length > 0)
+            throw new ManifestError(`${where}: unexpected member ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+    }
+    return record;
+}
+function array(value, where) {
+    if (!Array.isArray(value))
+        throw new ManifestError(`${where}: expected an array, got ${kind(value)}`);
+    return value;
+}
+function manifest_text(value, where) {
+    if (typeof value !== 'string')
+        throw new ManifestError(`${where}: expected a string, got ${kind(value)}`);
+    if (value.length > TEXT_MAX_LENGTH)
+        throw new ManifestError(`${where}: longer than ${TEXT_MAX_LENGTH} characters`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value))
+        throw new ManifestError(`${where}: holds a control character`);
+    return value;
+}
+function matching(value, where, pattern) {
+    const s = manifest_text(value, where);
+    if (!pattern.test(s))
+        throw new ManifestError(`${where}: ${JSON.stringify(s)} does not match ${pattern.source}`);
+    return s;
+}
+function bundlePath(value, where) {
+    const path = manifest_text(value, where);
+    const problem = bundlePathProblem(path);
+    if (problem !== undefined)
+        throw new ManifestError(`${where}: ${JSON.stringify(path)}: ${problem}`);
+    return path;
+}
+function kind(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'an array';
+    return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+function decodeUtf8(bytes) {
+    try {
+        return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    }
+    catch {
+        throw new ManifestError(`${MANIFEST_FILE} is not valid UTF-8`);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/production-value-names.js
+
+/**
+ * `values` of services.yml: the production values a deploy of the release needs. `required`: every
+ * variable the host's env file must set to a real production value (gatekeeper's and provision's
+ * default set, which their `required` input changes); `distinct`: required variables whose values
+ * must each differ from every other required one (one password per user: a shared one lets one
+ * compromised service act as another). Names are environment variable names, each listed once.
+ */
+const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const KEYS = ['required', 'distinct'];
+function valueNamesOf(node, problem) {
+    if (!(0,dist/* isMap */.jh)(node)) {
+        problem(node, `values: expected a mapping with ${KEYS.join(', ')}`);
+        return { required: [], distinct: [] };
+    }
+    const lists = new Map();
+    for (const pair of node.items) {
+        const key = pair.key;
+        const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : '?';
+        if (!KEYS.includes(name))
+            problem(key ?? node, `values: unknown key "${name}" (known keys: ${KEYS.join(', ')})`);
+        else
+            lists.set(name, pair.value ?? key);
+    }
+    const names = (key) => {
+        const list = lists.get(key);
+        if (list === undefined)
+            return [];
+        if (!(0,dist/* isSeq */.oP)(list)) {
+            problem(list, `values.${key}: expected a list of variable names`);
+            return [];
+        }
+        const found = [];
+        list.items.forEach((item, i) => {
+            const at = item;
+            const name = (0,dist/* isScalar */.jn)(at) && typeof at.value === 'string' ? at.value : undefined;
+            if (name === undefined || !VARIABLE_NAME_PATTERN.test(name))
+                problem(at, `values.${key}[${i}]: ${JSON.stringify(name ?? null)} is not a variable name (letters, digits and _)`);
+            else if (found.includes(name))
+                problem(at, `values.${key}[${i}]: ${name} is listed twice`);
+            else
+                found.push(name);
+        });
+        return found;
+    };
+    const required = names('required');
+    const distinct = names('distinct');
+    for (const name of distinct.filter((n) => !required.includes(n))) {
+        problem(lists.get('distinct') ?? node, `values.distinct: ${name} is not in values.required; only required values are compared`);
+    }
+    return { required, distinct };
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/services-file-reader.js
+
+
+
+
+
+
+
+
+const TOP_KEYS = ['registry', 'release', 'images', 'values'];
+const RELEASE_KEYS = ['compose', 'policy', 'config', 'migrations', 'env-template'];
+const IMAGE_KEYS = ['service', 'image', 'context', 'dockerfile', 'build-args'];
+const RESERVED = [MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE];
+/**
+ * The walk over services.yml's YAML: each rule of the schema, every problem collected at the line of
+ * the node at fault (messages never name the file: each reader adds it as it shows the file).
+ */
+class ServicesFileReader {
+    text;
+    absolutePath;
+    found = [];
+    lines = new dist/* LineCounter */.HN();
+    pending = [];
+    dir;
+    constructor(text, absolutePath) {
+        this.text = text;
+        this.absolutePath = absolutePath;
+        this.dir = (0,external_node_path_namespaceObject.dirname)(absolutePath);
+    }
+    problems() {
+        return [...this.found].sort((a, b) => a.line - b.line);
+    }
+    async read() {
+        const doc = (0,dist/* parseDocument */.Tp)(this.text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+        for (const error of doc.errors)
+            this.found.push({ line: this.lines.linePos(error.pos[0]).line, message: error.message.split('\n')[0] ?? '' });
+        if (doc.errors.length > 0)
+            return undefined;
+        const root = doc.contents;
+        if (!(0,dist/* isMap */.jh)(root)) {
+            this.found.push({ line: 1, message: 'expected a mapping with registry, release and images' });
+            return undefined;
+        }
+        const top = this.mapping(root, TOP_KEYS, 'the top level');
+        const registryNode = top.get('registry');
+        const registry = registryNode === undefined ? undefined : this.checked(registryNode, 'registry', registryProblem);
+        const releaseNode = top.get('release');
+        if (releaseNode === undefined)
+            this.problem(root, 'release: missing; name the compose files, policy, config and migrations folders the release ships');
+        const release = releaseNode === undefined ? undefined : this.release(releaseNode);
+        const imagesNode = top.get('images');
+        if (imagesNode === undefined)
+            this.problem(root, 'images: missing; list one entry per compose service the release builds');
+        const images = imagesNode === undefined ? [] : this.images(imagesNode);
+        const valuesNode = top.get('values');
+        const values = valuesNode === undefined ? { required: [], distinct: [] } : valueNamesOf(valuesNode, (at, message) => this.problem(at, message));
+        await this.checkPaths();
+        if (this.found.length > 0 || release === undefined)
+            return undefined;
+        return { path: this.absolutePath, dir: this.dir, ...(registry === undefined ? {} : { registry }), release, images, values };
+    }
+    release(node) {
+        if (!(0,dist/* isMap */.jh)(node)) {
+            this.problem(node, `release: expected a mapping with ${RELEASE_KEYS.join(', ')}`);
+            return undefined;
+        }
+        const keys = this.mapping(node, RELEASE_KEYS, 'release');
+        const compose = [];
+        const composeNode = keys.get('compose');
+        if (composeNode === undefined)
+            this.problem(node, 'release.compose: missing; list the compose files, base file first (e.g. [docker-compose.yml, docker-compose.prod.yml])');
+        else if (!(0,dist/* isSeq */.oP)(composeNode) || composeNode.items.length === 0)
+            this.problem(composeNode, 'release.compose: expected a list of compose files, base file first');
+        else {
+            composeNode.items.forEach((item, i) => {
+                const path = this.shippedPath(item, `release.compose[${i}]`, 'file');
+                if (path === undefined)
+                    return;
+                if (compose.includes(path))
+                    this.problem(item, `release.compose[${i}]: ${path} is listed twice`);
+                compose.push(path);
+            });
+        }
+        const required = (key, kind, what) => {
+            const value = keys.get(key);
+            if (value === undefined)
+                this.problem(node, `release.${key}: missing; name the ${what}`);
+            return value === undefined ? undefined : this.shippedPath(value, `release.${key}`, kind);
+        };
+        const policy = required('policy', 'file', 'policy file (inside the config folder)');
+        const config = required('config', 'folder', 'config folder the services mount');
+        const migrations = required('migrations', 'folder', 'migrations folder (it may hold no migration yet)');
+        if (policy !== undefined && config !== undefined && !policy.startsWith(`${config}/`)) {
+            this.problem(keys.get('policy') ?? node, `release.policy: ${policy} must be inside the config folder (${config}/), which the bundle ships`);
+        }
+        const templateNode = keys.get('env-template');
+        const envTemplate = templateNode === undefined ? undefined : this.relativePath(templateNode, 'release.env-template', 'file');
+        if (policy === undefined || config === undefined || migrations === undefined || compose.length === 0)
+            return undefined;
+        return { compose, policy, config, migrations, ...(envTemplate === undefined ? {} : { envTemplate }) };
+    }
+    images(node) {
+        if (!(0,dist/* isSeq */.oP)(node)) {
+            this.problem(node, `images: expected a list of { ${IMAGE_KEYS.join(', ')} }`);
+            return [];
+        }
+        if (node.items.length === 0)
+            this.problem(node, 'images: the list is empty; list one entry per compose service the release builds');
+        const images = [];
+        const services = new Map();
+        const repositories = new Map();
+        node.items.forEach((item, index) => {
+            const where = `images[${index}]`;
+            if (!(0,dist/* isMap */.jh)(item)) {
+                this.problem(item, `${where}: expected a mapping with ${IMAGE_KEYS.join(', ')}`);
+                return;
+            }
+            const keys = this.mapping(item, IMAGE_KEYS, where);
+            const serviceNode = keys.get('service');
+            if (serviceNode === undefined)
+                this.problem(item, `${where}.service: missing; give the compose service that runs this image`);
+            const service = serviceNode === undefined ? undefined : this.checked(serviceNode, `${where}.service`, serviceNameProblem);
+            const label = service === undefined ? where : `${where} (${service})`;
+            const imageNode = keys.get('image');
+            if (imageNode === undefined)
+                this.problem(item, `${label}.image: missing; give the repository below the registry`);
+            const image = imageNode === undefined ? undefined : this.checked(imageNode, `${label}.image`, imageNameProblem);
+            if (service !== undefined && serviceNode !== undefined) {
+                const first = services.get(service.toLowerCase());
+                if (first !== undefined)
+                    this.problem(serviceNode, `${where}.service: "${service}" is listed twice (first at images[${first}]); each service has one image`);
+                else
+                    services.set(service.toLowerCase(), index);
+            }
+            if (image !== undefined && imageNode !== undefined) {
+                const first = repositories.get(image);
+                if (first !== undefined)
+                    this.problem(imageNode, `${label}.image: "${image}" is also the image of images[${first}]; two services cannot push to one repository`);
+                else
+                    repositories.set(image, index);
+            }
+            const contextNode = keys.get('context');
+            if (contextNode === undefined)
+                this.problem(item, `${label}.context: missing; give the build context folder`);
+            const context = contextNode === undefined ? undefined : this.relativePath(contextNode, `${label}.context`, 'folder');
+            const dockerfileNode = keys.get('dockerfile');
+            let dockerfile;
+            if (dockerfileNode !== undefined)
+                dockerfile = this.relativePath(dockerfileNode, `${label}.dockerfile`, 'file');
+            else if (context !== undefined) {
+                dockerfile = `${context.replace(/\/+$/, '')}/Dockerfile`;
+                this.pending.push({ node: item, what: `${label}.dockerfile (default: <context>/Dockerfile)`, path: dockerfile, kind: 'file' });
+            }
+            const argsNode = keys.get('build-args');
+            const args = argsNode === undefined ? { args: [], problems: [] } : buildArgsOf(argsNode, `${label}.build-args`);
+            for (const p of args.problems)
+                this.problem(p.node, p.message);
+            if (service !== undefined && image !== undefined && context !== undefined && dockerfile !== undefined) {
+                images.push({ service, image, context: (0,external_node_path_namespaceObject.resolve)(this.dir, context), dockerfile: (0,external_node_path_namespaceObject.resolve)(this.dir, dockerfile), buildArgs: args.args, line: this.lineOf(item) });
+            }
+        });
+        return images;
+    }
+    async checkPaths() {
+        for (const item of this.pending) {
+            const absolute = (0,external_node_path_namespaceObject.resolve)(this.dir, item.path);
+            const info = await (0,promises_namespaceObject.stat)(absolute).catch(() => undefined);
+            const found = info === undefined ? undefined : info.isDirectory() ? 'folder' : info.isFile() ? 'file' : 'other';
+            const link = found === undefined && (await (0,promises_namespaceObject.lstat)(absolute).catch(() => undefined))?.isSymbolicLink() === true;
+            if (link)
+                this.problem(item.node, `${item.what}: ${item.path} is a dangling symbolic link and cannot be read; put the ${item.kind} itself there`);
+            else if (found === undefined)
+                this.problem(item.node, `${item.what}: ${item.path} does not exist (paths are relative to the folder of services.yml)`);
+            else if (found !== item.kind)
+                this.problem(item.node, `${item.what}: ${item.path} is not a ${item.kind}`);
+        }
+    }
+    /** A path the bundle ships: inside the source folder, in the bundle's charset, not a name sign writes. */
+    shippedPath(node, where, kind) {
+        const value = this.string(node, where);
+        if (value === undefined)
+            return undefined;
+        const problem = bundle_path_bundlePathProblem(value);
+        if (problem !== undefined) {
+            this.problem(node, `${where}: "${value}" is not a safe path inside the source folder: ${problem}`);
+            return undefined;
+        }
+        if (RESERVED.includes(value)) {
+            this.problem(node, `${where}: ${value} is a name reserved for what sign writes into the bundle (${RESERVED.join(', ')}); rename the file`);
+            return undefined;
+        }
+        this.pending.push({ node, what: where, path: value, kind });
+        return value;
+    }
+    /** A path that is not shipped (a build context, a Dockerfile, the env template): relative, may leave the folder. */
+    relativePath(node, where, kind) {
+        const value = this.string(node, where);
+        if (value === undefined)
+            return undefined;
+        if (value === '' || (0,external_node_path_namespaceObject.isAbsolute)(value) || value.includes('\0')) {
+            this.problem(node, `${where}: "${value}" must be a path relative to the folder of services.yml`);
+            return undefined;
+        }
+        this.pending.push({ node, what: where, path: value, kind });
+        return value;
+    }
+    checked(node, where, problemOf) {
+        const value = this.string(node, where);
+        const problem = value === undefined ? undefined : problemOf(value);
+        if (problem !== undefined)
+            this.problem(node, `${where}: ${problem}`);
+        return problem === undefined ? value : undefined;
+    }
+    string(node, where) {
+        if ((0,dist/* isScalar */.jn)(node) && typeof node.value === 'string')
+            return node.value;
+        this.problem(node, `${where}: expected a string`);
+        return undefined;
+    }
+    /** The values of a mapping by key; unknown keys are problems. */
+    mapping(node, known, where) {
+        const values = new Map();
+        for (const pair of node.items) {
+            const key = pair.key;
+            const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : undefined;
+            if (name === undefined || !known.includes(name)) {
+                this.problem(key ?? node, `${where}: unknown key "${name ?? '?'}" (known keys: ${known.join(', ')})`);
+                continue;
+            }
+            values.set(name, pair.value ?? key);
+        }
+        return values;
+    }
+    lineOf(node) {
+        const offset = node.range?.[0];
+        return offset === undefined ? 1 : this.lines.linePos(offset).line;
+    }
+    problem(node, message) {
+        this.found.push({ line: this.lineOf(node), message });
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/services-file.js
+/**
+ * services.yml, the one description of a release source that gatekeeper, matrix and sign all read
+ * (see examples/titan/services.yml): the registry, the files the release ships (compose files, the
+ * policy inside the config folder, the migrations folder, the env template) and the image each
+ * compose service runs, with how to build it. One schema and one set of name rules
+ * (image-reference.ts); every problem is reported at once, each at its line (services-file-reader.ts).
+ */
+
+
+
+
+
+const SERVICES_FILE = 'services.yml';
+/** services.yml says something wrong: every problem, each as `<file>:LINE: ...` in the message. */
+class ServicesFileError extends ReleaseSourceError {
+    name = 'ServicesFileError';
+    problems;
+    constructor(displayPath, problems) {
+        super(displayPath, `has ${problems.length} problem(s):\n${problems.map((p) => `${displayPath}:${p.line}: ${p.message}`).join('\n')}`);
+        this.problems = problems;
+    }
+}
+/**
+ * Reads and checks the services.yml at `path`; `displayPath` is how messages name it (default: as
+ * given). Throws ServicesFileError listing every problem, ReleaseSourceError when it cannot be read.
+ */
+async function readServicesFile(path, displayPath = path) {
+    const checked = await checkServicesFile(path, displayPath);
+    if (checked.file === undefined)
+        throw new ServicesFileError(displayPath, checked.problems);
+    return checked.file;
+}
+/** Every problem of the services.yml at `path` (none: `file` is what it says). */
+async function checkServicesFile(path, displayPath = path) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch (error) {
+        const code = error_code_errorCode(error);
+        throw new ReleaseSourceError(displayPath, code === 'ENOENT' ? `does not exist: a release source holds a ${SERVICES_FILE} (see examples/titan/${SERVICES_FILE})` : `cannot be read (${code})`, { cause: error });
+    }
+    const reader = new ServicesFileReader(text, (0,external_node_path_namespaceObject.resolve)(path));
+    const file = await reader.read();
+    const problems = reader.problems();
+    return problems.length === 0 && file !== undefined ? { file, problems: [] } : { file: undefined, problems };
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
@@ -67738,7 +68684,6 @@ function isHostname(text) {
 
 
 
-
 const POSTURES = (/* unused pure expression or super */ null && (['production', 'staging']));
 const CHECK = 'production-values';
 function checkProductionValues(input) {
@@ -67830,7 +68775,7 @@ function checkProductionValues(input) {
         findings.push(error(entry.origin, entry.line, `${entry.name} ${problem.what}`, problem.fix));
         flagged.add(entry.name);
     }
-    findings.push(...sharedPasswords(merged, input.required, flagged));
+    findings.push(...sharedValues(merged, input.required, input.distinct ?? [], flagged));
     return findings;
 }
 function valueProblem(entry, composeDefaults) {
@@ -67863,17 +68808,17 @@ function freshValueFix(name, kind) {
     }
 }
 /**
- * Every NATS service user needs a password of its own, different from every other required secret:
- * a shared one lets one compromised service act as another. Values already flagged are skipped.
+ * Each distinct value (a password of one NATS service user, say) differs from every other required
+ * one: a shared one lets one compromised service act as another. Values already flagged are skipped.
  */
-function sharedPasswords(merged, required, flagged) {
+function sharedValues(merged, required, distinct, flagged) {
     const findings = [];
     const usable = (name) => {
         const entry = merged.get(name);
         return entry !== undefined && !flagged.has(name) && entry.value !== '' ? entry : undefined;
     };
-    const nats = NATS_SERVICE_PASSWORDS.filter((name) => usable(name) !== undefined);
-    const others = required.filter((name) => !NATS_SERVICE_PASSWORDS.includes(name) && usable(name) !== undefined);
+    const nats = distinct.filter((name) => usable(name) !== undefined);
+    const others = required.filter((name) => !distinct.includes(name) && usable(name) !== undefined);
     nats.forEach((name, index) => {
         const entry = usable(name);
         if (entry === undefined)
@@ -67881,7 +68826,7 @@ function sharedPasswords(merged, required, flagged) {
         const twin = [...nats.slice(0, index), ...others].find((other) => usable(other)?.value === entry.value);
         if (twin === undefined)
             return;
-        findings.push(error(entry.origin, entry.line, `${name} equals ${twin}`, `Give every NATS service user its own password: generate a new ${name}, e.g. \`openssl rand -hex 24\`, and restart nats with it`));
+        findings.push(error(entry.origin, entry.line, `${name} equals ${twin}`, `Give ${name} a value of its own (services.yml lists it under values.distinct): generate a new one, e.g. \`openssl rand -hex 24\`, and restart the services that use it`));
     });
     return findings;
 }
@@ -67921,10 +68866,10 @@ const SECRET_FILE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * Checks the values as the gatekeeper does (the required variables plus every variable a secret
  * file takes) and returns what the host will hold. Warnings do not stop; errors do.
  */
-function prepareHostValues(text, required, secretFiles) {
+function prepareHostValues(text, names, secretFiles) {
     const parsed = parseDotenv(text, VALUES_ORIGIN);
-    const wanted = [...new Set([...required, ...secretFiles.map((s) => s.variable)])];
-    const findings = checkProductionValues({ sources: [{ origin: VALUES_ORIGIN, parsed }], required: wanted });
+    const wanted = [...new Set([...names.required, ...secretFiles.map((s) => s.variable)])];
+    const findings = checkProductionValues({ sources: [{ origin: VALUES_ORIGIN, parsed }], required: wanted, distinct: names.distinct });
     const errors = findings.filter((f) => f.severity === 'error');
     if (errors.length > 0)
         throw new ProductionValuesRefusedError(errors);
@@ -68061,6 +69006,9 @@ function decodeBase64(text, what) {
 
 
 
+
+
+
 const DROPLET_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/;
 const TAG = /^[a-zA-Z0-9_:-]{1,255}$/;
 const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -68071,7 +69019,7 @@ const fail = (input, message) => {
     throw new configuration_error/* ConfigurationError */.j(`Input ${input}: ${message}`, { input });
 };
 /** The one reader of provision's inputs. `token` is read first: with no inputs, it is the one named. */
-function readSettings(reader = new InputReader(), env = process.env) {
+async function readSettings(reader = new InputReader(), env = process.env) {
     const warnings = [];
     const token = reader.secret('token', { required: true, hint: 'a DigitalOcean API token with read and write scopes, e.g. secrets.DIGITALOCEAN_TOKEN' });
     const name = reader.required('name', 'the Droplet name, e.g. titan-prod');
@@ -68154,7 +69102,7 @@ function readSettings(reader = new InputReader(), env = process.env) {
             fail('dns-zone', `${domain} is not inside the domain ${zone}`);
         dns = { zone, record: domain === zone ? '@' : domain.slice(0, -(zone.length + 1)), ttl: reader.integer('dns-ttl', 300, { min: 30, max: 86400 }) };
     }
-    const { values, valueWarnings } = readValues(reader);
+    const { values, valueWarnings } = await readValues(reader, env);
     const github = readGitHub(reader, env);
     const host = {
         hostname: name,
@@ -68220,7 +69168,7 @@ function readReleaseKeys(reader) {
         fail('release-public-keys', 'holds no key');
     return [...keys].map(([id, pem]) => ({ id, pem }));
 }
-function readValues(reader) {
+async function readValues(reader, env) {
     const text = reader.secret('values');
     const secretFiles = reader.lines('secret-files').map((line) => {
         const [file, variable, extra] = line.split('=').map((s) => s.trim());
@@ -68234,9 +69182,10 @@ function readValues(reader) {
             fail('secret-files', 'needs the values input: each file holds one of its variables');
         return { values: undefined, valueWarnings: [] };
     }
+    const names = await releaseValueNames(reader.optional('source', 'examples/titan'), env);
     let required;
     try {
-        required = resolveRequiredValues(reader.lines('required'));
+        required = resolveRequiredValues(reader.lines('required'), names.required);
     }
     catch (error) {
         if (error instanceof RequiredValuesError)
@@ -68244,7 +69193,7 @@ function readValues(reader) {
         throw error;
     }
     try {
-        const { values, warnings } = prepareHostValues(text, required, secretFiles);
+        const { values, warnings } = prepareHostValues(text, { required, distinct: names.distinct }, secretFiles);
         for (const f of values.secretFiles)
             maskSecret(f.content);
         return { values, valueWarnings: warnings.map((w) => `${w.message}. ${w.fix}`) };
@@ -68252,6 +69201,18 @@ function readValues(reader) {
     catch (error) {
         if (error instanceof ProductionValuesRefusedError)
             return fail('values', error.message);
+        throw error;
+    }
+}
+/** values of the release source's services.yml: the production values its deploy needs. */
+async function releaseValueNames(source, env) {
+    const path = (0,external_node_path_namespaceObject.join)(source, SERVICES_FILE);
+    try {
+        return (await readServicesFile((0,external_node_path_namespaceObject.resolve)(env['GITHUB_WORKSPACE'] || process.cwd(), path), path)).values;
+    }
+    catch (error) {
+        if (error instanceof ReleaseSourceError)
+            return fail('source', error.message);
         throw error;
     }
 }
@@ -68295,7 +69256,7 @@ function readGitHub(reader, env) {
 
 const STATE_ICON = { create: '🆕', change: '✏️', unchanged: '✅', drift: '⚠️' };
 async function run(logger = coreLogger) {
-    const settings = readSettings();
+    const settings = await readSettings();
     for (const warning of [...settings.warnings, ...settings.valueWarnings])
         logger.warning(warning);
     const summary = new job_summary/* JobSummary */.c3();

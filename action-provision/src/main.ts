@@ -10,7 +10,7 @@ import { readSettings, type ProvisionSettings } from './settings.js';
 const STATE_ICON: Record<ResourceChange['kind'], string> = { create: '🆕', change: '✏️', unchanged: '✅', drift: '⚠️' };
 
 export async function run(logger: Logger = coreLogger): Promise<void> {
-  const settings = readSettings();
+  const settings = await readSettings();
   for (const warning of [...settings.warnings, ...settings.valueWarnings]) logger.warning(warning);
   const summary = new JobSummary();
   const client = createDigitalOceanClient({ token: settings.token, logger, baseUrl: settings.apiUrl, userAgent: 'titan-actions/action-provision' });

@@ -1,9 +1,12 @@
 import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
 import { USER_PATTERN } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
 import { maskSecret } from '@titan/action-kit/masking';
 import { resolveRequiredValues, RequiredValuesError } from '@titan/gatekeeper/required-values';
+import { ReleaseSourceError } from '@titan/release/release-source-error';
+import { readServicesFile, SERVICES_FILE, type ProductionValueNames } from '@titan/release/services-file';
 import { APP_DIR_PATTERN, appDirProblem, projectProblem } from '@titan/host/host-layout';
 import type { GitHubEnvironment } from '@titan/provision/github-secrets';
 import { debianCodename, type DockerSource, type HostSpec } from '@titan/provision/host-spec';
@@ -38,7 +41,7 @@ const fail = (input: string, message: string): never => {
 };
 
 /** The one reader of provision's inputs. `token` is read first: with no inputs, it is the one named. */
-export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): ProvisionSettings {
+export async function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Promise<ProvisionSettings> {
   const warnings: string[] = [];
   const token = reader.secret('token', { required: true, hint: 'a DigitalOcean API token with read and write scopes, e.g. secrets.DIGITALOCEAN_TOKEN' });
   const name = reader.required('name', 'the Droplet name, e.g. titan-prod');
@@ -104,7 +107,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
     dns = { zone, record: domain === zone ? '@' : domain.slice(0, -(zone.length + 1)), ttl: reader.integer('dns-ttl', 300, { min: 30, max: 86400 }) };
   }
 
-  const { values, valueWarnings } = readValues(reader);
+  const { values, valueWarnings } = await readValues(reader, env);
   const github = readGitHub(reader, env);
   const host: HostSpec = {
     hostname: name,
@@ -167,7 +170,7 @@ function readReleaseKeys(reader: InputReader): HostSpec['releaseKeys'] {
   return [...keys].map(([id, pem]) => ({ id, pem }));
 }
 
-function readValues(reader: InputReader): { values: HostValues | undefined; valueWarnings: string[] } {
+async function readValues(reader: InputReader, env: NodeJS.ProcessEnv): Promise<{ values: HostValues | undefined; valueWarnings: string[] }> {
   const text = reader.secret('values');
   const secretFiles: SecretFileSpec[] = reader.lines('secret-files').map((line) => {
     const [file, variable, extra] = line.split('=').map((s) => s.trim());
@@ -180,19 +183,31 @@ function readValues(reader: InputReader): { values: HostValues | undefined; valu
     if (secretFiles.length > 0) fail('secret-files', 'needs the values input: each file holds one of its variables');
     return { values: undefined, valueWarnings: [] };
   }
+  const names = await releaseValueNames(reader.optional('source', 'examples/titan'), env);
   let required: string[];
   try {
-    required = resolveRequiredValues(reader.lines('required'));
+    required = resolveRequiredValues(reader.lines('required'), names.required);
   } catch (error) {
     if (error instanceof RequiredValuesError) return fail('required', error.message);
     throw error;
   }
   try {
-    const { values, warnings } = prepareHostValues(text, required, secretFiles);
+    const { values, warnings } = prepareHostValues(text, { required, distinct: names.distinct }, secretFiles);
     for (const f of values.secretFiles) maskSecret(f.content);
     return { values, valueWarnings: warnings.map((w) => `${w.message}. ${w.fix}`) };
   } catch (error) {
     if (error instanceof ProductionValuesRefusedError) return fail('values', error.message);
+    throw error;
+  }
+}
+
+/** values of the release source's services.yml: the production values its deploy needs. */
+async function releaseValueNames(source: string, env: NodeJS.ProcessEnv): Promise<ProductionValueNames> {
+  const path = join(source, SERVICES_FILE);
+  try {
+    return (await readServicesFile(resolve(env['GITHUB_WORKSPACE'] || process.cwd(), path), path)).values;
+  } catch (error) {
+    if (error instanceof ReleaseSourceError) return fail('source', error.message);
     throw error;
   }
 }

@@ -12,11 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigitalOceanApiDouble } from '@titan/digitalocean/api-double';
-import { runActionBundle, startActionBundle, type ActionRun } from '@titan/test-host/action-run';
+import { REPOSITORY_ROOT, runActionBundle, startActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import { parsePublicKey, releaseKeyId } from '@titan/release/release-key';
 import { loadTestHost } from '@titan/test-host/test-host';
 import { bringDown } from '../../packages/deploy/test/support/host-fixture.js';
 import { signTestRelease } from '../../packages/deploy/test/support/test-releases.js';
+import { secretFilesInput } from '@titan/test-host/shared-values';
 import { DropletStandIn, freePort, stackPorts } from '@titan/test-host/droplet-stand-in';
 import { startGitHubSecretsDouble, type GitHubSecretsDouble } from './support/github-secrets-double.js';
 
@@ -53,10 +54,12 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
     'ssh-allowed-sources': '127.0.0.0/8\n203.0.113.0/24',
     'release-public-keys': testHost.releasePublicKey,
     'app-dir': appDir,
+    source: join(REPOSITORY_ROOT, 'examples/titan'),
     'volume-size': '10',
     domain: 'titan.example.com',
     values,
-    'secret-files': 'postgres_password=POSTGRES_PASSWORD',
+    // The files the example's secrets overlay mounts (so the release deploys here), and one more.
+    'secret-files': `postgres_password=POSTGRES_PASSWORD\n${secretFilesInput(testHost.example)}`,
     'github-token': GITHUB_TOKEN,
     'github-environment': 'production',
     'github-repository': 'titan/titan',
@@ -133,6 +136,10 @@ describe('provisioning a Droplet from nothing', () => {
       `host layout ${appDir} unchanged`,
       'values shared/.env.prod create',
       'secret file shared/secrets/postgres_password create',
+      'secret file shared/secrets/binance_api_key create',
+      'secret file shared/secrets/binance_api_secret create',
+      'secret file shared/secrets/bybit_api_key create',
+      'secret file shared/secrets/bybit_api_secret create',
       'secret PROD_SSH_HOST titan/titan/production create',
       'secret PROD_SSH_KNOWN_HOSTS titan/titan/production create',
     ]);
@@ -218,6 +225,7 @@ describe('provisioning a Droplet from nothing', () => {
     expect(stat('shared')).toBe('deploy deploy 700');
     expect(stat('shared/.env.prod')).toBe('deploy deploy 600');
     expect(stat('shared/secrets/postgres_password')).toBe('deploy deploy 600');
+    expect(stat('shared/secrets/binance_api_key')).toBe('deploy deploy 600');
     expect(stat('state')).toBe('deploy deploy 750');
     expect(stat('trust')).toBe('root root 755');
     expect(stat('journal.jsonl')).toBe('deploy deploy 640');

@@ -16,7 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DigitalOceanApiDouble } from '@titan/digitalocean/api-double';
 import { createDigitalOceanClient, expectData } from '@titan/digitalocean/client';
 import { silentLogger } from '@titan/log/logger';
-import { runActionBundle, type ActionRun } from '@titan/test-host/action-run';
+import { REPOSITORY_ROOT, runActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import { loadTestHost } from '@titan/test-host/test-host';
 
 const testHost = loadTestHost();
@@ -38,6 +38,7 @@ function inputs(name: string, extra: Record<string, string> = {}): Record<string
     'ssh-allowed-sources': '203.0.113.0/24',
     'release-public-keys': testHost.releasePublicKey,
     'api-url': double.url,
+    source: join(REPOSITORY_ROOT, 'examples/titan'),
     'poll-interval': '0',
     'active-timeout': '5',
     'boot-timeout': '10',

@@ -61,7 +61,7 @@ export function rollbackSummary(outcome: RollbackOutcome, context: SummaryContex
   if (outcome.refused.length > 0) {
     summary.heading('Releases refused', 3);
     summary.text('Checked on the host and refused: nothing was switched to them.');
-    summary.table(['release', 'check', 'why'], outcome.refused.map((r) => [r.release, r.stage === 'verify' ? 'host verification' : 'images by digest', r.reason]));
+    summary.table(['release', 'check', 'why'], outcome.refused.map((r) => [r.release, r.stage === 'verify' ? 'host verification' : r.stage === 'secrets' ? 'secret files' : 'images by digest', r.reason]));
   }
 
   if (outcome.stopped.length > 0 || outcome.leftRunning.length > 0) {

@@ -323,7 +323,7 @@ describe('action-rollback (bundle) on the test host', () => {
 
   it('with NATS stopped: halt-acknowledged false with a loud warning, and the stack is still stopped and started again', async () => {
     const current = join(appDir, 'current');
-    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml'].flatMap((f) => ['-f', join(current, f)]);
+    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.secrets.yml', 'docker-compose.digests.yml'].flatMap((f) => ['-f', join(current, f)]);
     docker(['compose', '-p', PROJECT, '--project-directory', current, ...files, '--env-file', join(appDir, 'shared', '.env.prod'), 'stop', 'nats']);
     expect(containerStates()['nats']).toBe('exited');
 

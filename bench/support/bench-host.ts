@@ -17,6 +17,7 @@ import type { HostLayout } from '@titan/host/host-layout';
 import { silentLogger } from '@titan/log/logger';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';
 import type { TestHost } from '@titan/test-host/test-host';
+import { copySharedValues } from '@titan/test-host/shared-values';
 
 // --- SSH -----------------------------------------------------------------------------------------------
 
@@ -59,10 +60,10 @@ export function prepareAppDir(host: TestHost, appDir: string): void {
   mkdirSync(join(appDir, 'releases'), { recursive: true });
   mkdirSync(join(appDir, 'shared'));
   mkdirSync(join(appDir, 'trust'));
-  cpSync(join(host.appDir, 'shared', '.env.prod'), join(appDir, 'shared', '.env.prod'));
+  copySharedValues(host, appDir);
   cpSync(host.releasePublicKeyPem, join(appDir, 'trust', `${host.releaseKeyId}.pem`));
   writeFileSync(join(appDir, 'journal.jsonl'), '');
-  for (const path of [appDir, join(appDir, 'releases'), join(appDir, 'shared'), join(appDir, 'shared', '.env.prod'), join(appDir, 'journal.jsonl')]) chownSync(path, uid, gid);
+  for (const path of [appDir, join(appDir, 'releases'), join(appDir, 'journal.jsonl')]) chownSync(path, uid, gid);
   execFileSync('chmod', ['0600', join(appDir, 'shared', '.env.prod')]);
   execFileSync('chmod', ['0700', join(appDir, 'shared')]);
 }

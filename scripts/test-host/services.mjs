@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Reads examples/titan/services.yml for scripts/test-host/up and prints one line per image:
 //   service <TAB> image <TAB> context <TAB> dockerfile [<TAB> KEY=VALUE ...]
+// With --secret-files it prints instead one line per secret file of the release's compose files
+// (top-level `secrets:` with a `file:` source under ../shared/, see packages/release/src/stack-secrets.ts):
+//   path under the app dir (shared/secrets/<name>) <TAB> the production variable it holds
 // It parses with the `yaml` package from the repository's node_modules when that is installed, and
 // otherwise with a strict parser for the subset services.yml uses (so `up` works before `npm ci`).
 // Anything it does not understand is an error naming the line, never a guess.
@@ -10,9 +13,10 @@ import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const file = process.argv[2];
+const secretMode = process.argv[2] === '--secret-files';
+const file = process.argv[secretMode ? 3 : 2];
 if (!file) {
-  process.stderr.write('usage: services.mjs SERVICES_YML\n');
+  process.stderr.write('usage: services.mjs [--secret-files] SERVICES_YML\n');
   process.exit(64);
 }
 const text = readFileSync(file, 'utf8');
@@ -30,7 +34,7 @@ async function parseWithYamlPackage(source) {
 }
 
 // --- Strict parser for the subset: comments, `key: scalar`, nested mappings by indentation,
-// block sequences of mappings (`- key: value`), flow sequences and flow mappings of scalars.
+// block sequences of mappings (`- key: value`) or of scalars (`- value`), flow sequences and flow mappings of scalars.
 function fail(lineNo, message) {
   throw new Error(`${file}:${lineNo}: ${message}`);
 }
@@ -146,8 +150,12 @@ function parseStrict(source) {
       const { no, text } = lines[pos];
       // Re-read the item as a mapping whose first key sits two columns to the right.
       lines[pos] = { no, indent: indent + 2, text: text.slice(2).trimStart() };
-      if (!/^[A-Za-z0-9_.-]+:/.test(lines[pos].text)) fail(no, 'sequence items must be mappings');
-      out.push(parseMapping(indent + 2));
+      if (/^[A-Za-z0-9_.-]+:/.test(lines[pos].text)) {
+        out.push(parseMapping(indent + 2));
+      } else {
+        out.push(value(lines[pos].text, no));
+        pos++;
+      }
     }
     return out;
   }
@@ -188,7 +196,36 @@ function check(doc) {
   return rows;
 }
 
+// The secret files of the compose files services.yml lists (release.compose): only files with a
+// top-level `secrets:` are parsed (the overlay, within the strict subset).
+async function secretFileRows(doc) {
+  const compose = doc?.release?.compose;
+  if (!Array.isArray(compose)) throw new Error(`${file}: release.compose must be a list`);
+  const rows = [];
+  for (const name of compose) {
+    const composePath = path.join(path.dirname(file), String(name));
+    const source = readFileSync(composePath, 'utf8');
+    if (!/^secrets:/m.test(source)) continue;
+    const parsed = (process.env.TITAN_SERVICES_PARSER === 'strict' ? undefined : await parseWithYamlPackage(source)) ?? parseStrict(source);
+    for (const [secret, definition] of Object.entries(parsed.secrets ?? {})) {
+      const where = `${composePath}: secrets.${secret}`;
+      const source = definition?.file;
+      const variable = definition?.['x-titan-variable'];
+      if (typeof source !== 'string' || !/^\.\.\/shared\/[A-Za-z0-9._/-]+$/.test(source) || source.includes('/../')) throw new Error(`${where}: file must be ../shared/<path>`);
+      if (typeof variable !== 'string' || !/^[A-Z_][A-Z0-9_]*$/.test(variable)) throw new Error(`${where}: x-titan-variable must name a production variable`);
+      rows.push(`${source.slice(3)}\t${variable}`);
+    }
+  }
+  return rows;
+}
+
 try {
+  if (secretMode) {
+    const doc = (process.env.TITAN_SERVICES_PARSER === 'strict' ? undefined : await parseWithYamlPackage(text)) ?? parseStrict(text);
+    const rows = await secretFileRows(doc);
+    process.stdout.write(rows.length === 0 ? '' : rows.join('\n') + '\n');
+    process.exit(0);
+  }
   // TITAN_SERVICES_PARSER=strict forces the fallback parser (to test it where yaml is installed).
   const doc = (process.env.TITAN_SERVICES_PARSER === 'strict' ? undefined : await parseWithYamlPackage(text)) ?? parseStrict(text);
   process.stdout.write(check(doc).join('\n') + '\n');

@@ -19,6 +19,7 @@ import { parseReleaseKey } from '@titan/release/release-key';
 import { signRelease } from '@titan/release/sign-release';
 import { runActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/test-host';
+import { copySharedValues } from '@titan/test-host/shared-values';
 
 export const PROJECT = 'titanbackup';
 export const PORT_OFFSET = 10_000;
@@ -82,11 +83,10 @@ async function deployFresh(): Promise<void> {
   mkdirSync(join(appDir, 'releases'), { recursive: true, mode: 0o750 });
   mkdirSync(join(appDir, 'shared'), { mode: 0o700 });
   mkdirSync(join(appDir, 'trust'), { mode: 0o755 });
-  cpSync(join(host.appDir, 'shared', '.env.prod'), join(appDir, 'shared', '.env.prod'));
-  execFileSync('chmod', ['0600', join(appDir, 'shared', '.env.prod')]);
+  copySharedValues(host, appDir);
   cpSync(host.releasePublicKeyPem, join(appDir, 'trust', `${host.releaseKeyId}.pem`));
   writeFileSync(join(appDir, 'journal.jsonl'), '', { mode: 0o640 });
-  for (const path of [appDir, join(appDir, 'releases'), join(appDir, 'shared'), join(appDir, 'shared', '.env.prod'), join(appDir, 'journal.jsonl')]) chownSync(path, uid, gid);
+  for (const path of [appDir, join(appDir, 'releases'), join(appDir, 'journal.jsonl')]) chownSync(path, uid, gid);
   execFileSync('chmod', ['0750', appDir]);
 
   const work = mkdtempSync(join(tmpdir(), 'titan-backup-stack-'));

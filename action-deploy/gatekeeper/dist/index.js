@@ -41252,7 +41252,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3060);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6210);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4906);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Readiness gate' });
@@ -41262,7 +41262,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6210:
+/***/ 4906:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46292,11 +46292,13 @@ const coreLogger = {
 
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/finding.js
 /** The checks of the gate, in the order they run and are reported. */
-const CHECKS = ['ci', 'production-values', 'compose', 'stack', 'migrations', 'policy', 'lockfiles'];
+const CHECKS = ['ci', 'source', 'production-values', 'compose', 'secrets', 'stack', 'migrations', 'policy', 'lockfiles'];
 const CHECK_TITLES = {
     ci: 'CI green for the commit',
+    source: 'Release source (services.yml)',
     'production-values': 'Production values',
     compose: 'Compose policy',
+    secrets: 'Secret files',
     stack: 'Stack profile',
     migrations: 'Migrations',
     policy: 'Policy file',
@@ -46313,8 +46315,941 @@ function isBlocking(finding) {
     return finding.severity === 'error';
 }
 
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ../../packages/release/lib/release-source-error.js
+/**
+ * Something wrong with the release source (services.yml and the files it names): the message names
+ * the file, relative to the source folder, and says how to fix it.
+ */
+class release_source_error_ReleaseSourceError extends Error {
+    name = 'ReleaseSourceError';
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path;
+    constructor(path, problem, options = {}) {
+        super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
+        this.path = path;
+    }
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/error-code.js
+/** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
+function error_code_errorCode(error) {
+    if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
+        return error.code;
+    return error instanceof Error ? error.message : String(error);
+}
+
+// EXTERNAL MODULE: ../../node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(3483);
+;// CONCATENATED MODULE: ../../packages/release/lib/bundle-path.js
+/**
+ * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
+ * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
+ * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
+ * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
+ */
+const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+const BUNDLE_PATH_MAX_LENGTH = 1024;
+/** Why a path is not allowed in a bundle, or undefined when it is. */
+function bundle_path_bundlePathProblem(path) {
+    if (path === '')
+        return 'the path is empty';
+    if (path.length > BUNDLE_PATH_MAX_LENGTH)
+        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
+    if (path.startsWith('/'))
+        return 'the path is absolute; bundle paths are relative to the bundle folder';
+    if (!BUNDLE_PATH_PATTERN.test(path)) {
+        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
+    }
+    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+        return 'the path has a "." or ".." segment';
+    }
+    return undefined;
+}
+function isBundlePath(path) {
+    return bundle_path_bundlePathProblem(path) === undefined;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/build-args.js
+
+/**
+ * The build args of an image in services.yml: a mapping `NAME: value` or a list of `NAME=value`,
+ * each name a shell-style identifier, each value one line, each name once. Numbers and booleans are
+ * kept as written (`1.10` stays "1.10"). Sorted by name, which is how build keys hash them.
+ */
+const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function buildArgsOf(node, where) {
+    const args = new Map();
+    const problems = [];
+    const add = (name, value, at) => {
+        if (!BUILD_ARG_NAME.test(name))
+            problems.push({ node: at, message: `${where}: "${name}" is not a valid build arg name (${BUILD_ARG_NAME.source})` });
+        else if (/[\r\n]/.test(value))
+            problems.push({ node: at, message: `${where}.${name}: the value spans lines; build args are one line each` });
+        else if (args.has(name))
+            problems.push({ node: at, message: `${where}: ${name} is given twice` });
+        else
+            args.set(name, value);
+    };
+    if ((0,dist/* isMap */.jh)(node)) {
+        for (const pair of node.items) {
+            const key = pair.key;
+            const value = pair.value;
+            if (!(0,dist/* isScalar */.jn)(key) || typeof key.value !== 'string') {
+                problems.push({ node: key ?? node, message: `${where}: every key must be a build arg name` });
+                continue;
+            }
+            const scalar = (0,dist/* isScalar */.jn)(value) ? value.value : undefined;
+            if (value === null || !(typeof scalar === 'string' || typeof scalar === 'number' || typeof scalar === 'boolean')) {
+                problems.push({ node: value ?? key, message: `${where}.${key.value}: expected a string, number or boolean value` });
+                continue;
+            }
+            add(key.value, typeof scalar === 'string' ? scalar : (value.source ?? String(scalar)), value);
+        }
+    }
+    else if ((0,dist/* isSeq */.oP)(node)) {
+        for (const item of node.items) {
+            const entry = (0,dist/* isScalar */.jn)(item) && typeof item.value === 'string' ? item.value : undefined;
+            const eq = entry?.indexOf('=') ?? -1;
+            if (entry === undefined || eq <= 0) {
+                problems.push({ node: item ?? node, message: `${where}: expected NAME=value entries` });
+                continue;
+            }
+            add(entry.slice(0, eq), entry.slice(eq + 1), item);
+        }
+    }
+    else {
+        problems.push({ node, message: `${where}: expected a mapping of NAME: value` });
+    }
+    return { args: [...args.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), problems };
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/image-reference.js
+/**
+ * The names an image reference is made of, as the release pins them:
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
+ * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
+ * with these patterns, and the `...Problem` functions say why a name fails them.
+ */
+/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
+const image_reference_IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+/** A compose service name (also the name of its digest file). */
+const image_reference_SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
+const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** An image name below the registry: lower-case path segments, no tag, no digest. */
+const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
+const image_reference_IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+/** Docker's limit on the length of a repository name (host and path). */
+const MAX_REPOSITORY_LENGTH = 255;
+/** One path component of a repository (distribution/reference's grammar). */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** Why `name` is not a compose service name, or undefined when it is. */
+function serviceNameProblem(name) {
+    if (image_reference_SERVICE_NAME_PATTERN.test(name))
+        return undefined;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
+}
+/** Why `name` cannot be an image name below the registry, or undefined when it can. */
+function imageNameProblem(name) {
+    if (IMAGE_NAME_PATTERN.test(name))
+        return undefined;
+    if (/[:@]/.test(name))
+        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
+    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
+}
+/**
+ * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
+ * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
+ * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
+ */
+function registryProblem(registry) {
+    if (registry === '')
+        return 'the registry is empty';
+    if (/^[a-z]+:\/\//i.test(registry))
+        return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
+    if (/[@\s]/.test(registry))
+        return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
+    const [first = '', ...rest] = registry.split('/');
+    const port = /:(\d+)$/.exec(first)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+        return `port ${port} of "${registry}" is out of range`;
+    for (const component of rest) {
+        if (!PATH_COMPONENT.test(component)) {
+            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
+        }
+    }
+    if (!REGISTRY_PATTERN.test(registry))
+        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
+    if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
+        return `"${registry}" is too long for a repository prefix`;
+    return undefined;
+}
+/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
+function imageRepository(registry, image) {
+    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
+    if (repository.length > MAX_REPOSITORY_LENGTH)
+        throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
+    return repository;
+}
+/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
+function pinnedImageReference(repository, digest) {
+    return `${repository}@${digest}`;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile.js
+/**
+ * The stack profile: everything deploy, verify and rollback know about the stack they run. It is
+ * written in the release source (stack.yml, see stack-profile-file.ts), checked against the compose
+ * services there, and signed into manifest.json as its `stack` member, so a host, a verifier and a
+ * rollback read it from the verified manifest and no library code names a service.
+ *
+ * - groups: the services deploy and rollback stop, in stop order (each group stops before the next;
+ *   Compose starts them again). `trading` groups are what a `stop` halts and what an operator's halt
+ *   keeps stopped; the others (an operator surface) stay up during a `stop`.
+ * - infrastructure: every other service (databases, messaging, proxies); kept running by a deploy.
+ * - health: the endpoints verify GETs (container port, path, and what the JSON body must say).
+ * - policyReporters: services whose /health must report the manifest's policy hash.
+ * - database: the service, database and role migrations run against.
+ * - halt: the NATS subject of the HARD_HALT and the one service whose acknowledgement counts.
+ * - critical: services whose build inputs weigh most in a release's risk (matrix).
+ * Every service of the release is in exactly one group or in infrastructure.
+ */
+
+const HEALTH_BODIES = ['status', 'status-and-service'];
+class StackProfileError extends Error {
+    name = 'StackProfileError';
+    problems;
+    constructor(prefix, problems) {
+        super(`${prefix}${problems.map((p) => `${stack_profile_formatAt(p.at)}: ${p.problem}`).join('; ')}`);
+        this.problems = problems;
+    }
+}
+const NATS_SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]{0,200}$/;
+const MEMBERS = ['critical', 'database', 'groups', 'halt', 'health', 'infrastructure', 'policyReporters'];
+/** `stack.groups[1].services[0]`-style wording of a problem's place. */
+function stack_profile_formatAt(at) {
+    return at.reduce((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`), '');
+}
+/**
+ * Checks a parsed value (from stack.yml or manifest.json) and returns every problem found, or the
+ * profile. `services`, when given, are the release's services: the profile must name only those, and
+ * every one of them must be in a group or in infrastructure.
+ */
+function stack_profile_checkStackProfile(value, services) {
+    const problems = [];
+    const say = (at, problem) => void problems.push({ at, problem });
+    const root = mapping(value, [], MEMBERS, say);
+    if (root === undefined)
+        return problems;
+    const groups = list(root['groups'], ['groups'], say).map((entry, i) => {
+        const group = mapping(entry, ['groups', i], ['name', 'services', 'trading'], say) ?? {};
+        const name = stack_profile_text(group['name'], ['groups', i, 'name'], GROUP_NAME_PATTERN, say);
+        if (typeof group['trading'] !== 'boolean')
+            say(['groups', i, 'trading'], 'must be true or false');
+        return { name, trading: group['trading'] === true, services: names(group['services'], ['groups', i, 'services'], say, true) };
+    });
+    if (groups.length === 0)
+        say(['groups'], 'must list at least one group of services to stop in order');
+    if (!groups.some((g) => g.trading))
+        say(['groups'], 'no group is trading: say which services a stop halts (trading: true)');
+    const infrastructure = names(root['infrastructure'], ['infrastructure'], say, false);
+    const health = list(root['health'], ['health'], say).map((entry, i) => {
+        const at = ['health', i];
+        const endpoint = mapping(entry, at, ['body', 'path', 'port', 'service'], say) ?? {};
+        const port = endpoint['port'];
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+            say([...at, 'port'], 'must be a port number, 1 to 65535');
+        const body = endpoint['body'];
+        if (!HEALTH_BODIES.includes(body))
+            say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
+        return {
+            service: stack_profile_text(endpoint['service'], [...at, 'service'], image_reference_SERVICE_NAME_PATTERN, say),
+            port: typeof port === 'number' ? port : 0,
+            path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
+            body: body,
+        };
+    });
+    const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
+    const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
+    const database = {
+        service: stack_profile_text(databaseValue['service'], ['database', 'service'], image_reference_SERVICE_NAME_PATTERN, say),
+        name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
+        user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
+    };
+    const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
+    const halt = {
+        subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
+        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], image_reference_SERVICE_NAME_PATTERN, say),
+    };
+    const critical = names(root['critical'], ['critical'], say, false);
+    const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
+    if (problems.length === 0)
+        crossCheck(profile, services, say);
+    return problems.length === 0 ? profile : problems;
+}
+function crossCheck(profile, services, say) {
+    const placed = new Map();
+    const known = new Set(services ?? []);
+    const place = (service, where, at) => {
+        const before = placed.get(service);
+        if (before !== undefined)
+            say(at, `${service} is already in ${before}: each service is in one group or in infrastructure`);
+        else
+            placed.set(service, where);
+        if (services !== undefined && !known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    profile.groups.forEach((g, i) => {
+        if (profile.groups.findIndex((o) => o.name === g.name) !== i)
+            say(['groups', i, 'name'], `group ${g.name} is named twice`);
+        g.services.forEach((s, j) => place(s, `group ${g.name}`, ['groups', i, 'services', j]));
+    });
+    profile.infrastructure.forEach((s, j) => place(s, 'infrastructure', ['infrastructure', j]));
+    if (services === undefined)
+        for (const service of placed.keys())
+            known.add(service);
+    const unknown = (service, at) => {
+        if (!known.has(service))
+            say(at, `${service} is not a service of the release`);
+    };
+    for (const service of services ?? []) {
+        if (!placed.has(service))
+            say(['infrastructure'], `service ${service} is in no group and not in infrastructure: say where it belongs`);
+    }
+    const endpoints = new Set();
+    profile.health.forEach((h, i) => {
+        unknown(h.service, ['health', i, 'service']);
+        if (endpoints.has(h.service))
+            say(['health', i, 'service'], `${h.service} has a second health endpoint`);
+        endpoints.add(h.service);
+    });
+    profile.policyReporters.forEach((s, i) => {
+        if (!endpoints.has(s))
+            say(['policyReporters', i], `${s} reports the policy hash on its health endpoint, but has none in health`);
+    });
+    profile.critical.forEach((s, i) => unknown(s, ['critical', i]));
+    if (!profile.infrastructure.includes(profile.database.service))
+        say(['database', 'service'], `${profile.database.service} is not in infrastructure`);
+    const trading = tradingServices(profile);
+    if (!trading.includes(profile.halt.responder))
+        say(['halt', 'responder'], `${profile.halt.responder} is not in a trading group: the halt responder is the service that stops trading`);
+}
+/** Every grouped service, group by group, in stop order. */
+function groupedServices(profile) {
+    return profile.groups.flatMap((g) => g.services);
+}
+/** The services of the trading groups: what `stop` halts and what an operator's halt keeps stopped. */
+function tradingServices(profile) {
+    return profile.groups.filter((g) => g.trading).flatMap((g) => g.services);
+}
+/** The services of the other groups (an operator surface): a `stop` leaves them running. */
+function operatorServices(profile) {
+    return profile.groups.filter((g) => !g.trading).flatMap((g) => g.services);
+}
+function mapping(value, at, members, say) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        say(at, `must be a mapping of ${members.join(', ')}`);
+        return undefined;
+    }
+    const record = value;
+    const missing = members.filter((m) => !Object.hasOwn(record, m));
+    if (missing.length > 0)
+        say(at, `missing ${missing.join(', ')}`);
+    for (const key of Object.keys(record).filter((k) => !members.includes(k)))
+        say([...at, key], `is not a member (expected ${members.join(', ')})`);
+    return record;
+}
+function list(value, at, say) {
+    if (value === undefined)
+        return [];
+    if (!Array.isArray(value)) {
+        say(at, 'must be a list');
+        return [];
+    }
+    return value;
+}
+function stack_profile_text(value, at, pattern, say) {
+    if (value === undefined)
+        return '';
+    if (typeof value !== 'string' || !pattern.test(value)) {
+        say(at, `${JSON.stringify(value)} does not match ${pattern.source}`);
+        return '';
+    }
+    return value;
+}
+function names(value, at, say, nonEmpty) {
+    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], image_reference_SERVICE_NAME_PATTERN, say));
+    if (nonEmpty && entries.length === 0 && value !== undefined)
+        say(at, 'must name at least one service');
+    entries.forEach((s, i) => {
+        if (entries.indexOf(s) !== i)
+            say([...at, i], `${s} is listed twice`);
+    });
+    return entries;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/manifest.js
+
+
+
+
+
+/**
+ * manifest.json: what a release is, signed. Stored as RFC 8785 canonical JSON (UTF-8, no trailing
+ * newline); manifest.sig is the Ed25519 signature of exactly those bytes. Every file of the bundle
+ * except these two is listed in `files`, sorted by path.
+ */
+const MANIFEST_FILE = 'manifest.json';
+const SIGNATURE_FILE = 'manifest.sig';
+/** The compose override that pins every service to its digest; always the last compose file. */
+const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
+/**
+ * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
+ * still parses, so a host can verify and return to such a release, but it has no profile: whatever
+ * needs one (stackProfileOf) refuses it with a clear error.
+ */
+const MANIFEST_SCHEMA_VERSION = 2;
+class ManifestError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'ManifestError';
+}
+const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
+const TEXT_MAX_LENGTH = 2048;
+/**
+ * Parses manifest.json bytes: UTF-8, JSON, canonical (re-serializing gives the same bytes), and the
+ * schema below, strictly (no missing or extra member anywhere).
+ */
+function parseManifest(bytes) {
+    const text = typeof bytes === 'string' ? bytes : decodeUtf8(bytes);
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        throw new ManifestError(`${MANIFEST_FILE} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const manifest = validateManifest(value);
+    if (canonicalJson(manifest) !== text) {
+        throw new ManifestError(`${MANIFEST_FILE} is not in RFC 8785 canonical form (key order, spacing, escapes or a trailing newline)`);
+    }
+    return manifest;
+}
+/** The bytes to write and sign: canonical JSON of a manifest that passed validation. */
+function serializeManifest(manifest) {
+    return Buffer.from(canonicalJson(validateManifest(manifest)), 'utf8');
+}
+/** Checks a parsed value against the schema; the error names the member (`files[3].sha256`). */
+function validateManifest(value) {
+    const version = value?.['schemaVersion'];
+    if (version !== 1 && version !== MANIFEST_SCHEMA_VERSION) {
+        throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION} (or 1, before stack profiles), got ${JSON.stringify(version)}`);
+    }
+    const root = object(value, '$', [
+        'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
+    ]);
+    const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
+    const gitValue = object(root['git'], 'git', ['sha', 'ref']);
+    const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
+    const runUrl = manifest_text(root['runUrl'], 'runUrl');
+    const createdAt = matching(root['createdAt'], 'createdAt', CREATED_AT_PATTERN);
+    if (Number.isNaN(Date.parse(createdAt)))
+        throw new ManifestError(`createdAt: "${createdAt}" is not a real date`);
+    const keyId = matching(root['keyId'], 'keyId', KEY_ID_PATTERN);
+    const policyValue = object(root['policy'], 'policy', ['path', 'sha256']);
+    const policy = {
+        path: bundlePath(policyValue['path'], 'policy.path'),
+        sha256: matching(policyValue['sha256'], 'policy.sha256', SHA256_HEX_PATTERN),
+    };
+    const compose = array(root['compose'], 'compose').map((entry, i) => bundlePath(entry, `compose[${i}]`));
+    const images = imagesOf(root['images']);
+    const files = array(root['files'], 'files').map((entry, i) => fileOf(entry, `files[${i}]`));
+    const base = { releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
+    checkCrossReferences({ schemaVersion: 1, ...base });
+    return version === 1 ? { schemaVersion: 1, ...base } : { schemaVersion: 2, ...base, stack: stackOf(root['stack'], images) };
+}
+/** The manifest's stack profile; a version 1 manifest has none, and is refused with a clear error. */
+function stackProfileOf(manifest) {
+    if (manifest.stack === undefined) {
+        throw new ManifestError(`release ${manifest.releaseId} was signed before releases carried their stack profile (manifest schemaVersion 1): ` +
+            'it does not say how its services stop, answer health checks or take a HARD_HALT. Sign that commit again (with stack.yml in its release source) and deploy the new release.');
+    }
+    return manifest.stack;
+}
+function stackOf(value, images) {
+    const checked = checkStackProfile(value, Object.keys(images));
+    if (!Array.isArray(checked))
+        return checked;
+    throw new ManifestError(checked.map((p) => `stack${p.at.length > 0 ? `.${formatAt(p.at)}` : ''}: ${p.problem}`).join('; '));
+}
+function checkCrossReferences(manifest) {
+    const byPath = new Map();
+    manifest.files.forEach((file, i) => {
+        const previous = manifest.files[i - 1];
+        if (previous !== undefined && !(previous.path < file.path)) {
+            throw new ManifestError(`files[${i}]: "${file.path}" is out of order or repeated; files are sorted by path, each once`);
+        }
+        if (file.path === MANIFEST_FILE || file.path === SIGNATURE_FILE) {
+            throw new ManifestError(`files[${i}]: ${file.path} cannot list itself or its signature`);
+        }
+        byPath.set(file.path, file);
+    });
+    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE) {
+        throw new ManifestError(`compose: the last compose file must be ${DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
+    }
+    if (new Set(manifest.compose).size !== manifest.compose.length)
+        throw new ManifestError('compose: a compose file is listed twice');
+    manifest.compose.forEach((path, i) => {
+        if (!byPath.has(path))
+            throw new ManifestError(`compose[${i}]: "${path}" is not listed in files`);
+    });
+    const policyFile = byPath.get(manifest.policy.path);
+    if (policyFile === undefined)
+        throw new ManifestError(`policy.path: "${manifest.policy.path}" is not listed in files`);
+    if (policyFile.sha256 !== manifest.policy.sha256) {
+        throw new ManifestError(`policy.sha256 does not match the sha256 listed for ${manifest.policy.path} in files`);
+    }
+    if (Object.keys(manifest.images).length === 0)
+        throw new ManifestError('images: no image is pinned');
+}
+function imagesOf(value) {
+    const entries = object(value, 'images');
+    const images = {};
+    for (const [service, entry] of Object.entries(entries)) {
+        if (!SERVICE_NAME_PATTERN.test(service)) {
+            throw new ManifestError(`images: "${service}" is not a service name (${SERVICE_NAME_PATTERN.source})`);
+        }
+        const image = object(entry, `images.${service}`, ['image', 'digest']);
+        images[service] = {
+            image: matching(image['image'], `images.${service}.image`, IMAGE_REPOSITORY_PATTERN),
+            digest: matching(image['digest'], `images.${service}.digest`, IMAGE_DIGEST_PATTERN),
+        };
+    }
+    return images;
+}
+function fileOf(value, where) {
+    const file = object(value, where, ['path', 'sha256', 'size']);
+    const size = file['size'];
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+        throw new ManifestError(`${where}.size: expected a whole number of bytes, got ${JSON.stringify(size)}`);
+    }
+    return {
+        path: bundlePath(file['path'], `${where}.path`),
+        sha256: matching(file['sha256'], `${where}.sha256`, SHA256_HEX_PATTERN),
+        size,
+    };
+}
+function object(value, where, members) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new ManifestError(`${where}: expected an object, got ${kind(value)}`);
+    }
+    const record = value;
+    if (members !== undefined) {
+        const missing = members.filter((m) => !Object.hasOwn(record, m));
+        if (missing.length > 0)
+            throw new ManifestError(`${where}: missing ${missing.join(', ')}`);
+        const extra = Object.keys(record).filter((k) => !members.includes(k));
+        if (extra.length > 0)
+            throw new ManifestError(`${where}: unexpected member ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+    }
+    return record;
+}
+function array(value, where) {
+    if (!Array.isArray(value))
+        throw new ManifestError(`${where}: expected an array, got ${kind(value)}`);
+    return value;
+}
+function manifest_text(value, where) {
+    if (typeof value !== 'string')
+        throw new ManifestError(`${where}: expected a string, got ${kind(value)}`);
+    if (value.length > TEXT_MAX_LENGTH)
+        throw new ManifestError(`${where}: longer than ${TEXT_MAX_LENGTH} characters`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value))
+        throw new ManifestError(`${where}: holds a control character`);
+    return value;
+}
+function matching(value, where, pattern) {
+    const s = manifest_text(value, where);
+    if (!pattern.test(s))
+        throw new ManifestError(`${where}: ${JSON.stringify(s)} does not match ${pattern.source}`);
+    return s;
+}
+function bundlePath(value, where) {
+    const path = manifest_text(value, where);
+    const problem = bundlePathProblem(path);
+    if (problem !== undefined)
+        throw new ManifestError(`${where}: ${JSON.stringify(path)}: ${problem}`);
+    return path;
+}
+function kind(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'an array';
+    return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+function decodeUtf8(bytes) {
+    try {
+        return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    }
+    catch {
+        throw new ManifestError(`${MANIFEST_FILE} is not valid UTF-8`);
+    }
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/production-value-names.js
+
+/**
+ * `values` of services.yml: the production values a deploy of the release needs. `required`: every
+ * variable the host's env file must set to a real production value (gatekeeper's and provision's
+ * default set, which their `required` input changes); `distinct`: required variables whose values
+ * must each differ from every other required one (one password per user: a shared one lets one
+ * compromised service act as another). Names are environment variable names, each listed once.
+ */
+const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const KEYS = ['required', 'distinct'];
+function valueNamesOf(node, problem) {
+    if (!(0,dist/* isMap */.jh)(node)) {
+        problem(node, `values: expected a mapping with ${KEYS.join(', ')}`);
+        return { required: [], distinct: [] };
+    }
+    const lists = new Map();
+    for (const pair of node.items) {
+        const key = pair.key;
+        const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : '?';
+        if (!KEYS.includes(name))
+            problem(key ?? node, `values: unknown key "${name}" (known keys: ${KEYS.join(', ')})`);
+        else
+            lists.set(name, pair.value ?? key);
+    }
+    const names = (key) => {
+        const list = lists.get(key);
+        if (list === undefined)
+            return [];
+        if (!(0,dist/* isSeq */.oP)(list)) {
+            problem(list, `values.${key}: expected a list of variable names`);
+            return [];
+        }
+        const found = [];
+        list.items.forEach((item, i) => {
+            const at = item;
+            const name = (0,dist/* isScalar */.jn)(at) && typeof at.value === 'string' ? at.value : undefined;
+            if (name === undefined || !VARIABLE_NAME_PATTERN.test(name))
+                problem(at, `values.${key}[${i}]: ${JSON.stringify(name ?? null)} is not a variable name (letters, digits and _)`);
+            else if (found.includes(name))
+                problem(at, `values.${key}[${i}]: ${name} is listed twice`);
+            else
+                found.push(name);
+        });
+        return found;
+    };
+    const required = names('required');
+    const distinct = names('distinct');
+    for (const name of distinct.filter((n) => !required.includes(n))) {
+        problem(lists.get('distinct') ?? node, `values.distinct: ${name} is not in values.required; only required values are compared`);
+    }
+    return { required, distinct };
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/services-file-reader.js
+
+
+
+
+
+
+
+
+const TOP_KEYS = ['registry', 'release', 'images', 'values'];
+const RELEASE_KEYS = ['compose', 'policy', 'config', 'migrations', 'env-template'];
+const IMAGE_KEYS = ['service', 'image', 'context', 'dockerfile', 'build-args'];
+const RESERVED = [MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE];
+/**
+ * The walk over services.yml's YAML: each rule of the schema, every problem collected at the line of
+ * the node at fault (messages never name the file: each reader adds it as it shows the file).
+ */
+class ServicesFileReader {
+    text;
+    absolutePath;
+    found = [];
+    lines = new dist/* LineCounter */.HN();
+    pending = [];
+    dir;
+    constructor(text, absolutePath) {
+        this.text = text;
+        this.absolutePath = absolutePath;
+        this.dir = (0,external_node_path_namespaceObject.dirname)(absolutePath);
+    }
+    problems() {
+        return [...this.found].sort((a, b) => a.line - b.line);
+    }
+    async read() {
+        const doc = (0,dist/* parseDocument */.Tp)(this.text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+        for (const error of doc.errors)
+            this.found.push({ line: this.lines.linePos(error.pos[0]).line, message: error.message.split('\n')[0] ?? '' });
+        if (doc.errors.length > 0)
+            return undefined;
+        const root = doc.contents;
+        if (!(0,dist/* isMap */.jh)(root)) {
+            this.found.push({ line: 1, message: 'expected a mapping with registry, release and images' });
+            return undefined;
+        }
+        const top = this.mapping(root, TOP_KEYS, 'the top level');
+        const registryNode = top.get('registry');
+        const registry = registryNode === undefined ? undefined : this.checked(registryNode, 'registry', registryProblem);
+        const releaseNode = top.get('release');
+        if (releaseNode === undefined)
+            this.problem(root, 'release: missing; name the compose files, policy, config and migrations folders the release ships');
+        const release = releaseNode === undefined ? undefined : this.release(releaseNode);
+        const imagesNode = top.get('images');
+        if (imagesNode === undefined)
+            this.problem(root, 'images: missing; list one entry per compose service the release builds');
+        const images = imagesNode === undefined ? [] : this.images(imagesNode);
+        const valuesNode = top.get('values');
+        const values = valuesNode === undefined ? { required: [], distinct: [] } : valueNamesOf(valuesNode, (at, message) => this.problem(at, message));
+        await this.checkPaths();
+        if (this.found.length > 0 || release === undefined)
+            return undefined;
+        return { path: this.absolutePath, dir: this.dir, ...(registry === undefined ? {} : { registry }), release, images, values };
+    }
+    release(node) {
+        if (!(0,dist/* isMap */.jh)(node)) {
+            this.problem(node, `release: expected a mapping with ${RELEASE_KEYS.join(', ')}`);
+            return undefined;
+        }
+        const keys = this.mapping(node, RELEASE_KEYS, 'release');
+        const compose = [];
+        const composeNode = keys.get('compose');
+        if (composeNode === undefined)
+            this.problem(node, 'release.compose: missing; list the compose files, base file first (e.g. [docker-compose.yml, docker-compose.prod.yml])');
+        else if (!(0,dist/* isSeq */.oP)(composeNode) || composeNode.items.length === 0)
+            this.problem(composeNode, 'release.compose: expected a list of compose files, base file first');
+        else {
+            composeNode.items.forEach((item, i) => {
+                const path = this.shippedPath(item, `release.compose[${i}]`, 'file');
+                if (path === undefined)
+                    return;
+                if (compose.includes(path))
+                    this.problem(item, `release.compose[${i}]: ${path} is listed twice`);
+                compose.push(path);
+            });
+        }
+        const required = (key, kind, what) => {
+            const value = keys.get(key);
+            if (value === undefined)
+                this.problem(node, `release.${key}: missing; name the ${what}`);
+            return value === undefined ? undefined : this.shippedPath(value, `release.${key}`, kind);
+        };
+        const policy = required('policy', 'file', 'policy file (inside the config folder)');
+        const config = required('config', 'folder', 'config folder the services mount');
+        const migrations = required('migrations', 'folder', 'migrations folder (it may hold no migration yet)');
+        if (policy !== undefined && config !== undefined && !policy.startsWith(`${config}/`)) {
+            this.problem(keys.get('policy') ?? node, `release.policy: ${policy} must be inside the config folder (${config}/), which the bundle ships`);
+        }
+        const templateNode = keys.get('env-template');
+        const envTemplate = templateNode === undefined ? undefined : this.relativePath(templateNode, 'release.env-template', 'file');
+        if (policy === undefined || config === undefined || migrations === undefined || compose.length === 0)
+            return undefined;
+        return { compose, policy, config, migrations, ...(envTemplate === undefined ? {} : { envTemplate }) };
+    }
+    images(node) {
+        if (!(0,dist/* isSeq */.oP)(node)) {
+            this.problem(node, `images: expected a list of { ${IMAGE_KEYS.join(', ')} }`);
+            return [];
+        }
+        if (node.items.length === 0)
+            this.problem(node, 'images: the list is empty; list one entry per compose service the release builds');
+        const images = [];
+        const services = new Map();
+        const repositories = new Map();
+        node.items.forEach((item, index) => {
+            const where = `images[${index}]`;
+            if (!(0,dist/* isMap */.jh)(item)) {
+                this.problem(item, `${where}: expected a mapping with ${IMAGE_KEYS.join(', ')}`);
+                return;
+            }
+            const keys = this.mapping(item, IMAGE_KEYS, where);
+            const serviceNode = keys.get('service');
+            if (serviceNode === undefined)
+                this.problem(item, `${where}.service: missing; give the compose service that runs this image`);
+            const service = serviceNode === undefined ? undefined : this.checked(serviceNode, `${where}.service`, serviceNameProblem);
+            const label = service === undefined ? where : `${where} (${service})`;
+            const imageNode = keys.get('image');
+            if (imageNode === undefined)
+                this.problem(item, `${label}.image: missing; give the repository below the registry`);
+            const image = imageNode === undefined ? undefined : this.checked(imageNode, `${label}.image`, imageNameProblem);
+            if (service !== undefined && serviceNode !== undefined) {
+                const first = services.get(service.toLowerCase());
+                if (first !== undefined)
+                    this.problem(serviceNode, `${where}.service: "${service}" is listed twice (first at images[${first}]); each service has one image`);
+                else
+                    services.set(service.toLowerCase(), index);
+            }
+            if (image !== undefined && imageNode !== undefined) {
+                const first = repositories.get(image);
+                if (first !== undefined)
+                    this.problem(imageNode, `${label}.image: "${image}" is also the image of images[${first}]; two services cannot push to one repository`);
+                else
+                    repositories.set(image, index);
+            }
+            const contextNode = keys.get('context');
+            if (contextNode === undefined)
+                this.problem(item, `${label}.context: missing; give the build context folder`);
+            const context = contextNode === undefined ? undefined : this.relativePath(contextNode, `${label}.context`, 'folder');
+            const dockerfileNode = keys.get('dockerfile');
+            let dockerfile;
+            if (dockerfileNode !== undefined)
+                dockerfile = this.relativePath(dockerfileNode, `${label}.dockerfile`, 'file');
+            else if (context !== undefined) {
+                dockerfile = `${context.replace(/\/+$/, '')}/Dockerfile`;
+                this.pending.push({ node: item, what: `${label}.dockerfile (default: <context>/Dockerfile)`, path: dockerfile, kind: 'file' });
+            }
+            const argsNode = keys.get('build-args');
+            const args = argsNode === undefined ? { args: [], problems: [] } : buildArgsOf(argsNode, `${label}.build-args`);
+            for (const p of args.problems)
+                this.problem(p.node, p.message);
+            if (service !== undefined && image !== undefined && context !== undefined && dockerfile !== undefined) {
+                images.push({ service, image, context: (0,external_node_path_namespaceObject.resolve)(this.dir, context), dockerfile: (0,external_node_path_namespaceObject.resolve)(this.dir, dockerfile), buildArgs: args.args, line: this.lineOf(item) });
+            }
+        });
+        return images;
+    }
+    async checkPaths() {
+        for (const item of this.pending) {
+            const absolute = (0,external_node_path_namespaceObject.resolve)(this.dir, item.path);
+            const info = await (0,promises_namespaceObject.stat)(absolute).catch(() => undefined);
+            const found = info === undefined ? undefined : info.isDirectory() ? 'folder' : info.isFile() ? 'file' : 'other';
+            const link = found === undefined && (await (0,promises_namespaceObject.lstat)(absolute).catch(() => undefined))?.isSymbolicLink() === true;
+            if (link)
+                this.problem(item.node, `${item.what}: ${item.path} is a dangling symbolic link and cannot be read; put the ${item.kind} itself there`);
+            else if (found === undefined)
+                this.problem(item.node, `${item.what}: ${item.path} does not exist (paths are relative to the folder of services.yml)`);
+            else if (found !== item.kind)
+                this.problem(item.node, `${item.what}: ${item.path} is not a ${item.kind}`);
+        }
+    }
+    /** A path the bundle ships: inside the source folder, in the bundle's charset, not a name sign writes. */
+    shippedPath(node, where, kind) {
+        const value = this.string(node, where);
+        if (value === undefined)
+            return undefined;
+        const problem = bundle_path_bundlePathProblem(value);
+        if (problem !== undefined) {
+            this.problem(node, `${where}: "${value}" is not a safe path inside the source folder: ${problem}`);
+            return undefined;
+        }
+        if (RESERVED.includes(value)) {
+            this.problem(node, `${where}: ${value} is a name reserved for what sign writes into the bundle (${RESERVED.join(', ')}); rename the file`);
+            return undefined;
+        }
+        this.pending.push({ node, what: where, path: value, kind });
+        return value;
+    }
+    /** A path that is not shipped (a build context, a Dockerfile, the env template): relative, may leave the folder. */
+    relativePath(node, where, kind) {
+        const value = this.string(node, where);
+        if (value === undefined)
+            return undefined;
+        if (value === '' || (0,external_node_path_namespaceObject.isAbsolute)(value) || value.includes('\0')) {
+            this.problem(node, `${where}: "${value}" must be a path relative to the folder of services.yml`);
+            return undefined;
+        }
+        this.pending.push({ node, what: where, path: value, kind });
+        return value;
+    }
+    checked(node, where, problemOf) {
+        const value = this.string(node, where);
+        const problem = value === undefined ? undefined : problemOf(value);
+        if (problem !== undefined)
+            this.problem(node, `${where}: ${problem}`);
+        return problem === undefined ? value : undefined;
+    }
+    string(node, where) {
+        if ((0,dist/* isScalar */.jn)(node) && typeof node.value === 'string')
+            return node.value;
+        this.problem(node, `${where}: expected a string`);
+        return undefined;
+    }
+    /** The values of a mapping by key; unknown keys are problems. */
+    mapping(node, known, where) {
+        const values = new Map();
+        for (const pair of node.items) {
+            const key = pair.key;
+            const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : undefined;
+            if (name === undefined || !known.includes(name)) {
+                this.problem(key ?? node, `${where}: unknown key "${name ?? '?'}" (known keys: ${known.join(', ')})`);
+                continue;
+            }
+            values.set(name, pair.value ?? key);
+        }
+        return values;
+    }
+    lineOf(node) {
+        const offset = node.range?.[0];
+        return offset === undefined ? 1 : this.lines.linePos(offset).line;
+    }
+    problem(node, message) {
+        this.found.push({ line: this.lineOf(node), message });
+    }
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/services-file.js
+/**
+ * services.yml, the one description of a release source that gatekeeper, matrix and sign all read
+ * (see examples/titan/services.yml): the registry, the files the release ships (compose files, the
+ * policy inside the config folder, the migrations folder, the env template) and the image each
+ * compose service runs, with how to build it. One schema and one set of name rules
+ * (image-reference.ts); every problem is reported at once, each at its line (services-file-reader.ts).
+ */
+
+
+
+
+
+const SERVICES_FILE = 'services.yml';
+/** services.yml says something wrong: every problem, each as `<file>:LINE: ...` in the message. */
+class ServicesFileError extends release_source_error_ReleaseSourceError {
+    name = 'ServicesFileError';
+    problems;
+    constructor(displayPath, problems) {
+        super(displayPath, `has ${problems.length} problem(s):\n${problems.map((p) => `${displayPath}:${p.line}: ${p.message}`).join('\n')}`);
+        this.problems = problems;
+    }
+}
+/**
+ * Reads and checks the services.yml at `path`; `displayPath` is how messages name it (default: as
+ * given). Throws ServicesFileError listing every problem, ReleaseSourceError when it cannot be read.
+ */
+async function readServicesFile(path, displayPath = path) {
+    const checked = await checkServicesFile(path, displayPath);
+    if (checked.file === undefined)
+        throw new ServicesFileError(displayPath, checked.problems);
+    return checked.file;
+}
+/** Every problem of the services.yml at `path` (none: `file` is what it says). */
+async function checkServicesFile(path, displayPath = path) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch (error) {
+        const code = error_code_errorCode(error);
+        throw new release_source_error_ReleaseSourceError(displayPath, code === 'ENOENT' ? `does not exist: a release source holds a ${SERVICES_FILE} (see examples/titan/${SERVICES_FILE})` : `cannot be read (${code})`, { cause: error });
+    }
+    const reader = new ServicesFileReader(text, (0,external_node_path_namespaceObject.resolve)(path));
+    const file = await reader.read();
+    const problems = reader.problems();
+    return problems.length === 0 && file !== undefined ? { file, problems: [] } : { file: undefined, problems };
+}
+
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/ci-status.js
 const CHECK = 'ci';
 const PASSING = new Set(['success', 'neutral', 'skipped']);
@@ -46418,10 +47353,6 @@ function ciSkippedFinding() {
     };
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-// EXTERNAL MODULE: ../../node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(3483);
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/compose-interpolation.js
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
@@ -47640,12 +48571,65 @@ function unterminated(line, opener, what) {
     };
 }
 
+;// CONCATENATED MODULE: ../../packages/release/lib/migration-files.js
+/**
+ * The one rule for the files of a migrations folder, which gatekeeper, sign and the host apply alike:
+ * only `.sql` files named `NNNN_description.sql`, directly in the folder, numbered consecutively
+ * from 0001, each number once. A gap or a repeat means a file went missing or two branches
+ * collided, which deploy must not discover on the host.
+ */
+const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9][A-Za-z0-9._-]*\.sql$/;
+/** The number of a migration file name, or undefined when the name is not one. */
+function migrationNumber(name) {
+    const match = MIGRATION_NAME_PATTERN.exec(name);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+/** Every problem of the folder's entries, in name order. */
+function migrationFileProblems(entries) {
+    const problems = [];
+    let expected = 1;
+    let previous;
+    for (const { name, isFile } of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const number = isFile ? migrationNumber(name) : undefined;
+        if (number === undefined) {
+            problems.push({
+                name,
+                message: isFile ? `${name} is not a migration named NNNN_name.sql` : `${name} is a folder; migrations are the .sql files directly in the migrations folder`,
+                fix: 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder',
+            });
+            continue;
+        }
+        if (previous !== undefined && number === previous.number) {
+            problems.push({
+                name,
+                message: `${name} has the same number as ${previous.name}`,
+                fix: `Renumber ${name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`,
+            });
+            continue;
+        }
+        if (number !== expected) {
+            const missing = expected === number - 1 ? pad(expected) : `${pad(expected)}-${pad(number - 1)}`;
+            problems.push({
+                name,
+                message: previous === undefined ? `The first migration is ${name}; numbering starts at 0001` : `${name} follows ${previous.name}: ${missing} is missing`,
+                fix: `Number migrations consecutively: rename ${name} to ${pad(expected)}_${name.slice(5)}`,
+            });
+        }
+        expected = number + 1;
+        previous = { name, number };
+    }
+    return problems;
+}
+function pad(n) {
+    return String(n).padStart(4, '0');
+}
+
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/migrations.js
 
 
 
 
-const MIGRATION_NAME = /^(\d{4})_([A-Za-z0-9][A-Za-z0-9_-]*)\.sql$/;
+
 const migrations_CHECK = 'migrations';
 async function checkMigrations(input) {
     const { dir, paths } = input;
@@ -47658,45 +48642,19 @@ async function checkMigrations(input) {
         const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
         return [migrations_finding(paths.of(dir), null, `The migrations folder cannot be read (${code})`, 'Create it (release.migrations in services.yml names it), even if it holds no migration yet')];
     }
+    findings.push(...migrationFileProblems(names).map((p) => migrations_finding(paths.of((0,external_node_path_namespaceObject.join)(dir, p.name)), null, p.message, p.fix)));
     const migrations = [];
-    for (const { name, isFile } of names.sort((a, b) => a.name.localeCompare(b.name))) {
-        const path = (0,external_node_path_namespaceObject.join)(dir, name);
-        const match = name.match(MIGRATION_NAME);
-        if (!isFile || match === null) {
-            findings.push(migrations_finding(paths.of(path), null, `${name} is not a migration named NNNN_name.sql`, 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder'));
+    for (const { name, isFile } of names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const number = isFile ? migrationNumber(name) : undefined;
+        if (number === undefined)
             continue;
-        }
+        const path = (0,external_node_path_namespaceObject.join)(dir, name);
         const bytes = await (0,promises_namespaceObject.readFile)(path);
-        migrations.push({
-            name,
-            number: Number(match[1]),
-            path,
-            file: paths.of(path),
-            sha256: (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex'),
-            text: bytes.toString('utf8'),
-        });
+        migrations.push({ name, number, path, file: paths.of(path), sha256: (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex'), text: bytes.toString('utf8') });
     }
-    findings.push(...numberingFindings(migrations), ...migrations.flatMap(contentFindings));
+    findings.push(...migrations.flatMap(contentFindings));
     if (input.previous !== undefined)
         findings.push(...releasedFindings(migrations, input.previous, dir, paths));
-    return findings;
-}
-function numberingFindings(migrations) {
-    const findings = [];
-    let expected = 1;
-    let previous;
-    for (const migration of migrations) {
-        if (previous !== undefined && migration.number === previous.number) {
-            findings.push(migrations_finding(migration.file, null, `${migration.name} has the same number as ${previous.name}`, `Renumber ${migration.name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`));
-            continue;
-        }
-        if (migration.number !== expected) {
-            const missing = expected === migration.number - 1 ? pad(expected) : `${pad(expected)}-${pad(migration.number - 1)}`;
-            findings.push(migrations_finding(migration.file, null, previous === undefined ? `The first migration is ${migration.name}; numbering starts at 0001` : `${migration.name} follows ${previous.name}: ${missing} is missing`, `Number migrations consecutively: rename ${migration.name} to ${pad(expected)}_${migration.name.slice(5)}`));
-        }
-        expected = migration.number + 1;
-        previous = migration;
-    }
     return findings;
 }
 function contentFindings(migration) {
@@ -47710,7 +48668,7 @@ function releasedFindings(migrations, previous, dir, paths) {
         const parts = f.path.split('/');
         const name = parts.at(-1) ?? '';
         const parent = parts.at(-2);
-        return MIGRATION_NAME.test(name) && (parent === 'migrations' || parent === folder);
+        return MIGRATION_NAME_PATTERN.test(name) && (parent === 'migrations' || parent === folder);
     });
     let highest = 0;
     for (const file of released) {
@@ -47731,9 +48689,6 @@ function releasedFindings(migrations, previous, dir, paths) {
         }
     }
     return findings;
-}
-function pad(n) {
-    return String(n).padStart(4, '0');
 }
 function migrations_finding(file, line, message, fix) {
     return { check: migrations_CHECK, severity: 'error', file, line, message, fix };
@@ -47869,70 +48824,6 @@ function jsonErrorLine(text, message) {
 }
 function policy_file_finding(file, line, message, fix) {
     return { check: policy_file_CHECK, severity: 'error', file, line, message, fix };
-}
-
-;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/required-values.js
-/**
- * The production values a Titan deploy needs: by default the secrets of the sample release's
- * production.env.template. The `required` input replaces the set (`NAME` lines), adds to it
- * (`+NAME`) or removes from it (`-NAME`).
- */
-const NATS_SERVICE_PASSWORDS = [
-    'NATS_SYS_PASSWORD',
-    'NATS_BRAIN_PASSWORD',
-    'NATS_EXECUTION_PASSWORD',
-    'NATS_SCAVENGER_PASSWORD',
-    'NATS_HUNTER_PASSWORD',
-    'NATS_SENTINEL_PASSWORD',
-    'NATS_POWERLAW_PASSWORD',
-    'NATS_QUANT_PASSWORD',
-    'NATS_CONSOLE_PASSWORD',
-    'NATS_BACKUP_PASSWORD',
-];
-const DEFAULT_REQUIRED_VALUES = [
-    'TITAN_MASTER_PASSWORD',
-    'HMAC_SECRET',
-    'SAFETY_SECRET',
-    'JWT_SECRET',
-    'BINANCE_API_KEY',
-    'BINANCE_API_SECRET',
-    'BYBIT_API_KEY',
-    'BYBIT_API_SECRET',
-    ...NATS_SERVICE_PASSWORDS,
-    'TITAN_DB_PASSWORD',
-    'POSTGRES_PASSWORD',
-    'REDIS_PASSWORD',
-    'GRAFANA_ADMIN_PASSWORD',
-    'ACME_EMAIL',
-    'DOMAIN',
-];
-class RequiredValuesError extends Error {
-    name = 'RequiredValuesError';
-}
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/**
- * The required set from `required` lines: plain names replace the default set, `+NAME` adds,
- * `-NAME` removes. No lines: the default set.
- */
-function resolveRequiredValues(lines, defaults = DEFAULT_REQUIRED_VALUES) {
-    const plain = [];
-    const added = [];
-    const removed = new Set();
-    for (const line of lines) {
-        const sign = line[0] === '+' || line[0] === '-' ? line[0] : '';
-        const name = line.slice(sign.length).trim();
-        if (!VARIABLE_NAME.test(name)) {
-            throw new RequiredValuesError(`"${line}" is not a variable name (letters, digits and _; +NAME adds to the default set, -NAME removes from it)`);
-        }
-        if (sign === '+')
-            added.push(name);
-        else if (sign === '-')
-            removed.add(name);
-        else
-            plain.push(name);
-    }
-    const base = plain.length > 0 ? plain : defaults;
-    return [...new Set([...base, ...added])].filter((name) => !removed.has(name));
 }
 
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/value-carriage.js
@@ -48120,7 +49011,6 @@ function isHostname(text) {
 
 
 
-
 const POSTURES = ['production', 'staging'];
 const production_values_CHECK = 'production-values';
 function checkProductionValues(input) {
@@ -48212,7 +49102,7 @@ function checkProductionValues(input) {
         findings.push(error(entry.origin, entry.line, `${entry.name} ${problem.what}`, problem.fix));
         flagged.add(entry.name);
     }
-    findings.push(...sharedPasswords(merged, input.required, flagged));
+    findings.push(...sharedValues(merged, input.required, input.distinct ?? [], flagged));
     return findings;
 }
 function valueProblem(entry, composeDefaults) {
@@ -48245,17 +49135,17 @@ function freshValueFix(name, kind) {
     }
 }
 /**
- * Every NATS service user needs a password of its own, different from every other required secret:
- * a shared one lets one compromised service act as another. Values already flagged are skipped.
+ * Each distinct value (a password of one NATS service user, say) differs from every other required
+ * one: a shared one lets one compromised service act as another. Values already flagged are skipped.
  */
-function sharedPasswords(merged, required, flagged) {
+function sharedValues(merged, required, distinct, flagged) {
     const findings = [];
     const usable = (name) => {
         const entry = merged.get(name);
         return entry !== undefined && !flagged.has(name) && entry.value !== '' ? entry : undefined;
     };
-    const nats = NATS_SERVICE_PASSWORDS.filter((name) => usable(name) !== undefined);
-    const others = required.filter((name) => !NATS_SERVICE_PASSWORDS.includes(name) && usable(name) !== undefined);
+    const nats = distinct.filter((name) => usable(name) !== undefined);
+    const others = required.filter((name) => !distinct.includes(name) && usable(name) !== undefined);
     nats.forEach((name, index) => {
         const entry = usable(name);
         if (entry === undefined)
@@ -48263,7 +49153,7 @@ function sharedPasswords(merged, required, flagged) {
         const twin = [...nats.slice(0, index), ...others].find((other) => usable(other)?.value === entry.value);
         if (twin === undefined)
             return;
-        findings.push(error(entry.origin, entry.line, `${name} equals ${twin}`, `Give every NATS service user its own password: generate a new ${name}, e.g. \`openssl rand -hex 24\`, and restart nats with it`));
+        findings.push(error(entry.origin, entry.line, `${name} equals ${twin}`, `Give ${name} a value of its own (services.yml lists it under values.distinct): generate a new one, e.g. \`openssl rand -hex 24\`, and restart the services that use it`));
     });
     return findings;
 }
@@ -48276,318 +49166,335 @@ function error(file, line, message, fix) {
     return { check: production_values_CHECK, severity: 'error', file, line, message, fix };
 }
 
-;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/release-source.js
-
-
-
-/** services.yml is missing or does not say what the gate needs: the caller's `source` is wrong. */
-class release_source_ReleaseSourceError extends Error {
-    name = 'ReleaseSourceError';
+;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/required-values.js
+/**
+ * The production values a deploy needs come from the release source (services.yml's
+ * `values.required`, @titan/release/services-file); the `required` input of gatekeeper and
+ * provision changes that set: plain `NAME` lines replace it, `+NAME` adds, `-NAME` removes.
+ */
+class RequiredValuesError extends Error {
+    name = 'RequiredValuesError';
 }
-const SERVICES_FILE = 'services.yml';
-async function readReleaseSource(sourceDir) {
-    const dir = (0,external_node_path_namespaceObject.resolve)(sourceDir);
-    const servicesFile = (0,external_node_path_namespaceObject.join)(dir, SERVICES_FILE);
-    const info = await (0,promises_namespaceObject.stat)(dir).catch(() => undefined);
-    if (info === undefined || !info.isDirectory()) {
-        throw new release_source_ReleaseSourceError(`${sourceDir} is not a folder: point it at the release source (the folder holding ${SERVICES_FILE})`);
-    }
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)(servicesFile, 'utf8');
-    }
-    catch (error) {
-        const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-        throw new release_source_ReleaseSourceError(`${servicesFile}: cannot read it (${code}); the release source must hold a ${SERVICES_FILE}`);
-    }
-    let root;
-    try {
-        root = parseLocatedYaml(text, servicesFile).root;
-    }
-    catch (error) {
-        throw new release_source_ReleaseSourceError(error instanceof Error ? error.message : String(error));
-    }
-    const release = located_yaml_valueOf(root, 'release');
-    const requiredPath = (key) => {
-        const value = scalarText(located_yaml_valueOf(release, key));
-        if (value === undefined || value === '') {
-            throw new release_source_ReleaseSourceError(`${servicesFile}: release.${key} is missing; it names the ${release_source_describe(key)} relative to ${SERVICES_FILE}`);
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The required set from `required` lines: plain names replace the release's set, `+NAME` adds,
+ * `-NAME` removes. No lines: the release's set. Lines that are not names throw RequiredValuesError.
+ */
+function resolveRequiredValues(lines, defaults) {
+    const plain = [];
+    const added = [];
+    const removed = new Set();
+    for (const line of lines) {
+        const sign = line[0] === '+' || line[0] === '-' ? line[0] : '';
+        const name = line.slice(sign.length).trim();
+        if (!VARIABLE_NAME.test(name)) {
+            throw new RequiredValuesError(`"${line}" is not a variable name (letters, digits and _; +NAME adds to the default set, -NAME removes from it)`);
         }
-        return (0,external_node_path_namespaceObject.resolve)(dir, value);
-    };
-    const compose = located_yaml_valueOf(release, 'compose');
-    const composeFiles = compose?.kind === 'seq'
-        ? compose.items.map((item) => scalarText(item)).filter((f) => f !== undefined && f !== '')
-        : [];
-    if (composeFiles.length === 0) {
-        throw new release_source_ReleaseSourceError(`${servicesFile}: release.compose must list the Compose files, base file first (e.g. [docker-compose.yml, docker-compose.prod.yml])`);
-    }
-    const template = scalarText(located_yaml_valueOf(release, 'env-template'));
-    const imagesNode = located_yaml_valueOf(root, 'images');
-    const images = [];
-    for (const item of imagesNode?.kind === 'seq' ? imagesNode.items : []) {
-        const service = scalarText(located_yaml_valueOf(item, 'service'));
-        const image = scalarText(located_yaml_valueOf(item, 'image'));
-        const context = scalarText(located_yaml_valueOf(item, 'context'));
-        if (service === undefined || image === undefined) {
-            throw new release_source_ReleaseSourceError(`${servicesFile}:${item.line}: every images entry needs a service and an image`);
-        }
-        images.push({ service, image, context: context === undefined || context === '' ? undefined : (0,external_node_path_namespaceObject.resolve)(dir, context), place: { file: item.file, line: item.line } });
-    }
-    return {
-        dir,
-        servicesFile,
-        registry: scalarText(located_yaml_valueOf(root, 'registry')) ?? '',
-        composeFiles: composeFiles.map((f) => (0,external_node_path_namespaceObject.resolve)(dir, f)),
-        policyFile: requiredPath('policy'),
-        configDir: requiredPath('config'),
-        migrationsDir: requiredPath('migrations'),
-        envTemplate: template === undefined || template === '' ? undefined : (0,external_node_path_namespaceObject.resolve)(dir, template),
-        images,
-    };
-}
-function release_source_describe(key) {
-    switch (key) {
-        case 'policy':
-            return 'policy file';
-        case 'migrations':
-            return 'migrations folder';
-        default:
-            return `${key} folder`;
-    }
-}
-
-;// CONCATENATED MODULE: ../../packages/release/lib/release-source-error.js
-/**
- * Something wrong with the release source (services.yml and the files it names): the message names
- * the file, relative to the source folder, and says how to fix it.
- */
-class release_source_error_ReleaseSourceError extends Error {
-    name = 'ReleaseSourceError';
-    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
-    path;
-    constructor(path, problem, options = {}) {
-        super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
-        this.path = path;
-    }
-}
-
-;// CONCATENATED MODULE: ../../packages/release/lib/image-reference.js
-/**
- * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
- */
-/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
-const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
-/** A compose service name (also the name of its digest file). */
-const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
-const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-/** An image name below the registry: lower-case path segments, no tag, no digest. */
-const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
-const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
-function imageRepository(registry, image) {
-    return `${registry.replace(/\/+$/, '')}/${image}`;
-}
-/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
-function pinnedImageReference(repository, digest) {
-    return `${repository}@${digest}`;
-}
-
-;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile.js
-/**
- * The stack profile: everything deploy, verify and rollback know about the stack they run. It is
- * written in the release source (stack.yml, see stack-profile-file.ts), checked against the compose
- * services there, and signed into manifest.json as its `stack` member, so a host, a verifier and a
- * rollback read it from the verified manifest and no library code names a service.
- *
- * - groups: the services deploy and rollback stop, in stop order (each group stops before the next;
- *   Compose starts them again). `trading` groups are what a `stop` halts and what an operator's halt
- *   keeps stopped; the others (an operator surface) stay up during a `stop`.
- * - infrastructure: every other service (databases, messaging, proxies); kept running by a deploy.
- * - health: the endpoints verify GETs (container port, path, and what the JSON body must say).
- * - policyReporters: services whose /health must report the manifest's policy hash.
- * - database: the service, database and role migrations run against.
- * - halt: the NATS subject of the HARD_HALT and the one service whose acknowledgement counts.
- * - critical: services whose build inputs weigh most in a release's risk (matrix).
- * Every service of the release is in exactly one group or in infrastructure.
- */
-
-const HEALTH_BODIES = ['status', 'status-and-service'];
-class StackProfileError extends Error {
-    name = 'StackProfileError';
-    problems;
-    constructor(prefix, problems) {
-        super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
-        this.problems = problems;
-    }
-}
-const NATS_SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
-const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
-const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
-const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]{0,200}$/;
-const MEMBERS = ['critical', 'database', 'groups', 'halt', 'health', 'infrastructure', 'policyReporters'];
-/** `stack.groups[1].services[0]`-style wording of a problem's place. */
-function formatAt(at) {
-    return at.reduce((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`), '');
-}
-/**
- * Checks a parsed value (from stack.yml or manifest.json) and returns every problem found, or the
- * profile. `services`, when given, are the release's services: the profile must name only those, and
- * every one of them must be in a group or in infrastructure.
- */
-function checkStackProfile(value, services) {
-    const problems = [];
-    const say = (at, problem) => void problems.push({ at, problem });
-    const root = mapping(value, [], MEMBERS, say);
-    if (root === undefined)
-        return problems;
-    const groups = list(root['groups'], ['groups'], say).map((entry, i) => {
-        const group = mapping(entry, ['groups', i], ['name', 'services', 'trading'], say) ?? {};
-        const name = stack_profile_text(group['name'], ['groups', i, 'name'], GROUP_NAME_PATTERN, say);
-        if (typeof group['trading'] !== 'boolean')
-            say(['groups', i, 'trading'], 'must be true or false');
-        return { name, trading: group['trading'] === true, services: names(group['services'], ['groups', i, 'services'], say, true) };
-    });
-    if (groups.length === 0)
-        say(['groups'], 'must list at least one group of services to stop in order');
-    if (!groups.some((g) => g.trading))
-        say(['groups'], 'no group is trading: say which services a stop halts (trading: true)');
-    const infrastructure = names(root['infrastructure'], ['infrastructure'], say, false);
-    const health = list(root['health'], ['health'], say).map((entry, i) => {
-        const at = ['health', i];
-        const endpoint = mapping(entry, at, ['body', 'path', 'port', 'service'], say) ?? {};
-        const port = endpoint['port'];
-        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
-            say([...at, 'port'], 'must be a port number, 1 to 65535');
-        const body = endpoint['body'];
-        if (!HEALTH_BODIES.includes(body))
-            say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
-        return {
-            service: stack_profile_text(endpoint['service'], [...at, 'service'], SERVICE_NAME_PATTERN, say),
-            port: typeof port === 'number' ? port : 0,
-            path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
-            body: body,
-        };
-    });
-    const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
-    const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
-    const database = {
-        service: stack_profile_text(databaseValue['service'], ['database', 'service'], SERVICE_NAME_PATTERN, say),
-        name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
-        user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
-    };
-    const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
-    const halt = {
-        subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
-        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], SERVICE_NAME_PATTERN, say),
-    };
-    const critical = names(root['critical'], ['critical'], say, false);
-    const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
-    if (problems.length === 0)
-        crossCheck(profile, services, say);
-    return problems.length === 0 ? profile : problems;
-}
-function crossCheck(profile, services, say) {
-    const placed = new Map();
-    const known = new Set(services ?? []);
-    const place = (service, where, at) => {
-        const before = placed.get(service);
-        if (before !== undefined)
-            say(at, `${service} is already in ${before}: each service is in one group or in infrastructure`);
+        if (sign === '+')
+            added.push(name);
+        else if (sign === '-')
+            removed.add(name);
         else
-            placed.set(service, where);
-        if (services !== undefined && !known.has(service))
-            say(at, `${service} is not a service of the release`);
-    };
-    profile.groups.forEach((g, i) => {
-        if (profile.groups.findIndex((o) => o.name === g.name) !== i)
-            say(['groups', i, 'name'], `group ${g.name} is named twice`);
-        g.services.forEach((s, j) => place(s, `group ${g.name}`, ['groups', i, 'services', j]));
-    });
-    profile.infrastructure.forEach((s, j) => place(s, 'infrastructure', ['infrastructure', j]));
-    if (services === undefined)
-        for (const service of placed.keys())
-            known.add(service);
-    const unknown = (service, at) => {
-        if (!known.has(service))
-            say(at, `${service} is not a service of the release`);
-    };
-    for (const service of services ?? []) {
-        if (!placed.has(service))
-            say(['infrastructure'], `service ${service} is in no group and not in infrastructure: say where it belongs`);
+            plain.push(name);
     }
-    const endpoints = new Set();
-    profile.health.forEach((h, i) => {
-        unknown(h.service, ['health', i, 'service']);
-        if (endpoints.has(h.service))
-            say(['health', i, 'service'], `${h.service} has a second health endpoint`);
-        endpoints.add(h.service);
-    });
-    profile.policyReporters.forEach((s, i) => {
-        if (!endpoints.has(s))
-            say(['policyReporters', i], `${s} reports the policy hash on its health endpoint, but has none in health`);
-    });
-    profile.critical.forEach((s, i) => unknown(s, ['critical', i]));
-    if (!profile.infrastructure.includes(profile.database.service))
-        say(['database', 'service'], `${profile.database.service} is not in infrastructure`);
-    const trading = tradingServices(profile);
-    if (!trading.includes(profile.halt.responder))
-        say(['halt', 'responder'], `${profile.halt.responder} is not in a trading group: the halt responder is the service that stops trading`);
+    const base = plain.length > 0 ? plain : defaults;
+    return [...new Set([...base, ...added])].filter((name) => !removed.has(name));
 }
-/** Every grouped service, group by group, in stop order. */
-function groupedServices(profile) {
-    return profile.groups.flatMap((g) => g.services);
+
+;// CONCATENATED MODULE: ../../packages/release/lib/stack-secrets.js
+
+/**
+ * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
+ * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
+ * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
+ * the host's own, never part of a bundle: they live under the application folder's `shared/`
+ * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
+ * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
+ * resolve it lexically to `<app>/shared/secrets/<file>`.
+ *
+ * Each definition names the production value it holds with the extension field
+ * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
+ * variable of the values, the gatekeeper checks the value like every other production value.
+ */
+const SECRET_VARIABLE_FIELD = 'x-titan-variable';
+/** The folder of the application directory secret files must lie in. */
+const SHARED_DIR = 'shared';
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
-/** The services of the trading groups: what `stop` halts and what an operator's halt keeps stopped. */
-function tradingServices(profile) {
-    return profile.groups.filter((g) => g.trading).flatMap((g) => g.services);
-}
-/** The services of the other groups (an operator surface): a `stop` leaves them running. */
-function operatorServices(profile) {
-    return profile.groups.filter((g) => !g.trading).flatMap((g) => g.services);
-}
-function mapping(value, at, members, say) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        say(at, `must be a mapping of ${members.join(', ')}`);
+/**
+ * Where a `file:` source lands, relative to the application folder, when the project directory is
+ * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
+ * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
+ */
+function secretHostPath(file) {
+    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
         return undefined;
-    }
-    const record = value;
-    const missing = members.filter((m) => !Object.hasOwn(record, m));
-    if (missing.length > 0)
-        say(at, `missing ${missing.join(', ')}`);
-    for (const key of Object.keys(record).filter((k) => !members.includes(k)))
-        say([...at, key], `is not a member (expected ${members.join(', ')})`);
-    return record;
+    const landed = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join('current', file));
+    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
+        return undefined;
+    return landed;
 }
-function list(value, at, say) {
-    if (value === undefined)
-        return [];
-    if (!Array.isArray(value)) {
-        say(at, 'must be a list');
-        return [];
+/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
+function stackSecretsOf(documents) {
+    const definitions = new Map();
+    const users = new Map();
+    for (const document of documents) {
+        if (!isMapping(document))
+            continue;
+        const secrets = document['secrets'];
+        if (isMapping(secrets)) {
+            for (const [name, definition] of Object.entries(secrets)) {
+                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
+            }
+        }
+        const services = document['services'];
+        if (!isMapping(services))
+            continue;
+        for (const [service, section] of Object.entries(services)) {
+            if (!isMapping(section) || !Array.isArray(section['secrets']))
+                continue;
+            for (const entry of section['secrets']) {
+                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
+                if (source === undefined)
+                    continue;
+                const set = users.get(source) ?? new Set();
+                set.add(service);
+                users.set(source, set);
+            }
+        }
     }
-    return value;
-}
-function stack_profile_text(value, at, pattern, say) {
-    if (value === undefined)
-        return '';
-    if (typeof value !== 'string' || !pattern.test(value)) {
-        say(at, `${JSON.stringify(value)} does not match ${pattern.source}`);
-        return '';
-    }
-    return value;
-}
-function names(value, at, say, nonEmpty) {
-    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], SERVICE_NAME_PATTERN, say));
-    if (nonEmpty && entries.length === 0 && value !== undefined)
-        say(at, 'must name at least one service');
-    entries.forEach((s, i) => {
-        if (entries.indexOf(s) !== i)
-            say([...at, i], `${s} is listed twice`);
+    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
+    return names.map((name) => {
+        const definition = definitions.get(name) ?? {};
+        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
+        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
+        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
     });
-    return entries;
+}
+/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
+function secretHostPaths(secrets) {
+    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
+}
+
+;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/dotenv.js
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+function parseDotenv(text, origin) {
+    const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+    const entries = [];
+    const problems = [];
+    for (let index = 0; index < lines.length; index += 1) {
+        const lineNumber = index + 1;
+        const raw = lines[index] ?? '';
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        const statement = trimmed.replace(/^export\s+/, '');
+        const eq = statement.indexOf('=');
+        if (eq < 0) {
+            problems.push({ origin, line: lineNumber, reason: 'is not a KEY=value assignment' });
+            continue;
+        }
+        const name = statement.slice(0, eq).trim();
+        if (!NAME.test(name)) {
+            problems.push({ origin, line: lineNumber, reason: 'does not start with a valid variable name (letters, digits, _)' });
+            continue;
+        }
+        const rest = statement.slice(eq + 1).replace(/^[ \t]+/, '');
+        const quote = rest[0];
+        if (quote === '"' || quote === "'") {
+            const quoted = readQuoted(rest.slice(1), quote, lines, index);
+            if (quoted === undefined) {
+                problems.push({ origin, line: lineNumber, reason: `opens a ${quote === '"' ? 'double' : 'single'} quote that is never closed` });
+                break;
+            }
+            entries.push({ name, value: quoted.value, origin, line: lineNumber });
+            index = quoted.lastLine;
+            continue;
+        }
+        const unquoted = stripInlineComment(rest);
+        if (rest[unquoted.length] === '\t') {
+            // Compose v1 (python-dotenv) ends the value at whitespace before `#`, Compose v2 only at a space.
+            problems.push({ origin, line: lineNumber, reason: 'has a tab before its # comment, which Compose v2 would read as part of the value (write a space before #)' });
+            continue;
+        }
+        entries.push({ name, value: unquoted.trim(), origin, line: lineNumber });
+    }
+    return { entries, problems };
+}
+function readQuoted(first, quote, lines, startLine) {
+    let text = first;
+    let lineIndex = startLine;
+    for (;;) {
+        const close = closingQuote(text, quote);
+        if (close >= 0) {
+            const body = text.slice(0, close);
+            return { value: quote === '"' ? unescapeDouble(body) : body, lastLine: lineIndex };
+        }
+        lineIndex += 1;
+        if (lineIndex >= lines.length)
+            return undefined;
+        text += `\n${lines[lineIndex] ?? ''}`;
+    }
+}
+function closingQuote(text, quote) {
+    for (let i = 0; i < text.length; i += 1) {
+        if (quote === '"' && text[i] === '\\') {
+            i += 1;
+            continue;
+        }
+        if (text[i] === quote)
+            return i;
+    }
+    return -1;
+}
+function unescapeDouble(body) {
+    return body.replace(/\\([nrt"\\$])/g, (_, c) => {
+        switch (c) {
+            case 'n':
+                return '\n';
+            case 'r':
+                return '\r';
+            case 't':
+                return '\t';
+            default:
+                return c;
+        }
+    });
+}
+/**
+ * `value # comment` loses its comment; a `#` inside a value (`a#b`) stays. As Compose v1 does, any
+ * whitespace before `#` starts the comment (Compose v2 only a space: a tab there is a problem above).
+ */
+function stripInlineComment(value) {
+    const match = value.match(/[ \t]#/);
+    return match?.index === undefined ? value : value.slice(0, match.index);
+}
+
+;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/secrets-check.js
+
+
+
+
+const VARIABLE = /^[A-Z_][A-Z0-9_]*$/;
+const RUN_SECRETS = /^\/run\/secrets\/([^/]+)$/;
+function secrets_check_finding(place, message, fix, severity = 'error') {
+    return { check: 'secrets', severity, file: place.file, line: place.line, message, fix };
+}
+/** The top-level secret declarations of the files, later files winning field by field, each at its last place. */
+function declarations(files) {
+    const found = new Map();
+    for (const file of files) {
+        const secrets = entryOf(file.document.root, 'secrets')?.value;
+        if (secrets?.kind !== 'map')
+            continue;
+        for (const [name, entry] of secrets.entries) {
+            const current = found.get(name) ?? { place: entry.keyPlace, fields: new Map(), keys: new Map() };
+            current.place = entry.keyPlace;
+            if (entry.value.kind === 'map') {
+                for (const [key, field] of entry.value.entries) {
+                    current.fields.set(key, field.value);
+                    current.keys.set(key, field.keyPlace);
+                }
+            }
+            found.set(name, current);
+        }
+    }
+    return found;
+}
+/** The secret names each service mounts, each with the place it is written. */
+function mounts(files) {
+    const out = [];
+    for (const file of files) {
+        for (const [service, entry] of file.services?.entries ?? []) {
+            const list = entryOf(entry.value, 'secrets')?.value;
+            if (list?.kind !== 'seq')
+                continue;
+            for (const item of list.items) {
+                const name = item.kind === 'map' ? scalarText(entryOf(item, 'source')?.value) : scalarText(item);
+                out.push({ service, name, place: { file: item.file, line: item.line } });
+            }
+        }
+    }
+    return out;
+}
+async function checkSecretFiles(files, envTemplate) {
+    const findings = [];
+    const declared = declarations(files);
+    const mounted = mounts(files);
+    const templateNames = envTemplate === undefined ? undefined : await (0,promises_namespaceObject.readFile)(envTemplate.path, 'utf8').then((t) => new Set(parseDotenv(t, envTemplate.file).entries.map((e) => e.name)), () => undefined);
+    for (const m of mounted) {
+        if (m.name === undefined)
+            findings.push(secrets_check_finding(m.place, `${m.service} names a secret without a source name`, 'Write the secret by name (`secrets: [binance_api_key]`) or as `{source: NAME}`'));
+        else if (!declared.has(m.name))
+            findings.push(secrets_check_finding(m.place, `${m.service} mounts the secret ${m.name}, which no Compose file declares under the top-level secrets:`, `Declare it: secrets: { ${m.name}: { file: ../shared/secrets/${m.name}, ${SECRET_VARIABLE_FIELD}: VARIABLE } }`));
+    }
+    const result = [];
+    for (const [name, d] of declared) {
+        const at = (key) => d.keys.get(key) ?? d.place;
+        for (const inline of ['environment', 'content']) {
+            if (d.fields.has(inline))
+                findings.push(secrets_check_finding(at(inline), `secret ${name} takes its value from \`${inline}:\`, inline in the Compose model, where \`docker compose config\` shows it`, 'Keep the value in a file on the host: file: ../shared/secrets/' + name));
+        }
+        if (d.fields.has('external'))
+            findings.push(secrets_check_finding(at('external'), `secret ${name} is external: only Docker Swarm has external secrets, Compose on the host cannot mount it`, `Use file: ../shared/secrets/${name}`));
+        const file = scalarText(d.fields.get('file'));
+        if (file === undefined) {
+            if (!d.fields.has('environment') && !d.fields.has('content') && !d.fields.has('external'))
+                findings.push(secrets_check_finding(d.place, `secret ${name} has no file: source`, `Add file: ../shared/secrets/${name}`));
+        }
+        else if (secretHostPath(file) === undefined) {
+            findings.push(secrets_check_finding(at('file'), `secret ${name}'s file ${file} does not lie under the host's shared/ folder (sources are relative to the project directory <app>/current)`, `Keep it on the host: file: ../shared/secrets/${name} (no absolute path, no variable)`));
+        }
+        const variableNode = d.fields.get(SECRET_VARIABLE_FIELD);
+        const variable = scalarText(variableNode);
+        if (variable === undefined || !VARIABLE.test(variable)) {
+            findings.push(secrets_check_finding(variableNode === undefined ? d.place : at(SECRET_VARIABLE_FIELD), `secret ${name} does not name the production value it holds (${SECRET_VARIABLE_FIELD})`, `Add ${SECRET_VARIABLE_FIELD}: VARIABLE, the variable of the production values the file holds (provision writes the file from it, the gate checks it)`));
+        }
+        else if (templateNames !== undefined && envTemplate !== undefined && !templateNames.has(variable)) {
+            findings.push(secrets_check_finding(at(SECRET_VARIABLE_FIELD), `secret ${name} holds ${variable}, which ${envTemplate.file} does not declare`, `Declare ${variable}=__CHANGE_ME__ in ${envTemplate.file}`));
+        }
+        if (!mounted.some((m) => m.name === name))
+            findings.push(secrets_check_finding(d.place, `secret ${name} is declared but no service mounts it`, 'Mount it in the services that read it, or remove it', 'warning'));
+        result.push({ name, variable: variable !== undefined && VARIABLE.test(variable) ? variable : undefined, place: d.place });
+    }
+    // The value reaches no service another way.
+    const byVariable = new Map(result.filter((s) => s.variable !== undefined).map((s) => [s.variable, s.name]));
+    for (const file of files) {
+        for (const reference of file.references) {
+            const secret = byVariable.get(reference.name);
+            if (secret === undefined)
+                continue;
+            findings.push(secrets_check_finding(reference, `${reference.name}, which the secret file ${secret} holds, is also referenced here: its value would reach the container as text (docker inspect and docker compose config show it)`, `Remove the reference: the service reads /run/secrets/${secret} instead`));
+        }
+        for (const [service, entry] of file.services?.entries ?? []) {
+            const environment = entryOf(entry.value, 'environment')?.value;
+            for (const [key, node] of environmentEntries(environment)) {
+                const path = scalarText(node);
+                const target = path === undefined ? undefined : RUN_SECRETS.exec(path)?.[1];
+                if (target === undefined)
+                    continue;
+                if (!mounted.some((m) => m.service === service && m.name === target)) {
+                    findings.push(secrets_check_finding(node, `${service}'s ${key} points at /run/secrets/${target}, a secret the service does not mount`, `Add ${target} to ${service}'s secrets:`));
+                }
+            }
+        }
+    }
+    return { findings, declared: result };
+}
+/** A service's `environment:` as (name, value node) pairs, for the mapping form and the `NAME=value` list form. */
+function environmentEntries(node) {
+    if (node?.kind === 'map')
+        return [...node.entries].map(([key, entry]) => [key, entry.value]);
+    if (node?.kind !== 'seq')
+        return [];
+    return node.items.flatMap((item) => {
+        const text = scalarText(item);
+        const eq = text?.indexOf('=') ?? -1;
+        if (text === undefined || eq <= 0)
+            return [];
+        return [[text.slice(0, eq), { ...item, kind: 'scalar', value: text.slice(eq + 1), tag: undefined }]];
+    });
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile-file.js
@@ -48637,10 +49544,10 @@ function checkedText(text, services) {
     if (doc.errors.length > 0) {
         return doc.errors.map((e) => ({ line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? '', syntax: true }));
     }
-    const checked = checkStackProfile(doc.toJS(), services);
+    const checked = stack_profile_checkStackProfile(doc.toJS(), services);
     if (!Array.isArray(checked))
         return checked;
-    return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
+    return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${stack_profile_formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
 }
 /** The line of the node at `at`, or of its nearest parent that exists. */
 function lineOf(doc, lineCounter, at) {
@@ -48708,11 +49615,18 @@ async function checkStackProfileFile(sourceDir, displayPath, services) {
 
 
 
+
+
+
 async function runGate(options) {
     const { logger } = options;
     const paths = new DisplayPaths(options.pathRoot ?? process.cwd());
-    const source = await readReleaseSource(options.source);
-    const required = options.required ?? DEFAULT_REQUIRED_VALUES;
+    const dir = (0,external_node_path_namespaceObject.resolve)(options.source);
+    if ((await (0,promises_namespaceObject.stat)(dir).catch(() => undefined))?.isDirectory() !== true) {
+        throw new release_source_error_ReleaseSourceError(options.source, `is not a folder: point it at the release source (the folder holding ${SERVICES_FILE})`);
+    }
+    const servicesPath = (0,external_node_path_namespaceObject.join)(dir, SERVICES_FILE);
+    const checked = await checkServicesFile(servicesPath, paths.of(servicesPath));
     const findings = [];
     const skipped = new Set();
     await logger.group('CI status', async () => {
@@ -48723,7 +49637,21 @@ async function runGate(options) {
         }
         findings.push(...(await checkCiStatus({ ...options.ci, logger })));
     });
-    const composePaths = options.composeFiles?.map((f) => (0,external_node_path_namespaceObject.resolve)(source.dir, f)) ?? source.composeFiles;
+    const source = checked.file;
+    await logger.group('Release source', () => {
+        logger.info(`${paths.of(servicesPath)}: ${checked.problems.length} finding(s)`);
+        findings.push(...checked.problems.map((p) => sourceFinding(paths.of(servicesPath), p.line, p.message)));
+        return Promise.resolve();
+    });
+    if (source === undefined) {
+        logger.warning(`${paths.of(servicesPath)} has problems: the checks that read it did not run`);
+        for (const check of CHECKS)
+            if (check !== 'ci' && check !== 'source')
+                skipped.add(check);
+        return { ready: false, findings, checks: summarizeChecks(findings, skipped) };
+    }
+    const required = resolveRequiredValues(options.required ?? [], source.values.required);
+    const composePaths = (options.composeFiles ?? source.release.compose).map((f) => (0,external_node_path_namespaceObject.resolve)(source.dir, f));
     const composeFiles = [];
     const composeFindings = [];
     for (const path of composePaths) {
@@ -48736,6 +49664,11 @@ async function runGate(options) {
             composeFindings.push({ check: 'compose', severity: 'error', file: error.file, line: error.line, message: error.message, fix: 'Fix the Compose file so that `docker compose config` accepts it' });
         }
     }
+    // The secrets overlay first: the values its files hold are production values the next check checks.
+    const envTemplate = source.release.envTemplate === undefined ? undefined : (0,external_node_path_namespaceObject.resolve)(source.dir, source.release.envTemplate);
+    const secrets = composeFindings.length === 0 ? await checkSecretFiles(composeFiles, envTemplate === undefined ? undefined : { path: envTemplate, file: paths.of(envTemplate) }) : undefined;
+    const secretVariables = (secrets?.declared ?? []).flatMap((s) => (s.variable === undefined ? [] : [s.variable]));
+    const checkedValues = [...new Set([...required, ...secretVariables])];
     const valueMap = new Map();
     for (const s of options.values)
         for (const entry of s.parsed.entries)
@@ -48743,12 +49676,13 @@ async function runGate(options) {
     await logger.group('Production values', () => {
         const valueFindings = checkProductionValues({
             sources: options.values,
-            required,
+            required: checkedValues,
+            distinct: source.values.distinct,
             composeRequired: failFastVariables(composeFiles),
             composeDefaults: composeDefaults(composeFiles),
             posture: options.posture ?? 'production',
         });
-        logger.info(`${required.length} required variable(s), ${valueMap.size} value(s) given, ${valueFindings.length} finding(s)`);
+        logger.info(`${checkedValues.length} required variable(s) (${secretVariables.length} held by secret files), ${valueMap.size} value(s) given, ${valueFindings.length} finding(s)`);
         if (options.posture === 'staging') {
             const allowed = valueFindings.filter((f) => f.severity === 'warning' && f.message.endsWith('the production gate refuses it')).length;
             logger.warning(`Staging posture: ${allowed} value(s) that the production gate refuses (development defaults, weak values) are let through as warnings. ` +
@@ -48760,11 +49694,22 @@ async function runGate(options) {
     await logger.group('Compose policy', () => {
         if (composeFindings.length === 0) {
             const merged = mergeComposeFiles(composeFiles, valueMap);
-            const built = new Map(source.images.map((i) => [i.service, { ...i.place, file: paths.of(source.servicesFile) }]));
+            const built = new Map(source.images.map((i) => [i.service, { file: paths.of(source.path), line: i.line }]));
             composeFindings.push(...checkComposePolicy({ merged, builtServices: built, values: valueMap }), ...checkSecretReferences(composeFiles, required));
             logger.info(`${composeFiles.map((f) => f.file).join(' + ')}: ${merged.services.size} service(s), ${composeFindings.length} finding(s)`);
         }
         findings.push(...composeFindings);
+        return Promise.resolve();
+    });
+    await logger.group('Secret files', () => {
+        if (secrets === undefined) {
+            skipped.add('secrets');
+            logger.info('not checked: a Compose file could not be read (see Compose policy)');
+        }
+        else {
+            logger.info(`${secrets.declared.length} secret(s) the services read as files (${secrets.declared.map((s) => s.name).join(', ') || 'none'}): ${secrets.findings.length} finding(s)`);
+            findings.push(...secrets.findings);
+        }
         return Promise.resolve();
     });
     await logger.group('Stack profile', async () => {
@@ -48776,20 +49721,21 @@ async function runGate(options) {
         findings.push(...stackFindings);
     });
     await logger.group('Migrations', async () => {
-        const migrationFindings = await checkMigrations({ dir: source.migrationsDir, paths, previous: options.previousManifest });
-        logger.info(`${paths.of(source.migrationsDir)}: ${migrationFindings.length} finding(s)${options.previousManifest === undefined ? ' (no previous manifest: released files not compared)' : ''}`);
+        const migrationsDir = (0,external_node_path_namespaceObject.resolve)(source.dir, source.release.migrations);
+        const migrationFindings = await checkMigrations({ dir: migrationsDir, paths, previous: options.previousManifest });
+        logger.info(`${paths.of(migrationsDir)}: ${migrationFindings.length} finding(s)${options.previousManifest === undefined ? ' (no previous manifest: released files not compared)' : ''}`);
         findings.push(...migrationFindings);
     });
     await logger.group('Policy file', async () => {
-        const policyFindings = await checkPolicyFile(source.policyFile, paths.of(source.policyFile));
-        logger.info(`${paths.of(source.policyFile)}: ${policyFindings.length} finding(s)`);
+        const policyFile = (0,external_node_path_namespaceObject.resolve)(source.dir, source.release.policy);
+        const policyFindings = await checkPolicyFile(policyFile, paths.of(policyFile));
+        logger.info(`${paths.of(policyFile)}: ${policyFindings.length} finding(s)`);
         findings.push(...policyFindings);
     });
     await logger.group('Lockfiles', async () => {
         const contexts = new Map();
         for (const image of source.images) {
-            if (image.context !== undefined)
-                contexts.set(image.context, [...(contexts.get(image.context) ?? []), image.service]);
+            contexts.set(image.context, [...(contexts.get(image.context) ?? []), image.service]);
         }
         const { findings: lockFindings, nodeServices } = await checkLockfiles([...contexts].map(([dir, services]) => ({ dir, services })), paths);
         logger.info(`${contexts.size} build context(s), ${nodeServices} of them Node services (a package.json): ${lockFindings.length} finding(s)`);
@@ -48805,6 +49751,9 @@ function summarizeChecks(findings, skipped = new Set()) {
         const status = skipped.has(check) ? 'skipped' : errors > 0 ? 'failed' : warnings > 0 ? 'warnings' : 'passed';
         return { check, title: CHECK_TITLES[check], status, errors, warnings };
     });
+}
+function sourceFinding(file, line, message) {
+    return { check: 'source', severity: 'error', file, line, message, fix: `Correct ${SERVICES_FILE} (examples/titan/${SERVICES_FILE} shows every key): matrix and sign refuse it alike` };
 }
 
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/previous-manifest.js
@@ -49048,9 +49997,9 @@ function readSettings(reader = new InputReader(), env = process.env) {
     if (envFile === undefined && values === undefined) {
         values = reader.secret('values', { required: true, hint: 'or env-file' });
     }
-    let required;
+    const required = reader.lines('required');
     try {
-        required = resolveRequiredValues(reader.lines('required'));
+        resolveRequiredValues(required, []);
     }
     catch (error) {
         if (error instanceof RequiredValuesError)
@@ -49088,100 +50037,6 @@ function readCiSettings(reader, env) {
         throw new configuration_error/* ConfigurationError */.j(`GITHUB_REPOSITORY is ${repository === '' ? 'not set' : `"${repository}"`}: the CI check needs owner/repo; run on a GitHub runner, or set github-token to '' to skip the CI check`, { input: 'github-token' });
     }
     return { token, owner, repo, sha, runId: env['GITHUB_RUN_ID'] || undefined };
-}
-
-;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/dotenv.js
-const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-function parseDotenv(text, origin) {
-    const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-    const entries = [];
-    const problems = [];
-    for (let index = 0; index < lines.length; index += 1) {
-        const lineNumber = index + 1;
-        const raw = lines[index] ?? '';
-        const trimmed = raw.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            continue;
-        const statement = trimmed.replace(/^export\s+/, '');
-        const eq = statement.indexOf('=');
-        if (eq < 0) {
-            problems.push({ origin, line: lineNumber, reason: 'is not a KEY=value assignment' });
-            continue;
-        }
-        const name = statement.slice(0, eq).trim();
-        if (!NAME.test(name)) {
-            problems.push({ origin, line: lineNumber, reason: 'does not start with a valid variable name (letters, digits, _)' });
-            continue;
-        }
-        const rest = statement.slice(eq + 1).replace(/^[ \t]+/, '');
-        const quote = rest[0];
-        if (quote === '"' || quote === "'") {
-            const quoted = readQuoted(rest.slice(1), quote, lines, index);
-            if (quoted === undefined) {
-                problems.push({ origin, line: lineNumber, reason: `opens a ${quote === '"' ? 'double' : 'single'} quote that is never closed` });
-                break;
-            }
-            entries.push({ name, value: quoted.value, origin, line: lineNumber });
-            index = quoted.lastLine;
-            continue;
-        }
-        const unquoted = stripInlineComment(rest);
-        if (rest[unquoted.length] === '\t') {
-            // Compose v1 (python-dotenv) ends the value at whitespace before `#`, Compose v2 only at a space.
-            problems.push({ origin, line: lineNumber, reason: 'has a tab before its # comment, which Compose v2 would read as part of the value (write a space before #)' });
-            continue;
-        }
-        entries.push({ name, value: unquoted.trim(), origin, line: lineNumber });
-    }
-    return { entries, problems };
-}
-function readQuoted(first, quote, lines, startLine) {
-    let text = first;
-    let lineIndex = startLine;
-    for (;;) {
-        const close = closingQuote(text, quote);
-        if (close >= 0) {
-            const body = text.slice(0, close);
-            return { value: quote === '"' ? unescapeDouble(body) : body, lastLine: lineIndex };
-        }
-        lineIndex += 1;
-        if (lineIndex >= lines.length)
-            return undefined;
-        text += `\n${lines[lineIndex] ?? ''}`;
-    }
-}
-function closingQuote(text, quote) {
-    for (let i = 0; i < text.length; i += 1) {
-        if (quote === '"' && text[i] === '\\') {
-            i += 1;
-            continue;
-        }
-        if (text[i] === quote)
-            return i;
-    }
-    return -1;
-}
-function unescapeDouble(body) {
-    return body.replace(/\\([nrt"\\$])/g, (_, c) => {
-        switch (c) {
-            case 'n':
-                return '\n';
-            case 'r':
-                return '\r';
-            case 't':
-                return '\t';
-            default:
-                return c;
-        }
-    });
-}
-/**
- * `value # comment` loses its comment; a `#` inside a value (`a#b`) stays. As Compose v1 does, any
- * whitespace before `#` starts the comment (Compose v2 only a space: a tab there is a problem above).
- */
-function stripInlineComment(value) {
-    const match = value.match(/[ \t]#/);
-    return match?.index === undefined ? value : value.slice(0, match.index);
 }
 
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/env-file.js
@@ -49293,7 +50148,7 @@ async function gate(settings, sources, previousManifest) {
         });
     }
     catch (error) {
-        if (error instanceof release_source_ReleaseSourceError)
+        if (error instanceof release_source_error_ReleaseSourceError)
             throw new configuration_error/* ConfigurationError */.j(`Input source: ${error.message}`, { input: 'source', cause: error });
         throw error;
     }

@@ -5,7 +5,7 @@ import { coreLogger } from '@titan/action-kit/core-logger';
 import { findingPlace, type Finding } from '@titan/gatekeeper/finding';
 import { runGate, type GateReport } from '@titan/gatekeeper/gate';
 import { PreviousManifestError, readPreviousManifest, type PreviousManifest } from '@titan/gatekeeper/previous-manifest';
-import { ReleaseSourceError } from '@titan/gatekeeper/release-source';
+import { ReleaseSourceError } from '@titan/release/release-source-error';
 import { redactValues } from '@titan/gatekeeper/value-masking';
 import { gateSummary } from './gate-summary.js';
 import { readSettings, type GatekeeperSettings } from './settings.js';

@@ -11,6 +11,7 @@ export interface GatekeeperSettings {
   envFile: string | undefined;
   /** Secret dotenv text (masked as it is read). */
   values: string | undefined;
+  /** The required input's lines (NAME, +NAME, -NAME), applied to services.yml's values.required by the gate. */
   required: string[];
   previousManifest: string | undefined;
   ci: CiSettings | undefined;
@@ -38,9 +39,9 @@ export function readSettings(reader: InputReader = new InputReader(), env: NodeJ
   if (envFile === undefined && values === undefined) {
     values = reader.secret('values', { required: true, hint: 'or env-file' });
   }
-  let required: string[];
+  const required = reader.lines('required');
   try {
-    required = resolveRequiredValues(reader.lines('required'));
+    resolveRequiredValues(required, []);
   } catch (error: unknown) {
     if (error instanceof RequiredValuesError) throw new ConfigurationError(`Input "required": ${error.message}`, { input: 'required', cause: error });
     throw error;

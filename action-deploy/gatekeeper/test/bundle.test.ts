@@ -43,6 +43,7 @@ describe('the gatekeeper bundle, run like a runner', () => {
     expect(run.summary).toContain('✅ **Ready to deploy**');
     expect(run.summary).toContain('| CI green for the commit | ✅ passed | 0 |');
     expect(run.summary).toContain('| Compose policy | ✅ passed | 0 |');
+    expect(run.summary).toContain('| Secret files | ✅ passed | 0 |');
     expect(run.summary).toContain('| Stack profile | ✅ passed | 0 |');
     expect(api.requests.some((r) => r.path.startsWith(`/repos/titan/titan-stack/commits/${SHA}/check-runs`) && r.authorization === 'token ghs_bundle_test')).toBe(true);
   });

@@ -47148,7 +47148,7 @@ module.exports = { version: packageJson.version }
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(483);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6168);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Build matrix' });
@@ -47158,7 +47158,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 483:
+/***/ 6168:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -47677,78 +47677,78 @@ async function computeBuildKey(inputs, readContext = readBuildContext) {
     return (0,external_node_crypto_.createHash)('sha256').update(document).digest('hex');
 }
 
-;// CONCATENATED MODULE: ../../packages/matrix/lib/image-name.js
+;// CONCATENATED MODULE: ../../packages/release/lib/image-reference.js
 /**
- * Names that end up in image references, cache keys and file names: a service or image name must be
- * safe everywhere it goes (a path segment, a cache key, a Docker repository component), and the
- * registry must be something `docker push` accepts.
+ * The names an image reference is made of, as the release pins them:
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
+ * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
+ * with these patterns, and the `...Problem` functions say why a name fails them.
  */
-/** Service and image names: lowercase letters and digits first, then also `.`, `_`, `-`. */
-const SAFE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
-/** One path component of a Docker repository (distribution/reference's grammar). */
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-/** A registry host: DNS labels or an IPv4 address, with an optional port. */
-const DOMAIN = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$/;
+/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
+const image_reference_IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+/** A compose service name (also the name of its digest file). */
+const image_reference_SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
+const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** An image name below the registry: lower-case path segments, no tag, no digest. */
+const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
+const image_reference_IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
 /** Docker's limit on the length of a repository name (host and path). */
 const MAX_REPOSITORY_LENGTH = 255;
-function isSafeName(name) {
-    return SAFE_NAME.test(name);
+/** One path component of a repository (distribution/reference's grammar). */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** Why `name` is not a compose service name, or undefined when it is. */
+function serviceNameProblem(name) {
+    if (image_reference_SERVICE_NAME_PATTERN.test(name))
+        return undefined;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
 }
-/**
- * Why `name` is not a safe service or image name, or undefined when it is. Image names must also be
- * a valid repository path component (no `..`, no trailing `-`).
- */
-function unsafeNameReason(name, kind) {
-    if (!SAFE_NAME.test(name)) {
-        return `"${name}" is not a safe ${kind} name: use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (${SAFE_NAME.source})`;
-    }
-    if (kind === 'image' && !PATH_COMPONENT.test(name)) {
-        return `"${name}" is not a valid image name for a registry: separators ('.', '_', '__', '-') must sit between letters or digits`;
-    }
-    return undefined;
+/** Why `name` cannot be an image name below the registry, or undefined when it can. */
+function imageNameProblem(name) {
+    if (IMAGE_NAME_PATTERN.test(name))
+        return undefined;
+    if (/[:@]/.test(name))
+        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
+    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
 }
 /**
  * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
- * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`,
- * `registry.digitalocean.com/titan`) or a Docker Hub namespace (`acme`). Not accepted: a scheme,
- * a tag or digest, uppercase path components, an empty component.
+ * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
+ * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
  */
-function invalidRegistryReason(registry) {
+function registryProblem(registry) {
     if (registry === '')
         return 'the registry is empty';
-    if (/^[a-z]+:\/\//i.test(registry)) {
+    if (/^[a-z]+:\/\//i.test(registry))
         return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
-    }
     if (/[@\s]/.test(registry))
         return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
-    const parts = registry.split('/');
-    const first = parts[0] ?? '';
-    const firstIsDomain = first.includes('.') || first.includes(':') || first === 'localhost';
-    if (firstIsDomain) {
-        if (!DOMAIN.test(first))
-            return `"${first}" is not a valid registry host[:port]`;
-        const port = /:(\d+)$/.exec(first)?.[1];
-        if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
-            return `port ${port} of "${registry}" is out of range`;
-        }
-    }
-    const path = firstIsDomain ? parts.slice(1) : parts;
-    for (const component of path) {
+    const [first = '', ...rest] = registry.split('/');
+    const port = /:(\d+)$/.exec(first)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+        return `port ${port} of "${registry}" is out of range`;
+    for (const component of rest) {
         if (!PATH_COMPONENT.test(component)) {
-            return `"${component}" in "${registry}" is not a valid repository path component (lowercase letters and digits, separated by '.', '_', '__' or '-')`;
+            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
         }
     }
+    if (!REGISTRY_PATTERN.test(registry))
+        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
     if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
         return `"${registry}" is too long for a repository prefix`;
     return undefined;
 }
-/** The full repository an image is pushed to: `<registry>/<image>`. */
+/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
 function imageRepository(registry, image) {
-    const repository = `${registry}/${image}`;
-    if (repository.length > MAX_REPOSITORY_LENGTH) {
+    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
+    if (repository.length > MAX_REPOSITORY_LENGTH)
         throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
-    }
     return repository;
+}
+/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
+function pinnedImageReference(repository, digest) {
+    return `${repository}@${digest}`;
 }
 
 ;// CONCATENATED MODULE: ../../packages/matrix/lib/service-keys.js
@@ -47983,8 +47983,8 @@ class DirectoryDigestCache {
         await (0,promises_namespaceObject.rename)(temporary, path);
     }
     entryPath(service, key) {
-        if (!isSafeName(service))
-            throw new Error(`"${service}" is not a safe service name`);
+        if (!image_reference_SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`"${service}" is not a service name (${image_reference_SERVICE_NAME_PATTERN.source})`);
         if (!BUILD_KEY.test(key))
             throw new Error(`"${key}" is not a build key (64 hex characters)`);
         return (0,external_node_path_namespaceObject.join)(this.dir, service, key);
@@ -48066,29 +48066,6 @@ class ReleaseSourceError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ../../packages/release/lib/image-reference.js
-/**
- * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
- */
-/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
-const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
-/** A compose service name (also the name of its digest file). */
-const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
-const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-/** An image name below the registry: lower-case path segments, no tag, no digest. */
-const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
-const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
-function image_reference_imageRepository(registry, image) {
-    return `${registry.replace(/\/+$/, '')}/${image}`;
-}
-/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
-function pinnedImageReference(repository, digest) {
-    return `${repository}@${digest}`;
-}
-
 ;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile.js
 /**
  * The stack profile: everything deploy, verify and rollback know about the stack they run. It is
@@ -48113,7 +48090,7 @@ class StackProfileError extends Error {
     name = 'StackProfileError';
     problems;
     constructor(prefix, problems) {
-        super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
+        super(`${prefix}${problems.map((p) => `${stack_profile_formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
     }
 }
@@ -48123,7 +48100,7 @@ const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9._~/-]{0,200}$/;
 const MEMBERS = ['critical', 'database', 'groups', 'halt', 'health', 'infrastructure', 'policyReporters'];
 /** `stack.groups[1].services[0]`-style wording of a problem's place. */
-function formatAt(at) {
+function stack_profile_formatAt(at) {
     return at.reduce((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`), '');
 }
 /**
@@ -48131,7 +48108,7 @@ function formatAt(at) {
  * profile. `services`, when given, are the release's services: the profile must name only those, and
  * every one of them must be in a group or in infrastructure.
  */
-function checkStackProfile(value, services) {
+function stack_profile_checkStackProfile(value, services) {
     const problems = [];
     const say = (at, problem) => void problems.push({ at, problem });
     const root = mapping(value, [], MEMBERS, say);
@@ -48159,7 +48136,7 @@ function checkStackProfile(value, services) {
         if (!HEALTH_BODIES.includes(body))
             say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
         return {
-            service: stack_profile_text(endpoint['service'], [...at, 'service'], SERVICE_NAME_PATTERN, say),
+            service: stack_profile_text(endpoint['service'], [...at, 'service'], image_reference_SERVICE_NAME_PATTERN, say),
             port: typeof port === 'number' ? port : 0,
             path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
             body: body,
@@ -48168,14 +48145,14 @@ function checkStackProfile(value, services) {
     const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
     const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
     const database = {
-        service: stack_profile_text(databaseValue['service'], ['database', 'service'], SERVICE_NAME_PATTERN, say),
+        service: stack_profile_text(databaseValue['service'], ['database', 'service'], image_reference_SERVICE_NAME_PATTERN, say),
         name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
         user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
     };
     const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
     const halt = {
         subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
-        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], SERVICE_NAME_PATTERN, say),
+        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], image_reference_SERVICE_NAME_PATTERN, say),
     };
     const critical = names(root['critical'], ['critical'], say, false);
     const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
@@ -48274,7 +48251,7 @@ function stack_profile_text(value, at, pattern, say) {
     return value;
 }
 function names(value, at, say, nonEmpty) {
-    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], SERVICE_NAME_PATTERN, say));
+    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], image_reference_SERVICE_NAME_PATTERN, say));
     if (nonEmpty && entries.length === 0 && value !== undefined)
         say(at, 'must name at least one service');
     entries.forEach((s, i) => {
@@ -48331,10 +48308,10 @@ function checkedText(text, services) {
     if (doc.errors.length > 0) {
         return doc.errors.map((e) => ({ line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? '', syntax: true }));
     }
-    const checked = checkStackProfile(doc.toJS(), services);
+    const checked = stack_profile_checkStackProfile(doc.toJS(), services);
     if (!Array.isArray(checked))
         return checked;
-    return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
+    return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${stack_profile_formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
 }
 /** The line of the node at `at`, or of its nearest parent that exists. */
 function lineOf(doc, lineCounter, at) {
@@ -48405,16 +48382,13 @@ async function releaseAreas(services, critical) {
         (entry.critical ? highest : others).push(area);
     }
     const release = services.release;
-    if (release.migrations !== undefined)
-        highest.push(directoryArea('high', 'migrations', release.migrations));
-    if (release.compose.length > 0)
-        highest.push(fileArea('high', 'compose files', release.compose));
-    if (release.policy !== undefined)
-        others.push(fileArea('medium', 'policy file', [release.policy]));
-    if (release.config !== undefined)
-        others.push(directoryArea('medium', 'config', release.config));
+    const at = (path) => (0,external_node_path_namespaceObject.resolve)(services.dir, path);
+    highest.push(directoryArea('high', 'migrations', at(release.migrations)));
+    highest.push(fileArea('high', 'compose files', release.compose.map(at)));
+    others.push(fileArea('medium', 'policy file', [at(release.policy)]));
+    others.push(directoryArea('medium', 'config', at(release.config)));
     if (release.envTemplate !== undefined)
-        others.push(fileArea('medium', 'env template', [release.envTemplate]));
+        others.push(fileArea('medium', 'env template', [at(release.envTemplate)]));
     others.push(fileArea('medium', 'services.yml', [services.path]));
     return [...highest, ...others];
 }
@@ -48465,315 +48439,6 @@ function relativeTo(dir, path) {
     return (0,external_node_path_namespaceObject.relative)(dir, path).split(external_node_path_namespaceObject.sep).join('/');
 }
 
-;// CONCATENATED MODULE: ../../packages/matrix/lib/services-file.js
-
-
-
-
-
-const TOP_KEYS = ['registry', 'release', 'images'];
-const RELEASE_KEYS = ['compose', 'policy', 'config', 'migrations', 'env-template'];
-const IMAGE_KEYS = ['service', 'image', 'context', 'dockerfile', 'build-args'];
-const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Reads and validates services.yml; `displayPath` is how errors name it (default: as given). */
-async function loadServicesFile(path, displayPath = path) {
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
-    }
-    catch (error) {
-        const code = error instanceof Error && 'code' in error ? String(error.code) : '';
-        throw new MatrixInputError('services-file', code === 'ENOENT'
-            ? `${displayPath} does not exist: set the input services-file to the path of your services.yml (relative to the workspace)`
-            : `${displayPath} cannot be read: ${error instanceof Error ? error.message : String(error)}`, [], { cause: error });
-    }
-    return parseServicesFile(text, (0,external_node_path_namespaceObject.resolve)(path), displayPath);
-}
-/** Validates the text of a services.yml that lives at `absolutePath`. */
-async function parseServicesFile(text, absolutePath, displayPath) {
-    const reader = new ServicesFileReader(text, absolutePath, displayPath);
-    const file = reader.read();
-    await reader.checkPaths();
-    reader.throwIfProblems();
-    return file;
-}
-class ServicesFileReader {
-    text;
-    absolutePath;
-    displayPath;
-    problems = [];
-    lines = new dist/* LineCounter */.HN();
-    pending = [];
-    dir;
-    constructor(text, absolutePath, displayPath) {
-        this.text = text;
-        this.absolutePath = absolutePath;
-        this.displayPath = displayPath;
-        this.dir = (0,external_node_path_namespaceObject.dirname)(absolutePath);
-    }
-    read() {
-        const empty = { path: this.absolutePath, dir: this.dir, release: { compose: [] }, images: [] };
-        const doc = (0,dist/* parseDocument */.Tp)(this.text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
-        for (const error of doc.errors) {
-            const at = this.lines.linePos(error.pos[0]);
-            this.problems.push(`${this.displayPath}:${at.line}:${at.col}: ${error.message.split('\n')[0] ?? ''}`);
-        }
-        if (doc.errors.length > 0)
-            return empty;
-        const root = doc.contents;
-        if (!(0,dist/* isMap */.jh)(root)) {
-            this.problems.push(`${this.displayPath}: expected a mapping with registry, release and images`);
-            return empty;
-        }
-        const top = this.mapping(root, TOP_KEYS, 'the top level');
-        const file = { ...empty };
-        const registry = top.get('registry');
-        if (registry !== undefined) {
-            const value = this.string(registry, 'registry');
-            if (value !== undefined) {
-                const reason = invalidRegistryReason(value);
-                if (reason === undefined)
-                    file.registry = value;
-                else
-                    this.problem(registry, `registry: ${reason}`);
-            }
-        }
-        const release = top.get('release');
-        if (release !== undefined)
-            file.release = this.release(release);
-        const images = top.get('images');
-        if (images === undefined)
-            this.problem(root, 'images: missing; list one entry per image to build');
-        else
-            file.images = this.images(images);
-        return file;
-    }
-    async checkPaths() {
-        for (const item of this.pending) {
-            const absolute = (0,external_node_path_namespaceObject.resolve)(this.dir, item.relativePath);
-            let found;
-            try {
-                const info = await (0,promises_namespaceObject.stat)(absolute);
-                found = info.isDirectory() ? 'directory' : info.isFile() ? 'file' : 'other';
-            }
-            catch {
-                found = undefined;
-            }
-            const shown = (0,external_node_path_namespaceObject.relative)(process.cwd(), absolute) || '.';
-            if (found === undefined) {
-                this.problem(item.node, `${item.what}: ${item.relativePath} does not exist (looked for ${shown}; paths are relative to ${this.displayPath})`);
-            }
-            else if (found !== item.kind) {
-                this.problem(item.node, `${item.what}: ${item.relativePath} is not a ${item.kind}`);
-            }
-        }
-    }
-    throwIfProblems() {
-        if (this.problems.length === 1)
-            throw new MatrixInputError('services-file', this.problems[0] ?? '', []);
-        if (this.problems.length > 1) {
-            throw new MatrixInputError('services-file', `${this.displayPath} has ${this.problems.length} problems:`, this.problems);
-        }
-    }
-    release(node) {
-        const layout = { compose: [] };
-        if (!(0,dist/* isMap */.jh)(node)) {
-            this.problem(node, `release: expected a mapping with ${RELEASE_KEYS.join(', ')}`);
-            return layout;
-        }
-        const keys = this.mapping(node, RELEASE_KEYS, 'release');
-        const compose = keys.get('compose');
-        if (compose !== undefined) {
-            if (!(0,dist/* isSeq */.oP)(compose))
-                this.problem(compose, 'release.compose: expected a list of compose files');
-            else {
-                compose.items.forEach((item, i) => {
-                    const path = this.relativePath(item, `release.compose[${i}]`, 'file');
-                    if (path !== undefined)
-                        layout.compose.push((0,external_node_path_namespaceObject.resolve)(this.dir, path));
-                });
-            }
-        }
-        const single = (key, kind) => {
-            const value = keys.get(key);
-            const path = value === undefined ? undefined : this.relativePath(value, `release.${key}`, kind);
-            return path === undefined ? undefined : (0,external_node_path_namespaceObject.resolve)(this.dir, path);
-        };
-        const policy = single('policy', 'file');
-        const config = single('config', 'directory');
-        const migrations = single('migrations', 'directory');
-        const envTemplate = single('env-template', 'file');
-        if (policy !== undefined)
-            layout.policy = policy;
-        if (config !== undefined)
-            layout.config = config;
-        if (migrations !== undefined)
-            layout.migrations = migrations;
-        if (envTemplate !== undefined)
-            layout.envTemplate = envTemplate;
-        return layout;
-    }
-    images(node) {
-        if (!(0,dist/* isSeq */.oP)(node)) {
-            this.problem(node, 'images: expected a list of { service, image, context, dockerfile, build-args }');
-            return [];
-        }
-        if (node.items.length === 0)
-            this.problem(node, 'images: the list is empty; list one entry per image to build');
-        const specs = [];
-        const services = new Map();
-        const images = new Map();
-        node.items.forEach((item, index) => {
-            const where = `images[${index}]`;
-            if (!(0,dist/* isMap */.jh)(item)) {
-                this.problem(item, `${where}: expected a mapping with ${IMAGE_KEYS.join(', ')}`);
-                return;
-            }
-            const keys = this.mapping(item, IMAGE_KEYS, where);
-            const service = this.requiredName(item, keys.get('service'), `${where}.service`, 'service');
-            const label = service === undefined ? where : `${where} (${service})`;
-            const image = this.requiredName(item, keys.get('image'), `${label}.image`, 'image');
-            if (service !== undefined) {
-                const first = services.get(service);
-                if (first !== undefined)
-                    this.problem(keys.get('service') ?? item, `${where}.service: "${service}" is listed twice (first at images[${first}]); each service has one image`);
-                else
-                    services.set(service, index);
-            }
-            if (image !== undefined) {
-                const first = images.get(image);
-                if (first !== undefined)
-                    this.problem(keys.get('image') ?? item, `${label}.image: "${image}" is also the image of images[${first}]; two services cannot push to one repository`);
-                else
-                    images.set(image, index);
-            }
-            const contextNode = keys.get('context');
-            const context = contextNode === undefined ? undefined : this.relativePath(contextNode, `${label}.context`, 'directory');
-            if (contextNode === undefined)
-                this.problem(item, `${label}.context: missing; give the build context directory`);
-            const dockerfileNode = keys.get('dockerfile');
-            const dockerfile = dockerfileNode === undefined
-                ? context === undefined
-                    ? undefined
-                    : this.defaultDockerfile(item, context, label)
-                : this.relativePath(dockerfileNode, `${label}.dockerfile`, 'file');
-            const buildArgsNode = keys.get('build-args');
-            const buildArgs = buildArgsNode === undefined ? [] : this.buildArgs(buildArgsNode, `${label}.build-args`);
-            if (service !== undefined && image !== undefined && context !== undefined && dockerfile !== undefined) {
-                specs.push({
-                    service,
-                    image,
-                    context: (0,external_node_path_namespaceObject.resolve)(this.dir, context),
-                    dockerfile: (0,external_node_path_namespaceObject.resolve)(this.dir, dockerfile),
-                    buildArgs,
-                });
-            }
-        });
-        return specs;
-    }
-    defaultDockerfile(item, context, label) {
-        const path = `${context.replace(/\/+$/, '')}/Dockerfile`;
-        this.pending.push({ node: item, what: `${label}.dockerfile (default: <context>/Dockerfile)`, relativePath: path, kind: 'file' });
-        return path;
-    }
-    buildArgs(node, where) {
-        const args = new Map();
-        const add = (name, value, at) => {
-            if (!BUILD_ARG_NAME.test(name))
-                this.problem(at, `${where}: "${name}" is not a valid build arg name (${BUILD_ARG_NAME.source})`);
-            else if (/[\r\n]/.test(value))
-                this.problem(at, `${where}.${name}: the value spans lines; build args are one line each`);
-            else if (args.has(name))
-                this.problem(at, `${where}: ${name} is given twice`);
-            else
-                args.set(name, value);
-        };
-        if ((0,dist/* isMap */.jh)(node)) {
-            for (const pair of node.items) {
-                const key = pair.key;
-                const value = pair.value;
-                if (!(0,dist/* isScalar */.jn)(key) || typeof key.value !== 'string') {
-                    this.problem(key ?? node, `${where}: every key must be a build arg name`);
-                    continue;
-                }
-                const scalar = (0,dist/* isScalar */.jn)(value) ? value.value : undefined;
-                if (value === null || !(typeof scalar === 'string' || typeof scalar === 'number' || typeof scalar === 'boolean')) {
-                    this.problem(value ?? key, `${where}.${key.value}: expected a string, number or boolean value`);
-                    continue;
-                }
-                // A number or boolean as written (`1.10` stays "1.10", not "1.1").
-                add(key.value, typeof scalar === 'string' ? scalar : (value.source ?? String(scalar)), value);
-            }
-        }
-        else if ((0,dist/* isSeq */.oP)(node)) {
-            for (const item of node.items) {
-                const entry = (0,dist/* isScalar */.jn)(item) && typeof item.value === 'string' ? item.value : undefined;
-                const eq = entry?.indexOf('=') ?? -1;
-                if (entry === undefined || eq <= 0) {
-                    this.problem(item ?? node, `${where}: expected NAME=value entries`);
-                    continue;
-                }
-                add(entry.slice(0, eq), entry.slice(eq + 1), item);
-            }
-        }
-        else {
-            this.problem(node, `${where}: expected a mapping of NAME: value`);
-        }
-        return [...args.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    }
-    requiredName(item, node, where, kind) {
-        if (node === undefined) {
-            this.problem(item, `${where}: missing`);
-            return undefined;
-        }
-        const value = this.string(node, where);
-        if (value === undefined)
-            return undefined;
-        const reason = unsafeNameReason(value, kind);
-        if (reason !== undefined) {
-            this.problem(node, `${where}: ${reason}`);
-            return undefined;
-        }
-        return value;
-    }
-    relativePath(node, where, kind) {
-        const value = this.string(node, where);
-        if (value === undefined)
-            return undefined;
-        if (value === '' || (0,external_node_path_namespaceObject.isAbsolute)(value) || value.includes('\0')) {
-            this.problem(node, `${where}: "${value}" must be a path relative to ${this.displayPath}`);
-            return undefined;
-        }
-        this.pending.push({ node, what: where, relativePath: value, kind });
-        return value;
-    }
-    string(node, where) {
-        if ((0,dist/* isScalar */.jn)(node) && typeof node.value === 'string')
-            return node.value;
-        this.problem(node, `${where}: expected a string`);
-        return undefined;
-    }
-    /** The values of a mapping by key; unknown keys are problems. */
-    mapping(node, known, where) {
-        const values = new Map();
-        for (const pair of node.items) {
-            const key = pair.key;
-            const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : undefined;
-            if (name === undefined || !known.includes(name)) {
-                this.problem(key ?? node, `${where}: unknown key "${name ?? '?'}" (known keys: ${known.join(', ')})`);
-                continue;
-            }
-            values.set(name, pair.value ?? key);
-        }
-        return values;
-    }
-    problem(node, message) {
-        const offset = node.range?.[0];
-        const at = offset === undefined ? undefined : this.lines.linePos(offset);
-        this.problems.push(`${this.displayPath}${at ? `:${at.line}:${at.col}` : ''}: ${message}`);
-    }
-}
-
 ;// CONCATENATED MODULE: ../../packages/matrix/lib/strategy-matrix.js
 
 const LEG_FIELDS = ['service', 'image', 'context', 'dockerfile', 'build-args', 'tags', 'cache-key'];
@@ -48801,6 +48466,643 @@ function parseStrategyMatrix(text) {
         legs.push(record);
     });
     return { include: legs };
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/bundle-path.js
+/**
+ * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
+ * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
+ * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
+ * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
+ */
+const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+const BUNDLE_PATH_MAX_LENGTH = 1024;
+/** Why a path is not allowed in a bundle, or undefined when it is. */
+function bundle_path_bundlePathProblem(path) {
+    if (path === '')
+        return 'the path is empty';
+    if (path.length > BUNDLE_PATH_MAX_LENGTH)
+        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
+    if (path.startsWith('/'))
+        return 'the path is absolute; bundle paths are relative to the bundle folder';
+    if (!BUNDLE_PATH_PATTERN.test(path)) {
+        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
+    }
+    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+        return 'the path has a "." or ".." segment';
+    }
+    return undefined;
+}
+function isBundlePath(path) {
+    return bundle_path_bundlePathProblem(path) === undefined;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/build-args.js
+
+/**
+ * The build args of an image in services.yml: a mapping `NAME: value` or a list of `NAME=value`,
+ * each name a shell-style identifier, each value one line, each name once. Numbers and booleans are
+ * kept as written (`1.10` stays "1.10"). Sorted by name, which is how build keys hash them.
+ */
+const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function buildArgsOf(node, where) {
+    const args = new Map();
+    const problems = [];
+    const add = (name, value, at) => {
+        if (!BUILD_ARG_NAME.test(name))
+            problems.push({ node: at, message: `${where}: "${name}" is not a valid build arg name (${BUILD_ARG_NAME.source})` });
+        else if (/[\r\n]/.test(value))
+            problems.push({ node: at, message: `${where}.${name}: the value spans lines; build args are one line each` });
+        else if (args.has(name))
+            problems.push({ node: at, message: `${where}: ${name} is given twice` });
+        else
+            args.set(name, value);
+    };
+    if ((0,dist/* isMap */.jh)(node)) {
+        for (const pair of node.items) {
+            const key = pair.key;
+            const value = pair.value;
+            if (!(0,dist/* isScalar */.jn)(key) || typeof key.value !== 'string') {
+                problems.push({ node: key ?? node, message: `${where}: every key must be a build arg name` });
+                continue;
+            }
+            const scalar = (0,dist/* isScalar */.jn)(value) ? value.value : undefined;
+            if (value === null || !(typeof scalar === 'string' || typeof scalar === 'number' || typeof scalar === 'boolean')) {
+                problems.push({ node: value ?? key, message: `${where}.${key.value}: expected a string, number or boolean value` });
+                continue;
+            }
+            add(key.value, typeof scalar === 'string' ? scalar : (value.source ?? String(scalar)), value);
+        }
+    }
+    else if ((0,dist/* isSeq */.oP)(node)) {
+        for (const item of node.items) {
+            const entry = (0,dist/* isScalar */.jn)(item) && typeof item.value === 'string' ? item.value : undefined;
+            const eq = entry?.indexOf('=') ?? -1;
+            if (entry === undefined || eq <= 0) {
+                problems.push({ node: item ?? node, message: `${where}: expected NAME=value entries` });
+                continue;
+            }
+            add(entry.slice(0, eq), entry.slice(eq + 1), item);
+        }
+    }
+    else {
+        problems.push({ node, message: `${where}: expected a mapping of NAME: value` });
+    }
+    return { args: [...args.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), problems };
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/manifest.js
+
+
+
+
+
+/**
+ * manifest.json: what a release is, signed. Stored as RFC 8785 canonical JSON (UTF-8, no trailing
+ * newline); manifest.sig is the Ed25519 signature of exactly those bytes. Every file of the bundle
+ * except these two is listed in `files`, sorted by path.
+ */
+const MANIFEST_FILE = 'manifest.json';
+const SIGNATURE_FILE = 'manifest.sig';
+/** The compose override that pins every service to its digest; always the last compose file. */
+const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
+/**
+ * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
+ * still parses, so a host can verify and return to such a release, but it has no profile: whatever
+ * needs one (stackProfileOf) refuses it with a clear error.
+ */
+const MANIFEST_SCHEMA_VERSION = 2;
+class ManifestError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'ManifestError';
+}
+const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
+const TEXT_MAX_LENGTH = 2048;
+/**
+ * Parses manifest.json bytes: UTF-8, JSON, canonical (re-serializing gives the same bytes), and the
+ * schema below, strictly (no missing or extra member anywhere).
+ */
+function parseManifest(bytes) {
+    const text = typeof bytes === 'string' ? bytes : decodeUtf8(bytes);
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        throw new ManifestError(`${MANIFEST_FILE} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const manifest = validateManifest(value);
+    if (canonicalJson(manifest) !== text) {
+        throw new ManifestError(`${MANIFEST_FILE} is not in RFC 8785 canonical form (key order, spacing, escapes or a trailing newline)`);
+    }
+    return manifest;
+}
+/** The bytes to write and sign: canonical JSON of a manifest that passed validation. */
+function serializeManifest(manifest) {
+    return Buffer.from(canonicalJson(validateManifest(manifest)), 'utf8');
+}
+/** Checks a parsed value against the schema; the error names the member (`files[3].sha256`). */
+function validateManifest(value) {
+    const version = value?.['schemaVersion'];
+    if (version !== 1 && version !== MANIFEST_SCHEMA_VERSION) {
+        throw new ManifestError(`schemaVersion: expected ${MANIFEST_SCHEMA_VERSION} (or 1, before stack profiles), got ${JSON.stringify(version)}`);
+    }
+    const root = object(value, '$', [
+        'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
+    ]);
+    const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
+    const gitValue = object(root['git'], 'git', ['sha', 'ref']);
+    const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
+    const runUrl = manifest_text(root['runUrl'], 'runUrl');
+    const createdAt = matching(root['createdAt'], 'createdAt', CREATED_AT_PATTERN);
+    if (Number.isNaN(Date.parse(createdAt)))
+        throw new ManifestError(`createdAt: "${createdAt}" is not a real date`);
+    const keyId = matching(root['keyId'], 'keyId', KEY_ID_PATTERN);
+    const policyValue = object(root['policy'], 'policy', ['path', 'sha256']);
+    const policy = {
+        path: bundlePath(policyValue['path'], 'policy.path'),
+        sha256: matching(policyValue['sha256'], 'policy.sha256', SHA256_HEX_PATTERN),
+    };
+    const compose = array(root['compose'], 'compose').map((entry, i) => bundlePath(entry, `compose[${i}]`));
+    const images = imagesOf(root['images']);
+    const files = array(root['files'], 'files').map((entry, i) => fileOf(entry, `files[${i}]`));
+    const base = { releaseId, git, runUrl, createdAt, keyId, policy, compose, images, files };
+    checkCrossReferences({ schemaVersion: 1, ...base });
+    return version === 1 ? { schemaVersion: 1, ...base } : { schemaVersion: 2, ...base, stack: stackOf(root['stack'], images) };
+}
+/** The manifest's stack profile; a version 1 manifest has none, and is refused with a clear error. */
+function stackProfileOf(manifest) {
+    if (manifest.stack === undefined) {
+        throw new ManifestError(`release ${manifest.releaseId} was signed before releases carried their stack profile (manifest schemaVersion 1): ` +
+            'it does not say how its services stop, answer health checks or take a HARD_HALT. Sign that commit again (with stack.yml in its release source) and deploy the new release.');
+    }
+    return manifest.stack;
+}
+function stackOf(value, images) {
+    const checked = checkStackProfile(value, Object.keys(images));
+    if (!Array.isArray(checked))
+        return checked;
+    throw new ManifestError(checked.map((p) => `stack${p.at.length > 0 ? `.${formatAt(p.at)}` : ''}: ${p.problem}`).join('; '));
+}
+function checkCrossReferences(manifest) {
+    const byPath = new Map();
+    manifest.files.forEach((file, i) => {
+        const previous = manifest.files[i - 1];
+        if (previous !== undefined && !(previous.path < file.path)) {
+            throw new ManifestError(`files[${i}]: "${file.path}" is out of order or repeated; files are sorted by path, each once`);
+        }
+        if (file.path === MANIFEST_FILE || file.path === SIGNATURE_FILE) {
+            throw new ManifestError(`files[${i}]: ${file.path} cannot list itself or its signature`);
+        }
+        byPath.set(file.path, file);
+    });
+    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE) {
+        throw new ManifestError(`compose: the last compose file must be ${DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
+    }
+    if (new Set(manifest.compose).size !== manifest.compose.length)
+        throw new ManifestError('compose: a compose file is listed twice');
+    manifest.compose.forEach((path, i) => {
+        if (!byPath.has(path))
+            throw new ManifestError(`compose[${i}]: "${path}" is not listed in files`);
+    });
+    const policyFile = byPath.get(manifest.policy.path);
+    if (policyFile === undefined)
+        throw new ManifestError(`policy.path: "${manifest.policy.path}" is not listed in files`);
+    if (policyFile.sha256 !== manifest.policy.sha256) {
+        throw new ManifestError(`policy.sha256 does not match the sha256 listed for ${manifest.policy.path} in files`);
+    }
+    if (Object.keys(manifest.images).length === 0)
+        throw new ManifestError('images: no image is pinned');
+}
+function imagesOf(value) {
+    const entries = object(value, 'images');
+    const images = {};
+    for (const [service, entry] of Object.entries(entries)) {
+        if (!SERVICE_NAME_PATTERN.test(service)) {
+            throw new ManifestError(`images: "${service}" is not a service name (${SERVICE_NAME_PATTERN.source})`);
+        }
+        const image = object(entry, `images.${service}`, ['image', 'digest']);
+        images[service] = {
+            image: matching(image['image'], `images.${service}.image`, IMAGE_REPOSITORY_PATTERN),
+            digest: matching(image['digest'], `images.${service}.digest`, IMAGE_DIGEST_PATTERN),
+        };
+    }
+    return images;
+}
+function fileOf(value, where) {
+    const file = object(value, where, ['path', 'sha256', 'size']);
+    const size = file['size'];
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+        throw new ManifestError(`${where}.size: expected a whole number of bytes, got ${JSON.stringify(size)}`);
+    }
+    return {
+        path: bundlePath(file['path'], `${where}.path`),
+        sha256: matching(file['sha256'], `${where}.sha256`, SHA256_HEX_PATTERN),
+        size,
+    };
+}
+function object(value, where, members) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new ManifestError(`${where}: expected an object, got ${kind(value)}`);
+    }
+    const record = value;
+    if (members !== undefined) {
+        const missing = members.filter((m) => !Object.hasOwn(record, m));
+        if (missing.length > 0)
+            throw new ManifestError(`${where}: missing ${missing.join(', ')}`);
+        const extra = Object.keys(record).filter((k) => !members.includes(k));
+        if (extra.length > 0)
+            throw new ManifestError(`${where}: unexpected member ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+    }
+    return record;
+}
+function array(value, where) {
+    if (!Array.isArray(value))
+        throw new ManifestError(`${where}: expected an array, got ${kind(value)}`);
+    return value;
+}
+function manifest_text(value, where) {
+    if (typeof value !== 'string')
+        throw new ManifestError(`${where}: expected a string, got ${kind(value)}`);
+    if (value.length > TEXT_MAX_LENGTH)
+        throw new ManifestError(`${where}: longer than ${TEXT_MAX_LENGTH} characters`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value))
+        throw new ManifestError(`${where}: holds a control character`);
+    return value;
+}
+function matching(value, where, pattern) {
+    const s = manifest_text(value, where);
+    if (!pattern.test(s))
+        throw new ManifestError(`${where}: ${JSON.stringify(s)} does not match ${pattern.source}`);
+    return s;
+}
+function bundlePath(value, where) {
+    const path = manifest_text(value, where);
+    const problem = bundlePathProblem(path);
+    if (problem !== undefined)
+        throw new ManifestError(`${where}: ${JSON.stringify(path)}: ${problem}`);
+    return path;
+}
+function kind(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'an array';
+    return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+function decodeUtf8(bytes) {
+    try {
+        return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    }
+    catch {
+        throw new ManifestError(`${MANIFEST_FILE} is not valid UTF-8`);
+    }
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/production-value-names.js
+
+/**
+ * `values` of services.yml: the production values a deploy of the release needs. `required`: every
+ * variable the host's env file must set to a real production value (gatekeeper's and provision's
+ * default set, which their `required` input changes); `distinct`: required variables whose values
+ * must each differ from every other required one (one password per user: a shared one lets one
+ * compromised service act as another). Names are environment variable names, each listed once.
+ */
+const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const KEYS = ['required', 'distinct'];
+function valueNamesOf(node, problem) {
+    if (!(0,dist/* isMap */.jh)(node)) {
+        problem(node, `values: expected a mapping with ${KEYS.join(', ')}`);
+        return { required: [], distinct: [] };
+    }
+    const lists = new Map();
+    for (const pair of node.items) {
+        const key = pair.key;
+        const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : '?';
+        if (!KEYS.includes(name))
+            problem(key ?? node, `values: unknown key "${name}" (known keys: ${KEYS.join(', ')})`);
+        else
+            lists.set(name, pair.value ?? key);
+    }
+    const names = (key) => {
+        const list = lists.get(key);
+        if (list === undefined)
+            return [];
+        if (!(0,dist/* isSeq */.oP)(list)) {
+            problem(list, `values.${key}: expected a list of variable names`);
+            return [];
+        }
+        const found = [];
+        list.items.forEach((item, i) => {
+            const at = item;
+            const name = (0,dist/* isScalar */.jn)(at) && typeof at.value === 'string' ? at.value : undefined;
+            if (name === undefined || !VARIABLE_NAME_PATTERN.test(name))
+                problem(at, `values.${key}[${i}]: ${JSON.stringify(name ?? null)} is not a variable name (letters, digits and _)`);
+            else if (found.includes(name))
+                problem(at, `values.${key}[${i}]: ${name} is listed twice`);
+            else
+                found.push(name);
+        });
+        return found;
+    };
+    const required = names('required');
+    const distinct = names('distinct');
+    for (const name of distinct.filter((n) => !required.includes(n))) {
+        problem(lists.get('distinct') ?? node, `values.distinct: ${name} is not in values.required; only required values are compared`);
+    }
+    return { required, distinct };
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/services-file-reader.js
+
+
+
+
+
+
+
+
+const TOP_KEYS = ['registry', 'release', 'images', 'values'];
+const RELEASE_KEYS = ['compose', 'policy', 'config', 'migrations', 'env-template'];
+const IMAGE_KEYS = ['service', 'image', 'context', 'dockerfile', 'build-args'];
+const RESERVED = [MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE];
+/**
+ * The walk over services.yml's YAML: each rule of the schema, every problem collected at the line of
+ * the node at fault (messages never name the file: each reader adds it as it shows the file).
+ */
+class ServicesFileReader {
+    text;
+    absolutePath;
+    found = [];
+    lines = new dist/* LineCounter */.HN();
+    pending = [];
+    dir;
+    constructor(text, absolutePath) {
+        this.text = text;
+        this.absolutePath = absolutePath;
+        this.dir = (0,external_node_path_namespaceObject.dirname)(absolutePath);
+    }
+    problems() {
+        return [...this.found].sort((a, b) => a.line - b.line);
+    }
+    async read() {
+        const doc = (0,dist/* parseDocument */.Tp)(this.text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+        for (const error of doc.errors)
+            this.found.push({ line: this.lines.linePos(error.pos[0]).line, message: error.message.split('\n')[0] ?? '' });
+        if (doc.errors.length > 0)
+            return undefined;
+        const root = doc.contents;
+        if (!(0,dist/* isMap */.jh)(root)) {
+            this.found.push({ line: 1, message: 'expected a mapping with registry, release and images' });
+            return undefined;
+        }
+        const top = this.mapping(root, TOP_KEYS, 'the top level');
+        const registryNode = top.get('registry');
+        const registry = registryNode === undefined ? undefined : this.checked(registryNode, 'registry', registryProblem);
+        const releaseNode = top.get('release');
+        if (releaseNode === undefined)
+            this.problem(root, 'release: missing; name the compose files, policy, config and migrations folders the release ships');
+        const release = releaseNode === undefined ? undefined : this.release(releaseNode);
+        const imagesNode = top.get('images');
+        if (imagesNode === undefined)
+            this.problem(root, 'images: missing; list one entry per compose service the release builds');
+        const images = imagesNode === undefined ? [] : this.images(imagesNode);
+        const valuesNode = top.get('values');
+        const values = valuesNode === undefined ? { required: [], distinct: [] } : valueNamesOf(valuesNode, (at, message) => this.problem(at, message));
+        await this.checkPaths();
+        if (this.found.length > 0 || release === undefined)
+            return undefined;
+        return { path: this.absolutePath, dir: this.dir, ...(registry === undefined ? {} : { registry }), release, images, values };
+    }
+    release(node) {
+        if (!(0,dist/* isMap */.jh)(node)) {
+            this.problem(node, `release: expected a mapping with ${RELEASE_KEYS.join(', ')}`);
+            return undefined;
+        }
+        const keys = this.mapping(node, RELEASE_KEYS, 'release');
+        const compose = [];
+        const composeNode = keys.get('compose');
+        if (composeNode === undefined)
+            this.problem(node, 'release.compose: missing; list the compose files, base file first (e.g. [docker-compose.yml, docker-compose.prod.yml])');
+        else if (!(0,dist/* isSeq */.oP)(composeNode) || composeNode.items.length === 0)
+            this.problem(composeNode, 'release.compose: expected a list of compose files, base file first');
+        else {
+            composeNode.items.forEach((item, i) => {
+                const path = this.shippedPath(item, `release.compose[${i}]`, 'file');
+                if (path === undefined)
+                    return;
+                if (compose.includes(path))
+                    this.problem(item, `release.compose[${i}]: ${path} is listed twice`);
+                compose.push(path);
+            });
+        }
+        const required = (key, kind, what) => {
+            const value = keys.get(key);
+            if (value === undefined)
+                this.problem(node, `release.${key}: missing; name the ${what}`);
+            return value === undefined ? undefined : this.shippedPath(value, `release.${key}`, kind);
+        };
+        const policy = required('policy', 'file', 'policy file (inside the config folder)');
+        const config = required('config', 'folder', 'config folder the services mount');
+        const migrations = required('migrations', 'folder', 'migrations folder (it may hold no migration yet)');
+        if (policy !== undefined && config !== undefined && !policy.startsWith(`${config}/`)) {
+            this.problem(keys.get('policy') ?? node, `release.policy: ${policy} must be inside the config folder (${config}/), which the bundle ships`);
+        }
+        const templateNode = keys.get('env-template');
+        const envTemplate = templateNode === undefined ? undefined : this.relativePath(templateNode, 'release.env-template', 'file');
+        if (policy === undefined || config === undefined || migrations === undefined || compose.length === 0)
+            return undefined;
+        return { compose, policy, config, migrations, ...(envTemplate === undefined ? {} : { envTemplate }) };
+    }
+    images(node) {
+        if (!(0,dist/* isSeq */.oP)(node)) {
+            this.problem(node, `images: expected a list of { ${IMAGE_KEYS.join(', ')} }`);
+            return [];
+        }
+        if (node.items.length === 0)
+            this.problem(node, 'images: the list is empty; list one entry per compose service the release builds');
+        const images = [];
+        const services = new Map();
+        const repositories = new Map();
+        node.items.forEach((item, index) => {
+            const where = `images[${index}]`;
+            if (!(0,dist/* isMap */.jh)(item)) {
+                this.problem(item, `${where}: expected a mapping with ${IMAGE_KEYS.join(', ')}`);
+                return;
+            }
+            const keys = this.mapping(item, IMAGE_KEYS, where);
+            const serviceNode = keys.get('service');
+            if (serviceNode === undefined)
+                this.problem(item, `${where}.service: missing; give the compose service that runs this image`);
+            const service = serviceNode === undefined ? undefined : this.checked(serviceNode, `${where}.service`, serviceNameProblem);
+            const label = service === undefined ? where : `${where} (${service})`;
+            const imageNode = keys.get('image');
+            if (imageNode === undefined)
+                this.problem(item, `${label}.image: missing; give the repository below the registry`);
+            const image = imageNode === undefined ? undefined : this.checked(imageNode, `${label}.image`, imageNameProblem);
+            if (service !== undefined && serviceNode !== undefined) {
+                const first = services.get(service.toLowerCase());
+                if (first !== undefined)
+                    this.problem(serviceNode, `${where}.service: "${service}" is listed twice (first at images[${first}]); each service has one image`);
+                else
+                    services.set(service.toLowerCase(), index);
+            }
+            if (image !== undefined && imageNode !== undefined) {
+                const first = repositories.get(image);
+                if (first !== undefined)
+                    this.problem(imageNode, `${label}.image: "${image}" is also the image of images[${first}]; two services cannot push to one repository`);
+                else
+                    repositories.set(image, index);
+            }
+            const contextNode = keys.get('context');
+            if (contextNode === undefined)
+                this.problem(item, `${label}.context: missing; give the build context folder`);
+            const context = contextNode === undefined ? undefined : this.relativePath(contextNode, `${label}.context`, 'folder');
+            const dockerfileNode = keys.get('dockerfile');
+            let dockerfile;
+            if (dockerfileNode !== undefined)
+                dockerfile = this.relativePath(dockerfileNode, `${label}.dockerfile`, 'file');
+            else if (context !== undefined) {
+                dockerfile = `${context.replace(/\/+$/, '')}/Dockerfile`;
+                this.pending.push({ node: item, what: `${label}.dockerfile (default: <context>/Dockerfile)`, path: dockerfile, kind: 'file' });
+            }
+            const argsNode = keys.get('build-args');
+            const args = argsNode === undefined ? { args: [], problems: [] } : buildArgsOf(argsNode, `${label}.build-args`);
+            for (const p of args.problems)
+                this.problem(p.node, p.message);
+            if (service !== undefined && image !== undefined && context !== undefined && dockerfile !== undefined) {
+                images.push({ service, image, context: (0,external_node_path_namespaceObject.resolve)(this.dir, context), dockerfile: (0,external_node_path_namespaceObject.resolve)(this.dir, dockerfile), buildArgs: args.args, line: this.lineOf(item) });
+            }
+        });
+        return images;
+    }
+    async checkPaths() {
+        for (const item of this.pending) {
+            const absolute = (0,external_node_path_namespaceObject.resolve)(this.dir, item.path);
+            const info = await (0,promises_namespaceObject.stat)(absolute).catch(() => undefined);
+            const found = info === undefined ? undefined : info.isDirectory() ? 'folder' : info.isFile() ? 'file' : 'other';
+            const link = found === undefined && (await (0,promises_namespaceObject.lstat)(absolute).catch(() => undefined))?.isSymbolicLink() === true;
+            if (link)
+                this.problem(item.node, `${item.what}: ${item.path} is a dangling symbolic link and cannot be read; put the ${item.kind} itself there`);
+            else if (found === undefined)
+                this.problem(item.node, `${item.what}: ${item.path} does not exist (paths are relative to the folder of services.yml)`);
+            else if (found !== item.kind)
+                this.problem(item.node, `${item.what}: ${item.path} is not a ${item.kind}`);
+        }
+    }
+    /** A path the bundle ships: inside the source folder, in the bundle's charset, not a name sign writes. */
+    shippedPath(node, where, kind) {
+        const value = this.string(node, where);
+        if (value === undefined)
+            return undefined;
+        const problem = bundle_path_bundlePathProblem(value);
+        if (problem !== undefined) {
+            this.problem(node, `${where}: "${value}" is not a safe path inside the source folder: ${problem}`);
+            return undefined;
+        }
+        if (RESERVED.includes(value)) {
+            this.problem(node, `${where}: ${value} is a name reserved for what sign writes into the bundle (${RESERVED.join(', ')}); rename the file`);
+            return undefined;
+        }
+        this.pending.push({ node, what: where, path: value, kind });
+        return value;
+    }
+    /** A path that is not shipped (a build context, a Dockerfile, the env template): relative, may leave the folder. */
+    relativePath(node, where, kind) {
+        const value = this.string(node, where);
+        if (value === undefined)
+            return undefined;
+        if (value === '' || (0,external_node_path_namespaceObject.isAbsolute)(value) || value.includes('\0')) {
+            this.problem(node, `${where}: "${value}" must be a path relative to the folder of services.yml`);
+            return undefined;
+        }
+        this.pending.push({ node, what: where, path: value, kind });
+        return value;
+    }
+    checked(node, where, problemOf) {
+        const value = this.string(node, where);
+        const problem = value === undefined ? undefined : problemOf(value);
+        if (problem !== undefined)
+            this.problem(node, `${where}: ${problem}`);
+        return problem === undefined ? value : undefined;
+    }
+    string(node, where) {
+        if ((0,dist/* isScalar */.jn)(node) && typeof node.value === 'string')
+            return node.value;
+        this.problem(node, `${where}: expected a string`);
+        return undefined;
+    }
+    /** The values of a mapping by key; unknown keys are problems. */
+    mapping(node, known, where) {
+        const values = new Map();
+        for (const pair of node.items) {
+            const key = pair.key;
+            const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : undefined;
+            if (name === undefined || !known.includes(name)) {
+                this.problem(key ?? node, `${where}: unknown key "${name ?? '?'}" (known keys: ${known.join(', ')})`);
+                continue;
+            }
+            values.set(name, pair.value ?? key);
+        }
+        return values;
+    }
+    lineOf(node) {
+        const offset = node.range?.[0];
+        return offset === undefined ? 1 : this.lines.linePos(offset).line;
+    }
+    problem(node, message) {
+        this.found.push({ line: this.lineOf(node), message });
+    }
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/services-file.js
+/**
+ * services.yml, the one description of a release source that gatekeeper, matrix and sign all read
+ * (see examples/titan/services.yml): the registry, the files the release ships (compose files, the
+ * policy inside the config folder, the migrations folder, the env template) and the image each
+ * compose service runs, with how to build it. One schema and one set of name rules
+ * (image-reference.ts); every problem is reported at once, each at its line (services-file-reader.ts).
+ */
+
+
+
+
+
+const SERVICES_FILE = 'services.yml';
+/** services.yml says something wrong: every problem, each as `<file>:LINE: ...` in the message. */
+class ServicesFileError extends ReleaseSourceError {
+    name = 'ServicesFileError';
+    problems;
+    constructor(displayPath, problems) {
+        super(displayPath, `has ${problems.length} problem(s):\n${problems.map((p) => `${displayPath}:${p.line}: ${p.message}`).join('\n')}`);
+        this.problems = problems;
+    }
+}
+/**
+ * Reads and checks the services.yml at `path`; `displayPath` is how messages name it (default: as
+ * given). Throws ServicesFileError listing every problem, ReleaseSourceError when it cannot be read.
+ */
+async function readServicesFile(path, displayPath = path) {
+    const checked = await checkServicesFile(path, displayPath);
+    if (checked.file === undefined)
+        throw new ServicesFileError(displayPath, checked.problems);
+    return checked.file;
+}
+/** Every problem of the services.yml at `path` (none: `file` is what it says). */
+async function checkServicesFile(path, displayPath = path) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch (error) {
+        const code = errorCode(error);
+        throw new ReleaseSourceError(displayPath, code === 'ENOENT' ? `does not exist: a release source holds a ${SERVICES_FILE} (see examples/titan/${SERVICES_FILE})` : `cannot be read (${code})`, { cause: error });
+    }
+    const reader = new ServicesFileReader(text, (0,external_node_path_namespaceObject.resolve)(path));
+    const file = await reader.read();
+    const problems = reader.problems();
+    return problems.length === 0 && file !== undefined ? { file, problems: [] } : { file: undefined, problems };
 }
 
 // EXTERNAL MODULE: external "path"
@@ -105689,7 +105991,7 @@ function readSettings(reader = new InputReader(), env = process.env) {
     const mode = reader.choice('mode', ['plan', 'record'], 'plan');
     const registry = reader.optional('registry');
     if (registry !== undefined) {
-        const reason = invalidRegistryReason(registry);
+        const reason = registryProblem(registry);
         if (reason !== undefined)
             throw new configuration_error/* ConfigurationError */.j(`Input registry is not valid: ${reason}`, { input: 'registry' });
     }
@@ -105825,10 +106127,11 @@ function recordSummary(recorded, cache) {
 
 
 
+
 async function run(logger = core_logger_coreLogger) {
     try {
         const settings = readSettings();
-        const services = await loadServicesFile(settings.servicesFile);
+        const services = await readServicesFile(settings.servicesFile);
         const registry = settings.registry ?? services.registry;
         if (registry === undefined) {
             throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: registry (${settings.servicesFile} names no registry)`, { input: 'registry' });
@@ -105843,6 +106146,8 @@ async function run(logger = core_logger_coreLogger) {
         // The library's input mistakes are the caller's to fix: report them against their input.
         if (isMatrixInputError(error))
             throw new configuration_error/* ConfigurationError */.j(error.message, { input: error.topic, cause: error });
+        if (error instanceof ReleaseSourceError)
+            throw new configuration_error/* ConfigurationError */.j(`Input services-file: ${error.message}`, { input: 'services-file', cause: error });
         throw error;
     }
 }

@@ -10,8 +10,9 @@ import { DirectoryDigestCache } from '@titan/matrix/directory-digest-cache';
 import { isMatrixInputError } from '@titan/matrix/matrix-input-error';
 import { recordDigests } from '@titan/matrix/record-digests';
 import { assessRisk, type RiskAssessment } from '@titan/matrix/risk';
-import { loadServicesFile, type ServicesFile } from '@titan/matrix/services-file';
 import { parseStrategyMatrix } from '@titan/matrix/strategy-matrix';
+import { ReleaseSourceError } from '@titan/release/release-source-error';
+import { readServicesFile, type ServicesFile } from '@titan/release/services-file';
 import { ActionsDigestCache } from './actions-digest-cache.js';
 import { readSettings, type CacheSetting, type PlanSettings, type RecordSettings } from './settings.js';
 import { planSummary, recordSummary } from './summary.js';
@@ -19,7 +20,7 @@ import { planSummary, recordSummary } from './summary.js';
 export async function run(logger: Logger = coreLogger): Promise<void> {
   try {
     const settings = readSettings();
-    const services = await loadServicesFile(settings.servicesFile);
+    const services = await readServicesFile(settings.servicesFile);
     const registry = settings.registry ?? services.registry;
     if (registry === undefined) {
       throw new ConfigurationError(`Input required and not supplied: registry (${settings.servicesFile} names no registry)`, { input: 'registry' });
@@ -30,6 +31,7 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
   } catch (error: unknown) {
     // The library's input mistakes are the caller's to fix: report them against their input.
     if (isMatrixInputError(error)) throw new ConfigurationError(error.message, { input: error.topic, cause: error });
+    if (error instanceof ReleaseSourceError) throw new ConfigurationError(`Input services-file: ${error.message}`, { input: 'services-file', cause: error });
     throw error;
   }
 }

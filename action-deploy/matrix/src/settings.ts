@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
 import { InputReader } from '@titan/action-kit/inputs';
 import { COMMIT_SHA } from '@titan/matrix/image-tags';
-import { invalidRegistryReason } from '@titan/matrix/image-name';
 import { MatrixInputError } from '@titan/matrix/matrix-input-error';
 import { normalisePlatforms } from '@titan/matrix/platform';
+import { registryProblem } from '@titan/release/image-reference';
 
 /** Where digests of built images are remembered. */
 export type CacheSetting = { kind: 'actions' } | { kind: 'directory'; dir: string } | { kind: 'none' };
@@ -47,7 +47,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
   const mode = reader.choice('mode', ['plan', 'record'] as const, 'plan');
   const registry = reader.optional('registry');
   if (registry !== undefined) {
-    const reason = invalidRegistryReason(registry);
+    const reason = registryProblem(registry);
     if (reason !== undefined) throw new ConfigurationError(`Input registry is not valid: ${reason}`, { input: 'registry' });
   }
   const common: CommonSettings = {

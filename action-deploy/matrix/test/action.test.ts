@@ -159,7 +159,9 @@ describe('matrix action bundle', () => {
     await appendFile(file, 'signing: true\n');
     const invalid = await runActionBundle(ACTION, { cwd: workspace, env: ON_MAIN });
     expect(invalid.status).toBe(1);
-    expect(invalid.log).toMatch(/::error::Configuration error: examples\/titan\/services\.yml:\d+:1: the top level: unknown key "signing"/);
+    expect(invalid.log).toMatch(
+      /::error::Configuration error: Input services-file: examples\/titan\/services\.yml: has 1 problem\(s\):%0Aexamples\/titan\/services\.yml:\d+: the top level: unknown key "signing"/,
+    );
 
     await writeFile(file, (await readFile(join(SAMPLE_RELEASE, 'services.yml'), 'utf8')).replace(/^registry:.*$/m, ''));
     const noRegistry = await runActionBundle(ACTION, { cwd: workspace, env: ON_MAIN });

@@ -33634,11 +33634,11 @@ __webpack_unused_export__ = Alias.Alias;
 __webpack_unused_export__ = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
-__webpack_unused_export__ = identity.isMap;
+exports.jh = identity.isMap;
 exports.Ll = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
-__webpack_unused_export__ = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.jn = identity.isScalar;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
@@ -39570,7 +39570,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1623);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6960);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Sign' });
@@ -39580,7 +39580,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1623:
+/***/ 6960:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39609,7 +39609,9 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 ;// CONCATENATED MODULE: ../../packages/release/lib/image-reference.js
 /**
  * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`.
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
+ * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
+ * with these patterns, and the `...Problem` functions say why a name fails them.
  */
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -39621,12 +39623,76 @@ const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,
 const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 /** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
 const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+/** Docker's limit on the length of a repository name (host and path). */
+const MAX_REPOSITORY_LENGTH = 255;
+/** One path component of a repository (distribution/reference's grammar). */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** Why `name` is not a compose service name, or undefined when it is. */
+function serviceNameProblem(name) {
+    if (SERVICE_NAME_PATTERN.test(name))
+        return undefined;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${SERVICE_NAME_PATTERN.source})`;
+}
+/** Why `name` cannot be an image name below the registry, or undefined when it can. */
+function imageNameProblem(name) {
+    if (IMAGE_NAME_PATTERN.test(name))
+        return undefined;
+    if (/[:@]/.test(name))
+        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
+    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
+}
+/**
+ * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
+ * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
+ * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
+ */
+function registryProblem(registry) {
+    if (registry === '')
+        return 'the registry is empty';
+    if (/^[a-z]+:\/\//i.test(registry))
+        return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
+    if (/[@\s]/.test(registry))
+        return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
+    const [first = '', ...rest] = registry.split('/');
+    const port = /:(\d+)$/.exec(first)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+        return `port ${port} of "${registry}" is out of range`;
+    for (const component of rest) {
+        if (!PATH_COMPONENT.test(component)) {
+            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
+        }
+    }
+    if (!REGISTRY_PATTERN.test(registry))
+        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
+    if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
+        return `"${registry}" is too long for a repository prefix`;
+    return undefined;
+}
+/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
 function imageRepository(registry, image) {
-    return `${registry.replace(/\/+$/, '')}/${image}`;
+    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
+    if (repository.length > MAX_REPOSITORY_LENGTH)
+        throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
+    return repository;
 }
 /** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
 function pinnedImageReference(repository, digest) {
     return `${repository}@${digest}`;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/release-source-error.js
+/**
+ * Something wrong with the release source (services.yml and the files it names): the message names
+ * the file, relative to the source folder, and says how to fix it.
+ */
+class ReleaseSourceError extends Error {
+    name = 'ReleaseSourceError';
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path;
+    constructor(path, problem, options = {}) {
+        super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
+        this.path = path;
+    }
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/error-code.js
@@ -39637,258 +39703,8 @@ function errorCode(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
-;// CONCATENATED MODULE: ../../packages/release/lib/image-digests.js
-
-
-
-
-class DigestError extends Error {
-    name = 'DigestError';
-    /** Which of the caller's inputs is at fault. */
-    origin;
-    constructor(origin, message) {
-        super(message);
-        this.origin = origin;
-    }
-}
-/** `digests` as given: inline JSON when it starts with `{`, otherwise a folder. */
-async function readDigests(value) {
-    return value.trim().startsWith('{') ? parseDigestMap(value, 'digests') : readDigestFolder(value);
-}
-/** A folder of files named after their service, each holding `sha256:<64 hex>` and at most one newline. */
-async function readDigestFolder(folder) {
-    let names;
-    try {
-        names = (await (0,promises_namespaceObject.readdir)(folder)).sort();
-    }
-    catch (error) {
-        throw new DigestError('digests', `the digests folder ${folder} cannot be read (${errorCode(error)})`);
-    }
-    const digests = new Map();
-    for (const name of names) {
-        const path = (0,external_node_path_namespaceObject.join)(folder, name);
-        const info = await (0,promises_namespaceObject.lstat)(path);
-        if (info.isDirectory()) {
-            throw new DigestError('digests', `${path} is a folder; the digests folder holds one file per service (download the digest artifacts with merge-multiple: true)`);
-        }
-        if (!info.isFile())
-            throw new DigestError('digests', `${path} is not a regular file (one file per service, holding its digest)`);
-        if (!SERVICE_NAME_PATTERN.test(name)) {
-            throw new DigestError('digests', `${path}: "${name}" is not a service name; each file is named after its compose service`);
-        }
-        let content;
-        try {
-            content = await (0,promises_namespaceObject.readFile)(path, 'utf8');
-        }
-        catch (error) {
-            throw new DigestError('digests', `${path} cannot be read (${errorCode(error)})`);
-        }
-        digests.set(name, checkDigest(content.replace(/\r?\n$/, ''), 'digests', `${path} (service ${name})`));
-    }
-    return digests;
-}
-/** A JSON object service -> digest (the `reused` input, or `digests` given inline). */
-function parseDigestMap(json, origin) {
-    let value;
-    try {
-        value = JSON.parse(json);
-    }
-    catch (error) {
-        throw new DigestError(origin, `${origin} is not JSON (${error instanceof Error ? error.message : String(error)}); expected {"<service>": "sha256:<64 hex>", ...}`);
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new DigestError(origin, `${origin} must be a JSON object {"<service>": "sha256:<64 hex>", ...}`);
-    }
-    const digests = new Map();
-    for (const [service, digest] of Object.entries(value)) {
-        if (!SERVICE_NAME_PATTERN.test(service))
-            throw new DigestError(origin, `${origin}: "${service}" is not a service name`);
-        if (typeof digest !== 'string')
-            throw new DigestError(origin, `${origin}: the digest of ${service} must be a string "sha256:<64 hex>"`);
-        digests.set(service, checkDigest(digest, origin, `${origin} (service ${service})`));
-    }
-    return digests;
-}
-/** Service names separated by newlines or commas; blanks and `#` comments dropped. */
-function parseServiceList(text) {
-    const services = text
-        .split(/[\n,]/)
-        .map((s) => s.trim())
-        .filter((s) => s !== '' && !s.startsWith('#'));
-    for (const service of services) {
-        if (!SERVICE_NAME_PATTERN.test(service))
-            throw new DigestError('services', `services: "${service}" is not a service name`);
-    }
-    return [...new Set(services)];
-}
-/**
- * service -> pinned image, for exactly the expected services. Every service of the compose files
- * must be among them (every image runs by digest), and each must have an image in services.yml.
- */
-function resolveReleaseImages(source, selection) {
-    const merged = new Map(selection.digests);
-    for (const [service, digest] of selection.reused ?? new Map()) {
-        const built = merged.get(service);
-        if (built !== undefined && built !== digest) {
-            throw new DigestError('reused', `service ${service} has a built digest (${built}) and a different reused one (${digest}); a service is either built or reused`);
-        }
-        merged.set(service, digest);
-    }
-    const byService = new Map(source.images.map((i) => [i.service, i.image]));
-    const expected = selection.services ?? [...new Set([...byService.keys(), ...(selection.reused?.keys() ?? [])])];
-    const expectedSet = new Set(expected);
-    const origin = selection.services === undefined ? 'digests' : 'services';
-    const missing = expected.filter((s) => !merged.has(s));
-    if (missing.length > 0) {
-        throw new DigestError('digests', `missing digest for ${plural(missing, 'service')}: ${missing.join(', ')} (no digest file or reused digest; did its build leg upload it?)`);
-    }
-    const unexpected = [...merged.keys()].filter((s) => !expectedSet.has(s));
-    if (unexpected.length > 0) {
-        throw new DigestError(origin, `unexpected ${plural(unexpected, 'service')}: ${unexpected.join(', ')} has a digest but is not among the expected services (${selection.services === undefined ? "services.yml's images" : 'the services input'})`);
-    }
-    const noImage = expected.filter((s) => !byService.has(s));
-    if (noImage.length > 0) {
-        throw new DigestError(origin, `${plural(noImage, 'service')} ${noImage.join(', ')} expected, but services.yml lists no image for it; add it under images`);
-    }
-    const composeServices = new Set(source.composeServices);
-    const notInCompose = expected.filter((s) => !composeServices.has(s));
-    if (notInCompose.length > 0) {
-        throw new DigestError(origin, `${plural(notInCompose, 'service')} ${notInCompose.join(', ')} not defined by any compose file (${source.compose.join(', ')})`);
-    }
-    const unpinned = source.composeServices.filter((s) => !expectedSet.has(s));
-    if (unpinned.length > 0) {
-        throw new DigestError(origin, `compose ${plural(unpinned, 'service')} ${unpinned.join(', ')} would run without a pinned digest; every service runs by digest: add it to services.yml images and build it`);
-    }
-    const registry = selection.registry ?? source.registry;
-    const images = {};
-    for (const service of [...expected].sort()) {
-        images[service] = { image: imageRepository(registry, byService.get(service) ?? ''), digest: merged.get(service) ?? '' };
-    }
-    return images;
-}
-function checkDigest(value, origin, where) {
-    if (IMAGE_DIGEST_PATTERN.test(value))
-        return value;
-    const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
-    throw new DigestError(origin, `${where}: malformed digest ${shown}; expected "sha256:" followed by 64 lower-case hex digits`);
-}
-function plural(items, word) {
-    return items.length === 1 ? word : `${word}s`;
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: ../../node_modules/tweetnacl/nacl-fast.js
-var nacl_fast = __nccwpck_require__(9384);
-;// CONCATENATED MODULE: ../../packages/release/lib/release-key.js
-
-
-/**
- * The release key (TITAN_RELEASE_KEY) and its public half. The secret is given as base64 of either a
- * 32-byte Ed25519 seed or a 64-byte tweetnacl secret key (seed followed by public key). Public keys
- * travel as base64 of the raw 32 bytes; hosts keep them as PEM (SubjectPublicKeyInfo), which is the
- * raw key behind the fixed DER prefix 302a300506032b6570032100. No message here ever quotes a key.
- */
-class SigningKeyError extends Error {
-    name = 'SigningKeyError';
-}
-/** DER header of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw 32-byte key follows it. */
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-const SEED_LENGTH = 32;
-const SECRET_KEY_LENGTH = 64;
-const PUBLIC_KEY_LENGTH = 32;
-/** Parses TITAN_RELEASE_KEY (base64 seed or base64 tweetnacl secret key). */
-function parseReleaseKey(text) {
-    const bytes = decodeBase64(text, 'the signing key');
-    if (bytes.length === SEED_LENGTH) {
-        const pair = nacl_fast.sign.keyPair.fromSeed(bytes);
-        return { secretKey: pair.secretKey, publicKey: pair.publicKey };
-    }
-    if (bytes.length === SECRET_KEY_LENGTH) {
-        const pair = nacl_fast.sign.keyPair.fromSeed(bytes.subarray(0, SEED_LENGTH));
-        if (!Buffer.from(pair.publicKey).equals(bytes.subarray(SEED_LENGTH))) {
-            throw new SigningKeyError('the signing key is 64 bytes but its second half is not the public key of its first half: ' +
-                'give base64 of the 32-byte seed or of the 64-byte tweetnacl secret key, unaltered');
-        }
-        return { secretKey: pair.secretKey, publicKey: pair.publicKey };
-    }
-    throw new SigningKeyError(`the signing key decodes to ${bytes.length} bytes; expected base64 of a 32-byte Ed25519 seed ` +
-        'or of a 64-byte tweetnacl secret key');
-}
-/** A fresh release key; `seed` is the TITAN_RELEASE_KEY form (base64 of the 32-byte seed). */
-function generateReleaseKey() {
-    const seed = nacl.randomBytes(SEED_LENGTH);
-    const pair = nacl.sign.keyPair.fromSeed(seed);
-    return { secretKey: pair.secretKey, publicKey: pair.publicKey, seed: Buffer.from(seed).toString('base64') };
-}
-/** A public key given as base64 of the raw 32 bytes, or as a PEM "PUBLIC KEY" block. */
-function parsePublicKey(text) {
-    const trimmed = text.trim();
-    if (trimmed.startsWith('-----BEGIN'))
-        return publicKeyFromPem(trimmed);
-    const bytes = decodeBase64(trimmed, 'the public key');
-    if (bytes.length !== PUBLIC_KEY_LENGTH) {
-        throw new SigningKeyError(`the public key decodes to ${bytes.length} bytes; expected base64 of a raw 32-byte Ed25519 public key`);
-    }
-    return new Uint8Array(bytes);
-}
-function publicKeyToBase64(publicKey) {
-    return Buffer.from(publicKey).toString('base64');
-}
-/** DER SubjectPublicKeyInfo: the fixed prefix followed by the raw key. */
-function publicKeyToDer(publicKey) {
-    assertPublicKeyLength(publicKey);
-    return Buffer.concat([ED25519_SPKI_PREFIX, publicKey]);
-}
-/** PEM as `openssl pkey -pubin` writes it; what a host keeps in /opt/titan/trust/<key id>.pem. */
-function publicKeyToPem(publicKey) {
-    return `-----BEGIN PUBLIC KEY-----\n${publicKeyToDer(publicKey).toString('base64')}\n-----END PUBLIC KEY-----\n`;
-}
-function publicKeyFromDer(der) {
-    const bytes = Buffer.from(der);
-    if (bytes.length !== ED25519_SPKI_PREFIX.length + PUBLIC_KEY_LENGTH || !bytes.subarray(0, 12).equals(ED25519_SPKI_PREFIX)) {
-        throw new SigningKeyError('the DER public key is not an Ed25519 SubjectPublicKeyInfo (302a300506032b6570032100 + 32 bytes)');
-    }
-    return new Uint8Array(bytes.subarray(ED25519_SPKI_PREFIX.length));
-}
-function publicKeyFromPem(pem) {
-    const match = /^-----BEGIN PUBLIC KEY-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n?-----END PUBLIC KEY-----\s*$/.exec(pem.trim());
-    if (match === null || match[1] === undefined) {
-        throw new SigningKeyError('the PEM public key is not a single "-----BEGIN PUBLIC KEY-----" block');
-    }
-    return publicKeyFromDer(decodeBase64(match[1].replace(/\s+/g, ''), 'the PEM public key'));
-}
-/**
- * The key id of a public key: `ed25519-` and the first 16 hex digits of sha256 over the raw 32
- * bytes. Stable, safe as a file name (trust/<key id>.pem) and short enough for a summary.
- */
-function releaseKeyId(publicKey) {
-    assertPublicKeyLength(publicKey);
-    return `ed25519-${(0,external_node_crypto_.createHash)('sha256').update(publicKey).digest('hex').slice(0, 16)}`;
-}
-function samePublicKey(a, b) {
-    return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
-}
-function assertPublicKeyLength(publicKey) {
-    if (publicKey.length !== PUBLIC_KEY_LENGTH) {
-        throw new SigningKeyError(`an Ed25519 public key is 32 bytes, got ${publicKey.length}`);
-    }
-}
-/** Strict base64: whitespace around it is dropped, anything else that is not base64 is an error. */
-function decodeBase64(text, what) {
-    const compact = text.trim();
-    if (compact === '')
-        throw new SigningKeyError(`${what} is empty`);
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 !== 0) {
-        throw new SigningKeyError(`${what} is not valid base64 (characters A-Z a-z 0-9 + / and = padding only)`);
-    }
-    const bytes = Buffer.from(compact, 'base64');
-    if (bytes.toString('base64') !== compact) {
-        throw new SigningKeyError(`${what} is not canonical base64 (stray padding or trailing bits)`);
-    }
-    return bytes;
-}
-
+// EXTERNAL MODULE: ../../node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(3483);
 ;// CONCATENATED MODULE: ../../packages/release/lib/bundle-path.js
 /**
  * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
@@ -39918,24 +39734,58 @@ function isBundlePath(path) {
     return bundlePathProblem(path) === undefined;
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: ../../packages/release/lib/file-hash.js
+;// CONCATENATED MODULE: ../../packages/release/lib/build-args.js
 
-
-/** sha256 (hex) and size of a file, read as a stream. */
-async function hashFile(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let size = 0;
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path)) {
-        const bytes = chunk;
-        size += bytes.length;
-        hash.update(bytes);
+/**
+ * The build args of an image in services.yml: a mapping `NAME: value` or a list of `NAME=value`,
+ * each name a shell-style identifier, each value one line, each name once. Numbers and booleans are
+ * kept as written (`1.10` stays "1.10"). Sorted by name, which is how build keys hash them.
+ */
+const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function buildArgsOf(node, where) {
+    const args = new Map();
+    const problems = [];
+    const add = (name, value, at) => {
+        if (!BUILD_ARG_NAME.test(name))
+            problems.push({ node: at, message: `${where}: "${name}" is not a valid build arg name (${BUILD_ARG_NAME.source})` });
+        else if (/[\r\n]/.test(value))
+            problems.push({ node: at, message: `${where}.${name}: the value spans lines; build args are one line each` });
+        else if (args.has(name))
+            problems.push({ node: at, message: `${where}: ${name} is given twice` });
+        else
+            args.set(name, value);
+    };
+    if ((0,dist/* isMap */.jh)(node)) {
+        for (const pair of node.items) {
+            const key = pair.key;
+            const value = pair.value;
+            if (!(0,dist/* isScalar */.jn)(key) || typeof key.value !== 'string') {
+                problems.push({ node: key ?? node, message: `${where}: every key must be a build arg name` });
+                continue;
+            }
+            const scalar = (0,dist/* isScalar */.jn)(value) ? value.value : undefined;
+            if (value === null || !(typeof scalar === 'string' || typeof scalar === 'number' || typeof scalar === 'boolean')) {
+                problems.push({ node: value ?? key, message: `${where}.${key.value}: expected a string, number or boolean value` });
+                continue;
+            }
+            add(key.value, typeof scalar === 'string' ? scalar : (value.source ?? String(scalar)), value);
+        }
     }
-    return { sha256: hash.digest('hex'), size };
-}
-function sha256Hex(bytes) {
-    return (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+    else if ((0,dist/* isSeq */.oP)(node)) {
+        for (const item of node.items) {
+            const entry = (0,dist/* isScalar */.jn)(item) && typeof item.value === 'string' ? item.value : undefined;
+            const eq = entry?.indexOf('=') ?? -1;
+            if (entry === undefined || eq <= 0) {
+                problems.push({ node: item ?? node, message: `${where}: expected NAME=value entries` });
+                continue;
+            }
+            add(entry.slice(0, eq), entry.slice(eq + 1), item);
+        }
+    }
+    else {
+        problems.push({ node, message: `${where}: expected a mapping of NAME: value` });
+    }
+    return { args: [...args.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), problems };
 }
 
 ;// CONCATENATED MODULE: ../../node_modules/canonicalize/lib/canonicalize.js
@@ -40637,6 +40487,628 @@ function decodeUtf8(bytes) {
     }
 }
 
+;// CONCATENATED MODULE: ../../packages/release/lib/production-value-names.js
+
+/**
+ * `values` of services.yml: the production values a deploy of the release needs. `required`: every
+ * variable the host's env file must set to a real production value (gatekeeper's and provision's
+ * default set, which their `required` input changes); `distinct`: required variables whose values
+ * must each differ from every other required one (one password per user: a shared one lets one
+ * compromised service act as another). Names are environment variable names, each listed once.
+ */
+const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const KEYS = ['required', 'distinct'];
+function valueNamesOf(node, problem) {
+    if (!(0,dist/* isMap */.jh)(node)) {
+        problem(node, `values: expected a mapping with ${KEYS.join(', ')}`);
+        return { required: [], distinct: [] };
+    }
+    const lists = new Map();
+    for (const pair of node.items) {
+        const key = pair.key;
+        const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : '?';
+        if (!KEYS.includes(name))
+            problem(key ?? node, `values: unknown key "${name}" (known keys: ${KEYS.join(', ')})`);
+        else
+            lists.set(name, pair.value ?? key);
+    }
+    const names = (key) => {
+        const list = lists.get(key);
+        if (list === undefined)
+            return [];
+        if (!(0,dist/* isSeq */.oP)(list)) {
+            problem(list, `values.${key}: expected a list of variable names`);
+            return [];
+        }
+        const found = [];
+        list.items.forEach((item, i) => {
+            const at = item;
+            const name = (0,dist/* isScalar */.jn)(at) && typeof at.value === 'string' ? at.value : undefined;
+            if (name === undefined || !VARIABLE_NAME_PATTERN.test(name))
+                problem(at, `values.${key}[${i}]: ${JSON.stringify(name ?? null)} is not a variable name (letters, digits and _)`);
+            else if (found.includes(name))
+                problem(at, `values.${key}[${i}]: ${name} is listed twice`);
+            else
+                found.push(name);
+        });
+        return found;
+    };
+    const required = names('required');
+    const distinct = names('distinct');
+    for (const name of distinct.filter((n) => !required.includes(n))) {
+        problem(lists.get('distinct') ?? node, `values.distinct: ${name} is not in values.required; only required values are compared`);
+    }
+    return { required, distinct };
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/services-file-reader.js
+
+
+
+
+
+
+
+
+const TOP_KEYS = ['registry', 'release', 'images', 'values'];
+const RELEASE_KEYS = ['compose', 'policy', 'config', 'migrations', 'env-template'];
+const IMAGE_KEYS = ['service', 'image', 'context', 'dockerfile', 'build-args'];
+const RESERVED = [MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE];
+/**
+ * The walk over services.yml's YAML: each rule of the schema, every problem collected at the line of
+ * the node at fault (messages never name the file: each reader adds it as it shows the file).
+ */
+class ServicesFileReader {
+    text;
+    absolutePath;
+    found = [];
+    lines = new dist/* LineCounter */.HN();
+    pending = [];
+    dir;
+    constructor(text, absolutePath) {
+        this.text = text;
+        this.absolutePath = absolutePath;
+        this.dir = (0,external_node_path_namespaceObject.dirname)(absolutePath);
+    }
+    problems() {
+        return [...this.found].sort((a, b) => a.line - b.line);
+    }
+    async read() {
+        const doc = (0,dist/* parseDocument */.Tp)(this.text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+        for (const error of doc.errors)
+            this.found.push({ line: this.lines.linePos(error.pos[0]).line, message: error.message.split('\n')[0] ?? '' });
+        if (doc.errors.length > 0)
+            return undefined;
+        const root = doc.contents;
+        if (!(0,dist/* isMap */.jh)(root)) {
+            this.found.push({ line: 1, message: 'expected a mapping with registry, release and images' });
+            return undefined;
+        }
+        const top = this.mapping(root, TOP_KEYS, 'the top level');
+        const registryNode = top.get('registry');
+        const registry = registryNode === undefined ? undefined : this.checked(registryNode, 'registry', registryProblem);
+        const releaseNode = top.get('release');
+        if (releaseNode === undefined)
+            this.problem(root, 'release: missing; name the compose files, policy, config and migrations folders the release ships');
+        const release = releaseNode === undefined ? undefined : this.release(releaseNode);
+        const imagesNode = top.get('images');
+        if (imagesNode === undefined)
+            this.problem(root, 'images: missing; list one entry per compose service the release builds');
+        const images = imagesNode === undefined ? [] : this.images(imagesNode);
+        const valuesNode = top.get('values');
+        const values = valuesNode === undefined ? { required: [], distinct: [] } : valueNamesOf(valuesNode, (at, message) => this.problem(at, message));
+        await this.checkPaths();
+        if (this.found.length > 0 || release === undefined)
+            return undefined;
+        return { path: this.absolutePath, dir: this.dir, ...(registry === undefined ? {} : { registry }), release, images, values };
+    }
+    release(node) {
+        if (!(0,dist/* isMap */.jh)(node)) {
+            this.problem(node, `release: expected a mapping with ${RELEASE_KEYS.join(', ')}`);
+            return undefined;
+        }
+        const keys = this.mapping(node, RELEASE_KEYS, 'release');
+        const compose = [];
+        const composeNode = keys.get('compose');
+        if (composeNode === undefined)
+            this.problem(node, 'release.compose: missing; list the compose files, base file first (e.g. [docker-compose.yml, docker-compose.prod.yml])');
+        else if (!(0,dist/* isSeq */.oP)(composeNode) || composeNode.items.length === 0)
+            this.problem(composeNode, 'release.compose: expected a list of compose files, base file first');
+        else {
+            composeNode.items.forEach((item, i) => {
+                const path = this.shippedPath(item, `release.compose[${i}]`, 'file');
+                if (path === undefined)
+                    return;
+                if (compose.includes(path))
+                    this.problem(item, `release.compose[${i}]: ${path} is listed twice`);
+                compose.push(path);
+            });
+        }
+        const required = (key, kind, what) => {
+            const value = keys.get(key);
+            if (value === undefined)
+                this.problem(node, `release.${key}: missing; name the ${what}`);
+            return value === undefined ? undefined : this.shippedPath(value, `release.${key}`, kind);
+        };
+        const policy = required('policy', 'file', 'policy file (inside the config folder)');
+        const config = required('config', 'folder', 'config folder the services mount');
+        const migrations = required('migrations', 'folder', 'migrations folder (it may hold no migration yet)');
+        if (policy !== undefined && config !== undefined && !policy.startsWith(`${config}/`)) {
+            this.problem(keys.get('policy') ?? node, `release.policy: ${policy} must be inside the config folder (${config}/), which the bundle ships`);
+        }
+        const templateNode = keys.get('env-template');
+        const envTemplate = templateNode === undefined ? undefined : this.relativePath(templateNode, 'release.env-template', 'file');
+        if (policy === undefined || config === undefined || migrations === undefined || compose.length === 0)
+            return undefined;
+        return { compose, policy, config, migrations, ...(envTemplate === undefined ? {} : { envTemplate }) };
+    }
+    images(node) {
+        if (!(0,dist/* isSeq */.oP)(node)) {
+            this.problem(node, `images: expected a list of { ${IMAGE_KEYS.join(', ')} }`);
+            return [];
+        }
+        if (node.items.length === 0)
+            this.problem(node, 'images: the list is empty; list one entry per compose service the release builds');
+        const images = [];
+        const services = new Map();
+        const repositories = new Map();
+        node.items.forEach((item, index) => {
+            const where = `images[${index}]`;
+            if (!(0,dist/* isMap */.jh)(item)) {
+                this.problem(item, `${where}: expected a mapping with ${IMAGE_KEYS.join(', ')}`);
+                return;
+            }
+            const keys = this.mapping(item, IMAGE_KEYS, where);
+            const serviceNode = keys.get('service');
+            if (serviceNode === undefined)
+                this.problem(item, `${where}.service: missing; give the compose service that runs this image`);
+            const service = serviceNode === undefined ? undefined : this.checked(serviceNode, `${where}.service`, serviceNameProblem);
+            const label = service === undefined ? where : `${where} (${service})`;
+            const imageNode = keys.get('image');
+            if (imageNode === undefined)
+                this.problem(item, `${label}.image: missing; give the repository below the registry`);
+            const image = imageNode === undefined ? undefined : this.checked(imageNode, `${label}.image`, imageNameProblem);
+            if (service !== undefined && serviceNode !== undefined) {
+                const first = services.get(service.toLowerCase());
+                if (first !== undefined)
+                    this.problem(serviceNode, `${where}.service: "${service}" is listed twice (first at images[${first}]); each service has one image`);
+                else
+                    services.set(service.toLowerCase(), index);
+            }
+            if (image !== undefined && imageNode !== undefined) {
+                const first = repositories.get(image);
+                if (first !== undefined)
+                    this.problem(imageNode, `${label}.image: "${image}" is also the image of images[${first}]; two services cannot push to one repository`);
+                else
+                    repositories.set(image, index);
+            }
+            const contextNode = keys.get('context');
+            if (contextNode === undefined)
+                this.problem(item, `${label}.context: missing; give the build context folder`);
+            const context = contextNode === undefined ? undefined : this.relativePath(contextNode, `${label}.context`, 'folder');
+            const dockerfileNode = keys.get('dockerfile');
+            let dockerfile;
+            if (dockerfileNode !== undefined)
+                dockerfile = this.relativePath(dockerfileNode, `${label}.dockerfile`, 'file');
+            else if (context !== undefined) {
+                dockerfile = `${context.replace(/\/+$/, '')}/Dockerfile`;
+                this.pending.push({ node: item, what: `${label}.dockerfile (default: <context>/Dockerfile)`, path: dockerfile, kind: 'file' });
+            }
+            const argsNode = keys.get('build-args');
+            const args = argsNode === undefined ? { args: [], problems: [] } : buildArgsOf(argsNode, `${label}.build-args`);
+            for (const p of args.problems)
+                this.problem(p.node, p.message);
+            if (service !== undefined && image !== undefined && context !== undefined && dockerfile !== undefined) {
+                images.push({ service, image, context: (0,external_node_path_namespaceObject.resolve)(this.dir, context), dockerfile: (0,external_node_path_namespaceObject.resolve)(this.dir, dockerfile), buildArgs: args.args, line: this.lineOf(item) });
+            }
+        });
+        return images;
+    }
+    async checkPaths() {
+        for (const item of this.pending) {
+            const absolute = (0,external_node_path_namespaceObject.resolve)(this.dir, item.path);
+            const info = await (0,promises_namespaceObject.stat)(absolute).catch(() => undefined);
+            const found = info === undefined ? undefined : info.isDirectory() ? 'folder' : info.isFile() ? 'file' : 'other';
+            const link = found === undefined && (await (0,promises_namespaceObject.lstat)(absolute).catch(() => undefined))?.isSymbolicLink() === true;
+            if (link)
+                this.problem(item.node, `${item.what}: ${item.path} is a dangling symbolic link and cannot be read; put the ${item.kind} itself there`);
+            else if (found === undefined)
+                this.problem(item.node, `${item.what}: ${item.path} does not exist (paths are relative to the folder of services.yml)`);
+            else if (found !== item.kind)
+                this.problem(item.node, `${item.what}: ${item.path} is not a ${item.kind}`);
+        }
+    }
+    /** A path the bundle ships: inside the source folder, in the bundle's charset, not a name sign writes. */
+    shippedPath(node, where, kind) {
+        const value = this.string(node, where);
+        if (value === undefined)
+            return undefined;
+        const problem = bundlePathProblem(value);
+        if (problem !== undefined) {
+            this.problem(node, `${where}: "${value}" is not a safe path inside the source folder: ${problem}`);
+            return undefined;
+        }
+        if (RESERVED.includes(value)) {
+            this.problem(node, `${where}: ${value} is a name reserved for what sign writes into the bundle (${RESERVED.join(', ')}); rename the file`);
+            return undefined;
+        }
+        this.pending.push({ node, what: where, path: value, kind });
+        return value;
+    }
+    /** A path that is not shipped (a build context, a Dockerfile, the env template): relative, may leave the folder. */
+    relativePath(node, where, kind) {
+        const value = this.string(node, where);
+        if (value === undefined)
+            return undefined;
+        if (value === '' || (0,external_node_path_namespaceObject.isAbsolute)(value) || value.includes('\0')) {
+            this.problem(node, `${where}: "${value}" must be a path relative to the folder of services.yml`);
+            return undefined;
+        }
+        this.pending.push({ node, what: where, path: value, kind });
+        return value;
+    }
+    checked(node, where, problemOf) {
+        const value = this.string(node, where);
+        const problem = value === undefined ? undefined : problemOf(value);
+        if (problem !== undefined)
+            this.problem(node, `${where}: ${problem}`);
+        return problem === undefined ? value : undefined;
+    }
+    string(node, where) {
+        if ((0,dist/* isScalar */.jn)(node) && typeof node.value === 'string')
+            return node.value;
+        this.problem(node, `${where}: expected a string`);
+        return undefined;
+    }
+    /** The values of a mapping by key; unknown keys are problems. */
+    mapping(node, known, where) {
+        const values = new Map();
+        for (const pair of node.items) {
+            const key = pair.key;
+            const name = (0,dist/* isScalar */.jn)(key) ? String(key.value) : undefined;
+            if (name === undefined || !known.includes(name)) {
+                this.problem(key ?? node, `${where}: unknown key "${name ?? '?'}" (known keys: ${known.join(', ')})`);
+                continue;
+            }
+            values.set(name, pair.value ?? key);
+        }
+        return values;
+    }
+    lineOf(node) {
+        const offset = node.range?.[0];
+        return offset === undefined ? 1 : this.lines.linePos(offset).line;
+    }
+    problem(node, message) {
+        this.found.push({ line: this.lineOf(node), message });
+    }
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/services-file.js
+/**
+ * services.yml, the one description of a release source that gatekeeper, matrix and sign all read
+ * (see examples/titan/services.yml): the registry, the files the release ships (compose files, the
+ * policy inside the config folder, the migrations folder, the env template) and the image each
+ * compose service runs, with how to build it. One schema and one set of name rules
+ * (image-reference.ts); every problem is reported at once, each at its line (services-file-reader.ts).
+ */
+
+
+
+
+
+const SERVICES_FILE = 'services.yml';
+/** services.yml says something wrong: every problem, each as `<file>:LINE: ...` in the message. */
+class ServicesFileError extends ReleaseSourceError {
+    name = 'ServicesFileError';
+    problems;
+    constructor(displayPath, problems) {
+        super(displayPath, `has ${problems.length} problem(s):\n${problems.map((p) => `${displayPath}:${p.line}: ${p.message}`).join('\n')}`);
+        this.problems = problems;
+    }
+}
+/**
+ * Reads and checks the services.yml at `path`; `displayPath` is how messages name it (default: as
+ * given). Throws ServicesFileError listing every problem, ReleaseSourceError when it cannot be read.
+ */
+async function readServicesFile(path, displayPath = path) {
+    const checked = await checkServicesFile(path, displayPath);
+    if (checked.file === undefined)
+        throw new ServicesFileError(displayPath, checked.problems);
+    return checked.file;
+}
+/** Every problem of the services.yml at `path` (none: `file` is what it says). */
+async function checkServicesFile(path, displayPath = path) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch (error) {
+        const code = errorCode(error);
+        throw new ReleaseSourceError(displayPath, code === 'ENOENT' ? `does not exist: a release source holds a ${SERVICES_FILE} (see examples/titan/${SERVICES_FILE})` : `cannot be read (${code})`, { cause: error });
+    }
+    const reader = new ServicesFileReader(text, (0,external_node_path_namespaceObject.resolve)(path));
+    const file = await reader.read();
+    const problems = reader.problems();
+    return problems.length === 0 && file !== undefined ? { file, problems: [] } : { file: undefined, problems };
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/image-digests.js
+
+
+
+
+
+
+class DigestError extends Error {
+    name = 'DigestError';
+    /** Which of the caller's inputs is at fault. */
+    origin;
+    constructor(origin, message) {
+        super(message);
+        this.origin = origin;
+    }
+}
+/** `digests` as given: inline JSON when it starts with `{`, otherwise a folder. */
+async function readDigests(value) {
+    return value.trim().startsWith('{') ? parseDigestMap(value, 'digests') : readDigestFolder(value);
+}
+/** A folder of files named after their service, each holding `sha256:<64 hex>` and at most one newline. */
+async function readDigestFolder(folder) {
+    let names;
+    try {
+        names = (await (0,promises_namespaceObject.readdir)(folder)).sort();
+    }
+    catch (error) {
+        throw new DigestError('digests', `the digests folder ${folder} cannot be read (${errorCode(error)})`);
+    }
+    const digests = new Map();
+    for (const name of names) {
+        const path = (0,external_node_path_namespaceObject.join)(folder, name);
+        const info = await (0,promises_namespaceObject.lstat)(path);
+        if (info.isDirectory()) {
+            throw new DigestError('digests', `${path} is a folder; the digests folder holds one file per service (download the digest artifacts with merge-multiple: true)`);
+        }
+        if (!info.isFile())
+            throw new DigestError('digests', `${path} is not a regular file (one file per service, holding its digest)`);
+        if (!SERVICE_NAME_PATTERN.test(name)) {
+            throw new DigestError('digests', `${path}: "${name}" is not a service name; each file is named after its compose service`);
+        }
+        let content;
+        try {
+            content = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        }
+        catch (error) {
+            throw new DigestError('digests', `${path} cannot be read (${errorCode(error)})`);
+        }
+        digests.set(name, checkDigest(content.replace(/\r?\n$/, ''), 'digests', `${path} (service ${name})`));
+    }
+    return digests;
+}
+/** A JSON object service -> digest (the `reused` input, or `digests` given inline). */
+function parseDigestMap(json, origin) {
+    let value;
+    try {
+        value = JSON.parse(json);
+    }
+    catch (error) {
+        throw new DigestError(origin, `${origin} is not JSON (${error instanceof Error ? error.message : String(error)}); expected {"<service>": "sha256:<64 hex>", ...}`);
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new DigestError(origin, `${origin} must be a JSON object {"<service>": "sha256:<64 hex>", ...}`);
+    }
+    const digests = new Map();
+    for (const [service, digest] of Object.entries(value)) {
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new DigestError(origin, `${origin}: "${service}" is not a service name`);
+        if (typeof digest !== 'string')
+            throw new DigestError(origin, `${origin}: the digest of ${service} must be a string "sha256:<64 hex>"`);
+        digests.set(service, checkDigest(digest, origin, `${origin} (service ${service})`));
+    }
+    return digests;
+}
+/** Service names separated by newlines or commas; blanks and `#` comments dropped. */
+function parseServiceList(text) {
+    const services = text
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter((s) => s !== '' && !s.startsWith('#'));
+    for (const service of services) {
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new DigestError('services', `services: "${service}" is not a service name`);
+    }
+    return [...new Set(services)];
+}
+/**
+ * service -> pinned image, for exactly the expected services. Every service of the compose files
+ * must be among them (every image runs by digest), and each must have an image in services.yml.
+ */
+function resolveReleaseImages(source, selection) {
+    const merged = new Map(selection.digests);
+    for (const [service, digest] of selection.reused ?? new Map()) {
+        const built = merged.get(service);
+        if (built !== undefined && built !== digest) {
+            throw new DigestError('reused', `service ${service} has a built digest (${built}) and a different reused one (${digest}); a service is either built or reused`);
+        }
+        merged.set(service, digest);
+    }
+    const byService = new Map(source.images.map((i) => [i.service, i.image]));
+    const expected = selection.services ?? [...new Set([...byService.keys(), ...(selection.reused?.keys() ?? [])])];
+    const expectedSet = new Set(expected);
+    const origin = selection.services === undefined ? 'digests' : 'services';
+    const missing = expected.filter((s) => !merged.has(s));
+    if (missing.length > 0) {
+        throw new DigestError('digests', `missing digest for ${plural(missing, 'service')}: ${missing.join(', ')} (no digest file or reused digest; did its build leg upload it?)`);
+    }
+    const unexpected = [...merged.keys()].filter((s) => !expectedSet.has(s));
+    if (unexpected.length > 0) {
+        throw new DigestError(origin, `unexpected ${plural(unexpected, 'service')}: ${unexpected.join(', ')} has a digest but is not among the expected services (${selection.services === undefined ? "services.yml's images" : 'the services input'})`);
+    }
+    const noImage = expected.filter((s) => !byService.has(s));
+    if (noImage.length > 0) {
+        throw new DigestError(origin, `${plural(noImage, 'service')} ${noImage.join(', ')} expected, but services.yml lists no image for it; add it under images`);
+    }
+    const composeServices = new Set(source.composeServices);
+    const notInCompose = expected.filter((s) => !composeServices.has(s));
+    if (notInCompose.length > 0) {
+        throw new DigestError(origin, `${plural(notInCompose, 'service')} ${notInCompose.join(', ')} not defined by any compose file (${source.compose.join(', ')})`);
+    }
+    const unpinned = source.composeServices.filter((s) => !expectedSet.has(s));
+    if (unpinned.length > 0) {
+        throw new DigestError(origin, `compose ${plural(unpinned, 'service')} ${unpinned.join(', ')} would run without a pinned digest; every service runs by digest: add it to services.yml images and build it`);
+    }
+    const registry = selection.registry ?? source.registry;
+    if (registry === undefined) {
+        throw new ReleaseSourceError(SERVICES_FILE, 'names no registry, and none was given (sign\'s registry input): add registry: host[:port]/path to services.yml or set the input');
+    }
+    const images = {};
+    for (const service of [...expected].sort()) {
+        images[service] = { image: imageRepository(registry, byService.get(service) ?? ''), digest: merged.get(service) ?? '' };
+    }
+    return images;
+}
+function checkDigest(value, origin, where) {
+    if (IMAGE_DIGEST_PATTERN.test(value))
+        return value;
+    const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
+    throw new DigestError(origin, `${where}: malformed digest ${shown}; expected "sha256:" followed by 64 lower-case hex digits`);
+}
+function plural(items, word) {
+    return items.length === 1 ? word : `${word}s`;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ../../node_modules/tweetnacl/nacl-fast.js
+var nacl_fast = __nccwpck_require__(9384);
+;// CONCATENATED MODULE: ../../packages/release/lib/release-key.js
+
+
+/**
+ * The release key (TITAN_RELEASE_KEY) and its public half. The secret is given as base64 of either a
+ * 32-byte Ed25519 seed or a 64-byte tweetnacl secret key (seed followed by public key). Public keys
+ * travel as base64 of the raw 32 bytes; hosts keep them as PEM (SubjectPublicKeyInfo), which is the
+ * raw key behind the fixed DER prefix 302a300506032b6570032100. No message here ever quotes a key.
+ */
+class SigningKeyError extends Error {
+    name = 'SigningKeyError';
+}
+/** DER header of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw 32-byte key follows it. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const SEED_LENGTH = 32;
+const SECRET_KEY_LENGTH = 64;
+const PUBLIC_KEY_LENGTH = 32;
+/** Parses TITAN_RELEASE_KEY (base64 seed or base64 tweetnacl secret key). */
+function parseReleaseKey(text) {
+    const bytes = decodeBase64(text, 'the signing key');
+    if (bytes.length === SEED_LENGTH) {
+        const pair = nacl_fast.sign.keyPair.fromSeed(bytes);
+        return { secretKey: pair.secretKey, publicKey: pair.publicKey };
+    }
+    if (bytes.length === SECRET_KEY_LENGTH) {
+        const pair = nacl_fast.sign.keyPair.fromSeed(bytes.subarray(0, SEED_LENGTH));
+        if (!Buffer.from(pair.publicKey).equals(bytes.subarray(SEED_LENGTH))) {
+            throw new SigningKeyError('the signing key is 64 bytes but its second half is not the public key of its first half: ' +
+                'give base64 of the 32-byte seed or of the 64-byte tweetnacl secret key, unaltered');
+        }
+        return { secretKey: pair.secretKey, publicKey: pair.publicKey };
+    }
+    throw new SigningKeyError(`the signing key decodes to ${bytes.length} bytes; expected base64 of a 32-byte Ed25519 seed ` +
+        'or of a 64-byte tweetnacl secret key');
+}
+/** A fresh release key; `seed` is the TITAN_RELEASE_KEY form (base64 of the 32-byte seed). */
+function generateReleaseKey() {
+    const seed = nacl.randomBytes(SEED_LENGTH);
+    const pair = nacl.sign.keyPair.fromSeed(seed);
+    return { secretKey: pair.secretKey, publicKey: pair.publicKey, seed: Buffer.from(seed).toString('base64') };
+}
+/** A public key given as base64 of the raw 32 bytes, or as a PEM "PUBLIC KEY" block. */
+function parsePublicKey(text) {
+    const trimmed = text.trim();
+    if (trimmed.startsWith('-----BEGIN'))
+        return publicKeyFromPem(trimmed);
+    const bytes = decodeBase64(trimmed, 'the public key');
+    if (bytes.length !== PUBLIC_KEY_LENGTH) {
+        throw new SigningKeyError(`the public key decodes to ${bytes.length} bytes; expected base64 of a raw 32-byte Ed25519 public key`);
+    }
+    return new Uint8Array(bytes);
+}
+function publicKeyToBase64(publicKey) {
+    return Buffer.from(publicKey).toString('base64');
+}
+/** DER SubjectPublicKeyInfo: the fixed prefix followed by the raw key. */
+function publicKeyToDer(publicKey) {
+    assertPublicKeyLength(publicKey);
+    return Buffer.concat([ED25519_SPKI_PREFIX, publicKey]);
+}
+/** PEM as `openssl pkey -pubin` writes it; what a host keeps in /opt/titan/trust/<key id>.pem. */
+function publicKeyToPem(publicKey) {
+    return `-----BEGIN PUBLIC KEY-----\n${publicKeyToDer(publicKey).toString('base64')}\n-----END PUBLIC KEY-----\n`;
+}
+function publicKeyFromDer(der) {
+    const bytes = Buffer.from(der);
+    if (bytes.length !== ED25519_SPKI_PREFIX.length + PUBLIC_KEY_LENGTH || !bytes.subarray(0, 12).equals(ED25519_SPKI_PREFIX)) {
+        throw new SigningKeyError('the DER public key is not an Ed25519 SubjectPublicKeyInfo (302a300506032b6570032100 + 32 bytes)');
+    }
+    return new Uint8Array(bytes.subarray(ED25519_SPKI_PREFIX.length));
+}
+function publicKeyFromPem(pem) {
+    const match = /^-----BEGIN PUBLIC KEY-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n?-----END PUBLIC KEY-----\s*$/.exec(pem.trim());
+    if (match === null || match[1] === undefined) {
+        throw new SigningKeyError('the PEM public key is not a single "-----BEGIN PUBLIC KEY-----" block');
+    }
+    return publicKeyFromDer(decodeBase64(match[1].replace(/\s+/g, ''), 'the PEM public key'));
+}
+/**
+ * The key id of a public key: `ed25519-` and the first 16 hex digits of sha256 over the raw 32
+ * bytes. Stable, safe as a file name (trust/<key id>.pem) and short enough for a summary.
+ */
+function releaseKeyId(publicKey) {
+    assertPublicKeyLength(publicKey);
+    return `ed25519-${(0,external_node_crypto_.createHash)('sha256').update(publicKey).digest('hex').slice(0, 16)}`;
+}
+function samePublicKey(a, b) {
+    return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
+}
+function assertPublicKeyLength(publicKey) {
+    if (publicKey.length !== PUBLIC_KEY_LENGTH) {
+        throw new SigningKeyError(`an Ed25519 public key is 32 bytes, got ${publicKey.length}`);
+    }
+}
+/** Strict base64: whitespace around it is dropped, anything else that is not base64 is an error. */
+function decodeBase64(text, what) {
+    const compact = text.trim();
+    if (compact === '')
+        throw new SigningKeyError(`${what} is empty`);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 !== 0) {
+        throw new SigningKeyError(`${what} is not valid base64 (characters A-Z a-z 0-9 + / and = padding only)`);
+    }
+    const bytes = Buffer.from(compact, 'base64');
+    if (bytes.toString('base64') !== compact) {
+        throw new SigningKeyError(`${what} is not canonical base64 (stray padding or trailing bits)`);
+    }
+    return bytes;
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ../../packages/release/lib/file-hash.js
+
+
+/** sha256 (hex) and size of a file, read as a stream. */
+async function hashFile(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let size = 0;
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path)) {
+        const bytes = chunk;
+        size += bytes.length;
+        hash.update(bytes);
+    }
+    return { sha256: hash.digest('hex'), size };
+}
+function sha256Hex(bytes) {
+    return (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+}
+
 ;// CONCATENATED MODULE: ../../packages/release/lib/manifest-signature.js
 
 /**
@@ -40762,8 +41234,6 @@ async function listBundle(dir) {
     return files;
 }
 
-// EXTERNAL MODULE: ../../node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(3483);
 ;// CONCATENATED MODULE: ../../packages/release/lib/digest-override.js
 
 
@@ -40783,21 +41253,6 @@ function renderDigestOverride(images) {
         '# Apply it last: docker compose -f <the release compose files> -f docker-compose.digests.yml',
     ];
     return `${header.join('\n')}\n${(0,dist/* stringify */.As)({ services }, { lineWidth: 0 })}`;
-}
-
-;// CONCATENATED MODULE: ../../packages/release/lib/release-source-error.js
-/**
- * Something wrong with the release source (services.yml and the files it names): the message names
- * the file, relative to the source folder, and says how to fix it.
- */
-class ReleaseSourceError extends Error {
-    name = 'ReleaseSourceError';
-    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
-    path;
-    constructor(path, problem, options = {}) {
-        super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
-        this.path = path;
-    }
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/bundle-writer.js
@@ -40982,36 +41437,56 @@ function compose_references_list(value) {
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/migration-files.js
-
 /**
- * Migrations are applied in the order of their number: `0001_name.sql`, `0002_...`, numbered
- * consecutively from 1, each number once. A gap or a repeat means a file went missing or two
- * branches collided, which deploy must not discover on the host. Returns the problem, if any.
+ * The one rule for the files of a migrations folder, which gatekeeper, sign and the host apply alike:
+ * only `.sql` files named `NNNN_description.sql`, directly in the folder, numbered consecutively
+ * from 0001, each number once. A gap or a repeat means a file went missing or two branches
+ * collided, which deploy must not discover on the host.
  */
-const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9._-]+\.sql$/;
-function migrationProblem(folder, paths) {
-    const numbers = [];
-    for (const path of paths) {
-        if (external_node_path_namespaceObject.posix.dirname(path) !== folder) {
-            return { path, problem: 'is in a subfolder; migrations are the .sql files directly in the migrations folder' };
+const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9][A-Za-z0-9._-]*\.sql$/;
+/** The number of a migration file name, or undefined when the name is not one. */
+function migrationNumber(name) {
+    const match = MIGRATION_NAME_PATTERN.exec(name);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+/** Every problem of the folder's entries, in name order. */
+function migrationFileProblems(entries) {
+    const problems = [];
+    let expected = 1;
+    let previous;
+    for (const { name, isFile } of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const number = isFile ? migrationNumber(name) : undefined;
+        if (number === undefined) {
+            problems.push({
+                name,
+                message: isFile ? `${name} is not a migration named NNNN_name.sql` : `${name} is a folder; migrations are the .sql files directly in the migrations folder`,
+                fix: 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder',
+            });
+            continue;
         }
-        const match = MIGRATION_NAME_PATTERN.exec(external_node_path_namespaceObject.posix.basename(path));
-        if (match?.[1] === undefined) {
-            return { path, problem: 'is not named like a migration: NNNN_description.sql (four digits, e.g. 0004_add_fees.sql)' };
+        if (previous !== undefined && number === previous.number) {
+            problems.push({
+                name,
+                message: `${name} has the same number as ${previous.name}`,
+                fix: `Renumber ${name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`,
+            });
+            continue;
         }
-        numbers.push(Number(match[1]));
+        if (number !== expected) {
+            const missing = expected === number - 1 ? pad(expected) : `${pad(expected)}-${pad(number - 1)}`;
+            problems.push({
+                name,
+                message: previous === undefined ? `The first migration is ${name}; numbering starts at 0001` : `${name} follows ${previous.name}: ${missing} is missing`,
+                fix: `Number migrations consecutively: rename ${name} to ${pad(expected)}_${name.slice(5)}`,
+            });
+        }
+        expected = number + 1;
+        previous = { name, number };
     }
-    const sorted = [...numbers].sort((a, b) => a - b);
-    for (let i = 0; i < sorted.length; i += 1) {
-        const expected = i + 1;
-        if (sorted[i] !== expected) {
-            const number = String(expected).padStart(4, '0');
-            return sorted[i] === sorted[i - 1]
-                ? { path: folder, problem: `two migrations are numbered ${String(sorted[i]).padStart(4, '0')}; renumber one` }
-                : { path: folder, problem: `migration ${number} is missing: migrations are numbered consecutively from 0001` };
-        }
-    }
-    return undefined;
+    return problems;
+}
+function pad(n) {
+    return String(n).padStart(4, '0');
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/source-tree.js
@@ -41181,53 +41656,24 @@ function lineOf(doc, lineCounter, at) {
 
 
 
-
 /**
  * A release source: services.yml and the files it names (see examples/titan). services.yml says
  * where the compose files, the policy, the config and migrations folders are (paths relative to
  * it) and which image each compose service runs. Reading it checks everything sign relies on, so a
  * bad source fails here, naming the file and the fix, before anything is written.
  */
-const SERVICES_FILE = 'services.yml';
+
 const RESERVED_PATHS = new Set([MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE]);
 async function readReleaseSource(folder) {
     const dir = await sourceRoot(folder);
-    const spec = release_source_record(await readYaml(dir, SERVICES_FILE), SERVICES_FILE, 'the file');
-    const registry = stringAt(spec, 'registry', SERVICES_FILE);
-    if (!REGISTRY_PATTERN.test(registry)) {
-        throw new ReleaseSourceError(SERVICES_FILE, `registry "${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`);
-    }
-    const release = release_source_record(spec['release'], SERVICES_FILE, 'release');
-    const composeList = release['compose'];
-    if (!Array.isArray(composeList) || composeList.length === 0 || !composeList.every((c) => typeof c === 'string')) {
-        throw new ReleaseSourceError(SERVICES_FILE, 'release.compose must be a list of compose file paths, e.g. [docker-compose.yml, docker-compose.prod.yml]');
-    }
-    const compose = composeList;
-    const policy = stringAt(release, 'policy', SERVICES_FILE, 'release.');
-    const config = stringAt(release, 'config', SERVICES_FILE, 'release.');
-    const migrations = stringAt(release, 'migrations', SERVICES_FILE, 'release.');
-    const images = release_source_imagesOf(spec['images']);
-    const named = [...compose.map((c, i) => [`release.compose[${i}]`, c]), ['release.policy', policy], ['release.config', config], ['release.migrations', migrations]];
-    for (const [key, path] of named) {
-        const problem = bundlePathProblem(path);
-        if (problem !== undefined) {
-            throw new ReleaseSourceError(SERVICES_FILE, `${key} "${path}" is not a safe path inside the source folder: ${problem}`);
-        }
-        checkReserved(path);
-    }
-    if (new Set(compose).size !== compose.length)
-        throw new ReleaseSourceError(SERVICES_FILE, 'release.compose lists a file twice');
-    if (!policy.startsWith(`${config}/`)) {
-        throw new ReleaseSourceError(SERVICES_FILE, `release.policy (${policy}) must be inside the config folder (${config}/), which the bundle ships`);
-    }
+    const spec = await readServicesFile((0,external_node_path_namespaceObject.join)(dir, SERVICES_FILE), SERVICES_FILE);
+    const { compose, policy, config, migrations } = spec.release;
     const composeFiles = await Promise.all(compose.map((path) => sourceFile(dir, path)));
     const configFiles = await sourceFolder(dir, config);
     const migrationFiles = await sourceFolder(dir, migrations);
     if (!configFiles.some((f) => f.path === policy))
         await sourceFile(dir, policy);
-    const migrationError = migrationProblem(migrations, migrationFiles.map((f) => f.path));
-    if (migrationError !== undefined)
-        throw new ReleaseSourceError(migrationError.path, migrationError.problem);
+    checkMigrations(migrations, migrationFiles);
     const files = new Map();
     for (const file of [...composeFiles, ...configFiles, ...migrationFiles]) {
         checkReserved(file.path);
@@ -41237,16 +41683,28 @@ async function readReleaseSource(folder) {
     const stack = await readStackProfile(dir, composeServices);
     return {
         dir,
-        registry,
+        ...(spec.registry === undefined ? {} : { registry: spec.registry }),
         compose,
         policy,
         config,
         migrations,
-        images,
+        images: spec.images.map(({ service, image }) => ({ service, image })),
         composeServices,
         files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
         stack,
     };
+}
+/** The migrations folder's files, by the one migration-file rule: every problem at once. */
+function checkMigrations(folder, files) {
+    const entries = new Map();
+    for (const file of files) {
+        const [name = '', ...below] = file.path.slice(folder.length + 1).split('/');
+        entries.set(name, below.length === 0);
+    }
+    const problems = migrationFileProblems([...entries].map(([name, isFile]) => ({ name, isFile })));
+    if (problems.length > 0) {
+        throw new ReleaseSourceError(folder, `has ${problems.length} problem(s):\n${problems.map((p) => `${folder}/${p.name}: ${p.message}. ${p.fix}`).join('\n')}`);
+    }
 }
 async function sourceRoot(folder) {
     try {
@@ -41303,43 +41761,10 @@ async function checkComposeFiles(dir, compose, shipped) {
         throw new ReleaseSourceError(compose[0] ?? SERVICES_FILE, 'defines no services');
     return [...services].sort();
 }
-function release_source_imagesOf(value) {
-    if (!Array.isArray(value) || value.length === 0) {
-        throw new ReleaseSourceError(SERVICES_FILE, 'images must be a non-empty list of { service, image, context, dockerfile }');
-    }
-    const seen = new Set();
-    return value.map((entry, i) => {
-        const item = release_source_record(entry, SERVICES_FILE, `images[${i}]`);
-        const service = stringAt(item, 'service', SERVICES_FILE, `images[${i}].`);
-        const image = stringAt(item, 'image', SERVICES_FILE, `images[${i}].`);
-        if (!SERVICE_NAME_PATTERN.test(service)) {
-            throw new ReleaseSourceError(SERVICES_FILE, `images[${i}].service "${service}" is not a compose service name (${SERVICE_NAME_PATTERN.source})`);
-        }
-        if (!IMAGE_NAME_PATTERN.test(image)) {
-            throw new ReleaseSourceError(SERVICES_FILE, `images[${i}].image "${image}" (service ${service}) is not a repository name below the registry: lower-case, no tag, no digest`);
-        }
-        if (seen.has(service))
-            throw new ReleaseSourceError(SERVICES_FILE, `images lists service ${service} twice`);
-        seen.add(service);
-        return { service, image };
-    });
-}
 function checkReserved(path) {
     if (RESERVED_PATHS.has(path)) {
         throw new ReleaseSourceError(path, `this name is reserved for what sign writes into the bundle (${[...RESERVED_PATHS].join(', ')}); rename the file`);
     }
-}
-function release_source_record(value, file, where) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new ReleaseSourceError(file, `${where} must be a mapping`);
-    }
-    return value;
-}
-function stringAt(value, key, file, prefix = '') {
-    const found = value[key];
-    if (typeof found !== 'string' || found === '')
-        throw new ReleaseSourceError(file, `${prefix}${key} must be a non-empty string`);
-    return found;
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/sign-release.js
@@ -41593,9 +42018,9 @@ function readSettings(reader = new InputReader(), env = process.env) {
         throw new configuration_error/* ConfigurationError */.j(`Input key-id "${keyId}" must match ${KEY_ID_PATTERN.source}`, { input: 'key-id' });
     }
     const registry = reader.optional('registry');
-    if (registry !== undefined && !REGISTRY_PATTERN.test(registry)) {
-        throw new configuration_error/* ConfigurationError */.j(`Input registry "${registry}" is not host[:port][/path] (e.g. registry.digitalocean.com/acme)`, { input: 'registry' });
-    }
+    const registryReason = registry === undefined ? undefined : registryProblem(registry);
+    if (registryReason !== undefined)
+        throw new configuration_error/* ConfigurationError */.j(`Input registry is not valid: ${registryReason}`, { input: 'registry' });
     const sha = reader.optional('git-sha') ?? nonEmpty(env['GITHUB_SHA']) ?? reader.required('git-sha', 'defaults to GITHUB_SHA, which only a runner sets');
     if (!GIT_SHA_PATTERN.test(sha)) {
         throw new configuration_error/* ConfigurationError */.j(`Input git-sha must be a full lower-case hex commit sha (40 digits), got "${sha}"`, { input: 'git-sha' });

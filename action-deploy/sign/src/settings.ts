@@ -3,7 +3,7 @@ import { InputReader } from '@titan/action-kit/inputs';
 import { nonEmpty, runUrl } from '@titan/action-kit/run-context';
 import { maskSecret } from '@titan/action-kit/masking';
 import { DigestError, parseDigestMap, parseServiceList, type DigestMap } from '@titan/release/image-digests';
-import { REGISTRY_PATTERN } from '@titan/release/image-reference';
+import { registryProblem } from '@titan/release/image-reference';
 import { KEY_ID_PATTERN } from '@titan/release/manifest';
 import { GIT_SHA_PATTERN } from '@titan/release/release-id';
 import {
@@ -48,9 +48,8 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
     throw new ConfigurationError(`Input key-id "${keyId}" must match ${KEY_ID_PATTERN.source}`, { input: 'key-id' });
   }
   const registry = reader.optional('registry');
-  if (registry !== undefined && !REGISTRY_PATTERN.test(registry)) {
-    throw new ConfigurationError(`Input registry "${registry}" is not host[:port][/path] (e.g. registry.digitalocean.com/acme)`, { input: 'registry' });
-  }
+  const registryReason = registry === undefined ? undefined : registryProblem(registry);
+  if (registryReason !== undefined) throw new ConfigurationError(`Input registry is not valid: ${registryReason}`, { input: 'registry' });
   const sha = reader.optional('git-sha') ?? nonEmpty(env['GITHUB_SHA']) ?? reader.required('git-sha', 'defaults to GITHUB_SHA, which only a runner sets');
   if (!GIT_SHA_PATTERN.test(sha)) {
     throw new ConfigurationError(`Input git-sha must be a full lower-case hex commit sha (40 digits), got "${sha}"`, { input: 'git-sha' });

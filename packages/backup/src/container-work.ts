@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Arg } from '@titan/ssh/shell-quote';
+import { EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED } from '@titan/ssh/exit-status';
 
 export const CONTAINER_WORK_SCRIPT_NAME = 'titan-container-work';
 
@@ -30,9 +31,9 @@ stop_work() {
   docker exec "$container" sh -c 'pidfile=/tmp/titan-backup.$1/pid; [ -f "$pidfile" ] || exit 0; pid=$(cat "$pidfile"); pkill -TERM -P "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true' titan-stop "$token" >/dev/null 2>&1 || true
 }
 child=
-trap 'stop_work; [ -z "$child" ] || wait "$child" 2>/dev/null || true; exit 143' TERM
-trap 'stop_work; exit 129' HUP
-trap 'stop_work; exit 130' INT
+trap 'stop_work; [ -z "$child" ] || wait "$child" 2>/dev/null || true; exit ${EXIT_TERMINATED}' TERM
+trap 'stop_work; exit ${EXIT_HANGUP}' HUP
+trap 'stop_work; exit ${EXIT_INTERRUPTED}' INT
 exec 3<&0
 docker exec -i "$container" "$@" <&3 3<&- &
 child=$!

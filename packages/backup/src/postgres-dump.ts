@@ -18,6 +18,7 @@ import type { PostgresFacts } from './backup-manifest.js';
 import { containerWork, newWorkToken, workFolderPrelude } from './container-work.js';
 import type { ServiceContainer } from './stack-container.js';
 import { parseTableFacts, TABLE_FACTS_QUERY, TABLE_FACTS_SETTINGS } from './table-facts.js';
+import { EXIT_HANGUP, EXIT_SOFTWARE, EXIT_TERMINATED } from '@titan/ssh/exit-status';
 
 /** psql text as it must be written inside the script's unquoted here-document (backslashes doubled). */
 function heredoc(sql: string): string {
@@ -42,8 +43,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+trap 'exit ${EXIT_TERMINATED}' TERM
+trap 'exit ${EXIT_HANGUP}' HUP
 mkfifo "$work/sql"
 psql -X -q -A -t -v ON_ERROR_STOP=1 -v tables="$tables" -U "$user" -d "$db" -f "$work/sql" >"$work/psql.out" 2>"$work/psql.err" &
 psql_pid=$!
@@ -65,12 +66,12 @@ while [ ! -s "$work/snapshot" ]; do
   if ! kill -0 "$psql_pid" 2>/dev/null; then
     echo "titan-pg-dump: psql could not open a snapshot of database $db as $user:" >&2
     cat "$work/psql.err" >&2
-    exit 70
+    exit ${EXIT_SOFTWARE}
   fi
   waited=$((waited + 1))
   if [ "$waited" -gt 1200 ]; then
     echo "titan-pg-dump: no snapshot of database $db after 60 s" >&2
-    exit 70
+    exit ${EXIT_SOFTWARE}
   fi
   sleep 0.05
 done
@@ -88,7 +89,7 @@ psql_pid=
 if [ "$status" -ne 0 ] || [ ! -f "$work/tables" ]; then
   echo "titan-pg-dump: counting and checksumming the tables of $db failed (psql exit $status):" >&2
   cat "$work/psql.err" >&2
-  exit 70
+  exit ${EXIT_SOFTWARE}
 fi
 sed 's/^/titan-backup-pg-table: /' "$work/tables" >&2
 `;

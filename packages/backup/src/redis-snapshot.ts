@@ -11,6 +11,7 @@ import type { SshConnection } from '@titan/ssh/connection';
 import type { RedisFacts } from './backup-manifest.js';
 import { containerWork, newWorkToken, workFolderPrelude } from './container-work.js';
 import type { ServiceContainer } from './stack-container.js';
+import { EXIT_IO_ERROR, EXIT_TEMPORARY, EXIT_TERMINATED, EXIT_UNAVAILABLE, EXIT_USAGE } from '@titan/ssh/exit-status';
 
 export const REDIS_SNAPSHOT_SCRIPT_NAME = 'titan-redis-snapshot';
 
@@ -24,11 +25,11 @@ limit=$3
 token=$4
 ${workFolderPrelude('token')}
 trap 'rm -rf "$work"' EXIT
-trap 'exit 143' TERM
+trap 'exit ${EXIT_TERMINATED}' TERM
 if [ -n "$password_var" ]; then
   if ! REDISCLI_AUTH=$(printenv "$password_var"); then
     echo "titan-redis-snapshot: $password_var is not set in the redis container" >&2
-    exit 64
+    exit ${EXIT_USAGE}
   fi
   export REDISCLI_AUTH
 fi
@@ -44,21 +45,21 @@ wait_idle() {
     i=$((i + 1))
     if [ "$i" -gt $((limit * 10)) ]; then
       echo "titan-redis-snapshot: a save still runs after $limit s" >&2
-      exit 75
+      exit ${EXIT_TEMPORARY}
     fi
     sleep 0.1
   done
 }
 before=$(cli LASTSAVE)
 case "$before" in
-  '' | *[!0-9]*) echo "titan-redis-snapshot: LASTSAVE answered: $before" >&2; exit 69 ;;
+  '' | *[!0-9]*) echo "titan-redis-snapshot: LASTSAVE answered: $before" >&2; exit ${EXIT_UNAVAILABLE} ;;
 esac
 wait_idle
 before=$(cli LASTSAVE)
 answer=$(cli BGSAVE)
 case "$answer" in
   *'started'* | *'scheduled'*) ;;
-  *) echo "titan-redis-snapshot: BGSAVE answered: $answer" >&2; exit 69 ;;
+  *) echo "titan-redis-snapshot: BGSAVE answered: $answer" >&2; exit ${EXIT_UNAVAILABLE} ;;
 esac
 i=0
 while :; do
@@ -67,20 +68,20 @@ while :; do
   i=$((i + 1))
   if [ "$i" -gt $((limit * 10)) ]; then
     echo "titan-redis-snapshot: LASTSAVE did not change within $limit s of BGSAVE" >&2
-    exit 75
+    exit ${EXIT_TEMPORARY}
   fi
   sleep 0.1
 done
 status=$(field persistence rdb_last_bgsave_status)
 if [ "$status" != ok ]; then
   echo "titan-redis-snapshot: the snapshot failed (rdb_last_bgsave_status: $status)" >&2
-  exit 74
+  exit ${EXIT_IO_ERROR}
 fi
 dir=$(cli CONFIG GET dir | sed -n 2p)
 file=$(cli CONFIG GET dbfilename | sed -n 2p)
 if [ -z "$dir" ] || [ -z "$file" ]; then
   echo "titan-redis-snapshot: CONFIG GET dir/dbfilename gave no answer" >&2
-  exit 69
+  exit ${EXIT_UNAVAILABLE}
 fi
 keys=$(cli INFO keyspace | tr -d '\\r' | sed -n 's/^db[0-9]*:keys=\\([0-9]*\\),.*/\\1/p' | awk '{ n += $1 } END { print n + 0 }')
 echo "titan-backup-redis: version $(field server redis_version)" >&2

@@ -5,6 +5,7 @@
  */
 import { posix } from 'node:path';
 import { parse } from 'yaml';
+import { stackSecretsOf, type StackSecret } from '@titan/release/stack-secrets';
 
 export interface ComposeServiceView {
   /** The service's section of each compose file that defines it, in -f order, as JSON text. */
@@ -19,6 +20,8 @@ export interface ComposeView {
   readonly services: ReadonlyMap<string, ComposeServiceView>;
   /** Everything but `services` (networks, volumes, ...) of every file, as JSON text. */
   readonly topLevel: string;
+  /** The secrets the services read as files (the host files they need, under shared/). */
+  readonly secrets: readonly StackSecret[];
 }
 
 type Mapping = Record<string, unknown>;
@@ -31,8 +34,10 @@ function isMapping(value: unknown): value is Mapping {
 export function readComposeView(files: readonly { name: string; text: string }[]): ComposeView {
   const sections = new Map<string, unknown[]>();
   const topLevel: unknown[] = [];
+  const documents: unknown[] = [];
   for (const file of files) {
     const doc: unknown = parse(file.text, { merge: true, uniqueKeys: false });
+    documents.push(doc);
     if (!isMapping(doc)) continue;
     const { services, ...rest } = doc;
     topLevel.push({ file: file.name, rest });
@@ -53,7 +58,7 @@ export function readComposeView(files: readonly { name: string; text: string }[]
     }
     services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
   }
-  return { services, topLevel: JSON.stringify(topLevel) };
+  return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
 }
 
 function releasePathsOf(section: unknown): string[] {

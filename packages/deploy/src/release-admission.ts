@@ -10,6 +10,8 @@
  *    before this deploy began, is a downgrade: refused unless the deploy says allow-downgrade. (A
  *    release this deploy's own recovery just reverted, an interrupted earlier attempt of the same
  *    deploy, is not: it never failed, and this is its retry.)
+ *  - Every secret file the release mounts (its secrets overlay) is on the host as it must be: there,
+ *    not empty, 0600 or 0400, the deploy user's (@titan/host/secret-files).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +19,8 @@ import type { Logger } from '@titan/log/logger';
 import type { HostLayout } from '@titan/host/host-layout';
 import type { HostState } from '@titan/host/host-state';
 import { readReleaseFiles } from '@titan/host/release-files';
+import { requireSecretFiles } from '@titan/host/secret-files';
+import { secretHostPaths } from '@titan/release/stack-secrets';
 import { MANIFEST_FILE, type ReleaseManifest } from '@titan/release/manifest';
 import type { SshConnection } from '@titan/ssh/connection';
 import { sha256Hex } from '@titan/release/file-hash';
@@ -73,6 +77,12 @@ export async function admitRelease(connection: SshConnection, request: Admission
       downgrades.push(`release ${id} (created ${manifest.createdAt}) is older than release ${running.releaseId}, which runs now (created ${running.createdAt})`);
     }
   }
+  const secretFiles = secretHostPaths(bundle.compose.secrets);
+  if (secretFiles.length > 0) {
+    await requireSecretFiles(connection, layout, secretFiles, 'Nothing was stopped or changed.');
+    logger.info(`The ${secretFiles.length} secret file(s) the release mounts are on the host: the deploy user's, 0600 or 0400, not empty.`);
+  }
+
   if (downgrades.length === 0) return;
   const what = downgrades.join(', and ');
   if (!request.allowDowngrade) {

@@ -278,7 +278,7 @@ describe('deployRelease on the test host', () => {
           project: PROJECT,
           release: orphan.id,
           previous: releaseB.id,
-          previousComposeFiles: ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml'],
+          previousComposeFiles: ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.secrets.yml', 'docker-compose.digests.yml'],
           stopServices: ['titan-hunter'],
           mode: 'DISARMED',
           heldServices: ['titan-hunter'],

@@ -6,13 +6,15 @@
 export type Severity = 'error' | 'warning';
 
 /** The checks of the gate, in the order they run and are reported. */
-export const CHECKS = ['ci', 'production-values', 'compose', 'stack', 'migrations', 'policy', 'lockfiles'] as const;
+export const CHECKS = ['ci', 'source', 'production-values', 'compose', 'secrets', 'stack', 'migrations', 'policy', 'lockfiles'] as const;
 export type CheckId = (typeof CHECKS)[number];
 
 export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
   ci: 'CI green for the commit',
+  source: 'Release source (services.yml)',
   'production-values': 'Production values',
   compose: 'Compose policy',
+  secrets: 'Secret files',
   stack: 'Stack profile',
   migrations: 'Migrations',
   policy: 'Policy file',

@@ -2,13 +2,15 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { migrationContentProblems } from '@titan/release/migration-content';
+import { MIGRATION_NAME_PATTERN, migrationFileProblems, migrationNumber, pad } from '@titan/release/migration-files';
 import type { DisplayPaths } from './display-path.js';
 import type { Finding } from './finding.js';
 import type { PreviousManifest } from './previous-manifest.js';
 
 /**
  * The migrations of a release: named `NNNN_name.sql`, numbered consecutively from 0001 with no gap
- * and no duplicate, nothing else in the folder, nothing inside that breaks the deployer's one
+ * and no duplicate, nothing else in the folder (the release package's migration-file rule, which
+ * sign and the host apply too), nothing inside that breaks the deployer's one
  * transaction per migration (transaction control, psql meta-commands and variables, COPY FROM
  * STDIN, an unclosed quote: the release package's migration-content rule, which the deploy applies
  * again on the host), and, against the previous release's manifest, none edited, removed or
@@ -19,8 +21,6 @@ export interface MigrationsInput {
   paths: DisplayPaths;
   previous?: PreviousManifest | undefined;
 }
-
-export const MIGRATION_NAME = /^(\d{4})_([A-Za-z0-9][A-Za-z0-9_-]*)\.sql$/;
 
 const CHECK = 'migrations';
 
@@ -43,52 +43,17 @@ export async function checkMigrations(input: MigrationsInput): Promise<Finding[]
     const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
     return [finding(paths.of(dir), null, `The migrations folder cannot be read (${code})`, 'Create it (release.migrations in services.yml names it), even if it holds no migration yet')];
   }
+  findings.push(...migrationFileProblems(names).map((p) => finding(paths.of(join(dir, p.name)), null, p.message, p.fix)));
   const migrations: Migration[] = [];
-  for (const { name, isFile } of names.sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const { name, isFile } of names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const number = isFile ? migrationNumber(name) : undefined;
+    if (number === undefined) continue;
     const path = join(dir, name);
-    const match = name.match(MIGRATION_NAME);
-    if (!isFile || match === null) {
-      findings.push(finding(paths.of(path), null, `${name} is not a migration named NNNN_name.sql`, 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder'));
-      continue;
-    }
     const bytes = await readFile(path);
-    migrations.push({
-      name,
-      number: Number(match[1]),
-      path,
-      file: paths.of(path),
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-      text: bytes.toString('utf8'),
-    });
+    migrations.push({ name, number, path, file: paths.of(path), sha256: createHash('sha256').update(bytes).digest('hex'), text: bytes.toString('utf8') });
   }
-  findings.push(...numberingFindings(migrations), ...migrations.flatMap(contentFindings));
+  findings.push(...migrations.flatMap(contentFindings));
   if (input.previous !== undefined) findings.push(...releasedFindings(migrations, input.previous, dir, paths));
-  return findings;
-}
-
-function numberingFindings(migrations: readonly Migration[]): Finding[] {
-  const findings: Finding[] = [];
-  let expected = 1;
-  let previous: Migration | undefined;
-  for (const migration of migrations) {
-    if (previous !== undefined && migration.number === previous.number) {
-      findings.push(finding(migration.file, null, `${migration.name} has the same number as ${previous.name}`, `Renumber ${migration.name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`));
-      continue;
-    }
-    if (migration.number !== expected) {
-      const missing = expected === migration.number - 1 ? pad(expected) : `${pad(expected)}-${pad(migration.number - 1)}`;
-      findings.push(
-        finding(
-          migration.file,
-          null,
-          previous === undefined ? `The first migration is ${migration.name}; numbering starts at 0001` : `${migration.name} follows ${previous.name}: ${missing} is missing`,
-          `Number migrations consecutively: rename ${migration.name} to ${pad(expected)}_${migration.name.slice(5)}`,
-        ),
-      );
-    }
-    expected = migration.number + 1;
-    previous = migration;
-  }
   return findings;
 }
 
@@ -104,7 +69,7 @@ function releasedFindings(migrations: readonly Migration[], previous: PreviousMa
     const parts = f.path.split('/');
     const name = parts.at(-1) ?? '';
     const parent = parts.at(-2);
-    return MIGRATION_NAME.test(name) && (parent === 'migrations' || parent === folder);
+    return MIGRATION_NAME_PATTERN.test(name) && (parent === 'migrations' || parent === folder);
   });
   let highest = 0;
   for (const file of released) {
@@ -124,10 +89,6 @@ function releasedFindings(migrations: readonly Migration[], previous: PreviousMa
     }
   }
   return findings;
-}
-
-function pad(n: number): string {
-  return String(n).padStart(4, '0');
 }
 
 function finding(file: string, line: number | null, message: string, fix: string): Finding {

@@ -1,7 +1,6 @@
 import type { EnvEntry, ParsedDotenv } from './dotenv.js';
 import type { Finding } from './finding.js';
 import type { Place } from './located-yaml.js';
-import { NATS_SERVICE_PASSWORDS } from './required-values.js';
 import { carriageProblem } from './value-carriage.js';
 import { shapeProblem, valueKind, type ValueKind } from './value-shape.js';
 import { isDevelopmentDefault, isPlaceholder, isTemplatePlaceholder } from './weak-values.js';
@@ -10,7 +9,8 @@ import { isDevelopmentDefault, isPlaceholder, isTemplatePlaceholder } from './we
  * The production values check: every required variable set, not empty, not a placeholder, not a
  * development default, shaped like a real value (long generated secrets, a deliverable email, a
  * public hostname), every value one the stack can carry as written (value-carriage.ts), and every
- * NATS service user with a password of its own. Findings name variables, never values.
+ * distinct value (services.yml's values.distinct: each NATS user's password) one of its own.
+ * Findings name variables, never values.
  *
  * The posture says which gate this is. `production` (the default) refuses a development default or
  * a value too weak for its kind. `staging` lets those through as warnings that say the production
@@ -32,6 +32,8 @@ export interface ProductionValuesInput {
   /** In order of precedence, lowest first (env-file, then the values input). */
   sources: readonly ValuesSource[];
   required: readonly string[];
+  /** Required variables whose values must each differ from every other required one (services.yml's values.distinct). */
+  distinct?: readonly string[];
   /** Variables the Compose files reference with `${VAR:?}`, with the place of the first reference. */
   composeRequired?: ReadonlyMap<string, Place>;
   /** Fallbacks the Compose files give for a variable (`${VAR:-x}`): a production value equal to one is a dev default. */
@@ -136,7 +138,7 @@ export function checkProductionValues(input: ProductionValuesInput): Finding[] {
     flagged.add(entry.name);
   }
 
-  findings.push(...sharedPasswords(merged, input.required, flagged));
+  findings.push(...sharedValues(merged, input.required, input.distinct ?? [], flagged));
   return findings;
 }
 
@@ -176,17 +178,17 @@ function freshValueFix(name: string, kind: ValueKind): string {
 }
 
 /**
- * Every NATS service user needs a password of its own, different from every other required secret:
- * a shared one lets one compromised service act as another. Values already flagged are skipped.
+ * Each distinct value (a password of one NATS service user, say) differs from every other required
+ * one: a shared one lets one compromised service act as another. Values already flagged are skipped.
  */
-function sharedPasswords(merged: ReadonlyMap<string, EnvEntry>, required: readonly string[], flagged: ReadonlySet<string>): Finding[] {
+function sharedValues(merged: ReadonlyMap<string, EnvEntry>, required: readonly string[], distinct: readonly string[], flagged: ReadonlySet<string>): Finding[] {
   const findings: Finding[] = [];
   const usable = (name: string) => {
     const entry = merged.get(name);
     return entry !== undefined && !flagged.has(name) && entry.value !== '' ? entry : undefined;
   };
-  const nats = NATS_SERVICE_PASSWORDS.filter((name) => usable(name) !== undefined);
-  const others = required.filter((name) => !(NATS_SERVICE_PASSWORDS as readonly string[]).includes(name) && usable(name) !== undefined);
+  const nats = distinct.filter((name) => usable(name) !== undefined);
+  const others = required.filter((name) => !distinct.includes(name) && usable(name) !== undefined);
   nats.forEach((name, index) => {
     const entry = usable(name);
     if (entry === undefined) return;
@@ -197,7 +199,7 @@ function sharedPasswords(merged: ReadonlyMap<string, EnvEntry>, required: readon
         entry.origin,
         entry.line,
         `${name} equals ${twin}`,
-        `Give every NATS service user its own password: generate a new ${name}, e.g. \`openssl rand -hex 24\`, and restart nats with it`,
+        `Give ${name} a value of its own (services.yml lists it under values.distinct): generate a new one, e.g. \`openssl rand -hex 24\`, and restart the services that use it`,
       ),
     );
   });

@@ -1,39 +1,8 @@
 /**
- * The production values a Titan deploy needs: by default the secrets of the sample release's
- * production.env.template. The `required` input replaces the set (`NAME` lines), adds to it
- * (`+NAME`) or removes from it (`-NAME`).
+ * The production values a deploy needs come from the release source (services.yml's
+ * `values.required`, @titan/release/services-file); the `required` input of gatekeeper and
+ * provision changes that set: plain `NAME` lines replace it, `+NAME` adds, `-NAME` removes.
  */
-export const NATS_SERVICE_PASSWORDS = [
-  'NATS_SYS_PASSWORD',
-  'NATS_BRAIN_PASSWORD',
-  'NATS_EXECUTION_PASSWORD',
-  'NATS_SCAVENGER_PASSWORD',
-  'NATS_HUNTER_PASSWORD',
-  'NATS_SENTINEL_PASSWORD',
-  'NATS_POWERLAW_PASSWORD',
-  'NATS_QUANT_PASSWORD',
-  'NATS_CONSOLE_PASSWORD',
-  'NATS_BACKUP_PASSWORD',
-] as const;
-
-export const DEFAULT_REQUIRED_VALUES: readonly string[] = [
-  'TITAN_MASTER_PASSWORD',
-  'HMAC_SECRET',
-  'SAFETY_SECRET',
-  'JWT_SECRET',
-  'BINANCE_API_KEY',
-  'BINANCE_API_SECRET',
-  'BYBIT_API_KEY',
-  'BYBIT_API_SECRET',
-  ...NATS_SERVICE_PASSWORDS,
-  'TITAN_DB_PASSWORD',
-  'POSTGRES_PASSWORD',
-  'REDIS_PASSWORD',
-  'GRAFANA_ADMIN_PASSWORD',
-  'ACME_EMAIL',
-  'DOMAIN',
-];
-
 export class RequiredValuesError extends Error {
   override readonly name = 'RequiredValuesError';
 }
@@ -41,10 +10,10 @@ export class RequiredValuesError extends Error {
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * The required set from `required` lines: plain names replace the default set, `+NAME` adds,
- * `-NAME` removes. No lines: the default set.
+ * The required set from `required` lines: plain names replace the release's set, `+NAME` adds,
+ * `-NAME` removes. No lines: the release's set. Lines that are not names throw RequiredValuesError.
  */
-export function resolveRequiredValues(lines: readonly string[], defaults: readonly string[] = DEFAULT_REQUIRED_VALUES): string[] {
+export function resolveRequiredValues(lines: readonly string[], defaults: readonly string[]): string[] {
   const plain: string[] = [];
   const added: string[] = [];
   const removed = new Set<string>();

@@ -29,10 +29,10 @@ describe('compose policy on copies of examples/titan', () => {
   }
 
   it('a service without a healthcheck: at the service in the production overlay, its last definition', async () => {
-    await editFile(base(), (t) => removeServiceKey(t, 'titan-hunter', 'healthcheck'));
+    await editFile(base(), (t) => removeServiceKey(t, 'titan-sentinel', 'healthcheck'));
     const text = await editFile(prod(), (t) => t);
     expect(await composeFindings()).toEqual([
-      expect.objectContaining({ severity: 'error', file: 'docker-compose.prod.yml', line: lineOf(text, '  titan-hunter:'), message: 'titan-hunter has no healthcheck' }),
+      expect.objectContaining({ severity: 'error', file: 'docker-compose.prod.yml', line: lineOf(text, '  titan-sentinel:'), message: 'titan-sentinel has no healthcheck' }),
     ]);
   });
 

@@ -15,14 +15,17 @@ describe('runGate on examples/titan', () => {
     expect(report.ready).toBe(true);
     expect(report.checks.map((c) => [c.check, c.status])).toEqual([
       ['ci', 'skipped'],
+      ['source', 'passed'],
       ['production-values', 'passed'],
       ['compose', 'passed'],
+      ['secrets', 'passed'],
       ['stack', 'passed'],
       ['migrations', 'passed'],
       ['policy', 'passed'],
       ['lockfiles', 'passed'],
     ]);
-    expect(logger.text()).toContain('docker-compose.yml + docker-compose.prod.yml: 17 service(s), 0 finding(s)');
+    expect(logger.text()).toContain('docker-compose.yml + docker-compose.prod.yml + docker-compose.secrets.yml: 17 service(s), 0 finding(s)');
+    expect(logger.text()).toContain('4 secret(s) the services read as files (binance_api_key, binance_api_secret, bybit_api_key, bybit_api_secret): 0 finding(s)');
     expect(logger.text()).toContain('7 build context(s), 1 of them Node services (a package.json): 0 finding(s)');
   });
 
@@ -44,6 +47,45 @@ describe('runGate on examples/titan', () => {
       expect((await gate()).findings.filter((f) => f.check === 'stack')).toEqual([
         expect.objectContaining({ severity: 'error', file: 'stack.yml', line: null, message: textMatching(/^stack\.yml is missing: the release does not say how its services stop/) }),
       ]);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('checks the secrets overlay: undeclared, outside shared/, inline, no or an undeclared variable, the value referenced elsewhere, a _FILE path to no mount; each at its line, never a value', async () => {
+    const { dir, cleanup } = await copyExample();
+    try {
+      const overlay = await editFile(join(dir, 'docker-compose.secrets.yml'), (t) =>
+        t
+          .replace('secrets: [binance_api_key, binance_api_secret]\n', 'secrets: [binance_api_key, binance_api_secret, exchange_token]\n')
+          .replace('      BINANCE_API_SECRET_FILE: /run/secrets/binance_api_secret\n    secrets: [binance_api_key, binance_api_secret, exchange_token]', '      BINANCE_API_SECRET_FILE: /run/secrets/binance_api_secret\n      BYBIT_API_KEY_FILE: /run/secrets/bybit_api_key\n    secrets: [binance_api_key, binance_api_secret, exchange_token]')
+          .replace('file: ../shared/secrets/bybit_api_key', 'file: /opt/titan/shared/secrets/bybit_api_key')
+          .replace('file: ../shared/secrets/bybit_api_secret', 'file: ../config/bybit_api_secret')
+          .replace('    x-titan-variable: BINANCE_API_SECRET\n', '')
+          .concat('  inline_token:\n    environment: TITAN_MASTER_PASSWORD\n    x-titan-variable: EXCHANGE_TOKEN\n'),
+      );
+      const base = await editFile(join(dir, 'docker-compose.yml'), (t) => t.replace('      PORT: "8083"\n', '      PORT: "8083"\n      BINANCE_KEY: ${BINANCE_API_KEY:?BINANCE_API_KEY must be set}\n'));
+      const values = goodValues();
+      const logger = recordingLogger();
+      const report = await runGate({ source: dir, pathRoot: dir, values: [valuesSource({ ...values, BYBIT_API_KEY: '__CHANGE_ME__' })], logger });
+      expect(report.ready).toBe(false);
+      const file = 'docker-compose.secrets.yml';
+      expect(report.findings.filter((f) => f.check === 'secrets').map((f) => [f.severity, f.file, f.line, f.message])).toEqual([
+        ['error', file, lineOf(overlay, 'exchange_token]'), 'titan-hunter mounts the secret exchange_token, which no Compose file declares under the top-level secrets:'],
+        ['error', file, lineOf(overlay, 'binance_api_secret:', 'file: ../shared/secrets/binance_api_key'), 'secret binance_api_secret does not name the production value it holds (x-titan-variable)'],
+        ['error', file, lineOf(overlay, 'file: /opt/titan'), "secret bybit_api_key's file /opt/titan/shared/secrets/bybit_api_key does not lie under the host's shared/ folder (sources are relative to the project directory <app>/current)"],
+        ['error', file, lineOf(overlay, 'file: ../config'), "secret bybit_api_secret's file ../config/bybit_api_secret does not lie under the host's shared/ folder (sources are relative to the project directory <app>/current)"],
+        ['error', file, lineOf(overlay, 'environment: TITAN_MASTER_PASSWORD'), 'secret inline_token takes its value from `environment:`, inline in the Compose model, where `docker compose config` shows it'],
+        ['error', file, lineOf(overlay, 'x-titan-variable: EXCHANGE_TOKEN'), 'secret inline_token holds EXCHANGE_TOKEN, which production.env.template does not declare'],
+        ['warning', file, lineOf(overlay, 'inline_token:'), 'secret inline_token is declared but no service mounts it'],
+        ['error', 'docker-compose.yml', lineOf(base, 'BINANCE_KEY:'), 'BINANCE_API_KEY, which the secret file binance_api_key holds, is also referenced here: its value would reach the container as text (docker inspect and docker compose config show it)'],
+        ['error', file, lineOf(overlay, 'BYBIT_API_KEY_FILE: /run/secrets/bybit_api_key', 'titan-hunter'), "titan-hunter's BYBIT_API_KEY_FILE points at /run/secrets/bybit_api_key, a secret the service does not mount"],
+      ]);
+      // The value a secret file holds is a production value: a placeholder there is refused, by name.
+      expect(report.findings.filter((f) => f.check === 'production-values' && f.message.includes('BYBIT_API_KEY'))).toEqual([expect.objectContaining({ severity: 'error' })]);
+      expect(report.checks.find((c) => c.check === 'secrets')).toMatchObject({ status: 'failed', errors: 8, warnings: 1 });
+      const shown = JSON.stringify(report.findings) + logger.text();
+      for (const value of Object.values(values).filter((v) => v.length >= 8)) expect(shown).not.toContain(value);
     } finally {
       await cleanup();
     }

@@ -24,11 +24,21 @@ describe('policy file on copies of examples/titan', () => {
     expect(await policyFindings()).toEqual([]);
   });
 
-  it('a missing policy file', async () => {
+  it('a missing policy file: a problem of services.yml at the line naming it, and the checks that need the file skipped', async () => {
     await rm(policy());
-    expect(await policyFindings()).toEqual([
-      expect.objectContaining({ check: 'policy', severity: 'error', file: 'config/policy.json', line: null, message: 'The policy file cannot be read (ENOENT)' }),
+    const report = await runGate({ source: dir, pathRoot: dir, values: [valuesSource(goodValues())], logger: silentLogger });
+    const services = await readFile(join(dir, 'services.yml'), 'utf8');
+    expect(report.ready).toBe(false);
+    expect(report.findings.filter((f) => f.check !== 'ci')).toEqual([
+      expect.objectContaining({
+        check: 'source',
+        severity: 'error',
+        file: 'services.yml',
+        line: lineOf(services, 'policy: config/policy.json'),
+        message: 'release.policy: config/policy.json does not exist (paths are relative to the folder of services.yml)',
+      }),
     ]);
+    expect(report.checks.find((c) => c.check === 'policy')?.status).toBe('skipped');
   });
 
   it('an unparseable policy file, at the line of the syntax error', async () => {

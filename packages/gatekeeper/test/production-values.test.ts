@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { parseDotenv } from '@titan/gatekeeper/dotenv';
 import { readEnvFile } from '@titan/gatekeeper/env-file';
 import { checkProductionValues } from '@titan/gatekeeper/production-values';
-import { DEFAULT_REQUIRED_VALUES, resolveRequiredValues } from '@titan/gatekeeper/required-values';
-import { EXAMPLE_SOURCE, dotenvText, goodValues, valuesSource, anyText } from './release-fixture.js';
+import { resolveRequiredValues } from '@titan/gatekeeper/required-values';
+import { EXAMPLE_SOURCE, TITAN_VALUES, dotenvText, goodValues, valuesSource, anyText } from './release-fixture.js';
 
 function check(values: Record<string, string>) {
-  return checkProductionValues({ sources: [valuesSource(values)], required: DEFAULT_REQUIRED_VALUES });
+  return checkProductionValues({ sources: [valuesSource(values)], ...TITAN_VALUES });
 }
 
 /** Line of KEY in dotenvText(values): a comment line, then one line per key in insertion order. */
@@ -18,18 +18,19 @@ function lineOfKey(values: Record<string, string>, key: string): number {
 }
 
 describe('production values', () => {
-  it('the default required set is exactly the secrets of examples/titan/production.env.template', async () => {
+  it('the required set of examples/titan (services.yml values.required) is exactly the secrets of its production.env.template, and the distinct ones its NATS users', async () => {
     const template = await readFile(join(EXAMPLE_SOURCE, 'production.env.template'), 'utf8');
     const { entries } = parseDotenv(template, 'production.env.template');
     const placeholders = entries.filter((e) => e.value === '__CHANGE_ME__').map((e) => e.name);
-    expect(new Set(DEFAULT_REQUIRED_VALUES)).toEqual(new Set(placeholders.filter((n) => !['POSTGRES_UID', 'POSTGRES_GID'].includes(n))));
+    expect(new Set(TITAN_VALUES.required)).toEqual(new Set(placeholders.filter((n) => !['POSTGRES_UID', 'POSTGRES_GID'].includes(n))));
+    expect(TITAN_VALUES.distinct).toEqual(placeholders.filter((n) => /^NATS_[A-Z]+_PASSWORD$/.test(n)));
   });
 
   it('the staging posture lets development defaults and weak values through as warnings that say so; missing and placeholder values still block', () => {
     const values = { ...goodValues(), HMAC_SECRET: 'supersecretkey_staging_only', BINANCE_API_KEY: 'dummy_key_staging', REDIS_PASSWORD: 'short', JWT_SECRET: '__CHANGE_ME__' };
     delete (values as Record<string, string | undefined>)['DOMAIN'];
-    const production = checkProductionValues({ sources: [valuesSource(values)], required: DEFAULT_REQUIRED_VALUES });
-    const staging = checkProductionValues({ sources: [valuesSource(values)], required: DEFAULT_REQUIRED_VALUES, posture: 'staging' });
+    const production = checkProductionValues({ sources: [valuesSource(values)], ...TITAN_VALUES });
+    const staging = checkProductionValues({ sources: [valuesSource(values)], ...TITAN_VALUES, posture: 'staging' });
     const bySeverity = (findings: typeof staging) => findings.map((f) => `${f.severity} ${f.message}`).sort();
     expect(bySeverity(production)).toEqual([
       'error BINANCE_API_KEY is a known development default',
@@ -55,10 +56,10 @@ describe('production values', () => {
     const template = await readFile(join(EXAMPLE_SOURCE, 'production.env.template'), 'utf8');
     const findings = checkProductionValues({
       sources: [{ origin: 'production.env.template', parsed: parseDotenv(template, 'production.env.template') }],
-      required: DEFAULT_REQUIRED_VALUES,
+      ...TITAN_VALUES,
     });
     const lines = template.split('\n');
-    expect(findings).toHaveLength(DEFAULT_REQUIRED_VALUES.length + 2);
+    expect(findings).toHaveLength(TITAN_VALUES.required.length + 2);
     for (const finding of findings) {
       expect(finding.file).toBe('production.env.template');
       const name = finding.message.split(' ')[0] ?? '';
@@ -128,7 +129,7 @@ describe('production values', () => {
     const secretText = 'export JWT_SECRET="' + 'f'.repeat(4) + 'a1b2c3d4e5f6a7b8c9d0"\n';
     const findings = checkProductionValues({
       sources: [valuesSource(fileValues, 'prod.env'), { origin: 'input:values', parsed: parseDotenv(secretText, 'input:values') }],
-      required: DEFAULT_REQUIRED_VALUES,
+      ...TITAN_VALUES,
     });
     expect(findings).toEqual([expect.objectContaining({ file: 'prod.env', line: lineOfKey(fileValues, 'REDIS_PASSWORD'), message: 'REDIS_PASSWORD is a known development default' })]);
   });
@@ -138,7 +139,7 @@ describe('production values', () => {
     delete values['POSTGRES_UID'];
     const findings = checkProductionValues({
       sources: [valuesSource(values)],
-      required: DEFAULT_REQUIRED_VALUES,
+      ...TITAN_VALUES,
       composeRequired: new Map([['POSTGRES_UID', { file: 'docker-compose.yml', line: 77 }]]),
     });
     expect(findings).toEqual([
@@ -148,7 +149,7 @@ describe('production values', () => {
 
   it('a malformed line is reported by number without its text', () => {
     const text = `${dotenvText(goodValues())}this line has a s3cr3t-looking-thing but no equals sign\n`;
-    const findings = checkProductionValues({ sources: [{ origin: 'prod.env', parsed: parseDotenv(text, 'prod.env') }], required: DEFAULT_REQUIRED_VALUES });
+    const findings = checkProductionValues({ sources: [{ origin: 'prod.env', parsed: parseDotenv(text, 'prod.env') }], ...TITAN_VALUES });
     expect(findings).toEqual([expect.objectContaining({ line: text.split('\n').length - 1, message: `Line ${text.split('\n').length - 1} is not a KEY=value assignment` })]);
     expect(JSON.stringify(findings)).not.toContain('s3cr3t');
   });
@@ -160,10 +161,10 @@ describe('env file', () => {
     const path = join(dir, 'prod.env');
     await writeFile(path, dotenvText(goodValues()));
     await chmod(path, 0o644);
-    const open = checkProductionValues({ sources: [await readEnvFile(path, 'prod.env')], required: DEFAULT_REQUIRED_VALUES });
+    const open = checkProductionValues({ sources: [await readEnvFile(path, 'prod.env')], ...TITAN_VALUES });
     expect(open).toEqual([expect.objectContaining({ severity: 'warning', file: 'prod.env', line: null, message: 'The production env file is readable by every user (mode 0644)' })]);
     await chmod(path, 0o600);
-    expect(checkProductionValues({ sources: [await readEnvFile(path, 'prod.env')], required: DEFAULT_REQUIRED_VALUES })).toEqual([]);
+    expect(checkProductionValues({ sources: [await readEnvFile(path, 'prod.env')], ...TITAN_VALUES })).toEqual([]);
     await expect(readEnvFile(join(dir, 'missing.env'), 'missing.env')).rejects.toThrow(/missing\.env cannot be read \(ENOENT\)/);
     await rm(dir, { recursive: true, force: true });
   });
@@ -171,13 +172,13 @@ describe('env file', () => {
 
 describe('required input', () => {
   it('NAME lines replace the default set; +NAME adds; -NAME removes', () => {
-    expect(resolveRequiredValues([])).toEqual(DEFAULT_REQUIRED_VALUES);
-    expect(resolveRequiredValues(['+SLACK_WEBHOOK_URL', '-BYBIT_API_KEY', '-BYBIT_API_SECRET'])).toEqual([
-      ...DEFAULT_REQUIRED_VALUES.filter((n) => !n.startsWith('BYBIT_')),
+    expect(resolveRequiredValues([], TITAN_VALUES.required)).toEqual(TITAN_VALUES.required);
+    expect(resolveRequiredValues(['+SLACK_WEBHOOK_URL', '-BYBIT_API_KEY', '-BYBIT_API_SECRET'], TITAN_VALUES.required)).toEqual([
+      ...TITAN_VALUES.required.filter((n) => !n.startsWith('BYBIT_')),
       'SLACK_WEBHOOK_URL',
     ]);
-    expect(resolveRequiredValues(['HMAC_SECRET', 'DOMAIN', '+JWT_SECRET'])).toEqual(['HMAC_SECRET', 'DOMAIN', 'JWT_SECRET']);
-    expect(() => resolveRequiredValues(['+not a name'])).toThrow(/"\+not a name" is not a variable name/);
+    expect(resolveRequiredValues(['HMAC_SECRET', 'DOMAIN', '+JWT_SECRET'], TITAN_VALUES.required)).toEqual(['HMAC_SECRET', 'DOMAIN', 'JWT_SECRET']);
+    expect(() => resolveRequiredValues(['+not a name'], [])).toThrow(/"\+not a name" is not a variable name/);
   });
 });
 

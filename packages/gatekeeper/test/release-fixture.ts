@@ -6,9 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { parseDotenv } from '@titan/gatekeeper/dotenv';
 import type { ValuesSource } from '@titan/gatekeeper/production-values';
+import { readServicesFile } from '@titan/release/services-file';
 
 /** The sample release source of this repository: the real data the gate is tested on. */
 export const EXAMPLE_SOURCE = fileURLToPath(new URL('../../../examples/titan', import.meta.url));
+
+/** The production values examples/titan needs: `values` of its services.yml (required, distinct). */
+export const TITAN_VALUES = (await readServicesFile(join(EXAMPLE_SOURCE, 'services.yml'))).values;
 
 /** A copy of examples/titan in a fresh temporary folder, removed by `cleanup`. */
 export async function copyExample(): Promise<{ dir: string; cleanup: () => Promise<void> }> {

@@ -15,9 +15,8 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseDotenv } from '@titan/gatekeeper/dotenv';
 import { checkProductionValues } from '@titan/gatekeeper/production-values';
-import { DEFAULT_REQUIRED_VALUES } from '@titan/gatekeeper/required-values';
 import { carriageProblem } from '@titan/gatekeeper/value-carriage';
-import { TROUBLESOME_PASSWORDS, goodValues } from './release-fixture.js';
+import { TITAN_VALUES, TROUBLESOME_PASSWORDS, goodValues } from './release-fixture.js';
 
 
 /** How an operator writes a value: bare when that reads back the same, single-quoted otherwise. */
@@ -27,7 +26,7 @@ function written(value: string): string {
 
 function check(values: Record<string, string>) {
   const text = ['# production values', ...Object.entries(values).map(([k, v]) => `${k}=${written(v)}`)].join('\n');
-  return checkProductionValues({ sources: [{ origin: 'prod.env', parsed: parseDotenv(text, 'prod.env') }], required: DEFAULT_REQUIRED_VALUES });
+  return checkProductionValues({ sources: [{ origin: 'prod.env', parsed: parseDotenv(text, 'prod.env') }], ...TITAN_VALUES });
 }
 
 describe('values the stack can carry as written', () => {
@@ -48,7 +47,7 @@ describe('values the stack can carry as written', () => {
     const text = ['# production values', ...Object.entries(values).map(([k, v]) => `${k}="${v.replace(/[\\"$]/g, '\\$&').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`)].join('\n');
     const parsed = parseDotenv(text, 'prod.env');
     expect(parsed.entries.find((e) => e.name === 'NATS_HUNTER_PASSWORD')?.value).toBe(value);
-    const findings = checkProductionValues({ sources: [{ origin: 'prod.env', parsed }], required: DEFAULT_REQUIRED_VALUES });
+    const findings = checkProductionValues({ sources: [{ origin: 'prod.env', parsed }], ...TITAN_VALUES });
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ check: 'production-values', severity: 'error', file: 'prod.env', line: Object.keys(values).indexOf('NATS_HUNTER_PASSWORD') + 2 });
     expect(findings[0]?.message.startsWith(`NATS_HUNTER_PASSWORD ${message}`), findings[0]?.message).toBe(true);

@@ -17,8 +17,9 @@ import { PassThrough } from 'node:stream';
 import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
+import { EXIT_LOCK_BUSY } from '@titan/ssh/exit-status';
 import type { HostLayout } from './host-layout.js';
-import { ABORTED_MARKER, ACQUIRED_MARKER, LOCK_BUSY_EXIT, LOST_MARKER, SESSION_LOCK_SCRIPT, SESSION_LOCK_SCRIPT_NAME, STALE_HOLDER_ENDED } from './session-lock-script.js';
+import { ABORTED_MARKER, ACQUIRED_MARKER, LOST_MARKER, SESSION_LOCK_SCRIPT, SESSION_LOCK_SCRIPT_NAME, STALE_HOLDER_ENDED } from './session-lock-script.js';
 
 /** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
@@ -149,7 +150,7 @@ export async function acquireDeployLock(connection: SshConnection, options: Acqu
   options.signal?.removeEventListener('abort', onCancel);
   if (ended) {
     stdin.end();
-    if (endError instanceof CommandFailedError && endError.exitCode === LOCK_BUSY_EXIT) {
+    if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
       throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
     }
     if (options.signal?.aborted === true) {

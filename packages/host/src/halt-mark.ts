@@ -8,6 +8,7 @@
  */
 import type { SshConnection } from '@titan/ssh/connection';
 import type { HostLayout } from './host-layout.js';
+import { EXIT_HALT_STANDS } from '@titan/ssh/exit-status';
 
 export interface HaltMark {
   /** Host-independent time of the halt (the runner's clock, ISO 8601). */
@@ -77,7 +78,7 @@ if [ -z "$2" ] && ! grep -q '"nonce":"[0-9a-f]' state/halted; then
   exit 0
 fi
 cat state/halted
-exit 3
+exit ${EXIT_HALT_STANDS}
 `;
 
 /** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
@@ -106,7 +107,7 @@ export async function liftHaltMark(connection: SshConnection, layout: HostLayout
   const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
     name: LIFT_HALT_MARK_SCRIPT_NAME,
     timeoutMs: 30_000,
-    acceptExitCodes: [3],
+    acceptExitCodes: [EXIT_HALT_STANDS],
   });
-  return exitCode === 3 ? parseHaltMark(stdout.trim()) : undefined;
+  return exitCode === EXIT_HALT_STANDS ? parseHaltMark(stdout.trim()) : undefined;
 }

@@ -13,6 +13,7 @@ import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
 import { type ComposeTarget, composeArgv } from './compose-command.js';
 import type { AppliedMigration, MigrationFile } from './migration-plan.js';
+import { EXIT_NO_DATABASE } from '@titan/ssh/exit-status';
 
 export const MIGRATIONS_TABLE = '_titan_migrations';
 
@@ -45,8 +46,6 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
 // "file sha256" lines, nothing when there is no history table yet. Waits for the project's running
 // postgres container to accept connections only when the first try fails; a stopped or missing one
 // is said at once.
-/** Exit status of the read script when the project has no running postgres container (a stopped stack, one taken down, a rebooted host). */
-const NO_DATABASE_EXIT = 3;
 
 export const READ_MIGRATIONS_SCRIPT = `set -eu
 project=$1
@@ -75,7 +74,7 @@ if [ -z "$id" ]; then
   else
     echo "project $project has no $service container" >&2
   fi
-  exit ${NO_DATABASE_EXIT}
+  exit ${EXIT_NO_DATABASE}
 fi
 deadline=$(($(date +%s) + wait))
 while :; do
@@ -165,7 +164,7 @@ export async function readAppliedMigrations(
       timeoutMs: (options.waitSeconds + 120) * 1000,
     }));
   } catch (error: unknown) {
-    if (error instanceof CommandFailedError && error.exitCode === NO_DATABASE_EXIT) {
+    if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_DATABASE) {
       const said = error.stderrTail.trim().split('\n').pop() ?? '';
       const what = said === '' ? `project ${project} has no running ${db.service} container` : said;
       throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });

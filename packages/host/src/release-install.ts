@@ -15,6 +15,7 @@ import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
 import type { HostLayout } from './host-layout.js';
+import { EXIT_NOT_VERIFIED } from '@titan/ssh/exit-status';
 
 /** The host refused the bundle: its own verification failed. */
 export class HostVerificationError extends Error {
@@ -27,8 +28,6 @@ export class HostVerificationError extends Error {
     this.reason = reason;
   }
 }
-
-const REFUSED_EXIT = 3;
 
 // read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
 // setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
@@ -59,7 +58,7 @@ else
   chmod -R u+w -- "$partial"
   rm -rf -- "$partial"
   printf '%s\\n' "$out" >&2
-  exit ${REFUSED_EXIT}
+  exit ${EXIT_NOT_VERIFIED}
 fi
 `;
 
@@ -80,7 +79,7 @@ if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$1" "$2" "$3" 2>&1); then
   printf '%s\\n' "$out"
 else
   printf '%s\\n' "$out" >&2
-  exit ${REFUSED_EXIT}
+  exit ${EXIT_NOT_VERIFIED}
 fi
 `;
 
@@ -195,7 +194,7 @@ async function runVerifying(
   try {
     return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT })).stdout;
   } catch (error: unknown) {
-    if (error instanceof CommandFailedError && error.exitCode === REFUSED_EXIT) {
+    if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
       const reason = verifyReason(error.stderrTail);
       throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
     }

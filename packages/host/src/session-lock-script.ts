@@ -19,6 +19,7 @@
  * a journal line and only then exits: the lock is free once nothing the deploy started still runs.
  * A waiting guard then returns the host to a good release (guard-scripts.ts).
  */
+import { EXIT_LOCK_BUSY } from '@titan/ssh/exit-status';
 
 export const SESSION_LOCK_SCRIPT_NAME = 'titan-deploy-lock';
 export const GUARD_PROCESS_NAME = 'titan-guard';
@@ -27,8 +28,6 @@ export const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
 export const ABORTED_MARKER = 'titan-deploy-lock-aborted';
 export const LOST_MARKER = 'titan-deploy-lock-lost';
 
-/** Exit status when the lock stayed busy for the whole wait. */
-export const LOCK_BUSY_EXIT = 75;
 
 /** How the host's stderr line begins when it ends a lock holder that stopped sending heartbeats. */
 export const STALE_HOLDER_ENDED = "the deploy lock's holder";
@@ -78,7 +77,7 @@ take_lock() {
     left=$((deadline - $(date +%s)))
     if [ "$left" -le 0 ]; then
       flock -n 9 && return 0
-      return ${LOCK_BUSY_EXIT}
+      return ${EXIT_LOCK_BUSY}
     fi
     [ "$left" -le 5 ] || left=5
     flock -w "$left" 9 && return 0

@@ -18,6 +18,7 @@ import { REMOVE_RELEASES_SCRIPT } from '@titan/host/retention';
 import { UP_EXCEPT_SCRIPT } from '@titan/host/stack-control';
 import { RECORD_MODE_SCRIPT } from '@titan/host/stack-mode';
 import { SWITCH_CURRENT_SCRIPT } from '@titan/host/switch-current';
+import { SECRET_FILES_SCRIPT } from '@titan/host/secret-files';
 
 const scripts: Record<string, string> = {
   SESSION_LOCK_SCRIPT,
@@ -44,6 +45,7 @@ const scripts: Record<string, string> = {
   VERIFY_RELEASE_SCRIPT,
   REMOVE_RELEASES_SCRIPT,
   SWITCH_CURRENT_SCRIPT,
+  SECRET_FILES_SCRIPT,
 };
 
 describe('host-side shell', () => {

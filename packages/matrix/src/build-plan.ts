@@ -4,7 +4,7 @@ import { digestCacheKey, type DigestCache } from './digest-cache.js';
 import { isImageDigest } from './image-digest.js';
 import { imageTags } from './image-tags.js';
 import { computeServiceKeys } from './service-keys.js';
-import type { ServicesFile } from './services-file.js';
+import type { ServicesFile } from '@titan/release/services-file';
 
 /**
  * One leg of the build matrix: what `docker/build-push-action` needs to build and push one image.

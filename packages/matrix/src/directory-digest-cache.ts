@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUILD_KEY } from './build-key.js';
 import type { DigestCache } from './digest-cache.js';
-import { isSafeName } from './image-name.js';
+import { SERVICE_NAME_PATTERN } from '@titan/release/image-reference';
 import { isImageDigest } from './image-digest.js';
 
 /**
@@ -36,7 +36,7 @@ export class DirectoryDigestCache implements DigestCache {
   }
 
   private entryPath(service: string, key: string): string {
-    if (!isSafeName(service)) throw new Error(`"${service}" is not a safe service name`);
+    if (!SERVICE_NAME_PATTERN.test(service)) throw new Error(`"${service}" is not a service name (${SERVICE_NAME_PATTERN.source})`);
     if (!BUILD_KEY.test(key)) throw new Error(`"${key}" is not a build key (64 hex characters)`);
     return join(this.dir, service, key);
   }

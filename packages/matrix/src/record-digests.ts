@@ -3,7 +3,7 @@ import type { StrategyMatrix } from './build-plan.js';
 import { digestCacheKey, type DigestCache } from './digest-cache.js';
 import { MatrixInputError } from './matrix-input-error.js';
 import { computeServiceKeys } from './service-keys.js';
-import type { ServicesFile } from './services-file.js';
+import type { ServicesFile } from '@titan/release/services-file';
 
 export interface RecordedDigest {
   service: string;

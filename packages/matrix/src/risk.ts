@@ -1,7 +1,7 @@
 import { posix, relative, resolve, sep } from 'node:path';
 import { contextIgnoreRules } from './build-context.js';
 import type { DockerIgnore } from './dockerignore.js';
-import type { ServicesFile } from './services-file.js';
+import type { ServicesFile } from '@titan/release/services-file';
 import { readStackProfile } from '@titan/release/stack-profile-file';
 
 /**
@@ -104,11 +104,12 @@ async function releaseAreas(services: ServicesFile, critical: readonly string[])
     (entry.critical ? highest : others).push(area);
   }
   const release = services.release;
-  if (release.migrations !== undefined) highest.push(directoryArea('high', 'migrations', release.migrations));
-  if (release.compose.length > 0) highest.push(fileArea('high', 'compose files', release.compose));
-  if (release.policy !== undefined) others.push(fileArea('medium', 'policy file', [release.policy]));
-  if (release.config !== undefined) others.push(directoryArea('medium', 'config', release.config));
-  if (release.envTemplate !== undefined) others.push(fileArea('medium', 'env template', [release.envTemplate]));
+  const at = (path: string): string => resolve(services.dir, path);
+  highest.push(directoryArea('high', 'migrations', at(release.migrations)));
+  highest.push(fileArea('high', 'compose files', release.compose.map(at)));
+  others.push(fileArea('medium', 'policy file', [at(release.policy)]));
+  others.push(directoryArea('medium', 'config', at(release.config)));
+  if (release.envTemplate !== undefined) others.push(fileArea('medium', 'env template', [at(release.envTemplate)]));
   others.push(fileArea('medium', 'services.yml', [services.path]));
   return [...highest, ...others];
 }

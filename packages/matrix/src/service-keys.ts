@@ -1,10 +1,10 @@
 import type { Logger } from '@titan/log/logger';
 import { computeBuildKey, memoisedContextReader } from './build-key.js';
-import { imageRepository } from './image-name.js';
-import type { ImageSpec, ServicesFile } from './services-file.js';
+import { imageRepository } from '@titan/release/image-reference';
+import type { ServiceImage, ServicesFile } from '@titan/release/services-file';
 
 export interface ServiceKey {
-  spec: ImageSpec;
+  spec: ServiceImage;
   /** `<registry>/<image>`. */
   repository: string;
   /** The build key (64 hex). */

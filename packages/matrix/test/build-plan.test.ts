@@ -7,7 +7,7 @@ import { planBuilds, type BuildPlan } from '@titan/matrix/build-plan';
 import { DirectoryDigestCache } from '@titan/matrix/directory-digest-cache';
 import { readDigestsFolder } from '@titan/matrix/digests-folder';
 import { recordDigests } from '@titan/matrix/record-digests';
-import { loadServicesFile, type ServicesFile } from '@titan/matrix/services-file';
+import { readServicesFile, type ServicesFile } from '@titan/release/services-file';
 import { copySampleRelease, SAMPLE_SERVICES_FILE } from './support/sample-release.js';
 
 const SHA = '3f786850e387550fdab836ed7e6dc881de23001b';
@@ -37,7 +37,7 @@ async function fakeBuildLegs(p: BuildPlan, dir: string): Promise<Map<string, str
 
 describe('build matrix of the sample release', () => {
   it('has one leg per service on the default branch, tagged sha-<sha> and latest', async () => {
-    const services = await loadServicesFile(SAMPLE_SERVICES_FILE);
+    const services = await readServicesFile(SAMPLE_SERVICES_FILE);
     const p = await plan(services);
     expect(p.hasBuilds).toBe(true);
     expect(p.matrix.include).toHaveLength(17);
@@ -64,7 +64,7 @@ describe('build matrix of the sample release', () => {
   });
 
   it('tags only sha-<sha> on another branch, a pull request or a tag', async () => {
-    const services = await loadServicesFile(SAMPLE_SERVICES_FILE);
+    const services = await readServicesFile(SAMPLE_SERVICES_FILE);
     for (const ref of ['refs/heads/feature/x', 'refs/pull/7/merge', 'refs/tags/v1.0.0', 'refs/heads/mainline']) {
       const p = await plan(services, { ref });
       for (const leg of p.matrix.include) expect(leg.tags).toBe(`${leg.image}:sha-${SHA}`);
@@ -74,7 +74,7 @@ describe('build matrix of the sample release', () => {
   });
 
   it('puts images under the registry it is given', async () => {
-    const services = await loadServicesFile(SAMPLE_SERVICES_FILE);
+    const services = await readServicesFile(SAMPLE_SERVICES_FILE);
     const p = await plan(services, { registry: 'registry.digitalocean.com/acme' });
     expect(p.matrix.include.map((l) => l.image)).toContain('registry.digitalocean.com/acme/titan-opsd');
     const local = await plan(services);
@@ -82,7 +82,7 @@ describe('build matrix of the sample release', () => {
   });
 
   it('refuses a sha that is not a full commit sha', async () => {
-    const services = await loadServicesFile(SAMPLE_SERVICES_FILE);
+    const services = await readServicesFile(SAMPLE_SERVICES_FILE);
     await expect(plan(services, { sha: SHA.slice(0, 12) })).rejects.toThrow(
       `"${SHA.slice(0, 12)}" is not a full commit sha: give the 40-character hex sha of the commit being built`,
     );
@@ -104,7 +104,7 @@ describe('reuse through the digest cache', () => {
 
   it('after record, a second plan reuses every digest and builds nothing; one changed file rebuilds only its service', async () => {
     const cache = new DirectoryDigestCache(cacheDir);
-    const services = await loadServicesFile(release.servicesFile);
+    const services = await readServicesFile(release.servicesFile);
     const first = await plan(services, { cache, workspace: release.root });
     expect(first.matrix.include).toHaveLength(17);
 
@@ -116,7 +116,7 @@ describe('reuse through the digest cache', () => {
     expect(recorded).toHaveLength(17);
     expect(logger.text()).toContain(`titan-opsd: recorded 127.0.0.1:5000/titan/titan-opsd@${built.get('titan-opsd')}`);
 
-    const second = await plan(await loadServicesFile(release.servicesFile), { cache, workspace: release.root });
+    const second = await plan(await readServicesFile(release.servicesFile), { cache, workspace: release.root });
     expect(second.hasBuilds).toBe(false);
     expect(second.matrix).toEqual({ include: [] });
     expect(second.reused).toEqual(Object.fromEntries(built));
@@ -124,7 +124,7 @@ describe('reuse through the digest cache', () => {
 
     // One byte in the postgres context (its own): only postgres is built again.
     await appendFile(join(release.dir, 'images/postgres/entrypoint.sh'), '#\n');
-    const third = await plan(await loadServicesFile(release.servicesFile), { cache, workspace: release.root });
+    const third = await plan(await readServicesFile(release.servicesFile), { cache, workspace: release.root });
     expect(third.matrix.include.map((l) => l.service)).toEqual(['postgres']);
     expect(third.matrix.include[0]?.context).toBe('examples/titan/images/postgres');
     expect(Object.keys(third.reused)).toHaveLength(16);
@@ -133,7 +133,7 @@ describe('reuse through the digest cache', () => {
   });
 
   it('builds (and warns) when the cache holds something that is not a digest', async () => {
-    const services = await loadServicesFile(release.servicesFile);
+    const services = await readServicesFile(release.servicesFile);
     const first = await plan(services);
     const key = first.keys['redis'] ?? '';
     await mkdir(join(cacheDir, 'redis'), { recursive: true });
@@ -146,13 +146,13 @@ describe('reuse through the digest cache', () => {
 
   it('refuses to record digests that do not match the plan', async () => {
     const cache = new DirectoryDigestCache(cacheDir);
-    const services = await loadServicesFile(release.servicesFile);
+    const services = await readServicesFile(release.servicesFile);
     const first = await plan(services, { cache });
     const digestsDir = join(release.root, 'digests');
     const digests = await fakeBuildLegs(first, digestsDir);
     digests.delete('titan-brain');
     await appendFile(join(release.dir, 'images/nats/Dockerfile'), '# changed after the plan\n');
-    const changed = await loadServicesFile(release.servicesFile);
+    const changed = await readServicesFile(release.servicesFile);
     const error = await recordDigests({ services: changed, registry: first.registry, digests, cache, expected: first.matrix, logger: recordingLogger() }).then(
       () => undefined,
       (e: unknown) => e,

@@ -10,7 +10,7 @@ import { planBuilds } from '@titan/matrix/build-plan';
 import { DirectoryDigestCache } from '@titan/matrix/directory-digest-cache';
 import { readDigestsFolder } from '@titan/matrix/digests-folder';
 import { recordDigests } from '@titan/matrix/record-digests';
-import { loadServicesFile } from '@titan/matrix/services-file';
+import { readServicesFile } from '@titan/release/services-file';
 import { loadTestHost } from '@titan/test-host/test-host';
 import { buildLegs } from './support/build.js';
 import { copySampleRelease } from './support/sample-release.js';
@@ -38,7 +38,7 @@ describe('matrix -> docker build and push -> record -> plan, against the test ho
     const sha = randomBytes(20).toString('hex');
     const cache = new DirectoryDigestCache(cacheDir);
     const logger = recordingLogger();
-    const services = await loadServicesFile(release.servicesFile);
+    const services = await readServicesFile(release.servicesFile);
     const options = { services, registry: host.imagePrefix, sha, ref: 'refs/heads/main', defaultBranch: 'main', cache, workspace: release.root, logger };
 
     const first = await planBuilds(options);

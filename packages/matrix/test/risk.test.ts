@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changedPathsSince } from '@titan/matrix/changed-paths';
 import { assessRisk, type RiskAssessment } from '@titan/matrix/risk';
-import { loadServicesFile, type ServicesFile } from '@titan/matrix/services-file';
+import { readServicesFile, type ServicesFile } from '@titan/release/services-file';
 import { copySampleRelease } from './support/sample-release.js';
 
 const run = promisify(execFile);
@@ -20,7 +20,7 @@ async function git(...args: string[]): Promise<string> {
 beforeAll(async () => {
   // A real repository whose examples/titan is the sample release.
   release = await copySampleRelease();
-  services = await loadServicesFile(release.servicesFile);
+  services = await readServicesFile(release.servicesFile);
   await git('init', '-q');
   await git('add', '-A');
   await git('commit', '-q', '-m', 'first release');

@@ -13,6 +13,7 @@ import type { HostSpec } from './host-spec.js';
 import type { HostStatus } from './host-status.js';
 import type { HostValues } from './host-values.js';
 import { change, type ResourceChange } from './resource-change.js';
+import { EXIT_NO_APP_DIR } from '@titan/ssh/exit-status';
 
 export interface HostConvergeOptions {
   readonly spec: HostSpec;
@@ -35,7 +36,7 @@ export interface HostConvergeResult {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 // $1 app dir: owner, group and mode of the layout, then the sha256 of every production value file.
-const LAYOUT_SCRIPT = `cd "$1" || exit 3
+const LAYOUT_SCRIPT = `cd "$1" || exit ${EXIT_NO_APP_DIR}
 for p in . releases shared shared/secrets state trust journal.jsonl; do
   if [ -e "$p" ]; then stat -c "layout %n %U %G %a" "$p"; else echo "layout $p missing"; fi
 done

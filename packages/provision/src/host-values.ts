@@ -42,10 +42,14 @@ export const SECRET_FILE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * Checks the values as the gatekeeper does (the required variables plus every variable a secret
  * file takes) and returns what the host will hold. Warnings do not stop; errors do.
  */
-export function prepareHostValues(text: string, required: readonly string[], secretFiles: readonly SecretFileSpec[]): { values: HostValues; warnings: Finding[] } {
+export function prepareHostValues(
+  text: string,
+  names: { readonly required: readonly string[]; readonly distinct: readonly string[] },
+  secretFiles: readonly SecretFileSpec[],
+): { values: HostValues; warnings: Finding[] } {
   const parsed = parseDotenv(text, VALUES_ORIGIN);
-  const wanted = [...new Set([...required, ...secretFiles.map((s) => s.variable)])];
-  const findings = checkProductionValues({ sources: [{ origin: VALUES_ORIGIN, parsed }], required: wanted });
+  const wanted = [...new Set([...names.required, ...secretFiles.map((s) => s.variable)])];
+  const findings = checkProductionValues({ sources: [{ origin: VALUES_ORIGIN, parsed }], required: wanted, distinct: names.distinct });
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) throw new ProductionValuesRefusedError(errors);
   const byName = new Map(parsed.entries.map((e) => [e.name, e.value]));

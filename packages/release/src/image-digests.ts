@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { IMAGE_DIGEST_PATTERN, imageRepository, SERVICE_NAME_PATTERN } from './image-reference.js';
 import type { ReleaseImage } from './manifest.js';
 import type { ReleaseSource } from './release-source.js';
+import { ReleaseSourceError } from './release-source-error.js';
+import { SERVICES_FILE } from './services-file.js';
 import { errorCode } from './error-code.js';
 
 /**
@@ -146,6 +148,9 @@ export function resolveReleaseImages(source: ReleaseSource, selection: DigestSel
   }
 
   const registry = selection.registry ?? source.registry;
+  if (registry === undefined) {
+    throw new ReleaseSourceError(SERVICES_FILE, 'names no registry, and none was given (sign\'s registry input): add registry: host[:port]/path to services.yml or set the input');
+  }
   const images: Record<string, ReleaseImage> = {};
   for (const service of [...expected].sort()) {
     images[service] = { image: imageRepository(registry, byService.get(service) ?? ''), digest: merged.get(service) ?? '' };

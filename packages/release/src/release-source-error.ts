@@ -3,7 +3,7 @@
  * the file, relative to the source folder, and says how to fix it.
  */
 export class ReleaseSourceError extends Error {
-  override readonly name = 'ReleaseSourceError';
+  override readonly name: string = 'ReleaseSourceError';
   /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
   readonly path: string;
 

@@ -1,13 +1,12 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { parse, YAMLParseError } from 'yaml';
-import { bundlePathProblem } from './bundle-path.js';
 import { composeReferences } from './compose-references.js';
-import { IMAGE_NAME_PATTERN, REGISTRY_PATTERN, SERVICE_NAME_PATTERN } from './image-reference.js';
 import { DIGEST_OVERRIDE_FILE, MANIFEST_FILE, SIGNATURE_FILE } from './manifest.js';
-import { migrationProblem } from './migration-files.js';
+import { migrationFileProblems } from './migration-files.js';
 import { ReleaseSourceError } from './release-source-error.js';
 import { errorCode } from './error-code.js';
+import { readServicesFile, SERVICES_FILE } from './services-file.js';
 import { sourceFile, sourceFolder, type SourceFile } from './source-tree.js';
 import { readStackProfile } from './stack-profile-file.js';
 import type { StackProfile } from './stack-profile.js';
@@ -18,7 +17,7 @@ import type { StackProfile } from './stack-profile.js';
  * it) and which image each compose service runs. Reading it checks everything sign relies on, so a
  * bad source fails here, naming the file and the fix, before anything is written.
  */
-export const SERVICES_FILE = 'services.yml';
+export { SERVICES_FILE };
 
 export interface ReleaseSourceImage {
   /** Compose service name; also the name of its digest file. */
@@ -30,7 +29,8 @@ export interface ReleaseSourceImage {
 export interface ReleaseSource {
   /** Absolute, symbolic links resolved. */
   readonly dir: string;
-  readonly registry: string;
+  /** services.yml's registry, when it names one (sign's registry input may name it instead). */
+  readonly registry?: string;
   /** Compose files in `docker compose -f` order, relative to the source folder. */
   readonly compose: readonly string[];
   /** The policy file, inside the config folder. */
@@ -51,41 +51,13 @@ const RESERVED_PATHS = new Set([MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_F
 
 export async function readReleaseSource(folder: string): Promise<ReleaseSource> {
   const dir = await sourceRoot(folder);
-  const spec = record(await readYaml(dir, SERVICES_FILE), SERVICES_FILE, 'the file');
-  const registry = stringAt(spec, 'registry', SERVICES_FILE);
-  if (!REGISTRY_PATTERN.test(registry)) {
-    throw new ReleaseSourceError(SERVICES_FILE, `registry "${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`);
-  }
-  const release = record(spec['release'], SERVICES_FILE, 'release');
-  const composeList = release['compose'];
-  if (!Array.isArray(composeList) || composeList.length === 0 || !composeList.every((c) => typeof c === 'string')) {
-    throw new ReleaseSourceError(SERVICES_FILE, 'release.compose must be a list of compose file paths, e.g. [docker-compose.yml, docker-compose.prod.yml]');
-  }
-  const compose: string[] = composeList;
-  const policy = stringAt(release, 'policy', SERVICES_FILE, 'release.');
-  const config = stringAt(release, 'config', SERVICES_FILE, 'release.');
-  const migrations = stringAt(release, 'migrations', SERVICES_FILE, 'release.');
-  const images = imagesOf(spec['images']);
-
-  const named: [string, string][] = [...compose.map((c, i): [string, string] => [`release.compose[${i}]`, c]), ['release.policy', policy], ['release.config', config], ['release.migrations', migrations]];
-  for (const [key, path] of named) {
-    const problem = bundlePathProblem(path);
-    if (problem !== undefined) {
-      throw new ReleaseSourceError(SERVICES_FILE, `${key} "${path}" is not a safe path inside the source folder: ${problem}`);
-    }
-    checkReserved(path);
-  }
-  if (new Set(compose).size !== compose.length) throw new ReleaseSourceError(SERVICES_FILE, 'release.compose lists a file twice');
-  if (!policy.startsWith(`${config}/`)) {
-    throw new ReleaseSourceError(SERVICES_FILE, `release.policy (${policy}) must be inside the config folder (${config}/), which the bundle ships`);
-  }
-
+  const spec = await readServicesFile(join(dir, SERVICES_FILE), SERVICES_FILE);
+  const { compose, policy, config, migrations } = spec.release;
   const composeFiles = await Promise.all(compose.map((path) => sourceFile(dir, path)));
   const configFiles = await sourceFolder(dir, config);
   const migrationFiles = await sourceFolder(dir, migrations);
   if (!configFiles.some((f) => f.path === policy)) await sourceFile(dir, policy);
-  const migrationError = migrationProblem(migrations, migrationFiles.map((f) => f.path));
-  if (migrationError !== undefined) throw new ReleaseSourceError(migrationError.path, migrationError.problem);
+  checkMigrations(migrations, migrationFiles);
 
   const files = new Map<string, SourceFile>();
   for (const file of [...composeFiles, ...configFiles, ...migrationFiles]) {
@@ -96,16 +68,29 @@ export async function readReleaseSource(folder: string): Promise<ReleaseSource> 
   const stack = await readStackProfile(dir, composeServices);
   return {
     dir,
-    registry,
+    ...(spec.registry === undefined ? {} : { registry: spec.registry }),
     compose,
     policy,
     config,
     migrations,
-    images,
+    images: spec.images.map(({ service, image }) => ({ service, image })),
     composeServices,
     files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     stack,
   };
+}
+
+/** The migrations folder's files, by the one migration-file rule: every problem at once. */
+function checkMigrations(folder: string, files: readonly SourceFile[]): void {
+  const entries = new Map<string, boolean>();
+  for (const file of files) {
+    const [name = '', ...below] = file.path.slice(folder.length + 1).split('/');
+    entries.set(name, below.length === 0);
+  }
+  const problems = migrationFileProblems([...entries].map(([name, isFile]) => ({ name, isFile })));
+  if (problems.length > 0) {
+    throw new ReleaseSourceError(folder, `has ${problems.length} problem(s):\n${problems.map((p) => `${folder}/${p.name}: ${p.message}. ${p.fix}`).join('\n')}`);
+  }
 }
 
 async function sourceRoot(folder: string): Promise<string> {
@@ -163,45 +148,8 @@ async function checkComposeFiles(dir: string, compose: readonly string[], shippe
   return [...services].sort();
 }
 
-function imagesOf(value: unknown): ReleaseSourceImage[] {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw new ReleaseSourceError(SERVICES_FILE, 'images must be a non-empty list of { service, image, context, dockerfile }');
-  }
-  const seen = new Set<string>();
-  return (value as unknown[]).map((entry, i) => {
-    const item = record(entry, SERVICES_FILE, `images[${i}]`);
-    const service = stringAt(item, 'service', SERVICES_FILE, `images[${i}].`);
-    const image = stringAt(item, 'image', SERVICES_FILE, `images[${i}].`);
-    if (!SERVICE_NAME_PATTERN.test(service)) {
-      throw new ReleaseSourceError(SERVICES_FILE, `images[${i}].service "${service}" is not a compose service name (${SERVICE_NAME_PATTERN.source})`);
-    }
-    if (!IMAGE_NAME_PATTERN.test(image)) {
-      throw new ReleaseSourceError(
-        SERVICES_FILE,
-        `images[${i}].image "${image}" (service ${service}) is not a repository name below the registry: lower-case, no tag, no digest`,
-      );
-    }
-    if (seen.has(service)) throw new ReleaseSourceError(SERVICES_FILE, `images lists service ${service} twice`);
-    seen.add(service);
-    return { service, image };
-  });
-}
-
 function checkReserved(path: string): void {
   if (RESERVED_PATHS.has(path)) {
     throw new ReleaseSourceError(path, `this name is reserved for what sign writes into the bundle (${[...RESERVED_PATHS].join(', ')}); rename the file`);
   }
-}
-
-function record(value: unknown, file: string, where: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ReleaseSourceError(file, `${where} must be a mapping`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function stringAt(value: Record<string, unknown>, key: string, file: string, prefix = ''): string {
-  const found = value[key];
-  if (typeof found !== 'string' || found === '') throw new ReleaseSourceError(file, `${prefix}${key} must be a non-empty string`);
-  return found;
 }

@@ -111,12 +111,12 @@ describe('sign refuses, writing nothing', () => {
     await rm(join(dangling, 'docker-compose.prod.yml'));
     await symlink('/nonexistent/docker-compose.prod.yml', join(dangling, 'docker-compose.prod.yml'));
     expect(await refusal(sign({ digests }, dangling))).toBe(
-      'docker-compose.prod.yml: is a dangling symbolic link (to /nonexistent/docker-compose.prod.yml) and cannot be read; put the file itself there',
+      'services.yml: has 1 problem(s):\nservices.yml:7: release.compose[1]: docker-compose.prod.yml is a dangling symbolic link and cannot be read; put the file itself there',
     );
     const folder = await copyExample(join(dir, 'b'));
     await rm(join(folder, 'config/policy.json'));
     await mkdir(join(folder, 'config/policy.json'));
-    expect(await refusal(sign({ digests }, folder))).toBe('config/policy.json: is a directory, expected a regular file');
+    expect(await refusal(sign({ digests }, folder))).toBe('services.yml: has 1 problem(s):\nservices.yml:8: release.policy: config/policy.json is not a file');
   });
 
   it('an unsafe path: outside the source, a name outside the charset, a symbolic link in the config folder', async () => {
@@ -124,9 +124,11 @@ describe('sign refuses, writing nothing', () => {
     const escape = await copyExample(join(dir, 'a'));
     const spec = await readFile(join(escape, 'services.yml'), 'utf8');
     await writeFile(join(escape, 'services.yml'), spec.replace('config: config', 'config: ../../etc').replace('policy: config/policy.json', 'policy: ../../etc/policy.json'));
-    expect(await refusal(sign({ digests }, escape))).toBe(
-      'services.yml: release.policy "../../etc/policy.json" is not a safe path inside the source folder: the path has a "." or ".." segment',
-    );
+    expect((await refusal(sign({ digests }, escape))).split('\n')).toEqual([
+      'services.yml: has 2 problem(s):',
+      'services.yml:8: release.policy: "../../etc/policy.json" is not a safe path inside the source folder: the path has a "." or ".." segment',
+      'services.yml:9: release.config: "../../etc" is not a safe path inside the source folder: the path has a "." or ".." segment',
+    ]);
     const spaced = await copyExample(join(dir, 'b'));
     await writeFile(join(spaced, 'config/extra settings.yml'), 'a: 1\n');
     expect(await refusal(sign({ digests }, spaced))).toMatch(/^config\/extra settings\.yml: unsafe path: the path holds a character outside/);
@@ -147,7 +149,9 @@ describe('sign refuses, writing nothing', () => {
     );
     const gap = await copyExample(join(dir, 'b'));
     await rm(join(gap, 'migrations/0002_fills_and_positions.sql'));
-    expect(await refusal(sign({ digests }, gap))).toBe('migrations: migration 0002 is missing: migrations are numbered consecutively from 0001');
+    expect(await refusal(sign({ digests }, gap))).toBe(
+      'migrations: has 1 problem(s):\nmigrations/0003_risk_and_audit.sql: 0003_risk_and_audit.sql follows 0001_accounts_and_orders.sql: 0002 is missing. Number migrations consecutively: rename 0003_risk_and_audit.sql to 0002_risk_and_audit.sql',
+    );
   });
 
   it('a compose service without an image in services.yml (it would run unpinned)', async () => {

@@ -94,6 +94,7 @@ describe('sign examples/titan', () => {
     const expected = [
       'docker-compose.yml',
       'docker-compose.prod.yml',
+      'docker-compose.secrets.yml',
       'docker-compose.digests.yml',
       ...sourceConfig,
       ...sourceMigrations,
@@ -130,7 +131,7 @@ describe('sign examples/titan', () => {
       path: 'config/policy.json',
       sha256: createHash('sha256').update(await readFile(join(EXAMPLE_SOURCE, 'config/policy.json'))).digest('hex'),
     });
-    expect(manifest.compose).toEqual(['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml']);
+    expect(manifest.compose).toEqual(['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.secrets.yml', 'docker-compose.digests.yml']);
     expect(Object.keys(manifest.images).sort()).toEqual([...services].sort());
     expect(manifest.images['titan-execution']).toEqual({ image: '127.0.0.1:5000/titan/titan-execution-rs', digest: fakeDigest('titan-execution') });
     expect(manifest.images['titan-console-api']?.digest).toBe(fakeDigest('titan-console-api'));

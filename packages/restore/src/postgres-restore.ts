@@ -15,6 +15,7 @@ import type { ObjectStore } from '@titan/spaces/object-store';
 import type { SshConnection } from '@titan/ssh/connection';
 import { explain, openObject } from './backup-object.js';
 import { checksumSpec, compareTables, type TableCheck } from './postgres-proof.js';
+import { EXIT_DATA_ERROR } from '@titan/ssh/exit-status';
 
 export const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 export const PG_RESTORE_SCRIPT_NAME = 'titan-pg-restore';
@@ -30,7 +31,7 @@ SQL
 )
 if [ "$exists" != 0 ]; then
   echo "titan-pg-restore: database $db already exists; a restore never writes into an existing database" >&2
-  exit 65
+  exit ${EXIT_DATA_ERROR}
 fi
 createdb --username="$admin" --owner="$owner" "$db"
 echo "titan-pg-restore: created database $db" >&2

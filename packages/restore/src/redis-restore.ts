@@ -19,6 +19,7 @@ import type { Logger } from '@titan/log/logger';
 import type { ObjectStore } from '@titan/spaces/object-store';
 import type { SshConnection } from '@titan/ssh/connection';
 import { explain, openObject } from './backup-object.js';
+import { EXIT_NO_INPUT, EXIT_TERMINATED } from '@titan/ssh/exit-status';
 
 export const REDIS_STAGE_SCRIPT_NAME = 'titan-redis-stage';
 
@@ -32,7 +33,7 @@ ${workFolderPrelude('token')}
 staged="$dir/$name"
 done=0
 trap 'if [ "$done" != 1 ]; then rm -f "$staged.part"; fi; rm -rf "$work"' EXIT
-trap 'exit 143' TERM
+trap 'exit ${EXIT_TERMINATED}' TERM
 cat >"$staged.part"
 mv -f "$staged.part" "$staged"
 done=1
@@ -48,7 +49,7 @@ dir=$1
 name=$2
 suffix=$3
 cd "$dir"
-[ -s "$name" ] || { echo "titan-redis-swap: no staged RDB $dir/$name (or an empty one)" >&2; exit 66; }
+[ -s "$name" ] || { echo "titan-redis-swap: no staged RDB $dir/$name (or an empty one)" >&2; exit ${EXIT_NO_INPUT}; }
 if [ -e dump.rdb ]; then mv -f dump.rdb "dump.rdb.$suffix"; fi
 if [ -d appendonlydir ]; then
   # Redis 7's multi-part append-only file: with it on, Redis loads that, not dump.rdb. The backup

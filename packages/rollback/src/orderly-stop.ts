@@ -18,6 +18,7 @@ import { SERVICE_NAME_PATTERN } from '@titan/release/image-reference';
 import type { StackProfile } from '@titan/release/stack-profile';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
+import { EXIT_STILL_RUNNING } from '@titan/ssh/exit-status';
 
 export type ShutdownScope = 'trading' | 'all';
 
@@ -44,11 +45,10 @@ export class OrderlyStopError extends Error {
 }
 
 export const ORDERLY_STOP_SCRIPT_NAME = 'titan-orderly-stop';
-const STILL_RUNNING_EXIT = 4;
 
 // $1 project, $2 stop timeout in seconds ('' = each container's own, from stop_grace_period), then
 // one argument per group: its service names, space-separated. For each group, in order: "stopped
-// <index> <containers> <milliseconds>", or "still-running <index> <services>" and exit 4.
+// <index> <containers> <milliseconds>", or "still-running <index> <services>" and exits EXIT_STILL_RUNNING.
 export const ORDERLY_STOP_SCRIPT = `set -eu
 project=$1
 timeout=$2
@@ -67,7 +67,7 @@ for group in "$@"; do
     running=$(docker inspect --format '{{.State.Running}} {{index .Config.Labels "com.docker.compose.service"}}' $ids | awk '$1 == "true" { print $2 }' | sort -u | tr '\\n' ' ')
     if [ -n "$running" ]; then
       printf 'still-running %s %s\\n' "$index" "$running"
-      exit ${STILL_RUNNING_EXIT}
+      exit ${EXIT_STILL_RUNNING}
     fi
   fi
   end=$(date +%s%3N)
@@ -113,7 +113,7 @@ export async function stopInOrder(connection: SshConnection, request: OrderlySto
     });
   } catch (error: unknown) {
     const next = groups[stopped.length];
-    if (error instanceof CommandFailedError && error.exitCode === STILL_RUNNING_EXIT) {
+    if (error instanceof CommandFailedError && error.exitCode === EXIT_STILL_RUNNING) {
       throw new OrderlyStopError(
         `The orderly shutdown stopped at ${next?.join(', ') ?? 'a group'}: ${stillRunning || 'some of its containers'} still run(s) after docker stop. ` +
           'Nothing was switched; the groups after it were not touched. Look at those containers (docker inspect, docker logs) before trying again.',

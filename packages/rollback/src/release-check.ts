@@ -3,14 +3,16 @@
  * packages/host's verifyRelease, exactly as a deploy verifies a release folder it reuses (the
  * release package's HOST_VERIFY_SCRIPT against `<app>/trust`: the signature against the trusted
  * keys, every listed file's size and sha256, nothing unlisted). Then its manifest is read back
- * (packages/host readInstalledRelease) and its images are made present by digest (packages/host
- * findMissingImages, then pullImages of the missing ones).
+ * (packages/host readInstalledRelease), the secret files it mounts are checked (packages/host
+ * secret-files: there, not empty, 0600 or 0400, the deploy user's), and its images are made present
+ * by digest (packages/host findMissingImages, then pullImages of the missing ones).
  */
 import type { Logger } from '@titan/log/logger';
 import type { HostLayout } from '@titan/host/host-layout';
 import { findMissingImages, imageReferences, pullImages } from '@titan/host/image-pull';
 import { readInstalledRelease } from '@titan/host/release-files';
 import { HostVerificationError, verifyRelease } from '@titan/host/release-install';
+import { inspectSecretFiles, releaseSecretPaths } from '@titan/host/secret-files';
 import type { ReleaseManifest } from '@titan/release/manifest';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
@@ -28,10 +30,10 @@ export interface CheckedRelease {
 export class ReleaseRefusedError extends Error {
   override readonly name = 'ReleaseRefusedError';
   readonly releaseId: string;
-  readonly stage: 'verify' | 'images';
+  readonly stage: 'verify' | 'secrets' | 'images';
   readonly reason: string;
 
-  constructor(releaseId: string, stage: 'verify' | 'images', reason: string, message: string, options?: ErrorOptions) {
+  constructor(releaseId: string, stage: 'verify' | 'secrets' | 'images', reason: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.releaseId = releaseId;
     this.stage = stage;
@@ -57,6 +59,11 @@ export async function checkRelease(connection: SshConnection, layout: HostLayout
   if (manifest.stack === undefined) {
     const reason = 'it was signed before releases carried their stack profile (manifest schemaVersion 1)';
     throw new ReleaseRefusedError(releaseId, 'verify', reason, `Release ${releaseId}: ${reason}; sign its commit again and deploy that. Nothing was stopped or switched.`);
+  }
+  const secretProblems = await inspectSecretFiles(connection, layout, await releaseSecretPaths(connection, layout, manifest));
+  if (secretProblems.length > 0) {
+    const reason = `the secret files it mounts are not kept as they must be (${secretProblems.map((p) => `${p.path} ${p.problem}`).join('; ')})`;
+    throw new ReleaseRefusedError(releaseId, 'secrets', reason, `Release ${releaseId}: ${reason}: each must be the deploy user's, 0600 or 0400, not empty. Nothing was stopped or switched.`);
   }
   let pulled: string[];
   try {

@@ -102,7 +102,7 @@ export interface RollbackRequest {
 
 export interface RefusedRelease {
   readonly release: string;
-  readonly stage: 'verify' | 'images';
+  readonly stage: 'verify' | 'secrets' | 'images';
   readonly reason: string;
 }
 

@@ -11,6 +11,7 @@ import { parseManifest, type ReleaseManifest } from '@titan/release/manifest';
 import { findSigningKey } from '@titan/release/manifest-signature';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
+import { EXIT_NO_CURRENT_RELEASE } from '@titan/ssh/exit-status';
 
 export class HostReleaseError extends Error {
   override readonly name = 'HostReleaseError';
@@ -36,13 +37,13 @@ export interface HostReleaseRequest {
 }
 
 // $1 app dir; standard input: the host verify script (fed to `sh -s`, so it stays off the command
-// line and out of the log). Exit 3: there is no current release.
+// line and out of the log). Exit EXIT_NO_CURRENT_RELEASE: there is no current release.
 export const READ_HOST_RELEASE_SCRIPT = `set -eu
 app_dir=$1
 current=$app_dir/current
 if [ ! -e "$current/manifest.json" ]; then
   printf 'read-release: %s/manifest.json does not exist: no release is current on this host\\n' "$current" >&2
-  exit 3
+  exit ${EXIT_NO_CURRENT_RELEASE}
 fi
 target=$(readlink -- "$current" 2>/dev/null) || target=
 printf 'current %s\\n' "$target"
@@ -68,7 +69,7 @@ export async function readHostRelease(connection: SshConnection, request: HostRe
     });
     stdout = result.stdout;
   } catch (error: unknown) {
-    if (error instanceof CommandFailedError && error.exitCode === 3) {
+    if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_CURRENT_RELEASE) {
       throw new HostReleaseError(
         `${request.appDir}/current/manifest.json does not exist on ${connection.host}: no release is current there. Deploy one first, or check app-dir.`,
       );

@@ -81,7 +81,7 @@ export interface PolicyParity {
 export interface VerifyFailure {
   /** The service at fault, or `host` for what is not one service's (the policy file, the probe). */
   readonly service: string;
-  /** running, healthy, digest, endpoint, extra, policy or probe. */
+  /** running, healthy, digest, endpoint, extra, policy, probe, secret-file or secret-exposure. */
   readonly check: string;
   readonly detail: string;
   /** Docker's last healthcheck run and/or the endpoint's body, truncated. */

@@ -16,6 +16,7 @@ import { type HealthEndpointSpec, healthEndpointsOf } from './health-endpoints.j
 import { requestHealth } from './health-request.js';
 import { type EndpointProbe, type Evaluation, evaluateStack } from './stack-evaluation.js';
 import { probeStack, type StackSnapshot } from './stack-probe.js';
+import { checkSecretFiles } from './secret-exposure.js';
 import type { VerifyFailure, VerifyReport } from './verify-report.js';
 
 export type { VerifyReport, ServiceCheck, VerifyFailure, PolicyParity, CheckCell } from './verify-report.js';
@@ -82,6 +83,13 @@ export async function verifyStack(connection: SshConnection, options: VerifyOpti
     };
     logger.debug(`poll ${polls} took ${Date.now() - pollStarted} ms: ${report.failures.length} check(s) failing`);
     if (report.healthy) {
+      // The secrets the release mounts as files: kept as they must be, and their content nowhere else.
+      // Checked once the stack runs (its logs and compose model are what is searched); waiting more cannot fix it.
+      const secretFailures = await checkSecretFiles(connection, { appDir: options.appDir, project: options.project, manifest, timeoutMs: MIN_PROBE_TIMEOUT_MS });
+      if (secretFailures.length > 0) {
+        logger.info(`Verification of ${manifest.releaseId} failed: ${describeFailures(secretFailures)}`);
+        return { ...report, healthy: false, failures: [...report.failures, ...secretFailures], durationMs: Date.now() - started };
+      }
       logger.info(`All ${serviceCount} services verified after ${polls} poll(s), ${(report.durationMs / 1000).toFixed(1)} s.`);
       return report;
     }

@@ -21,6 +21,7 @@ import { parseReleaseKey } from '@titan/release/release-key';
 import { signRelease, type SignedRelease } from '@titan/release/sign-release';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';
 import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/test-host';
+import { copySharedValues } from '@titan/test-host/shared-values';
 
 const run = promisify(execFile);
 
@@ -65,7 +66,7 @@ export async function createVerifyStack(): Promise<VerifyStackFixture> {
   };
   const compose = (args: readonly string[], extraFiles: readonly string[] = []): Promise<string> => {
     const current = join(appDir, 'current');
-    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml'].map((f) => join(current, f));
+    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.secrets.yml', 'docker-compose.digests.yml'].map((f) => join(current, f));
     return docker([
       'compose',
       '-p',
@@ -87,9 +88,7 @@ export async function createVerifyStack(): Promise<VerifyStackFixture> {
   await mkdir(join(appDir, 'releases'), { recursive: true });
   await mkdir(join(appDir, 'shared'), { recursive: true });
   await cp(join(host.appDir, 'trust'), join(appDir, 'trust'), { recursive: true });
-  await cp(join(host.appDir, 'shared', '.env.prod'), join(appDir, 'shared', '.env.prod'));
-  await chmod(join(appDir, 'shared'), 0o700);
-  await chmod(join(appDir, 'shared', '.env.prod'), 0o600);
+  copySharedValues(host, appDir);
 
   await cp(host.example, sourceDir, { recursive: true });
   await shiftPublishedPorts(join(sourceDir, 'docker-compose.prod.yml'));

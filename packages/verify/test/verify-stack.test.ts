@@ -115,7 +115,7 @@ describe('a healthy stack', () => {
     expect(summary).not.toContain('❌');
   });
 
-  it('costs one remote command per poll', async () => {
+  it('costs one remote command per poll, and three once the stack holds: the release\'s secret files read, checked and searched for', async () => {
     const sshLog = recordingLogger();
     const own = await stack.connect(sshLog);
     try {
@@ -126,7 +126,12 @@ describe('a healthy stack', () => {
       await own.close();
     }
     const commands = sshLog.lines.filter((l) => l.level === 'debug' && l.message.startsWith('$ '));
-    expect(commands.map((l) => l.message)).toEqual([expect.stringMatching(/^\$ sh -c <titan-verify-probe> titanverify /)]);
+    expect(commands.map((l) => l.message)).toEqual([
+      expect.stringMatching(/^\$ sh -c <titan-verify-probe> titanverify /),
+      expect.stringMatching(/^\$ sh -c <titan-read-release-files> /),
+      expect.stringMatching(/^\$ sh -c <titan-secret-files> /),
+      expect.stringMatching(/^\$ sh -c <titan-secret-exposure> /),
+    ]);
   });
 });
 

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DigitalOceanApiDouble } from '@titan/digitalocean/api-double';
 import { DropletStandIn, freePort, stackPorts } from '@titan/test-host/droplet-stand-in';
+import { secretFilesInput } from '@titan/test-host/shared-values';
 import type { TestHost } from '@titan/test-host/test-host';
 import type { EnvironmentSettings } from '@titan/workflow-runner/run-model';
 import { bringDown } from '../../../packages/deploy/test/support/host-fixture.js';
@@ -69,6 +70,8 @@ export async function startRecoveryHost(host: TestHost, values: string): Promise
         TITAN_APP_DIR: appDir,
         TITAN_PROJECT: RECOVERY_PROJECT,
         TITAN_URL: 'https://recovery.titan-trading.net',
+        // The secret files the example's secrets overlay mounts: provision writes them, the deploy needs them.
+        SECRET_FILES: secretFilesInput(host.example),
         ...extra.vars,
       },
       secrets: { DIGITALOCEAN_TOKEN: token, TITAN_SSH_KEY: deployKey, TITAN_ENV: values, ...extra.secrets },

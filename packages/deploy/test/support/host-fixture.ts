@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type RecordingLogger, recordingLogger } from '@titan/log/logger';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';
 import { readProductionValues } from '@titan/test-host/production-values';
+import { copySharedValues } from '@titan/test-host/shared-values';
 import { loadTestHost, type TestHost } from '@titan/test-host/test-host';
 
 export const testHost: TestHost = loadTestHost();
@@ -34,11 +35,10 @@ export function prepareAppDir(name: string): string {
   mkdirSync(join(appDir, 'releases'), { recursive: true, mode: 0o750 });
   mkdirSync(join(appDir, 'shared'), { mode: 0o700 });
   mkdirSync(join(appDir, 'trust'), { mode: 0o755 });
-  cpSync(join(testHost.appDir, 'shared', '.env.prod'), join(appDir, 'shared', '.env.prod'));
-  execFileSync('chmod', ['0600', join(appDir, 'shared', '.env.prod')]);
+  copySharedValues(testHost, appDir);
   cpSync(testHost.releasePublicKeyPem, join(appDir, 'trust', `${testHost.releaseKeyId}.pem`));
   writeFileSync(join(appDir, 'journal.jsonl'), '', { mode: 0o640 });
-  for (const path of [appDir, join(appDir, 'releases'), join(appDir, 'shared'), join(appDir, 'shared', '.env.prod'), join(appDir, 'journal.jsonl')]) {
+  for (const path of [appDir, join(appDir, 'releases'), join(appDir, 'journal.jsonl')]) {
     chownSync(path, uid, gid);
   }
   execFileSync('chmod', ['0750', appDir]);

@@ -18,6 +18,7 @@ import { signRelease } from '@titan/release/sign-release';
 import { productionValue } from '@titan/test-host/production-values';
 import { type ActionRun, type ActionRunOptions, type RunningAction, runActionBundle, startActionBundle } from '@titan/test-host/action-run';
 import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/test-host';
+import { copySharedValues } from '@titan/test-host/shared-values';
 
 export const PROJECT = 'titanrollback';
 export const PORT_OFFSET = 30_000;
@@ -45,11 +46,10 @@ export function prepareStack(): void {
   mkdirSync(join(appDir, 'releases'), { recursive: true, mode: 0o750 });
   mkdirSync(join(appDir, 'shared'), { mode: 0o700 });
   mkdirSync(join(appDir, 'trust'), { mode: 0o755 });
-  cpSync(join(host.appDir, 'shared', '.env.prod'), join(appDir, 'shared', '.env.prod'));
-  execFileSync('chmod', ['0600', join(appDir, 'shared', '.env.prod')]);
+  copySharedValues(host, appDir);
   cpSync(host.releasePublicKeyPem, join(appDir, 'trust', `${host.releaseKeyId}.pem`));
   writeFileSync(join(appDir, 'journal.jsonl'), '', { mode: 0o640 });
-  for (const path of [appDir, join(appDir, 'releases'), join(appDir, 'shared'), join(appDir, 'shared', '.env.prod'), join(appDir, 'journal.jsonl')]) {
+  for (const path of [appDir, join(appDir, 'releases'), join(appDir, 'journal.jsonl')]) {
     chownSync(path, uid, gid);
   }
   execFileSync('chmod', ['0750', appDir]);
@@ -250,7 +250,7 @@ export function bringDown(): void {
 export function cleanUp(): void {
   const current = join(appDir, 'current');
   if (existsSync(join(current, 'manifest.json'))) {
-    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.digests.yml'].flatMap((f) => ['-f', join(current, f)]);
+    const files = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.secrets.yml', 'docker-compose.digests.yml'].flatMap((f) => ['-f', join(current, f)]);
     spawnSync('docker', ['compose', '-p', PROJECT, '--project-directory', current, ...files, '--env-file', join(appDir, 'shared', '.env.prod'), 'down', '-v', '--remove-orphans'], { stdio: 'ignore' });
   }
   bringDown();

@@ -1,0 +1,97 @@
+/**
+ * The secret files a release's compose files mount (its secrets overlay, see
+ * @titan/release/stack-secrets), as the host keeps them under `shared/`: each must be a regular file
+ * (not a symbolic link, not a folder), not empty, mode 0600 or 0400, owned by the deploy user (the
+ * user the session runs as). Compose mounts a missing source as an empty folder created by the
+ * engine, and a looser file is readable by other users of the host: a deploy refuses both before it
+ * stops anything. The check reads modes, owners and sizes only: no content crosses the connection.
+ */
+import { DIGEST_OVERRIDE_FILE, type ReleaseManifest } from '@titan/release/manifest';
+import { secretHostPaths, stackSecretsOf } from '@titan/release/stack-secrets';
+import type { SshConnection } from '@titan/ssh/connection';
+import { parse } from 'yaml';
+import type { HostLayout } from './host-layout.js';
+import { readReleaseFiles } from './release-files.js';
+
+export interface SecretFileProblem {
+  /** Relative to the application folder: `shared/secrets/binance_api_key`. */
+  readonly path: string;
+  readonly problem: string;
+}
+
+export class SecretFilesError extends Error {
+  override readonly name = 'SecretFilesError';
+  constructor(
+    message: string,
+    readonly problems: readonly SecretFileProblem[],
+  ) {
+    super(message);
+  }
+}
+
+/** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
+const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+export const SECRET_FILES_SCRIPT_NAME = 'titan-secret-files';
+
+// $1 app dir, then the paths. One line per problem: <path> TAB <problem>. Exit 0 either way.
+export const SECRET_FILES_SCRIPT = `set -eu
+app=$1
+shift
+me=$(id -u)
+me_name=$(id -un)
+for rel in "$@"; do
+  f="$app/$rel"
+  if [ -L "$f" ]; then printf '%s\\t%s\\n' "$rel" "is a symbolic link (it must be the file itself)"; continue; fi
+  if [ ! -e "$f" ]; then printf '%s\\t%s\\n' "$rel" "is missing"; continue; fi
+  if [ ! -f "$f" ]; then printf '%s\\t%s\\n' "$rel" "is not a regular file"; continue; fi
+  read -r mode owner owner_name size <<EOF
+$(stat -c '%a %u %U %s' -- "$f")
+EOF
+  case "$mode" in
+    600 | 400) ;;
+    *) printf '%s\\t%s\\n' "$rel" "has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)" ;;
+  esac
+  if [ "$owner" != "$me" ]; then printf '%s\\t%s\\n' "$rel" "is owned by $owner_name (uid $owner), not by the deploy user $me_name"; fi
+  if [ "$size" = 0 ]; then printf '%s\\t%s\\n' "$rel" "is empty"; fi
+done
+`;
+
+/** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
+export async function inspectSecretFiles(connection: SshConnection, layout: HostLayout, paths: readonly string[]): Promise<SecretFileProblem[]> {
+  if (paths.length === 0) return [];
+  for (const path of paths) {
+    if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..')) throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
+  }
+  const result = await connection.runScript(SECRET_FILES_SCRIPT, [layout.appDir, ...paths], { name: SECRET_FILES_SCRIPT_NAME, timeoutMs: 30_000 });
+  return result.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [path = '', ...rest] = line.split('\t');
+      return { path, problem: rest.join('\t') };
+    });
+}
+
+/** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
+export async function requireSecretFiles(connection: SshConnection, layout: HostLayout, paths: readonly string[], what: string): Promise<void> {
+  const problems = await inspectSecretFiles(connection, layout, paths);
+  if (problems.length === 0) return;
+  throw new SecretFilesError(
+    `The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
+      `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
+      `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
+      '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).',
+    problems,
+  );
+}
+
+/** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
+export async function releaseSecretPaths(connection: SshConnection, layout: HostLayout, manifest: ReleaseManifest): Promise<string[]> {
+  const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+  const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
+  return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
+    const bytes = texts.get(f);
+    return bytes === undefined ? undefined : (parse(bytes.toString('utf8'), { merge: true, uniqueKeys: false }) as unknown);
+  })));
+}
