@@ -73,7 +73,7 @@ export function testHostEnvironments(host: TestHost, stagingKey?: { privateKey: 
     staging === undefined
       ? { vars: {}, secrets: { TITAN_ENV: values } }
       : {
-          vars: { TITAN_APP_DIR: staging.appDir, TITAN_PROJECT: staging.project, TITAN_NATS_URL: staging.natsUrl, TITAN_REQUIRED_VALUES: staging.required.join('\n') },
+          vars: { TITAN_APP_DIR: staging.appDir, TITAN_PROJECT: staging.project, TITAN_NATS_URL: staging.natsUrl },
           secrets: { TITAN_ENV: staging.values, TITAN_NATS_CONSOLE_PASSWORD: staging.value('NATS_CONSOLE_PASSWORD'), TITAN_HMAC_SECRET: staging.value('HMAC_SECRET') },
         };
   return {
