@@ -6,10 +6,14 @@
 // file). Assets that are programs for another platform are left out: ssh2's util/pagent.exe (the
 // Windows Pageant helper, run only for `agent: 'pageant'`, which no action uses); any other
 // executable or native addon among the assets fails the bundle, so none ships unnoticed.
+// With TITAN_BUNDLE_CHECK=committed (release.yml's rebuild), the bundle must be the committed dist/:
+// a difference fails this action's task at once, naming the action and the files that differ, so
+// the rebuild stops at the first bundle that is out of date.
 // Usage: node scripts/bundle-action.mjs <action dir>
 import ncc from '@vercel/ncc';
+import { execFileSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve, dirname } from 'node:path';
+import { join, resolve, dirname, relative } from 'node:path';
 
 const BANNER = [
   "import { createRequire as __titanCreateRequire } from 'node:module';",
@@ -46,3 +50,15 @@ for (const [name, asset] of Object.entries(assets ?? {})) {
   await writeFile(file, asset.source, { mode: asset.permissions });
 }
 await writeFile(join(out, 'package.json'), '{ "type": "module" }\n');
+
+if (process.env.TITAN_BUNDLE_CHECK === 'committed') {
+  const root = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: actionDir, encoding: 'utf8' }).trim();
+  const action = relative(root, actionDir);
+  const differ = execFileSync('git', ['status', '--porcelain', '--untracked-files=all', '--', out], { cwd: root, encoding: 'utf8' }).trimEnd();
+  if (differ !== '') {
+    const files = differ.split('\n').map((line) => line.slice(3));
+    console.log(`::error file=${files[0]}::${action}: the committed dist/ is not what its sources build (${files.join(', ')} ${files.length === 1 ? 'differs' : 'differ'}); rebuild it with npx turbo run bundle and commit ${action}/dist`);
+    process.exit(1);
+  }
+  console.log(`${action}: dist/ is the committed one`);
+}

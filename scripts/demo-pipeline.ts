@@ -2,9 +2,10 @@
  * The main job's pipeline, run as GitHub would run it but on this machine (scripts/demo calls it):
  * the Titan repository's release workflow (examples/workflows/titan-release.yml, the README's quick
  * start) is pushed to main; it calls deploy.yml@v1, read from this working tree by GitHub's own
- * parser: readiness gate -> build matrix -> one build leg per image (real docker build and push)
- * -> sign -> deploy to staging -> verify -> production's approval -> the same bundle to production
- * -> verify. Then a release whose titan-hunter is broken is pushed: staging's verification fails,
+ * parser: readiness gate (staging posture) -> build matrix -> one build leg per image (real docker
+ * build and push) -> sign the release and the staging stack's bundle (same commit, same digests)
+ * -> deploy the staging stack to staging (its own folder and Compose project on the test host) ->
+ * verify -> production's approval -> the release to production -> verify. Then a release whose titan-hunter is broken is pushed: staging's verification fails,
  * the host returns to the good release by itself and production never sees it. Then the nightly
  * backup (examples/workflows/titan-backup.yml calling backup.yml@v1) backs production up to an S3
  * peer (s3rver behind a checking front), encrypted, and proves it by a restore on the runner; and
@@ -19,7 +20,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as age from 'age-encryption';
@@ -29,6 +30,7 @@ import { loadTestHost } from '@titan/test-host/test-host';
 import { startGitHubApiStandIn } from '@titan/workflow-runner/github-api';
 import type { RunResult } from '@titan/workflow-runner/run-model';
 import { hostValue, testHostGitHub } from '@titan/workflow-runner/test-host-github';
+import { layOutTitanRepository, prepareStagingHost, STAGING_FOLDER } from '@titan/workflow-runner/staging-stack';
 
 const bold = '\x1b[1m';
 const dim = '\x1b[2m';
@@ -49,12 +51,16 @@ const verifyKey = await age.generateIdentity();
 const postgresIds = `${execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()}:${execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()}`;
 let failed = false;
 try {
-  // The Titan repository: the sample release source at its root, as the quick start assumes.
+  // The Titan repository: the sample release source at its root, as the quick start assumes, the
+  // staging stack in staging/; the staging host: a folder and Compose project of its own.
   const titan = join(work, 'titan');
-  cpSync(host.example, titan, { recursive: true });
-  execFileSync('git', ['init', '-q', titan]);
+  layOutTitanRepository(host, titan);
+  const leftover = execFileSync('docker', ['ps', '-aq', '--filter', 'label=com.docker.compose.project=titanstaging'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  if (leftover.length > 0) execFileSync('docker', ['rm', '-f', '-v', ...leftover], { stdio: 'ignore' });
+  const staging = prepareStagingHost(host, 'demo-staging', 'titanstaging');
   const github = testHostGitHub({
     host,
+    staging,
     api,
     scratch: join(work, 'runs'),
     repository: { root: titan, name: 'titan/titan' },
@@ -101,7 +107,8 @@ try {
     for (const d of api.deployments.filter((x) => x.runId === String(run.runId))) {
       console.log(`    GitHub deployment ${d.id} to ${d.environment} (by ${d.createdBy === 'api' ? 'action-deploy' : 'the job'}): ${d.statuses.map((s) => s.state).join(' -> ')}`);
     }
-    console.log(`    ${host.appDir}/current -> ${readlinkSync(join(host.appDir, 'current'))}`);
+    console.log(`    production ${host.appDir}/current -> ${readlinkSync(join(host.appDir, 'current'))}`);
+    console.log(`    staging ${staging.appDir}/current -> ${readlinkSync(join(staging.appDir, 'current'))}`);
     if (run.chainErrors.length > 0) console.log(`    ${red}broken chain: ${run.chainErrors.join('; ')}${reset}`);
   };
 
@@ -109,6 +116,7 @@ try {
   const good = await push('the sample release');
   report(good);
   const release = good.jobs['deploy']?.outputs['release-id'] ?? '';
+  const stagingRelease = good.jobs['deploy']?.outputs['staging-release-id'] ?? '';
   if (good.conclusion !== 'success' || good.jobs['deploy']?.outputs['result'] !== 'deployed') throw new Error('the release was not deployed to staging and production');
 
   step('2. The signed bundle (the run\'s release-bundle artifact), checked with nothing but the OpenSSL CLI and sha256sum');
@@ -122,19 +130,23 @@ try {
   const sums = spawnSync('sha256sum', ['--quiet', '--strict', '-c', '-'], { cwd: bundle, input: manifest.files.map((f) => `${f.sha256}  ${f.path}\n`).join(''), encoding: 'utf8' });
   if (sums.status !== 0) throw new Error(`sha256sum: ${sums.stdout}${sums.stderr}`);
   console.log(`  OpenSSL verified manifest.sig; all ${manifest.files.length} files of ${basename(bundle)} (${release}) match their sha256; production ran this same bundle`);
+  const check = good.jobs['deploy/deploy-production']?.legs[0]?.steps.find((s) => s.name === 'The bundle is the one signed, and runs what staging ran');
+  note(`  before production deployed it, the image digests staging ran (${stagingRelease}, the staging stack) were checked against it:`);
+  for (const line of check?.log ?? []) console.log(`    ${line}`);
 
   step('3. A release whose titan-hunter is broken (built with BROKEN=1): staging reverts by itself, production never sees it');
-  const services = join(titan, 'services.yml');
-  const text = readFileSync(services, 'utf8');
-  writeFileSync(services, text.replace('{ SERVICE: titan-hunter, PORT: "8083" }', '{ SERVICE: titan-hunter, PORT: "8083", BROKEN: "1" }'));
+  for (const services of [join(titan, 'services.yml'), join(titan, STAGING_FOLDER, 'services.yml')]) {
+    const text = readFileSync(services, 'utf8');
+    writeFileSync(services, text.replace('{ SERVICE: titan-hunter, PORT: "8083" }', '{ SERVICE: titan-hunter, PORT: "8083", BROKEN: "1" }'));
+  }
   const broken = await push('titan-hunter broken');
   report(broken);
-  const now = basename(readlinkSync(join(host.appDir, 'current')));
-  if (broken.jobs['deploy']?.outputs['result'] !== 'rolled-back' || now !== release || broken.jobs['deploy/deploy-production']?.result !== 'skipped') {
-    throw new Error(`expected the broken release rolled back on staging, production skipped and current -> ${release}`);
+  const now = basename(readlinkSync(join(staging.appDir, 'current')));
+  if (broken.jobs['deploy']?.outputs['result'] !== 'rolled-back' || now !== stagingRelease || broken.jobs['deploy/deploy-production']?.result !== 'skipped') {
+    throw new Error(`expected the broken release rolled back on staging (current -> ${stagingRelease}), production skipped`);
   }
-  note('  journal (last two lines):');
-  for (const line of readFileSync(join(host.appDir, 'journal.jsonl'), 'utf8').trim().split('\n').slice(-2)) console.log(`    ${line}`);
+  note("  staging's journal (last two lines):");
+  for (const line of readFileSync(join(staging.appDir, 'journal.jsonl'), 'utf8').trim().split('\n').slice(-2)) console.log(`    ${line}`);
 
   step('4. The nightly backup (backup.yml@v1): Postgres, Redis and the JetStream streams to Spaces, encrypted, proven by a restore on the runner');
   const backup = await github.run({ workflow: join(REPOSITORY_ROOT, 'examples/workflows/titan-backup.yml'), event: 'workflow_dispatch', ref: 'refs/heads/main' });
@@ -155,7 +167,7 @@ try {
   console.log(`  ${database} holds ${tables} tables, every row count as the backup recorded; dropping it again (production keeps its own)`);
   execFileSync('docker', ['exec', postgres, 'dropdb', '-U', 'postgres', database]);
 
-  console.log(`\n${green}✔ demo complete:${reset} ${release} deployed to staging and production from one signed bundle; the broken release was rolled back on staging by itself and never reached production; production was backed up, the backup proven by a restore on the runner and restored beside production's database.`);
+  console.log(`\n${green}✔ demo complete:${reset} ${release} built once; the staging stack (${stagingRelease}) ran those digests on staging, then the release ran on production; the broken release was rolled back on staging by itself and never reached production; production was backed up, the backup proven by a restore on the runner and restored beside production's database.`);
 } catch (error: unknown) {
   failed = true;
   console.error(`${red}demo failed: ${error instanceof Error ? error.message : String(error)}${reset}`);

@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3612);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7962);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3612:
+/***/ 7962:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64051,6 +64051,7 @@ var core_logger = __nccwpck_require__(6649);
  *   state/guard-<id>.json          a commit-confirmed guard waiting for <id> to be confirmed
  *   state/guard-<id>.log           what that guard did
  *   state/mode                     the TITAN_MODE the stack was last started with
+ *   state/stack-started            what the last verified start left running (stack-record.ts)
  *   journal.jsonl                  one JSON line per deploy that changed the host
  *   .deploy.lock                   the flock(1) file of the deploy lock
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
@@ -68143,6 +68144,84 @@ async function recordStackMode(connection, layout, mode) {
     await connection.runScript(RECORD_MODE_SCRIPT, [layout.appDir, mode], { name: RECORD_MODE_SCRIPT_NAME, timeoutMs: 30_000 });
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/stack-record.js
+
+const STACK_RECORD = 'state/stack-started';
+// The digest of every regular file under shared/ (paths and contents), as one sha256.
+const SHARED_DIGEST_PART = `shared_digest() {
+  find shared -type f -print0 2> /dev/null | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -d ' ' -f 1
+}
+containers() {
+  docker ps -a --no-trunc --filter "label=com.docker.compose.project=$project" --format '{{.ID}} {{.State}} {{.Label "com.docker.compose.service"}}'
+}
+`;
+const READ_STACK_RECORD_SCRIPT_NAME = 'titan-read-stack-record';
+// $1 app dir, $2 project. Prints "container ID STATE SERVICE" lines, the record's lines (prefixed
+// "record "; its digest line stays on the host) and "shared same|changed|no-record".
+const READ_STACK_RECORD_SCRIPT = `set -eu
+app=$1 project=$2
+cd "$app"
+${SHARED_DIGEST_PART}containers | sed 's/^/container /'
+if [ ! -f ${STACK_RECORD} ]; then
+  echo 'shared no-record'
+  exit 0
+fi
+grep -v '^shared ' ${STACK_RECORD} | sed 's/^/record /'
+if [ "$(sed -n 's/^shared //p' ${STACK_RECORD})" = "$(shared_digest)" ]; then echo 'shared same'; else echo 'shared changed'; fi
+`;
+const WRITE_STACK_RECORD_SCRIPT_NAME = 'titan-write-stack-record';
+// $1 app dir, $2 project, $3 release id, $4 mode. The record of what runs now (written atomically).
+const WRITE_STACK_RECORD_SCRIPT = `set -eu
+app=$1 project=$2 release=$3 mode=$4
+cd "$app"
+${SHARED_DIGEST_PART}mkdir -p state
+{
+  printf 'release %s\\nmode %s\\nshared %s\\n' "$release" "$mode" "$(shared_digest)"
+  containers | awk '{ print "container " $1 " " $3 }'
+} > ${STACK_RECORD}.tmp
+chmod 0600 ${STACK_RECORD}.tmp
+mv -f ${STACK_RECORD}.tmp ${STACK_RECORD}
+`;
+async function readStackNow(connection, layout, project) {
+    checkProject(project);
+    const { stdout } = await connection.runScript(READ_STACK_RECORD_SCRIPT, [layout.appDir, project], { name: READ_STACK_RECORD_SCRIPT_NAME, timeoutMs: 60_000 });
+    return parseStackNow(stdout);
+}
+/** Records what runs now as the last successful start of `release` in `mode`. */
+async function writeStackRecord(connection, layout, project, release, mode) {
+    checkProject(project);
+    await connection.runScript(WRITE_STACK_RECORD_SCRIPT, [layout.appDir, project, release, mode], { name: WRITE_STACK_RECORD_SCRIPT_NAME, timeoutMs: 60_000 });
+}
+function parseStackNow(stdout) {
+    const containers = [];
+    const recorded = [];
+    let release;
+    let mode = '';
+    let shared = 'no-record';
+    for (const line of stdout.split('\n')) {
+        const words = line.split(' ');
+        if (words[0] === 'container' && words.length >= 3) {
+            containers.push({ id: words[1] ?? '', state: words[2] ?? '', service: words[3] ?? '' });
+        }
+        else if (words[0] === 'record') {
+            if (words[1] === 'release')
+                release = words[2];
+            else if (words[1] === 'mode')
+                mode = words[2] ?? '';
+            else if (words[1] === 'container')
+                recorded.push({ id: words[2] ?? '', service: words[3] ?? '' });
+        }
+        else if (words[0] === 'shared' && (words[1] === 'same' || words[1] === 'changed' || words[1] === 'no-record')) {
+            shared = words[1];
+        }
+    }
+    return { containers, record: release === undefined ? undefined : { release, mode, containers: recorded }, shared };
+}
+function checkProject(project) {
+    if (!PROJECT_PATTERN.test(project))
+        throw new Error(`Project ${JSON.stringify(project)} is not a Compose project name.`);
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
 /**
  * `current` flips atomically, in both directions: a symbolic link to the release is made under a
@@ -68841,8 +68920,9 @@ function parseStackProbe(stdout, policyPath) {
 
 
 class SecretFilesError extends Error {
-    problems;
     name = 'SecretFilesError';
+    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+    problems;
     constructor(message, problems) {
         super(message);
         this.problems = problems;
@@ -69261,6 +69341,141 @@ class MigrationDriftError extends Error {
     name = 'MigrationDriftError';
 }
 
+;// CONCATENATED MODULE: ../packages/deploy/lib/host-inspection.js
+/**
+ * The inspect phase of a deploy, and of a plan: the host read under the lock (readHostState), held
+ * to what a deploy needs before it changes anything: a trusted release key, a private production
+ * values file, a `current` that is a release folder, and no operator's halt unless the run lifts it.
+ * A deploy throws the first problem; a plan (problems) lists every one at once.
+ */
+
+
+
+/** Reads the host and refuses one that is not ready, or halted without lift-halt. */
+async function inspectHost(connection, layout, options) {
+    const state = await readHostState(connection, layout);
+    const [problem] = hostProblems(state, layout, connection.host);
+    if (problem !== undefined)
+        throw new HostNotReadyError(problem);
+    if (state.halted === undefined)
+        return { state, lifting: undefined };
+    if (!options.liftHalt)
+        throw new HostHaltedError(haltRefusal(state, connection.host), state.halted);
+    options.logger.warning(`The host is halted ${describeHalt(state.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
+    return { state, lifting: state.halted.nonce };
+}
+/** Why a halted host is refused (without lift-halt). */
+function haltRefusal(state, host) {
+    const how = state.halted === undefined ? '' : ` ${describeHalt(state.halted)}`;
+    return (`The host ${host} is halted${how}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
+        'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.');
+}
+/** Everything that keeps the host from taking a deploy, each with what to do (empty: ready). */
+function hostProblems(state, layout, host) {
+    const problems = [];
+    if (state.trustedKeys === 0) {
+        problems.push(`The host ${host} has no trusted release key in ${layout.trustDir}, so it cannot verify any release and none is deployed. ` +
+            `Provision it: put the release public key PEM in ${layout.trustDir}/ (action-provision does this), then deploy again.`);
+    }
+    if (!state.envFile.present) {
+        problems.push(`The host ${host} has no production values file ${layout.envFile}. Create it on the host from production.env.template ` +
+            '(mode 0600, owned by the deploy user); deploys never upload it.');
+    }
+    else if ((state.envFile.mode & 0o077) !== 0) {
+        problems.push(`${layout.envFile} on ${host} is readable by others (mode ${state.envFile.mode.toString(8)}). Run chmod 600 on it, then deploy again.`);
+    }
+    if (state.strayCurrent !== undefined) {
+        problems.push(`${layout.current} on ${host} points at ${JSON.stringify(state.strayCurrent)}, not at a release folder (releases/<id>). Fix it by hand before deploying.`);
+    }
+    return problems;
+}
+/** state/mode as a mode, when it is one. */
+function recordedMode(state) {
+    return state.mode === 'ARMED' || state.mode === 'DISARMED' ? state.mode : undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/release-view.js
+
+
+
+
+/** `guess`: the compose files the release probably has (the new release's), read with its manifest. */
+async function readReleaseView(connection, layout, releaseId, guess = []) {
+    const { manifest, files } = await readInstalledRelease(connection, layout, releaseId, {
+        guess: guess.filter((f) => f !== DIGEST_OVERRIDE_FILE),
+        wanted: (m) => definitionFiles(m),
+    });
+    const compose = readComposeView(definitionFiles(manifest).map((name) => {
+        const content = files.get(name);
+        if (content === undefined)
+            throw new Error(`${layout.releaseDir(releaseId)}/${name} could not be read.`);
+        return { name, text: content.toString('utf8') };
+    }));
+    return { manifest, compose };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/compose-work.js
+function composeWork(plan, now, running) {
+    const up = (why) => ({ up: true, why });
+    if (running.release === undefined)
+        return up('first release on this host: the stack is created');
+    if (plan.changed.length > 0)
+        return up(`${plan.changed.length} service(s) change: ${plan.changed.join(', ')}`);
+    if (running.lifting)
+        return up('the halt is lifted: the trading services start again');
+    if (now === undefined)
+        return up('the stack could not be read');
+    const record = now.record;
+    if (record === undefined)
+        return up('no record of the last start of the stack on the host');
+    if (record.release !== running.release)
+        return up(`the stack was last started from release ${record.release}, not from ${running.release}, which is current`);
+    if (record.mode !== running.mode)
+        return up(`the last recorded start of the stack was in mode ${record.mode}; this deploy starts it ${running.mode}`);
+    if (now.shared !== 'same')
+        return up('the files under shared/ (production values, secrets) changed since the last start');
+    const recorded = new Map(record.containers.map((c) => [c.id, c.service]));
+    for (const container of now.containers) {
+        const service = recorded.get(container.id);
+        if (service === undefined)
+            return up(`${container.service || container.id.slice(0, 12)} has a container the last start did not leave`);
+        if (container.state !== 'running')
+            return up(`${container.service} is ${container.state}`);
+    }
+    const present = new Set(now.containers.map((c) => c.id));
+    const gone = record.containers.find((c) => !present.has(c.id));
+    if (gone !== undefined)
+        return up(`the container of ${gone.service} that the last start left is gone`);
+    if (now.containers.length === 0)
+        return up('the project has no container');
+    return {
+        up: false,
+        why: `nothing changes against release ${running.release}, and its ${now.containers.length} containers run as its last start left them (same mode, shared/ unchanged)`,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/stop-before-switch.js
+const RECREATING = new Set(['image', 'definition', 'mode']);
+function stopsBeforeSwitch(plan, pendingMigrations) {
+    const groups = plan.stopBeforeSwitch;
+    const [only] = groups;
+    if (pendingMigrations > 0 || groups.length !== 1 || only === undefined)
+        return { groups, recreatedAtStart: [] };
+    const recreated = only.every((service) => plan.services.find((s) => s.service === service)?.reasons.some((r) => RECREATING.has(r)) === true);
+    return recreated ? { groups: [], recreatedAtStart: only } : { groups, recreatedAtStart: [] };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/retention-after-deploy.js
+
+function retentionAfterDeploy(state, releaseId, keep, elapsedSeconds) {
+    const releases = [
+        ...state.releases.filter((r) => r.id !== releaseId),
+        { id: releaseId, mtime: state.now + Math.ceil(elapsedSeconds), bad: false, confirmed: true },
+    ];
+    const guards = state.guards.filter((g) => g.release !== releaseId);
+    return selectReleasesToRemove({ releases, current: releaseId, keep, guards });
+}
+
 ;// CONCATENATED MODULE: ../packages/deploy/lib/release-admission.js
 /**
  * Whether this bundle may run on the host at all, decided before anything changes (no upload, no
@@ -69476,6 +69691,10 @@ class PhaseClock {
 
 
 
+
+
+
+
 /** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
 const REVERT_MODE = 'DISARMED';
 async function deployRelease(connection, request) {
@@ -69536,19 +69755,9 @@ async function deployRelease(connection, request) {
         }));
         const heldLock = lock;
         checkpoint();
-        let state = await clock.run('inspect', async () => {
-            const found = await readHostState(connection, layout);
-            checkHostReady(found, layout, connection.host);
-            if (found.halted !== undefined) {
-                if (request.liftHalt !== true) {
-                    throw new HostHaltedError(`The host ${connection.host} is halted ${describeHalt(found.halted)}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
-                        'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.', found.halted);
-                }
-                lifting = found.halted.nonce;
-                logger.warning(`The host is halted ${describeHalt(found.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
-            }
-            return found;
-        });
+        const inspected = await clock.run('inspect', () => inspectHost(connection, layout, { liftHalt: request.liftHalt === true, logger }));
+        let state = inspected.state;
+        lifting = inspected.lifting;
         const markedBad = state.releases.find((r) => r.id === releaseId)?.bad === true;
         if (state.guards.length > 0) {
             // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
@@ -69571,7 +69780,7 @@ async function deployRelease(connection, request) {
         }
         previous = state.current;
         sameRelease = previous === releaseId;
-        const previousMode = parseMode(state.mode);
+        const previousMode = recordedMode(state);
         const migrationFiles = releaseMigrations(manifest);
         // Reads that change nothing run alongside the install on a host that already runs a release: the
         // database's migration history and the running release's manifest and compose files.
@@ -69581,7 +69790,9 @@ async function deployRelease(connection, request) {
         const references = imageReferences(manifest.images);
         const imagesCheck = clock.background('images-check', () => findMissingImages(connection, references));
         const runningRelease = previous;
-        const previousRead = runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readView(connection, layout, runningRelease, manifest.compose)) : undefined;
+        const previousRead = runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readReleaseView(connection, layout, runningRelease, manifest.compose)) : undefined;
+        const stackRead = runningRelease !== undefined ? clock.background('stack-read', () => readStackNow(connection, layout, project)) : undefined;
+        const liftsHalt = lifting !== undefined;
         checkpoint();
         await clock.run('admit', () => admitRelease(connection, {
             layout,
@@ -69671,17 +69882,20 @@ async function deployRelease(connection, request) {
             await startGuard(connection, layout, { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(project, releaseId, previousView, changePlan, profile, journalFields) }, logger);
         });
         const runningTarget = previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE);
+        const pending = migrationPlan?.pending ?? [];
+        const stops = stopsBeforeSwitch(changePlan, pending.length);
+        if (stops.recreatedAtStart.length > 0)
+            logger.info(`No migration is pending: ${stops.recreatedAtStart.join(', ')} keep running until Compose recreates them at the start.`);
         checkpoint();
-        if (runningTarget !== undefined && changePlan.stopBeforeSwitch.length > 0) {
+        if (runningTarget !== undefined && stops.groups.length > 0) {
             await clock.run('stop', async () => {
                 heldLock.assertHeld();
-                return stopServices(connection, runningTarget, changePlan.stopBeforeSwitch, logger);
+                return stopServices(connection, runningTarget, stops.groups, logger);
             });
         }
         else {
             clock.skip('stop');
         }
-        const pending = migrationPlan?.pending ?? [];
         checkpoint();
         if (pending.length > 0) {
             await clock.run('migrate', async () => {
@@ -69728,10 +69942,17 @@ async function deployRelease(connection, request) {
             lifting = undefined;
         }
         const nextTarget = currentTarget(layout, project, manifest.compose, request.mode);
+        const stackNow = stackRead === undefined ? undefined : await stackRead;
+        const compose = composeWork(changePlan, stackNow?.ok === true ? stackNow.value : undefined, { release: previous, mode: request.mode, lifting: liftsHalt });
         await clock.run('start', async () => {
             heldLock.assertHeld();
             stackTouched = true;
             await recordStackMode(connection, layout, request.mode);
+            if (!compose.up) {
+                logger.info(`Compose has nothing to do (${compose.why}): docker compose up is not run.`);
+                return;
+            }
+            logger.info(`Compose has work: ${compose.why}.`);
             await upStack(connection, nextTarget, logger);
             await restartServices(connection, nextTarget, changePlan.restartAfterSwitch, logger);
         });
@@ -69753,20 +69974,15 @@ async function deployRelease(connection, request) {
             heldLock.assertHeld();
             await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...journalFields, mode: request.mode }, request.mode);
             logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
+            // What runs now, for the next deploy to know when Compose has nothing to do (a failure only costs that).
+            await writeStackRecord(connection, layout, project, releaseId, request.mode).catch((e) => logger.warning(`The record of the stack's start could not be written: ${deploy_describe(e)}`));
         });
         confirmed = true;
         result = 'deployed';
         // Past the confirmation nothing rolls back: a retention problem is a warning.
         removedReleases = await clock.run('retention', async () => {
             try {
-                // The host as it is now, from what was read under this lock: this release is current and
-                // most recently run, confirmed; its guard is gone.
-                const releases = [
-                    ...state.releases.filter((r) => r.id !== releaseId),
-                    { id: releaseId, mtime: state.now + Math.ceil(clock.elapsedMs() / 1000), bad: false, confirmed: true },
-                ];
-                const guards = state.guards.filter((g) => g.release !== releaseId);
-                const decision = selectReleasesToRemove({ releases, current: releaseId, keep: request.keepReleases, guards });
+                const decision = retentionAfterDeploy(state, releaseId, request.keepReleases, clock.elapsedMs() / 1000);
                 const removed = await removeReleases(connection, layout, decision.remove, state.partials.map((p) => p.name));
                 logger.info(`Kept ${decision.kept.length} release(s)${removed.length > 0 ? `; removed ${removed.join(', ')}` : ''}.`);
                 return removed;
@@ -69979,22 +70195,6 @@ async function deployRelease(connection, request) {
         }
     }
 }
-function checkHostReady(state, layout, host) {
-    if (state.trustedKeys === 0) {
-        throw new HostNotReadyError(`The host ${host} has no trusted release key in ${layout.trustDir}, so it cannot verify any release and none is deployed. ` +
-            `Provision it: put the release public key PEM in ${layout.trustDir}/ (action-provision does this), then deploy again.`);
-    }
-    if (!state.envFile.present) {
-        throw new HostNotReadyError(`The host ${host} has no production values file ${layout.envFile}. Create it on the host from production.env.template ` +
-            '(mode 0600, owned by the deploy user); deploys never upload it.');
-    }
-    if ((state.envFile.mode & 0o077) !== 0) {
-        throw new HostNotReadyError(`${layout.envFile} on ${host} is readable by others (mode ${state.envFile.mode.toString(8)}). Run chmod 600 on it, then deploy again.`);
-    }
-    if (state.strayCurrent !== undefined) {
-        throw new HostNotReadyError(`${layout.current} on ${host} points at ${JSON.stringify(state.strayCurrent)}, not at a release folder (releases/<id>). Fix it by hand before deploying.`);
-    }
-}
 /** The value of background work, or its error thrown. */
 function settled(result) {
     if (result === undefined)
@@ -70002,23 +70202,6 @@ function settled(result) {
     if (result.ok)
         return result.value;
     throw result.error;
-}
-function parseMode(value) {
-    return value === 'ARMED' || value === 'DISARMED' ? value : undefined;
-}
-/** A release as installed on the host: its manifest and compose definitions. */
-async function readView(connection, layout, releaseId, guess = []) {
-    const { manifest, files } = await readInstalledRelease(connection, layout, releaseId, {
-        guess: guess.filter((f) => f !== DIGEST_OVERRIDE_FILE),
-        wanted: (m) => definitionFiles(m),
-    });
-    const compose = readComposeView(definitionFiles(manifest).map((name) => {
-        const content = files.get(name);
-        if (content === undefined)
-            throw new Error(`${layout.releaseDir(releaseId)}/${name} could not be read.`);
-        return { name, text: content.toString('utf8') };
-    }));
-    return { manifest, compose };
 }
 function guardPlanFor(project, release, previousView, plan, profile, journalFields) {
     return {
@@ -76627,6 +76810,314 @@ function url(target) {
     return target.environmentUrl !== undefined ? { environment_url: target.environmentUrl } : {};
 }
 
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-plan.js
+/**
+ * planDeploy: what deployRelease would do with this bundle on this host, read and changed nothing.
+ *
+ * It connects and takes the deploy lock like a deploy (so that it reads a host no deploy is in the
+ * middle of changing, and waits for one that is: a plan read mid-deploy would describe a host that
+ * is about to be different), reads the host state, the running release's manifest and compose files,
+ * the images the engine lacks, the database's migration history and the record of the last start,
+ * and decides with the deploy's own rules: admission, the change plan (services that change, the
+ * stop order), the images to pull, the migrations pending, the mode, whether Compose has anything to
+ * do, and what retention would remove. It uploads nothing, starts no guard, stops, starts and writes
+ * nothing, and writes no journal line. Every reason a deploy would be refused is listed at once.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function planDeploy(connection, request) {
+    const { layout, project, logger, bundle } = request;
+    const manifest = bundle.manifest;
+    const releaseId = manifest.releaseId;
+    const database = databaseTarget(stackProfileOf(manifest));
+    const refusals = [];
+    const lock = await acquireDeployLock(connection, {
+        layout,
+        holder: { runUrl: request.runUrl, release: `${releaseId} (plan)`, actor: request.actor },
+        timeoutSeconds: request.lockTimeoutSeconds,
+        ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+        ...(request.signal !== undefined ? { signal: request.signal } : {}),
+        logger,
+    });
+    try {
+        const state = await readHostState(connection, layout);
+        refusals.push(...hostProblems(state, layout, connection.host));
+        if (state.halted !== undefined && request.liftHalt !== true)
+            refusals.push(haltRefusal(state, connection.host));
+        const previous = state.current;
+        const sameRelease = previous === releaseId;
+        const nextView = { manifest, compose: bundle.compose };
+        const migrationFiles = releaseMigrations(manifest);
+        const [previousView, missing, history, stackNow] = await Promise.all([
+            previous === undefined || sameRelease ? Promise.resolve(previous === undefined ? undefined : nextView) : readReleaseView(connection, layout, previous, manifest.compose),
+            findMissingImages(connection, imageReferences(manifest.images)),
+            previous === undefined || migrationFiles.length === 0
+                ? Promise.resolve(undefined)
+                : readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds }).catch((error) => {
+                    if (error instanceof DatabaseNotRunningError)
+                        return error;
+                    throw error;
+                }),
+            previous === undefined ? Promise.resolve(undefined) : readStackNow(connection, layout, project),
+        ]);
+        await admitRelease(connection, {
+            layout,
+            state,
+            bundle,
+            allowDowngrade: request.allowDowngrade === true,
+            markedBad: state.releases.find((r) => r.id === releaseId)?.bad === true,
+            running: previousView === undefined || sameRelease ? undefined : () => Promise.resolve(previousView.manifest),
+            logger,
+        }).catch((error) => refusals.push(error instanceof Error ? error.message : String(error)));
+        const modeFrom = recordedMode(state);
+        const plan = planChanges(previousView, nextView, { previous: modeFrom, next: request.mode });
+        let migrations;
+        if (migrationFiles.length === 0) {
+            migrations = { alreadyApplied: 0, pending: [], note: 'the release has no migrations' };
+        }
+        else if (history === undefined) {
+            migrations = { alreadyApplied: null, pending: migrationFiles.map((m) => m.file), note: `first release on this host: ${database.service} starts first, then every migration it has not applied runs` };
+        }
+        else if (history instanceof DatabaseNotRunningError) {
+            migrations = {
+                alreadyApplied: null,
+                pending: migrationFiles.map((m) => m.file),
+                note: `${history.message} A deploy starts ${database.service} of release ${previous ?? ''} first and reads the history then; the release's migrations are listed, whichever are applied already are skipped`,
+            };
+        }
+        else {
+            const planned = planMigrations(history, migrationFiles);
+            if (planned.drift.length > 0)
+                refusals.push(`Migration drift: ${describeDrift(planned.drift)}. An applied migration must never change.`);
+            migrations = { alreadyApplied: planned.alreadyApplied, pending: planned.pending.map((m) => m.file), note: null };
+        }
+        refusals.push(...(await contentProblems(bundle, migrations.pending)));
+        const stops = stopsBeforeSwitch(plan, migrations.pending.length);
+        const retention = retentionAfterDeploy(state, releaseId, request.keepReleases, 0);
+        const compose = composeWork(plan, stackNow, { release: previous, mode: request.mode, lifting: state.halted !== undefined && request.liftHalt === true });
+        lock.assertHeld();
+        return {
+            releaseId,
+            host: connection.host,
+            previousReleaseId: previous ?? null,
+            refusals,
+            bundle: state.releases.some((r) => r.id === releaseId) ? 'on-host' : 'upload',
+            mode: { from: modeFrom ?? null, to: request.mode },
+            halt: state.halted === undefined ? null : `${describeHalt(state.halted)}${request.liftHalt === true ? ' (lift-halt: the deploy lifts it as it starts the stack)' : ''}`,
+            recover: state.guards.map((g) => g.release),
+            images: { total: Object.keys(manifest.images).length, pull: missing },
+            services: plan.services.map((s) => ({ service: s.service, change: s.reasons, image: s.image, previousImage: s.previousImage ?? null })),
+            changed: plan.changed,
+            stop: stops.groups,
+            recreatedAtStart: stops.recreatedAtStart,
+            restart: plan.restartAfterSwitch,
+            migrations,
+            switch: !sameRelease,
+            compose,
+            retention: { remove: retention.remove, keep: retention.kept },
+        };
+    }
+    finally {
+        await lock.release();
+    }
+}
+/** The migration content rule on the bundle's own files (the host applies it again before a deploy). */
+async function contentProblems(bundle, pending) {
+    const out = [];
+    for (const file of releaseMigrations(bundle.manifest).filter((m) => pending.includes(m.file))) {
+        const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(bundle.dir, file.path), 'utf8');
+        for (const problem of migrationContentProblems(text))
+            out.push(`${file.path}:${problem.line} ${problem.message}: the host refuses to apply it.`);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/plan-report.js
+function planLines(plan) {
+    const lines = [];
+    const verdict = plan.refusals.length === 0
+        ? `A deploy of release ${plan.releaseId} to ${plan.host} would go ahead. Nothing was changed on the host.`
+        : `A deploy of release ${plan.releaseId} to ${plan.host} would be REFUSED (${plan.refusals.length} reason(s)). Nothing was changed on the host.`;
+    lines.push(verdict);
+    for (const refusal of plan.refusals)
+        lines.push(`  refused: ${refusal}`);
+    lines.push(`Running release: ${plan.previousReleaseId ?? 'none (first release on this host)'}.`);
+    if (plan.halt !== null)
+        lines.push(`The host is halted ${plan.halt}.`);
+    if (plan.recover.length > 0) {
+        lines.push(`Left unconfirmed by a deploy that is gone: ${plan.recover.join(', ')}; a deploy runs its return plan first (this plan is of the host as it is now).`);
+    }
+    lines.push(`Mode: ${plan.mode.from ?? 'none recorded'} -> ${plan.mode.to}.`);
+    lines.push(plan.bundle === 'upload' ? 'Bundle: uploaded, then verified on the host.' : 'Bundle: already on the host, verified again in place.');
+    lines.push(plan.images.pull.length === 0
+        ? `Images: all ${plan.images.total} already on the host by digest; nothing to pull.`
+        : `Images to pull (${plan.images.pull.length} of ${plan.images.total}): ${plan.images.pull.join(', ')}.`);
+    for (const s of plan.services.filter((x) => x.change.length > 0))
+        lines.push(`Changes: ${s.service} (${s.change.join(', ')}).`);
+    if (plan.changed.length === 0)
+        lines.push('No service changes.');
+    lines.push(`Stopped before the migrations, in this order: ${plan.stop.map((g) => g.join(', ')).join(' -> ') || 'nothing'}.`);
+    if (plan.recreatedAtStart.length > 0)
+        lines.push(`Kept running until Compose recreates them at the start (no migration pending): ${plan.recreatedAtStart.join(', ')}.`);
+    const m = plan.migrations;
+    lines.push(`Migrations: ${m.alreadyApplied === null ? 'history not read' : `${m.alreadyApplied} already applied`}; ` +
+        `pending: ${m.pending.join(', ') || 'none'}${m.note === null ? '' : ` (${m.note})`}.`);
+    lines.push(plan.switch ? `Switch: current -> releases/${plan.releaseId}.` : `Switch: none (release ${plan.releaseId} is already current).`);
+    lines.push(plan.compose.up ? `Start: docker compose up -d --remove-orphans (${plan.compose.why}).` : `Start: nothing for Compose to do (${plan.compose.why}); verification runs.`);
+    if (plan.restart.length > 0)
+        lines.push(`Restarted after the switch (mounted files changed): ${plan.restart.join(', ')}.`);
+    lines.push(`Retention: keeps ${plan.retention.keep.join(', ')}; removes ${plan.retention.remove.join(', ') || 'nothing'}.`);
+    return lines;
+}
+
+// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(5341);
+;// CONCATENATED MODULE: ./lib/summary.js
+/**
+ * The job summary of a deploy, written for a person who reads it instead of the log: the outcome,
+ * what the host is left in when it did not deploy (cancelled, failed, lock lost), the release, the mode in bold, every service with its digest and whether (and why) it changed,
+ * the phases with their durations, and the verification table. No secret is ever in it: it shows
+ * names, digests, ids, times and the host's own verification messages.
+ */
+
+
+const HEADLINE = {
+    deployed: '✅ Deployed',
+    'rolled-back': '↩️ Rolled back',
+    failed: '❌ Deploy failed',
+    cancelled: '⏹️ Deploy cancelled',
+};
+function deploySummary(outcome, context) {
+    const summary = new job_summary/* JobSummary */.c3();
+    summary.heading(`${HEADLINE[outcome.result]}: release ${outcome.releaseId} on ${context.host}`, 2);
+    summary.markdown(`Mode: **${outcome.mode}**`);
+    summary.facts([
+        ['result', outcome.result],
+        ...(outcome.hostStatus !== undefined ? [['host now', outcome.hostStatus]] : []),
+        ...(outcome.stoppedIn !== undefined ? [[outcome.result === 'cancelled' ? 'cancelled during' : 'stopped in', outcome.stoppedIn]] : []),
+        ['release', outcome.releaseId],
+        ['previous release', outcome.previousReleaseId ?? '(none: first release on this host)'],
+        ['host', context.host],
+        ['app dir', context.appDir],
+        ['project', context.project],
+        ['bundle', outcome.reusedRelease ? 'already on the host, verified again in place' : 'uploaded and verified on the host'],
+        ['migrations', migrationsLine(outcome)],
+        ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
+        ...(outcome.recovered !== undefined ? [['recovered', `reverted ${outcome.recovered}, left unconfirmed by an earlier deploy`]] : []),
+        ...(outcome.removedReleases.length > 0 ? [['removed releases', outcome.removedReleases.join(', ')]] : []),
+        ...(outcome.hostChanged ? [] : [['host state', 'unchanged: the deploy was refused before it changed anything']]),
+    ]);
+    if (outcome.error !== undefined) {
+        summary.heading('What went wrong', 3);
+        summary.text(outcome.error.message.split('\n')[0] ?? '');
+        if (outcome.error.message.includes('\n'))
+            summary.details('full message', outcome.error.message);
+    }
+    if (outcome.plan !== undefined) {
+        summary.heading('Services', 3);
+        const changed = outcome.plan.services.filter((s) => s.reasons.length > 0).length;
+        summary.text(outcome.previousReleaseId === undefined
+            ? `First release on this host: all ${outcome.plan.services.length} services are created.`
+            : `${changed} of ${outcome.plan.services.length} services change; the others keep their containers.`);
+        summary.table(['service', 'digest', 'changed', 'why', 'previous digest'], outcome.plan.services.map((s) => [
+            s.service,
+            summary_shortDigest(s.image),
+            s.reasons.length > 0 ? 'yes' : 'no',
+            s.reasons.join(', '),
+            s.previousImage === undefined ? '–' : s.previousImage === s.image ? 'same' : summary_shortDigest(s.previousImage),
+        ]));
+    }
+    summary.heading('Timeline', 3);
+    summary.timeline(outcome.phases.map((p) => ({ name: p.name, startedAtMs: p.startedAtMs, durationMs: p.durationMs, outcome: p.outcome })));
+    if (outcome.verification !== undefined) {
+        summary.heading(`Verification of ${outcome.releaseId}`, 3);
+        summary.markdown(renderVerifySummary(outcome.verification));
+    }
+    if (outcome.rollbackVerification !== undefined) {
+        summary.heading(`Verification of ${outcome.rollbackVerification.releaseId} after the rollback`, 3);
+        summary.markdown(renderVerifySummary(outcome.rollbackVerification));
+    }
+    return summary;
+}
+function migrationsLine(outcome) {
+    const m = outcome.migrations;
+    const applied = m.applied.length > 0 ? `applied ${m.applied.join(', ')}` : 'none applied';
+    const failed = m.pending.filter((f) => !m.applied.includes(f));
+    return `${m.alreadyApplied} already applied; ${applied}${failed.length > 0 && outcome.result !== 'deployed' ? `; not applied: ${failed.join(', ')}` : ''}`;
+}
+function summary_shortDigest(reference) {
+    const at = reference.indexOf('@sha256:');
+    if (at < 0)
+        return reference === '' ? '–' : reference;
+    return `${reference.slice(reference.lastIndexOf('/', at) + 1, at)}@sha256:${reference.slice(at + 8, at + 8 + 12)}`;
+}
+
+;// CONCATENATED MODULE: ./lib/plan-summary.js
+/**
+ * The job summary of `plan: true`: what a deploy of this bundle would do on the host, changed
+ * nothing. Names, digests, ids and sentences only (no secret is in a plan).
+ */
+
+
+function planSummary(plan, context) {
+    const summary = new job_summary/* JobSummary */.c3();
+    const refused = plan.refusals.length > 0;
+    summary.heading(`${refused ? '⛔ Plan: the deploy would be refused' : '📋 Plan'}: release ${plan.releaseId} on ${plan.host}`, 2);
+    summary.markdown(`Nothing was changed on the host. Mode: **${plan.mode.from ?? 'none recorded'} → ${plan.mode.to}**`);
+    if (refused) {
+        summary.heading('Why a deploy would be refused', 3);
+        summary.table(['reason'], plan.refusals.map((r) => [r]));
+    }
+    const m = plan.migrations;
+    summary.facts([
+        ['running release', plan.previousReleaseId ?? '(none: first release on this host)'],
+        ['app dir', context.appDir],
+        ['project', context.project],
+        ...(plan.halt !== null ? [['halted', plan.halt]] : []),
+        ...(plan.recover.length > 0 ? [['left unconfirmed', `${plan.recover.join(', ')}: a deploy runs its return plan first`]] : []),
+        ['bundle', plan.bundle === 'upload' ? 'uploaded, then verified on the host' : 'already on the host, verified again in place'],
+        ['images to pull', plan.images.pull.length === 0 ? `none (all ${plan.images.total} on the host)` : `${plan.images.pull.length} of ${plan.images.total}`],
+        ['stopped, in order', plan.stop.map((g) => g.join(', ')).join(' → ') || 'nothing'],
+        ...(plan.recreatedAtStart.length > 0 ? [['recreated at the start', `${plan.recreatedAtStart.join(', ')} (no migration pending: Compose stops and recreates them after the switch)`]] : []),
+        ['migrations pending', `${m.pending.join(', ') || 'none'}${m.alreadyApplied === null ? '' : ` (${m.alreadyApplied} already applied)`}${m.note === null ? '' : `: ${m.note}`}`],
+        ['switch', plan.switch ? `current → releases/${plan.releaseId}` : 'none (already current)'],
+        ['compose', plan.compose.up ? `up -d --remove-orphans: ${plan.compose.why}` : `nothing to do: ${plan.compose.why}`],
+        ...(plan.restart.length > 0 ? [['restarted', plan.restart.join(', ')]] : []),
+        ['retention removes', plan.retention.remove.join(', ') || 'nothing'],
+    ]);
+    if (plan.images.pull.length > 0) {
+        summary.heading('Images to pull', 3);
+        summary.table(['image'], plan.images.pull.map((i) => [i]));
+    }
+    summary.heading('Services', 3);
+    const changed = plan.changed.length;
+    summary.text(`${changed} of ${plan.services.length} services change; the others keep their containers.`);
+    summary.table(['service', 'digest', 'changes', 'why', 'running digest'], plan.services.map((s) => [
+        s.service,
+        summary_shortDigest(s.image),
+        s.change.length > 0 ? 'yes' : 'no',
+        s.change.join(', '),
+        s.previousImage === null ? '–' : s.previousImage === s.image ? 'same' : summary_shortDigest(s.previousImage),
+    ]));
+    return summary;
+}
+
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/masking.js
 
 /**
@@ -76870,6 +77361,24 @@ function decodeBase64(text, what) {
 
 
 
+
+/** What a deploy and a plan take from the settings: the host's layout, the project and the deploy's rules. */
+function deployRequestOf(settings) {
+    return {
+        layout: new HostLayout(settings.appDir),
+        project: settings.project,
+        mode: settings.mode,
+        healthTimeoutSeconds: settings.healthTimeoutSeconds,
+        confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
+        lockTimeoutSeconds: settings.lockTimeoutSeconds,
+        heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
+        keepReleases: settings.keepReleases,
+        liftHalt: settings.liftHalt,
+        allowDowngrade: settings.allowDowngrade,
+        actor: settings.actor,
+        runUrl: settings.runUrl,
+    };
+}
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const settings_DEFAULTS = {
     ...HOST_INPUT_DEFAULTS,
@@ -76914,6 +77423,7 @@ async function readSettings(reader = new InputReader(), env = process.env) {
         keepReleases: reader.integer('keep-releases', settings_DEFAULTS.keepReleases, { min: 1, max: 1000 }),
         liftHalt: reader.boolean('lift-halt', false),
         allowDowngrade: reader.boolean('allow-downgrade', false),
+        plan: reader.boolean('plan', false),
         githubToken: reader.secret('github-token'),
         environment: reader.optional('environment', settings_DEFAULTS.environment),
         environmentUrl: reader.optional('environment-url'),
@@ -76993,86 +77503,38 @@ function codeOf(error) {
     return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : 'unreadable';
 }
 
-// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
-var job_summary = __nccwpck_require__(5341);
-;// CONCATENATED MODULE: ./lib/summary.js
+;// CONCATENATED MODULE: ./lib/plan-run.js
 /**
- * The job summary of a deploy, written for a person who reads it instead of the log: the outcome,
- * what the host is left in when it did not deploy (cancelled, failed, lock lost), the release, the mode in bold, every service with its digest and whether (and why) it changed,
- * the phases with their durations, and the verification table. No secret is ever in it: it shows
- * names, digests, ids, times and the host's own verification messages.
+ * `plan: true`: connect, take the deploy lock, read the host and say what a deploy of the bundle
+ * would do (log, job summary, the `plan` output as JSON), changing nothing. A plan that finds the
+ * deploy would be refused fails the step with every reason, after the summary and outputs are written.
  */
 
 
-const HEADLINE = {
-    deployed: '✅ Deployed',
-    'rolled-back': '↩️ Rolled back',
-    failed: '❌ Deploy failed',
-    cancelled: '⏹️ Deploy cancelled',
-};
-function deploySummary(outcome, context) {
-    const summary = new job_summary/* JobSummary */.c3();
-    summary.heading(`${HEADLINE[outcome.result]}: release ${outcome.releaseId} on ${context.host}`, 2);
-    summary.markdown(`Mode: **${outcome.mode}**`);
-    summary.facts([
-        ['result', outcome.result],
-        ...(outcome.hostStatus !== undefined ? [['host now', outcome.hostStatus]] : []),
-        ...(outcome.stoppedIn !== undefined ? [[outcome.result === 'cancelled' ? 'cancelled during' : 'stopped in', outcome.stoppedIn]] : []),
-        ['release', outcome.releaseId],
-        ['previous release', outcome.previousReleaseId ?? '(none: first release on this host)'],
-        ['host', context.host],
-        ['app dir', context.appDir],
-        ['project', context.project],
-        ['bundle', outcome.reusedRelease ? 'already on the host, verified again in place' : 'uploaded and verified on the host'],
-        ['migrations', migrationsLine(outcome)],
-        ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
-        ...(outcome.recovered !== undefined ? [['recovered', `reverted ${outcome.recovered}, left unconfirmed by an earlier deploy`]] : []),
-        ...(outcome.removedReleases.length > 0 ? [['removed releases', outcome.removedReleases.join(', ')]] : []),
-        ...(outcome.hostChanged ? [] : [['host state', 'unchanged: the deploy was refused before it changed anything']]),
-    ]);
-    if (outcome.error !== undefined) {
-        summary.heading('What went wrong', 3);
-        summary.text(outcome.error.message.split('\n')[0] ?? '');
-        if (outcome.error.message.includes('\n'))
-            summary.details('full message', outcome.error.message);
+
+
+
+
+
+async function runPlan(settings, bundle, logger, signal) {
+    let connection;
+    try {
+        connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
+        const open = connection;
+        const plan = await logger.group('Plan (read-only: nothing on the host changes)', () => planDeploy(open, { ...deployRequestOf(settings), bundle, logger, ...(signal !== undefined ? { signal } : {}) }));
+        for (const line of planLines(plan))
+            logger.info(line);
+        core/* setOutput */.uH('plan', JSON.stringify(plan));
+        core/* setOutput */.uH('previous-release-id', plan.previousReleaseId ?? '');
+        core/* setOutput */.uH('result', plan.refusals.length === 0 ? 'planned' : 'refused');
+        await planSummary(plan, { appDir: settings.appDir, project: settings.project }).write();
+        if (plan.refusals.length > 0) {
+            throw new Error(`A deploy of release ${plan.releaseId} to ${settings.host} would be refused: ${plan.refusals.join(' ')}`);
+        }
     }
-    if (outcome.plan !== undefined) {
-        summary.heading('Services', 3);
-        const changed = outcome.plan.services.filter((s) => s.reasons.length > 0).length;
-        summary.text(outcome.previousReleaseId === undefined
-            ? `First release on this host: all ${outcome.plan.services.length} services are created.`
-            : `${changed} of ${outcome.plan.services.length} services change; the others keep their containers.`);
-        summary.table(['service', 'digest', 'changed', 'why', 'previous digest'], outcome.plan.services.map((s) => [
-            s.service,
-            summary_shortDigest(s.image),
-            s.reasons.length > 0 ? 'yes' : 'no',
-            s.reasons.join(', '),
-            s.previousImage === undefined ? '–' : s.previousImage === s.image ? 'same' : summary_shortDigest(s.previousImage),
-        ]));
+    finally {
+        await connection?.close();
     }
-    summary.heading('Timeline', 3);
-    summary.timeline(outcome.phases.map((p) => ({ name: p.name, startedAtMs: p.startedAtMs, durationMs: p.durationMs, outcome: p.outcome })));
-    if (outcome.verification !== undefined) {
-        summary.heading(`Verification of ${outcome.releaseId}`, 3);
-        summary.markdown(renderVerifySummary(outcome.verification));
-    }
-    if (outcome.rollbackVerification !== undefined) {
-        summary.heading(`Verification of ${outcome.rollbackVerification.releaseId} after the rollback`, 3);
-        summary.markdown(renderVerifySummary(outcome.rollbackVerification));
-    }
-    return summary;
-}
-function migrationsLine(outcome) {
-    const m = outcome.migrations;
-    const applied = m.applied.length > 0 ? `applied ${m.applied.join(', ')}` : 'none applied';
-    const failed = m.pending.filter((f) => !m.applied.includes(f));
-    return `${m.alreadyApplied} already applied; ${applied}${failed.length > 0 && outcome.result !== 'deployed' ? `; not applied: ${failed.join(', ')}` : ''}`;
-}
-function summary_shortDigest(reference) {
-    const at = reference.indexOf('@sha256:');
-    if (at < 0)
-        return reference === '' ? '–' : reference;
-    return `${reference.slice(reference.lastIndexOf('/', at) + 1, at)}@sha256:${reference.slice(at + 8, at + 8 + 12)}`;
 }
 
 ;// CONCATENATED MODULE: ./lib/main.js
@@ -77106,6 +77568,10 @@ async function run(logger = core_logger/* coreLogger */.W, signal) {
         }
     });
     notCancelled(signal, `before connecting to ${settings.host}: nothing was sent`);
+    if (settings.plan) {
+        await runPlan(settings, bundle, logger, signal);
+        return;
+    }
     const deployment = settings.githubToken === undefined
         ? undefined
         : await startGitHubDeployment({
@@ -77121,23 +77587,7 @@ async function run(logger = core_logger/* coreLogger */.W, signal) {
     let connection;
     try {
         connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
-        outcome = await deployRelease(connection, {
-            bundle,
-            layout: new HostLayout(settings.appDir),
-            project: settings.project,
-            mode: settings.mode,
-            healthTimeoutSeconds: settings.healthTimeoutSeconds,
-            confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
-            lockTimeoutSeconds: settings.lockTimeoutSeconds,
-            heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
-            keepReleases: settings.keepReleases,
-            liftHalt: settings.liftHalt,
-            allowDowngrade: settings.allowDowngrade,
-            actor: settings.actor,
-            runUrl: settings.runUrl,
-            logger,
-            ...(signal !== undefined ? { signal } : {}),
-        });
+        outcome = await deployRelease(connection, { ...deployRequestOf(settings), bundle, logger, ...(signal !== undefined ? { signal } : {}) });
     }
     catch (error) {
         await deployment?.finish('failure', error instanceof Error ? error.message : String(error));

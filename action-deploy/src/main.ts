@@ -4,12 +4,12 @@ import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { CancelledError, cancellationCause } from '@titan/phases/cancellation';
 import { readLocalBundle, type LocalBundle } from '@titan/deploy/local-bundle';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
-import { HostLayout } from '@titan/host/host-layout';
 import type { Logger } from '@titan/log/logger';
 import { BundleVerificationError } from '@titan/release/bundle-verifier';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';
 import { startGitHubDeployment } from './github-deployment.js';
-import { readSettings } from './settings.js';
+import { runPlan } from './plan-run.js';
+import { deployRequestOf, readSettings } from './settings.js';
 import { deploySummary } from './summary.js';
 
 export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Promise<void> {
@@ -35,6 +35,10 @@ export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Pr
     }
   });
   notCancelled(signal, `before connecting to ${settings.host}: nothing was sent`);
+  if (settings.plan) {
+    await runPlan(settings, bundle, logger, signal);
+    return;
+  }
 
   const deployment =
     settings.githubToken === undefined
@@ -56,23 +60,7 @@ export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Pr
   let connection: SshConnection | undefined;
   try {
     connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
-    outcome = await deployRelease(connection, {
-      bundle,
-      layout: new HostLayout(settings.appDir),
-      project: settings.project,
-      mode: settings.mode,
-      healthTimeoutSeconds: settings.healthTimeoutSeconds,
-      confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
-      lockTimeoutSeconds: settings.lockTimeoutSeconds,
-      heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
-      keepReleases: settings.keepReleases,
-      liftHalt: settings.liftHalt,
-      allowDowngrade: settings.allowDowngrade,
-      actor: settings.actor,
-      runUrl: settings.runUrl,
-      logger,
-      ...(signal !== undefined ? { signal } : {}),
-    });
+    outcome = await deployRelease(connection, { ...deployRequestOf(settings), bundle, logger, ...(signal !== undefined ? { signal } : {}) });
   } catch (error: unknown) {
     await deployment?.finish('failure', error instanceof Error ? error.message : String(error));
     throw error;

@@ -5,6 +5,7 @@ import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettin
 import { InputReader } from '@titan/action-kit/inputs';
 import { runContext } from '@titan/action-kit/run-context';
 import type { TitanMode } from '@titan/host/compose-command';
+import { HostLayout } from '@titan/host/host-layout';
 import { MANIFEST_FILE, ManifestError, parseManifest } from '@titan/release/manifest';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import { parsePublicKey, SigningKeyError } from '@titan/release/release-key';
@@ -24,6 +25,8 @@ export interface DeploySettings extends HostConnectionSettings, HostTargetSettin
   readonly liftHalt: boolean;
   /** Deploy a release older than the running one, or one marked bad on the host. */
   readonly allowDowngrade: boolean;
+  /** Only say what a deploy would do (read the host under the lock, change nothing). */
+  readonly plan: boolean;
   readonly githubToken: string | undefined;
   readonly environment: string;
   readonly environmentUrl: string | undefined;
@@ -31,6 +34,24 @@ export interface DeploySettings extends HostConnectionSettings, HostTargetSettin
   readonly actor: string;
   /** This run's URL, or empty outside a runner. */
   readonly runUrl: string;
+}
+
+/** What a deploy and a plan take from the settings: the host's layout, the project and the deploy's rules. */
+export function deployRequestOf(settings: DeploySettings) {
+  return {
+    layout: new HostLayout(settings.appDir),
+    project: settings.project,
+    mode: settings.mode,
+    healthTimeoutSeconds: settings.healthTimeoutSeconds,
+    confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
+    lockTimeoutSeconds: settings.lockTimeoutSeconds,
+    heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
+    keepReleases: settings.keepReleases,
+    liftHalt: settings.liftHalt,
+    allowDowngrade: settings.allowDowngrade,
+    actor: settings.actor,
+    runUrl: settings.runUrl,
+  };
 }
 
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
@@ -83,6 +104,7 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     keepReleases: reader.integer('keep-releases', DEFAULTS.keepReleases, { min: 1, max: 1000 }),
     liftHalt: reader.boolean('lift-halt', false),
     allowDowngrade: reader.boolean('allow-downgrade', false),
+    plan: reader.boolean('plan', false),
     githubToken: reader.secret('github-token'),
     environment: reader.optional('environment', DEFAULTS.environment),
     environmentUrl: reader.optional('environment-url'),

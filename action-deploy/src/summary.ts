@@ -88,7 +88,7 @@ function migrationsLine(outcome: DeployOutcome): string {
   return `${m.alreadyApplied} already applied; ${applied}${failed.length > 0 && outcome.result !== 'deployed' ? `; not applied: ${failed.join(', ')}` : ''}`;
 }
 
-function shortDigest(reference: string): string {
+export function shortDigest(reference: string): string {
   const at = reference.indexOf('@sha256:');
   if (at < 0) return reference === '' ? '–' : reference;
   return `${reference.slice(reference.lastIndexOf('/', at) + 1, at)}@sha256:${reference.slice(at + 8, at + 8 + 12)}`;

@@ -5,11 +5,13 @@
  * after the switch (the host reverts by itself); ARMED only when asked; the GitHub deployment.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runActionBundle, startActionBundle, type ActionRun } from '@titan/test-host/action-run';
+import type { DeployPlan } from '@titan/deploy/deploy-plan';
 import {
+  appDirListing,
   bringDown,
   containerIds,
   currentOf,
@@ -20,7 +22,7 @@ import {
   productionValues,
   testHost,
 } from '../../packages/deploy/test/support/host-fixture.js';
-import { buildVariant, signTestRelease } from '../../packages/deploy/test/support/test-releases.js';
+import { buildVariant, copyExample, signTestRelease } from '../../packages/deploy/test/support/test-releases.js';
 import { startGitHubApiDouble } from './support/github-api-double.js';
 
 const ACTION = 'action-deploy';
@@ -54,6 +56,12 @@ function runContext(runId: string, actor = 'octo-deployer'): Record<string, stri
     GITHUB_RUN_ID: runId,
     GITHUB_RUN_ATTEMPT: '1',
   };
+}
+
+/** Every container of the project: id, state, start and finish times, image (what a plan must leave alone). */
+function containerListing(project: string): string {
+  const ids = Object.values(containerIds(project)).sort();
+  return execFileSync('docker', ['inspect', '--format', '{{.Id}} {{.State.Status}} {{.State.StartedAt}} {{.State.FinishedAt}} {{.RestartCount}} {{.Config.Image}}', ...ids], { encoding: 'utf8' });
 }
 
 function hunterImage(): string {
@@ -159,8 +167,11 @@ describe('the bundled action against the test host', () => {
     const api = await startGitHubApiDouble();
     try {
       const started = Date.now();
+      // By the time the second run gives up, the first may be past its switch (r2 changes one service
+      // and has no migration: nothing stops before it), so its guard returns the host and marks r2
+      // bad: deploying r2 again is then a deliberate downgrade.
       const third = await runActionBundle(ACTION, {
-        inputs: inputs(r2.dir, { mode: 'ARMED', 'github-token': 'ghs_testtoken0123456789' }),
+        inputs: inputs(r2.dir, { mode: 'ARMED', 'github-token': 'ghs_testtoken0123456789', 'allow-downgrade': 'true' }),
         env: { ...runContext('3003', 'third-deployer'), GITHUB_API_URL: api.url },
       });
       expect(third.stdout).not.toMatch(/::error::/);
@@ -208,8 +219,10 @@ describe('the bundled action against the test host', () => {
     expect(Date.now() - killedAt).toBeLessThan((confirmTimeout + 30) * 1000);
     expect(readlinkSync(join(appDir, 'current'))).toBe(`releases/${r2.id}`);
     expect(await eventually(() => existsSync(join(appDir, 'state', `${r3.manifest.releaseId}.bad`)), 30_000)).toBe(true);
-    expect(await eventually(() => journalOf(appDir).some((e) => e['result'] === 'reverted-by-guard'), 60_000)).toBe(true);
-    expect(journalOf(appDir).find((e) => e['result'] === 'reverted-by-guard')).toMatchObject({
+    // The journal's line for r3 (the killed deploy of the test before may have left its own).
+    const revertedR3 = (e: Record<string, unknown>): boolean => e['result'] === 'reverted-by-guard' && e['release'] === r3.manifest.releaseId;
+    expect(await eventually(() => journalOf(appDir).some(revertedR3), 60_000)).toBe(true);
+    expect(journalOf(appDir).find(revertedR3)).toMatchObject({
       release: r3.manifest.releaseId,
       previous: r2.id,
       mode: 'DISARMED',
@@ -227,6 +240,78 @@ describe('the bundled action against the test host', () => {
     expect(healthy).toBe(true);
     // The revert starts the previous release DISARMED: an automatic return never arms the stack.
     expect(await eventually(async () => (await health(3100).catch((): Record<string, unknown> => ({})))['mode'] === 'DISARMED', 60_000, 500)).toBe(true);
+  });
+  it('plan: true says what a deploy would do (the strategy service that changes and when it stops, the migration pending, the mode, Compose, retention) in the log, the summary and the plan output, and changes nothing on the host', async () => {
+    // The host runs r2 (titan-hunter's variant) again, returned to by its guard in the test before.
+    expect(currentOf(appDir)).toBe(`releases/${r2.id}`);
+    expect(await eventually(() => !existsSync(join(appDir, '.deploy.lock.holder')), 30_000)).toBe(true);
+    const hunterBack = await signTestRelease();
+    const source = copyExample();
+    writeFileSync(join(source, 'migrations', '0004_plan_probe.sql'), 'CREATE TABLE plan_probe (id integer PRIMARY KEY);\n');
+    const withMigration = await signTestRelease({ source, digests: { 'titan-hunter': hunterVariant } });
+    const olderRelease = await signTestRelease({ createdAt: new Date(Date.now() - 3_600_000) });
+    const before = { listing: appDirListing(appDir), containers: containerListing(PROJECT), journal: readFileSync(join(appDir, 'journal.jsonl')) };
+
+    const hunter = await runActionBundle(ACTION, { inputs: inputs(hunterBack.dir, { plan: 'true' }), env: runContext('2101', 'planner') });
+    const migration = await runActionBundle(ACTION, { inputs: inputs(withMigration.dir, { plan: 'true' }), env: runContext('2102', 'planner') });
+    const older = await runActionBundle(ACTION, { inputs: inputs(olderRelease.dir, { plan: 'true' }), env: runContext('2103', 'planner') });
+
+    expect(appDirListing(appDir)).toEqual(before.listing);
+    expect(containerListing(PROJECT)).toEqual(before.containers);
+    expect(readFileSync(join(appDir, 'journal.jsonl')).equals(before.journal)).toBe(true);
+    expect(currentOf(appDir)).toBe(`releases/${r2.id}`);
+
+    expect(hunter.stdout).not.toMatch(/::error::/);
+    expect(hunter.status).toBe(0);
+    expect(hunter.outputs['result']).toBe('planned');
+    const plan = JSON.parse(hunter.outputs['plan'] ?? '') as DeployPlan;
+    expect(plan).toMatchObject({
+      releaseId: hunterBack.manifest.releaseId,
+      previousReleaseId: r2.id,
+      refusals: [],
+      bundle: 'upload',
+      mode: { from: 'DISARMED', to: 'DISARMED' },
+      changed: ['titan-hunter'],
+      stop: [],
+      recreatedAtStart: ['titan-hunter'],
+      migrations: { alreadyApplied: 3, pending: [] },
+      switch: true,
+      compose: { up: true },
+      retention: { remove: [] },
+    });
+    const hunterPlan = plan.services.find((s) => s.service === 'titan-hunter');
+    expect(hunterPlan?.change).toEqual(['image']);
+    expect(hunterPlan?.previousImage).toContain(hunterVariant);
+    expect(hunterPlan?.image).not.toContain(hunterVariant);
+    expect(plan.images).toEqual({ total: 17, pull: [] });
+    expect(hunter.stdout).toContain(`A deploy of release ${hunterBack.manifest.releaseId} to ${testHost.host} would go ahead. Nothing was changed on the host.`);
+    expect(hunter.stdout).toContain('Stopped before the migrations, in this order: nothing.');
+    expect(hunter.stdout).toContain('Kept running until Compose recreates them at the start (no migration pending): titan-hunter.');
+    expect(hunter.stdout).toContain('Mode: DISARMED -> DISARMED.');
+    expect(hunter.summary).toContain(`## 📋 Plan: release ${hunterBack.manifest.releaseId} on ${testHost.host}`);
+    expect(hunter.summary).toContain('Mode: **DISARMED → DISARMED**');
+    expect(hunter.summary).toContain('| **recreated at the start** | titan-hunter (no migration pending: Compose stops and recreates them after the switch) |');
+    expect(hunter.summary).toContain('| titan-hunter | titan-phase2-hunter@sha256:');
+    expect(hunter.summary).toContain('1 of 17 services change');
+
+    expect(migration.status).toBe(0);
+    const second = JSON.parse(migration.outputs['plan'] ?? '') as DeployPlan;
+    expect(second).toMatchObject({ changed: [], stop: [], migrations: { alreadyApplied: 3, pending: ['0004_plan_probe.sql'] }, mode: { from: 'DISARMED', to: 'DISARMED' } });
+    // The guard's return (the test before) started the stack again DISARMED after the last recorded start (ARMED): Compose runs.
+    expect(second.compose).toEqual({ up: true, why: 'the last recorded start of the stack was in mode ARMED; this deploy starts it DISARMED' });
+    expect(migration.summary).toContain('| **migrations pending** | 0004\\_plan\\_probe.sql (3 already applied) |');
+    expect(migration.summary).toContain('| **stopped, in order** | nothing |');
+    expect(migration.summary).toContain('| **compose** | up -d --remove-orphans: the last recorded start of the stack was in mode ARMED; this deploy starts it DISARMED |');
+    expect(migration.stdout).toContain('pending: 0004_plan_probe.sql.');
+
+    // A deploy that would be refused (older than the running release): the plan fails the step with the reason.
+    expect(older.status).toBe(1);
+    expect(older.outputs['result']).toBe('refused');
+    const refusals = (JSON.parse(older.outputs['plan'] ?? '') as DeployPlan).refusals;
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toContain(`is older than release ${r2.id}, which runs now`);
+    expect(older.stdout).toMatch(/::error::A deploy of release \S+ to 127\.0\.0\.1 would be refused: Refused: release \S+ \(created [^)]+\) is older than release/);
+    expect(older.summary).toContain(`## ⛔ Plan: the deploy would be refused: release ${olderRelease.manifest.releaseId} on ${testHost.host}`);
   });
 });
 

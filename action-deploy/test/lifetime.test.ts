@@ -29,6 +29,17 @@ async function changingRelease(source?: string): Promise<{ dir: string; id: stri
   return { dir: signed.dir, id: signed.manifest.releaseId };
 }
 
+/**
+ * A source with a migration pending, so that the deploy stops the changed services itself before
+ * the migrations (without one, Compose recreates them at the start). These runs never reach the
+ * migration: it stays pending.
+ */
+function stoppingSource(): string {
+  const source = copyExample();
+  writeFileSync(join(source, 'migrations', '0004_never_applied.sql'), 'CREATE TABLE never_applied (id bigint PRIMARY KEY);\n');
+  return source;
+}
+
 function currentBundle(): string {
   const dir = bundles.get(stack.current() ?? '');
   if (dir === undefined) throw new Error(`no bundle for the current release ${stack.current() ?? '(none)'}`);
@@ -94,7 +105,7 @@ describe('a deploy as long as its runner lives', () => {
   it('killed (SIGKILL) while it stops the changed services: the host starts them again by itself, on the old release, every service up', async () => {
     const before = stack.current();
     const hunter = stack.imageOf('titan-hunter');
-    const release = await changingRelease();
+    const release = await changingRelease(stoppingSource());
     const running = await stack.startDeploy(release.dir, { 'confirm-timeout': '30' }, '8012');
     expect(await waitForPhase(running, 'stop'), running.log()).toBe(true);
     running.kill('SIGKILL');
@@ -114,7 +125,7 @@ describe('a deploy as long as its runner lives', () => {
   it('frozen (SIGSTOP) while it stops: within heartbeat-timeout the host starts again what it stopped, on the old release', async () => {
     const before = stack.current();
     const hunter = stack.imageOf('titan-hunter');
-    const release = await changingRelease();
+    const release = await changingRelease(stoppingSource());
     const running = await stack.startDeploy(release.dir, { 'confirm-timeout': '30' }, '8013');
     expect(await waitForPhase(running, 'stop'), running.log()).toBe(true);
     running.kill('SIGSTOP');

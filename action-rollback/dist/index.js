@@ -71647,6 +71647,7 @@ var core_logger = __nccwpck_require__(6649);
  *   state/guard-<id>.json          a commit-confirmed guard waiting for <id> to be confirmed
  *   state/guard-<id>.log           what that guard did
  *   state/mode                     the TITAN_MODE the stack was last started with
+ *   state/stack-started            what the last verified start left running (stack-record.ts)
  *   journal.jsonl                  one JSON line per deploy that changed the host
  *   .deploy.lock                   the flock(1) file of the deploy lock
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
@@ -73632,8 +73633,9 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
 
 
 class SecretFilesError extends Error {
-    problems;
     name = 'SecretFilesError';
+    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+    problems;
     constructor(message, problems) {
         super(message);
         this.problems = problems;

@@ -12,7 +12,7 @@ import { chownSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } fro
 import { join } from 'node:path';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
 import { readLocalBundle } from '@titan/deploy/local-bundle';
-import type { PhaseRecord } from '@titan/deploy/phase-clock';
+import type { PhaseRecord } from '@titan/phases/phase-clock';
 import type { HostLayout } from '@titan/host/host-layout';
 import { silentLogger } from '@titan/log/logger';
 import { connectSsh, type SshConnection } from '@titan/ssh/connection';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { startGitHubApiStandIn, type GitHubApiStandIn } from '@titan/workflow-ru
 import type { LocalGitHub } from '@titan/workflow-runner/local-github';
 import type { ApprovalRequest, RunResult } from '@titan/workflow-runner/run-model';
 import { hostValue, hostValues, testHostGitHub } from '@titan/workflow-runner/test-host-github';
+import { layOutTitanRepository, prepareStagingHost, STAGING_FOLDER, type StagingHost } from '@titan/workflow-runner/staging-stack';
 import { type SpacesPeer, startSpacesPeer } from '@titan/test-host/spaces-peer';
 import { RECOVERY_DROPLET, RECOVERY_PROJECT, type RecoveryHost, startRecoveryHost } from './support/recovery-host.js';
 import { bringDown, journalOf, prepareAppDir } from '../../packages/deploy/test/support/host-fixture.js';
@@ -21,8 +22,9 @@ import { bringDown, journalOf, prepareAppDir } from '../../packages/deploy/test/
  * The workflows as users run them, read from their files by GitHub's own parser and run against
  * the test host: the Titan repository's release workflow (examples/workflows/titan-release.yml, the
  * README's quick start) calls deploy.yml@v1, which gates, plans, builds all 17 images with the real
- * Docker engine and registry, signs, deploys to staging, verifies, waits for production's approval
- * and deploys the same bundle there; then a broken release reverts by itself and never reaches
+ * Docker engine and registry, signs the release and the staging stack's bundle (same commit, same
+ * digests), deploys the staging stack to staging (its own folder and project on the test host, the
+ * staging posture), verifies, waits for production's approval and deploys the release there; then a broken release reverts by itself and never reaches
  * production; a run cancelled mid-deploy leaves no deployment in progress; a HARD_HALT from
  * rollback.yml reaches the host while a deploy holds its lock; then
  * rollback.yml restarts the stack; and copies of deploy.yml with a renamed output or input fail
@@ -44,9 +46,17 @@ function explain(run: RunResult): string {
   return `run ${run.runId} ${run.conclusion}; chain errors: ${JSON.stringify(run.chainErrors)}\n${run.log.slice(-80).join('\n')}`;
 }
 
-function current(host: TestHost): Promise<string> {
+function current(host: { appDir: string }): Promise<string> {
   return readlink(join(host.appDir, 'current')).then((target) => basename(target));
 }
+
+interface Manifest {
+  images: Record<string, { image: string; digest: string }>;
+  git: { sha: string };
+  compose: string[];
+}
+const manifestOf = async (appDir: string, release: string): Promise<Manifest> => JSON.parse(await readFile(join(appDir, 'releases', release, 'manifest.json'), 'utf8')) as Manifest;
+const STAGING_SERVICES = ['nats', 'postgres', 'titan-brain', 'titan-execution', 'titan-hunter', 'titan-scavenger', 'titan-sentinel'];
 
 describe('deploy.yml and rollback.yml, run from their files against the test host', () => {
   let host: TestHost;
@@ -57,15 +67,19 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   const approvals: ApprovalRequest[] = [];
   let onStep: ((event: { runId: number; job: string; step: string }) => void) | undefined;
   let released = '';
+  /** The staging stack's release staging runs now. */
+  let stagingReleased = '';
+  let staging: StagingHost;
   let stagingKey: EncryptedDeployKey;
   let spaces: SpacesPeer;
   let recovery: RecoveryHost;
   let operatorKey: string;
   let verifyKey: string;
-  /** The release production ran last (staging, the same host here, moves on after it). */
+  /** The release production ran last (staging's runs move only the staging folder on after it). */
   let productionRelease = '';
   let backupId = '';
   let marker = '';
+  let secretsWriter = '';
 
   beforeAll(async () => {
     // The test host, with an application folder of this file's own, laid out as provisioning lays it
@@ -73,10 +87,12 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     host = { ...loadTestHost(), appDir: prepareAppDir('workflows') };
     api = await startGitHubApiStandIn();
     scratch = await mkdtemp(join(tmpdir(), 'titan-workflows-'));
-    // The Titan repository: the sample release source at its root, as the quick start assumes.
+    // The Titan repository: the production example at its root, as the quick start assumes, and the
+    // staging stack in staging/ (built from the root's image contexts); the staging host.
     titan = join(scratch, 'titan');
-    await cp(host.example, titan, { recursive: true });
-    execFileSync('git', ['init', '-q', titan]);
+    layOutTitanRepository(host, titan);
+    bringDown('wfstaging');
+    staging = prepareStagingHost(host, 'workflows-staging', 'wfstaging');
     // Staging connects with a passphrase-protected key made now (TITAN_SSH_KEY_PASSPHRASE).
     stagingKey = await createEncryptedDeployKey(host);
     // Production's bucket for backup.yml and recover.yml, an operator's age key (restores) and the
@@ -87,6 +103,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     const bucket = { TITAN_SPACES_ENDPOINT: spaces.endpoint, TITAN_SPACES_BUCKET: spaces.bucket, TITAN_SPACES_PATH_STYLE: 'true' };
     const bucketKeys = { TITAN_SPACES_ACCESS_KEY: spaces.accessKeyId, TITAN_SPACES_SECRET_KEY: spaces.secretAccessKey };
     const postgresIds = `${execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()}:${execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()}`;
+    secretsWriter = api.issueToken({ secrets: 'write' }, 'operator');
     recovery = await startRecoveryHost(host, hostValues(host).replace(/titan-test\.invalid/g, 'titan-trading.net'));
     github = testHostGitHub({
       production: {
@@ -102,9 +119,14 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
         },
       },
       environments: {
-        recovery: recovery.environment({ vars: bucket, secrets: { ...bucketKeys, TITAN_BACKUP_RESTORE_KEY: operatorKey, TITAN_NATS_RESTORE_PASSWORD: hostValue(host, 'NATS_BRAIN_PASSWORD') } }),
+        recovery: recovery.environment({
+          vars: bucket,
+          // An operator's token that may write the repository's environment secrets (provision.yml stores the new host with it).
+          secrets: { ...bucketKeys, TITAN_BACKUP_RESTORE_KEY: operatorKey, TITAN_NATS_RESTORE_PASSWORD: hostValue(host, 'NATS_BRAIN_PASSWORD'), SECRETS_WRITER_TOKEN: secretsWriter },
+        }),
       },
       stagingKey,
+      staging,
       host,
       api,
       scratch: join(scratch, 'runs'),
@@ -122,6 +144,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   afterAll(async () => {
     // The stack the workflows deployed publishes the example's ports: later test files need them.
     bringDown('titan', host.appDir);
+    if (staging !== undefined) bringDown(staging.project, staging.appDir);
     await recovery?.close();
     await spaces?.close();
     await stagingKey.remove();
@@ -129,34 +152,70 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it('the quick start: one signed bundle, built by 17 legs, to staging, verified, approved, then production', { timeout: 900_000 }, async () => {
+  it('the quick start: 17 images built once; the staging stack, pinned to those digests, to staging in its posture, verified; approved; the release to production', { timeout: 900_000 }, async () => {
     const sha = randomBytes(20).toString('hex');
-    const run = await github.run({ workflow: RELEASE_WORKFLOW, event: 'push', sha, ref: 'refs/heads/main' });
+    // What the staging stack's containers run once staging is done, as production's job begins.
+    let running = '';
+    onStep = (event) => {
+      if (running !== '' || event.job !== 'deploy/deploy to production') return;
+      const containers = execFileSync('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${staging.project}`], { encoding: 'utf8' }).trim().split('\n');
+      running = execFileSync('docker', ['inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{.Config.Image}}', ...containers], { encoding: 'utf8' });
+    };
+    const run = await github.run({ workflow: RELEASE_WORKFLOW, event: 'push', sha, ref: 'refs/heads/main' }).finally(() => {
+      onStep = undefined;
+    });
     expect(run.conclusion, explain(run)).toBe('success');
     expect(run.chainErrors).toEqual([]);
 
     const deploy = run.jobs['deploy'];
     released = deploy?.outputs['release-id'] ?? '';
     productionRelease = released;
+    stagingReleased = deploy?.outputs['staging-release-id'] ?? '';
     expect(released).toMatch(new RegExp(`^\\d{8}T\\d{6}Z-${sha.slice(0, 12)}$`));
-    expect(deploy?.outputs).toEqual({ 'release-id': released, result: 'deployed', url: 'https://titan-trading.net' });
+    expect(stagingReleased).toMatch(new RegExp(`^\\d{8}T\\d{6}Z-${sha.slice(0, 12)}$`));
+    expect(deploy?.outputs).toEqual({ 'release-id': released, 'staging-release-id': stagingReleased, result: 'deployed', url: 'https://titan-trading.net' });
     expect(await current(host)).toBe(released);
+    expect(await current(staging)).toBe(stagingReleased);
 
     // Every image built by its own leg with the real engine, each leg's digest handed on and signed.
     const build = run.jobs['deploy/build'];
     expect(build?.legs).toHaveLength(17);
-    const manifest = JSON.parse(await readFile(join(host.appDir, 'releases', released, 'manifest.json'), 'utf8')) as { images: Record<string, { digest: string }> };
+    const manifest = await manifestOf(host.appDir, released);
+    const stagingManifest = await manifestOf(staging.appDir, stagingReleased);
+    const built: Record<string, string> = {};
     for (const leg of build?.legs ?? []) {
       const service = String(leg.matrix['service']);
-      const digest = leg.steps.find((s) => s.id === 'build')?.outputs['digest'];
+      const digest = leg.steps.find((s) => s.id === 'build')?.outputs['digest'] ?? '';
       expect(digest, service).toMatch(/^sha256:[0-9a-f]{64}$/);
+      built[service] = digest;
       expect(manifest.images[service]?.digest, service).toBe(digest);
       expect(leg.permissions).toMatchObject({ contents: 'read', packages: 'write' });
     }
-    // Production deployed the bundle staging ran: same release, same manifest, checked in the job.
+    // Staging ran the staging stack (docker-compose.micro.yml, its seven services), pinned to the
+    // very digests the legs built for production; both bundles are of the run's commit.
+    expect(stagingManifest.compose).toEqual(['docker-compose.micro.yml', 'docker-compose.digests.yml']);
+    expect(Object.keys(stagingManifest.images).sort()).toEqual(STAGING_SERVICES);
+    for (const service of STAGING_SERVICES) {
+      expect(stagingManifest.images[service], service).toEqual(manifest.images[service]);
+      expect(stagingManifest.images[service]?.digest, service).toBe(built[service]);
+    }
+    expect([manifest.git.sha, stagingManifest.git.sha]).toEqual([sha, sha]);
+    expect(running.trim().split('\n').map((l) => l.split(' ')[0]).sort()).toEqual(STAGING_SERVICES);
+    for (const line of running.trim().split('\n')) {
+      const [service, image] = line.split(' ') as [string, string];
+      expect(image, service).toBe(`${manifest.images[service]?.image ?? ''}@${built[service] ?? ''}`);
+    }
+    // The staging gate ran in the staging posture: the staging defaults were warnings, said so.
+    const gate = run.jobs['deploy/gate']?.legs[0]?.log.join('\n') ?? '';
+    expect(gate).toContain(`Staging posture: ${staging.required.length} value(s) that the production gate refuses (development defaults, weak values) are let through as warnings.`);
+    // Production checked, before deploying, that it runs every image staging ran, of the same commit.
     const production = run.jobs['deploy/deploy-production']?.legs[0];
-    expect(production?.steps.find((s) => s.name === 'The bundle is the one signed and run by staging')?.log.join('\n')).toContain('the bundle staging runs');
-    expect(run.jobs['deploy/deploy-staging']?.outputs['release-id']).toBe(released);
+    const check = production?.steps.find((s) => s.name === 'The bundle is the one signed, and runs what staging ran')?.log.join('\n') ?? '';
+    expect(check).toContain(`of commit ${sha}, the commit staging ran`);
+    for (const service of Object.keys(manifest.images)) {
+      expect(check, service).toContain(`${service} ${built[service] ?? ''}: ${STAGING_SERVICES.includes(service) ? 'run by staging' : 'not in the staging stack; built in the same run'}`);
+    }
+    expect(run.jobs['deploy/deploy-staging']?.outputs['release-id']).toBe(stagingReleased);
     expect(run.jobs['deploy/deploy-production']?.outputs['release-id']).toBe(released);
 
     // Exactly one GitHub deployment per environment, made by action-deploy (none made automatically).
@@ -182,11 +241,11 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   it('deploys queued on one environment run one at a time, in the order they reached the queue: none cancelled, the later runs signing meanwhile', { timeout: 600_000 }, async () => {
     // Three runs of deploy.yml (staging only) started together, as three pushes would start them.
     const shas = [0, 1, 2].map(() => randomBytes(20).toString('hex'));
-    const journalBefore = journalOf(host.appDir).length;
+    const journalBefore = journalOf(staging.appDir).length;
     const seen: { runId: number; job: string; step: string; stagingDone: string[] }[] = [];
     const doneLines = () => github.concurrency.events.filter((e) => /^titan-deploy-staging: run \d+ deploy to staging done$/.test(e));
     onStep = (event) => seen.push({ ...event, stagingDone: doneLines() });
-    const handles = shas.map((sha) => github.start({ workflow: DEPLOY_WORKFLOW, event: 'workflow_dispatch', sha, inputs: { source: '.', production: false, 'digest-cache': join(scratch, 'digest-cache'), 'health-timeout': 30 } }));
+    const handles = shas.map((sha) => github.start({ workflow: DEPLOY_WORKFLOW, event: 'workflow_dispatch', sha, inputs: { source: '.', 'staging-source': STAGING_FOLDER, production: false, 'digest-cache': join(scratch, 'digest-cache'), 'health-timeout': 30 } }));
     const runs = await Promise.all(handles.map((h) => h.result)).finally(() => {
       onStep = undefined;
     });
@@ -221,25 +280,29 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     }
     // On the host: three deploys one after the other, each on top of the one before, none waiting
     // for the host's deploy lock (GitHub's queue had ordered them already).
-    const ids = order.map((id) => runs.find((r) => r.runId === id)?.jobs['sign']?.outputs['release-id'] ?? '');
-    const deploys = journalOf(host.appDir).slice(journalBefore).filter((e) => e['action'] === 'deploy');
+    const ids = order.map((id) => runs.find((r) => r.runId === id)?.jobs['sign']?.outputs['staging-release-id'] ?? '');
+    const deploys = journalOf(staging.appDir).slice(journalBefore).filter((e) => e['action'] === 'deploy');
     expect(deploys.map((e) => [e['release'], e['result']])).toEqual(ids.map((id) => [id, 'deployed']));
-    expect(deploys.map((e) => e['previous'])).toEqual([released, ids[0], ids[1]]);
+    expect(deploys.map((e) => e['previous'])).toEqual([stagingReleased, ids[0], ids[1]]);
     for (const run of runs) {
       const waited = /Took the deploy lock .* after (\d+\.\d) s/.exec(run.jobs['deploy-staging']?.legs[0]?.log.join('\n') ?? '')?.[1];
       expect(Number(waited ?? 'NaN'), `run ${run.runId} waited on the host lock`).toBeLessThan(5);
     }
-    expect(await current(host)).toBe(ids[2]);
-    released = ids[2] ?? released;
+    expect(await current(staging)).toBe(ids[2]);
+    expect(await current(host), 'production is not touched by staging-only runs').toBe(released);
+    stagingReleased = ids[2] ?? stagingReleased;
   });
 
   it('a broken release: staging verification fails and the host returns to the good release by itself; production never sees it', { timeout: 600_000 }, async () => {
-    expect(released, 'the first test deploys the good release').not.toBe('');
-    const services = join(titan, 'services.yml');
-    const text = await readFile(services, 'utf8');
-    const broken = text.replace('{ SERVICE: titan-hunter, PORT: "8083" }', '{ SERVICE: titan-hunter, PORT: "8083", BROKEN: "1" }');
-    expect(broken).not.toBe(text);
-    await writeFile(services, broken);
+    expect(stagingReleased, 'the first test deploys the good release').not.toBe('');
+    // titan-hunter broken, in the release and in the staging stack (the same build).
+    const files = [join(titan, 'services.yml'), join(titan, STAGING_FOLDER, 'services.yml')];
+    const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+    for (const [i, text] of texts.entries()) {
+      const broken = text.replace('{ SERVICE: titan-hunter, PORT: "8083" }', '{ SERVICE: titan-hunter, PORT: "8083", BROKEN: "1" }');
+      expect(broken).not.toBe(text);
+      await writeFile(files[i] ?? '', broken);
+    }
     try {
       const run = await github.run({ workflow: RELEASE_WORKFLOW, event: 'push', sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' });
       expect(run.conclusion, explain(run)).toBe('failure');
@@ -248,24 +311,25 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
       expect(run.jobs['deploy']?.outputs).toMatchObject({ result: 'rolled-back', url: '' });
       expect(run.jobs['deploy/deploy-staging']?.outputs['result']).toBe('rolled-back');
       expect(run.jobs['deploy/deploy-production']?.result).toBe('skipped');
+      expect(await current(staging)).toBe(stagingReleased);
       expect(await current(host)).toBe(released);
       expect(run.jobs['announce']?.legs[0]?.summary).toContain('rolled-back');
       const deployments = api.deployments.filter((d) => d.runId === String(run.runId));
       expect(deployments.map((d) => [d.environment, d.statuses.map((s) => s.state)])).toEqual([['staging', ['in_progress', 'failure']]]);
     } finally {
-      await writeFile(services, text);
+      for (const [i, text] of texts.entries()) await writeFile(files[i] ?? '', text);
     }
   });
 
   it('a run cancelled while its deploy holds the host leaves no deployment in progress and the good release running', { timeout: 600_000 }, async () => {
-    const before = await current(host);
+    const before = await current(staging);
     let cancelled = false;
     const handle = github.start({ workflow: RELEASE_WORKFLOW, event: 'push', sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' });
     onStep = (event) => {
       if (!cancelled && event.job === 'deploy/deploy to staging' && event.step.startsWith('Deploy ')) {
         cancelled = true;
         void (async () => {
-          const lock = join(host.appDir, '.deploy.lock.holder');
+          const lock = join(staging.appDir, '.deploy.lock.holder');
           for (let i = 0; i < 600 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
           handle.cancel(); // SIGINT to the deploy, SIGTERM 7.5 s later, SIGKILL 2.5 s after that
         })();
@@ -281,8 +345,8 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     const deployments = api.deployments.filter((d) => d.runId === String(run.runId));
     expect(deployments.map((d) => d.environment)).toEqual(['staging']);
     expect(deployments[0]?.statuses.at(-1)?.state).not.toBe('in_progress');
-    expect(existsSync(join(host.appDir, '.deploy.lock.holder')), 'the cancelled deploy left the lock free').toBe(false);
-    expect(await current(host)).toBe(before);
+    expect(existsSync(join(staging.appDir, '.deploy.lock.holder')), 'the cancelled deploy left the lock free').toBe(false);
+    expect(await current(staging)).toBe(before);
   });
 
   it('a HARD_HALT from rollback.yml reaches the host while a deploy holds its lock, and that deploy stops', { timeout: 600_000 }, async () => {
@@ -291,7 +355,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     onStep = (event) => {
       if (halt === undefined && event.job === 'deploy/deploy to staging' && event.step.startsWith('Deploy ')) {
         halt = (async () => {
-          const lock = join(host.appDir, '.deploy.lock.holder');
+          const lock = join(staging.appDir, '.deploy.lock.holder');
           for (let i = 0; i < 600 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
           expect(existsSync(lock), 'the deploy holds the host lock').toBe(true);
           const result = await github.run({ workflow: ROLLBACK_WORKFLOW, event: 'workflow_dispatch', inputs: { environment: 'staging', mode: 'halt', reason: 'operator stops trading' } });
@@ -316,7 +380,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     expect(run.conclusion, explain(run)).toBe('failure');
     expect(run.jobs['deploy/deploy-staging']?.legs[0]?.log.join('\n')).toMatch(/An operator halted the host/);
     expect(run.jobs['deploy/deploy-production']?.result).toBe('skipped');
-    expect(await current(host)).toBe(released);
+    expect(await current(staging)).toBe(stagingReleased);
   });
 
   it('rollback.yml restarts the current release in production after its approval, verified', { timeout: 300_000 }, async () => {
@@ -331,19 +395,21 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   it('a copy of deploy.yml with a renamed output, or a renamed input, fails its chain before the host is touched', { timeout: 300_000 }, async () => {
     const original = await readFile(DEPLOY_WORKFLOW, 'utf8');
     const journal = await readFile(join(host.appDir, 'journal.jsonl'), 'utf8');
+    const stagingJournal = await readFile(join(staging.appDir, 'journal.jsonl'), 'utf8');
     const mutations: [string, string, RegExp][] = [
       ['      has-builds: ${{ steps.plan.outputs.has-builds }}', '      builds: ${{ steps.plan.outputs.has-builds }}', /needs\.matrix\.outputs has no "has-builds"/],
-      ['          bundle: ${{ runner.temp }}/release/${{ needs.sign.outputs.release-id }}\n          public-key', '          bundle-path: ${{ runner.temp }}/release/${{ needs.sign.outputs.release-id }}\n          public-key', /Unexpected input\(s\) 'bundle-path'/],
+      ['          bundle: ${{ runner.temp }}/release/${{ needs.sign.outputs.staging-release-id }}\n          public-key', '          bundle-path: ${{ runner.temp }}/release/${{ needs.sign.outputs.staging-release-id }}\n          public-key', /Unexpected input\(s\) 'bundle-path'/],
     ];
     for (const [from, to, error] of mutations) {
       expect(original).toContain(from);
       const copy = join(scratch, `deploy-${mutations.findIndex((m) => m[0] === from)}.yml`);
       await writeFile(copy, original.replace(from, to));
-      const run = await github.run({ workflow: copy, event: 'workflow_dispatch', inputs: { source: '.', 'digest-cache': join(scratch, 'digest-cache'), 'health-timeout': 30 } });
+      const run = await github.run({ workflow: copy, event: 'workflow_dispatch', inputs: { source: '.', 'staging-source': STAGING_FOLDER, 'digest-cache': join(scratch, 'digest-cache'), 'health-timeout': 30 } });
       expect(run.conclusion, explain(run)).toBe('failure');
       expect(run.chainErrors.join('\n')).toMatch(error);
     }
     expect(await readFile(join(host.appDir, 'journal.jsonl'), 'utf8')).toBe(journal);
+    expect(await readFile(join(staging.appDir, 'journal.jsonl'), 'utf8')).toBe(stagingJournal);
     expect(await current(host)).toBe(released);
   });
 
@@ -409,9 +475,16 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     }
     const deployments = api.deployments.filter((d) => d.runId === String(run.runId));
     expect(deployments.map((d) => [d.environment, d.createdBy, d.statuses.at(-1)?.state])).toEqual([['recovery', 'api', 'success']]);
+    // provision.yml stored the new host in the recovery environment's secrets, through GitHub's
+    // secrets API: sealed for the environment's public key (the peer opened each box), nothing else written.
+    const knownHosts = run.jobs['recover']?.outputs['known-hosts'] ?? '';
+    expect(api.secretWrites.map((w) => [w.environment, w.name, w.value]).sort()).toEqual([
+      ['recovery', 'TITAN_KNOWN_HOSTS', knownHosts],
+      ['recovery', 'TITAN_SSH_HOST', '127.0.0.1'],
+    ]);
     expect(api.refusals).toEqual([]);
     expect(await oldHost()).toEqual(before);
     const log = run.log.join('\n');
-    for (const secret of [operatorKey, recovery.deployKey.split('\n')[1] ?? 'x', hostValue(host, 'NATS_BRAIN_PASSWORD')]) expect(log).not.toContain(secret);
+    for (const secret of [operatorKey, recovery.deployKey.split('\n')[1] ?? 'x', hostValue(host, 'NATS_BRAIN_PASSWORD'), secretsWriter]) expect(log).not.toContain(secret);
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,8 @@ import type { RunResult } from '@titan/workflow-runner/run-model';
  * tag the commit before it. The version job refuses what is not a new release of main; the release
  * job clones the repository with its tags, installs, rebuilds every dist/ from source and compares
  * it with the committed one, starts every bundle under Node 24, checks the READMEs and workflows,
- * then tags vX.Y.Z and moves vX, pushed to the repository as to GitHub. Its `test` job (ci.yml, the
+ * then tags vX.Y.Z and moves vX, pushed to the repository as to GitHub; a commit whose committed
+ * dist/ is not what its sources build is refused, the action named, no tag moved. Its `test` job (ci.yml, the
  * whole suite) is the suite this test belongs to: it is concluded, not run again, and the run's log
  * says so.
  */
@@ -93,5 +94,26 @@ describe('release.yml, run from its file in a scratch repository', () => {
     expect(git(origin, ['rev-parse', 'v1.0.0^{commit}'])).toBe(previous);
     expect(git(origin, ['tag', '-l', '--format=%(contents:subject)', 'v1'])).toBe('titan/actions v1 (moves with every v1.x release; now v1.1.0)');
     expect(release?.summary).toContain(`Tagged ${head} as \`v1.1.0\` and moved \`v1\` to it`);
+  });
+
+  it("refuses a commit whose committed dist/ is not what its sources build, naming the action, before any tag moves", { timeout: 600_000 }, async () => {
+    // A change to action-deploy/matrix committed without its rebuilt bundle (here: the bundle edited by hand).
+    const bundle = join(origin, 'action-deploy/matrix/dist/index.js');
+    await appendFile(bundle, '\n// patched in place, not rebuilt\n');
+    git(origin, ['commit', '-q', '-am', 'action-deploy/matrix: a fix, bundle not rebuilt']);
+    const tampered = git(origin, ['rev-parse', 'HEAD']);
+    const before = tags();
+    const run = await github.run({ workflow: RELEASE_WORKFLOW, event: 'workflow_dispatch', sha: tampered, ref: 'refs/heads/main', inputs: { version: '1.2.0' }, concluded: { test: 'success' } });
+    expect(run.conclusion, explain(run)).toBe('failure');
+    const release = run.jobs['release']?.legs[0];
+    const step = (name: string) => release?.steps.find((s) => s.name === name);
+    expect(step('Rebuild every dist/ and compare with the committed one')?.conclusion).toBe('failure');
+    expect(run.log.join('\n')).toContain(
+      'error: action-deploy/matrix: the committed dist/ is not what its sources build (action-deploy/matrix/dist/index.js differs); rebuild it with npx turbo run bundle and commit action-deploy/matrix/dist',
+    );
+    expect(step('Tag v1.2.0 and move the major tag')?.conclusion).toBe('skipped');
+    expect(tags()).toBe(before);
+    expect(git(origin, ['tag', '-l', 'v1.2.0'])).toBe('');
+    expect(git(origin, ['rev-parse', 'v1^{commit}'])).toBe(head);
   });
 });

@@ -31,14 +31,14 @@
  * deploy that changed the host (or was cancelled while holding the lock).
  */
 import type { Logger } from '@titan/log/logger';
-import { DIGEST_OVERRIDE_FILE, stackProfileOf } from '@titan/release/manifest';
+import { stackProfileOf } from '@titan/release/manifest';
 import type { SshConnection } from '@titan/ssh/connection';
 import { type TitanMode, currentTarget, releaseTarget } from '@titan/host/compose-command';
 import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock';
 import { type GuardPlan, confirmRelease, runGuardPlan, startGuard, stopGuard } from '@titan/host/guard';
 import { describeHalt, HostHaltedError, liftHaltMark } from '@titan/host/halt-mark';
 import type { HostLayout } from '@titan/host/host-layout';
-import { type HostState, readHostState } from '@titan/host/host-state';
+import { readHostState } from '@titan/host/host-state';
 import { findMissingImages, imageReferences, pullImages } from '@titan/host/image-pull';
 import { type DeployResult, type JournalEntry, appendJournal } from '@titan/host/journal';
 import { describeDrift, planMigrations, releaseMigrations } from '@titan/host/migration-plan';
@@ -46,17 +46,21 @@ import { checkMigrationContent } from '@titan/host/migration-content-check';
 import { requireMigrationRecorded } from '@titan/host/migration-record';
 import { applyMigration, DatabaseNotRunningError, databaseTarget, readAppliedMigrations } from '@titan/host/migrations';
 import { type StackProfile, tradingServices } from '@titan/release/stack-profile';
-import { readInstalledRelease } from '@titan/host/release-files';
 import { installRelease } from '@titan/host/release-install';
-import { removeReleases, selectReleasesToRemove } from '@titan/host/retention';
+import { removeReleases } from '@titan/host/retention';
 import { restartServices, stopServices, upServices, upStack } from '@titan/host/stack-control';
 import { recordStackMode } from '@titan/host/stack-mode';
+import { readStackNow, writeStackRecord } from '@titan/host/stack-record';
 import { switchCurrent } from '@titan/host/switch-current';
 import { verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
 import { CancelledError, cancellationCause, throwIfCancelled } from '@titan/phases/cancellation';
-import { type ChangePlan, type ReleaseView, definitionFiles, planChanges } from './change-plan.js';
-import { readComposeView } from './compose-services.js';
-import { HostNotReadyError, MigrationDriftError } from './deploy-errors.js';
+import { type ChangePlan, type ReleaseView, planChanges } from './change-plan.js';
+import { MigrationDriftError } from './deploy-errors.js';
+import { inspectHost, recordedMode } from './host-inspection.js';
+import { readReleaseView } from './release-view.js';
+import { composeWork } from './compose-work.js';
+import { stopsBeforeSwitch } from './stop-before-switch.js';
+import { retentionAfterDeploy } from './retention-after-deploy.js';
 import { admitRelease } from './release-admission.js';
 import { checkNoNewHalt } from './deploy-halt.js';
 import { requireHealthyStack, StackUnhealthyError } from '@titan/verify/healthy-stack';
@@ -188,22 +192,9 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     const heldLock = lock;
     checkpoint();
 
-    let state = await clock.run('inspect', async () => {
-      const found = await readHostState(connection, layout);
-      checkHostReady(found, layout, connection.host);
-      if (found.halted !== undefined) {
-        if (request.liftHalt !== true) {
-          throw new HostHaltedError(
-            `The host ${connection.host} is halted ${describeHalt(found.halted)}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
-              'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.',
-            found.halted,
-          );
-        }
-        lifting = found.halted.nonce;
-        logger.warning(`The host is halted ${describeHalt(found.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
-      }
-      return found;
-    });
+    const inspected = await clock.run('inspect', () => inspectHost(connection, layout, { liftHalt: request.liftHalt === true, logger }));
+    let state = inspected.state;
+    lifting = inspected.lifting;
 
     const markedBad = state.releases.find((r) => r.id === releaseId)?.bad === true;
     if (state.guards.length > 0) {
@@ -227,7 +218,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
 
     previous = state.current;
     sameRelease = previous === releaseId;
-    const previousMode = parseMode(state.mode);
+    const previousMode = recordedMode(state);
     const migrationFiles = releaseMigrations(manifest);
 
     // Reads that change nothing run alongside the install on a host that already runs a release: the
@@ -240,7 +231,9 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     const imagesCheck = clock.background('images-check', () => findMissingImages(connection, references));
     const runningRelease = previous;
     const previousRead =
-      runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readView(connection, layout, runningRelease, manifest.compose)) : undefined;
+      runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readReleaseView(connection, layout, runningRelease, manifest.compose)) : undefined;
+    const stackRead = runningRelease !== undefined ? clock.background('stack-read', () => readStackNow(connection, layout, project)) : undefined;
+    const liftsHalt = lifting !== undefined;
 
     checkpoint();
     await clock.run('admit', () =>
@@ -342,17 +335,19 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
 
     const runningTarget =
       previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE);
+    const pending = migrationPlan?.pending ?? [];
+    const stops = stopsBeforeSwitch(changePlan, pending.length);
+    if (stops.recreatedAtStart.length > 0) logger.info(`No migration is pending: ${stops.recreatedAtStart.join(', ')} keep running until Compose recreates them at the start.`);
     checkpoint();
-    if (runningTarget !== undefined && changePlan.stopBeforeSwitch.length > 0) {
+    if (runningTarget !== undefined && stops.groups.length > 0) {
       await clock.run('stop', async () => {
         heldLock.assertHeld();
-        return stopServices(connection, runningTarget, changePlan.stopBeforeSwitch, logger);
+        return stopServices(connection, runningTarget, stops.groups, logger);
       });
     } else {
       clock.skip('stop');
     }
 
-    const pending = migrationPlan?.pending ?? [];
     checkpoint();
     if (pending.length > 0) {
       await clock.run('migrate', async () => {
@@ -403,10 +398,17 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
       lifting = undefined;
     }
     const nextTarget = currentTarget(layout, project, manifest.compose, request.mode);
+    const stackNow = stackRead === undefined ? undefined : await stackRead;
+    const compose = composeWork(changePlan, stackNow?.ok === true ? stackNow.value : undefined, { release: previous, mode: request.mode, lifting: liftsHalt });
     await clock.run('start', async () => {
       heldLock.assertHeld();
       stackTouched = true;
       await recordStackMode(connection, layout, request.mode);
+      if (!compose.up) {
+        logger.info(`Compose has nothing to do (${compose.why}): docker compose up is not run.`);
+        return;
+      }
+      logger.info(`Compose has work: ${compose.why}.`);
       await upStack(connection, nextTarget, logger);
       await restartServices(connection, nextTarget, changePlan.restartAfterSwitch, logger);
     });
@@ -430,6 +432,8 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
       heldLock.assertHeld();
       await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...journalFields, mode: request.mode }, request.mode);
       logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
+      // What runs now, for the next deploy to know when Compose has nothing to do (a failure only costs that).
+      await writeStackRecord(connection, layout, project, releaseId, request.mode).catch((e: unknown) => logger.warning(`The record of the stack's start could not be written: ${describe(e)}`));
     });
     confirmed = true;
     result = 'deployed';
@@ -437,14 +441,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     // Past the confirmation nothing rolls back: a retention problem is a warning.
     removedReleases = await clock.run('retention', async () => {
       try {
-        // The host as it is now, from what was read under this lock: this release is current and
-        // most recently run, confirmed; its guard is gone.
-        const releases = [
-          ...state.releases.filter((r) => r.id !== releaseId),
-          { id: releaseId, mtime: state.now + Math.ceil(clock.elapsedMs() / 1000), bad: false, confirmed: true },
-        ];
-        const guards = state.guards.filter((g) => g.release !== releaseId);
-        const decision = selectReleasesToRemove({ releases, current: releaseId, keep: request.keepReleases, guards });
+        const decision = retentionAfterDeploy(state, releaseId, request.keepReleases, clock.elapsedMs() / 1000);
         const removed = await removeReleases(connection, layout, decision.remove, state.partials.map((p) => p.name));
         logger.info(`Kept ${decision.kept.length} release(s)${removed.length > 0 ? `; removed ${removed.join(', ')}` : ''}.`);
         return removed;
@@ -651,56 +648,11 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
   }
 }
 
-function checkHostReady(state: HostState, layout: HostLayout, host: string): void {
-  if (state.trustedKeys === 0) {
-    throw new HostNotReadyError(
-      `The host ${host} has no trusted release key in ${layout.trustDir}, so it cannot verify any release and none is deployed. ` +
-        `Provision it: put the release public key PEM in ${layout.trustDir}/ (action-provision does this), then deploy again.`,
-    );
-  }
-  if (!state.envFile.present) {
-    throw new HostNotReadyError(
-      `The host ${host} has no production values file ${layout.envFile}. Create it on the host from production.env.template ` +
-        '(mode 0600, owned by the deploy user); deploys never upload it.',
-    );
-  }
-  if ((state.envFile.mode & 0o077) !== 0) {
-    throw new HostNotReadyError(
-      `${layout.envFile} on ${host} is readable by others (mode ${state.envFile.mode.toString(8)}). Run chmod 600 on it, then deploy again.`,
-    );
-  }
-  if (state.strayCurrent !== undefined) {
-    throw new HostNotReadyError(
-      `${layout.current} on ${host} points at ${JSON.stringify(state.strayCurrent)}, not at a release folder (releases/<id>). Fix it by hand before deploying.`,
-    );
-  }
-}
-
 /** The value of background work, or its error thrown. */
 function settled<T>(result: { ok: true; value: T } | { ok: false; error: unknown } | undefined): T {
   if (result === undefined) throw new Error('background work that was never started');
   if (result.ok) return result.value;
   throw result.error;
-}
-
-function parseMode(value: string | undefined): TitanMode | undefined {
-  return value === 'ARMED' || value === 'DISARMED' ? value : undefined;
-}
-
-/** A release as installed on the host: its manifest and compose definitions. */
-async function readView(connection: SshConnection, layout: HostLayout, releaseId: string, guess: readonly string[] = []): Promise<ReleaseView> {
-  const { manifest, files } = await readInstalledRelease(connection, layout, releaseId, {
-    guess: guess.filter((f) => f !== DIGEST_OVERRIDE_FILE),
-    wanted: (m) => definitionFiles(m),
-  });
-  const compose = readComposeView(
-    definitionFiles(manifest).map((name) => {
-      const content = files.get(name);
-      if (content === undefined) throw new Error(`${layout.releaseDir(releaseId)}/${name} could not be read.`);
-      return { name, text: content.toString('utf8') };
-    }),
-  );
-  return { manifest, compose };
 }
 
 function guardPlanFor(

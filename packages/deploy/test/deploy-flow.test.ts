@@ -138,6 +138,9 @@ describe('deployRelease on the test host', () => {
     expect(outcome.previousReleaseId).toBe(releaseA.id);
     expect(outcome.plan?.changed).toEqual(['titan-hunter']);
     expect(outcome.plan?.stopBeforeSwitch).toEqual([['titan-hunter']]);
+    // No migration pending: titan-hunter runs until Compose recreates it after the switch.
+    expect(outcome.phases.find((p) => p.name === 'stop')?.outcome).toBe('skipped');
+    expect(outcome.log).toContain('No migration is pending: titan-hunter keep running until Compose recreates them at the start.');
     const after = containerIds(PROJECT);
     for (const [service, id] of Object.entries(before)) {
       if (service === 'titan-hunter') expect(after[service]).not.toBe(id);
@@ -320,6 +323,32 @@ describe('deployRelease on the test host', () => {
     expect(outcome.removedReleases.length).toBeGreaterThan(0);
     expect(releases.length).toBeLessThanOrEqual(4);
   });
+  it('when Compose has nothing to do the deploy does not start it and still verifies; a stopped service or an edited production values file makes it run up again', async () => {
+    const ids = containerIds(PROJECT);
+    const idle = await deploy(releaseB.dir);
+    expect(idle.result).toBe('deployed');
+    expect(idle.log).toContain(`Compose has nothing to do (nothing changes against release ${releaseB.id}, and its 17 containers run as its last start left them`);
+    expect(idle.log).not.toContain('docker compose up -d --remove-orphans');
+    expect(idle.verification?.healthy).toBe(true);
+    expect(containerIds(PROJECT)).toEqual(ids);
+
+    const hunter = ids['titan-hunter'] ?? '';
+    execFileSync('docker', ['stop', '-t', '1', hunter], { stdio: 'ignore' });
+    const restarted = await deploy(releaseB.dir);
+    expect(restarted.result).toBe('deployed');
+    expect(restarted.log).toContain('docker compose up -d --remove-orphans');
+    expect(containerStates(PROJECT)['titan-hunter']).toBe('running');
+    expect(containerIds(PROJECT)).toEqual(ids);
+
+    appendFileSync(join(appDir, 'shared', '.env.prod'), '# edited by an operator\n');
+    const edited = await deploy(releaseB.dir);
+    expect(edited.result).toBe('deployed');
+    expect(edited.log).toContain('the files under shared/ (production values, secrets) changed since the last start');
+    expect(edited.log).toContain('docker compose up -d --remove-orphans');
+    const again = await deploy(releaseB.dir);
+    expect(again.log).toContain('Compose has nothing to do');
+  });
+
   it('a host whose stack was taken down (containers gone, data kept) is brought back: postgres of the running release first', async () => {
     const ids = Object.values(containerIds(PROJECT));
     expect(ids.length).toBe(17);

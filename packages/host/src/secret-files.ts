@@ -21,11 +21,12 @@ export interface SecretFileProblem {
 
 export class SecretFilesError extends Error {
   override readonly name = 'SecretFilesError';
-  constructor(
-    message: string,
-    readonly problems: readonly SecretFileProblem[],
-  ) {
+  // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+  readonly problems: readonly SecretFileProblem[];
+
+  constructor(message: string, problems: readonly SecretFileProblem[]) {
     super(message);
+    this.problems = problems;
   }
 }
 

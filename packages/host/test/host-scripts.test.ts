@@ -17,6 +17,7 @@ import { CHECK_MIGRATION_RECORD_SCRIPT } from '@titan/host/migration-record';
 import { REMOVE_RELEASES_SCRIPT } from '@titan/host/retention';
 import { UP_EXCEPT_SCRIPT } from '@titan/host/stack-control';
 import { RECORD_MODE_SCRIPT } from '@titan/host/stack-mode';
+import { READ_STACK_RECORD_SCRIPT, WRITE_STACK_RECORD_SCRIPT } from '@titan/host/stack-record';
 import { SWITCH_CURRENT_SCRIPT } from '@titan/host/switch-current';
 import { SECRET_FILES_SCRIPT } from '@titan/host/secret-files';
 
@@ -26,6 +27,8 @@ const scripts: Record<string, string> = {
   LIFT_HALT_MARK_SCRIPT,
   UP_EXCEPT_SCRIPT,
   RECORD_MODE_SCRIPT,
+  READ_STACK_RECORD_SCRIPT,
+  WRITE_STACK_RECORD_SCRIPT,
   CONFIRM_SCRIPT,
   GUARD_SCRIPT,
   REVERT_SCRIPT,

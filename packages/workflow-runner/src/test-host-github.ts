@@ -5,9 +5,11 @@
  * key and the registry as repository secrets and variables; `titan/actions@v1` resolving to this
  * working tree (the committed bundles and workflows a release would tag).
  *
- * Until the staging stack exists, both environments are the one test host. The host's own values
- * name reserved `.invalid` domains (it is a staging stand-in), which the production gate rightly
- * refuses; production's TITAN_ENV secret is those values with a production domain instead.
+ * Staging is, when a StagingHost is given (staging-stack.ts), the staging stack's own application
+ * folder and Compose project on the test host, holding the staging posture's values; otherwise the
+ * test host's own folder, as production. The host's own values name reserved `.invalid` domains,
+ * which the production gate rightly refuses; production's TITAN_ENV secret is those values with a
+ * production domain instead.
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +18,7 @@ import { readReleaseKey, type TestHost } from '@titan/test-host/test-host';
 import type { GitHubApiStandIn } from './github-api.js';
 import { LocalGitHub } from './local-github.js';
 import type { ApprovalRequest, EnvironmentSettings, LocalGitHubOptions } from './run-model.js';
+import type { StagingHost } from './staging-stack.js';
 
 export interface TestHostGitHubOptions {
   readonly host: TestHost;
@@ -25,6 +28,8 @@ export interface TestHostGitHubOptions {
   readonly repository?: { root: string; name: string };
   /** The key staging deploys with (e.g. an encrypted one); default the host's plain deploy key. */
   readonly stagingKey?: { privateKey: string; passphrase: string };
+  /** The staging stack's host (default: staging is the test host's own folder, as production). */
+  readonly staging?: StagingHost;
   /** Extra repository variables (TITAN_DIGEST_CACHE, TITAN_HEALTH_TIMEOUT, ...). */
   readonly vars?: Record<string, string>;
   /** Extra secrets and variables of the production environment (a backup's bucket and keys, ...). */
@@ -50,7 +55,7 @@ export function hostValue(host: TestHost, name: string): string {
   return line.slice(name.length + 1).replace(/^(['"])(.*)\1$/, '$2');
 }
 
-export function testHostEnvironments(host: TestHost, stagingKey?: { privateKey: string; passphrase: string }): Record<string, EnvironmentSettings> {
+export function testHostEnvironments(host: TestHost, stagingKey?: { privateKey: string; passphrase: string }, staging?: StagingHost): Record<string, EnvironmentSettings> {
   const vars = {
     TITAN_SSH_PORT: String(host.port),
     TITAN_SSH_USER: host.user,
@@ -64,13 +69,20 @@ export function testHostEnvironments(host: TestHost, stagingKey?: { privateKey: 
     TITAN_HMAC_SECRET: hostValue(host, 'HMAC_SECRET'),
   };
   const values = hostValues(host);
+  const stagingStack: { vars: Record<string, string>; secrets: Record<string, string> } =
+    staging === undefined
+      ? { vars: {}, secrets: { TITAN_ENV: values } }
+      : {
+          vars: { TITAN_APP_DIR: staging.appDir, TITAN_PROJECT: staging.project, TITAN_NATS_URL: staging.natsUrl },
+          secrets: { TITAN_ENV: staging.values, TITAN_NATS_CONSOLE_PASSWORD: staging.value('NATS_CONSOLE_PASSWORD'), TITAN_HMAC_SECRET: staging.value('HMAC_SECRET') },
+        };
   return {
     staging: {
-      vars: { ...vars, TITAN_URL: 'https://staging.titan-test.invalid' },
+      vars: { ...vars, TITAN_URL: 'https://staging.titan-test.invalid', ...stagingStack.vars },
       secrets: {
         ...secrets,
         ...(stagingKey !== undefined ? { TITAN_SSH_KEY: stagingKey.privateKey, TITAN_SSH_KEY_PASSPHRASE: stagingKey.passphrase } : {}),
-        TITAN_ENV: values,
+        ...stagingStack.secrets,
       },
     },
     production: {
@@ -97,7 +109,7 @@ export function testHostGitHub(options: TestHostGitHubOptions): LocalGitHub {
       TITAN_RELEASE_KEY_ID: host.releaseKeyId,
       ...(options.vars ?? {}),
     },
-    environments: { ...withProduction(testHostEnvironments(host, options.stagingKey), options.production), ...(options.environments ?? {}) },
+    environments: { ...withProduction(testHostEnvironments(host, options.stagingKey, options.staging), options.production), ...(options.environments ?? {}) },
     api: options.api,
     scratch: options.scratch,
     ...(options.approve !== undefined ? { approve: options.approve } : {}),
