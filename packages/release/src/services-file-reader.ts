@@ -31,11 +31,13 @@ export class ServicesFileReader {
   private readonly lines = new LineCounter();
   private readonly pending: PendingPath[] = [];
   private readonly dir: string;
+  private readonly text: string;
+  private readonly absolutePath: string;
 
-  constructor(
-    private readonly text: string,
-    private readonly absolutePath: string,
-  ) {
+  // No parameter properties: the benchmarks run this file with Node's type stripping.
+  constructor(text: string, absolutePath: string) {
+    this.text = text;
+    this.absolutePath = absolutePath;
     this.dir = dirname(absolutePath);
   }
 
