@@ -46977,12 +46977,13 @@ const RESERVED = [MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE];
  * the node at fault (messages never name the file: each reader adds it as it shows the file).
  */
 class ServicesFileReader {
-    text;
-    absolutePath;
     found = [];
     lines = new dist/* LineCounter */.HN();
     pending = [];
     dir;
+    text;
+    absolutePath;
+    // No parameter properties: the benchmarks run this file with Node's type stripping.
     constructor(text, absolutePath) {
         this.text = text;
         this.absolutePath = absolutePath;
