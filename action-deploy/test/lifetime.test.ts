@@ -187,6 +187,9 @@ describe('a deploy as long as its runner lives', () => {
     const frozen = await stack.startDeploy(dir, {}, '8016');
     const holderFile = join(appDir, '.deploy.lock.holder');
     expect(await eventually(() => existsSync(holderFile) && readFileSync(holderFile, 'utf8').includes('/runs/8016'), 60_000, 5)).toBe(true);
+    // Frozen once it holds the lock as far as the runner knows too (the host writes the holder file
+    // just before it tells the runner), so that the resumed run finds a lock it had and lost.
+    expect(await eventually(() => frozen.log().includes('Took the deploy lock'), 30_000, 5), frozen.log()).toBe(true);
     const watchdog = Number((JSON.parse(readFileSync(holderFile, 'utf8')) as { pid: number }).pid);
     frozen.kill('SIGSTOP');
     process.kill(watchdog, 'SIGSTOP');
