@@ -1,6 +1,6 @@
 /**
- * One bucket as the backup sees it: put a small object, stream a large one up (multipart, every
- * part checked by the store with its Content-MD5, aborted on any failure so no half object stays),
+ * One bucket as the backup sees it: put a small object, stream a large one up (multipart-upload.ts:
+ * every part checked by the store with its Content-MD5, aborted on any failure so no half object stays),
  * stream one down, list under a prefix, delete keys under a prefix. Every failure is a SpacesError
  * naming the operation, endpoint, bucket and key.
  *
@@ -17,7 +17,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { uploadStream } from './multipart-upload.js';
 import { SpacesError, spacesError } from './spaces-error.js';
 
 export interface StoredEntry {
@@ -29,7 +29,7 @@ export interface StoredEntry {
 export interface UploadOptions {
   /** Bytes per part (default 8 MiB; at least 5 MiB, S3's minimum). */
   readonly partSize?: number;
-  /** Parts in flight at once (default 3). Memory held is about partSize × (queueSize + 1). */
+  /** Parts in flight at once (default 3). Memory held for parts: partSize × (queueSize + 1), whatever the size. */
   readonly queueSize?: number;
   readonly contentType?: string;
 }
@@ -41,6 +41,9 @@ export interface UploadResult {
 }
 
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_QUEUE_SIZE = 3;
+/** S3's smallest part (all but the last). */
+const MIN_PART_SIZE = 5 * 1024 * 1024;
 const DELETE_BATCH = 1000;
 
 export class ObjectStore {
@@ -76,32 +79,23 @@ export class ObjectStore {
   }
 
   /**
-   * Streams `body` to `key`. The object exists only if the stream ends normally and every part was
-   * stored; when the stream fails (destroyed with an error) or a part keeps failing, the multipart
-   * upload is aborted and this rejects.
+   * Streams `body` to `key` (multipart-upload.ts: a fixed pool of part buffers, every part checked
+   * by its Content-MD5). The object exists only if the stream ends normally and every part was
+   * stored; when the stream fails (destroyed with an error: that error is rethrown) or a part keeps
+   * failing, the multipart upload is aborted and this rejects.
    */
   async upload(key: string, body: Readable, options: UploadOptions = {}): Promise<UploadResult> {
-    let parts = 0;
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: options.contentType ?? 'application/octet-stream' },
-      partSize: Math.max(5 * 1024 * 1024, options.partSize ?? DEFAULT_PART_SIZE),
-      queueSize: options.queueSize ?? 3,
-      leavePartsOnError: false,
-    });
-    // An error of the body itself (the producer failed) is passed on as it is, not as a store failure.
-    let bodyError: unknown;
-    body.once('error', (error: unknown) => (bodyError = error));
-    upload.on('httpUploadProgress', (progress: { part?: number }) => {
-      if (typeof progress.part === 'number' && progress.part > parts) parts = progress.part;
-    });
-    try {
-      await upload.done();
-    } catch (error: unknown) {
-      if (bodyError !== undefined && error === bodyError) throw error;
-      throw spacesError(error, `Uploading ${key}`, this.#where(key));
-    }
-    return { key, parts: Math.max(1, parts) };
+    const parts = await uploadStream(
+      {
+        client: this.client,
+        where: { endpoint: this.endpoint, bucket: this.bucket, key },
+        contentType: options.contentType ?? 'application/octet-stream',
+        partSize: Math.max(MIN_PART_SIZE, options.partSize ?? DEFAULT_PART_SIZE),
+        queueSize: Math.max(1, options.queueSize ?? DEFAULT_QUEUE_SIZE),
+      },
+      body,
+    );
+    return { key, parts };
   }
 
   /** The object as a stream, and its size. */
