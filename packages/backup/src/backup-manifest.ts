@@ -5,23 +5,30 @@
  * that was running, the row counts and checksums the verification compares with, the JetStream
  * streams with their message counts, the volume snapshot, and durations. No secret, no data.
  */
+import type { StreamCounts } from '@titan/jetstream/stream-catalog';
 import { BACKUP_ID_PATTERN } from './backup-layout.js';
 
 export const MANIFEST_SCHEMA = 1;
 
 export type BackupPart = 'postgres' | 'redis' | 'jetstream';
 
-export interface ManifestObject {
+/** One object as it was stored: what the upload measured of it. */
+export interface StoredObject {
   readonly key: string;
-  readonly part: BackupPart;
-  /** Database, `dump`, or stream name. */
-  readonly name: string;
+  /** Bytes stored (after encryption). */
   readonly size: number;
   readonly sha256: string;
+  /** Bytes the producer wrote (before encryption). */
   readonly plainSize: number;
   readonly plainSha256: string;
   readonly parts: number;
   readonly durationMs: number;
+}
+
+export interface ManifestObject extends StoredObject {
+  readonly part: BackupPart;
+  /** Database, `dump`, or stream name. */
+  readonly name: string;
 }
 
 export interface TableFacts {
@@ -49,14 +56,8 @@ export interface RedisFacts {
   readonly lastSave: number;
 }
 
-export interface StreamFacts {
-  readonly name: string;
-  readonly messages: number;
-  readonly bytes: number;
-  readonly firstSeq: number;
-  readonly lastSeq: number;
-  readonly consumers: number;
-}
+/** A stream's name, message count, bytes, first and last sequence and consumers, as JetStream reported them. */
+export type StreamFacts = StreamCounts;
 
 export interface JetStreamFacts {
   readonly serverVersion: string;

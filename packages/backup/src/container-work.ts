@@ -14,6 +14,8 @@
  * no database session holding a snapshot, no work folder.
  */
 import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import type { SshConnection } from '@titan/ssh/connection';
 import type { Arg } from '@titan/ssh/shell-quote';
 import { EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED } from '@titan/ssh/exit-status';
 
@@ -57,9 +59,62 @@ export function containerWork(containerId: string, token: string, command: reado
   return { script: CONTAINER_WORK_SCRIPT, args: [containerId, token, ...command], name: CONTAINER_WORK_SCRIPT_NAME };
 }
 
-/** The start every in-container script shares: its work folder, its pid recorded, removed on exit. */
-export function workFolderPrelude(tokenVariable: string): string {
-  return `work=/tmp/titan-backup.$${tokenVariable}
-mkdir -m 700 "$work"
-echo "$$" >"$work/pid"`;
+/**
+ * The start every in-container script shares: `set -eu`, its arguments named in order ($1 = the
+ * first name, …) with the work token after them, its work folder made and its pid recorded there
+ * (the script's EXIT trap removes the folder).
+ */
+export function scriptPrelude(names: readonly string[]): string {
+  const assigned = [...names, 'token'].map((name, i) => `${name}=$${i + 1}`);
+  return ['set -eu', ...assigned, 'work=/tmp/titan-backup.$token', 'mkdir -m 700 "$work"', 'echo "$$" >"$work/pid"'].join('\n');
+}
+
+/** An in-container script run through the wrapper: its name (`$0`), text and arguments before the token. */
+export interface ContainerScript {
+  readonly name: string;
+  readonly text: string;
+  readonly args: readonly Arg[];
+}
+
+/**
+ * Runs `script` in the container through the wrapper, its standard output streamed into `sink` (a
+ * backup object); resolves, once it succeeded, with the stderr lines that start with `marker`
+ * (the facts the script reports beside the data).
+ */
+export async function streamFromContainer(
+  connection: SshConnection,
+  containerId: string,
+  script: ContainerScript,
+  sink: Writable,
+  options: { readonly marker: string; readonly signal: AbortSignal; readonly timeoutMs: number },
+): Promise<MarkedLines> {
+  const lines: string[] = [];
+  const token = newWorkToken();
+  await connection.streamStdout(containerWork(containerId, token, ['sh', '-c', script.text, script.name, ...script.args, token]), sink, {
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+    onStderrLine: (line) => {
+      if (line.startsWith(options.marker)) lines.push(line);
+    },
+  });
+  return new MarkedLines(lines);
+}
+
+/** Lines `marker name value` a script reported on stderr. */
+export class MarkedLines {
+  readonly lines: readonly string[];
+
+  constructor(lines: readonly string[]) {
+    this.lines = lines;
+  }
+
+  /** The value after `prefix ` in the first line that starts with it ('' when there is none). */
+  value(prefix: string): string {
+    return this.lines.find((l) => l.startsWith(`${prefix} `))?.slice(prefix.length + 1).trim() ?? '';
+  }
+
+  /** Every line that starts with `prefix `, without it. */
+  all(prefix: string): string[] {
+    return this.lines.filter((l) => l.startsWith(`${prefix} `)).map((l) => l.slice(prefix.length + 1));
+  }
 }

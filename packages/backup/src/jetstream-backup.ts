@@ -6,10 +6,10 @@
  */
 import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
-import { connectNats, listStreams, streamManager } from '@titan/jetstream/stream-catalog';
+import { connectNats, listStreams, streamCounts, streamManager } from '@titan/jetstream/stream-catalog';
 import { snapshotStream } from '@titan/jetstream/stream-snapshot';
 import type { JetStreamFacts, StreamFacts } from './backup-manifest.js';
-import type { StoredObject } from './object-upload.js';
+import type { StoredObject } from './backup-manifest.js';
 
 export interface JetStreamSource {
   /** NATS as the host sees it. */
@@ -48,15 +48,7 @@ export async function backupJetStream(
         let facts: StreamFacts | undefined;
         const object = await store(stream.name, async (sink, signal) => {
           const result = await snapshotStream(nc, stream.name, sink, { signal, idleTimeoutMs: source.timeoutMs });
-          const state = result.header.state;
-          facts = {
-            name: stream.name,
-            messages: count(state['messages']),
-            bytes: count(state['bytes']),
-            firstSeq: count(state['first_seq']),
-            lastSeq: count(state['last_seq']),
-            consumers: count(state['consumer_count']),
-          };
+          facts = streamCounts(stream.name, result.header.state);
         });
         if (facts === undefined) throw new Error(`The snapshot of stream ${stream.name} reported no state.`);
         streams.push(facts);
@@ -69,8 +61,4 @@ export async function backupJetStream(
   } finally {
     await forward.close();
   }
-}
-
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
 }

@@ -13,22 +13,12 @@ import { type Readable, type Writable, pipeline } from 'node:stream';
 import type { Logger } from '@titan/log/logger';
 import type { ObjectStore } from '@titan/spaces/object-store';
 import { SpacesError } from '@titan/spaces/spaces-error';
+import type { StoredObject } from './backup-manifest.js';
 import { CommitGate } from './commit-gate.js';
 import { type Encryption, encryptStream } from './encryption.js';
 import { StreamDigest, formatBytes, formatRate, reportProgress } from './stream-digest.js';
 
-/** What the manifest records of one object. */
-export interface StoredObject {
-  readonly key: string;
-  /** Bytes stored (after encryption). */
-  readonly size: number;
-  readonly sha256: string;
-  /** Bytes the producer wrote (before encryption). */
-  readonly plainSize: number;
-  readonly plainSha256: string;
-  readonly parts: number;
-  readonly durationMs: number;
-}
+export type { StoredObject };
 
 export interface ObjectUploadRequest {
   readonly store: ObjectStore;

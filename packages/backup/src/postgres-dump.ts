@@ -15,7 +15,7 @@
 import type { Writable } from 'node:stream';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { PostgresFacts } from './backup-manifest.js';
-import { containerWork, newWorkToken, workFolderPrelude } from './container-work.js';
+import { MarkedLines, scriptPrelude, streamFromContainer } from './container-work.js';
 import type { ServiceContainer } from './stack-container.js';
 import { parseTableFacts, TABLE_FACTS_QUERY, TABLE_FACTS_SETTINGS } from './table-facts.js';
 import { EXIT_HANGUP, EXIT_SOFTWARE, EXIT_TERMINATED } from '@titan/ssh/exit-status';
@@ -30,12 +30,7 @@ export const PG_DUMP_SCRIPT_NAME = 'titan-pg-dump';
 // Runs inside the postgres container (through container-work.ts). $1 database, $2 user, $3 tables
 // to checksum: '*' (all), '' (none) or a comma-separated list of table or schema.table names, $4 the
 // work token.
-export const PG_DUMP_SCRIPT = `set -eu
-db=$1
-user=$2
-tables=$3
-token=$4
-${workFolderPrelude('token')}
+export const PG_DUMP_SCRIPT = `${scriptPrelude(['db', 'user', 'tables'])}
 psql_pid=
 cleanup() {
   exec 3>&- 2>/dev/null || true
@@ -104,22 +99,17 @@ export interface PostgresSource {
 
 /** The facts pg_dump's stderr carried, once it ended. */
 export function parseDumpFacts(lines: readonly string[], source: PostgresSource): PostgresFacts {
-  const value = (name: string): string => lines.find((l) => l.startsWith(`titan-backup-pg: ${name} `))?.slice(`titan-backup-pg: ${name} `.length).trim() ?? '';
-  const serverVersion = value('server');
-  const dumpVersion = value('dump');
+  const marked = new MarkedLines(lines);
+  const serverVersion = marked.value('titan-backup-pg: server');
+  const dumpVersion = marked.value('titan-backup-pg: dump');
   if (serverVersion === '' || dumpVersion === '') throw new Error('pg_dump ended without reporting the server and pg_dump versions.');
-  const tables = parseTableFacts(lines.filter((l) => l.startsWith('titan-backup-pg-table: ')).map((l) => l.slice('titan-backup-pg-table: '.length)));
+  const tables = parseTableFacts(marked.all('titan-backup-pg-table:'));
   return { service: source.container.service, database: source.database, user: source.user, serverVersion, dumpVersion, tables };
 }
 
 /** Streams the dump into `sink`; resolves with the facts once pg_dump and the session succeeded. */
 export async function dumpPostgres(connection: SshConnection, source: PostgresSource, sink: Writable, signal: AbortSignal, timeoutMs: number): Promise<PostgresFacts> {
-  const lines: string[] = [];
-  const token = newWorkToken();
-  await connection.streamStdout(
-    containerWork(source.container.id, token, ['sh', '-c', PG_DUMP_SCRIPT, PG_DUMP_SCRIPT_NAME, source.database, source.user, source.checksumTables, token]),
-    sink,
-    { signal, timeoutMs, onStderrLine: (line) => { if (line.startsWith('titan-backup-pg')) lines.push(line); } },
-  );
-  return parseDumpFacts(lines, source);
+  const script = { name: PG_DUMP_SCRIPT_NAME, text: PG_DUMP_SCRIPT, args: [source.database, source.user, source.checksumTables] };
+  const marked = await streamFromContainer(connection, source.container.id, script, sink, { marker: 'titan-backup-pg', signal, timeoutMs });
+  return parseDumpFacts(marked.lines, source);
 }

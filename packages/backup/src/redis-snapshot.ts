@@ -9,7 +9,7 @@
 import type { Writable } from 'node:stream';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { RedisFacts } from './backup-manifest.js';
-import { containerWork, newWorkToken, workFolderPrelude } from './container-work.js';
+import { MarkedLines, scriptPrelude, streamFromContainer } from './container-work.js';
 import type { ServiceContainer } from './stack-container.js';
 import { EXIT_IO_ERROR, EXIT_TEMPORARY, EXIT_TERMINATED, EXIT_UNAVAILABLE, EXIT_USAGE } from '@titan/ssh/exit-status';
 
@@ -18,12 +18,7 @@ export const REDIS_SNAPSHOT_SCRIPT_NAME = 'titan-redis-snapshot';
 // Runs inside the redis container (through container-work.ts). $1 the name of the environment
 // variable holding the password ('' for none), $2 the port, $3 seconds to wait for the save, $4 the
 // work token.
-export const REDIS_SNAPSHOT_SCRIPT = `set -eu
-password_var=$1
-port=$2
-limit=$3
-token=$4
-${workFolderPrelude('token')}
+export const REDIS_SNAPSHOT_SCRIPT = `${scriptPrelude(['password_var', 'port', 'limit'])}
 trap 'rm -rf "$work"' EXIT
 trap 'exit ${EXIT_TERMINATED}' TERM
 if [ -n "$password_var" ]; then
@@ -39,39 +34,40 @@ cli() {
 field() {
   cli INFO "$1" | tr -d '\\r' | sed -n "s/^$2://p"
 }
-wait_idle() {
+# wait_until WHAT COMMAND...: runs COMMAND every 0.1 s until it succeeds; after $limit s, says WHAT and exits.
+wait_until() {
+  what=$1
+  shift
   i=0
-  while [ "$(field persistence rdb_bgsave_in_progress)" != 0 ]; do
+  until "$@"; do
     i=$((i + 1))
     if [ "$i" -gt $((limit * 10)) ]; then
-      echo "titan-redis-snapshot: a save still runs after $limit s" >&2
+      echo "titan-redis-snapshot: $what" >&2
       exit ${EXIT_TEMPORARY}
     fi
     sleep 0.1
   done
 }
+idle() {
+  [ "$(field persistence rdb_bgsave_in_progress)" = 0 ]
+}
+saved() {
+  now=$(cli LASTSAVE)
+  [ "$now" != "$before" ] && idle
+}
 before=$(cli LASTSAVE)
 case "$before" in
   '' | *[!0-9]*) echo "titan-redis-snapshot: LASTSAVE answered: $before" >&2; exit ${EXIT_UNAVAILABLE} ;;
 esac
-wait_idle
+wait_until "a save still runs after $limit s" idle
 before=$(cli LASTSAVE)
 answer=$(cli BGSAVE)
 case "$answer" in
   *'started'* | *'scheduled'*) ;;
   *) echo "titan-redis-snapshot: BGSAVE answered: $answer" >&2; exit ${EXIT_UNAVAILABLE} ;;
 esac
-i=0
-while :; do
-  now=$(cli LASTSAVE)
-  if [ "$now" != "$before" ] && [ "$(field persistence rdb_bgsave_in_progress)" = 0 ]; then break; fi
-  i=$((i + 1))
-  if [ "$i" -gt $((limit * 10)) ]; then
-    echo "titan-redis-snapshot: LASTSAVE did not change within $limit s of BGSAVE" >&2
-    exit ${EXIT_TEMPORARY}
-  fi
-  sleep 0.1
-done
+now=
+wait_until "LASTSAVE did not change within $limit s of BGSAVE" saved
 status=$(field persistence rdb_last_bgsave_status)
 if [ "$status" != ok ]; then
   echo "titan-redis-snapshot: the snapshot failed (rdb_last_bgsave_status: $status)" >&2
@@ -98,22 +94,17 @@ export interface RedisSource {
 }
 
 export function parseRedisFacts(lines: readonly string[], source: RedisSource): RedisFacts {
-  const value = (name: string): string => lines.find((l) => l.startsWith(`titan-backup-redis: ${name} `))?.slice(`titan-backup-redis: ${name} `.length).trim() ?? '';
-  const version = value('version');
-  const lastSave = Number(value('lastsave'));
-  const keys = Number(value('keys'));
+  const marked = new MarkedLines(lines);
+  const version = marked.value('titan-backup-redis: version');
+  const lastSave = Number(marked.value('titan-backup-redis: lastsave'));
+  const keys = Number(marked.value('titan-backup-redis: keys'));
   if (version === '' || !Number.isSafeInteger(lastSave) || !Number.isSafeInteger(keys)) throw new Error('The Redis snapshot ended without reporting its version, LASTSAVE and key count.');
   return { service: source.container.service, version, keys, lastSave };
 }
 
 export async function snapshotRedis(connection: SshConnection, source: RedisSource, sink: Writable, signal: AbortSignal, timeoutMs: number): Promise<RedisFacts> {
-  const lines: string[] = [];
   const saveLimit = Math.max(10, Math.floor(timeoutMs / 2000));
-  const token = newWorkToken();
-  await connection.streamStdout(
-    containerWork(source.container.id, token, ['sh', '-c', REDIS_SNAPSHOT_SCRIPT, REDIS_SNAPSHOT_SCRIPT_NAME, source.passwordVariable, String(source.port), String(saveLimit), token]),
-    sink,
-    { signal, timeoutMs, onStderrLine: (line) => { if (line.startsWith('titan-backup-redis')) lines.push(line); } },
-  );
-  return parseRedisFacts(lines, source);
+  const script = { name: REDIS_SNAPSHOT_SCRIPT_NAME, text: REDIS_SNAPSHOT_SCRIPT, args: [source.passwordVariable, String(source.port), String(saveLimit)] };
+  const marked = await streamFromContainer(connection, source.container.id, script, sink, { marker: 'titan-backup-redis', signal, timeoutMs });
+  return parseRedisFacts(marked.lines, source);
 }

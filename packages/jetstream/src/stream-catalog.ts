@@ -8,14 +8,43 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { JetStreamBackupError } from './jetstream-error.js';
 
-export interface StreamSummary {
+/** What a stream holds, as the JetStream API reports its state: what a backup records and a restore compares. */
+export interface StreamCounts {
   readonly name: string;
   readonly messages: number;
   readonly bytes: number;
   readonly firstSeq: number;
   readonly lastSeq: number;
   readonly consumers: number;
+}
+
+export interface StreamSummary extends StreamCounts {
   readonly subjects: readonly string[];
+}
+
+/** The `state` of a stream as the JetStream API sends it (stream info, snapshot header, restore answer). */
+export interface StreamStateFields {
+  readonly messages?: unknown;
+  readonly bytes?: unknown;
+  readonly first_seq?: unknown;
+  readonly last_seq?: unknown;
+  readonly consumer_count?: unknown;
+}
+
+/** The counts of stream `name` from its API state; a field that is not a count reads as 0. */
+export function streamCounts(name: string, state: StreamStateFields): StreamCounts {
+  return {
+    name,
+    messages: count(state.messages),
+    bytes: count(state.bytes),
+    firstSeq: count(state.first_seq),
+    lastSeq: count(state.last_seq),
+    consumers: count(state.consumer_count),
+  };
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
 }
 
 export interface NatsLogin {
@@ -63,15 +92,7 @@ export async function streamManager(nc: NatsConnection, where: string): Promise<
 export async function listStreams(jsm: JetStreamManager): Promise<StreamSummary[]> {
   const streams: StreamSummary[] = [];
   for await (const info of jsm.streams.list()) {
-    streams.push({
-      name: info.config.name,
-      messages: info.state.messages,
-      bytes: info.state.bytes,
-      firstSeq: info.state.first_seq,
-      lastSeq: info.state.last_seq,
-      consumers: info.state.consumer_count,
-      subjects: info.config.subjects ?? [],
-    });
+    streams.push({ ...streamCounts(info.config.name, info.state), subjects: info.config.subjects ?? [] });
   }
   return streams.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -16,6 +16,7 @@
 import { type NatsConnection } from '@nats-io/transport-node';
 import { apiError, JetStreamBackupError } from './jetstream-error.js';
 import type { SnapshotHeader } from './snapshot-envelope.js';
+import { type StreamCounts, type StreamStateFields, streamCounts } from './stream-catalog.js';
 
 export interface RestoreOptions {
   /** Bytes per chunk sent (default 128 KiB; at most the server's max_payload). */
@@ -27,13 +28,7 @@ export interface RestoreOptions {
   readonly onProgress?: (bytes: number) => void;
 }
 
-export interface RestoredStream {
-  readonly name: string;
-  readonly messages: number;
-  readonly bytes: number;
-  readonly firstSeq: number;
-  readonly lastSeq: number;
-  readonly consumers: number;
+export interface RestoredStream extends StreamCounts {
   readonly sentBytes: number;
 }
 
@@ -80,20 +75,7 @@ export async function restoreStream(nc: NatsConnection, header: SnapshotHeader, 
   }
   const failed = apiError(final);
   if (failed !== undefined) throw new JetStreamBackupError(`NATS could not build stream ${name} from the snapshot: ${failed}.`);
-  const state = (final as { state?: Record<string, unknown> }).state ?? {};
-  return {
-    name,
-    messages: numberOf(state['messages']),
-    bytes: numberOf(state['bytes']),
-    firstSeq: numberOf(state['first_seq']),
-    lastSeq: numberOf(state['last_seq']),
-    consumers: numberOf(state['consumer_count']),
-    sentBytes: sent,
-  };
-}
-
-function numberOf(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  return { ...streamCounts(name, (final as { state?: StreamStateFields }).state ?? {}), sentBytes: sent };
 }
 
 function describe(error: unknown): string {

@@ -12,7 +12,7 @@
  *           empty increment) or an older single `appendonly.aof` (an RDB is one, as its preamble).
  */
 import type { BackupManifest, ManifestObject } from '@titan/backup/backup-manifest';
-import { containerWork, newWorkToken, workFolderPrelude } from '@titan/backup/container-work';
+import { containerWork, newWorkToken, scriptPrelude } from '@titan/backup/container-work';
 import type { ServiceContainer } from '@titan/backup/stack-container';
 import { composeArgv, type ComposeTarget } from '@titan/host/compose-command';
 import type { Logger } from '@titan/log/logger';
@@ -25,11 +25,7 @@ export const REDIS_STAGE_SCRIPT_NAME = 'titan-redis-stage';
 
 // Runs inside the redis container (through container-work). $1 the data folder, $2 the staged file
 // name, $3 the work token. The RDB on stdin.
-export const REDIS_STAGE_SCRIPT = `set -eu
-dir=$1
-name=$2
-token=$3
-${workFolderPrelude('token')}
+export const REDIS_STAGE_SCRIPT = `${scriptPrelude(['dir', 'name'])}
 staged="$dir/$name"
 done=0
 trap 'if [ "$done" != 1 ]; then rm -f "$staged.part"; fi; rm -rf "$work"' EXIT
