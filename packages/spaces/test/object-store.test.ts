@@ -3,7 +3,9 @@
  * key, the bucket or the endpoint is wrong, listing under a prefix, and deletes that can never reach
  * outside their scope.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SpacesPeer, startSpacesPeer } from '@titan/test-host/spaces-peer';
 import { ObjectStore } from '../src/object-store.js';
@@ -85,5 +87,24 @@ describe('ObjectStore', () => {
     const error = await storeOf({ endpoint }).checkBucket().catch((e: unknown) => e);
     expect((error as SpacesError).problem).toBe('endpoint');
     expect((error as SpacesError).message).toContain(`cannot reach ${endpoint} (ECONNREFUSED`);
+  });
+  it('streams in parts of the chosen size (the last one short, never an empty one); under one part, one PUT; each read back whole', async () => {
+    const store = storeOf();
+    const part = 5 * 1024 * 1024;
+    const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+    for (const [name, size, parts] of [['exact', 2 * part, 2], ['longer', 2 * part + 1, 3], ['small', 1000, 1], ['empty', 0, 1]] as const) {
+      const data = randomBytes(size);
+      const before = peer.requests.length;
+      // Writes of 64 KiB, as the backup's streams come.
+      const chunks = Array.from({ length: Math.ceil(size / 65536) }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
+      const result = await store.upload(`streamed/${name}`, Readable.from(chunks), { partSize: part, queueSize: 2 });
+      expect(result.parts).toBe(parts);
+      const back = await store.getBytes(`streamed/${name}`, 32 * 1024 * 1024);
+      expect(sha(back)).toBe(sha(data));
+      const sent = peer.requests.slice(before).filter((r) => r.method === 'PUT' && r.key === `streamed/${name}`);
+      expect(sent.map((r) => r.partNumber ?? 0).sort()).toEqual(parts === 1 ? [0] : Array.from({ length: parts }, (_, i) => i + 1));
+      expect(sent.every((r) => size === 0 || r.md5Matched === true)).toBe(true);
+    }
+    expect(peer.pendingUploads()).toEqual([]);
   });
 });
