@@ -233,6 +233,7 @@ function readEncryption(reader: InputReader): Encryption {
 
 function readChecksumTables(text: string): string {
   if (text.trim() === '*') return '*';
+  if (text.trim() === 'none') return '';
   const names = words(text);
   const bad = names.find((n) => !TABLE_NAME.test(n));
   if (bad !== undefined) throw new ConfigurationError(`Input checksum-tables: ${JSON.stringify(bad)} is not a table name (table or schema.table).`, { input: 'checksum-tables' });
