@@ -31,29 +31,27 @@ function chunkNonce(counter: number, last: boolean): Buffer {
 
 type Push = (bytes: Buffer) => void;
 
-/** Seals the plaintext into payload chunks as it comes (`take`), the last one at `finish`. */
-export class PayloadSealer {
-  readonly #key: Buffer;
-  readonly #pending = Buffer.allocUnsafe(CHUNK_SIZE);
+/**
+ * Cuts a byte stream into pieces of `size` bytes and hands each to `process` with its index: a full
+ * piece only once more data follows, so the last one (full, short or, for no data at all, empty) is
+ * processed as last at `finish`.
+ */
+abstract class Pieces {
+  readonly #pending: Buffer;
   #used = 0;
-  #counter = 0;
+  #index = 0;
 
-  constructor(key: Buffer) {
-    this.#key = key;
+  constructor(size: number) {
+    this.#pending = Buffer.allocUnsafe(size);
   }
 
-  #seal(plain: Buffer, last: boolean): Buffer {
-    const cipher = createCipheriv('chacha20-poly1305', this.#key, chunkNonce(this.#counter, last), { authTagLength: TAG_SIZE });
-    const sealed = Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-    this.#counter += 1;
-    return sealed;
-  }
+  protected abstract process(piece: Buffer, index: number, last: boolean): Buffer;
 
   take(chunk: Buffer, push: Push): void {
     for (let offset = 0; offset < chunk.length; ) {
-      // A full chunk is sealed only once more data follows: the last one is sealed as last.
-      if (this.#used === CHUNK_SIZE) {
-        push(this.#seal(this.#pending, false));
+      if (this.#used === this.#pending.length) {
+        push(this.process(this.#pending, this.#index, false));
+        this.#index += 1;
         this.#used = 0;
       }
       const copied = chunk.copy(this.#pending, this.#used, offset);
@@ -63,7 +61,22 @@ export class PayloadSealer {
   }
 
   finish(push: Push): void {
-    push(this.#seal(this.#pending.subarray(0, this.#used), true));
+    push(this.process(this.#pending.subarray(0, this.#used), this.#index, true));
+  }
+}
+
+/** Seals the plaintext into payload chunks as it comes (`take`), the last one at `finish`. */
+export class PayloadSealer extends Pieces {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    super(CHUNK_SIZE);
+    this.#key = key;
+  }
+
+  protected process(plain: Buffer, index: number, last: boolean): Buffer {
+    const cipher = createCipheriv('chacha20-poly1305', this.#key, chunkNonce(index, last), { authTagLength: TAG_SIZE });
+    return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
   }
 }
 
@@ -72,44 +85,25 @@ export class PayloadError extends Error {
 }
 
 /** Opens payload chunks as they come (`take`), the last one at `finish`; throws PayloadError on damage. */
-export class PayloadOpener {
+export class PayloadOpener extends Pieces {
   readonly #key: Buffer;
-  readonly #pending = Buffer.allocUnsafe(CHUNK_SIZE + TAG_SIZE);
-  #used = 0;
-  #counter = 0;
 
   constructor(key: Buffer) {
+    super(CHUNK_SIZE + TAG_SIZE);
     this.#key = key;
   }
 
-  #open(sealed: Buffer, last: boolean): Buffer {
-    if (sealed.length < TAG_SIZE) throw new PayloadError(`the payload is truncated: chunk ${this.#counter} has ${sealed.length} bytes`);
-    const decipher = createDecipheriv('chacha20-poly1305', this.#key, chunkNonce(this.#counter, last), { authTagLength: TAG_SIZE });
+  protected process(sealed: Buffer, index: number, last: boolean): Buffer {
+    if (sealed.length < TAG_SIZE) throw new PayloadError(`the payload is truncated: chunk ${index} has ${sealed.length} bytes`);
+    const decipher = createDecipheriv('chacha20-poly1305', this.#key, chunkNonce(index, last), { authTagLength: TAG_SIZE });
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
     let plain: Buffer;
     try {
       plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE)), decipher.final()]);
     } catch {
-      throw new PayloadError(`chunk ${this.#counter} of the payload fails authentication: the data is damaged, truncated or not what was encrypted`);
+      throw new PayloadError(`chunk ${index} of the payload fails authentication: the data is damaged, truncated or not what was encrypted`);
     }
-    if (last && plain.length === 0 && this.#counter > 0) throw new PayloadError('the payload ends with an empty chunk');
-    this.#counter += 1;
+    if (last && plain.length === 0 && index > 0) throw new PayloadError('the payload ends with an empty chunk');
     return plain;
-  }
-
-  take(chunk: Buffer, push: Push): void {
-    for (let offset = 0; offset < chunk.length; ) {
-      if (this.#used === this.#pending.length) {
-        push(this.#open(this.#pending, false));
-        this.#used = 0;
-      }
-      const copied = chunk.copy(this.#pending, this.#used, offset);
-      this.#used += copied;
-      offset += copied;
-    }
-  }
-
-  finish(push: Push): void {
-    push(this.#open(this.#pending.subarray(0, this.#used), true));
   }
 }
