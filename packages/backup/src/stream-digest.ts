@@ -66,6 +66,8 @@ export function reportProgress(digest: StreamDigest, label: string, logger: Logg
     }
     last = bytes;
     logger.info(`${label}: ${formatBytes(bytes)} so far, ${formatRate(bytes, performance.now() - started)}`);
+    const memory = process.memoryUsage();
+    logger.debug(`${label}: memory rss ${formatBytes(memory.rss)}, heap ${formatBytes(memory.heapUsed)} of ${formatBytes(memory.heapTotal)}, external ${formatBytes(memory.external)}, array buffers ${formatBytes(memory.arrayBuffers)}`);
   }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };

@@ -29,7 +29,7 @@ export interface StoredEntry {
 export interface UploadOptions {
   /** Bytes per part (default 8 MiB; at least 5 MiB, S3's minimum). */
   readonly partSize?: number;
-  /** Parts in flight at once (default 3). Memory held for parts: partSize × (queueSize + 1), whatever the size. */
+  /** Parts in flight at once (default 2). Memory held for parts: partSize × (queueSize + 1), whatever the size. */
   readonly queueSize?: number;
   readonly contentType?: string;
 }
@@ -41,7 +41,7 @@ export interface UploadResult {
 }
 
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
-export const DEFAULT_QUEUE_SIZE = 3;
+export const DEFAULT_QUEUE_SIZE = 2;
 /** S3's smallest part (all but the last). */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 const DELETE_BATCH = 1000;
