@@ -36,7 +36,7 @@ import { createSpacesClient } from '@titan/spaces/spaces-client';
 import { NODE24, parseOutputs, REPOSITORY_ROOT } from '@titan/test-host/action-run';
 import { startSpacesPeer } from '@titan/test-host/spaces-peer';
 import { loadTestHost } from '@titan/test-host/test-host';
-import { bringDownProject, openSshArgs, sshTarget, timed } from './support/bench-host.js';
+import { openSshArgs, sshTarget, timed } from './support/bench-host.js';
 
 const host = loadTestHost();
 const project = 'benchbackup';
@@ -115,7 +115,9 @@ function output(run: ChildRun, name: string): string {
 }
 
 async function main(): Promise<number> {
-  bringDownProject(project);
+  // Containers go, the database volume stays: the generated databases are kept between runs.
+  const old = sh(['docker', 'ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]).split('\n').filter(Boolean);
+  if (old.length > 0) sh(['docker', 'rm', '-f', ...old]);
   sh([...compose, 'up', '-d', 'postgres']);
   for (let i = 0; i < 120 && !sh(['docker', 'inspect', '--format', '{{.State.Health.Status}}', container]).includes('healthy'); i++) await new Promise((r) => setTimeout(r, 1000));
   const small = ensureDatabase('bench_100', 100);
@@ -131,7 +133,7 @@ async function main(): Promise<number> {
   };
   const spaces = { 'spaces-endpoint': peer.endpoint, 'spaces-bucket': peer.bucket, 'spaces-access-key': peer.accessKeyId, 'spaces-secret-key': peer.secretAccessKey, 'spaces-path-style': 'true', prefix: 'bench/backups' };
   const backup = (database: string): Promise<ChildRun> =>
-    runBundle('action-backup', { ...connection, ...spaces, parts: 'postgres', 'postgres-database': database, 'checksum-tables': '', verify: 'off', retention: 'false', 'age-recipients': recipient });
+    runBundle('action-backup', { ...connection, ...spaces, parts: 'postgres', 'postgres-database': database, 'checksum-tables': 'none', verify: 'off', retention: 'false', 'age-recipients': recipient });
 
   const baselineCommand = [...compose.slice(0, 2), ...compose.slice(2)].map((a) => `'${a}'`).join(' ');
   const baseline = (database: string): Promise<number> =>
@@ -146,6 +148,10 @@ async function main(): Promise<number> {
   const oursLarge = await backup('bench_1000');
   for (const run of [oursSmall, oursLarge]) if (run.status !== 0) throw new Error(`the backup failed:\n${run.output}`);
   const backupRatio = baseLarge / oursLarge.seconds;
+  for (const [what, run] of [['100 MB', oursSmall], ['1 GB', oursLarge]] as const) {
+    const memory = run.output.split('\n').filter((l) => l.includes(': memory rss ')).pop();
+    process.stdout.write(`${what}: last memory line of ours: ${memory?.replace(/^::debug::/, '') ?? '(none)'}\n`);
+  }
   process.stdout.write(`backup: 100 MB ours ${oursSmall.seconds.toFixed(1)} s / baseline ${baseSmall.toFixed(1)} s; 1 GB ours ${oursLarge.seconds.toFixed(1)} s / baseline ${baseLarge.toFixed(1)} s; peak RSS ${oursSmall.peakRssKb} kB -> ${oursLarge.peakRssKb} kB\n`);
 
   // Restore: ours (the bundle) against pg_restore from a local file, of the same 1 GB backup.
