@@ -45,12 +45,13 @@ abstract class Pieces {
     this.#pending = Buffer.allocUnsafe(size);
   }
 
-  protected abstract process(piece: Buffer, index: number, last: boolean): Buffer;
+  /** Processes one piece, pushing what comes of it (nothing before the piece is known good). */
+  protected abstract process(piece: Buffer, index: number, last: boolean, push: Push): void;
 
   take(chunk: Buffer, push: Push): void {
     for (let offset = 0; offset < chunk.length; ) {
       if (this.#used === this.#pending.length) {
-        push(this.process(this.#pending, this.#index, false));
+        this.process(this.#pending, this.#index, false, push);
         this.#index += 1;
         this.#used = 0;
       }
@@ -61,7 +62,7 @@ abstract class Pieces {
   }
 
   finish(push: Push): void {
-    push(this.process(this.#pending.subarray(0, this.#used), this.#index, true));
+    this.process(this.#pending.subarray(0, this.#used), this.#index, true, push);
   }
 }
 
@@ -74,9 +75,12 @@ export class PayloadSealer extends Pieces {
     this.#key = key;
   }
 
-  protected process(plain: Buffer, index: number, last: boolean): Buffer {
+  protected process(plain: Buffer, index: number, last: boolean, push: Push): void {
     const cipher = createCipheriv('chacha20-poly1305', this.#key, chunkNonce(index, last), { authTagLength: TAG_SIZE });
-    return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+    // The ciphertext and its tag as they come: no copy into one buffer (ChaCha20's final() adds no bytes).
+    push(cipher.update(plain));
+    cipher.final();
+    push(cipher.getAuthTag());
   }
 }
 
@@ -93,17 +97,19 @@ export class PayloadOpener extends Pieces {
     this.#key = key;
   }
 
-  protected process(sealed: Buffer, index: number, last: boolean): Buffer {
+  protected process(sealed: Buffer, index: number, last: boolean, push: Push): void {
     if (sealed.length < TAG_SIZE) throw new PayloadError(`the payload is truncated: chunk ${index} has ${sealed.length} bytes`);
     const decipher = createDecipheriv('chacha20-poly1305', this.#key, chunkNonce(index, last), { authTagLength: TAG_SIZE });
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
     let plain: Buffer;
     try {
-      plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE)), decipher.final()]);
+      plain = decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE));
+      // Checks the tag (and adds no bytes): the plaintext goes on only once it passed.
+      decipher.final();
     } catch {
       throw new PayloadError(`chunk ${index} of the payload fails authentication: the data is damaged, truncated or not what was encrypted`);
     }
     if (last && plain.length === 0 && index > 0) throw new PayloadError('the payload ends with an empty chunk');
-    return plain;
+    push(plain);
   }
 }
