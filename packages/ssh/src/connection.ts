@@ -25,18 +25,9 @@ import {
 import { HostKeyPolicy } from './host-keys.js';
 import { parseSshHost } from './host-name.js';
 import { type LocalForward, startLocalForward } from './local-forward.js';
-import {
-  type CommandOptions,
-  type CommandSession,
-  REMOTE_PATH,
-  type RemoteCommand,
-  type RemoteScript,
-  type RunOptions,
-  type RunResult,
-  type StreamResult,
-  runCommand,
-  streamCommand,
-} from './remote-command.js';
+import { REMOTE_PATH, type RemoteCommand, type RemoteScript } from './command-line.js';
+import type { CommandOptions, CommandSession, RunOptions, RunResult, StreamResult } from './command-session.js';
+import { runCommand, streamCommand } from './remote-command.js';
 import type { Arg } from './shell-quote.js';
 import type { TarTreeStats } from './tar-writer.js';
 import { type UploadFileOptions, type UploadTreeOptions, uploadFile, uploadTree } from './upload.js';
