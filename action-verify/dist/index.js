@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3630);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8652);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3630:
+/***/ 8652:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63895,8 +63895,6 @@ async function startLocalForward(options) {
     };
 }
 
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
 /**
  * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
@@ -63968,16 +63966,18 @@ function redact(text, secrets) {
     return out;
 }
 
-;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
-
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-line.js
+/**
+ * The command line a remote command runs as: the process group id announced first on stderr
+ * (`echo titan-ssh-pgid:$$ >&2`), a fixed PATH, then `exec` of the quoted argv or of the script's
+ * interpreter; and the helper line that kills such a process group (remote-command.ts).
+ */
 
 
 /** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
 const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What the shell writes first on stderr, followed by its process group id. */
 const PGID_MARKER = 'titan-ssh-pgid:';
-const STDERR_TAIL_LINES = 20;
-const STDERR_TAIL_BYTES = 4096;
-const MAX_LINE = 64 * 1024;
 /** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
 const MAX_SCRIPT_BYTES = 100 * 1024;
 function isScript(command) {
@@ -64026,6 +64026,110 @@ function killGroupLine(pgid, graceMs) {
         `timeout 3 sh -c ${quoteArg(waitGone)}`,
     ].join('\n');
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
+
+
+class GroupKill {
+    /** Why the command is killed (the first reason wins); undefined while it is not. */
+    reason;
+    /** Settles to true once the process group is gone (false: it could not be killed, the channel was closed). */
+    done;
+    #session;
+    #display;
+    #graceMs;
+    #hooks;
+    #channel;
+    #pgid;
+    #beforeChannel;
+    #awaitingPgid = false;
+    constructor(session, display, graceMs, hooks) {
+        this.#session = session;
+        this.#display = display;
+        this.#graceMs = graceMs;
+        this.#hooks = hooks;
+    }
+    /** The shell announced its process group. */
+    get pgidKnown() {
+        return this.#pgid !== undefined;
+    }
+    /** The process group the shell announced; a kill waiting for it starts now. */
+    announce(pgid) {
+        this.#pgid = pgid;
+        if (this.#awaitingPgid && this.done === undefined && this.#channel)
+            this.#killGroup(this.#channel, pgid);
+    }
+    /** The command's channel is open. */
+    attach(channel) {
+        this.#channel = channel;
+    }
+    /** Runs a kill asked for before the channel opened; false when there was none. */
+    killPending() {
+        if (this.#beforeChannel === undefined)
+            return false;
+        this.kill(this.#beforeChannel);
+        return true;
+    }
+    kill(reason) {
+        if (this.reason || this.#hooks.settled())
+            return;
+        const ch = this.#channel;
+        if (!ch) {
+            this.#beforeChannel ??= reason;
+            return;
+        }
+        this.reason = reason;
+        this.#hooks.onKill();
+        if (this.#pgid !== undefined) {
+            this.#killGroup(ch, this.#pgid);
+            return;
+        }
+        // The shell has not announced its process group yet (it is the first thing it does): wait for
+        // it a little, then fall back to closing the channel.
+        this.#awaitingPgid = true;
+        setTimeout(() => {
+            if (this.done === undefined) {
+                this.done = Promise.resolve(false);
+                ch.close();
+            }
+        }, 2000).unref();
+    }
+    #killGroup(ch, group) {
+        this.#session.logger.debug(`killing remote process group ${group} of ${this.#display}`);
+        this.done = this.#session.runHelper(killGroupLine(group, this.#graceMs)).then((code) => code === 0, () => false);
+        // Whatever the helper achieved, do not wait for the channel forever.
+        void this.done.then(() => {
+            setTimeout(() => {
+                if (!this.#hooks.channelClosed())
+                    ch.close();
+            }, 2000).unref();
+        });
+    }
+    /** What the killed command rejects with, once the kill is done (the group gone, or not). */
+    async error(end) {
+        const reason = this.reason;
+        const killed = this.done ? await this.done : false;
+        if (reason === undefined || reason.kind === 'timeout') {
+            return new CommandTimeoutError({ command: this.#display, timeoutMs: end.timeoutMs, stderrTail: end.stderrTail, killed, exited: end.exited });
+        }
+        if (reason.kind === 'abort')
+            return new CommandAbortedError({ command: this.#display, stderrTail: end.stderrTail, reason: reason.reason });
+        const cause = reason.error;
+        return cause instanceof Error ? cause : new SshError(`${this.#display}: ${describeError(cause)}`);
+    }
+}
+
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
+/**
+ * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
+ * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
+ */
+
+const STDERR_TAIL_LINES = 20;
+const STDERR_TAIL_BYTES = 4096;
+const MAX_LINE = 64 * 1024;
 /** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
 class LineSplitter {
     #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
@@ -64068,6 +64172,50 @@ class StderrTail {
         return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
     }
 }
+/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
+class StdoutCapture {
+    /** Every byte of stdout seen, kept or not. */
+    bytes = 0;
+    truncated = false;
+    #chunks = [];
+    #keep;
+    #max;
+    #onTruncated;
+    constructor(keep, max, onTruncated) {
+        this.#keep = keep;
+        this.#max = max;
+        this.#onTruncated = onTruncated;
+    }
+    /** Counts a chunk that goes elsewhere (a stream's destination). */
+    count(chunk) {
+        this.bytes += chunk.length;
+    }
+    push(chunk) {
+        this.bytes += chunk.length;
+        if (!this.#keep)
+            return;
+        const room = this.#max - (this.bytes - chunk.length);
+        if (room >= chunk.length) {
+            this.#chunks.push(chunk);
+            return;
+        }
+        if (room > 0)
+            this.#chunks.push(chunk.subarray(0, room));
+        if (!this.truncated)
+            this.#onTruncated();
+        this.truncated = true;
+    }
+    kept() {
+        return Buffer.concat(this.#chunks);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
+
+
+
+
+
 async function execute(session, command, options, sink) {
     const rendered = renderCommand(command);
     const { display, secrets } = rendered;
@@ -64098,12 +64246,7 @@ async function execute(session, command, options, sink) {
         let exitSignal = null;
         /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
         let exitedEarly;
-        let pgid;
-        let killReason;
-        let killDone;
-        let stdoutBytes = 0;
-        let stdoutTruncated = false;
-        const captured = [];
+        const stdout = new StdoutCapture(sink.captureStdout, sink.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`));
         const tail = new StderrTail();
         let destinationFinished = sink.mode !== 'stream';
         let channelClosed = false;
@@ -64121,12 +64264,10 @@ async function execute(session, command, options, sink) {
             options.onStdoutLine?.(line);
         });
         const stderrLines = new LineSplitter((raw) => {
-            if (pgid === undefined && raw.startsWith(PGID_MARKER)) {
+            if (!killer.pgidKnown && raw.startsWith(PGID_MARKER)) {
                 const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
                 if (Number.isSafeInteger(value) && value > 1) {
-                    pgid = value;
-                    if (awaitingPgid && killDone === undefined && channel)
-                        killGroup(channel, value);
+                    killer.announce(value);
                     return;
                 }
             }
@@ -64166,69 +64307,27 @@ async function execute(session, command, options, sink) {
             }
             resolve({
                 exitCode: exitCode ?? 0,
-                stdout: Buffer.concat(captured),
-                stdoutTruncated,
-                bytes: stdoutBytes,
+                stdout: stdout.kept(),
+                stdoutTruncated: stdout.truncated,
+                bytes: stdout.bytes,
                 stderrTail: tail.text(),
                 durationMs,
             });
         };
-        let killBeforeChannel;
-        let awaitingPgid = false;
-        const closeChannelSoon = (ch) => {
-            setTimeout(() => {
-                if (!channelClosed)
-                    ch.close();
-            }, 2000).unref();
-        };
-        function killGroup(ch, group) {
-            logger.debug(`killing remote process group ${group} of ${display}`);
-            killDone = session.runHelper(killGroupLine(group, graceMs)).then((code) => code === 0, () => false);
-            // Whatever the helper achieved, do not wait for the channel forever.
-            void killDone.then(() => closeChannelSoon(ch));
-        }
-        function kill(reason) {
-            if (killReason || settled)
-                return;
-            if (!channel) {
-                killBeforeChannel ??= reason;
-                return;
-            }
-            const ch = channel;
-            killReason = reason;
-            clearTimeout(timer);
-            if (pgid !== undefined) {
-                killGroup(ch, pgid);
-                return;
-            }
-            // The shell has not announced its process group yet (it is the first thing it does): wait for
-            // it a little, then fall back to closing the channel.
-            awaitingPgid = true;
-            setTimeout(() => {
-                if (killDone === undefined) {
-                    killDone = Promise.resolve(false);
-                    ch.close();
-                }
-            }, 2000).unref();
-        }
+        const killer = new GroupKill(session, display, graceMs, {
+            settled: () => settled,
+            channelClosed: () => channelClosed,
+            onKill: () => clearTimeout(timer),
+        });
+        const kill = killer.kill.bind(killer);
         const finish = async () => {
             if (settled || !channelClosed || !destinationFinished || !stderrEnded)
                 return;
             stdoutLines.flush();
             stderrLines.flush();
             const stderrTail = tail.text();
-            if (killReason) {
-                const killed = killDone ? await killDone : false;
-                if (killReason.kind === 'timeout') {
-                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
-                }
-                else if (killReason.kind === 'abort') {
-                    settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
-                }
-                else {
-                    const cause = killReason.error;
-                    settle(cause instanceof Error ? cause : new SshError(`${display}: ${describeError(cause)}`));
-                }
+            if (killer.reason) {
+                settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
                 return;
             }
             if (exitSignal !== null) {
@@ -64256,13 +64355,14 @@ async function execute(session, command, options, sink) {
         // close can arrive in the same TCP segment as the channel's confirmation.
         const wire = (ch) => {
             channel = ch;
+            killer.attach(ch);
             ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
             // The timeout keeps running after the exit status: a command is done only when its channel
             // closes, and a background child still holding stdout or stderr keeps it open (it is killed
             // with the rest of the process group when the timeout comes).
             ch.on('exit', (code, signal) => {
                 recordExit(code, signal);
-                if (killReason === undefined)
+                if (killer.reason === undefined)
                     exitedEarly = exitCode ?? exitSignal ?? undefined;
             });
             // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
@@ -64287,9 +64387,7 @@ async function execute(session, command, options, sink) {
             ch.stderr.once('close', onStderrEnd);
             if (sink.mode === 'stream' && sink.destination) {
                 const destination = sink.destination;
-                ch.on('data', (chunk) => {
-                    stdoutBytes += chunk.length;
-                });
+                ch.on('data', (chunk) => stdout.count(chunk));
                 destination.once('error', (error) => {
                     ch.unpipe(destination);
                     ch.resume();
@@ -64305,19 +64403,7 @@ async function execute(session, command, options, sink) {
             }
             else {
                 ch.on('data', (chunk) => {
-                    stdoutBytes += chunk.length;
-                    if (sink.captureStdout) {
-                        const room = sink.maxStdoutBytes - (stdoutBytes - chunk.length);
-                        if (room >= chunk.length)
-                            captured.push(chunk);
-                        else {
-                            if (room > 0)
-                                captured.push(chunk.subarray(0, room));
-                            if (!stdoutTruncated)
-                                logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`);
-                            stdoutTruncated = true;
-                        }
-                    }
+                    stdout.push(chunk);
                     if (logLevel !== 'none' || options.onStdoutLine)
                         stdoutLines.push(chunk);
                 });
@@ -64339,9 +64425,7 @@ async function execute(session, command, options, sink) {
             options.signal?.addEventListener('abort', onAbort, { once: true });
             if (timeoutMs > 0 && Number.isFinite(timeoutMs))
                 timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);
-            if (killBeforeChannel)
-                kill(killBeforeChannel);
-            else if (options.signal?.aborted)
+            if (!killer.killPending() && options.signal?.aborted)
                 onAbort();
         };
         const unsubscribeLost = session.onLost(() => {
@@ -64694,6 +64778,7 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
  * timeouts, a connection dropped during the handshake); never on a host key mismatch or an
  * authentication failure, and nothing after the connection is up is ever retried.
  */
+
 
 
 
