@@ -9,7 +9,8 @@ import { planDeploy } from '@titan/deploy/deploy-plan';
 import type { LocalBundle } from '@titan/deploy/local-bundle';
 import { planLines } from '@titan/deploy/plan-report';
 import type { Logger } from '@titan/log/logger';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import { planSummary } from './plan-summary.js';
 import { deployRequestOf, type DeploySettings } from './settings.js';
 

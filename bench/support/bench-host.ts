@@ -15,7 +15,8 @@ import { readLocalBundle } from '@titan/deploy/local-bundle';
 import type { PhaseRecord } from '@titan/phases/phase-clock';
 import type { HostLayout } from '@titan/host/host-layout';
 import { silentLogger } from '@titan/log/logger';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import type { TestHost } from '@titan/test-host/test-host';
 import { copySharedValues } from '@titan/test-host/shared-values';
 
