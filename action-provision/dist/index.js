@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5284);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9866);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5284:
+/***/ 9866:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64946,27 +64946,16 @@ function describeError(error) {
     return String(error);
 }
 
-;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-key-pins.js
 /**
- * Host key pinning. Pins are known_hosts lines (plain or hashed host names, `[host]:port` forms,
+ * Host key pins as written: known_hosts lines (plain or hashed host names, `[host]:port` forms,
  * comma-separated patterns with `*`/`?` wildcards and `!` negation, `@revoked` markers), bare public
  * keys (`ssh-ed25519 AAAA... comment`, as in a host's `.pub` file) or SHA256 fingerprints
- * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it). Several pins may name one host (key
- * rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
- * There is no way to accept an unpinned key.
+ * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it), parsed (parseHostKeyPins) and
+ * matched against the name a host is known by (knownHostsName). HostKeyPolicy (host-keys.ts) decides.
  */
 
 
-/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
-const HOST_KEY_ALGORITHMS = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-    'ssh-rsa',
-];
 const KEY_TYPE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)$/;
 /** `SHA256:` + unpadded base64 of the SHA-256 of the raw key blob, as OpenSSH prints it. */
 function fingerprintOf(keyBlob) {
@@ -65113,6 +65102,31 @@ function parseHostKeyPins(entries) {
     });
     return pins;
 }
+/** The outcome of checking a presented host key. */
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(7362);
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+/**
+ * Host key pinning: the pins for one host and port (pins as written: host-key-pins.ts), the key
+ * algorithms offered for them, and the verdict on the key a server presents. Several pins may
+ * name one host (key rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
+ * There is no way to accept an unpinned key.
+ */
+
+
+/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
+const HOST_KEY_ALGORITHMS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+    'ssh-rsa',
+];
 /** The pins that apply to one host and port, and the check of a presented key against them. */
 class HostKeyPolicy {
     host;
@@ -65189,8 +65203,6 @@ class HostKeyPolicy {
 
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
-// EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(7362);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/host-name.js
 /**
  * The host to connect to, as a user may write it: a DNS name (`titan.example.net`), an IPv4
@@ -65222,82 +65234,31 @@ function host_name_parseSshHost(text) {
     return { problem: `${JSON.stringify(text)} is not a hostname or an IP address` };
 }
 
-;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
-/**
- * A local TCP listener on 127.0.0.1 (a port the system picks) whose every accepted connection is
- * carried through the SSH connection to an address as seen from the remote host (ssh2 forwardOut,
- * a `direct-tcpip` channel). This is how HTTP health checks and the NATS client reach services that
- * listen on the host's loopback only, with no curl on the host and no port opened.
- */
-
-
-/** Starts a forward; `openTunnel` opens one tunnel channel per accepted connection. */
-async function startLocalForward(options) {
-    const { openTunnel, target, logger } = options;
-    const live = new Set();
-    let closing = false;
-    const server = (0,external_node_net_.createServer)((socket) => {
-        if (closing) {
-            socket.destroy();
-            return;
-        }
-        socket.setNoDelay(true);
-        live.add(socket);
-        socket.on('error', (error) => logger.debug(`forward to ${target}: local socket error: ${describeError(error)}`));
-        socket.once('close', () => live.delete(socket));
-        socket.pause();
-        openTunnel().then((tunnel) => {
-            if (closing || socket.destroyed) {
-                tunnel.destroy();
-                socket.destroy();
+;// CONCATENATED MODULE: ../packages/ssh/lib/channel-slots.js
+/** A counting semaphore for the session channels of one connection (connection.ts). */
+class ChannelSlots {
+    #free;
+    #waiting = [];
+    constructor(size) {
+        this.#free = size;
+    }
+    async acquire() {
+        if (this.#free > 0)
+            this.#free -= 1;
+        else
+            await new Promise((resolve) => this.#waiting.push(resolve));
+        let released = false;
+        return () => {
+            if (released)
                 return;
-            }
-            live.add(tunnel);
-            tunnel.on('error', (error) => logger.debug(`forward to ${target}: tunnel error: ${describeError(error)}`));
-            tunnel.once('close', () => {
-                live.delete(tunnel);
-                socket.destroy();
-            });
-            socket.once('close', () => tunnel.destroy());
-            socket.pipe(tunnel);
-            tunnel.pipe(socket);
-            socket.resume();
-        }, (error) => {
-            logger.warning(`forward to ${target}: could not open a tunnel: ${describeError(error)}`);
-            socket.destroy();
-        });
-    });
-    await new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: '127.0.0.1', port: 0 }, () => {
-            server.off('error', reject);
-            resolve();
-        });
-    });
-    server.on('error', (error) => logger.warning(`forward to ${target}: listener error: ${describeError(error)}`));
-    const address = server.address();
-    const localPort = typeof address === 'object' && address !== null ? address.port : 0;
-    logger.debug(`forwarding 127.0.0.1:${localPort} to ${target} on the remote host`);
-    let closed;
-    const close = () => {
-        closed ??= new Promise((resolve) => {
-            closing = true;
-            options.onClose?.();
-            for (const stream of live)
-                stream.destroy();
-            live.clear();
-            server.close(() => resolve());
-        });
-        return closed;
-    };
-    return {
-        localHost: '127.0.0.1',
-        localPort,
-        target,
-        url: (path = '/') => `http://127.0.0.1:${localPort}${path.startsWith('/') ? path : `/${path}`}`,
-        close,
-        [Symbol.asyncDispose]: close,
-    };
+            released = true;
+            const next = this.#waiting.shift();
+            if (next)
+                next();
+            else
+                this.#free += 1;
+        };
+    }
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
@@ -65430,6 +65391,84 @@ function killGroupLine(pgid, graceMs) {
         'kill -KILL -- -"$g" 2>/dev/null || exit 0',
         `timeout 3 sh -c ${quoteArg(waitGone)}`,
     ].join('\n');
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
+/**
+ * A local TCP listener on 127.0.0.1 (a port the system picks) whose every accepted connection is
+ * carried through the SSH connection to an address as seen from the remote host (ssh2 forwardOut,
+ * a `direct-tcpip` channel). This is how HTTP health checks and the NATS client reach services that
+ * listen on the host's loopback only, with no curl on the host and no port opened.
+ */
+
+
+/** Starts a forward; `openTunnel` opens one tunnel channel per accepted connection. */
+async function startLocalForward(options) {
+    const { openTunnel, target, logger } = options;
+    const live = new Set();
+    let closing = false;
+    const server = (0,external_node_net_.createServer)((socket) => {
+        if (closing) {
+            socket.destroy();
+            return;
+        }
+        socket.setNoDelay(true);
+        live.add(socket);
+        socket.on('error', (error) => logger.debug(`forward to ${target}: local socket error: ${describeError(error)}`));
+        socket.once('close', () => live.delete(socket));
+        socket.pause();
+        openTunnel().then((tunnel) => {
+            if (closing || socket.destroyed) {
+                tunnel.destroy();
+                socket.destroy();
+                return;
+            }
+            live.add(tunnel);
+            tunnel.on('error', (error) => logger.debug(`forward to ${target}: tunnel error: ${describeError(error)}`));
+            tunnel.once('close', () => {
+                live.delete(tunnel);
+                socket.destroy();
+            });
+            socket.once('close', () => tunnel.destroy());
+            socket.pipe(tunnel);
+            tunnel.pipe(socket);
+            socket.resume();
+        }, (error) => {
+            logger.warning(`forward to ${target}: could not open a tunnel: ${describeError(error)}`);
+            socket.destroy();
+        });
+    });
+    await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: '127.0.0.1', port: 0 }, () => {
+            server.off('error', reject);
+            resolve();
+        });
+    });
+    server.on('error', (error) => logger.warning(`forward to ${target}: listener error: ${describeError(error)}`));
+    const address = server.address();
+    const localPort = typeof address === 'object' && address !== null ? address.port : 0;
+    logger.debug(`forwarding 127.0.0.1:${localPort} to ${target} on the remote host`);
+    let closed;
+    const close = () => {
+        closed ??= new Promise((resolve) => {
+            closing = true;
+            options.onClose?.();
+            for (const stream of live)
+                stream.destroy();
+            live.clear();
+            server.close(() => resolve());
+        });
+        return closed;
+    };
+    return {
+        localHost: '127.0.0.1',
+        localPort,
+        target,
+        url: (path = '/') => `http://127.0.0.1:${localPort}${path.startsWith('/') ? path : `/${path}`}`,
+        close,
+        [Symbol.asyncDispose]: close,
+    };
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
@@ -65880,7 +65919,7 @@ async function streamCommand(session, command, destination, options = {}) {
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: external "node:stream"
@@ -65968,7 +66007,7 @@ function entryHeaders(fields) {
     return blocks;
 }
 async function* fileContent(path, size) {
-    const handle = await (0,promises_namespaceObject.open)(path, 'r');
+    const handle = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
     try {
         let remaining = size;
         while (remaining > 0) {
@@ -65990,12 +66029,12 @@ async function* fileContent(path, size) {
 }
 async function scanInto(root, archivePath, options, out) {
     const localPath = archivePath === './' ? root : (0,external_node_path_namespaceObject.join)(root, archivePath);
-    const info = await (0,promises_namespaceObject.lstat)(localPath);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(localPath);
     const mtime = Math.floor(info.mtimeMs / 1000);
     if (info.isDirectory()) {
         out.push({ archivePath: archivePath.endsWith('/') ? archivePath : `${archivePath}/`, localPath, type: 'directory', mode: info.mode, size: 0, mtime });
         const names = [];
-        for await (const dirent of await (0,promises_namespaceObject.opendir)(localPath))
+        for await (const dirent of await (0,external_node_fs_promises_namespaceObject.opendir)(localPath))
             names.push(dirent.name);
         names.sort();
         for (const name of names) {
@@ -66009,7 +66048,7 @@ async function scanInto(root, archivePath, options, out) {
         if (options.symlinks === 'refuse') {
             throw new UploadError(`${localPath} is a symbolic link and symbolic links were refused for this upload; replace it with the file it points to or allow symlinks.`);
         }
-        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,promises_namespaceObject.readlink)(localPath) });
+        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,external_node_fs_promises_namespaceObject.readlink)(localPath) });
     }
     else {
         throw new UploadError(`${localPath} is not a regular file, directory or symbolic link (a socket, FIFO or device) and cannot be uploaded.`);
@@ -66020,7 +66059,7 @@ async function scanInto(root, archivePath, options, out) {
  * before anything is sent: an UploadError names the offending path.
  */
 async function scanTree(root, options = {}) {
-    const info = await (0,promises_namespaceObject.lstat)(root);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(root);
     if (!info.isDirectory())
         throw new UploadError(`${root} is not a directory; upload a single file with uploadFile().`);
     const out = [];
@@ -66134,7 +66173,7 @@ async function uploadFile(session, source, remotePath, options = {}) {
     let stdin;
     let bytes = 0;
     if (typeof source === 'string') {
-        const info = await (0,promises_namespaceObject.stat)(source);
+        const info = await (0,external_node_fs_promises_namespaceObject.stat)(source);
         if (!info.isFile())
             throw new SshConfigError(`${source} is not a regular file.`);
         mode ??= info.mode & 0o7777;
@@ -66178,15 +66217,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/connection.js
-/**
- * One SSH connection to one host, host key pinned. Every command, upload and tunnel is a channel on
- * this one connection. ssh2 is handed a socket of our own with TCP_NODELAY set: with Nagle's
- * algorithm on, every small request waits for the peer's delayed ACK (~40 ms per round trip).
- *
- * Connecting retries with exponential backoff on transient failures only (connection refused,
- * timeouts, a connection dropped during the handshake); never on a host key mismatch or an
- * authentication failure, and nothing after the connection is up is ever retried.
- */
 
 
 
@@ -66194,82 +66224,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 
 
 
-
-
-const { Client, utils } = lib;
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
-/** A failure of one connection attempt, flagged retryable or not. */
-class AttemptFailure extends Error {
-    retryable;
-    final;
-    constructor(message, retryable, final) {
-        super(message);
-        this.retryable = retryable;
-        this.final = final;
-    }
-}
-function errorCode(error) {
-    if (typeof error === 'object' && error !== null && 'code' in error) {
-        return typeof error.code === 'string' ? error.code : undefined;
-    }
-    return undefined;
-}
-function errorLevel(error) {
-    if (typeof error === 'object' && error !== null && 'level' in error) {
-        return typeof error.level === 'string' ? error.level : undefined;
-    }
-    return undefined;
-}
-function tcpConnect(host, port, timeoutMs) {
-    return new Promise((resolve, reject) => {
-        const socket = (0,external_node_net_.connect)({ host, port });
-        socket.setNoDelay(true);
-        const timer = setTimeout(() => {
-            socket.destroy();
-            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
-        }, timeoutMs);
-        const onError = (error) => {
-            clearTimeout(timer);
-            const code = errorCode(error);
-            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
-        };
-        socket.once('error', onError);
-        socket.once('connect', () => {
-            clearTimeout(timer);
-            socket.off('error', onError);
-            socket.setNoDelay(true);
-            resolve(socket);
-        });
-    });
-}
-function sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
-/** A counting semaphore for session channels. */
-class ChannelSlots {
-    #free;
-    #waiting = [];
-    constructor(size) {
-        this.#free = size;
-    }
-    async acquire() {
-        if (this.#free > 0)
-            this.#free -= 1;
-        else
-            await new Promise((resolve) => this.#waiting.push(resolve));
-        let released = false;
-        return () => {
-            if (released)
-                return;
-            released = true;
-            const next = this.#waiting.shift();
-            if (next)
-                next();
-            else
-                this.#free += 1;
-        };
-    }
-}
 /** An open, authenticated connection. Create with connectSsh(). */
 class SshConnection {
     host;
@@ -66462,7 +66416,7 @@ class SshConnection {
             if (this.#running.size > 0 && this.#lostReason === undefined) {
                 this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
                 const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
-                await Promise.race([stops, sleep(this.#killGraceMs + 5000)]);
+                await Promise.race([stops, (0,promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000)]);
             }
             await Promise.all([...this.#forwards].map((forward) => forward.close()));
             await new Promise((resolve) => {
@@ -66491,27 +66445,68 @@ class SshConnection {
         return this.close();
     }
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/ssh-handshake.js
+/**
+ * One attempt at an SSH connection: a TCP socket of our own with TCP_NODELAY set (with Nagle's
+ * algorithm on, every small request waits for the peer's delayed ACK, ~40 ms per round trip), the
+ * key exchange with the host key checked against the pins before any authentication, public key
+ * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
+ */
+
+
+
+
+const { Client } = lib;
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+/** A failure of one connection attempt, flagged retryable or not. */
+class AttemptFailure extends Error {
+    retryable;
+    final;
+    constructor(message, retryable, final) {
+        super(message);
+        this.retryable = retryable;
+        this.final = final;
+    }
+}
+function errorCode(error) {
+    if (typeof error === 'object' && error !== null && 'code' in error) {
+        return typeof error.code === 'string' ? error.code : undefined;
+    }
+    return undefined;
+}
+function errorLevel(error) {
+    if (typeof error === 'object' && error !== null && 'level' in error) {
+        return typeof error.level === 'string' ? error.level : undefined;
+    }
+    return undefined;
+}
+function tcpConnect(host, port, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const socket = (0,external_node_net_.connect)({ host, port });
+        socket.setNoDelay(true);
+        const timer = setTimeout(() => {
+            socket.destroy();
+            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
+        }, timeoutMs);
+        const onError = (error) => {
+            clearTimeout(timer);
+            const code = errorCode(error);
+            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
+        };
+        socket.once('error', onError);
+        socket.once('connect', () => {
+            clearTimeout(timer);
+            socket.off('error', onError);
+            socket.setNoDelay(true);
+            resolve(socket);
+        });
+    });
+}
 function keyError(options, detail) {
     // ssh2's messages here are fixed texts ("Bad passphrase", "Unsupported key format"): never key material.
     const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
     return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
-}
-function checkOptions(options) {
-    if (options.host.length === 0)
-        throw new SshConfigError('The SSH host is empty.');
-    const port = options.port ?? 22;
-    if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
-    if (options.username.length === 0)
-        throw new SshConfigError('The SSH user name is empty.');
-    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
-    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
-    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
-    const parsed = utils.parseKey(options.privateKey);
-    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
-        throw keyError(options, parsed.message);
-    }
-    return { port, policy };
 }
 async function connectOnce(options, port, policy) {
     const timeoutMs = options.connectTimeoutMs ?? 20_000;
@@ -66607,6 +66602,39 @@ async function connectOnce(options, port, policy) {
         }
     });
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/connect.js
+/**
+ * Opening the one SSH connection to a host (connectSsh): the options checked before anything is
+ * sent (host, port, user, the private key, the host key pins), then attempts (ssh-handshake.ts)
+ * retried with exponential backoff on transient failures only (connection refused, timeouts, a
+ * connection dropped during the handshake); never on a host key mismatch or an authentication
+ * failure, and nothing after the connection is up is ever retried.
+ */
+
+
+
+
+
+
+const { utils } = lib;
+function checkOptions(options) {
+    if (options.host.length === 0)
+        throw new SshConfigError('The SSH host is empty.');
+    const port = options.port ?? 22;
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
+    if (options.username.length === 0)
+        throw new SshConfigError('The SSH user name is empty.');
+    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
+    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
+    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
+    const parsed = utils.parseKey(options.privateKey);
+    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
+        throw keyError(options, parsed.message);
+    }
+    return { port, policy };
+}
 /**
  * Opens the one connection to a host: host key pinned (checked during key exchange, before any
  * authentication), public key authentication, keepalive. Retries with exponential backoff while the
@@ -66645,7 +66673,7 @@ async function connectSsh(given) {
             const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
             const delay = Math.round(base * (0.8 + Math.random() * 0.4));
             logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
-            await sleep(delay);
+            await (0,promises_namespaceObject.setTimeout)(delay);
         }
     }
 }
@@ -68274,9 +68302,9 @@ class ServicesFileReader {
     async checkPaths() {
         for (const item of this.pending) {
             const absolute = (0,external_node_path_namespaceObject.resolve)(this.dir, item.path);
-            const info = await (0,promises_namespaceObject.stat)(absolute).catch(() => undefined);
+            const info = await (0,external_node_fs_promises_namespaceObject.stat)(absolute).catch(() => undefined);
             const found = info === undefined ? undefined : info.isDirectory() ? 'folder' : info.isFile() ? 'file' : 'other';
-            const link = found === undefined && (await (0,promises_namespaceObject.lstat)(absolute).catch(() => undefined))?.isSymbolicLink() === true;
+            const link = found === undefined && (await (0,external_node_fs_promises_namespaceObject.lstat)(absolute).catch(() => undefined))?.isSymbolicLink() === true;
             if (link)
                 this.problem(item.node, `${item.what}: ${item.path} is a dangling symbolic link and cannot be read; put the ${item.kind} itself there`);
             else if (found === undefined)
@@ -68387,7 +68415,7 @@ async function readServicesFile(path, displayPath = path) {
 async function checkServicesFile(path, displayPath = path) {
     let text;
     try {
-        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        text = await (0,external_node_fs_promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
         const code = error_code_errorCode(error);

@@ -71609,7 +71609,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4615);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2736);
 
 
 
@@ -71620,7 +71620,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4615:
+/***/ 2736:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -74810,7 +74810,159 @@ function excerpt(text, max = 300) {
     return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
+;// CONCATENATED MODULE: ../packages/verify/lib/container-judgement.js
+
+function digestProblem(container, expected, images) {
+    if (container.configImage !== expected) {
+        const tagged = !container.configImage.includes('@');
+        return {
+            cell: tagged ? `runs ${tail(container.configImage)}` : `other digest ${shortDigest(container.configImage.split('@')[1] ?? '')}`,
+            detail: `${container.name} was created from ${container.configImage}${tagged ? ' (a tag, not a digest)' : ''}`,
+        };
+    }
+    const image = images.get(container.imageId);
+    if (image === undefined) {
+        return { cell: 'image unknown', detail: `${container.name} runs image ${container.imageId}, which docker image inspect did not show` };
+    }
+    if (!image.repoDigests.includes(expected)) {
+        return {
+            cell: 'image differs',
+            detail: `${container.name} runs image ${container.imageId.slice(0, 19)}, whose RepoDigests (${image.repoDigests.join(', ') || 'none'}) do not include ${expected}`,
+        };
+    }
+    return undefined;
+}
+function findExtraContainers(manifest, containers) {
+    return containers
+        .filter((c) => c.oneOff || c.service === undefined || manifest.images[c.service] === undefined)
+        .map((c) => ({
+        name: c.name,
+        id: c.id.slice(0, 12),
+        ...(c.service !== undefined ? { service: c.service } : {}),
+        oneOff: c.oneOff,
+        status: c.status,
+        image: c.configImage,
+    }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+function describeState(container) {
+    switch (container.status) {
+        case 'exited':
+        case 'dead':
+            return `${container.status} (${container.exitCode})`;
+        case 'created':
+            return 'created, not started';
+        default:
+            return container.status;
+    }
+}
+function healthLogLine(container) {
+    const last = container.health?.last;
+    if (last === undefined)
+        return undefined;
+    const output = excerpt(last.output);
+    return `${container.name} healthcheck${last.end ? ` at ${last.end.replace(/\.\d+Z$/, 'Z')}` : ''}: exit ${last.exitCode}${output ? `, ${output}` : ', no output'}`;
+}
+function containerSummary(container) {
+    return {
+        name: container.name,
+        id: container.id.slice(0, 12),
+        status: container.status,
+        ...(container.health ? { health: container.health.status } : {}),
+        image: container.configImage,
+    };
+}
+/** `sha256:0123456789ab`: enough to tell digests apart in a table cell. */
+function shortDigest(digest) {
+    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1');
+}
+function tail(reference) {
+    const slash = reference.lastIndexOf('/');
+    return slash < 0 ? reference : `…${reference.slice(slash)}`;
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/endpoint-judgement.js
+/**
+ * One service's health endpoint judged from its answer (pure): HTTP 200, a JSON document with
+ * status "ok", answering as the service itself where the spec asks; and what the report shows of it.
+ */
+
+function judgeEndpoint(service, spec, response, document) {
+    if (response.problem !== undefined)
+        return { ok: false, cell: 'no answer', detail: `no answer (${response.problem})` };
+    if (response.statusCode !== 200) {
+        return { ok: false, cell: `HTTP ${response.statusCode ?? '?'}`, detail: `answered HTTP ${response.statusCode ?? '?'}, expected 200` };
+    }
+    if (document === undefined)
+        return { ok: false, cell: 'not JSON', detail: 'the body is not a JSON object' };
+    if (document.status !== 'ok') {
+        const status = document.status === undefined ? 'no status' : `status "${excerpt(document.status, 40)}"`;
+        return { ok: false, cell: status, detail: `the health document says ${status}, expected "ok"` };
+    }
+    if (spec.checkServiceName && document.service !== undefined && document.service !== service) {
+        return {
+            ok: false,
+            cell: `answers as ${excerpt(document.service, 40)}`,
+            detail: `the endpoint answers as service "${excerpt(document.service, 60)}", not ${service}: its published port is wired to another service`,
+        };
+    }
+    return { ok: true };
+}
+function endpointSummary(url, response, document) {
+    return {
+        url,
+        durationMs: response.durationMs,
+        ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
+        ...(document?.status !== undefined ? { status: document.status } : {}),
+        ...(document?.mode !== undefined ? { mode: document.mode } : {}),
+        ...(document?.policyHash !== undefined ? { policyHash: document.policyHash } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/policy-parity.js
+
+function evaluatePolicy(input, documents, failures) {
+    const { manifest, snapshot } = input;
+    const signed = manifest.policy.sha256;
+    const sources = [{ source: 'manifest', sha256: signed, agrees: true, detail: 'signed' }];
+    const file = snapshot.policyFile;
+    if (file.state === 'present') {
+        const agrees = file.sha256 === signed;
+        sources.push({ source: 'host file', sha256: file.sha256, agrees, detail: file.path });
+        if (!agrees) {
+            failures.push({
+                service: 'host',
+                check: 'policy',
+                detail: `${file.path} has sha256 ${file.sha256}; the manifest signed ${signed}: the file on the host is not the signed policy (edited on the host, or current/ is another release)`,
+            });
+        }
+    }
+    else {
+        sources.push({ source: 'host file', agrees: false, detail: `${file.path} is ${file.state}` });
+        failures.push({ service: 'host', check: 'policy', detail: `${file.path} is ${file.state}; the manifest signed ${manifest.policy.path} with sha256 ${signed}` });
+    }
+    const reporters = new Set(input.policyReporters.filter((s) => manifest.images[s] !== undefined));
+    const reporting = [...new Set([...reporters, ...[...documents].filter(([, d]) => d.policyHash).map(([s]) => s)])].sort();
+    for (const service of reporting) {
+        const reported = documents.get(service)?.policyHash;
+        if (reported === undefined || reported === '') {
+            sources.push({ source: service, agrees: false, detail: 'no policyHash reported' });
+            failures.push({ service, check: 'policy', detail: `${service} did not report a policyHash on its health endpoint (see its endpoint check); policy parity cannot be shown` });
+            continue;
+        }
+        const agrees = reported === signed;
+        sources.push({ source: service, sha256: reported, agrees, detail: agrees ? 'reported on /health' : 'reported on /health: differs' });
+        if (!agrees) {
+            failures.push({ service, check: 'policy', detail: `${service} reports policyHash ${excerpt(reported, 80)}; the manifest signed ${signed}: it loaded another policy` });
+        }
+    }
+    return { path: manifest.policy.path, sha256: signed, sources, agree: sources.every((s) => s.agrees) };
+}
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/stack-evaluation.js
+
+
+
 
 
 const pass = (detail) => ({ outcome: 'pass', detail });
@@ -74956,142 +75108,6 @@ function evaluateService(service, input, failures, documents) {
         endpoint,
         ...(endpointResult ? { endpointResult } : {}),
     };
-}
-function judgeEndpoint(service, spec, response, document) {
-    if (response.problem !== undefined)
-        return { ok: false, cell: 'no answer', detail: `no answer (${response.problem})` };
-    if (response.statusCode !== 200) {
-        return { ok: false, cell: `HTTP ${response.statusCode ?? '?'}`, detail: `answered HTTP ${response.statusCode ?? '?'}, expected 200` };
-    }
-    if (document === undefined)
-        return { ok: false, cell: 'not JSON', detail: 'the body is not a JSON object' };
-    if (document.status !== 'ok') {
-        const status = document.status === undefined ? 'no status' : `status "${excerpt(document.status, 40)}"`;
-        return { ok: false, cell: status, detail: `the health document says ${status}, expected "ok"` };
-    }
-    if (spec.checkServiceName && document.service !== undefined && document.service !== service) {
-        return {
-            ok: false,
-            cell: `answers as ${excerpt(document.service, 40)}`,
-            detail: `the endpoint answers as service "${excerpt(document.service, 60)}", not ${service}: its published port is wired to another service`,
-        };
-    }
-    return { ok: true };
-}
-function endpointSummary(url, response, document) {
-    return {
-        url,
-        durationMs: response.durationMs,
-        ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
-        ...(document?.status !== undefined ? { status: document.status } : {}),
-        ...(document?.mode !== undefined ? { mode: document.mode } : {}),
-        ...(document?.policyHash !== undefined ? { policyHash: document.policyHash } : {}),
-    };
-}
-function digestProblem(container, expected, images) {
-    if (container.configImage !== expected) {
-        const tagged = !container.configImage.includes('@');
-        return {
-            cell: tagged ? `runs ${tail(container.configImage)}` : `other digest ${shortDigest(container.configImage.split('@')[1] ?? '')}`,
-            detail: `${container.name} was created from ${container.configImage}${tagged ? ' (a tag, not a digest)' : ''}`,
-        };
-    }
-    const image = images.get(container.imageId);
-    if (image === undefined) {
-        return { cell: 'image unknown', detail: `${container.name} runs image ${container.imageId}, which docker image inspect did not show` };
-    }
-    if (!image.repoDigests.includes(expected)) {
-        return {
-            cell: 'image differs',
-            detail: `${container.name} runs image ${container.imageId.slice(0, 19)}, whose RepoDigests (${image.repoDigests.join(', ') || 'none'}) do not include ${expected}`,
-        };
-    }
-    return undefined;
-}
-function findExtraContainers(manifest, containers) {
-    return containers
-        .filter((c) => c.oneOff || c.service === undefined || manifest.images[c.service] === undefined)
-        .map((c) => ({
-        name: c.name,
-        id: c.id.slice(0, 12),
-        ...(c.service !== undefined ? { service: c.service } : {}),
-        oneOff: c.oneOff,
-        status: c.status,
-        image: c.configImage,
-    }))
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-function evaluatePolicy(input, documents, failures) {
-    const { manifest, snapshot } = input;
-    const signed = manifest.policy.sha256;
-    const sources = [{ source: 'manifest', sha256: signed, agrees: true, detail: 'signed' }];
-    const file = snapshot.policyFile;
-    if (file.state === 'present') {
-        const agrees = file.sha256 === signed;
-        sources.push({ source: 'host file', sha256: file.sha256, agrees, detail: file.path });
-        if (!agrees) {
-            failures.push({
-                service: 'host',
-                check: 'policy',
-                detail: `${file.path} has sha256 ${file.sha256}; the manifest signed ${signed}: the file on the host is not the signed policy (edited on the host, or current/ is another release)`,
-            });
-        }
-    }
-    else {
-        sources.push({ source: 'host file', agrees: false, detail: `${file.path} is ${file.state}` });
-        failures.push({ service: 'host', check: 'policy', detail: `${file.path} is ${file.state}; the manifest signed ${manifest.policy.path} with sha256 ${signed}` });
-    }
-    const reporters = new Set(input.policyReporters.filter((s) => manifest.images[s] !== undefined));
-    const reporting = [...new Set([...reporters, ...[...documents].filter(([, d]) => d.policyHash).map(([s]) => s)])].sort();
-    for (const service of reporting) {
-        const reported = documents.get(service)?.policyHash;
-        if (reported === undefined || reported === '') {
-            sources.push({ source: service, agrees: false, detail: 'no policyHash reported' });
-            failures.push({ service, check: 'policy', detail: `${service} did not report a policyHash on its health endpoint (see its endpoint check); policy parity cannot be shown` });
-            continue;
-        }
-        const agrees = reported === signed;
-        sources.push({ source: service, sha256: reported, agrees, detail: agrees ? 'reported on /health' : 'reported on /health: differs' });
-        if (!agrees) {
-            failures.push({ service, check: 'policy', detail: `${service} reports policyHash ${excerpt(reported, 80)}; the manifest signed ${signed}: it loaded another policy` });
-        }
-    }
-    return { path: manifest.policy.path, sha256: signed, sources, agree: sources.every((s) => s.agrees) };
-}
-function describeState(container) {
-    switch (container.status) {
-        case 'exited':
-        case 'dead':
-            return `${container.status} (${container.exitCode})`;
-        case 'created':
-            return 'created, not started';
-        default:
-            return container.status;
-    }
-}
-function healthLogLine(container) {
-    const last = container.health?.last;
-    if (last === undefined)
-        return undefined;
-    const output = excerpt(last.output);
-    return `${container.name} healthcheck${last.end ? ` at ${last.end.replace(/\.\d+Z$/, 'Z')}` : ''}: exit ${last.exitCode}${output ? `, ${output}` : ', no output'}`;
-}
-function containerSummary(container) {
-    return {
-        name: container.name,
-        id: container.id.slice(0, 12),
-        status: container.status,
-        ...(container.health ? { health: container.health.status } : {}),
-        image: container.configImage,
-    };
-}
-/** `sha256:0123456789ab`: enough to tell digests apart in a table cell. */
-function shortDigest(digest) {
-    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1');
-}
-function tail(reference) {
-    const slash = reference.lastIndexOf('/');
-    return slash < 0 ? reference : `…${reference.slice(slash)}`;
 }
 function optional(key, value) {
     return (value === undefined ? {} : { [key]: value });
@@ -77105,29 +77121,20 @@ async function rollbackStack(connection, request) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(7362);
-;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-key-pins.js
 /**
- * Host key pinning. Pins are known_hosts lines (plain or hashed host names, `[host]:port` forms,
+ * Host key pins as written: known_hosts lines (plain or hashed host names, `[host]:port` forms,
  * comma-separated patterns with `*`/`?` wildcards and `!` negation, `@revoked` markers), bare public
  * keys (`ssh-ed25519 AAAA... comment`, as in a host's `.pub` file) or SHA256 fingerprints
- * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it). Several pins may name one host (key
- * rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
- * There is no way to accept an unpinned key.
+ * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it), parsed (parseHostKeyPins) and
+ * matched against the name a host is known by (knownHostsName). HostKeyPolicy (host-keys.ts) decides.
  */
 
 
-/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
-const HOST_KEY_ALGORITHMS = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-    'ssh-rsa',
-];
 const KEY_TYPE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)$/;
 /** `SHA256:` + unpadded base64 of the SHA-256 of the raw key blob, as OpenSSH prints it. */
 function fingerprintOf(keyBlob) {
@@ -77274,6 +77281,27 @@ function parseHostKeyPins(entries) {
     });
     return pins;
 }
+/** The outcome of checking a presented host key. */
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+/**
+ * Host key pinning: the pins for one host and port (pins as written: host-key-pins.ts), the key
+ * algorithms offered for them, and the verdict on the key a server presents. Several pins may
+ * name one host (key rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
+ * There is no way to accept an unpinned key.
+ */
+
+
+/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
+const HOST_KEY_ALGORITHMS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+    'ssh-rsa',
+];
 /** The pins that apply to one host and port, and the check of a presented key against them. */
 class HostKeyPolicy {
     host;
@@ -77346,6 +77374,94 @@ class HostKeyPolicy {
         }
         return refuse('not-pinned');
     }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/channel-slots.js
+/** A counting semaphore for the session channels of one connection (connection.ts). */
+class ChannelSlots {
+    #free;
+    #waiting = [];
+    constructor(size) {
+        this.#free = size;
+    }
+    async acquire() {
+        if (this.#free > 0)
+            this.#free -= 1;
+        else
+            await new Promise((resolve) => this.#waiting.push(resolve));
+        let released = false;
+        return () => {
+            if (released)
+                return;
+            released = true;
+            const next = this.#waiting.shift();
+            if (next)
+                next();
+            else
+                this.#free += 1;
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-line.js
+/**
+ * The command line a remote command runs as: the process group id announced first on stderr
+ * (`echo titan-ssh-pgid:$$ >&2`), a fixed PATH, then `exec` of the quoted argv or of the script's
+ * interpreter; and the helper line that kills such a process group (remote-command.ts).
+ */
+
+
+/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
+const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What the shell writes first on stderr, followed by its process group id. */
+const PGID_MARKER = 'titan-ssh-pgid:';
+/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
+const MAX_SCRIPT_BYTES = 100 * 1024;
+function isScript(command) {
+    return !Array.isArray(command);
+}
+/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
+function renderCommand(command) {
+    let argv;
+    let display;
+    if (isScript(command)) {
+        const bytes = Buffer.byteLength(command.script);
+        if (bytes > MAX_SCRIPT_BYTES) {
+            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
+        }
+        const shell = command.shell ?? 'sh';
+        const name = command.name ?? 'script';
+        const args = command.args ?? [];
+        argv = [shell, '-c', command.script, name, ...args];
+        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
+    }
+    else {
+        const args = command;
+        if (args.length === 0)
+            throw new SshConfigError('A remote command needs at least a program name.');
+        argv = args;
+        display = displayCommand(args);
+    }
+    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
+    return { line, display, secrets: secretValues(argv) };
+}
+/**
+ * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
+ * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
+ * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
+ * the group is gone.
+ */
+function killGroupLine(pgid, graceMs) {
+    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
+    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
+    return [
+        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
+        `g=${pgid}; export g`,
+        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
+        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
+        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
+        `timeout 3 sh -c ${quoteArg(waitGone)}`,
+    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
@@ -77424,67 +77540,6 @@ async function startLocalForward(options) {
         close,
         [Symbol.asyncDispose]: close,
     };
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/command-line.js
-/**
- * The command line a remote command runs as: the process group id announced first on stderr
- * (`echo titan-ssh-pgid:$$ >&2`), a fixed PATH, then `exec` of the quoted argv or of the script's
- * interpreter; and the helper line that kills such a process group (remote-command.ts).
- */
-
-
-/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
-const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** What the shell writes first on stderr, followed by its process group id. */
-const PGID_MARKER = 'titan-ssh-pgid:';
-/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
-const MAX_SCRIPT_BYTES = 100 * 1024;
-function isScript(command) {
-    return !Array.isArray(command);
-}
-/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
-function renderCommand(command) {
-    let argv;
-    let display;
-    if (isScript(command)) {
-        const bytes = Buffer.byteLength(command.script);
-        if (bytes > MAX_SCRIPT_BYTES) {
-            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
-        }
-        const shell = command.shell ?? 'sh';
-        const name = command.name ?? 'script';
-        const args = command.args ?? [];
-        argv = [shell, '-c', command.script, name, ...args];
-        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
-    }
-    else {
-        const args = command;
-        if (args.length === 0)
-            throw new SshConfigError('A remote command needs at least a program name.');
-        argv = args;
-        display = displayCommand(args);
-    }
-    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
-    return { line, display, secrets: secretValues(argv) };
-}
-/**
- * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
- * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
- * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
- * the group is gone.
- */
-function killGroupLine(pgid, graceMs) {
-    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
-    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
-    return [
-        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
-        `g=${pgid}; export g`,
-        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
-        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
-        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
-        `timeout 3 sh -c ${quoteArg(waitGone)}`,
-    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
@@ -77935,7 +77990,7 @@ async function streamCommand(session, command, destination, options = {}) {
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ../packages/ssh/lib/tar-writer.js
 /**
  * A streaming tar (POSIX ustar, with pax extended headers for long names, long link targets and
@@ -78019,7 +78074,7 @@ function entryHeaders(fields) {
     return blocks;
 }
 async function* fileContent(path, size) {
-    const handle = await (0,promises_namespaceObject.open)(path, 'r');
+    const handle = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
     try {
         let remaining = size;
         while (remaining > 0) {
@@ -78041,12 +78096,12 @@ async function* fileContent(path, size) {
 }
 async function scanInto(root, archivePath, options, out) {
     const localPath = archivePath === './' ? root : (0,external_node_path_.join)(root, archivePath);
-    const info = await (0,promises_namespaceObject.lstat)(localPath);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(localPath);
     const mtime = Math.floor(info.mtimeMs / 1000);
     if (info.isDirectory()) {
         out.push({ archivePath: archivePath.endsWith('/') ? archivePath : `${archivePath}/`, localPath, type: 'directory', mode: info.mode, size: 0, mtime });
         const names = [];
-        for await (const dirent of await (0,promises_namespaceObject.opendir)(localPath))
+        for await (const dirent of await (0,external_node_fs_promises_namespaceObject.opendir)(localPath))
             names.push(dirent.name);
         names.sort();
         for (const name of names) {
@@ -78060,7 +78115,7 @@ async function scanInto(root, archivePath, options, out) {
         if (options.symlinks === 'refuse') {
             throw new UploadError(`${localPath} is a symbolic link and symbolic links were refused for this upload; replace it with the file it points to or allow symlinks.`);
         }
-        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,promises_namespaceObject.readlink)(localPath) });
+        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,external_node_fs_promises_namespaceObject.readlink)(localPath) });
     }
     else {
         throw new UploadError(`${localPath} is not a regular file, directory or symbolic link (a socket, FIFO or device) and cannot be uploaded.`);
@@ -78071,7 +78126,7 @@ async function scanInto(root, archivePath, options, out) {
  * before anything is sent: an UploadError names the offending path.
  */
 async function scanTree(root, options = {}) {
-    const info = await (0,promises_namespaceObject.lstat)(root);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(root);
     if (!info.isDirectory())
         throw new UploadError(`${root} is not a directory; upload a single file with uploadFile().`);
     const out = [];
@@ -78185,7 +78240,7 @@ async function uploadFile(session, source, remotePath, options = {}) {
     let stdin;
     let bytes = 0;
     if (typeof source === 'string') {
-        const info = await (0,promises_namespaceObject.stat)(source);
+        const info = await (0,external_node_fs_promises_namespaceObject.stat)(source);
         if (!info.isFile())
             throw new SshConfigError(`${source} is not a regular file.`);
         mode ??= info.mode & 0o7777;
@@ -78229,15 +78284,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/connection.js
-/**
- * One SSH connection to one host, host key pinned. Every command, upload and tunnel is a channel on
- * this one connection. ssh2 is handed a socket of our own with TCP_NODELAY set: with Nagle's
- * algorithm on, every small request waits for the peer's delayed ACK (~40 ms per round trip).
- *
- * Connecting retries with exponential backoff on transient failures only (connection refused,
- * timeouts, a connection dropped during the handshake); never on a host key mismatch or an
- * authentication failure, and nothing after the connection is up is ever retried.
- */
 
 
 
@@ -78245,82 +78291,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 
 
 
-
-
-const { Client, utils } = lib;
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
-/** A failure of one connection attempt, flagged retryable or not. */
-class AttemptFailure extends Error {
-    retryable;
-    final;
-    constructor(message, retryable, final) {
-        super(message);
-        this.retryable = retryable;
-        this.final = final;
-    }
-}
-function errorCode(error) {
-    if (typeof error === 'object' && error !== null && 'code' in error) {
-        return typeof error.code === 'string' ? error.code : undefined;
-    }
-    return undefined;
-}
-function errorLevel(error) {
-    if (typeof error === 'object' && error !== null && 'level' in error) {
-        return typeof error.level === 'string' ? error.level : undefined;
-    }
-    return undefined;
-}
-function tcpConnect(host, port, timeoutMs) {
-    return new Promise((resolve, reject) => {
-        const socket = (0,external_node_net_.connect)({ host, port });
-        socket.setNoDelay(true);
-        const timer = setTimeout(() => {
-            socket.destroy();
-            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
-        }, timeoutMs);
-        const onError = (error) => {
-            clearTimeout(timer);
-            const code = errorCode(error);
-            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
-        };
-        socket.once('error', onError);
-        socket.once('connect', () => {
-            clearTimeout(timer);
-            socket.off('error', onError);
-            socket.setNoDelay(true);
-            resolve(socket);
-        });
-    });
-}
-function connection_sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
-/** A counting semaphore for session channels. */
-class ChannelSlots {
-    #free;
-    #waiting = [];
-    constructor(size) {
-        this.#free = size;
-    }
-    async acquire() {
-        if (this.#free > 0)
-            this.#free -= 1;
-        else
-            await new Promise((resolve) => this.#waiting.push(resolve));
-        let released = false;
-        return () => {
-            if (released)
-                return;
-            released = true;
-            const next = this.#waiting.shift();
-            if (next)
-                next();
-            else
-                this.#free += 1;
-        };
-    }
-}
 /** An open, authenticated connection. Create with connectSsh(). */
 class SshConnection {
     host;
@@ -78513,7 +78483,7 @@ class SshConnection {
             if (this.#running.size > 0 && this.#lostReason === undefined) {
                 this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
                 const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
-                await Promise.race([stops, connection_sleep(this.#killGraceMs + 5000)]);
+                await Promise.race([stops, (0,promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000)]);
             }
             await Promise.all([...this.#forwards].map((forward) => forward.close()));
             await new Promise((resolve) => {
@@ -78542,27 +78512,68 @@ class SshConnection {
         return this.close();
     }
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/ssh-handshake.js
+/**
+ * One attempt at an SSH connection: a TCP socket of our own with TCP_NODELAY set (with Nagle's
+ * algorithm on, every small request waits for the peer's delayed ACK, ~40 ms per round trip), the
+ * key exchange with the host key checked against the pins before any authentication, public key
+ * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
+ */
+
+
+
+
+const { Client } = lib;
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+/** A failure of one connection attempt, flagged retryable or not. */
+class AttemptFailure extends Error {
+    retryable;
+    final;
+    constructor(message, retryable, final) {
+        super(message);
+        this.retryable = retryable;
+        this.final = final;
+    }
+}
+function errorCode(error) {
+    if (typeof error === 'object' && error !== null && 'code' in error) {
+        return typeof error.code === 'string' ? error.code : undefined;
+    }
+    return undefined;
+}
+function errorLevel(error) {
+    if (typeof error === 'object' && error !== null && 'level' in error) {
+        return typeof error.level === 'string' ? error.level : undefined;
+    }
+    return undefined;
+}
+function tcpConnect(host, port, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const socket = (0,external_node_net_.connect)({ host, port });
+        socket.setNoDelay(true);
+        const timer = setTimeout(() => {
+            socket.destroy();
+            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
+        }, timeoutMs);
+        const onError = (error) => {
+            clearTimeout(timer);
+            const code = errorCode(error);
+            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
+        };
+        socket.once('error', onError);
+        socket.once('connect', () => {
+            clearTimeout(timer);
+            socket.off('error', onError);
+            socket.setNoDelay(true);
+            resolve(socket);
+        });
+    });
+}
 function keyError(options, detail) {
     // ssh2's messages here are fixed texts ("Bad passphrase", "Unsupported key format"): never key material.
     const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
     return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
-}
-function checkOptions(options) {
-    if (options.host.length === 0)
-        throw new SshConfigError('The SSH host is empty.');
-    const port = options.port ?? 22;
-    if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
-    if (options.username.length === 0)
-        throw new SshConfigError('The SSH user name is empty.');
-    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
-    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
-    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
-    const parsed = utils.parseKey(options.privateKey);
-    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
-        throw keyError(options, parsed.message);
-    }
-    return { port, policy };
 }
 async function connectOnce(options, port, policy) {
     const timeoutMs = options.connectTimeoutMs ?? 20_000;
@@ -78658,6 +78669,39 @@ async function connectOnce(options, port, policy) {
         }
     });
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/connect.js
+/**
+ * Opening the one SSH connection to a host (connectSsh): the options checked before anything is
+ * sent (host, port, user, the private key, the host key pins), then attempts (ssh-handshake.ts)
+ * retried with exponential backoff on transient failures only (connection refused, timeouts, a
+ * connection dropped during the handshake); never on a host key mismatch or an authentication
+ * failure, and nothing after the connection is up is ever retried.
+ */
+
+
+
+
+
+
+const { utils } = lib;
+function checkOptions(options) {
+    if (options.host.length === 0)
+        throw new SshConfigError('The SSH host is empty.');
+    const port = options.port ?? 22;
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
+    if (options.username.length === 0)
+        throw new SshConfigError('The SSH user name is empty.');
+    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
+    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
+    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
+    const parsed = utils.parseKey(options.privateKey);
+    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
+        throw keyError(options, parsed.message);
+    }
+    return { port, policy };
+}
 /**
  * Opens the one connection to a host: host key pinned (checked during key exchange, before any
  * authentication), public key authentication, keepalive. Retries with exponential backoff while the
@@ -78696,7 +78740,7 @@ async function connectSsh(given) {
             const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
             const delay = Math.round(base * (0.8 + Math.random() * 0.4));
             logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
-            await connection_sleep(delay);
+            await (0,promises_namespaceObject.setTimeout)(delay);
         }
     }
 }
