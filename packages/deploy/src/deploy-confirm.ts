@@ -9,26 +9,17 @@ import { confirmRelease } from '@titan/host/guard';
 import { removeReleases } from '@titan/host/retention';
 import { writeStackRecord } from '@titan/host/stack-record';
 import { describeError } from '@titan/ssh/errors';
-import { requireHealthyStack } from '@titan/verify/healthy-stack';
+import { requireHealthyRelease } from '@titan/verify/healthy-stack';
 import { checkNoNewHalt } from './deploy-halt.js';
 import type { DeployRun } from './deploy-run.js';
 import { retentionAfterDeploy } from './retention-after-deploy.js';
 
 /** verify, then confirm: the release is deployed. */
 export async function verifyAndConfirm(run: DeployRun): Promise<void> {
-  const { connection, layout, logger, request, clock, releaseId, signal } = run;
+  const { connection, layout, logger, request, clock, releaseId } = run;
   run.checkpoint();
-  run.verification = await clock.run('verify', async () => {
-    return requireHealthyStack(connection, {
-      appDir: layout.appDir,
-      project: run.project,
-      manifest: run.manifest,
-      timeoutMs: request.healthTimeoutSeconds * 1000,
-      logger,
-      ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
-      ...(signal !== undefined ? { signal } : {}),
-    });
-  });
+  run.verification = await clock.run('verify', () => requireHealthyRelease(connection, run.manifest, request));
+
 
   run.checkpoint();
   await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');

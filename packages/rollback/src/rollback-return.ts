@@ -16,14 +16,14 @@ import { markReleaseBad } from '@titan/host/release-marks';
 import { upStack } from '@titan/host/stack-control';
 import { switchCurrent } from '@titan/host/switch-current';
 import { stackProfileOf } from '@titan/release/manifest';
-import { requireHealthyStack } from '@titan/verify/healthy-stack';
+import { requireHealthyRelease } from '@titan/verify/healthy-stack';
 import { shutdownGroups, stopInOrder } from './orderly-stop.js';
 import type { CheckedRelease } from './release-check.js';
 import { ROLLBACK_TITAN_MODE, type RollbackRun } from './rollback-run.js';
 
 /** stop, switch (rollback), start, verify, confirm: `checked` runs DISARMED and verifies. */
 export async function returnTo(run: RollbackRun, hostState: HostState, checked: CheckedRelease): Promise<void> {
-  const { connection, layout, logger, request, clock, project, mode, signal } = run;
+  const { connection, layout, logger, request, clock, project, mode } = run;
   run.checkpoint();
   run.stopped = await clock.run('stop', () => {
     run.heldLock.assertHeld();
@@ -66,17 +66,8 @@ export async function returnTo(run: RollbackRun, hostState: HostState, checked: 
     await upStack(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), logger);
   });
   run.checkpoint();
-  run.verification = await clock.run('verify', async () => {
-    return requireHealthyStack(connection, {
-      appDir: layout.appDir,
-      project,
-      manifest,
-      timeoutMs: request.healthTimeoutSeconds * 1000,
-      logger,
-      ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
-      ...(signal !== undefined ? { signal } : {}),
-    });
-  });
+  run.verification = await clock.run('verify', () => requireHealthyRelease(connection, manifest, request));
+
   run.checkpoint();
   await clock.run('confirm', async () => {
     run.heldLock.assertHeld();

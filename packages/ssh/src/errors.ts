@@ -120,14 +120,24 @@ function stderrSection(stderrTail: string): string {
   return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
 }
 
-/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-export class CommandFailedError extends SshError {
-  override name = 'CommandFailedError';
+/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
+export abstract class RemoteCommandError extends SshError {
   /** The command as shown to users: quoted, with secret arguments redacted. */
   readonly command: string;
+  readonly stderrTail: string;
+
+  protected constructor(message: string, command: string, stderrTail: string) {
+    super(`${message}: ${command}${stderrSection(stderrTail)}`);
+    this.command = command;
+    this.stderrTail = stderrTail;
+  }
+}
+
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+export class CommandFailedError extends RemoteCommandError {
+  override name = 'CommandFailedError';
   readonly exitCode: number | null;
   readonly signal: string | null;
-  readonly stderrTail: string;
 
   constructor(init: { command: string; exitCode: number | null; signal: string | null; stderrTail: string }) {
     const how =
@@ -136,11 +146,9 @@ export class CommandFailedError extends SshError {
         : init.exitCode !== null
           ? `exited with status ${init.exitCode}`
           : 'ended without reporting an exit status';
-    super(`Remote command ${how}: ${init.command}${stderrSection(init.stderrTail)}`);
-    this.command = init.command;
+    super(`Remote command ${how}`, init.command, init.stderrTail);
     this.exitCode = init.exitCode;
     this.signal = init.signal;
-    this.stderrTail = init.stderrTail;
   }
 }
 
@@ -148,11 +156,9 @@ export class CommandFailedError extends SshError {
  * A remote command ran past its timeout (until its channel closed: a background child holding its
  * output counts); its remote process group was killed.
  */
-export class CommandTimeoutError extends SshError {
+export class CommandTimeoutError extends RemoteCommandError {
   override name = 'CommandTimeoutError';
-  readonly command: string;
   readonly timeoutMs: number;
-  readonly stderrTail: string;
 
   constructor(init: { command: string; timeoutMs: number; stderrTail: string; killed: boolean; exited?: number | string | undefined }) {
     const fate = init.killed
@@ -162,24 +168,18 @@ export class CommandTimeoutError extends SshError {
       init.exited === undefined
         ? ''
         : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
-    super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
-    this.command = init.command;
+    super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
     this.timeoutMs = init.timeoutMs;
-    this.stderrTail = init.stderrTail;
   }
 }
 
 /** A remote command was aborted through its AbortSignal; its remote process group was killed. */
-export class CommandAbortedError extends SshError {
+export class CommandAbortedError extends RemoteCommandError {
   override name = 'CommandAbortedError';
-  readonly command: string;
-  readonly stderrTail: string;
 
   constructor(init: { command: string; stderrTail: string; reason: unknown }) {
     const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
-    super(`Remote command aborted (${why}); its remote process group was killed: ${init.command}${stderrSection(init.stderrTail)}`);
-    this.command = init.command;
-    this.stderrTail = init.stderrTail;
+    super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
   }
 }
 
