@@ -8,7 +8,7 @@ import type { Logger } from '@titan/log/logger';
 import type { ReleaseManifest } from '@titan/release/manifest';
 import { connectSsh } from '@titan/ssh/connect';
 import type { SshConnection } from '@titan/ssh/connection';
-import { readBundleRelease } from '@titan/verify/bundle-release';
+import { readLocalBundle } from '@titan/release/local-bundle';
 import { readHostRelease } from '@titan/verify/host-release';
 import { renderVerifySummary, verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
 import { readSettings, type VerifySettings } from './settings.js';
@@ -64,7 +64,7 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
 
 async function bundleRelease(settings: VerifySettings, logger: Logger): Promise<ReleaseToVerify> {
   const dir = settings.bundle ?? '';
-  const { manifest, verified } = await readBundleRelease(dir, settings.publicKeys);
+  const { manifest, verified } = await readLocalBundle(dir, settings.publicKeys);
   if (verified) {
     logger.info(`${dir}: release ${manifest.releaseId}, signature and every file verified against the public key`);
     return { manifest, origin: `${manifest.releaseId} from the bundle ${dir}, verified on the runner against public-key` };

@@ -49,7 +49,7 @@ import { installAndPlan } from './deploy-install.js';
 import { applyMigrations, checkMigrations } from './deploy-migrations.js';
 import { DeployRun } from './deploy-run.js';
 import { switchAndStart } from './deploy-start.js';
-import type { LocalBundle } from './local-bundle.js';
+import type { LocalBundle } from '@titan/release/local-bundle';
 
 export interface DeployRequest {
   readonly bundle: LocalBundle;
