@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5740);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8262);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5740:
+/***/ 8262:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65310,17 +65310,24 @@ function secretHostPaths(secrets) {
     return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/compose-services.js
+;// CONCATENATED MODULE: ../packages/release/lib/compose-model.js
 /**
- * What each compose service of a release is made of, as far as deciding "did it change?" needs:
- * its definition in every compose file (in -f order) and the release files it reads through bind
- * mounts or env_file (paths relative to the project directory, which is the release folder).
+ * The compose model of a release: what each compose service is made of, as far as deciding "did it
+ * change?" needs: its definition in every compose file (in -f order) and the release files it reads
+ * through bind mounts or env_file (paths relative to the project directory, which is the release
+ * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
+ * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
  */
 
 
 
-function compose_services_isMapping(value) {
+
+function compose_model_isMapping(value) {
     return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
+function definitionFiles(manifest) {
+    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
 }
 /** Reads the compose files (name -> text), in -f order, leaving out files not given. */
 function readComposeView(files) {
@@ -65330,11 +65337,11 @@ function readComposeView(files) {
     for (const file of files) {
         const doc = (0,dist/* parse */.qg)(file.text, { merge: true, uniqueKeys: false });
         documents.push(doc);
-        if (!compose_services_isMapping(doc))
+        if (!compose_model_isMapping(doc))
             continue;
         const { services, ...rest } = doc;
         topLevel.push({ file: file.name, rest });
-        if (!compose_services_isMapping(services))
+        if (!compose_model_isMapping(services))
             continue;
         for (const [name, section] of Object.entries(services)) {
             const list = sections.get(name) ?? [];
@@ -65356,7 +65363,7 @@ function readComposeView(files) {
     return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
 }
 function releasePathsOf(section) {
-    if (!compose_services_isMapping(section))
+    if (!compose_model_isMapping(section))
         return [];
     const out = [];
     const add = (source) => {
@@ -65376,7 +65383,7 @@ function releasePathsOf(section) {
                 if (source.startsWith('.'))
                     add(source);
             }
-            else if (compose_services_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
+            else if (compose_model_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
                 add(volume['source']);
             }
         }
@@ -65385,123 +65392,47 @@ function releasePathsOf(section) {
     for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
         if (typeof entry === 'string')
             add(entry);
-        else if (compose_services_isMapping(entry) && typeof entry['path'] === 'string')
+        else if (compose_model_isMapping(entry) && typeof entry['path'] === 'string')
             add(entry['path']);
     }
     return out;
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/change-plan.js
+;// CONCATENATED MODULE: ../packages/release/lib/local-bundle.js
 /**
- * What a deploy changes, decided before anything stops, from the running release and the new one.
- *
- * A service changes when its pinned image changes, its definition in the compose files changes, a
- * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
- * uses TITAN_MODE. Only the grouped services that change are stopped before the migrations, in the
- * stop order of the new release's stack profile (its groups, e.g. strategies, then execution, then
- * brain, then the operator surface). Infrastructure (the profile's other services) keeps running;
- * Compose recreates it after the switch only if its image or definition changed, and one whose
- * mounted configuration alone changed is restarted so that it reads the new release's files.
- * A service that does not change keeps its container: a release that changes one service recreates
- * only that one.
- */
-
-
-
-/** The compose files whose definitions are compared: all but the digest override. */
-function definitionFiles(manifest) {
-    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
-}
-function planChanges(previous, next, modes) {
-    const names = new Set([...next.compose.services.keys(), ...Object.keys(next.manifest.images)]);
-    const previousNames = previous === undefined ? new Set() : new Set([...previous.compose.services.keys(), ...Object.keys(previous.manifest.images)]);
-    const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
-    const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
-    const stopOrder = stackProfileOf(next.manifest).groups.map((g) => g.services);
-    const grouped = new Set(groupedServices(stackProfileOf(next.manifest)));
-    const services = [];
-    for (const service of [...new Set([...names, ...previousNames])].sort()) {
-        const titan = grouped.has(service);
-        const nextImage = imageOf(next.manifest, service);
-        const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
-        if (!names.has(service)) {
-            services.push({ service, reasons: ['removed'], image: '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
-            continue;
-        }
-        const reasons = [];
-        if (previous === undefined || !previousNames.has(service)) {
-            reasons.push('new');
-        }
-        else {
-            if (nextImage !== previousImage)
-                reasons.push('image');
-            const before = previous.compose.services.get(service);
-            const after = next.compose.services.get(service);
-            if (topLevelChanged || before?.definition !== after?.definition)
-                reasons.push('definition');
-            const paths = [...new Set([...(before?.releasePaths ?? []), ...(after?.releasePaths ?? [])])];
-            if (filesDiffer(previous.manifest, next.manifest, paths))
-                reasons.push('files');
-            if (modeChanged && (after?.usesMode === true || before?.usesMode === true))
-                reasons.push('mode');
-        }
-        services.push({ service, reasons, image: nextImage ?? '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
-    }
-    const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
-    const existedAndChanged = (service) => changedSet.has(service) && previousNames.has(service) && names.has(service);
-    const stopBeforeSwitch = stopOrder.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
-    const restartAfterSwitch = services
-        .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
-        .map((s) => s.service);
-    return {
-        services,
-        changed: [...changedSet].sort(),
-        stopBeforeSwitch,
-        restartAfterSwitch,
-        stopBeforeRevert: [...stopBeforeSwitch.flat(), ...restartAfterSwitch],
-    };
-}
-function imageOf(manifest, service) {
-    const image = manifest.images[service];
-    return image === undefined ? undefined : pinnedImageReference(image.image, image.digest);
-}
-/** Do the files under any of `paths` (a file or a folder of the release) differ between the two? */
-function filesDiffer(a, b, paths) {
-    if (paths.length === 0)
-        return false;
-    const under = (manifest) => JSON.stringify(manifest.files
-        .filter((f) => paths.some((p) => p === '' || f.path === p || f.path.startsWith(`${p}/`)))
-        .map((f) => [f.path, f.sha256]));
-    return under(a) !== under(b);
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/local-bundle.js
-/**
- * The release bundle on the runner (the folder action-deploy/sign wrote): its manifest, its compose
- * files (to decide what changes), and, when the release public key is given, the same verification
- * the host makes (signature, every file's size and sha256, nothing unlisted).
+ * The one reader of a release bundle on the runner (the folder sign wrote), for deploy and verify:
+ * its manifest and its compose model, verified or not. With public keys it is verified exactly as
+ * the host verifies it (signature by one of the keys, every file's size and sha256, nothing
+ * unlisted: bundle-verifier.ts); without, its manifest is only read and checked for form, and
+ * `verified` says so.
  */
 
 
 
 
 
-
-/**
- * Reads (and with a public key, verifies) the bundle. Throws BundleVerificationError or ManifestError
- * (a manifest without a stack profile, signed before profiles, included: a deploy needs one).
- */
-async function readLocalBundle(dir, publicKey) {
-    let manifest;
-    if (publicKey !== undefined) {
-        manifest = (await verifyBundle(dir, [publicKey])).manifest;
-    }
-    else {
-        manifest = parseManifest(await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, MANIFEST_FILE)));
-    }
-    stackProfileOf(manifest);
+/** Reads the bundle in `dir`, verified against `publicKeys` when any are given. Throws BundleVerificationError. */
+async function readLocalBundle(dir, publicKeys) {
+    const verified = publicKeys.length > 0;
+    const manifest = verified ? (await verifyBundle(dir, publicKeys)).manifest : await readManifest(dir);
     const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, name), 'utf8') })));
-    return { dir, manifest, compose: readComposeView(files), verifiedOnRunner: publicKey !== undefined };
+    return { dir, manifest, compose: readComposeView(files), verified };
+}
+async function readManifest(dir) {
+    let bytes;
+    try {
+        bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, MANIFEST_FILE));
+    }
+    catch (error) {
+        const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unreadable';
+        throw new BundleVerificationError('missing', `${MANIFEST_FILE} cannot be read from the bundle ${dir} (${code}); give the folder sign wrote`, MANIFEST_FILE);
+    }
+    try {
+        return parseManifest(bytes);
+    }
+    catch (error) {
+        throw new BundleVerificationError('manifest', `${MANIFEST_FILE} of the bundle ${dir}: ${error instanceof Error ? error.message : String(error)}`, MANIFEST_FILE);
+    }
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
@@ -65598,36 +65529,40 @@ function stderrSection(stderrTail) {
     const trimmed = stderrTail.replace(/\s+$/, '');
     return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
 }
-/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-class CommandFailedError extends SshError {
-    name = 'CommandFailedError';
+/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
+class RemoteCommandError extends SshError {
     /** The command as shown to users: quoted, with secret arguments redacted. */
     command;
+    stderrTail;
+    constructor(message, command, stderrTail) {
+        super(`${message}: ${command}${stderrSection(stderrTail)}`);
+        this.command = command;
+        this.stderrTail = stderrTail;
+    }
+}
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+class CommandFailedError extends RemoteCommandError {
+    name = 'CommandFailedError';
     exitCode;
     signal;
-    stderrTail;
     constructor(init) {
         const how = init.signal !== null
             ? `was killed by signal ${init.signal}`
             : init.exitCode !== null
                 ? `exited with status ${init.exitCode}`
                 : 'ended without reporting an exit status';
-        super(`Remote command ${how}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
+        super(`Remote command ${how}`, init.command, init.stderrTail);
         this.exitCode = init.exitCode;
         this.signal = init.signal;
-        this.stderrTail = init.stderrTail;
     }
 }
 /**
  * A remote command ran past its timeout (until its channel closed: a background child holding its
  * output counts); its remote process group was killed.
  */
-class CommandTimeoutError extends SshError {
+class CommandTimeoutError extends RemoteCommandError {
     name = 'CommandTimeoutError';
-    command;
     timeoutMs;
-    stderrTail;
     constructor(init) {
         const fate = init.killed
             ? 'its remote process group was killed'
@@ -65635,22 +65570,16 @@ class CommandTimeoutError extends SshError {
         const held = init.exited === undefined
             ? ''
             : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
-        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
         this.timeoutMs = init.timeoutMs;
-        this.stderrTail = init.stderrTail;
     }
 }
 /** A remote command was aborted through its AbortSignal; its remote process group was killed. */
-class CommandAbortedError extends SshError {
+class CommandAbortedError extends RemoteCommandError {
     name = 'CommandAbortedError';
-    command;
-    stderrTail;
     constructor(init) {
         const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
-        super(`Remote command aborted (${why}); its remote process group was killed: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.stderrTail = init.stderrTail;
+        super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
     }
 }
 /** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
@@ -67965,6 +67894,18 @@ async function requireHealthyStack(connection, options) {
         throw new StackUnhealthyError(report);
     return report;
 }
+/** The verify phase of a deploy, a restart or a rollback: `manifest`, which now runs, healthy within the run's health timeout. */
+function requireHealthyRelease(connection, manifest, request) {
+    return requireHealthyStack(connection, {
+        appDir: request.layout.appDir,
+        project: request.project,
+        manifest,
+        timeoutMs: request.healthTimeoutSeconds * 1000,
+        logger: request.logger,
+        ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+        ...(request.signal !== undefined ? { signal: request.signal } : {}),
+    });
+}
 
 ;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
 
@@ -68089,19 +68030,9 @@ function retentionAfterDeploy(state, releaseId, keep, elapsedSeconds) {
 
 /** verify, then confirm: the release is deployed. */
 async function verifyAndConfirm(run) {
-    const { connection, layout, logger, request, clock, releaseId, signal } = run;
+    const { connection, layout, logger, request, clock, releaseId } = run;
     run.checkpoint();
-    run.verification = await clock.run('verify', async () => {
-        return requireHealthyStack(connection, {
-            appDir: layout.appDir,
-            project: run.project,
-            manifest: run.manifest,
-            timeoutMs: request.healthTimeoutSeconds * 1000,
-            logger,
-            ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
-            ...(signal !== undefined ? { signal } : {}),
-        });
-    });
+    run.verification = await clock.run('verify', () => requireHealthyRelease(connection, run.manifest, request));
     run.checkpoint();
     await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');
     await clock.run('confirm', async () => {
@@ -69474,7 +69405,6 @@ function recordedMode(state) {
 
 
 
-
 /** `guess`: the compose files the release probably has (the new release's), read with its manifest. */
 async function readReleaseView(connection, layout, releaseId, guess = []) {
     const { manifest, files } = await readInstalledRelease(connection, layout, releaseId, {
@@ -69717,6 +69647,86 @@ function verifyReason(stderr) {
 function signerOf(out) {
     const match = /^verified \S+ (\S+)$/m.exec(out);
     return match?.[1] ?? 'unknown key';
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/change-plan.js
+/**
+ * What a deploy changes, decided before anything stops, from the running release and the new one.
+ *
+ * A service changes when its pinned image changes, its definition in the compose files changes, a
+ * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
+ * uses TITAN_MODE. Only the grouped services that change are stopped before the migrations, in the
+ * stop order of the new release's stack profile (its groups, e.g. strategies, then execution, then
+ * brain, then the operator surface). Infrastructure (the profile's other services) keeps running;
+ * Compose recreates it after the switch only if its image or definition changed, and one whose
+ * mounted configuration alone changed is restarted so that it reads the new release's files.
+ * A service that does not change keeps its container: a release that changes one service recreates
+ * only that one.
+ */
+
+
+
+function planChanges(previous, next, modes) {
+    const names = new Set([...next.compose.services.keys(), ...Object.keys(next.manifest.images)]);
+    const previousNames = previous === undefined ? new Set() : new Set([...previous.compose.services.keys(), ...Object.keys(previous.manifest.images)]);
+    const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
+    const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
+    const stopOrder = stackProfileOf(next.manifest).groups.map((g) => g.services);
+    const grouped = new Set(groupedServices(stackProfileOf(next.manifest)));
+    const services = [];
+    for (const service of [...new Set([...names, ...previousNames])].sort()) {
+        const titan = grouped.has(service);
+        const nextImage = imageOf(next.manifest, service);
+        const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
+        if (!names.has(service)) {
+            services.push({ service, reasons: ['removed'], image: '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
+            continue;
+        }
+        const reasons = [];
+        if (previous === undefined || !previousNames.has(service)) {
+            reasons.push('new');
+        }
+        else {
+            if (nextImage !== previousImage)
+                reasons.push('image');
+            const before = previous.compose.services.get(service);
+            const after = next.compose.services.get(service);
+            if (topLevelChanged || before?.definition !== after?.definition)
+                reasons.push('definition');
+            const paths = [...new Set([...(before?.releasePaths ?? []), ...(after?.releasePaths ?? [])])];
+            if (filesDiffer(previous.manifest, next.manifest, paths))
+                reasons.push('files');
+            if (modeChanged && (after?.usesMode === true || before?.usesMode === true))
+                reasons.push('mode');
+        }
+        services.push({ service, reasons, image: nextImage ?? '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
+    }
+    const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
+    const existedAndChanged = (service) => changedSet.has(service) && previousNames.has(service) && names.has(service);
+    const stopBeforeSwitch = stopOrder.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
+    const restartAfterSwitch = services
+        .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
+        .map((s) => s.service);
+    return {
+        services,
+        changed: [...changedSet].sort(),
+        stopBeforeSwitch,
+        restartAfterSwitch,
+        stopBeforeRevert: [...stopBeforeSwitch.flat(), ...restartAfterSwitch],
+    };
+}
+function imageOf(manifest, service) {
+    const image = manifest.images[service];
+    return image === undefined ? undefined : pinnedImageReference(image.image, image.digest);
+}
+/** Do the files under any of `paths` (a file or a folder of the release) differ between the two? */
+function filesDiffer(a, b, paths) {
+    if (paths.length === 0)
+        return false;
+    const under = (manifest) => JSON.stringify(manifest.files
+        .filter((f) => paths.some((p) => p === '' || f.path === p || f.path.startsWith(`${p}/`)))
+        .map((f) => [f.path, f.sha256]));
+    return under(a) !== under(b);
 }
 
 ;// CONCATENATED MODULE: ../packages/deploy/lib/release-admission.js
@@ -77877,19 +77887,22 @@ async function runPlan(settings, bundle, logger, signal) {
 
 
 
+
 async function run(logger = core_logger/* coreLogger */.W, signal) {
     const settings = await readSettings();
     setOutputs({ releaseId: settings.releaseId, previous: undefined, result: 'failed' });
     const bundle = await logger.group('Read the bundle', async () => {
         try {
-            const read = await readLocalBundle(settings.bundle, settings.publicKey);
+            const read = await readLocalBundle(settings.bundle, settings.publicKey === undefined ? [] : [settings.publicKey]);
+            // A deploy needs the release's stack profile: a bundle signed before profiles is refused here.
+            stackProfileOf(read.manifest);
             logger.info(`Release ${read.manifest.releaseId} (git ${read.manifest.git.sha.slice(0, 12)}, key ${read.manifest.keyId}): ${read.manifest.files.length} files, ` +
-                `${Object.keys(read.manifest.images).length} images${read.verifiedOnRunner ? '; signature and every file verified on the runner' : ''}.`);
+                `${Object.keys(read.manifest.images).length} images${read.verified ? '; signature and every file verified on the runner' : ''}.`);
             return read;
         }
         catch (error) {
             if (error instanceof BundleVerificationError) {
-                throw new Error(`The bundle ${settings.bundle} does not verify against public-key on the runner: ${error.message}. Nothing was sent to ${settings.host}.`, { cause: error });
+                throw new Error(`The bundle ${settings.bundle} ${settings.publicKey === undefined ? 'cannot be read' : 'does not verify against public-key on the runner'}: ${error.message}. Nothing was sent to ${settings.host}.`, { cause: error });
             }
             throw error;
         }

@@ -64870,36 +64870,40 @@ function stderrSection(stderrTail) {
     const trimmed = stderrTail.replace(/\s+$/, '');
     return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
 }
-/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-class CommandFailedError extends SshError {
-    name = 'CommandFailedError';
+/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
+class RemoteCommandError extends SshError {
     /** The command as shown to users: quoted, with secret arguments redacted. */
     command;
+    stderrTail;
+    constructor(message, command, stderrTail) {
+        super(`${message}: ${command}${stderrSection(stderrTail)}`);
+        this.command = command;
+        this.stderrTail = stderrTail;
+    }
+}
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+class CommandFailedError extends RemoteCommandError {
+    name = 'CommandFailedError';
     exitCode;
     signal;
-    stderrTail;
     constructor(init) {
         const how = init.signal !== null
             ? `was killed by signal ${init.signal}`
             : init.exitCode !== null
                 ? `exited with status ${init.exitCode}`
                 : 'ended without reporting an exit status';
-        super(`Remote command ${how}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
+        super(`Remote command ${how}`, init.command, init.stderrTail);
         this.exitCode = init.exitCode;
         this.signal = init.signal;
-        this.stderrTail = init.stderrTail;
     }
 }
 /**
  * A remote command ran past its timeout (until its channel closed: a background child holding its
  * output counts); its remote process group was killed.
  */
-class CommandTimeoutError extends SshError {
+class CommandTimeoutError extends RemoteCommandError {
     name = 'CommandTimeoutError';
-    command;
     timeoutMs;
-    stderrTail;
     constructor(init) {
         const fate = init.killed
             ? 'its remote process group was killed'
@@ -64907,22 +64911,16 @@ class CommandTimeoutError extends SshError {
         const held = init.exited === undefined
             ? ''
             : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
-        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
         this.timeoutMs = init.timeoutMs;
-        this.stderrTail = init.stderrTail;
     }
 }
 /** A remote command was aborted through its AbortSignal; its remote process group was killed. */
-class CommandAbortedError extends SshError {
+class CommandAbortedError extends RemoteCommandError {
     name = 'CommandAbortedError';
-    command;
-    stderrTail;
     constructor(init) {
         const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
-        super(`Remote command aborted (${why}); its remote process group was killed: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.stderrTail = init.stderrTail;
+        super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
     }
 }
 /** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */

@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5712);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5017);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5712:
+/***/ 5017:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63500,36 +63500,40 @@ function stderrSection(stderrTail) {
     const trimmed = stderrTail.replace(/\s+$/, '');
     return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
 }
-/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-class CommandFailedError extends SshError {
-    name = 'CommandFailedError';
+/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
+class RemoteCommandError extends SshError {
     /** The command as shown to users: quoted, with secret arguments redacted. */
     command;
+    stderrTail;
+    constructor(message, command, stderrTail) {
+        super(`${message}: ${command}${stderrSection(stderrTail)}`);
+        this.command = command;
+        this.stderrTail = stderrTail;
+    }
+}
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+class CommandFailedError extends RemoteCommandError {
+    name = 'CommandFailedError';
     exitCode;
     signal;
-    stderrTail;
     constructor(init) {
         const how = init.signal !== null
             ? `was killed by signal ${init.signal}`
             : init.exitCode !== null
                 ? `exited with status ${init.exitCode}`
                 : 'ended without reporting an exit status';
-        super(`Remote command ${how}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
+        super(`Remote command ${how}`, init.command, init.stderrTail);
         this.exitCode = init.exitCode;
         this.signal = init.signal;
-        this.stderrTail = init.stderrTail;
     }
 }
 /**
  * A remote command ran past its timeout (until its channel closed: a background child holding its
  * output counts); its remote process group was killed.
  */
-class CommandTimeoutError extends SshError {
+class CommandTimeoutError extends RemoteCommandError {
     name = 'CommandTimeoutError';
-    command;
     timeoutMs;
-    stderrTail;
     constructor(init) {
         const fate = init.killed
             ? 'its remote process group was killed'
@@ -63537,22 +63541,16 @@ class CommandTimeoutError extends SshError {
         const held = init.exited === undefined
             ? ''
             : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
-        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
         this.timeoutMs = init.timeoutMs;
-        this.stderrTail = init.stderrTail;
     }
 }
 /** A remote command was aborted through its AbortSignal; its remote process group was killed. */
-class CommandAbortedError extends SshError {
+class CommandAbortedError extends RemoteCommandError {
     name = 'CommandAbortedError';
-    command;
-    stderrTail;
     constructor(init) {
         const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
-        super(`Remote command aborted (${why}); its remote process group was killed: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.stderrTail = init.stderrTail;
+        super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
     }
 }
 /** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
@@ -65672,7 +65670,7 @@ function pinnedImageReference(repository, digest) {
  * charset that is safe in a path and a shell word. Sign makes it from the creation time and the
  * commit: `20261122T101112Z-0123456789ab`.
  */
-const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const release_id_RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A full git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
 const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** createdAt as the manifest stores it: ISO 8601, UTC, whole seconds (`2026-11-22T10:11:12Z`). */
@@ -65939,7 +65937,7 @@ function validateManifest(value) {
     const root = object(value, '$', [
         'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
     ]);
-    const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
+    const releaseId = matching(root['releaseId'], 'releaseId', release_id_RELEASE_ID_PATTERN);
     const gitValue = object(root['git'], 'git', ['sha', 'ref']);
     const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
     const runUrl = manifest_text(root['runUrl'], 'runUrl');
@@ -66224,22 +66222,193 @@ async function listBundle(dir) {
     return files;
 }
 
-;// CONCATENATED MODULE: ../packages/verify/lib/bundle-release.js
+// EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(6637);
+;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
+
 /**
- * The release to verify against, from a local bundle folder (what sign wrote) instead of the host's
- * `current/`. With public keys it is verified on the runner first, exactly as deploy does
- * (signature, every file's size and sha256, nothing unlisted); without, only its manifest is read
- * and checked for form, and the caller says so.
+ * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
+ * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
+ * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
+ * the host's own, never part of a bundle: they live under the application folder's `shared/`
+ * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
+ * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
+ * resolve it lexically to `<app>/shared/secrets/<file>`.
+ *
+ * Each definition names the production value it holds with the extension field
+ * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
+ * variable of the values, the gatekeeper checks the value like every other production value.
+ */
+const SECRET_VARIABLE_FIELD = 'x-titan-variable';
+/** The folder of the application directory secret files must lie in. */
+const SHARED_DIR = 'shared';
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/**
+ * Where a `file:` source lands, relative to the application folder, when the project directory is
+ * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
+ * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
+ */
+function secretHostPath(file) {
+    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
+        return undefined;
+    const landed = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join('current', file));
+    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
+        return undefined;
+    return landed;
+}
+/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
+function stackSecretsOf(documents) {
+    const definitions = new Map();
+    const users = new Map();
+    for (const document of documents) {
+        if (!isMapping(document))
+            continue;
+        const secrets = document['secrets'];
+        if (isMapping(secrets)) {
+            for (const [name, definition] of Object.entries(secrets)) {
+                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
+            }
+        }
+        const services = document['services'];
+        if (!isMapping(services))
+            continue;
+        for (const [service, section] of Object.entries(services)) {
+            if (!isMapping(section) || !Array.isArray(section['secrets']))
+                continue;
+            for (const entry of section['secrets']) {
+                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
+                if (source === undefined)
+                    continue;
+                const set = users.get(source) ?? new Set();
+                set.add(service);
+                users.set(source, set);
+            }
+        }
+    }
+    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
+    return names.map((name) => {
+        const definition = definitions.get(name) ?? {};
+        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
+        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
+        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
+    });
+}
+/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
+function secretHostPaths(secrets) {
+    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/compose-model.js
+/**
+ * The compose model of a release: what each compose service is made of, as far as deciding "did it
+ * change?" needs: its definition in every compose file (in -f order) and the release files it reads
+ * through bind mounts or env_file (paths relative to the project directory, which is the release
+ * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
+ * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
  */
 
 
 
 
-async function readBundleRelease(dir, publicKeys) {
-    if (publicKeys.length > 0) {
-        const { manifest } = await verifyBundle(dir, publicKeys);
-        return { manifest, verified: true };
+function compose_model_isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
+function definitionFiles(manifest) {
+    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+}
+/** Reads the compose files (name -> text), in -f order, leaving out files not given. */
+function readComposeView(files) {
+    const sections = new Map();
+    const topLevel = [];
+    const documents = [];
+    for (const file of files) {
+        const doc = (0,dist/* parse */.qg)(file.text, { merge: true, uniqueKeys: false });
+        documents.push(doc);
+        if (!compose_model_isMapping(doc))
+            continue;
+        const { services, ...rest } = doc;
+        topLevel.push({ file: file.name, rest });
+        if (!compose_model_isMapping(services))
+            continue;
+        for (const [name, section] of Object.entries(services)) {
+            const list = sections.get(name) ?? [];
+            list.push({ file: file.name, section });
+            sections.set(name, list);
+        }
     }
+    const services = new Map();
+    for (const [name, list] of sections) {
+        const definition = JSON.stringify(list);
+        const paths = new Set();
+        for (const entry of list) {
+            const section = entry.section;
+            for (const path of releasePathsOf(section))
+                paths.add(path);
+        }
+        services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
+    }
+    return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
+}
+function releasePathsOf(section) {
+    if (!compose_model_isMapping(section))
+        return [];
+    const out = [];
+    const add = (source) => {
+        if (source.startsWith('/') || source.startsWith('~') || source.startsWith('$'))
+            return;
+        const normalized = external_node_path_namespaceObject.posix.normalize(source);
+        if (normalized === '..' || normalized.startsWith('../'))
+            return;
+        out.push(normalized === '.' ? '' : normalized.replace(/\/$/, ''));
+    };
+    const volumes = section['volumes'];
+    if (Array.isArray(volumes)) {
+        for (const volume of volumes) {
+            if (typeof volume === 'string') {
+                const source = volume.split(':')[0] ?? '';
+                // A named volume has no "." or "/" at the start; a relative bind mount starts with "." (./x, ../x).
+                if (source.startsWith('.'))
+                    add(source);
+            }
+            else if (compose_model_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
+                add(volume['source']);
+            }
+        }
+    }
+    const envFile = section['env_file'];
+    for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
+        if (typeof entry === 'string')
+            add(entry);
+        else if (compose_model_isMapping(entry) && typeof entry['path'] === 'string')
+            add(entry['path']);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/local-bundle.js
+/**
+ * The one reader of a release bundle on the runner (the folder sign wrote), for deploy and verify:
+ * its manifest and its compose model, verified or not. With public keys it is verified exactly as
+ * the host verifies it (signature by one of the keys, every file's size and sha256, nothing
+ * unlisted: bundle-verifier.ts); without, its manifest is only read and checked for form, and
+ * `verified` says so.
+ */
+
+
+
+
+
+/** Reads the bundle in `dir`, verified against `publicKeys` when any are given. Throws BundleVerificationError. */
+async function readLocalBundle(dir, publicKeys) {
+    const verified = publicKeys.length > 0;
+    const manifest = verified ? (await verifyBundle(dir, publicKeys)).manifest : await readManifest(dir);
+    const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, name), 'utf8') })));
+    return { dir, manifest, compose: readComposeView(files), verified };
+}
+async function readManifest(dir) {
     let bytes;
     try {
         bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, manifest_MANIFEST_FILE));
@@ -66249,7 +66418,7 @@ async function readBundleRelease(dir, publicKeys) {
         throw new BundleVerificationError('missing', `${manifest_MANIFEST_FILE} cannot be read from the bundle ${dir} (${code}); give the folder sign wrote`, manifest_MANIFEST_FILE);
     }
     try {
-        return { manifest: manifest_parseManifest(bytes), verified: false };
+        return manifest_parseManifest(bytes);
     }
     catch (error) {
         throw new BundleVerificationError('manifest', `${manifest_MANIFEST_FILE} of the bundle ${dir}: ${error instanceof Error ? error.message : String(error)}`, manifest_MANIFEST_FILE);
@@ -66266,7 +66435,7 @@ async function readBundleRelease(dir, publicKeys) {
  * "verify-release: <reason>" on stderr. packages/release/README.md walks through the same steps by
  * hand. The text holds no "${" and no backquote, so it is kept verbatim in a String.raw template.
  */
-const HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
+const host_verify_script_HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
 const HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
 # verify-release: checks a Titan release bundle on the host, with openssl, sha256sum, coreutils, grep
 # and sed only. Usage:
@@ -66447,7 +66616,7 @@ printf 'verified %s %s\n' "$release_id" "$signer"
 /** The script failed; its stderr says why. */
 const EXIT_FAILED = 1;
 /** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
-const EXIT_NOT_VERIFIED = 3;
+const exit_status_EXIT_NOT_VERIFIED = 3;
 /** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
 const EXIT_NO_DATABASE = 3;
 /** Verify: no release is current on the host (no current/manifest.json). */
@@ -66481,15 +66650,178 @@ const EXIT_INTERRUPTED = 130;
 /** Ended by SIGTERM (a cancel). */
 const EXIT_TERMINATED = 143;
 
+;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
+/**
+ * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
+ * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
+ * sticky bit survives), verified ON THE HOST by the release package's script (openssl against
+ * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
+ * `releases/<id>`.
+ * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
+ * that is already there is verified again in place (verifyRelease, as a rollback checks the release
+ * it returns to) and reused.
+ */
+
+
+
+
+
+/** The host refused the bundle: its own verification failed. */
+class HostVerificationError extends Error {
+    name = 'HostVerificationError';
+    /** The verify script's own reason (one line). */
+    reason;
+    constructor(message, reason, options) {
+        super(message, options);
+        this.reason = reason;
+    }
+}
+// read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
+// setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
+// \`chmod -R u+w\`, removed (retention does that).
+const READ_ONLY_PART = (/* unused pure expression or super */ null && (`read_only() {
+  chmod -R a-w,u-s,g-s,o-t -- "$1"
+}
+`));
+const INSTALL_RELEASE_SCRIPT_NAME = 'titan-install-release';
+// $1 partial folder, $2 release folder, $3 trust folder, $4 release id; the verify script's text on
+// stdin. Exit 3 with the verify script's reason on stderr when the bundle does not verify (the
+// partial folder is removed).
+const INSTALL_RELEASE_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
+partial=$1
+final=$2
+trust=$3
+id=$4
+verify=$(cat)
+# Read-only for everyone, before it is verified (so nobody changes it between the check and its
+# use): no write bit, no setuid, setgid or sticky bit survives the upload, whatever the tar said.
+${READ_ONLY_PART}read_only "$partial"
+if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$partial" "$trust" "$id" 2>&1); then
+  mv -T -- "$partial" "$final"
+  printf '%s\\n' "$out"
+else
+  chmod -R u+w -- "$partial"
+  rm -rf -- "$partial"
+  printf '%s\\n' "$out" >&2
+  exit ${EXIT_NOT_VERIFIED}
+fi
+`));
+const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
+// $1 release folder. Makes an installed release folder read-only (one installed before releases were).
+const READ_ONLY_RELEASE_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
+${READ_ONLY_PART}read_only "$1"
+`));
+const VERIFY_RELEASE_SCRIPT_NAME = 'titan-verify-release';
+// $1 release folder, $2 trust folder, $3 release id; the verify script's text on stdin. Exit 3 when
+// it fails.
+const VERIFY_RELEASE_SCRIPT = `set -eu
+verify=$(cat)
+if out=$(sh -c "$verify" ${host_verify_script_HOST_VERIFY_SCRIPT_NAME} "$1" "$2" "$3" 2>&1); then
+  printf '%s\\n' "$out"
+else
+  printf '%s\\n' "$out" >&2
+  exit ${exit_status_EXIT_NOT_VERIFIED}
+fi
+`;
+/**
+ * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
+ * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
+ * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
+ * A release that does not verify is a HostVerificationError with the script's reason (`failure`
+ * words its message); success is the script's own verdict for this release, nothing less (fail
+ * closed).
+ */
+async function verifyRelease(connection, layout, releaseId, options = {}) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    const dir = layout.releaseDir(releaseId);
+    const started = performance.now();
+    const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [dir, layout.trustDir, releaseId], {
+        failure: options.failure ??
+            ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
+                'A release folder must never change after it was verified: find out who altered it.'),
+    });
+    const verifyMs = Math.round(performance.now() - started);
+    const verdict = out.trim().split('\n').pop() ?? '';
+    if (!verdict.startsWith(`verified ${releaseId} `)) {
+        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
+    }
+    return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
+}
+async function installRelease(connection, options) {
+    const { layout, bundleDir, releaseId, logger } = options;
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const final = layout.releaseDir(releaseId);
+    if (options.exists) {
+        const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
+            failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
+                'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
+        });
+        await connection.runScript(READ_ONLY_RELEASE_SCRIPT, [final], { name: READ_ONLY_RELEASE_SCRIPT_NAME, timeoutMs: 60_000 });
+        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
+        return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
+    }
+    const partial = `${layout.releasesDir}/.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
+    const uploadStarted = performance.now();
+    let uploadedBytes;
+    try {
+        const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
+        uploadedBytes = stats.bytes;
+    }
+    catch (error) {
+        await connection.run(['sh', '-c', 'chmod -R u+w -- "$1" 2>/dev/null || true; rm -rf -- "$1"', 'titan-remove-partial', partial], { timeoutMs: 60_000 }).catch(() => undefined);
+        throw error;
+    }
+    const uploadMs = Math.round(performance.now() - uploadStarted);
+    logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
+    const verifyStarted = performance.now();
+    const out = await runVerifying(connection, INSTALL_RELEASE_SCRIPT, INSTALL_RELEASE_SCRIPT_NAME, [partial, final, layout.trustDir, releaseId], {
+        failure: (reason) => `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
+            'Sign the bundle again from the release source with the release key the host trusts (trust/ on the host), and do not edit it afterwards.',
+    });
+    const verifyMs = Math.round(performance.now() - verifyStarted);
+    logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(out)}) and installed it as ${final}.`);
+    return { releaseId, reused: false, signer: signerOf(out), uploadedBytes, uploadMs, verifyMs };
+}
+async function runVerifying(connection, script, name, args, messages) {
+    try {
+        return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT })).stdout;
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError && error.exitCode === exit_status_EXIT_NOT_VERIFIED) {
+            const reason = verifyReason(error.stderrTail);
+            throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
+        }
+        throw error;
+    }
+}
+/** The verify script's `verify-release: <reason>` line, or the last line of what it said. */
+function verifyReason(stderr) {
+    const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const tagged = lines.find((l) => l.startsWith('verify-release: '));
+    if (tagged !== undefined)
+        return tagged.slice('verify-release: '.length);
+    return lines[lines.length - 1] ?? 'the verify script failed without saying why';
+}
+function signerOf(out) {
+    const match = /^verified \S+ (\S+)$/m.exec(out);
+    return match?.[1] ?? 'unknown key';
+}
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/host-release.js
 /**
- * The release a host says it runs: `<appDir>/current/manifest.json` and `manifest.sig`, read in ONE
- * remote command that also re-checks the whole release folder on the host with the release
- * package's host script (signature against `<appDir>/trust`, every listed file's size and sha256,
- * nothing unlisted). The check is cheap (a few dozen small files) and it is the invariant the host
- * keeps: `current` points at a release that verified against trust/. When the caller gives public
- * keys, the signature is checked on the runner too, against those keys.
+ * The release a host says it runs: where `<appDir>/current` points, its `manifest.json` and
+ * `manifest.sig`, read in one remote command; then the release folder is checked again on the host
+ * the one way every run re-verifies a release there (packages/host verifyRelease, as an install
+ * that reuses a folder and a rollback's target check do: the release package's host script, the
+ * signature against `<appDir>/trust`, every listed file's size and sha256, nothing unlisted). The
+ * check is cheap (a few dozen small files) and it is the invariant the host keeps: `current` points
+ * at a release that verified against trust/. When the caller gives public keys, the signature is
+ * checked on the runner too, against those keys.
  */
+
+
 
 
 
@@ -66498,8 +66830,7 @@ const EXIT_TERMINATED = 143;
 class HostReleaseError extends Error {
     name = 'HostReleaseError';
 }
-// $1 app dir; standard input: the host verify script (fed to `sh -s`, so it stays off the command
-// line and out of the log). Exit EXIT_NO_CURRENT_RELEASE: there is no current release.
+// $1 app dir. Exit EXIT_NO_CURRENT_RELEASE: there is no current release.
 const READ_HOST_RELEASE_SCRIPT = `set -eu
 app_dir=$1
 current=$app_dir/current
@@ -66509,11 +66840,6 @@ if [ ! -e "$current/manifest.json" ]; then
 fi
 target=$(readlink -- "$current" 2>/dev/null) || target=
 printf 'current %s\\n' "$target"
-if verdict=$(sh -s -- "$current" "$app_dir/trust" 2>&1); then
-  printf 'host-verify ok %s\\n' "$(printf '%s\\n' "$verdict" | tail -n 1)"
-else
-  printf 'host-verify failed %s\\n' "$(printf '%s\\n' "$verdict" | tail -n 1)"
-fi
 printf 'manifest %s\\n' "$(base64 -w0 < "$current/manifest.json")"
 printf 'signature %s\\n' "$(base64 -w0 < "$current/manifest.sig")"
 printf 'end\\n'
@@ -66523,7 +66849,6 @@ async function readHostRelease(connection, request) {
     try {
         const result = await connection.runScript(READ_HOST_RELEASE_SCRIPT, [request.appDir], {
             name: 'titan-read-release',
-            stdin: HOST_VERIFY_SCRIPT,
             logOutput: 'none',
             timeoutMs: request.timeoutMs ?? 60_000,
             ...(request.signal ? { signal: request.signal } : {}),
@@ -66544,11 +66869,8 @@ async function readHostRelease(connection, request) {
     }
     if (!fields.has('end'))
         throw new HostReleaseError(`reading the current release on ${connection.host} ended early; its output was incomplete`);
-    const verdict = fields.get('host-verify') ?? '';
-    if (!verdict.startsWith('ok ')) {
-        throw new HostReleaseError(`The current release on ${connection.host} (${request.appDir}/current -> ${fields.get('current') || '?'}) does not verify on the host against ${request.appDir}/trust: ${verdict.replace(/^failed /, '') || 'no verdict'}. ` +
-            'Nothing started from it can be trusted: roll back to a verified release.');
-    }
+    const target = fields.get('current') ?? '';
+    const hostVerdict = await verifyCurrent(connection, request.appDir, target);
     const manifestBytes = Buffer.from(fields.get('manifest') ?? '', 'base64');
     const signature = Buffer.from(fields.get('signature') ?? '', 'base64');
     let runnerKeyIndex;
@@ -66566,13 +66888,26 @@ async function readHostRelease(connection, request) {
     catch (error) {
         throw new HostReleaseError(`The current release's manifest.json on ${connection.host} is invalid: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return {
-        manifest,
-        manifestBytes,
-        currentTarget: fields.get('current') ?? '',
-        hostVerdict: verdict.replace(/^ok /, ''),
-        runnerKeyIndex,
-    };
+    if (!hostVerdict.startsWith(`verified ${manifest.releaseId} `)) {
+        throw new HostReleaseError(`The manifest read from ${request.appDir}/current on ${connection.host} is release ${manifest.releaseId}, but the host verified ${target} (${hostVerdict}): current changed while it was read. Verify again.`);
+    }
+    return { manifest, manifestBytes, currentTarget: target, hostVerdict, runnerKeyIndex };
+}
+/** The folder `current` points at (`releases/<id>`), verified again on the host; its verdict. */
+async function verifyCurrent(connection, appDir, target) {
+    const releaseId = target.startsWith('releases/') ? target.slice('releases/'.length) : '';
+    const refusal = (reason) => `The current release on ${connection.host} (${appDir}/current -> ${target || '?'}) does not verify on the host against ${appDir}/trust: ${reason}. ` +
+        'Nothing started from it can be trusted: roll back to a verified release.';
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new HostReleaseError(refusal('current is not a link to a release folder releases/<id>'));
+    try {
+        return (await verifyRelease(connection, new HostLayout(appDir), releaseId, { failure: refusal })).verdict;
+    }
+    catch (error) {
+        if (error instanceof HostVerificationError)
+            throw new HostReleaseError(error.message, { cause: error });
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/container-state.js
@@ -67254,84 +67589,6 @@ function composeArgv(target, subcommand) {
     ];
 }
 
-;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
-
-/**
- * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
- * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
- * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
- * the host's own, never part of a bundle: they live under the application folder's `shared/`
- * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
- * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
- * resolve it lexically to `<app>/shared/secrets/<file>`.
- *
- * Each definition names the production value it holds with the extension field
- * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
- * variable of the values, the gatekeeper checks the value like every other production value.
- */
-const SECRET_VARIABLE_FIELD = 'x-titan-variable';
-/** The folder of the application directory secret files must lie in. */
-const SHARED_DIR = 'shared';
-function isMapping(value) {
-    return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-/**
- * Where a `file:` source lands, relative to the application folder, when the project directory is
- * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
- * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
- */
-function secretHostPath(file) {
-    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
-        return undefined;
-    const landed = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join('current', file));
-    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
-        return undefined;
-    return landed;
-}
-/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
-function stackSecretsOf(documents) {
-    const definitions = new Map();
-    const users = new Map();
-    for (const document of documents) {
-        if (!isMapping(document))
-            continue;
-        const secrets = document['secrets'];
-        if (isMapping(secrets)) {
-            for (const [name, definition] of Object.entries(secrets)) {
-                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
-            }
-        }
-        const services = document['services'];
-        if (!isMapping(services))
-            continue;
-        for (const [service, section] of Object.entries(services)) {
-            if (!isMapping(section) || !Array.isArray(section['secrets']))
-                continue;
-            for (const entry of section['secrets']) {
-                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
-                if (source === undefined)
-                    continue;
-                const set = users.get(source) ?? new Set();
-                set.add(service);
-                users.set(source, set);
-            }
-        }
-    }
-    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
-    return names.map((name) => {
-        const definition = definitions.get(name) ?? {};
-        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
-        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
-        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
-    });
-}
-/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
-function secretHostPaths(secrets) {
-    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
-}
-
-// EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(6637);
 ;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
 /**
  * Reading files of an installed release back from the host (its manifest, its compose files), in
@@ -67358,8 +67615,8 @@ for path in "$@"; do
 done
 `;
 async function readReleaseFiles(connection, layout, releaseId, paths) {
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
     for (const path of paths) {
         if (!isBundlePath(path))
             throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
@@ -68142,7 +68399,7 @@ async function run(logger = coreLogger) {
 }
 async function bundleRelease(settings, logger) {
     const dir = settings.bundle ?? '';
-    const { manifest, verified } = await readBundleRelease(dir, settings.publicKeys);
+    const { manifest, verified } = await readLocalBundle(dir, settings.publicKeys);
     if (verified) {
         logger.info(`${dir}: release ${manifest.releaseId}, signature and every file verified against the public key`);
         return { manifest, origin: `${manifest.releaseId} from the bundle ${dir}, verified on the runner against public-key` };
