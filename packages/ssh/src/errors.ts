@@ -13,16 +13,26 @@ export class SshConfigError extends SshError {
   override name = 'SshConfigError';
 }
 
+/** An error about one host: the host and port it names. */
+export abstract class HostSshError extends SshError {
+  readonly host: string;
+  readonly port: number;
+
+  protected constructor(message: string, host: string, port: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.host = host;
+    this.port = port;
+  }
+}
+
 export type HostKeyRefusal = 'not-pinned' | 'revoked';
 
 /**
  * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
  * Thrown during key exchange, before any authentication is attempted.
  */
-export class HostKeyMismatchError extends SshError {
+export class HostKeyMismatchError extends HostSshError {
   override name = 'HostKeyMismatchError';
-  readonly host: string;
-  readonly port: number;
   /** Key type the server presented, e.g. `ssh-ed25519`. */
   readonly keyType: string;
   /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
@@ -52,9 +62,7 @@ export class HostKeyMismatchError extends SshError {
           `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
           `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
           `man-in-the-middle.`;
-    super(message);
-    this.host = init.host;
-    this.port = init.port;
+    super(message, init.host, init.port);
     this.keyType = init.keyType;
     this.fingerprint = init.fingerprint;
     this.reason = init.reason;
@@ -63,10 +71,8 @@ export class HostKeyMismatchError extends SshError {
 }
 
 /** The server refused every authentication method offered (the key is not authorised). */
-export class AuthenticationError extends SshError {
+export class AuthenticationError extends HostSshError {
   override name = 'AuthenticationError';
-  readonly host: string;
-  readonly port: number;
   readonly username: string;
 
   constructor(host: string, port: number, username: string, detail: string) {
@@ -74,44 +80,40 @@ export class AuthenticationError extends SshError {
       `Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
         `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
         `user is not locked.`,
+      host,
+      port,
     );
-    this.host = host;
-    this.port = port;
     this.username = username;
   }
 }
 
 /** The connection could not be set up (after retries for transient failures). */
-export class ConnectError extends SshError {
+export class ConnectError extends HostSshError {
   override name = 'ConnectError';
-  readonly host: string;
-  readonly port: number;
   readonly attempts: number;
 
   constructor(host: string, port: number, attempts: number, detail: string, options?: { cause?: unknown }) {
     super(
       `Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`,
+      host,
+      port,
       options,
     );
-    this.host = host;
-    this.port = port;
     this.attempts = attempts;
   }
 }
 
 /** The connection dropped (or was closed) while an operation was in progress. */
-export class ConnectionLostError extends SshError {
+export class ConnectionLostError extends HostSshError {
   override name = 'ConnectionLostError';
-  readonly host: string;
-  readonly port: number;
 
   constructor(host: string, port: number, during: string, detail?: string) {
     super(
       `Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
         `The remote side may or may not have finished the work; check the host before retrying.`,
+      host,
+      port,
     );
-    this.host = host;
-    this.port = port;
   }
 }
 
