@@ -64789,14 +64789,22 @@ class SshError extends Error {
 class SshConfigError extends SshError {
     name = 'SshConfigError';
 }
+/** An error about one host: the host and port it names. */
+class HostSshError extends SshError {
+    host;
+    port;
+    constructor(message, host, port, options) {
+        super(message, options);
+        this.host = host;
+        this.port = port;
+    }
+}
 /**
  * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
  * Thrown during key exchange, before any authentication is attempted.
  */
-class HostKeyMismatchError extends SshError {
+class HostKeyMismatchError extends HostSshError {
     name = 'HostKeyMismatchError';
-    host;
-    port;
     /** Key type the server presented, e.g. `ssh-ed25519`. */
     keyType;
     /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
@@ -64817,9 +64825,7 @@ class HostKeyMismatchError extends SshError {
                 `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
                 `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
                 `man-in-the-middle.`;
-        super(message);
-        this.host = init.host;
-        this.port = init.port;
+        super(message, init.host, init.port);
         this.keyType = init.keyType;
         this.fingerprint = init.fingerprint;
         this.reason = init.reason;
@@ -64827,43 +64833,31 @@ class HostKeyMismatchError extends SshError {
     }
 }
 /** The server refused every authentication method offered (the key is not authorised). */
-class AuthenticationError extends SshError {
+class AuthenticationError extends HostSshError {
     name = 'AuthenticationError';
-    host;
-    port;
     username;
     constructor(host, port, username, detail) {
         super(`Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
             `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
-            `user is not locked.`);
-        this.host = host;
-        this.port = port;
+            `user is not locked.`, host, port);
         this.username = username;
     }
 }
 /** The connection could not be set up (after retries for transient failures). */
-class ConnectError extends SshError {
+class ConnectError extends HostSshError {
     name = 'ConnectError';
-    host;
-    port;
     attempts;
     constructor(host, port, attempts, detail, options) {
-        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, options);
-        this.host = host;
-        this.port = port;
+        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, host, port, options);
         this.attempts = attempts;
     }
 }
 /** The connection dropped (or was closed) while an operation was in progress. */
-class ConnectionLostError extends SshError {
+class ConnectionLostError extends HostSshError {
     name = 'ConnectionLostError';
-    host;
-    port;
     constructor(host, port, during, detail) {
         super(`Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
-            `The remote side may or may not have finished the work; check the host before retrying.`);
-        this.host = host;
-        this.port = port;
+            `The remote side may or may not have finished the work; check the host before retrying.`, host, port);
     }
 }
 function stderrSection(stderrTail) {
