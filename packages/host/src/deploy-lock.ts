@@ -2,7 +2,7 @@
  * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
  *
  * One long-running command of the deploy's SSH connection holds the host's flock and watches the
- * deploy (session-lock-script.ts): the runner sends it a heartbeat every few seconds on its standard
+ * deploy (scripts/deploy-lock.sh): the runner sends it a heartbeat every few seconds on its standard
  * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
  * cut without a FIN) or the session ends without a release (a killed runner), the host ends
  * everything the deploy started (its other commands, its in-container work), ends the SSH connection
@@ -19,7 +19,8 @@ import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
 import { EXIT_LOCK_BUSY } from '@titan/ssh/exit-status';
 import type { HostLayout } from './host-layout.js';
-import { ABORTED_MARKER, ACQUIRED_MARKER, LOST_MARKER, SESSION_LOCK_SCRIPT, SESSION_LOCK_SCRIPT_NAME, STALE_HOLDER_ENDED } from './session-lock-script.js';
+import { parseRecord } from './host-record.js';
+import { runHostScript } from './host-script.js';
 
 /** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
@@ -113,27 +114,28 @@ export async function acquireDeployLock(connection: SshConnection, options: Acqu
   const waiting = new AbortController();
   const onCancel = (): void => waiting.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onCancel, { once: true });
-  const running = connection.runScript(
-    SESSION_LOCK_SCRIPT,
-    [layout.appDir, JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token],
-    {
-      name: SESSION_LOCK_SCRIPT_NAME,
-      stdin,
-      timeoutMs: 0,
-      signal: waiting.signal,
-      captureStdout: false,
-      logOutput: 'none',
-      onStdoutLine: (line) => {
-        if (line === ACQUIRED_MARKER) markAcquired();
-        else if (line === ABORTED_MARKER) markAborted();
-        else if (line.startsWith(`${LOST_MARKER} `)) lostReason = line.slice(LOST_MARKER.length + 1);
-      },
-      // The host says why a lock it waited for became free (a holder silent for too long, ended).
-      onStderrLine: (line) => {
-        if (line.startsWith(STALE_HOLDER_ENDED)) logger.warning(`${connection.host}: ${line}.`);
-      },
+  const running = runHostScript(connection, layout, 'titan-deploy-lock', [JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
+    stdin,
+    timeoutMs: 0,
+    signal: waiting.signal,
+    captureStdout: false,
+    logOutput: 'none',
+    onStdoutLine: (line) => {
+      const record = parseRecord(line);
+      if (record?.kind === 'lock-acquired') markAcquired();
+      else if (record?.kind === 'lock-aborted') markAborted();
+      else if (record?.kind === 'lock-lost') lostReason = record.values[0] ?? 'the host ended the lock';
     },
-  );
+    // The host says why a lock it waited for became free (a holder silent for too long, ended).
+    onStderrLine: (line) => {
+      const record = parseRecord(line);
+      if (record?.kind !== 'stale-holder-ended') return;
+      const [group, age, beat] = record.values;
+      logger.warning(
+        `${connection.host}: the deploy lock's holder (process group ${group}) sent no heartbeat for ${age} s, more than twice its heartbeat-timeout of ${beat} s: ending it.`,
+      );
+    },
+  });
   let ended = false;
   let endError: unknown;
   const finished = running.then(
