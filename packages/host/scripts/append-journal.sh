@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-append-journal ACTION RESULT FIELDS TIME: one journal line, written by the runner
 # (journal.ts) in the format the host's own lines have (lib/journal.sh).
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-apply-migration SQL NAME SHA256 RELEASE SERVICE ROLE DATABASE TABLE WORK APP_NAME COMPOSE...:
 # applies the migration file SQL (as the host verified it) in the release's SERVICE container as
 # ROLE, in ONE transaction with the INSERT of its history row (NAME, SHA256, RELEASE) into TABLE

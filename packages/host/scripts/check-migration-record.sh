@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-check-migration-record NAME SERVICE ROLE DATABASE TABLE COMPOSE...: the history row of the
 # migration NAME in TABLE, read back after its apply: the record `recorded SHA256 RELEASE`, or
 # nothing when there is none.

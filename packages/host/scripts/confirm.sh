@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-confirm RELEASE CONFIRMATION MODE: RELEASE verified after its switch: writes its
 # confirmation ($TITAN_STATE/RELEASE.confirmed, CONFIRMATION a JSON object), clears a bad mark,
 # records MODE as the mode the stack runs with, and stops the guard (lib/stop-guard.sh).

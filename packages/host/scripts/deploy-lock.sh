@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-deploy-lock HOLDER WAIT BEAT_TIMEOUT TOKEN: the host side of the deploy lock (deploy-lock.ts
 # is the runner's side), run as one long command of the deploy's SSH connection. HOLDER is the
 # runner's holder JSON object (run URL, release, actor), WAIT the seconds to wait for the lock,

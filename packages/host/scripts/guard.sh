@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-guard RELEASE PREVIOUS TIMEOUT SESSION REVERT VERIFY: the commit-confirmed guard of RELEASE,
 # run detached on the host (setsid, not tied to any SSH session; start-guard.sh starts it). It
 # records itself in $TITAN_STATE/guard-RELEASE.json and waits for $TITAN_STATE/RELEASE.confirmed. It

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-host-state: what a deploy needs to know about the host before it changes anything, one
 # record per fact (host-state.ts reads them): `now EPOCH`, `current TARGET`, `release ID MTIME BAD
 # CONFIRMED`, `partial NAME MTIME`, `trust COUNT`, `env MODE OWNER`, `guard ALIVE JSON`, `mode MODE`,

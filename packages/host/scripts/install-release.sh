@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-install-release PARTIAL RELEASE: the uploaded folder $TITAN_RELEASES/PARTIAL becomes the
 # release RELEASE once the host verified it (lib/verify.sh; the release package's verify script's
 # text on stdin): first made read-only for everyone (no write, setuid, setgid or sticky bit

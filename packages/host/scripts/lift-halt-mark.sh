@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-lift-halt-mark NONCE: lifts the halt mark with that nonce ('' for a mark without one).
 # When another (newer) mark is there instead, it stands: the record `halt-stands MARK`, exit
 # EXIT_HALT_STANDS (an answer, not a failure).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-mark-bad RELEASE REASON: marks RELEASE bad (lib/mark-bad.sh; REASON a JSON string literal).
 set -eu
 # shellcheck source=lib/mark-bad.sh

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-missing-images IMAGE...: the image references (`repository@sha256:...`) the engine does not
 # have, each as the record `missing IMAGE`. Read-only.
 set -eu

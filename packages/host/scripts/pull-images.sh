@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-pull-images IMAGE...: pulls every image reference by digest, all at once; the record
 # `pulled IMAGE` or `pull-failed IMAGE` for each, exit 1 when one failed.
 set -eu

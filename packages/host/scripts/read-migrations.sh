@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-read-migrations PROJECT SERVICE ROLE DATABASE TABLE WAIT: reads (never writes) the
 # migration history TABLE of DATABASE in the project's SERVICE container, as ROLE: one record
 # `applied FILE SHA256` per row, none when there is no history table yet. Waits up to WAIT seconds

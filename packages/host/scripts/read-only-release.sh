@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-read-only-release RELEASE: makes an installed release folder read-only (one installed
 # before releases were; lib/read-only.sh).
 set -eu

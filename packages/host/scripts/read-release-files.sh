@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-read-release-files RELEASE PATH...: the files PATH of the installed release RELEASE, each
 # as the record `file PATH BASE64` (its bytes in base64 on the record's line) or `missing PATH`.
 set -eu

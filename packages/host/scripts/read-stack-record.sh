@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-read-stack-record PROJECT: the project's containers now (`container ID STATE SERVICE`
 # records), the last verified start ($TITAN_STATE/stack-started, written by write-stack-record.sh:
 # `recorded release ID`, `recorded mode MODE`, `recorded container ID SERVICE`; its digest of shared/

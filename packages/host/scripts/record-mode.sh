@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-record-mode MODE: records MODE as the TITAN_MODE the stack is started with (lib/mode.sh).
 set -eu
 # shellcheck source=lib/mode.sh

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-remove-releases PARTIALS RELEASE...: removes the upload folders PARTIALS (space-separated
 # names in $TITAN_RELEASES) and the releases RELEASE with their confirmation, bad mark and guard log.
 # A release `current` points at is kept (said on stderr). Says `removed ID` for each one removed.

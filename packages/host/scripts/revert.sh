@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-revert RELEASE BY REASON VERIFY: the return plan of RELEASE, run under the deploy lock (the
 # caller holds it), from whatever state the deploy left. BY names who runs it for the journal ('' =
 # no journal line; guard, recovery), REASON is a JSON string literal, VERIFY the release package's

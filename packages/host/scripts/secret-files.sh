@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-secret-files PATH...: how the host keeps the secret files PATH (relative to the application
 # folder, under shared/): each must be a regular file (not a link), not empty, mode 0600 or 0400,
 # the deploy user's. The record `secret-file PATH PROBLEM` for each problem; never the content.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-start-guard GUARD REVERT VERIFY RELEASE PREVIOUS TIMEOUT PLAN...: writes the return plan of
 # RELEASE ($TITAN_STATE/guard-RELEASE.plan, one PLAN value a line: see revert.sh), launches the guard
 # (GUARD, guard.sh, with REVERT and VERIFY) detached with setsid -f, its output appended to

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-stop-guard RELEASE: stops the guard of RELEASE without confirming it and drops its plan
 # (lib/stop-guard.sh); says `guard-stopped PID` when it ended a running guard.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-switch-current RELEASE TMP: `current` -> the release RELEASE, atomically: a symbolic link
 # made under the temporary name TMP beside it, then renamed over it (`mv -T`, one rename(2)). The
 # release folder is touched (the releases' modification times say which ran most recently). Its

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-up-except HELD COMPOSE...: every service of the release but the HELD ones (space-separated)
 # up, without their dependencies (an operator's halt keeps HELD stopped). COMPOSE is the release's
 # docker compose command (env TITAN_MODE=... docker compose -p ... --env-file ...).

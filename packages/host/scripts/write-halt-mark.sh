@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-write-halt-mark MARK: writes the operator's halt mark $TITAN_STATE/halted (MARK, one JSON
 # line), atomically.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # titan-write-stack-record PROJECT RELEASE MODE: records what runs now as the last verified start
 # ($TITAN_STATE/stack-started, 0600, written atomically): the release, the mode, one sha256 over
 # every file under shared/ (the production values and the secret files) and the id and service of
