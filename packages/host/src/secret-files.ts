@@ -12,6 +12,7 @@ import type { SshConnection } from '@titan/ssh/connection';
 import { parse } from 'yaml';
 import type { HostLayout } from './host-layout.js';
 import { recordsOf } from './host-record.js';
+import { ProblemsError } from './problems-error.js';
 import { runHostScript } from './host-script.js';
 import { readReleaseFiles } from './release-files.js';
 
@@ -21,15 +22,8 @@ export interface SecretFileProblem {
   readonly problem: string;
 }
 
-export class SecretFilesError extends Error {
+export class SecretFilesError extends ProblemsError<SecretFileProblem> {
   override readonly name = 'SecretFilesError';
-  // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
-  readonly problems: readonly SecretFileProblem[];
-
-  constructor(message: string, problems: readonly SecretFileProblem[]) {
-    super(message);
-    this.problems = problems;
-  }
 }
 
 /** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { appDirProblem, HostLayout, projectProblem } from '@titan/host/host-layout';
-import { parseLockHolder } from '@titan/host/deploy-lock';
+import { parseLockHolder } from '@titan/host/lock-holder';
 import { parseHostState } from '@titan/host/host-state';
 import { formatRecord } from '@titan/host/host-record';
 
