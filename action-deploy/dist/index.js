@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2527);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9588);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2527:
+/***/ 9588:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64162,21 +64162,21 @@ class HostLayout {
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
-        return {
-            TITAN_APP_DIR: this.appDir,
-            TITAN_RELEASES: this.releasesDir,
-            TITAN_RELEASES_LINK: NAMES.releases,
-            TITAN_CURRENT: this.current,
-            TITAN_SHARED: this.sharedDir,
-            TITAN_ENV_FILE: this.envFile,
-            TITAN_TRUST: this.trustDir,
-            TITAN_STATE: this.stateDir,
-            TITAN_JOURNAL: this.journal,
-            TITAN_LOCK: this.lockFile,
-            TITAN_LOCK_HOLDER: this.lockHolderFile,
-        };
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
     }
 }
+/** The host scripts' variable for each folder or file right below the application folder. */
+const SCRIPT_PATHS = {
+    TITAN_RELEASES: 'releases',
+    TITAN_CURRENT: 'current',
+    TITAN_SHARED: 'shared',
+    TITAN_TRUST: 'trust',
+    TITAN_STATE: 'state',
+    TITAN_JOURNAL: 'journal',
+    TITAN_LOCK: 'lock',
+    TITAN_LOCK_HOLDER: 'lockHolder',
+};
 /** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
 function workRecord(stateDir, token, kind) {
     return `${stateDir}/work-${token}-${kind}`;
@@ -65827,6 +65827,65 @@ function formatRecord(kind, ...values) {
     return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
+class DeployLockBusyError extends Error {
+    name = 'DeployLockBusyError';
+    holder;
+    constructor(host, waitedSeconds, holder) {
+        const who = holder === undefined
+            ? 'a deploy whose holder file could not be read'
+            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
+                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
+        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
+            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
+            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
+        this.holder = holder;
+    }
+}
+class DeployLockLostError extends Error {
+    name = 'DeployLockLostError';
+}
+/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
+async function readLockHolder(connection, layout) {
+    try {
+        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
+        return parseLockHolder(result.stdout);
+    }
+    catch {
+        return undefined;
+    }
+}
+function parseLockHolder(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
+        const out = {};
+        if (typeof record['pid'] === 'number')
+            out.pid = record['pid'];
+        if (typeof record['heartbeatTimeout'] === 'number')
+            out.heartbeatTimeout = record['heartbeatTimeout'];
+        const since = str('since');
+        if (since !== undefined)
+            out.since = since;
+        const runUrl = str('runUrl');
+        if (runUrl !== undefined)
+            out.runUrl = runUrl;
+        const release = str('release');
+        if (release !== undefined)
+            out.release = release;
+        const actor = str('actor');
+        if (actor !== undefined)
+            out.actor = actor;
+        return out;
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
 /**
  * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
@@ -65979,25 +66038,9 @@ function host_script_runHostScript(connection, layout, name, args, options = {})
 
 
 
+
 /** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
 const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
-class DeployLockBusyError extends Error {
-    name = 'DeployLockBusyError';
-    holder;
-    constructor(host, waitedSeconds, holder) {
-        const who = holder === undefined
-            ? 'a deploy whose holder file could not be read'
-            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
-                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
-        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
-            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
-            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
-        this.holder = holder;
-    }
-}
-class DeployLockLostError extends Error {
-    name = 'DeployLockLostError';
-}
 /** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
 async function acquireDeployLock(connection, options) {
     const { layout, holder, timeoutSeconds, logger } = options;
@@ -66145,46 +66188,6 @@ async function acquireDeployLock(connection, options) {
                 logger.debug('released the deploy lock');
         },
     };
-}
-/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
-async function readLockHolder(connection, layout) {
-    try {
-        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
-        return parseLockHolder(result.stdout);
-    }
-    catch {
-        return undefined;
-    }
-}
-function parseLockHolder(text) {
-    try {
-        const value = JSON.parse(text);
-        if (value === null || typeof value !== 'object' || Array.isArray(value))
-            return undefined;
-        const record = value;
-        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
-        const out = {};
-        if (typeof record['pid'] === 'number')
-            out.pid = record['pid'];
-        if (typeof record['heartbeatTimeout'] === 'number')
-            out.heartbeatTimeout = record['heartbeatTimeout'];
-        const since = str('since');
-        if (since !== undefined)
-            out.since = since;
-        const runUrl = str('runUrl');
-        if (runUrl !== undefined)
-            out.runUrl = runUrl;
-        const release = str('release');
-        if (release !== undefined)
-            out.release = release;
-        const actor = str('actor');
-        if (actor !== undefined)
-            out.actor = actor;
-        return out;
-    }
-    catch {
-        return undefined;
-    }
 }
 
 ;// CONCATENATED MODULE: ../packages/release/lib/host-verify-script.js
@@ -67004,6 +67007,20 @@ function unterminated(line, opener, what) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/problems-error.js
+/**
+ * An error that lists every problem it found at once (the secret files kept wrongly, the pending
+ * migrations that break the content rule): the message for people, `problems` for the caller.
+ */
+class ProblemsError extends Error {
+    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+    problems;
+    constructor(message, problems) {
+        super(message);
+        this.problems = problems;
+    }
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
 /**
  * Reading files of an installed release back from the host (its manifest, its compose files), in
@@ -67063,14 +67080,10 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
 
 
 
-class MigrationContentError extends Error {
+
+/** Its problems are `file:line what`, one a problem. */
+class MigrationContentError extends ProblemsError {
     name = 'MigrationContentError';
-    /** `file:line what` for each problem. */
-    problems;
-    constructor(message, problems) {
-        super(message);
-        this.problems = problems;
-    }
 }
 async function checkMigrationContent(connection, layout, releaseId, pending) {
     if (pending.length === 0)
@@ -68163,14 +68176,9 @@ function parseStackProbe(stdout, policyPath) {
 
 
 
-class SecretFilesError extends Error {
+
+class SecretFilesError extends ProblemsError {
     name = 'SecretFilesError';
-    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
-    problems;
-    constructor(message, problems) {
-        super(message);
-        this.problems = problems;
-    }
 }
 /** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
 const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;

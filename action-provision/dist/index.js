@@ -67295,21 +67295,21 @@ class HostLayout {
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
-        return {
-            TITAN_APP_DIR: this.appDir,
-            TITAN_RELEASES: this.releasesDir,
-            TITAN_RELEASES_LINK: NAMES.releases,
-            TITAN_CURRENT: this.current,
-            TITAN_SHARED: this.sharedDir,
-            TITAN_ENV_FILE: this.envFile,
-            TITAN_TRUST: this.trustDir,
-            TITAN_STATE: this.stateDir,
-            TITAN_JOURNAL: this.journal,
-            TITAN_LOCK: this.lockFile,
-            TITAN_LOCK_HOLDER: this.lockHolderFile,
-        };
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
     }
 }
+/** The host scripts' variable for each folder or file right below the application folder. */
+const SCRIPT_PATHS = {
+    TITAN_RELEASES: 'releases',
+    TITAN_CURRENT: 'current',
+    TITAN_SHARED: 'shared',
+    TITAN_TRUST: 'trust',
+    TITAN_STATE: 'state',
+    TITAN_JOURNAL: 'journal',
+    TITAN_LOCK: 'lock',
+    TITAN_LOCK_HOLDER: 'lockHolder',
+};
 /** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
 function workRecord(stateDir, token, kind) {
     return `${stateDir}/work-${token}-${kind}`;

@@ -71609,7 +71609,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7400);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1507);
 
 
 
@@ -71620,7 +71620,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7400:
+/***/ 1507:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71758,21 +71758,21 @@ class HostLayout {
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
-        return {
-            TITAN_APP_DIR: this.appDir,
-            TITAN_RELEASES: this.releasesDir,
-            TITAN_RELEASES_LINK: NAMES.releases,
-            TITAN_CURRENT: this.current,
-            TITAN_SHARED: this.sharedDir,
-            TITAN_ENV_FILE: this.envFile,
-            TITAN_TRUST: this.trustDir,
-            TITAN_STATE: this.stateDir,
-            TITAN_JOURNAL: this.journal,
-            TITAN_LOCK: this.lockFile,
-            TITAN_LOCK_HOLDER: this.lockHolderFile,
-        };
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
     }
 }
+/** The host scripts' variable for each folder or file right below the application folder. */
+const SCRIPT_PATHS = {
+    TITAN_RELEASES: 'releases',
+    TITAN_CURRENT: 'current',
+    TITAN_SHARED: 'shared',
+    TITAN_TRUST: 'trust',
+    TITAN_STATE: 'state',
+    TITAN_JOURNAL: 'journal',
+    TITAN_LOCK: 'lock',
+    TITAN_LOCK_HOLDER: 'lockHolder',
+};
 /** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
 function workRecord(stateDir, token, kind) {
     return `${stateDir}/work-${token}-${kind}`;
@@ -73635,6 +73635,20 @@ function formatRecord(kind, ...values) {
     return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/problems-error.js
+/**
+ * An error that lists every problem it found at once (the secret files kept wrongly, the pending
+ * migrations that break the content rule): the message for people, `problems` for the caller.
+ */
+class problems_error_ProblemsError extends Error {
+    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+    problems;
+    constructor(message, problems) {
+        super(message);
+        this.problems = problems;
+    }
+}
+
 ;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
 /**
  * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
@@ -73872,14 +73886,9 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
 
 
 
-class SecretFilesError extends Error {
+
+class SecretFilesError extends (/* unused pure expression or super */ null && (ProblemsError)) {
     name = 'SecretFilesError';
-    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
-    problems;
-    constructor(message, problems) {
-        super(message);
-        this.problems = problems;
-    }
 }
 /** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
 const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
@@ -74385,6 +74394,65 @@ class PhaseClock {
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
+class DeployLockBusyError extends Error {
+    name = 'DeployLockBusyError';
+    holder;
+    constructor(host, waitedSeconds, holder) {
+        const who = holder === undefined
+            ? 'a deploy whose holder file could not be read'
+            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
+                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
+        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
+            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
+            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
+        this.holder = holder;
+    }
+}
+class DeployLockLostError extends Error {
+    name = 'DeployLockLostError';
+}
+/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
+async function readLockHolder(connection, layout) {
+    try {
+        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
+        return parseLockHolder(result.stdout);
+    }
+    catch {
+        return undefined;
+    }
+}
+function parseLockHolder(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
+        const out = {};
+        if (typeof record['pid'] === 'number')
+            out.pid = record['pid'];
+        if (typeof record['heartbeatTimeout'] === 'number')
+            out.heartbeatTimeout = record['heartbeatTimeout'];
+        const since = str('since');
+        if (since !== undefined)
+            out.since = since;
+        const runUrl = str('runUrl');
+        if (runUrl !== undefined)
+            out.runUrl = runUrl;
+        const release = str('release');
+        if (release !== undefined)
+            out.release = release;
+        const actor = str('actor');
+        if (actor !== undefined)
+            out.actor = actor;
+        return out;
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
 /**
  * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
@@ -74406,25 +74474,9 @@ var external_node_stream_ = __nccwpck_require__(7075);
 
 
 
+
 /** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
 const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
-class DeployLockBusyError extends Error {
-    name = 'DeployLockBusyError';
-    holder;
-    constructor(host, waitedSeconds, holder) {
-        const who = holder === undefined
-            ? 'a deploy whose holder file could not be read'
-            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
-                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
-        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
-            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
-            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
-        this.holder = holder;
-    }
-}
-class DeployLockLostError extends Error {
-    name = 'DeployLockLostError';
-}
 /** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
 async function acquireDeployLock(connection, options) {
     const { layout, holder, timeoutSeconds, logger } = options;
@@ -74572,46 +74624,6 @@ async function acquireDeployLock(connection, options) {
                 logger.debug('released the deploy lock');
         },
     };
-}
-/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
-async function readLockHolder(connection, layout) {
-    try {
-        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
-        return parseLockHolder(result.stdout);
-    }
-    catch {
-        return undefined;
-    }
-}
-function parseLockHolder(text) {
-    try {
-        const value = JSON.parse(text);
-        if (value === null || typeof value !== 'object' || Array.isArray(value))
-            return undefined;
-        const record = value;
-        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
-        const out = {};
-        if (typeof record['pid'] === 'number')
-            out.pid = record['pid'];
-        if (typeof record['heartbeatTimeout'] === 'number')
-            out.heartbeatTimeout = record['heartbeatTimeout'];
-        const since = str('since');
-        if (since !== undefined)
-            out.since = since;
-        const runUrl = str('runUrl');
-        if (runUrl !== undefined)
-            out.runUrl = runUrl;
-        const release = str('release');
-        if (release !== undefined)
-            out.release = release;
-        const actor = str('actor');
-        if (actor !== undefined)
-            out.actor = actor;
-        return out;
-    }
-    catch {
-        return undefined;
-    }
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/guard.js
