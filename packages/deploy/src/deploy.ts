@@ -430,10 +430,14 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');
     await clock.run('confirm', async () => {
       heldLock.assertHeld();
+      // Beside the confirmation, what runs now: for the next deploy to know when Compose has nothing
+      // to do (a failure only costs that; a release not confirmed returns, which the record shows).
+      const recorded = writeStackRecord(connection, layout, project, releaseId, request.mode).catch((e: unknown) =>
+        logger.warning(`The record of the stack's start could not be written: ${describe(e)}`),
+      );
       await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...journalFields, mode: request.mode }, request.mode);
       logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
-      // What runs now, for the next deploy to know when Compose has nothing to do (a failure only costs that).
-      await writeStackRecord(connection, layout, project, releaseId, request.mode).catch((e: unknown) => logger.warning(`The record of the stack's start could not be written: ${describe(e)}`));
+      await recorded;
     });
     confirmed = true;
     result = 'deployed';
