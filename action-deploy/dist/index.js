@@ -65929,7 +65929,8 @@ while [ ! -s "$flag" ]; do
     why="no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)"
     break
   fi
-  sleep 1
+  # A fifth of a second: the runner's release frees the lock (and ends its run) that soon.
+  sleep 0.2
 done
 if [ -z "$why" ] && [ "$(cat "$flag")" = release ]; then
   wait "$reader" || true
@@ -69972,10 +69973,12 @@ async function deployRelease(connection, request) {
         await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');
         await clock.run('confirm', async () => {
             heldLock.assertHeld();
+            // Beside the confirmation, what runs now: for the next deploy to know when Compose has nothing
+            // to do (a failure only costs that; a release not confirmed returns, which the record shows).
+            const recorded = writeStackRecord(connection, layout, project, releaseId, request.mode).catch((e) => logger.warning(`The record of the stack's start could not be written: ${deploy_describe(e)}`));
             await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...journalFields, mode: request.mode }, request.mode);
             logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
-            // What runs now, for the next deploy to know when Compose has nothing to do (a failure only costs that).
-            await writeStackRecord(connection, layout, project, releaseId, request.mode).catch((e) => logger.warning(`The record of the stack's start could not be written: ${deploy_describe(e)}`));
+            await recorded;
         });
         confirmed = true;
         result = 'deployed';
