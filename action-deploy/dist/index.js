@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7962);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9588);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7962:
+/***/ 9588:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64086,6 +64086,22 @@ function projectProblem(project) {
         return 'it must be at most 63 characters';
     return undefined;
 }
+/**
+ * The names below the application folder: the one place they are spelled. The runner's paths
+ * (HostLayout) and the host scripts' (the TITAN_* variables every host script runs with:
+ * HostLayout.environment(), see host-script.ts) are both made from them.
+ */
+const NAMES = {
+    releases: 'releases',
+    current: 'current',
+    shared: 'shared',
+    envFile: '.env.prod',
+    trust: 'trust',
+    state: 'state',
+    journal: 'journal.jsonl',
+    lock: '.deploy.lock',
+    lockHolder: '.deploy.lock.holder',
+};
 class HostLayout {
     appDir;
     constructor(appDir) {
@@ -64095,39 +64111,75 @@ class HostLayout {
         this.appDir = appDir;
     }
     get releasesDir() {
-        return `${this.appDir}/releases`;
+        return `${this.appDir}/${NAMES.releases}`;
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
     }
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
-        return `releases/${releaseId}`;
+        return `${NAMES.releases}/${releaseId}`;
     }
     get current() {
-        return `${this.appDir}/current`;
+        return `${this.appDir}/${NAMES.current}`;
     }
     get sharedDir() {
-        return `${this.appDir}/shared`;
+        return `${this.appDir}/${NAMES.shared}`;
     }
     get envFile() {
-        return `${this.sharedDir}/.env.prod`;
+        return `${this.sharedDir}/${NAMES.envFile}`;
     }
     get trustDir() {
-        return `${this.appDir}/trust`;
+        return `${this.appDir}/${NAMES.trust}`;
     }
     get stateDir() {
-        return `${this.appDir}/state`;
+        return `${this.appDir}/${NAMES.state}`;
+    }
+    /** state/<id>.confirmed: the release passed verification after its switch. */
+    confirmedMark(releaseId) {
+        return `${this.stateDir}/${releaseId}.confirmed`;
+    }
+    /** state/<id>.bad: the release failed and must never be a rollback target. */
+    badMark(releaseId) {
+        return `${this.stateDir}/${releaseId}.bad`;
+    }
+    /** state/guard-<id>.json, .plan and .log: the guard of a release, its return plan, what it did. */
+    guardFile(releaseId, kind) {
+        return `${this.stateDir}/guard-${releaseId}.${kind}`;
+    }
+    /** state/mode, state/halted, state/stack-started, state/lock.log. */
+    stateFile(name) {
+        return `${this.stateDir}/${name}`;
     }
     get journal() {
-        return `${this.appDir}/journal.jsonl`;
+        return `${this.appDir}/${NAMES.journal}`;
     }
     get lockFile() {
-        return `${this.appDir}/.deploy.lock`;
+        return `${this.appDir}/${NAMES.lock}`;
     }
     get lockHolderFile() {
-        return `${this.appDir}/.deploy.lock.holder`;
+        return `${this.appDir}/${NAMES.lockHolder}`;
     }
+    /** The variables every host script runs with: where things are on this host. */
+    environment() {
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
+    }
+}
+/** The host scripts' variable for each folder or file right below the application folder. */
+const SCRIPT_PATHS = {
+    TITAN_RELEASES: 'releases',
+    TITAN_CURRENT: 'current',
+    TITAN_SHARED: 'shared',
+    TITAN_TRUST: 'trust',
+    TITAN_STATE: 'state',
+    TITAN_JOURNAL: 'journal',
+    TITAN_LOCK: 'lock',
+    TITAN_LOCK_HOLDER: 'lockHolder',
+};
+/** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
+function workRecord(stateDir, token, kind) {
+    return `${stateDir}/work-${token}-${kind}`;
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -64680,7 +64732,7 @@ function pinnedImageReference(repository, digest) {
  * charset that is safe in a path and a shell word. Sign makes it from the creation time and the
  * commit: `20261122T101112Z-0123456789ab`.
  */
-const release_id_RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A full git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
 const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** createdAt as the manifest stores it: ISO 8601, UTC, whole seconds (`2026-11-22T10:11:12Z`). */
@@ -64947,7 +64999,7 @@ function validateManifest(value) {
     const root = object(value, '$', [
         'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
     ]);
-    const releaseId = matching(root['releaseId'], 'releaseId', release_id_RELEASE_ID_PATTERN);
+    const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
     const gitValue = object(root['git'], 'git', ['sha', 'ref']);
     const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
     const runUrl = manifest_text(root['runUrl'], 'runUrl');
@@ -65742,243 +65794,40 @@ const EXIT_INTERRUPTED = 130;
 /** Ended by SIGTERM (a cancel). */
 const EXIT_TERMINATED = 143;
 
-;// CONCATENATED MODULE: ../packages/host/lib/session-lock-script.js
+;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
 /**
- * The host side of the deploy lock, as POSIX sh (see deploy-lock.ts for the runner's side).
- *
- * SESSION_LOCK_SCRIPT runs as one long command of the deploy's SSH connection. It takes the flock on
- * `.deploy.lock` (fd 9, waiting up to the lock timeout; a holder whose heartbeats stopped and that
- * still holds the lock is ended: end_stale_holder), ends in-container work a dead holder left
- * (state/work-*), writes `.deploy.lock.holder` and says `titan-deploy-lock-acquired`. From then on it
- * is the deploy's watchdog on the host. It reads lines on its standard input:
- *   beat     the runner is alive (the holder file's modification time is the last heartbeat)
- *   abort    the runner was cancelled: end this connection's other commands and the in-container
- *            work it registered, then say `titan-deploy-lock-aborted` (the lock stays held)
- *   release  the runner is done: the lock is free when this script exits
- * When no heartbeat came for heartbeat-timeout seconds (a frozen or cut-off runner) or the input
- * ends without `release` (a killed runner, a closed session), the deploy is over: the watchdog says
- * why on its output (`titan-deploy-lock-lost <why>`), ends the connection's other commands (every
- * other child of this connection's sshd process, process group by process group), ends the
- * in-container work (a migration's database session is terminated, which rolls back its
- * transaction), ends the SSH connection itself (so a runner that resumes can change nothing), writes
- * a journal line and only then exits: the lock is free once nothing the deploy started still runs.
- * A waiting guard then returns the host to a good release (guard-scripts.ts).
+ * The one output record format of the host scripts (scripts/lib/record.sh writes it): a line
+ * `titan:KIND`, then each value after a tab; a value holds no tab or line break. Everything else a
+ * script prints is text for people (logged, never parsed).
  */
-
-const SESSION_LOCK_SCRIPT_NAME = 'titan-deploy-lock';
-const GUARD_PROCESS_NAME = 'titan-guard';
-const ACQUIRED_MARKER = 'titan-deploy-lock-acquired';
-const ABORTED_MARKER = 'titan-deploy-lock-aborted';
-const LOST_MARKER = 'titan-deploy-lock-lost';
-/** How the host's stderr line begins when it ends a lock holder that stopped sending heartbeats. */
-const STALE_HOLDER_ENDED = "the deploy lock's holder";
-/**
- * Shell functions shared by the session lock and the guard, run in the application folder:
- * holder_number, holder_text, is_session_lock, end_stale_holder and take_lock SECONDS (the lock on fd 9).
- */
-const TAKE_LOCK_PART = `holder_file=.deploy.lock.holder
-# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.
-holder_number() {
-  sed -n 's/.*"'"$1"'":\\([0-9]*\\).*/\\1/p' "$holder_file" 2> /dev/null | head -n 1
+const RECORD_PREFIX = 'titan:';
+/** The record on `line`, or undefined when the line is not one. */
+function parseRecord(line) {
+    if (!line.startsWith(RECORD_PREFIX))
+        return undefined;
+    const [kind = '', ...values] = line.slice(RECORD_PREFIX.length).replace(/\r$/, '').split('\t');
+    return kind === '' ? undefined : { kind, values };
 }
-holder_text() {
-  sed -n 's/.*"'"$1"'":"\\([0-9a-f]*\\)".*/\\1/p' "$holder_file" 2> /dev/null | head -n 1
+/** Every record in a script's output, in order. */
+function hostRecords(output) {
+    return output.split('\n').flatMap((line) => parseRecord(line) ?? []);
 }
-# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command
-# line, never by the pid alone: pids are reused).
-is_session_lock() {
-  [ -n "$1" ] && [ -n "$2" ] && [ "$1" -gt 1 ] && [ -r "/proc/$1/cmdline" ] || return 1
-  cmd=$(tr '\\0' ' ' < "/proc/$1/cmdline")
-  case $cmd in
-    *${SESSION_LOCK_SCRIPT_NAME}*"$2"*) return 0 ;;
-    *) return 1 ;;
-  esac
+/** The values of every record of `kind`, in order. */
+function recordsOf(output, kind) {
+    return hostRecords(output)
+        .filter((r) => r.kind === kind)
+        .map((r) => r.values);
 }
-# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout
-# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is
-# frozen or wedged) is killed. A watchdog ending a lost deploy sets its heartbeat-timeout to 0.
-end_stale_holder() {
-  [ -f "$holder_file" ] || return 0
-  beat=$(holder_number heartbeatTimeout)
-  group=$(holder_number pgid)
-  if [ -z "$beat" ] || [ "$beat" -le 0 ] || [ -z "$group" ]; then return 0; fi
-  age=$(($(date +%s) - $(stat -c %Y "$holder_file")))
-  [ "$age" -gt $((beat * 2)) ] || return 0
-  is_session_lock "$group" "$(holder_text token)" || return 0
-  echo "${STALE_HOLDER_ENDED} (process group $group) sent no heartbeat for $age s, more than twice its heartbeat-timeout of $beat s: ending it" >&2
-  kill -KILL "-$group" 2> /dev/null || true
+/** The values of the last record of `kind`, or undefined when there is none. */
+function lastRecord(output, kind) {
+    return recordsOf(output, kind).pop();
 }
-# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).
-take_lock() {
-  exec 9>> .deploy.lock
-  deadline=$(($(date +%s) + $1))
-  while :; do
-    left=$((deadline - $(date +%s)))
-    if [ "$left" -le 0 ]; then
-      flock -n 9 && return 0
-      return ${EXIT_LOCK_BUSY}
-    fi
-    [ "$left" -le 5 ] || left=5
-    flock -w "$left" 9 && return 0
-    end_stale_holder
-  done
+/** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
+function formatRecord(kind, ...values) {
+    return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
 }
-`;
-/**
- * end_work PREFIX: the in-container work recorded in `state/work-PREFIX*` (all of it for an empty
- * prefix) is ended and waited for. A record is one line `<container> <role> <database>
- * <application_name>`: the database sessions with that application name are terminated (their open
- * transaction rolls back; one that committed stays committed with its history row), and the
- * record goes once none is left.
- */
-const END_WORK_PART = `end_work() {
-  for work in state/work-"$1"*; do
-    [ -f "$work" ] || continue
-    container='' role='' db='' name=''
-    read -r container role db name < "$work" || true
-    if [ -n "$name" ]; then
-      echo "ending the database work $name in container $container"
-      i=0
-      while [ "$i" -lt 60 ]; do
-        left=$(docker exec -i "$container" psql -X -q -A -t -U "$role" -d "$db" -v name="$name" 2> /dev/null << 'SQL' || echo gone
-SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;
-SQL
-)
-        if [ "$left" = 0 ] || [ "$left" = gone ]; then break; fi
-        i=$((i + 1))
-        sleep 0.5
-      done
-    fi
-    rm -f "$work"
-  done
-}
-`;
-/**
- * end_channels: every other command of this SSH connection (the other children of its sshd process
- * `$session`, each in a process group of its own) gets SIGTERM, then SIGKILL after 3 s. Processes
- * that left their group on purpose (a guard started with setsid) are not touched.
- */
-const END_CHANNELS_PART = `end_channels() {
-  case $(cat "/proc/$session/comm" 2> /dev/null || true) in
-    sshd*) ;;
-    *) return 0 ;;
-  esac
-  groups=$(ps -eo pid=,ppid= | awk -v s="$session" -v me="$$" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')
-  [ -n "$groups" ] || return 0
-  echo "ending the other commands of this SSH connection (process groups $groups)"
-  for group in $groups; do kill -TERM "-$group" 2> /dev/null || true; done
-  i=0
-  while [ "$i" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=" $groups " 'index(list, " " $1 " ") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do
-    i=$((i + 1))
-    sleep 0.1
-  done
-  for group in $groups; do kill -KILL "-$group" 2> /dev/null || true; done
-}
-`;
-// $1 app dir, $2 holder JSON object from the runner (run URL, release, actor), $3 seconds to wait
-// for the lock, $4 heartbeat timeout in seconds, $5 session token (hex: names this session's work).
-const SESSION_LOCK_SCRIPT = `set -eu
-app=$1
-info=$2
-wait=$3
-beat_timeout=$4
-token=$5
-trap '' PIPE
-cd "$app"
-# This connection's sshd process: the login shell it started exec'd this script.
-session=$PPID
-${TAKE_LOCK_PART}${END_WORK_PART}${END_CHANNELS_PART}status=0
-take_lock "$wait" || status=$?
-if [ "$status" -ne 0 ]; then exit "$status"; fi
-# The lock is ours: whatever an earlier holder left running in a container ends first.
-end_work '' >&2
-flag=".deploy.lock.end-$token"
-rm -f "$flag"
-umask 022
-printf '{"pid":%s,"pgid":%s,"since":"%s","heartbeatTimeout":%s,"token":"%s",%s\\n' \\
-  "$$" "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$beat_timeout" "$token" "\${info#?}" > "$holder_file.tmp.$$"
-mv -f "$holder_file.tmp.$$" "$holder_file"
-echo ${ACQUIRED_MARKER}
-# The reader of the runner's lines runs in the background; a background list reads /dev/null unless
-# told otherwise, so it gets this script's standard input explicitly (fd 3).
-exec 3<&0
-(
-  while IFS= read -r line; do
-    case $line in
-      beat) touch "$holder_file" ;;
-      abort)
-        end_channels > /dev/null 2>&1 || true
-        end_work "$token" > /dev/null 2>&1 || true
-        echo ${ABORTED_MARKER} || true
-        ;;
-      release)
-        echo release > "$flag"
-        exit 0
-        ;;
-      *) ;;
-    esac
-  done
-  echo eof > "$flag"
-) <&3 &
-reader=$!
-exec 3<&-
-why=''
-while [ ! -s "$flag" ]; do
-  age=$(($(date +%s) - $(stat -c %Y "$holder_file")))
-  if [ "$age" -gt "$beat_timeout" ]; then
-    why="no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)"
-    break
-  fi
-  # A fifth of a second: the runner's release frees the lock (and ends its run) that soon.
-  sleep 0.2
-done
-if [ -z "$why" ] && [ "$(cat "$flag")" = release ]; then
-  wait "$reader" || true
-  rm -f "$holder_file" "$flag"
-  exit 0
-fi
-why=\${why:-the SSH session ended without releasing the lock}
-# Busy ending the deploy, not stale: waiters wait for this process while it lives.
-sed 's/"heartbeatTimeout":[0-9]*/"heartbeatTimeout":0/' "$holder_file" > "$holder_file.tmp.$$" && mv -f "$holder_file.tmp.$$" "$holder_file"
-echo "${LOST_MARKER} $why" 2> /dev/null || true
-mkdir -p state
-exec >> state/lock.log 2>&1
-echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) lost the runner of $info: $why"
-end_channels
-end_work "$token"
-kill "$reader" 2> /dev/null || true
-# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.
-case $(cat "/proc/$session/comm" 2> /dev/null || true) in
-  sshd*) kill -TERM "$session" 2> /dev/null || true ;;
-  *) ;;
-esac
-printf '{"time":"%s","action":"lock","result":"lost","reason":"%s","holder":%s}\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$why" "$info" >> journal.jsonl
-rm -f "$holder_file" "$flag"
-echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) released the deploy lock"
-`;
 
-;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
-/**
- * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
- *
- * One long-running command of the deploy's SSH connection holds the host's flock and watches the
- * deploy (session-lock-script.ts): the runner sends it a heartbeat every few seconds on its standard
- * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
- * cut without a FIN) or the session ends without a release (a killed runner), the host ends
- * everything the deploy started (its other commands, its in-container work), ends the SSH connection
- * and frees the lock; the guard the deploy started, if any, then returns the host to a good release.
- *
- * A second deploy waits up to its lock timeout, then fails naming the holder. A holder whose own
- * watchdog stopped heartbeating and still holds the lock is ended by whoever waits for it.
- * `abortWork()` (a cancelled run) ends the deploy's in-flight work on the host while keeping the lock.
- */
-
-
-
-
-
-/** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
-const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
+;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
 class DeployLockBusyError extends Error {
     name = 'DeployLockBusyError';
     holder;
@@ -65995,151 +65844,6 @@ class DeployLockBusyError extends Error {
 }
 class DeployLockLostError extends Error {
     name = 'DeployLockLostError';
-}
-/** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
-async function acquireDeployLock(connection, options) {
-    const { layout, holder, timeoutSeconds, logger } = options;
-    const heartbeatTimeout = options.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
-    const token = (0,external_node_crypto_.randomBytes)(12).toString('hex');
-    const started = performance.now();
-    const stdin = new external_node_stream_.PassThrough();
-    let markAcquired = () => undefined;
-    const acquired = new Promise((resolve) => {
-        markAcquired = resolve;
-    });
-    let markAborted = () => undefined;
-    let lostReason;
-    const waiting = new AbortController();
-    const onCancel = () => waiting.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onCancel, { once: true });
-    const running = connection.runScript(SESSION_LOCK_SCRIPT, [layout.appDir, JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
-        name: SESSION_LOCK_SCRIPT_NAME,
-        stdin,
-        timeoutMs: 0,
-        signal: waiting.signal,
-        captureStdout: false,
-        logOutput: 'none',
-        onStdoutLine: (line) => {
-            if (line === ACQUIRED_MARKER)
-                markAcquired();
-            else if (line === ABORTED_MARKER)
-                markAborted();
-            else if (line.startsWith(`${LOST_MARKER} `))
-                lostReason = line.slice(LOST_MARKER.length + 1);
-        },
-        // The host says why a lock it waited for became free (a holder silent for too long, ended).
-        onStderrLine: (line) => {
-            if (line.startsWith(STALE_HOLDER_ENDED))
-                logger.warning(`${connection.host}: ${line}.`);
-        },
-    });
-    let ended = false;
-    let endError;
-    const finished = running.then(() => {
-        ended = true;
-    }, (error) => {
-        ended = true;
-        endError = error;
-    });
-    await Promise.race([acquired, finished]);
-    options.signal?.removeEventListener('abort', onCancel);
-    if (ended) {
-        stdin.end();
-        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
-            throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
-        }
-        if (options.signal?.aborted === true) {
-            const reason = options.signal.reason;
-            throw reason instanceof Error ? reason : new Error(`Cancelled while waiting for the deploy lock on ${connection.host}; nothing was changed.`);
-        }
-        if (endError instanceof CommandFailedError) {
-            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: the lock holder exited with status ${endError.exitCode}. ` +
-                `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
-        }
-        throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
-    }
-    const waitedMs = Math.round(performance.now() - started);
-    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
-    let released = false;
-    const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
-    // A runner that finds it could not send a heartbeat for longer than heartbeat-timeout (it was
-    // frozen: a stopped process, a suspended VM) knows the host has ended its deploy: it holds the
-    // lock no more, whatever it hears next, and must change nothing. Whichever it learns first (its
-    // own timer, or the connection the host cut), the silence is measured up to that moment.
-    let lastBeat = performance.now();
-    let silence;
-    const noteSilence = () => {
-        const gapMs = performance.now() - lastBeat;
-        if (silence === undefined && gapMs > heartbeatTimeout * 1000) {
-            silence = `this runner sent no heartbeat for ${Math.round(gapMs / 1000)} s (heartbeat-timeout ${heartbeatTimeout} s: the process or its machine was frozen), so the host has ended its deploy`;
-        }
-    };
-    const heartbeat = setInterval(() => {
-        noteSilence();
-        if (ended || silence !== undefined) {
-            clearInterval(heartbeat);
-            return;
-        }
-        lastBeat = performance.now();
-        stdin.write('beat\n');
-    }, intervalMs);
-    heartbeat.unref();
-    void finished.then(() => {
-        if (!released)
-            noteSilence();
-        clearInterval(heartbeat);
-    });
-    let aborting;
-    const lostError = () => {
-        if (ended && !released)
-            noteSilence();
-        return new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
-            'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
-            'This run changed nothing more. Check the host (journal.jsonl) before deploying again.');
-    };
-    return {
-        acquiredAt: new Date(),
-        waitedMs,
-        token,
-        get held() {
-            return !ended && silence === undefined;
-        },
-        get lostReason() {
-            return lostReason;
-        },
-        lostError,
-        assertHeld() {
-            if ((ended || silence !== undefined) && !released)
-                throw lostError();
-        },
-        abortWork() {
-            aborting ??= (async () => {
-                if (ended || released || silence !== undefined)
-                    return;
-                const done = new Promise((resolve) => {
-                    markAborted = resolve;
-                });
-                stdin.write('abort\n');
-                await Promise.race([done, finished, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-            })();
-            return aborting;
-        },
-        async release() {
-            if (released)
-                return;
-            released = true;
-            clearInterval(heartbeat);
-            if (!ended && silence === undefined)
-                stdin.write('release\n');
-            stdin.end();
-            const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
-            await Promise.race([finished, timer]);
-            if (!ended)
-                logger.warning(`The deploy lock holder on ${connection.host} did not exit within 10 s of being released; it goes with the connection.`);
-            else
-                logger.debug('released the deploy lock');
-        },
-    };
 }
 /** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
 async function readLockHolder(connection, layout) {
@@ -66251,6 +65955,239 @@ function redact(text, secrets) {
             out = out.replaceAll(value, '***');
     }
     return out;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-scripts.js
+// Generated by packages/host/generate-scripts.mjs from packages/host/scripts/*.sh: do not edit;
+// edit the .sh files and run `node packages/host/generate-scripts.mjs`.
+const HOST_SCRIPTS = {
+    "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
+    "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
+    "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
+    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
+    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  # A fifth of a second: the runner's release frees the lock (and ends its run) that soon.\n  sleep 0.2\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
+    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
+    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
+    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
+    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
+    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
+    "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
+    "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
+    "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
+    "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
+    "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
+    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
+    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
+    "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
+    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
+    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
+    "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
+    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
+    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
+    "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
+    "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
+    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
+    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
+    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
+};
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
+
+
+
+/** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
+const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
+/** The text of a host script as it is sent (its libraries inlined). */
+function hostScript(name) {
+    return HOST_SCRIPTS[name];
+}
+/**
+ * The environment a host script runs with on the host of `layout` (null for the scripts that touch
+ * nothing of the application folder: images, migrations, compose).
+ */
+function hostScriptEnvironment(layout) {
+    return { ...layout?.environment(), ...Object.fromEntries(Object.entries(SCRIPT_EXIT_STATUSES).map(([k, v]) => [k, String(v)])) };
+}
+/** The argv that runs host script `name` with `args`. */
+function hostScriptCommand(layout, name, args) {
+    const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
+    return ['env', ...environment, 'sh', '-c', secret(hostScript(name), name), name, ...args];
+}
+function host_script_runHostScript(connection, layout, name, args, options = {}) {
+    return connection.run(hostScriptCommand(layout, name, args), options);
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
+/**
+ * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
+ *
+ * One long-running command of the deploy's SSH connection holds the host's flock and watches the
+ * deploy (scripts/deploy-lock.sh): the runner sends it a heartbeat every few seconds on its standard
+ * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
+ * cut without a FIN) or the session ends without a release (a killed runner), the host ends
+ * everything the deploy started (its other commands, its in-container work), ends the SSH connection
+ * and frees the lock; the guard the deploy started, if any, then returns the host to a good release.
+ *
+ * A second deploy waits up to its lock timeout, then fails naming the holder. A holder whose own
+ * watchdog stopped heartbeating and still holds the lock is ended by whoever waits for it.
+ * `abortWork()` (a cancelled run) ends the deploy's in-flight work on the host while keeping the lock.
+ */
+
+
+
+
+
+
+
+/** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
+const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
+/** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
+async function acquireDeployLock(connection, options) {
+    const { layout, holder, timeoutSeconds, logger } = options;
+    const heartbeatTimeout = options.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
+    const token = (0,external_node_crypto_.randomBytes)(12).toString('hex');
+    const started = performance.now();
+    const stdin = new external_node_stream_.PassThrough();
+    let markAcquired = () => undefined;
+    const acquired = new Promise((resolve) => {
+        markAcquired = resolve;
+    });
+    let markAborted = () => undefined;
+    let lostReason;
+    const waiting = new AbortController();
+    const onCancel = () => waiting.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    const running = host_script_runHostScript(connection, layout, 'titan-deploy-lock', [JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
+        stdin,
+        timeoutMs: 0,
+        signal: waiting.signal,
+        captureStdout: false,
+        logOutput: 'none',
+        onStdoutLine: (line) => {
+            const record = parseRecord(line);
+            if (record?.kind === 'lock-acquired')
+                markAcquired();
+            else if (record?.kind === 'lock-aborted')
+                markAborted();
+            else if (record?.kind === 'lock-lost')
+                lostReason = record.values[0] ?? 'the host ended the lock';
+        },
+        // The host says why a lock it waited for became free (a holder silent for too long, ended).
+        onStderrLine: (line) => {
+            const record = parseRecord(line);
+            if (record?.kind !== 'stale-holder-ended')
+                return;
+            const [group, age, beat] = record.values;
+            logger.warning(`${connection.host}: the deploy lock's holder (process group ${group}) sent no heartbeat for ${age} s, more than twice its heartbeat-timeout of ${beat} s: ending it.`);
+        },
+    });
+    let ended = false;
+    let endError;
+    const finished = running.then(() => {
+        ended = true;
+    }, (error) => {
+        ended = true;
+        endError = error;
+    });
+    await Promise.race([acquired, finished]);
+    options.signal?.removeEventListener('abort', onCancel);
+    if (ended) {
+        stdin.end();
+        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
+            throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
+        }
+        if (options.signal?.aborted === true) {
+            const reason = options.signal.reason;
+            throw reason instanceof Error ? reason : new Error(`Cancelled while waiting for the deploy lock on ${connection.host}; nothing was changed.`);
+        }
+        if (endError instanceof CommandFailedError) {
+            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: the lock holder exited with status ${endError.exitCode}. ` +
+                `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
+        }
+        throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
+    }
+    const waitedMs = Math.round(performance.now() - started);
+    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
+    let released = false;
+    const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
+    // A runner that finds it could not send a heartbeat for longer than heartbeat-timeout (it was
+    // frozen: a stopped process, a suspended VM) knows the host has ended its deploy: it holds the
+    // lock no more, whatever it hears next, and must change nothing. Whichever it learns first (its
+    // own timer, or the connection the host cut), the silence is measured up to that moment.
+    let lastBeat = performance.now();
+    let silence;
+    const noteSilence = () => {
+        const gapMs = performance.now() - lastBeat;
+        if (silence === undefined && gapMs > heartbeatTimeout * 1000) {
+            silence = `this runner sent no heartbeat for ${Math.round(gapMs / 1000)} s (heartbeat-timeout ${heartbeatTimeout} s: the process or its machine was frozen), so the host has ended its deploy`;
+        }
+    };
+    const heartbeat = setInterval(() => {
+        noteSilence();
+        if (ended || silence !== undefined) {
+            clearInterval(heartbeat);
+            return;
+        }
+        lastBeat = performance.now();
+        stdin.write('beat\n');
+    }, intervalMs);
+    heartbeat.unref();
+    void finished.then(() => {
+        if (!released)
+            noteSilence();
+        clearInterval(heartbeat);
+    });
+    let aborting;
+    const lostError = () => {
+        if (ended && !released)
+            noteSilence();
+        return new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
+            'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
+            'This run changed nothing more. Check the host (journal.jsonl) before deploying again.');
+    };
+    return {
+        acquiredAt: new Date(),
+        waitedMs,
+        token,
+        get held() {
+            return !ended && silence === undefined;
+        },
+        get lostReason() {
+            return lostReason;
+        },
+        lostError,
+        assertHeld() {
+            if ((ended || silence !== undefined) && !released)
+                throw lostError();
+        },
+        abortWork() {
+            aborting ??= (async () => {
+                if (ended || released || silence !== undefined)
+                    return;
+                const done = new Promise((resolve) => {
+                    markAborted = resolve;
+                });
+                stdin.write('abort\n');
+                await Promise.race([done, finished, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+            })();
+            return aborting;
+        },
+        async release() {
+            if (released)
+                return;
+            released = true;
+            clearInterval(heartbeat);
+            if (!ended && silence === undefined)
+                stdin.write('release\n');
+            stdin.end();
+            const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+            await Promise.race([finished, timer]);
+            if (!ended)
+                logger.warning(`The deploy lock holder on ${connection.host} did not exit within 10 s of being released; it goes with the connection.`);
+            else
+                logger.debug('released the deploy lock');
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ../packages/release/lib/host-verify-script.js
@@ -66433,342 +66370,9 @@ fi
 printf 'verified %s %s\n' "$release_id" "$signer"
 `;
 
-;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
-/**
- * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
- * that says a release failed and must never be a rollback target. host-state reads it (a release is
- * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
- * verifies clears it (confirmRelease removes the file). Written in one place, MARK_BAD_PART: by the
- * guard's REVERT_SCRIPT on the host (guard-scripts.ts) and by markReleaseBad from the runner (a
- * rollback leaving a release). The time is the host's clock, like every other time the host writes.
- */
-
-/**
- * Shell that writes the bad mark of `$release` with `$reason` (a JSON string literal made by the
- * runner's JSON encoder), atomically (a temporary file renamed over the mark). It runs in the
- * application folder, where `state/` exists; `$release` has been checked against the release id
- * pattern.
- */
-const MARK_BAD_PART = `printf '{"release":"%s","at":"%s","reason":%s}\\n' "$release" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$reason" > "state/$release.bad.tmp"
-mv -f "state/$release.bad.tmp" "state/$release.bad"
-`;
-const MARK_BAD_SCRIPT_NAME = 'titan-mark-bad';
-// $1 app dir, $2 release id, $3 reason (a JSON string literal).
-const MARK_BAD_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
-app=$1
-release=$2
-reason=$3
-cd "$app"
-mkdir -p state
-${MARK_BAD_PART}`));
-/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
-async function markReleaseBad(connection, layout, releaseId, reason) {
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
-    await connection.runScript(MARK_BAD_SCRIPT, [layout.appDir, releaseId, JSON.stringify(reason)], { name: MARK_BAD_SCRIPT_NAME, timeoutMs: 30_000 });
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/guard-scripts.js
-/**
- * The host side of commit-confirmed, as POSIX sh. Every value reaches these scripts as a positional
- * argument or a line of the guard's plan file; release ids, service names and compose file paths
- * are checked against the release package's patterns before they are sent, and JSON fragments are
- * made by the runner's JSON encoder (one line each).
- *
- * A deploy starts its guard BEFORE it changes the running stack (before the first stop, migration,
- * switch or start) and the guard lives until the deploy confirms. The plan (state/guard-<id>.plan,
- * one value a line) says how to return: the project, the previous release, the mode to start it
- * with, the services to stop first, the services an operator's halt keeps stopped, the journal
- * fields and the previous release's compose files.
- *
- * REVERT_SCRIPT runs the plan, under the deploy lock (the caller holds it), from whatever state the
- * deploy left: `current` on the new release -> stop what changed, flip `current` back atomically,
- * start the previous release, mark the new one bad (`reverted`), the previous release verified
- * again on the host first (one that no longer verifies is not returned to: `refused`, exit 1, the
- * new release left current and nothing stopped); the same release deployed again
- * (e.g. DISARMED -> ARMED) -> stop what changed and start it again DISARMED (`returned`); `current`
- * still on the previous release (the switch did not happen) -> start again, as they were, the
- * services the deploy stopped (`restored`). Under an operator's halt (state/halted) the held
- * services are never started. It does nothing if the release was confirmed meanwhile or `current`
- * moved on. It prints `outcome <what it did>` last.
- *
- * GUARD_SCRIPT runs detached on the host (setsid, not tied to any SSH session). It records itself in
- * state/guard-<id>.json and waits for state/<id>.confirmed. It acts when the deploy that started it
- * is gone without confirming (its lock holder process ended: the runner was killed, cancelled, or
- * lost its heartbeat) or when confirm-timeout passed; then it takes the deploy lock (waiting for a
- * live holder, ending one whose heartbeats stopped) and runs REVERT_SCRIPT.
- *
- * START_GUARD_SCRIPT writes the plan, launches GUARD_SCRIPT with setsid -f and waits until it has
- * recorded itself. CONFIRM_SCRIPT writes the confirmation, clears a bad mark, records the mode and
- * stops the guard. The bad mark's format is release-marks.ts's (MARK_BAD_PART).
- */
-
-
-
-const GUARD_SCRIPT_NAME = GUARD_PROCESS_NAME;
-const REVERT_SCRIPT_NAME = 'titan-revert';
-const START_GUARD_SCRIPT_NAME = 'titan-start-guard';
-const CONFIRM_SCRIPT_NAME = 'titan-confirm';
-const STOP_GUARD_SCRIPT_NAME = 'titan-stop-guard';
-// $1 app dir, $2 release to leave, $3 who runs it for the journal ('' = no journal line; guard,
-// recovery), $4 reason (a JSON string literal). The plan file state/guard-$2.plan holds: project,
-// previous release ('' = none), TITAN_MODE to start with, services to stop first (space-separated),
-// services a halt keeps stopped (space-separated), journal fields (a JSON object literal), then the
-// previous release's compose files relative to its folder, in -f order.
-const REVERT_SCRIPT = `set -eu
-app=$1
-release=$2
-by=$3
-reason=$4
-cd "$app"
-plan="state/guard-$release.plan"
-if [ ! -f "$plan" ]; then
-  echo "revert: no plan for $release ($plan); nothing to do"
-  echo "outcome nothing"
-  exit 0
-fi
-set --
-while IFS= read -r value; do set -- "$@" "$value"; done < "$plan"
-project=$1
-previous=$2
-mode=$3
-stop_list=$4
-held=$5
-journal_base=$6
-shift 6
-set -f
-files=''
-for file in "$@"; do files="$files -f $app/current/$file"; done
-compose() {
-  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks
-  env TITAN_MODE="$mode" docker compose -p "$project" --project-directory "$app/current" $files --env-file "$app/shared/.env.prod" "$@"
-}
-now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-# verify_release ID: the release package's host verification of releases/ID against trust/.
-verify_release() {
-  sh -s -- "releases/$1" trust "$1" <<'TITAN_VERIFY_RELEASE'
-${HOST_VERIFY_SCRIPT}TITAN_VERIFY_RELEASE
-}
-halted=0
-if [ -f state/halted ]; then halted=1; fi
-# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held
-# ones, without their dependencies (so a held one is never started as one), DISARMED.
-up_stack() {
-  if [ "$halted" = 1 ]; then
-    echo "revert: the host is halted (state/halted): $held stay stopped"
-    services=$(compose config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
-    # shellcheck disable=SC2086 # one argument per service
-    compose up -d --no-deps --remove-orphans $services
-  else
-    compose up -d "$@"
-  fi
-}
-stop_service() {
-  ids=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1")
-  for id in $ids; do
-    docker stop "$id" > /dev/null
-  done
-}
-record_mode() {
-  printf '%s\\n' "$mode" > state/mode.tmp
-  mv -f state/mode.tmp state/mode
-}
-finish() {
-  rm -f "$plan"
-  if [ -n "$by" ]; then
-    printf '{"time":"%s","result":"%s","release":"%s","previous":"%s","mode":"%s","reason":%s,%s\\n' \\
-      "$(now)" "$1-by-$by" "$release" "$previous" "$mode" "$reason" "\${journal_base#?}" >> journal.jsonl
-  fi
-  echo "outcome $1"
-}
-if [ -e "state/$release.confirmed" ]; then
-  echo "revert: $release was confirmed meanwhile; nothing to do"
-  rm -f "$plan"
-  echo "outcome nothing"
-  exit 0
-fi
-current=$(readlink current 2> /dev/null || true)
-if [ "$current" = "releases/$release" ] && [ "$release" = "$previous" ]; then
-  echo "revert: $release was deployed again and not confirmed: starting it again $mode"
-  for service in $stop_list; do
-    echo "revert: stopping $service"
-    stop_service "$service"
-  done
-  up_stack --remove-orphans
-  record_mode
-  finish returned
-elif [ "$current" = "releases/$release" ]; then
-  if [ -n "$previous" ]; then
-    [ -d "releases/$previous" ] || { echo "revert: releases/$previous is gone; cannot return to it" >&2; exit 1; }
-    # The release returned to is verified again before anything stops: nothing starts on the host
-    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).
-    if ! verdict=$(verify_release "$previous" 2>&1); then
-      why=$(printf '%s\n' "$verdict" | sed -n 's/^verify-release: //p' | head -n 1)
-      echo "revert: releases/$previous no longer verifies against trust/ (\${why:-$verdict}): not returning to it; $release stays current, nothing was stopped" >&2
-      escaped=$(printf '%s' "\${why:-verification failed}" | sed 's/[\\\\"]/\\\\&/g')
-      reason="\\"releases/$previous no longer verifies: $escaped\\""
-      finish refused
-      exit 1
-    fi
-    echo "revert: releases/$previous verified again ($verdict)"
-  fi
-  for service in $stop_list; do
-    echo "revert: stopping $service"
-    stop_service "$service"
-  done
-  if [ -n "$previous" ]; then
-    ln -s "releases/$previous" "current.tmp-$$"
-    mv -T "current.tmp-$$" current
-    echo "revert: current -> releases/$previous"
-    up_stack --remove-orphans
-    record_mode
-  else
-    ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
-    for id in $ids; do
-      docker stop "$id" > /dev/null
-    done
-    rm -f current
-    echo "revert: no previous release; stopped project $project and removed current"
-  fi
-  mkdir -p state
-${MARK_BAD_PART}  echo "revert: marked $release bad"
-  finish reverted
-elif [ -n "$previous" ] && [ "$current" = "releases/$previous" ]; then
-  echo "revert: current still points at $previous (no switch happened): starting again what the deploy stopped"
-  up_stack --no-recreate
-  finish restored
-else
-  echo "revert: current points at \${current:-nothing}, neither $release nor \${previous:-a previous release}; nothing to do"
-  rm -f "$plan"
-  echo "outcome nothing"
-fi
-`;
-// $1 app dir, $2 release, $3 previous, $4 seconds to wait for the confirmation, $5 the session token
-// of the deploy lock held by the deploy that started it ('' when none is known), $6 REVERT_SCRIPT.
-const GUARD_SCRIPT = `set -eu
-app=$1
-release=$2
-previous=$3
-timeout=$4
-session=$5
-revert=$6
-cd "$app"
-mkdir -p state
-record="state/guard-$release.json"
-started=$(date +%s)
-deadline=$((started + timeout))
-printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s,"session":"%s"}\\n' "$release" "$previous" "$$" "$started" "$deadline" "$session" > "$record.tmp"
-mv -f "$record.tmp" "$record"
-stamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-${TAKE_LOCK_PART}${END_WORK_PART}echo "guard: $(stamp) waiting up to $timeout s for $release to be confirmed"
-why=''
-while :; do
-  if [ -e "state/$release.confirmed" ]; then
-    echo "guard: $release confirmed"
-    rm -f "$record"
-    exit 0
-  fi
-  if [ ! -e "$record" ]; then
-    echo "guard: stopped"
-    exit 0
-  fi
-  # The deploy that started this guard holds the lock until it ends: once the holder file no longer
-  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).
-  if [ -n "$session" ] && ! grep -q "\\"token\\":\\"$session\\"" "$holder_file" 2> /dev/null; then
-    why="its deploy ended without confirming it"
-    break
-  fi
-  if [ "$(date +%s)" -ge "$deadline" ]; then
-    why="not confirmed within $timeout s"
-    break
-  fi
-  sleep 1
-done
-echo "guard: $(stamp) $release: $why; taking the deploy lock"
-until take_lock 30; do
-  if [ ! -e "$record" ] || [ -e "state/$release.confirmed" ]; then
-    echo "guard: stopped while waiting for the deploy lock"
-    exit 0
-  fi
-  echo "guard: $(stamp) still waiting for the deploy lock, held by $(cat "$holder_file" 2> /dev/null || echo 'a holder without a holder file')"
-done
-printf '{"pid":%s,"pgid":%s,"since":"%s","heartbeatTimeout":0,"runUrl":"","release":"guard of %s","actor":"${GUARD_PROCESS_NAME}"}\\n' "$$" "$$" "$(stamp)" "$release" > "$holder_file"
-end_work ''
-status=0
-sh -c "$revert" ${REVERT_SCRIPT_NAME} "$app" "$release" guard "\\"$why\\"" || status=$?
-rm -f "$record" "$holder_file"
-echo "guard: $(stamp) done (status $status)"
-exit "$status"
-`;
-// $1 GUARD_SCRIPT, $2 REVERT_SCRIPT, $3 app dir, $4 release, $5 previous, $6 seconds to wait, then
-// the plan's values (written one a line to state/guard-$4.plan). Prints the guard's record.
-const START_GUARD_SCRIPT = `set -eu
-guard=$1
-revert=$2
-app=$3
-release=$4
-previous=$5
-timeout=$6
-shift 6
-cd "$app"
-mkdir -p state
-rm -f "state/$release.confirmed" "state/guard-$release.json"
-plan="state/guard-$release.plan"
-: > "$plan.tmp"
-for value in "$@"; do
-  printf '%s\\n' "$value" >> "$plan.tmp"
-done
-mv -f "$plan.tmp" "$plan"
-session=$(sed -n 's/.*"token":"\\([0-9a-f]*\\)".*/\\1/p' .deploy.lock.holder 2> /dev/null | head -n 1)
-setsid -f sh -c "$guard" ${GUARD_SCRIPT_NAME} "$app" "$release" "$previous" "$timeout" "$session" "$revert" < /dev/null >> "state/guard-$release.log" 2>&1
-i=0
-while [ ! -s "state/guard-$release.json" ]; do
-  i=$((i + 1))
-  if [ "$i" -gt 100 ]; then
-    echo "the guard did not start; see $app/state/guard-$release.log" >&2
-    exit 1
-  fi
-  sleep 0.05
-done
-cat "state/guard-$release.json"
-`;
-// Stops the guard of $release (in $app/state): removes its record and plan (the guard stops at its
-// next look) and sends its process SIGTERM. Shared by STOP_GUARD_SCRIPT and CONFIRM_SCRIPT. The
-// guard removes its own record when it sees the confirmation, so the record may go at any moment:
-// one that is gone is a guard that already stopped.
-const STOP_GUARD_PART = `record="state/guard-$release.json"
-rm -f "state/guard-$release.plan"
-if [ -f "$record" ]; then
-  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record" 2> /dev/null || true)
-  rm -f "$record"
-  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -q ${GUARD_SCRIPT_NAME}; then
-    kill "$pid" 2> /dev/null || true
-    echo "stopped guard $pid"
-  fi
-fi
-`;
-// $1 app dir, $2 release.
-const STOP_GUARD_SCRIPT = `set -eu
-app=$1
-release=$2
-cd "$app"
-${STOP_GUARD_PART}`;
-// $1 app dir, $2 release, $3 confirmation (a JSON object literal), $4 TITAN_MODE the stack runs with.
-const CONFIRM_SCRIPT = `set -eu
-app=$1
-release=$2
-confirmation=$3
-mode=$4
-cd "$app"
-mkdir -p state
-printf '%s\\n' "$confirmation" > "state/$release.confirmed.tmp"
-mv -f "state/$release.confirmed.tmp" "state/$release.confirmed"
-rm -f "state/$release.bad"
-printf '%s\\n' "$mode" > state/mode.tmp
-mv -f state/mode.tmp state/mode
-${STOP_GUARD_PART}`;
-
 ;// CONCATENATED MODULE: ../packages/host/lib/guard.js
+
+
 
 
 
@@ -66787,8 +66391,12 @@ function planValues(plan) {
         if (!isBundlePath(file))
             throw new Error(`Compose file ${JSON.stringify(file)} is not a bundle path.`);
     }
-    const fields = JSON.stringify(plan.journalFields);
-    if (!fields.startsWith('{') || fields.includes('\n'))
+    // The journal's action first (revert.sh writes it where every journal line has it: journal.ts).
+    const { action = 'deploy', ...rest } = plan.journalFields;
+    if (typeof action !== 'string' || !/^[a-z-]+$/.test(action))
+        throw new Error(`The journal action of a guard plan must be a word, not ${JSON.stringify(action)}.`);
+    const fields = JSON.stringify({ action, ...rest });
+    if (fields.includes('\n'))
         throw new Error('The journal fields of a guard plan must be one JSON object.');
     return [plan.project, plan.previous ?? '', plan.mode, plan.stopServices.join(' '), plan.heldServices.join(' '), fields, ...plan.previousComposeFiles];
 }
@@ -66796,18 +66404,18 @@ function planValues(plan) {
 async function startGuard(connection, layout, request, logger) {
     const { plan } = request;
     const values = planValues(plan);
-    // The two script texts are shown as <guard-script> and <revert-script> in logs (they are not
-    // secret; they are long).
-    const { stdout } = await connection.runScript(START_GUARD_SCRIPT, [
-        secret(GUARD_SCRIPT, 'guard-script'),
-        secret(REVERT_SCRIPT, 'revert-script'),
-        layout.appDir,
+    // The script texts are shown as <titan-guard>, <titan-revert> and <titan-verify-release> in logs
+    // (they are not secret; they are long).
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-start-guard', [
+        secret(hostScript('titan-guard'), 'titan-guard'),
+        secret(hostScript('titan-revert'), 'titan-revert'),
+        secret(HOST_VERIFY_SCRIPT, 'titan-verify-release'),
         plan.release,
         plan.previous ?? '',
         String(request.confirmTimeoutSeconds),
         ...values,
-    ], { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
-    const record = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+    ], { timeoutMs: 60_000 });
+    const record = JSON.parse(lastRecord(stdout, 'guard')?.[0] ?? '{}');
     const guard = { release: plan.release, pid: Number(record.pid), deadline: Number(record.deadline) };
     const back = plan.previous === undefined
         ? 'no release (stack stopped)'
@@ -66825,37 +66433,32 @@ async function startGuard(connection, layout, request, logger) {
  */
 async function runGuardPlan(connection, layout, release, options, logger) {
     checkReleaseId(release);
-    const { stdout } = await connection.runScript(REVERT_SCRIPT, [layout.appDir, release, options.by, JSON.stringify(options.reason)], {
-        name: REVERT_SCRIPT_NAME,
-        timeoutMs: 10 * 60_000,
-        logOutput: 'info',
-    });
-    const last = stdout.trim().split('\n').pop() ?? '';
-    const outcome = /^outcome (reverted|returned|restored|nothing)$/.exec(last)?.[1];
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-revert', [release, options.by, JSON.stringify(options.reason), secret(HOST_VERIFY_SCRIPT, 'titan-verify-release')], { timeoutMs: 10 * 60_000, logOutput: 'info' });
+    const said = lastRecord(stdout, 'outcome')?.[0];
+    const outcome = said === 'reverted' || said === 'returned' || said === 'restored' || said === 'nothing' ? said : undefined;
     if (outcome === undefined)
-        throw new Error(`The return plan of ${release} ended without saying what it did (${JSON.stringify(last)}).`);
+        throw new Error(`The return plan of ${release} ended without saying what it did (${JSON.stringify(stdout.trim().split('\n').pop() ?? '')}).`);
     logger.debug(`return plan of ${release}: ${outcome}`);
     return outcome;
 }
 /** Confirms the release (the guard stands down), clears a bad mark, records the mode. */
 async function confirmRelease(connection, layout, release, confirmation, mode) {
     checkReleaseId(release);
-    await connection.runScript(CONFIRM_SCRIPT, [layout.appDir, release, JSON.stringify(confirmation), mode], {
-        name: CONFIRM_SCRIPT_NAME,
-        timeoutMs: 60_000,
-    });
+    await host_script_runHostScript(connection, layout, 'titan-confirm', [release, JSON.stringify(confirmation), mode], { timeoutMs: 60_000 });
 }
 /** Stops the guard of `release` without confirming it, and drops its plan. */
 async function stopGuard(connection, layout, release) {
     checkReleaseId(release);
-    await connection.runScript(STOP_GUARD_SCRIPT, [layout.appDir, release], { name: STOP_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
+    await host_script_runHostScript(connection, layout, 'titan-stop-guard', [release], { timeoutMs: 60_000 });
 }
 function checkReleaseId(id) {
-    if (!release_id_RELEASE_ID_PATTERN.test(id))
-        throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(id))
+        throw new Error(`Release id ${JSON.stringify(id)} does not match ${RELEASE_ID_PATTERN.source}.`);
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+
+
 
 const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
@@ -66884,41 +66487,16 @@ function parseHaltMark(text) {
         return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'state/halted cannot be read', rollbackMode: 'unknown', nonce: '' };
     }
 }
-const WRITE_HALT_MARK_SCRIPT_NAME = 'titan-halt-mark';
-// $1 app dir, $2 the mark (one JSON line).
-const WRITE_HALT_MARK_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
-cd "$1"
-mkdir -p state
-printf '%s\\n' "$2" > state/halted.tmp
-mv -f state/halted.tmp state/halted
-`));
-const LIFT_HALT_MARK_SCRIPT_NAME = 'titan-lift-halt';
-// $1 app dir, $2 nonce of the mark to lift ('' for a mark without one). Exit 3 with the mark on
-// stdout when another (newer) mark is there instead.
-const LIFT_HALT_MARK_SCRIPT = `set -eu
-cd "$1"
-[ -f state/halted ] || exit 0
-if [ -n "$2" ] && grep -q "\\"nonce\\":\\"$2\\"" state/halted; then
-  rm -f state/halted
-  exit 0
-fi
-if [ -z "$2" ] && ! grep -q '"nonce":"[0-9a-f]' state/halted; then
-  rm -f state/halted
-  exit 0
-fi
-cat state/halted
-exit ${EXIT_HALT_STANDS}
-`;
 /** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
 async function writeHaltMark(connection, layout, mark) {
     if (!NONCE_PATTERN.test(mark.nonce))
         throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
     const line = JSON.stringify(mark);
-    await connection.runScript(WRITE_HALT_MARK_SCRIPT, [layout.appDir, line], { name: WRITE_HALT_MARK_SCRIPT_NAME, timeoutMs: 30_000 });
+    await runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
 }
 /** The halt mark now, or undefined. */
 async function readHaltMark(connection, layout) {
-    const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1/state/halted" 2> /dev/null || true', 'titan-read-halt', layout.appDir], {
+    const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1" 2> /dev/null || true', 'titan-read-halt', layout.stateFile('halted')], {
         timeoutMs: 30_000,
         logOutput: 'none',
     });
@@ -66932,66 +66510,25 @@ async function readHaltMark(connection, layout) {
 async function liftHaltMark(connection, layout, nonce) {
     if (nonce !== '' && !NONCE_PATTERN.test(nonce))
         throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
-    const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
-        name: LIFT_HALT_MARK_SCRIPT_NAME,
+    const { stdout, exitCode } = await host_script_runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
         timeoutMs: 30_000,
         acceptExitCodes: [EXIT_HALT_STANDS],
     });
-    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(stdout.trim()) : undefined;
+    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
 
 
 
-const HOST_STATE_SCRIPT_NAME = 'titan-host-state';
-// $1 app dir. One line per fact; release ids are the only names printed and the parser checks them.
-const HOST_STATE_SCRIPT = `set -eu
-app=$1
-cd "$app"
-printf 'now %s\\n' "$(date +%s)"
-if [ -L current ]; then printf 'current %s\\n' "$(readlink current)"; fi
-for dir in releases/*/ releases/.*.partial-*/; do
-  [ -d "$dir" ] || continue
-  name=\${dir#releases/}
-  name=\${name%/}
-  mtime=$(stat -c %Y "$dir")
-  case $name in
-    .*) printf 'partial %s %s\\n' "$name" "$mtime" ;;
-    *)
-      bad=0
-      confirmed=0
-      if [ -e "state/$name.bad" ]; then bad=1; fi
-      if [ -e "state/$name.confirmed" ]; then confirmed=1; fi
-      printf 'release %s %s %s %s\\n' "$name" "$mtime" "$bad" "$confirmed"
-      ;;
-  esac
-done
-keys=0
-for key in trust/*.pem trust/*.pub; do
-  if [ -f "$key" ]; then keys=$((keys + 1)); fi
-done
-printf 'trust %s\\n' "$keys"
-if [ -f shared/.env.prod ]; then
-  printf 'env %s %s\\n' "$(stat -c %a shared/.env.prod)" "$(stat -c %U shared/.env.prod)"
-fi
-for record in state/guard-*.json; do
-  [ -f "$record" ] || continue
-  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
-  alive=0
-  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -q ${GUARD_SCRIPT_NAME}; then alive=1; fi
-  printf 'guard %s %s\\n' "$alive" "$(head -n 1 "$record")"
-done
-if [ -f state/mode ]; then printf 'mode %s\\n' "$(head -n 1 state/mode)"; fi
-if [ -f state/halted ]; then printf 'halted %s\\n' "$(head -n 1 state/halted)"; fi
-`;
+
 class HostStateError extends Error {
     name = 'HostStateError';
 }
 async function readHostState(connection, layout) {
     let stdout;
     try {
-        stdout = (await connection.runScript(HOST_STATE_SCRIPT, [layout.appDir], { name: HOST_STATE_SCRIPT_NAME, timeoutMs: 30_000 })).stdout;
+        stdout = (await host_script_runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
     }
     catch (error) {
         throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
@@ -67010,20 +66547,15 @@ function parseHostState(stdout) {
     let mode;
     let halted;
     let now = Math.floor(Date.now() / 1000);
-    for (const line of stdout.split('\n')) {
-        const space = line.indexOf(' ');
-        if (space < 0)
-            continue;
-        const kind = line.slice(0, space);
-        const rest = line.slice(space + 1);
-        const words = rest.split(' ');
+    for (const { kind, values: words } of hostRecords(stdout)) {
+        const rest = words.join(' ');
         switch (kind) {
             case 'now':
                 now = Number(words[0]);
                 break;
             case 'current': {
                 const match = /^releases\/([^/]+)$/.exec(rest);
-                if (match?.[1] !== undefined && release_id_RELEASE_ID_PATTERN.test(match[1]))
+                if (match?.[1] !== undefined && RELEASE_ID_PATTERN.test(match[1]))
                     current = match[1];
                 else
                     strayCurrent = rest;
@@ -67031,7 +66563,7 @@ function parseHostState(stdout) {
             }
             case 'release': {
                 const [id, mtime, bad, confirmed] = words;
-                if (id !== undefined && release_id_RELEASE_ID_PATTERN.test(id)) {
+                if (id !== undefined && RELEASE_ID_PATTERN.test(id)) {
                     releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
                 }
                 break;
@@ -67047,7 +66579,7 @@ function parseHostState(stdout) {
                 envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
                 break;
             case 'guard': {
-                const guard = parseGuardRecord(rest.slice(2), words[0] === '1');
+                const guard = parseGuardRecord(words[1] ?? '', words[0] === '1');
                 if (guard !== undefined)
                     guards.push(guard);
                 break;
@@ -67056,7 +66588,7 @@ function parseHostState(stdout) {
                 mode = rest.trim();
                 break;
             case 'halted':
-                halted = parseHaltMark(rest);
+                halted = parseHaltMark(words[0] ?? '');
                 break;
             default:
                 break;
@@ -67069,7 +66601,7 @@ function parseGuardRecord(json, alive) {
         const value = JSON.parse(json);
         const release = value['release'];
         const previous = value['previous'];
-        if (typeof release !== 'string' || !release_id_RELEASE_ID_PATTERN.test(release))
+        if (typeof release !== 'string' || !RELEASE_ID_PATTERN.test(release))
             return undefined;
         return {
             release,
@@ -67087,39 +66619,8 @@ function parseGuardRecord(json, alive) {
 
 ;// CONCATENATED MODULE: ../packages/host/lib/image-pull.js
 
-const MISSING_IMAGES_SCRIPT_NAME = 'titan-missing-images';
-// $@ image references `repository@sha256:...`. Prints the ones the engine does not have, one a line.
-const MISSING_IMAGES_SCRIPT = `set -eu
-if docker image inspect --format '{{.Id}}' "$@" > /dev/null 2>&1; then
-  exit 0
-fi
-for ref in "$@"; do
-  if ! docker image inspect --format '{{.Id}}' "$ref" > /dev/null 2>&1; then
-    printf '%s\\n' "$ref"
-  fi
-done
-`;
-const PULL_IMAGES_SCRIPT_NAME = 'titan-pull-images';
-// $@ image references. Pulls them in parallel; one line per reference: pulled or failed.
-const PULL_IMAGES_SCRIPT = `set -eu
-pids=''
-for ref in "$@"; do
-  (
-    if docker pull -q "$ref" > /dev/null; then
-      printf 'pulled %s\\n' "$ref"
-    else
-      printf 'failed %s\\n' "$ref"
-      exit 1
-    fi
-  ) &
-  pids="$pids $!"
-done
-status=0
-for pid in $pids; do
-  wait "$pid" || status=1
-done
-exit "$status"
-`;
+
+
 /** `repository@sha256:...` of every image, sorted by service. */
 function imageReferences(images) {
     return Object.keys(images)
@@ -67134,14 +66635,14 @@ function imageReferences(images) {
 }
 /** The references the host's engine does not have (read-only). */
 async function findMissingImages(connection, references) {
-    const { stdout } = await connection.runScript(MISSING_IMAGES_SCRIPT, references, { name: MISSING_IMAGES_SCRIPT_NAME, timeoutMs: 5 * 60_000 });
-    return stdout.split('\n').filter((line) => line !== '');
+    const { stdout } = await host_script_runHostScript(connection, null, 'titan-missing-images', references, { timeoutMs: 5 * 60_000 });
+    return recordsOf(stdout, 'missing').flatMap((values) => values.slice(0, 1));
 }
 async function pullImages(connection, references, logger) {
     if (references.length === 0)
         return;
     try {
-        await connection.runScript(PULL_IMAGES_SCRIPT, references, { name: PULL_IMAGES_SCRIPT_NAME, timeoutMs: 30 * 60_000 });
+        await host_script_runHostScript(connection, null, 'titan-pull-images', references, { timeoutMs: 30 * 60_000 });
     }
     catch (error) {
         throw new Error(`Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +
@@ -67151,16 +66652,26 @@ async function pullImages(connection, references, logger) {
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/journal.js
-const APPEND_JOURNAL_SCRIPT_NAME = 'titan-journal';
-// $1 journal file, $2 one JSON line. O_APPEND keeps concurrent lines whole.
-const APPEND_JOURNAL_SCRIPT = `set -eu
-printf '%s\\n' "$2" >> "$1"
-`;
+
+const WORD = /^[a-z][a-z-]*$/;
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+/**
+ * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
+ * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
+ */
+function journalLine(entry) {
+    const { time, action, result, ...rest } = entry;
+    return JSON.stringify({ time, action, result, ...rest });
+}
 async function appendJournal(connection, layout, entry) {
-    const line = JSON.stringify(entry);
-    if (line.includes('\n'))
+    const { time, action, result, ...rest } = entry;
+    if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
+        throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
+    }
+    const fields = JSON.stringify(rest).slice(1, -1);
+    if (fields.includes('\n'))
         throw new Error('a journal line must be one line');
-    await connection.runScript(APPEND_JOURNAL_SCRIPT, [layout.journal, line], { name: APPEND_JOURNAL_SCRIPT_NAME, timeoutMs: 30_000 });
+    await host_script_runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
 }
 /** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
 function parseJournal(text) {
@@ -67496,6 +67007,20 @@ function unterminated(line, opener, what) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/problems-error.js
+/**
+ * An error that lists every problem it found at once (the secret files kept wrongly, the pending
+ * migrations that break the content rule): the message for people, `problems` for the caller.
+ */
+class ProblemsError extends Error {
+    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+    problems;
+    constructor(message, problems) {
+        super(message);
+        this.problems = problems;
+    }
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
 /**
  * Reading files of an installed release back from the host (its manifest, its compose files), in
@@ -67504,43 +67029,20 @@ function unterminated(line, opener, what) {
 
 
 
-const READ_RELEASE_FILES_SCRIPT_NAME = 'titan-read-release-files';
-// $1 release folder, then paths in it. For each: "file <path>" and the file in base64 on one line,
-// or "missing <path>" and an empty line.
-const READ_RELEASE_FILES_SCRIPT = `set -eu
-dir=$1
-shift
-cd "$dir"
-for path in "$@"; do
-  if [ -f "$path" ]; then
-    printf 'file %s\\n' "$path"
-    base64 -w 0 < "$path"
-    printf '\\n'
-  else
-    printf 'missing %s\\n\\n' "$path"
-  fi
-done
-`;
+
+
 async function readReleaseFiles(connection, layout, releaseId, paths) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     for (const path of paths) {
         if (!isBundlePath(path))
             throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
     }
-    const { stdout } = await connection.runScript(READ_RELEASE_FILES_SCRIPT, [layout.releaseDir(releaseId), ...paths], {
-        name: READ_RELEASE_FILES_SCRIPT_NAME,
-        timeoutMs: 60_000,
-    });
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
     const files = new Map();
-    const lines = stdout.split('\n');
-    for (let i = 0; i + 1 < lines.length; i += 2) {
-        const header = lines[i] ?? '';
-        if (header.startsWith('missing '))
-            continue;
-        if (!header.startsWith('file '))
-            break;
-        files.set(header.slice('file '.length), Buffer.from(lines[i + 1] ?? '', 'base64'));
+    for (const [path, base64] of recordsOf(stdout, 'file')) {
+        if (path !== undefined)
+            files.set(path, Buffer.from(base64 ?? '', 'base64'));
     }
     return files;
 }
@@ -67578,14 +67080,10 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
 
 
 
-class MigrationContentError extends Error {
+
+/** Its problems are `file:line what`, one a problem. */
+class MigrationContentError extends ProblemsError {
     name = 'MigrationContentError';
-    /** `file:line what` for each problem. */
-    problems;
-    constructor(message, problems) {
-        super(message);
-        this.problems = problems;
-    }
 }
 async function checkMigrationContent(connection, layout, releaseId, pending) {
     if (pending.length === 0)
@@ -67616,101 +67114,14 @@ async function checkMigrationContent(connection, layout, releaseId, pending) {
 
 
 
+
+
+
 const MIGRATIONS_TABLE = '_titan_migrations';
 /** The stack profile's database as a migration target. */
 function databaseTarget(profile) {
     return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
 }
-const READ_MIGRATIONS_SCRIPT_NAME = 'titan-read-migrations';
-// The history table; created, when missing, in the same transaction as the first migration.
-const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
-  file text PRIMARY KEY,
-  sha256 char(64) NOT NULL,
-  release text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
-);`;
-// $1 project, $2 role, $3 database, $4 seconds to wait for postgres, $5 its compose service. Reads (never writes) the history:
-// "file sha256" lines, nothing when there is no history table yet. Waits for the project's running
-// postgres container to accept connections only when the first try fails; a stopped or missing one
-// is said at once.
-const READ_MIGRATIONS_SCRIPT = `set -eu
-project=$1
-role=$2
-db=$3
-wait=$4
-service=$5
-postgres_id() {
-  docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service" | head -n 1
-}
-read_history() {
-  docker exec -i "$1" psql -X -q -v ON_ERROR_STOP=1 -A -t -U "$role" -d "$db" <<'SQL'
-SELECT to_regclass('${MIGRATIONS_TABLE}') IS NOT NULL AS present \\gset
-\\if :present
-SELECT file || ' ' || sha256 FROM ${MIGRATIONS_TABLE} ORDER BY file;
-\\endif
-SQL
-}
-id=$(postgres_id)
-if [ -n "$id" ] && read_history "$id" 2> /dev/null; then
-  exit 0
-fi
-if [ -z "$id" ]; then
-  if [ -n "$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service")" ]; then
-    echo "the $service container of project $project is stopped" >&2
-  else
-    echo "project $project has no $service container" >&2
-  fi
-  exit ${EXIT_NO_DATABASE}
-fi
-deadline=$(($(date +%s) + wait))
-while :; do
-  id=$(postgres_id)
-  if [ -n "$id" ] && docker exec "$id" pg_isready -q -h /var/run/postgresql -U "$role" -d "$db" > /dev/null 2>&1; then
-    break
-  fi
-  if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "$service of project $project does not accept connections after $wait s" >&2
-    exit 1
-  fi
-  sleep 1
-done
-read_history "$id"
-`;
-const APPLY_MIGRATION_SCRIPT_NAME = 'titan-apply-migration';
-// $1 SQL file on the host, $2 file name, $3 its sha256, $4 release id, $5 role, $6 database, $7 the
-// work record to write while it runs (state/work-<session>-migration: see END_WORK_PART, which ends
-// the work of a deploy that is gone), $8 the database application name of this work, then the
-// compose service of the database, then the docker compose command (env TITAN_MODE=... docker compose -p ... --env-file ...).
-const APPLY_MIGRATION_SCRIPT = `set -eu
-sql=$1
-name=$2
-sha=$3
-release=$4
-role=$5
-db=$6
-work=$7
-app_name=$8
-service=$9
-shift 9
-container=$("$@" ps -q "$service")
-mkdir -p "$(dirname "$work")"
-printf '%s %s %s %s\\n' "$container" "$role" "$db" "$app_name" > "$work.tmp"
-mv -f "$work.tmp" "$work"
-{
-  cat <<'SQL'
-SET client_min_messages TO warning;
-${CREATE_TABLE}
-SQL
-  cat "$sql"
-  cat <<'SQL'
-
-;
-INSERT INTO ${MIGRATIONS_TABLE} (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');
-SQL
-} | "$@" exec -T -e "PGAPPNAME=$app_name" "$service" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$role" -d "$db" \\
-  -v "titan_file=$name" -v "titan_sha256=$sha" -v "titan_release=$release"
-rm -f "$work"
-`;
 class MigrationFailedError extends Error {
     name = 'MigrationFailedError';
     file;
@@ -67735,8 +67146,7 @@ async function readAppliedMigrations(connection, project, options) {
     const db = options.database;
     let stdout;
     try {
-        ({ stdout } = await connection.runScript(READ_MIGRATIONS_SCRIPT, [project, db.user, db.database, String(options.waitSeconds), db.service], {
-            name: READ_MIGRATIONS_SCRIPT_NAME,
+        ({ stdout } = await host_script_runHostScript(connection, null, 'titan-read-migrations', [project, db.service, db.user, db.database, MIGRATIONS_TABLE, String(options.waitSeconds)], {
             timeoutMs: (options.waitSeconds + 120) * 1000,
         }));
     }
@@ -67748,11 +67158,7 @@ async function readAppliedMigrations(connection, project, options) {
         }
         throw error;
     }
-    return stdout
-        .split('\n')
-        .map((line) => line.trim().split(' '))
-        .filter((words) => words.length === 2 && words[0] !== '' && words[1] !== undefined)
-        .map(([file, sha256]) => ({ file, sha256 }));
+    return recordsOf(stdout, 'applied').flatMap(([file, sha256]) => (file !== undefined && sha256 !== undefined ? [{ file, sha256 }] : []));
 }
 const WORK_TOKEN_PATTERN = /^[0-9a-f]{8,64}$/;
 /** Applies one migration (file from the host's verified release folder) and records it, in one transaction. */
@@ -67763,11 +67169,11 @@ async function applyMigration(connection, target, request, logger) {
         throw new Error(`Work token ${JSON.stringify(work.token)} is not hex.`);
     const started = performance.now();
     try {
-        await connection.runScript(APPLY_MIGRATION_SCRIPT, [
-            `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.user, db.database,
-            `${work.stateDir}/work-${work.token}-migration`, `titan-migration-${work.token}`, db.service,
+        await host_script_runHostScript(connection, null, 'titan-apply-migration', [
+            `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.service, db.user, db.database, MIGRATIONS_TABLE,
+            workRecord(work.stateDir, work.token, 'migration'), `titan-migration-${work.token}`,
             ...compose_command_composeArgv(target, []),
-        ], { name: APPLY_MIGRATION_SCRIPT_NAME, timeoutMs: 30 * 60_000 });
+        ], { timeoutMs: 30 * 60_000 });
     }
     catch (error) {
         if (error instanceof CommandFailedError)
@@ -67782,18 +67188,8 @@ async function applyMigration(connection, target, request, logger) {
 ;// CONCATENATED MODULE: ../packages/host/lib/migration-record.js
 
 
-const CHECK_MIGRATION_RECORD_SCRIPT_NAME = 'titan-check-migration-record';
-// $1 file name, $2 role, $3 database, $4 its compose service, then the docker compose command. Prints "sha256 release" of
-// the file's history row, or nothing.
-const CHECK_MIGRATION_RECORD_SCRIPT = `set -eu
-name=$1
-role=$2
-db=$3
-service=$4
-shift 4
-printf '%s\\n' "SELECT sha256 || ' ' || release FROM ${MIGRATIONS_TABLE} WHERE file = :'titan_file';" |
-  "$@" exec -T "$service" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$role" -d "$db" -v "titan_file=$name"
-`;
+
+
 class MigrationNotRecordedError extends Error {
     name = 'MigrationNotRecordedError';
     file;
@@ -67805,11 +67201,8 @@ class MigrationNotRecordedError extends Error {
 async function requireMigrationRecorded(connection, target, request) {
     const { migration, releaseId } = request;
     const database = request.database;
-    const { stdout } = await connection.runScript(CHECK_MIGRATION_RECORD_SCRIPT, [migration.file, database.user, database.database, database.service, ...compose_command_composeArgv(target, [])], {
-        name: CHECK_MIGRATION_RECORD_SCRIPT_NAME,
-        timeoutMs: 120_000,
-    });
-    const found = stdout.trim();
+    const { stdout } = await host_script_runHostScript(connection, null, 'titan-check-migration-record', [migration.file, database.service, database.user, database.database, MIGRATIONS_TABLE, ...compose_command_composeArgv(target, [])], { timeoutMs: 120_000 });
+    const found = (lastRecord(stdout, 'recorded') ?? []).join(' ');
     if (found === `${migration.sha256} ${releaseId}`)
         return;
     throw new MigrationNotRecordedError(migration.file, `Migration ${migration.file} ran, but its history row is ${found === '' ? 'missing from' : `not the one written to (found ${JSON.stringify(found.slice(0, 100))})`} ${MIGRATIONS_TABLE}: ` +
@@ -67821,13 +67214,15 @@ async function requireMigrationRecorded(connection, target, request) {
 /**
  * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
  * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
- * sticky bit survives), verified ON THE HOST by the release package's script (openssl against
+ * sticky bit survives), verified ON THE HOST (scripts/install-release.sh) by the release package's script (openssl against
  * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
  * `releases/<id>`.
  * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
  * that is already there is verified again in place (verifyRelease, as a rollback checks the release
  * it returns to) and reused.
  */
+
+
 
 
 
@@ -67843,53 +67238,6 @@ class HostVerificationError extends Error {
         this.reason = reason;
     }
 }
-// read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
-// setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
-// \`chmod -R u+w\`, removed (retention does that).
-const READ_ONLY_PART = `read_only() {
-  chmod -R a-w,u-s,g-s,o-t -- "$1"
-}
-`;
-const INSTALL_RELEASE_SCRIPT_NAME = 'titan-install-release';
-// $1 partial folder, $2 release folder, $3 trust folder, $4 release id; the verify script's text on
-// stdin. Exit 3 with the verify script's reason on stderr when the bundle does not verify (the
-// partial folder is removed).
-const INSTALL_RELEASE_SCRIPT = `set -eu
-partial=$1
-final=$2
-trust=$3
-id=$4
-verify=$(cat)
-# Read-only for everyone, before it is verified (so nobody changes it between the check and its
-# use): no write bit, no setuid, setgid or sticky bit survives the upload, whatever the tar said.
-${READ_ONLY_PART}read_only "$partial"
-if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$partial" "$trust" "$id" 2>&1); then
-  mv -T -- "$partial" "$final"
-  printf '%s\\n' "$out"
-else
-  chmod -R u+w -- "$partial"
-  rm -rf -- "$partial"
-  printf '%s\\n' "$out" >&2
-  exit ${EXIT_NOT_VERIFIED}
-fi
-`;
-const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
-// $1 release folder. Makes an installed release folder read-only (one installed before releases were).
-const READ_ONLY_RELEASE_SCRIPT = `set -eu
-${READ_ONLY_PART}read_only "$1"
-`;
-const VERIFY_RELEASE_SCRIPT_NAME = 'titan-verify-release';
-// $1 release folder, $2 trust folder, $3 release id; the verify script's text on stdin. Exit 3 when
-// it fails.
-const VERIFY_RELEASE_SCRIPT = `set -eu
-verify=$(cat)
-if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$1" "$2" "$3" 2>&1); then
-  printf '%s\\n' "$out"
-else
-  printf '%s\\n' "$out" >&2
-  exit ${EXIT_NOT_VERIFIED}
-fi
-`;
 /**
  * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
  * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
@@ -67899,17 +67247,15 @@ fi
  * closed).
  */
 async function verifyRelease(connection, layout, releaseId, options = {}) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    const dir = layout.releaseDir(releaseId);
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     const started = performance.now();
-    const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [dir, layout.trustDir, releaseId], {
+    const verdict = await runVerifying(connection, layout, 'titan-verify-release', [releaseId], {
         failure: options.failure ??
             ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
                 'A release folder must never change after it was verified: find out who altered it.'),
     });
     const verifyMs = Math.round(performance.now() - started);
-    const verdict = out.trim().split('\n').pop() ?? '';
     if (!verdict.startsWith(`verified ${releaseId} `)) {
         throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
     }
@@ -67917,19 +67263,20 @@ async function verifyRelease(connection, layout, releaseId, options = {}) {
 }
 async function installRelease(connection, options) {
     const { layout, bundleDir, releaseId, logger } = options;
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     const final = layout.releaseDir(releaseId);
     if (options.exists) {
         const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
             failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
                 'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
         });
-        await connection.runScript(READ_ONLY_RELEASE_SCRIPT, [final], { name: READ_ONLY_RELEASE_SCRIPT_NAME, timeoutMs: 60_000 });
+        await host_script_runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
         logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
         return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
     }
-    const partial = `${layout.releasesDir}/.${releaseId}.partial-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    const partialName = `.${releaseId}.partial-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    const partial = `${layout.releasesDir}/${partialName}`;
     const uploadStarted = performance.now();
     let uploadedBytes;
     try {
@@ -67937,23 +67284,25 @@ async function installRelease(connection, options) {
         uploadedBytes = stats.bytes;
     }
     catch (error) {
-        await connection.run(['sh', '-c', 'chmod -R u+w -- "$1" 2>/dev/null || true; rm -rf -- "$1"', 'titan-remove-partial', partial], { timeoutMs: 60_000 }).catch(() => undefined);
+        await host_script_runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
         throw error;
     }
     const uploadMs = Math.round(performance.now() - uploadStarted);
     logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
     const verifyStarted = performance.now();
-    const out = await runVerifying(connection, INSTALL_RELEASE_SCRIPT, INSTALL_RELEASE_SCRIPT_NAME, [partial, final, layout.trustDir, releaseId], {
+    const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
         failure: (reason) => `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
             'Sign the bundle again from the release source with the release key the host trusts (trust/ on the host), and do not edit it afterwards.',
     });
     const verifyMs = Math.round(performance.now() - verifyStarted);
-    logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(out)}) and installed it as ${final}.`);
-    return { releaseId, reused: false, signer: signerOf(out), uploadedBytes, uploadMs, verifyMs };
+    logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);
+    return { releaseId, reused: false, signer: signerOf(verdict), uploadedBytes, uploadMs, verifyMs };
 }
-async function runVerifying(connection, script, name, args, messages) {
+/** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
+async function runVerifying(connection, layout, name, args, messages) {
     try {
-        return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT })).stdout;
+        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT });
+        return lastRecord(stdout, 'verified')?.[0] ?? '';
     }
     catch (error) {
         if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
@@ -67971,8 +67320,8 @@ function verifyReason(stderr) {
         return tagged.slice('verify-release: '.length);
     return lines[lines.length - 1] ?? 'the verify script failed without saying why';
 }
-function signerOf(out) {
-    const match = /^verified \S+ (\S+)$/m.exec(out);
+function signerOf(verdict) {
+    const match = /^verified \S+ (\S+)$/.exec(verdict);
     return match?.[1] ?? 'unknown key';
 }
 
@@ -67984,6 +67333,8 @@ function signerOf(out) {
  * waiting started. Leftover partial uploads (from a deploy that was killed mid-upload) go too.
  * The choice is pure (selectReleasesToRemove); removeReleases carries it out on the host.
  */
+
+
 
 /** Most recently run first (folder mtime, then id). */
 function newestFirst(a, b) {
@@ -68024,50 +67375,20 @@ function selectReleasesToRemove(input) {
     };
 }
 const PARTIAL_PATTERN = /^\.[A-Za-z0-9][A-Za-z0-9._-]*\.partial-[0-9a-f]+$/;
-const REMOVE_RELEASES_SCRIPT_NAME = 'titan-remove-releases';
-// $1 app dir, $2 space-separated partial folder names, then release ids. A release `current` points
-// at is never removed, whatever the caller asked.
-const REMOVE_RELEASES_SCRIPT = `set -eu
-app=$1
-partials=$2
-shift 2
-cd "$app"
-# Released files are read-only (release-install.ts): write access first, for the removal.
-for name in $partials; do
-  chmod -R u+w -- "releases/$name" 2> /dev/null || true
-  rm -rf -- "releases/$name"
-done
-current=$(readlink current 2> /dev/null || true)
-for id in "$@"; do
-  if [ "$current" = "releases/$id" ]; then
-    echo "kept $id: it is current" >&2
-    continue
-  fi
-  chmod -R u+w -- "releases/$id"
-  rm -rf -- "releases/$id"
-  rm -f -- "state/$id.confirmed" "state/$id.bad" "state/guard-$id.log"
-  printf 'removed %s\\n' "$id"
-done
-`;
 async function removeReleases(connection, layout, ids, partials) {
     for (const id of ids) {
-        if (!release_id_RELEASE_ID_PATTERN.test(id))
-            throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+        if (!RELEASE_ID_PATTERN.test(id))
+            throw new Error(`Release id ${JSON.stringify(id)} does not match ${RELEASE_ID_PATTERN.source}.`);
     }
     const safePartials = partials.filter((p) => PARTIAL_PATTERN.test(p));
     if (ids.length === 0 && safePartials.length === 0)
         return [];
-    const { stdout } = await connection.runScript(REMOVE_RELEASES_SCRIPT, [layout.appDir, safePartials.join(' '), ...ids], {
-        name: REMOVE_RELEASES_SCRIPT_NAME,
-        timeoutMs: 5 * 60_000,
-    });
-    return stdout
-        .split('\n')
-        .filter((l) => l.startsWith('removed '))
-        .map((l) => l.slice('removed '.length));
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-remove-releases', [safePartials.join(' '), ...ids], { timeoutMs: 5 * 60_000 });
+    return recordsOf(stdout, 'removed').flatMap((values) => values.slice(0, 1));
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
+
 
 
 const COMPOSE_TIMEOUT_MS = 10 * 60_000;
@@ -68110,18 +67431,6 @@ async function restartServices(connection, target, services, logger) {
     logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
     await connection.run(compose_command_composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
 }
-const UP_EXCEPT_SCRIPT_NAME = 'titan-up-except';
-// $1 services to leave alone (space-separated), then the docker compose command. Brings up every
-// other service of the release (`up -d --no-deps --remove-orphans <services>`: a service left alone
-// is never started as another one's dependency).
-const UP_EXCEPT_SCRIPT = (/* unused pure expression or super */ null && (`set -eu
-held=$1
-shift
-services=$("$@" config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
-set -f
-# shellcheck disable=SC2086 # one argument per service
-"$@" up -d --no-deps --remove-orphans $services
-`));
 /** `up -d --no-deps --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
 async function upStackExcept(connection, target, held, logger) {
     for (const service of held) {
@@ -68129,69 +67438,28 @@ async function upStackExcept(connection, target, held, logger) {
             throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
     }
     logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
-    await connection.runScript(UP_EXCEPT_SCRIPT, [held.join(' '), ...composeArgv(target, [])], { name: UP_EXCEPT_SCRIPT_NAME, timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+    await runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/stack-mode.js
-const RECORD_MODE_SCRIPT_NAME = 'titan-record-mode';
-// $1 app dir, $2 TITAN_MODE.
-const RECORD_MODE_SCRIPT = `set -eu
-cd "$1"
-mkdir -p state
-printf '%s\\n' "$2" > state/mode.tmp
-mv -f state/mode.tmp state/mode
-`;
+
 async function recordStackMode(connection, layout, mode) {
-    await connection.runScript(RECORD_MODE_SCRIPT, [layout.appDir, mode], { name: RECORD_MODE_SCRIPT_NAME, timeoutMs: 30_000 });
+    await host_script_runHostScript(connection, layout, 'titan-record-mode', [mode], { timeoutMs: 30_000 });
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/stack-record.js
 
-const STACK_RECORD = 'state/stack-started';
-// The digest of every regular file under shared/ (paths and contents), as one sha256.
-const SHARED_DIGEST_PART = `shared_digest() {
-  find shared -type f -print0 2> /dev/null | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -d ' ' -f 1
-}
-containers() {
-  docker ps -a --no-trunc --filter "label=com.docker.compose.project=$project" --format '{{.ID}} {{.State}} {{.Label "com.docker.compose.service"}}'
-}
-`;
-const READ_STACK_RECORD_SCRIPT_NAME = 'titan-read-stack-record';
-// $1 app dir, $2 project. Prints "container ID STATE SERVICE" lines, the record's lines (prefixed
-// "record "; its digest line stays on the host) and "shared same|changed|no-record".
-const READ_STACK_RECORD_SCRIPT = `set -eu
-app=$1 project=$2
-cd "$app"
-${SHARED_DIGEST_PART}containers | sed 's/^/container /'
-if [ ! -f ${STACK_RECORD} ]; then
-  echo 'shared no-record'
-  exit 0
-fi
-grep -v '^shared ' ${STACK_RECORD} | sed 's/^/record /'
-if [ "$(sed -n 's/^shared //p' ${STACK_RECORD})" = "$(shared_digest)" ]; then echo 'shared same'; else echo 'shared changed'; fi
-`;
-const WRITE_STACK_RECORD_SCRIPT_NAME = 'titan-write-stack-record';
-// $1 app dir, $2 project, $3 release id, $4 mode. The record of what runs now (written atomically).
-const WRITE_STACK_RECORD_SCRIPT = `set -eu
-app=$1 project=$2 release=$3 mode=$4
-cd "$app"
-${SHARED_DIGEST_PART}mkdir -p state
-{
-  printf 'release %s\\nmode %s\\nshared %s\\n' "$release" "$mode" "$(shared_digest)"
-  containers | awk '{ print "container " $1 " " $3 }'
-} > ${STACK_RECORD}.tmp
-chmod 0600 ${STACK_RECORD}.tmp
-mv -f ${STACK_RECORD}.tmp ${STACK_RECORD}
-`;
+
+
 async function readStackNow(connection, layout, project) {
     checkProject(project);
-    const { stdout } = await connection.runScript(READ_STACK_RECORD_SCRIPT, [layout.appDir, project], { name: READ_STACK_RECORD_SCRIPT_NAME, timeoutMs: 60_000 });
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-stack-record', [project], { timeoutMs: 60_000 });
     return parseStackNow(stdout);
 }
 /** Records what runs now as the last successful start of `release` in `mode`. */
 async function writeStackRecord(connection, layout, project, release, mode) {
     checkProject(project);
-    await connection.runScript(WRITE_STACK_RECORD_SCRIPT, [layout.appDir, project, release, mode], { name: WRITE_STACK_RECORD_SCRIPT_NAME, timeoutMs: 60_000 });
+    await host_script_runHostScript(connection, layout, 'titan-write-stack-record', [project, release, mode], { timeoutMs: 60_000 });
 }
 function parseStackNow(stdout) {
     const containers = [];
@@ -68199,21 +67467,21 @@ function parseStackNow(stdout) {
     let release;
     let mode = '';
     let shared = 'no-record';
-    for (const line of stdout.split('\n')) {
-        const words = line.split(' ');
-        if (words[0] === 'container' && words.length >= 3) {
-            containers.push({ id: words[1] ?? '', state: words[2] ?? '', service: words[3] ?? '' });
+    for (const { kind, values } of hostRecords(stdout)) {
+        const [a = '', b = '', c = ''] = values;
+        if (kind === 'container') {
+            containers.push({ id: a, state: b, service: c });
         }
-        else if (words[0] === 'record') {
-            if (words[1] === 'release')
-                release = words[2];
-            else if (words[1] === 'mode')
-                mode = words[2] ?? '';
-            else if (words[1] === 'container')
-                recorded.push({ id: words[2] ?? '', service: words[3] ?? '' });
+        else if (kind === 'recorded') {
+            if (a === 'release')
+                release = b;
+            else if (a === 'mode')
+                mode = b;
+            else if (a === 'container')
+                recorded.push({ id: b, service: c });
         }
-        else if (words[0] === 'shared' && (words[1] === 'same' || words[1] === 'changed' || words[1] === 'no-record')) {
-            shared = words[1];
+        else if (kind === 'shared' && (a === 'same' || a === 'changed' || a === 'no-record')) {
+            shared = a;
         }
     }
     return { containers, record: release === undefined ? undefined : { release, mode, containers: recorded }, shared };
@@ -68228,32 +67496,18 @@ function checkProject(project) {
  * `current` flips atomically, in both directions: a symbolic link to the release is made under a
  * temporary name, then renamed over `current` (`mv -T`, one rename(2)). At no moment is there no
  * `current` or a half-made one. The release folder is touched, so the releases' modification times
- * say which ran most recently (what retention keeps).
+ * say which ran most recently (what retention keeps). scripts/switch-current.sh.
  */
 
 
-const SWITCH_CURRENT_SCRIPT_NAME = 'titan-switch-current';
-// $1 app dir, $2 release id, $3 temporary link name. Prints the new link target.
-const SWITCH_CURRENT_SCRIPT = `set -eu
-app=$1
-release=$2
-tmp=$3
-cd "$app"
-if [ ! -d "releases/$release" ]; then
-  echo "releases/$release does not exist in $app" >&2
-  exit 1
-fi
-ln -s "releases/$release" "$tmp"
-mv -T "$tmp" current
-touch "releases/$release"
-readlink current
-`;
+
+
 async function switchCurrent(connection, layout, releaseId) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-    const { stdout } = await connection.runScript(SWITCH_CURRENT_SCRIPT, [layout.appDir, releaseId, tmp], { name: SWITCH_CURRENT_SCRIPT_NAME, timeoutMs: 60_000 });
-    const target = stdout.trim();
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-switch-current', [releaseId, tmp], { timeoutMs: 60_000 });
+    const target = lastRecord(stdout, 'current')?.[0] ?? '';
     if (target !== layout.currentTarget(releaseId)) {
         throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
     }
@@ -68920,40 +68174,14 @@ function parseStackProbe(stdout, policyPath) {
 
 
 
-class SecretFilesError extends Error {
+
+
+
+class SecretFilesError extends ProblemsError {
     name = 'SecretFilesError';
-    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
-    problems;
-    constructor(message, problems) {
-        super(message);
-        this.problems = problems;
-    }
 }
 /** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
 const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
-const SECRET_FILES_SCRIPT_NAME = 'titan-secret-files';
-// $1 app dir, then the paths. One line per problem: <path> TAB <problem>. Exit 0 either way.
-const SECRET_FILES_SCRIPT = `set -eu
-app=$1
-shift
-me=$(id -u)
-me_name=$(id -un)
-for rel in "$@"; do
-  f="$app/$rel"
-  if [ -L "$f" ]; then printf '%s\\t%s\\n' "$rel" "is a symbolic link (it must be the file itself)"; continue; fi
-  if [ ! -e "$f" ]; then printf '%s\\t%s\\n' "$rel" "is missing"; continue; fi
-  if [ ! -f "$f" ]; then printf '%s\\t%s\\n' "$rel" "is not a regular file"; continue; fi
-  read -r mode owner owner_name size <<EOF
-$(stat -c '%a %u %U %s' -- "$f")
-EOF
-  case "$mode" in
-    600 | 400) ;;
-    *) printf '%s\\t%s\\n' "$rel" "has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)" ;;
-  esac
-  if [ "$owner" != "$me" ]; then printf '%s\\t%s\\n' "$rel" "is owned by $owner_name (uid $owner), not by the deploy user $me_name"; fi
-  if [ "$size" = 0 ]; then printf '%s\\t%s\\n' "$rel" "is empty"; fi
-done
-`;
 /** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
 async function inspectSecretFiles(connection, layout, paths) {
     if (paths.length === 0)
@@ -68962,14 +68190,8 @@ async function inspectSecretFiles(connection, layout, paths) {
         if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
             throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
     }
-    const result = await connection.runScript(SECRET_FILES_SCRIPT, [layout.appDir, ...paths], { name: SECRET_FILES_SCRIPT_NAME, timeoutMs: 30_000 });
-    return result.stdout
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => {
-        const [path = '', ...rest] = line.split('\t');
-        return { path, problem: rest.join('\t') };
-    });
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
+    return recordsOf(stdout, 'secret-file').map(([path = '', problem = '']) => ({ path, problem }));
 }
 /** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
 async function requireSecretFiles(connection, layout, paths, what) {
@@ -77462,8 +76684,8 @@ async function readBundleId(input) {
     // The release id names a folder on the host: its rule is checked on its own first, so a bad id is
     // reported as such whatever else is wrong with the manifest.
     const claimedId = releaseIdIn(bytes);
-    if (claimedId !== undefined && !release_id_RELEASE_ID_PATTERN.test(claimedId)) {
-        throw new configuration_error/* ConfigurationError */.j(`${where}: the release id ${JSON.stringify(claimedId)} in ${MANIFEST_FILE} breaks the release id rule (${release_id_RELEASE_ID_PATTERN.source}); it was not used. Sign the release again.`, { input: 'bundle' });
+    if (claimedId !== undefined && !RELEASE_ID_PATTERN.test(claimedId)) {
+        throw new configuration_error/* ConfigurationError */.j(`${where}: the release id ${JSON.stringify(claimedId)} in ${MANIFEST_FILE} breaks the release id rule (${RELEASE_ID_PATTERN.source}); it was not used. Sign the release again.`, { input: 'bundle' });
     }
     try {
         return { bundle, releaseId: parseManifest(bytes).releaseId };

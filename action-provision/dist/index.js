@@ -67170,6 +67170,151 @@ function result(planned, changes, droplet, knownHosts, fingerprint) {
 
 // EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
 var configuration_error = __nccwpck_require__(5678);
+;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
+/**
+ * Where things live on a Titan host, below the application folder (`/opt/titan` on a Droplet):
+ *
+ *   releases/<id>/                 verified releases, immutable (nothing is ever written inside)
+ *   releases/.<id>.partial-<rand>/ an upload that is not verified yet
+ *   current -> releases/<id>       the running release (a relative symbolic link, flipped atomically)
+ *   shared/.env.prod               production values (0600, the host's own, never read by a deploy)
+ *   trust/*.pem                    release public keys the host verifies bundles with
+ *   state/<id>.confirmed           the release passed verification after its switch (JSON)
+ *   state/<id>.bad                 the release failed and must never be a rollback target (JSON)
+ *   state/guard-<id>.json          a commit-confirmed guard waiting for <id> to be confirmed
+ *   state/guard-<id>.log           what that guard did
+ *   state/mode                     the TITAN_MODE the stack was last started with
+ *   state/stack-started            what the last verified start left running (stack-record.ts)
+ *   journal.jsonl                  one JSON line per deploy that changed the host
+ *   .deploy.lock                   the flock(1) file of the deploy lock
+ *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
+ *
+ * State lives beside the releases, not inside them, so a release folder keeps verifying against its
+ * manifest for as long as it exists.
+ */
+/** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
+const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
+/** A Compose project name, as Compose itself accepts it. */
+const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+/** Why `appDir` cannot be an application folder, or undefined when it can. */
+function host_layout_appDirProblem(appDir) {
+    if (!APP_DIR_PATTERN.test(appDir)) {
+        return 'it must be an absolute path made of letters, digits, ".", "_", "-" and "/" only (for example /opt/titan)';
+    }
+    const segments = appDir.split('/').slice(1);
+    if (segments.some((s) => s === '.' || s === '..'))
+        return 'it must not contain "." or ".." segments';
+    if (segments.some((s) => s === '') && appDir !== '/')
+        return 'it must not contain empty segments or end with "/"';
+    if (appDir === '/')
+        return 'it must not be the root folder';
+    return undefined;
+}
+/** Why `project` cannot be a Compose project name, or undefined when it can. */
+function host_layout_projectProblem(project) {
+    if (!PROJECT_PATTERN.test(project)) {
+        return 'it must start with a lower-case letter or digit and hold only lower-case letters, digits, "_" and "-" (for example titan)';
+    }
+    if (project.length > 63)
+        return 'it must be at most 63 characters';
+    return undefined;
+}
+/**
+ * The names below the application folder: the one place they are spelled. The runner's paths
+ * (HostLayout) and the host scripts' (the TITAN_* variables every host script runs with:
+ * HostLayout.environment(), see host-script.ts) are both made from them.
+ */
+const NAMES = {
+    releases: 'releases',
+    current: 'current',
+    shared: 'shared',
+    envFile: '.env.prod',
+    trust: 'trust',
+    state: 'state',
+    journal: 'journal.jsonl',
+    lock: '.deploy.lock',
+    lockHolder: '.deploy.lock.holder',
+};
+class HostLayout {
+    appDir;
+    constructor(appDir) {
+        const problem = host_layout_appDirProblem(appDir);
+        if (problem !== undefined)
+            throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
+        this.appDir = appDir;
+    }
+    get releasesDir() {
+        return `${this.appDir}/${NAMES.releases}`;
+    }
+    releaseDir(releaseId) {
+        return `${this.releasesDir}/${releaseId}`;
+    }
+    /** What `current` holds when it points at a release (relative, so the folder can move). */
+    currentTarget(releaseId) {
+        return `${NAMES.releases}/${releaseId}`;
+    }
+    get current() {
+        return `${this.appDir}/${NAMES.current}`;
+    }
+    get sharedDir() {
+        return `${this.appDir}/${NAMES.shared}`;
+    }
+    get envFile() {
+        return `${this.sharedDir}/${NAMES.envFile}`;
+    }
+    get trustDir() {
+        return `${this.appDir}/${NAMES.trust}`;
+    }
+    get stateDir() {
+        return `${this.appDir}/${NAMES.state}`;
+    }
+    /** state/<id>.confirmed: the release passed verification after its switch. */
+    confirmedMark(releaseId) {
+        return `${this.stateDir}/${releaseId}.confirmed`;
+    }
+    /** state/<id>.bad: the release failed and must never be a rollback target. */
+    badMark(releaseId) {
+        return `${this.stateDir}/${releaseId}.bad`;
+    }
+    /** state/guard-<id>.json, .plan and .log: the guard of a release, its return plan, what it did. */
+    guardFile(releaseId, kind) {
+        return `${this.stateDir}/guard-${releaseId}.${kind}`;
+    }
+    /** state/mode, state/halted, state/stack-started, state/lock.log. */
+    stateFile(name) {
+        return `${this.stateDir}/${name}`;
+    }
+    get journal() {
+        return `${this.appDir}/${NAMES.journal}`;
+    }
+    get lockFile() {
+        return `${this.appDir}/${NAMES.lock}`;
+    }
+    get lockHolderFile() {
+        return `${this.appDir}/${NAMES.lockHolder}`;
+    }
+    /** The variables every host script runs with: where things are on this host. */
+    environment() {
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
+    }
+}
+/** The host scripts' variable for each folder or file right below the application folder. */
+const SCRIPT_PATHS = {
+    TITAN_RELEASES: 'releases',
+    TITAN_CURRENT: 'current',
+    TITAN_SHARED: 'shared',
+    TITAN_TRUST: 'trust',
+    TITAN_STATE: 'state',
+    TITAN_JOURNAL: 'journal',
+    TITAN_LOCK: 'lock',
+    TITAN_LOCK_HOLDER: 'lockHolder',
+};
+/** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
+function workRecord(stateDir, token, kind) {
+    return `${stateDir}/work-${token}-${kind}`;
+}
+
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
 /**
  * The inputs every action that works on a Titan host shares, read and checked in one place:
@@ -68312,99 +68457,6 @@ async function checkServicesFile(path, displayPath = path) {
     const file = await reader.read();
     const problems = reader.problems();
     return problems.length === 0 && file !== undefined ? { file, problems: [] } : { file: undefined, problems };
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
-/**
- * Where things live on a Titan host, below the application folder (`/opt/titan` on a Droplet):
- *
- *   releases/<id>/                 verified releases, immutable (nothing is ever written inside)
- *   releases/.<id>.partial-<rand>/ an upload that is not verified yet
- *   current -> releases/<id>       the running release (a relative symbolic link, flipped atomically)
- *   shared/.env.prod               production values (0600, the host's own, never read by a deploy)
- *   trust/*.pem                    release public keys the host verifies bundles with
- *   state/<id>.confirmed           the release passed verification after its switch (JSON)
- *   state/<id>.bad                 the release failed and must never be a rollback target (JSON)
- *   state/guard-<id>.json          a commit-confirmed guard waiting for <id> to be confirmed
- *   state/guard-<id>.log           what that guard did
- *   state/mode                     the TITAN_MODE the stack was last started with
- *   state/stack-started            what the last verified start left running (stack-record.ts)
- *   journal.jsonl                  one JSON line per deploy that changed the host
- *   .deploy.lock                   the flock(1) file of the deploy lock
- *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
- *
- * State lives beside the releases, not inside them, so a release folder keeps verifying against its
- * manifest for as long as it exists.
- */
-/** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
-const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
-/** A Compose project name, as Compose itself accepts it. */
-const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
-/** Why `appDir` cannot be an application folder, or undefined when it can. */
-function host_layout_appDirProblem(appDir) {
-    if (!APP_DIR_PATTERN.test(appDir)) {
-        return 'it must be an absolute path made of letters, digits, ".", "_", "-" and "/" only (for example /opt/titan)';
-    }
-    const segments = appDir.split('/').slice(1);
-    if (segments.some((s) => s === '.' || s === '..'))
-        return 'it must not contain "." or ".." segments';
-    if (segments.some((s) => s === '') && appDir !== '/')
-        return 'it must not contain empty segments or end with "/"';
-    if (appDir === '/')
-        return 'it must not be the root folder';
-    return undefined;
-}
-/** Why `project` cannot be a Compose project name, or undefined when it can. */
-function host_layout_projectProblem(project) {
-    if (!PROJECT_PATTERN.test(project)) {
-        return 'it must start with a lower-case letter or digit and hold only lower-case letters, digits, "_" and "-" (for example titan)';
-    }
-    if (project.length > 63)
-        return 'it must be at most 63 characters';
-    return undefined;
-}
-class HostLayout {
-    appDir;
-    constructor(appDir) {
-        const problem = host_layout_appDirProblem(appDir);
-        if (problem !== undefined)
-            throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
-        this.appDir = appDir;
-    }
-    get releasesDir() {
-        return `${this.appDir}/releases`;
-    }
-    releaseDir(releaseId) {
-        return `${this.releasesDir}/${releaseId}`;
-    }
-    /** What `current` holds when it points at a release (relative, so the folder can move). */
-    currentTarget(releaseId) {
-        return `releases/${releaseId}`;
-    }
-    get current() {
-        return `${this.appDir}/current`;
-    }
-    get sharedDir() {
-        return `${this.appDir}/shared`;
-    }
-    get envFile() {
-        return `${this.sharedDir}/.env.prod`;
-    }
-    get trustDir() {
-        return `${this.appDir}/trust`;
-    }
-    get stateDir() {
-        return `${this.appDir}/state`;
-    }
-    get journal() {
-        return `${this.appDir}/journal.jsonl`;
-    }
-    get lockFile() {
-        return `${this.appDir}/.deploy.lock`;
-    }
-    get lockHolderFile() {
-        return `${this.appDir}/.deploy.lock.holder`;
-    }
 }
 
 ;// CONCATENATED MODULE: ../packages/gatekeeper/lib/dotenv.js

@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3630);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6639);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3630:
+/***/ 6639:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63249,6 +63249,22 @@ function projectProblem(project) {
         return 'it must be at most 63 characters';
     return undefined;
 }
+/**
+ * The names below the application folder: the one place they are spelled. The runner's paths
+ * (HostLayout) and the host scripts' (the TITAN_* variables every host script runs with:
+ * HostLayout.environment(), see host-script.ts) are both made from them.
+ */
+const NAMES = {
+    releases: 'releases',
+    current: 'current',
+    shared: 'shared',
+    envFile: '.env.prod',
+    trust: 'trust',
+    state: 'state',
+    journal: 'journal.jsonl',
+    lock: '.deploy.lock',
+    lockHolder: '.deploy.lock.holder',
+};
 class HostLayout {
     appDir;
     constructor(appDir) {
@@ -63258,39 +63274,75 @@ class HostLayout {
         this.appDir = appDir;
     }
     get releasesDir() {
-        return `${this.appDir}/releases`;
+        return `${this.appDir}/${NAMES.releases}`;
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
     }
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
-        return `releases/${releaseId}`;
+        return `${NAMES.releases}/${releaseId}`;
     }
     get current() {
-        return `${this.appDir}/current`;
+        return `${this.appDir}/${NAMES.current}`;
     }
     get sharedDir() {
-        return `${this.appDir}/shared`;
+        return `${this.appDir}/${NAMES.shared}`;
     }
     get envFile() {
-        return `${this.sharedDir}/.env.prod`;
+        return `${this.sharedDir}/${NAMES.envFile}`;
     }
     get trustDir() {
-        return `${this.appDir}/trust`;
+        return `${this.appDir}/${NAMES.trust}`;
     }
     get stateDir() {
-        return `${this.appDir}/state`;
+        return `${this.appDir}/${NAMES.state}`;
+    }
+    /** state/<id>.confirmed: the release passed verification after its switch. */
+    confirmedMark(releaseId) {
+        return `${this.stateDir}/${releaseId}.confirmed`;
+    }
+    /** state/<id>.bad: the release failed and must never be a rollback target. */
+    badMark(releaseId) {
+        return `${this.stateDir}/${releaseId}.bad`;
+    }
+    /** state/guard-<id>.json, .plan and .log: the guard of a release, its return plan, what it did. */
+    guardFile(releaseId, kind) {
+        return `${this.stateDir}/guard-${releaseId}.${kind}`;
+    }
+    /** state/mode, state/halted, state/stack-started, state/lock.log. */
+    stateFile(name) {
+        return `${this.stateDir}/${name}`;
     }
     get journal() {
-        return `${this.appDir}/journal.jsonl`;
+        return `${this.appDir}/${NAMES.journal}`;
     }
     get lockFile() {
-        return `${this.appDir}/.deploy.lock`;
+        return `${this.appDir}/${NAMES.lock}`;
     }
     get lockHolderFile() {
-        return `${this.appDir}/.deploy.lock.holder`;
+        return `${this.appDir}/${NAMES.lockHolder}`;
     }
+    /** The variables every host script runs with: where things are on this host. */
+    environment() {
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
+    }
+}
+/** The host scripts' variable for each folder or file right below the application folder. */
+const SCRIPT_PATHS = {
+    TITAN_RELEASES: 'releases',
+    TITAN_CURRENT: 'current',
+    TITAN_SHARED: 'shared',
+    TITAN_TRUST: 'trust',
+    TITAN_STATE: 'state',
+    TITAN_JOURNAL: 'journal',
+    TITAN_LOCK: 'lock',
+    TITAN_LOCK_HOLDER: 'lockHolder',
+};
+/** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
+function workRecord(stateDir, token, kind) {
+    return `${stateDir}/work-${token}-${kind}`;
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -67203,6 +67255,113 @@ function secretHostPaths(secrets) {
 
 // EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(6637);
+;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
+/**
+ * The one output record format of the host scripts (scripts/lib/record.sh writes it): a line
+ * `titan:KIND`, then each value after a tab; a value holds no tab or line break. Everything else a
+ * script prints is text for people (logged, never parsed).
+ */
+const RECORD_PREFIX = 'titan:';
+/** The record on `line`, or undefined when the line is not one. */
+function parseRecord(line) {
+    if (!line.startsWith(RECORD_PREFIX))
+        return undefined;
+    const [kind = '', ...values] = line.slice(RECORD_PREFIX.length).replace(/\r$/, '').split('\t');
+    return kind === '' ? undefined : { kind, values };
+}
+/** Every record in a script's output, in order. */
+function hostRecords(output) {
+    return output.split('\n').flatMap((line) => parseRecord(line) ?? []);
+}
+/** The values of every record of `kind`, in order. */
+function recordsOf(output, kind) {
+    return hostRecords(output)
+        .filter((r) => r.kind === kind)
+        .map((r) => r.values);
+}
+/** The values of the last record of `kind`, or undefined when there is none. */
+function lastRecord(output, kind) {
+    return recordsOf(output, kind).pop();
+}
+/** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
+function formatRecord(kind, ...values) {
+    return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/problems-error.js
+/**
+ * An error that lists every problem it found at once (the secret files kept wrongly, the pending
+ * migrations that break the content rule): the message for people, `problems` for the caller.
+ */
+class problems_error_ProblemsError extends Error {
+    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+    problems;
+    constructor(message, problems) {
+        super(message);
+        this.problems = problems;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-scripts.js
+// Generated by packages/host/generate-scripts.mjs from packages/host/scripts/*.sh: do not edit;
+// edit the .sh files and run `node packages/host/generate-scripts.mjs`.
+const HOST_SCRIPTS = {
+    "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
+    "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
+    "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
+    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
+    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  # A fifth of a second: the runner's release frees the lock (and ends its run) that soon.\n  sleep 0.2\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
+    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
+    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
+    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
+    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
+    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
+    "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
+    "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
+    "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
+    "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
+    "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
+    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
+    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
+    "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
+    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
+    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
+    "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
+    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
+    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
+    "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
+    "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
+    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
+    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
+    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
+};
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
+
+
+
+/** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
+const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
+/** The text of a host script as it is sent (its libraries inlined). */
+function hostScript(name) {
+    return HOST_SCRIPTS[name];
+}
+/**
+ * The environment a host script runs with on the host of `layout` (null for the scripts that touch
+ * nothing of the application folder: images, migrations, compose).
+ */
+function hostScriptEnvironment(layout) {
+    return { ...layout?.environment(), ...Object.fromEntries(Object.entries(SCRIPT_EXIT_STATUSES).map(([k, v]) => [k, String(v)])) };
+}
+/** The argv that runs host script `name` with `args`. */
+function hostScriptCommand(layout, name, args) {
+    const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
+    return ['env', ...environment, 'sh', '-c', secret(hostScript(name), name), name, ...args];
+}
+function runHostScript(connection, layout, name, args, options = {}) {
+    return connection.run(hostScriptCommand(layout, name, args), options);
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
 /**
  * Reading files of an installed release back from the host (its manifest, its compose files), in
@@ -67211,23 +67370,8 @@ var dist = __nccwpck_require__(6637);
 
 
 
-const READ_RELEASE_FILES_SCRIPT_NAME = 'titan-read-release-files';
-// $1 release folder, then paths in it. For each: "file <path>" and the file in base64 on one line,
-// or "missing <path>" and an empty line.
-const READ_RELEASE_FILES_SCRIPT = `set -eu
-dir=$1
-shift
-cd "$dir"
-for path in "$@"; do
-  if [ -f "$path" ]; then
-    printf 'file %s\\n' "$path"
-    base64 -w 0 < "$path"
-    printf '\\n'
-  else
-    printf 'missing %s\\n\\n' "$path"
-  fi
-done
-`;
+
+
 async function readReleaseFiles(connection, layout, releaseId, paths) {
     if (!RELEASE_ID_PATTERN.test(releaseId))
         throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
@@ -67235,19 +67379,11 @@ async function readReleaseFiles(connection, layout, releaseId, paths) {
         if (!isBundlePath(path))
             throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
     }
-    const { stdout } = await connection.runScript(READ_RELEASE_FILES_SCRIPT, [layout.releaseDir(releaseId), ...paths], {
-        name: READ_RELEASE_FILES_SCRIPT_NAME,
-        timeoutMs: 60_000,
-    });
+    const { stdout } = await runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
     const files = new Map();
-    const lines = stdout.split('\n');
-    for (let i = 0; i + 1 < lines.length; i += 2) {
-        const header = lines[i] ?? '';
-        if (header.startsWith('missing '))
-            continue;
-        if (!header.startsWith('file '))
-            break;
-        files.set(header.slice('file '.length), Buffer.from(lines[i + 1] ?? '', 'base64'));
+    for (const [path, base64] of recordsOf(stdout, 'file')) {
+        if (path !== undefined)
+            files.set(path, Buffer.from(base64 ?? '', 'base64'));
     }
     return files;
 }
@@ -67285,40 +67421,14 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
 
 
 
-class SecretFilesError extends Error {
+
+
+
+class SecretFilesError extends (/* unused pure expression or super */ null && (ProblemsError)) {
     name = 'SecretFilesError';
-    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
-    problems;
-    constructor(message, problems) {
-        super(message);
-        this.problems = problems;
-    }
 }
 /** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
 const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
-const SECRET_FILES_SCRIPT_NAME = 'titan-secret-files';
-// $1 app dir, then the paths. One line per problem: <path> TAB <problem>. Exit 0 either way.
-const SECRET_FILES_SCRIPT = `set -eu
-app=$1
-shift
-me=$(id -u)
-me_name=$(id -un)
-for rel in "$@"; do
-  f="$app/$rel"
-  if [ -L "$f" ]; then printf '%s\\t%s\\n' "$rel" "is a symbolic link (it must be the file itself)"; continue; fi
-  if [ ! -e "$f" ]; then printf '%s\\t%s\\n' "$rel" "is missing"; continue; fi
-  if [ ! -f "$f" ]; then printf '%s\\t%s\\n' "$rel" "is not a regular file"; continue; fi
-  read -r mode owner owner_name size <<EOF
-$(stat -c '%a %u %U %s' -- "$f")
-EOF
-  case "$mode" in
-    600 | 400) ;;
-    *) printf '%s\\t%s\\n' "$rel" "has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)" ;;
-  esac
-  if [ "$owner" != "$me" ]; then printf '%s\\t%s\\n' "$rel" "is owned by $owner_name (uid $owner), not by the deploy user $me_name"; fi
-  if [ "$size" = 0 ]; then printf '%s\\t%s\\n' "$rel" "is empty"; fi
-done
-`;
 /** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
 async function inspectSecretFiles(connection, layout, paths) {
     if (paths.length === 0)
@@ -67327,14 +67437,8 @@ async function inspectSecretFiles(connection, layout, paths) {
         if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
             throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
     }
-    const result = await connection.runScript(SECRET_FILES_SCRIPT, [layout.appDir, ...paths], { name: SECRET_FILES_SCRIPT_NAME, timeoutMs: 30_000 });
-    return result.stdout
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => {
-        const [path = '', ...rest] = line.split('\t');
-        return { path, problem: rest.join('\t') };
-    });
+    const { stdout } = await runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
+    return recordsOf(stdout, 'secret-file').map(([path = '', problem = '']) => ({ path, problem }));
 }
 /** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
 async function requireSecretFiles(connection, layout, paths, what) {

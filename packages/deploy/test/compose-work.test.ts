@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StackNow } from '@titan/host/stack-record';
 import { parseStackNow } from '@titan/host/stack-record';
+import { formatRecord } from '@titan/host/host-record';
 import type { ChangePlan } from '@titan/deploy/change-plan';
 import { composeWork } from '@titan/deploy/compose-work';
 
@@ -9,7 +10,8 @@ const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
 
 function read(lines: string[]): StackNow {
-  return parseStackNow(lines.join('\n'));
+  // As scripts/read-stack-record.sh says it: one record a line (the record's own lines are `recorded`).
+  return parseStackNow(lines.map((line) => formatRecord(...(line.replace(/^record /, 'recorded ').split(' ') as [string, ...string[]]))).join('\n'));
 }
 
 const converged = [`container ${A} running postgres`, `container ${B} running titan-hunter`, 'record release r1', 'record mode DISARMED', `record container ${A} postgres`, `record container ${B} titan-hunter`, 'shared same'];

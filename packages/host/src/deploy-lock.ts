@@ -2,7 +2,7 @@
  * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
  *
  * One long-running command of the deploy's SSH connection holds the host's flock and watches the
- * deploy (session-lock-script.ts): the runner sends it a heartbeat every few seconds on its standard
+ * deploy (scripts/deploy-lock.sh): the runner sends it a heartbeat every few seconds on its standard
  * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
  * cut without a FIN) or the session ends without a release (a killed runner), the host ends
  * everything the deploy started (its other commands, its in-container work), ends the SSH connection
@@ -19,47 +19,12 @@ import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
 import { EXIT_LOCK_BUSY } from '@titan/ssh/exit-status';
 import type { HostLayout } from './host-layout.js';
-import { ABORTED_MARKER, ACQUIRED_MARKER, LOST_MARKER, SESSION_LOCK_SCRIPT, SESSION_LOCK_SCRIPT_NAME, STALE_HOLDER_ENDED } from './session-lock-script.js';
+import { parseRecord } from './host-record.js';
+import { DeployLockBusyError, DeployLockLostError, type LockHolderInfo, readLockHolder } from './lock-holder.js';
+import { runHostScript } from './host-script.js';
 
 /** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
-
-/** Who holds (or asks for) the lock. Never a secret: this is written to a world-readable file. */
-export interface LockHolderInfo {
-  runUrl: string;
-  release: string;
-  actor: string;
-}
-
-/** What the holder file says, as far as it could be read. */
-export interface LockHolderRecord extends Partial<LockHolderInfo> {
-  pid?: number;
-  since?: string;
-  heartbeatTimeout?: number;
-}
-
-export class DeployLockBusyError extends Error {
-  override readonly name = 'DeployLockBusyError';
-  readonly holder: LockHolderRecord | undefined;
-
-  constructor(host: string, waitedSeconds: number, holder: LockHolderRecord | undefined) {
-    const who =
-      holder === undefined
-        ? 'a deploy whose holder file could not be read'
-        : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
-          `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
-    super(
-      `The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
-        'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
-        'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.',
-    );
-    this.holder = holder;
-  }
-}
-
-export class DeployLockLostError extends Error {
-  override readonly name = 'DeployLockLostError';
-}
 
 export interface HeldDeployLock {
   /** When the lock was taken (runner clock). */
@@ -113,27 +78,28 @@ export async function acquireDeployLock(connection: SshConnection, options: Acqu
   const waiting = new AbortController();
   const onCancel = (): void => waiting.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onCancel, { once: true });
-  const running = connection.runScript(
-    SESSION_LOCK_SCRIPT,
-    [layout.appDir, JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token],
-    {
-      name: SESSION_LOCK_SCRIPT_NAME,
-      stdin,
-      timeoutMs: 0,
-      signal: waiting.signal,
-      captureStdout: false,
-      logOutput: 'none',
-      onStdoutLine: (line) => {
-        if (line === ACQUIRED_MARKER) markAcquired();
-        else if (line === ABORTED_MARKER) markAborted();
-        else if (line.startsWith(`${LOST_MARKER} `)) lostReason = line.slice(LOST_MARKER.length + 1);
-      },
-      // The host says why a lock it waited for became free (a holder silent for too long, ended).
-      onStderrLine: (line) => {
-        if (line.startsWith(STALE_HOLDER_ENDED)) logger.warning(`${connection.host}: ${line}.`);
-      },
+  const running = runHostScript(connection, layout, 'titan-deploy-lock', [JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
+    stdin,
+    timeoutMs: 0,
+    signal: waiting.signal,
+    captureStdout: false,
+    logOutput: 'none',
+    onStdoutLine: (line) => {
+      const record = parseRecord(line);
+      if (record?.kind === 'lock-acquired') markAcquired();
+      else if (record?.kind === 'lock-aborted') markAborted();
+      else if (record?.kind === 'lock-lost') lostReason = record.values[0] ?? 'the host ended the lock';
     },
-  );
+    // The host says why a lock it waited for became free (a holder silent for too long, ended).
+    onStderrLine: (line) => {
+      const record = parseRecord(line);
+      if (record?.kind !== 'stale-holder-ended') return;
+      const [group, age, beat] = record.values;
+      logger.warning(
+        `${connection.host}: the deploy lock's holder (process group ${group}) sent no heartbeat for ${age} s, more than twice its heartbeat-timeout of ${beat} s: ending it.`,
+      );
+    },
+  });
   let ended = false;
   let endError: unknown;
   const finished = running.then(
@@ -244,37 +210,4 @@ export async function acquireDeployLock(connection: SshConnection, options: Acqu
       else logger.debug('released the deploy lock');
     },
   };
-}
-
-/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
-export async function readLockHolder(connection: SshConnection, layout: HostLayout): Promise<LockHolderRecord | undefined> {
-  try {
-    const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
-    return parseLockHolder(result.stdout);
-  } catch {
-    return undefined;
-  }
-}
-
-export function parseLockHolder(text: string): LockHolderRecord | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-    const record = value as Record<string, unknown>;
-    const str = (key: string): string | undefined => (typeof record[key] === 'string' ? record[key] : undefined);
-    const out: LockHolderRecord = {};
-    if (typeof record['pid'] === 'number') out.pid = record['pid'];
-    if (typeof record['heartbeatTimeout'] === 'number') out.heartbeatTimeout = record['heartbeatTimeout'];
-    const since = str('since');
-    if (since !== undefined) out.since = since;
-    const runUrl = str('runUrl');
-    if (runUrl !== undefined) out.runUrl = runUrl;
-    const release = str('release');
-    if (release !== undefined) out.release = release;
-    const actor = str('actor');
-    if (actor !== undefined) out.actor = actor;
-    return out;
-  } catch {
-    return undefined;
-  }
 }

@@ -4,28 +4,21 @@
  * a plan for returning to a good release. If the deploy ends without confirming (its runner killed,
  * cancelled, frozen or cut off: its lock holder on the host is gone) or does not confirm within the
  * confirm window, the guard takes the deploy lock and runs the plan by itself: back to the previous
- * release after a switch, the stopped services started again before one (see guard-scripts.ts).
+ * release after a switch, the stopped services started again before one (scripts/guard.sh,
+ * scripts/revert.sh).
  * The runner confirms once the new release verified; after a failure it runs the same plan itself
  * (runGuardPlan), so that the host and the runner always return the same way.
  */
 import type { Logger } from '@titan/log/logger';
 import { isBundlePath } from '@titan/release/bundle-path';
+import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
 import { SERVICE_NAME_PATTERN } from '@titan/release/image-reference';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
 import { secret } from '@titan/ssh/shell-quote';
 import type { TitanMode } from './compose-command.js';
-import {
-  CONFIRM_SCRIPT,
-  CONFIRM_SCRIPT_NAME,
-  GUARD_SCRIPT,
-  REVERT_SCRIPT,
-  REVERT_SCRIPT_NAME,
-  START_GUARD_SCRIPT,
-  START_GUARD_SCRIPT_NAME,
-  STOP_GUARD_SCRIPT,
-  STOP_GUARD_SCRIPT_NAME,
-} from './guard-scripts.js';
+import { lastRecord } from './host-record.js';
+import { hostScript, runHostScript } from './host-script.js';
 import type { HostLayout } from './host-layout.js';
 
 /** How to leave `release` for `previous`, as the guard, a recovery or the deploy itself does it. */
@@ -63,8 +56,11 @@ export function planValues(plan: GuardPlan): string[] {
   for (const file of plan.previousComposeFiles) {
     if (!isBundlePath(file)) throw new Error(`Compose file ${JSON.stringify(file)} is not a bundle path.`);
   }
-  const fields = JSON.stringify(plan.journalFields);
-  if (!fields.startsWith('{') || fields.includes('\n')) throw new Error('The journal fields of a guard plan must be one JSON object.');
+  // The journal's action first (revert.sh writes it where every journal line has it: journal.ts).
+  const { action = 'deploy', ...rest } = plan.journalFields;
+  if (typeof action !== 'string' || !/^[a-z-]+$/.test(action)) throw new Error(`The journal action of a guard plan must be a word, not ${JSON.stringify(action)}.`);
+  const fields = JSON.stringify({ action, ...rest });
+  if (fields.includes('\n')) throw new Error('The journal fields of a guard plan must be one JSON object.');
   return [plan.project, plan.previous ?? '', plan.mode, plan.stopServices.join(' '), plan.heldServices.join(' '), fields, ...plan.previousComposeFiles];
 }
 
@@ -85,22 +81,24 @@ export interface GuardRequest {
 export async function startGuard(connection: SshConnection, layout: HostLayout, request: GuardRequest, logger: Logger): Promise<StartedGuard> {
   const { plan } = request;
   const values = planValues(plan);
-  // The two script texts are shown as <guard-script> and <revert-script> in logs (they are not
-  // secret; they are long).
-  const { stdout } = await connection.runScript(
-    START_GUARD_SCRIPT,
+  // The script texts are shown as <titan-guard>, <titan-revert> and <titan-verify-release> in logs
+  // (they are not secret; they are long).
+  const { stdout } = await runHostScript(
+    connection,
+    layout,
+    'titan-start-guard',
     [
-      secret(GUARD_SCRIPT, 'guard-script'),
-      secret(REVERT_SCRIPT, 'revert-script'),
-      layout.appDir,
+      secret(hostScript('titan-guard'), 'titan-guard'),
+      secret(hostScript('titan-revert'), 'titan-revert'),
+      secret(HOST_VERIFY_SCRIPT, 'titan-verify-release'),
       plan.release,
       plan.previous ?? '',
       String(request.confirmTimeoutSeconds),
       ...values,
     ],
-    { name: START_GUARD_SCRIPT_NAME, timeoutMs: 60_000 },
+    { timeoutMs: 60_000 },
   );
-  const record = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { pid?: unknown; deadline?: unknown };
+  const record = JSON.parse(lastRecord(stdout, 'guard')?.[0] ?? '{}') as { pid?: unknown; deadline?: unknown };
   const guard = { release: plan.release, pid: Number(record.pid), deadline: Number(record.deadline) };
   const back =
     plan.previous === undefined
@@ -128,14 +126,16 @@ export async function runGuardPlan(
   logger: Logger,
 ): Promise<GuardOutcome> {
   checkReleaseId(release);
-  const { stdout } = await connection.runScript(REVERT_SCRIPT, [layout.appDir, release, options.by, JSON.stringify(options.reason)], {
-    name: REVERT_SCRIPT_NAME,
-    timeoutMs: 10 * 60_000,
-    logOutput: 'info',
-  });
-  const last = stdout.trim().split('\n').pop() ?? '';
-  const outcome = /^outcome (reverted|returned|restored|nothing)$/.exec(last)?.[1] as GuardOutcome | undefined;
-  if (outcome === undefined) throw new Error(`The return plan of ${release} ended without saying what it did (${JSON.stringify(last)}).`);
+  const { stdout } = await runHostScript(
+    connection,
+    layout,
+    'titan-revert',
+    [release, options.by, JSON.stringify(options.reason), secret(HOST_VERIFY_SCRIPT, 'titan-verify-release')],
+    { timeoutMs: 10 * 60_000, logOutput: 'info' },
+  );
+  const said = lastRecord(stdout, 'outcome')?.[0];
+  const outcome = said === 'reverted' || said === 'returned' || said === 'restored' || said === 'nothing' ? said : undefined;
+  if (outcome === undefined) throw new Error(`The return plan of ${release} ended without saying what it did (${JSON.stringify(stdout.trim().split('\n').pop() ?? '')}).`);
   logger.debug(`return plan of ${release}: ${outcome}`);
   return outcome;
 }
@@ -149,16 +149,13 @@ export async function confirmRelease(
   mode: TitanMode,
 ): Promise<void> {
   checkReleaseId(release);
-  await connection.runScript(CONFIRM_SCRIPT, [layout.appDir, release, JSON.stringify(confirmation), mode], {
-    name: CONFIRM_SCRIPT_NAME,
-    timeoutMs: 60_000,
-  });
+  await runHostScript(connection, layout, 'titan-confirm', [release, JSON.stringify(confirmation), mode], { timeoutMs: 60_000 });
 }
 
 /** Stops the guard of `release` without confirming it, and drops its plan. */
 export async function stopGuard(connection: SshConnection, layout: HostLayout, release: string): Promise<void> {
   checkReleaseId(release);
-  await connection.runScript(STOP_GUARD_SCRIPT, [layout.appDir, release], { name: STOP_GUARD_SCRIPT_NAME, timeoutMs: 60_000 });
+  await runHostScript(connection, layout, 'titan-stop-guard', [release], { timeoutMs: 60_000 });
 }
 
 function checkReleaseId(id: string): void {

@@ -2,13 +2,15 @@
  * The halt mark: `state/halted`, one JSON line saying that an operator stopped trading on this host
  * (a HARD_HALT, or a rollback in mode stop): who, when, why, and the HARD_HALT's nonce. While it is
  * there, nothing automatic starts a trading service or arms the stack: a waiting guard, a recovery,
- * a deploy in flight and the return plans (guard-scripts.ts) honour it. It is lifted only by an
+ * a deploy in flight and the return plans (scripts/revert.sh) honour it. It is lifted only by an
  * explicit action that says so: a rollback in mode restart or rollback as it starts the stack, or a
  * deploy with lift-halt: true. Lifting names the mark it lifts (its nonce): a newer halt wins.
  */
 import type { SshConnection } from '@titan/ssh/connection';
-import type { HostLayout } from './host-layout.js';
 import { EXIT_HALT_STANDS } from '@titan/ssh/exit-status';
+import type { HostLayout } from './host-layout.js';
+import { lastRecord } from './host-record.js';
+import { runHostScript } from './host-script.js';
 
 export interface HaltMark {
   /** Host-independent time of the halt (the runner's clock, ISO 8601). */
@@ -52,45 +54,16 @@ export function parseHaltMark(text: string): HaltMark | undefined {
   }
 }
 
-export const WRITE_HALT_MARK_SCRIPT_NAME = 'titan-halt-mark';
-
-// $1 app dir, $2 the mark (one JSON line).
-export const WRITE_HALT_MARK_SCRIPT = `set -eu
-cd "$1"
-mkdir -p state
-printf '%s\\n' "$2" > state/halted.tmp
-mv -f state/halted.tmp state/halted
-`;
-
-export const LIFT_HALT_MARK_SCRIPT_NAME = 'titan-lift-halt';
-
-// $1 app dir, $2 nonce of the mark to lift ('' for a mark without one). Exit 3 with the mark on
-// stdout when another (newer) mark is there instead.
-export const LIFT_HALT_MARK_SCRIPT = `set -eu
-cd "$1"
-[ -f state/halted ] || exit 0
-if [ -n "$2" ] && grep -q "\\"nonce\\":\\"$2\\"" state/halted; then
-  rm -f state/halted
-  exit 0
-fi
-if [ -z "$2" ] && ! grep -q '"nonce":"[0-9a-f]' state/halted; then
-  rm -f state/halted
-  exit 0
-fi
-cat state/halted
-exit ${EXIT_HALT_STANDS}
-`;
-
 /** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
 export async function writeHaltMark(connection: SshConnection, layout: HostLayout, mark: HaltMark): Promise<void> {
   if (!NONCE_PATTERN.test(mark.nonce)) throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
   const line = JSON.stringify(mark);
-  await connection.runScript(WRITE_HALT_MARK_SCRIPT, [layout.appDir, line], { name: WRITE_HALT_MARK_SCRIPT_NAME, timeoutMs: 30_000 });
+  await runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
 }
 
 /** The halt mark now, or undefined. */
 export async function readHaltMark(connection: SshConnection, layout: HostLayout): Promise<HaltMark | undefined> {
-  const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1/state/halted" 2> /dev/null || true', 'titan-read-halt', layout.appDir], {
+  const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1" 2> /dev/null || true', 'titan-read-halt', layout.stateFile('halted')], {
     timeoutMs: 30_000,
     logOutput: 'none',
   });
@@ -104,10 +77,9 @@ export async function readHaltMark(connection: SshConnection, layout: HostLayout
  */
 export async function liftHaltMark(connection: SshConnection, layout: HostLayout, nonce: string): Promise<HaltMark | undefined> {
   if (nonce !== '' && !NONCE_PATTERN.test(nonce)) throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
-  const { stdout, exitCode } = await connection.runScript(LIFT_HALT_MARK_SCRIPT, [layout.appDir, nonce], {
-    name: LIFT_HALT_MARK_SCRIPT_NAME,
+  const { stdout, exitCode } = await runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
     timeoutMs: 30_000,
     acceptExitCodes: [EXIT_HALT_STANDS],
   });
-  return exitCode === EXIT_HALT_STANDS ? parseHaltMark(stdout.trim()) : undefined;
+  return exitCode === EXIT_HALT_STANDS ? parseHaltMark(lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
 }

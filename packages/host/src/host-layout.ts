@@ -47,6 +47,23 @@ export function projectProblem(project: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The names below the application folder: the one place they are spelled. The runner's paths
+ * (HostLayout) and the host scripts' (the TITAN_* variables every host script runs with:
+ * HostLayout.environment(), see host-script.ts) are both made from them.
+ */
+const NAMES = {
+  releases: 'releases',
+  current: 'current',
+  shared: 'shared',
+  envFile: '.env.prod',
+  trust: 'trust',
+  state: 'state',
+  journal: 'journal.jsonl',
+  lock: '.deploy.lock',
+  lockHolder: '.deploy.lock.holder',
+} as const;
+
 export class HostLayout {
   readonly appDir: string;
 
@@ -57,7 +74,7 @@ export class HostLayout {
   }
 
   get releasesDir(): string {
-    return `${this.appDir}/releases`;
+    return `${this.appDir}/${NAMES.releases}`;
   }
 
   releaseDir(releaseId: string): string {
@@ -66,38 +83,81 @@ export class HostLayout {
 
   /** What `current` holds when it points at a release (relative, so the folder can move). */
   currentTarget(releaseId: string): string {
-    return `releases/${releaseId}`;
+    return `${NAMES.releases}/${releaseId}`;
   }
 
   get current(): string {
-    return `${this.appDir}/current`;
+    return `${this.appDir}/${NAMES.current}`;
   }
 
   get sharedDir(): string {
-    return `${this.appDir}/shared`;
+    return `${this.appDir}/${NAMES.shared}`;
   }
 
   get envFile(): string {
-    return `${this.sharedDir}/.env.prod`;
+    return `${this.sharedDir}/${NAMES.envFile}`;
   }
 
   get trustDir(): string {
-    return `${this.appDir}/trust`;
+    return `${this.appDir}/${NAMES.trust}`;
   }
 
   get stateDir(): string {
-    return `${this.appDir}/state`;
+    return `${this.appDir}/${NAMES.state}`;
+  }
+
+  /** state/<id>.confirmed: the release passed verification after its switch. */
+  confirmedMark(releaseId: string): string {
+    return `${this.stateDir}/${releaseId}.confirmed`;
+  }
+
+  /** state/<id>.bad: the release failed and must never be a rollback target. */
+  badMark(releaseId: string): string {
+    return `${this.stateDir}/${releaseId}.bad`;
+  }
+
+  /** state/guard-<id>.json, .plan and .log: the guard of a release, its return plan, what it did. */
+  guardFile(releaseId: string, kind: 'json' | 'plan' | 'log'): string {
+    return `${this.stateDir}/guard-${releaseId}.${kind}`;
+  }
+
+  /** state/mode, state/halted, state/stack-started, state/lock.log. */
+  stateFile(name: 'mode' | 'halted' | 'stack-started' | 'lock.log'): string {
+    return `${this.stateDir}/${name}`;
   }
 
   get journal(): string {
-    return `${this.appDir}/journal.jsonl`;
+    return `${this.appDir}/${NAMES.journal}`;
   }
 
   get lockFile(): string {
-    return `${this.appDir}/.deploy.lock`;
+    return `${this.appDir}/${NAMES.lock}`;
   }
 
   get lockHolderFile(): string {
-    return `${this.appDir}/.deploy.lock.holder`;
+    return `${this.appDir}/${NAMES.lockHolder}`;
   }
+
+  /** The variables every host script runs with: where things are on this host. */
+  environment(): Record<string, string> {
+    const below: [string, string][] = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
+    return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
+  }
+}
+
+/** The host scripts' variable for each folder or file right below the application folder. */
+const SCRIPT_PATHS = {
+  TITAN_RELEASES: 'releases',
+  TITAN_CURRENT: 'current',
+  TITAN_SHARED: 'shared',
+  TITAN_TRUST: 'trust',
+  TITAN_STATE: 'state',
+  TITAN_JOURNAL: 'journal',
+  TITAN_LOCK: 'lock',
+  TITAN_LOCK_HOLDER: 'lockHolder',
+} as const satisfies Record<string, keyof typeof NAMES>;
+
+/** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
+export function workRecord(stateDir: string, token: string, kind: string): string {
+  return `${stateDir}/work-${token}-${kind}`;
 }

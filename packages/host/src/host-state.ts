@@ -1,14 +1,16 @@
 /**
- * What a deploy needs to know about the host before it changes anything, read in ONE remote command:
+ * What a deploy needs to know about the host before it changes anything, read in ONE remote command
+ * (scripts/host-state.sh):
  * where `current` points, the releases (and which are confirmed or bad), leftover partial uploads,
  * how many trusted keys there are, whether the production values file is there and private, the
  * guards that are waiting, the mode the stack was last started with, and an operator's halt mark.
  */
 import type { SshConnection } from '@titan/ssh/connection';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
-import type { HostLayout } from './host-layout.js';
-import { GUARD_SCRIPT_NAME } from './guard-scripts.js';
 import { type HaltMark, parseHaltMark } from './halt-mark.js';
+import type { HostLayout } from './host-layout.js';
+import { hostRecords } from './host-record.js';
+import { runHostScript } from './host-script.js';
 
 export interface HostRelease {
   readonly id: string;
@@ -49,49 +51,6 @@ export interface HostState {
   readonly now: number;
 }
 
-export const HOST_STATE_SCRIPT_NAME = 'titan-host-state';
-
-// $1 app dir. One line per fact; release ids are the only names printed and the parser checks them.
-export const HOST_STATE_SCRIPT = `set -eu
-app=$1
-cd "$app"
-printf 'now %s\\n' "$(date +%s)"
-if [ -L current ]; then printf 'current %s\\n' "$(readlink current)"; fi
-for dir in releases/*/ releases/.*.partial-*/; do
-  [ -d "$dir" ] || continue
-  name=\${dir#releases/}
-  name=\${name%/}
-  mtime=$(stat -c %Y "$dir")
-  case $name in
-    .*) printf 'partial %s %s\\n' "$name" "$mtime" ;;
-    *)
-      bad=0
-      confirmed=0
-      if [ -e "state/$name.bad" ]; then bad=1; fi
-      if [ -e "state/$name.confirmed" ]; then confirmed=1; fi
-      printf 'release %s %s %s %s\\n' "$name" "$mtime" "$bad" "$confirmed"
-      ;;
-  esac
-done
-keys=0
-for key in trust/*.pem trust/*.pub; do
-  if [ -f "$key" ]; then keys=$((keys + 1)); fi
-done
-printf 'trust %s\\n' "$keys"
-if [ -f shared/.env.prod ]; then
-  printf 'env %s %s\\n' "$(stat -c %a shared/.env.prod)" "$(stat -c %U shared/.env.prod)"
-fi
-for record in state/guard-*.json; do
-  [ -f "$record" ] || continue
-  pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' "$record")
-  alive=0
-  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -q ${GUARD_SCRIPT_NAME}; then alive=1; fi
-  printf 'guard %s %s\\n' "$alive" "$(head -n 1 "$record")"
-done
-if [ -f state/mode ]; then printf 'mode %s\\n' "$(head -n 1 state/mode)"; fi
-if [ -f state/halted ]; then printf 'halted %s\\n' "$(head -n 1 state/halted)"; fi
-`;
-
 export class HostStateError extends Error {
   override readonly name = 'HostStateError';
 }
@@ -99,7 +58,7 @@ export class HostStateError extends Error {
 export async function readHostState(connection: SshConnection, layout: HostLayout): Promise<HostState> {
   let stdout: string;
   try {
-    stdout = (await connection.runScript(HOST_STATE_SCRIPT, [layout.appDir], { name: HOST_STATE_SCRIPT_NAME, timeoutMs: 30_000 })).stdout;
+    stdout = (await runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
   } catch (error: unknown) {
     throw new HostStateError(
       `Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
@@ -121,12 +80,8 @@ export function parseHostState(stdout: string): HostState {
   let mode: string | undefined;
   let halted: HaltMark | undefined;
   let now = Math.floor(Date.now() / 1000);
-  for (const line of stdout.split('\n')) {
-    const space = line.indexOf(' ');
-    if (space < 0) continue;
-    const kind = line.slice(0, space);
-    const rest = line.slice(space + 1);
-    const words = rest.split(' ');
+  for (const { kind, values: words } of hostRecords(stdout)) {
+    const rest = words.join(' ');
     switch (kind) {
       case 'now':
         now = Number(words[0]);
@@ -154,7 +109,7 @@ export function parseHostState(stdout: string): HostState {
         envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
         break;
       case 'guard': {
-        const guard = parseGuardRecord(rest.slice(2), words[0] === '1');
+        const guard = parseGuardRecord(words[1] ?? '', words[0] === '1');
         if (guard !== undefined) guards.push(guard);
         break;
       }
@@ -162,7 +117,7 @@ export function parseHostState(stdout: string): HostState {
         mode = rest.trim();
         break;
       case 'halted':
-        halted = parseHaltMark(rest);
+        halted = parseHaltMark(words[0] ?? '');
         break;
       default:
         break;

@@ -8,43 +8,8 @@ import type { Logger } from '@titan/log/logger';
 import type { ReleaseImage } from '@titan/release/manifest';
 import { IMAGE_DIGEST_PATTERN, IMAGE_REPOSITORY_PATTERN, pinnedImageReference } from '@titan/release/image-reference';
 import type { SshConnection } from '@titan/ssh/connection';
-
-export const MISSING_IMAGES_SCRIPT_NAME = 'titan-missing-images';
-
-// $@ image references `repository@sha256:...`. Prints the ones the engine does not have, one a line.
-export const MISSING_IMAGES_SCRIPT = `set -eu
-if docker image inspect --format '{{.Id}}' "$@" > /dev/null 2>&1; then
-  exit 0
-fi
-for ref in "$@"; do
-  if ! docker image inspect --format '{{.Id}}' "$ref" > /dev/null 2>&1; then
-    printf '%s\\n' "$ref"
-  fi
-done
-`;
-
-export const PULL_IMAGES_SCRIPT_NAME = 'titan-pull-images';
-
-// $@ image references. Pulls them in parallel; one line per reference: pulled or failed.
-export const PULL_IMAGES_SCRIPT = `set -eu
-pids=''
-for ref in "$@"; do
-  (
-    if docker pull -q "$ref" > /dev/null; then
-      printf 'pulled %s\\n' "$ref"
-    else
-      printf 'failed %s\\n' "$ref"
-      exit 1
-    fi
-  ) &
-  pids="$pids $!"
-done
-status=0
-for pid in $pids; do
-  wait "$pid" || status=1
-done
-exit "$status"
-`;
+import { recordsOf } from './host-record.js';
+import { runHostScript } from './host-script.js';
 
 /** `repository@sha256:...` of every image, sorted by service. */
 export function imageReferences(images: Readonly<Record<string, ReleaseImage>>): string[] {
@@ -61,14 +26,14 @@ export function imageReferences(images: Readonly<Record<string, ReleaseImage>>):
 
 /** The references the host's engine does not have (read-only). */
 export async function findMissingImages(connection: SshConnection, references: readonly string[]): Promise<string[]> {
-  const { stdout } = await connection.runScript(MISSING_IMAGES_SCRIPT, references, { name: MISSING_IMAGES_SCRIPT_NAME, timeoutMs: 5 * 60_000 });
-  return stdout.split('\n').filter((line) => line !== '');
+  const { stdout } = await runHostScript(connection, null, 'titan-missing-images', references, { timeoutMs: 5 * 60_000 });
+  return recordsOf(stdout, 'missing').flatMap((values) => values.slice(0, 1));
 }
 
 export async function pullImages(connection: SshConnection, references: readonly string[], logger: Logger): Promise<void> {
   if (references.length === 0) return;
   try {
-    await connection.runScript(PULL_IMAGES_SCRIPT, references, { name: PULL_IMAGES_SCRIPT_NAME, timeoutMs: 30 * 60_000 });
+    await runHostScript(connection, null, 'titan-pull-images', references, { timeoutMs: 30 * 60_000 });
   } catch (error: unknown) {
     throw new Error(
       `Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +

@@ -2,14 +2,16 @@
  * journal.jsonl: one JSON line per deploy that changed the host or was cancelled, one per rollback
  * run that reached the host, so the host itself tells who ran what, when, and how it ended. The
  * host writes its own lines too: a guard or a recovery returning the host (`reverted-by-guard`,
- * `restored-by-guard`, `returned-by-guard`, `…-by-recovery`: guard-scripts.ts) and a deploy lock
- * whose runner was lost (`action: lock`, `result: lost`, with why: session-lock-script.ts). Lines
+ * `restored-by-guard`, `returned-by-guard`, `…-by-recovery`: scripts/revert.sh) and a deploy lock
+ * whose runner was lost (`action: lock`, `result: lost`, with why: scripts/deploy-lock.sh), all in
+ * one format, `{"time","action","result",…}` (journalLine, scripts/lib/journal.sh). Lines
  * carry names, ids, URLs and times: never a secret. A deploy refused before it changed anything
  * leaves no line (the host stays byte-identical); its job summary says why. Every line the runner
- * writes goes through appendJournal: one O_APPEND write per line.
+ * writes goes through appendJournal (scripts/append-journal.sh): one O_APPEND write per line.
  */
 import type { SshConnection } from '@titan/ssh/connection';
 import type { HostLayout } from './host-layout.js';
+import { runHostScript } from './host-script.js';
 
 export type DeployResult = 'deployed' | 'rolled-back' | 'failed' | 'cancelled';
 
@@ -81,17 +83,26 @@ export interface RestoreJournalEntry {
 /** One line of journal.jsonl, as the runner writes it (`action` tells which). */
 export type JournalEntry = DeployJournalEntry | RollbackJournalEntry | RestoreJournalEntry;
 
-export const APPEND_JOURNAL_SCRIPT_NAME = 'titan-journal';
+const WORD = /^[a-z][a-z-]*$/;
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
-// $1 journal file, $2 one JSON line. O_APPEND keeps concurrent lines whole.
-export const APPEND_JOURNAL_SCRIPT = `set -eu
-printf '%s\\n' "$2" >> "$1"
-`;
+/**
+ * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
+ * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
+ */
+export function journalLine(entry: JournalEntry): string {
+  const { time, action, result, ...rest } = entry;
+  return JSON.stringify({ time, action, result, ...rest });
+}
 
 export async function appendJournal(connection: SshConnection, layout: HostLayout, entry: JournalEntry): Promise<void> {
-  const line = JSON.stringify(entry);
-  if (line.includes('\n')) throw new Error('a journal line must be one line');
-  await connection.runScript(APPEND_JOURNAL_SCRIPT, [layout.journal, line], { name: APPEND_JOURNAL_SCRIPT_NAME, timeoutMs: 30_000 });
+  const { time, action, result, ...rest } = entry;
+  if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
+    throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
+  }
+  const fields = JSON.stringify(rest).slice(1, -1);
+  if (fields.includes('\n')) throw new Error('a journal line must be one line');
+  await runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
 }
 
 /** The journal's entries, oldest first; lines that are not JSON objects are skipped. */

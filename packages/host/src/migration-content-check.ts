@@ -12,17 +12,12 @@ import { migrationContentProblems } from '@titan/release/migration-content';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { HostLayout } from './host-layout.js';
 import type { MigrationFile } from './migration-plan.js';
+import { ProblemsError } from './problems-error.js';
 import { readReleaseFiles } from './release-files.js';
 
-export class MigrationContentError extends Error {
+/** Its problems are `file:line what`, one a problem. */
+export class MigrationContentError extends ProblemsError<string> {
   override readonly name = 'MigrationContentError';
-  /** `file:line what` for each problem. */
-  readonly problems: readonly string[];
-
-  constructor(message: string, problems: readonly string[]) {
-    super(message);
-    this.problems = problems;
-  }
 }
 
 export async function checkMigrationContent(connection: SshConnection, layout: HostLayout, releaseId: string, pending: readonly MigrationFile[]): Promise<void> {

@@ -7,22 +7,10 @@
  */
 import type { SshConnection } from '@titan/ssh/connection';
 import { type ComposeTarget, composeArgv } from './compose-command.js';
+import { lastRecord } from './host-record.js';
+import { runHostScript } from './host-script.js';
 import type { MigrationFile } from './migration-plan.js';
 import { type DatabaseTarget, MIGRATIONS_TABLE } from './migrations.js';
-
-export const CHECK_MIGRATION_RECORD_SCRIPT_NAME = 'titan-check-migration-record';
-
-// $1 file name, $2 role, $3 database, $4 its compose service, then the docker compose command. Prints "sha256 release" of
-// the file's history row, or nothing.
-export const CHECK_MIGRATION_RECORD_SCRIPT = `set -eu
-name=$1
-role=$2
-db=$3
-service=$4
-shift 4
-printf '%s\\n' "SELECT sha256 || ' ' || release FROM ${MIGRATIONS_TABLE} WHERE file = :'titan_file';" |
-  "$@" exec -T "$service" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$role" -d "$db" -v "titan_file=$name"
-`;
 
 export class MigrationNotRecordedError extends Error {
   override readonly name = 'MigrationNotRecordedError';
@@ -41,11 +29,14 @@ export async function requireMigrationRecorded(
 ): Promise<void> {
   const { migration, releaseId } = request;
   const database = request.database;
-  const { stdout } = await connection.runScript(CHECK_MIGRATION_RECORD_SCRIPT, [migration.file, database.user, database.database, database.service, ...composeArgv(target, [])], {
-    name: CHECK_MIGRATION_RECORD_SCRIPT_NAME,
-    timeoutMs: 120_000,
-  });
-  const found = stdout.trim();
+  const { stdout } = await runHostScript(
+    connection,
+    null,
+    'titan-check-migration-record',
+    [migration.file, database.service, database.user, database.database, MIGRATIONS_TABLE, ...composeArgv(target, [])],
+    { timeoutMs: 120_000 },
+  );
+  const found = (lastRecord(stdout, 'recorded') ?? []).join(' ');
   if (found === `${migration.sha256} ${releaseId}`) return;
   throw new MigrationNotRecordedError(
     migration.file,

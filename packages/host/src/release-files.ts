@@ -7,42 +7,18 @@ import { MANIFEST_FILE, parseManifest, type ReleaseManifest } from '@titan/relea
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { HostLayout } from './host-layout.js';
-
-export const READ_RELEASE_FILES_SCRIPT_NAME = 'titan-read-release-files';
-
-// $1 release folder, then paths in it. For each: "file <path>" and the file in base64 on one line,
-// or "missing <path>" and an empty line.
-export const READ_RELEASE_FILES_SCRIPT = `set -eu
-dir=$1
-shift
-cd "$dir"
-for path in "$@"; do
-  if [ -f "$path" ]; then
-    printf 'file %s\\n' "$path"
-    base64 -w 0 < "$path"
-    printf '\\n'
-  else
-    printf 'missing %s\\n\\n' "$path"
-  fi
-done
-`;
+import { recordsOf } from './host-record.js';
+import { runHostScript } from './host-script.js';
 
 export async function readReleaseFiles(connection: SshConnection, layout: HostLayout, releaseId: string, paths: readonly string[]): Promise<Map<string, Buffer>> {
   if (!RELEASE_ID_PATTERN.test(releaseId)) throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
   for (const path of paths) {
     if (!isBundlePath(path)) throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
   }
-  const { stdout } = await connection.runScript(READ_RELEASE_FILES_SCRIPT, [layout.releaseDir(releaseId), ...paths], {
-    name: READ_RELEASE_FILES_SCRIPT_NAME,
-    timeoutMs: 60_000,
-  });
+  const { stdout } = await runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
   const files = new Map<string, Buffer>();
-  const lines = stdout.split('\n');
-  for (let i = 0; i + 1 < lines.length; i += 2) {
-    const header = lines[i] ?? '';
-    if (header.startsWith('missing ')) continue;
-    if (!header.startsWith('file ')) break;
-    files.set(header.slice('file '.length), Buffer.from(lines[i + 1] ?? '', 'base64'));
+  for (const [path, base64] of recordsOf(stdout, 'file')) {
+    if (path !== undefined) files.set(path, Buffer.from(base64 ?? '', 'base64'));
   }
   return files;
 }

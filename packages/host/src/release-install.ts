@@ -1,7 +1,7 @@
 /**
  * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
  * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
- * sticky bit survives), verified ON THE HOST by the release package's script (openssl against
+ * sticky bit survives), verified ON THE HOST (scripts/install-release.sh) by the release package's script (openssl against
  * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
  * `releases/<id>`.
  * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
@@ -10,12 +10,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@titan/log/logger';
-import { HOST_VERIFY_SCRIPT, HOST_VERIFY_SCRIPT_NAME } from '@titan/release/host-verify-script';
+import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
-import type { HostLayout } from './host-layout.js';
 import { EXIT_NOT_VERIFIED } from '@titan/ssh/exit-status';
+import type { HostLayout } from './host-layout.js';
+import { lastRecord } from './host-record.js';
+import { runHostScript } from './host-script.js';
+import type { HostScriptName } from './host-scripts.js';
 
 /** The host refused the bundle: its own verification failed. */
 export class HostVerificationError extends Error {
@@ -28,60 +31,6 @@ export class HostVerificationError extends Error {
     this.reason = reason;
   }
 }
-
-// read_only DIR: every file and folder under DIR (DIR too) without any write bit and without the
-// setuid, setgid and sticky bits. Folders keep r-x, so the tree can still be read and, after
-// \`chmod -R u+w\`, removed (retention does that).
-const READ_ONLY_PART = `read_only() {
-  chmod -R a-w,u-s,g-s,o-t -- "$1"
-}
-`;
-
-export const INSTALL_RELEASE_SCRIPT_NAME = 'titan-install-release';
-
-// $1 partial folder, $2 release folder, $3 trust folder, $4 release id; the verify script's text on
-// stdin. Exit 3 with the verify script's reason on stderr when the bundle does not verify (the
-// partial folder is removed).
-export const INSTALL_RELEASE_SCRIPT = `set -eu
-partial=$1
-final=$2
-trust=$3
-id=$4
-verify=$(cat)
-# Read-only for everyone, before it is verified (so nobody changes it between the check and its
-# use): no write bit, no setuid, setgid or sticky bit survives the upload, whatever the tar said.
-${READ_ONLY_PART}read_only "$partial"
-if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$partial" "$trust" "$id" 2>&1); then
-  mv -T -- "$partial" "$final"
-  printf '%s\\n' "$out"
-else
-  chmod -R u+w -- "$partial"
-  rm -rf -- "$partial"
-  printf '%s\\n' "$out" >&2
-  exit ${EXIT_NOT_VERIFIED}
-fi
-`;
-
-export const READ_ONLY_RELEASE_SCRIPT_NAME = 'titan-read-only-release';
-
-// $1 release folder. Makes an installed release folder read-only (one installed before releases were).
-export const READ_ONLY_RELEASE_SCRIPT = `set -eu
-${READ_ONLY_PART}read_only "$1"
-`;
-
-export const VERIFY_RELEASE_SCRIPT_NAME = 'titan-verify-release';
-
-// $1 release folder, $2 trust folder, $3 release id; the verify script's text on stdin. Exit 3 when
-// it fails.
-export const VERIFY_RELEASE_SCRIPT = `set -eu
-verify=$(cat)
-if out=$(sh -c "$verify" ${HOST_VERIFY_SCRIPT_NAME} "$1" "$2" "$3" 2>&1); then
-  printf '%s\\n' "$out"
-else
-  printf '%s\\n' "$out" >&2
-  exit ${EXIT_NOT_VERIFIED}
-fi
-`;
 
 export interface VerifiedRelease {
   readonly releaseId: string;
@@ -107,9 +56,8 @@ export async function verifyRelease(
   options: { failure?: (reason: string) => string } = {},
 ): Promise<VerifiedRelease> {
   if (!RELEASE_ID_PATTERN.test(releaseId)) throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
-  const dir = layout.releaseDir(releaseId);
   const started = performance.now();
-  const out = await runVerifying(connection, VERIFY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT_NAME, [dir, layout.trustDir, releaseId], {
+  const verdict = await runVerifying(connection, layout, 'titan-verify-release', [releaseId], {
     failure:
       options.failure ??
       ((reason) =>
@@ -117,7 +65,6 @@ export async function verifyRelease(
         'A release folder must never change after it was verified: find out who altered it.'),
   });
   const verifyMs = Math.round(performance.now() - started);
-  const verdict = out.trim().split('\n').pop() ?? '';
   if (!verdict.startsWith(`verified ${releaseId} `)) {
     throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
   }
@@ -155,44 +102,47 @@ export async function installRelease(connection: SshConnection, options: Install
         `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
         'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
     });
-    await connection.runScript(READ_ONLY_RELEASE_SCRIPT, [final], { name: READ_ONLY_RELEASE_SCRIPT_NAME, timeoutMs: 60_000 });
+    await runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
     logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
     return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
   }
 
-  const partial = `${layout.releasesDir}/.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
+  const partialName = `.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
+  const partial = `${layout.releasesDir}/${partialName}`;
   const uploadStarted = performance.now();
   let uploadedBytes: number;
   try {
     const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
     uploadedBytes = stats.bytes;
   } catch (error: unknown) {
-    await connection.run(['sh', '-c', 'chmod -R u+w -- "$1" 2>/dev/null || true; rm -rf -- "$1"', 'titan-remove-partial', partial], { timeoutMs: 60_000 }).catch(() => undefined);
+    await runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
     throw error;
   }
   const uploadMs = Math.round(performance.now() - uploadStarted);
   logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
 
   const verifyStarted = performance.now();
-  const out = await runVerifying(connection, INSTALL_RELEASE_SCRIPT, INSTALL_RELEASE_SCRIPT_NAME, [partial, final, layout.trustDir, releaseId], {
+  const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
     failure: (reason) =>
       `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
       'Sign the bundle again from the release source with the release key the host trusts (trust/ on the host), and do not edit it afterwards.',
   });
   const verifyMs = Math.round(performance.now() - verifyStarted);
-  logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(out)}) and installed it as ${final}.`);
-  return { releaseId, reused: false, signer: signerOf(out), uploadedBytes, uploadMs, verifyMs };
+  logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);
+  return { releaseId, reused: false, signer: signerOf(verdict), uploadedBytes, uploadMs, verifyMs };
 }
 
+/** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
 async function runVerifying(
   connection: SshConnection,
-  script: string,
-  name: string,
+  layout: HostLayout,
+  name: HostScriptName,
   args: string[],
   messages: { failure: (reason: string) => string },
 ): Promise<string> {
   try {
-    return (await connection.runScript(script, args, { name, timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT })).stdout;
+    const { stdout } = await runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT });
+    return lastRecord(stdout, 'verified')?.[0] ?? '';
   } catch (error: unknown) {
     if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
       const reason = verifyReason(error.stderrTail);
@@ -210,7 +160,7 @@ export function verifyReason(stderr: string): string {
   return lines[lines.length - 1] ?? 'the verify script failed without saying why';
 }
 
-function signerOf(out: string): string {
-  const match = /^verified \S+ (\S+)$/m.exec(out);
+function signerOf(verdict: string): string {
+  const match = /^verified \S+ (\S+)$/.exec(verdict);
   return match?.[1] ?? 'unknown key';
 }

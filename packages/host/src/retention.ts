@@ -8,6 +8,8 @@
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { HostLayout } from './host-layout.js';
+import { recordsOf } from './host-record.js';
+import { runHostScript } from './host-script.js';
 import type { GuardRecord, HostRelease } from './host-state.js';
 
 export interface RetentionInput {
@@ -64,45 +66,12 @@ export function selectReleasesToRemove(input: RetentionInput): RetentionDecision
 
 const PARTIAL_PATTERN = /^\.[A-Za-z0-9][A-Za-z0-9._-]*\.partial-[0-9a-f]+$/;
 
-export const REMOVE_RELEASES_SCRIPT_NAME = 'titan-remove-releases';
-
-// $1 app dir, $2 space-separated partial folder names, then release ids. A release `current` points
-// at is never removed, whatever the caller asked.
-export const REMOVE_RELEASES_SCRIPT = `set -eu
-app=$1
-partials=$2
-shift 2
-cd "$app"
-# Released files are read-only (release-install.ts): write access first, for the removal.
-for name in $partials; do
-  chmod -R u+w -- "releases/$name" 2> /dev/null || true
-  rm -rf -- "releases/$name"
-done
-current=$(readlink current 2> /dev/null || true)
-for id in "$@"; do
-  if [ "$current" = "releases/$id" ]; then
-    echo "kept $id: it is current" >&2
-    continue
-  fi
-  chmod -R u+w -- "releases/$id"
-  rm -rf -- "releases/$id"
-  rm -f -- "state/$id.confirmed" "state/$id.bad" "state/guard-$id.log"
-  printf 'removed %s\\n' "$id"
-done
-`;
-
 export async function removeReleases(connection: SshConnection, layout: HostLayout, ids: readonly string[], partials: readonly string[]): Promise<string[]> {
   for (const id of ids) {
     if (!RELEASE_ID_PATTERN.test(id)) throw new Error(`Release id ${JSON.stringify(id)} does not match ${RELEASE_ID_PATTERN.source}.`);
   }
   const safePartials = partials.filter((p) => PARTIAL_PATTERN.test(p));
   if (ids.length === 0 && safePartials.length === 0) return [];
-  const { stdout } = await connection.runScript(REMOVE_RELEASES_SCRIPT, [layout.appDir, safePartials.join(' '), ...ids], {
-    name: REMOVE_RELEASES_SCRIPT_NAME,
-    timeoutMs: 5 * 60_000,
-  });
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith('removed '))
-    .map((l) => l.slice('removed '.length));
+  const { stdout } = await runHostScript(connection, layout, 'titan-remove-releases', [safePartials.join(' '), ...ids], { timeoutMs: 5 * 60_000 });
+  return recordsOf(stdout, 'removed').flatMap((values) => values.slice(0, 1));
 }

@@ -11,6 +11,9 @@ import { secretHostPaths, stackSecretsOf } from '@titan/release/stack-secrets';
 import type { SshConnection } from '@titan/ssh/connection';
 import { parse } from 'yaml';
 import type { HostLayout } from './host-layout.js';
+import { recordsOf } from './host-record.js';
+import { ProblemsError } from './problems-error.js';
+import { runHostScript } from './host-script.js';
 import { readReleaseFiles } from './release-files.js';
 
 export interface SecretFileProblem {
@@ -19,44 +22,12 @@ export interface SecretFileProblem {
   readonly problem: string;
 }
 
-export class SecretFilesError extends Error {
+export class SecretFilesError extends ProblemsError<SecretFileProblem> {
   override readonly name = 'SecretFilesError';
-  // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
-  readonly problems: readonly SecretFileProblem[];
-
-  constructor(message: string, problems: readonly SecretFileProblem[]) {
-    super(message);
-    this.problems = problems;
-  }
 }
 
 /** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
 const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
-
-export const SECRET_FILES_SCRIPT_NAME = 'titan-secret-files';
-
-// $1 app dir, then the paths. One line per problem: <path> TAB <problem>. Exit 0 either way.
-export const SECRET_FILES_SCRIPT = `set -eu
-app=$1
-shift
-me=$(id -u)
-me_name=$(id -un)
-for rel in "$@"; do
-  f="$app/$rel"
-  if [ -L "$f" ]; then printf '%s\\t%s\\n' "$rel" "is a symbolic link (it must be the file itself)"; continue; fi
-  if [ ! -e "$f" ]; then printf '%s\\t%s\\n' "$rel" "is missing"; continue; fi
-  if [ ! -f "$f" ]; then printf '%s\\t%s\\n' "$rel" "is not a regular file"; continue; fi
-  read -r mode owner owner_name size <<EOF
-$(stat -c '%a %u %U %s' -- "$f")
-EOF
-  case "$mode" in
-    600 | 400) ;;
-    *) printf '%s\\t%s\\n' "$rel" "has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)" ;;
-  esac
-  if [ "$owner" != "$me" ]; then printf '%s\\t%s\\n' "$rel" "is owned by $owner_name (uid $owner), not by the deploy user $me_name"; fi
-  if [ "$size" = 0 ]; then printf '%s\\t%s\\n' "$rel" "is empty"; fi
-done
-`;
 
 /** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
 export async function inspectSecretFiles(connection: SshConnection, layout: HostLayout, paths: readonly string[]): Promise<SecretFileProblem[]> {
@@ -64,14 +35,8 @@ export async function inspectSecretFiles(connection: SshConnection, layout: Host
   for (const path of paths) {
     if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..')) throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
   }
-  const result = await connection.runScript(SECRET_FILES_SCRIPT, [layout.appDir, ...paths], { name: SECRET_FILES_SCRIPT_NAME, timeoutMs: 30_000 });
-  return result.stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      const [path = '', ...rest] = line.split('\t');
-      return { path, problem: rest.join('\t') };
-    });
+  const { stdout } = await runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
+  return recordsOf(stdout, 'secret-file').map(([path = '', problem = '']) => ({ path, problem }));
 }
 
 /** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */

@@ -7,6 +7,7 @@ import type { Logger } from '@titan/log/logger';
 import { SERVICE_NAME_PATTERN } from '@titan/release/image-reference';
 import type { SshConnection } from '@titan/ssh/connection';
 import { type ComposeTarget, composeArgv } from './compose-command.js';
+import { runHostScript } from './host-script.js';
 
 const COMPOSE_TIMEOUT_MS = 10 * 60_000;
 
@@ -51,25 +52,11 @@ export async function restartServices(connection: SshConnection, target: Compose
   await connection.run(composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
 }
 
-export const UP_EXCEPT_SCRIPT_NAME = 'titan-up-except';
-
-// $1 services to leave alone (space-separated), then the docker compose command. Brings up every
-// other service of the release (`up -d --no-deps --remove-orphans <services>`: a service left alone
-// is never started as another one's dependency).
-export const UP_EXCEPT_SCRIPT = `set -eu
-held=$1
-shift
-services=$("$@" config --services | awk -v held=" $held " 'index(held, " " $0 " ") == 0' | tr '\\n' ' ')
-set -f
-# shellcheck disable=SC2086 # one argument per service
-"$@" up -d --no-deps --remove-orphans $services
-`;
-
 /** `up -d --no-deps --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
 export async function upStackExcept(connection: SshConnection, target: ComposeTarget, held: readonly string[], logger: Logger): Promise<void> {
   for (const service of held) {
     if (!SERVICE_NAME_PATTERN.test(service)) throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
   }
   logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
-  await connection.runScript(UP_EXCEPT_SCRIPT, [held.join(' '), ...composeArgv(target, [])], { name: UP_EXCEPT_SCRIPT_NAME, timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+  await runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
 }

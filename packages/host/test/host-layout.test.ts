@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { appDirProblem, HostLayout, projectProblem } from '@titan/host/host-layout';
-import { parseLockHolder } from '@titan/host/deploy-lock';
+import { parseLockHolder } from '@titan/host/lock-holder';
 import { parseHostState } from '@titan/host/host-state';
+import { formatRecord } from '@titan/host/host-record';
 
 describe('app-dir and project', () => {
   it('accepts ordinary values', () => {
@@ -36,19 +37,20 @@ describe('what the host reports', () => {
     expect(parseLockHolder('{"pid":4')).toBeUndefined();
   });
 
-  it('the host state lines', () => {
+  it('the host state records', () => {
     const state = parseHostState(
       [
-        'now 1000',
-        'current releases/r2',
-        'release r1 100 0 1',
-        'release r2 200 0 0',
-        'release bad;id 300 0 0',
-        'partial .r3.partial-abcdef 250',
-        'trust 1',
-        'env 600 deploy',
-        'guard 1 {"release":"r2","previous":"r1","pid":77,"startedAt":190,"deadline":490}',
-        'mode ARMED',
+        formatRecord('now', '1000'),
+        formatRecord('current', 'releases/r2'),
+        formatRecord('release', 'r1', '100', '0', '1'),
+        formatRecord('release', 'r2', '200', '0', '0'),
+        formatRecord('release', 'bad;id', '300', '0', '0'),
+        formatRecord('partial', '.r3.partial-abcdef', '250'),
+        formatRecord('trust', '1'),
+        formatRecord('env', '600', 'deploy'),
+        formatRecord('guard', '1', '{"release":"r2","previous":"r1","pid":77,"startedAt":190,"deadline":490}'),
+        formatRecord('mode', 'ARMED'),
+        'a line for people, not a record',
         '',
       ].join('\n'),
     );
@@ -60,6 +62,6 @@ describe('what the host reports', () => {
     expect(state.envFile).toEqual({ present: true, mode: 0o600, owner: 'deploy' });
     expect(state.guards).toEqual([{ release: 'r2', previous: 'r1', pid: 77, startedAt: 190, deadline: 490, alive: true }]);
     expect(state.mode).toBe('ARMED');
-    expect(parseHostState('current /etc\n').strayCurrent).toBe('/etc');
+    expect(parseHostState(`${formatRecord('current', '/etc')}\n`).strayCurrent).toBe('/etc');
   });
 });

@@ -1,73 +1,81 @@
+/**
+ * The host scripts as files (packages/host/scripts/*.sh): every one is shellchecked as a file and
+ * as the text that is sent (its libraries inlined), is POSIX sh (dash parses it), starts with
+ * `set -eu`, exits with named statuses only, and spells no path of the host layout by itself (the
+ * TITAN_* variables carry them); the generated module is what the .sh files give.
+ */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SESSION_LOCK_SCRIPT } from '@titan/host/session-lock-script';
-import { CONFIRM_SCRIPT, GUARD_SCRIPT, REVERT_SCRIPT, START_GUARD_SCRIPT, STOP_GUARD_SCRIPT } from '@titan/host/guard-scripts';
-import { LIFT_HALT_MARK_SCRIPT, WRITE_HALT_MARK_SCRIPT } from '@titan/host/halt-mark';
-import { HOST_STATE_SCRIPT } from '@titan/host/host-state';
-import { MISSING_IMAGES_SCRIPT, PULL_IMAGES_SCRIPT } from '@titan/host/image-pull';
-import { APPEND_JOURNAL_SCRIPT } from '@titan/host/journal';
-import { APPLY_MIGRATION_SCRIPT, READ_MIGRATIONS_SCRIPT } from '@titan/host/migrations';
-import { READ_RELEASE_FILES_SCRIPT } from '@titan/host/release-files';
-import { MARK_BAD_SCRIPT } from '@titan/host/release-marks';
-import { INSTALL_RELEASE_SCRIPT, READ_ONLY_RELEASE_SCRIPT, VERIFY_RELEASE_SCRIPT } from '@titan/host/release-install';
-import { CHECK_MIGRATION_RECORD_SCRIPT } from '@titan/host/migration-record';
-import { REMOVE_RELEASES_SCRIPT } from '@titan/host/retention';
-import { UP_EXCEPT_SCRIPT } from '@titan/host/stack-control';
-import { RECORD_MODE_SCRIPT } from '@titan/host/stack-mode';
-import { READ_STACK_RECORD_SCRIPT, WRITE_STACK_RECORD_SCRIPT } from '@titan/host/stack-record';
-import { SWITCH_CURRENT_SCRIPT } from '@titan/host/switch-current';
-import { SECRET_FILES_SCRIPT } from '@titan/host/secret-files';
+import { SCRIPT_EXIT_STATUSES } from '@titan/host/host-script';
+import { HOST_SCRIPTS, type HostScriptName } from '@titan/host/host-scripts';
+import * as exitStatus from '@titan/ssh/exit-status';
 
-const scripts: Record<string, string> = {
-  SESSION_LOCK_SCRIPT,
-  WRITE_HALT_MARK_SCRIPT,
-  LIFT_HALT_MARK_SCRIPT,
-  UP_EXCEPT_SCRIPT,
-  RECORD_MODE_SCRIPT,
-  READ_STACK_RECORD_SCRIPT,
-  WRITE_STACK_RECORD_SCRIPT,
-  CONFIRM_SCRIPT,
-  GUARD_SCRIPT,
-  REVERT_SCRIPT,
-  START_GUARD_SCRIPT,
-  STOP_GUARD_SCRIPT,
-  HOST_STATE_SCRIPT,
-  PULL_IMAGES_SCRIPT,
-  MISSING_IMAGES_SCRIPT,
-  APPEND_JOURNAL_SCRIPT,
-  APPLY_MIGRATION_SCRIPT,
-  READ_MIGRATIONS_SCRIPT,
-  READ_RELEASE_FILES_SCRIPT,
-  MARK_BAD_SCRIPT,
-  INSTALL_RELEASE_SCRIPT,
-  READ_ONLY_RELEASE_SCRIPT,
-  CHECK_MIGRATION_RECORD_SCRIPT,
-  VERIFY_RELEASE_SCRIPT,
-  REMOVE_RELEASES_SCRIPT,
-  SWITCH_CURRENT_SCRIPT,
-  SECRET_FILES_SCRIPT,
-};
+const scriptsDir = join(import.meta.dirname, '..', 'scripts');
+const files = [
+  ...readdirSync(scriptsDir).filter((f) => f.endsWith('.sh')),
+  ...readdirSync(join(scriptsDir, 'lib')).map((f) => `lib/${f}`),
+];
 
-describe('host-side shell', () => {
+describe('the host scripts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'titan-host-scripts-'));
 
   it('has shellcheck on this machine', () => {
     expect(execFileSync('shellcheck', ['--version'], { encoding: 'utf8' })).toContain('ShellCheck');
   });
 
-  for (const [name, text] of Object.entries(scripts)) {
-    it(`${name} is POSIX sh, set -eu, and shellcheck-clean`, () => {
+  it('the generated module is what the .sh files give, one entry per script', () => {
+    const check = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'generate-scripts.mjs'), '--check'], { encoding: 'utf8' });
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+    expect(Object.keys(HOST_SCRIPTS).sort()).toEqual(files.filter((f) => !f.startsWith('lib/')).map((f) => `titan-${f.slice(0, -3)}`).sort());
+  });
+
+  it('the files are shellcheck-clean (libraries followed) and POSIX sh', () => {
+    const run = spawnSync('shellcheck', ['-x', '-P', 'SCRIPTDIR', '-S', 'style', ...files.map((f) => join(scriptsDir, f))], { encoding: 'utf8' });
+    expect(run.stdout + run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  for (const [name, text] of Object.entries(HOST_SCRIPTS) as [HostScriptName, string][]) {
+    it(`${name}, as it is sent: set -eu, shellcheck-clean, dash parses it, no library left to source`, () => {
       expect(text.startsWith('set -eu\n')).toBe(true);
+      expect(text).not.toContain('TITAN_HOST_LIB');
       const file = join(dir, `${name}.sh`);
       writeFileSync(file, `#!/bin/sh\n${text}`);
       const run = spawnSync('shellcheck', ['-s', 'sh', '-S', 'style', file], { encoding: 'utf8' });
       expect(run.stdout + run.stderr).toBe('');
-      expect(run.status).toBe(0);
-      const syntax = spawnSync('dash', ['-n', file], { encoding: 'utf8' });
-      expect(syntax.stderr).toBe('');
+      expect(spawnSync('dash', ['-n', file], { encoding: 'utf8' }).stderr).toBe('');
     });
   }
+
+  it('exit with 0, 1 or a named status, whose value is the one of @titan/ssh/exit-status', () => {
+    for (const [key, value] of Object.entries(SCRIPT_EXIT_STATUSES)) expect((exitStatus as Record<string, unknown>)[key]).toBe(value);
+    for (const file of files) {
+      const text = readFileSync(join(scriptsDir, file), 'utf8')
+        .split('\n')
+        .filter((line) => !line.trimStart().startsWith('#'))
+        .join('\n');
+      for (const [, status] of text.matchAll(/(?:^|[;&|{]|\bthen|\belse|\bdo)[ \t]*(?:exit|return)[ \t]+([^\s;}]+)/gm)) {
+        // A bare number is 0 or 1; any other status is a name ("$EXIT_..."), or a variable passing one on.
+        const ok = !/^\d+$/.test(status ?? '') || status === '0' || status === '1';
+        expect(ok, `${file}: exit ${status}`).toBe(true);
+        const named = /^"\$(EXIT_[A-Z_]+)"$/.exec(status ?? '')?.[1];
+        if (named !== undefined) expect(Object.keys(SCRIPT_EXIT_STATUSES), `${file}: ${named}`).toContain(named);
+      }
+    }
+  });
+
+  it('spell no folder or file of the host layout: those come from the TITAN_* variables', () => {
+    for (const file of files) {
+      const code = readFileSync(join(scriptsDir, file), 'utf8')
+        .split('\n')
+        .filter((line) => !line.trimStart().startsWith('#'));
+      for (const line of code) {
+        expect(line, file).not.toMatch(/(^|[\s"'=(])(releases|state|shared|trust|current)\/|journal\.jsonl|\.deploy\.lock|\.env\.prod/);
+      }
+    }
+  });
 });

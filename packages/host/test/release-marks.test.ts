@@ -1,41 +1,31 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { REVERT_SCRIPT } from '@titan/host/guard-scripts';
-import { MARK_BAD_PART, MARK_BAD_SCRIPT } from '@titan/host/release-marks';
+import { localHost } from './support/local-host.js';
 
 const RELEASE = '20261123T080000Z-aaaaaaaaaaaa';
 
-/** MARK_BAD_SCRIPT run by dash on this machine, as markReleaseBad runs it on the host. */
-function markBad(appDir: string, reason: string): void {
-  const run = spawnSync('dash', ['-c', MARK_BAD_SCRIPT, 'titan-mark-bad', appDir, RELEASE, JSON.stringify(reason)], { encoding: 'utf8' });
-  expect(run.stderr).toBe('');
-  expect(run.status).toBe(0);
-}
-
 describe('the bad mark', () => {
   it('is one JSON line {"release","at","reason"}, byte for byte what the JSON encoder writes', () => {
-    const appDir = mkdtempSync(join(tmpdir(), 'titan-bad-mark-'));
-    const reason = `rolled back by octo: "feed" lost 100% \\ $(touch ${appDir}/pwned) \`id\` é\u2028`;
-    markBad(appDir, reason);
-    const text = readFileSync(join(appDir, 'state', `${RELEASE}.bad`), 'utf8');
+    const host = localHost('titan-bad-mark-');
+    const reason = `rolled back by octo: "feed" lost 100% \\ $(touch ${host.root}/pwned) \`id\` é\u2028`;
+    const run = host.run('titan-mark-bad', [RELEASE, JSON.stringify(reason)]);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const text = host.read(host.layout.badMark(RELEASE));
     const mark = JSON.parse(text) as { at: string };
     expect(mark.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(text).toBe(`${JSON.stringify({ release: RELEASE, at: mark.at, reason })}\n`);
-    expect(readdirSync(join(appDir, 'state'))).toEqual([`${RELEASE}.bad`]);
-    expect(existsSync(join(appDir, 'pwned'))).toBe(false);
+    expect(readdirSync(host.layout.stateDir)).toEqual([`${RELEASE}.bad`]);
+    expect(existsSync(`${host.root}/pwned`)).toBe(false);
+    host.remove();
   });
 
-  it('replaces an earlier mark', () => {
-    const appDir = mkdtempSync(join(tmpdir(), 'titan-bad-mark-'));
-    markBad(appDir, 'first');
-    markBad(appDir, 'second');
-    expect((JSON.parse(readFileSync(join(appDir, 'state', `${RELEASE}.bad`), 'utf8')) as { reason: string }).reason).toBe('second');
-  });
-
-  it("is written by the guard's revert with the same shell", () => {
-    expect(REVERT_SCRIPT).toContain(MARK_BAD_PART);
+  it('replaces an earlier mark, and makes the state folder when there is none', () => {
+    const host = localHost('titan-bad-mark-');
+    rmSync(host.layout.stateDir, { recursive: true });
+    host.run('titan-mark-bad', [RELEASE, '"first"']);
+    host.run('titan-mark-bad', [RELEASE, '"second"']);
+    expect((JSON.parse(host.read(host.layout.badMark(RELEASE))) as { reason: string }).reason).toBe('second');
+    host.remove();
   });
 });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseHostState } from '@titan/host/host-state';
+import { formatRecord } from '@titan/host/host-record';
 import type { DeployJournalEntry } from '@titan/host/journal';
 import { previousGoodRelease } from '@titan/host/retention';
 import { RollbackTargetError, rollbackCandidates } from '@titan/rollback/rollback-target';
 
-// What HOST_STATE_SCRIPT prints for a host with five releases (id, folder mtime, bad, confirmed).
+// What scripts/host-state.sh prints for a host with five releases (id, folder mtime, bad, confirmed).
 const A = '20261120T080000Z-aaaaaaaaaaaa';
 const B = '20261121T080000Z-bbbbbbbbbbbb';
 const C = '20261122T080000Z-cccccccccccc';
@@ -21,7 +22,9 @@ const state = parseHostState(
     `release ${E} 1794000500 0 0`,
     'trust 1',
     'env 600 deploy',
-  ].join('\n'),
+  ]
+    .map((line) => formatRecord(...(line.split(' ') as [string, ...string[]])))
+    .join('\n'),
 );
 
 function deployed(release: string, previous: string | null, result: DeployJournalEntry['result'] = 'deployed'): DeployJournalEntry {
@@ -58,7 +61,7 @@ describe('the rollback target', () => {
     );
     expect(() => rollbackCandidates(state, journal, { kind: 'release', id: D })).toThrow(/already current.*mode: restart/);
     expect(() => rollbackCandidates(state, [], { kind: 'previous' })).toThrow(/journal records no release that ran before/);
-    const lonely = parseHostState(`current releases/${A}\nrelease ${A} 1 0 1\n`);
+    const lonely = parseHostState(`${formatRecord('current', `releases/${A}`)}\n${formatRecord('release', A, '1', '0', '1')}\n`);
     expect(() => rollbackCandidates(lonely, [], { kind: 'last-good' })).toThrow(/no good release to return to.*Available releases: .*\(current, confirmed\)/);
   });
 });

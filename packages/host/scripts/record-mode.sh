@@ -1,0 +1,7 @@
+#!/bin/sh
+# shellcheck source-path=SCRIPTDIR
+# titan-record-mode MODE: records MODE as the TITAN_MODE the stack is started with (lib/mode.sh).
+set -eu
+# shellcheck source=lib/mode.sh
+. "$TITAN_HOST_LIB/mode.sh"
+record_mode "$1"
