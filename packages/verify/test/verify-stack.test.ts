@@ -129,8 +129,8 @@ describe('a healthy stack', () => {
     expect(commands.map((l) => l.message)).toEqual([
       expect.stringMatching(/^\$ sh -c <titan-verify-probe> titanverify /),
       // Host scripts run with the host layout in their environment (@titan/host/host-script).
-      expect.stringMatching(/^\$ env ('TITAN_[A-Z_]+=[^']*' |EXIT_[A-Z_]+=\d+ )+sh -c <titan-read-release-files> /),
-      expect.stringMatching(/^\$ env ('TITAN_[A-Z_]+=[^']*' |EXIT_[A-Z_]+=\d+ )+sh -c <titan-secret-files> /),
+      expect.stringMatching(/^\$ env ('(TITAN|EXIT)_[A-Z_]+=[^']*' )+sh -c <titan-read-release-files> /),
+      expect.stringMatching(/^\$ env ('(TITAN|EXIT)_[A-Z_]+=[^']*' )+sh -c <titan-secret-files> /),
       expect.stringMatching(/^\$ sh -c <titan-secret-exposure> /),
     ]);
   });
