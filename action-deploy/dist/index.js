@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9588);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4091);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9588:
+/***/ 4091:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64091,7 +64091,7 @@ function projectProblem(project) {
  * (HostLayout) and the host scripts' (the TITAN_* variables every host script runs with:
  * HostLayout.environment(), see host-script.ts) are both made from them.
  */
-const HOST_NAMES = {
+const NAMES = {
     releases: 'releases',
     current: 'current',
     shared: 'shared',
@@ -64111,29 +64111,29 @@ class HostLayout {
         this.appDir = appDir;
     }
     get releasesDir() {
-        return `${this.appDir}/${HOST_NAMES.releases}`;
+        return `${this.appDir}/${NAMES.releases}`;
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
     }
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
-        return `${HOST_NAMES.releases}/${releaseId}`;
+        return `${NAMES.releases}/${releaseId}`;
     }
     get current() {
-        return `${this.appDir}/${HOST_NAMES.current}`;
+        return `${this.appDir}/${NAMES.current}`;
     }
     get sharedDir() {
-        return `${this.appDir}/${HOST_NAMES.shared}`;
+        return `${this.appDir}/${NAMES.shared}`;
     }
     get envFile() {
-        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
+        return `${this.sharedDir}/${NAMES.envFile}`;
     }
     get trustDir() {
-        return `${this.appDir}/${HOST_NAMES.trust}`;
+        return `${this.appDir}/${NAMES.trust}`;
     }
     get stateDir() {
-        return `${this.appDir}/${HOST_NAMES.state}`;
+        return `${this.appDir}/${NAMES.state}`;
     }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
@@ -64152,18 +64152,18 @@ class HostLayout {
         return `${this.stateDir}/${name}`;
     }
     get journal() {
-        return `${this.appDir}/${HOST_NAMES.journal}`;
+        return `${this.appDir}/${NAMES.journal}`;
     }
     get lockFile() {
-        return `${this.appDir}/${HOST_NAMES.lock}`;
+        return `${this.appDir}/${NAMES.lock}`;
     }
     get lockHolderFile() {
-        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
+        return `${this.appDir}/${NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
-        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${HOST_NAMES[name]}`]);
-        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: HOST_NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
     }
 }
 /** The host scripts' variable for each folder or file right below the application folder. */
@@ -65362,17 +65362,24 @@ function secretHostPaths(secrets) {
     return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/compose-services.js
+;// CONCATENATED MODULE: ../packages/release/lib/compose-model.js
 /**
- * What each compose service of a release is made of, as far as deciding "did it change?" needs:
- * its definition in every compose file (in -f order) and the release files it reads through bind
- * mounts or env_file (paths relative to the project directory, which is the release folder).
+ * The compose model of a release: what each compose service is made of, as far as deciding "did it
+ * change?" needs: its definition in every compose file (in -f order) and the release files it reads
+ * through bind mounts or env_file (paths relative to the project directory, which is the release
+ * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
+ * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
  */
 
 
 
-function compose_services_isMapping(value) {
+
+function compose_model_isMapping(value) {
     return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
+function definitionFiles(manifest) {
+    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
 }
 /** Reads the compose files (name -> text), in -f order, leaving out files not given. */
 function readComposeView(files) {
@@ -65382,11 +65389,11 @@ function readComposeView(files) {
     for (const file of files) {
         const doc = (0,dist/* parse */.qg)(file.text, { merge: true, uniqueKeys: false });
         documents.push(doc);
-        if (!compose_services_isMapping(doc))
+        if (!compose_model_isMapping(doc))
             continue;
         const { services, ...rest } = doc;
         topLevel.push({ file: file.name, rest });
-        if (!compose_services_isMapping(services))
+        if (!compose_model_isMapping(services))
             continue;
         for (const [name, section] of Object.entries(services)) {
             const list = sections.get(name) ?? [];
@@ -65408,7 +65415,7 @@ function readComposeView(files) {
     return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
 }
 function releasePathsOf(section) {
-    if (!compose_services_isMapping(section))
+    if (!compose_model_isMapping(section))
         return [];
     const out = [];
     const add = (source) => {
@@ -65428,7 +65435,7 @@ function releasePathsOf(section) {
                 if (source.startsWith('.'))
                     add(source);
             }
-            else if (compose_services_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
+            else if (compose_model_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
                 add(volume['source']);
             }
         }
@@ -65437,758 +65444,47 @@ function releasePathsOf(section) {
     for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
         if (typeof entry === 'string')
             add(entry);
-        else if (compose_services_isMapping(entry) && typeof entry['path'] === 'string')
+        else if (compose_model_isMapping(entry) && typeof entry['path'] === 'string')
             add(entry['path']);
     }
     return out;
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/change-plan.js
+;// CONCATENATED MODULE: ../packages/release/lib/local-bundle.js
 /**
- * What a deploy changes, decided before anything stops, from the running release and the new one.
- *
- * A service changes when its pinned image changes, its definition in the compose files changes, a
- * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
- * uses TITAN_MODE. Only the grouped services that change are stopped before the migrations, in the
- * stop order of the new release's stack profile (its groups, e.g. strategies, then execution, then
- * brain, then the operator surface). Infrastructure (the profile's other services) keeps running;
- * Compose recreates it after the switch only if its image or definition changed, and one whose
- * mounted configuration alone changed is restarted so that it reads the new release's files.
- * A service that does not change keeps its container: a release that changes one service recreates
- * only that one.
- */
-
-
-
-/** The compose files whose definitions are compared: all but the digest override. */
-function definitionFiles(manifest) {
-    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
-}
-function planChanges(previous, next, modes) {
-    const names = new Set([...next.compose.services.keys(), ...Object.keys(next.manifest.images)]);
-    const previousNames = previous === undefined ? new Set() : new Set([...previous.compose.services.keys(), ...Object.keys(previous.manifest.images)]);
-    const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
-    const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
-    const stopOrder = stackProfileOf(next.manifest).groups.map((g) => g.services);
-    const grouped = new Set(groupedServices(stackProfileOf(next.manifest)));
-    const services = [];
-    for (const service of [...new Set([...names, ...previousNames])].sort()) {
-        const titan = grouped.has(service);
-        const nextImage = imageOf(next.manifest, service);
-        const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
-        if (!names.has(service)) {
-            services.push({ service, reasons: ['removed'], image: '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
-            continue;
-        }
-        const reasons = [];
-        if (previous === undefined || !previousNames.has(service)) {
-            reasons.push('new');
-        }
-        else {
-            if (nextImage !== previousImage)
-                reasons.push('image');
-            const before = previous.compose.services.get(service);
-            const after = next.compose.services.get(service);
-            if (topLevelChanged || before?.definition !== after?.definition)
-                reasons.push('definition');
-            const paths = [...new Set([...(before?.releasePaths ?? []), ...(after?.releasePaths ?? [])])];
-            if (filesDiffer(previous.manifest, next.manifest, paths))
-                reasons.push('files');
-            if (modeChanged && (after?.usesMode === true || before?.usesMode === true))
-                reasons.push('mode');
-        }
-        services.push({ service, reasons, image: nextImage ?? '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
-    }
-    const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
-    const existedAndChanged = (service) => changedSet.has(service) && previousNames.has(service) && names.has(service);
-    const stopBeforeSwitch = stopOrder.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
-    const restartAfterSwitch = services
-        .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
-        .map((s) => s.service);
-    return {
-        services,
-        changed: [...changedSet].sort(),
-        stopBeforeSwitch,
-        restartAfterSwitch,
-        stopBeforeRevert: [...stopBeforeSwitch.flat(), ...restartAfterSwitch],
-    };
-}
-function imageOf(manifest, service) {
-    const image = manifest.images[service];
-    return image === undefined ? undefined : pinnedImageReference(image.image, image.digest);
-}
-/** Do the files under any of `paths` (a file or a folder of the release) differ between the two? */
-function filesDiffer(a, b, paths) {
-    if (paths.length === 0)
-        return false;
-    const under = (manifest) => JSON.stringify(manifest.files
-        .filter((f) => paths.some((p) => p === '' || f.path === p || f.path.startsWith(`${p}/`)))
-        .map((f) => [f.path, f.sha256]));
-    return under(a) !== under(b);
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/local-bundle.js
-/**
- * The release bundle on the runner (the folder action-deploy/sign wrote): its manifest, its compose
- * files (to decide what changes), and, when the release public key is given, the same verification
- * the host makes (signature, every file's size and sha256, nothing unlisted).
+ * The one reader of a release bundle on the runner (the folder sign wrote), for deploy and verify:
+ * its manifest and its compose model, verified or not. With public keys it is verified exactly as
+ * the host verifies it (signature by one of the keys, every file's size and sha256, nothing
+ * unlisted: bundle-verifier.ts); without, its manifest is only read and checked for form, and
+ * `verified` says so.
  */
 
 
 
 
 
-
-/**
- * Reads (and with a public key, verifies) the bundle. Throws BundleVerificationError or ManifestError
- * (a manifest without a stack profile, signed before profiles, included: a deploy needs one).
- */
-async function readLocalBundle(dir, publicKey) {
-    let manifest;
-    if (publicKey !== undefined) {
-        manifest = (await verifyBundle(dir, [publicKey])).manifest;
-    }
-    else {
-        manifest = parseManifest(await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, MANIFEST_FILE)));
-    }
-    stackProfileOf(manifest);
+/** Reads the bundle in `dir`, verified against `publicKeys` when any are given. Throws BundleVerificationError. */
+async function readLocalBundle(dir, publicKeys) {
+    const verified = publicKeys.length > 0;
+    const manifest = verified ? (await verifyBundle(dir, publicKeys)).manifest : await readManifest(dir);
     const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, name), 'utf8') })));
-    return { dir, manifest, compose: readComposeView(files), verifiedOnRunner: publicKey !== undefined };
+    return { dir, manifest, compose: readComposeView(files), verified };
 }
-
-;// CONCATENATED MODULE: ../packages/host/lib/compose-command.js
-/** The target for the release `current` points at. */
-function currentTarget(layout, project, composeFiles, mode) {
-    return { project, projectDir: layout.current, composeFiles, envFile: layout.envFile, mode };
-}
-/** The target for a release folder itself (pulling its images, a first postgres on a fresh host). */
-function releaseTarget(layout, project, releaseId, composeFiles, mode) {
-    return { project, projectDir: layout.releaseDir(releaseId), composeFiles, envFile: layout.envFile, mode };
-}
-function compose_command_composeArgv(target, subcommand) {
-    return [
-        'env', `TITAN_MODE=${target.mode}`,
-        'docker', 'compose',
-        '-p', target.project,
-        '--project-directory', target.projectDir,
-        ...target.composeFiles.flatMap((file) => ['-f', `${target.projectDir}/${file}`]),
-        '--env-file', target.envFile,
-        ...subcommand,
-    ];
-}
-
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
-/**
- * The errors of the SSH transport. Each names what failed and what a user can do about it; none
- * ever carries key material, a passphrase or an argument marked secret.
- */
-/** Base class of every error this package throws. */
-class SshError extends Error {
-    name = 'SshError';
-}
-/** The caller's configuration cannot work (no pinned host key, a malformed pin, a bad key file). */
-class SshConfigError extends SshError {
-    name = 'SshConfigError';
-}
-/**
- * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
- * Thrown during key exchange, before any authentication is attempted.
- */
-class HostKeyMismatchError extends SshError {
-    name = 'HostKeyMismatchError';
-    host;
-    port;
-    /** Key type the server presented, e.g. `ssh-ed25519`. */
-    keyType;
-    /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
-    fingerprint;
-    reason;
-    /** Fingerprints (or descriptions) of the keys pinned for this host. */
-    pinned;
-    constructor(init) {
-        const where = `${init.host} port ${init.port}`;
-        const seen = `${init.keyType} key ${init.fingerprint}`;
-        const pinned = init.pinned.length > 0 ? init.pinned.join(', ') : 'none for this host and port';
-        const message = init.reason === 'revoked'
-            ? `Host key refused for ${where}: the server presented ${seen}, which is marked @revoked in the ` +
-                `pinned known_hosts entries. Nothing was sent; no authentication was attempted. Re-key the host ` +
-                `and pin its new key.`
-            : `Host key refused for ${where}: the server presented ${seen}, which is not pinned for this host ` +
-                `(pinned: ${pinned}). Nothing was sent; no authentication was attempted. If the host was ` +
-                `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
-                `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
-                `man-in-the-middle.`;
-        super(message);
-        this.host = init.host;
-        this.port = init.port;
-        this.keyType = init.keyType;
-        this.fingerprint = init.fingerprint;
-        this.reason = init.reason;
-        this.pinned = init.pinned;
-    }
-}
-/** The server refused every authentication method offered (the key is not authorised). */
-class AuthenticationError extends SshError {
-    name = 'AuthenticationError';
-    host;
-    port;
-    username;
-    constructor(host, port, username, detail) {
-        super(`Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
-            `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
-            `user is not locked.`);
-        this.host = host;
-        this.port = port;
-        this.username = username;
-    }
-}
-/** The connection could not be set up (after retries for transient failures). */
-class ConnectError extends SshError {
-    name = 'ConnectError';
-    host;
-    port;
-    attempts;
-    constructor(host, port, attempts, detail, options) {
-        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, options);
-        this.host = host;
-        this.port = port;
-        this.attempts = attempts;
-    }
-}
-/** The connection dropped (or was closed) while an operation was in progress. */
-class ConnectionLostError extends SshError {
-    name = 'ConnectionLostError';
-    host;
-    port;
-    constructor(host, port, during, detail) {
-        super(`Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
-            `The remote side may or may not have finished the work; check the host before retrying.`);
-        this.host = host;
-        this.port = port;
-    }
-}
-function stderrSection(stderrTail) {
-    const trimmed = stderrTail.replace(/\s+$/, '');
-    return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
-}
-/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-class CommandFailedError extends SshError {
-    name = 'CommandFailedError';
-    /** The command as shown to users: quoted, with secret arguments redacted. */
-    command;
-    exitCode;
-    signal;
-    stderrTail;
-    constructor(init) {
-        const how = init.signal !== null
-            ? `was killed by signal ${init.signal}`
-            : init.exitCode !== null
-                ? `exited with status ${init.exitCode}`
-                : 'ended without reporting an exit status';
-        super(`Remote command ${how}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.exitCode = init.exitCode;
-        this.signal = init.signal;
-        this.stderrTail = init.stderrTail;
-    }
-}
-/**
- * A remote command ran past its timeout (until its channel closed: a background child holding its
- * output counts); its remote process group was killed.
- */
-class CommandTimeoutError extends SshError {
-    name = 'CommandTimeoutError';
-    command;
-    timeoutMs;
-    stderrTail;
-    constructor(init) {
-        const fate = init.killed
-            ? 'its remote process group was killed'
-            : 'its remote process group could not be confirmed killed';
-        const held = init.exited === undefined
-            ? ''
-            : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
-        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.timeoutMs = init.timeoutMs;
-        this.stderrTail = init.stderrTail;
-    }
-}
-/** A remote command was aborted through its AbortSignal; its remote process group was killed. */
-class CommandAbortedError extends SshError {
-    name = 'CommandAbortedError';
-    command;
-    stderrTail;
-    constructor(init) {
-        const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
-        super(`Remote command aborted (${why}); its remote process group was killed: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.stderrTail = init.stderrTail;
-    }
-}
-/** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
-class TunnelError extends SshError {
-    name = 'TunnelError';
-    target;
-    constructor(target, via, detail) {
-        super(`Could not open a tunnel to ${target} from ${via}: ${detail}. Check that something listens on ` +
-            `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`);
-        this.target = target;
-    }
-}
-/** A local tree cannot be uploaded as it is (an unsupported file type, a refused symlink, ...). */
-class UploadError extends SshError {
-    name = 'UploadError';
-}
-/** Renders an unknown thrown value for a message without assuming it is an Error. */
-function describeError(error) {
-    if (error instanceof Error)
-        return error.message;
-    return String(error);
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
-/**
- * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
- * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
- * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
- * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
- * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
- */
-/** The script failed; its stderr says why. */
-const EXIT_FAILED = 1;
-/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
-const EXIT_NOT_VERIFIED = 3;
-/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
-const EXIT_NO_DATABASE = 3;
-/** Verify: no release is current on the host (no current/manifest.json). */
-const EXIT_NO_CURRENT_RELEASE = 3;
-/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
-const EXIT_HALT_STANDS = 3;
-/** Provision: the application folder cannot be entered. */
-const EXIT_NO_APP_DIR = 3;
-/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
-const EXIT_STILL_RUNNING = 4;
-/** EX_USAGE: the script was called wrongly. */
-const EXIT_USAGE = 64;
-/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
-const EXIT_DATA_ERROR = 65;
-/** EX_NOINPUT: an input file is missing or empty. */
-const EXIT_NO_INPUT = 66;
-/** EX_UNAVAILABLE: a service answered something unusable. */
-const EXIT_UNAVAILABLE = 69;
-/** EX_SOFTWARE: a tool inside the script failed. */
-const EXIT_SOFTWARE = 70;
-/** EX_IOERR: reading or writing a file failed. */
-const EXIT_IO_ERROR = 74;
-/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
-const EXIT_TEMPORARY = 75;
-/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
-const EXIT_LOCK_BUSY = 75;
-/** Ended by SIGHUP (the SSH session went away). */
-const EXIT_HANGUP = 129;
-/** Ended by SIGINT. */
-const EXIT_INTERRUPTED = 130;
-/** Ended by SIGTERM (a cancel). */
-const EXIT_TERMINATED = 143;
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
-/**
- * The one output record format of the host scripts (scripts/lib/record.sh writes it): a line
- * `titan:KIND`, then each value after a tab; a value holds no tab or line break. Everything else a
- * script prints is text for people (logged, never parsed).
- */
-const RECORD_PREFIX = 'titan:';
-/** The record on `line`, or undefined when the line is not one. */
-function parseRecord(line) {
-    if (!line.startsWith(RECORD_PREFIX))
-        return undefined;
-    const [kind = '', ...values] = line.slice(RECORD_PREFIX.length).replace(/\r$/, '').split('\t');
-    return kind === '' ? undefined : { kind, values };
-}
-/** Every record in a script's output, in order. */
-function hostRecords(output) {
-    return output.split('\n').flatMap((line) => parseRecord(line) ?? []);
-}
-/** The values of every record of `kind`, in order. */
-function recordsOf(output, kind) {
-    return hostRecords(output)
-        .filter((r) => r.kind === kind)
-        .map((r) => r.values);
-}
-/** The values of the last record of `kind`, or undefined when there is none. */
-function lastRecord(output, kind) {
-    return recordsOf(output, kind).pop();
-}
-/** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
-function formatRecord(kind, ...values) {
-    return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
-class DeployLockBusyError extends Error {
-    name = 'DeployLockBusyError';
-    holder;
-    constructor(host, waitedSeconds, holder) {
-        const who = holder === undefined
-            ? 'a deploy whose holder file could not be read'
-            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
-                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
-        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
-            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
-            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
-        this.holder = holder;
-    }
-}
-class DeployLockLostError extends Error {
-    name = 'DeployLockLostError';
-}
-/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
-async function readLockHolder(connection, layout) {
+async function readManifest(dir) {
+    let bytes;
     try {
-        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
-        return parseLockHolder(result.stdout);
+        bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, MANIFEST_FILE));
     }
-    catch {
-        return undefined;
+    catch (error) {
+        const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unreadable';
+        throw new BundleVerificationError('missing', `${MANIFEST_FILE} cannot be read from the bundle ${dir} (${code}); give the folder sign wrote`, MANIFEST_FILE);
     }
-}
-function parseLockHolder(text) {
     try {
-        const value = JSON.parse(text);
-        if (value === null || typeof value !== 'object' || Array.isArray(value))
-            return undefined;
-        const record = value;
-        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
-        const out = {};
-        if (typeof record['pid'] === 'number')
-            out.pid = record['pid'];
-        if (typeof record['heartbeatTimeout'] === 'number')
-            out.heartbeatTimeout = record['heartbeatTimeout'];
-        const since = str('since');
-        if (since !== undefined)
-            out.since = since;
-        const runUrl = str('runUrl');
-        if (runUrl !== undefined)
-            out.runUrl = runUrl;
-        const release = str('release');
-        if (release !== undefined)
-            out.release = release;
-        const actor = str('actor');
-        if (actor !== undefined)
-            out.actor = actor;
-        return out;
+        return parseManifest(bytes);
     }
-    catch {
-        return undefined;
+    catch (error) {
+        throw new BundleVerificationError('manifest', `${MANIFEST_FILE} of the bundle ${dir}: ${error instanceof Error ? error.message : String(error)}`, MANIFEST_FILE);
     }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
-/**
- * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
- * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
- * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
- * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
- * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
- */
-
-/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
-const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
-/**
- * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
- * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
- * Note that an argument is still visible in the host's process list while the command runs: pass
- * real secrets on stdin instead where you can.
- */
-class SecretArg {
-    #value;
-    label;
-    constructor(value, label) {
-        this.#value = value;
-        this.label = label;
-    }
-    /** The real value (sent to the host only). */
-    reveal() {
-        return this.#value;
-    }
-    /** What logs and errors show instead of the value. */
-    toString() {
-        return this.label !== undefined ? `<${this.label}>` : '***';
-    }
-    toJSON() {
-        return this.toString();
-    }
-}
-/** Marks an argument as secret: redacted from logs and error messages. */
-function secret(value, label) {
-    return new SecretArg(value, label);
-}
-/** Quotes one value for a POSIX shell. */
-function quoteArg(value) {
-    if (value.includes('\0')) {
-        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
-    }
-    if (PLAIN_WORD.test(value))
-        return value;
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-/** The command line sent to the host: every argument quoted, secrets included as their real value. */
-function commandLine(argv) {
-    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
-}
-/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
-function displayCommand(argv) {
-    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
-}
-/** The real values of the secret arguments (to mask them in logged output). */
-function secretValues(argv) {
-    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
-}
-/** Replaces every occurrence of each secret value in `text` with `***`. */
-function redact(text, secrets) {
-    let out = text;
-    for (const value of secrets) {
-        if (value.length > 0)
-            out = out.replaceAll(value, '***');
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-scripts.js
-// Generated by packages/host/generate-scripts.mjs from packages/host/scripts/*.sh: do not edit;
-// edit the .sh files and run `node packages/host/generate-scripts.mjs`.
-const HOST_SCRIPTS = {
-    "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
-    "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
-    "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
-    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
-    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  sleep 1\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
-    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
-    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
-    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
-    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
-    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
-    "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
-    "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
-    "titan-read-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\nif [ -f \"$mark\" ]; then record halted \"$(head -n 1 \"$mark\")\"; fi\n",
-    "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
-    "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
-    "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
-    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
-    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
-    "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
-    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
-    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
-    "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
-    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
-    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
-    "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
-    "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
-    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
-    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
-    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
-};
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
-
-
-
-/** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
-const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
-/** The text of a host script as it is sent (its libraries inlined). */
-function hostScript(name) {
-    return HOST_SCRIPTS[name];
-}
-/**
- * The environment a host script runs with on the host of `layout` (null for the scripts that touch
- * nothing of the application folder: images, migrations, compose).
- */
-function hostScriptEnvironment(layout) {
-    return { ...layout?.environment(), ...Object.fromEntries(Object.entries(SCRIPT_EXIT_STATUSES).map(([k, v]) => [k, String(v)])) };
-}
-/** The argv that runs host script `name` with `args`. */
-function hostScriptCommand(layout, name, args) {
-    const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
-    return ['env', ...environment, 'sh', '-c', secret(hostScript(name), name), name, ...args];
-}
-function host_script_runHostScript(connection, layout, name, args, options = {}) {
-    return connection.run(hostScriptCommand(layout, name, args), options);
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
-/**
- * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
- *
- * One long-running command of the deploy's SSH connection holds the host's flock and watches the
- * deploy (scripts/deploy-lock.sh): the runner sends it a heartbeat every few seconds on its standard
- * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
- * cut without a FIN) or the session ends without a release (a killed runner), the host ends
- * everything the deploy started (its other commands, its in-container work), ends the SSH connection
- * and frees the lock; the guard the deploy started, if any, then returns the host to a good release.
- *
- * A second deploy waits up to its lock timeout, then fails naming the holder. A holder whose own
- * watchdog stopped heartbeating and still holds the lock is ended by whoever waits for it.
- * `abortWork()` (a cancelled run) ends the deploy's in-flight work on the host while keeping the lock.
- */
-
-
-
-
-
-
-
-/** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
-const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
-/** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
-async function acquireDeployLock(connection, options) {
-    const { layout, holder, timeoutSeconds, logger } = options;
-    const heartbeatTimeout = options.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
-    const token = (0,external_node_crypto_.randomBytes)(12).toString('hex');
-    const started = performance.now();
-    const stdin = new external_node_stream_.PassThrough();
-    let markAcquired = () => undefined;
-    const acquired = new Promise((resolve) => {
-        markAcquired = resolve;
-    });
-    let markAborted = () => undefined;
-    let lostReason;
-    const waiting = new AbortController();
-    const onCancel = () => waiting.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onCancel, { once: true });
-    const running = host_script_runHostScript(connection, layout, 'titan-deploy-lock', [JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
-        stdin,
-        timeoutMs: 0,
-        signal: waiting.signal,
-        captureStdout: false,
-        logOutput: 'none',
-        onStdoutLine: (line) => {
-            const record = parseRecord(line);
-            if (record?.kind === 'lock-acquired')
-                markAcquired();
-            else if (record?.kind === 'lock-aborted')
-                markAborted();
-            else if (record?.kind === 'lock-lost')
-                lostReason = record.values[0] ?? 'the host ended the lock';
-        },
-        // The host says why a lock it waited for became free (a holder silent for too long, ended).
-        onStderrLine: (line) => {
-            const record = parseRecord(line);
-            if (record?.kind !== 'stale-holder-ended')
-                return;
-            const [group, age, beat] = record.values;
-            logger.warning(`${connection.host}: the deploy lock's holder (process group ${group}) sent no heartbeat for ${age} s, more than twice its heartbeat-timeout of ${beat} s: ending it.`);
-        },
-    });
-    let ended = false;
-    let endError;
-    const finished = running.then(() => {
-        ended = true;
-    }, (error) => {
-        ended = true;
-        endError = error;
-    });
-    await Promise.race([acquired, finished]);
-    options.signal?.removeEventListener('abort', onCancel);
-    if (ended) {
-        stdin.end();
-        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
-            throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
-        }
-        if (options.signal?.aborted === true) {
-            const reason = options.signal.reason;
-            throw reason instanceof Error ? reason : new Error(`Cancelled while waiting for the deploy lock on ${connection.host}; nothing was changed.`);
-        }
-        if (endError instanceof CommandFailedError) {
-            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: the lock holder exited with status ${endError.exitCode}. ` +
-                `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
-        }
-        throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
-    }
-    const waitedMs = Math.round(performance.now() - started);
-    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
-    let released = false;
-    const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
-    // A runner that finds it could not send a heartbeat for longer than heartbeat-timeout (it was
-    // frozen: a stopped process, a suspended VM) knows the host has ended its deploy: it holds the
-    // lock no more, whatever it hears next, and must change nothing. Whichever it learns first (its
-    // own timer, or the connection the host cut), the silence is measured up to that moment.
-    let lastBeat = performance.now();
-    let silence;
-    const noteSilence = () => {
-        const gapMs = performance.now() - lastBeat;
-        if (silence === undefined && gapMs > heartbeatTimeout * 1000) {
-            silence = `this runner sent no heartbeat for ${Math.round(gapMs / 1000)} s (heartbeat-timeout ${heartbeatTimeout} s: the process or its machine was frozen), so the host has ended its deploy`;
-        }
-    };
-    const heartbeat = setInterval(() => {
-        noteSilence();
-        if (ended || silence !== undefined) {
-            clearInterval(heartbeat);
-            return;
-        }
-        lastBeat = performance.now();
-        stdin.write('beat\n');
-    }, intervalMs);
-    heartbeat.unref();
-    void finished.then(() => {
-        if (!released)
-            noteSilence();
-        clearInterval(heartbeat);
-    });
-    let aborting;
-    const lostError = () => {
-        if (ended && !released)
-            noteSilence();
-        return new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
-            'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
-            `This run changed nothing more. Check the host (${layout.journal}) before deploying again.`);
-    };
-    return {
-        acquiredAt: new Date(),
-        waitedMs,
-        token,
-        get held() {
-            return !ended && silence === undefined;
-        },
-        get lostReason() {
-            return lostReason;
-        },
-        lostError,
-        assertHeld() {
-            if ((ended || silence !== undefined) && !released)
-                throw lostError();
-        },
-        abortWork() {
-            aborting ??= (async () => {
-                if (ended || released || silence !== undefined)
-                    return;
-                const done = new Promise((resolve) => {
-                    markAborted = resolve;
-                });
-                stdin.write('abort\n');
-                await Promise.race([done, finished, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-            })();
-            return aborting;
-        },
-        async release() {
-            if (released)
-                return;
-            released = true;
-            clearInterval(heartbeat);
-            if (!ended && silence === undefined)
-                stdin.write('release\n');
-            stdin.end();
-            const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
-            await Promise.race([finished, timer]);
-            if (!ended)
-                logger.warning(`The deploy lock holder on ${connection.host} did not exit within 10 s of being released; it goes with the connection.`);
-            else
-                logger.debug('released the deploy lock');
-        },
-    };
 }
 
 ;// CONCATENATED MODULE: ../packages/release/lib/host-verify-script.js
@@ -66371,6 +65667,377 @@ fi
 printf 'verified %s %s\n' "$release_id" "$signer"
 `;
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
+/**
+ * The errors of the SSH transport. Each names what failed and what a user can do about it; none
+ * ever carries key material, a passphrase or an argument marked secret.
+ */
+/** Base class of every error this package throws. */
+class SshError extends Error {
+    name = 'SshError';
+}
+/** The caller's configuration cannot work (no pinned host key, a malformed pin, a bad key file). */
+class SshConfigError extends SshError {
+    name = 'SshConfigError';
+}
+/** An error about one host: the host and port it names. */
+class HostSshError extends SshError {
+    host;
+    port;
+    constructor(message, host, port, options) {
+        super(message, options);
+        this.host = host;
+        this.port = port;
+    }
+}
+/**
+ * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
+ * Thrown during key exchange, before any authentication is attempted.
+ */
+class HostKeyMismatchError extends HostSshError {
+    name = 'HostKeyMismatchError';
+    /** Key type the server presented, e.g. `ssh-ed25519`. */
+    keyType;
+    /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
+    fingerprint;
+    reason;
+    /** Fingerprints (or descriptions) of the keys pinned for this host. */
+    pinned;
+    constructor(init) {
+        const where = `${init.host} port ${init.port}`;
+        const seen = `${init.keyType} key ${init.fingerprint}`;
+        const pinned = init.pinned.length > 0 ? init.pinned.join(', ') : 'none for this host and port';
+        const message = init.reason === 'revoked'
+            ? `Host key refused for ${where}: the server presented ${seen}, which is marked @revoked in the ` +
+                `pinned known_hosts entries. Nothing was sent; no authentication was attempted. Re-key the host ` +
+                `and pin its new key.`
+            : `Host key refused for ${where}: the server presented ${seen}, which is not pinned for this host ` +
+                `(pinned: ${pinned}). Nothing was sent; no authentication was attempted. If the host was ` +
+                `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
+                `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
+                `man-in-the-middle.`;
+        super(message, init.host, init.port);
+        this.keyType = init.keyType;
+        this.fingerprint = init.fingerprint;
+        this.reason = init.reason;
+        this.pinned = init.pinned;
+    }
+}
+/** The server refused every authentication method offered (the key is not authorised). */
+class AuthenticationError extends HostSshError {
+    name = 'AuthenticationError';
+    username;
+    constructor(host, port, username, detail) {
+        super(`Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
+            `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
+            `user is not locked.`, host, port);
+        this.username = username;
+    }
+}
+/** The connection could not be set up (after retries for transient failures). */
+class ConnectError extends HostSshError {
+    name = 'ConnectError';
+    attempts;
+    constructor(host, port, attempts, detail, options) {
+        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, host, port, options);
+        this.attempts = attempts;
+    }
+}
+/** The connection dropped (or was closed) while an operation was in progress. */
+class ConnectionLostError extends HostSshError {
+    name = 'ConnectionLostError';
+    constructor(host, port, during, detail) {
+        super(`Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
+            `The remote side may or may not have finished the work; check the host before retrying.`, host, port);
+    }
+}
+function stderrSection(stderrTail) {
+    const trimmed = stderrTail.replace(/\s+$/, '');
+    return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
+}
+/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
+class RemoteCommandError extends SshError {
+    /** The command as shown to users: quoted, with secret arguments redacted. */
+    command;
+    stderrTail;
+    constructor(message, command, stderrTail) {
+        super(`${message}: ${command}${stderrSection(stderrTail)}`);
+        this.command = command;
+        this.stderrTail = stderrTail;
+    }
+}
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+class CommandFailedError extends RemoteCommandError {
+    name = 'CommandFailedError';
+    exitCode;
+    signal;
+    constructor(init) {
+        const how = init.signal !== null
+            ? `was killed by signal ${init.signal}`
+            : init.exitCode !== null
+                ? `exited with status ${init.exitCode}`
+                : 'ended without reporting an exit status';
+        super(`Remote command ${how}`, init.command, init.stderrTail);
+        this.exitCode = init.exitCode;
+        this.signal = init.signal;
+    }
+}
+/**
+ * A remote command ran past its timeout (until its channel closed: a background child holding its
+ * output counts); its remote process group was killed.
+ */
+class CommandTimeoutError extends RemoteCommandError {
+    name = 'CommandTimeoutError';
+    timeoutMs;
+    constructor(init) {
+        const fate = init.killed
+            ? 'its remote process group was killed'
+            : 'its remote process group could not be confirmed killed';
+        const held = init.exited === undefined
+            ? ''
+            : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
+        this.timeoutMs = init.timeoutMs;
+    }
+}
+/** A remote command was aborted through its AbortSignal; its remote process group was killed. */
+class CommandAbortedError extends RemoteCommandError {
+    name = 'CommandAbortedError';
+    constructor(init) {
+        const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
+        super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
+    }
+}
+/** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
+class TunnelError extends SshError {
+    name = 'TunnelError';
+    target;
+    constructor(target, via, detail) {
+        super(`Could not open a tunnel to ${target} from ${via}: ${detail}. Check that something listens on ` +
+            `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`);
+        this.target = target;
+    }
+}
+/** A local tree cannot be uploaded as it is (an unsupported file type, a refused symlink, ...). */
+class UploadError extends SshError {
+    name = 'UploadError';
+}
+/** Renders an unknown thrown value for a message without assuming it is an Error. */
+function describeError(error) {
+    if (error instanceof Error)
+        return error.message;
+    return String(error);
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
+/**
+ * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
+ * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
+ * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
+ * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
+ * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
+ */
+
+/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
+const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
+/**
+ * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
+ * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
+ * Note that an argument is still visible in the host's process list while the command runs: pass
+ * real secrets on stdin instead where you can.
+ */
+class SecretArg {
+    #value;
+    label;
+    constructor(value, label) {
+        this.#value = value;
+        this.label = label;
+    }
+    /** The real value (sent to the host only). */
+    reveal() {
+        return this.#value;
+    }
+    /** What logs and errors show instead of the value. */
+    toString() {
+        return this.label !== undefined ? `<${this.label}>` : '***';
+    }
+    toJSON() {
+        return this.toString();
+    }
+}
+/** Marks an argument as secret: redacted from logs and error messages. */
+function secret(value, label) {
+    return new SecretArg(value, label);
+}
+/** Quotes one value for a POSIX shell. */
+function quoteArg(value) {
+    if (value.includes('\0')) {
+        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
+    }
+    if (PLAIN_WORD.test(value))
+        return value;
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+/** The command line sent to the host: every argument quoted, secrets included as their real value. */
+function commandLine(argv) {
+    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
+}
+/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
+function displayCommand(argv) {
+    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
+}
+/** The real values of the secret arguments (to mask them in logged output). */
+function secretValues(argv) {
+    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
+}
+/** Replaces every occurrence of each secret value in `text` with `***`. */
+function redact(text, secrets) {
+    let out = text;
+    for (const value of secrets) {
+        if (value.length > 0)
+            out = out.replaceAll(value, '***');
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
+/**
+ * The one output record format of the host scripts (scripts/lib/record.sh writes it): a line
+ * `titan:KIND`, then each value after a tab; a value holds no tab or line break. Everything else a
+ * script prints is text for people (logged, never parsed).
+ */
+const RECORD_PREFIX = 'titan:';
+/** The record on `line`, or undefined when the line is not one. */
+function parseRecord(line) {
+    if (!line.startsWith(RECORD_PREFIX))
+        return undefined;
+    const [kind = '', ...values] = line.slice(RECORD_PREFIX.length).replace(/\r$/, '').split('\t');
+    return kind === '' ? undefined : { kind, values };
+}
+/** Every record in a script's output, in order. */
+function hostRecords(output) {
+    return output.split('\n').flatMap((line) => parseRecord(line) ?? []);
+}
+/** The values of every record of `kind`, in order. */
+function recordsOf(output, kind) {
+    return hostRecords(output)
+        .filter((r) => r.kind === kind)
+        .map((r) => r.values);
+}
+/** The values of the last record of `kind`, or undefined when there is none. */
+function lastRecord(output, kind) {
+    return recordsOf(output, kind).pop();
+}
+/** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
+function formatRecord(kind, ...values) {
+    return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
+/**
+ * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
+ * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
+ * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
+ * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
+ * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
+ */
+/** The script failed; its stderr says why. */
+const EXIT_FAILED = 1;
+/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
+const EXIT_NOT_VERIFIED = 3;
+/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
+const EXIT_NO_DATABASE = 3;
+/** Verify: no release is current on the host (no current/manifest.json). */
+const EXIT_NO_CURRENT_RELEASE = 3;
+/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
+const EXIT_HALT_STANDS = 3;
+/** Provision: the application folder cannot be entered. */
+const EXIT_NO_APP_DIR = 3;
+/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
+const EXIT_STILL_RUNNING = 4;
+/** EX_USAGE: the script was called wrongly. */
+const EXIT_USAGE = 64;
+/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
+const EXIT_DATA_ERROR = 65;
+/** EX_NOINPUT: an input file is missing or empty. */
+const EXIT_NO_INPUT = 66;
+/** EX_UNAVAILABLE: a service answered something unusable. */
+const EXIT_UNAVAILABLE = 69;
+/** EX_SOFTWARE: a tool inside the script failed. */
+const EXIT_SOFTWARE = 70;
+/** EX_IOERR: reading or writing a file failed. */
+const EXIT_IO_ERROR = 74;
+/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
+const EXIT_TEMPORARY = 75;
+/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
+const EXIT_LOCK_BUSY = 75;
+/** Ended by SIGHUP (the SSH session went away). */
+const EXIT_HANGUP = 129;
+/** Ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Ended by SIGTERM (a cancel). */
+const EXIT_TERMINATED = 143;
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-scripts.js
+// Generated by packages/host/generate-scripts.mjs from packages/host/scripts/*.sh: do not edit;
+// edit the .sh files and run `node packages/host/generate-scripts.mjs`.
+const HOST_SCRIPTS = {
+    "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
+    "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
+    "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
+    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
+    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  sleep 1\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
+    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
+    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
+    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
+    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
+    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
+    "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
+    "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
+    "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
+    "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
+    "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
+    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
+    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
+    "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
+    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
+    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
+    "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
+    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
+    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
+    "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
+    "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
+    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
+    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
+    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
+};
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
+
+
+
+/** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
+const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
+/** The text of a host script as it is sent (its libraries inlined). */
+function hostScript(name) {
+    return HOST_SCRIPTS[name];
+}
+/**
+ * The environment a host script runs with on the host of `layout` (null for the scripts that touch
+ * nothing of the application folder: images, migrations, compose).
+ */
+function hostScriptEnvironment(layout) {
+    return { ...layout?.environment(), ...Object.fromEntries(Object.entries(SCRIPT_EXIT_STATUSES).map(([k, v]) => [k, String(v)])) };
+}
+/** The argv that runs host script `name` with `args`. */
+function hostScriptCommand(layout, name, args) {
+    const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
+    return ['env', ...environment, 'sh', '-c', secret(hostScript(name), name), name, ...args];
+}
+function host_script_runHostScript(connection, layout, name, args, options = {}) {
+    return connection.run(hostScriptCommand(layout, name, args), options);
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/guard.js
 
 
@@ -66457,872 +66124,6 @@ function checkReleaseId(id) {
         throw new Error(`Release id ${JSON.stringify(id)} does not match ${RELEASE_ID_PATTERN.source}.`);
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
-
-
-
-const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
-class HostHaltedError extends Error {
-    name = 'HostHaltedError';
-    mark;
-    constructor(message, mark) {
-        super(message);
-        this.mark = mark;
-    }
-}
-/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
-function describeHalt(mark) {
-    return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
-}
-function parseHaltMark(text) {
-    try {
-        const value = JSON.parse(text);
-        if (value === null || typeof value !== 'object' || Array.isArray(value))
-            return undefined;
-        const record = value;
-        const str = (key) => (typeof record[key] === 'string' ? record[key] : '');
-        return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
-    }
-    catch {
-        // A mark that cannot be read is still a halt.
-        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'the halt mark cannot be read', rollbackMode: 'unknown', nonce: '' };
-    }
-}
-/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
-async function writeHaltMark(connection, layout, mark) {
-    if (!NONCE_PATTERN.test(mark.nonce))
-        throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
-    const line = JSON.stringify(mark);
-    await runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
-}
-/** The halt mark now, or undefined. */
-async function readHaltMark(connection, layout) {
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
-    const mark = lastRecord(stdout, 'halted');
-    return mark === undefined ? undefined : parseHaltMark(mark[0] ?? '');
-}
-/**
- * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
- * mark that is there instead, if any: that halt stands.
- */
-async function liftHaltMark(connection, layout, nonce) {
-    if (nonce !== '' && !NONCE_PATTERN.test(nonce))
-        throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
-    const { stdout, exitCode } = await host_script_runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
-        timeoutMs: 30_000,
-        acceptExitCodes: [EXIT_HALT_STANDS],
-    });
-    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
-
-
-
-
-class HostStateError extends Error {
-    name = 'HostStateError';
-}
-async function readHostState(connection, layout) {
-    let stdout;
-    try {
-        stdout = (await host_script_runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
-    }
-    catch (error) {
-        throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
-            `The host must be provisioned first (action-provision lays out ${layout.appDir} with ${layout.releasesDir}, ${layout.envFile} and ${layout.trustDir}).`, { cause: error });
-    }
-    return parseHostState(stdout);
-}
-function parseHostState(stdout) {
-    let current;
-    let strayCurrent;
-    const releases = [];
-    const partials = [];
-    let trustedKeys = 0;
-    let envFile = { present: false };
-    const guards = [];
-    let mode;
-    let halted;
-    let now = Math.floor(Date.now() / 1000);
-    for (const { kind, values: words } of hostRecords(stdout)) {
-        const rest = words.join(' ');
-        switch (kind) {
-            case 'now':
-                now = Number(words[0]);
-                break;
-            case 'current': {
-                const match = /^releases\/([^/]+)$/.exec(rest);
-                if (match?.[1] !== undefined && RELEASE_ID_PATTERN.test(match[1]))
-                    current = match[1];
-                else
-                    strayCurrent = rest;
-                break;
-            }
-            case 'release': {
-                const [id, mtime, bad, confirmed] = words;
-                if (id !== undefined && RELEASE_ID_PATTERN.test(id)) {
-                    releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
-                }
-                break;
-            }
-            case 'partial':
-                if (words[0] !== undefined)
-                    partials.push({ name: words[0], mtime: Number(words[1]) });
-                break;
-            case 'trust':
-                trustedKeys = Number(words[0]);
-                break;
-            case 'env':
-                envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
-                break;
-            case 'guard': {
-                const guard = parseGuardRecord(words[1] ?? '', words[0] === '1');
-                if (guard !== undefined)
-                    guards.push(guard);
-                break;
-            }
-            case 'mode':
-                mode = rest.trim();
-                break;
-            case 'halted':
-                halted = parseHaltMark(words[0] ?? '');
-                break;
-            default:
-                break;
-        }
-    }
-    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
-}
-function parseGuardRecord(json, alive) {
-    try {
-        const value = JSON.parse(json);
-        const release = value['release'];
-        const previous = value['previous'];
-        if (typeof release !== 'string' || !RELEASE_ID_PATTERN.test(release))
-            return undefined;
-        return {
-            release,
-            previous: typeof previous === 'string' ? previous : '',
-            pid: Number(value['pid']),
-            deadline: Number(value['deadline']),
-            startedAt: Number(value['startedAt']),
-            alive,
-        };
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/image-pull.js
-
-
-
-/** `repository@sha256:...` of every image, sorted by service. */
-function imageReferences(images) {
-    return Object.keys(images)
-        .sort()
-        .map((service) => {
-        const image = images[service];
-        if (image === undefined || !IMAGE_REPOSITORY_PATTERN.test(image.image) || !IMAGE_DIGEST_PATTERN.test(image.digest)) {
-            throw new Error(`The image of ${service} is not a repository pinned by digest.`);
-        }
-        return pinnedImageReference(image.image, image.digest);
-    });
-}
-/** The references the host's engine does not have (read-only). */
-async function findMissingImages(connection, references) {
-    const { stdout } = await host_script_runHostScript(connection, null, 'titan-missing-images', references, { timeoutMs: 5 * 60_000 });
-    return recordsOf(stdout, 'missing').flatMap((values) => values.slice(0, 1));
-}
-async function pullImages(connection, references, logger) {
-    if (references.length === 0)
-        return;
-    try {
-        await host_script_runHostScript(connection, null, 'titan-pull-images', references, { timeoutMs: 30 * 60_000 });
-    }
-    catch (error) {
-        throw new Error(`Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +
-            `Check that the registry is reachable from the host and still holds every digest the release pins.\n${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
-    logger.info(`Pulled ${references.length} image(s) by digest.`);
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/journal.js
-
-const WORD = /^[a-z][a-z-]*$/;
-const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
-/**
- * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
- * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
- */
-function journalLine(entry) {
-    const { time, action, result, ...rest } = entry;
-    return JSON.stringify({ time, action, result, ...rest });
-}
-async function appendJournal(connection, layout, entry) {
-    const { time, action, result, ...rest } = entry;
-    if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
-        throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
-    }
-    const fields = JSON.stringify(rest).slice(1, -1);
-    if (fields.includes('\n'))
-        throw new Error('a journal line must be one line');
-    await host_script_runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
-}
-/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
-function parseJournal(text) {
-    const entries = [];
-    for (const line of text.split('\n')) {
-        if (line.trim() === '')
-            continue;
-        try {
-            const value = JSON.parse(line);
-            if (value !== null && typeof value === 'object' && !Array.isArray(value))
-                entries.push(value);
-        }
-        catch {
-            // a torn line is skipped, not fatal
-        }
-    }
-    return entries;
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/migration-files.js
-/**
- * The one rule for the files of a migrations folder, which gatekeeper, sign and the host apply alike:
- * only `.sql` files named `NNNN_description.sql`, directly in the folder, numbered consecutively
- * from 0001, each number once. A gap or a repeat means a file went missing or two branches
- * collided, which deploy must not discover on the host.
- */
-const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9][A-Za-z0-9._-]*\.sql$/;
-/** The number of a migration file name, or undefined when the name is not one. */
-function migrationNumber(name) {
-    const match = MIGRATION_NAME_PATTERN.exec(name);
-    return match?.[1] === undefined ? undefined : Number(match[1]);
-}
-/** Every problem of the folder's entries, in name order. */
-function migrationFileProblems(entries) {
-    const problems = [];
-    let expected = 1;
-    let previous;
-    for (const { name, isFile } of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-        const number = isFile ? migrationNumber(name) : undefined;
-        if (number === undefined) {
-            problems.push({
-                name,
-                message: isFile ? `${name} is not a migration named NNNN_name.sql` : `${name} is a folder; migrations are the .sql files directly in the migrations folder`,
-                fix: 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder',
-            });
-            continue;
-        }
-        if (previous !== undefined && number === previous.number) {
-            problems.push({
-                name,
-                message: `${name} has the same number as ${previous.name}`,
-                fix: `Renumber ${name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`,
-            });
-            continue;
-        }
-        if (number !== expected) {
-            const missing = expected === number - 1 ? pad(expected) : `${pad(expected)}-${pad(number - 1)}`;
-            problems.push({
-                name,
-                message: previous === undefined ? `The first migration is ${name}; numbering starts at 0001` : `${name} follows ${previous.name}: ${missing} is missing`,
-                fix: `Number migrations consecutively: rename ${name} to ${pad(expected)}_${name.slice(5)}`,
-            });
-        }
-        expected = number + 1;
-        previous = { name, number };
-    }
-    return problems;
-}
-function pad(n) {
-    return String(n).padStart(4, '0');
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/migration-plan.js
-/**
- * Which migrations a release still has to apply, and whether the database's history agrees with the
- * release: a migration that was applied but whose file is now different (or gone) is drift, and a
- * deploy refuses it before anything stops. Pure: the applied list comes from the database, the
- * release's list from its manifest.
- */
-
-
-/** The bundle folder migrations are shipped in (examples/titan: `migrations`). */
-const MIGRATIONS_FOLDER = 'migrations';
-/** The release's migrations, in order (the manifest lists files sorted by path). */
-function releaseMigrations(manifest, folder = MIGRATIONS_FOLDER) {
-    return manifest.files
-        .filter((f) => external_node_path_namespaceObject.posix.dirname(f.path) === folder && MIGRATION_NAME_PATTERN.test(external_node_path_namespaceObject.posix.basename(f.path)))
-        .map((f) => ({ file: external_node_path_namespaceObject.posix.basename(f.path), path: f.path, sha256: f.sha256 }))
-        .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-}
-function planMigrations(applied, release) {
-    const byFile = new Map(release.map((m) => [m.file, m]));
-    const appliedFiles = new Set(applied.map((a) => a.file));
-    const drift = [];
-    for (const a of applied) {
-        const file = byFile.get(a.file);
-        if (file === undefined || file.sha256 !== a.sha256)
-            drift.push({ file: a.file, appliedSha256: a.sha256, releaseSha256: file?.sha256 });
-    }
-    return {
-        pending: release.filter((m) => !appliedFiles.has(m.file)),
-        alreadyApplied: applied.length,
-        drift,
-    };
-}
-/** What a person reads when drift stops a deploy. */
-function describeDrift(drift) {
-    return drift
-        .map((d) => d.releaseSha256 === undefined
-        ? `${d.file} was applied (sha256 ${d.appliedSha256.slice(0, 12)}…) but the release no longer ships it`
-        : `${d.file} was applied with sha256 ${d.appliedSha256.slice(0, 12)}… but the release's file has sha256 ${d.releaseSha256.slice(0, 12)}…`)
-        .join('; ');
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/migration-content.js
-const REFUSED_TRANSACTION = new Map([
-    ['BEGIN', 'starts a transaction of its own'],
-    ['START', 'starts a transaction of its own'],
-    ['COMMIT', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
-    ['END', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
-    ['ROLLBACK', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
-    ['ABORT', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
-    ['PREPARE', 'ends the deployer\u2019s transaction as a prepared transaction'],
-]);
-const TRANSACTION_FIX = 'Remove it: the deployer runs each migration in one transaction with its history row (SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine)';
-/** Every problem of a migration's text, in order of lines. */
-function migrationContentProblems(text) {
-    const problems = [];
-    const statements = [];
-    let current;
-    let line = 1;
-    let bracketDepth = 0;
-    let atomicDepth = 0;
-    let i = 0;
-    const n = text.length;
-    const at = (k) => text[k] ?? '';
-    const isIdent = (c) => /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
-    const advanceTo = (end) => {
-        for (let k = i; k < end && k < n; k += 1)
-            if (text[k] === '\n')
-                line += 1;
-        i = end;
-    };
-    const endStatement = () => {
-        if (current !== undefined)
-            statements.push(current);
-        current = undefined;
-        bracketDepth = 0;
-    };
-    while (i < n) {
-        const c = at(i);
-        const next = at(i + 1);
-        if (c === '\n') {
-            line += 1;
-            i += 1;
-            continue;
-        }
-        if (/\s/.test(c)) {
-            i += 1;
-            continue;
-        }
-        if (c === '-' && next === '-') {
-            const eol = text.indexOf('\n', i);
-            i = eol < 0 ? n : eol;
-            continue;
-        }
-        if (c === '/' && next === '*') {
-            const start = line;
-            let depth = 0;
-            let k = i;
-            for (; k < n; k += 1) {
-                if (text[k] === '/' && text[k + 1] === '*') {
-                    depth += 1;
-                    k += 1;
-                }
-                else if (text[k] === '*' && text[k + 1] === '/') {
-                    depth -= 1;
-                    k += 1;
-                    if (depth === 0)
-                        break;
-                }
-            }
-            if (depth !== 0) {
-                problems.push(unterminated(start, '/*', 'a block comment'));
-                break;
-            }
-            advanceTo(k + 1);
-            continue;
-        }
-        if (c === "'" || c === '"') {
-            const escapes = c === "'" && /[Ee]/.test(at(i - 1)) && !isIdent(at(i - 2));
-            const start = line;
-            let k = i + 1;
-            for (; k < n; k += 1) {
-                if (escapes && text[k] === '\\') {
-                    k += 1;
-                    continue;
-                }
-                if (text[k] === c) {
-                    if (text[k + 1] === c) {
-                        k += 1;
-                        continue;
-                    }
-                    break;
-                }
-            }
-            if (k >= n) {
-                problems.push(unterminated(start, c, c === "'" ? 'a string' : 'a quoted identifier'));
-                break;
-            }
-            current ??= { line: start, words: [], raw: [] };
-            current.words.push(c === "'" ? "'" : '"');
-            current.raw.push(c);
-            advanceTo(k + 1);
-            continue;
-        }
-        if (c === '$' && !isIdent(at(i - 1))) {
-            const tag = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(text.slice(i, i + 64));
-            if (tag !== null) {
-                const start = line;
-                const close = text.indexOf(tag[0], i + tag[0].length);
-                if (close < 0) {
-                    problems.push(unterminated(start, tag[0], 'a dollar-quoted body'));
-                    break;
-                }
-                current ??= { line: start, words: [], raw: [] };
-                current.words.push('$$');
-                current.raw.push('$$');
-                advanceTo(close + tag[0].length);
-                continue;
-            }
-        }
-        if (c === '\\') {
-            const command = /^\\([A-Za-z]+|[^A-Za-z\s])/.exec(text.slice(i))?.[0] ?? '\\';
-            problems.push({
-                kind: 'meta-command',
-                line,
-                found: command,
-                message: `holds the psql meta-command ${command}, which psql runs instead of sending it to the database (\\q would end psql before the history row, \\! runs a shell)`,
-                fix: 'Remove it: a migration is SQL only',
-            });
-            const eol = text.indexOf('\n', i);
-            i = eol < 0 ? n : eol;
-            continue;
-        }
-        if (c === ':' && next === ':') {
-            i += 2;
-            continue;
-        }
-        if (c === ':' && (next === "'" || next === '"' || (next === '{' && at(i + 2) === '?'))) {
-            const found = /^:('[^']*'?|"[^"]*"?|\{\?[^}]*\}?)/.exec(text.slice(i))?.[0] ?? ':';
-            problems.push({
-                kind: 'variable',
-                line,
-                found,
-                message: `reads the psql variable ${found}, which psql replaces with its own value before the database sees it`,
-                fix: 'Write the value itself: a migration is the same SQL on every host',
-            });
-            i += found.length;
-            continue;
-        }
-        if (c === '[')
-            bracketDepth += 1;
-        if (c === ']')
-            bracketDepth = Math.max(0, bracketDepth - 1);
-        if (c === ';') {
-            if (atomicDepth === 0)
-                endStatement();
-            i += 1;
-            continue;
-        }
-        if (isIdent(c) && !/[0-9$]/.test(c)) {
-            let k = i;
-            while (k < n && isIdent(at(k)))
-                k += 1;
-            const word = text.slice(i, k).toUpperCase();
-            current ??= { line, words: [], raw: [] };
-            current.words.push(word);
-            current.raw.push(text.slice(i, k));
-            if (current.words[0] === 'CREATE') {
-                const previous = current.words.at(-2);
-                if (word === 'ATOMIC' && previous === 'BEGIN')
-                    atomicDepth += 1;
-                else if (atomicDepth > 0 && word === 'CASE')
-                    atomicDepth += 1;
-                else if (atomicDepth > 0 && word === 'END')
-                    atomicDepth -= 1;
-            }
-            i = k;
-            continue;
-        }
-        current ??= { line, words: [], raw: [] };
-        i += 1;
-    }
-    endStatement();
-    for (const statement of statements) {
-        const problem = statementProblem(statement);
-        if (problem !== undefined)
-            problems.push(problem);
-    }
-    return problems.sort((a, b) => a.line - b.line);
-}
-function statementProblem(statement) {
-    const [first = '', second = '', third = ''] = statement.words;
-    if (first === 'COPY' && statement.words.some((w, k) => w === 'FROM' && statement.words[k + 1] === 'STDIN')) {
-        return {
-            kind: 'copy-stdin',
-            line: statement.line,
-            found: 'COPY ... FROM STDIN',
-            message: 'copies FROM STDIN, so psql would read the rest of its input, the history row included, as the data',
-            fix: 'Load the rows with INSERT statements instead',
-        };
-    }
-    const refused = REFUSED_TRANSACTION.get(first);
-    if (refused === undefined)
-        return undefined;
-    if (first === 'START' && second !== 'TRANSACTION')
-        return undefined;
-    if (first === 'PREPARE' && second !== 'TRANSACTION')
-        return undefined;
-    if (first === 'ROLLBACK' && (second === 'TO' || ((second === 'WORK' || second === 'TRANSACTION') && third === 'TO')))
-        return undefined;
-    const found = statement.raw.slice(0, ['TRANSACTION', 'WORK', 'PREPARED', 'AND'].includes(second) ? 2 : 1).join(' ');
-    return { kind: 'transaction', line: statement.line, found, message: `controls its own transaction (${found}): it ${refused}`, fix: TRANSACTION_FIX };
-}
-function unterminated(line, opener, what) {
-    return {
-        kind: 'unterminated',
-        line,
-        found: opener,
-        message: `opens ${what} (${opener}) that is never closed, so psql would read the history row as part of it`,
-        fix: 'Close it',
-    };
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/problems-error.js
-/**
- * An error that lists every problem it found at once (the secret files kept wrongly, the pending
- * migrations that break the content rule): the message for people, `problems` for the caller.
- */
-class ProblemsError extends Error {
-    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
-    problems;
-    constructor(message, problems) {
-        super(message);
-        this.problems = problems;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
-/**
- * Reading files of an installed release back from the host (its manifest, its compose files), in
- * one remote command. Paths are bundle paths (checked), relative to the release folder.
- */
-
-
-
-
-
-async function readReleaseFiles(connection, layout, releaseId, paths) {
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
-    for (const path of paths) {
-        if (!isBundlePath(path))
-            throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
-    }
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
-    const files = new Map();
-    for (const [path, base64] of recordsOf(stdout, 'file')) {
-        if (path !== undefined)
-            files.set(path, Buffer.from(base64 ?? '', 'base64'));
-    }
-    return files;
-}
-/**
- * An installed release's manifest, and the files the caller wants of it: `guess` is read along with
- * the manifest in one command (files it does not have are skipped); `wanted(manifest)` names the
- * files still needed once the manifest is known (read in a second command only if some are missing).
- */
-async function readInstalledRelease(connection, layout, releaseId, options = {}) {
-    const guess = (options.guess ?? []).filter((p) => p !== MANIFEST_FILE);
-    const files = await readReleaseFiles(connection, layout, releaseId, [MANIFEST_FILE, ...guess]);
-    const bytes = files.get(MANIFEST_FILE);
-    if (bytes === undefined)
-        throw new Error(`${layout.releaseDir(releaseId)}/${MANIFEST_FILE} could not be read.`);
-    files.delete(MANIFEST_FILE);
-    const manifest = parseManifest(bytes);
-    const missing = (options.wanted?.(manifest) ?? []).filter((p) => !files.has(p));
-    if (missing.length > 0) {
-        for (const [path, content] of await readReleaseFiles(connection, layout, releaseId, missing))
-            files.set(path, content);
-    }
-    return { manifest, files };
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/migration-content-check.js
-/**
- * The host's own check of the migrations a deploy is about to apply, before anything stops: each
- * pending migration is read back from the release folder the host verified (its bytes checked
- * against the manifest's sha256 once more), and held to the release package's migration content
- * rule (`@titan/release/migration-content`), the same rule the gatekeeper applies to the release
- * source: no transaction control, no psql meta-command or variable, no COPY FROM STDIN, no unclosed
- * quote. A bundle that skipped the gate, or was signed from a source the gate never saw, is refused
- * here.
- */
-
-
-
-
-/** Its problems are `file:line what`, one a problem. */
-class MigrationContentError extends ProblemsError {
-    name = 'MigrationContentError';
-}
-async function checkMigrationContent(connection, layout, releaseId, pending) {
-    if (pending.length === 0)
-        return;
-    const files = await readReleaseFiles(connection, layout, releaseId, pending.map((m) => m.path));
-    const problems = [];
-    const fixes = new Set();
-    for (const migration of pending) {
-        const bytes = files.get(migration.path);
-        if (bytes === undefined)
-            throw new Error(`${layout.releaseDir(releaseId)}/${migration.path} could not be read back from the host.`);
-        const sha256 = (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
-        if (sha256 !== migration.sha256) {
-            throw new Error(`${layout.releaseDir(releaseId)}/${migration.path} on the host does not match its sha256 in the manifest; the release folder was altered after it was verified.`);
-        }
-        for (const problem of migrationContentProblems(bytes.toString('utf8'))) {
-            problems.push(`${migration.path}:${problem.line} ${problem.message}`);
-            fixes.add(problem.fix);
-        }
-    }
-    if (problems.length > 0) {
-        throw new MigrationContentError(`The host refuses to apply the migrations of release ${releaseId}: ${problems.join('; ')}. Nothing was stopped and no migration ran. ` +
-            `${[...fixes].join('. ')}; then sign a new release (the gatekeeper refuses the same files).`, problems);
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/migrations.js
-
-
-
-
-
-
-const MIGRATIONS_TABLE = '_titan_migrations';
-/** The stack profile's database as a migration target. */
-function databaseTarget(profile) {
-    return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
-}
-class MigrationFailedError extends Error {
-    name = 'MigrationFailedError';
-    file;
-    constructor(file, detail, options) {
-        super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
-        this.file = file;
-    }
-}
-/**
- * The project has no running postgres container (its stack was stopped or taken down, or the host
- * restarted without it): the caller starts postgres of the release `current` points at, then reads
- * again.
- */
-class DatabaseNotRunningError extends Error {
-    name = 'DatabaseNotRunningError';
-}
-/**
- * Waits for the project's postgres (a container that is starting), returns what was applied.
- * Throws DatabaseNotRunningError at once when the project has no running postgres container.
- */
-async function readAppliedMigrations(connection, project, options) {
-    const db = options.database;
-    let stdout;
-    try {
-        ({ stdout } = await host_script_runHostScript(connection, null, 'titan-read-migrations', [project, db.service, db.user, db.database, MIGRATIONS_TABLE, String(options.waitSeconds)], {
-            timeoutMs: (options.waitSeconds + 120) * 1000,
-        }));
-    }
-    catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_DATABASE) {
-            const said = error.stderrTail.trim().split('\n').pop() ?? '';
-            const what = said === '' ? `project ${project} has no running ${db.service} container` : said;
-            throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
-        }
-        throw error;
-    }
-    return recordsOf(stdout, 'applied').flatMap(([file, sha256]) => (file !== undefined && sha256 !== undefined ? [{ file, sha256 }] : []));
-}
-const WORK_TOKEN_PATTERN = /^[0-9a-f]{8,64}$/;
-/** Applies one migration (file from the host's verified release folder) and records it, in one transaction. */
-async function applyMigration(connection, target, request, logger) {
-    const db = request.database;
-    const { migration, work } = request;
-    if (!WORK_TOKEN_PATTERN.test(work.token))
-        throw new Error(`Work token ${JSON.stringify(work.token)} is not hex.`);
-    const started = performance.now();
-    try {
-        await host_script_runHostScript(connection, null, 'titan-apply-migration', [
-            `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.service, db.user, db.database, MIGRATIONS_TABLE,
-            workRecord(work.stateDir, work.token, 'migration'), `titan-migration-${work.token}`,
-            ...compose_command_composeArgv(target, []),
-        ], { timeoutMs: 30 * 60_000 });
-    }
-    catch (error) {
-        if (error instanceof CommandFailedError)
-            throw new MigrationFailedError(migration.file, error.stderrTail.trim() || error.message, { cause: error });
-        throw error;
-    }
-    const ms = Math.round(performance.now() - started);
-    logger.info(`Applied ${migration.file} in ${(ms / 1000).toFixed(2)} s`);
-    return ms;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/migration-record.js
-
-
-
-
-class MigrationNotRecordedError extends Error {
-    name = 'MigrationNotRecordedError';
-    file;
-    constructor(file, message) {
-        super(message);
-        this.file = file;
-    }
-}
-async function requireMigrationRecorded(connection, target, request) {
-    const { migration, releaseId } = request;
-    const database = request.database;
-    const { stdout } = await host_script_runHostScript(connection, null, 'titan-check-migration-record', [migration.file, database.service, database.user, database.database, MIGRATIONS_TABLE, ...compose_command_composeArgv(target, [])], { timeoutMs: 120_000 });
-    const found = (lastRecord(stdout, 'recorded') ?? []).join(' ');
-    if (found === `${migration.sha256} ${releaseId}`)
-        return;
-    throw new MigrationNotRecordedError(migration.file, `Migration ${migration.file} ran, but its history row is ${found === '' ? 'missing from' : `not the one written to (found ${JSON.stringify(found.slice(0, 100))})`} ${MIGRATIONS_TABLE}: ` +
-        'what it changed may be in the database without a record, and a later deploy would apply it again. ' +
-        `Inspect the database by hand (the history table, and any rule or trigger on it) and record or undo ${migration.file} before deploying again.`);
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
-/**
- * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
- * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
- * sticky bit survives), verified ON THE HOST (scripts/install-release.sh) by the release package's script (openssl against
- * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
- * `releases/<id>`.
- * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
- * that is already there is verified again in place (verifyRelease, as a rollback checks the release
- * it returns to) and reused.
- */
-
-
-
-
-
-
-
-/** The host refused the bundle: its own verification failed. */
-class HostVerificationError extends Error {
-    name = 'HostVerificationError';
-    /** The verify script's own reason (one line). */
-    reason;
-    constructor(message, reason, options) {
-        super(message, options);
-        this.reason = reason;
-    }
-}
-/**
- * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
- * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
- * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
- * A release that does not verify is a HostVerificationError with the script's reason (`failure`
- * words its message); success is the script's own verdict for this release, nothing less (fail
- * closed).
- */
-async function verifyRelease(connection, layout, releaseId, options = {}) {
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
-    const started = performance.now();
-    const verdict = await runVerifying(connection, layout, 'titan-verify-release', [releaseId], {
-        failure: options.failure ??
-            ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
-                'A release folder must never change after it was verified: find out who altered it.'),
-    });
-    const verifyMs = Math.round(performance.now() - started);
-    if (!verdict.startsWith(`verified ${releaseId} `)) {
-        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
-    }
-    return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
-}
-async function installRelease(connection, options) {
-    const { layout, bundleDir, releaseId, logger } = options;
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
-    const final = layout.releaseDir(releaseId);
-    if (options.exists) {
-        const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
-            failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
-                'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
-        });
-        await host_script_runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
-        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
-        return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
-    }
-    const partialName = `.${releaseId}.partial-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-    const partial = `${layout.releasesDir}/${partialName}`;
-    const uploadStarted = performance.now();
-    let uploadedBytes;
-    try {
-        const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
-        uploadedBytes = stats.bytes;
-    }
-    catch (error) {
-        await host_script_runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
-        throw error;
-    }
-    const uploadMs = Math.round(performance.now() - uploadStarted);
-    logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
-    const verifyStarted = performance.now();
-    const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
-        failure: (reason) => `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
-            `Sign the bundle again from the release source with the release key the host trusts (${layout.trustDir} on the host), and do not edit it afterwards.`,
-    });
-    const verifyMs = Math.round(performance.now() - verifyStarted);
-    logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);
-    return { releaseId, reused: false, signer: signerOf(verdict), uploadedBytes, uploadMs, verifyMs };
-}
-/** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
-async function runVerifying(connection, layout, name, args, messages) {
-    try {
-        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT });
-        return lastRecord(stdout, 'verified')?.[0] ?? '';
-    }
-    catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
-            const reason = verifyReason(error.stderrTail);
-            throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
-        }
-        throw error;
-    }
-}
-/** The verify script's `verify-release: <reason>` line, or the last line of what it said. */
-function verifyReason(stderr) {
-    const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-    const tagged = lines.find((l) => l.startsWith('verify-release: '));
-    if (tagged !== undefined)
-        return tagged.slice('verify-release: '.length);
-    return lines[lines.length - 1] ?? 'the verify script failed without saying why';
-}
-function signerOf(verdict) {
-    const match = /^verified \S+ (\S+)$/.exec(verdict);
-    return match?.[1] ?? 'unknown key';
-}
-
 ;// CONCATENATED MODULE: ../packages/host/lib/retention.js
 /**
  * Release retention: keep the `keep` most recently run releases and never remove one that may still
@@ -67385,66 +66186,6 @@ async function removeReleases(connection, layout, ids, partials) {
     return recordsOf(stdout, 'removed').flatMap((values) => values.slice(0, 1));
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
-
-
-
-const COMPOSE_TIMEOUT_MS = 10 * 60_000;
-/** Stops services group after group (each group's services together), in the order given. */
-async function stopServices(connection, target, groups, logger) {
-    const stopped = [];
-    for (const group of groups) {
-        if (group.length === 0)
-            continue;
-        logger.info(`Stopping ${group.join(', ')}`);
-        await connection.run(compose_command_composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-        stopped.push(...group);
-    }
-    return stopped;
-}
-/** Starts services that exist (stopped) again, as they were. */
-async function startServices(connection, target, services, logger) {
-    if (services.length === 0)
-        return;
-    logger.info(`Starting ${services.join(', ')} again`);
-    await connection.run(composeArgv(target, ['start', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-}
-/**
- * `up -d --remove-orphans`: creates what is missing, recreates services whose definition or image
- * changed, starts stopped ones, and removes containers of services the release no longer has.
- */
-async function upStack(connection, target, logger) {
-    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode})`);
-    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
-}
-/** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
-async function upServices(connection, target, services, logger) {
-    logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
-    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
-}
-/** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
-async function restartServices(connection, target, services, logger) {
-    if (services.length === 0)
-        return;
-    logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
-    await connection.run(compose_command_composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-}
-/** `up -d --no-deps --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
-async function upStackExcept(connection, target, held, logger) {
-    for (const service of held) {
-        if (!SERVICE_NAME_PATTERN.test(service))
-            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
-    }
-    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
-    await runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/stack-mode.js
-
-async function recordStackMode(connection, layout, mode) {
-    await host_script_runHostScript(connection, layout, 'titan-record-mode', [mode], { timeoutMs: 30_000 });
-}
-
 ;// CONCATENATED MODULE: ../packages/host/lib/stack-record.js
 
 
@@ -67487,34 +66228,6 @@ function parseStackNow(stdout) {
 function checkProject(project) {
     if (!PROJECT_PATTERN.test(project))
         throw new Error(`Project ${JSON.stringify(project)} is not a Compose project name.`);
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
-/**
- * `current` flips atomically, in both directions: a symbolic link to the release is made under a
- * temporary name, then renamed over `current` (`mv -T`, one rename(2)). At no moment is there no
- * `current` or a half-made one. The release folder is touched, so the releases' modification times
- * say which ran most recently (what retention keeps). scripts/switch-current.sh.
- */
-
-
-
-
-async function switchCurrent(connection, layout, releaseId) {
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
-    const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-switch-current', [releaseId, tmp], { timeoutMs: 60_000 });
-    const target = lastRecord(stdout, 'current')?.[0] ?? '';
-    if (target !== layout.currentTarget(releaseId)) {
-        throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
-    }
-}
-/** Where `current` points, read back (undefined when there is no `current`). */
-async function readCurrent(connection, layout) {
-    const { stdout } = await connection.run(['readlink', layout.current], { acceptExitCodes: [1], timeoutMs: 30_000 });
-    const target = stdout.trim();
-    return target === '' ? undefined : target;
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/container-state.js
@@ -67783,7 +66496,159 @@ function excerpt(text, max = 300) {
     return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
+;// CONCATENATED MODULE: ../packages/verify/lib/container-judgement.js
+
+function digestProblem(container, expected, images) {
+    if (container.configImage !== expected) {
+        const tagged = !container.configImage.includes('@');
+        return {
+            cell: tagged ? `runs ${tail(container.configImage)}` : `other digest ${shortDigest(container.configImage.split('@')[1] ?? '')}`,
+            detail: `${container.name} was created from ${container.configImage}${tagged ? ' (a tag, not a digest)' : ''}`,
+        };
+    }
+    const image = images.get(container.imageId);
+    if (image === undefined) {
+        return { cell: 'image unknown', detail: `${container.name} runs image ${container.imageId}, which docker image inspect did not show` };
+    }
+    if (!image.repoDigests.includes(expected)) {
+        return {
+            cell: 'image differs',
+            detail: `${container.name} runs image ${container.imageId.slice(0, 19)}, whose RepoDigests (${image.repoDigests.join(', ') || 'none'}) do not include ${expected}`,
+        };
+    }
+    return undefined;
+}
+function findExtraContainers(manifest, containers) {
+    return containers
+        .filter((c) => c.oneOff || c.service === undefined || manifest.images[c.service] === undefined)
+        .map((c) => ({
+        name: c.name,
+        id: c.id.slice(0, 12),
+        ...(c.service !== undefined ? { service: c.service } : {}),
+        oneOff: c.oneOff,
+        status: c.status,
+        image: c.configImage,
+    }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+function describeState(container) {
+    switch (container.status) {
+        case 'exited':
+        case 'dead':
+            return `${container.status} (${container.exitCode})`;
+        case 'created':
+            return 'created, not started';
+        default:
+            return container.status;
+    }
+}
+function healthLogLine(container) {
+    const last = container.health?.last;
+    if (last === undefined)
+        return undefined;
+    const output = excerpt(last.output);
+    return `${container.name} healthcheck${last.end ? ` at ${last.end.replace(/\.\d+Z$/, 'Z')}` : ''}: exit ${last.exitCode}${output ? `, ${output}` : ', no output'}`;
+}
+function containerSummary(container) {
+    return {
+        name: container.name,
+        id: container.id.slice(0, 12),
+        status: container.status,
+        ...(container.health ? { health: container.health.status } : {}),
+        image: container.configImage,
+    };
+}
+/** `sha256:0123456789ab`: enough to tell digests apart in a table cell. */
+function shortDigest(digest) {
+    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1');
+}
+function tail(reference) {
+    const slash = reference.lastIndexOf('/');
+    return slash < 0 ? reference : `…${reference.slice(slash)}`;
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/endpoint-judgement.js
+/**
+ * One service's health endpoint judged from its answer (pure): HTTP 200, a JSON document with
+ * status "ok", answering as the service itself where the spec asks; and what the report shows of it.
+ */
+
+function judgeEndpoint(service, spec, response, document) {
+    if (response.problem !== undefined)
+        return { ok: false, cell: 'no answer', detail: `no answer (${response.problem})` };
+    if (response.statusCode !== 200) {
+        return { ok: false, cell: `HTTP ${response.statusCode ?? '?'}`, detail: `answered HTTP ${response.statusCode ?? '?'}, expected 200` };
+    }
+    if (document === undefined)
+        return { ok: false, cell: 'not JSON', detail: 'the body is not a JSON object' };
+    if (document.status !== 'ok') {
+        const status = document.status === undefined ? 'no status' : `status "${excerpt(document.status, 40)}"`;
+        return { ok: false, cell: status, detail: `the health document says ${status}, expected "ok"` };
+    }
+    if (spec.checkServiceName && document.service !== undefined && document.service !== service) {
+        return {
+            ok: false,
+            cell: `answers as ${excerpt(document.service, 40)}`,
+            detail: `the endpoint answers as service "${excerpt(document.service, 60)}", not ${service}: its published port is wired to another service`,
+        };
+    }
+    return { ok: true };
+}
+function endpointSummary(url, response, document) {
+    return {
+        url,
+        durationMs: response.durationMs,
+        ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
+        ...(document?.status !== undefined ? { status: document.status } : {}),
+        ...(document?.mode !== undefined ? { mode: document.mode } : {}),
+        ...(document?.policyHash !== undefined ? { policyHash: document.policyHash } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/policy-parity.js
+
+function evaluatePolicy(input, documents, failures) {
+    const { manifest, snapshot } = input;
+    const signed = manifest.policy.sha256;
+    const sources = [{ source: 'manifest', sha256: signed, agrees: true, detail: 'signed' }];
+    const file = snapshot.policyFile;
+    if (file.state === 'present') {
+        const agrees = file.sha256 === signed;
+        sources.push({ source: 'host file', sha256: file.sha256, agrees, detail: file.path });
+        if (!agrees) {
+            failures.push({
+                service: 'host',
+                check: 'policy',
+                detail: `${file.path} has sha256 ${file.sha256}; the manifest signed ${signed}: the file on the host is not the signed policy (edited on the host, or current/ is another release)`,
+            });
+        }
+    }
+    else {
+        sources.push({ source: 'host file', agrees: false, detail: `${file.path} is ${file.state}` });
+        failures.push({ service: 'host', check: 'policy', detail: `${file.path} is ${file.state}; the manifest signed ${manifest.policy.path} with sha256 ${signed}` });
+    }
+    const reporters = new Set(input.policyReporters.filter((s) => manifest.images[s] !== undefined));
+    const reporting = [...new Set([...reporters, ...[...documents].filter(([, d]) => d.policyHash).map(([s]) => s)])].sort();
+    for (const service of reporting) {
+        const reported = documents.get(service)?.policyHash;
+        if (reported === undefined || reported === '') {
+            sources.push({ source: service, agrees: false, detail: 'no policyHash reported' });
+            failures.push({ service, check: 'policy', detail: `${service} did not report a policyHash on its health endpoint (see its endpoint check); policy parity cannot be shown` });
+            continue;
+        }
+        const agrees = reported === signed;
+        sources.push({ source: service, sha256: reported, agrees, detail: agrees ? 'reported on /health' : 'reported on /health: differs' });
+        if (!agrees) {
+            failures.push({ service, check: 'policy', detail: `${service} reports policyHash ${excerpt(reported, 80)}; the manifest signed ${signed}: it loaded another policy` });
+        }
+    }
+    return { path: manifest.policy.path, sha256: signed, sources, agree: sources.every((s) => s.agrees) };
+}
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/stack-evaluation.js
+
+
+
 
 
 const pass = (detail) => ({ outcome: 'pass', detail });
@@ -67930,142 +66795,6 @@ function evaluateService(service, input, failures, documents) {
         ...(endpointResult ? { endpointResult } : {}),
     };
 }
-function judgeEndpoint(service, spec, response, document) {
-    if (response.problem !== undefined)
-        return { ok: false, cell: 'no answer', detail: `no answer (${response.problem})` };
-    if (response.statusCode !== 200) {
-        return { ok: false, cell: `HTTP ${response.statusCode ?? '?'}`, detail: `answered HTTP ${response.statusCode ?? '?'}, expected 200` };
-    }
-    if (document === undefined)
-        return { ok: false, cell: 'not JSON', detail: 'the body is not a JSON object' };
-    if (document.status !== 'ok') {
-        const status = document.status === undefined ? 'no status' : `status "${excerpt(document.status, 40)}"`;
-        return { ok: false, cell: status, detail: `the health document says ${status}, expected "ok"` };
-    }
-    if (spec.checkServiceName && document.service !== undefined && document.service !== service) {
-        return {
-            ok: false,
-            cell: `answers as ${excerpt(document.service, 40)}`,
-            detail: `the endpoint answers as service "${excerpt(document.service, 60)}", not ${service}: its published port is wired to another service`,
-        };
-    }
-    return { ok: true };
-}
-function endpointSummary(url, response, document) {
-    return {
-        url,
-        durationMs: response.durationMs,
-        ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
-        ...(document?.status !== undefined ? { status: document.status } : {}),
-        ...(document?.mode !== undefined ? { mode: document.mode } : {}),
-        ...(document?.policyHash !== undefined ? { policyHash: document.policyHash } : {}),
-    };
-}
-function digestProblem(container, expected, images) {
-    if (container.configImage !== expected) {
-        const tagged = !container.configImage.includes('@');
-        return {
-            cell: tagged ? `runs ${tail(container.configImage)}` : `other digest ${shortDigest(container.configImage.split('@')[1] ?? '')}`,
-            detail: `${container.name} was created from ${container.configImage}${tagged ? ' (a tag, not a digest)' : ''}`,
-        };
-    }
-    const image = images.get(container.imageId);
-    if (image === undefined) {
-        return { cell: 'image unknown', detail: `${container.name} runs image ${container.imageId}, which docker image inspect did not show` };
-    }
-    if (!image.repoDigests.includes(expected)) {
-        return {
-            cell: 'image differs',
-            detail: `${container.name} runs image ${container.imageId.slice(0, 19)}, whose RepoDigests (${image.repoDigests.join(', ') || 'none'}) do not include ${expected}`,
-        };
-    }
-    return undefined;
-}
-function findExtraContainers(manifest, containers) {
-    return containers
-        .filter((c) => c.oneOff || c.service === undefined || manifest.images[c.service] === undefined)
-        .map((c) => ({
-        name: c.name,
-        id: c.id.slice(0, 12),
-        ...(c.service !== undefined ? { service: c.service } : {}),
-        oneOff: c.oneOff,
-        status: c.status,
-        image: c.configImage,
-    }))
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-function evaluatePolicy(input, documents, failures) {
-    const { manifest, snapshot } = input;
-    const signed = manifest.policy.sha256;
-    const sources = [{ source: 'manifest', sha256: signed, agrees: true, detail: 'signed' }];
-    const file = snapshot.policyFile;
-    if (file.state === 'present') {
-        const agrees = file.sha256 === signed;
-        sources.push({ source: 'host file', sha256: file.sha256, agrees, detail: file.path });
-        if (!agrees) {
-            failures.push({
-                service: 'host',
-                check: 'policy',
-                detail: `${file.path} has sha256 ${file.sha256}; the manifest signed ${signed}: the file on the host is not the signed policy (edited on the host, or current/ is another release)`,
-            });
-        }
-    }
-    else {
-        sources.push({ source: 'host file', agrees: false, detail: `${file.path} is ${file.state}` });
-        failures.push({ service: 'host', check: 'policy', detail: `${file.path} is ${file.state}; the manifest signed ${manifest.policy.path} with sha256 ${signed}` });
-    }
-    const reporters = new Set(input.policyReporters.filter((s) => manifest.images[s] !== undefined));
-    const reporting = [...new Set([...reporters, ...[...documents].filter(([, d]) => d.policyHash).map(([s]) => s)])].sort();
-    for (const service of reporting) {
-        const reported = documents.get(service)?.policyHash;
-        if (reported === undefined || reported === '') {
-            sources.push({ source: service, agrees: false, detail: 'no policyHash reported' });
-            failures.push({ service, check: 'policy', detail: `${service} did not report a policyHash on its health endpoint (see its endpoint check); policy parity cannot be shown` });
-            continue;
-        }
-        const agrees = reported === signed;
-        sources.push({ source: service, sha256: reported, agrees, detail: agrees ? 'reported on /health' : 'reported on /health: differs' });
-        if (!agrees) {
-            failures.push({ service, check: 'policy', detail: `${service} reports policyHash ${excerpt(reported, 80)}; the manifest signed ${signed}: it loaded another policy` });
-        }
-    }
-    return { path: manifest.policy.path, sha256: signed, sources, agree: sources.every((s) => s.agrees) };
-}
-function describeState(container) {
-    switch (container.status) {
-        case 'exited':
-        case 'dead':
-            return `${container.status} (${container.exitCode})`;
-        case 'created':
-            return 'created, not started';
-        default:
-            return container.status;
-    }
-}
-function healthLogLine(container) {
-    const last = container.health?.last;
-    if (last === undefined)
-        return undefined;
-    const output = excerpt(last.output);
-    return `${container.name} healthcheck${last.end ? ` at ${last.end.replace(/\.\d+Z$/, 'Z')}` : ''}: exit ${last.exitCode}${output ? `, ${output}` : ', no output'}`;
-}
-function containerSummary(container) {
-    return {
-        name: container.name,
-        id: container.id.slice(0, 12),
-        status: container.status,
-        ...(container.health ? { health: container.health.status } : {}),
-        image: container.configImage,
-    };
-}
-/** `sha256:0123456789ab`: enough to tell digests apart in a table cell. */
-function shortDigest(digest) {
-    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1');
-}
-function tail(reference) {
-    const slash = reference.lastIndexOf('/');
-    return slash < 0 ? reference : `…${reference.slice(slash)}`;
-}
 function optional(key, value) {
     return (value === undefined ? {} : { [key]: value });
 }
@@ -68159,6 +66888,87 @@ function parseStackProbe(stdout, policyPath) {
     return { containers, images, policyFile, currentTarget };
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/compose-command.js
+/** The target for the release `current` points at. */
+function currentTarget(layout, project, composeFiles, mode) {
+    return { project, projectDir: layout.current, composeFiles, envFile: layout.envFile, mode };
+}
+/** The target for a release folder itself (pulling its images, a first postgres on a fresh host). */
+function releaseTarget(layout, project, releaseId, composeFiles, mode) {
+    return { project, projectDir: layout.releaseDir(releaseId), composeFiles, envFile: layout.envFile, mode };
+}
+function compose_command_composeArgv(target, subcommand) {
+    return [
+        'env', `TITAN_MODE=${target.mode}`,
+        'docker', 'compose',
+        '-p', target.project,
+        '--project-directory', target.projectDir,
+        ...target.composeFiles.flatMap((file) => ['-f', `${target.projectDir}/${file}`]),
+        '--env-file', target.envFile,
+        ...subcommand,
+    ];
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/problems-error.js
+/**
+ * An error that lists every problem it found at once (the secret files kept wrongly, the pending
+ * migrations that break the content rule): the message for people, `problems` for the caller.
+ */
+class ProblemsError extends Error {
+    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+    problems;
+    constructor(message, problems) {
+        super(message);
+        this.problems = problems;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
+/**
+ * Reading files of an installed release back from the host (its manifest, its compose files), in
+ * one remote command. Paths are bundle paths (checked), relative to the release folder.
+ */
+
+
+
+
+
+async function readReleaseFiles(connection, layout, releaseId, paths) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    for (const path of paths) {
+        if (!isBundlePath(path))
+            throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
+    }
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
+    const files = new Map();
+    for (const [path, base64] of recordsOf(stdout, 'file')) {
+        if (path !== undefined)
+            files.set(path, Buffer.from(base64 ?? '', 'base64'));
+    }
+    return files;
+}
+/**
+ * An installed release's manifest, and the files the caller wants of it: `guess` is read along with
+ * the manifest in one command (files it does not have are skipped); `wanted(manifest)` names the
+ * files still needed once the manifest is known (read in a second command only if some are missing).
+ */
+async function readInstalledRelease(connection, layout, releaseId, options = {}) {
+    const guess = (options.guess ?? []).filter((p) => p !== MANIFEST_FILE);
+    const files = await readReleaseFiles(connection, layout, releaseId, [MANIFEST_FILE, ...guess]);
+    const bytes = files.get(MANIFEST_FILE);
+    if (bytes === undefined)
+        throw new Error(`${layout.releaseDir(releaseId)}/${MANIFEST_FILE} could not be read.`);
+    files.delete(MANIFEST_FILE);
+    const manifest = parseManifest(bytes);
+    const missing = (options.wanted?.(manifest) ?? []).filter((p) => !files.has(p));
+    if (missing.length > 0) {
+        for (const [path, content] of await readReleaseFiles(connection, layout, releaseId, missing))
+            files.set(path, content);
+    }
+    return { manifest, files };
+}
+
 ;// CONCATENATED MODULE: ../packages/host/lib/secret-files.js
 /**
  * The secret files a release's compose files mount (its secrets overlay, see
@@ -68175,19 +66985,18 @@ function parseStackProbe(stdout, policyPath) {
 
 
 
-
 class SecretFilesError extends ProblemsError {
     name = 'SecretFilesError';
 }
-/** A path under the shared folder as stack-secrets gives it: safe characters, no `.`/`..` segments. */
-const HOST_PATH = new RegExp(`^${HOST_NAMES.shared}/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`);
+/** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
+const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 /** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
 async function inspectSecretFiles(connection, layout, paths) {
     if (paths.length === 0)
         return [];
     for (const path of paths) {
         if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
-            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under ${HOST_NAMES.shared}/.`);
+            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
     }
     const { stdout } = await host_script_runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
     return recordsOf(stdout, 'secret-file').map(([path = '', problem = '']) => ({ path, problem }));
@@ -68199,7 +67008,7 @@ async function requireSecretFiles(connection, layout, paths, what) {
         return;
     throw new SecretFilesError(`The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
         `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
-        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.sharedDir}/ ` +
+        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
         '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).', problems);
 }
 /** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
@@ -68550,243 +67359,6 @@ function sleep(ms, signal) {
     });
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-errors.js
-/**
- * Why a deploy stopped, each naming what is wrong and what to do. None carries a secret.
- */
-/** The host is not ready for a deploy (not provisioned, no trusted key, production values missing or readable by others). */
-class HostNotReadyError extends Error {
-    name = 'HostNotReadyError';
-}
-/** A migration the database already applied differs from (or is missing in) the release. */
-class MigrationDriftError extends Error {
-    name = 'MigrationDriftError';
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/host-inspection.js
-/**
- * The inspect phase of a deploy, and of a plan: the host read under the lock (readHostState), held
- * to what a deploy needs before it changes anything: a trusted release key, a private production
- * values file, a `current` that is a release folder, and no operator's halt unless the run lifts it.
- * A deploy throws the first problem; a plan (problems) lists every one at once.
- */
-
-
-
-/** Reads the host and refuses one that is not ready, or halted without lift-halt. */
-async function inspectHost(connection, layout, options) {
-    const state = await readHostState(connection, layout);
-    const [problem] = hostProblems(state, layout, connection.host);
-    if (problem !== undefined)
-        throw new HostNotReadyError(problem);
-    if (state.halted === undefined)
-        return { state, lifting: undefined };
-    if (!options.liftHalt)
-        throw new HostHaltedError(haltRefusal(state, connection.host), state.halted);
-    options.logger.warning(`The host is halted ${describeHalt(state.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
-    return { state, lifting: state.halted.nonce };
-}
-/** Why a halted host is refused (without lift-halt). */
-function haltRefusal(state, host) {
-    const how = state.halted === undefined ? '' : ` ${describeHalt(state.halted)}`;
-    return (`The host ${host} is halted${how}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
-        'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.');
-}
-/** Everything that keeps the host from taking a deploy, each with what to do (empty: ready). */
-function hostProblems(state, layout, host) {
-    const problems = [];
-    if (state.trustedKeys === 0) {
-        problems.push(`The host ${host} has no trusted release key in ${layout.trustDir}, so it cannot verify any release and none is deployed. ` +
-            `Provision it: put the release public key PEM in ${layout.trustDir}/ (action-provision does this), then deploy again.`);
-    }
-    if (!state.envFile.present) {
-        problems.push(`The host ${host} has no production values file ${layout.envFile}. Create it on the host from production.env.template ` +
-            '(mode 0600, owned by the deploy user); deploys never upload it.');
-    }
-    else if ((state.envFile.mode & 0o077) !== 0) {
-        problems.push(`${layout.envFile} on ${host} is readable by others (mode ${state.envFile.mode.toString(8)}). Run chmod 600 on it, then deploy again.`);
-    }
-    if (state.strayCurrent !== undefined) {
-        problems.push(`${layout.current} on ${host} points at ${JSON.stringify(state.strayCurrent)}, not at a release folder (releases/<id>). Fix it by hand before deploying.`);
-    }
-    return problems;
-}
-/** state/mode as a mode, when it is one. */
-function recordedMode(state) {
-    return state.mode === 'ARMED' || state.mode === 'DISARMED' ? state.mode : undefined;
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/release-view.js
-
-
-
-
-/** `guess`: the compose files the release probably has (the new release's), read with its manifest. */
-async function readReleaseView(connection, layout, releaseId, guess = []) {
-    const { manifest, files } = await readInstalledRelease(connection, layout, releaseId, {
-        guess: guess.filter((f) => f !== DIGEST_OVERRIDE_FILE),
-        wanted: (m) => definitionFiles(m),
-    });
-    const compose = readComposeView(definitionFiles(manifest).map((name) => {
-        const content = files.get(name);
-        if (content === undefined)
-            throw new Error(`${layout.releaseDir(releaseId)}/${name} could not be read.`);
-        return { name, text: content.toString('utf8') };
-    }));
-    return { manifest, compose };
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/compose-work.js
-function composeWork(plan, now, running) {
-    const up = (why) => ({ up: true, why });
-    if (running.release === undefined)
-        return up('first release on this host: the stack is created');
-    if (plan.changed.length > 0)
-        return up(`${plan.changed.length} service(s) change: ${plan.changed.join(', ')}`);
-    if (running.lifting)
-        return up('the halt is lifted: the trading services start again');
-    if (now === undefined)
-        return up('the stack could not be read');
-    const record = now.record;
-    if (record === undefined)
-        return up('no record of the last start of the stack on the host');
-    if (record.release !== running.release)
-        return up(`the stack was last started from release ${record.release}, not from ${running.release}, which is current`);
-    if (record.mode !== running.mode)
-        return up(`the last recorded start of the stack was in mode ${record.mode}; this deploy starts it ${running.mode}`);
-    if (now.shared !== 'same')
-        return up('the files under shared/ (production values, secrets) changed since the last start');
-    const recorded = new Map(record.containers.map((c) => [c.id, c.service]));
-    for (const container of now.containers) {
-        const service = recorded.get(container.id);
-        if (service === undefined)
-            return up(`${container.service || container.id.slice(0, 12)} has a container the last start did not leave`);
-        if (container.state !== 'running')
-            return up(`${container.service} is ${container.state}`);
-    }
-    const present = new Set(now.containers.map((c) => c.id));
-    const gone = record.containers.find((c) => !present.has(c.id));
-    if (gone !== undefined)
-        return up(`the container of ${gone.service} that the last start left is gone`);
-    if (now.containers.length === 0)
-        return up('the project has no container');
-    return {
-        up: false,
-        why: `nothing changes against release ${running.release}, and its ${now.containers.length} containers run as its last start left them (same mode, shared/ unchanged)`,
-    };
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/stop-before-switch.js
-const RECREATING = new Set(['image', 'definition', 'mode']);
-function stopsBeforeSwitch(plan, pendingMigrations) {
-    const groups = plan.stopBeforeSwitch;
-    const [only] = groups;
-    if (pendingMigrations > 0 || groups.length !== 1 || only === undefined)
-        return { groups, recreatedAtStart: [] };
-    const recreated = only.every((service) => plan.services.find((s) => s.service === service)?.reasons.some((r) => RECREATING.has(r)) === true);
-    return recreated ? { groups: [], recreatedAtStart: only } : { groups, recreatedAtStart: [] };
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/retention-after-deploy.js
-
-function retentionAfterDeploy(state, releaseId, keep, elapsedSeconds) {
-    const releases = [
-        ...state.releases.filter((r) => r.id !== releaseId),
-        { id: releaseId, mtime: state.now + Math.ceil(elapsedSeconds), bad: false, confirmed: true },
-    ];
-    const guards = state.guards.filter((g) => g.release !== releaseId);
-    return selectReleasesToRemove({ releases, current: releaseId, keep, guards });
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/release-admission.js
-/**
- * Whether this bundle may run on the host at all, decided before anything changes (no upload, no
- * stop): what runs is exactly what was signed, and never an older or known-bad release by accident.
- *
- *  - A release id already on the host is reused only when the local manifest.json is byte-identical
- *    to the host's copy (which the host verifies again before it is used): an edited local manifest,
- *    or another bundle claiming the same id, would otherwise drive planning, migration hashes and
- *    verification while the host runs its own files.
- *  - A release older (manifest createdAt) than the one running, or one marked bad on this host
- *    before this deploy began, is a downgrade: refused unless the deploy says allow-downgrade. (A
- *    release this deploy's own recovery just reverted, an interrupted earlier attempt of the same
- *    deploy, is not: it never failed, and this is its retry.)
- *  - Every secret file the release mounts (its secrets overlay) is on the host as it must be: there,
- *    not empty, 0600 or 0400, the deploy user's (@titan/host/secret-files).
- */
-
-
-
-
-
-
-
-class ReleaseRefusedError extends Error {
-    name = 'ReleaseRefusedError';
-    reason;
-    constructor(reason, message) {
-        super(message);
-        this.reason = reason;
-    }
-}
-async function admitRelease(connection, request) {
-    const { layout, state, bundle, logger } = request;
-    const manifest = bundle.manifest;
-    const id = manifest.releaseId;
-    const onHost = state.releases.find((r) => r.id === id);
-    if (onHost !== undefined) {
-        const local = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(bundle.dir, MANIFEST_FILE));
-        const hostCopy = (await readReleaseFiles(connection, layout, id, [MANIFEST_FILE])).get(MANIFEST_FILE);
-        if (hostCopy === undefined || !hostCopy.equals(local)) {
-            throw new ReleaseRefusedError('manifest-differs', `Release ${id} is already on ${connection.host}, but the local bundle's ${MANIFEST_FILE} is not byte-identical to the host's verified copy ` +
-                `(sha256 ${sha256Hex(local).slice(0, 12)}… here, ${hostCopy === undefined ? 'none' : `${sha256Hex(hostCopy).slice(0, 12)}…`} on the host). ` +
-                'Nothing was changed. A signed release never changes: the bundle was edited, or another bundle claims the same release id. Sign a new release.');
-        }
-        logger.info(`Release ${id} is already on the host; the local ${MANIFEST_FILE} is byte-identical to the host's copy.`);
-    }
-    const downgrades = [];
-    if (request.markedBad)
-        downgrades.push(`release ${id} is marked bad on this host (state/${id}.bad)`);
-    else if (onHost?.bad === true)
-        logger.warning(`Release ${id} was just returned from by this deploy's recovery (an earlier attempt of this deploy was interrupted); deploying it again.`);
-    if (request.running !== undefined) {
-        const running = await request.running();
-        if (Date.parse(manifest.createdAt) < Date.parse(running.createdAt)) {
-            downgrades.push(`release ${id} (created ${manifest.createdAt}) is older than release ${running.releaseId}, which runs now (created ${running.createdAt})`);
-        }
-    }
-    const secretFiles = secretHostPaths(bundle.compose.secrets);
-    if (secretFiles.length > 0) {
-        await requireSecretFiles(connection, layout, secretFiles, 'Nothing was stopped or changed.');
-        logger.info(`The ${secretFiles.length} secret file(s) the release mounts are on the host: the deploy user's, 0600 or 0400, not empty.`);
-    }
-    if (downgrades.length === 0)
-        return;
-    const what = downgrades.join(', and ');
-    if (!request.allowDowngrade) {
-        throw new ReleaseRefusedError(request.markedBad ? 'marked-bad' : 'older', `Refused: ${what}. Nothing was changed. To deploy it anyway (a deliberate downgrade), deploy again with allow-downgrade: true; ` +
-            'to return to an earlier release after an incident, action-rollback is the tool.');
-    }
-    logger.warning(`Deploying a downgrade as asked (allow-downgrade: true): ${what}.`);
-}
-
-;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-halt.js
-/**
- * An operator's halt that arrives while a deploy runs (a HARD_HALT or a rollback in mode stop,
- * which take no lock) wins: at each safe point before the stack is started, armed or confirmed the
- * deploy looks for a halt mark it is not lifting, and stops there if there is one. What it stopped
- * is then returned by the guard's plan, which under a halt never starts the trading services.
- */
-
-/** Throws HostHaltedError when the host carries a halt mark other than the one `lifting` names. */
-async function checkNoNewHalt(connection, layout, lifting, where) {
-    const mark = await readHaltMark(connection, layout);
-    if (mark === undefined || (lifting !== undefined && mark.nonce === lifting))
-        return;
-    throw new HostHaltedError(`An operator halted the host ${describeHalt(mark)} while this deploy ran; it stops here, ${where}. ` +
-        'Nothing automatic starts trading while the halt stands: deploy again with lift-halt: true, or run action-rollback with mode restart.', mark);
-}
-
 ;// CONCATENATED MODULE: ../packages/verify/lib/healthy-stack.js
 
 /** The release did not verify within its timeout; the report names every failing service and check. */
@@ -68807,8 +67379,612 @@ async function requireHealthyStack(connection, options) {
         throw new StackUnhealthyError(report);
     return report;
 }
+/** The verify phase of a deploy, a restart or a rollback: `manifest`, which now runs, healthy within the run's health timeout. */
+function requireHealthyRelease(connection, manifest, request) {
+    return requireHealthyStack(connection, {
+        appDir: request.layout.appDir,
+        project: request.project,
+        manifest,
+        timeoutMs: request.healthTimeoutSeconds * 1000,
+        logger: request.logger,
+        ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+        ...(request.signal !== undefined ? { signal: request.signal } : {}),
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+
+
+
+const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
+class HostHaltedError extends Error {
+    name = 'HostHaltedError';
+    mark;
+    constructor(message, mark) {
+        super(message);
+        this.mark = mark;
+    }
+}
+/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
+function describeHalt(mark) {
+    return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
+}
+function parseHaltMark(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : '');
+        return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
+    }
+    catch {
+        // A mark that cannot be read is still a halt.
+        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'state/halted cannot be read', rollbackMode: 'unknown', nonce: '' };
+    }
+}
+/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
+async function writeHaltMark(connection, layout, mark) {
+    if (!NONCE_PATTERN.test(mark.nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
+    const line = JSON.stringify(mark);
+    await runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
+}
+/** The halt mark now, or undefined. */
+async function readHaltMark(connection, layout) {
+    const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1" 2> /dev/null || true', 'titan-read-halt', layout.stateFile('halted')], {
+        timeoutMs: 30_000,
+        logOutput: 'none',
+    });
+    const text = stdout.trim();
+    return text === '' ? undefined : parseHaltMark(text.split('\n')[0] ?? '');
+}
+/**
+ * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
+ * mark that is there instead, if any: that halt stands.
+ */
+async function liftHaltMark(connection, layout, nonce) {
+    if (nonce !== '' && !NONCE_PATTERN.test(nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
+    const { stdout, exitCode } = await host_script_runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
+        timeoutMs: 30_000,
+        acceptExitCodes: [EXIT_HALT_STANDS],
+    });
+    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-halt.js
+/**
+ * An operator's halt that arrives while a deploy runs (a HARD_HALT or a rollback in mode stop,
+ * which take no lock) wins: at each safe point before the stack is started, armed or confirmed the
+ * deploy looks for a halt mark it is not lifting, and stops there if there is one. What it stopped
+ * is then returned by the guard's plan, which under a halt never starts the trading services.
+ */
+
+/** Throws HostHaltedError when the host carries a halt mark other than the one `lifting` names. */
+async function checkNoNewHalt(connection, layout, lifting, where) {
+    const mark = await readHaltMark(connection, layout);
+    if (mark === undefined || (lifting !== undefined && mark.nonce === lifting))
+        return;
+    throw new HostHaltedError(`An operator halted the host ${describeHalt(mark)} while this deploy ran; it stops here, ${where}. ` +
+        'Nothing automatic starts trading while the halt stands: deploy again with lift-halt: true, or run action-rollback with mode restart.', mark);
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/retention-after-deploy.js
+
+function retentionAfterDeploy(state, releaseId, keep, elapsedSeconds) {
+    const releases = [
+        ...state.releases.filter((r) => r.id !== releaseId),
+        { id: releaseId, mtime: state.now + Math.ceil(elapsedSeconds), bad: false, confirmed: true },
+    ];
+    const guards = state.guards.filter((g) => g.release !== releaseId);
+    return selectReleasesToRemove({ releases, current: releaseId, keep, guards });
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-confirm.js
+
+
+
+
+
+
+
+/** verify, then confirm: the release is deployed. */
+async function verifyAndConfirm(run) {
+    const { connection, layout, logger, request, clock, releaseId } = run;
+    run.checkpoint();
+    run.verification = await clock.run('verify', () => requireHealthyRelease(connection, run.manifest, request));
+    run.checkpoint();
+    await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');
+    await clock.run('confirm', async () => {
+        run.heldLock.assertHeld();
+        await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...run.journalFields, mode: request.mode }, request.mode);
+        logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
+        // What runs now, for the next deploy to know when Compose has nothing to do (a failure only costs that).
+        await writeStackRecord(connection, layout, run.project, releaseId, request.mode).catch((e) => logger.warning(`The record of the stack's start could not be written: ${describeError(e)}`));
+    });
+    run.confirmed = true;
+    run.result = 'deployed';
+}
+/** retention: old releases and partial uploads removed; never fails the deploy. */
+async function keepReleases(run, state) {
+    const { connection, layout, logger, request, clock, releaseId } = run;
+    run.removedReleases = await clock.run('retention', async () => {
+        try {
+            const decision = retentionAfterDeploy(state, releaseId, request.keepReleases, clock.elapsedMs() / 1000);
+            const removed = await removeReleases(connection, layout, decision.remove, state.partials.map((p) => p.name));
+            logger.info(`Kept ${decision.kept.length} release(s)${removed.length > 0 ? `; removed ${removed.join(', ')}` : ''}.`);
+            return removed;
+        }
+        catch (error) {
+            logger.warning(`Old releases could not be removed (the deploy stands): ${describeError(error)}`);
+            return [];
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
+
+
+
+
+class HostStateError extends Error {
+    name = 'HostStateError';
+}
+async function readHostState(connection, layout) {
+    let stdout;
+    try {
+        stdout = (await host_script_runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
+    }
+    catch (error) {
+        throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
+            `The host must be provisioned first (action-provision lays out ${layout.appDir} with releases/, shared/.env.prod and trust/).`, { cause: error });
+    }
+    return parseHostState(stdout);
+}
+function parseHostState(stdout) {
+    let current;
+    let strayCurrent;
+    const releases = [];
+    const partials = [];
+    let trustedKeys = 0;
+    let envFile = { present: false };
+    const guards = [];
+    let mode;
+    let halted;
+    let now = Math.floor(Date.now() / 1000);
+    for (const { kind, values: words } of hostRecords(stdout)) {
+        const rest = words.join(' ');
+        switch (kind) {
+            case 'now':
+                now = Number(words[0]);
+                break;
+            case 'current': {
+                const match = /^releases\/([^/]+)$/.exec(rest);
+                if (match?.[1] !== undefined && RELEASE_ID_PATTERN.test(match[1]))
+                    current = match[1];
+                else
+                    strayCurrent = rest;
+                break;
+            }
+            case 'release': {
+                const [id, mtime, bad, confirmed] = words;
+                if (id !== undefined && RELEASE_ID_PATTERN.test(id)) {
+                    releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
+                }
+                break;
+            }
+            case 'partial':
+                if (words[0] !== undefined)
+                    partials.push({ name: words[0], mtime: Number(words[1]) });
+                break;
+            case 'trust':
+                trustedKeys = Number(words[0]);
+                break;
+            case 'env':
+                envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
+                break;
+            case 'guard': {
+                const guard = parseGuardRecord(words[1] ?? '', words[0] === '1');
+                if (guard !== undefined)
+                    guards.push(guard);
+                break;
+            }
+            case 'mode':
+                mode = rest.trim();
+                break;
+            case 'halted':
+                halted = parseHaltMark(words[0] ?? '');
+                break;
+            default:
+                break;
+        }
+    }
+    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
+}
+function parseGuardRecord(json, alive) {
+    try {
+        const value = JSON.parse(json);
+        const release = value['release'];
+        const previous = value['previous'];
+        if (typeof release !== 'string' || !RELEASE_ID_PATTERN.test(release))
+            return undefined;
+        return {
+            release,
+            previous: typeof previous === 'string' ? previous : '',
+            pid: Number(value['pid']),
+            deadline: Number(value['deadline']),
+            startedAt: Number(value['startedAt']),
+            alive,
+        };
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/phases/lib/first-line.js
+/**
+ * The first line of a message, at most 400 characters: what a journal line, a host status or a
+ * warning keeps of an error whose full text the run reports once elsewhere.
+ */
+function firstLine(text) {
+    const line = text.split('\n')[0] ?? '';
+    return line.length > 400 ? `${line.slice(0, 400)}…` : line;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-ending.js
+/**
+ * How a deploy ends when a phase threw. After the confirmation nothing is undone. A run that lost
+ * its lock (the host ended its session) changes nothing more: the host's guard returns by itself.
+ * A cancellation (request.signal): the host ends the work in flight, the run writes its journal
+ * line `cancelled`, starts again what it stopped before the switch, and after the switch leaves the
+ * return to the guard, which acts as soon as the lock is released. A failure after the guard runs
+ * the guard's own plan (guard.ts): before the switch the stopped services start again as they
+ * were, after it the previous release comes back and is verified and the new one is marked bad
+ * (result rolled-back).
+ */
+
+
+
+
+
+
+
+
+/** Sets the run's result, failure and host status for the error a phase threw, returning the host where needed. */
+async function endAfterError(run, error) {
+    const { logger, signal, releaseId } = run;
+    run.ending = true;
+    let failure = error instanceof Error ? error : new Error(String(error));
+    run.failure = failure;
+    run.stoppedIn ??= run.clock.latest;
+    if (failure instanceof StackUnhealthyError)
+        run.verification = failure.report;
+    if (run.confirmed) {
+        logger.error(failure.message);
+        run.result = 'deployed';
+        logger.warning(`Release ${releaseId} was deployed and confirmed; what failed afterwards does not undo it.`);
+        run.failure = undefined;
+    }
+    else if (await run.lockLost()) {
+        failure = run.lock?.lostError() ?? failure;
+        run.failure = failure;
+        logger.error(failure.message);
+        run.hostStatus = 'unknown to this run: the host ended its session; its guard (if one was started) returns the host to a good release by itself';
+    }
+    else if (signal?.aborted === true) {
+        failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${run.stoppedIn ?? 'the deploy'}.`, run.stoppedIn);
+        run.failure = failure;
+        logger.error(failure.message);
+        run.result = 'cancelled';
+        await endCancelled(run);
+    }
+    else {
+        logger.error(failure.message);
+        if (run.guarded)
+            await returnAfterFailure(run);
+        else {
+            run.hostStatus = run.hostChanged
+                ? `unchanged in what runs: release ${run.previous ?? '(none)'} still runs as it did`
+                : 'unchanged: the deploy was refused before it changed anything';
+        }
+    }
+}
+/**
+ * A cancelled run: the host already ended the work in flight (abortWork). The journal line goes
+ * first (a kill may follow within seconds). Before the switch the plan runs now (what was stopped
+ * starts again); after it the guard returns the host as soon as the lock is released.
+ */
+async function endCancelled(run) {
+    const { connection, layout, logger, releaseId, previous } = run;
+    await run.lock?.abortWork();
+    if (!run.guarded) {
+        run.hostStatus = run.hostChanged
+            ? `release ${previous ?? '(none)'} runs as it did: the deploy was cancelled before it changed the running stack`
+            : 'unchanged: the deploy was cancelled before it changed anything';
+        await run.writeJournal();
+        return;
+    }
+    try {
+        const now = await readHostState(connection, layout);
+        if (now.releases.find((r) => r.id === releaseId)?.confirmed === true && now.current === releaseId) {
+            run.result = 'deployed';
+            run.confirmed = true;
+            run.failure = undefined;
+            run.hostStatus = undefined;
+            logger.warning(`Release ${releaseId} was confirmed on the host before the cancellation took effect: it stands.`);
+            await run.writeJournal();
+            return;
+        }
+        run.stackTouched ||= now.current === releaseId && !run.sameRelease;
+        await run.writeJournal();
+        if (run.stackTouched) {
+            run.hostStatus =
+                `the switch to ${releaseId} had happened: the host's guard returns to ${previous ?? 'no release'} (DISARMED) by itself ` +
+                    'as this run releases the deploy lock (journal: reverted-by-guard)';
+            logger.warning(`Cancelled after the switch: ${run.hostStatus}.`);
+            return;
+        }
+        const outcome = await runGuardPlan(connection, layout, releaseId, { by: '', reason: 'cancelled' }, logger);
+        await stopGuard(connection, layout, releaseId);
+        run.hostStatus =
+            outcome === 'restored'
+                ? `release ${previous ?? ''} runs as before: what this deploy had stopped was started again`
+                : `release ${previous ?? '(none)'} runs as before: this deploy had not changed the running stack`;
+        logger.info(`Cancelled before the switch: ${run.hostStatus}.`);
+    }
+    catch (error) {
+        await run.writeJournal();
+        run.hostStatus = `being returned by the host's guard: ${describeError(error)}`;
+        logger.error(`Returning after the cancellation failed: ${describeError(error)}. The guard on the host returns to release ${previous ?? 'none'} by itself once this run releases the lock.`);
+    }
+}
+/** A failure once the guard existed: the guard's own plan runs now, from whatever state the host is in. */
+async function returnAfterFailure(run) {
+    const { connection, layout, logger, request, clock, releaseId, previous, previousView } = run;
+    const reason = firstLine(run.failure?.message ?? 'failed');
+    try {
+        const outcome = await clock.run('rollback', async () => {
+            const done = await runGuardPlan(connection, layout, releaseId, { by: '', reason }, logger);
+            await stopGuard(connection, layout, releaseId);
+            return done;
+        });
+        if (outcome === 'nothing') {
+            // The plan was gone: the release may have been confirmed on the host before the failure.
+            const now = await readHostState(connection, layout);
+            if (now.current === releaseId) {
+                const confirmedThere = now.releases.find((r) => r.id === releaseId)?.confirmed === true;
+                run.hostStatus = `release ${releaseId} is current${confirmedThere ? ' and confirmed on the host' : ''}: it was not returned (the host's guard had nothing to return)`;
+                logger.error(`The deploy failed after the switch, but ${run.hostStatus}.`);
+                return;
+            }
+        }
+        if (outcome === 'restored' || outcome === 'nothing') {
+            run.hostStatus = `release ${previous ?? '(none)'} runs as before${outcome === 'restored' ? ': what this deploy had stopped was started again' : ''}; current is unchanged`;
+            logger.error(`The deploy failed before the switch: ${run.hostStatus}.`);
+            return;
+        }
+        if (previousView === undefined) {
+            run.hostStatus = 'no release runs: this was the first release on this host; its stack was stopped and current removed';
+            logger.error(`Release ${releaseId} was the first on this host: its stack was stopped and current removed. Nothing to return to.`);
+            return;
+        }
+        const back = previousView.manifest.releaseId;
+        const halt = await readHostState(connection, layout).then((s) => s.halted);
+        if (halt !== undefined) {
+            run.hostStatus = `back on release ${back} (DISARMED) without its trading services: the host is halted ${describeHalt(halt)}`;
+            logger.error(`Returned to ${back}, but the host is halted: its trading services stay stopped and it was not verified.`);
+            return;
+        }
+        const report = await clock.run('rollback-verify', () => verifyStack(connection, {
+            appDir: layout.appDir,
+            project: run.project,
+            manifest: previousView.manifest,
+            // A release signed before stack profiles is judged by the profile of the release being left.
+            profile: previousView.manifest.stack ?? run.profile,
+            timeoutMs: request.healthTimeoutSeconds * 1000,
+            logger,
+            ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+        }));
+        run.rollbackVerification = report;
+        if (!report.healthy) {
+            run.hostStatus = `back on release ${back}, which does not verify either`;
+            logger.error(`Rolled back to ${back}, but it does not verify either: ${new StackUnhealthyError(report).message}`);
+            return;
+        }
+        run.result = 'rolled-back';
+        run.hostStatus = outcome === 'returned' ? `release ${back} runs again DISARMED and verifies` : `back on release ${back}, verified; ${releaseId} is marked bad`;
+        logger.info(`Rolled back: release ${back} runs again and verifies${outcome === 'reverted' ? `; ${releaseId} is marked bad` : ''}.`);
+    }
+    catch (error) {
+        if (await run.lockLost()) {
+            run.hostStatus = 'unknown to this run: the host ended its session while it returned; its guard returns the host by itself';
+            return;
+        }
+        run.hostStatus = `unknown: returning failed (${describeError(error)}); the guard on the host returns to ${previous ?? 'no release'} by itself once the lock is released`;
+        logger.error(`Returning to release ${previous ?? 'none'} failed: ${describeError(error)}. The guard on the host still returns by itself once this run releases the lock; check the host.`);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
+
+
+
+const COMPOSE_TIMEOUT_MS = 10 * 60_000;
+/** Stops services group after group (each group's services together), in the order given. */
+async function stopServices(connection, target, groups, logger) {
+    const stopped = [];
+    for (const group of groups) {
+        if (group.length === 0)
+            continue;
+        logger.info(`Stopping ${group.join(', ')}`);
+        await connection.run(compose_command_composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+        stopped.push(...group);
+    }
+    return stopped;
+}
+/** Starts services that exist (stopped) again, as they were. */
+async function startServices(connection, target, services, logger) {
+    if (services.length === 0)
+        return;
+    logger.info(`Starting ${services.join(', ')} again`);
+    await connection.run(composeArgv(target, ['start', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+/**
+ * `up -d --remove-orphans`: creates what is missing, recreates services whose definition or image
+ * changed, starts stopped ones, and removes containers of services the release no longer has.
+ */
+async function upStack(connection, target, logger) {
+    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode})`);
+    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+/** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
+async function upServices(connection, target, services, logger) {
+    logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
+    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+/** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
+async function restartServices(connection, target, services, logger) {
+    if (services.length === 0)
+        return;
+    logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
+    await connection.run(compose_command_composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+/** `up -d --no-deps --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
+async function upStackExcept(connection, target, held, logger) {
+    for (const service of held) {
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
+    }
+    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
+    await runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/journal.js
+
+const WORD = /^[a-z][a-z-]*$/;
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+/**
+ * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
+ * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
+ */
+function journalLine(entry) {
+    const { time, action, result, ...rest } = entry;
+    return JSON.stringify({ time, action, result, ...rest });
+}
+async function appendJournal(connection, layout, entry) {
+    const { time, action, result, ...rest } = entry;
+    if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
+        throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
+    }
+    const fields = JSON.stringify(rest).slice(1, -1);
+    if (fields.includes('\n'))
+        throw new Error('a journal line must be one line');
+    await host_script_runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
+}
+/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
+function parseJournal(text) {
+    const entries = [];
+    for (const line of text.split('\n')) {
+        if (line.trim() === '')
+            continue;
+        try {
+            const value = JSON.parse(line);
+            if (value !== null && typeof value === 'object' && !Array.isArray(value))
+                entries.push(value);
+        }
+        catch {
+            // a torn line is skipped, not fatal
+        }
+    }
+    return entries;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migrations.js
+
+
+
+
+
+
+const MIGRATIONS_TABLE = '_titan_migrations';
+/** The stack profile's database as a migration target. */
+function databaseTarget(profile) {
+    return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
+}
+class MigrationFailedError extends Error {
+    name = 'MigrationFailedError';
+    file;
+    constructor(file, detail, options) {
+        super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
+        this.file = file;
+    }
+}
+/**
+ * The project has no running postgres container (its stack was stopped or taken down, or the host
+ * restarted without it): the caller starts postgres of the release `current` points at, then reads
+ * again.
+ */
+class DatabaseNotRunningError extends Error {
+    name = 'DatabaseNotRunningError';
+}
+/**
+ * Waits for the project's postgres (a container that is starting), returns what was applied.
+ * Throws DatabaseNotRunningError at once when the project has no running postgres container.
+ */
+async function readAppliedMigrations(connection, project, options) {
+    const db = options.database;
+    let stdout;
+    try {
+        ({ stdout } = await host_script_runHostScript(connection, null, 'titan-read-migrations', [project, db.service, db.user, db.database, MIGRATIONS_TABLE, String(options.waitSeconds)], {
+            timeoutMs: (options.waitSeconds + 120) * 1000,
+        }));
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_DATABASE) {
+            const said = error.stderrTail.trim().split('\n').pop() ?? '';
+            const what = said === '' ? `project ${project} has no running ${db.service} container` : said;
+            throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
+        }
+        throw error;
+    }
+    return recordsOf(stdout, 'applied').flatMap(([file, sha256]) => (file !== undefined && sha256 !== undefined ? [{ file, sha256 }] : []));
+}
+const WORK_TOKEN_PATTERN = /^[0-9a-f]{8,64}$/;
+/** Applies one migration (file from the host's verified release folder) and records it, in one transaction. */
+async function applyMigration(connection, target, request, logger) {
+    const db = request.database;
+    const { migration, work } = request;
+    if (!WORK_TOKEN_PATTERN.test(work.token))
+        throw new Error(`Work token ${JSON.stringify(work.token)} is not hex.`);
+    const started = performance.now();
+    try {
+        await host_script_runHostScript(connection, null, 'titan-apply-migration', [
+            `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.service, db.user, db.database, MIGRATIONS_TABLE,
+            workRecord(work.stateDir, work.token, 'migration'), `titan-migration-${work.token}`,
+            ...compose_command_composeArgv(target, []),
+        ], { timeoutMs: 30 * 60_000 });
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError)
+            throw new MigrationFailedError(migration.file, error.stderrTail.trim() || error.message, { cause: error });
+        throw error;
+    }
+    const ms = Math.round(performance.now() - started);
+    logger.info(`Applied ${migration.file} in ${(ms / 1000).toFixed(2)} s`);
+    return ms;
+}
 
 ;// CONCATENATED MODULE: ../packages/phases/lib/phase-clock.js
+/** The value of background work, or its error thrown (for the phase that needs it). */
+function settled(result) {
+    if (result === undefined)
+        throw new Error('background work that was never started');
+    if (result.ok)
+        return result.value;
+    throw result.error;
+}
 class PhaseClock {
     #origin;
     #logger;
@@ -68884,32 +68060,7 @@ class PhaseClock {
     }
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/deploy.js
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-run.js
 
 
 
@@ -68919,523 +68070,1051 @@ class PhaseClock {
 
 /** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
 const REVERT_MODE = 'DISARMED';
-async function deployRelease(connection, request) {
-    const { layout, project, logger, bundle, signal } = request;
-    const manifest = bundle.manifest;
-    const releaseId = manifest.releaseId;
+class DeployRun {
+    connection;
+    request;
+    layout;
+    project;
+    logger;
+    signal;
+    manifest;
+    releaseId;
     /** The new release's stack profile (readLocalBundle refused a bundle without one). */
-    const profile = stackProfileOf(manifest);
-    const database = databaseTarget(profile);
-    const startedAt = new Date();
-    const clock = new PhaseClock(logger);
-    let lock;
-    let previous;
-    let hostChanged = false;
-    let reusedRelease = false;
-    let plan;
-    let previousView;
-    let migrations = { alreadyApplied: 0, applied: [], pending: [] };
-    let verification;
-    let rollbackVerification;
-    let removedReleases = [];
-    let recovered;
-    let result = 'failed';
-    let failure;
-    let hostStatus;
-    let stoppedIn;
+    profile;
+    database;
+    startedAt = new Date();
+    clock;
+    nextView;
+    journalFields;
+    lock;
+    /** The release `current` pointed at (after any recovery). */
+    previous;
+    previousView;
+    hostChanged = false;
+    reusedRelease = false;
+    plan;
+    migrations = { alreadyApplied: 0, applied: [], pending: [] };
+    verification;
+    rollbackVerification;
+    removedReleases = [];
+    recovered;
+    result = 'failed';
+    failure;
+    hostStatus;
+    stoppedIn;
     /** The guard phase began: from here on the host has a return plan for this release. */
-    let guarded = false;
+    guarded = false;
     /** The running stack was touched past the point of a plain restore: switched, or (same release) started again. */
-    let stackTouched = false;
-    let sameRelease = false;
-    let confirmed = false;
-    let journalWritten = false;
+    stackTouched = false;
+    sameRelease = false;
+    confirmed = false;
+    journalWritten = false;
     /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
-    let ending = false;
+    ending = false;
     /** The halt mark this deploy lifts (lift-halt), by its nonce. */
-    let lifting;
-    const nextView = { manifest, compose: bundle.compose };
-    const journalFields = { actor: request.actor, runUrl: request.runUrl, action: 'deploy' };
-    const cancel = () => {
-        stoppedIn ??= clock.latest;
-        logger.warning(`Cancellation (${cancellationCause(signal)}) received during ${clock.latest ?? 'the start'}: stopping at the next safe point.`);
-        if (!ending)
-            void lock?.abortWork();
+    lifting;
+    constructor(connection, request) {
+        this.connection = connection;
+        this.request = request;
+        this.layout = request.layout;
+        this.project = request.project;
+        this.logger = request.logger;
+        this.signal = request.signal;
+        this.manifest = request.bundle.manifest;
+        this.releaseId = this.manifest.releaseId;
+        this.profile = stackProfileOf(this.manifest);
+        this.database = databaseTarget(this.profile);
+        this.clock = new PhaseClock(this.logger);
+        this.nextView = { manifest: this.manifest, compose: request.bundle.compose };
+        this.journalFields = { actor: request.actor, runUrl: request.runUrl, action: 'deploy' };
+    }
+    /** The lock this run holds (from the lock phase on). */
+    get heldLock() {
+        if (this.lock === undefined)
+            throw new Error('The deploy lock is not held yet.');
+        return this.lock;
+    }
+    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
+    cancel = () => {
+        this.stoppedIn ??= this.clock.latest;
+        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!this.ending)
+            void this.lock?.abortWork();
     };
-    signal?.addEventListener('abort', cancel, { once: true });
     /** A safe point: cancelled runs stop here. */
-    const checkpoint = () => throwIfCancelled(signal, stoppedIn ?? clock.latest);
-    try {
-        checkpoint();
-        lock = await clock.run('lock', () => acquireDeployLock(connection, {
-            layout,
-            holder: { runUrl: request.runUrl, release: releaseId, actor: request.actor },
-            timeoutSeconds: request.lockTimeoutSeconds,
-            ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
-            ...(signal !== undefined ? { signal } : {}),
-            logger,
-        }));
-        const heldLock = lock;
-        checkpoint();
-        const inspected = await clock.run('inspect', () => inspectHost(connection, layout, { liftHalt: request.liftHalt === true, logger }));
-        let state = inspected.state;
-        lifting = inspected.lifting;
-        const markedBad = state.releases.find((r) => r.id === releaseId)?.bad === true;
-        if (state.guards.length > 0) {
-            // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
-            await clock.run('recover', async () => {
-                for (const guard of state.guards) {
-                    heldLock.assertHeld();
-                    const outcome = await runGuardPlan(connection, layout, guard.release, { by: 'recovery', reason: 'the deploy that started its guard ended without confirming it' }, logger);
-                    await stopGuard(connection, layout, guard.release);
-                    if (outcome !== 'nothing') {
-                        hostChanged = true;
-                        recovered = guard.release;
-                        logger.warning(`Release ${guard.release} was left unconfirmed by a deploy that is gone: its return plan ran first (${outcome}).`);
-                    }
-                    else {
-                        logger.info(`A guard of release ${guard.release} was left by a deploy that is gone; it had nothing to return.`);
-                    }
-                }
-                state = await readHostState(connection, layout);
-            });
-        }
-        previous = state.current;
-        sameRelease = previous === releaseId;
-        const previousMode = recordedMode(state);
-        const migrationFiles = releaseMigrations(manifest);
-        // Reads that change nothing run alongside the install on a host that already runs a release: the
-        // database's migration history and the running release's manifest and compose files.
-        const historyRead = previous !== undefined && migrationFiles.length > 0
-            ? clock.background('migrations-read', () => readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds }))
-            : undefined;
-        const references = imageReferences(manifest.images);
-        const imagesCheck = clock.background('images-check', () => findMissingImages(connection, references));
-        const runningRelease = previous;
-        const previousRead = runningRelease !== undefined && !sameRelease ? clock.background('previous-read', () => readReleaseView(connection, layout, runningRelease, manifest.compose)) : undefined;
-        const stackRead = runningRelease !== undefined ? clock.background('stack-read', () => readStackNow(connection, layout, project)) : undefined;
-        const liftsHalt = lifting !== undefined;
-        checkpoint();
-        await clock.run('admit', () => admitRelease(connection, {
-            layout,
-            state,
-            bundle,
-            allowDowngrade: request.allowDowngrade === true,
-            markedBad,
-            running: previousRead === undefined ? undefined : async () => settled(await previousRead).manifest,
-            logger,
-        }));
-        checkpoint();
-        const installed = await clock.run('install', async () => {
-            heldLock.assertHeld();
-            return installRelease(connection, {
-                layout,
-                bundleDir: bundle.dir,
-                releaseId,
-                exists: state.releases.some((r) => r.id === releaseId),
-                logger,
-            });
-        });
-        reusedRelease = installed.reused;
-        if (!installed.reused)
-            hostChanged = true;
-        checkpoint();
-        plan = await clock.run('plan', async () => {
-            if (previous !== undefined)
-                previousView = sameRelease ? nextView : settled(await previousRead);
-            const planned = planChanges(sameRelease ? nextView : previousView, nextView, { previous: previousMode, next: request.mode });
-            logPlan(planned, previous, logger);
-            return planned;
-        });
-        const changePlan = plan;
-        checkpoint();
-        await clock.run('pull', async () => {
-            heldLock.assertHeld();
-            const missing = settled(await imagesCheck);
-            logger.info(`Images by digest: ${references.length - missing.length} of ${references.length} already on the host${missing.length > 0 ? `; pulling ${missing.length}` : ''}.`);
-            await pullImages(connection, missing, logger);
-        });
-        checkpoint();
-        const migrationPlan = migrationFiles.length === 0
-            ? undefined
-            : await clock.run('migrations-check', async () => {
-                let applied;
-                if (historyRead === undefined) {
-                    // A fresh host: the database of the new (verified) release starts first.
-                    hostChanged = true;
-                    await upServices(connection, releaseTarget(layout, project, releaseId, manifest.compose, request.mode), [database.service], logger);
-                    applied = await readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds });
-                }
-                else {
-                    try {
-                        applied = settled(await historyRead);
-                    }
-                    catch (error) {
-                        if (!(error instanceof DatabaseNotRunningError) || previousView === undefined)
-                            throw error;
-                        // The running release's stack is stopped or down (`docker compose stop`, taken down, the
-                        // host restarted without it): its own database starts again first. Infrastructure of the
-                        // running release, not a change; the start phase brings up the rest.
-                        logger.warning(`${error.message} Starting ${database.service} of the running release ${previous ?? ''} to read the migration history.`);
-                        hostChanged = true;
-                        await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE), [database.service], logger);
-                        applied = await readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds });
-                    }
-                }
-                const planned = planMigrations(applied, migrationFiles);
-                if (planned.drift.length > 0) {
-                    throw new MigrationDriftError(`Migration drift: ${describeDrift(planned.drift)}. Nothing was stopped. An applied migration must never change: ` +
-                        'restore the file as it was applied and put the change in a new, higher-numbered migration.');
-                }
-                await checkMigrationContent(connection, layout, releaseId, planned.pending);
-                logger.info(`${planned.alreadyApplied} migration(s) already applied; ${planned.pending.length} to apply: ${planned.pending.map((m) => m.file).join(', ') || 'none'}.`);
-                return planned;
-            });
-        if (migrationFiles.length === 0)
-            clock.skip('migrations-check');
-        migrations = { alreadyApplied: migrationPlan?.alreadyApplied ?? 0, applied: [], pending: migrationPlan?.pending.map((m) => m.file) ?? [] };
-        // From the guard on, the host can return by itself: nothing of the running stack changes before it.
-        checkpoint();
-        await checkNoNewHalt(connection, layout, lifting, 'before anything of the running stack changed: nothing was stopped or started');
-        await clock.run('guard', async () => {
-            heldLock.assertHeld();
-            hostChanged = true;
-            guarded = true;
-            await startGuard(connection, layout, { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(project, releaseId, previousView, changePlan, profile, journalFields) }, logger);
-        });
-        const runningTarget = previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, previousMode ?? REVERT_MODE);
-        const pending = migrationPlan?.pending ?? [];
-        const stops = stopsBeforeSwitch(changePlan, pending.length);
-        if (stops.recreatedAtStart.length > 0)
-            logger.info(`No migration is pending: ${stops.recreatedAtStart.join(', ')} keep running until Compose recreates them at the start.`);
-        checkpoint();
-        if (runningTarget !== undefined && stops.groups.length > 0) {
-            await clock.run('stop', async () => {
-                heldLock.assertHeld();
-                return stopServices(connection, runningTarget, stops.groups, logger);
-            });
-        }
-        else {
-            clock.skip('stop');
-        }
-        checkpoint();
-        if (pending.length > 0) {
-            await clock.run('migrate', async () => {
-                heldLock.assertHeld();
-                const target = runningTarget ?? releaseTarget(layout, project, releaseId, manifest.compose, request.mode);
-                const applied = [];
-                try {
-                    for (const migration of pending) {
-                        checkpoint();
-                        await applyMigration(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, migration, database, work: { token: heldLock.token, stateDir: layout.stateDir } }, logger);
-                        await requireMigrationRecorded(connection, target, { migration, releaseId, database });
-                        applied.push(migration.file);
-                    }
-                }
-                finally {
-                    migrations = { ...migrations, applied };
-                }
-            });
-        }
-        else {
-            clock.skip('migrate');
-        }
-        checkpoint();
-        if (!sameRelease) {
-            await clock.run('switch', async () => {
-                heldLock.assertHeld();
-                stackTouched = true;
-                await switchCurrent(connection, layout, releaseId);
-                logger.info(`current -> releases/${releaseId}`);
-            });
-        }
-        else {
-            logger.info(`Release ${releaseId} is already current: no switch; its stack is converged and verified again.`);
-            clock.skip('switch');
-        }
-        checkpoint();
-        await checkNoNewHalt(connection, layout, lifting, 'before the stack was started');
-        if (lifting !== undefined) {
-            const newer = await liftHaltMark(connection, layout, lifting);
-            if (newer !== undefined) {
-                throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this deploy ran: it stops before starting anything.`, newer);
-            }
-            logger.warning('The operator\'s halt is lifted (lift-halt: true): the stack starts.');
-            lifting = undefined;
-        }
-        const nextTarget = currentTarget(layout, project, manifest.compose, request.mode);
-        const stackNow = stackRead === undefined ? undefined : await stackRead;
-        const compose = composeWork(changePlan, stackNow?.ok === true ? stackNow.value : undefined, { release: previous, mode: request.mode, lifting: liftsHalt });
-        await clock.run('start', async () => {
-            heldLock.assertHeld();
-            stackTouched = true;
-            await recordStackMode(connection, layout, request.mode);
-            if (!compose.up) {
-                logger.info(`Compose has nothing to do (${compose.why}): docker compose up is not run.`);
-                return;
-            }
-            logger.info(`Compose has work: ${compose.why}.`);
-            await upStack(connection, nextTarget, logger);
-            await restartServices(connection, nextTarget, changePlan.restartAfterSwitch, logger);
-        });
-        checkpoint();
-        verification = await clock.run('verify', async () => {
-            return requireHealthyStack(connection, {
-                appDir: layout.appDir,
-                project,
-                manifest,
-                timeoutMs: request.healthTimeoutSeconds * 1000,
-                logger,
-                ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
-                ...(signal !== undefined ? { signal } : {}),
-            });
-        });
-        checkpoint();
-        await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');
-        await clock.run('confirm', async () => {
-            heldLock.assertHeld();
-            await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...journalFields, mode: request.mode }, request.mode);
-            logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
-            // What runs now, for the next deploy to know when Compose has nothing to do (a failure only costs that).
-            await writeStackRecord(connection, layout, project, releaseId, request.mode).catch((e) => logger.warning(`The record of the stack's start could not be written: ${deploy_describe(e)}`));
-        });
-        confirmed = true;
-        result = 'deployed';
-        // Past the confirmation nothing rolls back: a retention problem is a warning.
-        removedReleases = await clock.run('retention', async () => {
-            try {
-                const decision = retentionAfterDeploy(state, releaseId, request.keepReleases, clock.elapsedMs() / 1000);
-                const removed = await removeReleases(connection, layout, decision.remove, state.partials.map((p) => p.name));
-                logger.info(`Kept ${decision.kept.length} release(s)${removed.length > 0 ? `; removed ${removed.join(', ')}` : ''}.`);
-                return removed;
-            }
-            catch (error) {
-                logger.warning(`Old releases could not be removed (the deploy stands): ${deploy_describe(error)}`);
-                return [];
-            }
-        });
+    checkpoint() {
+        throwIfCancelled(this.signal, this.stoppedIn ?? this.clock.latest);
     }
-    catch (error) {
-        ending = true;
-        failure = error instanceof Error ? error : new Error(String(error));
-        stoppedIn ??= clock.latest;
-        if (failure instanceof StackUnhealthyError)
-            verification = failure.report;
-        if (confirmed) {
-            logger.error(failure.message);
-            result = 'deployed';
-            logger.warning(`Release ${releaseId} was deployed and confirmed; what failed afterwards does not undo it.`);
-            failure = undefined;
-        }
-        else if (await lockLost()) {
-            failure = lock?.lostError() ?? failure;
-            logger.error(failure.message);
-            hostStatus = 'unknown to this run: the host ended its session; its guard (if one was started) returns the host to a good release by itself';
-        }
-        else if (signal?.aborted === true) {
-            failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${stoppedIn ?? 'the deploy'}.`, stoppedIn);
-            logger.error(failure.message);
-            result = 'cancelled';
-            await endCancelled();
-        }
-        else {
-            logger.error(failure.message);
-            if (guarded)
-                await returnAfterFailure();
-            else
-                hostStatus = hostChanged ? `unchanged in what runs: release ${previous ?? '(none)'} still runs as it did` : 'unchanged: the deploy was refused before it changed anything';
-        }
-    }
-    finally {
-        signal?.removeEventListener('abort', cancel);
-        if (!journalWritten)
-            await writeJournal();
-        await lock?.release();
-    }
-    return {
-        result,
-        releaseId,
-        previousReleaseId: previous,
-        mode: request.mode,
-        hostChanged,
-        reusedRelease,
-        phases: clock.records,
-        plan,
-        migrations,
-        verification,
-        rollbackVerification,
-        removedReleases,
-        recovered,
-        hostStatus,
-        stoppedIn: result === 'deployed' ? undefined : stoppedIn,
-        error: failure,
-        startedAt: startedAt.toISOString(),
-        durationMs: clock.elapsedMs(),
-    };
     /** True when the host ended this run's lock (or its connection): nothing more may be changed. */
-    async function lockLost() {
+    async lockLost() {
+        const lock = this.lock;
         if (lock === undefined)
             return false;
         // The lock channel's end may still be on its way when a command of the same session failed first.
-        for (let i = 0; i < 5 && lock.held && !connection.closed; i += 1)
+        for (let i = 0; i < 5 && lock.held && !this.connection.closed; i += 1)
             await new Promise((resolve) => setTimeout(resolve, 20));
-        return !lock.held || connection.closed;
+        return !lock.held || this.connection.closed;
     }
-    async function writeJournal() {
-        journalWritten = true;
-        // A cancelled run leaves its line even when it was still waiting for the lock (one O_APPEND write).
-        if (connection.closed || (lock !== undefined && !lock.held))
+    /** The run's journal line: for a run that changed the host, or was cancelled (one O_APPEND write). */
+    async writeJournal() {
+        this.journalWritten = true;
+        // A cancelled run leaves its line even when it was still waiting for the lock.
+        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
             return;
-        if (result !== 'cancelled' && (lock === undefined || !hostChanged))
+        if (this.result !== 'cancelled' && (this.lock === undefined || !this.hostChanged))
             return;
         const entry = {
             time: new Date().toISOString(),
             action: 'deploy',
-            result,
-            release: releaseId,
-            previous: previous ?? null,
-            mode: request.mode,
-            actor: request.actor,
-            runUrl: request.runUrl,
-            phases: clock.durations(),
-            ...(result !== 'deployed' && stoppedIn !== undefined ? { phase: stoppedIn } : {}),
-            ...(failure !== undefined ? { reason: firstLine(failure.message) } : {}),
+            result: this.result,
+            release: this.releaseId,
+            previous: this.previous ?? null,
+            mode: this.request.mode,
+            actor: this.request.actor,
+            runUrl: this.request.runUrl,
+            phases: this.clock.durations(),
+            ...(this.result !== 'deployed' && this.stoppedIn !== undefined ? { phase: this.stoppedIn } : {}),
+            ...(this.failure !== undefined ? { reason: firstLine(this.failure.message) } : {}),
         };
-        await appendJournal(connection, layout, entry).catch((e) => logger.warning(`Could not append to ${layout.journal}: ${deploy_describe(e)}`));
+        await appendJournal(this.connection, this.layout, entry).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
     }
-    /**
-     * A cancelled run: the host already ended the work in flight (abortWork). The journal line goes
-     * first (a kill may follow within seconds). Before the switch the plan runs now (what was stopped
-     * starts again); after it the guard returns the host as soon as the lock is released.
-     */
-    async function endCancelled() {
-        await lock?.abortWork();
-        if (!guarded) {
-            hostStatus = hostChanged
-                ? `release ${previous ?? '(none)'} runs as it did: the deploy was cancelled before it changed the running stack`
-                : 'unchanged: the deploy was cancelled before it changed anything';
-            await writeJournal();
-            return;
-        }
-        try {
-            const now = await readHostState(connection, layout);
-            if (now.releases.find((r) => r.id === releaseId)?.confirmed === true && now.current === releaseId) {
-                result = 'deployed';
-                confirmed = true;
-                failure = undefined;
-                hostStatus = undefined;
-                logger.warning(`Release ${releaseId} was confirmed on the host before the cancellation took effect: it stands.`);
-                await writeJournal();
-                return;
-            }
-            stackTouched ||= now.current === releaseId && !sameRelease;
-            await writeJournal();
-            if (stackTouched) {
-                hostStatus =
-                    `the switch to ${releaseId} had happened: the host's guard returns to ${previous ?? 'no release'} (DISARMED) by itself ` +
-                        'as this run releases the deploy lock (journal: reverted-by-guard)';
-                logger.warning(`Cancelled after the switch: ${hostStatus}.`);
-                return;
-            }
-            const outcome = await runGuardPlan(connection, layout, releaseId, { by: '', reason: 'cancelled' }, logger);
-            await stopGuard(connection, layout, releaseId);
-            hostStatus =
-                outcome === 'restored'
-                    ? `release ${previous ?? ''} runs as before: what this deploy had stopped was started again`
-                    : `release ${previous ?? '(none)'} runs as before: this deploy had not changed the running stack`;
-            logger.info(`Cancelled before the switch: ${hostStatus}.`);
-        }
-        catch (error) {
-            await writeJournal();
-            hostStatus = `being returned by the host's guard: ${deploy_describe(error)}`;
-            logger.error(`Returning after the cancellation failed: ${deploy_describe(error)}. The guard on the host returns to release ${previous ?? 'none'} by itself once this run releases the lock.`);
-        }
-    }
-    /** A failure once the guard existed: the guard's own plan runs now, from whatever state the host is in. */
-    async function returnAfterFailure() {
-        const reason = firstLine(failure?.message ?? 'failed');
-        try {
-            const outcome = await clock.run('rollback', async () => {
-                const done = await runGuardPlan(connection, layout, releaseId, { by: '', reason }, logger);
-                await stopGuard(connection, layout, releaseId);
-                return done;
-            });
-            if (outcome === 'nothing') {
-                // The plan was gone: the release may have been confirmed on the host before the failure.
-                const now = await readHostState(connection, layout);
-                if (now.current === releaseId) {
-                    const confirmedThere = now.releases.find((r) => r.id === releaseId)?.confirmed === true;
-                    hostStatus = `release ${releaseId} is current${confirmedThere ? ' and confirmed on the host' : ''}: it was not returned (the host's guard had nothing to return)`;
-                    logger.error(`The deploy failed after the switch, but ${hostStatus}.`);
-                    return;
-                }
-            }
-            if (outcome === 'restored' || outcome === 'nothing') {
-                hostStatus = `release ${previous ?? '(none)'} runs as before${outcome === 'restored' ? ': what this deploy had stopped was started again' : ''}; current is unchanged`;
-                logger.error(`The deploy failed before the switch: ${hostStatus}.`);
-                return;
-            }
-            if (previousView === undefined) {
-                hostStatus = 'no release runs: this was the first release on this host; its stack was stopped and current removed';
-                logger.error(`Release ${releaseId} was the first on this host: its stack was stopped and current removed. Nothing to return to.`);
-                return;
-            }
-            const back = previousView.manifest.releaseId;
-            const halt = await readHostState(connection, layout).then((s) => s.halted);
-            if (halt !== undefined) {
-                hostStatus = `back on release ${back} (DISARMED) without its trading services: the host is halted ${describeHalt(halt)}`;
-                logger.error(`Returned to ${back}, but the host is halted: its trading services stay stopped and it was not verified.`);
-                return;
-            }
-            const report = await clock.run('rollback-verify', () => verifyStack(connection, {
-                appDir: layout.appDir,
-                project,
-                manifest: previousView?.manifest ?? manifest,
-                // A release signed before stack profiles is judged by the profile of the release being left.
-                profile: previousView?.manifest.stack ?? profile,
-                timeoutMs: request.healthTimeoutSeconds * 1000,
-                logger,
-                ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
-            }));
-            rollbackVerification = report;
-            if (!report.healthy) {
-                hostStatus = `back on release ${back}, which does not verify either`;
-                logger.error(`Rolled back to ${back}, but it does not verify either: ${new StackUnhealthyError(report).message}`);
-                return;
-            }
-            result = 'rolled-back';
-            hostStatus = outcome === 'returned' ? `release ${back} runs again DISARMED and verifies` : `back on release ${back}, verified; ${releaseId} is marked bad`;
-            logger.info(`Rolled back: release ${back} runs again and verifies${outcome === 'reverted' ? `; ${releaseId} is marked bad` : ''}.`);
-        }
-        catch (error) {
-            if (await lockLost()) {
-                hostStatus = 'unknown to this run: the host ended its session while it returned; its guard returns the host by itself';
-                return;
-            }
-            hostStatus = `unknown: returning failed (${deploy_describe(error)}); the guard on the host returns to ${previous ?? 'no release'} by itself once the lock is released`;
-            logger.error(`Returning to release ${previous ?? 'none'} failed: ${deploy_describe(error)}. The guard on the host still returns by itself once this run releases the lock; check the host.`);
-        }
+    outcome() {
+        return {
+            result: this.result,
+            releaseId: this.releaseId,
+            previousReleaseId: this.previous,
+            mode: this.request.mode,
+            hostChanged: this.hostChanged,
+            reusedRelease: this.reusedRelease,
+            phases: this.clock.records,
+            plan: this.plan,
+            migrations: this.migrations,
+            verification: this.verification,
+            rollbackVerification: this.rollbackVerification,
+            removedReleases: this.removedReleases,
+            recovered: this.recovered,
+            hostStatus: this.hostStatus,
+            stoppedIn: this.result === 'deployed' ? undefined : this.stoppedIn,
+            error: this.failure,
+            startedAt: this.startedAt.toISOString(),
+            durationMs: this.clock.elapsedMs(),
+        };
     }
 }
-/** The value of background work, or its error thrown. */
-function settled(result) {
-    if (result === undefined)
-        throw new Error('background work that was never started');
-    if (result.ok)
-        return result.value;
-    throw result.error;
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/stop-before-switch.js
+const RECREATING = new Set(['image', 'definition', 'mode']);
+function stopsBeforeSwitch(plan, pendingMigrations) {
+    const groups = plan.stopBeforeSwitch;
+    const [only] = groups;
+    if (pendingMigrations > 0 || groups.length !== 1 || only === undefined)
+        return { groups, recreatedAtStart: [] };
+    const recreated = only.every((service) => plan.services.find((s) => s.service === service)?.reasons.some((r) => RECREATING.has(r)) === true);
+    return recreated ? { groups: [], recreatedAtStart: only } : { groups, recreatedAtStart: [] };
 }
-function guardPlanFor(project, release, previousView, plan, profile, journalFields) {
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-guard.js
+/**
+ * The phases of a deploy that begin to change what runs:
+ *  guard  start the commit-confirmed guard on the host: from here until confirm the host returns
+ *         by itself if this run is gone (killed, cancelled, frozen, cut off)
+ *  stop   the Titan services that change, in order (only those a pending migration needs stopped
+ *         before the switch; the others keep running until Compose recreates them at the start)
+ * Nothing of the running stack changes before the guard stands.
+ */
+
+
+
+
+
+
+
+/** guard, then stop. Returns the running release's compose target (undefined on a fresh host). */
+async function guardAndStop(run, read, plan, pending) {
+    const { connection, layout, logger, request, clock, project } = run;
+    run.checkpoint();
+    await checkNoNewHalt(connection, layout, run.lifting, 'before anything of the running stack changed: nothing was stopped or started');
+    await clock.run('guard', async () => {
+        run.heldLock.assertHeld();
+        run.hostChanged = true;
+        run.guarded = true;
+        await startGuard(connection, layout, { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(run, plan) }, logger);
+    });
+    const previousView = run.previousView;
+    const runningTarget = previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, read.previousMode ?? REVERT_MODE);
+    const stops = stopsBeforeSwitch(plan, pending.length);
+    if (stops.recreatedAtStart.length > 0)
+        logger.info(`No migration is pending: ${stops.recreatedAtStart.join(', ')} keep running until Compose recreates them at the start.`);
+    run.checkpoint();
+    if (runningTarget !== undefined && stops.groups.length > 0) {
+        await clock.run('stop', async () => {
+            run.heldLock.assertHeld();
+            return stopServices(connection, runningTarget, stops.groups, logger);
+        });
+    }
+    else {
+        clock.skip('stop');
+    }
+    return runningTarget;
+}
+/** What the host's guard does without this run: stop what changed, bring the previous release back DISARMED. */
+function guardPlanFor(run, plan) {
     return {
-        project,
-        release,
-        previous: previousView?.manifest.releaseId,
-        previousComposeFiles: previousView?.manifest.compose ?? [],
+        project: run.project,
+        release: run.releaseId,
+        previous: run.previousView?.manifest.releaseId,
+        previousComposeFiles: run.previousView?.manifest.compose ?? [],
         stopServices: plan.stopBeforeRevert,
         mode: REVERT_MODE,
-        heldServices: tradingServices(profile),
-        journalFields,
+        heldServices: tradingServices(run.profile),
+        journalFields: run.journalFields,
     };
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
+class DeployLockBusyError extends Error {
+    name = 'DeployLockBusyError';
+    holder;
+    constructor(host, waitedSeconds, holder) {
+        const who = holder === undefined
+            ? 'a deploy whose holder file could not be read'
+            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
+                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
+        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
+            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
+            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
+        this.holder = holder;
+    }
+}
+class DeployLockLostError extends Error {
+    name = 'DeployLockLostError';
+}
+/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
+async function readLockHolder(connection, layout) {
+    try {
+        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
+        return parseLockHolder(result.stdout);
+    }
+    catch {
+        return undefined;
+    }
+}
+function parseLockHolder(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
+        const out = {};
+        if (typeof record['pid'] === 'number')
+            out.pid = record['pid'];
+        if (typeof record['heartbeatTimeout'] === 'number')
+            out.heartbeatTimeout = record['heartbeatTimeout'];
+        const since = str('since');
+        if (since !== undefined)
+            out.since = since;
+        const runUrl = str('runUrl');
+        if (runUrl !== undefined)
+            out.runUrl = runUrl;
+        const release = str('release');
+        if (release !== undefined)
+            out.release = release;
+        const actor = str('actor');
+        if (actor !== undefined)
+            out.actor = actor;
+        return out;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
+/**
+ * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
+ *
+ * One long-running command of the deploy's SSH connection holds the host's flock and watches the
+ * deploy (scripts/deploy-lock.sh): the runner sends it a heartbeat every few seconds on its standard
+ * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
+ * cut without a FIN) or the session ends without a release (a killed runner), the host ends
+ * everything the deploy started (its other commands, its in-container work), ends the SSH connection
+ * and frees the lock; the guard the deploy started, if any, then returns the host to a good release.
+ *
+ * A second deploy waits up to its lock timeout, then fails naming the holder. A holder whose own
+ * watchdog stopped heartbeating and still holds the lock is ended by whoever waits for it.
+ * `abortWork()` (a cancelled run) ends the deploy's in-flight work on the host while keeping the lock.
+ */
+
+
+
+
+
+
+
+/** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
+const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
+/** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
+async function acquireDeployLock(connection, options) {
+    const { layout, holder, timeoutSeconds, logger } = options;
+    const heartbeatTimeout = options.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
+    const token = (0,external_node_crypto_.randomBytes)(12).toString('hex');
+    const started = performance.now();
+    const stdin = new external_node_stream_.PassThrough();
+    let markAcquired = () => undefined;
+    const acquired = new Promise((resolve) => {
+        markAcquired = resolve;
+    });
+    let markAborted = () => undefined;
+    let lostReason;
+    const waiting = new AbortController();
+    const onCancel = () => waiting.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    const running = host_script_runHostScript(connection, layout, 'titan-deploy-lock', [JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
+        stdin,
+        timeoutMs: 0,
+        signal: waiting.signal,
+        captureStdout: false,
+        logOutput: 'none',
+        onStdoutLine: (line) => {
+            const record = parseRecord(line);
+            if (record?.kind === 'lock-acquired')
+                markAcquired();
+            else if (record?.kind === 'lock-aborted')
+                markAborted();
+            else if (record?.kind === 'lock-lost')
+                lostReason = record.values[0] ?? 'the host ended the lock';
+        },
+        // The host says why a lock it waited for became free (a holder silent for too long, ended).
+        onStderrLine: (line) => {
+            const record = parseRecord(line);
+            if (record?.kind !== 'stale-holder-ended')
+                return;
+            const [group, age, beat] = record.values;
+            logger.warning(`${connection.host}: the deploy lock's holder (process group ${group}) sent no heartbeat for ${age} s, more than twice its heartbeat-timeout of ${beat} s: ending it.`);
+        },
+    });
+    let ended = false;
+    let endError;
+    const finished = running.then(() => {
+        ended = true;
+    }, (error) => {
+        ended = true;
+        endError = error;
+    });
+    await Promise.race([acquired, finished]);
+    options.signal?.removeEventListener('abort', onCancel);
+    if (ended) {
+        stdin.end();
+        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
+            throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
+        }
+        if (options.signal?.aborted === true) {
+            const reason = options.signal.reason;
+            throw reason instanceof Error ? reason : new Error(`Cancelled while waiting for the deploy lock on ${connection.host}; nothing was changed.`);
+        }
+        if (endError instanceof CommandFailedError) {
+            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: the lock holder exited with status ${endError.exitCode}. ` +
+                `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
+        }
+        throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
+    }
+    const waitedMs = Math.round(performance.now() - started);
+    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
+    let released = false;
+    const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
+    // A runner that finds it could not send a heartbeat for longer than heartbeat-timeout (it was
+    // frozen: a stopped process, a suspended VM) knows the host has ended its deploy: it holds the
+    // lock no more, whatever it hears next, and must change nothing. Whichever it learns first (its
+    // own timer, or the connection the host cut), the silence is measured up to that moment.
+    let lastBeat = performance.now();
+    let silence;
+    const noteSilence = () => {
+        const gapMs = performance.now() - lastBeat;
+        if (silence === undefined && gapMs > heartbeatTimeout * 1000) {
+            silence = `this runner sent no heartbeat for ${Math.round(gapMs / 1000)} s (heartbeat-timeout ${heartbeatTimeout} s: the process or its machine was frozen), so the host has ended its deploy`;
+        }
+    };
+    const heartbeat = setInterval(() => {
+        noteSilence();
+        if (ended || silence !== undefined) {
+            clearInterval(heartbeat);
+            return;
+        }
+        lastBeat = performance.now();
+        stdin.write('beat\n');
+    }, intervalMs);
+    heartbeat.unref();
+    void finished.then(() => {
+        if (!released)
+            noteSilence();
+        clearInterval(heartbeat);
+    });
+    let aborting;
+    const lostError = () => {
+        if (ended && !released)
+            noteSilence();
+        return new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
+            'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
+            'This run changed nothing more. Check the host (journal.jsonl) before deploying again.');
+    };
+    return {
+        acquiredAt: new Date(),
+        waitedMs,
+        token,
+        get held() {
+            return !ended && silence === undefined;
+        },
+        get lostReason() {
+            return lostReason;
+        },
+        lostError,
+        assertHeld() {
+            if ((ended || silence !== undefined) && !released)
+                throw lostError();
+        },
+        abortWork() {
+            aborting ??= (async () => {
+                if (ended || released || silence !== undefined)
+                    return;
+                const done = new Promise((resolve) => {
+                    markAborted = resolve;
+                });
+                stdin.write('abort\n');
+                await Promise.race([done, finished, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+            })();
+            return aborting;
+        },
+        async release() {
+            if (released)
+                return;
+            released = true;
+            clearInterval(heartbeat);
+            if (!ended && silence === undefined)
+                stdin.write('release\n');
+            stdin.end();
+            const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+            await Promise.race([finished, timer]);
+            if (!ended)
+                logger.warning(`The deploy lock holder on ${connection.host} did not exit within 10 s of being released; it goes with the connection.`);
+            else
+                logger.debug('released the deploy lock');
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/image-pull.js
+
+
+
+/** `repository@sha256:...` of every image, sorted by service. */
+function imageReferences(images) {
+    return Object.keys(images)
+        .sort()
+        .map((service) => {
+        const image = images[service];
+        if (image === undefined || !IMAGE_REPOSITORY_PATTERN.test(image.image) || !IMAGE_DIGEST_PATTERN.test(image.digest)) {
+            throw new Error(`The image of ${service} is not a repository pinned by digest.`);
+        }
+        return pinnedImageReference(image.image, image.digest);
+    });
+}
+/** The references the host's engine does not have (read-only). */
+async function findMissingImages(connection, references) {
+    const { stdout } = await host_script_runHostScript(connection, null, 'titan-missing-images', references, { timeoutMs: 5 * 60_000 });
+    return recordsOf(stdout, 'missing').flatMap((values) => values.slice(0, 1));
+}
+async function pullImages(connection, references, logger) {
+    if (references.length === 0)
+        return;
+    try {
+        await host_script_runHostScript(connection, null, 'titan-pull-images', references, { timeoutMs: 30 * 60_000 });
+    }
+    catch (error) {
+        throw new Error(`Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +
+            `Check that the registry is reachable from the host and still holds every digest the release pins.\n${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    logger.info(`Pulled ${references.length} image(s) by digest.`);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/migration-files.js
+/**
+ * The one rule for the files of a migrations folder, which gatekeeper, sign and the host apply alike:
+ * only `.sql` files named `NNNN_description.sql`, directly in the folder, numbered consecutively
+ * from 0001, each number once. A gap or a repeat means a file went missing or two branches
+ * collided, which deploy must not discover on the host.
+ */
+const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9][A-Za-z0-9._-]*\.sql$/;
+/** The number of a migration file name, or undefined when the name is not one. */
+function migrationNumber(name) {
+    const match = MIGRATION_NAME_PATTERN.exec(name);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+/** Every problem of the folder's entries, in name order. */
+function migrationFileProblems(entries) {
+    const problems = [];
+    let expected = 1;
+    let previous;
+    for (const { name, isFile } of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const number = isFile ? migrationNumber(name) : undefined;
+        if (number === undefined) {
+            problems.push({
+                name,
+                message: isFile ? `${name} is not a migration named NNNN_name.sql` : `${name} is a folder; migrations are the .sql files directly in the migrations folder`,
+                fix: 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder',
+            });
+            continue;
+        }
+        if (previous !== undefined && number === previous.number) {
+            problems.push({
+                name,
+                message: `${name} has the same number as ${previous.name}`,
+                fix: `Renumber ${name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`,
+            });
+            continue;
+        }
+        if (number !== expected) {
+            const missing = expected === number - 1 ? pad(expected) : `${pad(expected)}-${pad(number - 1)}`;
+            problems.push({
+                name,
+                message: previous === undefined ? `The first migration is ${name}; numbering starts at 0001` : `${name} follows ${previous.name}: ${missing} is missing`,
+                fix: `Number migrations consecutively: rename ${name} to ${pad(expected)}_${name.slice(5)}`,
+            });
+        }
+        expected = number + 1;
+        previous = { name, number };
+    }
+    return problems;
+}
+function pad(n) {
+    return String(n).padStart(4, '0');
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migration-plan.js
+/**
+ * Which migrations a release still has to apply, and whether the database's history agrees with the
+ * release: a migration that was applied but whose file is now different (or gone) is drift, and a
+ * deploy refuses it before anything stops. Pure: the applied list comes from the database, the
+ * release's list from its manifest.
+ */
+
+
+/** The bundle folder migrations are shipped in (examples/titan: `migrations`). */
+const MIGRATIONS_FOLDER = 'migrations';
+/** The release's migrations, in order (the manifest lists files sorted by path). */
+function releaseMigrations(manifest, folder = MIGRATIONS_FOLDER) {
+    return manifest.files
+        .filter((f) => external_node_path_namespaceObject.posix.dirname(f.path) === folder && MIGRATION_NAME_PATTERN.test(external_node_path_namespaceObject.posix.basename(f.path)))
+        .map((f) => ({ file: external_node_path_namespaceObject.posix.basename(f.path), path: f.path, sha256: f.sha256 }))
+        .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+}
+function planMigrations(applied, release) {
+    const byFile = new Map(release.map((m) => [m.file, m]));
+    const appliedFiles = new Set(applied.map((a) => a.file));
+    const drift = [];
+    for (const a of applied) {
+        const file = byFile.get(a.file);
+        if (file === undefined || file.sha256 !== a.sha256)
+            drift.push({ file: a.file, appliedSha256: a.sha256, releaseSha256: file?.sha256 });
+    }
+    return {
+        pending: release.filter((m) => !appliedFiles.has(m.file)),
+        alreadyApplied: applied.length,
+        drift,
+    };
+}
+/** What a person reads when drift stops a deploy. */
+function describeDrift(drift) {
+    return drift
+        .map((d) => d.releaseSha256 === undefined
+        ? `${d.file} was applied (sha256 ${d.appliedSha256.slice(0, 12)}…) but the release no longer ships it`
+        : `${d.file} was applied with sha256 ${d.appliedSha256.slice(0, 12)}… but the release's file has sha256 ${d.releaseSha256.slice(0, 12)}…`)
+        .join('; ');
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-errors.js
+/**
+ * Why a deploy stopped, each naming what is wrong and what to do. None carries a secret.
+ */
+/** The host is not ready for a deploy (not provisioned, no trusted key, production values missing or readable by others). */
+class HostNotReadyError extends Error {
+    name = 'HostNotReadyError';
+}
+/** A migration the database already applied differs from (or is missing in) the release. */
+class MigrationDriftError extends Error {
+    name = 'MigrationDriftError';
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/host-inspection.js
+/**
+ * The inspect phase of a deploy, and of a plan: the host read under the lock (readHostState), held
+ * to what a deploy needs before it changes anything: a trusted release key, a private production
+ * values file, a `current` that is a release folder, and no operator's halt unless the run lifts it.
+ * A deploy throws the first problem; a plan (problems) lists every one at once.
+ */
+
+
+
+/** Reads the host and refuses one that is not ready, or halted without lift-halt. */
+async function inspectHost(connection, layout, options) {
+    const state = await readHostState(connection, layout);
+    const [problem] = hostProblems(state, layout, connection.host);
+    if (problem !== undefined)
+        throw new HostNotReadyError(problem);
+    if (state.halted === undefined)
+        return { state, lifting: undefined };
+    if (!options.liftHalt)
+        throw new HostHaltedError(haltRefusal(state, connection.host), state.halted);
+    options.logger.warning(`The host is halted ${describeHalt(state.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
+    return { state, lifting: state.halted.nonce };
+}
+/** Why a halted host is refused (without lift-halt). */
+function haltRefusal(state, host) {
+    const how = state.halted === undefined ? '' : ` ${describeHalt(state.halted)}`;
+    return (`The host ${host} is halted${how}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
+        'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.');
+}
+/** Everything that keeps the host from taking a deploy, each with what to do (empty: ready). */
+function hostProblems(state, layout, host) {
+    const problems = [];
+    if (state.trustedKeys === 0) {
+        problems.push(`The host ${host} has no trusted release key in ${layout.trustDir}, so it cannot verify any release and none is deployed. ` +
+            `Provision it: put the release public key PEM in ${layout.trustDir}/ (action-provision does this), then deploy again.`);
+    }
+    if (!state.envFile.present) {
+        problems.push(`The host ${host} has no production values file ${layout.envFile}. Create it on the host from production.env.template ` +
+            '(mode 0600, owned by the deploy user); deploys never upload it.');
+    }
+    else if ((state.envFile.mode & 0o077) !== 0) {
+        problems.push(`${layout.envFile} on ${host} is readable by others (mode ${state.envFile.mode.toString(8)}). Run chmod 600 on it, then deploy again.`);
+    }
+    if (state.strayCurrent !== undefined) {
+        problems.push(`${layout.current} on ${host} points at ${JSON.stringify(state.strayCurrent)}, not at a release folder (releases/<id>). Fix it by hand before deploying.`);
+    }
+    return problems;
+}
+/** state/mode as a mode, when it is one. */
+function recordedMode(state) {
+    return state.mode === 'ARMED' || state.mode === 'DISARMED' ? state.mode : undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/release-view.js
+
+
+
+/** `guess`: the compose files the release probably has (the new release's), read with its manifest. */
+async function readReleaseView(connection, layout, releaseId, guess = []) {
+    const { manifest, files } = await readInstalledRelease(connection, layout, releaseId, {
+        guess: guess.filter((f) => f !== DIGEST_OVERRIDE_FILE),
+        wanted: (m) => definitionFiles(m),
+    });
+    const compose = readComposeView(definitionFiles(manifest).map((name) => {
+        const content = files.get(name);
+        if (content === undefined)
+            throw new Error(`${layout.releaseDir(releaseId)}/${name} could not be read.`);
+        return { name, text: content.toString('utf8') };
+    }));
+    return { manifest, compose };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-host-read.js
+
+
+
+
+
+
+
+
+
+/** lock, inspect, recover; then the background reads. Sets the run's lock, lifting, previous and sameRelease. */
+async function readHost(run) {
+    const { connection, layout, logger, request, clock, signal } = run;
+    run.checkpoint();
+    run.lock = await clock.run('lock', () => acquireDeployLock(connection, {
+        layout,
+        holder: { runUrl: request.runUrl, release: run.releaseId, actor: request.actor },
+        timeoutSeconds: request.lockTimeoutSeconds,
+        ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+        logger,
+    }));
+    const heldLock = run.lock;
+    run.checkpoint();
+    const inspected = await clock.run('inspect', () => inspectHost(connection, layout, { liftHalt: request.liftHalt === true, logger }));
+    let state = inspected.state;
+    run.lifting = inspected.lifting;
+    const markedBad = state.releases.find((r) => r.id === run.releaseId)?.bad === true;
+    if (state.guards.length > 0) {
+        // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
+        const guards = state.guards;
+        state = await clock.run('recover', async () => {
+            for (const guard of guards) {
+                heldLock.assertHeld();
+                const outcome = await runGuardPlan(connection, layout, guard.release, { by: 'recovery', reason: 'the deploy that started its guard ended without confirming it' }, logger);
+                await stopGuard(connection, layout, guard.release);
+                if (outcome !== 'nothing') {
+                    run.hostChanged = true;
+                    run.recovered = guard.release;
+                    logger.warning(`Release ${guard.release} was left unconfirmed by a deploy that is gone: its return plan ran first (${outcome}).`);
+                }
+                else {
+                    logger.info(`A guard of release ${guard.release} was left by a deploy that is gone; it had nothing to return.`);
+                }
+            }
+            return readHostState(connection, layout);
+        });
+    }
+    const previous = state.current;
+    run.previous = previous;
+    run.sameRelease = previous === run.releaseId;
+    const migrationFiles = releaseMigrations(run.manifest);
+    const references = imageReferences(run.manifest.images);
+    return {
+        state,
+        markedBad,
+        previousMode: recordedMode(state),
+        migrationFiles,
+        references,
+        historyRead: previous !== undefined && migrationFiles.length > 0
+            ? clock.background('migrations-read', () => readAppliedMigrations(connection, run.project, { database: run.database, waitSeconds: request.healthTimeoutSeconds }))
+            : undefined,
+        imagesCheck: clock.background('images-check', () => findMissingImages(connection, references)),
+        previousRead: previous !== undefined && !run.sameRelease
+            ? clock.background('previous-read', () => readReleaseView(connection, layout, previous, run.manifest.compose))
+            : undefined,
+        stackRead: previous !== undefined ? clock.background('stack-read', () => readStackNow(connection, layout, run.project)) : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
+/**
+ * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
+ * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
+ * sticky bit survives), verified ON THE HOST (scripts/install-release.sh) by the release package's script (openssl against
+ * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
+ * `releases/<id>`.
+ * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
+ * that is already there is verified again in place (verifyRelease, as a rollback checks the release
+ * it returns to) and reused.
+ */
+
+
+
+
+
+
+
+/** The host refused the bundle: its own verification failed. */
+class HostVerificationError extends Error {
+    name = 'HostVerificationError';
+    /** The verify script's own reason (one line). */
+    reason;
+    constructor(message, reason, options) {
+        super(message, options);
+        this.reason = reason;
+    }
+}
+/**
+ * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
+ * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
+ * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
+ * A release that does not verify is a HostVerificationError with the script's reason (`failure`
+ * words its message); success is the script's own verdict for this release, nothing less (fail
+ * closed).
+ */
+async function verifyRelease(connection, layout, releaseId, options = {}) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const started = performance.now();
+    const verdict = await runVerifying(connection, layout, 'titan-verify-release', [releaseId], {
+        failure: options.failure ??
+            ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
+                'A release folder must never change after it was verified: find out who altered it.'),
+    });
+    const verifyMs = Math.round(performance.now() - started);
+    if (!verdict.startsWith(`verified ${releaseId} `)) {
+        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
+    }
+    return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
+}
+async function installRelease(connection, options) {
+    const { layout, bundleDir, releaseId, logger } = options;
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const final = layout.releaseDir(releaseId);
+    if (options.exists) {
+        const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
+            failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
+                'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
+        });
+        await host_script_runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
+        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
+        return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
+    }
+    const partialName = `.${releaseId}.partial-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    const partial = `${layout.releasesDir}/${partialName}`;
+    const uploadStarted = performance.now();
+    let uploadedBytes;
+    try {
+        const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
+        uploadedBytes = stats.bytes;
+    }
+    catch (error) {
+        await host_script_runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
+        throw error;
+    }
+    const uploadMs = Math.round(performance.now() - uploadStarted);
+    logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
+    const verifyStarted = performance.now();
+    const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
+        failure: (reason) => `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
+            'Sign the bundle again from the release source with the release key the host trusts (trust/ on the host), and do not edit it afterwards.',
+    });
+    const verifyMs = Math.round(performance.now() - verifyStarted);
+    logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);
+    return { releaseId, reused: false, signer: signerOf(verdict), uploadedBytes, uploadMs, verifyMs };
+}
+/** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
+async function runVerifying(connection, layout, name, args, messages) {
+    try {
+        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT });
+        return lastRecord(stdout, 'verified')?.[0] ?? '';
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
+            const reason = verifyReason(error.stderrTail);
+            throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
+        }
+        throw error;
+    }
+}
+/** The verify script's `verify-release: <reason>` line, or the last line of what it said. */
+function verifyReason(stderr) {
+    const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const tagged = lines.find((l) => l.startsWith('verify-release: '));
+    if (tagged !== undefined)
+        return tagged.slice('verify-release: '.length);
+    return lines[lines.length - 1] ?? 'the verify script failed without saying why';
+}
+function signerOf(verdict) {
+    const match = /^verified \S+ (\S+)$/.exec(verdict);
+    return match?.[1] ?? 'unknown key';
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/change-plan.js
+/**
+ * What a deploy changes, decided before anything stops, from the running release and the new one.
+ *
+ * A service changes when its pinned image changes, its definition in the compose files changes, a
+ * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
+ * uses TITAN_MODE. Only the grouped services that change are stopped before the migrations, in the
+ * stop order of the new release's stack profile (its groups, e.g. strategies, then execution, then
+ * brain, then the operator surface). Infrastructure (the profile's other services) keeps running;
+ * Compose recreates it after the switch only if its image or definition changed, and one whose
+ * mounted configuration alone changed is restarted so that it reads the new release's files.
+ * A service that does not change keeps its container: a release that changes one service recreates
+ * only that one.
+ */
+
+
+
+function planChanges(previous, next, modes) {
+    const names = new Set([...next.compose.services.keys(), ...Object.keys(next.manifest.images)]);
+    const previousNames = previous === undefined ? new Set() : new Set([...previous.compose.services.keys(), ...Object.keys(previous.manifest.images)]);
+    const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
+    const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
+    const stopOrder = stackProfileOf(next.manifest).groups.map((g) => g.services);
+    const grouped = new Set(groupedServices(stackProfileOf(next.manifest)));
+    const services = [];
+    for (const service of [...new Set([...names, ...previousNames])].sort()) {
+        const titan = grouped.has(service);
+        const nextImage = imageOf(next.manifest, service);
+        const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
+        if (!names.has(service)) {
+            services.push({ service, reasons: ['removed'], image: '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
+            continue;
+        }
+        const reasons = [];
+        if (previous === undefined || !previousNames.has(service)) {
+            reasons.push('new');
+        }
+        else {
+            if (nextImage !== previousImage)
+                reasons.push('image');
+            const before = previous.compose.services.get(service);
+            const after = next.compose.services.get(service);
+            if (topLevelChanged || before?.definition !== after?.definition)
+                reasons.push('definition');
+            const paths = [...new Set([...(before?.releasePaths ?? []), ...(after?.releasePaths ?? [])])];
+            if (filesDiffer(previous.manifest, next.manifest, paths))
+                reasons.push('files');
+            if (modeChanged && (after?.usesMode === true || before?.usesMode === true))
+                reasons.push('mode');
+        }
+        services.push({ service, reasons, image: nextImage ?? '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
+    }
+    const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
+    const existedAndChanged = (service) => changedSet.has(service) && previousNames.has(service) && names.has(service);
+    const stopBeforeSwitch = stopOrder.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
+    const restartAfterSwitch = services
+        .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
+        .map((s) => s.service);
+    return {
+        services,
+        changed: [...changedSet].sort(),
+        stopBeforeSwitch,
+        restartAfterSwitch,
+        stopBeforeRevert: [...stopBeforeSwitch.flat(), ...restartAfterSwitch],
+    };
+}
+function imageOf(manifest, service) {
+    const image = manifest.images[service];
+    return image === undefined ? undefined : pinnedImageReference(image.image, image.digest);
+}
+/** Do the files under any of `paths` (a file or a folder of the release) differ between the two? */
+function filesDiffer(a, b, paths) {
+    if (paths.length === 0)
+        return false;
+    const under = (manifest) => JSON.stringify(manifest.files
+        .filter((f) => paths.some((p) => p === '' || f.path === p || f.path.startsWith(`${p}/`)))
+        .map((f) => [f.path, f.sha256]));
+    return under(a) !== under(b);
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/release-admission.js
+/**
+ * Whether this bundle may run on the host at all, decided before anything changes (no upload, no
+ * stop): what runs is exactly what was signed, and never an older or known-bad release by accident.
+ *
+ *  - A release id already on the host is reused only when the local manifest.json is byte-identical
+ *    to the host's copy (which the host verifies again before it is used): an edited local manifest,
+ *    or another bundle claiming the same id, would otherwise drive planning, migration hashes and
+ *    verification while the host runs its own files.
+ *  - A release older (manifest createdAt) than the one running, or one marked bad on this host
+ *    before this deploy began, is a downgrade: refused unless the deploy says allow-downgrade. (A
+ *    release this deploy's own recovery just reverted, an interrupted earlier attempt of the same
+ *    deploy, is not: it never failed, and this is its retry.)
+ *  - Every secret file the release mounts (its secrets overlay) is on the host as it must be: there,
+ *    not empty, 0600 or 0400, the deploy user's (@titan/host/secret-files).
+ */
+
+
+
+
+
+
+
+class ReleaseRefusedError extends Error {
+    name = 'ReleaseRefusedError';
+    reason;
+    constructor(reason, message) {
+        super(message);
+        this.reason = reason;
+    }
+}
+async function admitRelease(connection, request) {
+    const { layout, state, bundle, logger } = request;
+    const manifest = bundle.manifest;
+    const id = manifest.releaseId;
+    const onHost = state.releases.find((r) => r.id === id);
+    if (onHost !== undefined) {
+        const local = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(bundle.dir, MANIFEST_FILE));
+        const hostCopy = (await readReleaseFiles(connection, layout, id, [MANIFEST_FILE])).get(MANIFEST_FILE);
+        if (hostCopy === undefined || !hostCopy.equals(local)) {
+            throw new ReleaseRefusedError('manifest-differs', `Release ${id} is already on ${connection.host}, but the local bundle's ${MANIFEST_FILE} is not byte-identical to the host's verified copy ` +
+                `(sha256 ${sha256Hex(local).slice(0, 12)}… here, ${hostCopy === undefined ? 'none' : `${sha256Hex(hostCopy).slice(0, 12)}…`} on the host). ` +
+                'Nothing was changed. A signed release never changes: the bundle was edited, or another bundle claims the same release id. Sign a new release.');
+        }
+        logger.info(`Release ${id} is already on the host; the local ${MANIFEST_FILE} is byte-identical to the host's copy.`);
+    }
+    const downgrades = [];
+    if (request.markedBad)
+        downgrades.push(`release ${id} is marked bad on this host (state/${id}.bad)`);
+    else if (onHost?.bad === true)
+        logger.warning(`Release ${id} was just returned from by this deploy's recovery (an earlier attempt of this deploy was interrupted); deploying it again.`);
+    if (request.running !== undefined) {
+        const running = await request.running();
+        if (Date.parse(manifest.createdAt) < Date.parse(running.createdAt)) {
+            downgrades.push(`release ${id} (created ${manifest.createdAt}) is older than release ${running.releaseId}, which runs now (created ${running.createdAt})`);
+        }
+    }
+    const secretFiles = secretHostPaths(bundle.compose.secrets);
+    if (secretFiles.length > 0) {
+        await requireSecretFiles(connection, layout, secretFiles, 'Nothing was stopped or changed.');
+        logger.info(`The ${secretFiles.length} secret file(s) the release mounts are on the host: the deploy user's, 0600 or 0400, not empty.`);
+    }
+    if (downgrades.length === 0)
+        return;
+    const what = downgrades.join(', and ');
+    if (!request.allowDowngrade) {
+        throw new ReleaseRefusedError(request.markedBad ? 'marked-bad' : 'older', `Refused: ${what}. Nothing was changed. To deploy it anyway (a deliberate downgrade), deploy again with allow-downgrade: true; ` +
+            'to return to an earlier release after an incident, action-rollback is the tool.');
+    }
+    logger.warning(`Deploying a downgrade as asked (allow-downgrade: true): ${what}.`);
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-install.js
+/**
+ * The phases of a deploy that bring the release onto the host without touching what runs:
+ *  admit    a reused release id only with a byte-identical manifest; no downgrade (older, or
+ *           marked bad) unless allow-downgrade (release-admission.ts)
+ *  install  upload the bundle, verify it ON THE HOST, rename it to releases/<id>
+ *  plan     what changes: images, definitions, mounted files, mode (change-plan.ts)
+ *  pull     every image by digest, before anything stops
+ */
+
+
+
+
+
+/** admit, install, plan, pull. Returns the change plan (also kept on the run). */
+async function installAndPlan(run, read) {
+    const { connection, layout, logger, request, clock, releaseId } = run;
+    const { state, previousRead, references, imagesCheck } = read;
+    run.checkpoint();
+    await clock.run('admit', () => admitRelease(connection, {
+        layout,
+        state,
+        bundle: request.bundle,
+        allowDowngrade: request.allowDowngrade === true,
+        markedBad: read.markedBad,
+        running: previousRead === undefined ? undefined : async () => settled(await previousRead).manifest,
+        logger,
+    }));
+    run.checkpoint();
+    const installed = await clock.run('install', async () => {
+        run.heldLock.assertHeld();
+        return installRelease(connection, {
+            layout,
+            bundleDir: request.bundle.dir,
+            releaseId,
+            exists: state.releases.some((r) => r.id === releaseId),
+            logger,
+        });
+    });
+    run.reusedRelease = installed.reused;
+    if (!installed.reused)
+        run.hostChanged = true;
+    run.checkpoint();
+    const plan = await clock.run('plan', async () => {
+        if (run.previous !== undefined)
+            run.previousView = run.sameRelease ? run.nextView : settled(await previousRead);
+        const planned = planChanges(run.sameRelease ? run.nextView : run.previousView, run.nextView, { previous: read.previousMode, next: request.mode });
+        logPlan(planned, run.previous, logger);
+        return planned;
+    });
+    run.plan = plan;
+    run.checkpoint();
+    await clock.run('pull', async () => {
+        run.heldLock.assertHeld();
+        const missing = settled(await imagesCheck);
+        logger.info(`Images by digest: ${references.length - missing.length} of ${references.length} already on the host${missing.length > 0 ? `; pulling ${missing.length}` : ''}.`);
+        await pullImages(connection, missing, logger);
+    });
+    return plan;
 }
 function logPlan(plan, previous, logger) {
     if (previous === undefined) {
@@ -69451,37 +69130,568 @@ function logPlan(plan, previous, logger) {
         logger.info(`${s.service}: ${s.reasons.join(', ')}`);
     logger.info(`To stop before the migrations: ${plan.stopBeforeSwitch.map((g) => g.join(', ')).join(' -> ') || 'nothing'}.`);
 }
-function firstLine(text) {
-    const line = text.split('\n')[0] ?? '';
-    return line.length > 400 ? `${line.slice(0, 400)}…` : line;
+
+;// CONCATENATED MODULE: ../packages/release/lib/migration-content.js
+const REFUSED_TRANSACTION = new Map([
+    ['BEGIN', 'starts a transaction of its own'],
+    ['START', 'starts a transaction of its own'],
+    ['COMMIT', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
+    ['END', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
+    ['ROLLBACK', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
+    ['ABORT', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
+    ['PREPARE', 'ends the deployer\u2019s transaction as a prepared transaction'],
+]);
+const TRANSACTION_FIX = 'Remove it: the deployer runs each migration in one transaction with its history row (SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine)';
+/** Every problem of a migration's text, in order of lines. */
+function migrationContentProblems(text) {
+    const problems = [];
+    const statements = [];
+    let current;
+    let line = 1;
+    let bracketDepth = 0;
+    let atomicDepth = 0;
+    let i = 0;
+    const n = text.length;
+    const at = (k) => text[k] ?? '';
+    const isIdent = (c) => /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
+    const advanceTo = (end) => {
+        for (let k = i; k < end && k < n; k += 1)
+            if (text[k] === '\n')
+                line += 1;
+        i = end;
+    };
+    const endStatement = () => {
+        if (current !== undefined)
+            statements.push(current);
+        current = undefined;
+        bracketDepth = 0;
+    };
+    while (i < n) {
+        const c = at(i);
+        const next = at(i + 1);
+        if (c === '\n') {
+            line += 1;
+            i += 1;
+            continue;
+        }
+        if (/\s/.test(c)) {
+            i += 1;
+            continue;
+        }
+        if (c === '-' && next === '-') {
+            const eol = text.indexOf('\n', i);
+            i = eol < 0 ? n : eol;
+            continue;
+        }
+        if (c === '/' && next === '*') {
+            const start = line;
+            let depth = 0;
+            let k = i;
+            for (; k < n; k += 1) {
+                if (text[k] === '/' && text[k + 1] === '*') {
+                    depth += 1;
+                    k += 1;
+                }
+                else if (text[k] === '*' && text[k + 1] === '/') {
+                    depth -= 1;
+                    k += 1;
+                    if (depth === 0)
+                        break;
+                }
+            }
+            if (depth !== 0) {
+                problems.push(unterminated(start, '/*', 'a block comment'));
+                break;
+            }
+            advanceTo(k + 1);
+            continue;
+        }
+        if (c === "'" || c === '"') {
+            const escapes = c === "'" && /[Ee]/.test(at(i - 1)) && !isIdent(at(i - 2));
+            const start = line;
+            let k = i + 1;
+            for (; k < n; k += 1) {
+                if (escapes && text[k] === '\\') {
+                    k += 1;
+                    continue;
+                }
+                if (text[k] === c) {
+                    if (text[k + 1] === c) {
+                        k += 1;
+                        continue;
+                    }
+                    break;
+                }
+            }
+            if (k >= n) {
+                problems.push(unterminated(start, c, c === "'" ? 'a string' : 'a quoted identifier'));
+                break;
+            }
+            current ??= { line: start, words: [], raw: [] };
+            current.words.push(c === "'" ? "'" : '"');
+            current.raw.push(c);
+            advanceTo(k + 1);
+            continue;
+        }
+        if (c === '$' && !isIdent(at(i - 1))) {
+            const tag = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(text.slice(i, i + 64));
+            if (tag !== null) {
+                const start = line;
+                const close = text.indexOf(tag[0], i + tag[0].length);
+                if (close < 0) {
+                    problems.push(unterminated(start, tag[0], 'a dollar-quoted body'));
+                    break;
+                }
+                current ??= { line: start, words: [], raw: [] };
+                current.words.push('$$');
+                current.raw.push('$$');
+                advanceTo(close + tag[0].length);
+                continue;
+            }
+        }
+        if (c === '\\') {
+            const command = /^\\([A-Za-z]+|[^A-Za-z\s])/.exec(text.slice(i))?.[0] ?? '\\';
+            problems.push({
+                kind: 'meta-command',
+                line,
+                found: command,
+                message: `holds the psql meta-command ${command}, which psql runs instead of sending it to the database (\\q would end psql before the history row, \\! runs a shell)`,
+                fix: 'Remove it: a migration is SQL only',
+            });
+            const eol = text.indexOf('\n', i);
+            i = eol < 0 ? n : eol;
+            continue;
+        }
+        if (c === ':' && next === ':') {
+            i += 2;
+            continue;
+        }
+        if (c === ':' && (next === "'" || next === '"' || (next === '{' && at(i + 2) === '?'))) {
+            const found = /^:('[^']*'?|"[^"]*"?|\{\?[^}]*\}?)/.exec(text.slice(i))?.[0] ?? ':';
+            problems.push({
+                kind: 'variable',
+                line,
+                found,
+                message: `reads the psql variable ${found}, which psql replaces with its own value before the database sees it`,
+                fix: 'Write the value itself: a migration is the same SQL on every host',
+            });
+            i += found.length;
+            continue;
+        }
+        if (c === '[')
+            bracketDepth += 1;
+        if (c === ']')
+            bracketDepth = Math.max(0, bracketDepth - 1);
+        if (c === ';') {
+            if (atomicDepth === 0)
+                endStatement();
+            i += 1;
+            continue;
+        }
+        if (isIdent(c) && !/[0-9$]/.test(c)) {
+            let k = i;
+            while (k < n && isIdent(at(k)))
+                k += 1;
+            const word = text.slice(i, k).toUpperCase();
+            current ??= { line, words: [], raw: [] };
+            current.words.push(word);
+            current.raw.push(text.slice(i, k));
+            if (current.words[0] === 'CREATE') {
+                const previous = current.words.at(-2);
+                if (word === 'ATOMIC' && previous === 'BEGIN')
+                    atomicDepth += 1;
+                else if (atomicDepth > 0 && word === 'CASE')
+                    atomicDepth += 1;
+                else if (atomicDepth > 0 && word === 'END')
+                    atomicDepth -= 1;
+            }
+            i = k;
+            continue;
+        }
+        current ??= { line, words: [], raw: [] };
+        i += 1;
+    }
+    endStatement();
+    for (const statement of statements) {
+        const problem = statementProblem(statement);
+        if (problem !== undefined)
+            problems.push(problem);
+    }
+    return problems.sort((a, b) => a.line - b.line);
 }
-function deploy_describe(error) {
-    return error instanceof Error ? error.message : String(error);
+function statementProblem(statement) {
+    const [first = '', second = '', third = ''] = statement.words;
+    if (first === 'COPY' && statement.words.some((w, k) => w === 'FROM' && statement.words[k + 1] === 'STDIN')) {
+        return {
+            kind: 'copy-stdin',
+            line: statement.line,
+            found: 'COPY ... FROM STDIN',
+            message: 'copies FROM STDIN, so psql would read the rest of its input, the history row included, as the data',
+            fix: 'Load the rows with INSERT statements instead',
+        };
+    }
+    const refused = REFUSED_TRANSACTION.get(first);
+    if (refused === undefined)
+        return undefined;
+    if (first === 'START' && second !== 'TRANSACTION')
+        return undefined;
+    if (first === 'PREPARE' && second !== 'TRANSACTION')
+        return undefined;
+    if (first === 'ROLLBACK' && (second === 'TO' || ((second === 'WORK' || second === 'TRANSACTION') && third === 'TO')))
+        return undefined;
+    const found = statement.raw.slice(0, ['TRANSACTION', 'WORK', 'PREPARED', 'AND'].includes(second) ? 2 : 1).join(' ');
+    return { kind: 'transaction', line: statement.line, found, message: `controls its own transaction (${found}): it ${refused}`, fix: TRANSACTION_FIX };
+}
+function unterminated(line, opener, what) {
+    return {
+        kind: 'unterminated',
+        line,
+        found: opener,
+        message: `opens ${what} (${opener}) that is never closed, so psql would read the history row as part of it`,
+        fix: 'Close it',
+    };
 }
 
-// EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(7362);
-;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+;// CONCATENATED MODULE: ../packages/host/lib/migration-content-check.js
 /**
- * Host key pinning. Pins are known_hosts lines (plain or hashed host names, `[host]:port` forms,
- * comma-separated patterns with `*`/`?` wildcards and `!` negation, `@revoked` markers), bare public
- * keys (`ssh-ed25519 AAAA... comment`, as in a host's `.pub` file) or SHA256 fingerprints
- * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it). Several pins may name one host (key
- * rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
- * There is no way to accept an unpinned key.
+ * The host's own check of the migrations a deploy is about to apply, before anything stops: each
+ * pending migration is read back from the release folder the host verified (its bytes checked
+ * against the manifest's sha256 once more), and held to the release package's migration content
+ * rule (`@titan/release/migration-content`), the same rule the gatekeeper applies to the release
+ * source: no transaction control, no psql meta-command or variable, no COPY FROM STDIN, no unclosed
+ * quote. A bundle that skipped the gate, or was signed from a source the gate never saw, is refused
+ * here.
  */
 
 
-/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
-const HOST_KEY_ALGORITHMS = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-    'ssh-rsa',
-];
+
+
+/** Its problems are `file:line what`, one a problem. */
+class MigrationContentError extends ProblemsError {
+    name = 'MigrationContentError';
+}
+async function checkMigrationContent(connection, layout, releaseId, pending) {
+    if (pending.length === 0)
+        return;
+    const files = await readReleaseFiles(connection, layout, releaseId, pending.map((m) => m.path));
+    const problems = [];
+    const fixes = new Set();
+    for (const migration of pending) {
+        const bytes = files.get(migration.path);
+        if (bytes === undefined)
+            throw new Error(`${layout.releaseDir(releaseId)}/${migration.path} could not be read back from the host.`);
+        const sha256 = (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+        if (sha256 !== migration.sha256) {
+            throw new Error(`${layout.releaseDir(releaseId)}/${migration.path} on the host does not match its sha256 in the manifest; the release folder was altered after it was verified.`);
+        }
+        for (const problem of migrationContentProblems(bytes.toString('utf8'))) {
+            problems.push(`${migration.path}:${problem.line} ${problem.message}`);
+            fixes.add(problem.fix);
+        }
+    }
+    if (problems.length > 0) {
+        throw new MigrationContentError(`The host refuses to apply the migrations of release ${releaseId}: ${problems.join('; ')}. Nothing was stopped and no migration ran. ` +
+            `${[...fixes].join('. ')}; then sign a new release (the gatekeeper refuses the same files).`, problems);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migration-record.js
+
+
+
+
+class MigrationNotRecordedError extends Error {
+    name = 'MigrationNotRecordedError';
+    file;
+    constructor(file, message) {
+        super(message);
+        this.file = file;
+    }
+}
+async function requireMigrationRecorded(connection, target, request) {
+    const { migration, releaseId } = request;
+    const database = request.database;
+    const { stdout } = await host_script_runHostScript(connection, null, 'titan-check-migration-record', [migration.file, database.service, database.user, database.database, MIGRATIONS_TABLE, ...compose_command_composeArgv(target, [])], { timeoutMs: 120_000 });
+    const found = (lastRecord(stdout, 'recorded') ?? []).join(' ');
+    if (found === `${migration.sha256} ${releaseId}`)
+        return;
+    throw new MigrationNotRecordedError(migration.file, `Migration ${migration.file} ran, but its history row is ${found === '' ? 'missing from' : `not the one written to (found ${JSON.stringify(found.slice(0, 100))})`} ${MIGRATIONS_TABLE}: ` +
+        'what it changed may be in the database without a record, and a later deploy would apply it again. ' +
+        `Inspect the database by hand (the history table, and any rule or trigger on it) and record or undo ${migration.file} before deploying again.`);
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-migrations.js
+/**
+ * The database phases of a deploy:
+ *  migrations-check  the database's migration history against the release (drift refused), and the
+ *                    host's copy of each pending migration against the migration content rule
+ *  migrate           each pending migration in one transaction, its history row read back
+ */
+
+
+
+
+
+
+
+
+
+/** migrations-check (skipped for a release without migrations). Returns the pending migrations. */
+async function checkMigrations(run, read) {
+    const { connection, layout, logger, request, clock, releaseId, manifest, database, project } = run;
+    const { migrationFiles, historyRead } = read;
+    run.checkpoint();
+    const readHistory = () => readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds });
+    const migrationPlan = migrationFiles.length === 0
+        ? undefined
+        : await clock.run('migrations-check', async () => {
+            let applied;
+            if (historyRead === undefined) {
+                // A fresh host: the database of the new (verified) release starts first.
+                run.hostChanged = true;
+                await upServices(connection, releaseTarget(layout, project, releaseId, manifest.compose, request.mode), [database.service], logger);
+                applied = await readHistory();
+            }
+            else {
+                try {
+                    applied = settled(await historyRead);
+                }
+                catch (error) {
+                    const previousView = run.previousView;
+                    if (!(error instanceof DatabaseNotRunningError) || previousView === undefined)
+                        throw error;
+                    // The running release's stack is stopped or down (`docker compose stop`, taken down, the
+                    // host restarted without it): its own database starts again first. Infrastructure of the
+                    // running release, not a change; the start phase brings up the rest.
+                    logger.warning(`${error.message} Starting ${database.service} of the running release ${run.previous ?? ''} to read the migration history.`);
+                    run.hostChanged = true;
+                    await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, read.previousMode ?? REVERT_MODE), [database.service], logger);
+                    applied = await readHistory();
+                }
+            }
+            const planned = planMigrations(applied, migrationFiles);
+            if (planned.drift.length > 0) {
+                throw new MigrationDriftError(`Migration drift: ${describeDrift(planned.drift)}. Nothing was stopped. An applied migration must never change: ` +
+                    'restore the file as it was applied and put the change in a new, higher-numbered migration.');
+            }
+            await checkMigrationContent(connection, layout, releaseId, planned.pending);
+            logger.info(`${planned.alreadyApplied} migration(s) already applied; ${planned.pending.length} to apply: ${planned.pending.map((m) => m.file).join(', ') || 'none'}.`);
+            return planned;
+        });
+    if (migrationFiles.length === 0)
+        clock.skip('migrations-check');
+    run.migrations = { alreadyApplied: migrationPlan?.alreadyApplied ?? 0, applied: [], pending: migrationPlan?.pending.map((m) => m.file) ?? [] };
+    return migrationPlan?.pending ?? [];
+}
+/** migrate (skipped when nothing is pending): against the running stack, else the new release's. */
+async function applyMigrations(run, pending, runningTarget) {
+    const { connection, layout, logger, request, clock, releaseId, manifest, database, project } = run;
+    run.checkpoint();
+    if (pending.length === 0) {
+        clock.skip('migrate');
+        return;
+    }
+    await clock.run('migrate', async () => {
+        const heldLock = run.heldLock;
+        heldLock.assertHeld();
+        const target = runningTarget ?? releaseTarget(layout, project, releaseId, manifest.compose, request.mode);
+        const applied = [];
+        try {
+            for (const migration of pending) {
+                run.checkpoint();
+                await applyMigration(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, migration, database, work: { token: heldLock.token, stateDir: layout.stateDir } }, logger);
+                await requireMigrationRecorded(connection, target, { migration, releaseId, database });
+                applied.push(migration.file);
+            }
+        }
+        finally {
+            run.migrations = { ...run.migrations, applied };
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-mode.js
+
+async function recordStackMode(connection, layout, mode) {
+    await host_script_runHostScript(connection, layout, 'titan-record-mode', [mode], { timeoutMs: 30_000 });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
+/**
+ * `current` flips atomically, in both directions: a symbolic link to the release is made under a
+ * temporary name, then renamed over `current` (`mv -T`, one rename(2)). At no moment is there no
+ * `current` or a half-made one. The release folder is touched, so the releases' modification times
+ * say which ran most recently (what retention keeps). scripts/switch-current.sh.
+ */
+
+
+
+
+async function switchCurrent(connection, layout, releaseId) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-switch-current', [releaseId, tmp], { timeoutMs: 60_000 });
+    const target = lastRecord(stdout, 'current')?.[0] ?? '';
+    if (target !== layout.currentTarget(releaseId)) {
+        throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
+    }
+}
+/** Where `current` points, read back (undefined when there is no `current`). */
+async function readCurrent(connection, layout) {
+    const { stdout } = await connection.run(['readlink', layout.current], { acceptExitCodes: [1], timeoutMs: 30_000 });
+    const target = stdout.trim();
+    return target === '' ? undefined : target;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/compose-work.js
+function composeWork(plan, now, running) {
+    const up = (why) => ({ up: true, why });
+    if (running.release === undefined)
+        return up('first release on this host: the stack is created');
+    if (plan.changed.length > 0)
+        return up(`${plan.changed.length} service(s) change: ${plan.changed.join(', ')}`);
+    if (running.lifting)
+        return up('the halt is lifted: the trading services start again');
+    if (now === undefined)
+        return up('the stack could not be read');
+    const record = now.record;
+    if (record === undefined)
+        return up('no record of the last start of the stack on the host');
+    if (record.release !== running.release)
+        return up(`the stack was last started from release ${record.release}, not from ${running.release}, which is current`);
+    if (record.mode !== running.mode)
+        return up(`the last recorded start of the stack was in mode ${record.mode}; this deploy starts it ${running.mode}`);
+    if (now.shared !== 'same')
+        return up('the files under shared/ (production values, secrets) changed since the last start');
+    const recorded = new Map(record.containers.map((c) => [c.id, c.service]));
+    for (const container of now.containers) {
+        const service = recorded.get(container.id);
+        if (service === undefined)
+            return up(`${container.service || container.id.slice(0, 12)} has a container the last start did not leave`);
+        if (container.state !== 'running')
+            return up(`${container.service} is ${container.state}`);
+    }
+    const present = new Set(now.containers.map((c) => c.id));
+    const gone = record.containers.find((c) => !present.has(c.id));
+    if (gone !== undefined)
+        return up(`the container of ${gone.service} that the last start left is gone`);
+    if (now.containers.length === 0)
+        return up('the project has no container');
+    return {
+        up: false,
+        why: `nothing changes against release ${running.release}, and its ${now.containers.length} containers run as its last start left them (same mode, shared/ unchanged)`,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-start.js
+/**
+ * The phases of a deploy that put the new release in place:
+ *  switch  flip current atomically (not for a redeploy of the running release)
+ *  start   state/mode, then docker compose up -d --remove-orphans from current (TITAN_MODE set
+ *          explicitly), unless Compose has nothing to do (compose-work.ts); an operator's halt this
+ *          run lifts (lift-halt) is lifted just before, unless a newer one came meanwhile
+ */
+
+
+
+
+
+
+
+/** switch, then start. */
+async function switchAndStart(run, read, plan) {
+    const { connection, layout, logger, request, clock, releaseId, project } = run;
+    run.checkpoint();
+    if (!run.sameRelease) {
+        await clock.run('switch', async () => {
+            run.heldLock.assertHeld();
+            run.stackTouched = true;
+            await switchCurrent(connection, layout, releaseId);
+            logger.info(`current -> releases/${releaseId}`);
+        });
+    }
+    else {
+        logger.info(`Release ${releaseId} is already current: no switch; its stack is converged and verified again.`);
+        clock.skip('switch');
+    }
+    run.checkpoint();
+    const liftsHalt = run.lifting !== undefined;
+    await checkNoNewHalt(connection, layout, run.lifting, 'before the stack was started');
+    if (run.lifting !== undefined) {
+        const newer = await liftHaltMark(connection, layout, run.lifting);
+        if (newer !== undefined) {
+            throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this deploy ran: it stops before starting anything.`, newer);
+        }
+        logger.warning('The operator\'s halt is lifted (lift-halt: true): the stack starts.');
+        run.lifting = undefined;
+    }
+    const nextTarget = currentTarget(layout, project, run.manifest.compose, request.mode);
+    const stackNow = read.stackRead === undefined ? undefined : await read.stackRead;
+    const compose = composeWork(plan, stackNow?.ok === true ? stackNow.value : undefined, { release: run.previous, mode: request.mode, lifting: liftsHalt });
+    await clock.run('start', async () => {
+        run.heldLock.assertHeld();
+        run.stackTouched = true;
+        await recordStackMode(connection, layout, request.mode);
+        if (!compose.up) {
+            logger.info(`Compose has nothing to do (${compose.why}): docker compose up is not run.`);
+            return;
+        }
+        logger.info(`Compose has work: ${compose.why}.`);
+        await upStack(connection, nextTarget, logger);
+        await restartServices(connection, nextTarget, plan.restartAfterSwitch, logger);
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy.js
+
+
+
+
+
+
+
+
+async function deployRelease(connection, request) {
+    const run = new DeployRun(connection, request);
+    const { signal } = request;
+    signal?.addEventListener('abort', run.cancel, { once: true });
+    try {
+        const read = await readHost(run);
+        const plan = await installAndPlan(run, read);
+        const pending = await checkMigrations(run, read);
+        const runningTarget = await guardAndStop(run, read, plan, pending);
+        await applyMigrations(run, pending, runningTarget);
+        await switchAndStart(run, read, plan);
+        await verifyAndConfirm(run);
+        await keepReleases(run, read.state);
+    }
+    catch (error) {
+        await endAfterError(run, error);
+    }
+    finally {
+        signal?.removeEventListener('abort', run.cancel);
+        if (!run.journalWritten)
+            await run.writeJournal();
+        await run.lock?.release();
+    }
+    return run.outcome();
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(7362);
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-key-pins.js
+/**
+ * Host key pins as written: known_hosts lines (plain or hashed host names, `[host]:port` forms,
+ * comma-separated patterns with `*`/`?` wildcards and `!` negation, `@revoked` markers), bare public
+ * keys (`ssh-ed25519 AAAA... comment`, as in a host's `.pub` file) or SHA256 fingerprints
+ * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it), parsed (parseHostKeyPins) and
+ * matched against the name a host is known by (knownHostsName). HostKeyPolicy (host-keys.ts) decides.
+ */
+
+
 const KEY_TYPE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)$/;
 /** `SHA256:` + unpadded base64 of the SHA-256 of the raw key blob, as OpenSSH prints it. */
 function fingerprintOf(keyBlob) {
@@ -69628,6 +69838,27 @@ function parseHostKeyPins(entries) {
     });
     return pins;
 }
+/** The outcome of checking a presented host key. */
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+/**
+ * Host key pinning: the pins for one host and port (pins as written: host-key-pins.ts), the key
+ * algorithms offered for them, and the verdict on the key a server presents. Several pins may
+ * name one host (key rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
+ * There is no way to accept an unpinned key.
+ */
+
+
+/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
+const HOST_KEY_ALGORITHMS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+    'ssh-rsa',
+];
 /** The pins that apply to one host and port, and the check of a presented key against them. */
 class HostKeyPolicy {
     host;
@@ -69700,6 +69931,94 @@ class HostKeyPolicy {
         }
         return refuse('not-pinned');
     }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/channel-slots.js
+/** A counting semaphore for the session channels of one connection (connection.ts). */
+class ChannelSlots {
+    #free;
+    #waiting = [];
+    constructor(size) {
+        this.#free = size;
+    }
+    async acquire() {
+        if (this.#free > 0)
+            this.#free -= 1;
+        else
+            await new Promise((resolve) => this.#waiting.push(resolve));
+        let released = false;
+        return () => {
+            if (released)
+                return;
+            released = true;
+            const next = this.#waiting.shift();
+            if (next)
+                next();
+            else
+                this.#free += 1;
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-line.js
+/**
+ * The command line a remote command runs as: the process group id announced first on stderr
+ * (`echo titan-ssh-pgid:$$ >&2`), a fixed PATH, then `exec` of the quoted argv or of the script's
+ * interpreter; and the helper line that kills such a process group (remote-command.ts).
+ */
+
+
+/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
+const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What the shell writes first on stderr, followed by its process group id. */
+const PGID_MARKER = 'titan-ssh-pgid:';
+/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
+const MAX_SCRIPT_BYTES = 100 * 1024;
+function isScript(command) {
+    return !Array.isArray(command);
+}
+/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
+function renderCommand(command) {
+    let argv;
+    let display;
+    if (isScript(command)) {
+        const bytes = Buffer.byteLength(command.script);
+        if (bytes > MAX_SCRIPT_BYTES) {
+            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
+        }
+        const shell = command.shell ?? 'sh';
+        const name = command.name ?? 'script';
+        const args = command.args ?? [];
+        argv = [shell, '-c', command.script, name, ...args];
+        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
+    }
+    else {
+        const args = command;
+        if (args.length === 0)
+            throw new SshConfigError('A remote command needs at least a program name.');
+        argv = args;
+        display = displayCommand(args);
+    }
+    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
+    return { line, display, secrets: secretValues(argv) };
+}
+/**
+ * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
+ * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
+ * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
+ * the group is gone.
+ */
+function killGroupLine(pgid, graceMs) {
+    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
+    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
+    return [
+        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
+        `g=${pgid}; export g`,
+        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
+        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
+        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
+        `timeout 3 sh -c ${quoteArg(waitGone)}`,
+    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
@@ -69780,66 +70099,109 @@ async function startLocalForward(options) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
+
+
+class GroupKill {
+    /** Why the command is killed (the first reason wins); undefined while it is not. */
+    reason;
+    /** Settles to true once the process group is gone (false: it could not be killed, the channel was closed). */
+    done;
+    #session;
+    #display;
+    #graceMs;
+    #hooks;
+    #channel;
+    #pgid;
+    #beforeChannel;
+    #awaitingPgid = false;
+    constructor(session, display, graceMs, hooks) {
+        this.#session = session;
+        this.#display = display;
+        this.#graceMs = graceMs;
+        this.#hooks = hooks;
+    }
+    /** The shell announced its process group. */
+    get pgidKnown() {
+        return this.#pgid !== undefined;
+    }
+    /** The process group the shell announced; a kill waiting for it starts now. */
+    announce(pgid) {
+        this.#pgid = pgid;
+        if (this.#awaitingPgid && this.done === undefined && this.#channel)
+            this.#killGroup(this.#channel, pgid);
+    }
+    /** The command's channel is open. */
+    attach(channel) {
+        this.#channel = channel;
+    }
+    /** Runs a kill asked for before the channel opened; false when there was none. */
+    killPending() {
+        if (this.#beforeChannel === undefined)
+            return false;
+        this.kill(this.#beforeChannel);
+        return true;
+    }
+    kill(reason) {
+        if (this.reason || this.#hooks.settled())
+            return;
+        const ch = this.#channel;
+        if (!ch) {
+            this.#beforeChannel ??= reason;
+            return;
+        }
+        this.reason = reason;
+        this.#hooks.onKill();
+        if (this.#pgid !== undefined) {
+            this.#killGroup(ch, this.#pgid);
+            return;
+        }
+        // The shell has not announced its process group yet (it is the first thing it does): wait for
+        // it a little, then fall back to closing the channel.
+        this.#awaitingPgid = true;
+        setTimeout(() => {
+            if (this.done === undefined) {
+                this.done = Promise.resolve(false);
+                ch.close();
+            }
+        }, 2000).unref();
+    }
+    #killGroup(ch, group) {
+        this.#session.logger.debug(`killing remote process group ${group} of ${this.#display}`);
+        this.done = this.#session.runHelper(killGroupLine(group, this.#graceMs)).then((code) => code === 0, () => false);
+        // Whatever the helper achieved, do not wait for the channel forever.
+        void this.done.then(() => {
+            setTimeout(() => {
+                if (!this.#hooks.channelClosed())
+                    ch.close();
+            }, 2000).unref();
+        });
+    }
+    /** What the killed command rejects with, once the kill is done (the group gone, or not). */
+    async error(end) {
+        const reason = this.reason;
+        const killed = this.done ? await this.done : false;
+        if (reason === undefined || reason.kind === 'timeout') {
+            return new CommandTimeoutError({ command: this.#display, timeoutMs: end.timeoutMs, stderrTail: end.stderrTail, killed, exited: end.exited });
+        }
+        if (reason.kind === 'abort')
+            return new CommandAbortedError({ command: this.#display, stderrTail: end.stderrTail, reason: reason.reason });
+        const cause = reason.error;
+        return cause instanceof Error ? cause : new SshError(`${this.#display}: ${describeError(cause)}`);
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
+;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
+/**
+ * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
+ * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
+ */
 
-
-
-/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
-const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const PGID_MARKER = 'titan-ssh-pgid:';
 const STDERR_TAIL_LINES = 20;
 const STDERR_TAIL_BYTES = 4096;
 const MAX_LINE = 64 * 1024;
-/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
-const MAX_SCRIPT_BYTES = 100 * 1024;
-function isScript(command) {
-    return !Array.isArray(command);
-}
-/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
-function renderCommand(command) {
-    let argv;
-    let display;
-    if (isScript(command)) {
-        const bytes = Buffer.byteLength(command.script);
-        if (bytes > MAX_SCRIPT_BYTES) {
-            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
-        }
-        const shell = command.shell ?? 'sh';
-        const name = command.name ?? 'script';
-        const args = command.args ?? [];
-        argv = [shell, '-c', command.script, name, ...args];
-        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
-    }
-    else {
-        const args = command;
-        if (args.length === 0)
-            throw new SshConfigError('A remote command needs at least a program name.');
-        argv = args;
-        display = displayCommand(args);
-    }
-    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
-    return { line, display, secrets: secretValues(argv) };
-}
-/**
- * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
- * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
- * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
- * the group is gone.
- */
-function killGroupLine(pgid, graceMs) {
-    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
-    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
-    return [
-        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
-        `g=${pgid}; export g`,
-        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
-        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
-        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
-        `timeout 3 sh -c ${quoteArg(waitGone)}`,
-    ].join('\n');
-}
 /** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
 class LineSplitter {
     #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
@@ -69882,6 +70244,50 @@ class StderrTail {
         return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
     }
 }
+/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
+class StdoutCapture {
+    /** Every byte of stdout seen, kept or not. */
+    bytes = 0;
+    truncated = false;
+    #chunks = [];
+    #keep;
+    #max;
+    #onTruncated;
+    constructor(keep, max, onTruncated) {
+        this.#keep = keep;
+        this.#max = max;
+        this.#onTruncated = onTruncated;
+    }
+    /** Counts a chunk that goes elsewhere (a stream's destination). */
+    count(chunk) {
+        this.bytes += chunk.length;
+    }
+    push(chunk) {
+        this.bytes += chunk.length;
+        if (!this.#keep)
+            return;
+        const room = this.#max - (this.bytes - chunk.length);
+        if (room >= chunk.length) {
+            this.#chunks.push(chunk);
+            return;
+        }
+        if (room > 0)
+            this.#chunks.push(chunk.subarray(0, room));
+        if (!this.truncated)
+            this.#onTruncated();
+        this.truncated = true;
+    }
+    kept() {
+        return Buffer.concat(this.#chunks);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
+
+
+
+
+
 async function execute(session, command, options, sink) {
     const rendered = renderCommand(command);
     const { display, secrets } = rendered;
@@ -69912,12 +70318,7 @@ async function execute(session, command, options, sink) {
         let exitSignal = null;
         /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
         let exitedEarly;
-        let pgid;
-        let killReason;
-        let killDone;
-        let stdoutBytes = 0;
-        let stdoutTruncated = false;
-        const captured = [];
+        const stdout = new StdoutCapture(sink.captureStdout, sink.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`));
         const tail = new StderrTail();
         let destinationFinished = sink.mode !== 'stream';
         let channelClosed = false;
@@ -69935,12 +70336,10 @@ async function execute(session, command, options, sink) {
             options.onStdoutLine?.(line);
         });
         const stderrLines = new LineSplitter((raw) => {
-            if (pgid === undefined && raw.startsWith(PGID_MARKER)) {
+            if (!killer.pgidKnown && raw.startsWith(PGID_MARKER)) {
                 const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
                 if (Number.isSafeInteger(value) && value > 1) {
-                    pgid = value;
-                    if (awaitingPgid && killDone === undefined && channel)
-                        killGroup(channel, value);
+                    killer.announce(value);
                     return;
                 }
             }
@@ -69980,69 +70379,27 @@ async function execute(session, command, options, sink) {
             }
             resolve({
                 exitCode: exitCode ?? 0,
-                stdout: Buffer.concat(captured),
-                stdoutTruncated,
-                bytes: stdoutBytes,
+                stdout: stdout.kept(),
+                stdoutTruncated: stdout.truncated,
+                bytes: stdout.bytes,
                 stderrTail: tail.text(),
                 durationMs,
             });
         };
-        let killBeforeChannel;
-        let awaitingPgid = false;
-        const closeChannelSoon = (ch) => {
-            setTimeout(() => {
-                if (!channelClosed)
-                    ch.close();
-            }, 2000).unref();
-        };
-        function killGroup(ch, group) {
-            logger.debug(`killing remote process group ${group} of ${display}`);
-            killDone = session.runHelper(killGroupLine(group, graceMs)).then((code) => code === 0, () => false);
-            // Whatever the helper achieved, do not wait for the channel forever.
-            void killDone.then(() => closeChannelSoon(ch));
-        }
-        function kill(reason) {
-            if (killReason || settled)
-                return;
-            if (!channel) {
-                killBeforeChannel ??= reason;
-                return;
-            }
-            const ch = channel;
-            killReason = reason;
-            clearTimeout(timer);
-            if (pgid !== undefined) {
-                killGroup(ch, pgid);
-                return;
-            }
-            // The shell has not announced its process group yet (it is the first thing it does): wait for
-            // it a little, then fall back to closing the channel.
-            awaitingPgid = true;
-            setTimeout(() => {
-                if (killDone === undefined) {
-                    killDone = Promise.resolve(false);
-                    ch.close();
-                }
-            }, 2000).unref();
-        }
+        const killer = new GroupKill(session, display, graceMs, {
+            settled: () => settled,
+            channelClosed: () => channelClosed,
+            onKill: () => clearTimeout(timer),
+        });
+        const kill = killer.kill.bind(killer);
         const finish = async () => {
             if (settled || !channelClosed || !destinationFinished || !stderrEnded)
                 return;
             stdoutLines.flush();
             stderrLines.flush();
             const stderrTail = tail.text();
-            if (killReason) {
-                const killed = killDone ? await killDone : false;
-                if (killReason.kind === 'timeout') {
-                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
-                }
-                else if (killReason.kind === 'abort') {
-                    settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
-                }
-                else {
-                    const cause = killReason.error;
-                    settle(cause instanceof Error ? cause : new SshError(`${display}: ${describeError(cause)}`));
-                }
+            if (killer.reason) {
+                settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
                 return;
             }
             if (exitSignal !== null) {
@@ -70070,13 +70427,14 @@ async function execute(session, command, options, sink) {
         // close can arrive in the same TCP segment as the channel's confirmation.
         const wire = (ch) => {
             channel = ch;
+            killer.attach(ch);
             ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
             // The timeout keeps running after the exit status: a command is done only when its channel
             // closes, and a background child still holding stdout or stderr keeps it open (it is killed
             // with the rest of the process group when the timeout comes).
             ch.on('exit', (code, signal) => {
                 recordExit(code, signal);
-                if (killReason === undefined)
+                if (killer.reason === undefined)
                     exitedEarly = exitCode ?? exitSignal ?? undefined;
             });
             // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
@@ -70101,9 +70459,7 @@ async function execute(session, command, options, sink) {
             ch.stderr.once('close', onStderrEnd);
             if (sink.mode === 'stream' && sink.destination) {
                 const destination = sink.destination;
-                ch.on('data', (chunk) => {
-                    stdoutBytes += chunk.length;
-                });
+                ch.on('data', (chunk) => stdout.count(chunk));
                 destination.once('error', (error) => {
                     ch.unpipe(destination);
                     ch.resume();
@@ -70119,19 +70475,7 @@ async function execute(session, command, options, sink) {
             }
             else {
                 ch.on('data', (chunk) => {
-                    stdoutBytes += chunk.length;
-                    if (sink.captureStdout) {
-                        const room = sink.maxStdoutBytes - (stdoutBytes - chunk.length);
-                        if (room >= chunk.length)
-                            captured.push(chunk);
-                        else {
-                            if (room > 0)
-                                captured.push(chunk.subarray(0, room));
-                            if (!stdoutTruncated)
-                                logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`);
-                            stdoutTruncated = true;
-                        }
-                    }
+                    stdout.push(chunk);
                     if (logLevel !== 'none' || options.onStdoutLine)
                         stdoutLines.push(chunk);
                 });
@@ -70153,9 +70497,7 @@ async function execute(session, command, options, sink) {
             options.signal?.addEventListener('abort', onAbort, { once: true });
             if (timeoutMs > 0 && Number.isFinite(timeoutMs))
                 timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);
-            if (killBeforeChannel)
-                kill(killBeforeChannel);
-            else if (options.signal?.aborted)
+            if (!killer.killPending() && options.signal?.aborted)
                 onAbort();
         };
         const unsubscribeLost = session.onLost(() => {
@@ -70495,15 +70837,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/connection.js
-/**
- * One SSH connection to one host, host key pinned. Every command, upload and tunnel is a channel on
- * this one connection. ssh2 is handed a socket of our own with TCP_NODELAY set: with Nagle's
- * algorithm on, every small request waits for the peer's delayed ACK (~40 ms per round trip).
- *
- * Connecting retries with exponential backoff on transient failures only (connection refused,
- * timeouts, a connection dropped during the handshake); never on a host key mismatch or an
- * authentication failure, and nothing after the connection is up is ever retried.
- */
 
 
 
@@ -70511,81 +70844,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 
 
 
-
-const { Client, utils } = lib;
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
-/** A failure of one connection attempt, flagged retryable or not. */
-class AttemptFailure extends Error {
-    retryable;
-    final;
-    constructor(message, retryable, final) {
-        super(message);
-        this.retryable = retryable;
-        this.final = final;
-    }
-}
-function connection_errorCode(error) {
-    if (typeof error === 'object' && error !== null && 'code' in error) {
-        return typeof error.code === 'string' ? error.code : undefined;
-    }
-    return undefined;
-}
-function errorLevel(error) {
-    if (typeof error === 'object' && error !== null && 'level' in error) {
-        return typeof error.level === 'string' ? error.level : undefined;
-    }
-    return undefined;
-}
-function tcpConnect(host, port, timeoutMs) {
-    return new Promise((resolve, reject) => {
-        const socket = (0,external_node_net_.connect)({ host, port });
-        socket.setNoDelay(true);
-        const timer = setTimeout(() => {
-            socket.destroy();
-            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
-        }, timeoutMs);
-        const onError = (error) => {
-            clearTimeout(timer);
-            const code = connection_errorCode(error);
-            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
-        };
-        socket.once('error', onError);
-        socket.once('connect', () => {
-            clearTimeout(timer);
-            socket.off('error', onError);
-            socket.setNoDelay(true);
-            resolve(socket);
-        });
-    });
-}
-function connection_sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
-/** A counting semaphore for session channels. */
-class ChannelSlots {
-    #free;
-    #waiting = [];
-    constructor(size) {
-        this.#free = size;
-    }
-    async acquire() {
-        if (this.#free > 0)
-            this.#free -= 1;
-        else
-            await new Promise((resolve) => this.#waiting.push(resolve));
-        let released = false;
-        return () => {
-            if (released)
-                return;
-            released = true;
-            const next = this.#waiting.shift();
-            if (next)
-                next();
-            else
-                this.#free += 1;
-        };
-    }
-}
 /** An open, authenticated connection. Create with connectSsh(). */
 class SshConnection {
     host;
@@ -70778,7 +71036,7 @@ class SshConnection {
             if (this.#running.size > 0 && this.#lostReason === undefined) {
                 this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
                 const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
-                await Promise.race([stops, connection_sleep(this.#killGraceMs + 5000)]);
+                await Promise.race([stops, (0,external_node_timers_promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000)]);
             }
             await Promise.all([...this.#forwards].map((forward) => forward.close()));
             await new Promise((resolve) => {
@@ -70807,27 +71065,68 @@ class SshConnection {
         return this.close();
     }
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/ssh-handshake.js
+/**
+ * One attempt at an SSH connection: a TCP socket of our own with TCP_NODELAY set (with Nagle's
+ * algorithm on, every small request waits for the peer's delayed ACK, ~40 ms per round trip), the
+ * key exchange with the host key checked against the pins before any authentication, public key
+ * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
+ */
+
+
+
+
+const { Client } = lib;
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+/** A failure of one connection attempt, flagged retryable or not. */
+class AttemptFailure extends Error {
+    retryable;
+    final;
+    constructor(message, retryable, final) {
+        super(message);
+        this.retryable = retryable;
+        this.final = final;
+    }
+}
+function ssh_handshake_errorCode(error) {
+    if (typeof error === 'object' && error !== null && 'code' in error) {
+        return typeof error.code === 'string' ? error.code : undefined;
+    }
+    return undefined;
+}
+function errorLevel(error) {
+    if (typeof error === 'object' && error !== null && 'level' in error) {
+        return typeof error.level === 'string' ? error.level : undefined;
+    }
+    return undefined;
+}
+function tcpConnect(host, port, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const socket = (0,external_node_net_.connect)({ host, port });
+        socket.setNoDelay(true);
+        const timer = setTimeout(() => {
+            socket.destroy();
+            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
+        }, timeoutMs);
+        const onError = (error) => {
+            clearTimeout(timer);
+            const code = ssh_handshake_errorCode(error);
+            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
+        };
+        socket.once('error', onError);
+        socket.once('connect', () => {
+            clearTimeout(timer);
+            socket.off('error', onError);
+            socket.setNoDelay(true);
+            resolve(socket);
+        });
+    });
+}
 function keyError(options, detail) {
     // ssh2's messages here are fixed texts ("Bad passphrase", "Unsupported key format"): never key material.
     const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
     return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
-}
-function checkOptions(options) {
-    if (options.host.length === 0)
-        throw new SshConfigError('The SSH host is empty.');
-    const port = options.port ?? 22;
-    if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
-    if (options.username.length === 0)
-        throw new SshConfigError('The SSH user name is empty.');
-    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
-    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
-    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
-    const parsed = utils.parseKey(options.privateKey);
-    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
-        throw keyError(options, parsed.message);
-    }
-    return { port, policy };
 }
 async function connectOnce(options, port, policy) {
     const timeoutMs = options.connectTimeoutMs ?? 20_000;
@@ -70874,7 +71173,7 @@ async function connectOnce(options, port, policy) {
                 fail(new AttemptFailure(`handshake timed out: ${message}`, true));
             }
             else if (level === 'client-socket') {
-                const code = connection_errorCode(error);
+                const code = ssh_handshake_errorCode(error);
                 fail(new AttemptFailure(`${code ?? 'socket error'}: ${message}`, code === undefined || RETRYABLE_CODES.has(code)));
             }
             else {
@@ -70923,6 +71222,39 @@ async function connectOnce(options, port, policy) {
         }
     });
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/connect.js
+/**
+ * Opening the one SSH connection to a host (connectSsh): the options checked before anything is
+ * sent (host, port, user, the private key, the host key pins), then attempts (ssh-handshake.ts)
+ * retried with exponential backoff on transient failures only (connection refused, timeouts, a
+ * connection dropped during the handshake); never on a host key mismatch or an authentication
+ * failure, and nothing after the connection is up is ever retried.
+ */
+
+
+
+
+
+
+const { utils } = lib;
+function checkOptions(options) {
+    if (options.host.length === 0)
+        throw new SshConfigError('The SSH host is empty.');
+    const port = options.port ?? 22;
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
+    if (options.username.length === 0)
+        throw new SshConfigError('The SSH user name is empty.');
+    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
+    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
+    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
+    const parsed = utils.parseKey(options.privateKey);
+    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
+        throw keyError(options, parsed.message);
+    }
+    return { port, policy };
+}
 /**
  * Opens the one connection to a host: host key pinned (checked during key exchange, before any
  * authentication), public key authentication, keepalive. Retries with exponential backoff while the
@@ -70961,7 +71293,7 @@ async function connectSsh(given) {
             const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
             const delay = Math.round(base * (0.8 + Math.random() * 0.4));
             logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
-            await connection_sleep(delay);
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
         }
     }
 }
@@ -76772,19 +77104,22 @@ async function runPlan(settings, bundle, logger, signal) {
 
 
 
+
 async function run(logger = core_logger/* coreLogger */.W, signal) {
     const settings = await readSettings();
     setOutputs({ releaseId: settings.releaseId, previous: undefined, result: 'failed' });
     const bundle = await logger.group('Read the bundle', async () => {
         try {
-            const read = await readLocalBundle(settings.bundle, settings.publicKey);
+            const read = await readLocalBundle(settings.bundle, settings.publicKey === undefined ? [] : [settings.publicKey]);
+            // A deploy needs the release's stack profile: a bundle signed before profiles is refused here.
+            stackProfileOf(read.manifest);
             logger.info(`Release ${read.manifest.releaseId} (git ${read.manifest.git.sha.slice(0, 12)}, key ${read.manifest.keyId}): ${read.manifest.files.length} files, ` +
-                `${Object.keys(read.manifest.images).length} images${read.verifiedOnRunner ? '; signature and every file verified on the runner' : ''}.`);
+                `${Object.keys(read.manifest.images).length} images${read.verified ? '; signature and every file verified on the runner' : ''}.`);
             return read;
         }
         catch (error) {
             if (error instanceof BundleVerificationError) {
-                throw new Error(`The bundle ${settings.bundle} does not verify against public-key on the runner: ${error.message}. Nothing was sent to ${settings.host}.`, { cause: error });
+                throw new Error(`The bundle ${settings.bundle} ${settings.publicKey === undefined ? 'cannot be read' : 'does not verify against public-key on the runner'}: ${error.message}. Nothing was sent to ${settings.host}.`, { cause: error });
             }
             throw error;
         }

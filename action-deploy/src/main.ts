@@ -2,11 +2,13 @@ import * as core from '@actions/core';
 import { coreLogger } from '@titan/action-kit/core-logger';
 import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { CancelledError, cancellationCause } from '@titan/phases/cancellation';
-import { readLocalBundle, type LocalBundle } from '@titan/deploy/local-bundle';
+import { readLocalBundle, type LocalBundle } from '@titan/release/local-bundle';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
 import type { Logger } from '@titan/log/logger';
 import { BundleVerificationError } from '@titan/release/bundle-verifier';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { stackProfileOf } from '@titan/release/manifest';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import { startGitHubDeployment } from './github-deployment.js';
 import { runPlan } from './plan-run.js';
 import { deployRequestOf, readSettings } from './settings.js';
@@ -18,16 +20,18 @@ export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Pr
 
   const bundle = await logger.group('Read the bundle', async (): Promise<LocalBundle> => {
     try {
-      const read = await readLocalBundle(settings.bundle, settings.publicKey);
+      const read = await readLocalBundle(settings.bundle, settings.publicKey === undefined ? [] : [settings.publicKey]);
+      // A deploy needs the release's stack profile: a bundle signed before profiles is refused here.
+      stackProfileOf(read.manifest);
       logger.info(
         `Release ${read.manifest.releaseId} (git ${read.manifest.git.sha.slice(0, 12)}, key ${read.manifest.keyId}): ${read.manifest.files.length} files, ` +
-          `${Object.keys(read.manifest.images).length} images${read.verifiedOnRunner ? '; signature and every file verified on the runner' : ''}.`,
+          `${Object.keys(read.manifest.images).length} images${read.verified ? '; signature and every file verified on the runner' : ''}.`,
       );
       return read;
     } catch (error: unknown) {
       if (error instanceof BundleVerificationError) {
         throw new Error(
-          `The bundle ${settings.bundle} does not verify against public-key on the runner: ${error.message}. Nothing was sent to ${settings.host}.`,
+          `The bundle ${settings.bundle} ${settings.publicKey === undefined ? 'cannot be read' : 'does not verify against public-key on the runner'}: ${error.message}. Nothing was sent to ${settings.host}.`,
           { cause: error },
         );
       }

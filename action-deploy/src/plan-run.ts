@@ -6,10 +6,11 @@
 import * as core from '@actions/core';
 import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { planDeploy } from '@titan/deploy/deploy-plan';
-import type { LocalBundle } from '@titan/deploy/local-bundle';
+import type { LocalBundle } from '@titan/release/local-bundle';
 import { planLines } from '@titan/deploy/plan-report';
 import type { Logger } from '@titan/log/logger';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import { planSummary } from './plan-summary.js';
 import { deployRequestOf, type DeploySettings } from './settings.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeployOutcome } from '@titan/deploy/deploy';
 import { planChanges } from '@titan/deploy/change-plan';
-import { readComposeView } from '@titan/deploy/compose-services';
+import { readComposeView } from '@titan/release/compose-model';
 import type { ReleaseManifest } from '@titan/release/manifest';
 import type { StackProfile } from '@titan/release/stack-profile';
 import { deploySummary } from '../src/summary.js';

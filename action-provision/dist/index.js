@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5305);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9866);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5305:
+/***/ 9866:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64789,14 +64789,22 @@ class SshError extends Error {
 class SshConfigError extends SshError {
     name = 'SshConfigError';
 }
+/** An error about one host: the host and port it names. */
+class HostSshError extends SshError {
+    host;
+    port;
+    constructor(message, host, port, options) {
+        super(message, options);
+        this.host = host;
+        this.port = port;
+    }
+}
 /**
  * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
  * Thrown during key exchange, before any authentication is attempted.
  */
-class HostKeyMismatchError extends SshError {
+class HostKeyMismatchError extends HostSshError {
     name = 'HostKeyMismatchError';
-    host;
-    port;
     /** Key type the server presented, e.g. `ssh-ed25519`. */
     keyType;
     /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
@@ -64817,9 +64825,7 @@ class HostKeyMismatchError extends SshError {
                 `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
                 `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
                 `man-in-the-middle.`;
-        super(message);
-        this.host = init.host;
-        this.port = init.port;
+        super(message, init.host, init.port);
         this.keyType = init.keyType;
         this.fingerprint = init.fingerprint;
         this.reason = init.reason;
@@ -64827,79 +64833,71 @@ class HostKeyMismatchError extends SshError {
     }
 }
 /** The server refused every authentication method offered (the key is not authorised). */
-class AuthenticationError extends SshError {
+class AuthenticationError extends HostSshError {
     name = 'AuthenticationError';
-    host;
-    port;
     username;
     constructor(host, port, username, detail) {
         super(`Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
             `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
-            `user is not locked.`);
-        this.host = host;
-        this.port = port;
+            `user is not locked.`, host, port);
         this.username = username;
     }
 }
 /** The connection could not be set up (after retries for transient failures). */
-class ConnectError extends SshError {
+class ConnectError extends HostSshError {
     name = 'ConnectError';
-    host;
-    port;
     attempts;
     constructor(host, port, attempts, detail, options) {
-        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, options);
-        this.host = host;
-        this.port = port;
+        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, host, port, options);
         this.attempts = attempts;
     }
 }
 /** The connection dropped (or was closed) while an operation was in progress. */
-class ConnectionLostError extends SshError {
+class ConnectionLostError extends HostSshError {
     name = 'ConnectionLostError';
-    host;
-    port;
     constructor(host, port, during, detail) {
         super(`Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
-            `The remote side may or may not have finished the work; check the host before retrying.`);
-        this.host = host;
-        this.port = port;
+            `The remote side may or may not have finished the work; check the host before retrying.`, host, port);
     }
 }
 function stderrSection(stderrTail) {
     const trimmed = stderrTail.replace(/\s+$/, '');
     return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
 }
-/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-class CommandFailedError extends SshError {
-    name = 'CommandFailedError';
+/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
+class RemoteCommandError extends SshError {
     /** The command as shown to users: quoted, with secret arguments redacted. */
     command;
+    stderrTail;
+    constructor(message, command, stderrTail) {
+        super(`${message}: ${command}${stderrSection(stderrTail)}`);
+        this.command = command;
+        this.stderrTail = stderrTail;
+    }
+}
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+class CommandFailedError extends RemoteCommandError {
+    name = 'CommandFailedError';
     exitCode;
     signal;
-    stderrTail;
     constructor(init) {
         const how = init.signal !== null
             ? `was killed by signal ${init.signal}`
             : init.exitCode !== null
                 ? `exited with status ${init.exitCode}`
                 : 'ended without reporting an exit status';
-        super(`Remote command ${how}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
+        super(`Remote command ${how}`, init.command, init.stderrTail);
         this.exitCode = init.exitCode;
         this.signal = init.signal;
-        this.stderrTail = init.stderrTail;
     }
 }
 /**
  * A remote command ran past its timeout (until its channel closed: a background child holding its
  * output counts); its remote process group was killed.
  */
-class CommandTimeoutError extends SshError {
+class CommandTimeoutError extends RemoteCommandError {
     name = 'CommandTimeoutError';
-    command;
     timeoutMs;
-    stderrTail;
     constructor(init) {
         const fate = init.killed
             ? 'its remote process group was killed'
@@ -64907,22 +64905,16 @@ class CommandTimeoutError extends SshError {
         const held = init.exited === undefined
             ? ''
             : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
-        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
         this.timeoutMs = init.timeoutMs;
-        this.stderrTail = init.stderrTail;
     }
 }
 /** A remote command was aborted through its AbortSignal; its remote process group was killed. */
-class CommandAbortedError extends SshError {
+class CommandAbortedError extends RemoteCommandError {
     name = 'CommandAbortedError';
-    command;
-    stderrTail;
     constructor(init) {
         const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
-        super(`Remote command aborted (${why}); its remote process group was killed: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.stderrTail = init.stderrTail;
+        super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
     }
 }
 /** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
@@ -64946,27 +64938,16 @@ function describeError(error) {
     return String(error);
 }
 
-;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-key-pins.js
 /**
- * Host key pinning. Pins are known_hosts lines (plain or hashed host names, `[host]:port` forms,
+ * Host key pins as written: known_hosts lines (plain or hashed host names, `[host]:port` forms,
  * comma-separated patterns with `*`/`?` wildcards and `!` negation, `@revoked` markers), bare public
  * keys (`ssh-ed25519 AAAA... comment`, as in a host's `.pub` file) or SHA256 fingerprints
- * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it). Several pins may name one host (key
- * rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
- * There is no way to accept an unpinned key.
+ * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it), parsed (parseHostKeyPins) and
+ * matched against the name a host is known by (knownHostsName). HostKeyPolicy (host-keys.ts) decides.
  */
 
 
-/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
-const HOST_KEY_ALGORITHMS = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-    'ssh-rsa',
-];
 const KEY_TYPE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)$/;
 /** `SHA256:` + unpadded base64 of the SHA-256 of the raw key blob, as OpenSSH prints it. */
 function fingerprintOf(keyBlob) {
@@ -65113,6 +65094,31 @@ function parseHostKeyPins(entries) {
     });
     return pins;
 }
+/** The outcome of checking a presented host key. */
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(7362);
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+/**
+ * Host key pinning: the pins for one host and port (pins as written: host-key-pins.ts), the key
+ * algorithms offered for them, and the verdict on the key a server presents. Several pins may
+ * name one host (key rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
+ * There is no way to accept an unpinned key.
+ */
+
+
+/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
+const HOST_KEY_ALGORITHMS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+    'ssh-rsa',
+];
 /** The pins that apply to one host and port, and the check of a presented key against them. */
 class HostKeyPolicy {
     host;
@@ -65189,8 +65195,6 @@ class HostKeyPolicy {
 
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
-// EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(7362);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/host-name.js
 /**
  * The host to connect to, as a user may write it: a DNS name (`titan.example.net`), an IPv4
@@ -65220,6 +65224,165 @@ function host_name_parseSshHost(text) {
     if (HOST_NAME.test(bare))
         return { host: bare };
     return { problem: `${JSON.stringify(text)} is not a hostname or an IP address` };
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/channel-slots.js
+/** A counting semaphore for the session channels of one connection (connection.ts). */
+class ChannelSlots {
+    #free;
+    #waiting = [];
+    constructor(size) {
+        this.#free = size;
+    }
+    async acquire() {
+        if (this.#free > 0)
+            this.#free -= 1;
+        else
+            await new Promise((resolve) => this.#waiting.push(resolve));
+        let released = false;
+        return () => {
+            if (released)
+                return;
+            released = true;
+            const next = this.#waiting.shift();
+            if (next)
+                next();
+            else
+                this.#free += 1;
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
+/**
+ * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
+ * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
+ * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
+ * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
+ * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
+ */
+
+/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
+const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
+/**
+ * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
+ * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
+ * Note that an argument is still visible in the host's process list while the command runs: pass
+ * real secrets on stdin instead where you can.
+ */
+class SecretArg {
+    #value;
+    label;
+    constructor(value, label) {
+        this.#value = value;
+        this.label = label;
+    }
+    /** The real value (sent to the host only). */
+    reveal() {
+        return this.#value;
+    }
+    /** What logs and errors show instead of the value. */
+    toString() {
+        return this.label !== undefined ? `<${this.label}>` : '***';
+    }
+    toJSON() {
+        return this.toString();
+    }
+}
+/** Marks an argument as secret: redacted from logs and error messages. */
+function secret(value, label) {
+    return new SecretArg(value, label);
+}
+/** Quotes one value for a POSIX shell. */
+function quoteArg(value) {
+    if (value.includes('\0')) {
+        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
+    }
+    if (PLAIN_WORD.test(value))
+        return value;
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+/** The command line sent to the host: every argument quoted, secrets included as their real value. */
+function commandLine(argv) {
+    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
+}
+/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
+function displayCommand(argv) {
+    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
+}
+/** The real values of the secret arguments (to mask them in logged output). */
+function secretValues(argv) {
+    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
+}
+/** Replaces every occurrence of each secret value in `text` with `***`. */
+function redact(text, secrets) {
+    let out = text;
+    for (const value of secrets) {
+        if (value.length > 0)
+            out = out.replaceAll(value, '***');
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-line.js
+/**
+ * The command line a remote command runs as: the process group id announced first on stderr
+ * (`echo titan-ssh-pgid:$$ >&2`), a fixed PATH, then `exec` of the quoted argv or of the script's
+ * interpreter; and the helper line that kills such a process group (remote-command.ts).
+ */
+
+
+/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
+const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What the shell writes first on stderr, followed by its process group id. */
+const PGID_MARKER = 'titan-ssh-pgid:';
+/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
+const MAX_SCRIPT_BYTES = 100 * 1024;
+function isScript(command) {
+    return !Array.isArray(command);
+}
+/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
+function renderCommand(command) {
+    let argv;
+    let display;
+    if (isScript(command)) {
+        const bytes = Buffer.byteLength(command.script);
+        if (bytes > MAX_SCRIPT_BYTES) {
+            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
+        }
+        const shell = command.shell ?? 'sh';
+        const name = command.name ?? 'script';
+        const args = command.args ?? [];
+        argv = [shell, '-c', command.script, name, ...args];
+        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
+    }
+    else {
+        const args = command;
+        if (args.length === 0)
+            throw new SshConfigError('A remote command needs at least a program name.');
+        argv = args;
+        display = displayCommand(args);
+    }
+    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
+    return { line, display, secrets: secretValues(argv) };
+}
+/**
+ * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
+ * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
+ * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
+ * the group is gone.
+ */
+function killGroupLine(pgid, graceMs) {
+    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
+    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
+    return [
+        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
+        `g=${pgid}; export g`,
+        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
+        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
+        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
+        `timeout 3 sh -c ${quoteArg(waitGone)}`,
+    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
@@ -65300,137 +65463,109 @@ async function startLocalForward(options) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
+
+
+class GroupKill {
+    /** Why the command is killed (the first reason wins); undefined while it is not. */
+    reason;
+    /** Settles to true once the process group is gone (false: it could not be killed, the channel was closed). */
+    done;
+    #session;
+    #display;
+    #graceMs;
+    #hooks;
+    #channel;
+    #pgid;
+    #beforeChannel;
+    #awaitingPgid = false;
+    constructor(session, display, graceMs, hooks) {
+        this.#session = session;
+        this.#display = display;
+        this.#graceMs = graceMs;
+        this.#hooks = hooks;
+    }
+    /** The shell announced its process group. */
+    get pgidKnown() {
+        return this.#pgid !== undefined;
+    }
+    /** The process group the shell announced; a kill waiting for it starts now. */
+    announce(pgid) {
+        this.#pgid = pgid;
+        if (this.#awaitingPgid && this.done === undefined && this.#channel)
+            this.#killGroup(this.#channel, pgid);
+    }
+    /** The command's channel is open. */
+    attach(channel) {
+        this.#channel = channel;
+    }
+    /** Runs a kill asked for before the channel opened; false when there was none. */
+    killPending() {
+        if (this.#beforeChannel === undefined)
+            return false;
+        this.kill(this.#beforeChannel);
+        return true;
+    }
+    kill(reason) {
+        if (this.reason || this.#hooks.settled())
+            return;
+        const ch = this.#channel;
+        if (!ch) {
+            this.#beforeChannel ??= reason;
+            return;
+        }
+        this.reason = reason;
+        this.#hooks.onKill();
+        if (this.#pgid !== undefined) {
+            this.#killGroup(ch, this.#pgid);
+            return;
+        }
+        // The shell has not announced its process group yet (it is the first thing it does): wait for
+        // it a little, then fall back to closing the channel.
+        this.#awaitingPgid = true;
+        setTimeout(() => {
+            if (this.done === undefined) {
+                this.done = Promise.resolve(false);
+                ch.close();
+            }
+        }, 2000).unref();
+    }
+    #killGroup(ch, group) {
+        this.#session.logger.debug(`killing remote process group ${group} of ${this.#display}`);
+        this.done = this.#session.runHelper(killGroupLine(group, this.#graceMs)).then((code) => code === 0, () => false);
+        // Whatever the helper achieved, do not wait for the channel forever.
+        void this.done.then(() => {
+            setTimeout(() => {
+                if (!this.#hooks.channelClosed())
+                    ch.close();
+            }, 2000).unref();
+        });
+    }
+    /** What the killed command rejects with, once the kill is done (the group gone, or not). */
+    async error(end) {
+        const reason = this.reason;
+        const killed = this.done ? await this.done : false;
+        if (reason === undefined || reason.kind === 'timeout') {
+            return new CommandTimeoutError({ command: this.#display, timeoutMs: end.timeoutMs, stderrTail: end.stderrTail, killed, exited: end.exited });
+        }
+        if (reason.kind === 'abort')
+            return new CommandAbortedError({ command: this.#display, stderrTail: end.stderrTail, reason: reason.reason });
+        const cause = reason.error;
+        return cause instanceof Error ? cause : new SshError(`${this.#display}: ${describeError(cause)}`);
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
+;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
 /**
- * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
- * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
- * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
- * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
- * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
+ * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
+ * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
  */
 
-/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
-const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
-/**
- * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
- * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
- * Note that an argument is still visible in the host's process list while the command runs: pass
- * real secrets on stdin instead where you can.
- */
-class SecretArg {
-    #value;
-    label;
-    constructor(value, label) {
-        this.#value = value;
-        this.label = label;
-    }
-    /** The real value (sent to the host only). */
-    reveal() {
-        return this.#value;
-    }
-    /** What logs and errors show instead of the value. */
-    toString() {
-        return this.label !== undefined ? `<${this.label}>` : '***';
-    }
-    toJSON() {
-        return this.toString();
-    }
-}
-/** Marks an argument as secret: redacted from logs and error messages. */
-function secret(value, label) {
-    return new SecretArg(value, label);
-}
-/** Quotes one value for a POSIX shell. */
-function quoteArg(value) {
-    if (value.includes('\0')) {
-        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
-    }
-    if (PLAIN_WORD.test(value))
-        return value;
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-/** The command line sent to the host: every argument quoted, secrets included as their real value. */
-function commandLine(argv) {
-    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
-}
-/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
-function displayCommand(argv) {
-    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
-}
-/** The real values of the secret arguments (to mask them in logged output). */
-function secretValues(argv) {
-    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
-}
-/** Replaces every occurrence of each secret value in `text` with `***`. */
-function redact(text, secrets) {
-    let out = text;
-    for (const value of secrets) {
-        if (value.length > 0)
-            out = out.replaceAll(value, '***');
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
-
-
-
-/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
-const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const PGID_MARKER = 'titan-ssh-pgid:';
 const STDERR_TAIL_LINES = 20;
 const STDERR_TAIL_BYTES = 4096;
 const MAX_LINE = 64 * 1024;
-/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
-const MAX_SCRIPT_BYTES = 100 * 1024;
-function isScript(command) {
-    return !Array.isArray(command);
-}
-/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
-function renderCommand(command) {
-    let argv;
-    let display;
-    if (isScript(command)) {
-        const bytes = Buffer.byteLength(command.script);
-        if (bytes > MAX_SCRIPT_BYTES) {
-            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
-        }
-        const shell = command.shell ?? 'sh';
-        const name = command.name ?? 'script';
-        const args = command.args ?? [];
-        argv = [shell, '-c', command.script, name, ...args];
-        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
-    }
-    else {
-        const args = command;
-        if (args.length === 0)
-            throw new SshConfigError('A remote command needs at least a program name.');
-        argv = args;
-        display = displayCommand(args);
-    }
-    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
-    return { line, display, secrets: secretValues(argv) };
-}
-/**
- * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
- * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
- * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
- * the group is gone.
- */
-function killGroupLine(pgid, graceMs) {
-    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
-    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
-    return [
-        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
-        `g=${pgid}; export g`,
-        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
-        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
-        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
-        `timeout 3 sh -c ${quoteArg(waitGone)}`,
-    ].join('\n');
-}
 /** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
 class LineSplitter {
     #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
@@ -65473,6 +65608,50 @@ class StderrTail {
         return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
     }
 }
+/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
+class StdoutCapture {
+    /** Every byte of stdout seen, kept or not. */
+    bytes = 0;
+    truncated = false;
+    #chunks = [];
+    #keep;
+    #max;
+    #onTruncated;
+    constructor(keep, max, onTruncated) {
+        this.#keep = keep;
+        this.#max = max;
+        this.#onTruncated = onTruncated;
+    }
+    /** Counts a chunk that goes elsewhere (a stream's destination). */
+    count(chunk) {
+        this.bytes += chunk.length;
+    }
+    push(chunk) {
+        this.bytes += chunk.length;
+        if (!this.#keep)
+            return;
+        const room = this.#max - (this.bytes - chunk.length);
+        if (room >= chunk.length) {
+            this.#chunks.push(chunk);
+            return;
+        }
+        if (room > 0)
+            this.#chunks.push(chunk.subarray(0, room));
+        if (!this.truncated)
+            this.#onTruncated();
+        this.truncated = true;
+    }
+    kept() {
+        return Buffer.concat(this.#chunks);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
+
+
+
+
+
 async function execute(session, command, options, sink) {
     const rendered = renderCommand(command);
     const { display, secrets } = rendered;
@@ -65503,12 +65682,7 @@ async function execute(session, command, options, sink) {
         let exitSignal = null;
         /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
         let exitedEarly;
-        let pgid;
-        let killReason;
-        let killDone;
-        let stdoutBytes = 0;
-        let stdoutTruncated = false;
-        const captured = [];
+        const stdout = new StdoutCapture(sink.captureStdout, sink.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`));
         const tail = new StderrTail();
         let destinationFinished = sink.mode !== 'stream';
         let channelClosed = false;
@@ -65526,12 +65700,10 @@ async function execute(session, command, options, sink) {
             options.onStdoutLine?.(line);
         });
         const stderrLines = new LineSplitter((raw) => {
-            if (pgid === undefined && raw.startsWith(PGID_MARKER)) {
+            if (!killer.pgidKnown && raw.startsWith(PGID_MARKER)) {
                 const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
                 if (Number.isSafeInteger(value) && value > 1) {
-                    pgid = value;
-                    if (awaitingPgid && killDone === undefined && channel)
-                        killGroup(channel, value);
+                    killer.announce(value);
                     return;
                 }
             }
@@ -65571,69 +65743,27 @@ async function execute(session, command, options, sink) {
             }
             resolve({
                 exitCode: exitCode ?? 0,
-                stdout: Buffer.concat(captured),
-                stdoutTruncated,
-                bytes: stdoutBytes,
+                stdout: stdout.kept(),
+                stdoutTruncated: stdout.truncated,
+                bytes: stdout.bytes,
                 stderrTail: tail.text(),
                 durationMs,
             });
         };
-        let killBeforeChannel;
-        let awaitingPgid = false;
-        const closeChannelSoon = (ch) => {
-            setTimeout(() => {
-                if (!channelClosed)
-                    ch.close();
-            }, 2000).unref();
-        };
-        function killGroup(ch, group) {
-            logger.debug(`killing remote process group ${group} of ${display}`);
-            killDone = session.runHelper(killGroupLine(group, graceMs)).then((code) => code === 0, () => false);
-            // Whatever the helper achieved, do not wait for the channel forever.
-            void killDone.then(() => closeChannelSoon(ch));
-        }
-        function kill(reason) {
-            if (killReason || settled)
-                return;
-            if (!channel) {
-                killBeforeChannel ??= reason;
-                return;
-            }
-            const ch = channel;
-            killReason = reason;
-            clearTimeout(timer);
-            if (pgid !== undefined) {
-                killGroup(ch, pgid);
-                return;
-            }
-            // The shell has not announced its process group yet (it is the first thing it does): wait for
-            // it a little, then fall back to closing the channel.
-            awaitingPgid = true;
-            setTimeout(() => {
-                if (killDone === undefined) {
-                    killDone = Promise.resolve(false);
-                    ch.close();
-                }
-            }, 2000).unref();
-        }
+        const killer = new GroupKill(session, display, graceMs, {
+            settled: () => settled,
+            channelClosed: () => channelClosed,
+            onKill: () => clearTimeout(timer),
+        });
+        const kill = killer.kill.bind(killer);
         const finish = async () => {
             if (settled || !channelClosed || !destinationFinished || !stderrEnded)
                 return;
             stdoutLines.flush();
             stderrLines.flush();
             const stderrTail = tail.text();
-            if (killReason) {
-                const killed = killDone ? await killDone : false;
-                if (killReason.kind === 'timeout') {
-                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
-                }
-                else if (killReason.kind === 'abort') {
-                    settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
-                }
-                else {
-                    const cause = killReason.error;
-                    settle(cause instanceof Error ? cause : new SshError(`${display}: ${describeError(cause)}`));
-                }
+            if (killer.reason) {
+                settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
                 return;
             }
             if (exitSignal !== null) {
@@ -65661,13 +65791,14 @@ async function execute(session, command, options, sink) {
         // close can arrive in the same TCP segment as the channel's confirmation.
         const wire = (ch) => {
             channel = ch;
+            killer.attach(ch);
             ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
             // The timeout keeps running after the exit status: a command is done only when its channel
             // closes, and a background child still holding stdout or stderr keeps it open (it is killed
             // with the rest of the process group when the timeout comes).
             ch.on('exit', (code, signal) => {
                 recordExit(code, signal);
-                if (killReason === undefined)
+                if (killer.reason === undefined)
                     exitedEarly = exitCode ?? exitSignal ?? undefined;
             });
             // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
@@ -65692,9 +65823,7 @@ async function execute(session, command, options, sink) {
             ch.stderr.once('close', onStderrEnd);
             if (sink.mode === 'stream' && sink.destination) {
                 const destination = sink.destination;
-                ch.on('data', (chunk) => {
-                    stdoutBytes += chunk.length;
-                });
+                ch.on('data', (chunk) => stdout.count(chunk));
                 destination.once('error', (error) => {
                     ch.unpipe(destination);
                     ch.resume();
@@ -65710,19 +65839,7 @@ async function execute(session, command, options, sink) {
             }
             else {
                 ch.on('data', (chunk) => {
-                    stdoutBytes += chunk.length;
-                    if (sink.captureStdout) {
-                        const room = sink.maxStdoutBytes - (stdoutBytes - chunk.length);
-                        if (room >= chunk.length)
-                            captured.push(chunk);
-                        else {
-                            if (room > 0)
-                                captured.push(chunk.subarray(0, room));
-                            if (!stdoutTruncated)
-                                logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`);
-                            stdoutTruncated = true;
-                        }
-                    }
+                    stdout.push(chunk);
                     if (logLevel !== 'none' || options.onStdoutLine)
                         stdoutLines.push(chunk);
                 });
@@ -65744,9 +65861,7 @@ async function execute(session, command, options, sink) {
             options.signal?.addEventListener('abort', onAbort, { once: true });
             if (timeoutMs > 0 && Number.isFinite(timeoutMs))
                 timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);
-            if (killBeforeChannel)
-                kill(killBeforeChannel);
-            else if (options.signal?.aborted)
+            if (!killer.killPending() && options.signal?.aborted)
                 onAbort();
         };
         const unsubscribeLost = session.onLost(() => {
@@ -65796,7 +65911,7 @@ async function streamCommand(session, command, destination, options = {}) {
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: external "node:stream"
@@ -65884,7 +65999,7 @@ function entryHeaders(fields) {
     return blocks;
 }
 async function* fileContent(path, size) {
-    const handle = await (0,promises_namespaceObject.open)(path, 'r');
+    const handle = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
     try {
         let remaining = size;
         while (remaining > 0) {
@@ -65906,12 +66021,12 @@ async function* fileContent(path, size) {
 }
 async function scanInto(root, archivePath, options, out) {
     const localPath = archivePath === './' ? root : (0,external_node_path_namespaceObject.join)(root, archivePath);
-    const info = await (0,promises_namespaceObject.lstat)(localPath);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(localPath);
     const mtime = Math.floor(info.mtimeMs / 1000);
     if (info.isDirectory()) {
         out.push({ archivePath: archivePath.endsWith('/') ? archivePath : `${archivePath}/`, localPath, type: 'directory', mode: info.mode, size: 0, mtime });
         const names = [];
-        for await (const dirent of await (0,promises_namespaceObject.opendir)(localPath))
+        for await (const dirent of await (0,external_node_fs_promises_namespaceObject.opendir)(localPath))
             names.push(dirent.name);
         names.sort();
         for (const name of names) {
@@ -65925,7 +66040,7 @@ async function scanInto(root, archivePath, options, out) {
         if (options.symlinks === 'refuse') {
             throw new UploadError(`${localPath} is a symbolic link and symbolic links were refused for this upload; replace it with the file it points to or allow symlinks.`);
         }
-        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,promises_namespaceObject.readlink)(localPath) });
+        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,external_node_fs_promises_namespaceObject.readlink)(localPath) });
     }
     else {
         throw new UploadError(`${localPath} is not a regular file, directory or symbolic link (a socket, FIFO or device) and cannot be uploaded.`);
@@ -65936,7 +66051,7 @@ async function scanInto(root, archivePath, options, out) {
  * before anything is sent: an UploadError names the offending path.
  */
 async function scanTree(root, options = {}) {
-    const info = await (0,promises_namespaceObject.lstat)(root);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(root);
     if (!info.isDirectory())
         throw new UploadError(`${root} is not a directory; upload a single file with uploadFile().`);
     const out = [];
@@ -66050,7 +66165,7 @@ async function uploadFile(session, source, remotePath, options = {}) {
     let stdin;
     let bytes = 0;
     if (typeof source === 'string') {
-        const info = await (0,promises_namespaceObject.stat)(source);
+        const info = await (0,external_node_fs_promises_namespaceObject.stat)(source);
         if (!info.isFile())
             throw new SshConfigError(`${source} is not a regular file.`);
         mode ??= info.mode & 0o7777;
@@ -66094,15 +66209,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/connection.js
-/**
- * One SSH connection to one host, host key pinned. Every command, upload and tunnel is a channel on
- * this one connection. ssh2 is handed a socket of our own with TCP_NODELAY set: with Nagle's
- * algorithm on, every small request waits for the peer's delayed ACK (~40 ms per round trip).
- *
- * Connecting retries with exponential backoff on transient failures only (connection refused,
- * timeouts, a connection dropped during the handshake); never on a host key mismatch or an
- * authentication failure, and nothing after the connection is up is ever retried.
- */
 
 
 
@@ -66110,81 +66216,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 
 
 
-
-const { Client, utils } = lib;
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
-/** A failure of one connection attempt, flagged retryable or not. */
-class AttemptFailure extends Error {
-    retryable;
-    final;
-    constructor(message, retryable, final) {
-        super(message);
-        this.retryable = retryable;
-        this.final = final;
-    }
-}
-function errorCode(error) {
-    if (typeof error === 'object' && error !== null && 'code' in error) {
-        return typeof error.code === 'string' ? error.code : undefined;
-    }
-    return undefined;
-}
-function errorLevel(error) {
-    if (typeof error === 'object' && error !== null && 'level' in error) {
-        return typeof error.level === 'string' ? error.level : undefined;
-    }
-    return undefined;
-}
-function tcpConnect(host, port, timeoutMs) {
-    return new Promise((resolve, reject) => {
-        const socket = (0,external_node_net_.connect)({ host, port });
-        socket.setNoDelay(true);
-        const timer = setTimeout(() => {
-            socket.destroy();
-            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
-        }, timeoutMs);
-        const onError = (error) => {
-            clearTimeout(timer);
-            const code = errorCode(error);
-            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
-        };
-        socket.once('error', onError);
-        socket.once('connect', () => {
-            clearTimeout(timer);
-            socket.off('error', onError);
-            socket.setNoDelay(true);
-            resolve(socket);
-        });
-    });
-}
-function sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
-/** A counting semaphore for session channels. */
-class ChannelSlots {
-    #free;
-    #waiting = [];
-    constructor(size) {
-        this.#free = size;
-    }
-    async acquire() {
-        if (this.#free > 0)
-            this.#free -= 1;
-        else
-            await new Promise((resolve) => this.#waiting.push(resolve));
-        let released = false;
-        return () => {
-            if (released)
-                return;
-            released = true;
-            const next = this.#waiting.shift();
-            if (next)
-                next();
-            else
-                this.#free += 1;
-        };
-    }
-}
 /** An open, authenticated connection. Create with connectSsh(). */
 class SshConnection {
     host;
@@ -66377,7 +66408,7 @@ class SshConnection {
             if (this.#running.size > 0 && this.#lostReason === undefined) {
                 this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
                 const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
-                await Promise.race([stops, sleep(this.#killGraceMs + 5000)]);
+                await Promise.race([stops, (0,promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000)]);
             }
             await Promise.all([...this.#forwards].map((forward) => forward.close()));
             await new Promise((resolve) => {
@@ -66406,27 +66437,68 @@ class SshConnection {
         return this.close();
     }
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/ssh-handshake.js
+/**
+ * One attempt at an SSH connection: a TCP socket of our own with TCP_NODELAY set (with Nagle's
+ * algorithm on, every small request waits for the peer's delayed ACK, ~40 ms per round trip), the
+ * key exchange with the host key checked against the pins before any authentication, public key
+ * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
+ */
+
+
+
+
+const { Client } = lib;
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+/** A failure of one connection attempt, flagged retryable or not. */
+class AttemptFailure extends Error {
+    retryable;
+    final;
+    constructor(message, retryable, final) {
+        super(message);
+        this.retryable = retryable;
+        this.final = final;
+    }
+}
+function errorCode(error) {
+    if (typeof error === 'object' && error !== null && 'code' in error) {
+        return typeof error.code === 'string' ? error.code : undefined;
+    }
+    return undefined;
+}
+function errorLevel(error) {
+    if (typeof error === 'object' && error !== null && 'level' in error) {
+        return typeof error.level === 'string' ? error.level : undefined;
+    }
+    return undefined;
+}
+function tcpConnect(host, port, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const socket = (0,external_node_net_.connect)({ host, port });
+        socket.setNoDelay(true);
+        const timer = setTimeout(() => {
+            socket.destroy();
+            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
+        }, timeoutMs);
+        const onError = (error) => {
+            clearTimeout(timer);
+            const code = errorCode(error);
+            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
+        };
+        socket.once('error', onError);
+        socket.once('connect', () => {
+            clearTimeout(timer);
+            socket.off('error', onError);
+            socket.setNoDelay(true);
+            resolve(socket);
+        });
+    });
+}
 function keyError(options, detail) {
     // ssh2's messages here are fixed texts ("Bad passphrase", "Unsupported key format"): never key material.
     const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
     return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
-}
-function checkOptions(options) {
-    if (options.host.length === 0)
-        throw new SshConfigError('The SSH host is empty.');
-    const port = options.port ?? 22;
-    if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
-    if (options.username.length === 0)
-        throw new SshConfigError('The SSH user name is empty.');
-    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
-    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
-    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
-    const parsed = utils.parseKey(options.privateKey);
-    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
-        throw keyError(options, parsed.message);
-    }
-    return { port, policy };
 }
 async function connectOnce(options, port, policy) {
     const timeoutMs = options.connectTimeoutMs ?? 20_000;
@@ -66522,6 +66594,39 @@ async function connectOnce(options, port, policy) {
         }
     });
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/connect.js
+/**
+ * Opening the one SSH connection to a host (connectSsh): the options checked before anything is
+ * sent (host, port, user, the private key, the host key pins), then attempts (ssh-handshake.ts)
+ * retried with exponential backoff on transient failures only (connection refused, timeouts, a
+ * connection dropped during the handshake); never on a host key mismatch or an authentication
+ * failure, and nothing after the connection is up is ever retried.
+ */
+
+
+
+
+
+
+const { utils } = lib;
+function checkOptions(options) {
+    if (options.host.length === 0)
+        throw new SshConfigError('The SSH host is empty.');
+    const port = options.port ?? 22;
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
+    if (options.username.length === 0)
+        throw new SshConfigError('The SSH user name is empty.');
+    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
+    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
+    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
+    const parsed = utils.parseKey(options.privateKey);
+    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
+        throw keyError(options, parsed.message);
+    }
+    return { port, policy };
+}
 /**
  * Opens the one connection to a host: host key pinned (checked during key exchange, before any
  * authentication), public key authentication, keepalive. Retries with exponential backoff while the
@@ -66560,7 +66665,7 @@ async function connectSsh(given) {
             const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
             const delay = Math.round(base * (0.8 + Math.random() * 0.4));
             logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
-            await sleep(delay);
+            await (0,promises_namespaceObject.setTimeout)(delay);
         }
     }
 }
@@ -68334,9 +68439,9 @@ class ServicesFileReader {
     async checkPaths() {
         for (const item of this.pending) {
             const absolute = (0,external_node_path_namespaceObject.resolve)(this.dir, item.path);
-            const info = await (0,promises_namespaceObject.stat)(absolute).catch(() => undefined);
+            const info = await (0,external_node_fs_promises_namespaceObject.stat)(absolute).catch(() => undefined);
             const found = info === undefined ? undefined : info.isDirectory() ? 'folder' : info.isFile() ? 'file' : 'other';
-            const link = found === undefined && (await (0,promises_namespaceObject.lstat)(absolute).catch(() => undefined))?.isSymbolicLink() === true;
+            const link = found === undefined && (await (0,external_node_fs_promises_namespaceObject.lstat)(absolute).catch(() => undefined))?.isSymbolicLink() === true;
             if (link)
                 this.problem(item.node, `${item.what}: ${item.path} is a dangling symbolic link and cannot be read; put the ${item.kind} itself there`);
             else if (found === undefined)
@@ -68447,7 +68552,7 @@ async function readServicesFile(path, displayPath = path) {
 async function checkServicesFile(path, displayPath = path) {
     let text;
     try {
-        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        text = await (0,external_node_fs_promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
         const code = error_code_errorCode(error);

@@ -13,7 +13,7 @@ import { debianCodename, type DockerSource, type HostSpec } from '@titan/provisi
 import { prepareHostValues, ProductionValuesRefusedError, SECRET_FILE_PATTERN, type HostValues, type SecretFileSpec } from '@titan/provision/host-values';
 import type { ProvisionTarget } from '@titan/provision/provision-target';
 import { parsePublicKey, publicKeyToPem, releaseKeyId, SigningKeyError } from '@titan/release/release-key';
-import { parseHostKeyPins } from '@titan/ssh/host-keys';
+import { parseHostKeyPins } from '@titan/ssh/host-key-pins';
 
 export interface ProvisionSettings {
   readonly token: string;

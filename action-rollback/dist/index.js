@@ -71609,7 +71609,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1507);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6970);
 
 
 
@@ -71620,7 +71620,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1507:
+/***/ 6970:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71687,7 +71687,7 @@ function projectProblem(project) {
  * (HostLayout) and the host scripts' (the TITAN_* variables every host script runs with:
  * HostLayout.environment(), see host-script.ts) are both made from them.
  */
-const HOST_NAMES = {
+const NAMES = {
     releases: 'releases',
     current: 'current',
     shared: 'shared',
@@ -71707,29 +71707,29 @@ class HostLayout {
         this.appDir = appDir;
     }
     get releasesDir() {
-        return `${this.appDir}/${HOST_NAMES.releases}`;
+        return `${this.appDir}/${NAMES.releases}`;
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
     }
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
-        return `${HOST_NAMES.releases}/${releaseId}`;
+        return `${NAMES.releases}/${releaseId}`;
     }
     get current() {
-        return `${this.appDir}/${HOST_NAMES.current}`;
+        return `${this.appDir}/${NAMES.current}`;
     }
     get sharedDir() {
-        return `${this.appDir}/${HOST_NAMES.shared}`;
+        return `${this.appDir}/${NAMES.shared}`;
     }
     get envFile() {
-        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
+        return `${this.sharedDir}/${NAMES.envFile}`;
     }
     get trustDir() {
-        return `${this.appDir}/${HOST_NAMES.trust}`;
+        return `${this.appDir}/${NAMES.trust}`;
     }
     get stateDir() {
-        return `${this.appDir}/${HOST_NAMES.state}`;
+        return `${this.appDir}/${NAMES.state}`;
     }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
@@ -71748,18 +71748,18 @@ class HostLayout {
         return `${this.stateDir}/${name}`;
     }
     get journal() {
-        return `${this.appDir}/${HOST_NAMES.journal}`;
+        return `${this.appDir}/${NAMES.journal}`;
     }
     get lockFile() {
-        return `${this.appDir}/${HOST_NAMES.lock}`;
+        return `${this.appDir}/${NAMES.lock}`;
     }
     get lockHolderFile() {
-        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
+        return `${this.appDir}/${NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
-        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${HOST_NAMES[name]}`]);
-        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: HOST_NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
     }
 }
 /** The host scripts' variable for each folder or file right below the application folder. */
@@ -71887,6 +71887,514 @@ function hostConnectOptions(settings, logger) {
 
 // EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
 var job_summary = __nccwpck_require__(5341);
+;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
+/**
+ * The names an image reference is made of, as the release pins them:
+ * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
+ * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
+ * with these patterns, and the `...Problem` functions say why a name fails them.
+ */
+/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
+const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+/** A compose service name (also the name of its digest file). */
+const image_reference_SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
+const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** An image name below the registry: lower-case path segments, no tag, no digest. */
+const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
+const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+/** Docker's limit on the length of a repository name (host and path). */
+const MAX_REPOSITORY_LENGTH = 255;
+/** One path component of a repository (distribution/reference's grammar). */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** Why `name` is not a compose service name, or undefined when it is. */
+function serviceNameProblem(name) {
+    if (image_reference_SERVICE_NAME_PATTERN.test(name))
+        return undefined;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
+}
+/** Why `name` cannot be an image name below the registry, or undefined when it can. */
+function imageNameProblem(name) {
+    if (IMAGE_NAME_PATTERN.test(name))
+        return undefined;
+    if (/[:@]/.test(name))
+        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
+    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
+}
+/**
+ * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
+ * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
+ * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
+ */
+function registryProblem(registry) {
+    if (registry === '')
+        return 'the registry is empty';
+    if (/^[a-z]+:\/\//i.test(registry))
+        return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
+    if (/[@\s]/.test(registry))
+        return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
+    const [first = '', ...rest] = registry.split('/');
+    const port = /:(\d+)$/.exec(first)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+        return `port ${port} of "${registry}" is out of range`;
+    for (const component of rest) {
+        if (!PATH_COMPONENT.test(component)) {
+            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
+        }
+    }
+    if (!REGISTRY_PATTERN.test(registry))
+        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
+    if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
+        return `"${registry}" is too long for a repository prefix`;
+    return undefined;
+}
+/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
+function imageRepository(registry, image) {
+    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
+    if (repository.length > MAX_REPOSITORY_LENGTH)
+        throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
+    return repository;
+}
+/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
+function pinnedImageReference(repository, digest) {
+    return `${repository}@${digest}`;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
+/**
+ * The one output record format of the host scripts (scripts/lib/record.sh writes it): a line
+ * `titan:KIND`, then each value after a tab; a value holds no tab or line break. Everything else a
+ * script prints is text for people (logged, never parsed).
+ */
+const RECORD_PREFIX = 'titan:';
+/** The record on `line`, or undefined when the line is not one. */
+function parseRecord(line) {
+    if (!line.startsWith(RECORD_PREFIX))
+        return undefined;
+    const [kind = '', ...values] = line.slice(RECORD_PREFIX.length).replace(/\r$/, '').split('\t');
+    return kind === '' ? undefined : { kind, values };
+}
+/** Every record in a script's output, in order. */
+function hostRecords(output) {
+    return output.split('\n').flatMap((line) => parseRecord(line) ?? []);
+}
+/** The values of every record of `kind`, in order. */
+function recordsOf(output, kind) {
+    return hostRecords(output)
+        .filter((r) => r.kind === kind)
+        .map((r) => r.values);
+}
+/** The values of the last record of `kind`, or undefined when there is none. */
+function host_record_lastRecord(output, kind) {
+    return recordsOf(output, kind).pop();
+}
+/** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
+function formatRecord(kind, ...values) {
+    return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
+/**
+ * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
+ * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
+ * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
+ * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
+ * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
+ */
+/** The script failed; its stderr says why. */
+const EXIT_FAILED = 1;
+/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
+const EXIT_NOT_VERIFIED = 3;
+/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
+const EXIT_NO_DATABASE = 3;
+/** Verify: no release is current on the host (no current/manifest.json). */
+const EXIT_NO_CURRENT_RELEASE = 3;
+/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
+const EXIT_HALT_STANDS = 3;
+/** Provision: the application folder cannot be entered. */
+const EXIT_NO_APP_DIR = 3;
+/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
+const EXIT_STILL_RUNNING = 4;
+/** EX_USAGE: the script was called wrongly. */
+const EXIT_USAGE = 64;
+/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
+const EXIT_DATA_ERROR = 65;
+/** EX_NOINPUT: an input file is missing or empty. */
+const EXIT_NO_INPUT = 66;
+/** EX_UNAVAILABLE: a service answered something unusable. */
+const EXIT_UNAVAILABLE = 69;
+/** EX_SOFTWARE: a tool inside the script failed. */
+const EXIT_SOFTWARE = 70;
+/** EX_IOERR: reading or writing a file failed. */
+const EXIT_IO_ERROR = 74;
+/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
+const EXIT_TEMPORARY = 75;
+/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
+const EXIT_LOCK_BUSY = 75;
+/** Ended by SIGHUP (the SSH session went away). */
+const EXIT_HANGUP = 129;
+/** Ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Ended by SIGTERM (a cancel). */
+const EXIT_TERMINATED = 143;
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
+/**
+ * The errors of the SSH transport. Each names what failed and what a user can do about it; none
+ * ever carries key material, a passphrase or an argument marked secret.
+ */
+/** Base class of every error this package throws. */
+class SshError extends Error {
+    name = 'SshError';
+}
+/** The caller's configuration cannot work (no pinned host key, a malformed pin, a bad key file). */
+class SshConfigError extends SshError {
+    name = 'SshConfigError';
+}
+/** An error about one host: the host and port it names. */
+class HostSshError extends SshError {
+    host;
+    port;
+    constructor(message, host, port, options) {
+        super(message, options);
+        this.host = host;
+        this.port = port;
+    }
+}
+/**
+ * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
+ * Thrown during key exchange, before any authentication is attempted.
+ */
+class HostKeyMismatchError extends HostSshError {
+    name = 'HostKeyMismatchError';
+    /** Key type the server presented, e.g. `ssh-ed25519`. */
+    keyType;
+    /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
+    fingerprint;
+    reason;
+    /** Fingerprints (or descriptions) of the keys pinned for this host. */
+    pinned;
+    constructor(init) {
+        const where = `${init.host} port ${init.port}`;
+        const seen = `${init.keyType} key ${init.fingerprint}`;
+        const pinned = init.pinned.length > 0 ? init.pinned.join(', ') : 'none for this host and port';
+        const message = init.reason === 'revoked'
+            ? `Host key refused for ${where}: the server presented ${seen}, which is marked @revoked in the ` +
+                `pinned known_hosts entries. Nothing was sent; no authentication was attempted. Re-key the host ` +
+                `and pin its new key.`
+            : `Host key refused for ${where}: the server presented ${seen}, which is not pinned for this host ` +
+                `(pinned: ${pinned}). Nothing was sent; no authentication was attempted. If the host was ` +
+                `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
+                `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
+                `man-in-the-middle.`;
+        super(message, init.host, init.port);
+        this.keyType = init.keyType;
+        this.fingerprint = init.fingerprint;
+        this.reason = init.reason;
+        this.pinned = init.pinned;
+    }
+}
+/** The server refused every authentication method offered (the key is not authorised). */
+class AuthenticationError extends HostSshError {
+    name = 'AuthenticationError';
+    username;
+    constructor(host, port, username, detail) {
+        super(`Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
+            `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
+            `user is not locked.`, host, port);
+        this.username = username;
+    }
+}
+/** The connection could not be set up (after retries for transient failures). */
+class ConnectError extends HostSshError {
+    name = 'ConnectError';
+    attempts;
+    constructor(host, port, attempts, detail, options) {
+        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, host, port, options);
+        this.attempts = attempts;
+    }
+}
+/** The connection dropped (or was closed) while an operation was in progress. */
+class ConnectionLostError extends HostSshError {
+    name = 'ConnectionLostError';
+    constructor(host, port, during, detail) {
+        super(`Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
+            `The remote side may or may not have finished the work; check the host before retrying.`, host, port);
+    }
+}
+function stderrSection(stderrTail) {
+    const trimmed = stderrTail.replace(/\s+$/, '');
+    return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
+}
+/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
+class RemoteCommandError extends SshError {
+    /** The command as shown to users: quoted, with secret arguments redacted. */
+    command;
+    stderrTail;
+    constructor(message, command, stderrTail) {
+        super(`${message}: ${command}${stderrSection(stderrTail)}`);
+        this.command = command;
+        this.stderrTail = stderrTail;
+    }
+}
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+class CommandFailedError extends RemoteCommandError {
+    name = 'CommandFailedError';
+    exitCode;
+    signal;
+    constructor(init) {
+        const how = init.signal !== null
+            ? `was killed by signal ${init.signal}`
+            : init.exitCode !== null
+                ? `exited with status ${init.exitCode}`
+                : 'ended without reporting an exit status';
+        super(`Remote command ${how}`, init.command, init.stderrTail);
+        this.exitCode = init.exitCode;
+        this.signal = init.signal;
+    }
+}
+/**
+ * A remote command ran past its timeout (until its channel closed: a background child holding its
+ * output counts); its remote process group was killed.
+ */
+class CommandTimeoutError extends RemoteCommandError {
+    name = 'CommandTimeoutError';
+    timeoutMs;
+    constructor(init) {
+        const fate = init.killed
+            ? 'its remote process group was killed'
+            : 'its remote process group could not be confirmed killed';
+        const held = init.exited === undefined
+            ? ''
+            : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
+        this.timeoutMs = init.timeoutMs;
+    }
+}
+/** A remote command was aborted through its AbortSignal; its remote process group was killed. */
+class CommandAbortedError extends RemoteCommandError {
+    name = 'CommandAbortedError';
+    constructor(init) {
+        const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
+        super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
+    }
+}
+/** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
+class TunnelError extends SshError {
+    name = 'TunnelError';
+    target;
+    constructor(target, via, detail) {
+        super(`Could not open a tunnel to ${target} from ${via}: ${detail}. Check that something listens on ` +
+            `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`);
+        this.target = target;
+    }
+}
+/** A local tree cannot be uploaded as it is (an unsupported file type, a refused symlink, ...). */
+class UploadError extends SshError {
+    name = 'UploadError';
+}
+/** Renders an unknown thrown value for a message without assuming it is an Error. */
+function describeError(error) {
+    if (error instanceof Error)
+        return error.message;
+    return String(error);
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
+/**
+ * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
+ * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
+ * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
+ * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
+ * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
+ */
+
+/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
+const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
+/**
+ * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
+ * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
+ * Note that an argument is still visible in the host's process list while the command runs: pass
+ * real secrets on stdin instead where you can.
+ */
+class SecretArg {
+    #value;
+    label;
+    constructor(value, label) {
+        this.#value = value;
+        this.label = label;
+    }
+    /** The real value (sent to the host only). */
+    reveal() {
+        return this.#value;
+    }
+    /** What logs and errors show instead of the value. */
+    toString() {
+        return this.label !== undefined ? `<${this.label}>` : '***';
+    }
+    toJSON() {
+        return this.toString();
+    }
+}
+/** Marks an argument as secret: redacted from logs and error messages. */
+function shell_quote_secret(value, label) {
+    return new SecretArg(value, label);
+}
+/** Quotes one value for a POSIX shell. */
+function quoteArg(value) {
+    if (value.includes('\0')) {
+        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
+    }
+    if (PLAIN_WORD.test(value))
+        return value;
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+/** The command line sent to the host: every argument quoted, secrets included as their real value. */
+function commandLine(argv) {
+    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
+}
+/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
+function displayCommand(argv) {
+    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
+}
+/** The real values of the secret arguments (to mask them in logged output). */
+function secretValues(argv) {
+    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
+}
+/** Replaces every occurrence of each secret value in `text` with `***`. */
+function redact(text, secrets) {
+    let out = text;
+    for (const value of secrets) {
+        if (value.length > 0)
+            out = out.replaceAll(value, '***');
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-scripts.js
+// Generated by packages/host/generate-scripts.mjs from packages/host/scripts/*.sh: do not edit;
+// edit the .sh files and run `node packages/host/generate-scripts.mjs`.
+const HOST_SCRIPTS = {
+    "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
+    "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
+    "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
+    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
+    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  sleep 1\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
+    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
+    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
+    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
+    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
+    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
+    "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
+    "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
+    "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
+    "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
+    "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
+    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
+    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
+    "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
+    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
+    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
+    "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
+    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
+    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
+    "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
+    "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
+    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
+    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
+    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
+};
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
+
+
+
+/** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
+const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
+/** The text of a host script as it is sent (its libraries inlined). */
+function host_script_hostScript(name) {
+    return HOST_SCRIPTS[name];
+}
+/**
+ * The environment a host script runs with on the host of `layout` (null for the scripts that touch
+ * nothing of the application folder: images, migrations, compose).
+ */
+function hostScriptEnvironment(layout) {
+    return { ...layout?.environment(), ...Object.fromEntries(Object.entries(SCRIPT_EXIT_STATUSES).map(([k, v]) => [k, String(v)])) };
+}
+/** The argv that runs host script `name` with `args`. */
+function hostScriptCommand(layout, name, args) {
+    const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
+    return ['env', ...environment, 'sh', '-c', shell_quote_secret(host_script_hostScript(name), name), name, ...args];
+}
+function host_script_runHostScript(connection, layout, name, args, options = {}) {
+    return connection.run(hostScriptCommand(layout, name, args), options);
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/image-pull.js
+
+
+
+/** `repository@sha256:...` of every image, sorted by service. */
+function imageReferences(images) {
+    return Object.keys(images)
+        .sort()
+        .map((service) => {
+        const image = images[service];
+        if (image === undefined || !IMAGE_REPOSITORY_PATTERN.test(image.image) || !IMAGE_DIGEST_PATTERN.test(image.digest)) {
+            throw new Error(`The image of ${service} is not a repository pinned by digest.`);
+        }
+        return pinnedImageReference(image.image, image.digest);
+    });
+}
+/** The references the host's engine does not have (read-only). */
+async function findMissingImages(connection, references) {
+    const { stdout } = await host_script_runHostScript(connection, null, 'titan-missing-images', references, { timeoutMs: 5 * 60_000 });
+    return recordsOf(stdout, 'missing').flatMap((values) => values.slice(0, 1));
+}
+async function pullImages(connection, references, logger) {
+    if (references.length === 0)
+        return;
+    try {
+        await host_script_runHostScript(connection, null, 'titan-pull-images', references, { timeoutMs: 30 * 60_000 });
+    }
+    catch (error) {
+        throw new Error(`Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +
+            `Check that the registry is reachable from the host and still holds every digest the release pins.\n${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    logger.info(`Pulled ${references.length} image(s) by digest.`);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
+/**
+ * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
+ * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
+ * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
+ * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
+ */
+const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+const BUNDLE_PATH_MAX_LENGTH = 1024;
+/** Why a path is not allowed in a bundle, or undefined when it is. */
+function bundlePathProblem(path) {
+    if (path === '')
+        return 'the path is empty';
+    if (path.length > BUNDLE_PATH_MAX_LENGTH)
+        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
+    if (path.startsWith('/'))
+        return 'the path is absolute; bundle paths are relative to the bundle folder';
+    if (!BUNDLE_PATH_PATTERN.test(path)) {
+        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
+    }
+    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+        return 'the path has a "." or ".." segment';
+    }
+    return undefined;
+}
+function bundle_path_isBundlePath(path) {
+    return bundlePathProblem(path) === undefined;
+}
+
 ;// CONCATENATED MODULE: ../node_modules/canonicalize/lib/canonicalize.js
 function serializeString (value) {
   if (!value.isWellFormed()) {
@@ -72161,109 +72669,6 @@ function assertContainer(value, path, ancestors) {
 function describe(value) {
     const name = value.constructor?.name;
     return typeof name === 'string' && name !== '' ? name : 'an object with a prototype';
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
-/**
- * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
- * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
- * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
- * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
- */
-const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
-const BUNDLE_PATH_MAX_LENGTH = 1024;
-/** Why a path is not allowed in a bundle, or undefined when it is. */
-function bundlePathProblem(path) {
-    if (path === '')
-        return 'the path is empty';
-    if (path.length > BUNDLE_PATH_MAX_LENGTH)
-        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
-    if (path.startsWith('/'))
-        return 'the path is absolute; bundle paths are relative to the bundle folder';
-    if (!BUNDLE_PATH_PATTERN.test(path)) {
-        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
-    }
-    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
-        return 'the path has a "." or ".." segment';
-    }
-    return undefined;
-}
-function bundle_path_isBundlePath(path) {
-    return bundlePathProblem(path) === undefined;
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
-/**
- * The names an image reference is made of, as the release pins them:
- * `<registry>/<image>@sha256:<64 hex>`, e.g. `127.0.0.1:5000/shop/web@sha256:...`. The one set of
- * name rules: services.yml, the stack profile, the manifest, the matrix and the host all check names
- * with these patterns, and the `...Problem` functions say why a name fails them.
- */
-/** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
-const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
-/** A compose service name (also the name of its digest file). */
-const image_reference_SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-/** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
-const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-/** An image name below the registry: lower-case path segments, no tag, no digest. */
-const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-/** A full repository (registry and image name), what a manifest's `images.<service>.image` holds. */
-const IMAGE_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
-/** Docker's limit on the length of a repository name (host and path). */
-const MAX_REPOSITORY_LENGTH = 255;
-/** One path component of a repository (distribution/reference's grammar). */
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-/** Why `name` is not a compose service name, or undefined when it is. */
-function serviceNameProblem(name) {
-    if (image_reference_SERVICE_NAME_PATTERN.test(name))
-        return undefined;
-    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
-}
-/** Why `name` cannot be an image name below the registry, or undefined when it can. */
-function imageNameProblem(name) {
-    if (IMAGE_NAME_PATTERN.test(name))
-        return undefined;
-    if (/[:@]/.test(name))
-        return `"${name}" holds a tag or digest: give the repository below the registry only (the release tags and pins it)`;
-    return `"${name}" is not an image name below the registry: lower-case path components of letters and digits, separated by '.', '_', '__' or '-' and joined by '/'`;
-}
-/**
- * Why `registry` cannot prefix an image repository, or undefined when it can. Accepted:
- * `host[:port]/path...` (`127.0.0.1:5000/titan`, `ghcr.io/acme/titan`) or a Docker Hub namespace
- * (`acme`). Not accepted: a scheme, a tag or digest, upper-case path components, an empty component.
- */
-function registryProblem(registry) {
-    if (registry === '')
-        return 'the registry is empty';
-    if (/^[a-z]+:\/\//i.test(registry))
-        return `"${registry}" starts with a scheme: give the registry as host[:port]/path, e.g. 127.0.0.1:5000/titan`;
-    if (/[@\s]/.test(registry))
-        return `"${registry}" holds a space or '@': a registry is host[:port]/path`;
-    const [first = '', ...rest] = registry.split('/');
-    const port = /:(\d+)$/.exec(first)?.[1];
-    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
-        return `port ${port} of "${registry}" is out of range`;
-    for (const component of rest) {
-        if (!PATH_COMPONENT.test(component)) {
-            return `"${component}" in "${registry}" is not a valid repository path component (lower-case letters and digits, separated by '.', '_', '__' or '-')`;
-        }
-    }
-    if (!REGISTRY_PATTERN.test(registry))
-        return `"${registry}" is not a registry host[:port][/path] (e.g. 127.0.0.1:5000/titan)`;
-    if (registry.length + 1 >= MAX_REPOSITORY_LENGTH)
-        return `"${registry}" is too long for a repository prefix`;
-    return undefined;
-}
-/** `<registry>/<image>`; refused when Docker would refuse the name for its length. */
-function imageRepository(registry, image) {
-    const repository = `${registry.replace(/\/+$/, '')}/${image}`;
-    if (repository.length > MAX_REPOSITORY_LENGTH)
-        throw new Error(`The repository ${repository} is longer than ${MAX_REPOSITORY_LENGTH} characters`);
-    return repository;
-}
-/** `repository@sha256:...`: how compose and `docker pull` name an image by digest. */
-function pinnedImageReference(repository, digest) {
-    return `${repository}@${digest}`;
 }
 
 ;// CONCATENATED MODULE: ../packages/release/lib/release-id.js
@@ -72689,174 +73094,952 @@ function decodeUtf8(bytes) {
     }
 }
 
-;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
+;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
 /**
- * The errors of the SSH transport. Each names what failed and what a user can do about it; none
- * ever carries key material, a passphrase or an argument marked secret.
+ * Reading files of an installed release back from the host (its manifest, its compose files), in
+ * one remote command. Paths are bundle paths (checked), relative to the release folder.
  */
-/** Base class of every error this package throws. */
-class SshError extends Error {
-    name = 'SshError';
-}
-/** The caller's configuration cannot work (no pinned host key, a malformed pin, a bad key file). */
-class SshConfigError extends SshError {
-    name = 'SshConfigError';
+
+
+
+
+
+async function readReleaseFiles(connection, layout, releaseId, paths) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    for (const path of paths) {
+        if (!bundle_path_isBundlePath(path))
+            throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
+    }
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
+    const files = new Map();
+    for (const [path, base64] of recordsOf(stdout, 'file')) {
+        if (path !== undefined)
+            files.set(path, Buffer.from(base64 ?? '', 'base64'));
+    }
+    return files;
 }
 /**
- * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
- * Thrown during key exchange, before any authentication is attempted.
+ * An installed release's manifest, and the files the caller wants of it: `guess` is read along with
+ * the manifest in one command (files it does not have are skipped); `wanted(manifest)` names the
+ * files still needed once the manifest is known (read in a second command only if some are missing).
  */
-class HostKeyMismatchError extends SshError {
-    name = 'HostKeyMismatchError';
-    host;
-    port;
-    /** Key type the server presented, e.g. `ssh-ed25519`. */
-    keyType;
-    /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
-    fingerprint;
+async function readInstalledRelease(connection, layout, releaseId, options = {}) {
+    const guess = (options.guess ?? []).filter((p) => p !== MANIFEST_FILE);
+    const files = await readReleaseFiles(connection, layout, releaseId, [MANIFEST_FILE, ...guess]);
+    const bytes = files.get(MANIFEST_FILE);
+    if (bytes === undefined)
+        throw new Error(`${layout.releaseDir(releaseId)}/${MANIFEST_FILE} could not be read.`);
+    files.delete(MANIFEST_FILE);
+    const manifest = parseManifest(bytes);
+    const missing = (options.wanted?.(manifest) ?? []).filter((p) => !files.has(p));
+    if (missing.length > 0) {
+        for (const [path, content] of await readReleaseFiles(connection, layout, releaseId, missing))
+            files.set(path, content);
+    }
+    return { manifest, files };
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ../packages/release/lib/host-verify-script.js
+/**
+ * The host's own check of a release bundle, as POSIX sh text that needs nothing but openssl,
+ * sha256sum, coreutils, grep and sed (no node, no jq, no find). Deploy runs it on the host against
+ * /opt/titan/trust before a release may become `current`:
+ *   sh -s -- /opt/titan/releases/<id> /opt/titan/trust <id>   < the script
+ * Exit 0 and "verified <release id> <key file>" on stdout, or exit 1 and one line
+ * "verify-release: <reason>" on stderr. packages/release/README.md walks through the same steps by
+ * hand. The text holds no "${" and no backquote, so it is kept verbatim in a String.raw template.
+ */
+const HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
+const host_verify_script_HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
+# verify-release: checks a Titan release bundle on the host, with openssl, sha256sum, coreutils, grep
+# and sed only. Usage:
+#   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
+# TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or *.pub (base64
+# of the raw 32-byte key, converted here), each named after its key id; TRUST_DIR/revoked/ holds
+# revoked keys. Checks, in order: manifest.sig is an Ed25519 signature of manifest.json's exact
+# bytes by the trusted key the manifest's keyId names, and that key is not revoked; manifest.json is one canonical line whose files
+# entries are well-formed with safe paths; the bundle holds regular files and folders only, exactly
+# the listed files plus manifest.json and manifest.sig; each file has its listed size and sha256
+# (sha256sum -c --strict); the release id is RELEASE_ID when given.
+# Success: exit 0, one line "verified <release id> <key file>" on stdout. Failure: exit 1, one line
+# "verify-release: <reason>" on stderr. Nothing here reads standard input, so the script can be fed
+# to 'sh -s -- BUNDLE_DIR TRUST_DIR' on stdin.
+set -eu
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+LC_ALL=C
+export PATH LC_ALL
+umask 077
+
+fail() {
+  printf 'verify-release: %s\n' "$1" >&2
+  exit 1
+}
+
+if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
+  fail "usage: verify-release BUNDLE_DIR TRUST_DIR [RELEASE_ID]"
+fi
+bundle=$1
+trust=$2
+expected_id=
+if [ "$#" -eq 3 ]; then expected_id=$3; fi
+
+[ -d "$trust" ] || fail "trust folder $trust does not exist"
+trust=$(cd "$trust" && pwd -P) || fail "trust folder cannot be entered"
+[ -d "$bundle" ] || fail "bundle folder $bundle does not exist"
+cd "$bundle" || fail "bundle folder $bundle cannot be entered"
+
+tmp=$(mktemp -d) || fail "cannot create a temporary folder"
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file
+#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose
+#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.
+for name in manifest.json manifest.sig; do
+  if [ -L "$name" ] || [ ! -f "$name" ]; then fail "$name is missing or not a regular file"; fi
+done
+sig_size=$(wc -c < manifest.sig | tr -d ' ')
+[ "$sig_size" = 64 ] || fail "manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes"
+keys=0
+for key in "$trust"/*.pem "$trust"/*.pub; do
+  if [ -f "$key" ]; then keys=$((keys + 1)); fi
+done
+[ "$keys" -gt 0 ] || fail "no trusted key in $trust (*.pem or *.pub)"
+# (manifest.json ends without a newline: command substitution gives sed a terminated line.)
+key_id=$(sed -n 's/.*},"keyId":"\([A-Za-z0-9][A-Za-z0-9._:-]*\)","policy":{.*/\1/p' manifest.json)
+[ -n "$key_id" ] || fail "manifest.json names no valid keyId"
+# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).
+as_pem() {
+  case $1 in
+    *.pub)
+      raw=$(tr -d ' \r\n' < "$1")
+      case $raw in
+        *[!A-Za-z0-9+/=]* | '') return 1 ;;
+      esac
+      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || return 1
+      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$2"
+      ;;
+    *) cat "$1" > "$2" ;;
+  esac
+  openssl pkey -pubin -in "$2" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'
+}
+# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.
+key_sum() {
+  openssl pkey -pubin -in "$1" -outform DER -out "$tmp/key.der" 2>/dev/null && sha256sum < "$tmp/key.der" | sed 's/ .*//'
+}
+for revoked in "$trust/revoked/$key_id.pem" "$trust/revoked/$key_id.pub"; do
+  if [ -f "$revoked" ]; then fail "manifest.json names key $key_id, which is revoked ($revoked)"; fi
+done
+signer=
+for key in "$trust/$key_id.pem" "$trust/$key_id.pub"; do
+  if [ -f "$key" ]; then signer=$key; break; fi
+done
+[ -n "$signer" ] || fail "manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)"
+as_pem "$signer" "$tmp/signer.pem" || fail "$signer is not an Ed25519 public key"
+signer_sum=$(key_sum "$tmp/signer.pem") || fail "$signer cannot be read as a public key"
+for revoked in "$trust"/revoked/*.pem "$trust"/revoked/*.pub; do
+  [ -f "$revoked" ] || continue
+  as_pem "$revoked" "$tmp/revoked.pem" || continue
+  if [ "$(key_sum "$tmp/revoked.pem")" = "$signer_sum" ]; then
+    fail "manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked"
+  fi
+done
+if ! openssl pkeyutl -verify -pubin -inkey "$tmp/signer.pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
+  fail "manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names"
+fi
+
+# 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
+[ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
+grep -q -e ',"schemaVersion":1}$' -e ',"schemaVersion":2,"stack":{.*}$' manifest.json || fail "manifest.json is not schemaVersion 1 or 2"
+release_id=$(sed -n 's/.*},"releaseId":"\([A-Za-z0-9][A-Za-z0-9._-]*\)","runUrl":".*/\1/p' manifest.json)
+[ -n "$release_id" ] || fail "manifest.json has no valid releaseId"
+if [ -n "$expected_id" ] && [ "$release_id" != "$expected_id" ]; then
+  fail "manifest.json is release $release_id, not $expected_id"
+fi
+# (manifest.json ends without a newline: command substitution gives sed a terminated line to split.)
+files=$(sed -n 's/.*"files":\[\([^]]*\)\],"git":{.*/\1/p' manifest.json)
+[ -n "$files" ] || fail "manifest.json has no files list"
+printf '%s\n' "$files" | sed 's/},{/}\
+{/g' > "$tmp/entries"
+entry='^\{"path":"[A-Za-z0-9._/-]+","sha256":"[0-9a-f]{64}","size":(0|[1-9][0-9]*)\}$'
+if grep -v -E -e "$entry" "$tmp/entries" > "$tmp/bad"; then
+  fail "manifest.json has a malformed files entry: $(head -c 200 "$tmp/bad" | head -n 1)"
+fi
+sed 's/^{"path":"\([^"]*\)",.*/\1/' "$tmp/entries" > "$tmp/listed"
+bad=$(grep -e '^/' -e '/$' -e '//' -e '^\.\{1,2\}/' -e '/\.\{1,2\}/' -e '/\.\{1,2\}$' -e '^\.\{1,2\}$' -e '^manifest\.json$' -e '^manifest\.sig$' "$tmp/listed" | head -n 1) || true
+[ -z "$bad" ] || fail "manifest.json lists an unsafe or reserved path: $bad"
+dup=$(sort "$tmp/listed" | uniq -d | head -n 1)
+[ -z "$dup" ] || fail "manifest.json lists $dup twice"
+
+# 3. The bundle's tree: regular files and folders only, safe names, no empty folder.
+walk() (
+  found=no
+  for item in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    [ -e "$item" ] || [ -L "$item" ] || continue
+    found=yes
+    case $item in
+      *[!A-Za-z0-9._/-]*) fail "the bundle holds a name outside [A-Za-z0-9._-]: $(printf '%s' "$item" | tr -c 'A-Za-z0-9._/-' '?')" ;;
+    esac
+    rel=$(printf '%s\n' "$item" | sed 's|^\./||')
+    if [ -L "$item" ]; then
+      fail "$rel is a symbolic link; a bundle holds regular files only"
+    elif [ -d "$item" ]; then
+      walk "$item" || exit 1
+    elif [ -f "$item" ]; then
+      printf '%s\n' "$rel"
+    else
+      fail "$rel is not a regular file"
+    fi
+  done
+  if [ "$found" = no ] && [ "$1" != . ]; then
+    fail "$(printf '%s\n' "$1" | sed 's|^\./||')/ is an empty folder the manifest does not account for"
+  fi
+)
+walk . > "$tmp/tree" || exit 1
+sort "$tmp/tree" > "$tmp/present"
+{ cat "$tmp/listed"; printf 'manifest.json\nmanifest.sig\n'; } | sort > "$tmp/expected"
+extra=$(comm -23 "$tmp/present" "$tmp/expected" | head -n 1)
+[ -z "$extra" ] || fail "$extra is in the bundle but not listed in manifest.json"
+missing=$(comm -13 "$tmp/present" "$tmp/expected" | head -n 1)
+[ -z "$missing" ] || fail "$missing is listed in manifest.json but missing from the bundle"
+
+# 4. Sizes, then contents.
+sed 's/^{"path":"\([^"]*\)","sha256":"[0-9a-f]*","size":\([0-9]*\)}$/\1 \2/' "$tmp/entries" > "$tmp/sizes"
+while read -r path size; do
+  actual=$(wc -c < "$path" | tr -d ' ')
+  [ "$actual" = "$size" ] || fail "$path is $actual bytes; manifest.json says $size"
+done < "$tmp/sizes"
+sed 's/^{"path":"\([^"]*\)","sha256":"\([0-9a-f]*\)",.*/\2  \1/' "$tmp/entries" > "$tmp/sums"
+if ! sha256sum -c --strict --quiet "$tmp/sums" > "$tmp/check" 2>&1; then
+  bad=$(sed -n 's/^\([A-Za-z0-9._/-]*\): FAILED.*/\1/p' "$tmp/check" | head -n 1)
+  [ -n "$bad" ] || bad=$(head -n 1 "$tmp/check")
+  fail "$bad does not match its sha256 in manifest.json"
+fi
+
+printf 'verified %s %s\n' "$release_id" "$signer"
+`;
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
+/**
+ * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
+ * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
+ * sticky bit survives), verified ON THE HOST (scripts/install-release.sh) by the release package's script (openssl against
+ * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
+ * `releases/<id>`.
+ * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
+ * that is already there is verified again in place (verifyRelease, as a rollback checks the release
+ * it returns to) and reused.
+ */
+
+
+
+
+
+
+
+/** The host refused the bundle: its own verification failed. */
+class HostVerificationError extends Error {
+    name = 'HostVerificationError';
+    /** The verify script's own reason (one line). */
     reason;
-    /** Fingerprints (or descriptions) of the keys pinned for this host. */
-    pinned;
-    constructor(init) {
-        const where = `${init.host} port ${init.port}`;
-        const seen = `${init.keyType} key ${init.fingerprint}`;
-        const pinned = init.pinned.length > 0 ? init.pinned.join(', ') : 'none for this host and port';
-        const message = init.reason === 'revoked'
-            ? `Host key refused for ${where}: the server presented ${seen}, which is marked @revoked in the ` +
-                `pinned known_hosts entries. Nothing was sent; no authentication was attempted. Re-key the host ` +
-                `and pin its new key.`
-            : `Host key refused for ${where}: the server presented ${seen}, which is not pinned for this host ` +
-                `(pinned: ${pinned}). Nothing was sent; no authentication was attempted. If the host was ` +
-                `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
-                `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
-                `man-in-the-middle.`;
-        super(message);
-        this.host = init.host;
-        this.port = init.port;
-        this.keyType = init.keyType;
-        this.fingerprint = init.fingerprint;
-        this.reason = init.reason;
-        this.pinned = init.pinned;
-    }
-}
-/** The server refused every authentication method offered (the key is not authorised). */
-class AuthenticationError extends SshError {
-    name = 'AuthenticationError';
-    host;
-    port;
-    username;
-    constructor(host, port, username, detail) {
-        super(`Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
-            `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
-            `user is not locked.`);
-        this.host = host;
-        this.port = port;
-        this.username = username;
-    }
-}
-/** The connection could not be set up (after retries for transient failures). */
-class ConnectError extends SshError {
-    name = 'ConnectError';
-    host;
-    port;
-    attempts;
-    constructor(host, port, attempts, detail, options) {
-        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, options);
-        this.host = host;
-        this.port = port;
-        this.attempts = attempts;
-    }
-}
-/** The connection dropped (or was closed) while an operation was in progress. */
-class ConnectionLostError extends SshError {
-    name = 'ConnectionLostError';
-    host;
-    port;
-    constructor(host, port, during, detail) {
-        super(`Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
-            `The remote side may or may not have finished the work; check the host before retrying.`);
-        this.host = host;
-        this.port = port;
-    }
-}
-function stderrSection(stderrTail) {
-    const trimmed = stderrTail.replace(/\s+$/, '');
-    return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
-}
-/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-class CommandFailedError extends SshError {
-    name = 'CommandFailedError';
-    /** The command as shown to users: quoted, with secret arguments redacted. */
-    command;
-    exitCode;
-    signal;
-    stderrTail;
-    constructor(init) {
-        const how = init.signal !== null
-            ? `was killed by signal ${init.signal}`
-            : init.exitCode !== null
-                ? `exited with status ${init.exitCode}`
-                : 'ended without reporting an exit status';
-        super(`Remote command ${how}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.exitCode = init.exitCode;
-        this.signal = init.signal;
-        this.stderrTail = init.stderrTail;
+    constructor(message, reason, options) {
+        super(message, options);
+        this.reason = reason;
     }
 }
 /**
- * A remote command ran past its timeout (until its channel closed: a background child holding its
- * output counts); its remote process group was killed.
+ * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
+ * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
+ * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
+ * A release that does not verify is a HostVerificationError with the script's reason (`failure`
+ * words its message); success is the script's own verdict for this release, nothing less (fail
+ * closed).
  */
-class CommandTimeoutError extends SshError {
-    name = 'CommandTimeoutError';
-    command;
-    timeoutMs;
-    stderrTail;
-    constructor(init) {
-        const fate = init.killed
-            ? 'its remote process group was killed'
-            : 'its remote process group could not be confirmed killed';
-        const held = init.exited === undefined
-            ? ''
-            : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
-        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.timeoutMs = init.timeoutMs;
-        this.stderrTail = init.stderrTail;
+async function verifyRelease(connection, layout, releaseId, options = {}) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    const started = performance.now();
+    const verdict = await runVerifying(connection, layout, 'titan-verify-release', [releaseId], {
+        failure: options.failure ??
+            ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
+                'A release folder must never change after it was verified: find out who altered it.'),
+    });
+    const verifyMs = Math.round(performance.now() - started);
+    if (!verdict.startsWith(`verified ${releaseId} `)) {
+        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
+    }
+    return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
+}
+async function installRelease(connection, options) {
+    const { layout, bundleDir, releaseId, logger } = options;
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const final = layout.releaseDir(releaseId);
+    if (options.exists) {
+        const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
+            failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
+                'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
+        });
+        await runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
+        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
+        return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
+    }
+    const partialName = `.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
+    const partial = `${layout.releasesDir}/${partialName}`;
+    const uploadStarted = performance.now();
+    let uploadedBytes;
+    try {
+        const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
+        uploadedBytes = stats.bytes;
+    }
+    catch (error) {
+        await runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
+        throw error;
+    }
+    const uploadMs = Math.round(performance.now() - uploadStarted);
+    logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
+    const verifyStarted = performance.now();
+    const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
+        failure: (reason) => `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
+            'Sign the bundle again from the release source with the release key the host trusts (trust/ on the host), and do not edit it afterwards.',
+    });
+    const verifyMs = Math.round(performance.now() - verifyStarted);
+    logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);
+    return { releaseId, reused: false, signer: signerOf(verdict), uploadedBytes, uploadMs, verifyMs };
+}
+/** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
+async function runVerifying(connection, layout, name, args, messages) {
+    try {
+        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: host_verify_script_HOST_VERIFY_SCRIPT });
+        return host_record_lastRecord(stdout, 'verified')?.[0] ?? '';
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
+            const reason = verifyReason(error.stderrTail);
+            throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
+        }
+        throw error;
     }
 }
-/** A remote command was aborted through its AbortSignal; its remote process group was killed. */
-class CommandAbortedError extends SshError {
-    name = 'CommandAbortedError';
-    command;
-    stderrTail;
-    constructor(init) {
-        const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
-        super(`Remote command aborted (${why}); its remote process group was killed: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.stderrTail = init.stderrTail;
+/** The verify script's `verify-release: <reason>` line, or the last line of what it said. */
+function verifyReason(stderr) {
+    const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const tagged = lines.find((l) => l.startsWith('verify-release: '));
+    if (tagged !== undefined)
+        return tagged.slice('verify-release: '.length);
+    return lines[lines.length - 1] ?? 'the verify script failed without saying why';
+}
+function signerOf(verdict) {
+    const match = /^verified \S+ (\S+)$/.exec(verdict);
+    return match?.[1] ?? 'unknown key';
+}
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
+
+/**
+ * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
+ * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
+ * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
+ * the host's own, never part of a bundle: they live under the application folder's `shared/`
+ * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
+ * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
+ * resolve it lexically to `<app>/shared/secrets/<file>`.
+ *
+ * Each definition names the production value it holds with the extension field
+ * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
+ * variable of the values, the gatekeeper checks the value like every other production value.
+ */
+const SECRET_VARIABLE_FIELD = 'x-titan-variable';
+/** The folder of the application directory secret files must lie in. */
+const SHARED_DIR = 'shared';
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/**
+ * Where a `file:` source lands, relative to the application folder, when the project directory is
+ * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
+ * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
+ */
+function secretHostPath(file) {
+    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
+        return undefined;
+    const landed = external_node_path_.posix.normalize(external_node_path_.posix.join('current', file));
+    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
+        return undefined;
+    return landed;
+}
+/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
+function stackSecretsOf(documents) {
+    const definitions = new Map();
+    const users = new Map();
+    for (const document of documents) {
+        if (!isMapping(document))
+            continue;
+        const secrets = document['secrets'];
+        if (isMapping(secrets)) {
+            for (const [name, definition] of Object.entries(secrets)) {
+                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
+            }
+        }
+        const services = document['services'];
+        if (!isMapping(services))
+            continue;
+        for (const [service, section] of Object.entries(services)) {
+            if (!isMapping(section) || !Array.isArray(section['secrets']))
+                continue;
+            for (const entry of section['secrets']) {
+                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
+                if (source === undefined)
+                    continue;
+                const set = users.get(source) ?? new Set();
+                set.add(service);
+                users.set(source, set);
+            }
+        }
+    }
+    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
+    return names.map((name) => {
+        const definition = definitions.get(name) ?? {};
+        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
+        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
+        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
+    });
+}
+/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
+function secretHostPaths(secrets) {
+    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
+}
+
+// EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(6637);
+;// CONCATENATED MODULE: ../packages/host/lib/problems-error.js
+/**
+ * An error that lists every problem it found at once (the secret files kept wrongly, the pending
+ * migrations that break the content rule): the message for people, `problems` for the caller.
+ */
+class problems_error_ProblemsError extends Error {
+    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
+    problems;
+    constructor(message, problems) {
+        super(message);
+        this.problems = problems;
     }
 }
-/** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
-class TunnelError extends SshError {
-    name = 'TunnelError';
-    target;
-    constructor(target, via, detail) {
-        super(`Could not open a tunnel to ${target} from ${via}: ${detail}. Check that something listens on ` +
-            `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`);
-        this.target = target;
+
+;// CONCATENATED MODULE: ../packages/host/lib/secret-files.js
+/**
+ * The secret files a release's compose files mount (its secrets overlay, see
+ * @titan/release/stack-secrets), as the host keeps them under `shared/`: each must be a regular file
+ * (not a symbolic link, not a folder), not empty, mode 0600 or 0400, owned by the deploy user (the
+ * user the session runs as). Compose mounts a missing source as an empty folder created by the
+ * engine, and a looser file is readable by other users of the host: a deploy refuses both before it
+ * stops anything. The check reads modes, owners and sizes only: no content crosses the connection.
+ */
+
+
+
+
+
+
+
+class SecretFilesError extends (/* unused pure expression or super */ null && (ProblemsError)) {
+    name = 'SecretFilesError';
+}
+/** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
+const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+/** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
+async function inspectSecretFiles(connection, layout, paths) {
+    if (paths.length === 0)
+        return [];
+    for (const path of paths) {
+        if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
+            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
+    }
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
+    return recordsOf(stdout, 'secret-file').map(([path = '', problem = '']) => ({ path, problem }));
+}
+/** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
+async function requireSecretFiles(connection, layout, paths, what) {
+    const problems = await inspectSecretFiles(connection, layout, paths);
+    if (problems.length === 0)
+        return;
+    throw new SecretFilesError(`The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
+        `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
+        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
+        '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).', problems);
+}
+/** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
+async function releaseSecretPaths(connection, layout, manifest) {
+    const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+    const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
+    return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
+        const bytes = texts.get(f);
+        return bytes === undefined ? undefined : (0,dist/* parse */.qg)(bytes.toString('utf8'), { merge: true, uniqueKeys: false });
+    })));
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/release-check.js
+
+
+
+
+
+/** Why a release may not become current; `stage` says which check refused it. */
+class ReleaseRefusedError extends Error {
+    name = 'ReleaseRefusedError';
+    releaseId;
+    stage;
+    reason;
+    constructor(releaseId, stage, reason, message, options) {
+        super(message, options);
+        this.releaseId = releaseId;
+        this.stage = stage;
+        this.reason = reason;
     }
 }
-/** A local tree cannot be uploaded as it is (an unsupported file type, a refused symlink, ...). */
-class UploadError extends SshError {
-    name = 'UploadError';
+async function checkRelease(connection, layout, releaseId, logger) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    const dir = layout.releaseDir(releaseId);
+    let verdict;
+    try {
+        verdict = (await verifyRelease(connection, layout, releaseId)).verdict;
+    }
+    catch (error) {
+        if (error instanceof HostVerificationError)
+            throw new ReleaseRefusedError(releaseId, 'verify', error.reason, error.message, { cause: error });
+        throw error;
+    }
+    logger.info(`Release ${releaseId} verifies on the host: ${verdict}.`);
+    const { manifest } = await readInstalledRelease(connection, layout, releaseId);
+    if (manifest.releaseId !== releaseId) {
+        throw new ReleaseRefusedError(releaseId, 'verify', `its manifest is release ${manifest.releaseId}`, `${dir}/manifest.json is release ${manifest.releaseId}, not ${releaseId}.`);
+    }
+    if (manifest.stack === undefined) {
+        const reason = 'it was signed before releases carried their stack profile (manifest schemaVersion 1)';
+        throw new ReleaseRefusedError(releaseId, 'verify', reason, `Release ${releaseId}: ${reason}; sign its commit again and deploy that. Nothing was stopped or switched.`);
+    }
+    const secretProblems = await inspectSecretFiles(connection, layout, await releaseSecretPaths(connection, layout, manifest));
+    if (secretProblems.length > 0) {
+        const reason = `the secret files it mounts are not kept as they must be (${secretProblems.map((p) => `${p.path} ${p.problem}`).join('; ')})`;
+        throw new ReleaseRefusedError(releaseId, 'secrets', reason, `Release ${releaseId}: ${reason}: each must be the deploy user's, 0600 or 0400, not empty. Nothing was stopped or switched.`);
+    }
+    let pulled;
+    try {
+        pulled = await findMissingImages(connection, imageReferences(manifest.images));
+        await pullImages(connection, pulled, logger);
+    }
+    catch (error) {
+        const reason = `its images cannot be had by digest (${(error instanceof Error ? error.message : String(error)).split('\n').pop() ?? ''})`;
+        throw new ReleaseRefusedError(releaseId, 'images', reason, `Release ${releaseId}: ${reason}. Nothing was stopped or switched.`, { cause: error });
+    }
+    if (pulled.length === 0)
+        logger.info(`Every image of release ${releaseId} is on the host, by digest.`);
+    return { releaseId, manifest, verdict, pulled };
 }
-/** Renders an unknown thrown value for a message without assuming it is an Error. */
-function describeError(error) {
-    if (error instanceof Error)
-        return error.message;
-    return String(error);
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-target.js
+/** No release to return to: what is wrong and what the host has. */
+class RollbackTargetError extends Error {
+    name = 'RollbackTargetError';
+}
+/** Most recently run first (folder mtime, then id). */
+function newestFirst(a, b) {
+    return b.mtime - a.mtime || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+function describeTo(to) {
+    return to.kind === 'release' ? to.id : to.kind;
+}
+function rollbackCandidates(state, journal, to) {
+    const byId = new Map(state.releases.map((r) => [r.id, r]));
+    if (to.kind === 'last-good') {
+        const candidates = [...state.releases]
+            .filter((r) => r.id !== state.current && r.confirmed && !r.bad)
+            .sort(newestFirst)
+            .map((r) => r.id);
+        if (candidates.length === 0) {
+            throw new RollbackTargetError(`There is no good release to return to: no release other than current (${state.current ?? 'none'}) was confirmed after a verified deploy and is not marked bad. ` +
+                `Available releases: ${availableReleases(state)}. Name one with to: <release id>, or deploy a release.`);
+        }
+        return { candidates, warnings: [] };
+    }
+    const id = to.kind === 'previous' ? previousRelease(journal, state) : to.id;
+    const release = byId.get(id);
+    if (release === undefined) {
+        throw new RollbackTargetError(`${to.kind === 'previous' ? `The previous release ${id} (from the journal)` : `Release ${id}`} is not on the host. ` +
+            `Available releases: ${availableReleases(state)}.`);
+    }
+    if (id === state.current) {
+        throw new RollbackTargetError(`Release ${id} is already current. To start it again, use mode: restart.`);
+    }
+    const warnings = release.bad ? [`Release ${id} is marked bad on the host; returning to it as asked.`] : [];
+    if (!release.confirmed)
+        warnings.push(`Release ${id} was never confirmed by a verified deploy; it is verified on the host and after the start.`);
+    return { candidates: [id], warnings };
+}
+/** The release that ran before current, from the journal (newest line that made current current). */
+function previousRelease(journal, state) {
+    const current = state.current;
+    if (current === undefined) {
+        throw new RollbackTargetError(`No release is current on the host, so there is no previous one. Available releases: ${availableReleases(state)}.`);
+    }
+    for (let i = journal.length - 1; i >= 0; i -= 1) {
+        const entry = journal[i];
+        if (entry === undefined || entry['release'] !== current)
+            continue;
+        const madeCurrent = (entry['action'] === 'deploy' && entry['result'] === 'deployed') || (entry['action'] === 'rollback' && entry['result'] === 'rolled-back');
+        const previous = entry['previous'];
+        if (madeCurrent && typeof previous === 'string' && previous !== '' && previous !== current)
+            return previous;
+    }
+    throw new RollbackTargetError(`The journal records no release that ran before ${current}. Use to: last-good, or name a release. Available releases: ${availableReleases(state)}.`);
+}
+/** `id (current, confirmed)` ..., newest first: for error messages. */
+function availableReleases(state) {
+    if (state.releases.length === 0)
+        return 'none';
+    return [...state.releases]
+        .sort(newestFirst)
+        .map((r) => {
+        const marks = [r.id === state.current ? 'current' : '', r.confirmed ? 'confirmed' : 'unconfirmed', r.bad ? 'bad' : ''].filter((m) => m !== '');
+        return `${r.id} (${marks.join(', ')})`;
+    })
+        .join(', ');
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-choice.js
+
+
+/** restart: the current release checked again. */
+async function checkCurrent(run, hostState) {
+    const { connection, layout, logger } = run;
+    const current = hostState.current;
+    if (current === undefined) {
+        throw new RollbackTargetError(`No release is current on ${connection.host}: there is nothing to restart. Available releases: ${availableReleases(hostState)}.`);
+    }
+    return run.clock.run('check', async () => {
+        try {
+            return await checkRelease(connection, layout, current, logger);
+        }
+        catch (error) {
+            if (error instanceof ReleaseRefusedError) {
+                run.refused.push({ release: current, stage: error.stage, reason: error.reason });
+                throw new Error(`${error.message} Nothing was stopped: the current release must not start again. Roll back to a good release (mode: rollback).`, { cause: error });
+            }
+            throw error;
+        }
+    });
+}
+/** rollback: the first good candidate; sets the run's target. */
+async function chooseTarget(run, hostState, journal) {
+    const { connection, layout, logger, request, refused } = run;
+    const choice = rollbackCandidates(hostState, journal, request.to);
+    for (const warning of choice.warnings)
+        run.warn(warning);
+    logger.info(`Rollback to ${describeTo(request.to)}: ${choice.candidates.length === 1 ? 'release' : 'candidates, in order:'} ${choice.candidates.join(', ')}.`);
+    const checked = await run.clock.run('target', async () => {
+        for (const candidate of choice.candidates) {
+            run.heldLock.assertHeld();
+            try {
+                return await checkRelease(connection, layout, candidate, logger);
+            }
+            catch (error) {
+                if (!(error instanceof ReleaseRefusedError))
+                    throw error;
+                refused.push({ release: candidate, stage: error.stage, reason: error.reason });
+                if (request.to.kind !== 'last-good')
+                    throw new Error(`${error.message} Nothing was stopped or switched.`, { cause: error });
+                run.warn(`Skipping release ${candidate}: ${error.reason}.`);
+            }
+        }
+        throw new RollbackTargetError(`No good release is usable: ${refused.map((r) => `${r.release} (${r.reason})`).join('; ')}. Nothing was stopped or switched. ` +
+            `Available releases: ${availableReleases(hostState)}.`);
+    });
+    run.target = checked.releaseId;
+    return checked;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/compose-command.js
+/** The target for the release `current` points at. */
+function currentTarget(layout, project, composeFiles, mode) {
+    return { project, projectDir: layout.current, composeFiles, envFile: layout.envFile, mode };
+}
+/** The target for a release folder itself (pulling its images, a first postgres on a fresh host). */
+function releaseTarget(layout, project, releaseId, composeFiles, mode) {
+    return { project, projectDir: layout.releaseDir(releaseId), composeFiles, envFile: layout.envFile, mode };
+}
+function compose_command_composeArgv(target, subcommand) {
+    return [
+        'env', `TITAN_MODE=${target.mode}`,
+        'docker', 'compose',
+        '-p', target.project,
+        '--project-directory', target.projectDir,
+        ...target.composeFiles.flatMap((file) => ['-f', `${target.projectDir}/${file}`]),
+        '--env-file', target.envFile,
+        ...subcommand,
+    ];
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+
+
+
+const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
+class HostHaltedError extends Error {
+    name = 'HostHaltedError';
+    mark;
+    constructor(message, mark) {
+        super(message);
+        this.mark = mark;
+    }
+}
+/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
+function describeHalt(mark) {
+    return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
+}
+function parseHaltMark(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : '');
+        return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
+    }
+    catch {
+        // A mark that cannot be read is still a halt.
+        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'state/halted cannot be read', rollbackMode: 'unknown', nonce: '' };
+    }
+}
+/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
+async function writeHaltMark(connection, layout, mark) {
+    if (!halt_mark_NONCE_PATTERN.test(mark.nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
+    const line = JSON.stringify(mark);
+    await host_script_runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
+}
+/** The halt mark now, or undefined. */
+async function readHaltMark(connection, layout) {
+    const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1" 2> /dev/null || true', 'titan-read-halt', layout.stateFile('halted')], {
+        timeoutMs: 30_000,
+        logOutput: 'none',
+    });
+    const text = stdout.trim();
+    return text === '' ? undefined : parseHaltMark(text.split('\n')[0] ?? '');
+}
+/**
+ * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
+ * mark that is there instead, if any: that halt stands.
+ */
+async function liftHaltMark(connection, layout, nonce) {
+    if (nonce !== '' && !halt_mark_NONCE_PATTERN.test(nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
+    const { stdout, exitCode } = await host_script_runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
+        timeoutMs: 30_000,
+        acceptExitCodes: [EXIT_HALT_STANDS],
+    });
+    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(host_record_lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
+
+
+
+
+class HostStateError extends Error {
+    name = 'HostStateError';
+}
+async function readHostState(connection, layout) {
+    let stdout;
+    try {
+        stdout = (await host_script_runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
+    }
+    catch (error) {
+        throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
+            `The host must be provisioned first (action-provision lays out ${layout.appDir} with releases/, shared/.env.prod and trust/).`, { cause: error });
+    }
+    return parseHostState(stdout);
+}
+function parseHostState(stdout) {
+    let current;
+    let strayCurrent;
+    const releases = [];
+    const partials = [];
+    let trustedKeys = 0;
+    let envFile = { present: false };
+    const guards = [];
+    let mode;
+    let halted;
+    let now = Math.floor(Date.now() / 1000);
+    for (const { kind, values: words } of hostRecords(stdout)) {
+        const rest = words.join(' ');
+        switch (kind) {
+            case 'now':
+                now = Number(words[0]);
+                break;
+            case 'current': {
+                const match = /^releases\/([^/]+)$/.exec(rest);
+                if (match?.[1] !== undefined && release_id_RELEASE_ID_PATTERN.test(match[1]))
+                    current = match[1];
+                else
+                    strayCurrent = rest;
+                break;
+            }
+            case 'release': {
+                const [id, mtime, bad, confirmed] = words;
+                if (id !== undefined && release_id_RELEASE_ID_PATTERN.test(id)) {
+                    releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
+                }
+                break;
+            }
+            case 'partial':
+                if (words[0] !== undefined)
+                    partials.push({ name: words[0], mtime: Number(words[1]) });
+                break;
+            case 'trust':
+                trustedKeys = Number(words[0]);
+                break;
+            case 'env':
+                envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
+                break;
+            case 'guard': {
+                const guard = parseGuardRecord(words[1] ?? '', words[0] === '1');
+                if (guard !== undefined)
+                    guards.push(guard);
+                break;
+            }
+            case 'mode':
+                mode = rest.trim();
+                break;
+            case 'halted':
+                halted = parseHaltMark(words[0] ?? '');
+                break;
+            default:
+                break;
+        }
+    }
+    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
+}
+function parseGuardRecord(json, alive) {
+    try {
+        const value = JSON.parse(json);
+        const release = value['release'];
+        const previous = value['previous'];
+        if (typeof release !== 'string' || !release_id_RELEASE_ID_PATTERN.test(release))
+            return undefined;
+        return {
+            release,
+            previous: typeof previous === 'string' ? previous : '',
+            pid: Number(value['pid']),
+            deadline: Number(value['deadline']),
+            startedAt: Number(value['startedAt']),
+            alive,
+        };
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
+
+
+
+const COMPOSE_TIMEOUT_MS = 10 * 60_000;
+/** Stops services group after group (each group's services together), in the order given. */
+async function stopServices(connection, target, groups, logger) {
+    const stopped = [];
+    for (const group of groups) {
+        if (group.length === 0)
+            continue;
+        logger.info(`Stopping ${group.join(', ')}`);
+        await connection.run(composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+        stopped.push(...group);
+    }
+    return stopped;
+}
+/** Starts services that exist (stopped) again, as they were. */
+async function startServices(connection, target, services, logger) {
+    if (services.length === 0)
+        return;
+    logger.info(`Starting ${services.join(', ')} again`);
+    await connection.run(composeArgv(target, ['start', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+/**
+ * `up -d --remove-orphans`: creates what is missing, recreates services whose definition or image
+ * changed, starts stopped ones, and removes containers of services the release no longer has.
+ */
+async function upStack(connection, target, logger) {
+    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode})`);
+    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+/** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
+async function upServices(connection, target, services, logger) {
+    logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
+    await connection.run(composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+/** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
+async function restartServices(connection, target, services, logger) {
+    if (services.length === 0)
+        return;
+    logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
+    await connection.run(composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+/** `up -d --no-deps --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
+async function upStackExcept(connection, target, held, logger) {
+    for (const service of held) {
+        if (!image_reference_SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${image_reference_SERVICE_NAME_PATTERN.source}.`);
+    }
+    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
+    await host_script_runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...compose_command_composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+
+;// CONCATENATED MODULE: ../packages/phases/lib/cancellation.js
+/**
+ * A cancelled run (GitHub cancels a step with SIGINT, then SIGTERM 7.5 s later, then kills it 2.5 s
+ * after that): the action turns the signal into an AbortSignal; deploy, rollback and restore stop at their
+ * next safe point and leave the host as safe as a finished run (see deploy.ts and
+ * @titan/rollback/rollback).
+ */
+/** The run was cancelled; `phase` says where the cancellation arrived. */
+class CancelledError extends Error {
+    name = 'CancelledError';
+    phase;
+    constructor(message, phase) {
+        super(message);
+        this.phase = phase;
+    }
+}
+/** How a person reads why the run was cancelled: the signal's name, or `cancelled`. */
+function cancellationCause(signal) {
+    const reason = signal?.reason;
+    if (typeof reason === 'string' && reason !== '')
+        return reason;
+    if (reason instanceof Error && reason.message !== '')
+        return reason.message;
+    return 'cancelled';
+}
+/** Throws CancelledError when `signal` was aborted (a safe point between phases). */
+function throwIfCancelled(signal, phase) {
+    if (signal?.aborted === true) {
+        throw new CancelledError(`The run was cancelled (${cancellationCause(signal)})${phase === undefined ? '' : ` during ${phase}`}.`, phase);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/phases/lib/first-line.js
+/**
+ * The first line of a message, at most 400 characters: what a journal line, a host status or a
+ * warning keeps of an error whose full text the run reports once elsewhere.
+ */
+function firstLine(text) {
+    const line = text.split('\n')[0] ?? '';
+    return line.length > 400 ? `${line.slice(0, 400)}…` : line;
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/container-state.js
@@ -73125,7 +74308,159 @@ function excerpt(text, max = 300) {
     return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
+;// CONCATENATED MODULE: ../packages/verify/lib/container-judgement.js
+
+function digestProblem(container, expected, images) {
+    if (container.configImage !== expected) {
+        const tagged = !container.configImage.includes('@');
+        return {
+            cell: tagged ? `runs ${tail(container.configImage)}` : `other digest ${shortDigest(container.configImage.split('@')[1] ?? '')}`,
+            detail: `${container.name} was created from ${container.configImage}${tagged ? ' (a tag, not a digest)' : ''}`,
+        };
+    }
+    const image = images.get(container.imageId);
+    if (image === undefined) {
+        return { cell: 'image unknown', detail: `${container.name} runs image ${container.imageId}, which docker image inspect did not show` };
+    }
+    if (!image.repoDigests.includes(expected)) {
+        return {
+            cell: 'image differs',
+            detail: `${container.name} runs image ${container.imageId.slice(0, 19)}, whose RepoDigests (${image.repoDigests.join(', ') || 'none'}) do not include ${expected}`,
+        };
+    }
+    return undefined;
+}
+function findExtraContainers(manifest, containers) {
+    return containers
+        .filter((c) => c.oneOff || c.service === undefined || manifest.images[c.service] === undefined)
+        .map((c) => ({
+        name: c.name,
+        id: c.id.slice(0, 12),
+        ...(c.service !== undefined ? { service: c.service } : {}),
+        oneOff: c.oneOff,
+        status: c.status,
+        image: c.configImage,
+    }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+function describeState(container) {
+    switch (container.status) {
+        case 'exited':
+        case 'dead':
+            return `${container.status} (${container.exitCode})`;
+        case 'created':
+            return 'created, not started';
+        default:
+            return container.status;
+    }
+}
+function healthLogLine(container) {
+    const last = container.health?.last;
+    if (last === undefined)
+        return undefined;
+    const output = excerpt(last.output);
+    return `${container.name} healthcheck${last.end ? ` at ${last.end.replace(/\.\d+Z$/, 'Z')}` : ''}: exit ${last.exitCode}${output ? `, ${output}` : ', no output'}`;
+}
+function containerSummary(container) {
+    return {
+        name: container.name,
+        id: container.id.slice(0, 12),
+        status: container.status,
+        ...(container.health ? { health: container.health.status } : {}),
+        image: container.configImage,
+    };
+}
+/** `sha256:0123456789ab`: enough to tell digests apart in a table cell. */
+function shortDigest(digest) {
+    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1');
+}
+function tail(reference) {
+    const slash = reference.lastIndexOf('/');
+    return slash < 0 ? reference : `…${reference.slice(slash)}`;
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/endpoint-judgement.js
+/**
+ * One service's health endpoint judged from its answer (pure): HTTP 200, a JSON document with
+ * status "ok", answering as the service itself where the spec asks; and what the report shows of it.
+ */
+
+function judgeEndpoint(service, spec, response, document) {
+    if (response.problem !== undefined)
+        return { ok: false, cell: 'no answer', detail: `no answer (${response.problem})` };
+    if (response.statusCode !== 200) {
+        return { ok: false, cell: `HTTP ${response.statusCode ?? '?'}`, detail: `answered HTTP ${response.statusCode ?? '?'}, expected 200` };
+    }
+    if (document === undefined)
+        return { ok: false, cell: 'not JSON', detail: 'the body is not a JSON object' };
+    if (document.status !== 'ok') {
+        const status = document.status === undefined ? 'no status' : `status "${excerpt(document.status, 40)}"`;
+        return { ok: false, cell: status, detail: `the health document says ${status}, expected "ok"` };
+    }
+    if (spec.checkServiceName && document.service !== undefined && document.service !== service) {
+        return {
+            ok: false,
+            cell: `answers as ${excerpt(document.service, 40)}`,
+            detail: `the endpoint answers as service "${excerpt(document.service, 60)}", not ${service}: its published port is wired to another service`,
+        };
+    }
+    return { ok: true };
+}
+function endpointSummary(url, response, document) {
+    return {
+        url,
+        durationMs: response.durationMs,
+        ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
+        ...(document?.status !== undefined ? { status: document.status } : {}),
+        ...(document?.mode !== undefined ? { mode: document.mode } : {}),
+        ...(document?.policyHash !== undefined ? { policyHash: document.policyHash } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/policy-parity.js
+
+function evaluatePolicy(input, documents, failures) {
+    const { manifest, snapshot } = input;
+    const signed = manifest.policy.sha256;
+    const sources = [{ source: 'manifest', sha256: signed, agrees: true, detail: 'signed' }];
+    const file = snapshot.policyFile;
+    if (file.state === 'present') {
+        const agrees = file.sha256 === signed;
+        sources.push({ source: 'host file', sha256: file.sha256, agrees, detail: file.path });
+        if (!agrees) {
+            failures.push({
+                service: 'host',
+                check: 'policy',
+                detail: `${file.path} has sha256 ${file.sha256}; the manifest signed ${signed}: the file on the host is not the signed policy (edited on the host, or current/ is another release)`,
+            });
+        }
+    }
+    else {
+        sources.push({ source: 'host file', agrees: false, detail: `${file.path} is ${file.state}` });
+        failures.push({ service: 'host', check: 'policy', detail: `${file.path} is ${file.state}; the manifest signed ${manifest.policy.path} with sha256 ${signed}` });
+    }
+    const reporters = new Set(input.policyReporters.filter((s) => manifest.images[s] !== undefined));
+    const reporting = [...new Set([...reporters, ...[...documents].filter(([, d]) => d.policyHash).map(([s]) => s)])].sort();
+    for (const service of reporting) {
+        const reported = documents.get(service)?.policyHash;
+        if (reported === undefined || reported === '') {
+            sources.push({ source: service, agrees: false, detail: 'no policyHash reported' });
+            failures.push({ service, check: 'policy', detail: `${service} did not report a policyHash on its health endpoint (see its endpoint check); policy parity cannot be shown` });
+            continue;
+        }
+        const agrees = reported === signed;
+        sources.push({ source: service, sha256: reported, agrees, detail: agrees ? 'reported on /health' : 'reported on /health: differs' });
+        if (!agrees) {
+            failures.push({ service, check: 'policy', detail: `${service} reports policyHash ${excerpt(reported, 80)}; the manifest signed ${signed}: it loaded another policy` });
+        }
+    }
+    return { path: manifest.policy.path, sha256: signed, sources, agree: sources.every((s) => s.agrees) };
+}
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/stack-evaluation.js
+
+
+
 
 
 const pass = (detail) => ({ outcome: 'pass', detail });
@@ -73272,142 +74607,6 @@ function evaluateService(service, input, failures, documents) {
         ...(endpointResult ? { endpointResult } : {}),
     };
 }
-function judgeEndpoint(service, spec, response, document) {
-    if (response.problem !== undefined)
-        return { ok: false, cell: 'no answer', detail: `no answer (${response.problem})` };
-    if (response.statusCode !== 200) {
-        return { ok: false, cell: `HTTP ${response.statusCode ?? '?'}`, detail: `answered HTTP ${response.statusCode ?? '?'}, expected 200` };
-    }
-    if (document === undefined)
-        return { ok: false, cell: 'not JSON', detail: 'the body is not a JSON object' };
-    if (document.status !== 'ok') {
-        const status = document.status === undefined ? 'no status' : `status "${excerpt(document.status, 40)}"`;
-        return { ok: false, cell: status, detail: `the health document says ${status}, expected "ok"` };
-    }
-    if (spec.checkServiceName && document.service !== undefined && document.service !== service) {
-        return {
-            ok: false,
-            cell: `answers as ${excerpt(document.service, 40)}`,
-            detail: `the endpoint answers as service "${excerpt(document.service, 60)}", not ${service}: its published port is wired to another service`,
-        };
-    }
-    return { ok: true };
-}
-function endpointSummary(url, response, document) {
-    return {
-        url,
-        durationMs: response.durationMs,
-        ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
-        ...(document?.status !== undefined ? { status: document.status } : {}),
-        ...(document?.mode !== undefined ? { mode: document.mode } : {}),
-        ...(document?.policyHash !== undefined ? { policyHash: document.policyHash } : {}),
-    };
-}
-function digestProblem(container, expected, images) {
-    if (container.configImage !== expected) {
-        const tagged = !container.configImage.includes('@');
-        return {
-            cell: tagged ? `runs ${tail(container.configImage)}` : `other digest ${shortDigest(container.configImage.split('@')[1] ?? '')}`,
-            detail: `${container.name} was created from ${container.configImage}${tagged ? ' (a tag, not a digest)' : ''}`,
-        };
-    }
-    const image = images.get(container.imageId);
-    if (image === undefined) {
-        return { cell: 'image unknown', detail: `${container.name} runs image ${container.imageId}, which docker image inspect did not show` };
-    }
-    if (!image.repoDigests.includes(expected)) {
-        return {
-            cell: 'image differs',
-            detail: `${container.name} runs image ${container.imageId.slice(0, 19)}, whose RepoDigests (${image.repoDigests.join(', ') || 'none'}) do not include ${expected}`,
-        };
-    }
-    return undefined;
-}
-function findExtraContainers(manifest, containers) {
-    return containers
-        .filter((c) => c.oneOff || c.service === undefined || manifest.images[c.service] === undefined)
-        .map((c) => ({
-        name: c.name,
-        id: c.id.slice(0, 12),
-        ...(c.service !== undefined ? { service: c.service } : {}),
-        oneOff: c.oneOff,
-        status: c.status,
-        image: c.configImage,
-    }))
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-function evaluatePolicy(input, documents, failures) {
-    const { manifest, snapshot } = input;
-    const signed = manifest.policy.sha256;
-    const sources = [{ source: 'manifest', sha256: signed, agrees: true, detail: 'signed' }];
-    const file = snapshot.policyFile;
-    if (file.state === 'present') {
-        const agrees = file.sha256 === signed;
-        sources.push({ source: 'host file', sha256: file.sha256, agrees, detail: file.path });
-        if (!agrees) {
-            failures.push({
-                service: 'host',
-                check: 'policy',
-                detail: `${file.path} has sha256 ${file.sha256}; the manifest signed ${signed}: the file on the host is not the signed policy (edited on the host, or current/ is another release)`,
-            });
-        }
-    }
-    else {
-        sources.push({ source: 'host file', agrees: false, detail: `${file.path} is ${file.state}` });
-        failures.push({ service: 'host', check: 'policy', detail: `${file.path} is ${file.state}; the manifest signed ${manifest.policy.path} with sha256 ${signed}` });
-    }
-    const reporters = new Set(input.policyReporters.filter((s) => manifest.images[s] !== undefined));
-    const reporting = [...new Set([...reporters, ...[...documents].filter(([, d]) => d.policyHash).map(([s]) => s)])].sort();
-    for (const service of reporting) {
-        const reported = documents.get(service)?.policyHash;
-        if (reported === undefined || reported === '') {
-            sources.push({ source: service, agrees: false, detail: 'no policyHash reported' });
-            failures.push({ service, check: 'policy', detail: `${service} did not report a policyHash on its health endpoint (see its endpoint check); policy parity cannot be shown` });
-            continue;
-        }
-        const agrees = reported === signed;
-        sources.push({ source: service, sha256: reported, agrees, detail: agrees ? 'reported on /health' : 'reported on /health: differs' });
-        if (!agrees) {
-            failures.push({ service, check: 'policy', detail: `${service} reports policyHash ${excerpt(reported, 80)}; the manifest signed ${signed}: it loaded another policy` });
-        }
-    }
-    return { path: manifest.policy.path, sha256: signed, sources, agree: sources.every((s) => s.agrees) };
-}
-function describeState(container) {
-    switch (container.status) {
-        case 'exited':
-        case 'dead':
-            return `${container.status} (${container.exitCode})`;
-        case 'created':
-            return 'created, not started';
-        default:
-            return container.status;
-    }
-}
-function healthLogLine(container) {
-    const last = container.health?.last;
-    if (last === undefined)
-        return undefined;
-    const output = excerpt(last.output);
-    return `${container.name} healthcheck${last.end ? ` at ${last.end.replace(/\.\d+Z$/, 'Z')}` : ''}: exit ${last.exitCode}${output ? `, ${output}` : ', no output'}`;
-}
-function containerSummary(container) {
-    return {
-        name: container.name,
-        id: container.id.slice(0, 12),
-        status: container.status,
-        ...(container.health ? { health: container.health.status } : {}),
-        image: container.configImage,
-    };
-}
-/** `sha256:0123456789ab`: enough to tell digests apart in a table cell. */
-function shortDigest(digest) {
-    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1');
-}
-function tail(reference) {
-    const slash = reference.lastIndexOf('/');
-    return slash < 0 ? reference : `…${reference.slice(slash)}`;
-}
 function optional(key, value) {
     return (value === undefined ? {} : { [key]: value });
 }
@@ -73499,430 +74698,6 @@ function parseStackProbe(stdout, policyPath) {
     if (!ended || policyFile === undefined)
         throw new InspectFormatError('the probe output ended early (no end marker)');
     return { containers, images, policyFile, currentTarget };
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/compose-command.js
-/** The target for the release `current` points at. */
-function currentTarget(layout, project, composeFiles, mode) {
-    return { project, projectDir: layout.current, composeFiles, envFile: layout.envFile, mode };
-}
-/** The target for a release folder itself (pulling its images, a first postgres on a fresh host). */
-function releaseTarget(layout, project, releaseId, composeFiles, mode) {
-    return { project, projectDir: layout.releaseDir(releaseId), composeFiles, envFile: layout.envFile, mode };
-}
-function compose_command_composeArgv(target, subcommand) {
-    return [
-        'env', `TITAN_MODE=${target.mode}`,
-        'docker', 'compose',
-        '-p', target.project,
-        '--project-directory', target.projectDir,
-        ...target.composeFiles.flatMap((file) => ['-f', `${target.projectDir}/${file}`]),
-        '--env-file', target.envFile,
-        ...subcommand,
-    ];
-}
-
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
-
-/**
- * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
- * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
- * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
- * the host's own, never part of a bundle: they live under the application folder's `shared/`
- * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
- * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
- * resolve it lexically to `<app>/shared/secrets/<file>`.
- *
- * Each definition names the production value it holds with the extension field
- * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
- * variable of the values, the gatekeeper checks the value like every other production value.
- */
-const SECRET_VARIABLE_FIELD = 'x-titan-variable';
-/** The folder of the application directory secret files must lie in. */
-const SHARED_DIR = 'shared';
-function isMapping(value) {
-    return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-/**
- * Where a `file:` source lands, relative to the application folder, when the project directory is
- * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
- * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
- */
-function secretHostPath(file) {
-    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
-        return undefined;
-    const landed = external_node_path_.posix.normalize(external_node_path_.posix.join('current', file));
-    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
-        return undefined;
-    return landed;
-}
-/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
-function stackSecretsOf(documents) {
-    const definitions = new Map();
-    const users = new Map();
-    for (const document of documents) {
-        if (!isMapping(document))
-            continue;
-        const secrets = document['secrets'];
-        if (isMapping(secrets)) {
-            for (const [name, definition] of Object.entries(secrets)) {
-                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
-            }
-        }
-        const services = document['services'];
-        if (!isMapping(services))
-            continue;
-        for (const [service, section] of Object.entries(services)) {
-            if (!isMapping(section) || !Array.isArray(section['secrets']))
-                continue;
-            for (const entry of section['secrets']) {
-                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
-                if (source === undefined)
-                    continue;
-                const set = users.get(source) ?? new Set();
-                set.add(service);
-                users.set(source, set);
-            }
-        }
-    }
-    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
-    return names.map((name) => {
-        const definition = definitions.get(name) ?? {};
-        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
-        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
-        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
-    });
-}
-/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
-function secretHostPaths(secrets) {
-    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
-}
-
-// EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(6637);
-;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
-/**
- * The one output record format of the host scripts (scripts/lib/record.sh writes it): a line
- * `titan:KIND`, then each value after a tab; a value holds no tab or line break. Everything else a
- * script prints is text for people (logged, never parsed).
- */
-const RECORD_PREFIX = 'titan:';
-/** The record on `line`, or undefined when the line is not one. */
-function parseRecord(line) {
-    if (!line.startsWith(RECORD_PREFIX))
-        return undefined;
-    const [kind = '', ...values] = line.slice(RECORD_PREFIX.length).replace(/\r$/, '').split('\t');
-    return kind === '' ? undefined : { kind, values };
-}
-/** Every record in a script's output, in order. */
-function hostRecords(output) {
-    return output.split('\n').flatMap((line) => parseRecord(line) ?? []);
-}
-/** The values of every record of `kind`, in order. */
-function recordsOf(output, kind) {
-    return hostRecords(output)
-        .filter((r) => r.kind === kind)
-        .map((r) => r.values);
-}
-/** The values of the last record of `kind`, or undefined when there is none. */
-function host_record_lastRecord(output, kind) {
-    return recordsOf(output, kind).pop();
-}
-/** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
-function formatRecord(kind, ...values) {
-    return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/problems-error.js
-/**
- * An error that lists every problem it found at once (the secret files kept wrongly, the pending
- * migrations that break the content rule): the message for people, `problems` for the caller.
- */
-class problems_error_ProblemsError extends Error {
-    // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
-    problems;
-    constructor(message, problems) {
-        super(message);
-        this.problems = problems;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
-/**
- * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
- * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
- * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
- * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
- * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
- */
-/** The script failed; its stderr says why. */
-const EXIT_FAILED = 1;
-/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
-const EXIT_NOT_VERIFIED = 3;
-/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
-const EXIT_NO_DATABASE = 3;
-/** Verify: no release is current on the host (no current/manifest.json). */
-const EXIT_NO_CURRENT_RELEASE = 3;
-/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
-const EXIT_HALT_STANDS = 3;
-/** Provision: the application folder cannot be entered. */
-const EXIT_NO_APP_DIR = 3;
-/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
-const EXIT_STILL_RUNNING = 4;
-/** EX_USAGE: the script was called wrongly. */
-const EXIT_USAGE = 64;
-/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
-const EXIT_DATA_ERROR = 65;
-/** EX_NOINPUT: an input file is missing or empty. */
-const EXIT_NO_INPUT = 66;
-/** EX_UNAVAILABLE: a service answered something unusable. */
-const EXIT_UNAVAILABLE = 69;
-/** EX_SOFTWARE: a tool inside the script failed. */
-const EXIT_SOFTWARE = 70;
-/** EX_IOERR: reading or writing a file failed. */
-const EXIT_IO_ERROR = 74;
-/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
-const EXIT_TEMPORARY = 75;
-/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
-const EXIT_LOCK_BUSY = 75;
-/** Ended by SIGHUP (the SSH session went away). */
-const EXIT_HANGUP = 129;
-/** Ended by SIGINT. */
-const EXIT_INTERRUPTED = 130;
-/** Ended by SIGTERM (a cancel). */
-const EXIT_TERMINATED = 143;
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
-/**
- * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
- * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
- * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
- * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
- * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
- */
-
-/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
-const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
-/**
- * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
- * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
- * Note that an argument is still visible in the host's process list while the command runs: pass
- * real secrets on stdin instead where you can.
- */
-class SecretArg {
-    #value;
-    label;
-    constructor(value, label) {
-        this.#value = value;
-        this.label = label;
-    }
-    /** The real value (sent to the host only). */
-    reveal() {
-        return this.#value;
-    }
-    /** What logs and errors show instead of the value. */
-    toString() {
-        return this.label !== undefined ? `<${this.label}>` : '***';
-    }
-    toJSON() {
-        return this.toString();
-    }
-}
-/** Marks an argument as secret: redacted from logs and error messages. */
-function shell_quote_secret(value, label) {
-    return new SecretArg(value, label);
-}
-/** Quotes one value for a POSIX shell. */
-function quoteArg(value) {
-    if (value.includes('\0')) {
-        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
-    }
-    if (PLAIN_WORD.test(value))
-        return value;
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-/** The command line sent to the host: every argument quoted, secrets included as their real value. */
-function commandLine(argv) {
-    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
-}
-/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
-function displayCommand(argv) {
-    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
-}
-/** The real values of the secret arguments (to mask them in logged output). */
-function secretValues(argv) {
-    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
-}
-/** Replaces every occurrence of each secret value in `text` with `***`. */
-function redact(text, secrets) {
-    let out = text;
-    for (const value of secrets) {
-        if (value.length > 0)
-            out = out.replaceAll(value, '***');
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-scripts.js
-// Generated by packages/host/generate-scripts.mjs from packages/host/scripts/*.sh: do not edit;
-// edit the .sh files and run `node packages/host/generate-scripts.mjs`.
-const HOST_SCRIPTS = {
-    "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
-    "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
-    "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
-    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
-    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  sleep 1\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
-    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
-    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
-    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
-    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
-    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
-    "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
-    "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
-    "titan-read-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\nif [ -f \"$mark\" ]; then record halted \"$(head -n 1 \"$mark\")\"; fi\n",
-    "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
-    "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
-    "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
-    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
-    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
-    "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
-    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
-    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
-    "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
-    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
-    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
-    "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
-    "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
-    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
-    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
-    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
-};
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
-
-
-
-/** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
-const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
-/** The text of a host script as it is sent (its libraries inlined). */
-function host_script_hostScript(name) {
-    return HOST_SCRIPTS[name];
-}
-/**
- * The environment a host script runs with on the host of `layout` (null for the scripts that touch
- * nothing of the application folder: images, migrations, compose).
- */
-function hostScriptEnvironment(layout) {
-    return { ...layout?.environment(), ...Object.fromEntries(Object.entries(SCRIPT_EXIT_STATUSES).map(([k, v]) => [k, String(v)])) };
-}
-/** The argv that runs host script `name` with `args`. */
-function hostScriptCommand(layout, name, args) {
-    const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
-    return ['env', ...environment, 'sh', '-c', shell_quote_secret(host_script_hostScript(name), name), name, ...args];
-}
-function host_script_runHostScript(connection, layout, name, args, options = {}) {
-    return connection.run(hostScriptCommand(layout, name, args), options);
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
-/**
- * Reading files of an installed release back from the host (its manifest, its compose files), in
- * one remote command. Paths are bundle paths (checked), relative to the release folder.
- */
-
-
-
-
-
-async function readReleaseFiles(connection, layout, releaseId, paths) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    for (const path of paths) {
-        if (!bundle_path_isBundlePath(path))
-            throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
-    }
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
-    const files = new Map();
-    for (const [path, base64] of recordsOf(stdout, 'file')) {
-        if (path !== undefined)
-            files.set(path, Buffer.from(base64 ?? '', 'base64'));
-    }
-    return files;
-}
-/**
- * An installed release's manifest, and the files the caller wants of it: `guess` is read along with
- * the manifest in one command (files it does not have are skipped); `wanted(manifest)` names the
- * files still needed once the manifest is known (read in a second command only if some are missing).
- */
-async function readInstalledRelease(connection, layout, releaseId, options = {}) {
-    const guess = (options.guess ?? []).filter((p) => p !== MANIFEST_FILE);
-    const files = await readReleaseFiles(connection, layout, releaseId, [MANIFEST_FILE, ...guess]);
-    const bytes = files.get(MANIFEST_FILE);
-    if (bytes === undefined)
-        throw new Error(`${layout.releaseDir(releaseId)}/${MANIFEST_FILE} could not be read.`);
-    files.delete(MANIFEST_FILE);
-    const manifest = parseManifest(bytes);
-    const missing = (options.wanted?.(manifest) ?? []).filter((p) => !files.has(p));
-    if (missing.length > 0) {
-        for (const [path, content] of await readReleaseFiles(connection, layout, releaseId, missing))
-            files.set(path, content);
-    }
-    return { manifest, files };
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/secret-files.js
-/**
- * The secret files a release's compose files mount (its secrets overlay, see
- * @titan/release/stack-secrets), as the host keeps them under `shared/`: each must be a regular file
- * (not a symbolic link, not a folder), not empty, mode 0600 or 0400, owned by the deploy user (the
- * user the session runs as). Compose mounts a missing source as an empty folder created by the
- * engine, and a looser file is readable by other users of the host: a deploy refuses both before it
- * stops anything. The check reads modes, owners and sizes only: no content crosses the connection.
- */
-
-
-
-
-
-
-
-
-class SecretFilesError extends (/* unused pure expression or super */ null && (ProblemsError)) {
-    name = 'SecretFilesError';
-}
-/** A path under the shared folder as stack-secrets gives it: safe characters, no `.`/`..` segments. */
-const HOST_PATH = new RegExp(`^${HOST_NAMES.shared}/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`);
-/** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
-async function inspectSecretFiles(connection, layout, paths) {
-    if (paths.length === 0)
-        return [];
-    for (const path of paths) {
-        if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
-            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under ${HOST_NAMES.shared}/.`);
-    }
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
-    return recordsOf(stdout, 'secret-file').map(([path = '', problem = '']) => ({ path, problem }));
-}
-/** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
-async function requireSecretFiles(connection, layout, paths, what) {
-    const problems = await inspectSecretFiles(connection, layout, paths);
-    if (problems.length === 0)
-        return;
-    throw new SecretFilesError(`The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
-        `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
-        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.sharedDir}/ ` +
-        '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).', problems);
-}
-/** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
-async function releaseSecretPaths(connection, layout, manifest) {
-    const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
-    const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
-    return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
-        const bytes = texts.get(f);
-        return bytes === undefined ? undefined : (0,dist/* parse */.qg)(bytes.toString('utf8'), { merge: true, uniqueKeys: false });
-    })));
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/secret-exposure.js
@@ -74283,733 +75058,105 @@ async function requireHealthyStack(connection, options) {
         throw new StackUnhealthyError(report);
     return report;
 }
-
-;// CONCATENATED MODULE: ../packages/phases/lib/cancellation.js
-/**
- * A cancelled run (GitHub cancels a step with SIGINT, then SIGTERM 7.5 s later, then kills it 2.5 s
- * after that): the action turns the signal into an AbortSignal; deploy, rollback and restore stop at their
- * next safe point and leave the host as safe as a finished run (see deploy.ts and
- * @titan/rollback/rollback).
- */
-/** The run was cancelled; `phase` says where the cancellation arrived. */
-class CancelledError extends Error {
-    name = 'CancelledError';
-    phase;
-    constructor(message, phase) {
-        super(message);
-        this.phase = phase;
-    }
-}
-/** How a person reads why the run was cancelled: the signal's name, or `cancelled`. */
-function cancellationCause(signal) {
-    const reason = signal?.reason;
-    if (typeof reason === 'string' && reason !== '')
-        return reason;
-    if (reason instanceof Error && reason.message !== '')
-        return reason.message;
-    return 'cancelled';
-}
-/** Throws CancelledError when `signal` was aborted (a safe point between phases). */
-function throwIfCancelled(signal, phase) {
-    if (signal?.aborted === true) {
-        throw new CancelledError(`The run was cancelled (${cancellationCause(signal)})${phase === undefined ? '' : ` during ${phase}`}.`, phase);
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/phases/lib/phase-clock.js
-class PhaseClock {
-    #origin;
-    #logger;
-    #records = [];
-    #current;
-    constructor(logger, origin = performance.now()) {
-        this.#logger = logger;
-        this.#origin = origin;
-    }
-    /** Runs one phase inside a log group and records how long it took and how it ended. */
-    async run(name, work) {
-        const start = performance.now();
-        let outcome = 'failed';
-        this.#current = name;
-        try {
-            const value = await this.#logger.group(name, work);
-            outcome = 'ok';
-            return value;
-        }
-        finally {
-            if (this.#current === name)
-                this.#current = undefined;
-            this.#records.push({
-                name,
-                startedAtMs: Math.round(start - this.#origin),
-                durationMs: Math.round(performance.now() - start),
-                outcome,
-            });
-        }
-    }
-    /**
-     * Starts work that runs alongside the next phases (no log group of its own). The returned promise
-     * never rejects: it settles to the value or the error, for the phase that needs it.
-     */
-    background(name, work) {
-        const start = performance.now();
-        const record = (outcome) => {
-            this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome, background: true });
-        };
-        return work().then((value) => {
-            record('ok');
-            return { ok: true, value };
-        }, (error) => {
-            record('failed');
-            return { ok: false, error };
-        });
-    }
-    /** Records a phase that did not need to run. */
-    skip(name) {
-        this.#records.push({ name, startedAtMs: Math.round(performance.now() - this.#origin), durationMs: 0, outcome: 'skipped' });
-    }
-    /** The phase running now, if any (a cancellation says where it arrived). */
-    get current() {
-        return this.#current;
-    }
-    /** The last phase that ran or runs (where a run stood when something arrived between phases). */
-    get latest() {
-        return this.#current ?? this.#records.filter((r) => r.outcome !== 'skipped' && !r.background).at(-1)?.name;
-    }
-    get records() {
-        return this.#records;
-    }
-    elapsedMs() {
-        return Math.round(performance.now() - this.#origin);
-    }
-    /** Phase name -> milliseconds (a phase run twice adds up). */
-    durations() {
-        const out = {};
-        for (const r of this.#records)
-            if (r.outcome !== 'skipped')
-                out[r.name] = (out[r.name] ?? 0) + r.durationMs;
-        return out;
-    }
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
-class DeployLockBusyError extends Error {
-    name = 'DeployLockBusyError';
-    holder;
-    constructor(host, waitedSeconds, holder) {
-        const who = holder === undefined
-            ? 'a deploy whose holder file could not be read'
-            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
-                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
-        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
-            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
-            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
-        this.holder = holder;
-    }
-}
-class DeployLockLostError extends Error {
-    name = 'DeployLockLostError';
-}
-/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
-async function readLockHolder(connection, layout) {
-    try {
-        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
-        return parseLockHolder(result.stdout);
-    }
-    catch {
-        return undefined;
-    }
-}
-function parseLockHolder(text) {
-    try {
-        const value = JSON.parse(text);
-        if (value === null || typeof value !== 'object' || Array.isArray(value))
-            return undefined;
-        const record = value;
-        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
-        const out = {};
-        if (typeof record['pid'] === 'number')
-            out.pid = record['pid'];
-        if (typeof record['heartbeatTimeout'] === 'number')
-            out.heartbeatTimeout = record['heartbeatTimeout'];
-        const since = str('since');
-        if (since !== undefined)
-            out.since = since;
-        const runUrl = str('runUrl');
-        if (runUrl !== undefined)
-            out.runUrl = runUrl;
-        const release = str('release');
-        if (release !== undefined)
-            out.release = release;
-        const actor = str('actor');
-        if (actor !== undefined)
-            out.actor = actor;
-        return out;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
-/**
- * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
- *
- * One long-running command of the deploy's SSH connection holds the host's flock and watches the
- * deploy (scripts/deploy-lock.sh): the runner sends it a heartbeat every few seconds on its standard
- * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
- * cut without a FIN) or the session ends without a release (a killed runner), the host ends
- * everything the deploy started (its other commands, its in-container work), ends the SSH connection
- * and frees the lock; the guard the deploy started, if any, then returns the host to a good release.
- *
- * A second deploy waits up to its lock timeout, then fails naming the holder. A holder whose own
- * watchdog stopped heartbeating and still holds the lock is ended by whoever waits for it.
- * `abortWork()` (a cancelled run) ends the deploy's in-flight work on the host while keeping the lock.
- */
-
-
-
-
-
-
-
-/** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
-const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
-/** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
-async function acquireDeployLock(connection, options) {
-    const { layout, holder, timeoutSeconds, logger } = options;
-    const heartbeatTimeout = options.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
-    const token = (0,external_node_crypto_.randomBytes)(12).toString('hex');
-    const started = performance.now();
-    const stdin = new external_node_stream_.PassThrough();
-    let markAcquired = () => undefined;
-    const acquired = new Promise((resolve) => {
-        markAcquired = resolve;
+/** The verify phase of a deploy, a restart or a rollback: `manifest`, which now runs, healthy within the run's health timeout. */
+function requireHealthyRelease(connection, manifest, request) {
+    return requireHealthyStack(connection, {
+        appDir: request.layout.appDir,
+        project: request.project,
+        manifest,
+        timeoutMs: request.healthTimeoutSeconds * 1000,
+        logger: request.logger,
+        ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+        ...(request.signal !== undefined ? { signal: request.signal } : {}),
     });
-    let markAborted = () => undefined;
-    let lostReason;
-    const waiting = new AbortController();
-    const onCancel = () => waiting.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onCancel, { once: true });
-    const running = host_script_runHostScript(connection, layout, 'titan-deploy-lock', [JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
-        stdin,
-        timeoutMs: 0,
-        signal: waiting.signal,
-        captureStdout: false,
-        logOutput: 'none',
-        onStdoutLine: (line) => {
-            const record = parseRecord(line);
-            if (record?.kind === 'lock-acquired')
-                markAcquired();
-            else if (record?.kind === 'lock-aborted')
-                markAborted();
-            else if (record?.kind === 'lock-lost')
-                lostReason = record.values[0] ?? 'the host ended the lock';
-        },
-        // The host says why a lock it waited for became free (a holder silent for too long, ended).
-        onStderrLine: (line) => {
-            const record = parseRecord(line);
-            if (record?.kind !== 'stale-holder-ended')
-                return;
-            const [group, age, beat] = record.values;
-            logger.warning(`${connection.host}: the deploy lock's holder (process group ${group}) sent no heartbeat for ${age} s, more than twice its heartbeat-timeout of ${beat} s: ending it.`);
-        },
-    });
-    let ended = false;
-    let endError;
-    const finished = running.then(() => {
-        ended = true;
-    }, (error) => {
-        ended = true;
-        endError = error;
-    });
-    await Promise.race([acquired, finished]);
-    options.signal?.removeEventListener('abort', onCancel);
-    if (ended) {
-        stdin.end();
-        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
-            throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
-        }
-        if (options.signal?.aborted === true) {
-            const reason = options.signal.reason;
-            throw reason instanceof Error ? reason : new Error(`Cancelled while waiting for the deploy lock on ${connection.host}; nothing was changed.`);
-        }
-        if (endError instanceof CommandFailedError) {
-            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: the lock holder exited with status ${endError.exitCode}. ` +
-                `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
-        }
-        throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
-    }
-    const waitedMs = Math.round(performance.now() - started);
-    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
-    let released = false;
-    const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
-    // A runner that finds it could not send a heartbeat for longer than heartbeat-timeout (it was
-    // frozen: a stopped process, a suspended VM) knows the host has ended its deploy: it holds the
-    // lock no more, whatever it hears next, and must change nothing. Whichever it learns first (its
-    // own timer, or the connection the host cut), the silence is measured up to that moment.
-    let lastBeat = performance.now();
-    let silence;
-    const noteSilence = () => {
-        const gapMs = performance.now() - lastBeat;
-        if (silence === undefined && gapMs > heartbeatTimeout * 1000) {
-            silence = `this runner sent no heartbeat for ${Math.round(gapMs / 1000)} s (heartbeat-timeout ${heartbeatTimeout} s: the process or its machine was frozen), so the host has ended its deploy`;
-        }
-    };
-    const heartbeat = setInterval(() => {
-        noteSilence();
-        if (ended || silence !== undefined) {
-            clearInterval(heartbeat);
-            return;
-        }
-        lastBeat = performance.now();
-        stdin.write('beat\n');
-    }, intervalMs);
-    heartbeat.unref();
-    void finished.then(() => {
-        if (!released)
-            noteSilence();
-        clearInterval(heartbeat);
-    });
-    let aborting;
-    const lostError = () => {
-        if (ended && !released)
-            noteSilence();
-        return new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
-            'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
-            `This run changed nothing more. Check the host (${layout.journal}) before deploying again.`);
-    };
-    return {
-        acquiredAt: new Date(),
-        waitedMs,
-        token,
-        get held() {
-            return !ended && silence === undefined;
-        },
-        get lostReason() {
-            return lostReason;
-        },
-        lostError,
-        assertHeld() {
-            if ((ended || silence !== undefined) && !released)
-                throw lostError();
-        },
-        abortWork() {
-            aborting ??= (async () => {
-                if (ended || released || silence !== undefined)
-                    return;
-                const done = new Promise((resolve) => {
-                    markAborted = resolve;
-                });
-                stdin.write('abort\n');
-                await Promise.race([done, finished, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-            })();
-            return aborting;
-        },
-        async release() {
-            if (released)
-                return;
-            released = true;
-            clearInterval(heartbeat);
-            if (!ended && silence === undefined)
-                stdin.write('release\n');
-            stdin.end();
-            const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
-            await Promise.race([finished, timer]);
-            if (!ended)
-                logger.warning(`The deploy lock holder on ${connection.host} did not exit within 10 s of being released; it goes with the connection.`);
-            else
-                logger.debug('released the deploy lock');
-        },
-    };
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/guard.js
+;// CONCATENATED MODULE: ../packages/rollback/lib/orderly-stop.js
 
 
 
-
-
-
-
-/** The plan as the lines of state/guard-<id>.plan (every value checked; none holds a line break). */
-function planValues(plan) {
-    checkReleaseId(plan.release);
-    if (plan.previous !== undefined)
-        checkReleaseId(plan.previous);
-    for (const service of [...plan.stopServices, ...plan.heldServices]) {
-        if (!SERVICE_NAME_PATTERN.test(service))
-            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
-    }
-    for (const file of plan.previousComposeFiles) {
-        if (!isBundlePath(file))
-            throw new Error(`Compose file ${JSON.stringify(file)} is not a bundle path.`);
-    }
-    // The journal's action first (revert.sh writes it where every journal line has it: journal.ts).
-    const { action = 'deploy', ...rest } = plan.journalFields;
-    if (typeof action !== 'string' || !/^[a-z-]+$/.test(action))
-        throw new Error(`The journal action of a guard plan must be a word, not ${JSON.stringify(action)}.`);
-    const fields = JSON.stringify({ action, ...rest });
-    if (fields.includes('\n'))
-        throw new Error('The journal fields of a guard plan must be one JSON object.');
-    return [plan.project, plan.previous ?? '', plan.mode, plan.stopServices.join(' '), plan.heldServices.join(' '), fields, ...plan.previousComposeFiles];
+/** The groups to stop, in order: `trading` (mode stop) leaves the groups that are not trading running. */
+function shutdownGroups(profile, scope) {
+    return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
 }
-/** Starts the guard of `plan.release` (the caller holds the deploy lock). */
-async function startGuard(connection, layout, request, logger) {
-    const { plan } = request;
-    const values = planValues(plan);
-    // The script texts are shown as <titan-guard>, <titan-revert> and <titan-verify-release> in logs
-    // (they are not secret; they are long).
-    const { stdout } = await runHostScript(connection, layout, 'titan-start-guard', [
-        secret(hostScript('titan-guard'), 'titan-guard'),
-        secret(hostScript('titan-revert'), 'titan-revert'),
-        secret(HOST_VERIFY_SCRIPT, 'titan-verify-release'),
-        plan.release,
-        plan.previous ?? '',
-        String(request.confirmTimeoutSeconds),
-        ...values,
-    ], { timeoutMs: 60_000 });
-    const record = JSON.parse(lastRecord(stdout, 'guard')?.[0] ?? '{}');
-    const guard = { release: plan.release, pid: Number(record.pid), deadline: Number(record.deadline) };
-    const back = plan.previous === undefined
-        ? 'no release (stack stopped)'
-        : plan.previous === plan.release
-            ? `release ${plan.release} ${plan.mode}`
-            : `release ${plan.previous}`;
-    logger.info(`Guard started on the host (pid ${guard.pid}): unless release ${plan.release} is confirmed, the host returns to ${back} by itself ` +
-        `as soon as this deploy is gone, or after ${request.confirmTimeoutSeconds} s.`);
-    return guard;
-}
-/**
- * Runs the guard plan of `release` now (the caller holds the deploy lock): the return the guard
- * would make, from whatever state the host is in. `by` names who ran it in the journal line the
- * script writes ('' writes none: the caller writes its own).
- */
-async function runGuardPlan(connection, layout, release, options, logger) {
-    checkReleaseId(release);
-    const { stdout } = await runHostScript(connection, layout, 'titan-revert', [release, options.by, JSON.stringify(options.reason), secret(HOST_VERIFY_SCRIPT, 'titan-verify-release')], { timeoutMs: 10 * 60_000, logOutput: 'info' });
-    const said = lastRecord(stdout, 'outcome')?.[0];
-    const outcome = said === 'reverted' || said === 'returned' || said === 'restored' || said === 'nothing' ? said : undefined;
-    if (outcome === undefined)
-        throw new Error(`The return plan of ${release} ended without saying what it did (${JSON.stringify(stdout.trim().split('\n').pop() ?? '')}).`);
-    logger.debug(`return plan of ${release}: ${outcome}`);
-    return outcome;
-}
-/** Confirms the release (the guard stands down), clears a bad mark, records the mode. */
-async function confirmRelease(connection, layout, release, confirmation, mode) {
-    checkReleaseId(release);
-    await host_script_runHostScript(connection, layout, 'titan-confirm', [release, JSON.stringify(confirmation), mode], { timeoutMs: 60_000 });
-}
-/** Stops the guard of `release` without confirming it, and drops its plan. */
-async function stopGuard(connection, layout, release) {
-    checkReleaseId(release);
-    await host_script_runHostScript(connection, layout, 'titan-stop-guard', [release], { timeoutMs: 60_000 });
-}
-function checkReleaseId(id) {
-    if (!release_id_RELEASE_ID_PATTERN.test(id))
-        throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
-
-
-
-const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
-class HostHaltedError extends Error {
-    name = 'HostHaltedError';
-    mark;
-    constructor(message, mark) {
-        super(message);
-        this.mark = mark;
+class OrderlyStopError extends Error {
+    name = 'OrderlyStopError';
+    stopped;
+    constructor(message, stopped, options) {
+        super(message, options);
+        this.stopped = stopped;
     }
 }
-/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
-function describeHalt(mark) {
-    return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
-}
-function parseHaltMark(text) {
-    try {
-        const value = JSON.parse(text);
-        if (value === null || typeof value !== 'object' || Array.isArray(value))
-            return undefined;
-        const record = value;
-        const str = (key) => (typeof record[key] === 'string' ? record[key] : '');
-        return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
-    }
-    catch {
-        // A mark that cannot be read is still a halt.
-        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'the halt mark cannot be read', rollbackMode: 'unknown', nonce: '' };
-    }
-}
-/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
-async function writeHaltMark(connection, layout, mark) {
-    if (!halt_mark_NONCE_PATTERN.test(mark.nonce))
-        throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
-    const line = JSON.stringify(mark);
-    await host_script_runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
-}
-/** The halt mark now, or undefined. */
-async function readHaltMark(connection, layout) {
-    const { stdout } = await runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
-    const mark = lastRecord(stdout, 'halted');
-    return mark === undefined ? undefined : parseHaltMark(mark[0] ?? '');
-}
-/**
- * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
- * mark that is there instead, if any: that halt stands.
- */
-async function liftHaltMark(connection, layout, nonce) {
-    if (nonce !== '' && !halt_mark_NONCE_PATTERN.test(nonce))
-        throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
-    const { stdout, exitCode } = await host_script_runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
-        timeoutMs: 30_000,
-        acceptExitCodes: [EXIT_HALT_STANDS],
-    });
-    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(host_record_lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
-
-
-
-
-class HostStateError extends Error {
-    name = 'HostStateError';
-}
-async function readHostState(connection, layout) {
-    let stdout;
-    try {
-        stdout = (await host_script_runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
-    }
-    catch (error) {
-        throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
-            `The host must be provisioned first (action-provision lays out ${layout.appDir} with ${layout.releasesDir}, ${layout.envFile} and ${layout.trustDir}).`, { cause: error });
-    }
-    return parseHostState(stdout);
-}
-function parseHostState(stdout) {
-    let current;
-    let strayCurrent;
-    const releases = [];
-    const partials = [];
-    let trustedKeys = 0;
-    let envFile = { present: false };
-    const guards = [];
-    let mode;
-    let halted;
-    let now = Math.floor(Date.now() / 1000);
-    for (const { kind, values: words } of hostRecords(stdout)) {
-        const rest = words.join(' ');
-        switch (kind) {
-            case 'now':
-                now = Number(words[0]);
-                break;
-            case 'current': {
-                const match = /^releases\/([^/]+)$/.exec(rest);
-                if (match?.[1] !== undefined && release_id_RELEASE_ID_PATTERN.test(match[1]))
-                    current = match[1];
-                else
-                    strayCurrent = rest;
-                break;
-            }
-            case 'release': {
-                const [id, mtime, bad, confirmed] = words;
-                if (id !== undefined && release_id_RELEASE_ID_PATTERN.test(id)) {
-                    releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
-                }
-                break;
-            }
-            case 'partial':
-                if (words[0] !== undefined)
-                    partials.push({ name: words[0], mtime: Number(words[1]) });
-                break;
-            case 'trust':
-                trustedKeys = Number(words[0]);
-                break;
-            case 'env':
-                envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
-                break;
-            case 'guard': {
-                const guard = parseGuardRecord(words[1] ?? '', words[0] === '1');
-                if (guard !== undefined)
-                    guards.push(guard);
-                break;
-            }
-            case 'mode':
-                mode = rest.trim();
-                break;
-            case 'halted':
-                halted = parseHaltMark(words[0] ?? '');
-                break;
-            default:
-                break;
-        }
-    }
-    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
-}
-function parseGuardRecord(json, alive) {
-    try {
-        const value = JSON.parse(json);
-        const release = value['release'];
-        const previous = value['previous'];
-        if (typeof release !== 'string' || !release_id_RELEASE_ID_PATTERN.test(release))
-            return undefined;
-        return {
-            release,
-            previous: typeof previous === 'string' ? previous : '',
-            pid: Number(value['pid']),
-            deadline: Number(value['deadline']),
-            startedAt: Number(value['startedAt']),
-            alive,
-        };
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/journal.js
-
-const WORD = /^[a-z][a-z-]*$/;
-const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
-/**
- * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
- * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
- */
-function journalLine(entry) {
-    const { time, action, result, ...rest } = entry;
-    return JSON.stringify({ time, action, result, ...rest });
-}
-async function appendJournal(connection, layout, entry) {
-    const { time, action, result, ...rest } = entry;
-    if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
-        throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
-    }
-    const fields = JSON.stringify(rest).slice(1, -1);
-    if (fields.includes('\n'))
-        throw new Error('a journal line must be one line');
-    await host_script_runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
-}
-/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
-function parseJournal(text) {
-    const entries = [];
-    for (const line of text.split('\n')) {
-        if (line.trim() === '')
-            continue;
-        try {
-            const value = JSON.parse(line);
-            if (value !== null && typeof value === 'object' && !Array.isArray(value))
-                entries.push(value);
-        }
-        catch {
-            // a torn line is skipped, not fatal
-        }
-    }
-    return entries;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
-/**
- * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
- * that says a release failed and must never be a rollback target. host-state reads it (a release is
- * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
- * verifies clears it (confirmRelease removes the file). Written in one place, scripts/lib/mark-bad.sh:
- * by the guard's revert on the host (scripts/revert.sh) and by markReleaseBad from the runner (a
- * rollback leaving a release). The time is the host's clock, like every other time the host writes.
- */
-
-
-/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
-async function markReleaseBad(connection, layout, releaseId, reason) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    await host_script_runHostScript(connection, layout, 'titan-mark-bad', [releaseId, JSON.stringify(reason)], { timeoutMs: 30_000 });
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
-
-
-
-const COMPOSE_TIMEOUT_MS = 10 * 60_000;
-/** Stops services group after group (each group's services together), in the order given. */
-async function stopServices(connection, target, groups, logger) {
-    const stopped = [];
-    for (const group of groups) {
-        if (group.length === 0)
-            continue;
-        logger.info(`Stopping ${group.join(', ')}`);
-        await connection.run(composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-        stopped.push(...group);
-    }
-    return stopped;
-}
-/** Starts services that exist (stopped) again, as they were. */
-async function startServices(connection, target, services, logger) {
-    if (services.length === 0)
-        return;
-    logger.info(`Starting ${services.join(', ')} again`);
-    await connection.run(composeArgv(target, ['start', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-}
-/**
- * `up -d --remove-orphans`: creates what is missing, recreates services whose definition or image
- * changed, starts stopped ones, and removes containers of services the release no longer has.
- */
-async function upStack(connection, target, logger) {
-    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode})`);
-    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
-}
-/** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
-async function upServices(connection, target, services, logger) {
-    logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
-    await connection.run(composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
-}
-/** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
-async function restartServices(connection, target, services, logger) {
-    if (services.length === 0)
-        return;
-    logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
-    await connection.run(composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
-}
-/** `up -d --no-deps --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
-async function upStackExcept(connection, target, held, logger) {
-    for (const service of held) {
+const ORDERLY_STOP_SCRIPT_NAME = 'titan-orderly-stop';
+// $1 project, $2 stop timeout in seconds ('' = each container's own, from stop_grace_period), then
+// one argument per group: its service names, space-separated. For each group, in order: "stopped
+// <index> <containers> <milliseconds>", or "still-running <index> <services>" and exits EXIT_STILL_RUNNING.
+const ORDERLY_STOP_SCRIPT = `set -eu
+project=$1
+timeout=$2
+shift 2
+count() { echo $#; }
+all=$(docker ps -a --no-trunc --filter "label=com.docker.compose.project=$project" --format '{{.ID}} {{.Label "com.docker.compose.service"}}')
+index=0
+for group in "$@"; do
+  index=$((index + 1))
+  start=$(date +%s%3N)
+  ids=$(printf '%s\\n' "$all" | awk -v g=" $group " 'NF == 2 && index(g, " " $2 " ") > 0 { print $1 }')
+  if [ -n "$ids" ]; then
+    # shellcheck disable=SC2086 # one argument per container id
+    if [ -n "$timeout" ]; then docker stop -t "$timeout" $ids > /dev/null; else docker stop $ids > /dev/null; fi
+    # shellcheck disable=SC2086 # one argument per container id
+    running=$(docker inspect --format '{{.State.Running}} {{index .Config.Labels "com.docker.compose.service"}}' $ids | awk '$1 == "true" { print $2 }' | sort -u | tr '\\n' ' ')
+    if [ -n "$running" ]; then
+      printf 'still-running %s %s\\n' "$index" "$running"
+      exit ${EXIT_STILL_RUNNING}
+    fi
+  fi
+  end=$(date +%s%3N)
+  # shellcheck disable=SC2086 # one word per container id
+  printf 'stopped %s %s %s\\n' "$index" "$(count $ids)" "$((end - start))"
+done
+`;
+async function stopInOrder(connection, request) {
+    const { groups, logger } = request;
+    for (const service of groups.flat()) {
         if (!image_reference_SERVICE_NAME_PATTERN.test(service))
             throw new Error(`Service name ${JSON.stringify(service)} does not match ${image_reference_SERVICE_NAME_PATTERN.source}.`);
     }
-    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
-    await host_script_runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...compose_command_composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
-/**
- * `current` flips atomically, in both directions: a symbolic link to the release is made under a
- * temporary name, then renamed over `current` (`mv -T`, one rename(2)). At no moment is there no
- * `current` or a half-made one. The release folder is touched, so the releases' modification times
- * say which ran most recently (what retention keeps). scripts/switch-current.sh.
- */
-
-
-
-
-async function switchCurrent(connection, layout, releaseId) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-switch-current', [releaseId, tmp], { timeoutMs: 60_000 });
-    const target = host_record_lastRecord(stdout, 'current')?.[0] ?? '';
-    if (target !== layout.currentTarget(releaseId)) {
-        throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
+    const stopped = [];
+    let stillRunning = '';
+    const onLine = (line) => {
+        const [kind, index, ...rest] = line.split(' ');
+        const group = groups[Number(index) - 1];
+        if (group === undefined)
+            return;
+        if (kind === 'stopped') {
+            const record = { services: group, containers: Number(rest[0]), durationMs: Number(rest[1]) };
+            stopped.push(record);
+            logger.info(`Stopped ${group.join(', ')}: ${record.containers} container(s), checked not running, in ${(record.durationMs / 1000).toFixed(2)} s.`);
+        }
+        else if (kind === 'still-running') {
+            stillRunning = rest.join(' ').trim();
+        }
+    };
+    logger.info(`Stopping in order: ${groups.map((g) => g.join(', ')).join(' -> ')}`);
+    const perGroupSeconds = request.stopTimeoutSeconds ?? 30;
+    try {
+        await connection.runScript(ORDERLY_STOP_SCRIPT, [request.project, request.stopTimeoutSeconds === undefined ? '' : String(request.stopTimeoutSeconds), ...groups.map((g) => g.join(' '))], {
+            name: ORDERLY_STOP_SCRIPT_NAME,
+            timeoutMs: (groups.length * (perGroupSeconds + 30) + 30) * 1000,
+            onStdoutLine: onLine,
+        });
     }
-}
-/** Where `current` points, read back (undefined when there is no `current`). */
-async function readCurrent(connection, layout) {
-    const { stdout } = await connection.run(['readlink', layout.current], { acceptExitCodes: [1], timeoutMs: 30_000 });
-    const target = stdout.trim();
-    return target === '' ? undefined : target;
+    catch (error) {
+        const next = groups[stopped.length];
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_STILL_RUNNING) {
+            throw new OrderlyStopError(`The orderly shutdown stopped at ${next?.join(', ') ?? 'a group'}: ${stillRunning || 'some of its containers'} still run(s) after docker stop. ` +
+                'Nothing was switched; the groups after it were not touched. Look at those containers (docker inspect, docker logs) before trying again.', stopped, { cause: error });
+        }
+        throw new OrderlyStopError(`The orderly shutdown failed at ${next?.join(', ') ?? 'a group'}: ${error instanceof Error ? error.message : String(error)}. Nothing was switched.`, stopped, { cause: error });
+    }
+    return stopped;
 }
 
 ;// CONCATENATED MODULE: ../packages/rollback/lib/halt-command.js
@@ -75381,94 +75528,6 @@ function hard_halt_describe(error) {
     return String(error);
 }
 
-;// CONCATENATED MODULE: ../packages/rollback/lib/orderly-stop.js
-
-
-
-/** The groups to stop, in order: `trading` (mode stop) leaves the groups that are not trading running. */
-function shutdownGroups(profile, scope) {
-    return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
-}
-class OrderlyStopError extends Error {
-    name = 'OrderlyStopError';
-    stopped;
-    constructor(message, stopped, options) {
-        super(message, options);
-        this.stopped = stopped;
-    }
-}
-const ORDERLY_STOP_SCRIPT_NAME = 'titan-orderly-stop';
-// $1 project, $2 stop timeout in seconds ('' = each container's own, from stop_grace_period), then
-// one argument per group: its service names, space-separated. For each group, in order: "stopped
-// <index> <containers> <milliseconds>", or "still-running <index> <services>" and exits EXIT_STILL_RUNNING.
-const ORDERLY_STOP_SCRIPT = `set -eu
-project=$1
-timeout=$2
-shift 2
-count() { echo $#; }
-all=$(docker ps -a --no-trunc --filter "label=com.docker.compose.project=$project" --format '{{.ID}} {{.Label "com.docker.compose.service"}}')
-index=0
-for group in "$@"; do
-  index=$((index + 1))
-  start=$(date +%s%3N)
-  ids=$(printf '%s\\n' "$all" | awk -v g=" $group " 'NF == 2 && index(g, " " $2 " ") > 0 { print $1 }')
-  if [ -n "$ids" ]; then
-    # shellcheck disable=SC2086 # one argument per container id
-    if [ -n "$timeout" ]; then docker stop -t "$timeout" $ids > /dev/null; else docker stop $ids > /dev/null; fi
-    # shellcheck disable=SC2086 # one argument per container id
-    running=$(docker inspect --format '{{.State.Running}} {{index .Config.Labels "com.docker.compose.service"}}' $ids | awk '$1 == "true" { print $2 }' | sort -u | tr '\\n' ' ')
-    if [ -n "$running" ]; then
-      printf 'still-running %s %s\\n' "$index" "$running"
-      exit ${EXIT_STILL_RUNNING}
-    fi
-  fi
-  end=$(date +%s%3N)
-  # shellcheck disable=SC2086 # one word per container id
-  printf 'stopped %s %s %s\\n' "$index" "$(count $ids)" "$((end - start))"
-done
-`;
-async function stopInOrder(connection, request) {
-    const { groups, logger } = request;
-    for (const service of groups.flat()) {
-        if (!image_reference_SERVICE_NAME_PATTERN.test(service))
-            throw new Error(`Service name ${JSON.stringify(service)} does not match ${image_reference_SERVICE_NAME_PATTERN.source}.`);
-    }
-    const stopped = [];
-    let stillRunning = '';
-    const onLine = (line) => {
-        const [kind, index, ...rest] = line.split(' ');
-        const group = groups[Number(index) - 1];
-        if (group === undefined)
-            return;
-        if (kind === 'stopped') {
-            const record = { services: group, containers: Number(rest[0]), durationMs: Number(rest[1]) };
-            stopped.push(record);
-            logger.info(`Stopped ${group.join(', ')}: ${record.containers} container(s), checked not running, in ${(record.durationMs / 1000).toFixed(2)} s.`);
-        }
-        else if (kind === 'still-running') {
-            stillRunning = rest.join(' ').trim();
-        }
-    };
-    logger.info(`Stopping in order: ${groups.map((g) => g.join(', ')).join(' -> ')}`);
-    const perGroupSeconds = request.stopTimeoutSeconds ?? 30;
-    try {
-        await connection.runScript(ORDERLY_STOP_SCRIPT, [request.project, request.stopTimeoutSeconds === undefined ? '' : String(request.stopTimeoutSeconds), ...groups.map((g) => g.join(' '))], {
-            name: ORDERLY_STOP_SCRIPT_NAME,
-            timeoutMs: (groups.length * (perGroupSeconds + 30) + 30) * 1000,
-            onStdoutLine: onLine,
-        });
-    }
-    catch (error) {
-        const next = groups[stopped.length];
-        if (error instanceof CommandFailedError && error.exitCode === EXIT_STILL_RUNNING) {
-            throw new OrderlyStopError(`The orderly shutdown stopped at ${next?.join(', ') ?? 'a group'}: ${stillRunning || 'some of its containers'} still run(s) after docker stop. ` +
-                'Nothing was switched; the groups after it were not touched. Look at those containers (docker inspect, docker logs) before trying again.', stopped, { cause: error });
-        }
-        throw new OrderlyStopError(`The orderly shutdown failed at ${next?.join(', ') ?? 'a group'}: ${error instanceof Error ? error.message : String(error)}. Nothing was switched.`, stopped, { cause: error });
-    }
-    return stopped;
-}
-
 ;// CONCATENATED MODULE: ../packages/rollback/lib/running-profile.js
 
 
@@ -75487,393 +75546,685 @@ async function readRunningProfile(connection, layout) {
     }
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/image-pull.js
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-halt.js
+/**
+ * The first phase of every rollback mode, before anything else and without waiting for any lock:
+ * the HARD_HALT (hard-halt.ts), sent where the running release's stack profile says (or to
+ * halt-subject/halt-responder), then the host's halt mark: from then on nothing automatic (a
+ * waiting guard, a deploy in flight, a recovery) starts a trading service or arms the stack. A
+ * HARD_HALT that is not acknowledged is a loud warning (mode `halt` fails on it: haltOnly).
+ */
 
 
 
-/** `repository@sha256:...` of every image, sorted by service. */
-function imageReferences(images) {
-    return Object.keys(images)
-        .sort()
-        .map((service) => {
-        const image = images[service];
-        if (image === undefined || !IMAGE_REPOSITORY_PATTERN.test(image.image) || !IMAGE_DIGEST_PATTERN.test(image.digest)) {
-            throw new Error(`The image of ${service} is not a repository pinned by digest.`);
+
+
+
+
+/** The HARD_HALT was not acknowledged in mode `halt`, where it is the whole job. */
+class HaltNotAcknowledgedError extends Error {
+    name = 'HaltNotAcknowledgedError';
+}
+/** Reads the running profile, sends the HARD_HALT and writes the halt mark. */
+async function sendHaltAndMark(run) {
+    const { connection, layout, request, logger, mode } = run;
+    const running = await readRunningProfile(connection, layout);
+    run.running = running;
+    if (running.profile === undefined)
+        run.warn(`No stack profile: ${running.problem}.`);
+    const profile = running.profile;
+    const command = createHardHalt({ reason: request.reason, actor: request.actor, runUrl: request.runUrl });
+    run.haltNonce = command.nonce;
+    const subject = request.halt.subject ?? profile?.halt.subject;
+    const responder = request.halt.responder ?? profile?.halt.responder;
+    const halt = await run.clock.run('halt', () => subject === undefined || responder === undefined
+        ? Promise.resolve(haltNotSent(command, subject ?? '', `it was not sent: ${running.profile === undefined ? running.problem : 'no halt subject or responder'} (give halt-subject and halt-responder to send it without a profile)`))
+        : sendHardHalt(connection, {
+            address: request.halt.address,
+            user: request.halt.user,
+            password: request.halt.password,
+            subject,
+            responder,
+            hmacSecret: request.halt.hmacSecret,
+            command,
+            timeoutMs: request.halt.timeoutSeconds * 1000,
+            logger,
+        }));
+    run.halt = halt;
+    if (halt.acknowledged) {
+        logger.info(`HARD_HALT acknowledged by ${halt.acknowledgement?.service ?? 'unknown'} in ${(halt.durationMs / 1000).toFixed(2)} s (nonce ${halt.nonce}).`);
+    }
+    else {
+        run.warn(`HARD_HALT was NOT acknowledged: ${halt.problem ?? 'no reason known'}.${mode === 'halt' ? '' : ' The shutdown goes on without it.'}`);
+    }
+    // The halt mark, without waiting for any lock: nothing automatic starts trading from now on.
+    const mark = { at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, reason: request.reason, rollbackMode: mode, nonce: command.nonce };
+    await writeHaltMark(connection, layout, mark).then(() => logger.info(`Halt mark written (${layout.stateDir}/halted): nothing automatic starts a trading service or arms the stack until an explicit restart, rollback or lift-halt deploy.`), (error) => run.warn(`Could not write the halt mark in ${layout.stateDir}: ${firstLine(describeError(error))}`));
+    return halt;
+}
+/** Mode `halt`: the host read only for the release-id output and the journal; an unacknowledged HARD_HALT fails the run. */
+async function haltOnly(run, halt) {
+    const { connection, layout, project } = run;
+    // A host that cannot be read does not undo a halt.
+    run.state = await run.clock.run('inspect', () => readHostState(connection, layout)).catch((error) => {
+        run.warn(`Could not read ${layout.appDir} on ${connection.host}: ${firstLine(describeError(error))}`);
+        return undefined;
+    });
+    run.releaseBefore = run.state?.current;
+    run.releaseAfter = run.state?.current;
+    if (!halt.acknowledged) {
+        const running = await runningContainers(connection, project).catch(() => undefined);
+        throw new HaltNotAcknowledgedError(running === 0
+            ? `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. The stack of project ${project} is stopped on ${connection.host} (no container of it runs), ` +
+                'so nothing trades; the halt mark keeps anything automatic from starting it. Run mode restart to start it again DISARMED.'
+            : `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. Trading may still be running: ` +
+                'run this action with mode: stop to stop the trading services.');
+    }
+    run.result = 'halted';
+}
+/** The services of the project whose containers run. */
+async function runningServices(connection, project) {
+    const { stdout } = await connection.run(['docker', 'ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Label "com.docker.compose.service"}}'], {
+        timeoutMs: 30_000,
+        logOutput: 'none',
+    });
+    return stdout.split('\n').filter((l) => l.trim() !== '');
+}
+/** How many containers of the project run (a stopped stack: 0). */
+async function runningContainers(connection, project) {
+    return (await runningServices(connection, project)).length;
+}
+/** The outcome of a HARD_HALT that could not be sent (no subject or responder to send it to). */
+function haltNotSent(command, subject, problem) {
+    return { subject, nonce: command.nonce, issuedAt: command.issuedAt, acknowledged: false, acknowledgement: undefined, problem, ignoredReplies: [], durationMs: 0 };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/journal.js
+
+const WORD = /^[a-z][a-z-]*$/;
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+/**
+ * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
+ * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
+ */
+function journalLine(entry) {
+    const { time, action, result, ...rest } = entry;
+    return JSON.stringify({ time, action, result, ...rest });
+}
+async function appendJournal(connection, layout, entry) {
+    const { time, action, result, ...rest } = entry;
+    if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
+        throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
+    }
+    const fields = JSON.stringify(rest).slice(1, -1);
+    if (fields.includes('\n'))
+        throw new Error('a journal line must be one line');
+    await host_script_runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
+}
+/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
+function parseJournal(text) {
+    const entries = [];
+    for (const line of text.split('\n')) {
+        if (line.trim() === '')
+            continue;
+        try {
+            const value = JSON.parse(line);
+            if (value !== null && typeof value === 'object' && !Array.isArray(value))
+                entries.push(value);
         }
-        return pinnedImageReference(image.image, image.digest);
-    });
-}
-/** The references the host's engine does not have (read-only). */
-async function findMissingImages(connection, references) {
-    const { stdout } = await host_script_runHostScript(connection, null, 'titan-missing-images', references, { timeoutMs: 5 * 60_000 });
-    return recordsOf(stdout, 'missing').flatMap((values) => values.slice(0, 1));
-}
-async function pullImages(connection, references, logger) {
-    if (references.length === 0)
-        return;
-    try {
-        await host_script_runHostScript(connection, null, 'titan-pull-images', references, { timeoutMs: 30 * 60_000 });
+        catch {
+            // a torn line is skipped, not fatal
+        }
     }
-    catch (error) {
-        throw new Error(`Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +
-            `Check that the registry is reachable from the host and still holds every digest the release pins.\n${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    return entries;
+}
+
+;// CONCATENATED MODULE: ../packages/phases/lib/phase-clock.js
+/** The value of background work, or its error thrown (for the phase that needs it). */
+function settled(result) {
+    if (result === undefined)
+        throw new Error('background work that was never started');
+    if (result.ok)
+        return result.value;
+    throw result.error;
+}
+class PhaseClock {
+    #origin;
+    #logger;
+    #records = [];
+    #current;
+    constructor(logger, origin = performance.now()) {
+        this.#logger = logger;
+        this.#origin = origin;
     }
-    logger.info(`Pulled ${references.length} image(s) by digest.`);
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/host-verify-script.js
-/**
- * The host's own check of a release bundle, as POSIX sh text that needs nothing but openssl,
- * sha256sum, coreutils, grep and sed (no node, no jq, no find). Deploy runs it on the host against
- * /opt/titan/trust before a release may become `current`:
- *   sh -s -- /opt/titan/releases/<id> /opt/titan/trust <id>   < the script
- * Exit 0 and "verified <release id> <key file>" on stdout, or exit 1 and one line
- * "verify-release: <reason>" on stderr. packages/release/README.md walks through the same steps by
- * hand. The text holds no "${" and no backquote, so it is kept verbatim in a String.raw template.
- */
-const HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
-const host_verify_script_HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
-# verify-release: checks a Titan release bundle on the host, with openssl, sha256sum, coreutils, grep
-# and sed only. Usage:
-#   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
-# TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or *.pub (base64
-# of the raw 32-byte key, converted here), each named after its key id; TRUST_DIR/revoked/ holds
-# revoked keys. Checks, in order: manifest.sig is an Ed25519 signature of manifest.json's exact
-# bytes by the trusted key the manifest's keyId names, and that key is not revoked; manifest.json is one canonical line whose files
-# entries are well-formed with safe paths; the bundle holds regular files and folders only, exactly
-# the listed files plus manifest.json and manifest.sig; each file has its listed size and sha256
-# (sha256sum -c --strict); the release id is RELEASE_ID when given.
-# Success: exit 0, one line "verified <release id> <key file>" on stdout. Failure: exit 1, one line
-# "verify-release: <reason>" on stderr. Nothing here reads standard input, so the script can be fed
-# to 'sh -s -- BUNDLE_DIR TRUST_DIR' on stdin.
-set -eu
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-LC_ALL=C
-export PATH LC_ALL
-umask 077
-
-fail() {
-  printf 'verify-release: %s\n' "$1" >&2
-  exit 1
-}
-
-if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
-  fail "usage: verify-release BUNDLE_DIR TRUST_DIR [RELEASE_ID]"
-fi
-bundle=$1
-trust=$2
-expected_id=
-if [ "$#" -eq 3 ]; then expected_id=$3; fi
-
-[ -d "$trust" ] || fail "trust folder $trust does not exist"
-trust=$(cd "$trust" && pwd -P) || fail "trust folder cannot be entered"
-[ -d "$bundle" ] || fail "bundle folder $bundle does not exist"
-cd "$bundle" || fail "bundle folder $bundle cannot be entered"
-
-tmp=$(mktemp -d) || fail "cannot create a temporary folder"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file
-#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose
-#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.
-for name in manifest.json manifest.sig; do
-  if [ -L "$name" ] || [ ! -f "$name" ]; then fail "$name is missing or not a regular file"; fi
-done
-sig_size=$(wc -c < manifest.sig | tr -d ' ')
-[ "$sig_size" = 64 ] || fail "manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes"
-keys=0
-for key in "$trust"/*.pem "$trust"/*.pub; do
-  if [ -f "$key" ]; then keys=$((keys + 1)); fi
-done
-[ "$keys" -gt 0 ] || fail "no trusted key in $trust (*.pem or *.pub)"
-# (manifest.json ends without a newline: command substitution gives sed a terminated line.)
-key_id=$(sed -n 's/.*},"keyId":"\([A-Za-z0-9][A-Za-z0-9._:-]*\)","policy":{.*/\1/p' manifest.json)
-[ -n "$key_id" ] || fail "manifest.json names no valid keyId"
-# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).
-as_pem() {
-  case $1 in
-    *.pub)
-      raw=$(tr -d ' \r\n' < "$1")
-      case $raw in
-        *[!A-Za-z0-9+/=]* | '') return 1 ;;
-      esac
-      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || return 1
-      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$2"
-      ;;
-    *) cat "$1" > "$2" ;;
-  esac
-  openssl pkey -pubin -in "$2" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'
-}
-# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.
-key_sum() {
-  openssl pkey -pubin -in "$1" -outform DER -out "$tmp/key.der" 2>/dev/null && sha256sum < "$tmp/key.der" | sed 's/ .*//'
-}
-for revoked in "$trust/revoked/$key_id.pem" "$trust/revoked/$key_id.pub"; do
-  if [ -f "$revoked" ]; then fail "manifest.json names key $key_id, which is revoked ($revoked)"; fi
-done
-signer=
-for key in "$trust/$key_id.pem" "$trust/$key_id.pub"; do
-  if [ -f "$key" ]; then signer=$key; break; fi
-done
-[ -n "$signer" ] || fail "manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)"
-as_pem "$signer" "$tmp/signer.pem" || fail "$signer is not an Ed25519 public key"
-signer_sum=$(key_sum "$tmp/signer.pem") || fail "$signer cannot be read as a public key"
-for revoked in "$trust"/revoked/*.pem "$trust"/revoked/*.pub; do
-  [ -f "$revoked" ] || continue
-  as_pem "$revoked" "$tmp/revoked.pem" || continue
-  if [ "$(key_sum "$tmp/revoked.pem")" = "$signer_sum" ]; then
-    fail "manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked"
-  fi
-done
-if ! openssl pkeyutl -verify -pubin -inkey "$tmp/signer.pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
-  fail "manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names"
-fi
-
-# 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
-[ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
-grep -q -e ',"schemaVersion":1}$' -e ',"schemaVersion":2,"stack":{.*}$' manifest.json || fail "manifest.json is not schemaVersion 1 or 2"
-release_id=$(sed -n 's/.*},"releaseId":"\([A-Za-z0-9][A-Za-z0-9._-]*\)","runUrl":".*/\1/p' manifest.json)
-[ -n "$release_id" ] || fail "manifest.json has no valid releaseId"
-if [ -n "$expected_id" ] && [ "$release_id" != "$expected_id" ]; then
-  fail "manifest.json is release $release_id, not $expected_id"
-fi
-# (manifest.json ends without a newline: command substitution gives sed a terminated line to split.)
-files=$(sed -n 's/.*"files":\[\([^]]*\)\],"git":{.*/\1/p' manifest.json)
-[ -n "$files" ] || fail "manifest.json has no files list"
-printf '%s\n' "$files" | sed 's/},{/}\
-{/g' > "$tmp/entries"
-entry='^\{"path":"[A-Za-z0-9._/-]+","sha256":"[0-9a-f]{64}","size":(0|[1-9][0-9]*)\}$'
-if grep -v -E -e "$entry" "$tmp/entries" > "$tmp/bad"; then
-  fail "manifest.json has a malformed files entry: $(head -c 200 "$tmp/bad" | head -n 1)"
-fi
-sed 's/^{"path":"\([^"]*\)",.*/\1/' "$tmp/entries" > "$tmp/listed"
-bad=$(grep -e '^/' -e '/$' -e '//' -e '^\.\{1,2\}/' -e '/\.\{1,2\}/' -e '/\.\{1,2\}$' -e '^\.\{1,2\}$' -e '^manifest\.json$' -e '^manifest\.sig$' "$tmp/listed" | head -n 1) || true
-[ -z "$bad" ] || fail "manifest.json lists an unsafe or reserved path: $bad"
-dup=$(sort "$tmp/listed" | uniq -d | head -n 1)
-[ -z "$dup" ] || fail "manifest.json lists $dup twice"
-
-# 3. The bundle's tree: regular files and folders only, safe names, no empty folder.
-walk() (
-  found=no
-  for item in "$1"/* "$1"/.[!.]* "$1"/..?*; do
-    [ -e "$item" ] || [ -L "$item" ] || continue
-    found=yes
-    case $item in
-      *[!A-Za-z0-9._/-]*) fail "the bundle holds a name outside [A-Za-z0-9._-]: $(printf '%s' "$item" | tr -c 'A-Za-z0-9._/-' '?')" ;;
-    esac
-    rel=$(printf '%s\n' "$item" | sed 's|^\./||')
-    if [ -L "$item" ]; then
-      fail "$rel is a symbolic link; a bundle holds regular files only"
-    elif [ -d "$item" ]; then
-      walk "$item" || exit 1
-    elif [ -f "$item" ]; then
-      printf '%s\n' "$rel"
-    else
-      fail "$rel is not a regular file"
-    fi
-  done
-  if [ "$found" = no ] && [ "$1" != . ]; then
-    fail "$(printf '%s\n' "$1" | sed 's|^\./||')/ is an empty folder the manifest does not account for"
-  fi
-)
-walk . > "$tmp/tree" || exit 1
-sort "$tmp/tree" > "$tmp/present"
-{ cat "$tmp/listed"; printf 'manifest.json\nmanifest.sig\n'; } | sort > "$tmp/expected"
-extra=$(comm -23 "$tmp/present" "$tmp/expected" | head -n 1)
-[ -z "$extra" ] || fail "$extra is in the bundle but not listed in manifest.json"
-missing=$(comm -13 "$tmp/present" "$tmp/expected" | head -n 1)
-[ -z "$missing" ] || fail "$missing is listed in manifest.json but missing from the bundle"
-
-# 4. Sizes, then contents.
-sed 's/^{"path":"\([^"]*\)","sha256":"[0-9a-f]*","size":\([0-9]*\)}$/\1 \2/' "$tmp/entries" > "$tmp/sizes"
-while read -r path size; do
-  actual=$(wc -c < "$path" | tr -d ' ')
-  [ "$actual" = "$size" ] || fail "$path is $actual bytes; manifest.json says $size"
-done < "$tmp/sizes"
-sed 's/^{"path":"\([^"]*\)","sha256":"\([0-9a-f]*\)",.*/\2  \1/' "$tmp/entries" > "$tmp/sums"
-if ! sha256sum -c --strict --quiet "$tmp/sums" > "$tmp/check" 2>&1; then
-  bad=$(sed -n 's/^\([A-Za-z0-9._/-]*\): FAILED.*/\1/p' "$tmp/check" | head -n 1)
-  [ -n "$bad" ] || bad=$(head -n 1 "$tmp/check")
-  fail "$bad does not match its sha256 in manifest.json"
-fi
-
-printf 'verified %s %s\n' "$release_id" "$signer"
-`;
-
-;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
-/**
- * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
- * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
- * sticky bit survives), verified ON THE HOST (scripts/install-release.sh) by the release package's script (openssl against
- * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
- * `releases/<id>`.
- * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
- * that is already there is verified again in place (verifyRelease, as a rollback checks the release
- * it returns to) and reused.
- */
-
-
-
-
-
-
-
-/** The host refused the bundle: its own verification failed. */
-class HostVerificationError extends Error {
-    name = 'HostVerificationError';
-    /** The verify script's own reason (one line). */
-    reason;
-    constructor(message, reason, options) {
-        super(message, options);
-        this.reason = reason;
+    /** Runs one phase inside a log group and records how long it took and how it ended. */
+    async run(name, work) {
+        const start = performance.now();
+        let outcome = 'failed';
+        this.#current = name;
+        try {
+            const value = await this.#logger.group(name, work);
+            outcome = 'ok';
+            return value;
+        }
+        finally {
+            if (this.#current === name)
+                this.#current = undefined;
+            this.#records.push({
+                name,
+                startedAtMs: Math.round(start - this.#origin),
+                durationMs: Math.round(performance.now() - start),
+                outcome,
+            });
+        }
     }
-}
-/**
- * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
- * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
- * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
- * A release that does not verify is a HostVerificationError with the script's reason (`failure`
- * words its message); success is the script's own verdict for this release, nothing less (fail
- * closed).
- */
-async function verifyRelease(connection, layout, releaseId, options = {}) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    const started = performance.now();
-    const verdict = await runVerifying(connection, layout, 'titan-verify-release', [releaseId], {
-        failure: options.failure ??
-            ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
-                'A release folder must never change after it was verified: find out who altered it.'),
-    });
-    const verifyMs = Math.round(performance.now() - started);
-    if (!verdict.startsWith(`verified ${releaseId} `)) {
-        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
-    }
-    return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
-}
-async function installRelease(connection, options) {
-    const { layout, bundleDir, releaseId, logger } = options;
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
-    const final = layout.releaseDir(releaseId);
-    if (options.exists) {
-        const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
-            failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
-                'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
+    /**
+     * Starts work that runs alongside the next phases (no log group of its own). The returned promise
+     * never rejects: it settles to the value or the error, for the phase that needs it.
+     */
+    background(name, work) {
+        const start = performance.now();
+        const record = (outcome) => {
+            this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome, background: true });
+        };
+        return work().then((value) => {
+            record('ok');
+            return { ok: true, value };
+        }, (error) => {
+            record('failed');
+            return { ok: false, error };
         });
-        await runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
-        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
-        return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
     }
-    const partialName = `.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
-    const partial = `${layout.releasesDir}/${partialName}`;
-    const uploadStarted = performance.now();
-    let uploadedBytes;
-    try {
-        const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
-        uploadedBytes = stats.bytes;
+    /** Records a phase that did not need to run. */
+    skip(name) {
+        this.#records.push({ name, startedAtMs: Math.round(performance.now() - this.#origin), durationMs: 0, outcome: 'skipped' });
     }
-    catch (error) {
-        await runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
-        throw error;
+    /** The phase running now, if any (a cancellation says where it arrived). */
+    get current() {
+        return this.#current;
     }
-    const uploadMs = Math.round(performance.now() - uploadStarted);
-    logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
-    const verifyStarted = performance.now();
-    const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
-        failure: (reason) => `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
-            `Sign the bundle again from the release source with the release key the host trusts (${layout.trustDir} on the host), and do not edit it afterwards.`,
-    });
-    const verifyMs = Math.round(performance.now() - verifyStarted);
-    logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);
-    return { releaseId, reused: false, signer: signerOf(verdict), uploadedBytes, uploadMs, verifyMs };
+    /** The last phase that ran or runs (where a run stood when something arrived between phases). */
+    get latest() {
+        return this.#current ?? this.#records.filter((r) => r.outcome !== 'skipped' && !r.background).at(-1)?.name;
+    }
+    get records() {
+        return this.#records;
+    }
+    elapsedMs() {
+        return Math.round(performance.now() - this.#origin);
+    }
+    /** Phase name -> milliseconds (a phase run twice adds up). */
+    durations() {
+        const out = {};
+        for (const r of this.#records)
+            if (r.outcome !== 'skipped')
+                out[r.name] = (out[r.name] ?? 0) + r.durationMs;
+        return out;
+    }
 }
-/** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
-async function runVerifying(connection, layout, name, args, messages) {
-    try {
-        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: host_verify_script_HOST_VERIFY_SCRIPT });
-        return host_record_lastRecord(stdout, 'verified')?.[0] ?? '';
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-run.js
+
+
+
+
+
+
+
+/** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
+const ROLLBACK_TITAN_MODE = 'DISARMED';
+class RollbackRun {
+    connection;
+    request;
+    layout;
+    project;
+    mode;
+    logger;
+    signal;
+    startedAt = new Date();
+    clock;
+    warnings = [];
+    refused = [];
+    /** The running release's stack profile as read before the HARD_HALT. */
+    running = { profile: undefined, problem: 'not read yet' };
+    /** The HARD_HALT's outcome (set by the halt phase, before anything else). */
+    halt;
+    /** The nonce of the halt mark this run wrote (its own halt, which restart and rollback lift). */
+    haltNonce = '';
+    lock;
+    state;
+    stopped = [];
+    releaseBefore;
+    releaseAfter;
+    target;
+    markedBad;
+    verification;
+    result = 'failed';
+    failure;
+    hostStatus;
+    journalWritten = false;
+    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
+    ending = false;
+    /** The stack was started (DISARMED) by this run. */
+    started = false;
+    constructor(connection, request) {
+        this.connection = connection;
+        this.request = request;
+        this.layout = request.layout;
+        this.project = request.project;
+        this.mode = request.mode;
+        this.logger = request.logger;
+        this.signal = request.signal;
+        this.clock = new PhaseClock(this.logger);
     }
-    catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
-            const reason = verifyReason(error.stderrTail);
-            throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
+    /** The running release's profile, when it could be read. */
+    get profile() {
+        return this.running.profile;
+    }
+    /** The lock this run holds (from the lock phase on). */
+    get heldLock() {
+        if (this.lock === undefined)
+            throw new Error('The deploy lock is not held yet.');
+        return this.lock;
+    }
+    /** The profile that says how the stack stops: the running release's, else (restart, rollback) the checked target's. */
+    stopProfile(fallback) {
+        const found = this.profile ?? fallback;
+        if (found === undefined)
+            throw new Error(`Cannot stop the stack in order: ${this.running.profile === undefined ? this.running.problem : 'no stack profile'}.`);
+        return found;
+    }
+    warn(message) {
+        this.warnings.push(message);
+        this.logger.warning(message);
+    }
+    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
+    cancel = () => {
+        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!this.ending)
+            void this.lock?.abortWork();
+    };
+    /** A safe point: cancelled runs stop here. */
+    checkpoint() {
+        throwIfCancelled(this.signal, this.clock.latest);
+    }
+    /** The run's journal line, once (a run that reached the host). */
+    async writeJournal() {
+        if (this.journalWritten)
+            return;
+        this.journalWritten = true;
+        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
+            return;
+        const halt = this.halt;
+        await appendJournal(this.connection, this.layout, {
+            time: new Date().toISOString(),
+            action: 'rollback',
+            rollbackMode: this.mode,
+            result: this.result,
+            release: this.releaseAfter ?? null,
+            previous: this.releaseBefore ?? null,
+            mode: this.started ? ROLLBACK_TITAN_MODE : (this.state?.mode ?? null),
+            to: this.mode === 'rollback' ? describeTo(this.request.to) : null,
+            actor: this.request.actor,
+            runUrl: this.request.runUrl,
+            reason: this.request.reason,
+            halt: { subject: halt?.subject ?? '', nonce: halt?.nonce ?? this.haltNonce, acknowledged: halt?.acknowledged ?? false },
+            refused: this.refused.map((r) => ({ release: r.release, reason: r.reason })),
+            stopped: this.stopped.flatMap((g) => g.services),
+            phases: this.clock.durations(),
+            ...(this.result === 'cancelled' && this.clock.latest !== undefined ? { phase: this.clock.latest } : {}),
+            ...(this.failure !== undefined ? { error: firstLine(this.failure.message) } : {}),
+        }).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
+    }
+    /** The journal line, the lock released, and the outcome. */
+    async finish() {
+        await this.writeJournal();
+        await this.lock?.release();
+        const halt = this.halt;
+        if (halt === undefined)
+            throw new Error('The rollback ended before its HARD_HALT.');
+        return {
+            mode: this.mode,
+            result: this.result,
+            releaseBefore: this.releaseBefore,
+            releaseAfter: this.releaseAfter,
+            target: this.target,
+            halt,
+            lockWaitedMs: this.lock?.waitedMs,
+            refused: this.refused,
+            stopped: this.stopped,
+            leftRunning: this.mode === 'stop' && this.result === 'stopped' && this.profile !== undefined ? operatorServices(this.profile) : [],
+            markedBad: this.markedBad,
+            verification: this.verification,
+            warnings: this.warnings,
+            hostStatus: this.hostStatus,
+            phases: this.clock.records,
+            error: this.failure,
+            startedAt: this.startedAt.toISOString(),
+            durationMs: this.clock.elapsedMs(),
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-ending.js
+/**
+ * How a rollback ends when a phase threw. A run that lost its lock changes nothing more. A failure
+ * after the shutdown leaves the trading services stopped (the fail-safe state after a HARD_HALT),
+ * and says so. A cancelled run (signal) stops at its next safe point, brings the operator surface
+ * and the infrastructure back up (DISARMED, the trading services stay stopped under the halt) and
+ * writes its journal line.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+/** Sets the run's result, failure and host status for the error a phase threw. */
+async function endAfterError(run, error) {
+    const { connection, signal, clock } = run;
+    run.ending = true;
+    // Not logged here: the outcome carries it, and the caller reports it once (the action fails the step with it).
+    let failure = error instanceof Error ? error : new Error(String(error));
+    if (failure instanceof StackUnhealthyError)
+        run.verification = failure.report;
+    if (failure instanceof OrderlyStopError)
+        run.stopped = [...failure.stopped];
+    const lock = run.lock;
+    if (lock !== undefined && (!lock.held || connection.closed)) {
+        failure = lock.lostError();
+        run.hostStatus = 'unknown to this run: the host ended its session; the trading services it stopped stay stopped (the halt mark stands)';
+    }
+    else if (signal?.aborted === true) {
+        const phase = clock.latest;
+        failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${phase ?? 'the rollback'}.`, phase);
+        run.result = 'cancelled';
+        run.failure = failure;
+        await endCancelled(run);
+    }
+    else if (run.stopped.length > 0 && !run.started && !(failure instanceof OrderlyStopError)) {
+        failure = new Error(`${failure.message} The Titan services stopped by this run stay stopped and current points at ${run.releaseAfter ?? 'no release'}: ` +
+            'run mode restart or rollback once the cause is fixed.', { cause: failure });
+    }
+    run.failure = failure;
+}
+/**
+ * A cancelled run: the host ended the work in flight; the journal line goes first (a kill may
+ * follow within seconds), then what this run stopped other than the trading services comes back
+ * up, DISARMED, from whatever `current` points at. The trading services stay stopped: the halt
+ * mark this run wrote stands until an explicit restart.
+ */
+async function endCancelled(run) {
+    const { connection, layout, logger, project, mode } = run;
+    await run.lock?.abortWork();
+    await run.writeJournal();
+    const anyStopped = run.stopped.length > 0 || run.clock.records.some((r) => r.name === 'stop');
+    if (!anyStopped || mode === 'stop') {
+        run.hostStatus = `${mode === 'stop' && anyStopped ? 'the trading services this run stopped stay stopped' : 'nothing was stopped'}; the halt mark stands`;
+        return;
+    }
+    try {
+        const now = await readHostState(connection, layout);
+        run.releaseAfter = now.current;
+        if (now.current === undefined) {
+            run.hostStatus = 'no release is current; the halt mark stands';
+            return;
         }
-        throw error;
-    }
-}
-/** The verify script's `verify-release: <reason>` line, or the last line of what it said. */
-function verifyReason(stderr) {
-    const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-    const tagged = lines.find((l) => l.startsWith('verify-release: '));
-    if (tagged !== undefined)
-        return tagged.slice('verify-release: '.length);
-    return lines[lines.length - 1] ?? 'the verify script failed without saying why';
-}
-function signerOf(verdict) {
-    const match = /^verified \S+ (\S+)$/.exec(verdict);
-    return match?.[1] ?? 'unknown key';
-}
-
-;// CONCATENATED MODULE: ../packages/rollback/lib/release-check.js
-
-
-
-
-
-/** Why a release may not become current; `stage` says which check refused it. */
-class ReleaseRefusedError extends Error {
-    name = 'ReleaseRefusedError';
-    releaseId;
-    stage;
-    reason;
-    constructor(releaseId, stage, reason, message, options) {
-        super(message, options);
-        this.releaseId = releaseId;
-        this.stage = stage;
-        this.reason = reason;
-    }
-}
-async function checkRelease(connection, layout, releaseId, logger) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    const dir = layout.releaseDir(releaseId);
-    let verdict;
-    try {
-        verdict = (await verifyRelease(connection, layout, releaseId)).verdict;
+        const { manifest } = await readInstalledRelease(connection, layout, now.current);
+        const held = tradingServices(manifest.stack ?? run.stopProfile());
+        await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), held, logger);
+        const runningNow = await runningServices(connection, project);
+        const trading = held.filter((s) => runningNow.includes(s));
+        run.hostStatus =
+            `release ${now.current} is current; its operator surface and infrastructure run again DISARMED; ` +
+                (trading.length === 0
+                    ? 'its trading services stay stopped under the halt mark'
+                    : `${trading.join(', ')} still run (not reached by the shutdown, under the HARD_HALT), the other trading services stay stopped under the halt mark`) +
+                ': run mode restart (or stop) once the cause is known';
     }
     catch (error) {
-        if (error instanceof HostVerificationError)
-            throw new ReleaseRefusedError(releaseId, 'verify', error.reason, error.message, { cause: error });
-        throw error;
+        run.hostStatus = `the Titan services this run stopped may stay stopped (${firstLine(describeError(error))}); the halt mark stands: run mode restart`;
     }
-    logger.info(`Release ${releaseId} verifies on the host: ${verdict}.`);
-    const { manifest } = await readInstalledRelease(connection, layout, releaseId);
-    if (manifest.releaseId !== releaseId) {
-        throw new ReleaseRefusedError(releaseId, 'verify', `its manifest is release ${manifest.releaseId}`, `${dir}/manifest.json is release ${manifest.releaseId}, not ${releaseId}.`);
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
+class DeployLockBusyError extends Error {
+    name = 'DeployLockBusyError';
+    holder;
+    constructor(host, waitedSeconds, holder) {
+        const who = holder === undefined
+            ? 'a deploy whose holder file could not be read'
+            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
+                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
+        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
+            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
+            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
+        this.holder = holder;
     }
-    if (manifest.stack === undefined) {
-        const reason = 'it was signed before releases carried their stack profile (manifest schemaVersion 1)';
-        throw new ReleaseRefusedError(releaseId, 'verify', reason, `Release ${releaseId}: ${reason}; sign its commit again and deploy that. Nothing was stopped or switched.`);
-    }
-    const secretProblems = await inspectSecretFiles(connection, layout, await releaseSecretPaths(connection, layout, manifest));
-    if (secretProblems.length > 0) {
-        const reason = `the secret files it mounts are not kept as they must be (${secretProblems.map((p) => `${p.path} ${p.problem}`).join('; ')})`;
-        throw new ReleaseRefusedError(releaseId, 'secrets', reason, `Release ${releaseId}: ${reason}: each must be the deploy user's, 0600 or 0400, not empty. Nothing was stopped or switched.`);
-    }
-    let pulled;
+}
+class DeployLockLostError extends Error {
+    name = 'DeployLockLostError';
+}
+/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
+async function readLockHolder(connection, layout) {
     try {
-        pulled = await findMissingImages(connection, imageReferences(manifest.images));
-        await pullImages(connection, pulled, logger);
+        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
+        return parseLockHolder(result.stdout);
     }
-    catch (error) {
-        const reason = `its images cannot be had by digest (${(error instanceof Error ? error.message : String(error)).split('\n').pop() ?? ''})`;
-        throw new ReleaseRefusedError(releaseId, 'images', reason, `Release ${releaseId}: ${reason}. Nothing was stopped or switched.`, { cause: error });
+    catch {
+        return undefined;
     }
-    if (pulled.length === 0)
-        logger.info(`Every image of release ${releaseId} is on the host, by digest.`);
-    return { releaseId, manifest, verdict, pulled };
+}
+function parseLockHolder(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
+        const out = {};
+        if (typeof record['pid'] === 'number')
+            out.pid = record['pid'];
+        if (typeof record['heartbeatTimeout'] === 'number')
+            out.heartbeatTimeout = record['heartbeatTimeout'];
+        const since = str('since');
+        if (since !== undefined)
+            out.since = since;
+        const runUrl = str('runUrl');
+        if (runUrl !== undefined)
+            out.runUrl = runUrl;
+        const release = str('release');
+        if (release !== undefined)
+            out.release = release;
+        const actor = str('actor');
+        if (actor !== undefined)
+            out.actor = actor;
+        return out;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
+/**
+ * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
+ *
+ * One long-running command of the deploy's SSH connection holds the host's flock and watches the
+ * deploy (scripts/deploy-lock.sh): the runner sends it a heartbeat every few seconds on its standard
+ * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
+ * cut without a FIN) or the session ends without a release (a killed runner), the host ends
+ * everything the deploy started (its other commands, its in-container work), ends the SSH connection
+ * and frees the lock; the guard the deploy started, if any, then returns the host to a good release.
+ *
+ * A second deploy waits up to its lock timeout, then fails naming the holder. A holder whose own
+ * watchdog stopped heartbeating and still holds the lock is ended by whoever waits for it.
+ * `abortWork()` (a cancelled run) ends the deploy's in-flight work on the host while keeping the lock.
+ */
+
+
+
+
+
+
+
+/** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
+const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
+/** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
+async function acquireDeployLock(connection, options) {
+    const { layout, holder, timeoutSeconds, logger } = options;
+    const heartbeatTimeout = options.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
+    const token = (0,external_node_crypto_.randomBytes)(12).toString('hex');
+    const started = performance.now();
+    const stdin = new external_node_stream_.PassThrough();
+    let markAcquired = () => undefined;
+    const acquired = new Promise((resolve) => {
+        markAcquired = resolve;
+    });
+    let markAborted = () => undefined;
+    let lostReason;
+    const waiting = new AbortController();
+    const onCancel = () => waiting.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    const running = host_script_runHostScript(connection, layout, 'titan-deploy-lock', [JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
+        stdin,
+        timeoutMs: 0,
+        signal: waiting.signal,
+        captureStdout: false,
+        logOutput: 'none',
+        onStdoutLine: (line) => {
+            const record = parseRecord(line);
+            if (record?.kind === 'lock-acquired')
+                markAcquired();
+            else if (record?.kind === 'lock-aborted')
+                markAborted();
+            else if (record?.kind === 'lock-lost')
+                lostReason = record.values[0] ?? 'the host ended the lock';
+        },
+        // The host says why a lock it waited for became free (a holder silent for too long, ended).
+        onStderrLine: (line) => {
+            const record = parseRecord(line);
+            if (record?.kind !== 'stale-holder-ended')
+                return;
+            const [group, age, beat] = record.values;
+            logger.warning(`${connection.host}: the deploy lock's holder (process group ${group}) sent no heartbeat for ${age} s, more than twice its heartbeat-timeout of ${beat} s: ending it.`);
+        },
+    });
+    let ended = false;
+    let endError;
+    const finished = running.then(() => {
+        ended = true;
+    }, (error) => {
+        ended = true;
+        endError = error;
+    });
+    await Promise.race([acquired, finished]);
+    options.signal?.removeEventListener('abort', onCancel);
+    if (ended) {
+        stdin.end();
+        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
+            throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
+        }
+        if (options.signal?.aborted === true) {
+            const reason = options.signal.reason;
+            throw reason instanceof Error ? reason : new Error(`Cancelled while waiting for the deploy lock on ${connection.host}; nothing was changed.`);
+        }
+        if (endError instanceof CommandFailedError) {
+            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: the lock holder exited with status ${endError.exitCode}. ` +
+                `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
+        }
+        throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
+    }
+    const waitedMs = Math.round(performance.now() - started);
+    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
+    let released = false;
+    const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
+    // A runner that finds it could not send a heartbeat for longer than heartbeat-timeout (it was
+    // frozen: a stopped process, a suspended VM) knows the host has ended its deploy: it holds the
+    // lock no more, whatever it hears next, and must change nothing. Whichever it learns first (its
+    // own timer, or the connection the host cut), the silence is measured up to that moment.
+    let lastBeat = performance.now();
+    let silence;
+    const noteSilence = () => {
+        const gapMs = performance.now() - lastBeat;
+        if (silence === undefined && gapMs > heartbeatTimeout * 1000) {
+            silence = `this runner sent no heartbeat for ${Math.round(gapMs / 1000)} s (heartbeat-timeout ${heartbeatTimeout} s: the process or its machine was frozen), so the host has ended its deploy`;
+        }
+    };
+    const heartbeat = setInterval(() => {
+        noteSilence();
+        if (ended || silence !== undefined) {
+            clearInterval(heartbeat);
+            return;
+        }
+        lastBeat = performance.now();
+        stdin.write('beat\n');
+    }, intervalMs);
+    heartbeat.unref();
+    void finished.then(() => {
+        if (!released)
+            noteSilence();
+        clearInterval(heartbeat);
+    });
+    let aborting;
+    const lostError = () => {
+        if (ended && !released)
+            noteSilence();
+        return new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
+            'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
+            'This run changed nothing more. Check the host (journal.jsonl) before deploying again.');
+    };
+    return {
+        acquiredAt: new Date(),
+        waitedMs,
+        token,
+        get held() {
+            return !ended && silence === undefined;
+        },
+        get lostReason() {
+            return lostReason;
+        },
+        lostError,
+        assertHeld() {
+            if ((ended || silence !== undefined) && !released)
+                throw lostError();
+        },
+        abortWork() {
+            aborting ??= (async () => {
+                if (ended || released || silence !== undefined)
+                    return;
+                const done = new Promise((resolve) => {
+                    markAborted = resolve;
+                });
+                stdin.write('abort\n');
+                await Promise.race([done, finished, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+            })();
+            return aborting;
+        },
+        async release() {
+            if (released)
+                return;
+            released = true;
+            clearInterval(heartbeat);
+            if (!ended && silence === undefined)
+                stdin.write('release\n');
+            stdin.end();
+            const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+            await Promise.race([finished, timer]);
+            if (!ended)
+                logger.warning(`The deploy lock holder on ${connection.host} did not exit within 10 s of being released; it goes with the connection.`);
+            else
+                logger.debug('released the deploy lock');
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-journal.js
@@ -75887,73 +76238,262 @@ async function readJournal(connection, layout) {
     return parseJournal(stdout);
 }
 
-;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-target.js
-/** No release to return to: what is wrong and what the host has. */
-class RollbackTargetError extends Error {
-    name = 'RollbackTargetError';
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-lock.js
+/**
+ * The phases every mode but `halt` runs after the HARD_HALT and the halt mark:
+ *  lock     the deploy's lock (packages/host acquireDeployLock, with its heartbeat): a rollback
+ *           never interleaves with a deploy
+ *  inspect  the host's state (and, for a rollback, its journal: where last-good returns to)
+ * and mode `stop`: the orderly shutdown of the trading groups of the stack profile only; the other
+ * groups (the operator surface) and the infrastructure keep running.
+ */
+
+
+
+
+
+
+/** lock, then inspect. Sets the run's lock, state, releaseBefore and releaseAfter. */
+async function lockAndInspect(run) {
+    const { connection, layout, logger, request, clock, mode, signal } = run;
+    logger.info(`Taking the deploy lock ${layout.lockFile} (waiting up to ${request.lockTimeoutSeconds} s for a deploy that holds it).`);
+    run.lock = await clock.run('lock', () => acquireDeployLock(connection, {
+        layout,
+        holder: { runUrl: request.runUrl, release: mode === 'rollback' ? `rollback to ${describeTo(request.to)}` : mode, actor: request.actor },
+        timeoutSeconds: request.lockTimeoutSeconds,
+        ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+        logger,
+    }));
+    let journal = [];
+    run.checkpoint();
+    const state = await clock.run('inspect', async () => {
+        const found = await readHostState(connection, layout);
+        if (mode === 'rollback')
+            journal = await readJournal(connection, layout);
+        return found;
+    });
+    run.state = state;
+    run.releaseBefore = state.current;
+    run.releaseAfter = state.current;
+    return { state, journal };
 }
-/** Most recently run first (folder mtime, then id). */
-function newestFirst(a, b) {
-    return b.mtime - a.mtime || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+/** Mode `stop`: the trading groups stopped in order; the operator surface and the infrastructure keep running. */
+async function stopTrading(run) {
+    const { connection, logger, request, project } = run;
+    const groups = shutdownGroups(run.stopProfile(), 'trading');
+    run.stopped = await run.clock.run('stop', () => stopInOrder(connection, { project, groups, stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
+    const surface = operatorServices(run.stopProfile());
+    logger.info(`Left running: ${surface.length > 0 ? `${surface.join(', ')} and ` : ''}the infrastructure.`);
+    run.result = 'stopped';
 }
-function describeTo(to) {
-    return to.kind === 'release' ? to.id : to.kind;
+
+;// CONCATENATED MODULE: ../packages/host/lib/guard.js
+
+
+
+
+
+
+
+/** The plan as the lines of state/guard-<id>.plan (every value checked; none holds a line break). */
+function planValues(plan) {
+    checkReleaseId(plan.release);
+    if (plan.previous !== undefined)
+        checkReleaseId(plan.previous);
+    for (const service of [...plan.stopServices, ...plan.heldServices]) {
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
+    }
+    for (const file of plan.previousComposeFiles) {
+        if (!isBundlePath(file))
+            throw new Error(`Compose file ${JSON.stringify(file)} is not a bundle path.`);
+    }
+    // The journal's action first (revert.sh writes it where every journal line has it: journal.ts).
+    const { action = 'deploy', ...rest } = plan.journalFields;
+    if (typeof action !== 'string' || !/^[a-z-]+$/.test(action))
+        throw new Error(`The journal action of a guard plan must be a word, not ${JSON.stringify(action)}.`);
+    const fields = JSON.stringify({ action, ...rest });
+    if (fields.includes('\n'))
+        throw new Error('The journal fields of a guard plan must be one JSON object.');
+    return [plan.project, plan.previous ?? '', plan.mode, plan.stopServices.join(' '), plan.heldServices.join(' '), fields, ...plan.previousComposeFiles];
 }
-function rollbackCandidates(state, journal, to) {
-    const byId = new Map(state.releases.map((r) => [r.id, r]));
-    if (to.kind === 'last-good') {
-        const candidates = [...state.releases]
-            .filter((r) => r.id !== state.current && r.confirmed && !r.bad)
-            .sort(newestFirst)
-            .map((r) => r.id);
-        if (candidates.length === 0) {
-            throw new RollbackTargetError(`There is no good release to return to: no release other than current (${state.current ?? 'none'}) was confirmed after a verified deploy and is not marked bad. ` +
-                `Available releases: ${availableReleases(state)}. Name one with to: <release id>, or deploy a release.`);
+/** Starts the guard of `plan.release` (the caller holds the deploy lock). */
+async function startGuard(connection, layout, request, logger) {
+    const { plan } = request;
+    const values = planValues(plan);
+    // The script texts are shown as <titan-guard>, <titan-revert> and <titan-verify-release> in logs
+    // (they are not secret; they are long).
+    const { stdout } = await runHostScript(connection, layout, 'titan-start-guard', [
+        secret(hostScript('titan-guard'), 'titan-guard'),
+        secret(hostScript('titan-revert'), 'titan-revert'),
+        secret(HOST_VERIFY_SCRIPT, 'titan-verify-release'),
+        plan.release,
+        plan.previous ?? '',
+        String(request.confirmTimeoutSeconds),
+        ...values,
+    ], { timeoutMs: 60_000 });
+    const record = JSON.parse(lastRecord(stdout, 'guard')?.[0] ?? '{}');
+    const guard = { release: plan.release, pid: Number(record.pid), deadline: Number(record.deadline) };
+    const back = plan.previous === undefined
+        ? 'no release (stack stopped)'
+        : plan.previous === plan.release
+            ? `release ${plan.release} ${plan.mode}`
+            : `release ${plan.previous}`;
+    logger.info(`Guard started on the host (pid ${guard.pid}): unless release ${plan.release} is confirmed, the host returns to ${back} by itself ` +
+        `as soon as this deploy is gone, or after ${request.confirmTimeoutSeconds} s.`);
+    return guard;
+}
+/**
+ * Runs the guard plan of `release` now (the caller holds the deploy lock): the return the guard
+ * would make, from whatever state the host is in. `by` names who ran it in the journal line the
+ * script writes ('' writes none: the caller writes its own).
+ */
+async function runGuardPlan(connection, layout, release, options, logger) {
+    checkReleaseId(release);
+    const { stdout } = await runHostScript(connection, layout, 'titan-revert', [release, options.by, JSON.stringify(options.reason), secret(HOST_VERIFY_SCRIPT, 'titan-verify-release')], { timeoutMs: 10 * 60_000, logOutput: 'info' });
+    const said = lastRecord(stdout, 'outcome')?.[0];
+    const outcome = said === 'reverted' || said === 'returned' || said === 'restored' || said === 'nothing' ? said : undefined;
+    if (outcome === undefined)
+        throw new Error(`The return plan of ${release} ended without saying what it did (${JSON.stringify(stdout.trim().split('\n').pop() ?? '')}).`);
+    logger.debug(`return plan of ${release}: ${outcome}`);
+    return outcome;
+}
+/** Confirms the release (the guard stands down), clears a bad mark, records the mode. */
+async function confirmRelease(connection, layout, release, confirmation, mode) {
+    checkReleaseId(release);
+    await host_script_runHostScript(connection, layout, 'titan-confirm', [release, JSON.stringify(confirmation), mode], { timeoutMs: 60_000 });
+}
+/** Stops the guard of `release` without confirming it, and drops its plan. */
+async function stopGuard(connection, layout, release) {
+    checkReleaseId(release);
+    await host_script_runHostScript(connection, layout, 'titan-stop-guard', [release], { timeoutMs: 60_000 });
+}
+function checkReleaseId(id) {
+    if (!release_id_RELEASE_ID_PATTERN.test(id))
+        throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
+/**
+ * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
+ * that says a release failed and must never be a rollback target. host-state reads it (a release is
+ * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
+ * verifies clears it (confirmRelease removes the file). Written in one place, scripts/lib/mark-bad.sh:
+ * by the guard's revert on the host (scripts/revert.sh) and by markReleaseBad from the runner (a
+ * rollback leaving a release). The time is the host's clock, like every other time the host writes.
+ */
+
+
+/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
+async function markReleaseBad(connection, layout, releaseId, reason) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    await host_script_runHostScript(connection, layout, 'titan-mark-bad', [releaseId, JSON.stringify(reason)], { timeoutMs: 30_000 });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
+/**
+ * `current` flips atomically, in both directions: a symbolic link to the release is made under a
+ * temporary name, then renamed over `current` (`mv -T`, one rename(2)). At no moment is there no
+ * `current` or a half-made one. The release folder is touched, so the releases' modification times
+ * say which ran most recently (what retention keeps). scripts/switch-current.sh.
+ */
+
+
+
+
+async function switchCurrent(connection, layout, releaseId) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-switch-current', [releaseId, tmp], { timeoutMs: 60_000 });
+    const target = host_record_lastRecord(stdout, 'current')?.[0] ?? '';
+    if (target !== layout.currentTarget(releaseId)) {
+        throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
+    }
+}
+/** Where `current` points, read back (undefined when there is no `current`). */
+async function readCurrent(connection, layout) {
+    const { stdout } = await connection.run(['readlink', layout.current], { acceptExitCodes: [1], timeoutMs: 30_000 });
+    const target = stdout.trim();
+    return target === '' ? undefined : target;
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-return.js
+/**
+ * The phases of a restart or a rollback once the release to start is checked:
+ *  stop     the orderly shutdown of the whole stack (operator surface last)
+ *  switch   rollback: `current` switched atomically, the release left marked bad (and its guard
+ *           stood down)
+ *  start    the run's own halt mark lifted (a newer one, from another operator, stands), then
+ *           `up -d` from current DISARMED
+ *  verify   the stack verified within health-timeout
+ *  confirm  the release confirmed, DISARMED
+ */
+
+
+
+
+
+
+
+
+
+
+/** stop, switch (rollback), start, verify, confirm: `checked` runs DISARMED and verifies. */
+async function returnTo(run, hostState, checked) {
+    const { connection, layout, logger, request, clock, project, mode } = run;
+    run.checkpoint();
+    run.stopped = await clock.run('stop', () => {
+        run.heldLock.assertHeld();
+        return stopInOrder(connection, {
+            project,
+            groups: shutdownGroups(run.stopProfile(stackProfileOf(checked.manifest)), 'all'),
+            stopTimeoutSeconds: request.stopTimeoutSeconds,
+            logger,
+        });
+    });
+    run.checkpoint();
+    const to = run.target;
+    if (mode === 'rollback' && to !== undefined) {
+        await clock.run('switch', async () => {
+            run.heldLock.assertHeld();
+            await switchCurrent(connection, layout, to);
+            run.releaseAfter = to;
+            logger.info(`current -> releases/${to}`);
+            const left = hostState.current;
+            if (left !== undefined && left !== to) {
+                await markReleaseBad(connection, layout, left, `rolled back by ${request.actor}: ${request.reason}`);
+                run.markedBad = left;
+                logger.info(`Release ${left} is marked bad: last-good will not return to it (a deploy of it that verifies clears the mark).`);
+                if (hostState.guards.some((g) => g.release === left))
+                    await stopGuard(connection, layout, left);
+            }
+        });
+    }
+    const manifest = checked.manifest;
+    run.checkpoint();
+    await clock.run('start', async () => {
+        run.heldLock.assertHeld();
+        // This run says so: it lifts its own halt (a newer one, from another operator, stands).
+        const newer = await liftHaltMark(connection, layout, run.haltNonce);
+        if (newer !== undefined) {
+            throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this ${mode} ran: nothing is started.`, newer);
         }
-        return { candidates, warnings: [] };
-    }
-    const id = to.kind === 'previous' ? previousRelease(journal, state) : to.id;
-    const release = byId.get(id);
-    if (release === undefined) {
-        throw new RollbackTargetError(`${to.kind === 'previous' ? `The previous release ${id} (from the journal)` : `Release ${id}`} is not on the host. ` +
-            `Available releases: ${availableReleases(state)}.`);
-    }
-    if (id === state.current) {
-        throw new RollbackTargetError(`Release ${id} is already current. To start it again, use mode: restart.`);
-    }
-    const warnings = release.bad ? [`Release ${id} is marked bad on the host; returning to it as asked.`] : [];
-    if (!release.confirmed)
-        warnings.push(`Release ${id} was never confirmed by a verified deploy; it is verified on the host and after the start.`);
-    return { candidates: [id], warnings };
-}
-/** The release that ran before current, from the journal (newest line that made current current). */
-function previousRelease(journal, state) {
-    const current = state.current;
-    if (current === undefined) {
-        throw new RollbackTargetError(`No release is current on the host, so there is no previous one. Available releases: ${availableReleases(state)}.`);
-    }
-    for (let i = journal.length - 1; i >= 0; i -= 1) {
-        const entry = journal[i];
-        if (entry === undefined || entry['release'] !== current)
-            continue;
-        const madeCurrent = (entry['action'] === 'deploy' && entry['result'] === 'deployed') || (entry['action'] === 'rollback' && entry['result'] === 'rolled-back');
-        const previous = entry['previous'];
-        if (madeCurrent && typeof previous === 'string' && previous !== '' && previous !== current)
-            return previous;
-    }
-    throw new RollbackTargetError(`The journal records no release that ran before ${current}. Use to: last-good, or name a release. Available releases: ${availableReleases(state)}.`);
-}
-/** `id (current, confirmed)` ..., newest first: for error messages. */
-function availableReleases(state) {
-    if (state.releases.length === 0)
-        return 'none';
-    return [...state.releases]
-        .sort(newestFirst)
-        .map((r) => {
-        const marks = [r.id === state.current ? 'current' : '', r.confirmed ? 'confirmed' : 'unconfirmed', r.bad ? 'bad' : ''].filter((m) => m !== '');
-        return `${r.id} (${marks.join(', ')})`;
-    })
-        .join(', ');
+        run.started = true;
+        await upStack(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), logger);
+    });
+    run.checkpoint();
+    run.verification = await clock.run('verify', () => requireHealthyRelease(connection, manifest, request));
+    run.checkpoint();
+    await clock.run('confirm', async () => {
+        run.heldLock.assertHeld();
+        const confirmation = { release: manifest.releaseId, at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, action: 'rollback', mode: ROLLBACK_TITAN_MODE };
+        await confirmRelease(connection, layout, manifest.releaseId, confirmation, ROLLBACK_TITAN_MODE);
+    });
+    run.result = mode === 'rollback' ? 'rolled-back' : 'restarted';
+    logger.info(`Release ${manifest.releaseId} runs ${ROLLBACK_TITAN_MODE} and verifies (${mode === 'rollback' ? `rolled back from ${run.releaseBefore ?? 'no release'}` : 'restarted'}).`);
 }
 
 ;// CONCATENATED MODULE: ../packages/rollback/lib/rollback.js
@@ -75963,409 +76503,52 @@ function availableReleases(state) {
 
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 const ROLLBACK_MODES = ['halt', 'stop', 'restart', 'rollback'];
-/** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
-const ROLLBACK_TITAN_MODE = 'DISARMED';
-/** The HARD_HALT was not acknowledged in mode `halt`, where it is the whole job. */
-class HaltNotAcknowledgedError extends Error {
-    name = 'HaltNotAcknowledgedError';
-}
 async function rollbackStack(connection, request) {
-    const { layout, project, mode, logger, signal } = request;
-    const startedAt = new Date();
-    const clock = new PhaseClock(logger);
-    const warnings = [];
-    const refused = [];
-    let stopped = [];
-    let state;
-    let lock;
-    let releaseBefore;
-    let releaseAfter;
-    let target;
-    let markedBad;
-    let verification;
-    let result = 'failed';
-    let failure;
-    let hostStatus;
-    let journalWritten = false;
-    let ending = false;
-    /** The stack was started (DISARMED) by this run. */
-    let started = false;
-    const warn = (message) => {
-        warnings.push(message);
-        logger.warning(message);
-    };
-    const cancel = () => {
-        logger.warning(`Cancellation (${cancellationCause(signal)}) received during ${clock.latest ?? 'the start'}: stopping at the next safe point.`);
-        if (!ending)
-            void lock?.abortWork();
-    };
-    signal?.addEventListener('abort', cancel, { once: true });
-    const checkpoint = () => throwIfCancelled(signal, clock.latest);
-    // 1. HARD_HALT, before anything else but reading where it goes (the running release's stack profile).
-    const running = await readRunningProfile(connection, layout);
-    if (running.profile === undefined)
-        warn(`No stack profile: ${running.problem}.`);
-    const profile = running.profile;
-    /** The profile that says how the stack stops: the running release's, else (restart, rollback) the checked target's. */
-    const stopProfile = (fallback) => {
-        const found = profile ?? fallback;
-        if (found === undefined)
-            throw new Error(`Cannot stop the stack in order: ${running.profile === undefined ? running.problem : 'no stack profile'}.`);
-        return found;
-    };
-    const command = createHardHalt({ reason: request.reason, actor: request.actor, runUrl: request.runUrl });
-    const subject = request.halt.subject ?? profile?.halt.subject;
-    const responder = request.halt.responder ?? profile?.halt.responder;
-    const halt = await clock.run('halt', () => subject === undefined || responder === undefined
-        ? Promise.resolve(haltNotSent(command, subject ?? '', `it was not sent: ${running.profile === undefined ? running.problem : 'no halt subject or responder'} (give halt-subject and halt-responder to send it without a profile)`))
-        : sendHardHalt(connection, {
-            address: request.halt.address,
-            user: request.halt.user,
-            password: request.halt.password,
-            subject,
-            responder,
-            hmacSecret: request.halt.hmacSecret,
-            command,
-            timeoutMs: request.halt.timeoutSeconds * 1000,
-            logger,
-        }));
-    if (halt.acknowledged) {
-        logger.info(`HARD_HALT acknowledged by ${halt.acknowledgement?.service ?? 'unknown'} in ${(halt.durationMs / 1000).toFixed(2)} s (nonce ${halt.nonce}).`);
-    }
-    else {
-        warn(`HARD_HALT was NOT acknowledged: ${halt.problem ?? 'no reason known'}.${mode === 'halt' ? '' : ' The shutdown goes on without it.'}`);
-    }
-    // 2. The halt mark, without waiting for any lock: nothing automatic starts trading from now on.
-    const mark = { at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, reason: request.reason, rollbackMode: mode, nonce: command.nonce };
-    await writeHaltMark(connection, layout, mark).then(() => logger.info(`Halt mark written (${layout.stateDir}/halted): nothing automatic starts a trading service or arms the stack until an explicit restart, rollback or lift-halt deploy.`), (error) => warn(`Could not write the halt mark in ${layout.stateDir}: ${error instanceof Error ? firstLine(error.message) : String(error)}`));
+    const { mode, signal } = request;
+    const run = new RollbackRun(connection, request);
+    signal?.addEventListener('abort', run.cancel, { once: true });
+    // HARD_HALT, before anything else but reading where it goes (the running release's stack profile), then the halt mark.
+    const halt = await sendHaltAndMark(run);
     try {
-        checkpoint();
+        run.checkpoint();
         if (mode === 'halt') {
-            // Only for the release-id output and the journal: a host that cannot be read does not undo a halt.
-            state = await clock.run('inspect', () => readHostState(connection, layout)).catch((error) => {
-                warn(`Could not read ${layout.appDir} on ${connection.host}: ${error instanceof Error ? firstLine(error.message) : String(error)}`);
-                return undefined;
-            });
-            releaseBefore = state?.current;
-            releaseAfter = state?.current;
-            if (!halt.acknowledged) {
-                const running = await runningContainers(connection, project).catch(() => undefined);
-                throw new HaltNotAcknowledgedError(running === 0
-                    ? `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. The stack of project ${project} is stopped on ${connection.host} (no container of it runs), ` +
-                        'so nothing trades; the halt mark keeps anything automatic from starting it. Run mode restart to start it again DISARMED.'
-                    : `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. Trading may still be running: ` +
-                        'run this action with mode: stop to stop the trading services.');
-            }
-            result = 'halted';
-            return await finish();
+            await haltOnly(run, halt);
+            return await run.finish();
         }
-        logger.info(`Taking the deploy lock ${layout.lockFile} (waiting up to ${request.lockTimeoutSeconds} s for a deploy that holds it).`);
-        lock = await clock.run('lock', () => acquireDeployLock(connection, {
-            layout,
-            holder: { runUrl: request.runUrl, release: mode === 'rollback' ? `rollback to ${describeTo(request.to)}` : mode, actor: request.actor },
-            timeoutSeconds: request.lockTimeoutSeconds,
-            ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
-            ...(signal !== undefined ? { signal } : {}),
-            logger,
-        }));
-        const heldLock = lock;
-        let journal = [];
-        checkpoint();
-        state = await clock.run('inspect', async () => {
-            const found = await readHostState(connection, layout);
-            if (mode === 'rollback')
-                journal = await readJournal(connection, layout);
-            return found;
-        });
-        const hostState = state;
-        releaseBefore = hostState.current;
-        releaseAfter = hostState.current;
-        checkpoint();
+        const { state, journal } = await lockAndInspect(run);
+        run.checkpoint();
         if (mode === 'stop') {
-            const groups = shutdownGroups(stopProfile(), 'trading');
-            stopped = await clock.run('stop', () => stopInOrder(connection, { project, groups, stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
-            const surface = operatorServices(stopProfile());
-            logger.info(`Left running: ${surface.length > 0 ? `${surface.join(', ')} and ` : ''}the infrastructure.`);
-            result = 'stopped';
-            return await finish();
+            await stopTrading(run);
+            return await run.finish();
         }
-        let checked;
-        if (mode === 'restart') {
-            const current = hostState.current;
-            if (current === undefined) {
-                throw new RollbackTargetError(`No release is current on ${connection.host}: there is nothing to restart. Available releases: ${availableReleases(hostState)}.`);
-            }
-            checked = await clock.run('check', async () => {
-                try {
-                    return await checkRelease(connection, layout, current, logger);
-                }
-                catch (error) {
-                    if (error instanceof ReleaseRefusedError) {
-                        refused.push({ release: current, stage: error.stage, reason: error.reason });
-                        throw new Error(`${error.message} Nothing was stopped: the current release must not start again. Roll back to a good release (mode: rollback).`, { cause: error });
-                    }
-                    throw error;
-                }
-            });
-        }
-        else {
-            const choice = rollbackCandidates(hostState, journal, request.to);
-            for (const warning of choice.warnings)
-                warn(warning);
-            logger.info(`Rollback to ${describeTo(request.to)}: ${choice.candidates.length === 1 ? 'release' : 'candidates, in order:'} ${choice.candidates.join(', ')}.`);
-            checked = await clock.run('target', async () => {
-                for (const candidate of choice.candidates) {
-                    heldLock.assertHeld();
-                    try {
-                        return await checkRelease(connection, layout, candidate, logger);
-                    }
-                    catch (error) {
-                        if (!(error instanceof ReleaseRefusedError))
-                            throw error;
-                        refused.push({ release: candidate, stage: error.stage, reason: error.reason });
-                        if (request.to.kind !== 'last-good')
-                            throw new Error(`${error.message} Nothing was stopped or switched.`, { cause: error });
-                        warn(`Skipping release ${candidate}: ${error.reason}.`);
-                    }
-                }
-                throw new RollbackTargetError(`No good release is usable: ${refused.map((r) => `${r.release} (${r.reason})`).join('; ')}. Nothing was stopped or switched. ` +
-                    `Available releases: ${availableReleases(hostState)}.`);
-            });
-            target = checked.releaseId;
-        }
-        checkpoint();
-        stopped = await clock.run('stop', () => {
-            heldLock.assertHeld();
-            return stopInOrder(connection, { project, groups: shutdownGroups(stopProfile(stackProfileOf(checked.manifest)), 'all'), stopTimeoutSeconds: request.stopTimeoutSeconds, logger });
-        });
-        checkpoint();
-        if (mode === 'rollback' && target !== undefined) {
-            const to = target;
-            await clock.run('switch', async () => {
-                heldLock.assertHeld();
-                await switchCurrent(connection, layout, to);
-                releaseAfter = to;
-                logger.info(`current -> releases/${to}`);
-                const left = hostState.current;
-                if (left !== undefined && left !== to) {
-                    await markReleaseBad(connection, layout, left, `rolled back by ${request.actor}: ${request.reason}`);
-                    markedBad = left;
-                    logger.info(`Release ${left} is marked bad: last-good will not return to it (a deploy of it that verifies clears the mark).`);
-                    if (hostState.guards.some((g) => g.release === left))
-                        await stopGuard(connection, layout, left);
-                }
-            });
-        }
-        const manifest = checked.manifest;
-        checkpoint();
-        await clock.run('start', async () => {
-            heldLock.assertHeld();
-            // This run says so: it lifts its own halt (a newer one, from another operator, stands).
-            const newer = await liftHaltMark(connection, layout, command.nonce);
-            if (newer !== undefined) {
-                throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this ${mode} ran: nothing is started.`, newer);
-            }
-            started = true;
-            await upStack(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), logger);
-        });
-        checkpoint();
-        verification = await clock.run('verify', async () => {
-            return requireHealthyStack(connection, {
-                appDir: layout.appDir,
-                project,
-                manifest,
-                timeoutMs: request.healthTimeoutSeconds * 1000,
-                logger,
-                ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
-                ...(signal !== undefined ? { signal } : {}),
-            });
-        });
-        checkpoint();
-        await clock.run('confirm', async () => {
-            heldLock.assertHeld();
-            const confirmation = { release: manifest.releaseId, at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, action: 'rollback', mode: ROLLBACK_TITAN_MODE };
-            await confirmRelease(connection, layout, manifest.releaseId, confirmation, ROLLBACK_TITAN_MODE);
-        });
-        result = mode === 'rollback' ? 'rolled-back' : 'restarted';
-        logger.info(`Release ${manifest.releaseId} runs ${ROLLBACK_TITAN_MODE} and verifies (${mode === 'rollback' ? `rolled back from ${releaseBefore ?? 'no release'}` : 'restarted'}).`);
-        return await finish();
+        const checked = mode === 'restart' ? await checkCurrent(run, state) : await chooseTarget(run, state, journal);
+        await returnTo(run, state, checked);
+        return await run.finish();
     }
     catch (error) {
-        ending = true;
-        // Not logged here: the outcome carries it, and the caller reports it once (the action fails the step with it).
-        failure = error instanceof Error ? error : new Error(String(error));
-        if (failure instanceof StackUnhealthyError)
-            verification = failure.report;
-        if (failure instanceof OrderlyStopError)
-            stopped = [...failure.stopped];
-        if (lock !== undefined && (!lock.held || connection.closed)) {
-            failure = lock.lostError();
-            hostStatus = 'unknown to this run: the host ended its session; the trading services it stopped stay stopped (the halt mark stands)';
-        }
-        else if (signal?.aborted === true) {
-            const phase = clock.latest;
-            failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${phase ?? 'the rollback'}.`, phase);
-            result = 'cancelled';
-            await endCancelled();
-        }
-        else if (stopped.length > 0 && !started && !(failure instanceof OrderlyStopError)) {
-            failure = new Error(`${failure.message} The Titan services stopped by this run stay stopped and current points at ${releaseAfter ?? 'no release'}: ` +
-                'run mode restart or rollback once the cause is fixed.', { cause: failure });
-        }
-        return await finish();
+        await endAfterError(run, error);
+        return await run.finish();
     }
     finally {
-        signal?.removeEventListener('abort', cancel);
+        signal?.removeEventListener('abort', run.cancel);
     }
-    /**
-     * A cancelled run: the host ended the work in flight; the journal line goes first (a kill may
-     * follow within seconds), then what this run stopped other than the trading services comes back
-     * up, DISARMED, from whatever `current` points at. The trading services stay stopped: the halt
-     * mark this run wrote stands until an explicit restart.
-     */
-    async function endCancelled() {
-        await lock?.abortWork();
-        await writeJournal();
-        const anyStopped = stopped.length > 0 || clock.records.some((r) => r.name === 'stop');
-        if (!anyStopped || mode === 'stop') {
-            hostStatus = `${mode === 'stop' && anyStopped ? 'the trading services this run stopped stay stopped' : 'nothing was stopped'}; the halt mark stands`;
-            return;
-        }
-        try {
-            const now = await readHostState(connection, layout);
-            releaseAfter = now.current;
-            if (now.current === undefined) {
-                hostStatus = 'no release is current; the halt mark stands';
-                return;
-            }
-            const { manifest } = await readInstalledRelease(connection, layout, now.current);
-            const held = tradingServices(manifest.stack ?? stopProfile());
-            await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), held, logger);
-            const runningNow = await runningServices(connection, project);
-            const trading = held.filter((s) => runningNow.includes(s));
-            hostStatus =
-                `release ${now.current} is current; its operator surface and infrastructure run again DISARMED; ` +
-                    (trading.length === 0
-                        ? 'its trading services stay stopped under the halt mark'
-                        : `${trading.join(', ')} still run (not reached by the shutdown, under the HARD_HALT), the other trading services stay stopped under the halt mark`) +
-                    ': run mode restart (or stop) once the cause is known';
-        }
-        catch (error) {
-            hostStatus = `the Titan services this run stopped may stay stopped (${error instanceof Error ? firstLine(error.message) : String(error)}); the halt mark stands: run mode restart`;
-        }
-    }
-    async function writeJournal() {
-        if (journalWritten)
-            return;
-        journalWritten = true;
-        if (connection.closed || (lock !== undefined && !lock.held))
-            return;
-        await appendJournal(connection, layout, {
-            time: new Date().toISOString(),
-            action: 'rollback',
-            rollbackMode: mode,
-            result,
-            release: releaseAfter ?? null,
-            previous: releaseBefore ?? null,
-            mode: started ? ROLLBACK_TITAN_MODE : (state?.mode ?? null),
-            to: mode === 'rollback' ? describeTo(request.to) : null,
-            actor: request.actor,
-            runUrl: request.runUrl,
-            reason: request.reason,
-            halt: { subject: halt.subject, nonce: halt.nonce, acknowledged: halt.acknowledged },
-            refused: refused.map((r) => ({ release: r.release, reason: r.reason })),
-            stopped: stopped.flatMap((g) => g.services),
-            phases: clock.durations(),
-            ...(result === 'cancelled' && clock.latest !== undefined ? { phase: clock.latest } : {}),
-            ...(failure !== undefined ? { error: firstLine(failure.message) } : {}),
-        }).catch((e) => logger.warning(`Could not append to ${layout.journal}: ${e instanceof Error ? e.message : String(e)}`));
-    }
-    async function finish() {
-        await writeJournal();
-        await lock?.release();
-        return {
-            mode,
-            result,
-            releaseBefore,
-            releaseAfter,
-            target,
-            halt,
-            lockWaitedMs: lock?.waitedMs,
-            refused,
-            stopped,
-            leftRunning: mode === 'stop' && result === 'stopped' && profile !== undefined ? operatorServices(profile) : [],
-            markedBad,
-            verification,
-            warnings,
-            hostStatus,
-            phases: clock.records,
-            error: failure,
-            startedAt: startedAt.toISOString(),
-            durationMs: clock.elapsedMs(),
-        };
-    }
-}
-/** How many containers of the project run (a stopped stack: 0). */
-async function runningContainers(connection, project) {
-    return (await runningServices(connection, project)).length;
-}
-/** The services of the project whose containers run. */
-async function runningServices(connection, project) {
-    const { stdout } = await connection.run(['docker', 'ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Label "com.docker.compose.service"}}'], {
-        timeoutMs: 30_000,
-        logOutput: 'none',
-    });
-    return stdout.split('\n').filter((l) => l.trim() !== '');
-}
-function firstLine(text) {
-    const line = text.split('\n')[0] ?? '';
-    return line.length > 400 ? `${line.slice(0, 400)}…` : line;
-}
-/** The outcome of a HARD_HALT that could not be sent (no subject or responder to send it to). */
-function haltNotSent(command, subject, problem) {
-    return { subject, nonce: command.nonce, issuedAt: command.issuedAt, acknowledged: false, acknowledgement: undefined, problem, ignoredReplies: [], durationMs: 0 };
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(7362);
-;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-key-pins.js
 /**
- * Host key pinning. Pins are known_hosts lines (plain or hashed host names, `[host]:port` forms,
+ * Host key pins as written: known_hosts lines (plain or hashed host names, `[host]:port` forms,
  * comma-separated patterns with `*`/`?` wildcards and `!` negation, `@revoked` markers), bare public
  * keys (`ssh-ed25519 AAAA... comment`, as in a host's `.pub` file) or SHA256 fingerprints
- * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it). Several pins may name one host (key
- * rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
- * There is no way to accept an unpinned key.
+ * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it), parsed (parseHostKeyPins) and
+ * matched against the name a host is known by (knownHostsName). HostKeyPolicy (host-keys.ts) decides.
  */
 
 
-/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
-const HOST_KEY_ALGORITHMS = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-    'ssh-rsa',
-];
 const KEY_TYPE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)$/;
 /** `SHA256:` + unpadded base64 of the SHA-256 of the raw key blob, as OpenSSH prints it. */
 function fingerprintOf(keyBlob) {
@@ -76512,6 +76695,27 @@ function parseHostKeyPins(entries) {
     });
     return pins;
 }
+/** The outcome of checking a presented host key. */
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+/**
+ * Host key pinning: the pins for one host and port (pins as written: host-key-pins.ts), the key
+ * algorithms offered for them, and the verdict on the key a server presents. Several pins may
+ * name one host (key rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
+ * There is no way to accept an unpinned key.
+ */
+
+
+/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
+const HOST_KEY_ALGORITHMS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+    'ssh-rsa',
+];
 /** The pins that apply to one host and port, and the check of a presented key against them. */
 class HostKeyPolicy {
     host;
@@ -76584,6 +76788,94 @@ class HostKeyPolicy {
         }
         return refuse('not-pinned');
     }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/channel-slots.js
+/** A counting semaphore for the session channels of one connection (connection.ts). */
+class ChannelSlots {
+    #free;
+    #waiting = [];
+    constructor(size) {
+        this.#free = size;
+    }
+    async acquire() {
+        if (this.#free > 0)
+            this.#free -= 1;
+        else
+            await new Promise((resolve) => this.#waiting.push(resolve));
+        let released = false;
+        return () => {
+            if (released)
+                return;
+            released = true;
+            const next = this.#waiting.shift();
+            if (next)
+                next();
+            else
+                this.#free += 1;
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-line.js
+/**
+ * The command line a remote command runs as: the process group id announced first on stderr
+ * (`echo titan-ssh-pgid:$$ >&2`), a fixed PATH, then `exec` of the quoted argv or of the script's
+ * interpreter; and the helper line that kills such a process group (remote-command.ts).
+ */
+
+
+/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
+const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What the shell writes first on stderr, followed by its process group id. */
+const PGID_MARKER = 'titan-ssh-pgid:';
+/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
+const MAX_SCRIPT_BYTES = 100 * 1024;
+function isScript(command) {
+    return !Array.isArray(command);
+}
+/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
+function renderCommand(command) {
+    let argv;
+    let display;
+    if (isScript(command)) {
+        const bytes = Buffer.byteLength(command.script);
+        if (bytes > MAX_SCRIPT_BYTES) {
+            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
+        }
+        const shell = command.shell ?? 'sh';
+        const name = command.name ?? 'script';
+        const args = command.args ?? [];
+        argv = [shell, '-c', command.script, name, ...args];
+        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
+    }
+    else {
+        const args = command;
+        if (args.length === 0)
+            throw new SshConfigError('A remote command needs at least a program name.');
+        argv = args;
+        display = displayCommand(args);
+    }
+    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
+    return { line, display, secrets: secretValues(argv) };
+}
+/**
+ * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
+ * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
+ * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
+ * the group is gone.
+ */
+function killGroupLine(pgid, graceMs) {
+    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
+    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
+    return [
+        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
+        `g=${pgid}; export g`,
+        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
+        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
+        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
+        `timeout 3 sh -c ${quoteArg(waitGone)}`,
+    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
@@ -76664,66 +76956,109 @@ async function startLocalForward(options) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
+
+
+class GroupKill {
+    /** Why the command is killed (the first reason wins); undefined while it is not. */
+    reason;
+    /** Settles to true once the process group is gone (false: it could not be killed, the channel was closed). */
+    done;
+    #session;
+    #display;
+    #graceMs;
+    #hooks;
+    #channel;
+    #pgid;
+    #beforeChannel;
+    #awaitingPgid = false;
+    constructor(session, display, graceMs, hooks) {
+        this.#session = session;
+        this.#display = display;
+        this.#graceMs = graceMs;
+        this.#hooks = hooks;
+    }
+    /** The shell announced its process group. */
+    get pgidKnown() {
+        return this.#pgid !== undefined;
+    }
+    /** The process group the shell announced; a kill waiting for it starts now. */
+    announce(pgid) {
+        this.#pgid = pgid;
+        if (this.#awaitingPgid && this.done === undefined && this.#channel)
+            this.#killGroup(this.#channel, pgid);
+    }
+    /** The command's channel is open. */
+    attach(channel) {
+        this.#channel = channel;
+    }
+    /** Runs a kill asked for before the channel opened; false when there was none. */
+    killPending() {
+        if (this.#beforeChannel === undefined)
+            return false;
+        this.kill(this.#beforeChannel);
+        return true;
+    }
+    kill(reason) {
+        if (this.reason || this.#hooks.settled())
+            return;
+        const ch = this.#channel;
+        if (!ch) {
+            this.#beforeChannel ??= reason;
+            return;
+        }
+        this.reason = reason;
+        this.#hooks.onKill();
+        if (this.#pgid !== undefined) {
+            this.#killGroup(ch, this.#pgid);
+            return;
+        }
+        // The shell has not announced its process group yet (it is the first thing it does): wait for
+        // it a little, then fall back to closing the channel.
+        this.#awaitingPgid = true;
+        setTimeout(() => {
+            if (this.done === undefined) {
+                this.done = Promise.resolve(false);
+                ch.close();
+            }
+        }, 2000).unref();
+    }
+    #killGroup(ch, group) {
+        this.#session.logger.debug(`killing remote process group ${group} of ${this.#display}`);
+        this.done = this.#session.runHelper(killGroupLine(group, this.#graceMs)).then((code) => code === 0, () => false);
+        // Whatever the helper achieved, do not wait for the channel forever.
+        void this.done.then(() => {
+            setTimeout(() => {
+                if (!this.#hooks.channelClosed())
+                    ch.close();
+            }, 2000).unref();
+        });
+    }
+    /** What the killed command rejects with, once the kill is done (the group gone, or not). */
+    async error(end) {
+        const reason = this.reason;
+        const killed = this.done ? await this.done : false;
+        if (reason === undefined || reason.kind === 'timeout') {
+            return new CommandTimeoutError({ command: this.#display, timeoutMs: end.timeoutMs, stderrTail: end.stderrTail, killed, exited: end.exited });
+        }
+        if (reason.kind === 'abort')
+            return new CommandAbortedError({ command: this.#display, stderrTail: end.stderrTail, reason: reason.reason });
+        const cause = reason.error;
+        return cause instanceof Error ? cause : new SshError(`${this.#display}: ${describeError(cause)}`);
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
+;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
+/**
+ * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
+ * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
+ */
 
-
-
-/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
-const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const PGID_MARKER = 'titan-ssh-pgid:';
 const STDERR_TAIL_LINES = 20;
 const STDERR_TAIL_BYTES = 4096;
 const MAX_LINE = 64 * 1024;
-/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
-const MAX_SCRIPT_BYTES = 100 * 1024;
-function isScript(command) {
-    return !Array.isArray(command);
-}
-/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
-function renderCommand(command) {
-    let argv;
-    let display;
-    if (isScript(command)) {
-        const bytes = Buffer.byteLength(command.script);
-        if (bytes > MAX_SCRIPT_BYTES) {
-            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
-        }
-        const shell = command.shell ?? 'sh';
-        const name = command.name ?? 'script';
-        const args = command.args ?? [];
-        argv = [shell, '-c', command.script, name, ...args];
-        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
-    }
-    else {
-        const args = command;
-        if (args.length === 0)
-            throw new SshConfigError('A remote command needs at least a program name.');
-        argv = args;
-        display = displayCommand(args);
-    }
-    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
-    return { line, display, secrets: secretValues(argv) };
-}
-/**
- * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
- * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
- * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
- * the group is gone.
- */
-function killGroupLine(pgid, graceMs) {
-    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
-    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
-    return [
-        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
-        `g=${pgid}; export g`,
-        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
-        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
-        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
-        `timeout 3 sh -c ${quoteArg(waitGone)}`,
-    ].join('\n');
-}
 /** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
 class LineSplitter {
     #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
@@ -76766,6 +77101,50 @@ class StderrTail {
         return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
     }
 }
+/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
+class StdoutCapture {
+    /** Every byte of stdout seen, kept or not. */
+    bytes = 0;
+    truncated = false;
+    #chunks = [];
+    #keep;
+    #max;
+    #onTruncated;
+    constructor(keep, max, onTruncated) {
+        this.#keep = keep;
+        this.#max = max;
+        this.#onTruncated = onTruncated;
+    }
+    /** Counts a chunk that goes elsewhere (a stream's destination). */
+    count(chunk) {
+        this.bytes += chunk.length;
+    }
+    push(chunk) {
+        this.bytes += chunk.length;
+        if (!this.#keep)
+            return;
+        const room = this.#max - (this.bytes - chunk.length);
+        if (room >= chunk.length) {
+            this.#chunks.push(chunk);
+            return;
+        }
+        if (room > 0)
+            this.#chunks.push(chunk.subarray(0, room));
+        if (!this.truncated)
+            this.#onTruncated();
+        this.truncated = true;
+    }
+    kept() {
+        return Buffer.concat(this.#chunks);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
+
+
+
+
+
 async function execute(session, command, options, sink) {
     const rendered = renderCommand(command);
     const { display, secrets } = rendered;
@@ -76796,12 +77175,7 @@ async function execute(session, command, options, sink) {
         let exitSignal = null;
         /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
         let exitedEarly;
-        let pgid;
-        let killReason;
-        let killDone;
-        let stdoutBytes = 0;
-        let stdoutTruncated = false;
-        const captured = [];
+        const stdout = new StdoutCapture(sink.captureStdout, sink.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`));
         const tail = new StderrTail();
         let destinationFinished = sink.mode !== 'stream';
         let channelClosed = false;
@@ -76819,12 +77193,10 @@ async function execute(session, command, options, sink) {
             options.onStdoutLine?.(line);
         });
         const stderrLines = new LineSplitter((raw) => {
-            if (pgid === undefined && raw.startsWith(PGID_MARKER)) {
+            if (!killer.pgidKnown && raw.startsWith(PGID_MARKER)) {
                 const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
                 if (Number.isSafeInteger(value) && value > 1) {
-                    pgid = value;
-                    if (awaitingPgid && killDone === undefined && channel)
-                        killGroup(channel, value);
+                    killer.announce(value);
                     return;
                 }
             }
@@ -76864,69 +77236,27 @@ async function execute(session, command, options, sink) {
             }
             resolve({
                 exitCode: exitCode ?? 0,
-                stdout: Buffer.concat(captured),
-                stdoutTruncated,
-                bytes: stdoutBytes,
+                stdout: stdout.kept(),
+                stdoutTruncated: stdout.truncated,
+                bytes: stdout.bytes,
                 stderrTail: tail.text(),
                 durationMs,
             });
         };
-        let killBeforeChannel;
-        let awaitingPgid = false;
-        const closeChannelSoon = (ch) => {
-            setTimeout(() => {
-                if (!channelClosed)
-                    ch.close();
-            }, 2000).unref();
-        };
-        function killGroup(ch, group) {
-            logger.debug(`killing remote process group ${group} of ${display}`);
-            killDone = session.runHelper(killGroupLine(group, graceMs)).then((code) => code === 0, () => false);
-            // Whatever the helper achieved, do not wait for the channel forever.
-            void killDone.then(() => closeChannelSoon(ch));
-        }
-        function kill(reason) {
-            if (killReason || settled)
-                return;
-            if (!channel) {
-                killBeforeChannel ??= reason;
-                return;
-            }
-            const ch = channel;
-            killReason = reason;
-            clearTimeout(timer);
-            if (pgid !== undefined) {
-                killGroup(ch, pgid);
-                return;
-            }
-            // The shell has not announced its process group yet (it is the first thing it does): wait for
-            // it a little, then fall back to closing the channel.
-            awaitingPgid = true;
-            setTimeout(() => {
-                if (killDone === undefined) {
-                    killDone = Promise.resolve(false);
-                    ch.close();
-                }
-            }, 2000).unref();
-        }
+        const killer = new GroupKill(session, display, graceMs, {
+            settled: () => settled,
+            channelClosed: () => channelClosed,
+            onKill: () => clearTimeout(timer),
+        });
+        const kill = killer.kill.bind(killer);
         const finish = async () => {
             if (settled || !channelClosed || !destinationFinished || !stderrEnded)
                 return;
             stdoutLines.flush();
             stderrLines.flush();
             const stderrTail = tail.text();
-            if (killReason) {
-                const killed = killDone ? await killDone : false;
-                if (killReason.kind === 'timeout') {
-                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
-                }
-                else if (killReason.kind === 'abort') {
-                    settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
-                }
-                else {
-                    const cause = killReason.error;
-                    settle(cause instanceof Error ? cause : new SshError(`${display}: ${describeError(cause)}`));
-                }
+            if (killer.reason) {
+                settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
                 return;
             }
             if (exitSignal !== null) {
@@ -76954,13 +77284,14 @@ async function execute(session, command, options, sink) {
         // close can arrive in the same TCP segment as the channel's confirmation.
         const wire = (ch) => {
             channel = ch;
+            killer.attach(ch);
             ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
             // The timeout keeps running after the exit status: a command is done only when its channel
             // closes, and a background child still holding stdout or stderr keeps it open (it is killed
             // with the rest of the process group when the timeout comes).
             ch.on('exit', (code, signal) => {
                 recordExit(code, signal);
-                if (killReason === undefined)
+                if (killer.reason === undefined)
                     exitedEarly = exitCode ?? exitSignal ?? undefined;
             });
             // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
@@ -76985,9 +77316,7 @@ async function execute(session, command, options, sink) {
             ch.stderr.once('close', onStderrEnd);
             if (sink.mode === 'stream' && sink.destination) {
                 const destination = sink.destination;
-                ch.on('data', (chunk) => {
-                    stdoutBytes += chunk.length;
-                });
+                ch.on('data', (chunk) => stdout.count(chunk));
                 destination.once('error', (error) => {
                     ch.unpipe(destination);
                     ch.resume();
@@ -77003,19 +77332,7 @@ async function execute(session, command, options, sink) {
             }
             else {
                 ch.on('data', (chunk) => {
-                    stdoutBytes += chunk.length;
-                    if (sink.captureStdout) {
-                        const room = sink.maxStdoutBytes - (stdoutBytes - chunk.length);
-                        if (room >= chunk.length)
-                            captured.push(chunk);
-                        else {
-                            if (room > 0)
-                                captured.push(chunk.subarray(0, room));
-                            if (!stdoutTruncated)
-                                logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`);
-                            stdoutTruncated = true;
-                        }
-                    }
+                    stdout.push(chunk);
                     if (logLevel !== 'none' || options.onStdoutLine)
                         stdoutLines.push(chunk);
                 });
@@ -77037,9 +77354,7 @@ async function execute(session, command, options, sink) {
             options.signal?.addEventListener('abort', onAbort, { once: true });
             if (timeoutMs > 0 && Number.isFinite(timeoutMs))
                 timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);
-            if (killBeforeChannel)
-                kill(killBeforeChannel);
-            else if (options.signal?.aborted)
+            if (!killer.killPending() && options.signal?.aborted)
                 onAbort();
         };
         const unsubscribeLost = session.onLost(() => {
@@ -77089,7 +77404,7 @@ async function streamCommand(session, command, destination, options = {}) {
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ../packages/ssh/lib/tar-writer.js
 /**
  * A streaming tar (POSIX ustar, with pax extended headers for long names, long link targets and
@@ -77173,7 +77488,7 @@ function entryHeaders(fields) {
     return blocks;
 }
 async function* fileContent(path, size) {
-    const handle = await (0,promises_namespaceObject.open)(path, 'r');
+    const handle = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
     try {
         let remaining = size;
         while (remaining > 0) {
@@ -77195,12 +77510,12 @@ async function* fileContent(path, size) {
 }
 async function scanInto(root, archivePath, options, out) {
     const localPath = archivePath === './' ? root : (0,external_node_path_.join)(root, archivePath);
-    const info = await (0,promises_namespaceObject.lstat)(localPath);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(localPath);
     const mtime = Math.floor(info.mtimeMs / 1000);
     if (info.isDirectory()) {
         out.push({ archivePath: archivePath.endsWith('/') ? archivePath : `${archivePath}/`, localPath, type: 'directory', mode: info.mode, size: 0, mtime });
         const names = [];
-        for await (const dirent of await (0,promises_namespaceObject.opendir)(localPath))
+        for await (const dirent of await (0,external_node_fs_promises_namespaceObject.opendir)(localPath))
             names.push(dirent.name);
         names.sort();
         for (const name of names) {
@@ -77214,7 +77529,7 @@ async function scanInto(root, archivePath, options, out) {
         if (options.symlinks === 'refuse') {
             throw new UploadError(`${localPath} is a symbolic link and symbolic links were refused for this upload; replace it with the file it points to or allow symlinks.`);
         }
-        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,promises_namespaceObject.readlink)(localPath) });
+        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,external_node_fs_promises_namespaceObject.readlink)(localPath) });
     }
     else {
         throw new UploadError(`${localPath} is not a regular file, directory or symbolic link (a socket, FIFO or device) and cannot be uploaded.`);
@@ -77225,7 +77540,7 @@ async function scanInto(root, archivePath, options, out) {
  * before anything is sent: an UploadError names the offending path.
  */
 async function scanTree(root, options = {}) {
-    const info = await (0,promises_namespaceObject.lstat)(root);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(root);
     if (!info.isDirectory())
         throw new UploadError(`${root} is not a directory; upload a single file with uploadFile().`);
     const out = [];
@@ -77339,7 +77654,7 @@ async function uploadFile(session, source, remotePath, options = {}) {
     let stdin;
     let bytes = 0;
     if (typeof source === 'string') {
-        const info = await (0,promises_namespaceObject.stat)(source);
+        const info = await (0,external_node_fs_promises_namespaceObject.stat)(source);
         if (!info.isFile())
             throw new SshConfigError(`${source} is not a regular file.`);
         mode ??= info.mode & 0o7777;
@@ -77383,15 +77698,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/connection.js
-/**
- * One SSH connection to one host, host key pinned. Every command, upload and tunnel is a channel on
- * this one connection. ssh2 is handed a socket of our own with TCP_NODELAY set: with Nagle's
- * algorithm on, every small request waits for the peer's delayed ACK (~40 ms per round trip).
- *
- * Connecting retries with exponential backoff on transient failures only (connection refused,
- * timeouts, a connection dropped during the handshake); never on a host key mismatch or an
- * authentication failure, and nothing after the connection is up is ever retried.
- */
 
 
 
@@ -77399,81 +77705,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 
 
 
-
-const { Client, utils } = lib;
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
-/** A failure of one connection attempt, flagged retryable or not. */
-class AttemptFailure extends Error {
-    retryable;
-    final;
-    constructor(message, retryable, final) {
-        super(message);
-        this.retryable = retryable;
-        this.final = final;
-    }
-}
-function errorCode(error) {
-    if (typeof error === 'object' && error !== null && 'code' in error) {
-        return typeof error.code === 'string' ? error.code : undefined;
-    }
-    return undefined;
-}
-function errorLevel(error) {
-    if (typeof error === 'object' && error !== null && 'level' in error) {
-        return typeof error.level === 'string' ? error.level : undefined;
-    }
-    return undefined;
-}
-function tcpConnect(host, port, timeoutMs) {
-    return new Promise((resolve, reject) => {
-        const socket = (0,external_node_net_.connect)({ host, port });
-        socket.setNoDelay(true);
-        const timer = setTimeout(() => {
-            socket.destroy();
-            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
-        }, timeoutMs);
-        const onError = (error) => {
-            clearTimeout(timer);
-            const code = errorCode(error);
-            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
-        };
-        socket.once('error', onError);
-        socket.once('connect', () => {
-            clearTimeout(timer);
-            socket.off('error', onError);
-            socket.setNoDelay(true);
-            resolve(socket);
-        });
-    });
-}
-function connection_sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
-/** A counting semaphore for session channels. */
-class ChannelSlots {
-    #free;
-    #waiting = [];
-    constructor(size) {
-        this.#free = size;
-    }
-    async acquire() {
-        if (this.#free > 0)
-            this.#free -= 1;
-        else
-            await new Promise((resolve) => this.#waiting.push(resolve));
-        let released = false;
-        return () => {
-            if (released)
-                return;
-            released = true;
-            const next = this.#waiting.shift();
-            if (next)
-                next();
-            else
-                this.#free += 1;
-        };
-    }
-}
 /** An open, authenticated connection. Create with connectSsh(). */
 class SshConnection {
     host;
@@ -77666,7 +77897,7 @@ class SshConnection {
             if (this.#running.size > 0 && this.#lostReason === undefined) {
                 this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
                 const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
-                await Promise.race([stops, connection_sleep(this.#killGraceMs + 5000)]);
+                await Promise.race([stops, (0,promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000)]);
             }
             await Promise.all([...this.#forwards].map((forward) => forward.close()));
             await new Promise((resolve) => {
@@ -77695,27 +77926,68 @@ class SshConnection {
         return this.close();
     }
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/ssh-handshake.js
+/**
+ * One attempt at an SSH connection: a TCP socket of our own with TCP_NODELAY set (with Nagle's
+ * algorithm on, every small request waits for the peer's delayed ACK, ~40 ms per round trip), the
+ * key exchange with the host key checked against the pins before any authentication, public key
+ * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
+ */
+
+
+
+
+const { Client } = lib;
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+/** A failure of one connection attempt, flagged retryable or not. */
+class AttemptFailure extends Error {
+    retryable;
+    final;
+    constructor(message, retryable, final) {
+        super(message);
+        this.retryable = retryable;
+        this.final = final;
+    }
+}
+function errorCode(error) {
+    if (typeof error === 'object' && error !== null && 'code' in error) {
+        return typeof error.code === 'string' ? error.code : undefined;
+    }
+    return undefined;
+}
+function errorLevel(error) {
+    if (typeof error === 'object' && error !== null && 'level' in error) {
+        return typeof error.level === 'string' ? error.level : undefined;
+    }
+    return undefined;
+}
+function tcpConnect(host, port, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const socket = (0,external_node_net_.connect)({ host, port });
+        socket.setNoDelay(true);
+        const timer = setTimeout(() => {
+            socket.destroy();
+            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
+        }, timeoutMs);
+        const onError = (error) => {
+            clearTimeout(timer);
+            const code = errorCode(error);
+            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
+        };
+        socket.once('error', onError);
+        socket.once('connect', () => {
+            clearTimeout(timer);
+            socket.off('error', onError);
+            socket.setNoDelay(true);
+            resolve(socket);
+        });
+    });
+}
 function keyError(options, detail) {
     // ssh2's messages here are fixed texts ("Bad passphrase", "Unsupported key format"): never key material.
     const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
     return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
-}
-function checkOptions(options) {
-    if (options.host.length === 0)
-        throw new SshConfigError('The SSH host is empty.');
-    const port = options.port ?? 22;
-    if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
-    if (options.username.length === 0)
-        throw new SshConfigError('The SSH user name is empty.');
-    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
-    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
-    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
-    const parsed = utils.parseKey(options.privateKey);
-    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
-        throw keyError(options, parsed.message);
-    }
-    return { port, policy };
 }
 async function connectOnce(options, port, policy) {
     const timeoutMs = options.connectTimeoutMs ?? 20_000;
@@ -77811,6 +78083,39 @@ async function connectOnce(options, port, policy) {
         }
     });
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/connect.js
+/**
+ * Opening the one SSH connection to a host (connectSsh): the options checked before anything is
+ * sent (host, port, user, the private key, the host key pins), then attempts (ssh-handshake.ts)
+ * retried with exponential backoff on transient failures only (connection refused, timeouts, a
+ * connection dropped during the handshake); never on a host key mismatch or an authentication
+ * failure, and nothing after the connection is up is ever retried.
+ */
+
+
+
+
+
+
+const { utils } = lib;
+function checkOptions(options) {
+    if (options.host.length === 0)
+        throw new SshConfigError('The SSH host is empty.');
+    const port = options.port ?? 22;
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
+    if (options.username.length === 0)
+        throw new SshConfigError('The SSH user name is empty.');
+    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
+    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
+    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
+    const parsed = utils.parseKey(options.privateKey);
+    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
+        throw keyError(options, parsed.message);
+    }
+    return { port, policy };
+}
 /**
  * Opens the one connection to a host: host key pinned (checked during key exchange, before any
  * authentication), public key authentication, keepalive. Retries with exponential backoff while the
@@ -77849,7 +78154,7 @@ async function connectSsh(given) {
             const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
             const delay = Math.round(base * (0.8 + Math.random() * 0.4));
             logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
-            await connection_sleep(delay);
+            await (0,promises_namespaceObject.setTimeout)(delay);
         }
     }
 }

@@ -6,7 +6,8 @@ import { HostLayout } from '@titan/host/host-layout';
 import type { Logger } from '@titan/log/logger';
 import { rollbackStack, type RollbackOutcome } from '@titan/rollback/rollback';
 import { describeTo } from '@titan/rollback/rollback-target';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import { readSettings } from './settings.js';
 import { rollbackSummary } from './summary.js';
 

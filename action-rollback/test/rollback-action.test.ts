@@ -15,7 +15,7 @@ import { acquireDeployLock } from '@titan/host/deploy-lock';
 import { HostLayout } from '@titan/host/host-layout';
 import { silentLogger } from '@titan/log/logger';
 import { sealAcknowledgement } from '@titan/rollback/halt-acknowledgement';
-import { connectSsh } from '@titan/ssh/connection';
+import { connectSsh } from '@titan/ssh/connect';
 import { cancelAsGitHubDoes, runActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import {
   PROJECT,

@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6639);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(741);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6639:
+/***/ 741:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63254,7 +63254,7 @@ function projectProblem(project) {
  * (HostLayout) and the host scripts' (the TITAN_* variables every host script runs with:
  * HostLayout.environment(), see host-script.ts) are both made from them.
  */
-const HOST_NAMES = {
+const NAMES = {
     releases: 'releases',
     current: 'current',
     shared: 'shared',
@@ -63274,29 +63274,29 @@ class HostLayout {
         this.appDir = appDir;
     }
     get releasesDir() {
-        return `${this.appDir}/${HOST_NAMES.releases}`;
+        return `${this.appDir}/${NAMES.releases}`;
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
     }
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
-        return `${HOST_NAMES.releases}/${releaseId}`;
+        return `${NAMES.releases}/${releaseId}`;
     }
     get current() {
-        return `${this.appDir}/${HOST_NAMES.current}`;
+        return `${this.appDir}/${NAMES.current}`;
     }
     get sharedDir() {
-        return `${this.appDir}/${HOST_NAMES.shared}`;
+        return `${this.appDir}/${NAMES.shared}`;
     }
     get envFile() {
-        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
+        return `${this.sharedDir}/${NAMES.envFile}`;
     }
     get trustDir() {
-        return `${this.appDir}/${HOST_NAMES.trust}`;
+        return `${this.appDir}/${NAMES.trust}`;
     }
     get stateDir() {
-        return `${this.appDir}/${HOST_NAMES.state}`;
+        return `${this.appDir}/${NAMES.state}`;
     }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
@@ -63315,18 +63315,18 @@ class HostLayout {
         return `${this.stateDir}/${name}`;
     }
     get journal() {
-        return `${this.appDir}/${HOST_NAMES.journal}`;
+        return `${this.appDir}/${NAMES.journal}`;
     }
     get lockFile() {
-        return `${this.appDir}/${HOST_NAMES.lock}`;
+        return `${this.appDir}/${NAMES.lock}`;
     }
     get lockHolderFile() {
-        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
+        return `${this.appDir}/${NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
-        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${HOST_NAMES[name]}`]);
-        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: HOST_NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
     }
 }
 /** The host scripts' variable for each folder or file right below the application folder. */
@@ -63454,6 +63454,8 @@ function hostConnectOptions(settings, logger) {
 
 // EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
 var job_summary = __nccwpck_require__(5341);
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(7362);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
@@ -63469,14 +63471,22 @@ class SshError extends Error {
 class SshConfigError extends SshError {
     name = 'SshConfigError';
 }
+/** An error about one host: the host and port it names. */
+class HostSshError extends SshError {
+    host;
+    port;
+    constructor(message, host, port, options) {
+        super(message, options);
+        this.host = host;
+        this.port = port;
+    }
+}
 /**
  * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
  * Thrown during key exchange, before any authentication is attempted.
  */
-class HostKeyMismatchError extends SshError {
+class HostKeyMismatchError extends HostSshError {
     name = 'HostKeyMismatchError';
-    host;
-    port;
     /** Key type the server presented, e.g. `ssh-ed25519`. */
     keyType;
     /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
@@ -63497,9 +63507,7 @@ class HostKeyMismatchError extends SshError {
                 `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
                 `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
                 `man-in-the-middle.`;
-        super(message);
-        this.host = init.host;
-        this.port = init.port;
+        super(message, init.host, init.port);
         this.keyType = init.keyType;
         this.fingerprint = init.fingerprint;
         this.reason = init.reason;
@@ -63507,79 +63515,71 @@ class HostKeyMismatchError extends SshError {
     }
 }
 /** The server refused every authentication method offered (the key is not authorised). */
-class AuthenticationError extends SshError {
+class AuthenticationError extends HostSshError {
     name = 'AuthenticationError';
-    host;
-    port;
     username;
     constructor(host, port, username, detail) {
         super(`Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
             `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
-            `user is not locked.`);
-        this.host = host;
-        this.port = port;
+            `user is not locked.`, host, port);
         this.username = username;
     }
 }
 /** The connection could not be set up (after retries for transient failures). */
-class ConnectError extends SshError {
+class ConnectError extends HostSshError {
     name = 'ConnectError';
-    host;
-    port;
     attempts;
     constructor(host, port, attempts, detail, options) {
-        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, options);
-        this.host = host;
-        this.port = port;
+        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, host, port, options);
         this.attempts = attempts;
     }
 }
 /** The connection dropped (or was closed) while an operation was in progress. */
-class ConnectionLostError extends SshError {
+class ConnectionLostError extends HostSshError {
     name = 'ConnectionLostError';
-    host;
-    port;
     constructor(host, port, during, detail) {
         super(`Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
-            `The remote side may or may not have finished the work; check the host before retrying.`);
-        this.host = host;
-        this.port = port;
+            `The remote side may or may not have finished the work; check the host before retrying.`, host, port);
     }
 }
 function stderrSection(stderrTail) {
     const trimmed = stderrTail.replace(/\s+$/, '');
     return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
 }
-/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-class CommandFailedError extends SshError {
-    name = 'CommandFailedError';
+/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
+class RemoteCommandError extends SshError {
     /** The command as shown to users: quoted, with secret arguments redacted. */
     command;
+    stderrTail;
+    constructor(message, command, stderrTail) {
+        super(`${message}: ${command}${stderrSection(stderrTail)}`);
+        this.command = command;
+        this.stderrTail = stderrTail;
+    }
+}
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+class CommandFailedError extends RemoteCommandError {
+    name = 'CommandFailedError';
     exitCode;
     signal;
-    stderrTail;
     constructor(init) {
         const how = init.signal !== null
             ? `was killed by signal ${init.signal}`
             : init.exitCode !== null
                 ? `exited with status ${init.exitCode}`
                 : 'ended without reporting an exit status';
-        super(`Remote command ${how}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
+        super(`Remote command ${how}`, init.command, init.stderrTail);
         this.exitCode = init.exitCode;
         this.signal = init.signal;
-        this.stderrTail = init.stderrTail;
     }
 }
 /**
  * A remote command ran past its timeout (until its channel closed: a background child holding its
  * output counts); its remote process group was killed.
  */
-class CommandTimeoutError extends SshError {
+class CommandTimeoutError extends RemoteCommandError {
     name = 'CommandTimeoutError';
-    command;
     timeoutMs;
-    stderrTail;
     constructor(init) {
         const fate = init.killed
             ? 'its remote process group was killed'
@@ -63587,22 +63587,16 @@ class CommandTimeoutError extends SshError {
         const held = init.exited === undefined
             ? ''
             : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
-        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
         this.timeoutMs = init.timeoutMs;
-        this.stderrTail = init.stderrTail;
     }
 }
 /** A remote command was aborted through its AbortSignal; its remote process group was killed. */
-class CommandAbortedError extends SshError {
+class CommandAbortedError extends RemoteCommandError {
     name = 'CommandAbortedError';
-    command;
-    stderrTail;
     constructor(init) {
         const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
-        super(`Remote command aborted (${why}); its remote process group was killed: ${init.command}${stderrSection(init.stderrTail)}`);
-        this.command = init.command;
-        this.stderrTail = init.stderrTail;
+        super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
     }
 }
 /** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
@@ -63628,27 +63622,16 @@ function describeError(error) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-key-pins.js
 /**
- * Host key pinning. Pins are known_hosts lines (plain or hashed host names, `[host]:port` forms,
+ * Host key pins as written: known_hosts lines (plain or hashed host names, `[host]:port` forms,
  * comma-separated patterns with `*`/`?` wildcards and `!` negation, `@revoked` markers), bare public
  * keys (`ssh-ed25519 AAAA... comment`, as in a host's `.pub` file) or SHA256 fingerprints
- * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it). Several pins may name one host (key
- * rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
- * There is no way to accept an unpinned key.
+ * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it), parsed (parseHostKeyPins) and
+ * matched against the name a host is known by (knownHostsName). HostKeyPolicy (host-keys.ts) decides.
  */
 
 
-/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
-const HOST_KEY_ALGORITHMS = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-    'ssh-rsa',
-];
 const KEY_TYPE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)$/;
 /** `SHA256:` + unpadded base64 of the SHA-256 of the raw key blob, as OpenSSH prints it. */
 function fingerprintOf(keyBlob) {
@@ -63795,6 +63778,27 @@ function parseHostKeyPins(entries) {
     });
     return pins;
 }
+/** The outcome of checking a presented host key. */
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+/**
+ * Host key pinning: the pins for one host and port (pins as written: host-key-pins.ts), the key
+ * algorithms offered for them, and the verdict on the key a server presents. Several pins may
+ * name one host (key rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
+ * There is no way to accept an unpinned key.
+ */
+
+
+/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
+const HOST_KEY_ALGORITHMS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+    'ssh-rsa',
+];
 /** The pins that apply to one host and port, and the check of a presented key against them. */
 class HostKeyPolicy {
     host;
@@ -63867,6 +63871,165 @@ class HostKeyPolicy {
         }
         return refuse('not-pinned');
     }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/channel-slots.js
+/** A counting semaphore for the session channels of one connection (connection.ts). */
+class ChannelSlots {
+    #free;
+    #waiting = [];
+    constructor(size) {
+        this.#free = size;
+    }
+    async acquire() {
+        if (this.#free > 0)
+            this.#free -= 1;
+        else
+            await new Promise((resolve) => this.#waiting.push(resolve));
+        let released = false;
+        return () => {
+            if (released)
+                return;
+            released = true;
+            const next = this.#waiting.shift();
+            if (next)
+                next();
+            else
+                this.#free += 1;
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
+/**
+ * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
+ * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
+ * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
+ * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
+ * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
+ */
+
+/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
+const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
+/**
+ * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
+ * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
+ * Note that an argument is still visible in the host's process list while the command runs: pass
+ * real secrets on stdin instead where you can.
+ */
+class SecretArg {
+    #value;
+    label;
+    constructor(value, label) {
+        this.#value = value;
+        this.label = label;
+    }
+    /** The real value (sent to the host only). */
+    reveal() {
+        return this.#value;
+    }
+    /** What logs and errors show instead of the value. */
+    toString() {
+        return this.label !== undefined ? `<${this.label}>` : '***';
+    }
+    toJSON() {
+        return this.toString();
+    }
+}
+/** Marks an argument as secret: redacted from logs and error messages. */
+function secret(value, label) {
+    return new SecretArg(value, label);
+}
+/** Quotes one value for a POSIX shell. */
+function quoteArg(value) {
+    if (value.includes('\0')) {
+        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
+    }
+    if (PLAIN_WORD.test(value))
+        return value;
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+/** The command line sent to the host: every argument quoted, secrets included as their real value. */
+function commandLine(argv) {
+    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
+}
+/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
+function displayCommand(argv) {
+    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
+}
+/** The real values of the secret arguments (to mask them in logged output). */
+function secretValues(argv) {
+    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
+}
+/** Replaces every occurrence of each secret value in `text` with `***`. */
+function redact(text, secrets) {
+    let out = text;
+    for (const value of secrets) {
+        if (value.length > 0)
+            out = out.replaceAll(value, '***');
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-line.js
+/**
+ * The command line a remote command runs as: the process group id announced first on stderr
+ * (`echo titan-ssh-pgid:$$ >&2`), a fixed PATH, then `exec` of the quoted argv or of the script's
+ * interpreter; and the helper line that kills such a process group (remote-command.ts).
+ */
+
+
+/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
+const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What the shell writes first on stderr, followed by its process group id. */
+const PGID_MARKER = 'titan-ssh-pgid:';
+/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
+const MAX_SCRIPT_BYTES = 100 * 1024;
+function isScript(command) {
+    return !Array.isArray(command);
+}
+/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
+function renderCommand(command) {
+    let argv;
+    let display;
+    if (isScript(command)) {
+        const bytes = Buffer.byteLength(command.script);
+        if (bytes > MAX_SCRIPT_BYTES) {
+            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
+        }
+        const shell = command.shell ?? 'sh';
+        const name = command.name ?? 'script';
+        const args = command.args ?? [];
+        argv = [shell, '-c', command.script, name, ...args];
+        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
+    }
+    else {
+        const args = command;
+        if (args.length === 0)
+            throw new SshConfigError('A remote command needs at least a program name.');
+        argv = args;
+        display = displayCommand(args);
+    }
+    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
+    return { line, display, secrets: secretValues(argv) };
+}
+/**
+ * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
+ * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
+ * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
+ * the group is gone.
+ */
+function killGroupLine(pgid, graceMs) {
+    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
+    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
+    return [
+        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
+        `g=${pgid}; export g`,
+        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
+        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
+        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
+        `timeout 3 sh -c ${quoteArg(waitGone)}`,
+    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
@@ -63947,137 +64110,109 @@ async function startLocalForward(options) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
+
+
+class GroupKill {
+    /** Why the command is killed (the first reason wins); undefined while it is not. */
+    reason;
+    /** Settles to true once the process group is gone (false: it could not be killed, the channel was closed). */
+    done;
+    #session;
+    #display;
+    #graceMs;
+    #hooks;
+    #channel;
+    #pgid;
+    #beforeChannel;
+    #awaitingPgid = false;
+    constructor(session, display, graceMs, hooks) {
+        this.#session = session;
+        this.#display = display;
+        this.#graceMs = graceMs;
+        this.#hooks = hooks;
+    }
+    /** The shell announced its process group. */
+    get pgidKnown() {
+        return this.#pgid !== undefined;
+    }
+    /** The process group the shell announced; a kill waiting for it starts now. */
+    announce(pgid) {
+        this.#pgid = pgid;
+        if (this.#awaitingPgid && this.done === undefined && this.#channel)
+            this.#killGroup(this.#channel, pgid);
+    }
+    /** The command's channel is open. */
+    attach(channel) {
+        this.#channel = channel;
+    }
+    /** Runs a kill asked for before the channel opened; false when there was none. */
+    killPending() {
+        if (this.#beforeChannel === undefined)
+            return false;
+        this.kill(this.#beforeChannel);
+        return true;
+    }
+    kill(reason) {
+        if (this.reason || this.#hooks.settled())
+            return;
+        const ch = this.#channel;
+        if (!ch) {
+            this.#beforeChannel ??= reason;
+            return;
+        }
+        this.reason = reason;
+        this.#hooks.onKill();
+        if (this.#pgid !== undefined) {
+            this.#killGroup(ch, this.#pgid);
+            return;
+        }
+        // The shell has not announced its process group yet (it is the first thing it does): wait for
+        // it a little, then fall back to closing the channel.
+        this.#awaitingPgid = true;
+        setTimeout(() => {
+            if (this.done === undefined) {
+                this.done = Promise.resolve(false);
+                ch.close();
+            }
+        }, 2000).unref();
+    }
+    #killGroup(ch, group) {
+        this.#session.logger.debug(`killing remote process group ${group} of ${this.#display}`);
+        this.done = this.#session.runHelper(killGroupLine(group, this.#graceMs)).then((code) => code === 0, () => false);
+        // Whatever the helper achieved, do not wait for the channel forever.
+        void this.done.then(() => {
+            setTimeout(() => {
+                if (!this.#hooks.channelClosed())
+                    ch.close();
+            }, 2000).unref();
+        });
+    }
+    /** What the killed command rejects with, once the kill is done (the group gone, or not). */
+    async error(end) {
+        const reason = this.reason;
+        const killed = this.done ? await this.done : false;
+        if (reason === undefined || reason.kind === 'timeout') {
+            return new CommandTimeoutError({ command: this.#display, timeoutMs: end.timeoutMs, stderrTail: end.stderrTail, killed, exited: end.exited });
+        }
+        if (reason.kind === 'abort')
+            return new CommandAbortedError({ command: this.#display, stderrTail: end.stderrTail, reason: reason.reason });
+        const cause = reason.error;
+        return cause instanceof Error ? cause : new SshError(`${this.#display}: ${describeError(cause)}`);
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
+;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
 /**
- * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
- * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
- * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
- * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
- * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
+ * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
+ * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
  */
 
-/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
-const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
-/**
- * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
- * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
- * Note that an argument is still visible in the host's process list while the command runs: pass
- * real secrets on stdin instead where you can.
- */
-class SecretArg {
-    #value;
-    label;
-    constructor(value, label) {
-        this.#value = value;
-        this.label = label;
-    }
-    /** The real value (sent to the host only). */
-    reveal() {
-        return this.#value;
-    }
-    /** What logs and errors show instead of the value. */
-    toString() {
-        return this.label !== undefined ? `<${this.label}>` : '***';
-    }
-    toJSON() {
-        return this.toString();
-    }
-}
-/** Marks an argument as secret: redacted from logs and error messages. */
-function secret(value, label) {
-    return new SecretArg(value, label);
-}
-/** Quotes one value for a POSIX shell. */
-function quoteArg(value) {
-    if (value.includes('\0')) {
-        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
-    }
-    if (PLAIN_WORD.test(value))
-        return value;
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-/** The command line sent to the host: every argument quoted, secrets included as their real value. */
-function commandLine(argv) {
-    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
-}
-/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
-function displayCommand(argv) {
-    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
-}
-/** The real values of the secret arguments (to mask them in logged output). */
-function secretValues(argv) {
-    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
-}
-/** Replaces every occurrence of each secret value in `text` with `***`. */
-function redact(text, secrets) {
-    let out = text;
-    for (const value of secrets) {
-        if (value.length > 0)
-            out = out.replaceAll(value, '***');
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
-
-
-
-/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
-const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const PGID_MARKER = 'titan-ssh-pgid:';
 const STDERR_TAIL_LINES = 20;
 const STDERR_TAIL_BYTES = 4096;
 const MAX_LINE = 64 * 1024;
-/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
-const MAX_SCRIPT_BYTES = 100 * 1024;
-function isScript(command) {
-    return !Array.isArray(command);
-}
-/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
-function renderCommand(command) {
-    let argv;
-    let display;
-    if (isScript(command)) {
-        const bytes = Buffer.byteLength(command.script);
-        if (bytes > MAX_SCRIPT_BYTES) {
-            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
-        }
-        const shell = command.shell ?? 'sh';
-        const name = command.name ?? 'script';
-        const args = command.args ?? [];
-        argv = [shell, '-c', command.script, name, ...args];
-        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
-    }
-    else {
-        const args = command;
-        if (args.length === 0)
-            throw new SshConfigError('A remote command needs at least a program name.');
-        argv = args;
-        display = displayCommand(args);
-    }
-    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
-    return { line, display, secrets: secretValues(argv) };
-}
-/**
- * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
- * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
- * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
- * the group is gone.
- */
-function killGroupLine(pgid, graceMs) {
-    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
-    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
-    return [
-        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
-        `g=${pgid}; export g`,
-        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
-        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
-        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
-        `timeout 3 sh -c ${quoteArg(waitGone)}`,
-    ].join('\n');
-}
 /** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
 class LineSplitter {
     #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
@@ -64120,6 +64255,50 @@ class StderrTail {
         return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
     }
 }
+/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
+class StdoutCapture {
+    /** Every byte of stdout seen, kept or not. */
+    bytes = 0;
+    truncated = false;
+    #chunks = [];
+    #keep;
+    #max;
+    #onTruncated;
+    constructor(keep, max, onTruncated) {
+        this.#keep = keep;
+        this.#max = max;
+        this.#onTruncated = onTruncated;
+    }
+    /** Counts a chunk that goes elsewhere (a stream's destination). */
+    count(chunk) {
+        this.bytes += chunk.length;
+    }
+    push(chunk) {
+        this.bytes += chunk.length;
+        if (!this.#keep)
+            return;
+        const room = this.#max - (this.bytes - chunk.length);
+        if (room >= chunk.length) {
+            this.#chunks.push(chunk);
+            return;
+        }
+        if (room > 0)
+            this.#chunks.push(chunk.subarray(0, room));
+        if (!this.truncated)
+            this.#onTruncated();
+        this.truncated = true;
+    }
+    kept() {
+        return Buffer.concat(this.#chunks);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
+
+
+
+
+
 async function execute(session, command, options, sink) {
     const rendered = renderCommand(command);
     const { display, secrets } = rendered;
@@ -64150,12 +64329,7 @@ async function execute(session, command, options, sink) {
         let exitSignal = null;
         /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
         let exitedEarly;
-        let pgid;
-        let killReason;
-        let killDone;
-        let stdoutBytes = 0;
-        let stdoutTruncated = false;
-        const captured = [];
+        const stdout = new StdoutCapture(sink.captureStdout, sink.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`));
         const tail = new StderrTail();
         let destinationFinished = sink.mode !== 'stream';
         let channelClosed = false;
@@ -64173,12 +64347,10 @@ async function execute(session, command, options, sink) {
             options.onStdoutLine?.(line);
         });
         const stderrLines = new LineSplitter((raw) => {
-            if (pgid === undefined && raw.startsWith(PGID_MARKER)) {
+            if (!killer.pgidKnown && raw.startsWith(PGID_MARKER)) {
                 const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
                 if (Number.isSafeInteger(value) && value > 1) {
-                    pgid = value;
-                    if (awaitingPgid && killDone === undefined && channel)
-                        killGroup(channel, value);
+                    killer.announce(value);
                     return;
                 }
             }
@@ -64218,69 +64390,27 @@ async function execute(session, command, options, sink) {
             }
             resolve({
                 exitCode: exitCode ?? 0,
-                stdout: Buffer.concat(captured),
-                stdoutTruncated,
-                bytes: stdoutBytes,
+                stdout: stdout.kept(),
+                stdoutTruncated: stdout.truncated,
+                bytes: stdout.bytes,
                 stderrTail: tail.text(),
                 durationMs,
             });
         };
-        let killBeforeChannel;
-        let awaitingPgid = false;
-        const closeChannelSoon = (ch) => {
-            setTimeout(() => {
-                if (!channelClosed)
-                    ch.close();
-            }, 2000).unref();
-        };
-        function killGroup(ch, group) {
-            logger.debug(`killing remote process group ${group} of ${display}`);
-            killDone = session.runHelper(killGroupLine(group, graceMs)).then((code) => code === 0, () => false);
-            // Whatever the helper achieved, do not wait for the channel forever.
-            void killDone.then(() => closeChannelSoon(ch));
-        }
-        function kill(reason) {
-            if (killReason || settled)
-                return;
-            if (!channel) {
-                killBeforeChannel ??= reason;
-                return;
-            }
-            const ch = channel;
-            killReason = reason;
-            clearTimeout(timer);
-            if (pgid !== undefined) {
-                killGroup(ch, pgid);
-                return;
-            }
-            // The shell has not announced its process group yet (it is the first thing it does): wait for
-            // it a little, then fall back to closing the channel.
-            awaitingPgid = true;
-            setTimeout(() => {
-                if (killDone === undefined) {
-                    killDone = Promise.resolve(false);
-                    ch.close();
-                }
-            }, 2000).unref();
-        }
+        const killer = new GroupKill(session, display, graceMs, {
+            settled: () => settled,
+            channelClosed: () => channelClosed,
+            onKill: () => clearTimeout(timer),
+        });
+        const kill = killer.kill.bind(killer);
         const finish = async () => {
             if (settled || !channelClosed || !destinationFinished || !stderrEnded)
                 return;
             stdoutLines.flush();
             stderrLines.flush();
             const stderrTail = tail.text();
-            if (killReason) {
-                const killed = killDone ? await killDone : false;
-                if (killReason.kind === 'timeout') {
-                    settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
-                }
-                else if (killReason.kind === 'abort') {
-                    settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
-                }
-                else {
-                    const cause = killReason.error;
-                    settle(cause instanceof Error ? cause : new SshError(`${display}: ${describeError(cause)}`));
-                }
+            if (killer.reason) {
+                settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
                 return;
             }
             if (exitSignal !== null) {
@@ -64308,13 +64438,14 @@ async function execute(session, command, options, sink) {
         // close can arrive in the same TCP segment as the channel's confirmation.
         const wire = (ch) => {
             channel = ch;
+            killer.attach(ch);
             ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
             // The timeout keeps running after the exit status: a command is done only when its channel
             // closes, and a background child still holding stdout or stderr keeps it open (it is killed
             // with the rest of the process group when the timeout comes).
             ch.on('exit', (code, signal) => {
                 recordExit(code, signal);
-                if (killReason === undefined)
+                if (killer.reason === undefined)
                     exitedEarly = exitCode ?? exitSignal ?? undefined;
             });
             // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
@@ -64339,9 +64470,7 @@ async function execute(session, command, options, sink) {
             ch.stderr.once('close', onStderrEnd);
             if (sink.mode === 'stream' && sink.destination) {
                 const destination = sink.destination;
-                ch.on('data', (chunk) => {
-                    stdoutBytes += chunk.length;
-                });
+                ch.on('data', (chunk) => stdout.count(chunk));
                 destination.once('error', (error) => {
                     ch.unpipe(destination);
                     ch.resume();
@@ -64357,19 +64486,7 @@ async function execute(session, command, options, sink) {
             }
             else {
                 ch.on('data', (chunk) => {
-                    stdoutBytes += chunk.length;
-                    if (sink.captureStdout) {
-                        const room = sink.maxStdoutBytes - (stdoutBytes - chunk.length);
-                        if (room >= chunk.length)
-                            captured.push(chunk);
-                        else {
-                            if (room > 0)
-                                captured.push(chunk.subarray(0, room));
-                            if (!stdoutTruncated)
-                                logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`);
-                            stdoutTruncated = true;
-                        }
-                    }
+                    stdout.push(chunk);
                     if (logLevel !== 'none' || options.onStdoutLine)
                         stdoutLines.push(chunk);
                 });
@@ -64391,9 +64508,7 @@ async function execute(session, command, options, sink) {
             options.signal?.addEventListener('abort', onAbort, { once: true });
             if (timeoutMs > 0 && Number.isFinite(timeoutMs))
                 timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);
-            if (killBeforeChannel)
-                kill(killBeforeChannel);
-            else if (options.signal?.aborted)
+            if (!killer.killPending() && options.signal?.aborted)
                 onAbort();
         };
         const unsubscribeLost = session.onLost(() => {
@@ -64737,15 +64852,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/connection.js
-/**
- * One SSH connection to one host, host key pinned. Every command, upload and tunnel is a channel on
- * this one connection. ssh2 is handed a socket of our own with TCP_NODELAY set: with Nagle's
- * algorithm on, every small request waits for the peer's delayed ACK (~40 ms per round trip).
- *
- * Connecting retries with exponential backoff on transient failures only (connection refused,
- * timeouts, a connection dropped during the handshake); never on a host key mismatch or an
- * authentication failure, and nothing after the connection is up is ever retried.
- */
 
 
 
@@ -64753,81 +64859,6 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 
 
 
-
-const { Client, utils } = lib;
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
-/** A failure of one connection attempt, flagged retryable or not. */
-class AttemptFailure extends Error {
-    retryable;
-    final;
-    constructor(message, retryable, final) {
-        super(message);
-        this.retryable = retryable;
-        this.final = final;
-    }
-}
-function errorCode(error) {
-    if (typeof error === 'object' && error !== null && 'code' in error) {
-        return typeof error.code === 'string' ? error.code : undefined;
-    }
-    return undefined;
-}
-function errorLevel(error) {
-    if (typeof error === 'object' && error !== null && 'level' in error) {
-        return typeof error.level === 'string' ? error.level : undefined;
-    }
-    return undefined;
-}
-function tcpConnect(host, port, timeoutMs) {
-    return new Promise((resolve, reject) => {
-        const socket = (0,external_node_net_.connect)({ host, port });
-        socket.setNoDelay(true);
-        const timer = setTimeout(() => {
-            socket.destroy();
-            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
-        }, timeoutMs);
-        const onError = (error) => {
-            clearTimeout(timer);
-            const code = errorCode(error);
-            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
-        };
-        socket.once('error', onError);
-        socket.once('connect', () => {
-            clearTimeout(timer);
-            socket.off('error', onError);
-            socket.setNoDelay(true);
-            resolve(socket);
-        });
-    });
-}
-function sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
-/** A counting semaphore for session channels. */
-class ChannelSlots {
-    #free;
-    #waiting = [];
-    constructor(size) {
-        this.#free = size;
-    }
-    async acquire() {
-        if (this.#free > 0)
-            this.#free -= 1;
-        else
-            await new Promise((resolve) => this.#waiting.push(resolve));
-        let released = false;
-        return () => {
-            if (released)
-                return;
-            released = true;
-            const next = this.#waiting.shift();
-            if (next)
-                next();
-            else
-                this.#free += 1;
-        };
-    }
-}
 /** An open, authenticated connection. Create with connectSsh(). */
 class SshConnection {
     host;
@@ -65020,7 +65051,7 @@ class SshConnection {
             if (this.#running.size > 0 && this.#lostReason === undefined) {
                 this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
                 const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
-                await Promise.race([stops, sleep(this.#killGraceMs + 5000)]);
+                await Promise.race([stops, (0,external_node_timers_promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000)]);
             }
             await Promise.all([...this.#forwards].map((forward) => forward.close()));
             await new Promise((resolve) => {
@@ -65049,27 +65080,68 @@ class SshConnection {
         return this.close();
     }
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/ssh-handshake.js
+/**
+ * One attempt at an SSH connection: a TCP socket of our own with TCP_NODELAY set (with Nagle's
+ * algorithm on, every small request waits for the peer's delayed ACK, ~40 ms per round trip), the
+ * key exchange with the host key checked against the pins before any authentication, public key
+ * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
+ */
+
+
+
+
+const { Client } = lib;
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+/** A failure of one connection attempt, flagged retryable or not. */
+class AttemptFailure extends Error {
+    retryable;
+    final;
+    constructor(message, retryable, final) {
+        super(message);
+        this.retryable = retryable;
+        this.final = final;
+    }
+}
+function errorCode(error) {
+    if (typeof error === 'object' && error !== null && 'code' in error) {
+        return typeof error.code === 'string' ? error.code : undefined;
+    }
+    return undefined;
+}
+function errorLevel(error) {
+    if (typeof error === 'object' && error !== null && 'level' in error) {
+        return typeof error.level === 'string' ? error.level : undefined;
+    }
+    return undefined;
+}
+function tcpConnect(host, port, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const socket = (0,external_node_net_.connect)({ host, port });
+        socket.setNoDelay(true);
+        const timer = setTimeout(() => {
+            socket.destroy();
+            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
+        }, timeoutMs);
+        const onError = (error) => {
+            clearTimeout(timer);
+            const code = errorCode(error);
+            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
+        };
+        socket.once('error', onError);
+        socket.once('connect', () => {
+            clearTimeout(timer);
+            socket.off('error', onError);
+            socket.setNoDelay(true);
+            resolve(socket);
+        });
+    });
+}
 function keyError(options, detail) {
     // ssh2's messages here are fixed texts ("Bad passphrase", "Unsupported key format"): never key material.
     const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
     return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
-}
-function checkOptions(options) {
-    if (options.host.length === 0)
-        throw new SshConfigError('The SSH host is empty.');
-    const port = options.port ?? 22;
-    if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
-    if (options.username.length === 0)
-        throw new SshConfigError('The SSH user name is empty.');
-    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
-    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
-    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
-    const parsed = utils.parseKey(options.privateKey);
-    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
-        throw keyError(options, parsed.message);
-    }
-    return { port, policy };
 }
 async function connectOnce(options, port, policy) {
     const timeoutMs = options.connectTimeoutMs ?? 20_000;
@@ -65165,6 +65237,39 @@ async function connectOnce(options, port, policy) {
         }
     });
 }
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/connect.js
+/**
+ * Opening the one SSH connection to a host (connectSsh): the options checked before anything is
+ * sent (host, port, user, the private key, the host key pins), then attempts (ssh-handshake.ts)
+ * retried with exponential backoff on transient failures only (connection refused, timeouts, a
+ * connection dropped during the handshake); never on a host key mismatch or an authentication
+ * failure, and nothing after the connection is up is ever retried.
+ */
+
+
+
+
+
+
+const { utils } = lib;
+function checkOptions(options) {
+    if (options.host.length === 0)
+        throw new SshConfigError('The SSH host is empty.');
+    const port = options.port ?? 22;
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
+    if (options.username.length === 0)
+        throw new SshConfigError('The SSH user name is empty.');
+    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
+    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
+    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
+    const parsed = utils.parseKey(options.privateKey);
+    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
+        throw keyError(options, parsed.message);
+    }
+    return { port, policy };
+}
 /**
  * Opens the one connection to a host: host key pinned (checked during key exchange, before any
  * authentication), public key authentication, keepalive. Retries with exponential backoff while the
@@ -65203,7 +65308,7 @@ async function connectSsh(given) {
             const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
             const delay = Math.round(base * (0.8 + Math.random() * 0.4));
             logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
-            await sleep(delay);
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
         }
     }
 }
@@ -65611,7 +65716,7 @@ function pinnedImageReference(repository, digest) {
  * charset that is safe in a path and a shell word. Sign makes it from the creation time and the
  * commit: `20261122T101112Z-0123456789ab`.
  */
-const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const release_id_RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A full git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
 const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** createdAt as the manifest stores it: ISO 8601, UTC, whole seconds (`2026-11-22T10:11:12Z`). */
@@ -65878,7 +65983,7 @@ function validateManifest(value) {
     const root = object(value, '$', [
         'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
     ]);
-    const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
+    const releaseId = matching(root['releaseId'], 'releaseId', release_id_RELEASE_ID_PATTERN);
     const gitValue = object(root['git'], 'git', ['sha', 'ref']);
     const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
     const runUrl = manifest_text(root['runUrl'], 'runUrl');
@@ -66163,22 +66268,193 @@ async function listBundle(dir) {
     return files;
 }
 
-;// CONCATENATED MODULE: ../packages/verify/lib/bundle-release.js
+// EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(6637);
+;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
+
 /**
- * The release to verify against, from a local bundle folder (what sign wrote) instead of the host's
- * `current/`. With public keys it is verified on the runner first, exactly as deploy does
- * (signature, every file's size and sha256, nothing unlisted); without, only its manifest is read
- * and checked for form, and the caller says so.
+ * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
+ * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
+ * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
+ * the host's own, never part of a bundle: they live under the application folder's `shared/`
+ * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
+ * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
+ * resolve it lexically to `<app>/shared/secrets/<file>`.
+ *
+ * Each definition names the production value it holds with the extension field
+ * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
+ * variable of the values, the gatekeeper checks the value like every other production value.
+ */
+const SECRET_VARIABLE_FIELD = 'x-titan-variable';
+/** The folder of the application directory secret files must lie in. */
+const SHARED_DIR = 'shared';
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/**
+ * Where a `file:` source lands, relative to the application folder, when the project directory is
+ * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
+ * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
+ */
+function secretHostPath(file) {
+    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
+        return undefined;
+    const landed = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join('current', file));
+    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
+        return undefined;
+    return landed;
+}
+/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
+function stackSecretsOf(documents) {
+    const definitions = new Map();
+    const users = new Map();
+    for (const document of documents) {
+        if (!isMapping(document))
+            continue;
+        const secrets = document['secrets'];
+        if (isMapping(secrets)) {
+            for (const [name, definition] of Object.entries(secrets)) {
+                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
+            }
+        }
+        const services = document['services'];
+        if (!isMapping(services))
+            continue;
+        for (const [service, section] of Object.entries(services)) {
+            if (!isMapping(section) || !Array.isArray(section['secrets']))
+                continue;
+            for (const entry of section['secrets']) {
+                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
+                if (source === undefined)
+                    continue;
+                const set = users.get(source) ?? new Set();
+                set.add(service);
+                users.set(source, set);
+            }
+        }
+    }
+    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
+    return names.map((name) => {
+        const definition = definitions.get(name) ?? {};
+        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
+        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
+        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
+    });
+}
+/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
+function secretHostPaths(secrets) {
+    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/compose-model.js
+/**
+ * The compose model of a release: what each compose service is made of, as far as deciding "did it
+ * change?" needs: its definition in every compose file (in -f order) and the release files it reads
+ * through bind mounts or env_file (paths relative to the project directory, which is the release
+ * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
+ * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
  */
 
 
 
 
-async function readBundleRelease(dir, publicKeys) {
-    if (publicKeys.length > 0) {
-        const { manifest } = await verifyBundle(dir, publicKeys);
-        return { manifest, verified: true };
+function compose_model_isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
+function definitionFiles(manifest) {
+    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+}
+/** Reads the compose files (name -> text), in -f order, leaving out files not given. */
+function readComposeView(files) {
+    const sections = new Map();
+    const topLevel = [];
+    const documents = [];
+    for (const file of files) {
+        const doc = (0,dist/* parse */.qg)(file.text, { merge: true, uniqueKeys: false });
+        documents.push(doc);
+        if (!compose_model_isMapping(doc))
+            continue;
+        const { services, ...rest } = doc;
+        topLevel.push({ file: file.name, rest });
+        if (!compose_model_isMapping(services))
+            continue;
+        for (const [name, section] of Object.entries(services)) {
+            const list = sections.get(name) ?? [];
+            list.push({ file: file.name, section });
+            sections.set(name, list);
+        }
     }
+    const services = new Map();
+    for (const [name, list] of sections) {
+        const definition = JSON.stringify(list);
+        const paths = new Set();
+        for (const entry of list) {
+            const section = entry.section;
+            for (const path of releasePathsOf(section))
+                paths.add(path);
+        }
+        services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
+    }
+    return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
+}
+function releasePathsOf(section) {
+    if (!compose_model_isMapping(section))
+        return [];
+    const out = [];
+    const add = (source) => {
+        if (source.startsWith('/') || source.startsWith('~') || source.startsWith('$'))
+            return;
+        const normalized = external_node_path_namespaceObject.posix.normalize(source);
+        if (normalized === '..' || normalized.startsWith('../'))
+            return;
+        out.push(normalized === '.' ? '' : normalized.replace(/\/$/, ''));
+    };
+    const volumes = section['volumes'];
+    if (Array.isArray(volumes)) {
+        for (const volume of volumes) {
+            if (typeof volume === 'string') {
+                const source = volume.split(':')[0] ?? '';
+                // A named volume has no "." or "/" at the start; a relative bind mount starts with "." (./x, ../x).
+                if (source.startsWith('.'))
+                    add(source);
+            }
+            else if (compose_model_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
+                add(volume['source']);
+            }
+        }
+    }
+    const envFile = section['env_file'];
+    for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
+        if (typeof entry === 'string')
+            add(entry);
+        else if (compose_model_isMapping(entry) && typeof entry['path'] === 'string')
+            add(entry['path']);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/local-bundle.js
+/**
+ * The one reader of a release bundle on the runner (the folder sign wrote), for deploy and verify:
+ * its manifest and its compose model, verified or not. With public keys it is verified exactly as
+ * the host verifies it (signature by one of the keys, every file's size and sha256, nothing
+ * unlisted: bundle-verifier.ts); without, its manifest is only read and checked for form, and
+ * `verified` says so.
+ */
+
+
+
+
+
+/** Reads the bundle in `dir`, verified against `publicKeys` when any are given. Throws BundleVerificationError. */
+async function readLocalBundle(dir, publicKeys) {
+    const verified = publicKeys.length > 0;
+    const manifest = verified ? (await verifyBundle(dir, publicKeys)).manifest : await readManifest(dir);
+    const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, name), 'utf8') })));
+    return { dir, manifest, compose: readComposeView(files), verified };
+}
+async function readManifest(dir) {
     let bytes;
     try {
         bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, manifest_MANIFEST_FILE));
@@ -66188,7 +66464,7 @@ async function readBundleRelease(dir, publicKeys) {
         throw new BundleVerificationError('missing', `${manifest_MANIFEST_FILE} cannot be read from the bundle ${dir} (${code}); give the folder sign wrote`, manifest_MANIFEST_FILE);
     }
     try {
-        return { manifest: manifest_parseManifest(bytes), verified: false };
+        return manifest_parseManifest(bytes);
     }
     catch (error) {
         throw new BundleVerificationError('manifest', `${manifest_MANIFEST_FILE} of the bundle ${dir}: ${error instanceof Error ? error.message : String(error)}`, manifest_MANIFEST_FILE);
@@ -66420,15 +66696,227 @@ const EXIT_INTERRUPTED = 130;
 /** Ended by SIGTERM (a cancel). */
 const EXIT_TERMINATED = 143;
 
+;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
+/**
+ * The one output record format of the host scripts (scripts/lib/record.sh writes it): a line
+ * `titan:KIND`, then each value after a tab; a value holds no tab or line break. Everything else a
+ * script prints is text for people (logged, never parsed).
+ */
+const RECORD_PREFIX = 'titan:';
+/** The record on `line`, or undefined when the line is not one. */
+function parseRecord(line) {
+    if (!line.startsWith(RECORD_PREFIX))
+        return undefined;
+    const [kind = '', ...values] = line.slice(RECORD_PREFIX.length).replace(/\r$/, '').split('\t');
+    return kind === '' ? undefined : { kind, values };
+}
+/** Every record in a script's output, in order. */
+function hostRecords(output) {
+    return output.split('\n').flatMap((line) => parseRecord(line) ?? []);
+}
+/** The values of every record of `kind`, in order. */
+function recordsOf(output, kind) {
+    return hostRecords(output)
+        .filter((r) => r.kind === kind)
+        .map((r) => r.values);
+}
+/** The values of the last record of `kind`, or undefined when there is none. */
+function lastRecord(output, kind) {
+    return recordsOf(output, kind).pop();
+}
+/** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
+function formatRecord(kind, ...values) {
+    return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-scripts.js
+// Generated by packages/host/generate-scripts.mjs from packages/host/scripts/*.sh: do not edit;
+// edit the .sh files and run `node packages/host/generate-scripts.mjs`.
+const HOST_SCRIPTS = {
+    "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
+    "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
+    "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
+    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
+    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  sleep 1\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
+    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
+    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
+    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
+    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
+    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
+    "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
+    "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
+    "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
+    "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
+    "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
+    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
+    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
+    "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
+    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
+    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
+    "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
+    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
+    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
+    "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
+    "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
+    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
+    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
+    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
+};
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
+
+
+
+/** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
+const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
+/** The text of a host script as it is sent (its libraries inlined). */
+function hostScript(name) {
+    return HOST_SCRIPTS[name];
+}
+/**
+ * The environment a host script runs with on the host of `layout` (null for the scripts that touch
+ * nothing of the application folder: images, migrations, compose).
+ */
+function hostScriptEnvironment(layout) {
+    return { ...layout?.environment(), ...Object.fromEntries(Object.entries(SCRIPT_EXIT_STATUSES).map(([k, v]) => [k, String(v)])) };
+}
+/** The argv that runs host script `name` with `args`. */
+function hostScriptCommand(layout, name, args) {
+    const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
+    return ['env', ...environment, 'sh', '-c', secret(hostScript(name), name), name, ...args];
+}
+function host_script_runHostScript(connection, layout, name, args, options = {}) {
+    return connection.run(hostScriptCommand(layout, name, args), options);
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
+/**
+ * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
+ * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
+ * sticky bit survives), verified ON THE HOST (scripts/install-release.sh) by the release package's script (openssl against
+ * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
+ * `releases/<id>`.
+ * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
+ * that is already there is verified again in place (verifyRelease, as a rollback checks the release
+ * it returns to) and reused.
+ */
+
+
+
+
+
+
+
+/** The host refused the bundle: its own verification failed. */
+class HostVerificationError extends Error {
+    name = 'HostVerificationError';
+    /** The verify script's own reason (one line). */
+    reason;
+    constructor(message, reason, options) {
+        super(message, options);
+        this.reason = reason;
+    }
+}
+/**
+ * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
+ * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
+ * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
+ * A release that does not verify is a HostVerificationError with the script's reason (`failure`
+ * words its message); success is the script's own verdict for this release, nothing less (fail
+ * closed).
+ */
+async function verifyRelease(connection, layout, releaseId, options = {}) {
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    const started = performance.now();
+    const verdict = await runVerifying(connection, layout, 'titan-verify-release', [releaseId], {
+        failure: options.failure ??
+            ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
+                'A release folder must never change after it was verified: find out who altered it.'),
+    });
+    const verifyMs = Math.round(performance.now() - started);
+    if (!verdict.startsWith(`verified ${releaseId} `)) {
+        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
+    }
+    return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
+}
+async function installRelease(connection, options) {
+    const { layout, bundleDir, releaseId, logger } = options;
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const final = layout.releaseDir(releaseId);
+    if (options.exists) {
+        const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
+            failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
+                'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
+        });
+        await runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
+        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
+        return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
+    }
+    const partialName = `.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
+    const partial = `${layout.releasesDir}/${partialName}`;
+    const uploadStarted = performance.now();
+    let uploadedBytes;
+    try {
+        const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
+        uploadedBytes = stats.bytes;
+    }
+    catch (error) {
+        await runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
+        throw error;
+    }
+    const uploadMs = Math.round(performance.now() - uploadStarted);
+    logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
+    const verifyStarted = performance.now();
+    const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
+        failure: (reason) => `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
+            'Sign the bundle again from the release source with the release key the host trusts (trust/ on the host), and do not edit it afterwards.',
+    });
+    const verifyMs = Math.round(performance.now() - verifyStarted);
+    logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);
+    return { releaseId, reused: false, signer: signerOf(verdict), uploadedBytes, uploadMs, verifyMs };
+}
+/** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
+async function runVerifying(connection, layout, name, args, messages) {
+    try {
+        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT });
+        return lastRecord(stdout, 'verified')?.[0] ?? '';
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
+            const reason = verifyReason(error.stderrTail);
+            throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
+        }
+        throw error;
+    }
+}
+/** The verify script's `verify-release: <reason>` line, or the last line of what it said. */
+function verifyReason(stderr) {
+    const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const tagged = lines.find((l) => l.startsWith('verify-release: '));
+    if (tagged !== undefined)
+        return tagged.slice('verify-release: '.length);
+    return lines[lines.length - 1] ?? 'the verify script failed without saying why';
+}
+function signerOf(verdict) {
+    const match = /^verified \S+ (\S+)$/.exec(verdict);
+    return match?.[1] ?? 'unknown key';
+}
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/host-release.js
 /**
- * The release a host says it runs: `<appDir>/current/manifest.json` and `manifest.sig`, read in ONE
- * remote command that also re-checks the whole release folder on the host with the release
- * package's host script (signature against `<appDir>/trust`, every listed file's size and sha256,
- * nothing unlisted). The check is cheap (a few dozen small files) and it is the invariant the host
- * keeps: `current` points at a release that verified against trust/. When the caller gives public
- * keys, the signature is checked on the runner too, against those keys.
+ * The release a host says it runs: where `<appDir>/current` points, its `manifest.json` and
+ * `manifest.sig`, read in one remote command; then the release folder is checked again on the host
+ * the one way every run re-verifies a release there (packages/host verifyRelease, as an install
+ * that reuses a folder and a rollback's target check do: the release package's host script, the
+ * signature against `<appDir>/trust`, every listed file's size and sha256, nothing unlisted). The
+ * check is cheap (a few dozen small files) and it is the invariant the host keeps: `current` points
+ * at a release that verified against trust/. When the caller gives public keys, the signature is
+ * checked on the runner too, against those keys.
  */
+
+
 
 
 
@@ -66437,8 +66925,7 @@ const EXIT_TERMINATED = 143;
 class HostReleaseError extends Error {
     name = 'HostReleaseError';
 }
-// $1 app dir; standard input: the host verify script (fed to `sh -s`, so it stays off the command
-// line and out of the log). Exit EXIT_NO_CURRENT_RELEASE: there is no current release.
+// $1 app dir. Exit EXIT_NO_CURRENT_RELEASE: there is no current release.
 const READ_HOST_RELEASE_SCRIPT = `set -eu
 app_dir=$1
 current=$app_dir/current
@@ -66448,11 +66935,6 @@ if [ ! -e "$current/manifest.json" ]; then
 fi
 target=$(readlink -- "$current" 2>/dev/null) || target=
 printf 'current %s\\n' "$target"
-if verdict=$(sh -s -- "$current" "$app_dir/trust" 2>&1); then
-  printf 'host-verify ok %s\\n' "$(printf '%s\\n' "$verdict" | tail -n 1)"
-else
-  printf 'host-verify failed %s\\n' "$(printf '%s\\n' "$verdict" | tail -n 1)"
-fi
 printf 'manifest %s\\n' "$(base64 -w0 < "$current/manifest.json")"
 printf 'signature %s\\n' "$(base64 -w0 < "$current/manifest.sig")"
 printf 'end\\n'
@@ -66462,7 +66944,6 @@ async function readHostRelease(connection, request) {
     try {
         const result = await connection.runScript(READ_HOST_RELEASE_SCRIPT, [request.appDir], {
             name: 'titan-read-release',
-            stdin: HOST_VERIFY_SCRIPT,
             logOutput: 'none',
             timeoutMs: request.timeoutMs ?? 60_000,
             ...(request.signal ? { signal: request.signal } : {}),
@@ -66483,11 +66964,8 @@ async function readHostRelease(connection, request) {
     }
     if (!fields.has('end'))
         throw new HostReleaseError(`reading the current release on ${connection.host} ended early; its output was incomplete`);
-    const verdict = fields.get('host-verify') ?? '';
-    if (!verdict.startsWith('ok ')) {
-        throw new HostReleaseError(`The current release on ${connection.host} (${request.appDir}/current -> ${fields.get('current') || '?'}) does not verify on the host against ${request.appDir}/trust: ${verdict.replace(/^failed /, '') || 'no verdict'}. ` +
-            'Nothing started from it can be trusted: roll back to a verified release.');
-    }
+    const target = fields.get('current') ?? '';
+    const hostVerdict = await verifyCurrent(connection, request.appDir, target);
     const manifestBytes = Buffer.from(fields.get('manifest') ?? '', 'base64');
     const signature = Buffer.from(fields.get('signature') ?? '', 'base64');
     let runnerKeyIndex;
@@ -66505,13 +66983,26 @@ async function readHostRelease(connection, request) {
     catch (error) {
         throw new HostReleaseError(`The current release's manifest.json on ${connection.host} is invalid: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return {
-        manifest,
-        manifestBytes,
-        currentTarget: fields.get('current') ?? '',
-        hostVerdict: verdict.replace(/^ok /, ''),
-        runnerKeyIndex,
-    };
+    if (!hostVerdict.startsWith(`verified ${manifest.releaseId} `)) {
+        throw new HostReleaseError(`The manifest read from ${request.appDir}/current on ${connection.host} is release ${manifest.releaseId}, but the host verified ${target} (${hostVerdict}): current changed while it was read. Verify again.`);
+    }
+    return { manifest, manifestBytes, currentTarget: target, hostVerdict, runnerKeyIndex };
+}
+/** The folder `current` points at (`releases/<id>`), verified again on the host; its verdict. */
+async function verifyCurrent(connection, appDir, target) {
+    const releaseId = target.startsWith('releases/') ? target.slice('releases/'.length) : '';
+    const refusal = (reason) => `The current release on ${connection.host} (${appDir}/current -> ${target || '?'}) does not verify on the host against ${appDir}/trust: ${reason}. ` +
+        'Nothing started from it can be trusted: roll back to a verified release.';
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new HostReleaseError(refusal('current is not a link to a release folder releases/<id>'));
+    try {
+        return (await verifyRelease(connection, new HostLayout(appDir), releaseId, { failure: refusal })).verdict;
+    }
+    catch (error) {
+        if (error instanceof HostVerificationError)
+            throw new HostReleaseError(error.message, { cause: error });
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/container-state.js
@@ -66780,7 +67271,159 @@ function excerpt(text, max = 300) {
     return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
+;// CONCATENATED MODULE: ../packages/verify/lib/container-judgement.js
+
+function digestProblem(container, expected, images) {
+    if (container.configImage !== expected) {
+        const tagged = !container.configImage.includes('@');
+        return {
+            cell: tagged ? `runs ${tail(container.configImage)}` : `other digest ${shortDigest(container.configImage.split('@')[1] ?? '')}`,
+            detail: `${container.name} was created from ${container.configImage}${tagged ? ' (a tag, not a digest)' : ''}`,
+        };
+    }
+    const image = images.get(container.imageId);
+    if (image === undefined) {
+        return { cell: 'image unknown', detail: `${container.name} runs image ${container.imageId}, which docker image inspect did not show` };
+    }
+    if (!image.repoDigests.includes(expected)) {
+        return {
+            cell: 'image differs',
+            detail: `${container.name} runs image ${container.imageId.slice(0, 19)}, whose RepoDigests (${image.repoDigests.join(', ') || 'none'}) do not include ${expected}`,
+        };
+    }
+    return undefined;
+}
+function findExtraContainers(manifest, containers) {
+    return containers
+        .filter((c) => c.oneOff || c.service === undefined || manifest.images[c.service] === undefined)
+        .map((c) => ({
+        name: c.name,
+        id: c.id.slice(0, 12),
+        ...(c.service !== undefined ? { service: c.service } : {}),
+        oneOff: c.oneOff,
+        status: c.status,
+        image: c.configImage,
+    }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+function describeState(container) {
+    switch (container.status) {
+        case 'exited':
+        case 'dead':
+            return `${container.status} (${container.exitCode})`;
+        case 'created':
+            return 'created, not started';
+        default:
+            return container.status;
+    }
+}
+function healthLogLine(container) {
+    const last = container.health?.last;
+    if (last === undefined)
+        return undefined;
+    const output = excerpt(last.output);
+    return `${container.name} healthcheck${last.end ? ` at ${last.end.replace(/\.\d+Z$/, 'Z')}` : ''}: exit ${last.exitCode}${output ? `, ${output}` : ', no output'}`;
+}
+function containerSummary(container) {
+    return {
+        name: container.name,
+        id: container.id.slice(0, 12),
+        status: container.status,
+        ...(container.health ? { health: container.health.status } : {}),
+        image: container.configImage,
+    };
+}
+/** `sha256:0123456789ab`: enough to tell digests apart in a table cell. */
+function shortDigest(digest) {
+    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1');
+}
+function tail(reference) {
+    const slash = reference.lastIndexOf('/');
+    return slash < 0 ? reference : `…${reference.slice(slash)}`;
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/endpoint-judgement.js
+/**
+ * One service's health endpoint judged from its answer (pure): HTTP 200, a JSON document with
+ * status "ok", answering as the service itself where the spec asks; and what the report shows of it.
+ */
+
+function judgeEndpoint(service, spec, response, document) {
+    if (response.problem !== undefined)
+        return { ok: false, cell: 'no answer', detail: `no answer (${response.problem})` };
+    if (response.statusCode !== 200) {
+        return { ok: false, cell: `HTTP ${response.statusCode ?? '?'}`, detail: `answered HTTP ${response.statusCode ?? '?'}, expected 200` };
+    }
+    if (document === undefined)
+        return { ok: false, cell: 'not JSON', detail: 'the body is not a JSON object' };
+    if (document.status !== 'ok') {
+        const status = document.status === undefined ? 'no status' : `status "${excerpt(document.status, 40)}"`;
+        return { ok: false, cell: status, detail: `the health document says ${status}, expected "ok"` };
+    }
+    if (spec.checkServiceName && document.service !== undefined && document.service !== service) {
+        return {
+            ok: false,
+            cell: `answers as ${excerpt(document.service, 40)}`,
+            detail: `the endpoint answers as service "${excerpt(document.service, 60)}", not ${service}: its published port is wired to another service`,
+        };
+    }
+    return { ok: true };
+}
+function endpointSummary(url, response, document) {
+    return {
+        url,
+        durationMs: response.durationMs,
+        ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
+        ...(document?.status !== undefined ? { status: document.status } : {}),
+        ...(document?.mode !== undefined ? { mode: document.mode } : {}),
+        ...(document?.policyHash !== undefined ? { policyHash: document.policyHash } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/policy-parity.js
+
+function evaluatePolicy(input, documents, failures) {
+    const { manifest, snapshot } = input;
+    const signed = manifest.policy.sha256;
+    const sources = [{ source: 'manifest', sha256: signed, agrees: true, detail: 'signed' }];
+    const file = snapshot.policyFile;
+    if (file.state === 'present') {
+        const agrees = file.sha256 === signed;
+        sources.push({ source: 'host file', sha256: file.sha256, agrees, detail: file.path });
+        if (!agrees) {
+            failures.push({
+                service: 'host',
+                check: 'policy',
+                detail: `${file.path} has sha256 ${file.sha256}; the manifest signed ${signed}: the file on the host is not the signed policy (edited on the host, or current/ is another release)`,
+            });
+        }
+    }
+    else {
+        sources.push({ source: 'host file', agrees: false, detail: `${file.path} is ${file.state}` });
+        failures.push({ service: 'host', check: 'policy', detail: `${file.path} is ${file.state}; the manifest signed ${manifest.policy.path} with sha256 ${signed}` });
+    }
+    const reporters = new Set(input.policyReporters.filter((s) => manifest.images[s] !== undefined));
+    const reporting = [...new Set([...reporters, ...[...documents].filter(([, d]) => d.policyHash).map(([s]) => s)])].sort();
+    for (const service of reporting) {
+        const reported = documents.get(service)?.policyHash;
+        if (reported === undefined || reported === '') {
+            sources.push({ source: service, agrees: false, detail: 'no policyHash reported' });
+            failures.push({ service, check: 'policy', detail: `${service} did not report a policyHash on its health endpoint (see its endpoint check); policy parity cannot be shown` });
+            continue;
+        }
+        const agrees = reported === signed;
+        sources.push({ source: service, sha256: reported, agrees, detail: agrees ? 'reported on /health' : 'reported on /health: differs' });
+        if (!agrees) {
+            failures.push({ service, check: 'policy', detail: `${service} reports policyHash ${excerpt(reported, 80)}; the manifest signed ${signed}: it loaded another policy` });
+        }
+    }
+    return { path: manifest.policy.path, sha256: signed, sources, agree: sources.every((s) => s.agrees) };
+}
+
 ;// CONCATENATED MODULE: ../packages/verify/lib/stack-evaluation.js
+
+
+
 
 
 const pass = (detail) => ({ outcome: 'pass', detail });
@@ -66927,142 +67570,6 @@ function evaluateService(service, input, failures, documents) {
         ...(endpointResult ? { endpointResult } : {}),
     };
 }
-function judgeEndpoint(service, spec, response, document) {
-    if (response.problem !== undefined)
-        return { ok: false, cell: 'no answer', detail: `no answer (${response.problem})` };
-    if (response.statusCode !== 200) {
-        return { ok: false, cell: `HTTP ${response.statusCode ?? '?'}`, detail: `answered HTTP ${response.statusCode ?? '?'}, expected 200` };
-    }
-    if (document === undefined)
-        return { ok: false, cell: 'not JSON', detail: 'the body is not a JSON object' };
-    if (document.status !== 'ok') {
-        const status = document.status === undefined ? 'no status' : `status "${excerpt(document.status, 40)}"`;
-        return { ok: false, cell: status, detail: `the health document says ${status}, expected "ok"` };
-    }
-    if (spec.checkServiceName && document.service !== undefined && document.service !== service) {
-        return {
-            ok: false,
-            cell: `answers as ${excerpt(document.service, 40)}`,
-            detail: `the endpoint answers as service "${excerpt(document.service, 60)}", not ${service}: its published port is wired to another service`,
-        };
-    }
-    return { ok: true };
-}
-function endpointSummary(url, response, document) {
-    return {
-        url,
-        durationMs: response.durationMs,
-        ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
-        ...(document?.status !== undefined ? { status: document.status } : {}),
-        ...(document?.mode !== undefined ? { mode: document.mode } : {}),
-        ...(document?.policyHash !== undefined ? { policyHash: document.policyHash } : {}),
-    };
-}
-function digestProblem(container, expected, images) {
-    if (container.configImage !== expected) {
-        const tagged = !container.configImage.includes('@');
-        return {
-            cell: tagged ? `runs ${tail(container.configImage)}` : `other digest ${shortDigest(container.configImage.split('@')[1] ?? '')}`,
-            detail: `${container.name} was created from ${container.configImage}${tagged ? ' (a tag, not a digest)' : ''}`,
-        };
-    }
-    const image = images.get(container.imageId);
-    if (image === undefined) {
-        return { cell: 'image unknown', detail: `${container.name} runs image ${container.imageId}, which docker image inspect did not show` };
-    }
-    if (!image.repoDigests.includes(expected)) {
-        return {
-            cell: 'image differs',
-            detail: `${container.name} runs image ${container.imageId.slice(0, 19)}, whose RepoDigests (${image.repoDigests.join(', ') || 'none'}) do not include ${expected}`,
-        };
-    }
-    return undefined;
-}
-function findExtraContainers(manifest, containers) {
-    return containers
-        .filter((c) => c.oneOff || c.service === undefined || manifest.images[c.service] === undefined)
-        .map((c) => ({
-        name: c.name,
-        id: c.id.slice(0, 12),
-        ...(c.service !== undefined ? { service: c.service } : {}),
-        oneOff: c.oneOff,
-        status: c.status,
-        image: c.configImage,
-    }))
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-function evaluatePolicy(input, documents, failures) {
-    const { manifest, snapshot } = input;
-    const signed = manifest.policy.sha256;
-    const sources = [{ source: 'manifest', sha256: signed, agrees: true, detail: 'signed' }];
-    const file = snapshot.policyFile;
-    if (file.state === 'present') {
-        const agrees = file.sha256 === signed;
-        sources.push({ source: 'host file', sha256: file.sha256, agrees, detail: file.path });
-        if (!agrees) {
-            failures.push({
-                service: 'host',
-                check: 'policy',
-                detail: `${file.path} has sha256 ${file.sha256}; the manifest signed ${signed}: the file on the host is not the signed policy (edited on the host, or current/ is another release)`,
-            });
-        }
-    }
-    else {
-        sources.push({ source: 'host file', agrees: false, detail: `${file.path} is ${file.state}` });
-        failures.push({ service: 'host', check: 'policy', detail: `${file.path} is ${file.state}; the manifest signed ${manifest.policy.path} with sha256 ${signed}` });
-    }
-    const reporters = new Set(input.policyReporters.filter((s) => manifest.images[s] !== undefined));
-    const reporting = [...new Set([...reporters, ...[...documents].filter(([, d]) => d.policyHash).map(([s]) => s)])].sort();
-    for (const service of reporting) {
-        const reported = documents.get(service)?.policyHash;
-        if (reported === undefined || reported === '') {
-            sources.push({ source: service, agrees: false, detail: 'no policyHash reported' });
-            failures.push({ service, check: 'policy', detail: `${service} did not report a policyHash on its health endpoint (see its endpoint check); policy parity cannot be shown` });
-            continue;
-        }
-        const agrees = reported === signed;
-        sources.push({ source: service, sha256: reported, agrees, detail: agrees ? 'reported on /health' : 'reported on /health: differs' });
-        if (!agrees) {
-            failures.push({ service, check: 'policy', detail: `${service} reports policyHash ${excerpt(reported, 80)}; the manifest signed ${signed}: it loaded another policy` });
-        }
-    }
-    return { path: manifest.policy.path, sha256: signed, sources, agree: sources.every((s) => s.agrees) };
-}
-function describeState(container) {
-    switch (container.status) {
-        case 'exited':
-        case 'dead':
-            return `${container.status} (${container.exitCode})`;
-        case 'created':
-            return 'created, not started';
-        default:
-            return container.status;
-    }
-}
-function healthLogLine(container) {
-    const last = container.health?.last;
-    if (last === undefined)
-        return undefined;
-    const output = excerpt(last.output);
-    return `${container.name} healthcheck${last.end ? ` at ${last.end.replace(/\.\d+Z$/, 'Z')}` : ''}: exit ${last.exitCode}${output ? `, ${output}` : ', no output'}`;
-}
-function containerSummary(container) {
-    return {
-        name: container.name,
-        id: container.id.slice(0, 12),
-        status: container.status,
-        ...(container.health ? { health: container.health.status } : {}),
-        image: container.configImage,
-    };
-}
-/** `sha256:0123456789ab`: enough to tell digests apart in a table cell. */
-function shortDigest(digest) {
-    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1');
-}
-function tail(reference) {
-    const slash = reference.lastIndexOf('/');
-    return slash < 0 ? reference : `…${reference.slice(slash)}`;
-}
 function optional(key, value) {
     return (value === undefined ? {} : { [key]: value });
 }
@@ -67177,117 +67684,6 @@ function composeArgv(target, subcommand) {
     ];
 }
 
-;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
-
-/**
- * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
- * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
- * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
- * the host's own, never part of a bundle: they live under the application folder's `shared/`
- * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
- * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
- * resolve it lexically to `<app>/shared/secrets/<file>`.
- *
- * Each definition names the production value it holds with the extension field
- * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
- * variable of the values, the gatekeeper checks the value like every other production value.
- */
-const SECRET_VARIABLE_FIELD = 'x-titan-variable';
-/** The folder of the application directory secret files must lie in. */
-const SHARED_DIR = 'shared';
-function isMapping(value) {
-    return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-/**
- * Where a `file:` source lands, relative to the application folder, when the project directory is
- * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
- * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
- */
-function secretHostPath(file) {
-    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
-        return undefined;
-    const landed = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join('current', file));
-    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
-        return undefined;
-    return landed;
-}
-/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
-function stackSecretsOf(documents) {
-    const definitions = new Map();
-    const users = new Map();
-    for (const document of documents) {
-        if (!isMapping(document))
-            continue;
-        const secrets = document['secrets'];
-        if (isMapping(secrets)) {
-            for (const [name, definition] of Object.entries(secrets)) {
-                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
-            }
-        }
-        const services = document['services'];
-        if (!isMapping(services))
-            continue;
-        for (const [service, section] of Object.entries(services)) {
-            if (!isMapping(section) || !Array.isArray(section['secrets']))
-                continue;
-            for (const entry of section['secrets']) {
-                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
-                if (source === undefined)
-                    continue;
-                const set = users.get(source) ?? new Set();
-                set.add(service);
-                users.set(source, set);
-            }
-        }
-    }
-    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
-    return names.map((name) => {
-        const definition = definitions.get(name) ?? {};
-        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
-        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
-        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
-    });
-}
-/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
-function secretHostPaths(secrets) {
-    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
-}
-
-// EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(6637);
-;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
-/**
- * The one output record format of the host scripts (scripts/lib/record.sh writes it): a line
- * `titan:KIND`, then each value after a tab; a value holds no tab or line break. Everything else a
- * script prints is text for people (logged, never parsed).
- */
-const RECORD_PREFIX = 'titan:';
-/** The record on `line`, or undefined when the line is not one. */
-function parseRecord(line) {
-    if (!line.startsWith(RECORD_PREFIX))
-        return undefined;
-    const [kind = '', ...values] = line.slice(RECORD_PREFIX.length).replace(/\r$/, '').split('\t');
-    return kind === '' ? undefined : { kind, values };
-}
-/** Every record in a script's output, in order. */
-function hostRecords(output) {
-    return output.split('\n').flatMap((line) => parseRecord(line) ?? []);
-}
-/** The values of every record of `kind`, in order. */
-function recordsOf(output, kind) {
-    return hostRecords(output)
-        .filter((r) => r.kind === kind)
-        .map((r) => r.values);
-}
-/** The values of the last record of `kind`, or undefined when there is none. */
-function lastRecord(output, kind) {
-    return recordsOf(output, kind).pop();
-}
-/** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
-function formatRecord(kind, ...values) {
-    return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
-}
-
 ;// CONCATENATED MODULE: ../packages/host/lib/problems-error.js
 /**
  * An error that lists every problem it found at once (the secret files kept wrongly, the pending
@@ -67302,67 +67698,6 @@ class problems_error_ProblemsError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/host-scripts.js
-// Generated by packages/host/generate-scripts.mjs from packages/host/scripts/*.sh: do not edit;
-// edit the .sh files and run `node packages/host/generate-scripts.mjs`.
-const HOST_SCRIPTS = {
-    "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
-    "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
-    "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
-    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
-    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  sleep 1\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
-    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
-    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
-    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
-    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
-    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
-    "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
-    "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
-    "titan-read-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\nif [ -f \"$mark\" ]; then record halted \"$(head -n 1 \"$mark\")\"; fi\n",
-    "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
-    "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
-    "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
-    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
-    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
-    "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
-    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
-    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
-    "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
-    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
-    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
-    "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
-    "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
-    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
-    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
-    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
-};
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
-
-
-
-/** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
-const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
-/** The text of a host script as it is sent (its libraries inlined). */
-function hostScript(name) {
-    return HOST_SCRIPTS[name];
-}
-/**
- * The environment a host script runs with on the host of `layout` (null for the scripts that touch
- * nothing of the application folder: images, migrations, compose).
- */
-function hostScriptEnvironment(layout) {
-    return { ...layout?.environment(), ...Object.fromEntries(Object.entries(SCRIPT_EXIT_STATUSES).map(([k, v]) => [k, String(v)])) };
-}
-/** The argv that runs host script `name` with `args`. */
-function hostScriptCommand(layout, name, args) {
-    const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
-    return ['env', ...environment, 'sh', '-c', secret(hostScript(name), name), name, ...args];
-}
-function runHostScript(connection, layout, name, args, options = {}) {
-    return connection.run(hostScriptCommand(layout, name, args), options);
-}
-
 ;// CONCATENATED MODULE: ../packages/host/lib/release-files.js
 /**
  * Reading files of an installed release back from the host (its manifest, its compose files), in
@@ -67374,13 +67709,13 @@ function runHostScript(connection, layout, name, args, options = {}) {
 
 
 async function readReleaseFiles(connection, layout, releaseId, paths) {
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
     for (const path of paths) {
         if (!isBundlePath(path))
             throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
     }
-    const { stdout } = await runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
     const files = new Map();
     for (const [path, base64] of recordsOf(stdout, 'file')) {
         if (path !== undefined)
@@ -67425,21 +67760,20 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
 
 
 
-
 class SecretFilesError extends (/* unused pure expression or super */ null && (ProblemsError)) {
     name = 'SecretFilesError';
 }
-/** A path under the shared folder as stack-secrets gives it: safe characters, no `.`/`..` segments. */
-const HOST_PATH = new RegExp(`^${HOST_NAMES.shared}/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`);
+/** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
+const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 /** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
 async function inspectSecretFiles(connection, layout, paths) {
     if (paths.length === 0)
         return [];
     for (const path of paths) {
         if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
-            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under ${HOST_NAMES.shared}/.`);
+            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
     }
-    const { stdout } = await runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
     return recordsOf(stdout, 'secret-file').map(([path = '', problem = '']) => ({ path, problem }));
 }
 /** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
@@ -67449,7 +67783,7 @@ async function requireSecretFiles(connection, layout, paths, what) {
         return;
     throw new SecretFilesError(`The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
         `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
-        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.sharedDir}/ ` +
+        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
         '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).', problems);
 }
 /** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
@@ -67705,7 +68039,7 @@ async function verifyStack(connection, options) {
             logger.info(`Verification of ${manifest.releaseId} failed after ${polls} poll(s): ${describeFailures(report.failures)}`);
             return report;
         }
-        await verify_stack_sleep(Math.min(pollMs, remaining), options.signal);
+        await sleep(Math.min(pollMs, remaining), options.signal);
         options.signal?.throwIfAborted();
     }
 }
@@ -67784,7 +68118,7 @@ function describeFailures(failures) {
     const shown = failures.slice(0, 8).map((f) => `${f.service} ${f.check} (${f.detail})`);
     return `${shown.join('; ')}${failures.length > shown.length ? `; and ${failures.length - shown.length} more` : ''}`;
 }
-function verify_stack_sleep(ms, signal) {
+function sleep(ms, signal) {
     return new Promise((resolve) => {
         if (signal?.aborted) {
             resolve();
@@ -68119,7 +68453,7 @@ async function run(logger = coreLogger) {
 }
 async function bundleRelease(settings, logger) {
     const dir = settings.bundle ?? '';
-    const { manifest, verified } = await readBundleRelease(dir, settings.publicKeys);
+    const { manifest, verified } = await readLocalBundle(dir, settings.publicKeys);
     if (verified) {
         logger.info(`${dir}: release ${manifest.releaseId}, signature and every file verified against the public key`);
         return { manifest, origin: `${manifest.releaseId} from the bundle ${dir}, verified on the runner against public-key` };

@@ -6,8 +6,9 @@ import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { JobSummary } from '@titan/action-kit/job-summary';
 import type { Logger } from '@titan/log/logger';
 import type { ReleaseManifest } from '@titan/release/manifest';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
-import { readBundleRelease } from '@titan/verify/bundle-release';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
+import { readLocalBundle } from '@titan/release/local-bundle';
 import { readHostRelease } from '@titan/verify/host-release';
 import { renderVerifySummary, verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
 import { readSettings, type VerifySettings } from './settings.js';
@@ -63,7 +64,7 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
 
 async function bundleRelease(settings: VerifySettings, logger: Logger): Promise<ReleaseToVerify> {
   const dir = settings.bundle ?? '';
-  const { manifest, verified } = await readBundleRelease(dir, settings.publicKeys);
+  const { manifest, verified } = await readLocalBundle(dir, settings.publicKeys);
   if (verified) {
     logger.info(`${dir}: release ${manifest.releaseId}, signature and every file verified against the public key`);
     return { manifest, origin: `${manifest.releaseId} from the bundle ${dir}, verified on the runner against public-key` };

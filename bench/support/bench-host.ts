@@ -11,11 +11,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
-import { readLocalBundle } from '@titan/deploy/local-bundle';
+import { readLocalBundle } from '@titan/release/local-bundle';
 import type { PhaseRecord } from '@titan/phases/phase-clock';
 import type { HostLayout } from '@titan/host/host-layout';
 import { silentLogger } from '@titan/log/logger';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import type { TestHost } from '@titan/test-host/test-host';
 import { copySharedValues } from '@titan/test-host/shared-values';
 
@@ -99,7 +100,7 @@ export function imageDigests(host: TestHost): Map<string, string> {
 /** One deploy (deployRelease, DISARMED, full verification) of a signed bundle folder over `connection`. */
 export async function deployBundle(connection: SshConnection, bundleDir: string, layout: HostLayout, project: string): Promise<DeployOutcome> {
   return deployRelease(connection, {
-    bundle: await readLocalBundle(bundleDir, undefined),
+    bundle: await readLocalBundle(bundleDir, []),
     layout,
     project,
     mode: 'DISARMED',

@@ -11,7 +11,8 @@ import { restoreIntoStack, type StackRestoreOutcome } from '@titan/restore/stack
 import { HostLayout } from '@titan/host/host-layout';
 import { ObjectStore } from '@titan/spaces/object-store';
 import { createSpacesClient } from '@titan/spaces/spaces-client';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import { type RestoreSettings, readSettings } from './settings.js';
 
 export async function run(logger: Logger = coreLogger): Promise<void> {

@@ -47813,20 +47813,7 @@ function asServiceMap(entry) {
     return { kind: 'map', entries: new Map(), tag: entry.value.tag, file: entry.keyPlace.file, line: entry.keyPlace.line };
 }
 function mergeService(base, override, values) {
-    const entries = new Map(base.entries);
-    for (const [key, entry] of override.entries) {
-        const previous = entries.get(key);
-        if (entry.value.tag === '!reset') {
-            entries.delete(key);
-            continue;
-        }
-        if (previous === undefined || entry.value.tag === '!override' || REPLACED.has(key)) {
-            entries.set(key, entry);
-            continue;
-        }
-        entries.set(key, { ...entry, value: mergeServiceField(key, previous.value, entry.value, values) });
-    }
-    return { ...override, entries };
+    return mergeMaps(base, override, (key, previous, next) => next.tag === '!override' || REPLACED.has(key) ? next : mergeServiceField(key, previous, next, values));
 }
 function mergeServiceField(key, base, override, values) {
     if (KEYED_MAPPINGS.has(key))

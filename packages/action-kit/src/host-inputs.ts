@@ -12,7 +12,7 @@
  */
 import { appDirProblem, projectProblem } from '@titan/host/host-layout';
 import type { Logger } from '@titan/log/logger';
-import type { SshConnectOptions } from '@titan/ssh/connection';
+import type { SshConnectOptions } from '@titan/ssh/connect';
 import { parseSshHost } from '@titan/ssh/host-name';
 import { ConfigurationError } from './configuration-error.js';
 import type { InputReader } from './inputs.js';

@@ -11,11 +11,11 @@
  * A service that does not change keeps its container: a release that changes one service recreates
  * only that one.
  */
-import { DIGEST_OVERRIDE_FILE, type ReleaseManifest, stackProfileOf } from '@titan/release/manifest';
+import { type ReleaseManifest, stackProfileOf } from '@titan/release/manifest';
 import { pinnedImageReference } from '@titan/release/image-reference';
 import { groupedServices } from '@titan/release/stack-profile';
 import type { TitanMode } from '@titan/host/compose-command';
-import type { ComposeView } from './compose-services.js';
+import type { ComposeView } from '@titan/release/compose-model';
 
 export type ChangeReason = 'new' | 'image' | 'definition' | 'files' | 'mode' | 'removed';
 
@@ -47,11 +47,6 @@ export interface ReleaseView {
   readonly manifest: ReleaseManifest;
   /** The compose files of the release other than the digest override (images come from the manifest). */
   readonly compose: ComposeView;
-}
-
-/** The compose files whose definitions are compared: all but the digest override. */
-export function definitionFiles(manifest: ReleaseManifest): string[] {
-  return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
 }
 
 export function planChanges(

@@ -27,7 +27,7 @@ import { type ChangeReason, planChanges, type ReleaseView } from './change-plan.
 import { composeWork } from './compose-work.js';
 import { hostProblems, haltRefusal, recordedMode } from './host-inspection.js';
 import type { DeployRequest } from './deploy.js';
-import type { LocalBundle } from './local-bundle.js';
+import type { LocalBundle } from '@titan/release/local-bundle';
 import { admitRelease } from './release-admission.js';
 import { readReleaseView } from './release-view.js';
 import { stopsBeforeSwitch } from './stop-before-switch.js';

@@ -24,7 +24,7 @@ import { secretHostPaths } from '@titan/release/stack-secrets';
 import { MANIFEST_FILE, type ReleaseManifest } from '@titan/release/manifest';
 import type { SshConnection } from '@titan/ssh/connection';
 import { sha256Hex } from '@titan/release/file-hash';
-import type { LocalBundle } from './local-bundle.js';
+import type { LocalBundle } from '@titan/release/local-bundle';
 
 export class ReleaseRefusedError extends Error {
   override readonly name = 'ReleaseRefusedError';

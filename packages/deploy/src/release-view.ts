@@ -6,8 +6,8 @@ import type { HostLayout } from '@titan/host/host-layout';
 import { readInstalledRelease } from '@titan/host/release-files';
 import { DIGEST_OVERRIDE_FILE } from '@titan/release/manifest';
 import type { SshConnection } from '@titan/ssh/connection';
-import { definitionFiles, type ReleaseView } from './change-plan.js';
-import { readComposeView } from './compose-services.js';
+import { definitionFiles, readComposeView } from '@titan/release/compose-model';
+import type { ReleaseView } from './change-plan.js';
 
 /** `guess`: the compose files the release probably has (the new release's), read with its manifest. */
 export async function readReleaseView(connection: SshConnection, layout: HostLayout, releaseId: string, guess: readonly string[] = []): Promise<ReleaseView> {

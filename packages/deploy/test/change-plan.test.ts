@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { planChanges, type ReleaseView } from '@titan/deploy/change-plan';
-import { readComposeView } from '@titan/deploy/compose-services';
+import { readComposeView } from '@titan/release/compose-model';
 import type { ReleaseManifest } from '@titan/release/manifest';
 import { groupedServices } from '@titan/release/stack-profile';
 import { parseStackProfile } from '@titan/release/stack-profile-file';

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync, writeFileSync, appendFileSync } fro
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
-import { readLocalBundle } from '@titan/deploy/local-bundle';
+import { readLocalBundle } from '@titan/release/local-bundle';
 import { startGuard } from '@titan/host/guard';
 import { HostLayout } from '@titan/host/host-layout';
 import { switchCurrent } from '@titan/host/switch-current';
@@ -44,7 +44,7 @@ let connection: SshConnection;
 async function deploy(bundleDir: string, options: { healthTimeoutSeconds?: number; keepReleases?: number; mode?: 'ARMED' | 'DISARMED' } = {}): Promise<DeployOutcome & { log: string }> {
   const logger = recordingLogger();
   const outcome = await deployRelease(connection, {
-    bundle: await readLocalBundle(bundleDir, undefined),
+    bundle: await readLocalBundle(bundleDir, []),
     layout,
     project: PROJECT,
     mode: options.mode ?? 'DISARMED',
@@ -199,7 +199,7 @@ describe('deployRelease on the test host', () => {
         expect(outcome.phases.map((p) => p.name)).not.toContain('stop');
         expect(appDirListing(appDir)).toEqual(listing);
         expect(containerIds(PROJECT)).toEqual(ids);
-        await expect(readLocalBundle(release.dir, releaseKey.publicKey)).rejects.toBeInstanceOf(BundleVerificationError);
+        await expect(readLocalBundle(release.dir, [releaseKey.publicKey])).rejects.toBeInstanceOf(BundleVerificationError);
       });
     }
   });
@@ -210,7 +210,7 @@ describe('deployRelease on the test host', () => {
     const before = appDirListing(untrusted);
     const logger = recordingLogger();
     const outcome = await deployRelease(connection, {
-      bundle: await readLocalBundle(releaseA.dir, undefined),
+      bundle: await readLocalBundle(releaseA.dir, []),
       layout: new HostLayout(untrusted),
       project: 'deployflowuntrusted',
       mode: 'DISARMED',

@@ -12,7 +12,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
-import { readLocalBundle } from '@titan/deploy/local-bundle';
+import { readLocalBundle } from '@titan/release/local-bundle';
 import { HostLayout } from '@titan/host/host-layout';
 import { recordingLogger } from '@titan/log/logger';
 import { generateReleaseKey, publicKeyToPem, releaseKeyId } from '@titan/release/release-key';
@@ -28,7 +28,7 @@ let connection: SshConnection;
 async function deploy(bundleDir: string, options: { allowDowngrade?: boolean; healthTimeoutSeconds?: number } = {}): Promise<DeployOutcome & { log: string }> {
   const logger = recordingLogger();
   const outcome = await deployRelease(connection, {
-    bundle: await readLocalBundle(bundleDir, undefined),
+    bundle: await readLocalBundle(bundleDir, []),
     layout,
     project: PROJECT,
     mode: 'DISARMED',

@@ -12,7 +12,7 @@ import { chmodSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployRelease, type DeployOutcome } from '@titan/deploy/deploy';
-import { readLocalBundle } from '@titan/deploy/local-bundle';
+import { readLocalBundle } from '@titan/release/local-bundle';
 import { HostLayout } from '@titan/host/host-layout';
 import { SecretFilesError } from '@titan/host/secret-files';
 import { recordingLogger } from '@titan/log/logger';
@@ -43,7 +43,7 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 async function deploy(bundleDir: string): Promise<DeployOutcome & { log: string }> {
   const logger = recordingLogger();
   const outcome = await deployRelease(connection, {
-    bundle: await readLocalBundle(bundleDir, undefined),
+    bundle: await readLocalBundle(bundleDir, []),
     layout,
     project: PROJECT,
     mode: 'DISARMED',
@@ -160,7 +160,7 @@ describe('secrets as files on the test host', () => {
     execFileSync('docker', ['exec', hunter, 'sh', '-c', '{ cat /run/secrets/binance_api_secret; echo; } > /proc/1/fd/1']);
     try {
       const logger = recordingLogger();
-      const { manifest } = await readLocalBundle(second.dir, undefined);
+      const { manifest } = await readLocalBundle(second.dir, []);
       const report = await verifyStack(connection, { appDir, project: PROJECT, manifest, timeoutMs: 20_000, pollMs: 500, logger });
       expect(report.healthy).toBe(false);
       const secretFailures = report.failures.filter((f) => f.check.startsWith('secret'));

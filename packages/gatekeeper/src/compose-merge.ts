@@ -64,20 +64,9 @@ function asServiceMap(entry: LocatedEntry): LocatedMap {
 }
 
 function mergeService(base: LocatedMap, override: LocatedMap, values: ReadonlyMap<string, string>): LocatedMap {
-  const entries = new Map(base.entries);
-  for (const [key, entry] of override.entries) {
-    const previous = entries.get(key);
-    if (entry.value.tag === '!reset') {
-      entries.delete(key);
-      continue;
-    }
-    if (previous === undefined || entry.value.tag === '!override' || REPLACED.has(key)) {
-      entries.set(key, entry);
-      continue;
-    }
-    entries.set(key, { ...entry, value: mergeServiceField(key, previous.value, entry.value, values) });
-  }
-  return { ...override, entries };
+  return mergeMaps(base, override, (key, previous, next) =>
+    next.tag === '!override' || REPLACED.has(key) ? next : mergeServiceField(key, previous, next, values),
+  );
 }
 
 function mergeServiceField(key: string, base: LocatedNode, override: LocatedNode, values: ReadonlyMap<string, string>): LocatedNode {

@@ -9,7 +9,7 @@
  */
 import type { SshConnection } from '@titan/ssh/connection';
 import { EXIT_HALT_STANDS, EXIT_LOCK_BUSY, EXIT_NO_DATABASE, EXIT_NOT_VERIFIED } from '@titan/ssh/exit-status';
-import type { RunOptions, RunResult } from '@titan/ssh/remote-command';
+import type { RunOptions, RunResult } from '@titan/ssh/command-session';
 import { type Arg, secret } from '@titan/ssh/shell-quote';
 import type { HostLayout } from './host-layout.js';
 import { HOST_SCRIPTS, type HostScriptName } from './host-scripts.js';

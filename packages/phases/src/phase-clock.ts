@@ -17,6 +17,16 @@ export interface PhaseRecord {
   readonly background?: boolean;
 }
 
+/** How background work ended: its value, or the error it threw. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** The value of background work, or its error thrown (for the phase that needs it). */
+export function settled<T>(result: Settled<T> | undefined): T {
+  if (result === undefined) throw new Error('background work that was never started');
+  if (result.ok) return result.value;
+  throw result.error;
+}
+
 export class PhaseClock {
   readonly #origin: number;
   readonly #logger: Logger;
@@ -52,7 +62,7 @@ export class PhaseClock {
    * Starts work that runs alongside the next phases (no log group of its own). The returned promise
    * never rejects: it settles to the value or the error, for the phase that needs it.
    */
-  background<T>(name: string, work: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  background<T>(name: string, work: () => Promise<T>): Promise<Settled<T>> {
     const start = performance.now();
     const record = (outcome: PhaseOutcome): void => {
       this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome, background: true });

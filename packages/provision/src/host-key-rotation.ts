@@ -8,7 +8,7 @@
  */
 import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
-import { knownHostsName } from '@titan/ssh/host-keys';
+import { knownHostsName } from '@titan/ssh/host-key-pins';
 import { connectPinned, hostHelper, readHostStatus, type HostEndpoint } from './host-session.js';
 import type { HostStatus } from './host-status.js';
 import { publicKeyFingerprint } from './injected-host-key.js';

@@ -5,7 +5,8 @@
  * before anything is sent, and never retried: that is a man in the middle or the wrong host.
  */
 import type { Logger } from '@titan/log/logger';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import { ConnectError } from '@titan/ssh/errors';
 import { HOST_PATHS } from './host-spec.js';
 import { parseHostStatus, type HostStatus } from './host-status.js';

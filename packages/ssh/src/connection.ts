@@ -1,173 +1,26 @@
 /**
- * One SSH connection to one host, host key pinned. Every command, upload and tunnel is a channel on
- * this one connection. ssh2 is handed a socket of our own with TCP_NODELAY set: with Nagle's
- * algorithm on, every small request waits for the peer's delayed ACK (~40 ms per round trip).
- *
- * Connecting retries with exponential backoff on transient failures only (connection refused,
- * timeouts, a connection dropped during the handshake); never on a host key mismatch or an
- * authentication failure, and nothing after the connection is up is ever retried.
+ * One SSH connection to one host, host key pinned (open it with connectSsh, connect.ts). Every
+ * command, upload and tunnel is a channel on this one connection; at most maxSessionChannels
+ * command channels run at once (channel-slots.ts), the others wait their turn. A connection lost
+ * (an error, the server's end, a close) fails every command running and every later call with
+ * ConnectionLostError.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import type { Logger } from '@titan/log/logger';
-import {
-  AuthenticationError,
-  ConnectError,
-  ConnectionLostError,
-  HostKeyMismatchError,
-  SshConfigError,
-  SshError,
-  TunnelError,
-  describeError,
-} from './errors.js';
-import { HostKeyPolicy } from './host-keys.js';
-import { parseSshHost } from './host-name.js';
+import { ChannelSlots } from './channel-slots.js';
+import { REMOTE_PATH, type RemoteCommand, type RemoteScript } from './command-line.js';
+import type { CommandOptions, CommandSession, RunOptions, RunResult, StreamResult } from './command-session.js';
+import type { AcceptedHostKey, SshConnectOptions } from './connect.js';
+import { ConnectionLostError, SshError, TunnelError, describeError } from './errors.js';
 import { type LocalForward, startLocalForward } from './local-forward.js';
-import {
-  type CommandOptions,
-  type CommandSession,
-  REMOTE_PATH,
-  type RemoteCommand,
-  type RemoteScript,
-  type RunOptions,
-  type RunResult,
-  type StreamResult,
-  runCommand,
-  streamCommand,
-} from './remote-command.js';
+import { runCommand, streamCommand } from './remote-command.js';
 import type { Arg } from './shell-quote.js';
 import type { TarTreeStats } from './tar-writer.js';
 import { type UploadFileOptions, type UploadTreeOptions, uploadFile, uploadTree } from './upload.js';
-
-const { Client, utils } = ssh2;
-
-export interface RetryOptions {
-  /** Attempts in all (default 4). */
-  attempts?: number;
-  /** Delay before the second attempt (default 500 ms); doubles each time. */
-  initialDelayMs?: number;
-  /** Longest delay between attempts (default 8 s). */
-  maxDelayMs?: number;
-}
-
-export interface SshConnectOptions {
-  host: string;
-  /** Default 22. */
-  port?: number;
-  username: string;
-  /** The private key, OpenSSH (or PEM) format. Never logged. */
-  privateKey: string | Buffer;
-  /** Passphrase of the private key, if it is encrypted. Never logged. */
-  passphrase?: string;
-  /**
-   * Pinned host keys: known_hosts lines (a whole known_hosts text is fine), bare public keys or
-   * `SHA256:` fingerprints. Several may apply (key rotation). Required: an empty list is refused.
-   */
-  hostKeys: readonly string[];
-  logger: Logger;
-  /** Time allowed for one attempt: TCP connect, key exchange and authentication (default 20 s). */
-  connectTimeoutMs?: number;
-  retry?: RetryOptions;
-  /** Keepalive probe interval (default 10 s); the connection is declared lost after keepaliveCountMax unanswered probes. */
-  keepaliveIntervalMs?: number;
-  /** Default 3. */
-  keepaliveCountMax?: number;
-  /** Default timeout of every command (default 10 minutes). */
-  commandTimeoutMs?: number;
-  /** Time a killed remote process group gets between SIGTERM and SIGKILL (default 3 s). */
-  killGraceMs?: number;
-  /**
-   * At most this many command channels at once; more wait their turn (default 8, below OpenSSH's
-   * MaxSessions default of 10, keeping room for the channels that kill timed-out commands).
-   */
-  maxSessionChannels?: number;
-}
-
-/** The host key the server presented and that matched a pin. */
-export interface AcceptedHostKey {
-  keyType: string;
-  fingerprint: string;
-}
-
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
-
-/** A failure of one connection attempt, flagged retryable or not. */
-class AttemptFailure extends Error {
-  readonly retryable: boolean;
-  readonly final: Error | undefined;
-
-  constructor(message: string, retryable: boolean, final?: Error) {
-    super(message);
-    this.retryable = retryable;
-    this.final = final;
-  }
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    return typeof error.code === 'string' ? error.code : undefined;
-  }
-  return undefined;
-}
-
-function errorLevel(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'level' in error) {
-    return typeof error.level === 'string' ? error.level : undefined;
-  }
-  return undefined;
-}
-
-function tcpConnect(host: string, port: number, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port });
-    socket.setNoDelay(true);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
-    }, timeoutMs);
-    const onError = (error: Error): void => {
-      clearTimeout(timer);
-      const code = errorCode(error);
-      reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
-    };
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A counting semaphore for session channels. */
-class ChannelSlots {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.#free = size;
-  }
-
-  async acquire(): Promise<() => void> {
-    if (this.#free > 0) this.#free -= 1;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free += 1;
-    };
-  }
-}
 
 /** An open, authenticated connection. Create with connectSsh(). */
 export class SshConnection implements AsyncDisposable {
@@ -175,7 +28,7 @@ export class SshConnection implements AsyncDisposable {
   readonly port: number;
   readonly username: string;
   readonly hostKey: AcceptedHostKey;
-  readonly #client: InstanceType<typeof Client>;
+  readonly #client: ssh2.Client;
   readonly #socket: Socket;
   readonly #logger: Logger;
   readonly #slots: ChannelSlots;
@@ -189,7 +42,7 @@ export class SshConnection implements AsyncDisposable {
 
   /** Use connectSsh(). */
   constructor(init: {
-    client: InstanceType<typeof Client>;
+    client: ssh2.Client;
     socket: Socket;
     options: SshConnectOptions;
     hostKey: AcceptedHostKey;
@@ -399,153 +252,5 @@ export class SshConnection implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-}
-
-function keyError(options: SshConnectOptions, detail: string): SshConfigError {
-  // ssh2's messages here are fixed texts ("Bad passphrase", "Unsupported key format"): never key material.
-  const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
-  return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
-}
-
-function checkOptions(options: SshConnectOptions): { port: number; policy: HostKeyPolicy } {
-  if (options.host.length === 0) throw new SshConfigError('The SSH host is empty.');
-  const port = options.port ?? 22;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
-  if (options.username.length === 0) throw new SshConfigError('The SSH user name is empty.');
-  const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
-  // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
-  // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
-  const parsed = utils.parseKey(options.privateKey);
-  if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
-    throw keyError(options, parsed.message);
-  }
-  return { port, policy };
-}
-
-async function connectOnce(options: SshConnectOptions, port: number, policy: HostKeyPolicy): Promise<SshConnection> {
-  const timeoutMs = options.connectTimeoutMs ?? 20_000;
-  const started = performance.now();
-  const socket = await tcpConnect(options.host, port, timeoutMs);
-  const client = new Client();
-  let refused: HostKeyMismatchError | undefined;
-  let accepted: AcceptedHostKey | undefined;
-
-  return new Promise<SshConnection>((resolve, reject) => {
-    let done = false;
-    const detach = (): void => {
-      client.off('ready', onReady);
-      client.off('error', onError);
-      client.off('close', onClose);
-    };
-    const fail = (failure: AttemptFailure): void => {
-      if (done) return;
-      done = true;
-      detach();
-      client.on('error', () => undefined); // late errors of an abandoned attempt
-      socket.destroy();
-      reject(failure);
-    };
-    const onReady = (): void => {
-      if (done) return;
-      done = true;
-      detach();
-      // The connection attaches its own error/close handlers synchronously, before any other event.
-      resolve(new SshConnection({ client, socket, options, hostKey: accepted ?? { keyType: 'unknown', fingerprint: 'unknown' } }));
-    };
-    const onError = (error: unknown): void => {
-      if (refused) {
-        fail(new AttemptFailure(refused.message, false, refused));
-        return;
-      }
-      const level = errorLevel(error);
-      const message = describeError(error);
-      if (level === 'client-authentication') {
-        fail(new AttemptFailure(message, false, new AuthenticationError(options.host, port, options.username, message)));
-      } else if (level === 'client-timeout') {
-        fail(new AttemptFailure(`handshake timed out: ${message}`, true));
-      } else if (level === 'client-socket') {
-        const code = errorCode(error);
-        fail(new AttemptFailure(`${code ?? 'socket error'}: ${message}`, code === undefined || RETRYABLE_CODES.has(code)));
-      } else {
-        fail(new AttemptFailure(`SSH handshake failed: ${message}`, false));
-      }
-    };
-    const onClose = (): void => {
-      if (refused) fail(new AttemptFailure(refused.message, false, refused));
-      else fail(new AttemptFailure('the server closed the connection during the handshake', true));
-    };
-    client.on('ready', onReady);
-    client.on('error', onError);
-    client.on('close', onClose);
-    try {
-      client.connect({
-        sock: socket,
-        host: options.host,
-        port,
-        username: options.username,
-        privateKey: options.privateKey,
-        ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
-        tryKeyboard: false,
-        readyTimeout: Math.max(1000, timeoutMs - (performance.now() - started)),
-        keepaliveInterval: options.keepaliveIntervalMs ?? 10_000,
-        keepaliveCountMax: options.keepaliveCountMax ?? 3,
-        algorithms: { serverHostKey: policy.hostKeyAlgorithms() as ssh2.ServerHostKeyAlgorithm[] },
-        hostVerifier: (key: Buffer): boolean => {
-          const verdict = policy.check(key);
-          if (verdict.accepted) {
-            accepted = { keyType: verdict.keyType, fingerprint: verdict.fingerprint };
-            return true;
-          }
-          refused = verdict.error;
-          return false;
-        },
-      });
-    } catch (error: unknown) {
-      const message = describeError(error);
-      if (message.startsWith('Cannot parse privateKey')) fail(new AttemptFailure(message, false, keyError(options, message)));
-      else fail(new AttemptFailure(`SSH client set-up failed: ${message}`, false));
-    }
-  });
-}
-
-/**
- * Opens the one connection to a host: host key pinned (checked during key exchange, before any
- * authentication), public key authentication, keepalive. Retries with exponential backoff while the
- * host is unreachable or the handshake times out; fails at once on a host key mismatch
- * (HostKeyMismatchError), an authentication failure (AuthenticationError) or a configuration error
- * (SshConfigError). Other failures end in ConnectError.
- */
-export async function connectSsh(given: SshConnectOptions): Promise<SshConnection> {
-  const parsed = parseSshHost(given.host);
-  if ('problem' in parsed) throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
-  const options: SshConnectOptions = { ...given, host: parsed.host };
-  const { port, policy } = checkOptions(options);
-  const logger = options.logger;
-  if (policy.ignoredCertAuthorities > 0) {
-    logger.warning(`${policy.ignoredCertAuthorities} @cert-authority known_hosts line(s) for ${options.host} ignored: host certificates are not accepted, pin the host's own key.`);
-  }
-  const attempts = Math.max(1, options.retry?.attempts ?? 4);
-  const initialDelay = options.retry?.initialDelayMs ?? 500;
-  const maxDelay = options.retry?.maxDelayMs ?? 8000;
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      logger.debug(`connecting to ${options.username}@${options.host} port ${port} (attempt ${attempt} of ${attempts})`);
-      const connection = await connectOnce(options, port, policy);
-      logger.info(
-        `Connected to ${options.username}@${options.host} port ${port}; host key ${connection.hostKey.keyType} ${connection.hostKey.fingerprint} is pinned.`,
-      );
-      return connection;
-    } catch (error: unknown) {
-      if (!(error instanceof AttemptFailure)) throw error;
-      if (error.final) throw error.final;
-      if (!error.retryable || attempt >= attempts) {
-        throw new ConnectError(options.host, port, attempt, error.message, { cause: error });
-      }
-      const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
-      const delay = Math.round(base * (0.8 + Math.random() * 0.4));
-      logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
-      await sleep(delay);
-    }
   }
 }

@@ -13,16 +13,26 @@ export class SshConfigError extends SshError {
   override name = 'SshConfigError';
 }
 
+/** An error about one host: the host and port it names. */
+export abstract class HostSshError extends SshError {
+  readonly host: string;
+  readonly port: number;
+
+  protected constructor(message: string, host: string, port: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.host = host;
+    this.port = port;
+  }
+}
+
 export type HostKeyRefusal = 'not-pinned' | 'revoked';
 
 /**
  * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
  * Thrown during key exchange, before any authentication is attempted.
  */
-export class HostKeyMismatchError extends SshError {
+export class HostKeyMismatchError extends HostSshError {
   override name = 'HostKeyMismatchError';
-  readonly host: string;
-  readonly port: number;
   /** Key type the server presented, e.g. `ssh-ed25519`. */
   readonly keyType: string;
   /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
@@ -52,9 +62,7 @@ export class HostKeyMismatchError extends SshError {
           `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
           `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
           `man-in-the-middle.`;
-    super(message);
-    this.host = init.host;
-    this.port = init.port;
+    super(message, init.host, init.port);
     this.keyType = init.keyType;
     this.fingerprint = init.fingerprint;
     this.reason = init.reason;
@@ -63,10 +71,8 @@ export class HostKeyMismatchError extends SshError {
 }
 
 /** The server refused every authentication method offered (the key is not authorised). */
-export class AuthenticationError extends SshError {
+export class AuthenticationError extends HostSshError {
   override name = 'AuthenticationError';
-  readonly host: string;
-  readonly port: number;
   readonly username: string;
 
   constructor(host: string, port: number, username: string, detail: string) {
@@ -74,44 +80,40 @@ export class AuthenticationError extends SshError {
       `Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
         `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
         `user is not locked.`,
+      host,
+      port,
     );
-    this.host = host;
-    this.port = port;
     this.username = username;
   }
 }
 
 /** The connection could not be set up (after retries for transient failures). */
-export class ConnectError extends SshError {
+export class ConnectError extends HostSshError {
   override name = 'ConnectError';
-  readonly host: string;
-  readonly port: number;
   readonly attempts: number;
 
   constructor(host: string, port: number, attempts: number, detail: string, options?: { cause?: unknown }) {
     super(
       `Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`,
+      host,
+      port,
       options,
     );
-    this.host = host;
-    this.port = port;
     this.attempts = attempts;
   }
 }
 
 /** The connection dropped (or was closed) while an operation was in progress. */
-export class ConnectionLostError extends SshError {
+export class ConnectionLostError extends HostSshError {
   override name = 'ConnectionLostError';
-  readonly host: string;
-  readonly port: number;
 
   constructor(host: string, port: number, during: string, detail?: string) {
     super(
       `Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
         `The remote side may or may not have finished the work; check the host before retrying.`,
+      host,
+      port,
     );
-    this.host = host;
-    this.port = port;
   }
 }
 
@@ -120,14 +122,24 @@ function stderrSection(stderrTail: string): string {
   return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
 }
 
-/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-export class CommandFailedError extends SshError {
-  override name = 'CommandFailedError';
+/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
+export abstract class RemoteCommandError extends SshError {
   /** The command as shown to users: quoted, with secret arguments redacted. */
   readonly command: string;
+  readonly stderrTail: string;
+
+  protected constructor(message: string, command: string, stderrTail: string) {
+    super(`${message}: ${command}${stderrSection(stderrTail)}`);
+    this.command = command;
+    this.stderrTail = stderrTail;
+  }
+}
+
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+export class CommandFailedError extends RemoteCommandError {
+  override name = 'CommandFailedError';
   readonly exitCode: number | null;
   readonly signal: string | null;
-  readonly stderrTail: string;
 
   constructor(init: { command: string; exitCode: number | null; signal: string | null; stderrTail: string }) {
     const how =
@@ -136,11 +148,9 @@ export class CommandFailedError extends SshError {
         : init.exitCode !== null
           ? `exited with status ${init.exitCode}`
           : 'ended without reporting an exit status';
-    super(`Remote command ${how}: ${init.command}${stderrSection(init.stderrTail)}`);
-    this.command = init.command;
+    super(`Remote command ${how}`, init.command, init.stderrTail);
     this.exitCode = init.exitCode;
     this.signal = init.signal;
-    this.stderrTail = init.stderrTail;
   }
 }
 
@@ -148,11 +158,9 @@ export class CommandFailedError extends SshError {
  * A remote command ran past its timeout (until its channel closed: a background child holding its
  * output counts); its remote process group was killed.
  */
-export class CommandTimeoutError extends SshError {
+export class CommandTimeoutError extends RemoteCommandError {
   override name = 'CommandTimeoutError';
-  readonly command: string;
   readonly timeoutMs: number;
-  readonly stderrTail: string;
 
   constructor(init: { command: string; timeoutMs: number; stderrTail: string; killed: boolean; exited?: number | string | undefined }) {
     const fate = init.killed
@@ -162,24 +170,18 @@ export class CommandTimeoutError extends SshError {
       init.exited === undefined
         ? ''
         : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
-    super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}: ${init.command}${stderrSection(init.stderrTail)}`);
-    this.command = init.command;
+    super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
     this.timeoutMs = init.timeoutMs;
-    this.stderrTail = init.stderrTail;
   }
 }
 
 /** A remote command was aborted through its AbortSignal; its remote process group was killed. */
-export class CommandAbortedError extends SshError {
+export class CommandAbortedError extends RemoteCommandError {
   override name = 'CommandAbortedError';
-  readonly command: string;
-  readonly stderrTail: string;
 
   constructor(init: { command: string; stderrTail: string; reason: unknown }) {
     const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
-    super(`Remote command aborted (${why}); its remote process group was killed: ${init.command}${stderrSection(init.stderrTail)}`);
-    this.command = init.command;
-    this.stderrTail = init.stderrTail;
+    super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
   }
 }
 

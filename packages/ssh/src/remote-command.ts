@@ -14,215 +14,14 @@
  * OpenSSH version (channel "signal" requests are ignored before OpenSSH 7.9, and ssh2 only sends them
  * while the channel's stdin is still open).
  */
-import type { Readable, Writable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
+import type { Writable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
-import type { Logger } from '@titan/log/logger';
-import {
-  CommandAbortedError,
-  CommandFailedError,
-  CommandTimeoutError,
-  ConnectionLostError,
-  SshConfigError,
-  SshError,
-  describeError,
-} from './errors.js';
-import { type Arg, commandLine, displayCommand, quoteArg, redact, secretValues } from './shell-quote.js';
-
-/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
-export const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-const PGID_MARKER = 'titan-ssh-pgid:';
-const STDERR_TAIL_LINES = 20;
-const STDERR_TAIL_BYTES = 4096;
-const MAX_LINE = 64 * 1024;
-/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
-const MAX_SCRIPT_BYTES = 100 * 1024;
-
-/** A trusted shell script run with arguments (`sh -c SCRIPT NAME ARGS...`). */
-export interface RemoteScript {
-  script: string;
-  args?: readonly Arg[];
-  /** Interpreter: `sh` (default) or `bash`. */
-  shell?: 'sh' | 'bash';
-  /** Name shown in logs and errors instead of the script text (and `$0` inside it). */
-  name?: string;
-}
-
-/** What to run: an argv array (each argument quoted) or a trusted script. */
-export type RemoteCommand = readonly Arg[] | RemoteScript;
-
-export interface CommandOptions {
-  /** Data for the command's stdin; without it stdin is at end-of-file at once. */
-  stdin?: string | Buffer | Readable;
-  /** Kills the remote process group after this long. Default: the connection's commandTimeoutMs. */
-  timeoutMs?: number;
-  /** Aborting kills the remote process group and rejects with CommandAbortedError. */
-  signal?: AbortSignal;
-  /** How long a killed process group gets between SIGTERM and SIGKILL. Default: the connection's. */
-  killGraceMs?: number;
-  /** Logger level for each line of output (stdout and stderr). Default `debug`. */
-  logOutput?: 'info' | 'debug' | 'none';
-  onStdoutLine?: (line: string) => void;
-  onStderrLine?: (line: string) => void;
-  /** Exit codes that count as success besides 0. */
-  acceptExitCodes?: readonly number[];
-}
-
-export interface RunOptions extends CommandOptions {
-  /** Keep stdout in the result (default true). */
-  captureStdout?: boolean;
-  /** At most this many bytes of stdout are kept (default 16 MiB); the rest is dropped and flagged. */
-  maxStdoutBytes?: number;
-}
-
-export interface RunResult {
-  exitCode: number;
-  /** Captured stdout (UTF-8), empty when captureStdout is false. */
-  stdout: string;
-  stdoutTruncated: boolean;
-  stderrTail: string;
-  durationMs: number;
-}
-
-export interface StreamResult {
-  exitCode: number;
-  /** Bytes written to the destination. */
-  bytes: number;
-  stderrTail: string;
-  durationMs: number;
-}
-
-/** What the connection gives a running command. */
-export interface CommandSession {
-  readonly host: string;
-  readonly port: number;
-  readonly logger: Logger;
-  readonly commandTimeoutMs: number;
-  readonly killGraceMs: number;
-  /** Waits for a free session channel slot; the function returned frees it. */
-  acquireSessionSlot(): Promise<() => void>;
-  /**
-   * Opens an exec channel for `line`. The callback runs inside ssh2's own callback, so listeners
-   * attached in it see every event (output, exit status and close can arrive together).
-   */
-  exec(line: string, purpose: string, callback: (error: Error | undefined, channel: ClientChannel | undefined) => void): void;
-  /** Runs a short helper command on its own channel (not counted); resolves with its exit code. */
-  runHelper(line: string): Promise<number | null>;
-  /** Registers a callback for the loss of the connection; returns the unregistration. */
-  onLost(listener: () => void): () => void;
-  /**
-   * Registers a running command with the connection, so that close() can stop it (kill its remote
-   * process group and wait for it to end); returns the unregistration.
-   */
-  track(stop: () => Promise<void>): () => void;
-  /** The error the connection was lost with, if it was. */
-  lostError(during: string): ConnectionLostError | undefined;
-}
-
-/** The remote command line and how to show it. */
-export interface RenderedCommand {
-  line: string;
-  display: string;
-  secrets: string[];
-}
-
-function isScript(command: RemoteCommand): command is RemoteScript {
-  return !Array.isArray(command);
-}
-
-/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
-export function renderCommand(command: RemoteCommand): RenderedCommand {
-  let argv: readonly Arg[];
-  let display: string;
-  if (isScript(command)) {
-    const bytes = Buffer.byteLength(command.script);
-    if (bytes > MAX_SCRIPT_BYTES) {
-      throw new SshConfigError(
-        `Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`,
-      );
-    }
-    const shell = command.shell ?? 'sh';
-    const name = command.name ?? 'script';
-    const args = command.args ?? [];
-    argv = [shell, '-c', command.script, name, ...args];
-    display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
-  } else {
-    const args = command;
-    if (args.length === 0) throw new SshConfigError('A remote command needs at least a program name.');
-    argv = args;
-    display = displayCommand(args);
-  }
-  const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
-  return { line, display, secrets: secretValues(argv) };
-}
-
-/**
- * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
- * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
- * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
- * the group is gone.
- */
-export function killGroupLine(pgid: number, graceMs: number): string {
-  const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
-  const waitGone =
-    `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
-  return [
-    '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
-    `g=${pgid}; export g`,
-    'kill -TERM -- -"$g" 2>/dev/null || exit 0',
-    `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
-    'kill -KILL -- -"$g" 2>/dev/null || exit 0',
-    `timeout 3 sh -c ${quoteArg(waitGone)}`,
-  ].join('\n');
-}
-
-/** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
-class LineSplitter {
-  readonly #decoder = new StringDecoder('utf8');
-  #partial = '';
-  readonly #emit: (line: string) => void;
-
-  constructor(emit: (line: string) => void) {
-    this.#emit = emit;
-  }
-
-  push(chunk: Buffer): void {
-    const text = this.#partial + this.#decoder.write(chunk);
-    const lines = text.split('\n');
-    this.#partial = lines.pop() ?? '';
-    for (const line of lines) this.#emit(line.endsWith('\r') ? line.slice(0, -1) : line);
-    while (this.#partial.length > MAX_LINE) {
-      this.#emit(this.#partial.slice(0, MAX_LINE));
-      this.#partial = this.#partial.slice(MAX_LINE);
-    }
-  }
-
-  flush(): void {
-    const rest = this.#partial + this.#decoder.end();
-    this.#partial = '';
-    if (rest.length > 0) this.#emit(rest);
-  }
-}
-
-/** Keeps the last lines of stderr (bounded) for error messages. */
-class StderrTail {
-  #lines: string[] = [];
-  #chars = 0;
-
-  push(line: string): void {
-    this.#lines.push(line);
-    this.#chars += line.length + 1;
-    while (this.#lines.length > STDERR_TAIL_LINES || (this.#chars > STDERR_TAIL_BYTES && this.#lines.length > 1)) {
-      this.#chars -= (this.#lines.shift() ?? '').length + 1;
-    }
-  }
-
-  text(): string {
-    const joined = this.#lines.join('\n');
-    return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
-  }
-}
+import type { CommandOptions, CommandSession, RunOptions, RunResult, StreamResult } from './command-session.js';
+import { PGID_MARKER, type RemoteCommand, renderCommand } from './command-line.js';
+import { CommandAbortedError, CommandFailedError, ConnectionLostError, SshError, describeError } from './errors.js';
+import { GroupKill } from './group-kill.js';
+import { LineSplitter, StderrTail, StdoutCapture } from './output-lines.js';
+import { redact } from './shell-quote.js';
 
 interface Sink {
   /** Where stdout goes: captured (run) or piped to a Writable (stream). */
@@ -231,8 +30,6 @@ interface Sink {
   captureStdout: boolean;
   maxStdoutBytes: number;
 }
-
-type KillReason = { kind: 'timeout' } | { kind: 'abort'; reason: unknown } | { kind: 'io'; error: unknown };
 
 interface Outcome {
   exitCode: number;
@@ -274,12 +71,9 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
     let exitSignal: string | null = null;
     /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
     let exitedEarly: number | string | undefined;
-    let pgid: number | undefined;
-    let killReason: KillReason | undefined;
-    let killDone: Promise<boolean> | undefined;
-    let stdoutBytes = 0;
-    let stdoutTruncated = false;
-    const captured: Buffer[] = [];
+    const stdout = new StdoutCapture(sink.captureStdout, sink.maxStdoutBytes, () =>
+      logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`),
+    );
     const tail = new StderrTail();
     let destinationFinished = sink.mode !== 'stream';
     let channelClosed = false;
@@ -297,11 +91,10 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
       options.onStdoutLine?.(line);
     });
     const stderrLines = new LineSplitter((raw) => {
-      if (pgid === undefined && raw.startsWith(PGID_MARKER)) {
+      if (!killer.pgidKnown && raw.startsWith(PGID_MARKER)) {
         const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
         if (Number.isSafeInteger(value) && value > 1) {
-          pgid = value;
-          if (awaitingPgid && killDone === undefined && channel) killGroup(channel, value);
+          killer.announce(value);
           return;
         }
       }
@@ -342,72 +135,28 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
       }
       resolve({
         exitCode: exitCode ?? 0,
-        stdout: Buffer.concat(captured),
-        stdoutTruncated,
-        bytes: stdoutBytes,
+        stdout: stdout.kept(),
+        stdoutTruncated: stdout.truncated,
+        bytes: stdout.bytes,
         stderrTail: tail.text(),
         durationMs,
       });
     };
 
-    let killBeforeChannel: KillReason | undefined;
-    let awaitingPgid = false;
-
-    const closeChannelSoon = (ch: ClientChannel): void => {
-      setTimeout(() => {
-        if (!channelClosed) ch.close();
-      }, 2000).unref();
-    };
-
-    function killGroup(ch: ClientChannel, group: number): void {
-      logger.debug(`killing remote process group ${group} of ${display}`);
-      killDone = session.runHelper(killGroupLine(group, graceMs)).then(
-        (code) => code === 0,
-        () => false,
-      );
-      // Whatever the helper achieved, do not wait for the channel forever.
-      void killDone.then(() => closeChannelSoon(ch));
-    }
-
-    function kill(reason: KillReason): void {
-      if (killReason || settled) return;
-      if (!channel) {
-        killBeforeChannel ??= reason;
-        return;
-      }
-      const ch = channel;
-      killReason = reason;
-      clearTimeout(timer);
-      if (pgid !== undefined) {
-        killGroup(ch, pgid);
-        return;
-      }
-      // The shell has not announced its process group yet (it is the first thing it does): wait for
-      // it a little, then fall back to closing the channel.
-      awaitingPgid = true;
-      setTimeout(() => {
-        if (killDone === undefined) {
-          killDone = Promise.resolve(false);
-          ch.close();
-        }
-      }, 2000).unref();
-    }
+    const killer = new GroupKill(session, display, graceMs, {
+      settled: () => settled,
+      channelClosed: () => channelClosed,
+      onKill: () => clearTimeout(timer),
+    });
+    const kill = killer.kill.bind(killer);
 
     const finish = async (): Promise<void> => {
       if (settled || !channelClosed || !destinationFinished || !stderrEnded) return;
       stdoutLines.flush();
       stderrLines.flush();
       const stderrTail = tail.text();
-      if (killReason) {
-        const killed = killDone ? await killDone : false;
-        if (killReason.kind === 'timeout') {
-          settle(new CommandTimeoutError({ command: display, timeoutMs, stderrTail, killed, exited: exitedEarly }));
-        } else if (killReason.kind === 'abort') {
-          settle(new CommandAbortedError({ command: display, stderrTail, reason: killReason.reason }));
-        } else {
-          const cause = killReason.error;
-          settle(cause instanceof Error ? cause : new SshError(`${display}: ${describeError(cause)}`));
-        }
+      if (killer.reason) {
+        settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
         return;
       }
       if (exitSignal !== null) {
@@ -431,13 +180,14 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
     // close can arrive in the same TCP segment as the channel's confirmation.
     const wire = (ch: ClientChannel): void => {
       channel = ch;
+      killer.attach(ch);
       ch.on('error', (error: unknown) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
       // The timeout keeps running after the exit status: a command is done only when its channel
       // closes, and a background child still holding stdout or stderr keeps it open (it is killed
       // with the rest of the process group when the timeout comes).
       ch.on('exit', (code: unknown, signal: unknown) => {
         recordExit(code, signal);
-        if (killReason === undefined) exitedEarly = exitCode ?? exitSignal ?? undefined;
+        if (killer.reason === undefined) exitedEarly = exitCode ?? exitSignal ?? undefined;
       });
       // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
       ch.on('close', (code: unknown, signal: unknown) => {
@@ -463,9 +213,7 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
 
       if (sink.mode === 'stream' && sink.destination) {
         const destination = sink.destination;
-        ch.on('data', (chunk: Buffer) => {
-          stdoutBytes += chunk.length;
-        });
+        ch.on('data', (chunk: Buffer) => stdout.count(chunk));
         destination.once('error', (error: unknown) => {
           ch.unpipe(destination);
           ch.resume();
@@ -480,16 +228,7 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
         ch.pipe(destination);
       } else {
         ch.on('data', (chunk: Buffer) => {
-          stdoutBytes += chunk.length;
-          if (sink.captureStdout) {
-            const room = sink.maxStdoutBytes - (stdoutBytes - chunk.length);
-            if (room >= chunk.length) captured.push(chunk);
-            else {
-              if (room > 0) captured.push(chunk.subarray(0, room));
-              if (!stdoutTruncated) logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`);
-              stdoutTruncated = true;
-            }
-          }
+          stdout.push(chunk);
           if (logLevel !== 'none' || options.onStdoutLine) stdoutLines.push(chunk);
         });
       }
@@ -509,8 +248,7 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
 
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);
-      if (killBeforeChannel) kill(killBeforeChannel);
-      else if (options.signal?.aborted) onAbort();
+      if (!killer.killPending() && options.signal?.aborted) onAbort();
     };
 
     const unsubscribeLost = session.onLost(() => {

@@ -7,7 +7,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { SshConfigError } from './errors.js';
-import { type CommandSession, runCommand } from './remote-command.js';
+import type { CommandSession } from './command-session.js';
+import { runCommand } from './remote-command.js';
 import { type TarTreeOptions, type TarTreeStats, scanTree, tarEntries, treeStats } from './tar-writer.js';
 
 export interface UploadFileOptions {

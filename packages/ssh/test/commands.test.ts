@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { RecordingLogger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandAbortedError, CommandFailedError, CommandTimeoutError, ConnectionLostError } from '@titan/ssh/errors';
-import { REMOTE_PATH } from '@titan/ssh/remote-command';
+import { REMOTE_PATH } from '@titan/ssh/command-line';
 import { secret } from '@titan/ssh/shell-quote';
 import { connectToTestHost } from './support.js';
 

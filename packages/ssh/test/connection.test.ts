@@ -9,7 +9,8 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import { AuthenticationError, ConnectError, HostKeyMismatchError, SshConfigError } from '@titan/ssh/errors';
 import { authorizeKey, connectToTestHost, generateKey, hostOptions, sshdLogFrom, testHost } from './support.js';
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HostKeyMismatchError, SshConfigError } from '@titan/ssh/errors';
-import { HostKeyPolicy, fingerprintOf, keyTypeOf, knownHostsName, parseHostKeyPins } from '@titan/ssh/host-keys';
+import { fingerprintOf, keyTypeOf, knownHostsName, parseHostKeyPins } from '@titan/ssh/host-key-pins';
+import { HostKeyPolicy } from '@titan/ssh/host-keys';
 
 interface Key {
   type: string;

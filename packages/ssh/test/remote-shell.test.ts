@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { killGroupLine, renderCommand } from '@titan/ssh/remote-command';
+import { killGroupLine, renderCommand } from '@titan/ssh/command-line';
 import { secret } from '@titan/ssh/shell-quote';
 import { UNPACK_TREE_SCRIPT, WRITE_FILE_SCRIPT } from '@titan/ssh/upload';
 

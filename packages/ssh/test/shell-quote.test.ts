@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { SshConfigError } from '@titan/ssh/errors';
-import { REMOTE_PATH, renderCommand } from '@titan/ssh/remote-command';
+import { REMOTE_PATH, renderCommand } from '@titan/ssh/command-line';
 import { commandLine, displayCommand, quoteArg, redact, secret, secretValues } from '@titan/ssh/shell-quote';
 
 const NASTY = [

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RecordingLogger, recordingLogger } from '@titan/log/logger';
-import { type SshConnectOptions, type SshConnection, connectSsh } from '@titan/ssh/connection';
+import { type SshConnectOptions, connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import { loadTestHost } from '@titan/test-host/test-host';
 
 /** The test host; loading it throws (failing every integration test) when there is none. */

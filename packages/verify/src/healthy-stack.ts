@@ -1,3 +1,5 @@
+import type { Logger } from '@titan/log/logger';
+import type { ReleaseManifest } from '@titan/release/manifest';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { VerifyReport } from './verify-report.js';
 import { verifyStack, type VerifyOptions } from './verify-stack.js';
@@ -20,4 +22,28 @@ export async function requireHealthyStack(connection: SshConnection, options: Ve
   const report = await verifyStack(connection, options);
   if (!report.healthy) throw new StackUnhealthyError(report);
   return report;
+}
+
+/** What the verify phase of a run on a host (deploy, restart, rollback) takes from the run's request. */
+export interface HealthyReleaseRequest {
+  readonly layout: { readonly appDir: string };
+  readonly project: string;
+  readonly healthTimeoutSeconds: number;
+  /** Pause between verification polls (default verifyStack's). */
+  readonly verifyPollMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly logger: Logger;
+}
+
+/** The verify phase of a deploy, a restart or a rollback: `manifest`, which now runs, healthy within the run's health timeout. */
+export function requireHealthyRelease(connection: SshConnection, manifest: ReleaseManifest, request: HealthyReleaseRequest): Promise<VerifyReport> {
+  return requireHealthyStack(connection, {
+    appDir: request.layout.appDir,
+    project: request.project,
+    manifest,
+    timeoutMs: request.healthTimeoutSeconds * 1000,
+    logger: request.logger,
+    ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+    ...(request.signal !== undefined ? { signal: request.signal } : {}),
+  });
 }

@@ -1,13 +1,17 @@
 /**
- * The release a host says it runs: `<appDir>/current/manifest.json` and `manifest.sig`, read in ONE
- * remote command that also re-checks the whole release folder on the host with the release
- * package's host script (signature against `<appDir>/trust`, every listed file's size and sha256,
- * nothing unlisted). The check is cheap (a few dozen small files) and it is the invariant the host
- * keeps: `current` points at a release that verified against trust/. When the caller gives public
- * keys, the signature is checked on the runner too, against those keys.
+ * The release a host says it runs: where `<appDir>/current` points, its `manifest.json` and
+ * `manifest.sig`, read in one remote command; then the release folder is checked again on the host
+ * the one way every run re-verifies a release there (packages/host verifyRelease, as an install
+ * that reuses a folder and a rollback's target check do: the release package's host script, the
+ * signature against `<appDir>/trust`, every listed file's size and sha256, nothing unlisted). The
+ * check is cheap (a few dozen small files) and it is the invariant the host keeps: `current` points
+ * at a release that verified against trust/. When the caller gives public keys, the signature is
+ * checked on the runner too, against those keys.
  */
-import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
+import { HostLayout } from '@titan/host/host-layout';
+import { HostVerificationError, verifyRelease } from '@titan/host/release-install';
 import { parseManifest, type ReleaseManifest } from '@titan/release/manifest';
+import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import { findSigningKey } from '@titan/release/manifest-signature';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
@@ -36,8 +40,7 @@ export interface HostReleaseRequest {
   readonly signal?: AbortSignal;
 }
 
-// $1 app dir; standard input: the host verify script (fed to `sh -s`, so it stays off the command
-// line and out of the log). Exit EXIT_NO_CURRENT_RELEASE: there is no current release.
+// $1 app dir. Exit EXIT_NO_CURRENT_RELEASE: there is no current release.
 export const READ_HOST_RELEASE_SCRIPT = `set -eu
 app_dir=$1
 current=$app_dir/current
@@ -47,11 +50,6 @@ if [ ! -e "$current/manifest.json" ]; then
 fi
 target=$(readlink -- "$current" 2>/dev/null) || target=
 printf 'current %s\\n' "$target"
-if verdict=$(sh -s -- "$current" "$app_dir/trust" 2>&1); then
-  printf 'host-verify ok %s\\n' "$(printf '%s\\n' "$verdict" | tail -n 1)"
-else
-  printf 'host-verify failed %s\\n' "$(printf '%s\\n' "$verdict" | tail -n 1)"
-fi
 printf 'manifest %s\\n' "$(base64 -w0 < "$current/manifest.json")"
 printf 'signature %s\\n' "$(base64 -w0 < "$current/manifest.sig")"
 printf 'end\\n'
@@ -62,7 +60,6 @@ export async function readHostRelease(connection: SshConnection, request: HostRe
   try {
     const result = await connection.runScript(READ_HOST_RELEASE_SCRIPT, [request.appDir], {
       name: 'titan-read-release',
-      stdin: HOST_VERIFY_SCRIPT,
       logOutput: 'none',
       timeoutMs: request.timeoutMs ?? 60_000,
       ...(request.signal ? { signal: request.signal } : {}),
@@ -82,13 +79,8 @@ export async function readHostRelease(connection: SshConnection, request: HostRe
     if (line !== '') fields.set(space < 0 ? line : line.slice(0, space), space < 0 ? '' : line.slice(space + 1));
   }
   if (!fields.has('end')) throw new HostReleaseError(`reading the current release on ${connection.host} ended early; its output was incomplete`);
-  const verdict = fields.get('host-verify') ?? '';
-  if (!verdict.startsWith('ok ')) {
-    throw new HostReleaseError(
-      `The current release on ${connection.host} (${request.appDir}/current -> ${fields.get('current') || '?'}) does not verify on the host against ${request.appDir}/trust: ${verdict.replace(/^failed /, '') || 'no verdict'}. ` +
-        'Nothing started from it can be trusted: roll back to a verified release.',
-    );
-  }
+  const target = fields.get('current') ?? '';
+  const hostVerdict = await verifyCurrent(connection, request.appDir, target);
   const manifestBytes = Buffer.from(fields.get('manifest') ?? '', 'base64');
   const signature = Buffer.from(fields.get('signature') ?? '', 'base64');
   let runnerKeyIndex: number | undefined;
@@ -107,11 +99,25 @@ export async function readHostRelease(connection: SshConnection, request: HostRe
   } catch (error: unknown) {
     throw new HostReleaseError(`The current release's manifest.json on ${connection.host} is invalid: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return {
-    manifest,
-    manifestBytes,
-    currentTarget: fields.get('current') ?? '',
-    hostVerdict: verdict.replace(/^ok /, ''),
-    runnerKeyIndex,
-  };
+  if (!hostVerdict.startsWith(`verified ${manifest.releaseId} `)) {
+    throw new HostReleaseError(
+      `The manifest read from ${request.appDir}/current on ${connection.host} is release ${manifest.releaseId}, but the host verified ${target} (${hostVerdict}): current changed while it was read. Verify again.`,
+    );
+  }
+  return { manifest, manifestBytes, currentTarget: target, hostVerdict, runnerKeyIndex };
+}
+
+/** The folder `current` points at (`releases/<id>`), verified again on the host; its verdict. */
+async function verifyCurrent(connection: SshConnection, appDir: string, target: string): Promise<string> {
+  const releaseId = target.startsWith('releases/') ? target.slice('releases/'.length) : '';
+  const refusal = (reason: string): string =>
+    `The current release on ${connection.host} (${appDir}/current -> ${target || '?'}) does not verify on the host against ${appDir}/trust: ${reason}. ` +
+    'Nothing started from it can be trusted: roll back to a verified release.';
+  if (!RELEASE_ID_PATTERN.test(releaseId)) throw new HostReleaseError(refusal('current is not a link to a release folder releases/<id>'));
+  try {
+    return (await verifyRelease(connection, new HostLayout(appDir), releaseId, { failure: refusal })).verdict;
+  } catch (error: unknown) {
+    if (error instanceof HostVerificationError) throw new HostReleaseError(error.message, { cause: error });
+    throw error;
+  }
 }

@@ -5,26 +5,20 @@
  * endpoint with status ok; no other container may belong to the project; and the policy hash must
  * be the same in the manifest, in the file on the host and in what the services report.
  *
- * A failure is listed once, at its cause: a stopped service fails `running`; its healthcheck and
+ * The container checks are container-judgement.ts, the endpoint's endpoint-judgement.ts, policy
+ * parity policy-parity.ts. A failure is listed once, at its cause: a stopped service fails `running`; its healthcheck and
  * endpoint cells show ❌ "not running" without repeating the failure.
  */
 import type { ReleaseManifest } from '@titan/release/manifest';
-import type { ContainerState, ImageState } from './container-state.js';
+import { containerSummary, describeState, digestProblem, findExtraContainers, healthLogLine, shortDigest } from './container-judgement.js';
+import { endpointSummary, judgeEndpoint } from './endpoint-judgement.js';
 import { type EndpointLocation, endpointUrl } from './endpoint-target.js';
 import { excerpt, type HealthDocument, parseHealthDocument } from './health-document.js';
 import type { HealthEndpointSpec } from './health-endpoints.js';
 import type { HealthResponse } from './health-request.js';
+import { evaluatePolicy } from './policy-parity.js';
 import type { StackSnapshot } from './stack-probe.js';
-import type {
-  CheckCell,
-  ContainerSummary,
-  EndpointSummary,
-  ExtraContainer,
-  PolicyParity,
-  PolicySource,
-  ServiceCheck,
-  VerifyFailure,
-} from './verify-report.js';
+import type { CheckCell, EndpointSummary, ExtraContainer, PolicyParity, ServiceCheck, VerifyFailure } from './verify-report.js';
 
 export interface EndpointProbe {
   readonly location: EndpointLocation;
@@ -191,159 +185,6 @@ function evaluateService(
     endpoint,
     ...(endpointResult ? { endpointResult } : {}),
   };
-}
-
-function judgeEndpoint(
-  service: string,
-  spec: HealthEndpointSpec,
-  response: HealthResponse,
-  document: HealthDocument | undefined,
-): { ok: true } | { ok: false; cell: string; detail: string } {
-  if (response.problem !== undefined) return { ok: false, cell: 'no answer', detail: `no answer (${response.problem})` };
-  if (response.statusCode !== 200) {
-    return { ok: false, cell: `HTTP ${response.statusCode ?? '?'}`, detail: `answered HTTP ${response.statusCode ?? '?'}, expected 200` };
-  }
-  if (document === undefined) return { ok: false, cell: 'not JSON', detail: 'the body is not a JSON object' };
-  if (document.status !== 'ok') {
-    const status = document.status === undefined ? 'no status' : `status "${excerpt(document.status, 40)}"`;
-    return { ok: false, cell: status, detail: `the health document says ${status}, expected "ok"` };
-  }
-  if (spec.checkServiceName && document.service !== undefined && document.service !== service) {
-    return {
-      ok: false,
-      cell: `answers as ${excerpt(document.service, 40)}`,
-      detail: `the endpoint answers as service "${excerpt(document.service, 60)}", not ${service}: its published port is wired to another service`,
-    };
-  }
-  return { ok: true };
-}
-
-function endpointSummary(url: string, response: HealthResponse, document: HealthDocument | undefined): EndpointSummary {
-  return {
-    url,
-    durationMs: response.durationMs,
-    ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
-    ...(document?.status !== undefined ? { status: document.status } : {}),
-    ...(document?.mode !== undefined ? { mode: document.mode } : {}),
-    ...(document?.policyHash !== undefined ? { policyHash: document.policyHash } : {}),
-  };
-}
-
-function digestProblem(
-  container: ContainerState,
-  expected: string,
-  images: ReadonlyMap<string, ImageState>,
-): { cell: string; detail: string } | undefined {
-  if (container.configImage !== expected) {
-    const tagged = !container.configImage.includes('@');
-    return {
-      cell: tagged ? `runs ${tail(container.configImage)}` : `other digest ${shortDigest(container.configImage.split('@')[1] ?? '')}`,
-      detail: `${container.name} was created from ${container.configImage}${tagged ? ' (a tag, not a digest)' : ''}`,
-    };
-  }
-  const image = images.get(container.imageId);
-  if (image === undefined) {
-    return { cell: 'image unknown', detail: `${container.name} runs image ${container.imageId}, which docker image inspect did not show` };
-  }
-  if (!image.repoDigests.includes(expected)) {
-    return {
-      cell: 'image differs',
-      detail: `${container.name} runs image ${container.imageId.slice(0, 19)}, whose RepoDigests (${image.repoDigests.join(', ') || 'none'}) do not include ${expected}`,
-    };
-  }
-  return undefined;
-}
-
-function findExtraContainers(manifest: ReleaseManifest, containers: readonly ContainerState[]): ExtraContainer[] {
-  return containers
-    .filter((c) => c.oneOff || c.service === undefined || manifest.images[c.service] === undefined)
-    .map((c) => ({
-      name: c.name,
-      id: c.id.slice(0, 12),
-      ...(c.service !== undefined ? { service: c.service } : {}),
-      oneOff: c.oneOff,
-      status: c.status,
-      image: c.configImage,
-    }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-function evaluatePolicy(input: EvaluationInput, documents: ReadonlyMap<string, HealthDocument>, failures: VerifyFailure[]): PolicyParity {
-  const { manifest, snapshot } = input;
-  const signed = manifest.policy.sha256;
-  const sources: PolicySource[] = [{ source: 'manifest', sha256: signed, agrees: true, detail: 'signed' }];
-
-  const file = snapshot.policyFile;
-  if (file.state === 'present') {
-    const agrees = file.sha256 === signed;
-    sources.push({ source: 'host file', sha256: file.sha256, agrees, detail: file.path });
-    if (!agrees) {
-      failures.push({
-        service: 'host',
-        check: 'policy',
-        detail: `${file.path} has sha256 ${file.sha256}; the manifest signed ${signed}: the file on the host is not the signed policy (edited on the host, or current/ is another release)`,
-      });
-    }
-  } else {
-    sources.push({ source: 'host file', agrees: false, detail: `${file.path} is ${file.state}` });
-    failures.push({ service: 'host', check: 'policy', detail: `${file.path} is ${file.state}; the manifest signed ${manifest.policy.path} with sha256 ${signed}` });
-  }
-
-  const reporters = new Set(input.policyReporters.filter((s) => manifest.images[s] !== undefined));
-  const reporting = [...new Set([...reporters, ...[...documents].filter(([, d]) => d.policyHash).map(([s]) => s)])].sort();
-  for (const service of reporting) {
-    const reported = documents.get(service)?.policyHash;
-    if (reported === undefined || reported === '') {
-      sources.push({ source: service, agrees: false, detail: 'no policyHash reported' });
-      failures.push({ service, check: 'policy', detail: `${service} did not report a policyHash on its health endpoint (see its endpoint check); policy parity cannot be shown` });
-      continue;
-    }
-    const agrees = reported === signed;
-    sources.push({ source: service, sha256: reported, agrees, detail: agrees ? 'reported on /health' : 'reported on /health: differs' });
-    if (!agrees) {
-      failures.push({ service, check: 'policy', detail: `${service} reports policyHash ${excerpt(reported, 80)}; the manifest signed ${signed}: it loaded another policy` });
-    }
-  }
-  return { path: manifest.policy.path, sha256: signed, sources, agree: sources.every((s) => s.agrees) };
-}
-
-function describeState(container: ContainerState): string {
-  switch (container.status) {
-    case 'exited':
-    case 'dead':
-      return `${container.status} (${container.exitCode})`;
-    case 'created':
-      return 'created, not started';
-    default:
-      return container.status;
-  }
-}
-
-function healthLogLine(container: ContainerState): string | undefined {
-  const last = container.health?.last;
-  if (last === undefined) return undefined;
-  const output = excerpt(last.output);
-  return `${container.name} healthcheck${last.end ? ` at ${last.end.replace(/\.\d+Z$/, 'Z')}` : ''}: exit ${last.exitCode}${output ? `, ${output}` : ', no output'}`;
-}
-
-function containerSummary(container: ContainerState): ContainerSummary {
-  return {
-    name: container.name,
-    id: container.id.slice(0, 12),
-    status: container.status,
-    ...(container.health ? { health: container.health.status } : {}),
-    image: container.configImage,
-  };
-}
-
-/** `sha256:0123456789ab`: enough to tell digests apart in a table cell. */
-export function shortDigest(digest: string): string {
-  return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1');
-}
-
-function tail(reference: string): string {
-  const slash = reference.lastIndexOf('/');
-  return slash < 0 ? reference : `…${reference.slice(slash)}`;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {

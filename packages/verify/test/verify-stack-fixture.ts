@@ -19,7 +19,8 @@ import { promisify } from 'node:util';
 import { type Logger, silentLogger } from '@titan/log/logger';
 import { parseReleaseKey } from '@titan/release/release-key';
 import { signRelease, type SignedRelease } from '@titan/release/sign-release';
-import { connectSsh, type SshConnection } from '@titan/ssh/connection';
+import { connectSsh } from '@titan/ssh/connect';
+import type { SshConnection } from '@titan/ssh/connection';
 import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/test-host';
 import { copySharedValues } from '@titan/test-host/shared-values';
 

@@ -1,11 +1,14 @@
 /**
- * What each compose service of a release is made of, as far as deciding "did it change?" needs:
- * its definition in every compose file (in -f order) and the release files it reads through bind
- * mounts or env_file (paths relative to the project directory, which is the release folder).
+ * The compose model of a release: what each compose service is made of, as far as deciding "did it
+ * change?" needs: its definition in every compose file (in -f order) and the release files it reads
+ * through bind mounts or env_file (paths relative to the project directory, which is the release
+ * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
+ * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
  */
 import { posix } from 'node:path';
 import { parse } from 'yaml';
-import { stackSecretsOf, type StackSecret } from '@titan/release/stack-secrets';
+import { DIGEST_OVERRIDE_FILE, type ReleaseManifest } from './manifest.js';
+import { stackSecretsOf, type StackSecret } from './stack-secrets.js';
 
 export interface ComposeServiceView {
   /** The service's section of each compose file that defines it, in -f order, as JSON text. */
@@ -28,6 +31,11 @@ type Mapping = Record<string, unknown>;
 
 function isMapping(value: unknown): value is Mapping {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
+export function definitionFiles(manifest: ReleaseManifest): string[] {
+  return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
 }
 
 /** Reads the compose files (name -> text), in -f order, leaving out files not given. */
