@@ -120,6 +120,7 @@ function summary(settings: RestoreSettings, chosen: ChosenBackup | undefined, re
     ...(settings.target === 'stack'
       ? ([
           ['kept of what it replaced', stack?.kept.join('; ') || '(nothing was replaced)'],
+          ['migrations the backup predates, applied to it', stack?.migrationsApplied.join(', ') || '(none: its history matches the running release)'],
           ['stack started again', stack === undefined ? '' : stack.started === 'not stopped' ? 'it was not stopped' : `${stack.started}, DISARMED`],
         ] as [string, string][])
       : ([['the stack\'s own database', 'not touched']] as [string, string][])),

@@ -120,7 +120,12 @@ describe('action-backup/restore', () => {
     expect(databases()).toEqual(['titan']);
   });
 
-  it('target stack: trading stopped, the database swapped (the old one kept), Redis and the streams put back, the stack started DISARMED', async () => {
+  it('target stack: trading stopped, the database swapped (the old one kept), Redis and the streams put back, the stack started DISARMED; a migration the backup predates applied to it first', async () => {
+    // The database as it was before the release's last migration: its tables, its column and its
+    // history row gone. The backup of it predates that migration, which the running release ships.
+    const last = '0003_risk_and_audit.sql';
+    psql(`BEGIN; DROP TABLE mode_history; DROP TABLE operator_command; DROP TABLE risk_event; ALTER TABLE trade_order DROP COLUMN policy_hash;
+          DELETE FROM _titan_migrations WHERE file = '${last}'; COMMIT;`);
     const full = await runBackup({
       ...spacesInputs(peer, PREFIX),
       'age-recipients': await age.identityToRecipient(identity),
@@ -154,9 +159,20 @@ describe('action-backup/restore', () => {
     const env = docker(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', containerName('titan-brain')]);
     expect(env).toContain('TITAN_MODE=DISARMED');
     expect(docker(['inspect', '--format', '{{.State.Running}}', containerName('titan-brain')]).trim()).toBe('true');
-    const last = JSON.parse(readFileSync(join(appDir, 'journal.jsonl'), 'utf8').trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
-    expect(last).toMatchObject({ action: 'restore', result: 'restored', backup: id, mode: 'DISARMED' });
+    // The migration the backup predates was applied to the restored database, under the running release.
+    const running = readFileSync(join(appDir, 'current', 'manifest.json'), 'utf8');
+    const releaseId = (JSON.parse(running) as { releaseId: string }).releaseId;
+    expect(psql(`SELECT release FROM _titan_migrations WHERE file = '${last}'`)).toBe(releaseId);
+    expect(psql("SELECT count(*) FROM _titan_migrations")).toBe('3');
+    expect(psql("SELECT to_regclass('mode_history') IS NOT NULL AND to_regclass('risk_event') IS NOT NULL")).toBe('t');
+    expect(psql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'trade_order' AND column_name = 'policy_hash'")).toBe('1');
+    expect(psql("SELECT to_regclass('mode_history') IS NULL", kept)).toBe('t');
+    expect(run.log).toContain(`before 1 of release ${releaseId}'s migrations: ${last}`);
+    const journal = JSON.parse(readFileSync(join(appDir, 'journal.jsonl'), 'utf8').trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    expect(journal).toMatchObject({ action: 'restore', result: 'restored', backup: id, mode: 'DISARMED', migrationsApplied: [last] });
     expect(run.summary).toContain('DISARMED');
+    // The summary's table (Markdown: its underscores escaped).
+    expect(run.summary).toContain(`| **migrations the backup predates, applied to it** | ${last.replace(/_/g, '\\_')} |`);
     expectNoSecret(run);
   }, 300_000);
 });

@@ -148,6 +148,33 @@ describe('action-backup/restore target stack, faults', () => {
     }
   }, 300_000);
 
+  it('a backup whose history has a migration the running release does not ship: refused before the trading stops, naming it; nothing changed', async () => {
+    // A backup taken under a newer release: its database records a migration this release lacks.
+    const newer = '0004_from_a_newer_release.sql';
+    psql(`INSERT INTO _titan_migrations (file, sha256, release) VALUES ('${newer}', repeat('ab', 32), 'newer-release')`);
+    let newerBackup: string;
+    try {
+      const taken = await runBackup({ ...spacesInputs(peer, PREFIX), 'age-recipients': await age.identityToRecipient(identity), parts: 'postgres', verify: 'off', retention: 'false' });
+      expect(taken.status, taken.log).toBe(0);
+      newerBackup = taken.outputs['backup-id'] ?? '';
+    } finally {
+      psql(`DELETE FROM _titan_migrations WHERE file = '${newer}'`);
+    }
+    const before = await stackState();
+    const brainStarted = startedAt('titan-brain');
+    const run = await restore({ backup: newerBackup, parts: 'postgres', 'lock-timeout': '60' });
+    expect(run.status).toBe(1);
+    expect(run.outputs['result']).toBe('failed');
+    expect(run.log).toMatch(new RegExp(`Backup ${newerBackup} \\(taken under release [^)]+\\) does not match the migrations of the running release [^:]+: ${newer.replace(/\./g, '\\.')} was applied .* but the release no longer ships it`));
+    expect(run.log).toContain('Nothing was stopped.');
+    expect(run.log).not.toContain('::group::Stop the Titan services in order');
+    expect(run.summary).toContain(`${newer.replace(/_/g, '\\_')} was applied`);
+    // The restored copy is dropped again; the stack's database, Redis and streams as they were.
+    expect(await stackState()).toEqual(before);
+    expect(startedAt('titan-brain')).toBe(brainStarted);
+    expect(psql(`SELECT count(*) FROM _titan_migrations WHERE file = '${newer}'`)).toBe('0');
+  }, 300_000);
+
   it('killed once the trading stopped: the stack\'s data as it was, the lock free; run again, it restores and starts the stack DISARMED', async () => {
     const before = await stackState();
     const running = await startActionBundle('action-backup/restore', { inputs: stackInputs({ 'lock-timeout': '60' }), env: RUNNER_ENV, timeoutMs: 280_000 });

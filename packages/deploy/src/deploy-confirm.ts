@@ -19,18 +19,18 @@ export async function verifyAndConfirm(run: DeployRun): Promise<void> {
   const { connection, layout, logger, request, clock, releaseId } = run;
   run.checkpoint();
   run.verification = await clock.run('verify', () => requireHealthyRelease(connection, run.manifest, request));
-
-
   run.checkpoint();
   await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');
   await clock.run('confirm', async () => {
     run.heldLock.assertHeld();
-    await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...run.journalFields, mode: request.mode }, request.mode);
-    logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
-    // What runs now, for the next deploy to know when Compose has nothing to do (a failure only costs that).
-    await writeStackRecord(connection, layout, run.project, releaseId, request.mode).catch((e: unknown) =>
+    // Beside the confirmation, what runs now: for the next deploy to know when Compose has nothing
+    // to do (a failure only costs that; a release not confirmed returns, which the record shows).
+    const recorded = writeStackRecord(connection, layout, run.project, releaseId, request.mode).catch((e: unknown) =>
       logger.warning(`The record of the stack's start could not be written: ${describeError(e)}`),
     );
+    await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...run.journalFields, mode: request.mode }, request.mode);
+    logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
+    await recorded;
   });
   run.confirmed = true;
   run.result = 'deployed';

@@ -71,6 +71,8 @@ export interface RestoreJournalEntry {
   readonly parts: readonly string[];
   readonly mode: string | null;
   readonly kept: readonly string[];
+  /** Migrations of the running release the backup predated, applied to the restored database. */
+  readonly migrationsApplied: readonly string[];
   readonly actor: string;
   readonly runUrl: string;
   /** Phase name -> milliseconds. */

@@ -63,7 +63,7 @@ export interface ServicesFile {
 /** One problem of services.yml, at its line. */
 export interface ServicesFileProblem {
   readonly line: number;
-  /** `images[2] (titan-hunter).context: images/hunter does not exist`. */
+  /** `images[2] (ledger).context: images/ledger does not exist`. */
   readonly message: string;
 }
 

@@ -28,6 +28,7 @@ import { type StackProfile, tradingServices } from '@titan/release/stack-profile
 import { currentTarget, type ComposeTarget } from '@titan/host/compose-command';
 import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock';
 import { readHaltMark } from '@titan/host/halt-mark';
+import { databaseTarget } from '@titan/host/migrations';
 import type { HostLayout } from '@titan/host/host-layout';
 import { appendJournal } from '@titan/host/journal';
 import { readInstalledRelease } from '@titan/host/release-files';
@@ -43,6 +44,7 @@ import { verifyObject } from './backup-object.js';
 import { keptDataInTheWay } from './kept-data.js';
 import { restorePostgresOnHost } from './postgres-restore.js';
 import { stageRedis, swapRedis } from './redis-restore.js';
+import { bringRestoredSchemaToRelease } from './restored-migrations.js';
 
 export type StackPart = 'postgres' | 'redis' | 'jetstream';
 
@@ -69,6 +71,8 @@ export interface StackRestoreOutcome {
   /** What the restore kept of the data it replaced (database, Redis files). */
   readonly kept: readonly string[];
   readonly streams: readonly StreamRestoreResult[];
+  /** Migrations of the running release the backup predates, applied to the restored database before the swap. */
+  readonly migrationsApplied: readonly string[];
   readonly started: 'all' | 'all but the trading services (halted)' | 'not stopped' | 'failed';
   readonly phases: readonly PhaseRecord[];
 }
@@ -90,6 +94,7 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
   let swapped = false;
   let redisStaged: { containerId: string; name: string } | undefined;
   let redisSwapped = false;
+  let migrationsApplied: string[] = [];
   const object = (part: ManifestObject['part']): ManifestObject => {
     const found = manifest.objects.find((o) => o.part === part);
     if (found === undefined) throw new Error(`Backup ${manifest.backupId} holds no ${part} part.`);
@@ -134,6 +139,9 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
         });
         incomingMade = true;
       });
+      const schema = { target, layout, project: request.project, release, releaseId, backup: manifest, lockToken: lock.token, logger };
+      const database = { ...databaseTarget(profile), database: incoming };
+      migrationsApplied = await clock.run(`Postgres: ${incoming}'s migration history against release ${releaseId}`, () => bringRestoredSchemaToRelease(connection, { ...schema, database }));
     }
     if (redisContainer !== undefined) {
       const container = redisContainer;
@@ -240,11 +248,12 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
     parts: [...parts],
     mode: stopped ? 'DISARMED' : null,
     kept,
+    migrationsApplied,
     actor: request.actor,
     runUrl: request.runUrl,
     phases: clock.durations(),
     ...(failure !== undefined ? { error: failure.message.split('\n')[0] ?? '' } : {}),
   }).catch((error: unknown) => logger.warning(`The journal line could not be written: ${error instanceof Error ? error.message : String(error)}`));
   await lock?.release();
-  return { ok: failure === undefined, error: failure, kept, streams, started, phases: clock.records };
+  return { ok: failure === undefined, error: failure, kept, streams, migrationsApplied, started, phases: clock.records };
 }
