@@ -67329,7 +67329,7 @@ function host_layout_projectProblem(project) {
  * (HostLayout) and the host scripts' (the TITAN_* variables every host script runs with:
  * HostLayout.environment(), see host-script.ts) are both made from them.
  */
-const NAMES = {
+const HOST_NAMES = {
     releases: 'releases',
     current: 'current',
     shared: 'shared',
@@ -67349,29 +67349,29 @@ class HostLayout {
         this.appDir = appDir;
     }
     get releasesDir() {
-        return `${this.appDir}/${NAMES.releases}`;
+        return `${this.appDir}/${HOST_NAMES.releases}`;
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
     }
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
-        return `${NAMES.releases}/${releaseId}`;
+        return `${HOST_NAMES.releases}/${releaseId}`;
     }
     get current() {
-        return `${this.appDir}/${NAMES.current}`;
+        return `${this.appDir}/${HOST_NAMES.current}`;
     }
     get sharedDir() {
-        return `${this.appDir}/${NAMES.shared}`;
+        return `${this.appDir}/${HOST_NAMES.shared}`;
     }
     get envFile() {
-        return `${this.sharedDir}/${NAMES.envFile}`;
+        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
     }
     get trustDir() {
-        return `${this.appDir}/${NAMES.trust}`;
+        return `${this.appDir}/${HOST_NAMES.trust}`;
     }
     get stateDir() {
-        return `${this.appDir}/${NAMES.state}`;
+        return `${this.appDir}/${HOST_NAMES.state}`;
     }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
@@ -67390,18 +67390,18 @@ class HostLayout {
         return `${this.stateDir}/${name}`;
     }
     get journal() {
-        return `${this.appDir}/${NAMES.journal}`;
+        return `${this.appDir}/${HOST_NAMES.journal}`;
     }
     get lockFile() {
-        return `${this.appDir}/${NAMES.lock}`;
+        return `${this.appDir}/${HOST_NAMES.lock}`;
     }
     get lockHolderFile() {
-        return `${this.appDir}/${NAMES.lockHolder}`;
+        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
-        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
-        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${HOST_NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: HOST_NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
     }
 }
 /** The host scripts' variable for each folder or file right below the application folder. */

@@ -71687,7 +71687,7 @@ function projectProblem(project) {
  * (HostLayout) and the host scripts' (the TITAN_* variables every host script runs with:
  * HostLayout.environment(), see host-script.ts) are both made from them.
  */
-const NAMES = {
+const HOST_NAMES = {
     releases: 'releases',
     current: 'current',
     shared: 'shared',
@@ -71707,29 +71707,29 @@ class HostLayout {
         this.appDir = appDir;
     }
     get releasesDir() {
-        return `${this.appDir}/${NAMES.releases}`;
+        return `${this.appDir}/${HOST_NAMES.releases}`;
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
     }
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
-        return `${NAMES.releases}/${releaseId}`;
+        return `${HOST_NAMES.releases}/${releaseId}`;
     }
     get current() {
-        return `${this.appDir}/${NAMES.current}`;
+        return `${this.appDir}/${HOST_NAMES.current}`;
     }
     get sharedDir() {
-        return `${this.appDir}/${NAMES.shared}`;
+        return `${this.appDir}/${HOST_NAMES.shared}`;
     }
     get envFile() {
-        return `${this.sharedDir}/${NAMES.envFile}`;
+        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
     }
     get trustDir() {
-        return `${this.appDir}/${NAMES.trust}`;
+        return `${this.appDir}/${HOST_NAMES.trust}`;
     }
     get stateDir() {
-        return `${this.appDir}/${NAMES.state}`;
+        return `${this.appDir}/${HOST_NAMES.state}`;
     }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
@@ -71748,18 +71748,18 @@ class HostLayout {
         return `${this.stateDir}/${name}`;
     }
     get journal() {
-        return `${this.appDir}/${NAMES.journal}`;
+        return `${this.appDir}/${HOST_NAMES.journal}`;
     }
     get lockFile() {
-        return `${this.appDir}/${NAMES.lock}`;
+        return `${this.appDir}/${HOST_NAMES.lock}`;
     }
     get lockHolderFile() {
-        return `${this.appDir}/${NAMES.lockHolder}`;
+        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
-        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
-        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
+        const below = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${HOST_NAMES[name]}`]);
+        return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: HOST_NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
     }
 }
 /** The host scripts' variable for each folder or file right below the application folder. */
@@ -72288,6 +72288,7 @@ const HOST_SCRIPTS = {
     "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
     "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
     "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
+    "titan-read-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\nif [ -f \"$mark\" ]; then record halted \"$(head -n 1 \"$mark\")\"; fi\n",
     "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
     "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
     "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
@@ -73404,7 +73405,7 @@ async function installRelease(connection, options) {
     const verifyStarted = performance.now();
     const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
         failure: (reason) => `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
-            'Sign the bundle again from the release source with the release key the host trusts (trust/ on the host), and do not edit it afterwards.',
+            `Sign the bundle again from the release source with the release key the host trusts (${layout.trustDir} on the host), and do not edit it afterwards.`,
     });
     const verifyMs = Math.round(performance.now() - verifyStarted);
     logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);
@@ -73547,18 +73548,19 @@ class problems_error_ProblemsError extends Error {
 
 
 
+
 class SecretFilesError extends (/* unused pure expression or super */ null && (ProblemsError)) {
     name = 'SecretFilesError';
 }
-/** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
-const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+/** A path under the shared folder as stack-secrets gives it: safe characters, no `.`/`..` segments. */
+const HOST_PATH = new RegExp(`^${HOST_NAMES.shared}/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`);
 /** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
 async function inspectSecretFiles(connection, layout, paths) {
     if (paths.length === 0)
         return [];
     for (const path of paths) {
         if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
-            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
+            throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under ${HOST_NAMES.shared}/.`);
     }
     const { stdout } = await host_script_runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
     return recordsOf(stdout, 'secret-file').map(([path = '', problem = '']) => ({ path, problem }));
@@ -73570,7 +73572,7 @@ async function requireSecretFiles(connection, layout, paths, what) {
         return;
     throw new SecretFilesError(`The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
         `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
-        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
+        `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.sharedDir}/ ` +
         '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).', problems);
 }
 /** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
@@ -73813,7 +73815,7 @@ function parseHaltMark(text) {
     }
     catch {
         // A mark that cannot be read is still a halt.
-        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'state/halted cannot be read', rollbackMode: 'unknown', nonce: '' };
+        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'the halt mark cannot be read', rollbackMode: 'unknown', nonce: '' };
     }
 }
 /** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
@@ -73825,12 +73827,9 @@ async function writeHaltMark(connection, layout, mark) {
 }
 /** The halt mark now, or undefined. */
 async function readHaltMark(connection, layout) {
-    const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1" 2> /dev/null || true', 'titan-read-halt', layout.stateFile('halted')], {
-        timeoutMs: 30_000,
-        logOutput: 'none',
-    });
-    const text = stdout.trim();
-    return text === '' ? undefined : parseHaltMark(text.split('\n')[0] ?? '');
+    const { stdout } = await runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
+    const mark = lastRecord(stdout, 'halted');
+    return mark === undefined ? undefined : parseHaltMark(mark[0] ?? '');
 }
 /**
  * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
@@ -73861,7 +73860,7 @@ async function readHostState(connection, layout) {
     }
     catch (error) {
         throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
-            `The host must be provisioned first (action-provision lays out ${layout.appDir} with releases/, shared/.env.prod and trust/).`, { cause: error });
+            `The host must be provisioned first (action-provision lays out ${layout.appDir} with ${layout.releasesDir}, ${layout.envFile} and ${layout.trustDir}).`, { cause: error });
     }
     return parseHostState(stdout);
 }
@@ -76180,7 +76179,7 @@ async function acquireDeployLock(connection, options) {
             noteSilence();
         return new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
             'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
-            'This run changed nothing more. Check the host (journal.jsonl) before deploying again.');
+            `This run changed nothing more. Check the host (${layout.journal}) before deploying again.`);
     };
     return {
         acquiredAt: new Date(),

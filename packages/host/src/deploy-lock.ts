@@ -170,7 +170,7 @@ export async function acquireDeployLock(connection: SshConnection, options: Acqu
     return new DeployLockLostError(
       `This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
         'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
-        'This run changed nothing more. Check the host (journal.jsonl) before deploying again.',
+        `This run changed nothing more. Check the host (${layout.journal}) before deploying again.`,
     );
   };
   return {

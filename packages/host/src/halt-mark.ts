@@ -50,7 +50,7 @@ export function parseHaltMark(text: string): HaltMark | undefined {
     return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
   } catch {
     // A mark that cannot be read is still a halt.
-    return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'state/halted cannot be read', rollbackMode: 'unknown', nonce: '' };
+    return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'the halt mark cannot be read', rollbackMode: 'unknown', nonce: '' };
   }
 }
 
@@ -63,12 +63,9 @@ export async function writeHaltMark(connection: SshConnection, layout: HostLayou
 
 /** The halt mark now, or undefined. */
 export async function readHaltMark(connection: SshConnection, layout: HostLayout): Promise<HaltMark | undefined> {
-  const { stdout } = await connection.run(['sh', '-c', 'cat -- "$1" 2> /dev/null || true', 'titan-read-halt', layout.stateFile('halted')], {
-    timeoutMs: 30_000,
-    logOutput: 'none',
-  });
-  const text = stdout.trim();
-  return text === '' ? undefined : parseHaltMark(text.split('\n')[0] ?? '');
+  const { stdout } = await runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
+  const mark = lastRecord(stdout, 'halted');
+  return mark === undefined ? undefined : parseHaltMark(mark[0] ?? '');
 }
 
 /**

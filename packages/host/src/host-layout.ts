@@ -52,7 +52,7 @@ export function projectProblem(project: string): string | undefined {
  * (HostLayout) and the host scripts' (the TITAN_* variables every host script runs with:
  * HostLayout.environment(), see host-script.ts) are both made from them.
  */
-const NAMES = {
+export const HOST_NAMES = {
   releases: 'releases',
   current: 'current',
   shared: 'shared',
@@ -74,7 +74,7 @@ export class HostLayout {
   }
 
   get releasesDir(): string {
-    return `${this.appDir}/${NAMES.releases}`;
+    return `${this.appDir}/${HOST_NAMES.releases}`;
   }
 
   releaseDir(releaseId: string): string {
@@ -83,27 +83,27 @@ export class HostLayout {
 
   /** What `current` holds when it points at a release (relative, so the folder can move). */
   currentTarget(releaseId: string): string {
-    return `${NAMES.releases}/${releaseId}`;
+    return `${HOST_NAMES.releases}/${releaseId}`;
   }
 
   get current(): string {
-    return `${this.appDir}/${NAMES.current}`;
+    return `${this.appDir}/${HOST_NAMES.current}`;
   }
 
   get sharedDir(): string {
-    return `${this.appDir}/${NAMES.shared}`;
+    return `${this.appDir}/${HOST_NAMES.shared}`;
   }
 
   get envFile(): string {
-    return `${this.sharedDir}/${NAMES.envFile}`;
+    return `${this.sharedDir}/${HOST_NAMES.envFile}`;
   }
 
   get trustDir(): string {
-    return `${this.appDir}/${NAMES.trust}`;
+    return `${this.appDir}/${HOST_NAMES.trust}`;
   }
 
   get stateDir(): string {
-    return `${this.appDir}/${NAMES.state}`;
+    return `${this.appDir}/${HOST_NAMES.state}`;
   }
 
   /** state/<id>.confirmed: the release passed verification after its switch. */
@@ -127,21 +127,21 @@ export class HostLayout {
   }
 
   get journal(): string {
-    return `${this.appDir}/${NAMES.journal}`;
+    return `${this.appDir}/${HOST_NAMES.journal}`;
   }
 
   get lockFile(): string {
-    return `${this.appDir}/${NAMES.lock}`;
+    return `${this.appDir}/${HOST_NAMES.lock}`;
   }
 
   get lockHolderFile(): string {
-    return `${this.appDir}/${NAMES.lockHolder}`;
+    return `${this.appDir}/${HOST_NAMES.lockHolder}`;
   }
 
   /** The variables every host script runs with: where things are on this host. */
   environment(): Record<string, string> {
-    const below: [string, string][] = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${NAMES[name]}`]);
-    return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
+    const below: [string, string][] = Object.entries(SCRIPT_PATHS).map(([variable, name]) => [variable, `${this.appDir}/${HOST_NAMES[name]}`]);
+    return { TITAN_APP_DIR: this.appDir, TITAN_RELEASES_LINK: HOST_NAMES.releases, TITAN_ENV_FILE: this.envFile, ...Object.fromEntries(below) };
   }
 }
 
@@ -155,7 +155,7 @@ const SCRIPT_PATHS = {
   TITAN_JOURNAL: 'journal',
   TITAN_LOCK: 'lock',
   TITAN_LOCK_HOLDER: 'lockHolder',
-} as const satisfies Record<string, keyof typeof NAMES>;
+} as const satisfies Record<string, keyof typeof HOST_NAMES>;
 
 /** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
 export function workRecord(stateDir: string, token: string, kind: string): string {

@@ -62,7 +62,7 @@ export async function readHostState(connection: SshConnection, layout: HostLayou
   } catch (error: unknown) {
     throw new HostStateError(
       `Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
-        `The host must be provisioned first (action-provision lays out ${layout.appDir} with releases/, shared/.env.prod and trust/).`,
+        `The host must be provisioned first (action-provision lays out ${layout.appDir} with ${layout.releasesDir}, ${layout.envFile} and ${layout.trustDir}).`,
       { cause: error },
     );
   }

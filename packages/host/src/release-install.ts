@@ -125,7 +125,7 @@ export async function installRelease(connection: SshConnection, options: Install
   const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
     failure: (reason) =>
       `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
-      'Sign the bundle again from the release source with the release key the host trusts (trust/ on the host), and do not edit it afterwards.',
+      `Sign the bundle again from the release source with the release key the host trusts (${layout.trustDir} on the host), and do not edit it afterwards.`,
   });
   const verifyMs = Math.round(performance.now() - verifyStarted);
   logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);

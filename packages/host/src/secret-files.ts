@@ -10,7 +10,7 @@ import { DIGEST_OVERRIDE_FILE, type ReleaseManifest } from '@titan/release/manif
 import { secretHostPaths, stackSecretsOf } from '@titan/release/stack-secrets';
 import type { SshConnection } from '@titan/ssh/connection';
 import { parse } from 'yaml';
-import type { HostLayout } from './host-layout.js';
+import { HOST_NAMES, type HostLayout } from './host-layout.js';
 import { recordsOf } from './host-record.js';
 import { ProblemsError } from './problems-error.js';
 import { runHostScript } from './host-script.js';
@@ -26,14 +26,14 @@ export class SecretFilesError extends ProblemsError<SecretFileProblem> {
   override readonly name = 'SecretFilesError';
 }
 
-/** A path under shared/ as stack-secrets gives it: safe characters, no `.`/`..` segments. */
-const HOST_PATH = /^shared\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+/** A path under the shared folder as stack-secrets gives it: safe characters, no `.`/`..` segments. */
+const HOST_PATH = new RegExp(`^${HOST_NAMES.shared}/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`);
 
 /** Checks the secret files (paths relative to the app folder); returns every problem, in path order. */
 export async function inspectSecretFiles(connection: SshConnection, layout: HostLayout, paths: readonly string[]): Promise<SecretFileProblem[]> {
   if (paths.length === 0) return [];
   for (const path of paths) {
-    if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..')) throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under shared/.`);
+    if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..')) throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under ${HOST_NAMES.shared}/.`);
   }
   const { stdout } = await runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
   return recordsOf(stdout, 'secret-file').map(([path = '', problem = '']) => ({ path, problem }));
@@ -46,7 +46,7 @@ export async function requireSecretFiles(connection: SshConnection, layout: Host
   throw new SecretFilesError(
     `The host ${connection.host} does not keep the secret files this release mounts as it must: ` +
       `${problems.map((p) => `${layout.appDir}/${p.path} ${p.problem}`).join('; ')}. ${what} ` +
-      `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.appDir}/shared/ ` +
+      `Each secret file of the release's secrets overlay is the deploy user's, mode 0600 or 0400, under ${layout.sharedDir}/ ` +
       '(action-provision writes them with secret-files; or: install -m 0600 -o deploy FILE PATH).',
     problems,
   );

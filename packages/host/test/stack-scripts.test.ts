@@ -50,11 +50,13 @@ describe('the mode and the halt mark', () => {
     expect(host.read(host.layout.stateFile('mode'))).toBe('ARMED\n');
   });
 
-  it('a halt mark is lifted only by its own nonce; a newer one stands and is said, EXIT_HALT_STANDS', () => {
+  it('a halt mark is written, read back, and lifted only by its own nonce; a newer one stands and is said, EXIT_HALT_STANDS', () => {
     host = localHost('titan-stack-');
     const mark = '{"at":"2026-12-01T10:00:00Z","actor":"octo","nonce":"00ff00ff00ff00ff"}';
+    expect(host.run('titan-read-halt-mark').stdout).toBe('');
     expect(host.run('titan-write-halt-mark', [mark]).status).toBe(0);
     expect(host.read(host.layout.stateFile('halted'))).toBe(`${mark}\n`);
+    expect(host.run('titan-read-halt-mark').stdout).toBe(`${formatRecord('halted', mark)}\n`);
     const other = host.run('titan-lift-halt-mark', ['11ee11ee11ee11ee']);
     expect(other.status).toBe(EXIT_HALT_STANDS);
     expect(other.stdout).toBe(`${formatRecord('halt-stands', mark)}\n`);

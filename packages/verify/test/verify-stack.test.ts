@@ -128,8 +128,9 @@ describe('a healthy stack', () => {
     const commands = sshLog.lines.filter((l) => l.level === 'debug' && l.message.startsWith('$ '));
     expect(commands.map((l) => l.message)).toEqual([
       expect.stringMatching(/^\$ sh -c <titan-verify-probe> titanverify /),
-      expect.stringMatching(/^\$ sh -c <titan-read-release-files> /),
-      expect.stringMatching(/^\$ sh -c <titan-secret-files> /),
+      // Host scripts run with the host layout in their environment (@titan/host/host-script).
+      expect.stringMatching(/^\$ env ('(TITAN|EXIT)_[A-Z_]+=[^']*' )+sh -c <titan-read-release-files> /),
+      expect.stringMatching(/^\$ env ('(TITAN|EXIT)_[A-Z_]+=[^']*' )+sh -c <titan-secret-files> /),
       expect.stringMatching(/^\$ sh -c <titan-secret-exposure> /),
     ]);
   });
