@@ -80313,8 +80313,8 @@ function escapeCell(text) {
  * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
  * leaves a job summary, however it ends: an action that failed before writing its own gets one
  * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
- * action. Never calls process.exit for a cancellable action: `finally` blocks (locks, connections)
- * always run.
+ * action. Never calls process.exit for a cancellable action before its work ends: `finally` blocks
+ * (locks, connections) always run; a cancelled one exits as soon as they have.
  */
 async function runAction(main, options = { name: 'Action' }) {
     const controller = new AbortController();
@@ -80356,6 +80356,11 @@ async function runAction(main, options = { name: 'Action' }) {
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
     }
+    // A cancelled run ends once its work and every finally block are done (the lock released, the
+    // journal and summary written): a handle still open (a connection closing, a timer of a command
+    // the host ended) must not keep it alive until the runner's SIGTERM kills it without its status.
+    if (controller.signal.aborted)
+        process.exit();
 }
 function failureMessage(error) {
     if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))

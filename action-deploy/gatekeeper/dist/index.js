@@ -53295,8 +53295,8 @@ var job_summary = __nccwpck_require__(3515);
  * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
  * leaves a job summary, however it ends: an action that failed before writing its own gets one
  * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
- * action. Never calls process.exit for a cancellable action: `finally` blocks (locks, connections)
- * always run.
+ * action. Never calls process.exit for a cancellable action before its work ends: `finally` blocks
+ * (locks, connections) always run; a cancelled one exits as soon as they have.
  */
 async function runAction(main, options = { name: 'Action' }) {
     const controller = new AbortController();
@@ -53338,6 +53338,11 @@ async function runAction(main, options = { name: 'Action' }) {
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
     }
+    // A cancelled run ends once its work and every finally block are done (the lock released, the
+    // journal and summary written): a handle still open (a connection closing, a timer of a command
+    // the host ended) must not keep it alive until the runner's SIGTERM kills it without its status.
+    if (controller.signal.aborted)
+        process.exit();
 }
 function failureMessage(error) {
     if ((0,configuration_error/* isConfigurationError */.p)(error))
