@@ -76675,6 +76675,14 @@ function planSummary(plan, context) {
 
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/masking.js
 
+let masking_register = (value) => core/* setSecret */.Pq(value);
+/**
+ * Where credentials are registered: the runner's masking (`::add-mask::`) by default; a terminal
+ * (the CLI) registers them with its own output, which redacts them, and never prints them.
+ */
+function registerSecretsWith(registrar) {
+    masking_register = registrar;
+}
 /**
  * Registers a credential with the runner so it never appears in the log. Multi-line values (keys,
  * env files) are registered line by line too, because the runner masks line by line.
@@ -76682,11 +76690,11 @@ function planSummary(plan, context) {
 function maskSecret(value) {
     if (value === undefined || value === '')
         return;
-    core/* setSecret */.Pq(value);
+    masking_register(value);
     const lines = value.split(/\r?\n/).map((l) => l.trim());
     for (const line of lines) {
         if (line.length >= 4 && line !== value)
-            core/* setSecret */.Pq(line);
+            masking_register(line);
     }
 }
 /** Masks every value of an env-style map (`KEY=value` values, not their names). */
@@ -76703,9 +76711,17 @@ function maskValues(values) {
 const runnerInputs = {
     get: (name) => core/* getInput */.V4(name, { trimWhitespace: true }),
 };
+let defaultSource = runnerInputs;
+/**
+ * Where a reader made without a source reads: the runner's inputs by default; the CLI, which runs an
+ * action's own run() in a terminal, gives its flags, environment and files instead.
+ */
+function readInputsFrom(source) {
+    defaultSource = source;
+}
 class InputReader {
     source;
-    constructor(source = runnerInputs) {
+    constructor(source = defaultSource) {
         this.source = source;
     }
     /** A required input; a missing or empty one is a ConfigurationError naming it. */
@@ -76721,7 +76737,7 @@ class InputReader {
         return value === '' ? fallback : value;
     }
     secret(name, options = {}) {
-        const value = this.source.get(name);
+        const value = this.source.secret === undefined ? this.source.get(name) : this.source.secret(name);
         maskSecret(value);
         if (value === '') {
             if (options.required) {

@@ -105851,6 +105851,14 @@ class ActionsDigestCache {
 
 ;// CONCATENATED MODULE: ../../packages/action-kit/lib/masking.js
 
+let register = (value) => lib_core/* setSecret */.Pq(value);
+/**
+ * Where credentials are registered: the runner's masking (`::add-mask::`) by default; a terminal
+ * (the CLI) registers them with its own output, which redacts them, and never prints them.
+ */
+function registerSecretsWith(registrar) {
+    register = registrar;
+}
 /**
  * Registers a credential with the runner so it never appears in the log. Multi-line values (keys,
  * env files) are registered line by line too, because the runner masks line by line.
@@ -105858,11 +105866,11 @@ class ActionsDigestCache {
 function maskSecret(value) {
     if (value === undefined || value === '')
         return;
-    lib_core/* setSecret */.Pq(value);
+    register(value);
     const lines = value.split(/\r?\n/).map((l) => l.trim());
     for (const line of lines) {
         if (line.length >= 4 && line !== value)
-            lib_core/* setSecret */.Pq(line);
+            register(line);
     }
 }
 /** Masks every value of an env-style map (`KEY=value` values, not their names). */
@@ -105879,9 +105887,17 @@ function maskValues(values) {
 const runnerInputs = {
     get: (name) => lib_core/* getInput */.V4(name, { trimWhitespace: true }),
 };
+let defaultSource = runnerInputs;
+/**
+ * Where a reader made without a source reads: the runner's inputs by default; the CLI, which runs an
+ * action's own run() in a terminal, gives its flags, environment and files instead.
+ */
+function readInputsFrom(source) {
+    defaultSource = source;
+}
 class InputReader {
     source;
-    constructor(source = runnerInputs) {
+    constructor(source = defaultSource) {
         this.source = source;
     }
     /** A required input; a missing or empty one is a ConfigurationError naming it. */
@@ -105897,7 +105913,7 @@ class InputReader {
         return value === '' ? fallback : value;
     }
     secret(name, options = {}) {
-        const value = this.source.get(name);
+        const value = this.source.secret === undefined ? this.source.get(name) : this.source.secret(name);
         maskSecret(value);
         if (value === '') {
             if (options.required) {

@@ -9,6 +9,11 @@ import { maskSecret } from './masking.js';
  */
 export interface InputSource {
   get(name: string): string;
+  /**
+   * A credential's value, when the source keeps credentials apart (the CLI takes them only from the
+   * environment or files, never from its command line); `get` otherwise.
+   */
+  secret?(name: string): string;
 }
 
 /** Inputs as the runner passes them (`INPUT_<NAME>` environment variables). */
@@ -16,8 +21,18 @@ export const runnerInputs: InputSource = {
   get: (name) => core.getInput(name, { trimWhitespace: true }),
 };
 
+let defaultSource: InputSource = runnerInputs;
+
+/**
+ * Where a reader made without a source reads: the runner's inputs by default; the CLI, which runs an
+ * action's own run() in a terminal, gives its flags, environment and files instead.
+ */
+export function readInputsFrom(source: InputSource): void {
+  defaultSource = source;
+}
+
 export class InputReader {
-  constructor(private readonly source: InputSource = runnerInputs) {}
+  constructor(private readonly source: InputSource = defaultSource) {}
 
   /** A required input; a missing or empty one is a ConfigurationError naming it. */
   required(name: string, hint?: string): string {
@@ -42,7 +57,7 @@ export class InputReader {
   secret(name: string, options: { required: true; hint?: string }): string;
   secret(name: string, options?: { required?: false }): string | undefined;
   secret(name: string, options: { required?: boolean; hint?: string } = {}): string | undefined {
-    const value = this.source.get(name);
+    const value = this.source.secret === undefined ? this.source.get(name) : this.source.secret(name);
     maskSecret(value);
     if (value === '') {
       if (options.required) {
