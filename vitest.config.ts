@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ['titan-source'] },
   ssr: { resolve: { conditions: ['titan-source'] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'action-*/test/**/*.test.ts', 'action-*/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'action-*/test/**/*.test.ts', 'action-*/*/test/**/*.test.ts', 'test/**/*.test.ts', 'cli/test/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 300_000,
