@@ -33,10 +33,12 @@ export function parseCommandLine(args: readonly string[], inputs: readonly Input
   try {
     parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
   } catch (error: unknown) {
-    // parseArgs names the flag; a value it quotes could be a secret typed in the wrong place, so
-    // only the flag's name is kept.
-    const message = error instanceof Error ? error.message.replace(/'[^']*'(?= argument)/, '').split('\n')[0] : String(error);
-    throw new ConfigurationError(`${message ?? 'bad arguments'}. See --help.`);
+    // A stray word could be a secret typed in the wrong place: it is never repeated.
+    if (error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new ConfigurationError('An unexpected word on the command line (not repeated here: it could be a secret): every value follows its --flag. See --help.');
+    }
+    const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    throw new ConfigurationError(`${message.replace(/\.$/, '')}. See --help.`);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   for (const input of inputs) {

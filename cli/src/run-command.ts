@@ -67,7 +67,7 @@ export async function runCommand(command: Command, args: readonly string[], opti
     markdown = redactions.apply(markdown);
     if (markdown.trim() !== '') {
       if (line.summaryFile === undefined) {
-        streams.out(`\n${renderSummary(markdown)}\n`);
+        streams.out(`\n${renderSummary(markdown, { color: streams.color })}\n`);
       } else {
         writeFileSync(resolve(line.summaryFile), markdown, { mode: 0o644 });
         streams.err(`Summary written to ${line.summaryFile}\n`);

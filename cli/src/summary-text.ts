@@ -1,17 +1,21 @@
+import { stripVTControlCharacters } from 'node:util';
 import { Marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
 
 /**
  * The job summary an action writes (Markdown for GitHub's run page), rendered for a terminal:
  * headings, tables drawn with box characters, code blocks indented, emphasis as the terminal shows
- * it (colour only on a TTY). A collapsible `<details>` section is shown open, under its title.
+ * it. Colour only when `color` (a TTY without NO_COLOR): a file or a pipe gets plain text. A
+ * collapsible `<details>` section is shown open, under its title.
  */
-export function renderSummary(markdown: string, width = 100): string {
+export function renderSummary(markdown: string, options: { color: boolean; width?: number }): string {
+  const width = options.width ?? 100;
   const marked = new Marked(markedTerminal({ width, reflowText: false, showSectionPrefix: false, emoji: false }));
   const opened = markdown
     .replace(/<details><summary>([\s\S]*?)<\/summary>/g, (_all, title: string) => `**${title.trim()}**\n`)
     .replace(/<\/details>/g, '');
-  return marked.parse(opened, { async: false }).replace(/\n{3,}/g, '\n\n');
+  const text = marked.parse(opened, { async: false }).replace(/\n{3,}/g, '\n\n');
+  return options.color ? text : stripVTControlCharacters(text);
 }
 
 /** The outputs an action wrote to its GITHUB_OUTPUT file (`name<<delimiter` blocks, or `name=value` lines). */

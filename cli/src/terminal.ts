@@ -4,11 +4,14 @@ import type { Logger } from '@titan/log/logger';
 export interface TerminalStreams {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /** stdout is a terminal that takes colour (a TTY, and NO_COLOR unset). */
+  readonly color: boolean;
 }
 
 export const processStreams: TerminalStreams = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  color: process.stdout.isTTY && (process.env['NO_COLOR'] ?? '') === '',
 };
 
 /**

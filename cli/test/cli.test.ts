@@ -3,19 +3,25 @@
  * bundle, under Node 24), against a stack of this file's own on the real test host: a signed bundle
  * deployed, verified and rolled back with the exit status, the progress on stderr and the summary
  * on stdout checked; a deploy cancelled by SIGINT; a missing host-key pin and a wrong one; a secret
- * given as a flag; every command's --help.
+ * given as a flag; every command's --help; a backup of the stack's Redis to an S3 peer; a
+ * provision plan against the DigitalOcean API double.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as age from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DigitalOceanApiDouble } from '@titan/digitalocean/api-double';
+import { startSpacesPeer } from '@titan/test-host/spaces-peer';
 import { productionValue } from '@titan/test-host/production-values';
 import { REPOSITORY_ROOT } from '@titan/test-host/action-run';
 import { parse } from 'yaml';
 import { bringDown, eventually, testHost } from '../../packages/deploy/test/support/host-fixture.js';
 import { signTestRelease } from '../../packages/deploy/test/support/test-releases.js';
 import { lifeStack } from '../../action-deploy/test/support/life-stack.js';
+import { spacesInputs } from '../../action-backup/test/support/spaces-check.js';
 import { flags, runCli, startCli } from './support/cli-run.js';
 
 const COMMANDS: Record<string, string> = {
@@ -73,7 +79,49 @@ describe('titan --help and bad command lines', () => {
     expect(flag.status).toBe(2);
     expect(flag.stderr).toContain("Unknown option '--hots'");
     expect(value.status).toBe(2);
-    expect(value.stderr).toContain('--host');
+    expect(value.stderr).toContain("Option '--host <value>' argument missing");
+    const stray = await runCli(['verify', '--host', '127.0.0.1', 'ghp_stray0secret0word']);
+    expect(stray.status).toBe(2);
+    expect(stray.stderr).toContain('An unexpected word on the command line');
+    expect(stray.stderr).not.toContain('ghp_stray0secret0word');
+  });
+
+  it('provision: a plan against the DigitalOcean API double (exit 0, the plan as the summary and the plan output; the token from the environment, shown nowhere)', async () => {
+    const token = `dop_v1_${randomBytes(32).toString('hex')}`;
+    const keys = mkdtempSync(join(tmpdir(), 'titan-cli-provision-'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'deploy@cli', '-f', join(keys, 'deploy')]);
+    const double = await DigitalOceanApiDouble.start({ token, domains: ['example.com'], dropletAddress: () => '127.0.0.1' });
+    try {
+      const run = await runCli(
+        [
+          'provision',
+          ...flags({
+            name: 'cli-plan',
+            region: 'nyc3',
+            size: 's-2vcpu-4gb',
+            'deploy-public-key': readFileSync(join(keys, 'deploy.pub'), 'utf8').trim(),
+            'ssh-allowed-sources': '203.0.113.0/24',
+            'release-public-keys': testHost.releasePublicKey,
+            'api-url': double.url,
+            source: join(REPOSITORY_ROOT, 'examples/titan'),
+            domain: 'plan.example.com',
+            plan: 'true',
+          }),
+          '--ssh-key-file',
+          join(keys, 'deploy'),
+        ],
+        { TITAN_TOKEN: token },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toContain('📋 Plan for cli-plan (nothing was changed)');
+      expect(run.stderr).toContain('droplet cli-plan: will be created');
+      const plan = /^ {2}plan: (.*)$/m.exec(run.stdout)?.[1] ?? '[]';
+      expect((JSON.parse(plan) as { resource: string; state: string }[]).map((c) => `${c.resource}: ${c.state}`)).toEqual(['droplet: create', 'volume: create', 'firewall: create', 'dns A: create', 'host: create']);
+      expect(`${run.stdout}${run.stderr}`).not.toContain(token);
+      double.assertValid();
+    } finally {
+      await double.close();
+    }
   });
 });
 
@@ -121,7 +169,8 @@ describe('titan against the test host: deploy, verify, rollback, a cancelled dep
     expect(deploy.stderr).toMatch(/✔ confirm \(\d+\.\d s\)$/m);
     expect(deploy.stderr).not.toContain('::');
     expect(deploy.stdout).toContain(`✅ Deployed: release ${first.id} on 127.0.0.1`);
-    expect(deploy.stdout).toMatch(/│.*phase.*│.*duration.*│/);
+    expect(deploy.stdout).toMatch(/^│ phase +│ start +│ duration +│ timeline +│$/m);
+    expect(deploy.stdout).not.toContain('\u001b[');
     expect(deploy.stdout).toMatch(/^ {2}result: deployed$/m);
     expect(deploy.stdout).toMatch(new RegExp(`^  release-id: ${first.id}$`, 'm'));
     expect(stack.current()).toBe(first.id);
@@ -167,6 +216,25 @@ describe('titan against the test host: deploy, verify, rollback, a cancelled dep
     expect(wrong.stdout).toContain('Deploy failed');
     expect(stack.journal().length).toBe(before);
     expect(stack.current()).toBe(releases[0]?.id);
+  });
+
+  it("backup: the stack's Redis to Spaces (an S3 peer), encrypted (exit 0; the summary and outputs on stdout; the manifest stored; the Spaces keys from the environment, shown nowhere)", async () => {
+    const peer = await startSpacesPeer();
+    try {
+      const recipient = await age.identityToRecipient(await age.generateIdentity());
+      const { 'spaces-access-key': accessKey = '', 'spaces-secret-key': secretKey = '', ...spaces } = spacesInputs(peer, 'cli');
+      const run = await runCli(['backup', ...target(), ...flags({ ...spaces, parts: 'redis', verify: 'off', retention: 'false', 'age-recipients': recipient }), '--ssh-key-file', keyFile], {
+        TITAN_SPACES_ACCESS_KEY: accessKey,
+        TITAN_SPACES_SECRET_KEY: secretKey,
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^ {2}complete: true$/m);
+      const manifestKey = /^ {2}manifest-key: (.+)$/m.exec(run.stdout)?.[1] ?? '(none)';
+      expect(peer.storedKeys()).toContain(manifestKey);
+      expect(`${run.stdout}${run.stderr}`).not.toContain(secretKey);
+    } finally {
+      await peer.close();
+    }
   });
 
   it('SIGINT while it installs: the cancelled status (130) once its finally blocks ran; the lock free, the journal line written, the summary says cancelled, the host healthy', async () => {
