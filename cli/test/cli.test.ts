@@ -6,7 +6,7 @@
  * given as a flag; every command's --help; a backup of the stack's Redis to an S3 peer; a
  * provision plan against the DigitalOcean API double.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,10 @@ describe('titan --help and bad command lines', () => {
   it('--help of titan lists every command and the exit statuses; every command has a --help with each input of its action.yml and the exit statuses', async () => {
     const main = await runCli(['--help']);
     expect(main.status).toBe(0);
+    // As the README says to run it: npx from the repository (its workspace's bin, no registry).
+    const npx = spawnSync('npx', ['--no-install', '@titan/cli', '--help'], { cwd: REPOSITORY_ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(npx.status, npx.stderr).toBe(0);
+    expect(npx.stdout).toBe(main.stdout);
     for (const name of Object.keys(COMMANDS)) expect(main.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     expect(main.stdout).toMatch(/^ {2}0 +success/m);
     expect(main.stdout).toMatch(/^ {2}1 +failed/m);
