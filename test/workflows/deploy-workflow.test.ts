@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '@titan/test-host/action-run';
 import { createEncryptedDeployKey, type EncryptedDeployKey } from '@titan/test-host/encrypted-key';
 import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/test-host';
+import { artifactsOfRun } from '@titan/workflow-runner/artifact-store';
 import { startGitHubApiStandIn, type GitHubApiStandIn } from '@titan/workflow-runner/github-api';
 import type { LocalGitHub } from '@titan/workflow-runner/local-github';
 import type { ApprovalRequest, RunResult } from '@titan/workflow-runner/run-model';
@@ -486,5 +487,26 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     expect(await oldHost()).toEqual(before);
     const log = run.log.join('\n');
     for (const secret of [operatorKey, recovery.deployKey.split('\n')[1] ?? 'x', hostValue(host, 'NATS_BRAIN_PASSWORD'), secretsWriter]) expect(log).not.toContain(secret);
+  });
+
+  it("recover.yml once the last good release's signed bundle has expired: stopped with that error before any Droplet is made", { timeout: 120_000 }, async () => {
+    // 90 days later: the run that deployed production's last good release no longer has its bundle.
+    const deployed = api.deployments.filter((d) => d.environment === 'production' && d.statuses.at(-1)?.state === 'success').at(-1);
+    expect(deployed, 'production has a successful deployment').toBeDefined();
+    const store = await artifactsOfRun(join(scratch, 'runs'), Number(deployed?.runId));
+    await store?.expire('release-bundle');
+    const droplets = [...recovery.double.world.droplets.keys()];
+    const deploymentsBefore = api.deployments.length;
+
+    const run = await github.run({ workflow: RECOVER_WORKFLOW, event: 'workflow_dispatch' });
+    expect(run.conclusion).toBe('failure');
+    expect(run.jobs['recover/release']?.result).toBe('failure');
+    const log = run.log.join('\n');
+    expect(log).toMatch(new RegExp(`The signed bundle of ${productionRelease} \\(run ${deployed?.runId}'s release-bundle artifact\\) expired on \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z: GitHub keeps a run's artifacts for 90 days`));
+    // Nothing after it ran: no Droplet asked for, no deployment made, nothing stored.
+    for (const [id, job] of Object.entries(run.jobs)) if (id.startsWith('recover/') && id !== 'recover/release') expect(job.result, id).toBe('skipped');
+    expect([...recovery.double.world.droplets.keys()]).toEqual(droplets);
+    expect(api.deployments.length).toBe(deploymentsBefore);
+    expect(api.refusals).toEqual([]);
   });
 });
