@@ -78,6 +78,8 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   let verifyKey: string;
   /** The release production ran last (staging's runs move only the staging folder on after it). */
   let productionRelease = '';
+  /** The run whose release-bundle artifact recover.yml deployed. */
+  let bundleRun = '';
   let backupId = '';
   let marker = '';
   let secretsWriter = '';
@@ -455,6 +457,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
 
     // The last good release of production (its newest successful GitHub deployment), from its run's bundle.
     expect(run.jobs['recover/release']?.outputs['release-id']).toBe(productionRelease);
+    bundleRun = run.jobs['recover/release']?.outputs['run-id'] ?? '';
     expect(run.jobs['recover']?.outputs).toMatchObject({ 'release-id': productionRelease, 'backup-id': backupId, address: '127.0.0.1' });
     expect(run.jobs['recover']?.outputs['known-hosts']).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${recovery.sshPort} ssh-ed25519 `));
     recovery.double.assertValid();
@@ -491,9 +494,9 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
 
   it("recover.yml once the last good release's signed bundle has expired: stopped with that error before any Droplet is made", { timeout: 120_000 }, async () => {
     // 90 days later: the run that deployed production's last good release no longer has its bundle.
-    const deployed = api.deployments.filter((d) => d.environment === 'production' && d.statuses.at(-1)?.state === 'success').at(-1);
-    expect(deployed, 'production has a successful deployment').toBeDefined();
-    const store = await artifactsOfRun(join(scratch, 'runs'), Number(deployed?.runId));
+    expect(bundleRun, 'recover.yml found the bundle of a run').toMatch(/^\d+$/);
+    const store = await artifactsOfRun(join(scratch, 'runs'), Number(bundleRun));
+    expect(store, `run ${bundleRun} keeps artifacts`).toBeDefined();
     await store?.expire('release-bundle');
     const droplets = [...recovery.double.world.droplets.keys()];
     const deploymentsBefore = api.deployments.length;
@@ -502,7 +505,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     expect(run.conclusion).toBe('failure');
     expect(run.jobs['recover/release']?.result).toBe('failure');
     const log = run.log.join('\n');
-    expect(log).toMatch(new RegExp(`The signed bundle of ${productionRelease} \\(run ${deployed?.runId}'s release-bundle artifact\\) expired on \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z: GitHub keeps a run's artifacts for 90 days`));
+    expect(log).toMatch(new RegExp(`The signed bundle of ${productionRelease} \\(run ${bundleRun}'s release-bundle artifact\\) expired on \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z: GitHub keeps a run's artifacts for 90 days`));
     // Nothing after it ran: no Droplet asked for, no deployment made, nothing stored.
     for (const [id, job] of Object.entries(run.jobs)) if (id.startsWith('recover/') && id !== 'recover/release') expect(job.result, id).toBe('skipped');
     expect([...recovery.double.world.droplets.keys()]).toEqual(droplets);
