@@ -16,7 +16,7 @@ import type { ApprovalRequest, RunResult } from '@titan/workflow-runner/run-mode
 import { hostValue, hostValues, testHostGitHub } from '@titan/workflow-runner/test-host-github';
 import { layOutTitanRepository, prepareStagingHost, STAGING_FOLDER, type StagingHost } from '@titan/workflow-runner/staging-stack';
 import { type SpacesPeer, startSpacesPeer } from '@titan/test-host/spaces-peer';
-import { RECOVERY_DROPLET, RECOVERY_PROJECT, type RecoveryHost, startRecoveryHost } from './support/recovery-host.js';
+import { RECOVERY_DROPLET, RECOVERY_PROJECT, type RecoveryHost, startRecoveryHost } from '@titan/workflow-runner/recovery-host';
 import { bringDown, journalOf, prepareAppDir } from '../../packages/deploy/test/support/host-fixture.js';
 
 /**
