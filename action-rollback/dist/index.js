@@ -72297,6 +72297,7 @@ const HOST_SCRIPTS = {
     "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
     "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
     "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
+    "titan-secret-exposure": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nrelease=$1\nproject=$2\ncount=$3\nshift 3\nsecrets=\"\"\ni=0\nwhile [ \"$i\" -lt \"$count\" ]; do\n  secrets=\"$secrets $1\"\n  shift\n  i=$((i + 1))\ndone\nrelease_dir=\"$TITAN_RELEASES/$release\"\nsearched_record=\"$TITAN_STATE/compose-model-searched\"\nwork=$(mktemp -d)\ntrap 'rm -rf \"$work\"' EXIT\nchmod 0700 \"$work\"\n\n# The inputs of the compose model, as one sha256.\nprograms() {\n  for program in \"$(command -v docker || true)\" \"$(command -v docker-compose || true)\" \\\n    \"${HOME:-/nonexistent}/.docker/cli-plugins/docker-compose\" /usr/local/lib/docker/cli-plugins/docker-compose \\\n    /usr/local/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose \\\n    /usr/libexec/docker/cli-plugins/docker-compose; do\n    if [ -n \"$program\" ] && [ -e \"$program\" ]; then stat -L -c '%n %s %.9Y %.9Z %i' -- \"$program\"; fi\n  done\n}\nmodel_inputs() {\n  printf 'compose'\n  printf ' %s' \"$@\"\n  printf '\\nshared %s\\n' \"$(shared_digest)\"\n  (cd \"$release_dir\" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)\n  for rel in $secrets; do\n    if [ -f \"$TITAN_APP_DIR/$rel\" ] && [ -r \"$TITAN_APP_DIR/$rel\" ]; then sha256sum -- \"$TITAN_APP_DIR/$rel\"; else printf 'unreadable %s\\n' \"$rel\"; fi\n  done\n  environment\n  programs\n}\n# The session's variables Compose reads: COMPOSE_* and DOCKER_*, and those the release's compose files\n# or the production values refer to (the others, such as a session's own id, change nothing).\nenvironment() {\n  env | grep -E '^(COMPOSE|DOCKER)_' | LC_ALL=C sort || true\n  names=$({ find \"$release_dir\" -type f \\( -name '*.yml' -o -name '*.yaml' \\) -exec cat -- {} + 2> /dev/null; cat -- \"$TITAN_ENV_FILE\" 2> /dev/null; } |\n    grep -oE '[$][{]?[A-Za-z_][A-Za-z0-9_]*' | tr -d '{$' | LC_ALL=C sort -u) || true\n  for name in $names; do\n    eval \"printf '%s=%s\\n' \\\"\\$name\\\" \\\"\\${$name-(unset)}\\\"\"\n  done\n}\nmodel_key=$(model_inputs \"$@\" | sha256sum | cut -d ' ' -f 1)\nconfig_pid=\"\"\nif [ -f \"$searched_record\" ] && [ \"$(cat \"$searched_record\")\" = \"$model_key\" ]; then\n  record compose-model unchanged\nelse\n  \"$@\" config > \"$work/config\" 2> /dev/null &\n  config_pid=$!\nfi\n\nids=$(docker ps -aq --no-trunc --filter \"label=com.docker.compose.project=$project\")\n: > \"$work/containers\"\n: > \"$work/images\"\nif [ -n \"$ids\" ]; then\n  (\n    # shellcheck disable=SC2086 # one id per word\n    docker inspect --format '{{index .Config.Labels \"com.docker.compose.service\"}} ({{printf \"%.12s\" .Id}}){{\"\\t\"}}{{json .Config.Labels}}{{\"\\t\"}}{{json .Config.Env}}' $ids > \"$work/containers\" || true\n    # shellcheck disable=SC2086\n    images=$(docker inspect --format '{{.Image}}' $ids | sort -u) || true\n    # shellcheck disable=SC2086\n    [ -z \"$images\" ] || docker image inspect --format '{{printf \"%.19s\" .Id}}{{\"\\t\"}}{{json .Config.Labels}}' $images > \"$work/images\" || true\n  ) &\n  inspect_pid=$!\n  # shellcheck disable=SC2016,SC2086 # $1 and $2 are the inner shell's; one id per word\n  printf '%s\\n' $ids | xargs -r -P 8 -I '{}' sh -c 'docker logs \"$1\" > \"$2/log.$1\" 2>&1 || true' titan-container-log '{}' \"$work\"\n  wait \"$inspect_pid\" || true\nfi\nconfig_searched=no\nif [ -n \"$config_pid\" ]; then\n  if wait \"$config_pid\"; then config_searched=yes; else record exposure - \"docker compose config failed: its output was not searched\"; fi\nfi\n\n# The short id and service of container $1, as docker inspect wrote them.\ncontainer_name() {\n  grep -F \"($(printf '%.12s' \"$1\"))\" \"$work/containers\" | cut -f1 | head -n 1\n}\nconfig_clean=$config_searched\nfor rel in $secrets; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ ! -f \"$f\" ] || [ ! -r \"$f\" ]; then record exposure \"$rel\" \"cannot be read, so it was not searched for\"; config_clean=no; continue; fi\n  if grep -q '^$' \"$f\"; then record exposure \"$rel\" \"holds an empty line, so it was not searched for\"; config_clean=no; continue; fi\n  grep -rlF -f \"$f\" -- \"$release_dir\" 2> /dev/null | while IFS= read -r hit; do\n    record exposure \"$rel\" \"the release file ${hit#\"$TITAN_APP_DIR/\"}\"\n  done\n  if [ \"$config_searched\" = yes ] && grep -qF -f \"$f\" \"$work/config\"; then\n    record exposure \"$rel\" \"the output of docker compose config\"\n    config_clean=no\n  fi\n  grep -F -f \"$f\" \"$work/containers\" | cut -f1 | while IFS= read -r container; do\n    record exposure \"$rel\" \"the labels or environment of container $container\"\n  done\n  grep -F -f \"$f\" \"$work/images\" | cut -f1 | while IFS= read -r image; do\n    record exposure \"$rel\" \"the labels of image $image\"\n  done\n  for id in $ids; do\n    if grep -qF -f \"$f\" \"$work/log.$id\"; then record exposure \"$rel\" \"the log of container $(container_name \"$id\")\"; fi\n  done\ndone\nif [ \"$config_clean\" = yes ]; then\n  record compose-model searched\n  # Remembered if the state folder takes it (a host where it cannot only makes the model every time).\n  { mkdir -p \"$TITAN_STATE\" && printf '%s\\n' \"$model_key\" > \"$searched_record.tmp\" && chmod 0600 \"$searched_record.tmp\" &&\n    mv -f \"$searched_record.tmp\" \"$searched_record\"; } 2> /dev/null || rm -f \"$searched_record.tmp\"\nfi\n# shellcheck disable=SC2086 # one id per word\nrecord searched $ids\n",
     "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
     "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
     "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
@@ -74705,97 +74706,41 @@ function parseStackProbe(stdout, policyPath) {
  * on the host where they run: each file kept as it must be (@titan/host/secret-files), and its
  * content found nowhere else: not in the release folder, not in a container's log, labels or
  * environment, not in an image's labels, not in what `docker compose config` makes of the release.
- * The search runs on the host with `grep -F -f <secret file>`, so the content never leaves the file:
- * not on a command line, not over the connection. What is reported names the secret file and the
- * place, never the content.
+ * The search runs on the host (@titan/host's titan-secret-exposure: `grep -F -f <secret file>`), so
+ * the content never leaves the file: not on a command line, not over the connection. What is
+ * reported names the secret file and the place, never the content. The file checks and the search
+ * run at once, on two channels of the connection.
  */
 
 
 
-const SECRET_EXPOSURE_SCRIPT_NAME = 'titan-secret-exposure';
-// $1 app dir, $2 release id, $3 project, $4 the number N of secret paths, then N paths (relative to
-// the app dir), then the compose command (argv) whose `config` output is searched. One line per
-// finding: <secret path> TAB <where>. A secret file that cannot be searched (unreadable, or holding
-// an empty line, which would match everything) is reported as such.
-const SECRET_EXPOSURE_SCRIPT = `set -eu
-app=$1
-release=$2
-project=$3
-count=$4
-shift 4
-secrets=""
-i=0
-while [ "$i" -lt "$count" ]; do
-  secrets="$secrets $1"
-  shift
-  i=$((i + 1))
-done
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-chmod 0700 "$work"
-# What is searched, gathered once: the compose model, every container's labels and environment (one
-# line each, its service and id first), every image's labels, every container's log.
-# Compose (a second or so to start) runs while the containers are read.
-"$@" config >"$work/config" 2>/dev/null &
-config_pid=$!
-ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
-: >"$work/containers"
-: >"$work/images"
-if [ -n "$ids" ]; then
-  # shellcheck disable=SC2086 # one id per word
-  docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} ({{printf "%.12s" .Id}}){{"\\t"}}{{json .Config.Labels}}{{"\\t"}}{{json .Config.Env}}' $ids >"$work/containers" || true
-  # shellcheck disable=SC2086
-  images=$(docker inspect --format '{{.Image}}' $ids | sort -u) || true
-  # shellcheck disable=SC2086
-  [ -z "$images" ] || docker image inspect --format '{{printf "%.19s" .Id}}{{"\\t"}}{{json .Config.Labels}}' $images >"$work/images" || true
-  for id in $ids; do
-    docker logs "$id" >"$work/log.$id" 2>&1 || true
-  done
-fi
-if ! wait "$config_pid"; then printf '%s\\t%s\\n' "-" "docker compose config failed: its output was not searched"; fi
-for rel in $secrets; do
-  f="$app/$rel"
-  if [ ! -f "$f" ] || [ ! -r "$f" ]; then printf '%s\\t%s\\n' "$rel" "cannot be read, so it was not searched for"; continue; fi
-  if grep -q '^$' "$f"; then printf '%s\\t%s\\n' "$rel" "holds an empty line, so it was not searched for"; continue; fi
-  grep -rlF -f "$f" -- "$app/releases/$release" 2>/dev/null | while IFS= read -r hit; do
-    printf '%s\\t%s\\n' "$rel" "the release file \${hit#"$app/"}"
-  done
-  if grep -qF -f "$f" "$work/config"; then printf '%s\\t%s\\n' "$rel" "the output of docker compose config"; fi
-  grep -F -f "$f" "$work/containers" | cut -f1 | while IFS= read -r container; do
-    printf '%s\\t%s\\n' "$rel" "the labels or environment of container $container"
-  done
-  grep -F -f "$f" "$work/images" | cut -f1 | while IFS= read -r image; do
-    printf '%s\\t%s\\n' "$rel" "the labels of image $image"
-  done
-  for id in $ids; do
-    if grep -qF -f "$f" "$work/log.$id"; then
-      printf '%s\\t%s\\n' "$rel" "the log of container $(grep -F "($(printf '%.12s' "$id"))" "$work/containers" | cut -f1 | head -n 1)"
-    fi
-  done
-done
-`;
+
+
 /**
  * The secret-file failures of the release `manifest` running in `project`: each file's state on the
- * host, then each place its content was found. Empty when the release mounts no secret file.
+ * host, then each place its content was found. No failure when the release mounts no secret file.
  */
 async function checkSecretFiles(connection, options) {
     const layout = new HostLayout(options.appDir);
     const paths = await releaseSecretPaths(connection, layout, options.manifest);
     if (paths.length === 0)
-        return [];
-    const failures = (await inspectSecretFiles(connection, layout, paths)).map((p) => ({ service: 'host', check: 'secret-file', detail: `${p.path} ${p.problem}` }));
+        return { failures: [], searched: undefined, composeModelSearched: false };
     const argv = compose_command_composeArgv(currentTarget(layout, options.project, options.manifest.compose, 'DISARMED'), []);
-    const { stdout } = await connection.runScript(SECRET_EXPOSURE_SCRIPT, [options.appDir, options.manifest.releaseId, options.project, String(paths.length), ...paths, ...argv], {
-        name: SECRET_EXPOSURE_SCRIPT_NAME,
-        timeoutMs: Math.max(30_000, options.timeoutMs),
-    });
-    for (const line of stdout.split('\n')) {
-        if (line === '')
-            continue;
-        const [secret = '', ...rest] = line.split('\t');
-        failures.push({ service: 'host', check: 'secret-exposure', detail: secret === '-' ? rest.join('\t') : `the content of ${secret} is in ${rest.join('\t')}` });
+    const [problems, { stdout }] = await Promise.all([
+        inspectSecretFiles(connection, layout, paths),
+        host_script_runHostScript(connection, layout, 'titan-secret-exposure', [options.manifest.releaseId, options.project, String(paths.length), ...paths, ...argv], {
+            timeoutMs: Math.max(30_000, options.timeoutMs),
+        }),
+    ]);
+    const failures = problems.map((p) => ({ service: 'host', check: 'secret-file', detail: `${p.path} ${p.problem}` }));
+    for (const [secret = '', where = ''] of recordsOf(stdout, 'exposure')) {
+        failures.push({ service: 'host', check: 'secret-exposure', detail: secret === '-' ? where : `the content of ${secret} is in ${where}` });
     }
-    return failures;
+    return {
+        failures,
+        searched: [...(host_record_lastRecord(stdout, 'searched') ?? [])].sort(),
+        composeModelSearched: host_record_lastRecord(stdout, 'compose-model')?.[0] === 'searched',
+    };
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/verify-summary.js
@@ -74902,12 +74847,16 @@ async function verifyStack(connection, options) {
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const serviceCount = Object.keys(manifest.images).length;
     logger.info(`Verifying release ${manifest.releaseId} (${serviceCount} services) in project ${options.project} on ${connection.host}, for up to ${Math.round(options.timeoutMs / 1000)} s`);
+    const secretCheck = () => checkSecretFiles(connection, { appDir: options.appDir, project: options.project, manifest, timeoutMs: MIN_PROBE_TIMEOUT_MS });
+    // The secret files are searched for alongside the first poll (most verifications hold at once); a
+    // search counts only for a poll that holds and saw the very containers it searched.
+    let early = secretCheck().catch((error) => (error instanceof Error ? error : new Error(String(error))));
     let polls = 0;
     let lastPending = '';
     for (;;) {
         polls += 1;
         const pollStarted = Date.now();
-        const { evaluation, currentTarget } = await pollOnce(connection, options, specs, reporters, requestTimeoutMs, deadline);
+        const { evaluation, currentTarget, containerIds } = await pollOnce(connection, options, specs, reporters, requestTimeoutMs, deadline);
         const report = {
             healthy: evaluation.failures.length === 0,
             project: options.project,
@@ -74921,10 +74870,13 @@ async function verifyStack(connection, options) {
             polls,
         };
         logger.debug(`poll ${polls} took ${Date.now() - pollStarted} ms: ${report.failures.length} check(s) failing`);
+        const alongside = early;
+        early = undefined;
         if (report.healthy) {
             // The secrets the release mounts as files: kept as they must be, and their content nowhere else.
             // Checked once the stack runs (its logs and compose model are what is searched); waiting more cannot fix it.
-            const secretFailures = await checkSecretFiles(connection, { appDir: options.appDir, project: options.project, manifest, timeoutMs: MIN_PROBE_TIMEOUT_MS });
+            const secrets = await searchedWith(alongside, containerIds, secretCheck);
+            const secretFailures = secrets.failures;
             if (secretFailures.length > 0) {
                 logger.info(`Verification of ${manifest.releaseId} failed: ${describeFailures(secretFailures)}`);
                 return { ...report, healthy: false, failures: [...report.failures, ...secretFailures], durationMs: Date.now() - started };
@@ -74940,9 +74892,11 @@ async function verifyStack(connection, options) {
         const remaining = deadline - Date.now();
         if (remaining <= 0) {
             logger.info(`Verification of ${manifest.releaseId} failed after ${polls} poll(s): ${describeFailures(report.failures)}`);
+            await alongside;
             return report;
         }
-        await sleep(Math.min(pollMs, remaining), options.signal);
+        // A search started alongside this poll ends before the next poll (it counts for none).
+        await Promise.all([sleep(Math.min(pollMs, remaining), options.signal), alongside]);
         options.signal?.throwIfAborted();
     }
 }
@@ -74960,7 +74914,7 @@ async function pollOnce(connection, options, specs, reporters, requestTimeoutMs,
     catch (error) {
         // A command that failed or hung may do better on the next poll; a lost connection or an abort may not.
         if (error instanceof CommandFailedError || error instanceof CommandTimeoutError || error instanceof InspectFormatError) {
-            return { evaluation: notProbed(options.manifest, `the host could not be probed: ${describeError(error)}`), currentTarget: '' };
+            return { evaluation: notProbed(options.manifest, `the host could not be probed: ${describeError(error)}`), currentTarget: '', containerIds: [] };
         }
         throw error;
     }
@@ -74988,7 +74942,17 @@ async function pollOnce(connection, options, specs, reporters, requestTimeoutMs,
         endpointSpecs: specs,
         policyReporters: reporters,
     });
-    return { evaluation, currentTarget: snapshot.currentTarget };
+    return { evaluation, currentTarget: snapshot.currentTarget, containerIds: snapshot.containers.map((c) => c.id).sort() };
+}
+/**
+ * The secret check for the poll that held and saw `containerIds`: the one started alongside it when
+ * it searched exactly those containers, else (it failed, or the containers changed) one run now.
+ */
+async function searchedWith(started, containerIds, run) {
+    const early = await started;
+    if (early !== undefined && !(early instanceof Error) && (early.searched === undefined || early.searched.join(',') === containerIds.join(',')))
+        return early;
+    return run();
 }
 function notProbed(manifest, detail) {
     const cell = { outcome: 'none', detail: 'not probed' };
