@@ -205,8 +205,9 @@ try {
   if (recovered.conclusion !== 'success' || recoveredCurrent !== release) throw new Error(`expected production recovered on the new host running ${release} (current -> ${recoveredCurrent})`);
   if (oldHost() !== before) throw new Error("recover.yml changed the old host's folder");
   recovery.double.assertValid();
-  note('  the job summary of the recovery, as the operator reads it:');
-  for (const line of (recovered.jobs['recover/recover']?.legs[0]?.summary ?? '').trim().split('\n')) console.log(`    ${line}`);
+  note('  the recovery\'s part of the job summary, as the operator reads it:');
+  const summary = recovered.jobs['recover/recover']?.legs[0]?.summary ?? '';
+  for (const line of summary.slice(Math.max(0, summary.lastIndexOf('## ✅ production recovered'))).trim().split('\n')) console.log(`    ${line}`);
   console.log(`  every DigitalOcean API call matched its OpenAPI spec; the old host's journal, current and releases are as they were`);
 
   console.log(`\n${green}✔ demo complete:${reset} ${release} built once; the staging stack (${stagingRelease}) ran those digests on staging, then the release ran on production; the broken release was rolled back on staging by itself and never reached production; production was backed up, the backup proven by a restore on the runner and restored beside production's database; production, lost, was rebuilt on a new Droplet from that release and backup by recover.yml.`);
