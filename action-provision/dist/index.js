@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9866);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2331);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9866:
+/***/ 2331:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65385,6 +65385,39 @@ function killGroupLine(pgid, graceMs) {
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/helper-command.js
+/**
+ * A short helper command the runner itself needs on the host (the kill of a process group,
+ * group-kill.ts): its own exec channel, not counted against the session slots, fixed PATH, output
+ * drained and ignored; it resolves with its exit code (null without one).
+ */
+
+
+function runHelperCommand(exec, line) {
+    return new Promise((resolve, reject) => {
+        exec(`PATH=${REMOTE_PATH}; export PATH; ${line}`, 'a helper command', (error, channel) => {
+            if (error || !channel) {
+                reject(error ?? new SshError('no channel'));
+                return;
+            }
+            let code = null;
+            const record = (exitCode) => {
+                if (typeof exitCode === 'number')
+                    code = exitCode;
+            };
+            channel.on('exit', record);
+            channel.on('error', () => undefined);
+            channel.stderr.resume();
+            channel.resume();
+            channel.once('close', (exitCode) => {
+                record(exitCode);
+                resolve(code);
+            });
+            channel.end();
+        });
+    });
+}
+
 ;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
 /**
  * A local TCP listener on 127.0.0.1 (a port the system picks) whose every accepted connection is
@@ -65461,6 +65494,204 @@ async function startLocalForward(options) {
         close,
         [Symbol.asyncDispose]: close,
     };
+}
+
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
+/**
+ * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
+ * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
+ */
+
+const STDERR_TAIL_LINES = 20;
+const STDERR_TAIL_BYTES = 4096;
+const MAX_LINE = 64 * 1024;
+/** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
+class LineSplitter {
+    #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    #partial = '';
+    #emit;
+    constructor(emit) {
+        this.#emit = emit;
+    }
+    push(chunk) {
+        const text = this.#partial + this.#decoder.write(chunk);
+        const lines = text.split('\n');
+        this.#partial = lines.pop() ?? '';
+        for (const line of lines)
+            this.#emit(line.endsWith('\r') ? line.slice(0, -1) : line);
+        while (this.#partial.length > MAX_LINE) {
+            this.#emit(this.#partial.slice(0, MAX_LINE));
+            this.#partial = this.#partial.slice(MAX_LINE);
+        }
+    }
+    flush() {
+        const rest = this.#partial + this.#decoder.end();
+        this.#partial = '';
+        if (rest.length > 0)
+            this.#emit(rest);
+    }
+}
+/** Keeps the last lines of stderr (bounded) for error messages. */
+class StderrTail {
+    #lines = [];
+    #chars = 0;
+    push(line) {
+        this.#lines.push(line);
+        this.#chars += line.length + 1;
+        while (this.#lines.length > STDERR_TAIL_LINES || (this.#chars > STDERR_TAIL_BYTES && this.#lines.length > 1)) {
+            this.#chars -= (this.#lines.shift() ?? '').length + 1;
+        }
+    }
+    text() {
+        const joined = this.#lines.join('\n');
+        return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
+    }
+}
+/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
+class StdoutCapture {
+    /** Every byte of stdout seen, kept or not. */
+    bytes = 0;
+    truncated = false;
+    #chunks = [];
+    #keep;
+    #max;
+    #onTruncated;
+    constructor(keep, max, onTruncated) {
+        this.#keep = keep;
+        this.#max = max;
+        this.#onTruncated = onTruncated;
+    }
+    /** Counts a chunk that goes elsewhere (a stream's destination). */
+    count(chunk) {
+        this.bytes += chunk.length;
+    }
+    push(chunk) {
+        this.bytes += chunk.length;
+        if (!this.#keep)
+            return;
+        const room = this.#max - (this.bytes - chunk.length);
+        if (room >= chunk.length) {
+            this.#chunks.push(chunk);
+            return;
+        }
+        if (room > 0)
+            this.#chunks.push(chunk.subarray(0, room));
+        if (!this.truncated)
+            this.#onTruncated();
+        this.truncated = true;
+    }
+    kept() {
+        return Buffer.concat(this.#chunks);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-output.js
+
+
+
+class CommandOutput {
+    stdout;
+    #tail = new StderrTail();
+    #stdoutLines;
+    #stderrLines;
+    /** Stdout is cut into lines only when someone reads them (the logger or a callback). */
+    #stdoutRead;
+    constructor(init) {
+        const { logger, display, secrets, options } = init;
+        const level = options.logOutput ?? 'debug';
+        this.#stdoutRead = level !== 'none' || options.onStdoutLine !== undefined;
+        const logLine = (line) => {
+            if (level === 'info')
+                logger.info(line);
+            else if (level === 'debug')
+                logger.debug(line);
+        };
+        this.stdout = new StdoutCapture(init.captureStdout, init.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${init.maxStdoutBytes} bytes; the rest is not kept`));
+        this.#stdoutLines = new LineSplitter((raw) => {
+            const line = redact(raw, secrets);
+            logLine(line);
+            options.onStdoutLine?.(line);
+        });
+        this.#stderrLines = new LineSplitter((raw) => {
+            if (!init.processGroup.pgidKnown && raw.startsWith(PGID_MARKER)) {
+                const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
+                if (Number.isSafeInteger(value) && value > 1) {
+                    init.processGroup.announce(value);
+                    return;
+                }
+            }
+            const line = redact(raw, secrets);
+            this.#tail.push(line);
+            logLine(line);
+            options.onStderrLine?.(line);
+        });
+    }
+    /** A chunk of stdout the runner keeps (run). */
+    stdoutChunk(chunk) {
+        this.stdout.push(chunk);
+        if (this.#stdoutRead)
+            this.#stdoutLines.push(chunk);
+    }
+    /** A chunk of stdout piped to a destination (stream): counted only. */
+    streamedChunk(chunk) {
+        this.stdout.count(chunk);
+    }
+    stderrChunk(chunk) {
+        this.#stderrLines.push(chunk);
+    }
+    /** The output ended: the last partial lines are emitted. */
+    flush() {
+        this.#stdoutLines.flush();
+        this.#stderrLines.flush();
+    }
+    /** The last lines of stderr (bounded), for error messages. */
+    stderrTail() {
+        return this.#tail.text();
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-stdin.js
+/** Starts feeding `stdin` into the command's channel; `onError` is told of a stream's error. */
+function feedStdin(channel, stdin, onError) {
+    if (stdin === undefined) {
+        channel.end();
+    }
+    else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
+        channel.end(stdin);
+    }
+    else {
+        stdin.once('error', (error) => {
+            stdin.unpipe(channel);
+            onError(error);
+        });
+        stdin.pipe(channel);
+    }
+}
+/** A command that exits without reading all its input leaves the source paused: let go of it. */
+function releaseStdin(channel, stdin) {
+    if (stdin !== undefined && typeof stdin !== 'string' && !Buffer.isBuffer(stdin) && channel)
+        stdin.unpipe(channel);
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-exit.js
+/**
+ * How a remote command ended, judged once its channel closed and its output ended (the kills of
+ * group-kill.ts are judged there): a signal, no exit status (the connection went, or the channel
+ * was torn down), an exit status that does not count as success, or success.
+ */
+
+/** The error the command failed with, or undefined when it succeeded. */
+function exitError(end) {
+    const { display: command, exitCode, stderrTail } = end;
+    if (end.exitSignal !== null)
+        return new CommandFailedError({ command, exitCode: null, signal: end.exitSignal, stderrTail });
+    if (exitCode === null)
+        return end.lost ?? new CommandFailedError({ command, exitCode: null, signal: null, stderrTail });
+    if (exitCode !== 0 && !(end.acceptExitCodes ?? []).includes(exitCode))
+        return new CommandFailedError({ command, exitCode, signal: null, stderrTail });
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
@@ -65555,98 +65786,8 @@ class GroupKill {
     }
 }
 
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
-/**
- * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
- * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
- */
-
-const STDERR_TAIL_LINES = 20;
-const STDERR_TAIL_BYTES = 4096;
-const MAX_LINE = 64 * 1024;
-/** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
-class LineSplitter {
-    #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-    #partial = '';
-    #emit;
-    constructor(emit) {
-        this.#emit = emit;
-    }
-    push(chunk) {
-        const text = this.#partial + this.#decoder.write(chunk);
-        const lines = text.split('\n');
-        this.#partial = lines.pop() ?? '';
-        for (const line of lines)
-            this.#emit(line.endsWith('\r') ? line.slice(0, -1) : line);
-        while (this.#partial.length > MAX_LINE) {
-            this.#emit(this.#partial.slice(0, MAX_LINE));
-            this.#partial = this.#partial.slice(MAX_LINE);
-        }
-    }
-    flush() {
-        const rest = this.#partial + this.#decoder.end();
-        this.#partial = '';
-        if (rest.length > 0)
-            this.#emit(rest);
-    }
-}
-/** Keeps the last lines of stderr (bounded) for error messages. */
-class StderrTail {
-    #lines = [];
-    #chars = 0;
-    push(line) {
-        this.#lines.push(line);
-        this.#chars += line.length + 1;
-        while (this.#lines.length > STDERR_TAIL_LINES || (this.#chars > STDERR_TAIL_BYTES && this.#lines.length > 1)) {
-            this.#chars -= (this.#lines.shift() ?? '').length + 1;
-        }
-    }
-    text() {
-        const joined = this.#lines.join('\n');
-        return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
-    }
-}
-/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
-class StdoutCapture {
-    /** Every byte of stdout seen, kept or not. */
-    bytes = 0;
-    truncated = false;
-    #chunks = [];
-    #keep;
-    #max;
-    #onTruncated;
-    constructor(keep, max, onTruncated) {
-        this.#keep = keep;
-        this.#max = max;
-        this.#onTruncated = onTruncated;
-    }
-    /** Counts a chunk that goes elsewhere (a stream's destination). */
-    count(chunk) {
-        this.bytes += chunk.length;
-    }
-    push(chunk) {
-        this.bytes += chunk.length;
-        if (!this.#keep)
-            return;
-        const room = this.#max - (this.bytes - chunk.length);
-        if (room >= chunk.length) {
-            this.#chunks.push(chunk);
-            return;
-        }
-        if (room > 0)
-            this.#chunks.push(chunk.subarray(0, room));
-        if (!this.truncated)
-            this.#onTruncated();
-        this.truncated = true;
-    }
-    kept() {
-        return Buffer.concat(this.#chunks);
-    }
-}
-
 ;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
+
 
 
 
@@ -65658,7 +65799,6 @@ async function execute(session, command, options, sink) {
     const logger = session.logger;
     const timeoutMs = options.timeoutMs ?? session.commandTimeoutMs;
     const graceMs = options.killGraceMs ?? session.killGraceMs;
-    const logLevel = options.logOutput ?? 'debug';
     const during = `the command ${display}`;
     const started = performance.now();
     const lostBefore = session.lostError(during);
@@ -65682,36 +65822,19 @@ async function execute(session, command, options, sink) {
         let exitSignal = null;
         /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
         let exitedEarly;
-        const stdout = new StdoutCapture(sink.captureStdout, sink.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`));
-        const tail = new StderrTail();
+        const output = new CommandOutput({
+            logger,
+            display,
+            secrets,
+            options,
+            captureStdout: sink.captureStdout,
+            maxStdoutBytes: sink.maxStdoutBytes,
+            processGroup: { get pgidKnown() { return killer.pgidKnown; }, announce: (pgid) => killer.announce(pgid) },
+        });
         let destinationFinished = sink.mode !== 'stream';
         let channelClosed = false;
         let stderrEnded = false;
         let timer;
-        const logLine = (line) => {
-            if (logLevel === 'info')
-                logger.info(line);
-            else if (logLevel === 'debug')
-                logger.debug(line);
-        };
-        const stdoutLines = new LineSplitter((raw) => {
-            const line = redact(raw, secrets);
-            logLine(line);
-            options.onStdoutLine?.(line);
-        });
-        const stderrLines = new LineSplitter((raw) => {
-            if (!killer.pgidKnown && raw.startsWith(PGID_MARKER)) {
-                const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
-                if (Number.isSafeInteger(value) && value > 1) {
-                    killer.announce(value);
-                    return;
-                }
-            }
-            const line = redact(raw, secrets);
-            tail.push(line);
-            logLine(line);
-            options.onStderrLine?.(line);
-        });
         const onAbort = () => kill({ kind: 'abort', reason: options.signal?.reason });
         let markSettled = () => undefined;
         const whenSettled = new Promise((resolve) => {
@@ -65731,10 +65854,7 @@ async function execute(session, command, options, sink) {
             untrack();
             markSettled();
             release();
-            // A command that exits without reading all its input leaves the source paused: let go of it.
-            if (options.stdin !== undefined && typeof options.stdin !== 'string' && !Buffer.isBuffer(options.stdin) && channel) {
-                options.stdin.unpipe(channel);
-            }
+            releaseStdin(channel, options.stdin);
             const durationMs = Math.round(performance.now() - started);
             if (error) {
                 logger.debug(`! ${display}: ${error.name} after ${durationMs} ms`);
@@ -65743,10 +65863,10 @@ async function execute(session, command, options, sink) {
             }
             resolve({
                 exitCode: exitCode ?? 0,
-                stdout: stdout.kept(),
-                stdoutTruncated: stdout.truncated,
-                bytes: stdout.bytes,
-                stderrTail: tail.text(),
+                stdout: output.stdout.kept(),
+                stdoutTruncated: output.stdout.truncated,
+                bytes: output.stdout.bytes,
+                stderrTail: output.stderrTail(),
                 durationMs,
             });
         };
@@ -65759,25 +65879,13 @@ async function execute(session, command, options, sink) {
         const finish = async () => {
             if (settled || !channelClosed || !destinationFinished || !stderrEnded)
                 return;
-            stdoutLines.flush();
-            stderrLines.flush();
-            const stderrTail = tail.text();
+            output.flush();
+            const stderrTail = output.stderrTail();
             if (killer.reason) {
                 settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
                 return;
             }
-            if (exitSignal !== null) {
-                settle(new CommandFailedError({ command: display, exitCode: null, signal: exitSignal, stderrTail }));
-            }
-            else if (exitCode === null) {
-                settle(session.lostError(during) ?? new CommandFailedError({ command: display, exitCode: null, signal: null, stderrTail }));
-            }
-            else if (exitCode !== 0 && !(options.acceptExitCodes ?? []).includes(exitCode)) {
-                settle(new CommandFailedError({ command: display, exitCode, signal: null, stderrTail }));
-            }
-            else {
-                settle(undefined);
-            }
+            settle(exitError({ display, exitCode, exitSignal, stderrTail, acceptExitCodes: options.acceptExitCodes, lost: session.lostError(during) }));
         };
         const recordExit = (code, signal) => {
             if (exitCode !== null || exitSignal !== null)
@@ -65814,7 +65922,7 @@ async function execute(session, command, options, sink) {
                 }
                 void finish();
             });
-            ch.stderr.on('data', (chunk) => stderrLines.push(chunk));
+            ch.stderr.on('data', (chunk) => output.stderrChunk(chunk));
             const onStderrEnd = () => {
                 stderrEnded = true;
                 void finish();
@@ -65823,7 +65931,7 @@ async function execute(session, command, options, sink) {
             ch.stderr.once('close', onStderrEnd);
             if (sink.mode === 'stream' && sink.destination) {
                 const destination = sink.destination;
-                ch.on('data', (chunk) => stdout.count(chunk));
+                ch.on('data', (chunk) => output.streamedChunk(chunk));
                 destination.once('error', (error) => {
                     ch.unpipe(destination);
                     ch.resume();
@@ -65838,26 +65946,9 @@ async function execute(session, command, options, sink) {
                 ch.pipe(destination);
             }
             else {
-                ch.on('data', (chunk) => {
-                    stdout.push(chunk);
-                    if (logLevel !== 'none' || options.onStdoutLine)
-                        stdoutLines.push(chunk);
-                });
+                ch.on('data', (chunk) => output.stdoutChunk(chunk));
             }
-            const stdin = options.stdin;
-            if (stdin === undefined) {
-                ch.end();
-            }
-            else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
-                ch.end(stdin);
-            }
-            else {
-                stdin.once('error', (error) => {
-                    stdin.unpipe(ch);
-                    kill({ kind: 'io', error });
-                });
-                stdin.pipe(ch);
-            }
+            feedStdin(ch, options.stdin, (error) => kill({ kind: 'io', error }));
             options.signal?.addEventListener('abort', onAbort, { once: true });
             if (timeoutMs > 0 && Number.isFinite(timeoutMs))
                 timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);
@@ -66258,7 +66349,7 @@ class SshConnection {
             killGraceMs: this.#killGraceMs,
             acquireSessionSlot: () => this.#slots.acquire(),
             exec: (line, purpose, callback) => this.#exec(line, purpose, callback),
-            runHelper: (line) => this.#runHelper(line),
+            runHelper: (line) => runHelperCommand((command, purpose, callback) => this.#exec(command, purpose, callback), line),
             track: (stop) => {
                 this.#running.add(stop);
                 return () => this.#running.delete(stop);
@@ -66308,30 +66399,6 @@ class SshConnection {
         catch (error) {
             callback(failed(describeError(error)), undefined);
         }
-    }
-    #runHelper(line) {
-        return new Promise((resolve, reject) => {
-            this.#exec(`PATH=${REMOTE_PATH}; export PATH; ${line}`, 'a helper command', (error, channel) => {
-                if (error || !channel) {
-                    reject(error ?? new SshError('no channel'));
-                    return;
-                }
-                let code = null;
-                const record = (exitCode) => {
-                    if (typeof exitCode === 'number')
-                        code = exitCode;
-                };
-                channel.on('exit', record);
-                channel.on('error', () => undefined);
-                channel.stderr.resume();
-                channel.resume();
-                channel.once('close', (exitCode) => {
-                    record(exitCode);
-                    resolve(code);
-                });
-                channel.end();
-            });
-        });
     }
     /**
      * Runs `command` (an argv array, every argument quoted; or a trusted script) with a fixed PATH,

@@ -71609,7 +71609,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6970);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2788);
 
 
 
@@ -71620,7 +71620,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6970:
+/***/ 2788:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -72297,6 +72297,7 @@ const HOST_SCRIPTS = {
     "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
     "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
     "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
+    "titan-secret-exposure": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nrelease=$1\nproject=$2\ncount=$3\nshift 3\nsecrets=\"\"\ni=0\nwhile [ \"$i\" -lt \"$count\" ]; do\n  secrets=\"$secrets $1\"\n  shift\n  i=$((i + 1))\ndone\nrelease_dir=\"$TITAN_RELEASES/$release\"\nsearched_record=\"$TITAN_STATE/compose-model-searched\"\nwork=$(mktemp -d)\ntrap 'rm -rf \"$work\"' EXIT\nchmod 0700 \"$work\"\n\n# The inputs of the compose model, as one sha256.\nprograms() {\n  for program in \"$(command -v docker || true)\" \"$(command -v docker-compose || true)\" \\\n    \"${HOME:-/nonexistent}/.docker/cli-plugins/docker-compose\" /usr/local/lib/docker/cli-plugins/docker-compose \\\n    /usr/local/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose \\\n    /usr/libexec/docker/cli-plugins/docker-compose; do\n    if [ -n \"$program\" ] && [ -e \"$program\" ]; then stat -L -c '%n %s %.9Y %.9Z %i' -- \"$program\"; fi\n  done\n}\nmodel_inputs() {\n  printf 'compose'\n  printf ' %s' \"$@\"\n  printf '\\nshared %s\\n' \"$(shared_digest)\"\n  (cd \"$release_dir\" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)\n  for rel in $secrets; do\n    if [ -f \"$TITAN_APP_DIR/$rel\" ] && [ -r \"$TITAN_APP_DIR/$rel\" ]; then sha256sum -- \"$TITAN_APP_DIR/$rel\"; else printf 'unreadable %s\\n' \"$rel\"; fi\n  done\n  environment\n  programs\n}\n# The session's variables Compose reads: COMPOSE_* and DOCKER_*, and those the release's compose files\n# or the production values refer to (the others, such as a session's own id, change nothing).\nenvironment() {\n  env | grep -E '^(COMPOSE|DOCKER)_' | LC_ALL=C sort || true\n  names=$({ find \"$release_dir\" -type f \\( -name '*.yml' -o -name '*.yaml' \\) -exec cat -- {} + 2> /dev/null; cat -- \"$TITAN_ENV_FILE\" 2> /dev/null; } |\n    grep -oE '[$][{]?[A-Za-z_][A-Za-z0-9_]*' | tr -d '{$' | LC_ALL=C sort -u) || true\n  for name in $names; do\n    eval \"printf '%s=%s\\n' \\\"\\$name\\\" \\\"\\${$name-(unset)}\\\"\"\n  done\n}\nmodel_key=$(model_inputs \"$@\" | sha256sum | cut -d ' ' -f 1)\nconfig_pid=\"\"\nif [ -f \"$searched_record\" ] && [ \"$(cat \"$searched_record\")\" = \"$model_key\" ]; then\n  record compose-model unchanged\nelse\n  \"$@\" config > \"$work/config\" 2> /dev/null &\n  config_pid=$!\nfi\n\nids=$(docker ps -aq --no-trunc --filter \"label=com.docker.compose.project=$project\")\n: > \"$work/containers\"\n: > \"$work/images\"\nif [ -n \"$ids\" ]; then\n  (\n    # shellcheck disable=SC2086 # one id per word\n    docker inspect --format '{{index .Config.Labels \"com.docker.compose.service\"}} ({{printf \"%.12s\" .Id}}){{\"\\t\"}}{{json .Config.Labels}}{{\"\\t\"}}{{json .Config.Env}}' $ids > \"$work/containers\" || true\n    # shellcheck disable=SC2086\n    images=$(docker inspect --format '{{.Image}}' $ids | sort -u) || true\n    # shellcheck disable=SC2086\n    [ -z \"$images\" ] || docker image inspect --format '{{printf \"%.19s\" .Id}}{{\"\\t\"}}{{json .Config.Labels}}' $images > \"$work/images\" || true\n  ) &\n  inspect_pid=$!\n  # shellcheck disable=SC2016,SC2086 # $1 and $2 are the inner shell's; one id per word\n  printf '%s\\n' $ids | xargs -r -P 8 -I '{}' sh -c 'docker logs \"$1\" > \"$2/log.$1\" 2>&1 || true' titan-container-log '{}' \"$work\"\n  wait \"$inspect_pid\" || true\nfi\nconfig_searched=no\nif [ -n \"$config_pid\" ]; then\n  if wait \"$config_pid\"; then config_searched=yes; else record exposure - \"docker compose config failed: its output was not searched\"; fi\nfi\n\n# The short id and service of container $1, as docker inspect wrote them.\ncontainer_name() {\n  grep -F \"($(printf '%.12s' \"$1\"))\" \"$work/containers\" | cut -f1 | head -n 1\n}\nconfig_clean=$config_searched\nfor rel in $secrets; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ ! -f \"$f\" ] || [ ! -r \"$f\" ]; then record exposure \"$rel\" \"cannot be read, so it was not searched for\"; config_clean=no; continue; fi\n  if grep -q '^$' \"$f\"; then record exposure \"$rel\" \"holds an empty line, so it was not searched for\"; config_clean=no; continue; fi\n  grep -rlF -f \"$f\" -- \"$release_dir\" 2> /dev/null | while IFS= read -r hit; do\n    record exposure \"$rel\" \"the release file ${hit#\"$TITAN_APP_DIR/\"}\"\n  done\n  if [ \"$config_searched\" = yes ] && grep -qF -f \"$f\" \"$work/config\"; then\n    record exposure \"$rel\" \"the output of docker compose config\"\n    config_clean=no\n  fi\n  grep -F -f \"$f\" \"$work/containers\" | cut -f1 | while IFS= read -r container; do\n    record exposure \"$rel\" \"the labels or environment of container $container\"\n  done\n  grep -F -f \"$f\" \"$work/images\" | cut -f1 | while IFS= read -r image; do\n    record exposure \"$rel\" \"the labels of image $image\"\n  done\n  for id in $ids; do\n    if grep -qF -f \"$f\" \"$work/log.$id\"; then record exposure \"$rel\" \"the log of container $(container_name \"$id\")\"; fi\n  done\ndone\nif [ \"$config_clean\" = yes ]; then\n  record compose-model searched\n  # Remembered if the state folder takes it (a host where it cannot only makes the model every time).\n  { mkdir -p \"$TITAN_STATE\" && printf '%s\\n' \"$model_key\" > \"$searched_record.tmp\" && chmod 0600 \"$searched_record.tmp\" &&\n    mv -f \"$searched_record.tmp\" \"$searched_record\"; } 2> /dev/null || rm -f \"$searched_record.tmp\"\nfi\n# shellcheck disable=SC2086 # one id per word\nrecord searched $ids\n",
     "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
     "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
     "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
@@ -74705,97 +74706,41 @@ function parseStackProbe(stdout, policyPath) {
  * on the host where they run: each file kept as it must be (@titan/host/secret-files), and its
  * content found nowhere else: not in the release folder, not in a container's log, labels or
  * environment, not in an image's labels, not in what `docker compose config` makes of the release.
- * The search runs on the host with `grep -F -f <secret file>`, so the content never leaves the file:
- * not on a command line, not over the connection. What is reported names the secret file and the
- * place, never the content.
+ * The search runs on the host (@titan/host's titan-secret-exposure: `grep -F -f <secret file>`), so
+ * the content never leaves the file: not on a command line, not over the connection. What is
+ * reported names the secret file and the place, never the content. The file checks and the search
+ * run at once, on two channels of the connection.
  */
 
 
 
-const SECRET_EXPOSURE_SCRIPT_NAME = 'titan-secret-exposure';
-// $1 app dir, $2 release id, $3 project, $4 the number N of secret paths, then N paths (relative to
-// the app dir), then the compose command (argv) whose `config` output is searched. One line per
-// finding: <secret path> TAB <where>. A secret file that cannot be searched (unreadable, or holding
-// an empty line, which would match everything) is reported as such.
-const SECRET_EXPOSURE_SCRIPT = `set -eu
-app=$1
-release=$2
-project=$3
-count=$4
-shift 4
-secrets=""
-i=0
-while [ "$i" -lt "$count" ]; do
-  secrets="$secrets $1"
-  shift
-  i=$((i + 1))
-done
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-chmod 0700 "$work"
-# What is searched, gathered once: the compose model, every container's labels and environment (one
-# line each, its service and id first), every image's labels, every container's log.
-# Compose (a second or so to start) runs while the containers are read.
-"$@" config >"$work/config" 2>/dev/null &
-config_pid=$!
-ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
-: >"$work/containers"
-: >"$work/images"
-if [ -n "$ids" ]; then
-  # shellcheck disable=SC2086 # one id per word
-  docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} ({{printf "%.12s" .Id}}){{"\\t"}}{{json .Config.Labels}}{{"\\t"}}{{json .Config.Env}}' $ids >"$work/containers" || true
-  # shellcheck disable=SC2086
-  images=$(docker inspect --format '{{.Image}}' $ids | sort -u) || true
-  # shellcheck disable=SC2086
-  [ -z "$images" ] || docker image inspect --format '{{printf "%.19s" .Id}}{{"\\t"}}{{json .Config.Labels}}' $images >"$work/images" || true
-  for id in $ids; do
-    docker logs "$id" >"$work/log.$id" 2>&1 || true
-  done
-fi
-if ! wait "$config_pid"; then printf '%s\\t%s\\n' "-" "docker compose config failed: its output was not searched"; fi
-for rel in $secrets; do
-  f="$app/$rel"
-  if [ ! -f "$f" ] || [ ! -r "$f" ]; then printf '%s\\t%s\\n' "$rel" "cannot be read, so it was not searched for"; continue; fi
-  if grep -q '^$' "$f"; then printf '%s\\t%s\\n' "$rel" "holds an empty line, so it was not searched for"; continue; fi
-  grep -rlF -f "$f" -- "$app/releases/$release" 2>/dev/null | while IFS= read -r hit; do
-    printf '%s\\t%s\\n' "$rel" "the release file \${hit#"$app/"}"
-  done
-  if grep -qF -f "$f" "$work/config"; then printf '%s\\t%s\\n' "$rel" "the output of docker compose config"; fi
-  grep -F -f "$f" "$work/containers" | cut -f1 | while IFS= read -r container; do
-    printf '%s\\t%s\\n' "$rel" "the labels or environment of container $container"
-  done
-  grep -F -f "$f" "$work/images" | cut -f1 | while IFS= read -r image; do
-    printf '%s\\t%s\\n' "$rel" "the labels of image $image"
-  done
-  for id in $ids; do
-    if grep -qF -f "$f" "$work/log.$id"; then
-      printf '%s\\t%s\\n' "$rel" "the log of container $(grep -F "($(printf '%.12s' "$id"))" "$work/containers" | cut -f1 | head -n 1)"
-    fi
-  done
-done
-`;
+
+
 /**
  * The secret-file failures of the release `manifest` running in `project`: each file's state on the
- * host, then each place its content was found. Empty when the release mounts no secret file.
+ * host, then each place its content was found. No failure when the release mounts no secret file.
  */
 async function checkSecretFiles(connection, options) {
     const layout = new HostLayout(options.appDir);
     const paths = await releaseSecretPaths(connection, layout, options.manifest);
     if (paths.length === 0)
-        return [];
-    const failures = (await inspectSecretFiles(connection, layout, paths)).map((p) => ({ service: 'host', check: 'secret-file', detail: `${p.path} ${p.problem}` }));
+        return { failures: [], searched: undefined, composeModelSearched: false };
     const argv = compose_command_composeArgv(currentTarget(layout, options.project, options.manifest.compose, 'DISARMED'), []);
-    const { stdout } = await connection.runScript(SECRET_EXPOSURE_SCRIPT, [options.appDir, options.manifest.releaseId, options.project, String(paths.length), ...paths, ...argv], {
-        name: SECRET_EXPOSURE_SCRIPT_NAME,
-        timeoutMs: Math.max(30_000, options.timeoutMs),
-    });
-    for (const line of stdout.split('\n')) {
-        if (line === '')
-            continue;
-        const [secret = '', ...rest] = line.split('\t');
-        failures.push({ service: 'host', check: 'secret-exposure', detail: secret === '-' ? rest.join('\t') : `the content of ${secret} is in ${rest.join('\t')}` });
+    const [problems, { stdout }] = await Promise.all([
+        inspectSecretFiles(connection, layout, paths),
+        host_script_runHostScript(connection, layout, 'titan-secret-exposure', [options.manifest.releaseId, options.project, String(paths.length), ...paths, ...argv], {
+            timeoutMs: Math.max(30_000, options.timeoutMs),
+        }),
+    ]);
+    const failures = problems.map((p) => ({ service: 'host', check: 'secret-file', detail: `${p.path} ${p.problem}` }));
+    for (const [secret = '', where = ''] of recordsOf(stdout, 'exposure')) {
+        failures.push({ service: 'host', check: 'secret-exposure', detail: secret === '-' ? where : `the content of ${secret} is in ${where}` });
     }
-    return failures;
+    return {
+        failures,
+        searched: [...(host_record_lastRecord(stdout, 'searched') ?? [])].sort(),
+        composeModelSearched: host_record_lastRecord(stdout, 'compose-model')?.[0] === 'searched',
+    };
 }
 
 ;// CONCATENATED MODULE: ../packages/verify/lib/verify-summary.js
@@ -74902,12 +74847,16 @@ async function verifyStack(connection, options) {
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const serviceCount = Object.keys(manifest.images).length;
     logger.info(`Verifying release ${manifest.releaseId} (${serviceCount} services) in project ${options.project} on ${connection.host}, for up to ${Math.round(options.timeoutMs / 1000)} s`);
+    const secretCheck = () => checkSecretFiles(connection, { appDir: options.appDir, project: options.project, manifest, timeoutMs: MIN_PROBE_TIMEOUT_MS });
+    // The secret files are searched for alongside the first poll (most verifications hold at once); a
+    // search counts only for a poll that holds and saw the very containers it searched.
+    let early = secretCheck().catch((error) => (error instanceof Error ? error : new Error(String(error))));
     let polls = 0;
     let lastPending = '';
     for (;;) {
         polls += 1;
         const pollStarted = Date.now();
-        const { evaluation, currentTarget } = await pollOnce(connection, options, specs, reporters, requestTimeoutMs, deadline);
+        const { evaluation, currentTarget, containerIds } = await pollOnce(connection, options, specs, reporters, requestTimeoutMs, deadline);
         const report = {
             healthy: evaluation.failures.length === 0,
             project: options.project,
@@ -74921,10 +74870,13 @@ async function verifyStack(connection, options) {
             polls,
         };
         logger.debug(`poll ${polls} took ${Date.now() - pollStarted} ms: ${report.failures.length} check(s) failing`);
+        const alongside = early;
+        early = undefined;
         if (report.healthy) {
             // The secrets the release mounts as files: kept as they must be, and their content nowhere else.
             // Checked once the stack runs (its logs and compose model are what is searched); waiting more cannot fix it.
-            const secretFailures = await checkSecretFiles(connection, { appDir: options.appDir, project: options.project, manifest, timeoutMs: MIN_PROBE_TIMEOUT_MS });
+            const secrets = await searchedWith(alongside, containerIds, secretCheck);
+            const secretFailures = secrets.failures;
             if (secretFailures.length > 0) {
                 logger.info(`Verification of ${manifest.releaseId} failed: ${describeFailures(secretFailures)}`);
                 return { ...report, healthy: false, failures: [...report.failures, ...secretFailures], durationMs: Date.now() - started };
@@ -74940,9 +74892,11 @@ async function verifyStack(connection, options) {
         const remaining = deadline - Date.now();
         if (remaining <= 0) {
             logger.info(`Verification of ${manifest.releaseId} failed after ${polls} poll(s): ${describeFailures(report.failures)}`);
+            await alongside;
             return report;
         }
-        await sleep(Math.min(pollMs, remaining), options.signal);
+        // A search started alongside this poll ends before the next poll (it counts for none).
+        await Promise.all([sleep(Math.min(pollMs, remaining), options.signal), alongside]);
         options.signal?.throwIfAborted();
     }
 }
@@ -74960,7 +74914,7 @@ async function pollOnce(connection, options, specs, reporters, requestTimeoutMs,
     catch (error) {
         // A command that failed or hung may do better on the next poll; a lost connection or an abort may not.
         if (error instanceof CommandFailedError || error instanceof CommandTimeoutError || error instanceof InspectFormatError) {
-            return { evaluation: notProbed(options.manifest, `the host could not be probed: ${describeError(error)}`), currentTarget: '' };
+            return { evaluation: notProbed(options.manifest, `the host could not be probed: ${describeError(error)}`), currentTarget: '', containerIds: [] };
         }
         throw error;
     }
@@ -74988,7 +74942,17 @@ async function pollOnce(connection, options, specs, reporters, requestTimeoutMs,
         endpointSpecs: specs,
         policyReporters: reporters,
     });
-    return { evaluation, currentTarget: snapshot.currentTarget };
+    return { evaluation, currentTarget: snapshot.currentTarget, containerIds: snapshot.containers.map((c) => c.id).sort() };
+}
+/**
+ * The secret check for the poll that held and saw `containerIds`: the one started alongside it when
+ * it searched exactly those containers, else (it failed, or the containers changed) one run now.
+ */
+async function searchedWith(started, containerIds, run) {
+    const early = await started;
+    if (early !== undefined && !(early instanceof Error) && (early.searched === undefined || early.searched.join(',') === containerIds.join(',')))
+        return early;
+    return run();
 }
 function notProbed(manifest, detail) {
     const cell = { outcome: 'none', detail: 'not probed' };
@@ -76877,6 +76841,39 @@ function killGroupLine(pgid, graceMs) {
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/helper-command.js
+/**
+ * A short helper command the runner itself needs on the host (the kill of a process group,
+ * group-kill.ts): its own exec channel, not counted against the session slots, fixed PATH, output
+ * drained and ignored; it resolves with its exit code (null without one).
+ */
+
+
+function runHelperCommand(exec, line) {
+    return new Promise((resolve, reject) => {
+        exec(`PATH=${REMOTE_PATH}; export PATH; ${line}`, 'a helper command', (error, channel) => {
+            if (error || !channel) {
+                reject(error ?? new SshError('no channel'));
+                return;
+            }
+            let code = null;
+            const record = (exitCode) => {
+                if (typeof exitCode === 'number')
+                    code = exitCode;
+            };
+            channel.on('exit', record);
+            channel.on('error', () => undefined);
+            channel.stderr.resume();
+            channel.resume();
+            channel.once('close', (exitCode) => {
+                record(exitCode);
+                resolve(code);
+            });
+            channel.end();
+        });
+    });
+}
+
 ;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
 /**
  * A local TCP listener on 127.0.0.1 (a port the system picks) whose every accepted connection is
@@ -76953,6 +76950,204 @@ async function startLocalForward(options) {
         close,
         [Symbol.asyncDispose]: close,
     };
+}
+
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
+/**
+ * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
+ * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
+ */
+
+const STDERR_TAIL_LINES = 20;
+const STDERR_TAIL_BYTES = 4096;
+const MAX_LINE = 64 * 1024;
+/** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
+class LineSplitter {
+    #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    #partial = '';
+    #emit;
+    constructor(emit) {
+        this.#emit = emit;
+    }
+    push(chunk) {
+        const text = this.#partial + this.#decoder.write(chunk);
+        const lines = text.split('\n');
+        this.#partial = lines.pop() ?? '';
+        for (const line of lines)
+            this.#emit(line.endsWith('\r') ? line.slice(0, -1) : line);
+        while (this.#partial.length > MAX_LINE) {
+            this.#emit(this.#partial.slice(0, MAX_LINE));
+            this.#partial = this.#partial.slice(MAX_LINE);
+        }
+    }
+    flush() {
+        const rest = this.#partial + this.#decoder.end();
+        this.#partial = '';
+        if (rest.length > 0)
+            this.#emit(rest);
+    }
+}
+/** Keeps the last lines of stderr (bounded) for error messages. */
+class StderrTail {
+    #lines = [];
+    #chars = 0;
+    push(line) {
+        this.#lines.push(line);
+        this.#chars += line.length + 1;
+        while (this.#lines.length > STDERR_TAIL_LINES || (this.#chars > STDERR_TAIL_BYTES && this.#lines.length > 1)) {
+            this.#chars -= (this.#lines.shift() ?? '').length + 1;
+        }
+    }
+    text() {
+        const joined = this.#lines.join('\n');
+        return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
+    }
+}
+/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
+class StdoutCapture {
+    /** Every byte of stdout seen, kept or not. */
+    bytes = 0;
+    truncated = false;
+    #chunks = [];
+    #keep;
+    #max;
+    #onTruncated;
+    constructor(keep, max, onTruncated) {
+        this.#keep = keep;
+        this.#max = max;
+        this.#onTruncated = onTruncated;
+    }
+    /** Counts a chunk that goes elsewhere (a stream's destination). */
+    count(chunk) {
+        this.bytes += chunk.length;
+    }
+    push(chunk) {
+        this.bytes += chunk.length;
+        if (!this.#keep)
+            return;
+        const room = this.#max - (this.bytes - chunk.length);
+        if (room >= chunk.length) {
+            this.#chunks.push(chunk);
+            return;
+        }
+        if (room > 0)
+            this.#chunks.push(chunk.subarray(0, room));
+        if (!this.truncated)
+            this.#onTruncated();
+        this.truncated = true;
+    }
+    kept() {
+        return Buffer.concat(this.#chunks);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-output.js
+
+
+
+class CommandOutput {
+    stdout;
+    #tail = new StderrTail();
+    #stdoutLines;
+    #stderrLines;
+    /** Stdout is cut into lines only when someone reads them (the logger or a callback). */
+    #stdoutRead;
+    constructor(init) {
+        const { logger, display, secrets, options } = init;
+        const level = options.logOutput ?? 'debug';
+        this.#stdoutRead = level !== 'none' || options.onStdoutLine !== undefined;
+        const logLine = (line) => {
+            if (level === 'info')
+                logger.info(line);
+            else if (level === 'debug')
+                logger.debug(line);
+        };
+        this.stdout = new StdoutCapture(init.captureStdout, init.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${init.maxStdoutBytes} bytes; the rest is not kept`));
+        this.#stdoutLines = new LineSplitter((raw) => {
+            const line = redact(raw, secrets);
+            logLine(line);
+            options.onStdoutLine?.(line);
+        });
+        this.#stderrLines = new LineSplitter((raw) => {
+            if (!init.processGroup.pgidKnown && raw.startsWith(PGID_MARKER)) {
+                const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
+                if (Number.isSafeInteger(value) && value > 1) {
+                    init.processGroup.announce(value);
+                    return;
+                }
+            }
+            const line = redact(raw, secrets);
+            this.#tail.push(line);
+            logLine(line);
+            options.onStderrLine?.(line);
+        });
+    }
+    /** A chunk of stdout the runner keeps (run). */
+    stdoutChunk(chunk) {
+        this.stdout.push(chunk);
+        if (this.#stdoutRead)
+            this.#stdoutLines.push(chunk);
+    }
+    /** A chunk of stdout piped to a destination (stream): counted only. */
+    streamedChunk(chunk) {
+        this.stdout.count(chunk);
+    }
+    stderrChunk(chunk) {
+        this.#stderrLines.push(chunk);
+    }
+    /** The output ended: the last partial lines are emitted. */
+    flush() {
+        this.#stdoutLines.flush();
+        this.#stderrLines.flush();
+    }
+    /** The last lines of stderr (bounded), for error messages. */
+    stderrTail() {
+        return this.#tail.text();
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-stdin.js
+/** Starts feeding `stdin` into the command's channel; `onError` is told of a stream's error. */
+function feedStdin(channel, stdin, onError) {
+    if (stdin === undefined) {
+        channel.end();
+    }
+    else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
+        channel.end(stdin);
+    }
+    else {
+        stdin.once('error', (error) => {
+            stdin.unpipe(channel);
+            onError(error);
+        });
+        stdin.pipe(channel);
+    }
+}
+/** A command that exits without reading all its input leaves the source paused: let go of it. */
+function releaseStdin(channel, stdin) {
+    if (stdin !== undefined && typeof stdin !== 'string' && !Buffer.isBuffer(stdin) && channel)
+        stdin.unpipe(channel);
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-exit.js
+/**
+ * How a remote command ended, judged once its channel closed and its output ended (the kills of
+ * group-kill.ts are judged there): a signal, no exit status (the connection went, or the channel
+ * was torn down), an exit status that does not count as success, or success.
+ */
+
+/** The error the command failed with, or undefined when it succeeded. */
+function exitError(end) {
+    const { display: command, exitCode, stderrTail } = end;
+    if (end.exitSignal !== null)
+        return new CommandFailedError({ command, exitCode: null, signal: end.exitSignal, stderrTail });
+    if (exitCode === null)
+        return end.lost ?? new CommandFailedError({ command, exitCode: null, signal: null, stderrTail });
+    if (exitCode !== 0 && !(end.acceptExitCodes ?? []).includes(exitCode))
+        return new CommandFailedError({ command, exitCode, signal: null, stderrTail });
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
@@ -77047,98 +77242,8 @@ class GroupKill {
     }
 }
 
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
-/**
- * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
- * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
- */
-
-const STDERR_TAIL_LINES = 20;
-const STDERR_TAIL_BYTES = 4096;
-const MAX_LINE = 64 * 1024;
-/** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
-class LineSplitter {
-    #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-    #partial = '';
-    #emit;
-    constructor(emit) {
-        this.#emit = emit;
-    }
-    push(chunk) {
-        const text = this.#partial + this.#decoder.write(chunk);
-        const lines = text.split('\n');
-        this.#partial = lines.pop() ?? '';
-        for (const line of lines)
-            this.#emit(line.endsWith('\r') ? line.slice(0, -1) : line);
-        while (this.#partial.length > MAX_LINE) {
-            this.#emit(this.#partial.slice(0, MAX_LINE));
-            this.#partial = this.#partial.slice(MAX_LINE);
-        }
-    }
-    flush() {
-        const rest = this.#partial + this.#decoder.end();
-        this.#partial = '';
-        if (rest.length > 0)
-            this.#emit(rest);
-    }
-}
-/** Keeps the last lines of stderr (bounded) for error messages. */
-class StderrTail {
-    #lines = [];
-    #chars = 0;
-    push(line) {
-        this.#lines.push(line);
-        this.#chars += line.length + 1;
-        while (this.#lines.length > STDERR_TAIL_LINES || (this.#chars > STDERR_TAIL_BYTES && this.#lines.length > 1)) {
-            this.#chars -= (this.#lines.shift() ?? '').length + 1;
-        }
-    }
-    text() {
-        const joined = this.#lines.join('\n');
-        return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
-    }
-}
-/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
-class StdoutCapture {
-    /** Every byte of stdout seen, kept or not. */
-    bytes = 0;
-    truncated = false;
-    #chunks = [];
-    #keep;
-    #max;
-    #onTruncated;
-    constructor(keep, max, onTruncated) {
-        this.#keep = keep;
-        this.#max = max;
-        this.#onTruncated = onTruncated;
-    }
-    /** Counts a chunk that goes elsewhere (a stream's destination). */
-    count(chunk) {
-        this.bytes += chunk.length;
-    }
-    push(chunk) {
-        this.bytes += chunk.length;
-        if (!this.#keep)
-            return;
-        const room = this.#max - (this.bytes - chunk.length);
-        if (room >= chunk.length) {
-            this.#chunks.push(chunk);
-            return;
-        }
-        if (room > 0)
-            this.#chunks.push(chunk.subarray(0, room));
-        if (!this.truncated)
-            this.#onTruncated();
-        this.truncated = true;
-    }
-    kept() {
-        return Buffer.concat(this.#chunks);
-    }
-}
-
 ;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
+
 
 
 
@@ -77150,7 +77255,6 @@ async function execute(session, command, options, sink) {
     const logger = session.logger;
     const timeoutMs = options.timeoutMs ?? session.commandTimeoutMs;
     const graceMs = options.killGraceMs ?? session.killGraceMs;
-    const logLevel = options.logOutput ?? 'debug';
     const during = `the command ${display}`;
     const started = performance.now();
     const lostBefore = session.lostError(during);
@@ -77174,36 +77278,19 @@ async function execute(session, command, options, sink) {
         let exitSignal = null;
         /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
         let exitedEarly;
-        const stdout = new StdoutCapture(sink.captureStdout, sink.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`));
-        const tail = new StderrTail();
+        const output = new CommandOutput({
+            logger,
+            display,
+            secrets,
+            options,
+            captureStdout: sink.captureStdout,
+            maxStdoutBytes: sink.maxStdoutBytes,
+            processGroup: { get pgidKnown() { return killer.pgidKnown; }, announce: (pgid) => killer.announce(pgid) },
+        });
         let destinationFinished = sink.mode !== 'stream';
         let channelClosed = false;
         let stderrEnded = false;
         let timer;
-        const logLine = (line) => {
-            if (logLevel === 'info')
-                logger.info(line);
-            else if (logLevel === 'debug')
-                logger.debug(line);
-        };
-        const stdoutLines = new LineSplitter((raw) => {
-            const line = redact(raw, secrets);
-            logLine(line);
-            options.onStdoutLine?.(line);
-        });
-        const stderrLines = new LineSplitter((raw) => {
-            if (!killer.pgidKnown && raw.startsWith(PGID_MARKER)) {
-                const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
-                if (Number.isSafeInteger(value) && value > 1) {
-                    killer.announce(value);
-                    return;
-                }
-            }
-            const line = redact(raw, secrets);
-            tail.push(line);
-            logLine(line);
-            options.onStderrLine?.(line);
-        });
         const onAbort = () => kill({ kind: 'abort', reason: options.signal?.reason });
         let markSettled = () => undefined;
         const whenSettled = new Promise((resolve) => {
@@ -77223,10 +77310,7 @@ async function execute(session, command, options, sink) {
             untrack();
             markSettled();
             release();
-            // A command that exits without reading all its input leaves the source paused: let go of it.
-            if (options.stdin !== undefined && typeof options.stdin !== 'string' && !Buffer.isBuffer(options.stdin) && channel) {
-                options.stdin.unpipe(channel);
-            }
+            releaseStdin(channel, options.stdin);
             const durationMs = Math.round(performance.now() - started);
             if (error) {
                 logger.debug(`! ${display}: ${error.name} after ${durationMs} ms`);
@@ -77235,10 +77319,10 @@ async function execute(session, command, options, sink) {
             }
             resolve({
                 exitCode: exitCode ?? 0,
-                stdout: stdout.kept(),
-                stdoutTruncated: stdout.truncated,
-                bytes: stdout.bytes,
-                stderrTail: tail.text(),
+                stdout: output.stdout.kept(),
+                stdoutTruncated: output.stdout.truncated,
+                bytes: output.stdout.bytes,
+                stderrTail: output.stderrTail(),
                 durationMs,
             });
         };
@@ -77251,25 +77335,13 @@ async function execute(session, command, options, sink) {
         const finish = async () => {
             if (settled || !channelClosed || !destinationFinished || !stderrEnded)
                 return;
-            stdoutLines.flush();
-            stderrLines.flush();
-            const stderrTail = tail.text();
+            output.flush();
+            const stderrTail = output.stderrTail();
             if (killer.reason) {
                 settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
                 return;
             }
-            if (exitSignal !== null) {
-                settle(new CommandFailedError({ command: display, exitCode: null, signal: exitSignal, stderrTail }));
-            }
-            else if (exitCode === null) {
-                settle(session.lostError(during) ?? new CommandFailedError({ command: display, exitCode: null, signal: null, stderrTail }));
-            }
-            else if (exitCode !== 0 && !(options.acceptExitCodes ?? []).includes(exitCode)) {
-                settle(new CommandFailedError({ command: display, exitCode, signal: null, stderrTail }));
-            }
-            else {
-                settle(undefined);
-            }
+            settle(exitError({ display, exitCode, exitSignal, stderrTail, acceptExitCodes: options.acceptExitCodes, lost: session.lostError(during) }));
         };
         const recordExit = (code, signal) => {
             if (exitCode !== null || exitSignal !== null)
@@ -77306,7 +77378,7 @@ async function execute(session, command, options, sink) {
                 }
                 void finish();
             });
-            ch.stderr.on('data', (chunk) => stderrLines.push(chunk));
+            ch.stderr.on('data', (chunk) => output.stderrChunk(chunk));
             const onStderrEnd = () => {
                 stderrEnded = true;
                 void finish();
@@ -77315,7 +77387,7 @@ async function execute(session, command, options, sink) {
             ch.stderr.once('close', onStderrEnd);
             if (sink.mode === 'stream' && sink.destination) {
                 const destination = sink.destination;
-                ch.on('data', (chunk) => stdout.count(chunk));
+                ch.on('data', (chunk) => output.streamedChunk(chunk));
                 destination.once('error', (error) => {
                     ch.unpipe(destination);
                     ch.resume();
@@ -77330,26 +77402,9 @@ async function execute(session, command, options, sink) {
                 ch.pipe(destination);
             }
             else {
-                ch.on('data', (chunk) => {
-                    stdout.push(chunk);
-                    if (logLevel !== 'none' || options.onStdoutLine)
-                        stdoutLines.push(chunk);
-                });
+                ch.on('data', (chunk) => output.stdoutChunk(chunk));
             }
-            const stdin = options.stdin;
-            if (stdin === undefined) {
-                ch.end();
-            }
-            else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
-                ch.end(stdin);
-            }
-            else {
-                stdin.once('error', (error) => {
-                    stdin.unpipe(ch);
-                    kill({ kind: 'io', error });
-                });
-                stdin.pipe(ch);
-            }
+            feedStdin(ch, options.stdin, (error) => kill({ kind: 'io', error }));
             options.signal?.addEventListener('abort', onAbort, { once: true });
             if (timeoutMs > 0 && Number.isFinite(timeoutMs))
                 timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);
@@ -77746,7 +77801,7 @@ class SshConnection {
             killGraceMs: this.#killGraceMs,
             acquireSessionSlot: () => this.#slots.acquire(),
             exec: (line, purpose, callback) => this.#exec(line, purpose, callback),
-            runHelper: (line) => this.#runHelper(line),
+            runHelper: (line) => runHelperCommand((command, purpose, callback) => this.#exec(command, purpose, callback), line),
             track: (stop) => {
                 this.#running.add(stop);
                 return () => this.#running.delete(stop);
@@ -77796,30 +77851,6 @@ class SshConnection {
         catch (error) {
             callback(failed(describeError(error)), undefined);
         }
-    }
-    #runHelper(line) {
-        return new Promise((resolve, reject) => {
-            this.#exec(`PATH=${REMOTE_PATH}; export PATH; ${line}`, 'a helper command', (error, channel) => {
-                if (error || !channel) {
-                    reject(error ?? new SshError('no channel'));
-                    return;
-                }
-                let code = null;
-                const record = (exitCode) => {
-                    if (typeof exitCode === 'number')
-                        code = exitCode;
-                };
-                channel.on('exit', record);
-                channel.on('error', () => undefined);
-                channel.stderr.resume();
-                channel.resume();
-                channel.once('close', (exitCode) => {
-                    record(exitCode);
-                    resolve(code);
-                });
-                channel.end();
-            });
-        });
     }
     /**
      * Runs `command` (an argv array, every argument quoted; or a trusted script) with a fixed PATH,

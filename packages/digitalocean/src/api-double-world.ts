@@ -1,12 +1,14 @@
 /**
- * The DigitalOcean account the API double stands in for: regions and sizes, Droplets, volumes,
- * volume snapshots, firewalls, domains and their records, and the actions that take time. Each
+ * The DigitalOcean account the API double stands in for: regions and sizes, Droplets, volumes and
+ * their snapshots (api-double-storage.ts), firewalls, domains and their records
+ * (api-double-network.ts), and the actions that take time. Each
  * handler answers one operation of the spec the way the real API does (status, body, the errors it
  * gives for values it refuses); the double validates every answer against the spec on the way out.
  */
 import { randomUUID } from 'node:crypto';
 import { error, now, type Answer, type DoubleRequest, type Json } from './api-double-answer.js';
 import * as network from './api-double-network.js';
+import * as storage from './api-double-storage.js';
 
 export type { Answer, DoubleRequest } from './api-double-answer.js';
 
@@ -38,6 +40,11 @@ export class DoubleWorld {
   dropletsNeverActive = false;
   private nextId = 3_000_000;
 
+  /** Whether the account offers region `slug`. */
+  hasRegion(slug: string): boolean {
+    return this.options.regions[slug] !== undefined;
+  }
+
   constructor(private readonly options: WorldOptions) {}
 
   addDomain(name: string): void {
@@ -45,7 +52,7 @@ export class DoubleWorld {
   }
 
   handle(request: DoubleRequest): Answer {
-    const elsewhere = network.HANDLERS[request.operationId];
+    const elsewhere = network.HANDLERS[request.operationId] ?? storage.HANDLERS[request.operationId];
     if (elsewhere !== undefined) return elsewhere(this, request);
     const handler = (this as unknown as Record<string, ((r: DoubleRequest) => Answer) | undefined>)[request.operationId];
     if (typeof handler !== 'function') return error(501, 'not_implemented', `the API double does not implement ${request.operationId}`);
@@ -86,7 +93,8 @@ export class DoubleWorld {
     return { status: 200, body: { action: entry.action } };
   }
 
-  private startAction(type: string, resourceType: string, resourceId: number, region: string, onDone?: () => void, never = false): Json {
+  /** An action of `type` on a resource that completes (or errors, or never ends) after the configured polls, then runs onDone. */
+  startAction(type: string, resourceType: string, resourceId: number, region: string, onDone?: () => void, never = false): Json {
     const id = this.nextId++;
     const action: Json = { id, status: 'in-progress', type, started_at: now(), completed_at: null, resource_id: resourceId, resource_type: resourceType, region: this.region(region), region_slug: region };
     const outcome = this.failingActions.has(type) ? 'errored' : never ? 'never' : 'completed';
@@ -154,96 +162,14 @@ export class DoubleWorld {
     return { status: 202, body: { droplet, links: { actions: [{ id: action.id, rel: 'create', href: `${r.baseUrl}/v2/actions/${String(action.id)}` }] } } };
   }
 
-  // --------------------------------------------------------------------------------------- volumes
-  volumes_list(r: DoubleRequest): Answer {
-    const volumes = [...this.volumes.values()].filter((v) => (r.query.name === undefined || v.name === r.query.name) && (r.query.region === undefined || (v.region as Json).slug === r.query.region));
-    return { status: 200, body: this.page(r, 'volumes', volumes) };
-  }
-
-  volumes_create(r: DoubleRequest): Answer {
-    const body = r.body as Json;
-    const region = String(body.region);
-    if (this.options.regions[region] === undefined) return error(422, 'unprocessable_entity', 'invalid region');
-    if ([...this.volumes.values()].some((v) => v.name === body.name && (v.region as Json).slug === region)) return error(409, 'conflict', 'a volume with that name already exists in the region');
-    const volume: Json = {
-      id: randomUUID(), name: body.name, description: body.description ?? '', size_gigabytes: body.size_gigabytes, droplet_ids: [], created_at: now(), tags: body.tags ?? [],
-      region: this.region(region), filesystem_type: body.filesystem_type ?? '', filesystem_label: body.filesystem_label ?? '',
-    };
-    this.volumes.set(String(volume.id), volume);
-    return { status: 201, body: { volume } };
-  }
-
-  volumes_get(r: DoubleRequest): Answer {
-    const volume = this.volumes.get(r.path.volume_id ?? '');
-    return volume === undefined ? error(404, 'not_found', 'The resource you were accessing could not be found.') : { status: 200, body: { volume } };
-  }
-
-  volumes_delete(r: DoubleRequest): Answer {
-    const volume = this.volumes.get(r.path.volume_id ?? '');
-    if (volume === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
-    if ((volume.droplet_ids as number[]).length > 0) return error(409, 'conflict', 'The volume is attached to a Droplet: detach it first.');
-    this.volumes.delete(String(volume.id));
-    return { status: 204 };
-  }
-
-  volumeActions_post_byId(r: DoubleRequest): Answer {
-    const volume = this.volumes.get(r.path.volume_id ?? '');
-    const body = r.body as Json;
-    if (volume === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
-    const dropletId = Number(body.droplet_id);
-    const droplet = this.droplets.get(dropletId);
-    if (body.type !== 'attach' && body.type !== 'detach') return error(422, 'unprocessable_entity', `the API double does not ${String(body.type)} volumes`);
-    if (droplet === undefined) return error(404, 'not_found', 'The Droplet could not be found.');
-    const region = (volume.region as Json).slug as string;
-    if ((droplet.region as Json).slug !== region) return error(422, 'unprocessable_entity', 'The volume must be in the same region as the Droplet.');
-    const attach = body.type === 'attach';
-    const action = this.startAction(`${String(body.type)}_volume`, 'volume', 0, region, () => {
-      volume.droplet_ids = attach ? [dropletId] : [];
-      const ids = (droplet.volume_ids as string[]).filter((v) => v !== volume.id);
-      droplet.volume_ids = attach ? [...ids, volume.id] : ids;
-    });
-    return { status: 202, body: { action: { ...action, resource_id: undefined } } };
-  }
-
-  // ------------------------------------------------------------------------------------- snapshots
-  volumeSnapshots_create(r: DoubleRequest): Answer {
-    const volume = this.volumes.get(r.path.volume_id ?? '');
-    if (volume === undefined) return error(404, 'not_found', 'The resource you were accessing could not be found.');
-    const body = r.body as Json;
-    const snapshot: Json = {
-      id: randomUUID(), name: body.name, created_at: now(), regions: [(volume.region as Json).slug], min_disk_size: volume.size_gigabytes, size_gigabytes: 0.4,
-      resource_id: volume.id, resource_type: 'volume', tags: body.tags ?? [],
-    };
-    this.snapshots.set(String(snapshot.id), snapshot);
-    return { status: 201, body: { snapshot } };
-  }
-
-  volumeSnapshots_list(r: DoubleRequest): Answer {
-    if (!this.volumes.has(r.path.volume_id ?? '')) return error(404, 'not_found', 'The resource you were accessing could not be found.');
-    return { status: 200, body: this.page(r, 'snapshots', [...this.snapshots.values()].filter((s) => s.resource_id === r.path.volume_id)) };
-  }
-
-  snapshots_list(r: DoubleRequest): Answer {
-    const type = r.query.resource_type;
-    return { status: 200, body: this.page(r, 'snapshots', [...this.snapshots.values()].filter((s) => type === undefined || s.resource_type === type)) };
-  }
-
-  volumeSnapshots_get_byId(r: DoubleRequest): Answer {
-    const snapshot = this.snapshots.get(r.path.snapshot_id ?? '');
-    return snapshot === undefined ? error(404, 'not_found', 'The resource you were accessing could not be found.') : { status: 200, body: { snapshot } };
-  }
-
-  volumeSnapshots_delete_byId(r: DoubleRequest): Answer {
-    return this.snapshots.delete(r.path.snapshot_id ?? '') ? { status: 204 } : error(404, 'not_found', 'The resource you were accessing could not be found.');
-  }
-
   /** A fresh id for a resource with a numeric id. */
   newId(): number {
     return this.nextId++;
   }
 
   // --------------------------------------------------------------------------------------- helpers
-  private region(slug: string): Json {
+  /** The region object DigitalOcean embeds in resources. */
+  region(slug: string): Json {
     return { name: slug.toUpperCase(), slug, features: ['backups', 'ipv6', 'metadata', 'storage'], available: true, sizes: [...(this.options.regions[slug] ?? [])] };
   }
 

@@ -12,10 +12,11 @@ import type ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import type { Logger } from '@titan/log/logger';
 import { ChannelSlots } from './channel-slots.js';
-import { REMOTE_PATH, type RemoteCommand, type RemoteScript } from './command-line.js';
+import type { RemoteCommand, RemoteScript } from './command-line.js';
 import type { CommandOptions, CommandSession, RunOptions, RunResult, StreamResult } from './command-session.js';
 import type { AcceptedHostKey, SshConnectOptions } from './connect.js';
 import { ConnectionLostError, SshError, TunnelError, describeError } from './errors.js';
+import { runHelperCommand } from './helper-command.js';
 import { type LocalForward, startLocalForward } from './local-forward.js';
 import { runCommand, streamCommand } from './remote-command.js';
 import type { Arg } from './shell-quote.js';
@@ -72,7 +73,7 @@ export class SshConnection implements AsyncDisposable {
       killGraceMs: this.#killGraceMs,
       acquireSessionSlot: () => this.#slots.acquire(),
       exec: (line, purpose, callback) => this.#exec(line, purpose, callback),
-      runHelper: (line) => this.#runHelper(line),
+      runHelper: (line) => runHelperCommand((command, purpose, callback) => this.#exec(command, purpose, callback), line),
       track: (stop) => {
         this.#running.add(stop);
         return () => this.#running.delete(stop);
@@ -120,30 +121,6 @@ export class SshConnection implements AsyncDisposable {
     } catch (error: unknown) {
       callback(failed(describeError(error)), undefined);
     }
-  }
-
-  #runHelper(line: string): Promise<number | null> {
-    return new Promise((resolve, reject) => {
-      this.#exec(`PATH=${REMOTE_PATH}; export PATH; ${line}`, 'a helper command', (error, channel) => {
-        if (error || !channel) {
-          reject(error ?? new SshError('no channel'));
-          return;
-        }
-        let code: number | null = null;
-        const record = (exitCode: unknown): void => {
-          if (typeof exitCode === 'number') code = exitCode;
-        };
-        channel.on('exit', record);
-        channel.on('error', () => undefined);
-        channel.stderr.resume();
-        channel.resume();
-        channel.once('close', (exitCode: unknown) => {
-          record(exitCode);
-          resolve(code);
-        });
-        channel.end();
-      });
-    });
   }
 
   /**

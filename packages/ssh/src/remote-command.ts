@@ -1,7 +1,8 @@
 /**
  * Running one remote command on an exec channel: the command line (fixed PATH, quoted arguments,
- * the process group id announced first on stderr), streaming output line by line, capturing stdout,
- * checking the exit status and signal, and killing the remote process group on timeout or abort.
+ * the process group id announced first on stderr: command-line.ts), its stdin (command-stdin.ts),
+ * its output (command-output.ts), its exit status or signal judged (command-exit.ts), and the
+ * remote process group killed on timeout or abort (group-kill.ts).
  *
  * How the process group is found: sshd starts each session's command in a new session (it calls
  * setsid() before exec'ing the user's shell), so the login shell's pid is also its process group
@@ -17,11 +18,12 @@
 import type { Writable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import type { CommandOptions, CommandSession, RunOptions, RunResult, StreamResult } from './command-session.js';
-import { PGID_MARKER, type RemoteCommand, renderCommand } from './command-line.js';
-import { CommandAbortedError, CommandFailedError, ConnectionLostError, SshError, describeError } from './errors.js';
+import { type RemoteCommand, renderCommand } from './command-line.js';
+import { CommandOutput } from './command-output.js';
+import { feedStdin, releaseStdin } from './command-stdin.js';
+import { exitError } from './command-exit.js';
+import { CommandAbortedError, ConnectionLostError, SshError, describeError } from './errors.js';
 import { GroupKill } from './group-kill.js';
-import { LineSplitter, StderrTail, StdoutCapture } from './output-lines.js';
-import { redact } from './shell-quote.js';
 
 interface Sink {
   /** Where stdout goes: captured (run) or piped to a Writable (stream). */
@@ -46,7 +48,6 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
   const logger = session.logger;
   const timeoutMs = options.timeoutMs ?? session.commandTimeoutMs;
   const graceMs = options.killGraceMs ?? session.killGraceMs;
-  const logLevel = options.logOutput ?? 'debug';
   const during = `the command ${display}`;
   const started = performance.now();
 
@@ -71,38 +72,19 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
     let exitSignal: string | null = null;
     /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
     let exitedEarly: number | string | undefined;
-    const stdout = new StdoutCapture(sink.captureStdout, sink.maxStdoutBytes, () =>
-      logger.warning(`stdout of ${display} exceeded ${sink.maxStdoutBytes} bytes; the rest is not kept`),
-    );
-    const tail = new StderrTail();
+    const output = new CommandOutput({
+      logger,
+      display,
+      secrets,
+      options,
+      captureStdout: sink.captureStdout,
+      maxStdoutBytes: sink.maxStdoutBytes,
+      processGroup: { get pgidKnown() { return killer.pgidKnown; }, announce: (pgid) => killer.announce(pgid) },
+    });
     let destinationFinished = sink.mode !== 'stream';
     let channelClosed = false;
     let stderrEnded = false;
     let timer: NodeJS.Timeout | undefined;
-
-    const logLine = (line: string): void => {
-      if (logLevel === 'info') logger.info(line);
-      else if (logLevel === 'debug') logger.debug(line);
-    };
-
-    const stdoutLines = new LineSplitter((raw) => {
-      const line = redact(raw, secrets);
-      logLine(line);
-      options.onStdoutLine?.(line);
-    });
-    const stderrLines = new LineSplitter((raw) => {
-      if (!killer.pgidKnown && raw.startsWith(PGID_MARKER)) {
-        const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
-        if (Number.isSafeInteger(value) && value > 1) {
-          killer.announce(value);
-          return;
-        }
-      }
-      const line = redact(raw, secrets);
-      tail.push(line);
-      logLine(line);
-      options.onStderrLine?.(line);
-    });
 
     const onAbort = (): void => kill({ kind: 'abort', reason: options.signal?.reason });
     let markSettled: () => void = () => undefined;
@@ -123,10 +105,7 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
       untrack();
       markSettled();
       release();
-      // A command that exits without reading all its input leaves the source paused: let go of it.
-      if (options.stdin !== undefined && typeof options.stdin !== 'string' && !Buffer.isBuffer(options.stdin) && channel) {
-        options.stdin.unpipe(channel);
-      }
+      releaseStdin(channel, options.stdin);
       const durationMs = Math.round(performance.now() - started);
       if (error) {
         logger.debug(`! ${display}: ${error.name} after ${durationMs} ms`);
@@ -135,10 +114,10 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
       }
       resolve({
         exitCode: exitCode ?? 0,
-        stdout: stdout.kept(),
-        stdoutTruncated: stdout.truncated,
-        bytes: stdout.bytes,
-        stderrTail: tail.text(),
+        stdout: output.stdout.kept(),
+        stdoutTruncated: output.stdout.truncated,
+        bytes: output.stdout.bytes,
+        stderrTail: output.stderrTail(),
         durationMs,
       });
     };
@@ -152,22 +131,13 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
 
     const finish = async (): Promise<void> => {
       if (settled || !channelClosed || !destinationFinished || !stderrEnded) return;
-      stdoutLines.flush();
-      stderrLines.flush();
-      const stderrTail = tail.text();
+      output.flush();
+      const stderrTail = output.stderrTail();
       if (killer.reason) {
         settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
         return;
       }
-      if (exitSignal !== null) {
-        settle(new CommandFailedError({ command: display, exitCode: null, signal: exitSignal, stderrTail }));
-      } else if (exitCode === null) {
-        settle(session.lostError(during) ?? new CommandFailedError({ command: display, exitCode: null, signal: null, stderrTail }));
-      } else if (exitCode !== 0 && !(options.acceptExitCodes ?? []).includes(exitCode)) {
-        settle(new CommandFailedError({ command: display, exitCode, signal: null, stderrTail }));
-      } else {
-        settle(undefined);
-      }
+      settle(exitError({ display, exitCode, exitSignal, stderrTail, acceptExitCodes: options.acceptExitCodes, lost: session.lostError(during) }));
     };
 
     const recordExit = (code: unknown, signal: unknown): void => {
@@ -203,7 +173,7 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
         void finish();
       });
 
-      ch.stderr.on('data', (chunk: Buffer) => stderrLines.push(chunk));
+      ch.stderr.on('data', (chunk: Buffer) => output.stderrChunk(chunk));
       const onStderrEnd = (): void => {
         stderrEnded = true;
         void finish();
@@ -213,7 +183,7 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
 
       if (sink.mode === 'stream' && sink.destination) {
         const destination = sink.destination;
-        ch.on('data', (chunk: Buffer) => stdout.count(chunk));
+        ch.on('data', (chunk: Buffer) => output.streamedChunk(chunk));
         destination.once('error', (error: unknown) => {
           ch.unpipe(destination);
           ch.resume();
@@ -227,24 +197,10 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
         });
         ch.pipe(destination);
       } else {
-        ch.on('data', (chunk: Buffer) => {
-          stdout.push(chunk);
-          if (logLevel !== 'none' || options.onStdoutLine) stdoutLines.push(chunk);
-        });
+        ch.on('data', (chunk: Buffer) => output.stdoutChunk(chunk));
       }
 
-      const stdin = options.stdin;
-      if (stdin === undefined) {
-        ch.end();
-      } else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
-        ch.end(stdin);
-      } else {
-        stdin.once('error', (error: unknown) => {
-          stdin.unpipe(ch);
-          kill({ kind: 'io', error });
-        });
-        stdin.pipe(ch);
-      }
+      feedStdin(ch, options.stdin, (error) => kill({ kind: 'io', error }));
 
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);

@@ -8,7 +8,7 @@
  *    matched), so tests see multipart uploads, their parts, retries and aborts;
  *  - `failNext(rule)` answers matching requests with a real HTTP error (500 InternalError, 503
  *    SlowDown, ...) a number of times before letting them through again;
- *  - `corrupt(key)` flips bytes of a stored object on disk (damage at rest);
+ *  - `corrupt(key)` flips bytes of a stored object on disk (damage at rest; s3rver's disk: spaces-store.ts);
  *  - it answers AbortMultipartUpload (DELETE ?uploadId=), which s3rver does not implement (405), by
  *    removing the upload's parts from s3rver's disk as S3 does; `pendingUploads()` lists the
  *    multipart uploads still open.
@@ -17,12 +17,13 @@
  * a bucket it does not have. Credentials: S3RVER / S3RVER. Everything listens on 127.0.0.1.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { SpacesStore } from './spaces-store.js';
 
 /** The part of s3rver's API (CommonJS, no types of its own) used here. */
 interface S3rverInstance {
@@ -86,8 +87,6 @@ export interface SpacesPeer {
   close(): Promise<void>;
 }
 
-const OBJECT_SUFFIX = '._S3rver_object';
-
 export async function startSpacesPeer(options: { bucket?: string; extraBuckets?: string[] } = {}): Promise<SpacesPeer> {
   const bucket = options.bucket ?? 'titan-backups';
   const directory = mkdtempSync(join(tmpdir(), 'titan-spaces-'));
@@ -100,6 +99,7 @@ export async function startSpacesPeer(options: { bucket?: string; extraBuckets?:
     configureBuckets: [{ name: bucket }, ...(options.extraBuckets ?? []).map((name) => ({ name }))],
   });
   const { port: backendPort } = await s3.run();
+  const store = new SpacesStore(directory);
   const requests: SpacesRequest[] = [];
   const faults: { rule: FaultRule; left: number }[] = [];
 
@@ -166,15 +166,11 @@ export async function startSpacesPeer(options: { bucket?: string; extraBuckets?:
     });
   }
 
-  const uploadsDir = (name: string): string => join(directory, name, '._S3rver_uploads');
-
   function abortUpload(record: SpacesRequest, uploadId: string, res: ServerResponse): void {
-    const dir = join(uploadsDir(record.bucket), uploadId);
-    if (!/^[A-Za-z0-9_-]+$/.test(uploadId) || !existsSync(dir)) {
+    if (!store.removeUpload(record.bucket, uploadId)) {
       reply(res, record, 404, 'NoSuchUpload', 'The specified multipart upload does not exist.');
       return;
     }
-    rmSync(dir, { recursive: true, force: true });
     record.status = 204;
     res.writeHead(204);
     res.end();
@@ -182,8 +178,6 @@ export async function startSpacesPeer(options: { bucket?: string; extraBuckets?:
 
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', () => resolve()));
   const port = (front.address() as AddressInfo).port;
-
-  const objectPath = (key: string): string => join(directory, bucket, `${key}${OBJECT_SUFFIX}`);
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -199,36 +193,10 @@ export async function startSpacesPeer(options: { bucket?: string; extraBuckets?:
       faults.length = 0;
     },
     corrupt(key, offset = 4096, count = 16) {
-      const path = objectPath(key);
-      const size = statSync(path).size;
-      const at = Math.min(Math.max(0, offset), Math.max(0, size - count));
-      const fd = openSync(path, 'r+');
-      try {
-        const bytes = Buffer.alloc(Math.min(count, size));
-        readSync(fd, bytes, 0, bytes.length, at);
-        for (let i = 0; i < bytes.length; i++) bytes[i] = (bytes[i] ?? 0) ^ 0xff;
-        writeSync(fd, bytes, 0, bytes.length, at);
-      } finally {
-        closeSync(fd);
-      }
+      store.corrupt(bucket, key, offset, count);
     },
-    pendingUploads() {
-      const dir = uploadsDir(bucket);
-      return existsSync(dir) ? readdirSync(dir).sort() : [];
-    },
-    storedKeys() {
-      const root = join(directory, bucket);
-      const keys: string[] = [];
-      const walk = (dir: string, prefix: string): void => {
-        for (const entry of readdirSync(dir, { withFileTypes: true })) {
-          if (entry.name === '._S3rver_uploads') continue;
-          if (entry.isDirectory()) walk(join(dir, entry.name), `${prefix}${entry.name}/`);
-          else if (entry.name.endsWith(OBJECT_SUFFIX)) keys.push(`${prefix}${entry.name.slice(0, -OBJECT_SUFFIX.length)}`);
-        }
-      };
-      walk(root, '');
-      return keys.sort();
-    },
+    pendingUploads: () => store.pendingUploads(bucket),
+    storedKeys: () => store.storedKeys(bucket),
     async close() {
       await new Promise<void>((resolve) => {
         front.closeAllConnections();

@@ -16,7 +16,7 @@ import { type HealthEndpointSpec, healthEndpointsOf } from './health-endpoints.j
 import { requestHealth } from './health-request.js';
 import { type EndpointProbe, type Evaluation, evaluateStack } from './stack-evaluation.js';
 import { probeStack, type StackSnapshot } from './stack-probe.js';
-import { checkSecretFiles } from './secret-exposure.js';
+import { checkSecretFiles, type SecretCheck } from './secret-exposure.js';
 import type { VerifyFailure, VerifyReport } from './verify-report.js';
 
 export type { VerifyReport, ServiceCheck, VerifyFailure, PolicyParity, CheckCell } from './verify-report.js';
@@ -63,12 +63,16 @@ export async function verifyStack(connection: SshConnection, options: VerifyOpti
     `Verifying release ${manifest.releaseId} (${serviceCount} services) in project ${options.project} on ${connection.host}, for up to ${Math.round(options.timeoutMs / 1000)} s`,
   );
 
+  const secretCheck = (): Promise<SecretCheck> => checkSecretFiles(connection, { appDir: options.appDir, project: options.project, manifest, timeoutMs: MIN_PROBE_TIMEOUT_MS });
+  // The secret files are searched for alongside the first poll (most verifications hold at once); a
+  // search counts only for a poll that holds and saw the very containers it searched.
+  let early: Promise<SecretCheck | Error> | undefined = secretCheck().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   let polls = 0;
   let lastPending = '';
   for (;;) {
     polls += 1;
     const pollStarted = Date.now();
-    const { evaluation, currentTarget } = await pollOnce(connection, options, specs, reporters, requestTimeoutMs, deadline);
+    const { evaluation, currentTarget, containerIds } = await pollOnce(connection, options, specs, reporters, requestTimeoutMs, deadline);
     const report: VerifyReport = {
       healthy: evaluation.failures.length === 0,
       project: options.project,
@@ -82,10 +86,13 @@ export async function verifyStack(connection: SshConnection, options: VerifyOpti
       polls,
     };
     logger.debug(`poll ${polls} took ${Date.now() - pollStarted} ms: ${report.failures.length} check(s) failing`);
+    const alongside = early;
+    early = undefined;
     if (report.healthy) {
       // The secrets the release mounts as files: kept as they must be, and their content nowhere else.
       // Checked once the stack runs (its logs and compose model are what is searched); waiting more cannot fix it.
-      const secretFailures = await checkSecretFiles(connection, { appDir: options.appDir, project: options.project, manifest, timeoutMs: MIN_PROBE_TIMEOUT_MS });
+      const secrets = await searchedWith(alongside, containerIds, secretCheck);
+      const secretFailures = secrets.failures;
       if (secretFailures.length > 0) {
         logger.info(`Verification of ${manifest.releaseId} failed: ${describeFailures(secretFailures)}`);
         return { ...report, healthy: false, failures: [...report.failures, ...secretFailures], durationMs: Date.now() - started };
@@ -101,9 +108,11 @@ export async function verifyStack(connection: SshConnection, options: VerifyOpti
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
       logger.info(`Verification of ${manifest.releaseId} failed after ${polls} poll(s): ${describeFailures(report.failures)}`);
+      await alongside;
       return report;
     }
-    await sleep(Math.min(pollMs, remaining), options.signal);
+    // A search started alongside this poll ends before the next poll (it counts for none).
+    await Promise.all([sleep(Math.min(pollMs, remaining), options.signal), alongside]);
     options.signal?.throwIfAborted();
   }
 }
@@ -115,7 +124,7 @@ async function pollOnce(
   reporters: readonly string[],
   requestTimeoutMs: number,
   deadline: number,
-): Promise<{ evaluation: Evaluation; currentTarget: string }> {
+): Promise<{ evaluation: Evaluation; currentTarget: string; containerIds: readonly string[] }> {
   let snapshot: StackSnapshot;
   try {
     snapshot = await probeStack(connection, {
@@ -128,7 +137,7 @@ async function pollOnce(
   } catch (error: unknown) {
     // A command that failed or hung may do better on the next poll; a lost connection or an abort may not.
     if (error instanceof CommandFailedError || error instanceof CommandTimeoutError || error instanceof InspectFormatError) {
-      return { evaluation: notProbed(options.manifest, `the host could not be probed: ${describeError(error)}`), currentTarget: '' };
+      return { evaluation: notProbed(options.manifest, `the host could not be probed: ${describeError(error)}`), currentTarget: '', containerIds: [] };
     }
     throw error;
   }
@@ -157,7 +166,17 @@ async function pollOnce(
     endpointSpecs: specs,
     policyReporters: reporters,
   });
-  return { evaluation, currentTarget: snapshot.currentTarget };
+  return { evaluation, currentTarget: snapshot.currentTarget, containerIds: snapshot.containers.map((c) => c.id).sort() };
+}
+
+/**
+ * The secret check for the poll that held and saw `containerIds`: the one started alongside it when
+ * it searched exactly those containers, else (it failed, or the containers changed) one run now.
+ */
+async function searchedWith(started: Promise<SecretCheck | Error> | undefined, containerIds: readonly string[], run: () => Promise<SecretCheck>): Promise<SecretCheck> {
+  const early = await started;
+  if (early !== undefined && !(early instanceof Error) && (early.searched === undefined || early.searched.join(',') === containerIds.join(','))) return early;
+  return run();
 }
 
 function notProbed(manifest: ReleaseManifest, detail: string): Evaluation {

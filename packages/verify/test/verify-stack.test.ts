@@ -3,7 +3,8 @@
  * examples/titan signed here, brought up with docker compose, then broken in the ways a bad deploy
  * breaks it. Fails (never skips) without the test host: start it with scripts/test-host/up.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import type { ReleaseManifest } from '@titan/release/manifest';
 import { publicKeyToBase64, parsePublicKey } from '@titan/release/release-key';
 import type { SshConnection } from '@titan/ssh/connection';
 import { HostReleaseError, readHostRelease } from '@titan/verify/host-release';
+import { checkSecretFiles } from '@titan/verify/secret-exposure';
 import { renderVerifySummary, verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
 import { createVerifyStack, PORT_OFFSET, PROJECT, type VerifyStackFixture, writeOverride } from './verify-stack-fixture.js';
 
@@ -37,6 +39,11 @@ afterAll(async () => {
 
 function verify(manifest: ReleaseManifest, timeoutMs: number, project = PROJECT): Promise<VerifyReport> {
   return verifyStack(connection, { appDir: stack.appDir, project, manifest, timeoutMs, pollMs: 1000, logger: recordingLogger() });
+}
+
+/** The full ids of the project's containers, sorted. */
+function containerIdsOf(project: string): string[] {
+  return execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
 }
 
 function failureKeys(report: VerifyReport): string[] {
@@ -115,7 +122,7 @@ describe('a healthy stack', () => {
     expect(summary).not.toContain('❌');
   });
 
-  it('costs one remote command per poll, and three once the stack holds: the release\'s secret files read, checked and searched for', async () => {
+  it('costs one remote command per poll, and three alongside the first: the release\'s secret files read, checked and searched for', async () => {
     const sshLog = recordingLogger();
     const own = await stack.connect(sshLog);
     try {
@@ -125,14 +132,38 @@ describe('a healthy stack', () => {
     } finally {
       await own.close();
     }
-    const commands = sshLog.lines.filter((l) => l.level === 'debug' && l.message.startsWith('$ '));
-    expect(commands.map((l) => l.message)).toEqual([
-      expect.stringMatching(/^\$ sh -c <titan-verify-probe> titanverify /),
-      // Host scripts run with the host layout in their environment (@titan/host/host-script).
-      expect.stringMatching(/^\$ env ('(TITAN|EXIT)_[A-Z_]+=[^']*' )+sh -c <titan-read-release-files> /),
-      expect.stringMatching(/^\$ env ('(TITAN|EXIT)_[A-Z_]+=[^']*' )+sh -c <titan-secret-files> /),
-      expect.stringMatching(/^\$ sh -c <titan-secret-exposure> /),
-    ]);
+    const commands = sshLog.lines.filter((l) => l.level === 'debug' && l.message.startsWith('$ ')).map((l) => l.message);
+    // The probe and the secret check run at the same time, on channels of their own: in any order.
+    expect(commands).toHaveLength(4);
+    expect(commands).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\$ sh -c <titan-verify-probe> titanverify /),
+        // Host scripts run with the host layout in their environment (@titan/host/host-script).
+        expect.stringMatching(/^\$ env ('(TITAN|EXIT)_[A-Z_]+=[^']*' )+sh -c <titan-read-release-files> /),
+        expect.stringMatching(/^\$ env ('(TITAN|EXIT)_[A-Z_]+=[^']*' )+sh -c <titan-secret-files> /),
+        expect.stringMatching(/^\$ env ('(TITAN|EXIT)_[A-Z_]+=[^']*' )+sh -c <titan-secret-exposure> /),
+      ]),
+    );
+  });
+
+  it('makes the compose model again only when its inputs changed: a second verify of the same stack does not start Compose for it', async () => {
+    const state = join(stack.appDir, 'state', 'compose-model-searched');
+    const first = await checkSecretFiles(connection, { appDir: stack.appDir, project: PROJECT, manifest: stack.release.manifest, timeoutMs: 30_000 });
+    expect(first.failures).toEqual([]);
+    expect(readFileSync(state, 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+    const again = await checkSecretFiles(connection, { appDir: stack.appDir, project: PROJECT, manifest: stack.release.manifest, timeoutMs: 30_000 });
+    expect(again).toMatchObject({ failures: [], composeModelSearched: false });
+    expect(again.searched).toEqual(containerIdsOf(PROJECT));
+    // The production values change: the model is made and searched again.
+    const envFile = join(stack.appDir, 'shared', '.env.prod');
+    const values = readFileSync(envFile, 'utf8');
+    try {
+      writeFileSync(envFile, `${values}\n# edited\n`);
+      const changed = await checkSecretFiles(connection, { appDir: stack.appDir, project: PROJECT, manifest: stack.release.manifest, timeoutMs: 30_000 });
+      expect(changed).toMatchObject({ failures: [], composeModelSearched: true });
+    } finally {
+      writeFileSync(envFile, values);
+    }
   });
 });
 

@@ -1,11 +1,8 @@
 /**
  * A stand-in for the part of GitHub's REST API the workflows touch, on 127.0.0.1: the commit's
  * check runs and statuses (the readiness gate's CI check), deployments with their statuses, and
- * environment secrets: it holds a real libsodium key pair per environment, hands out the public half
- * (GET .../environments/ENV/secrets/public-key) and opens each sealed box it is sent (PUT
- * .../secrets/NAME with encrypted_value and key_id, as GitHub's API requires them; anything else is
- * answered 422), so a test reads what GitHub would store. Writing secrets takes a token with
- * `secrets: write` (a fine-grained token or a GitHub App's; never a job's GITHUB_TOKEN).
+ * environment secrets (environment-secrets.ts: sealed boxes opened with a real key pair, so a test
+ * reads what GitHub would store).
  * Each job's GITHUB_TOKEN is issued here with the job's `permissions:`; a call beyond them is
  * answered 403 "Resource not accessible by integration", as GitHub answers it. Jobs that name an
  * environment get GitHub's automatic deployment (unless `deployment: false`), recorded next to the
@@ -14,7 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import sodium from 'libsodium-wrappers';
+import { environmentSecretRoutes, type SecretWrite } from './environment-secrets.js';
+import { type Route, str } from './github-route.js';
+
+export type { SecretWrite } from './environment-secrets.js';
 
 export type PermissionLevel = 'read' | 'write' | 'none';
 export type Permissions = Readonly<Record<string, PermissionLevel>>;
@@ -43,14 +43,6 @@ export interface CheckRunRecord {
   readonly conclusion: string | null;
 }
 
-export interface SecretWrite {
-  readonly environment: string;
-  readonly name: string;
-  /** The value the sealed box held, opened with the environment's private key. */
-  readonly value: string;
-  readonly keyId: string;
-}
-
 export interface GitHubApiStandIn {
   readonly url: string;
   readonly deployments: DeploymentRecord[];
@@ -69,32 +61,11 @@ export interface GitHubApiStandIn {
   close(): Promise<void>;
 }
 
-interface Route {
-  method: string;
-  pattern: RegExp;
-  scope: string;
-  level: 'read' | 'write';
-  handle(match: RegExpExecArray, body: Record<string, unknown>, runId: string, query: URLSearchParams): [number, unknown];
-}
-
 export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
   const tokens = new Map<string, { permissions: Permissions; runId: string }>();
   const deployments: DeploymentRecord[] = [];
   const refusals: string[] = [];
   const secretWrites: SecretWrite[] = [];
-  await sodium.ready;
-  interface KeyPair {
-    readonly publicKey: Uint8Array;
-    readonly privateKey: Uint8Array;
-  }
-  const environmentKeys = new Map<string, { keyId: string; pair: KeyPair }>();
-  const environmentKey = (environment: string): { keyId: string; pair: KeyPair } => {
-    const known = environmentKeys.get(environment);
-    if (known !== undefined) return known;
-    const key = { keyId: String(randomBytes(6).readUIntBE(0, 6)), pair: sodium.crypto_box_keypair() };
-    environmentKeys.set(environment, key);
-    return key;
-  };
   let nextId = 1000;
   const state = { checkRuns: [{ name: 'test', status: 'completed', conclusion: 'success' }] as CheckRunRecord[] };
 
@@ -103,44 +74,10 @@ export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
     deployments.push(record);
     return record;
   };
-  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   const deploymentJson = (d: DeploymentRecord): unknown => ({ id: d.id, environment: d.environment, ref: d.ref, sha: d.ref, payload: d.payload });
 
   const routes: Route[] = [
-    {
-      method: 'GET',
-      pattern: /^\/repos\/[^/]+\/[^/]+\/environments\/([^/]+)\/secrets\/public-key$/,
-      scope: 'secrets',
-      level: 'read',
-      handle: (m) => {
-        const key = environmentKey(decodeURIComponent(m[1] ?? ''));
-        return [200, { key_id: key.keyId, key: sodium.to_base64(key.pair.publicKey, sodium.base64_variants.ORIGINAL) }];
-      },
-    },
-    {
-      method: 'PUT',
-      pattern: /^\/repos\/[^/]+\/[^/]+\/environments\/([^/]+)\/secrets\/([A-Za-z_][A-Za-z0-9_]*)$/,
-      scope: 'secrets',
-      level: 'write',
-      handle: (m, body) => {
-        const environment = decodeURIComponent(m[1] ?? '');
-        const name = m[2] ?? '';
-        const key = environmentKeys.get(environment);
-        const sealed = str(body['encrypted_value']);
-        if (key === undefined || str(body['key_id']) !== key.keyId || sealed === undefined) {
-          return [422, { message: 'Invalid request: encrypted_value and the key_id of the environment public key are required' }];
-        }
-        let value: string;
-        try {
-          value = sodium.to_string(sodium.crypto_box_seal_open(sodium.from_base64(sealed, sodium.base64_variants.ORIGINAL), key.pair.publicKey, key.pair.privateKey));
-        } catch {
-          return [422, { message: 'encrypted_value is not a sealed box for the environment public key' }];
-        }
-        const existed = secretWrites.some((w) => w.environment === environment && w.name === name);
-        secretWrites.push({ environment, name, value, keyId: key.keyId });
-        return [existed ? 204 : 201, existed ? undefined : {}];
-      },
-    },
+    ...(await environmentSecretRoutes(secretWrites)),
     {
       method: 'GET',
       pattern: /^\/repos\/[^/]+\/[^/]+\/commits\/([^/]+)\/check-runs$/,
