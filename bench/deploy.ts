@@ -126,7 +126,7 @@ async function busyPorts(ports: readonly number[]): Promise<number[]> {
 /** Builds and pushes a variant of the changed service's image (the example's titan-service context, another label). */
 function buildVariant(): string {
   const ref = `${host.imagePrefix}/titan-phase2-hunter:bench-window`;
-  execFileSync('docker', ['build', '-q', '-t', ref, '--label', 'titan.variant=bench-window', '--build-arg', `SERVICE=${CHANGED_SERVICE}`, '--build-arg', 'PORT=8083', join(host.example, 'images', 'titan-service')], {
+  execFileSync('docker', ['build', '-q', '-t', ref, '--label', 'titan.variant=bench-window', '--build-arg', `SERVICE=${CHANGED_SERVICE}`, join(host.example, 'images', 'titan-service')], {
     env: { ...process.env, DOCKER_BUILDKIT: '0' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -137,7 +137,7 @@ try {
   step('3. A release whose titan-hunter is broken (built with BROKEN=1): staging reverts by itself, production never sees it');
   for (const services of [join(titan, 'services.yml'), join(titan, STAGING_FOLDER, 'services.yml')]) {
     const text = readFileSync(services, 'utf8');
-    writeFileSync(services, text.replace('{ SERVICE: titan-hunter, PORT: "8083" }', '{ SERVICE: titan-hunter, PORT: "8083", BROKEN: "1" }'));
+    writeFileSync(services, text.replace('{ SERVICE: titan-hunter }', '{ SERVICE: titan-hunter, BROKEN: "1" }'));
   }
   const broken = await push('titan-hunter broken');
   report(broken);

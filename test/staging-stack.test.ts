@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '@titan/release/manifest';
+import { readStackCompose } from '@titan/release/release-source';
 import { parseStackProfile } from '@titan/release/stack-profile-file';
 import { productionValue } from '@titan/test-host/production-values';
 import { REPOSITORY_ROOT, runActionBundle, type ActionRun } from '@titan/test-host/action-run';
@@ -197,7 +198,7 @@ describe('the staging stack (examples/titan-staging) through the whole path, wit
     const manifest = parseManifest(readFileSync(join(bundles[0] ?? '', 'manifest.json')));
     expect(Object.keys(manifest.images).sort()).toEqual(SERVICES);
     expect(manifest.compose).toEqual(['docker-compose.micro.yml', 'docker-compose.digests.yml']);
-    expect(manifest.stack).toEqual(parseStackProfile(readFileSync(join(SOURCE, 'stack.yml'), 'utf8'), SERVICES));
+    expect(manifest.stack).toEqual(parseStackProfile(readFileSync(join(SOURCE, 'stack.yml'), 'utf8'), await readStackCompose(SOURCE, ['docker-compose.micro.yml'])));
     expect(manifest.stack?.groups.map((g) => g.services)).toEqual([['titan-scavenger', 'titan-hunter', 'titan-sentinel'], ['titan-execution'], ['titan-brain']]);
   });
 

@@ -64013,7 +64013,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3365);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5787);
 
 
 
@@ -64024,7 +64024,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3365:
+/***/ 5787:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69385,6 +69385,23 @@ async function requireMigrationRecorded(connection, target, request) {
         `Inspect the database by hand (the history table, and any rule or trigger on it) and record or undo ${migration.file} before deploying again.`);
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/pending-migrations.js
+
+
+/** Applies `pending` in order through `target`'s database service; returns the files applied. */
+async function applyPendingMigrations(connection, target, request, pending, logger) {
+    const { releaseDir, releaseId, database, work } = request;
+    const applied = [];
+    for (const migration of pending) {
+        request.beforeEach?.();
+        await applyMigration(connection, target, { releaseDir, releaseId, migration, database, work }, logger);
+        await requireMigrationRecorded(connection, target, { migration, releaseId, database });
+        applied.push(migration.file);
+        request.onApplied?.(migration.file);
+    }
+    return applied;
+}
+
 ;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-migrations.js
 /**
  * The database phases of a deploy:
@@ -69462,12 +69479,7 @@ async function applyMigrations(run, pending, runningTarget) {
         const target = runningTarget ?? releaseTarget(layout, project, releaseId, manifest.compose, request.mode);
         const applied = [];
         try {
-            for (const migration of pending) {
-                run.checkpoint();
-                await applyMigration(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, migration, database, work: { token: heldLock.token, stateDir: layout.stateDir } }, logger);
-                await requireMigrationRecorded(connection, target, { migration, releaseId, database });
-                applied.push(migration.file);
-            }
+            await applyPendingMigrations(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, database, work: { token: heldLock.token, stateDir: layout.stateDir }, beforeEach: () => run.checkpoint(), onApplied: (file) => applied.push(file) }, pending, logger);
         }
         finally {
             run.migrations = { ...run.migrations, applied };

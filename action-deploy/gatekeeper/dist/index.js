@@ -41252,7 +41252,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3060);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4906);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3501);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Readiness gate' });
@@ -41262,7 +41262,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4906:
+/***/ 3501:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46334,6 +46334,107 @@ class release_source_error_ReleaseSourceError extends Error {
     }
 }
 
+;// CONCATENATED MODULE: ../../packages/release/lib/service-ports.js
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** A port number written as a number or a string of digits; undefined for anything else. */
+function portNumber(value) {
+    const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+    if (!/^\d{1,5}$/.test(text))
+        return undefined;
+    const port = Number(text);
+    return port >= 1 && port <= 65535 ? port : undefined;
+}
+/** The PORT value of one `environment:` section (mapping or `NAME=value` list); null when it does not set it. */
+function environmentPort(environment) {
+    if (isMapping(environment))
+        return Object.hasOwn(environment, 'PORT') ? (environment['PORT'] ?? '') : null;
+    if (Array.isArray(environment)) {
+        const entry = environment.findLast((e) => typeof e === 'string' && e.startsWith('PORT='));
+        return entry === undefined ? null : entry.slice('PORT='.length);
+    }
+    return null;
+}
+/** The container ports of one `ports:` entry (short `[IP:][HOST:]TARGET[/PROTO]`, a range, or long syntax); undefined when not known here. */
+function targets(entry) {
+    const target = isMapping(entry) ? entry['target'] : typeof entry === 'number' ? entry : typeof entry === 'string' ? entry.split('/')[0]?.split(':').pop() : undefined;
+    const text = typeof target === 'number' ? String(target) : target;
+    if (typeof text !== 'string')
+        return undefined;
+    const range = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+    if (range) {
+        const [from, to] = [Number(range[1]), Number(range[2])];
+        return from <= to && to - from < 1024 ? Array.from({ length: to - from + 1 }, (_, i) => from + i) : undefined;
+    }
+    const port = portNumber(text);
+    return port === undefined ? undefined : [port];
+}
+/** Each service's ports, from the parsed compose files in `-f` order. */
+function servicePortsOf(documents) {
+    const listens = new Map();
+    const published = new Map();
+    for (const doc of documents) {
+        const services = isMapping(doc) ? doc['services'] : undefined;
+        if (!isMapping(services))
+            continue;
+        for (const [name, section] of Object.entries(services)) {
+            if (!isMapping(section))
+                continue;
+            const port = environmentPort(section['environment']);
+            if (port !== null)
+                listens.set(name, port);
+            const before = published.has(name) ? published.get(name) : [];
+            const entries = Array.isArray(section['ports']) ? section['ports'] : [];
+            const found = entries.map(targets);
+            published.set(name, before === undefined || found.includes(undefined) ? undefined : [...before, ...found.flatMap((t) => t ?? [])]);
+        }
+    }
+    const out = new Map();
+    for (const name of published.keys())
+        out.set(name, { listens: portNumber(listens.get(name)), published: published.get(name) });
+    return out;
+}
+/**
+ * Fills in, in a parsed stack.yml (`value`), the port of each health endpoint that leaves it out
+ * from its service's PORT, and returns every disagreement: a port written in stack.yml that is not
+ * the service's PORT, a port neither place writes, a health port the service does not publish.
+ */
+function fillHealthPorts(value, ports) {
+    const problems = [];
+    const health = isMapping(value) ? value['health'] : undefined;
+    if (!Array.isArray(health))
+        return problems;
+    health.forEach((entry, i) => {
+        if (!isMapping(entry) || typeof entry['service'] !== 'string')
+            return;
+        const service = entry['service'];
+        const known = ports.get(service);
+        if (known === undefined)
+            return;
+        const at = ['health', i, 'port'];
+        if (entry['port'] === undefined) {
+            if (known.listens === undefined) {
+                problems.push({ at: ['health', i], problem: `has no port, and ${service} sets no PORT in its compose environment: write the container port its health endpoint listens on (port: N)` });
+                return;
+            }
+            entry['port'] = known.listens;
+        }
+        else if (known.listens !== undefined && entry['port'] !== known.listens) {
+            problems.push({ at, problem: `is ${JSON.stringify(entry['port'])}, but the compose files set PORT ${known.listens} for ${service}: write the port once, in the compose file, and leave port out here` });
+            return;
+        }
+        const port = entry['port'];
+        if (typeof port === 'number' && known.published !== undefined && !known.published.includes(port)) {
+            problems.push({
+                at: known.listens === undefined ? at : ['health', i, 'service'],
+                problem: `${service} does not publish container port ${port} in its compose files (ports: "127.0.0.1:<host port>:${port}"): verify reaches a health endpoint through the port Docker publishes on the host's loopback`,
+            });
+        }
+    });
+    return problems;
+}
+
 ;// CONCATENATED MODULE: ../../packages/release/lib/error-code.js
 /** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
 function error_code_errorCode(error) {
@@ -49207,7 +49308,7 @@ function resolveRequiredValues(lines, defaults) {
 const SECRET_VARIABLE_FIELD = 'x-titan-variable';
 /** The folder of the application directory secret files must lie in. */
 const SHARED_DIR = 'shared';
-function isMapping(value) {
+function stack_secrets_isMapping(value) {
     return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 /**
@@ -49228,22 +49329,22 @@ function stackSecretsOf(documents) {
     const definitions = new Map();
     const users = new Map();
     for (const document of documents) {
-        if (!isMapping(document))
+        if (!stack_secrets_isMapping(document))
             continue;
         const secrets = document['secrets'];
-        if (isMapping(secrets)) {
+        if (stack_secrets_isMapping(secrets)) {
             for (const [name, definition] of Object.entries(secrets)) {
-                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
+                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(stack_secrets_isMapping(definition) ? definition : {}) });
             }
         }
         const services = document['services'];
-        if (!isMapping(services))
+        if (!stack_secrets_isMapping(services))
             continue;
         for (const [service, section] of Object.entries(services)) {
-            if (!isMapping(section) || !Array.isArray(section['secrets']))
+            if (!stack_secrets_isMapping(section) || !Array.isArray(section['secrets']))
                 continue;
             for (const entry of section['secrets']) {
-                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
+                const source = typeof entry === 'string' ? entry : stack_secrets_isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
                 if (source === undefined)
                     continue;
                 const set = users.get(source) ?? new Set();
@@ -49497,9 +49598,10 @@ function environmentEntries(node) {
 
 
 
+
 const STACK_FILE = 'stack.yml';
-/** Reads and checks `<dir>/stack.yml` against the release's compose services (when given). */
-async function readStackProfile(dir, services) {
+/** Reads and checks `<dir>/stack.yml` against the release's compose model (when given). */
+async function readStackProfile(dir, compose) {
     let text;
     try {
         text = await readFile(join(dir, STACK_FILE), 'utf8');
@@ -49510,32 +49612,63 @@ async function readStackProfile(dir, services) {
             ? 'is missing: the release source must describe its stack (service groups in stop order, infrastructure, health endpoints, policy reporters, database, halt); see examples/titan/stack.yml'
             : `cannot be read (${code})`, { cause: error });
     }
-    return parseStackProfile(text, services);
+    return parseStackProfile(text, compose);
 }
 /** Parses stack.yml's text; a ReleaseSourceError lists every problem as `stack.yml:LINE: ...`. */
-function parseStackProfile(text, services) {
-    const checked = checkedText(text, services);
+function parseStackProfile(text, compose) {
+    const checked = checkedText(text, compose, true);
     if (!Array.isArray(checked))
         return checked;
     const syntax = checked.some((p) => p.syntax);
     const lines = checked.map((p) => `${STACK_FILE}:${p.line}: ${p.message}`);
     throw new ReleaseSourceError(STACK_FILE, syntax ? `is not valid YAML:\n${lines.join('\n')}` : `has ${checked.length} problem(s):\n${lines.join('\n')}`);
 }
-/** Every problem of stack.yml's text, each at its line (none: the profile is sound). */
-function stackProfileProblems(text, services) {
-    const checked = checkedText(text, services);
+/**
+ * Every problem of stack.yml's text, each at its line (none: the profile is sound). Without the
+ * compose model, a health entry that leaves its port out is not a problem here.
+ */
+function stackProfileProblems(text, compose) {
+    const checked = checkedText(text, compose, false);
     return Array.isArray(checked) ? checked.map(({ line, message }) => ({ line, message })) : [];
 }
-function checkedText(text, services) {
+function checkedText(text, compose, reportUnfilled) {
     const lineCounter = new dist/* LineCounter */.HN();
     const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
     if (doc.errors.length > 0) {
         return doc.errors.map((e) => ({ line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? '', syntax: true }));
     }
-    const checked = stack_profile_checkStackProfile(doc.toJS(), services);
-    if (!Array.isArray(checked))
-        return checked;
+    const value = doc.toJS();
+    const portProblems = compose === undefined ? [] : fillHealthPorts(value, compose.ports);
+    // A health port stack.yml leaves out comes from the compose files: when they could not give it,
+    // that is said once (fillHealthPorts), or, without them, here, or not at all (the gatekeeper's
+    // compose check says why they could not be read).
+    const unfilled = new Set(portlessHealth(value));
+    const unresolved = compose !== undefined || !reportUnfilled ? [] : [...unfilled].map((i) => ({ at: ['health', i], problem: 'has no port, and without the compose files it cannot be taken from its service\'s PORT' }));
+    const profile = stack_profile_checkStackProfile(value, compose?.services);
+    if (!Array.isArray(profile) && portProblems.length === 0)
+        return profile;
+    const checked = [...portProblems, ...unresolved, ...(Array.isArray(profile) ? profile : []).flatMap((p) => withoutMissingPort(p, unfilled))];
     return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${stack_profile_formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
+}
+/** The indexes of the health entries that still have no port. */
+function portlessHealth(value) {
+    const health = value !== null && typeof value === 'object' ? value['health'] : undefined;
+    if (!Array.isArray(health))
+        return [];
+    return health.flatMap((entry, i) => (entry !== null && typeof entry === 'object' && !Array.isArray(entry) && entry['port'] === undefined ? [i] : []));
+}
+/** `problem`, less what it says of the missing port of an entry of `unfilled` (said otherwise). */
+function withoutMissingPort(problem, unfilled) {
+    const { at } = problem;
+    if (at[0] !== 'health' || typeof at[1] !== 'number' || !unfilled.has(at[1]))
+        return [problem];
+    if (at[2] === 'port')
+        return [];
+    const missing = /^missing (.*)$/.exec(problem.problem);
+    if (at.length !== 2 || missing?.[1] === undefined)
+        return [problem];
+    const rest = missing[1].split(', ').filter((m) => m !== 'port');
+    return rest.length === 0 ? [] : [{ at, problem: `missing ${rest.join(', ')}` }];
 }
 /** The line of the node at `at`, or of its nearest parent that exists. */
 function lineOf(doc, lineCounter, at) {
@@ -49551,7 +49684,8 @@ function lineOf(doc, lineCounter, at) {
 /**
  * The stack profile check: the release source's stack.yml (see @titan/release/stack-profile) is
  * there, well formed, and describes the services the compose files define (each in one group or in
- * infrastructure, the database in infrastructure, the halt responder in a trading group, ...).
+ * infrastructure, the database in infrastructure, the halt responder in a trading group, each health
+ * port the one its service's PORT says and publishes, ...).
  * Sign refuses a release without a sound profile; the gate says so first, before anything is built,
  * with every problem at its line.
  */
@@ -49559,7 +49693,7 @@ function lineOf(doc, lineCounter, at) {
 
 
 const stack_check_CHECK = 'stack';
-async function checkStackProfileFile(sourceDir, displayPath, services) {
+async function checkStackProfileFile(sourceDir, displayPath, compose) {
     let text;
     try {
         text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(sourceDir, STACK_FILE), 'utf8');
@@ -49577,7 +49711,7 @@ async function checkStackProfileFile(sourceDir, displayPath, services) {
             },
         ];
     }
-    return stackProfileProblems(text, services).map((p) => ({
+    return stackProfileProblems(text, compose).map((p) => ({
         check: stack_check_CHECK,
         severity: 'error',
         file: displayPath,
@@ -49588,6 +49722,7 @@ async function checkStackProfileFile(sourceDir, displayPath, services) {
 }
 
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/gate.js
+
 
 
 
@@ -49702,9 +49837,11 @@ async function runGate(options) {
     });
     await logger.group('Stack profile', async () => {
         // Checked against the compose services when every compose file could be read, on its own otherwise.
-        const services = composeFiles.length === composePaths.length ? [...new Set(composeFiles.flatMap((f) => [...(f.services?.entries.keys() ?? [])]))] : undefined;
+        const compose = composeFiles.length === composePaths.length
+            ? { services: [...new Set(composeFiles.flatMap((f) => [...(f.services?.entries.keys() ?? [])]))], ports: servicePortsOf(composeFiles.map((f) => f.document.document.toJS())) }
+            : undefined;
         const stackFile = `${source.dir}/stack.yml`;
-        const stackFindings = await checkStackProfileFile(source.dir, paths.of(stackFile), services);
+        const stackFindings = await checkStackProfileFile(source.dir, paths.of(stackFile), compose);
         logger.info(`${paths.of(stackFile)}: ${stackFindings.length} finding(s)`);
         findings.push(...stackFindings);
     });

@@ -41192,7 +41192,7 @@ __webpack_unused_export__ = composer.Composer;
 __webpack_unused_export__ = Document.Document;
 __webpack_unused_export__ = Schema.Schema;
 __webpack_unused_export__ = errors.YAMLError;
-__webpack_unused_export__ = errors.YAMLParseError;
+exports.XT = errors.YAMLParseError;
 __webpack_unused_export__ = errors.YAMLWarning;
 __webpack_unused_export__ = Alias.Alias;
 __webpack_unused_export__ = identity.isAlias;
@@ -41211,7 +41211,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-__webpack_unused_export__ = publicApi.parse;
+exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
@@ -47148,7 +47148,7 @@ module.exports = { version: packageJson.version }
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6168);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1641);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Build matrix' });
@@ -47158,7 +47158,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6168:
+/***/ 1641:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48043,27 +48043,53 @@ function checkAgainstPlan(matrix, digests, keys) {
 
 // EXTERNAL MODULE: ../../node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(3483);
-;// CONCATENATED MODULE: ../../packages/release/lib/error-code.js
-/** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
-function errorCode(error) {
-    if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
-        return error.code;
-    return error instanceof Error ? error.message : String(error);
-}
+;// CONCATENATED MODULE: ../../packages/release/lib/compose-references.js
 
-;// CONCATENATED MODULE: ../../packages/release/lib/release-source-error.js
-/**
- * Something wrong with the release source (services.yml and the files it names): the message names
- * the file, relative to the source folder, and says how to fix it.
- */
-class ReleaseSourceError extends Error {
-    name = 'ReleaseSourceError';
-    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
-    path;
-    constructor(path, problem, options = {}) {
-        super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
-        this.path = path;
+function compose_references_composeReferences(document) {
+    const services = record(record(document)?.['services']) ?? {};
+    const localPaths = [];
+    for (const [service, definition] of Object.entries(services)) {
+        const spec = record(definition) ?? {};
+        for (const volume of list(spec['volumes'])) {
+            const source = bindSource(volume);
+            if (source !== undefined)
+                localPaths.push(localPath(service, source));
+        }
+        for (const envFile of envFiles(spec['env_file']))
+            localPaths.push(localPath(service, envFile));
     }
+    return { services: Object.keys(services), localPaths };
+}
+function bindSource(volume) {
+    if (typeof volume === 'string') {
+        const source = volume.split(':')[0] ?? '';
+        return isRelative(source) ? source : undefined;
+    }
+    const long = record(volume);
+    if (long?.['type'] !== 'bind' || typeof long['source'] !== 'string')
+        return undefined;
+    return isRelative(long['source']) ? long['source'] : undefined;
+}
+function envFiles(value) {
+    const entries = typeof value === 'string' ? [value] : list(value);
+    return entries
+        .map((entry) => (typeof entry === 'string' ? entry : record(entry)?.['path']))
+        .filter((path) => typeof path === 'string' && !path.startsWith('/') && !path.includes('$'));
+}
+/** `.`-relative and without interpolation: `./config/x`, `../x`, `.`; named volumes are not paths. */
+function isRelative(source) {
+    return (source === '.' || source.startsWith('./') || source.startsWith('../')) && !source.includes('$');
+}
+function localPath(service, written) {
+    const normalized = external_node_path_namespaceObject.posix.normalize(written).replace(/\/+$/, '');
+    const leaves = normalized === '..' || normalized.startsWith('../') || normalized.startsWith('/');
+    return { service, written, path: leaves ? undefined : normalized };
+}
+function record(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+}
+function list(value) {
+    return Array.isArray(value) ? value : [];
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile.js
@@ -48114,7 +48140,7 @@ function stack_profile_checkStackProfile(value, services) {
     const root = mapping(value, [], MEMBERS, say);
     if (root === undefined)
         return problems;
-    const groups = list(root['groups'], ['groups'], say).map((entry, i) => {
+    const groups = stack_profile_list(root['groups'], ['groups'], say).map((entry, i) => {
         const group = mapping(entry, ['groups', i], ['name', 'services', 'trading'], say) ?? {};
         const name = stack_profile_text(group['name'], ['groups', i, 'name'], GROUP_NAME_PATTERN, say);
         if (typeof group['trading'] !== 'boolean')
@@ -48126,7 +48152,7 @@ function stack_profile_checkStackProfile(value, services) {
     if (!groups.some((g) => g.trading))
         say(['groups'], 'no group is trading: say which services a stop halts (trading: true)');
     const infrastructure = names(root['infrastructure'], ['infrastructure'], say, false);
-    const health = list(root['health'], ['health'], say).map((entry, i) => {
+    const health = stack_profile_list(root['health'], ['health'], say).map((entry, i) => {
         const at = ['health', i];
         const endpoint = mapping(entry, at, ['body', 'path', 'port', 'service'], say) ?? {};
         const port = endpoint['port'];
@@ -48232,7 +48258,7 @@ function mapping(value, at, members, say) {
         say([...at, key], `is not a member (expected ${members.join(', ')})`);
     return record;
 }
-function list(value, at, say) {
+function stack_profile_list(value, at, say) {
     if (value === undefined)
         return [];
     if (!Array.isArray(value)) {
@@ -48251,7 +48277,7 @@ function stack_profile_text(value, at, pattern, say) {
     return value;
 }
 function names(value, at, say, nonEmpty) {
-    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], image_reference_SERVICE_NAME_PATTERN, say));
+    const entries = stack_profile_list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], image_reference_SERVICE_NAME_PATTERN, say));
     if (nonEmpty && entries.length === 0 && value !== undefined)
         say(at, 'must name at least one service');
     entries.forEach((s, i) => {
@@ -48259,296 +48285,6 @@ function names(value, at, say, nonEmpty) {
             say([...at, i], `${s} is listed twice`);
     });
     return entries;
-}
-
-;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile-file.js
-/**
- * stack.yml, beside services.yml in the release source: the stack profile as its operators write it
- * (see stack-profile.ts for what each member means, examples/titan/stack.yml for one). Reading it
- * reports every problem at once, each with the file and line.
- */
-
-
-
-
-
-
-const STACK_FILE = 'stack.yml';
-/** Reads and checks `<dir>/stack.yml` against the release's compose services (when given). */
-async function readStackProfile(dir, services) {
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, STACK_FILE), 'utf8');
-    }
-    catch (error) {
-        const code = errorCode(error);
-        throw new ReleaseSourceError(STACK_FILE, code === 'ENOENT'
-            ? 'is missing: the release source must describe its stack (service groups in stop order, infrastructure, health endpoints, policy reporters, database, halt); see examples/titan/stack.yml'
-            : `cannot be read (${code})`, { cause: error });
-    }
-    return parseStackProfile(text, services);
-}
-/** Parses stack.yml's text; a ReleaseSourceError lists every problem as `stack.yml:LINE: ...`. */
-function parseStackProfile(text, services) {
-    const checked = checkedText(text, services);
-    if (!Array.isArray(checked))
-        return checked;
-    const syntax = checked.some((p) => p.syntax);
-    const lines = checked.map((p) => `${STACK_FILE}:${p.line}: ${p.message}`);
-    throw new ReleaseSourceError(STACK_FILE, syntax ? `is not valid YAML:\n${lines.join('\n')}` : `has ${checked.length} problem(s):\n${lines.join('\n')}`);
-}
-/** Every problem of stack.yml's text, each at its line (none: the profile is sound). */
-function stackProfileProblems(text, services) {
-    const checked = checkedText(text, services);
-    return Array.isArray(checked) ? checked.map(({ line, message }) => ({ line, message })) : [];
-}
-function checkedText(text, services) {
-    const lineCounter = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-    if (doc.errors.length > 0) {
-        return doc.errors.map((e) => ({ line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? '', syntax: true }));
-    }
-    const checked = stack_profile_checkStackProfile(doc.toJS(), services);
-    if (!Array.isArray(checked))
-        return checked;
-    return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${stack_profile_formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
-}
-/** The line of the node at `at`, or of its nearest parent that exists. */
-function lineOf(doc, lineCounter, at) {
-    for (let n = at.length; n >= 0; n -= 1) {
-        const node = n === 0 ? doc.contents : doc.getIn(at.slice(0, n), true);
-        if ((0,dist/* isNode */.Ll)(node) && node.range !== undefined && node.range !== null)
-            return lineCounter.linePos(node.range[0]).line;
-    }
-    return 1;
-}
-
-;// CONCATENATED MODULE: ../../packages/matrix/lib/risk.js
-
-
-
-const RANK = { low: 0, medium: 1, high: 2 };
-const MAX_PATHS_PER_REASON = 10;
-async function assessRisk(options) {
-    if (options.changedPaths === undefined) {
-        return {
-            level: 'high',
-            reasons: ['high: no previous release to compare with (input since is empty): every change counts as high'],
-            changes: [],
-        };
-    }
-    const paths = [...new Set(options.changedPaths.map(normaliseChangedPath).filter((p) => p !== ''))];
-    if (paths.length === 0) {
-        return { level: 'low', reasons: [`low: nothing changed${options.since === undefined ? '' : ` since ${options.since}`}`], changes: [] };
-    }
-    const critical = options.criticalServices ?? (await readStackProfile(options.services.dir)).critical;
-    const areas = await releaseAreas(options.services, critical);
-    const changes = paths.map((path) => {
-        const absolute = (0,external_node_path_namespaceObject.resolve)(options.repoRoot, path);
-        const area = areas.find((a) => a.contains(absolute));
-        if (area !== undefined)
-            return { path, level: area.level, area: area.label };
-        if (isDocumentationOrTest(path))
-            return { path, level: 'low', area: 'documentation or tests' };
-        return { path, level: 'medium', area: 'other files (not documentation or tests)' };
-    });
-    const level = changes.reduce((max, c) => (RANK[c.level] > RANK[max] ? c.level : max), 'low');
-    return { level, reasons: reasonsFor(changes), changes };
-}
-async function releaseAreas(services, critical) {
-    const highest = [];
-    const others = [];
-    const contexts = new Map();
-    for (const spec of services.images) {
-        let entry = contexts.get(spec.context);
-        if (entry === undefined) {
-            entry = { services: [], dockerfiles: new Set(), ignore: await contextIgnoreRules(spec.context, spec.dockerfile), critical: false };
-            contexts.set(spec.context, entry);
-        }
-        entry.services.push(spec.service);
-        entry.dockerfiles.add(spec.dockerfile);
-        if (critical.includes(spec.service))
-            entry.critical = true;
-    }
-    for (const [context, entry] of contexts) {
-        const label = entry.critical
-            ? `critical build context (${entry.services.filter((s) => critical.includes(s)).join(', ')}${entry.services.length > 1 ? `; shared with ${entry.services.filter((s) => !critical.includes(s)).join(', ')}` : ''})`
-            : `build context of ${entry.services.join(', ')}`;
-        const area = {
-            level: entry.critical ? 'high' : 'medium',
-            label,
-            contains: (path) => entry.dockerfiles.has(path) || (isInside(path, context) && !entry.ignore.ignores(relativeTo(context, path))),
-        };
-        (entry.critical ? highest : others).push(area);
-    }
-    const release = services.release;
-    const at = (path) => (0,external_node_path_namespaceObject.resolve)(services.dir, path);
-    highest.push(directoryArea('high', 'migrations', at(release.migrations)));
-    highest.push(fileArea('high', 'compose files', release.compose.map(at)));
-    others.push(fileArea('medium', 'policy file', [at(release.policy)]));
-    others.push(directoryArea('medium', 'config', at(release.config)));
-    if (release.envTemplate !== undefined)
-        others.push(fileArea('medium', 'env template', [at(release.envTemplate)]));
-    others.push(fileArea('medium', 'services.yml', [services.path]));
-    return [...highest, ...others];
-}
-function directoryArea(level, label, dir) {
-    return { level, label, contains: (path) => isInside(path, dir) };
-}
-function fileArea(level, label, files) {
-    return { level, label, contains: (path) => files.includes(path) };
-}
-function reasonsFor(changes) {
-    const byArea = new Map();
-    for (const change of changes)
-        byArea.set(change.area, [...(byArea.get(change.area) ?? []), change]);
-    return [...byArea.values()]
-        .sort((a, b) => RANK[b[0]?.level ?? 'low'] - RANK[a[0]?.level ?? 'low'])
-        .map((group) => {
-        const first = group[0];
-        const shown = group.slice(0, MAX_PATHS_PER_REASON).map((c) => c.path);
-        const more = group.length > MAX_PATHS_PER_REASON ? ` and ${group.length - MAX_PATHS_PER_REASON} more` : '';
-        return `${first?.level ?? 'low'}: ${first?.area ?? ''} changed: ${shown.join(', ')}${more}`;
-    });
-}
-const DOC_FILE = /\.(?:md|markdown|rst|adoc)$/i;
-const DOC_NAME = /^(?:LICENSE|LICENCE|NOTICE|AUTHORS|CODEOWNERS)(?:\.[a-z]+)?$/i;
-const DOC_DIR = new Set(['docs', 'doc']);
-const TEST_DIR = new Set(['test', 'tests', '__tests__', 'testdata']);
-const TEST_FILE = /(?:\.(?:test|spec)\.[^/]+|_test\.[a-z0-9]+)$/i;
-function isDocumentationOrTest(path) {
-    const segments = path.split('/');
-    const name = segments.at(-1) ?? '';
-    const dirs = segments.slice(0, -1);
-    return (DOC_FILE.test(name) ||
-        DOC_NAME.test(name) ||
-        TEST_FILE.test(name) ||
-        dirs.some((d) => DOC_DIR.has(d) || TEST_DIR.has(d)));
-}
-function normaliseChangedPath(path) {
-    const trimmed = path.trim().replace(/\\/g, '/');
-    if (trimmed === '')
-        return '';
-    return external_node_path_namespaceObject.posix.normalize(trimmed).replace(/^(?:\.\/)+/, '').replace(/\/+$/, '');
-}
-function isInside(path, dir) {
-    const rel = (0,external_node_path_namespaceObject.relative)(dir, path);
-    return rel === '' || (!rel.startsWith(`..${external_node_path_namespaceObject.sep}`) && rel !== '..' && !rel.startsWith(external_node_path_namespaceObject.sep) && !/^[a-zA-Z]:/.test(rel));
-}
-function relativeTo(dir, path) {
-    return (0,external_node_path_namespaceObject.relative)(dir, path).split(external_node_path_namespaceObject.sep).join('/');
-}
-
-;// CONCATENATED MODULE: ../../packages/matrix/lib/strategy-matrix.js
-
-const LEG_FIELDS = ['service', 'image', 'context', 'dockerfile', 'build-args', 'tags', 'cache-key'];
-/** Reads the `matrix` output of a plan back (for a record step that checks it got every leg). */
-function parseStrategyMatrix(text) {
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch (error) {
-        throw new MatrixInputError('matrix', `the matrix is not JSON (${error instanceof Error ? error.message : String(error)}): pass the plan step's matrix output as it is`);
-    }
-    const include = typeof value === 'object' && value !== null && 'include' in value ? value.include : undefined;
-    if (!Array.isArray(include))
-        throw new MatrixInputError('matrix', 'the matrix has no include list: pass the plan step\'s matrix output as it is');
-    const legs = [];
-    include.forEach((leg, i) => {
-        if (typeof leg !== 'object' || leg === null)
-            throw new MatrixInputError('matrix', `matrix include[${i}] is not an object`);
-        const record = leg;
-        for (const field of LEG_FIELDS) {
-            if (typeof record[field] !== 'string')
-                throw new MatrixInputError('matrix', `matrix include[${i}] has no string "${field}"`);
-        }
-        legs.push(record);
-    });
-    return { include: legs };
-}
-
-;// CONCATENATED MODULE: ../../packages/release/lib/bundle-path.js
-/**
- * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
- * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
- * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
- * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
- */
-const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
-const BUNDLE_PATH_MAX_LENGTH = 1024;
-/** Why a path is not allowed in a bundle, or undefined when it is. */
-function bundle_path_bundlePathProblem(path) {
-    if (path === '')
-        return 'the path is empty';
-    if (path.length > BUNDLE_PATH_MAX_LENGTH)
-        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
-    if (path.startsWith('/'))
-        return 'the path is absolute; bundle paths are relative to the bundle folder';
-    if (!BUNDLE_PATH_PATTERN.test(path)) {
-        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
-    }
-    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
-        return 'the path has a "." or ".." segment';
-    }
-    return undefined;
-}
-function isBundlePath(path) {
-    return bundle_path_bundlePathProblem(path) === undefined;
-}
-
-;// CONCATENATED MODULE: ../../packages/release/lib/build-args.js
-
-/**
- * The build args of an image in services.yml: a mapping `NAME: value` or a list of `NAME=value`,
- * each name a shell-style identifier, each value one line, each name once. Numbers and booleans are
- * kept as written (`1.10` stays "1.10"). Sorted by name, which is how build keys hash them.
- */
-const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-function buildArgsOf(node, where) {
-    const args = new Map();
-    const problems = [];
-    const add = (name, value, at) => {
-        if (!BUILD_ARG_NAME.test(name))
-            problems.push({ node: at, message: `${where}: "${name}" is not a valid build arg name (${BUILD_ARG_NAME.source})` });
-        else if (/[\r\n]/.test(value))
-            problems.push({ node: at, message: `${where}.${name}: the value spans lines; build args are one line each` });
-        else if (args.has(name))
-            problems.push({ node: at, message: `${where}: ${name} is given twice` });
-        else
-            args.set(name, value);
-    };
-    if ((0,dist/* isMap */.jh)(node)) {
-        for (const pair of node.items) {
-            const key = pair.key;
-            const value = pair.value;
-            if (!(0,dist/* isScalar */.jn)(key) || typeof key.value !== 'string') {
-                problems.push({ node: key ?? node, message: `${where}: every key must be a build arg name` });
-                continue;
-            }
-            const scalar = (0,dist/* isScalar */.jn)(value) ? value.value : undefined;
-            if (value === null || !(typeof scalar === 'string' || typeof scalar === 'number' || typeof scalar === 'boolean')) {
-                problems.push({ node: value ?? key, message: `${where}.${key.value}: expected a string, number or boolean value` });
-                continue;
-            }
-            add(key.value, typeof scalar === 'string' ? scalar : (value.source ?? String(scalar)), value);
-        }
-    }
-    else if ((0,dist/* isSeq */.oP)(node)) {
-        for (const item of node.items) {
-            const entry = (0,dist/* isScalar */.jn)(item) && typeof item.value === 'string' ? item.value : undefined;
-            const eq = entry?.indexOf('=') ?? -1;
-            if (entry === undefined || eq <= 0) {
-                problems.push({ node: item ?? node, message: `${where}: expected NAME=value entries` });
-                continue;
-            }
-            add(entry.slice(0, eq), entry.slice(eq + 1), item);
-        }
-    }
-    else {
-        problems.push({ node, message: `${where}: expected a mapping of NAME: value` });
-    }
-    return { args: [...args.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), problems };
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/manifest.js
@@ -48758,6 +48494,112 @@ function decodeUtf8(bytes) {
     catch {
         throw new ManifestError(`${MANIFEST_FILE} is not valid UTF-8`);
     }
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/release-source-error.js
+/**
+ * Something wrong with the release source (services.yml and the files it names): the message names
+ * the file, relative to the source folder, and says how to fix it.
+ */
+class release_source_error_ReleaseSourceError extends Error {
+    name = 'ReleaseSourceError';
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path;
+    constructor(path, problem, options = {}) {
+        super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
+        this.path = path;
+    }
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/error-code.js
+/** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
+function error_code_errorCode(error) {
+    if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
+        return error.code;
+    return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/bundle-path.js
+/**
+ * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
+ * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
+ * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
+ * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
+ */
+const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+const BUNDLE_PATH_MAX_LENGTH = 1024;
+/** Why a path is not allowed in a bundle, or undefined when it is. */
+function bundle_path_bundlePathProblem(path) {
+    if (path === '')
+        return 'the path is empty';
+    if (path.length > BUNDLE_PATH_MAX_LENGTH)
+        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
+    if (path.startsWith('/'))
+        return 'the path is absolute; bundle paths are relative to the bundle folder';
+    if (!BUNDLE_PATH_PATTERN.test(path)) {
+        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
+    }
+    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+        return 'the path has a "." or ".." segment';
+    }
+    return undefined;
+}
+function isBundlePath(path) {
+    return bundle_path_bundlePathProblem(path) === undefined;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/build-args.js
+
+/**
+ * The build args of an image in services.yml: a mapping `NAME: value` or a list of `NAME=value`,
+ * each name a shell-style identifier, each value one line, each name once. Numbers and booleans are
+ * kept as written (`1.10` stays "1.10"). Sorted by name, which is how build keys hash them.
+ */
+const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function buildArgsOf(node, where) {
+    const args = new Map();
+    const problems = [];
+    const add = (name, value, at) => {
+        if (!BUILD_ARG_NAME.test(name))
+            problems.push({ node: at, message: `${where}: "${name}" is not a valid build arg name (${BUILD_ARG_NAME.source})` });
+        else if (/[\r\n]/.test(value))
+            problems.push({ node: at, message: `${where}.${name}: the value spans lines; build args are one line each` });
+        else if (args.has(name))
+            problems.push({ node: at, message: `${where}: ${name} is given twice` });
+        else
+            args.set(name, value);
+    };
+    if ((0,dist/* isMap */.jh)(node)) {
+        for (const pair of node.items) {
+            const key = pair.key;
+            const value = pair.value;
+            if (!(0,dist/* isScalar */.jn)(key) || typeof key.value !== 'string') {
+                problems.push({ node: key ?? node, message: `${where}: every key must be a build arg name` });
+                continue;
+            }
+            const scalar = (0,dist/* isScalar */.jn)(value) ? value.value : undefined;
+            if (value === null || !(typeof scalar === 'string' || typeof scalar === 'number' || typeof scalar === 'boolean')) {
+                problems.push({ node: value ?? key, message: `${where}.${key.value}: expected a string, number or boolean value` });
+                continue;
+            }
+            add(key.value, typeof scalar === 'string' ? scalar : (value.source ?? String(scalar)), value);
+        }
+    }
+    else if ((0,dist/* isSeq */.oP)(node)) {
+        for (const item of node.items) {
+            const entry = (0,dist/* isScalar */.jn)(item) && typeof item.value === 'string' ? item.value : undefined;
+            const eq = entry?.indexOf('=') ?? -1;
+            if (entry === undefined || eq <= 0) {
+                problems.push({ node: item ?? node, message: `${where}: expected NAME=value entries` });
+                continue;
+            }
+            add(entry.slice(0, eq), entry.slice(eq + 1), item);
+        }
+    }
+    else {
+        problems.push({ node, message: `${where}: expected a mapping of NAME: value` });
+    }
+    return { args: [...args.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), problems };
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/production-value-names.js
@@ -49070,9 +48912,9 @@ class ServicesFileReader {
 
 
 
-const SERVICES_FILE = 'services.yml';
+const services_file_SERVICES_FILE = 'services.yml';
 /** services.yml says something wrong: every problem, each as `<file>:LINE: ...` in the message. */
-class ServicesFileError extends ReleaseSourceError {
+class ServicesFileError extends release_source_error_ReleaseSourceError {
     name = 'ServicesFileError';
     problems;
     constructor(displayPath, problems) {
@@ -49084,7 +48926,7 @@ class ServicesFileError extends ReleaseSourceError {
  * Reads and checks the services.yml at `path`; `displayPath` is how messages name it (default: as
  * given). Throws ServicesFileError listing every problem, ReleaseSourceError when it cannot be read.
  */
-async function readServicesFile(path, displayPath = path) {
+async function services_file_readServicesFile(path, displayPath = path) {
     const checked = await checkServicesFile(path, displayPath);
     if (checked.file === undefined)
         throw new ServicesFileError(displayPath, checked.problems);
@@ -49097,13 +48939,579 @@ async function checkServicesFile(path, displayPath = path) {
         text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
-        const code = errorCode(error);
-        throw new ReleaseSourceError(displayPath, code === 'ENOENT' ? `does not exist: a release source holds a ${SERVICES_FILE} (see examples/titan/${SERVICES_FILE})` : `cannot be read (${code})`, { cause: error });
+        const code = error_code_errorCode(error);
+        throw new release_source_error_ReleaseSourceError(displayPath, code === 'ENOENT' ? `does not exist: a release source holds a ${services_file_SERVICES_FILE} (see examples/titan/${services_file_SERVICES_FILE})` : `cannot be read (${code})`, { cause: error });
     }
     const reader = new ServicesFileReader(text, (0,external_node_path_namespaceObject.resolve)(path));
     const file = await reader.read();
     const problems = reader.problems();
     return problems.length === 0 && file !== undefined ? { file, problems: [] } : { file: undefined, problems };
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/source-tree.js
+
+
+
+
+
+/** Checks that `path` (relative to `root`) is a regular file that can be shipped. */
+async function source_tree_sourceFile(root, path) {
+    checkPath(path);
+    await checkAncestors(root, path);
+    const absolutePath = (0,external_node_path_namespaceObject.join)(root, path);
+    const kind = await entryKind(root, path);
+    if (kind !== 'file')
+        throw new release_source_error_ReleaseSourceError(path, `is ${kind}, expected a regular file`);
+    return { path, absolutePath };
+}
+/** Every regular file under the folder `path` (relative to `root`), sorted by path. */
+async function source_tree_sourceFolder(root, path) {
+    checkPath(path);
+    await checkAncestors(root, path);
+    const kind = await entryKind(root, path);
+    if (kind !== 'a directory')
+        throw new ReleaseSourceError(path, `is ${kind}, expected a folder`);
+    const files = [];
+    await source_tree_walk(root, path, files);
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+async function source_tree_walk(root, folder, files) {
+    let names;
+    try {
+        names = await readdir(join(root, folder));
+    }
+    catch (error) {
+        throw new ReleaseSourceError(folder, `cannot be read (${errorCode(error)})`, { cause: error });
+    }
+    for (const name of names) {
+        const path = `${folder}/${name}`;
+        checkPath(path);
+        const kind = await entryKind(root, path);
+        if (kind === 'a directory')
+            await source_tree_walk(root, path, files);
+        else if (kind === 'file')
+            files.push({ path, absolutePath: join(root, path) });
+        else
+            throw new ReleaseSourceError(path, `is ${kind}; a release holds regular files and folders only`);
+    }
+}
+/** Every folder on the way to `path` is a real folder (not a symbolic link to somewhere else). */
+async function checkAncestors(root, path) {
+    const segments = path.split('/');
+    for (let i = 1; i < segments.length; i += 1) {
+        const ancestor = segments.slice(0, i).join('/');
+        const kind = await entryKind(root, ancestor);
+        if (kind !== 'a directory')
+            throw new release_source_error_ReleaseSourceError(ancestor, `is ${kind}, expected a folder`);
+    }
+}
+function checkPath(path) {
+    const problem = bundle_path_bundlePathProblem(path);
+    if (problem !== undefined) {
+        throw new release_source_error_ReleaseSourceError(path, `unsafe path: ${problem}. Rename it (letters, digits, ".", "_", "-")`);
+    }
+}
+/** What is at the path, without following a symbolic link; unreadable entries are errors. */
+async function entryKind(root, path) {
+    const absolute = (0,external_node_path_namespaceObject.join)(root, path);
+    let info;
+    try {
+        info = await (0,promises_namespaceObject.lstat)(absolute);
+    }
+    catch (error) {
+        const code = error_code_errorCode(error);
+        const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`;
+        throw new release_source_error_ReleaseSourceError(path, problem, { cause: error });
+    }
+    if (info.isFile())
+        return 'file';
+    if (info.isDirectory())
+        return 'a directory';
+    if (info.isSymbolicLink()) {
+        const target = await (0,promises_namespaceObject.readlink)(absolute).catch(() => '?');
+        const dangling = await (0,promises_namespaceObject.stat)(absolute).then(() => false, () => true);
+        throw new release_source_error_ReleaseSourceError(path, dangling
+            ? `is a dangling symbolic link (to ${target}) and cannot be read; put the file itself there`
+            : `is a symbolic link (to ${target}); a release holds regular files only, put the file itself there`);
+    }
+    if (info.isFIFO())
+        return 'a named pipe';
+    if (info.isSocket())
+        return 'a socket';
+    return 'a device';
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/service-ports.js
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** A port number written as a number or a string of digits; undefined for anything else. */
+function portNumber(value) {
+    const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+    if (!/^\d{1,5}$/.test(text))
+        return undefined;
+    const port = Number(text);
+    return port >= 1 && port <= 65535 ? port : undefined;
+}
+/** The PORT value of one `environment:` section (mapping or `NAME=value` list); null when it does not set it. */
+function environmentPort(environment) {
+    if (isMapping(environment))
+        return Object.hasOwn(environment, 'PORT') ? (environment['PORT'] ?? '') : null;
+    if (Array.isArray(environment)) {
+        const entry = environment.findLast((e) => typeof e === 'string' && e.startsWith('PORT='));
+        return entry === undefined ? null : entry.slice('PORT='.length);
+    }
+    return null;
+}
+/** The container ports of one `ports:` entry (short `[IP:][HOST:]TARGET[/PROTO]`, a range, or long syntax); undefined when not known here. */
+function targets(entry) {
+    const target = isMapping(entry) ? entry['target'] : typeof entry === 'number' ? entry : typeof entry === 'string' ? entry.split('/')[0]?.split(':').pop() : undefined;
+    const text = typeof target === 'number' ? String(target) : target;
+    if (typeof text !== 'string')
+        return undefined;
+    const range = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+    if (range) {
+        const [from, to] = [Number(range[1]), Number(range[2])];
+        return from <= to && to - from < 1024 ? Array.from({ length: to - from + 1 }, (_, i) => from + i) : undefined;
+    }
+    const port = portNumber(text);
+    return port === undefined ? undefined : [port];
+}
+/** Each service's ports, from the parsed compose files in `-f` order. */
+function service_ports_servicePortsOf(documents) {
+    const listens = new Map();
+    const published = new Map();
+    for (const doc of documents) {
+        const services = isMapping(doc) ? doc['services'] : undefined;
+        if (!isMapping(services))
+            continue;
+        for (const [name, section] of Object.entries(services)) {
+            if (!isMapping(section))
+                continue;
+            const port = environmentPort(section['environment']);
+            if (port !== null)
+                listens.set(name, port);
+            const before = published.has(name) ? published.get(name) : [];
+            const entries = Array.isArray(section['ports']) ? section['ports'] : [];
+            const found = entries.map(targets);
+            published.set(name, before === undefined || found.includes(undefined) ? undefined : [...before, ...found.flatMap((t) => t ?? [])]);
+        }
+    }
+    const out = new Map();
+    for (const name of published.keys())
+        out.set(name, { listens: portNumber(listens.get(name)), published: published.get(name) });
+    return out;
+}
+/**
+ * Fills in, in a parsed stack.yml (`value`), the port of each health endpoint that leaves it out
+ * from its service's PORT, and returns every disagreement: a port written in stack.yml that is not
+ * the service's PORT, a port neither place writes, a health port the service does not publish.
+ */
+function fillHealthPorts(value, ports) {
+    const problems = [];
+    const health = isMapping(value) ? value['health'] : undefined;
+    if (!Array.isArray(health))
+        return problems;
+    health.forEach((entry, i) => {
+        if (!isMapping(entry) || typeof entry['service'] !== 'string')
+            return;
+        const service = entry['service'];
+        const known = ports.get(service);
+        if (known === undefined)
+            return;
+        const at = ['health', i, 'port'];
+        if (entry['port'] === undefined) {
+            if (known.listens === undefined) {
+                problems.push({ at: ['health', i], problem: `has no port, and ${service} sets no PORT in its compose environment: write the container port its health endpoint listens on (port: N)` });
+                return;
+            }
+            entry['port'] = known.listens;
+        }
+        else if (known.listens !== undefined && entry['port'] !== known.listens) {
+            problems.push({ at, problem: `is ${JSON.stringify(entry['port'])}, but the compose files set PORT ${known.listens} for ${service}: write the port once, in the compose file, and leave port out here` });
+            return;
+        }
+        const port = entry['port'];
+        if (typeof port === 'number' && known.published !== undefined && !known.published.includes(port)) {
+            problems.push({
+                at: known.listens === undefined ? at : ['health', i, 'service'],
+                problem: `${service} does not publish container port ${port} in its compose files (ports: "127.0.0.1:<host port>:${port}"): verify reaches a health endpoint through the port Docker publishes on the host's loopback`,
+            });
+        }
+    });
+    return problems;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile-file.js
+/**
+ * stack.yml, beside services.yml in the release source: the stack profile as its operators write it
+ * (see stack-profile.ts for what each member means, examples/titan/stack.yml for one). Reading it
+ * reports every problem at once, each with the file and line.
+ */
+
+
+
+
+
+
+
+const STACK_FILE = 'stack.yml';
+/** Reads and checks `<dir>/stack.yml` against the release's compose model (when given). */
+async function stack_profile_file_readStackProfile(dir, compose) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, STACK_FILE), 'utf8');
+    }
+    catch (error) {
+        const code = error_code_errorCode(error);
+        throw new release_source_error_ReleaseSourceError(STACK_FILE, code === 'ENOENT'
+            ? 'is missing: the release source must describe its stack (service groups in stop order, infrastructure, health endpoints, policy reporters, database, halt); see examples/titan/stack.yml'
+            : `cannot be read (${code})`, { cause: error });
+    }
+    return parseStackProfile(text, compose);
+}
+/** Parses stack.yml's text; a ReleaseSourceError lists every problem as `stack.yml:LINE: ...`. */
+function parseStackProfile(text, compose) {
+    const checked = checkedText(text, compose, true);
+    if (!Array.isArray(checked))
+        return checked;
+    const syntax = checked.some((p) => p.syntax);
+    const lines = checked.map((p) => `${STACK_FILE}:${p.line}: ${p.message}`);
+    throw new release_source_error_ReleaseSourceError(STACK_FILE, syntax ? `is not valid YAML:\n${lines.join('\n')}` : `has ${checked.length} problem(s):\n${lines.join('\n')}`);
+}
+/**
+ * Every problem of stack.yml's text, each at its line (none: the profile is sound). Without the
+ * compose model, a health entry that leaves its port out is not a problem here.
+ */
+function stackProfileProblems(text, compose) {
+    const checked = checkedText(text, compose, false);
+    return Array.isArray(checked) ? checked.map(({ line, message }) => ({ line, message })) : [];
+}
+function checkedText(text, compose, reportUnfilled) {
+    const lineCounter = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+    if (doc.errors.length > 0) {
+        return doc.errors.map((e) => ({ line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? '', syntax: true }));
+    }
+    const value = doc.toJS();
+    const portProblems = compose === undefined ? [] : fillHealthPorts(value, compose.ports);
+    // A health port stack.yml leaves out comes from the compose files: when they could not give it,
+    // that is said once (fillHealthPorts), or, without them, here, or not at all (the gatekeeper's
+    // compose check says why they could not be read).
+    const unfilled = new Set(portlessHealth(value));
+    const unresolved = compose !== undefined || !reportUnfilled ? [] : [...unfilled].map((i) => ({ at: ['health', i], problem: 'has no port, and without the compose files it cannot be taken from its service\'s PORT' }));
+    const profile = stack_profile_checkStackProfile(value, compose?.services);
+    if (!Array.isArray(profile) && portProblems.length === 0)
+        return profile;
+    const checked = [...portProblems, ...unresolved, ...(Array.isArray(profile) ? profile : []).flatMap((p) => withoutMissingPort(p, unfilled))];
+    return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${stack_profile_formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
+}
+/** The indexes of the health entries that still have no port. */
+function portlessHealth(value) {
+    const health = value !== null && typeof value === 'object' ? value['health'] : undefined;
+    if (!Array.isArray(health))
+        return [];
+    return health.flatMap((entry, i) => (entry !== null && typeof entry === 'object' && !Array.isArray(entry) && entry['port'] === undefined ? [i] : []));
+}
+/** `problem`, less what it says of the missing port of an entry of `unfilled` (said otherwise). */
+function withoutMissingPort(problem, unfilled) {
+    const { at } = problem;
+    if (at[0] !== 'health' || typeof at[1] !== 'number' || !unfilled.has(at[1]))
+        return [problem];
+    if (at[2] === 'port')
+        return [];
+    const missing = /^missing (.*)$/.exec(problem.problem);
+    if (at.length !== 2 || missing?.[1] === undefined)
+        return [problem];
+    const rest = missing[1].split(', ').filter((m) => m !== 'port');
+    return rest.length === 0 ? [] : [{ at, problem: `missing ${rest.join(', ')}` }];
+}
+/** The line of the node at `at`, or of its nearest parent that exists. */
+function lineOf(doc, lineCounter, at) {
+    for (let n = at.length; n >= 0; n -= 1) {
+        const node = n === 0 ? doc.contents : doc.getIn(at.slice(0, n), true);
+        if ((0,dist/* isNode */.Ll)(node) && node.range !== undefined && node.range !== null)
+            return lineCounter.linePos(node.range[0]).line;
+    }
+    return 1;
+}
+
+;// CONCATENATED MODULE: ../../packages/release/lib/release-source.js
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * A release source: services.yml and the files it names (see examples/titan). services.yml says
+ * where the compose files, the policy, the config and migrations folders are (paths relative to
+ * it) and which image each compose service runs. Reading it checks everything sign relies on, so a
+ * bad source fails here, naming the file and the fix, before anything is written.
+ */
+
+const RESERVED_PATHS = new Set([MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE]);
+async function readReleaseSource(folder) {
+    const dir = await sourceRoot(folder);
+    const spec = await readServicesFile(join(dir, SERVICES_FILE), SERVICES_FILE);
+    const { compose, policy, config, migrations } = spec.release;
+    const composeFiles = await Promise.all(compose.map((path) => sourceFile(dir, path)));
+    const configFiles = await sourceFolder(dir, config);
+    const migrationFiles = await sourceFolder(dir, migrations);
+    if (!configFiles.some((f) => f.path === policy))
+        await sourceFile(dir, policy);
+    checkMigrations(migrations, migrationFiles);
+    const files = new Map();
+    for (const file of [...composeFiles, ...configFiles, ...migrationFiles]) {
+        checkReserved(file.path);
+        files.set(file.path, file);
+    }
+    const { services: composeServices, documents } = await checkComposeFiles(dir, compose, new Set(files.keys()));
+    const stack = await readStackProfile(dir, { services: composeServices, ports: servicePortsOf(documents) });
+    return {
+        dir,
+        ...(spec.registry === undefined ? {} : { registry: spec.registry }),
+        compose,
+        policy,
+        config,
+        migrations,
+        images: spec.images.map(({ service, image }) => ({ service, image })),
+        composeServices,
+        files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+        stack,
+    };
+}
+/** The migrations folder's files, by the one migration-file rule: every problem at once. */
+function checkMigrations(folder, files) {
+    const entries = new Map();
+    for (const file of files) {
+        const [name = '', ...below] = file.path.slice(folder.length + 1).split('/');
+        entries.set(name, below.length === 0);
+    }
+    const problems = migrationFileProblems([...entries].map(([name, isFile]) => ({ name, isFile })));
+    if (problems.length > 0) {
+        throw new ReleaseSourceError(folder, `has ${problems.length} problem(s):\n${problems.map((p) => `${folder}/${p.name}: ${p.message}. ${p.fix}`).join('\n')}`);
+    }
+}
+async function sourceRoot(folder) {
+    try {
+        const dir = await realpath(folder);
+        if (!(await stat(dir)).isDirectory())
+            throw new ReleaseSourceError(folder, 'is not a folder; give the folder that holds services.yml');
+        return dir;
+    }
+    catch (error) {
+        if (error instanceof ReleaseSourceError)
+            throw error;
+        throw new ReleaseSourceError(folder, `the release source folder cannot be read (${errorCode(error)})`, { cause: error });
+    }
+}
+/** Parses a YAML file of the source; syntax errors carry the line and column. */
+async function readYaml(dir, path) {
+    const file = await source_tree_sourceFile(dir, path);
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file.absolutePath, 'utf8');
+    }
+    catch (error) {
+        throw new release_source_error_ReleaseSourceError(path, `cannot be read (${error_code_errorCode(error)})`, { cause: error });
+    }
+    try {
+        return (0,dist/* parse */.qg)(text, { uniqueKeys: true, merge: true, prettyErrors: true });
+    }
+    catch (error) {
+        if (error instanceof dist/* YAMLParseError */.XT) {
+            const where = error.linePos?.[0] === undefined ? '' : ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`;
+            throw new release_source_error_ReleaseSourceError(path, `is not valid YAML${where}: ${error.message.split('\n')[0] ?? ''}`, { cause: error });
+        }
+        throw error;
+    }
+}
+/** Services defined by the compose files; every relative file they use must be shipped. */
+async function checkComposeFiles(dir, compose, shipped) {
+    const projectDir = posix.dirname(compose[0] ?? '.');
+    const services = new Set();
+    const documents = [];
+    for (const path of compose) {
+        const document = await readYaml(dir, path);
+        documents.push(document);
+        const references = composeReferences(document);
+        for (const service of references.services)
+            services.add(service);
+        for (const local of references.localPaths) {
+            const resolved = local.path === undefined ? undefined : posix.normalize(posix.join(projectDir, local.path));
+            const isShipped = resolved !== undefined && (shipped.has(resolved) || [...shipped].some((f) => resolved === '.' || f.startsWith(`${resolved}/`)));
+            if (!isShipped) {
+                throw new ReleaseSourceError(path, `service ${local.service} uses ${local.written}, which the release does not ship; ` +
+                    'keep files a service mounts inside the config folder (or the migrations folder) named in services.yml');
+            }
+        }
+    }
+    if (services.size === 0)
+        throw new ReleaseSourceError(compose[0] ?? SERVICES_FILE, 'defines no services');
+    return { services: [...services].sort(), documents };
+}
+/** What stack.yml is checked against, from the compose files (relative to `dir`, in -f order): their services and ports. */
+async function readStackCompose(dir, compose) {
+    const documents = await Promise.all(compose.map((path) => readYaml(dir, path)));
+    return { services: [...new Set(documents.flatMap((d) => compose_references_composeReferences(d).services))].sort(), ports: service_ports_servicePortsOf(documents) };
+}
+function checkReserved(path) {
+    if (RESERVED_PATHS.has(path)) {
+        throw new ReleaseSourceError(path, `this name is reserved for what sign writes into the bundle (${[...RESERVED_PATHS].join(', ')}); rename the file`);
+    }
+}
+
+;// CONCATENATED MODULE: ../../packages/matrix/lib/risk.js
+
+
+
+
+const RANK = { low: 0, medium: 1, high: 2 };
+const MAX_PATHS_PER_REASON = 10;
+async function assessRisk(options) {
+    if (options.changedPaths === undefined) {
+        return {
+            level: 'high',
+            reasons: ['high: no previous release to compare with (input since is empty): every change counts as high'],
+            changes: [],
+        };
+    }
+    const paths = [...new Set(options.changedPaths.map(normaliseChangedPath).filter((p) => p !== ''))];
+    if (paths.length === 0) {
+        return { level: 'low', reasons: [`low: nothing changed${options.since === undefined ? '' : ` since ${options.since}`}`], changes: [] };
+    }
+    const critical = options.criticalServices ?? (await stack_profile_file_readStackProfile(options.services.dir, await readStackCompose(options.services.dir, options.services.release.compose))).critical;
+    const areas = await releaseAreas(options.services, critical);
+    const changes = paths.map((path) => {
+        const absolute = (0,external_node_path_namespaceObject.resolve)(options.repoRoot, path);
+        const area = areas.find((a) => a.contains(absolute));
+        if (area !== undefined)
+            return { path, level: area.level, area: area.label };
+        if (isDocumentationOrTest(path))
+            return { path, level: 'low', area: 'documentation or tests' };
+        return { path, level: 'medium', area: 'other files (not documentation or tests)' };
+    });
+    const level = changes.reduce((max, c) => (RANK[c.level] > RANK[max] ? c.level : max), 'low');
+    return { level, reasons: reasonsFor(changes), changes };
+}
+async function releaseAreas(services, critical) {
+    const highest = [];
+    const others = [];
+    const contexts = new Map();
+    for (const spec of services.images) {
+        let entry = contexts.get(spec.context);
+        if (entry === undefined) {
+            entry = { services: [], dockerfiles: new Set(), ignore: await contextIgnoreRules(spec.context, spec.dockerfile), critical: false };
+            contexts.set(spec.context, entry);
+        }
+        entry.services.push(spec.service);
+        entry.dockerfiles.add(spec.dockerfile);
+        if (critical.includes(spec.service))
+            entry.critical = true;
+    }
+    for (const [context, entry] of contexts) {
+        const label = entry.critical
+            ? `critical build context (${entry.services.filter((s) => critical.includes(s)).join(', ')}${entry.services.length > 1 ? `; shared with ${entry.services.filter((s) => !critical.includes(s)).join(', ')}` : ''})`
+            : `build context of ${entry.services.join(', ')}`;
+        const area = {
+            level: entry.critical ? 'high' : 'medium',
+            label,
+            contains: (path) => entry.dockerfiles.has(path) || (isInside(path, context) && !entry.ignore.ignores(relativeTo(context, path))),
+        };
+        (entry.critical ? highest : others).push(area);
+    }
+    const release = services.release;
+    const at = (path) => (0,external_node_path_namespaceObject.resolve)(services.dir, path);
+    highest.push(directoryArea('high', 'migrations', at(release.migrations)));
+    highest.push(fileArea('high', 'compose files', release.compose.map(at)));
+    others.push(fileArea('medium', 'policy file', [at(release.policy)]));
+    others.push(directoryArea('medium', 'config', at(release.config)));
+    if (release.envTemplate !== undefined)
+        others.push(fileArea('medium', 'env template', [at(release.envTemplate)]));
+    others.push(fileArea('medium', 'services.yml', [services.path]));
+    return [...highest, ...others];
+}
+function directoryArea(level, label, dir) {
+    return { level, label, contains: (path) => isInside(path, dir) };
+}
+function fileArea(level, label, files) {
+    return { level, label, contains: (path) => files.includes(path) };
+}
+function reasonsFor(changes) {
+    const byArea = new Map();
+    for (const change of changes)
+        byArea.set(change.area, [...(byArea.get(change.area) ?? []), change]);
+    return [...byArea.values()]
+        .sort((a, b) => RANK[b[0]?.level ?? 'low'] - RANK[a[0]?.level ?? 'low'])
+        .map((group) => {
+        const first = group[0];
+        const shown = group.slice(0, MAX_PATHS_PER_REASON).map((c) => c.path);
+        const more = group.length > MAX_PATHS_PER_REASON ? ` and ${group.length - MAX_PATHS_PER_REASON} more` : '';
+        return `${first?.level ?? 'low'}: ${first?.area ?? ''} changed: ${shown.join(', ')}${more}`;
+    });
+}
+const DOC_FILE = /\.(?:md|markdown|rst|adoc)$/i;
+const DOC_NAME = /^(?:LICENSE|LICENCE|NOTICE|AUTHORS|CODEOWNERS)(?:\.[a-z]+)?$/i;
+const DOC_DIR = new Set(['docs', 'doc']);
+const TEST_DIR = new Set(['test', 'tests', '__tests__', 'testdata']);
+const TEST_FILE = /(?:\.(?:test|spec)\.[^/]+|_test\.[a-z0-9]+)$/i;
+function isDocumentationOrTest(path) {
+    const segments = path.split('/');
+    const name = segments.at(-1) ?? '';
+    const dirs = segments.slice(0, -1);
+    return (DOC_FILE.test(name) ||
+        DOC_NAME.test(name) ||
+        TEST_FILE.test(name) ||
+        dirs.some((d) => DOC_DIR.has(d) || TEST_DIR.has(d)));
+}
+function normaliseChangedPath(path) {
+    const trimmed = path.trim().replace(/\\/g, '/');
+    if (trimmed === '')
+        return '';
+    return external_node_path_namespaceObject.posix.normalize(trimmed).replace(/^(?:\.\/)+/, '').replace(/\/+$/, '');
+}
+function isInside(path, dir) {
+    const rel = (0,external_node_path_namespaceObject.relative)(dir, path);
+    return rel === '' || (!rel.startsWith(`..${external_node_path_namespaceObject.sep}`) && rel !== '..' && !rel.startsWith(external_node_path_namespaceObject.sep) && !/^[a-zA-Z]:/.test(rel));
+}
+function relativeTo(dir, path) {
+    return (0,external_node_path_namespaceObject.relative)(dir, path).split(external_node_path_namespaceObject.sep).join('/');
+}
+
+;// CONCATENATED MODULE: ../../packages/matrix/lib/strategy-matrix.js
+
+const LEG_FIELDS = ['service', 'image', 'context', 'dockerfile', 'build-args', 'tags', 'cache-key'];
+/** Reads the `matrix` output of a plan back (for a record step that checks it got every leg). */
+function parseStrategyMatrix(text) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        throw new MatrixInputError('matrix', `the matrix is not JSON (${error instanceof Error ? error.message : String(error)}): pass the plan step's matrix output as it is`);
+    }
+    const include = typeof value === 'object' && value !== null && 'include' in value ? value.include : undefined;
+    if (!Array.isArray(include))
+        throw new MatrixInputError('matrix', 'the matrix has no include list: pass the plan step\'s matrix output as it is');
+    const legs = [];
+    include.forEach((leg, i) => {
+        if (typeof leg !== 'object' || leg === null)
+            throw new MatrixInputError('matrix', `matrix include[${i}] is not an object`);
+        const record = leg;
+        for (const field of LEG_FIELDS) {
+            if (typeof record[field] !== 'string')
+                throw new MatrixInputError('matrix', `matrix include[${i}] has no string "${field}"`);
+        }
+        legs.push(record);
+    });
+    return { include: legs };
 }
 
 // EXTERNAL MODULE: external "path"
@@ -106132,7 +106540,7 @@ function recordSummary(recorded, cache) {
 async function run(logger = core_logger_coreLogger) {
     try {
         const settings = readSettings();
-        const services = await readServicesFile(settings.servicesFile);
+        const services = await services_file_readServicesFile(settings.servicesFile);
         const registry = settings.registry ?? services.registry;
         if (registry === undefined) {
             throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: registry (${settings.servicesFile} names no registry)`, { input: 'registry' });
@@ -106141,13 +106549,13 @@ async function run(logger = core_logger_coreLogger) {
         if (settings.mode === 'plan')
             await plan(settings, services, registry, cache, logger);
         else
-            await record(settings, services, registry, cache, logger);
+            await main_record(settings, services, registry, cache, logger);
     }
     catch (error) {
         // The library's input mistakes are the caller's to fix: report them against their input.
         if (isMatrixInputError(error))
             throw new configuration_error/* ConfigurationError */.j(error.message, { input: error.topic, cause: error });
-        if (error instanceof ReleaseSourceError)
+        if (error instanceof release_source_error_ReleaseSourceError)
             throw new configuration_error/* ConfigurationError */.j(`Input services-file: ${error.message}`, { input: 'services-file', cause: error });
         throw error;
     }
@@ -106189,7 +106597,7 @@ async function releaseRisk(settings, services, logger) {
         logger.info(reason);
     return risk;
 }
-async function record(settings, services, registry, cache, logger) {
+async function main_record(settings, services, registry, cache, logger) {
     if (cache === undefined)
         throw new configuration_error/* ConfigurationError */.j('record needs a digest cache: set the input cache', { input: 'cache' });
     const expected = settings.matrix === undefined ? undefined : parseStrategyMatrix(settings.matrix);

@@ -39570,7 +39570,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6960);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8412);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Sign' });
@@ -39580,7 +39580,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6960:
+/***/ 8412:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41390,7 +41390,7 @@ async function exists(path) {
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/compose-references.js
 
-function composeReferences(document) {
+function compose_references_composeReferences(document) {
     const services = record(record(document)?.['services']) ?? {};
     const localPaths = [];
     for (const [service, definition] of Object.entries(services)) {
@@ -41583,6 +41583,107 @@ async function entryKind(root, path) {
     return 'a device';
 }
 
+;// CONCATENATED MODULE: ../../packages/release/lib/service-ports.js
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** A port number written as a number or a string of digits; undefined for anything else. */
+function portNumber(value) {
+    const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+    if (!/^\d{1,5}$/.test(text))
+        return undefined;
+    const port = Number(text);
+    return port >= 1 && port <= 65535 ? port : undefined;
+}
+/** The PORT value of one `environment:` section (mapping or `NAME=value` list); null when it does not set it. */
+function environmentPort(environment) {
+    if (isMapping(environment))
+        return Object.hasOwn(environment, 'PORT') ? (environment['PORT'] ?? '') : null;
+    if (Array.isArray(environment)) {
+        const entry = environment.findLast((e) => typeof e === 'string' && e.startsWith('PORT='));
+        return entry === undefined ? null : entry.slice('PORT='.length);
+    }
+    return null;
+}
+/** The container ports of one `ports:` entry (short `[IP:][HOST:]TARGET[/PROTO]`, a range, or long syntax); undefined when not known here. */
+function targets(entry) {
+    const target = isMapping(entry) ? entry['target'] : typeof entry === 'number' ? entry : typeof entry === 'string' ? entry.split('/')[0]?.split(':').pop() : undefined;
+    const text = typeof target === 'number' ? String(target) : target;
+    if (typeof text !== 'string')
+        return undefined;
+    const range = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+    if (range) {
+        const [from, to] = [Number(range[1]), Number(range[2])];
+        return from <= to && to - from < 1024 ? Array.from({ length: to - from + 1 }, (_, i) => from + i) : undefined;
+    }
+    const port = portNumber(text);
+    return port === undefined ? undefined : [port];
+}
+/** Each service's ports, from the parsed compose files in `-f` order. */
+function service_ports_servicePortsOf(documents) {
+    const listens = new Map();
+    const published = new Map();
+    for (const doc of documents) {
+        const services = isMapping(doc) ? doc['services'] : undefined;
+        if (!isMapping(services))
+            continue;
+        for (const [name, section] of Object.entries(services)) {
+            if (!isMapping(section))
+                continue;
+            const port = environmentPort(section['environment']);
+            if (port !== null)
+                listens.set(name, port);
+            const before = published.has(name) ? published.get(name) : [];
+            const entries = Array.isArray(section['ports']) ? section['ports'] : [];
+            const found = entries.map(targets);
+            published.set(name, before === undefined || found.includes(undefined) ? undefined : [...before, ...found.flatMap((t) => t ?? [])]);
+        }
+    }
+    const out = new Map();
+    for (const name of published.keys())
+        out.set(name, { listens: portNumber(listens.get(name)), published: published.get(name) });
+    return out;
+}
+/**
+ * Fills in, in a parsed stack.yml (`value`), the port of each health endpoint that leaves it out
+ * from its service's PORT, and returns every disagreement: a port written in stack.yml that is not
+ * the service's PORT, a port neither place writes, a health port the service does not publish.
+ */
+function fillHealthPorts(value, ports) {
+    const problems = [];
+    const health = isMapping(value) ? value['health'] : undefined;
+    if (!Array.isArray(health))
+        return problems;
+    health.forEach((entry, i) => {
+        if (!isMapping(entry) || typeof entry['service'] !== 'string')
+            return;
+        const service = entry['service'];
+        const known = ports.get(service);
+        if (known === undefined)
+            return;
+        const at = ['health', i, 'port'];
+        if (entry['port'] === undefined) {
+            if (known.listens === undefined) {
+                problems.push({ at: ['health', i], problem: `has no port, and ${service} sets no PORT in its compose environment: write the container port its health endpoint listens on (port: N)` });
+                return;
+            }
+            entry['port'] = known.listens;
+        }
+        else if (known.listens !== undefined && entry['port'] !== known.listens) {
+            problems.push({ at, problem: `is ${JSON.stringify(entry['port'])}, but the compose files set PORT ${known.listens} for ${service}: write the port once, in the compose file, and leave port out here` });
+            return;
+        }
+        const port = entry['port'];
+        if (typeof port === 'number' && known.published !== undefined && !known.published.includes(port)) {
+            problems.push({
+                at: known.listens === undefined ? at : ['health', i, 'service'],
+                problem: `${service} does not publish container port ${port} in its compose files (ports: "127.0.0.1:<host port>:${port}"): verify reaches a health endpoint through the port Docker publishes on the host's loopback`,
+            });
+        }
+    });
+    return problems;
+}
+
 ;// CONCATENATED MODULE: ../../packages/release/lib/stack-profile-file.js
 /**
  * stack.yml, beside services.yml in the release source: the stack profile as its operators write it
@@ -41595,9 +41696,10 @@ async function entryKind(root, path) {
 
 
 
+
 const STACK_FILE = 'stack.yml';
-/** Reads and checks `<dir>/stack.yml` against the release's compose services (when given). */
-async function readStackProfile(dir, services) {
+/** Reads and checks `<dir>/stack.yml` against the release's compose model (when given). */
+async function readStackProfile(dir, compose) {
     let text;
     try {
         text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, STACK_FILE), 'utf8');
@@ -41608,32 +41710,63 @@ async function readStackProfile(dir, services) {
             ? 'is missing: the release source must describe its stack (service groups in stop order, infrastructure, health endpoints, policy reporters, database, halt); see examples/titan/stack.yml'
             : `cannot be read (${code})`, { cause: error });
     }
-    return parseStackProfile(text, services);
+    return parseStackProfile(text, compose);
 }
 /** Parses stack.yml's text; a ReleaseSourceError lists every problem as `stack.yml:LINE: ...`. */
-function parseStackProfile(text, services) {
-    const checked = checkedText(text, services);
+function parseStackProfile(text, compose) {
+    const checked = checkedText(text, compose, true);
     if (!Array.isArray(checked))
         return checked;
     const syntax = checked.some((p) => p.syntax);
     const lines = checked.map((p) => `${STACK_FILE}:${p.line}: ${p.message}`);
     throw new ReleaseSourceError(STACK_FILE, syntax ? `is not valid YAML:\n${lines.join('\n')}` : `has ${checked.length} problem(s):\n${lines.join('\n')}`);
 }
-/** Every problem of stack.yml's text, each at its line (none: the profile is sound). */
-function stackProfileProblems(text, services) {
-    const checked = checkedText(text, services);
+/**
+ * Every problem of stack.yml's text, each at its line (none: the profile is sound). Without the
+ * compose model, a health entry that leaves its port out is not a problem here.
+ */
+function stackProfileProblems(text, compose) {
+    const checked = checkedText(text, compose, false);
     return Array.isArray(checked) ? checked.map(({ line, message }) => ({ line, message })) : [];
 }
-function checkedText(text, services) {
+function checkedText(text, compose, reportUnfilled) {
     const lineCounter = new dist/* LineCounter */.HN();
     const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
     if (doc.errors.length > 0) {
         return doc.errors.map((e) => ({ line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? '', syntax: true }));
     }
-    const checked = checkStackProfile(doc.toJS(), services);
-    if (!Array.isArray(checked))
-        return checked;
+    const value = doc.toJS();
+    const portProblems = compose === undefined ? [] : fillHealthPorts(value, compose.ports);
+    // A health port stack.yml leaves out comes from the compose files: when they could not give it,
+    // that is said once (fillHealthPorts), or, without them, here, or not at all (the gatekeeper's
+    // compose check says why they could not be read).
+    const unfilled = new Set(portlessHealth(value));
+    const unresolved = compose !== undefined || !reportUnfilled ? [] : [...unfilled].map((i) => ({ at: ['health', i], problem: 'has no port, and without the compose files it cannot be taken from its service\'s PORT' }));
+    const profile = checkStackProfile(value, compose?.services);
+    if (!Array.isArray(profile) && portProblems.length === 0)
+        return profile;
+    const checked = [...portProblems, ...unresolved, ...(Array.isArray(profile) ? profile : []).flatMap((p) => withoutMissingPort(p, unfilled))];
     return checked.map((p) => ({ line: lineOf(doc, lineCounter, p.at), message: `${formatAt(p.at) || 'the file'}: ${p.problem}`, syntax: false }));
+}
+/** The indexes of the health entries that still have no port. */
+function portlessHealth(value) {
+    const health = value !== null && typeof value === 'object' ? value['health'] : undefined;
+    if (!Array.isArray(health))
+        return [];
+    return health.flatMap((entry, i) => (entry !== null && typeof entry === 'object' && !Array.isArray(entry) && entry['port'] === undefined ? [i] : []));
+}
+/** `problem`, less what it says of the missing port of an entry of `unfilled` (said otherwise). */
+function withoutMissingPort(problem, unfilled) {
+    const { at } = problem;
+    if (at[0] !== 'health' || typeof at[1] !== 'number' || !unfilled.has(at[1]))
+        return [problem];
+    if (at[2] === 'port')
+        return [];
+    const missing = /^missing (.*)$/.exec(problem.problem);
+    if (at.length !== 2 || missing?.[1] === undefined)
+        return [problem];
+    const rest = missing[1].split(', ').filter((m) => m !== 'port');
+    return rest.length === 0 ? [] : [{ at, problem: `missing ${rest.join(', ')}` }];
 }
 /** The line of the node at `at`, or of its nearest parent that exists. */
 function lineOf(doc, lineCounter, at) {
@@ -41646,6 +41779,7 @@ function lineOf(doc, lineCounter, at) {
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/release-source.js
+
 
 
 
@@ -41680,8 +41814,8 @@ async function readReleaseSource(folder) {
         checkReserved(file.path);
         files.set(file.path, file);
     }
-    const composeServices = await checkComposeFiles(dir, compose, new Set(files.keys()));
-    const stack = await readStackProfile(dir, composeServices);
+    const { services: composeServices, documents } = await checkComposeFiles(dir, compose, new Set(files.keys()));
+    const stack = await readStackProfile(dir, { services: composeServices, ports: service_ports_servicePortsOf(documents) });
     return {
         dir,
         ...(spec.registry === undefined ? {} : { registry: spec.registry }),
@@ -41745,8 +41879,11 @@ async function readYaml(dir, path) {
 async function checkComposeFiles(dir, compose, shipped) {
     const projectDir = external_node_path_namespaceObject.posix.dirname(compose[0] ?? '.');
     const services = new Set();
+    const documents = [];
     for (const path of compose) {
-        const references = composeReferences(await readYaml(dir, path));
+        const document = await readYaml(dir, path);
+        documents.push(document);
+        const references = compose_references_composeReferences(document);
         for (const service of references.services)
             services.add(service);
         for (const local of references.localPaths) {
@@ -41760,7 +41897,12 @@ async function checkComposeFiles(dir, compose, shipped) {
     }
     if (services.size === 0)
         throw new ReleaseSourceError(compose[0] ?? SERVICES_FILE, 'defines no services');
-    return [...services].sort();
+    return { services: [...services].sort(), documents };
+}
+/** What stack.yml is checked against, from the compose files (relative to `dir`, in -f order): their services and ports. */
+async function readStackCompose(dir, compose) {
+    const documents = await Promise.all(compose.map((path) => readYaml(dir, path)));
+    return { services: [...new Set(documents.flatMap((d) => composeReferences(d).services))].sort(), ports: servicePortsOf(documents) };
 }
 function checkReserved(path) {
     if (RESERVED_PATHS.has(path)) {

@@ -7,8 +7,8 @@
 import { type ComposeTarget, currentTarget, releaseTarget } from '@titan/host/compose-command';
 import { checkMigrationContent } from '@titan/host/migration-content-check';
 import { describeDrift, type MigrationFile, type MigrationPlan, planMigrations } from '@titan/host/migration-plan';
-import { requireMigrationRecorded } from '@titan/host/migration-record';
-import { applyMigration, DatabaseNotRunningError, readAppliedMigrations } from '@titan/host/migrations';
+import { DatabaseNotRunningError, readAppliedMigrations } from '@titan/host/migrations';
+import { applyPendingMigrations } from '@titan/host/pending-migrations';
 import { upServices } from '@titan/host/stack-control';
 import { settled } from '@titan/phases/phase-clock';
 import type { HostRead } from './deploy-host-read.js';
@@ -77,17 +77,13 @@ export async function applyMigrations(run: DeployRun, pending: readonly Migratio
     const target = runningTarget ?? releaseTarget(layout, project, releaseId, manifest.compose, request.mode);
     const applied: string[] = [];
     try {
-      for (const migration of pending) {
-        run.checkpoint();
-        await applyMigration(
-          connection,
-          target,
-          { releaseDir: layout.releaseDir(releaseId), releaseId, migration, database, work: { token: heldLock.token, stateDir: layout.stateDir } },
-          logger,
-        );
-        await requireMigrationRecorded(connection, target, { migration, releaseId, database });
-        applied.push(migration.file);
-      }
+      await applyPendingMigrations(
+        connection,
+        target,
+        { releaseDir: layout.releaseDir(releaseId), releaseId, database, work: { token: heldLock.token, stateDir: layout.stateDir }, beforeEach: () => run.checkpoint(), onApplied: (file) => applied.push(file) },
+        pending,
+        logger,
+      );
     } finally {
       run.migrations = { ...run.migrations, applied };
     }

@@ -10,6 +10,7 @@ import { planChanges, type ReleaseView } from '@titan/deploy/change-plan';
 import { readComposeView } from '@titan/release/compose-model';
 import type { ReleaseManifest } from '@titan/release/manifest';
 import { groupedServices } from '@titan/release/stack-profile';
+import { servicePortsOf } from '@titan/release/service-ports';
 import { parseStackProfile } from '@titan/release/stack-profile-file';
 
 const EXAMPLE = join(import.meta.dirname, '../../../examples/titan');
@@ -17,7 +18,7 @@ const BASE = readFileSync(join(EXAMPLE, 'docker-compose.yml'), 'utf8');
 const PROD = readFileSync(join(EXAMPLE, 'docker-compose.prod.yml'), 'utf8');
 const SERVICES = Object.keys((parse(BASE) as { services: Record<string, unknown> }).services);
 /** examples/titan's stack profile, as sign signs it into the manifest. */
-const STACK = parseStackProfile(readFileSync(join(EXAMPLE, 'stack.yml'), 'utf8'), SERVICES);
+const STACK = parseStackProfile(readFileSync(join(EXAMPLE, 'stack.yml'), 'utf8'), { services: SERVICES, ports: servicePortsOf([parse(BASE), parse(PROD)]) });
 const STOP_ORDER = STACK.groups.map((g) => g.services);
 
 function view(options: { digests?: Record<string, string>; files?: Record<string, string>; base?: string } = {}): ReleaseView {

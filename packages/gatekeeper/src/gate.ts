@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '@titan/log/logger';
 import { ReleaseSourceError } from '@titan/release/release-source-error';
+import { servicePortsOf } from '@titan/release/service-ports';
 import { checkServicesFile, SERVICES_FILE } from '@titan/release/services-file';
 import { checkCiStatus, ciSkippedFinding, type CiStatusInput } from './ci-status.js';
 import { ComposeFileError, readComposeFile, type ComposeFile } from './compose-file.js';
@@ -166,9 +167,12 @@ export async function runGate(options: GateOptions): Promise<GateReport> {
 
   await logger.group('Stack profile', async () => {
     // Checked against the compose services when every compose file could be read, on its own otherwise.
-    const services = composeFiles.length === composePaths.length ? [...new Set(composeFiles.flatMap((f) => [...(f.services?.entries.keys() ?? [])]))] : undefined;
+    const compose =
+      composeFiles.length === composePaths.length
+        ? { services: [...new Set(composeFiles.flatMap((f) => [...(f.services?.entries.keys() ?? [])]))], ports: servicePortsOf(composeFiles.map((f) => f.document.document.toJS() as unknown)) }
+        : undefined;
     const stackFile = `${source.dir}/stack.yml`;
-    const stackFindings = await checkStackProfileFile(source.dir, paths.of(stackFile), services);
+    const stackFindings = await checkStackProfileFile(source.dir, paths.of(stackFile), compose);
     logger.info(`${paths.of(stackFile)}: ${stackFindings.length} finding(s)`);
     findings.push(...stackFindings);
   });

@@ -1,18 +1,19 @@
 /**
  * The stack profile check: the release source's stack.yml (see @titan/release/stack-profile) is
  * there, well formed, and describes the services the compose files define (each in one group or in
- * infrastructure, the database in infrastructure, the halt responder in a trading group, ...).
+ * infrastructure, the database in infrastructure, the halt responder in a trading group, each health
+ * port the one its service's PORT says and publishes, ...).
  * Sign refuses a release without a sound profile; the gate says so first, before anything is built,
  * with every problem at its line.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { STACK_FILE, stackProfileProblems } from '@titan/release/stack-profile-file';
+import { STACK_FILE, type StackCompose, stackProfileProblems } from '@titan/release/stack-profile-file';
 import type { Finding } from './finding.js';
 
 const CHECK = 'stack';
 
-export async function checkStackProfileFile(sourceDir: string, displayPath: string, services: readonly string[] | undefined): Promise<Finding[]> {
+export async function checkStackProfileFile(sourceDir: string, displayPath: string, compose: StackCompose | undefined): Promise<Finding[]> {
   let text: string;
   try {
     text = await readFile(join(sourceDir, STACK_FILE), 'utf8');
@@ -29,7 +30,7 @@ export async function checkStackProfileFile(sourceDir: string, displayPath: stri
       },
     ];
   }
-  return stackProfileProblems(text, services).map((p) => ({
+  return stackProfileProblems(text, compose).map((p) => ({
     check: CHECK,
     severity: 'error',
     file: displayPath,

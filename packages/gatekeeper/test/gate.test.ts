@@ -52,6 +52,33 @@ describe('runGate on examples/titan', () => {
     }
   });
 
+  it('takes each health port from its service\'s PORT in the compose files, and refuses a second port that disagrees, a port neither writes, one not published', async () => {
+    const { dir, cleanup } = await copyExample();
+    try {
+      const stack = await editFile(join(dir, 'stack.yml'), (t) =>
+        t
+          .replace('{ service: titan-brain, path: /health', '{ service: titan-brain, port: 3101, path: /health')
+          .replace('{ service: titan-execution, path: /health', '{ service: titan-execution, port: 3002, path: /health')
+          .replace('{ service: nats, port: 8222, path: /healthz', '{ service: nats, path: /healthz'),
+      );
+      await editFile(join(dir, 'docker-compose.yml'), (t) => t.replace('      PORT: "8083"\n', '      PORT: "8093"\n'));
+      const report = await runGate({ source: dir, pathRoot: dir, values: [valuesSource(goodValues())], logger: recordingLogger() });
+      expect(report.ready).toBe(false);
+      // titan-execution's port written in both places, the same: accepted.
+      expect(report.findings.filter((f) => f.check === 'stack').map((f) => [f.file, f.line, f.message])).toEqual([
+        ['stack.yml', lineOf(stack, 'service: titan-brain, port: 3101'), 'health[0].port: is 3101, but the compose files set PORT 3100 for titan-brain: write the port once, in the compose file, and leave port out here'],
+        [
+          'stack.yml',
+          lineOf(stack, 'service: titan-hunter'),
+          'health[6].service: titan-hunter does not publish container port 8093 in its compose files (ports: "127.0.0.1:<host port>:8093"): verify reaches a health endpoint through the port Docker publishes on the host\'s loopback',
+        ],
+        ['stack.yml', lineOf(stack, 'service: nats, path'), 'health[10]: has no port, and nats sets no PORT in its compose environment: write the container port its health endpoint listens on (port: N)'],
+      ]);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('checks the secrets overlay: undeclared, outside shared/, inline, no or an undeclared variable, the value referenced elsewhere, a _FILE path to no mount; each at its line, never a value', async () => {
     const { dir, cleanup } = await copyExample();
     try {

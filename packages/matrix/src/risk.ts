@@ -2,6 +2,7 @@ import { posix, relative, resolve, sep } from 'node:path';
 import { contextIgnoreRules } from './build-context.js';
 import type { DockerIgnore } from './dockerignore.js';
 import type { ServicesFile } from '@titan/release/services-file';
+import { readStackCompose } from '@titan/release/release-source';
 import { readStackProfile } from '@titan/release/stack-profile-file';
 
 /**
@@ -65,7 +66,7 @@ export async function assessRisk(options: RiskOptions): Promise<RiskAssessment> 
   if (paths.length === 0) {
     return { level: 'low', reasons: [`low: nothing changed${options.since === undefined ? '' : ` since ${options.since}`}`], changes: [] };
   }
-  const critical = options.criticalServices ?? (await readStackProfile(options.services.dir)).critical;
+  const critical = options.criticalServices ?? (await readStackProfile(options.services.dir, await readStackCompose(options.services.dir, options.services.release.compose))).critical;
   const areas = await releaseAreas(options.services, critical);
   const changes = paths.map((path): ClassifiedChange => {
     const absolute = resolve(options.repoRoot, path);

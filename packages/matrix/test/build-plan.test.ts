@@ -50,7 +50,7 @@ describe('build matrix of the sample release', () => {
       image: '127.0.0.1:5000/titan/titan-execution-rs',
       context: 'examples/titan/images/titan-service',
       dockerfile: 'examples/titan/images/titan-service/Dockerfile',
-      'build-args': 'PORT=3002\nSERVICE=titan-execution',
+      'build-args': 'SERVICE=titan-execution',
       tags: `127.0.0.1:5000/titan/titan-execution-rs:sha-${SHA}\n127.0.0.1:5000/titan/titan-execution-rs:latest`,
       'cache-key': `titan-image-titan-execution-${p.keys['titan-execution']}`,
     });

@@ -8,7 +8,8 @@ import { ReleaseSourceError } from './release-source-error.js';
 import { errorCode } from './error-code.js';
 import { readServicesFile, SERVICES_FILE } from './services-file.js';
 import { sourceFile, sourceFolder, type SourceFile } from './source-tree.js';
-import { readStackProfile } from './stack-profile-file.js';
+import { servicePortsOf } from './service-ports.js';
+import { readStackProfile, type StackCompose } from './stack-profile-file.js';
 import type { StackProfile } from './stack-profile.js';
 
 /**
@@ -64,8 +65,8 @@ export async function readReleaseSource(folder: string): Promise<ReleaseSource> 
     checkReserved(file.path);
     files.set(file.path, file);
   }
-  const composeServices = await checkComposeFiles(dir, compose, new Set(files.keys()));
-  const stack = await readStackProfile(dir, composeServices);
+  const { services: composeServices, documents } = await checkComposeFiles(dir, compose, new Set(files.keys()));
+  const stack = await readStackProfile(dir, { services: composeServices, ports: servicePortsOf(documents) });
   return {
     dir,
     ...(spec.registry === undefined ? {} : { registry: spec.registry }),
@@ -125,11 +126,14 @@ async function readYaml(dir: string, path: string): Promise<unknown> {
 }
 
 /** Services defined by the compose files; every relative file they use must be shipped. */
-async function checkComposeFiles(dir: string, compose: readonly string[], shipped: ReadonlySet<string>): Promise<string[]> {
+async function checkComposeFiles(dir: string, compose: readonly string[], shipped: ReadonlySet<string>): Promise<{ services: string[]; documents: unknown[] }> {
   const projectDir = posix.dirname(compose[0] ?? '.');
   const services = new Set<string>();
+  const documents: unknown[] = [];
   for (const path of compose) {
-    const references = composeReferences(await readYaml(dir, path));
+    const document = await readYaml(dir, path);
+    documents.push(document);
+    const references = composeReferences(document);
     for (const service of references.services) services.add(service);
     for (const local of references.localPaths) {
       const resolved = local.path === undefined ? undefined : posix.normalize(posix.join(projectDir, local.path));
@@ -145,7 +149,13 @@ async function checkComposeFiles(dir: string, compose: readonly string[], shippe
     }
   }
   if (services.size === 0) throw new ReleaseSourceError(compose[0] ?? SERVICES_FILE, 'defines no services');
-  return [...services].sort();
+  return { services: [...services].sort(), documents };
+}
+
+/** What stack.yml is checked against, from the compose files (relative to `dir`, in -f order): their services and ports. */
+export async function readStackCompose(dir: string, compose: readonly string[]): Promise<StackCompose> {
+  const documents = await Promise.all(compose.map((path) => readYaml(dir, path)));
+  return { services: [...new Set(documents.flatMap((d) => composeReferences(d).services))].sort(), ports: servicePortsOf(documents) };
 }
 
 function checkReserved(path: string): void {

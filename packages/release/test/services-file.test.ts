@@ -52,10 +52,8 @@ describe('services.yml, the one reader', () => {
     const execution = file.images.find((i) => i.service === 'titan-execution');
     expect(execution?.image).toBe('titan-execution-rs');
     expect(execution?.context).toBe(resolve(EXAMPLE, '../images/titan-service'));
-    expect(execution?.buildArgs).toEqual([
-      ['PORT', '3002'],
-      ['SERVICE', 'titan-execution'],
-    ]);
+    // The port it listens on is written once, as PORT in its compose definition: no build argument.
+    expect(execution?.buildArgs).toEqual([['SERVICE', 'titan-execution']]);
     expect(file.values.required).toHaveLength(24);
     expect(file.values.distinct).toEqual(file.values.required.filter((n) => n.startsWith('NATS_')));
     expect(file.release).toEqual({ compose: ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.secrets.yml'], policy: 'config/policy.json', config: 'config', migrations: 'migrations', envTemplate: 'production.env.template' });

@@ -175,12 +175,13 @@ describe('sign refuses, writing nothing', () => {
       .replace('services: [titan-execution]', 'services: [titan-execution, titan-ghost]')
       .replace('infrastructure: [postgres, redis, ', 'infrastructure: [postgres, ')
       .replace('responder: titan-brain', 'responder: titan-console')
-      .replace('port: 3002,', 'port: 0,');
+      .replace('{ service: titan-execution, path:', '{ service: titan-execution, port: 0, path:');
     await writeFile(join(wrong, 'stack.yml'), edited);
     const lineOf = (text: string): number => edited.split('\n').findIndex((l) => l.includes(text)) + 1;
     const message = await refusal(sign({ digests }, wrong));
     expect(message.split('\n')).toEqual([
-      'stack.yml: has 1 problem(s):',
+      'stack.yml: has 2 problem(s):',
+      `stack.yml:${lineOf('port: 0,')}: health[1].port: is 0, but the compose files set PORT 3002 for titan-execution: write the port once, in the compose file, and leave port out here`,
       `stack.yml:${lineOf('port: 0,')}: health[1].port: must be a port number, 1 to 65535`,
     ]);
     await writeFile(join(wrong, 'stack.yml'), edited.replace('port: 0,', 'port: 3002,'));
@@ -191,6 +192,30 @@ describe('sign refuses, writing nothing', () => {
       `stack.yml:${lineOf('infrastructure: [')}: infrastructure: service redis is in no group and not in infrastructure: say where it belongs`,
       `stack.yml:${lineOf('responder: titan-console')}: halt.responder: titan-console is not in a trading group: the halt responder is the service that stops trading`,
     ]);
+  });
+
+  it('a health port that is not the one its service\'s PORT says, or that the service does not publish; the signed profile takes each port from PORT', async () => {
+    const digests = await digestsFor(services);
+    const source = await copyExample(join(dir, 'a'));
+    const profile = await readFile(join(source, 'stack.yml'), 'utf8');
+    expect(profile).toContain('{ service: titan-brain, path: /health');
+    const edited = profile.replace('{ service: titan-brain, path: /health', '{ service: titan-brain, port: 3101, path: /health');
+    await writeFile(join(source, 'stack.yml'), edited);
+    const line = edited.split('\n').findIndex((l) => l.includes('port: 3101')) + 1;
+    expect((await refusal(sign({ digests }, source))).split('\n')).toEqual([
+      'stack.yml: has 1 problem(s):',
+      `stack.yml:${line}: health[0].port: is 3101, but the compose files set PORT 3100 for titan-brain: write the port once, in the compose file, and leave port out here`,
+    ]);
+    await writeFile(join(source, 'stack.yml'), profile);
+    const base = await readFile(join(source, 'docker-compose.yml'), 'utf8');
+    await writeFile(join(source, 'docker-compose.yml'), base.replace('      PORT: "3100"\n', '      PORT: "3105"\n'));
+    expect(await refusal(sign({ digests }, source))).toContain(
+      'health[0].service: titan-brain does not publish container port 3105 in its compose files (ports: "127.0.0.1:<host port>:3105")',
+    );
+    await writeFile(join(source, 'docker-compose.yml'), base);
+    const release = await signRelease({ source, selection: { digests }, signingKey: generateReleaseKey(), git: { sha: GIT_SHA, ref: 'refs/heads/main' }, runUrl: '', output: output() }, recordingLogger());
+    expect(release.manifest.stack?.health.map((h) => [h.service, h.port])).toContainEqual(['titan-brain', 3100]);
+    expect(release.manifest.stack?.health.map((h) => [h.service, h.port])).toContainEqual(['nats', 8222]);
   });
 
   it('an output release folder that exists already, leaving it untouched', async () => {

@@ -17,7 +17,8 @@ import type { BackupManifest } from '@titan/backup/backup-manifest';
 import type { ComposeTarget } from '@titan/host/compose-command';
 import type { HostLayout } from '@titan/host/host-layout';
 import { describeDrift, planMigrations, releaseMigrations } from '@titan/host/migration-plan';
-import { applyMigration, type DatabaseTarget, readAppliedMigrations } from '@titan/host/migrations';
+import { type DatabaseTarget, readAppliedMigrations } from '@titan/host/migrations';
+import { applyPendingMigrations } from '@titan/host/pending-migrations';
 import type { Logger } from '@titan/log/logger';
 import type { ReleaseManifest } from '@titan/release/manifest';
 import type { SshConnection } from '@titan/ssh/connection';
@@ -61,15 +62,11 @@ export async function bringRestoredSchemaToRelease(connection: SshConnection, re
     `Backup ${request.backup.backupId} was taken under release ${takenUnder}, before ${plan.pending.length} of release ${releaseId}'s migrations: ` +
       `${plan.pending.map((m) => m.file).join(', ')}. Applying them to the restored database before it replaces the stack's.`,
   );
-  const done: string[] = [];
-  for (const migration of plan.pending) {
-    await applyMigration(
-      connection,
-      request.target,
-      { releaseDir: request.layout.releaseDir(releaseId), releaseId, migration, database, work: { token: request.lockToken, stateDir: request.layout.stateDir } },
-      logger,
-    );
-    done.push(migration.file);
-  }
-  return done;
+  return applyPendingMigrations(
+    connection,
+    request.target,
+    { releaseDir: request.layout.releaseDir(releaseId), releaseId, database, work: { token: request.lockToken, stateDir: request.layout.stateDir } },
+    plan.pending,
+    logger,
+  );
 }

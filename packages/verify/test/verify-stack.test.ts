@@ -257,7 +257,7 @@ describe('a stack that a bad deploy left behind', () => {
     const variantTag = `${prefix}/titan-execution-rs:verify-variant`;
     await run(
       'docker',
-      ['build', '-q', '-t', variantTag, '--build-arg', 'SERVICE=titan-execution', '--build-arg', 'PORT=3002', '--label', `titan.verify.variant=${Date.now()}`, join(stack.host.example, 'images', 'titan-service')],
+      ['build', '-q', '-t', variantTag, '--build-arg', 'SERVICE=titan-execution', '--label', `titan.verify.variant=${Date.now()}`, join(stack.host.example, 'images', 'titan-service')],
       { env: { ...process.env, DOCKER_BUILDKIT: '0' } },
     );
     await run('docker', ['push', variantTag]);

@@ -61,10 +61,10 @@ export function copyExample(): string {
   return dir;
 }
 
-const TITAN_SERVICE_IMAGES: Record<string, { image: string; port: string }> = {
-  'titan-hunter': { image: 'titan-phase2-hunter', port: '8083' },
-  'titan-scavenger': { image: 'titan-phase1-scavenger', port: '8081' },
-  'titan-brain': { image: 'titan-brain', port: '3100' },
+const TITAN_SERVICE_IMAGES: Record<string, { image: string }> = {
+  'titan-hunter': { image: 'titan-phase2-hunter' },
+  'titan-scavenger': { image: 'titan-phase1-scavenger' },
+  'titan-brain': { image: 'titan-brain' },
 };
 
 /**
@@ -75,7 +75,7 @@ export function buildVariant(service: string, variant: string, buildArgs: Record
   const spec = TITAN_SERVICE_IMAGES[service];
   if (spec === undefined) throw new Error(`no variant recipe for ${service}`);
   const ref = `${testHost.imagePrefix}/${spec.image}:variant-${variant}`;
-  const args = ['build', '-q', '-t', ref, '--label', `titan.variant=${variant}`, '--build-arg', `SERVICE=${service}`, '--build-arg', `PORT=${spec.port}`];
+  const args = ['build', '-q', '-t', ref, '--label', `titan.variant=${variant}`, '--build-arg', `SERVICE=${service}`];
   for (const [key, value] of Object.entries(buildArgs)) args.push('--build-arg', `${key}=${value}`);
   args.push(join(testHost.example, 'images', 'titan-service'));
   execFileSync('docker', args, { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
