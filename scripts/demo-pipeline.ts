@@ -10,7 +10,11 @@
  * backup (examples/workflows/titan-backup.yml calling backup.yml@v1) backs production up to an S3
  * peer (s3rver behind a checking front), encrypted, and proves it by a restore on the runner; and
  * the restore workflow (examples/workflows/titan-restore.yml) restores that backup into a new
- * database beside production's own, checked table by table. Each step's log is shown as a runner
+ * database beside production's own, checked table by table. Last, the disaster: production's stack
+ * and data are removed, and recover.yml (examples/workflows/titan-recover.yml) provisions a new
+ * Droplet (the spec-validated DigitalOcean double; a stand-in booted with cloud-init), deploys the
+ * last good signed release to it, restores the latest backup and verifies, without touching the old
+ * host's folder. Each step's log is shown as a runner
  * shows it (secrets masked), then each run's jobs, outputs, GitHub deployments and the host's
  * `current`.
  *
@@ -29,7 +33,9 @@ import { startSpacesPeer } from '@titan/test-host/spaces-peer';
 import { loadTestHost } from '@titan/test-host/test-host';
 import { startGitHubApiStandIn } from '@titan/workflow-runner/github-api';
 import type { RunResult } from '@titan/workflow-runner/run-model';
-import { hostValue, testHostGitHub } from '@titan/workflow-runner/test-host-github';
+import { startRecoveryHost } from '@titan/workflow-runner/recovery-host';
+import { hostValue, hostValues, testHostGitHub } from '@titan/workflow-runner/test-host-github';
+import { bringDown } from '@titan/test-host/stack-teardown';
 import { layOutTitanRepository, prepareStagingHost, STAGING_FOLDER } from '@titan/workflow-runner/staging-stack';
 
 const bold = '\x1b[1m';
@@ -49,6 +55,8 @@ const spaces = await startSpacesPeer();
 const operatorKey = await age.generateIdentity();
 const verifyKey = await age.generateIdentity();
 const postgresIds = `${execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()}:${execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()}`;
+// recover.yml's new host: the DigitalOcean double, the Droplet stand-in and the `recovery` environment.
+const recovery = await startRecoveryHost(host, hostValues(host).replace(/titan-test\.invalid/g, 'titan-trading.net'));
 let failed = false;
 try {
   // The Titan repository: the sample release source at its root, as the quick start assumes, the
@@ -85,6 +93,19 @@ try {
         TITAN_VERIFY_NATS_IMAGE: host.images['nats'] ?? '',
         TITAN_VERIFY_DOCKER_OPTIONS: ['--volume=/usr:/usr:ro', '--volume=/etc:/etc:ro', `--user=${postgresIds}`].join('\n'),
       },
+    },
+    environments: {
+      recovery: recovery.environment({
+        vars: { TITAN_SPACES_ENDPOINT: spaces.endpoint, TITAN_SPACES_BUCKET: spaces.bucket, TITAN_SPACES_PATH_STYLE: 'true' },
+        secrets: {
+          TITAN_SPACES_ACCESS_KEY: spaces.accessKeyId,
+          TITAN_SPACES_SECRET_KEY: spaces.secretAccessKey,
+          TITAN_BACKUP_RESTORE_KEY: operatorKey,
+          TITAN_NATS_RESTORE_PASSWORD: hostValue(host, 'NATS_BRAIN_PASSWORD'),
+          // An operator's token that may write environment secrets: provision.yml stores the new host with it.
+          SECRETS_WRITER_TOKEN: api.issueToken({ secrets: 'write' }, 'operator'),
+        },
+      }),
     },
     approve: (request) => {
       console.log(`  ${bold}✔ ${request.environment}: deployment of ${request.job} approved${reset} ${dim}(by the environment's required reviewer; here, the demo)${reset}`);
@@ -167,11 +188,34 @@ try {
   console.log(`  ${database} holds ${tables} tables, every row count as the backup recorded; dropping it again (production keeps its own)`);
   execFileSync('docker', ['exec', postgres, 'dropdb', '-U', 'postgres', database]);
 
-  console.log(`\n${green}✔ demo complete:${reset} ${release} built once; the staging stack (${stagingRelease}) ran those digests on staging, then the release ran on production; the broken release was rolled back on staging by itself and never reached production; production was backed up, the backup proven by a restore on the runner and restored beside production's database.`);
+  step('6. The disaster: production\'s stack and data are gone. recover.yml rebuilds it on a new Droplet from its last good release and latest backup');
+  bringDown('titan', host.appDir);
+  const oldHost = (): string => [readFileSync(join(host.appDir, 'journal.jsonl'), 'utf8'), readlinkSync(join(host.appDir, 'current')), execFileSync('ls', [join(host.appDir, 'releases')], { encoding: 'utf8' })].join('\n');
+  const before = oldHost();
+  note(`  production's containers and volumes removed; its folder ${host.appDir} is left as it was, and recover.yml must not touch it`);
+  const recovering = github.start({ workflow: join(REPOSITORY_ROOT, 'examples/workflows/titan-recover.yml'), event: 'workflow_dispatch', ref: 'refs/heads/main' });
+  // DigitalOcean boots the Droplet it was asked for, with the user data it was given.
+  await recovery.bootWhenCreated(120_000).catch((error: unknown) => {
+    recovering.cancel();
+    throw error;
+  });
+  const recovered = await recovering.result;
+  console.log(`\n  ${bold}run ${recovered.runId}: ${recovered.conclusion}${reset}; outputs: ${JSON.stringify(recovered.jobs['recover']?.outputs ?? {})}`);
+  const recoveredCurrent = basename(readlinkSync(join(recovery.appDir, 'current')));
+  if (recovered.conclusion !== 'success' || recoveredCurrent !== release) throw new Error(`expected production recovered on the new host running ${release} (current -> ${recoveredCurrent})`);
+  if (oldHost() !== before) throw new Error("recover.yml changed the old host's folder");
+  recovery.double.assertValid();
+  note('  the recovery\'s part of the job summary, as the operator reads it:');
+  const summary = recovered.jobs['recover/recover']?.legs[0]?.summary ?? '';
+  for (const line of summary.slice(Math.max(0, summary.lastIndexOf('## ✅ production recovered'))).trim().split('\n')) console.log(`    ${line}`);
+  console.log(`  every DigitalOcean API call matched its OpenAPI spec; the old host's journal, current and releases are as they were`);
+
+  console.log(`\n${green}✔ demo complete:${reset} ${release} built once; the staging stack (${stagingRelease}) ran those digests on staging, then the release ran on production; the broken release was rolled back on staging by itself and never reached production; production was backed up, the backup proven by a restore on the runner and restored beside production's database; production, lost, was rebuilt on a new Droplet from that release and backup by recover.yml.`);
 } catch (error: unknown) {
   failed = true;
   console.error(`${red}demo failed: ${error instanceof Error ? error.message : String(error)}${reset}`);
 } finally {
+  await recovery.close();
   await api.close();
   await spaces.close();
   rmSync(work, { recursive: true, force: true });

@@ -71080,7 +71080,8 @@ class SshConnection {
             if (this.#running.size > 0 && this.#lostReason === undefined) {
                 this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
                 const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
-                await Promise.race([stops, (0,external_node_timers_promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000)]);
+                // Unreferenced: once the commands have stopped, this wait must not keep the process alive.
+                await Promise.race([stops, (0,external_node_timers_promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000, undefined, { ref: false })]);
             }
             await Promise.all([...this.#forwards].map((forward) => forward.close()));
             await new Promise((resolve) => {
@@ -80400,10 +80401,15 @@ async function runAction(main, options = { name: 'Action' }) {
         process.off('SIGTERM', onTerm);
     }
     // A cancelled run ends once its work and every finally block are done (the lock released, the
-    // journal and summary written): a handle still open (a connection closing, a timer of a command
-    // the host ended) must not keep it alive until the runner's SIGTERM kills it without its status.
-    if (controller.signal.aborted)
+    // journal and summary written): a handle still open (a socket closing, a library's timer) must
+    // not keep it alive until the runner's SIGTERM kills it without its exit status. What was still
+    // open is in the debug log.
+    if (controller.signal.aborted) {
+        const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
+        if (open.length > 0)
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(`still open as the cancelled run exits: ${open.join(', ')}`);
         process.exit();
+    }
 }
 function failureMessage(error) {
     if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))

@@ -9,13 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '@titan/test-host/action-run';
 import { createEncryptedDeployKey, type EncryptedDeployKey } from '@titan/test-host/encrypted-key';
 import { loadTestHost, readReleaseKey, type TestHost } from '@titan/test-host/test-host';
+import { artifactsOfRun } from '@titan/workflow-runner/artifact-store';
 import { startGitHubApiStandIn, type GitHubApiStandIn } from '@titan/workflow-runner/github-api';
 import type { LocalGitHub } from '@titan/workflow-runner/local-github';
 import type { ApprovalRequest, RunResult } from '@titan/workflow-runner/run-model';
 import { hostValue, hostValues, testHostGitHub } from '@titan/workflow-runner/test-host-github';
 import { layOutTitanRepository, prepareStagingHost, STAGING_FOLDER, type StagingHost } from '@titan/workflow-runner/staging-stack';
 import { type SpacesPeer, startSpacesPeer } from '@titan/test-host/spaces-peer';
-import { RECOVERY_DROPLET, RECOVERY_PROJECT, type RecoveryHost, startRecoveryHost } from './support/recovery-host.js';
+import { RECOVERY_DROPLET, RECOVERY_PROJECT, type RecoveryHost, startRecoveryHost } from '@titan/workflow-runner/recovery-host';
 import { bringDown, journalOf, prepareAppDir } from '../../packages/deploy/test/support/host-fixture.js';
 
 /**
@@ -77,6 +78,8 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
   let verifyKey: string;
   /** The release production ran last (staging's runs move only the staging folder on after it). */
   let productionRelease = '';
+  /** The run whose release-bundle artifact recover.yml deployed. */
+  let bundleRun = '';
   let backupId = '';
   let marker = '';
   let secretsWriter = '';
@@ -454,6 +457,7 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
 
     // The last good release of production (its newest successful GitHub deployment), from its run's bundle.
     expect(run.jobs['recover/release']?.outputs['release-id']).toBe(productionRelease);
+    bundleRun = run.jobs['recover/release']?.outputs['run-id'] ?? '';
     expect(run.jobs['recover']?.outputs).toMatchObject({ 'release-id': productionRelease, 'backup-id': backupId, address: '127.0.0.1' });
     expect(run.jobs['recover']?.outputs['known-hosts']).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${recovery.sshPort} ssh-ed25519 `));
     recovery.double.assertValid();
@@ -486,5 +490,26 @@ describe('deploy.yml and rollback.yml, run from their files against the test hos
     expect(await oldHost()).toEqual(before);
     const log = run.log.join('\n');
     for (const secret of [operatorKey, recovery.deployKey.split('\n')[1] ?? 'x', hostValue(host, 'NATS_BRAIN_PASSWORD'), secretsWriter]) expect(log).not.toContain(secret);
+  });
+
+  it("recover.yml once the last good release's signed bundle has expired: stopped with that error before any Droplet is made", { timeout: 120_000 }, async () => {
+    // 90 days later: the run that deployed production's last good release no longer has its bundle.
+    expect(bundleRun, 'recover.yml found the bundle of a run').toMatch(/^\d+$/);
+    const store = await artifactsOfRun(join(scratch, 'runs'), Number(bundleRun));
+    expect(store, `run ${bundleRun} keeps artifacts`).toBeDefined();
+    await store?.expire('release-bundle');
+    const droplets = [...recovery.double.world.droplets.keys()];
+    const deploymentsBefore = api.deployments.length;
+
+    const run = await github.run({ workflow: RECOVER_WORKFLOW, event: 'workflow_dispatch' });
+    expect(run.conclusion).toBe('failure');
+    expect(run.jobs['recover/release']?.result).toBe('failure');
+    const log = run.log.join('\n');
+    expect(log).toMatch(new RegExp(`The signed bundle of ${productionRelease} \\(run ${bundleRun}'s release-bundle artifact\\) expired on \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z: GitHub keeps a run's artifacts for 90 days`));
+    // Nothing after it ran: no Droplet asked for, no deployment made, nothing stored.
+    for (const [id, job] of Object.entries(run.jobs)) if (id.startsWith('recover/') && id !== 'recover/release') expect(job.result, id).toBe('skipped');
+    expect([...recovery.double.world.droplets.keys()]).toEqual(droplets);
+    expect(api.deployments.length).toBe(deploymentsBefore);
+    expect(api.refusals).toEqual([]);
   });
 });

@@ -110088,10 +110088,15 @@ async function runAction(main, options = { name: 'Action' }) {
         process.off('SIGTERM', onTerm);
     }
     // A cancelled run ends once its work and every finally block are done (the lock released, the
-    // journal and summary written): a handle still open (a connection closing, a timer of a command
-    // the host ended) must not keep it alive until the runner's SIGTERM kills it without its status.
-    if (controller.signal.aborted)
+    // journal and summary written): a handle still open (a socket closing, a library's timer) must
+    // not keep it alive until the runner's SIGTERM kills it without its exit status. What was still
+    // open is in the debug log.
+    if (controller.signal.aborted) {
+        const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
+        if (open.length > 0)
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(`still open as the cancelled run exits: ${open.join(', ')}`);
         process.exit();
+    }
 }
 function failureMessage(error) {
     if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))

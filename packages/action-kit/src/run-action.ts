@@ -67,9 +67,14 @@ export async function runAction(main: (context: ActionContext) => Promise<void>,
     process.off('SIGTERM', onTerm);
   }
   // A cancelled run ends once its work and every finally block are done (the lock released, the
-  // journal and summary written): a handle still open (a connection closing, a timer of a command
-  // the host ended) must not keep it alive until the runner's SIGTERM kills it without its status.
-  if (controller.signal.aborted) process.exit();
+  // journal and summary written): a handle still open (a socket closing, a library's timer) must
+  // not keep it alive until the runner's SIGTERM kills it without its exit status. What was still
+  // open is in the debug log.
+  if (controller.signal.aborted) {
+    const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
+    if (open.length > 0) core.debug(`still open as the cancelled run exits: ${open.join(', ')}`);
+    process.exit();
+  }
 }
 
 export function failureMessage(error: unknown): string {

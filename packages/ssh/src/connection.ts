@@ -201,7 +201,8 @@ export class SshConnection implements AsyncDisposable {
       if (this.#running.size > 0 && this.#lostReason === undefined) {
         this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
         const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
-        await Promise.race([stops, sleep(this.#killGraceMs + 5000)]);
+        // Unreferenced: once the commands have stopped, this wait must not keep the process alive.
+        await Promise.race([stops, sleep(this.#killGraceMs + 5000, undefined, { ref: false })]);
       }
       await Promise.all([...this.#forwards].map((forward) => forward.close()));
       await new Promise<void>((resolve) => {

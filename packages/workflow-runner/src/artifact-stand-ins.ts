@@ -81,7 +81,9 @@ export const uploadArtifactStandIn: StandIn = {
       context.log(ifNone === 'warn' ? `warning: ${message}` : message);
       return {};
     }
-    await context.artifacts.put(name, root, files, booleanInput(context, 'overwrite', false));
+    const retention = context.inputs['retention-days'] || '90';
+    if (!/^\d+$/.test(retention) || Number(retention) < 1 || Number(retention) > 90) throw new StepFailure(`retention-days must be a whole number from 1 to 90 (the repository's limit), got ${JSON.stringify(retention)}`);
+    await context.artifacts.put(name, root, files, booleanInput(context, 'overwrite', false), Number(retention));
     context.log(`Artifact ${name} has been successfully uploaded (${files.length} files from ${root})`);
     return { 'artifact-id': String((await context.artifacts.names()).indexOf(name) + 1), 'artifact-url': `artifact://${name}`, 'artifact-digest': '' };
   },

@@ -6,11 +6,13 @@
  * Each job's GITHUB_TOKEN is issued here with the job's `permissions:`; a call beyond them is
  * answered 403 "Resource not accessible by integration", as GitHub answers it. Jobs that name an
  * environment get GitHub's automatic deployment (unless `deployment: false`), recorded next to the
- * ones the actions create, so a test sees every deployment a run made.
+ * ones the actions create, so a test sees every deployment a run made. A run's artifacts are listed
+ * (GET .../actions/runs/ID/artifacts, `expired` included) from the runner that serves them.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ArtifactStore } from './artifact-store.js';
 import { environmentSecretRoutes, type SecretWrite } from './environment-secrets.js';
 import { type Route, str } from './github-route.js';
 
@@ -58,6 +60,8 @@ export interface GitHubApiStandIn {
   /** What GitHub does for a job with `environment:` (deployment created, then in_progress). */
   createWorkflowDeployment(input: { environment: string; ref: string; runId: string; url?: string }): DeploymentRecord;
   addStatus(deployment: DeploymentRecord, state: string, description?: string): void;
+  /** Where the runs' artifacts are (the local runner that keeps them registers itself). */
+  serveArtifacts(lookup: (runId: number) => Promise<ArtifactStore | undefined>): void;
   close(): Promise<void>;
 }
 
@@ -76,6 +80,7 @@ export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
   };
   const deploymentJson = (d: DeploymentRecord): unknown => ({ id: d.id, environment: d.environment, ref: d.ref, sha: d.ref, payload: d.payload });
 
+  let artifactsOf: (runId: number) => Promise<ArtifactStore | undefined> = () => Promise.resolve(undefined);
   const routes: Route[] = [
     ...(await environmentSecretRoutes(secretWrites)),
     {
@@ -141,6 +146,20 @@ export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
         return [200, [...record.statuses].reverse().slice(0, perPage).map((s, i) => ({ id: i + 1, state: s.state, description: s.description, environment_url: s.environmentUrl, log_url: s.logUrl }))];
       },
     },
+    {
+      method: 'GET',
+      pattern: /^\/repos\/[^/]+\/[^/]+\/actions\/runs\/(\d+)\/artifacts$/,
+      scope: 'actions',
+      level: 'read',
+      handle: async (m, _body, _runId, query) => {
+        const store = await artifactsOf(Number(m[1]));
+        if (store === undefined) return [404, { message: 'Not Found' }];
+        const name = query.get('name');
+        const listed = (await store.list()).filter((a) => name === null || a.name === name);
+        const artifacts = listed.map((a, i) => ({ id: i + 1, name: a.name, expired: a.expired, created_at: a.createdAt, expires_at: a.expiresAt, workflow_run: { id: Number(m[1]) } }));
+        return [200, { total_count: artifacts.length, artifacts }];
+      },
+    },
   ];
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -170,8 +189,10 @@ export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
       } catch {
         return send(400, { message: 'Problems parsing JSON' });
       }
-      const [status, value] = route.handle(route.pattern.exec(path) as RegExpExecArray, body, holder.runId, new URLSearchParams(search));
-      send(status, value);
+      Promise.resolve(route.handle(route.pattern.exec(path) as RegExpExecArray, body, holder.runId, new URLSearchParams(search))).then(
+        ([status, value]) => send(status, value),
+        (error: unknown) => send(500, { message: error instanceof Error ? error.message : String(error) }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -205,6 +226,9 @@ export async function startGitHubApiStandIn(): Promise<GitHubApiStandIn> {
     },
     addStatus(deployment, stateName, description) {
       deployment.statuses.push({ state: stateName, description, environmentUrl: undefined, logUrl: undefined });
+    },
+    serveArtifacts(lookup) {
+      artifactsOf = lookup;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

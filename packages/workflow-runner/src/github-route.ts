@@ -8,7 +8,7 @@ export interface Route {
   pattern: RegExp;
   scope: string;
   level: 'read' | 'write';
-  handle(match: RegExpExecArray, body: Record<string, unknown>, runId: string, query: URLSearchParams): [number, unknown];
+  handle(match: RegExpExecArray, body: Record<string, unknown>, runId: string, query: URLSearchParams): [number, unknown] | Promise<[number, unknown]>;
 }
 
 /** A request body's member when it is a string. */

@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { data } from '@actions/expressions';
-import { ArtifactStore } from './artifact-store.js';
+import { ArtifactStore, artifactsOfRun } from './artifact-store.js';
 import { ConcurrencyGroups } from './concurrency.js';
 import { messageOf, type PlainValue, toExpressionData, WorkflowChainError } from './expressions.js';
 import { runJobs } from './job-runner.js';
@@ -30,6 +30,7 @@ export class LocalGitHub {
 
   constructor(readonly options: LocalGitHubOptions) {
     this.concurrency = options.concurrency ?? new ConcurrencyGroups();
+    options.api.serveArtifacts((runId) => artifactsOfRun(options.scratch, runId));
   }
 
   run(request: RunRequest): Promise<RunResult> {

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifactsOfRun } from '@titan/workflow-runner/artifact-store';
 import { ConcurrencyCancelled, ConcurrencyGroups } from '@titan/workflow-runner/concurrency';
 import { startGitHubApiStandIn, type GitHubApiStandIn } from '@titan/workflow-runner/github-api';
 import { LocalGitHub } from '@titan/workflow-runner/local-github';
@@ -72,6 +73,60 @@ jobs:
     expect(run.jobs['gather']?.legs[0]?.summary).toBe('ops a\nops b\n');
     expect(run.log).toContain('[leg] (leg a) token ***');
     expect(run.log.join('\n')).not.toContain('ghp_averysecretvalue123');
+  });
+
+  it("keeps an artifact its retention-days, lists it through the API with its expiry, and no longer hands it out once expired", async () => {
+    const path = await workflow(
+      'keep.yml',
+      `name: keep
+on: { workflow_dispatch: {} }
+jobs:
+  make:
+    runs-on: ubuntu-24.04
+    steps:
+      - run: mkdir -p out && echo signed > out/bundle
+      - uses: actions/upload-artifact@v7
+        with: { name: kept, path: out/, retention-days: 7 }
+`,
+    );
+    const made = await github.run({ workflow: path, event: 'workflow_dispatch' });
+    expect(made.conclusion, made.log.join('\n')).toBe('success');
+    const token = api.issueToken({ actions: 'read' }, 'reader');
+    const list = async (): Promise<{ name: string; expired: boolean; created_at: string; expires_at: string }[]> => {
+      const response = await fetch(`${api.url}/repos/titan/titan/actions/runs/${made.runId}/artifacts?name=kept`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { artifacts: { name: string; expired: boolean; created_at: string; expires_at: string }[] }).artifacts;
+    };
+    const [listed] = await list();
+    expect(listed).toMatchObject({ name: 'kept', expired: false });
+    expect(Date.parse(listed?.expires_at ?? '') - Date.parse(listed?.created_at ?? '')).toBe(7 * 86_400_000);
+
+    const fetchIt = await workflow(
+      'fetch.yml',
+      `name: fetch
+on: { workflow_dispatch: {} }
+permissions: { actions: read }
+jobs:
+  get:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/download-artifact@v8
+        with: { name: kept, path: got, run-id: "${made.runId}", github-token: "\${{ github.token }}" }
+      - run: cat got/bundle
+`,
+    );
+    expect((await github.run({ workflow: fetchIt, event: 'workflow_dispatch' })).conclusion).toBe('success');
+    // Its days have passed: still listed, expired, and no longer downloadable.
+    await (await artifactsOfRun(join(dir, 'runs'), made.runId))?.expire('kept');
+    expect((await list())[0]).toMatchObject({ name: 'kept', expired: true });
+    const late = await github.run({ workflow: fetchIt, event: 'workflow_dispatch' });
+    expect(late.conclusion).toBe('failure');
+    expect(late.log.join('\n')).toContain('Artifact not found for name: kept');
+
+    const tooLong = await workflow('long.yml', (await readFile(path, 'utf8')).replace('retention-days: 7', 'retention-days: 400'));
+    const refused = await github.run({ workflow: tooLong, event: 'workflow_dispatch' });
+    expect(refused.conclusion).toBe('failure');
+    expect(refused.log.join('\n')).toContain('retention-days must be a whole number from 1 to 90');
   });
 
   it('fails the chain on an output no job declares, an input the action does not have, an undefined input', async () => {

@@ -5,7 +5,7 @@
  * what a test compares: the app folder listing (path, size, sha256), the project's containers.
  * Tests run as root on the same machine, so they read the host's files and Docker directly.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -164,32 +164,7 @@ export function journalOf(appDir: string): Record<string, unknown>[] {
  * Removes the project's containers, volumes and networks (what `docker compose down -v` does),
  * found by the project label, so it needs no compose file; also stops any guard of the app folder.
  */
-export function bringDown(project: string, appDir?: string): void {
-  const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  if (ids.length > 0) execFileSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
-  const volumes = execFileSync('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' })
-    .split('\n')
-    .filter(Boolean);
-  if (volumes.length > 0) execFileSync('docker', ['volume', 'rm', '-f', ...volumes], { stdio: 'ignore' });
-  const networks = execFileSync('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' })
-    .split('\n')
-    .filter(Boolean);
-  // A network Docker still thinks has endpoints (left by a container that failed to start) stays; compose reuses it.
-  if (networks.length > 0) spawnSync('docker', ['network', 'rm', ...networks], { stdio: 'ignore' });
-  if (appDir !== undefined) killGuards(appDir);
-}
-
-/** Kills guard processes of an app folder (tests only: a guard left from a test must not outlive it). */
-export function killGuards(appDir: string): void {
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (cmdline.includes('titan-guard') && cmdline.includes(appDir)) process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }
-}
+export { bringDown, killGuards } from '@titan/test-host/stack-teardown';
 
 /** Waits until `check` holds, polling. */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, pollMs = 200): Promise<boolean> {

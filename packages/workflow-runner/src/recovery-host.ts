@@ -5,7 +5,7 @@
  * DigitalOcean boots it), and the `recovery` GitHub environment naming that new Droplet: its own
  * deploy key, SSH port, application folder and Compose project (the stand-in shares this machine's
  * Docker engine with the old host, so its stack must be a project of its own), production's values,
- * the bucket and the restore key.
+ * the bucket and the restore key. The workflow test and the main job (scripts/demo) both use it.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,8 +16,8 @@ import { DigitalOceanApiDouble } from '@titan/digitalocean/api-double';
 import { DropletStandIn, freePort, stackPorts } from '@titan/test-host/droplet-stand-in';
 import { secretFilesInput } from '@titan/test-host/shared-values';
 import type { TestHost } from '@titan/test-host/test-host';
-import type { EnvironmentSettings } from '@titan/workflow-runner/run-model';
-import { bringDown } from '../../../packages/deploy/test/support/host-fixture.js';
+import { bringDown } from '@titan/test-host/stack-teardown';
+import type { EnvironmentSettings } from './run-model.js';
 
 export const RECOVERY_PROJECT = 'recovered';
 export const RECOVERY_DROPLET = 'titan-recovered';
