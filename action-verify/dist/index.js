@@ -63215,6 +63215,8 @@ const coreLogger = {
  *   state/guard-<id>.log           what that guard did
  *   state/mode                     the TITAN_MODE the stack was last started with
  *   state/stack-started            what the last verified start left running (stack-record.ts)
+ *   state/compose-model-searched   the inputs of the last compose model searched clean of secrets
+ *                                  (one sha256: scripts/secret-exposure.sh)
  *   journal.jsonl                  one JSON line per deploy that changed the host
  *   .deploy.lock                   the flock(1) file of the deploy lock
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
@@ -67987,7 +67989,9 @@ function seconds(ms) {
  * ONE SSH connection until every check holds or the timeout ends. Each poll is one remote command
  * (docker ps + docker inspect of the project's containers and their images + sha256 of the policy
  * file, see stack-probe.ts) followed by the health GETs, in parallel, each through its own SSH
- * tunnel to the port the host publishes on its loopback.
+ * tunnel to the port the host publishes on its loopback. Alongside the first poll, the secret
+ * files the release mounts are checked and searched for (secret-exposure.ts); that search counts
+ * for the poll that holds when it saw the same containers, and runs again after it otherwise.
  */
 
 

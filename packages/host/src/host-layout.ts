@@ -12,6 +12,8 @@
  *   state/guard-<id>.log           what that guard did
  *   state/mode                     the TITAN_MODE the stack was last started with
  *   state/stack-started            what the last verified start left running (stack-record.ts)
+ *   state/compose-model-searched   the inputs of the last compose model searched clean of secrets
+ *                                  (one sha256: scripts/secret-exposure.sh)
  *   journal.jsonl                  one JSON line per deploy that changed the host
  *   .deploy.lock                   the flock(1) file of the deploy lock
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it

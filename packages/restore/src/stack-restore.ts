@@ -27,13 +27,11 @@ import { stackProfileOf } from '@titan/release/manifest';
 import { type StackProfile, tradingServices } from '@titan/release/stack-profile';
 import { currentTarget, type ComposeTarget } from '@titan/host/compose-command';
 import { acquireDeployLock, type HeldDeployLock } from '@titan/host/deploy-lock';
-import { readHaltMark } from '@titan/host/halt-mark';
 import { databaseTarget } from '@titan/host/migrations';
 import type { HostLayout } from '@titan/host/host-layout';
 import { appendJournal } from '@titan/host/journal';
 import { readInstalledRelease } from '@titan/host/release-files';
-import { stopServices, upStack, upStackExcept } from '@titan/host/stack-control';
-import { recordStackMode } from '@titan/host/stack-mode';
+import { stopServices } from '@titan/host/stack-control';
 import { readCurrent } from '@titan/host/switch-current';
 import type { Logger } from '@titan/log/logger';
 import { shutdownGroups } from '@titan/rollback/orderly-stop';
@@ -41,10 +39,12 @@ import type { ObjectStore } from '@titan/spaces/object-store';
 import type { SshConnection } from '@titan/ssh/connection';
 import { restoreStreamsIntoStack, type StackNats, type StreamRestoreResult } from './stack-streams.js';
 import { verifyObject } from './backup-object.js';
+import { dropRestoredCopy, swapDatabases } from './database-swap.js';
 import { keptDataInTheWay } from './kept-data.js';
 import { restorePostgresOnHost } from './postgres-restore.js';
 import { stageRedis, swapRedis } from './redis-restore.js';
 import { bringRestoredSchemaToRelease } from './restored-migrations.js';
+import { restartStackDisarmed } from './stack-restart.js';
 
 export type StackPart = 'postgres' | 'redis' | 'jetstream';
 
@@ -132,7 +132,7 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
     if (pgContainer !== undefined) {
       await clock.run(`Postgres: restore into ${incoming} while the stack runs`, async () => {
         // A restore of the same backup that was cut off may have left it: it is this code's, never the stack's.
-        await connection.run(['docker', 'exec', pgContainer.id, 'dropdb', '--if-exists', `--username=${request.postgres.adminUser}`, incoming], { timeoutMs: 120_000 });
+        await dropRestoredCopy(connection, pgContainer.id, request.postgres.adminUser, incoming);
         await restorePostgresOnHost(connection, {
           store: request.store, manifest, object: object('postgres'), identity: request.identity, container: pgContainer,
           adminUser: request.postgres.adminUser, owner: request.postgres.owner, database: incoming, timeoutMs: request.timeoutMs, logger,
@@ -172,13 +172,7 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
       const live = request.postgres.database;
       const old = `${live}_pre_restore_${stamp}`;
       await clock.run(`Postgres: ${incoming} becomes ${live}; ${live} is kept as ${old}`, async () => {
-        await connection.run(
-          ['docker', 'exec', '-i', pgContainer.id, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-v', `live=${live}`, '-v', `old=${old}`, '-v', `incoming=${incoming}`, '-U', request.postgres.adminUser, '-d', 'postgres'],
-          {
-            stdin: `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname IN (:'live', :'incoming') AND pid <> pg_backend_pid();\nALTER DATABASE :"live" RENAME TO :"old";\nALTER DATABASE :"incoming" RENAME TO :"live";\n`,
-            timeoutMs: 120_000,
-          },
-        );
+        await swapDatabases(connection, { containerId: pgContainer.id, adminUser: request.postgres.adminUser, live, old, incoming });
         swapped = true;
         kept.push(`database ${old}`);
       });
@@ -207,7 +201,7 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
   if (incomingMade && !swapped) {
     const pg = await findServiceContainer(connection, request.project, request.postgres.service).catch(() => undefined);
     if (pg !== undefined) {
-      await connection.run(['docker', 'exec', pg.id, 'dropdb', '--if-exists', `--username=${request.postgres.adminUser}`, incoming], { timeoutMs: 120_000 }).catch(() => undefined);
+      await dropRestoredCopy(connection, pg.id, request.postgres.adminUser, incoming).catch(() => undefined);
       logger.info(`Dropped ${incoming} again: the stack's database was not replaced.`);
     }
   }
@@ -224,15 +218,7 @@ export async function restoreIntoStack(connection: SshConnection, request: Stack
     const trading = tradingServices(profile);
     try {
       await clock.run('Start the stack DISARMED', async () => {
-        await recordStackMode(connection, layout, 'DISARMED');
-        const halt = await readHaltMark(connection, layout);
-        if (halt !== undefined) {
-          await upStackExcept(connection, startTarget, trading, logger);
-          started = 'all but the trading services (halted)';
-        } else {
-          await upStack(connection, startTarget, logger);
-          started = 'all';
-        }
+        started = await restartStackDisarmed(connection, layout, startTarget, trading, logger);
       });
     } catch (error: unknown) {
       started = 'failed';

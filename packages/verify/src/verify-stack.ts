@@ -3,7 +3,9 @@
  * ONE SSH connection until every check holds or the timeout ends. Each poll is one remote command
  * (docker ps + docker inspect of the project's containers and their images + sha256 of the policy
  * file, see stack-probe.ts) followed by the health GETs, in parallel, each through its own SSH
- * tunnel to the port the host publishes on its loopback.
+ * tunnel to the port the host publishes on its loopback. Alongside the first poll, the secret
+ * files the release mounts are checked and searched for (secret-exposure.ts); that search counts
+ * for the poll that holds when it saw the same containers, and runs again after it otherwise.
  */
 import { type ReleaseManifest, stackProfileOf } from '@titan/release/manifest';
 import type { StackProfile } from '@titan/release/stack-profile';
