@@ -75,6 +75,8 @@ function ensureDatabase(name: string, megabytes: number): number {
 interface ChildRun {
   readonly seconds: number;
   readonly peakRssKb: number;
+  /** CPU seconds (user + system) of our process, as last sampled from /proc before it ended. */
+  readonly cpuSeconds: number;
   readonly status: number | null;
   readonly output: string;
   readonly outputs: string;
@@ -92,10 +94,13 @@ function runBundle(dir: string, inputs: Record<string, string>): Promise<ChildRu
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
   let peak = 0;
+  let cpuTicks = 0;
   const sample = setInterval(() => {
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       if (m !== null) peak = Math.max(peak, Number(m[1]));
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      cpuTicks = Number(fields[11]) + Number(fields[12]);
     } catch {
       // the process has ended
     }
@@ -103,7 +108,7 @@ function runBundle(dir: string, inputs: Record<string, string>): Promise<ChildRu
   return new Promise((resolve) => {
     child.on('close', (status) => {
       clearInterval(sample);
-      resolve({ seconds: (performance.now() - started) / 1000, peakRssKb: peak, status, output, outputs: readFileSync(outputFile, 'utf8') });
+      resolve({ seconds: (performance.now() - started) / 1000, peakRssKb: peak, cpuSeconds: cpuTicks / 100, status, output, outputs: readFileSync(outputFile, 'utf8') });
     });
   });
 }
@@ -176,6 +181,7 @@ async function main(): Promise<number> {
   const oursRestore = await runBundle('action-backup/restore', { ...connection, ...spaces, backup: id, 'restore-key': identity, database: 'bench_restore_ours' });
   if (oursRestore.status !== 0) throw new Error(`the restore failed:\n${oursRestore.output}`);
   const restoreRatio = baseRestore / oursRestore.seconds;
+  process.stdout.write(`CPU of our process: backup 1 GB ${oursLarge.cpuSeconds.toFixed(1)} s, restore 1 GB ${oursRestore.cpuSeconds.toFixed(1)} s (sampled every 0.1 s)\n`);
   for (const db of ['bench_restore_base', 'bench_restore_ours']) psql(`DROP DATABASE IF EXISTS ${db}`);
   await peer.close();
 

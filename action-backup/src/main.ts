@@ -4,6 +4,7 @@ import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { JobSummary } from '@titan/action-kit/job-summary';
 import { applyRetention, type RetentionOutcome } from '@titan/backup/backup-catalog';
 import { BackupLayout } from '@titan/backup/backup-layout';
+import { enableGarbagePacing } from '@titan/backup/garbage-pacer';
 import { type BackupOutcome, takeBackup } from '@titan/backup/backup-run';
 import { HostLayout } from '@titan/host/host-layout';
 import type { Logger } from '@titan/log/logger';
@@ -21,6 +22,8 @@ import { backupSummary } from './summary.js';
 
 export async function run(logger: Logger = coreLogger): Promise<void> {
   const settings = readSettings();
+  // The streams' dead chunks are collected as they die, not tens of MB later (garbage-pacer.ts).
+  enableGarbagePacing();
   setOutputs({ backupId: '', complete: false, manifestKey: '', storedBytes: 0, removed: [], verified: false });
   await checkVerifyKey(settings);
   const layout = new BackupLayout(settings.prefix);

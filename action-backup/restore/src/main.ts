@@ -3,6 +3,7 @@ import { coreLogger } from '@titan/action-kit/core-logger';
 import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { formatSeconds, JobSummary } from '@titan/action-kit/job-summary';
 import { BackupLayout } from '@titan/backup/backup-layout';
+import { enableGarbagePacing } from '@titan/backup/garbage-pacer';
 import { findServiceContainer } from '@titan/backup/stack-container';
 import type { Logger } from '@titan/log/logger';
 import { chooseBackup, type ChosenBackup } from '@titan/restore/backup-choice';
@@ -17,6 +18,8 @@ import { type RestoreSettings, readSettings } from './settings.js';
 
 export async function run(logger: Logger = coreLogger): Promise<void> {
   const settings = readSettings();
+  // The streams' dead chunks are collected as they die, not tens of MB later (garbage-pacer.ts).
+  enableGarbagePacing();
   core.setOutput('result', 'failed');
   core.setOutput('backup-id', '');
   core.setOutput('database', '');

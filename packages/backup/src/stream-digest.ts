@@ -1,11 +1,13 @@
 /**
  * A pass-through that hashes (sha256) and counts the bytes flowing through it, and reports progress
  * (bytes and rate) to the log every few seconds while it flows: what the backup records of every
- * object, before and after encryption, and what a restore checks again.
+ * object, before and after encryption, and what a restore checks again. The bytes it counts pace
+ * the collection of the stream's dead chunks (garbage-pacer.ts).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Logger } from '@titan/log/logger';
+import { pace } from './garbage-pacer.js';
 
 export class StreamDigest extends Transform {
   readonly #hash: Hash = createHash('sha256');
@@ -29,6 +31,7 @@ export class StreamDigest extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#hash.update(chunk);
     this.#bytes += chunk.length;
+    pace(chunk.length);
     callback(null, chunk);
   }
 

@@ -87,10 +87,14 @@ describe('uploadObject', () => {
     expect(object.sha256).toBe(sha(stored));
     expect(object.plainSha256).toBe(sha(data));
     expect(object.plainSize).toBe(data.length);
-    expect(object.parts).toBe(3);
+    // The default 5 MiB parts: 20 MiB and age's overhead are four full parts and a short fifth.
+    expect(object.parts).toBe(5);
+    expect(Math.ceil(stored.length / (5 * 1024 * 1024))).toBe(5);
     expect(peer.pendingUploads()).toEqual([]);
     const parts = peer.requests.slice(before).filter((r) => r.partNumber !== undefined);
-    expect(parts.map((p) => p.partNumber).sort()).toEqual([1, 2, 3]);
+    expect(parts.map((p) => p.partNumber).sort()).toEqual([1, 2, 3, 4, 5]);
+    const part = 5 * 1024 * 1024;
+    expect([...parts].sort((x, y) => (x.partNumber ?? 0) - (y.partNumber ?? 0)).map((p) => p.bytes)).toEqual([part, part, part, part, stored.length - 4 * part]);
     expect(parts.every((p) => p.md5Matched === true)).toBe(true);
     const plain = await decryptStream(Readable.from([stored]), encryption, identity);
     const chunks: Buffer[] = [];

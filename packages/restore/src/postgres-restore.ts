@@ -1,30 +1,48 @@
 /**
  * A Postgres backup restored on the host, into a NEW database beside the stack's own (a scratch
- * database: the stack's own database is never written here): created by the admin role, owned by
- * the stack's role, filled by pg_restore reading the dump from the SSH connection's stdin as it comes
- * down from Spaces and is decrypted. Only once the object's sha256 checked and every table's row
- * count (and the chosen checksums) matched what the backup recorded is the database kept; otherwise
- * it is dropped again. Names are checked before they are sent; the script takes them as arguments.
+ * database: the stack's own database is never written here). The dump streams from Spaces through
+ * the runner (decrypted, its stored bytes and its plaintext hashed on the fly) and the SSH
+ * connection's stdin into `pg_restore --file=- | psql`, in the container, into a STAGING database
+ * (`titan_restoring_<hash of the name>`, created by the admin role, owned by the stack's role): the
+ * database asked for does not exist until everything checked. Only once the whole object was read,
+ * its sha256 (stored and plain) matched the manifest, and every table's row count (from COPY's own
+ * count, restored-tables.ts) and the chosen checksums matched what the backup recorded, is the
+ * staging database renamed to the one asked for; on any failure it is dropped. A staging database
+ * left by an earlier restore of the same name that was cut short is dropped first. Names are checked
+ * before they are sent; the scripts take them as arguments.
  */
-import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
 import type { BackupManifest, ManifestObject } from '@titan/backup/backup-manifest';
 import type { ServiceContainer } from '@titan/backup/stack-container';
-import { parseTableFacts, TABLE_FACTS_QUERY, TABLE_FACTS_SETTINGS } from '@titan/backup/table-facts';
+import { TABLE_FACTS_SETTINGS } from '@titan/backup/table-facts';
 import type { Logger } from '@titan/log/logger';
 import type { ObjectStore } from '@titan/spaces/object-store';
 import type { SshConnection } from '@titan/ssh/connection';
 import { explain, openObject } from './backup-object.js';
 import { checksumSpec, compareTables, type TableCheck } from './postgres-proof.js';
-import { EXIT_DATA_ERROR } from '@titan/ssh/exit-status';
+import { FACTS_MARKER, RESTORED_FACTS_QUERY, RestoreOutput } from './restored-tables.js';
+import { EXIT_DATA_ERROR, EXIT_SOFTWARE } from '@titan/ssh/exit-status';
 
 export const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 export const PG_RESTORE_SCRIPT_NAME = 'titan-pg-restore';
+export const PG_RENAME_SCRIPT_NAME = 'titan-pg-restored';
 
-// Runs inside the postgres container. $1 admin role, $2 owner role, $3 the new database. The dump on stdin.
+/** The staging database a restore into `database` fills first. */
+export function stagingDatabase(database: string): string {
+  return `titan_restoring_${createHash('sha256').update(database).digest('hex').slice(0, 16)}`;
+}
+
+// Runs inside the postgres container. $1 admin role, $2 owner role, $3 the database asked for,
+// $4 its staging database, $5 the tables to checksum ('*', '' or a list). The dump on stdin.
+// pg_restore writes the restore as SQL, psql runs it (stopping at the first error) and echoes each
+// statement, so each COPY's command tag (its row count) follows it on stdout; then the facts of the
+// tables counted again, after FACTS_MARKER.
 export const PG_RESTORE_SCRIPT = `set -eu
 admin=$1
 owner=$2
 db=$3
+staging=$4
+tables=$5
 exists=$(psql -X -At -v ON_ERROR_STOP=1 -v db="$db" -U "$admin" -d postgres <<'SQL'
 SELECT count(*) FROM pg_database WHERE datname = :'db';
 SQL
@@ -33,9 +51,44 @@ if [ "$exists" != 0 ]; then
   echo "titan-pg-restore: database $db already exists; a restore never writes into an existing database" >&2
   exit ${EXIT_DATA_ERROR}
 fi
-createdb --username="$admin" --owner="$owner" "$db"
-echo "titan-pg-restore: created database $db" >&2
-pg_restore --username="$admin" --dbname="$db" --no-owner --role="$owner" --exit-on-error
+dropdb --username="$admin" --if-exists "$staging"
+createdb --username="$admin" --owner="$owner" "$staging"
+echo "titan-pg-restore: created database $staging" >&2
+exec 3>&1
+if ! restored=$( { { status=0; pg_restore --no-owner --role="$owner" --exit-on-error --file=- 4>&- || status=$?; echo "$status" >&4; } |
+  psql -X --echo-queries -v ON_ERROR_STOP=1 --username="$admin" --dbname="$staging" >&3 4>&-; } 4>&1 ); then
+  echo "titan-pg-restore: the restore stopped at the statement that failed (above)" >&2
+  exit ${EXIT_SOFTWARE}
+fi
+if [ "$restored" != 0 ]; then
+  echo "titan-pg-restore: pg_restore failed (exit $restored)" >&2
+  exit ${EXIT_SOFTWARE}
+fi
+echo "${FACTS_MARKER}"
+psql -X -q -At -v ON_ERROR_STOP=1 -v tables="$tables" --username="$admin" --dbname="$staging" <<'SQL'
+${TABLE_FACTS_SETTINGS}${RESTORED_FACTS_QUERY}SQL
+`;
+
+// $1 admin role, $2 the staging database, $3 the database asked for. The restore's own sessions
+// may take a moment to end after psql did: the rename is tried again for up to 10 s.
+export const PG_RENAME_SCRIPT = `set -eu
+admin=$1
+staging=$2
+db=$3
+rename_staging() {
+  psql -X -q -v ON_ERROR_STOP=1 -v staging="$staging" -v db="$db" -U "$admin" -d postgres 2>&1 <<'SQL'
+ALTER DATABASE :"staging" RENAME TO :"db";
+SQL
+}
+tries=0
+while ! out=$(rename_staging); do
+  tries=$((tries + 1))
+  case $out in
+    *'is being accessed by other users'*) if [ "$tries" -ge 100 ]; then echo "$out" >&2; exit ${EXIT_SOFTWARE}; fi ;;
+    *) echo "$out" >&2; exit ${EXIT_SOFTWARE} ;;
+  esac
+  sleep 0.1
+done
 `;
 
 export interface HostRestoreResult {
@@ -68,13 +121,17 @@ export async function restorePostgresOnHost(
   const facts = request.manifest.postgres;
   if (facts === null) throw new RestoreFailedError('The manifest has no Postgres facts to check the restore against.');
   const started = performance.now();
+  const staging = stagingDatabase(database);
+  const output = new RestoreOutput();
   const opened = await openObject(request.store, request.object, request.manifest.encryption, request.identity);
   let created = false;
   try {
     try {
-      await connection.run(['docker', 'exec', '-i', container.id, 'sh', '-c', PG_RESTORE_SCRIPT, PG_RESTORE_SCRIPT_NAME, request.adminUser, request.owner, database], {
+      await connection.run(['docker', 'exec', '-i', container.id, 'sh', '-c', PG_RESTORE_SCRIPT, PG_RESTORE_SCRIPT_NAME, request.adminUser, request.owner, database, staging, checksumSpec(facts.tables)], {
         stdin: opened.plain,
         timeoutMs: request.timeoutMs,
+        captureStdout: false,
+        onStdoutLine: (line) => output.line(line),
         onStderrLine: (line) => {
           if (line.startsWith('titan-pg-restore: created database')) created = true;
         },
@@ -82,23 +139,22 @@ export async function restorePostgresOnHost(
     } catch (error: unknown) {
       throw (await explain(request.store, request.object)) ?? error;
     }
+    // Nothing of the restore is visible under its name before these checks passed.
     opened.check();
-    const counted = await connection.run(
-      ['docker', 'exec', '-i', container.id, 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-v', `tables=${checksumSpec(facts.tables)}`, '-U', request.adminUser, '-d', database],
-      { stdin: Readable.from([`${TABLE_FACTS_SETTINGS}${TABLE_FACTS_QUERY}`]), timeoutMs: request.timeoutMs },
-    );
-    const tables = compareTables(facts.tables, parseTableFacts(counted.stdout.split('\n')));
+    const tables = compareTables(facts.tables, output.tables());
     const wrong = tables.filter((t) => !t.ok);
     if (wrong.length > 0) {
       throw new RestoreFailedError(`The restored database does not match the backup: ${wrong.map((t) => `${t.name} has ${t.rows ?? 'no'} rows (expected ${t.expectedRows})${t.expectedChecksum !== null && t.checksum !== t.expectedChecksum ? ', checksum differs' : ''}`).join('; ')}.`);
     }
+    await connection.run(['docker', 'exec', '-i', container.id, 'sh', '-c', PG_RENAME_SCRIPT, PG_RENAME_SCRIPT_NAME, request.adminUser, staging, database], { timeoutMs: request.timeoutMs });
+    created = false;
     logger.info(`Restored ${request.object.key} into database ${database} on ${connection.host}: ${tables.length} tables, every row count${tables.some((t) => t.expectedChecksum !== null) ? ' and checksum' : ''} as recorded.`);
     return { database, tables, durationMs: Math.round(performance.now() - started) };
   } catch (error: unknown) {
     if (created) {
-      await connection.run(['docker', 'exec', container.id, 'dropdb', '--if-exists', `--username=${request.adminUser}`, database], { timeoutMs: 120_000 }).then(
-        () => logger.info(`Dropped the half-restored database ${database} again.`),
-        (dropError: unknown) => logger.warning(`The half-restored database ${database} could not be dropped: ${dropError instanceof Error ? dropError.message : String(dropError)}`),
+      await connection.run(['docker', 'exec', container.id, 'dropdb', '--if-exists', `--username=${request.adminUser}`, staging], { timeoutMs: 120_000 }).then(
+        () => logger.info(`Dropped the half-restored database ${staging} again; ${database} was not created.`),
+        (dropError: unknown) => logger.warning(`The half-restored database ${staging} could not be dropped: ${dropError instanceof Error ? dropError.message : String(dropError)}`),
       );
     }
     throw error;

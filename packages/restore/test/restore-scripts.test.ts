@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PG_RESTORE_SCRIPT } from '../src/postgres-restore.js';
+import { PG_RENAME_SCRIPT, PG_RESTORE_SCRIPT } from '../src/postgres-restore.js';
 import { REDIS_STAGE_SCRIPT, REDIS_SWAP_SCRIPT, stagedName } from '../src/redis-restore.js';
 
 const scripts = mkdtempSync(join(tmpdir(), 'titan-restore-scripts-'));
@@ -36,7 +36,7 @@ async function redisIn(dir: string): Promise<{ socket: string; stop(): Promise<v
 }
 
 describe('restore scripts', () => {
-  for (const [name, text] of Object.entries({ REDIS_STAGE_SCRIPT, REDIS_SWAP_SCRIPT, PG_RESTORE_SCRIPT })) {
+  for (const [name, text] of Object.entries({ REDIS_STAGE_SCRIPT, REDIS_SWAP_SCRIPT, PG_RESTORE_SCRIPT, PG_RENAME_SCRIPT })) {
     it(`${name} is POSIX sh, set -eu, shellcheck-clean`, () => {
       expect(text.startsWith('set -eu\n')).toBe(true);
       const file = join(scripts, `${name}.sh`);

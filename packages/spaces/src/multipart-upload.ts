@@ -4,6 +4,10 @@
  *   - the stream is read into part buffers of a small fixed pool (`queueSize + 1` buffers of
  *     `partSize` bytes, made on first use and reused for every later part): memory held does not
  *     grow with the object, and no part buffer is left for the garbage collector to find;
+ *   - S3 takes at most 10,000 parts: the part size doubles after every `partsPerSize` parts (2,000
+ *     by default), so a 5 MiB start holds 302 GiB (5 + 10 + 20 + 40 + 80 MiB x 2,000) and memory
+ *     grows only for an object past the first 2,000 parts (9.8 GiB at 5 MiB); the smaller buffers
+ *     are dropped as they come back;
  *   - a full buffer is sent as the next part (UploadPart, its Content-MD5 checked by the store, the
  *     client's retries) while the next one fills; with every buffer in flight, reading stops, so
  *     backpressure runs from the store back to the producer;
@@ -31,14 +35,24 @@ export interface MultipartTarget {
   readonly client: S3Client;
   readonly where: SpacesWhere & { readonly key: string };
   readonly contentType: string;
+  /** Bytes of each of the first `partsPerSize` parts. */
   readonly partSize: number;
   /** Parts in flight at once. */
   readonly queueSize: number;
+  /** The part size doubles after every this many parts (default 2,000). */
+  readonly partsPerSize?: number;
 }
 
-/** `count` buffers of `size` bytes, made when first needed; `take()` waits while all are in use. */
+/** S3's limit on the parts of one multipart upload. */
+export const MAX_PARTS = 10_000;
+const PARTS_PER_SIZE = 2_000;
+
+/**
+ * `count` buffers of `size` bytes, made when first needed; `take()` waits while all are in use.
+ * `grow()` doubles the size: buffers of the old size are dropped as they come back.
+ */
 class PartBuffers {
-  readonly #size: number;
+  #size: number;
   readonly #count: number;
   readonly #free: Buffer[] = [];
   readonly #waiting: ((buffer: Buffer) => void)[] = [];
@@ -47,6 +61,12 @@ class PartBuffers {
   constructor(size: number, count: number) {
     this.#size = size;
     this.#count = count;
+  }
+
+  grow(): void {
+    this.#size *= 2;
+    this.#made -= this.#free.length;
+    this.#free.length = 0;
   }
 
   take(): Promise<Buffer> {
@@ -60,6 +80,15 @@ class PartBuffers {
   }
 
   give(buffer: Buffer): void {
+    if (buffer.length !== this.#size) {
+      // A buffer of the old size: dropped; a waiter gets a new one of the new size instead.
+      this.#made -= 1;
+      const next = this.#waiting.shift();
+      if (next === undefined) return;
+      this.#made += 1;
+      next(Buffer.allocUnsafeSlow(this.#size));
+      return;
+    }
     const waiter = this.#waiting.shift();
     if (waiter !== undefined) waiter(buffer);
     else this.#free.push(buffer);
@@ -68,10 +97,11 @@ class PartBuffers {
 
 /** Uploads `body` to the target's key; resolves with the number of parts (1 for a single PUT). */
 export async function uploadStream(target: MultipartTarget, body: Readable): Promise<number> {
-  const { client, where, partSize } = target;
+  const { client, where } = target;
+  const partsPerSize = target.partsPerSize ?? PARTS_PER_SIZE;
   const { bucket: Bucket, key: Key } = where;
   const operation = `Uploading ${Key}`;
-  const buffers = new PartBuffers(partSize, target.queueSize + 1);
+  const buffers = new PartBuffers(target.partSize, target.queueSize + 1);
   const inFlight = new Set<Promise<void>>();
   const stored: CompletedPart[] = [];
   let storeFailure: { error: unknown } | undefined;
@@ -79,6 +109,7 @@ export async function uploadStream(target: MultipartTarget, body: Readable): Pro
   let parts = 0;
 
   const sendPart = (buffer: Buffer, length: number, id: string): void => {
+    if (parts >= MAX_PARTS) throw new SpacesError(`${operation}: the object is larger than S3's ${MAX_PARTS} parts hold (the last part ${buffer.length} bytes).`, 'other');
     parts += 1;
     const PartNumber = parts;
     const sending: Promise<void> = client
@@ -108,9 +139,10 @@ export async function uploadStream(target: MultipartTarget, body: Readable): Pro
           const copied = chunk.copy(current, filled, offset);
           filled += copied;
           offset += copied;
-          if (filled < partSize) continue;
+          if (filled < current.length) continue;
           uploadId ??= await start();
           sendPart(current, filled, uploadId);
+          if (parts % partsPerSize === 0) buffers.grow();
           current = await buffers.take();
           filled = 0;
           if (storeFailure !== undefined) throw storeFailure.error;

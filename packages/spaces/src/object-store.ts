@@ -27,10 +27,12 @@ export interface StoredEntry {
 }
 
 export interface UploadOptions {
-  /** Bytes per part (default 8 MiB; at least 5 MiB, S3's minimum). */
+  /** Bytes of each of the first 2,000 parts (default and minimum 5 MiB, S3's minimum); the size doubles after every 2,000 parts. */
   readonly partSize?: number;
-  /** Parts in flight at once (default 2). Memory held for parts: partSize × (queueSize + 1), whatever the size. */
+  /** Parts in flight at once (default 2). Memory held for parts: partSize × (queueSize + 1) up to 2,000 parts (9.8 GiB at 5 MiB), twice that up to 4,000, and so on. */
   readonly queueSize?: number;
+  /** The part size doubles after every this many parts (default 2,000; for tests). */
+  readonly partsPerSize?: number;
   readonly contentType?: string;
 }
 
@@ -40,7 +42,7 @@ export interface UploadResult {
   readonly parts: number;
 }
 
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
 export const DEFAULT_QUEUE_SIZE = 2;
 /** S3's smallest part (all but the last). */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -92,6 +94,7 @@ export class ObjectStore {
         contentType: options.contentType ?? 'application/octet-stream',
         partSize: Math.max(MIN_PART_SIZE, options.partSize ?? DEFAULT_PART_SIZE),
         queueSize: Math.max(1, options.queueSize ?? DEFAULT_QUEUE_SIZE),
+        ...(options.partsPerSize !== undefined ? { partsPerSize: Math.max(1, options.partsPerSize) } : {}),
       },
       body,
     );

@@ -107,4 +107,20 @@ describe('ObjectStore', () => {
     }
     expect(peer.pendingUploads()).toEqual([]);
   });
+  it('doubles the part size after every partsPerSize parts (S3 takes 10,000 parts at most); the object read back whole', async () => {
+    const store = storeOf();
+    const part = 5 * 1024 * 1024;
+    const data = randomBytes(7 * part + 12345);
+    const before = peer.requests.length;
+    const chunks = Array.from({ length: Math.ceil(data.length / 65536) }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
+    const result = await store.upload('streamed/growing', Readable.from(chunks), { partSize: part, queueSize: 2, partsPerSize: 2 });
+    const sent = peer.requests.slice(before).filter((r) => r.method === 'PUT' && r.key === 'streamed/growing').sort((a, b) => (a.partNumber ?? 0) - (b.partNumber ?? 0));
+    // 5, 5, 10, 10 MiB, then the rest (7 x 5 MiB + 12345 - 30 MiB) in a part of up to 20 MiB.
+    expect(sent.map((r) => r.bytes)).toEqual([part, part, 2 * part, 2 * part, data.length - 6 * part]);
+    expect(result.parts).toBe(5);
+    expect(sent.every((r) => r.md5Matched === true)).toBe(true);
+    const back = await store.getBytes('streamed/growing', 64 * 1024 * 1024);
+    expect(createHash('sha256').update(back).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+    expect(peer.pendingUploads()).toEqual([]);
+  });
 });
