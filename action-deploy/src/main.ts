@@ -10,6 +10,7 @@ import { stackProfileOf } from '@titan/release/manifest';
 import { connectSsh } from '@titan/ssh/connect';
 import type { SshConnection } from '@titan/ssh/connection';
 import { startGitHubDeployment } from './github-deployment.js';
+import { runFleet } from './fleet-run.js';
 import { runPlan } from './plan-run.js';
 import { deployRequestOf, readSettings } from './settings.js';
 import { deploySummary } from './summary.js';
@@ -39,6 +40,10 @@ export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Pr
     }
   });
   notCancelled(signal, `before connecting to ${settings.host}: nothing was sent`);
+  if (settings.fleet !== undefined) {
+    await runFleet(settings, settings.fleet, bundle, logger, signal);
+    return;
+  }
   if (settings.plan) {
     await runPlan(settings, bundle, logger, signal);
     return;

@@ -9,6 +9,7 @@ import { HostLayout } from '@titan/host/host-layout';
 import { MANIFEST_FILE, ManifestError, parseManifest } from '@titan/release/manifest';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import { parsePublicKey, SigningKeyError } from '@titan/release/release-key';
+import { type FleetSettings, readFleet } from './fleet-settings.js';
 
 export interface DeploySettings extends HostConnectionSettings, HostTargetSettings {
   /** Absolute path of the bundle folder. */
@@ -34,6 +35,8 @@ export interface DeploySettings extends HostConnectionSettings, HostTargetSettin
   readonly actor: string;
   /** This run's URL, or empty outside a runner. */
   readonly runUrl: string;
+  /** A rolling deploy to many hosts (`hosts`); the host fields above are then its first host's. */
+  readonly fleet: FleetSettings | undefined;
 }
 
 /** What a deploy and a plan take from the settings: the host's layout, the project and the deploy's rules. */
@@ -71,10 +74,9 @@ export const DEFAULTS = {
  * checked here; it is still passed to the host only as a quoted argument.
  */
 export async function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Promise<DeploySettings> {
-  const connection = readHostConnection(reader, {
-    host: 'the name or address of the host to deploy to',
-    sshKey: 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY',
-  });
+  const fleet = readFleet(reader);
+  const sshKeyHint = 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY';
+  const connection = fleet === undefined ? readHostConnection(reader, { host: 'the name or address of the host to deploy to (or hosts, a list)', sshKey: sshKeyHint }) : fleetConnection(reader, fleet, sshKeyHint);
   const bundleInput = reader.required('bundle', "the bundle folder written by action-deploy/sign (its 'bundle' output)");
   const { bundle, releaseId } = await readBundleId(bundleInput);
   const target = readHostTarget(reader);
@@ -90,7 +92,7 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     );
   }
 
-  return {
+  const settings = {
     ...connection,
     bundle,
     releaseId,
@@ -109,7 +111,22 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     environment: reader.optional('environment', DEFAULTS.environment),
     environmentUrl: reader.optional('environment-url'),
     ...runContext(env),
+    fleet,
   };
+  if (fleet !== undefined && settings.plan) throw new ConfigurationError('Input plan: `true` is for one host; give host and known-hosts instead of hosts.', { input: 'plan' });
+  if (fleet !== undefined && settings.githubToken !== undefined) {
+    throw new ConfigurationError('Input github-token: a GitHub deployment records one host; leave it empty with hosts (the job summary has a row per host).', { input: 'github-token' });
+  }
+  return settings;
+}
+
+/** With `hosts`: the one key for every host; the host fields name the first host. */
+function fleetConnection(reader: InputReader, fleet: FleetSettings, hint: string): HostConnectionSettings {
+  const sshKey = reader.secret('ssh-key', { required: true, hint });
+  const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
+  const first = fleet.hosts[0];
+  if (first === undefined) throw new ConfigurationError('Input hosts lists no host.', { input: 'hosts' });
+  return { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
 }
 
 async function readBundleId(input: string): Promise<{ bundle: string; releaseId: string }> {

@@ -74,4 +74,22 @@ describe('deploy settings', () => {
     writeFileSync(join(dir, 'garbled', 'manifest.json'), '{"schemaVersion":1}');
     await expect(readSettings(reader({ ...base(), bundle: join(dir, 'garbled') }), {})).rejects.toThrow(/is not a valid release manifest/);
   });
+
+  it('with hosts: a rolling deploy, each host its own pins; host, known-hosts, plan and github-token refused with it', async () => {
+    const { host: _host, 'known-hosts': _pins, ...rest } = base();
+    const hosts = '- name: fra-1\n  address: 10.0.0.1\n  known-hosts: SHA256:aaa\n- name: fra-2\n  address: 10.0.0.2\n  port: 2222\n  project: fra2\n  known-hosts: |\n    SHA256:bbb\n';
+    const settings = await readSettings(reader({ ...rest, hosts, 'batch-size': '5', 'on-failure': 'leave', user: 'ops' }), {});
+    expect(settings.fleet?.hosts).toEqual([
+      { name: 'fra-1', address: '10.0.0.1', port: 22, user: 'ops', knownHosts: ['SHA256:aaa'] },
+      { name: 'fra-2', address: '10.0.0.2', port: 2222, user: 'ops', project: 'fra2', knownHosts: ['SHA256:bbb'] },
+    ]);
+    expect(settings.fleet).toMatchObject({ batchSize: 5, onFailure: 'leave' });
+    expect((await readSettings(reader({ ...rest, hosts }), {})).fleet).toMatchObject({ batchSize: 1, onFailure: 'rollback' });
+    expect((await readSettings(reader(base()), {})).fleet).toBeUndefined();
+    await expect(readSettings(reader({ ...base(), hosts }), {})).rejects.toThrow('Input host must be empty when hosts is given');
+    await expect(readSettings(reader({ ...rest, hosts, plan: 'true' }), {})).rejects.toThrow('Input plan: `true` is for one host');
+    await expect(readSettings(reader({ ...rest, hosts, 'github-token': 'ghs_x' }), {})).rejects.toThrow('Input github-token: a GitHub deployment records one host');
+    await expect(readSettings(reader({ ...rest, hosts, 'on-failure': 'ignore' }), {})).rejects.toThrow('Input on-failure must be one of rollback, leave');
+    await expect(readSettings(reader({ ...rest, hosts: '- name: x\n  address: 10.0.0.1\n' }), {})).rejects.toThrow('Input hosts: The hosts list has 1 problem(s):\n  - host 1 (x): known-hosts is required');
+  });
 });
