@@ -85546,17 +85546,20 @@ async function sendHaltAndMark(run) {
     const responder = request.halt.responder ?? profile?.halt.responder;
     const halt = await run.clock.run('halt', () => subject === undefined || responder === undefined
         ? Promise.resolve(haltNotSent(command, subject ?? '', `it was not sent: ${running.profile === undefined ? running.problem : 'no halt subject or responder'} (give halt-subject and halt-responder to send it without a profile)`))
-        : sendHardHalt(connection, {
-            address: request.halt.address,
-            user: request.halt.user,
-            password: request.halt.password,
-            subject,
-            responder,
-            hmacSecret: request.halt.hmacSecret,
-            command,
-            timeoutMs: request.halt.timeoutSeconds * 1000,
-            logger,
-        }));
+        : request.halt.password === '' || request.halt.hmacSecret === ''
+            ? // A caller without the credentials (a rolling deploy's return given no nats-password or hmac-secret): nothing to sign or log in with.
+                Promise.resolve(haltNotSent(command, subject, 'it was not sent: no NATS password or HMAC secret was given'))
+            : sendHardHalt(connection, {
+                address: request.halt.address,
+                user: request.halt.user,
+                password: request.halt.password,
+                subject,
+                responder,
+                hmacSecret: request.halt.hmacSecret,
+                command,
+                timeoutMs: request.halt.timeoutSeconds * 1000,
+                logger,
+            }));
     run.halt = halt;
     if (halt.acknowledged) {
         logger.info(`HARD_HALT acknowledged by ${halt.acknowledgement?.service ?? 'unknown'} in ${(halt.durationMs / 1000).toFixed(2)} s (nonce ${halt.nonce}).`);
@@ -86349,8 +86352,8 @@ function fleetSummary(outcome, context) {
         ['hosts', String(outcome.rows.length)],
         ['batches', `${outcome.batches} (the first host alone, then ${context.batchSize} at a time)`],
         ['on failure', context.onFailure === 'rollback' ? 'rollback: switched hosts return to their previous release' : 'leave: switched hosts stay on the new release'],
-        ['app dir', context.appDir],
-        ['project', context.project],
+        ['app dir', outcome.rows.some((r) => r.host.appDir !== undefined) ? `${context.appDir}, or the host's own (its app-dir)` : context.appDir],
+        ['project', outcome.rows.some((r) => r.host.project !== undefined) ? `${context.project}, or the host's own (its project)` : context.project],
         ['SSH connections', `at most ${outcome.peakConnections} at once, ${outcome.connectionsOpened} in all`],
         ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
     ]);

@@ -31,8 +31,8 @@ export function fleetSummary(outcome: FleetOutcome, context: { appDir: string; p
     ['hosts', String(outcome.rows.length)],
     ['batches', `${outcome.batches} (the first host alone, then ${context.batchSize} at a time)`],
     ['on failure', context.onFailure === 'rollback' ? 'rollback: switched hosts return to their previous release' : 'leave: switched hosts stay on the new release'],
-    ['app dir', context.appDir],
-    ['project', context.project],
+    ['app dir', outcome.rows.some((r) => r.host.appDir !== undefined) ? `${context.appDir}, or the host's own (its app-dir)` : context.appDir],
+    ['project', outcome.rows.some((r) => r.host.project !== undefined) ? `${context.project}, or the host's own (its project)` : context.project],
     ['SSH connections', `at most ${outcome.peakConnections} at once, ${outcome.connectionsOpened} in all`],
     ['duration', formatSeconds(outcome.durationMs)],
   ]);

@@ -75546,17 +75546,20 @@ async function sendHaltAndMark(run) {
     const responder = request.halt.responder ?? profile?.halt.responder;
     const halt = await run.clock.run('halt', () => subject === undefined || responder === undefined
         ? Promise.resolve(haltNotSent(command, subject ?? '', `it was not sent: ${running.profile === undefined ? running.problem : 'no halt subject or responder'} (give halt-subject and halt-responder to send it without a profile)`))
-        : sendHardHalt(connection, {
-            address: request.halt.address,
-            user: request.halt.user,
-            password: request.halt.password,
-            subject,
-            responder,
-            hmacSecret: request.halt.hmacSecret,
-            command,
-            timeoutMs: request.halt.timeoutSeconds * 1000,
-            logger,
-        }));
+        : request.halt.password === '' || request.halt.hmacSecret === ''
+            ? // A caller without the credentials (a rolling deploy's return given no nats-password or hmac-secret): nothing to sign or log in with.
+                Promise.resolve(haltNotSent(command, subject, 'it was not sent: no NATS password or HMAC secret was given'))
+            : sendHardHalt(connection, {
+                address: request.halt.address,
+                user: request.halt.user,
+                password: request.halt.password,
+                subject,
+                responder,
+                hmacSecret: request.halt.hmacSecret,
+                command,
+                timeoutMs: request.halt.timeoutSeconds * 1000,
+                logger,
+            }));
     run.halt = halt;
     if (halt.acknowledged) {
         logger.info(`HARD_HALT acknowledged by ${halt.acknowledgement?.service ?? 'unknown'} in ${(halt.durationMs / 1000).toFixed(2)} s (nonce ${halt.nonce}).`);

@@ -40,7 +40,10 @@ export async function sendHaltAndMark(run: RollbackRun): Promise<HaltOutcome> {
             `it was not sent: ${running.profile === undefined ? running.problem : 'no halt subject or responder'} (give halt-subject and halt-responder to send it without a profile)`,
           ),
         )
-      : sendHardHalt(connection, {
+      : request.halt.password === '' || request.halt.hmacSecret === ''
+        ? // A caller without the credentials (a rolling deploy's return given no nats-password or hmac-secret): nothing to sign or log in with.
+          Promise.resolve(haltNotSent(command, subject, 'it was not sent: no NATS password or HMAC secret was given'))
+        : sendHardHalt(connection, {
           address: request.halt.address,
           user: request.halt.user,
           password: request.halt.password,
