@@ -33,6 +33,7 @@ interface HostRow {
 
 let fleet: FleetTestHost[] = [];
 let first = '';
+let firstRun: ActionRun;
 
 let runs = 0;
 async function deploy(hosts: readonly (FleetTestHost & { pin?: string })[], bundle: string, extra: Record<string, string> = {}): Promise<ActionRun> {
@@ -72,12 +73,20 @@ describe('a rolling deploy over 20 SSH hosts', () => {
     const run = await deploy(fleet, bundle.dir, { 'batch-size': '10' });
     if (run.status !== 0) throw new Error(`the first rolling deploy failed (log: /tmp/titan-fleet-run-1.log):\n${run.log.slice(-3000)}`);
     first = bundle.manifest.releaseId;
+    firstRun = run;
   }, 600_000);
   afterAll(() => stopFleet(fleet));
 
   it('deployed the first release to all 20 hosts: the first host alone, then 10 at a time; a row per host; at most 10 connections at once', () => {
     for (const host of fleet) expect(currentOf(host), host.name).toBe(first);
     for (const host of fleet) expect(journalLines(host).map((l) => l.result), host.name).toEqual(['deployed']);
+    expect(firstRun.outputs['result']).toBe('deployed');
+    const batches = rows(firstRun).map((r) => r.batch);
+    expect([1, 2, 3].map((b) => batches.filter((x) => x === b).length)).toEqual([1, 10, 9]);
+    expect(rows(firstRun).every((r) => r.result === 'deployed' && r.releaseBefore === null && r.releaseAfter === first)).toBe(true);
+    for (const host of fleet) expect(summaryRow(firstRun, host.name), host.name).toContain('✅ deployed');
+    expect(firstRun.summary).toContain('at most 10 at once, 40 in all');
+    expect(firstRun.log).toContain('Batch 1 of 3: fleet01 first (deploys and verifies before any other host starts)');
   });
 
   it('a host failing in the second batch: the later hosts are not started, the switched ones return to their previous release', async () => {
