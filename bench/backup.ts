@@ -55,6 +55,17 @@ function sh(args: string[], input?: string | Buffer): string {
   return execFileSync(args[0] ?? 'true', args.slice(1), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'], ...(input !== undefined ? { input } : {}) });
 }
 
+/** `sh` without blocking the event loop (the CPU sampler of process-cpu.ts runs on it). */
+function run(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(args[0] ?? 'true', args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} failed (${code}): ${stderr}`))));
+  });
+}
+
 function psql(sql: string, database = 'postgres'): string {
   return sh(['docker', 'exec', '-i', container, 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-U', 'postgres', '-d', database], sql).trim();
 }
@@ -97,11 +108,12 @@ async function startSpacesProcess(): Promise<SpacesProcess> {
   const child = spawn(process.execPath, ['--conditions=titan-source', '--import', join(REPOSITORY_ROOT, 'bench/titan-source.mjs'), join(REPOSITORY_ROOT, 'bench/support/spaces-server.ts'), out], { stdio: ['ignore', 'ignore', 'inherit'], cwd: REPOSITORY_ROOT });
   const ended = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   process.once('exit', () => child.kill('SIGTERM'));
-  for (let i = 0; i < 300 && !existsSync(out); i++) {
+  const ready = (): boolean => existsSync(out) && readFileSync(out, 'utf8').endsWith('}');
+  for (let i = 0; i < 300 && !ready(); i++) {
     if (child.exitCode !== null) throw new Error(`the Spaces peer ended at start (exit ${child.exitCode})`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  if (!existsSync(out)) throw new Error('the Spaces peer did not start within 30 s');
+  if (!ready()) throw new Error('the Spaces peer did not start within 30 s');
   const peer = JSON.parse(readFileSync(out, 'utf8')) as { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string };
   return {
     ...peer,
@@ -223,9 +235,7 @@ async function main(): Promise<number> {
   const labels = (): ReadonlyMap<number, string> => new Map([[bundlePid, 'our process'], [peer.pid, 'Spaces peer'], [process.pid, 'this benchmark']]);
   let baseRestore = 0;
   const baseCpu = await cpuDuring(async () => {
-    baseRestore = await timed(() => {
-      sh(['docker', 'exec', container, 'pg_restore', '-U', 'postgres', '-d', 'bench_restore_base', '--no-owner', '--role=titan', '/tmp/bench.dump']);
-    });
+    baseRestore = await timed(() => run(['docker', 'exec', container, 'pg_restore', '-U', 'postgres', '-d', 'bench_restore_base', '--no-owner', '--role=titan', '/tmp/bench.dump']));
   }, labels);
   sh(['docker', 'exec', container, 'rm', '-f', '/tmp/bench.dump']);
   bundlePid = 0;
