@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2331);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2379);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2331:
+/***/ 2379:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65496,6 +65496,25 @@ async function startLocalForward(options) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-admission.js
+
+/** Resolves with the slot's release once the command may open its channel; rejects as it would have failed. */
+async function admitCommand(session, display, during, signal) {
+    const lostBefore = session.lostError(during);
+    if (lostBefore)
+        throw lostBefore;
+    if (signal?.aborted) {
+        throw new CommandAbortedError({ command: display, stderrTail: '', reason: signal.reason });
+    }
+    const release = await session.acquireSessionSlot();
+    const lostWhileQueued = session.lostError(during);
+    if (lostWhileQueued || signal?.aborted) {
+        release();
+        throw lostWhileQueued ?? new CommandAbortedError({ command: display, stderrTail: '', reason: signal?.reason });
+    }
+    return release;
+}
+
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
@@ -65793,6 +65812,7 @@ class GroupKill {
 
 
 
+
 async function execute(session, command, options, sink) {
     const rendered = renderCommand(command);
     const { display, secrets } = rendered;
@@ -65801,19 +65821,7 @@ async function execute(session, command, options, sink) {
     const graceMs = options.killGraceMs ?? session.killGraceMs;
     const during = `the command ${display}`;
     const started = performance.now();
-    const lostBefore = session.lostError(during);
-    if (lostBefore)
-        throw lostBefore;
-    if (options.signal?.aborted) {
-        throw new CommandAbortedError({ command: display, stderrTail: '', reason: options.signal.reason });
-    }
-    const release = await session.acquireSessionSlot();
-    // Waiting for a slot may have taken a while: look again.
-    const lostWhileQueued = session.lostError(during);
-    if (lostWhileQueued || options.signal?.aborted) {
-        release();
-        throw lostWhileQueued ?? new CommandAbortedError({ command: display, stderrTail: '', reason: options.signal?.reason });
-    }
+    const release = await admitCommand(session, display, during, options.signal);
     logger.debug(`$ ${display}`);
     return new Promise((resolve, reject) => {
         let channel;
