@@ -19,6 +19,8 @@ export type DeployResult = 'deployed' | 'rolled-back' | 'failed' | 'cancelled';
 export interface DeployJournalEntry {
   readonly time: string;
   readonly action: 'deploy';
+  /** Where the stack runs: absent for Docker Compose (the default), `swarm` for a swarm stack. */
+  readonly target?: 'swarm';
   readonly result: DeployResult;
   readonly release: string;
   readonly previous: string | null;
