@@ -42,6 +42,8 @@ export interface DeployJournalEntry {
 export interface RollbackJournalEntry {
   readonly time: string;
   readonly action: 'rollback';
+  /** Absent for Docker Compose; `swarm` for a swarm stack (no HARD_HALT is published: halt is empty). */
+  readonly target?: 'swarm';
   readonly rollbackMode: string;
   readonly result: string;
   readonly release: string | null;

@@ -2,12 +2,14 @@
  * target: swarm on a real single-node swarm (the test host's engine, swarm init in the set-up and
  * left in the teardown): a release deployed as a stack that converges (current, the services'
  * images are the manifest's digests, the summary), a release whose task never gets healthy returned
- * to the previous one, and a release with a port on a host IP refused before anything changed.
+ * to the previous one, a release with a port on a host IP refused before anything changed, then
+ * action-verify and action-rollback with target: swarm over the same stack (one swarm for the file).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appDir, cleanUp, currentRelease, deploySwarmRun, host, initSwarm, journal, prepareAppDir, runningReleases, serviceImages, signSwarmRelease, STACK } from './support/swarm-stack.js';
+import { appDir, cleanUp, currentRelease, deploySwarmRun, host, initSwarm, journal, prepareAppDir, runningReleases, runSwarmAction, serviceImages, signSwarmRelease, STACK } from './support/swarm-stack.js';
 
 let first: { dir: string; id: string };
 
@@ -64,5 +66,43 @@ describe('action-deploy with target: swarm', () => {
     expect(existsSync(join(appDir, 'state', `${failing.id}.bad`))).toBe(true);
     expect(run.summary).toContain(`Services after the return to ${first.id}`);
     expect(journal().at(-1)).toMatchObject({ action: 'deploy', target: 'swarm', result: 'rolled-back', release: failing.id, previous: first.id, mode: 'DISARMED' });
+  });
+
+  it('action-verify says the current release runs converged and healthy on the swarm', async () => {
+    const run = await runSwarmAction('action-verify', { timeout: '60' });
+    expect(run.status, run.log).toBe(0);
+    expect(run.outputs['healthy']).toBe('true');
+    expect(run.summary).toContain(`Verified: swarm stack ${STACK}`);
+    expect(run.summary).toContain(`| titan-execution | ${host.images['titan-execution'] ?? '?'} | 1/1 | converged |`);
+  });
+
+  it('action-rollback returns the stack to the previous verified release, then verify refuses a task that is not of current', async () => {
+    const second = await signSwarmRelease();
+    const deployed = await deploySwarmRun(second.dir);
+    expect(deployed.outputs['result'], deployed.log).toBe('deployed');
+    expect(runningReleases()['titan-execution']).toEqual([expect.stringMatching(new RegExp(`^${second.id} Up .*\\(healthy\\)$`))]);
+
+    const run = await runSwarmAction('action-rollback', { reason: 'swarm rollback test' });
+    expect(run.status, run.log).toBe(0);
+    expect(run.outputs['result']).toBe('rolled-back');
+    expect(run.outputs['release-id']).toBe(first.id);
+    expect(currentRelease()).toBe(`releases/${first.id}`);
+    const running = runningReleases();
+    expect(running['titan-execution']).toEqual([expect.stringMatching(new RegExp(`^${first.id} Up .*\\(healthy\\)$`))]);
+    expect(running['prometheus']).toEqual([expect.stringMatching(new RegExp(`^${first.id} Up .*\\(healthy\\)$`))]);
+    expect(existsSync(join(appDir, 'state', `${second.id}.bad`))).toBe(true);
+    expect(run.summary).toContain(`Rolled back on the swarm: stack ${STACK}`);
+    expect(journal().at(-1)).toMatchObject({ action: 'rollback', target: 'swarm', result: 'rolled-back', release: first.id, previous: second.id, to: first.id, reason: 'swarm rollback test' });
+
+    // Someone changes the stack behind the suite's back: verify says so, naming the service.
+    execFileSync('docker', ['service', 'update', '--detach', '--container-label-add', `titan.release=${second.id}`, `${STACK}_prometheus`]);
+    for (let i = 0; !/^\S+ Up .*\(healthy\)$/.test(runningReleases()['prometheus']?.join(',') ?? '') || !(runningReleases()['prometheus']?.[0] ?? '').startsWith(second.id); i += 1) {
+      if (i > 120) throw new Error(`prometheus did not take the changed label: ${JSON.stringify(runningReleases())}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const verify = await runSwarmAction('action-verify', { timeout: '10' });
+    expect(verify.status).not.toBe(0);
+    expect(verify.outputs['healthy']).toBe('false');
+    expect(verify.log).toContain(`Stack ${STACK} did not converge on release ${first.id} within 10 s (health-timeout): prometheus: 0 of 1 task(s) of this release running and healthy`);
   });
 });

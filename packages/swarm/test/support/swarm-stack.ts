@@ -112,15 +112,16 @@ images:
 `,
   );
   // The swarm target runs no migrations: the profile's database names an infrastructure service
-  // only because every stack profile names one.
+  // only because every stack profile names one. No health endpoints: the profile's are reached
+  // through ports published on the loopback, which a swarm release cannot have; the swarm target
+  // verifies through the tasks' healthchecks.
   writeFileSync(
     join(dir, 'stack.yml'),
     `groups:
   - { name: execution, trading: true, services: [titan-execution] }
 infrastructure: [prometheus]
-health:
-  - { service: titan-execution, path: /health, body: status-and-service }
-policyReporters: [titan-execution]
+health: []
+policyReporters: []
 database: { service: prometheus, name: titan, user: titan }
 halt: { subject: titan.cmd.sys.halt, responder: titan-execution }
 critical: [titan-execution]
