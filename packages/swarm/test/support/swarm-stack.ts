@@ -167,7 +167,7 @@ export async function signSwarmRelease(options: SourceOptions = {}): Promise<{ d
   const release = await signRelease(
     {
       source: writeSource(options),
-      selection: { digests: new Map(Object.entries(host.images).map(([service, ref]) => [service, ref.slice(ref.indexOf('@') + 1)])) },
+      selection: { digests: new Map(SERVICES.map((service) => [service, digestOf(service)])) },
       signingKey: releaseKey,
       keyId: host.releaseKeyId,
       git: { sha: randomBytes(20).toString('hex'), ref: 'refs/heads/main' },
@@ -178,6 +178,14 @@ export async function signSwarmRelease(options: SourceOptions = {}): Promise<{ d
     silentLogger,
   );
   return { dir: release.dir, id: release.manifest.releaseId };
+}
+
+const SERVICES = ['titan-execution', 'prometheus'] as const;
+
+function digestOf(service: string): string {
+  const ref = host.images[service];
+  if (ref === undefined) throw new Error(`The test host has no image for ${service}.`);
+  return ref.slice(ref.indexOf('@') + 1);
 }
 
 const RUNNER_ENV = { GITHUB_ACTOR: 'swarm-tester', GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'titan/titan', GITHUB_RUN_ID: '9001' };
