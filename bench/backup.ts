@@ -6,7 +6,8 @@
  *             one SSH connection, pg_dump -Fc in the container from an exported snapshot with
  *             every table's row count taken in it, streamed through SSH, sha256 on the fly, age
  *             encryption, Content-MD5 checked multipart upload to the S3 peer (s3rver behind the
- *             checking front, in this process), the manifest last.
+ *             checking front, bench/support/spaces-server.ts, a process of its own as Spaces is a
+ *             remote service), the manifest last.
  *             baseline: `ssh host 'docker compose exec -T postgres pg_dump -Fc -U titan DB' | gzip > /dev/null`.
  *             Target: ours takes at most 1/0.9 of the baseline's time (throughput >= 0.9x).
  *   memory    the peak RSS (VmHWM) of our process backing up 100 MB and 1 GB: under 150 MB both,
@@ -15,6 +16,11 @@
  *             SSH connection's stdin into a new database, then every table counted and compared.
  *             baseline: the same dump as a local file in the container, `pg_restore -d NEWDB FILE`.
  *             Target: ours takes at most 1/0.9 of the baseline's time.
+ *
+ * Each restore prints where the machine's CPU went while it ran (bench/support/process-cpu.ts): our
+ * process, the Spaces peer, and the host side's commands (postgres, pg_restore, psql, sshd, Docker's
+ * stdin relay). The runner, Spaces and the host share this machine's cores; on a real run only the
+ * host side's share is on the trading host.
  *
  * The databases are generated inside Postgres (generate_series), once: `bench_100` (~100 MB) and
  * `bench_1000` (~1 GB), in a compose project of its own (postgres only, no published port). Exit
@@ -25,7 +31,7 @@
  * Erasable TypeScript only: Node runs it with type stripping.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as age from 'age-encryption';
@@ -34,9 +40,9 @@ import { decryptStream } from '@titan/backup/encryption';
 import { ObjectStore } from '@titan/spaces/object-store';
 import { createSpacesClient } from '@titan/spaces/spaces-client';
 import { NODE24, parseOutputs, REPOSITORY_ROOT } from '@titan/test-host/action-run';
-import { startSpacesPeer } from '@titan/test-host/spaces-peer';
 import { loadTestHost } from '@titan/test-host/test-host';
 import { openSshArgs, sshTarget, timed } from './support/bench-host.js';
+import { cpuDuring, formatCpu } from './support/process-cpu.js';
 
 const host = loadTestHost();
 const project = 'benchbackup';
@@ -47,6 +53,17 @@ const work = mkdtempSync(join(tmpdir(), 'titan-bench-backup-'));
 
 function sh(args: string[], input?: string | Buffer): string {
   return execFileSync(args[0] ?? 'true', args.slice(1), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'], ...(input !== undefined ? { input } : {}) });
+}
+
+/** `sh` without blocking the event loop (the CPU sampler of process-cpu.ts runs on it). */
+function run(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(args[0] ?? 'true', args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} failed (${code}): ${stderr}`))));
+  });
 }
 
 function psql(sql: string, database = 'postgres'): string {
@@ -72,6 +89,46 @@ function ensureDatabase(name: string, megabytes: number): number {
   return Number(psql(`SELECT pg_database_size('${name}')`));
 }
 
+/** The host side's commands whose CPU a restore's line names (the rest is summed). */
+const HOST_COMMANDS = ['postgres', 'pg_restore', 'psql', 'sshd', 'docker', 'dockerd', 'containerd', 'containerd-shim', 'runc'];
+
+interface SpacesProcess {
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly pid: number;
+  close(): Promise<void>;
+}
+
+/** The Spaces peer (bench/support/spaces-server.ts) as a process of its own, as Spaces is a remote service. */
+async function startSpacesProcess(): Promise<SpacesProcess> {
+  const out = join(work, 'spaces.json');
+  const child = spawn(process.execPath, ['--conditions=titan-source', '--import', join(REPOSITORY_ROOT, 'bench/titan-source.mjs'), join(REPOSITORY_ROOT, 'bench/support/spaces-server.ts'), out], { stdio: ['ignore', 'ignore', 'inherit'], cwd: REPOSITORY_ROOT });
+  const ended = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  process.once('exit', () => child.kill('SIGTERM'));
+  const ready = (): boolean => existsSync(out) && readFileSync(out, 'utf8').endsWith('}');
+  for (let i = 0; i < 300 && !ready(); i++) {
+    if (child.exitCode !== null) throw new Error(`the Spaces peer ended at start (exit ${child.exitCode})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!ready()) throw new Error('the Spaces peer did not start within 30 s');
+  const peer = JSON.parse(readFileSync(out, 'utf8')) as { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string };
+  return {
+    ...peer,
+    region: 'us-east-1',
+    pid: child.pid ?? 0,
+    close: async () => {
+      child.kill('SIGTERM');
+      await ended;
+    },
+  };
+}
+
+/** The pid of the bundle running now (runBundle), for the CPU figures. */
+let bundlePid = 0;
+
 interface ChildRun {
   readonly seconds: number;
   readonly peakRssKb: number;
@@ -90,6 +147,7 @@ function runBundle(dir: string, inputs: Record<string, string>): Promise<ChildRu
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   const started = performance.now();
   const child = spawn(NODE24, [join(REPOSITORY_ROOT, dir, 'dist/index.js')], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: work });
+  bundlePid = child.pid ?? 0;
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
@@ -129,7 +187,7 @@ async function main(): Promise<number> {
   const large = ensureDatabase('bench_1000', 1024);
   process.stdout.write(`databases: bench_100 ${(small / 1048576).toFixed(0)} MB, bench_1000 ${(large / 1048576).toFixed(0)} MB\n`);
 
-  const peer = await startSpacesPeer();
+  const peer = await startSpacesProcess();
   const identity = await age.generateIdentity();
   const recipient = await age.identityToRecipient(identity);
   const connection = {
@@ -174,14 +232,23 @@ async function main(): Promise<number> {
   });
   for (const db of ['bench_restore_base', 'bench_restore_ours']) psql(`DROP DATABASE IF EXISTS ${db}`);
   psql('CREATE DATABASE bench_restore_base OWNER titan');
-  const baseRestore = await timed(() => {
-    sh(['docker', 'exec', container, 'pg_restore', '-U', 'postgres', '-d', 'bench_restore_base', '--no-owner', '--role=titan', '/tmp/bench.dump']);
-  });
+  const labels = (): ReadonlyMap<number, string> => new Map([[bundlePid, 'our process'], [peer.pid, 'Spaces peer'], [process.pid, 'this benchmark']]);
+  let baseRestore = 0;
+  const baseCpu = await cpuDuring(async () => {
+    baseRestore = await timed(() => run(['docker', 'exec', container, 'pg_restore', '-U', 'postgres', '-d', 'bench_restore_base', '--no-owner', '--role=titan', '/tmp/bench.dump']));
+  }, labels);
   sh(['docker', 'exec', container, 'rm', '-f', '/tmp/bench.dump']);
-  const oursRestore = await runBundle('action-backup/restore', { ...connection, ...spaces, backup: id, 'restore-key': identity, database: 'bench_restore_ours' });
+  bundlePid = 0;
+  let oursRestore: ChildRun | undefined;
+  const oursCpu = await cpuDuring(async () => {
+    oursRestore = await runBundle('action-backup/restore', { ...connection, ...spaces, backup: id, 'restore-key': identity, database: 'bench_restore_ours' });
+  }, labels);
+  if (oursRestore === undefined) throw new Error('the restore did not run');
   if (oursRestore.status !== 0) throw new Error(`the restore failed:\n${oursRestore.output}`);
   const restoreRatio = baseRestore / oursRestore.seconds;
   process.stdout.write(`CPU of our process: backup 1 GB ${oursLarge.cpuSeconds.toFixed(1)} s, restore 1 GB ${oursRestore.cpuSeconds.toFixed(1)} s (sampled every 0.1 s)\n`);
+  process.stdout.write(`CPU during the baseline restore (${baseRestore.toFixed(1)} s): ${formatCpu(baseCpu, HOST_COMMANDS)}\n`);
+  process.stdout.write(`CPU during our restore (${oursRestore.seconds.toFixed(1)} s): ${formatCpu(oursCpu, HOST_COMMANDS)}\n`);
   for (const db of ['bench_restore_base', 'bench_restore_ours']) psql(`DROP DATABASE IF EXISTS ${db}`);
   await peer.close();
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recordingLogger } from '@titan/log/logger';
 import { parseStrategyMatrix } from '@titan/matrix/strategy-matrix';
-import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
+import { hostScript } from '@titan/host/host-script';
 import { verifyBundle } from '@titan/release/bundle-verifier';
 import { parsePublicKey } from '@titan/release/release-key';
 import { runActionBundle } from '@titan/test-host/action-run';
@@ -156,6 +156,6 @@ async function independentlyVerified(bundle: string, pem: string, files: { path:
 }
 
 function hostScriptVerifies(bundle: string, appDir: string): boolean {
-  const result = spawnSync('sh', ['-s', '--', bundle, join(appDir, 'trust')], { input: HOST_VERIFY_SCRIPT, encoding: 'utf8' });
+  const result = spawnSync('sh', ['-s', '--', bundle, join(appDir, 'trust')], { input: hostScript('titan-check-bundle'), encoding: 'utf8' });
   return result.status === 0;
 }

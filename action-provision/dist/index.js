@@ -54697,7 +54697,7 @@ exports.composeCollection = composeCollection;
 var Document = __nccwpck_require__(3915);
 var composeNode = __nccwpck_require__(7691);
 var resolveEnd = __nccwpck_require__(2022);
-var resolveProps = __nccwpck_require__(5502);
+var resolveProps = __nccwpck_require__(3121);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -55193,7 +55193,7 @@ exports.Composer = Composer;
 
 var Pair = __nccwpck_require__(7567);
 var YAMLMap = __nccwpck_require__(1856);
-var resolveProps = __nccwpck_require__(5502);
+var resolveProps = __nccwpck_require__(3121);
 var utilContainsNewline = __nccwpck_require__(7865);
 var utilFlowIndentCheck = __nccwpck_require__(5637);
 var utilMapIncludes = __nccwpck_require__(1117);
@@ -55523,7 +55523,7 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 
 var YAMLSeq = __nccwpck_require__(3013);
-var resolveProps = __nccwpck_require__(5502);
+var resolveProps = __nccwpck_require__(3121);
 var utilFlowIndentCheck = __nccwpck_require__(5637);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
@@ -55631,7 +55631,7 @@ var Pair = __nccwpck_require__(7567);
 var YAMLMap = __nccwpck_require__(1856);
 var YAMLSeq = __nccwpck_require__(3013);
 var resolveEnd = __nccwpck_require__(2022);
-var resolveProps = __nccwpck_require__(5502);
+var resolveProps = __nccwpck_require__(3121);
 var utilContainsNewline = __nccwpck_require__(7865);
 var utilMapIncludes = __nccwpck_require__(1117);
 
@@ -56072,7 +56072,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 5502:
+/***/ 3121:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -63163,8 +63163,8 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2331);
+/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1753);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2379);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2331:
+/***/ 2379:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65496,6 +65496,25 @@ async function startLocalForward(options) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-admission.js
+
+/** Resolves with the slot's release once the command may open its channel; rejects as it would have failed. */
+async function admitCommand(session, display, during, signal) {
+    const lostBefore = session.lostError(during);
+    if (lostBefore)
+        throw lostBefore;
+    if (signal?.aborted) {
+        throw new CommandAbortedError({ command: display, stderrTail: '', reason: signal.reason });
+    }
+    const release = await session.acquireSessionSlot();
+    const lostWhileQueued = session.lostError(during);
+    if (lostWhileQueued || signal?.aborted) {
+        release();
+        throw lostWhileQueued ?? new CommandAbortedError({ command: display, stderrTail: '', reason: signal?.reason });
+    }
+    return release;
+}
+
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
@@ -65793,6 +65812,7 @@ class GroupKill {
 
 
 
+
 async function execute(session, command, options, sink) {
     const rendered = renderCommand(command);
     const { display, secrets } = rendered;
@@ -65801,19 +65821,7 @@ async function execute(session, command, options, sink) {
     const graceMs = options.killGraceMs ?? session.killGraceMs;
     const during = `the command ${display}`;
     const started = performance.now();
-    const lostBefore = session.lostError(during);
-    if (lostBefore)
-        throw lostBefore;
-    if (options.signal?.aborted) {
-        throw new CommandAbortedError({ command: display, stderrTail: '', reason: options.signal.reason });
-    }
-    const release = await session.acquireSessionSlot();
-    // Waiting for a slot may have taken a while: look again.
-    const lostWhileQueued = session.lostError(during);
-    if (lostWhileQueued || options.signal?.aborted) {
-        release();
-        throw lostWhileQueued ?? new CommandAbortedError({ command: display, stderrTail: '', reason: options.signal?.reason });
-    }
+    const release = await admitCommand(session, display, during, options.signal);
     logger.debug(`$ ${display}`);
     return new Promise((resolve, reject) => {
         let channel;
@@ -72668,17 +72676,53 @@ function escapeCell(text) {
 
 /***/ }),
 
-/***/ 3121:
+/***/ 1753:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
-/* harmony export */ });
-/* unused harmony export failureMessage */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6811);
-/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5678);
-/* harmony import */ var _job_summary_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5341);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  C: () => (/* binding */ runAction)
+});
+
+// UNUSED EXPORTS: failureMessage
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ../node_modules/@actions/core/lib/core.js + 16 modules
+var core = __nccwpck_require__(6811);
+;// CONCATENATED MODULE: ../packages/action-kit/lib/cancellation.js
+function listenForCancellation(options) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (!options.cancellable)
+            options.endNow(name);
+        if (controller.signal.aborted) {
+            options.warn(`${name} received; still stopping at the next safe point${options.stillStopping ?? ''}.`);
+            return;
+        }
+        options.warn(`${name} received: ${options.title} stops at its next safe point and leaves the host safe.`);
+        controller.abort(name);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    return {
+        signal: controller.signal,
+        stop() {
+            process.off('SIGINT', onInt);
+            process.off('SIGTERM', onTerm);
+        },
+    };
+}
+
+// EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
+var configuration_error = __nccwpck_require__(5678);
+// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(5341);
+;// CONCATENATED MODULE: ../packages/action-kit/lib/run-action.js
+
 
 
 
@@ -72688,62 +72732,54 @@ function escapeCell(text) {
  * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
  * leaves a job summary, however it ends: an action that failed before writing its own gets one
  * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
- * action. Never calls process.exit for a cancellable action before its work ends: `finally` blocks
- * (locks, connections) always run; a cancelled one exits as soon as they have.
+ * action (./cancellation.ts). Never calls process.exit for a cancellable action before its work
+ * ends: `finally` blocks (locks, connections) always run; a cancelled one exits as soon as they have.
  */
 async function runAction(main, options = { name: 'Action' }) {
-    const controller = new AbortController();
-    const onSignal = (name) => {
-        if (!options.cancellable) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(`${options.name} was cancelled (${name}) before it finished.`);
-            if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)())
+    const cancellation = listenForCancellation({
+        title: options.name,
+        cancellable: options.cancellable === true,
+        warn: (message) => core/* warning */.$e(message),
+        stillStopping: ' (the runner ends the process 10 s after the first signal)',
+        endNow: (name) => {
+            core/* setFailed */.C1(`${options.name} was cancelled (${name}) before it finished.`);
+            if (!(0,job_summary/* summaryWritten */.gw)())
                 writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
             process.exit(1);
-        }
-        if (controller.signal.aborted) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
-            return;
-        }
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
-        controller.abort(name);
-    };
-    const onInt = () => onSignal('SIGINT');
-    const onTerm = () => onSignal('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+        },
+    });
     try {
-        await main({ signal: controller.signal });
+        await main({ signal: cancellation.signal });
     }
     catch (error) {
         const message = failureMessage(error);
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(message);
+        core/* setFailed */.C1(message);
         if (error instanceof Error && error.stack !== undefined)
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(error.stack);
-        if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)()) {
-            await new _job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .JobSummary */ .c3()
+            core/* debug */.Yz(error.stack);
+        if (!(0,job_summary/* summaryWritten */.gw)()) {
+            await new job_summary/* JobSummary */.c3()
                 .heading(`❌ ${options.name} failed`, 2)
                 .text(message.split('\n')[0] ?? '')
                 .write()
-                .catch((e) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
+                .catch((e) => core/* warning */.$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
         }
     }
     finally {
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
+        cancellation.stop();
     }
     // A cancelled run ends once its work and every finally block are done (the lock released, the
     // journal and summary written): a handle still open (a socket closing, a library's timer) must
     // not keep it alive until the runner's SIGTERM kills it without its exit status. What was still
     // open is in the debug log.
-    if (controller.signal.aborted) {
+    if (cancellation.signal.aborted) {
         const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
         if (open.length > 0)
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(`still open as the cancelled run exits: ${open.join(', ')}`);
+            core/* debug */.Yz(`still open as the cancelled run exits: ${open.join(', ')}`);
         process.exit();
     }
 }
 function failureMessage(error) {
-    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))
+    if ((0,configuration_error/* isConfigurationError */.p)(error))
         return `Configuration error: ${error.message}`;
     if (error instanceof Error)
         return error.message;
@@ -72755,7 +72791,7 @@ function writeSummaryNow(markdown) {
     if (file === undefined || file === '')
         return;
     try {
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(file, markdown);
+        (0,external_node_fs_.appendFileSync)(file, markdown);
     }
     catch {
         // the step fails anyway; the runner shows the failure

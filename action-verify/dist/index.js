@@ -54697,7 +54697,7 @@ exports.composeCollection = composeCollection;
 var Document = __nccwpck_require__(3915);
 var composeNode = __nccwpck_require__(7691);
 var resolveEnd = __nccwpck_require__(2022);
-var resolveProps = __nccwpck_require__(5502);
+var resolveProps = __nccwpck_require__(3121);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -55193,7 +55193,7 @@ exports.Composer = Composer;
 
 var Pair = __nccwpck_require__(7567);
 var YAMLMap = __nccwpck_require__(1856);
-var resolveProps = __nccwpck_require__(5502);
+var resolveProps = __nccwpck_require__(3121);
 var utilContainsNewline = __nccwpck_require__(7865);
 var utilFlowIndentCheck = __nccwpck_require__(5637);
 var utilMapIncludes = __nccwpck_require__(1117);
@@ -55523,7 +55523,7 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 
 var YAMLSeq = __nccwpck_require__(3013);
-var resolveProps = __nccwpck_require__(5502);
+var resolveProps = __nccwpck_require__(3121);
 var utilFlowIndentCheck = __nccwpck_require__(5637);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
@@ -55631,7 +55631,7 @@ var Pair = __nccwpck_require__(7567);
 var YAMLMap = __nccwpck_require__(1856);
 var YAMLSeq = __nccwpck_require__(3013);
 var resolveEnd = __nccwpck_require__(2022);
-var resolveProps = __nccwpck_require__(5502);
+var resolveProps = __nccwpck_require__(3121);
 var utilContainsNewline = __nccwpck_require__(7865);
 var utilMapIncludes = __nccwpck_require__(1117);
 
@@ -56072,7 +56072,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 5502:
+/***/ 3121:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -63163,8 +63163,8 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3121);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3012);
+/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1753);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4132);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3012:
+/***/ 4132:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64145,6 +64145,25 @@ async function startLocalForward(options) {
     };
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-admission.js
+
+/** Resolves with the slot's release once the command may open its channel; rejects as it would have failed. */
+async function admitCommand(session, display, during, signal) {
+    const lostBefore = session.lostError(during);
+    if (lostBefore)
+        throw lostBefore;
+    if (signal?.aborted) {
+        throw new CommandAbortedError({ command: display, stderrTail: '', reason: signal.reason });
+    }
+    const release = await session.acquireSessionSlot();
+    const lostWhileQueued = session.lostError(during);
+    if (lostWhileQueued || signal?.aborted) {
+        release();
+        throw lostWhileQueued ?? new CommandAbortedError({ command: display, stderrTail: '', reason: signal?.reason });
+    }
+    return release;
+}
+
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
@@ -64442,6 +64461,7 @@ class GroupKill {
 
 
 
+
 async function execute(session, command, options, sink) {
     const rendered = renderCommand(command);
     const { display, secrets } = rendered;
@@ -64450,19 +64470,7 @@ async function execute(session, command, options, sink) {
     const graceMs = options.killGraceMs ?? session.killGraceMs;
     const during = `the command ${display}`;
     const started = performance.now();
-    const lostBefore = session.lostError(during);
-    if (lostBefore)
-        throw lostBefore;
-    if (options.signal?.aborted) {
-        throw new CommandAbortedError({ command: display, stderrTail: '', reason: options.signal.reason });
-    }
-    const release = await session.acquireSessionSlot();
-    // Waiting for a slot may have taken a while: look again.
-    const lostWhileQueued = session.lostError(during);
-    if (lostWhileQueued || options.signal?.aborted) {
-        release();
-        throw lostWhileQueued ?? new CommandAbortedError({ command: display, stderrTail: '', reason: options.signal?.reason });
-    }
+    const release = await admitCommand(session, display, during, options.signal);
     logger.debug(`$ ${display}`);
     return new Promise((resolve, reject) => {
         let channel;
@@ -65412,6 +65420,28 @@ function isBundlePath(path) {
     return bundlePathProblem(path) === undefined;
 }
 
+;// CONCATENATED MODULE: ../packages/release/lib/error-code.js
+/** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
+function error_code_errorCode(error) {
+    if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
+        return error.code;
+    return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/entry-stat.js
+
+
+/** lstat that tells a missing entry (ENOENT) from one that cannot be read (its errno code). */
+async function lstatEntry(path) {
+    try {
+        return { info: await (0,promises_namespaceObject.lstat)(path) };
+    }
+    catch (error) {
+        const code = error_code_errorCode(error);
+        return { info: undefined, missing: code === 'ENOENT', code, error };
+    }
+}
+
 ;// CONCATENATED MODULE: ../packages/release/lib/file-hash.js
 
 
@@ -66008,7 +66038,7 @@ function names(value, at, say, nonEmpty) {
 const manifest_MANIFEST_FILE = 'manifest.json';
 const SIGNATURE_FILE = 'manifest.sig';
 /** The compose override that pins every service to its digest; always the last compose file. */
-const manifest_DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
+const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
 /**
  * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
  * still parses, so a host can verify and return to such a release, but it has no profile: whatever
@@ -66099,8 +66129,8 @@ function checkCrossReferences(manifest) {
         }
         byPath.set(file.path, file);
     });
-    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== manifest_DIGEST_OVERRIDE_FILE) {
-        throw new ManifestError(`compose: the last compose file must be ${manifest_DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
+    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE) {
+        throw new ManifestError(`compose: the last compose file must be ${DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
     }
     if (new Set(manifest.compose).size !== manifest.compose.length)
         throw new ManifestError('compose: a compose file is listed twice');
@@ -66223,15 +66253,8 @@ function findSigningKey(manifestBytes, signature, trustedKeys) {
     return trustedKeys.findIndex((key) => key.length === nacl_fast.sign.publicKeyLength && nacl_fast.sign.detached.verify(manifestBytes, signature, key));
 }
 
-;// CONCATENATED MODULE: ../packages/release/lib/error-code.js
-/** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
-function error_code_errorCode(error) {
-    if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
-        return error.code;
-    return error instanceof Error ? error.message : String(error);
-}
-
 ;// CONCATENATED MODULE: ../packages/release/lib/bundle-verifier.js
+
 
 
 
@@ -66294,15 +66317,11 @@ async function verifyBundle(dir, trustedKeys) {
 }
 async function readTopFile(dir, name) {
     const path = (0,external_node_path_namespaceObject.join)(dir, name);
-    let info;
-    try {
-        info = await (0,promises_namespaceObject.lstat)(path);
+    const entry = await lstatEntry(path);
+    if (entry.info === undefined) {
+        throw new BundleVerificationError(entry.missing ? 'missing' : 'bundle', entry.missing ? `${name} is missing from the bundle ${dir}` : `${name} cannot be read (${entry.code})`, name);
     }
-    catch (error) {
-        const code = error_code_errorCode(error);
-        throw new BundleVerificationError(code === 'ENOENT' ? 'missing' : 'bundle', code === 'ENOENT' ? `${name} is missing from the bundle ${dir}` : `${name} cannot be read (${code})`, name);
-    }
-    if (!info.isFile())
+    if (!entry.info.isFile())
         throw new BundleVerificationError('not-regular', `${name} is not a regular file`, name);
     return (0,promises_namespaceObject.readFile)(path);
 }
@@ -66423,6 +66442,7 @@ function secretHostPaths(secrets) {
  * through bind mounts or env_file (paths relative to the project directory, which is the release
  * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
  * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
+ * Sign reads the same services and local paths from the release source (release-source.ts).
  */
 
 
@@ -66433,7 +66453,7 @@ function compose_model_isMapping(value) {
 }
 /** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
 function definitionFiles(manifest) {
-    return manifest.compose.filter((f) => f !== manifest_DIGEST_OVERRIDE_FILE);
+    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
 }
 /** Reads the compose files (name -> text), in -f order, leaving out files not given. */
 function readComposeView(files) {
@@ -66460,25 +66480,37 @@ function readComposeView(files) {
         const definition = JSON.stringify(list);
         const paths = new Set();
         for (const entry of list) {
-            const section = entry.section;
-            for (const path of releasePathsOf(section))
-                paths.add(path);
+            for (const local of localPathsOf(name, entry.section))
+                if (local.path !== undefined)
+                    paths.add(local.path);
         }
         services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
     }
     return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
 }
-function releasePathsOf(section) {
+/** The services a compose document defines, in its order. */
+function composeServiceNames(document) {
+    const services = compose_model_isMapping(document) ? document['services'] : undefined;
+    return compose_model_isMapping(services) ? Object.keys(services) : [];
+}
+/** Every local path the services of a compose document use. */
+function composeLocalPaths(document) {
+    const services = compose_model_isMapping(document) ? document['services'] : undefined;
+    if (!compose_model_isMapping(services))
+        return [];
+    return Object.entries(services).flatMap(([service, section]) => localPathsOf(service, section));
+}
+function localPathsOf(service, section) {
     if (!compose_model_isMapping(section))
         return [];
     const out = [];
-    const add = (source) => {
-        if (source.startsWith('/') || source.startsWith('~') || source.startsWith('$'))
+    const add = (written) => {
+        // Absolute, home-relative and interpolated paths are not the release's files.
+        if (written.startsWith('/') || written.startsWith('~') || written.includes('$'))
             return;
-        const normalized = external_node_path_namespaceObject.posix.normalize(source);
-        if (normalized === '..' || normalized.startsWith('../'))
-            return;
-        out.push(normalized === '.' ? '' : normalized.replace(/\/$/, ''));
+        const normalized = external_node_path_namespaceObject.posix.normalize(written).replace(/\/+$/, '');
+        const leaves = normalized === '..' || normalized.startsWith('../');
+        out.push({ service, written, path: leaves ? undefined : normalized === '.' ? '' : normalized });
     };
     const volumes = section['volumes'];
     if (Array.isArray(volumes)) {
@@ -66541,186 +66573,6 @@ async function readManifest(dir) {
     }
 }
 
-;// CONCATENATED MODULE: ../packages/release/lib/host-verify-script.js
-/**
- * The host's own check of a release bundle, as POSIX sh text that needs nothing but openssl,
- * sha256sum, coreutils, grep and sed (no node, no jq, no find). Deploy runs it on the host against
- * /opt/titan/trust before a release may become `current`:
- *   sh -s -- /opt/titan/releases/<id> /opt/titan/trust <id>   < the script
- * Exit 0 and "verified <release id> <key file>" on stdout, or exit 1 and one line
- * "verify-release: <reason>" on stderr. packages/release/README.md walks through the same steps by
- * hand. The text holds no "${" and no backquote, so it is kept verbatim in a String.raw template.
- */
-const HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
-const HOST_VERIFY_SCRIPT = String.raw `#!/bin/sh
-# verify-release: checks a Titan release bundle on the host, with openssl, sha256sum, coreutils, grep
-# and sed only. Usage:
-#   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
-# TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or *.pub (base64
-# of the raw 32-byte key, converted here), each named after its key id; TRUST_DIR/revoked/ holds
-# revoked keys. Checks, in order: manifest.sig is an Ed25519 signature of manifest.json's exact
-# bytes by the trusted key the manifest's keyId names, and that key is not revoked; manifest.json is one canonical line whose files
-# entries are well-formed with safe paths; the bundle holds regular files and folders only, exactly
-# the listed files plus manifest.json and manifest.sig; each file has its listed size and sha256
-# (sha256sum -c --strict); the release id is RELEASE_ID when given.
-# Success: exit 0, one line "verified <release id> <key file>" on stdout. Failure: exit 1, one line
-# "verify-release: <reason>" on stderr. Nothing here reads standard input, so the script can be fed
-# to 'sh -s -- BUNDLE_DIR TRUST_DIR' on stdin.
-set -eu
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-LC_ALL=C
-export PATH LC_ALL
-umask 077
-
-fail() {
-  printf 'verify-release: %s\n' "$1" >&2
-  exit 1
-}
-
-if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
-  fail "usage: verify-release BUNDLE_DIR TRUST_DIR [RELEASE_ID]"
-fi
-bundle=$1
-trust=$2
-expected_id=
-if [ "$#" -eq 3 ]; then expected_id=$3; fi
-
-[ -d "$trust" ] || fail "trust folder $trust does not exist"
-trust=$(cd "$trust" && pwd -P) || fail "trust folder cannot be entered"
-[ -d "$bundle" ] || fail "bundle folder $bundle does not exist"
-cd "$bundle" || fail "bundle folder $bundle cannot be entered"
-
-tmp=$(mktemp -d) || fail "cannot create a temporary folder"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file
-#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose
-#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.
-for name in manifest.json manifest.sig; do
-  if [ -L "$name" ] || [ ! -f "$name" ]; then fail "$name is missing or not a regular file"; fi
-done
-sig_size=$(wc -c < manifest.sig | tr -d ' ')
-[ "$sig_size" = 64 ] || fail "manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes"
-keys=0
-for key in "$trust"/*.pem "$trust"/*.pub; do
-  if [ -f "$key" ]; then keys=$((keys + 1)); fi
-done
-[ "$keys" -gt 0 ] || fail "no trusted key in $trust (*.pem or *.pub)"
-# (manifest.json ends without a newline: command substitution gives sed a terminated line.)
-key_id=$(sed -n 's/.*},"keyId":"\([A-Za-z0-9][A-Za-z0-9._:-]*\)","policy":{.*/\1/p' manifest.json)
-[ -n "$key_id" ] || fail "manifest.json names no valid keyId"
-# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).
-as_pem() {
-  case $1 in
-    *.pub)
-      raw=$(tr -d ' \r\n' < "$1")
-      case $raw in
-        *[!A-Za-z0-9+/=]* | '') return 1 ;;
-      esac
-      [ "$(printf '%s' "$raw" | wc -c)" -eq 44 ] || return 1
-      printf '%s\n%s\n%s\n' '-----BEGIN PUBLIC KEY-----' "MCowBQYDK2VwAyEA$raw" '-----END PUBLIC KEY-----' > "$2"
-      ;;
-    *) cat "$1" > "$2" ;;
-  esac
-  openssl pkey -pubin -in "$2" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'
-}
-# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.
-key_sum() {
-  openssl pkey -pubin -in "$1" -outform DER -out "$tmp/key.der" 2>/dev/null && sha256sum < "$tmp/key.der" | sed 's/ .*//'
-}
-for revoked in "$trust/revoked/$key_id.pem" "$trust/revoked/$key_id.pub"; do
-  if [ -f "$revoked" ]; then fail "manifest.json names key $key_id, which is revoked ($revoked)"; fi
-done
-signer=
-for key in "$trust/$key_id.pem" "$trust/$key_id.pub"; do
-  if [ -f "$key" ]; then signer=$key; break; fi
-done
-[ -n "$signer" ] || fail "manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)"
-as_pem "$signer" "$tmp/signer.pem" || fail "$signer is not an Ed25519 public key"
-signer_sum=$(key_sum "$tmp/signer.pem") || fail "$signer cannot be read as a public key"
-for revoked in "$trust"/revoked/*.pem "$trust"/revoked/*.pub; do
-  [ -f "$revoked" ] || continue
-  as_pem "$revoked" "$tmp/revoked.pem" || continue
-  if [ "$(key_sum "$tmp/revoked.pem")" = "$signer_sum" ]; then
-    fail "manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked"
-  fi
-done
-if ! openssl pkeyutl -verify -pubin -inkey "$tmp/signer.pem" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then
-  fail "manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names"
-fi
-
-# 2. The manifest: one canonical line; its files entries, each {"path":"...","sha256":"...","size":N}.
-[ "$(wc -l < manifest.json | tr -d ' ')" = 0 ] || fail "manifest.json is not canonical JSON (it has a line break)"
-grep -q -e ',"schemaVersion":1}$' -e ',"schemaVersion":2,"stack":{.*}$' manifest.json || fail "manifest.json is not schemaVersion 1 or 2"
-release_id=$(sed -n 's/.*},"releaseId":"\([A-Za-z0-9][A-Za-z0-9._-]*\)","runUrl":".*/\1/p' manifest.json)
-[ -n "$release_id" ] || fail "manifest.json has no valid releaseId"
-if [ -n "$expected_id" ] && [ "$release_id" != "$expected_id" ]; then
-  fail "manifest.json is release $release_id, not $expected_id"
-fi
-# (manifest.json ends without a newline: command substitution gives sed a terminated line to split.)
-files=$(sed -n 's/.*"files":\[\([^]]*\)\],"git":{.*/\1/p' manifest.json)
-[ -n "$files" ] || fail "manifest.json has no files list"
-printf '%s\n' "$files" | sed 's/},{/}\
-{/g' > "$tmp/entries"
-entry='^\{"path":"[A-Za-z0-9._/-]+","sha256":"[0-9a-f]{64}","size":(0|[1-9][0-9]*)\}$'
-if grep -v -E -e "$entry" "$tmp/entries" > "$tmp/bad"; then
-  fail "manifest.json has a malformed files entry: $(head -c 200 "$tmp/bad" | head -n 1)"
-fi
-sed 's/^{"path":"\([^"]*\)",.*/\1/' "$tmp/entries" > "$tmp/listed"
-bad=$(grep -e '^/' -e '/$' -e '//' -e '^\.\{1,2\}/' -e '/\.\{1,2\}/' -e '/\.\{1,2\}$' -e '^\.\{1,2\}$' -e '^manifest\.json$' -e '^manifest\.sig$' "$tmp/listed" | head -n 1) || true
-[ -z "$bad" ] || fail "manifest.json lists an unsafe or reserved path: $bad"
-dup=$(sort "$tmp/listed" | uniq -d | head -n 1)
-[ -z "$dup" ] || fail "manifest.json lists $dup twice"
-
-# 3. The bundle's tree: regular files and folders only, safe names, no empty folder.
-walk() (
-  found=no
-  for item in "$1"/* "$1"/.[!.]* "$1"/..?*; do
-    [ -e "$item" ] || [ -L "$item" ] || continue
-    found=yes
-    case $item in
-      *[!A-Za-z0-9._/-]*) fail "the bundle holds a name outside [A-Za-z0-9._-]: $(printf '%s' "$item" | tr -c 'A-Za-z0-9._/-' '?')" ;;
-    esac
-    rel=$(printf '%s\n' "$item" | sed 's|^\./||')
-    if [ -L "$item" ]; then
-      fail "$rel is a symbolic link; a bundle holds regular files only"
-    elif [ -d "$item" ]; then
-      walk "$item" || exit 1
-    elif [ -f "$item" ]; then
-      printf '%s\n' "$rel"
-    else
-      fail "$rel is not a regular file"
-    fi
-  done
-  if [ "$found" = no ] && [ "$1" != . ]; then
-    fail "$(printf '%s\n' "$1" | sed 's|^\./||')/ is an empty folder the manifest does not account for"
-  fi
-)
-walk . > "$tmp/tree" || exit 1
-sort "$tmp/tree" > "$tmp/present"
-{ cat "$tmp/listed"; printf 'manifest.json\nmanifest.sig\n'; } | sort > "$tmp/expected"
-extra=$(comm -23 "$tmp/present" "$tmp/expected" | head -n 1)
-[ -z "$extra" ] || fail "$extra is in the bundle but not listed in manifest.json"
-missing=$(comm -13 "$tmp/present" "$tmp/expected" | head -n 1)
-[ -z "$missing" ] || fail "$missing is listed in manifest.json but missing from the bundle"
-
-# 4. Sizes, then contents.
-sed 's/^{"path":"\([^"]*\)","sha256":"[0-9a-f]*","size":\([0-9]*\)}$/\1 \2/' "$tmp/entries" > "$tmp/sizes"
-while read -r path size; do
-  actual=$(wc -c < "$path" | tr -d ' ')
-  [ "$actual" = "$size" ] || fail "$path is $actual bytes; manifest.json says $size"
-done < "$tmp/sizes"
-sed 's/^{"path":"\([^"]*\)","sha256":"\([0-9a-f]*\)",.*/\2  \1/' "$tmp/entries" > "$tmp/sums"
-if ! sha256sum -c --strict --quiet "$tmp/sums" > "$tmp/check" 2>&1; then
-  bad=$(sed -n 's/^\([A-Za-z0-9._/-]*\): FAILED.*/\1/p' "$tmp/check" | head -n 1)
-  [ -n "$bad" ] || bad=$(head -n 1 "$tmp/check")
-  fail "$bad does not match its sha256 in manifest.json"
-fi
-
-printf 'verified %s %s\n' "$release_id" "$signer"
-`;
-
 ;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
 /**
  * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
@@ -66738,7 +66590,7 @@ const EXIT_NO_DATABASE = 3;
 /** Verify: no release is current on the host (no current/manifest.json). */
 const EXIT_NO_CURRENT_RELEASE = 3;
 /** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
-const exit_status_EXIT_HALT_STANDS = 3;
+const EXIT_HALT_STANDS = 3;
 /** Provision: the application folder cannot be entered. */
 const EXIT_NO_APP_DIR = 3;
 /** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
@@ -66791,7 +66643,7 @@ function recordsOf(output, kind) {
         .map((r) => r.values);
 }
 /** The values of the last record of `kind`, or undefined when there is none. */
-function host_record_lastRecord(output, kind) {
+function lastRecord(output, kind) {
     return recordsOf(output, kind).pop();
 }
 /** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
@@ -66805,12 +66657,13 @@ function formatRecord(kind, ...values) {
 const HOST_SCRIPTS = {
     "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
     "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
+    "titan-check-bundle": "set -eu\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nLC_ALL=C\nexport PATH LC_ALL\numask 077\n\nfail() {\n  printf 'verify-release: %s\\n' \"$1\" >&2\n  exit 1\n}\n\nif [ \"$#\" -lt 2 ] || [ \"$#\" -gt 3 ]; then\n  fail \"usage: verify-release BUNDLE_DIR TRUST_DIR [RELEASE_ID]\"\nfi\nbundle=$1\ntrust=$2\nexpected_id=\nif [ \"$#\" -eq 3 ]; then expected_id=$3; fi\n\n[ -d \"$trust\" ] || fail \"trust folder $trust does not exist\"\ntrust=$(cd \"$trust\" && pwd -P) || fail \"trust folder cannot be entered\"\n[ -d \"$bundle\" ] || fail \"bundle folder $bundle does not exist\"\ncd \"$bundle\" || fail \"bundle folder $bundle cannot be entered\"\n\ntmp=$(mktemp -d) || fail \"cannot create a temporary folder\"\ntrap 'rm -rf \"$tmp\"' EXIT\ntrap 'exit 1' HUP INT TERM\n\n# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file\n#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose\n#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.\nfor name in manifest.json manifest.sig; do\n  if [ -L \"$name\" ] || [ ! -f \"$name\" ]; then fail \"$name is missing or not a regular file\"; fi\ndone\nsig_size=$(wc -c < manifest.sig | tr -d ' ')\n[ \"$sig_size\" = 64 ] || fail \"manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes\"\nkeys=0\nfor key in \"$trust\"/*.pem \"$trust\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\n[ \"$keys\" -gt 0 ] || fail \"no trusted key in $trust (*.pem or *.pub)\"\n# (manifest.json ends without a newline: command substitution gives sed a terminated line.)\nkey_id=$(sed -n 's/.*},\"keyId\":\"\\([A-Za-z0-9][A-Za-z0-9._:-]*\\)\",\"policy\":{.*/\\1/p' manifest.json)\n[ -n \"$key_id\" ] || fail \"manifest.json names no valid keyId\"\n# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).\nas_pem() {\n  case $1 in\n    *.pub)\n      raw=$(tr -d ' \\r\\n' < \"$1\")\n      case $raw in\n        *[!A-Za-z0-9+/=]* | '') return 1 ;;\n      esac\n      [ \"$(printf '%s' \"$raw\" | wc -c)\" -eq 44 ] || return 1\n      printf '%s\\n%s\\n%s\\n' '-----BEGIN PUBLIC KEY-----' \"MCowBQYDK2VwAyEA$raw\" '-----END PUBLIC KEY-----' > \"$2\"\n      ;;\n    *) cat \"$1\" > \"$2\" ;;\n  esac\n  openssl pkey -pubin -in \"$2\" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'\n}\n# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.\nkey_sum() {\n  openssl pkey -pubin -in \"$1\" -outform DER -out \"$tmp/key.der\" 2>/dev/null && sha256sum < \"$tmp/key.der\" | sed 's/ .*//'\n}\nfor revoked in \"$trust/revoked/$key_id.pem\" \"$trust/revoked/$key_id.pub\"; do\n  if [ -f \"$revoked\" ]; then fail \"manifest.json names key $key_id, which is revoked ($revoked)\"; fi\ndone\nsigner=\nfor key in \"$trust/$key_id.pem\" \"$trust/$key_id.pub\"; do\n  if [ -f \"$key\" ]; then signer=$key; break; fi\ndone\n[ -n \"$signer\" ] || fail \"manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)\"\nas_pem \"$signer\" \"$tmp/signer.pem\" || fail \"$signer is not an Ed25519 public key\"\nsigner_sum=$(key_sum \"$tmp/signer.pem\") || fail \"$signer cannot be read as a public key\"\nfor revoked in \"$trust\"/revoked/*.pem \"$trust\"/revoked/*.pub; do\n  [ -f \"$revoked\" ] || continue\n  as_pem \"$revoked\" \"$tmp/revoked.pem\" || continue\n  if [ \"$(key_sum \"$tmp/revoked.pem\")\" = \"$signer_sum\" ]; then\n    fail \"manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked\"\n  fi\ndone\nif ! openssl pkeyutl -verify -pubin -inkey \"$tmp/signer.pem\" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then\n  fail \"manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names\"\nfi\n\n# 2. The manifest: one canonical line; its files entries, each {\"path\":\"...\",\"sha256\":\"...\",\"size\":N}.\n[ \"$(wc -l < manifest.json | tr -d ' ')\" = 0 ] || fail \"manifest.json is not canonical JSON (it has a line break)\"\ngrep -q -e ',\"schemaVersion\":1}$' -e ',\"schemaVersion\":2,\"stack\":{.*}$' manifest.json || fail \"manifest.json is not schemaVersion 1 or 2\"\nrelease_id=$(sed -n 's/.*},\"releaseId\":\"\\([A-Za-z0-9][A-Za-z0-9._-]*\\)\",\"runUrl\":\".*/\\1/p' manifest.json)\n[ -n \"$release_id\" ] || fail \"manifest.json has no valid releaseId\"\nif [ -n \"$expected_id\" ] && [ \"$release_id\" != \"$expected_id\" ]; then\n  fail \"manifest.json is release $release_id, not $expected_id\"\nfi\n# (manifest.json ends without a newline: command substitution gives sed a terminated line to split.)\nfiles=$(sed -n 's/.*\"files\":\\[\\([^]]*\\)\\],\"git\":{.*/\\1/p' manifest.json)\n[ -n \"$files\" ] || fail \"manifest.json has no files list\"\nprintf '%s\\n' \"$files\" | sed 's/},{/}\\\n{/g' > \"$tmp/entries\"\nentry='^\\{\"path\":\"[A-Za-z0-9._/-]+\",\"sha256\":\"[0-9a-f]{64}\",\"size\":(0|[1-9][0-9]*)\\}$'\nif grep -v -E -e \"$entry\" \"$tmp/entries\" > \"$tmp/bad\"; then\n  fail \"manifest.json has a malformed files entry: $(head -c 200 \"$tmp/bad\" | head -n 1)\"\nfi\nsed 's/^{\"path\":\"\\([^\"]*\\)\",.*/\\1/' \"$tmp/entries\" > \"$tmp/listed\"\nbad=$(grep -e '^/' -e '/$' -e '//' -e '^\\.\\{1,2\\}/' -e '/\\.\\{1,2\\}/' -e '/\\.\\{1,2\\}$' -e '^\\.\\{1,2\\}$' -e '^manifest\\.json$' -e '^manifest\\.sig$' \"$tmp/listed\" | head -n 1) || true\n[ -z \"$bad\" ] || fail \"manifest.json lists an unsafe or reserved path: $bad\"\ndup=$(sort \"$tmp/listed\" | uniq -d | head -n 1)\n[ -z \"$dup\" ] || fail \"manifest.json lists $dup twice\"\n\n# 3. The bundle's tree: regular files and folders only, safe names, no empty folder.\nwalk() (\n  found=no\n  for item in \"$1\"/* \"$1\"/.[!.]* \"$1\"/..?*; do\n    [ -e \"$item\" ] || [ -L \"$item\" ] || continue\n    found=yes\n    case $item in\n      *[!A-Za-z0-9._/-]*) fail \"the bundle holds a name outside [A-Za-z0-9._-]: $(printf '%s' \"$item\" | tr -c 'A-Za-z0-9._/-' '?')\" ;;\n    esac\n    rel=$(printf '%s\\n' \"$item\" | sed 's|^\\./||')\n    if [ -L \"$item\" ]; then\n      fail \"$rel is a symbolic link; a bundle holds regular files only\"\n    elif [ -d \"$item\" ]; then\n      walk \"$item\" || exit 1\n    elif [ -f \"$item\" ]; then\n      printf '%s\\n' \"$rel\"\n    else\n      fail \"$rel is not a regular file\"\n    fi\n  done\n  if [ \"$found\" = no ] && [ \"$1\" != . ]; then\n    fail \"$(printf '%s\\n' \"$1\" | sed 's|^\\./||')/ is an empty folder the manifest does not account for\"\n  fi\n)\nwalk . > \"$tmp/tree\" || exit 1\nsort \"$tmp/tree\" > \"$tmp/present\"\n{ cat \"$tmp/listed\"; printf 'manifest.json\\nmanifest.sig\\n'; } | sort > \"$tmp/expected\"\nextra=$(comm -23 \"$tmp/present\" \"$tmp/expected\" | head -n 1)\n[ -z \"$extra\" ] || fail \"$extra is in the bundle but not listed in manifest.json\"\nmissing=$(comm -13 \"$tmp/present\" \"$tmp/expected\" | head -n 1)\n[ -z \"$missing\" ] || fail \"$missing is listed in manifest.json but missing from the bundle\"\n\n# 4. Sizes, then contents.\nsed 's/^{\"path\":\"\\([^\"]*\\)\",\"sha256\":\"[0-9a-f]*\",\"size\":\\([0-9]*\\)}$/\\1 \\2/' \"$tmp/entries\" > \"$tmp/sizes\"\nwhile read -r path size; do\n  actual=$(wc -c < \"$path\" | tr -d ' ')\n  [ \"$actual\" = \"$size\" ] || fail \"$path is $actual bytes; manifest.json says $size\"\ndone < \"$tmp/sizes\"\nsed 's/^{\"path\":\"\\([^\"]*\\)\",\"sha256\":\"\\([0-9a-f]*\\)\",.*/\\2  \\1/' \"$tmp/entries\" > \"$tmp/sums\"\nif ! sha256sum -c --strict --quiet \"$tmp/sums\" > \"$tmp/check\" 2>&1; then\n  bad=$(sed -n 's/^\\([A-Za-z0-9._/-]*\\): FAILED.*/\\1/p' \"$tmp/check\" | head -n 1)\n  [ -n \"$bad\" ] || bad=$(head -n 1 \"$tmp/check\")\n  fail \"$bad does not match its sha256 in manifest.json\"\nfi\n\nprintf 'verified %s %s\\n' \"$release_id\" \"$signer\"\n",
     "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
     "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
     "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  # A fifth of a second: the runner's release frees the lock (and ends its run) that soon.\n  sleep 0.2\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
     "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
     "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
-    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
+    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-check-bundle \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
     "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
     "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
     "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
@@ -66828,12 +66681,9 @@ const HOST_SCRIPTS = {
     "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
     "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
     "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
-    "titan-swarm-stack-deploy": "set -eu\nexport_env() {\n  env_number=0\n  while IFS= read -r env_line || [ -n \"$env_line\" ]; do\n    env_number=$((env_number + 1))\n    case $env_line in\n      '' | '#'*) continue ;;\n    esac\n    env_key=${env_line%%=*}\n    case $env_key in\n      \"$env_line\" | '' | [0-9]* | *[!A-Za-z0-9_]*)\n        echo \"$1:$env_number: not a NAME=VALUE line\" >&2\n        return 1\n        ;;\n    esac\n    env_value=${env_line#*=}\n    case $env_value in\n      \\\"*\\\") env_value=${env_value#\\\"} env_value=${env_value%\\\"} ;;\n      \\'*\\') env_value=${env_value#\\'} env_value=${env_value%\\'} ;;\n    esac\n    export \"$env_key=$env_value\"\n  done < \"$1\"\n}\nstack=$1\nrelease=$2\nmode=$3\nshift 3\ndir=\"$TITAN_RELEASES/$release\"\nif [ ! -d \"$dir\" ]; then\n  echo \"$dir does not exist\" >&2\n  exit 1\nfi\nexport_env \"$TITAN_ENV_FILE\"\nTITAN_MODE=$mode\nexport TITAN_MODE\nfirst=1\nfor file in \"$@\"; do\n  if [ \"$first\" = 1 ]; then\n    set --\n    first=0\n  fi\n  set -- \"$@\" -c \"$dir/$file\"\ndone\ndocker stack deploy --detach=true --resolve-image never --prune --with-registry-auth \"$@\" -c - \"$stack\"\n",
-    "titan-swarm-stack-remove": "set -eu\nstack=$1\ndocker stack rm \"$stack\"\ni=0\nwhile [ -n \"$(docker ps -aq --filter \"label=com.docker.stack.namespace=$stack\")\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 120 ]; then\n    echo \"the containers of stack $stack are still there after 60 s\" >&2\n    exit 1\n  fi\n  sleep 0.5\ndone\n",
-    "titan-swarm-status": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstack=$1\ntab=$(printf '\\t')\ninfo=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')\n# shellcheck disable=SC2086 # two words\nrecord swarm $info\nrecord now \"$(date +%s)\"\ncase $info in\n  'active true') ;;\n  *) exit 0 ;;\nesac\nservices=$(docker service ls -q --filter \"label=com.docker.stack.namespace=$stack\")\n[ -n \"$services\" ] || exit 0\n# shellcheck disable=SC2086 # one id per word\ndocker service inspect --format '{{.ID}}\t{{.Spec.Name}}\t{{.Spec.TaskTemplate.ContainerSpec.Image}}\t{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}global{{end}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{if .UpdateStatus.StartedAt}}{{.UpdateStatus.StartedAt.Unix}}{{else}}0{{end}}\t{{.UpdateStatus.Message}}{{else}}none\t0\t{{end}}' $services |\n  while IFS=\"$tab\" read -r id name image replicas state started message; do\n    record service \"$id\" \"$name\" \"$image\" \"$replicas\" \"$state\" \"$started\" \"$message\"\n  done\n# shellcheck disable=SC2086 # one id per word\ntasks=$(docker service ps -q --no-trunc $services)\nif [ -n \"$tasks\" ]; then\n  # shellcheck disable=SC2086 # one id per word\n  docker inspect --type task --format '{{.ID}}\t{{.ServiceID}}\t{{.Spec.ContainerSpec.Image}}\t{{with index .Spec.ContainerSpec.Labels \"titan.release\"}}{{.}}{{else}}-{{end}}\t{{.DesiredState}}\t{{.Status.State}}\t{{.CreatedAt.Unix}}\t{{with .Status.ContainerStatus}}{{if .ContainerID}}{{.ContainerID}}{{else}}-{{end}}{{else}}-{{end}}\t{{.Status.Err}}' $tasks |\n    while IFS=\"$tab\" read -r id service image release desired state created container error; do\n      record task \"$id\" \"$service\" \"$image\" \"$release\" \"$desired\" \"$state\" \"$created\" \"$container\" \"$error\"\n    done\nfi\ndocker ps -a --no-trunc --filter \"label=com.docker.stack.namespace=$stack\" --format '{{.ID}}\t{{.Label \"com.docker.swarm.task.id\"}}\t{{.Status}}' |\n  while IFS=\"$tab\" read -r id task status; do\n    record container \"$id\" \"$task\" \"$status\"\n  done\n",
     "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
     "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
-    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-verify-release \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
+    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-check-bundle \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
     "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
     "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
 };
@@ -66843,7 +66693,7 @@ const HOST_SCRIPTS = {
 
 
 /** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
-const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: exit_status_EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
+const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
 /** The text of a host script as it is sent (its libraries inlined). */
 function hostScript(name) {
     return HOST_SCRIPTS[name];
@@ -66881,7 +66731,6 @@ function host_script_runHostScript(connection, layout, name, args, options = {})
 
 
 
-
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
     name = 'HostVerificationError';
@@ -66893,7 +66742,7 @@ class HostVerificationError extends Error {
     }
 }
 /**
- * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
+ * Verifies `releases/<id>` again in place, on the host: the host script titan-check-bundle
  * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
  * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
  * A release that does not verify is a HostVerificationError with the script's reason (`failure`
@@ -66955,8 +66804,8 @@ async function installRelease(connection, options) {
 /** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
 async function runVerifying(connection, layout, name, args, messages) {
     try {
-        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT });
-        return host_record_lastRecord(stdout, 'verified')?.[0] ?? '';
+        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: hostScript('titan-check-bundle') });
+        return lastRecord(stdout, 'verified')?.[0] ?? '';
     }
     catch (error) {
         if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
@@ -67864,7 +67713,7 @@ async function requireSecretFiles(connection, layout, paths, what) {
 }
 /** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
 async function releaseSecretPaths(connection, layout, manifest) {
-    const composeFiles = manifest.compose.filter((f) => f !== manifest_DIGEST_OVERRIDE_FILE);
+    const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
     const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
     return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
         const bytes = texts.get(f);
@@ -67910,8 +67759,8 @@ async function checkSecretFiles(connection, options) {
     }
     return {
         failures,
-        searched: [...(host_record_lastRecord(stdout, 'searched') ?? [])].sort(),
-        composeModelSearched: host_record_lastRecord(stdout, 'compose-model')?.[0] === 'searched',
+        searched: [...(lastRecord(stdout, 'searched') ?? [])].sort(),
+        composeModelSearched: lastRecord(stdout, 'compose-model')?.[0] === 'searched',
     };
 }
 
@@ -68444,11 +68293,7 @@ function readSettings(reader = new InputReader()) {
         }
     }
     const timeoutSeconds = reader.integer('timeout', DEFAULTS.timeoutSeconds, { min: 1, max: 3600 });
-    const stackTarget = reader.choice('target', ['compose', 'swarm'], 'compose');
-    if (stackTarget === 'swarm' && bundle !== undefined) {
-        throw new configuration_error/* ConfigurationError */.j('Input bundle is not used with target: swarm: the release current points at is verified on the host, then the swarm stack against its manifest. Leave bundle out.', { input: 'bundle' });
-    }
-    return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000, target: stackTarget };
+    return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000 };
 }
 function isFolder(path) {
     try {
@@ -68457,557 +68302,6 @@ function isFolder(path) {
     catch {
         return false;
     }
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
-
-
-
-const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
-class HostHaltedError extends Error {
-    name = 'HostHaltedError';
-    mark;
-    constructor(message, mark) {
-        super(message);
-        this.mark = mark;
-    }
-}
-/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
-function describeHalt(mark) {
-    return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
-}
-function parseHaltMark(text) {
-    try {
-        const value = JSON.parse(text);
-        if (value === null || typeof value !== 'object' || Array.isArray(value))
-            return undefined;
-        const record = value;
-        const str = (key) => (typeof record[key] === 'string' ? record[key] : '');
-        return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
-    }
-    catch {
-        // A mark that cannot be read is still a halt.
-        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'the halt mark cannot be read', rollbackMode: 'unknown', nonce: '' };
-    }
-}
-/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
-async function writeHaltMark(connection, layout, mark) {
-    if (!NONCE_PATTERN.test(mark.nonce))
-        throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
-    const line = JSON.stringify(mark);
-    await runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
-}
-/** The halt mark now, or undefined. */
-async function readHaltMark(connection, layout) {
-    const { stdout } = await runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
-    const mark = lastRecord(stdout, 'halted');
-    return mark === undefined ? undefined : parseHaltMark(mark[0] ?? '');
-}
-/**
- * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
- * mark that is there instead, if any: that halt stands.
- */
-async function liftHaltMark(connection, layout, nonce) {
-    if (nonce !== '' && !NONCE_PATTERN.test(nonce))
-        throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
-    const { stdout, exitCode } = await runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
-        timeoutMs: 30_000,
-        acceptExitCodes: [EXIT_HALT_STANDS],
-    });
-    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
-
-
-
-
-class HostStateError extends Error {
-    name = 'HostStateError';
-}
-async function readHostState(connection, layout) {
-    let stdout;
-    try {
-        stdout = (await host_script_runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
-    }
-    catch (error) {
-        throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
-            `The host must be provisioned first (action-provision lays out ${layout.appDir} with ${layout.releasesDir}, ${layout.envFile} and ${layout.trustDir}).`, { cause: error });
-    }
-    return parseHostState(stdout);
-}
-function parseHostState(stdout) {
-    let current;
-    let strayCurrent;
-    const releases = [];
-    const partials = [];
-    let trustedKeys = 0;
-    let envFile = { present: false };
-    const guards = [];
-    let mode;
-    let halted;
-    let now = Math.floor(Date.now() / 1000);
-    for (const { kind, values: words } of hostRecords(stdout)) {
-        const rest = words.join(' ');
-        switch (kind) {
-            case 'now':
-                now = Number(words[0]);
-                break;
-            case 'current': {
-                const match = /^releases\/([^/]+)$/.exec(rest);
-                if (match?.[1] !== undefined && release_id_RELEASE_ID_PATTERN.test(match[1]))
-                    current = match[1];
-                else
-                    strayCurrent = rest;
-                break;
-            }
-            case 'release': {
-                const [id, mtime, bad, confirmed] = words;
-                if (id !== undefined && release_id_RELEASE_ID_PATTERN.test(id)) {
-                    releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
-                }
-                break;
-            }
-            case 'partial':
-                if (words[0] !== undefined)
-                    partials.push({ name: words[0], mtime: Number(words[1]) });
-                break;
-            case 'trust':
-                trustedKeys = Number(words[0]);
-                break;
-            case 'env':
-                envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
-                break;
-            case 'guard': {
-                const guard = parseGuardRecord(words[1] ?? '', words[0] === '1');
-                if (guard !== undefined)
-                    guards.push(guard);
-                break;
-            }
-            case 'mode':
-                mode = rest.trim();
-                break;
-            case 'halted':
-                halted = parseHaltMark(words[0] ?? '');
-                break;
-            default:
-                break;
-        }
-    }
-    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
-}
-function parseGuardRecord(json, alive) {
-    try {
-        const value = JSON.parse(json);
-        const release = value['release'];
-        const previous = value['previous'];
-        if (typeof release !== 'string' || !release_id_RELEASE_ID_PATTERN.test(release))
-            return undefined;
-        return {
-            release,
-            previous: typeof previous === 'string' ? previous : '',
-            pid: Number(value['pid']),
-            deadline: Number(value['deadline']),
-            startedAt: Number(value['startedAt']),
-            alive,
-        };
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-status.js
-
-
-async function readSwarmStatus(connection, layout, stack) {
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-swarm-status', [stack], { timeoutMs: 60_000 });
-    return parseSwarmStatus(stdout);
-}
-function parseSwarmStatus(stdout) {
-    const swarm = host_record_lastRecord(stdout, 'swarm') ?? [];
-    const now = Number(host_record_lastRecord(stdout, 'now')?.[0] ?? NaN);
-    return {
-        swarm: swarm[0] ?? 'unknown',
-        manager: swarm[1] === 'true',
-        now,
-        services: recordsOf(stdout, 'service').map(([id = '', name = '', image = '', replicas = '', updateState = '', updateStarted = '', updateMessage = '']) => ({
-            id,
-            name,
-            image,
-            replicas: replicas === 'global' ? undefined : Number(replicas),
-            updateState,
-            updateStarted: Number(updateStarted),
-            updateMessage,
-        })),
-        tasks: recordsOf(stdout, 'task').map(([id = '', serviceId = '', image = '', release = '', desired = '', state = '', created = '', container = '', error = '']) => ({
-            id,
-            serviceId,
-            image,
-            release,
-            desired,
-            state,
-            created: Number(created),
-            container,
-            error,
-        })),
-        containers: recordsOf(stdout, 'container').map(([id = '', task = '', status = '']) => ({ id, task, status })),
-    };
-}
-/** The health a container's status says: healthy, unhealthy, starting, or none (no healthcheck). */
-function containerHealth(status) {
-    if (status.includes('(healthy)'))
-        return 'healthy';
-    if (status.includes('(unhealthy)'))
-        return 'unhealthy';
-    if (status.includes('(health: starting)'))
-        return 'starting';
-    return 'none';
-}
-/** The compose service name of a stack service (`<stack>_<service>`). */
-function composeServiceOf(stack, serviceName) {
-    return serviceName.startsWith(`${stack}_`) ? serviceName.slice(stack.length + 1) : serviceName;
-}
-
-;// CONCATENATED MODULE: ../packages/swarm/lib/convergence.js
-/**
- * When a stack has converged on a release, judged from one reading of the swarm (swarm-status.ts):
- * every service of the release exists with the release's pinned image as its spec, its update is
- * not running (none or completed), and it has as many tasks Running as it asks for, each of this
- * release (its container's `titan.release` label) and image, each container healthy (or without a
- * healthcheck). A task of this release that Failed or was Rejected since the deploy began, or an
- * update the swarm paused or rolled back, is a failure naming the service and the swarm's error:
- * a release that never gets healthy fails as soon as the swarm gives up on its first task, not at
- * the timeout.
- */
-
-const FAILED_TASK_STATES = new Set(['failed', 'rejected']);
-const STOPPED_UPDATE_STATES = new Set(['paused', 'rollback_started', 'rollback_paused', 'rollback_completed']);
-function judgeConvergence(status, target) {
-    const services = [];
-    for (const [service, image] of [...target.images].sort(([a], [b]) => a.localeCompare(b))) {
-        const spec = status.services.find((s) => s.name === `${target.stack}_${service}`);
-        if (spec === undefined) {
-            services.push({ service, image, running: 0, wanted: 1, waiting: 'the service is not created yet' });
-            continue;
-        }
-        if (spec.image !== image) {
-            return failed(services, service, `its spec runs image ${spec.image}, not the release's ${image}: something else changed the service`);
-        }
-        const tasks = status.tasks.filter((t) => t.serviceId === spec.id);
-        const failedTask = tasks
-            .filter((t) => t.release === target.releaseId && t.created >= target.since && FAILED_TASK_STATES.has(t.state))
-            .sort((a, b) => b.created - a.created)[0];
-        if (failedTask !== undefined) {
-            return failed(services, service, `task ${failedTask.id.slice(0, 12)} ${failedTask.state}: ${failedTask.error || 'the swarm gave no error'}`);
-        }
-        const current = spec.updateStarted >= target.since;
-        if (current && STOPPED_UPDATE_STATES.has(spec.updateState)) {
-            return failed(services, service, `the swarm ${spec.updateState.replace('_', ' ')} its update: ${spec.updateMessage || 'no message'}${lastError(tasks)}`);
-        }
-        const wanted = spec.replicas ?? Math.max(1, tasks.filter((t) => t.desired === 'running').length);
-        const ready = tasks.filter((t) => t.desired === 'running' && t.state === 'running' && t.release === target.releaseId && t.image === image && healthy(status, t));
-        let waiting;
-        if (ready.length < wanted)
-            waiting = `${ready.length} of ${wanted} task(s) of this release running and healthy${taskStates(status, tasks, target.releaseId)}`;
-        else if (tasks.some((t) => t.desired === 'running' && !ready.includes(t)))
-            waiting = 'an older task is still running';
-        else if (current && spec.updateState === 'updating')
-            waiting = 'its update is still in progress (the monitor window)';
-        services.push({ service, image, running: ready.length, wanted, waiting });
-    }
-    return { state: services.every((s) => s.waiting === undefined) ? 'converged' : 'waiting', services };
-}
-function failed(services, service, reason) {
-    return { state: 'failed', services, service, reason };
-}
-function healthy(status, task) {
-    const container = status.containers.find((c) => c.task === task.id);
-    if (container === undefined)
-        return false;
-    const health = containerHealth(container.status);
-    return health === 'healthy' || health === 'none';
-}
-function taskStates(status, tasks, releaseId) {
-    const mine = tasks.filter((t) => t.release === releaseId && t.desired === 'running');
-    if (mine.length === 0)
-        return '';
-    const states = mine.map((t) => {
-        const container = status.containers.find((c) => c.task === t.id);
-        return container === undefined ? t.state : `${t.state}, ${container.status}`;
-    });
-    return ` (${states.join('; ')})`;
-}
-function lastError(tasks) {
-    const withError = tasks.filter((t) => t.error !== '').sort((a, b) => b.created - a.created)[0];
-    return withError === undefined ? '' : `; last task error: ${withError.error}`;
-}
-/** The services not yet converged, one phrase each. */
-function describeWaiting(convergence) {
-    const waiting = convergence.services.filter((s) => s.waiting !== undefined);
-    return waiting.map((s) => `${s.service}: ${s.waiting ?? ''}`).join('; ');
-}
-
-;// CONCATENATED MODULE: ../packages/swarm/lib/stack-definition.js
-/**
- * Whether the swarm can run a release exactly as it was signed, decided on the runner from the
- * verified bundle before anything changes on the host. `docker stack deploy` quietly drops or
- * changes what a swarm cannot honour; the swarm target refuses such a release instead (fail closed):
- *
- *  - a port published on a host IP (`"127.0.0.1:8083:8083"`, `host_ip:`): the swarm ignores the
- *    IP and publishes the port through its ingress mesh on EVERY interface of every node: a stack
- *    that keeps its ports on the loopback would be open to the world;
- *  - `network_mode` (host, a container, none): services join overlay networks only;
- *  - database migrations: the swarm target has no one-off task to run them in, one transaction
- *    each, with their history read back, as a Compose deploy does; a release carrying any is
- *    refused rather than started against a database that lacks them.
- *  - a release without the digest override, or a service without a pinned image.
- */
-
-
-class SwarmRefusedError extends Error {
-    name = 'SwarmRefusedError';
-    problems;
-    constructor(releaseId, problems) {
-        super(`Release ${releaseId} cannot run on the swarm as it was signed; nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
-            'Sign a release for the swarm target (no host-IP ports: publish nothing and verify through the tasks, or publish on all interfaces deliberately), or deploy with target: compose.');
-        this.problems = problems;
-    }
-}
-function stack_definition_isMapping(value) {
-    return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-/** Every reason the swarm cannot honour the release (none: it can). */
-function swarmDefinitionProblems(bundle) {
-    const { manifest, compose } = bundle;
-    const problems = [];
-    if (manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE)
-        problems.push(`the release's compose files do not end with the digest override ${DIGEST_OVERRIDE_FILE}`);
-    for (const [service, view] of [...compose.services].sort(([a], [b]) => a.localeCompare(b))) {
-        if (manifest.images[service] === undefined)
-            problems.push(`${service}: the manifest pins no image for it`);
-        const sections = JSON.parse(view.definition).filter((e) => stack_definition_isMapping(e.section));
-        for (const { file, section } of sections) {
-            for (const port of stack_definition_portsOf(section['ports']))
-                problems.push(`${service} (${file}): port ${port}`);
-            if (section['network_mode'] !== undefined)
-                problems.push(`${service} (${file}): network_mode ${JSON.stringify(section['network_mode'])} (swarm services join overlay networks only)`);
-        }
-    }
-    const migrations = manifest.files.filter((f) => f.path.startsWith('migrations/') && f.path.endsWith('.sql'));
-    if (migrations.length > 0) {
-        problems.push(`it carries ${migrations.length} database migration(s) (${migrations.map((f) => f.path).join(', ')}): the swarm target does not run migrations`);
-    }
-    return problems;
-}
-/** Throws SwarmRefusedError unless the swarm can run the release as signed. */
-function requireSwarmDefinition(bundle) {
-    const problems = swarmDefinitionProblems(bundle);
-    if (problems.length > 0)
-        throw new SwarmRefusedError(bundle.manifest.releaseId, problems);
-}
-/** The ports published on a host IP, each in words. */
-function stack_definition_portsOf(ports) {
-    if (!Array.isArray(ports))
-        return [];
-    const out = [];
-    for (const port of ports) {
-        if (typeof port === 'string' || typeof port === 'number') {
-            const text = String(port);
-            const ip = hostIpOf(text);
-            if (ip !== undefined)
-                out.push(`"${text}" is published on host IP ${ip}, which the swarm ignores (its ingress mesh would publish it on every interface)`);
-        }
-        else if (stack_definition_isMapping(port) && typeof port['host_ip'] === 'string' && port['host_ip'] !== '') {
-            out.push(`${JSON.stringify(port['published'] ?? '?')}:${JSON.stringify(port['target'] ?? '?')} is published on host_ip ${port['host_ip']}, which the swarm ignores (its ingress mesh would publish it on every interface)`);
-        }
-    }
-    return out;
-}
-/** The host IP of a short port syntax (`IP:HOST:CONTAINER`, `[::1]:HOST:CONTAINER`), if it names one. */
-function hostIpOf(port) {
-    const bracketed = /^\[([^\]]+)\]:/.exec(port);
-    if (bracketed !== null)
-        return bracketed[1];
-    const parts = port.split(':');
-    return parts.length >= 3 ? parts.slice(0, parts.length - 2).join(':') : undefined;
-}
-/** Compose service -> the pinned reference the release runs it with. */
-function releaseImages(bundle) {
-    return new Map(Object.entries(bundle.manifest.images).map(([service, image]) => [service, pinnedImageReference(image.image, image.digest)]));
-}
-/** The compose file the runner adds to a stack deploy: every service's containers labelled with the release id. */
-function stack_definition_releaseLabelFile(services, releaseId) {
-    return `services:\n${services.map((s) => `  ${JSON.stringify(s)}:\n    labels:\n      titan.release: ${JSON.stringify(releaseId)}\n`).join('')}`;
-}
-
-;// CONCATENATED MODULE: ../packages/swarm/lib/stack-deploy.js
-
-
-
-
-/** The stack did not converge on the release: a task failed, the swarm stopped the update, or time ran out. */
-class SwarmConvergenceError extends Error {
-    name = 'SwarmConvergenceError';
-    /** The service that failed (undefined for a timeout over several). */
-    service;
-    services;
-    constructor(message, service, services) {
-        super(message);
-        this.service = service;
-        this.services = services;
-    }
-}
-/** The swarm cannot take a stack here: this engine is no manager of an active swarm. */
-class NotSwarmManagerError extends Error {
-    name = 'NotSwarmManagerError';
-}
-/** Reads the swarm and requires an active swarm whose manager this engine is. */
-async function requireManager(connection, layout, stack) {
-    const status = await readSwarmStatus(connection, layout, stack);
-    if (status.swarm !== 'active' || !status.manager) {
-        throw new NotSwarmManagerError(`The Docker engine of ${connection.host} is not a manager of an active swarm (swarm state ${status.swarm}, manager ${String(status.manager)}). ` +
-            'Nothing was changed. target: swarm deploys through a manager node: run `docker swarm init` (or join it as a manager) first, or deploy with target: compose.');
-    }
-    return status;
-}
-/** `docker stack deploy` of releases/<id>; returns once the swarm took the spec. */
-async function deployStack(connection, release, logger) {
-    const { layout, stack, releaseId, composeFiles, images, mode } = release;
-    const stdin = releaseLabelFile([...images.keys()].sort(), releaseId);
-    const { stdout } = await runHostScript(connection, layout, 'titan-swarm-stack-deploy', [stack, releaseId, mode, ...composeFiles], { timeoutMs: 5 * 60_000, stdin });
-    for (const line of stdout.split('\n').filter((l) => l.trim() !== ''))
-        logger.debug(line);
-    logger.info(`docker stack deploy: stack ${stack} now asks for release ${releaseId} (${images.size} services, digests pinned, TITAN_MODE=${mode}).`);
-}
-/** Polls the swarm until the stack converged on the release; throws SwarmConvergenceError otherwise. */
-async function watchConvergence(connection, release, options) {
-    const { logger, timeoutSeconds } = options;
-    const pollMs = options.pollMs ?? 1000;
-    const deadline = performance.now() + timeoutSeconds * 1000;
-    const target = { stack: release.stack, releaseId: release.releaseId, images: release.images, since: options.since };
-    let said = '';
-    let last;
-    for (;;) {
-        options.signal?.throwIfAborted();
-        last = judgeConvergence(await readSwarmStatus(connection, release.layout, release.stack), target);
-        if (last.state === 'converged') {
-            logger.info(`Stack ${release.stack} converged on release ${release.releaseId}: ${last.services.map((s) => `${s.service} ${s.running}/${s.wanted}`).join(', ')}.`);
-            return last.services;
-        }
-        if (last.state === 'failed') {
-            throw new SwarmConvergenceError(`Service ${last.service} of stack ${release.stack} failed on release ${release.releaseId}: ${last.reason}.`, last.service, last.services);
-        }
-        const waiting = describeWaiting(last);
-        if (performance.now() > deadline) {
-            const names = last.services.filter((s) => s.waiting !== undefined).map((s) => s.service);
-            throw new SwarmConvergenceError(`Stack ${release.stack} did not converge on release ${release.releaseId} within ${timeoutSeconds} s (health-timeout): ${waiting}.`, names.length === 1 ? names[0] : undefined, last.services);
-        }
-        if (waiting !== said)
-            logger.info(`Waiting for the swarm: ${waiting}`);
-        said = waiting;
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
-    }
-}
-/** Removes the stack (a first release that did not converge) and waits until its containers are gone. */
-async function removeStack(connection, layout, stack) {
-    await runHostScript(connection, layout, 'titan-swarm-stack-remove', [stack], { timeoutMs: 120_000 });
-}
-
-;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-release.js
-
-
-
-
-/** The manifest of releases/<id> on the host (read, not verified: verify it first). */
-async function hostManifest(connection, layout, releaseId) {
-    const bytes = (await readReleaseFiles(connection, layout, releaseId, [manifest_MANIFEST_FILE])).get(manifest_MANIFEST_FILE);
-    if (bytes === undefined)
-        throw new Error(`${layout.releaseDir(releaseId)}/${manifest_MANIFEST_FILE} is missing on ${connection.host}.`);
-    return manifest_parseManifest(bytes);
-}
-/** releases/<id> verified again on the host, then its manifest: what a return to it deploys. */
-async function verifiedHostRelease(connection, layout, releaseId) {
-    await verifyRelease(connection, layout, releaseId);
-    return hostManifest(connection, layout, releaseId);
-}
-function stackRelease(layout, stack, manifest, mode) {
-    return { layout, stack, releaseId: manifest.releaseId, composeFiles: manifest.compose, images: releaseImages({ manifest }), mode };
-}
-
-;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-verify.js
-
-
-
-
-async function verifySwarm(connection, request) {
-    const { layout, stack, logger } = request;
-    const state = await readHostState(connection, layout);
-    const releaseId = state.current;
-    if (releaseId === undefined)
-        return { ok: false, stack, releaseId, services: [], problem: `No release is current on ${connection.host} (${layout.current}).` };
-    try {
-        const manifest = await verifiedHostRelease(connection, layout, releaseId);
-        logger.info(`Release ${releaseId} (current) verifies again on the host.`);
-        const swarm = await requireManager(connection, layout, stack);
-        const services = await watchConvergence(connection, stackRelease(layout, stack, manifest, 'DISARMED'), {
-            since: swarm.now,
-            timeoutSeconds: request.timeoutSeconds,
-            logger,
-            ...(request.pollMs !== undefined ? { pollMs: request.pollMs } : {}),
-        });
-        return { ok: true, stack, releaseId, services, problem: undefined };
-    }
-    catch (error) {
-        return { ok: false, stack, releaseId, services: error instanceof SwarmConvergenceError ? error.services : [], problem: describeError(error) };
-    }
-}
-
-;// CONCATENATED MODULE: ./lib/swarm-verify-run.js
-/**
- * `target: swarm`: the release `current` points at verified again on the host, then the swarm stack
- * (named after `project`) against its manifest: every service on the pinned digest, its tasks of
- * this release Running and healthy, no update running (@titan/swarm verifySwarm). The summary has a
- * row per service; `healthy` is the output.
- */
-
-
-
-
-
-
-async function runSwarmVerify(settings, logger) {
-    let report;
-    const summary = new job_summary/* JobSummary */.c3();
-    try {
-        const connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
-        try {
-            report = await logger.group(`Verify swarm stack ${settings.project}`, () => verifySwarm(connection, { layout: new HostLayout(settings.appDir), stack: settings.project, timeoutSeconds: Math.ceil(settings.timeoutMs / 1000), logger }));
-        }
-        finally {
-            await connection.close();
-        }
-        summary.heading(`${report.ok ? '✅ Verified' : '❌ Not verified'}: swarm stack ${report.stack} on ${settings.host}`, 2);
-        summary.facts([
-            ['release', report.releaseId ?? '(none current)'],
-            ['target', 'swarm'],
-            ...(report.problem !== undefined ? [['problem', report.problem]] : []),
-        ]);
-        if (report.services.length > 0) {
-            summary.table(['service', 'image', 'tasks running and healthy', 'state'], report.services.map((s) => [s.service, s.image, `${s.running}/${s.wanted}`, s.waiting ?? 'converged']));
-        }
-    }
-    catch (error) {
-        summary.heading('❌ Not verified').text(error instanceof Error ? error.message : String(error));
-        throw error;
-    }
-    finally {
-        core/* setOutput */.uH('healthy', String(report?.ok ?? false));
-        await summary.write();
-    }
-    if (!report.ok)
-        throw new Error(`Swarm stack ${report.stack} on ${settings.host} is not verified: ${report.problem ?? 'no reason known'}`);
-    logger.info(`Swarm stack ${report.stack} runs release ${report.releaseId ?? ''}, every service converged and healthy.`);
 }
 
 ;// CONCATENATED MODULE: ./lib/main.js
@@ -69022,13 +68316,8 @@ async function runSwarmVerify(settings, logger) {
 
 
 
-
 async function run(logger = coreLogger) {
     const settings = readSettings();
-    if (settings.target === 'swarm') {
-        await runSwarmVerify(settings, logger);
-        return;
-    }
     const summary = new job_summary/* JobSummary */.c3();
     let report;
     try {
@@ -72184,17 +71473,53 @@ function escapeCell(text) {
 
 /***/ }),
 
-/***/ 3121:
+/***/ 1753:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
-/* harmony export */ });
-/* unused harmony export failureMessage */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6811);
-/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5678);
-/* harmony import */ var _job_summary_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5341);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  C: () => (/* binding */ runAction)
+});
+
+// UNUSED EXPORTS: failureMessage
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ../node_modules/@actions/core/lib/core.js + 16 modules
+var core = __nccwpck_require__(6811);
+;// CONCATENATED MODULE: ../packages/action-kit/lib/cancellation.js
+function listenForCancellation(options) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (!options.cancellable)
+            options.endNow(name);
+        if (controller.signal.aborted) {
+            options.warn(`${name} received; still stopping at the next safe point${options.stillStopping ?? ''}.`);
+            return;
+        }
+        options.warn(`${name} received: ${options.title} stops at its next safe point and leaves the host safe.`);
+        controller.abort(name);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    return {
+        signal: controller.signal,
+        stop() {
+            process.off('SIGINT', onInt);
+            process.off('SIGTERM', onTerm);
+        },
+    };
+}
+
+// EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
+var configuration_error = __nccwpck_require__(5678);
+// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(5341);
+;// CONCATENATED MODULE: ../packages/action-kit/lib/run-action.js
+
 
 
 
@@ -72204,62 +71529,54 @@ function escapeCell(text) {
  * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
  * leaves a job summary, however it ends: an action that failed before writing its own gets one
  * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
- * action. Never calls process.exit for a cancellable action before its work ends: `finally` blocks
- * (locks, connections) always run; a cancelled one exits as soon as they have.
+ * action (./cancellation.ts). Never calls process.exit for a cancellable action before its work
+ * ends: `finally` blocks (locks, connections) always run; a cancelled one exits as soon as they have.
  */
 async function runAction(main, options = { name: 'Action' }) {
-    const controller = new AbortController();
-    const onSignal = (name) => {
-        if (!options.cancellable) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(`${options.name} was cancelled (${name}) before it finished.`);
-            if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)())
+    const cancellation = listenForCancellation({
+        title: options.name,
+        cancellable: options.cancellable === true,
+        warn: (message) => core/* warning */.$e(message),
+        stillStopping: ' (the runner ends the process 10 s after the first signal)',
+        endNow: (name) => {
+            core/* setFailed */.C1(`${options.name} was cancelled (${name}) before it finished.`);
+            if (!(0,job_summary/* summaryWritten */.gw)())
                 writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
             process.exit(1);
-        }
-        if (controller.signal.aborted) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
-            return;
-        }
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
-        controller.abort(name);
-    };
-    const onInt = () => onSignal('SIGINT');
-    const onTerm = () => onSignal('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+        },
+    });
     try {
-        await main({ signal: controller.signal });
+        await main({ signal: cancellation.signal });
     }
     catch (error) {
         const message = failureMessage(error);
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(message);
+        core/* setFailed */.C1(message);
         if (error instanceof Error && error.stack !== undefined)
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(error.stack);
-        if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)()) {
-            await new _job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .JobSummary */ .c3()
+            core/* debug */.Yz(error.stack);
+        if (!(0,job_summary/* summaryWritten */.gw)()) {
+            await new job_summary/* JobSummary */.c3()
                 .heading(`❌ ${options.name} failed`, 2)
                 .text(message.split('\n')[0] ?? '')
                 .write()
-                .catch((e) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
+                .catch((e) => core/* warning */.$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
         }
     }
     finally {
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
+        cancellation.stop();
     }
     // A cancelled run ends once its work and every finally block are done (the lock released, the
     // journal and summary written): a handle still open (a socket closing, a library's timer) must
     // not keep it alive until the runner's SIGTERM kills it without its exit status. What was still
     // open is in the debug log.
-    if (controller.signal.aborted) {
+    if (cancellation.signal.aborted) {
         const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
         if (open.length > 0)
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(`still open as the cancelled run exits: ${open.join(', ')}`);
+            core/* debug */.Yz(`still open as the cancelled run exits: ${open.join(', ')}`);
         process.exit();
     }
 }
 function failureMessage(error) {
-    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))
+    if ((0,configuration_error/* isConfigurationError */.p)(error))
         return `Configuration error: ${error.message}`;
     if (error instanceof Error)
         return error.message;
@@ -72271,7 +71588,7 @@ function writeSummaryNow(markdown) {
     if (file === undefined || file === '')
         return;
     try {
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(file, markdown);
+        (0,external_node_fs_.appendFileSync)(file, markdown);
     }
     catch {
         // the step fails anyway; the runner shows the failure

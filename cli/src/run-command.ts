@@ -1,6 +1,7 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { listenForCancellation } from '@titan/action-kit/cancellation';
 import { isConfigurationError } from '@titan/action-kit/configuration-error';
 import { readInputsFrom } from '@titan/action-kit/inputs';
 import { registerSecretsWith } from '@titan/action-kit/masking';
@@ -11,7 +12,7 @@ import { parseCommandLine, type CommandLine } from './command-line.js';
 import type { Command } from './commands.js';
 import { EXIT, type ExitStatus } from './exit-codes.js';
 import { commandHelp } from './help.js';
-import { parseOutputFile, renderOutputs, renderSummary } from './summary-text.js';
+import { outputsToShow, renderOutputs, renderSummary } from './summary-text.js';
 import { Redactions, terminalLogger, type TerminalStreams } from './terminal.js';
 
 export interface RunOptions {
@@ -26,9 +27,10 @@ export interface RunOptions {
  * command line, the environment and files; its outputs and job summary through files of the
  * runner's kind (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY) in a private scratch folder, shown on stdout
  * once the run ends (or the summary written to --summary FILE); progress on stderr. SIGINT and
- * SIGTERM have the actions' meaning (runAction's): a cancellable run stops at its next safe point,
- * its finally blocks (lock, journal, summary) run, and the CLI exits with the cancelled status; any
- * other run ends at once with its summary saying it was cancelled. Returns the exit status.
+ * SIGTERM have the actions' meaning (@titan/action-kit/cancellation): a cancellable run stops at
+ * its next safe point, its finally blocks (lock, journal, summary) run, and the CLI exits with the
+ * cancelled status; any other run ends at once with its summary saying it was cancelled. Returns
+ * the exit status.
  */
 export async function runCommand(command: Command, args: readonly string[], options: RunOptions): Promise<ExitStatus> {
   const { streams } = options;
@@ -73,36 +75,29 @@ export async function runCommand(command: Command, args: readonly string[], opti
         streams.err(`Summary written to ${line.summaryFile}\n`);
       }
     }
-    streams.out(redactions.apply(renderOutputs(parseOutputFile(readFileSync(outputFile, 'utf8')))));
+    streams.out(redactions.apply(renderOutputs(outputsToShow(readFileSync(outputFile, 'utf8')))));
     if (failure !== undefined) streams.err(`\ntitan ${command.name}: ${redactions.apply(failure)}\n`);
     rmSync(scratch, { recursive: true, force: true });
     return status;
   };
 
-  const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => {
-    if (!command.cancellable) {
+  const cancellation = listenForCancellation({
+    title: command.title,
+    cancellable: command.cancellable,
+    warn: (message) => logger.warning(message),
+    endNow: (name) => {
       appendFileSync(summaryFile, '');
       process.exit(finish(EXIT.cancelled, `${command.title} was cancelled (${name}) before it finished; nothing it would have reported is known.`));
-    }
-    if (controller.signal.aborted) {
-      logger.warning(`${name} received; still stopping at the next safe point.`);
-      return;
-    }
-    logger.warning(`${name} received: ${command.title} stops at its next safe point and leaves the host safe.`);
-    controller.abort(name);
-  };
-  const onInt = (): void => onSignal('SIGINT');
-  const onTerm = (): void => onSignal('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+    },
+  });
+  const { signal } = cancellation;
   try {
-    await command.run(logger, controller.signal);
-    return finish(controller.signal.aborted ? EXIT.cancelled : EXIT.ok, controller.signal.aborted ? `${command.title} was cancelled (${String(controller.signal.reason)}).` : undefined);
+    await command.run(logger, signal);
+    return finish(signal.aborted ? EXIT.cancelled : EXIT.ok, signal.aborted ? `${command.title} was cancelled (${String(signal.reason)}).` : undefined);
   } catch (error: unknown) {
     const message = failureMessage(error);
     if (error instanceof Error && error.stack !== undefined) logger.debug(error.stack);
-    if (controller.signal.aborted) return finish(EXIT.cancelled, message);
+    if (signal.aborted) return finish(EXIT.cancelled, message);
     if (isConfigurationError(error)) {
       const status = finish(EXIT.badInput, undefined);
       streams.err(`titan ${command.name}: ${redactions.apply(message)}\nSee npx @titan/cli ${command.name} --help.\n`);
@@ -110,7 +105,6 @@ export async function runCommand(command: Command, args: readonly string[], opti
     }
     return finish(EXIT.failed, message);
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    cancellation.stop();
   }
 }

@@ -1,6 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import { Marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
+import { keyValueEntries } from '@titan/runner-files/key-value-file';
 
 /**
  * The job summary an action writes (Markdown for GitHub's run page), rendered for a terminal:
@@ -18,25 +19,13 @@ export function renderSummary(markdown: string, options: { color: boolean; width
   return options.color ? text : stripVTControlCharacters(text);
 }
 
-/** The outputs an action wrote to its GITHUB_OUTPUT file (`name<<delimiter` blocks, or `name=value` lines). */
-export function parseOutputFile(text: string): [string, string][] {
-  const outputs: [string, string][] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    const heredoc = /^([^<=]+)<<(.+)$/.exec(line);
-    if (heredoc?.[1] !== undefined && heredoc[2] !== undefined) {
-      const end = lines.indexOf(heredoc[2], i + 1);
-      outputs.push([heredoc[1], lines.slice(i + 1, end === -1 ? undefined : end).join('\n')]);
-      if (end === -1) break;
-      i = end;
-      continue;
-    }
-    const plain = /^([^=]+)=(.*)$/.exec(line);
-    if (plain?.[1] !== undefined && plain[2] !== undefined) outputs.push([plain[1], plain[2]]);
-  }
-  // An output set twice (a default first, the result later) is shown once, with its last value.
-  return [...new Map(outputs)];
+/**
+ * The outputs an action wrote to its GITHUB_OUTPUT file, for the terminal: an output set twice (a
+ * default first, the result later) is shown once, with its last value; a block the run did not
+ * finish writing is shown as far as it got.
+ */
+export function outputsToShow(text: string): [string, string][] {
+  return [...new Map(keyValueEntries(text, 'GITHUB_OUTPUT', { lenient: true }))];
 }
 
 /** Outputs as the terminal shows them: one `name: value` line each, a multi-line value indented under its name. */

@@ -41251,7 +41251,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3060);
+/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1883);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3501);
 
 
@@ -53419,7 +53419,7 @@ function escapeCell(text) {
 
 /***/ }),
 
-/***/ 3060:
+/***/ 1883:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -53434,6 +53434,32 @@ __nccwpck_require__.d(__webpack_exports__, {
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: ../../node_modules/@actions/core/lib/core.js + 18 modules
 var core = __nccwpck_require__(3597);
+;// CONCATENATED MODULE: ../../packages/action-kit/lib/cancellation.js
+function listenForCancellation(options) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (!options.cancellable)
+            options.endNow(name);
+        if (controller.signal.aborted) {
+            options.warn(`${name} received; still stopping at the next safe point${options.stillStopping ?? ''}.`);
+            return;
+        }
+        options.warn(`${name} received: ${options.title} stops at its next safe point and leaves the host safe.`);
+        controller.abort(name);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    return {
+        signal: controller.signal,
+        stop() {
+            process.off('SIGINT', onInt);
+            process.off('SIGTERM', onTerm);
+        },
+    };
+}
+
 // EXTERNAL MODULE: ../../packages/action-kit/lib/configuration-error.js
 var configuration_error = __nccwpck_require__(2624);
 // EXTERNAL MODULE: ../../packages/action-kit/lib/job-summary.js
@@ -53443,36 +53469,30 @@ var job_summary = __nccwpck_require__(3515);
 
 
 
+
 /**
  * The one top-level catch of an action's entry point: any failure becomes `core.setFailed` with a
  * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
  * leaves a job summary, however it ends: an action that failed before writing its own gets one
  * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
- * action. Never calls process.exit for a cancellable action before its work ends: `finally` blocks
- * (locks, connections) always run; a cancelled one exits as soon as they have.
+ * action (./cancellation.ts). Never calls process.exit for a cancellable action before its work
+ * ends: `finally` blocks (locks, connections) always run; a cancelled one exits as soon as they have.
  */
 async function runAction(main, options = { name: 'Action' }) {
-    const controller = new AbortController();
-    const onSignal = (name) => {
-        if (!options.cancellable) {
+    const cancellation = listenForCancellation({
+        title: options.name,
+        cancellable: options.cancellable === true,
+        warn: (message) => core/* warning */.$e(message),
+        stillStopping: ' (the runner ends the process 10 s after the first signal)',
+        endNow: (name) => {
             core/* setFailed */.C1(`${options.name} was cancelled (${name}) before it finished.`);
             if (!(0,job_summary/* summaryWritten */.gw)())
                 writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
             process.exit(1);
-        }
-        if (controller.signal.aborted) {
-            core/* warning */.$e(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
-            return;
-        }
-        core/* warning */.$e(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
-        controller.abort(name);
-    };
-    const onInt = () => onSignal('SIGINT');
-    const onTerm = () => onSignal('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+        },
+    });
     try {
-        await main({ signal: controller.signal });
+        await main({ signal: cancellation.signal });
     }
     catch (error) {
         const message = failureMessage(error);
@@ -53488,14 +53508,13 @@ async function runAction(main, options = { name: 'Action' }) {
         }
     }
     finally {
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
+        cancellation.stop();
     }
     // A cancelled run ends once its work and every finally block are done (the lock released, the
     // journal and summary written): a handle still open (a socket closing, a library's timer) must
     // not keep it alive until the runner's SIGTERM kills it without its exit status. What was still
     // open is in the debug log.
-    if (controller.signal.aborted) {
+    if (cancellation.signal.aborted) {
         const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
         if (open.length > 0)
             core/* debug */.Yz(`still open as the cancelled run exits: ${open.join(', ')}`);

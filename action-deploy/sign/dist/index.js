@@ -39569,8 +39569,8 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2707);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8412);
+/* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2491);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1505);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Sign' });
@@ -39580,7 +39580,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8412:
+/***/ 1505:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40292,7 +40292,7 @@ function names(value, at, say, nonEmpty) {
 const MANIFEST_FILE = 'manifest.json';
 const SIGNATURE_FILE = 'manifest.sig';
 /** The compose override that pins every service to its digest; always the last compose file. */
-const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
+const manifest_DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
 /**
  * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
  * still parses, so a host can verify and return to such a release, but it has no profile: whatever
@@ -40383,8 +40383,8 @@ function checkCrossReferences(manifest) {
         }
         byPath.set(file.path, file);
     });
-    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE) {
-        throw new ManifestError(`compose: the last compose file must be ${DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
+    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== manifest_DIGEST_OVERRIDE_FILE) {
+        throw new ManifestError(`compose: the last compose file must be ${manifest_DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
     }
     if (new Set(manifest.compose).size !== manifest.compose.length)
         throw new ManifestError('compose: a compose file is listed twice');
@@ -40553,7 +40553,7 @@ function valueNamesOf(node, problem) {
 const TOP_KEYS = ['registry', 'release', 'images', 'values'];
 const RELEASE_KEYS = ['compose', 'policy', 'config', 'migrations', 'env-template'];
 const IMAGE_KEYS = ['service', 'image', 'context', 'dockerfile', 'build-args'];
-const RESERVED = [MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE];
+const RESERVED = [MANIFEST_FILE, SIGNATURE_FILE, manifest_DIGEST_OVERRIDE_FILE];
 /**
  * The walk over services.yml's YAML: each rule of the schema, every problem collected at the line of
  * the node at fault (messages never name the file: each reader adds it as it shows the file).
@@ -41090,6 +41090,20 @@ function decodeBase64(text, what) {
     return bytes;
 }
 
+;// CONCATENATED MODULE: ../../packages/release/lib/entry-stat.js
+
+
+/** lstat that tells a missing entry (ENOENT) from one that cannot be read (its errno code). */
+async function lstatEntry(path) {
+    try {
+        return { info: await (0,promises_namespaceObject.lstat)(path) };
+    }
+    catch (error) {
+        const code = errorCode(error);
+        return { info: undefined, missing: code === 'ENOENT', code, error };
+    }
+}
+
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ../../packages/release/lib/file-hash.js
@@ -41129,6 +41143,7 @@ function findSigningKey(manifestBytes, signature, trustedKeys) {
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/bundle-verifier.js
+
 
 
 
@@ -41191,15 +41206,11 @@ async function verifyBundle(dir, trustedKeys) {
 }
 async function readTopFile(dir, name) {
     const path = (0,external_node_path_namespaceObject.join)(dir, name);
-    let info;
-    try {
-        info = await (0,promises_namespaceObject.lstat)(path);
+    const entry = await lstatEntry(path);
+    if (entry.info === undefined) {
+        throw new BundleVerificationError(entry.missing ? 'missing' : 'bundle', entry.missing ? `${name} is missing from the bundle ${dir}` : `${name} cannot be read (${entry.code})`, name);
     }
-    catch (error) {
-        const code = errorCode(error);
-        throw new BundleVerificationError(code === 'ENOENT' ? 'missing' : 'bundle', code === 'ENOENT' ? `${name} is missing from the bundle ${dir}` : `${name} cannot be read (${code})`, name);
-    }
-    if (!info.isFile())
+    if (!entry.info.isFile())
         throw new BundleVerificationError('not-regular', `${name} is not a regular file`, name);
     return (0,promises_namespaceObject.readFile)(path);
 }
@@ -41327,7 +41338,7 @@ async function fillStaging(staging, releaseId, request) {
         }
         await put(file.path, bytes);
     }
-    await put(DIGEST_OVERRIDE_FILE, Buffer.from(renderDigestOverride(request.images), 'utf8'));
+    await put(manifest_DIGEST_OVERRIDE_FILE, Buffer.from(renderDigestOverride(request.images), 'utf8'));
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const policy = files.find((f) => f.path === request.source.policy);
     if (policy === undefined)
@@ -41340,7 +41351,7 @@ async function fillStaging(staging, releaseId, request) {
         createdAt: formatCreatedAt(request.createdAt),
         keyId: request.keyId,
         policy: { path: policy.path, sha256: policy.sha256 },
-        compose: [...request.source.compose, DIGEST_OVERRIDE_FILE],
+        compose: [...request.source.compose, manifest_DIGEST_OVERRIDE_FILE],
         images: request.images,
         files,
         stack: request.source.stack,
@@ -41388,53 +41399,181 @@ async function exists(path) {
     return (0,promises_namespaceObject.lstat)(path).then(() => true, () => false);
 }
 
-;// CONCATENATED MODULE: ../../packages/release/lib/compose-references.js
+;// CONCATENATED MODULE: ../../packages/release/lib/stack-secrets.js
 
-function compose_references_composeReferences(document) {
-    const services = record(record(document)?.['services']) ?? {};
-    const localPaths = [];
-    for (const [service, definition] of Object.entries(services)) {
-        const spec = record(definition) ?? {};
-        for (const volume of compose_references_list(spec['volumes'])) {
-            const source = bindSource(volume);
-            if (source !== undefined)
-                localPaths.push(localPath(service, source));
-        }
-        for (const envFile of envFiles(spec['env_file']))
-            localPaths.push(localPath(service, envFile));
-    }
-    return { services: Object.keys(services), localPaths };
+/**
+ * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
+ * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
+ * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
+ * the host's own, never part of a bundle: they live under the application folder's `shared/`
+ * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
+ * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
+ * resolve it lexically to `<app>/shared/secrets/<file>`.
+ *
+ * Each definition names the production value it holds with the extension field
+ * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
+ * variable of the values, the gatekeeper checks the value like every other production value.
+ */
+const SECRET_VARIABLE_FIELD = 'x-titan-variable';
+/** The folder of the application directory secret files must lie in. */
+const SHARED_DIR = 'shared';
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
-function bindSource(volume) {
-    if (typeof volume === 'string') {
-        const source = volume.split(':')[0] ?? '';
-        return isRelative(source) ? source : undefined;
-    }
-    const long = record(volume);
-    if (long?.['type'] !== 'bind' || typeof long['source'] !== 'string')
+/**
+ * Where a `file:` source lands, relative to the application folder, when the project directory is
+ * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
+ * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
+ */
+function secretHostPath(file) {
+    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
         return undefined;
-    return isRelative(long['source']) ? long['source'] : undefined;
+    const landed = posix.normalize(posix.join('current', file));
+    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
+        return undefined;
+    return landed;
 }
-function envFiles(value) {
-    const entries = typeof value === 'string' ? [value] : compose_references_list(value);
-    return entries
-        .map((entry) => (typeof entry === 'string' ? entry : record(entry)?.['path']))
-        .filter((path) => typeof path === 'string' && !path.startsWith('/') && !path.includes('$'));
+/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
+function stack_secrets_stackSecretsOf(documents) {
+    const definitions = new Map();
+    const users = new Map();
+    for (const document of documents) {
+        if (!isMapping(document))
+            continue;
+        const secrets = document['secrets'];
+        if (isMapping(secrets)) {
+            for (const [name, definition] of Object.entries(secrets)) {
+                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
+            }
+        }
+        const services = document['services'];
+        if (!isMapping(services))
+            continue;
+        for (const [service, section] of Object.entries(services)) {
+            if (!isMapping(section) || !Array.isArray(section['secrets']))
+                continue;
+            for (const entry of section['secrets']) {
+                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
+                if (source === undefined)
+                    continue;
+                const set = users.get(source) ?? new Set();
+                set.add(service);
+                users.set(source, set);
+            }
+        }
+    }
+    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
+    return names.map((name) => {
+        const definition = definitions.get(name) ?? {};
+        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
+        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
+        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
+    });
 }
-/** `.`-relative and without interpolation: `./config/x`, `../x`, `.`; named volumes are not paths. */
-function isRelative(source) {
-    return (source === '.' || source.startsWith('./') || source.startsWith('../')) && !source.includes('$');
+/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
+function secretHostPaths(secrets) {
+    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
 }
-function localPath(service, written) {
-    const normalized = external_node_path_namespaceObject.posix.normalize(written).replace(/\/+$/, '');
-    const leaves = normalized === '..' || normalized.startsWith('../') || normalized.startsWith('/');
-    return { service, written, path: leaves ? undefined : normalized };
+
+;// CONCATENATED MODULE: ../../packages/release/lib/compose-model.js
+/**
+ * The compose model of a release: what each compose service is made of, as far as deciding "did it
+ * change?" needs: its definition in every compose file (in -f order) and the release files it reads
+ * through bind mounts or env_file (paths relative to the project directory, which is the release
+ * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
+ * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
+ * Sign reads the same services and local paths from the release source (release-source.ts).
+ */
+
+
+
+
+function compose_model_isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
-function record(value) {
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+/** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
+function definitionFiles(manifest) {
+    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
 }
-function compose_references_list(value) {
-    return Array.isArray(value) ? value : [];
+/** Reads the compose files (name -> text), in -f order, leaving out files not given. */
+function readComposeView(files) {
+    const sections = new Map();
+    const topLevel = [];
+    const documents = [];
+    for (const file of files) {
+        const doc = parse(file.text, { merge: true, uniqueKeys: false });
+        documents.push(doc);
+        if (!compose_model_isMapping(doc))
+            continue;
+        const { services, ...rest } = doc;
+        topLevel.push({ file: file.name, rest });
+        if (!compose_model_isMapping(services))
+            continue;
+        for (const [name, section] of Object.entries(services)) {
+            const list = sections.get(name) ?? [];
+            list.push({ file: file.name, section });
+            sections.set(name, list);
+        }
+    }
+    const services = new Map();
+    for (const [name, list] of sections) {
+        const definition = JSON.stringify(list);
+        const paths = new Set();
+        for (const entry of list) {
+            for (const local of localPathsOf(name, entry.section))
+                if (local.path !== undefined)
+                    paths.add(local.path);
+        }
+        services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
+    }
+    return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
+}
+/** The services a compose document defines, in its order. */
+function compose_model_composeServiceNames(document) {
+    const services = compose_model_isMapping(document) ? document['services'] : undefined;
+    return compose_model_isMapping(services) ? Object.keys(services) : [];
+}
+/** Every local path the services of a compose document use. */
+function composeLocalPaths(document) {
+    const services = compose_model_isMapping(document) ? document['services'] : undefined;
+    if (!compose_model_isMapping(services))
+        return [];
+    return Object.entries(services).flatMap(([service, section]) => localPathsOf(service, section));
+}
+function localPathsOf(service, section) {
+    if (!compose_model_isMapping(section))
+        return [];
+    const out = [];
+    const add = (written) => {
+        // Absolute, home-relative and interpolated paths are not the release's files.
+        if (written.startsWith('/') || written.startsWith('~') || written.includes('$'))
+            return;
+        const normalized = external_node_path_namespaceObject.posix.normalize(written).replace(/\/+$/, '');
+        const leaves = normalized === '..' || normalized.startsWith('../');
+        out.push({ service, written, path: leaves ? undefined : normalized === '.' ? '' : normalized });
+    };
+    const volumes = section['volumes'];
+    if (Array.isArray(volumes)) {
+        for (const volume of volumes) {
+            if (typeof volume === 'string') {
+                const source = volume.split(':')[0] ?? '';
+                // A named volume has no "." or "/" at the start; a relative bind mount starts with "." (./x, ../x).
+                if (source.startsWith('.'))
+                    add(source);
+            }
+            else if (compose_model_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
+                add(volume['source']);
+            }
+        }
+    }
+    const envFile = section['env_file'];
+    for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
+        if (typeof entry === 'string')
+            add(entry);
+        else if (compose_model_isMapping(entry) && typeof entry['path'] === 'string')
+            add(entry['path']);
+    }
+    return out;
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/migration-files.js
@@ -41491,6 +41630,7 @@ function pad(n) {
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/source-tree.js
+
 
 
 
@@ -41556,15 +41696,10 @@ function checkPath(path) {
 /** What is at the path, without following a symbolic link; unreadable entries are errors. */
 async function entryKind(root, path) {
     const absolute = (0,external_node_path_namespaceObject.join)(root, path);
-    let info;
-    try {
-        info = await (0,promises_namespaceObject.lstat)(absolute);
-    }
-    catch (error) {
-        const code = errorCode(error);
-        const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`;
-        throw new ReleaseSourceError(path, problem, { cause: error });
-    }
+    const entry = await lstatEntry(absolute);
+    if (entry.info === undefined)
+        throw new ReleaseSourceError(path, entry.missing ? 'does not exist' : `cannot be read (${entry.code})`, { cause: entry.error });
+    const { info } = entry;
     if (info.isFile())
         return 'file';
     if (info.isDirectory())
@@ -41584,7 +41719,7 @@ async function entryKind(root, path) {
 }
 
 ;// CONCATENATED MODULE: ../../packages/release/lib/service-ports.js
-function isMapping(value) {
+function service_ports_isMapping(value) {
     return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 /** A port number written as a number or a string of digits; undefined for anything else. */
@@ -41597,7 +41732,7 @@ function portNumber(value) {
 }
 /** The PORT value of one `environment:` section (mapping or `NAME=value` list); null when it does not set it. */
 function environmentPort(environment) {
-    if (isMapping(environment))
+    if (service_ports_isMapping(environment))
         return Object.hasOwn(environment, 'PORT') ? (environment['PORT'] ?? '') : null;
     if (Array.isArray(environment)) {
         const entry = environment.findLast((e) => typeof e === 'string' && e.startsWith('PORT='));
@@ -41607,7 +41742,7 @@ function environmentPort(environment) {
 }
 /** The container ports of one `ports:` entry (short `[IP:][HOST:]TARGET[/PROTO]`, a range, or long syntax); undefined when not known here. */
 function targets(entry) {
-    const target = isMapping(entry) ? entry['target'] : typeof entry === 'number' ? entry : typeof entry === 'string' ? entry.split('/')[0]?.split(':').pop() : undefined;
+    const target = service_ports_isMapping(entry) ? entry['target'] : typeof entry === 'number' ? entry : typeof entry === 'string' ? entry.split('/')[0]?.split(':').pop() : undefined;
     const text = typeof target === 'number' ? String(target) : target;
     if (typeof text !== 'string')
         return undefined;
@@ -41624,11 +41759,11 @@ function service_ports_servicePortsOf(documents) {
     const listens = new Map();
     const published = new Map();
     for (const doc of documents) {
-        const services = isMapping(doc) ? doc['services'] : undefined;
-        if (!isMapping(services))
+        const services = service_ports_isMapping(doc) ? doc['services'] : undefined;
+        if (!service_ports_isMapping(services))
             continue;
         for (const [name, section] of Object.entries(services)) {
-            if (!isMapping(section))
+            if (!service_ports_isMapping(section))
                 continue;
             const port = environmentPort(section['environment']);
             if (port !== null)
@@ -41651,11 +41786,11 @@ function service_ports_servicePortsOf(documents) {
  */
 function fillHealthPorts(value, ports) {
     const problems = [];
-    const health = isMapping(value) ? value['health'] : undefined;
+    const health = service_ports_isMapping(value) ? value['health'] : undefined;
     if (!Array.isArray(health))
         return problems;
     health.forEach((entry, i) => {
-        if (!isMapping(entry) || typeof entry['service'] !== 'string')
+        if (!service_ports_isMapping(entry) || typeof entry['service'] !== 'string')
             return;
         const service = entry['service'];
         const known = ports.get(service);
@@ -41798,7 +41933,7 @@ function lineOf(doc, lineCounter, at) {
  * bad source fails here, naming the file and the fix, before anything is written.
  */
 
-const RESERVED_PATHS = new Set([MANIFEST_FILE, SIGNATURE_FILE, DIGEST_OVERRIDE_FILE]);
+const RESERVED_PATHS = new Set([MANIFEST_FILE, SIGNATURE_FILE, manifest_DIGEST_OVERRIDE_FILE]);
 async function readReleaseSource(folder) {
     const dir = await sourceRoot(folder);
     const spec = await readServicesFile((0,external_node_path_namespaceObject.join)(dir, SERVICES_FILE), SERVICES_FILE);
@@ -41883,10 +42018,9 @@ async function checkComposeFiles(dir, compose, shipped) {
     for (const path of compose) {
         const document = await readYaml(dir, path);
         documents.push(document);
-        const references = compose_references_composeReferences(document);
-        for (const service of references.services)
+        for (const service of compose_model_composeServiceNames(document))
             services.add(service);
-        for (const local of references.localPaths) {
+        for (const local of composeLocalPaths(document)) {
             const resolved = local.path === undefined ? undefined : external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(projectDir, local.path));
             const isShipped = resolved !== undefined && (shipped.has(resolved) || [...shipped].some((f) => resolved === '.' || f.startsWith(`${resolved}/`)));
             if (!isShipped) {
@@ -41902,7 +42036,7 @@ async function checkComposeFiles(dir, compose, shipped) {
 /** What stack.yml is checked against, from the compose files (relative to `dir`, in -f order): their services and ports. */
 async function readStackCompose(dir, compose) {
     const documents = await Promise.all(compose.map((path) => readYaml(dir, path)));
-    return { services: [...new Set(documents.flatMap((d) => composeReferences(d).services))].sort(), ports: servicePortsOf(documents) };
+    return { services: [...new Set(documents.flatMap(composeServiceNames))].sort(), ports: servicePortsOf(documents) };
 }
 function checkReserved(path) {
     if (RESERVED_PATHS.has(path)) {
@@ -45373,17 +45507,53 @@ function escapeCell(text) {
 
 /***/ }),
 
-/***/ 2707:
+/***/ 2491:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
-/* harmony export */ });
-/* unused harmony export failureMessage */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2424);
-/* harmony import */ var _configuration_error_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2624);
-/* harmony import */ var _job_summary_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3515);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  C: () => (/* binding */ runAction)
+});
+
+// UNUSED EXPORTS: failureMessage
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ../../node_modules/@actions/core/lib/core.js + 19 modules
+var core = __nccwpck_require__(2424);
+;// CONCATENATED MODULE: ../../packages/action-kit/lib/cancellation.js
+function listenForCancellation(options) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (!options.cancellable)
+            options.endNow(name);
+        if (controller.signal.aborted) {
+            options.warn(`${name} received; still stopping at the next safe point${options.stillStopping ?? ''}.`);
+            return;
+        }
+        options.warn(`${name} received: ${options.title} stops at its next safe point and leaves the host safe.`);
+        controller.abort(name);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    return {
+        signal: controller.signal,
+        stop() {
+            process.off('SIGINT', onInt);
+            process.off('SIGTERM', onTerm);
+        },
+    };
+}
+
+// EXTERNAL MODULE: ../../packages/action-kit/lib/configuration-error.js
+var configuration_error = __nccwpck_require__(2624);
+// EXTERNAL MODULE: ../../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(3515);
+;// CONCATENATED MODULE: ../../packages/action-kit/lib/run-action.js
+
 
 
 
@@ -45393,62 +45563,54 @@ function escapeCell(text) {
  * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
  * leaves a job summary, however it ends: an action that failed before writing its own gets one
  * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
- * action. Never calls process.exit for a cancellable action before its work ends: `finally` blocks
- * (locks, connections) always run; a cancelled one exits as soon as they have.
+ * action (./cancellation.ts). Never calls process.exit for a cancellable action before its work
+ * ends: `finally` blocks (locks, connections) always run; a cancelled one exits as soon as they have.
  */
 async function runAction(main, options = { name: 'Action' }) {
-    const controller = new AbortController();
-    const onSignal = (name) => {
-        if (!options.cancellable) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(`${options.name} was cancelled (${name}) before it finished.`);
-            if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)())
+    const cancellation = listenForCancellation({
+        title: options.name,
+        cancellable: options.cancellable === true,
+        warn: (message) => core/* warning */.$e(message),
+        stillStopping: ' (the runner ends the process 10 s after the first signal)',
+        endNow: (name) => {
+            core/* setFailed */.C1(`${options.name} was cancelled (${name}) before it finished.`);
+            if (!(0,job_summary/* summaryWritten */.gw)())
                 writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
             process.exit(1);
-        }
-        if (controller.signal.aborted) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
-            return;
-        }
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
-        controller.abort(name);
-    };
-    const onInt = () => onSignal('SIGINT');
-    const onTerm = () => onSignal('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+        },
+    });
     try {
-        await main({ signal: controller.signal });
+        await main({ signal: cancellation.signal });
     }
     catch (error) {
         const message = failureMessage(error);
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1(message);
+        core/* setFailed */.C1(message);
         if (error instanceof Error && error.stack !== undefined)
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(error.stack);
-        if (!(0,_job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .summaryWritten */ .gw)()) {
-            await new _job_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .JobSummary */ .c3()
+            core/* debug */.Yz(error.stack);
+        if (!(0,job_summary/* summaryWritten */.gw)()) {
+            await new job_summary/* JobSummary */.c3()
                 .heading(`❌ ${options.name} failed`, 2)
                 .text(message.split('\n')[0] ?? '')
                 .write()
-                .catch((e) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
+                .catch((e) => core/* warning */.$e(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
         }
     }
     finally {
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
+        cancellation.stop();
     }
     // A cancelled run ends once its work and every finally block are done (the lock released, the
     // journal and summary written): a handle still open (a socket closing, a library's timer) must
     // not keep it alive until the runner's SIGTERM kills it without its exit status. What was still
     // open is in the debug log.
-    if (controller.signal.aborted) {
+    if (cancellation.signal.aborted) {
         const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
         if (open.length > 0)
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(`still open as the cancelled run exits: ${open.join(', ')}`);
+            core/* debug */.Yz(`still open as the cancelled run exits: ${open.join(', ')}`);
         process.exit();
     }
 }
 function failureMessage(error) {
-    if ((0,_configuration_error_js__WEBPACK_IMPORTED_MODULE_2__/* .isConfigurationError */ .p)(error))
+    if ((0,configuration_error/* isConfigurationError */.p)(error))
         return `Configuration error: ${error.message}`;
     if (error instanceof Error)
         return error.message;
@@ -45460,7 +45622,7 @@ function writeSummaryNow(markdown) {
     if (file === undefined || file === '')
         return;
     try {
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(file, markdown);
+        (0,external_node_fs_.appendFileSync)(file, markdown);
     }
     catch {
         // the step fails anyway; the runner shows the failure

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
+import { hostScript } from '@titan/host/host-script';
 import { parseManifest } from '@titan/release/manifest';
 import { REPOSITORY_ROOT, runActionBundle, type ActionRun } from '@titan/test-host/action-run';
 
@@ -88,7 +88,7 @@ describe('sign, run as a runner runs it', () => {
     const trust = join(dir, 'trust');
     await mkdir(trust, { recursive: true });
     await writeFile(join(trust, `${manifest.keyId}.pub`), `${publicKey}\n`);
-    const host = spawnSync('sh', ['-s', '--', bundle ?? '', trust, releaseId ?? ''], { input: HOST_VERIFY_SCRIPT, encoding: 'utf8' });
+    const host = spawnSync('sh', ['-s', '--', bundle ?? '', trust, releaseId ?? ''], { input: hostScript('titan-check-bundle'), encoding: 'utf8' });
     expect(host.stderr).toBe('');
     expect(host.stdout).toBe(`verified ${releaseId} ${join(trust, `${manifest.keyId}.pub`)}\n`);
 

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
+import { hostScript } from '@titan/host/host-script';
 import { parseManifest } from '@titan/release/manifest';
 import { runActionBundle } from '@titan/test-host/action-run';
 import { loadTestHost, type TestHost } from '@titan/test-host/test-host';
@@ -48,7 +48,7 @@ describe('sign with the test host: its release key, the digests its registry hol
     expect(pinned).toEqual(host.images);
 
     const trust = join(host.appDir, 'trust');
-    const verified = spawnSync('sh', ['-s', '--', bundle, trust, manifest.releaseId], { input: HOST_VERIFY_SCRIPT, encoding: 'utf8' });
+    const verified = spawnSync('sh', ['-s', '--', bundle, trust, manifest.releaseId], { input: hostScript('titan-check-bundle'), encoding: 'utf8' });
     expect(verified.stderr).toBe('');
     expect(verified.stdout).toBe(`verified ${manifest.releaseId} ${host.releasePublicKeyPem}\n`);
   });

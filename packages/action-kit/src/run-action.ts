@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import * as core from '@actions/core';
+import { listenForCancellation } from './cancellation.js';
 import { isConfigurationError } from './configuration-error.js';
 import { JobSummary, summaryWritten } from './job-summary.js';
 
@@ -27,30 +28,23 @@ export interface RunActionOptions {
  * message a person can act on. A ConfigurationError says it is the caller's input to fix. Every run
  * leaves a job summary, however it ends: an action that failed before writing its own gets one
  * saying what went wrong. SIGINT and SIGTERM become the context's AbortSignal for a cancellable
- * action. Never calls process.exit for a cancellable action before its work ends: `finally` blocks
- * (locks, connections) always run; a cancelled one exits as soon as they have.
+ * action (./cancellation.ts). Never calls process.exit for a cancellable action before its work
+ * ends: `finally` blocks (locks, connections) always run; a cancelled one exits as soon as they have.
  */
 export async function runAction(main: (context: ActionContext) => Promise<void>, options: RunActionOptions = { name: 'Action' }): Promise<void> {
-  const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => {
-    if (!options.cancellable) {
+  const cancellation = listenForCancellation({
+    title: options.name,
+    cancellable: options.cancellable === true,
+    warn: (message) => core.warning(message),
+    stillStopping: ' (the runner ends the process 10 s after the first signal)',
+    endNow: (name) => {
       core.setFailed(`${options.name} was cancelled (${name}) before it finished.`);
       if (!summaryWritten()) writeSummaryNow(`## ⏹️ ${options.name} cancelled\n\nThe run was cancelled (${name}) before it finished; nothing it would have reported is known.\n`);
       process.exit(1);
-    }
-    if (controller.signal.aborted) {
-      core.warning(`${name} received; still stopping at the next safe point (the runner ends the process 10 s after the first signal).`);
-      return;
-    }
-    core.warning(`${name} received: ${options.name} stops at its next safe point and leaves the host safe.`);
-    controller.abort(name);
-  };
-  const onInt = (): void => onSignal('SIGINT');
-  const onTerm = (): void => onSignal('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+    },
+  });
   try {
-    await main({ signal: controller.signal });
+    await main({ signal: cancellation.signal });
   } catch (error: unknown) {
     const message = failureMessage(error);
     core.setFailed(message);
@@ -63,14 +57,13 @@ export async function runAction(main: (context: ActionContext) => Promise<void>,
         .catch((e: unknown) => core.warning(`Could not write the job summary: ${e instanceof Error ? e.message : String(e)}`));
     }
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    cancellation.stop();
   }
   // A cancelled run ends once its work and every finally block are done (the lock released, the
   // journal and summary written): a handle still open (a socket closing, a library's timer) must
   // not keep it alive until the runner's SIGTERM kills it without its exit status. What was still
   // open is in the debug log.
-  if (controller.signal.aborted) {
+  if (cancellation.signal.aborted) {
     const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
     if (open.length > 0) core.debug(`still open as the cancelled run exits: ${open.join(', ')}`);
     process.exit();

@@ -2,7 +2,7 @@
 //   1. spec/digitalocean-api.json: the operations this suite uses, cut from the full spec with
 //      every component they reference (so the API double validates against DigitalOcean's own
 //      schemas, and the package does not carry 445 paths it never calls);
-//   2. src/generated/digitalocean-api.ts: openapi-typescript's types for that cut.
+//   2. generated/digitalocean-api.d.ts: openapi-typescript's types for that cut.
 // Usage: node scripts/generate-types.mjs [--check]
 //   The full spec is read from $DIGITALOCEAN_OPENAPI, else ../shared/data/digitalocean-openapi.json
 //   beside the repository. --check regenerates in memory and fails when a committed file differs;
@@ -14,7 +14,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cutPath = join(packageDir, 'spec/digitalocean-api.json');
-const typesPath = join(packageDir, 'src/generated/digitalocean-api.ts');
+const typesPath = join(packageDir, 'generated/digitalocean-api.d.ts');
 const fullPath = process.env.DIGITALOCEAN_OPENAPI ?? resolve(packageDir, '../../../shared/data/digitalocean-openapi.json');
 const check = process.argv.includes('--check');
 

@@ -7,7 +7,7 @@
 import type { Logger } from '@titan/log/logger';
 import type { DigitalOceanClient } from './client.js';
 import { expectData } from './client.js';
-import type { components } from './generated/digitalocean-api.js';
+import type { components } from '../generated/digitalocean-api.js';
 
 export type Action = components['schemas']['action'];
 

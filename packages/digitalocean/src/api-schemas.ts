@@ -1,5 +1,5 @@
 /** Names for the DigitalOcean schemas the suite works with (generated from the spec). */
-import type { components } from './generated/digitalocean-api.js';
+import type { components } from '../generated/digitalocean-api.js';
 
 type Schemas = components['schemas'];
 export type Droplet = Schemas['droplet'];

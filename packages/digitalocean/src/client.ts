@@ -13,7 +13,7 @@
 import createClient, { type Client } from 'openapi-fetch';
 import { DigitalOceanApiError } from './api-error.js';
 import { ApiTransport, type TransportOptions } from './api-transport.js';
-import type { paths } from './generated/digitalocean-api.js';
+import type { paths } from '../generated/digitalocean-api.js';
 
 export const DIGITALOCEAN_API_URL = 'https://api.digitalocean.com';
 

@@ -59,9 +59,8 @@ describe('runGate on examples/titan', () => {
         t
           .replace('{ service: titan-brain, path: /health', '{ service: titan-brain, port: 3101, path: /health')
           .replace('{ service: titan-execution, path: /health', '{ service: titan-execution, port: 3002, path: /health')
-          .replace('{ service: nats, port: 8222, path: /healthz', '{ service: nats, path: /healthz'),
       );
-      await editFile(join(dir, 'docker-compose.yml'), (t) => t.replace('      PORT: "8083"\n', '      PORT: "8093"\n'));
+      await editFile(join(dir, 'docker-compose.yml'), (t) => t.replace('      PORT: "8083"\n', '      PORT: "8093"\n').replace('      PORT: "8222"\n', ''));
       const report = await runGate({ source: dir, pathRoot: dir, values: [valuesSource(goodValues())], logger: recordingLogger() });
       expect(report.ready).toBe(false);
       // titan-execution's port written in both places, the same: accepted.

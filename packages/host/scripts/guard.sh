@@ -6,8 +6,8 @@
 # acts when the deploy that started it is gone without confirming (the holder file no longer names
 # its lock SESSION token: the runner was killed, cancelled, or lost its heartbeat) or when TIMEOUT
 # seconds passed; then it takes the deploy lock (waiting for a live holder, ending one whose
-# heartbeats stopped) and runs the return plan (REVERT, revert.sh, with the release package's host
-# verification script VERIFY).
+# heartbeats stopped) and runs the return plan (REVERT, revert.sh, with the host's check of a
+# release bundle VERIFY, check-bundle.sh's text).
 set -eu
 # shellcheck source=lib/record.sh
 . "$TITAN_HOST_LIB/record.sh"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # shellcheck source-path=SCRIPTDIR
 # titan-install-release PARTIAL RELEASE: the uploaded folder $TITAN_RELEASES/PARTIAL becomes the
-# release RELEASE once the host verified it (lib/verify.sh; the release package's verify script's
+# release RELEASE once the host verified it (lib/verify.sh; check-bundle.sh's
 # text on stdin): first made read-only for everyone (no write, setuid, setgid or sticky bit
 # survives the upload, whatever the tar said), so nobody changes it between the check and its use,
 # then verified, then renamed to $TITAN_RELEASES/RELEASE. A folder that does not verify is removed:

@@ -2,8 +2,8 @@
 # shellcheck source-path=SCRIPTDIR
 # titan-revert RELEASE BY REASON VERIFY: the return plan of RELEASE, run under the deploy lock (the
 # caller holds it), from whatever state the deploy left. BY names who runs it for the journal ('' =
-# no journal line; guard, recovery), REASON is a JSON string literal, VERIFY the release package's
-# host verification script (host-verify-script.ts).
+# no journal line; guard, recovery), REASON is a JSON string literal, VERIFY the host's check of a
+# release bundle (check-bundle.sh's text).
 #
 # The plan, $TITAN_STATE/guard-RELEASE.plan (start-guard.sh writes it), holds one value a line: the
 # project, the previous release ('' = none), the TITAN_MODE to start it with, the services to stop

@@ -1,7 +1,7 @@
 #!/bin/sh
 # shellcheck source-path=SCRIPTDIR
 # titan-verify-release RELEASE: the installed release folder verified again in place, changing
-# nothing (lib/verify.sh; the release package's verify script's text on stdin). Exit
+# nothing (lib/verify.sh; check-bundle.sh's text on stdin). Exit
 # EXIT_NOT_VERIFIED with its reason on stderr when it does not verify.
 set -eu
 # shellcheck source=lib/record.sh

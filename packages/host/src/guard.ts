@@ -11,7 +11,6 @@
  */
 import type { Logger } from '@titan/log/logger';
 import { isBundlePath } from '@titan/release/bundle-path';
-import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
 import { SERVICE_NAME_PATTERN } from '@titan/release/image-reference';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
@@ -90,7 +89,7 @@ export async function startGuard(connection: SshConnection, layout: HostLayout, 
     [
       secret(hostScript('titan-guard'), 'titan-guard'),
       secret(hostScript('titan-revert'), 'titan-revert'),
-      secret(HOST_VERIFY_SCRIPT, 'titan-verify-release'),
+      secret(hostScript('titan-check-bundle'), 'titan-check-bundle'),
       plan.release,
       plan.previous ?? '',
       String(request.confirmTimeoutSeconds),
@@ -130,7 +129,7 @@ export async function runGuardPlan(
     connection,
     layout,
     'titan-revert',
-    [release, options.by, JSON.stringify(options.reason), secret(HOST_VERIFY_SCRIPT, 'titan-verify-release')],
+    [release, options.by, JSON.stringify(options.reason), secret(hostScript('titan-check-bundle'), 'titan-check-bundle')],
     { timeoutMs: 10 * 60_000, logOutput: 'info' },
   );
   const said = lastRecord(stdout, 'outcome')?.[0];

@@ -10,14 +10,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@titan/log/logger';
-import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
 import type { SshConnection } from '@titan/ssh/connection';
 import { CommandFailedError } from '@titan/ssh/errors';
 import { EXIT_NOT_VERIFIED } from '@titan/ssh/exit-status';
 import type { HostLayout } from './host-layout.js';
 import { lastRecord } from './host-record.js';
-import { runHostScript } from './host-script.js';
+import { hostScript, runHostScript } from './host-script.js';
 import type { HostScriptName } from './host-scripts.js';
 
 /** The host refused the bundle: its own verification failed. */
@@ -42,7 +41,7 @@ export interface VerifiedRelease {
 }
 
 /**
- * Verifies `releases/<id>` again in place, on the host: the release package's HOST_VERIFY_SCRIPT
+ * Verifies `releases/<id>` again in place, on the host: the host script titan-check-bundle
  * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
  * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
  * A release that does not verify is a HostVerificationError with the script's reason (`failure`
@@ -141,7 +140,7 @@ async function runVerifying(
   messages: { failure: (reason: string) => string },
 ): Promise<string> {
   try {
-    const { stdout } = await runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: HOST_VERIFY_SCRIPT });
+    const { stdout } = await runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: hostScript('titan-check-bundle') });
     return lastRecord(stdout, 'verified')?.[0] ?? '';
   } catch (error: unknown) {
     if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {

@@ -48,25 +48,19 @@ export interface RecordingLogger extends Logger {
 
 export function recordingLogger(echo?: Logger): RecordingLogger {
   const lines: LogLine[] = [];
+  const keep =
+    (level: 'debug' | 'info' | 'warning' | 'error') =>
+    (message: string): void => {
+      lines.push({ level, message });
+      echo?.[level](message);
+    };
   return {
     lines,
     text: () => lines.map((l) => `${l.level}: ${l.message}`).join('\n'),
-    debug(message) {
-      lines.push({ level: 'debug', message });
-      echo?.debug(message);
-    },
-    info(message) {
-      lines.push({ level: 'info', message });
-      echo?.info(message);
-    },
-    warning(message) {
-      lines.push({ level: 'warning', message });
-      echo?.warning(message);
-    },
-    error(message) {
-      lines.push({ level: 'error', message });
-      echo?.error(message);
-    },
+    debug: keep('debug'),
+    info: keep('info'),
+    warning: keep('warning'),
+    error: keep('error'),
     async group(name, run) {
       lines.push({ level: 'group', message: name });
       return run();

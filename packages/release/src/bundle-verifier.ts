@@ -1,6 +1,7 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundlePathProblem } from './bundle-path.js';
+import { lstatEntry } from './entry-stat.js';
 import { hashFile } from './file-hash.js';
 import { MANIFEST_FILE, parseManifest, SIGNATURE_FILE, type ReleaseManifest } from './manifest.js';
 import { findSigningKey, SIGNATURE_LENGTH } from './manifest-signature.js';
@@ -81,18 +82,15 @@ export async function verifyBundle(dir: string, trustedKeys: readonly Uint8Array
 
 async function readTopFile(dir: string, name: string): Promise<Buffer> {
   const path = join(dir, name);
-  let info;
-  try {
-    info = await lstat(path);
-  } catch (error: unknown) {
-    const code = errorCode(error);
+  const entry = await lstatEntry(path);
+  if (entry.info === undefined) {
     throw new BundleVerificationError(
-      code === 'ENOENT' ? 'missing' : 'bundle',
-      code === 'ENOENT' ? `${name} is missing from the bundle ${dir}` : `${name} cannot be read (${code})`,
+      entry.missing ? 'missing' : 'bundle',
+      entry.missing ? `${name} is missing from the bundle ${dir}` : `${name} cannot be read (${entry.code})`,
       name,
     );
   }
-  if (!info.isFile()) throw new BundleVerificationError('not-regular', `${name} is not a regular file`, name);
+  if (!entry.info.isFile()) throw new BundleVerificationError('not-regular', `${name} is not a regular file`, name);
   return readFile(path);
 }
 

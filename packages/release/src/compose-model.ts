@@ -4,6 +4,7 @@
  * through bind mounts or env_file (paths relative to the project directory, which is the release
  * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
  * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
+ * Sign reads the same services and local paths from the release source (release-source.ts).
  */
 import { posix } from 'node:path';
 import { parse } from 'yaml';
@@ -61,22 +62,48 @@ export function readComposeView(files: readonly { name: string; text: string }[]
     const definition = JSON.stringify(list);
     const paths = new Set<string>();
     for (const entry of list) {
-      const section = (entry as { section: unknown }).section;
-      for (const path of releasePathsOf(section)) paths.add(path);
+      for (const local of localPathsOf(name, (entry as { section: unknown }).section)) if (local.path !== undefined) paths.add(local.path);
     }
     services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
   }
   return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
 }
 
-function releasePathsOf(section: unknown): string[] {
+/**
+ * A local file or folder a service uses: a relative bind-mount source or an env_file entry. A
+ * relative path the bundle does not ship would make Docker create an empty folder on the host in
+ * its place (sign refuses it); a change to one the bundle ships changes the service (deploy).
+ */
+export interface ComposeLocalPath {
+  readonly service: string;
+  /** As written in the compose file (`./config/nats.conf`). */
+  readonly written: string;
+  /** Normalized, relative to the project folder (`config/nats.conf`, '' for the folder itself); undefined when it leaves it. */
+  readonly path: string | undefined;
+}
+
+/** The services a compose document defines, in its order. */
+export function composeServiceNames(document: unknown): string[] {
+  const services = isMapping(document) ? document['services'] : undefined;
+  return isMapping(services) ? Object.keys(services) : [];
+}
+
+/** Every local path the services of a compose document use. */
+export function composeLocalPaths(document: unknown): ComposeLocalPath[] {
+  const services = isMapping(document) ? document['services'] : undefined;
+  if (!isMapping(services)) return [];
+  return Object.entries(services).flatMap(([service, section]) => localPathsOf(service, section));
+}
+
+function localPathsOf(service: string, section: unknown): ComposeLocalPath[] {
   if (!isMapping(section)) return [];
-  const out: string[] = [];
-  const add = (source: string): void => {
-    if (source.startsWith('/') || source.startsWith('~') || source.startsWith('$')) return;
-    const normalized = posix.normalize(source);
-    if (normalized === '..' || normalized.startsWith('../')) return;
-    out.push(normalized === '.' ? '' : normalized.replace(/\/$/, ''));
+  const out: ComposeLocalPath[] = [];
+  const add = (written: string): void => {
+    // Absolute, home-relative and interpolated paths are not the release's files.
+    if (written.startsWith('/') || written.startsWith('~') || written.includes('$')) return;
+    const normalized = posix.normalize(written).replace(/\/+$/, '');
+    const leaves = normalized === '..' || normalized.startsWith('../');
+    out.push({ service, written, path: leaves ? undefined : normalized === '.' ? '' : normalized });
   };
   const volumes = section['volumes'];
   if (Array.isArray(volumes)) {

@@ -1,7 +1,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { parse, YAMLParseError } from 'yaml';
-import { composeReferences } from './compose-references.js';
+import { composeLocalPaths, composeServiceNames } from './compose-model.js';
 import { DIGEST_OVERRIDE_FILE, MANIFEST_FILE, SIGNATURE_FILE } from './manifest.js';
 import { migrationFileProblems } from './migration-files.js';
 import { ReleaseSourceError } from './release-source-error.js';
@@ -133,9 +133,8 @@ async function checkComposeFiles(dir: string, compose: readonly string[], shippe
   for (const path of compose) {
     const document = await readYaml(dir, path);
     documents.push(document);
-    const references = composeReferences(document);
-    for (const service of references.services) services.add(service);
-    for (const local of references.localPaths) {
+    for (const service of composeServiceNames(document)) services.add(service);
+    for (const local of composeLocalPaths(document)) {
       const resolved = local.path === undefined ? undefined : posix.normalize(posix.join(projectDir, local.path));
       const isShipped =
         resolved !== undefined && (shipped.has(resolved) || [...shipped].some((f) => resolved === '.' || f.startsWith(`${resolved}/`)));
@@ -155,7 +154,7 @@ async function checkComposeFiles(dir: string, compose: readonly string[], shippe
 /** What stack.yml is checked against, from the compose files (relative to `dir`, in -f order): their services and ports. */
 export async function readStackCompose(dir: string, compose: readonly string[]): Promise<StackCompose> {
   const documents = await Promise.all(compose.map((path) => readYaml(dir, path)));
-  return { services: [...new Set(documents.flatMap((d) => composeReferences(d).services))].sort(), ports: servicePortsOf(documents) };
+  return { services: [...new Set(documents.flatMap(composeServiceNames))].sort(), ports: servicePortsOf(documents) };
 }
 
 function checkReserved(path: string): void {

@@ -1,6 +1,7 @@
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundlePathProblem } from './bundle-path.js';
+import { lstatEntry } from './entry-stat.js';
 import { errorCode } from './error-code.js';
 import { ReleaseSourceError } from './release-source-error.js';
 
@@ -73,14 +74,9 @@ function checkPath(path: string): void {
 /** What is at the path, without following a symbolic link; unreadable entries are errors. */
 async function entryKind(root: string, path: string): Promise<string> {
   const absolute = join(root, path);
-  let info;
-  try {
-    info = await lstat(absolute);
-  } catch (error: unknown) {
-    const code = errorCode(error);
-    const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`;
-    throw new ReleaseSourceError(path, problem, { cause: error });
-  }
+  const entry = await lstatEntry(absolute);
+  if (entry.info === undefined) throw new ReleaseSourceError(path, entry.missing ? 'does not exist' : `cannot be read (${entry.code})`, { cause: entry.error });
+  const { info } = entry;
   if (info.isFile()) return 'file';
   if (info.isDirectory()) return 'a directory';
   if (info.isSymbolicLink()) {

@@ -1,7 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
+
+/**
+ * The host's check of a release bundle as its source file holds it (packages/host/scripts/
+ * check-bundle.sh, the host script titan-check-bundle): it sources no library, so it runs as it is.
+ */
+export const CHECK_BUNDLE_SCRIPT = readFileSync(join(import.meta.dirname, '../../host/scripts/check-bundle.sh'), 'utf8');
 
 export interface ScriptRun {
   status: number | null;
@@ -16,12 +22,12 @@ export async function runHostScript(
   options: { as?: 'file' | 'stdin' | 'argument' } = {},
 ): Promise<ScriptRun> {
   const script = join(scratchDir, 'verify-release.sh');
-  await writeFile(script, HOST_VERIFY_SCRIPT);
+  await writeFile(script, CHECK_BUNDLE_SCRIPT);
   const run =
     options.as === 'stdin'
-      ? spawnSync('sh', ['-s', '--', ...args], { input: HOST_VERIFY_SCRIPT, encoding: 'utf8' })
+      ? spawnSync('sh', ['-s', '--', ...args], { input: CHECK_BUNDLE_SCRIPT, encoding: 'utf8' })
       : options.as === 'argument'
-        ? spawnSync('sh', ['-c', HOST_VERIFY_SCRIPT, 'verify-release.sh', ...args], { encoding: 'utf8' })
+        ? spawnSync('sh', ['-c', CHECK_BUNDLE_SCRIPT, 'verify-release.sh', ...args], { encoding: 'utf8' })
         : spawnSync('sh', [script, ...args], { encoding: 'utf8' });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }

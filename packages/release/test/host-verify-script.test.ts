@@ -2,8 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
-import { runHostScript } from './host-run.js';
+import { CHECK_BUNDLE_SCRIPT, runHostScript } from './host-run.js';
 import { scratch } from './release-fixture.js';
 
 let dir: string;
@@ -14,7 +13,7 @@ afterAll(async () => cleanup());
 describe('the host verification script', () => {
   it('passes shellcheck -s sh with no finding', async () => {
     const file = join(dir, 'verify-release.sh');
-    await writeFile(file, HOST_VERIFY_SCRIPT);
+    await writeFile(file, CHECK_BUNDLE_SCRIPT);
     const check = spawnSync('shellcheck', ['-s', 'sh', '-f', 'gcc', file], { encoding: 'utf8' });
     expect(check.error).toBeUndefined();
     expect(check.stdout).toBe('');

@@ -147,6 +147,10 @@ describe('sign refuses, writing nothing', () => {
     expect(await refusal(sign({ digests }, mount))).toBe(
       'docker-compose.yml: service nats uses ./nats-local.conf, which the release does not ship; keep files a service mounts inside the config folder (or the migrations folder) named in services.yml',
     );
+    // The long form, with a path relative to the project folder that does not start with "./".
+    const long = await copyExample(join(dir, 'c'));
+    await writeFile(join(long, 'docker-compose.yml'), compose.replace('- ./config/nats.conf:/titan/config/nats.conf:ro', '- { type: bind, source: nats-local.conf, target: /titan/config/nats.conf, read_only: true }'));
+    expect(await refusal(sign({ digests }, long))).toMatch(/^docker-compose\.yml: service nats uses nats-local\.conf, which the release does not ship;/);
     const gap = await copyExample(join(dir, 'b'));
     await rm(join(gap, 'migrations/0002_fills_and_positions.sql'));
     expect(await refusal(sign({ digests }, gap))).toBe(

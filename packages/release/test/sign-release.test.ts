@@ -11,8 +11,7 @@ import { parseManifest, type ReleaseManifest } from '@titan/release/manifest';
 import { generateReleaseKey, publicKeyToBase64, publicKeyToPem, type ReleaseSigningKey } from '@titan/release/release-key';
 import { signManifest } from '@titan/release/manifest-signature';
 import { signRelease, type SignedRelease } from '@titan/release/sign-release';
-import { HOST_VERIFY_SCRIPT } from '@titan/release/host-verify-script';
-import { copyBundle, runHostScript, trustFolder } from './host-run.js';
+import { CHECK_BUNDLE_SCRIPT, copyBundle, runHostScript, trustFolder } from './host-run.js';
 import { EXAMPLE_SOURCE, exampleServices, fakeDigest, GIT_SHA, scratch, writeDigestFolder } from './release-fixture.js';
 
 let dir: string;
@@ -242,9 +241,9 @@ describe('sign examples/titan', () => {
     await mkdir(bin);
     for (const tool of tools) await symlink(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
     const line = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n';
-    expect(HOST_VERIFY_SCRIPT).toContain(line);
+    expect(CHECK_BUNDLE_SCRIPT).toContain(line);
     const restricted = join(dir, 'restricted.sh');
-    await writeFile(restricted, HOST_VERIFY_SCRIPT.replace(line, `PATH=${bin}\n`));
+    await writeFile(restricted, CHECK_BUNDLE_SCRIPT.replace(line, `PATH=${bin}\n`));
     const run = (bundle: string, trustDir: string) => spawnSync('/bin/sh', [restricted, bundle, trustDir], { encoding: 'utf8', env: { PATH: bin } });
     const ok = run(signed.dir, trust);
     expect(ok.stderr).toBe('');

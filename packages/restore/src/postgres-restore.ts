@@ -2,11 +2,11 @@
  * A Postgres backup restored on the host, into a NEW database beside the stack's own (a scratch
  * database: the stack's own database is never written here). The dump streams from Spaces through
  * the runner (decrypted, its stored bytes and its plaintext hashed on the fly) and the SSH
- * connection's stdin into `pg_restore --file=- | psql`, in the container, into a STAGING database
+ * connection's stdin into `pg_restore --dbname`, in the container, into a STAGING database
  * (`titan_restoring_<hash of the name>`, created by the admin role, owned by the stack's role): the
  * database asked for does not exist until everything checked. Only once the whole object was read,
- * its sha256 (stored and plain) matched the manifest, and every table's row count (from COPY's own
- * count, restored-tables.ts) and the chosen checksums matched what the backup recorded, is the
+ * its sha256 (stored and plain) matched the manifest, and every table's row count (the rows the
+ * server inserted into it, restored-tables.ts) and the chosen checksums matched what the backup recorded, is the
  * staging database renamed to the one asked for; on any failure it is dropped. A staging database
  * left by an earlier restore of the same name that was cut short is dropped first. Names are checked
  * before they are sent; the scripts take them as arguments.
@@ -20,7 +20,7 @@ import type { ObjectStore } from '@titan/spaces/object-store';
 import type { SshConnection } from '@titan/ssh/connection';
 import { explain, openObject } from './backup-object.js';
 import { checksumSpec, compareTables, type TableCheck } from './postgres-proof.js';
-import { FACTS_MARKER, RESTORED_FACTS_QUERY, RestoreOutput } from './restored-tables.js';
+import { FACTS_MARKER, RESTORE_SESSIONS_ENDED, RESTORED_FACTS_QUERY, RestoreOutput } from './restored-tables.js';
 import { EXIT_DATA_ERROR, EXIT_SOFTWARE } from '@titan/ssh/exit-status';
 
 export const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -33,10 +33,9 @@ export function stagingDatabase(database: string): string {
 }
 
 // Runs inside the postgres container. $1 admin role, $2 owner role, $3 the database asked for,
-// $4 its staging database, $5 the tables to checksum ('*', '' or a list). The dump on stdin.
-// pg_restore writes the restore as SQL, psql runs it (stopping at the first error) and echoes each
-// statement, so each COPY's command tag (its row count) follows it on stdout; then the facts of the
-// tables counted again, after FACTS_MARKER.
+// $4 its staging database, $5 the tables to checksum ('*', '' or a list). The dump on stdin,
+// restored by pg_restore's own session (stopping at the first error); then, once that session has
+// ended, the facts of the restored tables after FACTS_MARKER.
 export const PG_RESTORE_SCRIPT = `set -eu
 admin=$1
 owner=$2
@@ -54,19 +53,15 @@ fi
 dropdb --username="$admin" --if-exists "$staging"
 createdb --username="$admin" --owner="$owner" "$staging"
 echo "titan-pg-restore: created database $staging" >&2
-exec 3>&1
-if ! restored=$( { { status=0; pg_restore --no-owner --role="$owner" --exit-on-error --file=- 4>&- || status=$?; echo "$status" >&4; } |
-  psql -X --echo-queries -v ON_ERROR_STOP=1 --username="$admin" --dbname="$staging" >&3 4>&-; } 4>&1 ); then
-  echo "titan-pg-restore: the restore stopped at the statement that failed (above)" >&2
-  exit ${EXIT_SOFTWARE}
-fi
-if [ "$restored" != 0 ]; then
-  echo "titan-pg-restore: pg_restore failed (exit $restored)" >&2
+status=0
+pg_restore --no-owner --role="$owner" --exit-on-error --username="$admin" --dbname="$staging" || status=$?
+if [ "$status" != 0 ]; then
+  echo "titan-pg-restore: pg_restore failed (exit $status): the restore stopped at the error above" >&2
   exit ${EXIT_SOFTWARE}
 fi
 echo "${FACTS_MARKER}"
 psql -X -q -At -v ON_ERROR_STOP=1 -v tables="$tables" --username="$admin" --dbname="$staging" <<'SQL'
-${TABLE_FACTS_SETTINGS}${RESTORED_FACTS_QUERY}SQL
+${TABLE_FACTS_SETTINGS}${RESTORE_SESSIONS_ENDED}${RESTORED_FACTS_QUERY}SQL
 `;
 
 // $1 admin role, $2 the staging database, $3 the database asked for. The restore's own sessions

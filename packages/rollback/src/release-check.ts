@@ -1,7 +1,7 @@
 /**
  * A release is checked again on the host before it may become (or start again as) `current`:
  * packages/host's verifyRelease, exactly as a deploy verifies a release folder it reuses (the
- * release package's HOST_VERIFY_SCRIPT against `<app>/trust`: the signature against the trusted
+ * host script titan-check-bundle against `<app>/trust`: the signature against the trusted
  * keys, every listed file's size and sha256, nothing unlisted). Then its manifest is read back
  * (packages/host readInstalledRelease), the secret files it mounts are checked (packages/host
  * secret-files: there, not empty, 0600 or 0400, the deploy user's), and its images are made present

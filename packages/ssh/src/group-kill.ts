@@ -4,6 +4,14 @@
  * for the process group the shell announced. A kill asked for before the channel opened runs once
  * it is open; one asked for before the process group is known waits for it a little, then closes
  * the channel instead. Whatever the helper achieved, the channel is not waited for forever.
+ *
+ * How the process group is found: sshd starts each session's command in a new session (it calls
+ * setsid() before exec'ing the user's shell), so the login shell's pid is also its process group
+ * id, and `exec` keeps that pid for the command. The command line therefore starts with
+ * `echo titan-ssh-pgid:$$ >&2`; the first stderr line carrying that marker is taken out of the
+ * output and remembered (command-output.ts). This works with any OpenSSH version (channel "signal"
+ * requests are ignored before OpenSSH 7.9, and ssh2 only sends them while the channel's stdin is
+ * still open).
  */
 import type { ClientChannel } from 'ssh2';
 import { killGroupLine } from './command-line.js';

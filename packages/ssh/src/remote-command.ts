@@ -1,28 +1,21 @@
 /**
- * Running one remote command on an exec channel: the command line (fixed PATH, quoted arguments,
- * the process group id announced first on stderr: command-line.ts), its stdin (command-stdin.ts),
- * its output (command-output.ts), its exit status or signal judged (command-exit.ts), and the
- * remote process group killed on timeout or abort (group-kill.ts).
- *
- * How the process group is found: sshd starts each session's command in a new session (it calls
- * setsid() before exec'ing the user's shell), so the login shell's pid is also its process group
- * id, and `exec` keeps that pid for the command. The command line therefore starts with
- * `echo titan-ssh-pgid:$$ >&2`; the first stderr line carrying that marker is taken out of the
- * output and remembered. The timeout counts until the channel closes, not until the command's exit
- * status: a background child that holds its output keeps the channel open, and is part of the work.
- * On timeout or abort a second exec channel runs `kill -TERM -- -PGID`, waits
- * up to the grace period for the group to go, then sends `kill -KILL -- -PGID`. This works with any
- * OpenSSH version (channel "signal" requests are ignored before OpenSSH 7.9, and ssh2 only sends them
- * while the channel's stdin is still open).
+ * Running one remote command on an exec channel: admitted to the connection (command-admission.ts),
+ * the command line (fixed PATH, quoted arguments, the process group id announced first on stderr:
+ * command-line.ts), its stdin (command-stdin.ts), its output (command-output.ts), its exit status or
+ * signal judged (command-exit.ts), and the remote process group killed on timeout or abort
+ * (group-kill.ts, which says how the group is found). The timeout counts until the channel closes,
+ * not until the command's exit status: a background child that holds its output keeps the channel
+ * open, and is part of the work.
  */
 import type { Writable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import type { CommandOptions, CommandSession, RunOptions, RunResult, StreamResult } from './command-session.js';
 import { type RemoteCommand, renderCommand } from './command-line.js';
+import { admitCommand } from './command-admission.js';
 import { CommandOutput } from './command-output.js';
 import { feedStdin, releaseStdin } from './command-stdin.js';
 import { exitError } from './command-exit.js';
-import { CommandAbortedError, ConnectionLostError, SshError, describeError } from './errors.js';
+import { ConnectionLostError, SshError, describeError } from './errors.js';
 import { GroupKill } from './group-kill.js';
 
 interface Sink {
@@ -51,18 +44,7 @@ async function execute(session: CommandSession, command: RemoteCommand, options:
   const during = `the command ${display}`;
   const started = performance.now();
 
-  const lostBefore = session.lostError(during);
-  if (lostBefore) throw lostBefore;
-  if (options.signal?.aborted) {
-    throw new CommandAbortedError({ command: display, stderrTail: '', reason: options.signal.reason });
-  }
-  const release = await session.acquireSessionSlot();
-  // Waiting for a slot may have taken a while: look again.
-  const lostWhileQueued = session.lostError(during);
-  if (lostWhileQueued || options.signal?.aborted) {
-    release();
-    throw lostWhileQueued ?? new CommandAbortedError({ command: display, stderrTail: '', reason: options.signal?.reason });
-  }
+  const release = await admitCommand(session, display, during, options.signal);
   logger.debug(`$ ${display}`);
 
   return new Promise<Outcome>((resolve, reject) => {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseKeyValueFile } from '@titan/runner-files/key-value-file';
 
 /** The repository's root (this file is packages/test-host/src/action-run.ts or lib/action-run.js). */
 export const REPOSITORY_ROOT = resolve(import.meta.dirname, '../../..');
@@ -105,24 +106,9 @@ export async function startActionBundle(actionDir: string, options: ActionRunOpt
   return { pid, kill: (signal) => child.kill(signal), log: () => `${stdout}${stderr}`, result };
 }
 
-/** GITHUB_OUTPUT's `name<<delimiter` blocks (and plain `name=value` lines). */
+/** GITHUB_OUTPUT's outputs by name (the last value of one set twice), read as a runner reads them. */
 export function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    const heredoc = /^([^<=]+)<<(.+)$/.exec(line);
-    if (heredoc?.[1] !== undefined && heredoc[2] !== undefined) {
-      const end = lines.indexOf(heredoc[2], i + 1);
-      if (end === -1) throw new Error(`GITHUB_OUTPUT: ${heredoc[1]} has no closing ${heredoc[2]}`);
-      outputs[heredoc[1]] = lines.slice(i + 1, end).join('\n');
-      i = end;
-      continue;
-    }
-    const plain = /^([^=]+)=(.*)$/.exec(line);
-    if (plain?.[1] !== undefined && plain[2] !== undefined) outputs[plain[1]] = plain[2];
-  }
-  return outputs;
+  return parseKeyValueFile(text, 'GITHUB_OUTPUT');
 }
 
 /**

@@ -1,28 +1,19 @@
-/**
- * The host's own check of a release bundle, as POSIX sh text that needs nothing but openssl,
- * sha256sum, coreutils, grep and sed (no node, no jq, no find). Deploy runs it on the host against
- * /opt/titan/trust before a release may become `current`:
- *   sh -s -- /opt/titan/releases/<id> /opt/titan/trust <id>   < the script
- * Exit 0 and "verified <release id> <key file>" on stdout, or exit 1 and one line
- * "verify-release: <reason>" on stderr. packages/release/README.md walks through the same steps by
- * hand. The text holds no "${" and no backquote, so it is kept verbatim in a String.raw template.
- */
-export const HOST_VERIFY_SCRIPT_NAME = 'verify-release.sh';
-
-export const HOST_VERIFY_SCRIPT = String.raw`#!/bin/sh
-# verify-release: checks a Titan release bundle on the host, with openssl, sha256sum, coreutils, grep
-# and sed only. Usage:
-#   sh verify-release.sh BUNDLE_DIR TRUST_DIR [RELEASE_ID]
-# TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or *.pub (base64
-# of the raw 32-byte key, converted here), each named after its key id; TRUST_DIR/revoked/ holds
-# revoked keys. Checks, in order: manifest.sig is an Ed25519 signature of manifest.json's exact
-# bytes by the trusted key the manifest's keyId names, and that key is not revoked; manifest.json is one canonical line whose files
-# entries are well-formed with safe paths; the bundle holds regular files and folders only, exactly
-# the listed files plus manifest.json and manifest.sig; each file has its listed size and sha256
-# (sha256sum -c --strict); the release id is RELEASE_ID when given.
-# Success: exit 0, one line "verified <release id> <key file>" on stdout. Failure: exit 1, one line
-# "verify-release: <reason>" on stderr. Nothing here reads standard input, so the script can be fed
-# to 'sh -s -- BUNDLE_DIR TRUST_DIR' on stdin.
+#!/bin/sh
+# titan-check-bundle BUNDLE_DIR TRUST_DIR [RELEASE_ID]: the host's own check of a Titan release
+# bundle, with openssl, sha256sum, coreutils, grep and sed only (no node, no jq, no find). Install,
+# the host's re-verification (verify-release.sh, lib/verify.sh) and the guard's return run it
+# before a release may become `current`; packages/release/README.md walks through the same steps
+# by hand. TRUST_DIR holds the trusted release public keys: *.pem (PEM "PUBLIC KEY", Ed25519) or
+# *.pub (base64 of the raw 32-byte key, converted here), each named after its key id;
+# TRUST_DIR/revoked/ holds revoked keys. Checks, in order: manifest.sig is an Ed25519 signature of
+# manifest.json's exact bytes by the trusted key the manifest's keyId names, and that key is not
+# revoked; manifest.json is one canonical line whose files entries are well-formed with safe paths;
+# the bundle holds regular files and folders only, exactly the listed files plus manifest.json and
+# manifest.sig; each file has its listed size and sha256 (sha256sum -c --strict); the release id is
+# RELEASE_ID when given. Success: exit 0, one line "verified <release id> <key file>" on stdout.
+# Failure: exit 1, one line "verify-release: <reason>" on stderr. It reads nothing from standard
+# input, so it can be fed to 'sh -s -- BUNDLE_DIR TRUST_DIR' on stdin; it sources no library, so
+# this file runs as it is.
 set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LC_ALL=C
@@ -176,4 +167,3 @@ if ! sha256sum -c --strict --quiet "$tmp/sums" > "$tmp/check" 2>&1; then
 fi
 
 printf 'verified %s %s\n' "$release_id" "$signer"
-`;
