@@ -12,6 +12,7 @@ import type { SshConnection } from '@titan/ssh/connection';
 import { startGitHubDeployment } from './github-deployment.js';
 import { runFleet } from './fleet-run.js';
 import { runPlan } from './plan-run.js';
+import { runSwarm } from './swarm-run.js';
 import { deployRequestOf, readSettings } from './settings.js';
 import { deploySummary } from './summary.js';
 
@@ -42,6 +43,10 @@ export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Pr
   notCancelled(signal, `before connecting to ${settings.host}: nothing was sent`);
   if (settings.fleet !== undefined) {
     await runFleet(settings, settings.fleet, bundle, logger, signal);
+    return;
+  }
+  if (settings.target === 'swarm') {
+    await runSwarm(settings, bundle, logger, signal);
     return;
   }
   if (settings.plan) {
@@ -101,7 +106,7 @@ function notCancelled(signal: AbortSignal | undefined, where: string): void {
   if (signal?.aborted === true) throw new CancelledError(`The deploy was cancelled (${cancellationCause(signal)}) ${where}.`, undefined);
 }
 
-function setOutputs(values: { releaseId: string; previous: string | undefined; result: DeployOutcome['result'] }): void {
+export function setOutputs(values: { releaseId: string; previous: string | undefined; result: DeployOutcome['result'] }): void {
   core.setOutput('release-id', values.releaseId);
   core.setOutput('previous-release-id', values.previous ?? '');
   core.setOutput('result', values.result);

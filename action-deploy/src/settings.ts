@@ -28,6 +28,8 @@ export interface DeploySettings extends HostConnectionSettings, HostTargetSettin
   readonly allowDowngrade: boolean;
   /** Only say what a deploy would do (read the host under the lock, change nothing). */
   readonly plan: boolean;
+  /** Where the stack runs: Docker Compose on the host (default) or a Docker Swarm stack through its manager. */
+  readonly target: 'compose' | 'swarm';
   readonly githubToken: string | undefined;
   readonly environment: string;
   readonly environmentUrl: string | undefined;
@@ -107,6 +109,7 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     liftHalt: reader.boolean('lift-halt', false),
     allowDowngrade: reader.boolean('allow-downgrade', false),
     plan: reader.boolean('plan', false),
+    target: reader.choice('target', ['compose', 'swarm'] as const, 'compose'),
     githubToken: reader.secret('github-token'),
     environment: reader.optional('environment', DEFAULTS.environment),
     environmentUrl: reader.optional('environment-url'),

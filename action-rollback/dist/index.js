@@ -71609,7 +71609,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6876);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6909);
 
 
 
@@ -71620,7 +71620,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6876:
+/***/ 6909:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -72304,6 +72304,9 @@ const HOST_SCRIPTS = {
     "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
     "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
     "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
+    "titan-swarm-stack-deploy": "set -eu\nexport_env() {\n  env_number=0\n  while IFS= read -r env_line || [ -n \"$env_line\" ]; do\n    env_number=$((env_number + 1))\n    case $env_line in\n      '' | '#'*) continue ;;\n    esac\n    env_key=${env_line%%=*}\n    case $env_key in\n      \"$env_line\" | '' | [0-9]* | *[!A-Za-z0-9_]*)\n        echo \"$1:$env_number: not a NAME=VALUE line\" >&2\n        return 1\n        ;;\n    esac\n    env_value=${env_line#*=}\n    case $env_value in\n      \\\"*\\\") env_value=${env_value#\\\"} env_value=${env_value%\\\"} ;;\n      \\'*\\') env_value=${env_value#\\'} env_value=${env_value%\\'} ;;\n    esac\n    export \"$env_key=$env_value\"\n  done < \"$1\"\n}\nstack=$1\nrelease=$2\nmode=$3\nshift 3\ndir=\"$TITAN_RELEASES/$release\"\nif [ ! -d \"$dir\" ]; then\n  echo \"$dir does not exist\" >&2\n  exit 1\nfi\nexport_env \"$TITAN_ENV_FILE\"\nTITAN_MODE=$mode\nexport TITAN_MODE\nfirst=1\nfor file in \"$@\"; do\n  if [ \"$first\" = 1 ]; then\n    set --\n    first=0\n  fi\n  set -- \"$@\" -c \"$dir/$file\"\ndone\ndocker stack deploy --detach=true --resolve-image never --prune --with-registry-auth \"$@\" -c - \"$stack\"\n",
+    "titan-swarm-stack-remove": "set -eu\nstack=$1\ndocker stack rm \"$stack\"\ni=0\nwhile [ -n \"$(docker ps -aq --filter \"label=com.docker.stack.namespace=$stack\")\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 120 ]; then\n    echo \"the containers of stack $stack are still there after 60 s\" >&2\n    exit 1\n  fi\n  sleep 0.5\ndone\n",
+    "titan-swarm-status": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstack=$1\ntab=$(printf '\\t')\ninfo=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')\n# shellcheck disable=SC2086 # two words\nrecord swarm $info\nrecord now \"$(date +%s)\"\ncase $info in\n  'active true') ;;\n  *) exit 0 ;;\nesac\nservices=$(docker service ls -q --filter \"label=com.docker.stack.namespace=$stack\")\n[ -n \"$services\" ] || exit 0\n# shellcheck disable=SC2086 # one id per word\ndocker service inspect --format '{{.ID}}\t{{.Spec.Name}}\t{{.Spec.TaskTemplate.ContainerSpec.Image}}\t{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}global{{end}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{if .UpdateStatus.StartedAt}}{{.UpdateStatus.StartedAt.Unix}}{{else}}0{{end}}\t{{.UpdateStatus.Message}}{{else}}none\t0\t{{end}}' $services |\n  while IFS=\"$tab\" read -r id name image replicas state started message; do\n    record service \"$id\" \"$name\" \"$image\" \"$replicas\" \"$state\" \"$started\" \"$message\"\n  done\n# shellcheck disable=SC2086 # one id per word\ntasks=$(docker service ps -q --no-trunc $services)\nif [ -n \"$tasks\" ]; then\n  # shellcheck disable=SC2086 # one id per word\n  docker inspect --type task --format '{{.ID}}\t{{.ServiceID}}\t{{.Spec.ContainerSpec.Image}}\t{{with index .Spec.ContainerSpec.Labels \"titan.release\"}}{{.}}{{else}}-{{end}}\t{{.DesiredState}}\t{{.Status.State}}\t{{.CreatedAt.Unix}}\t{{with .Status.ContainerStatus}}{{if .ContainerID}}{{.ContainerID}}{{else}}-{{end}}{{else}}-{{end}}\t{{.Status.Err}}' $tasks |\n    while IFS=\"$tab\" read -r id service image release desired state created container error; do\n      record task \"$id\" \"$service\" \"$image\" \"$release\" \"$desired\" \"$state\" \"$created\" \"$container\" \"$error\"\n    done\nfi\ndocker ps -a --no-trunc --filter \"label=com.docker.stack.namespace=$stack\" --format '{{.ID}}\t{{.Label \"com.docker.swarm.task.id\"}}\t{{.Status}}' |\n  while IFS=\"$tab\" read -r id task status; do\n    record container \"$id\" \"$task\" \"$status\"\n  done\n",
     "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
     "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
     "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-check-bundle \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
@@ -72904,7 +72907,7 @@ function names(value, at, say, nonEmpty) {
 const MANIFEST_FILE = 'manifest.json';
 const SIGNATURE_FILE = 'manifest.sig';
 /** The compose override that pins every service to its digest; always the last compose file. */
-const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
+const manifest_DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
 /**
  * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
  * still parses, so a host can verify and return to such a release, but it has no profile: whatever
@@ -72995,8 +72998,8 @@ function checkCrossReferences(manifest) {
         }
         byPath.set(file.path, file);
     });
-    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE) {
-        throw new ManifestError(`compose: the last compose file must be ${DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
+    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== manifest_DIGEST_OVERRIDE_FILE) {
+        throw new ManifestError(`compose: the last compose file must be ${manifest_DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
     }
     if (new Set(manifest.compose).size !== manifest.compose.length)
         throw new ManifestError('compose: a compose file is listed twice');
@@ -73400,7 +73403,7 @@ async function requireSecretFiles(connection, layout, paths, what) {
 }
 /** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
 async function releaseSecretPaths(connection, layout, manifest) {
-    const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+    const composeFiles = manifest.compose.filter((f) => f !== manifest_DIGEST_OVERRIDE_FILE);
     const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
     return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
         const bytes = texts.get(f);
@@ -78263,6 +78266,526 @@ function readTo(value) {
     throw new configuration_error/* ConfigurationError */.j(`Input to must be last-good, previous or a release id (${release_id_RELEASE_ID_PATTERN.source}); got ${JSON.stringify(value)}.`, { input: 'to' });
 }
 
+;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-status.js
+
+
+async function readSwarmStatus(connection, layout, stack) {
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-swarm-status', [stack], { timeoutMs: 60_000 });
+    return parseSwarmStatus(stdout);
+}
+function parseSwarmStatus(stdout) {
+    const swarm = host_record_lastRecord(stdout, 'swarm') ?? [];
+    const now = Number(host_record_lastRecord(stdout, 'now')?.[0] ?? NaN);
+    return {
+        swarm: swarm[0] ?? 'unknown',
+        manager: swarm[1] === 'true',
+        now,
+        services: recordsOf(stdout, 'service').map(([id = '', name = '', image = '', replicas = '', updateState = '', updateStarted = '', updateMessage = '']) => ({
+            id,
+            name,
+            image,
+            replicas: replicas === 'global' ? undefined : Number(replicas),
+            updateState,
+            updateStarted: Number(updateStarted),
+            updateMessage,
+        })),
+        tasks: recordsOf(stdout, 'task').map(([id = '', serviceId = '', image = '', release = '', desired = '', state = '', created = '', container = '', error = '']) => ({
+            id,
+            serviceId,
+            image,
+            release,
+            desired,
+            state,
+            created: Number(created),
+            container,
+            error,
+        })),
+        containers: recordsOf(stdout, 'container').map(([id = '', task = '', status = '']) => ({ id, task, status })),
+    };
+}
+/** The health a container's status says: healthy, unhealthy, starting, or none (no healthcheck). */
+function containerHealth(status) {
+    if (status.includes('(healthy)'))
+        return 'healthy';
+    if (status.includes('(unhealthy)'))
+        return 'unhealthy';
+    if (status.includes('(health: starting)'))
+        return 'starting';
+    return 'none';
+}
+/** The compose service name of a stack service (`<stack>_<service>`). */
+function composeServiceOf(stack, serviceName) {
+    return serviceName.startsWith(`${stack}_`) ? serviceName.slice(stack.length + 1) : serviceName;
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/convergence.js
+/**
+ * When a stack has converged on a release, judged from one reading of the swarm (swarm-status.ts):
+ * every service of the release exists with the release's pinned image as its spec, its update is
+ * not running (none or completed), and it has as many tasks Running as it asks for, each of this
+ * release (its container's `titan.release` label) and image, each container healthy (or without a
+ * healthcheck). A task of this release that Failed or was Rejected since the deploy began, or an
+ * update the swarm paused or rolled back, is a failure naming the service and the swarm's error:
+ * a release that never gets healthy fails as soon as the swarm gives up on its first task, not at
+ * the timeout.
+ */
+
+const FAILED_TASK_STATES = new Set(['failed', 'rejected']);
+const STOPPED_UPDATE_STATES = new Set(['paused', 'rollback_started', 'rollback_paused', 'rollback_completed']);
+function judgeConvergence(status, target) {
+    const services = [];
+    for (const [service, image] of [...target.images].sort(([a], [b]) => a.localeCompare(b))) {
+        const spec = status.services.find((s) => s.name === `${target.stack}_${service}`);
+        if (spec === undefined) {
+            services.push({ service, image, running: 0, wanted: 1, waiting: 'the service is not created yet' });
+            continue;
+        }
+        if (spec.image !== image) {
+            return failed(services, service, `its spec runs image ${spec.image}, not the release's ${image}: something else changed the service`);
+        }
+        const tasks = status.tasks.filter((t) => t.serviceId === spec.id);
+        const failedTask = tasks
+            .filter((t) => t.release === target.releaseId && t.created >= target.since && FAILED_TASK_STATES.has(t.state))
+            .sort((a, b) => b.created - a.created)[0];
+        if (failedTask !== undefined) {
+            return failed(services, service, `task ${failedTask.id.slice(0, 12)} ${failedTask.state}: ${failedTask.error || 'the swarm gave no error'}`);
+        }
+        const current = spec.updateStarted >= target.since;
+        if (current && STOPPED_UPDATE_STATES.has(spec.updateState)) {
+            return failed(services, service, `the swarm ${spec.updateState.replace('_', ' ')} its update: ${spec.updateMessage || 'no message'}${lastError(tasks)}`);
+        }
+        const wanted = spec.replicas ?? Math.max(1, tasks.filter((t) => t.desired === 'running').length);
+        const ready = tasks.filter((t) => t.desired === 'running' && t.state === 'running' && t.release === target.releaseId && t.image === image && healthy(status, t));
+        let waiting;
+        if (ready.length < wanted)
+            waiting = `${ready.length} of ${wanted} task(s) of this release running and healthy${taskStates(status, tasks, target.releaseId)}`;
+        else if (tasks.some((t) => t.desired === 'running' && !ready.includes(t)))
+            waiting = 'an older task is still running';
+        else if (current && spec.updateState === 'updating')
+            waiting = 'its update is still in progress (the monitor window)';
+        services.push({ service, image, running: ready.length, wanted, waiting });
+    }
+    return { state: services.every((s) => s.waiting === undefined) ? 'converged' : 'waiting', services };
+}
+function failed(services, service, reason) {
+    return { state: 'failed', services, service, reason };
+}
+function healthy(status, task) {
+    const container = status.containers.find((c) => c.task === task.id);
+    if (container === undefined)
+        return false;
+    const health = containerHealth(container.status);
+    return health === 'healthy' || health === 'none';
+}
+function taskStates(status, tasks, releaseId) {
+    const mine = tasks.filter((t) => t.release === releaseId && t.desired === 'running');
+    if (mine.length === 0)
+        return '';
+    const states = mine.map((t) => {
+        const container = status.containers.find((c) => c.task === t.id);
+        return container === undefined ? t.state : `${t.state}, ${container.status}`;
+    });
+    return ` (${states.join('; ')})`;
+}
+function lastError(tasks) {
+    const withError = tasks.filter((t) => t.error !== '').sort((a, b) => b.created - a.created)[0];
+    return withError === undefined ? '' : `; last task error: ${withError.error}`;
+}
+/** The services not yet converged, one phrase each. */
+function describeWaiting(convergence) {
+    const waiting = convergence.services.filter((s) => s.waiting !== undefined);
+    return waiting.map((s) => `${s.service}: ${s.waiting ?? ''}`).join('; ');
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/stack-definition.js
+/**
+ * Whether the swarm can run a release exactly as it was signed, decided on the runner from the
+ * verified bundle before anything changes on the host. `docker stack deploy` quietly drops or
+ * changes what a swarm cannot honour; the swarm target refuses such a release instead (fail closed):
+ *
+ *  - a port published on a host IP (`"127.0.0.1:8083:8083"`, `host_ip:`): the swarm ignores the
+ *    IP and publishes the port through its ingress mesh on EVERY interface of every node: a stack
+ *    that keeps its ports on the loopback would be open to the world;
+ *  - `network_mode` (host, a container, none): services join overlay networks only;
+ *  - database migrations: the swarm target has no one-off task to run them in, one transaction
+ *    each, with their history read back, as a Compose deploy does; a release carrying any is
+ *    refused rather than started against a database that lacks them.
+ *  - a release without the digest override, or a service without a pinned image.
+ */
+
+
+class SwarmRefusedError extends Error {
+    name = 'SwarmRefusedError';
+    problems;
+    constructor(releaseId, problems) {
+        super(`Release ${releaseId} cannot run on the swarm as it was signed; nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+            'Sign a release for the swarm target (no host-IP ports: publish nothing and verify through the tasks, or publish on all interfaces deliberately), or deploy with target: compose.');
+        this.problems = problems;
+    }
+}
+function stack_definition_isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** Every reason the swarm cannot honour the release (none: it can). */
+function swarmDefinitionProblems(bundle) {
+    const { manifest, compose } = bundle;
+    const problems = [];
+    if (manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE)
+        problems.push(`the release's compose files do not end with the digest override ${DIGEST_OVERRIDE_FILE}`);
+    for (const [service, view] of [...compose.services].sort(([a], [b]) => a.localeCompare(b))) {
+        if (manifest.images[service] === undefined)
+            problems.push(`${service}: the manifest pins no image for it`);
+        const sections = JSON.parse(view.definition).filter((e) => stack_definition_isMapping(e.section));
+        for (const { file, section } of sections) {
+            for (const port of stack_definition_portsOf(section['ports']))
+                problems.push(`${service} (${file}): port ${port}`);
+            if (section['network_mode'] !== undefined)
+                problems.push(`${service} (${file}): network_mode ${JSON.stringify(section['network_mode'])} (swarm services join overlay networks only)`);
+        }
+    }
+    const migrations = manifest.files.filter((f) => f.path.startsWith('migrations/') && f.path.endsWith('.sql'));
+    if (migrations.length > 0) {
+        problems.push(`it carries ${migrations.length} database migration(s) (${migrations.map((f) => f.path).join(', ')}): the swarm target does not run migrations`);
+    }
+    return problems;
+}
+/** Throws SwarmRefusedError unless the swarm can run the release as signed. */
+function requireSwarmDefinition(bundle) {
+    const problems = swarmDefinitionProblems(bundle);
+    if (problems.length > 0)
+        throw new SwarmRefusedError(bundle.manifest.releaseId, problems);
+}
+/** The ports published on a host IP, each in words. */
+function stack_definition_portsOf(ports) {
+    if (!Array.isArray(ports))
+        return [];
+    const out = [];
+    for (const port of ports) {
+        if (typeof port === 'string' || typeof port === 'number') {
+            const text = String(port);
+            const ip = hostIpOf(text);
+            if (ip !== undefined)
+                out.push(`"${text}" is published on host IP ${ip}, which the swarm ignores (its ingress mesh would publish it on every interface)`);
+        }
+        else if (stack_definition_isMapping(port) && typeof port['host_ip'] === 'string' && port['host_ip'] !== '') {
+            out.push(`${JSON.stringify(port['published'] ?? '?')}:${JSON.stringify(port['target'] ?? '?')} is published on host_ip ${port['host_ip']}, which the swarm ignores (its ingress mesh would publish it on every interface)`);
+        }
+    }
+    return out;
+}
+/** The host IP of a short port syntax (`IP:HOST:CONTAINER`, `[::1]:HOST:CONTAINER`), if it names one. */
+function hostIpOf(port) {
+    const bracketed = /^\[([^\]]+)\]:/.exec(port);
+    if (bracketed !== null)
+        return bracketed[1];
+    const parts = port.split(':');
+    return parts.length >= 3 ? parts.slice(0, parts.length - 2).join(':') : undefined;
+}
+/** Compose service -> the pinned reference the release runs it with. */
+function releaseImages(bundle) {
+    return new Map(Object.entries(bundle.manifest.images).map(([service, image]) => [service, pinnedImageReference(image.image, image.digest)]));
+}
+/** The compose file the runner adds to a stack deploy: every service's containers labelled with the release id. */
+function releaseLabelFile(services, releaseId) {
+    return `services:\n${services.map((s) => `  ${JSON.stringify(s)}:\n    labels:\n      titan.release: ${JSON.stringify(releaseId)}\n`).join('')}`;
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/stack-deploy.js
+
+
+
+
+/** The stack did not converge on the release: a task failed, the swarm stopped the update, or time ran out. */
+class SwarmConvergenceError extends Error {
+    name = 'SwarmConvergenceError';
+    /** The service that failed (undefined for a timeout over several). */
+    service;
+    services;
+    constructor(message, service, services) {
+        super(message);
+        this.service = service;
+        this.services = services;
+    }
+}
+/** The swarm cannot take a stack here: this engine is no manager of an active swarm. */
+class NotSwarmManagerError extends Error {
+    name = 'NotSwarmManagerError';
+}
+/** Reads the swarm and requires an active swarm whose manager this engine is. */
+async function requireManager(connection, layout, stack) {
+    const status = await readSwarmStatus(connection, layout, stack);
+    if (status.swarm !== 'active' || !status.manager) {
+        throw new NotSwarmManagerError(`The Docker engine of ${connection.host} is not a manager of an active swarm (swarm state ${status.swarm}, manager ${String(status.manager)}). ` +
+            'Nothing was changed. target: swarm deploys through a manager node: run `docker swarm init` (or join it as a manager) first, or deploy with target: compose.');
+    }
+    return status;
+}
+/** `docker stack deploy` of releases/<id>; returns once the swarm took the spec. */
+async function deployStack(connection, release, logger) {
+    const { layout, stack, releaseId, composeFiles, images, mode } = release;
+    const stdin = releaseLabelFile([...images.keys()].sort(), releaseId);
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-swarm-stack-deploy', [stack, releaseId, mode, ...composeFiles], { timeoutMs: 5 * 60_000, stdin });
+    for (const line of stdout.split('\n').filter((l) => l.trim() !== ''))
+        logger.debug(line);
+    logger.info(`docker stack deploy: stack ${stack} now asks for release ${releaseId} (${images.size} services, digests pinned, TITAN_MODE=${mode}).`);
+}
+/** Polls the swarm until the stack converged on the release; throws SwarmConvergenceError otherwise. */
+async function watchConvergence(connection, release, options) {
+    const { logger, timeoutSeconds } = options;
+    const pollMs = options.pollMs ?? 1000;
+    const deadline = performance.now() + timeoutSeconds * 1000;
+    const target = { stack: release.stack, releaseId: release.releaseId, images: release.images, since: options.since };
+    let said = '';
+    let last;
+    for (;;) {
+        options.signal?.throwIfAborted();
+        last = judgeConvergence(await readSwarmStatus(connection, release.layout, release.stack), target);
+        if (last.state === 'converged') {
+            logger.info(`Stack ${release.stack} converged on release ${release.releaseId}: ${last.services.map((s) => `${s.service} ${s.running}/${s.wanted}`).join(', ')}.`);
+            return last.services;
+        }
+        if (last.state === 'failed') {
+            throw new SwarmConvergenceError(`Service ${last.service} of stack ${release.stack} failed on release ${release.releaseId}: ${last.reason}.`, last.service, last.services);
+        }
+        const waiting = describeWaiting(last);
+        if (performance.now() > deadline) {
+            const names = last.services.filter((s) => s.waiting !== undefined).map((s) => s.service);
+            throw new SwarmConvergenceError(`Stack ${release.stack} did not converge on release ${release.releaseId} within ${timeoutSeconds} s (health-timeout): ${waiting}.`, names.length === 1 ? names[0] : undefined, last.services);
+        }
+        if (waiting !== said)
+            logger.info(`Waiting for the swarm: ${waiting}`);
+        said = waiting;
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+}
+/** Removes the stack (a first release that did not converge) and waits until its containers are gone. */
+async function removeStack(connection, layout, stack) {
+    await runHostScript(connection, layout, 'titan-swarm-stack-remove', [stack], { timeoutMs: 120_000 });
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-release.js
+
+
+
+
+/** The manifest of releases/<id> on the host (read, not verified: verify it first). */
+async function hostManifest(connection, layout, releaseId) {
+    const bytes = (await readReleaseFiles(connection, layout, releaseId, [MANIFEST_FILE])).get(MANIFEST_FILE);
+    if (bytes === undefined)
+        throw new Error(`${layout.releaseDir(releaseId)}/${MANIFEST_FILE} is missing on ${connection.host}.`);
+    return parseManifest(bytes);
+}
+/** releases/<id> verified again on the host, then its manifest: what a return to it deploys. */
+async function verifiedHostRelease(connection, layout, releaseId) {
+    await verifyRelease(connection, layout, releaseId);
+    return hostManifest(connection, layout, releaseId);
+}
+function stackRelease(layout, stack, manifest, mode) {
+    return { layout, stack, releaseId: manifest.releaseId, composeFiles: manifest.compose, images: releaseImages({ manifest }), mode };
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-rollback.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function rollbackSwarm(connection, request) {
+    const { layout, stack, logger } = request;
+    const mode = request.mode ?? 'DISARMED';
+    const clock = new PhaseClock(logger);
+    let lock;
+    let before;
+    let after;
+    let target;
+    let deployed = false;
+    let services = [];
+    const refused = [];
+    let result = 'failed';
+    let failure;
+    let hostStatus;
+    try {
+        lock = await clock.run('lock', () => acquireDeployLock(connection, {
+            layout,
+            holder: { runUrl: request.runUrl, release: `rollback:${describeTo(request.to)}`, actor: request.actor },
+            timeoutSeconds: request.lockTimeoutSeconds,
+            ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+            ...(request.signal !== undefined ? { signal: request.signal } : {}),
+            logger,
+        }));
+        const held = lock;
+        const { state, since, journal } = await clock.run('inspect', async () => {
+            const hostState = await readHostState(connection, layout);
+            const swarm = await requireManager(connection, layout, stack);
+            return { state: hostState, since: swarm.now, journal: await readJournal(connection, layout) };
+        });
+        before = state.current;
+        after = before;
+        const { manifest } = await clock.run('choose', async () => {
+            const choice = rollbackCandidates(state, journal, request.to);
+            for (const warning of choice.warnings)
+                logger.warning(warning);
+            for (const candidate of choice.candidates) {
+                try {
+                    const verified = await verifiedHostRelease(connection, layout, candidate);
+                    logger.info(`Returning stack ${stack} from ${before ?? 'no release'} to release ${candidate} (verified again on the host).`);
+                    return { manifest: verified };
+                }
+                catch (error) {
+                    if (!(error instanceof HostVerificationError))
+                        throw error;
+                    logger.warning(`Release ${candidate} is skipped: ${error.message}`);
+                    refused.push({ release: candidate, reason: error.reason });
+                }
+            }
+            throw new Error(`No release to return to verifies on the host: ${refused.map((r) => `${r.release} (${r.reason})`).join('; ')}. Nothing was changed.`);
+        });
+        target = manifest.releaseId;
+        const release = stackRelease(layout, stack, manifest, mode);
+        await clock.run('deploy', async () => {
+            held.assertHeld();
+            deployed = true;
+            await deployStack(connection, release, logger);
+        });
+        services = await clock.run('converge', () => watchConvergence(connection, release, {
+            since,
+            timeoutSeconds: request.healthTimeoutSeconds,
+            logger,
+            ...(request.pollMs !== undefined ? { pollMs: request.pollMs } : {}),
+            ...(request.signal !== undefined ? { signal: request.signal } : {}),
+        }));
+        await clock.run('switch', async () => {
+            held.assertHeld();
+            await switchCurrent(connection, layout, manifest.releaseId);
+            after = manifest.releaseId;
+            await confirmRelease(connection, layout, manifest.releaseId, { release: manifest.releaseId, at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, action: 'rollback', target: 'swarm', mode }, mode);
+            if (before !== undefined && before !== manifest.releaseId)
+                await markReleaseBad(connection, layout, before, `rolled back on the swarm: ${firstLine(request.reason)}`);
+        });
+        result = 'rolled-back';
+        logger.info(`Stack ${stack} runs release ${manifest.releaseId} (${mode}), converged and healthy; current -> releases/${manifest.releaseId}.`);
+    }
+    catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+        logger.error(failure.message);
+        hostStatus = deployed
+            ? `Stack ${stack} was asked for release ${target ?? '?'} but did not converge on it; current still points at ${before ?? 'nothing'}: an operator must look (docker stack ps ${stack}).`
+            : 'Nothing was changed: the stack was not touched.';
+    }
+    finally {
+        if (lock !== undefined && deployed && lock.held && !connection.closed) {
+            await appendJournal(connection, layout, {
+                time: new Date().toISOString(),
+                action: 'rollback',
+                target: 'swarm',
+                rollbackMode: 'rollback',
+                result,
+                release: after ?? null,
+                previous: before ?? null,
+                mode,
+                to: target ?? null,
+                actor: request.actor,
+                runUrl: request.runUrl,
+                reason: request.reason,
+                halt: { subject: '', nonce: '', acknowledged: false },
+                refused,
+                stopped: [],
+                phases: clock.durations(),
+                ...(failure !== undefined ? { error: firstLine(failure.message) } : {}),
+            }).catch((e) => logger.warning(`Could not append to ${layout.journal}: ${describeError(e)}`));
+        }
+        await lock?.release();
+    }
+    return { result, stack, releaseBefore: before, releaseAfter: after, refused, services, mode, phases: clock.records, hostStatus, error: failure, durationMs: clock.elapsedMs() };
+}
+
+;// CONCATENATED MODULE: ./lib/swarm-rollback-run.js
+/**
+ * `target: swarm`: the swarm stack (named after `project`) returned to an earlier release with
+ * @titan/swarm rollbackSwarm: mode `rollback` only (halt, stop and restart act on Compose
+ * containers), `to` as for Compose, no HARD_HALT (the swarm stack publishes no NATS port), the
+ * target's folder verified again on the host, stack deploy, convergence, then `current`.
+ */
+
+
+
+
+
+
+
+
+
+
+async function runSwarmRollback(logger, signal, reader = new InputReader()) {
+    const connection = readHostConnection(reader, { host: 'the swarm manager to act on', sshKey: 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY' });
+    const target = readHostTarget(reader);
+    const mode = reader.optional('mode', DEFAULTS.mode);
+    if (mode !== 'rollback')
+        throw new configuration_error/* ConfigurationError */.j(`Input mode: ${mode} is not available with target: swarm; only mode: rollback (a return to an earlier release) is.`, { input: 'mode' });
+    const reason = reader.required('reason', 'why: one line carried in the journal');
+    const to = readTo(reader.optional('to', DEFAULTS.to));
+    const settings = {
+        lockTimeoutSeconds: reader.integer('lock-timeout', DEFAULTS.lockTimeout, { min: 0, max: 24 * 3600 }),
+        heartbeatTimeoutSeconds: reader.integer('heartbeat-timeout', DEFAULTS.heartbeatTimeout, { min: 3, max: 3600 }),
+        healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
+        ...runContext(process.env),
+    };
+    core/* setOutput */.uH('result', 'failed');
+    core/* setOutput */.uH('release-id', '');
+    core/* setOutput */.uH('halt-acknowledged', 'false');
+    let ssh;
+    let outcome;
+    try {
+        ssh = await logger.group(`Connect to ${connection.user}@${connection.host}`, () => connectSsh(hostConnectOptions(connection, logger)));
+        outcome = await rollbackSwarm(ssh, {
+            layout: new HostLayout(target.appDir),
+            stack: target.project,
+            to,
+            reason,
+            ...settings,
+            logger,
+            ...(signal !== undefined ? { signal } : {}),
+        });
+    }
+    finally {
+        await ssh?.close();
+    }
+    core/* setOutput */.uH('result', outcome.result);
+    core/* setOutput */.uH('release-id', outcome.releaseAfter ?? '');
+    const summary = new job_summary/* JobSummary */.c3();
+    summary.heading(`${outcome.result === 'rolled-back' ? '↩️ Rolled back on the swarm' : '❌ Swarm rollback failed'}: stack ${outcome.stack} on ${connection.host}`, 2);
+    summary.markdown(`Mode: **${outcome.mode}**`);
+    summary.facts([
+        ['result', outcome.result],
+        ['target', 'swarm (no HARD_HALT published: the stack publishes no NATS port)'],
+        ['release before', outcome.releaseBefore ?? '(none)'],
+        ['release now', outcome.releaseAfter ?? '(none)'],
+        ['reason', reason],
+        ...(outcome.hostStatus !== undefined ? [['swarm now', outcome.hostStatus]] : []),
+        ...outcome.refused.map((r) => ['skipped', `${r.release}: ${r.reason}`]),
+        ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
+    ]);
+    if (outcome.error !== undefined)
+        summary.heading('What went wrong', 3).text(outcome.error.message.split('\n')[0] ?? '');
+    if (outcome.services.length > 0) {
+        summary.table(['service', 'image', 'tasks running and healthy', 'state'], outcome.services.map((s) => [s.service, s.image, `${s.running}/${s.wanted}`, s.waiting ?? 'converged']));
+    }
+    summary.timeline(outcome.phases.map((p) => ({ name: p.name, startedAtMs: p.startedAtMs, durationMs: p.durationMs, outcome: p.outcome })));
+    await summary.write();
+    if (outcome.result !== 'rolled-back')
+        throw new Error(`${outcome.error?.message ?? 'The rollback did not complete.'} ${outcome.hostStatus ?? ''}`.trim(), { cause: outcome.error });
+    logger.info(`Stack ${outcome.stack} runs release ${outcome.releaseAfter ?? ''} again on ${connection.host} (${outcome.mode}).`);
+}
+
 ;// CONCATENATED MODULE: ./lib/summary.js
 /**
  * The job summary of a rollback, for a person who reads it instead of the log: what was halted and
@@ -78357,7 +78880,13 @@ function summary_escape(text) {
 
 
 
+
+
 async function run(logger = core_logger/* coreLogger */.W, signal) {
+    if (new InputReader().choice('target', ['compose', 'swarm'], 'compose') === 'swarm') {
+        await runSwarmRollback(logger, signal);
+        return;
+    }
     const settings = readSettings();
     setOutputs({ result: 'failed', releaseId: '', haltAcknowledged: false });
     let outcome;

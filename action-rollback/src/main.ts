@@ -8,10 +8,16 @@ import { rollbackStack, type RollbackOutcome } from '@titan/rollback/rollback';
 import { describeTo } from '@titan/rollback/rollback-target';
 import { connectSsh } from '@titan/ssh/connect';
 import type { SshConnection } from '@titan/ssh/connection';
+import { InputReader } from '@titan/action-kit/inputs';
 import { readSettings } from './settings.js';
+import { runSwarmRollback } from './swarm-rollback-run.js';
 import { rollbackSummary } from './summary.js';
 
 export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Promise<void> {
+  if (new InputReader().choice('target', ['compose', 'swarm'] as const, 'compose') === 'swarm') {
+    await runSwarmRollback(logger, signal);
+    return;
+  }
   const settings = readSettings();
   setOutputs({ result: 'failed', releaseId: '', haltAcknowledged: false });
 

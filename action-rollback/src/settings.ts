@@ -114,7 +114,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
   };
 }
 
-function readTo(value: string): RollbackTo {
+export function readTo(value: string): RollbackTo {
   if (value === 'last-good') return { kind: 'last-good' };
   if (value === 'previous') return { kind: 'previous' };
   if (RELEASE_ID_PATTERN.test(value)) return { kind: 'release', id: value };

@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4132);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5336);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4132:
+/***/ 5336:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66038,7 +66038,7 @@ function names(value, at, say, nonEmpty) {
 const manifest_MANIFEST_FILE = 'manifest.json';
 const SIGNATURE_FILE = 'manifest.sig';
 /** The compose override that pins every service to its digest; always the last compose file. */
-const DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
+const manifest_DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
 /**
  * Version 2 carries the stack profile (`stack`, stack-profile.ts). Version 1 (signed before profiles)
  * still parses, so a host can verify and return to such a release, but it has no profile: whatever
@@ -66129,8 +66129,8 @@ function checkCrossReferences(manifest) {
         }
         byPath.set(file.path, file);
     });
-    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE) {
-        throw new ManifestError(`compose: the last compose file must be ${DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
+    if (manifest.compose.length < 2 || manifest.compose[manifest.compose.length - 1] !== manifest_DIGEST_OVERRIDE_FILE) {
+        throw new ManifestError(`compose: the last compose file must be ${manifest_DIGEST_OVERRIDE_FILE}, after at least one compose file of the release`);
     }
     if (new Set(manifest.compose).size !== manifest.compose.length)
         throw new ManifestError('compose: a compose file is listed twice');
@@ -66453,7 +66453,7 @@ function compose_model_isMapping(value) {
 }
 /** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
 function definitionFiles(manifest) {
-    return manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+    return manifest.compose.filter((f) => f !== manifest_DIGEST_OVERRIDE_FILE);
 }
 /** Reads the compose files (name -> text), in -f order, leaving out files not given. */
 function readComposeView(files) {
@@ -66590,7 +66590,7 @@ const EXIT_NO_DATABASE = 3;
 /** Verify: no release is current on the host (no current/manifest.json). */
 const EXIT_NO_CURRENT_RELEASE = 3;
 /** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
-const EXIT_HALT_STANDS = 3;
+const exit_status_EXIT_HALT_STANDS = 3;
 /** Provision: the application folder cannot be entered. */
 const EXIT_NO_APP_DIR = 3;
 /** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
@@ -66643,7 +66643,7 @@ function recordsOf(output, kind) {
         .map((r) => r.values);
 }
 /** The values of the last record of `kind`, or undefined when there is none. */
-function lastRecord(output, kind) {
+function host_record_lastRecord(output, kind) {
     return recordsOf(output, kind).pop();
 }
 /** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
@@ -66681,6 +66681,9 @@ const HOST_SCRIPTS = {
     "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
     "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
     "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
+    "titan-swarm-stack-deploy": "set -eu\nexport_env() {\n  env_number=0\n  while IFS= read -r env_line || [ -n \"$env_line\" ]; do\n    env_number=$((env_number + 1))\n    case $env_line in\n      '' | '#'*) continue ;;\n    esac\n    env_key=${env_line%%=*}\n    case $env_key in\n      \"$env_line\" | '' | [0-9]* | *[!A-Za-z0-9_]*)\n        echo \"$1:$env_number: not a NAME=VALUE line\" >&2\n        return 1\n        ;;\n    esac\n    env_value=${env_line#*=}\n    case $env_value in\n      \\\"*\\\") env_value=${env_value#\\\"} env_value=${env_value%\\\"} ;;\n      \\'*\\') env_value=${env_value#\\'} env_value=${env_value%\\'} ;;\n    esac\n    export \"$env_key=$env_value\"\n  done < \"$1\"\n}\nstack=$1\nrelease=$2\nmode=$3\nshift 3\ndir=\"$TITAN_RELEASES/$release\"\nif [ ! -d \"$dir\" ]; then\n  echo \"$dir does not exist\" >&2\n  exit 1\nfi\nexport_env \"$TITAN_ENV_FILE\"\nTITAN_MODE=$mode\nexport TITAN_MODE\nfirst=1\nfor file in \"$@\"; do\n  if [ \"$first\" = 1 ]; then\n    set --\n    first=0\n  fi\n  set -- \"$@\" -c \"$dir/$file\"\ndone\ndocker stack deploy --detach=true --resolve-image never --prune --with-registry-auth \"$@\" -c - \"$stack\"\n",
+    "titan-swarm-stack-remove": "set -eu\nstack=$1\ndocker stack rm \"$stack\"\ni=0\nwhile [ -n \"$(docker ps -aq --filter \"label=com.docker.stack.namespace=$stack\")\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 120 ]; then\n    echo \"the containers of stack $stack are still there after 60 s\" >&2\n    exit 1\n  fi\n  sleep 0.5\ndone\n",
+    "titan-swarm-status": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstack=$1\ntab=$(printf '\\t')\ninfo=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')\n# shellcheck disable=SC2086 # two words\nrecord swarm $info\nrecord now \"$(date +%s)\"\ncase $info in\n  'active true') ;;\n  *) exit 0 ;;\nesac\nservices=$(docker service ls -q --filter \"label=com.docker.stack.namespace=$stack\")\n[ -n \"$services\" ] || exit 0\n# shellcheck disable=SC2086 # one id per word\ndocker service inspect --format '{{.ID}}\t{{.Spec.Name}}\t{{.Spec.TaskTemplate.ContainerSpec.Image}}\t{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}global{{end}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{if .UpdateStatus.StartedAt}}{{.UpdateStatus.StartedAt.Unix}}{{else}}0{{end}}\t{{.UpdateStatus.Message}}{{else}}none\t0\t{{end}}' $services |\n  while IFS=\"$tab\" read -r id name image replicas state started message; do\n    record service \"$id\" \"$name\" \"$image\" \"$replicas\" \"$state\" \"$started\" \"$message\"\n  done\n# shellcheck disable=SC2086 # one id per word\ntasks=$(docker service ps -q --no-trunc $services)\nif [ -n \"$tasks\" ]; then\n  # shellcheck disable=SC2086 # one id per word\n  docker inspect --type task --format '{{.ID}}\t{{.ServiceID}}\t{{.Spec.ContainerSpec.Image}}\t{{with index .Spec.ContainerSpec.Labels \"titan.release\"}}{{.}}{{else}}-{{end}}\t{{.DesiredState}}\t{{.Status.State}}\t{{.CreatedAt.Unix}}\t{{with .Status.ContainerStatus}}{{if .ContainerID}}{{.ContainerID}}{{else}}-{{end}}{{else}}-{{end}}\t{{.Status.Err}}' $tasks |\n    while IFS=\"$tab\" read -r id service image release desired state created container error; do\n      record task \"$id\" \"$service\" \"$image\" \"$release\" \"$desired\" \"$state\" \"$created\" \"$container\" \"$error\"\n    done\nfi\ndocker ps -a --no-trunc --filter \"label=com.docker.stack.namespace=$stack\" --format '{{.ID}}\t{{.Label \"com.docker.swarm.task.id\"}}\t{{.Status}}' |\n  while IFS=\"$tab\" read -r id task status; do\n    record container \"$id\" \"$task\" \"$status\"\n  done\n",
     "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
     "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
     "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-check-bundle \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
@@ -66693,7 +66696,7 @@ const HOST_SCRIPTS = {
 
 
 /** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
-const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
+const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: exit_status_EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
 /** The text of a host script as it is sent (its libraries inlined). */
 function hostScript(name) {
     return HOST_SCRIPTS[name];
@@ -66805,7 +66808,7 @@ async function installRelease(connection, options) {
 async function runVerifying(connection, layout, name, args, messages) {
     try {
         const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: hostScript('titan-check-bundle') });
-        return lastRecord(stdout, 'verified')?.[0] ?? '';
+        return host_record_lastRecord(stdout, 'verified')?.[0] ?? '';
     }
     catch (error) {
         if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
@@ -67713,7 +67716,7 @@ async function requireSecretFiles(connection, layout, paths, what) {
 }
 /** The secret files (relative to the app folder) an installed release mounts, from its compose files on the host. */
 async function releaseSecretPaths(connection, layout, manifest) {
-    const composeFiles = manifest.compose.filter((f) => f !== DIGEST_OVERRIDE_FILE);
+    const composeFiles = manifest.compose.filter((f) => f !== manifest_DIGEST_OVERRIDE_FILE);
     const texts = await readReleaseFiles(connection, layout, manifest.releaseId, composeFiles);
     return secretHostPaths(stackSecretsOf(composeFiles.map((f) => {
         const bytes = texts.get(f);
@@ -67759,8 +67762,8 @@ async function checkSecretFiles(connection, options) {
     }
     return {
         failures,
-        searched: [...(lastRecord(stdout, 'searched') ?? [])].sort(),
-        composeModelSearched: lastRecord(stdout, 'compose-model')?.[0] === 'searched',
+        searched: [...(host_record_lastRecord(stdout, 'searched') ?? [])].sort(),
+        composeModelSearched: host_record_lastRecord(stdout, 'compose-model')?.[0] === 'searched',
     };
 }
 
@@ -68293,7 +68296,11 @@ function readSettings(reader = new InputReader()) {
         }
     }
     const timeoutSeconds = reader.integer('timeout', DEFAULTS.timeoutSeconds, { min: 1, max: 3600 });
-    return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000 };
+    const stackTarget = reader.choice('target', ['compose', 'swarm'], 'compose');
+    if (stackTarget === 'swarm' && bundle !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j('Input bundle is not used with target: swarm: the release current points at is verified on the host, then the swarm stack against its manifest. Leave bundle out.', { input: 'bundle' });
+    }
+    return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000, target: stackTarget };
 }
 function isFolder(path) {
     try {
@@ -68302,6 +68309,557 @@ function isFolder(path) {
     catch {
         return false;
     }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+
+
+
+const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
+class HostHaltedError extends Error {
+    name = 'HostHaltedError';
+    mark;
+    constructor(message, mark) {
+        super(message);
+        this.mark = mark;
+    }
+}
+/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
+function describeHalt(mark) {
+    return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
+}
+function parseHaltMark(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : '');
+        return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
+    }
+    catch {
+        // A mark that cannot be read is still a halt.
+        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'the halt mark cannot be read', rollbackMode: 'unknown', nonce: '' };
+    }
+}
+/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
+async function writeHaltMark(connection, layout, mark) {
+    if (!NONCE_PATTERN.test(mark.nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
+    const line = JSON.stringify(mark);
+    await runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
+}
+/** The halt mark now, or undefined. */
+async function readHaltMark(connection, layout) {
+    const { stdout } = await runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
+    const mark = lastRecord(stdout, 'halted');
+    return mark === undefined ? undefined : parseHaltMark(mark[0] ?? '');
+}
+/**
+ * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
+ * mark that is there instead, if any: that halt stands.
+ */
+async function liftHaltMark(connection, layout, nonce) {
+    if (nonce !== '' && !NONCE_PATTERN.test(nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
+    const { stdout, exitCode } = await runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
+        timeoutMs: 30_000,
+        acceptExitCodes: [EXIT_HALT_STANDS],
+    });
+    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
+
+
+
+
+class HostStateError extends Error {
+    name = 'HostStateError';
+}
+async function readHostState(connection, layout) {
+    let stdout;
+    try {
+        stdout = (await host_script_runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
+    }
+    catch (error) {
+        throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
+            `The host must be provisioned first (action-provision lays out ${layout.appDir} with ${layout.releasesDir}, ${layout.envFile} and ${layout.trustDir}).`, { cause: error });
+    }
+    return parseHostState(stdout);
+}
+function parseHostState(stdout) {
+    let current;
+    let strayCurrent;
+    const releases = [];
+    const partials = [];
+    let trustedKeys = 0;
+    let envFile = { present: false };
+    const guards = [];
+    let mode;
+    let halted;
+    let now = Math.floor(Date.now() / 1000);
+    for (const { kind, values: words } of hostRecords(stdout)) {
+        const rest = words.join(' ');
+        switch (kind) {
+            case 'now':
+                now = Number(words[0]);
+                break;
+            case 'current': {
+                const match = /^releases\/([^/]+)$/.exec(rest);
+                if (match?.[1] !== undefined && release_id_RELEASE_ID_PATTERN.test(match[1]))
+                    current = match[1];
+                else
+                    strayCurrent = rest;
+                break;
+            }
+            case 'release': {
+                const [id, mtime, bad, confirmed] = words;
+                if (id !== undefined && release_id_RELEASE_ID_PATTERN.test(id)) {
+                    releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
+                }
+                break;
+            }
+            case 'partial':
+                if (words[0] !== undefined)
+                    partials.push({ name: words[0], mtime: Number(words[1]) });
+                break;
+            case 'trust':
+                trustedKeys = Number(words[0]);
+                break;
+            case 'env':
+                envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
+                break;
+            case 'guard': {
+                const guard = parseGuardRecord(words[1] ?? '', words[0] === '1');
+                if (guard !== undefined)
+                    guards.push(guard);
+                break;
+            }
+            case 'mode':
+                mode = rest.trim();
+                break;
+            case 'halted':
+                halted = parseHaltMark(words[0] ?? '');
+                break;
+            default:
+                break;
+        }
+    }
+    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
+}
+function parseGuardRecord(json, alive) {
+    try {
+        const value = JSON.parse(json);
+        const release = value['release'];
+        const previous = value['previous'];
+        if (typeof release !== 'string' || !release_id_RELEASE_ID_PATTERN.test(release))
+            return undefined;
+        return {
+            release,
+            previous: typeof previous === 'string' ? previous : '',
+            pid: Number(value['pid']),
+            deadline: Number(value['deadline']),
+            startedAt: Number(value['startedAt']),
+            alive,
+        };
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-status.js
+
+
+async function readSwarmStatus(connection, layout, stack) {
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-swarm-status', [stack], { timeoutMs: 60_000 });
+    return parseSwarmStatus(stdout);
+}
+function parseSwarmStatus(stdout) {
+    const swarm = host_record_lastRecord(stdout, 'swarm') ?? [];
+    const now = Number(host_record_lastRecord(stdout, 'now')?.[0] ?? NaN);
+    return {
+        swarm: swarm[0] ?? 'unknown',
+        manager: swarm[1] === 'true',
+        now,
+        services: recordsOf(stdout, 'service').map(([id = '', name = '', image = '', replicas = '', updateState = '', updateStarted = '', updateMessage = '']) => ({
+            id,
+            name,
+            image,
+            replicas: replicas === 'global' ? undefined : Number(replicas),
+            updateState,
+            updateStarted: Number(updateStarted),
+            updateMessage,
+        })),
+        tasks: recordsOf(stdout, 'task').map(([id = '', serviceId = '', image = '', release = '', desired = '', state = '', created = '', container = '', error = '']) => ({
+            id,
+            serviceId,
+            image,
+            release,
+            desired,
+            state,
+            created: Number(created),
+            container,
+            error,
+        })),
+        containers: recordsOf(stdout, 'container').map(([id = '', task = '', status = '']) => ({ id, task, status })),
+    };
+}
+/** The health a container's status says: healthy, unhealthy, starting, or none (no healthcheck). */
+function containerHealth(status) {
+    if (status.includes('(healthy)'))
+        return 'healthy';
+    if (status.includes('(unhealthy)'))
+        return 'unhealthy';
+    if (status.includes('(health: starting)'))
+        return 'starting';
+    return 'none';
+}
+/** The compose service name of a stack service (`<stack>_<service>`). */
+function composeServiceOf(stack, serviceName) {
+    return serviceName.startsWith(`${stack}_`) ? serviceName.slice(stack.length + 1) : serviceName;
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/convergence.js
+/**
+ * When a stack has converged on a release, judged from one reading of the swarm (swarm-status.ts):
+ * every service of the release exists with the release's pinned image as its spec, its update is
+ * not running (none or completed), and it has as many tasks Running as it asks for, each of this
+ * release (its container's `titan.release` label) and image, each container healthy (or without a
+ * healthcheck). A task of this release that Failed or was Rejected since the deploy began, or an
+ * update the swarm paused or rolled back, is a failure naming the service and the swarm's error:
+ * a release that never gets healthy fails as soon as the swarm gives up on its first task, not at
+ * the timeout.
+ */
+
+const FAILED_TASK_STATES = new Set(['failed', 'rejected']);
+const STOPPED_UPDATE_STATES = new Set(['paused', 'rollback_started', 'rollback_paused', 'rollback_completed']);
+function judgeConvergence(status, target) {
+    const services = [];
+    for (const [service, image] of [...target.images].sort(([a], [b]) => a.localeCompare(b))) {
+        const spec = status.services.find((s) => s.name === `${target.stack}_${service}`);
+        if (spec === undefined) {
+            services.push({ service, image, running: 0, wanted: 1, waiting: 'the service is not created yet' });
+            continue;
+        }
+        if (spec.image !== image) {
+            return failed(services, service, `its spec runs image ${spec.image}, not the release's ${image}: something else changed the service`);
+        }
+        const tasks = status.tasks.filter((t) => t.serviceId === spec.id);
+        const failedTask = tasks
+            .filter((t) => t.release === target.releaseId && t.created >= target.since && FAILED_TASK_STATES.has(t.state))
+            .sort((a, b) => b.created - a.created)[0];
+        if (failedTask !== undefined) {
+            return failed(services, service, `task ${failedTask.id.slice(0, 12)} ${failedTask.state}: ${failedTask.error || 'the swarm gave no error'}`);
+        }
+        const current = spec.updateStarted >= target.since;
+        if (current && STOPPED_UPDATE_STATES.has(spec.updateState)) {
+            return failed(services, service, `the swarm ${spec.updateState.replace('_', ' ')} its update: ${spec.updateMessage || 'no message'}${lastError(tasks)}`);
+        }
+        const wanted = spec.replicas ?? Math.max(1, tasks.filter((t) => t.desired === 'running').length);
+        const ready = tasks.filter((t) => t.desired === 'running' && t.state === 'running' && t.release === target.releaseId && t.image === image && healthy(status, t));
+        let waiting;
+        if (ready.length < wanted)
+            waiting = `${ready.length} of ${wanted} task(s) of this release running and healthy${taskStates(status, tasks, target.releaseId)}`;
+        else if (tasks.some((t) => t.desired === 'running' && !ready.includes(t)))
+            waiting = 'an older task is still running';
+        else if (current && spec.updateState === 'updating')
+            waiting = 'its update is still in progress (the monitor window)';
+        services.push({ service, image, running: ready.length, wanted, waiting });
+    }
+    return { state: services.every((s) => s.waiting === undefined) ? 'converged' : 'waiting', services };
+}
+function failed(services, service, reason) {
+    return { state: 'failed', services, service, reason };
+}
+function healthy(status, task) {
+    const container = status.containers.find((c) => c.task === task.id);
+    if (container === undefined)
+        return false;
+    const health = containerHealth(container.status);
+    return health === 'healthy' || health === 'none';
+}
+function taskStates(status, tasks, releaseId) {
+    const mine = tasks.filter((t) => t.release === releaseId && t.desired === 'running');
+    if (mine.length === 0)
+        return '';
+    const states = mine.map((t) => {
+        const container = status.containers.find((c) => c.task === t.id);
+        return container === undefined ? t.state : `${t.state}, ${container.status}`;
+    });
+    return ` (${states.join('; ')})`;
+}
+function lastError(tasks) {
+    const withError = tasks.filter((t) => t.error !== '').sort((a, b) => b.created - a.created)[0];
+    return withError === undefined ? '' : `; last task error: ${withError.error}`;
+}
+/** The services not yet converged, one phrase each. */
+function describeWaiting(convergence) {
+    const waiting = convergence.services.filter((s) => s.waiting !== undefined);
+    return waiting.map((s) => `${s.service}: ${s.waiting ?? ''}`).join('; ');
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/stack-definition.js
+/**
+ * Whether the swarm can run a release exactly as it was signed, decided on the runner from the
+ * verified bundle before anything changes on the host. `docker stack deploy` quietly drops or
+ * changes what a swarm cannot honour; the swarm target refuses such a release instead (fail closed):
+ *
+ *  - a port published on a host IP (`"127.0.0.1:8083:8083"`, `host_ip:`): the swarm ignores the
+ *    IP and publishes the port through its ingress mesh on EVERY interface of every node: a stack
+ *    that keeps its ports on the loopback would be open to the world;
+ *  - `network_mode` (host, a container, none): services join overlay networks only;
+ *  - database migrations: the swarm target has no one-off task to run them in, one transaction
+ *    each, with their history read back, as a Compose deploy does; a release carrying any is
+ *    refused rather than started against a database that lacks them.
+ *  - a release without the digest override, or a service without a pinned image.
+ */
+
+
+class SwarmRefusedError extends Error {
+    name = 'SwarmRefusedError';
+    problems;
+    constructor(releaseId, problems) {
+        super(`Release ${releaseId} cannot run on the swarm as it was signed; nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+            'Sign a release for the swarm target (no host-IP ports: publish nothing and verify through the tasks, or publish on all interfaces deliberately), or deploy with target: compose.');
+        this.problems = problems;
+    }
+}
+function stack_definition_isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** Every reason the swarm cannot honour the release (none: it can). */
+function swarmDefinitionProblems(bundle) {
+    const { manifest, compose } = bundle;
+    const problems = [];
+    if (manifest.compose[manifest.compose.length - 1] !== DIGEST_OVERRIDE_FILE)
+        problems.push(`the release's compose files do not end with the digest override ${DIGEST_OVERRIDE_FILE}`);
+    for (const [service, view] of [...compose.services].sort(([a], [b]) => a.localeCompare(b))) {
+        if (manifest.images[service] === undefined)
+            problems.push(`${service}: the manifest pins no image for it`);
+        const sections = JSON.parse(view.definition).filter((e) => stack_definition_isMapping(e.section));
+        for (const { file, section } of sections) {
+            for (const port of stack_definition_portsOf(section['ports']))
+                problems.push(`${service} (${file}): port ${port}`);
+            if (section['network_mode'] !== undefined)
+                problems.push(`${service} (${file}): network_mode ${JSON.stringify(section['network_mode'])} (swarm services join overlay networks only)`);
+        }
+    }
+    const migrations = manifest.files.filter((f) => f.path.startsWith('migrations/') && f.path.endsWith('.sql'));
+    if (migrations.length > 0) {
+        problems.push(`it carries ${migrations.length} database migration(s) (${migrations.map((f) => f.path).join(', ')}): the swarm target does not run migrations`);
+    }
+    return problems;
+}
+/** Throws SwarmRefusedError unless the swarm can run the release as signed. */
+function requireSwarmDefinition(bundle) {
+    const problems = swarmDefinitionProblems(bundle);
+    if (problems.length > 0)
+        throw new SwarmRefusedError(bundle.manifest.releaseId, problems);
+}
+/** The ports published on a host IP, each in words. */
+function stack_definition_portsOf(ports) {
+    if (!Array.isArray(ports))
+        return [];
+    const out = [];
+    for (const port of ports) {
+        if (typeof port === 'string' || typeof port === 'number') {
+            const text = String(port);
+            const ip = hostIpOf(text);
+            if (ip !== undefined)
+                out.push(`"${text}" is published on host IP ${ip}, which the swarm ignores (its ingress mesh would publish it on every interface)`);
+        }
+        else if (stack_definition_isMapping(port) && typeof port['host_ip'] === 'string' && port['host_ip'] !== '') {
+            out.push(`${JSON.stringify(port['published'] ?? '?')}:${JSON.stringify(port['target'] ?? '?')} is published on host_ip ${port['host_ip']}, which the swarm ignores (its ingress mesh would publish it on every interface)`);
+        }
+    }
+    return out;
+}
+/** The host IP of a short port syntax (`IP:HOST:CONTAINER`, `[::1]:HOST:CONTAINER`), if it names one. */
+function hostIpOf(port) {
+    const bracketed = /^\[([^\]]+)\]:/.exec(port);
+    if (bracketed !== null)
+        return bracketed[1];
+    const parts = port.split(':');
+    return parts.length >= 3 ? parts.slice(0, parts.length - 2).join(':') : undefined;
+}
+/** Compose service -> the pinned reference the release runs it with. */
+function releaseImages(bundle) {
+    return new Map(Object.entries(bundle.manifest.images).map(([service, image]) => [service, pinnedImageReference(image.image, image.digest)]));
+}
+/** The compose file the runner adds to a stack deploy: every service's containers labelled with the release id. */
+function stack_definition_releaseLabelFile(services, releaseId) {
+    return `services:\n${services.map((s) => `  ${JSON.stringify(s)}:\n    labels:\n      titan.release: ${JSON.stringify(releaseId)}\n`).join('')}`;
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/stack-deploy.js
+
+
+
+
+/** The stack did not converge on the release: a task failed, the swarm stopped the update, or time ran out. */
+class SwarmConvergenceError extends Error {
+    name = 'SwarmConvergenceError';
+    /** The service that failed (undefined for a timeout over several). */
+    service;
+    services;
+    constructor(message, service, services) {
+        super(message);
+        this.service = service;
+        this.services = services;
+    }
+}
+/** The swarm cannot take a stack here: this engine is no manager of an active swarm. */
+class NotSwarmManagerError extends Error {
+    name = 'NotSwarmManagerError';
+}
+/** Reads the swarm and requires an active swarm whose manager this engine is. */
+async function requireManager(connection, layout, stack) {
+    const status = await readSwarmStatus(connection, layout, stack);
+    if (status.swarm !== 'active' || !status.manager) {
+        throw new NotSwarmManagerError(`The Docker engine of ${connection.host} is not a manager of an active swarm (swarm state ${status.swarm}, manager ${String(status.manager)}). ` +
+            'Nothing was changed. target: swarm deploys through a manager node: run `docker swarm init` (or join it as a manager) first, or deploy with target: compose.');
+    }
+    return status;
+}
+/** `docker stack deploy` of releases/<id>; returns once the swarm took the spec. */
+async function deployStack(connection, release, logger) {
+    const { layout, stack, releaseId, composeFiles, images, mode } = release;
+    const stdin = releaseLabelFile([...images.keys()].sort(), releaseId);
+    const { stdout } = await runHostScript(connection, layout, 'titan-swarm-stack-deploy', [stack, releaseId, mode, ...composeFiles], { timeoutMs: 5 * 60_000, stdin });
+    for (const line of stdout.split('\n').filter((l) => l.trim() !== ''))
+        logger.debug(line);
+    logger.info(`docker stack deploy: stack ${stack} now asks for release ${releaseId} (${images.size} services, digests pinned, TITAN_MODE=${mode}).`);
+}
+/** Polls the swarm until the stack converged on the release; throws SwarmConvergenceError otherwise. */
+async function watchConvergence(connection, release, options) {
+    const { logger, timeoutSeconds } = options;
+    const pollMs = options.pollMs ?? 1000;
+    const deadline = performance.now() + timeoutSeconds * 1000;
+    const target = { stack: release.stack, releaseId: release.releaseId, images: release.images, since: options.since };
+    let said = '';
+    let last;
+    for (;;) {
+        options.signal?.throwIfAborted();
+        last = judgeConvergence(await readSwarmStatus(connection, release.layout, release.stack), target);
+        if (last.state === 'converged') {
+            logger.info(`Stack ${release.stack} converged on release ${release.releaseId}: ${last.services.map((s) => `${s.service} ${s.running}/${s.wanted}`).join(', ')}.`);
+            return last.services;
+        }
+        if (last.state === 'failed') {
+            throw new SwarmConvergenceError(`Service ${last.service} of stack ${release.stack} failed on release ${release.releaseId}: ${last.reason}.`, last.service, last.services);
+        }
+        const waiting = describeWaiting(last);
+        if (performance.now() > deadline) {
+            const names = last.services.filter((s) => s.waiting !== undefined).map((s) => s.service);
+            throw new SwarmConvergenceError(`Stack ${release.stack} did not converge on release ${release.releaseId} within ${timeoutSeconds} s (health-timeout): ${waiting}.`, names.length === 1 ? names[0] : undefined, last.services);
+        }
+        if (waiting !== said)
+            logger.info(`Waiting for the swarm: ${waiting}`);
+        said = waiting;
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+}
+/** Removes the stack (a first release that did not converge) and waits until its containers are gone. */
+async function removeStack(connection, layout, stack) {
+    await runHostScript(connection, layout, 'titan-swarm-stack-remove', [stack], { timeoutMs: 120_000 });
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-release.js
+
+
+
+
+/** The manifest of releases/<id> on the host (read, not verified: verify it first). */
+async function hostManifest(connection, layout, releaseId) {
+    const bytes = (await readReleaseFiles(connection, layout, releaseId, [manifest_MANIFEST_FILE])).get(manifest_MANIFEST_FILE);
+    if (bytes === undefined)
+        throw new Error(`${layout.releaseDir(releaseId)}/${manifest_MANIFEST_FILE} is missing on ${connection.host}.`);
+    return manifest_parseManifest(bytes);
+}
+/** releases/<id> verified again on the host, then its manifest: what a return to it deploys. */
+async function verifiedHostRelease(connection, layout, releaseId) {
+    await verifyRelease(connection, layout, releaseId);
+    return hostManifest(connection, layout, releaseId);
+}
+function stackRelease(layout, stack, manifest, mode) {
+    return { layout, stack, releaseId: manifest.releaseId, composeFiles: manifest.compose, images: releaseImages({ manifest }), mode };
+}
+
+;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-verify.js
+
+
+
+
+async function verifySwarm(connection, request) {
+    const { layout, stack, logger } = request;
+    const state = await readHostState(connection, layout);
+    const releaseId = state.current;
+    if (releaseId === undefined)
+        return { ok: false, stack, releaseId, services: [], problem: `No release is current on ${connection.host} (${layout.current}).` };
+    try {
+        const manifest = await verifiedHostRelease(connection, layout, releaseId);
+        logger.info(`Release ${releaseId} (current) verifies again on the host.`);
+        const swarm = await requireManager(connection, layout, stack);
+        const services = await watchConvergence(connection, stackRelease(layout, stack, manifest, 'DISARMED'), {
+            since: swarm.now,
+            timeoutSeconds: request.timeoutSeconds,
+            logger,
+            ...(request.pollMs !== undefined ? { pollMs: request.pollMs } : {}),
+        });
+        return { ok: true, stack, releaseId, services, problem: undefined };
+    }
+    catch (error) {
+        return { ok: false, stack, releaseId, services: error instanceof SwarmConvergenceError ? error.services : [], problem: describeError(error) };
+    }
+}
+
+;// CONCATENATED MODULE: ./lib/swarm-verify-run.js
+/**
+ * `target: swarm`: the release `current` points at verified again on the host, then the swarm stack
+ * (named after `project`) against its manifest: every service on the pinned digest, its tasks of
+ * this release Running and healthy, no update running (@titan/swarm verifySwarm). The summary has a
+ * row per service; `healthy` is the output.
+ */
+
+
+
+
+
+
+async function runSwarmVerify(settings, logger) {
+    let report;
+    const summary = new job_summary/* JobSummary */.c3();
+    try {
+        const connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
+        try {
+            report = await logger.group(`Verify swarm stack ${settings.project}`, () => verifySwarm(connection, { layout: new HostLayout(settings.appDir), stack: settings.project, timeoutSeconds: Math.ceil(settings.timeoutMs / 1000), logger }));
+        }
+        finally {
+            await connection.close();
+        }
+        summary.heading(`${report.ok ? '✅ Verified' : '❌ Not verified'}: swarm stack ${report.stack} on ${settings.host}`, 2);
+        summary.facts([
+            ['release', report.releaseId ?? '(none current)'],
+            ['target', 'swarm'],
+            ...(report.problem !== undefined ? [['problem', report.problem]] : []),
+        ]);
+        if (report.services.length > 0) {
+            summary.table(['service', 'image', 'tasks running and healthy', 'state'], report.services.map((s) => [s.service, s.image, `${s.running}/${s.wanted}`, s.waiting ?? 'converged']));
+        }
+    }
+    catch (error) {
+        summary.heading('❌ Not verified').text(error instanceof Error ? error.message : String(error));
+        throw error;
+    }
+    finally {
+        core/* setOutput */.uH('healthy', String(report?.ok ?? false));
+        await summary.write();
+    }
+    if (!report.ok)
+        throw new Error(`Swarm stack ${report.stack} on ${settings.host} is not verified: ${report.problem ?? 'no reason known'}`);
+    logger.info(`Swarm stack ${report.stack} runs release ${report.releaseId ?? ''}, every service converged and healthy.`);
 }
 
 ;// CONCATENATED MODULE: ./lib/main.js
@@ -68316,8 +68874,13 @@ function isFolder(path) {
 
 
 
+
 async function run(logger = coreLogger) {
     const settings = readSettings();
+    if (settings.target === 'swarm') {
+        await runSwarmVerify(settings, logger);
+        return;
+    }
     const summary = new job_summary/* JobSummary */.c3();
     let report;
     try {

@@ -12,6 +12,7 @@ import { readLocalBundle } from '@titan/release/local-bundle';
 import { readHostRelease } from '@titan/verify/host-release';
 import { renderVerifySummary, verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
 import { readSettings, type VerifySettings } from './settings.js';
+import { runSwarmVerify } from './swarm-verify-run.js';
 
 interface ReleaseToVerify {
   readonly manifest: ReleaseManifest;
@@ -21,6 +22,10 @@ interface ReleaseToVerify {
 
 export async function run(logger: Logger = coreLogger): Promise<void> {
   const settings = readSettings();
+  if (settings.target === 'swarm') {
+    await runSwarmVerify(settings, logger);
+    return;
+  }
   const summary = new JobSummary();
   let report: VerifyReport | undefined;
   try {

@@ -11,6 +11,8 @@ export interface VerifySettings extends HostConnectionSettings, HostTargetSettin
   /** Raw 32-byte release public keys (zero or one). */
   readonly publicKeys: readonly Uint8Array[];
   readonly timeoutMs: number;
+  /** Where the stack runs: Docker Compose (default) or a Docker Swarm stack. */
+  readonly target: 'compose' | 'swarm';
 }
 
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
@@ -44,7 +46,11 @@ export function readSettings(reader = new InputReader()): VerifySettings {
     }
   }
   const timeoutSeconds = reader.integer('timeout', DEFAULTS.timeoutSeconds, { min: 1, max: 3600 });
-  return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000 };
+  const stackTarget = reader.choice('target', ['compose', 'swarm'] as const, 'compose');
+  if (stackTarget === 'swarm' && bundle !== undefined) {
+    throw new ConfigurationError('Input bundle is not used with target: swarm: the release current points at is verified on the host, then the swarm stack against its manifest. Leave bundle out.', { input: 'bundle' });
+  }
+  return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000, target: stackTarget };
 }
 
 function isFolder(path: string): boolean {

@@ -19,6 +19,8 @@ export type DeployResult = 'deployed' | 'rolled-back' | 'failed' | 'cancelled';
 export interface DeployJournalEntry {
   readonly time: string;
   readonly action: 'deploy';
+  /** Where the stack runs: absent for Docker Compose (the default), `swarm` for a swarm stack. */
+  readonly target?: 'swarm';
   readonly result: DeployResult;
   readonly release: string;
   readonly previous: string | null;
@@ -40,6 +42,8 @@ export interface DeployJournalEntry {
 export interface RollbackJournalEntry {
   readonly time: string;
   readonly action: 'rollback';
+  /** Absent for Docker Compose; `swarm` for a swarm stack (no HARD_HALT is published: halt is empty). */
+  readonly target?: 'swarm';
   readonly rollbackMode: string;
   readonly result: string;
   readonly release: string | null;
