@@ -850,6 +850,8443 @@ class DecodedURL extends URL {
 
 /***/ }),
 
+/***/ 5457:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.multiAuthenticator = multiAuthenticator;
+exports.noAuthFn = noAuthFn;
+exports.usernamePasswordAuthenticator = usernamePasswordAuthenticator;
+exports.tokenAuthenticator = tokenAuthenticator;
+exports.nkeyAuthenticator = nkeyAuthenticator;
+exports.jwtAuthenticator = jwtAuthenticator;
+exports.credsAuthenticator = credsAuthenticator;
+/*
+ * Copyright 2020-2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const nkeys_1 = __nccwpck_require__(2112);
+const encoders_1 = __nccwpck_require__(7077);
+function multiAuthenticator(authenticators) {
+    return (nonce) => {
+        let auth = {};
+        authenticators.forEach((a) => {
+            const args = a(nonce) || {};
+            auth = Object.assign(auth, args);
+        });
+        return auth;
+    };
+}
+function noAuthFn() {
+    return () => {
+        return;
+    };
+}
+/**
+ * Returns a user/pass authenticator for the specified user and optional password
+ * @param { string | () => string } user
+ * @param {string | () => string } pass
+ * @return {UserPass}
+ */
+function usernamePasswordAuthenticator(user, pass) {
+    return () => {
+        const u = typeof user === "function" ? user() : user;
+        const p = typeof pass === "function" ? pass() : pass;
+        return { user: u, pass: p };
+    };
+}
+/**
+ * Returns a token authenticator for the specified token
+ * @param { string | () => string } token
+ * @return {TokenAuth}
+ */
+function tokenAuthenticator(token) {
+    return () => {
+        const auth_token = typeof token === "function" ? token() : token;
+        return { auth_token };
+    };
+}
+/**
+ * Returns an Authenticator that returns a NKeyAuth based that uses the
+ * specified seed or function returning a seed.
+ * @param {Uint8Array | (() => Uint8Array)} seed - the nkey seed
+ * @return {NKeyAuth}
+ */
+function nkeyAuthenticator(seed) {
+    return (nonce) => {
+        const s = typeof seed === "function" ? seed() : seed;
+        const kp = s ? nkeys_1.nkeys.fromSeed(s) : undefined;
+        const nkey = kp ? kp.getPublicKey() : "";
+        const challenge = encoders_1.TE.encode(nonce || "");
+        const sigBytes = kp !== undefined && nonce ? kp.sign(challenge) : undefined;
+        const sig = sigBytes ? nkeys_1.nkeys.encode(sigBytes) : "";
+        return { nkey, sig };
+    };
+}
+/**
+ * Returns an Authenticator function that returns a JwtAuth.
+ * If a seed is provided, the public key, and signature are
+ * calculated.
+ *
+ * @param {string | ()=>string} ajwt - the jwt
+ * @param {Uint8Array | ()=> Uint8Array } seed - the optional nkey seed
+ * @return {Authenticator}
+ */
+function jwtAuthenticator(ajwt, seed) {
+    return (nonce) => {
+        const jwt = typeof ajwt === "function" ? ajwt() : ajwt;
+        const fn = nkeyAuthenticator(seed);
+        const { nkey, sig } = fn(nonce);
+        return { jwt, nkey, sig };
+    };
+}
+/**
+ * Returns an Authenticator function that returns a JwtAuth.
+ * This is a convenience Authenticator that parses the
+ * specified creds and delegates to the jwtAuthenticator.
+ * @param {Uint8Array | () => Uint8Array } creds - the contents of a creds file or a function that returns the creds
+ * @returns {JwtAuth}
+ */
+function credsAuthenticator(creds) {
+    const fn = typeof creds !== "function" ? () => creds : creds;
+    const parse = () => {
+        const CREDS = /\s*(?:(?:[-]{3,}[^\n]*[-]{3,}\n)(.+)(?:\n\s*[-]{3,}[^\n]*[-]{3,}\n))/ig;
+        const s = encoders_1.TD.decode(fn());
+        // get the JWT
+        let m = CREDS.exec(s);
+        if (!m) {
+            throw new Error("unable to parse credentials");
+        }
+        const jwt = m[1].trim();
+        // get the nkey
+        m = CREDS.exec(s);
+        if (!m) {
+            throw new Error("unable to parse credentials");
+        }
+        const seed = encoders_1.TE.encode(m[1].trim());
+        return { jwt, seed };
+    };
+    const jwtFn = () => {
+        const { jwt } = parse();
+        return jwt;
+    };
+    const nkeyFn = () => {
+        const { seed } = parse();
+        return seed;
+    };
+    return jwtAuthenticator(jwtFn, nkeyFn);
+}
+//# sourceMappingURL=authenticator.js.map
+
+/***/ }),
+
+/***/ 240:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2020-2022 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Bench = exports.Metric = void 0;
+exports.throughput = throughput;
+exports.msgThroughput = msgThroughput;
+exports.humanizeBytes = humanizeBytes;
+const types_1 = __nccwpck_require__(4960);
+const nuid_1 = __nccwpck_require__(3836);
+const util_1 = __nccwpck_require__(5043);
+class Metric {
+    name;
+    duration;
+    date;
+    payload;
+    msgs;
+    lang;
+    version;
+    bytes;
+    asyncRequests;
+    min;
+    max;
+    constructor(name, duration) {
+        this.name = name;
+        this.duration = duration;
+        this.date = Date.now();
+        this.payload = 0;
+        this.msgs = 0;
+        this.bytes = 0;
+    }
+    toString() {
+        const sec = (this.duration) / 1000;
+        const mps = Math.round(this.msgs / sec);
+        const label = this.asyncRequests ? "asyncRequests" : "";
+        let minmax = "";
+        if (this.max) {
+            minmax = `${this.min}/${this.max}`;
+        }
+        return `${this.name}${label ? " [asyncRequests]" : ""} ${humanizeNumber(mps)} msgs/sec - [${sec.toFixed(2)} secs] ~ ${throughput(this.bytes, sec)} ${minmax}`;
+    }
+    toCsv() {
+        return `"${this.name}",${new Date(this.date).toISOString()},${this.lang},${this.version},${this.msgs},${this.payload},${this.bytes},${this.duration},${this.asyncRequests ? this.asyncRequests : false}\n`;
+    }
+    static header() {
+        return `Test,Date,Lang,Version,Count,MsgPayload,Bytes,Millis,Async\n`;
+    }
+}
+exports.Metric = Metric;
+class Bench {
+    nc;
+    callbacks;
+    msgs;
+    size;
+    subject;
+    asyncRequests;
+    pub;
+    sub;
+    req;
+    rep;
+    perf;
+    payload;
+    constructor(nc, opts = {
+        msgs: 100000,
+        size: 128,
+        subject: "",
+        asyncRequests: false,
+        pub: false,
+        sub: false,
+        req: false,
+        rep: false,
+    }) {
+        this.nc = nc;
+        this.callbacks = opts.callbacks || false;
+        this.msgs = opts.msgs || 0;
+        this.size = opts.size || 0;
+        this.subject = opts.subject || nuid_1.nuid.next();
+        this.asyncRequests = opts.asyncRequests || false;
+        this.pub = opts.pub || false;
+        this.sub = opts.sub || false;
+        this.req = opts.req || false;
+        this.rep = opts.rep || false;
+        this.perf = new util_1.Perf();
+        this.payload = this.size ? new Uint8Array(this.size) : types_1.Empty;
+        if (!this.pub && !this.sub && !this.req && !this.rep) {
+            throw new Error("no options selected");
+        }
+    }
+    async run() {
+        this.nc.closed()
+            .then((err) => {
+            if (err) {
+                throw err;
+            }
+        });
+        if (this.callbacks) {
+            await this.runCallbacks();
+        }
+        else {
+            await this.runAsync();
+        }
+        return this.processMetrics();
+    }
+    processMetrics() {
+        const nc = this.nc;
+        const { lang, version } = nc.protocol.transport;
+        if (this.pub && this.sub) {
+            this.perf.measure("pubsub", "pubStart", "subStop");
+        }
+        if (this.req && this.rep) {
+            this.perf.measure("reqrep", "reqStart", "reqStop");
+        }
+        const measures = this.perf.getEntries();
+        const pubsub = measures.find((m) => m.name === "pubsub");
+        const reqrep = measures.find((m) => m.name === "reqrep");
+        const req = measures.find((m) => m.name === "req");
+        const rep = measures.find((m) => m.name === "rep");
+        const pub = measures.find((m) => m.name === "pub");
+        const sub = measures.find((m) => m.name === "sub");
+        const stats = this.nc.stats();
+        const metrics = [];
+        if (pubsub) {
+            const { name, duration } = pubsub;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs * 2;
+            m.bytes = stats.inBytes + stats.outBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        if (reqrep) {
+            const { name, duration } = reqrep;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs * 2;
+            m.bytes = stats.inBytes + stats.outBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        if (pub) {
+            const { name, duration } = pub;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs;
+            m.bytes = stats.outBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        if (sub) {
+            const { name, duration } = sub;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs;
+            m.bytes = stats.inBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        if (rep) {
+            const { name, duration } = rep;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs;
+            m.bytes = stats.inBytes + stats.outBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        if (req) {
+            const { name, duration } = req;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs;
+            m.bytes = stats.inBytes + stats.outBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        return metrics;
+    }
+    async runCallbacks() {
+        const jobs = [];
+        if (this.sub) {
+            const d = (0, util_1.deferred)();
+            jobs.push(d);
+            let i = 0;
+            this.nc.subscribe(this.subject, {
+                max: this.msgs,
+                callback: () => {
+                    i++;
+                    if (i === 1) {
+                        this.perf.mark("subStart");
+                    }
+                    if (i === this.msgs) {
+                        this.perf.mark("subStop");
+                        this.perf.measure("sub", "subStart", "subStop");
+                        d.resolve();
+                    }
+                },
+            });
+        }
+        if (this.rep) {
+            const d = (0, util_1.deferred)();
+            jobs.push(d);
+            let i = 0;
+            this.nc.subscribe(this.subject, {
+                max: this.msgs,
+                callback: (_, m) => {
+                    m.respond(this.payload);
+                    i++;
+                    if (i === 1) {
+                        this.perf.mark("repStart");
+                    }
+                    if (i === this.msgs) {
+                        this.perf.mark("repStop");
+                        this.perf.measure("rep", "repStart", "repStop");
+                        d.resolve();
+                    }
+                },
+            });
+        }
+        if (this.pub) {
+            const job = (async () => {
+                this.perf.mark("pubStart");
+                for (let i = 0; i < this.msgs; i++) {
+                    this.nc.publish(this.subject, this.payload);
+                }
+                await this.nc.flush();
+                this.perf.mark("pubStop");
+                this.perf.measure("pub", "pubStart", "pubStop");
+            })();
+            jobs.push(job);
+        }
+        if (this.req) {
+            const job = (async () => {
+                if (this.asyncRequests) {
+                    this.perf.mark("reqStart");
+                    const a = [];
+                    for (let i = 0; i < this.msgs; i++) {
+                        a.push(this.nc.request(this.subject, this.payload, { timeout: 20000 }));
+                    }
+                    await Promise.all(a);
+                    this.perf.mark("reqStop");
+                    this.perf.measure("req", "reqStart", "reqStop");
+                }
+                else {
+                    this.perf.mark("reqStart");
+                    for (let i = 0; i < this.msgs; i++) {
+                        await this.nc.request(this.subject);
+                    }
+                    this.perf.mark("reqStop");
+                    this.perf.measure("req", "reqStart", "reqStop");
+                }
+            })();
+            jobs.push(job);
+        }
+        await Promise.all(jobs);
+    }
+    async runAsync() {
+        const jobs = [];
+        if (this.rep) {
+            let first = false;
+            const sub = this.nc.subscribe(this.subject, { max: this.msgs });
+            const job = (async () => {
+                for await (const m of sub) {
+                    if (!first) {
+                        this.perf.mark("repStart");
+                        first = true;
+                    }
+                    m.respond(this.payload);
+                }
+                await this.nc.flush();
+                this.perf.mark("repStop");
+                this.perf.measure("rep", "repStart", "repStop");
+            })();
+            jobs.push(job);
+        }
+        if (this.sub) {
+            let first = false;
+            const sub = this.nc.subscribe(this.subject, { max: this.msgs });
+            const job = (async () => {
+                for await (const _m of sub) {
+                    if (!first) {
+                        this.perf.mark("subStart");
+                        first = true;
+                    }
+                }
+                this.perf.mark("subStop");
+                this.perf.measure("sub", "subStart", "subStop");
+            })();
+            jobs.push(job);
+        }
+        if (this.pub) {
+            const job = (async () => {
+                this.perf.mark("pubStart");
+                for (let i = 0; i < this.msgs; i++) {
+                    this.nc.publish(this.subject, this.payload);
+                }
+                await this.nc.flush();
+                this.perf.mark("pubStop");
+                this.perf.measure("pub", "pubStart", "pubStop");
+            })();
+            jobs.push(job);
+        }
+        if (this.req) {
+            const job = (async () => {
+                if (this.asyncRequests) {
+                    this.perf.mark("reqStart");
+                    const a = [];
+                    for (let i = 0; i < this.msgs; i++) {
+                        a.push(this.nc.request(this.subject, this.payload, { timeout: 20000 }));
+                    }
+                    await Promise.all(a);
+                    this.perf.mark("reqStop");
+                    this.perf.measure("req", "reqStart", "reqStop");
+                }
+                else {
+                    this.perf.mark("reqStart");
+                    for (let i = 0; i < this.msgs; i++) {
+                        await this.nc.request(this.subject);
+                    }
+                    this.perf.mark("reqStop");
+                    this.perf.measure("req", "reqStart", "reqStop");
+                }
+            })();
+            jobs.push(job);
+        }
+        await Promise.all(jobs);
+    }
+}
+exports.Bench = Bench;
+function throughput(bytes, seconds) {
+    return `${humanizeBytes(bytes / seconds)}/sec`;
+}
+function msgThroughput(msgs, seconds) {
+    return `${(Math.floor(msgs / seconds))} msgs/sec`;
+}
+function humanizeBytes(bytes, si = false) {
+    const base = si ? 1000 : 1024;
+    const pre = si
+        ? ["k", "M", "G", "T", "P", "E"]
+        : ["K", "M", "G", "T", "P", "E"];
+    const post = si ? "iB" : "B";
+    if (bytes < base) {
+        return `${bytes.toFixed(2)} ${post}`;
+    }
+    const exp = parseInt(Math.log(bytes) / Math.log(base) + "");
+    const index = parseInt((exp - 1) + "");
+    return `${(bytes / Math.pow(base, exp)).toFixed(2)} ${pre[index]}${post}`;
+}
+function humanizeNumber(n) {
+    return n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+//# sourceMappingURL=bench.js.map
+
+/***/ }),
+
+/***/ 5235:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.DEFAULT_HOST = exports.DEFAULT_PORT = exports.Match = void 0;
+exports.syncIterator = syncIterator;
+exports.createInbox = createInbox;
+const nuid_1 = __nccwpck_require__(3836);
+const errors_1 = __nccwpck_require__(2579);
+exports.Match = {
+    // Exact option is case-sensitive
+    Exact: "exact",
+    // Case-sensitive, but key is transformed to Canonical MIME representation
+    CanonicalMIME: "canonical",
+    // Case-insensitive matches
+    IgnoreCase: "insensitive",
+};
+/**
+ * syncIterator is a utility function that allows an AsyncIterator to be triggered
+ * by calling next() - the utility will yield null if the underlying iterator is closed.
+ * Note it is possibly an error to call use this function on an AsyncIterable that has
+ * already been started (Symbol.asyncIterator() has been called) from a looping construct.
+ */
+function syncIterator(src) {
+    const iter = src[Symbol.asyncIterator]();
+    return {
+        async next() {
+            const m = await iter.next();
+            if (m.done) {
+                return Promise.resolve(null);
+            }
+            return Promise.resolve(m.value);
+        },
+    };
+}
+function createInbox(prefix = "") {
+    prefix = prefix || "_INBOX";
+    if (typeof prefix !== "string") {
+        throw (new TypeError("prefix must be a string"));
+    }
+    prefix.split(".")
+        .forEach((v) => {
+        if (v === "*" || v === ">") {
+            throw errors_1.InvalidArgumentError.format("prefix", `cannot have wildcards ('${prefix}')`);
+        }
+    });
+    return `${prefix}.${nuid_1.nuid.next()}`;
+}
+exports.DEFAULT_PORT = 4222;
+exports.DEFAULT_HOST = "127.0.0.1";
+//# sourceMappingURL=core.js.map
+
+/***/ }),
+
+/***/ 2262:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2018-2021 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.DataBuffer = void 0;
+const encoders_1 = __nccwpck_require__(7077);
+class DataBuffer {
+    buffers;
+    byteLength;
+    constructor() {
+        this.buffers = [];
+        this.byteLength = 0;
+    }
+    static concat(...bufs) {
+        let max = 0;
+        for (let i = 0; i < bufs.length; i++) {
+            max += bufs[i].length;
+        }
+        const out = new Uint8Array(max);
+        let index = 0;
+        for (let i = 0; i < bufs.length; i++) {
+            out.set(bufs[i], index);
+            index += bufs[i].length;
+        }
+        return out;
+    }
+    static fromAscii(m) {
+        if (!m) {
+            m = "";
+        }
+        return encoders_1.TE.encode(m);
+    }
+    static toAscii(a) {
+        return encoders_1.TD.decode(a);
+    }
+    reset() {
+        this.buffers.length = 0;
+        this.byteLength = 0;
+    }
+    pack() {
+        if (this.buffers.length > 1) {
+            const v = new Uint8Array(this.byteLength);
+            let index = 0;
+            for (let i = 0; i < this.buffers.length; i++) {
+                v.set(this.buffers[i], index);
+                index += this.buffers[i].length;
+            }
+            this.buffers.length = 0;
+            this.buffers.push(v);
+        }
+    }
+    shift() {
+        if (this.buffers.length) {
+            const a = this.buffers.shift();
+            if (a) {
+                this.byteLength -= a.length;
+                return a;
+            }
+        }
+        return new Uint8Array(0);
+    }
+    drain(n) {
+        if (this.buffers.length) {
+            this.pack();
+            const v = this.buffers.pop();
+            if (v) {
+                const max = this.byteLength;
+                if (n === undefined || n > max) {
+                    n = max;
+                }
+                const d = v.subarray(0, n);
+                if (max > n) {
+                    this.buffers.push(v.subarray(n));
+                }
+                this.byteLength = max - n;
+                return d;
+            }
+        }
+        return new Uint8Array(0);
+    }
+    fill(a, ...bufs) {
+        if (a) {
+            this.buffers.push(a);
+            this.byteLength += a.length;
+        }
+        for (let i = 0; i < bufs.length; i++) {
+            if (bufs[i] && bufs[i].length) {
+                this.buffers.push(bufs[i]);
+                this.byteLength += bufs[i].length;
+            }
+        }
+    }
+    peek() {
+        if (this.buffers.length) {
+            this.pack();
+            return this.buffers[0];
+        }
+        return new Uint8Array(0);
+    }
+    size() {
+        return this.byteLength;
+    }
+    length() {
+        return this.buffers.length;
+    }
+}
+exports.DataBuffer = DataBuffer;
+//# sourceMappingURL=databuffer.js.map
+
+/***/ }),
+
+/***/ 6082:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+// Copyright 2018-2021 the Deno authors. All rights reserved. MIT license.
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.DenoBuffer = exports.MAX_SIZE = exports.AssertionError = void 0;
+exports.assert = assert;
+exports.concat = concat;
+exports.append = append;
+exports.readAll = readAll;
+exports.writeAll = writeAll;
+// This code has been ported almost directly from Go's src/bytes/buffer.go
+// Copyright 2009 The Go Authors. All rights reserved. BSD license.
+// https://github.com/golang/go/blob/master/LICENSE
+// This code removes all Deno specific functionality to enable its use
+// in a browser environment
+//@internal
+const encoders_1 = __nccwpck_require__(7077);
+class AssertionError extends Error {
+    constructor(msg) {
+        super(msg);
+        this.name = "AssertionError";
+    }
+}
+exports.AssertionError = AssertionError;
+// @internal
+function assert(cond, msg = "Assertion failed.") {
+    if (!cond) {
+        throw new AssertionError(msg);
+    }
+}
+// MIN_READ is the minimum ArrayBuffer size passed to a read call by
+// buffer.ReadFrom. As long as the Buffer has at least MIN_READ bytes beyond
+// what is required to hold the contents of r, readFrom() will not grow the
+// underlying buffer.
+const MIN_READ = 32 * 1024;
+exports.MAX_SIZE = 2 ** 32 - 2;
+// `off` is the offset into `dst` where it will at which to begin writing values
+// from `src`.
+// Returns the number of bytes copied.
+function copy(src, dst, off = 0) {
+    const r = dst.byteLength - off;
+    if (src.byteLength > r) {
+        src = src.subarray(0, r);
+    }
+    dst.set(src, off);
+    return src.byteLength;
+}
+function concat(origin, b) {
+    if (origin === undefined && b === undefined) {
+        return new Uint8Array(0);
+    }
+    if (origin === undefined) {
+        return b;
+    }
+    if (b === undefined) {
+        return origin;
+    }
+    const output = new Uint8Array(origin.length + b.length);
+    output.set(origin, 0);
+    output.set(b, origin.length);
+    return output;
+}
+function append(origin, b) {
+    return concat(origin, Uint8Array.of(b));
+}
+class DenoBuffer {
+    _buf; // contents are the bytes _buf[off : len(_buf)]
+    _off; // read at _buf[off], write at _buf[_buf.byteLength]
+    constructor(ab) {
+        this._off = 0;
+        if (ab == null) {
+            this._buf = new Uint8Array(0);
+            return;
+        }
+        this._buf = new Uint8Array(ab);
+    }
+    bytes(options = { copy: true }) {
+        if (options.copy === false)
+            return this._buf.subarray(this._off);
+        return this._buf.slice(this._off);
+    }
+    empty() {
+        return this._buf.byteLength <= this._off;
+    }
+    get length() {
+        return this._buf.byteLength - this._off;
+    }
+    get capacity() {
+        return this._buf.buffer.byteLength;
+    }
+    truncate(n) {
+        if (n === 0) {
+            this.reset();
+            return;
+        }
+        if (n < 0 || n > this.length) {
+            throw Error("bytes.Buffer: truncation out of range");
+        }
+        this._reslice(this._off + n);
+    }
+    reset() {
+        this._reslice(0);
+        this._off = 0;
+    }
+    _tryGrowByReslice(n) {
+        const l = this._buf.byteLength;
+        if (n <= this.capacity - l) {
+            this._reslice(l + n);
+            return l;
+        }
+        return -1;
+    }
+    _reslice(len) {
+        assert(len <= this._buf.buffer.byteLength);
+        this._buf = new Uint8Array(this._buf.buffer, 0, len);
+    }
+    readByte() {
+        const a = new Uint8Array(1);
+        if (this.read(a)) {
+            return a[0];
+        }
+        return null;
+    }
+    read(p) {
+        if (this.empty()) {
+            // Buffer is empty, reset to recover space.
+            this.reset();
+            if (p.byteLength === 0) {
+                // this edge case is tested in 'bufferReadEmptyAtEOF' test
+                return 0;
+            }
+            return null;
+        }
+        const nread = copy(this._buf.subarray(this._off), p);
+        this._off += nread;
+        return nread;
+    }
+    writeByte(n) {
+        return this.write(Uint8Array.of(n));
+    }
+    writeString(s) {
+        return this.write(encoders_1.TE.encode(s));
+    }
+    write(p) {
+        const m = this._grow(p.byteLength);
+        return copy(p, this._buf, m);
+    }
+    _grow(n) {
+        const m = this.length;
+        // If buffer is empty, reset to recover space.
+        if (m === 0 && this._off !== 0) {
+            this.reset();
+        }
+        // Fast: Try to _grow by means of a _reslice.
+        const i = this._tryGrowByReslice(n);
+        if (i >= 0) {
+            return i;
+        }
+        const c = this.capacity;
+        if (n <= Math.floor(c / 2) - m) {
+            // We can slide things down instead of allocating a new
+            // ArrayBuffer. We only need m+n <= c to slide, but
+            // we instead let capacity get twice as large so we
+            // don't spend all our time copying.
+            copy(this._buf.subarray(this._off), this._buf);
+        }
+        else if (c + n > exports.MAX_SIZE) {
+            throw new Error("The buffer cannot be grown beyond the maximum size.");
+        }
+        else {
+            // Not enough space anywhere, we need to allocate.
+            const buf = new Uint8Array(Math.min(2 * c + n, exports.MAX_SIZE));
+            copy(this._buf.subarray(this._off), buf);
+            this._buf = buf;
+        }
+        // Restore this.off and len(this._buf).
+        this._off = 0;
+        this._reslice(Math.min(m + n, exports.MAX_SIZE));
+        return m;
+    }
+    grow(n) {
+        if (n < 0) {
+            throw Error("Buffer._grow: negative count");
+        }
+        const m = this._grow(n);
+        this._reslice(m);
+    }
+    readFrom(r) {
+        let n = 0;
+        const tmp = new Uint8Array(MIN_READ);
+        while (true) {
+            const shouldGrow = this.capacity - this.length < MIN_READ;
+            // read into tmp buffer if there's not enough room
+            // otherwise read directly into the internal buffer
+            const buf = shouldGrow
+                ? tmp
+                : new Uint8Array(this._buf.buffer, this.length);
+            const nread = r.read(buf);
+            if (nread === null) {
+                return n;
+            }
+            // write will grow if needed
+            if (shouldGrow)
+                this.write(buf.subarray(0, nread));
+            else
+                this._reslice(this.length + nread);
+            n += nread;
+        }
+    }
+}
+exports.DenoBuffer = DenoBuffer;
+function readAll(r) {
+    const buf = new DenoBuffer();
+    buf.readFrom(r);
+    return buf.bytes();
+}
+function writeAll(w, arr) {
+    let nwritten = 0;
+    while (nwritten < arr.length) {
+        nwritten += w.write(arr.subarray(nwritten));
+    }
+}
+//# sourceMappingURL=denobuffer.js.map
+
+/***/ }),
+
+/***/ 7077:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.TD = exports.TE = exports.Empty = void 0;
+exports.encode = encode;
+exports.decode = decode;
+/*
+ * Copyright 2020 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+exports.Empty = new Uint8Array(0);
+exports.TE = new TextEncoder();
+exports.TD = new TextDecoder();
+function concat(...bufs) {
+    let max = 0;
+    for (let i = 0; i < bufs.length; i++) {
+        max += bufs[i].length;
+    }
+    const out = new Uint8Array(max);
+    let index = 0;
+    for (let i = 0; i < bufs.length; i++) {
+        out.set(bufs[i], index);
+        index += bufs[i].length;
+    }
+    return out;
+}
+function encode(...a) {
+    const bufs = [];
+    for (let i = 0; i < a.length; i++) {
+        bufs.push(exports.TE.encode(a[i]));
+    }
+    if (bufs.length === 0) {
+        return exports.Empty;
+    }
+    if (bufs.length === 1) {
+        return bufs[0];
+    }
+    return concat(...bufs);
+}
+function decode(a) {
+    if (!a || a.length === 0) {
+        return "";
+    }
+    return exports.TD.decode(a);
+}
+//# sourceMappingURL=encoders.js.map
+
+/***/ }),
+
+/***/ 2579:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2024 Synadia Communications, Inc
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.errors = exports.PermissionViolationError = exports.NoRespondersError = exports.TimeoutError = exports.RequestError = exports.ProtocolError = exports.ConnectionError = exports.DrainingConnectionError = exports.ClosedConnectionError = exports.AuthorizationError = exports.UserAuthenticationExpiredError = exports.InvalidOperationError = exports.InvalidArgumentError = exports.InvalidSubjectError = void 0;
+/**
+ * Represents an error that is thrown when an invalid subject is encountered.
+ * This class extends the built-in Error object.
+ *
+ * @class
+ * @extends Error
+ */
+class InvalidSubjectError extends Error {
+    constructor(subject, options) {
+        super(`illegal subject: '${subject}'`, options);
+        this.name = "InvalidSubjectError";
+    }
+}
+exports.InvalidSubjectError = InvalidSubjectError;
+class InvalidArgumentError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "InvalidArgumentError";
+    }
+    static format(property, message, options) {
+        if (Array.isArray(message) && message.length > 1) {
+            message = message[0];
+        }
+        if (Array.isArray(property)) {
+            property = property.map((n) => `'${n}'`);
+            property = property.join(",");
+        }
+        else {
+            property = `'${property}'`;
+        }
+        return new InvalidArgumentError(`${property} ${message}`, options);
+    }
+}
+exports.InvalidArgumentError = InvalidArgumentError;
+/**
+ * InvalidOperationError is a custom error class that extends the standard Error object.
+ * It represents an error that occurs when an invalid operation is attempted on one of
+ * objects returned by the API. For example, trying to iterate on an object that was
+ * configured with a callback.
+ *
+ * @class InvalidOperationError
+ * @extends {Error}
+ *
+ * @param {string} message - The error message that explains the reason for the error.
+ * @param {ErrorOptions} [options] - Optional parameter to provide additional error options.
+ */
+class InvalidOperationError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "InvalidOperationError";
+    }
+}
+exports.InvalidOperationError = InvalidOperationError;
+/**
+ * Represents an error indicating that user authentication has expired.
+ * This error is typically thrown when a user attempts to access a connection
+ * but their authentication credentials have expired.
+ */
+class UserAuthenticationExpiredError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "UserAuthenticationExpiredError";
+    }
+    static parse(s) {
+        const ss = s.toLowerCase();
+        if (ss.indexOf("user authentication expired") !== -1) {
+            return new UserAuthenticationExpiredError(s);
+        }
+        return null;
+    }
+}
+exports.UserAuthenticationExpiredError = UserAuthenticationExpiredError;
+/**
+ * Represents an error related to authorization issues.
+ * Note that these could represent an authorization violation,
+ * or that the account authentication configuration has expired,
+ * or an authentication timeout.
+ */
+class AuthorizationError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "AuthorizationError";
+    }
+    static parse(s) {
+        const messages = [
+            "authorization violation",
+            "account authentication expired",
+            "authentication timeout",
+        ];
+        const ss = s.toLowerCase();
+        for (let i = 0; i < messages.length; i++) {
+            if (ss.indexOf(messages[i]) !== -1) {
+                return new AuthorizationError(s);
+            }
+        }
+        return null;
+    }
+}
+exports.AuthorizationError = AuthorizationError;
+/**
+ * Class representing an error thrown when an operation is attempted on a closed connection.
+ *
+ * This error is intended to signal that a connection-related operation could not be completed
+ * because the connection is no longer open or has been terminated.
+ *
+ * @class
+ * @extends Error
+ */
+class ClosedConnectionError extends Error {
+    constructor() {
+        super("closed connection");
+        this.name = "ClosedConnectionError";
+    }
+}
+exports.ClosedConnectionError = ClosedConnectionError;
+/**
+ * The `ConnectionDrainingError` class represents a specific type of error
+ * that occurs when a connection is being drained.
+ *
+ * This error is typically used in scenarios where connections need to be
+ * gracefully closed or when they are transitioning to an inactive state.
+ *
+ * The error message is set to "connection draining" and the error name is
+ * overridden to "DrainingConnectionError".
+ */
+class DrainingConnectionError extends Error {
+    constructor() {
+        super("connection draining");
+        this.name = "DrainingConnectionError";
+    }
+}
+exports.DrainingConnectionError = DrainingConnectionError;
+/**
+ * Represents an error that occurs when a network connection fails.
+ * Extends the built-in Error class to provide additional context for connection-related issues.
+ *
+ * @param {string} message - A human-readable description of the error.
+ * @param {ErrorOptions} [options] - Optional settings for customizing the error behavior.
+ */
+class ConnectionError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "ConnectionError";
+    }
+}
+exports.ConnectionError = ConnectionError;
+/**
+ * Represents an error encountered during protocol operations.
+ * This class extends the built-in `Error` class, providing a specific
+ * error type called `ProtocolError`.
+ *
+ * @param {string} message - A descriptive message describing the error.
+ * @param {ErrorOptions} [options] - Optional parameters to include additional details.
+ */
+class ProtocolError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "ProtocolError";
+    }
+}
+exports.ProtocolError = ProtocolError;
+/**
+ * Class representing an error that occurs during an request operation
+ * (such as TimeoutError, or NoRespondersError, or some other error).
+ *
+ * @extends Error
+ */
+class RequestError extends Error {
+    constructor(message = "", options) {
+        super(message, options);
+        this.name = "RequestError";
+    }
+    isNoResponders() {
+        return this.cause instanceof NoRespondersError;
+    }
+}
+exports.RequestError = RequestError;
+/**
+ * TimeoutError is a custom error class that extends the built-in Error class.
+ * It is used to represent an error that occurs when an operation exceeds a
+ * predefined time limit.
+ *
+ * @class
+ * @extends {Error}
+ */
+class TimeoutError extends Error {
+    constructor(options) {
+        super("timeout", options);
+        this.name = "TimeoutError";
+    }
+}
+exports.TimeoutError = TimeoutError;
+/**
+ * NoRespondersError is an error thrown when no responders (no service is
+ * subscribing to the subject) are found for a given subject. This error
+ * is typically found as the cause for a RequestError
+ *
+ * @extends Error
+ *
+ * @param {string} subject - The subject for which no responders were found.
+ * @param {ErrorOptions} [options] - Optional error options.
+ */
+class NoRespondersError extends Error {
+    subject;
+    constructor(subject, options) {
+        super(`no responders: '${subject}'`, options);
+        this.subject = subject;
+        this.name = "NoResponders";
+    }
+}
+exports.NoRespondersError = NoRespondersError;
+/**
+ * Class representing a Permission Violation Error.
+ * It provides information about the operation (either "publish" or "subscription")
+ * and the subject used for the operation and the optional queue (if a subscription).
+ *
+ * This error is terminal for a subscription.
+ */
+class PermissionViolationError extends Error {
+    operation;
+    subject;
+    queue;
+    constructor(message, operation, subject, queue, options) {
+        super(message, options);
+        this.name = "PermissionViolationError";
+        this.operation = operation;
+        this.subject = subject;
+        this.queue = queue;
+    }
+    static parse(s) {
+        const t = s ? s.toLowerCase() : "";
+        if (t.indexOf("permissions violation") === -1) {
+            return null;
+        }
+        let operation = "publish";
+        let subject = "";
+        let queue = undefined;
+        const m = s.match(/(Publish|Subscription) to "(\S+)"/);
+        if (m) {
+            operation = m[1].toLowerCase();
+            subject = m[2];
+            if (operation === "subscription") {
+                const qm = s.match(/using queue "(\S+)"/);
+                if (qm) {
+                    queue = qm[1];
+                }
+            }
+        }
+        return new PermissionViolationError(s, operation, subject, queue);
+    }
+}
+exports.PermissionViolationError = PermissionViolationError;
+exports.errors = {
+    AuthorizationError,
+    ClosedConnectionError,
+    ConnectionError,
+    DrainingConnectionError,
+    InvalidArgumentError,
+    InvalidOperationError,
+    InvalidSubjectError,
+    NoRespondersError,
+    PermissionViolationError,
+    ProtocolError,
+    RequestError,
+    TimeoutError,
+    UserAuthenticationExpiredError,
+};
+//# sourceMappingURL=errors.js.map
+
+/***/ }),
+
+/***/ 7492:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2020-2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.MsgHdrsImpl = void 0;
+exports.canonicalMIMEHeaderKey = canonicalMIMEHeaderKey;
+exports.headers = headers;
+// Heavily inspired by Golang's https://golang.org/src/net/http/header.go
+const encoders_1 = __nccwpck_require__(7077);
+const core_1 = __nccwpck_require__(5235);
+const errors_1 = __nccwpck_require__(2579);
+// https://www.ietf.org/rfc/rfc822.txt
+// 3.1.2.  STRUCTURE OF HEADER FIELDS
+//
+// Once a field has been unfolded, it may be viewed as being com-
+// posed of a field-name followed by a colon (":"), followed by a
+// field-body, and  terminated  by  a  carriage-return/line-feed.
+// The  field-name must be composed of printable ASCII characters
+// (i.e., characters that  have  values  between  33.  and  126.,
+// decimal, except colon).  The field-body may be composed of any
+// ASCII characters, except CR or LF.  (While CR and/or LF may be
+// present  in the actual text, they are removed by the action of
+// unfolding the field.)
+function canonicalMIMEHeaderKey(k) {
+    const a = 97;
+    const A = 65;
+    const Z = 90;
+    const z = 122;
+    const dash = 45;
+    const colon = 58;
+    const start = 33;
+    const end = 126;
+    const toLower = a - A;
+    let upper = true;
+    const buf = new Array(k.length);
+    for (let i = 0; i < k.length; i++) {
+        let c = k.charCodeAt(i);
+        if (c === colon || c < start || c > end) {
+            throw errors_1.InvalidArgumentError.format("header", `'${k[i]}' is not a valid character in a header name`);
+        }
+        if (upper && a <= c && c <= z) {
+            c -= toLower;
+        }
+        else if (!upper && A <= c && c <= Z) {
+            c += toLower;
+        }
+        buf[i] = c;
+        upper = c == dash;
+    }
+    return String.fromCharCode(...buf);
+}
+function headers(code = 0, description = "") {
+    if (code === 0 && description !== "") {
+        throw errors_1.InvalidArgumentError.format("code", "is required");
+    }
+    else if (code > 0 && description === "") {
+        throw errors_1.InvalidArgumentError.format("description", "is required");
+    }
+    return new MsgHdrsImpl(code, description);
+}
+const HEADER = "NATS/1.0";
+class MsgHdrsImpl {
+    _code;
+    headers;
+    _description;
+    constructor(code = 0, description = "") {
+        this._code = code;
+        this._description = description;
+        this.headers = new Map();
+    }
+    [Symbol.iterator]() {
+        return this.headers.entries();
+    }
+    size() {
+        return this.headers.size;
+    }
+    equals(mh) {
+        if (mh && this.headers.size === mh.headers.size &&
+            this._code === mh._code) {
+            for (const [k, v] of this.headers) {
+                const a = mh.values(k);
+                if (v.length !== a.length) {
+                    return false;
+                }
+                const vv = [...v].sort();
+                const aa = [...a].sort();
+                for (let i = 0; i < vv.length; i++) {
+                    if (vv[i] !== aa[i]) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+    static decode(a) {
+        const mh = new MsgHdrsImpl();
+        const s = encoders_1.TD.decode(a);
+        const lines = s.split("\r\n");
+        const h = lines[0];
+        if (h !== HEADER) {
+            // malformed headers could add extra space without adding a code or description
+            let str = h.replace(HEADER, "").trim();
+            if (str.length > 0) {
+                mh._code = parseInt(str, 10);
+                if (isNaN(mh._code)) {
+                    mh._code = 0;
+                }
+                const scode = mh._code.toString();
+                str = str.replace(scode, "");
+                mh._description = str.trim();
+            }
+        }
+        if (lines.length >= 1) {
+            lines.slice(1).map((s) => {
+                if (s) {
+                    const idx = s.indexOf(":");
+                    if (idx > -1) {
+                        const k = s.slice(0, idx);
+                        const v = s.slice(idx + 1).trim();
+                        mh.append(k, v);
+                    }
+                }
+            });
+        }
+        return mh;
+    }
+    toString() {
+        if (this.headers.size === 0 && this._code === 0) {
+            return "";
+        }
+        let s = HEADER;
+        if (this._code > 0 && this._description !== "") {
+            s += ` ${this._code} ${this._description}`;
+        }
+        for (const [k, v] of this.headers) {
+            for (let i = 0; i < v.length; i++) {
+                s = `${s}\r\n${k}: ${v[i]}`;
+            }
+        }
+        return `${s}\r\n\r\n`;
+    }
+    encode() {
+        return encoders_1.TE.encode(this.toString());
+    }
+    static validHeaderValue(k) {
+        const inv = /[\r\n]/;
+        if (inv.test(k)) {
+            throw errors_1.InvalidArgumentError.format("header", "values cannot contain \\r or \\n");
+        }
+        return k.trim();
+    }
+    keys() {
+        const keys = [];
+        for (const sk of this.headers.keys()) {
+            keys.push(sk);
+        }
+        return keys;
+    }
+    findKeys(k, match = core_1.Match.Exact) {
+        const keys = this.keys();
+        switch (match) {
+            case core_1.Match.Exact:
+                return keys.filter((v) => {
+                    return v === k;
+                });
+            case core_1.Match.CanonicalMIME:
+                k = canonicalMIMEHeaderKey(k);
+                return keys.filter((v) => {
+                    return v === k;
+                });
+            default: {
+                const lci = k.toLowerCase();
+                return keys.filter((v) => {
+                    return lci === v.toLowerCase();
+                });
+            }
+        }
+    }
+    get(k, match = core_1.Match.Exact) {
+        const keys = this.findKeys(k, match);
+        if (keys.length) {
+            const v = this.headers.get(keys[0]);
+            if (v) {
+                return Array.isArray(v) ? v[0] : v;
+            }
+        }
+        return "";
+    }
+    last(k, match = core_1.Match.Exact) {
+        const keys = this.findKeys(k, match);
+        if (keys.length) {
+            const v = this.headers.get(keys[0]);
+            if (v) {
+                return Array.isArray(v) ? v[v.length - 1] : v;
+            }
+        }
+        return "";
+    }
+    has(k, match = core_1.Match.Exact) {
+        return this.findKeys(k, match).length > 0;
+    }
+    set(k, v, match = core_1.Match.Exact) {
+        this.delete(k, match);
+        this.append(k, v, match);
+    }
+    append(k, v, match = core_1.Match.Exact) {
+        // validate the key
+        const ck = canonicalMIMEHeaderKey(k);
+        if (match === core_1.Match.CanonicalMIME) {
+            k = ck;
+        }
+        // if we get non-sensical ignores/etc, we should try
+        // to do the right thing and use the first key that matches
+        const keys = this.findKeys(k, match);
+        k = keys.length > 0 ? keys[0] : k;
+        const value = MsgHdrsImpl.validHeaderValue(v);
+        let a = this.headers.get(k);
+        if (!a) {
+            a = [];
+            this.headers.set(k, a);
+        }
+        a.push(value);
+    }
+    values(k, match = core_1.Match.Exact) {
+        const buf = [];
+        const keys = this.findKeys(k, match);
+        keys.forEach((v) => {
+            const values = this.headers.get(v);
+            if (values) {
+                buf.push(...values);
+            }
+        });
+        return buf;
+    }
+    delete(k, match = core_1.Match.Exact) {
+        const keys = this.findKeys(k, match);
+        keys.forEach((v) => {
+            this.headers.delete(v);
+        });
+    }
+    get hasError() {
+        return this._code >= 300;
+    }
+    get status() {
+        return `${this._code} ${this._description}`.trim();
+    }
+    toRecord() {
+        const data = {};
+        this.keys().forEach((v) => {
+            data[v] = this.values(v);
+        });
+        return data;
+    }
+    get code() {
+        return this._code;
+    }
+    get description() {
+        return this._description;
+    }
+    static fromRecord(r) {
+        const h = new MsgHdrsImpl();
+        for (const k in r) {
+            const v = r[k];
+            h.headers.set(k, Array.isArray(v) ? v : [`${v}`]);
+        }
+        return h;
+    }
+}
+exports.MsgHdrsImpl = MsgHdrsImpl;
+//# sourceMappingURL=headers.js.map
+
+/***/ }),
+
+/***/ 93:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Heartbeat = void 0;
+const util_1 = __nccwpck_require__(5043);
+class Heartbeat {
+    ph;
+    interval;
+    maxOut;
+    timer;
+    pendings;
+    constructor(ph, interval, maxOut) {
+        this.ph = ph;
+        this.interval = interval;
+        this.maxOut = maxOut;
+        this.pendings = [];
+    }
+    // api to start the heartbeats, since this can be
+    // spuriously called from dial, ensure we don't
+    // leak timers
+    start() {
+        this.cancel();
+        this._schedule();
+    }
+    // api for canceling the heartbeats, if stale is
+    // true it will initiate a client disconnect
+    cancel(stale) {
+        if (this.timer) {
+            clearTimeout(this.timer);
+            this.timer = undefined;
+        }
+        this._reset();
+        if (stale) {
+            this.ph.disconnect();
+        }
+    }
+    _schedule() {
+        // @ts-ignore: node is not a number - we treat this opaquely
+        this.timer = setTimeout(() => {
+            this.ph.dispatchStatus({ type: "ping", pendingPings: this.pendings.length + 1 });
+            if (this.pendings.length === this.maxOut) {
+                this.cancel(true);
+                return;
+            }
+            const ping = (0, util_1.deferred)();
+            this.ph.flush(ping)
+                .then(() => {
+                this._reset();
+            })
+                .catch(() => {
+                // we disconnected - pongs were rejected
+                this.cancel();
+            });
+            this.pendings.push(ping);
+            this._schedule();
+        }, this.interval);
+    }
+    _reset() {
+        // clear pendings after resolving them
+        this.pendings = this.pendings.filter((p) => {
+            const d = p;
+            d.resolve();
+            return false;
+        });
+    }
+}
+exports.Heartbeat = Heartbeat;
+//# sourceMappingURL=heartbeats.js.map
+
+/***/ }),
+
+/***/ 7385:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2022 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.IdleHeartbeatMonitor = void 0;
+class IdleHeartbeatMonitor {
+    interval;
+    maxOut;
+    cancelAfter;
+    timer;
+    autoCancelTimer;
+    last;
+    missed;
+    count;
+    callback;
+    /**
+     * Constructor
+     * @param interval in millis to check
+     * @param cb a callback to report when heartbeats are missed
+     * @param opts monitor options @see IdleHeartbeatOptions
+     */
+    constructor(interval, cb, opts = { maxOut: 2 }) {
+        this.interval = interval;
+        this.maxOut = opts?.maxOut || 2;
+        this.cancelAfter = opts?.cancelAfter || 0;
+        this.last = Date.now();
+        this.missed = 0;
+        this.count = 0;
+        this.callback = cb;
+        this._schedule();
+    }
+    /**
+     * cancel monitoring
+     */
+    cancel() {
+        if (this.autoCancelTimer) {
+            clearTimeout(this.autoCancelTimer);
+        }
+        if (this.timer) {
+            clearInterval(this.timer);
+        }
+        this.timer = 0;
+        this.autoCancelTimer = 0;
+        this.missed = 0;
+    }
+    /**
+     * work signals that there was work performed
+     */
+    work() {
+        this.last = Date.now();
+        this.missed = 0;
+    }
+    /**
+     * internal api to change the interval, cancelAfter and maxOut
+     * @param interval
+     * @param cancelAfter
+     * @param maxOut
+     */
+    _change(interval, cancelAfter = 0, maxOut = 2) {
+        this.interval = interval;
+        this.maxOut = maxOut;
+        this.cancelAfter = cancelAfter;
+        this.restart();
+    }
+    /**
+     * cancels and restarts the monitoring
+     */
+    restart() {
+        this.cancel();
+        this._schedule();
+    }
+    /**
+     * internal api called to start monitoring
+     */
+    _schedule() {
+        if (this.cancelAfter > 0) {
+            // @ts-ignore: in node is not a number - we treat this opaquely
+            this.autoCancelTimer = setTimeout(() => {
+                this.cancel();
+            }, this.cancelAfter);
+        }
+        // @ts-ignore: in node is not a number - we treat this opaquely
+        this.timer = setInterval(() => {
+            this.count++;
+            if ((Date.now() - this.last) > this.interval) {
+                this.missed++;
+            }
+            if (this.missed >= this.maxOut) {
+                try {
+                    if (this.callback(this.missed) === true) {
+                        this.cancel();
+                    }
+                }
+                catch (err) {
+                    console.log(err);
+                }
+            }
+        }, this.interval);
+    }
+}
+exports.IdleHeartbeatMonitor = IdleHeartbeatMonitor;
+//# sourceMappingURL=idleheartbeat_monitor.js.map
+
+/***/ }),
+
+/***/ 9938:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+/*
+ * Copyright 2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __exportStar = (this && this.__exportStar) || function(m, exports) {
+    for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports, p)) __createBinding(exports, m, p);
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Metric = exports.Bench = exports.writeAll = exports.readAll = exports.MAX_SIZE = exports.DenoBuffer = exports.State = exports.Parser = exports.Kind = exports.describe = exports.QueuedIteratorImpl = exports.usernamePasswordAuthenticator = exports.tokenAuthenticator = exports.nkeyAuthenticator = exports.jwtAuthenticator = exports.credsAuthenticator = exports.RequestOne = exports.parseOptions = exports.hasWsProtocol = exports.defaultOptions = exports.DEFAULT_MAX_RECONNECT_ATTEMPTS = exports.checkUnsupportedOption = exports.checkOptions = exports.buildAuthenticator = exports.DataBuffer = exports.MuxSubscription = exports.Heartbeat = exports.MsgHdrsImpl = exports.headers = exports.canonicalMIMEHeaderKey = exports.timeout = exports.SimpleMutex = exports.render = exports.nanos = exports.millis = exports.extend = exports.delay = exports.deferred = exports.deadline = exports.collect = exports.backoff = exports.ProtocolHandler = exports.INFO = exports.Connect = exports.setTransportFactory = exports.getResolveFn = exports.MsgImpl = exports.nuid = exports.Nuid = exports.NatsConnectionImpl = void 0;
+exports.UserAuthenticationExpiredError = exports.TimeoutError = exports.RequestError = exports.ProtocolError = exports.PermissionViolationError = exports.NoRespondersError = exports.InvalidSubjectError = exports.InvalidOperationError = exports.InvalidArgumentError = exports.errors = exports.DrainingConnectionError = exports.ConnectionError = exports.ClosedConnectionError = exports.AuthorizationError = exports.wsUrlParseFn = exports.wsconnect = exports.Servers = exports.isIPV4OrHostname = exports.IdleHeartbeatMonitor = exports.Subscriptions = exports.SubscriptionImpl = exports.syncIterator = exports.Match = exports.createInbox = exports.protoLen = exports.extractProtocolMessage = exports.Empty = exports.parseSemVer = exports.Features = exports.Feature = exports.compare = exports.parseIP = exports.isIP = exports.ipV4 = exports.TE = exports.TD = void 0;
+var nats_1 = __nccwpck_require__(1444);
+Object.defineProperty(exports, "NatsConnectionImpl", ({ enumerable: true, get: function () { return nats_1.NatsConnectionImpl; } }));
+var nuid_1 = __nccwpck_require__(3836);
+Object.defineProperty(exports, "Nuid", ({ enumerable: true, get: function () { return nuid_1.Nuid; } }));
+Object.defineProperty(exports, "nuid", ({ enumerable: true, get: function () { return nuid_1.nuid; } }));
+var msg_1 = __nccwpck_require__(9847);
+Object.defineProperty(exports, "MsgImpl", ({ enumerable: true, get: function () { return msg_1.MsgImpl; } }));
+var transport_1 = __nccwpck_require__(1619);
+Object.defineProperty(exports, "getResolveFn", ({ enumerable: true, get: function () { return transport_1.getResolveFn; } }));
+Object.defineProperty(exports, "setTransportFactory", ({ enumerable: true, get: function () { return transport_1.setTransportFactory; } }));
+var protocol_1 = __nccwpck_require__(5440);
+Object.defineProperty(exports, "Connect", ({ enumerable: true, get: function () { return protocol_1.Connect; } }));
+Object.defineProperty(exports, "INFO", ({ enumerable: true, get: function () { return protocol_1.INFO; } }));
+Object.defineProperty(exports, "ProtocolHandler", ({ enumerable: true, get: function () { return protocol_1.ProtocolHandler; } }));
+var util_1 = __nccwpck_require__(5043);
+Object.defineProperty(exports, "backoff", ({ enumerable: true, get: function () { return util_1.backoff; } }));
+Object.defineProperty(exports, "collect", ({ enumerable: true, get: function () { return util_1.collect; } }));
+Object.defineProperty(exports, "deadline", ({ enumerable: true, get: function () { return util_1.deadline; } }));
+Object.defineProperty(exports, "deferred", ({ enumerable: true, get: function () { return util_1.deferred; } }));
+Object.defineProperty(exports, "delay", ({ enumerable: true, get: function () { return util_1.delay; } }));
+Object.defineProperty(exports, "extend", ({ enumerable: true, get: function () { return util_1.extend; } }));
+Object.defineProperty(exports, "millis", ({ enumerable: true, get: function () { return util_1.millis; } }));
+Object.defineProperty(exports, "nanos", ({ enumerable: true, get: function () { return util_1.nanos; } }));
+Object.defineProperty(exports, "render", ({ enumerable: true, get: function () { return util_1.render; } }));
+Object.defineProperty(exports, "SimpleMutex", ({ enumerable: true, get: function () { return util_1.SimpleMutex; } }));
+Object.defineProperty(exports, "timeout", ({ enumerable: true, get: function () { return util_1.timeout; } }));
+var headers_1 = __nccwpck_require__(7492);
+Object.defineProperty(exports, "canonicalMIMEHeaderKey", ({ enumerable: true, get: function () { return headers_1.canonicalMIMEHeaderKey; } }));
+Object.defineProperty(exports, "headers", ({ enumerable: true, get: function () { return headers_1.headers; } }));
+Object.defineProperty(exports, "MsgHdrsImpl", ({ enumerable: true, get: function () { return headers_1.MsgHdrsImpl; } }));
+var heartbeats_1 = __nccwpck_require__(93);
+Object.defineProperty(exports, "Heartbeat", ({ enumerable: true, get: function () { return heartbeats_1.Heartbeat; } }));
+var muxsubscription_1 = __nccwpck_require__(2993);
+Object.defineProperty(exports, "MuxSubscription", ({ enumerable: true, get: function () { return muxsubscription_1.MuxSubscription; } }));
+var databuffer_1 = __nccwpck_require__(2262);
+Object.defineProperty(exports, "DataBuffer", ({ enumerable: true, get: function () { return databuffer_1.DataBuffer; } }));
+var options_1 = __nccwpck_require__(1648);
+Object.defineProperty(exports, "buildAuthenticator", ({ enumerable: true, get: function () { return options_1.buildAuthenticator; } }));
+Object.defineProperty(exports, "checkOptions", ({ enumerable: true, get: function () { return options_1.checkOptions; } }));
+Object.defineProperty(exports, "checkUnsupportedOption", ({ enumerable: true, get: function () { return options_1.checkUnsupportedOption; } }));
+Object.defineProperty(exports, "DEFAULT_MAX_RECONNECT_ATTEMPTS", ({ enumerable: true, get: function () { return options_1.DEFAULT_MAX_RECONNECT_ATTEMPTS; } }));
+Object.defineProperty(exports, "defaultOptions", ({ enumerable: true, get: function () { return options_1.defaultOptions; } }));
+Object.defineProperty(exports, "hasWsProtocol", ({ enumerable: true, get: function () { return options_1.hasWsProtocol; } }));
+Object.defineProperty(exports, "parseOptions", ({ enumerable: true, get: function () { return options_1.parseOptions; } }));
+var request_1 = __nccwpck_require__(2143);
+Object.defineProperty(exports, "RequestOne", ({ enumerable: true, get: function () { return request_1.RequestOne; } }));
+var authenticator_1 = __nccwpck_require__(5457);
+Object.defineProperty(exports, "credsAuthenticator", ({ enumerable: true, get: function () { return authenticator_1.credsAuthenticator; } }));
+Object.defineProperty(exports, "jwtAuthenticator", ({ enumerable: true, get: function () { return authenticator_1.jwtAuthenticator; } }));
+Object.defineProperty(exports, "nkeyAuthenticator", ({ enumerable: true, get: function () { return authenticator_1.nkeyAuthenticator; } }));
+Object.defineProperty(exports, "tokenAuthenticator", ({ enumerable: true, get: function () { return authenticator_1.tokenAuthenticator; } }));
+Object.defineProperty(exports, "usernamePasswordAuthenticator", ({ enumerable: true, get: function () { return authenticator_1.usernamePasswordAuthenticator; } }));
+__exportStar(__nccwpck_require__(2112), exports);
+var queued_iterator_1 = __nccwpck_require__(5194);
+Object.defineProperty(exports, "QueuedIteratorImpl", ({ enumerable: true, get: function () { return queued_iterator_1.QueuedIteratorImpl; } }));
+var parser_1 = __nccwpck_require__(5039);
+Object.defineProperty(exports, "describe", ({ enumerable: true, get: function () { return parser_1.describe; } }));
+Object.defineProperty(exports, "Kind", ({ enumerable: true, get: function () { return parser_1.Kind; } }));
+Object.defineProperty(exports, "Parser", ({ enumerable: true, get: function () { return parser_1.Parser; } }));
+Object.defineProperty(exports, "State", ({ enumerable: true, get: function () { return parser_1.State; } }));
+var denobuffer_1 = __nccwpck_require__(6082);
+Object.defineProperty(exports, "DenoBuffer", ({ enumerable: true, get: function () { return denobuffer_1.DenoBuffer; } }));
+Object.defineProperty(exports, "MAX_SIZE", ({ enumerable: true, get: function () { return denobuffer_1.MAX_SIZE; } }));
+Object.defineProperty(exports, "readAll", ({ enumerable: true, get: function () { return denobuffer_1.readAll; } }));
+Object.defineProperty(exports, "writeAll", ({ enumerable: true, get: function () { return denobuffer_1.writeAll; } }));
+var bench_1 = __nccwpck_require__(240);
+Object.defineProperty(exports, "Bench", ({ enumerable: true, get: function () { return bench_1.Bench; } }));
+Object.defineProperty(exports, "Metric", ({ enumerable: true, get: function () { return bench_1.Metric; } }));
+var encoders_1 = __nccwpck_require__(7077);
+Object.defineProperty(exports, "TD", ({ enumerable: true, get: function () { return encoders_1.TD; } }));
+Object.defineProperty(exports, "TE", ({ enumerable: true, get: function () { return encoders_1.TE; } }));
+var ipparser_1 = __nccwpck_require__(154);
+Object.defineProperty(exports, "ipV4", ({ enumerable: true, get: function () { return ipparser_1.ipV4; } }));
+Object.defineProperty(exports, "isIP", ({ enumerable: true, get: function () { return ipparser_1.isIP; } }));
+Object.defineProperty(exports, "parseIP", ({ enumerable: true, get: function () { return ipparser_1.parseIP; } }));
+var semver_1 = __nccwpck_require__(832);
+Object.defineProperty(exports, "compare", ({ enumerable: true, get: function () { return semver_1.compare; } }));
+Object.defineProperty(exports, "Feature", ({ enumerable: true, get: function () { return semver_1.Feature; } }));
+Object.defineProperty(exports, "Features", ({ enumerable: true, get: function () { return semver_1.Features; } }));
+Object.defineProperty(exports, "parseSemVer", ({ enumerable: true, get: function () { return semver_1.parseSemVer; } }));
+var types_1 = __nccwpck_require__(4960);
+Object.defineProperty(exports, "Empty", ({ enumerable: true, get: function () { return types_1.Empty; } }));
+var transport_2 = __nccwpck_require__(1619);
+Object.defineProperty(exports, "extractProtocolMessage", ({ enumerable: true, get: function () { return transport_2.extractProtocolMessage; } }));
+Object.defineProperty(exports, "protoLen", ({ enumerable: true, get: function () { return transport_2.protoLen; } }));
+var core_1 = __nccwpck_require__(5235);
+Object.defineProperty(exports, "createInbox", ({ enumerable: true, get: function () { return core_1.createInbox; } }));
+Object.defineProperty(exports, "Match", ({ enumerable: true, get: function () { return core_1.Match; } }));
+Object.defineProperty(exports, "syncIterator", ({ enumerable: true, get: function () { return core_1.syncIterator; } }));
+var protocol_2 = __nccwpck_require__(5440);
+Object.defineProperty(exports, "SubscriptionImpl", ({ enumerable: true, get: function () { return protocol_2.SubscriptionImpl; } }));
+Object.defineProperty(exports, "Subscriptions", ({ enumerable: true, get: function () { return protocol_2.Subscriptions; } }));
+var idleheartbeat_monitor_1 = __nccwpck_require__(7385);
+Object.defineProperty(exports, "IdleHeartbeatMonitor", ({ enumerable: true, get: function () { return idleheartbeat_monitor_1.IdleHeartbeatMonitor; } }));
+var servers_1 = __nccwpck_require__(654);
+Object.defineProperty(exports, "isIPV4OrHostname", ({ enumerable: true, get: function () { return servers_1.isIPV4OrHostname; } }));
+Object.defineProperty(exports, "Servers", ({ enumerable: true, get: function () { return servers_1.Servers; } }));
+var ws_transport_1 = __nccwpck_require__(1316);
+Object.defineProperty(exports, "wsconnect", ({ enumerable: true, get: function () { return ws_transport_1.wsconnect; } }));
+Object.defineProperty(exports, "wsUrlParseFn", ({ enumerable: true, get: function () { return ws_transport_1.wsUrlParseFn; } }));
+var errors_1 = __nccwpck_require__(2579);
+Object.defineProperty(exports, "AuthorizationError", ({ enumerable: true, get: function () { return errors_1.AuthorizationError; } }));
+Object.defineProperty(exports, "ClosedConnectionError", ({ enumerable: true, get: function () { return errors_1.ClosedConnectionError; } }));
+Object.defineProperty(exports, "ConnectionError", ({ enumerable: true, get: function () { return errors_1.ConnectionError; } }));
+Object.defineProperty(exports, "DrainingConnectionError", ({ enumerable: true, get: function () { return errors_1.DrainingConnectionError; } }));
+Object.defineProperty(exports, "errors", ({ enumerable: true, get: function () { return errors_1.errors; } }));
+Object.defineProperty(exports, "InvalidArgumentError", ({ enumerable: true, get: function () { return errors_1.InvalidArgumentError; } }));
+Object.defineProperty(exports, "InvalidOperationError", ({ enumerable: true, get: function () { return errors_1.InvalidOperationError; } }));
+Object.defineProperty(exports, "InvalidSubjectError", ({ enumerable: true, get: function () { return errors_1.InvalidSubjectError; } }));
+Object.defineProperty(exports, "NoRespondersError", ({ enumerable: true, get: function () { return errors_1.NoRespondersError; } }));
+Object.defineProperty(exports, "PermissionViolationError", ({ enumerable: true, get: function () { return errors_1.PermissionViolationError; } }));
+Object.defineProperty(exports, "ProtocolError", ({ enumerable: true, get: function () { return errors_1.ProtocolError; } }));
+Object.defineProperty(exports, "RequestError", ({ enumerable: true, get: function () { return errors_1.RequestError; } }));
+Object.defineProperty(exports, "TimeoutError", ({ enumerable: true, get: function () { return errors_1.TimeoutError; } }));
+Object.defineProperty(exports, "UserAuthenticationExpiredError", ({ enumerable: true, get: function () { return errors_1.UserAuthenticationExpiredError; } }));
+//# sourceMappingURL=internal_mod.js.map
+
+/***/ }),
+
+/***/ 154:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2020-2021 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.ipV4 = ipV4;
+exports.isIP = isIP;
+exports.parseIP = parseIP;
+// JavaScript port of go net/ip/ParseIP
+// https://github.com/golang/go/blob/master/src/net/ip.go
+// Copyright 2009 The Go Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+const IPv4LEN = 4;
+const IPv6LEN = 16;
+const ASCII0 = 48;
+const ASCII9 = 57;
+const ASCIIA = 65;
+const ASCIIF = 70;
+const ASCIIa = 97;
+const ASCIIf = 102;
+const big = 0xFFFFFF;
+function ipV4(a, b, c, d) {
+    const ip = new Uint8Array(IPv6LEN);
+    const prefix = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+    prefix.forEach((v, idx) => {
+        ip[idx] = v;
+    });
+    ip[12] = a;
+    ip[13] = b;
+    ip[14] = c;
+    ip[15] = d;
+    return ip;
+}
+function isIP(h) {
+    return parseIP(h) !== undefined;
+}
+function parseIP(h) {
+    for (let i = 0; i < h.length; i++) {
+        switch (h[i]) {
+            case ".":
+                return parseIPv4(h);
+            case ":":
+                return parseIPv6(h);
+        }
+    }
+    return;
+}
+function parseIPv4(s) {
+    const ip = new Uint8Array(IPv4LEN);
+    for (let i = 0; i < IPv4LEN; i++) {
+        if (s.length === 0) {
+            return undefined;
+        }
+        if (i > 0) {
+            if (s[0] !== ".") {
+                return undefined;
+            }
+            s = s.substring(1);
+        }
+        const { n, c, ok } = dtoi(s);
+        if (!ok || n > 0xFF) {
+            return undefined;
+        }
+        s = s.substring(c);
+        ip[i] = n;
+    }
+    return ipV4(ip[0], ip[1], ip[2], ip[3]);
+}
+function parseIPv6(s) {
+    const ip = new Uint8Array(IPv6LEN);
+    let ellipsis = -1;
+    if (s.length >= 2 && s[0] === ":" && s[1] === ":") {
+        ellipsis = 0;
+        s = s.substring(2);
+        if (s.length === 0) {
+            return ip;
+        }
+    }
+    let i = 0;
+    while (i < IPv6LEN) {
+        const { n, c, ok } = xtoi(s);
+        if (!ok || n > 0xFFFF) {
+            return undefined;
+        }
+        if (c < s.length && s[c] === ".") {
+            if (ellipsis < 0 && i != IPv6LEN - IPv4LEN) {
+                return undefined;
+            }
+            if (i + IPv4LEN > IPv6LEN) {
+                return undefined;
+            }
+            const ip4 = parseIPv4(s);
+            if (ip4 === undefined) {
+                return undefined;
+            }
+            ip[i] = ip4[12];
+            ip[i + 1] = ip4[13];
+            ip[i + 2] = ip4[14];
+            ip[i + 3] = ip4[15];
+            s = "";
+            i += IPv4LEN;
+            break;
+        }
+        ip[i] = n >> 8;
+        ip[i + 1] = n;
+        i += 2;
+        s = s.substring(c);
+        if (s.length === 0) {
+            break;
+        }
+        if (s[0] !== ":" || s.length == 1) {
+            return undefined;
+        }
+        s = s.substring(1);
+        if (s[0] === ":") {
+            if (ellipsis >= 0) {
+                return undefined;
+            }
+            ellipsis = i;
+            s = s.substring(1);
+            if (s.length === 0) {
+                break;
+            }
+        }
+    }
+    if (s.length !== 0) {
+        return undefined;
+    }
+    if (i < IPv6LEN) {
+        if (ellipsis < 0) {
+            return undefined;
+        }
+        const n = IPv6LEN - i;
+        for (let j = i - 1; j >= ellipsis; j--) {
+            ip[j + n] = ip[j];
+        }
+        for (let j = ellipsis + n - 1; j >= ellipsis; j--) {
+            ip[j] = 0;
+        }
+    }
+    else if (ellipsis >= 0) {
+        return undefined;
+    }
+    return ip;
+}
+function dtoi(s) {
+    let i = 0;
+    let n = 0;
+    for (i = 0; i < s.length && ASCII0 <= s.charCodeAt(i) && s.charCodeAt(i) <= ASCII9; i++) {
+        n = n * 10 + (s.charCodeAt(i) - ASCII0);
+        if (n >= big) {
+            return { n: big, c: i, ok: false };
+        }
+    }
+    if (i === 0) {
+        return { n: 0, c: 0, ok: false };
+    }
+    return { n: n, c: i, ok: true };
+}
+function xtoi(s) {
+    let n = 0;
+    let i = 0;
+    for (i = 0; i < s.length; i++) {
+        if (ASCII0 <= s.charCodeAt(i) && s.charCodeAt(i) <= ASCII9) {
+            n *= 16;
+            n += s.charCodeAt(i) - ASCII0;
+        }
+        else if (ASCIIa <= s.charCodeAt(i) && s.charCodeAt(i) <= ASCIIf) {
+            n *= 16;
+            n += (s.charCodeAt(i) - ASCIIa) + 10;
+        }
+        else if (ASCIIA <= s.charCodeAt(i) && s.charCodeAt(i) <= ASCIIF) {
+            n *= 16;
+            n += (s.charCodeAt(i) - ASCIIA) + 10;
+        }
+        else {
+            break;
+        }
+        if (n >= big) {
+            return { n: 0, c: i, ok: false };
+        }
+    }
+    if (i === 0) {
+        return { n: 0, c: i, ok: false };
+    }
+    return { n: n, c: i, ok: true };
+}
+//# sourceMappingURL=ipparser.js.map
+
+/***/ }),
+
+/***/ 9847:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.MsgImpl = void 0;
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const headers_1 = __nccwpck_require__(7492);
+const encoders_1 = __nccwpck_require__(7077);
+class MsgImpl {
+    _headers;
+    _msg;
+    _rdata;
+    _reply;
+    _subject;
+    publisher;
+    constructor(msg, data, publisher) {
+        this._msg = msg;
+        this._rdata = data;
+        this.publisher = publisher;
+    }
+    get subject() {
+        if (this._subject) {
+            return this._subject;
+        }
+        this._subject = encoders_1.TD.decode(this._msg.subject);
+        return this._subject;
+    }
+    get reply() {
+        if (this._reply) {
+            return this._reply;
+        }
+        this._reply = encoders_1.TD.decode(this._msg.reply);
+        return this._reply;
+    }
+    get sid() {
+        return this._msg.sid;
+    }
+    get headers() {
+        if (this._msg.hdr > -1 && !this._headers) {
+            const buf = this._rdata.subarray(0, this._msg.hdr);
+            this._headers = headers_1.MsgHdrsImpl.decode(buf);
+        }
+        return this._headers;
+    }
+    get data() {
+        if (!this._rdata) {
+            return new Uint8Array(0);
+        }
+        return this._msg.hdr > -1
+            ? this._rdata.subarray(this._msg.hdr)
+            : this._rdata;
+    }
+    // eslint-ignore-next-line @typescript-eslint/no-explicit-any
+    respond(data = encoders_1.Empty, opts) {
+        if (this.reply) {
+            this.publisher.publish(this.reply, data, opts);
+            return true;
+        }
+        return false;
+    }
+    size() {
+        const subj = this._msg.subject.length;
+        const reply = this._msg.reply?.length || 0;
+        const payloadAndHeaders = this._msg.size === -1 ? 0 : this._msg.size;
+        return subj + reply + payloadAndHeaders;
+    }
+    json(reviver) {
+        return JSON.parse(this.string(), reviver);
+    }
+    string() {
+        return encoders_1.TD.decode(this.data);
+    }
+    requestInfo() {
+        const v = this.headers?.get("Nats-Request-Info");
+        if (v) {
+            return JSON.parse(v, function (key, value) {
+                if ((key === "start" || key === "stop") && value !== "") {
+                    return new Date(Date.parse(value));
+                }
+                return value;
+            });
+        }
+        return null;
+    }
+}
+exports.MsgImpl = MsgImpl;
+//# sourceMappingURL=msg.js.map
+
+/***/ }),
+
+/***/ 2993:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.MuxSubscription = void 0;
+const core_1 = __nccwpck_require__(5235);
+const errors_1 = __nccwpck_require__(2579);
+class MuxSubscription {
+    baseInbox;
+    reqs;
+    constructor() {
+        this.reqs = new Map();
+    }
+    size() {
+        return this.reqs.size;
+    }
+    init(prefix) {
+        this.baseInbox = `${(0, core_1.createInbox)(prefix)}.`;
+        return this.baseInbox;
+    }
+    add(r) {
+        if (!isNaN(r.received)) {
+            r.received = 0;
+        }
+        this.reqs.set(r.token, r);
+    }
+    get(token) {
+        return this.reqs.get(token);
+    }
+    cancel(r) {
+        this.reqs.delete(r.token);
+    }
+    getToken(m) {
+        const s = m.subject || "";
+        if (s.indexOf(this.baseInbox) === 0) {
+            return s.substring(this.baseInbox.length);
+        }
+        return null;
+    }
+    all() {
+        return Array.from(this.reqs.values());
+    }
+    handleError(isMuxPermissionError, err) {
+        if (isMuxPermissionError) {
+            // one or more requests queued but mux cannot process them
+            this.all().forEach((r) => {
+                r.resolver(err, {});
+            });
+            return true;
+        }
+        if (err.operation === "publish") {
+            const req = this.all().find((s) => {
+                return s.requestSubject === err.subject;
+            });
+            if (req) {
+                req.resolver(err, {});
+                return true;
+            }
+        }
+        return false;
+    }
+    dispatcher() {
+        return (err, m) => {
+            const token = this.getToken(m);
+            if (token) {
+                const r = this.get(token);
+                if (r) {
+                    if (err === null) {
+                        err = (m?.data?.length === 0 && m.headers?.code === 503)
+                            ? new errors_1.NoRespondersError(r.requestSubject)
+                            : null;
+                    }
+                    r.resolver(err, m);
+                }
+            }
+        };
+    }
+    close() {
+        const err = new errors_1.RequestError("connection closed");
+        this.reqs.forEach((req) => {
+            req.resolver(err, {});
+        });
+    }
+}
+exports.MuxSubscription = MuxSubscription;
+//# sourceMappingURL=muxsubscription.js.map
+
+/***/ }),
+
+/***/ 1444:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2018-2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.NatsConnectionImpl = void 0;
+const util_1 = __nccwpck_require__(5043);
+const protocol_1 = __nccwpck_require__(5440);
+const encoders_1 = __nccwpck_require__(7077);
+const headers_1 = __nccwpck_require__(7492);
+const semver_1 = __nccwpck_require__(832);
+const options_1 = __nccwpck_require__(1648);
+const queued_iterator_1 = __nccwpck_require__(5194);
+const request_1 = __nccwpck_require__(2143);
+const core_1 = __nccwpck_require__(5235);
+const errors_1 = __nccwpck_require__(2579);
+const whitespaceRegex = /[ \n\r\t]/;
+class NatsConnectionImpl {
+    options;
+    protocol;
+    draining;
+    closeListeners;
+    constructor(opts) {
+        this.draining = false;
+        this.options = (0, options_1.parseOptions)(opts);
+    }
+    static connect(opts = {}) {
+        return new Promise((resolve, reject) => {
+            const nc = new NatsConnectionImpl(opts);
+            protocol_1.ProtocolHandler.connect(nc.options, nc)
+                .then((ph) => {
+                nc.protocol = ph;
+                resolve(nc);
+            })
+                .catch((err) => {
+                reject(err);
+            });
+        });
+    }
+    closed() {
+        return this.protocol.closed;
+    }
+    async close() {
+        await this.protocol.close();
+    }
+    _check(subject, sub, pub) {
+        if (this.isClosed()) {
+            throw new errors_1.errors.ClosedConnectionError();
+        }
+        if (sub && this.isDraining()) {
+            throw new errors_1.errors.DrainingConnectionError();
+        }
+        if (pub && this.protocol.noMorePublishing) {
+            throw new errors_1.errors.DrainingConnectionError();
+        }
+        subject = subject || "";
+        if (subject.length === 0 || whitespaceRegex.test(subject)) {
+            throw new errors_1.errors.InvalidSubjectError(subject);
+        }
+    }
+    publish(subject, data, options) {
+        this._check(subject, false, true);
+        if (options?.reply) {
+            this._check(options.reply, false, true);
+        }
+        if (typeof options?.traceOnly === "boolean") {
+            const hdrs = options.headers || (0, headers_1.headers)();
+            hdrs.set("Nats-Trace-Only", "true");
+            options.headers = hdrs;
+        }
+        if (typeof options?.traceDestination === "string") {
+            const hdrs = options.headers || (0, headers_1.headers)();
+            hdrs.set("Nats-Trace-Dest", options.traceDestination);
+            options.headers = hdrs;
+        }
+        this.protocol.publish(subject, data, options);
+    }
+    publishMessage(msg) {
+        return this.publish(msg.subject, msg.data, {
+            reply: msg.reply,
+            headers: msg.headers,
+        });
+    }
+    respondMessage(msg) {
+        if (msg.reply) {
+            this.publish(msg.reply, msg.data, {
+                reply: msg.reply,
+                headers: msg.headers,
+            });
+            return true;
+        }
+        return false;
+    }
+    subscribe(subject, opts = {}) {
+        this._check(subject, true, false);
+        const sub = new protocol_1.SubscriptionImpl(this.protocol, subject, opts);
+        if (typeof opts.callback !== "function" && typeof opts.slow === "number") {
+            sub.setSlowNotificationFn(opts.slow, (pending) => {
+                this.protocol.dispatchStatus({
+                    type: "slowConsumer",
+                    sub,
+                    pending,
+                });
+            });
+        }
+        this.protocol.subscribe(sub);
+        return sub;
+    }
+    _resub(s, subject, max) {
+        this._check(subject, true, false);
+        const si = s;
+        // FIXME: need way of understanding a callbacks processed
+        //   count without it, we cannot really do much - ie
+        //   for rejected messages, the count would be lower, etc.
+        //   To handle cases were for example KV is building a map
+        //   the consumer would say how many messages we need to do
+        //   a proper build before we can handle updates.
+        si.max = max; // this might clear it
+        if (max) {
+            // we cannot auto-unsub, because we don't know the
+            // number of messages we processed vs received
+            // allow the auto-unsub on processMsg to work if they
+            // we were called with a new max
+            si.max = max + si.received;
+        }
+        this.protocol.resub(si, subject);
+    }
+    // possibilities are:
+    // stop on error or any non-100 status
+    // AND:
+    // - wait for timer
+    // - wait for n messages or timer
+    // - wait for unknown messages, done when empty or reset timer expires (with possible alt wait)
+    // - wait for unknown messages, done when an empty payload is received or timer expires (with possible alt wait)
+    requestMany(subject, data = encoders_1.Empty, opts = { maxWait: 1000, maxMessages: -1 }) {
+        const asyncTraces = !(this.protocol.options.noAsyncTraces || false);
+        try {
+            this._check(subject, true, true);
+        }
+        catch (err) {
+            return Promise.reject(err);
+        }
+        opts.strategy = opts.strategy || "timer";
+        opts.maxWait = opts.maxWait || 1000;
+        if (opts.maxWait < 1) {
+            return Promise.reject(errors_1.InvalidArgumentError.format("timeout", "must be greater than 0"));
+        }
+        // the iterator for user results
+        const qi = new queued_iterator_1.QueuedIteratorImpl();
+        function stop(err) {
+            qi.push(() => {
+                qi.stop(err);
+            });
+        }
+        // callback for the subscription or the mux handler
+        // simply pushes errors and messages into the iterator
+        function callback(err, msg) {
+            if (err || msg === null) {
+                stop(err === null ? undefined : err);
+            }
+            else {
+                qi.push(msg);
+            }
+        }
+        if (opts.noMux) {
+            // we setup a subscription and manage it
+            const stack = asyncTraces ? new Error().stack : null;
+            let max = typeof opts.maxMessages === "number" && opts.maxMessages > 0
+                ? opts.maxMessages
+                : -1;
+            const sub = this.subscribe((0, core_1.createInbox)(this.options.inboxPrefix), {
+                callback: (err, msg) => {
+                    // we only expect runtime errors or a no responders
+                    if (msg?.data?.length === 0 &&
+                        msg?.headers?.status === "503") {
+                        err = new errors_1.errors.NoRespondersError(subject);
+                    }
+                    // augment any error with the current stack to provide context
+                    // for the error in the user code
+                    if (err) {
+                        if (stack) {
+                            err.stack += `\n\n${stack}`;
+                        }
+                        cancel(err);
+                        return;
+                    }
+                    // push the message
+                    callback(null, msg);
+                    // see if the m request is completed
+                    if (opts.strategy === "count") {
+                        max--;
+                        if (max === 0) {
+                            cancel();
+                        }
+                    }
+                    if (opts.strategy === "stall") {
+                        clearTimers();
+                        timer = setTimeout(() => {
+                            cancel();
+                        }, 300);
+                    }
+                    if (opts.strategy === "sentinel") {
+                        if (msg && msg.data.length === 0) {
+                            cancel();
+                        }
+                    }
+                },
+            });
+            sub.requestSubject = subject;
+            sub.closed
+                .then(() => {
+                stop();
+            })
+                .catch((err) => {
+                qi.stop(err);
+            });
+            const cancel = (err) => {
+                if (err) {
+                    qi.push(() => {
+                        throw err;
+                    });
+                }
+                clearTimers();
+                sub.drain()
+                    .then(() => {
+                    stop();
+                })
+                    .catch((_err) => {
+                    stop();
+                });
+            };
+            qi.iterClosed
+                .then(() => {
+                clearTimers();
+                sub?.unsubscribe();
+            })
+                .catch((_err) => {
+                clearTimers();
+                sub?.unsubscribe();
+            });
+            const { headers, traceDestination, traceOnly } = opts;
+            try {
+                this.publish(subject, data, {
+                    reply: sub.getSubject(),
+                    headers,
+                    traceDestination,
+                    traceOnly,
+                });
+            }
+            catch (err) {
+                cancel(err);
+            }
+            let timer = setTimeout(() => {
+                cancel();
+            }, opts.maxWait);
+            const clearTimers = () => {
+                if (timer) {
+                    clearTimeout(timer);
+                }
+            };
+        }
+        else {
+            // the ingestion is the RequestMany
+            const rmo = opts;
+            rmo.callback = callback;
+            qi.iterClosed.then(() => {
+                r.cancel();
+            }).catch((err) => {
+                r.cancel(err);
+            });
+            const r = new request_1.RequestMany(this.protocol.muxSubscriptions, subject, rmo);
+            this.protocol.request(r);
+            const { headers, traceDestination, traceOnly } = opts;
+            try {
+                this.publish(subject, data, {
+                    reply: `${this.protocol.muxSubscriptions.baseInbox}${r.token}`,
+                    headers,
+                    traceDestination,
+                    traceOnly,
+                });
+            }
+            catch (err) {
+                r.cancel(err);
+            }
+        }
+        return Promise.resolve(qi);
+    }
+    request(subject, data, opts = { timeout: 1000, noMux: false }) {
+        try {
+            this._check(subject, true, true);
+        }
+        catch (err) {
+            return Promise.reject(err);
+        }
+        const asyncTraces = !(this.protocol.options.noAsyncTraces || false);
+        opts.timeout = opts.timeout || 1000;
+        if (opts.timeout < 1) {
+            return Promise.reject(errors_1.InvalidArgumentError.format("timeout", `must be greater than 0`));
+        }
+        if (!opts.noMux && opts.reply) {
+            return Promise.reject(errors_1.InvalidArgumentError.format(["reply", "noMux"], "are mutually exclusive"));
+        }
+        if (opts.noMux) {
+            const inbox = opts.reply
+                ? opts.reply
+                : (0, core_1.createInbox)(this.options.inboxPrefix);
+            const d = (0, util_1.deferred)();
+            const errCtx = asyncTraces ? new errors_1.errors.RequestError("") : null;
+            const sub = this.subscribe(inbox, {
+                max: 1,
+                timeout: opts.timeout,
+                callback: (err, msg) => {
+                    // check for no responders status
+                    if (msg && msg.data?.length === 0 && msg.headers?.code === 503) {
+                        err = new errors_1.errors.NoRespondersError(subject);
+                    }
+                    if (err) {
+                        // we have a proper stack on timeout
+                        if (!(err instanceof errors_1.TimeoutError)) {
+                            if (errCtx) {
+                                errCtx.message = err.message;
+                                errCtx.cause = err;
+                                err = errCtx;
+                            }
+                            else {
+                                err = new errors_1.errors.RequestError(err.message, { cause: err });
+                            }
+                        }
+                        d.reject(err);
+                        sub.unsubscribe();
+                    }
+                    else {
+                        d.resolve(msg);
+                    }
+                },
+            });
+            sub.requestSubject = subject;
+            this.protocol.publish(subject, data, {
+                reply: inbox,
+                headers: opts.headers,
+            });
+            return d;
+        }
+        else {
+            const r = new request_1.RequestOne(this.protocol.muxSubscriptions, subject, opts, asyncTraces);
+            this.protocol.request(r);
+            const { headers, traceDestination, traceOnly } = opts;
+            try {
+                this.publish(subject, data, {
+                    reply: `${this.protocol.muxSubscriptions.baseInbox}${r.token}`,
+                    headers,
+                    traceDestination,
+                    traceOnly,
+                });
+            }
+            catch (err) {
+                r.cancel(err);
+            }
+            const p = Promise.race([r.timer, r.deferred]);
+            p.catch(() => {
+                r.cancel();
+            });
+            return p;
+        }
+    }
+    /** *
+     * Flushes to the server. Promise resolves when round-trip completes.
+     * @returns {Promise<void>}
+     */
+    flush() {
+        if (this.isClosed()) {
+            return Promise.reject(new errors_1.errors.ClosedConnectionError());
+        }
+        return this.protocol.flush();
+    }
+    drain() {
+        if (this.isClosed()) {
+            return Promise.reject(new errors_1.errors.ClosedConnectionError());
+        }
+        if (this.isDraining()) {
+            return Promise.reject(new errors_1.errors.DrainingConnectionError());
+        }
+        this.draining = true;
+        return this.protocol.drain();
+    }
+    async [Symbol.asyncDispose]() {
+        if (this.isClosed()) {
+            return;
+        }
+        if (this.isDraining()) {
+            await this.closed();
+            return;
+        }
+        await this.drain();
+    }
+    isClosed() {
+        return this.protocol.isClosed();
+    }
+    isDraining() {
+        return this.draining;
+    }
+    getServer() {
+        const srv = this.protocol.getServer();
+        return srv ? srv.listen : "";
+    }
+    setServers(servers) {
+        this.protocol.servers.setServers(servers);
+    }
+    getServers() {
+        return this.protocol.servers.snapshot();
+    }
+    status() {
+        const iter = new queued_iterator_1.QueuedIteratorImpl();
+        iter.iterClosed.then(() => {
+            const idx = this.protocol.listeners.indexOf(iter);
+            if (idx > -1) {
+                this.protocol.listeners.splice(idx, 1);
+            }
+        });
+        this.protocol.listeners.push(iter);
+        return iter;
+    }
+    get info() {
+        return this.protocol.isClosed() ? undefined : this.protocol.info;
+    }
+    async context() {
+        const r = await this.request(`$SYS.REQ.USER.INFO`);
+        return r.json((key, value) => {
+            if (key === "time") {
+                return new Date(Date.parse(value));
+            }
+            return value;
+        });
+    }
+    stats() {
+        return {
+            inBytes: this.protocol.inBytes,
+            outBytes: this.protocol.outBytes,
+            inMsgs: this.protocol.inMsgs,
+            outMsgs: this.protocol.outMsgs,
+        };
+    }
+    getServerVersion() {
+        const info = this.info;
+        return info ? (0, semver_1.parseSemVer)(info.version) : undefined;
+    }
+    async rtt() {
+        if (this.isClosed()) {
+            throw new errors_1.errors.ClosedConnectionError();
+        }
+        if (!this.protocol.connected) {
+            throw new errors_1.errors.RequestError("connection disconnected");
+        }
+        const start = Date.now();
+        await this.flush();
+        return Date.now() - start;
+    }
+    get features() {
+        return this.protocol.features;
+    }
+    reconnect() {
+        if (this.isClosed()) {
+            return Promise.reject(new errors_1.errors.ClosedConnectionError());
+        }
+        if (this.isDraining()) {
+            return Promise.reject(new errors_1.errors.DrainingConnectionError());
+        }
+        return this.protocol.reconnect();
+    }
+    // internal
+    addCloseListener(listener) {
+        if (this.closeListeners === undefined) {
+            this.closeListeners = new CloseListeners(this.closed());
+        }
+        this.closeListeners.add(listener);
+    }
+    // internal
+    removeCloseListener(listener) {
+        if (this.closeListeners) {
+            this.closeListeners.remove(listener);
+        }
+    }
+}
+exports.NatsConnectionImpl = NatsConnectionImpl;
+class CloseListeners {
+    listeners;
+    constructor(closed) {
+        this.listeners = [];
+        closed.then((err) => {
+            this.notify(err);
+        });
+    }
+    add(listener) {
+        this.listeners.push(listener);
+    }
+    remove(listener) {
+        this.listeners = this.listeners.filter((l) => l !== listener);
+    }
+    notify(err) {
+        this.listeners.forEach((l) => {
+            if (typeof l.connectionClosedCallback === "function") {
+                try {
+                    l.connectionClosedCallback(err);
+                }
+                catch (_) {
+                    // ignored
+                }
+            }
+        });
+        this.listeners = [];
+    }
+}
+//# sourceMappingURL=nats.js.map
+
+/***/ }),
+
+/***/ 2112:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+    Object.defineProperty(o, "default", { enumerable: true, value: v });
+}) : function(o, v) {
+    o["default"] = v;
+});
+var __importStar = (this && this.__importStar) || (function () {
+    var ownKeys = function(o) {
+        ownKeys = Object.getOwnPropertyNames || function (o) {
+            var ar = [];
+            for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) ar[ar.length] = k;
+            return ar;
+        };
+        return ownKeys(o);
+    };
+    return function (mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+        __setModuleDefault(result, mod);
+        return result;
+    };
+})();
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.nkeys = void 0;
+exports.nkeys = __importStar(__nccwpck_require__(3248));
+//# sourceMappingURL=nkeys.js.map
+
+/***/ }),
+
+/***/ 3836:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2016-2021 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.nuid = exports.Nuid = void 0;
+var nuid_1 = __nccwpck_require__(2562);
+Object.defineProperty(exports, "Nuid", ({ enumerable: true, get: function () { return nuid_1.Nuid; } }));
+Object.defineProperty(exports, "nuid", ({ enumerable: true, get: function () { return nuid_1.nuid; } }));
+//# sourceMappingURL=nuid.js.map
+
+/***/ }),
+
+/***/ 1648:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2021-2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.DEFAULT_RECONNECT_TIME_WAIT = exports.DEFAULT_MAX_PING_OUT = exports.DEFAULT_PING_INTERVAL = exports.DEFAULT_JITTER_TLS = exports.DEFAULT_JITTER = exports.DEFAULT_MAX_RECONNECT_ATTEMPTS = void 0;
+exports.defaultOptions = defaultOptions;
+exports.hasWsProtocol = hasWsProtocol;
+exports.buildAuthenticator = buildAuthenticator;
+exports.parseOptions = parseOptions;
+exports.checkOptions = checkOptions;
+exports.checkUnsupportedOption = checkUnsupportedOption;
+const util_1 = __nccwpck_require__(5043);
+const transport_1 = __nccwpck_require__(1619);
+const core_1 = __nccwpck_require__(5235);
+const authenticator_1 = __nccwpck_require__(5457);
+const errors_1 = __nccwpck_require__(2579);
+exports.DEFAULT_MAX_RECONNECT_ATTEMPTS = 10;
+exports.DEFAULT_JITTER = 100;
+exports.DEFAULT_JITTER_TLS = 1000;
+// Ping interval
+exports.DEFAULT_PING_INTERVAL = 2 * 60 * 1000; // 2 minutes
+exports.DEFAULT_MAX_PING_OUT = 2;
+// DISCONNECT Parameters, 2 sec wait, 10 tries
+exports.DEFAULT_RECONNECT_TIME_WAIT = 2 * 1000;
+function defaultOptions() {
+    return {
+        maxPingOut: exports.DEFAULT_MAX_PING_OUT,
+        maxReconnectAttempts: exports.DEFAULT_MAX_RECONNECT_ATTEMPTS,
+        noRandomize: false,
+        pedantic: false,
+        pingInterval: exports.DEFAULT_PING_INTERVAL,
+        reconnect: true,
+        reconnectJitter: exports.DEFAULT_JITTER,
+        reconnectJitterTLS: exports.DEFAULT_JITTER_TLS,
+        reconnectTimeWait: exports.DEFAULT_RECONNECT_TIME_WAIT,
+        tls: undefined,
+        verbose: false,
+        waitOnFirstConnect: false,
+        ignoreAuthErrorAbort: false,
+    };
+}
+function hasWsProtocol(opts) {
+    if (opts) {
+        let { servers } = opts;
+        if (typeof servers === "string") {
+            servers = [servers];
+        }
+        if (servers) {
+            for (let i = 0; i < servers.length; i++) {
+                const s = servers[i].toLowerCase();
+                if (s.startsWith("ws://") || s.startsWith("wss://")) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+function buildAuthenticator(opts) {
+    const buf = [];
+    // jwtAuthenticator is created by the user, since it
+    // will require possibly reading files which
+    // some of the clients are simply unable to do
+    if (typeof opts.authenticator === "function") {
+        buf.push(opts.authenticator);
+    }
+    if (Array.isArray(opts.authenticator)) {
+        buf.push(...opts.authenticator);
+    }
+    if (opts.token) {
+        buf.push((0, authenticator_1.tokenAuthenticator)(opts.token));
+    }
+    if (opts.user) {
+        buf.push((0, authenticator_1.usernamePasswordAuthenticator)(opts.user, opts.pass));
+    }
+    return buf.length === 0 ? (0, authenticator_1.noAuthFn)() : (0, authenticator_1.multiAuthenticator)(buf);
+}
+function parseOptions(opts) {
+    const dhp = `${core_1.DEFAULT_HOST}:${(0, transport_1.defaultPort)()}`;
+    opts = opts || { servers: [dhp] };
+    opts.servers = opts.servers || [];
+    if (typeof opts.servers === "string") {
+        opts.servers = [opts.servers];
+    }
+    if (opts.servers.length > 0 && opts.port) {
+        throw errors_1.InvalidArgumentError.format(["servers", "port"], "are mutually exclusive");
+    }
+    if (opts.servers.length === 0 && opts.port) {
+        opts.servers = [`${core_1.DEFAULT_HOST}:${opts.port}`];
+    }
+    if (opts.servers && opts.servers.length === 0) {
+        opts.servers = [dhp];
+    }
+    const options = (0, util_1.extend)(defaultOptions(), opts);
+    options.authenticator = buildAuthenticator(options);
+    ["reconnectDelayHandler", "authenticator"].forEach((n) => {
+        if (options[n] && typeof options[n] !== "function") {
+            throw TypeError(`'${n}' must be a function`);
+        }
+    });
+    if (!options.reconnectDelayHandler) {
+        options.reconnectDelayHandler = () => {
+            let extra = options.tls
+                ? options.reconnectJitterTLS
+                : options.reconnectJitter;
+            if (extra) {
+                extra++;
+                extra = Math.floor(Math.random() * extra);
+            }
+            return options.reconnectTimeWait + extra;
+        };
+    }
+    if (options.inboxPrefix) {
+        (0, core_1.createInbox)(options.inboxPrefix);
+    }
+    // if not set - we set it
+    if (options.resolve === undefined) {
+        // set a default based on whether the client can resolve or not
+        options.resolve = typeof (0, transport_1.getResolveFn)() === "function";
+    }
+    if (options.resolve) {
+        if (typeof (0, transport_1.getResolveFn)() !== "function") {
+            throw errors_1.InvalidArgumentError.format("resolve", "is not supported in the current runtime");
+        }
+    }
+    return options;
+}
+function checkOptions(info, options) {
+    const { proto, tls_required: tlsRequired, tls_available: tlsAvailable } = info;
+    if ((proto === undefined || proto < 1) && options.noEcho) {
+        throw new errors_1.errors.ConnectionError(`server does not support 'noEcho'`);
+    }
+    const tls = tlsRequired || tlsAvailable || false;
+    if (options.tls && !tls) {
+        throw new errors_1.errors.ConnectionError(`server does not support 'tls'`);
+    }
+}
+function checkUnsupportedOption(prop, v) {
+    if (v) {
+        throw errors_1.InvalidArgumentError.format(prop, "is not supported");
+    }
+}
+//# sourceMappingURL=options.js.map
+
+/***/ }),
+
+/***/ 5039:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.cc = exports.State = exports.Parser = exports.Kind = void 0;
+exports.describe = describe;
+// deno-lint-ignore-file no-undef
+/*
+ * Copyright 2020-2021 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const denobuffer_1 = __nccwpck_require__(6082);
+const encoders_1 = __nccwpck_require__(7077);
+exports.Kind = {
+    OK: 0,
+    ERR: 1,
+    MSG: 2,
+    INFO: 3,
+    PING: 4,
+    PONG: 5,
+};
+function describe(e) {
+    let ks;
+    let data = "";
+    switch (e.kind) {
+        case exports.Kind.MSG:
+            ks = "MSG";
+            break;
+        case exports.Kind.OK:
+            ks = "OK";
+            break;
+        case exports.Kind.ERR:
+            ks = "ERR";
+            data = encoders_1.TD.decode(e.data);
+            break;
+        case exports.Kind.PING:
+            ks = "PING";
+            break;
+        case exports.Kind.PONG:
+            ks = "PONG";
+            break;
+        case exports.Kind.INFO:
+            ks = "INFO";
+            data = encoders_1.TD.decode(e.data);
+    }
+    return `${ks}: ${data}`;
+}
+function newMsgArg() {
+    const ma = {};
+    ma.sid = -1;
+    ma.hdr = -1;
+    ma.size = -1;
+    return ma;
+}
+const ASCII_0 = 48;
+const ASCII_9 = 57;
+const MAX_64MB = 64 * 1024 * 1024;
+// This is an almost verbatim port of the Go NATS parser
+// https://github.com/nats-io/nats.go/blob/master/parser.go
+class Parser {
+    dispatcher;
+    state;
+    as;
+    drop;
+    hdr;
+    ma;
+    argBuf;
+    msgBuf;
+    constructor(dispatcher) {
+        this.dispatcher = dispatcher;
+        this.state = exports.State.OP_START;
+        this.as = 0;
+        this.drop = 0;
+        this.hdr = 0;
+    }
+    parse(buf) {
+        let i;
+        for (i = 0; i < buf.length; i++) {
+            const b = buf[i];
+            switch (this.state) {
+                case exports.State.OP_START:
+                    switch (b) {
+                        case exports.cc.M:
+                        case exports.cc.m:
+                            this.state = exports.State.OP_M;
+                            this.hdr = -1;
+                            this.ma = newMsgArg();
+                            break;
+                        case exports.cc.H:
+                        case exports.cc.h:
+                            this.state = exports.State.OP_H;
+                            this.hdr = 0;
+                            this.ma = newMsgArg();
+                            break;
+                        case exports.cc.P:
+                        case exports.cc.p:
+                            this.state = exports.State.OP_P;
+                            break;
+                        case exports.cc.PLUS:
+                            this.state = exports.State.OP_PLUS;
+                            break;
+                        case exports.cc.MINUS:
+                            this.state = exports.State.OP_MINUS;
+                            break;
+                        case exports.cc.I:
+                        case exports.cc.i:
+                            this.state = exports.State.OP_I;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_H:
+                    switch (b) {
+                        case exports.cc.M:
+                        case exports.cc.m:
+                            this.state = exports.State.OP_M;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_M:
+                    switch (b) {
+                        case exports.cc.S:
+                        case exports.cc.s:
+                            this.state = exports.State.OP_MS;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MS:
+                    switch (b) {
+                        case exports.cc.G:
+                        case exports.cc.g:
+                            this.state = exports.State.OP_MSG;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MSG:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            this.state = exports.State.OP_MSG_SPC;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MSG_SPC:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            continue;
+                        default:
+                            this.state = exports.State.MSG_ARG;
+                            this.as = i;
+                    }
+                    break;
+                case exports.State.MSG_ARG:
+                    switch (b) {
+                        case exports.cc.CR:
+                            this.drop = 1;
+                            break;
+                        case exports.cc.NL: {
+                            const arg = this.argBuf
+                                ? this.argBuf.bytes()
+                                : buf.subarray(this.as, i - this.drop);
+                            this.processMsgArgs(arg);
+                            this.drop = 0;
+                            this.as = i + 1;
+                            this.state = exports.State.MSG_PAYLOAD;
+                            // jump ahead with the index. If this overruns
+                            // what is left we fall out and process a split buffer.
+                            i = this.as + this.ma.size - 1;
+                            break;
+                        }
+                        default:
+                            if (this.argBuf) {
+                                this.argBuf.writeByte(b);
+                            }
+                    }
+                    break;
+                case exports.State.MSG_PAYLOAD:
+                    if (this.msgBuf) {
+                        if (this.msgBuf.length >= this.ma.size) {
+                            const data = this.msgBuf.bytes({ copy: false });
+                            this.dispatcher.push({ kind: exports.Kind.MSG, msg: this.ma, data: data });
+                            this.argBuf = undefined;
+                            this.msgBuf = undefined;
+                            this.state = exports.State.MSG_END;
+                        }
+                        else {
+                            let toCopy = this.ma.size - this.msgBuf.length;
+                            const avail = buf.length - i;
+                            if (avail < toCopy) {
+                                toCopy = avail;
+                            }
+                            if (toCopy > 0) {
+                                this.msgBuf.write(buf.subarray(i, i + toCopy));
+                                i = (i + toCopy) - 1;
+                            }
+                            else {
+                                this.msgBuf.writeByte(b);
+                            }
+                        }
+                    }
+                    else if (i - this.as >= this.ma.size) {
+                        this.dispatcher.push({ kind: exports.Kind.MSG, msg: this.ma, data: buf.subarray(this.as, i) });
+                        this.argBuf = undefined;
+                        this.msgBuf = undefined;
+                        this.state = exports.State.MSG_END;
+                    }
+                    break;
+                case exports.State.MSG_END:
+                    switch (b) {
+                        case exports.cc.NL:
+                            this.drop = 0;
+                            this.as = i + 1;
+                            this.state = exports.State.OP_START;
+                            break;
+                        default:
+                            continue;
+                    }
+                    break;
+                case exports.State.OP_PLUS:
+                    switch (b) {
+                        case exports.cc.O:
+                        case exports.cc.o:
+                            this.state = exports.State.OP_PLUS_O;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PLUS_O:
+                    switch (b) {
+                        case exports.cc.K:
+                        case exports.cc.k:
+                            this.state = exports.State.OP_PLUS_OK;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PLUS_OK:
+                    switch (b) {
+                        case exports.cc.NL:
+                            this.dispatcher.push({ kind: exports.Kind.OK });
+                            this.drop = 0;
+                            this.state = exports.State.OP_START;
+                            break;
+                    }
+                    break;
+                case exports.State.OP_MINUS:
+                    switch (b) {
+                        case exports.cc.E:
+                        case exports.cc.e:
+                            this.state = exports.State.OP_MINUS_E;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MINUS_E:
+                    switch (b) {
+                        case exports.cc.R:
+                        case exports.cc.r:
+                            this.state = exports.State.OP_MINUS_ER;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MINUS_ER:
+                    switch (b) {
+                        case exports.cc.R:
+                        case exports.cc.r:
+                            this.state = exports.State.OP_MINUS_ERR;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MINUS_ERR:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            this.state = exports.State.OP_MINUS_ERR_SPC;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MINUS_ERR_SPC:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            continue;
+                        default:
+                            this.state = exports.State.MINUS_ERR_ARG;
+                            this.as = i;
+                    }
+                    break;
+                case exports.State.MINUS_ERR_ARG:
+                    switch (b) {
+                        case exports.cc.CR:
+                            this.drop = 1;
+                            break;
+                        case exports.cc.NL: {
+                            let arg;
+                            if (this.argBuf) {
+                                arg = this.argBuf.bytes();
+                                this.argBuf = undefined;
+                            }
+                            else {
+                                arg = buf.subarray(this.as, i - this.drop);
+                            }
+                            this.dispatcher.push({ kind: exports.Kind.ERR, data: arg });
+                            this.drop = 0;
+                            this.as = i + 1;
+                            this.state = exports.State.OP_START;
+                            break;
+                        }
+                        default:
+                            if (this.argBuf) {
+                                this.argBuf.write(Uint8Array.of(b));
+                            }
+                    }
+                    break;
+                case exports.State.OP_P:
+                    switch (b) {
+                        case exports.cc.I:
+                        case exports.cc.i:
+                            this.state = exports.State.OP_PI;
+                            break;
+                        case exports.cc.O:
+                        case exports.cc.o:
+                            this.state = exports.State.OP_PO;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PO:
+                    switch (b) {
+                        case exports.cc.N:
+                        case exports.cc.n:
+                            this.state = exports.State.OP_PON;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PON:
+                    switch (b) {
+                        case exports.cc.G:
+                        case exports.cc.g:
+                            this.state = exports.State.OP_PONG;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PONG:
+                    switch (b) {
+                        case exports.cc.NL:
+                            this.dispatcher.push({ kind: exports.Kind.PONG });
+                            this.drop = 0;
+                            this.state = exports.State.OP_START;
+                            break;
+                    }
+                    break;
+                case exports.State.OP_PI:
+                    switch (b) {
+                        case exports.cc.N:
+                        case exports.cc.n:
+                            this.state = exports.State.OP_PIN;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PIN:
+                    switch (b) {
+                        case exports.cc.G:
+                        case exports.cc.g:
+                            this.state = exports.State.OP_PING;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PING:
+                    switch (b) {
+                        case exports.cc.NL:
+                            this.dispatcher.push({ kind: exports.Kind.PING });
+                            this.drop = 0;
+                            this.state = exports.State.OP_START;
+                            break;
+                    }
+                    break;
+                case exports.State.OP_I:
+                    switch (b) {
+                        case exports.cc.N:
+                        case exports.cc.n:
+                            this.state = exports.State.OP_IN;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_IN:
+                    switch (b) {
+                        case exports.cc.F:
+                        case exports.cc.f:
+                            this.state = exports.State.OP_INF;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_INF:
+                    switch (b) {
+                        case exports.cc.O:
+                        case exports.cc.o:
+                            this.state = exports.State.OP_INFO;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_INFO:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            this.state = exports.State.OP_INFO_SPC;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_INFO_SPC:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            continue;
+                        default:
+                            this.state = exports.State.INFO_ARG;
+                            this.as = i;
+                    }
+                    break;
+                case exports.State.INFO_ARG:
+                    switch (b) {
+                        case exports.cc.CR:
+                            this.drop = 1;
+                            break;
+                        case exports.cc.NL: {
+                            let arg;
+                            if (this.argBuf) {
+                                arg = this.argBuf.bytes();
+                                this.argBuf = undefined;
+                            }
+                            else {
+                                arg = buf.subarray(this.as, i - this.drop);
+                            }
+                            this.dispatcher.push({ kind: exports.Kind.INFO, data: arg });
+                            this.drop = 0;
+                            this.as = i + 1;
+                            this.state = exports.State.OP_START;
+                            break;
+                        }
+                        default:
+                            if (this.argBuf) {
+                                this.argBuf.writeByte(b);
+                            }
+                    }
+                    break;
+                default:
+                    throw this.fail(buf.subarray(i));
+            }
+        }
+        if ((this.state === exports.State.MSG_ARG || this.state === exports.State.MINUS_ERR_ARG ||
+            this.state === exports.State.INFO_ARG) && !this.argBuf) {
+            this.argBuf = new denobuffer_1.DenoBuffer(buf.subarray(this.as, i - this.drop));
+        }
+        if (this.state === exports.State.MSG_PAYLOAD && !this.msgBuf) {
+            if (!this.argBuf) {
+                this.cloneMsgArg();
+            }
+            this.msgBuf = new denobuffer_1.DenoBuffer(buf.subarray(this.as));
+        }
+    }
+    cloneMsgArg() {
+        const s = this.ma.subject.length;
+        const r = this.ma.reply ? this.ma.reply.length : 0;
+        const buf = new Uint8Array(s + r);
+        buf.set(this.ma.subject);
+        if (this.ma.reply) {
+            buf.set(this.ma.reply, s);
+        }
+        this.argBuf = new denobuffer_1.DenoBuffer(buf);
+        this.ma.subject = buf.subarray(0, s);
+        if (this.ma.reply) {
+            this.ma.reply = buf.subarray(s);
+        }
+    }
+    processMsgArgs(arg) {
+        if (this.hdr >= 0) {
+            return this.processHeaderMsgArgs(arg);
+        }
+        const args = [];
+        let start = -1;
+        for (let i = 0; i < arg.length; i++) {
+            const b = arg[i];
+            switch (b) {
+                case exports.cc.SPACE:
+                case exports.cc.TAB:
+                case exports.cc.CR:
+                case exports.cc.NL:
+                    if (start >= 0) {
+                        args.push(arg.subarray(start, i));
+                        start = -1;
+                    }
+                    break;
+                default:
+                    if (start < 0) {
+                        start = i;
+                    }
+            }
+        }
+        if (start >= 0) {
+            args.push(arg.subarray(start));
+        }
+        switch (args.length) {
+            case 3:
+                this.ma.subject = args[0];
+                this.ma.sid = this.protoParseInt(args[1]);
+                this.ma.reply = undefined;
+                this.ma.size = this.protoParseInt(args[2], MAX_64MB);
+                break;
+            case 4:
+                this.ma.subject = args[0];
+                this.ma.sid = this.protoParseInt(args[1]);
+                this.ma.reply = args[2];
+                this.ma.size = this.protoParseInt(args[3], MAX_64MB);
+                break;
+            default:
+                throw this.fail(arg, "processMsgArgs Parse Error");
+        }
+        if (this.ma.sid < 0) {
+            throw this.fail(arg, "processMsgArgs Bad or Missing Sid Error");
+        }
+        if (this.ma.size < 0) {
+            throw this.fail(arg, "processMsgArgs Bad or Missing Size Error");
+        }
+    }
+    fail(data, label = "") {
+        if (!label) {
+            label = `parse error [${this.state}]`;
+        }
+        else {
+            label = `${label} [${this.state}]`;
+        }
+        return new Error(`${label}: ${encoders_1.TD.decode(data)}`);
+    }
+    processHeaderMsgArgs(arg) {
+        const args = [];
+        let start = -1;
+        for (let i = 0; i < arg.length; i++) {
+            const b = arg[i];
+            switch (b) {
+                case exports.cc.SPACE:
+                case exports.cc.TAB:
+                case exports.cc.CR:
+                case exports.cc.NL:
+                    if (start >= 0) {
+                        args.push(arg.subarray(start, i));
+                        start = -1;
+                    }
+                    break;
+                default:
+                    if (start < 0) {
+                        start = i;
+                    }
+            }
+        }
+        if (start >= 0) {
+            args.push(arg.subarray(start));
+        }
+        switch (args.length) {
+            case 4:
+                this.ma.subject = args[0];
+                this.ma.sid = this.protoParseInt(args[1]);
+                this.ma.reply = undefined;
+                this.ma.hdr = this.protoParseInt(args[2], MAX_64MB);
+                this.ma.size = this.protoParseInt(args[3], MAX_64MB);
+                break;
+            case 5:
+                this.ma.subject = args[0];
+                this.ma.sid = this.protoParseInt(args[1]);
+                this.ma.reply = args[2];
+                this.ma.hdr = this.protoParseInt(args[3], MAX_64MB);
+                this.ma.size = this.protoParseInt(args[4], MAX_64MB);
+                break;
+            default:
+                throw this.fail(arg, "processHeaderMsgArgs Parse Error");
+        }
+        if (this.ma.sid < 0) {
+            throw this.fail(arg, "processHeaderMsgArgs Bad or Missing Sid Error");
+        }
+        if (this.ma.hdr < 0 || this.ma.hdr > this.ma.size) {
+            throw this.fail(arg, "processHeaderMsgArgs Bad or Missing Header Size Error");
+        }
+        if (this.ma.size < 0) {
+            throw this.fail(arg, "processHeaderMsgArgs Bad or Missing Size Error");
+        }
+    }
+    protoParseInt(a, max) {
+        // max 999_999_999_999_999 - one digit below MAX_SAFE_INTEGER
+        if (a.length === 0 || a.length > 15) {
+            return -1;
+        }
+        let n = 0;
+        for (let i = 0; i < a.length; i++) {
+            if (a[i] < ASCII_0 || a[i] > ASCII_9) {
+                return -1;
+            }
+            n = n * 10 + (a[i] - ASCII_0);
+        }
+        return max !== undefined && n > max ? -1 : n;
+    }
+}
+exports.Parser = Parser;
+exports.State = {
+    OP_START: 0,
+    OP_PLUS: 1,
+    OP_PLUS_O: 2,
+    OP_PLUS_OK: 3,
+    OP_MINUS: 4,
+    OP_MINUS_E: 5,
+    OP_MINUS_ER: 6,
+    OP_MINUS_ERR: 7,
+    OP_MINUS_ERR_SPC: 8,
+    MINUS_ERR_ARG: 9,
+    OP_M: 10,
+    OP_MS: 11,
+    OP_MSG: 12,
+    OP_MSG_SPC: 13,
+    MSG_ARG: 14,
+    MSG_PAYLOAD: 15,
+    MSG_END: 16,
+    OP_H: 17,
+    OP_P: 18,
+    OP_PI: 19,
+    OP_PIN: 20,
+    OP_PING: 21,
+    OP_PO: 22,
+    OP_PON: 23,
+    OP_PONG: 24,
+    OP_I: 25,
+    OP_IN: 26,
+    OP_INF: 27,
+    OP_INFO: 28,
+    OP_INFO_SPC: 29,
+    INFO_ARG: 30,
+};
+exports.cc = {
+    CR: "\r".charCodeAt(0),
+    E: "E".charCodeAt(0),
+    e: "e".charCodeAt(0),
+    F: "F".charCodeAt(0),
+    f: "f".charCodeAt(0),
+    G: "G".charCodeAt(0),
+    g: "g".charCodeAt(0),
+    H: "H".charCodeAt(0),
+    h: "h".charCodeAt(0),
+    I: "I".charCodeAt(0),
+    i: "i".charCodeAt(0),
+    K: "K".charCodeAt(0),
+    k: "k".charCodeAt(0),
+    M: "M".charCodeAt(0),
+    m: "m".charCodeAt(0),
+    MINUS: "-".charCodeAt(0),
+    N: "N".charCodeAt(0),
+    n: "n".charCodeAt(0),
+    NL: "\n".charCodeAt(0),
+    O: "O".charCodeAt(0),
+    o: "o".charCodeAt(0),
+    P: "P".charCodeAt(0),
+    p: "p".charCodeAt(0),
+    PLUS: "+".charCodeAt(0),
+    R: "R".charCodeAt(0),
+    r: "r".charCodeAt(0),
+    S: "S".charCodeAt(0),
+    s: "s".charCodeAt(0),
+    SPACE: " ".charCodeAt(0),
+    TAB: "\t".charCodeAt(0),
+};
+//# sourceMappingURL=parser.js.map
+
+/***/ }),
+
+/***/ 5440:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.ProtocolHandler = exports.Subscriptions = exports.SubscriptionImpl = exports.Connect = exports.INFO = void 0;
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const encoders_1 = __nccwpck_require__(7077);
+const transport_1 = __nccwpck_require__(1619);
+const util_1 = __nccwpck_require__(5043);
+const databuffer_1 = __nccwpck_require__(2262);
+const servers_1 = __nccwpck_require__(654);
+const queued_iterator_1 = __nccwpck_require__(5194);
+const muxsubscription_1 = __nccwpck_require__(2993);
+const heartbeats_1 = __nccwpck_require__(93);
+const parser_1 = __nccwpck_require__(5039);
+const msg_1 = __nccwpck_require__(9847);
+const semver_1 = __nccwpck_require__(832);
+const options_1 = __nccwpck_require__(1648);
+const errors_1 = __nccwpck_require__(2579);
+const FLUSH_THRESHOLD = 1024 * 32;
+exports.INFO = /^INFO\s+([^\r\n]+)\r\n/i;
+const PONG_CMD = (0, encoders_1.encode)("PONG\r\n");
+const PING_CMD = (0, encoders_1.encode)("PING\r\n");
+const ERR_RECONNECT_HANDLER_FAILED = "client option reconnectToServer handler failed";
+const ERR_RECONNECT_HANDLER_NOT_IN_POOL = "returned server is not in the pool";
+function isDelayedServer(x) {
+    return (x !== null && typeof x === "object" &&
+        "server" in x && "delay" in x);
+}
+class Connect {
+    echo;
+    no_responders;
+    protocol;
+    verbose;
+    pedantic;
+    jwt;
+    nkey;
+    sig;
+    user;
+    pass;
+    auth_token;
+    tls_required;
+    name;
+    lang;
+    version;
+    headers;
+    constructor(transport, opts, nonce) {
+        this.protocol = 1;
+        this.version = transport.version;
+        this.lang = transport.lang;
+        this.echo = opts.noEcho ? false : undefined;
+        this.verbose = opts.verbose;
+        this.pedantic = opts.pedantic;
+        this.tls_required = opts.tls ? true : undefined;
+        this.name = opts.name;
+        const creds = (opts && typeof opts.authenticator === "function"
+            ? opts.authenticator(nonce)
+            : {}) || {};
+        (0, util_1.extend)(this, creds);
+    }
+}
+exports.Connect = Connect;
+class SlowNotifier {
+    slow;
+    cb;
+    notified;
+    constructor(slow, cb) {
+        this.slow = slow;
+        this.cb = cb;
+        this.notified = false;
+    }
+    maybeNotify(pending) {
+        // if we are below the threshold reset the ability to notify
+        if (pending <= this.slow) {
+            this.notified = false;
+        }
+        else {
+            if (!this.notified) {
+                // crossed the threshold, notify and silence.
+                this.cb(pending);
+                this.notified = true;
+            }
+        }
+    }
+}
+class SubscriptionImpl extends queued_iterator_1.QueuedIteratorImpl {
+    sid;
+    queue;
+    draining;
+    max;
+    subject;
+    drained;
+    protocol;
+    timer;
+    info;
+    cleanupFn;
+    closed;
+    requestSubject;
+    slow;
+    constructor(protocol, subject, opts = {}) {
+        super();
+        (0, util_1.extend)(this, opts);
+        this.protocol = protocol;
+        this.subject = subject;
+        this.draining = false;
+        this.noIterator = typeof opts.callback === "function";
+        this.closed = (0, util_1.deferred)();
+        const asyncTraces = !(protocol.options?.noAsyncTraces || false);
+        if (opts.timeout) {
+            this.timer = (0, util_1.timeout)(opts.timeout, asyncTraces);
+            this.timer
+                .then(() => {
+                // timer was cancelled
+                this.timer = undefined;
+            })
+                .catch((err) => {
+                // timer fired
+                this.stop(err);
+                if (this.noIterator) {
+                    this.callback(err, {});
+                }
+            });
+        }
+        if (!this.noIterator) {
+            // cleanup - they used break or return from the iterator
+            // make sure we clean up, if they didn't call unsub
+            this.iterClosed.then((err) => {
+                this.closed.resolve(err);
+                this.unsubscribe();
+            });
+        }
+    }
+    setSlowNotificationFn(slow, fn) {
+        this.slow = undefined;
+        if (fn) {
+            if (this.noIterator) {
+                throw new Error("callbacks don't support slow notifications");
+            }
+            this.slow = new SlowNotifier(slow, fn);
+        }
+    }
+    callback(err, msg) {
+        this.cancelTimeout();
+        err ? this.stop(err) : this.push(msg);
+        if (!err && this.slow) {
+            this.slow.maybeNotify(this.getPending());
+        }
+    }
+    close(err) {
+        if (!this.isClosed()) {
+            this.cancelTimeout();
+            const fn = () => {
+                this.stop();
+                if (this.cleanupFn) {
+                    try {
+                        this.cleanupFn(this, this.info);
+                    }
+                    catch (_err) {
+                        // ignoring
+                    }
+                }
+                this.closed.resolve(err);
+            };
+            if (this.noIterator) {
+                fn();
+            }
+            else {
+                this.push(fn);
+            }
+        }
+    }
+    unsubscribe(max) {
+        this.protocol.unsubscribe(this, max);
+    }
+    cancelTimeout() {
+        if (this.timer) {
+            this.timer.cancel();
+            this.timer = undefined;
+        }
+    }
+    drain() {
+        if (this.protocol.isClosed()) {
+            return Promise.reject(new errors_1.errors.ClosedConnectionError());
+        }
+        if (this.isClosed()) {
+            return Promise.reject(new errors_1.errors.InvalidOperationError("subscription is already closed"));
+        }
+        if (!this.drained) {
+            this.draining = true;
+            this.protocol.unsub(this);
+            this.drained = this.protocol.flush((0, util_1.deferred)())
+                .then(() => {
+                this.protocol.subscriptions.cancel(this);
+            })
+                .catch(() => {
+                this.protocol.subscriptions.cancel(this);
+            });
+        }
+        return this.drained;
+    }
+    async [Symbol.asyncDispose]() {
+        if (this.protocol.isClosed() || this.isClosed()) {
+            return;
+        }
+        if (this.drained) {
+            await this.drained;
+            return;
+        }
+        await this.drain();
+    }
+    isDraining() {
+        return this.draining;
+    }
+    isClosed() {
+        return this.done;
+    }
+    getSubject() {
+        return this.subject;
+    }
+    getMax() {
+        return this.max;
+    }
+    getID() {
+        return this.sid;
+    }
+}
+exports.SubscriptionImpl = SubscriptionImpl;
+class Subscriptions {
+    mux;
+    subs;
+    sidCounter;
+    constructor() {
+        this.sidCounter = 0;
+        this.mux = null;
+        this.subs = new Map();
+    }
+    size() {
+        return this.subs.size;
+    }
+    add(s) {
+        this.sidCounter++;
+        s.sid = this.sidCounter;
+        this.subs.set(s.sid, s);
+        return s;
+    }
+    setMux(s) {
+        this.mux = s;
+        return s;
+    }
+    getMux() {
+        return this.mux;
+    }
+    get(sid) {
+        return this.subs.get(sid);
+    }
+    resub(s) {
+        this.sidCounter++;
+        this.subs.delete(s.sid);
+        s.sid = this.sidCounter;
+        this.subs.set(s.sid, s);
+        return s;
+    }
+    all() {
+        return Array.from(this.subs.values());
+    }
+    cancel(s) {
+        if (s) {
+            s.close();
+            this.subs.delete(s.sid);
+        }
+    }
+    handleError(err) {
+        const subs = this.all();
+        let sub;
+        if (err.operation === "subscription") {
+            sub = subs.find((s) => {
+                return s.subject === err.subject && s.queue === err.queue;
+            });
+        }
+        else if (err.operation === "publish") {
+            // we have a no mux subscription
+            sub = subs.find((s) => {
+                return s.requestSubject === err.subject;
+            });
+        }
+        if (sub) {
+            sub.callback(err, {});
+            sub.close(err);
+            this.subs.delete(sub.sid);
+            return sub !== this.mux;
+        }
+        return false;
+    }
+    close() {
+        this.subs.forEach((sub) => {
+            sub.close();
+        });
+    }
+}
+exports.Subscriptions = Subscriptions;
+class ProtocolHandler {
+    connected;
+    connectedOnce;
+    infoReceived;
+    info;
+    muxSubscriptions;
+    options;
+    outbound;
+    pongs;
+    subscriptions;
+    transport;
+    noMorePublishing;
+    connectError;
+    publisher;
+    _closed;
+    closed;
+    listeners;
+    heartbeats;
+    parser;
+    outMsgs;
+    inMsgs;
+    outBytes;
+    inBytes;
+    pendingLimit;
+    lastError;
+    abortReconnect;
+    whyClosed;
+    servers;
+    server;
+    features;
+    connectPromise;
+    dialDelay;
+    raceTimer;
+    constructor(options, publisher) {
+        this._closed = false;
+        this.connected = false;
+        this.connectedOnce = false;
+        this.infoReceived = false;
+        this.noMorePublishing = false;
+        this.abortReconnect = false;
+        this.listeners = [];
+        this.pendingLimit = FLUSH_THRESHOLD;
+        this.outMsgs = 0;
+        this.inMsgs = 0;
+        this.outBytes = 0;
+        this.inBytes = 0;
+        this.options = options;
+        this.publisher = publisher;
+        this.subscriptions = new Subscriptions();
+        this.muxSubscriptions = new muxsubscription_1.MuxSubscription();
+        this.outbound = new databuffer_1.DataBuffer();
+        this.pongs = [];
+        this.whyClosed = "";
+        //@ts-ignore: options.pendingLimit is hidden
+        this.pendingLimit = options.pendingLimit || this.pendingLimit;
+        this.features = new semver_1.Features({ major: 0, minor: 0, micro: 0 });
+        this.connectPromise = null;
+        this.dialDelay = null;
+        const servers = typeof options.servers === "string"
+            ? [options.servers]
+            : options.servers;
+        this.servers = new servers_1.Servers({
+            randomize: !options.noRandomize,
+        });
+        this.servers.setServers(servers);
+        this.closed = (0, util_1.deferred)();
+        this.parser = new parser_1.Parser(this);
+        this.heartbeats = new heartbeats_1.Heartbeat(this, this.options.pingInterval || options_1.DEFAULT_PING_INTERVAL, this.options.maxPingOut || options_1.DEFAULT_MAX_PING_OUT);
+    }
+    resetOutbound() {
+        this.outbound.reset();
+        const pongs = this.pongs;
+        this.pongs = [];
+        // reject the pongs - the disconnect from here shouldn't have a trace
+        // because that confuses API consumers
+        const err = new errors_1.errors.RequestError("connection disconnected");
+        err.stack = "";
+        pongs.forEach((p) => {
+            p.reject(err);
+        });
+        this.parser = new parser_1.Parser(this);
+        this.infoReceived = false;
+    }
+    dispatchStatus(status) {
+        this.listeners.forEach((q) => {
+            q.push(status);
+        });
+    }
+    prepare() {
+        if (this.transport) {
+            this.transport.discard();
+        }
+        this.info = undefined;
+        this.resetOutbound();
+        const pong = (0, util_1.deferred)();
+        pong.catch(() => {
+            // provide at least one catch - as pong rejection can happen before it is expected
+        });
+        this.pongs.unshift(pong);
+        this.connectError = (err) => {
+            pong.reject(err);
+        };
+        this.transport = (0, transport_1.newTransport)();
+        this.transport.closed()
+            .then(async (_err) => {
+            this.connected = false;
+            if (!this.isClosed()) {
+                // if the transport gave an error use that, otherwise
+                // we may have received a protocol error
+                await this.disconnected(this.transport.closeError || this.lastError);
+                return;
+            }
+        });
+        return pong;
+    }
+    disconnect() {
+        this.dispatchStatus({ type: "staleConnection" });
+        this.transport.disconnect();
+    }
+    reconnect() {
+        if (this.connected) {
+            this.dispatchStatus({
+                type: "forceReconnect",
+            });
+            this.transport.disconnect();
+        }
+        return Promise.resolve();
+    }
+    async disconnected(err) {
+        this.dispatchStatus({
+            type: "disconnect",
+            server: this.servers.getCurrentServer().toString(),
+        });
+        if (this.options.reconnect) {
+            await this.dialLoop()
+                .then(() => {
+                this.dispatchStatus({
+                    type: "reconnect",
+                    server: this.servers.getCurrentServer().toString(),
+                });
+                // if we are here we reconnected, but we have an authentication
+                // that expired, we need to clean it up, otherwise we'll queue up
+                // two of these, and the default for the client will be to
+                // close, rather than attempt again - possibly they have an
+                // authenticator that dynamically updates
+                if (this.lastError instanceof errors_1.errors.UserAuthenticationExpiredError) {
+                    this.lastError = undefined;
+                }
+            })
+                .catch((err) => {
+                this.close(err).catch();
+            });
+        }
+        else {
+            await this.close(err).catch();
+        }
+    }
+    async dial(srv) {
+        const pong = this.prepare();
+        try {
+            this.raceTimer = (0, util_1.timeout)(this.options.timeout || 20000);
+            const cp = this.transport.connect(srv, this.options);
+            await Promise.race([cp, this.raceTimer]);
+            (async () => {
+                try {
+                    for await (const b of this.transport) {
+                        this.parser.parse(b);
+                    }
+                }
+                catch (err) {
+                    console.log("reader closed", err);
+                }
+            })().then();
+        }
+        catch (err) {
+            pong.reject(err);
+        }
+        try {
+            await Promise.race([this.raceTimer, pong]);
+            this.raceTimer?.cancel();
+            this.connected = true;
+            this.connectError = undefined;
+            this.sendSubscriptions();
+            this.connectedOnce = true;
+            this.server.didConnect = true;
+            this.server.reconnects = 0;
+            this.flushPending();
+            this.heartbeats.start();
+        }
+        catch (err) {
+            this.raceTimer?.cancel();
+            await this.transport.close(err);
+            throw err;
+        }
+    }
+    async _doDial(srv) {
+        const { resolve } = this.options;
+        const alts = await srv.resolve({
+            fn: (0, transport_1.getResolveFn)(),
+            debug: this.options.debug,
+            randomize: !this.options.noRandomize,
+            resolve,
+        });
+        let lastErr = null;
+        for (const a of alts) {
+            try {
+                lastErr = null;
+                this.dispatchStatus({ type: "reconnecting" });
+                await this.dial(a);
+                // if here we connected
+                return;
+            }
+            catch (err) {
+                lastErr = err;
+            }
+        }
+        // if we are here, we failed, and we have no additional
+        // alternatives for this server
+        throw lastErr;
+    }
+    dialLoop() {
+        if (this.connectPromise === null) {
+            this.connectPromise = this.dodialLoop();
+            this.connectPromise
+                .then(() => { })
+                .catch(() => { })
+                .finally(() => {
+                this.connectPromise = null;
+            });
+        }
+        return this.connectPromise;
+    }
+    async dodialLoop() {
+        let lastError;
+        while (true) {
+            if (this._closed) {
+                // if we are disconnected, and close is called, the client
+                // still tries to reconnect - to match the reconnect policy
+                // in the case of close, want to stop.
+                this.servers.clear();
+            }
+            const wait = this.options.reconnectDelayHandler
+                ? this.options.reconnectDelayHandler()
+                : options_1.DEFAULT_RECONNECT_TIME_WAIT;
+            let maxWait = wait;
+            const srv = this.selectServer();
+            if (!srv || this.abortReconnect) {
+                if (lastError) {
+                    throw lastError;
+                }
+                else if (this.lastError) {
+                    throw this.lastError;
+                }
+                else {
+                    throw new errors_1.errors.ConnectionError("connection refused");
+                }
+            }
+            const now = Date.now();
+            if (srv.lastConnect === 0 || srv.lastConnect + wait <= now) {
+                let target = srv;
+                let extraDelay = 0;
+                if (this.options.reconnectToServer) {
+                    try {
+                        const snap = this.servers.snapshotForHandler();
+                        const r = this.options.reconnectToServer(snap, this.info ?? null);
+                        let picked;
+                        if (isDelayedServer(r)) {
+                            picked = r.server;
+                            extraDelay = Number.isFinite(r.delay) && r.delay > 0
+                                ? Math.floor(r.delay)
+                                : 0;
+                        }
+                        else {
+                            picked = r;
+                        }
+                        if (picked !== null) {
+                            const found = this.servers.find(picked);
+                            if (!found) {
+                                throw new Error(ERR_RECONNECT_HANDLER_NOT_IN_POOL);
+                            }
+                            if (found !== srv) {
+                                target = found;
+                                this.servers.setCurrent(target);
+                                this.server = target;
+                            }
+                        }
+                    }
+                    catch (cause) {
+                        const c = cause instanceof Error ? cause : new Error(String(cause));
+                        throw new errors_1.errors.ConnectionError(`${ERR_RECONNECT_HANDLER_FAILED}: ${c.message}`, { cause: c });
+                    }
+                }
+                if (extraDelay > 0) {
+                    this.dialDelay = (0, util_1.delay)(extraDelay);
+                    await this.dialDelay;
+                }
+                target.lastConnect = Date.now();
+                try {
+                    await this._doDial(target);
+                    break;
+                }
+                catch (err) {
+                    lastError = err;
+                    if (!this.connectedOnce) {
+                        if (this.options.waitOnFirstConnect) {
+                            continue;
+                        }
+                        this.servers.removeCurrentServer();
+                    }
+                    target.reconnects++;
+                    const mra = this.options.maxReconnectAttempts || 0;
+                    if (mra !== -1 && target.reconnects >= mra) {
+                        this.servers.removeCurrentServer();
+                    }
+                }
+            }
+            else {
+                maxWait = Math.min(maxWait, srv.lastConnect + wait - now);
+                this.dialDelay = (0, util_1.delay)(maxWait);
+                await this.dialDelay;
+            }
+        }
+    }
+    static async connect(options, publisher) {
+        const h = new ProtocolHandler(options, publisher);
+        await h.dialLoop();
+        return h;
+    }
+    static toError(s) {
+        let err = errors_1.errors.PermissionViolationError.parse(s);
+        if (err) {
+            return err;
+        }
+        err = errors_1.errors.UserAuthenticationExpiredError.parse(s);
+        if (err) {
+            return err;
+        }
+        err = errors_1.errors.AuthorizationError.parse(s);
+        if (err) {
+            return err;
+        }
+        return new errors_1.errors.ProtocolError(s);
+    }
+    processMsg(msg, data) {
+        this.inMsgs++;
+        this.inBytes += data.length;
+        if (!this.subscriptions.sidCounter) {
+            return;
+        }
+        const sub = this.subscriptions.get(msg.sid);
+        if (!sub) {
+            return;
+        }
+        sub.received += 1;
+        if (sub.callback) {
+            sub.callback(null, new msg_1.MsgImpl(msg, data, this));
+        }
+        if (sub.max !== undefined && sub.received >= sub.max) {
+            sub.unsubscribe();
+        }
+    }
+    processError(m) {
+        let s = (0, encoders_1.decode)(m);
+        if (s.startsWith("'") && s.endsWith("'")) {
+            s = s.slice(1, s.length - 1);
+        }
+        const err = ProtocolHandler.toError(s);
+        switch (err.constructor) {
+            case errors_1.errors.PermissionViolationError: {
+                const pe = err;
+                const mux = this.subscriptions.getMux();
+                const isMuxPermission = mux ? pe.subject === mux.subject : false;
+                this.subscriptions.handleError(pe);
+                this.muxSubscriptions.handleError(isMuxPermission, pe);
+                if (isMuxPermission) {
+                    // remove the permission - enable it to be recreated
+                    this.subscriptions.setMux(null);
+                }
+            }
+        }
+        this.dispatchStatus({ type: "error", error: err });
+        this.handleError(err);
+    }
+    handleError(err) {
+        if (err instanceof errors_1.errors.UserAuthenticationExpiredError ||
+            err instanceof errors_1.errors.AuthorizationError) {
+            this.handleAuthError(err);
+        }
+        if (!(err instanceof errors_1.errors.PermissionViolationError)) {
+            this.lastError = err;
+        }
+    }
+    handleAuthError(err) {
+        if ((this.lastError instanceof errors_1.errors.UserAuthenticationExpiredError ||
+            this.lastError instanceof errors_1.errors.AuthorizationError) &&
+            this.options.ignoreAuthErrorAbort === false) {
+            this.abortReconnect = true;
+        }
+        if (this.connectError) {
+            this.connectError(err);
+        }
+        else {
+            this.disconnect();
+        }
+    }
+    processPing() {
+        this.transport.send(PONG_CMD);
+    }
+    processPong() {
+        const cb = this.pongs.shift();
+        if (cb) {
+            cb.resolve();
+        }
+    }
+    processInfo(m) {
+        const info = JSON.parse((0, encoders_1.decode)(m));
+        this.info = info;
+        const updates = this.options && this.options.ignoreClusterUpdates
+            ? undefined
+            : this.servers.update(info, this.transport.isEncrypted());
+        if (!this.infoReceived) {
+            this.features.update((0, semver_1.parseSemVer)(info.version));
+            this.infoReceived = true;
+            if (this.transport.isEncrypted()) {
+                this.servers.updateTLSName();
+            }
+            // send connect
+            const { version, lang } = this.transport;
+            try {
+                const c = new Connect({ version, lang }, this.options, info.nonce);
+                if (info.headers) {
+                    c.headers = true;
+                    c.no_responders = true;
+                }
+                const cs = JSON.stringify(c);
+                this.transport.send((0, encoders_1.encode)(`CONNECT ${cs}${transport_1.CR_LF}`));
+                this.transport.send(PING_CMD);
+            }
+            catch (err) {
+                // if we are dying here, this is likely some an authenticator blowing up
+                this.close(err).catch();
+            }
+        }
+        if (updates) {
+            const { added, deleted } = updates;
+            this.dispatchStatus({ type: "update", added, deleted });
+        }
+        const ldm = info.ldm !== undefined ? info.ldm : false;
+        if (ldm) {
+            this.dispatchStatus({
+                type: "ldm",
+                server: this.servers.getCurrentServer().toString(),
+            });
+        }
+    }
+    push(e) {
+        switch (e.kind) {
+            case parser_1.Kind.MSG: {
+                const { msg, data } = e;
+                this.processMsg(msg, data);
+                break;
+            }
+            case parser_1.Kind.OK:
+                break;
+            case parser_1.Kind.ERR:
+                this.processError(e.data);
+                break;
+            case parser_1.Kind.PING:
+                this.processPing();
+                break;
+            case parser_1.Kind.PONG:
+                this.processPong();
+                break;
+            case parser_1.Kind.INFO:
+                this.processInfo(e.data);
+                break;
+        }
+    }
+    sendCommand(cmd, ...payloads) {
+        const len = this.outbound.length();
+        let buf;
+        if (typeof cmd === "string") {
+            buf = (0, encoders_1.encode)(cmd);
+        }
+        else {
+            buf = cmd;
+        }
+        this.outbound.fill(buf, ...payloads);
+        if (len === 0) {
+            queueMicrotask(() => {
+                this.flushPending();
+            });
+        }
+        else if (this.outbound.size() >= this.pendingLimit) {
+            // flush inline
+            this.flushPending();
+        }
+    }
+    publish(subject, payload = encoders_1.Empty, options) {
+        let data;
+        if (payload instanceof Uint8Array) {
+            data = payload;
+        }
+        else if (typeof payload === "string") {
+            data = encoders_1.TE.encode(payload);
+        }
+        else {
+            throw new TypeError("payload types can be strings or Uint8Array");
+        }
+        let len = data.length;
+        options = options || {};
+        options.reply = options.reply || "";
+        let headers = encoders_1.Empty;
+        let hlen = 0;
+        if (options.headers) {
+            if (this.info && !this.info.headers) {
+                errors_1.InvalidArgumentError.format("headers", "are not available on this server");
+            }
+            const hdrs = options.headers;
+            headers = hdrs.encode();
+            hlen = headers.length;
+            len = data.length + hlen;
+        }
+        if (this.info && len > this.info.max_payload) {
+            throw errors_1.InvalidArgumentError.format("payload", "max_payload size exceeded");
+        }
+        this.outBytes += len;
+        this.outMsgs++;
+        let proto;
+        if (options.headers) {
+            if (options.reply) {
+                proto = `HPUB ${subject} ${options.reply} ${hlen} ${len}\r\n`;
+            }
+            else {
+                proto = `HPUB ${subject} ${hlen} ${len}\r\n`;
+            }
+            this.sendCommand(proto, headers, data, transport_1.CRLF);
+        }
+        else {
+            if (options.reply) {
+                proto = `PUB ${subject} ${options.reply} ${len}\r\n`;
+            }
+            else {
+                proto = `PUB ${subject} ${len}\r\n`;
+            }
+            this.sendCommand(proto, data, transport_1.CRLF);
+        }
+    }
+    request(r) {
+        this.initMux();
+        this.muxSubscriptions.add(r);
+        return r;
+    }
+    subscribe(s) {
+        this.subscriptions.add(s);
+        this._subunsub(s);
+        return s;
+    }
+    _sub(s) {
+        if (s.queue) {
+            this.sendCommand(`SUB ${s.subject} ${s.queue} ${s.sid}\r\n`);
+        }
+        else {
+            this.sendCommand(`SUB ${s.subject} ${s.sid}\r\n`);
+        }
+    }
+    _subunsub(s) {
+        this._sub(s);
+        if (s.max) {
+            this.unsubscribe(s, s.max);
+        }
+        return s;
+    }
+    unsubscribe(s, max) {
+        this.unsub(s, max);
+        if (s.max === undefined || s.received >= s.max) {
+            this.subscriptions.cancel(s);
+        }
+    }
+    unsub(s, max) {
+        if (!s || this.isClosed()) {
+            return;
+        }
+        if (max) {
+            this.sendCommand(`UNSUB ${s.sid} ${max}\r\n`);
+        }
+        else {
+            this.sendCommand(`UNSUB ${s.sid}\r\n`);
+        }
+        s.max = max;
+    }
+    resub(s, subject) {
+        if (!s || this.isClosed()) {
+            return;
+        }
+        this.unsub(s);
+        s.subject = subject;
+        this.subscriptions.resub(s);
+        // we don't auto-unsub here because we don't
+        // really know "processed"
+        this._sub(s);
+    }
+    flush(p) {
+        if (!p) {
+            p = (0, util_1.deferred)();
+        }
+        this.pongs.push(p);
+        this.outbound.fill(PING_CMD);
+        this.flushPending();
+        return p;
+    }
+    sendSubscriptions() {
+        const cmds = [];
+        this.subscriptions.all().forEach((s) => {
+            const sub = s;
+            if (sub.queue) {
+                cmds.push(`SUB ${sub.subject} ${sub.queue} ${sub.sid}${transport_1.CR_LF}`);
+            }
+            else {
+                cmds.push(`SUB ${sub.subject} ${sub.sid}${transport_1.CR_LF}`);
+            }
+        });
+        if (cmds.length) {
+            this.transport.send((0, encoders_1.encode)(cmds.join("")));
+        }
+    }
+    async close(err) {
+        if (this._closed) {
+            return;
+        }
+        this.whyClosed = new Error("close trace").stack || "";
+        this.heartbeats.cancel();
+        if (this.connectError) {
+            this.connectError(err);
+            this.connectError = undefined;
+        }
+        this.muxSubscriptions.close();
+        this.subscriptions.close();
+        const proms = [];
+        for (let i = 0; i < this.listeners.length; i++) {
+            const qi = this.listeners[i];
+            if (qi) {
+                qi.push({ type: "close" });
+                qi.stop();
+                proms.push(qi.iterClosed);
+            }
+        }
+        if (proms.length) {
+            await Promise.all(proms);
+        }
+        this._closed = true;
+        await this.transport.close(err);
+        this.raceTimer?.cancel();
+        this.dialDelay?.cancel();
+        this.closed.resolve(err);
+    }
+    isClosed() {
+        return this._closed;
+    }
+    async drain() {
+        const subs = this.subscriptions.all();
+        const promises = [];
+        subs.forEach((sub) => {
+            promises.push(sub.drain());
+        });
+        try {
+            await Promise.allSettled(promises);
+        }
+        catch {
+            // nothing we can do here
+        }
+        finally {
+            this.noMorePublishing = true;
+            await this.flush();
+        }
+        return this.close();
+    }
+    flushPending() {
+        if (!this.infoReceived || !this.connected) {
+            return;
+        }
+        if (this.outbound.size()) {
+            const d = this.outbound.drain();
+            this.transport.send(d);
+        }
+    }
+    initMux() {
+        const mux = this.subscriptions.getMux();
+        if (!mux) {
+            const inbox = this.muxSubscriptions.init(this.options.inboxPrefix);
+            // dot is already part of mux
+            const sub = new SubscriptionImpl(this, `${inbox}*`);
+            sub.callback = this.muxSubscriptions.dispatcher();
+            this.subscriptions.setMux(sub);
+            this.subscribe(sub);
+        }
+    }
+    selectServer() {
+        const server = this.servers.selectServer();
+        if (server === undefined) {
+            return undefined;
+        }
+        // Place in client context.
+        this.server = server;
+        return this.server;
+    }
+    getServer() {
+        return this.server;
+    }
+}
+exports.ProtocolHandler = ProtocolHandler;
+//# sourceMappingURL=protocol.js.map
+
+/***/ }),
+
+/***/ 5194:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.QueuedIteratorImpl = void 0;
+const util_1 = __nccwpck_require__(5043);
+const errors_1 = __nccwpck_require__(2579);
+class QueuedIteratorImpl {
+    inflight;
+    processed;
+    // this is updated by the protocol
+    received;
+    noIterator;
+    iterClosed;
+    done;
+    signal;
+    yields;
+    filtered;
+    pendingFiltered;
+    ctx;
+    _data; //data is for use by extenders in any way they like
+    err;
+    time;
+    profile;
+    yielding;
+    didBreak;
+    constructor() {
+        this.inflight = 0;
+        this.filtered = 0;
+        this.pendingFiltered = 0;
+        this.processed = 0;
+        this.received = 0;
+        this.noIterator = false;
+        this.done = false;
+        this.signal = (0, util_1.deferred)();
+        this.yields = [];
+        this.iterClosed = (0, util_1.deferred)();
+        this.time = 0;
+        this.yielding = false;
+        this.didBreak = false;
+        this.profile = false;
+    }
+    [Symbol.asyncIterator]() {
+        return this.iterate();
+    }
+    push(v) {
+        if (this.done) {
+            return;
+        }
+        // if they `break` from a `for await`, any signaling that is pushed via
+        // a function is not handled this can prevent closed promises from
+        // resolving downstream.
+        if (this.didBreak) {
+            if (typeof v === "function") {
+                const cb = v;
+                try {
+                    cb();
+                }
+                catch (_) {
+                    // ignored
+                }
+            }
+            return;
+        }
+        if (typeof v === "function") {
+            this.pendingFiltered++;
+        }
+        this.yields.push(v);
+        this.signal.resolve();
+    }
+    async *iterate() {
+        if (this.noIterator) {
+            throw new errors_1.InvalidOperationError("iterator cannot be used when a callback is registered");
+        }
+        if (this.yielding) {
+            throw new errors_1.InvalidOperationError("iterator is already yielding");
+        }
+        this.yielding = true;
+        try {
+            while (true) {
+                if (this.yields.length === 0) {
+                    await this.signal;
+                }
+                if (this.err) {
+                    throw this.err;
+                }
+                const yields = this.yields;
+                this.inflight = yields.length;
+                this.yields = [];
+                for (let i = 0; i < yields.length; i++) {
+                    if (typeof yields[i] === "function") {
+                        this.pendingFiltered--;
+                        const fn = yields[i];
+                        try {
+                            fn();
+                        }
+                        catch (err) {
+                            // failed on the invocation - fail the iterator
+                            // so they know to fix the callback
+                            throw err;
+                        }
+                        // fn could have also set an error
+                        if (this.err) {
+                            throw this.err;
+                        }
+                        continue;
+                    }
+                    this.processed++;
+                    this.inflight--;
+                    const start = this.profile ? Date.now() : 0;
+                    yield yields[i];
+                    this.time = this.profile ? Date.now() - start : 0;
+                }
+                // yielding could have paused and microtask
+                // could have added messages. Prevent allocations
+                // if possible
+                if (this.done) {
+                    break;
+                }
+                else if (this.yields.length === 0) {
+                    yields.length = 0;
+                    this.yields = yields;
+                    this.signal = (0, util_1.deferred)();
+                }
+            }
+        }
+        finally {
+            // the iterator used break/return
+            this.didBreak = true;
+            this.stop();
+        }
+    }
+    stop(err) {
+        if (this.done) {
+            return;
+        }
+        this.err = err;
+        this.done = true;
+        this.signal.resolve();
+        this.iterClosed.resolve(err);
+    }
+    getProcessed() {
+        return this.noIterator ? this.received : this.processed;
+    }
+    getPending() {
+        return this.yields.length + this.inflight - this.pendingFiltered;
+    }
+    getReceived() {
+        return this.received - this.filtered;
+    }
+}
+exports.QueuedIteratorImpl = QueuedIteratorImpl;
+//# sourceMappingURL=queued_iterator.js.map
+
+/***/ }),
+
+/***/ 2143:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.RequestOne = exports.RequestMany = exports.BaseRequest = void 0;
+const util_1 = __nccwpck_require__(5043);
+const errors_1 = __nccwpck_require__(2579);
+class BaseRequest {
+    token;
+    received;
+    ctx;
+    requestSubject;
+    mux;
+    constructor(mux, requestSubject, asyncTraces = true) {
+        this.mux = mux;
+        this.requestSubject = requestSubject;
+        this.received = 0;
+        this.token = (0, util_1.randomToken)();
+        if (asyncTraces) {
+            this.ctx = new errors_1.RequestError();
+        }
+    }
+}
+exports.BaseRequest = BaseRequest;
+/**
+ * Request expects multiple message response
+ * the request ends when the timer expires,
+ * an error arrives or an expected count of messages
+ * arrives, end is signaled by a null message
+ */
+class RequestMany extends BaseRequest {
+    callback;
+    done;
+    timer;
+    max;
+    opts;
+    constructor(mux, requestSubject, opts = { maxWait: 1000 }) {
+        super(mux, requestSubject);
+        this.opts = opts;
+        if (typeof this.opts.callback !== "function") {
+            throw new TypeError("callback must be a function");
+        }
+        this.callback = this.opts.callback;
+        this.max = typeof opts.maxMessages === "number" && opts.maxMessages > 0
+            ? opts.maxMessages
+            : -1;
+        this.done = (0, util_1.deferred)();
+        this.done.then(() => {
+            this.callback(null, null);
+        });
+        // @ts-ignore: node is not a number
+        this.timer = setTimeout(() => {
+            this.cancel();
+        }, opts.maxWait);
+    }
+    cancel(err) {
+        if (err) {
+            this.callback(err, null);
+        }
+        clearTimeout(this.timer);
+        this.mux.cancel(this);
+        this.done.resolve();
+    }
+    resolver(err, msg) {
+        if (err) {
+            if (this.ctx) {
+                err.stack += `\n\n${this.ctx.stack}`;
+            }
+            this.cancel(err);
+        }
+        else {
+            this.callback(null, msg);
+            if (this.opts.strategy === "count") {
+                this.max--;
+                if (this.max === 0) {
+                    this.cancel();
+                }
+            }
+            if (this.opts.strategy === "stall") {
+                clearTimeout(this.timer);
+                // @ts-ignore: node is not a number
+                this.timer = setTimeout(() => {
+                    this.cancel();
+                }, this.opts.stall || 300);
+            }
+            if (this.opts.strategy === "sentinel") {
+                if (msg && msg.data.length === 0) {
+                    this.cancel();
+                }
+            }
+        }
+    }
+}
+exports.RequestMany = RequestMany;
+class RequestOne extends BaseRequest {
+    deferred;
+    timer;
+    constructor(mux, requestSubject, opts = { timeout: 1000 }, asyncTraces = true) {
+        super(mux, requestSubject, asyncTraces);
+        // extend(this, opts);
+        this.deferred = (0, util_1.deferred)();
+        this.timer = (0, util_1.timeout)(opts.timeout, asyncTraces);
+    }
+    resolver(err, msg) {
+        if (this.timer) {
+            this.timer.cancel();
+        }
+        if (err) {
+            // we have proper stack on timeout
+            if (!(err instanceof errors_1.TimeoutError)) {
+                if (this.ctx) {
+                    this.ctx.message = err.message;
+                    this.ctx.cause = err;
+                    err = this.ctx;
+                }
+                else {
+                    err = new errors_1.errors.RequestError(err.message, { cause: err });
+                }
+            }
+            this.deferred.reject(err);
+        }
+        else {
+            this.deferred.resolve(msg);
+        }
+        this.cancel();
+    }
+    cancel(err) {
+        if (this.timer) {
+            this.timer.cancel();
+        }
+        this.mux.cancel(this);
+        this.deferred.reject(err ? err : new errors_1.RequestError("cancelled"));
+    }
+}
+exports.RequestOne = RequestOne;
+//# sourceMappingURL=request.js.map
+
+/***/ }),
+
+/***/ 832:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2022-2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Features = exports.Feature = void 0;
+exports.parseSemVer = parseSemVer;
+exports.compare = compare;
+function parseSemVer(s = "") {
+    const m = s.match(/(\d+).(\d+).(\d+)/);
+    if (m) {
+        return {
+            major: parseInt(m[1]),
+            minor: parseInt(m[2]),
+            micro: parseInt(m[3]),
+        };
+    }
+    throw new Error(`'${s}' is not a semver value`);
+}
+function compare(a, b) {
+    if (a.major < b.major)
+        return -1;
+    if (a.major > b.major)
+        return 1;
+    if (a.minor < b.minor)
+        return -1;
+    if (a.minor > b.minor)
+        return 1;
+    if (a.micro < b.micro)
+        return -1;
+    if (a.micro > b.micro)
+        return 1;
+    return 0;
+}
+exports.Feature = {
+    JS_KV: "js_kv",
+    JS_OBJECTSTORE: "js_objectstore",
+    JS_PULL_MAX_BYTES: "js_pull_max_bytes",
+    JS_NEW_CONSUMER_CREATE_API: "js_new_consumer_create",
+    JS_ALLOW_DIRECT: "js_allow_direct",
+    JS_MULTIPLE_CONSUMER_FILTER: "js_multiple_consumer_filter",
+    JS_SIMPLIFICATION: "js_simplification",
+    JS_STREAM_CONSUMER_METADATA: "js_stream_consumer_metadata",
+    JS_CONSUMER_FILTER_SUBJECTS: "js_consumer_filter_subjects",
+    JS_STREAM_FIRST_SEQ: "js_stream_first_seq",
+    JS_STREAM_SUBJECT_TRANSFORM: "js_stream_subject_transform",
+    JS_STREAM_SOURCE_SUBJECT_TRANSFORM: "js_stream_source_subject_transform",
+    JS_STREAM_COMPRESSION: "js_stream_compression",
+    JS_DEFAULT_CONSUMER_LIMITS: "js_default_consumer_limits",
+    JS_BATCH_DIRECT_GET: "js_batch_direct_get",
+    JS_PRIORITY_GROUPS: "js_priority_groups",
+    JS_CONSUMER_RESET: "js_consumer_reset",
+};
+class Features {
+    server;
+    features;
+    disabled;
+    constructor(v) {
+        this.features = new Map();
+        this.disabled = [];
+        this.update(v);
+    }
+    /**
+     * Removes all disabled entries
+     */
+    resetDisabled() {
+        this.disabled.length = 0;
+        this.update(this.server);
+    }
+    /**
+     * Disables a particular feature.
+     * @param f
+     */
+    disable(f) {
+        this.disabled.push(f);
+        this.update(this.server);
+    }
+    isDisabled(f) {
+        return this.disabled.indexOf(f) !== -1;
+    }
+    update(v) {
+        if (typeof v === "string") {
+            v = parseSemVer(v);
+        }
+        this.server = v;
+        this.set(exports.Feature.JS_KV, "2.6.2");
+        this.set(exports.Feature.JS_OBJECTSTORE, "2.6.3");
+        this.set(exports.Feature.JS_PULL_MAX_BYTES, "2.8.3");
+        this.set(exports.Feature.JS_NEW_CONSUMER_CREATE_API, "2.9.0");
+        this.set(exports.Feature.JS_ALLOW_DIRECT, "2.9.0");
+        this.set(exports.Feature.JS_MULTIPLE_CONSUMER_FILTER, "2.10.0");
+        this.set(exports.Feature.JS_SIMPLIFICATION, "2.9.4");
+        this.set(exports.Feature.JS_STREAM_CONSUMER_METADATA, "2.10.0");
+        this.set(exports.Feature.JS_CONSUMER_FILTER_SUBJECTS, "2.10.0");
+        this.set(exports.Feature.JS_STREAM_FIRST_SEQ, "2.10.0");
+        this.set(exports.Feature.JS_STREAM_SUBJECT_TRANSFORM, "2.10.0");
+        this.set(exports.Feature.JS_STREAM_SOURCE_SUBJECT_TRANSFORM, "2.10.0");
+        this.set(exports.Feature.JS_STREAM_COMPRESSION, "2.10.0");
+        this.set(exports.Feature.JS_DEFAULT_CONSUMER_LIMITS, "2.10.0");
+        this.set(exports.Feature.JS_BATCH_DIRECT_GET, "2.11.0");
+        this.set(exports.Feature.JS_PRIORITY_GROUPS, "2.11.0");
+        this.set(exports.Feature.JS_CONSUMER_RESET, "2.14.0");
+        this.disabled.forEach((f) => {
+            this.features.delete(f);
+        });
+    }
+    /**
+     * Register a feature that requires a particular server version.
+     * @param f
+     * @param requires
+     */
+    set(f, requires) {
+        this.features.set(f, {
+            min: requires,
+            ok: compare(this.server, parseSemVer(requires)) >= 0,
+        });
+    }
+    /**
+     * Returns whether the feature is available and the min server
+     * version that supports it.
+     * @param f
+     */
+    get(f) {
+        return this.features.get(f) || { min: "unknown", ok: false };
+    }
+    /**
+     * Returns true if the feature is supported
+     * @param f
+     */
+    supports(f) {
+        return this.get(f)?.ok || false;
+    }
+    /**
+     * Returns true if the server is at least the specified version
+     * @param v
+     */
+    require(v) {
+        if (typeof v === "string") {
+            v = parseSemVer(v);
+        }
+        return compare(this.server, v) >= 0;
+    }
+}
+exports.Features = Features;
+//# sourceMappingURL=semver.js.map
+
+/***/ }),
+
+/***/ 654:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Servers = exports.ServerImpl = void 0;
+exports.isIPV4OrHostname = isIPV4OrHostname;
+exports.hostPort = hostPort;
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const transport_1 = __nccwpck_require__(1619);
+const util_1 = __nccwpck_require__(5043);
+const ipparser_1 = __nccwpck_require__(154);
+const core_1 = __nccwpck_require__(5235);
+const errors_1 = __nccwpck_require__(2579);
+function isIPV4OrHostname(hp) {
+    // in the wild seeing IPv4s as IPv6s
+    // ::ffff:35.234.43.228 which incorrectly get mapped to IPv4 unless
+    // we add this test first
+    if (hp.indexOf("[") !== -1 || hp.indexOf("::") !== -1) {
+        return false;
+    }
+    if (hp.indexOf(".") !== -1) {
+        return true;
+    }
+    // if we have a plain hostname or host:port
+    if (hp.split(":").length <= 2) {
+        return true;
+    }
+    return false;
+}
+function isIPV6(hp) {
+    return !isIPV4OrHostname(hp);
+}
+function filterIpv6MappedToIpv4(hp) {
+    const prefix = "::FFFF:";
+    const idx = hp.toUpperCase().indexOf(prefix);
+    if (idx !== -1 && hp.indexOf(".") !== -1) {
+        // we have something like: ::FFFF:127.0.0.1 or [::FFFF:127.0.0.1]:4222
+        let ip = hp.substring(idx + prefix.length);
+        ip = ip.replace("[", "");
+        return ip.replace("]", "");
+    }
+    return hp;
+}
+function hostPort(u) {
+    u = u.trim();
+    // remove any protocol that may have been provided
+    if (u.match(/^(.*:\/\/)(.*)/m)) {
+        u = u.replace(/^(.*:\/\/)(.*)/gm, "$2");
+    }
+    // in web environments, URL may not be a living standard
+    // that means that protocols other than HTTP/S are not
+    // parsable correctly.
+    // the third complication is that we may have been given
+    // an IPv6 or worse IPv6 mapping an Ipv4
+    u = filterIpv6MappedToIpv4(u);
+    // we only wrap cases where they gave us a plain ipv6
+    // and we are not already bracketed
+    if (isIPV6(u) && u.indexOf("[") === -1) {
+        u = `[${u}]`;
+    }
+    // if we have ipv6, we expect port after ']:' otherwise after ':'
+    const op = isIPV6(u) ? u.match(/(]:)(\d+)/) : u.match(/(:)(\d+)/);
+    const port = op && op.length === 3 && op[1] && op[2]
+        ? parseInt(op[2])
+        : core_1.DEFAULT_PORT;
+    // the next complication is that new URL() may
+    // eat ports which match the protocol - so for example
+    // port 80 may be eliminated - so we flip the protocol
+    // so that it always yields a value
+    const protocol = port === 80 ? "https" : "http";
+    const url = new URL(`${protocol}://${u}`);
+    url.port = `${port}`;
+    let hostname = url.hostname;
+    // if we are bracketed, we need to rip it out
+    if (hostname.charAt(0) === "[") {
+        hostname = hostname.substring(1, hostname.length - 1);
+    }
+    const listen = url.host;
+    return { listen, hostname, port };
+}
+/**
+ * @hidden
+ */
+class ServerImpl {
+    src;
+    listen;
+    hostname;
+    port;
+    didConnect;
+    reconnects;
+    lastConnect;
+    gossiped;
+    tlsName;
+    resolves;
+    constructor(u, gossiped = false) {
+        this.src = u;
+        this.tlsName = "";
+        const v = hostPort(u);
+        this.listen = v.listen;
+        this.hostname = v.hostname;
+        this.port = v.port;
+        this.didConnect = false;
+        this.reconnects = 0;
+        this.lastConnect = 0;
+        this.gossiped = gossiped;
+    }
+    toString() {
+        return this.listen;
+    }
+    async resolve(opts) {
+        if (!opts.fn || opts.resolve === false) {
+            // we cannot resolve - transport doesn't support it
+            // or user opted out
+            // don't add - to resolves or we get a circ reference
+            return [this];
+        }
+        const buf = [];
+        if ((0, ipparser_1.isIP)(this.hostname)) {
+            // don't add - to resolves or we get a circ reference
+            return [this];
+        }
+        else {
+            // resolve the hostname to ips
+            const ips = await opts.fn(this.hostname);
+            if (opts.debug) {
+                console.log(`resolve ${this.hostname} = ${ips.join(",")}`);
+            }
+            for (const ip of ips) {
+                // letting URL handle the details of representing IPV6 ip with a port, etc
+                // careful to make sure the protocol doesn't line with standard ports or they
+                // get swallowed
+                const proto = this.port === 80 ? "https" : "http";
+                // ipv6 won't be bracketed here, because it came from resolve
+                const url = new URL(`${proto}://${isIPV6(ip) ? "[" + ip + "]" : ip}`);
+                url.port = `${this.port}`;
+                const ss = new ServerImpl(url.host, false);
+                ss.tlsName = this.hostname;
+                buf.push(ss);
+            }
+        }
+        if (opts.randomize) {
+            (0, util_1.shuffle)(buf);
+        }
+        this.resolves = buf;
+        return buf;
+    }
+}
+exports.ServerImpl = ServerImpl;
+/**
+ * @hidden
+ */
+class Servers {
+    firstSelect;
+    servers;
+    currentServer;
+    tlsName;
+    randomize;
+    constructor(opts = {}) {
+        this.firstSelect = true;
+        this.servers = [];
+        this.tlsName = "";
+        this.randomize = opts.randomize || false;
+    }
+    /**
+     * Replace the server pool with the provided list of `host:port` entries.
+     *
+     * Throws `InvalidArgumentError` if `listens` is empty or not an array.
+     *
+     * Note: reconnect attempts continue to follow the configured reconnect
+     * policy, but if every entry in the new pool is unreachable the
+     * connection may be left unable to recover.
+     */
+    setServers(listens) {
+        if (!Array.isArray(listens) || listens.length === 0) {
+            throw errors_1.InvalidArgumentError.format("servers", "cannot be empty");
+        }
+        const urlParseFn = (0, transport_1.getUrlParseFn)();
+        const existing = new Map();
+        for (const s of this.servers)
+            existing.set(s.listen, s);
+        const merged = [];
+        for (let hp of listens) {
+            hp = urlParseFn ? urlParseFn(hp) : hp;
+            const { listen } = hostPort(hp);
+            const surviving = existing.get(listen);
+            if (surviving) {
+                // user-supplied = not gossiped. otherwise a later cluster update()
+                // could remove an entry the user explicitly asked for.
+                surviving.gossiped = false;
+                merged.push(surviving);
+            }
+            else {
+                merged.push(new ServerImpl(hp));
+            }
+        }
+        if (this.randomize)
+            (0, util_1.shuffle)(merged);
+        this.servers = merged;
+        if (this.currentServer === undefined ||
+            !merged.includes(this.currentServer)) {
+            this.currentServer = merged[0];
+            this.firstSelect = true;
+        }
+    }
+    clear() {
+        this.servers.length = 0;
+    }
+    updateTLSName() {
+        const cs = this.getCurrentServer();
+        if (!(0, ipparser_1.isIP)(cs.hostname)) {
+            this.tlsName = cs.hostname;
+            this.servers.forEach((s) => {
+                if (s.gossiped) {
+                    s.tlsName = this.tlsName;
+                }
+            });
+        }
+    }
+    getCurrentServer() {
+        return this.currentServer;
+    }
+    addServer(u, implicit = false) {
+        const urlParseFn = (0, transport_1.getUrlParseFn)();
+        u = urlParseFn ? urlParseFn(u) : u;
+        const s = new ServerImpl(u, implicit);
+        if ((0, ipparser_1.isIP)(s.hostname)) {
+            s.tlsName = this.tlsName;
+        }
+        this.servers.push(s);
+    }
+    selectServer() {
+        // allow using select without breaking the order of the servers
+        if (this.firstSelect) {
+            this.firstSelect = false;
+            return this.currentServer;
+        }
+        const t = this.servers.shift();
+        if (t) {
+            this.servers.push(t);
+            this.currentServer = t;
+        }
+        return t;
+    }
+    removeCurrentServer() {
+        this.removeServer(this.currentServer);
+    }
+    removeServer(server) {
+        if (server) {
+            const index = this.servers.indexOf(server);
+            this.servers.splice(index, 1);
+        }
+    }
+    /**
+     * Returns a frozen snapshot of the server pool in natural order.
+     * Each entry is a defensive copy — callers cannot mutate pool state.
+     */
+    snapshot() {
+        return Servers.freezeAll(this.servers);
+    }
+    /**
+     * Returns a frozen snapshot of the server pool with the current server
+     * (= next dial candidate) at index 0. Used to present the handler with
+     * the server the library would have selected.
+     */
+    snapshotForHandler() {
+        const cur = this.currentServer;
+        if (!cur)
+            return this.snapshot();
+        const idx = this.servers.indexOf(cur);
+        if (idx <= 0)
+            return this.snapshot();
+        return Servers.freezeAll([cur, ...this.servers.slice(0, idx), ...this.servers.slice(idx + 1)]);
+    }
+    static freezeAll(arr) {
+        return arr.map((s) => Object.freeze({
+            hostname: s.hostname,
+            port: s.port,
+            listen: s.listen,
+            src: s.src,
+            tlsName: s.tlsName,
+            reconnects: s.reconnects,
+            lastConnect: s.lastConnect,
+            gossiped: s.gossiped,
+            didConnect: s.didConnect,
+        }));
+    }
+    find(server) {
+        return this.servers.find((s) => s.listen === server.listen);
+    }
+    setCurrent(server) {
+        this.currentServer = server;
+    }
+    length() {
+        return this.servers.length;
+    }
+    next() {
+        return this.servers.length ? this.servers[0] : undefined;
+    }
+    getServers() {
+        return this.servers;
+    }
+    update(info, encrypted) {
+        const added = [];
+        let deleted = [];
+        const urlParseFn = (0, transport_1.getUrlParseFn)();
+        const discovered = new Map();
+        if (info.connect_urls && info.connect_urls.length > 0) {
+            info.connect_urls.forEach((hp) => {
+                hp = urlParseFn ? urlParseFn(hp, encrypted) : hp;
+                const s = new ServerImpl(hp, true);
+                discovered.set(hp, s);
+            });
+        }
+        // remove gossiped servers that are no longer reported
+        const toDelete = [];
+        this.servers.forEach((s, index) => {
+            const u = s.listen;
+            if (s.gossiped && this.currentServer.listen !== u &&
+                discovered.get(u) === undefined) {
+                // server was removed
+                toDelete.push(index);
+            }
+            // remove this entry from reported
+            discovered.delete(u);
+        });
+        // perform the deletion
+        toDelete.reverse();
+        toDelete.forEach((index) => {
+            const removed = this.servers.splice(index, 1);
+            deleted = deleted.concat(removed[0].listen);
+        });
+        // remaining servers are new
+        discovered.forEach((v, k) => {
+            this.servers.push(v);
+            added.push(k);
+        });
+        // shuffle the pool so reconnect picks distribute across the cluster.
+        // currentServer is held at the head — the live connection isn't
+        // disturbed, but rotation order through the rest is randomized.
+        if (this.randomize && added.length > 0) {
+            const cur = this.currentServer;
+            const others = this.servers.filter((s) => s !== cur);
+            (0, util_1.shuffle)(others);
+            this.servers = cur ? [cur, ...others] : others;
+        }
+        return { added, deleted };
+    }
+}
+exports.Servers = Servers;
+//# sourceMappingURL=servers.js.map
+
+/***/ }),
+
+/***/ 1619:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.LF = exports.CR = exports.CRLF = exports.CR_LF_LEN = exports.CR_LF = void 0;
+exports.setTransportFactory = setTransportFactory;
+exports.defaultPort = defaultPort;
+exports.getUrlParseFn = getUrlParseFn;
+exports.newTransport = newTransport;
+exports.getResolveFn = getResolveFn;
+exports.protoLen = protoLen;
+exports.extractProtocolMessage = extractProtocolMessage;
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const encoders_1 = __nccwpck_require__(7077);
+const core_1 = __nccwpck_require__(5235);
+const databuffer_1 = __nccwpck_require__(2262);
+let transportConfig;
+function setTransportFactory(config) {
+    transportConfig = config;
+}
+function defaultPort() {
+    return transportConfig !== undefined &&
+        transportConfig.defaultPort !== undefined
+        ? transportConfig.defaultPort
+        : core_1.DEFAULT_PORT;
+}
+function getUrlParseFn() {
+    return transportConfig !== undefined && transportConfig.urlParseFn
+        ? transportConfig.urlParseFn
+        : undefined;
+}
+function newTransport() {
+    if (!transportConfig || typeof transportConfig.factory !== "function") {
+        throw new Error("transport fn is not set");
+    }
+    return transportConfig.factory();
+}
+function getResolveFn() {
+    return transportConfig !== undefined && transportConfig.dnsResolveFn
+        ? transportConfig.dnsResolveFn
+        : undefined;
+}
+exports.CR_LF = "\r\n";
+exports.CR_LF_LEN = exports.CR_LF.length;
+exports.CRLF = databuffer_1.DataBuffer.fromAscii(exports.CR_LF);
+exports.CR = new Uint8Array(exports.CRLF)[0]; // 13
+exports.LF = new Uint8Array(exports.CRLF)[1]; // 10
+function protoLen(ba) {
+    for (let i = 0; i < ba.length; i++) {
+        const n = i + 1;
+        if (ba.byteLength > n && ba[i] === exports.CR && ba[n] === exports.LF) {
+            return n + 1;
+        }
+    }
+    return 0;
+}
+function extractProtocolMessage(a) {
+    // protocol messages are ascii, so Uint8Array
+    const len = protoLen(a);
+    if (len > 0) {
+        const ba = new Uint8Array(a);
+        const out = ba.slice(0, len);
+        return encoders_1.TD.decode(out);
+    }
+    return "";
+}
+//# sourceMappingURL=transport.js.map
+
+/***/ }),
+
+/***/ 4960:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Empty = void 0;
+var encoders_1 = __nccwpck_require__(7077);
+Object.defineProperty(exports, "Empty", ({ enumerable: true, get: function () { return encoders_1.Empty; } }));
+//# sourceMappingURL=types.js.map
+
+/***/ }),
+
+/***/ 5043:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.SimpleMutex = exports.Perf = void 0;
+exports.extend = extend;
+exports.render = render;
+exports.timeout = timeout;
+exports.delay = delay;
+exports.deadline = deadline;
+exports.deferred = deferred;
+exports.debugDeferred = debugDeferred;
+exports.shuffle = shuffle;
+exports.collect = collect;
+exports.jitter = jitter;
+exports.backoff = backoff;
+exports.nanos = nanos;
+exports.millis = millis;
+exports.randomToken = randomToken;
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+// deno-lint-ignore-file no-explicit-any
+const encoders_1 = __nccwpck_require__(7077);
+const errors_1 = __nccwpck_require__(2579);
+function extend(a, ...b) {
+    for (let i = 0; i < b.length; i++) {
+        const o = b[i];
+        Object.keys(o).forEach(function (k) {
+            a[k] = o[k];
+        });
+    }
+    return a;
+}
+function render(frame) {
+    const cr = "␍";
+    const lf = "␊";
+    return encoders_1.TD.decode(frame)
+        .replace(/\n/g, lf)
+        .replace(/\r/g, cr);
+}
+function timeout(ms, asyncTraces = true) {
+    // by generating the stack here to help identify what timed out
+    const err = asyncTraces ? new errors_1.TimeoutError() : null;
+    let methods;
+    let timer;
+    const p = new Promise((_resolve, reject) => {
+        const cancel = () => {
+            if (timer) {
+                clearTimeout(timer);
+            }
+        };
+        methods = { cancel };
+        // @ts-ignore: node is not a number
+        timer = setTimeout(() => {
+            if (err === null) {
+                reject(new errors_1.TimeoutError());
+            }
+            else {
+                reject(err);
+            }
+        }, ms);
+    });
+    // noinspection JSUnusedAssignment
+    return Object.assign(p, methods);
+}
+function delay(ms = 0) {
+    let methods;
+    const p = new Promise((resolve) => {
+        const timer = setTimeout(() => {
+            resolve();
+        }, ms);
+        const cancel = () => {
+            if (timer) {
+                clearTimeout(timer);
+                resolve();
+            }
+        };
+        methods = { cancel };
+    });
+    return Object.assign(p, methods);
+}
+async function deadline(p, millis = 1000) {
+    const d = deferred();
+    const timer = setTimeout(() => {
+        d.reject(new errors_1.TimeoutError());
+    }, millis);
+    try {
+        return await Promise.race([p, d]);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+/**
+ * Returns a Promise that has a resolve/reject methods that can
+ * be used to resolve and defer the Deferred.
+ */
+function deferred() {
+    let methods = {};
+    const p = new Promise((resolve, reject) => {
+        methods = { resolve, reject };
+    });
+    return Object.assign(p, methods);
+}
+function debugDeferred() {
+    let methods = {};
+    const p = new Promise((resolve, reject) => {
+        methods = {
+            resolve: (v) => {
+                console.trace("resolve", v);
+                resolve(v);
+            },
+            reject: (err) => {
+                console.trace("reject");
+                reject(err);
+            },
+        };
+    });
+    return Object.assign(p, methods);
+}
+function shuffle(a) {
+    for (let i = a.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+}
+async function collect(iter) {
+    const buf = [];
+    for await (const v of iter) {
+        buf.push(v);
+    }
+    return buf;
+}
+class Perf {
+    timers;
+    measures;
+    constructor() {
+        this.timers = new Map();
+        this.measures = new Map();
+    }
+    mark(key) {
+        this.timers.set(key, performance.now());
+    }
+    measure(key, startKey, endKey) {
+        const s = this.timers.get(startKey);
+        if (s === undefined) {
+            throw new Error(`${startKey} is not defined`);
+        }
+        const e = this.timers.get(endKey);
+        if (e === undefined) {
+            throw new Error(`${endKey} is not defined`);
+        }
+        this.measures.set(key, e - s);
+    }
+    getEntries() {
+        const values = [];
+        this.measures.forEach((v, k) => {
+            values.push({ name: k, duration: v });
+        });
+        return values;
+    }
+}
+exports.Perf = Perf;
+class SimpleMutex {
+    max;
+    current;
+    waiting;
+    /**
+     * @param max number of concurrent operations
+     */
+    constructor(max = 1) {
+        this.max = max;
+        this.current = 0;
+        this.waiting = [];
+    }
+    /**
+     * Returns a promise that resolves when the mutex is acquired
+     */
+    lock() {
+        // increment the count
+        this.current++;
+        // if we have runners, resolve it
+        if (this.current <= this.max) {
+            return Promise.resolve();
+        }
+        // otherwise defer it
+        const d = deferred();
+        this.waiting.push(d);
+        return d;
+    }
+    /**
+     * Release an acquired mutex - must be called
+     */
+    unlock() {
+        // decrement the count
+        this.current--;
+        // if we have deferred, resolve one
+        const d = this.waiting.pop();
+        d?.resolve();
+    }
+}
+exports.SimpleMutex = SimpleMutex;
+/**
+ * Returns a new number between  .5*n and 1.5*n.
+ * If the n is 0, returns 0.
+ * @param n
+ */
+function jitter(n) {
+    if (n === 0) {
+        return 0;
+    }
+    return Math.floor(n / 2 + Math.random() * n);
+}
+/**
+ * Returns a Backoff with the specified interval policy set.
+ * @param policy
+ */
+function backoff(policy = [0, 250, 250, 500, 500, 3000, 5000]) {
+    if (!Array.isArray(policy)) {
+        policy = [0, 250, 250, 500, 500, 3000, 5000];
+    }
+    const max = policy.length - 1;
+    return {
+        backoff(attempt) {
+            return jitter(attempt > max ? policy[max] : policy[attempt]);
+        },
+    };
+}
+/**
+ * Converts the specified millis into Nanos
+ * @param millis
+ */
+function nanos(millis) {
+    return millis * 1000000;
+}
+/**
+ * Convert the specified Nanos into millis
+ * @param ns
+ */
+function millis(ns) {
+    return Math.floor(ns / 1000000);
+}
+const tokenDigits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const tokenDigitCodes = new Uint8Array(62);
+for (let i = 0; i < 62; i++)
+    tokenDigitCodes[i] = tokenDigits.charCodeAt(i);
+// 62^8 = 218,340,105,584,896 — fits safely in Number.MAX_SAFE_INTEGER (2^53-1).
+const tokenSpace = 218340105584896;
+/**
+ * Returns an 8-char base62 token from `Math.random()`. Used as the per-request
+ * suffix on a shared `_INBOX.<nuid>.*` mux subscription — mirrors the
+ * `replySuffixLen=8` token generated by nats.go in `(nc *Conn).newRespInbox`.
+ *
+ * Not cryptographically random and does not check for collisions. Collision
+ * avoidance relies on (a) the per-connection nuid prefix isolating namespace
+ * across connections, and (b) the in-flight token set being small relative
+ * to the 62^8 ≈ 2.18e14 space.
+ */
+function randomToken() {
+    let n = Math.floor(Math.random() * tokenSpace);
+    let d = n % 62;
+    const c0 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c1 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c2 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c3 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c4 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c5 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c6 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    const c7 = tokenDigitCodes[n];
+    return String.fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7);
+}
+//# sourceMappingURL=util.js.map
+
+/***/ }),
+
+/***/ 9050:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.version = void 0;
+// This file is generated - do not edit
+exports.version = "3.4.0";
+//# sourceMappingURL=version.js.map
+
+/***/ }),
+
+/***/ 1316:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.WsTransport = void 0;
+exports.wsUrlParseFn = wsUrlParseFn;
+exports.wsconnect = wsconnect;
+const util_1 = __nccwpck_require__(5043);
+const transport_1 = __nccwpck_require__(1619);
+const options_1 = __nccwpck_require__(1648);
+const databuffer_1 = __nccwpck_require__(2262);
+const protocol_1 = __nccwpck_require__(5440);
+const nats_1 = __nccwpck_require__(1444);
+const version_1 = __nccwpck_require__(9050);
+const errors_1 = __nccwpck_require__(2579);
+const VERSION = version_1.version;
+const LANG = "nats.ws";
+class WsTransport {
+    version;
+    lang;
+    closeError;
+    connected;
+    done;
+    // @ts-ignore: expecting global WebSocket
+    socket;
+    options;
+    socketClosed;
+    encrypted;
+    peeked;
+    yields;
+    signal;
+    closedNotification;
+    constructor() {
+        this.version = VERSION;
+        this.lang = LANG;
+        this.connected = false;
+        this.done = false;
+        this.socketClosed = false;
+        this.encrypted = false;
+        this.peeked = false;
+        this.yields = [];
+        this.signal = (0, util_1.deferred)();
+        this.closedNotification = (0, util_1.deferred)();
+    }
+    async connect(server, options) {
+        const connected = false;
+        const ok = (0, util_1.deferred)();
+        this.options = options;
+        const u = server.src;
+        if (options.wsFactory) {
+            const { socket, encrypted } = await options.wsFactory(server.src, options);
+            this.socket = socket;
+            this.encrypted = encrypted;
+        }
+        else {
+            this.encrypted = u.indexOf("wss://") === 0;
+            this.socket = new WebSocket(u);
+        }
+        this.socket.binaryType = "arraybuffer";
+        this.socket.onopen = () => {
+            if (this.done) {
+                this._closed(new Error("aborted"));
+            }
+            // we don't do anything here...
+        };
+        this.socket.onmessage = (me) => {
+            if (this.done) {
+                return;
+            }
+            this.yields.push(new Uint8Array(me.data));
+            if (this.peeked) {
+                this.signal.resolve();
+                return;
+            }
+            const t = databuffer_1.DataBuffer.concat(...this.yields);
+            const pm = (0, transport_1.extractProtocolMessage)(t);
+            if (pm !== "") {
+                const m = protocol_1.INFO.exec(pm);
+                if (!m) {
+                    if (options.debug) {
+                        console.error("!!!", (0, util_1.render)(t));
+                    }
+                    ok.reject(new Error("unexpected response from server"));
+                    return;
+                }
+                try {
+                    const info = JSON.parse(m[1]);
+                    (0, options_1.checkOptions)(info, this.options);
+                    this.peeked = true;
+                    this.connected = true;
+                    this.signal.resolve();
+                    ok.resolve();
+                }
+                catch (err) {
+                    ok.reject(err);
+                    return;
+                }
+            }
+        };
+        // @ts-ignore: CloseEvent is provided in browsers
+        this.socket.onclose = (evt) => {
+            let reason;
+            if (!evt.wasClean && evt.reason !== "") {
+                reason = new Error(evt.reason);
+            }
+            this._closed(reason);
+            this._cleanup();
+        };
+        // @ts-ignore: signature can be any
+        this.socket.onerror = (e) => {
+            if (this.done) {
+                return;
+            }
+            const evt = e;
+            const err = new errors_1.errors.ConnectionError(evt.message);
+            if (!connected) {
+                ok.reject(err);
+            }
+            else {
+                this._closed(err);
+            }
+            this._cleanup();
+        };
+        return ok;
+    }
+    _cleanup() {
+        if (this.socketClosed === false) {
+            // node seems to not emit closed if there's an error
+            // all other runtimes do.
+            this.socketClosed = true;
+            this.socket.onopen = null;
+            this.socket.onmessage = null;
+            this.socket.onerror = null;
+            this.socket.onclose = null;
+            this.closedNotification.resolve(this.closeError);
+        }
+    }
+    disconnect() {
+        this._closed(undefined, true);
+    }
+    async _closed(err, _internal = true) {
+        if (this.done) {
+            try {
+                this.socket.close();
+            }
+            catch (_) {
+                // nothing
+            }
+            return;
+        }
+        this.closeError = err;
+        if (!err) {
+            while (!this.socketClosed && this.socket.bufferedAmount > 0) {
+                await (0, util_1.delay)(100);
+            }
+        }
+        this.done = true;
+        try {
+            this.socket.close();
+        }
+        catch (_) {
+            // ignore this
+        }
+        return this.closedNotification;
+    }
+    get isClosed() {
+        return this.done;
+    }
+    [Symbol.asyncIterator]() {
+        return this.iterate();
+    }
+    async *iterate() {
+        while (true) {
+            if (this.done) {
+                return;
+            }
+            if (this.yields.length === 0) {
+                await this.signal;
+            }
+            const yields = this.yields;
+            this.yields = [];
+            for (let i = 0; i < yields.length; i++) {
+                if (this.options.debug) {
+                    console.info(`> ${(0, util_1.render)(yields[i])}`);
+                }
+                yield yields[i];
+            }
+            // yielding could have paused and microtask
+            // could have added messages. Prevent allocations
+            // if possible
+            if (this.done) {
+                break;
+            }
+            else if (this.yields.length === 0) {
+                yields.length = 0;
+                this.yields = yields;
+                this.signal = (0, util_1.deferred)();
+            }
+        }
+    }
+    isEncrypted() {
+        return this.connected && this.encrypted;
+    }
+    send(frame) {
+        if (this.done) {
+            return;
+        }
+        try {
+            this.socket.send(frame.buffer);
+            if (this.options.debug) {
+                console.info(`< ${(0, util_1.render)(frame)}`);
+            }
+            return;
+        }
+        catch (err) {
+            // we ignore write errors because client will
+            // fail on a read or when the heartbeat timer
+            // detects a stale connection
+            if (this.options.debug) {
+                console.error(`!!! ${(0, util_1.render)(frame)}: ${err}`);
+            }
+        }
+    }
+    close(err) {
+        return this._closed(err, false);
+    }
+    closed() {
+        return this.closedNotification;
+    }
+    // this is to allow a force discard on a connection
+    // if the connection fails during the handshake protocol.
+    // Firefox for example, will keep connections going,
+    // so eventually if it succeeds, the client will have
+    // an additional transport running. With this
+    discard() {
+        this.socket?.close();
+    }
+}
+exports.WsTransport = WsTransport;
+function wsUrlParseFn(u, encrypted) {
+    const ut = /^(.*:\/\/)(.*)/;
+    if (!ut.test(u)) {
+        // if we have no hint to encrypted and no protocol, assume encrypted
+        // else we fix the url from the update to match
+        if (typeof encrypted === "boolean") {
+            u = `${encrypted === true ? "https" : "http"}://${u}`;
+        }
+        else {
+            u = `https://${u}`;
+        }
+    }
+    let url = new URL(u);
+    const srcProto = url.protocol.toLowerCase();
+    if (srcProto === "ws:") {
+        encrypted = false;
+    }
+    if (srcProto === "wss:") {
+        encrypted = true;
+    }
+    if (srcProto !== "https:" && srcProto !== "http") {
+        u = u.replace(/^(.*:\/\/)(.*)/gm, "$2");
+        url = new URL(`http://${u}`);
+    }
+    let protocol;
+    let port;
+    const host = url.hostname;
+    const path = url.pathname;
+    const search = url.search || "";
+    switch (srcProto) {
+        case "http:":
+        case "ws:":
+        case "nats:":
+            port = url.port || "80";
+            protocol = "ws:";
+            break;
+        case "https:":
+        case "wss:":
+        case "tls:":
+            port = url.port || "443";
+            protocol = "wss:";
+            break;
+        default:
+            port = url.port || encrypted === true ? "443" : "80";
+            protocol = encrypted === true ? "wss:" : "ws:";
+            break;
+    }
+    return `${protocol}//${host}:${port}${path}${search}`;
+}
+function wsconnect(opts = {}) {
+    (0, transport_1.setTransportFactory)({
+        defaultPort: 443,
+        urlParseFn: wsUrlParseFn,
+        factory: () => {
+            if (opts.tls) {
+                throw errors_1.InvalidArgumentError.format("tls", "is not configurable on w3c websocket connections");
+            }
+            return new WsTransport();
+        },
+    });
+    return nats_1.NatsConnectionImpl.connect(opts);
+}
+//# sourceMappingURL=ws_transport.js.map
+
+/***/ }),
+
+/***/ 5058:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2018-2021 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.base32 = void 0;
+// Fork of https://github.com/LinusU/base32-encode
+// and https://github.com/LinusU/base32-decode to support returning
+// buffers without padding.
+/**
+ * @ignore
+ */
+const b32Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/**
+ * @ignore
+ */
+class base32 {
+    static encode(src) {
+        let bits = 0;
+        let value = 0;
+        const a = new Uint8Array(src);
+        const buf = new Uint8Array(src.byteLength * 2);
+        let j = 0;
+        for (let i = 0; i < a.byteLength; i++) {
+            value = (value << 8) | a[i];
+            bits += 8;
+            while (bits >= 5) {
+                const index = (value >>> (bits - 5)) & 31;
+                buf[j++] = b32Alphabet.charAt(index).charCodeAt(0);
+                bits -= 5;
+            }
+        }
+        if (bits > 0) {
+            const index = (value << (5 - bits)) & 31;
+            buf[j++] = b32Alphabet.charAt(index).charCodeAt(0);
+        }
+        return buf.slice(0, j);
+    }
+    static decode(src) {
+        let bits = 0;
+        let byte = 0;
+        let j = 0;
+        const a = new Uint8Array(src);
+        const out = new Uint8Array(a.byteLength * 5 / 8 | 0);
+        for (let i = 0; i < a.byteLength; i++) {
+            const v = String.fromCharCode(a[i]);
+            const vv = b32Alphabet.indexOf(v);
+            if (vv === -1) {
+                throw new Error("Illegal Base32 character: " + a[i]);
+            }
+            byte = (byte << 5) | vv;
+            bits += 5;
+            if (bits >= 8) {
+                out[j++] = (byte >>> (bits - 8)) & 255;
+                bits -= 8;
+            }
+        }
+        return out.slice(0, j);
+    }
+}
+exports.base32 = base32;
+//# sourceMappingURL=base32.js.map
+
+/***/ }),
+
+/***/ 2446:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2018-2020 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Codec = void 0;
+const crc16_1 = __nccwpck_require__(2565);
+const nkeys_1 = __nccwpck_require__(6986);
+const base32_1 = __nccwpck_require__(5058);
+/**
+ * @ignore
+ */
+class Codec {
+    static encode(prefix, src) {
+        if (!src || !(src instanceof Uint8Array)) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.SerializationError);
+        }
+        if (!nkeys_1.Prefixes.isValidPrefix(prefix)) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPrefixByte);
+        }
+        return Codec._encode(false, prefix, src);
+    }
+    static encodeSeed(role, src) {
+        if (!src) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ApiError);
+        }
+        if (!nkeys_1.Prefixes.isValidPublicPrefix(role)) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPrefixByte);
+        }
+        if (src.byteLength !== 32) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidSeedLen);
+        }
+        return Codec._encode(true, role, src);
+    }
+    static decode(expected, src) {
+        if (!nkeys_1.Prefixes.isValidPrefix(expected)) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPrefixByte);
+        }
+        const raw = Codec._decode(src);
+        if (raw[0] !== expected) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPrefixByte);
+        }
+        return raw.slice(1);
+    }
+    static decodeSeed(src) {
+        const raw = Codec._decode(src);
+        const prefix = Codec._decodePrefix(raw);
+        if (prefix[0] != nkeys_1.Prefix.Seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidSeed);
+        }
+        if (!nkeys_1.Prefixes.isValidPublicPrefix(prefix[1])) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPrefixByte);
+        }
+        return ({ buf: raw.slice(2), prefix: prefix[1] });
+    }
+    // unsafe encode no prefix/role validation
+    static _encode(seed, role, payload) {
+        // offsets for this token
+        const payloadOffset = seed ? 2 : 1;
+        const payloadLen = payload.byteLength;
+        const checkLen = 2;
+        const cap = payloadOffset + payloadLen + checkLen;
+        const checkOffset = payloadOffset + payloadLen;
+        const raw = new Uint8Array(cap);
+        // make the prefixes human readable when encoded
+        if (seed) {
+            const encodedPrefix = Codec._encodePrefix(nkeys_1.Prefix.Seed, role);
+            raw.set(encodedPrefix);
+        }
+        else {
+            raw[0] = role;
+        }
+        raw.set(payload, payloadOffset);
+        //calculate the checksum write it LE
+        const checksum = crc16_1.crc16.checksum(raw.slice(0, checkOffset));
+        const dv = new DataView(raw.buffer);
+        dv.setUint16(checkOffset, checksum, true);
+        return base32_1.base32.encode(raw);
+    }
+    // unsafe decode - no prefix/role validation
+    static _decode(src) {
+        if (src.byteLength < 4) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidEncoding);
+        }
+        let raw;
+        try {
+            raw = base32_1.base32.decode(src);
+        }
+        catch (ex) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidEncoding, { cause: ex });
+        }
+        const checkOffset = raw.byteLength - 2;
+        const dv = new DataView(raw.buffer);
+        const checksum = dv.getUint16(checkOffset, true);
+        const payload = raw.slice(0, checkOffset);
+        if (!crc16_1.crc16.validate(payload, checksum)) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidChecksum);
+        }
+        return payload;
+    }
+    static _encodePrefix(kind, role) {
+        // In order to make this human printable for both bytes, we need to do a little
+        // bit manipulation to setup for base32 encoding which takes 5 bits at a time.
+        const b1 = kind | (role >> 5);
+        const b2 = (role & 31) << 3; // 31 = 00011111
+        return new Uint8Array([b1, b2]);
+    }
+    static _decodePrefix(raw) {
+        // Need to do the reverse from the printable representation to
+        // get back to internal representation.
+        const b1 = raw[0] & 248; // 248 = 11111000
+        const b2 = (raw[0] & 7) << 5 | ((raw[1] & 248) >> 3); // 7 = 00000111
+        return new Uint8Array([b1, b2]);
+    }
+}
+exports.Codec = Codec;
+//# sourceMappingURL=codec.js.map
+
+/***/ }),
+
+/***/ 2565:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2018-2020 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.crc16 = void 0;
+// An implementation of crc16 according to CCITT standards for XMODEM.
+/**
+ * @ignore
+ */
+const crc16tab = new Uint16Array([
+    0x0000,
+    0x1021,
+    0x2042,
+    0x3063,
+    0x4084,
+    0x50a5,
+    0x60c6,
+    0x70e7,
+    0x8108,
+    0x9129,
+    0xa14a,
+    0xb16b,
+    0xc18c,
+    0xd1ad,
+    0xe1ce,
+    0xf1ef,
+    0x1231,
+    0x0210,
+    0x3273,
+    0x2252,
+    0x52b5,
+    0x4294,
+    0x72f7,
+    0x62d6,
+    0x9339,
+    0x8318,
+    0xb37b,
+    0xa35a,
+    0xd3bd,
+    0xc39c,
+    0xf3ff,
+    0xe3de,
+    0x2462,
+    0x3443,
+    0x0420,
+    0x1401,
+    0x64e6,
+    0x74c7,
+    0x44a4,
+    0x5485,
+    0xa56a,
+    0xb54b,
+    0x8528,
+    0x9509,
+    0xe5ee,
+    0xf5cf,
+    0xc5ac,
+    0xd58d,
+    0x3653,
+    0x2672,
+    0x1611,
+    0x0630,
+    0x76d7,
+    0x66f6,
+    0x5695,
+    0x46b4,
+    0xb75b,
+    0xa77a,
+    0x9719,
+    0x8738,
+    0xf7df,
+    0xe7fe,
+    0xd79d,
+    0xc7bc,
+    0x48c4,
+    0x58e5,
+    0x6886,
+    0x78a7,
+    0x0840,
+    0x1861,
+    0x2802,
+    0x3823,
+    0xc9cc,
+    0xd9ed,
+    0xe98e,
+    0xf9af,
+    0x8948,
+    0x9969,
+    0xa90a,
+    0xb92b,
+    0x5af5,
+    0x4ad4,
+    0x7ab7,
+    0x6a96,
+    0x1a71,
+    0x0a50,
+    0x3a33,
+    0x2a12,
+    0xdbfd,
+    0xcbdc,
+    0xfbbf,
+    0xeb9e,
+    0x9b79,
+    0x8b58,
+    0xbb3b,
+    0xab1a,
+    0x6ca6,
+    0x7c87,
+    0x4ce4,
+    0x5cc5,
+    0x2c22,
+    0x3c03,
+    0x0c60,
+    0x1c41,
+    0xedae,
+    0xfd8f,
+    0xcdec,
+    0xddcd,
+    0xad2a,
+    0xbd0b,
+    0x8d68,
+    0x9d49,
+    0x7e97,
+    0x6eb6,
+    0x5ed5,
+    0x4ef4,
+    0x3e13,
+    0x2e32,
+    0x1e51,
+    0x0e70,
+    0xff9f,
+    0xefbe,
+    0xdfdd,
+    0xcffc,
+    0xbf1b,
+    0xaf3a,
+    0x9f59,
+    0x8f78,
+    0x9188,
+    0x81a9,
+    0xb1ca,
+    0xa1eb,
+    0xd10c,
+    0xc12d,
+    0xf14e,
+    0xe16f,
+    0x1080,
+    0x00a1,
+    0x30c2,
+    0x20e3,
+    0x5004,
+    0x4025,
+    0x7046,
+    0x6067,
+    0x83b9,
+    0x9398,
+    0xa3fb,
+    0xb3da,
+    0xc33d,
+    0xd31c,
+    0xe37f,
+    0xf35e,
+    0x02b1,
+    0x1290,
+    0x22f3,
+    0x32d2,
+    0x4235,
+    0x5214,
+    0x6277,
+    0x7256,
+    0xb5ea,
+    0xa5cb,
+    0x95a8,
+    0x8589,
+    0xf56e,
+    0xe54f,
+    0xd52c,
+    0xc50d,
+    0x34e2,
+    0x24c3,
+    0x14a0,
+    0x0481,
+    0x7466,
+    0x6447,
+    0x5424,
+    0x4405,
+    0xa7db,
+    0xb7fa,
+    0x8799,
+    0x97b8,
+    0xe75f,
+    0xf77e,
+    0xc71d,
+    0xd73c,
+    0x26d3,
+    0x36f2,
+    0x0691,
+    0x16b0,
+    0x6657,
+    0x7676,
+    0x4615,
+    0x5634,
+    0xd94c,
+    0xc96d,
+    0xf90e,
+    0xe92f,
+    0x99c8,
+    0x89e9,
+    0xb98a,
+    0xa9ab,
+    0x5844,
+    0x4865,
+    0x7806,
+    0x6827,
+    0x18c0,
+    0x08e1,
+    0x3882,
+    0x28a3,
+    0xcb7d,
+    0xdb5c,
+    0xeb3f,
+    0xfb1e,
+    0x8bf9,
+    0x9bd8,
+    0xabbb,
+    0xbb9a,
+    0x4a75,
+    0x5a54,
+    0x6a37,
+    0x7a16,
+    0x0af1,
+    0x1ad0,
+    0x2ab3,
+    0x3a92,
+    0xfd2e,
+    0xed0f,
+    0xdd6c,
+    0xcd4d,
+    0xbdaa,
+    0xad8b,
+    0x9de8,
+    0x8dc9,
+    0x7c26,
+    0x6c07,
+    0x5c64,
+    0x4c45,
+    0x3ca2,
+    0x2c83,
+    0x1ce0,
+    0x0cc1,
+    0xef1f,
+    0xff3e,
+    0xcf5d,
+    0xdf7c,
+    0xaf9b,
+    0xbfba,
+    0x8fd9,
+    0x9ff8,
+    0x6e17,
+    0x7e36,
+    0x4e55,
+    0x5e74,
+    0x2e93,
+    0x3eb2,
+    0x0ed1,
+    0x1ef0,
+]);
+/**
+ * @ignore
+ */
+class crc16 {
+    // crc16 returns the crc for the data provided.
+    static checksum(data) {
+        let crc = 0;
+        for (let i = 0; i < data.byteLength; i++) {
+            const b = data[i];
+            crc = ((crc << 8) & 0xffff) ^ crc16tab[((crc >> 8) ^ b) & 0x00FF];
+        }
+        return crc;
+    }
+    // validate will check the calculated crc16 checksum for data against the expected.
+    static validate(data, expected) {
+        const ba = crc16.checksum(data);
+        return ba == expected;
+    }
+}
+exports.crc16 = crc16;
+//# sourceMappingURL=crc16.js.map
+
+/***/ }),
+
+/***/ 9139:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+/*
+ * Copyright 2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.CurveKP = exports.curveNonceLen = exports.curveKeyLen = void 0;
+const nkeys_1 = __nccwpck_require__(6986);
+const nacl_1 = __importDefault(__nccwpck_require__(2164));
+const codec_1 = __nccwpck_require__(2446);
+const nkeys_2 = __nccwpck_require__(6986);
+const base32_1 = __nccwpck_require__(5058);
+const crc16_1 = __nccwpck_require__(2565);
+exports.curveKeyLen = 32;
+const curveDecodeLen = 35;
+exports.curveNonceLen = 24;
+// "xkv1" in bytes
+const XKeyVersionV1 = [120, 107, 118, 49];
+class CurveKP {
+    seed;
+    constructor(seed) {
+        this.seed = seed;
+    }
+    clear() {
+        if (!this.seed) {
+            return;
+        }
+        this.seed.fill(0);
+        this.seed = undefined;
+    }
+    getPrivateKey() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        return codec_1.Codec.encode(nkeys_2.Prefix.Private, this.seed);
+    }
+    getPublicKey() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const pub = nacl_1.default.scalarMult.base(this.seed);
+        const buf = codec_1.Codec.encode(nkeys_2.Prefix.Curve, pub);
+        return new TextDecoder().decode(buf);
+    }
+    getSeed() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        return codec_1.Codec.encodeSeed(nkeys_2.Prefix.Curve, this.seed);
+    }
+    sign() {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidCurveOperation);
+    }
+    verify() {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidCurveOperation);
+    }
+    decodePubCurveKey(src) {
+        try {
+            const raw = base32_1.base32.decode(new TextEncoder().encode(src));
+            if (raw.byteLength !== curveDecodeLen) {
+                throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidCurveKey);
+            }
+            if (raw[0] !== nkeys_2.Prefix.Curve) {
+                throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPublicKey);
+            }
+            const checkOffset = raw.byteLength - 2;
+            const dv = new DataView(raw.buffer);
+            const checksum = dv.getUint16(checkOffset, true);
+            const payload = raw.slice(0, checkOffset);
+            if (!crc16_1.crc16.validate(payload, checksum)) {
+                throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidChecksum);
+            }
+            // remove the prefix byte
+            return payload.slice(1);
+        }
+        catch (ex) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidRecipient, { cause: ex });
+        }
+    }
+    seal(message, recipient, nonce) {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        if (!nonce) {
+            nonce = nacl_1.default.randomBytes(exports.curveNonceLen);
+        }
+        const pub = this.decodePubCurveKey(recipient);
+        // prefix a header to the nonce
+        const out = new Uint8Array(XKeyVersionV1.length + exports.curveNonceLen);
+        out.set(XKeyVersionV1, 0);
+        out.set(nonce, XKeyVersionV1.length);
+        // this is only the encoded payload
+        const encrypted = nacl_1.default.box(message, nonce, pub, this.seed);
+        // the full message is the header+nonce+encrypted
+        const fullMessage = new Uint8Array(out.length + encrypted.length);
+        fullMessage.set(out);
+        fullMessage.set(encrypted, out.length);
+        return fullMessage;
+    }
+    open(message, sender) {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        if (message.length <= exports.curveNonceLen + XKeyVersionV1.length) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidEncrypted);
+        }
+        for (let i = 0; i < XKeyVersionV1.length; i++) {
+            if (message[i] !== XKeyVersionV1[i]) {
+                throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidEncrypted);
+            }
+        }
+        const pub = this.decodePubCurveKey(sender);
+        // strip off the header
+        message = message.slice(XKeyVersionV1.length);
+        // extract the nonce
+        const nonce = message.slice(0, exports.curveNonceLen);
+        // stripe the nonce
+        message = message.slice(exports.curveNonceLen);
+        return nacl_1.default.box.open(message, nonce, pub, this.seed);
+    }
+}
+exports.CurveKP = CurveKP;
+//# sourceMappingURL=curve.js.map
+
+/***/ }),
+
+/***/ 3809:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.KP = void 0;
+const codec_1 = __nccwpck_require__(2446);
+const nkeys_1 = __nccwpck_require__(6986);
+const nacl_1 = __importDefault(__nccwpck_require__(2164));
+/**
+ * @ignore
+ */
+class KP {
+    seed;
+    constructor(seed) {
+        this.seed = seed;
+    }
+    getRawSeed() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const sd = codec_1.Codec.decodeSeed(this.seed);
+        return sd.buf;
+    }
+    getSeed() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        return this.seed;
+    }
+    getPublicKey() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const sd = codec_1.Codec.decodeSeed(this.seed);
+        const kp = nacl_1.default.sign.keyPair.fromSeed(this.getRawSeed());
+        const buf = codec_1.Codec.encode(sd.prefix, kp.publicKey);
+        return new TextDecoder().decode(buf);
+    }
+    getPrivateKey() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const kp = nacl_1.default.sign.keyPair.fromSeed(this.getRawSeed());
+        return codec_1.Codec.encode(nkeys_1.Prefix.Private, kp.secretKey);
+    }
+    sign(input) {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const kp = nacl_1.default.sign.keyPair.fromSeed(this.getRawSeed());
+        return nacl_1.default.sign.detached(input, kp.secretKey);
+    }
+    verify(input, sig) {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const kp = nacl_1.default.sign.keyPair.fromSeed(this.getRawSeed());
+        return nacl_1.default.sign.detached.verify(input, sig, kp.publicKey);
+    }
+    clear() {
+        if (!this.seed) {
+            return;
+        }
+        this.seed.fill(0);
+        this.seed = undefined;
+    }
+    seal(_, _recipient, _nonce) {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidNKeyOperation);
+    }
+    open(_, _sender) {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidNKeyOperation);
+    }
+}
+exports.KP = KP;
+//# sourceMappingURL=kp.js.map
+
+/***/ }),
+
+/***/ 3248:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.version = exports.encode = exports.decode = exports.Prefixes = exports.Prefix = exports.NKeysErrorCode = exports.NKeysError = exports.fromSeed = exports.fromPublic = exports.fromCurveSeed = exports.createUser = exports.createServer = exports.createPair = exports.createOperator = exports.createCurve = exports.createCluster = exports.createAccount = void 0;
+var nkeys_1 = __nccwpck_require__(6986);
+Object.defineProperty(exports, "createAccount", ({ enumerable: true, get: function () { return nkeys_1.createAccount; } }));
+Object.defineProperty(exports, "createCluster", ({ enumerable: true, get: function () { return nkeys_1.createCluster; } }));
+Object.defineProperty(exports, "createCurve", ({ enumerable: true, get: function () { return nkeys_1.createCurve; } }));
+Object.defineProperty(exports, "createOperator", ({ enumerable: true, get: function () { return nkeys_1.createOperator; } }));
+Object.defineProperty(exports, "createPair", ({ enumerable: true, get: function () { return nkeys_1.createPair; } }));
+Object.defineProperty(exports, "createServer", ({ enumerable: true, get: function () { return nkeys_1.createServer; } }));
+Object.defineProperty(exports, "createUser", ({ enumerable: true, get: function () { return nkeys_1.createUser; } }));
+Object.defineProperty(exports, "fromCurveSeed", ({ enumerable: true, get: function () { return nkeys_1.fromCurveSeed; } }));
+Object.defineProperty(exports, "fromPublic", ({ enumerable: true, get: function () { return nkeys_1.fromPublic; } }));
+Object.defineProperty(exports, "fromSeed", ({ enumerable: true, get: function () { return nkeys_1.fromSeed; } }));
+Object.defineProperty(exports, "NKeysError", ({ enumerable: true, get: function () { return nkeys_1.NKeysError; } }));
+Object.defineProperty(exports, "NKeysErrorCode", ({ enumerable: true, get: function () { return nkeys_1.NKeysErrorCode; } }));
+Object.defineProperty(exports, "Prefix", ({ enumerable: true, get: function () { return nkeys_1.Prefix; } }));
+Object.defineProperty(exports, "Prefixes", ({ enumerable: true, get: function () { return nkeys_1.Prefixes; } }));
+var util_1 = __nccwpck_require__(1010);
+Object.defineProperty(exports, "decode", ({ enumerable: true, get: function () { return util_1.decode; } }));
+Object.defineProperty(exports, "encode", ({ enumerable: true, get: function () { return util_1.encode; } }));
+var version_1 = __nccwpck_require__(1012);
+Object.defineProperty(exports, "version", ({ enumerable: true, get: function () { return version_1.version; } }));
+//# sourceMappingURL=mod.js.map
+
+/***/ }),
+
+/***/ 2164:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+const tweetnacl_1 = __importDefault(__nccwpck_require__(3262));
+exports["default"] = tweetnacl_1.default;
+//# sourceMappingURL=nacl.js.map
+
+/***/ }),
+
+/***/ 6986:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.NKeysError = exports.NKeysErrorCode = exports.Prefixes = exports.Prefix = void 0;
+exports.createPair = createPair;
+exports.createOperator = createOperator;
+exports.createAccount = createAccount;
+exports.createUser = createUser;
+exports.createCluster = createCluster;
+exports.createServer = createServer;
+exports.createCurve = createCurve;
+exports.fromPublic = fromPublic;
+exports.fromCurveSeed = fromCurveSeed;
+exports.fromSeed = fromSeed;
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const kp_1 = __nccwpck_require__(3809);
+const public_1 = __nccwpck_require__(9031);
+const codec_1 = __nccwpck_require__(2446);
+const curve_1 = __nccwpck_require__(9139);
+const nacl_1 = __importDefault(__nccwpck_require__(2164));
+/**
+ * @ignore
+ */
+function createPair(prefix) {
+    const len = prefix === Prefix.Curve ? curve_1.curveKeyLen : 32;
+    const rawSeed = nacl_1.default.randomBytes(len);
+    const str = codec_1.Codec.encodeSeed(prefix, new Uint8Array(rawSeed));
+    return prefix === Prefix.Curve
+        ? new curve_1.CurveKP(new Uint8Array(rawSeed))
+        : new kp_1.KP(str);
+}
+/**
+ * Creates a KeyPair with an operator prefix
+ * @returns {KeyPair} Returns the created KeyPair.
+ */
+function createOperator() {
+    return createPair(Prefix.Operator);
+}
+/**
+ * Creates a KeyPair with an account prefix
+ * @returns {KeyPair} Returns the created KeyPair.
+ */
+function createAccount() {
+    return createPair(Prefix.Account);
+}
+/**
+ * Creates a KeyPair with a user prefix
+ * @returns {KeyPair} Returns the created KeyPair.
+ */
+function createUser() {
+    return createPair(Prefix.User);
+}
+/**
+ * @ignore
+ */
+function createCluster() {
+    return createPair(Prefix.Cluster);
+}
+/**
+ * @ignore
+ */
+function createServer() {
+    return createPair(Prefix.Server);
+}
+/**
+ * Generates and returns a KeyPair object using the Curve prefix.
+ * Curve KeyPairs can seal/open (encrypt/decrypt) payloads.
+ *
+ * @return {KeyPair} The generated KeyPair object with Curve prefix.
+ */
+function createCurve() {
+    return createPair(Prefix.Curve);
+}
+/**
+ * Creates a KeyPair from a specified public key
+ * @param {string} src of the public key in string format.
+ * @returns {KeyPair} Returns the created KeyPair.
+ * @see KeyPair#getPublicKey
+ */
+function fromPublic(src) {
+    const ba = new TextEncoder().encode(src);
+    const raw = codec_1.Codec._decode(ba);
+    const prefix = Prefixes.parsePrefix(raw[0]);
+    if (Prefixes.isValidPublicPrefix(prefix)) {
+        return new public_1.PublicKey(ba);
+    }
+    throw new NKeysError(NKeysErrorCode.InvalidPublicKey);
+}
+/**
+ * Creates a KeyPair from a Curve seed. Curve keys can encrypt and decrypt payloads.
+ *
+ * @param {Uint8Array} src - The seed representing the Curve key in encoded format.
+ * @return {KeyPair} The resulting KeyPair generated from the Curve seed.
+ * @throws {NKeysError} If the seed's prefix is not a Curve prefix or if the seed length is invalid.
+ */
+function fromCurveSeed(src) {
+    const sd = codec_1.Codec.decodeSeed(src);
+    if (sd.prefix !== Prefix.Curve) {
+        throw new NKeysError(NKeysErrorCode.InvalidCurveSeed);
+    }
+    if (sd.buf.byteLength !== curve_1.curveKeyLen) {
+        throw new NKeysError(NKeysErrorCode.InvalidSeedLen);
+    }
+    return new curve_1.CurveKP(sd.buf);
+}
+/**
+ * Creates a KeyPair from a specified seed.
+ * @param {Uint8Array} src of the seed key as Uint8Array
+ * @returns {KeyPair} Returns the created KeyPair.
+ * @see KeyPair#getSeed
+ */
+function fromSeed(src) {
+    const sd = codec_1.Codec.decodeSeed(src);
+    // if we are here it decoded properly
+    if (sd.prefix === Prefix.Curve) {
+        return fromCurveSeed(src);
+    }
+    return new kp_1.KP(src);
+}
+/**
+ * @ignore
+ */
+var Prefix;
+(function (Prefix) {
+    Prefix[Prefix["Unknown"] = -1] = "Unknown";
+    //Seed is the version byte used for encoded NATS Seeds
+    Prefix[Prefix["Seed"] = 144] = "Seed";
+    //PrefixBytePrivate is the version byte used for encoded NATS Private keys
+    Prefix[Prefix["Private"] = 120] = "Private";
+    //PrefixByteOperator is the version byte used for encoded NATS Operators
+    Prefix[Prefix["Operator"] = 112] = "Operator";
+    //PrefixByteServer is the version byte used for encoded NATS Servers
+    Prefix[Prefix["Server"] = 104] = "Server";
+    //PrefixByteCluster is the version byte used for encoded NATS Clusters
+    Prefix[Prefix["Cluster"] = 16] = "Cluster";
+    //PrefixByteAccount is the version byte used for encoded NATS Accounts
+    Prefix[Prefix["Account"] = 0] = "Account";
+    //PrefixByteUser is the version byte used for encoded NATS Users
+    Prefix[Prefix["User"] = 160] = "User";
+    Prefix[Prefix["Curve"] = 184] = "Curve";
+})(Prefix || (exports.Prefix = Prefix = {}));
+/**
+ * @private
+ */
+class Prefixes {
+    static isValidPublicPrefix(prefix) {
+        return prefix == Prefix.Server ||
+            prefix == Prefix.Operator ||
+            prefix == Prefix.Cluster ||
+            prefix == Prefix.Account ||
+            prefix == Prefix.User ||
+            prefix == Prefix.Curve;
+    }
+    static startsWithValidPrefix(s) {
+        const c = s[0];
+        return c == "S" || c == "P" || c == "O" || c == "N" || c == "C" ||
+            c == "A" || c == "U" || c == "X";
+    }
+    static isValidPrefix(prefix) {
+        const v = this.parsePrefix(prefix);
+        return v !== Prefix.Unknown;
+    }
+    static parsePrefix(v) {
+        switch (v) {
+            case Prefix.Seed:
+                return Prefix.Seed;
+            case Prefix.Private:
+                return Prefix.Private;
+            case Prefix.Operator:
+                return Prefix.Operator;
+            case Prefix.Server:
+                return Prefix.Server;
+            case Prefix.Cluster:
+                return Prefix.Cluster;
+            case Prefix.Account:
+                return Prefix.Account;
+            case Prefix.User:
+                return Prefix.User;
+            case Prefix.Curve:
+                return Prefix.Curve;
+            default:
+                return Prefix.Unknown;
+        }
+    }
+}
+exports.Prefixes = Prefixes;
+/**
+ * Possible error codes on exceptions thrown by the library.
+ */
+var NKeysErrorCode;
+(function (NKeysErrorCode) {
+    NKeysErrorCode["InvalidPrefixByte"] = "nkeys: invalid prefix byte";
+    NKeysErrorCode["InvalidKey"] = "nkeys: invalid key";
+    NKeysErrorCode["InvalidPublicKey"] = "nkeys: invalid public key";
+    NKeysErrorCode["InvalidSeedLen"] = "nkeys: invalid seed length";
+    NKeysErrorCode["InvalidSeed"] = "nkeys: invalid seed";
+    NKeysErrorCode["InvalidCurveSeed"] = "nkeys: invalid curve seed";
+    NKeysErrorCode["InvalidCurveKey"] = "nkeys: not a valid curve key";
+    NKeysErrorCode["InvalidCurveOperation"] = "nkeys: curve key is not valid for sign/verify";
+    NKeysErrorCode["InvalidNKeyOperation"] = "keys: only curve key can seal/open";
+    NKeysErrorCode["InvalidEncoding"] = "nkeys: invalid encoded key";
+    NKeysErrorCode["InvalidRecipient"] = "nkeys: not a valid recipient public curve key";
+    NKeysErrorCode["InvalidEncrypted"] = "nkeys: encrypted input is not valid";
+    NKeysErrorCode["CannotSign"] = "nkeys: cannot sign, no private key available";
+    NKeysErrorCode["PublicKeyOnly"] = "nkeys: no seed or private key available";
+    NKeysErrorCode["InvalidChecksum"] = "nkeys: invalid checksum";
+    NKeysErrorCode["SerializationError"] = "nkeys: serialization error";
+    NKeysErrorCode["ApiError"] = "nkeys: api error";
+    NKeysErrorCode["ClearedPair"] = "nkeys: pair is cleared";
+})(NKeysErrorCode || (exports.NKeysErrorCode = NKeysErrorCode = {}));
+class NKeysError extends Error {
+    code;
+    constructor(code, options) {
+        super(code, options);
+        this.code = code;
+    }
+}
+exports.NKeysError = NKeysError;
+//# sourceMappingURL=nkeys.js.map
+
+/***/ }),
+
+/***/ 9031:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.PublicKey = void 0;
+const codec_1 = __nccwpck_require__(2446);
+const nkeys_1 = __nccwpck_require__(6986);
+const nacl_1 = __importDefault(__nccwpck_require__(2164));
+/**
+ * @ignore
+ */
+class PublicKey {
+    publicKey;
+    constructor(publicKey) {
+        this.publicKey = publicKey;
+    }
+    getPublicKey() {
+        if (!this.publicKey) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        return new TextDecoder().decode(this.publicKey);
+    }
+    getPrivateKey() {
+        if (!this.publicKey) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.PublicKeyOnly);
+    }
+    getSeed() {
+        if (!this.publicKey) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.PublicKeyOnly);
+    }
+    sign(_) {
+        if (!this.publicKey) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.CannotSign);
+    }
+    verify(input, sig) {
+        if (!this.publicKey) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const buf = codec_1.Codec._decode(this.publicKey);
+        return nacl_1.default.sign.detached.verify(input, sig, buf.slice(1));
+    }
+    clear() {
+        if (!this.publicKey) {
+            return;
+        }
+        this.publicKey.fill(0);
+        this.publicKey = undefined;
+    }
+    seal(_, _recipient, _nonce) {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidNKeyOperation);
+    }
+    open(_, _sender) {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidNKeyOperation);
+    }
+}
+exports.PublicKey = PublicKey;
+//# sourceMappingURL=public.js.map
+
+/***/ }),
+
+/***/ 1010:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.encode = encode;
+exports.decode = decode;
+exports.dump = dump;
+/*
+ * Copyright 2018-2020 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+/**
+ * Encode binary data to a base64 string
+ * @param {Uint8Array} bytes to encode to base64
+ */
+function encode(bytes) {
+    return btoa(String.fromCharCode(...bytes));
+}
+/**
+ * Decode a base64 encoded string to a binary Uint8Array
+ * @param {string} b64str encoded string
+ */
+function decode(b64str) {
+    const bin = atob(b64str);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) {
+        bytes[i] = bin.charCodeAt(i);
+    }
+    return bytes;
+}
+/**
+ * @ignore
+ */
+function dump(buf, msg) {
+    if (msg) {
+        console.log(msg);
+    }
+    const a = [];
+    for (let i = 0; i < buf.byteLength; i++) {
+        if (i % 8 === 0) {
+            a.push("\n");
+        }
+        let v = buf[i].toString(16);
+        if (v.length === 1) {
+            v = "0" + v;
+        }
+        a.push(v);
+    }
+    console.log(a.join("  "));
+}
+//# sourceMappingURL=util.js.map
+
+/***/ }),
+
+/***/ 1012:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.version = void 0;
+// this file is autogenerated - do not edit
+exports.version = "2.0.3";
+//# sourceMappingURL=version.js.map
+
+/***/ }),
+
+/***/ 2562:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2026 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.nuid = exports.Nuid = void 0;
+const nuid_ts_1 = __nccwpck_require__(9200);
+/** Constructor for an isolated `Nuid` instance. */
+exports.Nuid = nuid_ts_1.NuidImpl;
+/** Shared global `Nuid` — call `next()` directly. */
+exports.nuid = nuid_ts_1.nuid;
+//# sourceMappingURL=mod.js.map
+
+/***/ }),
+
+/***/ 9200:
+/***/ ((__unused_webpack_module, exports) => {
+
+/*
+ * Copyright 2016-2026 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.nuid = exports.NuidImpl = void 0;
+const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const base = 62;
+const preLen = 12;
+const seqLen = 10;
+const minInc = 33;
+const maxInc = 333;
+const totalLen = preLen + seqLen;
+// Precomputed digit char codes — avoids repeated `digits.charCodeAt(i)`
+// in the per-call hot path (`fillSeq` runs 10 lookups per `next()`).
+const DIGIT_CODES = new Uint8Array(base);
+for (let i = 0; i < base; i++)
+    DIGIT_CODES[i] = digits.charCodeAt(i);
+// base^seqLen exceeds Number.MAX_SAFE_INTEGER, so seq is stored as two 32-bit
+// halves: seq = seqHi * 2^32 + seqLo. Boundaries derived via BigInt to avoid
+// double-precision rounding traps in the literal/intermediate math.
+const TWO32 = 0x1_0000_0000;
+const MAX_SEQ = BigInt(base) ** BigInt(seqLen);
+const MAX_HI = Number(MAX_SEQ / (1n << 32n));
+const MAX_LO = Number(MAX_SEQ % (1n << 32n));
+function _getRandomValues(a) {
+    for (let i = 0; i < a.length; i++) {
+        a[i] = Math.floor(Math.random() * 256);
+    }
+}
+function fillRandom(a) {
+    if (globalThis?.crypto?.getRandomValues) {
+        globalThis.crypto.getRandomValues(a);
+    }
+    else {
+        _getRandomValues(a);
+    }
+}
+/**
+ * `NuidImpl` is the internal implementation backing the public `Nuid`
+ * interface exported from `mod.ts`. Generates 22-base-62-character ids:
+ * 12-char crypto-random prefix + 10-char base-62 sequence.
+ *
+ * Output format matches Go `nats-io/nuid` — same alphabet and length —
+ * so nuids generated here look the same as nuids generated by Go.
+ */
+class NuidImpl {
+    buf;
+    cbuf;
+    seqHi;
+    seqLo;
+    inc;
+    inited;
+    constructor() {
+        this.buf = new Uint8Array(totalLen);
+        this.cbuf = new Uint8Array(preLen);
+        this.inited = false;
+    }
+    /**
+     * Initializes a nuid with a crypto random prefix,
+     * and pseudo-random sequence and increment. This function
+     * is only called if any api on a nuid is called.
+     *
+     * @ignore
+     */
+    init() {
+        this.inited = true;
+        this.setPre();
+        this.initSeqAndInc();
+        // fillSeq here keeps `buf` self-consistent after init()/reset(), so any
+        // observer of `buf` sees a prefix paired with its current seq encoding
+        // rather than a stale residue. Cold path — runs only at init / reset /
+        // prefix overflow, not in the per-call hot path.
+        this.fillSeq();
+    }
+    /**
+     * Initializes the pseudo random sequence number and the increment range.
+     * @ignore
+     */
+    initSeqAndInc() {
+        // Two independent rand calls preserve full entropy across the two 32-bit
+        // halves; a single rand * MAX_SEQ would zero out the lower bits since
+        // MAX_SEQ > 2^53. Rejection sampling keeps the distribution uniform over
+        // [0, MAX_SEQ). Under any real PRNG this terminates on iteration 1
+        // (P(reject) ≈ 2e-9). The retry bound defends against adversarial
+        // Math.random stubs (e.g. test mocks pinned to one value) so we don't
+        // spin; on exhaustion we clamp to a known-valid pair.
+        let tries = 0;
+        do {
+            this.seqHi = Math.floor(Math.random() * (MAX_HI + 1));
+            this.seqLo = Math.floor(Math.random() * TWO32);
+        } while (tries++ < 8 && this.seqHi === MAX_HI && this.seqLo >= MAX_LO);
+        if (this.seqHi === MAX_HI && this.seqLo >= MAX_LO) {
+            this.seqLo = 0;
+        }
+        this.inc = (Math.random() * (maxInc - minInc) + minInc) | 0;
+    }
+    /**
+     * Sets the prefix from crypto random bytes. Converts them to base62.
+     *
+     * @ignore
+     */
+    setPre() {
+        fillRandom(this.cbuf);
+        for (let i = 0; i < preLen; i++) {
+            this.buf[i] = DIGIT_CODES[this.cbuf[i] % base];
+        }
+    }
+    /**
+     * Fills the sequence portion of the buffer as base62 from
+     * the split-int seq (seqHi, seqLo). Performs long division
+     * by 62 over the 64-bit value using doubles only — no bigint.
+     *
+     * @ignore
+     */
+    fillSeq() {
+        let hi = this.seqHi;
+        let lo = this.seqLo;
+        for (let i = totalLen - 1; i >= preLen; i--) {
+            const hiQ = Math.floor(hi / base);
+            const hiR = hi - hiQ * base;
+            // combined <= 61 * 2^32 + (2^32-1) < 2^53 — exact in double
+            const combined = hiR * TWO32 + lo;
+            const loQ = Math.floor(combined / base);
+            const rem = combined - loQ * base;
+            this.buf[i] = DIGIT_CODES[rem];
+            hi = hiQ;
+            lo = loQ;
+        }
+    }
+    /**
+     * Returns the next nuid.
+     */
+    next() {
+        if (!this.inited) {
+            this.init();
+        }
+        this.seqLo += this.inc;
+        if (this.seqLo >= TWO32) {
+            this.seqLo -= TWO32;
+            this.seqHi += 1;
+        }
+        if (this.seqHi > MAX_HI ||
+            (this.seqHi === MAX_HI && this.seqLo >= MAX_LO)) {
+            this.setPre();
+            this.initSeqAndInc();
+        }
+        this.fillSeq();
+        const b = this.buf;
+        return String.fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15], b[16], b[17], b[18], b[19], b[20], b[21]);
+    }
+    /**
+     * Resets the prefix and counter for the nuid. This is typically
+     * called automatically from within next() if the current sequence
+     * exceeds the resolution of the nuid.
+     */
+    reset() {
+        this.init();
+    }
+}
+exports.NuidImpl = NuidImpl;
+/**
+ * A nuid instance you can use by simply calling `next()` on it.
+ */
+exports.nuid = new NuidImpl();
+//# sourceMappingURL=nuid.js.map
+
+/***/ }),
+
+/***/ 3514:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+/*
+ * Copyright 2013-2020 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+
+module.exports = __nccwpck_require__(4022);
+
+
+/***/ }),
+
+/***/ 2896:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.connect = connect;
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const node_transport_1 = __nccwpck_require__(1254);
+const nats_base_client_1 = __nccwpck_require__(7466);
+const nats_base_client_2 = __nccwpck_require__(7466);
+function connect(opts = {}) {
+    if ((0, nats_base_client_2.hasWsProtocol)(opts)) {
+        return Promise.reject(nats_base_client_2.errors.InvalidArgumentError.format(`servers`, `node client doesn't support websockets, use the 'wsconnect' function instead`));
+    }
+    (0, nats_base_client_1.setTransportFactory)({
+        factory: () => {
+            return new node_transport_1.NodeTransport();
+        },
+        dnsResolveFn: node_transport_1.nodeResolveHost,
+    });
+    return nats_base_client_1.NatsConnectionImpl.connect(opts);
+}
+//# sourceMappingURL=connect.js.map
+
+/***/ }),
+
+/***/ 4022:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __exportStar = (this && this.__exportStar) || function(m, exports) {
+    for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports, p)) __createBinding(exports, m, p);
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.connect = void 0;
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+var connect_1 = __nccwpck_require__(2896);
+Object.defineProperty(exports, "connect", ({ enumerable: true, get: function () { return connect_1.connect; } }));
+__exportStar(__nccwpck_require__(7466), exports);
+//# sourceMappingURL=mod.js.map
+
+/***/ }),
+
+/***/ 7466:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __exportStar = (this && this.__exportStar) || function(m, exports) {
+    for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports, p)) __createBinding(exports, m, p);
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+__exportStar(__nccwpck_require__(9938), exports);
+//# sourceMappingURL=nats-base-client.js.map
+
+/***/ }),
+
+/***/ 1254:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.NodeTransport = exports.VERSION = void 0;
+exports.nodeResolveHost = nodeResolveHost;
+const nats_base_client_1 = __nccwpck_require__(7466);
+const node_net_1 = __nccwpck_require__(7030);
+const node_tls_1 = __nccwpck_require__(1692);
+const node_path_1 = __nccwpck_require__(6760);
+const node_fs_1 = __nccwpck_require__(3024);
+const node_dns_1 = __importDefault(__nccwpck_require__(610));
+const version_1 = __nccwpck_require__(9450);
+exports.VERSION = version_1.version;
+const LANG = "nats.js";
+class NodeTransport {
+    socket;
+    version;
+    lang;
+    yields = [];
+    signal = (0, nats_base_client_1.deferred)();
+    closedNotification = (0, nats_base_client_1.deferred)();
+    options;
+    connected = false;
+    tlsName = "";
+    done = false;
+    closeError;
+    constructor() {
+        this.lang = LANG;
+        this.version = exports.VERSION;
+    }
+    async connect(hp, options) {
+        this.tlsName = hp.tlsName;
+        this.options = options;
+        const { tls } = this.options;
+        const { handshakeFirst } = tls || {};
+        try {
+            if (handshakeFirst === true) {
+                this.socket = await this.tlsFirst(hp);
+            }
+            else {
+                this.socket = await this.dial(hp);
+            }
+            // protocol could have terminated
+            if (this.done) {
+                this.socket?.destroy();
+            }
+            const info = await this.peekInfo();
+            (0, nats_base_client_1.checkOptions)(info, options);
+            const { tls_required: tlsRequired, tls_available: tlsAvailable } = info;
+            const desired = tlsAvailable === true && options.tls !== null;
+            if (!handshakeFirst && (tlsRequired || desired)) {
+                this.socket = await this.startTLS();
+            }
+            if (this.done) {
+                this.socket?.destroy();
+            }
+            //@ts-ignore: this is possibly a TlsSocket
+            if (tlsRequired && this.socket.encrypted !== true) {
+                throw nats_base_client_1.errors.InvalidArgumentError.format("tls", "is not available on this server");
+            }
+            this.connected = true;
+            this.setupHandlers();
+            this.signal.resolve();
+            return Promise.resolve();
+        }
+        catch (ex) {
+            let err = ex;
+            if (!err) {
+                // this seems to be possible in Kubernetes
+                // where an error is thrown, but it is undefined
+                // when something like istio-init is booting up
+                err = new nats_base_client_1.errors.ConnectionError("error connecting - node provided an undefined error");
+            }
+            // @ts-ignore: node error
+            const { code } = err;
+            const perr = code === "ECONNREFUSED"
+                ? new nats_base_client_1.errors.ConnectionError("connection refused", { cause: err })
+                : err;
+            this.socket?.destroy();
+            throw perr;
+        }
+    }
+    dial(hp) {
+        const d = (0, nats_base_client_1.deferred)();
+        let dialError;
+        const socket = (0, node_net_1.createConnection)(hp.port, hp.hostname, () => {
+            d.resolve(socket);
+            socket.removeAllListeners();
+        });
+        socket.on("error", (err) => {
+            dialError = err;
+        });
+        socket.on("close", () => {
+            socket.removeAllListeners();
+            d.reject(dialError);
+        });
+        socket.setNoDelay(true);
+        return d;
+    }
+    get isClosed() {
+        return this.done;
+    }
+    close(err) {
+        return this._closed(err, false);
+    }
+    peekInfo() {
+        const d = (0, nats_base_client_1.deferred)();
+        let peekError;
+        this.socket.on("data", (frame) => {
+            this.yields.push(frame);
+            const t = nats_base_client_1.DataBuffer.concat(...this.yields);
+            const pm = (0, nats_base_client_1.extractProtocolMessage)(t);
+            if (pm !== "") {
+                try {
+                    const m = nats_base_client_1.INFO.exec(pm);
+                    if (!m) {
+                        throw new Error("unexpected response from server");
+                    }
+                    const info = JSON.parse(m[1]);
+                    d.resolve(info);
+                }
+                catch (err) {
+                    d.reject(err);
+                }
+                finally {
+                    this.socket.removeAllListeners();
+                }
+            }
+        });
+        this.socket.on("error", (err) => {
+            peekError = err;
+        });
+        this.socket.on("close", () => {
+            this.socket.removeAllListeners();
+            d.reject(peekError);
+        });
+        return d;
+    }
+    loadFile(fn) {
+        if (!fn) {
+            return Promise.resolve();
+        }
+        const d = (0, nats_base_client_1.deferred)();
+        try {
+            fn = (0, node_path_1.resolve)(fn);
+            if (!(0, node_fs_1.existsSync)(fn)) {
+                d.reject(new Error(`${fn} doesn't exist`));
+            }
+            (0, node_fs_1.readFile)(fn, (err, data) => {
+                if (err) {
+                    return d.reject(err);
+                }
+                d.resolve(data);
+            });
+        }
+        catch (err) {
+            d.reject(err);
+        }
+        return d;
+    }
+    async loadClientCerts() {
+        const tlsOpts = {};
+        const { certFile, cert, caFile, ca, keyFile, key } = this.options.tls;
+        try {
+            if (certFile) {
+                const data = await this.loadFile(certFile);
+                if (data) {
+                    tlsOpts.cert = data;
+                }
+            }
+            else if (cert) {
+                tlsOpts.cert = cert;
+            }
+            if (keyFile) {
+                const data = await this.loadFile(keyFile);
+                if (data) {
+                    tlsOpts.key = data;
+                }
+            }
+            else if (key) {
+                tlsOpts.key = key;
+            }
+            if (caFile) {
+                const data = await this.loadFile(caFile);
+                if (data) {
+                    tlsOpts.ca = [data];
+                }
+            }
+            else if (ca) {
+                tlsOpts.ca = ca;
+            }
+            return Promise.resolve(tlsOpts);
+        }
+        catch (err) {
+            return Promise.reject(err);
+        }
+    }
+    async tlsFirst(hp) {
+        let tlsError;
+        let tlsOpts = {
+            servername: this.tlsName,
+            rejectUnauthorized: true,
+        };
+        if (this.socket) {
+            tlsOpts.socket = this.socket;
+        }
+        if (typeof this.options.tls === "object") {
+            try {
+                const certOpts = await this.loadClientCerts() || {};
+                tlsOpts = (0, nats_base_client_1.extend)(tlsOpts, this.options.tls, certOpts);
+            }
+            catch (err) {
+                return Promise.reject(new nats_base_client_1.errors.ConnectionError(err.message, { cause: err }));
+            }
+        }
+        const d = (0, nats_base_client_1.deferred)();
+        try {
+            const tlsSocket = (0, node_tls_1.connect)(hp.port, hp.hostname, tlsOpts, () => {
+                tlsSocket.removeAllListeners();
+                d.resolve(tlsSocket);
+            });
+            tlsSocket.on("error", (err) => {
+                tlsError = err;
+            });
+            tlsSocket.on("secureConnect", () => {
+                // socket won't be authorized, if the user disabled it
+                if (tlsOpts.rejectUnauthorized === false) {
+                    return;
+                }
+                if (!tlsSocket.authorized) {
+                    throw tlsSocket.authorizationError;
+                }
+            });
+            tlsSocket.on("close", () => {
+                d.reject(tlsError);
+                tlsSocket.removeAllListeners();
+            });
+            tlsSocket.setNoDelay(true);
+        }
+        catch (err) {
+            // tls throws errors on bad certs see nats.js#310
+            d.reject(new nats_base_client_1.errors.ConnectionError(err.message, { cause: err }));
+        }
+        return d;
+    }
+    async startTLS() {
+        let tlsError;
+        let tlsOpts = {
+            socket: this.socket,
+            servername: this.tlsName,
+            rejectUnauthorized: true,
+        };
+        if (typeof this.options.tls === "object") {
+            try {
+                const certOpts = await this.loadClientCerts() || {};
+                tlsOpts = (0, nats_base_client_1.extend)(tlsOpts, this.options.tls, certOpts);
+            }
+            catch (err) {
+                return Promise.reject(new nats_base_client_1.errors.ConnectionError(err.message, {
+                    cause: err,
+                }));
+            }
+        }
+        const d = (0, nats_base_client_1.deferred)();
+        try {
+            const tlsSocket = (0, node_tls_1.connect)(tlsOpts, () => {
+                tlsSocket.removeAllListeners();
+                d.resolve(tlsSocket);
+            });
+            tlsSocket.on("error", (err) => {
+                tlsError = err;
+            });
+            tlsSocket.on("secureConnect", () => {
+                // socket won't be authorized, if the user disabled it
+                if (tlsOpts.rejectUnauthorized === false) {
+                    return;
+                }
+                if (!tlsSocket.authorized) {
+                    throw tlsSocket.authorizationError;
+                }
+            });
+            tlsSocket.on("close", () => {
+                d.reject(tlsError);
+                tlsSocket.removeAllListeners();
+            });
+        }
+        catch (err) {
+            // tls throws errors on bad certs see nats.js#310
+            d.reject(new nats_base_client_1.errors.ConnectionError(err.message, { cause: err }));
+        }
+        return d;
+    }
+    setupHandlers() {
+        let connError;
+        this.socket.on("data", (frame) => {
+            this.yields.push(frame);
+            return this.signal.resolve();
+        });
+        this.socket.on("error", (err) => {
+            connError = err;
+        });
+        this.socket.on("end", () => {
+            if (this.socket?.destroyed) {
+                return;
+            }
+            this.socket?.write(new Uint8Array(0), () => {
+                this.socket?.end();
+            });
+        });
+        this.socket.on("close", () => {
+            this._closed(connError, false);
+        });
+    }
+    [Symbol.asyncIterator]() {
+        return this.iterate();
+    }
+    async *iterate() {
+        while (true) {
+            if (this.yields.length === 0) {
+                await this.signal;
+            }
+            const yields = this.yields;
+            this.yields = [];
+            for (let i = 0; i < yields.length; i++) {
+                if (this.options.debug) {
+                    console.info(`> ${(0, nats_base_client_1.render)(yields[i])}`);
+                }
+                yield yields[i];
+            }
+            // yielding could have paused and microtask
+            // could have added messages. Prevent allocations
+            // if possible
+            if (this.done) {
+                break;
+            }
+            else if (this.yields.length === 0) {
+                yields.length = 0;
+                this.yields = yields;
+                this.signal = (0, nats_base_client_1.deferred)();
+            }
+        }
+    }
+    discard() {
+        this.done = true;
+        if (this.socket) {
+            try {
+                this.socket.removeAllListeners();
+                this.socket.destroy();
+            }
+            catch {
+                // We tried, just ignore it
+            }
+        }
+    }
+    disconnect() {
+        this._closed(undefined, true).then().catch();
+    }
+    isEncrypted() {
+        return this.socket instanceof node_tls_1.TLSSocket;
+    }
+    _send(frame) {
+        if (this.isClosed || this.socket === undefined) {
+            return Promise.resolve();
+        }
+        if (this.options.debug) {
+            console.info(`< ${(0, nats_base_client_1.render)(frame)}`);
+        }
+        const d = (0, nats_base_client_1.deferred)();
+        try {
+            this.socket.write(frame, (err) => {
+                if (err) {
+                    if (this.options.debug) {
+                        console.error(`!!! ${(0, nats_base_client_1.render)(frame)}: ${err}`);
+                    }
+                    return d.reject(err);
+                }
+                return d.resolve();
+            });
+        }
+        catch (err) {
+            if (this.options.debug) {
+                console.error(`!!! ${(0, nats_base_client_1.render)(frame)}: ${err}`);
+            }
+            d.reject(err);
+        }
+        return d;
+    }
+    send(frame) {
+        const p = this._send(frame);
+        p.catch((_err) => {
+            // we ignore write errors because client will
+            // fail on a read or when the heartbeat timer
+            // detects a stale connection
+        });
+    }
+    async _closed(err, internal = true) {
+        // if this connection didn't succeed, then ignore it.
+        if (!this.connected)
+            return;
+        if (this.done) {
+            this.socket?.destroy();
+            return;
+        }
+        this.closeError = err;
+        // only try to flush the outbound buffer if we got no error and
+        // the close is internal, if the transport closed, we are done.
+        if (!err && this.socket && internal) {
+            try {
+                await this._send(new TextEncoder().encode(""));
+            }
+            catch (err) {
+                if (this.options.debug) {
+                    console.log("transport close terminated with an error", err);
+                }
+            }
+        }
+        try {
+            if (this.socket) {
+                this.socket.removeAllListeners();
+                this.socket?.destroy();
+                this.socket = undefined;
+            }
+        }
+        catch (err) {
+            console.log(err);
+        }
+        this.done = true;
+        this.closedNotification.resolve(this.closeError);
+    }
+    closed() {
+        return this.closedNotification;
+    }
+}
+exports.NodeTransport = NodeTransport;
+function nodeResolveHost(s) {
+    const ips = (0, nats_base_client_1.deferred)();
+    node_dns_1.default.lookup(s, { all: true }, 
+    //@ts-ignore: callback changes shape when all is true
+    (err, address) => {
+        if (err) {
+            ips.reject(err);
+            return;
+        }
+        const buf = [];
+        for (const r of address) {
+            buf.push(r.address);
+        }
+        if (buf.length === 0) {
+            buf.push(s);
+        }
+        ips.resolve(buf);
+    });
+    return ips;
+}
+//# sourceMappingURL=node_transport.js.map
+
+/***/ }),
+
+/***/ 9450:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.version = void 0;
+// This file is generated - do not edit
+exports.version = "3.4.0";
+//# sourceMappingURL=version.js.map
+
+/***/ }),
+
 /***/ 9334:
 /***/ ((module) => {
 
@@ -55321,6 +63758,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
 /***/ 643:
 /***/ ((module) => {
 
@@ -64013,7 +72457,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6427);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8800);
 
 
 
@@ -64024,7 +72468,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6427:
+/***/ 8800:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64326,8 +72770,8 @@ function throwIfCancelled(signal, phase) {
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
 /**
  * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
@@ -64687,7 +73131,7 @@ function describe(value) {
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 /** A compose service name (also the name of its digest file). */
-const image_reference_SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
 const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 /** An image name below the registry: lower-case path segments, no tag, no digest. */
@@ -64700,9 +73144,9 @@ const MAX_REPOSITORY_LENGTH = 255;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 /** Why `name` is not a compose service name, or undefined when it is. */
 function serviceNameProblem(name) {
-    if (image_reference_SERVICE_NAME_PATTERN.test(name))
+    if (SERVICE_NAME_PATTERN.test(name))
         return undefined;
-    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${SERVICE_NAME_PATTERN.source})`;
 }
 /** Why `name` cannot be an image name below the registry, or undefined when it can. */
 function imageNameProblem(name) {
@@ -64840,7 +73284,7 @@ function checkStackProfile(value, services) {
         if (!HEALTH_BODIES.includes(body))
             say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
         return {
-            service: stack_profile_text(endpoint['service'], [...at, 'service'], image_reference_SERVICE_NAME_PATTERN, say),
+            service: stack_profile_text(endpoint['service'], [...at, 'service'], SERVICE_NAME_PATTERN, say),
             port: typeof port === 'number' ? port : 0,
             path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
             body: body,
@@ -64849,14 +73293,14 @@ function checkStackProfile(value, services) {
     const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
     const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
     const database = {
-        service: stack_profile_text(databaseValue['service'], ['database', 'service'], image_reference_SERVICE_NAME_PATTERN, say),
+        service: stack_profile_text(databaseValue['service'], ['database', 'service'], SERVICE_NAME_PATTERN, say),
         name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
         user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
     };
     const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
     const halt = {
         subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
-        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], image_reference_SERVICE_NAME_PATTERN, say),
+        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], SERVICE_NAME_PATTERN, say),
     };
     const critical = names(root['critical'], ['critical'], say, false);
     const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
@@ -64955,7 +73399,7 @@ function stack_profile_text(value, at, pattern, say) {
     return value;
 }
 function names(value, at, say, nonEmpty) {
-    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], image_reference_SERVICE_NAME_PATTERN, say));
+    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], SERVICE_NAME_PATTERN, say));
     if (nonEmpty && entries.length === 0 && value !== undefined)
         say(at, 'must name at least one service');
     entries.forEach((s, i) => {
@@ -65092,8 +73536,8 @@ function imagesOf(value) {
     const entries = object(value, 'images');
     const images = {};
     for (const [service, entry] of Object.entries(entries)) {
-        if (!image_reference_SERVICE_NAME_PATTERN.test(service)) {
-            throw new ManifestError(`images: "${service}" is not a service name (${image_reference_SERVICE_NAME_PATTERN.source})`);
+        if (!SERVICE_NAME_PATTERN.test(service)) {
+            throw new ManifestError(`images: "${service}" is not a service name (${SERVICE_NAME_PATTERN.source})`);
         }
         const image = object(entry, `images.${service}`, ['image', 'digest']);
         images[service] = {
@@ -65246,7 +73690,7 @@ async function verifyBundle(dir, trustedKeys) {
         }
     }
     for (const file of manifest.files) {
-        const actual = await hashFile((0,external_node_path_namespaceObject.join)(dir, file.path));
+        const actual = await hashFile((0,external_node_path_.join)(dir, file.path));
         if (actual.size !== file.size) {
             throw new BundleVerificationError('size', `${file.path} is ${actual.size} bytes; the manifest says ${file.size}`, file.path);
         }
@@ -65257,7 +73701,7 @@ async function verifyBundle(dir, trustedKeys) {
     return { manifest, keyIndex };
 }
 async function readTopFile(dir, name) {
-    const path = (0,external_node_path_namespaceObject.join)(dir, name);
+    const path = (0,external_node_path_.join)(dir, name);
     const entry = await lstatEntry(path);
     if (entry.info === undefined) {
         throw new BundleVerificationError(entry.missing ? 'missing' : 'bundle', entry.missing ? `${name} is missing from the bundle ${dir}` : `${name} cannot be read (${entry.code})`, name);
@@ -65272,7 +73716,7 @@ async function listBundle(dir) {
     const walk = async (relative) => {
         let names;
         try {
-            names = await (0,promises_namespaceObject.readdir)(relative === '' ? dir : (0,external_node_path_namespaceObject.join)(dir, relative));
+            names = await (0,promises_namespaceObject.readdir)(relative === '' ? dir : (0,external_node_path_.join)(dir, relative));
         }
         catch (error) {
             throw new BundleVerificationError('bundle', `${relative === '' ? dir : relative} cannot be read (${errorCode(error)})`, relative || undefined);
@@ -65285,7 +73729,7 @@ async function listBundle(dir) {
             if (bundlePathProblem(path) !== undefined) {
                 throw new BundleVerificationError('unlisted', `${JSON.stringify(path)} is in the bundle but not listed in the manifest (and is not a valid bundle path)`, path);
             }
-            const info = await (0,promises_namespaceObject.lstat)((0,external_node_path_namespaceObject.join)(dir, path));
+            const info = await (0,promises_namespaceObject.lstat)((0,external_node_path_.join)(dir, path));
             if (info.isDirectory())
                 await walk(path);
             else if (info.isFile())
@@ -65329,7 +73773,7 @@ function isMapping(value) {
 function secretHostPath(file) {
     if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
         return undefined;
-    const landed = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join('current', file));
+    const landed = external_node_path_.posix.normalize(external_node_path_.posix.join('current', file));
     if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
         return undefined;
     return landed;
@@ -65449,7 +73893,7 @@ function localPathsOf(service, section) {
         // Absolute, home-relative and interpolated paths are not the release's files.
         if (written.startsWith('/') || written.startsWith('~') || written.includes('$'))
             return;
-        const normalized = external_node_path_namespaceObject.posix.normalize(written).replace(/\/+$/, '');
+        const normalized = external_node_path_.posix.normalize(written).replace(/\/+$/, '');
         const leaves = normalized === '..' || normalized.startsWith('../');
         out.push({ service, written, path: leaves ? undefined : normalized === '.' ? '' : normalized });
     };
@@ -65494,13 +73938,13 @@ function localPathsOf(service, section) {
 async function readLocalBundle(dir, publicKeys) {
     const verified = publicKeys.length > 0;
     const manifest = verified ? (await verifyBundle(dir, publicKeys)).manifest : await readManifest(dir);
-    const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, name), 'utf8') })));
+    const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, name), 'utf8') })));
     return { dir, manifest, compose: readComposeView(files), verified };
 }
 async function readManifest(dir) {
     let bytes;
     try {
-        bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, MANIFEST_FILE));
+        bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, MANIFEST_FILE));
     }
     catch (error) {
         const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unreadable';
@@ -65887,7 +74331,7 @@ function hostScriptCommand(layout, name, args) {
     const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
     return ['env', ...environment, 'sh', '-c', secret(hostScript(name), name), name, ...args];
 }
-function host_script_runHostScript(connection, layout, name, args, options = {}) {
+function runHostScript(connection, layout, name, args, options = {}) {
     return connection.run(hostScriptCommand(layout, name, args), options);
 }
 
@@ -65904,8 +74348,8 @@ function planValues(plan) {
     if (plan.previous !== undefined)
         checkReleaseId(plan.previous);
     for (const service of [...plan.stopServices, ...plan.heldServices]) {
-        if (!image_reference_SERVICE_NAME_PATTERN.test(service))
-            throw new Error(`Service name ${JSON.stringify(service)} does not match ${image_reference_SERVICE_NAME_PATTERN.source}.`);
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
     }
     for (const file of plan.previousComposeFiles) {
         if (!isBundlePath(file))
@@ -65926,7 +74370,7 @@ async function startGuard(connection, layout, request, logger) {
     const values = planValues(plan);
     // The script texts are shown as <titan-guard>, <titan-revert> and <titan-verify-release> in logs
     // (they are not secret; they are long).
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-start-guard', [
+    const { stdout } = await runHostScript(connection, layout, 'titan-start-guard', [
         secret(hostScript('titan-guard'), 'titan-guard'),
         secret(hostScript('titan-revert'), 'titan-revert'),
         secret(hostScript('titan-check-bundle'), 'titan-check-bundle'),
@@ -65953,7 +74397,7 @@ async function startGuard(connection, layout, request, logger) {
  */
 async function runGuardPlan(connection, layout, release, options, logger) {
     checkReleaseId(release);
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-revert', [release, options.by, JSON.stringify(options.reason), secret(hostScript('titan-check-bundle'), 'titan-check-bundle')], { timeoutMs: 10 * 60_000, logOutput: 'info' });
+    const { stdout } = await runHostScript(connection, layout, 'titan-revert', [release, options.by, JSON.stringify(options.reason), secret(hostScript('titan-check-bundle'), 'titan-check-bundle')], { timeoutMs: 10 * 60_000, logOutput: 'info' });
     const said = lastRecord(stdout, 'outcome')?.[0];
     const outcome = said === 'reverted' || said === 'returned' || said === 'restored' || said === 'nothing' ? said : undefined;
     if (outcome === undefined)
@@ -65964,12 +74408,12 @@ async function runGuardPlan(connection, layout, release, options, logger) {
 /** Confirms the release (the guard stands down), clears a bad mark, records the mode. */
 async function confirmRelease(connection, layout, release, confirmation, mode) {
     checkReleaseId(release);
-    await host_script_runHostScript(connection, layout, 'titan-confirm', [release, JSON.stringify(confirmation), mode], { timeoutMs: 60_000 });
+    await runHostScript(connection, layout, 'titan-confirm', [release, JSON.stringify(confirmation), mode], { timeoutMs: 60_000 });
 }
 /** Stops the guard of `release` without confirming it, and drops its plan. */
 async function stopGuard(connection, layout, release) {
     checkReleaseId(release);
-    await host_script_runHostScript(connection, layout, 'titan-stop-guard', [release], { timeoutMs: 60_000 });
+    await runHostScript(connection, layout, 'titan-stop-guard', [release], { timeoutMs: 60_000 });
 }
 function checkReleaseId(id) {
     if (!RELEASE_ID_PATTERN.test(id))
@@ -66034,7 +74478,7 @@ async function removeReleases(connection, layout, ids, partials) {
     const safePartials = partials.filter((p) => PARTIAL_PATTERN.test(p));
     if (ids.length === 0 && safePartials.length === 0)
         return [];
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-remove-releases', [safePartials.join(' '), ...ids], { timeoutMs: 5 * 60_000 });
+    const { stdout } = await runHostScript(connection, layout, 'titan-remove-releases', [safePartials.join(' '), ...ids], { timeoutMs: 5 * 60_000 });
     return recordsOf(stdout, 'removed').flatMap((values) => values.slice(0, 1));
 }
 
@@ -66044,13 +74488,13 @@ async function removeReleases(connection, layout, ids, partials) {
 
 async function readStackNow(connection, layout, project) {
     checkProject(project);
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-stack-record', [project], { timeoutMs: 60_000 });
+    const { stdout } = await runHostScript(connection, layout, 'titan-read-stack-record', [project], { timeoutMs: 60_000 });
     return parseStackNow(stdout);
 }
 /** Records what runs now as the last successful start of `release` in `mode`. */
 async function writeStackRecord(connection, layout, project, release, mode) {
     checkProject(project);
-    await host_script_runHostScript(connection, layout, 'titan-write-stack-record', [project, release, mode], { timeoutMs: 60_000 });
+    await runHostScript(connection, layout, 'titan-write-stack-record', [project, release, mode], { timeoutMs: 60_000 });
 }
 function parseStackNow(stdout) {
     const containers = [];
@@ -66792,7 +75236,7 @@ async function readReleaseFiles(connection, layout, releaseId, paths) {
         if (!isBundlePath(path))
             throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
     }
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
+    const { stdout } = await runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
     const files = new Map();
     for (const [path, base64] of recordsOf(stdout, 'file')) {
         if (path !== undefined)
@@ -66851,7 +75295,7 @@ async function inspectSecretFiles(connection, layout, paths) {
         if (!HOST_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..'))
             throw new Error(`Secret file path ${JSON.stringify(path)} is not a path under ${HOST_NAMES.shared}/.`);
     }
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
+    const { stdout } = await runHostScript(connection, layout, 'titan-secret-files', paths, { timeoutMs: 30_000 });
     return recordsOf(stdout, 'secret-file').map(([path = '', problem = '']) => ({ path, problem }));
 }
 /** inspectSecretFiles, throwing SecretFilesError naming every problem (`what` says what was not done). */
@@ -66902,7 +75346,7 @@ async function checkSecretFiles(connection, options) {
     const argv = compose_command_composeArgv(currentTarget(layout, options.project, options.manifest.compose, 'DISARMED'), []);
     const [problems, { stdout }] = await Promise.all([
         inspectSecretFiles(connection, layout, paths),
-        host_script_runHostScript(connection, layout, 'titan-secret-exposure', [options.manifest.releaseId, options.project, String(paths.length), ...paths, ...argv], {
+        runHostScript(connection, layout, 'titan-secret-exposure', [options.manifest.releaseId, options.project, String(paths.length), ...paths, ...argv], {
             timeoutMs: Math.max(30_000, options.timeoutMs),
         }),
     ]);
@@ -67214,7 +75658,7 @@ function requireHealthyRelease(connection, manifest, request) {
 
 
 
-const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
+const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
     name = 'HostHaltedError';
     mark;
@@ -67243,14 +75687,14 @@ function parseHaltMark(text) {
 }
 /** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
 async function writeHaltMark(connection, layout, mark) {
-    if (!NONCE_PATTERN.test(mark.nonce))
+    if (!halt_mark_NONCE_PATTERN.test(mark.nonce))
         throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
     const line = JSON.stringify(mark);
     await runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
 }
 /** The halt mark now, or undefined. */
 async function readHaltMark(connection, layout) {
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
+    const { stdout } = await runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
     const mark = lastRecord(stdout, 'halted');
     return mark === undefined ? undefined : parseHaltMark(mark[0] ?? '');
 }
@@ -67259,9 +75703,9 @@ async function readHaltMark(connection, layout) {
  * mark that is there instead, if any: that halt stands.
  */
 async function liftHaltMark(connection, layout, nonce) {
-    if (nonce !== '' && !NONCE_PATTERN.test(nonce))
+    if (nonce !== '' && !halt_mark_NONCE_PATTERN.test(nonce))
         throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
-    const { stdout, exitCode } = await host_script_runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
+    const { stdout, exitCode } = await runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
         timeoutMs: 30_000,
         acceptExitCodes: [EXIT_HALT_STANDS],
     });
@@ -67351,7 +75795,7 @@ class HostStateError extends Error {
 async function readHostState(connection, layout) {
     let stdout;
     try {
-        stdout = (await host_script_runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
+        stdout = (await runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
     }
     catch (error) {
         throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
@@ -67675,7 +76119,7 @@ async function upStackExcept(connection, target, held, logger) {
             throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
     }
     logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
-    await runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+    await runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...compose_command_composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/journal.js
@@ -67698,7 +76142,7 @@ async function appendJournal(connection, layout, entry) {
     const fields = JSON.stringify(rest).slice(1, -1);
     if (fields.includes('\n'))
         throw new Error('a journal line must be one line');
-    await host_script_runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
+    await runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
 }
 /** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
 function parseJournal(text) {
@@ -67754,7 +76198,7 @@ async function readAppliedMigrations(connection, project, options) {
     const db = options.database;
     let stdout;
     try {
-        ({ stdout } = await host_script_runHostScript(connection, null, 'titan-read-migrations', [project, db.service, db.user, db.database, MIGRATIONS_TABLE, String(options.waitSeconds)], {
+        ({ stdout } = await runHostScript(connection, null, 'titan-read-migrations', [project, db.service, db.user, db.database, MIGRATIONS_TABLE, String(options.waitSeconds)], {
             timeoutMs: (options.waitSeconds + 120) * 1000,
         }));
     }
@@ -67777,7 +76221,7 @@ async function applyMigration(connection, target, request, logger) {
         throw new Error(`Work token ${JSON.stringify(work.token)} is not hex.`);
     const started = performance.now();
     try {
-        await host_script_runHostScript(connection, null, 'titan-apply-migration', [
+        await runHostScript(connection, null, 'titan-apply-migration', [
             `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.service, db.user, db.database, MIGRATIONS_TABLE,
             workRecord(work.stateDir, work.token, 'migration'), `titan-migration-${work.token}`,
             ...compose_command_composeArgv(target, []),
@@ -68189,7 +76633,7 @@ async function acquireDeployLock(connection, options) {
     const waiting = new AbortController();
     const onCancel = () => waiting.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onCancel, { once: true });
-    const running = host_script_runHostScript(connection, layout, 'titan-deploy-lock', [JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
+    const running = runHostScript(connection, layout, 'titan-deploy-lock', [JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
         stdin,
         timeoutMs: 0,
         signal: waiting.signal,
@@ -68340,14 +76784,14 @@ function imageReferences(images) {
 }
 /** The references the host's engine does not have (read-only). */
 async function findMissingImages(connection, references) {
-    const { stdout } = await host_script_runHostScript(connection, null, 'titan-missing-images', references, { timeoutMs: 5 * 60_000 });
+    const { stdout } = await runHostScript(connection, null, 'titan-missing-images', references, { timeoutMs: 5 * 60_000 });
     return recordsOf(stdout, 'missing').flatMap((values) => values.slice(0, 1));
 }
 async function pullImages(connection, references, logger) {
     if (references.length === 0)
         return;
     try {
-        await host_script_runHostScript(connection, null, 'titan-pull-images', references, { timeoutMs: 30 * 60_000 });
+        await runHostScript(connection, null, 'titan-pull-images', references, { timeoutMs: 30 * 60_000 });
     }
     catch (error) {
         throw new Error(`Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +
@@ -68423,8 +76867,8 @@ const MIGRATIONS_FOLDER = 'migrations';
 /** The release's migrations, in order (the manifest lists files sorted by path). */
 function releaseMigrations(manifest, folder = MIGRATIONS_FOLDER) {
     return manifest.files
-        .filter((f) => external_node_path_namespaceObject.posix.dirname(f.path) === folder && MIGRATION_NAME_PATTERN.test(external_node_path_namespaceObject.posix.basename(f.path)))
-        .map((f) => ({ file: external_node_path_namespaceObject.posix.basename(f.path), path: f.path, sha256: f.sha256 }))
+        .filter((f) => external_node_path_.posix.dirname(f.path) === folder && MIGRATION_NAME_PATTERN.test(external_node_path_.posix.basename(f.path)))
+        .map((f) => ({ file: external_node_path_.posix.basename(f.path), path: f.path, sha256: f.sha256 }))
         .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 function planMigrations(applied, release) {
@@ -68666,7 +77110,7 @@ async function installRelease(connection, options) {
             failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
                 'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
         });
-        await host_script_runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
+        await runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
         logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
         return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
     }
@@ -68679,7 +77123,7 @@ async function installRelease(connection, options) {
         uploadedBytes = stats.bytes;
     }
     catch (error) {
-        await host_script_runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
+        await runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
         throw error;
     }
     const uploadMs = Math.round(performance.now() - uploadStarted);
@@ -68696,7 +77140,7 @@ async function installRelease(connection, options) {
 /** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
 async function runVerifying(connection, layout, name, args, messages) {
     try {
-        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: hostScript('titan-check-bundle') });
+        const { stdout } = await runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: hostScript('titan-check-bundle') });
         return lastRecord(stdout, 'verified')?.[0] ?? '';
     }
     catch (error) {
@@ -68837,7 +77281,7 @@ async function admitRelease(connection, request) {
     const id = manifest.releaseId;
     const onHost = state.releases.find((r) => r.id === id);
     if (onHost !== undefined) {
-        const local = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(bundle.dir, MANIFEST_FILE));
+        const local = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle.dir, MANIFEST_FILE));
         const hostCopy = (await readReleaseFiles(connection, layout, id, [MANIFEST_FILE])).get(MANIFEST_FILE);
         if (hostCopy === undefined || !hostCopy.equals(local)) {
             throw new ReleaseRefusedError('manifest-differs', `Release ${id} is already on ${connection.host}, but the local bundle's ${MANIFEST_FILE} is not byte-identical to the host's verified copy ` +
@@ -69227,7 +77671,7 @@ class MigrationNotRecordedError extends Error {
 async function requireMigrationRecorded(connection, target, request) {
     const { migration, releaseId } = request;
     const database = request.database;
-    const { stdout } = await host_script_runHostScript(connection, null, 'titan-check-migration-record', [migration.file, database.service, database.user, database.database, MIGRATIONS_TABLE, ...compose_command_composeArgv(target, [])], { timeoutMs: 120_000 });
+    const { stdout } = await runHostScript(connection, null, 'titan-check-migration-record', [migration.file, database.service, database.user, database.database, MIGRATIONS_TABLE, ...compose_command_composeArgv(target, [])], { timeoutMs: 120_000 });
     const found = (lastRecord(stdout, 'recorded') ?? []).join(' ');
     if (found === `${migration.sha256} ${releaseId}`)
         return;
@@ -69341,7 +77785,7 @@ async function applyMigrations(run, pending, runningTarget) {
 ;// CONCATENATED MODULE: ../packages/host/lib/stack-mode.js
 
 async function recordStackMode(connection, layout, mode) {
-    await host_script_runHostScript(connection, layout, 'titan-record-mode', [mode], { timeoutMs: 30_000 });
+    await runHostScript(connection, layout, 'titan-record-mode', [mode], { timeoutMs: 30_000 });
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
@@ -69359,7 +77803,7 @@ async function switchCurrent(connection, layout, releaseId) {
     if (!RELEASE_ID_PATTERN.test(releaseId))
         throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-switch-current', [releaseId, tmp], { timeoutMs: 60_000 });
+    const { stdout } = await runHostScript(connection, layout, 'titan-switch-current', [releaseId, tmp], { timeoutMs: 60_000 });
     const target = lastRecord(stdout, 'current')?.[0] ?? '';
     if (target !== layout.currentTarget(releaseId)) {
         throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
@@ -70575,7 +79019,7 @@ async function* fileContent(path, size) {
     }
 }
 async function scanInto(root, archivePath, options, out) {
-    const localPath = archivePath === './' ? root : (0,external_node_path_namespaceObject.join)(root, archivePath);
+    const localPath = archivePath === './' ? root : (0,external_node_path_.join)(root, archivePath);
     const info = await (0,promises_namespaceObject.lstat)(localPath);
     const mtime = Math.floor(info.mtimeMs / 1000);
     if (info.isDirectory()) {
@@ -76268,18 +84712,908 @@ function url(target) {
     return target.environmentUrl !== undefined ? { environment_url: target.environmentUrl } : {};
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-plan.js
+;// CONCATENATED MODULE: ../packages/rollback/lib/release-check.js
+
+
+
+
+
+/** Why a release may not become current; `stage` says which check refused it. */
+class release_check_ReleaseRefusedError extends Error {
+    name = 'ReleaseRefusedError';
+    releaseId;
+    stage;
+    reason;
+    constructor(releaseId, stage, reason, message, options) {
+        super(message, options);
+        this.releaseId = releaseId;
+        this.stage = stage;
+        this.reason = reason;
+    }
+}
+async function checkRelease(connection, layout, releaseId, logger) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const dir = layout.releaseDir(releaseId);
+    let verdict;
+    try {
+        verdict = (await verifyRelease(connection, layout, releaseId)).verdict;
+    }
+    catch (error) {
+        if (error instanceof HostVerificationError)
+            throw new release_check_ReleaseRefusedError(releaseId, 'verify', error.reason, error.message, { cause: error });
+        throw error;
+    }
+    logger.info(`Release ${releaseId} verifies on the host: ${verdict}.`);
+    const { manifest } = await readInstalledRelease(connection, layout, releaseId);
+    if (manifest.releaseId !== releaseId) {
+        throw new release_check_ReleaseRefusedError(releaseId, 'verify', `its manifest is release ${manifest.releaseId}`, `${dir}/manifest.json is release ${manifest.releaseId}, not ${releaseId}.`);
+    }
+    if (manifest.stack === undefined) {
+        const reason = 'it was signed before releases carried their stack profile (manifest schemaVersion 1)';
+        throw new release_check_ReleaseRefusedError(releaseId, 'verify', reason, `Release ${releaseId}: ${reason}; sign its commit again and deploy that. Nothing was stopped or switched.`);
+    }
+    const secretProblems = await inspectSecretFiles(connection, layout, await releaseSecretPaths(connection, layout, manifest));
+    if (secretProblems.length > 0) {
+        const reason = `the secret files it mounts are not kept as they must be (${secretProblems.map((p) => `${p.path} ${p.problem}`).join('; ')})`;
+        throw new release_check_ReleaseRefusedError(releaseId, 'secrets', reason, `Release ${releaseId}: ${reason}: each must be the deploy user's, 0600 or 0400, not empty. Nothing was stopped or switched.`);
+    }
+    let pulled;
+    try {
+        pulled = await findMissingImages(connection, imageReferences(manifest.images));
+        await pullImages(connection, pulled, logger);
+    }
+    catch (error) {
+        const reason = `its images cannot be had by digest (${(error instanceof Error ? error.message : String(error)).split('\n').pop() ?? ''})`;
+        throw new release_check_ReleaseRefusedError(releaseId, 'images', reason, `Release ${releaseId}: ${reason}. Nothing was stopped or switched.`, { cause: error });
+    }
+    if (pulled.length === 0)
+        logger.info(`Every image of release ${releaseId} is on the host, by digest.`);
+    return { releaseId, manifest, verdict, pulled };
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-target.js
+/** No release to return to: what is wrong and what the host has. */
+class RollbackTargetError extends Error {
+    name = 'RollbackTargetError';
+}
+/** Most recently run first (folder mtime, then id). */
+function rollback_target_newestFirst(a, b) {
+    return b.mtime - a.mtime || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+function describeTo(to) {
+    return to.kind === 'release' ? to.id : to.kind;
+}
+function rollbackCandidates(state, journal, to) {
+    const byId = new Map(state.releases.map((r) => [r.id, r]));
+    if (to.kind === 'last-good') {
+        const candidates = [...state.releases]
+            .filter((r) => r.id !== state.current && r.confirmed && !r.bad)
+            .sort(rollback_target_newestFirst)
+            .map((r) => r.id);
+        if (candidates.length === 0) {
+            throw new RollbackTargetError(`There is no good release to return to: no release other than current (${state.current ?? 'none'}) was confirmed after a verified deploy and is not marked bad. ` +
+                `Available releases: ${availableReleases(state)}. Name one with to: <release id>, or deploy a release.`);
+        }
+        return { candidates, warnings: [] };
+    }
+    const id = to.kind === 'previous' ? previousRelease(journal, state) : to.id;
+    const release = byId.get(id);
+    if (release === undefined) {
+        throw new RollbackTargetError(`${to.kind === 'previous' ? `The previous release ${id} (from the journal)` : `Release ${id}`} is not on the host. ` +
+            `Available releases: ${availableReleases(state)}.`);
+    }
+    if (id === state.current) {
+        throw new RollbackTargetError(`Release ${id} is already current. To start it again, use mode: restart.`);
+    }
+    const warnings = release.bad ? [`Release ${id} is marked bad on the host; returning to it as asked.`] : [];
+    if (!release.confirmed)
+        warnings.push(`Release ${id} was never confirmed by a verified deploy; it is verified on the host and after the start.`);
+    return { candidates: [id], warnings };
+}
+/** The release that ran before current, from the journal (newest line that made current current). */
+function previousRelease(journal, state) {
+    const current = state.current;
+    if (current === undefined) {
+        throw new RollbackTargetError(`No release is current on the host, so there is no previous one. Available releases: ${availableReleases(state)}.`);
+    }
+    for (let i = journal.length - 1; i >= 0; i -= 1) {
+        const entry = journal[i];
+        if (entry === undefined || entry['release'] !== current)
+            continue;
+        const madeCurrent = (entry['action'] === 'deploy' && entry['result'] === 'deployed') || (entry['action'] === 'rollback' && entry['result'] === 'rolled-back');
+        const previous = entry['previous'];
+        if (madeCurrent && typeof previous === 'string' && previous !== '' && previous !== current)
+            return previous;
+    }
+    throw new RollbackTargetError(`The journal records no release that ran before ${current}. Use to: last-good, or name a release. Available releases: ${availableReleases(state)}.`);
+}
+/** `id (current, confirmed)` ..., newest first: for error messages. */
+function availableReleases(state) {
+    if (state.releases.length === 0)
+        return 'none';
+    return [...state.releases]
+        .sort(rollback_target_newestFirst)
+        .map((r) => {
+        const marks = [r.id === state.current ? 'current' : '', r.confirmed ? 'confirmed' : 'unconfirmed', r.bad ? 'bad' : ''].filter((m) => m !== '');
+        return `${r.id} (${marks.join(', ')})`;
+    })
+        .join(', ');
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-choice.js
+
+
+/** restart: the current release checked again. */
+async function checkCurrent(run, hostState) {
+    const { connection, layout, logger } = run;
+    const current = hostState.current;
+    if (current === undefined) {
+        throw new RollbackTargetError(`No release is current on ${connection.host}: there is nothing to restart. Available releases: ${availableReleases(hostState)}.`);
+    }
+    return run.clock.run('check', async () => {
+        try {
+            return await checkRelease(connection, layout, current, logger);
+        }
+        catch (error) {
+            if (error instanceof release_check_ReleaseRefusedError) {
+                run.refused.push({ release: current, stage: error.stage, reason: error.reason });
+                throw new Error(`${error.message} Nothing was stopped: the current release must not start again. Roll back to a good release (mode: rollback).`, { cause: error });
+            }
+            throw error;
+        }
+    });
+}
+/** rollback: the first good candidate; sets the run's target. */
+async function chooseTarget(run, hostState, journal) {
+    const { connection, layout, logger, request, refused } = run;
+    const choice = rollbackCandidates(hostState, journal, request.to);
+    for (const warning of choice.warnings)
+        run.warn(warning);
+    logger.info(`Rollback to ${describeTo(request.to)}: ${choice.candidates.length === 1 ? 'release' : 'candidates, in order:'} ${choice.candidates.join(', ')}.`);
+    const checked = await run.clock.run('target', async () => {
+        for (const candidate of choice.candidates) {
+            run.heldLock.assertHeld();
+            try {
+                return await checkRelease(connection, layout, candidate, logger);
+            }
+            catch (error) {
+                if (!(error instanceof release_check_ReleaseRefusedError))
+                    throw error;
+                refused.push({ release: candidate, stage: error.stage, reason: error.reason });
+                if (request.to.kind !== 'last-good')
+                    throw new Error(`${error.message} Nothing was stopped or switched.`, { cause: error });
+                run.warn(`Skipping release ${candidate}: ${error.reason}.`);
+            }
+        }
+        throw new RollbackTargetError(`No good release is usable: ${refused.map((r) => `${r.release} (${r.reason})`).join('; ')}. Nothing was stopped or switched. ` +
+            `Available releases: ${availableReleases(hostState)}.`);
+    });
+    run.target = checked.releaseId;
+    return checked;
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/orderly-stop.js
+
+
+
+/** The groups to stop, in order: `trading` (mode stop) leaves the groups that are not trading running. */
+function shutdownGroups(profile, scope) {
+    return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
+}
+class OrderlyStopError extends Error {
+    name = 'OrderlyStopError';
+    stopped;
+    constructor(message, stopped, options) {
+        super(message, options);
+        this.stopped = stopped;
+    }
+}
+const ORDERLY_STOP_SCRIPT_NAME = 'titan-orderly-stop';
+// $1 project, $2 stop timeout in seconds ('' = each container's own, from stop_grace_period), then
+// one argument per group: its service names, space-separated. For each group, in order: "stopped
+// <index> <containers> <milliseconds>", or "still-running <index> <services>" and exits EXIT_STILL_RUNNING.
+const ORDERLY_STOP_SCRIPT = `set -eu
+project=$1
+timeout=$2
+shift 2
+count() { echo $#; }
+all=$(docker ps -a --no-trunc --filter "label=com.docker.compose.project=$project" --format '{{.ID}} {{.Label "com.docker.compose.service"}}')
+index=0
+for group in "$@"; do
+  index=$((index + 1))
+  start=$(date +%s%3N)
+  ids=$(printf '%s\\n' "$all" | awk -v g=" $group " 'NF == 2 && index(g, " " $2 " ") > 0 { print $1 }')
+  if [ -n "$ids" ]; then
+    # shellcheck disable=SC2086 # one argument per container id
+    if [ -n "$timeout" ]; then docker stop -t "$timeout" $ids > /dev/null; else docker stop $ids > /dev/null; fi
+    # shellcheck disable=SC2086 # one argument per container id
+    running=$(docker inspect --format '{{.State.Running}} {{index .Config.Labels "com.docker.compose.service"}}' $ids | awk '$1 == "true" { print $2 }' | sort -u | tr '\\n' ' ')
+    if [ -n "$running" ]; then
+      printf 'still-running %s %s\\n' "$index" "$running"
+      exit ${EXIT_STILL_RUNNING}
+    fi
+  fi
+  end=$(date +%s%3N)
+  # shellcheck disable=SC2086 # one word per container id
+  printf 'stopped %s %s %s\\n' "$index" "$(count $ids)" "$((end - start))"
+done
+`;
+async function stopInOrder(connection, request) {
+    const { groups, logger } = request;
+    for (const service of groups.flat()) {
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
+    }
+    const stopped = [];
+    let stillRunning = '';
+    const onLine = (line) => {
+        const [kind, index, ...rest] = line.split(' ');
+        const group = groups[Number(index) - 1];
+        if (group === undefined)
+            return;
+        if (kind === 'stopped') {
+            const record = { services: group, containers: Number(rest[0]), durationMs: Number(rest[1]) };
+            stopped.push(record);
+            logger.info(`Stopped ${group.join(', ')}: ${record.containers} container(s), checked not running, in ${(record.durationMs / 1000).toFixed(2)} s.`);
+        }
+        else if (kind === 'still-running') {
+            stillRunning = rest.join(' ').trim();
+        }
+    };
+    logger.info(`Stopping in order: ${groups.map((g) => g.join(', ')).join(' -> ')}`);
+    const perGroupSeconds = request.stopTimeoutSeconds ?? 30;
+    try {
+        await connection.runScript(ORDERLY_STOP_SCRIPT, [request.project, request.stopTimeoutSeconds === undefined ? '' : String(request.stopTimeoutSeconds), ...groups.map((g) => g.join(' '))], {
+            name: ORDERLY_STOP_SCRIPT_NAME,
+            timeoutMs: (groups.length * (perGroupSeconds + 30) + 30) * 1000,
+            onStdoutLine: onLine,
+        });
+    }
+    catch (error) {
+        const next = groups[stopped.length];
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_STILL_RUNNING) {
+            throw new OrderlyStopError(`The orderly shutdown stopped at ${next?.join(', ') ?? 'a group'}: ${stillRunning || 'some of its containers'} still run(s) after docker stop. ` +
+                'Nothing was switched; the groups after it were not touched. Look at those containers (docker inspect, docker logs) before trying again.', stopped, { cause: error });
+        }
+        throw new OrderlyStopError(`The orderly shutdown failed at ${next?.join(', ') ?? 'a group'}: ${error instanceof Error ? error.message : String(error)}. Nothing was switched.`, stopped, { cause: error });
+    }
+    return stopped;
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/halt-command.js
 /**
- * planDeploy: what deployRelease would do with this bundle on this host, read and changed nothing.
+ * The HARD_HALT command and its signed envelope, as sent on NATS:
  *
- * It connects and takes the deploy lock like a deploy (so that it reads a host no deploy is in the
- * middle of changing, and waits for one that is: a plan read mid-deploy would describe a host that
- * is about to be different), reads the host state, the running release's manifest and compose files,
- * the images the engine lacks, the database's migration history and the record of the last start,
- * and decides with the deploy's own rules: admission, the change plan (services that change, the
- * stop order), the images to pull, the migrations pending, the mode, whether Compose has anything to
- * do, and what retention would remove. It uploads nothing, starts no guard, stops, starts and writes
- * nothing, and writes no journal line. Every reason a deploy would be refused is listed at once.
+ *   {"command":<canonical JSON of the command>,"signature":"<hex HMAC-SHA256 of exactly those bytes>"}
+ *
+ * The command is `{actor, issuedAt, nonce, reason, runUrl, type: "HARD_HALT"}`, serialized as RFC 8785
+ * canonical JSON (members sorted, no whitespace, UTF-8). The envelope is canonical JSON too, so the
+ * signed bytes are found in it without parsing: everything between the leading `{"command":` and the
+ * last `,"signature":"`. A receiver (openHardHalt) recomputes HMAC-SHA256(HMAC_SECRET, those bytes)
+ * and compares it, in constant time, with `signature`; it refuses an `issuedAt` outside its freshness
+ * window (older than HALT_MAX_AGE_MS, or further ahead than HALT_MAX_FUTURE_MS of clock skew) and a
+ * nonce it has accepted before (an exact replay). The secret is the stack's HMAC_SECRET (what its
+ * halt responder is started with). The acknowledgement is signed too: halt-acknowledgement.ts.
+ */
+
+
+const HARD_HALT = 'HARD_HALT';
+const halt_command_NONCE_PATTERN = /^[0-9a-f]{32}$/;
+/** A receiver refuses a command issued longer ago than this. */
+const HALT_MAX_AGE_MS = 120_000;
+/** ... or issued further in the future than this (clock skew between runner and host). */
+const HALT_MAX_FUTURE_MS = 30_000;
+const ENVELOPE_HEAD = '{"command":';
+const SIGNATURE_MARK = ',"signature":"';
+class halt_command_HaltEnvelopeError extends Error {
+    name = 'HaltEnvelopeError';
+}
+function createHardHalt(fields) {
+    const nonce = fields.nonce ?? (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    if (!halt_command_NONCE_PATTERN.test(nonce))
+        throw new halt_command_HaltEnvelopeError('a HARD_HALT nonce is 32 lower-case hex digits');
+    return {
+        type: HARD_HALT,
+        reason: fields.reason,
+        actor: fields.actor,
+        runUrl: fields.runUrl,
+        issuedAt: (fields.issuedAt ?? new Date()).toISOString(),
+        nonce,
+    };
+}
+/** The bytes that are signed: the command's canonical JSON. */
+function commandBytes(command) {
+    return Buffer.from(canonical_json_canonicalJson(command), 'utf8');
+}
+function halt_command_hmacHex(secret, bytes) {
+    return (0,external_node_crypto_.createHmac)('sha256', secret).update(bytes).digest('hex');
+}
+/** Signs the command with the HMAC secret and wraps it in the envelope. */
+function sealHardHalt(command, secret) {
+    if (secret === '')
+        throw new halt_command_HaltEnvelopeError('the HMAC secret is empty');
+    const signature = halt_command_hmacHex(secret, commandBytes(command));
+    const payload = Buffer.from(canonical_json_canonicalJson({ command, signature }), 'utf8');
+    return { command, payload, signature };
+}
+/**
+ * Checks an envelope as a receiver must: the signed bytes taken from the payload as they are, the
+ * HMAC recomputed and compared in constant time, the command's shape, its freshness, and its nonce
+ * never accepted before (the nonce is then remembered in `options.seen`). Returns the command;
+ * throws HaltEnvelopeError saying which check refused it.
+ */
+function openHardHalt(payload, secret, options) {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+    const signed = Buffer.from(signedPart(text, ENVELOPE_HEAD), 'utf8');
+    const signature = signatureOf(text);
+    if (secret === '')
+        throw new halt_command_HaltEnvelopeError('the HMAC secret is empty');
+    const expected = Buffer.from(halt_command_hmacHex(secret, signed), 'hex');
+    if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) {
+        throw new halt_command_HaltEnvelopeError('the HMAC signature does not match the command (wrong secret, or the command was altered)');
+    }
+    let value;
+    try {
+        value = JSON.parse(signed.toString('utf8'));
+    }
+    catch {
+        throw new halt_command_HaltEnvelopeError('the signed command is not JSON');
+    }
+    const command = value;
+    if (command === null ||
+        typeof command !== 'object' ||
+        command.type !== HARD_HALT ||
+        typeof command.nonce !== 'string' ||
+        !halt_command_NONCE_PATTERN.test(command.nonce) ||
+        typeof command.reason !== 'string' ||
+        typeof command.actor !== 'string' ||
+        typeof command.runUrl !== 'string' ||
+        typeof command.issuedAt !== 'string') {
+        throw new halt_command_HaltEnvelopeError('the signed command is not a HARD_HALT command');
+    }
+    if (canonicalJson(command) !== signed.toString('utf8'))
+        throw new halt_command_HaltEnvelopeError('the signed command is not canonical JSON');
+    const issued = Date.parse(command.issuedAt);
+    const now = (options.now ?? new Date()).getTime();
+    if (!Number.isFinite(issued))
+        throw new halt_command_HaltEnvelopeError('the command has no valid issuedAt');
+    const maxAge = options.maxAgeMs ?? HALT_MAX_AGE_MS;
+    if (now - issued > maxAge)
+        throw new halt_command_HaltEnvelopeError(`the command was issued ${Math.round((now - issued) / 1000)} s ago, more than the ${Math.round(maxAge / 1000)} s a HARD_HALT stays valid (stale, or replayed)`);
+    const maxFuture = options.maxFutureMs ?? HALT_MAX_FUTURE_MS;
+    if (issued - now > maxFuture)
+        throw new halt_command_HaltEnvelopeError(`the command is dated ${Math.round((issued - now) / 1000)} s in the future (clocks more than ${Math.round(maxFuture / 1000)} s apart?)`);
+    if (options.seen.has(command.nonce))
+        throw new halt_command_HaltEnvelopeError(`nonce ${command.nonce} was accepted before: this is a replay`);
+    options.seen.add(command.nonce);
+    return command;
+}
+/** The signed bytes of an envelope whose object starts with `head`: up to its last `,"signature":"`. */
+function signedPart(text, head) {
+    const mark = text.lastIndexOf(SIGNATURE_MARK);
+    if (!text.startsWith(head) || mark < 0 || !text.endsWith('"}')) {
+        throw new halt_command_HaltEnvelopeError(`not a signed envelope (${head}...,"signature":"...")`);
+    }
+    return text.slice(head.length, mark);
+}
+/** The envelope's signature: 64 hex digits. */
+function signatureOf(text) {
+    const signature = text.slice(text.lastIndexOf(SIGNATURE_MARK) + SIGNATURE_MARK.length, -2);
+    if (!/^[0-9a-f]{64}$/.test(signature))
+        throw new halt_command_HaltEnvelopeError('the signature is not 64 hex digits');
+    return signature;
+}
+
+// EXTERNAL MODULE: ../node_modules/@nats-io/transport-node/index.js
+var transport_node = __nccwpck_require__(3514);
+;// CONCATENATED MODULE: ../packages/rollback/lib/halt-acknowledgement.js
+/**
+ * The acknowledgement of a HARD_HALT, signed like the command (halt-command.ts) with the stack's
+ * HMAC_SECRET, and bound to the command by its nonce:
+ *
+ *   {"acknowledgement":<canonical JSON of the body>,"signature":"<hex HMAC-SHA256 of exactly those bytes>"}
+ *
+ * The body is `{"ack":true,"nonce":"<the command's nonce>","service":"<who answers>","type":"HARD_HALT_ACK"}`;
+ * its `type` keeps an acknowledgement from ever passing for a command signed with the same secret.
+ * Only an acknowledgement from the stack's halt responder counts (the stack profile's
+ * `halt.responder`: in examples/titan its orchestrator, the one service that stops the strategies); any other service, a signature that does
+ * not check, another nonce, or an unsigned `{"ack":true}` is not an acknowledgement. A refusal is
+ * answered unsigned, `{"ack":false,"error":"...","service":"..."}`: it needs no proof to be believed.
+ */
+
+
+
+const HARD_HALT_ACK = 'HARD_HALT_ACK';
+const halt_acknowledgement_ENVELOPE_HEAD = '{"acknowledgement":';
+/** The signed acknowledgement of the command with `nonce`, as `service` answers it. */
+function sealAcknowledgement(nonce, service, secret) {
+    if (!NONCE_PATTERN.test(nonce))
+        throw new HaltEnvelopeError('a HARD_HALT nonce is 32 lower-case hex digits');
+    if (secret === '')
+        throw new HaltEnvelopeError('the HMAC secret is empty');
+    const acknowledgement = { ack: true, nonce, service, type: HARD_HALT_ACK };
+    return Buffer.from(canonicalJson({ acknowledgement, signature: hmacHex(secret, Buffer.from(canonicalJson(acknowledgement), 'utf8')) }), 'utf8');
+}
+/**
+ * The reply as the acknowledgement of the command with `nonce` by the halt responder, or why it is
+ * not one (a sentence that never quotes more than 200 characters of the reply).
+ */
+function openAcknowledgement(reply, nonce, secret, responder) {
+    const text = Buffer.from(reply).toString('utf8');
+    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return `the reply is not JSON: ${JSON.stringify(shown)}`;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+        return `the reply is not a JSON object: ${shown}`;
+    const record = value;
+    const from = typeof record['service'] === 'string' ? ` from ${record['service']}` : '';
+    if (record['ack'] === false) {
+        const why = typeof record['error'] === 'string' ? `: ${record['error']}` : '';
+        return `the reply${from} refuses the command${why}`;
+    }
+    if (!('acknowledgement' in record))
+        return `the reply${from} is not a signed acknowledgement (${shown})`;
+    let signed;
+    let signature;
+    try {
+        signed = signedPart(text, halt_acknowledgement_ENVELOPE_HEAD);
+        signature = signatureOf(text);
+    }
+    catch (error) {
+        return `the reply is not a signed acknowledgement: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const expected = Buffer.from(halt_command_hmacHex(secret, Buffer.from(signed, 'utf8')), 'hex');
+    if (!(0,external_node_crypto_.timingSafeEqual)(expected, Buffer.from(signature, 'hex'))) {
+        return "the acknowledgement's HMAC signature does not check with hmac-secret (forged, or signed with another secret)";
+    }
+    const body = record['acknowledgement'];
+    if (body === null || typeof body !== 'object' || body['ack'] !== true || body['type'] !== HARD_HALT_ACK || typeof body['service'] !== 'string') {
+        return 'the signed reply is not a HARD_HALT acknowledgement';
+    }
+    if (canonical_json_canonicalJson(body) !== signed)
+        return 'the signed acknowledgement is not canonical JSON';
+    if (body['nonce'] !== nonce)
+        return `the reply acknowledges another command (nonce ${JSON.stringify(body['nonce'])}, sent ${nonce})`;
+    if (body['service'] !== responder)
+        return `the acknowledgement comes from ${body['service']}, not ${responder}: only ${responder}'s counts`;
+    return { ack: true, nonce, service: body['service'] };
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/nats-address.js
+const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
+/** Parses a NATS address; returns why it cannot be one as a string. */
+function parseNatsAddress(text) {
+    let rest = text.trim();
+    if (hasCredentials(rest))
+        return 'it holds a user, password or token (user:pass@...): give only HOST[:PORT], and the credentials as nats-user and nats-password';
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest)) {
+        if (!rest.toLowerCase().startsWith('nats://'))
+            return `only nats:// is supported (no TLS, no other scheme), got ${rest.slice(0, rest.indexOf(':'))}://`;
+        rest = rest.slice('nats://'.length);
+    }
+    rest = rest.replace(/\/$/, '');
+    let host = rest;
+    let port = 4222;
+    const match = /^(.*):(\d{1,5})$/.exec(rest);
+    if (match?.[1] !== undefined && match[2] !== undefined && !(match[1].includes(':') && !match[1].startsWith('['))) {
+        host = match[1];
+        port = Number(match[2]);
+    }
+    if (!HOST_PATTERN.test(host))
+        return 'it is not HOST[:PORT] (for example 127.0.0.1:4222 or nats://127.0.0.1:4222)';
+    if (port < 1 || port > 65535)
+        return `port ${port} is not a TCP port`;
+    return { host: host.replace(/^\[(.*)\]$/, '$1'), port };
+}
+/** A user, password or token in the text (userinfo before `@`, or a query or fragment). */
+function hasCredentials(text) {
+    return /[@?#]/.test(text);
+}
+/** The secret parts of a URL with credentials (userinfo, its password, query and fragment values), to mask. */
+function credentialParts(text) {
+    const parts = new Set([text]);
+    const afterScheme = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+    const at = afterScheme.lastIndexOf('@');
+    if (at > 0) {
+        const userinfo = afterScheme.slice(0, at);
+        parts.add(userinfo);
+        if (userinfo.includes(':'))
+            parts.add(userinfo.slice(userinfo.indexOf(':') + 1));
+    }
+    for (const piece of afterScheme.split(/[?#&]/).slice(1)) {
+        parts.add(piece);
+        if (piece.includes('='))
+            parts.add(piece.slice(piece.indexOf('=') + 1));
+    }
+    return [...parts].filter((p) => p.length >= 4);
+}
+function formatNatsAddress(address) {
+    return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/hard-halt.js
+/**
+ * Sends the HARD_HALT, first thing in every rollback mode: the signed envelope (halt-command.ts) as a
+ * NATS request on the halt subject, which the stack's halt responder (the stack profile's `halt`)
+ * acknowledges on the reply subject with a signed acknowledgement bound to the command's nonce
+ * (halt-acknowledgement.ts). Every reply within the timeout is looked at, in turn, until one is the
+ * responder's valid acknowledgement: a reply from another service, an unsigned or forged one, or one
+ * for another command does not count (each is reported), and does not hide the responder's answer.
+ *
+ * NATS listens on the host's loopback only: the client (@nats-io/transport-node) connects to a local
+ * forward, a 127.0.0.1:<free port> listener on the runner whose connections go through the SSH
+ * connection (a direct-tcpip channel) to the NATS address as the host sees it. Nothing is installed
+ * or run on the host, and the password and the HMAC secret never reach a command line there.
+ *
+ * This never throws for NATS: NATS unreachable, the user refused, no responder on the subject, no
+ * acknowledgement within the timeout, or a reply that does not acknowledge this command all give
+ * `acknowledged: false` and a `problem` the caller reports loudly; the shutdown goes on.
+ */
+
+
+
+
+async function sendHardHalt(connection, request) {
+    const { logger, command, subject, responder } = request;
+    const started = performance.now();
+    const where = `NATS at ${formatNatsAddress(request.address)} on ${connection.host}`;
+    const sealed = sealHardHalt(command, request.hmacSecret);
+    let forward;
+    let nats;
+    const ignoredReplies = [];
+    const outcome = (fields) => ({
+        subject,
+        nonce: command.nonce,
+        issuedAt: command.issuedAt,
+        acknowledged: fields.acknowledgement !== undefined,
+        acknowledgement: fields.acknowledgement,
+        problem: fields.problem,
+        ignoredReplies,
+        durationMs: Math.round(performance.now() - started),
+    });
+    const remaining = () => Math.max(250, request.timeoutMs - (performance.now() - started));
+    try {
+        forward = await connection.forwardLocal(request.address.host, request.address.port);
+        try {
+            nats = await (0,transport_node.connect)({
+                servers: `127.0.0.1:${forward.localPort}`,
+                user: request.user,
+                pass: request.password,
+                name: 'titan-rollback',
+                timeout: remaining(),
+                reconnect: false,
+                maxReconnectAttempts: 0,
+                ignoreClusterUpdates: true,
+                noRandomize: true,
+            });
+        }
+        catch (error) {
+            return outcome({ problem: connectProblem(error, where, request.user) });
+        }
+        logger.info(`Connected to ${where} as ${request.user}; requesting HARD_HALT on ${subject} (nonce ${command.nonce}).`);
+        try {
+            const replies = await nats.requestMany(subject, sealed.payload, { strategy: 'timer', maxWait: remaining() });
+            for await (const message of replies) {
+                const acknowledgement = openAcknowledgement(message.data, command.nonce, request.hmacSecret, responder);
+                if (typeof acknowledgement !== 'string')
+                    return outcome({ acknowledgement });
+                ignoredReplies.push(acknowledgement);
+                logger.warning(`A reply on ${subject} is not ${responder}'s acknowledgement, and does not count: ${acknowledgement}.`);
+            }
+        }
+        catch (error) {
+            return outcome({ problem: requestProblem(error, subject, responder, request.timeoutMs) });
+        }
+        const seconds = Math.round(request.timeoutMs / 1000);
+        if (ignoredReplies.length === 0)
+            return outcome({ problem: `no acknowledgement on ${subject} within ${seconds} s` });
+        return outcome({
+            problem: `no valid acknowledgement from ${responder} on ${subject} within ${seconds} s; ${ignoredReplies.length} reply(ies) did not count: ${ignoredReplies.join('; ')}`,
+        });
+    }
+    catch (error) {
+        return outcome({ problem: `${where} could not be reached through the SSH connection: ${hard_halt_describe(error)}` });
+    }
+    finally {
+        await nats?.close().catch(() => undefined);
+        await forward?.close();
+    }
+}
+function connectProblem(error, where, user) {
+    if (error instanceof transport_node.errors.AuthorizationError || /authorization/i.test(hard_halt_describe(error))) {
+        return `${where} refused user ${user} (${hard_halt_describe(error)}): check nats-user and nats-password`;
+    }
+    return `${where} did not accept a connection: ${hard_halt_describe(error)}`;
+}
+function requestProblem(error, subject, responder, timeoutMs) {
+    if (error instanceof transport_node.errors.NoRespondersError || (error instanceof transport_node.errors.RequestError && error.isNoResponders())) {
+        return `nothing subscribes to ${subject} (no responders): ${responder} is not connected to NATS`;
+    }
+    if (error instanceof transport_node.errors.TimeoutError || (error instanceof Error && error.cause instanceof transport_node.errors.TimeoutError)) {
+        return `no acknowledgement on ${subject} within ${Math.round(timeoutMs / 1000)} s`;
+    }
+    if (error instanceof transport_node.errors.PermissionViolationError)
+        return `NATS refused the request: ${error.message}`;
+    return `the request on ${subject} failed: ${hard_halt_describe(error)}`;
+}
+function hard_halt_describe(error) {
+    if (error instanceof Error) {
+        const cause = error.cause instanceof Error && error.cause.message !== error.message ? ` (${error.cause.message})` : '';
+        return `${error.message}${cause}`;
+    }
+    return String(error);
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/running-profile.js
+
+
+
+async function readRunningProfile(connection, layout) {
+    try {
+        const { current } = await readHostState(connection, layout);
+        if (current === undefined)
+            return { profile: undefined, problem: `no release is current on ${connection.host}, so no stack profile says how the stack halts and stops` };
+        const { manifest } = await readInstalledRelease(connection, layout, current);
+        return { profile: stackProfileOf(manifest), release: current };
+    }
+    catch (error) {
+        const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+        return { profile: undefined, problem: `the stack profile of the current release cannot be read: ${message}` };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-halt.js
+/**
+ * The first phase of every rollback mode, before anything else and without waiting for any lock:
+ * the HARD_HALT (hard-halt.ts), sent where the running release's stack profile says (or to
+ * halt-subject/halt-responder), then the host's halt mark: from then on nothing automatic (a
+ * waiting guard, a deploy in flight, a recovery) starts a trading service or arms the stack. A
+ * HARD_HALT that is not acknowledged is a loud warning (mode `halt` fails on it: haltOnly).
+ */
+
+
+
+
+
+
+
+/** The HARD_HALT was not acknowledged in mode `halt`, where it is the whole job. */
+class HaltNotAcknowledgedError extends Error {
+    name = 'HaltNotAcknowledgedError';
+}
+/** Reads the running profile, sends the HARD_HALT and writes the halt mark. */
+async function sendHaltAndMark(run) {
+    const { connection, layout, request, logger, mode } = run;
+    const running = await readRunningProfile(connection, layout);
+    run.running = running;
+    if (running.profile === undefined)
+        run.warn(`No stack profile: ${running.problem}.`);
+    const profile = running.profile;
+    const command = createHardHalt({ reason: request.reason, actor: request.actor, runUrl: request.runUrl });
+    run.haltNonce = command.nonce;
+    const subject = request.halt.subject ?? profile?.halt.subject;
+    const responder = request.halt.responder ?? profile?.halt.responder;
+    const halt = await run.clock.run('halt', () => subject === undefined || responder === undefined
+        ? Promise.resolve(haltNotSent(command, subject ?? '', `it was not sent: ${running.profile === undefined ? running.problem : 'no halt subject or responder'} (give halt-subject and halt-responder to send it without a profile)`))
+        : request.halt.password === '' || request.halt.hmacSecret === ''
+            ? // A caller without the credentials (a rolling deploy's return given no nats-password or hmac-secret): nothing to sign or log in with.
+                Promise.resolve(haltNotSent(command, subject, 'it was not sent: no NATS password or HMAC secret was given'))
+            : sendHardHalt(connection, {
+                address: request.halt.address,
+                user: request.halt.user,
+                password: request.halt.password,
+                subject,
+                responder,
+                hmacSecret: request.halt.hmacSecret,
+                command,
+                timeoutMs: request.halt.timeoutSeconds * 1000,
+                logger,
+            }));
+    run.halt = halt;
+    if (halt.acknowledged) {
+        logger.info(`HARD_HALT acknowledged by ${halt.acknowledgement?.service ?? 'unknown'} in ${(halt.durationMs / 1000).toFixed(2)} s (nonce ${halt.nonce}).`);
+    }
+    else {
+        run.warn(`HARD_HALT was NOT acknowledged: ${halt.problem ?? 'no reason known'}.${mode === 'halt' ? '' : ' The shutdown goes on without it.'}`);
+    }
+    // The halt mark, without waiting for any lock: nothing automatic starts trading from now on.
+    const mark = { at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, reason: request.reason, rollbackMode: mode, nonce: command.nonce };
+    await writeHaltMark(connection, layout, mark).then(() => logger.info(`Halt mark written (${layout.stateDir}/halted): nothing automatic starts a trading service or arms the stack until an explicit restart, rollback or lift-halt deploy.`), (error) => run.warn(`Could not write the halt mark in ${layout.stateDir}: ${firstLine(describeError(error))}`));
+    return halt;
+}
+/** Mode `halt`: the host read only for the release-id output and the journal; an unacknowledged HARD_HALT fails the run. */
+async function haltOnly(run, halt) {
+    const { connection, layout, project } = run;
+    // A host that cannot be read does not undo a halt.
+    run.state = await run.clock.run('inspect', () => readHostState(connection, layout)).catch((error) => {
+        run.warn(`Could not read ${layout.appDir} on ${connection.host}: ${firstLine(describeError(error))}`);
+        return undefined;
+    });
+    run.releaseBefore = run.state?.current;
+    run.releaseAfter = run.state?.current;
+    if (!halt.acknowledged) {
+        const running = await runningContainers(connection, project).catch(() => undefined);
+        throw new HaltNotAcknowledgedError(running === 0
+            ? `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. The stack of project ${project} is stopped on ${connection.host} (no container of it runs), ` +
+                'so nothing trades; the halt mark keeps anything automatic from starting it. Run mode restart to start it again DISARMED.'
+            : `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. Trading may still be running: ` +
+                'run this action with mode: stop to stop the trading services.');
+    }
+    run.result = 'halted';
+}
+/** The services of the project whose containers run. */
+async function runningServices(connection, project) {
+    const { stdout } = await connection.run(['docker', 'ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Label "com.docker.compose.service"}}'], {
+        timeoutMs: 30_000,
+        logOutput: 'none',
+    });
+    return stdout.split('\n').filter((l) => l.trim() !== '');
+}
+/** How many containers of the project run (a stopped stack: 0). */
+async function runningContainers(connection, project) {
+    return (await runningServices(connection, project)).length;
+}
+/** The outcome of a HARD_HALT that could not be sent (no subject or responder to send it to). */
+function haltNotSent(command, subject, problem) {
+    return { subject, nonce: command.nonce, issuedAt: command.issuedAt, acknowledged: false, acknowledgement: undefined, problem, ignoredReplies: [], durationMs: 0 };
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-run.js
+
+
+
+
+
+
+
+/** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
+const ROLLBACK_TITAN_MODE = 'DISARMED';
+class RollbackRun {
+    connection;
+    request;
+    layout;
+    project;
+    mode;
+    logger;
+    signal;
+    startedAt = new Date();
+    clock;
+    warnings = [];
+    refused = [];
+    /** The running release's stack profile as read before the HARD_HALT. */
+    running = { profile: undefined, problem: 'not read yet' };
+    /** The HARD_HALT's outcome (set by the halt phase, before anything else). */
+    halt;
+    /** The nonce of the halt mark this run wrote (its own halt, which restart and rollback lift). */
+    haltNonce = '';
+    lock;
+    state;
+    stopped = [];
+    releaseBefore;
+    releaseAfter;
+    target;
+    markedBad;
+    verification;
+    result = 'failed';
+    failure;
+    hostStatus;
+    journalWritten = false;
+    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
+    ending = false;
+    /** The stack was started (DISARMED) by this run. */
+    started = false;
+    constructor(connection, request) {
+        this.connection = connection;
+        this.request = request;
+        this.layout = request.layout;
+        this.project = request.project;
+        this.mode = request.mode;
+        this.logger = request.logger;
+        this.signal = request.signal;
+        this.clock = new PhaseClock(this.logger);
+    }
+    /** The running release's profile, when it could be read. */
+    get profile() {
+        return this.running.profile;
+    }
+    /** The lock this run holds (from the lock phase on). */
+    get heldLock() {
+        if (this.lock === undefined)
+            throw new Error('The deploy lock is not held yet.');
+        return this.lock;
+    }
+    /** The profile that says how the stack stops: the running release's, else (restart, rollback) the checked target's. */
+    stopProfile(fallback) {
+        const found = this.profile ?? fallback;
+        if (found === undefined)
+            throw new Error(`Cannot stop the stack in order: ${this.running.profile === undefined ? this.running.problem : 'no stack profile'}.`);
+        return found;
+    }
+    warn(message) {
+        this.warnings.push(message);
+        this.logger.warning(message);
+    }
+    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
+    cancel = () => {
+        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!this.ending)
+            void this.lock?.abortWork();
+    };
+    /** A safe point: cancelled runs stop here. */
+    checkpoint() {
+        throwIfCancelled(this.signal, this.clock.latest);
+    }
+    /** The run's journal line, once (a run that reached the host). */
+    async writeJournal() {
+        if (this.journalWritten)
+            return;
+        this.journalWritten = true;
+        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
+            return;
+        const halt = this.halt;
+        await appendJournal(this.connection, this.layout, {
+            time: new Date().toISOString(),
+            action: 'rollback',
+            rollbackMode: this.mode,
+            result: this.result,
+            release: this.releaseAfter ?? null,
+            previous: this.releaseBefore ?? null,
+            mode: this.started ? ROLLBACK_TITAN_MODE : (this.state?.mode ?? null),
+            to: this.mode === 'rollback' ? describeTo(this.request.to) : null,
+            actor: this.request.actor,
+            runUrl: this.request.runUrl,
+            reason: this.request.reason,
+            halt: { subject: halt?.subject ?? '', nonce: halt?.nonce ?? this.haltNonce, acknowledged: halt?.acknowledged ?? false },
+            refused: this.refused.map((r) => ({ release: r.release, reason: r.reason })),
+            stopped: this.stopped.flatMap((g) => g.services),
+            phases: this.clock.durations(),
+            ...(this.result === 'cancelled' && this.clock.latest !== undefined ? { phase: this.clock.latest } : {}),
+            ...(this.failure !== undefined ? { error: firstLine(this.failure.message) } : {}),
+        }).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
+    }
+    /** The journal line, the lock released, and the outcome. */
+    async finish() {
+        await this.writeJournal();
+        await this.lock?.release();
+        const halt = this.halt;
+        if (halt === undefined)
+            throw new Error('The rollback ended before its HARD_HALT.');
+        return {
+            mode: this.mode,
+            result: this.result,
+            releaseBefore: this.releaseBefore,
+            releaseAfter: this.releaseAfter,
+            target: this.target,
+            halt,
+            lockWaitedMs: this.lock?.waitedMs,
+            refused: this.refused,
+            stopped: this.stopped,
+            leftRunning: this.mode === 'stop' && this.result === 'stopped' && this.profile !== undefined ? operatorServices(this.profile) : [],
+            markedBad: this.markedBad,
+            verification: this.verification,
+            warnings: this.warnings,
+            hostStatus: this.hostStatus,
+            phases: this.clock.records,
+            error: this.failure,
+            startedAt: this.startedAt.toISOString(),
+            durationMs: this.clock.elapsedMs(),
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-ending.js
+/**
+ * How a rollback ends when a phase threw. A run that lost its lock changes nothing more. A failure
+ * after the shutdown leaves the trading services stopped (the fail-safe state after a HARD_HALT),
+ * and says so. A cancelled run (signal) stops at its next safe point, brings the operator surface
+ * and the infrastructure back up (DISARMED, the trading services stay stopped under the halt) and
+ * writes its journal line.
  */
 
 
@@ -76293,285 +85627,605 @@ function url(target) {
 
 
 
+/** Sets the run's result, failure and host status for the error a phase threw. */
+async function rollback_ending_endAfterError(run, error) {
+    const { connection, signal, clock } = run;
+    run.ending = true;
+    // Not logged here: the outcome carries it, and the caller reports it once (the action fails the step with it).
+    let failure = error instanceof Error ? error : new Error(String(error));
+    if (failure instanceof StackUnhealthyError)
+        run.verification = failure.report;
+    if (failure instanceof OrderlyStopError)
+        run.stopped = [...failure.stopped];
+    const lock = run.lock;
+    if (lock !== undefined && (!lock.held || connection.closed)) {
+        failure = lock.lostError();
+        run.hostStatus = 'unknown to this run: the host ended its session; the trading services it stopped stay stopped (the halt mark stands)';
+    }
+    else if (signal?.aborted === true) {
+        const phase = clock.latest;
+        failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${phase ?? 'the rollback'}.`, phase);
+        run.result = 'cancelled';
+        run.failure = failure;
+        await rollback_ending_endCancelled(run);
+    }
+    else if (run.stopped.length > 0 && !run.started && !(failure instanceof OrderlyStopError)) {
+        failure = new Error(`${failure.message} The Titan services stopped by this run stay stopped and current points at ${run.releaseAfter ?? 'no release'}: ` +
+            'run mode restart or rollback once the cause is fixed.', { cause: failure });
+    }
+    run.failure = failure;
+}
+/**
+ * A cancelled run: the host ended the work in flight; the journal line goes first (a kill may
+ * follow within seconds), then what this run stopped other than the trading services comes back
+ * up, DISARMED, from whatever `current` points at. The trading services stay stopped: the halt
+ * mark this run wrote stands until an explicit restart.
+ */
+async function rollback_ending_endCancelled(run) {
+    const { connection, layout, logger, project, mode } = run;
+    await run.lock?.abortWork();
+    await run.writeJournal();
+    const anyStopped = run.stopped.length > 0 || run.clock.records.some((r) => r.name === 'stop');
+    if (!anyStopped || mode === 'stop') {
+        run.hostStatus = `${mode === 'stop' && anyStopped ? 'the trading services this run stopped stay stopped' : 'nothing was stopped'}; the halt mark stands`;
+        return;
+    }
+    try {
+        const now = await readHostState(connection, layout);
+        run.releaseAfter = now.current;
+        if (now.current === undefined) {
+            run.hostStatus = 'no release is current; the halt mark stands';
+            return;
+        }
+        const { manifest } = await readInstalledRelease(connection, layout, now.current);
+        const held = tradingServices(manifest.stack ?? run.stopProfile());
+        await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), held, logger);
+        const runningNow = await runningServices(connection, project);
+        const trading = held.filter((s) => runningNow.includes(s));
+        run.hostStatus =
+            `release ${now.current} is current; its operator surface and infrastructure run again DISARMED; ` +
+                (trading.length === 0
+                    ? 'its trading services stay stopped under the halt mark'
+                    : `${trading.join(', ')} still run (not reached by the shutdown, under the HARD_HALT), the other trading services stay stopped under the halt mark`) +
+                ': run mode restart (or stop) once the cause is known';
+    }
+    catch (error) {
+        run.hostStatus = `the Titan services this run stopped may stay stopped (${firstLine(describeError(error))}); the halt mark stands: run mode restart`;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-journal.js
+
+/** The journal's last 5000 entries, oldest first (an absent journal is empty). */
+async function readJournal(connection, layout) {
+    const { stdout } = await connection.run(['sh', '-c', 'tail -n 5000 -- "$1" 2>/dev/null || true', 'titan-read-journal', layout.journal], {
+        timeoutMs: 30_000,
+        logOutput: 'none',
+    });
+    return parseJournal(stdout);
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-lock.js
+/**
+ * The phases every mode but `halt` runs after the HARD_HALT and the halt mark:
+ *  lock     the deploy's lock (packages/host acquireDeployLock, with its heartbeat): a rollback
+ *           never interleaves with a deploy
+ *  inspect  the host's state (and, for a rollback, its journal: where last-good returns to)
+ * and mode `stop`: the orderly shutdown of the trading groups of the stack profile only; the other
+ * groups (the operator surface) and the infrastructure keep running.
+ */
 
 
 
 
 
 
-async function planDeploy(connection, request) {
-    const { layout, project, logger, bundle } = request;
-    const manifest = bundle.manifest;
-    const releaseId = manifest.releaseId;
-    const database = databaseTarget(stackProfileOf(manifest));
-    const refusals = [];
-    const lock = await acquireDeployLock(connection, {
+/** lock, then inspect. Sets the run's lock, state, releaseBefore and releaseAfter. */
+async function lockAndInspect(run) {
+    const { connection, layout, logger, request, clock, mode, signal } = run;
+    logger.info(`Taking the deploy lock ${layout.lockFile} (waiting up to ${request.lockTimeoutSeconds} s for a deploy that holds it).`);
+    run.lock = await clock.run('lock', () => acquireDeployLock(connection, {
         layout,
-        holder: { runUrl: request.runUrl, release: `${releaseId} (plan)`, actor: request.actor },
+        holder: { runUrl: request.runUrl, release: mode === 'rollback' ? `rollback to ${describeTo(request.to)}` : mode, actor: request.actor },
         timeoutSeconds: request.lockTimeoutSeconds,
         ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
-        ...(request.signal !== undefined ? { signal: request.signal } : {}),
+        ...(signal !== undefined ? { signal } : {}),
         logger,
+    }));
+    let journal = [];
+    run.checkpoint();
+    const state = await clock.run('inspect', async () => {
+        const found = await readHostState(connection, layout);
+        if (mode === 'rollback')
+            journal = await readJournal(connection, layout);
+        return found;
     });
-    try {
-        const state = await readHostState(connection, layout);
-        refusals.push(...hostProblems(state, layout, connection.host));
-        if (state.halted !== undefined && request.liftHalt !== true)
-            refusals.push(haltRefusal(state, connection.host));
-        const previous = state.current;
-        const sameRelease = previous === releaseId;
-        const nextView = { manifest, compose: bundle.compose };
-        const migrationFiles = releaseMigrations(manifest);
-        const [previousView, missing, history, stackNow] = await Promise.all([
-            previous === undefined || sameRelease ? Promise.resolve(previous === undefined ? undefined : nextView) : readReleaseView(connection, layout, previous, manifest.compose),
-            findMissingImages(connection, imageReferences(manifest.images)),
-            previous === undefined || migrationFiles.length === 0
-                ? Promise.resolve(undefined)
-                : readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds }).catch((error) => {
-                    if (error instanceof DatabaseNotRunningError)
-                        return error;
-                    throw error;
-                }),
-            previous === undefined ? Promise.resolve(undefined) : readStackNow(connection, layout, project),
-        ]);
-        await admitRelease(connection, {
-            layout,
-            state,
-            bundle,
-            allowDowngrade: request.allowDowngrade === true,
-            markedBad: state.releases.find((r) => r.id === releaseId)?.bad === true,
-            running: previousView === undefined || sameRelease ? undefined : () => Promise.resolve(previousView.manifest),
-            logger,
-        }).catch((error) => refusals.push(error instanceof Error ? error.message : String(error)));
-        const modeFrom = recordedMode(state);
-        const plan = planChanges(previousView, nextView, { previous: modeFrom, next: request.mode });
-        let migrations;
-        if (migrationFiles.length === 0) {
-            migrations = { alreadyApplied: 0, pending: [], note: 'the release has no migrations' };
-        }
-        else if (history === undefined) {
-            migrations = { alreadyApplied: null, pending: migrationFiles.map((m) => m.file), note: `first release on this host: ${database.service} starts first, then every migration it has not applied runs` };
-        }
-        else if (history instanceof DatabaseNotRunningError) {
-            migrations = {
-                alreadyApplied: null,
-                pending: migrationFiles.map((m) => m.file),
-                note: `${history.message} A deploy starts ${database.service} of release ${previous ?? ''} first and reads the history then; the release's migrations are listed, whichever are applied already are skipped`,
-            };
-        }
-        else {
-            const planned = planMigrations(history, migrationFiles);
-            if (planned.drift.length > 0)
-                refusals.push(`Migration drift: ${describeDrift(planned.drift)}. An applied migration must never change.`);
-            migrations = { alreadyApplied: planned.alreadyApplied, pending: planned.pending.map((m) => m.file), note: null };
-        }
-        refusals.push(...(await contentProblems(bundle, migrations.pending)));
-        const stops = stopsBeforeSwitch(plan, migrations.pending.length);
-        const retention = retentionAfterDeploy(state, releaseId, request.keepReleases, 0);
-        const compose = composeWork(plan, stackNow, { release: previous, mode: request.mode, lifting: state.halted !== undefined && request.liftHalt === true });
-        lock.assertHeld();
-        return {
-            releaseId,
-            host: connection.host,
-            previousReleaseId: previous ?? null,
-            refusals,
-            bundle: state.releases.some((r) => r.id === releaseId) ? 'on-host' : 'upload',
-            mode: { from: modeFrom ?? null, to: request.mode },
-            halt: state.halted === undefined ? null : `${describeHalt(state.halted)}${request.liftHalt === true ? ' (lift-halt: the deploy lifts it as it starts the stack)' : ''}`,
-            recover: state.guards.map((g) => g.release),
-            images: { total: Object.keys(manifest.images).length, pull: missing },
-            services: plan.services.map((s) => ({ service: s.service, change: s.reasons, image: s.image, previousImage: s.previousImage ?? null })),
-            changed: plan.changed,
-            stop: stops.groups,
-            recreatedAtStart: stops.recreatedAtStart,
-            restart: plan.restartAfterSwitch,
-            migrations,
-            switch: !sameRelease,
-            compose,
-            retention: { remove: retention.remove, keep: retention.kept },
-        };
-    }
-    finally {
-        await lock.release();
-    }
+    run.state = state;
+    run.releaseBefore = state.current;
+    run.releaseAfter = state.current;
+    return { state, journal };
 }
-/** The migration content rule on the bundle's own files (the host applies it again before a deploy). */
-async function contentProblems(bundle, pending) {
-    const out = [];
-    for (const file of releaseMigrations(bundle.manifest).filter((m) => pending.includes(m.file))) {
-        const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(bundle.dir, file.path), 'utf8');
-        for (const problem of migrationContentProblems(text))
-            out.push(`${file.path}:${problem.line} ${problem.message}: the host refuses to apply it.`);
-    }
-    return out;
+/** Mode `stop`: the trading groups stopped in order; the operator surface and the infrastructure keep running. */
+async function stopTrading(run) {
+    const { connection, logger, request, project } = run;
+    const groups = shutdownGroups(run.stopProfile(), 'trading');
+    run.stopped = await run.clock.run('stop', () => stopInOrder(connection, { project, groups, stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
+    const surface = operatorServices(run.stopProfile());
+    logger.info(`Left running: ${surface.length > 0 ? `${surface.join(', ')} and ` : ''}the infrastructure.`);
+    run.result = 'stopped';
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/plan-report.js
-function planLines(plan) {
-    const lines = [];
-    const verdict = plan.refusals.length === 0
-        ? `A deploy of release ${plan.releaseId} to ${plan.host} would go ahead. Nothing was changed on the host.`
-        : `A deploy of release ${plan.releaseId} to ${plan.host} would be REFUSED (${plan.refusals.length} reason(s)). Nothing was changed on the host.`;
-    lines.push(verdict);
-    for (const refusal of plan.refusals)
-        lines.push(`  refused: ${refusal}`);
-    lines.push(`Running release: ${plan.previousReleaseId ?? 'none (first release on this host)'}.`);
-    if (plan.halt !== null)
-        lines.push(`The host is halted ${plan.halt}.`);
-    if (plan.recover.length > 0) {
-        lines.push(`Left unconfirmed by a deploy that is gone: ${plan.recover.join(', ')}; a deploy runs its return plan first (this plan is of the host as it is now).`);
+;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
+/**
+ * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
+ * that says a release failed and must never be a rollback target. host-state reads it (a release is
+ * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
+ * verifies clears it (confirmRelease removes the file). Written in one place, scripts/lib/mark-bad.sh:
+ * by the guard's revert on the host (scripts/revert.sh) and by markReleaseBad from the runner (a
+ * rollback leaving a release). The time is the host's clock, like every other time the host writes.
+ */
+
+
+/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
+async function markReleaseBad(connection, layout, releaseId, reason) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    await runHostScript(connection, layout, 'titan-mark-bad', [releaseId, JSON.stringify(reason)], { timeoutMs: 30_000 });
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-return.js
+/**
+ * The phases of a restart or a rollback once the release to start is checked:
+ *  stop     the orderly shutdown of the whole stack (operator surface last)
+ *  switch   rollback: `current` switched atomically, the release left marked bad (and its guard
+ *           stood down)
+ *  start    the run's own halt mark lifted (a newer one, from another operator, stands), then
+ *           `up -d` from current DISARMED
+ *  verify   the stack verified within health-timeout
+ *  confirm  the release confirmed, DISARMED
+ */
+
+
+
+
+
+
+
+
+
+
+/** stop, switch (rollback), start, verify, confirm: `checked` runs DISARMED and verifies. */
+async function returnTo(run, hostState, checked) {
+    const { connection, layout, logger, request, clock, project, mode } = run;
+    run.checkpoint();
+    run.stopped = await clock.run('stop', () => {
+        run.heldLock.assertHeld();
+        return stopInOrder(connection, {
+            project,
+            groups: shutdownGroups(run.stopProfile(stackProfileOf(checked.manifest)), 'all'),
+            stopTimeoutSeconds: request.stopTimeoutSeconds,
+            logger,
+        });
+    });
+    run.checkpoint();
+    const to = run.target;
+    if (mode === 'rollback' && to !== undefined) {
+        await clock.run('switch', async () => {
+            run.heldLock.assertHeld();
+            await switchCurrent(connection, layout, to);
+            run.releaseAfter = to;
+            logger.info(`current -> releases/${to}`);
+            const left = hostState.current;
+            if (left !== undefined && left !== to) {
+                await markReleaseBad(connection, layout, left, `rolled back by ${request.actor}: ${request.reason}`);
+                run.markedBad = left;
+                logger.info(`Release ${left} is marked bad: last-good will not return to it (a deploy of it that verifies clears the mark).`);
+                if (hostState.guards.some((g) => g.release === left))
+                    await stopGuard(connection, layout, left);
+            }
+        });
     }
-    lines.push(`Mode: ${plan.mode.from ?? 'none recorded'} -> ${plan.mode.to}.`);
-    lines.push(plan.bundle === 'upload' ? 'Bundle: uploaded, then verified on the host.' : 'Bundle: already on the host, verified again in place.');
-    lines.push(plan.images.pull.length === 0
-        ? `Images: all ${plan.images.total} already on the host by digest; nothing to pull.`
-        : `Images to pull (${plan.images.pull.length} of ${plan.images.total}): ${plan.images.pull.join(', ')}.`);
-    for (const s of plan.services.filter((x) => x.change.length > 0))
-        lines.push(`Changes: ${s.service} (${s.change.join(', ')}).`);
-    if (plan.changed.length === 0)
-        lines.push('No service changes.');
-    lines.push(`Stopped before the migrations, in this order: ${plan.stop.map((g) => g.join(', ')).join(' -> ') || 'nothing'}.`);
-    if (plan.recreatedAtStart.length > 0)
-        lines.push(`Kept running until Compose recreates them at the start (no migration pending): ${plan.recreatedAtStart.join(', ')}.`);
-    const m = plan.migrations;
-    lines.push(`Migrations: ${m.alreadyApplied === null ? 'history not read' : `${m.alreadyApplied} already applied`}; ` +
-        `pending: ${m.pending.join(', ') || 'none'}${m.note === null ? '' : ` (${m.note})`}.`);
-    lines.push(plan.switch ? `Switch: current -> releases/${plan.releaseId}.` : `Switch: none (release ${plan.releaseId} is already current).`);
-    lines.push(plan.compose.up ? `Start: docker compose up -d --remove-orphans (${plan.compose.why}).` : `Start: nothing for Compose to do (${plan.compose.why}); verification runs.`);
-    if (plan.restart.length > 0)
-        lines.push(`Restarted after the switch (mounted files changed): ${plan.restart.join(', ')}.`);
-    lines.push(`Retention: keeps ${plan.retention.keep.join(', ')}; removes ${plan.retention.remove.join(', ') || 'nothing'}.`);
-    return lines;
+    const manifest = checked.manifest;
+    run.checkpoint();
+    await clock.run('start', async () => {
+        run.heldLock.assertHeld();
+        // This run says so: it lifts its own halt (a newer one, from another operator, stands).
+        const newer = await liftHaltMark(connection, layout, run.haltNonce);
+        if (newer !== undefined) {
+            throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this ${mode} ran: nothing is started.`, newer);
+        }
+        run.started = true;
+        await upStack(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), logger);
+    });
+    run.checkpoint();
+    run.verification = await clock.run('verify', () => requireHealthyRelease(connection, manifest, request));
+    run.checkpoint();
+    await clock.run('confirm', async () => {
+        run.heldLock.assertHeld();
+        const confirmation = { release: manifest.releaseId, at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, action: 'rollback', mode: ROLLBACK_TITAN_MODE };
+        await confirmRelease(connection, layout, manifest.releaseId, confirmation, ROLLBACK_TITAN_MODE);
+    });
+    run.result = mode === 'rollback' ? 'rolled-back' : 'restarted';
+    logger.info(`Release ${manifest.releaseId} runs ${ROLLBACK_TITAN_MODE} and verifies (${mode === 'rollback' ? `rolled back from ${run.releaseBefore ?? 'no release'}` : 'restarted'}).`);
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback.js
+
+
+
+
+
+
+const ROLLBACK_MODES = (/* unused pure expression or super */ null && (['halt', 'stop', 'restart', 'rollback']));
+async function rollbackStack(connection, request) {
+    const { mode, signal } = request;
+    const run = new RollbackRun(connection, request);
+    signal?.addEventListener('abort', run.cancel, { once: true });
+    // HARD_HALT, before anything else but reading where it goes (the running release's stack profile), then the halt mark.
+    const halt = await sendHaltAndMark(run);
+    try {
+        run.checkpoint();
+        if (mode === 'halt') {
+            await haltOnly(run, halt);
+            return await run.finish();
+        }
+        const { state, journal } = await lockAndInspect(run);
+        run.checkpoint();
+        if (mode === 'stop') {
+            await stopTrading(run);
+            return await run.finish();
+        }
+        const checked = mode === 'restart' ? await checkCurrent(run, state) : await chooseTarget(run, state, journal);
+        await returnTo(run, state, checked);
+        return await run.finish();
+    }
+    catch (error) {
+        await rollback_ending_endAfterError(run, error);
+        return await run.finish();
+    }
+    finally {
+        signal?.removeEventListener('abort', run.cancel);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/fleet/lib/host-steps.js
+/**
+ * What a rolling change does on ONE host of the fleet, each over one SSH connection of its own
+ * (opened for the step, closed at its end, so the runner holds at most one per host in flight):
+ *
+ *  reach   connect with the host's own pinned keys and close: before anything changes anywhere,
+ *          every host must answer with a pinned key (an unreachable host or a changed key stops
+ *          the fleet before the first deploy).
+ *  deploy  packages/deploy's deployRelease, the host's own deploy lock, guard and journal.
+ *  revert  packages/rollback's rollbackStack (mode rollback) to the release the host ran before.
+ * The logger names the host on every line; a parallel batch cannot nest groups, so a host's
+ * phases are lines, not groups.
+ */
+
+
+
+
+
+/** The fleet's settings with this host's own app dir and project, when it names them. */
+function settingsFor(host, settings) {
+    return {
+        ...settings,
+        ...(host.appDir !== undefined ? { layout: new HostLayout(host.appDir) } : {}),
+        ...(host.project !== undefined ? { project: host.project } : {}),
+    };
+}
+/** Counts the connections the runner holds (for the summary and the benchmark). */
+class ConnectionCount {
+    current = 0;
+    peak = 0;
+    opened = 0;
+    add() {
+        this.current += 1;
+        this.opened += 1;
+        this.peak = Math.max(this.peak, this.current);
+    }
+    remove() {
+        this.current -= 1;
+    }
+}
+class HostSteps {
+    credentials;
+    count;
+    logger;
+    constructor(credentials, count, logger) {
+        this.credentials = credentials;
+        this.count = count;
+        this.logger = logger;
+    }
+    /** A logger whose lines start with `[name]`. */
+    hostLogger(host) {
+        const p = `[${host.name}] `;
+        const base = this.logger;
+        return {
+            debug: (m) => base.debug(p + m),
+            info: (m) => base.info(p + m),
+            warning: (m) => base.warning(p + m),
+            error: (m) => base.error(p + m),
+            group: async (name, run) => {
+                base.info(`${p}▶ ${name}`);
+                return run();
+            },
+        };
+    }
+    async withConnection(host, logger, work) {
+        const connection = await connectSsh({
+            host: host.address,
+            port: host.port,
+            username: host.user,
+            privateKey: this.credentials.privateKey,
+            ...(this.credentials.passphrase !== undefined ? { passphrase: this.credentials.passphrase } : {}),
+            hostKeys: host.knownHosts,
+            ...(this.credentials.retry !== undefined ? { retry: this.credentials.retry } : {}),
+            logger,
+        });
+        this.count.add();
+        try {
+            return await work(connection);
+        }
+        finally {
+            await connection.close();
+            this.count.remove();
+        }
+    }
+    /** undefined when the host answers with a pinned key; otherwise how it failed, naming it. */
+    async reach(host) {
+        try {
+            await this.withConnection(host, this.hostLogger(host), () => Promise.resolve());
+            return undefined;
+        }
+        catch (error) {
+            const keyRefused = error instanceof HostKeyMismatchError;
+            return {
+                result: keyRefused ? 'host-key-refused' : 'unreachable',
+                message: `${host.name} (${host.address} port ${host.port}) ${keyRefused ? 'presented a host key that is not pinned for it' : 'cannot be reached'}: ${describeError(error)}`,
+            };
+        }
+    }
+    deploy(host, fleetSettings, signal) {
+        const logger = this.hostLogger(host);
+        const settings = settingsFor(host, fleetSettings);
+        return this.withConnection(host, logger, (connection) => deployRelease(connection, { ...settings, logger, ...(signal !== undefined ? { signal } : {}) }));
+    }
+    revert(host, to, fleetSettings, revert, reason) {
+        const logger = this.hostLogger(host);
+        const settings = settingsFor(host, fleetSettings);
+        return this.withConnection(host, logger, (connection) => rollbackStack(connection, {
+            layout: settings.layout,
+            project: settings.project,
+            mode: 'rollback',
+            to: { kind: 'release', id: to },
+            reason,
+            actor: settings.actor,
+            runUrl: settings.runUrl,
+            halt: revert.halt,
+            lockTimeoutSeconds: settings.lockTimeoutSeconds,
+            ...(settings.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds } : {}),
+            healthTimeoutSeconds: settings.healthTimeoutSeconds,
+            stopTimeoutSeconds: revert.stopTimeoutSeconds,
+            logger,
+            ...(settings.verifyPollMs !== undefined ? { verifyPollMs: settings.verifyPollMs } : {}),
+        }));
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/fleet/lib/rolling-batches.js
+/**
+ * The order a rolling change goes through a fleet: the first host alone (the barrier: it must
+ * deploy and verify before any other host starts), then the others in the listed order,
+ * `batchSize` at a time. Each batch runs in parallel; the next starts only when the whole batch
+ * succeeded.
+ */
+function rollingBatches(hosts, batchSize) {
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+        throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+    const [first, ...rest] = hosts;
+    if (first === undefined)
+        return [];
+    const batches = [[first]];
+    for (let i = 0; i < rest.length; i += batchSize)
+        batches.push(rest.slice(i, i + batchSize));
+    return batches;
+}
+/** Runs `work` over `items`, at most `limit` at once, in order; resolves with every result in order. */
+async function eachLimited(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: ../packages/fleet/lib/rolling-deploy.js
+
+
+
+const ON_FAILURE = ['rollback', 'leave'];
+async function rollingDeploy(request) {
+    const { hosts, batchSize, logger, signal } = request;
+    const started = performance.now();
+    const releaseId = request.deploy.bundle.manifest.releaseId;
+    const count = new ConnectionCount();
+    const steps = new HostSteps(request.credentials, count, logger);
+    const batches = rollingBatches(hosts, batchSize);
+    const rows = batches.flatMap((batch, index) => batch.map((host) => ({ host, batch: index + 1, result: 'not-started', releaseBefore: undefined, releaseAfter: undefined, durationMs: 0, message: undefined })));
+    const rowOf = (host) => {
+        const row = rows.find((r) => r.host === host);
+        if (row === undefined)
+            throw new Error(`no row for ${host.name}`);
+        return row;
+    };
+    const finish = (result, error) => ({
+        result,
+        releaseId,
+        rows,
+        batches: batches.length,
+        peakConnections: count.peak,
+        connectionsOpened: count.opened,
+        error,
+        durationMs: performance.now() - started,
+    });
+    const unreachable = await logger.group(`Reach ${hosts.length} hosts (${Math.min(batchSize, hosts.length)} at a time), each with its pinned keys`, async () => {
+        const found = await eachLimited(hosts, batchSize, async (host) => ({ host, problem: await steps.reach(host) }));
+        return found.filter((f) => f.problem !== undefined);
+    });
+    if (unreachable.length > 0) {
+        for (const { host, problem } of unreachable)
+            Object.assign(rowOf(host), { result: problem?.result, message: problem?.message });
+        const names = unreachable.map((u) => u.host.name).join(', ');
+        return finish('failed', new Error(`Release ${releaseId} was deployed to no host: ${names} ${unreachable.length === 1 ? 'fails' : 'fail'} before anything changed. ${unreachable.map((u) => u.problem?.message).join(' ')}`));
+    }
+    let failed;
+    let cancelled = false;
+    for (const [index, batch] of batches.entries()) {
+        if (signal?.aborted === true) {
+            cancelled = true;
+            break;
+        }
+        const title = index === 0 ? `Batch 1 of ${batches.length}: ${batch[0]?.name ?? ''} first (deploys and verifies before any other host starts)` : `Batch ${index + 1} of ${batches.length}: ${batch.map((h) => h.name).join(', ')}`;
+        await logger.group(title, () => Promise.all(batch.map((host) => deployOne(steps, rowOf(host), request))));
+        const bad = batch.map(rowOf).filter((r) => r.result !== 'deployed');
+        if (bad.some((r) => r.result === 'cancelled'))
+            cancelled = true;
+        if (bad.length > 0) {
+            failed = bad[0];
+            break;
+        }
+    }
+    if (failed === undefined && !cancelled) {
+        logger.info(`Release ${releaseId} is deployed and verified on all ${hosts.length} hosts.`);
+        return finish('deployed', undefined);
+    }
+    const notStarted = rows.filter((r) => r.result === 'not-started').map((r) => r.host.name);
+    const switched = rows.filter((r) => r.result === 'deployed' && r.releaseBefore !== releaseId);
+    let after;
+    if (cancelled) {
+        after = switched.length > 0 ? ` Left on ${releaseId} (cancelled: no return was started): ${switched.map((r) => r.host.name).join(', ')}.` : '';
+    }
+    else if (request.onFailure === 'leave') {
+        for (const r of switched)
+            Object.assign(r, { result: 'left', message: `left on ${releaseId} (on-failure: leave)` });
+        after = switched.length > 0 ? ` Left on ${releaseId} (on-failure: leave): ${switched.map((r) => r.host.name).join(', ')}.` : '';
+    }
+    else {
+        after = await revertSwitched(steps, switched, request, failed);
+    }
+    const what = cancelled ? 'The rolling deploy was cancelled' : `Release ${releaseId} failed on ${failed?.host.name ?? ''} (batch ${failed?.batch ?? 0} of ${batches.length}): ${failed?.message ?? ''}`;
+    const error = new Error(`${what}${notStarted.length > 0 ? ` Not started: ${notStarted.join(', ')}.` : ''}${after}`);
+    return finish(cancelled ? 'cancelled' : 'failed', error);
+}
+async function deployOne(steps, row, request) {
+    const started = performance.now();
+    try {
+        const outcome = await steps.deploy(row.host, request.deploy, request.signal);
+        row.deploy = outcome;
+        row.result = outcome.result;
+        row.releaseBefore = outcome.previousReleaseId;
+        row.releaseAfter = outcome.result === 'deployed' ? outcome.releaseId : outcome.hostChanged && outcome.result !== 'rolled-back' ? undefined : outcome.previousReleaseId;
+        if (outcome.result !== 'deployed') {
+            row.message = `${outcome.error?.message.split('\n')[0] ?? 'the deploy did not complete'}${outcome.hostStatus !== undefined ? ` The host: ${outcome.hostStatus}.` : ''}`;
+        }
+    }
+    catch (error) {
+        row.result = 'unreachable';
+        row.message = `${row.host.name} (${row.host.address} port ${row.host.port}): ${describeError(error)}`;
+    }
+    finally {
+        row.durationMs = performance.now() - started;
+    }
+}
+async function revertSwitched(steps, switched, request, failed) {
+    const { logger, batchSize, deploy } = request;
+    const releaseId = deploy.bundle.manifest.releaseId;
+    const firsts = switched.filter((r) => r.releaseBefore === undefined);
+    for (const r of firsts)
+        Object.assign(r, { result: 'left', message: `first release on this host: no earlier release to return to; left on ${releaseId}` });
+    const returning = switched.filter((r) => r.releaseBefore !== undefined);
+    if (returning.length === 0)
+        return firsts.length > 0 ? ` Left (no earlier release): ${firsts.map((r) => r.host.name).join(', ')}.` : '';
+    const reason = `rolling deploy of ${releaseId} failed on ${failed?.host.name ?? 'another host'}`;
+    await logger.group(`Return ${returning.length} host(s) to their previous release (on-failure: rollback, ${Math.min(batchSize, returning.length)} at a time)`, () => eachLimited(returning, batchSize, async (row) => {
+        const started = performance.now();
+        try {
+            const outcome = await steps.revert(row.host, row.releaseBefore, deploy, request.revert, reason);
+            row.revert = outcome;
+            row.releaseAfter = outcome.releaseAfter;
+            row.result = outcome.result === 'rolled-back' ? 'reverted' : 'revert-failed';
+            row.message = outcome.result === 'rolled-back' ? `returned to ${outcome.releaseAfter ?? ''} (verified)` : `the return failed: ${outcome.error?.message.split('\n')[0] ?? outcome.result}${outcome.hostStatus !== undefined ? ` The host: ${outcome.hostStatus}.` : ''}`;
+        }
+        catch (error) {
+            row.result = 'revert-failed';
+            row.message = `the return failed: ${describeError(error)}`;
+        }
+        finally {
+            row.durationMs += performance.now() - started;
+        }
+    }));
+    const back = returning.filter((r) => r.result === 'reverted').map((r) => r.host.name);
+    const stuck = returning.filter((r) => r.result !== 'reverted').map((r) => r.host.name);
+    return `${back.length > 0 ? ` Returned to their previous release: ${back.join(', ')}.` : ''}${stuck.length > 0 ? ` The return FAILED on: ${stuck.join(', ')} (see their rows).` : ''}${firsts.length > 0 ? ` Left (no earlier release): ${firsts.map((r) => r.host.name).join(', ')}.` : ''}`;
 }
 
 // EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
 var job_summary = __nccwpck_require__(5341);
-;// CONCATENATED MODULE: ./lib/summary.js
+;// CONCATENATED MODULE: ./lib/fleet-summary.js
 /**
- * The job summary of a deploy, written for a person who reads it instead of the log: the outcome,
- * what the host is left in when it did not deploy (cancelled, failed, lock lost), the release, the mode in bold, every service with its digest and whether (and why) it changed,
- * the phases with their durations, and the verification table. No secret is ever in it: it shows
- * names, digests, ids, times and the host's own verification messages.
+ * The job summary of a rolling deploy: the outcome, the policy, a row per host (host, address,
+ * batch, release before and after, result, duration, what happened), and what went wrong. No secret
+ * is in it: names, addresses, ids, times and the hosts' own messages.
  */
 
-
-const HEADLINE = {
-    deployed: '✅ Deployed',
-    'rolled-back': '↩️ Rolled back',
-    failed: '❌ Deploy failed',
-    cancelled: '⏹️ Deploy cancelled',
+const HEADLINE = { deployed: '✅ Deployed', failed: '❌ Rolling deploy failed', cancelled: '⏹️ Rolling deploy cancelled' };
+const RESULT = {
+    deployed: '✅ deployed',
+    'rolled-back': '↩️ failed, rolled back by its deploy',
+    failed: '❌ failed',
+    cancelled: '⏹️ cancelled',
+    reverted: '↩️ returned to previous',
+    'revert-failed': '❌ return failed',
+    left: '⚠️ left on new release',
+    'not-started': '⏸️ not started',
+    unreachable: '❌ unreachable',
+    'host-key-refused': '⛔ host key refused',
 };
-function deploySummary(outcome, context) {
+function fleetSummary(outcome, context) {
     const summary = new job_summary/* JobSummary */.c3();
-    summary.heading(`${HEADLINE[outcome.result]}: release ${outcome.releaseId} on ${context.host}`, 2);
-    summary.markdown(`Mode: **${outcome.mode}**`);
+    const deployed = outcome.rows.filter((r) => r.result === 'deployed').length;
+    summary.heading(`${HEADLINE[outcome.result]}: release ${outcome.releaseId} on ${deployed} of ${outcome.rows.length} hosts`, 2);
     summary.facts([
         ['result', outcome.result],
-        ...(outcome.hostStatus !== undefined ? [['host now', outcome.hostStatus]] : []),
-        ...(outcome.stoppedIn !== undefined ? [[outcome.result === 'cancelled' ? 'cancelled during' : 'stopped in', outcome.stoppedIn]] : []),
         ['release', outcome.releaseId],
-        ['previous release', outcome.previousReleaseId ?? '(none: first release on this host)'],
-        ['host', context.host],
-        ['app dir', context.appDir],
-        ['project', context.project],
-        ['bundle', outcome.reusedRelease ? 'already on the host, verified again in place' : 'uploaded and verified on the host'],
-        ['migrations', migrationsLine(outcome)],
+        ['hosts', String(outcome.rows.length)],
+        ['batches', `${outcome.batches} (the first host alone, then ${context.batchSize} at a time)`],
+        ['on failure', context.onFailure === 'rollback' ? 'rollback: switched hosts return to their previous release' : 'leave: switched hosts stay on the new release'],
+        ['app dir', outcome.rows.some((r) => r.host.appDir !== undefined) ? `${context.appDir}, or the host's own (its app-dir)` : context.appDir],
+        ['project', outcome.rows.some((r) => r.host.project !== undefined) ? `${context.project}, or the host's own (its project)` : context.project],
+        ['SSH connections', `at most ${outcome.peakConnections} at once, ${outcome.connectionsOpened} in all`],
         ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
-        ...(outcome.recovered !== undefined ? [['recovered', `reverted ${outcome.recovered}, left unconfirmed by an earlier deploy`]] : []),
-        ...(outcome.removedReleases.length > 0 ? [['removed releases', outcome.removedReleases.join(', ')]] : []),
-        ...(outcome.hostChanged ? [] : [['host state', 'unchanged: the deploy was refused before it changed anything']]),
     ]);
     if (outcome.error !== undefined) {
         summary.heading('What went wrong', 3);
         summary.text(outcome.error.message.split('\n')[0] ?? '');
-        if (outcome.error.message.includes('\n'))
-            summary.details('full message', outcome.error.message);
     }
-    if (outcome.plan !== undefined) {
-        summary.heading('Services', 3);
-        const changed = outcome.plan.services.filter((s) => s.reasons.length > 0).length;
-        summary.text(outcome.previousReleaseId === undefined
-            ? `First release on this host: all ${outcome.plan.services.length} services are created.`
-            : `${changed} of ${outcome.plan.services.length} services change; the others keep their containers.`);
-        summary.table(['service', 'digest', 'changed', 'why', 'previous digest'], outcome.plan.services.map((s) => [
-            s.service,
-            summary_shortDigest(s.image),
-            s.reasons.length > 0 ? 'yes' : 'no',
-            s.reasons.join(', '),
-            s.previousImage === undefined ? '–' : s.previousImage === s.image ? 'same' : summary_shortDigest(s.previousImage),
-        ]));
-    }
-    summary.heading('Timeline', 3);
-    summary.timeline(outcome.phases.map((p) => ({ name: p.name, startedAtMs: p.startedAtMs, durationMs: p.durationMs, outcome: p.outcome })));
-    if (outcome.verification !== undefined) {
-        summary.heading(`Verification of ${outcome.releaseId}`, 3);
-        summary.markdown(renderVerifySummary(outcome.verification));
-    }
-    if (outcome.rollbackVerification !== undefined) {
-        summary.heading(`Verification of ${outcome.rollbackVerification.releaseId} after the rollback`, 3);
-        summary.markdown(renderVerifySummary(outcome.rollbackVerification));
-    }
-    return summary;
-}
-function migrationsLine(outcome) {
-    const m = outcome.migrations;
-    const applied = m.applied.length > 0 ? `applied ${m.applied.join(', ')}` : 'none applied';
-    const failed = m.pending.filter((f) => !m.applied.includes(f));
-    return `${m.alreadyApplied} already applied; ${applied}${failed.length > 0 && outcome.result !== 'deployed' ? `; not applied: ${failed.join(', ')}` : ''}`;
-}
-function summary_shortDigest(reference) {
-    const at = reference.indexOf('@sha256:');
-    if (at < 0)
-        return reference === '' ? '–' : reference;
-    return `${reference.slice(reference.lastIndexOf('/', at) + 1, at)}@sha256:${reference.slice(at + 8, at + 8 + 12)}`;
-}
-
-;// CONCATENATED MODULE: ./lib/plan-summary.js
-/**
- * The job summary of `plan: true`: what a deploy of this bundle would do on the host, changed
- * nothing. Names, digests, ids and sentences only (no secret is in a plan).
- */
-
-
-function planSummary(plan, context) {
-    const summary = new job_summary/* JobSummary */.c3();
-    const refused = plan.refusals.length > 0;
-    summary.heading(`${refused ? '⛔ Plan: the deploy would be refused' : '📋 Plan'}: release ${plan.releaseId} on ${plan.host}`, 2);
-    summary.markdown(`Nothing was changed on the host. Mode: **${plan.mode.from ?? 'none recorded'} → ${plan.mode.to}**`);
-    if (refused) {
-        summary.heading('Why a deploy would be refused', 3);
-        summary.table(['reason'], plan.refusals.map((r) => [r]));
-    }
-    const m = plan.migrations;
-    summary.facts([
-        ['running release', plan.previousReleaseId ?? '(none: first release on this host)'],
-        ['app dir', context.appDir],
-        ['project', context.project],
-        ...(plan.halt !== null ? [['halted', plan.halt]] : []),
-        ...(plan.recover.length > 0 ? [['left unconfirmed', `${plan.recover.join(', ')}: a deploy runs its return plan first`]] : []),
-        ['bundle', plan.bundle === 'upload' ? 'uploaded, then verified on the host' : 'already on the host, verified again in place'],
-        ['images to pull', plan.images.pull.length === 0 ? `none (all ${plan.images.total} on the host)` : `${plan.images.pull.length} of ${plan.images.total}`],
-        ['stopped, in order', plan.stop.map((g) => g.join(', ')).join(' → ') || 'nothing'],
-        ...(plan.recreatedAtStart.length > 0 ? [['recreated at the start', `${plan.recreatedAtStart.join(', ')} (no migration pending: Compose stops and recreates them after the switch)`]] : []),
-        ['migrations pending', `${m.pending.join(', ') || 'none'}${m.alreadyApplied === null ? '' : ` (${m.alreadyApplied} already applied)`}${m.note === null ? '' : `: ${m.note}`}`],
-        ['switch', plan.switch ? `current → releases/${plan.releaseId}` : 'none (already current)'],
-        ['compose', plan.compose.up ? `up -d --remove-orphans: ${plan.compose.why}` : `nothing to do: ${plan.compose.why}`],
-        ...(plan.restart.length > 0 ? [['restarted', plan.restart.join(', ')]] : []),
-        ['retention removes', plan.retention.remove.join(', ') || 'nothing'],
-    ]);
-    if (plan.images.pull.length > 0) {
-        summary.heading('Images to pull', 3);
-        summary.table(['image'], plan.images.pull.map((i) => [i]));
-    }
-    summary.heading('Services', 3);
-    const changed = plan.changed.length;
-    summary.text(`${changed} of ${plan.services.length} services change; the others keep their containers.`);
-    summary.table(['service', 'digest', 'changes', 'why', 'running digest'], plan.services.map((s) => [
-        s.service,
-        summary_shortDigest(s.image),
-        s.change.length > 0 ? 'yes' : 'no',
-        s.change.join(', '),
-        s.previousImage === null ? '–' : s.previousImage === s.image ? 'same' : summary_shortDigest(s.previousImage),
+    summary.heading('Hosts', 3);
+    summary.table(['host', 'address', 'batch', 'release before', 'release after', 'result', 'duration', 'details'], outcome.rows.map((r) => [
+        r.host.name,
+        `${r.host.address}:${r.host.port}`,
+        String(r.batch),
+        r.releaseBefore ?? '–',
+        r.releaseAfter ?? (r.result === 'not-started' || r.result === 'unreachable' || r.result === 'host-key-refused' ? 'unchanged' : '?'),
+        RESULT[r.result],
+        r.durationMs > 0 ? (0,job_summary/* formatSeconds */.Xo)(r.durationMs) : '–',
+        r.message ?? '',
     ]));
     return summary;
 }
@@ -76825,7 +86479,179 @@ function decodeBase64(text, what) {
     return bytes;
 }
 
+;// CONCATENATED MODULE: ../packages/fleet/lib/fleet-hosts.js
+/**
+ * The hosts of a fleet, as an operator writes them (a YAML list, e.g. the `hosts` input):
+ *
+ *   - name: eu-1                      # how the summary and every message name the host
+ *     address: 203.0.113.10           # DNS name, IPv4 or IPv6 (with or without brackets)
+ *     port: 22                        # optional (default: the fleet's port)
+ *     user: deploy                    # optional (default: the fleet's user)
+ *     known-hosts: |                  # required: this host's own pinned keys, one a line
+ *       203.0.113.10 ssh-ed25519 AAAA...
+ *     app-dir: /opt/titan             # optional (default: the fleet's app dir)
+ *     project: titan                  # optional (default: the fleet's Compose project)
+ *
+ * Every host has its own pins (a list or a multi-line string of known_hosts lines, bare keys or
+ * SHA256: fingerprints); names are unique and so are address:port pairs. Every problem is reported
+ * at once, by the host's position and name.
+ */
+
+
+class FleetHostsError extends Error {
+    name = 'FleetHostsError';
+    problems;
+    constructor(problems) {
+        super(`The hosts list has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        this.problems = problems;
+    }
+}
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const USER = /^[a-z_][a-z0-9_-]*[$]?$/;
+const KEYS = new Set(['name', 'address', 'port', 'user', 'known-hosts', 'app-dir', 'project']);
+function parseFleetHosts(text, defaults) {
+    let value;
+    try {
+        value = (0,dist/* parse */.qg)(text);
+    }
+    catch (error) {
+        throw new FleetHostsError([`it is not valid YAML: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`]);
+    }
+    if (!Array.isArray(value) || value.length === 0) {
+        throw new FleetHostsError(['it must be a YAML list of hosts (`- name: ..., address: ..., known-hosts: ...`), with at least one host']);
+    }
+    const problems = [];
+    const hosts = [];
+    value.forEach((entry, index) => {
+        const host = parseEntry(entry, `host ${index + 1}`, defaults, problems);
+        if (host !== undefined)
+            hosts.push(host);
+    });
+    const names = new Set();
+    const endpoints = new Set();
+    for (const host of hosts) {
+        if (names.has(host.name))
+            problems.push(`the name ${host.name} is used twice: names must be unique`);
+        names.add(host.name);
+        const endpoint = `${host.address}:${host.port}`;
+        if (endpoints.has(endpoint))
+            problems.push(`${host.name}: ${endpoint} is listed twice: one entry per host`);
+        endpoints.add(endpoint);
+    }
+    if (problems.length > 0)
+        throw new FleetHostsError(problems);
+    return hosts;
+}
+function parseEntry(entry, where, defaults, problems) {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        problems.push(`${where} is not a mapping (name, address, port, user, known-hosts)`);
+        return undefined;
+    }
+    const fields = entry;
+    const name = typeof fields['name'] === 'string' ? fields['name'] : undefined;
+    const label = name !== undefined && NAME.test(name) ? `${where} (${name})` : where;
+    const before = problems.length;
+    for (const key of Object.keys(fields))
+        if (!KEYS.has(key))
+            problems.push(`${label}: unknown key ${JSON.stringify(key)} (expected ${[...KEYS].join(', ')})`);
+    if (name === undefined || !NAME.test(name))
+        problems.push(`${label}: name must be letters, digits, '.', '_' or '-' (up to 63), got ${JSON.stringify(fields['name'] ?? null)}`);
+    const addressText = fields['address'];
+    const parsed = typeof addressText === 'string' ? parseSshHost(addressText) : { problem: 'is missing' };
+    if ('problem' in parsed)
+        problems.push(`${label}: address ${parsed.problem}`);
+    const port = fields['port'] === undefined ? defaults.port : fields['port'];
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+        problems.push(`${label}: port must be an integer from 1 to 65535`);
+    const user = fields['user'] === undefined ? defaults.user : fields['user'];
+    if (typeof user !== 'string' || !USER.test(user))
+        problems.push(`${label}: user must be a user name (${USER.source})`);
+    const knownHosts = pinsOf(fields['known-hosts']);
+    if (knownHosts.length === 0)
+        problems.push(`${label}: known-hosts is required: this host's own pinned key (a known_hosts line, the bare key or its SHA256: fingerprint)`);
+    const appDir = optionalText(fields['app-dir'], `${label}: app-dir`, defaults.appDirProblem, problems);
+    const project = optionalText(fields['project'], `${label}: project`, defaults.projectProblem, problems);
+    if (problems.length > before || 'problem' in parsed)
+        return undefined;
+    return { name: name, address: parsed.host, port: port, user: user, knownHosts, ...(appDir !== undefined ? { appDir } : {}), ...(project !== undefined ? { project } : {}) };
+}
+function optionalText(value, where, rule, problems) {
+    if (value === undefined)
+        return undefined;
+    if (typeof value !== 'string' || value === '') {
+        problems.push(`${where} must be a non-empty string`);
+        return undefined;
+    }
+    const problem = rule?.(value);
+    if (problem !== undefined)
+        problems.push(`${where} ${JSON.stringify(value)} is not usable: ${problem}`);
+    return value;
+}
+function pinsOf(value) {
+    const lines = Array.isArray(value) ? value.filter((v) => typeof v === 'string') : typeof value === 'string' ? value.split('\n') : [];
+    return lines.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+;// CONCATENATED MODULE: ./lib/fleet-settings.js
+/**
+ * The inputs of a deploy to many hosts: `hosts` (a YAML list of name, address, port, user and that
+ * host's own known-hosts), `batch-size`, `on-failure` (rollback or leave), and for the return of
+ * switched hosts the HARD_HALT's `nats-password` and `hmac-secret` (optional: without them the
+ * return still stops trading in order, and warns that the HARD_HALT was not acknowledged).
+ * With `hosts`, the single-host `host` and `known-hosts` must be empty; `port` and `user` are the
+ * hosts' defaults, as `app-dir` and `project` are (a host may name its own); `ssh-key` is the one
+ * key of the deploy user on every host.
+ */
+
+
+
+
+
+
+/** undefined when `hosts` is empty (a single-host deploy). */
+function readFleet(reader) {
+    const text = reader.optional('hosts');
+    if (text === undefined)
+        return undefined;
+    for (const single of ['host', 'known-hosts']) {
+        if (reader.optional(single) !== undefined) {
+            throw new configuration_error/* ConfigurationError */.j(`Input ${single} must be empty when hosts is given: each host of the list has its own address and known-hosts.`, { input: single });
+        }
+    }
+    const port = reader.integer('port', HOST_INPUT_DEFAULTS.port, { min: 1, max: 65535 });
+    const user = reader.optional('user', HOST_INPUT_DEFAULTS.user);
+    if (!USER_PATTERN.test(user))
+        throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
+    let hosts;
+    try {
+        hosts = parseFleetHosts(text, { port, user, appDirProblem: appDirProblem, projectProblem: projectProblem });
+    }
+    catch (error) {
+        if (error instanceof FleetHostsError)
+            throw new configuration_error/* ConfigurationError */.j(`Input hosts: ${error.message}`, { input: 'hosts', cause: error });
+        throw error;
+    }
+    const batchSize = reader.integer('batch-size', 1, { min: 1, max: 100 });
+    const onFailure = reader.choice('on-failure', ON_FAILURE, 'rollback');
+    const address = parseNatsAddress('127.0.0.1:4222');
+    if (typeof address === 'string')
+        throw new Error(address);
+    return {
+        hosts,
+        batchSize,
+        onFailure,
+        halt: {
+            address,
+            user: 'console',
+            password: reader.secret('nats-password') ?? '',
+            hmacSecret: reader.secret('hmac-secret') ?? '',
+            timeoutSeconds: 5,
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./lib/settings.js
+
 
 
 
@@ -76869,10 +86695,9 @@ const settings_DEFAULTS = {
  * checked here; it is still passed to the host only as a quoted argument.
  */
 async function readSettings(reader = new InputReader(), env = process.env) {
-    const connection = readHostConnection(reader, {
-        host: 'the name or address of the host to deploy to',
-        sshKey: 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY',
-    });
+    const fleet = readFleet(reader);
+    const sshKeyHint = 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY';
+    const connection = fleet === undefined ? readHostConnection(reader, { host: 'the name or address of the host to deploy to (or hosts, a list)', sshKey: sshKeyHint }) : fleetConnection(reader, fleet, sshKeyHint);
     const bundleInput = reader.required('bundle', "the bundle folder written by action-deploy/sign (its 'bundle' output)");
     const { bundle, releaseId } = await readBundleId(bundleInput);
     const target = readHostTarget(reader);
@@ -76883,7 +86708,7 @@ async function readSettings(reader = new InputReader(), env = process.env) {
         throw new configuration_error/* ConfigurationError */.j(`Input heartbeat-timeout (${heartbeatTimeoutSeconds} s) must be shorter than confirm-timeout (${confirmTimeoutSeconds} s): a lost runner must lose the lock before its guard gives up waiting. ` +
             'Lower heartbeat-timeout (default 60) or raise confirm-timeout.', { input: 'heartbeat-timeout' });
     }
-    return {
+    const settings = {
         ...connection,
         bundle,
         releaseId,
@@ -76903,10 +86728,26 @@ async function readSettings(reader = new InputReader(), env = process.env) {
         environment: reader.optional('environment', settings_DEFAULTS.environment),
         environmentUrl: reader.optional('environment-url'),
         ...runContext(env),
+        fleet,
     };
+    if (fleet !== undefined && settings.plan)
+        throw new configuration_error/* ConfigurationError */.j('Input plan: `true` is for one host; give host and known-hosts instead of hosts.', { input: 'plan' });
+    if (fleet !== undefined && settings.githubToken !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j('Input github-token: a GitHub deployment records one host; leave it empty with hosts (the job summary has a row per host).', { input: 'github-token' });
+    }
+    return settings;
+}
+/** With `hosts`: the one key for every host; the host fields name the first host. */
+function fleetConnection(reader, fleet, hint) {
+    const sshKey = reader.secret('ssh-key', { required: true, hint });
+    const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
+    const first = fleet.hosts[0];
+    if (first === undefined)
+        throw new configuration_error/* ConfigurationError */.j('Input hosts lists no host.', { input: 'hosts' });
+    return { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
 }
 async function readBundleId(input) {
-    const bundle = (0,external_node_path_namespaceObject.resolve)(input);
+    const bundle = (0,external_node_path_.resolve)(input);
     const where = `Input bundle (${input})`;
     try {
         if (!(await (0,promises_namespaceObject.stat)(bundle)).isDirectory()) {
@@ -76923,7 +86764,7 @@ async function readBundleId(input) {
     }
     let bytes;
     try {
-        bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(bundle, MANIFEST_FILE));
+        bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle, MANIFEST_FILE));
     }
     catch (error) {
         throw new configuration_error/* ConfigurationError */.j(`${where} has no readable ${MANIFEST_FILE} (${codeOf(error)}): it is not a release bundle written by action-deploy/sign.`, {
@@ -76978,6 +86819,345 @@ function codeOf(error) {
     return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : 'unreadable';
 }
 
+;// CONCATENATED MODULE: ./lib/fleet-run.js
+/**
+ * A deploy with `hosts`: the rolling deploy of packages/fleet with this action's settings, its
+ * outputs (release-id, result, rolled-back, hosts as JSON rows) and the per-host job summary.
+ */
+
+
+
+
+
+async function runFleet(settings, fleet, bundle, logger, signal) {
+    const outcome = await rollingDeploy({
+        hosts: fleet.hosts,
+        batchSize: fleet.batchSize,
+        onFailure: fleet.onFailure,
+        credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}) },
+        deploy: { ...deployRequestOf(settings), bundle },
+        revert: { halt: fleet.halt, stopTimeoutSeconds: undefined },
+        logger,
+        ...(signal !== undefined ? { signal } : {}),
+    });
+    core/* setOutput */.uH('release-id', outcome.releaseId);
+    core/* setOutput */.uH('previous-release-id', outcome.rows[0]?.releaseBefore ?? '');
+    core/* setOutput */.uH('result', outcome.result);
+    core/* setOutput */.uH('rolled-back', outcome.rows.some((r) => r.result === 'reverted' || r.result === 'rolled-back') ? 'true' : 'false');
+    core/* setOutput */.uH('hosts', JSON.stringify(outcome.rows.map((r) => ({ name: r.host.name, address: r.host.address, port: r.host.port, batch: r.batch, result: r.result, releaseBefore: r.releaseBefore ?? null, releaseAfter: r.releaseAfter ?? null, durationMs: Math.round(r.durationMs) }))));
+    await fleetSummary(outcome, { appDir: settings.appDir, project: settings.project, batchSize: fleet.batchSize, onFailure: fleet.onFailure }).write();
+    if (outcome.result === 'cancelled')
+        throw new CancelledError(outcome.error?.message ?? 'The rolling deploy was cancelled.', undefined);
+    if (outcome.error !== undefined)
+        throw outcome.error;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-plan.js
+/**
+ * planDeploy: what deployRelease would do with this bundle on this host, read and changed nothing.
+ *
+ * It connects and takes the deploy lock like a deploy (so that it reads a host no deploy is in the
+ * middle of changing, and waits for one that is: a plan read mid-deploy would describe a host that
+ * is about to be different), reads the host state, the running release's manifest and compose files,
+ * the images the engine lacks, the database's migration history and the record of the last start,
+ * and decides with the deploy's own rules: admission, the change plan (services that change, the
+ * stop order), the images to pull, the migrations pending, the mode, whether Compose has anything to
+ * do, and what retention would remove. It uploads nothing, starts no guard, stops, starts and writes
+ * nothing, and writes no journal line. Every reason a deploy would be refused is listed at once.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function planDeploy(connection, request) {
+    const { layout, project, logger, bundle } = request;
+    const manifest = bundle.manifest;
+    const releaseId = manifest.releaseId;
+    const database = databaseTarget(stackProfileOf(manifest));
+    const refusals = [];
+    const lock = await acquireDeployLock(connection, {
+        layout,
+        holder: { runUrl: request.runUrl, release: `${releaseId} (plan)`, actor: request.actor },
+        timeoutSeconds: request.lockTimeoutSeconds,
+        ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+        ...(request.signal !== undefined ? { signal: request.signal } : {}),
+        logger,
+    });
+    try {
+        const state = await readHostState(connection, layout);
+        refusals.push(...hostProblems(state, layout, connection.host));
+        if (state.halted !== undefined && request.liftHalt !== true)
+            refusals.push(haltRefusal(state, connection.host));
+        const previous = state.current;
+        const sameRelease = previous === releaseId;
+        const nextView = { manifest, compose: bundle.compose };
+        const migrationFiles = releaseMigrations(manifest);
+        const [previousView, missing, history, stackNow] = await Promise.all([
+            previous === undefined || sameRelease ? Promise.resolve(previous === undefined ? undefined : nextView) : readReleaseView(connection, layout, previous, manifest.compose),
+            findMissingImages(connection, imageReferences(manifest.images)),
+            previous === undefined || migrationFiles.length === 0
+                ? Promise.resolve(undefined)
+                : readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds }).catch((error) => {
+                    if (error instanceof DatabaseNotRunningError)
+                        return error;
+                    throw error;
+                }),
+            previous === undefined ? Promise.resolve(undefined) : readStackNow(connection, layout, project),
+        ]);
+        await admitRelease(connection, {
+            layout,
+            state,
+            bundle,
+            allowDowngrade: request.allowDowngrade === true,
+            markedBad: state.releases.find((r) => r.id === releaseId)?.bad === true,
+            running: previousView === undefined || sameRelease ? undefined : () => Promise.resolve(previousView.manifest),
+            logger,
+        }).catch((error) => refusals.push(error instanceof Error ? error.message : String(error)));
+        const modeFrom = recordedMode(state);
+        const plan = planChanges(previousView, nextView, { previous: modeFrom, next: request.mode });
+        let migrations;
+        if (migrationFiles.length === 0) {
+            migrations = { alreadyApplied: 0, pending: [], note: 'the release has no migrations' };
+        }
+        else if (history === undefined) {
+            migrations = { alreadyApplied: null, pending: migrationFiles.map((m) => m.file), note: `first release on this host: ${database.service} starts first, then every migration it has not applied runs` };
+        }
+        else if (history instanceof DatabaseNotRunningError) {
+            migrations = {
+                alreadyApplied: null,
+                pending: migrationFiles.map((m) => m.file),
+                note: `${history.message} A deploy starts ${database.service} of release ${previous ?? ''} first and reads the history then; the release's migrations are listed, whichever are applied already are skipped`,
+            };
+        }
+        else {
+            const planned = planMigrations(history, migrationFiles);
+            if (planned.drift.length > 0)
+                refusals.push(`Migration drift: ${describeDrift(planned.drift)}. An applied migration must never change.`);
+            migrations = { alreadyApplied: planned.alreadyApplied, pending: planned.pending.map((m) => m.file), note: null };
+        }
+        refusals.push(...(await contentProblems(bundle, migrations.pending)));
+        const stops = stopsBeforeSwitch(plan, migrations.pending.length);
+        const retention = retentionAfterDeploy(state, releaseId, request.keepReleases, 0);
+        const compose = composeWork(plan, stackNow, { release: previous, mode: request.mode, lifting: state.halted !== undefined && request.liftHalt === true });
+        lock.assertHeld();
+        return {
+            releaseId,
+            host: connection.host,
+            previousReleaseId: previous ?? null,
+            refusals,
+            bundle: state.releases.some((r) => r.id === releaseId) ? 'on-host' : 'upload',
+            mode: { from: modeFrom ?? null, to: request.mode },
+            halt: state.halted === undefined ? null : `${describeHalt(state.halted)}${request.liftHalt === true ? ' (lift-halt: the deploy lifts it as it starts the stack)' : ''}`,
+            recover: state.guards.map((g) => g.release),
+            images: { total: Object.keys(manifest.images).length, pull: missing },
+            services: plan.services.map((s) => ({ service: s.service, change: s.reasons, image: s.image, previousImage: s.previousImage ?? null })),
+            changed: plan.changed,
+            stop: stops.groups,
+            recreatedAtStart: stops.recreatedAtStart,
+            restart: plan.restartAfterSwitch,
+            migrations,
+            switch: !sameRelease,
+            compose,
+            retention: { remove: retention.remove, keep: retention.kept },
+        };
+    }
+    finally {
+        await lock.release();
+    }
+}
+/** The migration content rule on the bundle's own files (the host applies it again before a deploy). */
+async function contentProblems(bundle, pending) {
+    const out = [];
+    for (const file of releaseMigrations(bundle.manifest).filter((m) => pending.includes(m.file))) {
+        const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle.dir, file.path), 'utf8');
+        for (const problem of migrationContentProblems(text))
+            out.push(`${file.path}:${problem.line} ${problem.message}: the host refuses to apply it.`);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/plan-report.js
+function planLines(plan) {
+    const lines = [];
+    const verdict = plan.refusals.length === 0
+        ? `A deploy of release ${plan.releaseId} to ${plan.host} would go ahead. Nothing was changed on the host.`
+        : `A deploy of release ${plan.releaseId} to ${plan.host} would be REFUSED (${plan.refusals.length} reason(s)). Nothing was changed on the host.`;
+    lines.push(verdict);
+    for (const refusal of plan.refusals)
+        lines.push(`  refused: ${refusal}`);
+    lines.push(`Running release: ${plan.previousReleaseId ?? 'none (first release on this host)'}.`);
+    if (plan.halt !== null)
+        lines.push(`The host is halted ${plan.halt}.`);
+    if (plan.recover.length > 0) {
+        lines.push(`Left unconfirmed by a deploy that is gone: ${plan.recover.join(', ')}; a deploy runs its return plan first (this plan is of the host as it is now).`);
+    }
+    lines.push(`Mode: ${plan.mode.from ?? 'none recorded'} -> ${plan.mode.to}.`);
+    lines.push(plan.bundle === 'upload' ? 'Bundle: uploaded, then verified on the host.' : 'Bundle: already on the host, verified again in place.');
+    lines.push(plan.images.pull.length === 0
+        ? `Images: all ${plan.images.total} already on the host by digest; nothing to pull.`
+        : `Images to pull (${plan.images.pull.length} of ${plan.images.total}): ${plan.images.pull.join(', ')}.`);
+    for (const s of plan.services.filter((x) => x.change.length > 0))
+        lines.push(`Changes: ${s.service} (${s.change.join(', ')}).`);
+    if (plan.changed.length === 0)
+        lines.push('No service changes.');
+    lines.push(`Stopped before the migrations, in this order: ${plan.stop.map((g) => g.join(', ')).join(' -> ') || 'nothing'}.`);
+    if (plan.recreatedAtStart.length > 0)
+        lines.push(`Kept running until Compose recreates them at the start (no migration pending): ${plan.recreatedAtStart.join(', ')}.`);
+    const m = plan.migrations;
+    lines.push(`Migrations: ${m.alreadyApplied === null ? 'history not read' : `${m.alreadyApplied} already applied`}; ` +
+        `pending: ${m.pending.join(', ') || 'none'}${m.note === null ? '' : ` (${m.note})`}.`);
+    lines.push(plan.switch ? `Switch: current -> releases/${plan.releaseId}.` : `Switch: none (release ${plan.releaseId} is already current).`);
+    lines.push(plan.compose.up ? `Start: docker compose up -d --remove-orphans (${plan.compose.why}).` : `Start: nothing for Compose to do (${plan.compose.why}); verification runs.`);
+    if (plan.restart.length > 0)
+        lines.push(`Restarted after the switch (mounted files changed): ${plan.restart.join(', ')}.`);
+    lines.push(`Retention: keeps ${plan.retention.keep.join(', ')}; removes ${plan.retention.remove.join(', ') || 'nothing'}.`);
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./lib/summary.js
+/**
+ * The job summary of a deploy, written for a person who reads it instead of the log: the outcome,
+ * what the host is left in when it did not deploy (cancelled, failed, lock lost), the release, the mode in bold, every service with its digest and whether (and why) it changed,
+ * the phases with their durations, and the verification table. No secret is ever in it: it shows
+ * names, digests, ids, times and the host's own verification messages.
+ */
+
+
+const summary_HEADLINE = {
+    deployed: '✅ Deployed',
+    'rolled-back': '↩️ Rolled back',
+    failed: '❌ Deploy failed',
+    cancelled: '⏹️ Deploy cancelled',
+};
+function deploySummary(outcome, context) {
+    const summary = new job_summary/* JobSummary */.c3();
+    summary.heading(`${summary_HEADLINE[outcome.result]}: release ${outcome.releaseId} on ${context.host}`, 2);
+    summary.markdown(`Mode: **${outcome.mode}**`);
+    summary.facts([
+        ['result', outcome.result],
+        ...(outcome.hostStatus !== undefined ? [['host now', outcome.hostStatus]] : []),
+        ...(outcome.stoppedIn !== undefined ? [[outcome.result === 'cancelled' ? 'cancelled during' : 'stopped in', outcome.stoppedIn]] : []),
+        ['release', outcome.releaseId],
+        ['previous release', outcome.previousReleaseId ?? '(none: first release on this host)'],
+        ['host', context.host],
+        ['app dir', context.appDir],
+        ['project', context.project],
+        ['bundle', outcome.reusedRelease ? 'already on the host, verified again in place' : 'uploaded and verified on the host'],
+        ['migrations', migrationsLine(outcome)],
+        ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
+        ...(outcome.recovered !== undefined ? [['recovered', `reverted ${outcome.recovered}, left unconfirmed by an earlier deploy`]] : []),
+        ...(outcome.removedReleases.length > 0 ? [['removed releases', outcome.removedReleases.join(', ')]] : []),
+        ...(outcome.hostChanged ? [] : [['host state', 'unchanged: the deploy was refused before it changed anything']]),
+    ]);
+    if (outcome.error !== undefined) {
+        summary.heading('What went wrong', 3);
+        summary.text(outcome.error.message.split('\n')[0] ?? '');
+        if (outcome.error.message.includes('\n'))
+            summary.details('full message', outcome.error.message);
+    }
+    if (outcome.plan !== undefined) {
+        summary.heading('Services', 3);
+        const changed = outcome.plan.services.filter((s) => s.reasons.length > 0).length;
+        summary.text(outcome.previousReleaseId === undefined
+            ? `First release on this host: all ${outcome.plan.services.length} services are created.`
+            : `${changed} of ${outcome.plan.services.length} services change; the others keep their containers.`);
+        summary.table(['service', 'digest', 'changed', 'why', 'previous digest'], outcome.plan.services.map((s) => [
+            s.service,
+            summary_shortDigest(s.image),
+            s.reasons.length > 0 ? 'yes' : 'no',
+            s.reasons.join(', '),
+            s.previousImage === undefined ? '–' : s.previousImage === s.image ? 'same' : summary_shortDigest(s.previousImage),
+        ]));
+    }
+    summary.heading('Timeline', 3);
+    summary.timeline(outcome.phases.map((p) => ({ name: p.name, startedAtMs: p.startedAtMs, durationMs: p.durationMs, outcome: p.outcome })));
+    if (outcome.verification !== undefined) {
+        summary.heading(`Verification of ${outcome.releaseId}`, 3);
+        summary.markdown(renderVerifySummary(outcome.verification));
+    }
+    if (outcome.rollbackVerification !== undefined) {
+        summary.heading(`Verification of ${outcome.rollbackVerification.releaseId} after the rollback`, 3);
+        summary.markdown(renderVerifySummary(outcome.rollbackVerification));
+    }
+    return summary;
+}
+function migrationsLine(outcome) {
+    const m = outcome.migrations;
+    const applied = m.applied.length > 0 ? `applied ${m.applied.join(', ')}` : 'none applied';
+    const failed = m.pending.filter((f) => !m.applied.includes(f));
+    return `${m.alreadyApplied} already applied; ${applied}${failed.length > 0 && outcome.result !== 'deployed' ? `; not applied: ${failed.join(', ')}` : ''}`;
+}
+function summary_shortDigest(reference) {
+    const at = reference.indexOf('@sha256:');
+    if (at < 0)
+        return reference === '' ? '–' : reference;
+    return `${reference.slice(reference.lastIndexOf('/', at) + 1, at)}@sha256:${reference.slice(at + 8, at + 8 + 12)}`;
+}
+
+;// CONCATENATED MODULE: ./lib/plan-summary.js
+/**
+ * The job summary of `plan: true`: what a deploy of this bundle would do on the host, changed
+ * nothing. Names, digests, ids and sentences only (no secret is in a plan).
+ */
+
+
+function planSummary(plan, context) {
+    const summary = new job_summary/* JobSummary */.c3();
+    const refused = plan.refusals.length > 0;
+    summary.heading(`${refused ? '⛔ Plan: the deploy would be refused' : '📋 Plan'}: release ${plan.releaseId} on ${plan.host}`, 2);
+    summary.markdown(`Nothing was changed on the host. Mode: **${plan.mode.from ?? 'none recorded'} → ${plan.mode.to}**`);
+    if (refused) {
+        summary.heading('Why a deploy would be refused', 3);
+        summary.table(['reason'], plan.refusals.map((r) => [r]));
+    }
+    const m = plan.migrations;
+    summary.facts([
+        ['running release', plan.previousReleaseId ?? '(none: first release on this host)'],
+        ['app dir', context.appDir],
+        ['project', context.project],
+        ...(plan.halt !== null ? [['halted', plan.halt]] : []),
+        ...(plan.recover.length > 0 ? [['left unconfirmed', `${plan.recover.join(', ')}: a deploy runs its return plan first`]] : []),
+        ['bundle', plan.bundle === 'upload' ? 'uploaded, then verified on the host' : 'already on the host, verified again in place'],
+        ['images to pull', plan.images.pull.length === 0 ? `none (all ${plan.images.total} on the host)` : `${plan.images.pull.length} of ${plan.images.total}`],
+        ['stopped, in order', plan.stop.map((g) => g.join(', ')).join(' → ') || 'nothing'],
+        ...(plan.recreatedAtStart.length > 0 ? [['recreated at the start', `${plan.recreatedAtStart.join(', ')} (no migration pending: Compose stops and recreates them after the switch)`]] : []),
+        ['migrations pending', `${m.pending.join(', ') || 'none'}${m.alreadyApplied === null ? '' : ` (${m.alreadyApplied} already applied)`}${m.note === null ? '' : `: ${m.note}`}`],
+        ['switch', plan.switch ? `current → releases/${plan.releaseId}` : 'none (already current)'],
+        ['compose', plan.compose.up ? `up -d --remove-orphans: ${plan.compose.why}` : `nothing to do: ${plan.compose.why}`],
+        ...(plan.restart.length > 0 ? [['restarted', plan.restart.join(', ')]] : []),
+        ['retention removes', plan.retention.remove.join(', ') || 'nothing'],
+    ]);
+    if (plan.images.pull.length > 0) {
+        summary.heading('Images to pull', 3);
+        summary.table(['image'], plan.images.pull.map((i) => [i]));
+    }
+    summary.heading('Services', 3);
+    const changed = plan.changed.length;
+    summary.text(`${changed} of ${plan.services.length} services change; the others keep their containers.`);
+    summary.table(['service', 'digest', 'changes', 'why', 'running digest'], plan.services.map((s) => [
+        s.service,
+        summary_shortDigest(s.image),
+        s.change.length > 0 ? 'yes' : 'no',
+        s.change.join(', '),
+        s.previousImage === null ? '–' : s.previousImage === s.image ? 'same' : summary_shortDigest(s.previousImage),
+    ]));
+    return summary;
+}
+
 ;// CONCATENATED MODULE: ./lib/plan-run.js
 /**
  * `plan: true`: connect, take the deploy lock, read the host and say what a deploy of the bundle
@@ -77012,29 +87192,11 @@ async function runPlan(settings, bundle, logger, signal) {
     }
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
-/**
- * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
- * that says a release failed and must never be a rollback target. host-state reads it (a release is
- * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
- * verifies clears it (confirmRelease removes the file). Written in one place, scripts/lib/mark-bad.sh:
- * by the guard's revert on the host (scripts/revert.sh) and by markReleaseBad from the runner (a
- * rollback leaving a release). The time is the host's clock, like every other time the host writes.
- */
-
-
-/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
-async function markReleaseBad(connection, layout, releaseId, reason) {
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
-    await host_script_runHostScript(connection, layout, 'titan-mark-bad', [releaseId, JSON.stringify(reason)], { timeoutMs: 30_000 });
-}
-
 ;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-status.js
 
 
 async function readSwarmStatus(connection, layout, stack) {
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-swarm-status', [stack], { timeoutMs: 60_000 });
+    const { stdout } = await runHostScript(connection, layout, 'titan-swarm-status', [stack], { timeoutMs: 60_000 });
     return parseSwarmStatus(stdout);
 }
 function parseSwarmStatus(stdout) {
@@ -77288,7 +87450,7 @@ async function requireManager(connection, layout, stack) {
 async function deployStack(connection, release, logger) {
     const { layout, stack, releaseId, composeFiles, images, mode } = release;
     const stdin = releaseLabelFile([...images.keys()].sort(), releaseId);
-    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-swarm-stack-deploy', [stack, releaseId, mode, ...composeFiles], { timeoutMs: 5 * 60_000, stdin });
+    const { stdout } = await runHostScript(connection, layout, 'titan-swarm-stack-deploy', [stack, releaseId, mode, ...composeFiles], { timeoutMs: 5 * 60_000, stdin });
     for (const line of stdout.split('\n').filter((l) => l.trim() !== ''))
         logger.debug(line);
     logger.info(`docker stack deploy: stack ${stack} now asks for release ${releaseId} (${images.size} services, digests pinned, TITAN_MODE=${mode}).`);
@@ -77324,7 +87486,7 @@ async function watchConvergence(connection, release, options) {
 }
 /** Removes the stack (a first release that did not converge) and waits until its containers are gone. */
 async function removeStack(connection, layout, stack) {
-    await host_script_runHostScript(connection, layout, 'titan-swarm-stack-remove', [stack], { timeoutMs: 120_000 });
+    await runHostScript(connection, layout, 'titan-swarm-stack-remove', [stack], { timeoutMs: 120_000 });
 }
 
 ;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-release.js
@@ -77667,6 +87829,7 @@ async function runSwarm(settings, bundle, logger, signal) {
 
 
 
+
 async function run(logger = core_logger/* coreLogger */.W, signal) {
     const settings = await readSettings();
     setOutputs({ releaseId: settings.releaseId, previous: undefined, result: 'failed' });
@@ -77687,6 +87850,10 @@ async function run(logger = core_logger/* coreLogger */.W, signal) {
         }
     });
     notCancelled(signal, `before connecting to ${settings.host}: nothing was sent`);
+    if (settings.fleet !== undefined) {
+        await runFleet(settings, settings.fleet, bundle, logger, signal);
+        return;
+    }
     if (settings.target === 'swarm') {
         await runSwarm(settings, bundle, logger, signal);
         return;
