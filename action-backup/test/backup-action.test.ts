@@ -237,6 +237,17 @@ describe('action-backup', () => {
     }
   });
 
+  it('a database that does not exist: the error of psql at once, nothing stored, nothing left on the host', async () => {
+    const complete = await manifests();
+    const started = Date.now();
+    const run = await runBackup(inputs({ parts: 'postgres', 'postgres-database': 'no_such_db' }));
+    expect(Date.now() - started).toBeLessThan(60_000);
+    await expectNothingCounted(run, complete);
+    expect(run.log).toContain('psql could not open a snapshot of database no_such_db');
+    expect(run.log).toContain('database "no_such_db" does not exist');
+    await expectHostClean();
+  });
+
   it('a wrong key, a missing bucket, an endpoint that does not answer: each named, and the host untouched', async () => {
     const lastSave = redisCli(['LASTSAVE']);
     const complete = await manifests();

@@ -43,7 +43,8 @@ trap 'exit ${EXIT_HANGUP}' HUP
 mkfifo "$work/sql"
 psql -X -q -A -t -v ON_ERROR_STOP=1 -v tables="$tables" -U "$user" -d "$db" -f "$work/sql" >"$work/psql.out" 2>"$work/psql.err" &
 psql_pid=$!
-exec 3>"$work/sql"
+# Read-write: opening a FIFO for writing alone would block forever if psql failed before opening it.
+exec 3<>"$work/sql"
 cat >&3 <<SQL
 SET idle_in_transaction_session_timeout = 0;
 SET statement_timeout = 0;
