@@ -72457,7 +72457,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8800);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9332);
 
 
 
@@ -72468,7 +72468,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8800:
+/***/ 9332:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -86592,24 +86592,20 @@ function pinsOf(value) {
     return lines.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-;// CONCATENATED MODULE: ./lib/fleet-settings.js
+;// CONCATENATED MODULE: ../packages/action-kit/lib/fleet-inputs.js
 /**
- * The inputs of a deploy to many hosts: `hosts` (a YAML list of name, address, port, user and that
- * host's own known-hosts), `batch-size`, `on-failure` (rollback or leave), and for the return of
- * switched hosts the HARD_HALT's `nats-password` and `hmac-secret` (optional: without them the
- * return still stops trading in order, and warns that the HARD_HALT was not acknowledged).
- * With `hosts`, the single-host `host` and `known-hosts` must be empty; `port` and `user` are the
- * hosts' defaults, as `app-dir` and `project` are (a host may name its own); `ssh-key` is the one
- * key of the deploy user on every host.
+ * The inputs of an action run over many hosts, shared by deploy, verify and rollback: `hosts` (a
+ * YAML list, see packages/fleet's fleet-hosts: each host its own address and pinned keys) and
+ * `batch-size`. With `hosts`, the single-host `host` and `known-hosts` must be empty; `port` and
+ * `user` are the defaults of a host that names none, as `app-dir` and `project` are; `ssh-key` is
+ * the one key of the SSH user on every host.
  */
 
 
 
 
-
-
-/** undefined when `hosts` is empty (a single-host deploy). */
-function readFleet(reader) {
+/** undefined when `hosts` is empty (a single-host run). */
+function readFleetInputs(reader, options) {
     const text = reader.optional('hosts');
     if (text === undefined)
         return undefined;
@@ -86631,14 +86627,35 @@ function readFleet(reader) {
             throw new configuration_error/* ConfigurationError */.j(`Input hosts: ${error.message}`, { input: 'hosts', cause: error });
         throw error;
     }
-    const batchSize = reader.integer('batch-size', 1, { min: 1, max: 100 });
+    const batchSize = reader.integer('batch-size', options.batchSizeDefault, { min: 1, max: 100 });
+    const sshKey = reader.secret('ssh-key', { required: true, hint: options.sshKeyHint });
+    const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
+    const first = hosts[0];
+    const connection = { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
+    return { hosts, batchSize, connection };
+}
+
+;// CONCATENATED MODULE: ./lib/fleet-settings.js
+/**
+ * The inputs of a deploy to many hosts: action-kit's `hosts` and `batch-size` (fleet-inputs), then
+ * `on-failure` (rollback or leave), and for the return of switched hosts the HARD_HALT's
+ * `nats-password` and `hmac-secret` (optional: without them the return still stops trading in
+ * order, and warns that the HARD_HALT was not acknowledged).
+ */
+
+
+
+/** undefined when `hosts` is empty (a single-host deploy). */
+function readFleet(reader, sshKeyHint) {
+    const inputs = readFleetInputs(reader, { sshKeyHint, batchSizeDefault: 1 });
+    if (inputs === undefined)
+        return undefined;
     const onFailure = reader.choice('on-failure', ON_FAILURE, 'rollback');
     const address = parseNatsAddress('127.0.0.1:4222');
     if (typeof address === 'string')
         throw new Error(address);
     return {
-        hosts,
-        batchSize,
+        ...inputs,
         onFailure,
         halt: {
             address,
@@ -86695,9 +86712,9 @@ const settings_DEFAULTS = {
  * checked here; it is still passed to the host only as a quoted argument.
  */
 async function readSettings(reader = new InputReader(), env = process.env) {
-    const fleet = readFleet(reader);
     const sshKeyHint = 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY';
-    const connection = fleet === undefined ? readHostConnection(reader, { host: 'the name or address of the host to deploy to (or hosts, a list)', sshKey: sshKeyHint }) : fleetConnection(reader, fleet, sshKeyHint);
+    const fleet = readFleet(reader, sshKeyHint);
+    const connection = fleet === undefined ? readHostConnection(reader, { host: 'the name or address of the host to deploy to (or hosts, a list)', sshKey: sshKeyHint }) : fleet.connection;
     const bundleInput = reader.required('bundle', "the bundle folder written by action-deploy/sign (its 'bundle' output)");
     const { bundle, releaseId } = await readBundleId(bundleInput);
     const target = readHostTarget(reader);
@@ -86736,15 +86753,6 @@ async function readSettings(reader = new InputReader(), env = process.env) {
         throw new configuration_error/* ConfigurationError */.j('Input github-token: a GitHub deployment records one host; leave it empty with hosts (the job summary has a row per host).', { input: 'github-token' });
     }
     return settings;
-}
-/** With `hosts`: the one key for every host; the host fields name the first host. */
-function fleetConnection(reader, fleet, hint) {
-    const sshKey = reader.secret('ssh-key', { required: true, hint });
-    const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
-    const first = fleet.hosts[0];
-    if (first === undefined)
-        throw new configuration_error/* ConfigurationError */.j('Input hosts lists no host.', { input: 'hosts' });
-    return { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
 }
 async function readBundleId(input) {
     const bundle = (0,external_node_path_.resolve)(input);

@@ -76,9 +76,9 @@ export const DEFAULTS = {
  * checked here; it is still passed to the host only as a quoted argument.
  */
 export async function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Promise<DeploySettings> {
-  const fleet = readFleet(reader);
   const sshKeyHint = 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY';
-  const connection = fleet === undefined ? readHostConnection(reader, { host: 'the name or address of the host to deploy to (or hosts, a list)', sshKey: sshKeyHint }) : fleetConnection(reader, fleet, sshKeyHint);
+  const fleet = readFleet(reader, sshKeyHint);
+  const connection = fleet === undefined ? readHostConnection(reader, { host: 'the name or address of the host to deploy to (or hosts, a list)', sshKey: sshKeyHint }) : fleet.connection;
   const bundleInput = reader.required('bundle', "the bundle folder written by action-deploy/sign (its 'bundle' output)");
   const { bundle, releaseId } = await readBundleId(bundleInput);
   const target = readHostTarget(reader);
@@ -121,15 +121,6 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     throw new ConfigurationError('Input github-token: a GitHub deployment records one host; leave it empty with hosts (the job summary has a row per host).', { input: 'github-token' });
   }
   return settings;
-}
-
-/** With `hosts`: the one key for every host; the host fields name the first host. */
-function fleetConnection(reader: InputReader, fleet: FleetSettings, hint: string): HostConnectionSettings {
-  const sshKey = reader.secret('ssh-key', { required: true, hint });
-  const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
-  const first = fleet.hosts[0];
-  if (first === undefined) throw new ConfigurationError('Input hosts lists no host.', { input: 'hosts' });
-  return { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
 }
 
 async function readBundleId(input: string): Promise<{ bundle: string; releaseId: string }> {

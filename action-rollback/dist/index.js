@@ -71609,7 +71609,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6909);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7608);
 
 
 
@@ -71620,7 +71620,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6909:
+/***/ 7608:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71899,7 +71899,7 @@ var job_summary = __nccwpck_require__(5341);
 /** A content digest as build legs leave it: `sha256:` and 64 lower-case hex digits. */
 const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 /** A compose service name (also the name of its digest file). */
-const image_reference_SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** A registry host with optional port, then optional lower-case path segments: `127.0.0.1:5000/titan`. */
 const REGISTRY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 /** An image name below the registry: lower-case path segments, no tag, no digest. */
@@ -71912,9 +71912,9 @@ const MAX_REPOSITORY_LENGTH = 255;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 /** Why `name` is not a compose service name, or undefined when it is. */
 function serviceNameProblem(name) {
-    if (image_reference_SERVICE_NAME_PATTERN.test(name))
+    if (SERVICE_NAME_PATTERN.test(name))
         return undefined;
-    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${image_reference_SERVICE_NAME_PATTERN.source})`;
+    return `"${name}" is not a compose service name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters (${SERVICE_NAME_PATTERN.source})`;
 }
 /** Why `name` cannot be an image name below the registry, or undefined when it can. */
 function imageNameProblem(name) {
@@ -71988,7 +71988,7 @@ function recordsOf(output, kind) {
         .map((r) => r.values);
 }
 /** The values of the last record of `kind`, or undefined when there is none. */
-function host_record_lastRecord(output, kind) {
+function lastRecord(output, kind) {
     return recordsOf(output, kind).pop();
 }
 /** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
@@ -72240,7 +72240,7 @@ class SecretArg {
     }
 }
 /** Marks an argument as secret: redacted from logs and error messages. */
-function shell_quote_secret(value, label) {
+function secret(value, label) {
     return new SecretArg(value, label);
 }
 /** Quotes one value for a POSIX shell. */
@@ -72321,7 +72321,7 @@ const HOST_SCRIPTS = {
 /** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
 const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
 /** The text of a host script as it is sent (its libraries inlined). */
-function host_script_hostScript(name) {
+function hostScript(name) {
     return HOST_SCRIPTS[name];
 }
 /**
@@ -72334,7 +72334,7 @@ function hostScriptEnvironment(layout) {
 /** The argv that runs host script `name` with `args`. */
 function hostScriptCommand(layout, name, args) {
     const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
-    return ['env', ...environment, 'sh', '-c', shell_quote_secret(host_script_hostScript(name), name), name, ...args];
+    return ['env', ...environment, 'sh', '-c', secret(hostScript(name), name), name, ...args];
 }
 function host_script_runHostScript(connection, layout, name, args, options = {}) {
     return connection.run(hostScriptCommand(layout, name, args), options);
@@ -72399,7 +72399,7 @@ function bundlePathProblem(path) {
     }
     return undefined;
 }
-function bundle_path_isBundlePath(path) {
+function isBundlePath(path) {
     return bundlePathProblem(path) === undefined;
 }
 
@@ -72685,7 +72685,7 @@ function describe(value) {
  * charset that is safe in a path and a shell word. Sign makes it from the creation time and the
  * commit: `20261122T101112Z-0123456789ab`.
  */
-const release_id_RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A full git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
 const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** createdAt as the manifest stores it: ISO 8601, UTC, whole seconds (`2026-11-22T10:11:12Z`). */
@@ -72768,7 +72768,7 @@ function checkStackProfile(value, services) {
         if (!HEALTH_BODIES.includes(body))
             say([...at, 'body'], `must be one of ${HEALTH_BODIES.join(', ')}`);
         return {
-            service: stack_profile_text(endpoint['service'], [...at, 'service'], image_reference_SERVICE_NAME_PATTERN, say),
+            service: stack_profile_text(endpoint['service'], [...at, 'service'], SERVICE_NAME_PATTERN, say),
             port: typeof port === 'number' ? port : 0,
             path: stack_profile_text(endpoint['path'], [...at, 'path'], HEALTH_PATH_PATTERN, say),
             body: body,
@@ -72777,14 +72777,14 @@ function checkStackProfile(value, services) {
     const policyReporters = names(root['policyReporters'], ['policyReporters'], say, false);
     const databaseValue = mapping(root['database'], ['database'], ['name', 'service', 'user'], say) ?? {};
     const database = {
-        service: stack_profile_text(databaseValue['service'], ['database', 'service'], image_reference_SERVICE_NAME_PATTERN, say),
+        service: stack_profile_text(databaseValue['service'], ['database', 'service'], SERVICE_NAME_PATTERN, say),
         name: stack_profile_text(databaseValue['name'], ['database', 'name'], DATABASE_NAME_PATTERN, say),
         user: stack_profile_text(databaseValue['user'], ['database', 'user'], DATABASE_NAME_PATTERN, say),
     };
     const haltValue = mapping(root['halt'], ['halt'], ['responder', 'subject'], say) ?? {};
     const halt = {
         subject: stack_profile_text(haltValue['subject'], ['halt', 'subject'], NATS_SUBJECT_PATTERN, say),
-        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], image_reference_SERVICE_NAME_PATTERN, say),
+        responder: stack_profile_text(haltValue['responder'], ['halt', 'responder'], SERVICE_NAME_PATTERN, say),
     };
     const critical = names(root['critical'], ['critical'], say, false);
     const profile = { groups, infrastructure, health, policyReporters, database, halt, critical };
@@ -72883,7 +72883,7 @@ function stack_profile_text(value, at, pattern, say) {
     return value;
 }
 function names(value, at, say, nonEmpty) {
-    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], image_reference_SERVICE_NAME_PATTERN, say));
+    const entries = list(value, at, say).map((entry, i) => stack_profile_text(entry, [...at, i], SERVICE_NAME_PATTERN, say));
     if (nonEmpty && entries.length === 0 && value !== undefined)
         say(at, 'must name at least one service');
     entries.forEach((s, i) => {
@@ -72952,7 +72952,7 @@ function validateManifest(value) {
     const root = object(value, '$', [
         'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
     ]);
-    const releaseId = matching(root['releaseId'], 'releaseId', release_id_RELEASE_ID_PATTERN);
+    const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
     const gitValue = object(root['git'], 'git', ['sha', 'ref']);
     const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
     const runUrl = manifest_text(root['runUrl'], 'runUrl');
@@ -73020,8 +73020,8 @@ function imagesOf(value) {
     const entries = object(value, 'images');
     const images = {};
     for (const [service, entry] of Object.entries(entries)) {
-        if (!image_reference_SERVICE_NAME_PATTERN.test(service)) {
-            throw new ManifestError(`images: "${service}" is not a service name (${image_reference_SERVICE_NAME_PATTERN.source})`);
+        if (!SERVICE_NAME_PATTERN.test(service)) {
+            throw new ManifestError(`images: "${service}" is not a service name (${SERVICE_NAME_PATTERN.source})`);
         }
         const image = object(entry, `images.${service}`, ['image', 'digest']);
         images[service] = {
@@ -73113,10 +73113,10 @@ function decodeUtf8(bytes) {
 
 
 async function readReleaseFiles(connection, layout, releaseId, paths) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     for (const path of paths) {
-        if (!bundle_path_isBundlePath(path))
+        if (!isBundlePath(path))
             throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
     }
     const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-release-files', [releaseId, ...paths], { timeoutMs: 60_000 });
@@ -73186,8 +73186,8 @@ class HostVerificationError extends Error {
  * closed).
  */
 async function verifyRelease(connection, layout, releaseId, options = {}) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     const started = performance.now();
     const verdict = await runVerifying(connection, layout, 'titan-verify-release', [releaseId], {
         failure: options.failure ??
@@ -73210,11 +73210,11 @@ async function installRelease(connection, options) {
             failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
                 'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
         });
-        await runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
+        await host_script_runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
         logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
         return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
     }
-    const partialName = `.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
+    const partialName = `.${releaseId}.partial-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
     const partial = `${layout.releasesDir}/${partialName}`;
     const uploadStarted = performance.now();
     let uploadedBytes;
@@ -73223,7 +73223,7 @@ async function installRelease(connection, options) {
         uploadedBytes = stats.bytes;
     }
     catch (error) {
-        await runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
+        await host_script_runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
         throw error;
     }
     const uploadMs = Math.round(performance.now() - uploadStarted);
@@ -73240,8 +73240,8 @@ async function installRelease(connection, options) {
 /** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
 async function runVerifying(connection, layout, name, args, messages) {
     try {
-        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: host_script_hostScript('titan-check-bundle') });
-        return host_record_lastRecord(stdout, 'verified')?.[0] ?? '';
+        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: hostScript('titan-check-bundle') });
+        return lastRecord(stdout, 'verified')?.[0] ?? '';
     }
     catch (error) {
         if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
@@ -73349,7 +73349,7 @@ var dist = __nccwpck_require__(6637);
  * An error that lists every problem it found at once (the secret files kept wrongly, the pending
  * migrations that break the content rule): the message for people, `problems` for the caller.
  */
-class problems_error_ProblemsError extends Error {
+class ProblemsError extends Error {
     // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
     problems;
     constructor(message, problems) {
@@ -73375,7 +73375,7 @@ class problems_error_ProblemsError extends Error {
 
 
 
-class SecretFilesError extends (/* unused pure expression or super */ null && (ProblemsError)) {
+class SecretFilesError extends ProblemsError {
     name = 'SecretFilesError';
 }
 /** A path under the shared folder as stack-secrets gives it: safe characters, no `.`/`..` segments. */
@@ -73431,8 +73431,8 @@ class ReleaseRefusedError extends Error {
     }
 }
 async function checkRelease(connection, layout, releaseId, logger) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     const dir = layout.releaseDir(releaseId);
     let verdict;
     try {
@@ -73653,7 +73653,7 @@ async function writeHaltMark(connection, layout, mark) {
 }
 /** The halt mark now, or undefined. */
 async function readHaltMark(connection, layout) {
-    const { stdout } = await runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
     const mark = lastRecord(stdout, 'halted');
     return mark === undefined ? undefined : parseHaltMark(mark[0] ?? '');
 }
@@ -73668,7 +73668,7 @@ async function liftHaltMark(connection, layout, nonce) {
         timeoutMs: 30_000,
         acceptExitCodes: [EXIT_HALT_STANDS],
     });
-    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(host_record_lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
+    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
@@ -73709,7 +73709,7 @@ function parseHostState(stdout) {
                 break;
             case 'current': {
                 const match = /^releases\/([^/]+)$/.exec(rest);
-                if (match?.[1] !== undefined && release_id_RELEASE_ID_PATTERN.test(match[1]))
+                if (match?.[1] !== undefined && RELEASE_ID_PATTERN.test(match[1]))
                     current = match[1];
                 else
                     strayCurrent = rest;
@@ -73717,7 +73717,7 @@ function parseHostState(stdout) {
             }
             case 'release': {
                 const [id, mtime, bad, confirmed] = words;
-                if (id !== undefined && release_id_RELEASE_ID_PATTERN.test(id)) {
+                if (id !== undefined && RELEASE_ID_PATTERN.test(id)) {
                     releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
                 }
                 break;
@@ -73755,7 +73755,7 @@ function parseGuardRecord(json, alive) {
         const value = JSON.parse(json);
         const release = value['release'];
         const previous = value['previous'];
-        if (typeof release !== 'string' || !release_id_RELEASE_ID_PATTERN.test(release))
+        if (typeof release !== 'string' || !RELEASE_ID_PATTERN.test(release))
             return undefined;
         return {
             release,
@@ -73783,7 +73783,7 @@ async function stopServices(connection, target, groups, logger) {
         if (group.length === 0)
             continue;
         logger.info(`Stopping ${group.join(', ')}`);
-        await connection.run(composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+        await connection.run(compose_command_composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
         stopped.push(...group);
     }
     return stopped;
@@ -73806,20 +73806,20 @@ async function upStack(connection, target, logger) {
 /** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
 async function upServices(connection, target, services, logger) {
     logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
-    await connection.run(composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
 }
 /** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
 async function restartServices(connection, target, services, logger) {
     if (services.length === 0)
         return;
     logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
-    await connection.run(composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+    await connection.run(compose_command_composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
 }
 /** `up -d --no-deps --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
 async function upStackExcept(connection, target, held, logger) {
     for (const service of held) {
-        if (!image_reference_SERVICE_NAME_PATTERN.test(service))
-            throw new Error(`Service name ${JSON.stringify(service)} does not match ${image_reference_SERVICE_NAME_PATTERN.source}.`);
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
     }
     logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
     await host_script_runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...compose_command_composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
@@ -74563,8 +74563,8 @@ async function checkSecretFiles(connection, options) {
     }
     return {
         failures,
-        searched: [...(host_record_lastRecord(stdout, 'searched') ?? [])].sort(),
-        composeModelSearched: host_record_lastRecord(stdout, 'compose-model')?.[0] === 'searched',
+        searched: [...(lastRecord(stdout, 'searched') ?? [])].sort(),
+        composeModelSearched: lastRecord(stdout, 'compose-model')?.[0] === 'searched',
     };
 }
 
@@ -74910,8 +74910,8 @@ done
 async function stopInOrder(connection, request) {
     const { groups, logger } = request;
     for (const service of groups.flat()) {
-        if (!image_reference_SERVICE_NAME_PATTERN.test(service))
-            throw new Error(`Service name ${JSON.stringify(service)} does not match ${image_reference_SERVICE_NAME_PATTERN.source}.`);
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
     }
     const stopped = [];
     let stillRunning = '';
@@ -76116,7 +76116,7 @@ async function startGuard(connection, layout, request, logger) {
     const values = planValues(plan);
     // The script texts are shown as <titan-guard>, <titan-revert> and <titan-verify-release> in logs
     // (they are not secret; they are long).
-    const { stdout } = await runHostScript(connection, layout, 'titan-start-guard', [
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-start-guard', [
         secret(hostScript('titan-guard'), 'titan-guard'),
         secret(hostScript('titan-revert'), 'titan-revert'),
         secret(hostScript('titan-check-bundle'), 'titan-check-bundle'),
@@ -76143,7 +76143,7 @@ async function startGuard(connection, layout, request, logger) {
  */
 async function runGuardPlan(connection, layout, release, options, logger) {
     checkReleaseId(release);
-    const { stdout } = await runHostScript(connection, layout, 'titan-revert', [release, options.by, JSON.stringify(options.reason), secret(hostScript('titan-check-bundle'), 'titan-check-bundle')], { timeoutMs: 10 * 60_000, logOutput: 'info' });
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-revert', [release, options.by, JSON.stringify(options.reason), secret(hostScript('titan-check-bundle'), 'titan-check-bundle')], { timeoutMs: 10 * 60_000, logOutput: 'info' });
     const said = lastRecord(stdout, 'outcome')?.[0];
     const outcome = said === 'reverted' || said === 'returned' || said === 'restored' || said === 'nothing' ? said : undefined;
     if (outcome === undefined)
@@ -76162,8 +76162,8 @@ async function stopGuard(connection, layout, release) {
     await host_script_runHostScript(connection, layout, 'titan-stop-guard', [release], { timeoutMs: 60_000 });
 }
 function checkReleaseId(id) {
-    if (!release_id_RELEASE_ID_PATTERN.test(id))
-        throw new Error(`Release id ${JSON.stringify(id)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(id))
+        throw new Error(`Release id ${JSON.stringify(id)} does not match ${RELEASE_ID_PATTERN.source}.`);
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
@@ -76179,8 +76179,8 @@ function checkReleaseId(id) {
 
 /** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
 async function markReleaseBad(connection, layout, releaseId, reason) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     await host_script_runHostScript(connection, layout, 'titan-mark-bad', [releaseId, JSON.stringify(reason)], { timeoutMs: 30_000 });
 }
 
@@ -76196,11 +76196,11 @@ async function markReleaseBad(connection, layout, releaseId, reason) {
 
 
 async function switchCurrent(connection, layout, releaseId) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
     const { stdout } = await host_script_runHostScript(connection, layout, 'titan-switch-current', [releaseId, tmp], { timeoutMs: 60_000 });
-    const target = host_record_lastRecord(stdout, 'current')?.[0] ?? '';
+    const target = lastRecord(stdout, 'current')?.[0] ?? '';
     if (target !== layout.currentTarget(releaseId)) {
         throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
     }
@@ -76327,8 +76327,1777 @@ async function rollbackStack(connection, request) {
     }
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/retention.js
+/**
+ * Release retention: keep the `keep` most recently run releases and never remove one that may still
+ * be needed: `current`, the previous good release (the rollback target), a release a waiting guard
+ * may return to or is guarding, or any release that became current after a guard that is still
+ * waiting started. Leftover partial uploads (from a deploy that was killed mid-upload) go too.
+ * The choice is pure (selectReleasesToRemove); removeReleases carries it out on the host.
+ */
+
+
+
+/** Most recently run first (folder mtime, then id). */
+function retention_newestFirst(a, b) {
+    return b.mtime - a.mtime || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+/** The release a rollback from `current` returns to: the most recently run confirmed, not bad, other release. */
+function previousGoodRelease(releases, current) {
+    return [...releases].sort(retention_newestFirst).find((r) => r.id !== current && r.confirmed && !r.bad)?.id;
+}
+function selectReleasesToRemove(input) {
+    const reasons = {};
+    const protect = (id, why) => {
+        if (id !== undefined && id !== '' && reasons[id] === undefined)
+            reasons[id] = why;
+    };
+    protect(input.current, 'current');
+    protect(previousGoodRelease(input.releases, input.current), 'previous good release (rollback target)');
+    const waiting = input.guards.filter((g) => g.alive);
+    for (const guard of waiting) {
+        protect(guard.release, 'guarded (awaiting confirmation)');
+        protect(guard.previous, 'a waiting guard returns to it');
+    }
+    if (waiting.length > 0) {
+        const oldestGuard = Math.min(...waiting.map((g) => g.startedAt));
+        for (const release of input.releases) {
+            if (release.mtime >= oldestGuard)
+                protect(release.id, 'younger than a waiting guard');
+        }
+    }
+    const sorted = [...input.releases].sort(retention_newestFirst);
+    const keep = new Set(sorted.slice(0, Math.max(0, input.keep)).map((r) => r.id));
+    for (const id of Object.keys(reasons))
+        keep.add(id);
+    return {
+        remove: sorted.filter((r) => !keep.has(r.id)).map((r) => r.id),
+        kept: sorted.filter((r) => keep.has(r.id)).map((r) => r.id),
+        protectedReasons: reasons,
+    };
+}
+const PARTIAL_PATTERN = /^\.[A-Za-z0-9][A-Za-z0-9._-]*\.partial-[0-9a-f]+$/;
+async function removeReleases(connection, layout, ids, partials) {
+    for (const id of ids) {
+        if (!RELEASE_ID_PATTERN.test(id))
+            throw new Error(`Release id ${JSON.stringify(id)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    }
+    const safePartials = partials.filter((p) => PARTIAL_PATTERN.test(p));
+    if (ids.length === 0 && safePartials.length === 0)
+        return [];
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-remove-releases', [safePartials.join(' '), ...ids], { timeoutMs: 5 * 60_000 });
+    return recordsOf(stdout, 'removed').flatMap((values) => values.slice(0, 1));
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-record.js
+
+
+
+async function readStackNow(connection, layout, project) {
+    checkProject(project);
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-stack-record', [project], { timeoutMs: 60_000 });
+    return parseStackNow(stdout);
+}
+/** Records what runs now as the last successful start of `release` in `mode`. */
+async function writeStackRecord(connection, layout, project, release, mode) {
+    checkProject(project);
+    await host_script_runHostScript(connection, layout, 'titan-write-stack-record', [project, release, mode], { timeoutMs: 60_000 });
+}
+function parseStackNow(stdout) {
+    const containers = [];
+    const recorded = [];
+    let release;
+    let mode = '';
+    let shared = 'no-record';
+    for (const { kind, values } of hostRecords(stdout)) {
+        const [a = '', b = '', c = ''] = values;
+        if (kind === 'container') {
+            containers.push({ id: a, state: b, service: c });
+        }
+        else if (kind === 'recorded') {
+            if (a === 'release')
+                release = b;
+            else if (a === 'mode')
+                mode = b;
+            else if (a === 'container')
+                recorded.push({ id: b, service: c });
+        }
+        else if (kind === 'shared' && (a === 'same' || a === 'changed' || a === 'no-record')) {
+            shared = a;
+        }
+    }
+    return { containers, record: release === undefined ? undefined : { release, mode, containers: recorded }, shared };
+}
+function checkProject(project) {
+    if (!PROJECT_PATTERN.test(project))
+        throw new Error(`Project ${JSON.stringify(project)} is not a Compose project name.`);
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-halt.js
+/**
+ * An operator's halt that arrives while a deploy runs (a HARD_HALT or a rollback in mode stop,
+ * which take no lock) wins: at each safe point before the stack is started, armed or confirmed the
+ * deploy looks for a halt mark it is not lifting, and stops there if there is one. What it stopped
+ * is then returned by the guard's plan, which under a halt never starts the trading services.
+ */
+
+/** Throws HostHaltedError when the host carries a halt mark other than the one `lifting` names. */
+async function checkNoNewHalt(connection, layout, lifting, where) {
+    const mark = await readHaltMark(connection, layout);
+    if (mark === undefined || (lifting !== undefined && mark.nonce === lifting))
+        return;
+    throw new HostHaltedError(`An operator halted the host ${describeHalt(mark)} while this deploy ran; it stops here, ${where}. ` +
+        'Nothing automatic starts trading while the halt stands: deploy again with lift-halt: true, or run action-rollback with mode restart.', mark);
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/retention-after-deploy.js
+
+function retentionAfterDeploy(state, releaseId, keep, elapsedSeconds) {
+    const releases = [
+        ...state.releases.filter((r) => r.id !== releaseId),
+        { id: releaseId, mtime: state.now + Math.ceil(elapsedSeconds), bad: false, confirmed: true },
+    ];
+    const guards = state.guards.filter((g) => g.release !== releaseId);
+    return selectReleasesToRemove({ releases, current: releaseId, keep, guards });
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-confirm.js
+
+
+
+
+
+
+
+/** verify, then confirm: the release is deployed. */
+async function verifyAndConfirm(run) {
+    const { connection, layout, logger, request, clock, releaseId } = run;
+    run.checkpoint();
+    run.verification = await clock.run('verify', () => requireHealthyRelease(connection, run.manifest, request));
+    run.checkpoint();
+    await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');
+    await clock.run('confirm', async () => {
+        run.heldLock.assertHeld();
+        // Beside the confirmation, what runs now: for the next deploy to know when Compose has nothing
+        // to do (a failure only costs that; a release not confirmed returns, which the record shows).
+        const recorded = writeStackRecord(connection, layout, run.project, releaseId, request.mode).catch((e) => logger.warning(`The record of the stack's start could not be written: ${describeError(e)}`));
+        await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...run.journalFields, mode: request.mode }, request.mode);
+        logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
+        await recorded;
+    });
+    run.confirmed = true;
+    run.result = 'deployed';
+}
+/** retention: old releases and partial uploads removed; never fails the deploy. */
+async function keepReleases(run, state) {
+    const { connection, layout, logger, request, clock, releaseId } = run;
+    run.removedReleases = await clock.run('retention', async () => {
+        try {
+            const decision = retentionAfterDeploy(state, releaseId, request.keepReleases, clock.elapsedMs() / 1000);
+            const removed = await removeReleases(connection, layout, decision.remove, state.partials.map((p) => p.name));
+            logger.info(`Kept ${decision.kept.length} release(s)${removed.length > 0 ? `; removed ${removed.join(', ')}` : ''}.`);
+            return removed;
+        }
+        catch (error) {
+            logger.warning(`Old releases could not be removed (the deploy stands): ${describeError(error)}`);
+            return [];
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-ending.js
+/**
+ * How a deploy ends when a phase threw. After the confirmation nothing is undone. A run that lost
+ * its lock (the host ended its session) changes nothing more: the host's guard returns by itself.
+ * A cancellation (request.signal): the host ends the work in flight, the run writes its journal
+ * line `cancelled`, starts again what it stopped before the switch, and after the switch leaves the
+ * return to the guard, which acts as soon as the lock is released. A failure after the guard runs
+ * the guard's own plan (guard.ts): before the switch the stopped services start again as they
+ * were, after it the previous release comes back and is verified and the new one is marked bad
+ * (result rolled-back).
+ */
+
+
+
+
+
+
+
+
+/** Sets the run's result, failure and host status for the error a phase threw, returning the host where needed. */
+async function deploy_ending_endAfterError(run, error) {
+    const { logger, signal, releaseId } = run;
+    run.ending = true;
+    let failure = error instanceof Error ? error : new Error(String(error));
+    run.failure = failure;
+    run.stoppedIn ??= run.clock.latest;
+    if (failure instanceof StackUnhealthyError)
+        run.verification = failure.report;
+    if (run.confirmed) {
+        logger.error(failure.message);
+        run.result = 'deployed';
+        logger.warning(`Release ${releaseId} was deployed and confirmed; what failed afterwards does not undo it.`);
+        run.failure = undefined;
+    }
+    else if (await run.lockLost()) {
+        failure = run.lock?.lostError() ?? failure;
+        run.failure = failure;
+        logger.error(failure.message);
+        run.hostStatus = 'unknown to this run: the host ended its session; its guard (if one was started) returns the host to a good release by itself';
+    }
+    else if (signal?.aborted === true) {
+        failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${run.stoppedIn ?? 'the deploy'}.`, run.stoppedIn);
+        run.failure = failure;
+        logger.error(failure.message);
+        run.result = 'cancelled';
+        await deploy_ending_endCancelled(run);
+    }
+    else {
+        logger.error(failure.message);
+        if (run.guarded)
+            await returnAfterFailure(run);
+        else {
+            run.hostStatus = run.hostChanged
+                ? `unchanged in what runs: release ${run.previous ?? '(none)'} still runs as it did`
+                : 'unchanged: the deploy was refused before it changed anything';
+        }
+    }
+}
+/**
+ * A cancelled run: the host already ended the work in flight (abortWork). The journal line goes
+ * first (a kill may follow within seconds). Before the switch the plan runs now (what was stopped
+ * starts again); after it the guard returns the host as soon as the lock is released.
+ */
+async function deploy_ending_endCancelled(run) {
+    const { connection, layout, logger, releaseId, previous } = run;
+    await run.lock?.abortWork();
+    if (!run.guarded) {
+        run.hostStatus = run.hostChanged
+            ? `release ${previous ?? '(none)'} runs as it did: the deploy was cancelled before it changed the running stack`
+            : 'unchanged: the deploy was cancelled before it changed anything';
+        await run.writeJournal();
+        return;
+    }
+    try {
+        const now = await readHostState(connection, layout);
+        if (now.releases.find((r) => r.id === releaseId)?.confirmed === true && now.current === releaseId) {
+            run.result = 'deployed';
+            run.confirmed = true;
+            run.failure = undefined;
+            run.hostStatus = undefined;
+            logger.warning(`Release ${releaseId} was confirmed on the host before the cancellation took effect: it stands.`);
+            await run.writeJournal();
+            return;
+        }
+        run.stackTouched ||= now.current === releaseId && !run.sameRelease;
+        await run.writeJournal();
+        if (run.stackTouched) {
+            run.hostStatus =
+                `the switch to ${releaseId} had happened: the host's guard returns to ${previous ?? 'no release'} (DISARMED) by itself ` +
+                    'as this run releases the deploy lock (journal: reverted-by-guard)';
+            logger.warning(`Cancelled after the switch: ${run.hostStatus}.`);
+            return;
+        }
+        const outcome = await runGuardPlan(connection, layout, releaseId, { by: '', reason: 'cancelled' }, logger);
+        await stopGuard(connection, layout, releaseId);
+        run.hostStatus =
+            outcome === 'restored'
+                ? `release ${previous ?? ''} runs as before: what this deploy had stopped was started again`
+                : `release ${previous ?? '(none)'} runs as before: this deploy had not changed the running stack`;
+        logger.info(`Cancelled before the switch: ${run.hostStatus}.`);
+    }
+    catch (error) {
+        await run.writeJournal();
+        run.hostStatus = `being returned by the host's guard: ${describeError(error)}`;
+        logger.error(`Returning after the cancellation failed: ${describeError(error)}. The guard on the host returns to release ${previous ?? 'none'} by itself once this run releases the lock.`);
+    }
+}
+/** A failure once the guard existed: the guard's own plan runs now, from whatever state the host is in. */
+async function returnAfterFailure(run) {
+    const { connection, layout, logger, request, clock, releaseId, previous, previousView } = run;
+    const reason = firstLine(run.failure?.message ?? 'failed');
+    try {
+        const outcome = await clock.run('rollback', async () => {
+            const done = await runGuardPlan(connection, layout, releaseId, { by: '', reason }, logger);
+            await stopGuard(connection, layout, releaseId);
+            return done;
+        });
+        if (outcome === 'nothing') {
+            // The plan was gone: the release may have been confirmed on the host before the failure.
+            const now = await readHostState(connection, layout);
+            if (now.current === releaseId) {
+                const confirmedThere = now.releases.find((r) => r.id === releaseId)?.confirmed === true;
+                run.hostStatus = `release ${releaseId} is current${confirmedThere ? ' and confirmed on the host' : ''}: it was not returned (the host's guard had nothing to return)`;
+                logger.error(`The deploy failed after the switch, but ${run.hostStatus}.`);
+                return;
+            }
+        }
+        if (outcome === 'restored' || outcome === 'nothing') {
+            run.hostStatus = `release ${previous ?? '(none)'} runs as before${outcome === 'restored' ? ': what this deploy had stopped was started again' : ''}; current is unchanged`;
+            logger.error(`The deploy failed before the switch: ${run.hostStatus}.`);
+            return;
+        }
+        if (previousView === undefined) {
+            run.hostStatus = 'no release runs: this was the first release on this host; its stack was stopped and current removed';
+            logger.error(`Release ${releaseId} was the first on this host: its stack was stopped and current removed. Nothing to return to.`);
+            return;
+        }
+        const back = previousView.manifest.releaseId;
+        const halt = await readHostState(connection, layout).then((s) => s.halted);
+        if (halt !== undefined) {
+            run.hostStatus = `back on release ${back} (DISARMED) without its trading services: the host is halted ${describeHalt(halt)}`;
+            logger.error(`Returned to ${back}, but the host is halted: its trading services stay stopped and it was not verified.`);
+            return;
+        }
+        const report = await clock.run('rollback-verify', () => verifyStack(connection, {
+            appDir: layout.appDir,
+            project: run.project,
+            manifest: previousView.manifest,
+            // A release signed before stack profiles is judged by the profile of the release being left.
+            profile: previousView.manifest.stack ?? run.profile,
+            timeoutMs: request.healthTimeoutSeconds * 1000,
+            logger,
+            ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+        }));
+        run.rollbackVerification = report;
+        if (!report.healthy) {
+            run.hostStatus = `back on release ${back}, which does not verify either`;
+            logger.error(`Rolled back to ${back}, but it does not verify either: ${new StackUnhealthyError(report).message}`);
+            return;
+        }
+        run.result = 'rolled-back';
+        run.hostStatus = outcome === 'returned' ? `release ${back} runs again DISARMED and verifies` : `back on release ${back}, verified; ${releaseId} is marked bad`;
+        logger.info(`Rolled back: release ${back} runs again and verifies${outcome === 'reverted' ? `; ${releaseId} is marked bad` : ''}.`);
+    }
+    catch (error) {
+        if (await run.lockLost()) {
+            run.hostStatus = 'unknown to this run: the host ended its session while it returned; its guard returns the host by itself';
+            return;
+        }
+        run.hostStatus = `unknown: returning failed (${describeError(error)}); the guard on the host returns to ${previous ?? 'no release'} by itself once the lock is released`;
+        logger.error(`Returning to release ${previous ?? 'none'} failed: ${describeError(error)}. The guard on the host still returns by itself once this run releases the lock; check the host.`);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migrations.js
+
+
+
+
+
+
+const MIGRATIONS_TABLE = '_titan_migrations';
+/** The stack profile's database as a migration target. */
+function databaseTarget(profile) {
+    return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
+}
+class MigrationFailedError extends Error {
+    name = 'MigrationFailedError';
+    file;
+    constructor(file, detail, options) {
+        super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
+        this.file = file;
+    }
+}
+/**
+ * The project has no running postgres container (its stack was stopped or taken down, or the host
+ * restarted without it): the caller starts postgres of the release `current` points at, then reads
+ * again.
+ */
+class DatabaseNotRunningError extends Error {
+    name = 'DatabaseNotRunningError';
+}
+/**
+ * Waits for the project's postgres (a container that is starting), returns what was applied.
+ * Throws DatabaseNotRunningError at once when the project has no running postgres container.
+ */
+async function readAppliedMigrations(connection, project, options) {
+    const db = options.database;
+    let stdout;
+    try {
+        ({ stdout } = await host_script_runHostScript(connection, null, 'titan-read-migrations', [project, db.service, db.user, db.database, MIGRATIONS_TABLE, String(options.waitSeconds)], {
+            timeoutMs: (options.waitSeconds + 120) * 1000,
+        }));
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_DATABASE) {
+            const said = error.stderrTail.trim().split('\n').pop() ?? '';
+            const what = said === '' ? `project ${project} has no running ${db.service} container` : said;
+            throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
+        }
+        throw error;
+    }
+    return recordsOf(stdout, 'applied').flatMap(([file, sha256]) => (file !== undefined && sha256 !== undefined ? [{ file, sha256 }] : []));
+}
+const WORK_TOKEN_PATTERN = /^[0-9a-f]{8,64}$/;
+/** Applies one migration (file from the host's verified release folder) and records it, in one transaction. */
+async function applyMigration(connection, target, request, logger) {
+    const db = request.database;
+    const { migration, work } = request;
+    if (!WORK_TOKEN_PATTERN.test(work.token))
+        throw new Error(`Work token ${JSON.stringify(work.token)} is not hex.`);
+    const started = performance.now();
+    try {
+        await host_script_runHostScript(connection, null, 'titan-apply-migration', [
+            `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.service, db.user, db.database, MIGRATIONS_TABLE,
+            workRecord(work.stateDir, work.token, 'migration'), `titan-migration-${work.token}`,
+            ...compose_command_composeArgv(target, []),
+        ], { timeoutMs: 30 * 60_000 });
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError)
+            throw new MigrationFailedError(migration.file, error.stderrTail.trim() || error.message, { cause: error });
+        throw error;
+    }
+    const ms = Math.round(performance.now() - started);
+    logger.info(`Applied ${migration.file} in ${(ms / 1000).toFixed(2)} s`);
+    return ms;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-run.js
+
+
+
+
+
+
+
+/** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
+const REVERT_MODE = 'DISARMED';
+class DeployRun {
+    connection;
+    request;
+    layout;
+    project;
+    logger;
+    signal;
+    manifest;
+    releaseId;
+    /** The new release's stack profile (readLocalBundle refused a bundle without one). */
+    profile;
+    database;
+    startedAt = new Date();
+    clock;
+    nextView;
+    journalFields;
+    lock;
+    /** The release `current` pointed at (after any recovery). */
+    previous;
+    previousView;
+    hostChanged = false;
+    reusedRelease = false;
+    plan;
+    migrations = { alreadyApplied: 0, applied: [], pending: [] };
+    verification;
+    rollbackVerification;
+    removedReleases = [];
+    recovered;
+    result = 'failed';
+    failure;
+    hostStatus;
+    stoppedIn;
+    /** The guard phase began: from here on the host has a return plan for this release. */
+    guarded = false;
+    /** The running stack was touched past the point of a plain restore: switched, or (same release) started again. */
+    stackTouched = false;
+    sameRelease = false;
+    confirmed = false;
+    journalWritten = false;
+    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
+    ending = false;
+    /** The halt mark this deploy lifts (lift-halt), by its nonce. */
+    lifting;
+    constructor(connection, request) {
+        this.connection = connection;
+        this.request = request;
+        this.layout = request.layout;
+        this.project = request.project;
+        this.logger = request.logger;
+        this.signal = request.signal;
+        this.manifest = request.bundle.manifest;
+        this.releaseId = this.manifest.releaseId;
+        this.profile = stackProfileOf(this.manifest);
+        this.database = databaseTarget(this.profile);
+        this.clock = new PhaseClock(this.logger);
+        this.nextView = { manifest: this.manifest, compose: request.bundle.compose };
+        this.journalFields = { actor: request.actor, runUrl: request.runUrl, action: 'deploy' };
+    }
+    /** The lock this run holds (from the lock phase on). */
+    get heldLock() {
+        if (this.lock === undefined)
+            throw new Error('The deploy lock is not held yet.');
+        return this.lock;
+    }
+    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
+    cancel = () => {
+        this.stoppedIn ??= this.clock.latest;
+        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!this.ending)
+            void this.lock?.abortWork();
+    };
+    /** A safe point: cancelled runs stop here. */
+    checkpoint() {
+        throwIfCancelled(this.signal, this.stoppedIn ?? this.clock.latest);
+    }
+    /** True when the host ended this run's lock (or its connection): nothing more may be changed. */
+    async lockLost() {
+        const lock = this.lock;
+        if (lock === undefined)
+            return false;
+        // The lock channel's end may still be on its way when a command of the same session failed first.
+        for (let i = 0; i < 5 && lock.held && !this.connection.closed; i += 1)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        return !lock.held || this.connection.closed;
+    }
+    /** The run's journal line: for a run that changed the host, or was cancelled (one O_APPEND write). */
+    async writeJournal() {
+        this.journalWritten = true;
+        // A cancelled run leaves its line even when it was still waiting for the lock.
+        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
+            return;
+        if (this.result !== 'cancelled' && (this.lock === undefined || !this.hostChanged))
+            return;
+        const entry = {
+            time: new Date().toISOString(),
+            action: 'deploy',
+            result: this.result,
+            release: this.releaseId,
+            previous: this.previous ?? null,
+            mode: this.request.mode,
+            actor: this.request.actor,
+            runUrl: this.request.runUrl,
+            phases: this.clock.durations(),
+            ...(this.result !== 'deployed' && this.stoppedIn !== undefined ? { phase: this.stoppedIn } : {}),
+            ...(this.failure !== undefined ? { reason: firstLine(this.failure.message) } : {}),
+        };
+        await appendJournal(this.connection, this.layout, entry).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
+    }
+    outcome() {
+        return {
+            result: this.result,
+            releaseId: this.releaseId,
+            previousReleaseId: this.previous,
+            mode: this.request.mode,
+            hostChanged: this.hostChanged,
+            reusedRelease: this.reusedRelease,
+            phases: this.clock.records,
+            plan: this.plan,
+            migrations: this.migrations,
+            verification: this.verification,
+            rollbackVerification: this.rollbackVerification,
+            removedReleases: this.removedReleases,
+            recovered: this.recovered,
+            hostStatus: this.hostStatus,
+            stoppedIn: this.result === 'deployed' ? undefined : this.stoppedIn,
+            error: this.failure,
+            startedAt: this.startedAt.toISOString(),
+            durationMs: this.clock.elapsedMs(),
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/stop-before-switch.js
+const RECREATING = new Set(['image', 'definition', 'mode']);
+function stopsBeforeSwitch(plan, pendingMigrations) {
+    const groups = plan.stopBeforeSwitch;
+    const [only] = groups;
+    if (pendingMigrations > 0 || groups.length !== 1 || only === undefined)
+        return { groups, recreatedAtStart: [] };
+    const recreated = only.every((service) => plan.services.find((s) => s.service === service)?.reasons.some((r) => RECREATING.has(r)) === true);
+    return recreated ? { groups: [], recreatedAtStart: only } : { groups, recreatedAtStart: [] };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-guard.js
+/**
+ * The phases of a deploy that begin to change what runs:
+ *  guard  start the commit-confirmed guard on the host: from here until confirm the host returns
+ *         by itself if this run is gone (killed, cancelled, frozen, cut off)
+ *  stop   the Titan services that change, in order (only those a pending migration needs stopped
+ *         before the switch; the others keep running until Compose recreates them at the start)
+ * Nothing of the running stack changes before the guard stands.
+ */
+
+
+
+
+
+
+
+/** guard, then stop. Returns the running release's compose target (undefined on a fresh host). */
+async function guardAndStop(run, read, plan, pending) {
+    const { connection, layout, logger, request, clock, project } = run;
+    run.checkpoint();
+    await checkNoNewHalt(connection, layout, run.lifting, 'before anything of the running stack changed: nothing was stopped or started');
+    await clock.run('guard', async () => {
+        run.heldLock.assertHeld();
+        run.hostChanged = true;
+        run.guarded = true;
+        await startGuard(connection, layout, { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(run, plan) }, logger);
+    });
+    const previousView = run.previousView;
+    const runningTarget = previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, read.previousMode ?? REVERT_MODE);
+    const stops = stopsBeforeSwitch(plan, pending.length);
+    if (stops.recreatedAtStart.length > 0)
+        logger.info(`No migration is pending: ${stops.recreatedAtStart.join(', ')} keep running until Compose recreates them at the start.`);
+    run.checkpoint();
+    if (runningTarget !== undefined && stops.groups.length > 0) {
+        await clock.run('stop', async () => {
+            run.heldLock.assertHeld();
+            return stopServices(connection, runningTarget, stops.groups, logger);
+        });
+    }
+    else {
+        clock.skip('stop');
+    }
+    return runningTarget;
+}
+/** What the host's guard does without this run: stop what changed, bring the previous release back DISARMED. */
+function guardPlanFor(run, plan) {
+    return {
+        project: run.project,
+        release: run.releaseId,
+        previous: run.previousView?.manifest.releaseId,
+        previousComposeFiles: run.previousView?.manifest.compose ?? [],
+        stopServices: plan.stopBeforeRevert,
+        mode: REVERT_MODE,
+        heldServices: tradingServices(run.profile),
+        journalFields: run.journalFields,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/migration-files.js
+/**
+ * The one rule for the files of a migrations folder, which gatekeeper, sign and the host apply alike:
+ * only `.sql` files named `NNNN_description.sql`, directly in the folder, numbered consecutively
+ * from 0001, each number once. A gap or a repeat means a file went missing or two branches
+ * collided, which deploy must not discover on the host.
+ */
+const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9][A-Za-z0-9._-]*\.sql$/;
+/** The number of a migration file name, or undefined when the name is not one. */
+function migrationNumber(name) {
+    const match = MIGRATION_NAME_PATTERN.exec(name);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+/** Every problem of the folder's entries, in name order. */
+function migrationFileProblems(entries) {
+    const problems = [];
+    let expected = 1;
+    let previous;
+    for (const { name, isFile } of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const number = isFile ? migrationNumber(name) : undefined;
+        if (number === undefined) {
+            problems.push({
+                name,
+                message: isFile ? `${name} is not a migration named NNNN_name.sql` : `${name} is a folder; migrations are the .sql files directly in the migrations folder`,
+                fix: 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder',
+            });
+            continue;
+        }
+        if (previous !== undefined && number === previous.number) {
+            problems.push({
+                name,
+                message: `${name} has the same number as ${previous.name}`,
+                fix: `Renumber ${name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`,
+            });
+            continue;
+        }
+        if (number !== expected) {
+            const missing = expected === number - 1 ? pad(expected) : `${pad(expected)}-${pad(number - 1)}`;
+            problems.push({
+                name,
+                message: previous === undefined ? `The first migration is ${name}; numbering starts at 0001` : `${name} follows ${previous.name}: ${missing} is missing`,
+                fix: `Number migrations consecutively: rename ${name} to ${pad(expected)}_${name.slice(5)}`,
+            });
+        }
+        expected = number + 1;
+        previous = { name, number };
+    }
+    return problems;
+}
+function pad(n) {
+    return String(n).padStart(4, '0');
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migration-plan.js
+/**
+ * Which migrations a release still has to apply, and whether the database's history agrees with the
+ * release: a migration that was applied but whose file is now different (or gone) is drift, and a
+ * deploy refuses it before anything stops. Pure: the applied list comes from the database, the
+ * release's list from its manifest.
+ */
+
+
+/** The bundle folder migrations are shipped in (examples/titan: `migrations`). */
+const MIGRATIONS_FOLDER = 'migrations';
+/** The release's migrations, in order (the manifest lists files sorted by path). */
+function releaseMigrations(manifest, folder = MIGRATIONS_FOLDER) {
+    return manifest.files
+        .filter((f) => external_node_path_.posix.dirname(f.path) === folder && MIGRATION_NAME_PATTERN.test(external_node_path_.posix.basename(f.path)))
+        .map((f) => ({ file: external_node_path_.posix.basename(f.path), path: f.path, sha256: f.sha256 }))
+        .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+}
+function planMigrations(applied, release) {
+    const byFile = new Map(release.map((m) => [m.file, m]));
+    const appliedFiles = new Set(applied.map((a) => a.file));
+    const drift = [];
+    for (const a of applied) {
+        const file = byFile.get(a.file);
+        if (file === undefined || file.sha256 !== a.sha256)
+            drift.push({ file: a.file, appliedSha256: a.sha256, releaseSha256: file?.sha256 });
+    }
+    return {
+        pending: release.filter((m) => !appliedFiles.has(m.file)),
+        alreadyApplied: applied.length,
+        drift,
+    };
+}
+/** What a person reads when drift stops a deploy. */
+function describeDrift(drift) {
+    return drift
+        .map((d) => d.releaseSha256 === undefined
+        ? `${d.file} was applied (sha256 ${d.appliedSha256.slice(0, 12)}…) but the release no longer ships it`
+        : `${d.file} was applied with sha256 ${d.appliedSha256.slice(0, 12)}… but the release's file has sha256 ${d.releaseSha256.slice(0, 12)}…`)
+        .join('; ');
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-errors.js
+/**
+ * Why a deploy stopped, each naming what is wrong and what to do. None carries a secret.
+ */
+/** The host is not ready for a deploy (not provisioned, no trusted key, production values missing or readable by others). */
+class HostNotReadyError extends Error {
+    name = 'HostNotReadyError';
+}
+/** A migration the database already applied differs from (or is missing in) the release. */
+class MigrationDriftError extends Error {
+    name = 'MigrationDriftError';
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/host-inspection.js
+/**
+ * The inspect phase of a deploy, and of a plan: the host read under the lock (readHostState), held
+ * to what a deploy needs before it changes anything: a trusted release key, a private production
+ * values file, a `current` that is a release folder, and no operator's halt unless the run lifts it.
+ * A deploy throws the first problem; a plan (problems) lists every one at once.
+ */
+
+
+
+/** Reads the host and refuses one that is not ready, or halted without lift-halt. */
+async function inspectHost(connection, layout, options) {
+    const state = await readHostState(connection, layout);
+    const [problem] = hostProblems(state, layout, connection.host);
+    if (problem !== undefined)
+        throw new HostNotReadyError(problem);
+    if (state.halted === undefined)
+        return { state, lifting: undefined };
+    if (!options.liftHalt)
+        throw new HostHaltedError(haltRefusal(state, connection.host), state.halted);
+    options.logger.warning(`The host is halted ${describeHalt(state.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
+    return { state, lifting: state.halted.nonce };
+}
+/** Why a halted host is refused (without lift-halt). */
+function haltRefusal(state, host) {
+    const how = state.halted === undefined ? '' : ` ${describeHalt(state.halted)}`;
+    return (`The host ${host} is halted${how}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
+        'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.');
+}
+/** Everything that keeps the host from taking a deploy, each with what to do (empty: ready). */
+function hostProblems(state, layout, host) {
+    const problems = [];
+    if (state.trustedKeys === 0) {
+        problems.push(`The host ${host} has no trusted release key in ${layout.trustDir}, so it cannot verify any release and none is deployed. ` +
+            `Provision it: put the release public key PEM in ${layout.trustDir}/ (action-provision does this), then deploy again.`);
+    }
+    if (!state.envFile.present) {
+        problems.push(`The host ${host} has no production values file ${layout.envFile}. Create it on the host from production.env.template ` +
+            '(mode 0600, owned by the deploy user); deploys never upload it.');
+    }
+    else if ((state.envFile.mode & 0o077) !== 0) {
+        problems.push(`${layout.envFile} on ${host} is readable by others (mode ${state.envFile.mode.toString(8)}). Run chmod 600 on it, then deploy again.`);
+    }
+    if (state.strayCurrent !== undefined) {
+        problems.push(`${layout.current} on ${host} points at ${JSON.stringify(state.strayCurrent)}, not at a release folder (releases/<id>). Fix it by hand before deploying.`);
+    }
+    return problems;
+}
+/** state/mode as a mode, when it is one. */
+function recordedMode(state) {
+    return state.mode === 'ARMED' || state.mode === 'DISARMED' ? state.mode : undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/compose-model.js
+/**
+ * The compose model of a release: what each compose service is made of, as far as deciding "did it
+ * change?" needs: its definition in every compose file (in -f order) and the release files it reads
+ * through bind mounts or env_file (paths relative to the project directory, which is the release
+ * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
+ * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
+ * Sign reads the same services and local paths from the release source (release-source.ts).
+ */
+
+
+
+
+function compose_model_isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
+function definitionFiles(manifest) {
+    return manifest.compose.filter((f) => f !== manifest_DIGEST_OVERRIDE_FILE);
+}
+/** Reads the compose files (name -> text), in -f order, leaving out files not given. */
+function readComposeView(files) {
+    const sections = new Map();
+    const topLevel = [];
+    const documents = [];
+    for (const file of files) {
+        const doc = (0,dist/* parse */.qg)(file.text, { merge: true, uniqueKeys: false });
+        documents.push(doc);
+        if (!compose_model_isMapping(doc))
+            continue;
+        const { services, ...rest } = doc;
+        topLevel.push({ file: file.name, rest });
+        if (!compose_model_isMapping(services))
+            continue;
+        for (const [name, section] of Object.entries(services)) {
+            const list = sections.get(name) ?? [];
+            list.push({ file: file.name, section });
+            sections.set(name, list);
+        }
+    }
+    const services = new Map();
+    for (const [name, list] of sections) {
+        const definition = JSON.stringify(list);
+        const paths = new Set();
+        for (const entry of list) {
+            for (const local of localPathsOf(name, entry.section))
+                if (local.path !== undefined)
+                    paths.add(local.path);
+        }
+        services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
+    }
+    return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
+}
+/** The services a compose document defines, in its order. */
+function composeServiceNames(document) {
+    const services = compose_model_isMapping(document) ? document['services'] : undefined;
+    return compose_model_isMapping(services) ? Object.keys(services) : [];
+}
+/** Every local path the services of a compose document use. */
+function composeLocalPaths(document) {
+    const services = compose_model_isMapping(document) ? document['services'] : undefined;
+    if (!compose_model_isMapping(services))
+        return [];
+    return Object.entries(services).flatMap(([service, section]) => localPathsOf(service, section));
+}
+function localPathsOf(service, section) {
+    if (!compose_model_isMapping(section))
+        return [];
+    const out = [];
+    const add = (written) => {
+        // Absolute, home-relative and interpolated paths are not the release's files.
+        if (written.startsWith('/') || written.startsWith('~') || written.includes('$'))
+            return;
+        const normalized = external_node_path_.posix.normalize(written).replace(/\/+$/, '');
+        const leaves = normalized === '..' || normalized.startsWith('../');
+        out.push({ service, written, path: leaves ? undefined : normalized === '.' ? '' : normalized });
+    };
+    const volumes = section['volumes'];
+    if (Array.isArray(volumes)) {
+        for (const volume of volumes) {
+            if (typeof volume === 'string') {
+                const source = volume.split(':')[0] ?? '';
+                // A named volume has no "." or "/" at the start; a relative bind mount starts with "." (./x, ../x).
+                if (source.startsWith('.'))
+                    add(source);
+            }
+            else if (compose_model_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
+                add(volume['source']);
+            }
+        }
+    }
+    const envFile = section['env_file'];
+    for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
+        if (typeof entry === 'string')
+            add(entry);
+        else if (compose_model_isMapping(entry) && typeof entry['path'] === 'string')
+            add(entry['path']);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/release-view.js
+
+
+
+/** `guess`: the compose files the release probably has (the new release's), read with its manifest. */
+async function readReleaseView(connection, layout, releaseId, guess = []) {
+    const { manifest, files } = await readInstalledRelease(connection, layout, releaseId, {
+        guess: guess.filter((f) => f !== manifest_DIGEST_OVERRIDE_FILE),
+        wanted: (m) => definitionFiles(m),
+    });
+    const compose = readComposeView(definitionFiles(manifest).map((name) => {
+        const content = files.get(name);
+        if (content === undefined)
+            throw new Error(`${layout.releaseDir(releaseId)}/${name} could not be read.`);
+        return { name, text: content.toString('utf8') };
+    }));
+    return { manifest, compose };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-host-read.js
+
+
+
+
+
+
+
+
+
+/** lock, inspect, recover; then the background reads. Sets the run's lock, lifting, previous and sameRelease. */
+async function readHost(run) {
+    const { connection, layout, logger, request, clock, signal } = run;
+    run.checkpoint();
+    run.lock = await clock.run('lock', () => acquireDeployLock(connection, {
+        layout,
+        holder: { runUrl: request.runUrl, release: run.releaseId, actor: request.actor },
+        timeoutSeconds: request.lockTimeoutSeconds,
+        ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+        logger,
+    }));
+    const heldLock = run.lock;
+    run.checkpoint();
+    const inspected = await clock.run('inspect', () => inspectHost(connection, layout, { liftHalt: request.liftHalt === true, logger }));
+    let state = inspected.state;
+    run.lifting = inspected.lifting;
+    const markedBad = state.releases.find((r) => r.id === run.releaseId)?.bad === true;
+    if (state.guards.length > 0) {
+        // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
+        const guards = state.guards;
+        state = await clock.run('recover', async () => {
+            for (const guard of guards) {
+                heldLock.assertHeld();
+                const outcome = await runGuardPlan(connection, layout, guard.release, { by: 'recovery', reason: 'the deploy that started its guard ended without confirming it' }, logger);
+                await stopGuard(connection, layout, guard.release);
+                if (outcome !== 'nothing') {
+                    run.hostChanged = true;
+                    run.recovered = guard.release;
+                    logger.warning(`Release ${guard.release} was left unconfirmed by a deploy that is gone: its return plan ran first (${outcome}).`);
+                }
+                else {
+                    logger.info(`A guard of release ${guard.release} was left by a deploy that is gone; it had nothing to return.`);
+                }
+            }
+            return readHostState(connection, layout);
+        });
+    }
+    const previous = state.current;
+    run.previous = previous;
+    run.sameRelease = previous === run.releaseId;
+    const migrationFiles = releaseMigrations(run.manifest);
+    const references = imageReferences(run.manifest.images);
+    return {
+        state,
+        markedBad,
+        previousMode: recordedMode(state),
+        migrationFiles,
+        references,
+        historyRead: previous !== undefined && migrationFiles.length > 0
+            ? clock.background('migrations-read', () => readAppliedMigrations(connection, run.project, { database: run.database, waitSeconds: request.healthTimeoutSeconds }))
+            : undefined,
+        imagesCheck: clock.background('images-check', () => findMissingImages(connection, references)),
+        previousRead: previous !== undefined && !run.sameRelease
+            ? clock.background('previous-read', () => readReleaseView(connection, layout, previous, run.manifest.compose))
+            : undefined,
+        stackRead: previous !== undefined ? clock.background('stack-read', () => readStackNow(connection, layout, run.project)) : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/change-plan.js
+/**
+ * What a deploy changes, decided before anything stops, from the running release and the new one.
+ *
+ * A service changes when its pinned image changes, its definition in the compose files changes, a
+ * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
+ * uses TITAN_MODE. Only the grouped services that change are stopped before the migrations, in the
+ * stop order of the new release's stack profile (its groups, e.g. strategies, then execution, then
+ * brain, then the operator surface). Infrastructure (the profile's other services) keeps running;
+ * Compose recreates it after the switch only if its image or definition changed, and one whose
+ * mounted configuration alone changed is restarted so that it reads the new release's files.
+ * A service that does not change keeps its container: a release that changes one service recreates
+ * only that one.
+ */
+
+
+
+function planChanges(previous, next, modes) {
+    const names = new Set([...next.compose.services.keys(), ...Object.keys(next.manifest.images)]);
+    const previousNames = previous === undefined ? new Set() : new Set([...previous.compose.services.keys(), ...Object.keys(previous.manifest.images)]);
+    const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
+    const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
+    const stopOrder = stackProfileOf(next.manifest).groups.map((g) => g.services);
+    const grouped = new Set(groupedServices(stackProfileOf(next.manifest)));
+    const services = [];
+    for (const service of [...new Set([...names, ...previousNames])].sort()) {
+        const titan = grouped.has(service);
+        const nextImage = imageOf(next.manifest, service);
+        const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
+        if (!names.has(service)) {
+            services.push({ service, reasons: ['removed'], image: '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
+            continue;
+        }
+        const reasons = [];
+        if (previous === undefined || !previousNames.has(service)) {
+            reasons.push('new');
+        }
+        else {
+            if (nextImage !== previousImage)
+                reasons.push('image');
+            const before = previous.compose.services.get(service);
+            const after = next.compose.services.get(service);
+            if (topLevelChanged || before?.definition !== after?.definition)
+                reasons.push('definition');
+            const paths = [...new Set([...(before?.releasePaths ?? []), ...(after?.releasePaths ?? [])])];
+            if (filesDiffer(previous.manifest, next.manifest, paths))
+                reasons.push('files');
+            if (modeChanged && (after?.usesMode === true || before?.usesMode === true))
+                reasons.push('mode');
+        }
+        services.push({ service, reasons, image: nextImage ?? '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
+    }
+    const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
+    const existedAndChanged = (service) => changedSet.has(service) && previousNames.has(service) && names.has(service);
+    const stopBeforeSwitch = stopOrder.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
+    const restartAfterSwitch = services
+        .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
+        .map((s) => s.service);
+    return {
+        services,
+        changed: [...changedSet].sort(),
+        stopBeforeSwitch,
+        restartAfterSwitch,
+        stopBeforeRevert: [...stopBeforeSwitch.flat(), ...restartAfterSwitch],
+    };
+}
+function imageOf(manifest, service) {
+    const image = manifest.images[service];
+    return image === undefined ? undefined : pinnedImageReference(image.image, image.digest);
+}
+/** Do the files under any of `paths` (a file or a folder of the release) differ between the two? */
+function filesDiffer(a, b, paths) {
+    if (paths.length === 0)
+        return false;
+    const under = (manifest) => JSON.stringify(manifest.files
+        .filter((f) => paths.some((p) => p === '' || f.path === p || f.path.startsWith(`${p}/`)))
+        .map((f) => [f.path, f.sha256]));
+    return under(a) !== under(b);
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ../packages/release/lib/file-hash.js
+
+
+/** sha256 (hex) and size of a file, read as a stream. */
+async function hashFile(path) {
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(path)) {
+        const bytes = chunk;
+        size += bytes.length;
+        hash.update(bytes);
+    }
+    return { sha256: hash.digest('hex'), size };
+}
+function sha256Hex(bytes) {
+    return (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/release-admission.js
+/**
+ * Whether this bundle may run on the host at all, decided before anything changes (no upload, no
+ * stop): what runs is exactly what was signed, and never an older or known-bad release by accident.
+ *
+ *  - A release id already on the host is reused only when the local manifest.json is byte-identical
+ *    to the host's copy (which the host verifies again before it is used): an edited local manifest,
+ *    or another bundle claiming the same id, would otherwise drive planning, migration hashes and
+ *    verification while the host runs its own files.
+ *  - A release older (manifest createdAt) than the one running, or one marked bad on this host
+ *    before this deploy began, is a downgrade: refused unless the deploy says allow-downgrade. (A
+ *    release this deploy's own recovery just reverted, an interrupted earlier attempt of the same
+ *    deploy, is not: it never failed, and this is its retry.)
+ *  - Every secret file the release mounts (its secrets overlay) is on the host as it must be: there,
+ *    not empty, 0600 or 0400, the deploy user's (@titan/host/secret-files).
+ */
+
+
+
+
+
+
+
+class release_admission_ReleaseRefusedError extends Error {
+    name = 'ReleaseRefusedError';
+    reason;
+    constructor(reason, message) {
+        super(message);
+        this.reason = reason;
+    }
+}
+async function admitRelease(connection, request) {
+    const { layout, state, bundle, logger } = request;
+    const manifest = bundle.manifest;
+    const id = manifest.releaseId;
+    const onHost = state.releases.find((r) => r.id === id);
+    if (onHost !== undefined) {
+        const local = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle.dir, MANIFEST_FILE));
+        const hostCopy = (await readReleaseFiles(connection, layout, id, [MANIFEST_FILE])).get(MANIFEST_FILE);
+        if (hostCopy === undefined || !hostCopy.equals(local)) {
+            throw new release_admission_ReleaseRefusedError('manifest-differs', `Release ${id} is already on ${connection.host}, but the local bundle's ${MANIFEST_FILE} is not byte-identical to the host's verified copy ` +
+                `(sha256 ${sha256Hex(local).slice(0, 12)}… here, ${hostCopy === undefined ? 'none' : `${sha256Hex(hostCopy).slice(0, 12)}…`} on the host). ` +
+                'Nothing was changed. A signed release never changes: the bundle was edited, or another bundle claims the same release id. Sign a new release.');
+        }
+        logger.info(`Release ${id} is already on the host; the local ${MANIFEST_FILE} is byte-identical to the host's copy.`);
+    }
+    const downgrades = [];
+    if (request.markedBad)
+        downgrades.push(`release ${id} is marked bad on this host (state/${id}.bad)`);
+    else if (onHost?.bad === true)
+        logger.warning(`Release ${id} was just returned from by this deploy's recovery (an earlier attempt of this deploy was interrupted); deploying it again.`);
+    if (request.running !== undefined) {
+        const running = await request.running();
+        if (Date.parse(manifest.createdAt) < Date.parse(running.createdAt)) {
+            downgrades.push(`release ${id} (created ${manifest.createdAt}) is older than release ${running.releaseId}, which runs now (created ${running.createdAt})`);
+        }
+    }
+    const secretFiles = secretHostPaths(bundle.compose.secrets);
+    if (secretFiles.length > 0) {
+        await requireSecretFiles(connection, layout, secretFiles, 'Nothing was stopped or changed.');
+        logger.info(`The ${secretFiles.length} secret file(s) the release mounts are on the host: the deploy user's, 0600 or 0400, not empty.`);
+    }
+    if (downgrades.length === 0)
+        return;
+    const what = downgrades.join(', and ');
+    if (!request.allowDowngrade) {
+        throw new release_admission_ReleaseRefusedError(request.markedBad ? 'marked-bad' : 'older', `Refused: ${what}. Nothing was changed. To deploy it anyway (a deliberate downgrade), deploy again with allow-downgrade: true; ` +
+            'to return to an earlier release after an incident, action-rollback is the tool.');
+    }
+    logger.warning(`Deploying a downgrade as asked (allow-downgrade: true): ${what}.`);
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-install.js
+/**
+ * The phases of a deploy that bring the release onto the host without touching what runs:
+ *  admit    a reused release id only with a byte-identical manifest; no downgrade (older, or
+ *           marked bad) unless allow-downgrade (release-admission.ts)
+ *  install  upload the bundle, verify it ON THE HOST, rename it to releases/<id>
+ *  plan     what changes: images, definitions, mounted files, mode (change-plan.ts)
+ *  pull     every image by digest, before anything stops
+ */
+
+
+
+
+
+/** admit, install, plan, pull. Returns the change plan (also kept on the run). */
+async function installAndPlan(run, read) {
+    const { connection, layout, logger, request, clock, releaseId } = run;
+    const { state, previousRead, references, imagesCheck } = read;
+    run.checkpoint();
+    await clock.run('admit', () => admitRelease(connection, {
+        layout,
+        state,
+        bundle: request.bundle,
+        allowDowngrade: request.allowDowngrade === true,
+        markedBad: read.markedBad,
+        running: previousRead === undefined ? undefined : async () => settled(await previousRead).manifest,
+        logger,
+    }));
+    run.checkpoint();
+    const installed = await clock.run('install', async () => {
+        run.heldLock.assertHeld();
+        return installRelease(connection, {
+            layout,
+            bundleDir: request.bundle.dir,
+            releaseId,
+            exists: state.releases.some((r) => r.id === releaseId),
+            logger,
+        });
+    });
+    run.reusedRelease = installed.reused;
+    if (!installed.reused)
+        run.hostChanged = true;
+    run.checkpoint();
+    const plan = await clock.run('plan', async () => {
+        if (run.previous !== undefined)
+            run.previousView = run.sameRelease ? run.nextView : settled(await previousRead);
+        const planned = planChanges(run.sameRelease ? run.nextView : run.previousView, run.nextView, { previous: read.previousMode, next: request.mode });
+        logPlan(planned, run.previous, logger);
+        return planned;
+    });
+    run.plan = plan;
+    run.checkpoint();
+    await clock.run('pull', async () => {
+        run.heldLock.assertHeld();
+        const missing = settled(await imagesCheck);
+        logger.info(`Images by digest: ${references.length - missing.length} of ${references.length} already on the host${missing.length > 0 ? `; pulling ${missing.length}` : ''}.`);
+        await pullImages(connection, missing, logger);
+    });
+    return plan;
+}
+function logPlan(plan, previous, logger) {
+    if (previous === undefined) {
+        logger.info(`First release on this host: ${plan.services.length} services to create.`);
+        return;
+    }
+    const changed = plan.services.filter((s) => s.reasons.length > 0);
+    if (changed.length === 0) {
+        logger.info(`Nothing changes against release ${previous}: no service is stopped or recreated.`);
+        return;
+    }
+    for (const s of changed)
+        logger.info(`${s.service}: ${s.reasons.join(', ')}`);
+    logger.info(`To stop before the migrations: ${plan.stopBeforeSwitch.map((g) => g.join(', ')).join(' -> ') || 'nothing'}.`);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/migration-content.js
+const REFUSED_TRANSACTION = new Map([
+    ['BEGIN', 'starts a transaction of its own'],
+    ['START', 'starts a transaction of its own'],
+    ['COMMIT', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
+    ['END', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
+    ['ROLLBACK', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
+    ['ABORT', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
+    ['PREPARE', 'ends the deployer\u2019s transaction as a prepared transaction'],
+]);
+const TRANSACTION_FIX = 'Remove it: the deployer runs each migration in one transaction with its history row (SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine)';
+/** Every problem of a migration's text, in order of lines. */
+function migrationContentProblems(text) {
+    const problems = [];
+    const statements = [];
+    let current;
+    let line = 1;
+    let bracketDepth = 0;
+    let atomicDepth = 0;
+    let i = 0;
+    const n = text.length;
+    const at = (k) => text[k] ?? '';
+    const isIdent = (c) => /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
+    const advanceTo = (end) => {
+        for (let k = i; k < end && k < n; k += 1)
+            if (text[k] === '\n')
+                line += 1;
+        i = end;
+    };
+    const endStatement = () => {
+        if (current !== undefined)
+            statements.push(current);
+        current = undefined;
+        bracketDepth = 0;
+    };
+    while (i < n) {
+        const c = at(i);
+        const next = at(i + 1);
+        if (c === '\n') {
+            line += 1;
+            i += 1;
+            continue;
+        }
+        if (/\s/.test(c)) {
+            i += 1;
+            continue;
+        }
+        if (c === '-' && next === '-') {
+            const eol = text.indexOf('\n', i);
+            i = eol < 0 ? n : eol;
+            continue;
+        }
+        if (c === '/' && next === '*') {
+            const start = line;
+            let depth = 0;
+            let k = i;
+            for (; k < n; k += 1) {
+                if (text[k] === '/' && text[k + 1] === '*') {
+                    depth += 1;
+                    k += 1;
+                }
+                else if (text[k] === '*' && text[k + 1] === '/') {
+                    depth -= 1;
+                    k += 1;
+                    if (depth === 0)
+                        break;
+                }
+            }
+            if (depth !== 0) {
+                problems.push(unterminated(start, '/*', 'a block comment'));
+                break;
+            }
+            advanceTo(k + 1);
+            continue;
+        }
+        if (c === "'" || c === '"') {
+            const escapes = c === "'" && /[Ee]/.test(at(i - 1)) && !isIdent(at(i - 2));
+            const start = line;
+            let k = i + 1;
+            for (; k < n; k += 1) {
+                if (escapes && text[k] === '\\') {
+                    k += 1;
+                    continue;
+                }
+                if (text[k] === c) {
+                    if (text[k + 1] === c) {
+                        k += 1;
+                        continue;
+                    }
+                    break;
+                }
+            }
+            if (k >= n) {
+                problems.push(unterminated(start, c, c === "'" ? 'a string' : 'a quoted identifier'));
+                break;
+            }
+            current ??= { line: start, words: [], raw: [] };
+            current.words.push(c === "'" ? "'" : '"');
+            current.raw.push(c);
+            advanceTo(k + 1);
+            continue;
+        }
+        if (c === '$' && !isIdent(at(i - 1))) {
+            const tag = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(text.slice(i, i + 64));
+            if (tag !== null) {
+                const start = line;
+                const close = text.indexOf(tag[0], i + tag[0].length);
+                if (close < 0) {
+                    problems.push(unterminated(start, tag[0], 'a dollar-quoted body'));
+                    break;
+                }
+                current ??= { line: start, words: [], raw: [] };
+                current.words.push('$$');
+                current.raw.push('$$');
+                advanceTo(close + tag[0].length);
+                continue;
+            }
+        }
+        if (c === '\\') {
+            const command = /^\\([A-Za-z]+|[^A-Za-z\s])/.exec(text.slice(i))?.[0] ?? '\\';
+            problems.push({
+                kind: 'meta-command',
+                line,
+                found: command,
+                message: `holds the psql meta-command ${command}, which psql runs instead of sending it to the database (\\q would end psql before the history row, \\! runs a shell)`,
+                fix: 'Remove it: a migration is SQL only',
+            });
+            const eol = text.indexOf('\n', i);
+            i = eol < 0 ? n : eol;
+            continue;
+        }
+        if (c === ':' && next === ':') {
+            i += 2;
+            continue;
+        }
+        if (c === ':' && (next === "'" || next === '"' || (next === '{' && at(i + 2) === '?'))) {
+            const found = /^:('[^']*'?|"[^"]*"?|\{\?[^}]*\}?)/.exec(text.slice(i))?.[0] ?? ':';
+            problems.push({
+                kind: 'variable',
+                line,
+                found,
+                message: `reads the psql variable ${found}, which psql replaces with its own value before the database sees it`,
+                fix: 'Write the value itself: a migration is the same SQL on every host',
+            });
+            i += found.length;
+            continue;
+        }
+        if (c === '[')
+            bracketDepth += 1;
+        if (c === ']')
+            bracketDepth = Math.max(0, bracketDepth - 1);
+        if (c === ';') {
+            if (atomicDepth === 0)
+                endStatement();
+            i += 1;
+            continue;
+        }
+        if (isIdent(c) && !/[0-9$]/.test(c)) {
+            let k = i;
+            while (k < n && isIdent(at(k)))
+                k += 1;
+            const word = text.slice(i, k).toUpperCase();
+            current ??= { line, words: [], raw: [] };
+            current.words.push(word);
+            current.raw.push(text.slice(i, k));
+            if (current.words[0] === 'CREATE') {
+                const previous = current.words.at(-2);
+                if (word === 'ATOMIC' && previous === 'BEGIN')
+                    atomicDepth += 1;
+                else if (atomicDepth > 0 && word === 'CASE')
+                    atomicDepth += 1;
+                else if (atomicDepth > 0 && word === 'END')
+                    atomicDepth -= 1;
+            }
+            i = k;
+            continue;
+        }
+        current ??= { line, words: [], raw: [] };
+        i += 1;
+    }
+    endStatement();
+    for (const statement of statements) {
+        const problem = statementProblem(statement);
+        if (problem !== undefined)
+            problems.push(problem);
+    }
+    return problems.sort((a, b) => a.line - b.line);
+}
+function statementProblem(statement) {
+    const [first = '', second = '', third = ''] = statement.words;
+    if (first === 'COPY' && statement.words.some((w, k) => w === 'FROM' && statement.words[k + 1] === 'STDIN')) {
+        return {
+            kind: 'copy-stdin',
+            line: statement.line,
+            found: 'COPY ... FROM STDIN',
+            message: 'copies FROM STDIN, so psql would read the rest of its input, the history row included, as the data',
+            fix: 'Load the rows with INSERT statements instead',
+        };
+    }
+    const refused = REFUSED_TRANSACTION.get(first);
+    if (refused === undefined)
+        return undefined;
+    if (first === 'START' && second !== 'TRANSACTION')
+        return undefined;
+    if (first === 'PREPARE' && second !== 'TRANSACTION')
+        return undefined;
+    if (first === 'ROLLBACK' && (second === 'TO' || ((second === 'WORK' || second === 'TRANSACTION') && third === 'TO')))
+        return undefined;
+    const found = statement.raw.slice(0, ['TRANSACTION', 'WORK', 'PREPARED', 'AND'].includes(second) ? 2 : 1).join(' ');
+    return { kind: 'transaction', line: statement.line, found, message: `controls its own transaction (${found}): it ${refused}`, fix: TRANSACTION_FIX };
+}
+function unterminated(line, opener, what) {
+    return {
+        kind: 'unterminated',
+        line,
+        found: opener,
+        message: `opens ${what} (${opener}) that is never closed, so psql would read the history row as part of it`,
+        fix: 'Close it',
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migration-content-check.js
+/**
+ * The host's own check of the migrations a deploy is about to apply, before anything stops: each
+ * pending migration is read back from the release folder the host verified (its bytes checked
+ * against the manifest's sha256 once more), and held to the release package's migration content
+ * rule (`@titan/release/migration-content`), the same rule the gatekeeper applies to the release
+ * source: no transaction control, no psql meta-command or variable, no COPY FROM STDIN, no unclosed
+ * quote. A bundle that skipped the gate, or was signed from a source the gate never saw, is refused
+ * here.
+ */
+
+
+
+
+/** Its problems are `file:line what`, one a problem. */
+class MigrationContentError extends ProblemsError {
+    name = 'MigrationContentError';
+}
+async function checkMigrationContent(connection, layout, releaseId, pending) {
+    if (pending.length === 0)
+        return;
+    const files = await readReleaseFiles(connection, layout, releaseId, pending.map((m) => m.path));
+    const problems = [];
+    const fixes = new Set();
+    for (const migration of pending) {
+        const bytes = files.get(migration.path);
+        if (bytes === undefined)
+            throw new Error(`${layout.releaseDir(releaseId)}/${migration.path} could not be read back from the host.`);
+        const sha256 = (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+        if (sha256 !== migration.sha256) {
+            throw new Error(`${layout.releaseDir(releaseId)}/${migration.path} on the host does not match its sha256 in the manifest; the release folder was altered after it was verified.`);
+        }
+        for (const problem of migrationContentProblems(bytes.toString('utf8'))) {
+            problems.push(`${migration.path}:${problem.line} ${problem.message}`);
+            fixes.add(problem.fix);
+        }
+    }
+    if (problems.length > 0) {
+        throw new MigrationContentError(`The host refuses to apply the migrations of release ${releaseId}: ${problems.join('; ')}. Nothing was stopped and no migration ran. ` +
+            `${[...fixes].join('. ')}; then sign a new release (the gatekeeper refuses the same files).`, problems);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migration-record.js
+
+
+
+
+class MigrationNotRecordedError extends Error {
+    name = 'MigrationNotRecordedError';
+    file;
+    constructor(file, message) {
+        super(message);
+        this.file = file;
+    }
+}
+async function requireMigrationRecorded(connection, target, request) {
+    const { migration, releaseId } = request;
+    const database = request.database;
+    const { stdout } = await host_script_runHostScript(connection, null, 'titan-check-migration-record', [migration.file, database.service, database.user, database.database, MIGRATIONS_TABLE, ...compose_command_composeArgv(target, [])], { timeoutMs: 120_000 });
+    const found = (lastRecord(stdout, 'recorded') ?? []).join(' ');
+    if (found === `${migration.sha256} ${releaseId}`)
+        return;
+    throw new MigrationNotRecordedError(migration.file, `Migration ${migration.file} ran, but its history row is ${found === '' ? 'missing from' : `not the one written to (found ${JSON.stringify(found.slice(0, 100))})`} ${MIGRATIONS_TABLE}: ` +
+        'what it changed may be in the database without a record, and a later deploy would apply it again. ' +
+        `Inspect the database by hand (the history table, and any rule or trigger on it) and record or undo ${migration.file} before deploying again.`);
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/pending-migrations.js
+
+
+/** Applies `pending` in order through `target`'s database service; returns the files applied. */
+async function applyPendingMigrations(connection, target, request, pending, logger) {
+    const { releaseDir, releaseId, database, work } = request;
+    const applied = [];
+    for (const migration of pending) {
+        request.beforeEach?.();
+        await applyMigration(connection, target, { releaseDir, releaseId, migration, database, work }, logger);
+        await requireMigrationRecorded(connection, target, { migration, releaseId, database });
+        applied.push(migration.file);
+        request.onApplied?.(migration.file);
+    }
+    return applied;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-migrations.js
+/**
+ * The database phases of a deploy:
+ *  migrations-check  the database's migration history against the release (drift refused), and the
+ *                    host's copy of each pending migration against the migration content rule
+ *  migrate           each pending migration in one transaction, its history row read back
+ */
+
+
+
+
+
+
+
+
+
+/** migrations-check (skipped for a release without migrations). Returns the pending migrations. */
+async function checkMigrations(run, read) {
+    const { connection, layout, logger, request, clock, releaseId, manifest, database, project } = run;
+    const { migrationFiles, historyRead } = read;
+    run.checkpoint();
+    const readHistory = () => readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds });
+    const migrationPlan = migrationFiles.length === 0
+        ? undefined
+        : await clock.run('migrations-check', async () => {
+            let applied;
+            if (historyRead === undefined) {
+                // A fresh host: the database of the new (verified) release starts first.
+                run.hostChanged = true;
+                await upServices(connection, releaseTarget(layout, project, releaseId, manifest.compose, request.mode), [database.service], logger);
+                applied = await readHistory();
+            }
+            else {
+                try {
+                    applied = settled(await historyRead);
+                }
+                catch (error) {
+                    const previousView = run.previousView;
+                    if (!(error instanceof DatabaseNotRunningError) || previousView === undefined)
+                        throw error;
+                    // The running release's stack is stopped or down (`docker compose stop`, taken down, the
+                    // host restarted without it): its own database starts again first. Infrastructure of the
+                    // running release, not a change; the start phase brings up the rest.
+                    logger.warning(`${error.message} Starting ${database.service} of the running release ${run.previous ?? ''} to read the migration history.`);
+                    run.hostChanged = true;
+                    await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, read.previousMode ?? REVERT_MODE), [database.service], logger);
+                    applied = await readHistory();
+                }
+            }
+            const planned = planMigrations(applied, migrationFiles);
+            if (planned.drift.length > 0) {
+                throw new MigrationDriftError(`Migration drift: ${describeDrift(planned.drift)}. Nothing was stopped. An applied migration must never change: ` +
+                    'restore the file as it was applied and put the change in a new, higher-numbered migration.');
+            }
+            await checkMigrationContent(connection, layout, releaseId, planned.pending);
+            logger.info(`${planned.alreadyApplied} migration(s) already applied; ${planned.pending.length} to apply: ${planned.pending.map((m) => m.file).join(', ') || 'none'}.`);
+            return planned;
+        });
+    if (migrationFiles.length === 0)
+        clock.skip('migrations-check');
+    run.migrations = { alreadyApplied: migrationPlan?.alreadyApplied ?? 0, applied: [], pending: migrationPlan?.pending.map((m) => m.file) ?? [] };
+    return migrationPlan?.pending ?? [];
+}
+/** migrate (skipped when nothing is pending): against the running stack, else the new release's. */
+async function applyMigrations(run, pending, runningTarget) {
+    const { connection, layout, logger, request, clock, releaseId, manifest, database, project } = run;
+    run.checkpoint();
+    if (pending.length === 0) {
+        clock.skip('migrate');
+        return;
+    }
+    await clock.run('migrate', async () => {
+        const heldLock = run.heldLock;
+        heldLock.assertHeld();
+        const target = runningTarget ?? releaseTarget(layout, project, releaseId, manifest.compose, request.mode);
+        const applied = [];
+        try {
+            await applyPendingMigrations(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, database, work: { token: heldLock.token, stateDir: layout.stateDir }, beforeEach: () => run.checkpoint(), onApplied: (file) => applied.push(file) }, pending, logger);
+        }
+        finally {
+            run.migrations = { ...run.migrations, applied };
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-mode.js
+
+async function recordStackMode(connection, layout, mode) {
+    await host_script_runHostScript(connection, layout, 'titan-record-mode', [mode], { timeoutMs: 30_000 });
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/compose-work.js
+function composeWork(plan, now, running) {
+    const up = (why) => ({ up: true, why });
+    if (running.release === undefined)
+        return up('first release on this host: the stack is created');
+    if (plan.changed.length > 0)
+        return up(`${plan.changed.length} service(s) change: ${plan.changed.join(', ')}`);
+    if (running.lifting)
+        return up('the halt is lifted: the trading services start again');
+    if (now === undefined)
+        return up('the stack could not be read');
+    const record = now.record;
+    if (record === undefined)
+        return up('no record of the last start of the stack on the host');
+    if (record.release !== running.release)
+        return up(`the stack was last started from release ${record.release}, not from ${running.release}, which is current`);
+    if (record.mode !== running.mode)
+        return up(`the last recorded start of the stack was in mode ${record.mode}; this deploy starts it ${running.mode}`);
+    if (now.shared !== 'same')
+        return up('the files under shared/ (production values, secrets) changed since the last start');
+    const recorded = new Map(record.containers.map((c) => [c.id, c.service]));
+    for (const container of now.containers) {
+        const service = recorded.get(container.id);
+        if (service === undefined)
+            return up(`${container.service || container.id.slice(0, 12)} has a container the last start did not leave`);
+        if (container.state !== 'running')
+            return up(`${container.service} is ${container.state}`);
+    }
+    const present = new Set(now.containers.map((c) => c.id));
+    const gone = record.containers.find((c) => !present.has(c.id));
+    if (gone !== undefined)
+        return up(`the container of ${gone.service} that the last start left is gone`);
+    if (now.containers.length === 0)
+        return up('the project has no container');
+    return {
+        up: false,
+        why: `nothing changes against release ${running.release}, and its ${now.containers.length} containers run as its last start left them (same mode, shared/ unchanged)`,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-start.js
+/**
+ * The phases of a deploy that put the new release in place:
+ *  switch  flip current atomically (not for a redeploy of the running release)
+ *  start   state/mode, then docker compose up -d --remove-orphans from current (TITAN_MODE set
+ *          explicitly), unless Compose has nothing to do (compose-work.ts); an operator's halt this
+ *          run lifts (lift-halt) is lifted just before, unless a newer one came meanwhile
+ */
+
+
+
+
+
+
+
+/** switch, then start. */
+async function switchAndStart(run, read, plan) {
+    const { connection, layout, logger, request, clock, releaseId, project } = run;
+    run.checkpoint();
+    if (!run.sameRelease) {
+        await clock.run('switch', async () => {
+            run.heldLock.assertHeld();
+            run.stackTouched = true;
+            await switchCurrent(connection, layout, releaseId);
+            logger.info(`current -> releases/${releaseId}`);
+        });
+    }
+    else {
+        logger.info(`Release ${releaseId} is already current: no switch; its stack is converged and verified again.`);
+        clock.skip('switch');
+    }
+    run.checkpoint();
+    const liftsHalt = run.lifting !== undefined;
+    await checkNoNewHalt(connection, layout, run.lifting, 'before the stack was started');
+    if (run.lifting !== undefined) {
+        const newer = await liftHaltMark(connection, layout, run.lifting);
+        if (newer !== undefined) {
+            throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this deploy ran: it stops before starting anything.`, newer);
+        }
+        logger.warning('The operator\'s halt is lifted (lift-halt: true): the stack starts.');
+        run.lifting = undefined;
+    }
+    const nextTarget = currentTarget(layout, project, run.manifest.compose, request.mode);
+    const stackNow = read.stackRead === undefined ? undefined : await read.stackRead;
+    const compose = composeWork(plan, stackNow?.ok === true ? stackNow.value : undefined, { release: run.previous, mode: request.mode, lifting: liftsHalt });
+    await clock.run('start', async () => {
+        run.heldLock.assertHeld();
+        run.stackTouched = true;
+        await recordStackMode(connection, layout, request.mode);
+        if (!compose.up) {
+            logger.info(`Compose has nothing to do (${compose.why}): docker compose up is not run.`);
+            return;
+        }
+        logger.info(`Compose has work: ${compose.why}.`);
+        await upStack(connection, nextTarget, logger);
+        await restartServices(connection, nextTarget, plan.restartAfterSwitch, logger);
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy.js
+
+
+
+
+
+
+
+
+async function deployRelease(connection, request) {
+    const run = new DeployRun(connection, request);
+    const { signal } = request;
+    signal?.addEventListener('abort', run.cancel, { once: true });
+    try {
+        const read = await readHost(run);
+        const plan = await installAndPlan(run, read);
+        const pending = await checkMigrations(run, read);
+        const runningTarget = await guardAndStop(run, read, plan, pending);
+        await applyMigrations(run, pending, runningTarget);
+        await switchAndStart(run, read, plan);
+        await verifyAndConfirm(run);
+        await keepReleases(run, read.state);
+    }
+    catch (error) {
+        await deploy_ending_endAfterError(run, error);
+    }
+    finally {
+        signal?.removeEventListener('abort', run.cancel);
+        if (!run.journalWritten)
+            await run.writeJournal();
+        await run.lock?.release();
+    }
+    return run.outcome();
+}
+
 ;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(7362);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/host-key-pins.js
@@ -77292,10 +79061,6 @@ async function streamCommand(session, command, destination, options = {}) {
     return { exitCode: outcome.exitCode, bytes: outcome.bytes, stderrTail: outcome.stderrTail, durationMs: outcome.durationMs };
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: external "node:fs/promises"
-const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ../packages/ssh/lib/tar-writer.js
 /**
  * A streaming tar (POSIX ustar, with pax extended headers for long names, long link targets and
@@ -77379,7 +79144,7 @@ function entryHeaders(fields) {
     return blocks;
 }
 async function* fileContent(path, size) {
-    const handle = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
+    const handle = await (0,promises_namespaceObject.open)(path, 'r');
     try {
         let remaining = size;
         while (remaining > 0) {
@@ -77401,12 +79166,12 @@ async function* fileContent(path, size) {
 }
 async function scanInto(root, archivePath, options, out) {
     const localPath = archivePath === './' ? root : (0,external_node_path_.join)(root, archivePath);
-    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(localPath);
+    const info = await (0,promises_namespaceObject.lstat)(localPath);
     const mtime = Math.floor(info.mtimeMs / 1000);
     if (info.isDirectory()) {
         out.push({ archivePath: archivePath.endsWith('/') ? archivePath : `${archivePath}/`, localPath, type: 'directory', mode: info.mode, size: 0, mtime });
         const names = [];
-        for await (const dirent of await (0,external_node_fs_promises_namespaceObject.opendir)(localPath))
+        for await (const dirent of await (0,promises_namespaceObject.opendir)(localPath))
             names.push(dirent.name);
         names.sort();
         for (const name of names) {
@@ -77420,7 +79185,7 @@ async function scanInto(root, archivePath, options, out) {
         if (options.symlinks === 'refuse') {
             throw new UploadError(`${localPath} is a symbolic link and symbolic links were refused for this upload; replace it with the file it points to or allow symlinks.`);
         }
-        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,external_node_fs_promises_namespaceObject.readlink)(localPath) });
+        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,promises_namespaceObject.readlink)(localPath) });
     }
     else {
         throw new UploadError(`${localPath} is not a regular file, directory or symbolic link (a socket, FIFO or device) and cannot be uploaded.`);
@@ -77431,7 +79196,7 @@ async function scanInto(root, archivePath, options, out) {
  * before anything is sent: an UploadError names the offending path.
  */
 async function scanTree(root, options = {}) {
-    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(root);
+    const info = await (0,promises_namespaceObject.lstat)(root);
     if (!info.isDirectory())
         throw new UploadError(`${root} is not a directory; upload a single file with uploadFile().`);
     const out = [];
@@ -77545,7 +79310,7 @@ async function uploadFile(session, source, remotePath, options = {}) {
     let stdin;
     let bytes = 0;
     if (typeof source === 'string') {
-        const info = await (0,external_node_fs_promises_namespaceObject.stat)(source);
+        const info = await (0,promises_namespaceObject.stat)(source);
         if (!info.isFile())
             throw new SshConfigError(`${source} is not a regular file.`);
         mode ??= info.mode & 0o7777;
@@ -77765,7 +79530,7 @@ class SshConnection {
                 this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
                 const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
                 // Unreferenced: once the commands have stopped, this wait must not keep the process alive.
-                await Promise.race([stops, (0,promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000, undefined, { ref: false })]);
+                await Promise.race([stops, (0,external_node_timers_promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000, undefined, { ref: false })]);
             }
             await Promise.all([...this.#forwards].map((forward) => forward.close()));
             await new Promise((resolve) => {
@@ -78022,9 +79787,364 @@ async function connectSsh(given) {
             const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
             const delay = Math.round(base * (0.8 + Math.random() * 0.4));
             logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
-            await (0,promises_namespaceObject.setTimeout)(delay);
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
         }
     }
+}
+
+;// CONCATENATED MODULE: ../packages/fleet/lib/host-steps.js
+/**
+ * What a rolling change does on ONE host of the fleet, each over one SSH connection of its own
+ * (opened for the step, closed at its end, so the runner holds at most one per host in flight):
+ *
+ *  reach   connect with the host's own pinned keys and close: before anything changes anywhere,
+ *          every host must answer with a pinned key (an unreachable host or a changed key stops
+ *          the fleet before the first deploy).
+ *  deploy  packages/deploy's deployRelease, the host's own deploy lock, guard and journal.
+ *  revert  packages/rollback's rollbackStack (mode rollback) to the release the host ran before.
+ * The logger names the host on every line; a parallel batch cannot nest groups, so a host's
+ * phases are lines, not groups.
+ */
+
+
+
+
+
+/** The fleet's settings with this host's own app dir and project, when it names them. */
+function settingsFor(host, settings) {
+    return {
+        ...settings,
+        ...(host.appDir !== undefined ? { layout: new HostLayout(host.appDir) } : {}),
+        ...(host.project !== undefined ? { project: host.project } : {}),
+    };
+}
+/** Counts the connections the runner holds (for the summary and the benchmark). */
+class ConnectionCount {
+    current = 0;
+    peak = 0;
+    opened = 0;
+    add() {
+        this.current += 1;
+        this.opened += 1;
+        this.peak = Math.max(this.peak, this.current);
+    }
+    remove() {
+        this.current -= 1;
+    }
+}
+class HostSteps {
+    credentials;
+    count;
+    logger;
+    constructor(credentials, count, logger) {
+        this.credentials = credentials;
+        this.count = count;
+        this.logger = logger;
+    }
+    /** A logger whose lines start with `[name]`. */
+    hostLogger(host) {
+        const p = `[${host.name}] `;
+        const base = this.logger;
+        return {
+            debug: (m) => base.debug(p + m),
+            info: (m) => base.info(p + m),
+            warning: (m) => base.warning(p + m),
+            error: (m) => base.error(p + m),
+            group: async (name, run) => {
+                base.info(`${p}▶ ${name}`);
+                return run();
+            },
+        };
+    }
+    async withConnection(host, logger, work) {
+        const connection = await connectSsh({
+            host: host.address,
+            port: host.port,
+            username: host.user,
+            privateKey: this.credentials.privateKey,
+            ...(this.credentials.passphrase !== undefined ? { passphrase: this.credentials.passphrase } : {}),
+            hostKeys: host.knownHosts,
+            ...(this.credentials.retry !== undefined ? { retry: this.credentials.retry } : {}),
+            logger,
+        });
+        this.count.add();
+        try {
+            return await work(connection);
+        }
+        finally {
+            await connection.close();
+            this.count.remove();
+        }
+    }
+    /** undefined when the host answers with a pinned key; otherwise how it failed, naming it. */
+    async reach(host) {
+        try {
+            await this.withConnection(host, this.hostLogger(host), () => Promise.resolve());
+            return undefined;
+        }
+        catch (error) {
+            const keyRefused = error instanceof HostKeyMismatchError;
+            return {
+                result: keyRefused ? 'host-key-refused' : 'unreachable',
+                message: `${host.name} (${host.address} port ${host.port}) ${keyRefused ? 'presented a host key that is not pinned for it' : 'cannot be reached'}: ${describeError(error)}`,
+            };
+        }
+    }
+    deploy(host, fleetSettings, signal) {
+        const logger = this.hostLogger(host);
+        const settings = settingsFor(host, fleetSettings);
+        return this.withConnection(host, logger, (connection) => deployRelease(connection, { ...settings, logger, ...(signal !== undefined ? { signal } : {}) }));
+    }
+    revert(host, to, fleetSettings, revert, reason) {
+        const logger = this.hostLogger(host);
+        const settings = settingsFor(host, fleetSettings);
+        return this.withConnection(host, logger, (connection) => rollbackStack(connection, {
+            layout: settings.layout,
+            project: settings.project,
+            mode: 'rollback',
+            to: { kind: 'release', id: to },
+            reason,
+            actor: settings.actor,
+            runUrl: settings.runUrl,
+            halt: revert.halt,
+            lockTimeoutSeconds: settings.lockTimeoutSeconds,
+            ...(settings.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds } : {}),
+            healthTimeoutSeconds: settings.healthTimeoutSeconds,
+            stopTimeoutSeconds: revert.stopTimeoutSeconds,
+            logger,
+            ...(settings.verifyPollMs !== undefined ? { verifyPollMs: settings.verifyPollMs } : {}),
+        }));
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/fleet/lib/rolling-batches.js
+/**
+ * The order a rolling change goes through a fleet: the first host alone (the barrier: it must
+ * deploy and verify before any other host starts), then the others in the listed order,
+ * `batchSize` at a time. Each batch runs in parallel; the next starts only when the whole batch
+ * succeeded.
+ */
+function rollingBatches(hosts, batchSize) {
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+        throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+    const [first, ...rest] = hosts;
+    if (first === undefined)
+        return [];
+    const batches = [[first]];
+    for (let i = 0; i < rest.length; i += batchSize)
+        batches.push(rest.slice(i, i + batchSize));
+    return batches;
+}
+/** Runs `work` over `items`, at most `limit` at once, in order; resolves with every result in order. */
+async function eachLimited(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: ../packages/fleet/lib/over-hosts.js
+
+
+
+async function overHosts(request) {
+    const { hosts, batchSize, logger, signal } = request;
+    const started = performance.now();
+    const count = new ConnectionCount();
+    const steps = new HostSteps(request.credentials, count, logger);
+    const batches = rollingBatches(hosts, batchSize);
+    const rows = batches.flatMap((batch, index) => batch.map((host) => ({ host, batch: index + 1, result: 'not-started', value: undefined, message: undefined, durationMs: 0 })));
+    let cancelled = false;
+    for (const [index, batch] of batches.entries()) {
+        if (signal?.aborted === true) {
+            cancelled = true;
+            for (const row of rows.filter((r) => r.batch > index))
+                row.result = 'cancelled';
+            break;
+        }
+        const title = index === 0 ? `${request.what}, batch 1 of ${batches.length}: ${batch[0]?.name ?? ''} first` : `${request.what}, batch ${index + 1} of ${batches.length}: ${batch.map((h) => h.name).join(', ')}`;
+        const batchRows = rows.filter((r) => r.batch === index + 1);
+        await logger.group(title, () => eachLimited(batchRows, batchSize, (row) => workOn(steps, row, request)));
+        if (request.stopOnFailure && batchRows.some((r) => r.result !== 'done'))
+            break;
+    }
+    return {
+        rows,
+        batches: batches.length,
+        failed: rows.filter((r) => r.result !== 'done' && r.result !== 'not-started' && r.result !== 'cancelled'),
+        cancelled,
+        peakConnections: count.peak,
+        connectionsOpened: count.opened,
+        durationMs: performance.now() - started,
+    };
+}
+async function workOn(steps, row, request) {
+    const started = performance.now();
+    const { host } = row;
+    const logger = steps.hostLogger(host);
+    let connected = false;
+    try {
+        const value = await steps.withConnection(host, logger, (connection) => {
+            connected = true;
+            return request.work(host, connection, logger);
+        });
+        row.value = value;
+        row.message = request.failure(value);
+        row.result = row.message === undefined ? 'done' : 'failed';
+    }
+    catch (error) {
+        const where = `${host.name} (${host.address} port ${host.port})`;
+        if (connected) {
+            row.result = 'failed';
+            row.message = `${where}: ${describeError(error)}`;
+        }
+        else if (error instanceof HostKeyMismatchError) {
+            row.result = 'host-key-refused';
+            row.message = `${where} presented a host key that is not pinned for it: ${describeError(error)}`;
+        }
+        else {
+            row.result = 'unreachable';
+            row.message = `${where} cannot be reached: ${describeError(error)}`;
+        }
+    }
+    finally {
+        row.durationMs = performance.now() - started;
+    }
+    logger.info(row.result === 'done' ? `${request.what}: done in ${Math.round(row.durationMs / 1000)} s` : `${request.what}: ${row.result}: ${row.message ?? ''}`);
+}
+
+;// CONCATENATED MODULE: ./lib/rollback-request.js
+/** The rollback request of this action's settings, for one host (its app dir and project). */
+
+function rollbackRequestOf(settings, target, logger, signal) {
+    return {
+        layout: new HostLayout(target.appDir),
+        project: target.project,
+        mode: settings.mode,
+        to: settings.to,
+        reason: settings.reason,
+        actor: settings.actor,
+        runUrl: settings.runUrl,
+        halt: {
+            address: settings.natsAddress,
+            user: settings.natsUser,
+            password: settings.natsPassword,
+            subject: settings.haltSubject,
+            responder: settings.haltResponder,
+            hmacSecret: settings.hmacSecret,
+            timeoutSeconds: settings.haltTimeoutSeconds,
+        },
+        lockTimeoutSeconds: settings.lockTimeoutSeconds,
+        heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
+        healthTimeoutSeconds: settings.healthTimeoutSeconds,
+        stopTimeoutSeconds: settings.stopTimeoutSeconds,
+        logger,
+        ...(signal !== undefined ? { signal } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./lib/fleet-rollback-run.js
+/**
+ * A rollback (or stop) with `hosts`: packages/rollback's rollbackStack on every host, each over its
+ * own connection under its own lock, in the rolling order (the first host alone, then `batch-size`
+ * at a time). A host that fails stops the hosts after its batch (they are not started, and said so):
+ * an operator then looks at the failed host before the rest of the fleet changes. Outputs: `result`
+ * (the mode's result when every host reached it, else failed or cancelled), `release-id` (the one
+ * release every host is on, or empty), `halt-acknowledged` (on every host), `hosts` (a JSON row per
+ * host). The job summary has a row per host.
+ */
+
+
+
+
+
+
+
+const RESULT = {
+    done: '✅',
+    failed: '❌ failed',
+    unreachable: '❌ unreachable',
+    'host-key-refused': '⛔ host key refused',
+    'not-started': '⏸️ not started',
+    cancelled: '⏹️ cancelled',
+};
+async function runFleetRollback(settings, fleet, logger, signal) {
+    core/* setOutput */.uH('result', 'failed');
+    core/* setOutput */.uH('release-id', '');
+    core/* setOutput */.uH('halt-acknowledged', 'false');
+    const outcome = await overHosts({
+        hosts: fleet.hosts,
+        batchSize: fleet.batchSize,
+        stopOnFailure: true,
+        credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}) },
+        what: settings.mode === 'rollback' ? 'Roll back' : 'Stop',
+        logger,
+        ...(signal !== undefined ? { signal } : {}),
+        work: (host, connection, hostLogger) => rollbackStack(connection, rollbackRequestOf(settings, { appDir: host.appDir ?? settings.appDir, project: host.project ?? settings.project }, hostLogger, signal)),
+        failure: (o) => o.result === 'failed' || o.result === 'cancelled' ? `${o.error?.message.split('\n')[0] ?? `the ${settings.mode} did not complete`}${o.hostStatus !== undefined ? ` The host: ${o.hostStatus}.` : ''}` : undefined,
+    });
+    const done = outcome.rows.filter((r) => r.result === 'done');
+    const everyHost = done.length === outcome.rows.length;
+    const cancelled = outcome.cancelled || outcome.rows.some((r) => r.value?.result === 'cancelled');
+    const results = new Set(done.map((r) => r.value?.result));
+    const afters = new Set(outcome.rows.map((r) => r.value?.releaseAfter));
+    const result = everyHost && results.size === 1 ? String([...results][0]) : cancelled ? 'cancelled' : 'failed';
+    core/* setOutput */.uH('result', result);
+    core/* setOutput */.uH('release-id', everyHost && afters.size === 1 ? ([...afters][0] ?? '') : '');
+    core/* setOutput */.uH('halt-acknowledged', outcome.rows.every((r) => r.value?.halt.acknowledged === true) ? 'true' : 'false');
+    core/* setOutput */.uH('hosts', JSON.stringify(outcome.rows.map((r) => ({
+        name: r.host.name,
+        address: r.host.address,
+        port: r.host.port,
+        batch: r.batch,
+        result: r.value?.result ?? r.result,
+        releaseBefore: r.value?.releaseBefore ?? null,
+        releaseAfter: r.value?.releaseAfter ?? null,
+        haltAcknowledged: r.value?.halt.acknowledged ?? false,
+        message: r.message ?? null,
+        durationMs: Math.round(r.durationMs),
+    }))));
+    const summary = new job_summary/* JobSummary */.c3();
+    summary.heading(`${everyHost ? '✅' : '❌'} ${settings.mode} on ${done.length} of ${outcome.rows.length} hosts`, 2);
+    summary.facts([
+        ['mode', settings.mode],
+        ['to', describeTo(settings.to)],
+        ['reason', settings.reason],
+        ['actor', settings.actor],
+        ['batches', `${outcome.batches} (the first host alone, then ${fleet.batchSize} at a time; a failed host stops the hosts after its batch)`],
+        ['SSH connections', `at most ${outcome.peakConnections} at once, ${outcome.connectionsOpened} in all`],
+        ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
+    ]);
+    summary.heading('Hosts', 3);
+    summary.table(['host', 'address', 'batch', 'release before', 'release after', 'HARD_HALT', 'result', 'duration', 'details'], outcome.rows.map((r) => [
+        r.host.name,
+        `${r.host.address}:${r.host.port}`,
+        String(r.batch),
+        r.value?.releaseBefore ?? '–',
+        r.value?.releaseAfter ?? (r.value === undefined ? 'unchanged' : '–'),
+        r.value === undefined ? '–' : r.value.halt.acknowledged ? 'acknowledged' : `NOT acknowledged (${r.value.halt.problem ?? 'no reason known'})`,
+        r.result === 'done' ? `${RESULT.done} ${r.value?.result ?? ''}` : RESULT[r.result],
+        (0,job_summary/* formatSeconds */.Xo)(r.durationMs),
+        r.message ?? '',
+    ]));
+    await summary.write();
+    if (everyHost) {
+        logger.info(`${settings.mode}: done on all ${outcome.rows.length} hosts${afters.size === 1 ? `; release ${[...afters][0] ?? 'none'} is current on each` : ''}.`);
+        return;
+    }
+    const failed = outcome.failed[0];
+    const notStarted = outcome.rows.filter((r) => r.result === 'not-started' || r.result === 'cancelled').map((r) => r.host.name);
+    const message = `${cancelled ? `The ${settings.mode} was cancelled` : `The ${settings.mode} failed on ${failed?.host.name ?? 'a host'} (batch ${failed?.batch ?? 0} of ${outcome.batches}): ${failed?.message ?? ''}`}` +
+        `${done.length > 0 ? ` Done on: ${done.map((r) => r.host.name).join(', ')}.` : ''}${notStarted.length > 0 ? ` Not started: ${notStarted.join(', ')}.` : ''}`;
+    if (cancelled)
+        throw new CancelledError(message, undefined);
+    throw new Error(message);
 }
 
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/masking.js
@@ -78150,6 +80270,162 @@ class InputReader {
     }
 }
 
+;// CONCATENATED MODULE: ../packages/fleet/lib/fleet-hosts.js
+/**
+ * The hosts of a fleet, as an operator writes them (a YAML list, e.g. the `hosts` input):
+ *
+ *   - name: eu-1                      # how the summary and every message name the host
+ *     address: 203.0.113.10           # DNS name, IPv4 or IPv6 (with or without brackets)
+ *     port: 22                        # optional (default: the fleet's port)
+ *     user: deploy                    # optional (default: the fleet's user)
+ *     known-hosts: |                  # required: this host's own pinned keys, one a line
+ *       203.0.113.10 ssh-ed25519 AAAA...
+ *     app-dir: /opt/titan             # optional (default: the fleet's app dir)
+ *     project: titan                  # optional (default: the fleet's Compose project)
+ *
+ * Every host has its own pins (a list or a multi-line string of known_hosts lines, bare keys or
+ * SHA256: fingerprints); names are unique and so are address:port pairs. Every problem is reported
+ * at once, by the host's position and name.
+ */
+
+
+class FleetHostsError extends Error {
+    name = 'FleetHostsError';
+    problems;
+    constructor(problems) {
+        super(`The hosts list has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        this.problems = problems;
+    }
+}
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const USER = /^[a-z_][a-z0-9_-]*[$]?$/;
+const KEYS = new Set(['name', 'address', 'port', 'user', 'known-hosts', 'app-dir', 'project']);
+function parseFleetHosts(text, defaults) {
+    let value;
+    try {
+        value = (0,dist/* parse */.qg)(text);
+    }
+    catch (error) {
+        throw new FleetHostsError([`it is not valid YAML: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`]);
+    }
+    if (!Array.isArray(value) || value.length === 0) {
+        throw new FleetHostsError(['it must be a YAML list of hosts (`- name: ..., address: ..., known-hosts: ...`), with at least one host']);
+    }
+    const problems = [];
+    const hosts = [];
+    value.forEach((entry, index) => {
+        const host = parseEntry(entry, `host ${index + 1}`, defaults, problems);
+        if (host !== undefined)
+            hosts.push(host);
+    });
+    const names = new Set();
+    const endpoints = new Set();
+    for (const host of hosts) {
+        if (names.has(host.name))
+            problems.push(`the name ${host.name} is used twice: names must be unique`);
+        names.add(host.name);
+        const endpoint = `${host.address}:${host.port}`;
+        if (endpoints.has(endpoint))
+            problems.push(`${host.name}: ${endpoint} is listed twice: one entry per host`);
+        endpoints.add(endpoint);
+    }
+    if (problems.length > 0)
+        throw new FleetHostsError(problems);
+    return hosts;
+}
+function parseEntry(entry, where, defaults, problems) {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        problems.push(`${where} is not a mapping (name, address, port, user, known-hosts)`);
+        return undefined;
+    }
+    const fields = entry;
+    const name = typeof fields['name'] === 'string' ? fields['name'] : undefined;
+    const label = name !== undefined && NAME.test(name) ? `${where} (${name})` : where;
+    const before = problems.length;
+    for (const key of Object.keys(fields))
+        if (!KEYS.has(key))
+            problems.push(`${label}: unknown key ${JSON.stringify(key)} (expected ${[...KEYS].join(', ')})`);
+    if (name === undefined || !NAME.test(name))
+        problems.push(`${label}: name must be letters, digits, '.', '_' or '-' (up to 63), got ${JSON.stringify(fields['name'] ?? null)}`);
+    const addressText = fields['address'];
+    const parsed = typeof addressText === 'string' ? parseSshHost(addressText) : { problem: 'is missing' };
+    if ('problem' in parsed)
+        problems.push(`${label}: address ${parsed.problem}`);
+    const port = fields['port'] === undefined ? defaults.port : fields['port'];
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+        problems.push(`${label}: port must be an integer from 1 to 65535`);
+    const user = fields['user'] === undefined ? defaults.user : fields['user'];
+    if (typeof user !== 'string' || !USER.test(user))
+        problems.push(`${label}: user must be a user name (${USER.source})`);
+    const knownHosts = pinsOf(fields['known-hosts']);
+    if (knownHosts.length === 0)
+        problems.push(`${label}: known-hosts is required: this host's own pinned key (a known_hosts line, the bare key or its SHA256: fingerprint)`);
+    const appDir = optionalText(fields['app-dir'], `${label}: app-dir`, defaults.appDirProblem, problems);
+    const project = optionalText(fields['project'], `${label}: project`, defaults.projectProblem, problems);
+    if (problems.length > before || 'problem' in parsed)
+        return undefined;
+    return { name: name, address: parsed.host, port: port, user: user, knownHosts, ...(appDir !== undefined ? { appDir } : {}), ...(project !== undefined ? { project } : {}) };
+}
+function optionalText(value, where, rule, problems) {
+    if (value === undefined)
+        return undefined;
+    if (typeof value !== 'string' || value === '') {
+        problems.push(`${where} must be a non-empty string`);
+        return undefined;
+    }
+    const problem = rule?.(value);
+    if (problem !== undefined)
+        problems.push(`${where} ${JSON.stringify(value)} is not usable: ${problem}`);
+    return value;
+}
+function pinsOf(value) {
+    const lines = Array.isArray(value) ? value.filter((v) => typeof v === 'string') : typeof value === 'string' ? value.split('\n') : [];
+    return lines.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+;// CONCATENATED MODULE: ../packages/action-kit/lib/fleet-inputs.js
+/**
+ * The inputs of an action run over many hosts, shared by deploy, verify and rollback: `hosts` (a
+ * YAML list, see packages/fleet's fleet-hosts: each host its own address and pinned keys) and
+ * `batch-size`. With `hosts`, the single-host `host` and `known-hosts` must be empty; `port` and
+ * `user` are the defaults of a host that names none, as `app-dir` and `project` are; `ssh-key` is
+ * the one key of the SSH user on every host.
+ */
+
+
+
+
+/** undefined when `hosts` is empty (a single-host run). */
+function readFleetInputs(reader, options) {
+    const text = reader.optional('hosts');
+    if (text === undefined)
+        return undefined;
+    for (const single of ['host', 'known-hosts']) {
+        if (reader.optional(single) !== undefined) {
+            throw new configuration_error/* ConfigurationError */.j(`Input ${single} must be empty when hosts is given: each host of the list has its own address and known-hosts.`, { input: single });
+        }
+    }
+    const port = reader.integer('port', HOST_INPUT_DEFAULTS.port, { min: 1, max: 65535 });
+    const user = reader.optional('user', HOST_INPUT_DEFAULTS.user);
+    if (!USER_PATTERN.test(user))
+        throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
+    let hosts;
+    try {
+        hosts = parseFleetHosts(text, { port, user, appDirProblem: appDirProblem, projectProblem: projectProblem });
+    }
+    catch (error) {
+        if (error instanceof FleetHostsError)
+            throw new configuration_error/* ConfigurationError */.j(`Input hosts: ${error.message}`, { input: 'hosts', cause: error });
+        throw error;
+    }
+    const batchSize = reader.integer('batch-size', options.batchSizeDefault, { min: 1, max: 100 });
+    const sshKey = reader.secret('ssh-key', { required: true, hint: options.sshKeyHint });
+    const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
+    const first = hosts[0];
+    const connection = { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
+    return { hosts, batchSize, connection };
+}
+
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/run-context.js
 function runContext(env = process.env) {
     return { actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown', runUrl: runUrl(env) };
@@ -78168,6 +80444,7 @@ function nonEmpty(value) {
 }
 
 ;// CONCATENATED MODULE: ./lib/settings.js
+
 
 
 
@@ -78199,10 +80476,9 @@ const REASON_MAX = 500;
  * hmac-secret) are registered with the runner's masking as they are read.
  */
 function readSettings(reader = new InputReader(), env = process.env) {
-    const connection = readHostConnection(reader, {
-        host: 'the name or address of the host to act on',
-        sshKey: 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY',
-    });
+    const sshKey = 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY';
+    const fleet = readFleetInputs(reader, { sshKeyHint: sshKey, batchSizeDefault: 10 });
+    const connection = fleet?.connection ?? readHostConnection(reader, { host: 'the name or address of the host to act on; or hosts, a list', sshKey });
     const reason = reader.required('reason', 'why: one line carried in the HARD_HALT and the journal');
     if (/[\r\n]/.test(reason) || reason.length > REASON_MAX) {
         throw new configuration_error/* ConfigurationError */.j(`Input reason must be one line of at most ${REASON_MAX} characters (got ${reason.length} characters${/[\r\n]/.test(reason) ? ', with a line break' : ''}).`, {
@@ -78232,8 +80508,8 @@ function readSettings(reader = new InputReader(), env = process.env) {
         });
     }
     const haltResponder = reader.optional('halt-responder');
-    if (haltResponder !== undefined && !image_reference_SERVICE_NAME_PATTERN.test(haltResponder)) {
-        throw new configuration_error/* ConfigurationError */.j(`Input halt-responder ${JSON.stringify(haltResponder)} is not a compose service name (${image_reference_SERVICE_NAME_PATTERN.source}).`, { input: 'halt-responder' });
+    if (haltResponder !== undefined && !SERVICE_NAME_PATTERN.test(haltResponder)) {
+        throw new configuration_error/* ConfigurationError */.j(`Input halt-responder ${JSON.stringify(haltResponder)} is not a compose service name (${SERVICE_NAME_PATTERN.source}).`, { input: 'halt-responder' });
     }
     const stopTimeout = reader.optional('stop-timeout');
     return {
@@ -78254,6 +80530,7 @@ function readSettings(reader = new InputReader(), env = process.env) {
         healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
         stopTimeoutSeconds: stopTimeout === undefined ? undefined : reader.integer('stop-timeout', 0, { min: 0, max: 3600 }),
         ...runContext(env),
+        fleet,
     };
 }
 function readTo(value) {
@@ -78261,9 +80538,9 @@ function readTo(value) {
         return { kind: 'last-good' };
     if (value === 'previous')
         return { kind: 'previous' };
-    if (release_id_RELEASE_ID_PATTERN.test(value))
+    if (RELEASE_ID_PATTERN.test(value))
         return { kind: 'release', id: value };
-    throw new configuration_error/* ConfigurationError */.j(`Input to must be last-good, previous or a release id (${release_id_RELEASE_ID_PATTERN.source}); got ${JSON.stringify(value)}.`, { input: 'to' });
+    throw new configuration_error/* ConfigurationError */.j(`Input to must be last-good, previous or a release id (${RELEASE_ID_PATTERN.source}); got ${JSON.stringify(value)}.`, { input: 'to' });
 }
 
 ;// CONCATENATED MODULE: ../packages/swarm/lib/swarm-status.js
@@ -78274,8 +80551,8 @@ async function readSwarmStatus(connection, layout, stack) {
     return parseSwarmStatus(stdout);
 }
 function parseSwarmStatus(stdout) {
-    const swarm = host_record_lastRecord(stdout, 'swarm') ?? [];
-    const now = Number(host_record_lastRecord(stdout, 'now')?.[0] ?? NaN);
+    const swarm = lastRecord(stdout, 'swarm') ?? [];
+    const now = Number(lastRecord(stdout, 'now')?.[0] ?? NaN);
     return {
         swarm: swarm[0] ?? 'unknown',
         manager: swarm[1] === 'true',
@@ -78882,41 +81159,23 @@ function summary_escape(text) {
 
 
 
+
 async function run(logger = core_logger/* coreLogger */.W, signal) {
     if (new InputReader().choice('target', ['compose', 'swarm'], 'compose') === 'swarm') {
         await runSwarmRollback(logger, signal);
         return;
     }
     const settings = readSettings();
+    if (settings.fleet !== undefined) {
+        await runFleetRollback(settings, settings.fleet, logger, signal);
+        return;
+    }
     setOutputs({ result: 'failed', releaseId: '', haltAcknowledged: false });
     let outcome;
     let connection;
     try {
         connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
-        outcome = await rollbackStack(connection, {
-            layout: new HostLayout(settings.appDir),
-            project: settings.project,
-            mode: settings.mode,
-            to: settings.to,
-            reason: settings.reason,
-            actor: settings.actor,
-            runUrl: settings.runUrl,
-            halt: {
-                address: settings.natsAddress,
-                user: settings.natsUser,
-                password: settings.natsPassword,
-                subject: settings.haltSubject,
-                responder: settings.haltResponder,
-                hmacSecret: settings.hmacSecret,
-                timeoutSeconds: settings.haltTimeoutSeconds,
-            },
-            lockTimeoutSeconds: settings.lockTimeoutSeconds,
-            heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
-            healthTimeoutSeconds: settings.healthTimeoutSeconds,
-            stopTimeoutSeconds: settings.stopTimeoutSeconds,
-            logger,
-            ...(signal !== undefined ? { signal } : {}),
-        });
+        outcome = await rollbackStack(connection, rollbackRequestOf(settings, { appDir: settings.appDir, project: settings.project }, logger, signal));
     }
     catch (error) {
         await new job_summary/* JobSummary */.c3()

@@ -2,9 +2,10 @@ import * as core from '@actions/core';
 import { coreLogger } from '@titan/action-kit/core-logger';
 import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { JobSummary } from '@titan/action-kit/job-summary';
-import { HostLayout } from '@titan/host/host-layout';
 import type { Logger } from '@titan/log/logger';
 import { rollbackStack, type RollbackOutcome } from '@titan/rollback/rollback';
+import { runFleetRollback } from './fleet-rollback-run.js';
+import { rollbackRequestOf } from './rollback-request.js';
 import { describeTo } from '@titan/rollback/rollback-target';
 import { connectSsh } from '@titan/ssh/connect';
 import type { SshConnection } from '@titan/ssh/connection';
@@ -19,36 +20,17 @@ export async function run(logger: Logger = coreLogger, signal?: AbortSignal): Pr
     return;
   }
   const settings = readSettings();
+  if (settings.fleet !== undefined) {
+    await runFleetRollback(settings, settings.fleet, logger, signal);
+    return;
+  }
   setOutputs({ result: 'failed', releaseId: '', haltAcknowledged: false });
 
   let outcome: RollbackOutcome;
   let connection: SshConnection | undefined;
   try {
     connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
-    outcome = await rollbackStack(connection, {
-      layout: new HostLayout(settings.appDir),
-      project: settings.project,
-      mode: settings.mode,
-      to: settings.to,
-      reason: settings.reason,
-      actor: settings.actor,
-      runUrl: settings.runUrl,
-      halt: {
-        address: settings.natsAddress,
-        user: settings.natsUser,
-        password: settings.natsPassword,
-        subject: settings.haltSubject,
-        responder: settings.haltResponder,
-        hmacSecret: settings.hmacSecret,
-        timeoutSeconds: settings.haltTimeoutSeconds,
-      },
-      lockTimeoutSeconds: settings.lockTimeoutSeconds,
-      heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
-      healthTimeoutSeconds: settings.healthTimeoutSeconds,
-      stopTimeoutSeconds: settings.stopTimeoutSeconds,
-      logger,
-      ...(signal !== undefined ? { signal } : {}),
-    });
+    outcome = await rollbackStack(connection, rollbackRequestOf(settings, { appDir: settings.appDir, project: settings.project }, logger, signal));
   } catch (error: unknown) {
     await new JobSummary()
       .heading(`❌ ${settings.mode} failed on ${settings.host}`)

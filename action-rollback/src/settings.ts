@@ -1,4 +1,5 @@
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
+import { type FleetInputs, readFleetInputs } from '@titan/action-kit/fleet-inputs';
 import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettings, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
 import { maskSecret } from '@titan/action-kit/masking';
@@ -30,6 +31,8 @@ export interface RollbackSettings extends HostConnectionSettings, HostTargetSett
   readonly actor: string;
   /** This run's URL, or empty outside a runner. */
   readonly runUrl: string;
+  /** Many hosts (`hosts`), each rolled back in turn; the host fields above are then its first host's. */
+  readonly fleet: FleetInputs | undefined;
 }
 
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
@@ -56,10 +59,9 @@ const REASON_MAX = 500;
  * hmac-secret) are registered with the runner's masking as they are read.
  */
 export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): RollbackSettings {
-  const connection = readHostConnection(reader, {
-    host: 'the name or address of the host to act on',
-    sshKey: 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY',
-  });
+  const sshKey = 'the private key of the deploy user, e.g. secrets.TITAN_SSH_KEY';
+  const fleet = readFleetInputs(reader, { sshKeyHint: sshKey, batchSizeDefault: 10 });
+  const connection = fleet?.connection ?? readHostConnection(reader, { host: 'the name or address of the host to act on; or hosts, a list', sshKey });
   const reason = reader.required('reason', 'why: one line carried in the HARD_HALT and the journal');
   if (/[\r\n]/.test(reason) || reason.length > REASON_MAX) {
     throw new ConfigurationError(`Input reason must be one line of at most ${REASON_MAX} characters (got ${reason.length} characters${/[\r\n]/.test(reason) ? ', with a line break' : ''}).`, {
@@ -111,6 +113,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
     healthTimeoutSeconds: reader.integer('health-timeout', DEFAULTS.healthTimeout, { min: 5, max: 3600 }),
     stopTimeoutSeconds: stopTimeout === undefined ? undefined : reader.integer('stop-timeout', 0, { min: 0, max: 3600 }),
     ...runContext(env),
+    fleet,
   };
 }
 

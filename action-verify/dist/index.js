@@ -7,6 +7,8443 @@ const __dirname = __titanDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 5457:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.multiAuthenticator = multiAuthenticator;
+exports.noAuthFn = noAuthFn;
+exports.usernamePasswordAuthenticator = usernamePasswordAuthenticator;
+exports.tokenAuthenticator = tokenAuthenticator;
+exports.nkeyAuthenticator = nkeyAuthenticator;
+exports.jwtAuthenticator = jwtAuthenticator;
+exports.credsAuthenticator = credsAuthenticator;
+/*
+ * Copyright 2020-2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const nkeys_1 = __nccwpck_require__(2112);
+const encoders_1 = __nccwpck_require__(7077);
+function multiAuthenticator(authenticators) {
+    return (nonce) => {
+        let auth = {};
+        authenticators.forEach((a) => {
+            const args = a(nonce) || {};
+            auth = Object.assign(auth, args);
+        });
+        return auth;
+    };
+}
+function noAuthFn() {
+    return () => {
+        return;
+    };
+}
+/**
+ * Returns a user/pass authenticator for the specified user and optional password
+ * @param { string | () => string } user
+ * @param {string | () => string } pass
+ * @return {UserPass}
+ */
+function usernamePasswordAuthenticator(user, pass) {
+    return () => {
+        const u = typeof user === "function" ? user() : user;
+        const p = typeof pass === "function" ? pass() : pass;
+        return { user: u, pass: p };
+    };
+}
+/**
+ * Returns a token authenticator for the specified token
+ * @param { string | () => string } token
+ * @return {TokenAuth}
+ */
+function tokenAuthenticator(token) {
+    return () => {
+        const auth_token = typeof token === "function" ? token() : token;
+        return { auth_token };
+    };
+}
+/**
+ * Returns an Authenticator that returns a NKeyAuth based that uses the
+ * specified seed or function returning a seed.
+ * @param {Uint8Array | (() => Uint8Array)} seed - the nkey seed
+ * @return {NKeyAuth}
+ */
+function nkeyAuthenticator(seed) {
+    return (nonce) => {
+        const s = typeof seed === "function" ? seed() : seed;
+        const kp = s ? nkeys_1.nkeys.fromSeed(s) : undefined;
+        const nkey = kp ? kp.getPublicKey() : "";
+        const challenge = encoders_1.TE.encode(nonce || "");
+        const sigBytes = kp !== undefined && nonce ? kp.sign(challenge) : undefined;
+        const sig = sigBytes ? nkeys_1.nkeys.encode(sigBytes) : "";
+        return { nkey, sig };
+    };
+}
+/**
+ * Returns an Authenticator function that returns a JwtAuth.
+ * If a seed is provided, the public key, and signature are
+ * calculated.
+ *
+ * @param {string | ()=>string} ajwt - the jwt
+ * @param {Uint8Array | ()=> Uint8Array } seed - the optional nkey seed
+ * @return {Authenticator}
+ */
+function jwtAuthenticator(ajwt, seed) {
+    return (nonce) => {
+        const jwt = typeof ajwt === "function" ? ajwt() : ajwt;
+        const fn = nkeyAuthenticator(seed);
+        const { nkey, sig } = fn(nonce);
+        return { jwt, nkey, sig };
+    };
+}
+/**
+ * Returns an Authenticator function that returns a JwtAuth.
+ * This is a convenience Authenticator that parses the
+ * specified creds and delegates to the jwtAuthenticator.
+ * @param {Uint8Array | () => Uint8Array } creds - the contents of a creds file or a function that returns the creds
+ * @returns {JwtAuth}
+ */
+function credsAuthenticator(creds) {
+    const fn = typeof creds !== "function" ? () => creds : creds;
+    const parse = () => {
+        const CREDS = /\s*(?:(?:[-]{3,}[^\n]*[-]{3,}\n)(.+)(?:\n\s*[-]{3,}[^\n]*[-]{3,}\n))/ig;
+        const s = encoders_1.TD.decode(fn());
+        // get the JWT
+        let m = CREDS.exec(s);
+        if (!m) {
+            throw new Error("unable to parse credentials");
+        }
+        const jwt = m[1].trim();
+        // get the nkey
+        m = CREDS.exec(s);
+        if (!m) {
+            throw new Error("unable to parse credentials");
+        }
+        const seed = encoders_1.TE.encode(m[1].trim());
+        return { jwt, seed };
+    };
+    const jwtFn = () => {
+        const { jwt } = parse();
+        return jwt;
+    };
+    const nkeyFn = () => {
+        const { seed } = parse();
+        return seed;
+    };
+    return jwtAuthenticator(jwtFn, nkeyFn);
+}
+//# sourceMappingURL=authenticator.js.map
+
+/***/ }),
+
+/***/ 240:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2020-2022 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Bench = exports.Metric = void 0;
+exports.throughput = throughput;
+exports.msgThroughput = msgThroughput;
+exports.humanizeBytes = humanizeBytes;
+const types_1 = __nccwpck_require__(4960);
+const nuid_1 = __nccwpck_require__(3836);
+const util_1 = __nccwpck_require__(5043);
+class Metric {
+    name;
+    duration;
+    date;
+    payload;
+    msgs;
+    lang;
+    version;
+    bytes;
+    asyncRequests;
+    min;
+    max;
+    constructor(name, duration) {
+        this.name = name;
+        this.duration = duration;
+        this.date = Date.now();
+        this.payload = 0;
+        this.msgs = 0;
+        this.bytes = 0;
+    }
+    toString() {
+        const sec = (this.duration) / 1000;
+        const mps = Math.round(this.msgs / sec);
+        const label = this.asyncRequests ? "asyncRequests" : "";
+        let minmax = "";
+        if (this.max) {
+            minmax = `${this.min}/${this.max}`;
+        }
+        return `${this.name}${label ? " [asyncRequests]" : ""} ${humanizeNumber(mps)} msgs/sec - [${sec.toFixed(2)} secs] ~ ${throughput(this.bytes, sec)} ${minmax}`;
+    }
+    toCsv() {
+        return `"${this.name}",${new Date(this.date).toISOString()},${this.lang},${this.version},${this.msgs},${this.payload},${this.bytes},${this.duration},${this.asyncRequests ? this.asyncRequests : false}\n`;
+    }
+    static header() {
+        return `Test,Date,Lang,Version,Count,MsgPayload,Bytes,Millis,Async\n`;
+    }
+}
+exports.Metric = Metric;
+class Bench {
+    nc;
+    callbacks;
+    msgs;
+    size;
+    subject;
+    asyncRequests;
+    pub;
+    sub;
+    req;
+    rep;
+    perf;
+    payload;
+    constructor(nc, opts = {
+        msgs: 100000,
+        size: 128,
+        subject: "",
+        asyncRequests: false,
+        pub: false,
+        sub: false,
+        req: false,
+        rep: false,
+    }) {
+        this.nc = nc;
+        this.callbacks = opts.callbacks || false;
+        this.msgs = opts.msgs || 0;
+        this.size = opts.size || 0;
+        this.subject = opts.subject || nuid_1.nuid.next();
+        this.asyncRequests = opts.asyncRequests || false;
+        this.pub = opts.pub || false;
+        this.sub = opts.sub || false;
+        this.req = opts.req || false;
+        this.rep = opts.rep || false;
+        this.perf = new util_1.Perf();
+        this.payload = this.size ? new Uint8Array(this.size) : types_1.Empty;
+        if (!this.pub && !this.sub && !this.req && !this.rep) {
+            throw new Error("no options selected");
+        }
+    }
+    async run() {
+        this.nc.closed()
+            .then((err) => {
+            if (err) {
+                throw err;
+            }
+        });
+        if (this.callbacks) {
+            await this.runCallbacks();
+        }
+        else {
+            await this.runAsync();
+        }
+        return this.processMetrics();
+    }
+    processMetrics() {
+        const nc = this.nc;
+        const { lang, version } = nc.protocol.transport;
+        if (this.pub && this.sub) {
+            this.perf.measure("pubsub", "pubStart", "subStop");
+        }
+        if (this.req && this.rep) {
+            this.perf.measure("reqrep", "reqStart", "reqStop");
+        }
+        const measures = this.perf.getEntries();
+        const pubsub = measures.find((m) => m.name === "pubsub");
+        const reqrep = measures.find((m) => m.name === "reqrep");
+        const req = measures.find((m) => m.name === "req");
+        const rep = measures.find((m) => m.name === "rep");
+        const pub = measures.find((m) => m.name === "pub");
+        const sub = measures.find((m) => m.name === "sub");
+        const stats = this.nc.stats();
+        const metrics = [];
+        if (pubsub) {
+            const { name, duration } = pubsub;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs * 2;
+            m.bytes = stats.inBytes + stats.outBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        if (reqrep) {
+            const { name, duration } = reqrep;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs * 2;
+            m.bytes = stats.inBytes + stats.outBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        if (pub) {
+            const { name, duration } = pub;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs;
+            m.bytes = stats.outBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        if (sub) {
+            const { name, duration } = sub;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs;
+            m.bytes = stats.inBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        if (rep) {
+            const { name, duration } = rep;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs;
+            m.bytes = stats.inBytes + stats.outBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        if (req) {
+            const { name, duration } = req;
+            const m = new Metric(name, duration);
+            m.msgs = this.msgs;
+            m.bytes = stats.inBytes + stats.outBytes;
+            m.lang = lang;
+            m.version = version;
+            m.payload = this.payload.length;
+            metrics.push(m);
+        }
+        return metrics;
+    }
+    async runCallbacks() {
+        const jobs = [];
+        if (this.sub) {
+            const d = (0, util_1.deferred)();
+            jobs.push(d);
+            let i = 0;
+            this.nc.subscribe(this.subject, {
+                max: this.msgs,
+                callback: () => {
+                    i++;
+                    if (i === 1) {
+                        this.perf.mark("subStart");
+                    }
+                    if (i === this.msgs) {
+                        this.perf.mark("subStop");
+                        this.perf.measure("sub", "subStart", "subStop");
+                        d.resolve();
+                    }
+                },
+            });
+        }
+        if (this.rep) {
+            const d = (0, util_1.deferred)();
+            jobs.push(d);
+            let i = 0;
+            this.nc.subscribe(this.subject, {
+                max: this.msgs,
+                callback: (_, m) => {
+                    m.respond(this.payload);
+                    i++;
+                    if (i === 1) {
+                        this.perf.mark("repStart");
+                    }
+                    if (i === this.msgs) {
+                        this.perf.mark("repStop");
+                        this.perf.measure("rep", "repStart", "repStop");
+                        d.resolve();
+                    }
+                },
+            });
+        }
+        if (this.pub) {
+            const job = (async () => {
+                this.perf.mark("pubStart");
+                for (let i = 0; i < this.msgs; i++) {
+                    this.nc.publish(this.subject, this.payload);
+                }
+                await this.nc.flush();
+                this.perf.mark("pubStop");
+                this.perf.measure("pub", "pubStart", "pubStop");
+            })();
+            jobs.push(job);
+        }
+        if (this.req) {
+            const job = (async () => {
+                if (this.asyncRequests) {
+                    this.perf.mark("reqStart");
+                    const a = [];
+                    for (let i = 0; i < this.msgs; i++) {
+                        a.push(this.nc.request(this.subject, this.payload, { timeout: 20000 }));
+                    }
+                    await Promise.all(a);
+                    this.perf.mark("reqStop");
+                    this.perf.measure("req", "reqStart", "reqStop");
+                }
+                else {
+                    this.perf.mark("reqStart");
+                    for (let i = 0; i < this.msgs; i++) {
+                        await this.nc.request(this.subject);
+                    }
+                    this.perf.mark("reqStop");
+                    this.perf.measure("req", "reqStart", "reqStop");
+                }
+            })();
+            jobs.push(job);
+        }
+        await Promise.all(jobs);
+    }
+    async runAsync() {
+        const jobs = [];
+        if (this.rep) {
+            let first = false;
+            const sub = this.nc.subscribe(this.subject, { max: this.msgs });
+            const job = (async () => {
+                for await (const m of sub) {
+                    if (!first) {
+                        this.perf.mark("repStart");
+                        first = true;
+                    }
+                    m.respond(this.payload);
+                }
+                await this.nc.flush();
+                this.perf.mark("repStop");
+                this.perf.measure("rep", "repStart", "repStop");
+            })();
+            jobs.push(job);
+        }
+        if (this.sub) {
+            let first = false;
+            const sub = this.nc.subscribe(this.subject, { max: this.msgs });
+            const job = (async () => {
+                for await (const _m of sub) {
+                    if (!first) {
+                        this.perf.mark("subStart");
+                        first = true;
+                    }
+                }
+                this.perf.mark("subStop");
+                this.perf.measure("sub", "subStart", "subStop");
+            })();
+            jobs.push(job);
+        }
+        if (this.pub) {
+            const job = (async () => {
+                this.perf.mark("pubStart");
+                for (let i = 0; i < this.msgs; i++) {
+                    this.nc.publish(this.subject, this.payload);
+                }
+                await this.nc.flush();
+                this.perf.mark("pubStop");
+                this.perf.measure("pub", "pubStart", "pubStop");
+            })();
+            jobs.push(job);
+        }
+        if (this.req) {
+            const job = (async () => {
+                if (this.asyncRequests) {
+                    this.perf.mark("reqStart");
+                    const a = [];
+                    for (let i = 0; i < this.msgs; i++) {
+                        a.push(this.nc.request(this.subject, this.payload, { timeout: 20000 }));
+                    }
+                    await Promise.all(a);
+                    this.perf.mark("reqStop");
+                    this.perf.measure("req", "reqStart", "reqStop");
+                }
+                else {
+                    this.perf.mark("reqStart");
+                    for (let i = 0; i < this.msgs; i++) {
+                        await this.nc.request(this.subject);
+                    }
+                    this.perf.mark("reqStop");
+                    this.perf.measure("req", "reqStart", "reqStop");
+                }
+            })();
+            jobs.push(job);
+        }
+        await Promise.all(jobs);
+    }
+}
+exports.Bench = Bench;
+function throughput(bytes, seconds) {
+    return `${humanizeBytes(bytes / seconds)}/sec`;
+}
+function msgThroughput(msgs, seconds) {
+    return `${(Math.floor(msgs / seconds))} msgs/sec`;
+}
+function humanizeBytes(bytes, si = false) {
+    const base = si ? 1000 : 1024;
+    const pre = si
+        ? ["k", "M", "G", "T", "P", "E"]
+        : ["K", "M", "G", "T", "P", "E"];
+    const post = si ? "iB" : "B";
+    if (bytes < base) {
+        return `${bytes.toFixed(2)} ${post}`;
+    }
+    const exp = parseInt(Math.log(bytes) / Math.log(base) + "");
+    const index = parseInt((exp - 1) + "");
+    return `${(bytes / Math.pow(base, exp)).toFixed(2)} ${pre[index]}${post}`;
+}
+function humanizeNumber(n) {
+    return n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+//# sourceMappingURL=bench.js.map
+
+/***/ }),
+
+/***/ 5235:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.DEFAULT_HOST = exports.DEFAULT_PORT = exports.Match = void 0;
+exports.syncIterator = syncIterator;
+exports.createInbox = createInbox;
+const nuid_1 = __nccwpck_require__(3836);
+const errors_1 = __nccwpck_require__(2579);
+exports.Match = {
+    // Exact option is case-sensitive
+    Exact: "exact",
+    // Case-sensitive, but key is transformed to Canonical MIME representation
+    CanonicalMIME: "canonical",
+    // Case-insensitive matches
+    IgnoreCase: "insensitive",
+};
+/**
+ * syncIterator is a utility function that allows an AsyncIterator to be triggered
+ * by calling next() - the utility will yield null if the underlying iterator is closed.
+ * Note it is possibly an error to call use this function on an AsyncIterable that has
+ * already been started (Symbol.asyncIterator() has been called) from a looping construct.
+ */
+function syncIterator(src) {
+    const iter = src[Symbol.asyncIterator]();
+    return {
+        async next() {
+            const m = await iter.next();
+            if (m.done) {
+                return Promise.resolve(null);
+            }
+            return Promise.resolve(m.value);
+        },
+    };
+}
+function createInbox(prefix = "") {
+    prefix = prefix || "_INBOX";
+    if (typeof prefix !== "string") {
+        throw (new TypeError("prefix must be a string"));
+    }
+    prefix.split(".")
+        .forEach((v) => {
+        if (v === "*" || v === ">") {
+            throw errors_1.InvalidArgumentError.format("prefix", `cannot have wildcards ('${prefix}')`);
+        }
+    });
+    return `${prefix}.${nuid_1.nuid.next()}`;
+}
+exports.DEFAULT_PORT = 4222;
+exports.DEFAULT_HOST = "127.0.0.1";
+//# sourceMappingURL=core.js.map
+
+/***/ }),
+
+/***/ 2262:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2018-2021 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.DataBuffer = void 0;
+const encoders_1 = __nccwpck_require__(7077);
+class DataBuffer {
+    buffers;
+    byteLength;
+    constructor() {
+        this.buffers = [];
+        this.byteLength = 0;
+    }
+    static concat(...bufs) {
+        let max = 0;
+        for (let i = 0; i < bufs.length; i++) {
+            max += bufs[i].length;
+        }
+        const out = new Uint8Array(max);
+        let index = 0;
+        for (let i = 0; i < bufs.length; i++) {
+            out.set(bufs[i], index);
+            index += bufs[i].length;
+        }
+        return out;
+    }
+    static fromAscii(m) {
+        if (!m) {
+            m = "";
+        }
+        return encoders_1.TE.encode(m);
+    }
+    static toAscii(a) {
+        return encoders_1.TD.decode(a);
+    }
+    reset() {
+        this.buffers.length = 0;
+        this.byteLength = 0;
+    }
+    pack() {
+        if (this.buffers.length > 1) {
+            const v = new Uint8Array(this.byteLength);
+            let index = 0;
+            for (let i = 0; i < this.buffers.length; i++) {
+                v.set(this.buffers[i], index);
+                index += this.buffers[i].length;
+            }
+            this.buffers.length = 0;
+            this.buffers.push(v);
+        }
+    }
+    shift() {
+        if (this.buffers.length) {
+            const a = this.buffers.shift();
+            if (a) {
+                this.byteLength -= a.length;
+                return a;
+            }
+        }
+        return new Uint8Array(0);
+    }
+    drain(n) {
+        if (this.buffers.length) {
+            this.pack();
+            const v = this.buffers.pop();
+            if (v) {
+                const max = this.byteLength;
+                if (n === undefined || n > max) {
+                    n = max;
+                }
+                const d = v.subarray(0, n);
+                if (max > n) {
+                    this.buffers.push(v.subarray(n));
+                }
+                this.byteLength = max - n;
+                return d;
+            }
+        }
+        return new Uint8Array(0);
+    }
+    fill(a, ...bufs) {
+        if (a) {
+            this.buffers.push(a);
+            this.byteLength += a.length;
+        }
+        for (let i = 0; i < bufs.length; i++) {
+            if (bufs[i] && bufs[i].length) {
+                this.buffers.push(bufs[i]);
+                this.byteLength += bufs[i].length;
+            }
+        }
+    }
+    peek() {
+        if (this.buffers.length) {
+            this.pack();
+            return this.buffers[0];
+        }
+        return new Uint8Array(0);
+    }
+    size() {
+        return this.byteLength;
+    }
+    length() {
+        return this.buffers.length;
+    }
+}
+exports.DataBuffer = DataBuffer;
+//# sourceMappingURL=databuffer.js.map
+
+/***/ }),
+
+/***/ 6082:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+// Copyright 2018-2021 the Deno authors. All rights reserved. MIT license.
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.DenoBuffer = exports.MAX_SIZE = exports.AssertionError = void 0;
+exports.assert = assert;
+exports.concat = concat;
+exports.append = append;
+exports.readAll = readAll;
+exports.writeAll = writeAll;
+// This code has been ported almost directly from Go's src/bytes/buffer.go
+// Copyright 2009 The Go Authors. All rights reserved. BSD license.
+// https://github.com/golang/go/blob/master/LICENSE
+// This code removes all Deno specific functionality to enable its use
+// in a browser environment
+//@internal
+const encoders_1 = __nccwpck_require__(7077);
+class AssertionError extends Error {
+    constructor(msg) {
+        super(msg);
+        this.name = "AssertionError";
+    }
+}
+exports.AssertionError = AssertionError;
+// @internal
+function assert(cond, msg = "Assertion failed.") {
+    if (!cond) {
+        throw new AssertionError(msg);
+    }
+}
+// MIN_READ is the minimum ArrayBuffer size passed to a read call by
+// buffer.ReadFrom. As long as the Buffer has at least MIN_READ bytes beyond
+// what is required to hold the contents of r, readFrom() will not grow the
+// underlying buffer.
+const MIN_READ = 32 * 1024;
+exports.MAX_SIZE = 2 ** 32 - 2;
+// `off` is the offset into `dst` where it will at which to begin writing values
+// from `src`.
+// Returns the number of bytes copied.
+function copy(src, dst, off = 0) {
+    const r = dst.byteLength - off;
+    if (src.byteLength > r) {
+        src = src.subarray(0, r);
+    }
+    dst.set(src, off);
+    return src.byteLength;
+}
+function concat(origin, b) {
+    if (origin === undefined && b === undefined) {
+        return new Uint8Array(0);
+    }
+    if (origin === undefined) {
+        return b;
+    }
+    if (b === undefined) {
+        return origin;
+    }
+    const output = new Uint8Array(origin.length + b.length);
+    output.set(origin, 0);
+    output.set(b, origin.length);
+    return output;
+}
+function append(origin, b) {
+    return concat(origin, Uint8Array.of(b));
+}
+class DenoBuffer {
+    _buf; // contents are the bytes _buf[off : len(_buf)]
+    _off; // read at _buf[off], write at _buf[_buf.byteLength]
+    constructor(ab) {
+        this._off = 0;
+        if (ab == null) {
+            this._buf = new Uint8Array(0);
+            return;
+        }
+        this._buf = new Uint8Array(ab);
+    }
+    bytes(options = { copy: true }) {
+        if (options.copy === false)
+            return this._buf.subarray(this._off);
+        return this._buf.slice(this._off);
+    }
+    empty() {
+        return this._buf.byteLength <= this._off;
+    }
+    get length() {
+        return this._buf.byteLength - this._off;
+    }
+    get capacity() {
+        return this._buf.buffer.byteLength;
+    }
+    truncate(n) {
+        if (n === 0) {
+            this.reset();
+            return;
+        }
+        if (n < 0 || n > this.length) {
+            throw Error("bytes.Buffer: truncation out of range");
+        }
+        this._reslice(this._off + n);
+    }
+    reset() {
+        this._reslice(0);
+        this._off = 0;
+    }
+    _tryGrowByReslice(n) {
+        const l = this._buf.byteLength;
+        if (n <= this.capacity - l) {
+            this._reslice(l + n);
+            return l;
+        }
+        return -1;
+    }
+    _reslice(len) {
+        assert(len <= this._buf.buffer.byteLength);
+        this._buf = new Uint8Array(this._buf.buffer, 0, len);
+    }
+    readByte() {
+        const a = new Uint8Array(1);
+        if (this.read(a)) {
+            return a[0];
+        }
+        return null;
+    }
+    read(p) {
+        if (this.empty()) {
+            // Buffer is empty, reset to recover space.
+            this.reset();
+            if (p.byteLength === 0) {
+                // this edge case is tested in 'bufferReadEmptyAtEOF' test
+                return 0;
+            }
+            return null;
+        }
+        const nread = copy(this._buf.subarray(this._off), p);
+        this._off += nread;
+        return nread;
+    }
+    writeByte(n) {
+        return this.write(Uint8Array.of(n));
+    }
+    writeString(s) {
+        return this.write(encoders_1.TE.encode(s));
+    }
+    write(p) {
+        const m = this._grow(p.byteLength);
+        return copy(p, this._buf, m);
+    }
+    _grow(n) {
+        const m = this.length;
+        // If buffer is empty, reset to recover space.
+        if (m === 0 && this._off !== 0) {
+            this.reset();
+        }
+        // Fast: Try to _grow by means of a _reslice.
+        const i = this._tryGrowByReslice(n);
+        if (i >= 0) {
+            return i;
+        }
+        const c = this.capacity;
+        if (n <= Math.floor(c / 2) - m) {
+            // We can slide things down instead of allocating a new
+            // ArrayBuffer. We only need m+n <= c to slide, but
+            // we instead let capacity get twice as large so we
+            // don't spend all our time copying.
+            copy(this._buf.subarray(this._off), this._buf);
+        }
+        else if (c + n > exports.MAX_SIZE) {
+            throw new Error("The buffer cannot be grown beyond the maximum size.");
+        }
+        else {
+            // Not enough space anywhere, we need to allocate.
+            const buf = new Uint8Array(Math.min(2 * c + n, exports.MAX_SIZE));
+            copy(this._buf.subarray(this._off), buf);
+            this._buf = buf;
+        }
+        // Restore this.off and len(this._buf).
+        this._off = 0;
+        this._reslice(Math.min(m + n, exports.MAX_SIZE));
+        return m;
+    }
+    grow(n) {
+        if (n < 0) {
+            throw Error("Buffer._grow: negative count");
+        }
+        const m = this._grow(n);
+        this._reslice(m);
+    }
+    readFrom(r) {
+        let n = 0;
+        const tmp = new Uint8Array(MIN_READ);
+        while (true) {
+            const shouldGrow = this.capacity - this.length < MIN_READ;
+            // read into tmp buffer if there's not enough room
+            // otherwise read directly into the internal buffer
+            const buf = shouldGrow
+                ? tmp
+                : new Uint8Array(this._buf.buffer, this.length);
+            const nread = r.read(buf);
+            if (nread === null) {
+                return n;
+            }
+            // write will grow if needed
+            if (shouldGrow)
+                this.write(buf.subarray(0, nread));
+            else
+                this._reslice(this.length + nread);
+            n += nread;
+        }
+    }
+}
+exports.DenoBuffer = DenoBuffer;
+function readAll(r) {
+    const buf = new DenoBuffer();
+    buf.readFrom(r);
+    return buf.bytes();
+}
+function writeAll(w, arr) {
+    let nwritten = 0;
+    while (nwritten < arr.length) {
+        nwritten += w.write(arr.subarray(nwritten));
+    }
+}
+//# sourceMappingURL=denobuffer.js.map
+
+/***/ }),
+
+/***/ 7077:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.TD = exports.TE = exports.Empty = void 0;
+exports.encode = encode;
+exports.decode = decode;
+/*
+ * Copyright 2020 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+exports.Empty = new Uint8Array(0);
+exports.TE = new TextEncoder();
+exports.TD = new TextDecoder();
+function concat(...bufs) {
+    let max = 0;
+    for (let i = 0; i < bufs.length; i++) {
+        max += bufs[i].length;
+    }
+    const out = new Uint8Array(max);
+    let index = 0;
+    for (let i = 0; i < bufs.length; i++) {
+        out.set(bufs[i], index);
+        index += bufs[i].length;
+    }
+    return out;
+}
+function encode(...a) {
+    const bufs = [];
+    for (let i = 0; i < a.length; i++) {
+        bufs.push(exports.TE.encode(a[i]));
+    }
+    if (bufs.length === 0) {
+        return exports.Empty;
+    }
+    if (bufs.length === 1) {
+        return bufs[0];
+    }
+    return concat(...bufs);
+}
+function decode(a) {
+    if (!a || a.length === 0) {
+        return "";
+    }
+    return exports.TD.decode(a);
+}
+//# sourceMappingURL=encoders.js.map
+
+/***/ }),
+
+/***/ 2579:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2024 Synadia Communications, Inc
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.errors = exports.PermissionViolationError = exports.NoRespondersError = exports.TimeoutError = exports.RequestError = exports.ProtocolError = exports.ConnectionError = exports.DrainingConnectionError = exports.ClosedConnectionError = exports.AuthorizationError = exports.UserAuthenticationExpiredError = exports.InvalidOperationError = exports.InvalidArgumentError = exports.InvalidSubjectError = void 0;
+/**
+ * Represents an error that is thrown when an invalid subject is encountered.
+ * This class extends the built-in Error object.
+ *
+ * @class
+ * @extends Error
+ */
+class InvalidSubjectError extends Error {
+    constructor(subject, options) {
+        super(`illegal subject: '${subject}'`, options);
+        this.name = "InvalidSubjectError";
+    }
+}
+exports.InvalidSubjectError = InvalidSubjectError;
+class InvalidArgumentError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "InvalidArgumentError";
+    }
+    static format(property, message, options) {
+        if (Array.isArray(message) && message.length > 1) {
+            message = message[0];
+        }
+        if (Array.isArray(property)) {
+            property = property.map((n) => `'${n}'`);
+            property = property.join(",");
+        }
+        else {
+            property = `'${property}'`;
+        }
+        return new InvalidArgumentError(`${property} ${message}`, options);
+    }
+}
+exports.InvalidArgumentError = InvalidArgumentError;
+/**
+ * InvalidOperationError is a custom error class that extends the standard Error object.
+ * It represents an error that occurs when an invalid operation is attempted on one of
+ * objects returned by the API. For example, trying to iterate on an object that was
+ * configured with a callback.
+ *
+ * @class InvalidOperationError
+ * @extends {Error}
+ *
+ * @param {string} message - The error message that explains the reason for the error.
+ * @param {ErrorOptions} [options] - Optional parameter to provide additional error options.
+ */
+class InvalidOperationError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "InvalidOperationError";
+    }
+}
+exports.InvalidOperationError = InvalidOperationError;
+/**
+ * Represents an error indicating that user authentication has expired.
+ * This error is typically thrown when a user attempts to access a connection
+ * but their authentication credentials have expired.
+ */
+class UserAuthenticationExpiredError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "UserAuthenticationExpiredError";
+    }
+    static parse(s) {
+        const ss = s.toLowerCase();
+        if (ss.indexOf("user authentication expired") !== -1) {
+            return new UserAuthenticationExpiredError(s);
+        }
+        return null;
+    }
+}
+exports.UserAuthenticationExpiredError = UserAuthenticationExpiredError;
+/**
+ * Represents an error related to authorization issues.
+ * Note that these could represent an authorization violation,
+ * or that the account authentication configuration has expired,
+ * or an authentication timeout.
+ */
+class AuthorizationError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "AuthorizationError";
+    }
+    static parse(s) {
+        const messages = [
+            "authorization violation",
+            "account authentication expired",
+            "authentication timeout",
+        ];
+        const ss = s.toLowerCase();
+        for (let i = 0; i < messages.length; i++) {
+            if (ss.indexOf(messages[i]) !== -1) {
+                return new AuthorizationError(s);
+            }
+        }
+        return null;
+    }
+}
+exports.AuthorizationError = AuthorizationError;
+/**
+ * Class representing an error thrown when an operation is attempted on a closed connection.
+ *
+ * This error is intended to signal that a connection-related operation could not be completed
+ * because the connection is no longer open or has been terminated.
+ *
+ * @class
+ * @extends Error
+ */
+class ClosedConnectionError extends Error {
+    constructor() {
+        super("closed connection");
+        this.name = "ClosedConnectionError";
+    }
+}
+exports.ClosedConnectionError = ClosedConnectionError;
+/**
+ * The `ConnectionDrainingError` class represents a specific type of error
+ * that occurs when a connection is being drained.
+ *
+ * This error is typically used in scenarios where connections need to be
+ * gracefully closed or when they are transitioning to an inactive state.
+ *
+ * The error message is set to "connection draining" and the error name is
+ * overridden to "DrainingConnectionError".
+ */
+class DrainingConnectionError extends Error {
+    constructor() {
+        super("connection draining");
+        this.name = "DrainingConnectionError";
+    }
+}
+exports.DrainingConnectionError = DrainingConnectionError;
+/**
+ * Represents an error that occurs when a network connection fails.
+ * Extends the built-in Error class to provide additional context for connection-related issues.
+ *
+ * @param {string} message - A human-readable description of the error.
+ * @param {ErrorOptions} [options] - Optional settings for customizing the error behavior.
+ */
+class ConnectionError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "ConnectionError";
+    }
+}
+exports.ConnectionError = ConnectionError;
+/**
+ * Represents an error encountered during protocol operations.
+ * This class extends the built-in `Error` class, providing a specific
+ * error type called `ProtocolError`.
+ *
+ * @param {string} message - A descriptive message describing the error.
+ * @param {ErrorOptions} [options] - Optional parameters to include additional details.
+ */
+class ProtocolError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = "ProtocolError";
+    }
+}
+exports.ProtocolError = ProtocolError;
+/**
+ * Class representing an error that occurs during an request operation
+ * (such as TimeoutError, or NoRespondersError, or some other error).
+ *
+ * @extends Error
+ */
+class RequestError extends Error {
+    constructor(message = "", options) {
+        super(message, options);
+        this.name = "RequestError";
+    }
+    isNoResponders() {
+        return this.cause instanceof NoRespondersError;
+    }
+}
+exports.RequestError = RequestError;
+/**
+ * TimeoutError is a custom error class that extends the built-in Error class.
+ * It is used to represent an error that occurs when an operation exceeds a
+ * predefined time limit.
+ *
+ * @class
+ * @extends {Error}
+ */
+class TimeoutError extends Error {
+    constructor(options) {
+        super("timeout", options);
+        this.name = "TimeoutError";
+    }
+}
+exports.TimeoutError = TimeoutError;
+/**
+ * NoRespondersError is an error thrown when no responders (no service is
+ * subscribing to the subject) are found for a given subject. This error
+ * is typically found as the cause for a RequestError
+ *
+ * @extends Error
+ *
+ * @param {string} subject - The subject for which no responders were found.
+ * @param {ErrorOptions} [options] - Optional error options.
+ */
+class NoRespondersError extends Error {
+    subject;
+    constructor(subject, options) {
+        super(`no responders: '${subject}'`, options);
+        this.subject = subject;
+        this.name = "NoResponders";
+    }
+}
+exports.NoRespondersError = NoRespondersError;
+/**
+ * Class representing a Permission Violation Error.
+ * It provides information about the operation (either "publish" or "subscription")
+ * and the subject used for the operation and the optional queue (if a subscription).
+ *
+ * This error is terminal for a subscription.
+ */
+class PermissionViolationError extends Error {
+    operation;
+    subject;
+    queue;
+    constructor(message, operation, subject, queue, options) {
+        super(message, options);
+        this.name = "PermissionViolationError";
+        this.operation = operation;
+        this.subject = subject;
+        this.queue = queue;
+    }
+    static parse(s) {
+        const t = s ? s.toLowerCase() : "";
+        if (t.indexOf("permissions violation") === -1) {
+            return null;
+        }
+        let operation = "publish";
+        let subject = "";
+        let queue = undefined;
+        const m = s.match(/(Publish|Subscription) to "(\S+)"/);
+        if (m) {
+            operation = m[1].toLowerCase();
+            subject = m[2];
+            if (operation === "subscription") {
+                const qm = s.match(/using queue "(\S+)"/);
+                if (qm) {
+                    queue = qm[1];
+                }
+            }
+        }
+        return new PermissionViolationError(s, operation, subject, queue);
+    }
+}
+exports.PermissionViolationError = PermissionViolationError;
+exports.errors = {
+    AuthorizationError,
+    ClosedConnectionError,
+    ConnectionError,
+    DrainingConnectionError,
+    InvalidArgumentError,
+    InvalidOperationError,
+    InvalidSubjectError,
+    NoRespondersError,
+    PermissionViolationError,
+    ProtocolError,
+    RequestError,
+    TimeoutError,
+    UserAuthenticationExpiredError,
+};
+//# sourceMappingURL=errors.js.map
+
+/***/ }),
+
+/***/ 7492:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2020-2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.MsgHdrsImpl = void 0;
+exports.canonicalMIMEHeaderKey = canonicalMIMEHeaderKey;
+exports.headers = headers;
+// Heavily inspired by Golang's https://golang.org/src/net/http/header.go
+const encoders_1 = __nccwpck_require__(7077);
+const core_1 = __nccwpck_require__(5235);
+const errors_1 = __nccwpck_require__(2579);
+// https://www.ietf.org/rfc/rfc822.txt
+// 3.1.2.  STRUCTURE OF HEADER FIELDS
+//
+// Once a field has been unfolded, it may be viewed as being com-
+// posed of a field-name followed by a colon (":"), followed by a
+// field-body, and  terminated  by  a  carriage-return/line-feed.
+// The  field-name must be composed of printable ASCII characters
+// (i.e., characters that  have  values  between  33.  and  126.,
+// decimal, except colon).  The field-body may be composed of any
+// ASCII characters, except CR or LF.  (While CR and/or LF may be
+// present  in the actual text, they are removed by the action of
+// unfolding the field.)
+function canonicalMIMEHeaderKey(k) {
+    const a = 97;
+    const A = 65;
+    const Z = 90;
+    const z = 122;
+    const dash = 45;
+    const colon = 58;
+    const start = 33;
+    const end = 126;
+    const toLower = a - A;
+    let upper = true;
+    const buf = new Array(k.length);
+    for (let i = 0; i < k.length; i++) {
+        let c = k.charCodeAt(i);
+        if (c === colon || c < start || c > end) {
+            throw errors_1.InvalidArgumentError.format("header", `'${k[i]}' is not a valid character in a header name`);
+        }
+        if (upper && a <= c && c <= z) {
+            c -= toLower;
+        }
+        else if (!upper && A <= c && c <= Z) {
+            c += toLower;
+        }
+        buf[i] = c;
+        upper = c == dash;
+    }
+    return String.fromCharCode(...buf);
+}
+function headers(code = 0, description = "") {
+    if (code === 0 && description !== "") {
+        throw errors_1.InvalidArgumentError.format("code", "is required");
+    }
+    else if (code > 0 && description === "") {
+        throw errors_1.InvalidArgumentError.format("description", "is required");
+    }
+    return new MsgHdrsImpl(code, description);
+}
+const HEADER = "NATS/1.0";
+class MsgHdrsImpl {
+    _code;
+    headers;
+    _description;
+    constructor(code = 0, description = "") {
+        this._code = code;
+        this._description = description;
+        this.headers = new Map();
+    }
+    [Symbol.iterator]() {
+        return this.headers.entries();
+    }
+    size() {
+        return this.headers.size;
+    }
+    equals(mh) {
+        if (mh && this.headers.size === mh.headers.size &&
+            this._code === mh._code) {
+            for (const [k, v] of this.headers) {
+                const a = mh.values(k);
+                if (v.length !== a.length) {
+                    return false;
+                }
+                const vv = [...v].sort();
+                const aa = [...a].sort();
+                for (let i = 0; i < vv.length; i++) {
+                    if (vv[i] !== aa[i]) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+    static decode(a) {
+        const mh = new MsgHdrsImpl();
+        const s = encoders_1.TD.decode(a);
+        const lines = s.split("\r\n");
+        const h = lines[0];
+        if (h !== HEADER) {
+            // malformed headers could add extra space without adding a code or description
+            let str = h.replace(HEADER, "").trim();
+            if (str.length > 0) {
+                mh._code = parseInt(str, 10);
+                if (isNaN(mh._code)) {
+                    mh._code = 0;
+                }
+                const scode = mh._code.toString();
+                str = str.replace(scode, "");
+                mh._description = str.trim();
+            }
+        }
+        if (lines.length >= 1) {
+            lines.slice(1).map((s) => {
+                if (s) {
+                    const idx = s.indexOf(":");
+                    if (idx > -1) {
+                        const k = s.slice(0, idx);
+                        const v = s.slice(idx + 1).trim();
+                        mh.append(k, v);
+                    }
+                }
+            });
+        }
+        return mh;
+    }
+    toString() {
+        if (this.headers.size === 0 && this._code === 0) {
+            return "";
+        }
+        let s = HEADER;
+        if (this._code > 0 && this._description !== "") {
+            s += ` ${this._code} ${this._description}`;
+        }
+        for (const [k, v] of this.headers) {
+            for (let i = 0; i < v.length; i++) {
+                s = `${s}\r\n${k}: ${v[i]}`;
+            }
+        }
+        return `${s}\r\n\r\n`;
+    }
+    encode() {
+        return encoders_1.TE.encode(this.toString());
+    }
+    static validHeaderValue(k) {
+        const inv = /[\r\n]/;
+        if (inv.test(k)) {
+            throw errors_1.InvalidArgumentError.format("header", "values cannot contain \\r or \\n");
+        }
+        return k.trim();
+    }
+    keys() {
+        const keys = [];
+        for (const sk of this.headers.keys()) {
+            keys.push(sk);
+        }
+        return keys;
+    }
+    findKeys(k, match = core_1.Match.Exact) {
+        const keys = this.keys();
+        switch (match) {
+            case core_1.Match.Exact:
+                return keys.filter((v) => {
+                    return v === k;
+                });
+            case core_1.Match.CanonicalMIME:
+                k = canonicalMIMEHeaderKey(k);
+                return keys.filter((v) => {
+                    return v === k;
+                });
+            default: {
+                const lci = k.toLowerCase();
+                return keys.filter((v) => {
+                    return lci === v.toLowerCase();
+                });
+            }
+        }
+    }
+    get(k, match = core_1.Match.Exact) {
+        const keys = this.findKeys(k, match);
+        if (keys.length) {
+            const v = this.headers.get(keys[0]);
+            if (v) {
+                return Array.isArray(v) ? v[0] : v;
+            }
+        }
+        return "";
+    }
+    last(k, match = core_1.Match.Exact) {
+        const keys = this.findKeys(k, match);
+        if (keys.length) {
+            const v = this.headers.get(keys[0]);
+            if (v) {
+                return Array.isArray(v) ? v[v.length - 1] : v;
+            }
+        }
+        return "";
+    }
+    has(k, match = core_1.Match.Exact) {
+        return this.findKeys(k, match).length > 0;
+    }
+    set(k, v, match = core_1.Match.Exact) {
+        this.delete(k, match);
+        this.append(k, v, match);
+    }
+    append(k, v, match = core_1.Match.Exact) {
+        // validate the key
+        const ck = canonicalMIMEHeaderKey(k);
+        if (match === core_1.Match.CanonicalMIME) {
+            k = ck;
+        }
+        // if we get non-sensical ignores/etc, we should try
+        // to do the right thing and use the first key that matches
+        const keys = this.findKeys(k, match);
+        k = keys.length > 0 ? keys[0] : k;
+        const value = MsgHdrsImpl.validHeaderValue(v);
+        let a = this.headers.get(k);
+        if (!a) {
+            a = [];
+            this.headers.set(k, a);
+        }
+        a.push(value);
+    }
+    values(k, match = core_1.Match.Exact) {
+        const buf = [];
+        const keys = this.findKeys(k, match);
+        keys.forEach((v) => {
+            const values = this.headers.get(v);
+            if (values) {
+                buf.push(...values);
+            }
+        });
+        return buf;
+    }
+    delete(k, match = core_1.Match.Exact) {
+        const keys = this.findKeys(k, match);
+        keys.forEach((v) => {
+            this.headers.delete(v);
+        });
+    }
+    get hasError() {
+        return this._code >= 300;
+    }
+    get status() {
+        return `${this._code} ${this._description}`.trim();
+    }
+    toRecord() {
+        const data = {};
+        this.keys().forEach((v) => {
+            data[v] = this.values(v);
+        });
+        return data;
+    }
+    get code() {
+        return this._code;
+    }
+    get description() {
+        return this._description;
+    }
+    static fromRecord(r) {
+        const h = new MsgHdrsImpl();
+        for (const k in r) {
+            const v = r[k];
+            h.headers.set(k, Array.isArray(v) ? v : [`${v}`]);
+        }
+        return h;
+    }
+}
+exports.MsgHdrsImpl = MsgHdrsImpl;
+//# sourceMappingURL=headers.js.map
+
+/***/ }),
+
+/***/ 93:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Heartbeat = void 0;
+const util_1 = __nccwpck_require__(5043);
+class Heartbeat {
+    ph;
+    interval;
+    maxOut;
+    timer;
+    pendings;
+    constructor(ph, interval, maxOut) {
+        this.ph = ph;
+        this.interval = interval;
+        this.maxOut = maxOut;
+        this.pendings = [];
+    }
+    // api to start the heartbeats, since this can be
+    // spuriously called from dial, ensure we don't
+    // leak timers
+    start() {
+        this.cancel();
+        this._schedule();
+    }
+    // api for canceling the heartbeats, if stale is
+    // true it will initiate a client disconnect
+    cancel(stale) {
+        if (this.timer) {
+            clearTimeout(this.timer);
+            this.timer = undefined;
+        }
+        this._reset();
+        if (stale) {
+            this.ph.disconnect();
+        }
+    }
+    _schedule() {
+        // @ts-ignore: node is not a number - we treat this opaquely
+        this.timer = setTimeout(() => {
+            this.ph.dispatchStatus({ type: "ping", pendingPings: this.pendings.length + 1 });
+            if (this.pendings.length === this.maxOut) {
+                this.cancel(true);
+                return;
+            }
+            const ping = (0, util_1.deferred)();
+            this.ph.flush(ping)
+                .then(() => {
+                this._reset();
+            })
+                .catch(() => {
+                // we disconnected - pongs were rejected
+                this.cancel();
+            });
+            this.pendings.push(ping);
+            this._schedule();
+        }, this.interval);
+    }
+    _reset() {
+        // clear pendings after resolving them
+        this.pendings = this.pendings.filter((p) => {
+            const d = p;
+            d.resolve();
+            return false;
+        });
+    }
+}
+exports.Heartbeat = Heartbeat;
+//# sourceMappingURL=heartbeats.js.map
+
+/***/ }),
+
+/***/ 7385:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2022 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.IdleHeartbeatMonitor = void 0;
+class IdleHeartbeatMonitor {
+    interval;
+    maxOut;
+    cancelAfter;
+    timer;
+    autoCancelTimer;
+    last;
+    missed;
+    count;
+    callback;
+    /**
+     * Constructor
+     * @param interval in millis to check
+     * @param cb a callback to report when heartbeats are missed
+     * @param opts monitor options @see IdleHeartbeatOptions
+     */
+    constructor(interval, cb, opts = { maxOut: 2 }) {
+        this.interval = interval;
+        this.maxOut = opts?.maxOut || 2;
+        this.cancelAfter = opts?.cancelAfter || 0;
+        this.last = Date.now();
+        this.missed = 0;
+        this.count = 0;
+        this.callback = cb;
+        this._schedule();
+    }
+    /**
+     * cancel monitoring
+     */
+    cancel() {
+        if (this.autoCancelTimer) {
+            clearTimeout(this.autoCancelTimer);
+        }
+        if (this.timer) {
+            clearInterval(this.timer);
+        }
+        this.timer = 0;
+        this.autoCancelTimer = 0;
+        this.missed = 0;
+    }
+    /**
+     * work signals that there was work performed
+     */
+    work() {
+        this.last = Date.now();
+        this.missed = 0;
+    }
+    /**
+     * internal api to change the interval, cancelAfter and maxOut
+     * @param interval
+     * @param cancelAfter
+     * @param maxOut
+     */
+    _change(interval, cancelAfter = 0, maxOut = 2) {
+        this.interval = interval;
+        this.maxOut = maxOut;
+        this.cancelAfter = cancelAfter;
+        this.restart();
+    }
+    /**
+     * cancels and restarts the monitoring
+     */
+    restart() {
+        this.cancel();
+        this._schedule();
+    }
+    /**
+     * internal api called to start monitoring
+     */
+    _schedule() {
+        if (this.cancelAfter > 0) {
+            // @ts-ignore: in node is not a number - we treat this opaquely
+            this.autoCancelTimer = setTimeout(() => {
+                this.cancel();
+            }, this.cancelAfter);
+        }
+        // @ts-ignore: in node is not a number - we treat this opaquely
+        this.timer = setInterval(() => {
+            this.count++;
+            if ((Date.now() - this.last) > this.interval) {
+                this.missed++;
+            }
+            if (this.missed >= this.maxOut) {
+                try {
+                    if (this.callback(this.missed) === true) {
+                        this.cancel();
+                    }
+                }
+                catch (err) {
+                    console.log(err);
+                }
+            }
+        }, this.interval);
+    }
+}
+exports.IdleHeartbeatMonitor = IdleHeartbeatMonitor;
+//# sourceMappingURL=idleheartbeat_monitor.js.map
+
+/***/ }),
+
+/***/ 9938:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+/*
+ * Copyright 2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __exportStar = (this && this.__exportStar) || function(m, exports) {
+    for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports, p)) __createBinding(exports, m, p);
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Metric = exports.Bench = exports.writeAll = exports.readAll = exports.MAX_SIZE = exports.DenoBuffer = exports.State = exports.Parser = exports.Kind = exports.describe = exports.QueuedIteratorImpl = exports.usernamePasswordAuthenticator = exports.tokenAuthenticator = exports.nkeyAuthenticator = exports.jwtAuthenticator = exports.credsAuthenticator = exports.RequestOne = exports.parseOptions = exports.hasWsProtocol = exports.defaultOptions = exports.DEFAULT_MAX_RECONNECT_ATTEMPTS = exports.checkUnsupportedOption = exports.checkOptions = exports.buildAuthenticator = exports.DataBuffer = exports.MuxSubscription = exports.Heartbeat = exports.MsgHdrsImpl = exports.headers = exports.canonicalMIMEHeaderKey = exports.timeout = exports.SimpleMutex = exports.render = exports.nanos = exports.millis = exports.extend = exports.delay = exports.deferred = exports.deadline = exports.collect = exports.backoff = exports.ProtocolHandler = exports.INFO = exports.Connect = exports.setTransportFactory = exports.getResolveFn = exports.MsgImpl = exports.nuid = exports.Nuid = exports.NatsConnectionImpl = void 0;
+exports.UserAuthenticationExpiredError = exports.TimeoutError = exports.RequestError = exports.ProtocolError = exports.PermissionViolationError = exports.NoRespondersError = exports.InvalidSubjectError = exports.InvalidOperationError = exports.InvalidArgumentError = exports.errors = exports.DrainingConnectionError = exports.ConnectionError = exports.ClosedConnectionError = exports.AuthorizationError = exports.wsUrlParseFn = exports.wsconnect = exports.Servers = exports.isIPV4OrHostname = exports.IdleHeartbeatMonitor = exports.Subscriptions = exports.SubscriptionImpl = exports.syncIterator = exports.Match = exports.createInbox = exports.protoLen = exports.extractProtocolMessage = exports.Empty = exports.parseSemVer = exports.Features = exports.Feature = exports.compare = exports.parseIP = exports.isIP = exports.ipV4 = exports.TE = exports.TD = void 0;
+var nats_1 = __nccwpck_require__(1444);
+Object.defineProperty(exports, "NatsConnectionImpl", ({ enumerable: true, get: function () { return nats_1.NatsConnectionImpl; } }));
+var nuid_1 = __nccwpck_require__(3836);
+Object.defineProperty(exports, "Nuid", ({ enumerable: true, get: function () { return nuid_1.Nuid; } }));
+Object.defineProperty(exports, "nuid", ({ enumerable: true, get: function () { return nuid_1.nuid; } }));
+var msg_1 = __nccwpck_require__(9847);
+Object.defineProperty(exports, "MsgImpl", ({ enumerable: true, get: function () { return msg_1.MsgImpl; } }));
+var transport_1 = __nccwpck_require__(1619);
+Object.defineProperty(exports, "getResolveFn", ({ enumerable: true, get: function () { return transport_1.getResolveFn; } }));
+Object.defineProperty(exports, "setTransportFactory", ({ enumerable: true, get: function () { return transport_1.setTransportFactory; } }));
+var protocol_1 = __nccwpck_require__(5440);
+Object.defineProperty(exports, "Connect", ({ enumerable: true, get: function () { return protocol_1.Connect; } }));
+Object.defineProperty(exports, "INFO", ({ enumerable: true, get: function () { return protocol_1.INFO; } }));
+Object.defineProperty(exports, "ProtocolHandler", ({ enumerable: true, get: function () { return protocol_1.ProtocolHandler; } }));
+var util_1 = __nccwpck_require__(5043);
+Object.defineProperty(exports, "backoff", ({ enumerable: true, get: function () { return util_1.backoff; } }));
+Object.defineProperty(exports, "collect", ({ enumerable: true, get: function () { return util_1.collect; } }));
+Object.defineProperty(exports, "deadline", ({ enumerable: true, get: function () { return util_1.deadline; } }));
+Object.defineProperty(exports, "deferred", ({ enumerable: true, get: function () { return util_1.deferred; } }));
+Object.defineProperty(exports, "delay", ({ enumerable: true, get: function () { return util_1.delay; } }));
+Object.defineProperty(exports, "extend", ({ enumerable: true, get: function () { return util_1.extend; } }));
+Object.defineProperty(exports, "millis", ({ enumerable: true, get: function () { return util_1.millis; } }));
+Object.defineProperty(exports, "nanos", ({ enumerable: true, get: function () { return util_1.nanos; } }));
+Object.defineProperty(exports, "render", ({ enumerable: true, get: function () { return util_1.render; } }));
+Object.defineProperty(exports, "SimpleMutex", ({ enumerable: true, get: function () { return util_1.SimpleMutex; } }));
+Object.defineProperty(exports, "timeout", ({ enumerable: true, get: function () { return util_1.timeout; } }));
+var headers_1 = __nccwpck_require__(7492);
+Object.defineProperty(exports, "canonicalMIMEHeaderKey", ({ enumerable: true, get: function () { return headers_1.canonicalMIMEHeaderKey; } }));
+Object.defineProperty(exports, "headers", ({ enumerable: true, get: function () { return headers_1.headers; } }));
+Object.defineProperty(exports, "MsgHdrsImpl", ({ enumerable: true, get: function () { return headers_1.MsgHdrsImpl; } }));
+var heartbeats_1 = __nccwpck_require__(93);
+Object.defineProperty(exports, "Heartbeat", ({ enumerable: true, get: function () { return heartbeats_1.Heartbeat; } }));
+var muxsubscription_1 = __nccwpck_require__(2993);
+Object.defineProperty(exports, "MuxSubscription", ({ enumerable: true, get: function () { return muxsubscription_1.MuxSubscription; } }));
+var databuffer_1 = __nccwpck_require__(2262);
+Object.defineProperty(exports, "DataBuffer", ({ enumerable: true, get: function () { return databuffer_1.DataBuffer; } }));
+var options_1 = __nccwpck_require__(1648);
+Object.defineProperty(exports, "buildAuthenticator", ({ enumerable: true, get: function () { return options_1.buildAuthenticator; } }));
+Object.defineProperty(exports, "checkOptions", ({ enumerable: true, get: function () { return options_1.checkOptions; } }));
+Object.defineProperty(exports, "checkUnsupportedOption", ({ enumerable: true, get: function () { return options_1.checkUnsupportedOption; } }));
+Object.defineProperty(exports, "DEFAULT_MAX_RECONNECT_ATTEMPTS", ({ enumerable: true, get: function () { return options_1.DEFAULT_MAX_RECONNECT_ATTEMPTS; } }));
+Object.defineProperty(exports, "defaultOptions", ({ enumerable: true, get: function () { return options_1.defaultOptions; } }));
+Object.defineProperty(exports, "hasWsProtocol", ({ enumerable: true, get: function () { return options_1.hasWsProtocol; } }));
+Object.defineProperty(exports, "parseOptions", ({ enumerable: true, get: function () { return options_1.parseOptions; } }));
+var request_1 = __nccwpck_require__(2143);
+Object.defineProperty(exports, "RequestOne", ({ enumerable: true, get: function () { return request_1.RequestOne; } }));
+var authenticator_1 = __nccwpck_require__(5457);
+Object.defineProperty(exports, "credsAuthenticator", ({ enumerable: true, get: function () { return authenticator_1.credsAuthenticator; } }));
+Object.defineProperty(exports, "jwtAuthenticator", ({ enumerable: true, get: function () { return authenticator_1.jwtAuthenticator; } }));
+Object.defineProperty(exports, "nkeyAuthenticator", ({ enumerable: true, get: function () { return authenticator_1.nkeyAuthenticator; } }));
+Object.defineProperty(exports, "tokenAuthenticator", ({ enumerable: true, get: function () { return authenticator_1.tokenAuthenticator; } }));
+Object.defineProperty(exports, "usernamePasswordAuthenticator", ({ enumerable: true, get: function () { return authenticator_1.usernamePasswordAuthenticator; } }));
+__exportStar(__nccwpck_require__(2112), exports);
+var queued_iterator_1 = __nccwpck_require__(5194);
+Object.defineProperty(exports, "QueuedIteratorImpl", ({ enumerable: true, get: function () { return queued_iterator_1.QueuedIteratorImpl; } }));
+var parser_1 = __nccwpck_require__(5039);
+Object.defineProperty(exports, "describe", ({ enumerable: true, get: function () { return parser_1.describe; } }));
+Object.defineProperty(exports, "Kind", ({ enumerable: true, get: function () { return parser_1.Kind; } }));
+Object.defineProperty(exports, "Parser", ({ enumerable: true, get: function () { return parser_1.Parser; } }));
+Object.defineProperty(exports, "State", ({ enumerable: true, get: function () { return parser_1.State; } }));
+var denobuffer_1 = __nccwpck_require__(6082);
+Object.defineProperty(exports, "DenoBuffer", ({ enumerable: true, get: function () { return denobuffer_1.DenoBuffer; } }));
+Object.defineProperty(exports, "MAX_SIZE", ({ enumerable: true, get: function () { return denobuffer_1.MAX_SIZE; } }));
+Object.defineProperty(exports, "readAll", ({ enumerable: true, get: function () { return denobuffer_1.readAll; } }));
+Object.defineProperty(exports, "writeAll", ({ enumerable: true, get: function () { return denobuffer_1.writeAll; } }));
+var bench_1 = __nccwpck_require__(240);
+Object.defineProperty(exports, "Bench", ({ enumerable: true, get: function () { return bench_1.Bench; } }));
+Object.defineProperty(exports, "Metric", ({ enumerable: true, get: function () { return bench_1.Metric; } }));
+var encoders_1 = __nccwpck_require__(7077);
+Object.defineProperty(exports, "TD", ({ enumerable: true, get: function () { return encoders_1.TD; } }));
+Object.defineProperty(exports, "TE", ({ enumerable: true, get: function () { return encoders_1.TE; } }));
+var ipparser_1 = __nccwpck_require__(154);
+Object.defineProperty(exports, "ipV4", ({ enumerable: true, get: function () { return ipparser_1.ipV4; } }));
+Object.defineProperty(exports, "isIP", ({ enumerable: true, get: function () { return ipparser_1.isIP; } }));
+Object.defineProperty(exports, "parseIP", ({ enumerable: true, get: function () { return ipparser_1.parseIP; } }));
+var semver_1 = __nccwpck_require__(832);
+Object.defineProperty(exports, "compare", ({ enumerable: true, get: function () { return semver_1.compare; } }));
+Object.defineProperty(exports, "Feature", ({ enumerable: true, get: function () { return semver_1.Feature; } }));
+Object.defineProperty(exports, "Features", ({ enumerable: true, get: function () { return semver_1.Features; } }));
+Object.defineProperty(exports, "parseSemVer", ({ enumerable: true, get: function () { return semver_1.parseSemVer; } }));
+var types_1 = __nccwpck_require__(4960);
+Object.defineProperty(exports, "Empty", ({ enumerable: true, get: function () { return types_1.Empty; } }));
+var transport_2 = __nccwpck_require__(1619);
+Object.defineProperty(exports, "extractProtocolMessage", ({ enumerable: true, get: function () { return transport_2.extractProtocolMessage; } }));
+Object.defineProperty(exports, "protoLen", ({ enumerable: true, get: function () { return transport_2.protoLen; } }));
+var core_1 = __nccwpck_require__(5235);
+Object.defineProperty(exports, "createInbox", ({ enumerable: true, get: function () { return core_1.createInbox; } }));
+Object.defineProperty(exports, "Match", ({ enumerable: true, get: function () { return core_1.Match; } }));
+Object.defineProperty(exports, "syncIterator", ({ enumerable: true, get: function () { return core_1.syncIterator; } }));
+var protocol_2 = __nccwpck_require__(5440);
+Object.defineProperty(exports, "SubscriptionImpl", ({ enumerable: true, get: function () { return protocol_2.SubscriptionImpl; } }));
+Object.defineProperty(exports, "Subscriptions", ({ enumerable: true, get: function () { return protocol_2.Subscriptions; } }));
+var idleheartbeat_monitor_1 = __nccwpck_require__(7385);
+Object.defineProperty(exports, "IdleHeartbeatMonitor", ({ enumerable: true, get: function () { return idleheartbeat_monitor_1.IdleHeartbeatMonitor; } }));
+var servers_1 = __nccwpck_require__(654);
+Object.defineProperty(exports, "isIPV4OrHostname", ({ enumerable: true, get: function () { return servers_1.isIPV4OrHostname; } }));
+Object.defineProperty(exports, "Servers", ({ enumerable: true, get: function () { return servers_1.Servers; } }));
+var ws_transport_1 = __nccwpck_require__(1316);
+Object.defineProperty(exports, "wsconnect", ({ enumerable: true, get: function () { return ws_transport_1.wsconnect; } }));
+Object.defineProperty(exports, "wsUrlParseFn", ({ enumerable: true, get: function () { return ws_transport_1.wsUrlParseFn; } }));
+var errors_1 = __nccwpck_require__(2579);
+Object.defineProperty(exports, "AuthorizationError", ({ enumerable: true, get: function () { return errors_1.AuthorizationError; } }));
+Object.defineProperty(exports, "ClosedConnectionError", ({ enumerable: true, get: function () { return errors_1.ClosedConnectionError; } }));
+Object.defineProperty(exports, "ConnectionError", ({ enumerable: true, get: function () { return errors_1.ConnectionError; } }));
+Object.defineProperty(exports, "DrainingConnectionError", ({ enumerable: true, get: function () { return errors_1.DrainingConnectionError; } }));
+Object.defineProperty(exports, "errors", ({ enumerable: true, get: function () { return errors_1.errors; } }));
+Object.defineProperty(exports, "InvalidArgumentError", ({ enumerable: true, get: function () { return errors_1.InvalidArgumentError; } }));
+Object.defineProperty(exports, "InvalidOperationError", ({ enumerable: true, get: function () { return errors_1.InvalidOperationError; } }));
+Object.defineProperty(exports, "InvalidSubjectError", ({ enumerable: true, get: function () { return errors_1.InvalidSubjectError; } }));
+Object.defineProperty(exports, "NoRespondersError", ({ enumerable: true, get: function () { return errors_1.NoRespondersError; } }));
+Object.defineProperty(exports, "PermissionViolationError", ({ enumerable: true, get: function () { return errors_1.PermissionViolationError; } }));
+Object.defineProperty(exports, "ProtocolError", ({ enumerable: true, get: function () { return errors_1.ProtocolError; } }));
+Object.defineProperty(exports, "RequestError", ({ enumerable: true, get: function () { return errors_1.RequestError; } }));
+Object.defineProperty(exports, "TimeoutError", ({ enumerable: true, get: function () { return errors_1.TimeoutError; } }));
+Object.defineProperty(exports, "UserAuthenticationExpiredError", ({ enumerable: true, get: function () { return errors_1.UserAuthenticationExpiredError; } }));
+//# sourceMappingURL=internal_mod.js.map
+
+/***/ }),
+
+/***/ 154:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2020-2021 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.ipV4 = ipV4;
+exports.isIP = isIP;
+exports.parseIP = parseIP;
+// JavaScript port of go net/ip/ParseIP
+// https://github.com/golang/go/blob/master/src/net/ip.go
+// Copyright 2009 The Go Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+const IPv4LEN = 4;
+const IPv6LEN = 16;
+const ASCII0 = 48;
+const ASCII9 = 57;
+const ASCIIA = 65;
+const ASCIIF = 70;
+const ASCIIa = 97;
+const ASCIIf = 102;
+const big = 0xFFFFFF;
+function ipV4(a, b, c, d) {
+    const ip = new Uint8Array(IPv6LEN);
+    const prefix = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+    prefix.forEach((v, idx) => {
+        ip[idx] = v;
+    });
+    ip[12] = a;
+    ip[13] = b;
+    ip[14] = c;
+    ip[15] = d;
+    return ip;
+}
+function isIP(h) {
+    return parseIP(h) !== undefined;
+}
+function parseIP(h) {
+    for (let i = 0; i < h.length; i++) {
+        switch (h[i]) {
+            case ".":
+                return parseIPv4(h);
+            case ":":
+                return parseIPv6(h);
+        }
+    }
+    return;
+}
+function parseIPv4(s) {
+    const ip = new Uint8Array(IPv4LEN);
+    for (let i = 0; i < IPv4LEN; i++) {
+        if (s.length === 0) {
+            return undefined;
+        }
+        if (i > 0) {
+            if (s[0] !== ".") {
+                return undefined;
+            }
+            s = s.substring(1);
+        }
+        const { n, c, ok } = dtoi(s);
+        if (!ok || n > 0xFF) {
+            return undefined;
+        }
+        s = s.substring(c);
+        ip[i] = n;
+    }
+    return ipV4(ip[0], ip[1], ip[2], ip[3]);
+}
+function parseIPv6(s) {
+    const ip = new Uint8Array(IPv6LEN);
+    let ellipsis = -1;
+    if (s.length >= 2 && s[0] === ":" && s[1] === ":") {
+        ellipsis = 0;
+        s = s.substring(2);
+        if (s.length === 0) {
+            return ip;
+        }
+    }
+    let i = 0;
+    while (i < IPv6LEN) {
+        const { n, c, ok } = xtoi(s);
+        if (!ok || n > 0xFFFF) {
+            return undefined;
+        }
+        if (c < s.length && s[c] === ".") {
+            if (ellipsis < 0 && i != IPv6LEN - IPv4LEN) {
+                return undefined;
+            }
+            if (i + IPv4LEN > IPv6LEN) {
+                return undefined;
+            }
+            const ip4 = parseIPv4(s);
+            if (ip4 === undefined) {
+                return undefined;
+            }
+            ip[i] = ip4[12];
+            ip[i + 1] = ip4[13];
+            ip[i + 2] = ip4[14];
+            ip[i + 3] = ip4[15];
+            s = "";
+            i += IPv4LEN;
+            break;
+        }
+        ip[i] = n >> 8;
+        ip[i + 1] = n;
+        i += 2;
+        s = s.substring(c);
+        if (s.length === 0) {
+            break;
+        }
+        if (s[0] !== ":" || s.length == 1) {
+            return undefined;
+        }
+        s = s.substring(1);
+        if (s[0] === ":") {
+            if (ellipsis >= 0) {
+                return undefined;
+            }
+            ellipsis = i;
+            s = s.substring(1);
+            if (s.length === 0) {
+                break;
+            }
+        }
+    }
+    if (s.length !== 0) {
+        return undefined;
+    }
+    if (i < IPv6LEN) {
+        if (ellipsis < 0) {
+            return undefined;
+        }
+        const n = IPv6LEN - i;
+        for (let j = i - 1; j >= ellipsis; j--) {
+            ip[j + n] = ip[j];
+        }
+        for (let j = ellipsis + n - 1; j >= ellipsis; j--) {
+            ip[j] = 0;
+        }
+    }
+    else if (ellipsis >= 0) {
+        return undefined;
+    }
+    return ip;
+}
+function dtoi(s) {
+    let i = 0;
+    let n = 0;
+    for (i = 0; i < s.length && ASCII0 <= s.charCodeAt(i) && s.charCodeAt(i) <= ASCII9; i++) {
+        n = n * 10 + (s.charCodeAt(i) - ASCII0);
+        if (n >= big) {
+            return { n: big, c: i, ok: false };
+        }
+    }
+    if (i === 0) {
+        return { n: 0, c: 0, ok: false };
+    }
+    return { n: n, c: i, ok: true };
+}
+function xtoi(s) {
+    let n = 0;
+    let i = 0;
+    for (i = 0; i < s.length; i++) {
+        if (ASCII0 <= s.charCodeAt(i) && s.charCodeAt(i) <= ASCII9) {
+            n *= 16;
+            n += s.charCodeAt(i) - ASCII0;
+        }
+        else if (ASCIIa <= s.charCodeAt(i) && s.charCodeAt(i) <= ASCIIf) {
+            n *= 16;
+            n += (s.charCodeAt(i) - ASCIIa) + 10;
+        }
+        else if (ASCIIA <= s.charCodeAt(i) && s.charCodeAt(i) <= ASCIIF) {
+            n *= 16;
+            n += (s.charCodeAt(i) - ASCIIA) + 10;
+        }
+        else {
+            break;
+        }
+        if (n >= big) {
+            return { n: 0, c: i, ok: false };
+        }
+    }
+    if (i === 0) {
+        return { n: 0, c: i, ok: false };
+    }
+    return { n: n, c: i, ok: true };
+}
+//# sourceMappingURL=ipparser.js.map
+
+/***/ }),
+
+/***/ 9847:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.MsgImpl = void 0;
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const headers_1 = __nccwpck_require__(7492);
+const encoders_1 = __nccwpck_require__(7077);
+class MsgImpl {
+    _headers;
+    _msg;
+    _rdata;
+    _reply;
+    _subject;
+    publisher;
+    constructor(msg, data, publisher) {
+        this._msg = msg;
+        this._rdata = data;
+        this.publisher = publisher;
+    }
+    get subject() {
+        if (this._subject) {
+            return this._subject;
+        }
+        this._subject = encoders_1.TD.decode(this._msg.subject);
+        return this._subject;
+    }
+    get reply() {
+        if (this._reply) {
+            return this._reply;
+        }
+        this._reply = encoders_1.TD.decode(this._msg.reply);
+        return this._reply;
+    }
+    get sid() {
+        return this._msg.sid;
+    }
+    get headers() {
+        if (this._msg.hdr > -1 && !this._headers) {
+            const buf = this._rdata.subarray(0, this._msg.hdr);
+            this._headers = headers_1.MsgHdrsImpl.decode(buf);
+        }
+        return this._headers;
+    }
+    get data() {
+        if (!this._rdata) {
+            return new Uint8Array(0);
+        }
+        return this._msg.hdr > -1
+            ? this._rdata.subarray(this._msg.hdr)
+            : this._rdata;
+    }
+    // eslint-ignore-next-line @typescript-eslint/no-explicit-any
+    respond(data = encoders_1.Empty, opts) {
+        if (this.reply) {
+            this.publisher.publish(this.reply, data, opts);
+            return true;
+        }
+        return false;
+    }
+    size() {
+        const subj = this._msg.subject.length;
+        const reply = this._msg.reply?.length || 0;
+        const payloadAndHeaders = this._msg.size === -1 ? 0 : this._msg.size;
+        return subj + reply + payloadAndHeaders;
+    }
+    json(reviver) {
+        return JSON.parse(this.string(), reviver);
+    }
+    string() {
+        return encoders_1.TD.decode(this.data);
+    }
+    requestInfo() {
+        const v = this.headers?.get("Nats-Request-Info");
+        if (v) {
+            return JSON.parse(v, function (key, value) {
+                if ((key === "start" || key === "stop") && value !== "") {
+                    return new Date(Date.parse(value));
+                }
+                return value;
+            });
+        }
+        return null;
+    }
+}
+exports.MsgImpl = MsgImpl;
+//# sourceMappingURL=msg.js.map
+
+/***/ }),
+
+/***/ 2993:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.MuxSubscription = void 0;
+const core_1 = __nccwpck_require__(5235);
+const errors_1 = __nccwpck_require__(2579);
+class MuxSubscription {
+    baseInbox;
+    reqs;
+    constructor() {
+        this.reqs = new Map();
+    }
+    size() {
+        return this.reqs.size;
+    }
+    init(prefix) {
+        this.baseInbox = `${(0, core_1.createInbox)(prefix)}.`;
+        return this.baseInbox;
+    }
+    add(r) {
+        if (!isNaN(r.received)) {
+            r.received = 0;
+        }
+        this.reqs.set(r.token, r);
+    }
+    get(token) {
+        return this.reqs.get(token);
+    }
+    cancel(r) {
+        this.reqs.delete(r.token);
+    }
+    getToken(m) {
+        const s = m.subject || "";
+        if (s.indexOf(this.baseInbox) === 0) {
+            return s.substring(this.baseInbox.length);
+        }
+        return null;
+    }
+    all() {
+        return Array.from(this.reqs.values());
+    }
+    handleError(isMuxPermissionError, err) {
+        if (isMuxPermissionError) {
+            // one or more requests queued but mux cannot process them
+            this.all().forEach((r) => {
+                r.resolver(err, {});
+            });
+            return true;
+        }
+        if (err.operation === "publish") {
+            const req = this.all().find((s) => {
+                return s.requestSubject === err.subject;
+            });
+            if (req) {
+                req.resolver(err, {});
+                return true;
+            }
+        }
+        return false;
+    }
+    dispatcher() {
+        return (err, m) => {
+            const token = this.getToken(m);
+            if (token) {
+                const r = this.get(token);
+                if (r) {
+                    if (err === null) {
+                        err = (m?.data?.length === 0 && m.headers?.code === 503)
+                            ? new errors_1.NoRespondersError(r.requestSubject)
+                            : null;
+                    }
+                    r.resolver(err, m);
+                }
+            }
+        };
+    }
+    close() {
+        const err = new errors_1.RequestError("connection closed");
+        this.reqs.forEach((req) => {
+            req.resolver(err, {});
+        });
+    }
+}
+exports.MuxSubscription = MuxSubscription;
+//# sourceMappingURL=muxsubscription.js.map
+
+/***/ }),
+
+/***/ 1444:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2018-2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.NatsConnectionImpl = void 0;
+const util_1 = __nccwpck_require__(5043);
+const protocol_1 = __nccwpck_require__(5440);
+const encoders_1 = __nccwpck_require__(7077);
+const headers_1 = __nccwpck_require__(7492);
+const semver_1 = __nccwpck_require__(832);
+const options_1 = __nccwpck_require__(1648);
+const queued_iterator_1 = __nccwpck_require__(5194);
+const request_1 = __nccwpck_require__(2143);
+const core_1 = __nccwpck_require__(5235);
+const errors_1 = __nccwpck_require__(2579);
+const whitespaceRegex = /[ \n\r\t]/;
+class NatsConnectionImpl {
+    options;
+    protocol;
+    draining;
+    closeListeners;
+    constructor(opts) {
+        this.draining = false;
+        this.options = (0, options_1.parseOptions)(opts);
+    }
+    static connect(opts = {}) {
+        return new Promise((resolve, reject) => {
+            const nc = new NatsConnectionImpl(opts);
+            protocol_1.ProtocolHandler.connect(nc.options, nc)
+                .then((ph) => {
+                nc.protocol = ph;
+                resolve(nc);
+            })
+                .catch((err) => {
+                reject(err);
+            });
+        });
+    }
+    closed() {
+        return this.protocol.closed;
+    }
+    async close() {
+        await this.protocol.close();
+    }
+    _check(subject, sub, pub) {
+        if (this.isClosed()) {
+            throw new errors_1.errors.ClosedConnectionError();
+        }
+        if (sub && this.isDraining()) {
+            throw new errors_1.errors.DrainingConnectionError();
+        }
+        if (pub && this.protocol.noMorePublishing) {
+            throw new errors_1.errors.DrainingConnectionError();
+        }
+        subject = subject || "";
+        if (subject.length === 0 || whitespaceRegex.test(subject)) {
+            throw new errors_1.errors.InvalidSubjectError(subject);
+        }
+    }
+    publish(subject, data, options) {
+        this._check(subject, false, true);
+        if (options?.reply) {
+            this._check(options.reply, false, true);
+        }
+        if (typeof options?.traceOnly === "boolean") {
+            const hdrs = options.headers || (0, headers_1.headers)();
+            hdrs.set("Nats-Trace-Only", "true");
+            options.headers = hdrs;
+        }
+        if (typeof options?.traceDestination === "string") {
+            const hdrs = options.headers || (0, headers_1.headers)();
+            hdrs.set("Nats-Trace-Dest", options.traceDestination);
+            options.headers = hdrs;
+        }
+        this.protocol.publish(subject, data, options);
+    }
+    publishMessage(msg) {
+        return this.publish(msg.subject, msg.data, {
+            reply: msg.reply,
+            headers: msg.headers,
+        });
+    }
+    respondMessage(msg) {
+        if (msg.reply) {
+            this.publish(msg.reply, msg.data, {
+                reply: msg.reply,
+                headers: msg.headers,
+            });
+            return true;
+        }
+        return false;
+    }
+    subscribe(subject, opts = {}) {
+        this._check(subject, true, false);
+        const sub = new protocol_1.SubscriptionImpl(this.protocol, subject, opts);
+        if (typeof opts.callback !== "function" && typeof opts.slow === "number") {
+            sub.setSlowNotificationFn(opts.slow, (pending) => {
+                this.protocol.dispatchStatus({
+                    type: "slowConsumer",
+                    sub,
+                    pending,
+                });
+            });
+        }
+        this.protocol.subscribe(sub);
+        return sub;
+    }
+    _resub(s, subject, max) {
+        this._check(subject, true, false);
+        const si = s;
+        // FIXME: need way of understanding a callbacks processed
+        //   count without it, we cannot really do much - ie
+        //   for rejected messages, the count would be lower, etc.
+        //   To handle cases were for example KV is building a map
+        //   the consumer would say how many messages we need to do
+        //   a proper build before we can handle updates.
+        si.max = max; // this might clear it
+        if (max) {
+            // we cannot auto-unsub, because we don't know the
+            // number of messages we processed vs received
+            // allow the auto-unsub on processMsg to work if they
+            // we were called with a new max
+            si.max = max + si.received;
+        }
+        this.protocol.resub(si, subject);
+    }
+    // possibilities are:
+    // stop on error or any non-100 status
+    // AND:
+    // - wait for timer
+    // - wait for n messages or timer
+    // - wait for unknown messages, done when empty or reset timer expires (with possible alt wait)
+    // - wait for unknown messages, done when an empty payload is received or timer expires (with possible alt wait)
+    requestMany(subject, data = encoders_1.Empty, opts = { maxWait: 1000, maxMessages: -1 }) {
+        const asyncTraces = !(this.protocol.options.noAsyncTraces || false);
+        try {
+            this._check(subject, true, true);
+        }
+        catch (err) {
+            return Promise.reject(err);
+        }
+        opts.strategy = opts.strategy || "timer";
+        opts.maxWait = opts.maxWait || 1000;
+        if (opts.maxWait < 1) {
+            return Promise.reject(errors_1.InvalidArgumentError.format("timeout", "must be greater than 0"));
+        }
+        // the iterator for user results
+        const qi = new queued_iterator_1.QueuedIteratorImpl();
+        function stop(err) {
+            qi.push(() => {
+                qi.stop(err);
+            });
+        }
+        // callback for the subscription or the mux handler
+        // simply pushes errors and messages into the iterator
+        function callback(err, msg) {
+            if (err || msg === null) {
+                stop(err === null ? undefined : err);
+            }
+            else {
+                qi.push(msg);
+            }
+        }
+        if (opts.noMux) {
+            // we setup a subscription and manage it
+            const stack = asyncTraces ? new Error().stack : null;
+            let max = typeof opts.maxMessages === "number" && opts.maxMessages > 0
+                ? opts.maxMessages
+                : -1;
+            const sub = this.subscribe((0, core_1.createInbox)(this.options.inboxPrefix), {
+                callback: (err, msg) => {
+                    // we only expect runtime errors or a no responders
+                    if (msg?.data?.length === 0 &&
+                        msg?.headers?.status === "503") {
+                        err = new errors_1.errors.NoRespondersError(subject);
+                    }
+                    // augment any error with the current stack to provide context
+                    // for the error in the user code
+                    if (err) {
+                        if (stack) {
+                            err.stack += `\n\n${stack}`;
+                        }
+                        cancel(err);
+                        return;
+                    }
+                    // push the message
+                    callback(null, msg);
+                    // see if the m request is completed
+                    if (opts.strategy === "count") {
+                        max--;
+                        if (max === 0) {
+                            cancel();
+                        }
+                    }
+                    if (opts.strategy === "stall") {
+                        clearTimers();
+                        timer = setTimeout(() => {
+                            cancel();
+                        }, 300);
+                    }
+                    if (opts.strategy === "sentinel") {
+                        if (msg && msg.data.length === 0) {
+                            cancel();
+                        }
+                    }
+                },
+            });
+            sub.requestSubject = subject;
+            sub.closed
+                .then(() => {
+                stop();
+            })
+                .catch((err) => {
+                qi.stop(err);
+            });
+            const cancel = (err) => {
+                if (err) {
+                    qi.push(() => {
+                        throw err;
+                    });
+                }
+                clearTimers();
+                sub.drain()
+                    .then(() => {
+                    stop();
+                })
+                    .catch((_err) => {
+                    stop();
+                });
+            };
+            qi.iterClosed
+                .then(() => {
+                clearTimers();
+                sub?.unsubscribe();
+            })
+                .catch((_err) => {
+                clearTimers();
+                sub?.unsubscribe();
+            });
+            const { headers, traceDestination, traceOnly } = opts;
+            try {
+                this.publish(subject, data, {
+                    reply: sub.getSubject(),
+                    headers,
+                    traceDestination,
+                    traceOnly,
+                });
+            }
+            catch (err) {
+                cancel(err);
+            }
+            let timer = setTimeout(() => {
+                cancel();
+            }, opts.maxWait);
+            const clearTimers = () => {
+                if (timer) {
+                    clearTimeout(timer);
+                }
+            };
+        }
+        else {
+            // the ingestion is the RequestMany
+            const rmo = opts;
+            rmo.callback = callback;
+            qi.iterClosed.then(() => {
+                r.cancel();
+            }).catch((err) => {
+                r.cancel(err);
+            });
+            const r = new request_1.RequestMany(this.protocol.muxSubscriptions, subject, rmo);
+            this.protocol.request(r);
+            const { headers, traceDestination, traceOnly } = opts;
+            try {
+                this.publish(subject, data, {
+                    reply: `${this.protocol.muxSubscriptions.baseInbox}${r.token}`,
+                    headers,
+                    traceDestination,
+                    traceOnly,
+                });
+            }
+            catch (err) {
+                r.cancel(err);
+            }
+        }
+        return Promise.resolve(qi);
+    }
+    request(subject, data, opts = { timeout: 1000, noMux: false }) {
+        try {
+            this._check(subject, true, true);
+        }
+        catch (err) {
+            return Promise.reject(err);
+        }
+        const asyncTraces = !(this.protocol.options.noAsyncTraces || false);
+        opts.timeout = opts.timeout || 1000;
+        if (opts.timeout < 1) {
+            return Promise.reject(errors_1.InvalidArgumentError.format("timeout", `must be greater than 0`));
+        }
+        if (!opts.noMux && opts.reply) {
+            return Promise.reject(errors_1.InvalidArgumentError.format(["reply", "noMux"], "are mutually exclusive"));
+        }
+        if (opts.noMux) {
+            const inbox = opts.reply
+                ? opts.reply
+                : (0, core_1.createInbox)(this.options.inboxPrefix);
+            const d = (0, util_1.deferred)();
+            const errCtx = asyncTraces ? new errors_1.errors.RequestError("") : null;
+            const sub = this.subscribe(inbox, {
+                max: 1,
+                timeout: opts.timeout,
+                callback: (err, msg) => {
+                    // check for no responders status
+                    if (msg && msg.data?.length === 0 && msg.headers?.code === 503) {
+                        err = new errors_1.errors.NoRespondersError(subject);
+                    }
+                    if (err) {
+                        // we have a proper stack on timeout
+                        if (!(err instanceof errors_1.TimeoutError)) {
+                            if (errCtx) {
+                                errCtx.message = err.message;
+                                errCtx.cause = err;
+                                err = errCtx;
+                            }
+                            else {
+                                err = new errors_1.errors.RequestError(err.message, { cause: err });
+                            }
+                        }
+                        d.reject(err);
+                        sub.unsubscribe();
+                    }
+                    else {
+                        d.resolve(msg);
+                    }
+                },
+            });
+            sub.requestSubject = subject;
+            this.protocol.publish(subject, data, {
+                reply: inbox,
+                headers: opts.headers,
+            });
+            return d;
+        }
+        else {
+            const r = new request_1.RequestOne(this.protocol.muxSubscriptions, subject, opts, asyncTraces);
+            this.protocol.request(r);
+            const { headers, traceDestination, traceOnly } = opts;
+            try {
+                this.publish(subject, data, {
+                    reply: `${this.protocol.muxSubscriptions.baseInbox}${r.token}`,
+                    headers,
+                    traceDestination,
+                    traceOnly,
+                });
+            }
+            catch (err) {
+                r.cancel(err);
+            }
+            const p = Promise.race([r.timer, r.deferred]);
+            p.catch(() => {
+                r.cancel();
+            });
+            return p;
+        }
+    }
+    /** *
+     * Flushes to the server. Promise resolves when round-trip completes.
+     * @returns {Promise<void>}
+     */
+    flush() {
+        if (this.isClosed()) {
+            return Promise.reject(new errors_1.errors.ClosedConnectionError());
+        }
+        return this.protocol.flush();
+    }
+    drain() {
+        if (this.isClosed()) {
+            return Promise.reject(new errors_1.errors.ClosedConnectionError());
+        }
+        if (this.isDraining()) {
+            return Promise.reject(new errors_1.errors.DrainingConnectionError());
+        }
+        this.draining = true;
+        return this.protocol.drain();
+    }
+    async [Symbol.asyncDispose]() {
+        if (this.isClosed()) {
+            return;
+        }
+        if (this.isDraining()) {
+            await this.closed();
+            return;
+        }
+        await this.drain();
+    }
+    isClosed() {
+        return this.protocol.isClosed();
+    }
+    isDraining() {
+        return this.draining;
+    }
+    getServer() {
+        const srv = this.protocol.getServer();
+        return srv ? srv.listen : "";
+    }
+    setServers(servers) {
+        this.protocol.servers.setServers(servers);
+    }
+    getServers() {
+        return this.protocol.servers.snapshot();
+    }
+    status() {
+        const iter = new queued_iterator_1.QueuedIteratorImpl();
+        iter.iterClosed.then(() => {
+            const idx = this.protocol.listeners.indexOf(iter);
+            if (idx > -1) {
+                this.protocol.listeners.splice(idx, 1);
+            }
+        });
+        this.protocol.listeners.push(iter);
+        return iter;
+    }
+    get info() {
+        return this.protocol.isClosed() ? undefined : this.protocol.info;
+    }
+    async context() {
+        const r = await this.request(`$SYS.REQ.USER.INFO`);
+        return r.json((key, value) => {
+            if (key === "time") {
+                return new Date(Date.parse(value));
+            }
+            return value;
+        });
+    }
+    stats() {
+        return {
+            inBytes: this.protocol.inBytes,
+            outBytes: this.protocol.outBytes,
+            inMsgs: this.protocol.inMsgs,
+            outMsgs: this.protocol.outMsgs,
+        };
+    }
+    getServerVersion() {
+        const info = this.info;
+        return info ? (0, semver_1.parseSemVer)(info.version) : undefined;
+    }
+    async rtt() {
+        if (this.isClosed()) {
+            throw new errors_1.errors.ClosedConnectionError();
+        }
+        if (!this.protocol.connected) {
+            throw new errors_1.errors.RequestError("connection disconnected");
+        }
+        const start = Date.now();
+        await this.flush();
+        return Date.now() - start;
+    }
+    get features() {
+        return this.protocol.features;
+    }
+    reconnect() {
+        if (this.isClosed()) {
+            return Promise.reject(new errors_1.errors.ClosedConnectionError());
+        }
+        if (this.isDraining()) {
+            return Promise.reject(new errors_1.errors.DrainingConnectionError());
+        }
+        return this.protocol.reconnect();
+    }
+    // internal
+    addCloseListener(listener) {
+        if (this.closeListeners === undefined) {
+            this.closeListeners = new CloseListeners(this.closed());
+        }
+        this.closeListeners.add(listener);
+    }
+    // internal
+    removeCloseListener(listener) {
+        if (this.closeListeners) {
+            this.closeListeners.remove(listener);
+        }
+    }
+}
+exports.NatsConnectionImpl = NatsConnectionImpl;
+class CloseListeners {
+    listeners;
+    constructor(closed) {
+        this.listeners = [];
+        closed.then((err) => {
+            this.notify(err);
+        });
+    }
+    add(listener) {
+        this.listeners.push(listener);
+    }
+    remove(listener) {
+        this.listeners = this.listeners.filter((l) => l !== listener);
+    }
+    notify(err) {
+        this.listeners.forEach((l) => {
+            if (typeof l.connectionClosedCallback === "function") {
+                try {
+                    l.connectionClosedCallback(err);
+                }
+                catch (_) {
+                    // ignored
+                }
+            }
+        });
+        this.listeners = [];
+    }
+}
+//# sourceMappingURL=nats.js.map
+
+/***/ }),
+
+/***/ 2112:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+    Object.defineProperty(o, "default", { enumerable: true, value: v });
+}) : function(o, v) {
+    o["default"] = v;
+});
+var __importStar = (this && this.__importStar) || (function () {
+    var ownKeys = function(o) {
+        ownKeys = Object.getOwnPropertyNames || function (o) {
+            var ar = [];
+            for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) ar[ar.length] = k;
+            return ar;
+        };
+        return ownKeys(o);
+    };
+    return function (mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+        __setModuleDefault(result, mod);
+        return result;
+    };
+})();
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.nkeys = void 0;
+exports.nkeys = __importStar(__nccwpck_require__(3248));
+//# sourceMappingURL=nkeys.js.map
+
+/***/ }),
+
+/***/ 3836:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2016-2021 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.nuid = exports.Nuid = void 0;
+var nuid_1 = __nccwpck_require__(2562);
+Object.defineProperty(exports, "Nuid", ({ enumerable: true, get: function () { return nuid_1.Nuid; } }));
+Object.defineProperty(exports, "nuid", ({ enumerable: true, get: function () { return nuid_1.nuid; } }));
+//# sourceMappingURL=nuid.js.map
+
+/***/ }),
+
+/***/ 1648:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2021-2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.DEFAULT_RECONNECT_TIME_WAIT = exports.DEFAULT_MAX_PING_OUT = exports.DEFAULT_PING_INTERVAL = exports.DEFAULT_JITTER_TLS = exports.DEFAULT_JITTER = exports.DEFAULT_MAX_RECONNECT_ATTEMPTS = void 0;
+exports.defaultOptions = defaultOptions;
+exports.hasWsProtocol = hasWsProtocol;
+exports.buildAuthenticator = buildAuthenticator;
+exports.parseOptions = parseOptions;
+exports.checkOptions = checkOptions;
+exports.checkUnsupportedOption = checkUnsupportedOption;
+const util_1 = __nccwpck_require__(5043);
+const transport_1 = __nccwpck_require__(1619);
+const core_1 = __nccwpck_require__(5235);
+const authenticator_1 = __nccwpck_require__(5457);
+const errors_1 = __nccwpck_require__(2579);
+exports.DEFAULT_MAX_RECONNECT_ATTEMPTS = 10;
+exports.DEFAULT_JITTER = 100;
+exports.DEFAULT_JITTER_TLS = 1000;
+// Ping interval
+exports.DEFAULT_PING_INTERVAL = 2 * 60 * 1000; // 2 minutes
+exports.DEFAULT_MAX_PING_OUT = 2;
+// DISCONNECT Parameters, 2 sec wait, 10 tries
+exports.DEFAULT_RECONNECT_TIME_WAIT = 2 * 1000;
+function defaultOptions() {
+    return {
+        maxPingOut: exports.DEFAULT_MAX_PING_OUT,
+        maxReconnectAttempts: exports.DEFAULT_MAX_RECONNECT_ATTEMPTS,
+        noRandomize: false,
+        pedantic: false,
+        pingInterval: exports.DEFAULT_PING_INTERVAL,
+        reconnect: true,
+        reconnectJitter: exports.DEFAULT_JITTER,
+        reconnectJitterTLS: exports.DEFAULT_JITTER_TLS,
+        reconnectTimeWait: exports.DEFAULT_RECONNECT_TIME_WAIT,
+        tls: undefined,
+        verbose: false,
+        waitOnFirstConnect: false,
+        ignoreAuthErrorAbort: false,
+    };
+}
+function hasWsProtocol(opts) {
+    if (opts) {
+        let { servers } = opts;
+        if (typeof servers === "string") {
+            servers = [servers];
+        }
+        if (servers) {
+            for (let i = 0; i < servers.length; i++) {
+                const s = servers[i].toLowerCase();
+                if (s.startsWith("ws://") || s.startsWith("wss://")) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+function buildAuthenticator(opts) {
+    const buf = [];
+    // jwtAuthenticator is created by the user, since it
+    // will require possibly reading files which
+    // some of the clients are simply unable to do
+    if (typeof opts.authenticator === "function") {
+        buf.push(opts.authenticator);
+    }
+    if (Array.isArray(opts.authenticator)) {
+        buf.push(...opts.authenticator);
+    }
+    if (opts.token) {
+        buf.push((0, authenticator_1.tokenAuthenticator)(opts.token));
+    }
+    if (opts.user) {
+        buf.push((0, authenticator_1.usernamePasswordAuthenticator)(opts.user, opts.pass));
+    }
+    return buf.length === 0 ? (0, authenticator_1.noAuthFn)() : (0, authenticator_1.multiAuthenticator)(buf);
+}
+function parseOptions(opts) {
+    const dhp = `${core_1.DEFAULT_HOST}:${(0, transport_1.defaultPort)()}`;
+    opts = opts || { servers: [dhp] };
+    opts.servers = opts.servers || [];
+    if (typeof opts.servers === "string") {
+        opts.servers = [opts.servers];
+    }
+    if (opts.servers.length > 0 && opts.port) {
+        throw errors_1.InvalidArgumentError.format(["servers", "port"], "are mutually exclusive");
+    }
+    if (opts.servers.length === 0 && opts.port) {
+        opts.servers = [`${core_1.DEFAULT_HOST}:${opts.port}`];
+    }
+    if (opts.servers && opts.servers.length === 0) {
+        opts.servers = [dhp];
+    }
+    const options = (0, util_1.extend)(defaultOptions(), opts);
+    options.authenticator = buildAuthenticator(options);
+    ["reconnectDelayHandler", "authenticator"].forEach((n) => {
+        if (options[n] && typeof options[n] !== "function") {
+            throw TypeError(`'${n}' must be a function`);
+        }
+    });
+    if (!options.reconnectDelayHandler) {
+        options.reconnectDelayHandler = () => {
+            let extra = options.tls
+                ? options.reconnectJitterTLS
+                : options.reconnectJitter;
+            if (extra) {
+                extra++;
+                extra = Math.floor(Math.random() * extra);
+            }
+            return options.reconnectTimeWait + extra;
+        };
+    }
+    if (options.inboxPrefix) {
+        (0, core_1.createInbox)(options.inboxPrefix);
+    }
+    // if not set - we set it
+    if (options.resolve === undefined) {
+        // set a default based on whether the client can resolve or not
+        options.resolve = typeof (0, transport_1.getResolveFn)() === "function";
+    }
+    if (options.resolve) {
+        if (typeof (0, transport_1.getResolveFn)() !== "function") {
+            throw errors_1.InvalidArgumentError.format("resolve", "is not supported in the current runtime");
+        }
+    }
+    return options;
+}
+function checkOptions(info, options) {
+    const { proto, tls_required: tlsRequired, tls_available: tlsAvailable } = info;
+    if ((proto === undefined || proto < 1) && options.noEcho) {
+        throw new errors_1.errors.ConnectionError(`server does not support 'noEcho'`);
+    }
+    const tls = tlsRequired || tlsAvailable || false;
+    if (options.tls && !tls) {
+        throw new errors_1.errors.ConnectionError(`server does not support 'tls'`);
+    }
+}
+function checkUnsupportedOption(prop, v) {
+    if (v) {
+        throw errors_1.InvalidArgumentError.format(prop, "is not supported");
+    }
+}
+//# sourceMappingURL=options.js.map
+
+/***/ }),
+
+/***/ 5039:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.cc = exports.State = exports.Parser = exports.Kind = void 0;
+exports.describe = describe;
+// deno-lint-ignore-file no-undef
+/*
+ * Copyright 2020-2021 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const denobuffer_1 = __nccwpck_require__(6082);
+const encoders_1 = __nccwpck_require__(7077);
+exports.Kind = {
+    OK: 0,
+    ERR: 1,
+    MSG: 2,
+    INFO: 3,
+    PING: 4,
+    PONG: 5,
+};
+function describe(e) {
+    let ks;
+    let data = "";
+    switch (e.kind) {
+        case exports.Kind.MSG:
+            ks = "MSG";
+            break;
+        case exports.Kind.OK:
+            ks = "OK";
+            break;
+        case exports.Kind.ERR:
+            ks = "ERR";
+            data = encoders_1.TD.decode(e.data);
+            break;
+        case exports.Kind.PING:
+            ks = "PING";
+            break;
+        case exports.Kind.PONG:
+            ks = "PONG";
+            break;
+        case exports.Kind.INFO:
+            ks = "INFO";
+            data = encoders_1.TD.decode(e.data);
+    }
+    return `${ks}: ${data}`;
+}
+function newMsgArg() {
+    const ma = {};
+    ma.sid = -1;
+    ma.hdr = -1;
+    ma.size = -1;
+    return ma;
+}
+const ASCII_0 = 48;
+const ASCII_9 = 57;
+const MAX_64MB = 64 * 1024 * 1024;
+// This is an almost verbatim port of the Go NATS parser
+// https://github.com/nats-io/nats.go/blob/master/parser.go
+class Parser {
+    dispatcher;
+    state;
+    as;
+    drop;
+    hdr;
+    ma;
+    argBuf;
+    msgBuf;
+    constructor(dispatcher) {
+        this.dispatcher = dispatcher;
+        this.state = exports.State.OP_START;
+        this.as = 0;
+        this.drop = 0;
+        this.hdr = 0;
+    }
+    parse(buf) {
+        let i;
+        for (i = 0; i < buf.length; i++) {
+            const b = buf[i];
+            switch (this.state) {
+                case exports.State.OP_START:
+                    switch (b) {
+                        case exports.cc.M:
+                        case exports.cc.m:
+                            this.state = exports.State.OP_M;
+                            this.hdr = -1;
+                            this.ma = newMsgArg();
+                            break;
+                        case exports.cc.H:
+                        case exports.cc.h:
+                            this.state = exports.State.OP_H;
+                            this.hdr = 0;
+                            this.ma = newMsgArg();
+                            break;
+                        case exports.cc.P:
+                        case exports.cc.p:
+                            this.state = exports.State.OP_P;
+                            break;
+                        case exports.cc.PLUS:
+                            this.state = exports.State.OP_PLUS;
+                            break;
+                        case exports.cc.MINUS:
+                            this.state = exports.State.OP_MINUS;
+                            break;
+                        case exports.cc.I:
+                        case exports.cc.i:
+                            this.state = exports.State.OP_I;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_H:
+                    switch (b) {
+                        case exports.cc.M:
+                        case exports.cc.m:
+                            this.state = exports.State.OP_M;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_M:
+                    switch (b) {
+                        case exports.cc.S:
+                        case exports.cc.s:
+                            this.state = exports.State.OP_MS;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MS:
+                    switch (b) {
+                        case exports.cc.G:
+                        case exports.cc.g:
+                            this.state = exports.State.OP_MSG;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MSG:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            this.state = exports.State.OP_MSG_SPC;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MSG_SPC:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            continue;
+                        default:
+                            this.state = exports.State.MSG_ARG;
+                            this.as = i;
+                    }
+                    break;
+                case exports.State.MSG_ARG:
+                    switch (b) {
+                        case exports.cc.CR:
+                            this.drop = 1;
+                            break;
+                        case exports.cc.NL: {
+                            const arg = this.argBuf
+                                ? this.argBuf.bytes()
+                                : buf.subarray(this.as, i - this.drop);
+                            this.processMsgArgs(arg);
+                            this.drop = 0;
+                            this.as = i + 1;
+                            this.state = exports.State.MSG_PAYLOAD;
+                            // jump ahead with the index. If this overruns
+                            // what is left we fall out and process a split buffer.
+                            i = this.as + this.ma.size - 1;
+                            break;
+                        }
+                        default:
+                            if (this.argBuf) {
+                                this.argBuf.writeByte(b);
+                            }
+                    }
+                    break;
+                case exports.State.MSG_PAYLOAD:
+                    if (this.msgBuf) {
+                        if (this.msgBuf.length >= this.ma.size) {
+                            const data = this.msgBuf.bytes({ copy: false });
+                            this.dispatcher.push({ kind: exports.Kind.MSG, msg: this.ma, data: data });
+                            this.argBuf = undefined;
+                            this.msgBuf = undefined;
+                            this.state = exports.State.MSG_END;
+                        }
+                        else {
+                            let toCopy = this.ma.size - this.msgBuf.length;
+                            const avail = buf.length - i;
+                            if (avail < toCopy) {
+                                toCopy = avail;
+                            }
+                            if (toCopy > 0) {
+                                this.msgBuf.write(buf.subarray(i, i + toCopy));
+                                i = (i + toCopy) - 1;
+                            }
+                            else {
+                                this.msgBuf.writeByte(b);
+                            }
+                        }
+                    }
+                    else if (i - this.as >= this.ma.size) {
+                        this.dispatcher.push({ kind: exports.Kind.MSG, msg: this.ma, data: buf.subarray(this.as, i) });
+                        this.argBuf = undefined;
+                        this.msgBuf = undefined;
+                        this.state = exports.State.MSG_END;
+                    }
+                    break;
+                case exports.State.MSG_END:
+                    switch (b) {
+                        case exports.cc.NL:
+                            this.drop = 0;
+                            this.as = i + 1;
+                            this.state = exports.State.OP_START;
+                            break;
+                        default:
+                            continue;
+                    }
+                    break;
+                case exports.State.OP_PLUS:
+                    switch (b) {
+                        case exports.cc.O:
+                        case exports.cc.o:
+                            this.state = exports.State.OP_PLUS_O;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PLUS_O:
+                    switch (b) {
+                        case exports.cc.K:
+                        case exports.cc.k:
+                            this.state = exports.State.OP_PLUS_OK;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PLUS_OK:
+                    switch (b) {
+                        case exports.cc.NL:
+                            this.dispatcher.push({ kind: exports.Kind.OK });
+                            this.drop = 0;
+                            this.state = exports.State.OP_START;
+                            break;
+                    }
+                    break;
+                case exports.State.OP_MINUS:
+                    switch (b) {
+                        case exports.cc.E:
+                        case exports.cc.e:
+                            this.state = exports.State.OP_MINUS_E;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MINUS_E:
+                    switch (b) {
+                        case exports.cc.R:
+                        case exports.cc.r:
+                            this.state = exports.State.OP_MINUS_ER;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MINUS_ER:
+                    switch (b) {
+                        case exports.cc.R:
+                        case exports.cc.r:
+                            this.state = exports.State.OP_MINUS_ERR;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MINUS_ERR:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            this.state = exports.State.OP_MINUS_ERR_SPC;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_MINUS_ERR_SPC:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            continue;
+                        default:
+                            this.state = exports.State.MINUS_ERR_ARG;
+                            this.as = i;
+                    }
+                    break;
+                case exports.State.MINUS_ERR_ARG:
+                    switch (b) {
+                        case exports.cc.CR:
+                            this.drop = 1;
+                            break;
+                        case exports.cc.NL: {
+                            let arg;
+                            if (this.argBuf) {
+                                arg = this.argBuf.bytes();
+                                this.argBuf = undefined;
+                            }
+                            else {
+                                arg = buf.subarray(this.as, i - this.drop);
+                            }
+                            this.dispatcher.push({ kind: exports.Kind.ERR, data: arg });
+                            this.drop = 0;
+                            this.as = i + 1;
+                            this.state = exports.State.OP_START;
+                            break;
+                        }
+                        default:
+                            if (this.argBuf) {
+                                this.argBuf.write(Uint8Array.of(b));
+                            }
+                    }
+                    break;
+                case exports.State.OP_P:
+                    switch (b) {
+                        case exports.cc.I:
+                        case exports.cc.i:
+                            this.state = exports.State.OP_PI;
+                            break;
+                        case exports.cc.O:
+                        case exports.cc.o:
+                            this.state = exports.State.OP_PO;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PO:
+                    switch (b) {
+                        case exports.cc.N:
+                        case exports.cc.n:
+                            this.state = exports.State.OP_PON;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PON:
+                    switch (b) {
+                        case exports.cc.G:
+                        case exports.cc.g:
+                            this.state = exports.State.OP_PONG;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PONG:
+                    switch (b) {
+                        case exports.cc.NL:
+                            this.dispatcher.push({ kind: exports.Kind.PONG });
+                            this.drop = 0;
+                            this.state = exports.State.OP_START;
+                            break;
+                    }
+                    break;
+                case exports.State.OP_PI:
+                    switch (b) {
+                        case exports.cc.N:
+                        case exports.cc.n:
+                            this.state = exports.State.OP_PIN;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PIN:
+                    switch (b) {
+                        case exports.cc.G:
+                        case exports.cc.g:
+                            this.state = exports.State.OP_PING;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_PING:
+                    switch (b) {
+                        case exports.cc.NL:
+                            this.dispatcher.push({ kind: exports.Kind.PING });
+                            this.drop = 0;
+                            this.state = exports.State.OP_START;
+                            break;
+                    }
+                    break;
+                case exports.State.OP_I:
+                    switch (b) {
+                        case exports.cc.N:
+                        case exports.cc.n:
+                            this.state = exports.State.OP_IN;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_IN:
+                    switch (b) {
+                        case exports.cc.F:
+                        case exports.cc.f:
+                            this.state = exports.State.OP_INF;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_INF:
+                    switch (b) {
+                        case exports.cc.O:
+                        case exports.cc.o:
+                            this.state = exports.State.OP_INFO;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_INFO:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            this.state = exports.State.OP_INFO_SPC;
+                            break;
+                        default:
+                            throw this.fail(buf.subarray(i));
+                    }
+                    break;
+                case exports.State.OP_INFO_SPC:
+                    switch (b) {
+                        case exports.cc.SPACE:
+                        case exports.cc.TAB:
+                            continue;
+                        default:
+                            this.state = exports.State.INFO_ARG;
+                            this.as = i;
+                    }
+                    break;
+                case exports.State.INFO_ARG:
+                    switch (b) {
+                        case exports.cc.CR:
+                            this.drop = 1;
+                            break;
+                        case exports.cc.NL: {
+                            let arg;
+                            if (this.argBuf) {
+                                arg = this.argBuf.bytes();
+                                this.argBuf = undefined;
+                            }
+                            else {
+                                arg = buf.subarray(this.as, i - this.drop);
+                            }
+                            this.dispatcher.push({ kind: exports.Kind.INFO, data: arg });
+                            this.drop = 0;
+                            this.as = i + 1;
+                            this.state = exports.State.OP_START;
+                            break;
+                        }
+                        default:
+                            if (this.argBuf) {
+                                this.argBuf.writeByte(b);
+                            }
+                    }
+                    break;
+                default:
+                    throw this.fail(buf.subarray(i));
+            }
+        }
+        if ((this.state === exports.State.MSG_ARG || this.state === exports.State.MINUS_ERR_ARG ||
+            this.state === exports.State.INFO_ARG) && !this.argBuf) {
+            this.argBuf = new denobuffer_1.DenoBuffer(buf.subarray(this.as, i - this.drop));
+        }
+        if (this.state === exports.State.MSG_PAYLOAD && !this.msgBuf) {
+            if (!this.argBuf) {
+                this.cloneMsgArg();
+            }
+            this.msgBuf = new denobuffer_1.DenoBuffer(buf.subarray(this.as));
+        }
+    }
+    cloneMsgArg() {
+        const s = this.ma.subject.length;
+        const r = this.ma.reply ? this.ma.reply.length : 0;
+        const buf = new Uint8Array(s + r);
+        buf.set(this.ma.subject);
+        if (this.ma.reply) {
+            buf.set(this.ma.reply, s);
+        }
+        this.argBuf = new denobuffer_1.DenoBuffer(buf);
+        this.ma.subject = buf.subarray(0, s);
+        if (this.ma.reply) {
+            this.ma.reply = buf.subarray(s);
+        }
+    }
+    processMsgArgs(arg) {
+        if (this.hdr >= 0) {
+            return this.processHeaderMsgArgs(arg);
+        }
+        const args = [];
+        let start = -1;
+        for (let i = 0; i < arg.length; i++) {
+            const b = arg[i];
+            switch (b) {
+                case exports.cc.SPACE:
+                case exports.cc.TAB:
+                case exports.cc.CR:
+                case exports.cc.NL:
+                    if (start >= 0) {
+                        args.push(arg.subarray(start, i));
+                        start = -1;
+                    }
+                    break;
+                default:
+                    if (start < 0) {
+                        start = i;
+                    }
+            }
+        }
+        if (start >= 0) {
+            args.push(arg.subarray(start));
+        }
+        switch (args.length) {
+            case 3:
+                this.ma.subject = args[0];
+                this.ma.sid = this.protoParseInt(args[1]);
+                this.ma.reply = undefined;
+                this.ma.size = this.protoParseInt(args[2], MAX_64MB);
+                break;
+            case 4:
+                this.ma.subject = args[0];
+                this.ma.sid = this.protoParseInt(args[1]);
+                this.ma.reply = args[2];
+                this.ma.size = this.protoParseInt(args[3], MAX_64MB);
+                break;
+            default:
+                throw this.fail(arg, "processMsgArgs Parse Error");
+        }
+        if (this.ma.sid < 0) {
+            throw this.fail(arg, "processMsgArgs Bad or Missing Sid Error");
+        }
+        if (this.ma.size < 0) {
+            throw this.fail(arg, "processMsgArgs Bad or Missing Size Error");
+        }
+    }
+    fail(data, label = "") {
+        if (!label) {
+            label = `parse error [${this.state}]`;
+        }
+        else {
+            label = `${label} [${this.state}]`;
+        }
+        return new Error(`${label}: ${encoders_1.TD.decode(data)}`);
+    }
+    processHeaderMsgArgs(arg) {
+        const args = [];
+        let start = -1;
+        for (let i = 0; i < arg.length; i++) {
+            const b = arg[i];
+            switch (b) {
+                case exports.cc.SPACE:
+                case exports.cc.TAB:
+                case exports.cc.CR:
+                case exports.cc.NL:
+                    if (start >= 0) {
+                        args.push(arg.subarray(start, i));
+                        start = -1;
+                    }
+                    break;
+                default:
+                    if (start < 0) {
+                        start = i;
+                    }
+            }
+        }
+        if (start >= 0) {
+            args.push(arg.subarray(start));
+        }
+        switch (args.length) {
+            case 4:
+                this.ma.subject = args[0];
+                this.ma.sid = this.protoParseInt(args[1]);
+                this.ma.reply = undefined;
+                this.ma.hdr = this.protoParseInt(args[2], MAX_64MB);
+                this.ma.size = this.protoParseInt(args[3], MAX_64MB);
+                break;
+            case 5:
+                this.ma.subject = args[0];
+                this.ma.sid = this.protoParseInt(args[1]);
+                this.ma.reply = args[2];
+                this.ma.hdr = this.protoParseInt(args[3], MAX_64MB);
+                this.ma.size = this.protoParseInt(args[4], MAX_64MB);
+                break;
+            default:
+                throw this.fail(arg, "processHeaderMsgArgs Parse Error");
+        }
+        if (this.ma.sid < 0) {
+            throw this.fail(arg, "processHeaderMsgArgs Bad or Missing Sid Error");
+        }
+        if (this.ma.hdr < 0 || this.ma.hdr > this.ma.size) {
+            throw this.fail(arg, "processHeaderMsgArgs Bad or Missing Header Size Error");
+        }
+        if (this.ma.size < 0) {
+            throw this.fail(arg, "processHeaderMsgArgs Bad or Missing Size Error");
+        }
+    }
+    protoParseInt(a, max) {
+        // max 999_999_999_999_999 - one digit below MAX_SAFE_INTEGER
+        if (a.length === 0 || a.length > 15) {
+            return -1;
+        }
+        let n = 0;
+        for (let i = 0; i < a.length; i++) {
+            if (a[i] < ASCII_0 || a[i] > ASCII_9) {
+                return -1;
+            }
+            n = n * 10 + (a[i] - ASCII_0);
+        }
+        return max !== undefined && n > max ? -1 : n;
+    }
+}
+exports.Parser = Parser;
+exports.State = {
+    OP_START: 0,
+    OP_PLUS: 1,
+    OP_PLUS_O: 2,
+    OP_PLUS_OK: 3,
+    OP_MINUS: 4,
+    OP_MINUS_E: 5,
+    OP_MINUS_ER: 6,
+    OP_MINUS_ERR: 7,
+    OP_MINUS_ERR_SPC: 8,
+    MINUS_ERR_ARG: 9,
+    OP_M: 10,
+    OP_MS: 11,
+    OP_MSG: 12,
+    OP_MSG_SPC: 13,
+    MSG_ARG: 14,
+    MSG_PAYLOAD: 15,
+    MSG_END: 16,
+    OP_H: 17,
+    OP_P: 18,
+    OP_PI: 19,
+    OP_PIN: 20,
+    OP_PING: 21,
+    OP_PO: 22,
+    OP_PON: 23,
+    OP_PONG: 24,
+    OP_I: 25,
+    OP_IN: 26,
+    OP_INF: 27,
+    OP_INFO: 28,
+    OP_INFO_SPC: 29,
+    INFO_ARG: 30,
+};
+exports.cc = {
+    CR: "\r".charCodeAt(0),
+    E: "E".charCodeAt(0),
+    e: "e".charCodeAt(0),
+    F: "F".charCodeAt(0),
+    f: "f".charCodeAt(0),
+    G: "G".charCodeAt(0),
+    g: "g".charCodeAt(0),
+    H: "H".charCodeAt(0),
+    h: "h".charCodeAt(0),
+    I: "I".charCodeAt(0),
+    i: "i".charCodeAt(0),
+    K: "K".charCodeAt(0),
+    k: "k".charCodeAt(0),
+    M: "M".charCodeAt(0),
+    m: "m".charCodeAt(0),
+    MINUS: "-".charCodeAt(0),
+    N: "N".charCodeAt(0),
+    n: "n".charCodeAt(0),
+    NL: "\n".charCodeAt(0),
+    O: "O".charCodeAt(0),
+    o: "o".charCodeAt(0),
+    P: "P".charCodeAt(0),
+    p: "p".charCodeAt(0),
+    PLUS: "+".charCodeAt(0),
+    R: "R".charCodeAt(0),
+    r: "r".charCodeAt(0),
+    S: "S".charCodeAt(0),
+    s: "s".charCodeAt(0),
+    SPACE: " ".charCodeAt(0),
+    TAB: "\t".charCodeAt(0),
+};
+//# sourceMappingURL=parser.js.map
+
+/***/ }),
+
+/***/ 5440:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.ProtocolHandler = exports.Subscriptions = exports.SubscriptionImpl = exports.Connect = exports.INFO = void 0;
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const encoders_1 = __nccwpck_require__(7077);
+const transport_1 = __nccwpck_require__(1619);
+const util_1 = __nccwpck_require__(5043);
+const databuffer_1 = __nccwpck_require__(2262);
+const servers_1 = __nccwpck_require__(654);
+const queued_iterator_1 = __nccwpck_require__(5194);
+const muxsubscription_1 = __nccwpck_require__(2993);
+const heartbeats_1 = __nccwpck_require__(93);
+const parser_1 = __nccwpck_require__(5039);
+const msg_1 = __nccwpck_require__(9847);
+const semver_1 = __nccwpck_require__(832);
+const options_1 = __nccwpck_require__(1648);
+const errors_1 = __nccwpck_require__(2579);
+const FLUSH_THRESHOLD = 1024 * 32;
+exports.INFO = /^INFO\s+([^\r\n]+)\r\n/i;
+const PONG_CMD = (0, encoders_1.encode)("PONG\r\n");
+const PING_CMD = (0, encoders_1.encode)("PING\r\n");
+const ERR_RECONNECT_HANDLER_FAILED = "client option reconnectToServer handler failed";
+const ERR_RECONNECT_HANDLER_NOT_IN_POOL = "returned server is not in the pool";
+function isDelayedServer(x) {
+    return (x !== null && typeof x === "object" &&
+        "server" in x && "delay" in x);
+}
+class Connect {
+    echo;
+    no_responders;
+    protocol;
+    verbose;
+    pedantic;
+    jwt;
+    nkey;
+    sig;
+    user;
+    pass;
+    auth_token;
+    tls_required;
+    name;
+    lang;
+    version;
+    headers;
+    constructor(transport, opts, nonce) {
+        this.protocol = 1;
+        this.version = transport.version;
+        this.lang = transport.lang;
+        this.echo = opts.noEcho ? false : undefined;
+        this.verbose = opts.verbose;
+        this.pedantic = opts.pedantic;
+        this.tls_required = opts.tls ? true : undefined;
+        this.name = opts.name;
+        const creds = (opts && typeof opts.authenticator === "function"
+            ? opts.authenticator(nonce)
+            : {}) || {};
+        (0, util_1.extend)(this, creds);
+    }
+}
+exports.Connect = Connect;
+class SlowNotifier {
+    slow;
+    cb;
+    notified;
+    constructor(slow, cb) {
+        this.slow = slow;
+        this.cb = cb;
+        this.notified = false;
+    }
+    maybeNotify(pending) {
+        // if we are below the threshold reset the ability to notify
+        if (pending <= this.slow) {
+            this.notified = false;
+        }
+        else {
+            if (!this.notified) {
+                // crossed the threshold, notify and silence.
+                this.cb(pending);
+                this.notified = true;
+            }
+        }
+    }
+}
+class SubscriptionImpl extends queued_iterator_1.QueuedIteratorImpl {
+    sid;
+    queue;
+    draining;
+    max;
+    subject;
+    drained;
+    protocol;
+    timer;
+    info;
+    cleanupFn;
+    closed;
+    requestSubject;
+    slow;
+    constructor(protocol, subject, opts = {}) {
+        super();
+        (0, util_1.extend)(this, opts);
+        this.protocol = protocol;
+        this.subject = subject;
+        this.draining = false;
+        this.noIterator = typeof opts.callback === "function";
+        this.closed = (0, util_1.deferred)();
+        const asyncTraces = !(protocol.options?.noAsyncTraces || false);
+        if (opts.timeout) {
+            this.timer = (0, util_1.timeout)(opts.timeout, asyncTraces);
+            this.timer
+                .then(() => {
+                // timer was cancelled
+                this.timer = undefined;
+            })
+                .catch((err) => {
+                // timer fired
+                this.stop(err);
+                if (this.noIterator) {
+                    this.callback(err, {});
+                }
+            });
+        }
+        if (!this.noIterator) {
+            // cleanup - they used break or return from the iterator
+            // make sure we clean up, if they didn't call unsub
+            this.iterClosed.then((err) => {
+                this.closed.resolve(err);
+                this.unsubscribe();
+            });
+        }
+    }
+    setSlowNotificationFn(slow, fn) {
+        this.slow = undefined;
+        if (fn) {
+            if (this.noIterator) {
+                throw new Error("callbacks don't support slow notifications");
+            }
+            this.slow = new SlowNotifier(slow, fn);
+        }
+    }
+    callback(err, msg) {
+        this.cancelTimeout();
+        err ? this.stop(err) : this.push(msg);
+        if (!err && this.slow) {
+            this.slow.maybeNotify(this.getPending());
+        }
+    }
+    close(err) {
+        if (!this.isClosed()) {
+            this.cancelTimeout();
+            const fn = () => {
+                this.stop();
+                if (this.cleanupFn) {
+                    try {
+                        this.cleanupFn(this, this.info);
+                    }
+                    catch (_err) {
+                        // ignoring
+                    }
+                }
+                this.closed.resolve(err);
+            };
+            if (this.noIterator) {
+                fn();
+            }
+            else {
+                this.push(fn);
+            }
+        }
+    }
+    unsubscribe(max) {
+        this.protocol.unsubscribe(this, max);
+    }
+    cancelTimeout() {
+        if (this.timer) {
+            this.timer.cancel();
+            this.timer = undefined;
+        }
+    }
+    drain() {
+        if (this.protocol.isClosed()) {
+            return Promise.reject(new errors_1.errors.ClosedConnectionError());
+        }
+        if (this.isClosed()) {
+            return Promise.reject(new errors_1.errors.InvalidOperationError("subscription is already closed"));
+        }
+        if (!this.drained) {
+            this.draining = true;
+            this.protocol.unsub(this);
+            this.drained = this.protocol.flush((0, util_1.deferred)())
+                .then(() => {
+                this.protocol.subscriptions.cancel(this);
+            })
+                .catch(() => {
+                this.protocol.subscriptions.cancel(this);
+            });
+        }
+        return this.drained;
+    }
+    async [Symbol.asyncDispose]() {
+        if (this.protocol.isClosed() || this.isClosed()) {
+            return;
+        }
+        if (this.drained) {
+            await this.drained;
+            return;
+        }
+        await this.drain();
+    }
+    isDraining() {
+        return this.draining;
+    }
+    isClosed() {
+        return this.done;
+    }
+    getSubject() {
+        return this.subject;
+    }
+    getMax() {
+        return this.max;
+    }
+    getID() {
+        return this.sid;
+    }
+}
+exports.SubscriptionImpl = SubscriptionImpl;
+class Subscriptions {
+    mux;
+    subs;
+    sidCounter;
+    constructor() {
+        this.sidCounter = 0;
+        this.mux = null;
+        this.subs = new Map();
+    }
+    size() {
+        return this.subs.size;
+    }
+    add(s) {
+        this.sidCounter++;
+        s.sid = this.sidCounter;
+        this.subs.set(s.sid, s);
+        return s;
+    }
+    setMux(s) {
+        this.mux = s;
+        return s;
+    }
+    getMux() {
+        return this.mux;
+    }
+    get(sid) {
+        return this.subs.get(sid);
+    }
+    resub(s) {
+        this.sidCounter++;
+        this.subs.delete(s.sid);
+        s.sid = this.sidCounter;
+        this.subs.set(s.sid, s);
+        return s;
+    }
+    all() {
+        return Array.from(this.subs.values());
+    }
+    cancel(s) {
+        if (s) {
+            s.close();
+            this.subs.delete(s.sid);
+        }
+    }
+    handleError(err) {
+        const subs = this.all();
+        let sub;
+        if (err.operation === "subscription") {
+            sub = subs.find((s) => {
+                return s.subject === err.subject && s.queue === err.queue;
+            });
+        }
+        else if (err.operation === "publish") {
+            // we have a no mux subscription
+            sub = subs.find((s) => {
+                return s.requestSubject === err.subject;
+            });
+        }
+        if (sub) {
+            sub.callback(err, {});
+            sub.close(err);
+            this.subs.delete(sub.sid);
+            return sub !== this.mux;
+        }
+        return false;
+    }
+    close() {
+        this.subs.forEach((sub) => {
+            sub.close();
+        });
+    }
+}
+exports.Subscriptions = Subscriptions;
+class ProtocolHandler {
+    connected;
+    connectedOnce;
+    infoReceived;
+    info;
+    muxSubscriptions;
+    options;
+    outbound;
+    pongs;
+    subscriptions;
+    transport;
+    noMorePublishing;
+    connectError;
+    publisher;
+    _closed;
+    closed;
+    listeners;
+    heartbeats;
+    parser;
+    outMsgs;
+    inMsgs;
+    outBytes;
+    inBytes;
+    pendingLimit;
+    lastError;
+    abortReconnect;
+    whyClosed;
+    servers;
+    server;
+    features;
+    connectPromise;
+    dialDelay;
+    raceTimer;
+    constructor(options, publisher) {
+        this._closed = false;
+        this.connected = false;
+        this.connectedOnce = false;
+        this.infoReceived = false;
+        this.noMorePublishing = false;
+        this.abortReconnect = false;
+        this.listeners = [];
+        this.pendingLimit = FLUSH_THRESHOLD;
+        this.outMsgs = 0;
+        this.inMsgs = 0;
+        this.outBytes = 0;
+        this.inBytes = 0;
+        this.options = options;
+        this.publisher = publisher;
+        this.subscriptions = new Subscriptions();
+        this.muxSubscriptions = new muxsubscription_1.MuxSubscription();
+        this.outbound = new databuffer_1.DataBuffer();
+        this.pongs = [];
+        this.whyClosed = "";
+        //@ts-ignore: options.pendingLimit is hidden
+        this.pendingLimit = options.pendingLimit || this.pendingLimit;
+        this.features = new semver_1.Features({ major: 0, minor: 0, micro: 0 });
+        this.connectPromise = null;
+        this.dialDelay = null;
+        const servers = typeof options.servers === "string"
+            ? [options.servers]
+            : options.servers;
+        this.servers = new servers_1.Servers({
+            randomize: !options.noRandomize,
+        });
+        this.servers.setServers(servers);
+        this.closed = (0, util_1.deferred)();
+        this.parser = new parser_1.Parser(this);
+        this.heartbeats = new heartbeats_1.Heartbeat(this, this.options.pingInterval || options_1.DEFAULT_PING_INTERVAL, this.options.maxPingOut || options_1.DEFAULT_MAX_PING_OUT);
+    }
+    resetOutbound() {
+        this.outbound.reset();
+        const pongs = this.pongs;
+        this.pongs = [];
+        // reject the pongs - the disconnect from here shouldn't have a trace
+        // because that confuses API consumers
+        const err = new errors_1.errors.RequestError("connection disconnected");
+        err.stack = "";
+        pongs.forEach((p) => {
+            p.reject(err);
+        });
+        this.parser = new parser_1.Parser(this);
+        this.infoReceived = false;
+    }
+    dispatchStatus(status) {
+        this.listeners.forEach((q) => {
+            q.push(status);
+        });
+    }
+    prepare() {
+        if (this.transport) {
+            this.transport.discard();
+        }
+        this.info = undefined;
+        this.resetOutbound();
+        const pong = (0, util_1.deferred)();
+        pong.catch(() => {
+            // provide at least one catch - as pong rejection can happen before it is expected
+        });
+        this.pongs.unshift(pong);
+        this.connectError = (err) => {
+            pong.reject(err);
+        };
+        this.transport = (0, transport_1.newTransport)();
+        this.transport.closed()
+            .then(async (_err) => {
+            this.connected = false;
+            if (!this.isClosed()) {
+                // if the transport gave an error use that, otherwise
+                // we may have received a protocol error
+                await this.disconnected(this.transport.closeError || this.lastError);
+                return;
+            }
+        });
+        return pong;
+    }
+    disconnect() {
+        this.dispatchStatus({ type: "staleConnection" });
+        this.transport.disconnect();
+    }
+    reconnect() {
+        if (this.connected) {
+            this.dispatchStatus({
+                type: "forceReconnect",
+            });
+            this.transport.disconnect();
+        }
+        return Promise.resolve();
+    }
+    async disconnected(err) {
+        this.dispatchStatus({
+            type: "disconnect",
+            server: this.servers.getCurrentServer().toString(),
+        });
+        if (this.options.reconnect) {
+            await this.dialLoop()
+                .then(() => {
+                this.dispatchStatus({
+                    type: "reconnect",
+                    server: this.servers.getCurrentServer().toString(),
+                });
+                // if we are here we reconnected, but we have an authentication
+                // that expired, we need to clean it up, otherwise we'll queue up
+                // two of these, and the default for the client will be to
+                // close, rather than attempt again - possibly they have an
+                // authenticator that dynamically updates
+                if (this.lastError instanceof errors_1.errors.UserAuthenticationExpiredError) {
+                    this.lastError = undefined;
+                }
+            })
+                .catch((err) => {
+                this.close(err).catch();
+            });
+        }
+        else {
+            await this.close(err).catch();
+        }
+    }
+    async dial(srv) {
+        const pong = this.prepare();
+        try {
+            this.raceTimer = (0, util_1.timeout)(this.options.timeout || 20000);
+            const cp = this.transport.connect(srv, this.options);
+            await Promise.race([cp, this.raceTimer]);
+            (async () => {
+                try {
+                    for await (const b of this.transport) {
+                        this.parser.parse(b);
+                    }
+                }
+                catch (err) {
+                    console.log("reader closed", err);
+                }
+            })().then();
+        }
+        catch (err) {
+            pong.reject(err);
+        }
+        try {
+            await Promise.race([this.raceTimer, pong]);
+            this.raceTimer?.cancel();
+            this.connected = true;
+            this.connectError = undefined;
+            this.sendSubscriptions();
+            this.connectedOnce = true;
+            this.server.didConnect = true;
+            this.server.reconnects = 0;
+            this.flushPending();
+            this.heartbeats.start();
+        }
+        catch (err) {
+            this.raceTimer?.cancel();
+            await this.transport.close(err);
+            throw err;
+        }
+    }
+    async _doDial(srv) {
+        const { resolve } = this.options;
+        const alts = await srv.resolve({
+            fn: (0, transport_1.getResolveFn)(),
+            debug: this.options.debug,
+            randomize: !this.options.noRandomize,
+            resolve,
+        });
+        let lastErr = null;
+        for (const a of alts) {
+            try {
+                lastErr = null;
+                this.dispatchStatus({ type: "reconnecting" });
+                await this.dial(a);
+                // if here we connected
+                return;
+            }
+            catch (err) {
+                lastErr = err;
+            }
+        }
+        // if we are here, we failed, and we have no additional
+        // alternatives for this server
+        throw lastErr;
+    }
+    dialLoop() {
+        if (this.connectPromise === null) {
+            this.connectPromise = this.dodialLoop();
+            this.connectPromise
+                .then(() => { })
+                .catch(() => { })
+                .finally(() => {
+                this.connectPromise = null;
+            });
+        }
+        return this.connectPromise;
+    }
+    async dodialLoop() {
+        let lastError;
+        while (true) {
+            if (this._closed) {
+                // if we are disconnected, and close is called, the client
+                // still tries to reconnect - to match the reconnect policy
+                // in the case of close, want to stop.
+                this.servers.clear();
+            }
+            const wait = this.options.reconnectDelayHandler
+                ? this.options.reconnectDelayHandler()
+                : options_1.DEFAULT_RECONNECT_TIME_WAIT;
+            let maxWait = wait;
+            const srv = this.selectServer();
+            if (!srv || this.abortReconnect) {
+                if (lastError) {
+                    throw lastError;
+                }
+                else if (this.lastError) {
+                    throw this.lastError;
+                }
+                else {
+                    throw new errors_1.errors.ConnectionError("connection refused");
+                }
+            }
+            const now = Date.now();
+            if (srv.lastConnect === 0 || srv.lastConnect + wait <= now) {
+                let target = srv;
+                let extraDelay = 0;
+                if (this.options.reconnectToServer) {
+                    try {
+                        const snap = this.servers.snapshotForHandler();
+                        const r = this.options.reconnectToServer(snap, this.info ?? null);
+                        let picked;
+                        if (isDelayedServer(r)) {
+                            picked = r.server;
+                            extraDelay = Number.isFinite(r.delay) && r.delay > 0
+                                ? Math.floor(r.delay)
+                                : 0;
+                        }
+                        else {
+                            picked = r;
+                        }
+                        if (picked !== null) {
+                            const found = this.servers.find(picked);
+                            if (!found) {
+                                throw new Error(ERR_RECONNECT_HANDLER_NOT_IN_POOL);
+                            }
+                            if (found !== srv) {
+                                target = found;
+                                this.servers.setCurrent(target);
+                                this.server = target;
+                            }
+                        }
+                    }
+                    catch (cause) {
+                        const c = cause instanceof Error ? cause : new Error(String(cause));
+                        throw new errors_1.errors.ConnectionError(`${ERR_RECONNECT_HANDLER_FAILED}: ${c.message}`, { cause: c });
+                    }
+                }
+                if (extraDelay > 0) {
+                    this.dialDelay = (0, util_1.delay)(extraDelay);
+                    await this.dialDelay;
+                }
+                target.lastConnect = Date.now();
+                try {
+                    await this._doDial(target);
+                    break;
+                }
+                catch (err) {
+                    lastError = err;
+                    if (!this.connectedOnce) {
+                        if (this.options.waitOnFirstConnect) {
+                            continue;
+                        }
+                        this.servers.removeCurrentServer();
+                    }
+                    target.reconnects++;
+                    const mra = this.options.maxReconnectAttempts || 0;
+                    if (mra !== -1 && target.reconnects >= mra) {
+                        this.servers.removeCurrentServer();
+                    }
+                }
+            }
+            else {
+                maxWait = Math.min(maxWait, srv.lastConnect + wait - now);
+                this.dialDelay = (0, util_1.delay)(maxWait);
+                await this.dialDelay;
+            }
+        }
+    }
+    static async connect(options, publisher) {
+        const h = new ProtocolHandler(options, publisher);
+        await h.dialLoop();
+        return h;
+    }
+    static toError(s) {
+        let err = errors_1.errors.PermissionViolationError.parse(s);
+        if (err) {
+            return err;
+        }
+        err = errors_1.errors.UserAuthenticationExpiredError.parse(s);
+        if (err) {
+            return err;
+        }
+        err = errors_1.errors.AuthorizationError.parse(s);
+        if (err) {
+            return err;
+        }
+        return new errors_1.errors.ProtocolError(s);
+    }
+    processMsg(msg, data) {
+        this.inMsgs++;
+        this.inBytes += data.length;
+        if (!this.subscriptions.sidCounter) {
+            return;
+        }
+        const sub = this.subscriptions.get(msg.sid);
+        if (!sub) {
+            return;
+        }
+        sub.received += 1;
+        if (sub.callback) {
+            sub.callback(null, new msg_1.MsgImpl(msg, data, this));
+        }
+        if (sub.max !== undefined && sub.received >= sub.max) {
+            sub.unsubscribe();
+        }
+    }
+    processError(m) {
+        let s = (0, encoders_1.decode)(m);
+        if (s.startsWith("'") && s.endsWith("'")) {
+            s = s.slice(1, s.length - 1);
+        }
+        const err = ProtocolHandler.toError(s);
+        switch (err.constructor) {
+            case errors_1.errors.PermissionViolationError: {
+                const pe = err;
+                const mux = this.subscriptions.getMux();
+                const isMuxPermission = mux ? pe.subject === mux.subject : false;
+                this.subscriptions.handleError(pe);
+                this.muxSubscriptions.handleError(isMuxPermission, pe);
+                if (isMuxPermission) {
+                    // remove the permission - enable it to be recreated
+                    this.subscriptions.setMux(null);
+                }
+            }
+        }
+        this.dispatchStatus({ type: "error", error: err });
+        this.handleError(err);
+    }
+    handleError(err) {
+        if (err instanceof errors_1.errors.UserAuthenticationExpiredError ||
+            err instanceof errors_1.errors.AuthorizationError) {
+            this.handleAuthError(err);
+        }
+        if (!(err instanceof errors_1.errors.PermissionViolationError)) {
+            this.lastError = err;
+        }
+    }
+    handleAuthError(err) {
+        if ((this.lastError instanceof errors_1.errors.UserAuthenticationExpiredError ||
+            this.lastError instanceof errors_1.errors.AuthorizationError) &&
+            this.options.ignoreAuthErrorAbort === false) {
+            this.abortReconnect = true;
+        }
+        if (this.connectError) {
+            this.connectError(err);
+        }
+        else {
+            this.disconnect();
+        }
+    }
+    processPing() {
+        this.transport.send(PONG_CMD);
+    }
+    processPong() {
+        const cb = this.pongs.shift();
+        if (cb) {
+            cb.resolve();
+        }
+    }
+    processInfo(m) {
+        const info = JSON.parse((0, encoders_1.decode)(m));
+        this.info = info;
+        const updates = this.options && this.options.ignoreClusterUpdates
+            ? undefined
+            : this.servers.update(info, this.transport.isEncrypted());
+        if (!this.infoReceived) {
+            this.features.update((0, semver_1.parseSemVer)(info.version));
+            this.infoReceived = true;
+            if (this.transport.isEncrypted()) {
+                this.servers.updateTLSName();
+            }
+            // send connect
+            const { version, lang } = this.transport;
+            try {
+                const c = new Connect({ version, lang }, this.options, info.nonce);
+                if (info.headers) {
+                    c.headers = true;
+                    c.no_responders = true;
+                }
+                const cs = JSON.stringify(c);
+                this.transport.send((0, encoders_1.encode)(`CONNECT ${cs}${transport_1.CR_LF}`));
+                this.transport.send(PING_CMD);
+            }
+            catch (err) {
+                // if we are dying here, this is likely some an authenticator blowing up
+                this.close(err).catch();
+            }
+        }
+        if (updates) {
+            const { added, deleted } = updates;
+            this.dispatchStatus({ type: "update", added, deleted });
+        }
+        const ldm = info.ldm !== undefined ? info.ldm : false;
+        if (ldm) {
+            this.dispatchStatus({
+                type: "ldm",
+                server: this.servers.getCurrentServer().toString(),
+            });
+        }
+    }
+    push(e) {
+        switch (e.kind) {
+            case parser_1.Kind.MSG: {
+                const { msg, data } = e;
+                this.processMsg(msg, data);
+                break;
+            }
+            case parser_1.Kind.OK:
+                break;
+            case parser_1.Kind.ERR:
+                this.processError(e.data);
+                break;
+            case parser_1.Kind.PING:
+                this.processPing();
+                break;
+            case parser_1.Kind.PONG:
+                this.processPong();
+                break;
+            case parser_1.Kind.INFO:
+                this.processInfo(e.data);
+                break;
+        }
+    }
+    sendCommand(cmd, ...payloads) {
+        const len = this.outbound.length();
+        let buf;
+        if (typeof cmd === "string") {
+            buf = (0, encoders_1.encode)(cmd);
+        }
+        else {
+            buf = cmd;
+        }
+        this.outbound.fill(buf, ...payloads);
+        if (len === 0) {
+            queueMicrotask(() => {
+                this.flushPending();
+            });
+        }
+        else if (this.outbound.size() >= this.pendingLimit) {
+            // flush inline
+            this.flushPending();
+        }
+    }
+    publish(subject, payload = encoders_1.Empty, options) {
+        let data;
+        if (payload instanceof Uint8Array) {
+            data = payload;
+        }
+        else if (typeof payload === "string") {
+            data = encoders_1.TE.encode(payload);
+        }
+        else {
+            throw new TypeError("payload types can be strings or Uint8Array");
+        }
+        let len = data.length;
+        options = options || {};
+        options.reply = options.reply || "";
+        let headers = encoders_1.Empty;
+        let hlen = 0;
+        if (options.headers) {
+            if (this.info && !this.info.headers) {
+                errors_1.InvalidArgumentError.format("headers", "are not available on this server");
+            }
+            const hdrs = options.headers;
+            headers = hdrs.encode();
+            hlen = headers.length;
+            len = data.length + hlen;
+        }
+        if (this.info && len > this.info.max_payload) {
+            throw errors_1.InvalidArgumentError.format("payload", "max_payload size exceeded");
+        }
+        this.outBytes += len;
+        this.outMsgs++;
+        let proto;
+        if (options.headers) {
+            if (options.reply) {
+                proto = `HPUB ${subject} ${options.reply} ${hlen} ${len}\r\n`;
+            }
+            else {
+                proto = `HPUB ${subject} ${hlen} ${len}\r\n`;
+            }
+            this.sendCommand(proto, headers, data, transport_1.CRLF);
+        }
+        else {
+            if (options.reply) {
+                proto = `PUB ${subject} ${options.reply} ${len}\r\n`;
+            }
+            else {
+                proto = `PUB ${subject} ${len}\r\n`;
+            }
+            this.sendCommand(proto, data, transport_1.CRLF);
+        }
+    }
+    request(r) {
+        this.initMux();
+        this.muxSubscriptions.add(r);
+        return r;
+    }
+    subscribe(s) {
+        this.subscriptions.add(s);
+        this._subunsub(s);
+        return s;
+    }
+    _sub(s) {
+        if (s.queue) {
+            this.sendCommand(`SUB ${s.subject} ${s.queue} ${s.sid}\r\n`);
+        }
+        else {
+            this.sendCommand(`SUB ${s.subject} ${s.sid}\r\n`);
+        }
+    }
+    _subunsub(s) {
+        this._sub(s);
+        if (s.max) {
+            this.unsubscribe(s, s.max);
+        }
+        return s;
+    }
+    unsubscribe(s, max) {
+        this.unsub(s, max);
+        if (s.max === undefined || s.received >= s.max) {
+            this.subscriptions.cancel(s);
+        }
+    }
+    unsub(s, max) {
+        if (!s || this.isClosed()) {
+            return;
+        }
+        if (max) {
+            this.sendCommand(`UNSUB ${s.sid} ${max}\r\n`);
+        }
+        else {
+            this.sendCommand(`UNSUB ${s.sid}\r\n`);
+        }
+        s.max = max;
+    }
+    resub(s, subject) {
+        if (!s || this.isClosed()) {
+            return;
+        }
+        this.unsub(s);
+        s.subject = subject;
+        this.subscriptions.resub(s);
+        // we don't auto-unsub here because we don't
+        // really know "processed"
+        this._sub(s);
+    }
+    flush(p) {
+        if (!p) {
+            p = (0, util_1.deferred)();
+        }
+        this.pongs.push(p);
+        this.outbound.fill(PING_CMD);
+        this.flushPending();
+        return p;
+    }
+    sendSubscriptions() {
+        const cmds = [];
+        this.subscriptions.all().forEach((s) => {
+            const sub = s;
+            if (sub.queue) {
+                cmds.push(`SUB ${sub.subject} ${sub.queue} ${sub.sid}${transport_1.CR_LF}`);
+            }
+            else {
+                cmds.push(`SUB ${sub.subject} ${sub.sid}${transport_1.CR_LF}`);
+            }
+        });
+        if (cmds.length) {
+            this.transport.send((0, encoders_1.encode)(cmds.join("")));
+        }
+    }
+    async close(err) {
+        if (this._closed) {
+            return;
+        }
+        this.whyClosed = new Error("close trace").stack || "";
+        this.heartbeats.cancel();
+        if (this.connectError) {
+            this.connectError(err);
+            this.connectError = undefined;
+        }
+        this.muxSubscriptions.close();
+        this.subscriptions.close();
+        const proms = [];
+        for (let i = 0; i < this.listeners.length; i++) {
+            const qi = this.listeners[i];
+            if (qi) {
+                qi.push({ type: "close" });
+                qi.stop();
+                proms.push(qi.iterClosed);
+            }
+        }
+        if (proms.length) {
+            await Promise.all(proms);
+        }
+        this._closed = true;
+        await this.transport.close(err);
+        this.raceTimer?.cancel();
+        this.dialDelay?.cancel();
+        this.closed.resolve(err);
+    }
+    isClosed() {
+        return this._closed;
+    }
+    async drain() {
+        const subs = this.subscriptions.all();
+        const promises = [];
+        subs.forEach((sub) => {
+            promises.push(sub.drain());
+        });
+        try {
+            await Promise.allSettled(promises);
+        }
+        catch {
+            // nothing we can do here
+        }
+        finally {
+            this.noMorePublishing = true;
+            await this.flush();
+        }
+        return this.close();
+    }
+    flushPending() {
+        if (!this.infoReceived || !this.connected) {
+            return;
+        }
+        if (this.outbound.size()) {
+            const d = this.outbound.drain();
+            this.transport.send(d);
+        }
+    }
+    initMux() {
+        const mux = this.subscriptions.getMux();
+        if (!mux) {
+            const inbox = this.muxSubscriptions.init(this.options.inboxPrefix);
+            // dot is already part of mux
+            const sub = new SubscriptionImpl(this, `${inbox}*`);
+            sub.callback = this.muxSubscriptions.dispatcher();
+            this.subscriptions.setMux(sub);
+            this.subscribe(sub);
+        }
+    }
+    selectServer() {
+        const server = this.servers.selectServer();
+        if (server === undefined) {
+            return undefined;
+        }
+        // Place in client context.
+        this.server = server;
+        return this.server;
+    }
+    getServer() {
+        return this.server;
+    }
+}
+exports.ProtocolHandler = ProtocolHandler;
+//# sourceMappingURL=protocol.js.map
+
+/***/ }),
+
+/***/ 5194:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.QueuedIteratorImpl = void 0;
+const util_1 = __nccwpck_require__(5043);
+const errors_1 = __nccwpck_require__(2579);
+class QueuedIteratorImpl {
+    inflight;
+    processed;
+    // this is updated by the protocol
+    received;
+    noIterator;
+    iterClosed;
+    done;
+    signal;
+    yields;
+    filtered;
+    pendingFiltered;
+    ctx;
+    _data; //data is for use by extenders in any way they like
+    err;
+    time;
+    profile;
+    yielding;
+    didBreak;
+    constructor() {
+        this.inflight = 0;
+        this.filtered = 0;
+        this.pendingFiltered = 0;
+        this.processed = 0;
+        this.received = 0;
+        this.noIterator = false;
+        this.done = false;
+        this.signal = (0, util_1.deferred)();
+        this.yields = [];
+        this.iterClosed = (0, util_1.deferred)();
+        this.time = 0;
+        this.yielding = false;
+        this.didBreak = false;
+        this.profile = false;
+    }
+    [Symbol.asyncIterator]() {
+        return this.iterate();
+    }
+    push(v) {
+        if (this.done) {
+            return;
+        }
+        // if they `break` from a `for await`, any signaling that is pushed via
+        // a function is not handled this can prevent closed promises from
+        // resolving downstream.
+        if (this.didBreak) {
+            if (typeof v === "function") {
+                const cb = v;
+                try {
+                    cb();
+                }
+                catch (_) {
+                    // ignored
+                }
+            }
+            return;
+        }
+        if (typeof v === "function") {
+            this.pendingFiltered++;
+        }
+        this.yields.push(v);
+        this.signal.resolve();
+    }
+    async *iterate() {
+        if (this.noIterator) {
+            throw new errors_1.InvalidOperationError("iterator cannot be used when a callback is registered");
+        }
+        if (this.yielding) {
+            throw new errors_1.InvalidOperationError("iterator is already yielding");
+        }
+        this.yielding = true;
+        try {
+            while (true) {
+                if (this.yields.length === 0) {
+                    await this.signal;
+                }
+                if (this.err) {
+                    throw this.err;
+                }
+                const yields = this.yields;
+                this.inflight = yields.length;
+                this.yields = [];
+                for (let i = 0; i < yields.length; i++) {
+                    if (typeof yields[i] === "function") {
+                        this.pendingFiltered--;
+                        const fn = yields[i];
+                        try {
+                            fn();
+                        }
+                        catch (err) {
+                            // failed on the invocation - fail the iterator
+                            // so they know to fix the callback
+                            throw err;
+                        }
+                        // fn could have also set an error
+                        if (this.err) {
+                            throw this.err;
+                        }
+                        continue;
+                    }
+                    this.processed++;
+                    this.inflight--;
+                    const start = this.profile ? Date.now() : 0;
+                    yield yields[i];
+                    this.time = this.profile ? Date.now() - start : 0;
+                }
+                // yielding could have paused and microtask
+                // could have added messages. Prevent allocations
+                // if possible
+                if (this.done) {
+                    break;
+                }
+                else if (this.yields.length === 0) {
+                    yields.length = 0;
+                    this.yields = yields;
+                    this.signal = (0, util_1.deferred)();
+                }
+            }
+        }
+        finally {
+            // the iterator used break/return
+            this.didBreak = true;
+            this.stop();
+        }
+    }
+    stop(err) {
+        if (this.done) {
+            return;
+        }
+        this.err = err;
+        this.done = true;
+        this.signal.resolve();
+        this.iterClosed.resolve(err);
+    }
+    getProcessed() {
+        return this.noIterator ? this.received : this.processed;
+    }
+    getPending() {
+        return this.yields.length + this.inflight - this.pendingFiltered;
+    }
+    getReceived() {
+        return this.received - this.filtered;
+    }
+}
+exports.QueuedIteratorImpl = QueuedIteratorImpl;
+//# sourceMappingURL=queued_iterator.js.map
+
+/***/ }),
+
+/***/ 2143:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.RequestOne = exports.RequestMany = exports.BaseRequest = void 0;
+const util_1 = __nccwpck_require__(5043);
+const errors_1 = __nccwpck_require__(2579);
+class BaseRequest {
+    token;
+    received;
+    ctx;
+    requestSubject;
+    mux;
+    constructor(mux, requestSubject, asyncTraces = true) {
+        this.mux = mux;
+        this.requestSubject = requestSubject;
+        this.received = 0;
+        this.token = (0, util_1.randomToken)();
+        if (asyncTraces) {
+            this.ctx = new errors_1.RequestError();
+        }
+    }
+}
+exports.BaseRequest = BaseRequest;
+/**
+ * Request expects multiple message response
+ * the request ends when the timer expires,
+ * an error arrives or an expected count of messages
+ * arrives, end is signaled by a null message
+ */
+class RequestMany extends BaseRequest {
+    callback;
+    done;
+    timer;
+    max;
+    opts;
+    constructor(mux, requestSubject, opts = { maxWait: 1000 }) {
+        super(mux, requestSubject);
+        this.opts = opts;
+        if (typeof this.opts.callback !== "function") {
+            throw new TypeError("callback must be a function");
+        }
+        this.callback = this.opts.callback;
+        this.max = typeof opts.maxMessages === "number" && opts.maxMessages > 0
+            ? opts.maxMessages
+            : -1;
+        this.done = (0, util_1.deferred)();
+        this.done.then(() => {
+            this.callback(null, null);
+        });
+        // @ts-ignore: node is not a number
+        this.timer = setTimeout(() => {
+            this.cancel();
+        }, opts.maxWait);
+    }
+    cancel(err) {
+        if (err) {
+            this.callback(err, null);
+        }
+        clearTimeout(this.timer);
+        this.mux.cancel(this);
+        this.done.resolve();
+    }
+    resolver(err, msg) {
+        if (err) {
+            if (this.ctx) {
+                err.stack += `\n\n${this.ctx.stack}`;
+            }
+            this.cancel(err);
+        }
+        else {
+            this.callback(null, msg);
+            if (this.opts.strategy === "count") {
+                this.max--;
+                if (this.max === 0) {
+                    this.cancel();
+                }
+            }
+            if (this.opts.strategy === "stall") {
+                clearTimeout(this.timer);
+                // @ts-ignore: node is not a number
+                this.timer = setTimeout(() => {
+                    this.cancel();
+                }, this.opts.stall || 300);
+            }
+            if (this.opts.strategy === "sentinel") {
+                if (msg && msg.data.length === 0) {
+                    this.cancel();
+                }
+            }
+        }
+    }
+}
+exports.RequestMany = RequestMany;
+class RequestOne extends BaseRequest {
+    deferred;
+    timer;
+    constructor(mux, requestSubject, opts = { timeout: 1000 }, asyncTraces = true) {
+        super(mux, requestSubject, asyncTraces);
+        // extend(this, opts);
+        this.deferred = (0, util_1.deferred)();
+        this.timer = (0, util_1.timeout)(opts.timeout, asyncTraces);
+    }
+    resolver(err, msg) {
+        if (this.timer) {
+            this.timer.cancel();
+        }
+        if (err) {
+            // we have proper stack on timeout
+            if (!(err instanceof errors_1.TimeoutError)) {
+                if (this.ctx) {
+                    this.ctx.message = err.message;
+                    this.ctx.cause = err;
+                    err = this.ctx;
+                }
+                else {
+                    err = new errors_1.errors.RequestError(err.message, { cause: err });
+                }
+            }
+            this.deferred.reject(err);
+        }
+        else {
+            this.deferred.resolve(msg);
+        }
+        this.cancel();
+    }
+    cancel(err) {
+        if (this.timer) {
+            this.timer.cancel();
+        }
+        this.mux.cancel(this);
+        this.deferred.reject(err ? err : new errors_1.RequestError("cancelled"));
+    }
+}
+exports.RequestOne = RequestOne;
+//# sourceMappingURL=request.js.map
+
+/***/ }),
+
+/***/ 832:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2022-2023 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Features = exports.Feature = void 0;
+exports.parseSemVer = parseSemVer;
+exports.compare = compare;
+function parseSemVer(s = "") {
+    const m = s.match(/(\d+).(\d+).(\d+)/);
+    if (m) {
+        return {
+            major: parseInt(m[1]),
+            minor: parseInt(m[2]),
+            micro: parseInt(m[3]),
+        };
+    }
+    throw new Error(`'${s}' is not a semver value`);
+}
+function compare(a, b) {
+    if (a.major < b.major)
+        return -1;
+    if (a.major > b.major)
+        return 1;
+    if (a.minor < b.minor)
+        return -1;
+    if (a.minor > b.minor)
+        return 1;
+    if (a.micro < b.micro)
+        return -1;
+    if (a.micro > b.micro)
+        return 1;
+    return 0;
+}
+exports.Feature = {
+    JS_KV: "js_kv",
+    JS_OBJECTSTORE: "js_objectstore",
+    JS_PULL_MAX_BYTES: "js_pull_max_bytes",
+    JS_NEW_CONSUMER_CREATE_API: "js_new_consumer_create",
+    JS_ALLOW_DIRECT: "js_allow_direct",
+    JS_MULTIPLE_CONSUMER_FILTER: "js_multiple_consumer_filter",
+    JS_SIMPLIFICATION: "js_simplification",
+    JS_STREAM_CONSUMER_METADATA: "js_stream_consumer_metadata",
+    JS_CONSUMER_FILTER_SUBJECTS: "js_consumer_filter_subjects",
+    JS_STREAM_FIRST_SEQ: "js_stream_first_seq",
+    JS_STREAM_SUBJECT_TRANSFORM: "js_stream_subject_transform",
+    JS_STREAM_SOURCE_SUBJECT_TRANSFORM: "js_stream_source_subject_transform",
+    JS_STREAM_COMPRESSION: "js_stream_compression",
+    JS_DEFAULT_CONSUMER_LIMITS: "js_default_consumer_limits",
+    JS_BATCH_DIRECT_GET: "js_batch_direct_get",
+    JS_PRIORITY_GROUPS: "js_priority_groups",
+    JS_CONSUMER_RESET: "js_consumer_reset",
+};
+class Features {
+    server;
+    features;
+    disabled;
+    constructor(v) {
+        this.features = new Map();
+        this.disabled = [];
+        this.update(v);
+    }
+    /**
+     * Removes all disabled entries
+     */
+    resetDisabled() {
+        this.disabled.length = 0;
+        this.update(this.server);
+    }
+    /**
+     * Disables a particular feature.
+     * @param f
+     */
+    disable(f) {
+        this.disabled.push(f);
+        this.update(this.server);
+    }
+    isDisabled(f) {
+        return this.disabled.indexOf(f) !== -1;
+    }
+    update(v) {
+        if (typeof v === "string") {
+            v = parseSemVer(v);
+        }
+        this.server = v;
+        this.set(exports.Feature.JS_KV, "2.6.2");
+        this.set(exports.Feature.JS_OBJECTSTORE, "2.6.3");
+        this.set(exports.Feature.JS_PULL_MAX_BYTES, "2.8.3");
+        this.set(exports.Feature.JS_NEW_CONSUMER_CREATE_API, "2.9.0");
+        this.set(exports.Feature.JS_ALLOW_DIRECT, "2.9.0");
+        this.set(exports.Feature.JS_MULTIPLE_CONSUMER_FILTER, "2.10.0");
+        this.set(exports.Feature.JS_SIMPLIFICATION, "2.9.4");
+        this.set(exports.Feature.JS_STREAM_CONSUMER_METADATA, "2.10.0");
+        this.set(exports.Feature.JS_CONSUMER_FILTER_SUBJECTS, "2.10.0");
+        this.set(exports.Feature.JS_STREAM_FIRST_SEQ, "2.10.0");
+        this.set(exports.Feature.JS_STREAM_SUBJECT_TRANSFORM, "2.10.0");
+        this.set(exports.Feature.JS_STREAM_SOURCE_SUBJECT_TRANSFORM, "2.10.0");
+        this.set(exports.Feature.JS_STREAM_COMPRESSION, "2.10.0");
+        this.set(exports.Feature.JS_DEFAULT_CONSUMER_LIMITS, "2.10.0");
+        this.set(exports.Feature.JS_BATCH_DIRECT_GET, "2.11.0");
+        this.set(exports.Feature.JS_PRIORITY_GROUPS, "2.11.0");
+        this.set(exports.Feature.JS_CONSUMER_RESET, "2.14.0");
+        this.disabled.forEach((f) => {
+            this.features.delete(f);
+        });
+    }
+    /**
+     * Register a feature that requires a particular server version.
+     * @param f
+     * @param requires
+     */
+    set(f, requires) {
+        this.features.set(f, {
+            min: requires,
+            ok: compare(this.server, parseSemVer(requires)) >= 0,
+        });
+    }
+    /**
+     * Returns whether the feature is available and the min server
+     * version that supports it.
+     * @param f
+     */
+    get(f) {
+        return this.features.get(f) || { min: "unknown", ok: false };
+    }
+    /**
+     * Returns true if the feature is supported
+     * @param f
+     */
+    supports(f) {
+        return this.get(f)?.ok || false;
+    }
+    /**
+     * Returns true if the server is at least the specified version
+     * @param v
+     */
+    require(v) {
+        if (typeof v === "string") {
+            v = parseSemVer(v);
+        }
+        return compare(this.server, v) >= 0;
+    }
+}
+exports.Features = Features;
+//# sourceMappingURL=semver.js.map
+
+/***/ }),
+
+/***/ 654:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Servers = exports.ServerImpl = void 0;
+exports.isIPV4OrHostname = isIPV4OrHostname;
+exports.hostPort = hostPort;
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const transport_1 = __nccwpck_require__(1619);
+const util_1 = __nccwpck_require__(5043);
+const ipparser_1 = __nccwpck_require__(154);
+const core_1 = __nccwpck_require__(5235);
+const errors_1 = __nccwpck_require__(2579);
+function isIPV4OrHostname(hp) {
+    // in the wild seeing IPv4s as IPv6s
+    // ::ffff:35.234.43.228 which incorrectly get mapped to IPv4 unless
+    // we add this test first
+    if (hp.indexOf("[") !== -1 || hp.indexOf("::") !== -1) {
+        return false;
+    }
+    if (hp.indexOf(".") !== -1) {
+        return true;
+    }
+    // if we have a plain hostname or host:port
+    if (hp.split(":").length <= 2) {
+        return true;
+    }
+    return false;
+}
+function isIPV6(hp) {
+    return !isIPV4OrHostname(hp);
+}
+function filterIpv6MappedToIpv4(hp) {
+    const prefix = "::FFFF:";
+    const idx = hp.toUpperCase().indexOf(prefix);
+    if (idx !== -1 && hp.indexOf(".") !== -1) {
+        // we have something like: ::FFFF:127.0.0.1 or [::FFFF:127.0.0.1]:4222
+        let ip = hp.substring(idx + prefix.length);
+        ip = ip.replace("[", "");
+        return ip.replace("]", "");
+    }
+    return hp;
+}
+function hostPort(u) {
+    u = u.trim();
+    // remove any protocol that may have been provided
+    if (u.match(/^(.*:\/\/)(.*)/m)) {
+        u = u.replace(/^(.*:\/\/)(.*)/gm, "$2");
+    }
+    // in web environments, URL may not be a living standard
+    // that means that protocols other than HTTP/S are not
+    // parsable correctly.
+    // the third complication is that we may have been given
+    // an IPv6 or worse IPv6 mapping an Ipv4
+    u = filterIpv6MappedToIpv4(u);
+    // we only wrap cases where they gave us a plain ipv6
+    // and we are not already bracketed
+    if (isIPV6(u) && u.indexOf("[") === -1) {
+        u = `[${u}]`;
+    }
+    // if we have ipv6, we expect port after ']:' otherwise after ':'
+    const op = isIPV6(u) ? u.match(/(]:)(\d+)/) : u.match(/(:)(\d+)/);
+    const port = op && op.length === 3 && op[1] && op[2]
+        ? parseInt(op[2])
+        : core_1.DEFAULT_PORT;
+    // the next complication is that new URL() may
+    // eat ports which match the protocol - so for example
+    // port 80 may be eliminated - so we flip the protocol
+    // so that it always yields a value
+    const protocol = port === 80 ? "https" : "http";
+    const url = new URL(`${protocol}://${u}`);
+    url.port = `${port}`;
+    let hostname = url.hostname;
+    // if we are bracketed, we need to rip it out
+    if (hostname.charAt(0) === "[") {
+        hostname = hostname.substring(1, hostname.length - 1);
+    }
+    const listen = url.host;
+    return { listen, hostname, port };
+}
+/**
+ * @hidden
+ */
+class ServerImpl {
+    src;
+    listen;
+    hostname;
+    port;
+    didConnect;
+    reconnects;
+    lastConnect;
+    gossiped;
+    tlsName;
+    resolves;
+    constructor(u, gossiped = false) {
+        this.src = u;
+        this.tlsName = "";
+        const v = hostPort(u);
+        this.listen = v.listen;
+        this.hostname = v.hostname;
+        this.port = v.port;
+        this.didConnect = false;
+        this.reconnects = 0;
+        this.lastConnect = 0;
+        this.gossiped = gossiped;
+    }
+    toString() {
+        return this.listen;
+    }
+    async resolve(opts) {
+        if (!opts.fn || opts.resolve === false) {
+            // we cannot resolve - transport doesn't support it
+            // or user opted out
+            // don't add - to resolves or we get a circ reference
+            return [this];
+        }
+        const buf = [];
+        if ((0, ipparser_1.isIP)(this.hostname)) {
+            // don't add - to resolves or we get a circ reference
+            return [this];
+        }
+        else {
+            // resolve the hostname to ips
+            const ips = await opts.fn(this.hostname);
+            if (opts.debug) {
+                console.log(`resolve ${this.hostname} = ${ips.join(",")}`);
+            }
+            for (const ip of ips) {
+                // letting URL handle the details of representing IPV6 ip with a port, etc
+                // careful to make sure the protocol doesn't line with standard ports or they
+                // get swallowed
+                const proto = this.port === 80 ? "https" : "http";
+                // ipv6 won't be bracketed here, because it came from resolve
+                const url = new URL(`${proto}://${isIPV6(ip) ? "[" + ip + "]" : ip}`);
+                url.port = `${this.port}`;
+                const ss = new ServerImpl(url.host, false);
+                ss.tlsName = this.hostname;
+                buf.push(ss);
+            }
+        }
+        if (opts.randomize) {
+            (0, util_1.shuffle)(buf);
+        }
+        this.resolves = buf;
+        return buf;
+    }
+}
+exports.ServerImpl = ServerImpl;
+/**
+ * @hidden
+ */
+class Servers {
+    firstSelect;
+    servers;
+    currentServer;
+    tlsName;
+    randomize;
+    constructor(opts = {}) {
+        this.firstSelect = true;
+        this.servers = [];
+        this.tlsName = "";
+        this.randomize = opts.randomize || false;
+    }
+    /**
+     * Replace the server pool with the provided list of `host:port` entries.
+     *
+     * Throws `InvalidArgumentError` if `listens` is empty or not an array.
+     *
+     * Note: reconnect attempts continue to follow the configured reconnect
+     * policy, but if every entry in the new pool is unreachable the
+     * connection may be left unable to recover.
+     */
+    setServers(listens) {
+        if (!Array.isArray(listens) || listens.length === 0) {
+            throw errors_1.InvalidArgumentError.format("servers", "cannot be empty");
+        }
+        const urlParseFn = (0, transport_1.getUrlParseFn)();
+        const existing = new Map();
+        for (const s of this.servers)
+            existing.set(s.listen, s);
+        const merged = [];
+        for (let hp of listens) {
+            hp = urlParseFn ? urlParseFn(hp) : hp;
+            const { listen } = hostPort(hp);
+            const surviving = existing.get(listen);
+            if (surviving) {
+                // user-supplied = not gossiped. otherwise a later cluster update()
+                // could remove an entry the user explicitly asked for.
+                surviving.gossiped = false;
+                merged.push(surviving);
+            }
+            else {
+                merged.push(new ServerImpl(hp));
+            }
+        }
+        if (this.randomize)
+            (0, util_1.shuffle)(merged);
+        this.servers = merged;
+        if (this.currentServer === undefined ||
+            !merged.includes(this.currentServer)) {
+            this.currentServer = merged[0];
+            this.firstSelect = true;
+        }
+    }
+    clear() {
+        this.servers.length = 0;
+    }
+    updateTLSName() {
+        const cs = this.getCurrentServer();
+        if (!(0, ipparser_1.isIP)(cs.hostname)) {
+            this.tlsName = cs.hostname;
+            this.servers.forEach((s) => {
+                if (s.gossiped) {
+                    s.tlsName = this.tlsName;
+                }
+            });
+        }
+    }
+    getCurrentServer() {
+        return this.currentServer;
+    }
+    addServer(u, implicit = false) {
+        const urlParseFn = (0, transport_1.getUrlParseFn)();
+        u = urlParseFn ? urlParseFn(u) : u;
+        const s = new ServerImpl(u, implicit);
+        if ((0, ipparser_1.isIP)(s.hostname)) {
+            s.tlsName = this.tlsName;
+        }
+        this.servers.push(s);
+    }
+    selectServer() {
+        // allow using select without breaking the order of the servers
+        if (this.firstSelect) {
+            this.firstSelect = false;
+            return this.currentServer;
+        }
+        const t = this.servers.shift();
+        if (t) {
+            this.servers.push(t);
+            this.currentServer = t;
+        }
+        return t;
+    }
+    removeCurrentServer() {
+        this.removeServer(this.currentServer);
+    }
+    removeServer(server) {
+        if (server) {
+            const index = this.servers.indexOf(server);
+            this.servers.splice(index, 1);
+        }
+    }
+    /**
+     * Returns a frozen snapshot of the server pool in natural order.
+     * Each entry is a defensive copy — callers cannot mutate pool state.
+     */
+    snapshot() {
+        return Servers.freezeAll(this.servers);
+    }
+    /**
+     * Returns a frozen snapshot of the server pool with the current server
+     * (= next dial candidate) at index 0. Used to present the handler with
+     * the server the library would have selected.
+     */
+    snapshotForHandler() {
+        const cur = this.currentServer;
+        if (!cur)
+            return this.snapshot();
+        const idx = this.servers.indexOf(cur);
+        if (idx <= 0)
+            return this.snapshot();
+        return Servers.freezeAll([cur, ...this.servers.slice(0, idx), ...this.servers.slice(idx + 1)]);
+    }
+    static freezeAll(arr) {
+        return arr.map((s) => Object.freeze({
+            hostname: s.hostname,
+            port: s.port,
+            listen: s.listen,
+            src: s.src,
+            tlsName: s.tlsName,
+            reconnects: s.reconnects,
+            lastConnect: s.lastConnect,
+            gossiped: s.gossiped,
+            didConnect: s.didConnect,
+        }));
+    }
+    find(server) {
+        return this.servers.find((s) => s.listen === server.listen);
+    }
+    setCurrent(server) {
+        this.currentServer = server;
+    }
+    length() {
+        return this.servers.length;
+    }
+    next() {
+        return this.servers.length ? this.servers[0] : undefined;
+    }
+    getServers() {
+        return this.servers;
+    }
+    update(info, encrypted) {
+        const added = [];
+        let deleted = [];
+        const urlParseFn = (0, transport_1.getUrlParseFn)();
+        const discovered = new Map();
+        if (info.connect_urls && info.connect_urls.length > 0) {
+            info.connect_urls.forEach((hp) => {
+                hp = urlParseFn ? urlParseFn(hp, encrypted) : hp;
+                const s = new ServerImpl(hp, true);
+                discovered.set(hp, s);
+            });
+        }
+        // remove gossiped servers that are no longer reported
+        const toDelete = [];
+        this.servers.forEach((s, index) => {
+            const u = s.listen;
+            if (s.gossiped && this.currentServer.listen !== u &&
+                discovered.get(u) === undefined) {
+                // server was removed
+                toDelete.push(index);
+            }
+            // remove this entry from reported
+            discovered.delete(u);
+        });
+        // perform the deletion
+        toDelete.reverse();
+        toDelete.forEach((index) => {
+            const removed = this.servers.splice(index, 1);
+            deleted = deleted.concat(removed[0].listen);
+        });
+        // remaining servers are new
+        discovered.forEach((v, k) => {
+            this.servers.push(v);
+            added.push(k);
+        });
+        // shuffle the pool so reconnect picks distribute across the cluster.
+        // currentServer is held at the head — the live connection isn't
+        // disturbed, but rotation order through the rest is randomized.
+        if (this.randomize && added.length > 0) {
+            const cur = this.currentServer;
+            const others = this.servers.filter((s) => s !== cur);
+            (0, util_1.shuffle)(others);
+            this.servers = cur ? [cur, ...others] : others;
+        }
+        return { added, deleted };
+    }
+}
+exports.Servers = Servers;
+//# sourceMappingURL=servers.js.map
+
+/***/ }),
+
+/***/ 1619:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.LF = exports.CR = exports.CRLF = exports.CR_LF_LEN = exports.CR_LF = void 0;
+exports.setTransportFactory = setTransportFactory;
+exports.defaultPort = defaultPort;
+exports.getUrlParseFn = getUrlParseFn;
+exports.newTransport = newTransport;
+exports.getResolveFn = getResolveFn;
+exports.protoLen = protoLen;
+exports.extractProtocolMessage = extractProtocolMessage;
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const encoders_1 = __nccwpck_require__(7077);
+const core_1 = __nccwpck_require__(5235);
+const databuffer_1 = __nccwpck_require__(2262);
+let transportConfig;
+function setTransportFactory(config) {
+    transportConfig = config;
+}
+function defaultPort() {
+    return transportConfig !== undefined &&
+        transportConfig.defaultPort !== undefined
+        ? transportConfig.defaultPort
+        : core_1.DEFAULT_PORT;
+}
+function getUrlParseFn() {
+    return transportConfig !== undefined && transportConfig.urlParseFn
+        ? transportConfig.urlParseFn
+        : undefined;
+}
+function newTransport() {
+    if (!transportConfig || typeof transportConfig.factory !== "function") {
+        throw new Error("transport fn is not set");
+    }
+    return transportConfig.factory();
+}
+function getResolveFn() {
+    return transportConfig !== undefined && transportConfig.dnsResolveFn
+        ? transportConfig.dnsResolveFn
+        : undefined;
+}
+exports.CR_LF = "\r\n";
+exports.CR_LF_LEN = exports.CR_LF.length;
+exports.CRLF = databuffer_1.DataBuffer.fromAscii(exports.CR_LF);
+exports.CR = new Uint8Array(exports.CRLF)[0]; // 13
+exports.LF = new Uint8Array(exports.CRLF)[1]; // 10
+function protoLen(ba) {
+    for (let i = 0; i < ba.length; i++) {
+        const n = i + 1;
+        if (ba.byteLength > n && ba[i] === exports.CR && ba[n] === exports.LF) {
+            return n + 1;
+        }
+    }
+    return 0;
+}
+function extractProtocolMessage(a) {
+    // protocol messages are ascii, so Uint8Array
+    const len = protoLen(a);
+    if (len > 0) {
+        const ba = new Uint8Array(a);
+        const out = ba.slice(0, len);
+        return encoders_1.TD.decode(out);
+    }
+    return "";
+}
+//# sourceMappingURL=transport.js.map
+
+/***/ }),
+
+/***/ 4960:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Empty = void 0;
+var encoders_1 = __nccwpck_require__(7077);
+Object.defineProperty(exports, "Empty", ({ enumerable: true, get: function () { return encoders_1.Empty; } }));
+//# sourceMappingURL=types.js.map
+
+/***/ }),
+
+/***/ 5043:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.SimpleMutex = exports.Perf = void 0;
+exports.extend = extend;
+exports.render = render;
+exports.timeout = timeout;
+exports.delay = delay;
+exports.deadline = deadline;
+exports.deferred = deferred;
+exports.debugDeferred = debugDeferred;
+exports.shuffle = shuffle;
+exports.collect = collect;
+exports.jitter = jitter;
+exports.backoff = backoff;
+exports.nanos = nanos;
+exports.millis = millis;
+exports.randomToken = randomToken;
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+// deno-lint-ignore-file no-explicit-any
+const encoders_1 = __nccwpck_require__(7077);
+const errors_1 = __nccwpck_require__(2579);
+function extend(a, ...b) {
+    for (let i = 0; i < b.length; i++) {
+        const o = b[i];
+        Object.keys(o).forEach(function (k) {
+            a[k] = o[k];
+        });
+    }
+    return a;
+}
+function render(frame) {
+    const cr = "␍";
+    const lf = "␊";
+    return encoders_1.TD.decode(frame)
+        .replace(/\n/g, lf)
+        .replace(/\r/g, cr);
+}
+function timeout(ms, asyncTraces = true) {
+    // by generating the stack here to help identify what timed out
+    const err = asyncTraces ? new errors_1.TimeoutError() : null;
+    let methods;
+    let timer;
+    const p = new Promise((_resolve, reject) => {
+        const cancel = () => {
+            if (timer) {
+                clearTimeout(timer);
+            }
+        };
+        methods = { cancel };
+        // @ts-ignore: node is not a number
+        timer = setTimeout(() => {
+            if (err === null) {
+                reject(new errors_1.TimeoutError());
+            }
+            else {
+                reject(err);
+            }
+        }, ms);
+    });
+    // noinspection JSUnusedAssignment
+    return Object.assign(p, methods);
+}
+function delay(ms = 0) {
+    let methods;
+    const p = new Promise((resolve) => {
+        const timer = setTimeout(() => {
+            resolve();
+        }, ms);
+        const cancel = () => {
+            if (timer) {
+                clearTimeout(timer);
+                resolve();
+            }
+        };
+        methods = { cancel };
+    });
+    return Object.assign(p, methods);
+}
+async function deadline(p, millis = 1000) {
+    const d = deferred();
+    const timer = setTimeout(() => {
+        d.reject(new errors_1.TimeoutError());
+    }, millis);
+    try {
+        return await Promise.race([p, d]);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+/**
+ * Returns a Promise that has a resolve/reject methods that can
+ * be used to resolve and defer the Deferred.
+ */
+function deferred() {
+    let methods = {};
+    const p = new Promise((resolve, reject) => {
+        methods = { resolve, reject };
+    });
+    return Object.assign(p, methods);
+}
+function debugDeferred() {
+    let methods = {};
+    const p = new Promise((resolve, reject) => {
+        methods = {
+            resolve: (v) => {
+                console.trace("resolve", v);
+                resolve(v);
+            },
+            reject: (err) => {
+                console.trace("reject");
+                reject(err);
+            },
+        };
+    });
+    return Object.assign(p, methods);
+}
+function shuffle(a) {
+    for (let i = a.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+}
+async function collect(iter) {
+    const buf = [];
+    for await (const v of iter) {
+        buf.push(v);
+    }
+    return buf;
+}
+class Perf {
+    timers;
+    measures;
+    constructor() {
+        this.timers = new Map();
+        this.measures = new Map();
+    }
+    mark(key) {
+        this.timers.set(key, performance.now());
+    }
+    measure(key, startKey, endKey) {
+        const s = this.timers.get(startKey);
+        if (s === undefined) {
+            throw new Error(`${startKey} is not defined`);
+        }
+        const e = this.timers.get(endKey);
+        if (e === undefined) {
+            throw new Error(`${endKey} is not defined`);
+        }
+        this.measures.set(key, e - s);
+    }
+    getEntries() {
+        const values = [];
+        this.measures.forEach((v, k) => {
+            values.push({ name: k, duration: v });
+        });
+        return values;
+    }
+}
+exports.Perf = Perf;
+class SimpleMutex {
+    max;
+    current;
+    waiting;
+    /**
+     * @param max number of concurrent operations
+     */
+    constructor(max = 1) {
+        this.max = max;
+        this.current = 0;
+        this.waiting = [];
+    }
+    /**
+     * Returns a promise that resolves when the mutex is acquired
+     */
+    lock() {
+        // increment the count
+        this.current++;
+        // if we have runners, resolve it
+        if (this.current <= this.max) {
+            return Promise.resolve();
+        }
+        // otherwise defer it
+        const d = deferred();
+        this.waiting.push(d);
+        return d;
+    }
+    /**
+     * Release an acquired mutex - must be called
+     */
+    unlock() {
+        // decrement the count
+        this.current--;
+        // if we have deferred, resolve one
+        const d = this.waiting.pop();
+        d?.resolve();
+    }
+}
+exports.SimpleMutex = SimpleMutex;
+/**
+ * Returns a new number between  .5*n and 1.5*n.
+ * If the n is 0, returns 0.
+ * @param n
+ */
+function jitter(n) {
+    if (n === 0) {
+        return 0;
+    }
+    return Math.floor(n / 2 + Math.random() * n);
+}
+/**
+ * Returns a Backoff with the specified interval policy set.
+ * @param policy
+ */
+function backoff(policy = [0, 250, 250, 500, 500, 3000, 5000]) {
+    if (!Array.isArray(policy)) {
+        policy = [0, 250, 250, 500, 500, 3000, 5000];
+    }
+    const max = policy.length - 1;
+    return {
+        backoff(attempt) {
+            return jitter(attempt > max ? policy[max] : policy[attempt]);
+        },
+    };
+}
+/**
+ * Converts the specified millis into Nanos
+ * @param millis
+ */
+function nanos(millis) {
+    return millis * 1000000;
+}
+/**
+ * Convert the specified Nanos into millis
+ * @param ns
+ */
+function millis(ns) {
+    return Math.floor(ns / 1000000);
+}
+const tokenDigits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const tokenDigitCodes = new Uint8Array(62);
+for (let i = 0; i < 62; i++)
+    tokenDigitCodes[i] = tokenDigits.charCodeAt(i);
+// 62^8 = 218,340,105,584,896 — fits safely in Number.MAX_SAFE_INTEGER (2^53-1).
+const tokenSpace = 218340105584896;
+/**
+ * Returns an 8-char base62 token from `Math.random()`. Used as the per-request
+ * suffix on a shared `_INBOX.<nuid>.*` mux subscription — mirrors the
+ * `replySuffixLen=8` token generated by nats.go in `(nc *Conn).newRespInbox`.
+ *
+ * Not cryptographically random and does not check for collisions. Collision
+ * avoidance relies on (a) the per-connection nuid prefix isolating namespace
+ * across connections, and (b) the in-flight token set being small relative
+ * to the 62^8 ≈ 2.18e14 space.
+ */
+function randomToken() {
+    let n = Math.floor(Math.random() * tokenSpace);
+    let d = n % 62;
+    const c0 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c1 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c2 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c3 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c4 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c5 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    d = n % 62;
+    const c6 = tokenDigitCodes[d];
+    n = (n - d) / 62;
+    const c7 = tokenDigitCodes[n];
+    return String.fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7);
+}
+//# sourceMappingURL=util.js.map
+
+/***/ }),
+
+/***/ 9050:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.version = void 0;
+// This file is generated - do not edit
+exports.version = "3.4.0";
+//# sourceMappingURL=version.js.map
+
+/***/ }),
+
+/***/ 1316:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.WsTransport = void 0;
+exports.wsUrlParseFn = wsUrlParseFn;
+exports.wsconnect = wsconnect;
+const util_1 = __nccwpck_require__(5043);
+const transport_1 = __nccwpck_require__(1619);
+const options_1 = __nccwpck_require__(1648);
+const databuffer_1 = __nccwpck_require__(2262);
+const protocol_1 = __nccwpck_require__(5440);
+const nats_1 = __nccwpck_require__(1444);
+const version_1 = __nccwpck_require__(9050);
+const errors_1 = __nccwpck_require__(2579);
+const VERSION = version_1.version;
+const LANG = "nats.ws";
+class WsTransport {
+    version;
+    lang;
+    closeError;
+    connected;
+    done;
+    // @ts-ignore: expecting global WebSocket
+    socket;
+    options;
+    socketClosed;
+    encrypted;
+    peeked;
+    yields;
+    signal;
+    closedNotification;
+    constructor() {
+        this.version = VERSION;
+        this.lang = LANG;
+        this.connected = false;
+        this.done = false;
+        this.socketClosed = false;
+        this.encrypted = false;
+        this.peeked = false;
+        this.yields = [];
+        this.signal = (0, util_1.deferred)();
+        this.closedNotification = (0, util_1.deferred)();
+    }
+    async connect(server, options) {
+        const connected = false;
+        const ok = (0, util_1.deferred)();
+        this.options = options;
+        const u = server.src;
+        if (options.wsFactory) {
+            const { socket, encrypted } = await options.wsFactory(server.src, options);
+            this.socket = socket;
+            this.encrypted = encrypted;
+        }
+        else {
+            this.encrypted = u.indexOf("wss://") === 0;
+            this.socket = new WebSocket(u);
+        }
+        this.socket.binaryType = "arraybuffer";
+        this.socket.onopen = () => {
+            if (this.done) {
+                this._closed(new Error("aborted"));
+            }
+            // we don't do anything here...
+        };
+        this.socket.onmessage = (me) => {
+            if (this.done) {
+                return;
+            }
+            this.yields.push(new Uint8Array(me.data));
+            if (this.peeked) {
+                this.signal.resolve();
+                return;
+            }
+            const t = databuffer_1.DataBuffer.concat(...this.yields);
+            const pm = (0, transport_1.extractProtocolMessage)(t);
+            if (pm !== "") {
+                const m = protocol_1.INFO.exec(pm);
+                if (!m) {
+                    if (options.debug) {
+                        console.error("!!!", (0, util_1.render)(t));
+                    }
+                    ok.reject(new Error("unexpected response from server"));
+                    return;
+                }
+                try {
+                    const info = JSON.parse(m[1]);
+                    (0, options_1.checkOptions)(info, this.options);
+                    this.peeked = true;
+                    this.connected = true;
+                    this.signal.resolve();
+                    ok.resolve();
+                }
+                catch (err) {
+                    ok.reject(err);
+                    return;
+                }
+            }
+        };
+        // @ts-ignore: CloseEvent is provided in browsers
+        this.socket.onclose = (evt) => {
+            let reason;
+            if (!evt.wasClean && evt.reason !== "") {
+                reason = new Error(evt.reason);
+            }
+            this._closed(reason);
+            this._cleanup();
+        };
+        // @ts-ignore: signature can be any
+        this.socket.onerror = (e) => {
+            if (this.done) {
+                return;
+            }
+            const evt = e;
+            const err = new errors_1.errors.ConnectionError(evt.message);
+            if (!connected) {
+                ok.reject(err);
+            }
+            else {
+                this._closed(err);
+            }
+            this._cleanup();
+        };
+        return ok;
+    }
+    _cleanup() {
+        if (this.socketClosed === false) {
+            // node seems to not emit closed if there's an error
+            // all other runtimes do.
+            this.socketClosed = true;
+            this.socket.onopen = null;
+            this.socket.onmessage = null;
+            this.socket.onerror = null;
+            this.socket.onclose = null;
+            this.closedNotification.resolve(this.closeError);
+        }
+    }
+    disconnect() {
+        this._closed(undefined, true);
+    }
+    async _closed(err, _internal = true) {
+        if (this.done) {
+            try {
+                this.socket.close();
+            }
+            catch (_) {
+                // nothing
+            }
+            return;
+        }
+        this.closeError = err;
+        if (!err) {
+            while (!this.socketClosed && this.socket.bufferedAmount > 0) {
+                await (0, util_1.delay)(100);
+            }
+        }
+        this.done = true;
+        try {
+            this.socket.close();
+        }
+        catch (_) {
+            // ignore this
+        }
+        return this.closedNotification;
+    }
+    get isClosed() {
+        return this.done;
+    }
+    [Symbol.asyncIterator]() {
+        return this.iterate();
+    }
+    async *iterate() {
+        while (true) {
+            if (this.done) {
+                return;
+            }
+            if (this.yields.length === 0) {
+                await this.signal;
+            }
+            const yields = this.yields;
+            this.yields = [];
+            for (let i = 0; i < yields.length; i++) {
+                if (this.options.debug) {
+                    console.info(`> ${(0, util_1.render)(yields[i])}`);
+                }
+                yield yields[i];
+            }
+            // yielding could have paused and microtask
+            // could have added messages. Prevent allocations
+            // if possible
+            if (this.done) {
+                break;
+            }
+            else if (this.yields.length === 0) {
+                yields.length = 0;
+                this.yields = yields;
+                this.signal = (0, util_1.deferred)();
+            }
+        }
+    }
+    isEncrypted() {
+        return this.connected && this.encrypted;
+    }
+    send(frame) {
+        if (this.done) {
+            return;
+        }
+        try {
+            this.socket.send(frame.buffer);
+            if (this.options.debug) {
+                console.info(`< ${(0, util_1.render)(frame)}`);
+            }
+            return;
+        }
+        catch (err) {
+            // we ignore write errors because client will
+            // fail on a read or when the heartbeat timer
+            // detects a stale connection
+            if (this.options.debug) {
+                console.error(`!!! ${(0, util_1.render)(frame)}: ${err}`);
+            }
+        }
+    }
+    close(err) {
+        return this._closed(err, false);
+    }
+    closed() {
+        return this.closedNotification;
+    }
+    // this is to allow a force discard on a connection
+    // if the connection fails during the handshake protocol.
+    // Firefox for example, will keep connections going,
+    // so eventually if it succeeds, the client will have
+    // an additional transport running. With this
+    discard() {
+        this.socket?.close();
+    }
+}
+exports.WsTransport = WsTransport;
+function wsUrlParseFn(u, encrypted) {
+    const ut = /^(.*:\/\/)(.*)/;
+    if (!ut.test(u)) {
+        // if we have no hint to encrypted and no protocol, assume encrypted
+        // else we fix the url from the update to match
+        if (typeof encrypted === "boolean") {
+            u = `${encrypted === true ? "https" : "http"}://${u}`;
+        }
+        else {
+            u = `https://${u}`;
+        }
+    }
+    let url = new URL(u);
+    const srcProto = url.protocol.toLowerCase();
+    if (srcProto === "ws:") {
+        encrypted = false;
+    }
+    if (srcProto === "wss:") {
+        encrypted = true;
+    }
+    if (srcProto !== "https:" && srcProto !== "http") {
+        u = u.replace(/^(.*:\/\/)(.*)/gm, "$2");
+        url = new URL(`http://${u}`);
+    }
+    let protocol;
+    let port;
+    const host = url.hostname;
+    const path = url.pathname;
+    const search = url.search || "";
+    switch (srcProto) {
+        case "http:":
+        case "ws:":
+        case "nats:":
+            port = url.port || "80";
+            protocol = "ws:";
+            break;
+        case "https:":
+        case "wss:":
+        case "tls:":
+            port = url.port || "443";
+            protocol = "wss:";
+            break;
+        default:
+            port = url.port || encrypted === true ? "443" : "80";
+            protocol = encrypted === true ? "wss:" : "ws:";
+            break;
+    }
+    return `${protocol}//${host}:${port}${path}${search}`;
+}
+function wsconnect(opts = {}) {
+    (0, transport_1.setTransportFactory)({
+        defaultPort: 443,
+        urlParseFn: wsUrlParseFn,
+        factory: () => {
+            if (opts.tls) {
+                throw errors_1.InvalidArgumentError.format("tls", "is not configurable on w3c websocket connections");
+            }
+            return new WsTransport();
+        },
+    });
+    return nats_1.NatsConnectionImpl.connect(opts);
+}
+//# sourceMappingURL=ws_transport.js.map
+
+/***/ }),
+
+/***/ 5058:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2018-2021 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.base32 = void 0;
+// Fork of https://github.com/LinusU/base32-encode
+// and https://github.com/LinusU/base32-decode to support returning
+// buffers without padding.
+/**
+ * @ignore
+ */
+const b32Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/**
+ * @ignore
+ */
+class base32 {
+    static encode(src) {
+        let bits = 0;
+        let value = 0;
+        const a = new Uint8Array(src);
+        const buf = new Uint8Array(src.byteLength * 2);
+        let j = 0;
+        for (let i = 0; i < a.byteLength; i++) {
+            value = (value << 8) | a[i];
+            bits += 8;
+            while (bits >= 5) {
+                const index = (value >>> (bits - 5)) & 31;
+                buf[j++] = b32Alphabet.charAt(index).charCodeAt(0);
+                bits -= 5;
+            }
+        }
+        if (bits > 0) {
+            const index = (value << (5 - bits)) & 31;
+            buf[j++] = b32Alphabet.charAt(index).charCodeAt(0);
+        }
+        return buf.slice(0, j);
+    }
+    static decode(src) {
+        let bits = 0;
+        let byte = 0;
+        let j = 0;
+        const a = new Uint8Array(src);
+        const out = new Uint8Array(a.byteLength * 5 / 8 | 0);
+        for (let i = 0; i < a.byteLength; i++) {
+            const v = String.fromCharCode(a[i]);
+            const vv = b32Alphabet.indexOf(v);
+            if (vv === -1) {
+                throw new Error("Illegal Base32 character: " + a[i]);
+            }
+            byte = (byte << 5) | vv;
+            bits += 5;
+            if (bits >= 8) {
+                out[j++] = (byte >>> (bits - 8)) & 255;
+                bits -= 8;
+            }
+        }
+        return out.slice(0, j);
+    }
+}
+exports.base32 = base32;
+//# sourceMappingURL=base32.js.map
+
+/***/ }),
+
+/***/ 2446:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2018-2020 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Codec = void 0;
+const crc16_1 = __nccwpck_require__(2565);
+const nkeys_1 = __nccwpck_require__(6986);
+const base32_1 = __nccwpck_require__(5058);
+/**
+ * @ignore
+ */
+class Codec {
+    static encode(prefix, src) {
+        if (!src || !(src instanceof Uint8Array)) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.SerializationError);
+        }
+        if (!nkeys_1.Prefixes.isValidPrefix(prefix)) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPrefixByte);
+        }
+        return Codec._encode(false, prefix, src);
+    }
+    static encodeSeed(role, src) {
+        if (!src) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ApiError);
+        }
+        if (!nkeys_1.Prefixes.isValidPublicPrefix(role)) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPrefixByte);
+        }
+        if (src.byteLength !== 32) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidSeedLen);
+        }
+        return Codec._encode(true, role, src);
+    }
+    static decode(expected, src) {
+        if (!nkeys_1.Prefixes.isValidPrefix(expected)) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPrefixByte);
+        }
+        const raw = Codec._decode(src);
+        if (raw[0] !== expected) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPrefixByte);
+        }
+        return raw.slice(1);
+    }
+    static decodeSeed(src) {
+        const raw = Codec._decode(src);
+        const prefix = Codec._decodePrefix(raw);
+        if (prefix[0] != nkeys_1.Prefix.Seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidSeed);
+        }
+        if (!nkeys_1.Prefixes.isValidPublicPrefix(prefix[1])) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPrefixByte);
+        }
+        return ({ buf: raw.slice(2), prefix: prefix[1] });
+    }
+    // unsafe encode no prefix/role validation
+    static _encode(seed, role, payload) {
+        // offsets for this token
+        const payloadOffset = seed ? 2 : 1;
+        const payloadLen = payload.byteLength;
+        const checkLen = 2;
+        const cap = payloadOffset + payloadLen + checkLen;
+        const checkOffset = payloadOffset + payloadLen;
+        const raw = new Uint8Array(cap);
+        // make the prefixes human readable when encoded
+        if (seed) {
+            const encodedPrefix = Codec._encodePrefix(nkeys_1.Prefix.Seed, role);
+            raw.set(encodedPrefix);
+        }
+        else {
+            raw[0] = role;
+        }
+        raw.set(payload, payloadOffset);
+        //calculate the checksum write it LE
+        const checksum = crc16_1.crc16.checksum(raw.slice(0, checkOffset));
+        const dv = new DataView(raw.buffer);
+        dv.setUint16(checkOffset, checksum, true);
+        return base32_1.base32.encode(raw);
+    }
+    // unsafe decode - no prefix/role validation
+    static _decode(src) {
+        if (src.byteLength < 4) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidEncoding);
+        }
+        let raw;
+        try {
+            raw = base32_1.base32.decode(src);
+        }
+        catch (ex) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidEncoding, { cause: ex });
+        }
+        const checkOffset = raw.byteLength - 2;
+        const dv = new DataView(raw.buffer);
+        const checksum = dv.getUint16(checkOffset, true);
+        const payload = raw.slice(0, checkOffset);
+        if (!crc16_1.crc16.validate(payload, checksum)) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidChecksum);
+        }
+        return payload;
+    }
+    static _encodePrefix(kind, role) {
+        // In order to make this human printable for both bytes, we need to do a little
+        // bit manipulation to setup for base32 encoding which takes 5 bits at a time.
+        const b1 = kind | (role >> 5);
+        const b2 = (role & 31) << 3; // 31 = 00011111
+        return new Uint8Array([b1, b2]);
+    }
+    static _decodePrefix(raw) {
+        // Need to do the reverse from the printable representation to
+        // get back to internal representation.
+        const b1 = raw[0] & 248; // 248 = 11111000
+        const b2 = (raw[0] & 7) << 5 | ((raw[1] & 248) >> 3); // 7 = 00000111
+        return new Uint8Array([b1, b2]);
+    }
+}
+exports.Codec = Codec;
+//# sourceMappingURL=codec.js.map
+
+/***/ }),
+
+/***/ 2565:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+ * Copyright 2018-2020 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.crc16 = void 0;
+// An implementation of crc16 according to CCITT standards for XMODEM.
+/**
+ * @ignore
+ */
+const crc16tab = new Uint16Array([
+    0x0000,
+    0x1021,
+    0x2042,
+    0x3063,
+    0x4084,
+    0x50a5,
+    0x60c6,
+    0x70e7,
+    0x8108,
+    0x9129,
+    0xa14a,
+    0xb16b,
+    0xc18c,
+    0xd1ad,
+    0xe1ce,
+    0xf1ef,
+    0x1231,
+    0x0210,
+    0x3273,
+    0x2252,
+    0x52b5,
+    0x4294,
+    0x72f7,
+    0x62d6,
+    0x9339,
+    0x8318,
+    0xb37b,
+    0xa35a,
+    0xd3bd,
+    0xc39c,
+    0xf3ff,
+    0xe3de,
+    0x2462,
+    0x3443,
+    0x0420,
+    0x1401,
+    0x64e6,
+    0x74c7,
+    0x44a4,
+    0x5485,
+    0xa56a,
+    0xb54b,
+    0x8528,
+    0x9509,
+    0xe5ee,
+    0xf5cf,
+    0xc5ac,
+    0xd58d,
+    0x3653,
+    0x2672,
+    0x1611,
+    0x0630,
+    0x76d7,
+    0x66f6,
+    0x5695,
+    0x46b4,
+    0xb75b,
+    0xa77a,
+    0x9719,
+    0x8738,
+    0xf7df,
+    0xe7fe,
+    0xd79d,
+    0xc7bc,
+    0x48c4,
+    0x58e5,
+    0x6886,
+    0x78a7,
+    0x0840,
+    0x1861,
+    0x2802,
+    0x3823,
+    0xc9cc,
+    0xd9ed,
+    0xe98e,
+    0xf9af,
+    0x8948,
+    0x9969,
+    0xa90a,
+    0xb92b,
+    0x5af5,
+    0x4ad4,
+    0x7ab7,
+    0x6a96,
+    0x1a71,
+    0x0a50,
+    0x3a33,
+    0x2a12,
+    0xdbfd,
+    0xcbdc,
+    0xfbbf,
+    0xeb9e,
+    0x9b79,
+    0x8b58,
+    0xbb3b,
+    0xab1a,
+    0x6ca6,
+    0x7c87,
+    0x4ce4,
+    0x5cc5,
+    0x2c22,
+    0x3c03,
+    0x0c60,
+    0x1c41,
+    0xedae,
+    0xfd8f,
+    0xcdec,
+    0xddcd,
+    0xad2a,
+    0xbd0b,
+    0x8d68,
+    0x9d49,
+    0x7e97,
+    0x6eb6,
+    0x5ed5,
+    0x4ef4,
+    0x3e13,
+    0x2e32,
+    0x1e51,
+    0x0e70,
+    0xff9f,
+    0xefbe,
+    0xdfdd,
+    0xcffc,
+    0xbf1b,
+    0xaf3a,
+    0x9f59,
+    0x8f78,
+    0x9188,
+    0x81a9,
+    0xb1ca,
+    0xa1eb,
+    0xd10c,
+    0xc12d,
+    0xf14e,
+    0xe16f,
+    0x1080,
+    0x00a1,
+    0x30c2,
+    0x20e3,
+    0x5004,
+    0x4025,
+    0x7046,
+    0x6067,
+    0x83b9,
+    0x9398,
+    0xa3fb,
+    0xb3da,
+    0xc33d,
+    0xd31c,
+    0xe37f,
+    0xf35e,
+    0x02b1,
+    0x1290,
+    0x22f3,
+    0x32d2,
+    0x4235,
+    0x5214,
+    0x6277,
+    0x7256,
+    0xb5ea,
+    0xa5cb,
+    0x95a8,
+    0x8589,
+    0xf56e,
+    0xe54f,
+    0xd52c,
+    0xc50d,
+    0x34e2,
+    0x24c3,
+    0x14a0,
+    0x0481,
+    0x7466,
+    0x6447,
+    0x5424,
+    0x4405,
+    0xa7db,
+    0xb7fa,
+    0x8799,
+    0x97b8,
+    0xe75f,
+    0xf77e,
+    0xc71d,
+    0xd73c,
+    0x26d3,
+    0x36f2,
+    0x0691,
+    0x16b0,
+    0x6657,
+    0x7676,
+    0x4615,
+    0x5634,
+    0xd94c,
+    0xc96d,
+    0xf90e,
+    0xe92f,
+    0x99c8,
+    0x89e9,
+    0xb98a,
+    0xa9ab,
+    0x5844,
+    0x4865,
+    0x7806,
+    0x6827,
+    0x18c0,
+    0x08e1,
+    0x3882,
+    0x28a3,
+    0xcb7d,
+    0xdb5c,
+    0xeb3f,
+    0xfb1e,
+    0x8bf9,
+    0x9bd8,
+    0xabbb,
+    0xbb9a,
+    0x4a75,
+    0x5a54,
+    0x6a37,
+    0x7a16,
+    0x0af1,
+    0x1ad0,
+    0x2ab3,
+    0x3a92,
+    0xfd2e,
+    0xed0f,
+    0xdd6c,
+    0xcd4d,
+    0xbdaa,
+    0xad8b,
+    0x9de8,
+    0x8dc9,
+    0x7c26,
+    0x6c07,
+    0x5c64,
+    0x4c45,
+    0x3ca2,
+    0x2c83,
+    0x1ce0,
+    0x0cc1,
+    0xef1f,
+    0xff3e,
+    0xcf5d,
+    0xdf7c,
+    0xaf9b,
+    0xbfba,
+    0x8fd9,
+    0x9ff8,
+    0x6e17,
+    0x7e36,
+    0x4e55,
+    0x5e74,
+    0x2e93,
+    0x3eb2,
+    0x0ed1,
+    0x1ef0,
+]);
+/**
+ * @ignore
+ */
+class crc16 {
+    // crc16 returns the crc for the data provided.
+    static checksum(data) {
+        let crc = 0;
+        for (let i = 0; i < data.byteLength; i++) {
+            const b = data[i];
+            crc = ((crc << 8) & 0xffff) ^ crc16tab[((crc >> 8) ^ b) & 0x00FF];
+        }
+        return crc;
+    }
+    // validate will check the calculated crc16 checksum for data against the expected.
+    static validate(data, expected) {
+        const ba = crc16.checksum(data);
+        return ba == expected;
+    }
+}
+exports.crc16 = crc16;
+//# sourceMappingURL=crc16.js.map
+
+/***/ }),
+
+/***/ 9139:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+/*
+ * Copyright 2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.CurveKP = exports.curveNonceLen = exports.curveKeyLen = void 0;
+const nkeys_1 = __nccwpck_require__(6986);
+const nacl_1 = __importDefault(__nccwpck_require__(2164));
+const codec_1 = __nccwpck_require__(2446);
+const nkeys_2 = __nccwpck_require__(6986);
+const base32_1 = __nccwpck_require__(5058);
+const crc16_1 = __nccwpck_require__(2565);
+exports.curveKeyLen = 32;
+const curveDecodeLen = 35;
+exports.curveNonceLen = 24;
+// "xkv1" in bytes
+const XKeyVersionV1 = [120, 107, 118, 49];
+class CurveKP {
+    seed;
+    constructor(seed) {
+        this.seed = seed;
+    }
+    clear() {
+        if (!this.seed) {
+            return;
+        }
+        this.seed.fill(0);
+        this.seed = undefined;
+    }
+    getPrivateKey() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        return codec_1.Codec.encode(nkeys_2.Prefix.Private, this.seed);
+    }
+    getPublicKey() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const pub = nacl_1.default.scalarMult.base(this.seed);
+        const buf = codec_1.Codec.encode(nkeys_2.Prefix.Curve, pub);
+        return new TextDecoder().decode(buf);
+    }
+    getSeed() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        return codec_1.Codec.encodeSeed(nkeys_2.Prefix.Curve, this.seed);
+    }
+    sign() {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidCurveOperation);
+    }
+    verify() {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidCurveOperation);
+    }
+    decodePubCurveKey(src) {
+        try {
+            const raw = base32_1.base32.decode(new TextEncoder().encode(src));
+            if (raw.byteLength !== curveDecodeLen) {
+                throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidCurveKey);
+            }
+            if (raw[0] !== nkeys_2.Prefix.Curve) {
+                throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidPublicKey);
+            }
+            const checkOffset = raw.byteLength - 2;
+            const dv = new DataView(raw.buffer);
+            const checksum = dv.getUint16(checkOffset, true);
+            const payload = raw.slice(0, checkOffset);
+            if (!crc16_1.crc16.validate(payload, checksum)) {
+                throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidChecksum);
+            }
+            // remove the prefix byte
+            return payload.slice(1);
+        }
+        catch (ex) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidRecipient, { cause: ex });
+        }
+    }
+    seal(message, recipient, nonce) {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        if (!nonce) {
+            nonce = nacl_1.default.randomBytes(exports.curveNonceLen);
+        }
+        const pub = this.decodePubCurveKey(recipient);
+        // prefix a header to the nonce
+        const out = new Uint8Array(XKeyVersionV1.length + exports.curveNonceLen);
+        out.set(XKeyVersionV1, 0);
+        out.set(nonce, XKeyVersionV1.length);
+        // this is only the encoded payload
+        const encrypted = nacl_1.default.box(message, nonce, pub, this.seed);
+        // the full message is the header+nonce+encrypted
+        const fullMessage = new Uint8Array(out.length + encrypted.length);
+        fullMessage.set(out);
+        fullMessage.set(encrypted, out.length);
+        return fullMessage;
+    }
+    open(message, sender) {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        if (message.length <= exports.curveNonceLen + XKeyVersionV1.length) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidEncrypted);
+        }
+        for (let i = 0; i < XKeyVersionV1.length; i++) {
+            if (message[i] !== XKeyVersionV1[i]) {
+                throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidEncrypted);
+            }
+        }
+        const pub = this.decodePubCurveKey(sender);
+        // strip off the header
+        message = message.slice(XKeyVersionV1.length);
+        // extract the nonce
+        const nonce = message.slice(0, exports.curveNonceLen);
+        // stripe the nonce
+        message = message.slice(exports.curveNonceLen);
+        return nacl_1.default.box.open(message, nonce, pub, this.seed);
+    }
+}
+exports.CurveKP = CurveKP;
+//# sourceMappingURL=curve.js.map
+
+/***/ }),
+
+/***/ 3809:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.KP = void 0;
+const codec_1 = __nccwpck_require__(2446);
+const nkeys_1 = __nccwpck_require__(6986);
+const nacl_1 = __importDefault(__nccwpck_require__(2164));
+/**
+ * @ignore
+ */
+class KP {
+    seed;
+    constructor(seed) {
+        this.seed = seed;
+    }
+    getRawSeed() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const sd = codec_1.Codec.decodeSeed(this.seed);
+        return sd.buf;
+    }
+    getSeed() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        return this.seed;
+    }
+    getPublicKey() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const sd = codec_1.Codec.decodeSeed(this.seed);
+        const kp = nacl_1.default.sign.keyPair.fromSeed(this.getRawSeed());
+        const buf = codec_1.Codec.encode(sd.prefix, kp.publicKey);
+        return new TextDecoder().decode(buf);
+    }
+    getPrivateKey() {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const kp = nacl_1.default.sign.keyPair.fromSeed(this.getRawSeed());
+        return codec_1.Codec.encode(nkeys_1.Prefix.Private, kp.secretKey);
+    }
+    sign(input) {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const kp = nacl_1.default.sign.keyPair.fromSeed(this.getRawSeed());
+        return nacl_1.default.sign.detached(input, kp.secretKey);
+    }
+    verify(input, sig) {
+        if (!this.seed) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const kp = nacl_1.default.sign.keyPair.fromSeed(this.getRawSeed());
+        return nacl_1.default.sign.detached.verify(input, sig, kp.publicKey);
+    }
+    clear() {
+        if (!this.seed) {
+            return;
+        }
+        this.seed.fill(0);
+        this.seed = undefined;
+    }
+    seal(_, _recipient, _nonce) {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidNKeyOperation);
+    }
+    open(_, _sender) {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidNKeyOperation);
+    }
+}
+exports.KP = KP;
+//# sourceMappingURL=kp.js.map
+
+/***/ }),
+
+/***/ 3248:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.version = exports.encode = exports.decode = exports.Prefixes = exports.Prefix = exports.NKeysErrorCode = exports.NKeysError = exports.fromSeed = exports.fromPublic = exports.fromCurveSeed = exports.createUser = exports.createServer = exports.createPair = exports.createOperator = exports.createCurve = exports.createCluster = exports.createAccount = void 0;
+var nkeys_1 = __nccwpck_require__(6986);
+Object.defineProperty(exports, "createAccount", ({ enumerable: true, get: function () { return nkeys_1.createAccount; } }));
+Object.defineProperty(exports, "createCluster", ({ enumerable: true, get: function () { return nkeys_1.createCluster; } }));
+Object.defineProperty(exports, "createCurve", ({ enumerable: true, get: function () { return nkeys_1.createCurve; } }));
+Object.defineProperty(exports, "createOperator", ({ enumerable: true, get: function () { return nkeys_1.createOperator; } }));
+Object.defineProperty(exports, "createPair", ({ enumerable: true, get: function () { return nkeys_1.createPair; } }));
+Object.defineProperty(exports, "createServer", ({ enumerable: true, get: function () { return nkeys_1.createServer; } }));
+Object.defineProperty(exports, "createUser", ({ enumerable: true, get: function () { return nkeys_1.createUser; } }));
+Object.defineProperty(exports, "fromCurveSeed", ({ enumerable: true, get: function () { return nkeys_1.fromCurveSeed; } }));
+Object.defineProperty(exports, "fromPublic", ({ enumerable: true, get: function () { return nkeys_1.fromPublic; } }));
+Object.defineProperty(exports, "fromSeed", ({ enumerable: true, get: function () { return nkeys_1.fromSeed; } }));
+Object.defineProperty(exports, "NKeysError", ({ enumerable: true, get: function () { return nkeys_1.NKeysError; } }));
+Object.defineProperty(exports, "NKeysErrorCode", ({ enumerable: true, get: function () { return nkeys_1.NKeysErrorCode; } }));
+Object.defineProperty(exports, "Prefix", ({ enumerable: true, get: function () { return nkeys_1.Prefix; } }));
+Object.defineProperty(exports, "Prefixes", ({ enumerable: true, get: function () { return nkeys_1.Prefixes; } }));
+var util_1 = __nccwpck_require__(1010);
+Object.defineProperty(exports, "decode", ({ enumerable: true, get: function () { return util_1.decode; } }));
+Object.defineProperty(exports, "encode", ({ enumerable: true, get: function () { return util_1.encode; } }));
+var version_1 = __nccwpck_require__(1012);
+Object.defineProperty(exports, "version", ({ enumerable: true, get: function () { return version_1.version; } }));
+//# sourceMappingURL=mod.js.map
+
+/***/ }),
+
+/***/ 2164:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+const tweetnacl_1 = __importDefault(__nccwpck_require__(3262));
+exports["default"] = tweetnacl_1.default;
+//# sourceMappingURL=nacl.js.map
+
+/***/ }),
+
+/***/ 6986:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.NKeysError = exports.NKeysErrorCode = exports.Prefixes = exports.Prefix = void 0;
+exports.createPair = createPair;
+exports.createOperator = createOperator;
+exports.createAccount = createAccount;
+exports.createUser = createUser;
+exports.createCluster = createCluster;
+exports.createServer = createServer;
+exports.createCurve = createCurve;
+exports.fromPublic = fromPublic;
+exports.fromCurveSeed = fromCurveSeed;
+exports.fromSeed = fromSeed;
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const kp_1 = __nccwpck_require__(3809);
+const public_1 = __nccwpck_require__(9031);
+const codec_1 = __nccwpck_require__(2446);
+const curve_1 = __nccwpck_require__(9139);
+const nacl_1 = __importDefault(__nccwpck_require__(2164));
+/**
+ * @ignore
+ */
+function createPair(prefix) {
+    const len = prefix === Prefix.Curve ? curve_1.curveKeyLen : 32;
+    const rawSeed = nacl_1.default.randomBytes(len);
+    const str = codec_1.Codec.encodeSeed(prefix, new Uint8Array(rawSeed));
+    return prefix === Prefix.Curve
+        ? new curve_1.CurveKP(new Uint8Array(rawSeed))
+        : new kp_1.KP(str);
+}
+/**
+ * Creates a KeyPair with an operator prefix
+ * @returns {KeyPair} Returns the created KeyPair.
+ */
+function createOperator() {
+    return createPair(Prefix.Operator);
+}
+/**
+ * Creates a KeyPair with an account prefix
+ * @returns {KeyPair} Returns the created KeyPair.
+ */
+function createAccount() {
+    return createPair(Prefix.Account);
+}
+/**
+ * Creates a KeyPair with a user prefix
+ * @returns {KeyPair} Returns the created KeyPair.
+ */
+function createUser() {
+    return createPair(Prefix.User);
+}
+/**
+ * @ignore
+ */
+function createCluster() {
+    return createPair(Prefix.Cluster);
+}
+/**
+ * @ignore
+ */
+function createServer() {
+    return createPair(Prefix.Server);
+}
+/**
+ * Generates and returns a KeyPair object using the Curve prefix.
+ * Curve KeyPairs can seal/open (encrypt/decrypt) payloads.
+ *
+ * @return {KeyPair} The generated KeyPair object with Curve prefix.
+ */
+function createCurve() {
+    return createPair(Prefix.Curve);
+}
+/**
+ * Creates a KeyPair from a specified public key
+ * @param {string} src of the public key in string format.
+ * @returns {KeyPair} Returns the created KeyPair.
+ * @see KeyPair#getPublicKey
+ */
+function fromPublic(src) {
+    const ba = new TextEncoder().encode(src);
+    const raw = codec_1.Codec._decode(ba);
+    const prefix = Prefixes.parsePrefix(raw[0]);
+    if (Prefixes.isValidPublicPrefix(prefix)) {
+        return new public_1.PublicKey(ba);
+    }
+    throw new NKeysError(NKeysErrorCode.InvalidPublicKey);
+}
+/**
+ * Creates a KeyPair from a Curve seed. Curve keys can encrypt and decrypt payloads.
+ *
+ * @param {Uint8Array} src - The seed representing the Curve key in encoded format.
+ * @return {KeyPair} The resulting KeyPair generated from the Curve seed.
+ * @throws {NKeysError} If the seed's prefix is not a Curve prefix or if the seed length is invalid.
+ */
+function fromCurveSeed(src) {
+    const sd = codec_1.Codec.decodeSeed(src);
+    if (sd.prefix !== Prefix.Curve) {
+        throw new NKeysError(NKeysErrorCode.InvalidCurveSeed);
+    }
+    if (sd.buf.byteLength !== curve_1.curveKeyLen) {
+        throw new NKeysError(NKeysErrorCode.InvalidSeedLen);
+    }
+    return new curve_1.CurveKP(sd.buf);
+}
+/**
+ * Creates a KeyPair from a specified seed.
+ * @param {Uint8Array} src of the seed key as Uint8Array
+ * @returns {KeyPair} Returns the created KeyPair.
+ * @see KeyPair#getSeed
+ */
+function fromSeed(src) {
+    const sd = codec_1.Codec.decodeSeed(src);
+    // if we are here it decoded properly
+    if (sd.prefix === Prefix.Curve) {
+        return fromCurveSeed(src);
+    }
+    return new kp_1.KP(src);
+}
+/**
+ * @ignore
+ */
+var Prefix;
+(function (Prefix) {
+    Prefix[Prefix["Unknown"] = -1] = "Unknown";
+    //Seed is the version byte used for encoded NATS Seeds
+    Prefix[Prefix["Seed"] = 144] = "Seed";
+    //PrefixBytePrivate is the version byte used for encoded NATS Private keys
+    Prefix[Prefix["Private"] = 120] = "Private";
+    //PrefixByteOperator is the version byte used for encoded NATS Operators
+    Prefix[Prefix["Operator"] = 112] = "Operator";
+    //PrefixByteServer is the version byte used for encoded NATS Servers
+    Prefix[Prefix["Server"] = 104] = "Server";
+    //PrefixByteCluster is the version byte used for encoded NATS Clusters
+    Prefix[Prefix["Cluster"] = 16] = "Cluster";
+    //PrefixByteAccount is the version byte used for encoded NATS Accounts
+    Prefix[Prefix["Account"] = 0] = "Account";
+    //PrefixByteUser is the version byte used for encoded NATS Users
+    Prefix[Prefix["User"] = 160] = "User";
+    Prefix[Prefix["Curve"] = 184] = "Curve";
+})(Prefix || (exports.Prefix = Prefix = {}));
+/**
+ * @private
+ */
+class Prefixes {
+    static isValidPublicPrefix(prefix) {
+        return prefix == Prefix.Server ||
+            prefix == Prefix.Operator ||
+            prefix == Prefix.Cluster ||
+            prefix == Prefix.Account ||
+            prefix == Prefix.User ||
+            prefix == Prefix.Curve;
+    }
+    static startsWithValidPrefix(s) {
+        const c = s[0];
+        return c == "S" || c == "P" || c == "O" || c == "N" || c == "C" ||
+            c == "A" || c == "U" || c == "X";
+    }
+    static isValidPrefix(prefix) {
+        const v = this.parsePrefix(prefix);
+        return v !== Prefix.Unknown;
+    }
+    static parsePrefix(v) {
+        switch (v) {
+            case Prefix.Seed:
+                return Prefix.Seed;
+            case Prefix.Private:
+                return Prefix.Private;
+            case Prefix.Operator:
+                return Prefix.Operator;
+            case Prefix.Server:
+                return Prefix.Server;
+            case Prefix.Cluster:
+                return Prefix.Cluster;
+            case Prefix.Account:
+                return Prefix.Account;
+            case Prefix.User:
+                return Prefix.User;
+            case Prefix.Curve:
+                return Prefix.Curve;
+            default:
+                return Prefix.Unknown;
+        }
+    }
+}
+exports.Prefixes = Prefixes;
+/**
+ * Possible error codes on exceptions thrown by the library.
+ */
+var NKeysErrorCode;
+(function (NKeysErrorCode) {
+    NKeysErrorCode["InvalidPrefixByte"] = "nkeys: invalid prefix byte";
+    NKeysErrorCode["InvalidKey"] = "nkeys: invalid key";
+    NKeysErrorCode["InvalidPublicKey"] = "nkeys: invalid public key";
+    NKeysErrorCode["InvalidSeedLen"] = "nkeys: invalid seed length";
+    NKeysErrorCode["InvalidSeed"] = "nkeys: invalid seed";
+    NKeysErrorCode["InvalidCurveSeed"] = "nkeys: invalid curve seed";
+    NKeysErrorCode["InvalidCurveKey"] = "nkeys: not a valid curve key";
+    NKeysErrorCode["InvalidCurveOperation"] = "nkeys: curve key is not valid for sign/verify";
+    NKeysErrorCode["InvalidNKeyOperation"] = "keys: only curve key can seal/open";
+    NKeysErrorCode["InvalidEncoding"] = "nkeys: invalid encoded key";
+    NKeysErrorCode["InvalidRecipient"] = "nkeys: not a valid recipient public curve key";
+    NKeysErrorCode["InvalidEncrypted"] = "nkeys: encrypted input is not valid";
+    NKeysErrorCode["CannotSign"] = "nkeys: cannot sign, no private key available";
+    NKeysErrorCode["PublicKeyOnly"] = "nkeys: no seed or private key available";
+    NKeysErrorCode["InvalidChecksum"] = "nkeys: invalid checksum";
+    NKeysErrorCode["SerializationError"] = "nkeys: serialization error";
+    NKeysErrorCode["ApiError"] = "nkeys: api error";
+    NKeysErrorCode["ClearedPair"] = "nkeys: pair is cleared";
+})(NKeysErrorCode || (exports.NKeysErrorCode = NKeysErrorCode = {}));
+class NKeysError extends Error {
+    code;
+    constructor(code, options) {
+        super(code, options);
+        this.code = code;
+    }
+}
+exports.NKeysError = NKeysError;
+//# sourceMappingURL=nkeys.js.map
+
+/***/ }),
+
+/***/ 9031:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+/*
+ * Copyright 2018-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.PublicKey = void 0;
+const codec_1 = __nccwpck_require__(2446);
+const nkeys_1 = __nccwpck_require__(6986);
+const nacl_1 = __importDefault(__nccwpck_require__(2164));
+/**
+ * @ignore
+ */
+class PublicKey {
+    publicKey;
+    constructor(publicKey) {
+        this.publicKey = publicKey;
+    }
+    getPublicKey() {
+        if (!this.publicKey) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        return new TextDecoder().decode(this.publicKey);
+    }
+    getPrivateKey() {
+        if (!this.publicKey) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.PublicKeyOnly);
+    }
+    getSeed() {
+        if (!this.publicKey) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.PublicKeyOnly);
+    }
+    sign(_) {
+        if (!this.publicKey) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.CannotSign);
+    }
+    verify(input, sig) {
+        if (!this.publicKey) {
+            throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.ClearedPair);
+        }
+        const buf = codec_1.Codec._decode(this.publicKey);
+        return nacl_1.default.sign.detached.verify(input, sig, buf.slice(1));
+    }
+    clear() {
+        if (!this.publicKey) {
+            return;
+        }
+        this.publicKey.fill(0);
+        this.publicKey = undefined;
+    }
+    seal(_, _recipient, _nonce) {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidNKeyOperation);
+    }
+    open(_, _sender) {
+        throw new nkeys_1.NKeysError(nkeys_1.NKeysErrorCode.InvalidNKeyOperation);
+    }
+}
+exports.PublicKey = PublicKey;
+//# sourceMappingURL=public.js.map
+
+/***/ }),
+
+/***/ 1010:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.encode = encode;
+exports.decode = decode;
+exports.dump = dump;
+/*
+ * Copyright 2018-2020 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+/**
+ * Encode binary data to a base64 string
+ * @param {Uint8Array} bytes to encode to base64
+ */
+function encode(bytes) {
+    return btoa(String.fromCharCode(...bytes));
+}
+/**
+ * Decode a base64 encoded string to a binary Uint8Array
+ * @param {string} b64str encoded string
+ */
+function decode(b64str) {
+    const bin = atob(b64str);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) {
+        bytes[i] = bin.charCodeAt(i);
+    }
+    return bytes;
+}
+/**
+ * @ignore
+ */
+function dump(buf, msg) {
+    if (msg) {
+        console.log(msg);
+    }
+    const a = [];
+    for (let i = 0; i < buf.byteLength; i++) {
+        if (i % 8 === 0) {
+            a.push("\n");
+        }
+        let v = buf[i].toString(16);
+        if (v.length === 1) {
+            v = "0" + v;
+        }
+        a.push(v);
+    }
+    console.log(a.join("  "));
+}
+//# sourceMappingURL=util.js.map
+
+/***/ }),
+
+/***/ 1012:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.version = void 0;
+// this file is autogenerated - do not edit
+exports.version = "2.0.3";
+//# sourceMappingURL=version.js.map
+
+/***/ }),
+
+/***/ 2562:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+/*
+ * Copyright 2026 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.nuid = exports.Nuid = void 0;
+const nuid_ts_1 = __nccwpck_require__(9200);
+/** Constructor for an isolated `Nuid` instance. */
+exports.Nuid = nuid_ts_1.NuidImpl;
+/** Shared global `Nuid` — call `next()` directly. */
+exports.nuid = nuid_ts_1.nuid;
+//# sourceMappingURL=mod.js.map
+
+/***/ }),
+
+/***/ 9200:
+/***/ ((__unused_webpack_module, exports) => {
+
+/*
+ * Copyright 2016-2026 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.nuid = exports.NuidImpl = void 0;
+const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const base = 62;
+const preLen = 12;
+const seqLen = 10;
+const minInc = 33;
+const maxInc = 333;
+const totalLen = preLen + seqLen;
+// Precomputed digit char codes — avoids repeated `digits.charCodeAt(i)`
+// in the per-call hot path (`fillSeq` runs 10 lookups per `next()`).
+const DIGIT_CODES = new Uint8Array(base);
+for (let i = 0; i < base; i++)
+    DIGIT_CODES[i] = digits.charCodeAt(i);
+// base^seqLen exceeds Number.MAX_SAFE_INTEGER, so seq is stored as two 32-bit
+// halves: seq = seqHi * 2^32 + seqLo. Boundaries derived via BigInt to avoid
+// double-precision rounding traps in the literal/intermediate math.
+const TWO32 = 0x1_0000_0000;
+const MAX_SEQ = BigInt(base) ** BigInt(seqLen);
+const MAX_HI = Number(MAX_SEQ / (1n << 32n));
+const MAX_LO = Number(MAX_SEQ % (1n << 32n));
+function _getRandomValues(a) {
+    for (let i = 0; i < a.length; i++) {
+        a[i] = Math.floor(Math.random() * 256);
+    }
+}
+function fillRandom(a) {
+    if (globalThis?.crypto?.getRandomValues) {
+        globalThis.crypto.getRandomValues(a);
+    }
+    else {
+        _getRandomValues(a);
+    }
+}
+/**
+ * `NuidImpl` is the internal implementation backing the public `Nuid`
+ * interface exported from `mod.ts`. Generates 22-base-62-character ids:
+ * 12-char crypto-random prefix + 10-char base-62 sequence.
+ *
+ * Output format matches Go `nats-io/nuid` — same alphabet and length —
+ * so nuids generated here look the same as nuids generated by Go.
+ */
+class NuidImpl {
+    buf;
+    cbuf;
+    seqHi;
+    seqLo;
+    inc;
+    inited;
+    constructor() {
+        this.buf = new Uint8Array(totalLen);
+        this.cbuf = new Uint8Array(preLen);
+        this.inited = false;
+    }
+    /**
+     * Initializes a nuid with a crypto random prefix,
+     * and pseudo-random sequence and increment. This function
+     * is only called if any api on a nuid is called.
+     *
+     * @ignore
+     */
+    init() {
+        this.inited = true;
+        this.setPre();
+        this.initSeqAndInc();
+        // fillSeq here keeps `buf` self-consistent after init()/reset(), so any
+        // observer of `buf` sees a prefix paired with its current seq encoding
+        // rather than a stale residue. Cold path — runs only at init / reset /
+        // prefix overflow, not in the per-call hot path.
+        this.fillSeq();
+    }
+    /**
+     * Initializes the pseudo random sequence number and the increment range.
+     * @ignore
+     */
+    initSeqAndInc() {
+        // Two independent rand calls preserve full entropy across the two 32-bit
+        // halves; a single rand * MAX_SEQ would zero out the lower bits since
+        // MAX_SEQ > 2^53. Rejection sampling keeps the distribution uniform over
+        // [0, MAX_SEQ). Under any real PRNG this terminates on iteration 1
+        // (P(reject) ≈ 2e-9). The retry bound defends against adversarial
+        // Math.random stubs (e.g. test mocks pinned to one value) so we don't
+        // spin; on exhaustion we clamp to a known-valid pair.
+        let tries = 0;
+        do {
+            this.seqHi = Math.floor(Math.random() * (MAX_HI + 1));
+            this.seqLo = Math.floor(Math.random() * TWO32);
+        } while (tries++ < 8 && this.seqHi === MAX_HI && this.seqLo >= MAX_LO);
+        if (this.seqHi === MAX_HI && this.seqLo >= MAX_LO) {
+            this.seqLo = 0;
+        }
+        this.inc = (Math.random() * (maxInc - minInc) + minInc) | 0;
+    }
+    /**
+     * Sets the prefix from crypto random bytes. Converts them to base62.
+     *
+     * @ignore
+     */
+    setPre() {
+        fillRandom(this.cbuf);
+        for (let i = 0; i < preLen; i++) {
+            this.buf[i] = DIGIT_CODES[this.cbuf[i] % base];
+        }
+    }
+    /**
+     * Fills the sequence portion of the buffer as base62 from
+     * the split-int seq (seqHi, seqLo). Performs long division
+     * by 62 over the 64-bit value using doubles only — no bigint.
+     *
+     * @ignore
+     */
+    fillSeq() {
+        let hi = this.seqHi;
+        let lo = this.seqLo;
+        for (let i = totalLen - 1; i >= preLen; i--) {
+            const hiQ = Math.floor(hi / base);
+            const hiR = hi - hiQ * base;
+            // combined <= 61 * 2^32 + (2^32-1) < 2^53 — exact in double
+            const combined = hiR * TWO32 + lo;
+            const loQ = Math.floor(combined / base);
+            const rem = combined - loQ * base;
+            this.buf[i] = DIGIT_CODES[rem];
+            hi = hiQ;
+            lo = loQ;
+        }
+    }
+    /**
+     * Returns the next nuid.
+     */
+    next() {
+        if (!this.inited) {
+            this.init();
+        }
+        this.seqLo += this.inc;
+        if (this.seqLo >= TWO32) {
+            this.seqLo -= TWO32;
+            this.seqHi += 1;
+        }
+        if (this.seqHi > MAX_HI ||
+            (this.seqHi === MAX_HI && this.seqLo >= MAX_LO)) {
+            this.setPre();
+            this.initSeqAndInc();
+        }
+        this.fillSeq();
+        const b = this.buf;
+        return String.fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15], b[16], b[17], b[18], b[19], b[20], b[21]);
+    }
+    /**
+     * Resets the prefix and counter for the nuid. This is typically
+     * called automatically from within next() if the current sequence
+     * exceeds the resolution of the nuid.
+     */
+    reset() {
+        this.init();
+    }
+}
+exports.NuidImpl = NuidImpl;
+/**
+ * A nuid instance you can use by simply calling `next()` on it.
+ */
+exports.nuid = new NuidImpl();
+//# sourceMappingURL=nuid.js.map
+
+/***/ }),
+
+/***/ 3514:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+/*
+ * Copyright 2013-2020 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+
+module.exports = __nccwpck_require__(4022);
+
+
+/***/ }),
+
+/***/ 2896:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.connect = connect;
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+const node_transport_1 = __nccwpck_require__(1254);
+const nats_base_client_1 = __nccwpck_require__(7466);
+const nats_base_client_2 = __nccwpck_require__(7466);
+function connect(opts = {}) {
+    if ((0, nats_base_client_2.hasWsProtocol)(opts)) {
+        return Promise.reject(nats_base_client_2.errors.InvalidArgumentError.format(`servers`, `node client doesn't support websockets, use the 'wsconnect' function instead`));
+    }
+    (0, nats_base_client_1.setTransportFactory)({
+        factory: () => {
+            return new node_transport_1.NodeTransport();
+        },
+        dnsResolveFn: node_transport_1.nodeResolveHost,
+    });
+    return nats_base_client_1.NatsConnectionImpl.connect(opts);
+}
+//# sourceMappingURL=connect.js.map
+
+/***/ }),
+
+/***/ 4022:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __exportStar = (this && this.__exportStar) || function(m, exports) {
+    for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports, p)) __createBinding(exports, m, p);
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.connect = void 0;
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+var connect_1 = __nccwpck_require__(2896);
+Object.defineProperty(exports, "connect", ({ enumerable: true, get: function () { return connect_1.connect; } }));
+__exportStar(__nccwpck_require__(7466), exports);
+//# sourceMappingURL=mod.js.map
+
+/***/ }),
+
+/***/ 7466:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __exportStar = (this && this.__exportStar) || function(m, exports) {
+    for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports, p)) __createBinding(exports, m, p);
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+/*
+ * Copyright 2020-2024 The NATS Authors
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ * http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+__exportStar(__nccwpck_require__(9938), exports);
+//# sourceMappingURL=nats-base-client.js.map
+
+/***/ }),
+
+/***/ 1254:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.NodeTransport = exports.VERSION = void 0;
+exports.nodeResolveHost = nodeResolveHost;
+const nats_base_client_1 = __nccwpck_require__(7466);
+const node_net_1 = __nccwpck_require__(7030);
+const node_tls_1 = __nccwpck_require__(1692);
+const node_path_1 = __nccwpck_require__(6760);
+const node_fs_1 = __nccwpck_require__(3024);
+const node_dns_1 = __importDefault(__nccwpck_require__(610));
+const version_1 = __nccwpck_require__(9450);
+exports.VERSION = version_1.version;
+const LANG = "nats.js";
+class NodeTransport {
+    socket;
+    version;
+    lang;
+    yields = [];
+    signal = (0, nats_base_client_1.deferred)();
+    closedNotification = (0, nats_base_client_1.deferred)();
+    options;
+    connected = false;
+    tlsName = "";
+    done = false;
+    closeError;
+    constructor() {
+        this.lang = LANG;
+        this.version = exports.VERSION;
+    }
+    async connect(hp, options) {
+        this.tlsName = hp.tlsName;
+        this.options = options;
+        const { tls } = this.options;
+        const { handshakeFirst } = tls || {};
+        try {
+            if (handshakeFirst === true) {
+                this.socket = await this.tlsFirst(hp);
+            }
+            else {
+                this.socket = await this.dial(hp);
+            }
+            // protocol could have terminated
+            if (this.done) {
+                this.socket?.destroy();
+            }
+            const info = await this.peekInfo();
+            (0, nats_base_client_1.checkOptions)(info, options);
+            const { tls_required: tlsRequired, tls_available: tlsAvailable } = info;
+            const desired = tlsAvailable === true && options.tls !== null;
+            if (!handshakeFirst && (tlsRequired || desired)) {
+                this.socket = await this.startTLS();
+            }
+            if (this.done) {
+                this.socket?.destroy();
+            }
+            //@ts-ignore: this is possibly a TlsSocket
+            if (tlsRequired && this.socket.encrypted !== true) {
+                throw nats_base_client_1.errors.InvalidArgumentError.format("tls", "is not available on this server");
+            }
+            this.connected = true;
+            this.setupHandlers();
+            this.signal.resolve();
+            return Promise.resolve();
+        }
+        catch (ex) {
+            let err = ex;
+            if (!err) {
+                // this seems to be possible in Kubernetes
+                // where an error is thrown, but it is undefined
+                // when something like istio-init is booting up
+                err = new nats_base_client_1.errors.ConnectionError("error connecting - node provided an undefined error");
+            }
+            // @ts-ignore: node error
+            const { code } = err;
+            const perr = code === "ECONNREFUSED"
+                ? new nats_base_client_1.errors.ConnectionError("connection refused", { cause: err })
+                : err;
+            this.socket?.destroy();
+            throw perr;
+        }
+    }
+    dial(hp) {
+        const d = (0, nats_base_client_1.deferred)();
+        let dialError;
+        const socket = (0, node_net_1.createConnection)(hp.port, hp.hostname, () => {
+            d.resolve(socket);
+            socket.removeAllListeners();
+        });
+        socket.on("error", (err) => {
+            dialError = err;
+        });
+        socket.on("close", () => {
+            socket.removeAllListeners();
+            d.reject(dialError);
+        });
+        socket.setNoDelay(true);
+        return d;
+    }
+    get isClosed() {
+        return this.done;
+    }
+    close(err) {
+        return this._closed(err, false);
+    }
+    peekInfo() {
+        const d = (0, nats_base_client_1.deferred)();
+        let peekError;
+        this.socket.on("data", (frame) => {
+            this.yields.push(frame);
+            const t = nats_base_client_1.DataBuffer.concat(...this.yields);
+            const pm = (0, nats_base_client_1.extractProtocolMessage)(t);
+            if (pm !== "") {
+                try {
+                    const m = nats_base_client_1.INFO.exec(pm);
+                    if (!m) {
+                        throw new Error("unexpected response from server");
+                    }
+                    const info = JSON.parse(m[1]);
+                    d.resolve(info);
+                }
+                catch (err) {
+                    d.reject(err);
+                }
+                finally {
+                    this.socket.removeAllListeners();
+                }
+            }
+        });
+        this.socket.on("error", (err) => {
+            peekError = err;
+        });
+        this.socket.on("close", () => {
+            this.socket.removeAllListeners();
+            d.reject(peekError);
+        });
+        return d;
+    }
+    loadFile(fn) {
+        if (!fn) {
+            return Promise.resolve();
+        }
+        const d = (0, nats_base_client_1.deferred)();
+        try {
+            fn = (0, node_path_1.resolve)(fn);
+            if (!(0, node_fs_1.existsSync)(fn)) {
+                d.reject(new Error(`${fn} doesn't exist`));
+            }
+            (0, node_fs_1.readFile)(fn, (err, data) => {
+                if (err) {
+                    return d.reject(err);
+                }
+                d.resolve(data);
+            });
+        }
+        catch (err) {
+            d.reject(err);
+        }
+        return d;
+    }
+    async loadClientCerts() {
+        const tlsOpts = {};
+        const { certFile, cert, caFile, ca, keyFile, key } = this.options.tls;
+        try {
+            if (certFile) {
+                const data = await this.loadFile(certFile);
+                if (data) {
+                    tlsOpts.cert = data;
+                }
+            }
+            else if (cert) {
+                tlsOpts.cert = cert;
+            }
+            if (keyFile) {
+                const data = await this.loadFile(keyFile);
+                if (data) {
+                    tlsOpts.key = data;
+                }
+            }
+            else if (key) {
+                tlsOpts.key = key;
+            }
+            if (caFile) {
+                const data = await this.loadFile(caFile);
+                if (data) {
+                    tlsOpts.ca = [data];
+                }
+            }
+            else if (ca) {
+                tlsOpts.ca = ca;
+            }
+            return Promise.resolve(tlsOpts);
+        }
+        catch (err) {
+            return Promise.reject(err);
+        }
+    }
+    async tlsFirst(hp) {
+        let tlsError;
+        let tlsOpts = {
+            servername: this.tlsName,
+            rejectUnauthorized: true,
+        };
+        if (this.socket) {
+            tlsOpts.socket = this.socket;
+        }
+        if (typeof this.options.tls === "object") {
+            try {
+                const certOpts = await this.loadClientCerts() || {};
+                tlsOpts = (0, nats_base_client_1.extend)(tlsOpts, this.options.tls, certOpts);
+            }
+            catch (err) {
+                return Promise.reject(new nats_base_client_1.errors.ConnectionError(err.message, { cause: err }));
+            }
+        }
+        const d = (0, nats_base_client_1.deferred)();
+        try {
+            const tlsSocket = (0, node_tls_1.connect)(hp.port, hp.hostname, tlsOpts, () => {
+                tlsSocket.removeAllListeners();
+                d.resolve(tlsSocket);
+            });
+            tlsSocket.on("error", (err) => {
+                tlsError = err;
+            });
+            tlsSocket.on("secureConnect", () => {
+                // socket won't be authorized, if the user disabled it
+                if (tlsOpts.rejectUnauthorized === false) {
+                    return;
+                }
+                if (!tlsSocket.authorized) {
+                    throw tlsSocket.authorizationError;
+                }
+            });
+            tlsSocket.on("close", () => {
+                d.reject(tlsError);
+                tlsSocket.removeAllListeners();
+            });
+            tlsSocket.setNoDelay(true);
+        }
+        catch (err) {
+            // tls throws errors on bad certs see nats.js#310
+            d.reject(new nats_base_client_1.errors.ConnectionError(err.message, { cause: err }));
+        }
+        return d;
+    }
+    async startTLS() {
+        let tlsError;
+        let tlsOpts = {
+            socket: this.socket,
+            servername: this.tlsName,
+            rejectUnauthorized: true,
+        };
+        if (typeof this.options.tls === "object") {
+            try {
+                const certOpts = await this.loadClientCerts() || {};
+                tlsOpts = (0, nats_base_client_1.extend)(tlsOpts, this.options.tls, certOpts);
+            }
+            catch (err) {
+                return Promise.reject(new nats_base_client_1.errors.ConnectionError(err.message, {
+                    cause: err,
+                }));
+            }
+        }
+        const d = (0, nats_base_client_1.deferred)();
+        try {
+            const tlsSocket = (0, node_tls_1.connect)(tlsOpts, () => {
+                tlsSocket.removeAllListeners();
+                d.resolve(tlsSocket);
+            });
+            tlsSocket.on("error", (err) => {
+                tlsError = err;
+            });
+            tlsSocket.on("secureConnect", () => {
+                // socket won't be authorized, if the user disabled it
+                if (tlsOpts.rejectUnauthorized === false) {
+                    return;
+                }
+                if (!tlsSocket.authorized) {
+                    throw tlsSocket.authorizationError;
+                }
+            });
+            tlsSocket.on("close", () => {
+                d.reject(tlsError);
+                tlsSocket.removeAllListeners();
+            });
+        }
+        catch (err) {
+            // tls throws errors on bad certs see nats.js#310
+            d.reject(new nats_base_client_1.errors.ConnectionError(err.message, { cause: err }));
+        }
+        return d;
+    }
+    setupHandlers() {
+        let connError;
+        this.socket.on("data", (frame) => {
+            this.yields.push(frame);
+            return this.signal.resolve();
+        });
+        this.socket.on("error", (err) => {
+            connError = err;
+        });
+        this.socket.on("end", () => {
+            if (this.socket?.destroyed) {
+                return;
+            }
+            this.socket?.write(new Uint8Array(0), () => {
+                this.socket?.end();
+            });
+        });
+        this.socket.on("close", () => {
+            this._closed(connError, false);
+        });
+    }
+    [Symbol.asyncIterator]() {
+        return this.iterate();
+    }
+    async *iterate() {
+        while (true) {
+            if (this.yields.length === 0) {
+                await this.signal;
+            }
+            const yields = this.yields;
+            this.yields = [];
+            for (let i = 0; i < yields.length; i++) {
+                if (this.options.debug) {
+                    console.info(`> ${(0, nats_base_client_1.render)(yields[i])}`);
+                }
+                yield yields[i];
+            }
+            // yielding could have paused and microtask
+            // could have added messages. Prevent allocations
+            // if possible
+            if (this.done) {
+                break;
+            }
+            else if (this.yields.length === 0) {
+                yields.length = 0;
+                this.yields = yields;
+                this.signal = (0, nats_base_client_1.deferred)();
+            }
+        }
+    }
+    discard() {
+        this.done = true;
+        if (this.socket) {
+            try {
+                this.socket.removeAllListeners();
+                this.socket.destroy();
+            }
+            catch {
+                // We tried, just ignore it
+            }
+        }
+    }
+    disconnect() {
+        this._closed(undefined, true).then().catch();
+    }
+    isEncrypted() {
+        return this.socket instanceof node_tls_1.TLSSocket;
+    }
+    _send(frame) {
+        if (this.isClosed || this.socket === undefined) {
+            return Promise.resolve();
+        }
+        if (this.options.debug) {
+            console.info(`< ${(0, nats_base_client_1.render)(frame)}`);
+        }
+        const d = (0, nats_base_client_1.deferred)();
+        try {
+            this.socket.write(frame, (err) => {
+                if (err) {
+                    if (this.options.debug) {
+                        console.error(`!!! ${(0, nats_base_client_1.render)(frame)}: ${err}`);
+                    }
+                    return d.reject(err);
+                }
+                return d.resolve();
+            });
+        }
+        catch (err) {
+            if (this.options.debug) {
+                console.error(`!!! ${(0, nats_base_client_1.render)(frame)}: ${err}`);
+            }
+            d.reject(err);
+        }
+        return d;
+    }
+    send(frame) {
+        const p = this._send(frame);
+        p.catch((_err) => {
+            // we ignore write errors because client will
+            // fail on a read or when the heartbeat timer
+            // detects a stale connection
+        });
+    }
+    async _closed(err, internal = true) {
+        // if this connection didn't succeed, then ignore it.
+        if (!this.connected)
+            return;
+        if (this.done) {
+            this.socket?.destroy();
+            return;
+        }
+        this.closeError = err;
+        // only try to flush the outbound buffer if we got no error and
+        // the close is internal, if the transport closed, we are done.
+        if (!err && this.socket && internal) {
+            try {
+                await this._send(new TextEncoder().encode(""));
+            }
+            catch (err) {
+                if (this.options.debug) {
+                    console.log("transport close terminated with an error", err);
+                }
+            }
+        }
+        try {
+            if (this.socket) {
+                this.socket.removeAllListeners();
+                this.socket?.destroy();
+                this.socket = undefined;
+            }
+        }
+        catch (err) {
+            console.log(err);
+        }
+        this.done = true;
+        this.closedNotification.resolve(this.closeError);
+    }
+    closed() {
+        return this.closedNotification;
+    }
+}
+exports.NodeTransport = NodeTransport;
+function nodeResolveHost(s) {
+    const ips = (0, nats_base_client_1.deferred)();
+    node_dns_1.default.lookup(s, { all: true }, 
+    //@ts-ignore: callback changes shape when all is true
+    (err, address) => {
+        if (err) {
+            ips.reject(err);
+            return;
+        }
+        const buf = [];
+        for (const r of address) {
+            buf.push(r.address);
+        }
+        if (buf.length === 0) {
+            buf.push(s);
+        }
+        ips.resolve(buf);
+    });
+    return ips;
+}
+//# sourceMappingURL=node_transport.js.map
+
+/***/ }),
+
+/***/ 9450:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.version = void 0;
+// This file is generated - do not edit
+exports.version = "3.4.0";
+//# sourceMappingURL=version.js.map
+
+/***/ }),
+
 /***/ 9334:
 /***/ ((module) => {
 
@@ -54480,6 +62917,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
 /***/ 643:
 /***/ ((module) => {
 
@@ -63164,7 +71608,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5336);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2140);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -63174,7 +71618,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5336:
+/***/ 2140:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63183,10 +71627,6 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: ../node_modules/@actions/core/lib/core.js + 16 modules
 var core = __nccwpck_require__(6811);
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/core-logger.js
@@ -63457,7 +71897,7 @@ function hostConnectOptions(settings, logger) {
 // EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
 var job_summary = __nccwpck_require__(5341);
 ;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(7362);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
@@ -64658,6 +73098,10 @@ async function streamCommand(session, command, destination, options = {}) {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ../packages/ssh/lib/tar-writer.js
@@ -64743,7 +73187,7 @@ function entryHeaders(fields) {
     return blocks;
 }
 async function* fileContent(path, size) {
-    const handle = await (0,promises_namespaceObject.open)(path, 'r');
+    const handle = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
     try {
         let remaining = size;
         while (remaining > 0) {
@@ -64764,13 +73208,13 @@ async function* fileContent(path, size) {
     }
 }
 async function scanInto(root, archivePath, options, out) {
-    const localPath = archivePath === './' ? root : (0,external_node_path_namespaceObject.join)(root, archivePath);
-    const info = await (0,promises_namespaceObject.lstat)(localPath);
+    const localPath = archivePath === './' ? root : (0,external_node_path_.join)(root, archivePath);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(localPath);
     const mtime = Math.floor(info.mtimeMs / 1000);
     if (info.isDirectory()) {
         out.push({ archivePath: archivePath.endsWith('/') ? archivePath : `${archivePath}/`, localPath, type: 'directory', mode: info.mode, size: 0, mtime });
         const names = [];
-        for await (const dirent of await (0,promises_namespaceObject.opendir)(localPath))
+        for await (const dirent of await (0,external_node_fs_promises_namespaceObject.opendir)(localPath))
             names.push(dirent.name);
         names.sort();
         for (const name of names) {
@@ -64784,7 +73228,7 @@ async function scanInto(root, archivePath, options, out) {
         if (options.symlinks === 'refuse') {
             throw new UploadError(`${localPath} is a symbolic link and symbolic links were refused for this upload; replace it with the file it points to or allow symlinks.`);
         }
-        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,promises_namespaceObject.readlink)(localPath) });
+        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,external_node_fs_promises_namespaceObject.readlink)(localPath) });
     }
     else {
         throw new UploadError(`${localPath} is not a regular file, directory or symbolic link (a socket, FIFO or device) and cannot be uploaded.`);
@@ -64795,7 +73239,7 @@ async function scanInto(root, archivePath, options, out) {
  * before anything is sent: an UploadError names the offending path.
  */
 async function scanTree(root, options = {}) {
-    const info = await (0,promises_namespaceObject.lstat)(root);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(root);
     if (!info.isDirectory())
         throw new UploadError(`${root} is not a directory; upload a single file with uploadFile().`);
     const out = [];
@@ -64909,7 +73353,7 @@ async function uploadFile(session, source, remotePath, options = {}) {
     let stdin;
     let bytes = 0;
     if (typeof source === 'string') {
-        const info = await (0,promises_namespaceObject.stat)(source);
+        const info = await (0,external_node_fs_promises_namespaceObject.stat)(source);
         if (!info.isFile())
             throw new SshConfigError(`${source} is not a regular file.`);
         mode ??= info.mode & 0o7777;
@@ -65129,7 +73573,7 @@ class SshConnection {
                 this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
                 const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
                 // Unreferenced: once the commands have stopped, this wait must not keep the process alive.
-                await Promise.race([stops, (0,external_node_timers_promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000, undefined, { ref: false })]);
+                await Promise.race([stops, (0,promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000, undefined, { ref: false })]);
             }
             await Promise.all([...this.#forwards].map((forward) => forward.close()));
             await new Promise((resolve) => {
@@ -65386,78 +73830,9 @@ async function connectSsh(given) {
             const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
             const delay = Math.round(base * (0.8 + Math.random() * 0.4));
             logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
-            await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
+            await (0,promises_namespaceObject.setTimeout)(delay);
         }
     }
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
-/**
- * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
- * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
- * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
- * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
- */
-const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
-const BUNDLE_PATH_MAX_LENGTH = 1024;
-/** Why a path is not allowed in a bundle, or undefined when it is. */
-function bundlePathProblem(path) {
-    if (path === '')
-        return 'the path is empty';
-    if (path.length > BUNDLE_PATH_MAX_LENGTH)
-        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
-    if (path.startsWith('/'))
-        return 'the path is absolute; bundle paths are relative to the bundle folder';
-    if (!BUNDLE_PATH_PATTERN.test(path)) {
-        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
-    }
-    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
-        return 'the path has a "." or ".." segment';
-    }
-    return undefined;
-}
-function isBundlePath(path) {
-    return bundlePathProblem(path) === undefined;
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/error-code.js
-/** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
-function error_code_errorCode(error) {
-    if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
-        return error.code;
-    return error instanceof Error ? error.message : String(error);
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/entry-stat.js
-
-
-/** lstat that tells a missing entry (ENOENT) from one that cannot be read (its errno code). */
-async function lstatEntry(path) {
-    try {
-        return { info: await (0,promises_namespaceObject.lstat)(path) };
-    }
-    catch (error) {
-        const code = error_code_errorCode(error);
-        return { info: undefined, missing: code === 'ENOENT', code, error };
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/file-hash.js
-
-
-/** sha256 (hex) and size of a file, read as a stream. */
-async function hashFile(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let size = 0;
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path)) {
-        const bytes = chunk;
-        size += bytes.length;
-        hash.update(bytes);
-    }
-    return { sha256: hash.digest('hex'), size };
-}
-function sha256Hex(bytes) {
-    return createHash('sha256').update(bytes).digest('hex');
 }
 
 ;// CONCATENATED MODULE: ../node_modules/canonicalize/lib/canonicalize.js
@@ -65736,6 +74111,35 @@ function describe(value) {
     return typeof name === 'string' && name !== '' ? name : 'an object with a prototype';
 }
 
+;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
+/**
+ * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
+ * with grep and hand to sha256sum without quoting: letters, digits, `.`, `_`, `-` and `/` between
+ * segments; no empty, `.` or `..` segment, no leading or trailing `/`. In canonical JSON such a path
+ * is written verbatim (nothing to escape), which is what makes the manifest's entries greppable.
+ */
+const BUNDLE_PATH_PATTERN = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+const BUNDLE_PATH_MAX_LENGTH = 1024;
+/** Why a path is not allowed in a bundle, or undefined when it is. */
+function bundlePathProblem(path) {
+    if (path === '')
+        return 'the path is empty';
+    if (path.length > BUNDLE_PATH_MAX_LENGTH)
+        return `the path is longer than ${BUNDLE_PATH_MAX_LENGTH} characters`;
+    if (path.startsWith('/'))
+        return 'the path is absolute; bundle paths are relative to the bundle folder';
+    if (!BUNDLE_PATH_PATTERN.test(path)) {
+        return 'the path holds a character outside [A-Za-z0-9._-] and "/" between segments (or an empty segment)';
+    }
+    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+        return 'the path has a "." or ".." segment';
+    }
+    return undefined;
+}
+function isBundlePath(path) {
+    return bundlePathProblem(path) === undefined;
+}
+
 ;// CONCATENATED MODULE: ../packages/release/lib/image-reference.js
 /**
  * The names an image reference is made of, as the release pins them:
@@ -65816,7 +74220,7 @@ function pinnedImageReference(repository, digest) {
  * charset that is safe in a path and a shell word. Sign makes it from the creation time and the
  * commit: `20261122T101112Z-0123456789ab`.
  */
-const release_id_RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A full git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
 const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** createdAt as the manifest stores it: ISO 8601, UTC, whole seconds (`2026-11-22T10:11:12Z`). */
@@ -66035,7 +74439,7 @@ function names(value, at, say, nonEmpty) {
  * newline); manifest.sig is the Ed25519 signature of exactly those bytes. Every file of the bundle
  * except these two is listed in `files`, sorted by path.
  */
-const manifest_MANIFEST_FILE = 'manifest.json';
+const MANIFEST_FILE = 'manifest.json';
 const SIGNATURE_FILE = 'manifest.sig';
 /** The compose override that pins every service to its digest; always the last compose file. */
 const manifest_DIGEST_OVERRIDE_FILE = 'docker-compose.digests.yml';
@@ -66055,18 +74459,18 @@ const TEXT_MAX_LENGTH = 2048;
  * Parses manifest.json bytes: UTF-8, JSON, canonical (re-serializing gives the same bytes), and the
  * schema below, strictly (no missing or extra member anywhere).
  */
-function manifest_parseManifest(bytes) {
+function parseManifest(bytes) {
     const text = typeof bytes === 'string' ? bytes : decodeUtf8(bytes);
     let value;
     try {
         value = JSON.parse(text);
     }
     catch (error) {
-        throw new ManifestError(`${manifest_MANIFEST_FILE} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+        throw new ManifestError(`${MANIFEST_FILE} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
     }
     const manifest = validateManifest(value);
     if (canonical_json_canonicalJson(manifest) !== text) {
-        throw new ManifestError(`${manifest_MANIFEST_FILE} is not in RFC 8785 canonical form (key order, spacing, escapes or a trailing newline)`);
+        throw new ManifestError(`${MANIFEST_FILE} is not in RFC 8785 canonical form (key order, spacing, escapes or a trailing newline)`);
     }
     return manifest;
 }
@@ -66083,7 +74487,7 @@ function validateManifest(value) {
     const root = object(value, '$', [
         'schemaVersion', 'releaseId', 'git', 'runUrl', 'createdAt', 'keyId', 'policy', 'compose', 'images', 'files', ...(version === 2 ? ['stack'] : []),
     ]);
-    const releaseId = matching(root['releaseId'], 'releaseId', release_id_RELEASE_ID_PATTERN);
+    const releaseId = matching(root['releaseId'], 'releaseId', RELEASE_ID_PATTERN);
     const gitValue = object(root['git'], 'git', ['sha', 'ref']);
     const git = { sha: matching(gitValue['sha'], 'git.sha', GIT_SHA_PATTERN), ref: manifest_text(gitValue['ref'], 'git.ref') };
     const runUrl = manifest_text(root['runUrl'], 'runUrl');
@@ -66124,7 +74528,7 @@ function checkCrossReferences(manifest) {
         if (previous !== undefined && !(previous.path < file.path)) {
             throw new ManifestError(`files[${i}]: "${file.path}" is out of order or repeated; files are sorted by path, each once`);
         }
-        if (file.path === manifest_MANIFEST_FILE || file.path === SIGNATURE_FILE) {
+        if (file.path === MANIFEST_FILE || file.path === SIGNATURE_FILE) {
             throw new ManifestError(`files[${i}]: ${file.path} cannot list itself or its signature`);
         }
         byPath.set(file.path, file);
@@ -66229,706 +74633,7 @@ function decodeUtf8(bytes) {
         return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
     }
     catch {
-        throw new ManifestError(`${manifest_MANIFEST_FILE} is not valid UTF-8`);
-    }
-}
-
-// EXTERNAL MODULE: ../node_modules/tweetnacl/nacl-fast.js
-var nacl_fast = __nccwpck_require__(3262);
-;// CONCATENATED MODULE: ../packages/release/lib/manifest-signature.js
-
-/**
- * manifest.sig: the pure Ed25519 signature (64 bytes, raw, no newline) of exactly the bytes of
- * manifest.json. OpenSSL verifies the same signature with
- * `openssl pkeyutl -verify -pubin -inkey key.pem -rawin -in manifest.json -sigfile manifest.sig`.
- */
-const SIGNATURE_LENGTH = 64;
-function signManifest(manifestBytes, key) {
-    return nacl.sign.detached(manifestBytes, key.secretKey);
-}
-/** The index of the first trusted key that made the signature, or -1 when none did. */
-function findSigningKey(manifestBytes, signature, trustedKeys) {
-    if (signature.length !== SIGNATURE_LENGTH)
-        return -1;
-    return trustedKeys.findIndex((key) => key.length === nacl_fast.sign.publicKeyLength && nacl_fast.sign.detached.verify(manifestBytes, signature, key));
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/bundle-verifier.js
-
-
-
-
-
-
-
-
-class BundleVerificationError extends Error {
-    name = 'BundleVerificationError';
-    check;
-    /** The file at fault, relative to the bundle folder. */
-    path;
-    constructor(check, message, path) {
-        super(message);
-        this.check = check;
-        this.path = path;
-    }
-}
-async function verifyBundle(dir, trustedKeys) {
-    if (trustedKeys.length === 0)
-        throw new BundleVerificationError('signature', 'no trusted public key to verify the bundle with');
-    const manifestBytes = await readTopFile(dir, manifest_MANIFEST_FILE);
-    const signature = await readTopFile(dir, SIGNATURE_FILE);
-    if (signature.length !== SIGNATURE_LENGTH) {
-        throw new BundleVerificationError('signature', `${SIGNATURE_FILE} is ${signature.length} bytes; an Ed25519 signature is 64 raw bytes`, SIGNATURE_FILE);
-    }
-    const keyIndex = findSigningKey(manifestBytes, signature, trustedKeys);
-    if (keyIndex < 0) {
-        throw new BundleVerificationError('signature', `${SIGNATURE_FILE} is not a valid signature of ${manifest_MANIFEST_FILE} by any of the ${trustedKeys.length} trusted key(s): the manifest was changed or signed by another key`, manifest_MANIFEST_FILE);
-    }
-    let manifest;
-    try {
-        manifest = manifest_parseManifest(manifestBytes);
-    }
-    catch (error) {
-        throw new BundleVerificationError('manifest', `${manifest_MANIFEST_FILE}: ${error instanceof Error ? error.message : String(error)}`, manifest_MANIFEST_FILE);
-    }
-    const listed = new Map(manifest.files.map((f) => [f.path, f]));
-    const present = await listBundle(dir);
-    for (const file of manifest.files) {
-        if (!present.has(file.path)) {
-            throw new BundleVerificationError('missing', `${file.path} is listed in the manifest but missing from the bundle`, file.path);
-        }
-    }
-    for (const path of present) {
-        if (path !== manifest_MANIFEST_FILE && path !== SIGNATURE_FILE && !listed.has(path)) {
-            throw new BundleVerificationError('unlisted', `${path} is in the bundle but not listed in the manifest`, path);
-        }
-    }
-    for (const file of manifest.files) {
-        const actual = await hashFile((0,external_node_path_namespaceObject.join)(dir, file.path));
-        if (actual.size !== file.size) {
-            throw new BundleVerificationError('size', `${file.path} is ${actual.size} bytes; the manifest says ${file.size}`, file.path);
-        }
-        if (actual.sha256 !== file.sha256) {
-            throw new BundleVerificationError('sha256', `${file.path} does not match its sha256 in the manifest`, file.path);
-        }
-    }
-    return { manifest, keyIndex };
-}
-async function readTopFile(dir, name) {
-    const path = (0,external_node_path_namespaceObject.join)(dir, name);
-    const entry = await lstatEntry(path);
-    if (entry.info === undefined) {
-        throw new BundleVerificationError(entry.missing ? 'missing' : 'bundle', entry.missing ? `${name} is missing from the bundle ${dir}` : `${name} cannot be read (${entry.code})`, name);
-    }
-    if (!entry.info.isFile())
-        throw new BundleVerificationError('not-regular', `${name} is not a regular file`, name);
-    return (0,promises_namespaceObject.readFile)(path);
-}
-/** Every regular file of the bundle, relative; anything else (link, device, empty folder) is an error. */
-async function listBundle(dir) {
-    const files = new Set();
-    const walk = async (relative) => {
-        let names;
-        try {
-            names = await (0,promises_namespaceObject.readdir)(relative === '' ? dir : (0,external_node_path_namespaceObject.join)(dir, relative));
-        }
-        catch (error) {
-            throw new BundleVerificationError('bundle', `${relative === '' ? dir : relative} cannot be read (${error_code_errorCode(error)})`, relative || undefined);
-        }
-        if (names.length === 0 && relative !== '') {
-            throw new BundleVerificationError('unlisted', `${relative}/ is an empty folder the manifest does not account for`, relative);
-        }
-        for (const name of names) {
-            const path = relative === '' ? name : `${relative}/${name}`;
-            if (bundlePathProblem(path) !== undefined) {
-                throw new BundleVerificationError('unlisted', `${JSON.stringify(path)} is in the bundle but not listed in the manifest (and is not a valid bundle path)`, path);
-            }
-            const info = await (0,promises_namespaceObject.lstat)((0,external_node_path_namespaceObject.join)(dir, path));
-            if (info.isDirectory())
-                await walk(path);
-            else if (info.isFile())
-                files.add(path);
-            else
-                throw new BundleVerificationError('not-regular', `${path} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; a bundle holds regular files only`, path);
-        }
-    };
-    await walk('');
-    return files;
-}
-
-// EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(6637);
-;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
-
-/**
- * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
- * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
- * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
- * the host's own, never part of a bundle: they live under the application folder's `shared/`
- * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
- * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
- * resolve it lexically to `<app>/shared/secrets/<file>`.
- *
- * Each definition names the production value it holds with the extension field
- * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
- * variable of the values, the gatekeeper checks the value like every other production value.
- */
-const SECRET_VARIABLE_FIELD = 'x-titan-variable';
-/** The folder of the application directory secret files must lie in. */
-const SHARED_DIR = 'shared';
-function isMapping(value) {
-    return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-/**
- * Where a `file:` source lands, relative to the application folder, when the project directory is
- * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
- * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
- */
-function secretHostPath(file) {
-    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
-        return undefined;
-    const landed = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join('current', file));
-    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
-        return undefined;
-    return landed;
-}
-/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
-function stackSecretsOf(documents) {
-    const definitions = new Map();
-    const users = new Map();
-    for (const document of documents) {
-        if (!isMapping(document))
-            continue;
-        const secrets = document['secrets'];
-        if (isMapping(secrets)) {
-            for (const [name, definition] of Object.entries(secrets)) {
-                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
-            }
-        }
-        const services = document['services'];
-        if (!isMapping(services))
-            continue;
-        for (const [service, section] of Object.entries(services)) {
-            if (!isMapping(section) || !Array.isArray(section['secrets']))
-                continue;
-            for (const entry of section['secrets']) {
-                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
-                if (source === undefined)
-                    continue;
-                const set = users.get(source) ?? new Set();
-                set.add(service);
-                users.set(source, set);
-            }
-        }
-    }
-    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
-    return names.map((name) => {
-        const definition = definitions.get(name) ?? {};
-        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
-        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
-        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
-    });
-}
-/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
-function secretHostPaths(secrets) {
-    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/compose-model.js
-/**
- * The compose model of a release: what each compose service is made of, as far as deciding "did it
- * change?" needs: its definition in every compose file (in -f order) and the release files it reads
- * through bind mounts or env_file (paths relative to the project directory, which is the release
- * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
- * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
- * Sign reads the same services and local paths from the release source (release-source.ts).
- */
-
-
-
-
-function compose_model_isMapping(value) {
-    return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-/** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
-function definitionFiles(manifest) {
-    return manifest.compose.filter((f) => f !== manifest_DIGEST_OVERRIDE_FILE);
-}
-/** Reads the compose files (name -> text), in -f order, leaving out files not given. */
-function readComposeView(files) {
-    const sections = new Map();
-    const topLevel = [];
-    const documents = [];
-    for (const file of files) {
-        const doc = (0,dist/* parse */.qg)(file.text, { merge: true, uniqueKeys: false });
-        documents.push(doc);
-        if (!compose_model_isMapping(doc))
-            continue;
-        const { services, ...rest } = doc;
-        topLevel.push({ file: file.name, rest });
-        if (!compose_model_isMapping(services))
-            continue;
-        for (const [name, section] of Object.entries(services)) {
-            const list = sections.get(name) ?? [];
-            list.push({ file: file.name, section });
-            sections.set(name, list);
-        }
-    }
-    const services = new Map();
-    for (const [name, list] of sections) {
-        const definition = JSON.stringify(list);
-        const paths = new Set();
-        for (const entry of list) {
-            for (const local of localPathsOf(name, entry.section))
-                if (local.path !== undefined)
-                    paths.add(local.path);
-        }
-        services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
-    }
-    return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
-}
-/** The services a compose document defines, in its order. */
-function composeServiceNames(document) {
-    const services = compose_model_isMapping(document) ? document['services'] : undefined;
-    return compose_model_isMapping(services) ? Object.keys(services) : [];
-}
-/** Every local path the services of a compose document use. */
-function composeLocalPaths(document) {
-    const services = compose_model_isMapping(document) ? document['services'] : undefined;
-    if (!compose_model_isMapping(services))
-        return [];
-    return Object.entries(services).flatMap(([service, section]) => localPathsOf(service, section));
-}
-function localPathsOf(service, section) {
-    if (!compose_model_isMapping(section))
-        return [];
-    const out = [];
-    const add = (written) => {
-        // Absolute, home-relative and interpolated paths are not the release's files.
-        if (written.startsWith('/') || written.startsWith('~') || written.includes('$'))
-            return;
-        const normalized = external_node_path_namespaceObject.posix.normalize(written).replace(/\/+$/, '');
-        const leaves = normalized === '..' || normalized.startsWith('../');
-        out.push({ service, written, path: leaves ? undefined : normalized === '.' ? '' : normalized });
-    };
-    const volumes = section['volumes'];
-    if (Array.isArray(volumes)) {
-        for (const volume of volumes) {
-            if (typeof volume === 'string') {
-                const source = volume.split(':')[0] ?? '';
-                // A named volume has no "." or "/" at the start; a relative bind mount starts with "." (./x, ../x).
-                if (source.startsWith('.'))
-                    add(source);
-            }
-            else if (compose_model_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
-                add(volume['source']);
-            }
-        }
-    }
-    const envFile = section['env_file'];
-    for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
-        if (typeof entry === 'string')
-            add(entry);
-        else if (compose_model_isMapping(entry) && typeof entry['path'] === 'string')
-            add(entry['path']);
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ../packages/release/lib/local-bundle.js
-/**
- * The one reader of a release bundle on the runner (the folder sign wrote), for deploy and verify:
- * its manifest and its compose model, verified or not. With public keys it is verified exactly as
- * the host verifies it (signature by one of the keys, every file's size and sha256, nothing
- * unlisted: bundle-verifier.ts); without, its manifest is only read and checked for form, and
- * `verified` says so.
- */
-
-
-
-
-
-/** Reads the bundle in `dir`, verified against `publicKeys` when any are given. Throws BundleVerificationError. */
-async function readLocalBundle(dir, publicKeys) {
-    const verified = publicKeys.length > 0;
-    const manifest = verified ? (await verifyBundle(dir, publicKeys)).manifest : await readManifest(dir);
-    const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, name), 'utf8') })));
-    return { dir, manifest, compose: readComposeView(files), verified };
-}
-async function readManifest(dir) {
-    let bytes;
-    try {
-        bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, manifest_MANIFEST_FILE));
-    }
-    catch (error) {
-        const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unreadable';
-        throw new BundleVerificationError('missing', `${manifest_MANIFEST_FILE} cannot be read from the bundle ${dir} (${code}); give the folder sign wrote`, manifest_MANIFEST_FILE);
-    }
-    try {
-        return manifest_parseManifest(bytes);
-    }
-    catch (error) {
-        throw new BundleVerificationError('manifest', `${manifest_MANIFEST_FILE} of the bundle ${dir}: ${error instanceof Error ? error.message : String(error)}`, manifest_MANIFEST_FILE);
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
-/**
- * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
- * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
- * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
- * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
- * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
- */
-/** The script failed; its stderr says why. */
-const EXIT_FAILED = 1;
-/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
-const EXIT_NOT_VERIFIED = 3;
-/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
-const EXIT_NO_DATABASE = 3;
-/** Verify: no release is current on the host (no current/manifest.json). */
-const EXIT_NO_CURRENT_RELEASE = 3;
-/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
-const exit_status_EXIT_HALT_STANDS = 3;
-/** Provision: the application folder cannot be entered. */
-const EXIT_NO_APP_DIR = 3;
-/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
-const EXIT_STILL_RUNNING = 4;
-/** EX_USAGE: the script was called wrongly. */
-const EXIT_USAGE = 64;
-/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
-const EXIT_DATA_ERROR = 65;
-/** EX_NOINPUT: an input file is missing or empty. */
-const EXIT_NO_INPUT = 66;
-/** EX_UNAVAILABLE: a service answered something unusable. */
-const EXIT_UNAVAILABLE = 69;
-/** EX_SOFTWARE: a tool inside the script failed. */
-const EXIT_SOFTWARE = 70;
-/** EX_IOERR: reading or writing a file failed. */
-const EXIT_IO_ERROR = 74;
-/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
-const EXIT_TEMPORARY = 75;
-/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
-const EXIT_LOCK_BUSY = 75;
-/** Ended by SIGHUP (the SSH session went away). */
-const EXIT_HANGUP = 129;
-/** Ended by SIGINT. */
-const EXIT_INTERRUPTED = 130;
-/** Ended by SIGTERM (a cancel). */
-const EXIT_TERMINATED = 143;
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
-/**
- * The one output record format of the host scripts (scripts/lib/record.sh writes it): a line
- * `titan:KIND`, then each value after a tab; a value holds no tab or line break. Everything else a
- * script prints is text for people (logged, never parsed).
- */
-const RECORD_PREFIX = 'titan:';
-/** The record on `line`, or undefined when the line is not one. */
-function parseRecord(line) {
-    if (!line.startsWith(RECORD_PREFIX))
-        return undefined;
-    const [kind = '', ...values] = line.slice(RECORD_PREFIX.length).replace(/\r$/, '').split('\t');
-    return kind === '' ? undefined : { kind, values };
-}
-/** Every record in a script's output, in order. */
-function hostRecords(output) {
-    return output.split('\n').flatMap((line) => parseRecord(line) ?? []);
-}
-/** The values of every record of `kind`, in order. */
-function recordsOf(output, kind) {
-    return hostRecords(output)
-        .filter((r) => r.kind === kind)
-        .map((r) => r.values);
-}
-/** The values of the last record of `kind`, or undefined when there is none. */
-function host_record_lastRecord(output, kind) {
-    return recordsOf(output, kind).pop();
-}
-/** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
-function formatRecord(kind, ...values) {
-    return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-scripts.js
-// Generated by packages/host/generate-scripts.mjs from packages/host/scripts/*.sh: do not edit;
-// edit the .sh files and run `node packages/host/generate-scripts.mjs`.
-const HOST_SCRIPTS = {
-    "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
-    "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
-    "titan-check-bundle": "set -eu\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nLC_ALL=C\nexport PATH LC_ALL\numask 077\n\nfail() {\n  printf 'verify-release: %s\\n' \"$1\" >&2\n  exit 1\n}\n\nif [ \"$#\" -lt 2 ] || [ \"$#\" -gt 3 ]; then\n  fail \"usage: verify-release BUNDLE_DIR TRUST_DIR [RELEASE_ID]\"\nfi\nbundle=$1\ntrust=$2\nexpected_id=\nif [ \"$#\" -eq 3 ]; then expected_id=$3; fi\n\n[ -d \"$trust\" ] || fail \"trust folder $trust does not exist\"\ntrust=$(cd \"$trust\" && pwd -P) || fail \"trust folder cannot be entered\"\n[ -d \"$bundle\" ] || fail \"bundle folder $bundle does not exist\"\ncd \"$bundle\" || fail \"bundle folder $bundle cannot be entered\"\n\ntmp=$(mktemp -d) || fail \"cannot create a temporary folder\"\ntrap 'rm -rf \"$tmp\"' EXIT\ntrap 'exit 1' HUP INT TERM\n\n# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file\n#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose\n#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.\nfor name in manifest.json manifest.sig; do\n  if [ -L \"$name\" ] || [ ! -f \"$name\" ]; then fail \"$name is missing or not a regular file\"; fi\ndone\nsig_size=$(wc -c < manifest.sig | tr -d ' ')\n[ \"$sig_size\" = 64 ] || fail \"manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes\"\nkeys=0\nfor key in \"$trust\"/*.pem \"$trust\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\n[ \"$keys\" -gt 0 ] || fail \"no trusted key in $trust (*.pem or *.pub)\"\n# (manifest.json ends without a newline: command substitution gives sed a terminated line.)\nkey_id=$(sed -n 's/.*},\"keyId\":\"\\([A-Za-z0-9][A-Za-z0-9._:-]*\\)\",\"policy\":{.*/\\1/p' manifest.json)\n[ -n \"$key_id\" ] || fail \"manifest.json names no valid keyId\"\n# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).\nas_pem() {\n  case $1 in\n    *.pub)\n      raw=$(tr -d ' \\r\\n' < \"$1\")\n      case $raw in\n        *[!A-Za-z0-9+/=]* | '') return 1 ;;\n      esac\n      [ \"$(printf '%s' \"$raw\" | wc -c)\" -eq 44 ] || return 1\n      printf '%s\\n%s\\n%s\\n' '-----BEGIN PUBLIC KEY-----' \"MCowBQYDK2VwAyEA$raw\" '-----END PUBLIC KEY-----' > \"$2\"\n      ;;\n    *) cat \"$1\" > \"$2\" ;;\n  esac\n  openssl pkey -pubin -in \"$2\" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'\n}\n# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.\nkey_sum() {\n  openssl pkey -pubin -in \"$1\" -outform DER -out \"$tmp/key.der\" 2>/dev/null && sha256sum < \"$tmp/key.der\" | sed 's/ .*//'\n}\nfor revoked in \"$trust/revoked/$key_id.pem\" \"$trust/revoked/$key_id.pub\"; do\n  if [ -f \"$revoked\" ]; then fail \"manifest.json names key $key_id, which is revoked ($revoked)\"; fi\ndone\nsigner=\nfor key in \"$trust/$key_id.pem\" \"$trust/$key_id.pub\"; do\n  if [ -f \"$key\" ]; then signer=$key; break; fi\ndone\n[ -n \"$signer\" ] || fail \"manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)\"\nas_pem \"$signer\" \"$tmp/signer.pem\" || fail \"$signer is not an Ed25519 public key\"\nsigner_sum=$(key_sum \"$tmp/signer.pem\") || fail \"$signer cannot be read as a public key\"\nfor revoked in \"$trust\"/revoked/*.pem \"$trust\"/revoked/*.pub; do\n  [ -f \"$revoked\" ] || continue\n  as_pem \"$revoked\" \"$tmp/revoked.pem\" || continue\n  if [ \"$(key_sum \"$tmp/revoked.pem\")\" = \"$signer_sum\" ]; then\n    fail \"manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked\"\n  fi\ndone\nif ! openssl pkeyutl -verify -pubin -inkey \"$tmp/signer.pem\" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then\n  fail \"manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names\"\nfi\n\n# 2. The manifest: one canonical line; its files entries, each {\"path\":\"...\",\"sha256\":\"...\",\"size\":N}.\n[ \"$(wc -l < manifest.json | tr -d ' ')\" = 0 ] || fail \"manifest.json is not canonical JSON (it has a line break)\"\ngrep -q -e ',\"schemaVersion\":1}$' -e ',\"schemaVersion\":2,\"stack\":{.*}$' manifest.json || fail \"manifest.json is not schemaVersion 1 or 2\"\nrelease_id=$(sed -n 's/.*},\"releaseId\":\"\\([A-Za-z0-9][A-Za-z0-9._-]*\\)\",\"runUrl\":\".*/\\1/p' manifest.json)\n[ -n \"$release_id\" ] || fail \"manifest.json has no valid releaseId\"\nif [ -n \"$expected_id\" ] && [ \"$release_id\" != \"$expected_id\" ]; then\n  fail \"manifest.json is release $release_id, not $expected_id\"\nfi\n# (manifest.json ends without a newline: command substitution gives sed a terminated line to split.)\nfiles=$(sed -n 's/.*\"files\":\\[\\([^]]*\\)\\],\"git\":{.*/\\1/p' manifest.json)\n[ -n \"$files\" ] || fail \"manifest.json has no files list\"\nprintf '%s\\n' \"$files\" | sed 's/},{/}\\\n{/g' > \"$tmp/entries\"\nentry='^\\{\"path\":\"[A-Za-z0-9._/-]+\",\"sha256\":\"[0-9a-f]{64}\",\"size\":(0|[1-9][0-9]*)\\}$'\nif grep -v -E -e \"$entry\" \"$tmp/entries\" > \"$tmp/bad\"; then\n  fail \"manifest.json has a malformed files entry: $(head -c 200 \"$tmp/bad\" | head -n 1)\"\nfi\nsed 's/^{\"path\":\"\\([^\"]*\\)\",.*/\\1/' \"$tmp/entries\" > \"$tmp/listed\"\nbad=$(grep -e '^/' -e '/$' -e '//' -e '^\\.\\{1,2\\}/' -e '/\\.\\{1,2\\}/' -e '/\\.\\{1,2\\}$' -e '^\\.\\{1,2\\}$' -e '^manifest\\.json$' -e '^manifest\\.sig$' \"$tmp/listed\" | head -n 1) || true\n[ -z \"$bad\" ] || fail \"manifest.json lists an unsafe or reserved path: $bad\"\ndup=$(sort \"$tmp/listed\" | uniq -d | head -n 1)\n[ -z \"$dup\" ] || fail \"manifest.json lists $dup twice\"\n\n# 3. The bundle's tree: regular files and folders only, safe names, no empty folder.\nwalk() (\n  found=no\n  for item in \"$1\"/* \"$1\"/.[!.]* \"$1\"/..?*; do\n    [ -e \"$item\" ] || [ -L \"$item\" ] || continue\n    found=yes\n    case $item in\n      *[!A-Za-z0-9._/-]*) fail \"the bundle holds a name outside [A-Za-z0-9._-]: $(printf '%s' \"$item\" | tr -c 'A-Za-z0-9._/-' '?')\" ;;\n    esac\n    rel=$(printf '%s\\n' \"$item\" | sed 's|^\\./||')\n    if [ -L \"$item\" ]; then\n      fail \"$rel is a symbolic link; a bundle holds regular files only\"\n    elif [ -d \"$item\" ]; then\n      walk \"$item\" || exit 1\n    elif [ -f \"$item\" ]; then\n      printf '%s\\n' \"$rel\"\n    else\n      fail \"$rel is not a regular file\"\n    fi\n  done\n  if [ \"$found\" = no ] && [ \"$1\" != . ]; then\n    fail \"$(printf '%s\\n' \"$1\" | sed 's|^\\./||')/ is an empty folder the manifest does not account for\"\n  fi\n)\nwalk . > \"$tmp/tree\" || exit 1\nsort \"$tmp/tree\" > \"$tmp/present\"\n{ cat \"$tmp/listed\"; printf 'manifest.json\\nmanifest.sig\\n'; } | sort > \"$tmp/expected\"\nextra=$(comm -23 \"$tmp/present\" \"$tmp/expected\" | head -n 1)\n[ -z \"$extra\" ] || fail \"$extra is in the bundle but not listed in manifest.json\"\nmissing=$(comm -13 \"$tmp/present\" \"$tmp/expected\" | head -n 1)\n[ -z \"$missing\" ] || fail \"$missing is listed in manifest.json but missing from the bundle\"\n\n# 4. Sizes, then contents.\nsed 's/^{\"path\":\"\\([^\"]*\\)\",\"sha256\":\"[0-9a-f]*\",\"size\":\\([0-9]*\\)}$/\\1 \\2/' \"$tmp/entries\" > \"$tmp/sizes\"\nwhile read -r path size; do\n  actual=$(wc -c < \"$path\" | tr -d ' ')\n  [ \"$actual\" = \"$size\" ] || fail \"$path is $actual bytes; manifest.json says $size\"\ndone < \"$tmp/sizes\"\nsed 's/^{\"path\":\"\\([^\"]*\\)\",\"sha256\":\"\\([0-9a-f]*\\)\",.*/\\2  \\1/' \"$tmp/entries\" > \"$tmp/sums\"\nif ! sha256sum -c --strict --quiet \"$tmp/sums\" > \"$tmp/check\" 2>&1; then\n  bad=$(sed -n 's/^\\([A-Za-z0-9._/-]*\\): FAILED.*/\\1/p' \"$tmp/check\" | head -n 1)\n  [ -n \"$bad\" ] || bad=$(head -n 1 \"$tmp/check\")\n  fail \"$bad does not match its sha256 in manifest.json\"\nfi\n\nprintf 'verified %s %s\\n' \"$release_id\" \"$signer\"\n",
-    "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
-    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
-    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  # A fifth of a second: the runner's release frees the lock (and ends its run) that soon.\n  sleep 0.2\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
-    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
-    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
-    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-check-bundle \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
-    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
-    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
-    "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
-    "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
-    "titan-read-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\nif [ -f \"$mark\" ]; then record halted \"$(head -n 1 \"$mark\")\"; fi\n",
-    "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
-    "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
-    "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
-    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
-    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
-    "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
-    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
-    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
-    "titan-secret-exposure": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nrelease=$1\nproject=$2\ncount=$3\nshift 3\nsecrets=\"\"\ni=0\nwhile [ \"$i\" -lt \"$count\" ]; do\n  secrets=\"$secrets $1\"\n  shift\n  i=$((i + 1))\ndone\nrelease_dir=\"$TITAN_RELEASES/$release\"\nsearched_record=\"$TITAN_STATE/compose-model-searched\"\nwork=$(mktemp -d)\ntrap 'rm -rf \"$work\"' EXIT\nchmod 0700 \"$work\"\n\n# The inputs of the compose model, as one sha256.\nprograms() {\n  for program in \"$(command -v docker || true)\" \"$(command -v docker-compose || true)\" \\\n    \"${HOME:-/nonexistent}/.docker/cli-plugins/docker-compose\" /usr/local/lib/docker/cli-plugins/docker-compose \\\n    /usr/local/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose \\\n    /usr/libexec/docker/cli-plugins/docker-compose; do\n    if [ -n \"$program\" ] && [ -e \"$program\" ]; then stat -L -c '%n %s %.9Y %.9Z %i' -- \"$program\"; fi\n  done\n}\nmodel_inputs() {\n  printf 'compose'\n  printf ' %s' \"$@\"\n  printf '\\nshared %s\\n' \"$(shared_digest)\"\n  (cd \"$release_dir\" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)\n  for rel in $secrets; do\n    if [ -f \"$TITAN_APP_DIR/$rel\" ] && [ -r \"$TITAN_APP_DIR/$rel\" ]; then sha256sum -- \"$TITAN_APP_DIR/$rel\"; else printf 'unreadable %s\\n' \"$rel\"; fi\n  done\n  environment\n  programs\n}\n# The session's variables Compose reads: COMPOSE_* and DOCKER_*, and those the release's compose files\n# or the production values refer to (the others, such as a session's own id, change nothing).\nenvironment() {\n  env | grep -E '^(COMPOSE|DOCKER)_' | LC_ALL=C sort || true\n  names=$({ find \"$release_dir\" -type f \\( -name '*.yml' -o -name '*.yaml' \\) -exec cat -- {} + 2> /dev/null; cat -- \"$TITAN_ENV_FILE\" 2> /dev/null; } |\n    grep -oE '[$][{]?[A-Za-z_][A-Za-z0-9_]*' | tr -d '{$' | LC_ALL=C sort -u) || true\n  for name in $names; do\n    eval \"printf '%s=%s\\n' \\\"\\$name\\\" \\\"\\${$name-(unset)}\\\"\"\n  done\n}\nmodel_key=$(model_inputs \"$@\" | sha256sum | cut -d ' ' -f 1)\nconfig_pid=\"\"\nif [ -f \"$searched_record\" ] && [ \"$(cat \"$searched_record\")\" = \"$model_key\" ]; then\n  record compose-model unchanged\nelse\n  \"$@\" config > \"$work/config\" 2> /dev/null &\n  config_pid=$!\nfi\n\nids=$(docker ps -aq --no-trunc --filter \"label=com.docker.compose.project=$project\")\n: > \"$work/containers\"\n: > \"$work/images\"\nif [ -n \"$ids\" ]; then\n  (\n    # shellcheck disable=SC2086 # one id per word\n    docker inspect --format '{{index .Config.Labels \"com.docker.compose.service\"}} ({{printf \"%.12s\" .Id}}){{\"\\t\"}}{{json .Config.Labels}}{{\"\\t\"}}{{json .Config.Env}}' $ids > \"$work/containers\" || true\n    # shellcheck disable=SC2086\n    images=$(docker inspect --format '{{.Image}}' $ids | sort -u) || true\n    # shellcheck disable=SC2086\n    [ -z \"$images\" ] || docker image inspect --format '{{printf \"%.19s\" .Id}}{{\"\\t\"}}{{json .Config.Labels}}' $images > \"$work/images\" || true\n  ) &\n  inspect_pid=$!\n  # shellcheck disable=SC2016,SC2086 # $1 and $2 are the inner shell's; one id per word\n  printf '%s\\n' $ids | xargs -r -P 8 -I '{}' sh -c 'docker logs \"$1\" > \"$2/log.$1\" 2>&1 || true' titan-container-log '{}' \"$work\"\n  wait \"$inspect_pid\" || true\nfi\nconfig_searched=no\nif [ -n \"$config_pid\" ]; then\n  if wait \"$config_pid\"; then config_searched=yes; else record exposure - \"docker compose config failed: its output was not searched\"; fi\nfi\n\n# The short id and service of container $1, as docker inspect wrote them.\ncontainer_name() {\n  grep -F \"($(printf '%.12s' \"$1\"))\" \"$work/containers\" | cut -f1 | head -n 1\n}\nconfig_clean=$config_searched\nfor rel in $secrets; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ ! -f \"$f\" ] || [ ! -r \"$f\" ]; then record exposure \"$rel\" \"cannot be read, so it was not searched for\"; config_clean=no; continue; fi\n  if grep -q '^$' \"$f\"; then record exposure \"$rel\" \"holds an empty line, so it was not searched for\"; config_clean=no; continue; fi\n  grep -rlF -f \"$f\" -- \"$release_dir\" 2> /dev/null | while IFS= read -r hit; do\n    record exposure \"$rel\" \"the release file ${hit#\"$TITAN_APP_DIR/\"}\"\n  done\n  if [ \"$config_searched\" = yes ] && grep -qF -f \"$f\" \"$work/config\"; then\n    record exposure \"$rel\" \"the output of docker compose config\"\n    config_clean=no\n  fi\n  grep -F -f \"$f\" \"$work/containers\" | cut -f1 | while IFS= read -r container; do\n    record exposure \"$rel\" \"the labels or environment of container $container\"\n  done\n  grep -F -f \"$f\" \"$work/images\" | cut -f1 | while IFS= read -r image; do\n    record exposure \"$rel\" \"the labels of image $image\"\n  done\n  for id in $ids; do\n    if grep -qF -f \"$f\" \"$work/log.$id\"; then record exposure \"$rel\" \"the log of container $(container_name \"$id\")\"; fi\n  done\ndone\nif [ \"$config_clean\" = yes ]; then\n  record compose-model searched\n  # Remembered if the state folder takes it (a host where it cannot only makes the model every time).\n  { mkdir -p \"$TITAN_STATE\" && printf '%s\\n' \"$model_key\" > \"$searched_record.tmp\" && chmod 0600 \"$searched_record.tmp\" &&\n    mv -f \"$searched_record.tmp\" \"$searched_record\"; } 2> /dev/null || rm -f \"$searched_record.tmp\"\nfi\n# shellcheck disable=SC2086 # one id per word\nrecord searched $ids\n",
-    "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
-    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
-    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
-    "titan-swarm-stack-deploy": "set -eu\nexport_env() {\n  env_number=0\n  while IFS= read -r env_line || [ -n \"$env_line\" ]; do\n    env_number=$((env_number + 1))\n    case $env_line in\n      '' | '#'*) continue ;;\n    esac\n    env_key=${env_line%%=*}\n    case $env_key in\n      \"$env_line\" | '' | [0-9]* | *[!A-Za-z0-9_]*)\n        echo \"$1:$env_number: not a NAME=VALUE line\" >&2\n        return 1\n        ;;\n    esac\n    env_value=${env_line#*=}\n    case $env_value in\n      \\\"*\\\") env_value=${env_value#\\\"} env_value=${env_value%\\\"} ;;\n      \\'*\\') env_value=${env_value#\\'} env_value=${env_value%\\'} ;;\n    esac\n    export \"$env_key=$env_value\"\n  done < \"$1\"\n}\nstack=$1\nrelease=$2\nmode=$3\nshift 3\ndir=\"$TITAN_RELEASES/$release\"\nif [ ! -d \"$dir\" ]; then\n  echo \"$dir does not exist\" >&2\n  exit 1\nfi\nexport_env \"$TITAN_ENV_FILE\"\nTITAN_MODE=$mode\nexport TITAN_MODE\nfirst=1\nfor file in \"$@\"; do\n  if [ \"$first\" = 1 ]; then\n    set --\n    first=0\n  fi\n  set -- \"$@\" -c \"$dir/$file\"\ndone\ndocker stack deploy --detach=true --resolve-image never --prune --with-registry-auth \"$@\" -c - \"$stack\"\n",
-    "titan-swarm-stack-remove": "set -eu\nstack=$1\ndocker stack rm \"$stack\"\ni=0\nwhile [ -n \"$(docker ps -aq --filter \"label=com.docker.stack.namespace=$stack\")\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 120 ]; then\n    echo \"the containers of stack $stack are still there after 60 s\" >&2\n    exit 1\n  fi\n  sleep 0.5\ndone\n",
-    "titan-swarm-status": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstack=$1\ntab=$(printf '\\t')\ninfo=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')\n# shellcheck disable=SC2086 # two words\nrecord swarm $info\nrecord now \"$(date +%s)\"\ncase $info in\n  'active true') ;;\n  *) exit 0 ;;\nesac\nservices=$(docker service ls -q --filter \"label=com.docker.stack.namespace=$stack\")\n[ -n \"$services\" ] || exit 0\n# shellcheck disable=SC2086 # one id per word\ndocker service inspect --format '{{.ID}}\t{{.Spec.Name}}\t{{.Spec.TaskTemplate.ContainerSpec.Image}}\t{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}global{{end}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{if .UpdateStatus.StartedAt}}{{.UpdateStatus.StartedAt.Unix}}{{else}}0{{end}}\t{{.UpdateStatus.Message}}{{else}}none\t0\t{{end}}' $services |\n  while IFS=\"$tab\" read -r id name image replicas state started message; do\n    record service \"$id\" \"$name\" \"$image\" \"$replicas\" \"$state\" \"$started\" \"$message\"\n  done\n# shellcheck disable=SC2086 # one id per word\ntasks=$(docker service ps -q --no-trunc $services)\nif [ -n \"$tasks\" ]; then\n  # shellcheck disable=SC2086 # one id per word\n  docker inspect --type task --format '{{.ID}}\t{{.ServiceID}}\t{{.Spec.ContainerSpec.Image}}\t{{with index .Spec.ContainerSpec.Labels \"titan.release\"}}{{.}}{{else}}-{{end}}\t{{.DesiredState}}\t{{.Status.State}}\t{{.CreatedAt.Unix}}\t{{with .Status.ContainerStatus}}{{if .ContainerID}}{{.ContainerID}}{{else}}-{{end}}{{else}}-{{end}}\t{{.Status.Err}}' $tasks |\n    while IFS=\"$tab\" read -r id service image release desired state created container error; do\n      record task \"$id\" \"$service\" \"$image\" \"$release\" \"$desired\" \"$state\" \"$created\" \"$container\" \"$error\"\n    done\nfi\ndocker ps -a --no-trunc --filter \"label=com.docker.stack.namespace=$stack\" --format '{{.ID}}\t{{.Label \"com.docker.swarm.task.id\"}}\t{{.Status}}' |\n  while IFS=\"$tab\" read -r id task status; do\n    record container \"$id\" \"$task\" \"$status\"\n  done\n",
-    "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
-    "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
-    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-check-bundle \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
-    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
-    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
-};
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
-
-
-
-/** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
-const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: exit_status_EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
-/** The text of a host script as it is sent (its libraries inlined). */
-function hostScript(name) {
-    return HOST_SCRIPTS[name];
-}
-/**
- * The environment a host script runs with on the host of `layout` (null for the scripts that touch
- * nothing of the application folder: images, migrations, compose).
- */
-function hostScriptEnvironment(layout) {
-    return { ...layout?.environment(), ...Object.fromEntries(Object.entries(SCRIPT_EXIT_STATUSES).map(([k, v]) => [k, String(v)])) };
-}
-/** The argv that runs host script `name` with `args`. */
-function hostScriptCommand(layout, name, args) {
-    const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
-    return ['env', ...environment, 'sh', '-c', secret(hostScript(name), name), name, ...args];
-}
-function host_script_runHostScript(connection, layout, name, args, options = {}) {
-    return connection.run(hostScriptCommand(layout, name, args), options);
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
-/**
- * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
- * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
- * sticky bit survives), verified ON THE HOST (scripts/install-release.sh) by the release package's script (openssl against
- * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
- * `releases/<id>`.
- * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
- * that is already there is verified again in place (verifyRelease, as a rollback checks the release
- * it returns to) and reused.
- */
-
-
-
-
-
-
-/** The host refused the bundle: its own verification failed. */
-class HostVerificationError extends Error {
-    name = 'HostVerificationError';
-    /** The verify script's own reason (one line). */
-    reason;
-    constructor(message, reason, options) {
-        super(message, options);
-        this.reason = reason;
-    }
-}
-/**
- * Verifies `releases/<id>` again in place, on the host: the host script titan-check-bundle
- * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
- * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
- * A release that does not verify is a HostVerificationError with the script's reason (`failure`
- * words its message); success is the script's own verdict for this release, nothing less (fail
- * closed).
- */
-async function verifyRelease(connection, layout, releaseId, options = {}) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
-    const started = performance.now();
-    const verdict = await runVerifying(connection, layout, 'titan-verify-release', [releaseId], {
-        failure: options.failure ??
-            ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
-                'A release folder must never change after it was verified: find out who altered it.'),
-    });
-    const verifyMs = Math.round(performance.now() - started);
-    if (!verdict.startsWith(`verified ${releaseId} `)) {
-        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
-    }
-    return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
-}
-async function installRelease(connection, options) {
-    const { layout, bundleDir, releaseId, logger } = options;
-    if (!RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
-    const final = layout.releaseDir(releaseId);
-    if (options.exists) {
-        const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
-            failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
-                'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
-        });
-        await runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
-        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
-        return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
-    }
-    const partialName = `.${releaseId}.partial-${randomBytes(6).toString('hex')}`;
-    const partial = `${layout.releasesDir}/${partialName}`;
-    const uploadStarted = performance.now();
-    let uploadedBytes;
-    try {
-        const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
-        uploadedBytes = stats.bytes;
-    }
-    catch (error) {
-        await runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
-        throw error;
-    }
-    const uploadMs = Math.round(performance.now() - uploadStarted);
-    logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
-    const verifyStarted = performance.now();
-    const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
-        failure: (reason) => `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
-            `Sign the bundle again from the release source with the release key the host trusts (${layout.trustDir} on the host), and do not edit it afterwards.`,
-    });
-    const verifyMs = Math.round(performance.now() - verifyStarted);
-    logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);
-    return { releaseId, reused: false, signer: signerOf(verdict), uploadedBytes, uploadMs, verifyMs };
-}
-/** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
-async function runVerifying(connection, layout, name, args, messages) {
-    try {
-        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: hostScript('titan-check-bundle') });
-        return host_record_lastRecord(stdout, 'verified')?.[0] ?? '';
-    }
-    catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
-            const reason = verifyReason(error.stderrTail);
-            throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
-        }
-        throw error;
-    }
-}
-/** The verify script's `verify-release: <reason>` line, or the last line of what it said. */
-function verifyReason(stderr) {
-    const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-    const tagged = lines.find((l) => l.startsWith('verify-release: '));
-    if (tagged !== undefined)
-        return tagged.slice('verify-release: '.length);
-    return lines[lines.length - 1] ?? 'the verify script failed without saying why';
-}
-function signerOf(verdict) {
-    const match = /^verified \S+ (\S+)$/.exec(verdict);
-    return match?.[1] ?? 'unknown key';
-}
-
-;// CONCATENATED MODULE: ../packages/verify/lib/host-release.js
-/**
- * The release a host says it runs: where `<appDir>/current` points, its `manifest.json` and
- * `manifest.sig`, read in one remote command; then the release folder is checked again on the host
- * the one way every run re-verifies a release there (packages/host verifyRelease, as an install
- * that reuses a folder and a rollback's target check do: the release package's host script, the
- * signature against `<appDir>/trust`, every listed file's size and sha256, nothing unlisted). The
- * check is cheap (a few dozen small files) and it is the invariant the host keeps: `current` points
- * at a release that verified against trust/. When the caller gives public keys, the signature is
- * checked on the runner too, against those keys.
- */
-
-
-
-
-
-
-
-class HostReleaseError extends Error {
-    name = 'HostReleaseError';
-}
-// $1 app dir. Exit EXIT_NO_CURRENT_RELEASE: there is no current release.
-const READ_HOST_RELEASE_SCRIPT = `set -eu
-app_dir=$1
-current=$app_dir/current
-if [ ! -e "$current/manifest.json" ]; then
-  printf 'read-release: %s/manifest.json does not exist: no release is current on this host\\n' "$current" >&2
-  exit ${EXIT_NO_CURRENT_RELEASE}
-fi
-target=$(readlink -- "$current" 2>/dev/null) || target=
-printf 'current %s\\n' "$target"
-printf 'manifest %s\\n' "$(base64 -w0 < "$current/manifest.json")"
-printf 'signature %s\\n' "$(base64 -w0 < "$current/manifest.sig")"
-printf 'end\\n'
-`;
-async function readHostRelease(connection, request) {
-    let stdout;
-    try {
-        const result = await connection.runScript(READ_HOST_RELEASE_SCRIPT, [request.appDir], {
-            name: 'titan-read-release',
-            logOutput: 'none',
-            timeoutMs: request.timeoutMs ?? 60_000,
-            ...(request.signal ? { signal: request.signal } : {}),
-        });
-        stdout = result.stdout;
-    }
-    catch (error) {
-        if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_CURRENT_RELEASE) {
-            throw new HostReleaseError(`${request.appDir}/current/manifest.json does not exist on ${connection.host}: no release is current there. Deploy one first, or check app-dir.`);
-        }
-        throw error;
-    }
-    const fields = new Map();
-    for (const line of stdout.split('\n')) {
-        const space = line.indexOf(' ');
-        if (line !== '')
-            fields.set(space < 0 ? line : line.slice(0, space), space < 0 ? '' : line.slice(space + 1));
-    }
-    if (!fields.has('end'))
-        throw new HostReleaseError(`reading the current release on ${connection.host} ended early; its output was incomplete`);
-    const target = fields.get('current') ?? '';
-    const hostVerdict = await verifyCurrent(connection, request.appDir, target);
-    const manifestBytes = Buffer.from(fields.get('manifest') ?? '', 'base64');
-    const signature = Buffer.from(fields.get('signature') ?? '', 'base64');
-    let runnerKeyIndex;
-    if (request.publicKeys !== undefined && request.publicKeys.length > 0) {
-        runnerKeyIndex = findSigningKey(manifestBytes, signature, request.publicKeys);
-        if (runnerKeyIndex < 0) {
-            throw new HostReleaseError(`The current release's manifest.sig on ${connection.host} is not a signature of its manifest.json by the given public key: ` +
-                'the host trusts a key this workflow does not. Check public-key against the host\'s trust/ folder.');
-        }
-    }
-    let manifest;
-    try {
-        manifest = manifest_parseManifest(manifestBytes);
-    }
-    catch (error) {
-        throw new HostReleaseError(`The current release's manifest.json on ${connection.host} is invalid: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    if (!hostVerdict.startsWith(`verified ${manifest.releaseId} `)) {
-        throw new HostReleaseError(`The manifest read from ${request.appDir}/current on ${connection.host} is release ${manifest.releaseId}, but the host verified ${target} (${hostVerdict}): current changed while it was read. Verify again.`);
-    }
-    return { manifest, manifestBytes, currentTarget: target, hostVerdict, runnerKeyIndex };
-}
-/** The folder `current` points at (`releases/<id>`), verified again on the host; its verdict. */
-async function verifyCurrent(connection, appDir, target) {
-    const releaseId = target.startsWith('releases/') ? target.slice('releases/'.length) : '';
-    const refusal = (reason) => `The current release on ${connection.host} (${appDir}/current -> ${target || '?'}) does not verify on the host against ${appDir}/trust: ${reason}. ` +
-        'Nothing started from it can be trusted: roll back to a verified release.';
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new HostReleaseError(refusal('current is not a link to a release folder releases/<id>'));
-    try {
-        return (await verifyRelease(connection, new HostLayout(appDir), releaseId, { failure: refusal })).verdict;
-    }
-    catch (error) {
-        if (error instanceof HostVerificationError)
-            throw new HostReleaseError(error.message, { cause: error });
-        throw error;
+        throw new ManifestError(`${MANIFEST_FILE} is not valid UTF-8`);
     }
 }
 
@@ -67599,7 +75304,7 @@ function currentTarget(layout, project, composeFiles, mode) {
 function releaseTarget(layout, project, releaseId, composeFiles, mode) {
     return { project, projectDir: layout.releaseDir(releaseId), composeFiles, envFile: layout.envFile, mode };
 }
-function composeArgv(target, subcommand) {
+function compose_command_composeArgv(target, subcommand) {
     return [
         'env', `TITAN_MODE=${target.mode}`,
         'docker', 'compose',
@@ -67611,12 +75316,234 @@ function composeArgv(target, subcommand) {
     ];
 }
 
+;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
+/**
+ * The one output record format of the host scripts (scripts/lib/record.sh writes it): a line
+ * `titan:KIND`, then each value after a tab; a value holds no tab or line break. Everything else a
+ * script prints is text for people (logged, never parsed).
+ */
+const RECORD_PREFIX = 'titan:';
+/** The record on `line`, or undefined when the line is not one. */
+function parseRecord(line) {
+    if (!line.startsWith(RECORD_PREFIX))
+        return undefined;
+    const [kind = '', ...values] = line.slice(RECORD_PREFIX.length).replace(/\r$/, '').split('\t');
+    return kind === '' ? undefined : { kind, values };
+}
+/** Every record in a script's output, in order. */
+function hostRecords(output) {
+    return output.split('\n').flatMap((line) => parseRecord(line) ?? []);
+}
+/** The values of every record of `kind`, in order. */
+function recordsOf(output, kind) {
+    return hostRecords(output)
+        .filter((r) => r.kind === kind)
+        .map((r) => r.values);
+}
+/** The values of the last record of `kind`, or undefined when there is none. */
+function lastRecord(output, kind) {
+    return recordsOf(output, kind).pop();
+}
+/** The line scripts/lib/record.sh writes for `kind` and `values` (what the readers' tests feed them). */
+function formatRecord(kind, ...values) {
+    return [`${RECORD_PREFIX}${kind}`, ...values.map((v) => v.replace(/[\t\n]/g, ' '))].join('\t');
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/exit-status.js
+/**
+ * The exit statuses of the scripts the runner runs on the host (and in the containers it starts
+ * there), in one place: a script writes `exit ${EXIT_...}` and the runner that reads
+ * `CommandFailedError.exitCode` (or passes `acceptExitCodes`) compares with the same name. 0 is
+ * success and 1 a failure whose stderr says why; every other status means one thing a runner acts
+ * on. Where one fits, the value is the sysexits.h one; a signal's is 128 + its number, as sh does.
+ */
+/** The script failed; its stderr says why. */
+const EXIT_FAILED = 1;
+/** Release install or re-verify: the release did not verify on the host (an install leaves nothing behind). */
+const EXIT_NOT_VERIFIED = 3;
+/** Migrations: the project has no running database container (stopped stack, taken down, rebooted host). */
+const EXIT_NO_DATABASE = 3;
+/** Verify: no release is current on the host (no current/manifest.json). */
+const EXIT_NO_CURRENT_RELEASE = 3;
+/** Lifting a halt: a newer halt mark stands, printed on stdout (an answer, not a failure). */
+const EXIT_HALT_STANDS = 3;
+/** Provision: the application folder cannot be entered. */
+const EXIT_NO_APP_DIR = 3;
+/** Orderly stop: services of a group are still running after their stop timeout (named on stdout). */
+const EXIT_STILL_RUNNING = 4;
+/** EX_USAGE: the script was called wrongly. */
+const EXIT_USAGE = 64;
+/** EX_DATAERR: the input is damaged (a backup part that does not restore). */
+const EXIT_DATA_ERROR = 65;
+/** EX_NOINPUT: an input file is missing or empty. */
+const EXIT_NO_INPUT = 66;
+/** EX_UNAVAILABLE: a service answered something unusable. */
+const EXIT_UNAVAILABLE = 69;
+/** EX_SOFTWARE: a tool inside the script failed. */
+const EXIT_SOFTWARE = 70;
+/** EX_IOERR: reading or writing a file failed. */
+const EXIT_IO_ERROR = 74;
+/** EX_TEMPFAIL: try again later (a snapshot is still being written). */
+const EXIT_TEMPORARY = 75;
+/** The deploy lock is held by another session (EX_TEMPFAIL: another run may take it later). */
+const EXIT_LOCK_BUSY = 75;
+/** Ended by SIGHUP (the SSH session went away). */
+const EXIT_HANGUP = 129;
+/** Ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Ended by SIGTERM (a cancel). */
+const EXIT_TERMINATED = 143;
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-scripts.js
+// Generated by packages/host/generate-scripts.mjs from packages/host/scripts/*.sh: do not edit;
+// edit the .sh files and run `node packages/host/generate-scripts.mjs`.
+const HOST_SCRIPTS = {
+    "titan-append-journal": "set -eu\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\njournal \"$1\" \"$2\" \"$3\" \"$4\"\n",
+    "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
+    "titan-check-bundle": "set -eu\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nLC_ALL=C\nexport PATH LC_ALL\numask 077\n\nfail() {\n  printf 'verify-release: %s\\n' \"$1\" >&2\n  exit 1\n}\n\nif [ \"$#\" -lt 2 ] || [ \"$#\" -gt 3 ]; then\n  fail \"usage: verify-release BUNDLE_DIR TRUST_DIR [RELEASE_ID]\"\nfi\nbundle=$1\ntrust=$2\nexpected_id=\nif [ \"$#\" -eq 3 ]; then expected_id=$3; fi\n\n[ -d \"$trust\" ] || fail \"trust folder $trust does not exist\"\ntrust=$(cd \"$trust\" && pwd -P) || fail \"trust folder cannot be entered\"\n[ -d \"$bundle\" ] || fail \"bundle folder $bundle does not exist\"\ncd \"$bundle\" || fail \"bundle folder $bundle cannot be entered\"\n\ntmp=$(mktemp -d) || fail \"cannot create a temporary folder\"\ntrap 'rm -rf \"$tmp\"' EXIT\ntrap 'exit 1' HUP INT TERM\n\n# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file\n#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose\n#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.\nfor name in manifest.json manifest.sig; do\n  if [ -L \"$name\" ] || [ ! -f \"$name\" ]; then fail \"$name is missing or not a regular file\"; fi\ndone\nsig_size=$(wc -c < manifest.sig | tr -d ' ')\n[ \"$sig_size\" = 64 ] || fail \"manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes\"\nkeys=0\nfor key in \"$trust\"/*.pem \"$trust\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\n[ \"$keys\" -gt 0 ] || fail \"no trusted key in $trust (*.pem or *.pub)\"\n# (manifest.json ends without a newline: command substitution gives sed a terminated line.)\nkey_id=$(sed -n 's/.*},\"keyId\":\"\\([A-Za-z0-9][A-Za-z0-9._:-]*\\)\",\"policy\":{.*/\\1/p' manifest.json)\n[ -n \"$key_id\" ] || fail \"manifest.json names no valid keyId\"\n# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).\nas_pem() {\n  case $1 in\n    *.pub)\n      raw=$(tr -d ' \\r\\n' < \"$1\")\n      case $raw in\n        *[!A-Za-z0-9+/=]* | '') return 1 ;;\n      esac\n      [ \"$(printf '%s' \"$raw\" | wc -c)\" -eq 44 ] || return 1\n      printf '%s\\n%s\\n%s\\n' '-----BEGIN PUBLIC KEY-----' \"MCowBQYDK2VwAyEA$raw\" '-----END PUBLIC KEY-----' > \"$2\"\n      ;;\n    *) cat \"$1\" > \"$2\" ;;\n  esac\n  openssl pkey -pubin -in \"$2\" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'\n}\n# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.\nkey_sum() {\n  openssl pkey -pubin -in \"$1\" -outform DER -out \"$tmp/key.der\" 2>/dev/null && sha256sum < \"$tmp/key.der\" | sed 's/ .*//'\n}\nfor revoked in \"$trust/revoked/$key_id.pem\" \"$trust/revoked/$key_id.pub\"; do\n  if [ -f \"$revoked\" ]; then fail \"manifest.json names key $key_id, which is revoked ($revoked)\"; fi\ndone\nsigner=\nfor key in \"$trust/$key_id.pem\" \"$trust/$key_id.pub\"; do\n  if [ -f \"$key\" ]; then signer=$key; break; fi\ndone\n[ -n \"$signer\" ] || fail \"manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)\"\nas_pem \"$signer\" \"$tmp/signer.pem\" || fail \"$signer is not an Ed25519 public key\"\nsigner_sum=$(key_sum \"$tmp/signer.pem\") || fail \"$signer cannot be read as a public key\"\nfor revoked in \"$trust\"/revoked/*.pem \"$trust\"/revoked/*.pub; do\n  [ -f \"$revoked\" ] || continue\n  as_pem \"$revoked\" \"$tmp/revoked.pem\" || continue\n  if [ \"$(key_sum \"$tmp/revoked.pem\")\" = \"$signer_sum\" ]; then\n    fail \"manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked\"\n  fi\ndone\nif ! openssl pkeyutl -verify -pubin -inkey \"$tmp/signer.pem\" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then\n  fail \"manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names\"\nfi\n\n# 2. The manifest: one canonical line; its files entries, each {\"path\":\"...\",\"sha256\":\"...\",\"size\":N}.\n[ \"$(wc -l < manifest.json | tr -d ' ')\" = 0 ] || fail \"manifest.json is not canonical JSON (it has a line break)\"\ngrep -q -e ',\"schemaVersion\":1}$' -e ',\"schemaVersion\":2,\"stack\":{.*}$' manifest.json || fail \"manifest.json is not schemaVersion 1 or 2\"\nrelease_id=$(sed -n 's/.*},\"releaseId\":\"\\([A-Za-z0-9][A-Za-z0-9._-]*\\)\",\"runUrl\":\".*/\\1/p' manifest.json)\n[ -n \"$release_id\" ] || fail \"manifest.json has no valid releaseId\"\nif [ -n \"$expected_id\" ] && [ \"$release_id\" != \"$expected_id\" ]; then\n  fail \"manifest.json is release $release_id, not $expected_id\"\nfi\n# (manifest.json ends without a newline: command substitution gives sed a terminated line to split.)\nfiles=$(sed -n 's/.*\"files\":\\[\\([^]]*\\)\\],\"git\":{.*/\\1/p' manifest.json)\n[ -n \"$files\" ] || fail \"manifest.json has no files list\"\nprintf '%s\\n' \"$files\" | sed 's/},{/}\\\n{/g' > \"$tmp/entries\"\nentry='^\\{\"path\":\"[A-Za-z0-9._/-]+\",\"sha256\":\"[0-9a-f]{64}\",\"size\":(0|[1-9][0-9]*)\\}$'\nif grep -v -E -e \"$entry\" \"$tmp/entries\" > \"$tmp/bad\"; then\n  fail \"manifest.json has a malformed files entry: $(head -c 200 \"$tmp/bad\" | head -n 1)\"\nfi\nsed 's/^{\"path\":\"\\([^\"]*\\)\",.*/\\1/' \"$tmp/entries\" > \"$tmp/listed\"\nbad=$(grep -e '^/' -e '/$' -e '//' -e '^\\.\\{1,2\\}/' -e '/\\.\\{1,2\\}/' -e '/\\.\\{1,2\\}$' -e '^\\.\\{1,2\\}$' -e '^manifest\\.json$' -e '^manifest\\.sig$' \"$tmp/listed\" | head -n 1) || true\n[ -z \"$bad\" ] || fail \"manifest.json lists an unsafe or reserved path: $bad\"\ndup=$(sort \"$tmp/listed\" | uniq -d | head -n 1)\n[ -z \"$dup\" ] || fail \"manifest.json lists $dup twice\"\n\n# 3. The bundle's tree: regular files and folders only, safe names, no empty folder.\nwalk() (\n  found=no\n  for item in \"$1\"/* \"$1\"/.[!.]* \"$1\"/..?*; do\n    [ -e \"$item\" ] || [ -L \"$item\" ] || continue\n    found=yes\n    case $item in\n      *[!A-Za-z0-9._/-]*) fail \"the bundle holds a name outside [A-Za-z0-9._-]: $(printf '%s' \"$item\" | tr -c 'A-Za-z0-9._/-' '?')\" ;;\n    esac\n    rel=$(printf '%s\\n' \"$item\" | sed 's|^\\./||')\n    if [ -L \"$item\" ]; then\n      fail \"$rel is a symbolic link; a bundle holds regular files only\"\n    elif [ -d \"$item\" ]; then\n      walk \"$item\" || exit 1\n    elif [ -f \"$item\" ]; then\n      printf '%s\\n' \"$rel\"\n    else\n      fail \"$rel is not a regular file\"\n    fi\n  done\n  if [ \"$found\" = no ] && [ \"$1\" != . ]; then\n    fail \"$(printf '%s\\n' \"$1\" | sed 's|^\\./||')/ is an empty folder the manifest does not account for\"\n  fi\n)\nwalk . > \"$tmp/tree\" || exit 1\nsort \"$tmp/tree\" > \"$tmp/present\"\n{ cat \"$tmp/listed\"; printf 'manifest.json\\nmanifest.sig\\n'; } | sort > \"$tmp/expected\"\nextra=$(comm -23 \"$tmp/present\" \"$tmp/expected\" | head -n 1)\n[ -z \"$extra\" ] || fail \"$extra is in the bundle but not listed in manifest.json\"\nmissing=$(comm -13 \"$tmp/present\" \"$tmp/expected\" | head -n 1)\n[ -z \"$missing\" ] || fail \"$missing is listed in manifest.json but missing from the bundle\"\n\n# 4. Sizes, then contents.\nsed 's/^{\"path\":\"\\([^\"]*\\)\",\"sha256\":\"[0-9a-f]*\",\"size\":\\([0-9]*\\)}$/\\1 \\2/' \"$tmp/entries\" > \"$tmp/sizes\"\nwhile read -r path size; do\n  actual=$(wc -c < \"$path\" | tr -d ' ')\n  [ \"$actual\" = \"$size\" ] || fail \"$path is $actual bytes; manifest.json says $size\"\ndone < \"$tmp/sizes\"\nsed 's/^{\"path\":\"\\([^\"]*\\)\",\"sha256\":\"\\([0-9a-f]*\\)\",.*/\\2  \\1/' \"$tmp/entries\" > \"$tmp/sums\"\nif ! sha256sum -c --strict --quiet \"$tmp/sums\" > \"$tmp/check\" 2>&1; then\n  bad=$(sed -n 's/^\\([A-Za-z0-9._/-]*\\): FAILED.*/\\1/p' \"$tmp/check\" | head -n 1)\n  [ -n \"$bad\" ] || bad=$(head -n 1 \"$tmp/check\")\n  fail \"$bad does not match its sha256 in manifest.json\"\nfi\n\nprintf 'verified %s %s\\n' \"$release_id\" \"$signer\"\n",
+    "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
+    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
+    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  # A fifth of a second: the runner's release frees the lock (and ends its run) that soon.\n  sleep 0.2\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
+    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
+    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
+    "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-check-bundle \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
+    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
+    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
+    "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
+    "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
+    "titan-read-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\nif [ -f \"$mark\" ]; then record halted \"$(head -n 1 \"$mark\")\"; fi\n",
+    "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
+    "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
+    "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
+    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
+    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
+    "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
+    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
+    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
+    "titan-secret-exposure": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nrelease=$1\nproject=$2\ncount=$3\nshift 3\nsecrets=\"\"\ni=0\nwhile [ \"$i\" -lt \"$count\" ]; do\n  secrets=\"$secrets $1\"\n  shift\n  i=$((i + 1))\ndone\nrelease_dir=\"$TITAN_RELEASES/$release\"\nsearched_record=\"$TITAN_STATE/compose-model-searched\"\nwork=$(mktemp -d)\ntrap 'rm -rf \"$work\"' EXIT\nchmod 0700 \"$work\"\n\n# The inputs of the compose model, as one sha256.\nprograms() {\n  for program in \"$(command -v docker || true)\" \"$(command -v docker-compose || true)\" \\\n    \"${HOME:-/nonexistent}/.docker/cli-plugins/docker-compose\" /usr/local/lib/docker/cli-plugins/docker-compose \\\n    /usr/local/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose \\\n    /usr/libexec/docker/cli-plugins/docker-compose; do\n    if [ -n \"$program\" ] && [ -e \"$program\" ]; then stat -L -c '%n %s %.9Y %.9Z %i' -- \"$program\"; fi\n  done\n}\nmodel_inputs() {\n  printf 'compose'\n  printf ' %s' \"$@\"\n  printf '\\nshared %s\\n' \"$(shared_digest)\"\n  (cd \"$release_dir\" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)\n  for rel in $secrets; do\n    if [ -f \"$TITAN_APP_DIR/$rel\" ] && [ -r \"$TITAN_APP_DIR/$rel\" ]; then sha256sum -- \"$TITAN_APP_DIR/$rel\"; else printf 'unreadable %s\\n' \"$rel\"; fi\n  done\n  environment\n  programs\n}\n# The session's variables Compose reads: COMPOSE_* and DOCKER_*, and those the release's compose files\n# or the production values refer to (the others, such as a session's own id, change nothing).\nenvironment() {\n  env | grep -E '^(COMPOSE|DOCKER)_' | LC_ALL=C sort || true\n  names=$({ find \"$release_dir\" -type f \\( -name '*.yml' -o -name '*.yaml' \\) -exec cat -- {} + 2> /dev/null; cat -- \"$TITAN_ENV_FILE\" 2> /dev/null; } |\n    grep -oE '[$][{]?[A-Za-z_][A-Za-z0-9_]*' | tr -d '{$' | LC_ALL=C sort -u) || true\n  for name in $names; do\n    eval \"printf '%s=%s\\n' \\\"\\$name\\\" \\\"\\${$name-(unset)}\\\"\"\n  done\n}\nmodel_key=$(model_inputs \"$@\" | sha256sum | cut -d ' ' -f 1)\nconfig_pid=\"\"\nif [ -f \"$searched_record\" ] && [ \"$(cat \"$searched_record\")\" = \"$model_key\" ]; then\n  record compose-model unchanged\nelse\n  \"$@\" config > \"$work/config\" 2> /dev/null &\n  config_pid=$!\nfi\n\nids=$(docker ps -aq --no-trunc --filter \"label=com.docker.compose.project=$project\")\n: > \"$work/containers\"\n: > \"$work/images\"\nif [ -n \"$ids\" ]; then\n  (\n    # shellcheck disable=SC2086 # one id per word\n    docker inspect --format '{{index .Config.Labels \"com.docker.compose.service\"}} ({{printf \"%.12s\" .Id}}){{\"\\t\"}}{{json .Config.Labels}}{{\"\\t\"}}{{json .Config.Env}}' $ids > \"$work/containers\" || true\n    # shellcheck disable=SC2086\n    images=$(docker inspect --format '{{.Image}}' $ids | sort -u) || true\n    # shellcheck disable=SC2086\n    [ -z \"$images\" ] || docker image inspect --format '{{printf \"%.19s\" .Id}}{{\"\\t\"}}{{json .Config.Labels}}' $images > \"$work/images\" || true\n  ) &\n  inspect_pid=$!\n  # shellcheck disable=SC2016,SC2086 # $1 and $2 are the inner shell's; one id per word\n  printf '%s\\n' $ids | xargs -r -P 8 -I '{}' sh -c 'docker logs \"$1\" > \"$2/log.$1\" 2>&1 || true' titan-container-log '{}' \"$work\"\n  wait \"$inspect_pid\" || true\nfi\nconfig_searched=no\nif [ -n \"$config_pid\" ]; then\n  if wait \"$config_pid\"; then config_searched=yes; else record exposure - \"docker compose config failed: its output was not searched\"; fi\nfi\n\n# The short id and service of container $1, as docker inspect wrote them.\ncontainer_name() {\n  grep -F \"($(printf '%.12s' \"$1\"))\" \"$work/containers\" | cut -f1 | head -n 1\n}\nconfig_clean=$config_searched\nfor rel in $secrets; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ ! -f \"$f\" ] || [ ! -r \"$f\" ]; then record exposure \"$rel\" \"cannot be read, so it was not searched for\"; config_clean=no; continue; fi\n  if grep -q '^$' \"$f\"; then record exposure \"$rel\" \"holds an empty line, so it was not searched for\"; config_clean=no; continue; fi\n  grep -rlF -f \"$f\" -- \"$release_dir\" 2> /dev/null | while IFS= read -r hit; do\n    record exposure \"$rel\" \"the release file ${hit#\"$TITAN_APP_DIR/\"}\"\n  done\n  if [ \"$config_searched\" = yes ] && grep -qF -f \"$f\" \"$work/config\"; then\n    record exposure \"$rel\" \"the output of docker compose config\"\n    config_clean=no\n  fi\n  grep -F -f \"$f\" \"$work/containers\" | cut -f1 | while IFS= read -r container; do\n    record exposure \"$rel\" \"the labels or environment of container $container\"\n  done\n  grep -F -f \"$f\" \"$work/images\" | cut -f1 | while IFS= read -r image; do\n    record exposure \"$rel\" \"the labels of image $image\"\n  done\n  for id in $ids; do\n    if grep -qF -f \"$f\" \"$work/log.$id\"; then record exposure \"$rel\" \"the log of container $(container_name \"$id\")\"; fi\n  done\ndone\nif [ \"$config_clean\" = yes ]; then\n  record compose-model searched\n  # Remembered if the state folder takes it (a host where it cannot only makes the model every time).\n  { mkdir -p \"$TITAN_STATE\" && printf '%s\\n' \"$model_key\" > \"$searched_record.tmp\" && chmod 0600 \"$searched_record.tmp\" &&\n    mv -f \"$searched_record.tmp\" \"$searched_record\"; } 2> /dev/null || rm -f \"$searched_record.tmp\"\nfi\n# shellcheck disable=SC2086 # one id per word\nrecord searched $ids\n",
+    "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
+    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
+    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
+    "titan-swarm-stack-deploy": "set -eu\nexport_env() {\n  env_number=0\n  while IFS= read -r env_line || [ -n \"$env_line\" ]; do\n    env_number=$((env_number + 1))\n    case $env_line in\n      '' | '#'*) continue ;;\n    esac\n    env_key=${env_line%%=*}\n    case $env_key in\n      \"$env_line\" | '' | [0-9]* | *[!A-Za-z0-9_]*)\n        echo \"$1:$env_number: not a NAME=VALUE line\" >&2\n        return 1\n        ;;\n    esac\n    env_value=${env_line#*=}\n    case $env_value in\n      \\\"*\\\") env_value=${env_value#\\\"} env_value=${env_value%\\\"} ;;\n      \\'*\\') env_value=${env_value#\\'} env_value=${env_value%\\'} ;;\n    esac\n    export \"$env_key=$env_value\"\n  done < \"$1\"\n}\nstack=$1\nrelease=$2\nmode=$3\nshift 3\ndir=\"$TITAN_RELEASES/$release\"\nif [ ! -d \"$dir\" ]; then\n  echo \"$dir does not exist\" >&2\n  exit 1\nfi\nexport_env \"$TITAN_ENV_FILE\"\nTITAN_MODE=$mode\nexport TITAN_MODE\nfirst=1\nfor file in \"$@\"; do\n  if [ \"$first\" = 1 ]; then\n    set --\n    first=0\n  fi\n  set -- \"$@\" -c \"$dir/$file\"\ndone\ndocker stack deploy --detach=true --resolve-image never --prune --with-registry-auth \"$@\" -c - \"$stack\"\n",
+    "titan-swarm-stack-remove": "set -eu\nstack=$1\ndocker stack rm \"$stack\"\ni=0\nwhile [ -n \"$(docker ps -aq --filter \"label=com.docker.stack.namespace=$stack\")\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 120 ]; then\n    echo \"the containers of stack $stack are still there after 60 s\" >&2\n    exit 1\n  fi\n  sleep 0.5\ndone\n",
+    "titan-swarm-status": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstack=$1\ntab=$(printf '\\t')\ninfo=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')\n# shellcheck disable=SC2086 # two words\nrecord swarm $info\nrecord now \"$(date +%s)\"\ncase $info in\n  'active true') ;;\n  *) exit 0 ;;\nesac\nservices=$(docker service ls -q --filter \"label=com.docker.stack.namespace=$stack\")\n[ -n \"$services\" ] || exit 0\n# shellcheck disable=SC2086 # one id per word\ndocker service inspect --format '{{.ID}}\t{{.Spec.Name}}\t{{.Spec.TaskTemplate.ContainerSpec.Image}}\t{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}global{{end}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{if .UpdateStatus.StartedAt}}{{.UpdateStatus.StartedAt.Unix}}{{else}}0{{end}}\t{{.UpdateStatus.Message}}{{else}}none\t0\t{{end}}' $services |\n  while IFS=\"$tab\" read -r id name image replicas state started message; do\n    record service \"$id\" \"$name\" \"$image\" \"$replicas\" \"$state\" \"$started\" \"$message\"\n  done\n# shellcheck disable=SC2086 # one id per word\ntasks=$(docker service ps -q --no-trunc $services)\nif [ -n \"$tasks\" ]; then\n  # shellcheck disable=SC2086 # one id per word\n  docker inspect --type task --format '{{.ID}}\t{{.ServiceID}}\t{{.Spec.ContainerSpec.Image}}\t{{with index .Spec.ContainerSpec.Labels \"titan.release\"}}{{.}}{{else}}-{{end}}\t{{.DesiredState}}\t{{.Status.State}}\t{{.CreatedAt.Unix}}\t{{with .Status.ContainerStatus}}{{if .ContainerID}}{{.ContainerID}}{{else}}-{{end}}{{else}}-{{end}}\t{{.Status.Err}}' $tasks |\n    while IFS=\"$tab\" read -r id service image release desired state created container error; do\n      record task \"$id\" \"$service\" \"$image\" \"$release\" \"$desired\" \"$state\" \"$created\" \"$container\" \"$error\"\n    done\nfi\ndocker ps -a --no-trunc --filter \"label=com.docker.stack.namespace=$stack\" --format '{{.ID}}\t{{.Label \"com.docker.swarm.task.id\"}}\t{{.Status}}' |\n  while IFS=\"$tab\" read -r id task status; do\n    record container \"$id\" \"$task\" \"$status\"\n  done\n",
+    "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
+    "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
+    "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-check-bundle \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
+    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
+    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
+};
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
+
+
+
+/** The exit statuses a host script names (`exit "$EXIT_NOT_VERIFIED"`), by the names of their one home. */
+const SCRIPT_EXIT_STATUSES = { EXIT_NOT_VERIFIED: EXIT_NOT_VERIFIED, EXIT_NO_DATABASE: EXIT_NO_DATABASE, EXIT_HALT_STANDS: EXIT_HALT_STANDS, EXIT_LOCK_BUSY: EXIT_LOCK_BUSY };
+/** The text of a host script as it is sent (its libraries inlined). */
+function hostScript(name) {
+    return HOST_SCRIPTS[name];
+}
+/**
+ * The environment a host script runs with on the host of `layout` (null for the scripts that touch
+ * nothing of the application folder: images, migrations, compose).
+ */
+function hostScriptEnvironment(layout) {
+    return { ...layout?.environment(), ...Object.fromEntries(Object.entries(SCRIPT_EXIT_STATUSES).map(([k, v]) => [k, String(v)])) };
+}
+/** The argv that runs host script `name` with `args`. */
+function hostScriptCommand(layout, name, args) {
+    const environment = Object.entries(hostScriptEnvironment(layout)).map(([key, value]) => `${key}=${value}`);
+    return ['env', ...environment, 'sh', '-c', secret(hostScript(name), name), name, ...args];
+}
+function host_script_runHostScript(connection, layout, name, args, options = {}) {
+    return connection.run(hostScriptCommand(layout, name, args), options);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/stack-secrets.js
+
+/**
+ * The secrets a release hands its services as files: Compose top-level `secrets:` whose source is a
+ * `file:` on the host, mounted read-only at `/run/secrets/<name>` in each service that names it
+ * (the release's secrets overlay, e.g. examples/titan/docker-compose.secrets.yml). The files are
+ * the host's own, never part of a bundle: they live under the application folder's `shared/`
+ * (`shared/secrets/<file>`, 0600 or 0400, owned by the deploy user). A source is written relative to
+ * the project directory, `<app>/current`, so `../shared/secrets/<file>`; Compose v1 and v2 both
+ * resolve it lexically to `<app>/shared/secrets/<file>`.
+ *
+ * Each definition names the production value it holds with the extension field
+ * `x-titan-variable: NAME` (Compose ignores `x-` fields): provision writes the file from that
+ * variable of the values, the gatekeeper checks the value like every other production value.
+ */
+const SECRET_VARIABLE_FIELD = 'x-titan-variable';
+/** The folder of the application directory secret files must lie in. */
+const SHARED_DIR = 'shared';
+function isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/**
+ * Where a `file:` source lands, relative to the application folder, when the project directory is
+ * `<app>/current`: `shared/...`, or undefined when it lands anywhere else (or is absolute, or
+ * interpolated: the app folder differs between hosts, and a variable would hide where it lands).
+ */
+function secretHostPath(file) {
+    if (file.startsWith('/') || file.startsWith('~') || file.includes('$'))
+        return undefined;
+    const landed = external_node_path_.posix.normalize(external_node_path_.posix.join('current', file));
+    if (!landed.startsWith(`${SHARED_DIR}/`) || landed.endsWith('/'))
+        return undefined;
+    return landed;
+}
+/** The secrets of compose documents given in `-f` order (later definitions win, field by field, as Compose merges them). */
+function stackSecretsOf(documents) {
+    const definitions = new Map();
+    const users = new Map();
+    for (const document of documents) {
+        if (!isMapping(document))
+            continue;
+        const secrets = document['secrets'];
+        if (isMapping(secrets)) {
+            for (const [name, definition] of Object.entries(secrets)) {
+                definitions.set(name, { ...(definitions.get(name) ?? {}), ...(isMapping(definition) ? definition : {}) });
+            }
+        }
+        const services = document['services'];
+        if (!isMapping(services))
+            continue;
+        for (const [service, section] of Object.entries(services)) {
+            if (!isMapping(section) || !Array.isArray(section['secrets']))
+                continue;
+            for (const entry of section['secrets']) {
+                const source = typeof entry === 'string' ? entry : isMapping(entry) && typeof entry['source'] === 'string' ? entry['source'] : undefined;
+                if (source === undefined)
+                    continue;
+                const set = users.get(source) ?? new Set();
+                set.add(service);
+                users.set(source, set);
+            }
+        }
+    }
+    const names = [...new Set([...definitions.keys(), ...users.keys()])].sort();
+    return names.map((name) => {
+        const definition = definitions.get(name) ?? {};
+        const file = typeof definition['file'] === 'string' ? definition['file'] : undefined;
+        const variable = typeof definition[SECRET_VARIABLE_FIELD] === 'string' ? definition[SECRET_VARIABLE_FIELD] : undefined;
+        return { name, file, hostPath: file === undefined ? undefined : secretHostPath(file), variable, services: [...(users.get(name) ?? [])].sort() };
+    });
+}
+/** The host files the secrets need (sorted, once each): what a deploy checks before it stops anything. */
+function secretHostPaths(secrets) {
+    return [...new Set(secrets.filter((s) => s.services.length > 0).flatMap((s) => (s.hostPath === undefined ? [] : [s.hostPath])))].sort();
+}
+
+// EXTERNAL MODULE: ../node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(6637);
 ;// CONCATENATED MODULE: ../packages/host/lib/problems-error.js
 /**
  * An error that lists every problem it found at once (the secret files kept wrongly, the pending
  * migrations that break the content rule): the message for people, `problems` for the caller.
  */
-class problems_error_ProblemsError extends Error {
+class ProblemsError extends Error {
     // A field, not a parameter property: the benchmarks run these sources with Node's type stripping.
     problems;
     constructor(message, problems) {
@@ -67636,8 +75563,8 @@ class problems_error_ProblemsError extends Error {
 
 
 async function readReleaseFiles(connection, layout, releaseId, paths) {
-    if (!release_id_RELEASE_ID_PATTERN.test(releaseId))
-        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${release_id_RELEASE_ID_PATTERN.source}.`);
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
     for (const path of paths) {
         if (!isBundlePath(path))
             throw new Error(`${JSON.stringify(path)} is not a bundle path.`);
@@ -67688,7 +75615,7 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
 
 
 
-class SecretFilesError extends (/* unused pure expression or super */ null && (ProblemsError)) {
+class SecretFilesError extends ProblemsError {
     name = 'SecretFilesError';
 }
 /** A path under the shared folder as stack-secrets gives it: safe characters, no `.`/`..` segments. */
@@ -67749,7 +75676,7 @@ async function checkSecretFiles(connection, options) {
     const paths = await releaseSecretPaths(connection, layout, options.manifest);
     if (paths.length === 0)
         return { failures: [], searched: undefined, composeModelSearched: false };
-    const argv = composeArgv(currentTarget(layout, options.project, options.manifest.compose, 'DISARMED'), []);
+    const argv = compose_command_composeArgv(currentTarget(layout, options.project, options.manifest.compose, 'DISARMED'), []);
     const [problems, { stdout }] = await Promise.all([
         inspectSecretFiles(connection, layout, paths),
         host_script_runHostScript(connection, layout, 'titan-secret-exposure', [options.manifest.releaseId, options.project, String(paths.length), ...paths, ...argv], {
@@ -67762,8 +75689,8 @@ async function checkSecretFiles(connection, options) {
     }
     return {
         failures,
-        searched: [...(host_record_lastRecord(stdout, 'searched') ?? [])].sort(),
-        composeModelSearched: host_record_lastRecord(stdout, 'compose-model')?.[0] === 'searched',
+        searched: [...(lastRecord(stdout, 'searched') ?? [])].sort(),
+        composeModelSearched: lastRecord(stdout, 'compose-model')?.[0] === 'searched',
     };
 }
 
@@ -68027,6 +75954,4634 @@ function sleep(ms, signal) {
     });
 }
 
+;// CONCATENATED MODULE: ../packages/fleet/lib/fleet-hosts.js
+/**
+ * The hosts of a fleet, as an operator writes them (a YAML list, e.g. the `hosts` input):
+ *
+ *   - name: eu-1                      # how the summary and every message name the host
+ *     address: 203.0.113.10           # DNS name, IPv4 or IPv6 (with or without brackets)
+ *     port: 22                        # optional (default: the fleet's port)
+ *     user: deploy                    # optional (default: the fleet's user)
+ *     known-hosts: |                  # required: this host's own pinned keys, one a line
+ *       203.0.113.10 ssh-ed25519 AAAA...
+ *     app-dir: /opt/titan             # optional (default: the fleet's app dir)
+ *     project: titan                  # optional (default: the fleet's Compose project)
+ *
+ * Every host has its own pins (a list or a multi-line string of known_hosts lines, bare keys or
+ * SHA256: fingerprints); names are unique and so are address:port pairs. Every problem is reported
+ * at once, by the host's position and name.
+ */
+
+
+class FleetHostsError extends Error {
+    name = 'FleetHostsError';
+    problems;
+    constructor(problems) {
+        super(`The hosts list has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        this.problems = problems;
+    }
+}
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const USER = /^[a-z_][a-z0-9_-]*[$]?$/;
+const KEYS = new Set(['name', 'address', 'port', 'user', 'known-hosts', 'app-dir', 'project']);
+function parseFleetHosts(text, defaults) {
+    let value;
+    try {
+        value = (0,dist/* parse */.qg)(text);
+    }
+    catch (error) {
+        throw new FleetHostsError([`it is not valid YAML: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`]);
+    }
+    if (!Array.isArray(value) || value.length === 0) {
+        throw new FleetHostsError(['it must be a YAML list of hosts (`- name: ..., address: ..., known-hosts: ...`), with at least one host']);
+    }
+    const problems = [];
+    const hosts = [];
+    value.forEach((entry, index) => {
+        const host = parseEntry(entry, `host ${index + 1}`, defaults, problems);
+        if (host !== undefined)
+            hosts.push(host);
+    });
+    const names = new Set();
+    const endpoints = new Set();
+    for (const host of hosts) {
+        if (names.has(host.name))
+            problems.push(`the name ${host.name} is used twice: names must be unique`);
+        names.add(host.name);
+        const endpoint = `${host.address}:${host.port}`;
+        if (endpoints.has(endpoint))
+            problems.push(`${host.name}: ${endpoint} is listed twice: one entry per host`);
+        endpoints.add(endpoint);
+    }
+    if (problems.length > 0)
+        throw new FleetHostsError(problems);
+    return hosts;
+}
+function parseEntry(entry, where, defaults, problems) {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        problems.push(`${where} is not a mapping (name, address, port, user, known-hosts)`);
+        return undefined;
+    }
+    const fields = entry;
+    const name = typeof fields['name'] === 'string' ? fields['name'] : undefined;
+    const label = name !== undefined && NAME.test(name) ? `${where} (${name})` : where;
+    const before = problems.length;
+    for (const key of Object.keys(fields))
+        if (!KEYS.has(key))
+            problems.push(`${label}: unknown key ${JSON.stringify(key)} (expected ${[...KEYS].join(', ')})`);
+    if (name === undefined || !NAME.test(name))
+        problems.push(`${label}: name must be letters, digits, '.', '_' or '-' (up to 63), got ${JSON.stringify(fields['name'] ?? null)}`);
+    const addressText = fields['address'];
+    const parsed = typeof addressText === 'string' ? parseSshHost(addressText) : { problem: 'is missing' };
+    if ('problem' in parsed)
+        problems.push(`${label}: address ${parsed.problem}`);
+    const port = fields['port'] === undefined ? defaults.port : fields['port'];
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+        problems.push(`${label}: port must be an integer from 1 to 65535`);
+    const user = fields['user'] === undefined ? defaults.user : fields['user'];
+    if (typeof user !== 'string' || !USER.test(user))
+        problems.push(`${label}: user must be a user name (${USER.source})`);
+    const knownHosts = pinsOf(fields['known-hosts']);
+    if (knownHosts.length === 0)
+        problems.push(`${label}: known-hosts is required: this host's own pinned key (a known_hosts line, the bare key or its SHA256: fingerprint)`);
+    const appDir = optionalText(fields['app-dir'], `${label}: app-dir`, defaults.appDirProblem, problems);
+    const project = optionalText(fields['project'], `${label}: project`, defaults.projectProblem, problems);
+    if (problems.length > before || 'problem' in parsed)
+        return undefined;
+    return { name: name, address: parsed.host, port: port, user: user, knownHosts, ...(appDir !== undefined ? { appDir } : {}), ...(project !== undefined ? { project } : {}) };
+}
+function optionalText(value, where, rule, problems) {
+    if (value === undefined)
+        return undefined;
+    if (typeof value !== 'string' || value === '') {
+        problems.push(`${where} must be a non-empty string`);
+        return undefined;
+    }
+    const problem = rule?.(value);
+    if (problem !== undefined)
+        problems.push(`${where} ${JSON.stringify(value)} is not usable: ${problem}`);
+    return value;
+}
+function pinsOf(value) {
+    const lines = Array.isArray(value) ? value.filter((v) => typeof v === 'string') : typeof value === 'string' ? value.split('\n') : [];
+    return lines.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+;// CONCATENATED MODULE: ../packages/action-kit/lib/fleet-inputs.js
+/**
+ * The inputs of an action run over many hosts, shared by deploy, verify and rollback: `hosts` (a
+ * YAML list, see packages/fleet's fleet-hosts: each host its own address and pinned keys) and
+ * `batch-size`. With `hosts`, the single-host `host` and `known-hosts` must be empty; `port` and
+ * `user` are the defaults of a host that names none, as `app-dir` and `project` are; `ssh-key` is
+ * the one key of the SSH user on every host.
+ */
+
+
+
+
+/** undefined when `hosts` is empty (a single-host run). */
+function readFleetInputs(reader, options) {
+    const text = reader.optional('hosts');
+    if (text === undefined)
+        return undefined;
+    for (const single of ['host', 'known-hosts']) {
+        if (reader.optional(single) !== undefined) {
+            throw new configuration_error/* ConfigurationError */.j(`Input ${single} must be empty when hosts is given: each host of the list has its own address and known-hosts.`, { input: single });
+        }
+    }
+    const port = reader.integer('port', HOST_INPUT_DEFAULTS.port, { min: 1, max: 65535 });
+    const user = reader.optional('user', HOST_INPUT_DEFAULTS.user);
+    if (!USER_PATTERN.test(user))
+        throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
+    let hosts;
+    try {
+        hosts = parseFleetHosts(text, { port, user, appDirProblem: appDirProblem, projectProblem: projectProblem });
+    }
+    catch (error) {
+        if (error instanceof FleetHostsError)
+            throw new configuration_error/* ConfigurationError */.j(`Input hosts: ${error.message}`, { input: 'hosts', cause: error });
+        throw error;
+    }
+    const batchSize = reader.integer('batch-size', options.batchSizeDefault, { min: 1, max: 100 });
+    const sshKey = reader.secret('ssh-key', { required: true, hint: options.sshKeyHint });
+    const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
+    const first = hosts[0];
+    const connection = { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
+    return { hosts, batchSize, connection };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/guard.js
+
+
+
+
+
+
+/** The plan as the lines of state/guard-<id>.plan (every value checked; none holds a line break). */
+function planValues(plan) {
+    checkReleaseId(plan.release);
+    if (plan.previous !== undefined)
+        checkReleaseId(plan.previous);
+    for (const service of [...plan.stopServices, ...plan.heldServices]) {
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
+    }
+    for (const file of plan.previousComposeFiles) {
+        if (!isBundlePath(file))
+            throw new Error(`Compose file ${JSON.stringify(file)} is not a bundle path.`);
+    }
+    // The journal's action first (revert.sh writes it where every journal line has it: journal.ts).
+    const { action = 'deploy', ...rest } = plan.journalFields;
+    if (typeof action !== 'string' || !/^[a-z-]+$/.test(action))
+        throw new Error(`The journal action of a guard plan must be a word, not ${JSON.stringify(action)}.`);
+    const fields = JSON.stringify({ action, ...rest });
+    if (fields.includes('\n'))
+        throw new Error('The journal fields of a guard plan must be one JSON object.');
+    return [plan.project, plan.previous ?? '', plan.mode, plan.stopServices.join(' '), plan.heldServices.join(' '), fields, ...plan.previousComposeFiles];
+}
+/** Starts the guard of `plan.release` (the caller holds the deploy lock). */
+async function startGuard(connection, layout, request, logger) {
+    const { plan } = request;
+    const values = planValues(plan);
+    // The script texts are shown as <titan-guard>, <titan-revert> and <titan-verify-release> in logs
+    // (they are not secret; they are long).
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-start-guard', [
+        secret(hostScript('titan-guard'), 'titan-guard'),
+        secret(hostScript('titan-revert'), 'titan-revert'),
+        secret(hostScript('titan-check-bundle'), 'titan-check-bundle'),
+        plan.release,
+        plan.previous ?? '',
+        String(request.confirmTimeoutSeconds),
+        ...values,
+    ], { timeoutMs: 60_000 });
+    const record = JSON.parse(lastRecord(stdout, 'guard')?.[0] ?? '{}');
+    const guard = { release: plan.release, pid: Number(record.pid), deadline: Number(record.deadline) };
+    const back = plan.previous === undefined
+        ? 'no release (stack stopped)'
+        : plan.previous === plan.release
+            ? `release ${plan.release} ${plan.mode}`
+            : `release ${plan.previous}`;
+    logger.info(`Guard started on the host (pid ${guard.pid}): unless release ${plan.release} is confirmed, the host returns to ${back} by itself ` +
+        `as soon as this deploy is gone, or after ${request.confirmTimeoutSeconds} s.`);
+    return guard;
+}
+/**
+ * Runs the guard plan of `release` now (the caller holds the deploy lock): the return the guard
+ * would make, from whatever state the host is in. `by` names who ran it in the journal line the
+ * script writes ('' writes none: the caller writes its own).
+ */
+async function runGuardPlan(connection, layout, release, options, logger) {
+    checkReleaseId(release);
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-revert', [release, options.by, JSON.stringify(options.reason), secret(hostScript('titan-check-bundle'), 'titan-check-bundle')], { timeoutMs: 10 * 60_000, logOutput: 'info' });
+    const said = lastRecord(stdout, 'outcome')?.[0];
+    const outcome = said === 'reverted' || said === 'returned' || said === 'restored' || said === 'nothing' ? said : undefined;
+    if (outcome === undefined)
+        throw new Error(`The return plan of ${release} ended without saying what it did (${JSON.stringify(stdout.trim().split('\n').pop() ?? '')}).`);
+    logger.debug(`return plan of ${release}: ${outcome}`);
+    return outcome;
+}
+/** Confirms the release (the guard stands down), clears a bad mark, records the mode. */
+async function confirmRelease(connection, layout, release, confirmation, mode) {
+    checkReleaseId(release);
+    await host_script_runHostScript(connection, layout, 'titan-confirm', [release, JSON.stringify(confirmation), mode], { timeoutMs: 60_000 });
+}
+/** Stops the guard of `release` without confirming it, and drops its plan. */
+async function stopGuard(connection, layout, release) {
+    checkReleaseId(release);
+    await host_script_runHostScript(connection, layout, 'titan-stop-guard', [release], { timeoutMs: 60_000 });
+}
+function checkReleaseId(id) {
+    if (!RELEASE_ID_PATTERN.test(id))
+        throw new Error(`Release id ${JSON.stringify(id)} does not match ${RELEASE_ID_PATTERN.source}.`);
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/retention.js
+/**
+ * Release retention: keep the `keep` most recently run releases and never remove one that may still
+ * be needed: `current`, the previous good release (the rollback target), a release a waiting guard
+ * may return to or is guarding, or any release that became current after a guard that is still
+ * waiting started. Leftover partial uploads (from a deploy that was killed mid-upload) go too.
+ * The choice is pure (selectReleasesToRemove); removeReleases carries it out on the host.
+ */
+
+
+
+/** Most recently run first (folder mtime, then id). */
+function newestFirst(a, b) {
+    return b.mtime - a.mtime || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+/** The release a rollback from `current` returns to: the most recently run confirmed, not bad, other release. */
+function previousGoodRelease(releases, current) {
+    return [...releases].sort(newestFirst).find((r) => r.id !== current && r.confirmed && !r.bad)?.id;
+}
+function selectReleasesToRemove(input) {
+    const reasons = {};
+    const protect = (id, why) => {
+        if (id !== undefined && id !== '' && reasons[id] === undefined)
+            reasons[id] = why;
+    };
+    protect(input.current, 'current');
+    protect(previousGoodRelease(input.releases, input.current), 'previous good release (rollback target)');
+    const waiting = input.guards.filter((g) => g.alive);
+    for (const guard of waiting) {
+        protect(guard.release, 'guarded (awaiting confirmation)');
+        protect(guard.previous, 'a waiting guard returns to it');
+    }
+    if (waiting.length > 0) {
+        const oldestGuard = Math.min(...waiting.map((g) => g.startedAt));
+        for (const release of input.releases) {
+            if (release.mtime >= oldestGuard)
+                protect(release.id, 'younger than a waiting guard');
+        }
+    }
+    const sorted = [...input.releases].sort(newestFirst);
+    const keep = new Set(sorted.slice(0, Math.max(0, input.keep)).map((r) => r.id));
+    for (const id of Object.keys(reasons))
+        keep.add(id);
+    return {
+        remove: sorted.filter((r) => !keep.has(r.id)).map((r) => r.id),
+        kept: sorted.filter((r) => keep.has(r.id)).map((r) => r.id),
+        protectedReasons: reasons,
+    };
+}
+const PARTIAL_PATTERN = /^\.[A-Za-z0-9][A-Za-z0-9._-]*\.partial-[0-9a-f]+$/;
+async function removeReleases(connection, layout, ids, partials) {
+    for (const id of ids) {
+        if (!RELEASE_ID_PATTERN.test(id))
+            throw new Error(`Release id ${JSON.stringify(id)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    }
+    const safePartials = partials.filter((p) => PARTIAL_PATTERN.test(p));
+    if (ids.length === 0 && safePartials.length === 0)
+        return [];
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-remove-releases', [safePartials.join(' '), ...ids], { timeoutMs: 5 * 60_000 });
+    return recordsOf(stdout, 'removed').flatMap((values) => values.slice(0, 1));
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-record.js
+
+
+
+async function readStackNow(connection, layout, project) {
+    checkProject(project);
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-stack-record', [project], { timeoutMs: 60_000 });
+    return parseStackNow(stdout);
+}
+/** Records what runs now as the last successful start of `release` in `mode`. */
+async function writeStackRecord(connection, layout, project, release, mode) {
+    checkProject(project);
+    await host_script_runHostScript(connection, layout, 'titan-write-stack-record', [project, release, mode], { timeoutMs: 60_000 });
+}
+function parseStackNow(stdout) {
+    const containers = [];
+    const recorded = [];
+    let release;
+    let mode = '';
+    let shared = 'no-record';
+    for (const { kind, values } of hostRecords(stdout)) {
+        const [a = '', b = '', c = ''] = values;
+        if (kind === 'container') {
+            containers.push({ id: a, state: b, service: c });
+        }
+        else if (kind === 'recorded') {
+            if (a === 'release')
+                release = b;
+            else if (a === 'mode')
+                mode = b;
+            else if (a === 'container')
+                recorded.push({ id: b, service: c });
+        }
+        else if (kind === 'shared' && (a === 'same' || a === 'changed' || a === 'no-record')) {
+            shared = a;
+        }
+    }
+    return { containers, record: release === undefined ? undefined : { release, mode, containers: recorded }, shared };
+}
+function checkProject(project) {
+    if (!PROJECT_PATTERN.test(project))
+        throw new Error(`Project ${JSON.stringify(project)} is not a Compose project name.`);
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/healthy-stack.js
+
+/** The release did not verify within its timeout; the report names every failing service and check. */
+class StackUnhealthyError extends Error {
+    name = 'StackUnhealthyError';
+    report;
+    constructor(report) {
+        const failures = report.failures.slice(0, 5).map((f) => `${f.service} ${f.check}: ${f.detail}`);
+        const more = report.failures.length > 5 ? ` (and ${report.failures.length - 5} more)` : '';
+        super(`Release ${report.releaseId} did not verify within ${Math.round(report.timeoutMs / 1000)} s: ${failures.join('; ')}${more}`);
+        this.report = report;
+    }
+}
+/** verifyStack for callers that go on only with a healthy stack (deploy, rollback): throws StackUnhealthyError otherwise. */
+async function requireHealthyStack(connection, options) {
+    const report = await verifyStack(connection, options);
+    if (!report.healthy)
+        throw new StackUnhealthyError(report);
+    return report;
+}
+/** The verify phase of a deploy, a restart or a rollback: `manifest`, which now runs, healthy within the run's health timeout. */
+function requireHealthyRelease(connection, manifest, request) {
+    return requireHealthyStack(connection, {
+        appDir: request.layout.appDir,
+        project: request.project,
+        manifest,
+        timeoutMs: request.healthTimeoutSeconds * 1000,
+        logger: request.logger,
+        ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+        ...(request.signal !== undefined ? { signal: request.signal } : {}),
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
+
+
+
+const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
+class HostHaltedError extends Error {
+    name = 'HostHaltedError';
+    mark;
+    constructor(message, mark) {
+        super(message);
+        this.mark = mark;
+    }
+}
+/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
+function describeHalt(mark) {
+    return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
+}
+function parseHaltMark(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : '');
+        return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
+    }
+    catch {
+        // A mark that cannot be read is still a halt.
+        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'the halt mark cannot be read', rollbackMode: 'unknown', nonce: '' };
+    }
+}
+/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
+async function writeHaltMark(connection, layout, mark) {
+    if (!halt_mark_NONCE_PATTERN.test(mark.nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
+    const line = JSON.stringify(mark);
+    await host_script_runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
+}
+/** The halt mark now, or undefined. */
+async function readHaltMark(connection, layout) {
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
+    const mark = lastRecord(stdout, 'halted');
+    return mark === undefined ? undefined : parseHaltMark(mark[0] ?? '');
+}
+/**
+ * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
+ * mark that is there instead, if any: that halt stands.
+ */
+async function liftHaltMark(connection, layout, nonce) {
+    if (nonce !== '' && !halt_mark_NONCE_PATTERN.test(nonce))
+        throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
+    const { stdout, exitCode } = await host_script_runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
+        timeoutMs: 30_000,
+        acceptExitCodes: [EXIT_HALT_STANDS],
+    });
+    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-halt.js
+/**
+ * An operator's halt that arrives while a deploy runs (a HARD_HALT or a rollback in mode stop,
+ * which take no lock) wins: at each safe point before the stack is started, armed or confirmed the
+ * deploy looks for a halt mark it is not lifting, and stops there if there is one. What it stopped
+ * is then returned by the guard's plan, which under a halt never starts the trading services.
+ */
+
+/** Throws HostHaltedError when the host carries a halt mark other than the one `lifting` names. */
+async function checkNoNewHalt(connection, layout, lifting, where) {
+    const mark = await readHaltMark(connection, layout);
+    if (mark === undefined || (lifting !== undefined && mark.nonce === lifting))
+        return;
+    throw new HostHaltedError(`An operator halted the host ${describeHalt(mark)} while this deploy ran; it stops here, ${where}. ` +
+        'Nothing automatic starts trading while the halt stands: deploy again with lift-halt: true, or run action-rollback with mode restart.', mark);
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/retention-after-deploy.js
+
+function retentionAfterDeploy(state, releaseId, keep, elapsedSeconds) {
+    const releases = [
+        ...state.releases.filter((r) => r.id !== releaseId),
+        { id: releaseId, mtime: state.now + Math.ceil(elapsedSeconds), bad: false, confirmed: true },
+    ];
+    const guards = state.guards.filter((g) => g.release !== releaseId);
+    return selectReleasesToRemove({ releases, current: releaseId, keep, guards });
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-confirm.js
+
+
+
+
+
+
+
+/** verify, then confirm: the release is deployed. */
+async function verifyAndConfirm(run) {
+    const { connection, layout, logger, request, clock, releaseId } = run;
+    run.checkpoint();
+    run.verification = await clock.run('verify', () => requireHealthyRelease(connection, run.manifest, request));
+    run.checkpoint();
+    await checkNoNewHalt(connection, layout, undefined, 'after the stack was started: it is not confirmed');
+    await clock.run('confirm', async () => {
+        run.heldLock.assertHeld();
+        // Beside the confirmation, what runs now: for the next deploy to know when Compose has nothing
+        // to do (a failure only costs that; a release not confirmed returns, which the record shows).
+        const recorded = writeStackRecord(connection, layout, run.project, releaseId, request.mode).catch((e) => logger.warning(`The record of the stack's start could not be written: ${describeError(e)}`));
+        await confirmRelease(connection, layout, releaseId, { release: releaseId, at: new Date().toISOString(), ...run.journalFields, mode: request.mode }, request.mode);
+        logger.info(`Release ${releaseId} confirmed; the guard stood down.`);
+        await recorded;
+    });
+    run.confirmed = true;
+    run.result = 'deployed';
+}
+/** retention: old releases and partial uploads removed; never fails the deploy. */
+async function keepReleases(run, state) {
+    const { connection, layout, logger, request, clock, releaseId } = run;
+    run.removedReleases = await clock.run('retention', async () => {
+        try {
+            const decision = retentionAfterDeploy(state, releaseId, request.keepReleases, clock.elapsedMs() / 1000);
+            const removed = await removeReleases(connection, layout, decision.remove, state.partials.map((p) => p.name));
+            logger.info(`Kept ${decision.kept.length} release(s)${removed.length > 0 ? `; removed ${removed.join(', ')}` : ''}.`);
+            return removed;
+        }
+        catch (error) {
+            logger.warning(`Old releases could not be removed (the deploy stands): ${describeError(error)}`);
+            return [];
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
+
+
+
+
+class HostStateError extends Error {
+    name = 'HostStateError';
+}
+async function readHostState(connection, layout) {
+    let stdout;
+    try {
+        stdout = (await host_script_runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
+    }
+    catch (error) {
+        throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
+            `The host must be provisioned first (action-provision lays out ${layout.appDir} with ${layout.releasesDir}, ${layout.envFile} and ${layout.trustDir}).`, { cause: error });
+    }
+    return parseHostState(stdout);
+}
+function parseHostState(stdout) {
+    let current;
+    let strayCurrent;
+    const releases = [];
+    const partials = [];
+    let trustedKeys = 0;
+    let envFile = { present: false };
+    const guards = [];
+    let mode;
+    let halted;
+    let now = Math.floor(Date.now() / 1000);
+    for (const { kind, values: words } of hostRecords(stdout)) {
+        const rest = words.join(' ');
+        switch (kind) {
+            case 'now':
+                now = Number(words[0]);
+                break;
+            case 'current': {
+                const match = /^releases\/([^/]+)$/.exec(rest);
+                if (match?.[1] !== undefined && RELEASE_ID_PATTERN.test(match[1]))
+                    current = match[1];
+                else
+                    strayCurrent = rest;
+                break;
+            }
+            case 'release': {
+                const [id, mtime, bad, confirmed] = words;
+                if (id !== undefined && RELEASE_ID_PATTERN.test(id)) {
+                    releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
+                }
+                break;
+            }
+            case 'partial':
+                if (words[0] !== undefined)
+                    partials.push({ name: words[0], mtime: Number(words[1]) });
+                break;
+            case 'trust':
+                trustedKeys = Number(words[0]);
+                break;
+            case 'env':
+                envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
+                break;
+            case 'guard': {
+                const guard = parseGuardRecord(words[1] ?? '', words[0] === '1');
+                if (guard !== undefined)
+                    guards.push(guard);
+                break;
+            }
+            case 'mode':
+                mode = rest.trim();
+                break;
+            case 'halted':
+                halted = parseHaltMark(words[0] ?? '');
+                break;
+            default:
+                break;
+        }
+    }
+    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
+}
+function parseGuardRecord(json, alive) {
+    try {
+        const value = JSON.parse(json);
+        const release = value['release'];
+        const previous = value['previous'];
+        if (typeof release !== 'string' || !RELEASE_ID_PATTERN.test(release))
+            return undefined;
+        return {
+            release,
+            previous: typeof previous === 'string' ? previous : '',
+            pid: Number(value['pid']),
+            deadline: Number(value['deadline']),
+            startedAt: Number(value['startedAt']),
+            alive,
+        };
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/phases/lib/cancellation.js
+/**
+ * A cancelled run (GitHub cancels a step with SIGINT, then SIGTERM 7.5 s later, then kills it 2.5 s
+ * after that): the action turns the signal into an AbortSignal; deploy, rollback and restore stop at their
+ * next safe point and leave the host as safe as a finished run (see deploy.ts and
+ * @titan/rollback/rollback).
+ */
+/** The run was cancelled; `phase` says where the cancellation arrived. */
+class CancelledError extends Error {
+    name = 'CancelledError';
+    phase;
+    constructor(message, phase) {
+        super(message);
+        this.phase = phase;
+    }
+}
+/** How a person reads why the run was cancelled: the signal's name, or `cancelled`. */
+function cancellationCause(signal) {
+    const reason = signal?.reason;
+    if (typeof reason === 'string' && reason !== '')
+        return reason;
+    if (reason instanceof Error && reason.message !== '')
+        return reason.message;
+    return 'cancelled';
+}
+/** Throws CancelledError when `signal` was aborted (a safe point between phases). */
+function throwIfCancelled(signal, phase) {
+    if (signal?.aborted === true) {
+        throw new CancelledError(`The run was cancelled (${cancellationCause(signal)})${phase === undefined ? '' : ` during ${phase}`}.`, phase);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/phases/lib/first-line.js
+/**
+ * The first line of a message, at most 400 characters: what a journal line, a host status or a
+ * warning keeps of an error whose full text the run reports once elsewhere.
+ */
+function firstLine(text) {
+    const line = text.split('\n')[0] ?? '';
+    return line.length > 400 ? `${line.slice(0, 400)}…` : line;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-ending.js
+/**
+ * How a deploy ends when a phase threw. After the confirmation nothing is undone. A run that lost
+ * its lock (the host ended its session) changes nothing more: the host's guard returns by itself.
+ * A cancellation (request.signal): the host ends the work in flight, the run writes its journal
+ * line `cancelled`, starts again what it stopped before the switch, and after the switch leaves the
+ * return to the guard, which acts as soon as the lock is released. A failure after the guard runs
+ * the guard's own plan (guard.ts): before the switch the stopped services start again as they
+ * were, after it the previous release comes back and is verified and the new one is marked bad
+ * (result rolled-back).
+ */
+
+
+
+
+
+
+
+
+/** Sets the run's result, failure and host status for the error a phase threw, returning the host where needed. */
+async function endAfterError(run, error) {
+    const { logger, signal, releaseId } = run;
+    run.ending = true;
+    let failure = error instanceof Error ? error : new Error(String(error));
+    run.failure = failure;
+    run.stoppedIn ??= run.clock.latest;
+    if (failure instanceof StackUnhealthyError)
+        run.verification = failure.report;
+    if (run.confirmed) {
+        logger.error(failure.message);
+        run.result = 'deployed';
+        logger.warning(`Release ${releaseId} was deployed and confirmed; what failed afterwards does not undo it.`);
+        run.failure = undefined;
+    }
+    else if (await run.lockLost()) {
+        failure = run.lock?.lostError() ?? failure;
+        run.failure = failure;
+        logger.error(failure.message);
+        run.hostStatus = 'unknown to this run: the host ended its session; its guard (if one was started) returns the host to a good release by itself';
+    }
+    else if (signal?.aborted === true) {
+        failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${run.stoppedIn ?? 'the deploy'}.`, run.stoppedIn);
+        run.failure = failure;
+        logger.error(failure.message);
+        run.result = 'cancelled';
+        await endCancelled(run);
+    }
+    else {
+        logger.error(failure.message);
+        if (run.guarded)
+            await returnAfterFailure(run);
+        else {
+            run.hostStatus = run.hostChanged
+                ? `unchanged in what runs: release ${run.previous ?? '(none)'} still runs as it did`
+                : 'unchanged: the deploy was refused before it changed anything';
+        }
+    }
+}
+/**
+ * A cancelled run: the host already ended the work in flight (abortWork). The journal line goes
+ * first (a kill may follow within seconds). Before the switch the plan runs now (what was stopped
+ * starts again); after it the guard returns the host as soon as the lock is released.
+ */
+async function endCancelled(run) {
+    const { connection, layout, logger, releaseId, previous } = run;
+    await run.lock?.abortWork();
+    if (!run.guarded) {
+        run.hostStatus = run.hostChanged
+            ? `release ${previous ?? '(none)'} runs as it did: the deploy was cancelled before it changed the running stack`
+            : 'unchanged: the deploy was cancelled before it changed anything';
+        await run.writeJournal();
+        return;
+    }
+    try {
+        const now = await readHostState(connection, layout);
+        if (now.releases.find((r) => r.id === releaseId)?.confirmed === true && now.current === releaseId) {
+            run.result = 'deployed';
+            run.confirmed = true;
+            run.failure = undefined;
+            run.hostStatus = undefined;
+            logger.warning(`Release ${releaseId} was confirmed on the host before the cancellation took effect: it stands.`);
+            await run.writeJournal();
+            return;
+        }
+        run.stackTouched ||= now.current === releaseId && !run.sameRelease;
+        await run.writeJournal();
+        if (run.stackTouched) {
+            run.hostStatus =
+                `the switch to ${releaseId} had happened: the host's guard returns to ${previous ?? 'no release'} (DISARMED) by itself ` +
+                    'as this run releases the deploy lock (journal: reverted-by-guard)';
+            logger.warning(`Cancelled after the switch: ${run.hostStatus}.`);
+            return;
+        }
+        const outcome = await runGuardPlan(connection, layout, releaseId, { by: '', reason: 'cancelled' }, logger);
+        await stopGuard(connection, layout, releaseId);
+        run.hostStatus =
+            outcome === 'restored'
+                ? `release ${previous ?? ''} runs as before: what this deploy had stopped was started again`
+                : `release ${previous ?? '(none)'} runs as before: this deploy had not changed the running stack`;
+        logger.info(`Cancelled before the switch: ${run.hostStatus}.`);
+    }
+    catch (error) {
+        await run.writeJournal();
+        run.hostStatus = `being returned by the host's guard: ${describeError(error)}`;
+        logger.error(`Returning after the cancellation failed: ${describeError(error)}. The guard on the host returns to release ${previous ?? 'none'} by itself once this run releases the lock.`);
+    }
+}
+/** A failure once the guard existed: the guard's own plan runs now, from whatever state the host is in. */
+async function returnAfterFailure(run) {
+    const { connection, layout, logger, request, clock, releaseId, previous, previousView } = run;
+    const reason = firstLine(run.failure?.message ?? 'failed');
+    try {
+        const outcome = await clock.run('rollback', async () => {
+            const done = await runGuardPlan(connection, layout, releaseId, { by: '', reason }, logger);
+            await stopGuard(connection, layout, releaseId);
+            return done;
+        });
+        if (outcome === 'nothing') {
+            // The plan was gone: the release may have been confirmed on the host before the failure.
+            const now = await readHostState(connection, layout);
+            if (now.current === releaseId) {
+                const confirmedThere = now.releases.find((r) => r.id === releaseId)?.confirmed === true;
+                run.hostStatus = `release ${releaseId} is current${confirmedThere ? ' and confirmed on the host' : ''}: it was not returned (the host's guard had nothing to return)`;
+                logger.error(`The deploy failed after the switch, but ${run.hostStatus}.`);
+                return;
+            }
+        }
+        if (outcome === 'restored' || outcome === 'nothing') {
+            run.hostStatus = `release ${previous ?? '(none)'} runs as before${outcome === 'restored' ? ': what this deploy had stopped was started again' : ''}; current is unchanged`;
+            logger.error(`The deploy failed before the switch: ${run.hostStatus}.`);
+            return;
+        }
+        if (previousView === undefined) {
+            run.hostStatus = 'no release runs: this was the first release on this host; its stack was stopped and current removed';
+            logger.error(`Release ${releaseId} was the first on this host: its stack was stopped and current removed. Nothing to return to.`);
+            return;
+        }
+        const back = previousView.manifest.releaseId;
+        const halt = await readHostState(connection, layout).then((s) => s.halted);
+        if (halt !== undefined) {
+            run.hostStatus = `back on release ${back} (DISARMED) without its trading services: the host is halted ${describeHalt(halt)}`;
+            logger.error(`Returned to ${back}, but the host is halted: its trading services stay stopped and it was not verified.`);
+            return;
+        }
+        const report = await clock.run('rollback-verify', () => verifyStack(connection, {
+            appDir: layout.appDir,
+            project: run.project,
+            manifest: previousView.manifest,
+            // A release signed before stack profiles is judged by the profile of the release being left.
+            profile: previousView.manifest.stack ?? run.profile,
+            timeoutMs: request.healthTimeoutSeconds * 1000,
+            logger,
+            ...(request.verifyPollMs !== undefined ? { pollMs: request.verifyPollMs } : {}),
+        }));
+        run.rollbackVerification = report;
+        if (!report.healthy) {
+            run.hostStatus = `back on release ${back}, which does not verify either`;
+            logger.error(`Rolled back to ${back}, but it does not verify either: ${new StackUnhealthyError(report).message}`);
+            return;
+        }
+        run.result = 'rolled-back';
+        run.hostStatus = outcome === 'returned' ? `release ${back} runs again DISARMED and verifies` : `back on release ${back}, verified; ${releaseId} is marked bad`;
+        logger.info(`Rolled back: release ${back} runs again and verifies${outcome === 'reverted' ? `; ${releaseId} is marked bad` : ''}.`);
+    }
+    catch (error) {
+        if (await run.lockLost()) {
+            run.hostStatus = 'unknown to this run: the host ended its session while it returned; its guard returns the host by itself';
+            return;
+        }
+        run.hostStatus = `unknown: returning failed (${describeError(error)}); the guard on the host returns to ${previous ?? 'no release'} by itself once the lock is released`;
+        logger.error(`Returning to release ${previous ?? 'none'} failed: ${describeError(error)}. The guard on the host still returns by itself once this run releases the lock; check the host.`);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-control.js
+
+
+
+const COMPOSE_TIMEOUT_MS = 10 * 60_000;
+/** Stops services group after group (each group's services together), in the order given. */
+async function stopServices(connection, target, groups, logger) {
+    const stopped = [];
+    for (const group of groups) {
+        if (group.length === 0)
+            continue;
+        logger.info(`Stopping ${group.join(', ')}`);
+        await connection.run(compose_command_composeArgv(target, ['stop', ...group]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+        stopped.push(...group);
+    }
+    return stopped;
+}
+/** Starts services that exist (stopped) again, as they were. */
+async function startServices(connection, target, services, logger) {
+    if (services.length === 0)
+        return;
+    logger.info(`Starting ${services.join(', ')} again`);
+    await connection.run(composeArgv(target, ['start', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+/**
+ * `up -d --remove-orphans`: creates what is missing, recreates services whose definition or image
+ * changed, starts stopped ones, and removes containers of services the release no longer has.
+ */
+async function upStack(connection, target, logger) {
+    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode})`);
+    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--remove-orphans']), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+/** `up -d --no-deps <services>`: only these services (a first postgres before migrations). */
+async function upServices(connection, target, services, logger) {
+    logger.info(`docker compose up -d --no-deps ${services.join(' ')}`);
+    await connection.run(compose_command_composeArgv(target, ['up', '-d', '--no-deps', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+/** `restart <services>`: stop and start, so bind mounts are resolved through `current` again. */
+async function restartServices(connection, target, services, logger) {
+    if (services.length === 0)
+        return;
+    logger.info(`Restarting ${services.join(', ')} (their mounted configuration changed)`);
+    await connection.run(compose_command_composeArgv(target, ['restart', ...services]), { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'debug' });
+}
+/** `up -d --no-deps --remove-orphans` of every service but `held` (an operator's halt keeps those stopped). */
+async function upStackExcept(connection, target, held, logger) {
+    for (const service of held) {
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
+    }
+    logger.info(`docker compose up -d --remove-orphans (project ${target.project}, TITAN_MODE=${target.mode}), all but ${held.join(', ')}`);
+    await host_script_runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...compose_command_composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/journal.js
+
+const WORD = /^[a-z][a-z-]*$/;
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+/**
+ * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
+ * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
+ */
+function journalLine(entry) {
+    const { time, action, result, ...rest } = entry;
+    return JSON.stringify({ time, action, result, ...rest });
+}
+async function appendJournal(connection, layout, entry) {
+    const { time, action, result, ...rest } = entry;
+    if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
+        throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
+    }
+    const fields = JSON.stringify(rest).slice(1, -1);
+    if (fields.includes('\n'))
+        throw new Error('a journal line must be one line');
+    await host_script_runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
+}
+/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
+function parseJournal(text) {
+    const entries = [];
+    for (const line of text.split('\n')) {
+        if (line.trim() === '')
+            continue;
+        try {
+            const value = JSON.parse(line);
+            if (value !== null && typeof value === 'object' && !Array.isArray(value))
+                entries.push(value);
+        }
+        catch {
+            // a torn line is skipped, not fatal
+        }
+    }
+    return entries;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migrations.js
+
+
+
+
+
+
+const MIGRATIONS_TABLE = '_titan_migrations';
+/** The stack profile's database as a migration target. */
+function databaseTarget(profile) {
+    return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
+}
+class MigrationFailedError extends Error {
+    name = 'MigrationFailedError';
+    file;
+    constructor(file, detail, options) {
+        super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
+        this.file = file;
+    }
+}
+/**
+ * The project has no running postgres container (its stack was stopped or taken down, or the host
+ * restarted without it): the caller starts postgres of the release `current` points at, then reads
+ * again.
+ */
+class DatabaseNotRunningError extends Error {
+    name = 'DatabaseNotRunningError';
+}
+/**
+ * Waits for the project's postgres (a container that is starting), returns what was applied.
+ * Throws DatabaseNotRunningError at once when the project has no running postgres container.
+ */
+async function readAppliedMigrations(connection, project, options) {
+    const db = options.database;
+    let stdout;
+    try {
+        ({ stdout } = await host_script_runHostScript(connection, null, 'titan-read-migrations', [project, db.service, db.user, db.database, MIGRATIONS_TABLE, String(options.waitSeconds)], {
+            timeoutMs: (options.waitSeconds + 120) * 1000,
+        }));
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_DATABASE) {
+            const said = error.stderrTail.trim().split('\n').pop() ?? '';
+            const what = said === '' ? `project ${project} has no running ${db.service} container` : said;
+            throw new DatabaseNotRunningError(`${what.charAt(0).toUpperCase()}${what.slice(1)} on ${connection.host}.`, { cause: error });
+        }
+        throw error;
+    }
+    return recordsOf(stdout, 'applied').flatMap(([file, sha256]) => (file !== undefined && sha256 !== undefined ? [{ file, sha256 }] : []));
+}
+const WORK_TOKEN_PATTERN = /^[0-9a-f]{8,64}$/;
+/** Applies one migration (file from the host's verified release folder) and records it, in one transaction. */
+async function applyMigration(connection, target, request, logger) {
+    const db = request.database;
+    const { migration, work } = request;
+    if (!WORK_TOKEN_PATTERN.test(work.token))
+        throw new Error(`Work token ${JSON.stringify(work.token)} is not hex.`);
+    const started = performance.now();
+    try {
+        await host_script_runHostScript(connection, null, 'titan-apply-migration', [
+            `${request.releaseDir}/${migration.path}`, migration.file, migration.sha256, request.releaseId, db.service, db.user, db.database, MIGRATIONS_TABLE,
+            workRecord(work.stateDir, work.token, 'migration'), `titan-migration-${work.token}`,
+            ...compose_command_composeArgv(target, []),
+        ], { timeoutMs: 30 * 60_000 });
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError)
+            throw new MigrationFailedError(migration.file, error.stderrTail.trim() || error.message, { cause: error });
+        throw error;
+    }
+    const ms = Math.round(performance.now() - started);
+    logger.info(`Applied ${migration.file} in ${(ms / 1000).toFixed(2)} s`);
+    return ms;
+}
+
+;// CONCATENATED MODULE: ../packages/phases/lib/phase-clock.js
+/** The value of background work, or its error thrown (for the phase that needs it). */
+function settled(result) {
+    if (result === undefined)
+        throw new Error('background work that was never started');
+    if (result.ok)
+        return result.value;
+    throw result.error;
+}
+class PhaseClock {
+    #origin;
+    #logger;
+    #records = [];
+    #current;
+    constructor(logger, origin = performance.now()) {
+        this.#logger = logger;
+        this.#origin = origin;
+    }
+    /** Runs one phase inside a log group and records how long it took and how it ended. */
+    async run(name, work) {
+        const start = performance.now();
+        let outcome = 'failed';
+        this.#current = name;
+        try {
+            const value = await this.#logger.group(name, work);
+            outcome = 'ok';
+            return value;
+        }
+        finally {
+            if (this.#current === name)
+                this.#current = undefined;
+            this.#records.push({
+                name,
+                startedAtMs: Math.round(start - this.#origin),
+                durationMs: Math.round(performance.now() - start),
+                outcome,
+            });
+        }
+    }
+    /**
+     * Starts work that runs alongside the next phases (no log group of its own). The returned promise
+     * never rejects: it settles to the value or the error, for the phase that needs it.
+     */
+    background(name, work) {
+        const start = performance.now();
+        const record = (outcome) => {
+            this.#records.push({ name, startedAtMs: Math.round(start - this.#origin), durationMs: Math.round(performance.now() - start), outcome, background: true });
+        };
+        return work().then((value) => {
+            record('ok');
+            return { ok: true, value };
+        }, (error) => {
+            record('failed');
+            return { ok: false, error };
+        });
+    }
+    /** Records a phase that did not need to run. */
+    skip(name) {
+        this.#records.push({ name, startedAtMs: Math.round(performance.now() - this.#origin), durationMs: 0, outcome: 'skipped' });
+    }
+    /** The phase running now, if any (a cancellation says where it arrived). */
+    get current() {
+        return this.#current;
+    }
+    /** The last phase that ran or runs (where a run stood when something arrived between phases). */
+    get latest() {
+        return this.#current ?? this.#records.filter((r) => r.outcome !== 'skipped' && !r.background).at(-1)?.name;
+    }
+    get records() {
+        return this.#records;
+    }
+    elapsedMs() {
+        return Math.round(performance.now() - this.#origin);
+    }
+    /** Phase name -> milliseconds (a phase run twice adds up). */
+    durations() {
+        const out = {};
+        for (const r of this.#records)
+            if (r.outcome !== 'skipped')
+                out[r.name] = (out[r.name] ?? 0) + r.durationMs;
+        return out;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-run.js
+
+
+
+
+
+
+
+/** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
+const REVERT_MODE = 'DISARMED';
+class DeployRun {
+    connection;
+    request;
+    layout;
+    project;
+    logger;
+    signal;
+    manifest;
+    releaseId;
+    /** The new release's stack profile (readLocalBundle refused a bundle without one). */
+    profile;
+    database;
+    startedAt = new Date();
+    clock;
+    nextView;
+    journalFields;
+    lock;
+    /** The release `current` pointed at (after any recovery). */
+    previous;
+    previousView;
+    hostChanged = false;
+    reusedRelease = false;
+    plan;
+    migrations = { alreadyApplied: 0, applied: [], pending: [] };
+    verification;
+    rollbackVerification;
+    removedReleases = [];
+    recovered;
+    result = 'failed';
+    failure;
+    hostStatus;
+    stoppedIn;
+    /** The guard phase began: from here on the host has a return plan for this release. */
+    guarded = false;
+    /** The running stack was touched past the point of a plain restore: switched, or (same release) started again. */
+    stackTouched = false;
+    sameRelease = false;
+    confirmed = false;
+    journalWritten = false;
+    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
+    ending = false;
+    /** The halt mark this deploy lifts (lift-halt), by its nonce. */
+    lifting;
+    constructor(connection, request) {
+        this.connection = connection;
+        this.request = request;
+        this.layout = request.layout;
+        this.project = request.project;
+        this.logger = request.logger;
+        this.signal = request.signal;
+        this.manifest = request.bundle.manifest;
+        this.releaseId = this.manifest.releaseId;
+        this.profile = stackProfileOf(this.manifest);
+        this.database = databaseTarget(this.profile);
+        this.clock = new PhaseClock(this.logger);
+        this.nextView = { manifest: this.manifest, compose: request.bundle.compose };
+        this.journalFields = { actor: request.actor, runUrl: request.runUrl, action: 'deploy' };
+    }
+    /** The lock this run holds (from the lock phase on). */
+    get heldLock() {
+        if (this.lock === undefined)
+            throw new Error('The deploy lock is not held yet.');
+        return this.lock;
+    }
+    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
+    cancel = () => {
+        this.stoppedIn ??= this.clock.latest;
+        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!this.ending)
+            void this.lock?.abortWork();
+    };
+    /** A safe point: cancelled runs stop here. */
+    checkpoint() {
+        throwIfCancelled(this.signal, this.stoppedIn ?? this.clock.latest);
+    }
+    /** True when the host ended this run's lock (or its connection): nothing more may be changed. */
+    async lockLost() {
+        const lock = this.lock;
+        if (lock === undefined)
+            return false;
+        // The lock channel's end may still be on its way when a command of the same session failed first.
+        for (let i = 0; i < 5 && lock.held && !this.connection.closed; i += 1)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        return !lock.held || this.connection.closed;
+    }
+    /** The run's journal line: for a run that changed the host, or was cancelled (one O_APPEND write). */
+    async writeJournal() {
+        this.journalWritten = true;
+        // A cancelled run leaves its line even when it was still waiting for the lock.
+        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
+            return;
+        if (this.result !== 'cancelled' && (this.lock === undefined || !this.hostChanged))
+            return;
+        const entry = {
+            time: new Date().toISOString(),
+            action: 'deploy',
+            result: this.result,
+            release: this.releaseId,
+            previous: this.previous ?? null,
+            mode: this.request.mode,
+            actor: this.request.actor,
+            runUrl: this.request.runUrl,
+            phases: this.clock.durations(),
+            ...(this.result !== 'deployed' && this.stoppedIn !== undefined ? { phase: this.stoppedIn } : {}),
+            ...(this.failure !== undefined ? { reason: firstLine(this.failure.message) } : {}),
+        };
+        await appendJournal(this.connection, this.layout, entry).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
+    }
+    outcome() {
+        return {
+            result: this.result,
+            releaseId: this.releaseId,
+            previousReleaseId: this.previous,
+            mode: this.request.mode,
+            hostChanged: this.hostChanged,
+            reusedRelease: this.reusedRelease,
+            phases: this.clock.records,
+            plan: this.plan,
+            migrations: this.migrations,
+            verification: this.verification,
+            rollbackVerification: this.rollbackVerification,
+            removedReleases: this.removedReleases,
+            recovered: this.recovered,
+            hostStatus: this.hostStatus,
+            stoppedIn: this.result === 'deployed' ? undefined : this.stoppedIn,
+            error: this.failure,
+            startedAt: this.startedAt.toISOString(),
+            durationMs: this.clock.elapsedMs(),
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/stop-before-switch.js
+const RECREATING = new Set(['image', 'definition', 'mode']);
+function stopsBeforeSwitch(plan, pendingMigrations) {
+    const groups = plan.stopBeforeSwitch;
+    const [only] = groups;
+    if (pendingMigrations > 0 || groups.length !== 1 || only === undefined)
+        return { groups, recreatedAtStart: [] };
+    const recreated = only.every((service) => plan.services.find((s) => s.service === service)?.reasons.some((r) => RECREATING.has(r)) === true);
+    return recreated ? { groups: [], recreatedAtStart: only } : { groups, recreatedAtStart: [] };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-guard.js
+/**
+ * The phases of a deploy that begin to change what runs:
+ *  guard  start the commit-confirmed guard on the host: from here until confirm the host returns
+ *         by itself if this run is gone (killed, cancelled, frozen, cut off)
+ *  stop   the Titan services that change, in order (only those a pending migration needs stopped
+ *         before the switch; the others keep running until Compose recreates them at the start)
+ * Nothing of the running stack changes before the guard stands.
+ */
+
+
+
+
+
+
+
+/** guard, then stop. Returns the running release's compose target (undefined on a fresh host). */
+async function guardAndStop(run, read, plan, pending) {
+    const { connection, layout, logger, request, clock, project } = run;
+    run.checkpoint();
+    await checkNoNewHalt(connection, layout, run.lifting, 'before anything of the running stack changed: nothing was stopped or started');
+    await clock.run('guard', async () => {
+        run.heldLock.assertHeld();
+        run.hostChanged = true;
+        run.guarded = true;
+        await startGuard(connection, layout, { confirmTimeoutSeconds: request.confirmTimeoutSeconds, plan: guardPlanFor(run, plan) }, logger);
+    });
+    const previousView = run.previousView;
+    const runningTarget = previousView === undefined ? undefined : currentTarget(layout, project, previousView.manifest.compose, read.previousMode ?? REVERT_MODE);
+    const stops = stopsBeforeSwitch(plan, pending.length);
+    if (stops.recreatedAtStart.length > 0)
+        logger.info(`No migration is pending: ${stops.recreatedAtStart.join(', ')} keep running until Compose recreates them at the start.`);
+    run.checkpoint();
+    if (runningTarget !== undefined && stops.groups.length > 0) {
+        await clock.run('stop', async () => {
+            run.heldLock.assertHeld();
+            return stopServices(connection, runningTarget, stops.groups, logger);
+        });
+    }
+    else {
+        clock.skip('stop');
+    }
+    return runningTarget;
+}
+/** What the host's guard does without this run: stop what changed, bring the previous release back DISARMED. */
+function guardPlanFor(run, plan) {
+    return {
+        project: run.project,
+        release: run.releaseId,
+        previous: run.previousView?.manifest.releaseId,
+        previousComposeFiles: run.previousView?.manifest.compose ?? [],
+        stopServices: plan.stopBeforeRevert,
+        mode: REVERT_MODE,
+        heldServices: tradingServices(run.profile),
+        journalFields: run.journalFields,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
+class DeployLockBusyError extends Error {
+    name = 'DeployLockBusyError';
+    holder;
+    constructor(host, waitedSeconds, holder) {
+        const who = holder === undefined
+            ? 'a deploy whose holder file could not be read'
+            : `${holder.runUrl !== undefined && holder.runUrl !== '' ? holder.runUrl : 'a run without a URL'} ` +
+                `(release ${holder.release ?? 'unknown'}, actor ${holder.actor ?? 'unknown'}, since ${holder.since ?? 'unknown'}, host pid ${holder.pid ?? 'unknown'})`;
+        super(`The deploy lock on ${host} is held by ${who}; waited ${waitedSeconds} s (lock-timeout). ` +
+            'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
+            'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.');
+        this.holder = holder;
+    }
+}
+class DeployLockLostError extends Error {
+    name = 'DeployLockLostError';
+}
+/** Reads the holder file (who holds the lock now); undefined when there is none or it is unreadable. */
+async function readLockHolder(connection, layout) {
+    try {
+        const result = await connection.run(['cat', layout.lockHolderFile], { timeoutMs: 15_000, logOutput: 'none' });
+        return parseLockHolder(result.stdout);
+    }
+    catch {
+        return undefined;
+    }
+}
+function parseLockHolder(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        const record = value;
+        const str = (key) => (typeof record[key] === 'string' ? record[key] : undefined);
+        const out = {};
+        if (typeof record['pid'] === 'number')
+            out.pid = record['pid'];
+        if (typeof record['heartbeatTimeout'] === 'number')
+            out.heartbeatTimeout = record['heartbeatTimeout'];
+        const since = str('since');
+        if (since !== undefined)
+            out.since = since;
+        const runUrl = str('runUrl');
+        if (runUrl !== undefined)
+            out.runUrl = runUrl;
+        const release = str('release');
+        if (release !== undefined)
+            out.release = release;
+        const actor = str('actor');
+        if (actor !== undefined)
+            out.actor = actor;
+        return out;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/deploy-lock.js
+/**
+ * The deploy lock: held as long as the deploy is ALIVE, not as long as a TCP session.
+ *
+ * One long-running command of the deploy's SSH connection holds the host's flock and watches the
+ * deploy (scripts/deploy-lock.sh): the runner sends it a heartbeat every few seconds on its standard
+ * input. When heartbeats stop for heartbeat-timeout seconds (a frozen runner, a hung VM, a network
+ * cut without a FIN) or the session ends without a release (a killed runner), the host ends
+ * everything the deploy started (its other commands, its in-container work), ends the SSH connection
+ * and frees the lock; the guard the deploy started, if any, then returns the host to a good release.
+ *
+ * A second deploy waits up to its lock timeout, then fails naming the holder. A holder whose own
+ * watchdog stopped heartbeating and still holds the lock is ended by whoever waits for it.
+ * `abortWork()` (a cancelled run) ends the deploy's in-flight work on the host while keeping the lock.
+ */
+
+
+
+
+
+
+
+/** heartbeat-timeout when none is given: well under the default confirm-timeout (300 s). */
+const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
+/** Takes the deploy lock, waiting up to `timeoutSeconds` for another deploy to finish. */
+async function acquireDeployLock(connection, options) {
+    const { layout, holder, timeoutSeconds, logger } = options;
+    const heartbeatTimeout = options.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
+    const token = (0,external_node_crypto_.randomBytes)(12).toString('hex');
+    const started = performance.now();
+    const stdin = new external_node_stream_.PassThrough();
+    let markAcquired = () => undefined;
+    const acquired = new Promise((resolve) => {
+        markAcquired = resolve;
+    });
+    let markAborted = () => undefined;
+    let lostReason;
+    const waiting = new AbortController();
+    const onCancel = () => waiting.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    const running = host_script_runHostScript(connection, layout, 'titan-deploy-lock', [JSON.stringify(holder), String(timeoutSeconds), String(heartbeatTimeout), token], {
+        stdin,
+        timeoutMs: 0,
+        signal: waiting.signal,
+        captureStdout: false,
+        logOutput: 'none',
+        onStdoutLine: (line) => {
+            const record = parseRecord(line);
+            if (record?.kind === 'lock-acquired')
+                markAcquired();
+            else if (record?.kind === 'lock-aborted')
+                markAborted();
+            else if (record?.kind === 'lock-lost')
+                lostReason = record.values[0] ?? 'the host ended the lock';
+        },
+        // The host says why a lock it waited for became free (a holder silent for too long, ended).
+        onStderrLine: (line) => {
+            const record = parseRecord(line);
+            if (record?.kind !== 'stale-holder-ended')
+                return;
+            const [group, age, beat] = record.values;
+            logger.warning(`${connection.host}: the deploy lock's holder (process group ${group}) sent no heartbeat for ${age} s, more than twice its heartbeat-timeout of ${beat} s: ending it.`);
+        },
+    });
+    let ended = false;
+    let endError;
+    const finished = running.then(() => {
+        ended = true;
+    }, (error) => {
+        ended = true;
+        endError = error;
+    });
+    await Promise.race([acquired, finished]);
+    options.signal?.removeEventListener('abort', onCancel);
+    if (ended) {
+        stdin.end();
+        if (endError instanceof CommandFailedError && endError.exitCode === EXIT_LOCK_BUSY) {
+            throw new DeployLockBusyError(connection.host, timeoutSeconds, await readLockHolder(connection, layout));
+        }
+        if (options.signal?.aborted === true) {
+            const reason = options.signal.reason;
+            throw reason instanceof Error ? reason : new Error(`Cancelled while waiting for the deploy lock on ${connection.host}; nothing was changed.`);
+        }
+        if (endError instanceof CommandFailedError) {
+            throw new Error(`Could not take the deploy lock ${layout.lockFile} on ${connection.host}: the lock holder exited with status ${endError.exitCode}. ` +
+                `Check that ${layout.appDir} exists and is writable by ${connection.username} (action-provision lays it out).\n${endError.stderrTail}`, { cause: endError });
+        }
+        throw endError instanceof Error ? endError : new Error(`The deploy lock holder ended before taking the lock on ${connection.host}.`);
+    }
+    const waitedMs = Math.round(performance.now() - started);
+    logger.info(`Took the deploy lock ${layout.lockFile} after ${(waitedMs / 1000).toFixed(1)} s (heartbeat-timeout ${heartbeatTimeout} s).`);
+    let released = false;
+    const intervalMs = Math.max(500, Math.min(10_000, (heartbeatTimeout * 1000) / 4));
+    // A runner that finds it could not send a heartbeat for longer than heartbeat-timeout (it was
+    // frozen: a stopped process, a suspended VM) knows the host has ended its deploy: it holds the
+    // lock no more, whatever it hears next, and must change nothing. Whichever it learns first (its
+    // own timer, or the connection the host cut), the silence is measured up to that moment.
+    let lastBeat = performance.now();
+    let silence;
+    const noteSilence = () => {
+        const gapMs = performance.now() - lastBeat;
+        if (silence === undefined && gapMs > heartbeatTimeout * 1000) {
+            silence = `this runner sent no heartbeat for ${Math.round(gapMs / 1000)} s (heartbeat-timeout ${heartbeatTimeout} s: the process or its machine was frozen), so the host has ended its deploy`;
+        }
+    };
+    const heartbeat = setInterval(() => {
+        noteSilence();
+        if (ended || silence !== undefined) {
+            clearInterval(heartbeat);
+            return;
+        }
+        lastBeat = performance.now();
+        stdin.write('beat\n');
+    }, intervalMs);
+    heartbeat.unref();
+    void finished.then(() => {
+        if (!released)
+            noteSilence();
+        clearInterval(heartbeat);
+    });
+    let aborting;
+    const lostError = () => {
+        if (ended && !released)
+            noteSilence();
+        return new DeployLockLostError(`This run lost the deploy lock on ${connection.host}: ${lostReason ?? silence ?? (endError instanceof Error ? endError.message : 'its holder on the host ended')}. ` +
+            'The host ended this session and everything it had started there; the guard this deploy started (if any) returns the host to a good release by itself. ' +
+            `This run changed nothing more. Check the host (${layout.journal}) before deploying again.`);
+    };
+    return {
+        acquiredAt: new Date(),
+        waitedMs,
+        token,
+        get held() {
+            return !ended && silence === undefined;
+        },
+        get lostReason() {
+            return lostReason;
+        },
+        lostError,
+        assertHeld() {
+            if ((ended || silence !== undefined) && !released)
+                throw lostError();
+        },
+        abortWork() {
+            aborting ??= (async () => {
+                if (ended || released || silence !== undefined)
+                    return;
+                const done = new Promise((resolve) => {
+                    markAborted = resolve;
+                });
+                stdin.write('abort\n');
+                await Promise.race([done, finished, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+            })();
+            return aborting;
+        },
+        async release() {
+            if (released)
+                return;
+            released = true;
+            clearInterval(heartbeat);
+            if (!ended && silence === undefined)
+                stdin.write('release\n');
+            stdin.end();
+            const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+            await Promise.race([finished, timer]);
+            if (!ended)
+                logger.warning(`The deploy lock holder on ${connection.host} did not exit within 10 s of being released; it goes with the connection.`);
+            else
+                logger.debug('released the deploy lock');
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/image-pull.js
+
+
+
+/** `repository@sha256:...` of every image, sorted by service. */
+function imageReferences(images) {
+    return Object.keys(images)
+        .sort()
+        .map((service) => {
+        const image = images[service];
+        if (image === undefined || !IMAGE_REPOSITORY_PATTERN.test(image.image) || !IMAGE_DIGEST_PATTERN.test(image.digest)) {
+            throw new Error(`The image of ${service} is not a repository pinned by digest.`);
+        }
+        return pinnedImageReference(image.image, image.digest);
+    });
+}
+/** The references the host's engine does not have (read-only). */
+async function findMissingImages(connection, references) {
+    const { stdout } = await host_script_runHostScript(connection, null, 'titan-missing-images', references, { timeoutMs: 5 * 60_000 });
+    return recordsOf(stdout, 'missing').flatMap((values) => values.slice(0, 1));
+}
+async function pullImages(connection, references, logger) {
+    if (references.length === 0)
+        return;
+    try {
+        await host_script_runHostScript(connection, null, 'titan-pull-images', references, { timeoutMs: 30 * 60_000 });
+    }
+    catch (error) {
+        throw new Error(`Pulling the release's images by digest failed on ${connection.host}; nothing was stopped. ` +
+            `Check that the registry is reachable from the host and still holds every digest the release pins.\n${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    logger.info(`Pulled ${references.length} image(s) by digest.`);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/migration-files.js
+/**
+ * The one rule for the files of a migrations folder, which gatekeeper, sign and the host apply alike:
+ * only `.sql` files named `NNNN_description.sql`, directly in the folder, numbered consecutively
+ * from 0001, each number once. A gap or a repeat means a file went missing or two branches
+ * collided, which deploy must not discover on the host.
+ */
+const MIGRATION_NAME_PATTERN = /^(\d{4})_[A-Za-z0-9][A-Za-z0-9._-]*\.sql$/;
+/** The number of a migration file name, or undefined when the name is not one. */
+function migrationNumber(name) {
+    const match = MIGRATION_NAME_PATTERN.exec(name);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+/** Every problem of the folder's entries, in name order. */
+function migrationFileProblems(entries) {
+    const problems = [];
+    let expected = 1;
+    let previous;
+    for (const { name, isFile } of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const number = isFile ? migrationNumber(name) : undefined;
+        if (number === undefined) {
+            problems.push({
+                name,
+                message: isFile ? `${name} is not a migration named NNNN_name.sql` : `${name} is a folder; migrations are the .sql files directly in the migrations folder`,
+                fix: 'Rename it NNNN_short_name.sql with the next free number, or move it out of the migrations folder',
+            });
+            continue;
+        }
+        if (previous !== undefined && number === previous.number) {
+            problems.push({
+                name,
+                message: `${name} has the same number as ${previous.name}`,
+                fix: `Renumber ${name} to ${pad(expected)} (the next free number), unless ${previous.name} is not yet released and should be renumbered instead`,
+            });
+            continue;
+        }
+        if (number !== expected) {
+            const missing = expected === number - 1 ? pad(expected) : `${pad(expected)}-${pad(number - 1)}`;
+            problems.push({
+                name,
+                message: previous === undefined ? `The first migration is ${name}; numbering starts at 0001` : `${name} follows ${previous.name}: ${missing} is missing`,
+                fix: `Number migrations consecutively: rename ${name} to ${pad(expected)}_${name.slice(5)}`,
+            });
+        }
+        expected = number + 1;
+        previous = { name, number };
+    }
+    return problems;
+}
+function pad(n) {
+    return String(n).padStart(4, '0');
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migration-plan.js
+/**
+ * Which migrations a release still has to apply, and whether the database's history agrees with the
+ * release: a migration that was applied but whose file is now different (or gone) is drift, and a
+ * deploy refuses it before anything stops. Pure: the applied list comes from the database, the
+ * release's list from its manifest.
+ */
+
+
+/** The bundle folder migrations are shipped in (examples/titan: `migrations`). */
+const MIGRATIONS_FOLDER = 'migrations';
+/** The release's migrations, in order (the manifest lists files sorted by path). */
+function releaseMigrations(manifest, folder = MIGRATIONS_FOLDER) {
+    return manifest.files
+        .filter((f) => external_node_path_.posix.dirname(f.path) === folder && MIGRATION_NAME_PATTERN.test(external_node_path_.posix.basename(f.path)))
+        .map((f) => ({ file: external_node_path_.posix.basename(f.path), path: f.path, sha256: f.sha256 }))
+        .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+}
+function planMigrations(applied, release) {
+    const byFile = new Map(release.map((m) => [m.file, m]));
+    const appliedFiles = new Set(applied.map((a) => a.file));
+    const drift = [];
+    for (const a of applied) {
+        const file = byFile.get(a.file);
+        if (file === undefined || file.sha256 !== a.sha256)
+            drift.push({ file: a.file, appliedSha256: a.sha256, releaseSha256: file?.sha256 });
+    }
+    return {
+        pending: release.filter((m) => !appliedFiles.has(m.file)),
+        alreadyApplied: applied.length,
+        drift,
+    };
+}
+/** What a person reads when drift stops a deploy. */
+function describeDrift(drift) {
+    return drift
+        .map((d) => d.releaseSha256 === undefined
+        ? `${d.file} was applied (sha256 ${d.appliedSha256.slice(0, 12)}…) but the release no longer ships it`
+        : `${d.file} was applied with sha256 ${d.appliedSha256.slice(0, 12)}… but the release's file has sha256 ${d.releaseSha256.slice(0, 12)}…`)
+        .join('; ');
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-errors.js
+/**
+ * Why a deploy stopped, each naming what is wrong and what to do. None carries a secret.
+ */
+/** The host is not ready for a deploy (not provisioned, no trusted key, production values missing or readable by others). */
+class HostNotReadyError extends Error {
+    name = 'HostNotReadyError';
+}
+/** A migration the database already applied differs from (or is missing in) the release. */
+class MigrationDriftError extends Error {
+    name = 'MigrationDriftError';
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/host-inspection.js
+/**
+ * The inspect phase of a deploy, and of a plan: the host read under the lock (readHostState), held
+ * to what a deploy needs before it changes anything: a trusted release key, a private production
+ * values file, a `current` that is a release folder, and no operator's halt unless the run lifts it.
+ * A deploy throws the first problem; a plan (problems) lists every one at once.
+ */
+
+
+
+/** Reads the host and refuses one that is not ready, or halted without lift-halt. */
+async function inspectHost(connection, layout, options) {
+    const state = await readHostState(connection, layout);
+    const [problem] = hostProblems(state, layout, connection.host);
+    if (problem !== undefined)
+        throw new HostNotReadyError(problem);
+    if (state.halted === undefined)
+        return { state, lifting: undefined };
+    if (!options.liftHalt)
+        throw new HostHaltedError(haltRefusal(state, connection.host), state.halted);
+    options.logger.warning(`The host is halted ${describeHalt(state.halted)}; this deploy lifts the halt (lift-halt: true) when it starts the stack.`);
+    return { state, lifting: state.halted.nonce };
+}
+/** Why a halted host is refused (without lift-halt). */
+function haltRefusal(state, host) {
+    const how = state.halted === undefined ? '' : ` ${describeHalt(state.halted)}`;
+    return (`The host ${host} is halted${how}. Nothing was changed: a deploy never starts trading on a halted host by itself. ` +
+        'Deploy with lift-halt: true to deploy and lift the halt, or run action-rollback with mode restart or rollback.');
+}
+/** Everything that keeps the host from taking a deploy, each with what to do (empty: ready). */
+function hostProblems(state, layout, host) {
+    const problems = [];
+    if (state.trustedKeys === 0) {
+        problems.push(`The host ${host} has no trusted release key in ${layout.trustDir}, so it cannot verify any release and none is deployed. ` +
+            `Provision it: put the release public key PEM in ${layout.trustDir}/ (action-provision does this), then deploy again.`);
+    }
+    if (!state.envFile.present) {
+        problems.push(`The host ${host} has no production values file ${layout.envFile}. Create it on the host from production.env.template ` +
+            '(mode 0600, owned by the deploy user); deploys never upload it.');
+    }
+    else if ((state.envFile.mode & 0o077) !== 0) {
+        problems.push(`${layout.envFile} on ${host} is readable by others (mode ${state.envFile.mode.toString(8)}). Run chmod 600 on it, then deploy again.`);
+    }
+    if (state.strayCurrent !== undefined) {
+        problems.push(`${layout.current} on ${host} points at ${JSON.stringify(state.strayCurrent)}, not at a release folder (releases/<id>). Fix it by hand before deploying.`);
+    }
+    return problems;
+}
+/** state/mode as a mode, when it is one. */
+function recordedMode(state) {
+    return state.mode === 'ARMED' || state.mode === 'DISARMED' ? state.mode : undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/compose-model.js
+/**
+ * The compose model of a release: what each compose service is made of, as far as deciding "did it
+ * change?" needs: its definition in every compose file (in -f order) and the release files it reads
+ * through bind mounts or env_file (paths relative to the project directory, which is the release
+ * folder); the top-level sections; the secrets its services read as files. Read from a bundle on
+ * the runner (local-bundle.ts) or from a release folder on the host (packages/deploy release-view).
+ * Sign reads the same services and local paths from the release source (release-source.ts).
+ */
+
+
+
+
+function compose_model_isMapping(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** The compose files whose definitions make the model: all but the digest override (images come from the manifest). */
+function definitionFiles(manifest) {
+    return manifest.compose.filter((f) => f !== manifest_DIGEST_OVERRIDE_FILE);
+}
+/** Reads the compose files (name -> text), in -f order, leaving out files not given. */
+function readComposeView(files) {
+    const sections = new Map();
+    const topLevel = [];
+    const documents = [];
+    for (const file of files) {
+        const doc = (0,dist/* parse */.qg)(file.text, { merge: true, uniqueKeys: false });
+        documents.push(doc);
+        if (!compose_model_isMapping(doc))
+            continue;
+        const { services, ...rest } = doc;
+        topLevel.push({ file: file.name, rest });
+        if (!compose_model_isMapping(services))
+            continue;
+        for (const [name, section] of Object.entries(services)) {
+            const list = sections.get(name) ?? [];
+            list.push({ file: file.name, section });
+            sections.set(name, list);
+        }
+    }
+    const services = new Map();
+    for (const [name, list] of sections) {
+        const definition = JSON.stringify(list);
+        const paths = new Set();
+        for (const entry of list) {
+            for (const local of localPathsOf(name, entry.section))
+                if (local.path !== undefined)
+                    paths.add(local.path);
+        }
+        services.set(name, { definition, releasePaths: [...paths].sort(), usesMode: definition.includes('TITAN_MODE') });
+    }
+    return { services, topLevel: JSON.stringify(topLevel), secrets: stackSecretsOf(documents) };
+}
+/** The services a compose document defines, in its order. */
+function composeServiceNames(document) {
+    const services = compose_model_isMapping(document) ? document['services'] : undefined;
+    return compose_model_isMapping(services) ? Object.keys(services) : [];
+}
+/** Every local path the services of a compose document use. */
+function composeLocalPaths(document) {
+    const services = compose_model_isMapping(document) ? document['services'] : undefined;
+    if (!compose_model_isMapping(services))
+        return [];
+    return Object.entries(services).flatMap(([service, section]) => localPathsOf(service, section));
+}
+function localPathsOf(service, section) {
+    if (!compose_model_isMapping(section))
+        return [];
+    const out = [];
+    const add = (written) => {
+        // Absolute, home-relative and interpolated paths are not the release's files.
+        if (written.startsWith('/') || written.startsWith('~') || written.includes('$'))
+            return;
+        const normalized = external_node_path_.posix.normalize(written).replace(/\/+$/, '');
+        const leaves = normalized === '..' || normalized.startsWith('../');
+        out.push({ service, written, path: leaves ? undefined : normalized === '.' ? '' : normalized });
+    };
+    const volumes = section['volumes'];
+    if (Array.isArray(volumes)) {
+        for (const volume of volumes) {
+            if (typeof volume === 'string') {
+                const source = volume.split(':')[0] ?? '';
+                // A named volume has no "." or "/" at the start; a relative bind mount starts with "." (./x, ../x).
+                if (source.startsWith('.'))
+                    add(source);
+            }
+            else if (compose_model_isMapping(volume) && volume['type'] === 'bind' && typeof volume['source'] === 'string') {
+                add(volume['source']);
+            }
+        }
+    }
+    const envFile = section['env_file'];
+    for (const entry of Array.isArray(envFile) ? envFile : [envFile]) {
+        if (typeof entry === 'string')
+            add(entry);
+        else if (compose_model_isMapping(entry) && typeof entry['path'] === 'string')
+            add(entry['path']);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/release-view.js
+
+
+
+/** `guess`: the compose files the release probably has (the new release's), read with its manifest. */
+async function readReleaseView(connection, layout, releaseId, guess = []) {
+    const { manifest, files } = await readInstalledRelease(connection, layout, releaseId, {
+        guess: guess.filter((f) => f !== manifest_DIGEST_OVERRIDE_FILE),
+        wanted: (m) => definitionFiles(m),
+    });
+    const compose = readComposeView(definitionFiles(manifest).map((name) => {
+        const content = files.get(name);
+        if (content === undefined)
+            throw new Error(`${layout.releaseDir(releaseId)}/${name} could not be read.`);
+        return { name, text: content.toString('utf8') };
+    }));
+    return { manifest, compose };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-host-read.js
+
+
+
+
+
+
+
+
+
+/** lock, inspect, recover; then the background reads. Sets the run's lock, lifting, previous and sameRelease. */
+async function readHost(run) {
+    const { connection, layout, logger, request, clock, signal } = run;
+    run.checkpoint();
+    run.lock = await clock.run('lock', () => acquireDeployLock(connection, {
+        layout,
+        holder: { runUrl: request.runUrl, release: run.releaseId, actor: request.actor },
+        timeoutSeconds: request.lockTimeoutSeconds,
+        ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+        logger,
+    }));
+    const heldLock = run.lock;
+    run.checkpoint();
+    const inspected = await clock.run('inspect', () => inspectHost(connection, layout, { liftHalt: request.liftHalt === true, logger }));
+    let state = inspected.state;
+    run.lifting = inspected.lifting;
+    const markedBad = state.releases.find((r) => r.id === run.releaseId)?.bad === true;
+    if (state.guards.length > 0) {
+        // A guard whose deploy is gone (this run holds the lock): its return plan runs now, as the guard would.
+        const guards = state.guards;
+        state = await clock.run('recover', async () => {
+            for (const guard of guards) {
+                heldLock.assertHeld();
+                const outcome = await runGuardPlan(connection, layout, guard.release, { by: 'recovery', reason: 'the deploy that started its guard ended without confirming it' }, logger);
+                await stopGuard(connection, layout, guard.release);
+                if (outcome !== 'nothing') {
+                    run.hostChanged = true;
+                    run.recovered = guard.release;
+                    logger.warning(`Release ${guard.release} was left unconfirmed by a deploy that is gone: its return plan ran first (${outcome}).`);
+                }
+                else {
+                    logger.info(`A guard of release ${guard.release} was left by a deploy that is gone; it had nothing to return.`);
+                }
+            }
+            return readHostState(connection, layout);
+        });
+    }
+    const previous = state.current;
+    run.previous = previous;
+    run.sameRelease = previous === run.releaseId;
+    const migrationFiles = releaseMigrations(run.manifest);
+    const references = imageReferences(run.manifest.images);
+    return {
+        state,
+        markedBad,
+        previousMode: recordedMode(state),
+        migrationFiles,
+        references,
+        historyRead: previous !== undefined && migrationFiles.length > 0
+            ? clock.background('migrations-read', () => readAppliedMigrations(connection, run.project, { database: run.database, waitSeconds: request.healthTimeoutSeconds }))
+            : undefined,
+        imagesCheck: clock.background('images-check', () => findMissingImages(connection, references)),
+        previousRead: previous !== undefined && !run.sameRelease
+            ? clock.background('previous-read', () => readReleaseView(connection, layout, previous, run.manifest.compose))
+            : undefined,
+        stackRead: previous !== undefined ? clock.background('stack-read', () => readStackNow(connection, layout, run.project)) : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-install.js
+/**
+ * Puts a release bundle on the host the only way a release may get there: uploaded (one tar stream)
+ * into `releases/.<id>.partial-<random>`, made read-only for everyone (no write, setuid, setgid or
+ * sticky bit survives), verified ON THE HOST (scripts/install-release.sh) by the release package's script (openssl against
+ * `trust/` with the key the manifest names, sha256sum of every file), and only then renamed to
+ * `releases/<id>`.
+ * A bundle that fails is removed with its partial folder; nothing else is touched. A release folder
+ * that is already there is verified again in place (verifyRelease, as a rollback checks the release
+ * it returns to) and reused.
+ */
+
+
+
+
+
+
+/** The host refused the bundle: its own verification failed. */
+class HostVerificationError extends Error {
+    name = 'HostVerificationError';
+    /** The verify script's own reason (one line). */
+    reason;
+    constructor(message, reason, options) {
+        super(message, options);
+        this.reason = reason;
+    }
+}
+/**
+ * Verifies `releases/<id>` again in place, on the host: the host script titan-check-bundle
+ * against `trust/` (the signature against the trusted keys, every listed file's size and sha256,
+ * nothing unlisted), exactly as the folder was verified when it was installed. Changes nothing.
+ * A release that does not verify is a HostVerificationError with the script's reason (`failure`
+ * words its message); success is the script's own verdict for this release, nothing less (fail
+ * closed).
+ */
+async function verifyRelease(connection, layout, releaseId, options = {}) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const started = performance.now();
+    const verdict = await runVerifying(connection, layout, 'titan-verify-release', [releaseId], {
+        failure: options.failure ??
+            ((reason) => `Release ${releaseId} no longer verifies on ${connection.host} against ${layout.trustDir}: ${reason}. ` +
+                'A release folder must never change after it was verified: find out who altered it.'),
+    });
+    const verifyMs = Math.round(performance.now() - started);
+    if (!verdict.startsWith(`verified ${releaseId} `)) {
+        throw new Error(`Verifying release ${releaseId} on ${connection.host} gave no verdict (${JSON.stringify(verdict)}); it is not used.`);
+    }
+    return { releaseId, verdict, signer: signerOf(verdict), verifyMs };
+}
+async function installRelease(connection, options) {
+    const { layout, bundleDir, releaseId, logger } = options;
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const final = layout.releaseDir(releaseId);
+    if (options.exists) {
+        const { signer, verifyMs } = await verifyRelease(connection, layout, releaseId, {
+            failure: (reason) => `Release ${releaseId} is already on ${connection.host} (${final}) but no longer verifies there: ${reason}. ` +
+                'Nothing was changed. A release folder must never change after it was verified: find out who altered it, then remove it so the bundle can be uploaded again.',
+        });
+        await host_script_runHostScript(connection, layout, 'titan-read-only-release', [releaseId], { timeoutMs: 60_000 });
+        logger.info(`Release ${releaseId} is already on the host and verifies again in place (${signer}).`);
+        return { releaseId, reused: true, signer, uploadedBytes: 0, uploadMs: 0, verifyMs };
+    }
+    const partialName = `.${releaseId}.partial-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    const partial = `${layout.releasesDir}/${partialName}`;
+    const uploadStarted = performance.now();
+    let uploadedBytes;
+    try {
+        const stats = await connection.uploadTree(bundleDir, partial, { symlinks: 'refuse' });
+        uploadedBytes = stats.bytes;
+    }
+    catch (error) {
+        await host_script_runHostScript(connection, layout, 'titan-remove-partial', [partialName], { timeoutMs: 60_000 }).catch(() => undefined);
+        throw error;
+    }
+    const uploadMs = Math.round(performance.now() - uploadStarted);
+    logger.info(`Uploaded ${uploadedBytes} bytes to ${partial} in ${(uploadMs / 1000).toFixed(2)} s (one tar stream).`);
+    const verifyStarted = performance.now();
+    const verdict = await runVerifying(connection, layout, 'titan-install-release', [partialName, releaseId], {
+        failure: (reason) => `The host ${connection.host} refused release ${releaseId}: ${reason}. The uploaded copy was removed and nothing else on the host was touched. ` +
+            `Sign the bundle again from the release source with the release key the host trusts (${layout.trustDir} on the host), and do not edit it afterwards.`,
+    });
+    const verifyMs = Math.round(performance.now() - verifyStarted);
+    logger.info(`The host verified release ${releaseId} against its trusted key (${signerOf(verdict)}) and installed it as ${final}.`);
+    return { releaseId, reused: false, signer: signerOf(verdict), uploadedBytes, uploadMs, verifyMs };
+}
+/** Runs an install or a re-verify; its `verified` record's verdict (`verified <id> <key file>`, or '' when it gave none). */
+async function runVerifying(connection, layout, name, args, messages) {
+    try {
+        const { stdout } = await host_script_runHostScript(connection, layout, name, args, { timeoutMs: 5 * 60_000, stdin: hostScript('titan-check-bundle') });
+        return lastRecord(stdout, 'verified')?.[0] ?? '';
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NOT_VERIFIED) {
+            const reason = verifyReason(error.stderrTail);
+            throw new HostVerificationError(messages.failure(reason), reason, { cause: error });
+        }
+        throw error;
+    }
+}
+/** The verify script's `verify-release: <reason>` line, or the last line of what it said. */
+function verifyReason(stderr) {
+    const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const tagged = lines.find((l) => l.startsWith('verify-release: '));
+    if (tagged !== undefined)
+        return tagged.slice('verify-release: '.length);
+    return lines[lines.length - 1] ?? 'the verify script failed without saying why';
+}
+function signerOf(verdict) {
+    const match = /^verified \S+ (\S+)$/.exec(verdict);
+    return match?.[1] ?? 'unknown key';
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/change-plan.js
+/**
+ * What a deploy changes, decided before anything stops, from the running release and the new one.
+ *
+ * A service changes when its pinned image changes, its definition in the compose files changes, a
+ * release file it mounts (or reads as env_file) changes, or the mode changes and its definition
+ * uses TITAN_MODE. Only the grouped services that change are stopped before the migrations, in the
+ * stop order of the new release's stack profile (its groups, e.g. strategies, then execution, then
+ * brain, then the operator surface). Infrastructure (the profile's other services) keeps running;
+ * Compose recreates it after the switch only if its image or definition changed, and one whose
+ * mounted configuration alone changed is restarted so that it reads the new release's files.
+ * A service that does not change keeps its container: a release that changes one service recreates
+ * only that one.
+ */
+
+
+
+function planChanges(previous, next, modes) {
+    const names = new Set([...next.compose.services.keys(), ...Object.keys(next.manifest.images)]);
+    const previousNames = previous === undefined ? new Set() : new Set([...previous.compose.services.keys(), ...Object.keys(previous.manifest.images)]);
+    const modeChanged = previous !== undefined && (modes.previous ?? 'DISARMED') !== modes.next;
+    const topLevelChanged = previous !== undefined && previous.compose.topLevel !== next.compose.topLevel;
+    const stopOrder = stackProfileOf(next.manifest).groups.map((g) => g.services);
+    const grouped = new Set(groupedServices(stackProfileOf(next.manifest)));
+    const services = [];
+    for (const service of [...new Set([...names, ...previousNames])].sort()) {
+        const titan = grouped.has(service);
+        const nextImage = imageOf(next.manifest, service);
+        const previousImage = previous === undefined ? undefined : imageOf(previous.manifest, service);
+        if (!names.has(service)) {
+            services.push({ service, reasons: ['removed'], image: '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
+            continue;
+        }
+        const reasons = [];
+        if (previous === undefined || !previousNames.has(service)) {
+            reasons.push('new');
+        }
+        else {
+            if (nextImage !== previousImage)
+                reasons.push('image');
+            const before = previous.compose.services.get(service);
+            const after = next.compose.services.get(service);
+            if (topLevelChanged || before?.definition !== after?.definition)
+                reasons.push('definition');
+            const paths = [...new Set([...(before?.releasePaths ?? []), ...(after?.releasePaths ?? [])])];
+            if (filesDiffer(previous.manifest, next.manifest, paths))
+                reasons.push('files');
+            if (modeChanged && (after?.usesMode === true || before?.usesMode === true))
+                reasons.push('mode');
+        }
+        services.push({ service, reasons, image: nextImage ?? '', ...(previousImage !== undefined ? { previousImage } : {}), titan });
+    }
+    const changedSet = new Set(services.filter((s) => s.reasons.length > 0).map((s) => s.service));
+    const existedAndChanged = (service) => changedSet.has(service) && previousNames.has(service) && names.has(service);
+    const stopBeforeSwitch = stopOrder.map((group) => group.filter(existedAndChanged)).filter((group) => group.length > 0);
+    const restartAfterSwitch = services
+        .filter((s) => !s.titan && existedAndChanged(s.service) && s.reasons.every((r) => r === 'files'))
+        .map((s) => s.service);
+    return {
+        services,
+        changed: [...changedSet].sort(),
+        stopBeforeSwitch,
+        restartAfterSwitch,
+        stopBeforeRevert: [...stopBeforeSwitch.flat(), ...restartAfterSwitch],
+    };
+}
+function imageOf(manifest, service) {
+    const image = manifest.images[service];
+    return image === undefined ? undefined : pinnedImageReference(image.image, image.digest);
+}
+/** Do the files under any of `paths` (a file or a folder of the release) differ between the two? */
+function filesDiffer(a, b, paths) {
+    if (paths.length === 0)
+        return false;
+    const under = (manifest) => JSON.stringify(manifest.files
+        .filter((f) => paths.some((p) => p === '' || f.path === p || f.path.startsWith(`${p}/`)))
+        .map((f) => [f.path, f.sha256]));
+    return under(a) !== under(b);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/file-hash.js
+
+
+/** sha256 (hex) and size of a file, read as a stream. */
+async function hashFile(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let size = 0;
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path)) {
+        const bytes = chunk;
+        size += bytes.length;
+        hash.update(bytes);
+    }
+    return { sha256: hash.digest('hex'), size };
+}
+function sha256Hex(bytes) {
+    return (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/release-admission.js
+/**
+ * Whether this bundle may run on the host at all, decided before anything changes (no upload, no
+ * stop): what runs is exactly what was signed, and never an older or known-bad release by accident.
+ *
+ *  - A release id already on the host is reused only when the local manifest.json is byte-identical
+ *    to the host's copy (which the host verifies again before it is used): an edited local manifest,
+ *    or another bundle claiming the same id, would otherwise drive planning, migration hashes and
+ *    verification while the host runs its own files.
+ *  - A release older (manifest createdAt) than the one running, or one marked bad on this host
+ *    before this deploy began, is a downgrade: refused unless the deploy says allow-downgrade. (A
+ *    release this deploy's own recovery just reverted, an interrupted earlier attempt of the same
+ *    deploy, is not: it never failed, and this is its retry.)
+ *  - Every secret file the release mounts (its secrets overlay) is on the host as it must be: there,
+ *    not empty, 0600 or 0400, the deploy user's (@titan/host/secret-files).
+ */
+
+
+
+
+
+
+
+class ReleaseRefusedError extends Error {
+    name = 'ReleaseRefusedError';
+    reason;
+    constructor(reason, message) {
+        super(message);
+        this.reason = reason;
+    }
+}
+async function admitRelease(connection, request) {
+    const { layout, state, bundle, logger } = request;
+    const manifest = bundle.manifest;
+    const id = manifest.releaseId;
+    const onHost = state.releases.find((r) => r.id === id);
+    if (onHost !== undefined) {
+        const local = await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle.dir, MANIFEST_FILE));
+        const hostCopy = (await readReleaseFiles(connection, layout, id, [MANIFEST_FILE])).get(MANIFEST_FILE);
+        if (hostCopy === undefined || !hostCopy.equals(local)) {
+            throw new ReleaseRefusedError('manifest-differs', `Release ${id} is already on ${connection.host}, but the local bundle's ${MANIFEST_FILE} is not byte-identical to the host's verified copy ` +
+                `(sha256 ${sha256Hex(local).slice(0, 12)}… here, ${hostCopy === undefined ? 'none' : `${sha256Hex(hostCopy).slice(0, 12)}…`} on the host). ` +
+                'Nothing was changed. A signed release never changes: the bundle was edited, or another bundle claims the same release id. Sign a new release.');
+        }
+        logger.info(`Release ${id} is already on the host; the local ${MANIFEST_FILE} is byte-identical to the host's copy.`);
+    }
+    const downgrades = [];
+    if (request.markedBad)
+        downgrades.push(`release ${id} is marked bad on this host (state/${id}.bad)`);
+    else if (onHost?.bad === true)
+        logger.warning(`Release ${id} was just returned from by this deploy's recovery (an earlier attempt of this deploy was interrupted); deploying it again.`);
+    if (request.running !== undefined) {
+        const running = await request.running();
+        if (Date.parse(manifest.createdAt) < Date.parse(running.createdAt)) {
+            downgrades.push(`release ${id} (created ${manifest.createdAt}) is older than release ${running.releaseId}, which runs now (created ${running.createdAt})`);
+        }
+    }
+    const secretFiles = secretHostPaths(bundle.compose.secrets);
+    if (secretFiles.length > 0) {
+        await requireSecretFiles(connection, layout, secretFiles, 'Nothing was stopped or changed.');
+        logger.info(`The ${secretFiles.length} secret file(s) the release mounts are on the host: the deploy user's, 0600 or 0400, not empty.`);
+    }
+    if (downgrades.length === 0)
+        return;
+    const what = downgrades.join(', and ');
+    if (!request.allowDowngrade) {
+        throw new ReleaseRefusedError(request.markedBad ? 'marked-bad' : 'older', `Refused: ${what}. Nothing was changed. To deploy it anyway (a deliberate downgrade), deploy again with allow-downgrade: true; ` +
+            'to return to an earlier release after an incident, action-rollback is the tool.');
+    }
+    logger.warning(`Deploying a downgrade as asked (allow-downgrade: true): ${what}.`);
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-install.js
+/**
+ * The phases of a deploy that bring the release onto the host without touching what runs:
+ *  admit    a reused release id only with a byte-identical manifest; no downgrade (older, or
+ *           marked bad) unless allow-downgrade (release-admission.ts)
+ *  install  upload the bundle, verify it ON THE HOST, rename it to releases/<id>
+ *  plan     what changes: images, definitions, mounted files, mode (change-plan.ts)
+ *  pull     every image by digest, before anything stops
+ */
+
+
+
+
+
+/** admit, install, plan, pull. Returns the change plan (also kept on the run). */
+async function installAndPlan(run, read) {
+    const { connection, layout, logger, request, clock, releaseId } = run;
+    const { state, previousRead, references, imagesCheck } = read;
+    run.checkpoint();
+    await clock.run('admit', () => admitRelease(connection, {
+        layout,
+        state,
+        bundle: request.bundle,
+        allowDowngrade: request.allowDowngrade === true,
+        markedBad: read.markedBad,
+        running: previousRead === undefined ? undefined : async () => settled(await previousRead).manifest,
+        logger,
+    }));
+    run.checkpoint();
+    const installed = await clock.run('install', async () => {
+        run.heldLock.assertHeld();
+        return installRelease(connection, {
+            layout,
+            bundleDir: request.bundle.dir,
+            releaseId,
+            exists: state.releases.some((r) => r.id === releaseId),
+            logger,
+        });
+    });
+    run.reusedRelease = installed.reused;
+    if (!installed.reused)
+        run.hostChanged = true;
+    run.checkpoint();
+    const plan = await clock.run('plan', async () => {
+        if (run.previous !== undefined)
+            run.previousView = run.sameRelease ? run.nextView : settled(await previousRead);
+        const planned = planChanges(run.sameRelease ? run.nextView : run.previousView, run.nextView, { previous: read.previousMode, next: request.mode });
+        logPlan(planned, run.previous, logger);
+        return planned;
+    });
+    run.plan = plan;
+    run.checkpoint();
+    await clock.run('pull', async () => {
+        run.heldLock.assertHeld();
+        const missing = settled(await imagesCheck);
+        logger.info(`Images by digest: ${references.length - missing.length} of ${references.length} already on the host${missing.length > 0 ? `; pulling ${missing.length}` : ''}.`);
+        await pullImages(connection, missing, logger);
+    });
+    return plan;
+}
+function logPlan(plan, previous, logger) {
+    if (previous === undefined) {
+        logger.info(`First release on this host: ${plan.services.length} services to create.`);
+        return;
+    }
+    const changed = plan.services.filter((s) => s.reasons.length > 0);
+    if (changed.length === 0) {
+        logger.info(`Nothing changes against release ${previous}: no service is stopped or recreated.`);
+        return;
+    }
+    for (const s of changed)
+        logger.info(`${s.service}: ${s.reasons.join(', ')}`);
+    logger.info(`To stop before the migrations: ${plan.stopBeforeSwitch.map((g) => g.join(', ')).join(' -> ') || 'nothing'}.`);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/migration-content.js
+const REFUSED_TRANSACTION = new Map([
+    ['BEGIN', 'starts a transaction of its own'],
+    ['START', 'starts a transaction of its own'],
+    ['COMMIT', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
+    ['END', 'commits in the middle of the deployer\u2019s transaction (its changes would be kept without their history row)'],
+    ['ROLLBACK', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
+    ['ABORT', 'rolls back the deployer\u2019s transaction (what follows would run outside any transaction)'],
+    ['PREPARE', 'ends the deployer\u2019s transaction as a prepared transaction'],
+]);
+const TRANSACTION_FIX = 'Remove it: the deployer runs each migration in one transaction with its history row (SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine)';
+/** Every problem of a migration's text, in order of lines. */
+function migrationContentProblems(text) {
+    const problems = [];
+    const statements = [];
+    let current;
+    let line = 1;
+    let bracketDepth = 0;
+    let atomicDepth = 0;
+    let i = 0;
+    const n = text.length;
+    const at = (k) => text[k] ?? '';
+    const isIdent = (c) => /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
+    const advanceTo = (end) => {
+        for (let k = i; k < end && k < n; k += 1)
+            if (text[k] === '\n')
+                line += 1;
+        i = end;
+    };
+    const endStatement = () => {
+        if (current !== undefined)
+            statements.push(current);
+        current = undefined;
+        bracketDepth = 0;
+    };
+    while (i < n) {
+        const c = at(i);
+        const next = at(i + 1);
+        if (c === '\n') {
+            line += 1;
+            i += 1;
+            continue;
+        }
+        if (/\s/.test(c)) {
+            i += 1;
+            continue;
+        }
+        if (c === '-' && next === '-') {
+            const eol = text.indexOf('\n', i);
+            i = eol < 0 ? n : eol;
+            continue;
+        }
+        if (c === '/' && next === '*') {
+            const start = line;
+            let depth = 0;
+            let k = i;
+            for (; k < n; k += 1) {
+                if (text[k] === '/' && text[k + 1] === '*') {
+                    depth += 1;
+                    k += 1;
+                }
+                else if (text[k] === '*' && text[k + 1] === '/') {
+                    depth -= 1;
+                    k += 1;
+                    if (depth === 0)
+                        break;
+                }
+            }
+            if (depth !== 0) {
+                problems.push(unterminated(start, '/*', 'a block comment'));
+                break;
+            }
+            advanceTo(k + 1);
+            continue;
+        }
+        if (c === "'" || c === '"') {
+            const escapes = c === "'" && /[Ee]/.test(at(i - 1)) && !isIdent(at(i - 2));
+            const start = line;
+            let k = i + 1;
+            for (; k < n; k += 1) {
+                if (escapes && text[k] === '\\') {
+                    k += 1;
+                    continue;
+                }
+                if (text[k] === c) {
+                    if (text[k + 1] === c) {
+                        k += 1;
+                        continue;
+                    }
+                    break;
+                }
+            }
+            if (k >= n) {
+                problems.push(unterminated(start, c, c === "'" ? 'a string' : 'a quoted identifier'));
+                break;
+            }
+            current ??= { line: start, words: [], raw: [] };
+            current.words.push(c === "'" ? "'" : '"');
+            current.raw.push(c);
+            advanceTo(k + 1);
+            continue;
+        }
+        if (c === '$' && !isIdent(at(i - 1))) {
+            const tag = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(text.slice(i, i + 64));
+            if (tag !== null) {
+                const start = line;
+                const close = text.indexOf(tag[0], i + tag[0].length);
+                if (close < 0) {
+                    problems.push(unterminated(start, tag[0], 'a dollar-quoted body'));
+                    break;
+                }
+                current ??= { line: start, words: [], raw: [] };
+                current.words.push('$$');
+                current.raw.push('$$');
+                advanceTo(close + tag[0].length);
+                continue;
+            }
+        }
+        if (c === '\\') {
+            const command = /^\\([A-Za-z]+|[^A-Za-z\s])/.exec(text.slice(i))?.[0] ?? '\\';
+            problems.push({
+                kind: 'meta-command',
+                line,
+                found: command,
+                message: `holds the psql meta-command ${command}, which psql runs instead of sending it to the database (\\q would end psql before the history row, \\! runs a shell)`,
+                fix: 'Remove it: a migration is SQL only',
+            });
+            const eol = text.indexOf('\n', i);
+            i = eol < 0 ? n : eol;
+            continue;
+        }
+        if (c === ':' && next === ':') {
+            i += 2;
+            continue;
+        }
+        if (c === ':' && (next === "'" || next === '"' || (next === '{' && at(i + 2) === '?'))) {
+            const found = /^:('[^']*'?|"[^"]*"?|\{\?[^}]*\}?)/.exec(text.slice(i))?.[0] ?? ':';
+            problems.push({
+                kind: 'variable',
+                line,
+                found,
+                message: `reads the psql variable ${found}, which psql replaces with its own value before the database sees it`,
+                fix: 'Write the value itself: a migration is the same SQL on every host',
+            });
+            i += found.length;
+            continue;
+        }
+        if (c === '[')
+            bracketDepth += 1;
+        if (c === ']')
+            bracketDepth = Math.max(0, bracketDepth - 1);
+        if (c === ';') {
+            if (atomicDepth === 0)
+                endStatement();
+            i += 1;
+            continue;
+        }
+        if (isIdent(c) && !/[0-9$]/.test(c)) {
+            let k = i;
+            while (k < n && isIdent(at(k)))
+                k += 1;
+            const word = text.slice(i, k).toUpperCase();
+            current ??= { line, words: [], raw: [] };
+            current.words.push(word);
+            current.raw.push(text.slice(i, k));
+            if (current.words[0] === 'CREATE') {
+                const previous = current.words.at(-2);
+                if (word === 'ATOMIC' && previous === 'BEGIN')
+                    atomicDepth += 1;
+                else if (atomicDepth > 0 && word === 'CASE')
+                    atomicDepth += 1;
+                else if (atomicDepth > 0 && word === 'END')
+                    atomicDepth -= 1;
+            }
+            i = k;
+            continue;
+        }
+        current ??= { line, words: [], raw: [] };
+        i += 1;
+    }
+    endStatement();
+    for (const statement of statements) {
+        const problem = statementProblem(statement);
+        if (problem !== undefined)
+            problems.push(problem);
+    }
+    return problems.sort((a, b) => a.line - b.line);
+}
+function statementProblem(statement) {
+    const [first = '', second = '', third = ''] = statement.words;
+    if (first === 'COPY' && statement.words.some((w, k) => w === 'FROM' && statement.words[k + 1] === 'STDIN')) {
+        return {
+            kind: 'copy-stdin',
+            line: statement.line,
+            found: 'COPY ... FROM STDIN',
+            message: 'copies FROM STDIN, so psql would read the rest of its input, the history row included, as the data',
+            fix: 'Load the rows with INSERT statements instead',
+        };
+    }
+    const refused = REFUSED_TRANSACTION.get(first);
+    if (refused === undefined)
+        return undefined;
+    if (first === 'START' && second !== 'TRANSACTION')
+        return undefined;
+    if (first === 'PREPARE' && second !== 'TRANSACTION')
+        return undefined;
+    if (first === 'ROLLBACK' && (second === 'TO' || ((second === 'WORK' || second === 'TRANSACTION') && third === 'TO')))
+        return undefined;
+    const found = statement.raw.slice(0, ['TRANSACTION', 'WORK', 'PREPARED', 'AND'].includes(second) ? 2 : 1).join(' ');
+    return { kind: 'transaction', line: statement.line, found, message: `controls its own transaction (${found}): it ${refused}`, fix: TRANSACTION_FIX };
+}
+function unterminated(line, opener, what) {
+    return {
+        kind: 'unterminated',
+        line,
+        found: opener,
+        message: `opens ${what} (${opener}) that is never closed, so psql would read the history row as part of it`,
+        fix: 'Close it',
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migration-content-check.js
+/**
+ * The host's own check of the migrations a deploy is about to apply, before anything stops: each
+ * pending migration is read back from the release folder the host verified (its bytes checked
+ * against the manifest's sha256 once more), and held to the release package's migration content
+ * rule (`@titan/release/migration-content`), the same rule the gatekeeper applies to the release
+ * source: no transaction control, no psql meta-command or variable, no COPY FROM STDIN, no unclosed
+ * quote. A bundle that skipped the gate, or was signed from a source the gate never saw, is refused
+ * here.
+ */
+
+
+
+
+/** Its problems are `file:line what`, one a problem. */
+class MigrationContentError extends ProblemsError {
+    name = 'MigrationContentError';
+}
+async function checkMigrationContent(connection, layout, releaseId, pending) {
+    if (pending.length === 0)
+        return;
+    const files = await readReleaseFiles(connection, layout, releaseId, pending.map((m) => m.path));
+    const problems = [];
+    const fixes = new Set();
+    for (const migration of pending) {
+        const bytes = files.get(migration.path);
+        if (bytes === undefined)
+            throw new Error(`${layout.releaseDir(releaseId)}/${migration.path} could not be read back from the host.`);
+        const sha256 = (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+        if (sha256 !== migration.sha256) {
+            throw new Error(`${layout.releaseDir(releaseId)}/${migration.path} on the host does not match its sha256 in the manifest; the release folder was altered after it was verified.`);
+        }
+        for (const problem of migrationContentProblems(bytes.toString('utf8'))) {
+            problems.push(`${migration.path}:${problem.line} ${problem.message}`);
+            fixes.add(problem.fix);
+        }
+    }
+    if (problems.length > 0) {
+        throw new MigrationContentError(`The host refuses to apply the migrations of release ${releaseId}: ${problems.join('; ')}. Nothing was stopped and no migration ran. ` +
+            `${[...fixes].join('. ')}; then sign a new release (the gatekeeper refuses the same files).`, problems);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/migration-record.js
+
+
+
+
+class MigrationNotRecordedError extends Error {
+    name = 'MigrationNotRecordedError';
+    file;
+    constructor(file, message) {
+        super(message);
+        this.file = file;
+    }
+}
+async function requireMigrationRecorded(connection, target, request) {
+    const { migration, releaseId } = request;
+    const database = request.database;
+    const { stdout } = await host_script_runHostScript(connection, null, 'titan-check-migration-record', [migration.file, database.service, database.user, database.database, MIGRATIONS_TABLE, ...compose_command_composeArgv(target, [])], { timeoutMs: 120_000 });
+    const found = (lastRecord(stdout, 'recorded') ?? []).join(' ');
+    if (found === `${migration.sha256} ${releaseId}`)
+        return;
+    throw new MigrationNotRecordedError(migration.file, `Migration ${migration.file} ran, but its history row is ${found === '' ? 'missing from' : `not the one written to (found ${JSON.stringify(found.slice(0, 100))})`} ${MIGRATIONS_TABLE}: ` +
+        'what it changed may be in the database without a record, and a later deploy would apply it again. ' +
+        `Inspect the database by hand (the history table, and any rule or trigger on it) and record or undo ${migration.file} before deploying again.`);
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/pending-migrations.js
+
+
+/** Applies `pending` in order through `target`'s database service; returns the files applied. */
+async function applyPendingMigrations(connection, target, request, pending, logger) {
+    const { releaseDir, releaseId, database, work } = request;
+    const applied = [];
+    for (const migration of pending) {
+        request.beforeEach?.();
+        await applyMigration(connection, target, { releaseDir, releaseId, migration, database, work }, logger);
+        await requireMigrationRecorded(connection, target, { migration, releaseId, database });
+        applied.push(migration.file);
+        request.onApplied?.(migration.file);
+    }
+    return applied;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-migrations.js
+/**
+ * The database phases of a deploy:
+ *  migrations-check  the database's migration history against the release (drift refused), and the
+ *                    host's copy of each pending migration against the migration content rule
+ *  migrate           each pending migration in one transaction, its history row read back
+ */
+
+
+
+
+
+
+
+
+
+/** migrations-check (skipped for a release without migrations). Returns the pending migrations. */
+async function checkMigrations(run, read) {
+    const { connection, layout, logger, request, clock, releaseId, manifest, database, project } = run;
+    const { migrationFiles, historyRead } = read;
+    run.checkpoint();
+    const readHistory = () => readAppliedMigrations(connection, project, { database, waitSeconds: request.healthTimeoutSeconds });
+    const migrationPlan = migrationFiles.length === 0
+        ? undefined
+        : await clock.run('migrations-check', async () => {
+            let applied;
+            if (historyRead === undefined) {
+                // A fresh host: the database of the new (verified) release starts first.
+                run.hostChanged = true;
+                await upServices(connection, releaseTarget(layout, project, releaseId, manifest.compose, request.mode), [database.service], logger);
+                applied = await readHistory();
+            }
+            else {
+                try {
+                    applied = settled(await historyRead);
+                }
+                catch (error) {
+                    const previousView = run.previousView;
+                    if (!(error instanceof DatabaseNotRunningError) || previousView === undefined)
+                        throw error;
+                    // The running release's stack is stopped or down (`docker compose stop`, taken down, the
+                    // host restarted without it): its own database starts again first. Infrastructure of the
+                    // running release, not a change; the start phase brings up the rest.
+                    logger.warning(`${error.message} Starting ${database.service} of the running release ${run.previous ?? ''} to read the migration history.`);
+                    run.hostChanged = true;
+                    await upServices(connection, currentTarget(layout, project, previousView.manifest.compose, read.previousMode ?? REVERT_MODE), [database.service], logger);
+                    applied = await readHistory();
+                }
+            }
+            const planned = planMigrations(applied, migrationFiles);
+            if (planned.drift.length > 0) {
+                throw new MigrationDriftError(`Migration drift: ${describeDrift(planned.drift)}. Nothing was stopped. An applied migration must never change: ` +
+                    'restore the file as it was applied and put the change in a new, higher-numbered migration.');
+            }
+            await checkMigrationContent(connection, layout, releaseId, planned.pending);
+            logger.info(`${planned.alreadyApplied} migration(s) already applied; ${planned.pending.length} to apply: ${planned.pending.map((m) => m.file).join(', ') || 'none'}.`);
+            return planned;
+        });
+    if (migrationFiles.length === 0)
+        clock.skip('migrations-check');
+    run.migrations = { alreadyApplied: migrationPlan?.alreadyApplied ?? 0, applied: [], pending: migrationPlan?.pending.map((m) => m.file) ?? [] };
+    return migrationPlan?.pending ?? [];
+}
+/** migrate (skipped when nothing is pending): against the running stack, else the new release's. */
+async function applyMigrations(run, pending, runningTarget) {
+    const { connection, layout, logger, request, clock, releaseId, manifest, database, project } = run;
+    run.checkpoint();
+    if (pending.length === 0) {
+        clock.skip('migrate');
+        return;
+    }
+    await clock.run('migrate', async () => {
+        const heldLock = run.heldLock;
+        heldLock.assertHeld();
+        const target = runningTarget ?? releaseTarget(layout, project, releaseId, manifest.compose, request.mode);
+        const applied = [];
+        try {
+            await applyPendingMigrations(connection, target, { releaseDir: layout.releaseDir(releaseId), releaseId, database, work: { token: heldLock.token, stateDir: layout.stateDir }, beforeEach: () => run.checkpoint(), onApplied: (file) => applied.push(file) }, pending, logger);
+        }
+        finally {
+            run.migrations = { ...run.migrations, applied };
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/stack-mode.js
+
+async function recordStackMode(connection, layout, mode) {
+    await host_script_runHostScript(connection, layout, 'titan-record-mode', [mode], { timeoutMs: 30_000 });
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/switch-current.js
+/**
+ * `current` flips atomically, in both directions: a symbolic link to the release is made under a
+ * temporary name, then renamed over `current` (`mv -T`, one rename(2)). At no moment is there no
+ * `current` or a half-made one. The release folder is touched, so the releases' modification times
+ * say which ran most recently (what retention keeps). scripts/switch-current.sh.
+ */
+
+
+
+
+async function switchCurrent(connection, layout, releaseId) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const tmp = `current.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    const { stdout } = await host_script_runHostScript(connection, layout, 'titan-switch-current', [releaseId, tmp], { timeoutMs: 60_000 });
+    const target = lastRecord(stdout, 'current')?.[0] ?? '';
+    if (target !== layout.currentTarget(releaseId)) {
+        throw new Error(`After the switch, ${layout.current} points at ${JSON.stringify(target)}, not ${layout.currentTarget(releaseId)}.`);
+    }
+}
+/** Where `current` points, read back (undefined when there is no `current`). */
+async function readCurrent(connection, layout) {
+    const { stdout } = await connection.run(['readlink', layout.current], { acceptExitCodes: [1], timeoutMs: 30_000 });
+    const target = stdout.trim();
+    return target === '' ? undefined : target;
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/compose-work.js
+function composeWork(plan, now, running) {
+    const up = (why) => ({ up: true, why });
+    if (running.release === undefined)
+        return up('first release on this host: the stack is created');
+    if (plan.changed.length > 0)
+        return up(`${plan.changed.length} service(s) change: ${plan.changed.join(', ')}`);
+    if (running.lifting)
+        return up('the halt is lifted: the trading services start again');
+    if (now === undefined)
+        return up('the stack could not be read');
+    const record = now.record;
+    if (record === undefined)
+        return up('no record of the last start of the stack on the host');
+    if (record.release !== running.release)
+        return up(`the stack was last started from release ${record.release}, not from ${running.release}, which is current`);
+    if (record.mode !== running.mode)
+        return up(`the last recorded start of the stack was in mode ${record.mode}; this deploy starts it ${running.mode}`);
+    if (now.shared !== 'same')
+        return up('the files under shared/ (production values, secrets) changed since the last start');
+    const recorded = new Map(record.containers.map((c) => [c.id, c.service]));
+    for (const container of now.containers) {
+        const service = recorded.get(container.id);
+        if (service === undefined)
+            return up(`${container.service || container.id.slice(0, 12)} has a container the last start did not leave`);
+        if (container.state !== 'running')
+            return up(`${container.service} is ${container.state}`);
+    }
+    const present = new Set(now.containers.map((c) => c.id));
+    const gone = record.containers.find((c) => !present.has(c.id));
+    if (gone !== undefined)
+        return up(`the container of ${gone.service} that the last start left is gone`);
+    if (now.containers.length === 0)
+        return up('the project has no container');
+    return {
+        up: false,
+        why: `nothing changes against release ${running.release}, and its ${now.containers.length} containers run as its last start left them (same mode, shared/ unchanged)`,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-start.js
+/**
+ * The phases of a deploy that put the new release in place:
+ *  switch  flip current atomically (not for a redeploy of the running release)
+ *  start   state/mode, then docker compose up -d --remove-orphans from current (TITAN_MODE set
+ *          explicitly), unless Compose has nothing to do (compose-work.ts); an operator's halt this
+ *          run lifts (lift-halt) is lifted just before, unless a newer one came meanwhile
+ */
+
+
+
+
+
+
+
+/** switch, then start. */
+async function switchAndStart(run, read, plan) {
+    const { connection, layout, logger, request, clock, releaseId, project } = run;
+    run.checkpoint();
+    if (!run.sameRelease) {
+        await clock.run('switch', async () => {
+            run.heldLock.assertHeld();
+            run.stackTouched = true;
+            await switchCurrent(connection, layout, releaseId);
+            logger.info(`current -> releases/${releaseId}`);
+        });
+    }
+    else {
+        logger.info(`Release ${releaseId} is already current: no switch; its stack is converged and verified again.`);
+        clock.skip('switch');
+    }
+    run.checkpoint();
+    const liftsHalt = run.lifting !== undefined;
+    await checkNoNewHalt(connection, layout, run.lifting, 'before the stack was started');
+    if (run.lifting !== undefined) {
+        const newer = await liftHaltMark(connection, layout, run.lifting);
+        if (newer !== undefined) {
+            throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this deploy ran: it stops before starting anything.`, newer);
+        }
+        logger.warning('The operator\'s halt is lifted (lift-halt: true): the stack starts.');
+        run.lifting = undefined;
+    }
+    const nextTarget = currentTarget(layout, project, run.manifest.compose, request.mode);
+    const stackNow = read.stackRead === undefined ? undefined : await read.stackRead;
+    const compose = composeWork(plan, stackNow?.ok === true ? stackNow.value : undefined, { release: run.previous, mode: request.mode, lifting: liftsHalt });
+    await clock.run('start', async () => {
+        run.heldLock.assertHeld();
+        run.stackTouched = true;
+        await recordStackMode(connection, layout, request.mode);
+        if (!compose.up) {
+            logger.info(`Compose has nothing to do (${compose.why}): docker compose up is not run.`);
+            return;
+        }
+        logger.info(`Compose has work: ${compose.why}.`);
+        await upStack(connection, nextTarget, logger);
+        await restartServices(connection, nextTarget, plan.restartAfterSwitch, logger);
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy.js
+
+
+
+
+
+
+
+
+async function deployRelease(connection, request) {
+    const run = new DeployRun(connection, request);
+    const { signal } = request;
+    signal?.addEventListener('abort', run.cancel, { once: true });
+    try {
+        const read = await readHost(run);
+        const plan = await installAndPlan(run, read);
+        const pending = await checkMigrations(run, read);
+        const runningTarget = await guardAndStop(run, read, plan, pending);
+        await applyMigrations(run, pending, runningTarget);
+        await switchAndStart(run, read, plan);
+        await verifyAndConfirm(run);
+        await keepReleases(run, read.state);
+    }
+    catch (error) {
+        await endAfterError(run, error);
+    }
+    finally {
+        signal?.removeEventListener('abort', run.cancel);
+        if (!run.journalWritten)
+            await run.writeJournal();
+        await run.lock?.release();
+    }
+    return run.outcome();
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/release-check.js
+
+
+
+
+
+/** Why a release may not become current; `stage` says which check refused it. */
+class release_check_ReleaseRefusedError extends Error {
+    name = 'ReleaseRefusedError';
+    releaseId;
+    stage;
+    reason;
+    constructor(releaseId, stage, reason, message, options) {
+        super(message, options);
+        this.releaseId = releaseId;
+        this.stage = stage;
+        this.reason = reason;
+    }
+}
+async function checkRelease(connection, layout, releaseId, logger) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    const dir = layout.releaseDir(releaseId);
+    let verdict;
+    try {
+        verdict = (await verifyRelease(connection, layout, releaseId)).verdict;
+    }
+    catch (error) {
+        if (error instanceof HostVerificationError)
+            throw new release_check_ReleaseRefusedError(releaseId, 'verify', error.reason, error.message, { cause: error });
+        throw error;
+    }
+    logger.info(`Release ${releaseId} verifies on the host: ${verdict}.`);
+    const { manifest } = await readInstalledRelease(connection, layout, releaseId);
+    if (manifest.releaseId !== releaseId) {
+        throw new release_check_ReleaseRefusedError(releaseId, 'verify', `its manifest is release ${manifest.releaseId}`, `${dir}/manifest.json is release ${manifest.releaseId}, not ${releaseId}.`);
+    }
+    if (manifest.stack === undefined) {
+        const reason = 'it was signed before releases carried their stack profile (manifest schemaVersion 1)';
+        throw new release_check_ReleaseRefusedError(releaseId, 'verify', reason, `Release ${releaseId}: ${reason}; sign its commit again and deploy that. Nothing was stopped or switched.`);
+    }
+    const secretProblems = await inspectSecretFiles(connection, layout, await releaseSecretPaths(connection, layout, manifest));
+    if (secretProblems.length > 0) {
+        const reason = `the secret files it mounts are not kept as they must be (${secretProblems.map((p) => `${p.path} ${p.problem}`).join('; ')})`;
+        throw new release_check_ReleaseRefusedError(releaseId, 'secrets', reason, `Release ${releaseId}: ${reason}: each must be the deploy user's, 0600 or 0400, not empty. Nothing was stopped or switched.`);
+    }
+    let pulled;
+    try {
+        pulled = await findMissingImages(connection, imageReferences(manifest.images));
+        await pullImages(connection, pulled, logger);
+    }
+    catch (error) {
+        const reason = `its images cannot be had by digest (${(error instanceof Error ? error.message : String(error)).split('\n').pop() ?? ''})`;
+        throw new release_check_ReleaseRefusedError(releaseId, 'images', reason, `Release ${releaseId}: ${reason}. Nothing was stopped or switched.`, { cause: error });
+    }
+    if (pulled.length === 0)
+        logger.info(`Every image of release ${releaseId} is on the host, by digest.`);
+    return { releaseId, manifest, verdict, pulled };
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-target.js
+/** No release to return to: what is wrong and what the host has. */
+class RollbackTargetError extends Error {
+    name = 'RollbackTargetError';
+}
+/** Most recently run first (folder mtime, then id). */
+function rollback_target_newestFirst(a, b) {
+    return b.mtime - a.mtime || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+function describeTo(to) {
+    return to.kind === 'release' ? to.id : to.kind;
+}
+function rollbackCandidates(state, journal, to) {
+    const byId = new Map(state.releases.map((r) => [r.id, r]));
+    if (to.kind === 'last-good') {
+        const candidates = [...state.releases]
+            .filter((r) => r.id !== state.current && r.confirmed && !r.bad)
+            .sort(rollback_target_newestFirst)
+            .map((r) => r.id);
+        if (candidates.length === 0) {
+            throw new RollbackTargetError(`There is no good release to return to: no release other than current (${state.current ?? 'none'}) was confirmed after a verified deploy and is not marked bad. ` +
+                `Available releases: ${availableReleases(state)}. Name one with to: <release id>, or deploy a release.`);
+        }
+        return { candidates, warnings: [] };
+    }
+    const id = to.kind === 'previous' ? previousRelease(journal, state) : to.id;
+    const release = byId.get(id);
+    if (release === undefined) {
+        throw new RollbackTargetError(`${to.kind === 'previous' ? `The previous release ${id} (from the journal)` : `Release ${id}`} is not on the host. ` +
+            `Available releases: ${availableReleases(state)}.`);
+    }
+    if (id === state.current) {
+        throw new RollbackTargetError(`Release ${id} is already current. To start it again, use mode: restart.`);
+    }
+    const warnings = release.bad ? [`Release ${id} is marked bad on the host; returning to it as asked.`] : [];
+    if (!release.confirmed)
+        warnings.push(`Release ${id} was never confirmed by a verified deploy; it is verified on the host and after the start.`);
+    return { candidates: [id], warnings };
+}
+/** The release that ran before current, from the journal (newest line that made current current). */
+function previousRelease(journal, state) {
+    const current = state.current;
+    if (current === undefined) {
+        throw new RollbackTargetError(`No release is current on the host, so there is no previous one. Available releases: ${availableReleases(state)}.`);
+    }
+    for (let i = journal.length - 1; i >= 0; i -= 1) {
+        const entry = journal[i];
+        if (entry === undefined || entry['release'] !== current)
+            continue;
+        const madeCurrent = (entry['action'] === 'deploy' && entry['result'] === 'deployed') || (entry['action'] === 'rollback' && entry['result'] === 'rolled-back');
+        const previous = entry['previous'];
+        if (madeCurrent && typeof previous === 'string' && previous !== '' && previous !== current)
+            return previous;
+    }
+    throw new RollbackTargetError(`The journal records no release that ran before ${current}. Use to: last-good, or name a release. Available releases: ${availableReleases(state)}.`);
+}
+/** `id (current, confirmed)` ..., newest first: for error messages. */
+function availableReleases(state) {
+    if (state.releases.length === 0)
+        return 'none';
+    return [...state.releases]
+        .sort(rollback_target_newestFirst)
+        .map((r) => {
+        const marks = [r.id === state.current ? 'current' : '', r.confirmed ? 'confirmed' : 'unconfirmed', r.bad ? 'bad' : ''].filter((m) => m !== '');
+        return `${r.id} (${marks.join(', ')})`;
+    })
+        .join(', ');
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-choice.js
+
+
+/** restart: the current release checked again. */
+async function checkCurrent(run, hostState) {
+    const { connection, layout, logger } = run;
+    const current = hostState.current;
+    if (current === undefined) {
+        throw new RollbackTargetError(`No release is current on ${connection.host}: there is nothing to restart. Available releases: ${availableReleases(hostState)}.`);
+    }
+    return run.clock.run('check', async () => {
+        try {
+            return await checkRelease(connection, layout, current, logger);
+        }
+        catch (error) {
+            if (error instanceof release_check_ReleaseRefusedError) {
+                run.refused.push({ release: current, stage: error.stage, reason: error.reason });
+                throw new Error(`${error.message} Nothing was stopped: the current release must not start again. Roll back to a good release (mode: rollback).`, { cause: error });
+            }
+            throw error;
+        }
+    });
+}
+/** rollback: the first good candidate; sets the run's target. */
+async function chooseTarget(run, hostState, journal) {
+    const { connection, layout, logger, request, refused } = run;
+    const choice = rollbackCandidates(hostState, journal, request.to);
+    for (const warning of choice.warnings)
+        run.warn(warning);
+    logger.info(`Rollback to ${describeTo(request.to)}: ${choice.candidates.length === 1 ? 'release' : 'candidates, in order:'} ${choice.candidates.join(', ')}.`);
+    const checked = await run.clock.run('target', async () => {
+        for (const candidate of choice.candidates) {
+            run.heldLock.assertHeld();
+            try {
+                return await checkRelease(connection, layout, candidate, logger);
+            }
+            catch (error) {
+                if (!(error instanceof release_check_ReleaseRefusedError))
+                    throw error;
+                refused.push({ release: candidate, stage: error.stage, reason: error.reason });
+                if (request.to.kind !== 'last-good')
+                    throw new Error(`${error.message} Nothing was stopped or switched.`, { cause: error });
+                run.warn(`Skipping release ${candidate}: ${error.reason}.`);
+            }
+        }
+        throw new RollbackTargetError(`No good release is usable: ${refused.map((r) => `${r.release} (${r.reason})`).join('; ')}. Nothing was stopped or switched. ` +
+            `Available releases: ${availableReleases(hostState)}.`);
+    });
+    run.target = checked.releaseId;
+    return checked;
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/orderly-stop.js
+
+
+
+/** The groups to stop, in order: `trading` (mode stop) leaves the groups that are not trading running. */
+function shutdownGroups(profile, scope) {
+    return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
+}
+class OrderlyStopError extends Error {
+    name = 'OrderlyStopError';
+    stopped;
+    constructor(message, stopped, options) {
+        super(message, options);
+        this.stopped = stopped;
+    }
+}
+const ORDERLY_STOP_SCRIPT_NAME = 'titan-orderly-stop';
+// $1 project, $2 stop timeout in seconds ('' = each container's own, from stop_grace_period), then
+// one argument per group: its service names, space-separated. For each group, in order: "stopped
+// <index> <containers> <milliseconds>", or "still-running <index> <services>" and exits EXIT_STILL_RUNNING.
+const ORDERLY_STOP_SCRIPT = `set -eu
+project=$1
+timeout=$2
+shift 2
+count() { echo $#; }
+all=$(docker ps -a --no-trunc --filter "label=com.docker.compose.project=$project" --format '{{.ID}} {{.Label "com.docker.compose.service"}}')
+index=0
+for group in "$@"; do
+  index=$((index + 1))
+  start=$(date +%s%3N)
+  ids=$(printf '%s\\n' "$all" | awk -v g=" $group " 'NF == 2 && index(g, " " $2 " ") > 0 { print $1 }')
+  if [ -n "$ids" ]; then
+    # shellcheck disable=SC2086 # one argument per container id
+    if [ -n "$timeout" ]; then docker stop -t "$timeout" $ids > /dev/null; else docker stop $ids > /dev/null; fi
+    # shellcheck disable=SC2086 # one argument per container id
+    running=$(docker inspect --format '{{.State.Running}} {{index .Config.Labels "com.docker.compose.service"}}' $ids | awk '$1 == "true" { print $2 }' | sort -u | tr '\\n' ' ')
+    if [ -n "$running" ]; then
+      printf 'still-running %s %s\\n' "$index" "$running"
+      exit ${EXIT_STILL_RUNNING}
+    fi
+  fi
+  end=$(date +%s%3N)
+  # shellcheck disable=SC2086 # one word per container id
+  printf 'stopped %s %s %s\\n' "$index" "$(count $ids)" "$((end - start))"
+done
+`;
+async function stopInOrder(connection, request) {
+    const { groups, logger } = request;
+    for (const service of groups.flat()) {
+        if (!SERVICE_NAME_PATTERN.test(service))
+            throw new Error(`Service name ${JSON.stringify(service)} does not match ${SERVICE_NAME_PATTERN.source}.`);
+    }
+    const stopped = [];
+    let stillRunning = '';
+    const onLine = (line) => {
+        const [kind, index, ...rest] = line.split(' ');
+        const group = groups[Number(index) - 1];
+        if (group === undefined)
+            return;
+        if (kind === 'stopped') {
+            const record = { services: group, containers: Number(rest[0]), durationMs: Number(rest[1]) };
+            stopped.push(record);
+            logger.info(`Stopped ${group.join(', ')}: ${record.containers} container(s), checked not running, in ${(record.durationMs / 1000).toFixed(2)} s.`);
+        }
+        else if (kind === 'still-running') {
+            stillRunning = rest.join(' ').trim();
+        }
+    };
+    logger.info(`Stopping in order: ${groups.map((g) => g.join(', ')).join(' -> ')}`);
+    const perGroupSeconds = request.stopTimeoutSeconds ?? 30;
+    try {
+        await connection.runScript(ORDERLY_STOP_SCRIPT, [request.project, request.stopTimeoutSeconds === undefined ? '' : String(request.stopTimeoutSeconds), ...groups.map((g) => g.join(' '))], {
+            name: ORDERLY_STOP_SCRIPT_NAME,
+            timeoutMs: (groups.length * (perGroupSeconds + 30) + 30) * 1000,
+            onStdoutLine: onLine,
+        });
+    }
+    catch (error) {
+        const next = groups[stopped.length];
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_STILL_RUNNING) {
+            throw new OrderlyStopError(`The orderly shutdown stopped at ${next?.join(', ') ?? 'a group'}: ${stillRunning || 'some of its containers'} still run(s) after docker stop. ` +
+                'Nothing was switched; the groups after it were not touched. Look at those containers (docker inspect, docker logs) before trying again.', stopped, { cause: error });
+        }
+        throw new OrderlyStopError(`The orderly shutdown failed at ${next?.join(', ') ?? 'a group'}: ${error instanceof Error ? error.message : String(error)}. Nothing was switched.`, stopped, { cause: error });
+    }
+    return stopped;
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/halt-command.js
+/**
+ * The HARD_HALT command and its signed envelope, as sent on NATS:
+ *
+ *   {"command":<canonical JSON of the command>,"signature":"<hex HMAC-SHA256 of exactly those bytes>"}
+ *
+ * The command is `{actor, issuedAt, nonce, reason, runUrl, type: "HARD_HALT"}`, serialized as RFC 8785
+ * canonical JSON (members sorted, no whitespace, UTF-8). The envelope is canonical JSON too, so the
+ * signed bytes are found in it without parsing: everything between the leading `{"command":` and the
+ * last `,"signature":"`. A receiver (openHardHalt) recomputes HMAC-SHA256(HMAC_SECRET, those bytes)
+ * and compares it, in constant time, with `signature`; it refuses an `issuedAt` outside its freshness
+ * window (older than HALT_MAX_AGE_MS, or further ahead than HALT_MAX_FUTURE_MS of clock skew) and a
+ * nonce it has accepted before (an exact replay). The secret is the stack's HMAC_SECRET (what its
+ * halt responder is started with). The acknowledgement is signed too: halt-acknowledgement.ts.
+ */
+
+
+const HARD_HALT = 'HARD_HALT';
+const halt_command_NONCE_PATTERN = /^[0-9a-f]{32}$/;
+/** A receiver refuses a command issued longer ago than this. */
+const HALT_MAX_AGE_MS = 120_000;
+/** ... or issued further in the future than this (clock skew between runner and host). */
+const HALT_MAX_FUTURE_MS = 30_000;
+const ENVELOPE_HEAD = '{"command":';
+const SIGNATURE_MARK = ',"signature":"';
+class halt_command_HaltEnvelopeError extends Error {
+    name = 'HaltEnvelopeError';
+}
+function createHardHalt(fields) {
+    const nonce = fields.nonce ?? (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    if (!halt_command_NONCE_PATTERN.test(nonce))
+        throw new halt_command_HaltEnvelopeError('a HARD_HALT nonce is 32 lower-case hex digits');
+    return {
+        type: HARD_HALT,
+        reason: fields.reason,
+        actor: fields.actor,
+        runUrl: fields.runUrl,
+        issuedAt: (fields.issuedAt ?? new Date()).toISOString(),
+        nonce,
+    };
+}
+/** The bytes that are signed: the command's canonical JSON. */
+function commandBytes(command) {
+    return Buffer.from(canonical_json_canonicalJson(command), 'utf8');
+}
+function halt_command_hmacHex(secret, bytes) {
+    return (0,external_node_crypto_.createHmac)('sha256', secret).update(bytes).digest('hex');
+}
+/** Signs the command with the HMAC secret and wraps it in the envelope. */
+function sealHardHalt(command, secret) {
+    if (secret === '')
+        throw new halt_command_HaltEnvelopeError('the HMAC secret is empty');
+    const signature = halt_command_hmacHex(secret, commandBytes(command));
+    const payload = Buffer.from(canonical_json_canonicalJson({ command, signature }), 'utf8');
+    return { command, payload, signature };
+}
+/**
+ * Checks an envelope as a receiver must: the signed bytes taken from the payload as they are, the
+ * HMAC recomputed and compared in constant time, the command's shape, its freshness, and its nonce
+ * never accepted before (the nonce is then remembered in `options.seen`). Returns the command;
+ * throws HaltEnvelopeError saying which check refused it.
+ */
+function openHardHalt(payload, secret, options) {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+    const signed = Buffer.from(signedPart(text, ENVELOPE_HEAD), 'utf8');
+    const signature = signatureOf(text);
+    if (secret === '')
+        throw new halt_command_HaltEnvelopeError('the HMAC secret is empty');
+    const expected = Buffer.from(halt_command_hmacHex(secret, signed), 'hex');
+    if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) {
+        throw new halt_command_HaltEnvelopeError('the HMAC signature does not match the command (wrong secret, or the command was altered)');
+    }
+    let value;
+    try {
+        value = JSON.parse(signed.toString('utf8'));
+    }
+    catch {
+        throw new halt_command_HaltEnvelopeError('the signed command is not JSON');
+    }
+    const command = value;
+    if (command === null ||
+        typeof command !== 'object' ||
+        command.type !== HARD_HALT ||
+        typeof command.nonce !== 'string' ||
+        !halt_command_NONCE_PATTERN.test(command.nonce) ||
+        typeof command.reason !== 'string' ||
+        typeof command.actor !== 'string' ||
+        typeof command.runUrl !== 'string' ||
+        typeof command.issuedAt !== 'string') {
+        throw new halt_command_HaltEnvelopeError('the signed command is not a HARD_HALT command');
+    }
+    if (canonicalJson(command) !== signed.toString('utf8'))
+        throw new halt_command_HaltEnvelopeError('the signed command is not canonical JSON');
+    const issued = Date.parse(command.issuedAt);
+    const now = (options.now ?? new Date()).getTime();
+    if (!Number.isFinite(issued))
+        throw new halt_command_HaltEnvelopeError('the command has no valid issuedAt');
+    const maxAge = options.maxAgeMs ?? HALT_MAX_AGE_MS;
+    if (now - issued > maxAge)
+        throw new halt_command_HaltEnvelopeError(`the command was issued ${Math.round((now - issued) / 1000)} s ago, more than the ${Math.round(maxAge / 1000)} s a HARD_HALT stays valid (stale, or replayed)`);
+    const maxFuture = options.maxFutureMs ?? HALT_MAX_FUTURE_MS;
+    if (issued - now > maxFuture)
+        throw new halt_command_HaltEnvelopeError(`the command is dated ${Math.round((issued - now) / 1000)} s in the future (clocks more than ${Math.round(maxFuture / 1000)} s apart?)`);
+    if (options.seen.has(command.nonce))
+        throw new halt_command_HaltEnvelopeError(`nonce ${command.nonce} was accepted before: this is a replay`);
+    options.seen.add(command.nonce);
+    return command;
+}
+/** The signed bytes of an envelope whose object starts with `head`: up to its last `,"signature":"`. */
+function signedPart(text, head) {
+    const mark = text.lastIndexOf(SIGNATURE_MARK);
+    if (!text.startsWith(head) || mark < 0 || !text.endsWith('"}')) {
+        throw new halt_command_HaltEnvelopeError(`not a signed envelope (${head}...,"signature":"...")`);
+    }
+    return text.slice(head.length, mark);
+}
+/** The envelope's signature: 64 hex digits. */
+function signatureOf(text) {
+    const signature = text.slice(text.lastIndexOf(SIGNATURE_MARK) + SIGNATURE_MARK.length, -2);
+    if (!/^[0-9a-f]{64}$/.test(signature))
+        throw new halt_command_HaltEnvelopeError('the signature is not 64 hex digits');
+    return signature;
+}
+
+// EXTERNAL MODULE: ../node_modules/@nats-io/transport-node/index.js
+var transport_node = __nccwpck_require__(3514);
+;// CONCATENATED MODULE: ../packages/rollback/lib/halt-acknowledgement.js
+/**
+ * The acknowledgement of a HARD_HALT, signed like the command (halt-command.ts) with the stack's
+ * HMAC_SECRET, and bound to the command by its nonce:
+ *
+ *   {"acknowledgement":<canonical JSON of the body>,"signature":"<hex HMAC-SHA256 of exactly those bytes>"}
+ *
+ * The body is `{"ack":true,"nonce":"<the command's nonce>","service":"<who answers>","type":"HARD_HALT_ACK"}`;
+ * its `type` keeps an acknowledgement from ever passing for a command signed with the same secret.
+ * Only an acknowledgement from the stack's halt responder counts (the stack profile's
+ * `halt.responder`: in examples/titan its orchestrator, the one service that stops the strategies); any other service, a signature that does
+ * not check, another nonce, or an unsigned `{"ack":true}` is not an acknowledgement. A refusal is
+ * answered unsigned, `{"ack":false,"error":"...","service":"..."}`: it needs no proof to be believed.
+ */
+
+
+
+const HARD_HALT_ACK = 'HARD_HALT_ACK';
+const halt_acknowledgement_ENVELOPE_HEAD = '{"acknowledgement":';
+/** The signed acknowledgement of the command with `nonce`, as `service` answers it. */
+function sealAcknowledgement(nonce, service, secret) {
+    if (!NONCE_PATTERN.test(nonce))
+        throw new HaltEnvelopeError('a HARD_HALT nonce is 32 lower-case hex digits');
+    if (secret === '')
+        throw new HaltEnvelopeError('the HMAC secret is empty');
+    const acknowledgement = { ack: true, nonce, service, type: HARD_HALT_ACK };
+    return Buffer.from(canonicalJson({ acknowledgement, signature: hmacHex(secret, Buffer.from(canonicalJson(acknowledgement), 'utf8')) }), 'utf8');
+}
+/**
+ * The reply as the acknowledgement of the command with `nonce` by the halt responder, or why it is
+ * not one (a sentence that never quotes more than 200 characters of the reply).
+ */
+function openAcknowledgement(reply, nonce, secret, responder) {
+    const text = Buffer.from(reply).toString('utf8');
+    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return `the reply is not JSON: ${JSON.stringify(shown)}`;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+        return `the reply is not a JSON object: ${shown}`;
+    const record = value;
+    const from = typeof record['service'] === 'string' ? ` from ${record['service']}` : '';
+    if (record['ack'] === false) {
+        const why = typeof record['error'] === 'string' ? `: ${record['error']}` : '';
+        return `the reply${from} refuses the command${why}`;
+    }
+    if (!('acknowledgement' in record))
+        return `the reply${from} is not a signed acknowledgement (${shown})`;
+    let signed;
+    let signature;
+    try {
+        signed = signedPart(text, halt_acknowledgement_ENVELOPE_HEAD);
+        signature = signatureOf(text);
+    }
+    catch (error) {
+        return `the reply is not a signed acknowledgement: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const expected = Buffer.from(halt_command_hmacHex(secret, Buffer.from(signed, 'utf8')), 'hex');
+    if (!(0,external_node_crypto_.timingSafeEqual)(expected, Buffer.from(signature, 'hex'))) {
+        return "the acknowledgement's HMAC signature does not check with hmac-secret (forged, or signed with another secret)";
+    }
+    const body = record['acknowledgement'];
+    if (body === null || typeof body !== 'object' || body['ack'] !== true || body['type'] !== HARD_HALT_ACK || typeof body['service'] !== 'string') {
+        return 'the signed reply is not a HARD_HALT acknowledgement';
+    }
+    if (canonical_json_canonicalJson(body) !== signed)
+        return 'the signed acknowledgement is not canonical JSON';
+    if (body['nonce'] !== nonce)
+        return `the reply acknowledges another command (nonce ${JSON.stringify(body['nonce'])}, sent ${nonce})`;
+    if (body['service'] !== responder)
+        return `the acknowledgement comes from ${body['service']}, not ${responder}: only ${responder}'s counts`;
+    return { ack: true, nonce, service: body['service'] };
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/nats-address.js
+const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
+/** Parses a NATS address; returns why it cannot be one as a string. */
+function parseNatsAddress(text) {
+    let rest = text.trim();
+    if (hasCredentials(rest))
+        return 'it holds a user, password or token (user:pass@...): give only HOST[:PORT], and the credentials as nats-user and nats-password';
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest)) {
+        if (!rest.toLowerCase().startsWith('nats://'))
+            return `only nats:// is supported (no TLS, no other scheme), got ${rest.slice(0, rest.indexOf(':'))}://`;
+        rest = rest.slice('nats://'.length);
+    }
+    rest = rest.replace(/\/$/, '');
+    let host = rest;
+    let port = 4222;
+    const match = /^(.*):(\d{1,5})$/.exec(rest);
+    if (match?.[1] !== undefined && match[2] !== undefined && !(match[1].includes(':') && !match[1].startsWith('['))) {
+        host = match[1];
+        port = Number(match[2]);
+    }
+    if (!HOST_PATTERN.test(host))
+        return 'it is not HOST[:PORT] (for example 127.0.0.1:4222 or nats://127.0.0.1:4222)';
+    if (port < 1 || port > 65535)
+        return `port ${port} is not a TCP port`;
+    return { host: host.replace(/^\[(.*)\]$/, '$1'), port };
+}
+/** A user, password or token in the text (userinfo before `@`, or a query or fragment). */
+function hasCredentials(text) {
+    return /[@?#]/.test(text);
+}
+/** The secret parts of a URL with credentials (userinfo, its password, query and fragment values), to mask. */
+function credentialParts(text) {
+    const parts = new Set([text]);
+    const afterScheme = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+    const at = afterScheme.lastIndexOf('@');
+    if (at > 0) {
+        const userinfo = afterScheme.slice(0, at);
+        parts.add(userinfo);
+        if (userinfo.includes(':'))
+            parts.add(userinfo.slice(userinfo.indexOf(':') + 1));
+    }
+    for (const piece of afterScheme.split(/[?#&]/).slice(1)) {
+        parts.add(piece);
+        if (piece.includes('='))
+            parts.add(piece.slice(piece.indexOf('=') + 1));
+    }
+    return [...parts].filter((p) => p.length >= 4);
+}
+function formatNatsAddress(address) {
+    return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/hard-halt.js
+/**
+ * Sends the HARD_HALT, first thing in every rollback mode: the signed envelope (halt-command.ts) as a
+ * NATS request on the halt subject, which the stack's halt responder (the stack profile's `halt`)
+ * acknowledges on the reply subject with a signed acknowledgement bound to the command's nonce
+ * (halt-acknowledgement.ts). Every reply within the timeout is looked at, in turn, until one is the
+ * responder's valid acknowledgement: a reply from another service, an unsigned or forged one, or one
+ * for another command does not count (each is reported), and does not hide the responder's answer.
+ *
+ * NATS listens on the host's loopback only: the client (@nats-io/transport-node) connects to a local
+ * forward, a 127.0.0.1:<free port> listener on the runner whose connections go through the SSH
+ * connection (a direct-tcpip channel) to the NATS address as the host sees it. Nothing is installed
+ * or run on the host, and the password and the HMAC secret never reach a command line there.
+ *
+ * This never throws for NATS: NATS unreachable, the user refused, no responder on the subject, no
+ * acknowledgement within the timeout, or a reply that does not acknowledge this command all give
+ * `acknowledged: false` and a `problem` the caller reports loudly; the shutdown goes on.
+ */
+
+
+
+
+async function sendHardHalt(connection, request) {
+    const { logger, command, subject, responder } = request;
+    const started = performance.now();
+    const where = `NATS at ${formatNatsAddress(request.address)} on ${connection.host}`;
+    const sealed = sealHardHalt(command, request.hmacSecret);
+    let forward;
+    let nats;
+    const ignoredReplies = [];
+    const outcome = (fields) => ({
+        subject,
+        nonce: command.nonce,
+        issuedAt: command.issuedAt,
+        acknowledged: fields.acknowledgement !== undefined,
+        acknowledgement: fields.acknowledgement,
+        problem: fields.problem,
+        ignoredReplies,
+        durationMs: Math.round(performance.now() - started),
+    });
+    const remaining = () => Math.max(250, request.timeoutMs - (performance.now() - started));
+    try {
+        forward = await connection.forwardLocal(request.address.host, request.address.port);
+        try {
+            nats = await (0,transport_node.connect)({
+                servers: `127.0.0.1:${forward.localPort}`,
+                user: request.user,
+                pass: request.password,
+                name: 'titan-rollback',
+                timeout: remaining(),
+                reconnect: false,
+                maxReconnectAttempts: 0,
+                ignoreClusterUpdates: true,
+                noRandomize: true,
+            });
+        }
+        catch (error) {
+            return outcome({ problem: connectProblem(error, where, request.user) });
+        }
+        logger.info(`Connected to ${where} as ${request.user}; requesting HARD_HALT on ${subject} (nonce ${command.nonce}).`);
+        try {
+            const replies = await nats.requestMany(subject, sealed.payload, { strategy: 'timer', maxWait: remaining() });
+            for await (const message of replies) {
+                const acknowledgement = openAcknowledgement(message.data, command.nonce, request.hmacSecret, responder);
+                if (typeof acknowledgement !== 'string')
+                    return outcome({ acknowledgement });
+                ignoredReplies.push(acknowledgement);
+                logger.warning(`A reply on ${subject} is not ${responder}'s acknowledgement, and does not count: ${acknowledgement}.`);
+            }
+        }
+        catch (error) {
+            return outcome({ problem: requestProblem(error, subject, responder, request.timeoutMs) });
+        }
+        const seconds = Math.round(request.timeoutMs / 1000);
+        if (ignoredReplies.length === 0)
+            return outcome({ problem: `no acknowledgement on ${subject} within ${seconds} s` });
+        return outcome({
+            problem: `no valid acknowledgement from ${responder} on ${subject} within ${seconds} s; ${ignoredReplies.length} reply(ies) did not count: ${ignoredReplies.join('; ')}`,
+        });
+    }
+    catch (error) {
+        return outcome({ problem: `${where} could not be reached through the SSH connection: ${hard_halt_describe(error)}` });
+    }
+    finally {
+        await nats?.close().catch(() => undefined);
+        await forward?.close();
+    }
+}
+function connectProblem(error, where, user) {
+    if (error instanceof transport_node.errors.AuthorizationError || /authorization/i.test(hard_halt_describe(error))) {
+        return `${where} refused user ${user} (${hard_halt_describe(error)}): check nats-user and nats-password`;
+    }
+    return `${where} did not accept a connection: ${hard_halt_describe(error)}`;
+}
+function requestProblem(error, subject, responder, timeoutMs) {
+    if (error instanceof transport_node.errors.NoRespondersError || (error instanceof transport_node.errors.RequestError && error.isNoResponders())) {
+        return `nothing subscribes to ${subject} (no responders): ${responder} is not connected to NATS`;
+    }
+    if (error instanceof transport_node.errors.TimeoutError || (error instanceof Error && error.cause instanceof transport_node.errors.TimeoutError)) {
+        return `no acknowledgement on ${subject} within ${Math.round(timeoutMs / 1000)} s`;
+    }
+    if (error instanceof transport_node.errors.PermissionViolationError)
+        return `NATS refused the request: ${error.message}`;
+    return `the request on ${subject} failed: ${hard_halt_describe(error)}`;
+}
+function hard_halt_describe(error) {
+    if (error instanceof Error) {
+        const cause = error.cause instanceof Error && error.cause.message !== error.message ? ` (${error.cause.message})` : '';
+        return `${error.message}${cause}`;
+    }
+    return String(error);
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/running-profile.js
+
+
+
+async function readRunningProfile(connection, layout) {
+    try {
+        const { current } = await readHostState(connection, layout);
+        if (current === undefined)
+            return { profile: undefined, problem: `no release is current on ${connection.host}, so no stack profile says how the stack halts and stops` };
+        const { manifest } = await readInstalledRelease(connection, layout, current);
+        return { profile: stackProfileOf(manifest), release: current };
+    }
+    catch (error) {
+        const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+        return { profile: undefined, problem: `the stack profile of the current release cannot be read: ${message}` };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-halt.js
+/**
+ * The first phase of every rollback mode, before anything else and without waiting for any lock:
+ * the HARD_HALT (hard-halt.ts), sent where the running release's stack profile says (or to
+ * halt-subject/halt-responder), then the host's halt mark: from then on nothing automatic (a
+ * waiting guard, a deploy in flight, a recovery) starts a trading service or arms the stack. A
+ * HARD_HALT that is not acknowledged is a loud warning (mode `halt` fails on it: haltOnly).
+ */
+
+
+
+
+
+
+
+/** The HARD_HALT was not acknowledged in mode `halt`, where it is the whole job. */
+class HaltNotAcknowledgedError extends Error {
+    name = 'HaltNotAcknowledgedError';
+}
+/** Reads the running profile, sends the HARD_HALT and writes the halt mark. */
+async function sendHaltAndMark(run) {
+    const { connection, layout, request, logger, mode } = run;
+    const running = await readRunningProfile(connection, layout);
+    run.running = running;
+    if (running.profile === undefined)
+        run.warn(`No stack profile: ${running.problem}.`);
+    const profile = running.profile;
+    const command = createHardHalt({ reason: request.reason, actor: request.actor, runUrl: request.runUrl });
+    run.haltNonce = command.nonce;
+    const subject = request.halt.subject ?? profile?.halt.subject;
+    const responder = request.halt.responder ?? profile?.halt.responder;
+    const halt = await run.clock.run('halt', () => subject === undefined || responder === undefined
+        ? Promise.resolve(haltNotSent(command, subject ?? '', `it was not sent: ${running.profile === undefined ? running.problem : 'no halt subject or responder'} (give halt-subject and halt-responder to send it without a profile)`))
+        : request.halt.password === '' || request.halt.hmacSecret === ''
+            ? // A caller without the credentials (a rolling deploy's return given no nats-password or hmac-secret): nothing to sign or log in with.
+                Promise.resolve(haltNotSent(command, subject, 'it was not sent: no NATS password or HMAC secret was given'))
+            : sendHardHalt(connection, {
+                address: request.halt.address,
+                user: request.halt.user,
+                password: request.halt.password,
+                subject,
+                responder,
+                hmacSecret: request.halt.hmacSecret,
+                command,
+                timeoutMs: request.halt.timeoutSeconds * 1000,
+                logger,
+            }));
+    run.halt = halt;
+    if (halt.acknowledged) {
+        logger.info(`HARD_HALT acknowledged by ${halt.acknowledgement?.service ?? 'unknown'} in ${(halt.durationMs / 1000).toFixed(2)} s (nonce ${halt.nonce}).`);
+    }
+    else {
+        run.warn(`HARD_HALT was NOT acknowledged: ${halt.problem ?? 'no reason known'}.${mode === 'halt' ? '' : ' The shutdown goes on without it.'}`);
+    }
+    // The halt mark, without waiting for any lock: nothing automatic starts trading from now on.
+    const mark = { at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, reason: request.reason, rollbackMode: mode, nonce: command.nonce };
+    await writeHaltMark(connection, layout, mark).then(() => logger.info(`Halt mark written (${layout.stateDir}/halted): nothing automatic starts a trading service or arms the stack until an explicit restart, rollback or lift-halt deploy.`), (error) => run.warn(`Could not write the halt mark in ${layout.stateDir}: ${firstLine(describeError(error))}`));
+    return halt;
+}
+/** Mode `halt`: the host read only for the release-id output and the journal; an unacknowledged HARD_HALT fails the run. */
+async function haltOnly(run, halt) {
+    const { connection, layout, project } = run;
+    // A host that cannot be read does not undo a halt.
+    run.state = await run.clock.run('inspect', () => readHostState(connection, layout)).catch((error) => {
+        run.warn(`Could not read ${layout.appDir} on ${connection.host}: ${firstLine(describeError(error))}`);
+        return undefined;
+    });
+    run.releaseBefore = run.state?.current;
+    run.releaseAfter = run.state?.current;
+    if (!halt.acknowledged) {
+        const running = await runningContainers(connection, project).catch(() => undefined);
+        throw new HaltNotAcknowledgedError(running === 0
+            ? `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. The stack of project ${project} is stopped on ${connection.host} (no container of it runs), ` +
+                'so nothing trades; the halt mark keeps anything automatic from starting it. Run mode restart to start it again DISARMED.'
+            : `The HARD_HALT was not acknowledged: ${halt.problem ?? 'no reason known'}. Trading may still be running: ` +
+                'run this action with mode: stop to stop the trading services.');
+    }
+    run.result = 'halted';
+}
+/** The services of the project whose containers run. */
+async function runningServices(connection, project) {
+    const { stdout } = await connection.run(['docker', 'ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Label "com.docker.compose.service"}}'], {
+        timeoutMs: 30_000,
+        logOutput: 'none',
+    });
+    return stdout.split('\n').filter((l) => l.trim() !== '');
+}
+/** How many containers of the project run (a stopped stack: 0). */
+async function runningContainers(connection, project) {
+    return (await runningServices(connection, project)).length;
+}
+/** The outcome of a HARD_HALT that could not be sent (no subject or responder to send it to). */
+function haltNotSent(command, subject, problem) {
+    return { subject, nonce: command.nonce, issuedAt: command.issuedAt, acknowledged: false, acknowledgement: undefined, problem, ignoredReplies: [], durationMs: 0 };
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-run.js
+
+
+
+
+
+
+
+/** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
+const ROLLBACK_TITAN_MODE = 'DISARMED';
+class RollbackRun {
+    connection;
+    request;
+    layout;
+    project;
+    mode;
+    logger;
+    signal;
+    startedAt = new Date();
+    clock;
+    warnings = [];
+    refused = [];
+    /** The running release's stack profile as read before the HARD_HALT. */
+    running = { profile: undefined, problem: 'not read yet' };
+    /** The HARD_HALT's outcome (set by the halt phase, before anything else). */
+    halt;
+    /** The nonce of the halt mark this run wrote (its own halt, which restart and rollback lift). */
+    haltNonce = '';
+    lock;
+    state;
+    stopped = [];
+    releaseBefore;
+    releaseAfter;
+    target;
+    markedBad;
+    verification;
+    result = 'failed';
+    failure;
+    hostStatus;
+    journalWritten = false;
+    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
+    ending = false;
+    /** The stack was started (DISARMED) by this run. */
+    started = false;
+    constructor(connection, request) {
+        this.connection = connection;
+        this.request = request;
+        this.layout = request.layout;
+        this.project = request.project;
+        this.mode = request.mode;
+        this.logger = request.logger;
+        this.signal = request.signal;
+        this.clock = new PhaseClock(this.logger);
+    }
+    /** The running release's profile, when it could be read. */
+    get profile() {
+        return this.running.profile;
+    }
+    /** The lock this run holds (from the lock phase on). */
+    get heldLock() {
+        if (this.lock === undefined)
+            throw new Error('The deploy lock is not held yet.');
+        return this.lock;
+    }
+    /** The profile that says how the stack stops: the running release's, else (restart, rollback) the checked target's. */
+    stopProfile(fallback) {
+        const found = this.profile ?? fallback;
+        if (found === undefined)
+            throw new Error(`Cannot stop the stack in order: ${this.running.profile === undefined ? this.running.problem : 'no stack profile'}.`);
+        return found;
+    }
+    warn(message) {
+        this.warnings.push(message);
+        this.logger.warning(message);
+    }
+    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
+    cancel = () => {
+        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!this.ending)
+            void this.lock?.abortWork();
+    };
+    /** A safe point: cancelled runs stop here. */
+    checkpoint() {
+        throwIfCancelled(this.signal, this.clock.latest);
+    }
+    /** The run's journal line, once (a run that reached the host). */
+    async writeJournal() {
+        if (this.journalWritten)
+            return;
+        this.journalWritten = true;
+        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
+            return;
+        const halt = this.halt;
+        await appendJournal(this.connection, this.layout, {
+            time: new Date().toISOString(),
+            action: 'rollback',
+            rollbackMode: this.mode,
+            result: this.result,
+            release: this.releaseAfter ?? null,
+            previous: this.releaseBefore ?? null,
+            mode: this.started ? ROLLBACK_TITAN_MODE : (this.state?.mode ?? null),
+            to: this.mode === 'rollback' ? describeTo(this.request.to) : null,
+            actor: this.request.actor,
+            runUrl: this.request.runUrl,
+            reason: this.request.reason,
+            halt: { subject: halt?.subject ?? '', nonce: halt?.nonce ?? this.haltNonce, acknowledged: halt?.acknowledged ?? false },
+            refused: this.refused.map((r) => ({ release: r.release, reason: r.reason })),
+            stopped: this.stopped.flatMap((g) => g.services),
+            phases: this.clock.durations(),
+            ...(this.result === 'cancelled' && this.clock.latest !== undefined ? { phase: this.clock.latest } : {}),
+            ...(this.failure !== undefined ? { error: firstLine(this.failure.message) } : {}),
+        }).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
+    }
+    /** The journal line, the lock released, and the outcome. */
+    async finish() {
+        await this.writeJournal();
+        await this.lock?.release();
+        const halt = this.halt;
+        if (halt === undefined)
+            throw new Error('The rollback ended before its HARD_HALT.');
+        return {
+            mode: this.mode,
+            result: this.result,
+            releaseBefore: this.releaseBefore,
+            releaseAfter: this.releaseAfter,
+            target: this.target,
+            halt,
+            lockWaitedMs: this.lock?.waitedMs,
+            refused: this.refused,
+            stopped: this.stopped,
+            leftRunning: this.mode === 'stop' && this.result === 'stopped' && this.profile !== undefined ? operatorServices(this.profile) : [],
+            markedBad: this.markedBad,
+            verification: this.verification,
+            warnings: this.warnings,
+            hostStatus: this.hostStatus,
+            phases: this.clock.records,
+            error: this.failure,
+            startedAt: this.startedAt.toISOString(),
+            durationMs: this.clock.elapsedMs(),
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-ending.js
+/**
+ * How a rollback ends when a phase threw. A run that lost its lock changes nothing more. A failure
+ * after the shutdown leaves the trading services stopped (the fail-safe state after a HARD_HALT),
+ * and says so. A cancelled run (signal) stops at its next safe point, brings the operator surface
+ * and the infrastructure back up (DISARMED, the trading services stay stopped under the halt) and
+ * writes its journal line.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+/** Sets the run's result, failure and host status for the error a phase threw. */
+async function rollback_ending_endAfterError(run, error) {
+    const { connection, signal, clock } = run;
+    run.ending = true;
+    // Not logged here: the outcome carries it, and the caller reports it once (the action fails the step with it).
+    let failure = error instanceof Error ? error : new Error(String(error));
+    if (failure instanceof StackUnhealthyError)
+        run.verification = failure.report;
+    if (failure instanceof OrderlyStopError)
+        run.stopped = [...failure.stopped];
+    const lock = run.lock;
+    if (lock !== undefined && (!lock.held || connection.closed)) {
+        failure = lock.lostError();
+        run.hostStatus = 'unknown to this run: the host ended its session; the trading services it stopped stay stopped (the halt mark stands)';
+    }
+    else if (signal?.aborted === true) {
+        const phase = clock.latest;
+        failure = failure instanceof CancelledError ? failure : new CancelledError(`The run was cancelled (${cancellationCause(signal)}) during ${phase ?? 'the rollback'}.`, phase);
+        run.result = 'cancelled';
+        run.failure = failure;
+        await rollback_ending_endCancelled(run);
+    }
+    else if (run.stopped.length > 0 && !run.started && !(failure instanceof OrderlyStopError)) {
+        failure = new Error(`${failure.message} The Titan services stopped by this run stay stopped and current points at ${run.releaseAfter ?? 'no release'}: ` +
+            'run mode restart or rollback once the cause is fixed.', { cause: failure });
+    }
+    run.failure = failure;
+}
+/**
+ * A cancelled run: the host ended the work in flight; the journal line goes first (a kill may
+ * follow within seconds), then what this run stopped other than the trading services comes back
+ * up, DISARMED, from whatever `current` points at. The trading services stay stopped: the halt
+ * mark this run wrote stands until an explicit restart.
+ */
+async function rollback_ending_endCancelled(run) {
+    const { connection, layout, logger, project, mode } = run;
+    await run.lock?.abortWork();
+    await run.writeJournal();
+    const anyStopped = run.stopped.length > 0 || run.clock.records.some((r) => r.name === 'stop');
+    if (!anyStopped || mode === 'stop') {
+        run.hostStatus = `${mode === 'stop' && anyStopped ? 'the trading services this run stopped stay stopped' : 'nothing was stopped'}; the halt mark stands`;
+        return;
+    }
+    try {
+        const now = await readHostState(connection, layout);
+        run.releaseAfter = now.current;
+        if (now.current === undefined) {
+            run.hostStatus = 'no release is current; the halt mark stands';
+            return;
+        }
+        const { manifest } = await readInstalledRelease(connection, layout, now.current);
+        const held = tradingServices(manifest.stack ?? run.stopProfile());
+        await upStackExcept(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), held, logger);
+        const runningNow = await runningServices(connection, project);
+        const trading = held.filter((s) => runningNow.includes(s));
+        run.hostStatus =
+            `release ${now.current} is current; its operator surface and infrastructure run again DISARMED; ` +
+                (trading.length === 0
+                    ? 'its trading services stay stopped under the halt mark'
+                    : `${trading.join(', ')} still run (not reached by the shutdown, under the HARD_HALT), the other trading services stay stopped under the halt mark`) +
+                ': run mode restart (or stop) once the cause is known';
+    }
+    catch (error) {
+        run.hostStatus = `the Titan services this run stopped may stay stopped (${firstLine(describeError(error))}); the halt mark stands: run mode restart`;
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-journal.js
+
+/** The journal's last 5000 entries, oldest first (an absent journal is empty). */
+async function readJournal(connection, layout) {
+    const { stdout } = await connection.run(['sh', '-c', 'tail -n 5000 -- "$1" 2>/dev/null || true', 'titan-read-journal', layout.journal], {
+        timeoutMs: 30_000,
+        logOutput: 'none',
+    });
+    return parseJournal(stdout);
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-lock.js
+/**
+ * The phases every mode but `halt` runs after the HARD_HALT and the halt mark:
+ *  lock     the deploy's lock (packages/host acquireDeployLock, with its heartbeat): a rollback
+ *           never interleaves with a deploy
+ *  inspect  the host's state (and, for a rollback, its journal: where last-good returns to)
+ * and mode `stop`: the orderly shutdown of the trading groups of the stack profile only; the other
+ * groups (the operator surface) and the infrastructure keep running.
+ */
+
+
+
+
+
+
+/** lock, then inspect. Sets the run's lock, state, releaseBefore and releaseAfter. */
+async function lockAndInspect(run) {
+    const { connection, layout, logger, request, clock, mode, signal } = run;
+    logger.info(`Taking the deploy lock ${layout.lockFile} (waiting up to ${request.lockTimeoutSeconds} s for a deploy that holds it).`);
+    run.lock = await clock.run('lock', () => acquireDeployLock(connection, {
+        layout,
+        holder: { runUrl: request.runUrl, release: mode === 'rollback' ? `rollback to ${describeTo(request.to)}` : mode, actor: request.actor },
+        timeoutSeconds: request.lockTimeoutSeconds,
+        ...(request.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: request.heartbeatTimeoutSeconds } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+        logger,
+    }));
+    let journal = [];
+    run.checkpoint();
+    const state = await clock.run('inspect', async () => {
+        const found = await readHostState(connection, layout);
+        if (mode === 'rollback')
+            journal = await readJournal(connection, layout);
+        return found;
+    });
+    run.state = state;
+    run.releaseBefore = state.current;
+    run.releaseAfter = state.current;
+    return { state, journal };
+}
+/** Mode `stop`: the trading groups stopped in order; the operator surface and the infrastructure keep running. */
+async function stopTrading(run) {
+    const { connection, logger, request, project } = run;
+    const groups = shutdownGroups(run.stopProfile(), 'trading');
+    run.stopped = await run.clock.run('stop', () => stopInOrder(connection, { project, groups, stopTimeoutSeconds: request.stopTimeoutSeconds, logger }));
+    const surface = operatorServices(run.stopProfile());
+    logger.info(`Left running: ${surface.length > 0 ? `${surface.join(', ')} and ` : ''}the infrastructure.`);
+    run.result = 'stopped';
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/release-marks.js
+/**
+ * The bad mark: `state/<id>.bad`, one JSON line `{"release":"<id>","at":"<UTC time>","reason":"..."}`
+ * that says a release failed and must never be a rollback target. host-state reads it (a release is
+ * `bad` while the file exists), `last-good` skips it, and a later deploy of that release that
+ * verifies clears it (confirmRelease removes the file). Written in one place, scripts/lib/mark-bad.sh:
+ * by the guard's revert on the host (scripts/revert.sh) and by markReleaseBad from the runner (a
+ * rollback leaving a release). The time is the host's clock, like every other time the host writes.
+ */
+
+
+/** Marks `releaseId` bad on the host (state/<id>.bad), with why. */
+async function markReleaseBad(connection, layout, releaseId, reason) {
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new Error(`Release id ${JSON.stringify(releaseId)} does not match ${RELEASE_ID_PATTERN.source}.`);
+    await host_script_runHostScript(connection, layout, 'titan-mark-bad', [releaseId, JSON.stringify(reason)], { timeoutMs: 30_000 });
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-return.js
+/**
+ * The phases of a restart or a rollback once the release to start is checked:
+ *  stop     the orderly shutdown of the whole stack (operator surface last)
+ *  switch   rollback: `current` switched atomically, the release left marked bad (and its guard
+ *           stood down)
+ *  start    the run's own halt mark lifted (a newer one, from another operator, stands), then
+ *           `up -d` from current DISARMED
+ *  verify   the stack verified within health-timeout
+ *  confirm  the release confirmed, DISARMED
+ */
+
+
+
+
+
+
+
+
+
+
+/** stop, switch (rollback), start, verify, confirm: `checked` runs DISARMED and verifies. */
+async function returnTo(run, hostState, checked) {
+    const { connection, layout, logger, request, clock, project, mode } = run;
+    run.checkpoint();
+    run.stopped = await clock.run('stop', () => {
+        run.heldLock.assertHeld();
+        return stopInOrder(connection, {
+            project,
+            groups: shutdownGroups(run.stopProfile(stackProfileOf(checked.manifest)), 'all'),
+            stopTimeoutSeconds: request.stopTimeoutSeconds,
+            logger,
+        });
+    });
+    run.checkpoint();
+    const to = run.target;
+    if (mode === 'rollback' && to !== undefined) {
+        await clock.run('switch', async () => {
+            run.heldLock.assertHeld();
+            await switchCurrent(connection, layout, to);
+            run.releaseAfter = to;
+            logger.info(`current -> releases/${to}`);
+            const left = hostState.current;
+            if (left !== undefined && left !== to) {
+                await markReleaseBad(connection, layout, left, `rolled back by ${request.actor}: ${request.reason}`);
+                run.markedBad = left;
+                logger.info(`Release ${left} is marked bad: last-good will not return to it (a deploy of it that verifies clears the mark).`);
+                if (hostState.guards.some((g) => g.release === left))
+                    await stopGuard(connection, layout, left);
+            }
+        });
+    }
+    const manifest = checked.manifest;
+    run.checkpoint();
+    await clock.run('start', async () => {
+        run.heldLock.assertHeld();
+        // This run says so: it lifts its own halt (a newer one, from another operator, stands).
+        const newer = await liftHaltMark(connection, layout, run.haltNonce);
+        if (newer !== undefined) {
+            throw new HostHaltedError(`The host was halted again ${describeHalt(newer)} while this ${mode} ran: nothing is started.`, newer);
+        }
+        run.started = true;
+        await upStack(connection, currentTarget(layout, project, manifest.compose, ROLLBACK_TITAN_MODE), logger);
+    });
+    run.checkpoint();
+    run.verification = await clock.run('verify', () => requireHealthyRelease(connection, manifest, request));
+    run.checkpoint();
+    await clock.run('confirm', async () => {
+        run.heldLock.assertHeld();
+        const confirmation = { release: manifest.releaseId, at: new Date().toISOString(), actor: request.actor, runUrl: request.runUrl, action: 'rollback', mode: ROLLBACK_TITAN_MODE };
+        await confirmRelease(connection, layout, manifest.releaseId, confirmation, ROLLBACK_TITAN_MODE);
+    });
+    run.result = mode === 'rollback' ? 'rolled-back' : 'restarted';
+    logger.info(`Release ${manifest.releaseId} runs ${ROLLBACK_TITAN_MODE} and verifies (${mode === 'rollback' ? `rolled back from ${run.releaseBefore ?? 'no release'}` : 'restarted'}).`);
+}
+
+;// CONCATENATED MODULE: ../packages/rollback/lib/rollback.js
+
+
+
+
+
+
+const ROLLBACK_MODES = (/* unused pure expression or super */ null && (['halt', 'stop', 'restart', 'rollback']));
+async function rollbackStack(connection, request) {
+    const { mode, signal } = request;
+    const run = new RollbackRun(connection, request);
+    signal?.addEventListener('abort', run.cancel, { once: true });
+    // HARD_HALT, before anything else but reading where it goes (the running release's stack profile), then the halt mark.
+    const halt = await sendHaltAndMark(run);
+    try {
+        run.checkpoint();
+        if (mode === 'halt') {
+            await haltOnly(run, halt);
+            return await run.finish();
+        }
+        const { state, journal } = await lockAndInspect(run);
+        run.checkpoint();
+        if (mode === 'stop') {
+            await stopTrading(run);
+            return await run.finish();
+        }
+        const checked = mode === 'restart' ? await checkCurrent(run, state) : await chooseTarget(run, state, journal);
+        await returnTo(run, state, checked);
+        return await run.finish();
+    }
+    catch (error) {
+        await rollback_ending_endAfterError(run, error);
+        return await run.finish();
+    }
+    finally {
+        signal?.removeEventListener('abort', run.cancel);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/fleet/lib/host-steps.js
+/**
+ * What a rolling change does on ONE host of the fleet, each over one SSH connection of its own
+ * (opened for the step, closed at its end, so the runner holds at most one per host in flight):
+ *
+ *  reach   connect with the host's own pinned keys and close: before anything changes anywhere,
+ *          every host must answer with a pinned key (an unreachable host or a changed key stops
+ *          the fleet before the first deploy).
+ *  deploy  packages/deploy's deployRelease, the host's own deploy lock, guard and journal.
+ *  revert  packages/rollback's rollbackStack (mode rollback) to the release the host ran before.
+ * The logger names the host on every line; a parallel batch cannot nest groups, so a host's
+ * phases are lines, not groups.
+ */
+
+
+
+
+
+/** The fleet's settings with this host's own app dir and project, when it names them. */
+function settingsFor(host, settings) {
+    return {
+        ...settings,
+        ...(host.appDir !== undefined ? { layout: new HostLayout(host.appDir) } : {}),
+        ...(host.project !== undefined ? { project: host.project } : {}),
+    };
+}
+/** Counts the connections the runner holds (for the summary and the benchmark). */
+class ConnectionCount {
+    current = 0;
+    peak = 0;
+    opened = 0;
+    add() {
+        this.current += 1;
+        this.opened += 1;
+        this.peak = Math.max(this.peak, this.current);
+    }
+    remove() {
+        this.current -= 1;
+    }
+}
+class HostSteps {
+    credentials;
+    count;
+    logger;
+    constructor(credentials, count, logger) {
+        this.credentials = credentials;
+        this.count = count;
+        this.logger = logger;
+    }
+    /** A logger whose lines start with `[name]`. */
+    hostLogger(host) {
+        const p = `[${host.name}] `;
+        const base = this.logger;
+        return {
+            debug: (m) => base.debug(p + m),
+            info: (m) => base.info(p + m),
+            warning: (m) => base.warning(p + m),
+            error: (m) => base.error(p + m),
+            group: async (name, run) => {
+                base.info(`${p}▶ ${name}`);
+                return run();
+            },
+        };
+    }
+    async withConnection(host, logger, work) {
+        const connection = await connectSsh({
+            host: host.address,
+            port: host.port,
+            username: host.user,
+            privateKey: this.credentials.privateKey,
+            ...(this.credentials.passphrase !== undefined ? { passphrase: this.credentials.passphrase } : {}),
+            hostKeys: host.knownHosts,
+            ...(this.credentials.retry !== undefined ? { retry: this.credentials.retry } : {}),
+            logger,
+        });
+        this.count.add();
+        try {
+            return await work(connection);
+        }
+        finally {
+            await connection.close();
+            this.count.remove();
+        }
+    }
+    /** undefined when the host answers with a pinned key; otherwise how it failed, naming it. */
+    async reach(host) {
+        try {
+            await this.withConnection(host, this.hostLogger(host), () => Promise.resolve());
+            return undefined;
+        }
+        catch (error) {
+            const keyRefused = error instanceof HostKeyMismatchError;
+            return {
+                result: keyRefused ? 'host-key-refused' : 'unreachable',
+                message: `${host.name} (${host.address} port ${host.port}) ${keyRefused ? 'presented a host key that is not pinned for it' : 'cannot be reached'}: ${describeError(error)}`,
+            };
+        }
+    }
+    deploy(host, fleetSettings, signal) {
+        const logger = this.hostLogger(host);
+        const settings = settingsFor(host, fleetSettings);
+        return this.withConnection(host, logger, (connection) => deployRelease(connection, { ...settings, logger, ...(signal !== undefined ? { signal } : {}) }));
+    }
+    revert(host, to, fleetSettings, revert, reason) {
+        const logger = this.hostLogger(host);
+        const settings = settingsFor(host, fleetSettings);
+        return this.withConnection(host, logger, (connection) => rollbackStack(connection, {
+            layout: settings.layout,
+            project: settings.project,
+            mode: 'rollback',
+            to: { kind: 'release', id: to },
+            reason,
+            actor: settings.actor,
+            runUrl: settings.runUrl,
+            halt: revert.halt,
+            lockTimeoutSeconds: settings.lockTimeoutSeconds,
+            ...(settings.heartbeatTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds } : {}),
+            healthTimeoutSeconds: settings.healthTimeoutSeconds,
+            stopTimeoutSeconds: revert.stopTimeoutSeconds,
+            logger,
+            ...(settings.verifyPollMs !== undefined ? { verifyPollMs: settings.verifyPollMs } : {}),
+        }));
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/fleet/lib/rolling-batches.js
+/**
+ * The order a rolling change goes through a fleet: the first host alone (the barrier: it must
+ * deploy and verify before any other host starts), then the others in the listed order,
+ * `batchSize` at a time. Each batch runs in parallel; the next starts only when the whole batch
+ * succeeded.
+ */
+function rollingBatches(hosts, batchSize) {
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+        throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+    const [first, ...rest] = hosts;
+    if (first === undefined)
+        return [];
+    const batches = [[first]];
+    for (let i = 0; i < rest.length; i += batchSize)
+        batches.push(rest.slice(i, i + batchSize));
+    return batches;
+}
+/** Runs `work` over `items`, at most `limit` at once, in order; resolves with every result in order. */
+async function eachLimited(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: ../packages/fleet/lib/over-hosts.js
+
+
+
+async function overHosts(request) {
+    const { hosts, batchSize, logger, signal } = request;
+    const started = performance.now();
+    const count = new ConnectionCount();
+    const steps = new HostSteps(request.credentials, count, logger);
+    const batches = rollingBatches(hosts, batchSize);
+    const rows = batches.flatMap((batch, index) => batch.map((host) => ({ host, batch: index + 1, result: 'not-started', value: undefined, message: undefined, durationMs: 0 })));
+    let cancelled = false;
+    for (const [index, batch] of batches.entries()) {
+        if (signal?.aborted === true) {
+            cancelled = true;
+            for (const row of rows.filter((r) => r.batch > index))
+                row.result = 'cancelled';
+            break;
+        }
+        const title = index === 0 ? `${request.what}, batch 1 of ${batches.length}: ${batch[0]?.name ?? ''} first` : `${request.what}, batch ${index + 1} of ${batches.length}: ${batch.map((h) => h.name).join(', ')}`;
+        const batchRows = rows.filter((r) => r.batch === index + 1);
+        await logger.group(title, () => eachLimited(batchRows, batchSize, (row) => workOn(steps, row, request)));
+        if (request.stopOnFailure && batchRows.some((r) => r.result !== 'done'))
+            break;
+    }
+    return {
+        rows,
+        batches: batches.length,
+        failed: rows.filter((r) => r.result !== 'done' && r.result !== 'not-started' && r.result !== 'cancelled'),
+        cancelled,
+        peakConnections: count.peak,
+        connectionsOpened: count.opened,
+        durationMs: performance.now() - started,
+    };
+}
+async function workOn(steps, row, request) {
+    const started = performance.now();
+    const { host } = row;
+    const logger = steps.hostLogger(host);
+    let connected = false;
+    try {
+        const value = await steps.withConnection(host, logger, (connection) => {
+            connected = true;
+            return request.work(host, connection, logger);
+        });
+        row.value = value;
+        row.message = request.failure(value);
+        row.result = row.message === undefined ? 'done' : 'failed';
+    }
+    catch (error) {
+        const where = `${host.name} (${host.address} port ${host.port})`;
+        if (connected) {
+            row.result = 'failed';
+            row.message = `${where}: ${describeError(error)}`;
+        }
+        else if (error instanceof HostKeyMismatchError) {
+            row.result = 'host-key-refused';
+            row.message = `${where} presented a host key that is not pinned for it: ${describeError(error)}`;
+        }
+        else {
+            row.result = 'unreachable';
+            row.message = `${where} cannot be reached: ${describeError(error)}`;
+        }
+    }
+    finally {
+        row.durationMs = performance.now() - started;
+    }
+    logger.info(row.result === 'done' ? `${request.what}: done in ${Math.round(row.durationMs / 1000)} s` : `${request.what}: ${row.result}: ${row.message ?? ''}`);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/error-code.js
+/** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
+function error_code_errorCode(error) {
+    if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
+        return error.code;
+    return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/entry-stat.js
+
+
+/** lstat that tells a missing entry (ENOENT) from one that cannot be read (its errno code). */
+async function lstatEntry(path) {
+    try {
+        return { info: await (0,external_node_fs_promises_namespaceObject.lstat)(path) };
+    }
+    catch (error) {
+        const code = error_code_errorCode(error);
+        return { info: undefined, missing: code === 'ENOENT', code, error };
+    }
+}
+
+// EXTERNAL MODULE: ../node_modules/tweetnacl/nacl-fast.js
+var nacl_fast = __nccwpck_require__(3262);
+;// CONCATENATED MODULE: ../packages/release/lib/manifest-signature.js
+
+/**
+ * manifest.sig: the pure Ed25519 signature (64 bytes, raw, no newline) of exactly the bytes of
+ * manifest.json. OpenSSL verifies the same signature with
+ * `openssl pkeyutl -verify -pubin -inkey key.pem -rawin -in manifest.json -sigfile manifest.sig`.
+ */
+const SIGNATURE_LENGTH = 64;
+function signManifest(manifestBytes, key) {
+    return nacl.sign.detached(manifestBytes, key.secretKey);
+}
+/** The index of the first trusted key that made the signature, or -1 when none did. */
+function findSigningKey(manifestBytes, signature, trustedKeys) {
+    if (signature.length !== SIGNATURE_LENGTH)
+        return -1;
+    return trustedKeys.findIndex((key) => key.length === nacl_fast.sign.publicKeyLength && nacl_fast.sign.detached.verify(manifestBytes, signature, key));
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/bundle-verifier.js
+
+
+
+
+
+
+
+
+class BundleVerificationError extends Error {
+    name = 'BundleVerificationError';
+    check;
+    /** The file at fault, relative to the bundle folder. */
+    path;
+    constructor(check, message, path) {
+        super(message);
+        this.check = check;
+        this.path = path;
+    }
+}
+async function verifyBundle(dir, trustedKeys) {
+    if (trustedKeys.length === 0)
+        throw new BundleVerificationError('signature', 'no trusted public key to verify the bundle with');
+    const manifestBytes = await readTopFile(dir, MANIFEST_FILE);
+    const signature = await readTopFile(dir, SIGNATURE_FILE);
+    if (signature.length !== SIGNATURE_LENGTH) {
+        throw new BundleVerificationError('signature', `${SIGNATURE_FILE} is ${signature.length} bytes; an Ed25519 signature is 64 raw bytes`, SIGNATURE_FILE);
+    }
+    const keyIndex = findSigningKey(manifestBytes, signature, trustedKeys);
+    if (keyIndex < 0) {
+        throw new BundleVerificationError('signature', `${SIGNATURE_FILE} is not a valid signature of ${MANIFEST_FILE} by any of the ${trustedKeys.length} trusted key(s): the manifest was changed or signed by another key`, MANIFEST_FILE);
+    }
+    let manifest;
+    try {
+        manifest = parseManifest(manifestBytes);
+    }
+    catch (error) {
+        throw new BundleVerificationError('manifest', `${MANIFEST_FILE}: ${error instanceof Error ? error.message : String(error)}`, MANIFEST_FILE);
+    }
+    const listed = new Map(manifest.files.map((f) => [f.path, f]));
+    const present = await listBundle(dir);
+    for (const file of manifest.files) {
+        if (!present.has(file.path)) {
+            throw new BundleVerificationError('missing', `${file.path} is listed in the manifest but missing from the bundle`, file.path);
+        }
+    }
+    for (const path of present) {
+        if (path !== MANIFEST_FILE && path !== SIGNATURE_FILE && !listed.has(path)) {
+            throw new BundleVerificationError('unlisted', `${path} is in the bundle but not listed in the manifest`, path);
+        }
+    }
+    for (const file of manifest.files) {
+        const actual = await hashFile((0,external_node_path_.join)(dir, file.path));
+        if (actual.size !== file.size) {
+            throw new BundleVerificationError('size', `${file.path} is ${actual.size} bytes; the manifest says ${file.size}`, file.path);
+        }
+        if (actual.sha256 !== file.sha256) {
+            throw new BundleVerificationError('sha256', `${file.path} does not match its sha256 in the manifest`, file.path);
+        }
+    }
+    return { manifest, keyIndex };
+}
+async function readTopFile(dir, name) {
+    const path = (0,external_node_path_.join)(dir, name);
+    const entry = await lstatEntry(path);
+    if (entry.info === undefined) {
+        throw new BundleVerificationError(entry.missing ? 'missing' : 'bundle', entry.missing ? `${name} is missing from the bundle ${dir}` : `${name} cannot be read (${entry.code})`, name);
+    }
+    if (!entry.info.isFile())
+        throw new BundleVerificationError('not-regular', `${name} is not a regular file`, name);
+    return (0,external_node_fs_promises_namespaceObject.readFile)(path);
+}
+/** Every regular file of the bundle, relative; anything else (link, device, empty folder) is an error. */
+async function listBundle(dir) {
+    const files = new Set();
+    const walk = async (relative) => {
+        let names;
+        try {
+            names = await (0,external_node_fs_promises_namespaceObject.readdir)(relative === '' ? dir : (0,external_node_path_.join)(dir, relative));
+        }
+        catch (error) {
+            throw new BundleVerificationError('bundle', `${relative === '' ? dir : relative} cannot be read (${error_code_errorCode(error)})`, relative || undefined);
+        }
+        if (names.length === 0 && relative !== '') {
+            throw new BundleVerificationError('unlisted', `${relative}/ is an empty folder the manifest does not account for`, relative);
+        }
+        for (const name of names) {
+            const path = relative === '' ? name : `${relative}/${name}`;
+            if (bundlePathProblem(path) !== undefined) {
+                throw new BundleVerificationError('unlisted', `${JSON.stringify(path)} is in the bundle but not listed in the manifest (and is not a valid bundle path)`, path);
+            }
+            const info = await (0,external_node_fs_promises_namespaceObject.lstat)((0,external_node_path_.join)(dir, path));
+            if (info.isDirectory())
+                await walk(path);
+            else if (info.isFile())
+                files.add(path);
+            else
+                throw new BundleVerificationError('not-regular', `${path} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; a bundle holds regular files only`, path);
+        }
+    };
+    await walk('');
+    return files;
+}
+
+;// CONCATENATED MODULE: ../packages/release/lib/local-bundle.js
+/**
+ * The one reader of a release bundle on the runner (the folder sign wrote), for deploy and verify:
+ * its manifest and its compose model, verified or not. With public keys it is verified exactly as
+ * the host verifies it (signature by one of the keys, every file's size and sha256, nothing
+ * unlisted: bundle-verifier.ts); without, its manifest is only read and checked for form, and
+ * `verified` says so.
+ */
+
+
+
+
+
+/** Reads the bundle in `dir`, verified against `publicKeys` when any are given. Throws BundleVerificationError. */
+async function readLocalBundle(dir, publicKeys) {
+    const verified = publicKeys.length > 0;
+    const manifest = verified ? (await verifyBundle(dir, publicKeys)).manifest : await readManifest(dir);
+    const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, name), 'utf8') })));
+    return { dir, manifest, compose: readComposeView(files), verified };
+}
+async function readManifest(dir) {
+    let bytes;
+    try {
+        bytes = await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, MANIFEST_FILE));
+    }
+    catch (error) {
+        const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unreadable';
+        throw new BundleVerificationError('missing', `${MANIFEST_FILE} cannot be read from the bundle ${dir} (${code}); give the folder sign wrote`, MANIFEST_FILE);
+    }
+    try {
+        return parseManifest(bytes);
+    }
+    catch (error) {
+        throw new BundleVerificationError('manifest', `${MANIFEST_FILE} of the bundle ${dir}: ${error instanceof Error ? error.message : String(error)}`, MANIFEST_FILE);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/verify/lib/host-release.js
+/**
+ * The release a host says it runs: where `<appDir>/current` points, its `manifest.json` and
+ * `manifest.sig`, read in one remote command; then the release folder is checked again on the host
+ * the one way every run re-verifies a release there (packages/host verifyRelease, as an install
+ * that reuses a folder and a rollback's target check do: the release package's host script, the
+ * signature against `<appDir>/trust`, every listed file's size and sha256, nothing unlisted). The
+ * check is cheap (a few dozen small files) and it is the invariant the host keeps: `current` points
+ * at a release that verified against trust/. When the caller gives public keys, the signature is
+ * checked on the runner too, against those keys.
+ */
+
+
+
+
+
+
+
+class HostReleaseError extends Error {
+    name = 'HostReleaseError';
+}
+// $1 app dir. Exit EXIT_NO_CURRENT_RELEASE: there is no current release.
+const READ_HOST_RELEASE_SCRIPT = `set -eu
+app_dir=$1
+current=$app_dir/current
+if [ ! -e "$current/manifest.json" ]; then
+  printf 'read-release: %s/manifest.json does not exist: no release is current on this host\\n' "$current" >&2
+  exit ${EXIT_NO_CURRENT_RELEASE}
+fi
+target=$(readlink -- "$current" 2>/dev/null) || target=
+printf 'current %s\\n' "$target"
+printf 'manifest %s\\n' "$(base64 -w0 < "$current/manifest.json")"
+printf 'signature %s\\n' "$(base64 -w0 < "$current/manifest.sig")"
+printf 'end\\n'
+`;
+async function readHostRelease(connection, request) {
+    let stdout;
+    try {
+        const result = await connection.runScript(READ_HOST_RELEASE_SCRIPT, [request.appDir], {
+            name: 'titan-read-release',
+            logOutput: 'none',
+            timeoutMs: request.timeoutMs ?? 60_000,
+            ...(request.signal ? { signal: request.signal } : {}),
+        });
+        stdout = result.stdout;
+    }
+    catch (error) {
+        if (error instanceof CommandFailedError && error.exitCode === EXIT_NO_CURRENT_RELEASE) {
+            throw new HostReleaseError(`${request.appDir}/current/manifest.json does not exist on ${connection.host}: no release is current there. Deploy one first, or check app-dir.`);
+        }
+        throw error;
+    }
+    const fields = new Map();
+    for (const line of stdout.split('\n')) {
+        const space = line.indexOf(' ');
+        if (line !== '')
+            fields.set(space < 0 ? line : line.slice(0, space), space < 0 ? '' : line.slice(space + 1));
+    }
+    if (!fields.has('end'))
+        throw new HostReleaseError(`reading the current release on ${connection.host} ended early; its output was incomplete`);
+    const target = fields.get('current') ?? '';
+    const hostVerdict = await verifyCurrent(connection, request.appDir, target);
+    const manifestBytes = Buffer.from(fields.get('manifest') ?? '', 'base64');
+    const signature = Buffer.from(fields.get('signature') ?? '', 'base64');
+    let runnerKeyIndex;
+    if (request.publicKeys !== undefined && request.publicKeys.length > 0) {
+        runnerKeyIndex = findSigningKey(manifestBytes, signature, request.publicKeys);
+        if (runnerKeyIndex < 0) {
+            throw new HostReleaseError(`The current release's manifest.sig on ${connection.host} is not a signature of its manifest.json by the given public key: ` +
+                'the host trusts a key this workflow does not. Check public-key against the host\'s trust/ folder.');
+        }
+    }
+    let manifest;
+    try {
+        manifest = parseManifest(manifestBytes);
+    }
+    catch (error) {
+        throw new HostReleaseError(`The current release's manifest.json on ${connection.host} is invalid: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!hostVerdict.startsWith(`verified ${manifest.releaseId} `)) {
+        throw new HostReleaseError(`The manifest read from ${request.appDir}/current on ${connection.host} is release ${manifest.releaseId}, but the host verified ${target} (${hostVerdict}): current changed while it was read. Verify again.`);
+    }
+    return { manifest, manifestBytes, currentTarget: target, hostVerdict, runnerKeyIndex };
+}
+/** The folder `current` points at (`releases/<id>`), verified again on the host; its verdict. */
+async function verifyCurrent(connection, appDir, target) {
+    const releaseId = target.startsWith('releases/') ? target.slice('releases/'.length) : '';
+    const refusal = (reason) => `The current release on ${connection.host} (${appDir}/current -> ${target || '?'}) does not verify on the host against ${appDir}/trust: ${reason}. ` +
+        'Nothing started from it can be trusted: roll back to a verified release.';
+    if (!RELEASE_ID_PATTERN.test(releaseId))
+        throw new HostReleaseError(refusal('current is not a link to a release folder releases/<id>'));
+    try {
+        return (await verifyRelease(connection, new HostLayout(appDir), releaseId, { failure: refusal })).verdict;
+    }
+    catch (error) {
+        if (error instanceof HostVerificationError)
+            throw new HostReleaseError(error.message, { cause: error });
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./lib/release-to-verify.js
+/**
+ * What verify checks the stack against, and where its report goes: the release of a local bundle
+ * (verified on the runner against public-key, or said not to be), or the host's current release
+ * (verified on the host against its trust/); the report as JSON under RUNNER_TEMP.
+ */
+
+
+
+
+async function bundleRelease(settings, logger) {
+    const dir = settings.bundle ?? '';
+    const { manifest, verified } = await readLocalBundle(dir, settings.publicKeys);
+    if (verified) {
+        logger.info(`${dir}: release ${manifest.releaseId}, signature and every file verified against the public key`);
+        return { manifest, origin: `${manifest.releaseId} from the bundle ${dir}, verified on the runner against public-key` };
+    }
+    logger.warning(`${dir}: release ${manifest.releaseId} read WITHOUT checking its signature; give public-key to verify it`);
+    return { manifest, origin: `${manifest.releaseId} from the bundle ${dir}, NOT verified (no public-key given)` };
+}
+async function hostRelease(connection, settings, logger) {
+    const release = await readHostRelease(connection, { appDir: settings.appDir, publicKeys: settings.publicKeys });
+    const id = release.manifest.releaseId;
+    logger.info(`${settings.appDir}/current -> ${release.currentTarget}: release ${id}, ${release.hostVerdict} (checked on the host)`);
+    const runner = release.runnerKeyIndex === undefined ? '' : ' and on the runner against public-key';
+    return { manifest: release.manifest, origin: `${id}, the host's current release, verified on the host against ${settings.appDir}/trust${runner}` };
+}
+/** Writes the report as JSON under RUNNER_TEMP (or the working directory); returns its path. */
+async function writeReport(report, name) {
+    const dir = process.env['RUNNER_TEMP'] || process.cwd();
+    await (0,external_node_fs_promises_namespaceObject.mkdir)(dir, { recursive: true });
+    const path = (0,external_node_path_.join)(dir, `titan-verify-${name}.json`);
+    await (0,external_node_fs_promises_namespaceObject.writeFile)(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
+    return path;
+}
+
+;// CONCATENATED MODULE: ./lib/fleet-verify-run.js
+/**
+ * A verify with `hosts`: every host verified (packages/verify's verifyStack) against the bundle, or
+ * against its own current release read and verified on it, `batch-size` hosts at a time behind the
+ * first; a verify changes nothing, so every host is checked and reported even after a failure.
+ * Outputs: `healthy` (every host), `hosts` (a JSON row per host) and `report` (one JSON file with
+ * every host's report). The job summary has a row per host and each unhealthy host's failures.
+ */
+
+
+
+
+
+
+const RESULT = {
+    done: '✅ healthy',
+    failed: '❌ not healthy',
+    unreachable: '❌ unreachable',
+    'host-key-refused': '⛔ host key refused',
+    'not-started': '⏸️ not checked',
+    cancelled: '⏹️ cancelled',
+};
+async function runFleetVerify(settings, fleet, logger) {
+    core/* setOutput */.uH('healthy', 'false');
+    const local = settings.bundle === undefined ? undefined : await logger.group('Read the release bundle', () => bundleRelease(settings, logger));
+    const outcome = await overHosts({
+        hosts: fleet.hosts,
+        batchSize: fleet.batchSize,
+        stopOnFailure: false,
+        credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}) },
+        what: 'Verify',
+        logger,
+        work: async (host, connection, hostLogger) => {
+            const appDir = host.appDir ?? settings.appDir;
+            const release = local ?? (await hostRelease(connection, { appDir, publicKeys: settings.publicKeys }, hostLogger));
+            const report = await verifyStack(connection, { appDir, project: host.project ?? settings.project, manifest: release.manifest, timeoutMs: settings.timeoutMs, logger: hostLogger });
+            return { release, report };
+        },
+        failure: ({ report }) => (report.healthy ? undefined : `not healthy: ${report.failures.map((f) => `${f.service} ${f.check}`).join(', ')}`),
+    });
+    const healthy = outcome.rows.every((r) => r.result === 'done');
+    const rows = outcome.rows.map((r) => ({
+        name: r.host.name,
+        address: r.host.address,
+        port: r.host.port,
+        batch: r.batch,
+        result: r.result === 'done' ? 'healthy' : r.result === 'failed' ? 'unhealthy' : r.result,
+        release: r.value?.report.releaseId ?? null,
+        failures: r.value?.report.failures.map((f) => `${f.service} ${f.check}`) ?? [],
+        message: r.message ?? null,
+        durationMs: Math.round(r.durationMs),
+    }));
+    const reportPath = await writeReport(outcome.rows.map((r) => ({ host: r.host.name, result: r.result, message: r.message ?? null, report: r.value?.report ?? null })), `hosts-${settings.project}`);
+    core/* setOutput */.uH('healthy', String(healthy));
+    core/* setOutput */.uH('hosts', JSON.stringify(rows));
+    core/* setOutput */.uH('report', reportPath);
+    logger.info(`Report: ${reportPath}`);
+    const summary = new job_summary/* JobSummary */.c3();
+    const good = outcome.rows.filter((r) => r.result === 'done').length;
+    summary.heading(`${healthy ? '✅ Verified' : '❌ Not verified'}: ${good} of ${outcome.rows.length} hosts healthy`, 2);
+    summary.facts([
+        ['release checked', local?.origin ?? "each host's current release, verified on the host against its trust/"],
+        ['hosts', String(outcome.rows.length)],
+        ['batches', `${outcome.batches} (the first host alone, then ${fleet.batchSize} at a time)`],
+        ['SSH connections', `at most ${outcome.peakConnections} at once, ${outcome.connectionsOpened} in all`],
+        ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
+    ]);
+    summary.heading('Hosts', 3);
+    summary.table(['host', 'address', 'batch', 'release', 'result', 'duration', 'details'], outcome.rows.map((r) => [r.host.name, `${r.host.address}:${r.host.port}`, String(r.batch), r.value?.report.releaseId ?? '–', RESULT[r.result], (0,job_summary/* formatSeconds */.Xo)(r.durationMs), r.message ?? '']));
+    for (const r of outcome.rows.filter((x) => x.value !== undefined && !x.value.report.healthy)) {
+        summary.details(`${r.host.name}: ${r.value?.report.failures.length ?? 0} failed check(s)`, (r.value?.report.failures ?? []).map((f) => `- ${f.service} ${f.check}: ${f.detail}`).join('\n'));
+    }
+    await summary.write();
+    if (!healthy) {
+        const bad = outcome.rows.filter((r) => r.result !== 'done');
+        throw new Error(`${bad.length} of ${outcome.rows.length} hosts not verified: ${bad.map((r) => `${r.host.name} (${r.message ?? r.result})`).join('; ')}. The job summary and the report show each host's failures.`);
+    }
+    logger.info(`Every host (${outcome.rows.length}) is healthy.`);
+}
+
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/masking.js
 
 let register = (value) => core/* setSecret */.Pq(value);
@@ -68266,6 +80821,7 @@ function decodeBase64(text, what) {
 
 
 
+
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const DEFAULTS = { ...HOST_INPUT_DEFAULTS, timeoutSeconds: 60 };
 /**
@@ -68273,13 +80829,12 @@ const DEFAULTS = { ...HOST_INPUT_DEFAULTS, timeoutSeconds: 60 };
  * the error names.
  */
 function readSettings(reader = new InputReader()) {
-    const connection = readHostConnection(reader, {
-        host: 'the Droplet to verify, a hostname or an IP address',
-        sshKey: "the SSH user's private key, e.g. secrets.TITAN_SSH_KEY",
-    });
+    const sshKey = "the SSH user's private key, e.g. secrets.TITAN_SSH_KEY";
+    const fleet = readFleetInputs(reader, { sshKeyHint: sshKey, batchSizeDefault: 10 });
+    const connection = fleet?.connection ?? readHostConnection(reader, { host: 'the Droplet to verify, a hostname or an IP address; or hosts, a list', sshKey });
     const target = readHostTarget(reader);
     const bundleInput = reader.optional('bundle');
-    const bundle = bundleInput === undefined ? undefined : (0,external_node_path_namespaceObject.resolve)(bundleInput);
+    const bundle = bundleInput === undefined ? undefined : (0,external_node_path_.resolve)(bundleInput);
     if (bundle !== undefined && !isFolder(bundle)) {
         throw new configuration_error/* ConfigurationError */.j(`Input bundle: ${bundle} is not a folder; give the bundle folder sign wrote (its bundle output)`, { input: 'bundle' });
     }
@@ -68300,7 +80855,10 @@ function readSettings(reader = new InputReader()) {
     if (stackTarget === 'swarm' && bundle !== undefined) {
         throw new configuration_error/* ConfigurationError */.j('Input bundle is not used with target: swarm: the release current points at is verified on the host, then the swarm stack against its manifest. Leave bundle out.', { input: 'bundle' });
     }
-    return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000, target: stackTarget };
+    if (stackTarget === 'swarm' && fleet !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j('Input hosts is not used with target: swarm: a swarm is verified through its one manager (host and known-hosts).', { input: 'hosts' });
+    }
+    return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000, target: stackTarget, fleet };
 }
 function isFolder(path) {
     try {
@@ -68308,164 +80866,6 @@ function isFolder(path) {
     }
     catch {
         return false;
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/halt-mark.js
-
-
-
-const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
-class HostHaltedError extends Error {
-    name = 'HostHaltedError';
-    mark;
-    constructor(message, mark) {
-        super(message);
-        this.mark = mark;
-    }
-}
-/** How a person reads a mark: "by alice at 2026-…: reason (rollback mode stop)". */
-function describeHalt(mark) {
-    return `by ${mark.actor} at ${mark.at} (rollback mode ${mark.rollbackMode}${mark.runUrl !== '' ? `, ${mark.runUrl}` : ''}): ${mark.reason}`;
-}
-function parseHaltMark(text) {
-    try {
-        const value = JSON.parse(text);
-        if (value === null || typeof value !== 'object' || Array.isArray(value))
-            return undefined;
-        const record = value;
-        const str = (key) => (typeof record[key] === 'string' ? record[key] : '');
-        return { at: str('at'), actor: str('actor'), runUrl: str('runUrl'), reason: str('reason'), rollbackMode: str('rollbackMode'), nonce: str('nonce') };
-    }
-    catch {
-        // A mark that cannot be read is still a halt.
-        return { at: 'unknown', actor: 'unknown', runUrl: '', reason: 'the halt mark cannot be read', rollbackMode: 'unknown', nonce: '' };
-    }
-}
-/** Writes the halt mark (no lock needed: one atomic rename; an operator's halt never waits). */
-async function writeHaltMark(connection, layout, mark) {
-    if (!NONCE_PATTERN.test(mark.nonce))
-        throw new Error(`The halt's nonce ${JSON.stringify(mark.nonce)} is not hex.`);
-    const line = JSON.stringify(mark);
-    await runHostScript(connection, layout, 'titan-write-halt-mark', [line], { timeoutMs: 30_000 });
-}
-/** The halt mark now, or undefined. */
-async function readHaltMark(connection, layout) {
-    const { stdout } = await runHostScript(connection, layout, 'titan-read-halt-mark', [], { timeoutMs: 30_000, logOutput: 'none' });
-    const mark = lastRecord(stdout, 'halted');
-    return mark === undefined ? undefined : parseHaltMark(mark[0] ?? '');
-}
-/**
- * Lifts the mark with `nonce` (an explicit restart, rollback or lift-halt deploy). Returns the newer
- * mark that is there instead, if any: that halt stands.
- */
-async function liftHaltMark(connection, layout, nonce) {
-    if (nonce !== '' && !NONCE_PATTERN.test(nonce))
-        throw new Error(`The halt's nonce ${JSON.stringify(nonce)} is not hex.`);
-    const { stdout, exitCode } = await runHostScript(connection, layout, 'titan-lift-halt-mark', [nonce], {
-        timeoutMs: 30_000,
-        acceptExitCodes: [EXIT_HALT_STANDS],
-    });
-    return exitCode === EXIT_HALT_STANDS ? parseHaltMark(lastRecord(stdout, 'halt-stands')?.[0] ?? '') : undefined;
-}
-
-;// CONCATENATED MODULE: ../packages/host/lib/host-state.js
-
-
-
-
-class HostStateError extends Error {
-    name = 'HostStateError';
-}
-async function readHostState(connection, layout) {
-    let stdout;
-    try {
-        stdout = (await host_script_runHostScript(connection, layout, 'titan-host-state', [], { timeoutMs: 30_000 })).stdout;
-    }
-    catch (error) {
-        throw new HostStateError(`Cannot read the application folder ${layout.appDir} on ${connection.host}: ${error instanceof Error ? error.message : String(error)}\n` +
-            `The host must be provisioned first (action-provision lays out ${layout.appDir} with ${layout.releasesDir}, ${layout.envFile} and ${layout.trustDir}).`, { cause: error });
-    }
-    return parseHostState(stdout);
-}
-function parseHostState(stdout) {
-    let current;
-    let strayCurrent;
-    const releases = [];
-    const partials = [];
-    let trustedKeys = 0;
-    let envFile = { present: false };
-    const guards = [];
-    let mode;
-    let halted;
-    let now = Math.floor(Date.now() / 1000);
-    for (const { kind, values: words } of hostRecords(stdout)) {
-        const rest = words.join(' ');
-        switch (kind) {
-            case 'now':
-                now = Number(words[0]);
-                break;
-            case 'current': {
-                const match = /^releases\/([^/]+)$/.exec(rest);
-                if (match?.[1] !== undefined && release_id_RELEASE_ID_PATTERN.test(match[1]))
-                    current = match[1];
-                else
-                    strayCurrent = rest;
-                break;
-            }
-            case 'release': {
-                const [id, mtime, bad, confirmed] = words;
-                if (id !== undefined && release_id_RELEASE_ID_PATTERN.test(id)) {
-                    releases.push({ id, mtime: Number(mtime), bad: bad === '1', confirmed: confirmed === '1' });
-                }
-                break;
-            }
-            case 'partial':
-                if (words[0] !== undefined)
-                    partials.push({ name: words[0], mtime: Number(words[1]) });
-                break;
-            case 'trust':
-                trustedKeys = Number(words[0]);
-                break;
-            case 'env':
-                envFile = { present: true, mode: Number.parseInt(words[0] ?? '0', 8), owner: words[1] ?? '' };
-                break;
-            case 'guard': {
-                const guard = parseGuardRecord(words[1] ?? '', words[0] === '1');
-                if (guard !== undefined)
-                    guards.push(guard);
-                break;
-            }
-            case 'mode':
-                mode = rest.trim();
-                break;
-            case 'halted':
-                halted = parseHaltMark(words[0] ?? '');
-                break;
-            default:
-                break;
-        }
-    }
-    return { current, strayCurrent, releases, partials, trustedKeys, envFile, guards, mode, halted, now };
-}
-function parseGuardRecord(json, alive) {
-    try {
-        const value = JSON.parse(json);
-        const release = value['release'];
-        const previous = value['previous'];
-        if (typeof release !== 'string' || !release_id_RELEASE_ID_PATTERN.test(release))
-            return undefined;
-        return {
-            release,
-            previous: typeof previous === 'string' ? previous : '',
-            pid: Number(value['pid']),
-            deadline: Number(value['deadline']),
-            startedAt: Number(value['startedAt']),
-            alive,
-        };
-    }
-    catch {
-        return undefined;
     }
 }
 
@@ -68477,8 +80877,8 @@ async function readSwarmStatus(connection, layout, stack) {
     return parseSwarmStatus(stdout);
 }
 function parseSwarmStatus(stdout) {
-    const swarm = host_record_lastRecord(stdout, 'swarm') ?? [];
-    const now = Number(host_record_lastRecord(stdout, 'now')?.[0] ?? NaN);
+    const swarm = lastRecord(stdout, 'swarm') ?? [];
+    const now = Number(lastRecord(stdout, 'now')?.[0] ?? NaN);
     return {
         swarm: swarm[0] ?? 'unknown',
         manager: swarm[1] === 'true',
@@ -68773,10 +81173,10 @@ async function removeStack(connection, layout, stack) {
 
 /** The manifest of releases/<id> on the host (read, not verified: verify it first). */
 async function hostManifest(connection, layout, releaseId) {
-    const bytes = (await readReleaseFiles(connection, layout, releaseId, [manifest_MANIFEST_FILE])).get(manifest_MANIFEST_FILE);
+    const bytes = (await readReleaseFiles(connection, layout, releaseId, [MANIFEST_FILE])).get(MANIFEST_FILE);
     if (bytes === undefined)
-        throw new Error(`${layout.releaseDir(releaseId)}/${manifest_MANIFEST_FILE} is missing on ${connection.host}.`);
-    return manifest_parseManifest(bytes);
+        throw new Error(`${layout.releaseDir(releaseId)}/${MANIFEST_FILE} is missing on ${connection.host}.`);
+    return parseManifest(bytes);
 }
 /** releases/<id> verified again on the host, then its manifest: what a return to it deploys. */
 async function verifiedHostRelease(connection, layout, releaseId) {
@@ -68873,12 +81273,14 @@ async function runSwarmVerify(settings, logger) {
 
 
 
-
-
 async function run(logger = coreLogger) {
     const settings = readSettings();
     if (settings.target === 'swarm') {
         await runSwarmVerify(settings, logger);
+        return;
+    }
+    if (settings.fleet !== undefined) {
+        await runFleetVerify(settings, settings.fleet, logger);
         return;
     }
     const summary = new job_summary/* JobSummary */.c3();
@@ -68900,7 +81302,7 @@ async function run(logger = coreLogger) {
         finally {
             await connection.close();
         }
-        const reportPath = await writeReport(report);
+        const reportPath = await writeReport(report, `${report.project}-${report.releaseId}`);
         core/* setOutput */.uH('report', reportPath);
         logger.info(`Report: ${reportPath}`);
         summary.markdown(renderVerifySummary(report));
@@ -68919,31 +81321,6 @@ async function run(logger = coreLogger) {
         throw new Error(`The stack is not healthy: ${named.length} failed check${named.length === 1 ? '' : 's'} after ${report.polls} poll(s) in ${Math.round(report.durationMs / 1000)} s: ` +
             `${shown}${named.length > 10 ? `, and ${named.length - 10} more` : ''}. The job summary and the report show each failure with its last health output.`);
     }
-}
-async function bundleRelease(settings, logger) {
-    const dir = settings.bundle ?? '';
-    const { manifest, verified } = await readLocalBundle(dir, settings.publicKeys);
-    if (verified) {
-        logger.info(`${dir}: release ${manifest.releaseId}, signature and every file verified against the public key`);
-        return { manifest, origin: `${manifest.releaseId} from the bundle ${dir}, verified on the runner against public-key` };
-    }
-    logger.warning(`${dir}: release ${manifest.releaseId} read WITHOUT checking its signature; give public-key to verify it`);
-    return { manifest, origin: `${manifest.releaseId} from the bundle ${dir}, NOT verified (no public-key given)` };
-}
-async function hostRelease(connection, settings, logger) {
-    const release = await readHostRelease(connection, { appDir: settings.appDir, publicKeys: settings.publicKeys });
-    const id = release.manifest.releaseId;
-    logger.info(`${settings.appDir}/current -> ${release.currentTarget}: release ${id}, ${release.hostVerdict} (checked on the host)`);
-    const runner = release.runnerKeyIndex === undefined ? '' : ' and on the runner against public-key';
-    return { manifest: release.manifest, origin: `${id}, the host's current release, verified on the host against ${settings.appDir}/trust${runner}` };
-}
-/** Writes the report as JSON under RUNNER_TEMP (or the working directory); returns its path. */
-async function writeReport(report) {
-    const dir = process.env['RUNNER_TEMP'] || process.cwd();
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
-    const path = (0,external_node_path_namespaceObject.join)(dir, `titan-verify-${report.project}-${report.releaseId}.json`);
-    await (0,promises_namespaceObject.writeFile)(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
-    return path;
 }
 
 
@@ -71949,10 +84326,10 @@ function isConfigurationError(error) {
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Xo: () => (/* binding */ formatSeconds),
 /* harmony export */   c3: () => (/* binding */ JobSummary),
 /* harmony export */   gw: () => (/* binding */ summaryWritten)
 /* harmony export */ });
-/* unused harmony export formatSeconds */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6811);
 
 let written = false;
@@ -72190,7 +84567,7 @@ module.exports = {"rE":"1.17.0"};
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];

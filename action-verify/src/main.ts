@@ -1,29 +1,23 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as core from '@actions/core';
 import { coreLogger } from '@titan/action-kit/core-logger';
 import { hostConnectOptions } from '@titan/action-kit/host-inputs';
 import { JobSummary } from '@titan/action-kit/job-summary';
 import type { Logger } from '@titan/log/logger';
-import type { ReleaseManifest } from '@titan/release/manifest';
 import { connectSsh } from '@titan/ssh/connect';
-import type { SshConnection } from '@titan/ssh/connection';
-import { readLocalBundle } from '@titan/release/local-bundle';
-import { readHostRelease } from '@titan/verify/host-release';
 import { renderVerifySummary, verifyStack, type VerifyReport } from '@titan/verify/verify-stack';
-import { readSettings, type VerifySettings } from './settings.js';
+import { runFleetVerify } from './fleet-verify-run.js';
+import { bundleRelease, hostRelease, writeReport } from './release-to-verify.js';
+import { readSettings } from './settings.js';
 import { runSwarmVerify } from './swarm-verify-run.js';
-
-interface ReleaseToVerify {
-  readonly manifest: ReleaseManifest;
-  /** Where the manifest came from and how it was verified, for the summary. */
-  readonly origin: string;
-}
 
 export async function run(logger: Logger = coreLogger): Promise<void> {
   const settings = readSettings();
   if (settings.target === 'swarm') {
     await runSwarmVerify(settings, logger);
+    return;
+  }
+  if (settings.fleet !== undefined) {
+    await runFleetVerify(settings, settings.fleet, logger);
     return;
   }
   const summary = new JobSummary();
@@ -46,7 +40,7 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
     } finally {
       await connection.close();
     }
-    const reportPath = await writeReport(report);
+    const reportPath = await writeReport(report, `${report.project}-${report.releaseId}`);
     core.setOutput('report', reportPath);
     logger.info(`Report: ${reportPath}`);
     summary.markdown(renderVerifySummary(report));
@@ -65,32 +59,4 @@ export async function run(logger: Logger = coreLogger): Promise<void> {
         `${shown}${named.length > 10 ? `, and ${named.length - 10} more` : ''}. The job summary and the report show each failure with its last health output.`,
     );
   }
-}
-
-async function bundleRelease(settings: VerifySettings, logger: Logger): Promise<ReleaseToVerify> {
-  const dir = settings.bundle ?? '';
-  const { manifest, verified } = await readLocalBundle(dir, settings.publicKeys);
-  if (verified) {
-    logger.info(`${dir}: release ${manifest.releaseId}, signature and every file verified against the public key`);
-    return { manifest, origin: `${manifest.releaseId} from the bundle ${dir}, verified on the runner against public-key` };
-  }
-  logger.warning(`${dir}: release ${manifest.releaseId} read WITHOUT checking its signature; give public-key to verify it`);
-  return { manifest, origin: `${manifest.releaseId} from the bundle ${dir}, NOT verified (no public-key given)` };
-}
-
-async function hostRelease(connection: SshConnection, settings: VerifySettings, logger: Logger): Promise<ReleaseToVerify> {
-  const release = await readHostRelease(connection, { appDir: settings.appDir, publicKeys: settings.publicKeys });
-  const id = release.manifest.releaseId;
-  logger.info(`${settings.appDir}/current -> ${release.currentTarget}: release ${id}, ${release.hostVerdict} (checked on the host)`);
-  const runner = release.runnerKeyIndex === undefined ? '' : ' and on the runner against public-key';
-  return { manifest: release.manifest, origin: `${id}, the host's current release, verified on the host against ${settings.appDir}/trust${runner}` };
-}
-
-/** Writes the report as JSON under RUNNER_TEMP (or the working directory); returns its path. */
-async function writeReport(report: VerifyReport): Promise<string> {
-  const dir = process.env['RUNNER_TEMP'] || process.cwd();
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, `titan-verify-${report.project}-${report.releaseId}.json`);
-  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
-  return path;
 }

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
+import { type FleetInputs, readFleetInputs } from '@titan/action-kit/fleet-inputs';
 import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettings, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
 import { parsePublicKey, SigningKeyError } from '@titan/release/release-key';
@@ -13,6 +14,8 @@ export interface VerifySettings extends HostConnectionSettings, HostTargetSettin
   readonly timeoutMs: number;
   /** Where the stack runs: Docker Compose (default) or a Docker Swarm stack. */
   readonly target: 'compose' | 'swarm';
+  /** Many hosts (`hosts`), each verified against its own current release or the bundle; the host fields above are then its first host's. */
+  readonly fleet: FleetInputs | undefined;
 }
 
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
@@ -23,10 +26,9 @@ export const DEFAULTS = { ...HOST_INPUT_DEFAULTS, timeoutSeconds: 60 } as const;
  * the error names.
  */
 export function readSettings(reader = new InputReader()): VerifySettings {
-  const connection = readHostConnection(reader, {
-    host: 'the Droplet to verify, a hostname or an IP address',
-    sshKey: "the SSH user's private key, e.g. secrets.TITAN_SSH_KEY",
-  });
+  const sshKey = "the SSH user's private key, e.g. secrets.TITAN_SSH_KEY";
+  const fleet = readFleetInputs(reader, { sshKeyHint: sshKey, batchSizeDefault: 10 });
+  const connection = fleet?.connection ?? readHostConnection(reader, { host: 'the Droplet to verify, a hostname or an IP address; or hosts, a list', sshKey });
   const target = readHostTarget(reader);
 
   const bundleInput = reader.optional('bundle');
@@ -50,7 +52,10 @@ export function readSettings(reader = new InputReader()): VerifySettings {
   if (stackTarget === 'swarm' && bundle !== undefined) {
     throw new ConfigurationError('Input bundle is not used with target: swarm: the release current points at is verified on the host, then the swarm stack against its manifest. Leave bundle out.', { input: 'bundle' });
   }
-  return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000, target: stackTarget };
+  if (stackTarget === 'swarm' && fleet !== undefined) {
+    throw new ConfigurationError('Input hosts is not used with target: swarm: a swarm is verified through its one manager (host and known-hosts).', { input: 'hosts' });
+  }
+  return { ...connection, ...target, bundle, publicKeys, timeoutMs: timeoutSeconds * 1000, target: stackTarget, fleet };
 }
 
 function isFolder(path: string): boolean {

@@ -55,7 +55,7 @@ describe('the verify action, run like a runner', () => {
   it('with no inputs fails with a ConfigurationError naming the missing input', async () => {
     const run = await runVerify({});
     expect(run.status).toBe(1);
-    expect(errorLines(run)).toEqual(['::error::Configuration error: Input required and not supplied: host (the Droplet to verify, a hostname or an IP address)']);
+    expect(errorLines(run)).toEqual(['::error::Configuration error: Input required and not supplied: host (the Droplet to verify, a hostname or an IP address; or hosts, a list)']);
     expect(run.outputs).toEqual({});
   });
 

@@ -112,7 +112,7 @@ describe('a rolling deploy over 20 SSH hosts', () => {
       expect(run.log).toContain('Returned to their previous release: fleet01, fleet02, fleet03.');
       for (const host of hosts) expect(currentOf(host), host.name).toBe(first);
       // The hosts after the failed batch were never touched: no journal line for the new release.
-      for (const host of hosts.slice(4)) expect(journalLines(host).some((l) => l.releaseId === next), host.name).toBe(false);
+      for (const host of hosts.slice(4)) expect(journalLines(host).some((l) => l.release === next), host.name).toBe(false);
       expect(summaryRow(run, 'fleet05')).toContain('not started');
       expect(summaryRow(run, 'fleet04')).toContain('failed');
     } finally {
@@ -130,7 +130,7 @@ describe('a rolling deploy over 20 SSH hosts', () => {
       expect(rows(run).map((r) => r.result)).toEqual(['failed', 'not-started', 'not-started']);
       expect(run.log).toContain(`Release ${bundle.manifest.releaseId} failed on fleet01 (batch 1 of 2)`);
       for (const host of hosts) expect(currentOf(host), host.name).toBe(first);
-      for (const host of hosts.slice(1)) expect(journalLines(host).some((l) => l.releaseId === bundle.manifest.releaseId), host.name).toBe(false);
+      for (const host of hosts.slice(1)) expect(journalLines(host).some((l) => l.release === bundle.manifest.releaseId), host.name).toBe(false);
     } finally {
       restore();
     }
@@ -163,7 +163,7 @@ describe('a rolling deploy over 20 SSH hosts', () => {
     expect(summaryRow(run, 'fleet02')).toContain('host key refused');
     for (const host of [a, b, c]) {
       expect(currentOf(host)).toBe(first);
-      expect(journalLines(host).some((l) => l.releaseId === bundle.manifest.releaseId)).toBe(false);
+      expect(journalLines(host).some((l) => l.release === bundle.manifest.releaseId)).toBe(false);
     }
   });
 });

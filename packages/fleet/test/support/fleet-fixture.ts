@@ -89,9 +89,9 @@ export function currentOf(host: FleetTestHost): string | undefined {
   return existsSync(link) ? readlinkSync(link).split('/').pop() : undefined;
 }
 
-export function journalLines(host: FleetTestHost): { result: string; releaseId?: string }[] {
+export function journalLines(host: FleetTestHost): { action: string; result: string; release?: string }[] {
   const text = readFileSync(join(host.appDir, 'journal.jsonl'), 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { result: string; releaseId?: string });
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { action: string; result: string; release?: string });
 }
 
 /** The host stops trusting the release key: its trust/ file holds another Ed25519 public key. */
