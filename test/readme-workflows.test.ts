@@ -7,11 +7,11 @@ import { REPOSITORY_ROOT } from '@titan/test-host/action-run';
 /**
  * Every workflow example in a README is copied from a workflow file that a test runs: a ```yaml
  * block that holds workflow keys (jobs, steps, uses, runs-on, with) must follow a
- * `<!-- copied from PATH -->` line naming one of the workflows test/workflows/deploy-workflow.test.ts
- * runs (named in it, or called by one it names: `uses: titan/actions/.github/workflows/X.yml@v1`),
+ * `<!-- copied from PATH -->` line naming one of the workflows the workflow tests (WORKFLOW_TESTS)
+ * run (named in one, or called by one named: `uses: titan/actions/.github/workflows/X.yml@v1`),
  * and its lines must be a contiguous run of that file's lines, character for character.
  */
-const WORKFLOW_TEST = 'test/workflows/deploy-workflow.test.ts';
+const WORKFLOW_TESTS = ['test/workflows/deploy-workflow.test.ts', 'test/workflows/fleet-workflow.test.ts'];
 const RUN_BY_TESTS = [
   '.github/workflows/deploy.yml',
   '.github/workflows/rollback.yml',
@@ -21,6 +21,7 @@ const RUN_BY_TESTS = [
   'examples/workflows/titan-release.yml',
   'examples/workflows/titan-backup.yml',
   'examples/workflows/titan-recover.yml',
+  'examples/workflows/titan-fleet.yml',
 ];
 const WORKFLOW_KEYS = /^\s*(-\s+)?(jobs|steps|uses|runs-on|with):/m;
 
@@ -54,7 +55,7 @@ function examples(): Example[] {
 
 describe('workflow examples in the READMEs', () => {
   it('the workflows they may be copied from are the ones the workflow test runs', () => {
-    const test = readFileSync(join(REPOSITORY_ROOT, WORKFLOW_TEST), 'utf8');
+    const test = WORKFLOW_TESTS.map((file) => readFileSync(join(REPOSITORY_ROOT, file), 'utf8')).join('\n');
     const run = new Set(RUN_BY_TESTS.filter((path) => test.includes(`'${path}'`)));
     // ... and the reusable workflows those call, and those call in turn.
     for (let grown = true; grown; ) {
