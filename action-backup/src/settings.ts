@@ -6,7 +6,8 @@ import { checkRecipients, type Encryption, EncryptionError } from '@titan/backup
 import type { RetentionPolicy } from '@titan/backup/retention';
 import { SERVICE_PATTERN } from '@titan/backup/stack-container';
 import { SNAPSHOTS_PER_VOLUME, TAG_PATTERN } from '@titan/backup/volume-snapshot';
-import { parseNatsAddress, type NatsAddress } from '@titan/rollback/nats-address';
+import type { NatsAddress } from '@titan/rollback/nats-address';
+import { readNatsInputs } from '@titan/action-kit/nats-inputs';
 import { readSpacesSettings, type SpacesSettings } from '@titan/action-kit/spaces-inputs';
 
 export const PARTS = ['postgres', 'redis', 'jetstream'] as const;
@@ -77,7 +78,6 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
-const NATS_USER_PATTERN = /^[A-Za-z0-9._@-]{1,128}$/;
 
 /** The one reader of the backup's inputs. `host` is read first: with no inputs at all, it is the input the error names. */
 export function readSettings(reader = new InputReader()): BackupSettings {
@@ -108,10 +108,7 @@ export function readSettings(reader = new InputReader()): BackupSettings {
     port: reader.integer('redis-port', DEFAULTS.redisPort, { min: 1, max: 65535 }),
   };
 
-  const address = parseNatsAddress(reader.optional('nats-url', DEFAULTS.natsUrl));
-  if (typeof address === 'string') throw new ConfigurationError(`Input nats-url: ${address}.`, { input: 'nats-url' });
-  const natsUser = reader.optional('nats-user', DEFAULTS.natsUser);
-  if (!NATS_USER_PATTERN.test(natsUser)) throw new ConfigurationError(`Input nats-user ${JSON.stringify(natsUser)} is not a NATS user name.`, { input: 'nats-user' });
+  const { address, user: natsUser } = readNatsInputs(reader, { url: DEFAULTS.natsUrl, user: DEFAULTS.natsUser });
   const natsPassword = reader.secret('nats-password');
   if (parts.has('jetstream') && natsPassword === undefined) {
     throw new ConfigurationError('Input required and not supplied: nats-password (the password of nats-user, to back up the JetStream streams; or leave jetstream out of parts)', { input: 'nats-password' });

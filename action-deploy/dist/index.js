@@ -72457,7 +72457,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9332);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1020);
 
 
 
@@ -72468,7 +72468,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9332:
+/***/ 1020:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -86635,31 +86635,56 @@ function readFleetInputs(reader, options) {
     return { hosts, batchSize, connection };
 }
 
+;// CONCATENATED MODULE: ../packages/action-kit/lib/nats-inputs.js
+/**
+ * `nats-url` and `nats-user`, read and checked in one place for every action that talks to the
+ * stack's NATS through the SSH connection (rollback's HARD_HALT, a rolling deploy's return, the
+ * JetStream backup). A URL with credentials in it is refused, its parts masked first so that no
+ * log line shows them; the password is always its own secret input (`nats-password`).
+ */
+
+
+
+const NATS_USER_PATTERN = /^[A-Za-z0-9._@-]{1,128}$/;
+function readNatsInputs(reader, defaults) {
+    const url = reader.optional('nats-url', defaults.url);
+    if (hasCredentials(url))
+        for (const part of credentialParts(url))
+            maskSecret(part);
+    const address = parseNatsAddress(url);
+    if (typeof address === 'string')
+        throw new configuration_error/* ConfigurationError */.j(`Input nats-url: ${address}.`, { input: 'nats-url' });
+    const user = reader.optional('nats-user', defaults.user);
+    if (!NATS_USER_PATTERN.test(user))
+        throw new configuration_error/* ConfigurationError */.j(`Input nats-user ${JSON.stringify(user)} is not a NATS user name.`, { input: 'nats-user' });
+    return { address, user };
+}
+
 ;// CONCATENATED MODULE: ./lib/fleet-settings.js
 /**
  * The inputs of a deploy to many hosts: action-kit's `hosts` and `batch-size` (fleet-inputs), then
  * `on-failure` (rollback or leave), and for the return of switched hosts the HARD_HALT's
- * `nats-password` and `hmac-secret` (optional: without them the return still stops trading in
+ * `nats-url`, `nats-user`, `nats-password` and `hmac-secret` (optional: without them the return still stops trading in
  * order, and warns that the HARD_HALT was not acknowledged).
  */
 
 
 
+/** action.yml's defaults of nats-url and nats-user, repeated for runs outside a runner. */
+const FLEET_NATS_DEFAULTS = { url: '127.0.0.1:4222', user: 'console' };
 /** undefined when `hosts` is empty (a single-host deploy). */
 function readFleet(reader, sshKeyHint) {
     const inputs = readFleetInputs(reader, { sshKeyHint, batchSizeDefault: 1 });
     if (inputs === undefined)
         return undefined;
     const onFailure = reader.choice('on-failure', ON_FAILURE, 'rollback');
-    const address = parseNatsAddress('127.0.0.1:4222');
-    if (typeof address === 'string')
-        throw new Error(address);
+    const { address, user } = readNatsInputs(reader, { url: FLEET_NATS_DEFAULTS.url, user: FLEET_NATS_DEFAULTS.user });
     return {
         ...inputs,
         onFailure,
         halt: {
             address,
-            user: 'console',
+            user,
             password: reader.secret('nats-password') ?? '',
             hmacSecret: reader.secret('hmac-secret') ?? '',
             timeoutSeconds: 5,

@@ -71609,7 +71609,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7608);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5503);
 
 
 
@@ -71620,7 +71620,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7608:
+/***/ 5503:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -80426,6 +80426,31 @@ function readFleetInputs(reader, options) {
     return { hosts, batchSize, connection };
 }
 
+;// CONCATENATED MODULE: ../packages/action-kit/lib/nats-inputs.js
+/**
+ * `nats-url` and `nats-user`, read and checked in one place for every action that talks to the
+ * stack's NATS through the SSH connection (rollback's HARD_HALT, a rolling deploy's return, the
+ * JetStream backup). A URL with credentials in it is refused, its parts masked first so that no
+ * log line shows them; the password is always its own secret input (`nats-password`).
+ */
+
+
+
+const NATS_USER_PATTERN = /^[A-Za-z0-9._@-]{1,128}$/;
+function readNatsInputs(reader, defaults) {
+    const url = reader.optional('nats-url', defaults.url);
+    if (hasCredentials(url))
+        for (const part of credentialParts(url))
+            maskSecret(part);
+    const address = parseNatsAddress(url);
+    if (typeof address === 'string')
+        throw new configuration_error/* ConfigurationError */.j(`Input nats-url: ${address}.`, { input: 'nats-url' });
+    const user = reader.optional('nats-user', defaults.user);
+    if (!NATS_USER_PATTERN.test(user))
+        throw new configuration_error/* ConfigurationError */.j(`Input nats-user ${JSON.stringify(user)} is not a NATS user name.`, { input: 'nats-user' });
+    return { address, user };
+}
+
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/run-context.js
 function runContext(env = process.env) {
     return { actor: nonEmpty(env['GITHUB_ACTOR']) ?? 'unknown', runUrl: runUrl(env) };
@@ -80453,7 +80478,6 @@ function nonEmpty(value) {
 
 
 
-
 /** action.yml's defaults, repeated for runs outside a runner (which apply none). */
 const DEFAULTS = {
     ...HOST_INPUT_DEFAULTS,
@@ -80468,7 +80492,6 @@ const DEFAULTS = {
 };
 /** A NATS subject to publish on: dot-separated tokens, no wildcards, no spaces. */
 const SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
-const NATS_USER_PATTERN = /^[A-Za-z0-9._@-]{1,128}$/;
 const REASON_MAX = 500;
 /**
  * The one reader of rollback's inputs (and of the runner's GITHUB_* context). `host` is read first:
@@ -80490,17 +80513,7 @@ function readSettings(reader = new InputReader(), env = process.env) {
     const target = readHostTarget(reader);
     const mode = reader.choice('mode', ROLLBACK_MODES, DEFAULTS.mode);
     const to = readTo(reader.optional('to', DEFAULTS.to));
-    const natsUrl = reader.optional('nats-url', DEFAULTS.natsUrl);
-    // A URL with credentials in it is refused; they are masked first, so that no log line shows them.
-    if (hasCredentials(natsUrl))
-        for (const part of credentialParts(natsUrl))
-            maskSecret(part);
-    const natsAddress = parseNatsAddress(natsUrl);
-    if (typeof natsAddress === 'string')
-        throw new configuration_error/* ConfigurationError */.j(`Input nats-url: ${natsAddress}.`, { input: 'nats-url' });
-    const natsUser = reader.optional('nats-user', DEFAULTS.natsUser);
-    if (!NATS_USER_PATTERN.test(natsUser))
-        throw new configuration_error/* ConfigurationError */.j(`Input nats-user ${JSON.stringify(natsUser)} is not a NATS user name.`, { input: 'nats-user' });
+    const { address: natsAddress, user: natsUser } = readNatsInputs(reader, { url: DEFAULTS.natsUrl, user: DEFAULTS.natsUser });
     const haltSubject = reader.optional('halt-subject');
     if (haltSubject !== undefined && !SUBJECT_PATTERN.test(haltSubject)) {
         throw new configuration_error/* ConfigurationError */.j(`Input halt-subject ${JSON.stringify(haltSubject)} is not a NATS subject to publish on (dot-separated tokens, no wildcards), e.g. titan.cmd.sys.halt.`, {

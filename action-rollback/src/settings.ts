@@ -2,11 +2,11 @@ import { ConfigurationError } from '@titan/action-kit/configuration-error';
 import { type FleetInputs, readFleetInputs } from '@titan/action-kit/fleet-inputs';
 import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettings, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
-import { maskSecret } from '@titan/action-kit/masking';
+import { readNatsInputs } from '@titan/action-kit/nats-inputs';
 import { runContext } from '@titan/action-kit/run-context';
 import { SERVICE_NAME_PATTERN } from '@titan/release/image-reference';
 import { RELEASE_ID_PATTERN } from '@titan/release/release-id';
-import { type NatsAddress, credentialParts, hasCredentials, parseNatsAddress } from '@titan/rollback/nats-address';
+import type { NatsAddress } from '@titan/rollback/nats-address';
 import { ROLLBACK_MODES, type RollbackMode } from '@titan/rollback/rollback';
 import type { RollbackTo } from '@titan/rollback/rollback-target';
 
@@ -50,7 +50,6 @@ export const DEFAULTS = {
 
 /** A NATS subject to publish on: dot-separated tokens, no wildcards, no spaces. */
 const SUBJECT_PATTERN = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
-const NATS_USER_PATTERN = /^[A-Za-z0-9._@-]{1,128}$/;
 const REASON_MAX = 500;
 
 /**
@@ -76,13 +75,7 @@ export function readSettings(reader = new InputReader(), env: NodeJS.ProcessEnv 
   const mode = reader.choice('mode', ROLLBACK_MODES, DEFAULTS.mode);
   const to = readTo(reader.optional('to', DEFAULTS.to));
 
-  const natsUrl = reader.optional('nats-url', DEFAULTS.natsUrl);
-  // A URL with credentials in it is refused; they are masked first, so that no log line shows them.
-  if (hasCredentials(natsUrl)) for (const part of credentialParts(natsUrl)) maskSecret(part);
-  const natsAddress = parseNatsAddress(natsUrl);
-  if (typeof natsAddress === 'string') throw new ConfigurationError(`Input nats-url: ${natsAddress}.`, { input: 'nats-url' });
-  const natsUser = reader.optional('nats-user', DEFAULTS.natsUser);
-  if (!NATS_USER_PATTERN.test(natsUser)) throw new ConfigurationError(`Input nats-user ${JSON.stringify(natsUser)} is not a NATS user name.`, { input: 'nats-user' });
+  const { address: natsAddress, user: natsUser } = readNatsInputs(reader, { url: DEFAULTS.natsUrl, user: DEFAULTS.natsUser });
   const haltSubject = reader.optional('halt-subject');
   if (haltSubject !== undefined && !SUBJECT_PATTERN.test(haltSubject)) {
     throw new ConfigurationError(`Input halt-subject ${JSON.stringify(haltSubject)} is not a NATS subject to publish on (dot-separated tokens, no wildcards), e.g. titan.cmd.sys.halt.`, {
