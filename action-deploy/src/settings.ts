@@ -116,6 +116,9 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
     ...runContext(env),
     fleet,
   };
+  if (fleet !== undefined && settings.target === 'swarm') {
+    throw new ConfigurationError('Input hosts is not used with target: swarm: a swarm stack is deployed through its one manager (host and known-hosts), which schedules it on its nodes.', { input: 'hosts' });
+  }
   if (fleet !== undefined && settings.plan) throw new ConfigurationError('Input plan: `true` is for one host; give host and known-hosts instead of hosts.', { input: 'plan' });
   if (fleet !== undefined && settings.githubToken !== undefined) {
     throw new ConfigurationError('Input github-token: a GitHub deployment records one host; leave it empty with hosts (the job summary has a row per host).', { input: 'github-token' });

@@ -90,6 +90,10 @@ describe('deploy settings', () => {
     await expect(readSettings(reader({ ...rest, hosts, plan: 'true' }), {})).rejects.toThrow('Input plan: `true` is for one host');
     await expect(readSettings(reader({ ...rest, hosts, 'github-token': 'ghs_x' }), {})).rejects.toThrow('Input github-token: a GitHub deployment records one host');
     await expect(readSettings(reader({ ...rest, hosts, 'on-failure': 'ignore' }), {})).rejects.toThrow('Input on-failure must be one of rollback, leave');
-    await expect(readSettings(reader({ ...rest, hosts: '- name: x\n  address: 10.0.0.1\n' }), {})).rejects.toThrow('Input hosts: The hosts list has 1 problem(s):\n  - host 1 (x): known-hosts is required');
+    await expect(readSettings(reader({ ...rest, hosts: '- name: x\n  address: 10.0.0.1\n' }), {})).rejects.toThrow('Input hosts: The hosts list has 1 problem(s):\n  - host 1 (x): known-hosts is required');    await expect(readSettings(reader({ ...rest, hosts, target: 'swarm' }), {})).rejects.toThrow('Input hosts is not used with target: swarm');
+    // The return's HARD_HALT: nats-url and nats-user checked as rollback checks them, credentials in the URL refused.
+    expect((await readSettings(reader({ ...rest, hosts, 'nats-url': 'nats://10.0.0.9:4223', 'nats-user': 'ops' }), {})).fleet?.halt).toMatchObject({ address: { host: '10.0.0.9', port: 4223 }, user: 'ops' });
+    expect((await readSettings(reader({ ...rest, hosts }), {})).fleet?.halt).toMatchObject({ address: { host: '127.0.0.1', port: 4222 }, user: 'console' });
+    await expect(readSettings(reader({ ...rest, hosts, 'nats-url': 'nats://u:p@10.0.0.9:4222' }), {})).rejects.toThrow('Input nats-url: ');
   });
 });
