@@ -8,7 +8,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runActionBundle, type ActionRun } from '@titan/test-host/action-run';
 import { breakTrust, closedPort, currentOf, type FleetTestHost, hostsInput, journalLines, signFleetRelease, stalePin, startFleet, stopFleet, testHost } from './support/fleet-fixture.js';
@@ -34,7 +36,8 @@ let runs = 0;
 async function run(action: string, hosts: readonly Host[], extra: Record<string, string>): Promise<ActionRun> {
   const result = await runActionBundle(action, {
     inputs: { hosts: hostsInput(hosts), 'ssh-key': readFileSync(testHost.privateKeyPath, 'utf8'), ...extra },
-    env: { GITHUB_ACTOR: 'fleet-operator' },
+    // RUNNER_TEMP kept after the run: verify's report is read from it.
+    env: { GITHUB_ACTOR: 'fleet-operator', RUNNER_TEMP: mkdtempSync(join(tmpdir(), 'titan-fleet-runner-')) },
     timeoutMs: 300_000,
   });
   runs += 1;
