@@ -71,6 +71,7 @@ describe('titan-fleet.yml, run from its file against 5 SSH hosts', () => {
     // The bundle folder is named by its release id, as sign writes it under its output.
     const named = join(mkdtempSync(join(tmpdir(), 'titan-fleet-signed-')), release);
     cpSync(bundle.dir, named, { recursive: true });
+    // ...and each file of the artifact sits at its root, as deploy.yml's upload of that folder stores it.
     const signedFile = join(scratch, 'signed.yml');
     writeFileSync(signedFile, SIGNED_RUN);
     const signed = await github.run({ workflow: signedFile, event: 'workflow_dispatch', inputs: { bundle: named } });
