@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
-import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettings, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
+import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, type HostTargetSettings, readHostConnection, readHostTarget, readJumpHost } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
 import { runContext } from '@titan/action-kit/run-context';
 import type { TitanMode } from '@titan/host/compose-command';
@@ -123,13 +123,22 @@ export async function readSettings(reader = new InputReader(), env: NodeJS.Proce
   return settings;
 }
 
-/** With `hosts`: the one key for every host; the host fields name the first host. */
+/** With `hosts`: the one key for every host, the one bastion (`jump-host`) for all of them; the host fields name the first host. */
 function fleetConnection(reader: InputReader, fleet: FleetSettings, hint: string): HostConnectionSettings {
   const sshKey = reader.secret('ssh-key', { required: true, hint });
   const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
   const first = fleet.hosts[0];
   if (first === undefined) throw new ConfigurationError('Input hosts lists no host.', { input: 'hosts' });
-  return { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
+  const jump = readJumpHost(reader, { user: reader.optional('user', HOST_INPUT_DEFAULTS.user), sshKey, sshKeyPassphrase });
+  return {
+    host: first.address,
+    port: first.port,
+    user: first.user,
+    sshKey,
+    knownHosts: first.knownHosts,
+    ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}),
+    ...(jump !== undefined ? { jump } : {}),
+  };
 }
 
 async function readBundleId(input: string): Promise<{ bundle: string; releaseId: string }> {
