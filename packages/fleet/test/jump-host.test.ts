@@ -150,6 +150,23 @@ describe('hosts behind a bastion (jump-host)', () => {
     });
   });
 
+  it('a host behind the bastion presenting a key that is not pinned is refused, naming the host (the bastion hop succeeded); nothing is deployed', async () => {
+    const host = hosts[0] as FleetTestHost;
+    const bundle = await signFleetRelease();
+    const current = currentOf(host);
+    const journal = journalLines(host).length;
+    const before = acceptedLogins(bastion.log);
+    const hostBefore = acceptedLogins(sshdLog(host));
+    const run = await deploy({ ...singleHost(host), 'known-hosts': stalePin(host), ...jumpInputs() }, bundle.dir);
+    expect(run.status).toBe(1);
+    expect(run.log).toContain(`::error::Host key refused for 127.0.0.1 port ${host.port}: the server presented ssh-ed25519 key SHA256:`);
+    expect(run.log).not.toContain('The bastion (jump-host) 127.0.0.1');
+    expect(acceptedLogins(bastion.log) - before).toBe(1);
+    expect(acceptedLogins(sshdLog(host)) - hostBefore).toBe(0);
+    expect(currentOf(host)).toBe(current);
+    expect(journalLines(host).length).toBe(journal);
+  });
+
   it('an unreachable bastion is named; nothing is deployed', async () => {
     const bundle = await signFleetRelease();
     const currents = hosts.map(currentOf);
