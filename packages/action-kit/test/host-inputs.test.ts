@@ -184,7 +184,7 @@ describe('jump-host and the bastion inputs', () => {
 
   it('the bastion\'s pins follow the rules of known-hosts, with the same refusal, naming the bastion, before anything is sent', () => {
     const settings = readHostConnection(reader({ ...base(), 'jump-host': 'bastion.example.com', 'jump-known-hosts': BASTION_PIN }));
-    expect(() => hostConnectOptions(settings, consoleLogger)).toThrow(
+    expect(() => hostConnectOptions(settings, consoleLogger())).toThrow(
       'The bastion (jump-host) bastion.example.com port 22: No pin for this host: no known_hosts entry names bastion.example.com (bastion.example.com port 22); the 1 pinned key(s) are for [bastion.example.com]:2222. Nothing was sent.',
     );
     const dir = mkdtempSync(join(tmpdir(), 'titan-jump-key-'));
@@ -192,6 +192,6 @@ describe('jump-host and the bastion inputs', () => {
     const key = readFileSync(join(dir, 'k'), 'utf8');
     rmSync(dir, { recursive: true, force: true });
     const pinned = readHostConnection(reader({ ...base(), 'jump-host': 'bastion.example.com:2222', 'jump-ssh-key': key, 'jump-known-hosts': BASTION_PIN }));
-    expect(hostConnectOptions(pinned, consoleLogger).via?.label).toBe('bastion.example.com port 2222');
+    expect(hostConnectOptions(pinned, consoleLogger()).via?.label).toBe('bastion.example.com port 2222');
   });
 });
