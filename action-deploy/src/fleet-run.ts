@@ -3,6 +3,7 @@
  * outputs (release-id, result, rolled-back, hosts as JSON rows) and the per-host job summary.
  */
 import * as core from '@actions/core';
+import { jumpHostOf } from '@titan/action-kit/host-inputs';
 import { CancelledError } from '@titan/phases/cancellation';
 import { rollingDeploy } from '@titan/fleet/rolling-deploy';
 import type { Logger } from '@titan/log/logger';
@@ -16,7 +17,11 @@ export async function runFleet(settings: DeploySettings, fleet: FleetSettings, b
     hosts: fleet.hosts,
     batchSize: fleet.batchSize,
     onFailure: fleet.onFailure,
-    credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}) },
+    credentials: {
+      privateKey: settings.sshKey,
+      ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}),
+      jump: jumpHostOf(settings.jump, logger),
+    },
     deploy: { ...deployRequestOf(settings), bundle },
     revert: { halt: fleet.halt, stopTimeoutSeconds: undefined },
     logger,

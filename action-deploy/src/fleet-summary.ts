@@ -33,7 +33,7 @@ export function fleetSummary(outcome: FleetOutcome, context: { appDir: string; p
     ['on failure', context.onFailure === 'rollback' ? 'rollback: switched hosts return to their previous release' : 'leave: switched hosts stay on the new release'],
     ['app dir', outcome.rows.some((r) => r.host.appDir !== undefined) ? `${context.appDir}, or the host's own (its app-dir)` : context.appDir],
     ['project', outcome.rows.some((r) => r.host.project !== undefined) ? `${context.project}, or the host's own (its project)` : context.project],
-    ['SSH connections', `at most ${outcome.peakConnections} at once, ${outcome.connectionsOpened} in all`],
+    ['SSH connections', `at most ${outcome.peakConnections} at once, ${outcome.connectionsOpened} in all${outcome.bastionConnections === undefined ? '' : `, through ${outcome.bastionConnections} connection(s) to the bastion`}`],
     ['duration', formatSeconds(outcome.durationMs)],
   ]);
   if (outcome.error !== undefined) {

@@ -75,6 +75,18 @@ describe('deploy settings', () => {
     await expect(readSettings(reader({ ...base(), bundle: join(dir, 'garbled') }), {})).rejects.toThrow(/is not a valid release manifest/);
   });
 
+  it('jump-host: one bastion for one host, or for every host of hosts; its pins required, its user and key defaulting to the host\'s', async () => {
+    const pin = '[bastion.example.com]:2222 SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
+    const single = await readSettings(reader({ ...base(), 'jump-host': 'ops@bastion.example.com:2222', 'jump-known-hosts': pin }), {});
+    expect(single.jump).toEqual({ host: 'bastion.example.com', port: 2222, user: 'ops', sshKey: 'not-a-real-key', knownHosts: [pin] });
+    const { host: _host, 'known-hosts': _pins, ...rest } = base();
+    const hosts = '- name: fra-1\n  address: 10.0.0.1\n  known-hosts: SHA256:aaa\n';
+    const fleet = await readSettings(reader({ ...rest, hosts, user: 'ops', 'jump-host': 'bastion.example.com:2222', 'jump-ssh-key': 'bastion-key', 'jump-known-hosts': pin }), {});
+    expect(fleet.jump).toEqual({ host: 'bastion.example.com', port: 2222, user: 'ops', sshKey: 'bastion-key', knownHosts: [pin] });
+    await expect(readSettings(reader({ ...rest, hosts, 'jump-host': 'bastion.example.com' }), {})).rejects.toThrow('Input required and not supplied: jump-known-hosts');
+    await expect(readSettings(reader({ ...base(), 'jump-known-hosts': pin }), {})).rejects.toThrow('Input jump-known-hosts is only for a host reached through a bastion: give jump-host too');
+  });
+
   it('with hosts: a rolling deploy, each host its own pins; host, known-hosts, plan and github-token refused with it', async () => {
     const { host: _host, 'known-hosts': _pins, ...rest } = base();
     const hosts = '- name: fra-1\n  address: 10.0.0.1\n  known-hosts: SHA256:aaa\n- name: fra-2\n  address: 10.0.0.2\n  port: 2222\n  project: fra2\n  known-hosts: |\n    SHA256:bbb\n';

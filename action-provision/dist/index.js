@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2379);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6232);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2379:
+/***/ 6232:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64786,7 +64786,7 @@ class SshError extends Error {
     name = 'SshError';
 }
 /** The caller's configuration cannot work (no pinned host key, a malformed pin, a bad key file). */
-class SshConfigError extends SshError {
+class errors_SshConfigError extends SshError {
     name = 'SshConfigError';
 }
 /** An error about one host: the host and port it names. */
@@ -64918,12 +64918,12 @@ class CommandAbortedError extends RemoteCommandError {
     }
 }
 /** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
-class TunnelError extends SshError {
+class errors_TunnelError extends SshError {
     name = 'TunnelError';
     target;
-    constructor(target, via, detail) {
+    constructor(target, via, detail, options) {
         super(`Could not open a tunnel to ${target} from ${via}: ${detail}. Check that something listens on ` +
-            `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`);
+            `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`, options);
         this.target = target;
     }
 }
@@ -64932,7 +64932,7 @@ class UploadError extends SshError {
     name = 'UploadError';
 }
 /** Renders an unknown thrown value for a message without assuming it is an Error. */
-function describeError(error) {
+function errors_describeError(error) {
     if (error instanceof Error)
         return error.message;
     return String(error);
@@ -64980,13 +64980,13 @@ function parseHosts(field, origin) {
         const salt = parts[2] !== undefined ? decodeBase64Strict(parts[2]) : undefined;
         const hash = parts[3] !== undefined ? decodeBase64Strict(parts[3]) : undefined;
         if (parts.length !== 4 || parts[0] !== '' || parts[1] !== '1' || !salt || !hash || hash.length !== 20) {
-            throw new SshConfigError(`Host key pin ${origin}: malformed hashed host name (expected |1|salt|hash).`);
+            throw new errors_SshConfigError(`Host key pin ${origin}: malformed hashed host name (expected |1|salt|hash).`);
         }
         return { kind: 'hashed', salt, hash };
     }
     const patterns = field.split(',').filter((p) => p.length > 0);
     if (patterns.length === 0)
-        throw new SshConfigError(`Host key pin ${origin}: empty host name field.`);
+        throw new errors_SshConfigError(`Host key pin ${origin}: empty host name field.`);
     return { kind: 'patterns', patterns };
 }
 function wildcardMatch(pattern, name) {
@@ -65033,14 +65033,14 @@ function describeHosts(matcher) {
 }
 function parseKey(keyType, base64, origin) {
     if (!KEY_TYPE.test(keyType)) {
-        throw new SshConfigError(`Host key pin ${origin}: unsupported key type "${keyType}".`);
+        throw new errors_SshConfigError(`Host key pin ${origin}: unsupported key type "${keyType}".`);
     }
     const blob = base64 !== undefined ? decodeBase64Strict(base64) : undefined;
     if (!blob)
-        throw new SshConfigError(`Host key pin ${origin}: the key is missing or not valid base64.`);
+        throw new errors_SshConfigError(`Host key pin ${origin}: the key is missing or not valid base64.`);
     const embedded = keyTypeOf(blob);
     if (embedded !== keyType) {
-        throw new SshConfigError(`Host key pin ${origin}: the key says it is "${embedded}" but the line names "${keyType}".`);
+        throw new errors_SshConfigError(`Host key pin ${origin}: the key says it is "${embedded}" but the line names "${keyType}".`);
     }
     return blob;
 }
@@ -65050,12 +65050,12 @@ function parseLine(line, origin) {
         const value = line.slice('SHA256:'.length).trim().replace(/=+$/, '');
         const digest = decodeBase64Strict(value);
         if (!digest || digest.length !== 32) {
-            throw new SshConfigError(`Host key pin ${origin}: "${line}" is not a SHA256 fingerprint (SHA256: and 43 base64 characters).`);
+            throw new errors_SshConfigError(`Host key pin ${origin}: "${line}" is not a SHA256 fingerprint (SHA256: and 43 base64 characters).`);
         }
         return { kind: 'fingerprint', fingerprint: `SHA256:${value}`, origin };
     }
     if (/^MD5:/i.test(line) || /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(line)) {
-        throw new SshConfigError(`Host key pin ${origin}: MD5 fingerprints are not accepted; pin the SHA256 fingerprint (ssh-keygen -lf).`);
+        throw new errors_SshConfigError(`Host key pin ${origin}: MD5 fingerprints are not accepted; pin the SHA256 fingerprint (ssh-keygen -lf).`);
     }
     const tokens = line.split(/\s+/);
     let marker = 'none';
@@ -65066,11 +65066,11 @@ function parseLine(line, origin) {
         else if (word === '@cert-authority')
             marker = 'cert-authority';
         else
-            throw new SshConfigError(`Host key pin ${origin}: unknown marker "${word}" (known: @revoked, @cert-authority).`);
+            throw new errors_SshConfigError(`Host key pin ${origin}: unknown marker "${word}" (known: @revoked, @cert-authority).`);
     }
     const [first, second, third] = tokens;
     if (first === undefined || second === undefined) {
-        throw new SshConfigError(`Host key pin ${origin}: not a known_hosts line, a public key or a SHA256 fingerprint.`);
+        throw new errors_SshConfigError(`Host key pin ${origin}: not a known_hosts line, a public key or a SHA256 fingerprint.`);
     }
     if (marker === 'none' && KEY_TYPE.test(first)) {
         // A bare public key ("ssh-ed25519 AAAA... comment"): pinned for the host being connected to.
@@ -65130,7 +65130,7 @@ class HostKeyPolicy {
     constructor(pins, host, port) {
         const usable = pins.filter((p) => p.kind === 'fingerprint' || p.marker === 'none');
         if (usable.length === 0) {
-            throw new SshConfigError(`No host key is pinned for ${host} port ${port}: give the host's known_hosts line(s) or SHA256 ` +
+            throw new errors_SshConfigError(`No host key is pinned for ${host} port ${port}: give the host's known_hosts line(s) or SHA256 ` +
                 `fingerprint(s). Connecting to an unpinned host is not possible.`);
         }
         this.host = host;
@@ -65140,7 +65140,7 @@ class HostKeyPolicy {
         this.#accepted = usable.filter(applies);
         if (this.#accepted.length === 0) {
             const named = [...new Set(usable.map((p) => (p.kind === 'key' ? describeHosts(p.hosts) : '')).filter((d) => d !== ''))];
-            throw new SshConfigError(`No pin for this host: no known_hosts entry names ${name} (${host} port ${port}); the ${usable.length} pinned key(s) are for ` +
+            throw new errors_SshConfigError(`No pin for this host: no known_hosts entry names ${name} (${host} port ${port}); the ${usable.length} pinned key(s) are for ` +
                 `${named.join(', ')}. Nothing was sent. Add the host's own line (\`ssh-keyscan -p ${port} ${host}\`, checked out of band), ` +
                 `written for ${name}, or its SHA256 fingerprint.`);
         }
@@ -65296,7 +65296,7 @@ function secret(value, label) {
 /** Quotes one value for a POSIX shell. */
 function quoteArg(value) {
     if (value.includes('\0')) {
-        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
+        throw new errors_SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
     }
     if (PLAIN_WORD.test(value))
         return value;
@@ -65348,7 +65348,7 @@ function renderCommand(command) {
     if (isScript(command)) {
         const bytes = Buffer.byteLength(command.script);
         if (bytes > MAX_SCRIPT_BYTES) {
-            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
+            throw new errors_SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
         }
         const shell = command.shell ?? 'sh';
         const name = command.name ?? 'script';
@@ -65359,7 +65359,7 @@ function renderCommand(command) {
     else {
         const args = command;
         if (args.length === 0)
-            throw new SshConfigError('A remote command needs at least a program name.');
+            throw new errors_SshConfigError('A remote command needs at least a program name.');
         argv = args;
         display = displayCommand(args);
     }
@@ -65439,7 +65439,7 @@ async function startLocalForward(options) {
         }
         socket.setNoDelay(true);
         live.add(socket);
-        socket.on('error', (error) => logger.debug(`forward to ${target}: local socket error: ${describeError(error)}`));
+        socket.on('error', (error) => logger.debug(`forward to ${target}: local socket error: ${errors_describeError(error)}`));
         socket.once('close', () => live.delete(socket));
         socket.pause();
         openTunnel().then((tunnel) => {
@@ -65449,7 +65449,7 @@ async function startLocalForward(options) {
                 return;
             }
             live.add(tunnel);
-            tunnel.on('error', (error) => logger.debug(`forward to ${target}: tunnel error: ${describeError(error)}`));
+            tunnel.on('error', (error) => logger.debug(`forward to ${target}: tunnel error: ${errors_describeError(error)}`));
             tunnel.once('close', () => {
                 live.delete(tunnel);
                 socket.destroy();
@@ -65459,7 +65459,7 @@ async function startLocalForward(options) {
             tunnel.pipe(socket);
             socket.resume();
         }, (error) => {
-            logger.warning(`forward to ${target}: could not open a tunnel: ${describeError(error)}`);
+            logger.warning(`forward to ${target}: could not open a tunnel: ${errors_describeError(error)}`);
             socket.destroy();
         });
     });
@@ -65470,7 +65470,7 @@ async function startLocalForward(options) {
             resolve();
         });
     });
-    server.on('error', (error) => logger.warning(`forward to ${target}: listener error: ${describeError(error)}`));
+    server.on('error', (error) => logger.warning(`forward to ${target}: listener error: ${errors_describeError(error)}`));
     const address = server.address();
     const localPort = typeof address === 'object' && address !== null ? address.port : 0;
     logger.debug(`forwarding 127.0.0.1:${localPort} to ${target} on the remote host`);
@@ -65801,7 +65801,7 @@ class GroupKill {
         if (reason.kind === 'abort')
             return new CommandAbortedError({ command: this.#display, stderrTail: end.stderrTail, reason: reason.reason });
         const cause = reason.error;
-        return cause instanceof Error ? cause : new SshError(`${this.#display}: ${describeError(cause)}`);
+        return cause instanceof Error ? cause : new SshError(`${this.#display}: ${errors_describeError(cause)}`);
     }
 }
 
@@ -65908,7 +65908,7 @@ async function execute(session, command, options, sink) {
         const wire = (ch) => {
             channel = ch;
             killer.attach(ch);
-            ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
+            ch.on('error', (error) => logger.debug(`channel error on ${display}: ${errors_describeError(error)}`));
             // The timeout keeps running after the exit status: a command is done only when its channel
             // closes, and a background child still holding stdout or stderr keeps it open (it is killed
             // with the rest of the process group when the timeout comes).
@@ -66253,9 +66253,9 @@ mkdir -p -- "$1"
 exec tar -x -o -p -f - -C "$1"`;
 function checkRemotePath(path, what) {
     if (path.length === 0)
-        throw new SshConfigError(`The remote ${what} path is empty.`);
+        throw new errors_SshConfigError(`The remote ${what} path is empty.`);
     if (path.includes('\0'))
-        throw new SshConfigError(`The remote ${what} path contains a NUL byte.`);
+        throw new errors_SshConfigError(`The remote ${what} path contains a NUL byte.`);
 }
 /** Writes `source` (a local file path, a Buffer or a stream) to `remotePath` on the host. */
 async function uploadFile(session, source, remotePath, options = {}) {
@@ -66266,7 +66266,7 @@ async function uploadFile(session, source, remotePath, options = {}) {
     if (typeof source === 'string') {
         const info = await (0,external_node_fs_promises_namespaceObject.stat)(source);
         if (!info.isFile())
-            throw new SshConfigError(`${source} is not a regular file.`);
+            throw new errors_SshConfigError(`${source} is not a regular file.`);
         mode ??= info.mode & 0o7777;
         bytes = info.size;
         stdin = (0,external_node_fs_.createReadStream)(source, { highWaterMark: 1024 * 1024 });
@@ -66278,7 +66278,7 @@ async function uploadFile(session, source, remotePath, options = {}) {
     }
     mode ??= 0o644;
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)
-        throw new SshConfigError(`File mode ${mode} is not a permission mode (0 to 07777).`);
+        throw new errors_SshConfigError(`File mode ${mode} is not a permission mode (0 to 07777).`);
     try {
         const result = await runCommand(session, { script: WRITE_FILE_SCRIPT, name: 'titan-write-file', args: [remotePath, mode.toString(8).padStart(4, '0')] }, { stdin, timeoutMs: options.timeoutMs, signal: options.signal, captureStdout: false });
         return { bytes, durationMs: result.durationMs };
@@ -66308,6 +66308,13 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/connection.js
+/**
+ * One SSH connection to one host, host key pinned (open it with connectSsh, connect.ts). Every
+ * command, upload and tunnel is a channel on this one connection; at most maxSessionChannels
+ * command channels run at once (channel-slots.ts), the others wait their turn. A connection lost
+ * (an error, the server's end, a close) fails every command running and every later call with
+ * ConnectionLostError.
+ */
 
 
 
@@ -66322,7 +66329,9 @@ class SshConnection {
     username;
     hostKey;
     #client;
+    /** The TCP socket, or the bastion's channel to the host (connect.ts `via`). */
     #socket;
+    #onClosed;
     #logger;
     #slots;
     #lostListeners = new Set();
@@ -66341,11 +66350,12 @@ class SshConnection {
         this.hostKey = init.hostKey;
         this.#client = init.client;
         this.#socket = init.socket;
+        this.#onClosed = init.onClosed;
         this.#logger = options.logger;
         this.#slots = new ChannelSlots(options.maxSessionChannels ?? 8);
         this.#killGraceMs = options.killGraceMs ?? 3000;
         const client = this.#client;
-        client.on('error', (error) => this.#markLost(describeError(error)));
+        client.on('error', (error) => this.#markLost(errors_describeError(error)));
         client.on('end', () => this.#markLost('the server ended the connection'));
         client.on('close', () => this.#markLost('the connection closed'));
         // The narrow interface the command runner uses.
@@ -66405,7 +66415,7 @@ class SshConnection {
             });
         }
         catch (error) {
-            callback(failed(describeError(error)), undefined);
+            callback(failed(errors_describeError(error)), undefined);
         }
     }
     /**
@@ -66446,13 +66456,13 @@ class SshConnection {
             try {
                 this.#client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
                     if (error)
-                        reject(this.#lost(`a tunnel to ${target}`) ?? new TunnelError(target, `${this.host} port ${this.port}`, error.message));
+                        reject(this.#lost(`a tunnel to ${target}`) ?? new errors_TunnelError(target, `${this.host} port ${this.port}`, error.message, { cause: error }));
                     else
                         resolve(channel);
                 });
             }
             catch (error) {
-                reject(this.#lost(`a tunnel to ${target}`) ?? new TunnelError(target, `${this.host} port ${this.port}`, describeError(error)));
+                reject(this.#lost(`a tunnel to ${target}`) ?? new errors_TunnelError(target, `${this.host} port ${this.port}`, errors_describeError(error)));
             }
         });
     }
@@ -66506,11 +66516,161 @@ class SshConnection {
             });
             this.#markLost('the connection was closed by the caller');
             this.#logger.debug(`closed SSH connection to ${this.host} port ${this.port}`);
+            await this.#onClosed?.();
         })();
         return this.#closing;
     }
     [Symbol.asyncDispose]() {
         return this.close();
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/jump-host.js
+
+
+
+/** A failure of the bastion hop itself: unreachable, its host key refused, authentication refused, lost. */
+class JumpHostError extends HostSshError {
+    name = 'JumpHostError';
+    constructor(host, port, detail, options) {
+        super(`The bastion (jump-host) ${host} port ${port} failed: ${detail}`, host, port, options);
+    }
+}
+/** The bastion is up but refused (or failed) to open a channel to a host behind it. */
+class JumpForwardError extends SshError {
+    name = 'JumpForwardError';
+    bastion;
+    target;
+    /** True when another attempt may help (the host did not accept the connection yet). */
+    retryable;
+    constructor(bastion, target, detail, retryable) {
+        super(`The bastion (jump-host) ${bastion} refused the forward to ${target}: ${detail}. Check that the host listens there as ` +
+            `the bastion sees it and that the bastion's sshd allows TCP forwarding to it (AllowTcpForwarding, PermitOpen).`);
+        this.bastion = bastion;
+        this.target = target;
+        this.retryable = retryable;
+    }
+}
+/** ssh2's CHANNEL_OPEN_FAILURE reason codes (RFC 4254 5.1): 2 is "connect failed". */
+const CONNECT_FAILED = 2;
+class jump_host_JumpHost {
+    host;
+    port;
+    username;
+    #options;
+    #connection;
+    #opening;
+    #leases = 0;
+    #opened = 0;
+    /** Checks the options at once (host, port, user, key, pins: SshConfigError naming the bastion); connects on first acquire(). */
+    constructor(options) {
+        const parsed = parseSshHost(options.host);
+        if ('problem' in parsed)
+            throw new SshConfigError(`The bastion (jump-host) ${parsed.problem === 'is empty' ? 'is empty' : parsed.problem}.`);
+        this.#options = { ...options, host: parsed.host };
+        this.host = parsed.host;
+        this.port = options.port ?? 22;
+        this.username = options.username;
+        try {
+            checkConnectOptions(this.#options);
+        }
+        catch (error) {
+            if (error instanceof SshConfigError)
+                throw new SshConfigError(`The bastion (jump-host) ${this.host} port ${this.port}: ${error.message}`, { cause: error });
+            throw error;
+        }
+    }
+    /** `127.0.0.1 port 2290`, as messages name the bastion. */
+    get label() {
+        return `${this.host} port ${this.port}`;
+    }
+    /** SSH connections opened to the bastion so far (one for a whole run when a lease is held throughout). */
+    get connectionsOpened() {
+        return this.#opened;
+    }
+    get logger() {
+        return this.#options.logger;
+    }
+    /** Opens the bastion connection if it is not open (JumpHostError naming the bastion on failure) and holds it. */
+    async acquire() {
+        this.#leases += 1;
+        let connection;
+        try {
+            connection = await this.#connect();
+        }
+        catch (error) {
+            this.#leases -= 1;
+            throw error;
+        }
+        let released = false;
+        return {
+            openTunnel: (host, port, timeoutMs) => this.#tunnel(connection, host, port, timeoutMs),
+            release: async () => {
+                if (released)
+                    return;
+                released = true;
+                this.#leases -= 1;
+                if (this.#leases > 0)
+                    return;
+                const open = this.#connection;
+                this.#connection = undefined;
+                this.#opening = undefined;
+                await open?.close();
+            },
+        };
+    }
+    #connect() {
+        if (this.#connection !== undefined && !this.#connection.closed)
+            return Promise.resolve(this.#connection);
+        if (this.#opening !== undefined && this.#connection === undefined)
+            return this.#opening;
+        this.#connection = undefined;
+        const opening = this.#open();
+        this.#opening = opening;
+        // A failed opening is forgotten, so that the next acquire() tries again.
+        opening.catch(() => {
+            if (this.#opening === opening)
+                this.#opening = undefined;
+        });
+        return opening;
+    }
+    async #open() {
+        try {
+            const connection = await connectSsh(this.#options);
+            this.#opened += 1;
+            this.#connection = connection;
+            return connection;
+        }
+        catch (error) {
+            if (error instanceof SshConfigError)
+                throw new SshConfigError(`The bastion (jump-host) ${this.label}: ${error.message}`, { cause: error });
+            throw new JumpHostError(this.host, this.port, describeError(error), { cause: error });
+        }
+    }
+    async #tunnel(connection, host, port, timeoutMs) {
+        const target = `${host} port ${port}`;
+        if (connection.closed)
+            throw new JumpHostError(this.host, this.port, `the connection to it was lost before the forward to ${target}`);
+        let timer;
+        const timeout = new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new JumpForwardError(this.label, target, `no answer within ${timeoutMs} ms`, true)), timeoutMs);
+        });
+        try {
+            return await Promise.race([
+                connection.openTunnel(host, port).catch((error) => {
+                    if (connection.closed)
+                        throw new JumpHostError(this.host, this.port, `the connection to it was lost while opening the forward to ${target} (${describeError(error)})`);
+                    // ssh2's own error (the channel open failure, with its RFC 4254 reason code) is the TunnelError's cause.
+                    const raw = error instanceof TunnelError && error.cause !== undefined ? error.cause : error;
+                    const reason = typeof raw === 'object' && raw !== null && 'reason' in raw ? raw.reason : undefined;
+                    throw new JumpForwardError(this.label, target, describeError(raw), reason === CONNECT_FAILED);
+                }),
+                timeout,
+            ]);
+        }
+        finally {
+            clearTimeout(timer);
+        }
     }
 }
 
@@ -66521,6 +66681,7 @@ class SshConnection {
  * key exchange with the host key checked against the pins before any authentication, public key
  * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
  */
+
 
 
 
@@ -66574,12 +66735,23 @@ function tcpConnect(host, port, timeoutMs) {
 function keyError(options, detail) {
     // ssh2's messages here are fixed texts ("Bad passphrase", "Unsupported key format"): never key material.
     const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
-    return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
+    return new errors_SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
 }
-async function connectOnce(options, port, policy) {
+/** A channel from the bastion to the host, in place of a TCP socket (a refused forward names both hops). */
+async function tunnelConnect(lease, host, port, timeoutMs) {
+    try {
+        return await lease.openTunnel(host, port, timeoutMs);
+    }
+    catch (error) {
+        if (error instanceof JumpForwardError)
+            throw new AttemptFailure(error.message, error.retryable, error.retryable ? undefined : error);
+        throw new AttemptFailure(errors_describeError(error), false, error instanceof Error ? error : new Error(errors_describeError(error)));
+    }
+}
+async function connectOnce(options, port, policy, lease) {
     const timeoutMs = options.connectTimeoutMs ?? 20_000;
     const started = performance.now();
-    const socket = await tcpConnect(options.host, port, timeoutMs);
+    const socket = lease === undefined ? await tcpConnect(options.host, port, timeoutMs) : await tunnelConnect(lease, options.host, port, timeoutMs);
     const client = new Client();
     let refused;
     let accepted;
@@ -66605,7 +66777,13 @@ async function connectOnce(options, port, policy) {
             done = true;
             detach();
             // The connection attaches its own error/close handlers synchronously, before any other event.
-            resolve(new SshConnection({ client, socket, options, hostKey: accepted ?? { keyType: 'unknown', fingerprint: 'unknown' } }));
+            resolve(new SshConnection({
+                client,
+                socket,
+                options,
+                hostKey: accepted ?? { keyType: 'unknown', fingerprint: 'unknown' },
+                ...(lease !== undefined ? { onClosed: () => lease.release() } : {}),
+            }));
         };
         const onError = (error) => {
             if (refused) {
@@ -66613,7 +66791,7 @@ async function connectOnce(options, port, policy) {
                 return;
             }
             const level = errorLevel(error);
-            const message = describeError(error);
+            const message = errors_describeError(error);
             if (level === 'client-authentication') {
                 fail(new AttemptFailure(message, false, new AuthenticationError(options.host, port, options.username, message)));
             }
@@ -66662,7 +66840,7 @@ async function connectOnce(options, port, policy) {
             });
         }
         catch (error) {
-            const message = describeError(error);
+            const message = errors_describeError(error);
             if (message.startsWith('Cannot parse privateKey'))
                 fail(new AttemptFailure(message, false, keyError(options, message)));
             else
@@ -66686,14 +66864,15 @@ async function connectOnce(options, port, policy) {
 
 
 const { utils } = lib;
-function checkOptions(options) {
+/** The checks made before anything is sent: host, port, user, the private key, the host key pins (SshConfigError). */
+function connect_checkConnectOptions(options) {
     if (options.host.length === 0)
-        throw new SshConfigError('The SSH host is empty.');
+        throw new errors_SshConfigError('The SSH host is empty.');
     const port = options.port ?? 22;
     if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
+        throw new errors_SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
     if (options.username.length === 0)
-        throw new SshConfigError('The SSH user name is empty.');
+        throw new errors_SshConfigError('The SSH user name is empty.');
     const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
     // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
     // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
@@ -66710,24 +66889,37 @@ function checkOptions(options) {
  * (HostKeyMismatchError), an authentication failure (AuthenticationError) or a configuration error
  * (SshConfigError). Other failures end in ConnectError.
  */
-async function connectSsh(given) {
+async function connect_connectSsh(given) {
     const parsed = host_name_parseSshHost(given.host);
     if ('problem' in parsed)
-        throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
+        throw new errors_SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
     const options = { ...given, host: parsed.host };
-    const { port, policy } = checkOptions(options);
+    const { port, policy } = connect_checkConnectOptions(options);
     const logger = options.logger;
     if (policy.ignoredCertAuthorities > 0) {
         logger.warning(`${policy.ignoredCertAuthorities} @cert-authority known_hosts line(s) for ${options.host} ignored: host certificates are not accepted, pin the host's own key.`);
     }
+    // Through a bastion: its one connection first (its key pinned; a failure names it), held until this connection closes.
+    const lease = options.via === undefined ? undefined : await options.via.acquire();
+    try {
+        return await connectWithRetries(options, port, policy, lease);
+    }
+    catch (error) {
+        await lease?.release();
+        throw error;
+    }
+}
+async function connectWithRetries(options, port, policy, lease) {
+    const logger = options.logger;
+    const through = options.via === undefined ? '' : ` through the bastion ${options.via.label}`;
     const attempts = Math.max(1, options.retry?.attempts ?? 4);
     const initialDelay = options.retry?.initialDelayMs ?? 500;
     const maxDelay = options.retry?.maxDelayMs ?? 8000;
     for (let attempt = 1;; attempt += 1) {
         try {
-            logger.debug(`connecting to ${options.username}@${options.host} port ${port} (attempt ${attempt} of ${attempts})`);
-            const connection = await connectOnce(options, port, policy);
-            logger.info(`Connected to ${options.username}@${options.host} port ${port}; host key ${connection.hostKey.keyType} ${connection.hostKey.fingerprint} is pinned.`);
+            logger.debug(`connecting to ${options.username}@${options.host} port ${port}${through} (attempt ${attempt} of ${attempts})`);
+            const connection = await connectOnce(options, port, policy, lease);
+            logger.info(`Connected to ${options.username}@${options.host} port ${port}${through}; host key ${connection.hostKey.keyType} ${connection.hostKey.fingerprint} is pinned.`);
             return connection;
         }
         catch (error) {
@@ -66736,7 +66928,7 @@ async function connectSsh(given) {
             if (error.final)
                 throw error.final;
             if (!error.retryable || attempt >= attempts) {
-                throw new ConnectError(options.host, port, attempt, error.message, { cause: error });
+                throw new ConnectError(options.host, port, attempt, `${error.message}${through === '' || error.message.includes('bastion') ? '' : ` (reached${through})`}`, { cause: error });
             }
             const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
             const delay = Math.round(base * (0.8 + Math.random() * 0.4));
@@ -66794,7 +66986,7 @@ async function connectPinned(endpoint, pins, logger, deadlineMs) {
     for (let round = 1;; round++) {
         const budget = Math.max(5_000, deadlineMs - Date.now());
         try {
-            return await connectSsh({
+            return await connect_connectSsh({
                 host: endpoint.address,
                 port: endpoint.port,
                 username: endpoint.user,
@@ -67505,12 +67697,18 @@ function workRecord(stateDir, token, kind) {
  *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required),
  *    `ssh-key-passphrase` (a secret, for an encrypted key) and `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
  *    fingerprints; a host presenting any other key is refused before anything is sent);
+ *  - the bastion, when the host is reached through one: `jump-host` (`[user@]host[:port]`, an IPv6
+ *    address with a port in brackets), `jump-user` (default: `user`), `jump-ssh-key` (a secret;
+ *    default: `ssh-key` and its passphrase) and `jump-known-hosts` (required with `jump-host`: the
+ *    bastion's own pins, same rules and same refusals as `known-hosts`). The other jump inputs are
+ *    refused without `jump-host`;
  *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
  *    rules (the values are used as paths and arguments on the host).
  *
  * `host` is read first: with no inputs at all, it is the input the error names. Each action's
  * `settings.ts` calls these, then reads its own inputs.
  */
+
 
 
 
@@ -67523,6 +67721,71 @@ const DEFAULT_HINTS = {
     sshKey: 'the private key of the SSH user, e.g. secrets.TITAN_SSH_KEY',
 };
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
+const JUMP_KNOWN_HOSTS_HINT = "the bastion's host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint";
+const JUMP_INPUTS = (/* unused pure expression or super */ null && (['jump-user', 'jump-ssh-key', 'jump-known-hosts']));
+/**
+ * `jump-host` as written: `host`, `host:port`, `user@host`, `user@host:port`; an IPv6 address bare
+ * (`2001:db8::7`) or in brackets, with a port only in brackets (`[2001:db8::7]:2222`).
+ */
+function parseJumpHost(text) {
+    const at = text.lastIndexOf('@');
+    const user = at >= 0 ? text.slice(0, at) : undefined;
+    if (user !== undefined && !USER_PATTERN.test(user))
+        return { problem: `${JSON.stringify(text)} names the user ${JSON.stringify(user)}, which is not a user name (${USER_PATTERN.source})` };
+    const address = at >= 0 ? text.slice(at + 1) : text;
+    let hostText = address;
+    let portText;
+    const bracketed = /^(\[[^\]]*\])(?::(.*))?$/.exec(address);
+    if (bracketed !== null) {
+        hostText = bracketed[1] ?? '';
+        portText = bracketed[2];
+    }
+    else if ((address.match(/:/g) ?? []).length === 1) {
+        [hostText, portText] = address.split(':');
+    }
+    const parsed = parseSshHost(hostText);
+    if ('problem' in parsed)
+        return { problem: `${JSON.stringify(text)}: the host ${parsed.problem === 'is empty' ? 'is empty' : parsed.problem.replace(', without a port: the port is its own input', ', a port after it in brackets: [2001:db8::7]:2222')}` };
+    let port = 22;
+    if (portText !== undefined) {
+        port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
+        if (port < 1 || port > 65535)
+            return { problem: `${JSON.stringify(text)}: the port ${JSON.stringify(portText)} is not a TCP port (1-65535)` };
+    }
+    return { ...(user !== undefined ? { user } : {}), host: parsed.host, port };
+}
+/**
+ * `jump-host`, `jump-user`, `jump-ssh-key` and `jump-known-hosts`: undefined without `jump-host`
+ * (and then the others must be empty). `host` gives the defaults: its user and its key.
+ */
+function readJumpHost(reader, host) {
+    const written = reader.optional('jump-host');
+    if (written === undefined) {
+        for (const name of JUMP_INPUTS) {
+            const given = name === 'jump-ssh-key' ? reader.secret(name) : reader.optional(name);
+            if (given !== undefined)
+                throw new ConfigurationError(`Input ${name} is only for a host reached through a bastion: give jump-host too, or leave ${name} empty.`, { input: name });
+        }
+        return undefined;
+    }
+    const parsed = parseJumpHost(written);
+    if ('problem' in parsed)
+        throw new ConfigurationError(`Input jump-host ${parsed.problem}.`, { input: 'jump-host' });
+    const userInput = reader.optional('jump-user');
+    if (userInput !== undefined && parsed.user !== undefined && userInput !== parsed.user) {
+        throw new ConfigurationError(`Input jump-user (${JSON.stringify(userInput)}) and the user in jump-host (${JSON.stringify(parsed.user)}) differ: give the bastion's user once.`, { input: 'jump-user' });
+    }
+    const user = userInput ?? parsed.user ?? host.user;
+    if (!USER_PATTERN.test(user))
+        throw new ConfigurationError(`Input jump-user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'jump-user' });
+    const ownKey = reader.secret('jump-ssh-key');
+    const knownHosts = reader.lines('jump-known-hosts');
+    if (knownHosts.length === 0) {
+        throw new ConfigurationError(`Input required and not supplied: jump-known-hosts (${JUMP_KNOWN_HOSTS_HINT})`, { input: 'jump-known-hosts' });
+    }
+    const key = ownKey !== undefined ? { sshKey: ownKey } : { sshKey: host.sshKey, ...(host.sshKeyPassphrase !== undefined ? { sshKeyPassphrase: host.sshKeyPassphrase } : {}) };
+    return { host: parsed.host, port: parsed.port, user, ...key, knownHosts };
+}
 /** `host`, `ssh-key`, `ssh-key-passphrase`, `known-hosts`, `port` and `user`, in that order. */
 function readHostConnection(reader, hints = {}) {
     const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
@@ -67541,7 +67804,8 @@ function readHostConnection(reader, hints = {}) {
     if (!USER_PATTERN.test(user)) {
         throw new ConfigurationError(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
     }
-    return { host, port, user, sshKey, knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
+    const jump = readJumpHost(reader, { user, sshKey, sshKeyPassphrase });
+    return { host, port, user, sshKey, knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}), ...(jump !== undefined ? { jump } : {}) };
 }
 /** `app-dir` and `project`, checked with packages/host's rules. */
 function readHostTarget(reader) {
@@ -67557,9 +67821,31 @@ function readHostTarget(reader) {
     }
     return { appDir, project };
 }
-/** The options connectSsh (@titan/ssh/connection) takes for these settings: host key pinned, default timeouts and retries. */
+/**
+ * The bastion of these settings (its pins checked here: SshConfigError naming it), or undefined. Its
+ * connection opens on first use and closes with the last connection through it.
+ */
+function jumpHostOf(jump, logger) {
+    if (jump === undefined)
+        return undefined;
+    return new JumpHost({
+        host: jump.host,
+        port: jump.port,
+        username: jump.user,
+        privateKey: jump.sshKey,
+        ...(jump.sshKeyPassphrase !== undefined ? { passphrase: jump.sshKeyPassphrase } : {}),
+        hostKeys: jump.knownHosts,
+        logger,
+    });
+}
+/**
+ * The options connectSsh (@titan/ssh/connection) takes for these settings: host key pinned, default
+ * timeouts and retries; through the bastion when `jump-host` names one.
+ */
 function hostConnectOptions(settings, logger) {
+    const via = jumpHostOf(settings.jump, logger);
     return {
+        ...(via !== undefined ? { via } : {}),
         host: settings.host,
         port: settings.port,
         username: settings.user,

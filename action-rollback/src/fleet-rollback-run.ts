@@ -8,6 +8,7 @@
  * host). The job summary has a row per host.
  */
 import * as core from '@actions/core';
+import { jumpHostOf } from '@titan/action-kit/host-inputs';
 import type { FleetInputs } from '@titan/action-kit/fleet-inputs';
 import { formatSeconds, JobSummary } from '@titan/action-kit/job-summary';
 import { overHosts, type OverHostsResult } from '@titan/fleet/over-hosts';
@@ -35,7 +36,7 @@ export async function runFleetRollback(settings: RollbackSettings, fleet: FleetI
     hosts: fleet.hosts,
     batchSize: fleet.batchSize,
     stopOnFailure: true,
-    credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}) },
+    credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}), jump: jumpHostOf(settings.jump, logger) },
     what: settings.mode === 'rollback' ? 'Roll back' : 'Stop',
     logger,
     ...(signal !== undefined ? { signal } : {}),

@@ -6,6 +6,7 @@
  * every host's report). The job summary has a row per host and each unhealthy host's failures.
  */
 import * as core from '@actions/core';
+import { jumpHostOf } from '@titan/action-kit/host-inputs';
 import { type FleetInputs } from '@titan/action-kit/fleet-inputs';
 import { formatSeconds, JobSummary } from '@titan/action-kit/job-summary';
 import { overHosts, type OverHostsResult } from '@titan/fleet/over-hosts';
@@ -36,7 +37,7 @@ export async function runFleetVerify(settings: VerifySettings, fleet: FleetInput
     hosts: fleet.hosts,
     batchSize: fleet.batchSize,
     stopOnFailure: false,
-    credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}) },
+    credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}), jump: jumpHostOf(settings.jump, logger) },
     what: 'Verify',
     logger,
     work: async (host, connection, hostLogger) => {

@@ -27,6 +27,7 @@ export interface ActionSpec {
 export const SECRET_INPUTS: ReadonlySet<string> = new Set([
   'ssh-key',
   'ssh-key-passphrase',
+  'jump-ssh-key',
   'nats-password',
   'hmac-secret',
   'github-token',

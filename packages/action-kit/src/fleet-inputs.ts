@@ -3,12 +3,13 @@
  * YAML list, see packages/fleet's fleet-hosts: each host its own address and pinned keys) and
  * `batch-size`. With `hosts`, the single-host `host` and `known-hosts` must be empty; `port` and
  * `user` are the defaults of a host that names none, as `app-dir` and `project` are; `ssh-key` is
- * the one key of the SSH user on every host.
+ * the one key of the SSH user on every host, and `jump-host` (with its jump-* inputs) the one
+ * bastion every host is reached through.
  */
 import { type FleetHost, FleetHostsError, parseFleetHosts } from '@titan/fleet/fleet-hosts';
 import { appDirProblem, projectProblem } from '@titan/host/host-layout';
 import { ConfigurationError } from './configuration-error.js';
-import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, USER_PATTERN } from './host-inputs.js';
+import { HOST_INPUT_DEFAULTS, type HostConnectionSettings, readJumpHost, USER_PATTERN } from './host-inputs.js';
 import type { InputReader } from './inputs.js';
 
 export interface FleetInputs {
@@ -40,7 +41,16 @@ export function readFleetInputs(reader: InputReader, options: { sshKeyHint: stri
   const batchSize = reader.integer('batch-size', options.batchSizeDefault, { min: 1, max: 100 });
   const sshKey = reader.secret('ssh-key', { required: true, hint: options.sshKeyHint });
   const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
+  const jump = readJumpHost(reader, { user, sshKey, sshKeyPassphrase });
   const first = hosts[0] as FleetHost;
-  const connection = { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
+  const connection = {
+    host: first.address,
+    port: first.port,
+    user: first.user,
+    sshKey,
+    knownHosts: first.knownHosts,
+    ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}),
+    ...(jump !== undefined ? { jump } : {}),
+  };
   return { hosts, batchSize, connection };
 }

@@ -1,6 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '@titan/action-kit/configuration-error';
-import { hostConnectOptions, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
+import { hostConnectOptions, parseJumpHost, readHostConnection, readHostTarget } from '@titan/action-kit/host-inputs';
 import { InputReader } from '@titan/action-kit/inputs';
 import { consoleLogger } from '@titan/log/logger';
 
@@ -134,5 +138,60 @@ describe('hostConnectOptions', () => {
       hostKeys: [PIN, FINGERPRINT],
       logger,
     });
+  });
+});
+
+describe('jump-host and the bastion inputs', () => {
+  const BASTION_PIN = '[bastion.example.com]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnRw7ROo47y7nNXz4yKrk/Usjo/D+Gmi6NLSoXOaNd4';
+
+  it('takes host, host:port, user@host and user@host:port; an IPv6 address bare or in brackets with a port', () => {
+    expect(parseJumpHost('bastion.example.com')).toEqual({ host: 'bastion.example.com', port: 22 });
+    expect(parseJumpHost('bastion.example.com:2222')).toEqual({ host: 'bastion.example.com', port: 2222 });
+    expect(parseJumpHost('ops@bastion.example.com')).toEqual({ user: 'ops', host: 'bastion.example.com', port: 22 });
+    expect(parseJumpHost('ops@10.0.0.5:2222')).toEqual({ user: 'ops', host: '10.0.0.5', port: 2222 });
+    expect(parseJumpHost('2001:db8::7')).toEqual({ host: '2001:db8::7', port: 22 });
+    expect(parseJumpHost('ops@[2001:db8::7]:2222')).toEqual({ user: 'ops', host: '2001:db8::7', port: 2222 });
+    for (const bad of ['', 'ops@', 'Bad User@host', 'host:0', 'host:65536', 'host:ssh', 'a b', 'host;reboot', '[bastion.example.com]:22']) {
+      expect('problem' in parseJumpHost(bad), bad).toBe(true);
+    }
+  });
+
+  it('reads the bastion: its own user, key and pins; the user and key default to the host\'s', () => {
+    const own = readHostConnection(reader({ ...base(), 'jump-host': 'ops@bastion.example.com:2222', 'jump-ssh-key': 'bastion-key', 'jump-known-hosts': BASTION_PIN }));
+    expect(own.jump).toEqual({ host: 'bastion.example.com', port: 2222, user: 'ops', sshKey: 'bastion-key', knownHosts: [BASTION_PIN] });
+    const defaults = readHostConnection(reader({ ...base(), 'ssh-key-passphrase': 'pw', user: 'titan', 'jump-host': 'bastion.example.com:2222', 'jump-known-hosts': BASTION_PIN }));
+    expect(defaults.jump).toEqual({ host: 'bastion.example.com', port: 2222, user: 'titan', sshKey: 'not-a-real-key', sshKeyPassphrase: 'pw', knownHosts: [BASTION_PIN] });
+    expect(readHostConnection(reader({ ...base(), 'jump-host': 'bastion.example.com:2222', 'jump-user': 'ops', 'jump-known-hosts': BASTION_PIN })).jump?.user).toBe('ops');
+    expect(readHostConnection(reader(base())).jump).toBeUndefined();
+  });
+
+  it('refuses a bastion without pins, a bad jump-host, two different users, and jump inputs without jump-host', () => {
+    const noPin = refusal(() => readHostConnection(reader({ ...base(), 'jump-host': 'bastion.example.com' })));
+    expect(noPin.input).toBe('jump-known-hosts');
+    expect(noPin.message).toBe(
+      "Input required and not supplied: jump-known-hosts (the bastion's host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint)",
+    );
+    expect(refusal(() => readHostConnection(reader({ ...base(), 'jump-host': 'bastion:99999', 'jump-known-hosts': BASTION_PIN }))).message).toBe(
+      'Input jump-host "bastion:99999": the port "99999" is not a TCP port (1-65535).',
+    );
+    expect(refusal(() => readHostConnection(reader({ ...base(), 'jump-host': 'ops@bastion', 'jump-user': 'root', 'jump-known-hosts': BASTION_PIN }))).input).toBe('jump-user');
+    for (const name of ['jump-user', 'jump-ssh-key', 'jump-known-hosts']) {
+      const error = refusal(() => readHostConnection(reader({ ...base(), [name]: name === 'jump-known-hosts' ? BASTION_PIN : 'ops' })));
+      expect(error.input).toBe(name);
+      expect(error.message).toBe(`Input ${name} is only for a host reached through a bastion: give jump-host too, or leave ${name} empty.`);
+    }
+  });
+
+  it('the bastion\'s pins follow the rules of known-hosts, with the same refusal, naming the bastion, before anything is sent', () => {
+    const settings = readHostConnection(reader({ ...base(), 'jump-host': 'bastion.example.com', 'jump-known-hosts': BASTION_PIN }));
+    expect(() => hostConnectOptions(settings, consoleLogger())).toThrow(
+      'The bastion (jump-host) bastion.example.com port 22: No pin for this host: no known_hosts entry names bastion.example.com (bastion.example.com port 22); the 1 pinned key(s) are for [bastion.example.com]:2222. Nothing was sent.',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'titan-jump-key-'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'k')]);
+    const key = readFileSync(join(dir, 'k'), 'utf8');
+    rmSync(dir, { recursive: true, force: true });
+    const pinned = readHostConnection(reader({ ...base(), 'jump-host': 'bastion.example.com:2222', 'jump-ssh-key': key, 'jump-known-hosts': BASTION_PIN }));
+    expect(hostConnectOptions(pinned, consoleLogger()).via?.label).toBe('bastion.example.com port 2222');
   });
 });

@@ -2,6 +2,9 @@
  * What a rolling change does on ONE host of the fleet, each over one SSH connection of its own
  * (opened for the step, closed at its end, so the runner holds at most one per host in flight):
  *
+ * Through a bastion (credentials.jump), each of these connections runs over a channel of the one
+ * bastion connection the rolling deploy holds open for the whole run.
+ *
  *  reach   connect with the host's own pinned keys and close: before anything changes anywhere,
  *          every host must answer with a pinned key (an unreachable host or a changed key stops
  *          the fleet before the first deploy).
@@ -17,12 +20,15 @@ import { rollbackStack, type HaltSettings, type RollbackOutcome } from '@titan/r
 import { connectSsh, type RetryOptions } from '@titan/ssh/connect';
 import type { SshConnection } from '@titan/ssh/connection';
 import { describeError, HostKeyMismatchError } from '@titan/ssh/errors';
+import type { JumpHost } from '@titan/ssh/jump-host';
 import type { FleetHost } from './fleet-hosts.js';
 
 export interface HostCredentials {
   readonly privateKey: string;
   readonly passphrase?: string | undefined;
   readonly retry?: RetryOptions;
+  /** The bastion every host is reached through (its one connection shared by all of them). */
+  readonly jump?: JumpHost | undefined;
 }
 
 /** How a fleet revert returns a switched host (rollbackStack's own settings). */
@@ -93,6 +99,7 @@ export class HostSteps {
       ...(this.credentials.passphrase !== undefined ? { passphrase: this.credentials.passphrase } : {}),
       hostKeys: host.knownHosts,
       ...(this.credentials.retry !== undefined ? { retry: this.credentials.retry } : {}),
+      ...(this.credentials.jump !== undefined ? { via: this.credentials.jump } : {}),
       logger,
     });
     this.count.add();

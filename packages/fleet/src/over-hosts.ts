@@ -8,10 +8,12 @@
  *                 (a rollback: the first host's failure stops the fleet before the others change);
  *                 false: every host is worked on and reported (a verify, which changes nothing).
  * A host that cannot be reached, or presents a key that is not pinned for it, is a failed row that
- * names it. A cancelled run (signal) starts no further batch. The outcome has a row per host.
+ * names it. Through a bastion (credentials.jump) the bastion is connected first and that one
+ * connection is held for the whole run; a bastion that fails leaves every host not started. A cancelled run (signal) starts no further batch. The outcome has a row per host.
  */
 import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
+import type { JumpLease } from '@titan/ssh/jump-host';
 import { describeError, HostKeyMismatchError } from '@titan/ssh/errors';
 import type { FleetHost } from './fleet-hosts.js';
 import { ConnectionCount, type HostCredentials, HostSteps } from './host-steps.js';
@@ -54,6 +56,25 @@ export interface OverHostsOutcome<R> {
 }
 
 export async function overHosts<R>(request: OverHostsRequest<R>): Promise<OverHostsOutcome<R>> {
+  const jump = request.credentials.jump;
+  if (jump === undefined) return eachHost(request);
+  let lease: JumpLease;
+  try {
+    lease = await request.logger.group(`Connect to the bastion ${jump.username}@${jump.label} (jump-host), its key pinned`, () => jump.acquire());
+  } catch (error: unknown) {
+    const rows = rollingBatches(request.hosts, request.batchSize).flatMap((batch, index) =>
+      batch.map((host) => ({ host, batch: index + 1, result: 'failed' as const, value: undefined, message: `not reached: the bastion failed: ${describeError(error)}`, durationMs: 0 })),
+    );
+    return { rows, batches: new Set(rows.map((r) => r.batch)).size, failed: rows, cancelled: false, peakConnections: 0, connectionsOpened: 0, durationMs: 0 };
+  }
+  try {
+    return await eachHost(request);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function eachHost<R>(request: OverHostsRequest<R>): Promise<OverHostsOutcome<R>> {
   const { hosts, batchSize, logger, signal } = request;
   const started = performance.now();
   const count = new ConnectionCount();

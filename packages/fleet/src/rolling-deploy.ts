@@ -11,6 +11,10 @@
  *  on failure  `rollback`: every host this run switched to the new release goes back to the release
  *            it ran before (packages/rollback, mode rollback, to that release), `batchSize` at a time;
  *            `leave`: they stay on the new release, said so per host.
+ * Through a bastion (credentials.jump): the bastion is connected first, its key pinned (a bastion
+ * that cannot be reached or presents another key stops the fleet here, naming it, before any host
+ * is reached), and that ONE connection is held for the whole run: every host's reach, deploy and
+ * revert runs over a channel of it; it closes at the end.
  * A cancelled run (signal) stops after the batch in flight (each host stops at its own safe point);
  * the policy does not run on a cancel. The outcome has a row per host.
  */
@@ -18,6 +22,7 @@ import type { DeployOutcome } from '@titan/deploy/deploy';
 import type { Logger } from '@titan/log/logger';
 import type { RollbackOutcome } from '@titan/rollback/rollback';
 import { describeError } from '@titan/ssh/errors';
+import type { JumpHost, JumpLease } from '@titan/ssh/jump-host';
 import type { FleetHost } from './fleet-hosts.js';
 import { ConnectionCount, type DeploySettingsForHost, type HostCredentials, HostSteps, type RevertSettings } from './host-steps.js';
 import { eachLimited, rollingBatches } from './rolling-batches.js';
@@ -56,14 +61,47 @@ export interface FleetOutcome {
   readonly releaseId: string;
   readonly rows: readonly FleetHostRow[];
   readonly batches: number;
-  /** The most SSH connections open at once, and all opened (reach, deploy and revert). */
+  /** The most SSH connections open at once, and all opened (reach, deploy and revert), to the hosts. */
   readonly peakConnections: number;
   readonly connectionsOpened: number;
+  /** Connections opened to the bastion (1 for a run through one; undefined without a bastion). */
+  readonly bastionConnections: number | undefined;
   readonly error: Error | undefined;
   readonly durationMs: number;
 }
 
 export async function rollingDeploy(request: FleetRequest): Promise<FleetOutcome> {
+  const jump = request.credentials.jump;
+  if (jump === undefined) return rollOut(request, undefined);
+  const started = performance.now();
+  const releaseId = request.deploy.bundle.manifest.releaseId;
+  let lease: JumpLease;
+  try {
+    lease = await request.logger.group(`Connect to the bastion ${jump.username}@${jump.label} (jump-host), its key pinned`, () => jump.acquire());
+  } catch (error: unknown) {
+    const rows: FleetHostRow[] = rollingBatches(request.hosts, request.batchSize).flatMap((batch, index) =>
+      batch.map((host) => ({ host, batch: index + 1, result: 'not-started', releaseBefore: undefined, releaseAfter: undefined, durationMs: 0, message: 'not reached: the bastion failed' })),
+    );
+    return {
+      result: 'failed',
+      releaseId,
+      rows,
+      batches: new Set(rows.map((r) => r.batch)).size,
+      peakConnections: 0,
+      connectionsOpened: 0,
+      bastionConnections: jump.connectionsOpened,
+      error: new Error(`Release ${releaseId} was deployed to no host: no host was reached. ${describeError(error)}`, { cause: error }),
+      durationMs: performance.now() - started,
+    };
+  }
+  try {
+    return await rollOut(request, jump);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function rollOut(request: FleetRequest, jump: JumpHost | undefined): Promise<FleetOutcome> {
   const { hosts, batchSize, logger, signal } = request;
   const started = performance.now();
   const releaseId = request.deploy.bundle.manifest.releaseId;
@@ -85,6 +123,7 @@ export async function rollingDeploy(request: FleetRequest): Promise<FleetOutcome
     batches: batches.length,
     peakConnections: count.peak,
     connectionsOpened: count.opened,
+    bastionConnections: jump?.connectionsOpened,
     error,
     durationMs: performance.now() - started,
   });

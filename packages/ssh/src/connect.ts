@@ -12,6 +12,7 @@ import { ConnectError, SshConfigError } from './errors.js';
 import { HostKeyPolicy } from './host-keys.js';
 import { parseSshHost } from './host-name.js';
 import type { SshConnection } from './connection.js';
+import type { JumpHost, JumpLease } from './jump-host.js';
 import { AttemptFailure, connectOnce, keyError } from './ssh-handshake.js';
 
 const { utils } = ssh2;
@@ -56,6 +57,13 @@ export interface SshConnectOptions {
    * MaxSessions default of 10, keeping room for the channels that kill timed-out commands).
    */
   maxSessionChannels?: number;
+  /**
+   * A bastion to reach the host through (jump-host.ts): the host's connection runs over a channel
+   * the bastion opens to `host`:`port` (as the bastion resolves and reaches them); the host key is
+   * pinned as always. The bastion's one connection is shared with every other host reached through
+   * the same JumpHost, and held until this connection closes.
+   */
+  via?: JumpHost;
 }
 
 /** The host key the server presented and that matched a pin. */
@@ -64,7 +72,8 @@ export interface AcceptedHostKey {
   fingerprint: string;
 }
 
-function checkOptions(options: SshConnectOptions): { port: number; policy: HostKeyPolicy } {
+/** The checks made before anything is sent: host, port, user, the private key, the host key pins (SshConfigError). */
+export function checkConnectOptions(options: SshConnectOptions): { port: number; policy: HostKeyPolicy } {
   if (options.host.length === 0) throw new SshConfigError('The SSH host is empty.');
   const port = options.port ?? 22;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
@@ -90,27 +99,40 @@ export async function connectSsh(given: SshConnectOptions): Promise<SshConnectio
   const parsed = parseSshHost(given.host);
   if ('problem' in parsed) throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
   const options: SshConnectOptions = { ...given, host: parsed.host };
-  const { port, policy } = checkOptions(options);
+  const { port, policy } = checkConnectOptions(options);
   const logger = options.logger;
   if (policy.ignoredCertAuthorities > 0) {
     logger.warning(`${policy.ignoredCertAuthorities} @cert-authority known_hosts line(s) for ${options.host} ignored: host certificates are not accepted, pin the host's own key.`);
   }
+  // Through a bastion: its one connection first (its key pinned; a failure names it), held until this connection closes.
+  const lease: JumpLease | undefined = options.via === undefined ? undefined : await options.via.acquire();
+  try {
+    return await connectWithRetries(options, port, policy, lease);
+  } catch (error: unknown) {
+    await lease?.release();
+    throw error;
+  }
+}
+
+async function connectWithRetries(options: SshConnectOptions, port: number, policy: HostKeyPolicy, lease: JumpLease | undefined): Promise<SshConnection> {
+  const logger = options.logger;
+  const through = options.via === undefined ? '' : ` through the bastion ${options.via.label}`;
   const attempts = Math.max(1, options.retry?.attempts ?? 4);
   const initialDelay = options.retry?.initialDelayMs ?? 500;
   const maxDelay = options.retry?.maxDelayMs ?? 8000;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      logger.debug(`connecting to ${options.username}@${options.host} port ${port} (attempt ${attempt} of ${attempts})`);
-      const connection = await connectOnce(options, port, policy);
+      logger.debug(`connecting to ${options.username}@${options.host} port ${port}${through} (attempt ${attempt} of ${attempts})`);
+      const connection = await connectOnce(options, port, policy, lease);
       logger.info(
-        `Connected to ${options.username}@${options.host} port ${port}; host key ${connection.hostKey.keyType} ${connection.hostKey.fingerprint} is pinned.`,
+        `Connected to ${options.username}@${options.host} port ${port}${through}; host key ${connection.hostKey.keyType} ${connection.hostKey.fingerprint} is pinned.`,
       );
       return connection;
     } catch (error: unknown) {
       if (!(error instanceof AttemptFailure)) throw error;
       if (error.final) throw error.final;
       if (!error.retryable || attempt >= attempts) {
-        throw new ConnectError(options.host, port, attempt, error.message, { cause: error });
+        throw new ConnectError(options.host, port, attempt, `${error.message}${through === '' || error.message.includes('bastion') ? '' : ` (reached${through})`}`, { cause: error });
       }
       const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
       const delay = Math.round(base * (0.8 + Math.random() * 0.4));

@@ -5,7 +5,6 @@
  * (an error, the server's end, a close) fails every command running and every later call with
  * ConnectionLostError.
  */
-import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type ssh2 from 'ssh2';
@@ -30,7 +29,9 @@ export class SshConnection implements AsyncDisposable {
   readonly username: string;
   readonly hostKey: AcceptedHostKey;
   readonly #client: ssh2.Client;
-  readonly #socket: Socket;
+  /** The TCP socket, or the bastion's channel to the host (connect.ts `via`). */
+  readonly #socket: Duplex;
+  readonly #onClosed: (() => Promise<void>) | undefined;
   readonly #logger: Logger;
   readonly #slots: ChannelSlots;
   readonly #lostListeners = new Set<() => void>();
@@ -44,9 +45,11 @@ export class SshConnection implements AsyncDisposable {
   /** Use connectSsh(). */
   constructor(init: {
     client: ssh2.Client;
-    socket: Socket;
+    socket: Duplex;
     options: SshConnectOptions;
     hostKey: AcceptedHostKey;
+    /** Called once the connection is closed (a bastion lease is released there). */
+    onClosed?: () => Promise<void>;
   }) {
     const { options } = init;
     this.host = options.host;
@@ -55,6 +58,7 @@ export class SshConnection implements AsyncDisposable {
     this.hostKey = init.hostKey;
     this.#client = init.client;
     this.#socket = init.socket;
+    this.#onClosed = init.onClosed;
     this.#logger = options.logger;
     this.#slots = new ChannelSlots(options.maxSessionChannels ?? 8);
     this.#killGraceMs = options.killGraceMs ?? 3000;
@@ -165,7 +169,7 @@ export class SshConnection implements AsyncDisposable {
       }
       try {
         this.#client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
-          if (error) reject(this.#lost(`a tunnel to ${target}`) ?? new TunnelError(target, `${this.host} port ${this.port}`, error.message));
+          if (error) reject(this.#lost(`a tunnel to ${target}`) ?? new TunnelError(target, `${this.host} port ${this.port}`, error.message, { cause: error }));
           else resolve(channel);
         });
       } catch (error: unknown) {
@@ -224,6 +228,7 @@ export class SshConnection implements AsyncDisposable {
       });
       this.#markLost('the connection was closed by the caller');
       this.#logger.debug(`closed SSH connection to ${this.host} port ${this.port}`);
+      await this.#onClosed?.();
     })();
     return this.#closing;
   }

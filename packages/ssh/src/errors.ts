@@ -190,10 +190,11 @@ export class TunnelError extends SshError {
   override name = 'TunnelError';
   readonly target: string;
 
-  constructor(target: string, via: string, detail: string) {
+  constructor(target: string, via: string, detail: string, options?: { cause?: unknown }) {
     super(
       `Could not open a tunnel to ${target} from ${via}: ${detail}. Check that something listens on ` +
         `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`,
+      options,
     );
     this.target = target;
   }

@@ -5,11 +5,13 @@
  * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import { AuthenticationError, type HostKeyMismatchError, SshConfigError, describeError } from './errors.js';
 import type { HostKeyPolicy } from './host-keys.js';
 import type { AcceptedHostKey, SshConnectOptions } from './connect.js';
 import { SshConnection } from './connection.js';
+import { JumpForwardError, type JumpLease } from './jump-host.js';
 
 const { Client } = ssh2;
 
@@ -70,10 +72,20 @@ export function keyError(options: SshConnectOptions, detail: string): SshConfigE
   return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
 }
 
-export async function connectOnce(options: SshConnectOptions, port: number, policy: HostKeyPolicy): Promise<SshConnection> {
+/** A channel from the bastion to the host, in place of a TCP socket (a refused forward names both hops). */
+async function tunnelConnect(lease: JumpLease, host: string, port: number, timeoutMs: number): Promise<Duplex> {
+  try {
+    return await lease.openTunnel(host, port, timeoutMs);
+  } catch (error: unknown) {
+    if (error instanceof JumpForwardError) throw new AttemptFailure(error.message, error.retryable, error.retryable ? undefined : error);
+    throw new AttemptFailure(describeError(error), false, error instanceof Error ? error : new Error(describeError(error)));
+  }
+}
+
+export async function connectOnce(options: SshConnectOptions, port: number, policy: HostKeyPolicy, lease?: JumpLease): Promise<SshConnection> {
   const timeoutMs = options.connectTimeoutMs ?? 20_000;
   const started = performance.now();
-  const socket = await tcpConnect(options.host, port, timeoutMs);
+  const socket = lease === undefined ? await tcpConnect(options.host, port, timeoutMs) : await tunnelConnect(lease, options.host, port, timeoutMs);
   const client = new Client();
   let refused: HostKeyMismatchError | undefined;
   let accepted: AcceptedHostKey | undefined;
@@ -98,7 +110,15 @@ export async function connectOnce(options: SshConnectOptions, port: number, poli
       done = true;
       detach();
       // The connection attaches its own error/close handlers synchronously, before any other event.
-      resolve(new SshConnection({ client, socket, options, hostKey: accepted ?? { keyType: 'unknown', fingerprint: 'unknown' } }));
+      resolve(
+        new SshConnection({
+          client,
+          socket,
+          options,
+          hostKey: accepted ?? { keyType: 'unknown', fingerprint: 'unknown' },
+          ...(lease !== undefined ? { onClosed: () => lease.release() } : {}),
+        }),
+      );
     };
     const onError = (error: unknown): void => {
       if (refused) {

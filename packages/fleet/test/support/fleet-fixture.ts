@@ -30,15 +30,15 @@ export interface FleetTestHost {
 
 export const testHost: TestHost = loadTestHost();
 
-/** Starts `count` hosts (idempotent), each with a fresh app dir and no stack running. */
-export function startFleet(count: number): FleetTestHost[] {
+/** Starts `count` hosts from fleet`first` on (idempotent), each with a fresh app dir and no stack running. */
+export function startFleet(count: number, first = 1): FleetTestHost[] {
   const fleetDir = join(testHost.stateDir, 'fleet');
-  for (let i = 1; i <= count; i++) {
+  for (let i = first; i < first + count; i++) {
     const name = `fleet${String(i).padStart(2, '0')}`;
     bringDown(name, join(fleetDir, name, 'app'));
     rmSync(join(fleetDir, name, 'app'), { recursive: true, force: true });
   }
-  const path = execFileSync('bash', [SCRIPT, 'up', String(count)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop() ?? '';
+  const path = execFileSync('bash', [SCRIPT, 'up', String(count), String(first)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop() ?? '';
   const { hosts } = JSON.parse(readFileSync(path, 'utf8')) as { hosts: FleetTestHost[] };
   return hosts.map((h) => ({ ...h, appDir: h.appDir }));
 }
@@ -111,6 +111,36 @@ export function stalePin(host: FleetTestHost): string {
   const key = readFileSync(join(dir, 'k.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
   rmSync(dir, { recursive: true, force: true });
   return `[${host.address}]:${host.port} ${key}`;
+}
+
+export interface BastionTestHost {
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  readonly knownHosts: string;
+  /** The bastion user's own client key (the deploy key is not authorised there). */
+  readonly privateKeyPath: string;
+  readonly log: string;
+}
+
+/** Starts the bastion sshd (idempotent): scripts/test-host/fleet-hosts bastion. */
+export function startBastion(): BastionTestHost {
+  const path = execFileSync('bash', [SCRIPT, 'bastion'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop() ?? '';
+  return JSON.parse(readFileSync(path, 'utf8')) as BastionTestHost;
+}
+
+/** Only the bastion reaches these hosts' sshds (an iptables fence on their loopback ports); undo with unfence(). */
+export function fence(hosts: readonly FleetTestHost[]): void {
+  execFileSync('bash', [SCRIPT, 'fence', ...hosts.map((h) => String(h.port))], { stdio: 'ignore' });
+}
+
+export function unfence(): void {
+  execFileSync('bash', [SCRIPT, 'unfence'], { stdio: 'ignore' });
+}
+
+/** The "Accepted publickey" lines of an sshd log so far: one per authenticated connection. */
+export function acceptedLogins(logFile: string): number {
+  return existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('Accepted publickey for ')).length : 0;
 }
 
 /** A loopback port nothing listens on. */
