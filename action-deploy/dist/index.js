@@ -72457,7 +72457,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1020);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4071);
 
 
 
@@ -72468,7 +72468,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1020:
+/***/ 4071:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -72662,6 +72662,2137 @@ function parseSshHost(text) {
     return { problem: `${JSON.stringify(text)} is not a hostname or an IP address` };
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(7362);
+;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
+/**
+ * The errors of the SSH transport. Each names what failed and what a user can do about it; none
+ * ever carries key material, a passphrase or an argument marked secret.
+ */
+/** Base class of every error this package throws. */
+class SshError extends Error {
+    name = 'SshError';
+}
+/** The caller's configuration cannot work (no pinned host key, a malformed pin, a bad key file). */
+class SshConfigError extends SshError {
+    name = 'SshConfigError';
+}
+/** An error about one host: the host and port it names. */
+class HostSshError extends SshError {
+    host;
+    port;
+    constructor(message, host, port, options) {
+        super(message, options);
+        this.host = host;
+        this.port = port;
+    }
+}
+/**
+ * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
+ * Thrown during key exchange, before any authentication is attempted.
+ */
+class HostKeyMismatchError extends HostSshError {
+    name = 'HostKeyMismatchError';
+    /** Key type the server presented, e.g. `ssh-ed25519`. */
+    keyType;
+    /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
+    fingerprint;
+    reason;
+    /** Fingerprints (or descriptions) of the keys pinned for this host. */
+    pinned;
+    constructor(init) {
+        const where = `${init.host} port ${init.port}`;
+        const seen = `${init.keyType} key ${init.fingerprint}`;
+        const pinned = init.pinned.length > 0 ? init.pinned.join(', ') : 'none for this host and port';
+        const message = init.reason === 'revoked'
+            ? `Host key refused for ${where}: the server presented ${seen}, which is marked @revoked in the ` +
+                `pinned known_hosts entries. Nothing was sent; no authentication was attempted. Re-key the host ` +
+                `and pin its new key.`
+            : `Host key refused for ${where}: the server presented ${seen}, which is not pinned for this host ` +
+                `(pinned: ${pinned}). Nothing was sent; no authentication was attempted. If the host was ` +
+                `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
+                `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
+                `man-in-the-middle.`;
+        super(message, init.host, init.port);
+        this.keyType = init.keyType;
+        this.fingerprint = init.fingerprint;
+        this.reason = init.reason;
+        this.pinned = init.pinned;
+    }
+}
+/** The server refused every authentication method offered (the key is not authorised). */
+class AuthenticationError extends HostSshError {
+    name = 'AuthenticationError';
+    username;
+    constructor(host, port, username, detail) {
+        super(`Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
+            `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
+            `user is not locked.`, host, port);
+        this.username = username;
+    }
+}
+/** The connection could not be set up (after retries for transient failures). */
+class ConnectError extends HostSshError {
+    name = 'ConnectError';
+    attempts;
+    constructor(host, port, attempts, detail, options) {
+        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, host, port, options);
+        this.attempts = attempts;
+    }
+}
+/** The connection dropped (or was closed) while an operation was in progress. */
+class ConnectionLostError extends HostSshError {
+    name = 'ConnectionLostError';
+    constructor(host, port, during, detail) {
+        super(`Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
+            `The remote side may or may not have finished the work; check the host before retrying.`, host, port);
+    }
+}
+function stderrSection(stderrTail) {
+    const trimmed = stderrTail.replace(/\s+$/, '');
+    return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
+}
+/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
+class RemoteCommandError extends SshError {
+    /** The command as shown to users: quoted, with secret arguments redacted. */
+    command;
+    stderrTail;
+    constructor(message, command, stderrTail) {
+        super(`${message}: ${command}${stderrSection(stderrTail)}`);
+        this.command = command;
+        this.stderrTail = stderrTail;
+    }
+}
+/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
+class CommandFailedError extends RemoteCommandError {
+    name = 'CommandFailedError';
+    exitCode;
+    signal;
+    constructor(init) {
+        const how = init.signal !== null
+            ? `was killed by signal ${init.signal}`
+            : init.exitCode !== null
+                ? `exited with status ${init.exitCode}`
+                : 'ended without reporting an exit status';
+        super(`Remote command ${how}`, init.command, init.stderrTail);
+        this.exitCode = init.exitCode;
+        this.signal = init.signal;
+    }
+}
+/**
+ * A remote command ran past its timeout (until its channel closed: a background child holding its
+ * output counts); its remote process group was killed.
+ */
+class CommandTimeoutError extends RemoteCommandError {
+    name = 'CommandTimeoutError';
+    timeoutMs;
+    constructor(init) {
+        const fate = init.killed
+            ? 'its remote process group was killed'
+            : 'its remote process group could not be confirmed killed';
+        const held = init.exited === undefined
+            ? ''
+            : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
+        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
+        this.timeoutMs = init.timeoutMs;
+    }
+}
+/** A remote command was aborted through its AbortSignal; its remote process group was killed. */
+class CommandAbortedError extends RemoteCommandError {
+    name = 'CommandAbortedError';
+    constructor(init) {
+        const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
+        super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
+    }
+}
+/** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
+class TunnelError extends SshError {
+    name = 'TunnelError';
+    target;
+    constructor(target, via, detail, options) {
+        super(`Could not open a tunnel to ${target} from ${via}: ${detail}. Check that something listens on ` +
+            `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`, options);
+        this.target = target;
+    }
+}
+/** A local tree cannot be uploaded as it is (an unsupported file type, a refused symlink, ...). */
+class UploadError extends SshError {
+    name = 'UploadError';
+}
+/** Renders an unknown thrown value for a message without assuming it is an Error. */
+function describeError(error) {
+    if (error instanceof Error)
+        return error.message;
+    return String(error);
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-key-pins.js
+/**
+ * Host key pins as written: known_hosts lines (plain or hashed host names, `[host]:port` forms,
+ * comma-separated patterns with `*`/`?` wildcards and `!` negation, `@revoked` markers), bare public
+ * keys (`ssh-ed25519 AAAA... comment`, as in a host's `.pub` file) or SHA256 fingerprints
+ * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it), parsed (parseHostKeyPins) and
+ * matched against the name a host is known by (knownHostsName). HostKeyPolicy (host-keys.ts) decides.
+ */
+
+
+const KEY_TYPE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)$/;
+/** `SHA256:` + unpadded base64 of the SHA-256 of the raw key blob, as OpenSSH prints it. */
+function fingerprintOf(keyBlob) {
+    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+/** The key type named inside a raw SSH public key blob (its first string), e.g. `ssh-ed25519`. */
+function keyTypeOf(keyBlob) {
+    if (keyBlob.length < 4)
+        return 'unknown';
+    const length = keyBlob.readUInt32BE(0);
+    if (length === 0 || length > 64 || 4 + length > keyBlob.length)
+        return 'unknown';
+    return keyBlob.subarray(4, 4 + length).toString('latin1');
+}
+/** The name known_hosts files use for a host: `host` on port 22, `[host]:port` otherwise. */
+function knownHostsName(host, port) {
+    return port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`;
+}
+function decodeBase64Strict(text) {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text))
+        return undefined;
+    const bytes = Buffer.from(text, 'base64');
+    if (bytes.toString('base64').replace(/=+$/, '') !== text.replace(/=+$/, ''))
+        return undefined;
+    return bytes;
+}
+function parseHosts(field, origin) {
+    if (field.startsWith('|')) {
+        const parts = field.split('|');
+        const salt = parts[2] !== undefined ? decodeBase64Strict(parts[2]) : undefined;
+        const hash = parts[3] !== undefined ? decodeBase64Strict(parts[3]) : undefined;
+        if (parts.length !== 4 || parts[0] !== '' || parts[1] !== '1' || !salt || !hash || hash.length !== 20) {
+            throw new SshConfigError(`Host key pin ${origin}: malformed hashed host name (expected |1|salt|hash).`);
+        }
+        return { kind: 'hashed', salt, hash };
+    }
+    const patterns = field.split(',').filter((p) => p.length > 0);
+    if (patterns.length === 0)
+        throw new SshConfigError(`Host key pin ${origin}: empty host name field.`);
+    return { kind: 'patterns', patterns };
+}
+function wildcardMatch(pattern, name) {
+    const regex = new RegExp(`^${pattern
+        .toLowerCase()
+        .split('')
+        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .join('')}$`, 's');
+    return regex.test(name);
+}
+function hostMatches(matcher, name) {
+    switch (matcher.kind) {
+        case 'any':
+            return true;
+        case 'hashed': {
+            const digest = (0,external_node_crypto_.createHmac)('sha1', matcher.salt).update(name).digest();
+            return (0,external_node_crypto_.timingSafeEqual)(digest, matcher.hash);
+        }
+        case 'patterns': {
+            let positive = false;
+            for (const pattern of matcher.patterns) {
+                if (pattern.startsWith('!')) {
+                    if (wildcardMatch(pattern.slice(1), name))
+                        return false;
+                }
+                else if (wildcardMatch(pattern, name)) {
+                    positive = true;
+                }
+            }
+            return positive;
+        }
+    }
+}
+/** The hosts a known_hosts line names, for a message (a hashed name cannot be shown). */
+function describeHosts(matcher) {
+    switch (matcher.kind) {
+        case 'any':
+            return 'any host';
+        case 'hashed':
+            return 'a hashed host name';
+        case 'patterns':
+            return matcher.patterns.join(',');
+    }
+}
+function parseKey(keyType, base64, origin) {
+    if (!KEY_TYPE.test(keyType)) {
+        throw new SshConfigError(`Host key pin ${origin}: unsupported key type "${keyType}".`);
+    }
+    const blob = base64 !== undefined ? decodeBase64Strict(base64) : undefined;
+    if (!blob)
+        throw new SshConfigError(`Host key pin ${origin}: the key is missing or not valid base64.`);
+    const embedded = keyTypeOf(blob);
+    if (embedded !== keyType) {
+        throw new SshConfigError(`Host key pin ${origin}: the key says it is "${embedded}" but the line names "${keyType}".`);
+    }
+    return blob;
+}
+/** Parses one pin line (already trimmed, not a comment). */
+function parseLine(line, origin) {
+    if (/^SHA256:/i.test(line)) {
+        const value = line.slice('SHA256:'.length).trim().replace(/=+$/, '');
+        const digest = decodeBase64Strict(value);
+        if (!digest || digest.length !== 32) {
+            throw new SshConfigError(`Host key pin ${origin}: "${line}" is not a SHA256 fingerprint (SHA256: and 43 base64 characters).`);
+        }
+        return { kind: 'fingerprint', fingerprint: `SHA256:${value}`, origin };
+    }
+    if (/^MD5:/i.test(line) || /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(line)) {
+        throw new SshConfigError(`Host key pin ${origin}: MD5 fingerprints are not accepted; pin the SHA256 fingerprint (ssh-keygen -lf).`);
+    }
+    const tokens = line.split(/\s+/);
+    let marker = 'none';
+    if (tokens[0]?.startsWith('@')) {
+        const word = tokens.shift();
+        if (word === '@revoked')
+            marker = 'revoked';
+        else if (word === '@cert-authority')
+            marker = 'cert-authority';
+        else
+            throw new SshConfigError(`Host key pin ${origin}: unknown marker "${word}" (known: @revoked, @cert-authority).`);
+    }
+    const [first, second, third] = tokens;
+    if (first === undefined || second === undefined) {
+        throw new SshConfigError(`Host key pin ${origin}: not a known_hosts line, a public key or a SHA256 fingerprint.`);
+    }
+    if (marker === 'none' && KEY_TYPE.test(first)) {
+        // A bare public key ("ssh-ed25519 AAAA... comment"): pinned for the host being connected to.
+        const keyBlob = parseKey(first, second, origin);
+        return { kind: 'key', marker, hosts: { kind: 'any' }, keyType: first, keyBlob, fingerprint: fingerprintOf(keyBlob), origin };
+    }
+    const hosts = parseHosts(first, origin);
+    const keyBlob = parseKey(second, third, origin);
+    return { kind: 'key', marker, hosts, keyType: second, keyBlob, fingerprint: fingerprintOf(keyBlob), origin };
+}
+/** Parses pins: each entry may hold several lines (a whole known_hosts file). Throws SshConfigError. */
+function parseHostKeyPins(entries) {
+    const pins = [];
+    entries.forEach((entry, entryIndex) => {
+        entry.split(/\r?\n/).forEach((raw, lineIndex) => {
+            const line = raw.trim();
+            if (line.length === 0 || line.startsWith('#'))
+                return;
+            pins.push(parseLine(line, `entry ${entryIndex + 1} line ${lineIndex + 1}`));
+        });
+    });
+    return pins;
+}
+/** The outcome of checking a presented host key. */
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
+/**
+ * Host key pinning: the pins for one host and port (pins as written: host-key-pins.ts), the key
+ * algorithms offered for them, and the verdict on the key a server presents. Several pins may
+ * name one host (key rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
+ * There is no way to accept an unpinned key.
+ */
+
+
+/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
+const HOST_KEY_ALGORITHMS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+    'ssh-rsa',
+];
+/** The pins that apply to one host and port, and the check of a presented key against them. */
+class HostKeyPolicy {
+    host;
+    port;
+    #accepted;
+    #revoked;
+    /** Number of @cert-authority lines for this host that were ignored (host certificates are not used). */
+    ignoredCertAuthorities;
+    constructor(pins, host, port) {
+        const usable = pins.filter((p) => p.kind === 'fingerprint' || p.marker === 'none');
+        if (usable.length === 0) {
+            throw new SshConfigError(`No host key is pinned for ${host} port ${port}: give the host's known_hosts line(s) or SHA256 ` +
+                `fingerprint(s). Connecting to an unpinned host is not possible.`);
+        }
+        this.host = host;
+        this.port = port;
+        const name = knownHostsName(host, port);
+        const applies = (p) => p.kind === 'fingerprint' || hostMatches(p.hosts, name);
+        this.#accepted = usable.filter(applies);
+        if (this.#accepted.length === 0) {
+            const named = [...new Set(usable.map((p) => (p.kind === 'key' ? describeHosts(p.hosts) : '')).filter((d) => d !== ''))];
+            throw new SshConfigError(`No pin for this host: no known_hosts entry names ${name} (${host} port ${port}); the ${usable.length} pinned key(s) are for ` +
+                `${named.join(', ')}. Nothing was sent. Add the host's own line (\`ssh-keyscan -p ${port} ${host}\`, checked out of band), ` +
+                `written for ${name}, or its SHA256 fingerprint.`);
+        }
+        this.#revoked = pins.filter((p) => p.kind === 'key' && p.marker === 'revoked' && applies(p)).map((p) => (p.kind === 'key' ? p.keyBlob : Buffer.alloc(0)));
+        this.ignoredCertAuthorities = pins.filter((p) => p.kind === 'key' && p.marker === 'cert-authority' && applies(p)).length;
+    }
+    /** Parses `entries` (see parseHostKeyPins) and keeps the pins for `host`:`port`. */
+    static fromEntries(entries, host, port) {
+        return new HostKeyPolicy(parseHostKeyPins(entries), host, port);
+    }
+    /** Descriptions of the pins that apply to this host (`ssh-ed25519 SHA256:...`). */
+    pinned() {
+        return this.#accepted.map((p) => (p.kind === 'key' ? `${p.keyType} ${p.fingerprint}` : p.fingerprint));
+    }
+    /**
+     * Host key algorithms to offer, pinned key types first so that the server presents a pinned key
+     * when it has several (OpenSSH's client does the same with its known_hosts).
+     */
+    hostKeyAlgorithms() {
+        const preferred = [];
+        for (const pin of this.#accepted) {
+            if (pin.kind !== 'key')
+                continue;
+            const algorithms = pin.keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [pin.keyType];
+            for (const a of algorithms)
+                if (!preferred.includes(a))
+                    preferred.push(a);
+        }
+        return [
+            ...preferred.filter((a) => HOST_KEY_ALGORITHMS.includes(a)),
+            ...HOST_KEY_ALGORITHMS.filter((a) => !preferred.includes(a)),
+        ];
+    }
+    /** Checks the raw key blob the server presented. */
+    check(keyBlob) {
+        const keyType = keyTypeOf(keyBlob);
+        const fingerprint = fingerprintOf(keyBlob);
+        const refuse = (reason) => ({
+            accepted: false,
+            error: new HostKeyMismatchError({ host: this.host, port: this.port, keyType, fingerprint, reason, pinned: this.pinned() }),
+        });
+        if (this.#revoked.some((blob) => blob.equals(keyBlob)))
+            return refuse('revoked');
+        for (const pin of this.#accepted) {
+            const ok = pin.kind === 'key' ? pin.keyBlob.equals(keyBlob) : pin.fingerprint === fingerprint;
+            if (ok)
+                return { accepted: true, keyType, fingerprint, pin: pin.origin };
+        }
+        return refuse('not-pinned');
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/channel-slots.js
+/** A counting semaphore for the session channels of one connection (connection.ts). */
+class ChannelSlots {
+    #free;
+    #waiting = [];
+    constructor(size) {
+        this.#free = size;
+    }
+    async acquire() {
+        if (this.#free > 0)
+            this.#free -= 1;
+        else
+            await new Promise((resolve) => this.#waiting.push(resolve));
+        let released = false;
+        return () => {
+            if (released)
+                return;
+            released = true;
+            const next = this.#waiting.shift();
+            if (next)
+                next();
+            else
+                this.#free += 1;
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
+/**
+ * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
+ * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
+ * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
+ * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
+ * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
+ */
+
+/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
+const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
+/**
+ * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
+ * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
+ * Note that an argument is still visible in the host's process list while the command runs: pass
+ * real secrets on stdin instead where you can.
+ */
+class SecretArg {
+    #value;
+    label;
+    constructor(value, label) {
+        this.#value = value;
+        this.label = label;
+    }
+    /** The real value (sent to the host only). */
+    reveal() {
+        return this.#value;
+    }
+    /** What logs and errors show instead of the value. */
+    toString() {
+        return this.label !== undefined ? `<${this.label}>` : '***';
+    }
+    toJSON() {
+        return this.toString();
+    }
+}
+/** Marks an argument as secret: redacted from logs and error messages. */
+function secret(value, label) {
+    return new SecretArg(value, label);
+}
+/** Quotes one value for a POSIX shell. */
+function quoteArg(value) {
+    if (value.includes('\0')) {
+        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
+    }
+    if (PLAIN_WORD.test(value))
+        return value;
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+/** The command line sent to the host: every argument quoted, secrets included as their real value. */
+function commandLine(argv) {
+    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
+}
+/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
+function displayCommand(argv) {
+    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
+}
+/** The real values of the secret arguments (to mask them in logged output). */
+function secretValues(argv) {
+    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
+}
+/** Replaces every occurrence of each secret value in `text` with `***`. */
+function redact(text, secrets) {
+    let out = text;
+    for (const value of secrets) {
+        if (value.length > 0)
+            out = out.replaceAll(value, '***');
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-line.js
+/**
+ * The command line a remote command runs as: the process group id announced first on stderr
+ * (`echo titan-ssh-pgid:$$ >&2`), a fixed PATH, then `exec` of the quoted argv or of the script's
+ * interpreter; and the helper line that kills such a process group (remote-command.ts).
+ */
+
+
+/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
+const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What the shell writes first on stderr, followed by its process group id. */
+const PGID_MARKER = 'titan-ssh-pgid:';
+/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
+const MAX_SCRIPT_BYTES = 100 * 1024;
+function isScript(command) {
+    return !Array.isArray(command);
+}
+/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
+function renderCommand(command) {
+    let argv;
+    let display;
+    if (isScript(command)) {
+        const bytes = Buffer.byteLength(command.script);
+        if (bytes > MAX_SCRIPT_BYTES) {
+            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
+        }
+        const shell = command.shell ?? 'sh';
+        const name = command.name ?? 'script';
+        const args = command.args ?? [];
+        argv = [shell, '-c', command.script, name, ...args];
+        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
+    }
+    else {
+        const args = command;
+        if (args.length === 0)
+            throw new SshConfigError('A remote command needs at least a program name.');
+        argv = args;
+        display = displayCommand(args);
+    }
+    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
+    return { line, display, secrets: secretValues(argv) };
+}
+/**
+ * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
+ * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
+ * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
+ * the group is gone.
+ */
+function killGroupLine(pgid, graceMs) {
+    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
+    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
+    return [
+        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
+        `g=${pgid}; export g`,
+        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
+        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
+        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
+        `timeout 3 sh -c ${quoteArg(waitGone)}`,
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/helper-command.js
+/**
+ * A short helper command the runner itself needs on the host (the kill of a process group,
+ * group-kill.ts): its own exec channel, not counted against the session slots, fixed PATH, output
+ * drained and ignored; it resolves with its exit code (null without one).
+ */
+
+
+function runHelperCommand(exec, line) {
+    return new Promise((resolve, reject) => {
+        exec(`PATH=${REMOTE_PATH}; export PATH; ${line}`, 'a helper command', (error, channel) => {
+            if (error || !channel) {
+                reject(error ?? new SshError('no channel'));
+                return;
+            }
+            let code = null;
+            const record = (exitCode) => {
+                if (typeof exitCode === 'number')
+                    code = exitCode;
+            };
+            channel.on('exit', record);
+            channel.on('error', () => undefined);
+            channel.stderr.resume();
+            channel.resume();
+            channel.once('close', (exitCode) => {
+                record(exitCode);
+                resolve(code);
+            });
+            channel.end();
+        });
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
+/**
+ * A local TCP listener on 127.0.0.1 (a port the system picks) whose every accepted connection is
+ * carried through the SSH connection to an address as seen from the remote host (ssh2 forwardOut,
+ * a `direct-tcpip` channel). This is how HTTP health checks and the NATS client reach services that
+ * listen on the host's loopback only, with no curl on the host and no port opened.
+ */
+
+
+/** Starts a forward; `openTunnel` opens one tunnel channel per accepted connection. */
+async function startLocalForward(options) {
+    const { openTunnel, target, logger } = options;
+    const live = new Set();
+    let closing = false;
+    const server = (0,external_node_net_.createServer)((socket) => {
+        if (closing) {
+            socket.destroy();
+            return;
+        }
+        socket.setNoDelay(true);
+        live.add(socket);
+        socket.on('error', (error) => logger.debug(`forward to ${target}: local socket error: ${describeError(error)}`));
+        socket.once('close', () => live.delete(socket));
+        socket.pause();
+        openTunnel().then((tunnel) => {
+            if (closing || socket.destroyed) {
+                tunnel.destroy();
+                socket.destroy();
+                return;
+            }
+            live.add(tunnel);
+            tunnel.on('error', (error) => logger.debug(`forward to ${target}: tunnel error: ${describeError(error)}`));
+            tunnel.once('close', () => {
+                live.delete(tunnel);
+                socket.destroy();
+            });
+            socket.once('close', () => tunnel.destroy());
+            socket.pipe(tunnel);
+            tunnel.pipe(socket);
+            socket.resume();
+        }, (error) => {
+            logger.warning(`forward to ${target}: could not open a tunnel: ${describeError(error)}`);
+            socket.destroy();
+        });
+    });
+    await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: '127.0.0.1', port: 0 }, () => {
+            server.off('error', reject);
+            resolve();
+        });
+    });
+    server.on('error', (error) => logger.warning(`forward to ${target}: listener error: ${describeError(error)}`));
+    const address = server.address();
+    const localPort = typeof address === 'object' && address !== null ? address.port : 0;
+    logger.debug(`forwarding 127.0.0.1:${localPort} to ${target} on the remote host`);
+    let closed;
+    const close = () => {
+        closed ??= new Promise((resolve) => {
+            closing = true;
+            options.onClose?.();
+            for (const stream of live)
+                stream.destroy();
+            live.clear();
+            server.close(() => resolve());
+        });
+        return closed;
+    };
+    return {
+        localHost: '127.0.0.1',
+        localPort,
+        target,
+        url: (path = '/') => `http://127.0.0.1:${localPort}${path.startsWith('/') ? path : `/${path}`}`,
+        close,
+        [Symbol.asyncDispose]: close,
+    };
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-admission.js
+
+/** Resolves with the slot's release once the command may open its channel; rejects as it would have failed. */
+async function admitCommand(session, display, during, signal) {
+    const lostBefore = session.lostError(during);
+    if (lostBefore)
+        throw lostBefore;
+    if (signal?.aborted) {
+        throw new CommandAbortedError({ command: display, stderrTail: '', reason: signal.reason });
+    }
+    const release = await session.acquireSessionSlot();
+    const lostWhileQueued = session.lostError(during);
+    if (lostWhileQueued || signal?.aborted) {
+        release();
+        throw lostWhileQueued ?? new CommandAbortedError({ command: display, stderrTail: '', reason: signal?.reason });
+    }
+    return release;
+}
+
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
+/**
+ * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
+ * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
+ */
+
+const STDERR_TAIL_LINES = 20;
+const STDERR_TAIL_BYTES = 4096;
+const MAX_LINE = 64 * 1024;
+/** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
+class LineSplitter {
+    #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    #partial = '';
+    #emit;
+    constructor(emit) {
+        this.#emit = emit;
+    }
+    push(chunk) {
+        const text = this.#partial + this.#decoder.write(chunk);
+        const lines = text.split('\n');
+        this.#partial = lines.pop() ?? '';
+        for (const line of lines)
+            this.#emit(line.endsWith('\r') ? line.slice(0, -1) : line);
+        while (this.#partial.length > MAX_LINE) {
+            this.#emit(this.#partial.slice(0, MAX_LINE));
+            this.#partial = this.#partial.slice(MAX_LINE);
+        }
+    }
+    flush() {
+        const rest = this.#partial + this.#decoder.end();
+        this.#partial = '';
+        if (rest.length > 0)
+            this.#emit(rest);
+    }
+}
+/** Keeps the last lines of stderr (bounded) for error messages. */
+class StderrTail {
+    #lines = [];
+    #chars = 0;
+    push(line) {
+        this.#lines.push(line);
+        this.#chars += line.length + 1;
+        while (this.#lines.length > STDERR_TAIL_LINES || (this.#chars > STDERR_TAIL_BYTES && this.#lines.length > 1)) {
+            this.#chars -= (this.#lines.shift() ?? '').length + 1;
+        }
+    }
+    text() {
+        const joined = this.#lines.join('\n');
+        return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
+    }
+}
+/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
+class StdoutCapture {
+    /** Every byte of stdout seen, kept or not. */
+    bytes = 0;
+    truncated = false;
+    #chunks = [];
+    #keep;
+    #max;
+    #onTruncated;
+    constructor(keep, max, onTruncated) {
+        this.#keep = keep;
+        this.#max = max;
+        this.#onTruncated = onTruncated;
+    }
+    /** Counts a chunk that goes elsewhere (a stream's destination). */
+    count(chunk) {
+        this.bytes += chunk.length;
+    }
+    push(chunk) {
+        this.bytes += chunk.length;
+        if (!this.#keep)
+            return;
+        const room = this.#max - (this.bytes - chunk.length);
+        if (room >= chunk.length) {
+            this.#chunks.push(chunk);
+            return;
+        }
+        if (room > 0)
+            this.#chunks.push(chunk.subarray(0, room));
+        if (!this.truncated)
+            this.#onTruncated();
+        this.truncated = true;
+    }
+    kept() {
+        return Buffer.concat(this.#chunks);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-output.js
+
+
+
+class CommandOutput {
+    stdout;
+    #tail = new StderrTail();
+    #stdoutLines;
+    #stderrLines;
+    /** Stdout is cut into lines only when someone reads them (the logger or a callback). */
+    #stdoutRead;
+    constructor(init) {
+        const { logger, display, secrets, options } = init;
+        const level = options.logOutput ?? 'debug';
+        this.#stdoutRead = level !== 'none' || options.onStdoutLine !== undefined;
+        const logLine = (line) => {
+            if (level === 'info')
+                logger.info(line);
+            else if (level === 'debug')
+                logger.debug(line);
+        };
+        this.stdout = new StdoutCapture(init.captureStdout, init.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${init.maxStdoutBytes} bytes; the rest is not kept`));
+        this.#stdoutLines = new LineSplitter((raw) => {
+            const line = redact(raw, secrets);
+            logLine(line);
+            options.onStdoutLine?.(line);
+        });
+        this.#stderrLines = new LineSplitter((raw) => {
+            if (!init.processGroup.pgidKnown && raw.startsWith(PGID_MARKER)) {
+                const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
+                if (Number.isSafeInteger(value) && value > 1) {
+                    init.processGroup.announce(value);
+                    return;
+                }
+            }
+            const line = redact(raw, secrets);
+            this.#tail.push(line);
+            logLine(line);
+            options.onStderrLine?.(line);
+        });
+    }
+    /** A chunk of stdout the runner keeps (run). */
+    stdoutChunk(chunk) {
+        this.stdout.push(chunk);
+        if (this.#stdoutRead)
+            this.#stdoutLines.push(chunk);
+    }
+    /** A chunk of stdout piped to a destination (stream): counted only. */
+    streamedChunk(chunk) {
+        this.stdout.count(chunk);
+    }
+    stderrChunk(chunk) {
+        this.#stderrLines.push(chunk);
+    }
+    /** The output ended: the last partial lines are emitted. */
+    flush() {
+        this.#stdoutLines.flush();
+        this.#stderrLines.flush();
+    }
+    /** The last lines of stderr (bounded), for error messages. */
+    stderrTail() {
+        return this.#tail.text();
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-stdin.js
+/** Starts feeding `stdin` into the command's channel; `onError` is told of a stream's error. */
+function feedStdin(channel, stdin, onError) {
+    if (stdin === undefined) {
+        channel.end();
+    }
+    else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
+        channel.end(stdin);
+    }
+    else {
+        stdin.once('error', (error) => {
+            stdin.unpipe(channel);
+            onError(error);
+        });
+        stdin.pipe(channel);
+    }
+}
+/** A command that exits without reading all its input leaves the source paused: let go of it. */
+function releaseStdin(channel, stdin) {
+    if (stdin !== undefined && typeof stdin !== 'string' && !Buffer.isBuffer(stdin) && channel)
+        stdin.unpipe(channel);
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/command-exit.js
+/**
+ * How a remote command ended, judged once its channel closed and its output ended (the kills of
+ * group-kill.ts are judged there): a signal, no exit status (the connection went, or the channel
+ * was torn down), an exit status that does not count as success, or success.
+ */
+
+/** The error the command failed with, or undefined when it succeeded. */
+function exitError(end) {
+    const { display: command, exitCode, stderrTail } = end;
+    if (end.exitSignal !== null)
+        return new CommandFailedError({ command, exitCode: null, signal: end.exitSignal, stderrTail });
+    if (exitCode === null)
+        return end.lost ?? new CommandFailedError({ command, exitCode: null, signal: null, stderrTail });
+    if (exitCode !== 0 && !(end.acceptExitCodes ?? []).includes(exitCode))
+        return new CommandFailedError({ command, exitCode, signal: null, stderrTail });
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
+
+
+class GroupKill {
+    /** Why the command is killed (the first reason wins); undefined while it is not. */
+    reason;
+    /** Settles to true once the process group is gone (false: it could not be killed, the channel was closed). */
+    done;
+    #session;
+    #display;
+    #graceMs;
+    #hooks;
+    #channel;
+    #pgid;
+    #beforeChannel;
+    #awaitingPgid = false;
+    constructor(session, display, graceMs, hooks) {
+        this.#session = session;
+        this.#display = display;
+        this.#graceMs = graceMs;
+        this.#hooks = hooks;
+    }
+    /** The shell announced its process group. */
+    get pgidKnown() {
+        return this.#pgid !== undefined;
+    }
+    /** The process group the shell announced; a kill waiting for it starts now. */
+    announce(pgid) {
+        this.#pgid = pgid;
+        if (this.#awaitingPgid && this.done === undefined && this.#channel)
+            this.#killGroup(this.#channel, pgid);
+    }
+    /** The command's channel is open. */
+    attach(channel) {
+        this.#channel = channel;
+    }
+    /** Runs a kill asked for before the channel opened; false when there was none. */
+    killPending() {
+        if (this.#beforeChannel === undefined)
+            return false;
+        this.kill(this.#beforeChannel);
+        return true;
+    }
+    kill(reason) {
+        if (this.reason || this.#hooks.settled())
+            return;
+        const ch = this.#channel;
+        if (!ch) {
+            this.#beforeChannel ??= reason;
+            return;
+        }
+        this.reason = reason;
+        this.#hooks.onKill();
+        if (this.#pgid !== undefined) {
+            this.#killGroup(ch, this.#pgid);
+            return;
+        }
+        // The shell has not announced its process group yet (it is the first thing it does): wait for
+        // it a little, then fall back to closing the channel.
+        this.#awaitingPgid = true;
+        setTimeout(() => {
+            if (this.done === undefined) {
+                this.done = Promise.resolve(false);
+                ch.close();
+            }
+        }, 2000).unref();
+    }
+    #killGroup(ch, group) {
+        this.#session.logger.debug(`killing remote process group ${group} of ${this.#display}`);
+        this.done = this.#session.runHelper(killGroupLine(group, this.#graceMs)).then((code) => code === 0, () => false);
+        // Whatever the helper achieved, do not wait for the channel forever.
+        void this.done.then(() => {
+            setTimeout(() => {
+                if (!this.#hooks.channelClosed())
+                    ch.close();
+            }, 2000).unref();
+        });
+    }
+    /** What the killed command rejects with, once the kill is done (the group gone, or not). */
+    async error(end) {
+        const reason = this.reason;
+        const killed = this.done ? await this.done : false;
+        if (reason === undefined || reason.kind === 'timeout') {
+            return new CommandTimeoutError({ command: this.#display, timeoutMs: end.timeoutMs, stderrTail: end.stderrTail, killed, exited: end.exited });
+        }
+        if (reason.kind === 'abort')
+            return new CommandAbortedError({ command: this.#display, stderrTail: end.stderrTail, reason: reason.reason });
+        const cause = reason.error;
+        return cause instanceof Error ? cause : new SshError(`${this.#display}: ${describeError(cause)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
+
+
+
+
+
+
+
+async function execute(session, command, options, sink) {
+    const rendered = renderCommand(command);
+    const { display, secrets } = rendered;
+    const logger = session.logger;
+    const timeoutMs = options.timeoutMs ?? session.commandTimeoutMs;
+    const graceMs = options.killGraceMs ?? session.killGraceMs;
+    const during = `the command ${display}`;
+    const started = performance.now();
+    const release = await admitCommand(session, display, during, options.signal);
+    logger.debug(`$ ${display}`);
+    return new Promise((resolve, reject) => {
+        let channel;
+        let settled = false;
+        let exitCode = null;
+        let exitSignal = null;
+        /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
+        let exitedEarly;
+        const output = new CommandOutput({
+            logger,
+            display,
+            secrets,
+            options,
+            captureStdout: sink.captureStdout,
+            maxStdoutBytes: sink.maxStdoutBytes,
+            processGroup: { get pgidKnown() { return killer.pgidKnown; }, announce: (pgid) => killer.announce(pgid) },
+        });
+        let destinationFinished = sink.mode !== 'stream';
+        let channelClosed = false;
+        let stderrEnded = false;
+        let timer;
+        const onAbort = () => kill({ kind: 'abort', reason: options.signal?.reason });
+        let markSettled = () => undefined;
+        const whenSettled = new Promise((resolve) => {
+            markSettled = resolve;
+        });
+        const untrack = session.track(async () => {
+            kill({ kind: 'abort', reason: 'the SSH connection was closed by the caller' });
+            await whenSettled;
+        });
+        const settle = (error) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
+            unsubscribeLost();
+            untrack();
+            markSettled();
+            release();
+            releaseStdin(channel, options.stdin);
+            const durationMs = Math.round(performance.now() - started);
+            if (error) {
+                logger.debug(`! ${display}: ${error.name} after ${durationMs} ms`);
+                reject(error);
+                return;
+            }
+            resolve({
+                exitCode: exitCode ?? 0,
+                stdout: output.stdout.kept(),
+                stdoutTruncated: output.stdout.truncated,
+                bytes: output.stdout.bytes,
+                stderrTail: output.stderrTail(),
+                durationMs,
+            });
+        };
+        const killer = new GroupKill(session, display, graceMs, {
+            settled: () => settled,
+            channelClosed: () => channelClosed,
+            onKill: () => clearTimeout(timer),
+        });
+        const kill = killer.kill.bind(killer);
+        const finish = async () => {
+            if (settled || !channelClosed || !destinationFinished || !stderrEnded)
+                return;
+            output.flush();
+            const stderrTail = output.stderrTail();
+            if (killer.reason) {
+                settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
+                return;
+            }
+            settle(exitError({ display, exitCode, exitSignal, stderrTail, acceptExitCodes: options.acceptExitCodes, lost: session.lostError(during) }));
+        };
+        const recordExit = (code, signal) => {
+            if (exitCode !== null || exitSignal !== null)
+                return;
+            if (typeof code === 'number')
+                exitCode = code;
+            else if (typeof signal === 'string')
+                exitSignal = signal.replace(/^SIG/, '');
+        };
+        // Everything is wired synchronously inside ssh2's callback: data, the exit status and the
+        // close can arrive in the same TCP segment as the channel's confirmation.
+        const wire = (ch) => {
+            channel = ch;
+            killer.attach(ch);
+            ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
+            // The timeout keeps running after the exit status: a command is done only when its channel
+            // closes, and a background child still holding stdout or stderr keeps it open (it is killed
+            // with the rest of the process group when the timeout comes).
+            ch.on('exit', (code, signal) => {
+                recordExit(code, signal);
+                if (killer.reason === undefined)
+                    exitedEarly = exitCode ?? exitSignal ?? undefined;
+            });
+            // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
+            ch.on('close', (code, signal) => {
+                recordExit(code, signal);
+                channelClosed = true;
+                const destination = sink.destination;
+                if (sink.mode === 'stream' && !destinationFinished && destination && !destination.writableEnded) {
+                    // ssh2 emits 'close' only after the output ended, so pipe() has ended the destination
+                    // already; this only covers a channel that was torn down.
+                    ch.unpipe(destination);
+                    destination.end();
+                }
+                void finish();
+            });
+            ch.stderr.on('data', (chunk) => output.stderrChunk(chunk));
+            const onStderrEnd = () => {
+                stderrEnded = true;
+                void finish();
+            };
+            ch.stderr.once('end', onStderrEnd);
+            ch.stderr.once('close', onStderrEnd);
+            if (sink.mode === 'stream' && sink.destination) {
+                const destination = sink.destination;
+                ch.on('data', (chunk) => output.streamedChunk(chunk));
+                destination.once('error', (error) => {
+                    ch.unpipe(destination);
+                    ch.resume();
+                    destinationFinished = true;
+                    kill({ kind: 'io', error });
+                    void finish();
+                });
+                destination.once('finish', () => {
+                    destinationFinished = true;
+                    void finish();
+                });
+                ch.pipe(destination);
+            }
+            else {
+                ch.on('data', (chunk) => output.stdoutChunk(chunk));
+            }
+            feedStdin(ch, options.stdin, (error) => kill({ kind: 'io', error }));
+            options.signal?.addEventListener('abort', onAbort, { once: true });
+            if (timeoutMs > 0 && Number.isFinite(timeoutMs))
+                timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);
+            if (!killer.killPending() && options.signal?.aborted)
+                onAbort();
+        };
+        const unsubscribeLost = session.onLost(() => {
+            channel?.destroy();
+            settle(session.lostError(during) ?? new ConnectionLostError(session.host, session.port, during));
+        });
+        session.exec(rendered.line, display, (error, ch) => {
+            if (error || !ch)
+                settle(error ?? new SshError(`No channel for ${display}`));
+            else if (settled)
+                ch.close();
+            else
+                wire(ch);
+        });
+    });
+}
+/** Runs a command, capturing stdout; rejects on a non-zero exit, a signal, a timeout or a lost connection. */
+async function runCommand(session, command, options = {}) {
+    const outcome = await execute(session, command, options, {
+        mode: 'capture',
+        captureStdout: options.captureStdout ?? true,
+        maxStdoutBytes: options.maxStdoutBytes ?? 16 * 1024 * 1024,
+    });
+    return {
+        exitCode: outcome.exitCode,
+        stdout: outcome.stdout.toString('utf8'),
+        stdoutTruncated: outcome.stdoutTruncated,
+        stderrTail: outcome.stderrTail,
+        durationMs: outcome.durationMs,
+    };
+}
+/**
+ * Runs a command and pipes its stdout into `destination` with backpressure (the remote side is
+ * paused while the destination is full); the destination is ended when the output ends. Resolves
+ * once the destination has finished and the exit status was checked.
+ */
+async function streamCommand(session, command, destination, options = {}) {
+    const outcome = await execute(session, command, { ...options, logOutput: options.logOutput ?? 'debug' }, {
+        mode: 'stream',
+        destination,
+        captureStdout: false,
+        maxStdoutBytes: 0,
+    });
+    return { exitCode: outcome.exitCode, bytes: outcome.bytes, stderrTail: outcome.stderrTail, durationMs: outcome.durationMs };
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ../packages/ssh/lib/tar-writer.js
+/**
+ * A streaming tar (POSIX ustar, with pax extended headers for long names, long link targets and
+ * sizes past 8 GiB) of a local directory tree: regular files, directories (the root included as
+ * `./`) and symbolic links, each with its permission bits (setuid/setgid/sticky included) and its
+ * mtime. Owners are written as 0/0 with no names; extract with `tar -x -o -p` so the host's user owns
+ * the files and the modes are kept as they are. Files are read in bounded chunks: memory stays flat
+ * however large the tree.
+ */
+
+
+
+
+const BLOCK = 512;
+const READ_CHUNK = 1024 * 1024;
+const BATCH = 1024 * 1024;
+const MAX_OCTAL_SIZE = 0o77777777777;
+function writeString(block, offset, length, value) {
+    block.write(value, offset, length, 'utf8');
+}
+function writeOctal(block, offset, length, value) {
+    // length-1 octal digits, zero padded, then NUL.
+    block.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'latin1');
+}
+function isPlainAscii(value, max) {
+    return value.length <= max && /^[\x20-\x7e]*$/.test(value);
+}
+function paxRecord(key, value) {
+    const body = ` ${key}=${value}\n`;
+    const bodyLength = Buffer.byteLength(body);
+    let length = bodyLength + String(bodyLength).length;
+    if (String(length).length + bodyLength !== length)
+        length = bodyLength + String(length).length;
+    return Buffer.from(`${length}${body}`, 'utf8');
+}
+function headerBlock(fields) {
+    const block = Buffer.alloc(BLOCK, 0);
+    writeString(block, 0, 100, fields.name);
+    writeOctal(block, 100, 8, fields.mode & 0o7777);
+    writeOctal(block, 108, 8, 0);
+    writeOctal(block, 116, 8, 0);
+    writeOctal(block, 124, 12, Math.min(fields.size, MAX_OCTAL_SIZE));
+    writeOctal(block, 136, 12, Math.max(0, Math.min(fields.mtime, MAX_OCTAL_SIZE)));
+    block.fill(0x20, 148, 156); // checksum field counts as spaces while summing
+    block.write(fields.type, 156, 1, 'latin1');
+    if (fields.linkname !== undefined)
+        writeString(block, 157, 100, fields.linkname);
+    block.write('ustar\0', 257, 6, 'latin1');
+    block.write('00', 263, 2, 'latin1');
+    let sum = 0;
+    for (const byte of block)
+        sum += byte;
+    block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    return block;
+}
+function padding(size) {
+    const rest = size % BLOCK;
+    return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rest, 0);
+}
+/** The header block(s) of one entry: a pax header first when a field does not fit ustar. */
+function entryHeaders(fields) {
+    const records = [];
+    let name = fields.name;
+    let linkname = fields.linkname;
+    if (!isPlainAscii(name, 100)) {
+        records.push(paxRecord('path', name));
+        name = name.replace(/[^\x20-\x7e]/g, '_').slice(-100);
+    }
+    if (linkname !== undefined && !isPlainAscii(linkname, 100)) {
+        records.push(paxRecord('linkpath', linkname));
+        linkname = linkname.replace(/[^\x20-\x7e]/g, '_').slice(0, 100);
+    }
+    if (fields.size > MAX_OCTAL_SIZE)
+        records.push(paxRecord('size', String(fields.size)));
+    const blocks = [];
+    if (records.length > 0) {
+        const data = Buffer.concat(records);
+        blocks.push(headerBlock({ name: `PaxHeaders/${name.slice(-80)}`, mode: 0o644, size: data.length, mtime: fields.mtime, type: 'x' }), data, padding(data.length));
+    }
+    blocks.push(headerBlock({ ...fields, name, ...(linkname !== undefined ? { linkname } : {}) }));
+    return blocks;
+}
+async function* fileContent(path, size) {
+    const handle = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
+    try {
+        let remaining = size;
+        while (remaining > 0) {
+            const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
+            let filled = 0;
+            while (filled < chunk.length) {
+                const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, size - remaining + filled);
+                if (bytesRead === 0)
+                    throw new UploadError(`${path} shrank while it was being uploaded; upload a tree that is not being written to.`);
+                filled += bytesRead;
+            }
+            remaining -= chunk.length;
+            yield chunk;
+        }
+    }
+    finally {
+        await handle.close();
+    }
+}
+async function scanInto(root, archivePath, options, out) {
+    const localPath = archivePath === './' ? root : (0,external_node_path_.join)(root, archivePath);
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(localPath);
+    const mtime = Math.floor(info.mtimeMs / 1000);
+    if (info.isDirectory()) {
+        out.push({ archivePath: archivePath.endsWith('/') ? archivePath : `${archivePath}/`, localPath, type: 'directory', mode: info.mode, size: 0, mtime });
+        const names = [];
+        for await (const dirent of await (0,external_node_fs_promises_namespaceObject.opendir)(localPath))
+            names.push(dirent.name);
+        names.sort();
+        for (const name of names) {
+            await scanInto(root, archivePath === './' ? name : `${archivePath}/${name}`, options, out);
+        }
+    }
+    else if (info.isFile()) {
+        out.push({ archivePath, localPath, type: 'file', mode: info.mode, size: info.size, mtime });
+    }
+    else if (info.isSymbolicLink()) {
+        if (options.symlinks === 'refuse') {
+            throw new UploadError(`${localPath} is a symbolic link and symbolic links were refused for this upload; replace it with the file it points to or allow symlinks.`);
+        }
+        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,external_node_fs_promises_namespaceObject.readlink)(localPath) });
+    }
+    else {
+        throw new UploadError(`${localPath} is not a regular file, directory or symbolic link (a socket, FIFO or device) and cannot be uploaded.`);
+    }
+}
+/**
+ * Lists the tree under `root` (a directory) in archive order, refusing what cannot be archived
+ * before anything is sent: an UploadError names the offending path.
+ */
+async function scanTree(root, options = {}) {
+    const info = await (0,external_node_fs_promises_namespaceObject.lstat)(root);
+    if (!info.isDirectory())
+        throw new UploadError(`${root} is not a directory; upload a single file with uploadFile().`);
+    const out = [];
+    await scanInto(root, './', options, out);
+    return out;
+}
+/** Counts of a scanned tree. */
+function treeStats(entries) {
+    const stats = { files: 0, directories: 0, symlinks: 0, bytes: 0 };
+    for (const entry of entries) {
+        if (entry.type === 'file') {
+            stats.files += 1;
+            stats.bytes += entry.size;
+        }
+        else if (entry.type === 'directory')
+            stats.directories += 1;
+        else
+            stats.symlinks += 1;
+    }
+    return stats;
+}
+async function* archiveEntries(entries) {
+    for (const entry of entries) {
+        if (entry.type === 'directory') {
+            yield* entryHeaders({ name: entry.archivePath, mode: entry.mode, size: 0, mtime: entry.mtime, type: '5' });
+        }
+        else if (entry.type === 'symlink') {
+            yield* entryHeaders({ name: entry.archivePath, mode: entry.mode, size: 0, mtime: entry.mtime, type: '2', linkname: entry.linkTarget ?? '' });
+        }
+        else {
+            yield* entryHeaders({ name: entry.archivePath, mode: entry.mode, size: entry.size, mtime: entry.mtime, type: '0' });
+            yield* fileContent(entry.localPath, entry.size);
+            yield padding(entry.size);
+        }
+    }
+}
+async function* batched(source) {
+    let pending = [];
+    let pendingBytes = 0;
+    for await (const chunk of source) {
+        if (chunk.length === 0)
+            continue;
+        if (chunk.length >= BATCH) {
+            if (pendingBytes > 0)
+                yield Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            yield chunk;
+            continue;
+        }
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= BATCH) {
+            yield Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+        }
+    }
+    pending.push(Buffer.alloc(BLOCK * 2, 0)); // end-of-archive marker
+    yield Buffer.concat(pending);
+}
+/** A tar stream of scanned entries (see scanTree). A file that shrinks meanwhile destroys it with an UploadError. */
+function tarEntries(entries) {
+    return external_node_stream_.Readable.from(batched(archiveEntries(entries)), { objectMode: false, highWaterMark: BATCH });
+}
+/** Scans `root` and returns its tar stream and counts. */
+async function tarTree(root, options = {}) {
+    const entries = await scanTree(root, options);
+    return { stream: tarEntries(entries), stats: treeStats(entries) };
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/upload.js
+/**
+ * Uploads over exec channels: a single file or buffer written atomically (temporary file in the
+ * same directory, mode set, then renamed over the target), and a whole directory tree sent as ONE
+ * tar stream that the host unpacks with `tar -x`, modes kept.
+ */
+
+
+
+
+
+// $1 = destination, $2 = octal mode. The data is written with umask 077 (never readable by others
+// while it is incomplete), then given its mode and renamed over the destination.
+const WRITE_FILE_SCRIPT = `set -eu
+dest=$1
+case $dest in /*) ;; *) dest=./$dest ;; esac
+dir=$(dirname "$dest")
+mkdir -p -- "$dir"
+tmp="$dest.titan-upload.$$"
+trap 'rm -f -- "$tmp"' EXIT
+umask 077
+cat > "$tmp"
+chmod "$2" "$tmp"
+mv -f -- "$tmp" "$dest"
+trap - EXIT`;
+// $1 = destination directory. -o: files belong to the connecting user; -p: modes exactly as archived.
+const UNPACK_TREE_SCRIPT = `set -eu
+mkdir -p -- "$1"
+exec tar -x -o -p -f - -C "$1"`;
+function checkRemotePath(path, what) {
+    if (path.length === 0)
+        throw new SshConfigError(`The remote ${what} path is empty.`);
+    if (path.includes('\0'))
+        throw new SshConfigError(`The remote ${what} path contains a NUL byte.`);
+}
+/** Writes `source` (a local file path, a Buffer or a stream) to `remotePath` on the host. */
+async function uploadFile(session, source, remotePath, options = {}) {
+    checkRemotePath(remotePath, 'file');
+    let mode = options.mode;
+    let stdin;
+    let bytes = 0;
+    if (typeof source === 'string') {
+        const info = await (0,external_node_fs_promises_namespaceObject.stat)(source);
+        if (!info.isFile())
+            throw new SshConfigError(`${source} is not a regular file.`);
+        mode ??= info.mode & 0o7777;
+        bytes = info.size;
+        stdin = (0,external_node_fs_.createReadStream)(source, { highWaterMark: 1024 * 1024 });
+    }
+    else {
+        if (Buffer.isBuffer(source))
+            bytes = source.length;
+        stdin = source;
+    }
+    mode ??= 0o644;
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)
+        throw new SshConfigError(`File mode ${mode} is not a permission mode (0 to 07777).`);
+    try {
+        const result = await runCommand(session, { script: WRITE_FILE_SCRIPT, name: 'titan-write-file', args: [remotePath, mode.toString(8).padStart(4, '0')] }, { stdin, timeoutMs: options.timeoutMs, signal: options.signal, captureStdout: false });
+        return { bytes, durationMs: result.durationMs };
+    }
+    finally {
+        // Our own file stream is closed whatever happened (the caller's stream is the caller's).
+        if (typeof source === 'string' && !Buffer.isBuffer(stdin))
+            stdin.destroy();
+    }
+}
+/**
+ * Uploads the tree under `localDir` into `remoteDir` (created if needed; existing files are
+ * overwritten, others left alone) as one tar stream. Everything that cannot be archived is refused
+ * before anything is sent.
+ */
+async function uploadTree(session, localDir, remoteDir, options = {}) {
+    checkRemotePath(remoteDir, 'directory');
+    const entries = await scanTree(localDir, options);
+    const archive = tarEntries(entries);
+    try {
+        const result = await runCommand(session, { script: UNPACK_TREE_SCRIPT, name: 'titan-unpack-tree', args: [remoteDir] }, { stdin: archive, timeoutMs: options.timeoutMs, signal: options.signal, captureStdout: false });
+        return { ...treeStats(entries), durationMs: result.durationMs };
+    }
+    finally {
+        archive.destroy(); // closes the file being read, if the remote side stopped early
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/connection.js
+/**
+ * One SSH connection to one host, host key pinned (open it with connectSsh, connect.ts). Every
+ * command, upload and tunnel is a channel on this one connection; at most maxSessionChannels
+ * command channels run at once (channel-slots.ts), the others wait their turn. A connection lost
+ * (an error, the server's end, a close) fails every command running and every later call with
+ * ConnectionLostError.
+ */
+
+
+
+
+
+
+
+/** An open, authenticated connection. Create with connectSsh(). */
+class SshConnection {
+    host;
+    port;
+    username;
+    hostKey;
+    #client;
+    /** The TCP socket, or the bastion's channel to the host (connect.ts `via`). */
+    #socket;
+    #onClosed;
+    #logger;
+    #slots;
+    #lostListeners = new Set();
+    #forwards = new Set();
+    #running = new Set();
+    #killGraceMs;
+    #session;
+    #lostReason;
+    #closing;
+    /** Use connectSsh(). */
+    constructor(init) {
+        const { options } = init;
+        this.host = options.host;
+        this.port = options.port ?? 22;
+        this.username = options.username;
+        this.hostKey = init.hostKey;
+        this.#client = init.client;
+        this.#socket = init.socket;
+        this.#onClosed = init.onClosed;
+        this.#logger = options.logger;
+        this.#slots = new ChannelSlots(options.maxSessionChannels ?? 8);
+        this.#killGraceMs = options.killGraceMs ?? 3000;
+        const client = this.#client;
+        client.on('error', (error) => this.#markLost(describeError(error)));
+        client.on('end', () => this.#markLost('the server ended the connection'));
+        client.on('close', () => this.#markLost('the connection closed'));
+        // The narrow interface the command runner uses.
+        this.#session = {
+            host: this.host,
+            port: this.port,
+            logger: this.#logger,
+            commandTimeoutMs: options.commandTimeoutMs ?? 10 * 60 * 1000,
+            killGraceMs: this.#killGraceMs,
+            acquireSessionSlot: () => this.#slots.acquire(),
+            exec: (line, purpose, callback) => this.#exec(line, purpose, callback),
+            runHelper: (line) => runHelperCommand((command, purpose, callback) => this.#exec(command, purpose, callback), line),
+            track: (stop) => {
+                this.#running.add(stop);
+                return () => this.#running.delete(stop);
+            },
+            onLost: (listener) => {
+                this.#lostListeners.add(listener);
+                return () => this.#lostListeners.delete(listener);
+            },
+            lostError: (during) => (this.#lostReason !== undefined ? new ConnectionLostError(this.host, this.port, during, this.#lostReason) : undefined),
+        };
+    }
+    /** True once the connection is closed or lost; every later call fails with ConnectionLostError. */
+    get closed() {
+        return this.#lostReason !== undefined;
+    }
+    #markLost(reason) {
+        if (this.#lostReason !== undefined)
+            return;
+        this.#lostReason = reason;
+        if (this.#closing === undefined)
+            this.#logger.warning(`SSH connection to ${this.host} port ${this.port} lost: ${reason}`);
+        for (const listener of [...this.#lostListeners])
+            listener();
+        this.#lostListeners.clear();
+        for (const forward of this.#forwards)
+            void forward.close();
+        this.#forwards.clear();
+    }
+    #lost(during) {
+        return this.#session.lostError(during);
+    }
+    #exec(line, purpose, callback) {
+        const lost = this.#lost(purpose);
+        if (lost) {
+            callback(lost, undefined);
+            return;
+        }
+        const failed = (detail) => this.#lost(purpose) ?? new SshError(`Could not open a channel for ${purpose} on ${this.host} port ${this.port}: ${detail}`);
+        try {
+            this.#client.exec(line, (error, channel) => {
+                if (error)
+                    callback(failed(error.message), undefined);
+                else
+                    callback(undefined, channel);
+            });
+        }
+        catch (error) {
+            callback(failed(describeError(error)), undefined);
+        }
+    }
+    /**
+     * Runs `command` (an argv array, every argument quoted; or a trusted script) with a fixed PATH,
+     * streaming its output to the logger and capturing stdout. Rejects with CommandFailedError on a
+     * non-zero exit or a signal, CommandTimeoutError / CommandAbortedError after killing the remote
+     * process group, ConnectionLostError if the connection drops.
+     */
+    run(command, options) {
+        return runCommand(this.#session, command, options);
+    }
+    /** Runs a trusted shell script (`sh -c SCRIPT NAME ARGS...`); `args` are quoted like argv. */
+    runScript(script, args = [], options = {}) {
+        const { shell, name, ...rest } = options;
+        return runCommand(this.#session, { script, args, ...(shell ? { shell } : {}), ...(name ? { name } : {}) }, rest);
+    }
+    /** Runs `command` and pipes its stdout into `destination` with backpressure (never held in memory). */
+    streamStdout(command, destination, options) {
+        return streamCommand(this.#session, command, destination, options);
+    }
+    /** Writes a local file, a Buffer or a stream to `remotePath` atomically, with the given mode. */
+    uploadFile(source, remotePath, options) {
+        return uploadFile(this.#session, source, remotePath, options);
+    }
+    /** Uploads the tree under `localDir` into `remoteDir` as one tar stream, modes kept. */
+    uploadTree(localDir, remoteDir, options) {
+        return uploadTree(this.#session, localDir, remoteDir, options);
+    }
+    /** A TCP connection to `host`:`port` as seen from the remote host (a direct-tcpip channel). */
+    openTunnel(host, port) {
+        const target = `${host}:${port}`;
+        return new Promise((resolve, reject) => {
+            const lost = this.#lost(`a tunnel to ${target}`);
+            if (lost) {
+                reject(lost);
+                return;
+            }
+            try {
+                this.#client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+                    if (error)
+                        reject(this.#lost(`a tunnel to ${target}`) ?? new TunnelError(target, `${this.host} port ${this.port}`, error.message, { cause: error }));
+                    else
+                        resolve(channel);
+                });
+            }
+            catch (error) {
+                reject(this.#lost(`a tunnel to ${target}`) ?? new TunnelError(target, `${this.host} port ${this.port}`, describeError(error)));
+            }
+        });
+    }
+    /**
+     * Listens on 127.0.0.1 (a free port) and forwards each accepted connection through a tunnel to
+     * `host`:`port` as seen from the remote host. Closed by its close() or with this connection.
+     */
+    async forwardLocal(host, port) {
+        const lost = this.#lost(`a forward to ${host}:${port}`);
+        if (lost)
+            throw lost;
+        const forwards = this.#forwards;
+        const forward = await startLocalForward({
+            openTunnel: () => this.openTunnel(host, port),
+            target: `${host}:${port}`,
+            logger: this.#logger,
+            onClose: () => forwards.delete(forward),
+        });
+        forwards.add(forward);
+        return forward;
+    }
+    /**
+     * Ends everything: commands still running have their remote process groups killed (they reject
+     * with CommandAbortedError), forwards and tunnels close, then the connection. Idempotent.
+     */
+    close() {
+        this.#closing ??= (async () => {
+            if (this.#running.size > 0 && this.#lostReason === undefined) {
+                this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
+                const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
+                // Unreferenced: once the commands have stopped, this wait must not keep the process alive.
+                await Promise.race([stops, (0,promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000, undefined, { ref: false })]);
+            }
+            await Promise.all([...this.#forwards].map((forward) => forward.close()));
+            await new Promise((resolve) => {
+                if (this.#socket.destroyed) {
+                    resolve();
+                    return;
+                }
+                const timer = setTimeout(() => {
+                    this.#socket.destroy();
+                    resolve();
+                }, 2000);
+                timer.unref();
+                this.#socket.once('close', () => {
+                    clearTimeout(timer);
+                    resolve();
+                });
+                this.#markLost('the connection was closed by the caller');
+                this.#client.end();
+            });
+            this.#markLost('the connection was closed by the caller');
+            this.#logger.debug(`closed SSH connection to ${this.host} port ${this.port}`);
+            await this.#onClosed?.();
+        })();
+        return this.#closing;
+    }
+    [Symbol.asyncDispose]() {
+        return this.close();
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/ssh-handshake.js
+/**
+ * One attempt at an SSH connection: a TCP socket of our own with TCP_NODELAY set (with Nagle's
+ * algorithm on, every small request waits for the peer's delayed ACK, ~40 ms per round trip), the
+ * key exchange with the host key checked against the pins before any authentication, public key
+ * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
+ */
+
+
+
+
+
+const { Client } = lib;
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+/** A failure of one connection attempt, flagged retryable or not. */
+class AttemptFailure extends Error {
+    retryable;
+    final;
+    constructor(message, retryable, final) {
+        super(message);
+        this.retryable = retryable;
+        this.final = final;
+    }
+}
+function errorCode(error) {
+    if (typeof error === 'object' && error !== null && 'code' in error) {
+        return typeof error.code === 'string' ? error.code : undefined;
+    }
+    return undefined;
+}
+function errorLevel(error) {
+    if (typeof error === 'object' && error !== null && 'level' in error) {
+        return typeof error.level === 'string' ? error.level : undefined;
+    }
+    return undefined;
+}
+function tcpConnect(host, port, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const socket = (0,external_node_net_.connect)({ host, port });
+        socket.setNoDelay(true);
+        const timer = setTimeout(() => {
+            socket.destroy();
+            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
+        }, timeoutMs);
+        const onError = (error) => {
+            clearTimeout(timer);
+            const code = errorCode(error);
+            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
+        };
+        socket.once('error', onError);
+        socket.once('connect', () => {
+            clearTimeout(timer);
+            socket.off('error', onError);
+            socket.setNoDelay(true);
+            resolve(socket);
+        });
+    });
+}
+function keyError(options, detail) {
+    // ssh2's messages here are fixed texts ("Bad passphrase", "Unsupported key format"): never key material.
+    const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
+    return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
+}
+/** A channel from the bastion to the host, in place of a TCP socket (a refused forward names both hops). */
+async function tunnelConnect(lease, host, port, timeoutMs) {
+    try {
+        return await lease.openTunnel(host, port, timeoutMs);
+    }
+    catch (error) {
+        if (error instanceof JumpForwardError)
+            throw new AttemptFailure(error.message, error.retryable, error.retryable ? undefined : error);
+        throw new AttemptFailure(describeError(error), false, error instanceof Error ? error : new Error(describeError(error)));
+    }
+}
+async function connectOnce(options, port, policy, lease) {
+    const timeoutMs = options.connectTimeoutMs ?? 20_000;
+    const started = performance.now();
+    const socket = lease === undefined ? await tcpConnect(options.host, port, timeoutMs) : await tunnelConnect(lease, options.host, port, timeoutMs);
+    const client = new Client();
+    let refused;
+    let accepted;
+    return new Promise((resolve, reject) => {
+        let done = false;
+        const detach = () => {
+            client.off('ready', onReady);
+            client.off('error', onError);
+            client.off('close', onClose);
+        };
+        const fail = (failure) => {
+            if (done)
+                return;
+            done = true;
+            detach();
+            client.on('error', () => undefined); // late errors of an abandoned attempt
+            socket.destroy();
+            reject(failure);
+        };
+        const onReady = () => {
+            if (done)
+                return;
+            done = true;
+            detach();
+            // The connection attaches its own error/close handlers synchronously, before any other event.
+            resolve(new SshConnection({
+                client,
+                socket,
+                options,
+                hostKey: accepted ?? { keyType: 'unknown', fingerprint: 'unknown' },
+                ...(lease !== undefined ? { onClosed: () => lease.release() } : {}),
+            }));
+        };
+        const onError = (error) => {
+            if (refused) {
+                fail(new AttemptFailure(refused.message, false, refused));
+                return;
+            }
+            const level = errorLevel(error);
+            const message = describeError(error);
+            if (level === 'client-authentication') {
+                fail(new AttemptFailure(message, false, new AuthenticationError(options.host, port, options.username, message)));
+            }
+            else if (level === 'client-timeout') {
+                fail(new AttemptFailure(`handshake timed out: ${message}`, true));
+            }
+            else if (level === 'client-socket') {
+                const code = errorCode(error);
+                fail(new AttemptFailure(`${code ?? 'socket error'}: ${message}`, code === undefined || RETRYABLE_CODES.has(code)));
+            }
+            else {
+                fail(new AttemptFailure(`SSH handshake failed: ${message}`, false));
+            }
+        };
+        const onClose = () => {
+            if (refused)
+                fail(new AttemptFailure(refused.message, false, refused));
+            else
+                fail(new AttemptFailure('the server closed the connection during the handshake', true));
+        };
+        client.on('ready', onReady);
+        client.on('error', onError);
+        client.on('close', onClose);
+        try {
+            client.connect({
+                sock: socket,
+                host: options.host,
+                port,
+                username: options.username,
+                privateKey: options.privateKey,
+                ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+                tryKeyboard: false,
+                readyTimeout: Math.max(1000, timeoutMs - (performance.now() - started)),
+                keepaliveInterval: options.keepaliveIntervalMs ?? 10_000,
+                keepaliveCountMax: options.keepaliveCountMax ?? 3,
+                algorithms: { serverHostKey: policy.hostKeyAlgorithms() },
+                hostVerifier: (key) => {
+                    const verdict = policy.check(key);
+                    if (verdict.accepted) {
+                        accepted = { keyType: verdict.keyType, fingerprint: verdict.fingerprint };
+                        return true;
+                    }
+                    refused = verdict.error;
+                    return false;
+                },
+            });
+        }
+        catch (error) {
+            const message = describeError(error);
+            if (message.startsWith('Cannot parse privateKey'))
+                fail(new AttemptFailure(message, false, keyError(options, message)));
+            else
+                fail(new AttemptFailure(`SSH client set-up failed: ${message}`, false));
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/connect.js
+/**
+ * Opening the one SSH connection to a host (connectSsh): the options checked before anything is
+ * sent (host, port, user, the private key, the host key pins), then attempts (ssh-handshake.ts)
+ * retried with exponential backoff on transient failures only (connection refused, timeouts, a
+ * connection dropped during the handshake); never on a host key mismatch or an authentication
+ * failure, and nothing after the connection is up is ever retried.
+ */
+
+
+
+
+
+
+const { utils } = lib;
+/** The checks made before anything is sent: host, port, user, the private key, the host key pins (SshConfigError). */
+function checkConnectOptions(options) {
+    if (options.host.length === 0)
+        throw new SshConfigError('The SSH host is empty.');
+    const port = options.port ?? 22;
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
+    if (options.username.length === 0)
+        throw new SshConfigError('The SSH user name is empty.');
+    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
+    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
+    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
+    const parsed = utils.parseKey(options.privateKey);
+    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
+        throw keyError(options, parsed.message);
+    }
+    return { port, policy };
+}
+/**
+ * Opens the one connection to a host: host key pinned (checked during key exchange, before any
+ * authentication), public key authentication, keepalive. Retries with exponential backoff while the
+ * host is unreachable or the handshake times out; fails at once on a host key mismatch
+ * (HostKeyMismatchError), an authentication failure (AuthenticationError) or a configuration error
+ * (SshConfigError). Other failures end in ConnectError.
+ */
+async function connectSsh(given) {
+    const parsed = parseSshHost(given.host);
+    if ('problem' in parsed)
+        throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
+    const options = { ...given, host: parsed.host };
+    const { port, policy } = checkConnectOptions(options);
+    const logger = options.logger;
+    if (policy.ignoredCertAuthorities > 0) {
+        logger.warning(`${policy.ignoredCertAuthorities} @cert-authority known_hosts line(s) for ${options.host} ignored: host certificates are not accepted, pin the host's own key.`);
+    }
+    // Through a bastion: its one connection first (its key pinned; a failure names it), held until this connection closes.
+    const lease = options.via === undefined ? undefined : await options.via.acquire();
+    try {
+        return await connectWithRetries(options, port, policy, lease);
+    }
+    catch (error) {
+        await lease?.release();
+        throw error;
+    }
+}
+async function connectWithRetries(options, port, policy, lease) {
+    const logger = options.logger;
+    const through = options.via === undefined ? '' : ` through the bastion ${options.via.label}`;
+    const attempts = Math.max(1, options.retry?.attempts ?? 4);
+    const initialDelay = options.retry?.initialDelayMs ?? 500;
+    const maxDelay = options.retry?.maxDelayMs ?? 8000;
+    for (let attempt = 1;; attempt += 1) {
+        try {
+            logger.debug(`connecting to ${options.username}@${options.host} port ${port}${through} (attempt ${attempt} of ${attempts})`);
+            const connection = await connectOnce(options, port, policy, lease);
+            logger.info(`Connected to ${options.username}@${options.host} port ${port}${through}; host key ${connection.hostKey.keyType} ${connection.hostKey.fingerprint} is pinned.`);
+            return connection;
+        }
+        catch (error) {
+            if (!(error instanceof AttemptFailure))
+                throw error;
+            if (error.final)
+                throw error.final;
+            if (!error.retryable || attempt >= attempts) {
+                throw new ConnectError(options.host, port, attempt, `${error.message}${through === '' || error.message.includes('bastion') ? '' : ` (reached${through})`}`, { cause: error });
+            }
+            const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
+            const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+            logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
+            await (0,promises_namespaceObject.setTimeout)(delay);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/ssh/lib/jump-host.js
+
+
+
+/** A failure of the bastion hop itself: unreachable, its host key refused, authentication refused, lost. */
+class JumpHostError extends HostSshError {
+    name = 'JumpHostError';
+    constructor(host, port, detail, options) {
+        super(`The bastion (jump-host) ${host} port ${port} failed: ${detail}`, host, port, options);
+    }
+}
+/** The bastion is up but refused (or failed) to open a channel to a host behind it. */
+class JumpForwardError extends SshError {
+    name = 'JumpForwardError';
+    bastion;
+    target;
+    /** True when another attempt may help (the host did not accept the connection yet). */
+    retryable;
+    constructor(bastion, target, detail, retryable) {
+        super(`The bastion (jump-host) ${bastion} refused the forward to ${target}: ${detail}. Check that the host listens there as ` +
+            `the bastion sees it and that the bastion's sshd allows TCP forwarding to it (AllowTcpForwarding, PermitOpen).`);
+        this.bastion = bastion;
+        this.target = target;
+        this.retryable = retryable;
+    }
+}
+/** ssh2's CHANNEL_OPEN_FAILURE reason codes (RFC 4254 5.1): 2 is "connect failed". */
+const CONNECT_FAILED = 2;
+class JumpHost {
+    host;
+    port;
+    username;
+    #options;
+    #connection;
+    #opening;
+    #leases = 0;
+    #opened = 0;
+    /** Checks the options at once (host, port, user, key, pins: SshConfigError naming the bastion); connects on first acquire(). */
+    constructor(options) {
+        const parsed = parseSshHost(options.host);
+        if ('problem' in parsed)
+            throw new SshConfigError(`The bastion (jump-host) ${parsed.problem === 'is empty' ? 'is empty' : parsed.problem}.`);
+        this.#options = { ...options, host: parsed.host };
+        this.host = parsed.host;
+        this.port = options.port ?? 22;
+        this.username = options.username;
+        try {
+            checkConnectOptions(this.#options);
+        }
+        catch (error) {
+            if (error instanceof SshConfigError)
+                throw new SshConfigError(`The bastion (jump-host) ${this.host} port ${this.port}: ${error.message}`, { cause: error });
+            throw error;
+        }
+    }
+    /** `127.0.0.1 port 2290`, as messages name the bastion. */
+    get label() {
+        return `${this.host} port ${this.port}`;
+    }
+    /** SSH connections opened to the bastion so far (one for a whole run when a lease is held throughout). */
+    get connectionsOpened() {
+        return this.#opened;
+    }
+    get logger() {
+        return this.#options.logger;
+    }
+    /** Opens the bastion connection if it is not open (JumpHostError naming the bastion on failure) and holds it. */
+    async acquire() {
+        this.#leases += 1;
+        let connection;
+        try {
+            connection = await this.#connect();
+        }
+        catch (error) {
+            this.#leases -= 1;
+            throw error;
+        }
+        let released = false;
+        return {
+            openTunnel: (host, port, timeoutMs) => this.#tunnel(connection, host, port, timeoutMs),
+            release: async () => {
+                if (released)
+                    return;
+                released = true;
+                this.#leases -= 1;
+                if (this.#leases > 0)
+                    return;
+                const open = this.#connection;
+                this.#connection = undefined;
+                this.#opening = undefined;
+                await open?.close();
+            },
+        };
+    }
+    #connect() {
+        if (this.#connection !== undefined && !this.#connection.closed)
+            return Promise.resolve(this.#connection);
+        if (this.#opening !== undefined && this.#connection === undefined)
+            return this.#opening;
+        this.#connection = undefined;
+        const opening = this.#open();
+        this.#opening = opening;
+        // A failed opening is forgotten, so that the next acquire() tries again.
+        opening.catch(() => {
+            if (this.#opening === opening)
+                this.#opening = undefined;
+        });
+        return opening;
+    }
+    async #open() {
+        try {
+            const connection = await connectSsh(this.#options);
+            this.#opened += 1;
+            this.#connection = connection;
+            return connection;
+        }
+        catch (error) {
+            if (error instanceof SshConfigError)
+                throw new SshConfigError(`The bastion (jump-host) ${this.label}: ${error.message}`, { cause: error });
+            throw new JumpHostError(this.host, this.port, describeError(error), { cause: error });
+        }
+    }
+    async #tunnel(connection, host, port, timeoutMs) {
+        const target = `${host} port ${port}`;
+        if (connection.closed)
+            throw new JumpHostError(this.host, this.port, `the connection to it was lost before the forward to ${target}`);
+        let timer;
+        const timeout = new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new JumpForwardError(this.label, target, `no answer within ${timeoutMs} ms`, true)), timeoutMs);
+        });
+        try {
+            return await Promise.race([
+                connection.openTunnel(host, port).catch((error) => {
+                    if (connection.closed)
+                        throw new JumpHostError(this.host, this.port, `the connection to it was lost while opening the forward to ${target} (${describeError(error)})`);
+                    // ssh2's own error (the channel open failure, with its RFC 4254 reason code) is the TunnelError's cause.
+                    const raw = error instanceof TunnelError && error.cause !== undefined ? error.cause : error;
+                    const reason = typeof raw === 'object' && raw !== null && 'reason' in raw ? raw.reason : undefined;
+                    throw new JumpForwardError(this.label, target, describeError(raw), reason === CONNECT_FAILED);
+                }),
+                timeout,
+            ]);
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    }
+}
+
 // EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
 var configuration_error = __nccwpck_require__(5678);
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
@@ -72671,12 +74802,18 @@ var configuration_error = __nccwpck_require__(5678);
  *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required),
  *    `ssh-key-passphrase` (a secret, for an encrypted key) and `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
  *    fingerprints; a host presenting any other key is refused before anything is sent);
+ *  - the bastion, when the host is reached through one: `jump-host` (`[user@]host[:port]`, an IPv6
+ *    address with a port in brackets), `jump-user` (default: `user`), `jump-ssh-key` (a secret;
+ *    default: `ssh-key` and its passphrase) and `jump-known-hosts` (required with `jump-host`: the
+ *    bastion's own pins, same rules and same refusals as `known-hosts`). The other jump inputs are
+ *    refused without `jump-host`;
  *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
  *    rules (the values are used as paths and arguments on the host).
  *
  * `host` is read first: with no inputs at all, it is the input the error names. Each action's
  * `settings.ts` calls these, then reads its own inputs.
  */
+
 
 
 
@@ -72689,6 +74826,71 @@ const DEFAULT_HINTS = {
     sshKey: 'the private key of the SSH user, e.g. secrets.TITAN_SSH_KEY',
 };
 const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
+const JUMP_KNOWN_HOSTS_HINT = "the bastion's host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint";
+const JUMP_INPUTS = ['jump-user', 'jump-ssh-key', 'jump-known-hosts'];
+/**
+ * `jump-host` as written: `host`, `host:port`, `user@host`, `user@host:port`; an IPv6 address bare
+ * (`2001:db8::7`) or in brackets, with a port only in brackets (`[2001:db8::7]:2222`).
+ */
+function parseJumpHost(text) {
+    const at = text.lastIndexOf('@');
+    const user = at >= 0 ? text.slice(0, at) : undefined;
+    if (user !== undefined && !USER_PATTERN.test(user))
+        return { problem: `${JSON.stringify(text)} names the user ${JSON.stringify(user)}, which is not a user name (${USER_PATTERN.source})` };
+    const address = at >= 0 ? text.slice(at + 1) : text;
+    let hostText = address;
+    let portText;
+    const bracketed = /^(\[[^\]]*\])(?::(.*))?$/.exec(address);
+    if (bracketed !== null) {
+        hostText = bracketed[1] ?? '';
+        portText = bracketed[2];
+    }
+    else if ((address.match(/:/g) ?? []).length === 1) {
+        [hostText, portText] = address.split(':');
+    }
+    const parsed = parseSshHost(hostText);
+    if ('problem' in parsed)
+        return { problem: `${JSON.stringify(text)}: the host ${parsed.problem === 'is empty' ? 'is empty' : parsed.problem.replace(', without a port: the port is its own input', ', a port after it in brackets: [2001:db8::7]:2222')}` };
+    let port = 22;
+    if (portText !== undefined) {
+        port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
+        if (port < 1 || port > 65535)
+            return { problem: `${JSON.stringify(text)}: the port ${JSON.stringify(portText)} is not a TCP port (1-65535)` };
+    }
+    return { ...(user !== undefined ? { user } : {}), host: parsed.host, port };
+}
+/**
+ * `jump-host`, `jump-user`, `jump-ssh-key` and `jump-known-hosts`: undefined without `jump-host`
+ * (and then the others must be empty). `host` gives the defaults: its user and its key.
+ */
+function readJumpHost(reader, host) {
+    const written = reader.optional('jump-host');
+    if (written === undefined) {
+        for (const name of JUMP_INPUTS) {
+            const given = name === 'jump-ssh-key' ? reader.secret(name) : reader.optional(name);
+            if (given !== undefined)
+                throw new configuration_error/* ConfigurationError */.j(`Input ${name} is only for a host reached through a bastion: give jump-host too, or leave ${name} empty.`, { input: name });
+        }
+        return undefined;
+    }
+    const parsed = parseJumpHost(written);
+    if ('problem' in parsed)
+        throw new configuration_error/* ConfigurationError */.j(`Input jump-host ${parsed.problem}.`, { input: 'jump-host' });
+    const userInput = reader.optional('jump-user');
+    if (userInput !== undefined && parsed.user !== undefined && userInput !== parsed.user) {
+        throw new configuration_error/* ConfigurationError */.j(`Input jump-user (${JSON.stringify(userInput)}) and the user in jump-host (${JSON.stringify(parsed.user)}) differ: give the bastion's user once.`, { input: 'jump-user' });
+    }
+    const user = userInput ?? parsed.user ?? host.user;
+    if (!USER_PATTERN.test(user))
+        throw new configuration_error/* ConfigurationError */.j(`Input jump-user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'jump-user' });
+    const ownKey = reader.secret('jump-ssh-key');
+    const knownHosts = reader.lines('jump-known-hosts');
+    if (knownHosts.length === 0) {
+        throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: jump-known-hosts (${JUMP_KNOWN_HOSTS_HINT})`, { input: 'jump-known-hosts' });
+    }
+    const key = ownKey !== undefined ? { sshKey: ownKey } : { sshKey: host.sshKey, ...(host.sshKeyPassphrase !== undefined ? { sshKeyPassphrase: host.sshKeyPassphrase } : {}) };
+    return { host: parsed.host, port: parsed.port, user, ...key, knownHosts };
+}
 /** `host`, `ssh-key`, `ssh-key-passphrase`, `known-hosts`, `port` and `user`, in that order. */
 function readHostConnection(reader, hints = {}) {
     const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
@@ -72707,7 +74909,8 @@ function readHostConnection(reader, hints = {}) {
     if (!USER_PATTERN.test(user)) {
         throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
     }
-    return { host, port, user, sshKey, knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
+    const jump = readJumpHost(reader, { user, sshKey, sshKeyPassphrase });
+    return { host, port, user, sshKey, knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}), ...(jump !== undefined ? { jump } : {}) };
 }
 /** `app-dir` and `project`, checked with packages/host's rules. */
 function readHostTarget(reader) {
@@ -72723,9 +74926,31 @@ function readHostTarget(reader) {
     }
     return { appDir, project };
 }
-/** The options connectSsh (@titan/ssh/connection) takes for these settings: host key pinned, default timeouts and retries. */
+/**
+ * The bastion of these settings (its pins checked here: SshConfigError naming it), or undefined. Its
+ * connection opens on first use and closes with the last connection through it.
+ */
+function jumpHostOf(jump, logger) {
+    if (jump === undefined)
+        return undefined;
+    return new JumpHost({
+        host: jump.host,
+        port: jump.port,
+        username: jump.user,
+        privateKey: jump.sshKey,
+        ...(jump.sshKeyPassphrase !== undefined ? { passphrase: jump.sshKeyPassphrase } : {}),
+        hostKeys: jump.knownHosts,
+        logger,
+    });
+}
+/**
+ * The options connectSsh (@titan/ssh/connection) takes for these settings: host key pinned, default
+ * timeouts and retries; through the bastion when `jump-host` names one.
+ */
 function hostConnectOptions(settings, logger) {
+    const via = jumpHostOf(settings.jump, logger);
     return {
+        ...(via !== undefined ? { via } : {}),
         host: settings.host,
         port: settings.port,
         username: settings.user,
@@ -72768,10 +74993,6 @@ function throwIfCancelled(signal, phase) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ../packages/release/lib/bundle-path.js
 /**
  * The paths a bundle may hold, relative to the bundle folder. The charset is what a host can check
@@ -72803,7 +75024,7 @@ function isBundlePath(path) {
 
 ;// CONCATENATED MODULE: ../packages/release/lib/error-code.js
 /** The errno code of a failed file operation (ENOENT, EACCES, ...), or the error's message. */
-function errorCode(error) {
+function error_code_errorCode(error) {
     if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
         return error.code;
     return error instanceof Error ? error.message : String(error);
@@ -72815,18 +75036,14 @@ function errorCode(error) {
 /** lstat that tells a missing entry (ENOENT) from one that cannot be read (its errno code). */
 async function lstatEntry(path) {
     try {
-        return { info: await (0,promises_namespaceObject.lstat)(path) };
+        return { info: await (0,external_node_fs_promises_namespaceObject.lstat)(path) };
     }
     catch (error) {
-        const code = errorCode(error);
+        const code = error_code_errorCode(error);
         return { info: undefined, missing: code === 'ENOENT', code, error };
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ../packages/release/lib/file-hash.js
 
 
@@ -73708,7 +75925,7 @@ async function readTopFile(dir, name) {
     }
     if (!entry.info.isFile())
         throw new BundleVerificationError('not-regular', `${name} is not a regular file`, name);
-    return (0,promises_namespaceObject.readFile)(path);
+    return (0,external_node_fs_promises_namespaceObject.readFile)(path);
 }
 /** Every regular file of the bundle, relative; anything else (link, device, empty folder) is an error. */
 async function listBundle(dir) {
@@ -73716,10 +75933,10 @@ async function listBundle(dir) {
     const walk = async (relative) => {
         let names;
         try {
-            names = await (0,promises_namespaceObject.readdir)(relative === '' ? dir : (0,external_node_path_.join)(dir, relative));
+            names = await (0,external_node_fs_promises_namespaceObject.readdir)(relative === '' ? dir : (0,external_node_path_.join)(dir, relative));
         }
         catch (error) {
-            throw new BundleVerificationError('bundle', `${relative === '' ? dir : relative} cannot be read (${errorCode(error)})`, relative || undefined);
+            throw new BundleVerificationError('bundle', `${relative === '' ? dir : relative} cannot be read (${error_code_errorCode(error)})`, relative || undefined);
         }
         if (names.length === 0 && relative !== '') {
             throw new BundleVerificationError('unlisted', `${relative}/ is an empty folder the manifest does not account for`, relative);
@@ -73729,7 +75946,7 @@ async function listBundle(dir) {
             if (bundlePathProblem(path) !== undefined) {
                 throw new BundleVerificationError('unlisted', `${JSON.stringify(path)} is in the bundle but not listed in the manifest (and is not a valid bundle path)`, path);
             }
-            const info = await (0,promises_namespaceObject.lstat)((0,external_node_path_.join)(dir, path));
+            const info = await (0,external_node_fs_promises_namespaceObject.lstat)((0,external_node_path_.join)(dir, path));
             if (info.isDirectory())
                 await walk(path);
             else if (info.isFile())
@@ -73938,13 +76155,13 @@ function localPathsOf(service, section) {
 async function readLocalBundle(dir, publicKeys) {
     const verified = publicKeys.length > 0;
     const manifest = verified ? (await verifyBundle(dir, publicKeys)).manifest : await readManifest(dir);
-    const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, name), 'utf8') })));
+    const files = await Promise.all(definitionFiles(manifest).map(async (name) => ({ name, text: await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, name), 'utf8') })));
     return { dir, manifest, compose: readComposeView(files), verified };
 }
 async function readManifest(dir) {
     let bytes;
     try {
-        bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, MANIFEST_FILE));
+        bytes = await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, MANIFEST_FILE));
     }
     catch (error) {
         const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unreadable';
@@ -73956,239 +76173,6 @@ async function readManifest(dir) {
     catch (error) {
         throw new BundleVerificationError('manifest', `${MANIFEST_FILE} of the bundle ${dir}: ${error instanceof Error ? error.message : String(error)}`, MANIFEST_FILE);
     }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/errors.js
-/**
- * The errors of the SSH transport. Each names what failed and what a user can do about it; none
- * ever carries key material, a passphrase or an argument marked secret.
- */
-/** Base class of every error this package throws. */
-class SshError extends Error {
-    name = 'SshError';
-}
-/** The caller's configuration cannot work (no pinned host key, a malformed pin, a bad key file). */
-class SshConfigError extends SshError {
-    name = 'SshConfigError';
-}
-/** An error about one host: the host and port it names. */
-class HostSshError extends SshError {
-    host;
-    port;
-    constructor(message, host, port, options) {
-        super(message, options);
-        this.host = host;
-        this.port = port;
-    }
-}
-/**
- * The server presented a host key that is not pinned for it (or one that is pinned as revoked).
- * Thrown during key exchange, before any authentication is attempted.
- */
-class HostKeyMismatchError extends HostSshError {
-    name = 'HostKeyMismatchError';
-    /** Key type the server presented, e.g. `ssh-ed25519`. */
-    keyType;
-    /** SHA256 fingerprint of the key the server presented, as `ssh-keygen -lf` prints it. */
-    fingerprint;
-    reason;
-    /** Fingerprints (or descriptions) of the keys pinned for this host. */
-    pinned;
-    constructor(init) {
-        const where = `${init.host} port ${init.port}`;
-        const seen = `${init.keyType} key ${init.fingerprint}`;
-        const pinned = init.pinned.length > 0 ? init.pinned.join(', ') : 'none for this host and port';
-        const message = init.reason === 'revoked'
-            ? `Host key refused for ${where}: the server presented ${seen}, which is marked @revoked in the ` +
-                `pinned known_hosts entries. Nothing was sent; no authentication was attempted. Re-key the host ` +
-                `and pin its new key.`
-            : `Host key refused for ${where}: the server presented ${seen}, which is not pinned for this host ` +
-                `(pinned: ${pinned}). Nothing was sent; no authentication was attempted. If the host was ` +
-                `legitimately re-keyed, pin the new key (a known_hosts line, or the fingerprint printed by ` +
-                `\`ssh-keygen -lf\` on the host's public key file); otherwise treat this as a possible ` +
-                `man-in-the-middle.`;
-        super(message, init.host, init.port);
-        this.keyType = init.keyType;
-        this.fingerprint = init.fingerprint;
-        this.reason = init.reason;
-        this.pinned = init.pinned;
-    }
-}
-/** The server refused every authentication method offered (the key is not authorised). */
-class AuthenticationError extends HostSshError {
-    name = 'AuthenticationError';
-    username;
-    constructor(host, port, username, detail) {
-        super(`Authentication as ${username} on ${host} port ${port} failed (${detail}). Check that the public ` +
-            `half of the private key is in ~${username}/.ssh/authorized_keys on the host and that the ` +
-            `user is not locked.`, host, port);
-        this.username = username;
-    }
-}
-/** The connection could not be set up (after retries for transient failures). */
-class ConnectError extends HostSshError {
-    name = 'ConnectError';
-    attempts;
-    constructor(host, port, attempts, detail, options) {
-        super(`Could not connect to ${host} port ${port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detail}`, host, port, options);
-        this.attempts = attempts;
-    }
-}
-/** The connection dropped (or was closed) while an operation was in progress. */
-class ConnectionLostError extends HostSshError {
-    name = 'ConnectionLostError';
-    constructor(host, port, during, detail) {
-        super(`Connection to ${host} port ${port} was lost during ${during}${detail ? ` (${detail})` : ''}. ` +
-            `The remote side may or may not have finished the work; check the host before retrying.`, host, port);
-    }
-}
-function stderrSection(stderrTail) {
-    const trimmed = stderrTail.replace(/\s+$/, '');
-    return trimmed.length > 0 ? `\n--- stderr (last lines) ---\n${trimmed}` : ' (no stderr output)';
-}
-/** A remote command that did not succeed: the command as shown and the last lines of its stderr. */
-class RemoteCommandError extends SshError {
-    /** The command as shown to users: quoted, with secret arguments redacted. */
-    command;
-    stderrTail;
-    constructor(message, command, stderrTail) {
-        super(`${message}: ${command}${stderrSection(stderrTail)}`);
-        this.command = command;
-        this.stderrTail = stderrTail;
-    }
-}
-/** A remote command exited non-zero, was killed by a signal, or ended without an exit status. */
-class CommandFailedError extends RemoteCommandError {
-    name = 'CommandFailedError';
-    exitCode;
-    signal;
-    constructor(init) {
-        const how = init.signal !== null
-            ? `was killed by signal ${init.signal}`
-            : init.exitCode !== null
-                ? `exited with status ${init.exitCode}`
-                : 'ended without reporting an exit status';
-        super(`Remote command ${how}`, init.command, init.stderrTail);
-        this.exitCode = init.exitCode;
-        this.signal = init.signal;
-    }
-}
-/**
- * A remote command ran past its timeout (until its channel closed: a background child holding its
- * output counts); its remote process group was killed.
- */
-class CommandTimeoutError extends RemoteCommandError {
-    name = 'CommandTimeoutError';
-    timeoutMs;
-    constructor(init) {
-        const fate = init.killed
-            ? 'its remote process group was killed'
-            : 'its remote process group could not be confirmed killed';
-        const held = init.exited === undefined
-            ? ''
-            : ` (the command itself had ${typeof init.exited === 'number' ? `exited with status ${init.exited}` : `been killed by signal ${init.exited}`}, but a process it started kept its output open)`;
-        super(`Remote command timed out after ${init.timeoutMs} ms${held} and ${fate}`, init.command, init.stderrTail);
-        this.timeoutMs = init.timeoutMs;
-    }
-}
-/** A remote command was aborted through its AbortSignal; its remote process group was killed. */
-class CommandAbortedError extends RemoteCommandError {
-    name = 'CommandAbortedError';
-    constructor(init) {
-        const why = init.reason instanceof Error ? init.reason.message : typeof init.reason === 'string' ? init.reason : 'aborted';
-        super(`Remote command aborted (${why}); its remote process group was killed`, init.command, init.stderrTail);
-    }
-}
-/** A tunnel (direct-tcpip channel) to an address seen from the remote host could not be opened. */
-class TunnelError extends SshError {
-    name = 'TunnelError';
-    target;
-    constructor(target, via, detail) {
-        super(`Could not open a tunnel to ${target} from ${via}: ${detail}. Check that something listens on ` +
-            `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`);
-        this.target = target;
-    }
-}
-/** A local tree cannot be uploaded as it is (an unsupported file type, a refused symlink, ...). */
-class UploadError extends SshError {
-    name = 'UploadError';
-}
-/** Renders an unknown thrown value for a message without assuming it is an Error. */
-function describeError(error) {
-    if (error instanceof Error)
-        return error.message;
-    return String(error);
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/shell-quote.js
-/**
- * Quoting for a POSIX remote shell. sshd hands the command line to the user's login shell as ONE
- * string (`$SHELL -c LINE`), so every argument must be quoted so that no value can be read as shell
- * syntax. An argument made only of characters that no POSIX shell treats specially is left as it is
- * (so logs stay readable); any other argument is wrapped in single quotes, each embedded single quote
- * written as `'\''`. Inside single quotes a POSIX shell interprets nothing at all.
- */
-
-/** Characters that are never special to a POSIX shell anywhere in a word (`=` and `~` are excluded on purpose). */
-const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
-/**
- * An argument whose value must not be shown: it is sent to the host as it is, but logs and error
- * messages show `***` (or `<label>`) in its place, and its value is masked in logged output.
- * Note that an argument is still visible in the host's process list while the command runs: pass
- * real secrets on stdin instead where you can.
- */
-class SecretArg {
-    #value;
-    label;
-    constructor(value, label) {
-        this.#value = value;
-        this.label = label;
-    }
-    /** The real value (sent to the host only). */
-    reveal() {
-        return this.#value;
-    }
-    /** What logs and errors show instead of the value. */
-    toString() {
-        return this.label !== undefined ? `<${this.label}>` : '***';
-    }
-    toJSON() {
-        return this.toString();
-    }
-}
-/** Marks an argument as secret: redacted from logs and error messages. */
-function secret(value, label) {
-    return new SecretArg(value, label);
-}
-/** Quotes one value for a POSIX shell. */
-function quoteArg(value) {
-    if (value.includes('\0')) {
-        throw new SshConfigError('A remote command argument contains a NUL byte, which no command line can carry.');
-    }
-    if (PLAIN_WORD.test(value))
-        return value;
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-/** The command line sent to the host: every argument quoted, secrets included as their real value. */
-function commandLine(argv) {
-    return argv.map((arg) => quoteArg(typeof arg === 'string' ? arg : arg.reveal())).join(' ');
-}
-/** The command line shown to users: every argument quoted, secrets replaced by `***` or `<label>`. */
-function displayCommand(argv) {
-    return argv.map((arg) => (typeof arg === 'string' ? quoteArg(arg) : arg.toString())).join(' ');
-}
-/** The real values of the secret arguments (to mask them in logged output). */
-function secretValues(argv) {
-    return argv.flatMap((arg) => (typeof arg === 'string' ? [] : [arg.reveal()])).filter((v) => v.length > 0);
-}
-/** Replaces every occurrence of each secret value in `text` with `***`. */
-function redact(text, secrets) {
-    let out = text;
-    for (const value of secrets) {
-        if (value.length > 0)
-            out = out.replaceAll(value, '***');
-    }
-    return out;
 }
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-record.js
@@ -76532,8 +78516,6 @@ function guardPlanFor(run, plan) {
     };
 }
 
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
 class DeployLockBusyError extends Error {
     name = 'DeployLockBusyError';
@@ -77281,7 +79263,7 @@ async function admitRelease(connection, request) {
     const id = manifest.releaseId;
     const onHost = state.releases.find((r) => r.id === id);
     if (onHost !== undefined) {
-        const local = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle.dir, MANIFEST_FILE));
+        const local = await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle.dir, MANIFEST_FILE));
         const hostCopy = (await readReleaseFiles(connection, layout, id, [MANIFEST_FILE])).get(MANIFEST_FILE);
         if (hostCopy === undefined || !hostCopy.equals(local)) {
             throw new ReleaseRefusedError('manifest-differs', `Release ${id} is already on ${connection.host}, but the local bundle's ${MANIFEST_FILE} is not byte-identical to the host's verified copy ` +
@@ -77948,1702 +79930,6 @@ async function deployRelease(connection, request) {
         await run.lock?.release();
     }
     return run.outcome();
-}
-
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-// EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(7362);
-;// CONCATENATED MODULE: ../packages/ssh/lib/host-key-pins.js
-/**
- * Host key pins as written: known_hosts lines (plain or hashed host names, `[host]:port` forms,
- * comma-separated patterns with `*`/`?` wildcards and `!` negation, `@revoked` markers), bare public
- * keys (`ssh-ed25519 AAAA... comment`, as in a host's `.pub` file) or SHA256 fingerprints
- * (`SHA256:...`, unpadded base64 as `ssh-keygen -lf` prints it), parsed (parseHostKeyPins) and
- * matched against the name a host is known by (knownHostsName). HostKeyPolicy (host-keys.ts) decides.
- */
-
-
-const KEY_TYPE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)$/;
-/** `SHA256:` + unpadded base64 of the SHA-256 of the raw key blob, as OpenSSH prints it. */
-function fingerprintOf(keyBlob) {
-    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
-}
-/** The key type named inside a raw SSH public key blob (its first string), e.g. `ssh-ed25519`. */
-function keyTypeOf(keyBlob) {
-    if (keyBlob.length < 4)
-        return 'unknown';
-    const length = keyBlob.readUInt32BE(0);
-    if (length === 0 || length > 64 || 4 + length > keyBlob.length)
-        return 'unknown';
-    return keyBlob.subarray(4, 4 + length).toString('latin1');
-}
-/** The name known_hosts files use for a host: `host` on port 22, `[host]:port` otherwise. */
-function knownHostsName(host, port) {
-    return port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`;
-}
-function decodeBase64Strict(text) {
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text))
-        return undefined;
-    const bytes = Buffer.from(text, 'base64');
-    if (bytes.toString('base64').replace(/=+$/, '') !== text.replace(/=+$/, ''))
-        return undefined;
-    return bytes;
-}
-function parseHosts(field, origin) {
-    if (field.startsWith('|')) {
-        const parts = field.split('|');
-        const salt = parts[2] !== undefined ? decodeBase64Strict(parts[2]) : undefined;
-        const hash = parts[3] !== undefined ? decodeBase64Strict(parts[3]) : undefined;
-        if (parts.length !== 4 || parts[0] !== '' || parts[1] !== '1' || !salt || !hash || hash.length !== 20) {
-            throw new SshConfigError(`Host key pin ${origin}: malformed hashed host name (expected |1|salt|hash).`);
-        }
-        return { kind: 'hashed', salt, hash };
-    }
-    const patterns = field.split(',').filter((p) => p.length > 0);
-    if (patterns.length === 0)
-        throw new SshConfigError(`Host key pin ${origin}: empty host name field.`);
-    return { kind: 'patterns', patterns };
-}
-function wildcardMatch(pattern, name) {
-    const regex = new RegExp(`^${pattern
-        .toLowerCase()
-        .split('')
-        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-        .join('')}$`, 's');
-    return regex.test(name);
-}
-function hostMatches(matcher, name) {
-    switch (matcher.kind) {
-        case 'any':
-            return true;
-        case 'hashed': {
-            const digest = (0,external_node_crypto_.createHmac)('sha1', matcher.salt).update(name).digest();
-            return (0,external_node_crypto_.timingSafeEqual)(digest, matcher.hash);
-        }
-        case 'patterns': {
-            let positive = false;
-            for (const pattern of matcher.patterns) {
-                if (pattern.startsWith('!')) {
-                    if (wildcardMatch(pattern.slice(1), name))
-                        return false;
-                }
-                else if (wildcardMatch(pattern, name)) {
-                    positive = true;
-                }
-            }
-            return positive;
-        }
-    }
-}
-/** The hosts a known_hosts line names, for a message (a hashed name cannot be shown). */
-function describeHosts(matcher) {
-    switch (matcher.kind) {
-        case 'any':
-            return 'any host';
-        case 'hashed':
-            return 'a hashed host name';
-        case 'patterns':
-            return matcher.patterns.join(',');
-    }
-}
-function parseKey(keyType, base64, origin) {
-    if (!KEY_TYPE.test(keyType)) {
-        throw new SshConfigError(`Host key pin ${origin}: unsupported key type "${keyType}".`);
-    }
-    const blob = base64 !== undefined ? decodeBase64Strict(base64) : undefined;
-    if (!blob)
-        throw new SshConfigError(`Host key pin ${origin}: the key is missing or not valid base64.`);
-    const embedded = keyTypeOf(blob);
-    if (embedded !== keyType) {
-        throw new SshConfigError(`Host key pin ${origin}: the key says it is "${embedded}" but the line names "${keyType}".`);
-    }
-    return blob;
-}
-/** Parses one pin line (already trimmed, not a comment). */
-function parseLine(line, origin) {
-    if (/^SHA256:/i.test(line)) {
-        const value = line.slice('SHA256:'.length).trim().replace(/=+$/, '');
-        const digest = decodeBase64Strict(value);
-        if (!digest || digest.length !== 32) {
-            throw new SshConfigError(`Host key pin ${origin}: "${line}" is not a SHA256 fingerprint (SHA256: and 43 base64 characters).`);
-        }
-        return { kind: 'fingerprint', fingerprint: `SHA256:${value}`, origin };
-    }
-    if (/^MD5:/i.test(line) || /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(line)) {
-        throw new SshConfigError(`Host key pin ${origin}: MD5 fingerprints are not accepted; pin the SHA256 fingerprint (ssh-keygen -lf).`);
-    }
-    const tokens = line.split(/\s+/);
-    let marker = 'none';
-    if (tokens[0]?.startsWith('@')) {
-        const word = tokens.shift();
-        if (word === '@revoked')
-            marker = 'revoked';
-        else if (word === '@cert-authority')
-            marker = 'cert-authority';
-        else
-            throw new SshConfigError(`Host key pin ${origin}: unknown marker "${word}" (known: @revoked, @cert-authority).`);
-    }
-    const [first, second, third] = tokens;
-    if (first === undefined || second === undefined) {
-        throw new SshConfigError(`Host key pin ${origin}: not a known_hosts line, a public key or a SHA256 fingerprint.`);
-    }
-    if (marker === 'none' && KEY_TYPE.test(first)) {
-        // A bare public key ("ssh-ed25519 AAAA... comment"): pinned for the host being connected to.
-        const keyBlob = parseKey(first, second, origin);
-        return { kind: 'key', marker, hosts: { kind: 'any' }, keyType: first, keyBlob, fingerprint: fingerprintOf(keyBlob), origin };
-    }
-    const hosts = parseHosts(first, origin);
-    const keyBlob = parseKey(second, third, origin);
-    return { kind: 'key', marker, hosts, keyType: second, keyBlob, fingerprint: fingerprintOf(keyBlob), origin };
-}
-/** Parses pins: each entry may hold several lines (a whole known_hosts file). Throws SshConfigError. */
-function parseHostKeyPins(entries) {
-    const pins = [];
-    entries.forEach((entry, entryIndex) => {
-        entry.split(/\r?\n/).forEach((raw, lineIndex) => {
-            const line = raw.trim();
-            if (line.length === 0 || line.startsWith('#'))
-                return;
-            pins.push(parseLine(line, `entry ${entryIndex + 1} line ${lineIndex + 1}`));
-        });
-    });
-    return pins;
-}
-/** The outcome of checking a presented host key. */
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/host-keys.js
-/**
- * Host key pinning: the pins for one host and port (pins as written: host-key-pins.ts), the key
- * algorithms offered for them, and the verdict on the key a server presents. Several pins may
- * name one host (key rotation): any of them is accepted. A key marked `@revoked` is refused even if pinned elsewhere.
- * There is no way to accept an unpinned key.
- */
-
-
-/** Server host key algorithms ssh2 1.17 negotiates, in its default order. */
-const HOST_KEY_ALGORITHMS = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-    'ssh-rsa',
-];
-/** The pins that apply to one host and port, and the check of a presented key against them. */
-class HostKeyPolicy {
-    host;
-    port;
-    #accepted;
-    #revoked;
-    /** Number of @cert-authority lines for this host that were ignored (host certificates are not used). */
-    ignoredCertAuthorities;
-    constructor(pins, host, port) {
-        const usable = pins.filter((p) => p.kind === 'fingerprint' || p.marker === 'none');
-        if (usable.length === 0) {
-            throw new SshConfigError(`No host key is pinned for ${host} port ${port}: give the host's known_hosts line(s) or SHA256 ` +
-                `fingerprint(s). Connecting to an unpinned host is not possible.`);
-        }
-        this.host = host;
-        this.port = port;
-        const name = knownHostsName(host, port);
-        const applies = (p) => p.kind === 'fingerprint' || hostMatches(p.hosts, name);
-        this.#accepted = usable.filter(applies);
-        if (this.#accepted.length === 0) {
-            const named = [...new Set(usable.map((p) => (p.kind === 'key' ? describeHosts(p.hosts) : '')).filter((d) => d !== ''))];
-            throw new SshConfigError(`No pin for this host: no known_hosts entry names ${name} (${host} port ${port}); the ${usable.length} pinned key(s) are for ` +
-                `${named.join(', ')}. Nothing was sent. Add the host's own line (\`ssh-keyscan -p ${port} ${host}\`, checked out of band), ` +
-                `written for ${name}, or its SHA256 fingerprint.`);
-        }
-        this.#revoked = pins.filter((p) => p.kind === 'key' && p.marker === 'revoked' && applies(p)).map((p) => (p.kind === 'key' ? p.keyBlob : Buffer.alloc(0)));
-        this.ignoredCertAuthorities = pins.filter((p) => p.kind === 'key' && p.marker === 'cert-authority' && applies(p)).length;
-    }
-    /** Parses `entries` (see parseHostKeyPins) and keeps the pins for `host`:`port`. */
-    static fromEntries(entries, host, port) {
-        return new HostKeyPolicy(parseHostKeyPins(entries), host, port);
-    }
-    /** Descriptions of the pins that apply to this host (`ssh-ed25519 SHA256:...`). */
-    pinned() {
-        return this.#accepted.map((p) => (p.kind === 'key' ? `${p.keyType} ${p.fingerprint}` : p.fingerprint));
-    }
-    /**
-     * Host key algorithms to offer, pinned key types first so that the server presents a pinned key
-     * when it has several (OpenSSH's client does the same with its known_hosts).
-     */
-    hostKeyAlgorithms() {
-        const preferred = [];
-        for (const pin of this.#accepted) {
-            if (pin.kind !== 'key')
-                continue;
-            const algorithms = pin.keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [pin.keyType];
-            for (const a of algorithms)
-                if (!preferred.includes(a))
-                    preferred.push(a);
-        }
-        return [
-            ...preferred.filter((a) => HOST_KEY_ALGORITHMS.includes(a)),
-            ...HOST_KEY_ALGORITHMS.filter((a) => !preferred.includes(a)),
-        ];
-    }
-    /** Checks the raw key blob the server presented. */
-    check(keyBlob) {
-        const keyType = keyTypeOf(keyBlob);
-        const fingerprint = fingerprintOf(keyBlob);
-        const refuse = (reason) => ({
-            accepted: false,
-            error: new HostKeyMismatchError({ host: this.host, port: this.port, keyType, fingerprint, reason, pinned: this.pinned() }),
-        });
-        if (this.#revoked.some((blob) => blob.equals(keyBlob)))
-            return refuse('revoked');
-        for (const pin of this.#accepted) {
-            const ok = pin.kind === 'key' ? pin.keyBlob.equals(keyBlob) : pin.fingerprint === fingerprint;
-            if (ok)
-                return { accepted: true, keyType, fingerprint, pin: pin.origin };
-        }
-        return refuse('not-pinned');
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/channel-slots.js
-/** A counting semaphore for the session channels of one connection (connection.ts). */
-class ChannelSlots {
-    #free;
-    #waiting = [];
-    constructor(size) {
-        this.#free = size;
-    }
-    async acquire() {
-        if (this.#free > 0)
-            this.#free -= 1;
-        else
-            await new Promise((resolve) => this.#waiting.push(resolve));
-        let released = false;
-        return () => {
-            if (released)
-                return;
-            released = true;
-            const next = this.#waiting.shift();
-            if (next)
-                next();
-            else
-                this.#free += 1;
-        };
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/command-line.js
-/**
- * The command line a remote command runs as: the process group id announced first on stderr
- * (`echo titan-ssh-pgid:$$ >&2`), a fixed PATH, then `exec` of the quoted argv or of the script's
- * interpreter; and the helper line that kills such a process group (remote-command.ts).
- */
-
-
-/** PATH every remote command runs with (set in the command line: sshd refuses most env requests). */
-const REMOTE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** What the shell writes first on stderr, followed by its process group id. */
-const PGID_MARKER = 'titan-ssh-pgid:';
-/** A script is passed inline as one argument; Linux caps one argument at 128 KiB. */
-const MAX_SCRIPT_BYTES = 100 * 1024;
-function isScript(command) {
-    return !Array.isArray(command);
-}
-/** Builds the line sent to sshd: announce the process group, fix PATH, exec the quoted command. */
-function renderCommand(command) {
-    let argv;
-    let display;
-    if (isScript(command)) {
-        const bytes = Buffer.byteLength(command.script);
-        if (bytes > MAX_SCRIPT_BYTES) {
-            throw new SshConfigError(`Script ${command.name ?? ''} is ${bytes} bytes; scripts are passed as one argument and must stay under ${MAX_SCRIPT_BYTES} bytes. Upload it as a file and run that instead.`);
-        }
-        const shell = command.shell ?? 'sh';
-        const name = command.name ?? 'script';
-        const args = command.args ?? [];
-        argv = [shell, '-c', command.script, name, ...args];
-        display = [`${shell} -c <${name}>`, ...(args.length > 0 ? [displayCommand(args)] : [])].join(' ');
-    }
-    else {
-        const args = command;
-        if (args.length === 0)
-            throw new SshConfigError('A remote command needs at least a program name.');
-        argv = args;
-        display = displayCommand(args);
-    }
-    const line = `echo ${PGID_MARKER}$$ >&2; PATH=${quoteArg(REMOTE_PATH)}; export PATH; exec ${commandLine(argv)}`;
-    return { line, display, secrets: secretValues(argv) };
-}
-/**
- * The helper that kills a process group: SIGTERM, wait until no live process is left in the group
- * (polling every 50 ms) for at most the grace period (coreutils `timeout`), SIGKILL, wait up to 3 s
- * more. Zombies count as gone: an orphan is reaped whenever PID 1 gets to it. Exit status 0 means
- * the group is gone.
- */
-function killGroupLine(pgid, graceMs) {
-    const grace = (Math.max(50, graceMs) / 1000).toFixed(3);
-    const waitGone = `while ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do sleep 0.05; done`;
-    return [
-        '# shellcheck disable=SC2016 # the waiting loop is single-quoted on purpose: its own sh expands $g',
-        `g=${pgid}; export g`,
-        'kill -TERM -- -"$g" 2>/dev/null || exit 0',
-        `timeout ${grace} sh -c ${quoteArg(waitGone)} && exit 0`,
-        'kill -KILL -- -"$g" 2>/dev/null || exit 0',
-        `timeout 3 sh -c ${quoteArg(waitGone)}`,
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/helper-command.js
-/**
- * A short helper command the runner itself needs on the host (the kill of a process group,
- * group-kill.ts): its own exec channel, not counted against the session slots, fixed PATH, output
- * drained and ignored; it resolves with its exit code (null without one).
- */
-
-
-function runHelperCommand(exec, line) {
-    return new Promise((resolve, reject) => {
-        exec(`PATH=${REMOTE_PATH}; export PATH; ${line}`, 'a helper command', (error, channel) => {
-            if (error || !channel) {
-                reject(error ?? new SshError('no channel'));
-                return;
-            }
-            let code = null;
-            const record = (exitCode) => {
-                if (typeof exitCode === 'number')
-                    code = exitCode;
-            };
-            channel.on('exit', record);
-            channel.on('error', () => undefined);
-            channel.stderr.resume();
-            channel.resume();
-            channel.once('close', (exitCode) => {
-                record(exitCode);
-                resolve(code);
-            });
-            channel.end();
-        });
-    });
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/local-forward.js
-/**
- * A local TCP listener on 127.0.0.1 (a port the system picks) whose every accepted connection is
- * carried through the SSH connection to an address as seen from the remote host (ssh2 forwardOut,
- * a `direct-tcpip` channel). This is how HTTP health checks and the NATS client reach services that
- * listen on the host's loopback only, with no curl on the host and no port opened.
- */
-
-
-/** Starts a forward; `openTunnel` opens one tunnel channel per accepted connection. */
-async function startLocalForward(options) {
-    const { openTunnel, target, logger } = options;
-    const live = new Set();
-    let closing = false;
-    const server = (0,external_node_net_.createServer)((socket) => {
-        if (closing) {
-            socket.destroy();
-            return;
-        }
-        socket.setNoDelay(true);
-        live.add(socket);
-        socket.on('error', (error) => logger.debug(`forward to ${target}: local socket error: ${describeError(error)}`));
-        socket.once('close', () => live.delete(socket));
-        socket.pause();
-        openTunnel().then((tunnel) => {
-            if (closing || socket.destroyed) {
-                tunnel.destroy();
-                socket.destroy();
-                return;
-            }
-            live.add(tunnel);
-            tunnel.on('error', (error) => logger.debug(`forward to ${target}: tunnel error: ${describeError(error)}`));
-            tunnel.once('close', () => {
-                live.delete(tunnel);
-                socket.destroy();
-            });
-            socket.once('close', () => tunnel.destroy());
-            socket.pipe(tunnel);
-            tunnel.pipe(socket);
-            socket.resume();
-        }, (error) => {
-            logger.warning(`forward to ${target}: could not open a tunnel: ${describeError(error)}`);
-            socket.destroy();
-        });
-    });
-    await new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: '127.0.0.1', port: 0 }, () => {
-            server.off('error', reject);
-            resolve();
-        });
-    });
-    server.on('error', (error) => logger.warning(`forward to ${target}: listener error: ${describeError(error)}`));
-    const address = server.address();
-    const localPort = typeof address === 'object' && address !== null ? address.port : 0;
-    logger.debug(`forwarding 127.0.0.1:${localPort} to ${target} on the remote host`);
-    let closed;
-    const close = () => {
-        closed ??= new Promise((resolve) => {
-            closing = true;
-            options.onClose?.();
-            for (const stream of live)
-                stream.destroy();
-            live.clear();
-            server.close(() => resolve());
-        });
-        return closed;
-    };
-    return {
-        localHost: '127.0.0.1',
-        localPort,
-        target,
-        url: (path = '/') => `http://127.0.0.1:${localPort}${path.startsWith('/') ? path : `/${path}`}`,
-        close,
-        [Symbol.asyncDispose]: close,
-    };
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/command-admission.js
-
-/** Resolves with the slot's release once the command may open its channel; rejects as it would have failed. */
-async function admitCommand(session, display, during, signal) {
-    const lostBefore = session.lostError(during);
-    if (lostBefore)
-        throw lostBefore;
-    if (signal?.aborted) {
-        throw new CommandAbortedError({ command: display, stderrTail: '', reason: signal.reason });
-    }
-    const release = await session.acquireSessionSlot();
-    const lostWhileQueued = session.lostError(during);
-    if (lostWhileQueued || signal?.aborted) {
-        release();
-        throw lostWhileQueued ?? new CommandAbortedError({ command: display, stderrTail: '', reason: signal?.reason });
-    }
-    return release;
-}
-
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ../packages/ssh/lib/output-lines.js
-/**
- * The output of a remote command: a UTF-8 safe line splitter (lines cut at 64 KiB), the bounded
- * tail of stderr that error messages quote, and the stdout a run keeps (bounded, flagged when cut).
- */
-
-const STDERR_TAIL_LINES = 20;
-const STDERR_TAIL_BYTES = 4096;
-const MAX_LINE = 64 * 1024;
-/** Splits a byte stream into lines (UTF-8 safe), calling `emit` for each complete line. */
-class LineSplitter {
-    #decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-    #partial = '';
-    #emit;
-    constructor(emit) {
-        this.#emit = emit;
-    }
-    push(chunk) {
-        const text = this.#partial + this.#decoder.write(chunk);
-        const lines = text.split('\n');
-        this.#partial = lines.pop() ?? '';
-        for (const line of lines)
-            this.#emit(line.endsWith('\r') ? line.slice(0, -1) : line);
-        while (this.#partial.length > MAX_LINE) {
-            this.#emit(this.#partial.slice(0, MAX_LINE));
-            this.#partial = this.#partial.slice(MAX_LINE);
-        }
-    }
-    flush() {
-        const rest = this.#partial + this.#decoder.end();
-        this.#partial = '';
-        if (rest.length > 0)
-            this.#emit(rest);
-    }
-}
-/** Keeps the last lines of stderr (bounded) for error messages. */
-class StderrTail {
-    #lines = [];
-    #chars = 0;
-    push(line) {
-        this.#lines.push(line);
-        this.#chars += line.length + 1;
-        while (this.#lines.length > STDERR_TAIL_LINES || (this.#chars > STDERR_TAIL_BYTES && this.#lines.length > 1)) {
-            this.#chars -= (this.#lines.shift() ?? '').length + 1;
-        }
-    }
-    text() {
-        const joined = this.#lines.join('\n');
-        return joined.length > STDERR_TAIL_BYTES ? joined.slice(-STDERR_TAIL_BYTES) : joined;
-    }
-}
-/** The stdout a run keeps: at most `max` bytes; the rest is counted, dropped and flagged (onTruncated once). */
-class StdoutCapture {
-    /** Every byte of stdout seen, kept or not. */
-    bytes = 0;
-    truncated = false;
-    #chunks = [];
-    #keep;
-    #max;
-    #onTruncated;
-    constructor(keep, max, onTruncated) {
-        this.#keep = keep;
-        this.#max = max;
-        this.#onTruncated = onTruncated;
-    }
-    /** Counts a chunk that goes elsewhere (a stream's destination). */
-    count(chunk) {
-        this.bytes += chunk.length;
-    }
-    push(chunk) {
-        this.bytes += chunk.length;
-        if (!this.#keep)
-            return;
-        const room = this.#max - (this.bytes - chunk.length);
-        if (room >= chunk.length) {
-            this.#chunks.push(chunk);
-            return;
-        }
-        if (room > 0)
-            this.#chunks.push(chunk.subarray(0, room));
-        if (!this.truncated)
-            this.#onTruncated();
-        this.truncated = true;
-    }
-    kept() {
-        return Buffer.concat(this.#chunks);
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/command-output.js
-
-
-
-class CommandOutput {
-    stdout;
-    #tail = new StderrTail();
-    #stdoutLines;
-    #stderrLines;
-    /** Stdout is cut into lines only when someone reads them (the logger or a callback). */
-    #stdoutRead;
-    constructor(init) {
-        const { logger, display, secrets, options } = init;
-        const level = options.logOutput ?? 'debug';
-        this.#stdoutRead = level !== 'none' || options.onStdoutLine !== undefined;
-        const logLine = (line) => {
-            if (level === 'info')
-                logger.info(line);
-            else if (level === 'debug')
-                logger.debug(line);
-        };
-        this.stdout = new StdoutCapture(init.captureStdout, init.maxStdoutBytes, () => logger.warning(`stdout of ${display} exceeded ${init.maxStdoutBytes} bytes; the rest is not kept`));
-        this.#stdoutLines = new LineSplitter((raw) => {
-            const line = redact(raw, secrets);
-            logLine(line);
-            options.onStdoutLine?.(line);
-        });
-        this.#stderrLines = new LineSplitter((raw) => {
-            if (!init.processGroup.pgidKnown && raw.startsWith(PGID_MARKER)) {
-                const value = Number.parseInt(raw.slice(PGID_MARKER.length), 10);
-                if (Number.isSafeInteger(value) && value > 1) {
-                    init.processGroup.announce(value);
-                    return;
-                }
-            }
-            const line = redact(raw, secrets);
-            this.#tail.push(line);
-            logLine(line);
-            options.onStderrLine?.(line);
-        });
-    }
-    /** A chunk of stdout the runner keeps (run). */
-    stdoutChunk(chunk) {
-        this.stdout.push(chunk);
-        if (this.#stdoutRead)
-            this.#stdoutLines.push(chunk);
-    }
-    /** A chunk of stdout piped to a destination (stream): counted only. */
-    streamedChunk(chunk) {
-        this.stdout.count(chunk);
-    }
-    stderrChunk(chunk) {
-        this.#stderrLines.push(chunk);
-    }
-    /** The output ended: the last partial lines are emitted. */
-    flush() {
-        this.#stdoutLines.flush();
-        this.#stderrLines.flush();
-    }
-    /** The last lines of stderr (bounded), for error messages. */
-    stderrTail() {
-        return this.#tail.text();
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/command-stdin.js
-/** Starts feeding `stdin` into the command's channel; `onError` is told of a stream's error. */
-function feedStdin(channel, stdin, onError) {
-    if (stdin === undefined) {
-        channel.end();
-    }
-    else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
-        channel.end(stdin);
-    }
-    else {
-        stdin.once('error', (error) => {
-            stdin.unpipe(channel);
-            onError(error);
-        });
-        stdin.pipe(channel);
-    }
-}
-/** A command that exits without reading all its input leaves the source paused: let go of it. */
-function releaseStdin(channel, stdin) {
-    if (stdin !== undefined && typeof stdin !== 'string' && !Buffer.isBuffer(stdin) && channel)
-        stdin.unpipe(channel);
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/command-exit.js
-/**
- * How a remote command ended, judged once its channel closed and its output ended (the kills of
- * group-kill.ts are judged there): a signal, no exit status (the connection went, or the channel
- * was torn down), an exit status that does not count as success, or success.
- */
-
-/** The error the command failed with, or undefined when it succeeded. */
-function exitError(end) {
-    const { display: command, exitCode, stderrTail } = end;
-    if (end.exitSignal !== null)
-        return new CommandFailedError({ command, exitCode: null, signal: end.exitSignal, stderrTail });
-    if (exitCode === null)
-        return end.lost ?? new CommandFailedError({ command, exitCode: null, signal: null, stderrTail });
-    if (exitCode !== 0 && !(end.acceptExitCodes ?? []).includes(exitCode))
-        return new CommandFailedError({ command, exitCode, signal: null, stderrTail });
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/group-kill.js
-
-
-class GroupKill {
-    /** Why the command is killed (the first reason wins); undefined while it is not. */
-    reason;
-    /** Settles to true once the process group is gone (false: it could not be killed, the channel was closed). */
-    done;
-    #session;
-    #display;
-    #graceMs;
-    #hooks;
-    #channel;
-    #pgid;
-    #beforeChannel;
-    #awaitingPgid = false;
-    constructor(session, display, graceMs, hooks) {
-        this.#session = session;
-        this.#display = display;
-        this.#graceMs = graceMs;
-        this.#hooks = hooks;
-    }
-    /** The shell announced its process group. */
-    get pgidKnown() {
-        return this.#pgid !== undefined;
-    }
-    /** The process group the shell announced; a kill waiting for it starts now. */
-    announce(pgid) {
-        this.#pgid = pgid;
-        if (this.#awaitingPgid && this.done === undefined && this.#channel)
-            this.#killGroup(this.#channel, pgid);
-    }
-    /** The command's channel is open. */
-    attach(channel) {
-        this.#channel = channel;
-    }
-    /** Runs a kill asked for before the channel opened; false when there was none. */
-    killPending() {
-        if (this.#beforeChannel === undefined)
-            return false;
-        this.kill(this.#beforeChannel);
-        return true;
-    }
-    kill(reason) {
-        if (this.reason || this.#hooks.settled())
-            return;
-        const ch = this.#channel;
-        if (!ch) {
-            this.#beforeChannel ??= reason;
-            return;
-        }
-        this.reason = reason;
-        this.#hooks.onKill();
-        if (this.#pgid !== undefined) {
-            this.#killGroup(ch, this.#pgid);
-            return;
-        }
-        // The shell has not announced its process group yet (it is the first thing it does): wait for
-        // it a little, then fall back to closing the channel.
-        this.#awaitingPgid = true;
-        setTimeout(() => {
-            if (this.done === undefined) {
-                this.done = Promise.resolve(false);
-                ch.close();
-            }
-        }, 2000).unref();
-    }
-    #killGroup(ch, group) {
-        this.#session.logger.debug(`killing remote process group ${group} of ${this.#display}`);
-        this.done = this.#session.runHelper(killGroupLine(group, this.#graceMs)).then((code) => code === 0, () => false);
-        // Whatever the helper achieved, do not wait for the channel forever.
-        void this.done.then(() => {
-            setTimeout(() => {
-                if (!this.#hooks.channelClosed())
-                    ch.close();
-            }, 2000).unref();
-        });
-    }
-    /** What the killed command rejects with, once the kill is done (the group gone, or not). */
-    async error(end) {
-        const reason = this.reason;
-        const killed = this.done ? await this.done : false;
-        if (reason === undefined || reason.kind === 'timeout') {
-            return new CommandTimeoutError({ command: this.#display, timeoutMs: end.timeoutMs, stderrTail: end.stderrTail, killed, exited: end.exited });
-        }
-        if (reason.kind === 'abort')
-            return new CommandAbortedError({ command: this.#display, stderrTail: end.stderrTail, reason: reason.reason });
-        const cause = reason.error;
-        return cause instanceof Error ? cause : new SshError(`${this.#display}: ${describeError(cause)}`);
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/remote-command.js
-
-
-
-
-
-
-
-async function execute(session, command, options, sink) {
-    const rendered = renderCommand(command);
-    const { display, secrets } = rendered;
-    const logger = session.logger;
-    const timeoutMs = options.timeoutMs ?? session.commandTimeoutMs;
-    const graceMs = options.killGraceMs ?? session.killGraceMs;
-    const during = `the command ${display}`;
-    const started = performance.now();
-    const release = await admitCommand(session, display, during, options.signal);
-    logger.debug(`$ ${display}`);
-    return new Promise((resolve, reject) => {
-        let channel;
-        let settled = false;
-        let exitCode = null;
-        let exitSignal = null;
-        /** The exit status (or signal) when it came before any kill: the channel stayed open after it. */
-        let exitedEarly;
-        const output = new CommandOutput({
-            logger,
-            display,
-            secrets,
-            options,
-            captureStdout: sink.captureStdout,
-            maxStdoutBytes: sink.maxStdoutBytes,
-            processGroup: { get pgidKnown() { return killer.pgidKnown; }, announce: (pgid) => killer.announce(pgid) },
-        });
-        let destinationFinished = sink.mode !== 'stream';
-        let channelClosed = false;
-        let stderrEnded = false;
-        let timer;
-        const onAbort = () => kill({ kind: 'abort', reason: options.signal?.reason });
-        let markSettled = () => undefined;
-        const whenSettled = new Promise((resolve) => {
-            markSettled = resolve;
-        });
-        const untrack = session.track(async () => {
-            kill({ kind: 'abort', reason: 'the SSH connection was closed by the caller' });
-            await whenSettled;
-        });
-        const settle = (error) => {
-            if (settled)
-                return;
-            settled = true;
-            clearTimeout(timer);
-            options.signal?.removeEventListener('abort', onAbort);
-            unsubscribeLost();
-            untrack();
-            markSettled();
-            release();
-            releaseStdin(channel, options.stdin);
-            const durationMs = Math.round(performance.now() - started);
-            if (error) {
-                logger.debug(`! ${display}: ${error.name} after ${durationMs} ms`);
-                reject(error);
-                return;
-            }
-            resolve({
-                exitCode: exitCode ?? 0,
-                stdout: output.stdout.kept(),
-                stdoutTruncated: output.stdout.truncated,
-                bytes: output.stdout.bytes,
-                stderrTail: output.stderrTail(),
-                durationMs,
-            });
-        };
-        const killer = new GroupKill(session, display, graceMs, {
-            settled: () => settled,
-            channelClosed: () => channelClosed,
-            onKill: () => clearTimeout(timer),
-        });
-        const kill = killer.kill.bind(killer);
-        const finish = async () => {
-            if (settled || !channelClosed || !destinationFinished || !stderrEnded)
-                return;
-            output.flush();
-            const stderrTail = output.stderrTail();
-            if (killer.reason) {
-                settle(await killer.error({ timeoutMs, stderrTail, exited: exitedEarly }));
-                return;
-            }
-            settle(exitError({ display, exitCode, exitSignal, stderrTail, acceptExitCodes: options.acceptExitCodes, lost: session.lostError(during) }));
-        };
-        const recordExit = (code, signal) => {
-            if (exitCode !== null || exitSignal !== null)
-                return;
-            if (typeof code === 'number')
-                exitCode = code;
-            else if (typeof signal === 'string')
-                exitSignal = signal.replace(/^SIG/, '');
-        };
-        // Everything is wired synchronously inside ssh2's callback: data, the exit status and the
-        // close can arrive in the same TCP segment as the channel's confirmation.
-        const wire = (ch) => {
-            channel = ch;
-            killer.attach(ch);
-            ch.on('error', (error) => logger.debug(`channel error on ${display}: ${describeError(error)}`));
-            // The timeout keeps running after the exit status: a command is done only when its channel
-            // closes, and a background child still holding stdout or stderr keeps it open (it is killed
-            // with the rest of the process group when the timeout comes).
-            ch.on('exit', (code, signal) => {
-                recordExit(code, signal);
-                if (killer.reason === undefined)
-                    exitedEarly = exitCode ?? exitSignal ?? undefined;
-            });
-            // ssh2 repeats the exit status as the arguments of 'close', which it emits after the output ended.
-            ch.on('close', (code, signal) => {
-                recordExit(code, signal);
-                channelClosed = true;
-                const destination = sink.destination;
-                if (sink.mode === 'stream' && !destinationFinished && destination && !destination.writableEnded) {
-                    // ssh2 emits 'close' only after the output ended, so pipe() has ended the destination
-                    // already; this only covers a channel that was torn down.
-                    ch.unpipe(destination);
-                    destination.end();
-                }
-                void finish();
-            });
-            ch.stderr.on('data', (chunk) => output.stderrChunk(chunk));
-            const onStderrEnd = () => {
-                stderrEnded = true;
-                void finish();
-            };
-            ch.stderr.once('end', onStderrEnd);
-            ch.stderr.once('close', onStderrEnd);
-            if (sink.mode === 'stream' && sink.destination) {
-                const destination = sink.destination;
-                ch.on('data', (chunk) => output.streamedChunk(chunk));
-                destination.once('error', (error) => {
-                    ch.unpipe(destination);
-                    ch.resume();
-                    destinationFinished = true;
-                    kill({ kind: 'io', error });
-                    void finish();
-                });
-                destination.once('finish', () => {
-                    destinationFinished = true;
-                    void finish();
-                });
-                ch.pipe(destination);
-            }
-            else {
-                ch.on('data', (chunk) => output.stdoutChunk(chunk));
-            }
-            feedStdin(ch, options.stdin, (error) => kill({ kind: 'io', error }));
-            options.signal?.addEventListener('abort', onAbort, { once: true });
-            if (timeoutMs > 0 && Number.isFinite(timeoutMs))
-                timer = setTimeout(() => kill({ kind: 'timeout' }), timeoutMs);
-            if (!killer.killPending() && options.signal?.aborted)
-                onAbort();
-        };
-        const unsubscribeLost = session.onLost(() => {
-            channel?.destroy();
-            settle(session.lostError(during) ?? new ConnectionLostError(session.host, session.port, during));
-        });
-        session.exec(rendered.line, display, (error, ch) => {
-            if (error || !ch)
-                settle(error ?? new SshError(`No channel for ${display}`));
-            else if (settled)
-                ch.close();
-            else
-                wire(ch);
-        });
-    });
-}
-/** Runs a command, capturing stdout; rejects on a non-zero exit, a signal, a timeout or a lost connection. */
-async function runCommand(session, command, options = {}) {
-    const outcome = await execute(session, command, options, {
-        mode: 'capture',
-        captureStdout: options.captureStdout ?? true,
-        maxStdoutBytes: options.maxStdoutBytes ?? 16 * 1024 * 1024,
-    });
-    return {
-        exitCode: outcome.exitCode,
-        stdout: outcome.stdout.toString('utf8'),
-        stdoutTruncated: outcome.stdoutTruncated,
-        stderrTail: outcome.stderrTail,
-        durationMs: outcome.durationMs,
-    };
-}
-/**
- * Runs a command and pipes its stdout into `destination` with backpressure (the remote side is
- * paused while the destination is full); the destination is ended when the output ends. Resolves
- * once the destination has finished and the exit status was checked.
- */
-async function streamCommand(session, command, destination, options = {}) {
-    const outcome = await execute(session, command, { ...options, logOutput: options.logOutput ?? 'debug' }, {
-        mode: 'stream',
-        destination,
-        captureStdout: false,
-        maxStdoutBytes: 0,
-    });
-    return { exitCode: outcome.exitCode, bytes: outcome.bytes, stderrTail: outcome.stderrTail, durationMs: outcome.durationMs };
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/tar-writer.js
-/**
- * A streaming tar (POSIX ustar, with pax extended headers for long names, long link targets and
- * sizes past 8 GiB) of a local directory tree: regular files, directories (the root included as
- * `./`) and symbolic links, each with its permission bits (setuid/setgid/sticky included) and its
- * mtime. Owners are written as 0/0 with no names; extract with `tar -x -o -p` so the host's user owns
- * the files and the modes are kept as they are. Files are read in bounded chunks: memory stays flat
- * however large the tree.
- */
-
-
-
-
-const BLOCK = 512;
-const READ_CHUNK = 1024 * 1024;
-const BATCH = 1024 * 1024;
-const MAX_OCTAL_SIZE = 0o77777777777;
-function writeString(block, offset, length, value) {
-    block.write(value, offset, length, 'utf8');
-}
-function writeOctal(block, offset, length, value) {
-    // length-1 octal digits, zero padded, then NUL.
-    block.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'latin1');
-}
-function isPlainAscii(value, max) {
-    return value.length <= max && /^[\x20-\x7e]*$/.test(value);
-}
-function paxRecord(key, value) {
-    const body = ` ${key}=${value}\n`;
-    const bodyLength = Buffer.byteLength(body);
-    let length = bodyLength + String(bodyLength).length;
-    if (String(length).length + bodyLength !== length)
-        length = bodyLength + String(length).length;
-    return Buffer.from(`${length}${body}`, 'utf8');
-}
-function headerBlock(fields) {
-    const block = Buffer.alloc(BLOCK, 0);
-    writeString(block, 0, 100, fields.name);
-    writeOctal(block, 100, 8, fields.mode & 0o7777);
-    writeOctal(block, 108, 8, 0);
-    writeOctal(block, 116, 8, 0);
-    writeOctal(block, 124, 12, Math.min(fields.size, MAX_OCTAL_SIZE));
-    writeOctal(block, 136, 12, Math.max(0, Math.min(fields.mtime, MAX_OCTAL_SIZE)));
-    block.fill(0x20, 148, 156); // checksum field counts as spaces while summing
-    block.write(fields.type, 156, 1, 'latin1');
-    if (fields.linkname !== undefined)
-        writeString(block, 157, 100, fields.linkname);
-    block.write('ustar\0', 257, 6, 'latin1');
-    block.write('00', 263, 2, 'latin1');
-    let sum = 0;
-    for (const byte of block)
-        sum += byte;
-    block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
-    return block;
-}
-function padding(size) {
-    const rest = size % BLOCK;
-    return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rest, 0);
-}
-/** The header block(s) of one entry: a pax header first when a field does not fit ustar. */
-function entryHeaders(fields) {
-    const records = [];
-    let name = fields.name;
-    let linkname = fields.linkname;
-    if (!isPlainAscii(name, 100)) {
-        records.push(paxRecord('path', name));
-        name = name.replace(/[^\x20-\x7e]/g, '_').slice(-100);
-    }
-    if (linkname !== undefined && !isPlainAscii(linkname, 100)) {
-        records.push(paxRecord('linkpath', linkname));
-        linkname = linkname.replace(/[^\x20-\x7e]/g, '_').slice(0, 100);
-    }
-    if (fields.size > MAX_OCTAL_SIZE)
-        records.push(paxRecord('size', String(fields.size)));
-    const blocks = [];
-    if (records.length > 0) {
-        const data = Buffer.concat(records);
-        blocks.push(headerBlock({ name: `PaxHeaders/${name.slice(-80)}`, mode: 0o644, size: data.length, mtime: fields.mtime, type: 'x' }), data, padding(data.length));
-    }
-    blocks.push(headerBlock({ ...fields, name, ...(linkname !== undefined ? { linkname } : {}) }));
-    return blocks;
-}
-async function* fileContent(path, size) {
-    const handle = await (0,promises_namespaceObject.open)(path, 'r');
-    try {
-        let remaining = size;
-        while (remaining > 0) {
-            const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
-            let filled = 0;
-            while (filled < chunk.length) {
-                const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, size - remaining + filled);
-                if (bytesRead === 0)
-                    throw new UploadError(`${path} shrank while it was being uploaded; upload a tree that is not being written to.`);
-                filled += bytesRead;
-            }
-            remaining -= chunk.length;
-            yield chunk;
-        }
-    }
-    finally {
-        await handle.close();
-    }
-}
-async function scanInto(root, archivePath, options, out) {
-    const localPath = archivePath === './' ? root : (0,external_node_path_.join)(root, archivePath);
-    const info = await (0,promises_namespaceObject.lstat)(localPath);
-    const mtime = Math.floor(info.mtimeMs / 1000);
-    if (info.isDirectory()) {
-        out.push({ archivePath: archivePath.endsWith('/') ? archivePath : `${archivePath}/`, localPath, type: 'directory', mode: info.mode, size: 0, mtime });
-        const names = [];
-        for await (const dirent of await (0,promises_namespaceObject.opendir)(localPath))
-            names.push(dirent.name);
-        names.sort();
-        for (const name of names) {
-            await scanInto(root, archivePath === './' ? name : `${archivePath}/${name}`, options, out);
-        }
-    }
-    else if (info.isFile()) {
-        out.push({ archivePath, localPath, type: 'file', mode: info.mode, size: info.size, mtime });
-    }
-    else if (info.isSymbolicLink()) {
-        if (options.symlinks === 'refuse') {
-            throw new UploadError(`${localPath} is a symbolic link and symbolic links were refused for this upload; replace it with the file it points to or allow symlinks.`);
-        }
-        out.push({ archivePath, localPath, type: 'symlink', mode: info.mode, size: 0, mtime, linkTarget: await (0,promises_namespaceObject.readlink)(localPath) });
-    }
-    else {
-        throw new UploadError(`${localPath} is not a regular file, directory or symbolic link (a socket, FIFO or device) and cannot be uploaded.`);
-    }
-}
-/**
- * Lists the tree under `root` (a directory) in archive order, refusing what cannot be archived
- * before anything is sent: an UploadError names the offending path.
- */
-async function scanTree(root, options = {}) {
-    const info = await (0,promises_namespaceObject.lstat)(root);
-    if (!info.isDirectory())
-        throw new UploadError(`${root} is not a directory; upload a single file with uploadFile().`);
-    const out = [];
-    await scanInto(root, './', options, out);
-    return out;
-}
-/** Counts of a scanned tree. */
-function treeStats(entries) {
-    const stats = { files: 0, directories: 0, symlinks: 0, bytes: 0 };
-    for (const entry of entries) {
-        if (entry.type === 'file') {
-            stats.files += 1;
-            stats.bytes += entry.size;
-        }
-        else if (entry.type === 'directory')
-            stats.directories += 1;
-        else
-            stats.symlinks += 1;
-    }
-    return stats;
-}
-async function* archiveEntries(entries) {
-    for (const entry of entries) {
-        if (entry.type === 'directory') {
-            yield* entryHeaders({ name: entry.archivePath, mode: entry.mode, size: 0, mtime: entry.mtime, type: '5' });
-        }
-        else if (entry.type === 'symlink') {
-            yield* entryHeaders({ name: entry.archivePath, mode: entry.mode, size: 0, mtime: entry.mtime, type: '2', linkname: entry.linkTarget ?? '' });
-        }
-        else {
-            yield* entryHeaders({ name: entry.archivePath, mode: entry.mode, size: entry.size, mtime: entry.mtime, type: '0' });
-            yield* fileContent(entry.localPath, entry.size);
-            yield padding(entry.size);
-        }
-    }
-}
-async function* batched(source) {
-    let pending = [];
-    let pendingBytes = 0;
-    for await (const chunk of source) {
-        if (chunk.length === 0)
-            continue;
-        if (chunk.length >= BATCH) {
-            if (pendingBytes > 0)
-                yield Buffer.concat(pending, pendingBytes);
-            pending = [];
-            pendingBytes = 0;
-            yield chunk;
-            continue;
-        }
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= BATCH) {
-            yield Buffer.concat(pending, pendingBytes);
-            pending = [];
-            pendingBytes = 0;
-        }
-    }
-    pending.push(Buffer.alloc(BLOCK * 2, 0)); // end-of-archive marker
-    yield Buffer.concat(pending);
-}
-/** A tar stream of scanned entries (see scanTree). A file that shrinks meanwhile destroys it with an UploadError. */
-function tarEntries(entries) {
-    return external_node_stream_.Readable.from(batched(archiveEntries(entries)), { objectMode: false, highWaterMark: BATCH });
-}
-/** Scans `root` and returns its tar stream and counts. */
-async function tarTree(root, options = {}) {
-    const entries = await scanTree(root, options);
-    return { stream: tarEntries(entries), stats: treeStats(entries) };
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/upload.js
-/**
- * Uploads over exec channels: a single file or buffer written atomically (temporary file in the
- * same directory, mode set, then renamed over the target), and a whole directory tree sent as ONE
- * tar stream that the host unpacks with `tar -x`, modes kept.
- */
-
-
-
-
-
-// $1 = destination, $2 = octal mode. The data is written with umask 077 (never readable by others
-// while it is incomplete), then given its mode and renamed over the destination.
-const WRITE_FILE_SCRIPT = `set -eu
-dest=$1
-case $dest in /*) ;; *) dest=./$dest ;; esac
-dir=$(dirname "$dest")
-mkdir -p -- "$dir"
-tmp="$dest.titan-upload.$$"
-trap 'rm -f -- "$tmp"' EXIT
-umask 077
-cat > "$tmp"
-chmod "$2" "$tmp"
-mv -f -- "$tmp" "$dest"
-trap - EXIT`;
-// $1 = destination directory. -o: files belong to the connecting user; -p: modes exactly as archived.
-const UNPACK_TREE_SCRIPT = `set -eu
-mkdir -p -- "$1"
-exec tar -x -o -p -f - -C "$1"`;
-function checkRemotePath(path, what) {
-    if (path.length === 0)
-        throw new SshConfigError(`The remote ${what} path is empty.`);
-    if (path.includes('\0'))
-        throw new SshConfigError(`The remote ${what} path contains a NUL byte.`);
-}
-/** Writes `source` (a local file path, a Buffer or a stream) to `remotePath` on the host. */
-async function uploadFile(session, source, remotePath, options = {}) {
-    checkRemotePath(remotePath, 'file');
-    let mode = options.mode;
-    let stdin;
-    let bytes = 0;
-    if (typeof source === 'string') {
-        const info = await (0,promises_namespaceObject.stat)(source);
-        if (!info.isFile())
-            throw new SshConfigError(`${source} is not a regular file.`);
-        mode ??= info.mode & 0o7777;
-        bytes = info.size;
-        stdin = (0,external_node_fs_.createReadStream)(source, { highWaterMark: 1024 * 1024 });
-    }
-    else {
-        if (Buffer.isBuffer(source))
-            bytes = source.length;
-        stdin = source;
-    }
-    mode ??= 0o644;
-    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)
-        throw new SshConfigError(`File mode ${mode} is not a permission mode (0 to 07777).`);
-    try {
-        const result = await runCommand(session, { script: WRITE_FILE_SCRIPT, name: 'titan-write-file', args: [remotePath, mode.toString(8).padStart(4, '0')] }, { stdin, timeoutMs: options.timeoutMs, signal: options.signal, captureStdout: false });
-        return { bytes, durationMs: result.durationMs };
-    }
-    finally {
-        // Our own file stream is closed whatever happened (the caller's stream is the caller's).
-        if (typeof source === 'string' && !Buffer.isBuffer(stdin))
-            stdin.destroy();
-    }
-}
-/**
- * Uploads the tree under `localDir` into `remoteDir` (created if needed; existing files are
- * overwritten, others left alone) as one tar stream. Everything that cannot be archived is refused
- * before anything is sent.
- */
-async function uploadTree(session, localDir, remoteDir, options = {}) {
-    checkRemotePath(remoteDir, 'directory');
-    const entries = await scanTree(localDir, options);
-    const archive = tarEntries(entries);
-    try {
-        const result = await runCommand(session, { script: UNPACK_TREE_SCRIPT, name: 'titan-unpack-tree', args: [remoteDir] }, { stdin: archive, timeoutMs: options.timeoutMs, signal: options.signal, captureStdout: false });
-        return { ...treeStats(entries), durationMs: result.durationMs };
-    }
-    finally {
-        archive.destroy(); // closes the file being read, if the remote side stopped early
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/connection.js
-
-
-
-
-
-
-
-/** An open, authenticated connection. Create with connectSsh(). */
-class SshConnection {
-    host;
-    port;
-    username;
-    hostKey;
-    #client;
-    #socket;
-    #logger;
-    #slots;
-    #lostListeners = new Set();
-    #forwards = new Set();
-    #running = new Set();
-    #killGraceMs;
-    #session;
-    #lostReason;
-    #closing;
-    /** Use connectSsh(). */
-    constructor(init) {
-        const { options } = init;
-        this.host = options.host;
-        this.port = options.port ?? 22;
-        this.username = options.username;
-        this.hostKey = init.hostKey;
-        this.#client = init.client;
-        this.#socket = init.socket;
-        this.#logger = options.logger;
-        this.#slots = new ChannelSlots(options.maxSessionChannels ?? 8);
-        this.#killGraceMs = options.killGraceMs ?? 3000;
-        const client = this.#client;
-        client.on('error', (error) => this.#markLost(describeError(error)));
-        client.on('end', () => this.#markLost('the server ended the connection'));
-        client.on('close', () => this.#markLost('the connection closed'));
-        // The narrow interface the command runner uses.
-        this.#session = {
-            host: this.host,
-            port: this.port,
-            logger: this.#logger,
-            commandTimeoutMs: options.commandTimeoutMs ?? 10 * 60 * 1000,
-            killGraceMs: this.#killGraceMs,
-            acquireSessionSlot: () => this.#slots.acquire(),
-            exec: (line, purpose, callback) => this.#exec(line, purpose, callback),
-            runHelper: (line) => runHelperCommand((command, purpose, callback) => this.#exec(command, purpose, callback), line),
-            track: (stop) => {
-                this.#running.add(stop);
-                return () => this.#running.delete(stop);
-            },
-            onLost: (listener) => {
-                this.#lostListeners.add(listener);
-                return () => this.#lostListeners.delete(listener);
-            },
-            lostError: (during) => (this.#lostReason !== undefined ? new ConnectionLostError(this.host, this.port, during, this.#lostReason) : undefined),
-        };
-    }
-    /** True once the connection is closed or lost; every later call fails with ConnectionLostError. */
-    get closed() {
-        return this.#lostReason !== undefined;
-    }
-    #markLost(reason) {
-        if (this.#lostReason !== undefined)
-            return;
-        this.#lostReason = reason;
-        if (this.#closing === undefined)
-            this.#logger.warning(`SSH connection to ${this.host} port ${this.port} lost: ${reason}`);
-        for (const listener of [...this.#lostListeners])
-            listener();
-        this.#lostListeners.clear();
-        for (const forward of this.#forwards)
-            void forward.close();
-        this.#forwards.clear();
-    }
-    #lost(during) {
-        return this.#session.lostError(during);
-    }
-    #exec(line, purpose, callback) {
-        const lost = this.#lost(purpose);
-        if (lost) {
-            callback(lost, undefined);
-            return;
-        }
-        const failed = (detail) => this.#lost(purpose) ?? new SshError(`Could not open a channel for ${purpose} on ${this.host} port ${this.port}: ${detail}`);
-        try {
-            this.#client.exec(line, (error, channel) => {
-                if (error)
-                    callback(failed(error.message), undefined);
-                else
-                    callback(undefined, channel);
-            });
-        }
-        catch (error) {
-            callback(failed(describeError(error)), undefined);
-        }
-    }
-    /**
-     * Runs `command` (an argv array, every argument quoted; or a trusted script) with a fixed PATH,
-     * streaming its output to the logger and capturing stdout. Rejects with CommandFailedError on a
-     * non-zero exit or a signal, CommandTimeoutError / CommandAbortedError after killing the remote
-     * process group, ConnectionLostError if the connection drops.
-     */
-    run(command, options) {
-        return runCommand(this.#session, command, options);
-    }
-    /** Runs a trusted shell script (`sh -c SCRIPT NAME ARGS...`); `args` are quoted like argv. */
-    runScript(script, args = [], options = {}) {
-        const { shell, name, ...rest } = options;
-        return runCommand(this.#session, { script, args, ...(shell ? { shell } : {}), ...(name ? { name } : {}) }, rest);
-    }
-    /** Runs `command` and pipes its stdout into `destination` with backpressure (never held in memory). */
-    streamStdout(command, destination, options) {
-        return streamCommand(this.#session, command, destination, options);
-    }
-    /** Writes a local file, a Buffer or a stream to `remotePath` atomically, with the given mode. */
-    uploadFile(source, remotePath, options) {
-        return uploadFile(this.#session, source, remotePath, options);
-    }
-    /** Uploads the tree under `localDir` into `remoteDir` as one tar stream, modes kept. */
-    uploadTree(localDir, remoteDir, options) {
-        return uploadTree(this.#session, localDir, remoteDir, options);
-    }
-    /** A TCP connection to `host`:`port` as seen from the remote host (a direct-tcpip channel). */
-    openTunnel(host, port) {
-        const target = `${host}:${port}`;
-        return new Promise((resolve, reject) => {
-            const lost = this.#lost(`a tunnel to ${target}`);
-            if (lost) {
-                reject(lost);
-                return;
-            }
-            try {
-                this.#client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
-                    if (error)
-                        reject(this.#lost(`a tunnel to ${target}`) ?? new TunnelError(target, `${this.host} port ${this.port}`, error.message));
-                    else
-                        resolve(channel);
-                });
-            }
-            catch (error) {
-                reject(this.#lost(`a tunnel to ${target}`) ?? new TunnelError(target, `${this.host} port ${this.port}`, describeError(error)));
-            }
-        });
-    }
-    /**
-     * Listens on 127.0.0.1 (a free port) and forwards each accepted connection through a tunnel to
-     * `host`:`port` as seen from the remote host. Closed by its close() or with this connection.
-     */
-    async forwardLocal(host, port) {
-        const lost = this.#lost(`a forward to ${host}:${port}`);
-        if (lost)
-            throw lost;
-        const forwards = this.#forwards;
-        const forward = await startLocalForward({
-            openTunnel: () => this.openTunnel(host, port),
-            target: `${host}:${port}`,
-            logger: this.#logger,
-            onClose: () => forwards.delete(forward),
-        });
-        forwards.add(forward);
-        return forward;
-    }
-    /**
-     * Ends everything: commands still running have their remote process groups killed (they reject
-     * with CommandAbortedError), forwards and tunnels close, then the connection. Idempotent.
-     */
-    close() {
-        this.#closing ??= (async () => {
-            if (this.#running.size > 0 && this.#lostReason === undefined) {
-                this.#logger.debug(`stopping ${this.#running.size} remote command(s) before closing`);
-                const stops = Promise.allSettled([...this.#running].map((stop) => stop()));
-                // Unreferenced: once the commands have stopped, this wait must not keep the process alive.
-                await Promise.race([stops, (0,external_node_timers_promises_namespaceObject.setTimeout)(this.#killGraceMs + 5000, undefined, { ref: false })]);
-            }
-            await Promise.all([...this.#forwards].map((forward) => forward.close()));
-            await new Promise((resolve) => {
-                if (this.#socket.destroyed) {
-                    resolve();
-                    return;
-                }
-                const timer = setTimeout(() => {
-                    this.#socket.destroy();
-                    resolve();
-                }, 2000);
-                timer.unref();
-                this.#socket.once('close', () => {
-                    clearTimeout(timer);
-                    resolve();
-                });
-                this.#markLost('the connection was closed by the caller');
-                this.#client.end();
-            });
-            this.#markLost('the connection was closed by the caller');
-            this.#logger.debug(`closed SSH connection to ${this.host} port ${this.port}`);
-        })();
-        return this.#closing;
-    }
-    [Symbol.asyncDispose]() {
-        return this.close();
-    }
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/ssh-handshake.js
-/**
- * One attempt at an SSH connection: a TCP socket of our own with TCP_NODELAY set (with Nagle's
- * algorithm on, every small request waits for the peer's delayed ACK, ~40 ms per round trip), the
- * key exchange with the host key checked against the pins before any authentication, public key
- * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
- */
-
-
-
-
-const { Client } = lib;
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
-/** A failure of one connection attempt, flagged retryable or not. */
-class AttemptFailure extends Error {
-    retryable;
-    final;
-    constructor(message, retryable, final) {
-        super(message);
-        this.retryable = retryable;
-        this.final = final;
-    }
-}
-function ssh_handshake_errorCode(error) {
-    if (typeof error === 'object' && error !== null && 'code' in error) {
-        return typeof error.code === 'string' ? error.code : undefined;
-    }
-    return undefined;
-}
-function errorLevel(error) {
-    if (typeof error === 'object' && error !== null && 'level' in error) {
-        return typeof error.level === 'string' ? error.level : undefined;
-    }
-    return undefined;
-}
-function tcpConnect(host, port, timeoutMs) {
-    return new Promise((resolve, reject) => {
-        const socket = (0,external_node_net_.connect)({ host, port });
-        socket.setNoDelay(true);
-        const timer = setTimeout(() => {
-            socket.destroy();
-            reject(new AttemptFailure(`TCP connect timed out after ${timeoutMs} ms`, true));
-        }, timeoutMs);
-        const onError = (error) => {
-            clearTimeout(timer);
-            const code = ssh_handshake_errorCode(error);
-            reject(new AttemptFailure(`${code ?? 'error'}: ${error.message}`, code !== undefined && RETRYABLE_CODES.has(code)));
-        };
-        socket.once('error', onError);
-        socket.once('connect', () => {
-            clearTimeout(timer);
-            socket.off('error', onError);
-            socket.setNoDelay(true);
-            resolve(socket);
-        });
-    });
-}
-function keyError(options, detail) {
-    // ssh2's messages here are fixed texts ("Bad passphrase", "Unsupported key format"): never key material.
-    const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
-    return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
-}
-async function connectOnce(options, port, policy) {
-    const timeoutMs = options.connectTimeoutMs ?? 20_000;
-    const started = performance.now();
-    const socket = await tcpConnect(options.host, port, timeoutMs);
-    const client = new Client();
-    let refused;
-    let accepted;
-    return new Promise((resolve, reject) => {
-        let done = false;
-        const detach = () => {
-            client.off('ready', onReady);
-            client.off('error', onError);
-            client.off('close', onClose);
-        };
-        const fail = (failure) => {
-            if (done)
-                return;
-            done = true;
-            detach();
-            client.on('error', () => undefined); // late errors of an abandoned attempt
-            socket.destroy();
-            reject(failure);
-        };
-        const onReady = () => {
-            if (done)
-                return;
-            done = true;
-            detach();
-            // The connection attaches its own error/close handlers synchronously, before any other event.
-            resolve(new SshConnection({ client, socket, options, hostKey: accepted ?? { keyType: 'unknown', fingerprint: 'unknown' } }));
-        };
-        const onError = (error) => {
-            if (refused) {
-                fail(new AttemptFailure(refused.message, false, refused));
-                return;
-            }
-            const level = errorLevel(error);
-            const message = describeError(error);
-            if (level === 'client-authentication') {
-                fail(new AttemptFailure(message, false, new AuthenticationError(options.host, port, options.username, message)));
-            }
-            else if (level === 'client-timeout') {
-                fail(new AttemptFailure(`handshake timed out: ${message}`, true));
-            }
-            else if (level === 'client-socket') {
-                const code = ssh_handshake_errorCode(error);
-                fail(new AttemptFailure(`${code ?? 'socket error'}: ${message}`, code === undefined || RETRYABLE_CODES.has(code)));
-            }
-            else {
-                fail(new AttemptFailure(`SSH handshake failed: ${message}`, false));
-            }
-        };
-        const onClose = () => {
-            if (refused)
-                fail(new AttemptFailure(refused.message, false, refused));
-            else
-                fail(new AttemptFailure('the server closed the connection during the handshake', true));
-        };
-        client.on('ready', onReady);
-        client.on('error', onError);
-        client.on('close', onClose);
-        try {
-            client.connect({
-                sock: socket,
-                host: options.host,
-                port,
-                username: options.username,
-                privateKey: options.privateKey,
-                ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
-                tryKeyboard: false,
-                readyTimeout: Math.max(1000, timeoutMs - (performance.now() - started)),
-                keepaliveInterval: options.keepaliveIntervalMs ?? 10_000,
-                keepaliveCountMax: options.keepaliveCountMax ?? 3,
-                algorithms: { serverHostKey: policy.hostKeyAlgorithms() },
-                hostVerifier: (key) => {
-                    const verdict = policy.check(key);
-                    if (verdict.accepted) {
-                        accepted = { keyType: verdict.keyType, fingerprint: verdict.fingerprint };
-                        return true;
-                    }
-                    refused = verdict.error;
-                    return false;
-                },
-            });
-        }
-        catch (error) {
-            const message = describeError(error);
-            if (message.startsWith('Cannot parse privateKey'))
-                fail(new AttemptFailure(message, false, keyError(options, message)));
-            else
-                fail(new AttemptFailure(`SSH client set-up failed: ${message}`, false));
-        }
-    });
-}
-
-;// CONCATENATED MODULE: ../packages/ssh/lib/connect.js
-/**
- * Opening the one SSH connection to a host (connectSsh): the options checked before anything is
- * sent (host, port, user, the private key, the host key pins), then attempts (ssh-handshake.ts)
- * retried with exponential backoff on transient failures only (connection refused, timeouts, a
- * connection dropped during the handshake); never on a host key mismatch or an authentication
- * failure, and nothing after the connection is up is ever retried.
- */
-
-
-
-
-
-
-const { utils } = lib;
-function checkOptions(options) {
-    if (options.host.length === 0)
-        throw new SshConfigError('The SSH host is empty.');
-    const port = options.port ?? 22;
-    if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new SshConfigError(`SSH port ${port} is not a TCP port (1-65535).`);
-    if (options.username.length === 0)
-        throw new SshConfigError('The SSH user name is empty.');
-    const policy = HostKeyPolicy.fromEntries(options.hostKeys, options.host, port);
-    // Checked without the passphrase first: decrypting runs bcrypt-pbkdf (about a second in pure JS),
-    // which ssh2 does anyway when it connects; a wrong passphrase is then reported from there.
-    const parsed = utils.parseKey(options.privateKey);
-    if (parsed instanceof Error && !(options.passphrase !== undefined && /encrypted/i.test(parsed.message))) {
-        throw keyError(options, parsed.message);
-    }
-    return { port, policy };
-}
-/**
- * Opens the one connection to a host: host key pinned (checked during key exchange, before any
- * authentication), public key authentication, keepalive. Retries with exponential backoff while the
- * host is unreachable or the handshake times out; fails at once on a host key mismatch
- * (HostKeyMismatchError), an authentication failure (AuthenticationError) or a configuration error
- * (SshConfigError). Other failures end in ConnectError.
- */
-async function connectSsh(given) {
-    const parsed = parseSshHost(given.host);
-    if ('problem' in parsed)
-        throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
-    const options = { ...given, host: parsed.host };
-    const { port, policy } = checkOptions(options);
-    const logger = options.logger;
-    if (policy.ignoredCertAuthorities > 0) {
-        logger.warning(`${policy.ignoredCertAuthorities} @cert-authority known_hosts line(s) for ${options.host} ignored: host certificates are not accepted, pin the host's own key.`);
-    }
-    const attempts = Math.max(1, options.retry?.attempts ?? 4);
-    const initialDelay = options.retry?.initialDelayMs ?? 500;
-    const maxDelay = options.retry?.maxDelayMs ?? 8000;
-    for (let attempt = 1;; attempt += 1) {
-        try {
-            logger.debug(`connecting to ${options.username}@${options.host} port ${port} (attempt ${attempt} of ${attempts})`);
-            const connection = await connectOnce(options, port, policy);
-            logger.info(`Connected to ${options.username}@${options.host} port ${port}; host key ${connection.hostKey.keyType} ${connection.hostKey.fingerprint} is pinned.`);
-            return connection;
-        }
-        catch (error) {
-            if (!(error instanceof AttemptFailure))
-                throw error;
-            if (error.final)
-                throw error.final;
-            if (!error.retryable || attempt >= attempts) {
-                throw new ConnectError(options.host, port, attempt, error.message, { cause: error });
-            }
-            const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
-            const delay = Math.round(base * (0.8 + Math.random() * 0.4));
-            logger.info(`Connecting to ${options.host} port ${port} failed (${error.message}); retrying in ${delay} ms.`);
-            await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
-        }
-    }
 }
 
 // EXTERNAL MODULE: external "fs"
@@ -85893,6 +86179,9 @@ async function rollbackStack(connection, request) {
  * What a rolling change does on ONE host of the fleet, each over one SSH connection of its own
  * (opened for the step, closed at its end, so the runner holds at most one per host in flight):
  *
+ * Through a bastion (credentials.jump), each of these connections runs over a channel of the one
+ * bastion connection the rolling deploy holds open for the whole run.
+ *
  *  reach   connect with the host's own pinned keys and close: before anything changes anywhere,
  *          every host must answer with a pinned key (an unreachable host or a changed key stops
  *          the fleet before the first deploy).
@@ -85961,6 +86250,7 @@ class HostSteps {
             ...(this.credentials.passphrase !== undefined ? { passphrase: this.credentials.passphrase } : {}),
             hostKeys: host.knownHosts,
             ...(this.credentials.retry !== undefined ? { retry: this.credentials.retry } : {}),
+            ...(this.credentials.jump !== undefined ? { via: this.credentials.jump } : {}),
             logger,
         });
         this.count.add();
@@ -86051,6 +86341,37 @@ async function eachLimited(items, limit, work) {
 
 const ON_FAILURE = ['rollback', 'leave'];
 async function rollingDeploy(request) {
+    const jump = request.credentials.jump;
+    if (jump === undefined)
+        return rollOut(request, undefined);
+    const started = performance.now();
+    const releaseId = request.deploy.bundle.manifest.releaseId;
+    let lease;
+    try {
+        lease = await request.logger.group(`Connect to the bastion ${jump.username}@${jump.label} (jump-host), its key pinned`, () => jump.acquire());
+    }
+    catch (error) {
+        const rows = rollingBatches(request.hosts, request.batchSize).flatMap((batch, index) => batch.map((host) => ({ host, batch: index + 1, result: 'not-started', releaseBefore: undefined, releaseAfter: undefined, durationMs: 0, message: 'not reached: the bastion failed' })));
+        return {
+            result: 'failed',
+            releaseId,
+            rows,
+            batches: new Set(rows.map((r) => r.batch)).size,
+            peakConnections: 0,
+            connectionsOpened: 0,
+            bastionConnections: jump.connectionsOpened,
+            error: new Error(`Release ${releaseId} was deployed to no host: no host was reached. ${describeError(error)}`, { cause: error }),
+            durationMs: performance.now() - started,
+        };
+    }
+    try {
+        return await rollOut(request, jump);
+    }
+    finally {
+        await lease.release();
+    }
+}
+async function rollOut(request, jump) {
     const { hosts, batchSize, logger, signal } = request;
     const started = performance.now();
     const releaseId = request.deploy.bundle.manifest.releaseId;
@@ -86071,6 +86392,7 @@ async function rollingDeploy(request) {
         batches: batches.length,
         peakConnections: count.peak,
         connectionsOpened: count.opened,
+        bastionConnections: jump?.connectionsOpened,
         error,
         durationMs: performance.now() - started,
     });
@@ -86209,7 +86531,7 @@ function fleetSummary(outcome, context) {
         ['on failure', context.onFailure === 'rollback' ? 'rollback: switched hosts return to their previous release' : 'leave: switched hosts stay on the new release'],
         ['app dir', outcome.rows.some((r) => r.host.appDir !== undefined) ? `${context.appDir}, or the host's own (its app-dir)` : context.appDir],
         ['project', outcome.rows.some((r) => r.host.project !== undefined) ? `${context.project}, or the host's own (its project)` : context.project],
-        ['SSH connections', `at most ${outcome.peakConnections} at once, ${outcome.connectionsOpened} in all`],
+        ['SSH connections', `at most ${outcome.peakConnections} at once, ${outcome.connectionsOpened} in all${outcome.bastionConnections === undefined ? '' : `, through ${outcome.bastionConnections} connection(s) to the bastion`}`],
         ['duration', (0,job_summary/* formatSeconds */.Xo)(outcome.durationMs)],
     ]);
     if (outcome.error !== undefined) {
@@ -86598,7 +86920,8 @@ function pinsOf(value) {
  * YAML list, see packages/fleet's fleet-hosts: each host its own address and pinned keys) and
  * `batch-size`. With `hosts`, the single-host `host` and `known-hosts` must be empty; `port` and
  * `user` are the defaults of a host that names none, as `app-dir` and `project` are; `ssh-key` is
- * the one key of the SSH user on every host.
+ * the one key of the SSH user on every host, and `jump-host` (with its jump-* inputs) the one
+ * bastion every host is reached through.
  */
 
 
@@ -86630,8 +86953,17 @@ function readFleetInputs(reader, options) {
     const batchSize = reader.integer('batch-size', options.batchSizeDefault, { min: 1, max: 100 });
     const sshKey = reader.secret('ssh-key', { required: true, hint: options.sshKeyHint });
     const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
+    const jump = readJumpHost(reader, { user, sshKey, sshKeyPassphrase });
     const first = hosts[0];
-    const connection = { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
+    const connection = {
+        host: first.address,
+        port: first.port,
+        user: first.user,
+        sshKey,
+        knownHosts: first.knownHosts,
+        ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}),
+        ...(jump !== undefined ? { jump } : {}),
+    };
     return { hosts, batchSize, connection };
 }
 
@@ -86772,6 +87104,9 @@ async function readSettings(reader = new InputReader(), env = process.env) {
         ...runContext(env),
         fleet,
     };
+    if (fleet !== undefined && settings.target === 'swarm') {
+        throw new configuration_error/* ConfigurationError */.j('Input hosts is not used with target: swarm: a swarm stack is deployed through its one manager (host and known-hosts), which schedules it on its nodes.', { input: 'hosts' });
+    }
     if (fleet !== undefined && settings.plan)
         throw new configuration_error/* ConfigurationError */.j('Input plan: `true` is for one host; give host and known-hosts instead of hosts.', { input: 'plan' });
     if (fleet !== undefined && settings.githubToken !== undefined) {
@@ -86783,7 +87118,7 @@ async function readBundleId(input) {
     const bundle = (0,external_node_path_.resolve)(input);
     const where = `Input bundle (${input})`;
     try {
-        if (!(await (0,promises_namespaceObject.stat)(bundle)).isDirectory()) {
+        if (!(await (0,external_node_fs_promises_namespaceObject.stat)(bundle)).isDirectory()) {
             throw new configuration_error/* ConfigurationError */.j(`${where} is not a folder; give the folder action-deploy/sign wrote (its 'bundle' output).`, { input: 'bundle' });
         }
     }
@@ -86797,7 +87132,7 @@ async function readBundleId(input) {
     }
     let bytes;
     try {
-        bytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle, MANIFEST_FILE));
+        bytes = await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle, MANIFEST_FILE));
     }
     catch (error) {
         throw new configuration_error/* ConfigurationError */.j(`${where} has no readable ${MANIFEST_FILE} (${codeOf(error)}): it is not a release bundle written by action-deploy/sign.`, {
@@ -86862,12 +87197,17 @@ function codeOf(error) {
 
 
 
+
 async function runFleet(settings, fleet, bundle, logger, signal) {
     const outcome = await rollingDeploy({
         hosts: fleet.hosts,
         batchSize: fleet.batchSize,
         onFailure: fleet.onFailure,
-        credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}) },
+        credentials: {
+            privateKey: settings.sshKey,
+            ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}),
+            jump: jumpHostOf(settings.jump, logger),
+        },
         deploy: { ...deployRequestOf(settings), bundle },
         revert: { halt: fleet.halt, stopTimeoutSeconds: undefined },
         logger,
@@ -87016,7 +87356,7 @@ async function planDeploy(connection, request) {
 async function contentProblems(bundle, pending) {
     const out = [];
     for (const file of releaseMigrations(bundle.manifest).filter((m) => pending.includes(m.file))) {
-        const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle.dir, file.path), 'utf8');
+        const text = await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_.join)(bundle.dir, file.path), 'utf8');
         for (const problem of migrationContentProblems(text))
             out.push(`${file.path}:${problem.line} ${problem.message}: the host refuses to apply it.`);
     }

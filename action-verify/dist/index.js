@@ -71608,7 +71608,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2140);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1618);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -71618,7 +71618,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2140:
+/***/ 1618:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71820,82 +71820,6 @@ function parseSshHost(text) {
     return { problem: `${JSON.stringify(text)} is not a hostname or an IP address` };
 }
 
-// EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
-var configuration_error = __nccwpck_require__(5678);
-;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
-/**
- * The inputs every action that works on a Titan host shares, read and checked in one place:
- *
- *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required),
- *    `ssh-key-passphrase` (a secret, for an encrypted key) and `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
- *    fingerprints; a host presenting any other key is refused before anything is sent);
- *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
- *    rules (the values are used as paths and arguments on the host).
- *
- * `host` is read first: with no inputs at all, it is the input the error names. Each action's
- * `settings.ts` calls these, then reads its own inputs.
- */
-
-
-
-/** action.yml's defaults of the shared inputs, repeated for runs outside a runner (which apply none). */
-const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan' };
-/** A login name as useradd(8) accepts it by default. */
-const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
-const DEFAULT_HINTS = {
-    host: 'the name or address of the host',
-    sshKey: 'the private key of the SSH user, e.g. secrets.TITAN_SSH_KEY',
-};
-const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
-/** `host`, `ssh-key`, `ssh-key-passphrase`, `known-hosts`, `port` and `user`, in that order. */
-function readHostConnection(reader, hints = {}) {
-    const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
-    const parsed = parseSshHost(written);
-    if ('problem' in parsed)
-        throw new configuration_error/* ConfigurationError */.j(`Input host ${parsed.problem}.`, { input: 'host' });
-    const host = parsed.host;
-    const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
-    const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
-    const knownHosts = reader.lines('known-hosts');
-    if (knownHosts.length === 0) {
-        throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: known-hosts (${KNOWN_HOSTS_HINT})`, { input: 'known-hosts' });
-    }
-    const port = reader.integer('port', HOST_INPUT_DEFAULTS.port, { min: 1, max: 65535 });
-    const user = reader.optional('user', HOST_INPUT_DEFAULTS.user);
-    if (!USER_PATTERN.test(user)) {
-        throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
-    }
-    return { host, port, user, sshKey, knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
-}
-/** `app-dir` and `project`, checked with packages/host's rules. */
-function readHostTarget(reader) {
-    const appDir = reader.optional('app-dir', HOST_INPUT_DEFAULTS.appDir);
-    const appProblem = appDirProblem(appDir);
-    if (appProblem !== undefined) {
-        throw new configuration_error/* ConfigurationError */.j(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
-    }
-    const project = reader.optional('project', HOST_INPUT_DEFAULTS.project);
-    const projectIssue = projectProblem(project);
-    if (projectIssue !== undefined) {
-        throw new configuration_error/* ConfigurationError */.j(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
-    }
-    return { appDir, project };
-}
-/** The options connectSsh (@titan/ssh/connection) takes for these settings: host key pinned, default timeouts and retries. */
-function hostConnectOptions(settings, logger) {
-    return {
-        host: settings.host,
-        port: settings.port,
-        username: settings.user,
-        privateKey: settings.sshKey,
-        ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}),
-        hostKeys: settings.knownHosts,
-        logger,
-    };
-}
-
-// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
-var job_summary = __nccwpck_require__(5341);
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: ../node_modules/ssh2/lib/index.js
@@ -72045,9 +71969,9 @@ class CommandAbortedError extends RemoteCommandError {
 class TunnelError extends SshError {
     name = 'TunnelError';
     target;
-    constructor(target, via, detail) {
+    constructor(target, via, detail, options) {
         super(`Could not open a tunnel to ${target} from ${via}: ${detail}. Check that something listens on ` +
-            `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`);
+            `${target} on that host and that its sshd allows TCP forwarding (AllowTcpForwarding).`, options);
         this.target = target;
     }
 }
@@ -73397,6 +73321,13 @@ async function uploadTree(session, localDir, remoteDir, options = {}) {
 }
 
 ;// CONCATENATED MODULE: ../packages/ssh/lib/connection.js
+/**
+ * One SSH connection to one host, host key pinned (open it with connectSsh, connect.ts). Every
+ * command, upload and tunnel is a channel on this one connection; at most maxSessionChannels
+ * command channels run at once (channel-slots.ts), the others wait their turn. A connection lost
+ * (an error, the server's end, a close) fails every command running and every later call with
+ * ConnectionLostError.
+ */
 
 
 
@@ -73411,7 +73342,9 @@ class SshConnection {
     username;
     hostKey;
     #client;
+    /** The TCP socket, or the bastion's channel to the host (connect.ts `via`). */
     #socket;
+    #onClosed;
     #logger;
     #slots;
     #lostListeners = new Set();
@@ -73430,6 +73363,7 @@ class SshConnection {
         this.hostKey = init.hostKey;
         this.#client = init.client;
         this.#socket = init.socket;
+        this.#onClosed = init.onClosed;
         this.#logger = options.logger;
         this.#slots = new ChannelSlots(options.maxSessionChannels ?? 8);
         this.#killGraceMs = options.killGraceMs ?? 3000;
@@ -73535,7 +73469,7 @@ class SshConnection {
             try {
                 this.#client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
                     if (error)
-                        reject(this.#lost(`a tunnel to ${target}`) ?? new TunnelError(target, `${this.host} port ${this.port}`, error.message));
+                        reject(this.#lost(`a tunnel to ${target}`) ?? new TunnelError(target, `${this.host} port ${this.port}`, error.message, { cause: error }));
                     else
                         resolve(channel);
                 });
@@ -73595,6 +73529,7 @@ class SshConnection {
             });
             this.#markLost('the connection was closed by the caller');
             this.#logger.debug(`closed SSH connection to ${this.host} port ${this.port}`);
+            await this.#onClosed?.();
         })();
         return this.#closing;
     }
@@ -73610,6 +73545,7 @@ class SshConnection {
  * key exchange with the host key checked against the pins before any authentication, public key
  * authentication and keepalive. A failure says whether another attempt may help (AttemptFailure).
  */
+
 
 
 
@@ -73665,10 +73601,21 @@ function keyError(options, detail) {
     const reason = detail.replace(/^Cannot parse privateKey: /, '').replace(/\.$/, '');
     return new SshConfigError(`The SSH private key for ${options.username}@${options.host} cannot be used: ${reason}.`);
 }
-async function connectOnce(options, port, policy) {
+/** A channel from the bastion to the host, in place of a TCP socket (a refused forward names both hops). */
+async function tunnelConnect(lease, host, port, timeoutMs) {
+    try {
+        return await lease.openTunnel(host, port, timeoutMs);
+    }
+    catch (error) {
+        if (error instanceof JumpForwardError)
+            throw new AttemptFailure(error.message, error.retryable, error.retryable ? undefined : error);
+        throw new AttemptFailure(describeError(error), false, error instanceof Error ? error : new Error(describeError(error)));
+    }
+}
+async function connectOnce(options, port, policy, lease) {
     const timeoutMs = options.connectTimeoutMs ?? 20_000;
     const started = performance.now();
-    const socket = await tcpConnect(options.host, port, timeoutMs);
+    const socket = lease === undefined ? await tcpConnect(options.host, port, timeoutMs) : await tunnelConnect(lease, options.host, port, timeoutMs);
     const client = new Client();
     let refused;
     let accepted;
@@ -73694,7 +73641,13 @@ async function connectOnce(options, port, policy) {
             done = true;
             detach();
             // The connection attaches its own error/close handlers synchronously, before any other event.
-            resolve(new SshConnection({ client, socket, options, hostKey: accepted ?? { keyType: 'unknown', fingerprint: 'unknown' } }));
+            resolve(new SshConnection({
+                client,
+                socket,
+                options,
+                hostKey: accepted ?? { keyType: 'unknown', fingerprint: 'unknown' },
+                ...(lease !== undefined ? { onClosed: () => lease.release() } : {}),
+            }));
         };
         const onError = (error) => {
             if (refused) {
@@ -73775,7 +73728,8 @@ async function connectOnce(options, port, policy) {
 
 
 const { utils } = lib;
-function checkOptions(options) {
+/** The checks made before anything is sent: host, port, user, the private key, the host key pins (SshConfigError). */
+function checkConnectOptions(options) {
     if (options.host.length === 0)
         throw new SshConfigError('The SSH host is empty.');
     const port = options.port ?? 22;
@@ -73804,19 +73758,32 @@ async function connectSsh(given) {
     if ('problem' in parsed)
         throw new SshConfigError(parsed.problem === 'is empty' ? 'The SSH host is empty.' : `The SSH host ${parsed.problem}.`);
     const options = { ...given, host: parsed.host };
-    const { port, policy } = checkOptions(options);
+    const { port, policy } = checkConnectOptions(options);
     const logger = options.logger;
     if (policy.ignoredCertAuthorities > 0) {
         logger.warning(`${policy.ignoredCertAuthorities} @cert-authority known_hosts line(s) for ${options.host} ignored: host certificates are not accepted, pin the host's own key.`);
     }
+    // Through a bastion: its one connection first (its key pinned; a failure names it), held until this connection closes.
+    const lease = options.via === undefined ? undefined : await options.via.acquire();
+    try {
+        return await connectWithRetries(options, port, policy, lease);
+    }
+    catch (error) {
+        await lease?.release();
+        throw error;
+    }
+}
+async function connectWithRetries(options, port, policy, lease) {
+    const logger = options.logger;
+    const through = options.via === undefined ? '' : ` through the bastion ${options.via.label}`;
     const attempts = Math.max(1, options.retry?.attempts ?? 4);
     const initialDelay = options.retry?.initialDelayMs ?? 500;
     const maxDelay = options.retry?.maxDelayMs ?? 8000;
     for (let attempt = 1;; attempt += 1) {
         try {
-            logger.debug(`connecting to ${options.username}@${options.host} port ${port} (attempt ${attempt} of ${attempts})`);
-            const connection = await connectOnce(options, port, policy);
-            logger.info(`Connected to ${options.username}@${options.host} port ${port}; host key ${connection.hostKey.keyType} ${connection.hostKey.fingerprint} is pinned.`);
+            logger.debug(`connecting to ${options.username}@${options.host} port ${port}${through} (attempt ${attempt} of ${attempts})`);
+            const connection = await connectOnce(options, port, policy, lease);
+            logger.info(`Connected to ${options.username}@${options.host} port ${port}${through}; host key ${connection.hostKey.keyType} ${connection.hostKey.fingerprint} is pinned.`);
             return connection;
         }
         catch (error) {
@@ -73825,7 +73792,7 @@ async function connectSsh(given) {
             if (error.final)
                 throw error.final;
             if (!error.retryable || attempt >= attempts) {
-                throw new ConnectError(options.host, port, attempt, error.message, { cause: error });
+                throw new ConnectError(options.host, port, attempt, `${error.message}${through === '' || error.message.includes('bastion') ? '' : ` (reached${through})`}`, { cause: error });
             }
             const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
             const delay = Math.round(base * (0.8 + Math.random() * 0.4));
@@ -73835,6 +73802,325 @@ async function connectSsh(given) {
     }
 }
 
+;// CONCATENATED MODULE: ../packages/ssh/lib/jump-host.js
+
+
+
+/** A failure of the bastion hop itself: unreachable, its host key refused, authentication refused, lost. */
+class JumpHostError extends HostSshError {
+    name = 'JumpHostError';
+    constructor(host, port, detail, options) {
+        super(`The bastion (jump-host) ${host} port ${port} failed: ${detail}`, host, port, options);
+    }
+}
+/** The bastion is up but refused (or failed) to open a channel to a host behind it. */
+class JumpForwardError extends SshError {
+    name = 'JumpForwardError';
+    bastion;
+    target;
+    /** True when another attempt may help (the host did not accept the connection yet). */
+    retryable;
+    constructor(bastion, target, detail, retryable) {
+        super(`The bastion (jump-host) ${bastion} refused the forward to ${target}: ${detail}. Check that the host listens there as ` +
+            `the bastion sees it and that the bastion's sshd allows TCP forwarding to it (AllowTcpForwarding, PermitOpen).`);
+        this.bastion = bastion;
+        this.target = target;
+        this.retryable = retryable;
+    }
+}
+/** ssh2's CHANNEL_OPEN_FAILURE reason codes (RFC 4254 5.1): 2 is "connect failed". */
+const CONNECT_FAILED = 2;
+class JumpHost {
+    host;
+    port;
+    username;
+    #options;
+    #connection;
+    #opening;
+    #leases = 0;
+    #opened = 0;
+    /** Checks the options at once (host, port, user, key, pins: SshConfigError naming the bastion); connects on first acquire(). */
+    constructor(options) {
+        const parsed = parseSshHost(options.host);
+        if ('problem' in parsed)
+            throw new SshConfigError(`The bastion (jump-host) ${parsed.problem === 'is empty' ? 'is empty' : parsed.problem}.`);
+        this.#options = { ...options, host: parsed.host };
+        this.host = parsed.host;
+        this.port = options.port ?? 22;
+        this.username = options.username;
+        try {
+            checkConnectOptions(this.#options);
+        }
+        catch (error) {
+            if (error instanceof SshConfigError)
+                throw new SshConfigError(`The bastion (jump-host) ${this.host} port ${this.port}: ${error.message}`, { cause: error });
+            throw error;
+        }
+    }
+    /** `127.0.0.1 port 2290`, as messages name the bastion. */
+    get label() {
+        return `${this.host} port ${this.port}`;
+    }
+    /** SSH connections opened to the bastion so far (one for a whole run when a lease is held throughout). */
+    get connectionsOpened() {
+        return this.#opened;
+    }
+    get logger() {
+        return this.#options.logger;
+    }
+    /** Opens the bastion connection if it is not open (JumpHostError naming the bastion on failure) and holds it. */
+    async acquire() {
+        this.#leases += 1;
+        let connection;
+        try {
+            connection = await this.#connect();
+        }
+        catch (error) {
+            this.#leases -= 1;
+            throw error;
+        }
+        let released = false;
+        return {
+            openTunnel: (host, port, timeoutMs) => this.#tunnel(connection, host, port, timeoutMs),
+            release: async () => {
+                if (released)
+                    return;
+                released = true;
+                this.#leases -= 1;
+                if (this.#leases > 0)
+                    return;
+                const open = this.#connection;
+                this.#connection = undefined;
+                this.#opening = undefined;
+                await open?.close();
+            },
+        };
+    }
+    #connect() {
+        if (this.#connection !== undefined && !this.#connection.closed)
+            return Promise.resolve(this.#connection);
+        if (this.#opening !== undefined && this.#connection === undefined)
+            return this.#opening;
+        this.#connection = undefined;
+        const opening = this.#open();
+        this.#opening = opening;
+        // A failed opening is forgotten, so that the next acquire() tries again.
+        opening.catch(() => {
+            if (this.#opening === opening)
+                this.#opening = undefined;
+        });
+        return opening;
+    }
+    async #open() {
+        try {
+            const connection = await connectSsh(this.#options);
+            this.#opened += 1;
+            this.#connection = connection;
+            return connection;
+        }
+        catch (error) {
+            if (error instanceof SshConfigError)
+                throw new SshConfigError(`The bastion (jump-host) ${this.label}: ${error.message}`, { cause: error });
+            throw new JumpHostError(this.host, this.port, describeError(error), { cause: error });
+        }
+    }
+    async #tunnel(connection, host, port, timeoutMs) {
+        const target = `${host} port ${port}`;
+        if (connection.closed)
+            throw new JumpHostError(this.host, this.port, `the connection to it was lost before the forward to ${target}`);
+        let timer;
+        const timeout = new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new JumpForwardError(this.label, target, `no answer within ${timeoutMs} ms`, true)), timeoutMs);
+        });
+        try {
+            return await Promise.race([
+                connection.openTunnel(host, port).catch((error) => {
+                    if (connection.closed)
+                        throw new JumpHostError(this.host, this.port, `the connection to it was lost while opening the forward to ${target} (${describeError(error)})`);
+                    // ssh2's own error (the channel open failure, with its RFC 4254 reason code) is the TunnelError's cause.
+                    const raw = error instanceof TunnelError && error.cause !== undefined ? error.cause : error;
+                    const reason = typeof raw === 'object' && raw !== null && 'reason' in raw ? raw.reason : undefined;
+                    throw new JumpForwardError(this.label, target, describeError(raw), reason === CONNECT_FAILED);
+                }),
+                timeout,
+            ]);
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    }
+}
+
+// EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
+var configuration_error = __nccwpck_require__(5678);
+;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
+/**
+ * The inputs every action that works on a Titan host shares, read and checked in one place:
+ *
+ *  - the connection: `host`, `port` (22), `user` (deploy), `ssh-key` (a secret, required),
+ *    `ssh-key-passphrase` (a secret, for an encrypted key) and `known-hosts` (required, one pin a line: known_hosts lines, bare public keys or SHA256:
+ *    fingerprints; a host presenting any other key is refused before anything is sent);
+ *  - the bastion, when the host is reached through one: `jump-host` (`[user@]host[:port]`, an IPv6
+ *    address with a port in brackets), `jump-user` (default: `user`), `jump-ssh-key` (a secret;
+ *    default: `ssh-key` and its passphrase) and `jump-known-hosts` (required with `jump-host`: the
+ *    bastion's own pins, same rules and same refusals as `known-hosts`). The other jump inputs are
+ *    refused without `jump-host`;
+ *  - the target: `app-dir` (/opt/titan) and `project` (titan), checked with packages/host's own
+ *    rules (the values are used as paths and arguments on the host).
+ *
+ * `host` is read first: with no inputs at all, it is the input the error names. Each action's
+ * `settings.ts` calls these, then reads its own inputs.
+ */
+
+
+
+
+/** action.yml's defaults of the shared inputs, repeated for runs outside a runner (which apply none). */
+const HOST_INPUT_DEFAULTS = { port: 22, user: 'deploy', appDir: '/opt/titan', project: 'titan' };
+/** A login name as useradd(8) accepts it by default. */
+const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
+const DEFAULT_HINTS = {
+    host: 'the name or address of the host',
+    sshKey: 'the private key of the SSH user, e.g. secrets.TITAN_SSH_KEY',
+};
+const KNOWN_HOSTS_HINT = 'the host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint';
+const JUMP_KNOWN_HOSTS_HINT = "the bastion's host key to pin: a known_hosts line checked out of band, the bare public key, or its SHA256: fingerprint";
+const JUMP_INPUTS = ['jump-user', 'jump-ssh-key', 'jump-known-hosts'];
+/**
+ * `jump-host` as written: `host`, `host:port`, `user@host`, `user@host:port`; an IPv6 address bare
+ * (`2001:db8::7`) or in brackets, with a port only in brackets (`[2001:db8::7]:2222`).
+ */
+function parseJumpHost(text) {
+    const at = text.lastIndexOf('@');
+    const user = at >= 0 ? text.slice(0, at) : undefined;
+    if (user !== undefined && !USER_PATTERN.test(user))
+        return { problem: `${JSON.stringify(text)} names the user ${JSON.stringify(user)}, which is not a user name (${USER_PATTERN.source})` };
+    const address = at >= 0 ? text.slice(at + 1) : text;
+    let hostText = address;
+    let portText;
+    const bracketed = /^(\[[^\]]*\])(?::(.*))?$/.exec(address);
+    if (bracketed !== null) {
+        hostText = bracketed[1] ?? '';
+        portText = bracketed[2];
+    }
+    else if ((address.match(/:/g) ?? []).length === 1) {
+        [hostText, portText] = address.split(':');
+    }
+    const parsed = parseSshHost(hostText);
+    if ('problem' in parsed)
+        return { problem: `${JSON.stringify(text)}: the host ${parsed.problem === 'is empty' ? 'is empty' : parsed.problem.replace(', without a port: the port is its own input', ', a port after it in brackets: [2001:db8::7]:2222')}` };
+    let port = 22;
+    if (portText !== undefined) {
+        port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
+        if (port < 1 || port > 65535)
+            return { problem: `${JSON.stringify(text)}: the port ${JSON.stringify(portText)} is not a TCP port (1-65535)` };
+    }
+    return { ...(user !== undefined ? { user } : {}), host: parsed.host, port };
+}
+/**
+ * `jump-host`, `jump-user`, `jump-ssh-key` and `jump-known-hosts`: undefined without `jump-host`
+ * (and then the others must be empty). `host` gives the defaults: its user and its key.
+ */
+function readJumpHost(reader, host) {
+    const written = reader.optional('jump-host');
+    if (written === undefined) {
+        for (const name of JUMP_INPUTS) {
+            const given = name === 'jump-ssh-key' ? reader.secret(name) : reader.optional(name);
+            if (given !== undefined)
+                throw new configuration_error/* ConfigurationError */.j(`Input ${name} is only for a host reached through a bastion: give jump-host too, or leave ${name} empty.`, { input: name });
+        }
+        return undefined;
+    }
+    const parsed = parseJumpHost(written);
+    if ('problem' in parsed)
+        throw new configuration_error/* ConfigurationError */.j(`Input jump-host ${parsed.problem}.`, { input: 'jump-host' });
+    const userInput = reader.optional('jump-user');
+    if (userInput !== undefined && parsed.user !== undefined && userInput !== parsed.user) {
+        throw new configuration_error/* ConfigurationError */.j(`Input jump-user (${JSON.stringify(userInput)}) and the user in jump-host (${JSON.stringify(parsed.user)}) differ: give the bastion's user once.`, { input: 'jump-user' });
+    }
+    const user = userInput ?? parsed.user ?? host.user;
+    if (!USER_PATTERN.test(user))
+        throw new configuration_error/* ConfigurationError */.j(`Input jump-user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'jump-user' });
+    const ownKey = reader.secret('jump-ssh-key');
+    const knownHosts = reader.lines('jump-known-hosts');
+    if (knownHosts.length === 0) {
+        throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: jump-known-hosts (${JUMP_KNOWN_HOSTS_HINT})`, { input: 'jump-known-hosts' });
+    }
+    const key = ownKey !== undefined ? { sshKey: ownKey } : { sshKey: host.sshKey, ...(host.sshKeyPassphrase !== undefined ? { sshKeyPassphrase: host.sshKeyPassphrase } : {}) };
+    return { host: parsed.host, port: parsed.port, user, ...key, knownHosts };
+}
+/** `host`, `ssh-key`, `ssh-key-passphrase`, `known-hosts`, `port` and `user`, in that order. */
+function readHostConnection(reader, hints = {}) {
+    const written = reader.required('host', hints.host ?? DEFAULT_HINTS.host);
+    const parsed = parseSshHost(written);
+    if ('problem' in parsed)
+        throw new configuration_error/* ConfigurationError */.j(`Input host ${parsed.problem}.`, { input: 'host' });
+    const host = parsed.host;
+    const sshKey = reader.secret('ssh-key', { required: true, hint: hints.sshKey ?? DEFAULT_HINTS.sshKey });
+    const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
+    const knownHosts = reader.lines('known-hosts');
+    if (knownHosts.length === 0) {
+        throw new configuration_error/* ConfigurationError */.j(`Input required and not supplied: known-hosts (${KNOWN_HOSTS_HINT})`, { input: 'known-hosts' });
+    }
+    const port = reader.integer('port', HOST_INPUT_DEFAULTS.port, { min: 1, max: 65535 });
+    const user = reader.optional('user', HOST_INPUT_DEFAULTS.user);
+    if (!USER_PATTERN.test(user)) {
+        throw new configuration_error/* ConfigurationError */.j(`Input user ${JSON.stringify(user)} is not a user name (${USER_PATTERN.source}).`, { input: 'user' });
+    }
+    const jump = readJumpHost(reader, { user, sshKey, sshKeyPassphrase });
+    return { host, port, user, sshKey, knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}), ...(jump !== undefined ? { jump } : {}) };
+}
+/** `app-dir` and `project`, checked with packages/host's rules. */
+function readHostTarget(reader) {
+    const appDir = reader.optional('app-dir', HOST_INPUT_DEFAULTS.appDir);
+    const appProblem = appDirProblem(appDir);
+    if (appProblem !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j(`Input app-dir ${JSON.stringify(appDir)} is not usable: ${appProblem}.`, { input: 'app-dir' });
+    }
+    const project = reader.optional('project', HOST_INPUT_DEFAULTS.project);
+    const projectIssue = projectProblem(project);
+    if (projectIssue !== undefined) {
+        throw new configuration_error/* ConfigurationError */.j(`Input project ${JSON.stringify(project)} is not a Compose project name: ${projectIssue}.`, { input: 'project' });
+    }
+    return { appDir, project };
+}
+/**
+ * The bastion of these settings (its pins checked here: SshConfigError naming it), or undefined. Its
+ * connection opens on first use and closes with the last connection through it.
+ */
+function jumpHostOf(jump, logger) {
+    if (jump === undefined)
+        return undefined;
+    return new JumpHost({
+        host: jump.host,
+        port: jump.port,
+        username: jump.user,
+        privateKey: jump.sshKey,
+        ...(jump.sshKeyPassphrase !== undefined ? { passphrase: jump.sshKeyPassphrase } : {}),
+        hostKeys: jump.knownHosts,
+        logger,
+    });
+}
+/**
+ * The options connectSsh (@titan/ssh/connection) takes for these settings: host key pinned, default
+ * timeouts and retries; through the bastion when `jump-host` names one.
+ */
+function hostConnectOptions(settings, logger) {
+    const via = jumpHostOf(settings.jump, logger);
+    return {
+        ...(via !== undefined ? { via } : {}),
+        host: settings.host,
+        port: settings.port,
+        username: settings.user,
+        privateKey: settings.sshKey,
+        ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}),
+        hostKeys: settings.knownHosts,
+        logger,
+    };
+}
+
+// EXTERNAL MODULE: ../packages/action-kit/lib/job-summary.js
+var job_summary = __nccwpck_require__(5341);
 ;// CONCATENATED MODULE: ../node_modules/canonicalize/lib/canonicalize.js
 function serializeString (value) {
   if (!value.isWellFormed()) {
@@ -76073,7 +76359,8 @@ function pinsOf(value) {
  * YAML list, see packages/fleet's fleet-hosts: each host its own address and pinned keys) and
  * `batch-size`. With `hosts`, the single-host `host` and `known-hosts` must be empty; `port` and
  * `user` are the defaults of a host that names none, as `app-dir` and `project` are; `ssh-key` is
- * the one key of the SSH user on every host.
+ * the one key of the SSH user on every host, and `jump-host` (with its jump-* inputs) the one
+ * bastion every host is reached through.
  */
 
 
@@ -76105,8 +76392,17 @@ function readFleetInputs(reader, options) {
     const batchSize = reader.integer('batch-size', options.batchSizeDefault, { min: 1, max: 100 });
     const sshKey = reader.secret('ssh-key', { required: true, hint: options.sshKeyHint });
     const sshKeyPassphrase = reader.secret('ssh-key-passphrase');
+    const jump = readJumpHost(reader, { user, sshKey, sshKeyPassphrase });
     const first = hosts[0];
-    const connection = { host: first.address, port: first.port, user: first.user, sshKey, knownHosts: first.knownHosts, ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}) };
+    const connection = {
+        host: first.address,
+        port: first.port,
+        user: first.user,
+        sshKey,
+        knownHosts: first.knownHosts,
+        ...(sshKeyPassphrase !== undefined ? { sshKeyPassphrase } : {}),
+        ...(jump !== undefined ? { jump } : {}),
+    };
     return { hosts, batchSize, connection };
 }
 
@@ -79960,6 +80256,9 @@ async function rollbackStack(connection, request) {
  * What a rolling change does on ONE host of the fleet, each over one SSH connection of its own
  * (opened for the step, closed at its end, so the runner holds at most one per host in flight):
  *
+ * Through a bastion (credentials.jump), each of these connections runs over a channel of the one
+ * bastion connection the rolling deploy holds open for the whole run.
+ *
  *  reach   connect with the host's own pinned keys and close: before anything changes anywhere,
  *          every host must answer with a pinned key (an unreachable host or a changed key stops
  *          the fleet before the first deploy).
@@ -80028,6 +80327,7 @@ class HostSteps {
             ...(this.credentials.passphrase !== undefined ? { passphrase: this.credentials.passphrase } : {}),
             hostKeys: host.knownHosts,
             ...(this.credentials.retry !== undefined ? { retry: this.credentials.retry } : {}),
+            ...(this.credentials.jump !== undefined ? { via: this.credentials.jump } : {}),
             logger,
         });
         this.count.add();
@@ -80117,6 +80417,25 @@ async function eachLimited(items, limit, work) {
 
 
 async function overHosts(request) {
+    const jump = request.credentials.jump;
+    if (jump === undefined)
+        return eachHost(request);
+    let lease;
+    try {
+        lease = await request.logger.group(`Connect to the bastion ${jump.username}@${jump.label} (jump-host), its key pinned`, () => jump.acquire());
+    }
+    catch (error) {
+        const rows = rollingBatches(request.hosts, request.batchSize).flatMap((batch, index) => batch.map((host) => ({ host, batch: index + 1, result: 'failed', value: undefined, message: `not reached: the bastion failed: ${describeError(error)}`, durationMs: 0 })));
+        return { rows, batches: new Set(rows.map((r) => r.batch)).size, failed: rows, cancelled: false, peakConnections: 0, connectionsOpened: 0, durationMs: 0 };
+    }
+    try {
+        return await eachHost(request);
+    }
+    finally {
+        await lease.release();
+    }
+}
+async function eachHost(request) {
     const { hosts, batchSize, logger, signal } = request;
     const started = performance.now();
     const count = new ConnectionCount();
@@ -80516,6 +80835,7 @@ async function writeReport(report, name) {
 
 
 
+
 const RESULT = {
     done: '✅ healthy',
     failed: '❌ not healthy',
@@ -80531,7 +80851,7 @@ async function runFleetVerify(settings, fleet, logger) {
         hosts: fleet.hosts,
         batchSize: fleet.batchSize,
         stopOnFailure: false,
-        credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}) },
+        credentials: { privateKey: settings.sshKey, ...(settings.sshKeyPassphrase !== undefined ? { passphrase: settings.sshKeyPassphrase } : {}), jump: jumpHostOf(settings.jump, logger) },
         what: 'Verify',
         logger,
         work: async (host, connection, hostLogger) => {
