@@ -123,6 +123,41 @@ describe('hosts behind a bastion (jump-host)', () => {
     expect(run.summary).toContain('6 in all, through 1 connection(s) to the bastion');
   });
 
+  it('verify and rollback over the hosts behind the bastion: one bastion connection each, a row per host', async () => {
+    // A second release on every host, so that each has one to return to.
+    const next = await signFleetRelease();
+    const rolled = await deploy({ hosts: hostsInput(hosts), 'batch-size': '2', ...jumpInputs() }, next.dir);
+    expect(rolled.status, rolled.log.slice(-3000)).toBe(0);
+    const key = readFileSync(testHost.privateKeyPath, 'utf8');
+    const before = acceptedLogins(bastion.log);
+    const verify = await runActionBundle('action-verify', { inputs: { hosts: hostsInput(hosts), 'ssh-key': key, 'batch-size': '2', ...jumpInputs() }, timeoutMs: 300_000 });
+    expect(verify.status, verify.log.slice(-3000)).toBe(0);
+    expect(verify.outputs['healthy']).toBe('true');
+    expect((JSON.parse(verify.outputs['hosts'] ?? '[]') as { result: string }[]).map((r) => r.result)).toEqual(['healthy', 'healthy', 'healthy']);
+    expect(acceptedLogins(bastion.log) - before).toBe(1);
+    for (const host of hosts) expect(currentOf(host), host.name).toBe(next.manifest.releaseId);
+    const rollback = await runActionBundle('action-rollback', {
+      inputs: {
+        hosts: hostsInput(hosts),
+        'ssh-key': key,
+        'batch-size': '2',
+        reason: 'back through the bastion',
+        'nats-password': 'no-nats-behind-this-bastion',
+        'hmac-secret': 'no-nats-behind-this-bastion',
+        'halt-timeout': '2',
+        'health-timeout': '60',
+        ...jumpInputs(),
+      },
+      env: { GITHUB_ACTOR: 'jump-operator' },
+      timeoutMs: 300_000,
+    });
+    expect(rollback.status, rollback.log.slice(-3000)).toBe(0);
+    expect(rollback.outputs['result']).toBe('rolled-back');
+    for (const host of hosts) expect(currentOf(host), host.name).not.toBe(next.manifest.releaseId);
+    for (const host of hosts) expect(journalLines(host).at(-1)?.result, host.name).toBe('rolled-back');
+    expect(acceptedLogins(bastion.log) - before).toBe(2);
+  });
+
   it('a bastion presenting a key that is not pinned is refused, naming the bastion; nothing is deployed', async () => {
     const bundle = await signFleetRelease();
     const currents = hosts.map(currentOf);
