@@ -67,16 +67,31 @@ export const HOST_NAMES = {
 } as const;
 
 export class HostLayout {
-  readonly appDir: string;
+  readonly releasesDir: string;
+  /** The `current` link. */
+  readonly current: string;
+  readonly sharedDir: string;
+  readonly envFile: string;
+  readonly trustDir: string;
+  readonly stateDir: string;
+  readonly journal: string;
+  /** The flock(1) file of the deploy lock, and who holds it. */
+  readonly lockFile: string;
+  readonly lockHolderFile: string;
 
-  constructor(appDir: string) {
+  constructor(readonly appDir: string) {
     const problem = appDirProblem(appDir);
     if (problem !== undefined) throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
-    this.appDir = appDir;
-  }
-
-  get releasesDir(): string {
-    return `${this.appDir}/${HOST_NAMES.releases}`;
+    const below = (name: keyof typeof HOST_NAMES): string => `${appDir}/${HOST_NAMES[name]}`;
+    this.releasesDir = below('releases');
+    this.current = below('current');
+    this.sharedDir = below('shared');
+    this.envFile = `${this.sharedDir}/${HOST_NAMES.envFile}`;
+    this.trustDir = below('trust');
+    this.stateDir = below('state');
+    this.journal = below('journal');
+    this.lockFile = below('lock');
+    this.lockHolderFile = below('lockHolder');
   }
 
   releaseDir(releaseId: string): string {
@@ -86,26 +101,6 @@ export class HostLayout {
   /** What `current` holds when it points at a release (relative, so the folder can move). */
   currentTarget(releaseId: string): string {
     return `${HOST_NAMES.releases}/${releaseId}`;
-  }
-
-  get current(): string {
-    return `${this.appDir}/${HOST_NAMES.current}`;
-  }
-
-  get sharedDir(): string {
-    return `${this.appDir}/${HOST_NAMES.shared}`;
-  }
-
-  get envFile(): string {
-    return `${this.sharedDir}/${HOST_NAMES.envFile}`;
-  }
-
-  get trustDir(): string {
-    return `${this.appDir}/${HOST_NAMES.trust}`;
-  }
-
-  get stateDir(): string {
-    return `${this.appDir}/${HOST_NAMES.state}`;
   }
 
   /** state/<id>.confirmed: the release passed verification after its switch. */
@@ -126,18 +121,6 @@ export class HostLayout {
   /** state/mode, state/halted, state/stack-started, state/lock.log. */
   stateFile(name: 'mode' | 'halted' | 'stack-started' | 'lock.log'): string {
     return `${this.stateDir}/${name}`;
-  }
-
-  get journal(): string {
-    return `${this.appDir}/${HOST_NAMES.journal}`;
-  }
-
-  get lockFile(): string {
-    return `${this.appDir}/${HOST_NAMES.lock}`;
-  }
-
-  get lockHolderFile(): string {
-    return `${this.appDir}/${HOST_NAMES.lockHolder}`;
   }
 
   /** The variables every host script runs with: where things are on this host. */
