@@ -72457,7 +72457,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8800);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7280);
 
 
 
@@ -72468,7 +72468,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8800:
+/***/ 7280:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -72551,14 +72551,32 @@ const HOST_NAMES = {
 };
 class HostLayout {
     appDir;
+    releasesDir;
+    /** The `current` link. */
+    current;
+    sharedDir;
+    envFile;
+    trustDir;
+    stateDir;
+    journal;
+    /** The flock(1) file of the deploy lock, and who holds it. */
+    lockFile;
+    lockHolderFile;
     constructor(appDir) {
+        this.appDir = appDir;
         const problem = appDirProblem(appDir);
         if (problem !== undefined)
             throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
-        this.appDir = appDir;
-    }
-    get releasesDir() {
-        return `${this.appDir}/${HOST_NAMES.releases}`;
+        const below = (name) => `${appDir}/${HOST_NAMES[name]}`;
+        this.releasesDir = below('releases');
+        this.current = below('current');
+        this.sharedDir = below('shared');
+        this.envFile = `${this.sharedDir}/${HOST_NAMES.envFile}`;
+        this.trustDir = below('trust');
+        this.stateDir = below('state');
+        this.journal = below('journal');
+        this.lockFile = below('lock');
+        this.lockHolderFile = below('lockHolder');
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
@@ -72566,21 +72584,6 @@ class HostLayout {
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
         return `${HOST_NAMES.releases}/${releaseId}`;
-    }
-    get current() {
-        return `${this.appDir}/${HOST_NAMES.current}`;
-    }
-    get sharedDir() {
-        return `${this.appDir}/${HOST_NAMES.shared}`;
-    }
-    get envFile() {
-        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
-    }
-    get trustDir() {
-        return `${this.appDir}/${HOST_NAMES.trust}`;
-    }
-    get stateDir() {
-        return `${this.appDir}/${HOST_NAMES.state}`;
     }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
@@ -72597,15 +72600,6 @@ class HostLayout {
     /** state/mode, state/halted, state/stack-started, state/lock.log. */
     stateFile(name) {
         return `${this.stateDir}/${name}`;
-    }
-    get journal() {
-        return `${this.appDir}/${HOST_NAMES.journal}`;
-    }
-    get lockFile() {
-        return `${this.appDir}/${HOST_NAMES.lock}`;
-    }
-    get lockHolderFile() {
-        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
@@ -72745,8 +72739,8 @@ function hostConnectOptions(settings, logger) {
  */
 /** The run was cancelled; `phase` says where the cancellation arrived. */
 class CancelledError extends Error {
-    name = 'CancelledError';
     phase;
+    name = 'CancelledError';
     constructor(message, phase) {
         super(message);
         this.phase = phase;
@@ -73235,8 +73229,8 @@ function releaseIdFor(createdAt, gitSha) {
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    name = 'StackProfileError';
     problems;
+    name = 'StackProfileError';
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -73648,10 +73642,10 @@ function findSigningKey(manifestBytes, signature, trustedKeys) {
 
 
 class BundleVerificationError extends Error {
-    name = 'BundleVerificationError';
     check;
-    /** The file at fault, relative to the bundle folder. */
     path;
+    name = 'BundleVerificationError';
+    /** `path`: the file at fault, relative to the bundle folder. */
     constructor(check, message, path) {
         super(message);
         this.check = check;
@@ -75625,8 +75619,8 @@ function sleep(ms, signal) {
 
 /** The release did not verify within its timeout; the report names every failing service and check. */
 class StackUnhealthyError extends Error {
-    name = 'StackUnhealthyError';
     report;
+    name = 'StackUnhealthyError';
     constructor(report) {
         const failures = report.failures.slice(0, 5).map((f) => `${f.service} ${f.check}: ${f.detail}`);
         const more = report.failures.length > 5 ? ` (and ${report.failures.length - 5} more)` : '';
@@ -75660,8 +75654,8 @@ function requireHealthyRelease(connection, manifest, request) {
 
 const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
-    name = 'HostHaltedError';
     mark;
+    name = 'HostHaltedError';
     constructor(message, mark) {
         super(message);
         this.mark = mark;
@@ -76122,46 +76116,6 @@ async function upStackExcept(connection, target, held, logger) {
     await runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...compose_command_composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/journal.js
-
-const WORD = /^[a-z][a-z-]*$/;
-const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
-/**
- * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
- * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
- */
-function journalLine(entry) {
-    const { time, action, result, ...rest } = entry;
-    return JSON.stringify({ time, action, result, ...rest });
-}
-async function appendJournal(connection, layout, entry) {
-    const { time, action, result, ...rest } = entry;
-    if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
-        throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
-    }
-    const fields = JSON.stringify(rest).slice(1, -1);
-    if (fields.includes('\n'))
-        throw new Error('a journal line must be one line');
-    await runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
-}
-/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
-function parseJournal(text) {
-    const entries = [];
-    for (const line of text.split('\n')) {
-        if (line.trim() === '')
-            continue;
-        try {
-            const value = JSON.parse(line);
-            if (value !== null && typeof value === 'object' && !Array.isArray(value))
-                entries.push(value);
-        }
-        catch {
-            // a torn line is skipped, not fatal
-        }
-    }
-    return entries;
-}
-
 ;// CONCATENATED MODULE: ../packages/host/lib/migrations.js
 
 
@@ -76175,8 +76129,8 @@ function databaseTarget(profile) {
     return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
 }
 class MigrationFailedError extends Error {
-    name = 'MigrationFailedError';
     file;
+    name = 'MigrationFailedError';
     constructor(file, detail, options) {
         super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
         this.file = file;
@@ -76235,6 +76189,54 @@ async function applyMigration(connection, target, request, logger) {
     const ms = Math.round(performance.now() - started);
     logger.info(`Applied ${migration.file} in ${(ms / 1000).toFixed(2)} s`);
     return ms;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/journal.js
+
+
+const WORD = /^[a-z][a-z-]*$/;
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+/**
+ * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
+ * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
+ */
+function journalLine(entry) {
+    const { time, action, result, ...rest } = entry;
+    return JSON.stringify({ time, action, result, ...rest });
+}
+async function appendJournal(connection, layout, entry) {
+    const { time, action, result, ...rest } = entry;
+    if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
+        throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
+    }
+    const fields = JSON.stringify(rest).slice(1, -1);
+    if (fields.includes('\n'))
+        throw new Error('a journal line must be one line');
+    await runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
+}
+/**
+ * A run's own line at its end (deploy, rollback, restore, swarm): appended, or a warning naming the
+ * journal when the host did not take it (the run's outcome stands either way).
+ */
+async function appendRunJournal(connection, layout, entry, logger) {
+    await appendJournal(connection, layout, entry).catch((e) => logger.warning(`Could not append to ${layout.journal}: ${describeError(e)}`));
+}
+/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
+function parseJournal(text) {
+    const entries = [];
+    for (const line of text.split('\n')) {
+        if (line.trim() === '')
+            continue;
+        try {
+            const value = JSON.parse(line);
+            if (value !== null && typeof value === 'object' && !Array.isArray(value))
+                entries.push(value);
+        }
+        catch {
+            // a torn line is skipped, not fatal
+        }
+    }
+    return entries;
 }
 
 ;// CONCATENATED MODULE: ../packages/phases/lib/phase-clock.js
@@ -76321,33 +76323,102 @@ class PhaseClock {
     }
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-run.js
+;// CONCATENATED MODULE: ../packages/phases/lib/host-session-run.js
 
 
 
-
-
-
-
-/** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
-const REVERT_MODE = 'DISARMED';
-class DeployRun {
+class HostSessionRun {
     connection;
     request;
     layout;
     project;
     logger;
     signal;
+    startedAt = new Date();
+    clock;
+    lock;
+    failure;
+    /** What the host is left in, when the run did not end as asked. */
+    hostStatus;
+    journalWritten = false;
+    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
+    ending = false;
+    constructor(connection, request) {
+        this.connection = connection;
+        this.request = request;
+        this.layout = request.layout;
+        this.project = request.project;
+        this.logger = request.logger;
+        this.signal = request.signal;
+        this.clock = new PhaseClock(this.logger);
+    }
+    /** The phase a safe point names as the one the run was cancelled in: the one running. */
+    get cancelledIn() {
+        return this.clock.latest;
+    }
+    /** What a run notes as a cancellation arrives (before it logs it and ends the host's work). */
+    noteCancellation() { }
+    /** The lock this run holds (from the lock phase on). */
+    get heldLock() {
+        if (this.lock === undefined)
+            throw new Error('The deploy lock is not held yet.');
+        return this.lock;
+    }
+    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
+    cancel = () => {
+        this.noteCancellation();
+        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!this.ending)
+            void this.lock?.abortWork();
+    };
+    /** A safe point: cancelled runs stop here. */
+    checkpoint() {
+        throwIfCancelled(this.signal, this.cancelledIn);
+    }
+    /** True when the host ended this run's lock (or its connection): nothing more may be changed. */
+    async lockLost() {
+        const lock = this.lock;
+        if (lock === undefined)
+            return false;
+        // The lock channel's end may still be on its way when a command of the same session failed first.
+        for (let i = 0; i < 5 && lock.held && !this.connection.closed; i += 1)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        return !lock.held || this.connection.closed;
+    }
+    /** The run's journal line, once: never after the host ended this run's lock or its connection. */
+    async writeJournal() {
+        if (this.journalWritten)
+            return;
+        this.journalWritten = true;
+        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
+            return;
+        const { actor, runUrl } = this.request;
+        const entry = this.journalEntry({ time: new Date().toISOString(), actor, runUrl, phases: this.clock.durations() });
+        if (entry !== undefined)
+            await appendRunJournal(this.connection, this.layout, entry, this.logger);
+    }
+    /** The end of every run: its journal line (unless written already), then the lock released. */
+    async end() {
+        await this.writeJournal();
+        await this.lock?.release();
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-run.js
+
+
+
+
+/** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
+const REVERT_MODE = 'DISARMED';
+class DeployRun extends HostSessionRun {
     manifest;
     releaseId;
     /** The new release's stack profile (readLocalBundle refused a bundle without one). */
     profile;
     database;
-    startedAt = new Date();
-    clock;
     nextView;
     journalFields;
-    lock;
     /** The release `current` pointed at (after any recovery). */
     previous;
     previousView;
@@ -76360,8 +76431,7 @@ class DeployRun {
     removedReleases = [];
     recovered;
     result = 'failed';
-    failure;
-    hostStatus;
+    /** Where the run stopped: the phase a cancellation or a failure arrived in. */
     stoppedIn;
     /** The guard phase began: from here on the host has a return plan for this release. */
     guarded = false;
@@ -76369,75 +76439,38 @@ class DeployRun {
     stackTouched = false;
     sameRelease = false;
     confirmed = false;
-    journalWritten = false;
-    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
-    ending = false;
     /** The halt mark this deploy lifts (lift-halt), by its nonce. */
     lifting;
     constructor(connection, request) {
-        this.connection = connection;
-        this.request = request;
-        this.layout = request.layout;
-        this.project = request.project;
-        this.logger = request.logger;
-        this.signal = request.signal;
+        super(connection, request);
         this.manifest = request.bundle.manifest;
         this.releaseId = this.manifest.releaseId;
         this.profile = stackProfileOf(this.manifest);
         this.database = databaseTarget(this.profile);
-        this.clock = new PhaseClock(this.logger);
         this.nextView = { manifest: this.manifest, compose: request.bundle.compose };
         this.journalFields = { actor: request.actor, runUrl: request.runUrl, action: 'deploy' };
     }
-    /** The lock this run holds (from the lock phase on). */
-    get heldLock() {
-        if (this.lock === undefined)
-            throw new Error('The deploy lock is not held yet.');
-        return this.lock;
+    /** A deploy's safe points name the phase the cancellation arrived in. */
+    get cancelledIn() {
+        return this.stoppedIn ?? this.clock.latest;
     }
-    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
-    cancel = () => {
+    noteCancellation() {
         this.stoppedIn ??= this.clock.latest;
-        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
-        if (!this.ending)
-            void this.lock?.abortWork();
-    };
-    /** A safe point: cancelled runs stop here. */
-    checkpoint() {
-        throwIfCancelled(this.signal, this.stoppedIn ?? this.clock.latest);
     }
-    /** True when the host ended this run's lock (or its connection): nothing more may be changed. */
-    async lockLost() {
-        const lock = this.lock;
-        if (lock === undefined)
-            return false;
-        // The lock channel's end may still be on its way when a command of the same session failed first.
-        for (let i = 0; i < 5 && lock.held && !this.connection.closed; i += 1)
-            await new Promise((resolve) => setTimeout(resolve, 20));
-        return !lock.held || this.connection.closed;
-    }
-    /** The run's journal line: for a run that changed the host, or was cancelled (one O_APPEND write). */
-    async writeJournal() {
-        this.journalWritten = true;
-        // A cancelled run leaves its line even when it was still waiting for the lock.
-        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
-            return;
+    /** A line for a run that changed the host, or was cancelled (even while it was still waiting for the lock). */
+    journalEntry(common) {
         if (this.result !== 'cancelled' && (this.lock === undefined || !this.hostChanged))
-            return;
-        const entry = {
-            time: new Date().toISOString(),
+            return undefined;
+        return {
             action: 'deploy',
             result: this.result,
             release: this.releaseId,
             previous: this.previous ?? null,
             mode: this.request.mode,
-            actor: this.request.actor,
-            runUrl: this.request.runUrl,
-            phases: this.clock.durations(),
+            ...common,
             ...(this.result !== 'deployed' && this.stoppedIn !== undefined ? { phase: this.stoppedIn } : {}),
             ...(this.failure !== undefined ? { reason: firstLine(this.failure.message) } : {}),
         };
-        await appendJournal(this.connection, this.layout, entry).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
     }
     outcome() {
         return {
@@ -76536,8 +76569,8 @@ function guardPlanFor(run, plan) {
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
 class DeployLockBusyError extends Error {
-    name = 'DeployLockBusyError';
     holder;
+    name = 'DeployLockBusyError';
     constructor(host, waitedSeconds, holder) {
         const who = holder === undefined
             ? 'a deploy whose holder file could not be read'
@@ -77069,10 +77102,11 @@ async function readHost(run) {
 
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
-    name = 'HostVerificationError';
-    /** The verify script's own reason (one line). */
     reason;
-    constructor(message, reason, options) {
+    name = 'HostVerificationError';
+    constructor(message, 
+    /** The verify script's own reason (one line). */
+    reason, options) {
         super(message, options);
         this.reason = reason;
     }
@@ -77268,8 +77302,8 @@ function filesDiffer(a, b, paths) {
 
 
 class ReleaseRefusedError extends Error {
-    name = 'ReleaseRefusedError';
     reason;
+    name = 'ReleaseRefusedError';
     constructor(reason, message) {
         super(message);
         this.reason = reason;
@@ -77661,8 +77695,8 @@ async function checkMigrationContent(connection, layout, releaseId, pending) {
 
 
 class MigrationNotRecordedError extends Error {
-    name = 'MigrationNotRecordedError';
     file;
+    name = 'MigrationNotRecordedError';
     constructor(file, message) {
         super(message);
         this.file = file;
@@ -77943,9 +77977,7 @@ async function deployRelease(connection, request) {
     }
     finally {
         signal?.removeEventListener('abort', run.cancel);
-        if (!run.journalWritten)
-            await run.writeJournal();
-        await run.lock?.release();
+        await run.end();
     }
     return run.outcome();
 }
@@ -84720,10 +84752,10 @@ function url(target) {
 
 /** Why a release may not become current; `stage` says which check refused it. */
 class release_check_ReleaseRefusedError extends Error {
-    name = 'ReleaseRefusedError';
     releaseId;
     stage;
     reason;
+    name = 'ReleaseRefusedError';
     constructor(releaseId, stage, reason, message, options) {
         super(message, options);
         this.releaseId = releaseId;
@@ -84902,8 +84934,8 @@ function shutdownGroups(profile, scope) {
     return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
 }
 class OrderlyStopError extends Error {
-    name = 'OrderlyStopError';
     stopped;
+    name = 'OrderlyStopError';
     constructor(message, stopped, options) {
         super(message, options);
         this.stopped = stopped;
@@ -85469,21 +85501,10 @@ function haltNotSent(command, subject, problem) {
 
 
 
-
-
-
 /** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
 const ROLLBACK_TITAN_MODE = 'DISARMED';
-class RollbackRun {
-    connection;
-    request;
-    layout;
-    project;
+class RollbackRun extends HostSessionRun {
     mode;
-    logger;
-    signal;
-    startedAt = new Date();
-    clock;
     warnings = [];
     refused = [];
     /** The running release's stack profile as read before the HARD_HALT. */
@@ -85492,7 +85513,6 @@ class RollbackRun {
     halt;
     /** The nonce of the halt mark this run wrote (its own halt, which restart and rollback lift). */
     haltNonce = '';
-    lock;
     state;
     stopped = [];
     releaseBefore;
@@ -85501,32 +85521,15 @@ class RollbackRun {
     markedBad;
     verification;
     result = 'failed';
-    failure;
-    hostStatus;
-    journalWritten = false;
-    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
-    ending = false;
     /** The stack was started (DISARMED) by this run. */
     started = false;
     constructor(connection, request) {
-        this.connection = connection;
-        this.request = request;
-        this.layout = request.layout;
-        this.project = request.project;
+        super(connection, request);
         this.mode = request.mode;
-        this.logger = request.logger;
-        this.signal = request.signal;
-        this.clock = new PhaseClock(this.logger);
     }
     /** The running release's profile, when it could be read. */
     get profile() {
         return this.running.profile;
-    }
-    /** The lock this run holds (from the lock phase on). */
-    get heldLock() {
-        if (this.lock === undefined)
-            throw new Error('The deploy lock is not held yet.');
-        return this.lock;
     }
     /** The profile that says how the stack stops: the running release's, else (restart, rollback) the checked target's. */
     stopProfile(fallback) {
@@ -85539,26 +85542,10 @@ class RollbackRun {
         this.warnings.push(message);
         this.logger.warning(message);
     }
-    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
-    cancel = () => {
-        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
-        if (!this.ending)
-            void this.lock?.abortWork();
-    };
-    /** A safe point: cancelled runs stop here. */
-    checkpoint() {
-        throwIfCancelled(this.signal, this.clock.latest);
-    }
-    /** The run's journal line, once (a run that reached the host). */
-    async writeJournal() {
-        if (this.journalWritten)
-            return;
-        this.journalWritten = true;
-        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
-            return;
+    /** One line per rollback run that reached the host, whatever its mode and outcome. */
+    journalEntry(common) {
         const halt = this.halt;
-        await appendJournal(this.connection, this.layout, {
-            time: new Date().toISOString(),
+        return {
             action: 'rollback',
             rollbackMode: this.mode,
             result: this.result,
@@ -85566,21 +85553,18 @@ class RollbackRun {
             previous: this.releaseBefore ?? null,
             mode: this.started ? ROLLBACK_TITAN_MODE : (this.state?.mode ?? null),
             to: this.mode === 'rollback' ? describeTo(this.request.to) : null,
-            actor: this.request.actor,
-            runUrl: this.request.runUrl,
+            ...common,
             reason: this.request.reason,
             halt: { subject: halt?.subject ?? '', nonce: halt?.nonce ?? this.haltNonce, acknowledged: halt?.acknowledged ?? false },
             refused: this.refused.map((r) => ({ release: r.release, reason: r.reason })),
             stopped: this.stopped.flatMap((g) => g.services),
-            phases: this.clock.durations(),
             ...(this.result === 'cancelled' && this.clock.latest !== undefined ? { phase: this.clock.latest } : {}),
             ...(this.failure !== undefined ? { error: firstLine(this.failure.message) } : {}),
-        }).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
+        };
     }
     /** The journal line, the lock released, and the outcome. */
     async finish() {
-        await this.writeJournal();
-        await this.lock?.release();
+        await this.end();
         const halt = this.halt;
         if (halt === undefined)
             throw new Error('The rollback ended before its HARD_HALT.');

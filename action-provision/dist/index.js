@@ -67420,14 +67420,32 @@ const HOST_NAMES = {
 };
 class HostLayout {
     appDir;
+    releasesDir;
+    /** The `current` link. */
+    current;
+    sharedDir;
+    envFile;
+    trustDir;
+    stateDir;
+    journal;
+    /** The flock(1) file of the deploy lock, and who holds it. */
+    lockFile;
+    lockHolderFile;
     constructor(appDir) {
+        this.appDir = appDir;
         const problem = host_layout_appDirProblem(appDir);
         if (problem !== undefined)
             throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
-        this.appDir = appDir;
-    }
-    get releasesDir() {
-        return `${this.appDir}/${HOST_NAMES.releases}`;
+        const below = (name) => `${appDir}/${HOST_NAMES[name]}`;
+        this.releasesDir = below('releases');
+        this.current = below('current');
+        this.sharedDir = below('shared');
+        this.envFile = `${this.sharedDir}/${HOST_NAMES.envFile}`;
+        this.trustDir = below('trust');
+        this.stateDir = below('state');
+        this.journal = below('journal');
+        this.lockFile = below('lock');
+        this.lockHolderFile = below('lockHolder');
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
@@ -67435,21 +67453,6 @@ class HostLayout {
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
         return `${HOST_NAMES.releases}/${releaseId}`;
-    }
-    get current() {
-        return `${this.appDir}/${HOST_NAMES.current}`;
-    }
-    get sharedDir() {
-        return `${this.appDir}/${HOST_NAMES.shared}`;
-    }
-    get envFile() {
-        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
-    }
-    get trustDir() {
-        return `${this.appDir}/${HOST_NAMES.trust}`;
-    }
-    get stateDir() {
-        return `${this.appDir}/${HOST_NAMES.state}`;
     }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
@@ -67466,15 +67469,6 @@ class HostLayout {
     /** state/mode, state/halted, state/stack-started, state/lock.log. */
     stateFile(name) {
         return `${this.stateDir}/${name}`;
-    }
-    get journal() {
-        return `${this.appDir}/${HOST_NAMES.journal}`;
-    }
-    get lockFile() {
-        return `${this.appDir}/${HOST_NAMES.lock}`;
-    }
-    get lockHolderFile() {
-        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
@@ -67734,10 +67728,11 @@ function resolveRequiredValues(lines, defaults) {
  * the file, relative to the source folder, and says how to fix it.
  */
 class ReleaseSourceError extends Error {
-    name = 'ReleaseSourceError';
-    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
     path;
-    constructor(path, problem, options = {}) {
+    name = 'ReleaseSourceError';
+    constructor(
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path, problem, options = {}) {
         super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
         this.path = path;
     }
@@ -67929,8 +67924,8 @@ function pinnedImageReference(repository, digest) {
 
 const HEALTH_BODIES = (/* unused pure expression or super */ null && (['status', 'status-and-service']));
 class StackProfileError extends Error {
-    name = 'StackProfileError';
     problems;
+    name = 'StackProfileError';
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${stack_profile_formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;

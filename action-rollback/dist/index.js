@@ -71609,7 +71609,7 @@ exports.visitAsync = visitAsync;
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_core_logger__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6649);
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6909);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5211);
 
 
 
@@ -71620,7 +71620,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6909:
+/***/ 5211:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71702,14 +71702,32 @@ const HOST_NAMES = {
 };
 class HostLayout {
     appDir;
+    releasesDir;
+    /** The `current` link. */
+    current;
+    sharedDir;
+    envFile;
+    trustDir;
+    stateDir;
+    journal;
+    /** The flock(1) file of the deploy lock, and who holds it. */
+    lockFile;
+    lockHolderFile;
     constructor(appDir) {
+        this.appDir = appDir;
         const problem = appDirProblem(appDir);
         if (problem !== undefined)
             throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
-        this.appDir = appDir;
-    }
-    get releasesDir() {
-        return `${this.appDir}/${HOST_NAMES.releases}`;
+        const below = (name) => `${appDir}/${HOST_NAMES[name]}`;
+        this.releasesDir = below('releases');
+        this.current = below('current');
+        this.sharedDir = below('shared');
+        this.envFile = `${this.sharedDir}/${HOST_NAMES.envFile}`;
+        this.trustDir = below('trust');
+        this.stateDir = below('state');
+        this.journal = below('journal');
+        this.lockFile = below('lock');
+        this.lockHolderFile = below('lockHolder');
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
@@ -71717,21 +71735,6 @@ class HostLayout {
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
         return `${HOST_NAMES.releases}/${releaseId}`;
-    }
-    get current() {
-        return `${this.appDir}/${HOST_NAMES.current}`;
-    }
-    get sharedDir() {
-        return `${this.appDir}/${HOST_NAMES.shared}`;
-    }
-    get envFile() {
-        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
-    }
-    get trustDir() {
-        return `${this.appDir}/${HOST_NAMES.trust}`;
-    }
-    get stateDir() {
-        return `${this.appDir}/${HOST_NAMES.state}`;
     }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
@@ -71748,15 +71751,6 @@ class HostLayout {
     /** state/mode, state/halted, state/stack-started, state/lock.log. */
     stateFile(name) {
         return `${this.stateDir}/${name}`;
-    }
-    get journal() {
-        return `${this.appDir}/${HOST_NAMES.journal}`;
-    }
-    get lockFile() {
-        return `${this.appDir}/${HOST_NAMES.lock}`;
-    }
-    get lockHolderFile() {
-        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
@@ -72719,8 +72713,8 @@ function releaseIdFor(createdAt, gitSha) {
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    name = 'StackProfileError';
     problems;
+    name = 'StackProfileError';
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -73169,10 +73163,11 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
-    name = 'HostVerificationError';
-    /** The verify script's own reason (one line). */
     reason;
-    constructor(message, reason, options) {
+    name = 'HostVerificationError';
+    constructor(message, 
+    /** The verify script's own reason (one line). */
+    reason, options) {
         super(message, options);
         this.reason = reason;
     }
@@ -73419,10 +73414,10 @@ async function releaseSecretPaths(connection, layout, manifest) {
 
 /** Why a release may not become current; `stage` says which check refused it. */
 class ReleaseRefusedError extends Error {
-    name = 'ReleaseRefusedError';
     releaseId;
     stage;
     reason;
+    name = 'ReleaseRefusedError';
     constructor(releaseId, stage, reason, message, options) {
         super(message, options);
         this.releaseId = releaseId;
@@ -73619,8 +73614,8 @@ function compose_command_composeArgv(target, subcommand) {
 
 const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
-    name = 'HostHaltedError';
     mark;
+    name = 'HostHaltedError';
     constructor(message, mark) {
         super(message);
         this.mark = mark;
@@ -73834,8 +73829,8 @@ async function upStackExcept(connection, target, held, logger) {
  */
 /** The run was cancelled; `phase` says where the cancellation arrived. */
 class CancelledError extends Error {
-    name = 'CancelledError';
     phase;
+    name = 'CancelledError';
     constructor(message, phase) {
         super(message);
         this.phase = phase;
@@ -74832,8 +74827,8 @@ function sleep(ms, signal) {
 
 /** The release did not verify within its timeout; the report names every failing service and check. */
 class StackUnhealthyError extends Error {
-    name = 'StackUnhealthyError';
     report;
+    name = 'StackUnhealthyError';
     constructor(report) {
         const failures = report.failures.slice(0, 5).map((f) => `${f.service} ${f.check}: ${f.detail}`);
         const more = report.failures.length > 5 ? ` (and ${report.failures.length - 5} more)` : '';
@@ -74870,8 +74865,8 @@ function shutdownGroups(profile, scope) {
     return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
 }
 class OrderlyStopError extends Error {
-    name = 'OrderlyStopError';
     stopped;
+    name = 'OrderlyStopError';
     constructor(message, stopped, options) {
         super(message, options);
         this.stopped = stopped;
@@ -75434,6 +75429,7 @@ function haltNotSent(command, subject, problem) {
 
 ;// CONCATENATED MODULE: ../packages/host/lib/journal.js
 
+
 const WORD = /^[a-z][a-z-]*$/;
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 /**
@@ -75453,6 +75449,13 @@ async function appendJournal(connection, layout, entry) {
     if (fields.includes('\n'))
         throw new Error('a journal line must be one line');
     await host_script_runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
+}
+/**
+ * A run's own line at its end (deploy, rollback, restore, swarm): appended, or a warning naming the
+ * journal when the host did not take it (the run's outcome stands either way).
+ */
+async function appendRunJournal(connection, layout, entry, logger) {
+    await appendJournal(connection, layout, entry).catch((e) => logger.warning(`Could not append to ${layout.journal}: ${describeError(e)}`));
 }
 /** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
 function parseJournal(text) {
@@ -75556,26 +75559,96 @@ class PhaseClock {
     }
 }
 
+;// CONCATENATED MODULE: ../packages/phases/lib/host-session-run.js
+
+
+
+class HostSessionRun {
+    connection;
+    request;
+    layout;
+    project;
+    logger;
+    signal;
+    startedAt = new Date();
+    clock;
+    lock;
+    failure;
+    /** What the host is left in, when the run did not end as asked. */
+    hostStatus;
+    journalWritten = false;
+    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
+    ending = false;
+    constructor(connection, request) {
+        this.connection = connection;
+        this.request = request;
+        this.layout = request.layout;
+        this.project = request.project;
+        this.logger = request.logger;
+        this.signal = request.signal;
+        this.clock = new PhaseClock(this.logger);
+    }
+    /** The phase a safe point names as the one the run was cancelled in: the one running. */
+    get cancelledIn() {
+        return this.clock.latest;
+    }
+    /** What a run notes as a cancellation arrives (before it logs it and ends the host's work). */
+    noteCancellation() { }
+    /** The lock this run holds (from the lock phase on). */
+    get heldLock() {
+        if (this.lock === undefined)
+            throw new Error('The deploy lock is not held yet.');
+        return this.lock;
+    }
+    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
+    cancel = () => {
+        this.noteCancellation();
+        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!this.ending)
+            void this.lock?.abortWork();
+    };
+    /** A safe point: cancelled runs stop here. */
+    checkpoint() {
+        throwIfCancelled(this.signal, this.cancelledIn);
+    }
+    /** True when the host ended this run's lock (or its connection): nothing more may be changed. */
+    async lockLost() {
+        const lock = this.lock;
+        if (lock === undefined)
+            return false;
+        // The lock channel's end may still be on its way when a command of the same session failed first.
+        for (let i = 0; i < 5 && lock.held && !this.connection.closed; i += 1)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        return !lock.held || this.connection.closed;
+    }
+    /** The run's journal line, once: never after the host ended this run's lock or its connection. */
+    async writeJournal() {
+        if (this.journalWritten)
+            return;
+        this.journalWritten = true;
+        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
+            return;
+        const { actor, runUrl } = this.request;
+        const entry = this.journalEntry({ time: new Date().toISOString(), actor, runUrl, phases: this.clock.durations() });
+        if (entry !== undefined)
+            await appendRunJournal(this.connection, this.layout, entry, this.logger);
+    }
+    /** The end of every run: its journal line (unless written already), then the lock released. */
+    async end() {
+        await this.writeJournal();
+        await this.lock?.release();
+    }
+}
+
 ;// CONCATENATED MODULE: ../packages/rollback/lib/rollback-run.js
-
-
-
 
 
 
 
 /** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
 const ROLLBACK_TITAN_MODE = 'DISARMED';
-class RollbackRun {
-    connection;
-    request;
-    layout;
-    project;
+class RollbackRun extends HostSessionRun {
     mode;
-    logger;
-    signal;
-    startedAt = new Date();
-    clock;
     warnings = [];
     refused = [];
     /** The running release's stack profile as read before the HARD_HALT. */
@@ -75584,7 +75657,6 @@ class RollbackRun {
     halt;
     /** The nonce of the halt mark this run wrote (its own halt, which restart and rollback lift). */
     haltNonce = '';
-    lock;
     state;
     stopped = [];
     releaseBefore;
@@ -75593,32 +75665,15 @@ class RollbackRun {
     markedBad;
     verification;
     result = 'failed';
-    failure;
-    hostStatus;
-    journalWritten = false;
-    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
-    ending = false;
     /** The stack was started (DISARMED) by this run. */
     started = false;
     constructor(connection, request) {
-        this.connection = connection;
-        this.request = request;
-        this.layout = request.layout;
-        this.project = request.project;
+        super(connection, request);
         this.mode = request.mode;
-        this.logger = request.logger;
-        this.signal = request.signal;
-        this.clock = new PhaseClock(this.logger);
     }
     /** The running release's profile, when it could be read. */
     get profile() {
         return this.running.profile;
-    }
-    /** The lock this run holds (from the lock phase on). */
-    get heldLock() {
-        if (this.lock === undefined)
-            throw new Error('The deploy lock is not held yet.');
-        return this.lock;
     }
     /** The profile that says how the stack stops: the running release's, else (restart, rollback) the checked target's. */
     stopProfile(fallback) {
@@ -75631,26 +75686,10 @@ class RollbackRun {
         this.warnings.push(message);
         this.logger.warning(message);
     }
-    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
-    cancel = () => {
-        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
-        if (!this.ending)
-            void this.lock?.abortWork();
-    };
-    /** A safe point: cancelled runs stop here. */
-    checkpoint() {
-        throwIfCancelled(this.signal, this.clock.latest);
-    }
-    /** The run's journal line, once (a run that reached the host). */
-    async writeJournal() {
-        if (this.journalWritten)
-            return;
-        this.journalWritten = true;
-        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
-            return;
+    /** One line per rollback run that reached the host, whatever its mode and outcome. */
+    journalEntry(common) {
         const halt = this.halt;
-        await appendJournal(this.connection, this.layout, {
-            time: new Date().toISOString(),
+        return {
             action: 'rollback',
             rollbackMode: this.mode,
             result: this.result,
@@ -75658,21 +75697,18 @@ class RollbackRun {
             previous: this.releaseBefore ?? null,
             mode: this.started ? ROLLBACK_TITAN_MODE : (this.state?.mode ?? null),
             to: this.mode === 'rollback' ? describeTo(this.request.to) : null,
-            actor: this.request.actor,
-            runUrl: this.request.runUrl,
+            ...common,
             reason: this.request.reason,
             halt: { subject: halt?.subject ?? '', nonce: halt?.nonce ?? this.haltNonce, acknowledged: halt?.acknowledged ?? false },
             refused: this.refused.map((r) => ({ release: r.release, reason: r.reason })),
             stopped: this.stopped.flatMap((g) => g.services),
-            phases: this.clock.durations(),
             ...(this.result === 'cancelled' && this.clock.latest !== undefined ? { phase: this.clock.latest } : {}),
             ...(this.failure !== undefined ? { error: firstLine(this.failure.message) } : {}),
-        }).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
+        };
     }
     /** The journal line, the lock released, and the outcome. */
     async finish() {
-        await this.writeJournal();
-        await this.lock?.release();
+        await this.end();
         const halt = this.halt;
         if (halt === undefined)
             throw new Error('The rollback ended before its HARD_HALT.');
@@ -75790,8 +75826,8 @@ async function endCancelled(run) {
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
 class DeployLockBusyError extends Error {
-    name = 'DeployLockBusyError';
     holder;
+    name = 'DeployLockBusyError';
     constructor(host, waitedSeconds, holder) {
         const who = holder === undefined
             ? 'a deploy whose holder file could not be read'

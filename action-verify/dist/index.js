@@ -63269,14 +63269,32 @@ const HOST_NAMES = {
 };
 class HostLayout {
     appDir;
+    releasesDir;
+    /** The `current` link. */
+    current;
+    sharedDir;
+    envFile;
+    trustDir;
+    stateDir;
+    journal;
+    /** The flock(1) file of the deploy lock, and who holds it. */
+    lockFile;
+    lockHolderFile;
     constructor(appDir) {
+        this.appDir = appDir;
         const problem = appDirProblem(appDir);
         if (problem !== undefined)
             throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
-        this.appDir = appDir;
-    }
-    get releasesDir() {
-        return `${this.appDir}/${HOST_NAMES.releases}`;
+        const below = (name) => `${appDir}/${HOST_NAMES[name]}`;
+        this.releasesDir = below('releases');
+        this.current = below('current');
+        this.sharedDir = below('shared');
+        this.envFile = `${this.sharedDir}/${HOST_NAMES.envFile}`;
+        this.trustDir = below('trust');
+        this.stateDir = below('state');
+        this.journal = below('journal');
+        this.lockFile = below('lock');
+        this.lockHolderFile = below('lockHolder');
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
@@ -63284,21 +63302,6 @@ class HostLayout {
     /** What `current` holds when it points at a release (relative, so the folder can move). */
     currentTarget(releaseId) {
         return `${HOST_NAMES.releases}/${releaseId}`;
-    }
-    get current() {
-        return `${this.appDir}/${HOST_NAMES.current}`;
-    }
-    get sharedDir() {
-        return `${this.appDir}/${HOST_NAMES.shared}`;
-    }
-    get envFile() {
-        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
-    }
-    get trustDir() {
-        return `${this.appDir}/${HOST_NAMES.trust}`;
-    }
-    get stateDir() {
-        return `${this.appDir}/${HOST_NAMES.state}`;
     }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
@@ -63315,15 +63318,6 @@ class HostLayout {
     /** state/mode, state/halted, state/stack-started, state/lock.log. */
     stateFile(name) {
         return `${this.stateDir}/${name}`;
-    }
-    get journal() {
-        return `${this.appDir}/${HOST_NAMES.journal}`;
-    }
-    get lockFile() {
-        return `${this.appDir}/${HOST_NAMES.lock}`;
-    }
-    get lockHolderFile() {
-        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
@@ -65850,8 +65844,8 @@ function releaseIdFor(createdAt, gitSha) {
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    name = 'StackProfileError';
     problems;
+    name = 'StackProfileError';
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -66263,10 +66257,10 @@ function findSigningKey(manifestBytes, signature, trustedKeys) {
 
 
 class BundleVerificationError extends Error {
-    name = 'BundleVerificationError';
     check;
-    /** The file at fault, relative to the bundle folder. */
     path;
+    name = 'BundleVerificationError';
+    /** `path`: the file at fault, relative to the bundle folder. */
     constructor(check, message, path) {
         super(message);
         this.check = check;
@@ -66736,10 +66730,11 @@ function host_script_runHostScript(connection, layout, name, args, options = {})
 
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
-    name = 'HostVerificationError';
-    /** The verify script's own reason (one line). */
     reason;
-    constructor(message, reason, options) {
+    name = 'HostVerificationError';
+    constructor(message, 
+    /** The verify script's own reason (one line). */
+    reason, options) {
         super(message, options);
         this.reason = reason;
     }
@@ -68317,8 +68312,8 @@ function isFolder(path) {
 
 const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
-    name = 'HostHaltedError';
     mark;
+    name = 'HostHaltedError';
     constructor(message, mark) {
         super(message);
         this.mark = mark;
