@@ -19,8 +19,10 @@
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
  *
  * State lives beside the releases, not inside them, so a release folder keeps verifying against its
- * manifest for as long as it exists.
+ * manifest for as long as it exists. The names below state/ are spelled in state-layout.ts.
  */
+
+import { STATE_AFFIXES, type StateFileName } from './state-layout.js';
 
 /** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
 export const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
@@ -105,21 +107,21 @@ export class HostLayout {
 
   /** state/<id>.confirmed: the release passed verification after its switch. */
   confirmedMark(releaseId: string): string {
-    return `${this.stateDir}/${releaseId}.confirmed`;
+    return `${this.stateDir}/${releaseId}${STATE_AFFIXES.confirmedSuffix}`;
   }
 
   /** state/<id>.bad: the release failed and must never be a rollback target. */
   badMark(releaseId: string): string {
-    return `${this.stateDir}/${releaseId}.bad`;
+    return `${this.stateDir}/${releaseId}${STATE_AFFIXES.badSuffix}`;
   }
 
   /** state/guard-<id>.json, .plan and .log: the guard of a release, its return plan, what it did. */
   guardFile(releaseId: string, kind: 'json' | 'plan' | 'log'): string {
-    return `${this.stateDir}/guard-${releaseId}.${kind}`;
+    return `${this.stateDir}/${STATE_AFFIXES.guardPrefix}${releaseId}.${kind}`;
   }
 
-  /** state/mode, state/halted, state/stack-started, state/lock.log. */
-  stateFile(name: 'mode' | 'halted' | 'stack-started' | 'lock.log'): string {
+  /** state/mode, state/halted, state/stack-started, state/lock.log, … (STATE_FILES). */
+  stateFile(name: StateFileName): string {
     return `${this.stateDir}/${name}`;
   }
 
@@ -144,5 +146,5 @@ const SCRIPT_PATHS = {
 
 /** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
 export function workRecord(stateDir: string, token: string, kind: string): string {
-  return `${stateDir}/work-${token}-${kind}`;
+  return `${stateDir}/${STATE_AFFIXES.workPrefix}${token}-${kind}`;
 }
