@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2379);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5990);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2379:
+/***/ 5990:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67351,6 +67351,37 @@ function result(planned, changes, droplet, knownHosts, fingerprint) {
 
 // EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
 var configuration_error = __nccwpck_require__(5678);
+;// CONCATENATED MODULE: ../packages/host/lib/state-layout.js
+/**
+ * The files below state/ (HostLayout.stateDir): the one place their names are spelled. HostLayout
+ * makes the runner's paths from them, and packages/host/generate-scripts.mjs writes them into
+ * scripts/lib/state-names.sh, which the host scripts source (`--check` fails when it is stale).
+ * Plain data only: the generator reads the two objects below line by line (`key: 'value',`).
+ */
+/** The files right below state/ (in the scripts: `$state_<key in snake case>`, a path). */
+const STATE_FILES = {
+    /** The TITAN_MODE the stack was last started with. */
+    mode: 'mode',
+    /** An operator's halt mark (JSON). */
+    halted: 'halted',
+    /** What the last verified start left running (stack-record.ts). */
+    stackStarted: 'stack-started',
+    /** What the deploy lock's sessions did. */
+    lockLog: 'lock.log',
+    /** The inputs of the last compose model searched clean of secrets (scripts/secret-exposure.sh). */
+    composeModelSearched: 'compose-model-searched',
+};
+/**
+ * How the files of one release or one lock session below state/ are named (in the scripts:
+ * `$<key in snake case>`): <id>.confirmed, <id>.bad, guard-<id>.json|.plan|.log, work-<token>-<kind>.
+ */
+const state_layout_STATE_AFFIXES = {
+    confirmedSuffix: '.confirmed',
+    badSuffix: '.bad',
+    guardPrefix: 'guard-',
+    workPrefix: 'work-',
+};
+
 ;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
 /**
  * Where things live on a Titan host, below the application folder (`/opt/titan` on a Droplet):
@@ -67373,8 +67404,9 @@ var configuration_error = __nccwpck_require__(5678);
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
  *
  * State lives beside the releases, not inside them, so a release folder keeps verifying against its
- * manifest for as long as it exists.
+ * manifest for as long as it exists. The names below state/ are spelled in state-layout.ts.
  */
+
 /** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
 const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
 /** A Compose project name, as Compose itself accepts it. */
@@ -67456,17 +67488,17 @@ class HostLayout {
     }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
-        return `${this.stateDir}/${releaseId}.confirmed`;
+        return `${this.stateDir}/${releaseId}${STATE_AFFIXES.confirmedSuffix}`;
     }
     /** state/<id>.bad: the release failed and must never be a rollback target. */
     badMark(releaseId) {
-        return `${this.stateDir}/${releaseId}.bad`;
+        return `${this.stateDir}/${releaseId}${STATE_AFFIXES.badSuffix}`;
     }
     /** state/guard-<id>.json, .plan and .log: the guard of a release, its return plan, what it did. */
     guardFile(releaseId, kind) {
-        return `${this.stateDir}/guard-${releaseId}.${kind}`;
+        return `${this.stateDir}/${STATE_AFFIXES.guardPrefix}${releaseId}.${kind}`;
     }
-    /** state/mode, state/halted, state/stack-started, state/lock.log. */
+    /** state/mode, state/halted, state/stack-started, state/lock.log, … (STATE_FILES). */
     stateFile(name) {
         return `${this.stateDir}/${name}`;
     }
@@ -67489,7 +67521,7 @@ const SCRIPT_PATHS = {
 };
 /** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
 function workRecord(stateDir, token, kind) {
-    return `${stateDir}/work-${token}-${kind}`;
+    return `${stateDir}/${STATE_AFFIXES.workPrefix}${token}-${kind}`;
 }
 
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
