@@ -46325,10 +46325,11 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  * the file, relative to the source folder, and says how to fix it.
  */
 class release_source_error_ReleaseSourceError extends Error {
-    name = 'ReleaseSourceError';
-    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
     path;
-    constructor(path, problem, options = {}) {
+    name = 'ReleaseSourceError';
+    constructor(
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path, problem, options = {}) {
         super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
         this.path = path;
     }
@@ -46623,8 +46624,8 @@ function pinnedImageReference(repository, digest) {
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    name = 'StackProfileError';
     problems;
+    name = 'StackProfileError';
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${stack_profile_formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;

@@ -47414,11 +47414,12 @@ function describeBadDigest(text) {
 
 ;// CONCATENATED MODULE: ../../packages/matrix/lib/matrix-input-error.js
 class MatrixInputError extends Error {
-    name = 'MatrixInputError';
     topic;
-    /** Every problem found, one line each (the message lists them too). */
     problems;
-    constructor(topic, headline, problems = [], options = {}) {
+    name = 'MatrixInputError';
+    constructor(topic, headline, 
+    /** Every problem found, one line each (the message lists them too). */
+    problems = [], options = {}) {
         super(problems.length === 0 ? headline : `${headline}\n${problems.map((p) => `  - ${p}`).join('\n')}`, options.cause === undefined ? undefined : { cause: options.cause });
         this.topic = topic;
         this.problems = problems;
@@ -48064,8 +48065,8 @@ var dist = __nccwpck_require__(3483);
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    name = 'StackProfileError';
     problems;
+    name = 'StackProfileError';
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${stack_profile_formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -48630,10 +48631,11 @@ function localPathsOf(service, section) {
  * the file, relative to the source folder, and says how to fix it.
  */
 class release_source_error_ReleaseSourceError extends Error {
-    name = 'ReleaseSourceError';
-    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
     path;
-    constructor(path, problem, options = {}) {
+    name = 'ReleaseSourceError';
+    constructor(
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path, problem, options = {}) {
         super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
         this.path = path;
     }

@@ -39686,10 +39686,11 @@ function pinnedImageReference(repository, digest) {
  * the file, relative to the source folder, and says how to fix it.
  */
 class ReleaseSourceError extends Error {
-    name = 'ReleaseSourceError';
-    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
     path;
-    constructor(path, problem, options = {}) {
+    name = 'ReleaseSourceError';
+    constructor(
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path, problem, options = {}) {
         super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
         this.path = path;
     }
@@ -40104,8 +40105,8 @@ function releaseIdFor(createdAt, gitSha) {
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    name = 'StackProfileError';
     problems;
+    name = 'StackProfileError';
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -40841,9 +40842,9 @@ async function checkServicesFile(path, displayPath = path) {
 
 
 class DigestError extends Error {
-    name = 'DigestError';
-    /** Which of the caller's inputs is at fault. */
     origin;
+    name = 'DigestError';
+    /** `origin`: which of the caller's inputs is at fault. */
     constructor(origin, message) {
         super(message);
         this.origin = origin;
@@ -41152,10 +41153,10 @@ function findSigningKey(manifestBytes, signature, trustedKeys) {
 
 
 class BundleVerificationError extends Error {
-    name = 'BundleVerificationError';
     check;
-    /** The file at fault, relative to the bundle folder. */
     path;
+    name = 'BundleVerificationError';
+    /** `path`: the file at fault, relative to the bundle folder. */
     constructor(check, message, path) {
         super(message);
         this.check = check;

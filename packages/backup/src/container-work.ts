@@ -102,15 +102,21 @@ export async function streamFromContainer(
 
 /** Lines `marker name value` a script reported on stderr. */
 export class MarkedLines {
-  readonly lines: readonly string[];
-
-  constructor(lines: readonly string[]) {
-    this.lines = lines;
-  }
+  constructor(readonly lines: readonly string[]) {}
 
   /** The value after `prefix ` in the first line that starts with it ('' when there is none). */
   value(prefix: string): string {
     return this.lines.find((l) => l.startsWith(`${prefix} `))?.slice(prefix.length + 1).trim() ?? '';
+  }
+
+  /**
+   * The value of `prefix NAME value` for each of `names` (one reading of a script's facts); throws
+   * `missing` when one of them is absent or empty.
+   */
+  values<N extends string>(prefix: string, names: readonly N[], missing: string): Record<N, string> {
+    const found = Object.fromEntries(names.map((name) => [name, this.value(`${prefix} ${name}`)])) as Record<N, string>;
+    if (names.some((name) => found[name] === '')) throw new Error(missing);
+    return found;
   }
 
   /** Every line that starts with `prefix `, without it. */

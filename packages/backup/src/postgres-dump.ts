@@ -15,7 +15,7 @@
 import type { Writable } from 'node:stream';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { PostgresFacts } from './backup-manifest.js';
-import { MarkedLines, scriptPrelude, streamFromContainer } from './container-work.js';
+import { type MarkedLines, scriptPrelude, streamFromContainer } from './container-work.js';
 import type { ServiceContainer } from './stack-container.js';
 import { parseTableFacts, TABLE_FACTS_QUERY, TABLE_FACTS_SETTINGS } from './table-facts.js';
 import { EXIT_HANGUP, EXIT_SOFTWARE, EXIT_TERMINATED } from '@titan/ssh/exit-status';
@@ -99,18 +99,15 @@ export interface PostgresSource {
 }
 
 /** The facts pg_dump's stderr carried, once it ended. */
-export function parseDumpFacts(lines: readonly string[], source: PostgresSource): PostgresFacts {
-  const marked = new MarkedLines(lines);
-  const serverVersion = marked.value('titan-backup-pg: server');
-  const dumpVersion = marked.value('titan-backup-pg: dump');
-  if (serverVersion === '' || dumpVersion === '') throw new Error('pg_dump ended without reporting the server and pg_dump versions.');
+export function parseDumpFacts(marked: MarkedLines, source: PostgresSource): PostgresFacts {
+  const versions = marked.values('titan-backup-pg:', ['server', 'dump'], 'pg_dump ended without reporting the server and pg_dump versions.');
   const tables = parseTableFacts(marked.all('titan-backup-pg-table:'));
-  return { service: source.container.service, database: source.database, user: source.user, serverVersion, dumpVersion, tables };
+  return { service: source.container.service, database: source.database, user: source.user, serverVersion: versions.server, dumpVersion: versions.dump, tables };
 }
 
 /** Streams the dump into `sink`; resolves with the facts once pg_dump and the session succeeded. */
 export async function dumpPostgres(connection: SshConnection, source: PostgresSource, sink: Writable, signal: AbortSignal, timeoutMs: number): Promise<PostgresFacts> {
   const script = { name: PG_DUMP_SCRIPT_NAME, text: PG_DUMP_SCRIPT, args: [source.database, source.user, source.checksumTables] };
   const marked = await streamFromContainer(connection, source.container.id, script, sink, { marker: 'titan-backup-pg', signal, timeoutMs });
-  return parseDumpFacts(marked.lines, source);
+  return parseDumpFacts(marked, source);
 }

@@ -9,7 +9,7 @@
 import type { Writable } from 'node:stream';
 import type { SshConnection } from '@titan/ssh/connection';
 import type { RedisFacts } from './backup-manifest.js';
-import { MarkedLines, scriptPrelude, streamFromContainer } from './container-work.js';
+import { type MarkedLines, scriptPrelude, streamFromContainer } from './container-work.js';
 import type { ServiceContainer } from './stack-container.js';
 import { EXIT_IO_ERROR, EXIT_TEMPORARY, EXIT_TERMINATED, EXIT_UNAVAILABLE, EXIT_USAGE } from '@titan/ssh/exit-status';
 
@@ -93,18 +93,17 @@ export interface RedisSource {
   readonly port: number;
 }
 
-export function parseRedisFacts(lines: readonly string[], source: RedisSource): RedisFacts {
-  const marked = new MarkedLines(lines);
-  const version = marked.value('titan-backup-redis: version');
-  const lastSave = Number(marked.value('titan-backup-redis: lastsave'));
-  const keys = Number(marked.value('titan-backup-redis: keys'));
-  if (version === '' || !Number.isSafeInteger(lastSave) || !Number.isSafeInteger(keys)) throw new Error('The Redis snapshot ended without reporting its version, LASTSAVE and key count.');
-  return { service: source.container.service, version, keys, lastSave };
+export function parseRedisFacts(marked: MarkedLines, source: RedisSource): RedisFacts {
+  const missing = 'The Redis snapshot ended without reporting its version, LASTSAVE and key count.';
+  const reported = marked.values('titan-backup-redis:', ['version', 'lastsave', 'keys'], missing);
+  const [lastSave, keys] = [Number(reported.lastsave), Number(reported.keys)];
+  if (!Number.isSafeInteger(lastSave) || !Number.isSafeInteger(keys)) throw new Error(missing);
+  return { service: source.container.service, version: reported.version, keys, lastSave };
 }
 
 export async function snapshotRedis(connection: SshConnection, source: RedisSource, sink: Writable, signal: AbortSignal, timeoutMs: number): Promise<RedisFacts> {
   const saveLimit = Math.max(10, Math.floor(timeoutMs / 2000));
   const script = { name: REDIS_SNAPSHOT_SCRIPT_NAME, text: REDIS_SNAPSHOT_SCRIPT, args: [source.passwordVariable, String(source.port), String(saveLimit)] };
   const marked = await streamFromContainer(connection, source.container.id, script, sink, { marker: 'titan-backup-redis', signal, timeoutMs });
-  return parseRedisFacts(marked.lines, source);
+  return parseRedisFacts(marked, source);
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDumpFacts, PG_DUMP_SCRIPT } from '../src/postgres-dump.js';
 import { parseRedisFacts, REDIS_SNAPSHOT_SCRIPT } from '../src/redis-snapshot.js';
-import { CONTAINER_WORK_SCRIPT } from '../src/container-work.js';
+import { CONTAINER_WORK_SCRIPT, MarkedLines } from '../src/container-work.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'titan-backup-scripts-'));
 
@@ -34,12 +34,12 @@ describe('container scripts', () => {
     const container = { service: 'postgres', id: 'x'.repeat(64) };
     const hex = (s: string): string => Buffer.from(s).toString('hex');
     const facts = parseDumpFacts(
-      [
+      new MarkedLines([
         'titan-backup-pg: server 15.18 (Debian 15.18-0+deb12u1)',
         'titan-backup-pg: dump pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)',
         `titan-backup-pg-table: ${hex('public.trade_order')}|450000|123456789`,
         `titan-backup-pg-table: ${hex('public.fill')}|0|`,
-      ],
+      ]),
       { container, database: 'titan', user: 'titan', checksumTables: 'trade_order' },
     );
     expect(facts.serverVersion).toBe('15.18 (Debian 15.18-0+deb12u1)');
@@ -47,8 +47,8 @@ describe('container scripts', () => {
       { name: 'public.fill', rows: 0, checksum: null },
       { name: 'public.trade_order', rows: 450000, checksum: '123456789' },
     ]);
-    expect(() => parseDumpFacts([], { container, database: 'titan', user: 'titan', checksumTables: '' })).toThrow(/without reporting/);
-    expect(parseRedisFacts(['titan-backup-redis: version 7.0.15', 'titan-backup-redis: lastsave 1764590000', 'titan-backup-redis: keys 5000'], { container: { ...container, service: 'redis' }, passwordVariable: 'REDIS_PASSWORD', port: 6379 })).toEqual({
+    expect(() => parseDumpFacts(new MarkedLines([]), { container, database: 'titan', user: 'titan', checksumTables: '' })).toThrow(/without reporting/);
+    expect(parseRedisFacts(new MarkedLines(['titan-backup-redis: version 7.0.15', 'titan-backup-redis: lastsave 1764590000', 'titan-backup-redis: keys 5000']), { container: { ...container, service: 'redis' }, passwordVariable: 'REDIS_PASSWORD', port: 6379 })).toEqual({
       service: 'redis',
       version: '7.0.15',
       keys: 5000,

@@ -127,8 +127,7 @@ export async function deployRelease(connection: SshConnection, request: DeployRe
     await endAfterError(run, error);
   } finally {
     signal?.removeEventListener('abort', run.cancel);
-    if (!run.journalWritten) await run.writeJournal();
-    await run.lock?.release();
+    await run.end();
   }
   return run.outcome();
 }

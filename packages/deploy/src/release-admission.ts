@@ -26,13 +26,14 @@ import type { SshConnection } from '@titan/ssh/connection';
 import { sha256Hex } from '@titan/release/file-hash';
 import type { LocalBundle } from '@titan/release/local-bundle';
 
+/** Why a release is refused: its id reused with another manifest, older than the running one, or marked bad. */
+export type RefusalReason = 'manifest-differs' | 'older' | 'marked-bad';
+
 export class ReleaseRefusedError extends Error {
   override readonly name = 'ReleaseRefusedError';
-  readonly reason: 'manifest-differs' | 'older' | 'marked-bad';
 
-  constructor(reason: ReleaseRefusedError['reason'], message: string) {
+  constructor(readonly reason: RefusalReason, message: string) {
     super(message);
-    this.reason = reason;
   }
 }
 

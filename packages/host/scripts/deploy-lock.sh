@@ -22,6 +22,8 @@
 # is free once nothing the deploy started still runs. A waiting guard then returns the host to a
 # good release (guard.sh). Its words are records (record.sh); exit EXIT_LOCK_BUSY when WAIT passed.
 set -eu
+# shellcheck source=lib/state-names.sh
+. "$TITAN_HOST_LIB/state-names.sh"
 # shellcheck source=lib/record.sh
 . "$TITAN_HOST_LIB/record.sh"
 # shellcheck source=lib/journal.sh
@@ -95,7 +97,7 @@ why=${why:-the SSH session ended without releasing the lock}
 sed 's/"heartbeatTimeout":[0-9]*/"heartbeatTimeout":0/' "$holder_file" > "$holder_file.tmp.$$" && mv -f "$holder_file.tmp.$$" "$holder_file"
 record lock-lost "$why" 2> /dev/null || true
 mkdir -p "$TITAN_STATE"
-exec >> "$TITAN_STATE/lock.log" 2>&1
+exec >> "$STATE_LOCK_LOG" 2>&1
 echo "$(now) lost the runner of $info: $why"
 end_channels "$session"
 end_work "$token"

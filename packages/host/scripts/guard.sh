@@ -9,6 +9,8 @@
 # heartbeats stopped) and runs the return plan (REVERT, revert.sh, with the host's check of a
 # release bundle VERIFY, check-bundle.sh's text).
 set -eu
+# shellcheck source=lib/state-names.sh
+. "$TITAN_HOST_LIB/state-names.sh"
 # shellcheck source=lib/record.sh
 . "$TITAN_HOST_LIB/record.sh"
 # shellcheck source=lib/take-lock.sh
@@ -22,7 +24,7 @@ session=$4
 revert=$5
 verify=$6
 mkdir -p "$TITAN_STATE"
-guard_record="$TITAN_STATE/guard-$release.json"
+guard_record="$TITAN_STATE/$STATE_GUARD_PREFIX$release.json"
 started=$(date +%s)
 deadline=$((started + timeout))
 printf '{"release":"%s","previous":"%s","pid":%s,"startedAt":%s,"deadline":%s,"session":"%s"}\n' "$release" "$previous" "$$" "$started" "$deadline" "$session" > "$guard_record.tmp"
@@ -31,7 +33,7 @@ stamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 echo "guard: $(stamp) waiting up to $timeout s for $release to be confirmed"
 why=''
 while :; do
-  if [ -e "$TITAN_STATE/$release.confirmed" ]; then
+  if [ -e "$TITAN_STATE/$release$STATE_CONFIRMED_SUFFIX" ]; then
     echo "guard: $release confirmed"
     rm -f "$guard_record"
     exit 0
@@ -54,7 +56,7 @@ while :; do
 done
 echo "guard: $(stamp) $release: $why; taking the deploy lock"
 until take_lock 30; do
-  if [ ! -e "$guard_record" ] || [ -e "$TITAN_STATE/$release.confirmed" ]; then
+  if [ ! -e "$guard_record" ] || [ -e "$TITAN_STATE/$release$STATE_CONFIRMED_SUFFIX" ]; then
     echo "guard: stopped while waiting for the deploy lock"
     exit 0
   fi

@@ -5,6 +5,8 @@
 # CONFIRMED`, `partial NAME MTIME`, `trust COUNT`, `env MODE OWNER`, `guard ALIVE JSON`, `mode MODE`,
 # `halted JSON`. Release ids are the only names printed and the reader checks them.
 set -eu
+# shellcheck source=lib/state-names.sh
+. "$TITAN_HOST_LIB/state-names.sh"
 # shellcheck source=lib/record.sh
 . "$TITAN_HOST_LIB/record.sh"
 record now "$(date +%s)"
@@ -19,8 +21,8 @@ for dir in "$TITAN_RELEASES"/*/ "$TITAN_RELEASES"/.*.partial-*/; do
     *)
       bad=0
       confirmed=0
-      if [ -e "$TITAN_STATE/$name.bad" ]; then bad=1; fi
-      if [ -e "$TITAN_STATE/$name.confirmed" ]; then confirmed=1; fi
+      if [ -e "$TITAN_STATE/$name$STATE_BAD_SUFFIX" ]; then bad=1; fi
+      if [ -e "$TITAN_STATE/$name$STATE_CONFIRMED_SUFFIX" ]; then confirmed=1; fi
       record release "$name" "$mtime" "$bad" "$confirmed"
       ;;
   esac
@@ -33,12 +35,12 @@ record trust "$keys"
 if [ -f "$TITAN_ENV_FILE" ]; then
   record env "$(stat -c %a "$TITAN_ENV_FILE")" "$(stat -c %U "$TITAN_ENV_FILE")"
 fi
-for guard_record in "$TITAN_STATE"/guard-*.json; do
+for guard_record in "$TITAN_STATE/$STATE_GUARD_PREFIX"*.json; do
   [ -f "$guard_record" ] || continue
   pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$guard_record")
   alive=0
   if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q titan-guard; then alive=1; fi
   record guard "$alive" "$(head -n 1 "$guard_record")"
 done
-if [ -f "$TITAN_STATE/mode" ]; then record mode "$(head -n 1 "$TITAN_STATE/mode")"; fi
-if [ -f "$TITAN_STATE/halted" ]; then record halted "$(head -n 1 "$TITAN_STATE/halted")"; fi
+if [ -f "$STATE_MODE" ]; then record mode "$(head -n 1 "$STATE_MODE")"; fi
+if [ -f "$STATE_HALTED" ]; then record halted "$(head -n 1 "$STATE_HALTED")"; fi

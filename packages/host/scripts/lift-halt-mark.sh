@@ -4,9 +4,11 @@
 # When another (newer) mark is there instead, it stands: the record `halt-stands MARK`, exit
 # EXIT_HALT_STANDS (an answer, not a failure).
 set -eu
+# shellcheck source=lib/state-names.sh
+. "$TITAN_HOST_LIB/state-names.sh"
 # shellcheck source=lib/record.sh
 . "$TITAN_HOST_LIB/record.sh"
-mark="$TITAN_STATE/halted"
+mark="$STATE_HALTED"
 [ -f "$mark" ] || exit 0
 if [ -n "$1" ] && grep -q "\"nonce\":\"$1\"" "$mark"; then
   rm -f "$mark"

@@ -5,12 +5,14 @@
 # `recorded release ID`, `recorded mode MODE`, `recorded container ID SERVICE`; its digest of shared/
 # stays on the host) and `shared same|changed|no-record`.
 set -eu
+# shellcheck source=lib/state-names.sh
+. "$TITAN_HOST_LIB/state-names.sh"
 # shellcheck source=lib/record.sh
 . "$TITAN_HOST_LIB/record.sh"
 # shellcheck source=lib/stack-files.sh
 . "$TITAN_HOST_LIB/stack-files.sh"
 project=$1
-stack_record="$TITAN_STATE/stack-started"
+stack_record="$STATE_STACK_STARTED"
 containers "$project" | while read -r id state service; do record container "$id" "$state" "$service"; done
 if [ ! -f "$stack_record" ]; then
   record shared no-record

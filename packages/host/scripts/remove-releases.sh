@@ -4,6 +4,8 @@
 # names in $TITAN_RELEASES) and the releases RELEASE with their confirmation, bad mark and guard log.
 # A release `current` points at is kept (said on stderr). Says `removed ID` for each one removed.
 set -eu
+# shellcheck source=lib/state-names.sh
+. "$TITAN_HOST_LIB/state-names.sh"
 # shellcheck source=lib/record.sh
 . "$TITAN_HOST_LIB/record.sh"
 partials=$1
@@ -21,6 +23,6 @@ for id in "$@"; do
   fi
   chmod -R u+w -- "$TITAN_RELEASES/$id"
   rm -rf -- "${TITAN_RELEASES:?}/$id"
-  rm -f -- "$TITAN_STATE/$id.confirmed" "$TITAN_STATE/$id.bad" "$TITAN_STATE/guard-$id.log"
+  rm -f -- "$TITAN_STATE/$id$STATE_CONFIRMED_SUFFIX" "$TITAN_STATE/$id$STATE_BAD_SUFFIX" "$TITAN_STATE/$STATE_GUARD_PREFIX$id.log"
   record removed "$id"
 done

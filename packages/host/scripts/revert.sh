@@ -20,6 +20,8 @@
 # ($TITAN_STATE/halted) the held services are never started. It does nothing if the release was
 # confirmed meanwhile or `current` moved on. Its last word is the record `outcome WHAT`.
 set -eu
+# shellcheck source=lib/state-names.sh
+. "$TITAN_HOST_LIB/state-names.sh"
 # shellcheck source=lib/record.sh
 . "$TITAN_HOST_LIB/record.sh"
 # shellcheck source=lib/journal.sh
@@ -34,7 +36,7 @@ release=$1
 by=$2
 reason=$3
 verify=$4
-plan="$TITAN_STATE/guard-$release.plan"
+plan="$TITAN_STATE/$STATE_GUARD_PREFIX$release.plan"
 if [ ! -f "$plan" ]; then
   echo "revert: no plan for $release ($plan); nothing to do"
   record outcome nothing
@@ -61,12 +63,12 @@ verify_release() {
   sh -c "$verify" titan-verify-release "$TITAN_RELEASES/$1" "$TITAN_TRUST" "$1"
 }
 halted=0
-if [ -f "$TITAN_STATE/halted" ]; then halted=1; fi
+if [ -f "$STATE_HALTED" ]; then halted=1; fi
 # up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held
 # ones, without their dependencies (so a held one is never started as one), DISARMED.
 up_stack() {
   if [ "$halted" = 1 ]; then
-    echo "revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped"
+    echo "revert: the host is halted (${STATE_HALTED#"${TITAN_STATE%/*}"/}): $held stay stopped"
     up_all_but "$held" compose
   else
     compose up -d "$@"
@@ -88,7 +90,7 @@ finish() {
   fi
   record outcome "$1"
 }
-if [ -e "$TITAN_STATE/$release.confirmed" ]; then
+if [ -e "$TITAN_STATE/$release$STATE_CONFIRMED_SUFFIX" ]; then
   echo "revert: $release was confirmed meanwhile; nothing to do"
   rm -f "$plan"
   record outcome nothing

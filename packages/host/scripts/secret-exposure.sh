@@ -16,6 +16,8 @@
 # production values refer to) and the Compose and Docker programs. When the model of exactly those inputs was searched before and held no secret (the record
 # $TITAN_STATE/compose-model-searched, 0600, one sha256 over all of them), it is not made again.
 set -eu
+# shellcheck source=lib/state-names.sh
+. "$TITAN_HOST_LIB/state-names.sh"
 # shellcheck source=lib/record.sh
 . "$TITAN_HOST_LIB/record.sh"
 # shellcheck source=lib/stack-files.sh
@@ -32,7 +34,7 @@ while [ "$i" -lt "$count" ]; do
   i=$((i + 1))
 done
 release_dir="$TITAN_RELEASES/$release"
-searched_record="$TITAN_STATE/compose-model-searched"
+searched_record="$STATE_COMPOSE_MODEL_SEARCHED"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 chmod 0700 "$work"

@@ -5,10 +5,12 @@
 # every file under shared/ (the production values and the secret files) and the id and service of
 # every container of the project.
 set -eu
+# shellcheck source=lib/state-names.sh
+. "$TITAN_HOST_LIB/state-names.sh"
 # shellcheck source=lib/stack-files.sh
 . "$TITAN_HOST_LIB/stack-files.sh"
 project=$1
-stack_record="$TITAN_STATE/stack-started"
+stack_record="$STATE_STACK_STARTED"
 mkdir -p "$TITAN_STATE"
 {
   printf 'release %s\nmode %s\nshared %s\n' "$2" "$3" "$(shared_digest)"

@@ -28,11 +28,9 @@ const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 
 export class HostHaltedError extends Error {
   override readonly name = 'HostHaltedError';
-  readonly mark: HaltMark;
 
-  constructor(message: string, mark: HaltMark) {
+  constructor(message: string, readonly mark: HaltMark) {
     super(message);
-    this.mark = mark;
   }
 }
 

@@ -19,8 +19,10 @@
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
  *
  * State lives beside the releases, not inside them, so a release folder keeps verifying against its
- * manifest for as long as it exists.
+ * manifest for as long as it exists. The names below state/ are spelled in state-layout.ts.
  */
+
+import { STATE_AFFIXES, type StateFileName } from './state-layout.js';
 
 /** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
 export const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
@@ -67,16 +69,31 @@ export const HOST_NAMES = {
 } as const;
 
 export class HostLayout {
-  readonly appDir: string;
+  readonly releasesDir: string;
+  /** The `current` link. */
+  readonly current: string;
+  readonly sharedDir: string;
+  readonly envFile: string;
+  readonly trustDir: string;
+  readonly stateDir: string;
+  readonly journal: string;
+  /** The flock(1) file of the deploy lock, and who holds it. */
+  readonly lockFile: string;
+  readonly lockHolderFile: string;
 
-  constructor(appDir: string) {
+  constructor(readonly appDir: string) {
     const problem = appDirProblem(appDir);
     if (problem !== undefined) throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
-    this.appDir = appDir;
-  }
-
-  get releasesDir(): string {
-    return `${this.appDir}/${HOST_NAMES.releases}`;
+    const below = (name: keyof typeof HOST_NAMES): string => `${appDir}/${HOST_NAMES[name]}`;
+    this.releasesDir = below('releases');
+    this.current = below('current');
+    this.sharedDir = below('shared');
+    this.envFile = `${this.sharedDir}/${HOST_NAMES.envFile}`;
+    this.trustDir = below('trust');
+    this.stateDir = below('state');
+    this.journal = below('journal');
+    this.lockFile = below('lock');
+    this.lockHolderFile = below('lockHolder');
   }
 
   releaseDir(releaseId: string): string {
@@ -88,56 +105,24 @@ export class HostLayout {
     return `${HOST_NAMES.releases}/${releaseId}`;
   }
 
-  get current(): string {
-    return `${this.appDir}/${HOST_NAMES.current}`;
-  }
-
-  get sharedDir(): string {
-    return `${this.appDir}/${HOST_NAMES.shared}`;
-  }
-
-  get envFile(): string {
-    return `${this.sharedDir}/${HOST_NAMES.envFile}`;
-  }
-
-  get trustDir(): string {
-    return `${this.appDir}/${HOST_NAMES.trust}`;
-  }
-
-  get stateDir(): string {
-    return `${this.appDir}/${HOST_NAMES.state}`;
-  }
-
   /** state/<id>.confirmed: the release passed verification after its switch. */
   confirmedMark(releaseId: string): string {
-    return `${this.stateDir}/${releaseId}.confirmed`;
+    return `${this.stateDir}/${releaseId}${STATE_AFFIXES.confirmedSuffix}`;
   }
 
   /** state/<id>.bad: the release failed and must never be a rollback target. */
   badMark(releaseId: string): string {
-    return `${this.stateDir}/${releaseId}.bad`;
+    return `${this.stateDir}/${releaseId}${STATE_AFFIXES.badSuffix}`;
   }
 
   /** state/guard-<id>.json, .plan and .log: the guard of a release, its return plan, what it did. */
   guardFile(releaseId: string, kind: 'json' | 'plan' | 'log'): string {
-    return `${this.stateDir}/guard-${releaseId}.${kind}`;
+    return `${this.stateDir}/${STATE_AFFIXES.guardPrefix}${releaseId}.${kind}`;
   }
 
-  /** state/mode, state/halted, state/stack-started, state/lock.log. */
-  stateFile(name: 'mode' | 'halted' | 'stack-started' | 'lock.log'): string {
+  /** state/mode, state/halted, state/stack-started, state/lock.log, … (STATE_FILES). */
+  stateFile(name: StateFileName): string {
     return `${this.stateDir}/${name}`;
-  }
-
-  get journal(): string {
-    return `${this.appDir}/${HOST_NAMES.journal}`;
-  }
-
-  get lockFile(): string {
-    return `${this.appDir}/${HOST_NAMES.lock}`;
-  }
-
-  get lockHolderFile(): string {
-    return `${this.appDir}/${HOST_NAMES.lockHolder}`;
   }
 
   /** The variables every host script runs with: where things are on this host. */
@@ -161,5 +146,5 @@ const SCRIPT_PATHS = {
 
 /** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
 export function workRecord(stateDir: string, token: string, kind: string): string {
-  return `${stateDir}/work-${token}-${kind}`;
+  return `${stateDir}/${STATE_AFFIXES.workPrefix}${token}-${kind}`;
 }

@@ -9,7 +9,9 @@
  * leaves no line (the host stays byte-identical); its job summary says why. Every line the runner
  * writes goes through appendJournal (scripts/append-journal.sh): one O_APPEND write per line.
  */
+import type { Logger } from '@titan/log/logger';
 import type { SshConnection } from '@titan/ssh/connection';
+import { describeError } from '@titan/ssh/errors';
 import type { HostLayout } from './host-layout.js';
 import { runHostScript } from './host-script.js';
 
@@ -107,6 +109,14 @@ export async function appendJournal(connection: SshConnection, layout: HostLayou
   const fields = JSON.stringify(rest).slice(1, -1);
   if (fields.includes('\n')) throw new Error('a journal line must be one line');
   await runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
+}
+
+/**
+ * A run's own line at its end (deploy, rollback, restore, swarm): appended, or a warning naming the
+ * journal when the host did not take it (the run's outcome stands either way).
+ */
+export async function appendRunJournal(connection: SshConnection, layout: HostLayout, entry: JournalEntry, logger: Logger): Promise<void> {
+  await appendJournal(connection, layout, entry).catch((e: unknown) => logger.warning(`Could not append to ${layout.journal}: ${describeError(e)}`));
 }
 
 /** The journal's entries, oldest first; lines that are not JSON objects are skipped. */

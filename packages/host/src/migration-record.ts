@@ -14,11 +14,9 @@ import { type DatabaseTarget, MIGRATIONS_TABLE } from './migrations.js';
 
 export class MigrationNotRecordedError extends Error {
   override readonly name = 'MigrationNotRecordedError';
-  readonly file: string;
 
-  constructor(file: string, message: string) {
+  constructor(readonly file: string, message: string) {
     super(message);
-    this.file = file;
   }
 }
 

@@ -38,11 +38,9 @@ export function databaseTarget(profile: StackProfile): DatabaseTarget {
 
 export class MigrationFailedError extends Error {
   override readonly name = 'MigrationFailedError';
-  readonly file: string;
 
-  constructor(file: string, detail: string, options?: { cause?: unknown }) {
+  constructor(readonly file: string, detail: string, options?: { cause?: unknown }) {
     super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
-    this.file = file;
   }
 }
 

@@ -22,12 +22,14 @@ import type { HostScriptName } from './host-scripts.js';
 /** The host refused the bundle: its own verification failed. */
 export class HostVerificationError extends Error {
   override readonly name = 'HostVerificationError';
-  /** The verify script's own reason (one line). */
-  readonly reason: string;
 
-  constructor(message: string, reason: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    /** The verify script's own reason (one line). */
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
-    this.reason = reason;
   }
 }
 

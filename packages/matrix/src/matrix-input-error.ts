@@ -18,17 +18,18 @@ export type MatrixInputTopic =
 
 export class MatrixInputError extends Error {
   override readonly name = 'MatrixInputError';
-  readonly topic: MatrixInputTopic;
-  /** Every problem found, one line each (the message lists them too). */
-  readonly problems: readonly string[];
 
-  constructor(topic: MatrixInputTopic, headline: string, problems: readonly string[] = [], options: { cause?: unknown } = {}) {
+  constructor(
+    readonly topic: MatrixInputTopic,
+    headline: string,
+    /** Every problem found, one line each (the message lists them too). */
+    readonly problems: readonly string[] = [],
+    options: { cause?: unknown } = {},
+  ) {
     super(
       problems.length === 0 ? headline : `${headline}\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       options.cause === undefined ? undefined : { cause: options.cause },
     );
-    this.topic = topic;
-    this.problems = problems;
   }
 }
 

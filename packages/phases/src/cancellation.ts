@@ -8,11 +8,9 @@
 /** The run was cancelled; `phase` says where the cancellation arrived. */
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';
-  readonly phase: string | undefined;
 
-  constructor(message: string, phase: string | undefined) {
+  constructor(message: string, readonly phase: string | undefined) {
     super(message);
-    this.phase = phase;
   }
 }
 

@@ -17,14 +17,10 @@ export type BundleCheck = 'bundle' | 'signature' | 'manifest' | 'missing' | 'siz
 
 export class BundleVerificationError extends Error {
   override readonly name = 'BundleVerificationError';
-  readonly check: BundleCheck;
-  /** The file at fault, relative to the bundle folder. */
-  readonly path: string | undefined;
 
-  constructor(check: BundleCheck, message: string, path?: string) {
+  /** `path`: the file at fault, relative to the bundle folder. */
+  constructor(readonly check: BundleCheck, message: string, readonly path?: string) {
     super(message);
-    this.check = check;
-    this.path = path;
   }
 }
 

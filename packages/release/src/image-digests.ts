@@ -17,11 +17,10 @@ export type DigestOrigin = 'digests' | 'reused' | 'services';
 
 export class DigestError extends Error {
   override readonly name = 'DigestError';
-  /** Which of the caller's inputs is at fault. */
-  readonly origin: DigestOrigin;
-  constructor(origin: DigestOrigin, message: string) {
+
+  /** `origin`: which of the caller's inputs is at fault. */
+  constructor(readonly origin: DigestOrigin, message: string) {
     super(message);
-    this.origin = origin;
   }
 }
 

@@ -4,11 +4,13 @@
  */
 export class ReleaseSourceError extends Error {
   override readonly name: string = 'ReleaseSourceError';
-  /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
-  readonly path: string;
 
-  constructor(path: string, problem: string, options: { cause?: unknown } = {}) {
+  constructor(
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    readonly path: string,
+    problem: string,
+    options: { cause?: unknown } = {},
+  ) {
     super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
-    this.path = path;
   }
 }

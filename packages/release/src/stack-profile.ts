@@ -53,11 +53,9 @@ export interface StackProfileProblem {
 
 export class StackProfileError extends Error {
   override readonly name = 'StackProfileError';
-  readonly problems: readonly StackProfileProblem[];
 
-  constructor(prefix: string, problems: readonly StackProfileProblem[]) {
+  constructor(prefix: string, readonly problems: readonly StackProfileProblem[]) {
     super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
-    this.problems = problems;
   }
 }
 

@@ -36,11 +36,9 @@ export interface StoppedGroup {
 
 export class OrderlyStopError extends Error {
   override readonly name = 'OrderlyStopError';
-  readonly stopped: readonly StoppedGroup[];
 
-  constructor(message: string, stopped: readonly StoppedGroup[], options?: ErrorOptions) {
+  constructor(message: string, readonly stopped: readonly StoppedGroup[], options?: ErrorOptions) {
     super(message, options);
-    this.stopped = stopped;
   }
 }
 

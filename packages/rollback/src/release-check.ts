@@ -29,15 +29,9 @@ export interface CheckedRelease {
 /** Why a release may not become current; `stage` says which check refused it. */
 export class ReleaseRefusedError extends Error {
   override readonly name = 'ReleaseRefusedError';
-  readonly releaseId: string;
-  readonly stage: 'verify' | 'secrets' | 'images';
-  readonly reason: string;
 
-  constructor(releaseId: string, stage: 'verify' | 'secrets' | 'images', reason: string, message: string, options?: ErrorOptions) {
+  constructor(readonly releaseId: string, readonly stage: 'verify' | 'secrets' | 'images', readonly reason: string, message: string, options?: ErrorOptions) {
     super(message, options);
-    this.releaseId = releaseId;
-    this.stage = stage;
-    this.reason = reason;
   }
 }
 

@@ -8,14 +8,15 @@ export type SpacesProblem = 'credentials' | 'bucket' | 'endpoint' | 'unavailable
 
 export class SpacesError extends Error {
   override readonly name = 'SpacesError';
-  readonly problem: SpacesProblem;
-  /** The HTTP status the store answered, when it answered. */
-  readonly status: number | undefined;
 
-  constructor(message: string, problem: SpacesProblem, status?: number, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly problem: SpacesProblem,
+    /** The HTTP status the store answered, when it answered. */
+    readonly status?: number,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
-    this.problem = problem;
-    this.status = status;
   }
 }
 

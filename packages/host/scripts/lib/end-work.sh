@@ -1,11 +1,12 @@
 # shellcheck shell=sh
+# Uses the names of lib/state-names.sh: a script sources that first.
 # end_work PREFIX: the in-container work recorded in `$TITAN_STATE/work-PREFIX*` (all of it for an
 # empty prefix) is ended and waited for. A record is one line `<container> <role> <database>
 # <application_name>` (apply-migration.sh writes it): the database sessions with that application
 # name are terminated (their open transaction rolls back; one that committed stays committed with its
 # history row), and the record goes once none is left.
 end_work() {
-  for work in "$TITAN_STATE"/work-"$1"*; do
+  for work in "$TITAN_STATE/$STATE_WORK_PREFIX$1"*; do
     [ -f "$work" ] || continue
     container='' role='' db='' name=''
     read -r container role db name < "$work" || true
