@@ -220,6 +220,6 @@ describe('target: swarm on a single-node swarm', () => {
     const verify = await runSwarmAction('action-verify', { timeout: '5' });
     expect(verify.status).toBe(1);
     expect(verify.outputs['healthy']).toBe('false');
-    expect(verify.stdout).toContain(`Stack ${STACK} did not converge on release ${first.id} within 5 s (health-timeout): prometheus: 0 of 1 task(s) of this release running and healthy`);
+    expect(verify.stdout).toContain(`Stack ${STACK} did not converge on release ${first.id} within 5 s (timeout): prometheus: 0 of 1 task(s) of this release running and healthy`);
   });
 });
