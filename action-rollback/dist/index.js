@@ -81160,7 +81160,7 @@ async function watchConvergence(connection, release, options) {
         const waiting = describeWaiting(last);
         if (performance.now() > deadline) {
             const names = last.services.filter((s) => s.waiting !== undefined).map((s) => s.service);
-            throw new SwarmConvergenceError(`Stack ${release.stack} did not converge on release ${release.releaseId} within ${timeoutSeconds} s (health-timeout): ${waiting}.`, names.length === 1 ? names[0] : undefined, last.services);
+            throw new SwarmConvergenceError(`Stack ${release.stack} did not converge on release ${release.releaseId} within ${timeoutSeconds} s (${options.timeoutInput ?? 'health-timeout'}): ${waiting}.`, names.length === 1 ? names[0] : undefined, last.services);
         }
         if (waiting !== said)
             logger.info(`Waiting for the swarm: ${waiting}`);

@@ -81473,7 +81473,7 @@ async function watchConvergence(connection, release, options) {
         const waiting = describeWaiting(last);
         if (performance.now() > deadline) {
             const names = last.services.filter((s) => s.waiting !== undefined).map((s) => s.service);
-            throw new SwarmConvergenceError(`Stack ${release.stack} did not converge on release ${release.releaseId} within ${timeoutSeconds} s (health-timeout): ${waiting}.`, names.length === 1 ? names[0] : undefined, last.services);
+            throw new SwarmConvergenceError(`Stack ${release.stack} did not converge on release ${release.releaseId} within ${timeoutSeconds} s (${options.timeoutInput ?? 'health-timeout'}): ${waiting}.`, names.length === 1 ? names[0] : undefined, last.services);
         }
         if (waiting !== said)
             logger.info(`Waiting for the swarm: ${waiting}`);
@@ -81525,6 +81525,7 @@ async function verifySwarm(connection, request) {
         const services = await watchConvergence(connection, stackRelease(layout, stack, manifest, 'DISARMED'), {
             since: swarm.now,
             timeoutSeconds: request.timeoutSeconds,
+            ...(request.timeoutInput !== undefined ? { timeoutInput: request.timeoutInput } : {}),
             logger,
             ...(request.pollMs !== undefined ? { pollMs: request.pollMs } : {}),
         });
@@ -81554,7 +81555,7 @@ async function runSwarmVerify(settings, logger) {
     try {
         const connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
         try {
-            report = await logger.group(`Verify swarm stack ${settings.project}`, () => verifySwarm(connection, { layout: new HostLayout(settings.appDir), stack: settings.project, timeoutSeconds: Math.ceil(settings.timeoutMs / 1000), logger }));
+            report = await logger.group(`Verify swarm stack ${settings.project}`, () => verifySwarm(connection, { layout: new HostLayout(settings.appDir), stack: settings.project, timeoutSeconds: Math.ceil(settings.timeoutMs / 1000), timeoutInput: 'timeout', logger }));
         }
         finally {
             await connection.close();

@@ -20,7 +20,7 @@ export async function runSwarmVerify(settings: VerifySettings, logger: Logger): 
     const connection = await logger.group(`Connect to ${settings.user}@${settings.host}`, () => connectSsh(hostConnectOptions(settings, logger)));
     try {
       report = await logger.group(`Verify swarm stack ${settings.project}`, () =>
-        verifySwarm(connection, { layout: new HostLayout(settings.appDir), stack: settings.project, timeoutSeconds: Math.ceil(settings.timeoutMs / 1000), logger }),
+        verifySwarm(connection, { layout: new HostLayout(settings.appDir), stack: settings.project, timeoutSeconds: Math.ceil(settings.timeoutMs / 1000), timeoutInput: 'timeout', logger }),
       );
     } finally {
       await connection.close();

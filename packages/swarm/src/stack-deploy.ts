@@ -69,6 +69,8 @@ export interface WatchOptions {
   /** Host clock before the stack deploy (requireManager's reading). */
   readonly since: number;
   readonly timeoutSeconds: number;
+  /** The input that sets the timeout, named when it runs out (default health-timeout). */
+  readonly timeoutInput?: string;
   readonly pollMs?: number;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
@@ -96,7 +98,7 @@ export async function watchConvergence(connection: SshConnection, release: Stack
     if (performance.now() > deadline) {
       const names = last.services.filter((s) => s.waiting !== undefined).map((s) => s.service);
       throw new SwarmConvergenceError(
-        `Stack ${release.stack} did not converge on release ${release.releaseId} within ${timeoutSeconds} s (health-timeout): ${waiting}.`,
+        `Stack ${release.stack} did not converge on release ${release.releaseId} within ${timeoutSeconds} s (${options.timeoutInput ?? 'health-timeout'}): ${waiting}.`,
         names.length === 1 ? names[0] : undefined,
         last.services,
       );

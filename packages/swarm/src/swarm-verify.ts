@@ -18,6 +18,8 @@ export interface SwarmVerifyRequest {
   readonly layout: HostLayout;
   readonly stack: string;
   readonly timeoutSeconds: number;
+  /** The input that sets timeoutSeconds, named when it runs out (default health-timeout). */
+  readonly timeoutInput?: string;
   readonly logger: Logger;
   readonly pollMs?: number;
 }
@@ -43,6 +45,7 @@ export async function verifySwarm(connection: SshConnection, request: SwarmVerif
     const services = await watchConvergence(connection, stackRelease(layout, stack, manifest, 'DISARMED'), {
       since: swarm.now,
       timeoutSeconds: request.timeoutSeconds,
+      ...(request.timeoutInput !== undefined ? { timeoutInput: request.timeoutInput } : {}),
       logger,
       ...(request.pollMs !== undefined ? { pollMs: request.pollMs } : {}),
     });
