@@ -14,6 +14,26 @@ const TICKS = 100;
 interface Sample {
   readonly comm: string;
   readonly ticks: number;
+  /** What a Postgres server process is (its process title): `checkpointer`, `autovacuum worker DB`, `parallel worker`, `backend DB`. */
+  readonly role: string | undefined;
+}
+
+/** `postgres: checkpointer`, `postgres: autovacuum worker bench`, `postgres: titan bench [local] COPY` -> the role, its state left out. */
+function postgresRole(pid: string): string | undefined {
+  try {
+    const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    const m = /^postgres: (.*)$/.exec(title);
+    if (m === null) return 'postmaster';
+    const what = m[1] ?? '';
+    if (/^(checkpointer|background writer|walwriter|autovacuum launcher|logical replication launcher|startup|archiver)/.test(what)) return what.replace(/\s+$/, '');
+    if (what.startsWith('parallel worker')) return 'parallel worker';
+    const worker = /^autovacuum worker (\S+)/.exec(what);
+    if (worker !== null) return `autovacuum worker ${worker[1] ?? ''}`;
+    const backend = /^(\S+) (\S+) /.exec(what);
+    return backend === null ? what : `backend ${backend[2] ?? ''}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** pid:starttime -> command and CPU ticks so far, of every process now. */
@@ -24,7 +44,8 @@ function processes(): Map<string, Sample> {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      all.set(`${pid}:${fields[19] ?? ''}`, { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: Number(fields[11]) + Number(fields[12]) });
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      all.set(`${pid}:${fields[19] ?? ''}`, { comm, ticks: Number(fields[11]) + Number(fields[12]), role: comm === 'postgres' ? postgresRole(pid) : undefined });
     } catch {
       // it ended
     }
@@ -42,6 +63,8 @@ function machine(): [number, number] {
 export interface CpuUse {
   /** CPU seconds per command name, largest first. */
   readonly byCommand: readonly (readonly [string, number])[];
+  /** CPU seconds of the Postgres server's processes by role (backend DB, autovacuum worker DB, checkpointer...), largest first. */
+  readonly postgresRoles: readonly (readonly [string, number])[];
   /** CPU seconds of the processes whose pid `pidLabel` names, under that label. */
   readonly byPid: ReadonlyMap<string, number>;
   /** CPU seconds the whole machine was busy, and the seconds of all its cores. */
@@ -55,8 +78,13 @@ export async function cpuDuring(step: () => Promise<void>, pidLabel: () => Reado
   const before = processes();
   const last = new Map(before);
   const labels = new Map<string, string>();
+  const roles = new Map<string, string>();
   const sample = (): void => {
-    for (const [key, value] of processes()) last.set(key, value);
+    for (const [key, value] of processes()) {
+      last.set(key, value);
+      // A backend's title names its database from the start; a worker's, the database it works on.
+      if (value.role !== undefined && !roles.has(key)) roles.set(key, value.role);
+    }
     for (const [pid, label] of pidLabel()) for (const key of last.keys()) if (key.startsWith(`${pid}:`)) labels.set(key, label);
   };
   const [busy0, total0] = machine();
@@ -70,15 +98,19 @@ export async function cpuDuring(step: () => Promise<void>, pidLabel: () => Reado
   const [busy1, total1] = machine();
   const byCommand = new Map<string, number>();
   const byPid = new Map<string, number>();
+  const byRole = new Map<string, number>();
   for (const [key, now] of last) {
     const used = (now.ticks - (before.get(key)?.ticks ?? 0)) / TICKS;
     if (used <= 0) continue;
     const label = labels.get(key);
     if (label !== undefined) byPid.set(label, (byPid.get(label) ?? 0) + used);
     else byCommand.set(now.comm, (byCommand.get(now.comm) ?? 0) + used);
+    const role = roles.get(key) ?? now.role;
+    if (label === undefined && now.comm === 'postgres' && role !== undefined) byRole.set(role, (byRole.get(role) ?? 0) + used);
   }
   return {
     byCommand: [...byCommand].sort((a, b) => b[1] - a[1]),
+    postgresRoles: [...byRole].sort((a, b) => b[1] - a[1]),
     byPid,
     busySeconds: (busy1 - busy0) / TICKS,
     coreSeconds: (total1 - total0) / TICKS,
@@ -89,7 +121,8 @@ export async function cpuDuring(step: () => Promise<void>, pidLabel: () => Reado
 /** `label 1.2 s, …; postgres 9.1 s, pg_restore 4.0 s, … (machine busy 20.1 of 24.0 core-s, load …)`, commands among `commands` only. */
 export function formatCpu(use: CpuUse, commands: readonly string[]): string {
   const labelled = [...use.byPid].map(([label, s]) => `${label} ${s.toFixed(1)} s`);
-  const chosen = use.byCommand.filter(([comm]) => commands.includes(comm)).map(([comm, s]) => `${comm} ${s.toFixed(1)} s`);
+  const roles = use.postgresRoles.filter(([, s]) => s >= 0.05).map(([role, s]) => `${role} ${s.toFixed(1)}`).join(', ');
+  const chosen = use.byCommand.filter(([comm]) => commands.includes(comm)).map(([comm, s]) => `${comm} ${s.toFixed(1)} s${comm === 'postgres' && roles !== '' ? ` (${roles})` : ''}`);
   const others = use.byCommand.filter(([comm]) => !commands.includes(comm)).reduce((sum, [, s]) => sum + s, 0);
   return `${[...labelled, ...chosen].join(', ')}; everything else ${others.toFixed(1)} s (machine busy ${use.busySeconds.toFixed(1)} of ${use.coreSeconds.toFixed(1)} core-s, load average ${use.loadAverage})`;
 }

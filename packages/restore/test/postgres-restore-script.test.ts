@@ -101,6 +101,18 @@ describe('the restore script (a real Postgres 15)', () => {
     psql('postgres', `DROP DATABASE ${stagingDatabase('uncounted_one')}`);
   });
 
+  it("pg_restore's session builds each index with 512 MB of sort memory, and keeps the settings the caller gave", () => {
+    const dump = execFileSync('pg_dump', ['-Fc', '-U', 'postgres', 'src'], { env });
+    const logged = readFileSync(join(dir, 'log'), 'utf8').length;
+    // trace_sort (the caller's setting, kept) makes the server log each sort with its memory.
+    const run = restore('sorted_one', dump, '', '-c trace_sort=on');
+    expect(run.status).toBe(0);
+    const log = readFileSync(join(dir, 'log'), 'utf8').slice(logged);
+    expect(log).toMatch(/begin index sort: unique = t, workMem = 524288/);
+    expect(log).not.toMatch(/workMem = 65536/);
+    psql('postgres', `DROP DATABASE ${stagingDatabase('sorted_one')}`);
+  });
+
   it('a dump cut short fails the script, and the database asked for never exists', () => {
     const dump = execFileSync('pg_dump', ['-Fc', '-U', 'postgres', 'src'], { env });
     const run = restore('cut_one', dump.subarray(0, Math.floor(dump.length / 2)), '');
