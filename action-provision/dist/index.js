@@ -63164,7 +63164,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6232);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7309);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
@@ -63174,7 +63174,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6232:
+/***/ 7309:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67543,6 +67543,37 @@ function result(planned, changes, droplet, knownHosts, fingerprint) {
 
 // EXTERNAL MODULE: ../packages/action-kit/lib/configuration-error.js
 var configuration_error = __nccwpck_require__(5678);
+;// CONCATENATED MODULE: ../packages/host/lib/state-layout.js
+/**
+ * The files below state/ (HostLayout.stateDir): the one place their names are spelled. HostLayout
+ * makes the runner's paths from them, and packages/host/generate-scripts.mjs writes them into
+ * scripts/lib/state-names.sh, which the host scripts source (`--check` fails when it is stale).
+ * Plain data only: the generator reads the two objects below line by line (`key: 'value',`).
+ */
+/** The files right below state/ (in the scripts: `$state_<key in snake case>`, a path). */
+const STATE_FILES = {
+    /** The TITAN_MODE the stack was last started with. */
+    mode: 'mode',
+    /** An operator's halt mark (JSON). */
+    halted: 'halted',
+    /** What the last verified start left running (stack-record.ts). */
+    stackStarted: 'stack-started',
+    /** What the deploy lock's sessions did. */
+    lockLog: 'lock.log',
+    /** The inputs of the last compose model searched clean of secrets (scripts/secret-exposure.sh). */
+    composeModelSearched: 'compose-model-searched',
+};
+/**
+ * How the files of one release or one lock session below state/ are named (in the scripts:
+ * `$<key in snake case>`): <id>.confirmed, <id>.bad, guard-<id>.json|.plan|.log, work-<token>-<kind>.
+ */
+const state_layout_STATE_AFFIXES = {
+    confirmedSuffix: '.confirmed',
+    badSuffix: '.bad',
+    guardPrefix: 'guard-',
+    workPrefix: 'work-',
+};
+
 ;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
 /**
  * Where things live on a Titan host, below the application folder (`/opt/titan` on a Droplet):
@@ -67565,8 +67596,9 @@ var configuration_error = __nccwpck_require__(5678);
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
  *
  * State lives beside the releases, not inside them, so a release folder keeps verifying against its
- * manifest for as long as it exists.
+ * manifest for as long as it exists. The names below state/ are spelled in state-layout.ts.
  */
+
 /** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
 const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
 /** A Compose project name, as Compose itself accepts it. */
@@ -67612,14 +67644,32 @@ const HOST_NAMES = {
 };
 class HostLayout {
     appDir;
+    releasesDir;
+    /** The `current` link. */
+    current;
+    sharedDir;
+    envFile;
+    trustDir;
+    stateDir;
+    journal;
+    /** The flock(1) file of the deploy lock, and who holds it. */
+    lockFile;
+    lockHolderFile;
     constructor(appDir) {
+        this.appDir = appDir;
         const problem = host_layout_appDirProblem(appDir);
         if (problem !== undefined)
             throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
-        this.appDir = appDir;
-    }
-    get releasesDir() {
-        return `${this.appDir}/${HOST_NAMES.releases}`;
+        const below = (name) => `${appDir}/${HOST_NAMES[name]}`;
+        this.releasesDir = below('releases');
+        this.current = below('current');
+        this.sharedDir = below('shared');
+        this.envFile = `${this.sharedDir}/${HOST_NAMES.envFile}`;
+        this.trustDir = below('trust');
+        this.stateDir = below('state');
+        this.journal = below('journal');
+        this.lockFile = below('lock');
+        this.lockHolderFile = below('lockHolder');
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
@@ -67628,45 +67678,21 @@ class HostLayout {
     currentTarget(releaseId) {
         return `${HOST_NAMES.releases}/${releaseId}`;
     }
-    get current() {
-        return `${this.appDir}/${HOST_NAMES.current}`;
-    }
-    get sharedDir() {
-        return `${this.appDir}/${HOST_NAMES.shared}`;
-    }
-    get envFile() {
-        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
-    }
-    get trustDir() {
-        return `${this.appDir}/${HOST_NAMES.trust}`;
-    }
-    get stateDir() {
-        return `${this.appDir}/${HOST_NAMES.state}`;
-    }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
-        return `${this.stateDir}/${releaseId}.confirmed`;
+        return `${this.stateDir}/${releaseId}${STATE_AFFIXES.confirmedSuffix}`;
     }
     /** state/<id>.bad: the release failed and must never be a rollback target. */
     badMark(releaseId) {
-        return `${this.stateDir}/${releaseId}.bad`;
+        return `${this.stateDir}/${releaseId}${STATE_AFFIXES.badSuffix}`;
     }
     /** state/guard-<id>.json, .plan and .log: the guard of a release, its return plan, what it did. */
     guardFile(releaseId, kind) {
-        return `${this.stateDir}/guard-${releaseId}.${kind}`;
+        return `${this.stateDir}/${STATE_AFFIXES.guardPrefix}${releaseId}.${kind}`;
     }
-    /** state/mode, state/halted, state/stack-started, state/lock.log. */
+    /** state/mode, state/halted, state/stack-started, state/lock.log, … (STATE_FILES). */
     stateFile(name) {
         return `${this.stateDir}/${name}`;
-    }
-    get journal() {
-        return `${this.appDir}/${HOST_NAMES.journal}`;
-    }
-    get lockFile() {
-        return `${this.appDir}/${HOST_NAMES.lock}`;
-    }
-    get lockHolderFile() {
-        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
@@ -67687,7 +67713,7 @@ const SCRIPT_PATHS = {
 };
 /** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
 function workRecord(stateDir, token, kind) {
-    return `${stateDir}/work-${token}-${kind}`;
+    return `${stateDir}/${STATE_AFFIXES.workPrefix}${token}-${kind}`;
 }
 
 ;// CONCATENATED MODULE: ../packages/action-kit/lib/host-inputs.js
@@ -68020,10 +68046,11 @@ function resolveRequiredValues(lines, defaults) {
  * the file, relative to the source folder, and says how to fix it.
  */
 class ReleaseSourceError extends Error {
-    name = 'ReleaseSourceError';
-    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
     path;
-    constructor(path, problem, options = {}) {
+    name = 'ReleaseSourceError';
+    constructor(
+    /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
+    path, problem, options = {}) {
         super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
         this.path = path;
     }
@@ -68215,8 +68242,8 @@ function pinnedImageReference(repository, digest) {
 
 const HEALTH_BODIES = (/* unused pure expression or super */ null && (['status', 'status-and-service']));
 class StackProfileError extends Error {
-    name = 'StackProfileError';
     problems;
+    name = 'StackProfileError';
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${stack_profile_formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;

@@ -71608,7 +71608,7 @@ exports.visitAsync = visitAsync;
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1753);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1618);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6873);
 
 
 await (0,_titan_action_kit_run_action__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(() => (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(), { name: 'Verify' });
@@ -71618,7 +71618,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1618:
+/***/ 6873:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71638,6 +71638,37 @@ const coreLogger = {
     warning: (message) => core/* warning */.$e(message),
     error: (message) => core/* error */.z3(message),
     group: (name, run) => core/* group */.Os(name, run),
+};
+
+;// CONCATENATED MODULE: ../packages/host/lib/state-layout.js
+/**
+ * The files below state/ (HostLayout.stateDir): the one place their names are spelled. HostLayout
+ * makes the runner's paths from them, and packages/host/generate-scripts.mjs writes them into
+ * scripts/lib/state-names.sh, which the host scripts source (`--check` fails when it is stale).
+ * Plain data only: the generator reads the two objects below line by line (`key: 'value',`).
+ */
+/** The files right below state/ (in the scripts: `$state_<key in snake case>`, a path). */
+const STATE_FILES = {
+    /** The TITAN_MODE the stack was last started with. */
+    mode: 'mode',
+    /** An operator's halt mark (JSON). */
+    halted: 'halted',
+    /** What the last verified start left running (stack-record.ts). */
+    stackStarted: 'stack-started',
+    /** What the deploy lock's sessions did. */
+    lockLog: 'lock.log',
+    /** The inputs of the last compose model searched clean of secrets (scripts/secret-exposure.sh). */
+    composeModelSearched: 'compose-model-searched',
+};
+/**
+ * How the files of one release or one lock session below state/ are named (in the scripts:
+ * `$<key in snake case>`): <id>.confirmed, <id>.bad, guard-<id>.json|.plan|.log, work-<token>-<kind>.
+ */
+const STATE_AFFIXES = {
+    confirmedSuffix: '.confirmed',
+    badSuffix: '.bad',
+    guardPrefix: 'guard-',
+    workPrefix: 'work-',
 };
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-layout.js
@@ -71662,8 +71693,9 @@ const coreLogger = {
  *   .deploy.lock.holder            who holds the lock (JSON), while they hold it
  *
  * State lives beside the releases, not inside them, so a release folder keeps verifying against its
- * manifest for as long as it exists.
+ * manifest for as long as it exists. The names below state/ are spelled in state-layout.ts.
  */
+
 /** Absolute, a safe charset (a path and a shell word needing no quotes), no `.`/`..` segments. */
 const APP_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
 /** A Compose project name, as Compose itself accepts it. */
@@ -71709,14 +71741,32 @@ const HOST_NAMES = {
 };
 class HostLayout {
     appDir;
+    releasesDir;
+    /** The `current` link. */
+    current;
+    sharedDir;
+    envFile;
+    trustDir;
+    stateDir;
+    journal;
+    /** The flock(1) file of the deploy lock, and who holds it. */
+    lockFile;
+    lockHolderFile;
     constructor(appDir) {
+        this.appDir = appDir;
         const problem = appDirProblem(appDir);
         if (problem !== undefined)
             throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
-        this.appDir = appDir;
-    }
-    get releasesDir() {
-        return `${this.appDir}/${HOST_NAMES.releases}`;
+        const below = (name) => `${appDir}/${HOST_NAMES[name]}`;
+        this.releasesDir = below('releases');
+        this.current = below('current');
+        this.sharedDir = below('shared');
+        this.envFile = `${this.sharedDir}/${HOST_NAMES.envFile}`;
+        this.trustDir = below('trust');
+        this.stateDir = below('state');
+        this.journal = below('journal');
+        this.lockFile = below('lock');
+        this.lockHolderFile = below('lockHolder');
     }
     releaseDir(releaseId) {
         return `${this.releasesDir}/${releaseId}`;
@@ -71725,45 +71775,21 @@ class HostLayout {
     currentTarget(releaseId) {
         return `${HOST_NAMES.releases}/${releaseId}`;
     }
-    get current() {
-        return `${this.appDir}/${HOST_NAMES.current}`;
-    }
-    get sharedDir() {
-        return `${this.appDir}/${HOST_NAMES.shared}`;
-    }
-    get envFile() {
-        return `${this.sharedDir}/${HOST_NAMES.envFile}`;
-    }
-    get trustDir() {
-        return `${this.appDir}/${HOST_NAMES.trust}`;
-    }
-    get stateDir() {
-        return `${this.appDir}/${HOST_NAMES.state}`;
-    }
     /** state/<id>.confirmed: the release passed verification after its switch. */
     confirmedMark(releaseId) {
-        return `${this.stateDir}/${releaseId}.confirmed`;
+        return `${this.stateDir}/${releaseId}${STATE_AFFIXES.confirmedSuffix}`;
     }
     /** state/<id>.bad: the release failed and must never be a rollback target. */
     badMark(releaseId) {
-        return `${this.stateDir}/${releaseId}.bad`;
+        return `${this.stateDir}/${releaseId}${STATE_AFFIXES.badSuffix}`;
     }
     /** state/guard-<id>.json, .plan and .log: the guard of a release, its return plan, what it did. */
     guardFile(releaseId, kind) {
-        return `${this.stateDir}/guard-${releaseId}.${kind}`;
+        return `${this.stateDir}/${STATE_AFFIXES.guardPrefix}${releaseId}.${kind}`;
     }
-    /** state/mode, state/halted, state/stack-started, state/lock.log. */
+    /** state/mode, state/halted, state/stack-started, state/lock.log, … (STATE_FILES). */
     stateFile(name) {
         return `${this.stateDir}/${name}`;
-    }
-    get journal() {
-        return `${this.appDir}/${HOST_NAMES.journal}`;
-    }
-    get lockFile() {
-        return `${this.appDir}/${HOST_NAMES.lock}`;
-    }
-    get lockHolderFile() {
-        return `${this.appDir}/${HOST_NAMES.lockHolder}`;
     }
     /** The variables every host script runs with: where things are on this host. */
     environment() {
@@ -71784,7 +71810,7 @@ const SCRIPT_PATHS = {
 };
 /** state/work-<token>-<kind>: in-container work of a lock session, while it runs (see scripts/lib/end-work.sh). */
 function workRecord(stateDir, token, kind) {
-    return `${stateDir}/work-${token}-${kind}`;
+    return `${stateDir}/${STATE_AFFIXES.workPrefix}${token}-${kind}`;
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -74540,8 +74566,8 @@ function releaseIdFor(createdAt, gitSha) {
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    name = 'StackProfileError';
     problems;
+    name = 'StackProfileError';
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -75688,36 +75714,36 @@ const HOST_SCRIPTS = {
     "titan-apply-migration": "set -eu\nsql=$1\nname=$2\nsha=$3\nrelease=$4\nservice=$5\nrole=$6\ndb=$7\ntable=$8\nwork=$9\nshift 9\napp_name=$1\nshift\ncontainer=$(\"$@\" ps -q \"$service\")\nmkdir -p \"$(dirname \"$work\")\"\nprintf '%s %s %s %s\\n' \"$container\" \"$role\" \"$db\" \"$app_name\" > \"$work.tmp\"\nmv -f \"$work.tmp\" \"$work\"\n{\n  cat <<'SQL'\nSET client_min_messages TO warning;\nCREATE TABLE IF NOT EXISTS :\"titan_table\" (\n  file text PRIMARY KEY,\n  sha256 char(64) NOT NULL,\n  release text NOT NULL,\n  applied_at timestamptz NOT NULL DEFAULT now()\n);\nSQL\n  cat \"$sql\"\n  cat <<'SQL'\n\n;\nINSERT INTO :\"titan_table\" (file, sha256, release) VALUES (:'titan_file', :'titan_sha256', :'titan_release');\nSQL\n} | \"$@\" exec -T -e \"PGAPPNAME=$app_name\" \"$service\" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U \"$role\" -d \"$db\" \\\n  -v \"titan_table=$table\" -v \"titan_file=$name\" -v \"titan_sha256=$sha\" -v \"titan_release=$release\"\nrm -f \"$work\"\n",
     "titan-check-bundle": "set -eu\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nLC_ALL=C\nexport PATH LC_ALL\numask 077\n\nfail() {\n  printf 'verify-release: %s\\n' \"$1\" >&2\n  exit 1\n}\n\nif [ \"$#\" -lt 2 ] || [ \"$#\" -gt 3 ]; then\n  fail \"usage: verify-release BUNDLE_DIR TRUST_DIR [RELEASE_ID]\"\nfi\nbundle=$1\ntrust=$2\nexpected_id=\nif [ \"$#\" -eq 3 ]; then expected_id=$3; fi\n\n[ -d \"$trust\" ] || fail \"trust folder $trust does not exist\"\ntrust=$(cd \"$trust\" && pwd -P) || fail \"trust folder cannot be entered\"\n[ -d \"$bundle\" ] || fail \"bundle folder $bundle does not exist\"\ncd \"$bundle\" || fail \"bundle folder $bundle cannot be entered\"\n\ntmp=$(mktemp -d) || fail \"cannot create a temporary folder\"\ntrap 'rm -rf \"$tmp\"' EXIT\ntrap 'exit 1' HUP INT TERM\n\n# 1. The signature, by the trusted key the manifest names: its keyId is the base name of a key file\n#    of the trust folder (<keyId>.pem, or <keyId>.pub: base64 of the raw 32 bytes). A key whose\n#    bytes are also in TRUST_DIR/revoked/ (moved there to revoke it) verifies nothing.\nfor name in manifest.json manifest.sig; do\n  if [ -L \"$name\" ] || [ ! -f \"$name\" ]; then fail \"$name is missing or not a regular file\"; fi\ndone\nsig_size=$(wc -c < manifest.sig | tr -d ' ')\n[ \"$sig_size\" = 64 ] || fail \"manifest.sig is $sig_size bytes; an Ed25519 signature is 64 raw bytes\"\nkeys=0\nfor key in \"$trust\"/*.pem \"$trust\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\n[ \"$keys\" -gt 0 ] || fail \"no trusted key in $trust (*.pem or *.pub)\"\n# (manifest.json ends without a newline: command substitution gives sed a terminated line.)\nkey_id=$(sed -n 's/.*},\"keyId\":\"\\([A-Za-z0-9][A-Za-z0-9._:-]*\\)\",\"policy\":{.*/\\1/p' manifest.json)\n[ -n \"$key_id\" ] || fail \"manifest.json names no valid keyId\"\n# as_pem KEY OUT: KEY as a PEM Ed25519 public key in OUT (a .pem is checked, a .pub converted).\nas_pem() {\n  case $1 in\n    *.pub)\n      raw=$(tr -d ' \\r\\n' < \"$1\")\n      case $raw in\n        *[!A-Za-z0-9+/=]* | '') return 1 ;;\n      esac\n      [ \"$(printf '%s' \"$raw\" | wc -c)\" -eq 44 ] || return 1\n      printf '%s\\n%s\\n%s\\n' '-----BEGIN PUBLIC KEY-----' \"MCowBQYDK2VwAyEA$raw\" '-----END PUBLIC KEY-----' > \"$2\"\n      ;;\n    *) cat \"$1\" > \"$2\" ;;\n  esac\n  openssl pkey -pubin -in \"$2\" -noout -text 2>/dev/null | grep -q '^ED25519 Public-Key'\n}\n# key_sum PEM: sha256 of the key's DER bytes, to compare keys whatever their files look like.\nkey_sum() {\n  openssl pkey -pubin -in \"$1\" -outform DER -out \"$tmp/key.der\" 2>/dev/null && sha256sum < \"$tmp/key.der\" | sed 's/ .*//'\n}\nfor revoked in \"$trust/revoked/$key_id.pem\" \"$trust/revoked/$key_id.pub\"; do\n  if [ -f \"$revoked\" ]; then fail \"manifest.json names key $key_id, which is revoked ($revoked)\"; fi\ndone\nsigner=\nfor key in \"$trust/$key_id.pem\" \"$trust/$key_id.pub\"; do\n  if [ -f \"$key\" ]; then signer=$key; break; fi\ndone\n[ -n \"$signer\" ] || fail \"manifest.json names key $key_id, which is not one of the $keys trusted key(s) in $trust (no $key_id.pem or $key_id.pub)\"\nas_pem \"$signer\" \"$tmp/signer.pem\" || fail \"$signer is not an Ed25519 public key\"\nsigner_sum=$(key_sum \"$tmp/signer.pem\") || fail \"$signer cannot be read as a public key\"\nfor revoked in \"$trust\"/revoked/*.pem \"$trust\"/revoked/*.pub; do\n  [ -f \"$revoked\" ] || continue\n  as_pem \"$revoked\" \"$tmp/revoked.pem\" || continue\n  if [ \"$(key_sum \"$tmp/revoked.pem\")\" = \"$signer_sum\" ]; then\n    fail \"manifest.json names key $key_id, whose key is revoked: $signer holds the same key as $revoked\"\n  fi\ndone\nif ! openssl pkeyutl -verify -pubin -inkey \"$tmp/signer.pem\" -rawin -in manifest.json -sigfile manifest.sig >/dev/null 2>&1; then\n  fail \"manifest.sig does not verify manifest.json against $signer, the trusted key its keyId ($key_id) names\"\nfi\n\n# 2. The manifest: one canonical line; its files entries, each {\"path\":\"...\",\"sha256\":\"...\",\"size\":N}.\n[ \"$(wc -l < manifest.json | tr -d ' ')\" = 0 ] || fail \"manifest.json is not canonical JSON (it has a line break)\"\ngrep -q -e ',\"schemaVersion\":1}$' -e ',\"schemaVersion\":2,\"stack\":{.*}$' manifest.json || fail \"manifest.json is not schemaVersion 1 or 2\"\nrelease_id=$(sed -n 's/.*},\"releaseId\":\"\\([A-Za-z0-9][A-Za-z0-9._-]*\\)\",\"runUrl\":\".*/\\1/p' manifest.json)\n[ -n \"$release_id\" ] || fail \"manifest.json has no valid releaseId\"\nif [ -n \"$expected_id\" ] && [ \"$release_id\" != \"$expected_id\" ]; then\n  fail \"manifest.json is release $release_id, not $expected_id\"\nfi\n# (manifest.json ends without a newline: command substitution gives sed a terminated line to split.)\nfiles=$(sed -n 's/.*\"files\":\\[\\([^]]*\\)\\],\"git\":{.*/\\1/p' manifest.json)\n[ -n \"$files\" ] || fail \"manifest.json has no files list\"\nprintf '%s\\n' \"$files\" | sed 's/},{/}\\\n{/g' > \"$tmp/entries\"\nentry='^\\{\"path\":\"[A-Za-z0-9._/-]+\",\"sha256\":\"[0-9a-f]{64}\",\"size\":(0|[1-9][0-9]*)\\}$'\nif grep -v -E -e \"$entry\" \"$tmp/entries\" > \"$tmp/bad\"; then\n  fail \"manifest.json has a malformed files entry: $(head -c 200 \"$tmp/bad\" | head -n 1)\"\nfi\nsed 's/^{\"path\":\"\\([^\"]*\\)\",.*/\\1/' \"$tmp/entries\" > \"$tmp/listed\"\nbad=$(grep -e '^/' -e '/$' -e '//' -e '^\\.\\{1,2\\}/' -e '/\\.\\{1,2\\}/' -e '/\\.\\{1,2\\}$' -e '^\\.\\{1,2\\}$' -e '^manifest\\.json$' -e '^manifest\\.sig$' \"$tmp/listed\" | head -n 1) || true\n[ -z \"$bad\" ] || fail \"manifest.json lists an unsafe or reserved path: $bad\"\ndup=$(sort \"$tmp/listed\" | uniq -d | head -n 1)\n[ -z \"$dup\" ] || fail \"manifest.json lists $dup twice\"\n\n# 3. The bundle's tree: regular files and folders only, safe names, no empty folder.\nwalk() (\n  found=no\n  for item in \"$1\"/* \"$1\"/.[!.]* \"$1\"/..?*; do\n    [ -e \"$item\" ] || [ -L \"$item\" ] || continue\n    found=yes\n    case $item in\n      *[!A-Za-z0-9._/-]*) fail \"the bundle holds a name outside [A-Za-z0-9._-]: $(printf '%s' \"$item\" | tr -c 'A-Za-z0-9._/-' '?')\" ;;\n    esac\n    rel=$(printf '%s\\n' \"$item\" | sed 's|^\\./||')\n    if [ -L \"$item\" ]; then\n      fail \"$rel is a symbolic link; a bundle holds regular files only\"\n    elif [ -d \"$item\" ]; then\n      walk \"$item\" || exit 1\n    elif [ -f \"$item\" ]; then\n      printf '%s\\n' \"$rel\"\n    else\n      fail \"$rel is not a regular file\"\n    fi\n  done\n  if [ \"$found\" = no ] && [ \"$1\" != . ]; then\n    fail \"$(printf '%s\\n' \"$1\" | sed 's|^\\./||')/ is an empty folder the manifest does not account for\"\n  fi\n)\nwalk . > \"$tmp/tree\" || exit 1\nsort \"$tmp/tree\" > \"$tmp/present\"\n{ cat \"$tmp/listed\"; printf 'manifest.json\\nmanifest.sig\\n'; } | sort > \"$tmp/expected\"\nextra=$(comm -23 \"$tmp/present\" \"$tmp/expected\" | head -n 1)\n[ -z \"$extra\" ] || fail \"$extra is in the bundle but not listed in manifest.json\"\nmissing=$(comm -13 \"$tmp/present\" \"$tmp/expected\" | head -n 1)\n[ -z \"$missing\" ] || fail \"$missing is listed in manifest.json but missing from the bundle\"\n\n# 4. Sizes, then contents.\nsed 's/^{\"path\":\"\\([^\"]*\\)\",\"sha256\":\"[0-9a-f]*\",\"size\":\\([0-9]*\\)}$/\\1 \\2/' \"$tmp/entries\" > \"$tmp/sizes\"\nwhile read -r path size; do\n  actual=$(wc -c < \"$path\" | tr -d ' ')\n  [ \"$actual\" = \"$size\" ] || fail \"$path is $actual bytes; manifest.json says $size\"\ndone < \"$tmp/sizes\"\nsed 's/^{\"path\":\"\\([^\"]*\\)\",\"sha256\":\"\\([0-9a-f]*\\)\",.*/\\2  \\1/' \"$tmp/entries\" > \"$tmp/sums\"\nif ! sha256sum -c --strict --quiet \"$tmp/sums\" > \"$tmp/check\" 2>&1; then\n  bad=$(sed -n 's/^\\([A-Za-z0-9._/-]*\\): FAILED.*/\\1/p' \"$tmp/check\" | head -n 1)\n  [ -n \"$bad\" ] || bad=$(head -n 1 \"$tmp/check\")\n  fail \"$bad does not match its sha256 in manifest.json\"\nfi\n\nprintf 'verified %s %s\\n' \"$release_id\" \"$signer\"\n",
     "titan-check-migration-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nname=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nshift 5\nrow=$(printf '%s\\n' \"SELECT sha256 || ' ' || release FROM :\\\"titan_table\\\" WHERE file = :'titan_file';\" |\n  \"$@\" exec -T \"$service\" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$role\" -d \"$db\" -v \"titan_table=$table\" -v \"titan_file=$name\")\nif [ -n \"$row\" ]; then\n  # shellcheck disable=SC2086 # the row's two words\n  record recorded $row\nfi\n",
-    "titan-confirm": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release.confirmed.tmp\"\nmv -f \"$TITAN_STATE/$release.confirmed.tmp\" \"$TITAN_STATE/$release.confirmed\"\nrm -f \"$TITAN_STATE/$release.bad\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
-    "titan-deploy-lock": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  # A fifth of a second: the runner's release frees the lock (and ends its run) that soon.\n  sleep 0.2\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$TITAN_STATE/lock.log\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
-    "titan-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE\"/work-\"$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/guard-$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
-    "titan-host-state": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name.bad\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name.confirmed\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE\"/guard-*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$TITAN_STATE/mode\" ]; then record mode \"$(head -n 1 \"$TITAN_STATE/mode\")\"; fi\nif [ -f \"$TITAN_STATE/halted\" ]; then record halted \"$(head -n 1 \"$TITAN_STATE/halted\")\"; fi\n",
+    "titan-confirm": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$STATE_MODE.tmp\"\n  mv -f \"$STATE_MODE.tmp\" \"$STATE_MODE\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/$STATE_GUARD_PREFIX$1.json\"\n  rm -f \"$TITAN_STATE/$STATE_GUARD_PREFIX$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nrelease=$1\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$2\" > \"$TITAN_STATE/$release$STATE_CONFIRMED_SUFFIX.tmp\"\nmv -f \"$TITAN_STATE/$release$STATE_CONFIRMED_SUFFIX.tmp\" \"$TITAN_STATE/$release$STATE_CONFIRMED_SUFFIX\"\nrm -f \"$TITAN_STATE/$release$STATE_BAD_SUFFIX\"\nrecord_mode \"$3\"\nstop_guard \"$release\"\n",
+    "titan-deploy-lock": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE/$STATE_WORK_PREFIX$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nend_channels() {\n  session=$1\n  case $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n    sshd*) ;;\n    *) return 0 ;;\n  esac\n  groups=$(ps -eo pid=,ppid= | awk -v s=\"$session\" -v me=\"$$\" '$2 == s && $1 != me { print $1 }' | tr '\\n' ' ')\n  [ -n \"$groups\" ] || return 0\n  echo \"ending the other commands of this SSH connection (process groups $groups)\"\n  for group in $groups; do kill -TERM \"-$group\" 2> /dev/null || true; done\n  i=0\n  while [ \"$i\" -lt 30 ] && ps -eo pgid=,stat= | awk -v list=\" $groups \" 'index(list, \" \" $1 \" \") > 0 && $2 !~ /^Z/ { found = 1 } END { exit !found }'; do\n    i=$((i + 1))\n    sleep 0.1\n  done\n  for group in $groups; do kill -KILL \"-$group\" 2> /dev/null || true; done\n}\ninfo=$1\nwait=$2\nbeat_timeout=$3\ntoken=$4\ntrap '' PIPE\nnow() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n# This connection's sshd process: the login shell it started exec'd this script.\nsession=$PPID\nstatus=0\ntake_lock \"$wait\" || status=$?\nif [ \"$status\" -ne 0 ]; then exit \"$status\"; fi\n# The lock is ours: whatever an earlier holder left running in a container ends first.\nend_work '' >&2\nflag=\"$TITAN_LOCK.end-$token\"\nrm -f \"$flag\"\numask 022\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":%s,\"token\":\"%s\",%s\\n' \\\n  \"$$\" \"$$\" \"$(now)\" \"$beat_timeout\" \"$token\" \"${info#?}\" > \"$holder_file.tmp.$$\"\nmv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-acquired\n# The reader of the runner's lines runs in the background; a background list reads /dev/null unless\n# told otherwise, so it gets this script's standard input explicitly (fd 3).\nexec 3<&0\n(\n  while IFS= read -r line; do\n    case $line in\n      beat) touch \"$holder_file\" ;;\n      abort)\n        end_channels \"$session\" > /dev/null 2>&1 || true\n        end_work \"$token\" > /dev/null 2>&1 || true\n        record lock-aborted || true\n        ;;\n      release)\n        echo release > \"$flag\"\n        exit 0\n        ;;\n      *) ;;\n    esac\n  done\n  echo eof > \"$flag\"\n) <&3 &\nreader=$!\nexec 3<&-\nwhy=''\nwhile [ ! -s \"$flag\" ]; do\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  if [ \"$age\" -gt \"$beat_timeout\" ]; then\n    why=\"no heartbeat from the runner for $age s (heartbeat-timeout $beat_timeout s)\"\n    break\n  fi\n  # A fifth of a second: the runner's release frees the lock (and ends its run) that soon.\n  sleep 0.2\ndone\nif [ -z \"$why\" ] && [ \"$(cat \"$flag\")\" = release ]; then\n  wait \"$reader\" || true\n  rm -f \"$holder_file\" \"$flag\"\n  exit 0\nfi\nwhy=${why:-the SSH session ended without releasing the lock}\n# Busy ending the deploy, not stale: waiters wait for this process while it lives.\nsed 's/\"heartbeatTimeout\":[0-9]*/\"heartbeatTimeout\":0/' \"$holder_file\" > \"$holder_file.tmp.$$\" && mv -f \"$holder_file.tmp.$$\" \"$holder_file\"\nrecord lock-lost \"$why\" 2> /dev/null || true\nmkdir -p \"$TITAN_STATE\"\nexec >> \"$STATE_LOCK_LOG\" 2>&1\necho \"$(now) lost the runner of $info: $why\"\nend_channels \"$session\"\nend_work \"$token\"\nkill \"$reader\" 2> /dev/null || true\n# The SSH connection ends too: a runner that resumes finds it gone and can change nothing.\ncase $(cat \"/proc/$session/comm\" 2> /dev/null || true) in\n  sshd*) kill -TERM \"$session\" 2> /dev/null || true ;;\n  *) ;;\nesac\njournal lock lost \"\\\"reason\\\":\\\"$why\\\",\\\"holder\\\":$info\"\nrm -f \"$holder_file\" \"$flag\"\necho \"$(now) released the deploy lock\"\n",
+    "titan-guard": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nholder_file=$TITAN_LOCK_HOLDER\n# holder_number KEY, holder_text KEY: a number or string field of the holder file, empty when there is none.\nholder_number() {\n  sed -n 's/.*\"'\"$1\"'\":\\([0-9]*\\).*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\nholder_text() {\n  sed -n 's/.*\"'\"$1\"'\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$holder_file\" 2> /dev/null | head -n 1\n}\n# is_session_lock PID TOKEN: PID is the session lock process of that session token (by its command\n# line, never by the pid alone: pids are reused).\nis_session_lock() {\n  [ -n \"$1\" ] && [ -n \"$2\" ] && [ \"$1\" -gt 1 ] && [ -r \"/proc/$1/cmdline\" ] || return 1\n  cmd=$(tr '\\0' ' ' < \"/proc/$1/cmdline\")\n  case $cmd in\n    *titan-deploy-lock*\"$2\"*) return 0 ;;\n    *) return 1 ;;\n  esac\n}\n# end_stale_holder: a session holder whose last heartbeat is older than twice its heartbeat-timeout\n# and which still holds the lock (its own watchdog, which gives up at once heartbeat-timeout, is\n# frozen or wedged) is killed, said as a `stale-holder-ended GROUP AGE TIMEOUT` record on stderr.\n# A watchdog ending a lost deploy sets its heartbeat-timeout to 0.\nend_stale_holder() {\n  [ -f \"$holder_file\" ] || return 0\n  beat=$(holder_number heartbeatTimeout)\n  group=$(holder_number pgid)\n  if [ -z \"$beat\" ] || [ \"$beat\" -le 0 ] || [ -z \"$group\" ]; then return 0; fi\n  age=$(($(date +%s) - $(stat -c %Y \"$holder_file\")))\n  [ \"$age\" -gt $((beat * 2)) ] || return 0\n  is_session_lock \"$group\" \"$(holder_text token)\" || return 0\n  record stale-holder-ended \"$group\" \"$age\" \"$beat\" >&2\n  kill -KILL \"-$group\" 2> /dev/null || true\n}\n# take_lock SECONDS: takes the deploy lock on fd 9 within SECONDS (0: only if it is free now).\ntake_lock() {\n  exec 9>> \"$TITAN_LOCK\"\n  deadline=$(($(date +%s) + $1))\n  while :; do\n    left=$((deadline - $(date +%s)))\n    if [ \"$left\" -le 0 ]; then\n      flock -n 9 && return 0\n      return \"$EXIT_LOCK_BUSY\"\n    fi\n    [ \"$left\" -le 5 ] || left=5\n    flock -w \"$left\" 9 && return 0\n    end_stale_holder\n  done\n}\nend_work() {\n  for work in \"$TITAN_STATE/$STATE_WORK_PREFIX$1\"*; do\n    [ -f \"$work\" ] || continue\n    container='' role='' db='' name=''\n    read -r container role db name < \"$work\" || true\n    if [ -n \"$name\" ]; then\n      echo \"ending the database work $name in container $container\"\n      i=0\n      while [ \"$i\" -lt 60 ]; do\n        left=$(docker exec -i \"$container\" psql -X -q -A -t -U \"$role\" -d \"$db\" -v name=\"$name\" 2> /dev/null << 'SQL' || echo gone\nSELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :'name') AS t;\nSQL\n)\n        if [ \"$left\" = 0 ] || [ \"$left\" = gone ]; then break; fi\n        i=$((i + 1))\n        sleep 0.5\n      done\n    fi\n    rm -f \"$work\"\n  done\n}\nrelease=$1\nprevious=$2\ntimeout=$3\nsession=$4\nrevert=$5\nverify=$6\nmkdir -p \"$TITAN_STATE\"\nguard_record=\"$TITAN_STATE/$STATE_GUARD_PREFIX$release.json\"\nstarted=$(date +%s)\ndeadline=$((started + timeout))\nprintf '{\"release\":\"%s\",\"previous\":\"%s\",\"pid\":%s,\"startedAt\":%s,\"deadline\":%s,\"session\":\"%s\"}\\n' \"$release\" \"$previous\" \"$$\" \"$started\" \"$deadline\" \"$session\" > \"$guard_record.tmp\"\nmv -f \"$guard_record.tmp\" \"$guard_record\"\nstamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }\necho \"guard: $(stamp) waiting up to $timeout s for $release to be confirmed\"\nwhy=''\nwhile :; do\n  if [ -e \"$TITAN_STATE/$release$STATE_CONFIRMED_SUFFIX\" ]; then\n    echo \"guard: $release confirmed\"\n    rm -f \"$guard_record\"\n    exit 0\n  fi\n  if [ ! -e \"$guard_record\" ]; then\n    echo \"guard: stopped\"\n    exit 0\n  fi\n  # The deploy that started this guard holds the lock until it ends: once the holder file no longer\n  # names its session, it is gone (released, killed, cancelled, or ended by the host for silence).\n  if [ -n \"$session\" ] && ! grep -q \"\\\"token\\\":\\\"$session\\\"\" \"$holder_file\" 2> /dev/null; then\n    why=\"its deploy ended without confirming it\"\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    why=\"not confirmed within $timeout s\"\n    break\n  fi\n  sleep 1\ndone\necho \"guard: $(stamp) $release: $why; taking the deploy lock\"\nuntil take_lock 30; do\n  if [ ! -e \"$guard_record\" ] || [ -e \"$TITAN_STATE/$release$STATE_CONFIRMED_SUFFIX\" ]; then\n    echo \"guard: stopped while waiting for the deploy lock\"\n    exit 0\n  fi\n  echo \"guard: $(stamp) still waiting for the deploy lock, held by $(cat \"$holder_file\" 2> /dev/null || echo 'a holder without a holder file')\"\ndone\nprintf '{\"pid\":%s,\"pgid\":%s,\"since\":\"%s\",\"heartbeatTimeout\":0,\"runUrl\":\"\",\"release\":\"guard of %s\",\"actor\":\"titan-guard\"}\\n' \"$$\" \"$$\" \"$(stamp)\" \"$release\" > \"$holder_file\"\nend_work ''\nstatus=0\nsh -c \"$revert\" titan-revert \"$release\" guard \"\\\"$why\\\"\" \"$verify\" || status=$?\nrm -f \"$guard_record\" \"$holder_file\"\necho \"guard: $(stamp) done (status $status)\"\nexit \"$status\"\n",
+    "titan-host-state": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrecord now \"$(date +%s)\"\nif [ -L \"$TITAN_CURRENT\" ]; then record current \"$(readlink \"$TITAN_CURRENT\")\"; fi\nfor dir in \"$TITAN_RELEASES\"/*/ \"$TITAN_RELEASES\"/.*.partial-*/; do\n  [ -d \"$dir\" ] || continue\n  name=${dir#\"$TITAN_RELEASES\"/}\n  name=${name%/}\n  mtime=$(stat -c %Y \"$dir\")\n  case $name in\n    .*) record partial \"$name\" \"$mtime\" ;;\n    *)\n      bad=0\n      confirmed=0\n      if [ -e \"$TITAN_STATE/$name$STATE_BAD_SUFFIX\" ]; then bad=1; fi\n      if [ -e \"$TITAN_STATE/$name$STATE_CONFIRMED_SUFFIX\" ]; then confirmed=1; fi\n      record release \"$name\" \"$mtime\" \"$bad\" \"$confirmed\"\n      ;;\n  esac\ndone\nkeys=0\nfor key in \"$TITAN_TRUST\"/*.pem \"$TITAN_TRUST\"/*.pub; do\n  if [ -f \"$key\" ]; then keys=$((keys + 1)); fi\ndone\nrecord trust \"$keys\"\nif [ -f \"$TITAN_ENV_FILE\" ]; then\n  record env \"$(stat -c %a \"$TITAN_ENV_FILE\")\" \"$(stat -c %U \"$TITAN_ENV_FILE\")\"\nfi\nfor guard_record in \"$TITAN_STATE/$STATE_GUARD_PREFIX\"*.json; do\n  [ -f \"$guard_record\" ] || continue\n  pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$guard_record\")\n  alive=0\n  if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then alive=1; fi\n  record guard \"$alive\" \"$(head -n 1 \"$guard_record\")\"\ndone\nif [ -f \"$STATE_MODE\" ]; then record mode \"$(head -n 1 \"$STATE_MODE\")\"; fi\nif [ -f \"$STATE_HALTED\" ]; then record halted \"$(head -n 1 \"$STATE_HALTED\")\"; fi\n",
     "titan-install-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-check-bundle \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\npartial=\"$TITAN_RELEASES/$1\"\nfinal=\"$TITAN_RELEASES/$2\"\nverify=$(cat)\nread_only \"$partial\"\nstatus=0\nverify_into_record \"$verify\" \"$partial\" \"$2\" || status=$?\nif [ \"$status\" -eq 0 ]; then\n  mv -T -- \"$partial\" \"$final\"\nelse\n  chmod -R u+w -- \"$partial\"\n  rm -rf -- \"$partial\"\n  exit \"$status\"\nfi\n",
-    "titan-lift-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
-    "titan-mark-bad": "set -eu\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nmark_bad \"$1\" \"$2\"\n",
+    "titan-lift-halt-mark": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$STATE_HALTED\"\n[ -f \"$mark\" ] || exit 0\nif [ -n \"$1\" ] && grep -q \"\\\"nonce\\\":\\\"$1\\\"\" \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nif [ -z \"$1\" ] && ! grep -q '\"nonce\":\"[0-9a-f]' \"$mark\"; then\n  rm -f \"$mark\"\n  exit 0\nfi\nrecord halt-stands \"$(head -n 1 \"$mark\")\"\nexit \"$EXIT_HALT_STANDS\"\n",
+    "titan-mark-bad": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1$STATE_BAD_SUFFIX.tmp\"\n  mv -f \"$TITAN_STATE/$1$STATE_BAD_SUFFIX.tmp\" \"$TITAN_STATE/$1$STATE_BAD_SUFFIX\"\n}\nmark_bad \"$1\" \"$2\"\n",
     "titan-missing-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nif docker image inspect --format '{{.Id}}' \"$@\" > /dev/null 2>&1; then\n  exit 0\nfi\nfor ref in \"$@\"; do\n  if ! docker image inspect --format '{{.Id}}' \"$ref\" > /dev/null 2>&1; then\n    record missing \"$ref\"\n  fi\ndone\n",
     "titan-pull-images": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npids=''\nfor ref in \"$@\"; do\n  (\n    if docker pull -q \"$ref\" > /dev/null; then\n      record pulled \"$ref\"\n    else\n      record pull-failed \"$ref\"\n      exit 1\n    fi\n  ) &\n  pids=\"$pids $!\"\ndone\nstatus=0\nfor pid in $pids; do\n  wait \"$pid\" || status=1\ndone\nexit \"$status\"\n",
-    "titan-read-halt-mark": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$TITAN_STATE/halted\"\nif [ -f \"$mark\" ]; then record halted \"$(head -n 1 \"$mark\")\"; fi\n",
+    "titan-read-halt-mark": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nmark=\"$STATE_HALTED\"\nif [ -f \"$mark\" ]; then record halted \"$(head -n 1 \"$mark\")\"; fi\n",
     "titan-read-migrations": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nproject=$1\nservice=$2\nrole=$3\ndb=$4\ntable=$5\nwait=$6\ndatabase_id() {\n  docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\" | head -n 1\n}\nread_history() {\n  history=$(docker exec -i \"$1\" psql -X -q -v ON_ERROR_STOP=1 -A -t -U \"$role\" -d \"$db\" -v \"titan_table=$table\" <<'SQL'\nSELECT to_regclass(:'titan_table') IS NOT NULL AS present \\gset\n\\if :present\nSELECT file || ' ' || sha256 FROM :\"titan_table\" ORDER BY file;\n\\endif\nSQL\n) || return 1\n  printf '%s\\n' \"$history\" | while read -r file sha; do\n    [ -n \"$file\" ] || continue\n    record applied \"$file\" \"$sha\"\n  done\n}\nid=$(database_id)\nif [ -n \"$id\" ] && read_history \"$id\" 2> /dev/null; then\n  exit 0\nfi\nif [ -z \"$id\" ]; then\n  if [ -n \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$service\")\" ]; then\n    echo \"the $service container of project $project is stopped\" >&2\n  else\n    echo \"project $project has no $service container\" >&2\n  fi\n  exit \"$EXIT_NO_DATABASE\"\nfi\ndeadline=$(($(date +%s) + wait))\nwhile :; do\n  id=$(database_id)\n  if [ -n \"$id\" ] && docker exec \"$id\" pg_isready -q -h /var/run/postgresql -U \"$role\" -d \"$db\" > /dev/null 2>&1; then\n    break\n  fi\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"$service of project $project does not accept connections after $wait s\" >&2\n    exit 1\n  fi\n  sleep 1\ndone\nread_history \"$id\"\n",
     "titan-read-only-release": "set -eu\nread_only() {\n  chmod -R a-w,u-s,g-s,o-t -- \"$1\"\n}\nread_only \"$TITAN_RELEASES/$1\"\n",
     "titan-read-release-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\ndir=\"$TITAN_RELEASES/$1\"\nshift\nfor path in \"$@\"; do\n  if [ -f \"$dir/$path\" ]; then\n    record file \"$path\" \"$(base64 -w 0 < \"$dir/$path\")\"\n  else\n    record missing \"$path\"\n  fi\ndone\n",
-    "titan-read-stack-record": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
-    "titan-record-mode": "set -eu\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nrecord_mode \"$1\"\n",
+    "titan-read-stack-record": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$STATE_STACK_STARTED\"\ncontainers \"$project\" | while read -r id state service; do record container \"$id\" \"$state\" \"$service\"; done\nif [ ! -f \"$stack_record\" ]; then\n  record shared no-record\n  exit 0\nfi\ngrep -v '^shared ' \"$stack_record\" | while read -r key value extra; do record recorded \"$key\" \"$value\" ${extra:+\"$extra\"}; done\nif [ \"$(sed -n 's/^shared //p' \"$stack_record\")\" = \"$(shared_digest)\" ]; then record shared same; else record shared changed; fi\n",
+    "titan-record-mode": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$STATE_MODE.tmp\"\n  mv -f \"$STATE_MODE.tmp\" \"$STATE_MODE\"\n}\nrecord_mode \"$1\"\n",
     "titan-remove-partial": "set -eu\nchmod -R u+w -- \"$TITAN_RELEASES/$1\" 2> /dev/null || true\nrm -rf -- \"${TITAN_RELEASES:?}/$1\"\n",
-    "titan-remove-releases": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id.confirmed\" \"$TITAN_STATE/$id.bad\" \"$TITAN_STATE/guard-$id.log\"\n  record removed \"$id\"\ndone\n",
-    "titan-revert": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1.bad.tmp\"\n  mv -f \"$TITAN_STATE/$1.bad.tmp\" \"$TITAN_STATE/$1.bad\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$TITAN_STATE/mode.tmp\"\n  mv -f \"$TITAN_STATE/mode.tmp\" \"$TITAN_STATE/mode\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/guard-$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$TITAN_STATE/halted\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${TITAN_STATE##*/}/halted): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release.confirmed\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
-    "titan-secret-exposure": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nrelease=$1\nproject=$2\ncount=$3\nshift 3\nsecrets=\"\"\ni=0\nwhile [ \"$i\" -lt \"$count\" ]; do\n  secrets=\"$secrets $1\"\n  shift\n  i=$((i + 1))\ndone\nrelease_dir=\"$TITAN_RELEASES/$release\"\nsearched_record=\"$TITAN_STATE/compose-model-searched\"\nwork=$(mktemp -d)\ntrap 'rm -rf \"$work\"' EXIT\nchmod 0700 \"$work\"\n\n# The inputs of the compose model, as one sha256.\nprograms() {\n  for program in \"$(command -v docker || true)\" \"$(command -v docker-compose || true)\" \\\n    \"${HOME:-/nonexistent}/.docker/cli-plugins/docker-compose\" /usr/local/lib/docker/cli-plugins/docker-compose \\\n    /usr/local/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose \\\n    /usr/libexec/docker/cli-plugins/docker-compose; do\n    if [ -n \"$program\" ] && [ -e \"$program\" ]; then stat -L -c '%n %s %.9Y %.9Z %i' -- \"$program\"; fi\n  done\n}\nmodel_inputs() {\n  printf 'compose'\n  printf ' %s' \"$@\"\n  printf '\\nshared %s\\n' \"$(shared_digest)\"\n  (cd \"$release_dir\" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)\n  for rel in $secrets; do\n    if [ -f \"$TITAN_APP_DIR/$rel\" ] && [ -r \"$TITAN_APP_DIR/$rel\" ]; then sha256sum -- \"$TITAN_APP_DIR/$rel\"; else printf 'unreadable %s\\n' \"$rel\"; fi\n  done\n  environment\n  programs\n}\n# The session's variables Compose reads: COMPOSE_* and DOCKER_*, and those the release's compose files\n# or the production values refer to (the others, such as a session's own id, change nothing).\nenvironment() {\n  env | grep -E '^(COMPOSE|DOCKER)_' | LC_ALL=C sort || true\n  names=$({ find \"$release_dir\" -type f \\( -name '*.yml' -o -name '*.yaml' \\) -exec cat -- {} + 2> /dev/null; cat -- \"$TITAN_ENV_FILE\" 2> /dev/null; } |\n    grep -oE '[$][{]?[A-Za-z_][A-Za-z0-9_]*' | tr -d '{$' | LC_ALL=C sort -u) || true\n  for name in $names; do\n    eval \"printf '%s=%s\\n' \\\"\\$name\\\" \\\"\\${$name-(unset)}\\\"\"\n  done\n}\nmodel_key=$(model_inputs \"$@\" | sha256sum | cut -d ' ' -f 1)\nconfig_pid=\"\"\nif [ -f \"$searched_record\" ] && [ \"$(cat \"$searched_record\")\" = \"$model_key\" ]; then\n  record compose-model unchanged\nelse\n  \"$@\" config > \"$work/config\" 2> /dev/null &\n  config_pid=$!\nfi\n\nids=$(docker ps -aq --no-trunc --filter \"label=com.docker.compose.project=$project\")\n: > \"$work/containers\"\n: > \"$work/images\"\nif [ -n \"$ids\" ]; then\n  (\n    # shellcheck disable=SC2086 # one id per word\n    docker inspect --format '{{index .Config.Labels \"com.docker.compose.service\"}} ({{printf \"%.12s\" .Id}}){{\"\\t\"}}{{json .Config.Labels}}{{\"\\t\"}}{{json .Config.Env}}' $ids > \"$work/containers\" || true\n    # shellcheck disable=SC2086\n    images=$(docker inspect --format '{{.Image}}' $ids | sort -u) || true\n    # shellcheck disable=SC2086\n    [ -z \"$images\" ] || docker image inspect --format '{{printf \"%.19s\" .Id}}{{\"\\t\"}}{{json .Config.Labels}}' $images > \"$work/images\" || true\n  ) &\n  inspect_pid=$!\n  # shellcheck disable=SC2016,SC2086 # $1 and $2 are the inner shell's; one id per word\n  printf '%s\\n' $ids | xargs -r -P 8 -I '{}' sh -c 'docker logs \"$1\" > \"$2/log.$1\" 2>&1 || true' titan-container-log '{}' \"$work\"\n  wait \"$inspect_pid\" || true\nfi\nconfig_searched=no\nif [ -n \"$config_pid\" ]; then\n  if wait \"$config_pid\"; then config_searched=yes; else record exposure - \"docker compose config failed: its output was not searched\"; fi\nfi\n\n# The short id and service of container $1, as docker inspect wrote them.\ncontainer_name() {\n  grep -F \"($(printf '%.12s' \"$1\"))\" \"$work/containers\" | cut -f1 | head -n 1\n}\nconfig_clean=$config_searched\nfor rel in $secrets; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ ! -f \"$f\" ] || [ ! -r \"$f\" ]; then record exposure \"$rel\" \"cannot be read, so it was not searched for\"; config_clean=no; continue; fi\n  if grep -q '^$' \"$f\"; then record exposure \"$rel\" \"holds an empty line, so it was not searched for\"; config_clean=no; continue; fi\n  grep -rlF -f \"$f\" -- \"$release_dir\" 2> /dev/null | while IFS= read -r hit; do\n    record exposure \"$rel\" \"the release file ${hit#\"$TITAN_APP_DIR/\"}\"\n  done\n  if [ \"$config_searched\" = yes ] && grep -qF -f \"$f\" \"$work/config\"; then\n    record exposure \"$rel\" \"the output of docker compose config\"\n    config_clean=no\n  fi\n  grep -F -f \"$f\" \"$work/containers\" | cut -f1 | while IFS= read -r container; do\n    record exposure \"$rel\" \"the labels or environment of container $container\"\n  done\n  grep -F -f \"$f\" \"$work/images\" | cut -f1 | while IFS= read -r image; do\n    record exposure \"$rel\" \"the labels of image $image\"\n  done\n  for id in $ids; do\n    if grep -qF -f \"$f\" \"$work/log.$id\"; then record exposure \"$rel\" \"the log of container $(container_name \"$id\")\"; fi\n  done\ndone\nif [ \"$config_clean\" = yes ]; then\n  record compose-model searched\n  # Remembered if the state folder takes it (a host where it cannot only makes the model every time).\n  { mkdir -p \"$TITAN_STATE\" && printf '%s\\n' \"$model_key\" > \"$searched_record.tmp\" && chmod 0600 \"$searched_record.tmp\" &&\n    mv -f \"$searched_record.tmp\" \"$searched_record\"; } 2> /dev/null || rm -f \"$searched_record.tmp\"\nfi\n# shellcheck disable=SC2086 # one id per word\nrecord searched $ids\n",
+    "titan-remove-releases": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\npartials=$1\nshift\n# Released files are read-only (install-release.sh): write access first, for the removal.\nfor name in $partials; do\n  chmod -R u+w -- \"$TITAN_RELEASES/$name\" 2> /dev/null || true\n  rm -rf -- \"${TITAN_RELEASES:?}/$name\"\ndone\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nfor id in \"$@\"; do\n  if [ \"$current\" = \"$TITAN_RELEASES_LINK/$id\" ]; then\n    echo \"kept $id: it is current\" >&2\n    continue\n  fi\n  chmod -R u+w -- \"$TITAN_RELEASES/$id\"\n  rm -rf -- \"${TITAN_RELEASES:?}/$id\"\n  rm -f -- \"$TITAN_STATE/$id$STATE_CONFIRMED_SUFFIX\" \"$TITAN_STATE/$id$STATE_BAD_SUFFIX\" \"$TITAN_STATE/$STATE_GUARD_PREFIX$id.log\"\n  record removed \"$id\"\ndone\n",
+    "titan-revert": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\njournal() {\n  journal_rest=''\n  if [ -n \"$3\" ]; then journal_rest=\",$3\"; fi\n  journal_time=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}\n  printf '{\"time\":\"%s\",\"action\":\"%s\",\"result\":\"%s\"%s}\\n' \"$journal_time\" \"$1\" \"$2\" \"$journal_rest\" >> \"$TITAN_JOURNAL\"\n}\nmark_bad() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '{\"release\":\"%s\",\"at\":\"%s\",\"reason\":%s}\\n' \"$1\" \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$2\" > \"$TITAN_STATE/$1$STATE_BAD_SUFFIX.tmp\"\n  mv -f \"$TITAN_STATE/$1$STATE_BAD_SUFFIX.tmp\" \"$TITAN_STATE/$1$STATE_BAD_SUFFIX\"\n}\nrecord_mode() {\n  mkdir -p \"$TITAN_STATE\"\n  printf '%s\\n' \"$1\" > \"$STATE_MODE.tmp\"\n  mv -f \"$STATE_MODE.tmp\" \"$STATE_MODE\"\n}\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nrelease=$1\nby=$2\nreason=$3\nverify=$4\nplan=\"$TITAN_STATE/$STATE_GUARD_PREFIX$release.plan\"\nif [ ! -f \"$plan\" ]; then\n  echo \"revert: no plan for $release ($plan); nothing to do\"\n  record outcome nothing\n  exit 0\nfi\nset --\nwhile IFS= read -r value; do set -- \"$@\" \"$value\"; done < \"$plan\"\nproject=$1\nprevious=$2\nmode=$3\nstop_list=$4\nheld=$5\njournal_base=$6\nshift 6\nset -f\nfiles=''\nfor file in \"$@\"; do files=\"$files -f $TITAN_CURRENT/$file\"; done\ncompose() {\n  # shellcheck disable=SC2086 # one word per -f and per file: bundle paths and the app dir hold no blanks\n  env TITAN_MODE=\"$mode\" docker compose -p \"$project\" --project-directory \"$TITAN_CURRENT\" $files --env-file \"$TITAN_ENV_FILE\" \"$@\"\n}\n# verify_release ID: the release package's host verification of the release ID against the trusted keys.\nverify_release() {\n  sh -c \"$verify\" titan-verify-release \"$TITAN_RELEASES/$1\" \"$TITAN_TRUST\" \"$1\"\n}\nhalted=0\nif [ -f \"$STATE_HALTED\" ]; then halted=1; fi\n# up_stack FLAGS...: docker compose up -d FLAGS. Under an operator's halt: every service but the held\n# ones, without their dependencies (so a held one is never started as one), DISARMED.\nup_stack() {\n  if [ \"$halted\" = 1 ]; then\n    echo \"revert: the host is halted (${STATE_HALTED#\"${TITAN_STATE%/*}\"/}): $held stay stopped\"\n    up_all_but \"$held\" compose\n  else\n    compose up -d \"$@\"\n  fi\n}\nstop_service() {\n  ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\" --filter \"label=com.docker.compose.service=$1\")\n  for id in $ids; do\n    docker stop \"$id\" > /dev/null\n  done\n}\n# finish WHAT: the plan is done; the journal says so (when BY is given), then the outcome record.\nfinish() {\n  rm -f \"$plan\"\n  if [ -n \"$by\" ]; then\n    action=$(printf '%s\\n' \"$journal_base\" | sed -n 's/^{\"action\":\"\\([a-z-]*\\)\".*/\\1/p')\n    rest=$(printf '%s\\n' \"$journal_base\" | sed 's/^{\"action\":\"[a-z-]*\",\\{0,1\\}//; s/^{//; s/}$//')\n    journal \"${action:-deploy}\" \"$1-by-$by\" \"\\\"release\\\":\\\"$release\\\",\\\"previous\\\":\\\"$previous\\\",\\\"mode\\\":\\\"$mode\\\",\\\"reason\\\":$reason${rest:+,$rest}\"\n  fi\n  record outcome \"$1\"\n}\nif [ -e \"$TITAN_STATE/$release$STATE_CONFIRMED_SUFFIX\" ]; then\n  echo \"revert: $release was confirmed meanwhile; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\n  exit 0\nfi\ncurrent=$(readlink \"$TITAN_CURRENT\" 2> /dev/null || true)\nif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ] && [ \"$release\" = \"$previous\" ]; then\n  echo \"revert: $release was deployed again and not confirmed: starting it again $mode\"\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  up_stack --remove-orphans\n  record_mode \"$mode\"\n  finish returned\nelif [ \"$current\" = \"$TITAN_RELEASES_LINK/$release\" ]; then\n  if [ -n \"$previous\" ]; then\n    [ -d \"$TITAN_RELEASES/$previous\" ] || { echo \"revert: $TITAN_RELEASES_LINK/$previous is gone; cannot return to it\" >&2; exit 1; }\n    # The release returned to is verified again before anything stops: nothing starts on the host\n    # that it did not verify (a folder altered, or signed by a key revoked since, is not returned to).\n    if ! verdict=$(verify_release \"$previous\" 2>&1); then\n      why=$(printf '%s\\n' \"$verdict\" | sed -n 's/^verify-release: //p' | head -n 1)\n      echo \"revert: $TITAN_RELEASES_LINK/$previous no longer verifies against ${TITAN_TRUST##*/}/ (${why:-$verdict}): not returning to it; $release stays current, nothing was stopped\" >&2\n      escaped=$(printf '%s' \"${why:-verification failed}\" | sed 's/[\\\\\"]/\\\\&/g')\n      reason=\"\\\"$TITAN_RELEASES_LINK/$previous no longer verifies: $escaped\\\"\"\n      finish refused\n      exit 1\n    fi\n    echo \"revert: $TITAN_RELEASES_LINK/$previous verified again ($verdict)\"\n  fi\n  for service in $stop_list; do\n    echo \"revert: stopping $service\"\n    stop_service \"$service\"\n  done\n  if [ -n \"$previous\" ]; then\n    ln -s \"$TITAN_RELEASES_LINK/$previous\" \"$TITAN_CURRENT.tmp-$$\"\n    mv -T \"$TITAN_CURRENT.tmp-$$\" \"$TITAN_CURRENT\"\n    echo \"revert: current -> $TITAN_RELEASES_LINK/$previous\"\n    up_stack --remove-orphans\n    record_mode \"$mode\"\n  else\n    ids=$(docker ps -q --filter \"label=com.docker.compose.project=$project\")\n    for id in $ids; do\n      docker stop \"$id\" > /dev/null\n    done\n    rm -f \"$TITAN_CURRENT\"\n    echo \"revert: no previous release; stopped project $project and removed current\"\n  fi\n  mark_bad \"$release\" \"$reason\"\n  echo \"revert: marked $release bad\"\n  finish reverted\nelif [ -n \"$previous\" ] && [ \"$current\" = \"$TITAN_RELEASES_LINK/$previous\" ]; then\n  echo \"revert: current still points at $previous (no switch happened): starting again what the deploy stopped\"\n  up_stack --no-recreate\n  finish restored\nelse\n  echo \"revert: current points at ${current:-nothing}, neither $release nor ${previous:-a previous release}; nothing to do\"\n  rm -f \"$plan\"\n  record outcome nothing\nfi\n",
+    "titan-secret-exposure": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nrelease=$1\nproject=$2\ncount=$3\nshift 3\nsecrets=\"\"\ni=0\nwhile [ \"$i\" -lt \"$count\" ]; do\n  secrets=\"$secrets $1\"\n  shift\n  i=$((i + 1))\ndone\nrelease_dir=\"$TITAN_RELEASES/$release\"\nsearched_record=\"$STATE_COMPOSE_MODEL_SEARCHED\"\nwork=$(mktemp -d)\ntrap 'rm -rf \"$work\"' EXIT\nchmod 0700 \"$work\"\n\n# The inputs of the compose model, as one sha256.\nprograms() {\n  for program in \"$(command -v docker || true)\" \"$(command -v docker-compose || true)\" \\\n    \"${HOME:-/nonexistent}/.docker/cli-plugins/docker-compose\" /usr/local/lib/docker/cli-plugins/docker-compose \\\n    /usr/local/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose \\\n    /usr/libexec/docker/cli-plugins/docker-compose; do\n    if [ -n \"$program\" ] && [ -e \"$program\" ]; then stat -L -c '%n %s %.9Y %.9Z %i' -- \"$program\"; fi\n  done\n}\nmodel_inputs() {\n  printf 'compose'\n  printf ' %s' \"$@\"\n  printf '\\nshared %s\\n' \"$(shared_digest)\"\n  (cd \"$release_dir\" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)\n  for rel in $secrets; do\n    if [ -f \"$TITAN_APP_DIR/$rel\" ] && [ -r \"$TITAN_APP_DIR/$rel\" ]; then sha256sum -- \"$TITAN_APP_DIR/$rel\"; else printf 'unreadable %s\\n' \"$rel\"; fi\n  done\n  environment\n  programs\n}\n# The session's variables Compose reads: COMPOSE_* and DOCKER_*, and those the release's compose files\n# or the production values refer to (the others, such as a session's own id, change nothing).\nenvironment() {\n  env | grep -E '^(COMPOSE|DOCKER)_' | LC_ALL=C sort || true\n  names=$({ find \"$release_dir\" -type f \\( -name '*.yml' -o -name '*.yaml' \\) -exec cat -- {} + 2> /dev/null; cat -- \"$TITAN_ENV_FILE\" 2> /dev/null; } |\n    grep -oE '[$][{]?[A-Za-z_][A-Za-z0-9_]*' | tr -d '{$' | LC_ALL=C sort -u) || true\n  for name in $names; do\n    eval \"printf '%s=%s\\n' \\\"\\$name\\\" \\\"\\${$name-(unset)}\\\"\"\n  done\n}\nmodel_key=$(model_inputs \"$@\" | sha256sum | cut -d ' ' -f 1)\nconfig_pid=\"\"\nif [ -f \"$searched_record\" ] && [ \"$(cat \"$searched_record\")\" = \"$model_key\" ]; then\n  record compose-model unchanged\nelse\n  \"$@\" config > \"$work/config\" 2> /dev/null &\n  config_pid=$!\nfi\n\nids=$(docker ps -aq --no-trunc --filter \"label=com.docker.compose.project=$project\")\n: > \"$work/containers\"\n: > \"$work/images\"\nif [ -n \"$ids\" ]; then\n  (\n    # shellcheck disable=SC2086 # one id per word\n    docker inspect --format '{{index .Config.Labels \"com.docker.compose.service\"}} ({{printf \"%.12s\" .Id}}){{\"\\t\"}}{{json .Config.Labels}}{{\"\\t\"}}{{json .Config.Env}}' $ids > \"$work/containers\" || true\n    # shellcheck disable=SC2086\n    images=$(docker inspect --format '{{.Image}}' $ids | sort -u) || true\n    # shellcheck disable=SC2086\n    [ -z \"$images\" ] || docker image inspect --format '{{printf \"%.19s\" .Id}}{{\"\\t\"}}{{json .Config.Labels}}' $images > \"$work/images\" || true\n  ) &\n  inspect_pid=$!\n  # shellcheck disable=SC2016,SC2086 # $1 and $2 are the inner shell's; one id per word\n  printf '%s\\n' $ids | xargs -r -P 8 -I '{}' sh -c 'docker logs \"$1\" > \"$2/log.$1\" 2>&1 || true' titan-container-log '{}' \"$work\"\n  wait \"$inspect_pid\" || true\nfi\nconfig_searched=no\nif [ -n \"$config_pid\" ]; then\n  if wait \"$config_pid\"; then config_searched=yes; else record exposure - \"docker compose config failed: its output was not searched\"; fi\nfi\n\n# The short id and service of container $1, as docker inspect wrote them.\ncontainer_name() {\n  grep -F \"($(printf '%.12s' \"$1\"))\" \"$work/containers\" | cut -f1 | head -n 1\n}\nconfig_clean=$config_searched\nfor rel in $secrets; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ ! -f \"$f\" ] || [ ! -r \"$f\" ]; then record exposure \"$rel\" \"cannot be read, so it was not searched for\"; config_clean=no; continue; fi\n  if grep -q '^$' \"$f\"; then record exposure \"$rel\" \"holds an empty line, so it was not searched for\"; config_clean=no; continue; fi\n  grep -rlF -f \"$f\" -- \"$release_dir\" 2> /dev/null | while IFS= read -r hit; do\n    record exposure \"$rel\" \"the release file ${hit#\"$TITAN_APP_DIR/\"}\"\n  done\n  if [ \"$config_searched\" = yes ] && grep -qF -f \"$f\" \"$work/config\"; then\n    record exposure \"$rel\" \"the output of docker compose config\"\n    config_clean=no\n  fi\n  grep -F -f \"$f\" \"$work/containers\" | cut -f1 | while IFS= read -r container; do\n    record exposure \"$rel\" \"the labels or environment of container $container\"\n  done\n  grep -F -f \"$f\" \"$work/images\" | cut -f1 | while IFS= read -r image; do\n    record exposure \"$rel\" \"the labels of image $image\"\n  done\n  for id in $ids; do\n    if grep -qF -f \"$f\" \"$work/log.$id\"; then record exposure \"$rel\" \"the log of container $(container_name \"$id\")\"; fi\n  done\ndone\nif [ \"$config_clean\" = yes ]; then\n  record compose-model searched\n  # Remembered if the state folder takes it (a host where it cannot only makes the model every time).\n  { mkdir -p \"$TITAN_STATE\" && printf '%s\\n' \"$model_key\" > \"$searched_record.tmp\" && chmod 0600 \"$searched_record.tmp\" &&\n    mv -f \"$searched_record.tmp\" \"$searched_record\"; } 2> /dev/null || rm -f \"$searched_record.tmp\"\nfi\n# shellcheck disable=SC2086 # one id per word\nrecord searched $ids\n",
     "titan-secret-files": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nme=$(id -u)\nme_name=$(id -un)\nfor rel in \"$@\"; do\n  f=\"$TITAN_APP_DIR/$rel\"\n  if [ -L \"$f\" ]; then record secret-file \"$rel\" \"is a symbolic link (it must be the file itself)\"; continue; fi\n  if [ ! -e \"$f\" ]; then record secret-file \"$rel\" \"is missing\"; continue; fi\n  if [ ! -f \"$f\" ]; then record secret-file \"$rel\" \"is not a regular file\"; continue; fi\n  read -r mode owner owner_name size <<EOF2\n$(stat -c '%a %u %U %s' -- \"$f\")\nEOF2\n  case \"$mode\" in\n    600 | 400) ;;\n    *) record secret-file \"$rel\" \"has mode 0$mode (it must be 0600 or 0400: readable by the deploy user only)\" ;;\n  esac\n  if [ \"$owner\" != \"$me\" ]; then record secret-file \"$rel\" \"is owned by $owner_name (uid $owner), not by the deploy user $me_name\"; fi\n  if [ \"$size\" = 0 ]; then record secret-file \"$rel\" \"is empty\"; fi\ndone\n",
-    "titan-start-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release.confirmed\" \"$TITAN_STATE/guard-$release.json\"\nplan=\"$TITAN_STATE/guard-$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/guard-$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/guard-$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/guard-$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/guard-$release.json\")\"\n",
-    "titan-stop-guard": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/guard-$1.json\"\n  rm -f \"$TITAN_STATE/guard-$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
+    "titan-start-guard": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nguard=$1\nrevert=$2\nverify=$3\nrelease=$4\nprevious=$5\ntimeout=$6\nshift 6\nmkdir -p \"$TITAN_STATE\"\nrm -f \"$TITAN_STATE/$release$STATE_CONFIRMED_SUFFIX\" \"$TITAN_STATE/$STATE_GUARD_PREFIX$release.json\"\nplan=\"$TITAN_STATE/$STATE_GUARD_PREFIX$release.plan\"\n: > \"$plan.tmp\"\nfor value in \"$@\"; do\n  printf '%s\\n' \"$value\" >> \"$plan.tmp\"\ndone\nmv -f \"$plan.tmp\" \"$plan\"\nsession=$(sed -n 's/.*\"token\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$TITAN_LOCK_HOLDER\" 2> /dev/null | head -n 1)\nsetsid -f sh -c \"$guard\" titan-guard \"$release\" \"$previous\" \"$timeout\" \"$session\" \"$revert\" \"$verify\" < /dev/null >> \"$TITAN_STATE/$STATE_GUARD_PREFIX$release.log\" 2>&1\ni=0\nwhile [ ! -s \"$TITAN_STATE/$STATE_GUARD_PREFIX$release.json\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 100 ]; then\n    echo \"the guard did not start; see $TITAN_STATE/$STATE_GUARD_PREFIX$release.log\" >&2\n    exit 1\n  fi\n  sleep 0.05\ndone\nrecord guard \"$(head -n 1 \"$TITAN_STATE/$STATE_GUARD_PREFIX$release.json\")\"\n",
+    "titan-stop-guard": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstop_guard() {\n  stop_record=\"$TITAN_STATE/$STATE_GUARD_PREFIX$1.json\"\n  rm -f \"$TITAN_STATE/$STATE_GUARD_PREFIX$1.plan\"\n  if [ -f \"$stop_record\" ]; then\n    pid=$(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p' \"$stop_record\" 2> /dev/null || true)\n    rm -f \"$stop_record\"\n    if [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && tr '\\0' ' ' < \"/proc/$pid/cmdline\" | grep -q titan-guard; then\n      kill \"$pid\" 2> /dev/null || true\n      record guard-stopped \"$pid\"\n    fi\n  fi\n}\nstop_guard \"$1\"\n",
     "titan-swarm-stack-deploy": "set -eu\nexport_env() {\n  env_number=0\n  while IFS= read -r env_line || [ -n \"$env_line\" ]; do\n    env_number=$((env_number + 1))\n    case $env_line in\n      '' | '#'*) continue ;;\n    esac\n    env_key=${env_line%%=*}\n    case $env_key in\n      \"$env_line\" | '' | [0-9]* | *[!A-Za-z0-9_]*)\n        echo \"$1:$env_number: not a NAME=VALUE line\" >&2\n        return 1\n        ;;\n    esac\n    env_value=${env_line#*=}\n    case $env_value in\n      \\\"*\\\") env_value=${env_value#\\\"} env_value=${env_value%\\\"} ;;\n      \\'*\\') env_value=${env_value#\\'} env_value=${env_value%\\'} ;;\n    esac\n    export \"$env_key=$env_value\"\n  done < \"$1\"\n}\nstack=$1\nrelease=$2\nmode=$3\nshift 3\ndir=\"$TITAN_RELEASES/$release\"\nif [ ! -d \"$dir\" ]; then\n  echo \"$dir does not exist\" >&2\n  exit 1\nfi\nexport_env \"$TITAN_ENV_FILE\"\nTITAN_MODE=$mode\nexport TITAN_MODE\nfirst=1\nfor file in \"$@\"; do\n  if [ \"$first\" = 1 ]; then\n    set --\n    first=0\n  fi\n  set -- \"$@\" -c \"$dir/$file\"\ndone\ndocker stack deploy --detach=true --resolve-image never --prune --with-registry-auth \"$@\" -c - \"$stack\"\n",
     "titan-swarm-stack-remove": "set -eu\nstack=$1\ndocker stack rm \"$stack\"\ni=0\nwhile [ -n \"$(docker ps -aq --filter \"label=com.docker.stack.namespace=$stack\")\" ]; do\n  i=$((i + 1))\n  if [ \"$i\" -gt 120 ]; then\n    echo \"the containers of stack $stack are still there after 60 s\" >&2\n    exit 1\n  fi\n  sleep 0.5\ndone\n",
     "titan-swarm-status": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nstack=$1\ntab=$(printf '\\t')\ninfo=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')\n# shellcheck disable=SC2086 # two words\nrecord swarm $info\nrecord now \"$(date +%s)\"\ncase $info in\n  'active true') ;;\n  *) exit 0 ;;\nesac\nservices=$(docker service ls -q --filter \"label=com.docker.stack.namespace=$stack\")\n[ -n \"$services\" ] || exit 0\n# shellcheck disable=SC2086 # one id per word\ndocker service inspect --format '{{.ID}}\t{{.Spec.Name}}\t{{.Spec.TaskTemplate.ContainerSpec.Image}}\t{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}global{{end}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t{{if .UpdateStatus.StartedAt}}{{.UpdateStatus.StartedAt.Unix}}{{else}}0{{end}}\t{{.UpdateStatus.Message}}{{else}}none\t0\t{{end}}' $services |\n  while IFS=\"$tab\" read -r id name image replicas state started message; do\n    record service \"$id\" \"$name\" \"$image\" \"$replicas\" \"$state\" \"$started\" \"$message\"\n  done\n# shellcheck disable=SC2086 # one id per word\ntasks=$(docker service ps -q --no-trunc $services)\nif [ -n \"$tasks\" ]; then\n  # shellcheck disable=SC2086 # one id per word\n  docker inspect --type task --format '{{.ID}}\t{{.ServiceID}}\t{{.Spec.ContainerSpec.Image}}\t{{with index .Spec.ContainerSpec.Labels \"titan.release\"}}{{.}}{{else}}-{{end}}\t{{.DesiredState}}\t{{.Status.State}}\t{{.CreatedAt.Unix}}\t{{with .Status.ContainerStatus}}{{if .ContainerID}}{{.ContainerID}}{{else}}-{{end}}{{else}}-{{end}}\t{{.Status.Err}}' $tasks |\n    while IFS=\"$tab\" read -r id service image release desired state created container error; do\n      record task \"$id\" \"$service\" \"$image\" \"$release\" \"$desired\" \"$state\" \"$created\" \"$container\" \"$error\"\n    done\nfi\ndocker ps -a --no-trunc --filter \"label=com.docker.stack.namespace=$stack\" --format '{{.ID}}\t{{.Label \"com.docker.swarm.task.id\"}}\t{{.Status}}' |\n  while IFS=\"$tab\" read -r id task status; do\n    record container \"$id\" \"$task\" \"$status\"\n  done\n",
     "titan-switch-current": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nrelease=$1\ntmp=\"$TITAN_APP_DIR/$2\"\nif [ ! -d \"$TITAN_RELEASES/$release\" ]; then\n  echo \"$TITAN_RELEASES/$release does not exist\" >&2\n  exit 1\nfi\nln -s \"$TITAN_RELEASES_LINK/$release\" \"$tmp\"\nmv -T \"$tmp\" \"$TITAN_CURRENT\"\ntouch \"$TITAN_RELEASES/$release\"\nrecord current \"$(readlink \"$TITAN_CURRENT\")\"\n",
     "titan-up-except": "set -eu\nup_all_but() {\n  up_held=$1\n  shift\n  up_services=$(\"$@\" config --services | awk -v held=\" $up_held \" 'index(held, \" \" $0 \" \") == 0' | tr '\\n' ' ')\n  set -f\n  # shellcheck disable=SC2086 # one argument per service\n  \"$@\" up -d --no-deps --remove-orphans $up_services\n  set +f\n}\nup_all_but \"$@\"\n",
     "titan-verify-release": "set -eu\nrecord_tab=$(printf '\\t')\nrecord() {\n  record_line=\"titan:$1\"\n  shift\n  for record_value in \"$@\"; do\n    case $record_value in\n      *\"$record_tab\"* | *'\n'*) record_value=$(printf '%s' \"$record_value\" | tr '\\t\\n' '  ') ;;\n    esac\n    record_line=\"$record_line$record_tab$record_value\"\n  done\n  printf '%s\\n' \"$record_line\"\n}\nverify_into_record() {\n  if verify_out=$(sh -c \"$1\" titan-check-bundle \"$2\" \"$TITAN_TRUST\" \"$3\" 2>&1); then\n    record verified \"$(printf '%s\\n' \"$verify_out\" | tail -n 1)\"\n    return 0\n  fi\n  printf '%s\\n' \"$verify_out\" >&2\n  return \"$EXIT_NOT_VERIFIED\"\n}\nverify=$(cat)\nverify_into_record \"$verify\" \"$TITAN_RELEASES/$1\" \"$1\"\n",
-    "titan-write-halt-mark": "set -eu\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$TITAN_STATE/halted.tmp\"\nmv -f \"$TITAN_STATE/halted.tmp\" \"$TITAN_STATE/halted\"\n",
-    "titan-write-stack-record": "set -eu\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$TITAN_STATE/stack-started\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
+    "titan-write-halt-mark": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nmkdir -p \"$TITAN_STATE\"\nprintf '%s\\n' \"$1\" > \"$STATE_HALTED.tmp\"\nmv -f \"$STATE_HALTED.tmp\" \"$STATE_HALTED\"\n",
+    "titan-write-stack-record": "set -eu\n: \"${TITAN_STATE:?}\"\n# shellcheck disable=SC2034 # each script uses some of the names\n{\n  STATE_MODE=\"$TITAN_STATE/mode\"\n  STATE_HALTED=\"$TITAN_STATE/halted\"\n  STATE_STACK_STARTED=\"$TITAN_STATE/stack-started\"\n  STATE_LOCK_LOG=\"$TITAN_STATE/lock.log\"\n  STATE_COMPOSE_MODEL_SEARCHED=\"$TITAN_STATE/compose-model-searched\"\n  STATE_CONFIRMED_SUFFIX=.confirmed\n  STATE_BAD_SUFFIX=.bad\n  STATE_GUARD_PREFIX=guard-\n  STATE_WORK_PREFIX=work-\n}\nshared_digest() {\n  (cd \"$TITAN_SHARED\" 2> /dev/null && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d ' ' -f 1\n}\ncontainers() {\n  docker ps -a --no-trunc --filter \"label=com.docker.compose.project=$1\" --format '{{.ID}} {{.State}} {{.Label \"com.docker.compose.service\"}}'\n}\nproject=$1\nstack_record=\"$STATE_STACK_STARTED\"\nmkdir -p \"$TITAN_STATE\"\n{\n  printf 'release %s\\nmode %s\\nshared %s\\n' \"$2\" \"$3\" \"$(shared_digest)\"\n  containers \"$project\" | awk '{ print \"container \" $1 \" \" $3 }'\n} > \"$stack_record.tmp\"\nchmod 0600 \"$stack_record.tmp\"\nmv -f \"$stack_record.tmp\" \"$stack_record\"\n",
 };
 
 ;// CONCATENATED MODULE: ../packages/host/lib/host-script.js
@@ -76601,8 +76627,8 @@ function checkProject(project) {
 
 /** The release did not verify within its timeout; the report names every failing service and check. */
 class StackUnhealthyError extends Error {
-    name = 'StackUnhealthyError';
     report;
+    name = 'StackUnhealthyError';
     constructor(report) {
         const failures = report.failures.slice(0, 5).map((f) => `${f.service} ${f.check}: ${f.detail}`);
         const more = report.failures.length > 5 ? ` (and ${report.failures.length - 5} more)` : '';
@@ -76636,8 +76662,8 @@ function requireHealthyRelease(connection, manifest, request) {
 
 const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
-    name = 'HostHaltedError';
     mark;
+    name = 'HostHaltedError';
     constructor(message, mark) {
         super(message);
         this.mark = mark;
@@ -76869,8 +76895,8 @@ function parseGuardRecord(json, alive) {
  */
 /** The run was cancelled; `phase` says where the cancellation arrived. */
 class CancelledError extends Error {
-    name = 'CancelledError';
     phase;
+    name = 'CancelledError';
     constructor(message, phase) {
         super(message);
         this.phase = phase;
@@ -77130,46 +77156,6 @@ async function upStackExcept(connection, target, held, logger) {
     await host_script_runHostScript(connection, null, 'titan-up-except', [held.join(' '), ...compose_command_composeArgv(target, [])], { timeoutMs: COMPOSE_TIMEOUT_MS, logOutput: 'info' });
 }
 
-;// CONCATENATED MODULE: ../packages/host/lib/journal.js
-
-const WORD = /^[a-z][a-z-]*$/;
-const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
-/**
- * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
- * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
- */
-function journalLine(entry) {
-    const { time, action, result, ...rest } = entry;
-    return JSON.stringify({ time, action, result, ...rest });
-}
-async function appendJournal(connection, layout, entry) {
-    const { time, action, result, ...rest } = entry;
-    if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
-        throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
-    }
-    const fields = JSON.stringify(rest).slice(1, -1);
-    if (fields.includes('\n'))
-        throw new Error('a journal line must be one line');
-    await host_script_runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
-}
-/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
-function parseJournal(text) {
-    const entries = [];
-    for (const line of text.split('\n')) {
-        if (line.trim() === '')
-            continue;
-        try {
-            const value = JSON.parse(line);
-            if (value !== null && typeof value === 'object' && !Array.isArray(value))
-                entries.push(value);
-        }
-        catch {
-            // a torn line is skipped, not fatal
-        }
-    }
-    return entries;
-}
-
 ;// CONCATENATED MODULE: ../packages/host/lib/migrations.js
 
 
@@ -77183,8 +77169,8 @@ function databaseTarget(profile) {
     return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
 }
 class MigrationFailedError extends Error {
-    name = 'MigrationFailedError';
     file;
+    name = 'MigrationFailedError';
     constructor(file, detail, options) {
         super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
         this.file = file;
@@ -77243,6 +77229,54 @@ async function applyMigration(connection, target, request, logger) {
     const ms = Math.round(performance.now() - started);
     logger.info(`Applied ${migration.file} in ${(ms / 1000).toFixed(2)} s`);
     return ms;
+}
+
+;// CONCATENATED MODULE: ../packages/host/lib/journal.js
+
+
+const WORD = /^[a-z][a-z-]*$/;
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+/**
+ * The line `entry` is written as: `{"time":…,"action":…,"result":…,…the rest}`, the one format of
+ * every journal line, the host's own included (scripts/lib/journal.sh writes the same shape).
+ */
+function journalLine(entry) {
+    const { time, action, result, ...rest } = entry;
+    return JSON.stringify({ time, action, result, ...rest });
+}
+async function appendJournal(connection, layout, entry) {
+    const { time, action, result, ...rest } = entry;
+    if (!TIME.test(time) || !WORD.test(action) || !WORD.test(result)) {
+        throw new Error(`A journal line needs an ISO time and words for action and result, not ${JSON.stringify({ time, action, result })}.`);
+    }
+    const fields = JSON.stringify(rest).slice(1, -1);
+    if (fields.includes('\n'))
+        throw new Error('a journal line must be one line');
+    await host_script_runHostScript(connection, layout, 'titan-append-journal', [action, result, fields, time], { timeoutMs: 30_000 });
+}
+/**
+ * A run's own line at its end (deploy, rollback, restore, swarm): appended, or a warning naming the
+ * journal when the host did not take it (the run's outcome stands either way).
+ */
+async function appendRunJournal(connection, layout, entry, logger) {
+    await appendJournal(connection, layout, entry).catch((e) => logger.warning(`Could not append to ${layout.journal}: ${describeError(e)}`));
+}
+/** The journal's entries, oldest first; lines that are not JSON objects are skipped. */
+function parseJournal(text) {
+    const entries = [];
+    for (const line of text.split('\n')) {
+        if (line.trim() === '')
+            continue;
+        try {
+            const value = JSON.parse(line);
+            if (value !== null && typeof value === 'object' && !Array.isArray(value))
+                entries.push(value);
+        }
+        catch {
+            // a torn line is skipped, not fatal
+        }
+    }
+    return entries;
 }
 
 ;// CONCATENATED MODULE: ../packages/phases/lib/phase-clock.js
@@ -77329,33 +77363,102 @@ class PhaseClock {
     }
 }
 
-;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-run.js
+;// CONCATENATED MODULE: ../packages/phases/lib/host-session-run.js
 
 
 
-
-
-
-
-/** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
-const REVERT_MODE = 'DISARMED';
-class DeployRun {
+class HostSessionRun {
     connection;
     request;
     layout;
     project;
     logger;
     signal;
+    startedAt = new Date();
+    clock;
+    lock;
+    failure;
+    /** What the host is left in, when the run did not end as asked. */
+    hostStatus;
+    journalWritten = false;
+    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
+    ending = false;
+    constructor(connection, request) {
+        this.connection = connection;
+        this.request = request;
+        this.layout = request.layout;
+        this.project = request.project;
+        this.logger = request.logger;
+        this.signal = request.signal;
+        this.clock = new PhaseClock(this.logger);
+    }
+    /** The phase a safe point names as the one the run was cancelled in: the one running. */
+    get cancelledIn() {
+        return this.clock.latest;
+    }
+    /** What a run notes as a cancellation arrives (before it logs it and ends the host's work). */
+    noteCancellation() { }
+    /** The lock this run holds (from the lock phase on). */
+    get heldLock() {
+        if (this.lock === undefined)
+            throw new Error('The deploy lock is not held yet.');
+        return this.lock;
+    }
+    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
+    cancel = () => {
+        this.noteCancellation();
+        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
+        if (!this.ending)
+            void this.lock?.abortWork();
+    };
+    /** A safe point: cancelled runs stop here. */
+    checkpoint() {
+        throwIfCancelled(this.signal, this.cancelledIn);
+    }
+    /** True when the host ended this run's lock (or its connection): nothing more may be changed. */
+    async lockLost() {
+        const lock = this.lock;
+        if (lock === undefined)
+            return false;
+        // The lock channel's end may still be on its way when a command of the same session failed first.
+        for (let i = 0; i < 5 && lock.held && !this.connection.closed; i += 1)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        return !lock.held || this.connection.closed;
+    }
+    /** The run's journal line, once: never after the host ended this run's lock or its connection. */
+    async writeJournal() {
+        if (this.journalWritten)
+            return;
+        this.journalWritten = true;
+        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
+            return;
+        const { actor, runUrl } = this.request;
+        const entry = this.journalEntry({ time: new Date().toISOString(), actor, runUrl, phases: this.clock.durations() });
+        if (entry !== undefined)
+            await appendRunJournal(this.connection, this.layout, entry, this.logger);
+    }
+    /** The end of every run: its journal line (unless written already), then the lock released. */
+    async end() {
+        await this.writeJournal();
+        await this.lock?.release();
+    }
+}
+
+;// CONCATENATED MODULE: ../packages/deploy/lib/deploy-run.js
+
+
+
+
+/** Revert is always to DISARMED: an automatic return never arms a stack (re-arm with an explicit deploy). */
+const REVERT_MODE = 'DISARMED';
+class DeployRun extends HostSessionRun {
     manifest;
     releaseId;
     /** The new release's stack profile (readLocalBundle refused a bundle without one). */
     profile;
     database;
-    startedAt = new Date();
-    clock;
     nextView;
     journalFields;
-    lock;
     /** The release `current` pointed at (after any recovery). */
     previous;
     previousView;
@@ -77368,8 +77471,7 @@ class DeployRun {
     removedReleases = [];
     recovered;
     result = 'failed';
-    failure;
-    hostStatus;
+    /** Where the run stopped: the phase a cancellation or a failure arrived in. */
     stoppedIn;
     /** The guard phase began: from here on the host has a return plan for this release. */
     guarded = false;
@@ -77377,75 +77479,38 @@ class DeployRun {
     stackTouched = false;
     sameRelease = false;
     confirmed = false;
-    journalWritten = false;
-    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
-    ending = false;
     /** The halt mark this deploy lifts (lift-halt), by its nonce. */
     lifting;
     constructor(connection, request) {
-        this.connection = connection;
-        this.request = request;
-        this.layout = request.layout;
-        this.project = request.project;
-        this.logger = request.logger;
-        this.signal = request.signal;
+        super(connection, request);
         this.manifest = request.bundle.manifest;
         this.releaseId = this.manifest.releaseId;
         this.profile = stackProfileOf(this.manifest);
         this.database = databaseTarget(this.profile);
-        this.clock = new PhaseClock(this.logger);
         this.nextView = { manifest: this.manifest, compose: request.bundle.compose };
         this.journalFields = { actor: request.actor, runUrl: request.runUrl, action: 'deploy' };
     }
-    /** The lock this run holds (from the lock phase on). */
-    get heldLock() {
-        if (this.lock === undefined)
-            throw new Error('The deploy lock is not held yet.');
-        return this.lock;
+    /** A deploy's safe points name the phase the cancellation arrived in. */
+    get cancelledIn() {
+        return this.stoppedIn ?? this.clock.latest;
     }
-    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
-    cancel = () => {
+    noteCancellation() {
         this.stoppedIn ??= this.clock.latest;
-        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
-        if (!this.ending)
-            void this.lock?.abortWork();
-    };
-    /** A safe point: cancelled runs stop here. */
-    checkpoint() {
-        throwIfCancelled(this.signal, this.stoppedIn ?? this.clock.latest);
     }
-    /** True when the host ended this run's lock (or its connection): nothing more may be changed. */
-    async lockLost() {
-        const lock = this.lock;
-        if (lock === undefined)
-            return false;
-        // The lock channel's end may still be on its way when a command of the same session failed first.
-        for (let i = 0; i < 5 && lock.held && !this.connection.closed; i += 1)
-            await new Promise((resolve) => setTimeout(resolve, 20));
-        return !lock.held || this.connection.closed;
-    }
-    /** The run's journal line: for a run that changed the host, or was cancelled (one O_APPEND write). */
-    async writeJournal() {
-        this.journalWritten = true;
-        // A cancelled run leaves its line even when it was still waiting for the lock.
-        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
-            return;
+    /** A line for a run that changed the host, or was cancelled (even while it was still waiting for the lock). */
+    journalEntry(common) {
         if (this.result !== 'cancelled' && (this.lock === undefined || !this.hostChanged))
-            return;
-        const entry = {
-            time: new Date().toISOString(),
+            return undefined;
+        return {
             action: 'deploy',
             result: this.result,
             release: this.releaseId,
             previous: this.previous ?? null,
             mode: this.request.mode,
-            actor: this.request.actor,
-            runUrl: this.request.runUrl,
-            phases: this.clock.durations(),
+            ...common,
             ...(this.result !== 'deployed' && this.stoppedIn !== undefined ? { phase: this.stoppedIn } : {}),
             ...(this.failure !== undefined ? { reason: firstLine(this.failure.message) } : {}),
         };
-        await appendJournal(this.connection, this.layout, entry).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
     }
     outcome() {
         return {
@@ -77542,8 +77607,8 @@ function guardPlanFor(run, plan) {
 
 ;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
 class DeployLockBusyError extends Error {
-    name = 'DeployLockBusyError';
     holder;
+    name = 'DeployLockBusyError';
     constructor(host, waitedSeconds, holder) {
         const who = holder === undefined
             ? 'a deploy whose holder file could not be read'
@@ -78176,10 +78241,11 @@ async function readHost(run) {
 
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
-    name = 'HostVerificationError';
-    /** The verify script's own reason (one line). */
     reason;
-    constructor(message, reason, options) {
+    name = 'HostVerificationError';
+    constructor(message, 
+    /** The verify script's own reason (one line). */
+    reason, options) {
         super(message, options);
         this.reason = reason;
     }
@@ -78393,8 +78459,8 @@ function sha256Hex(bytes) {
 
 
 class ReleaseRefusedError extends Error {
-    name = 'ReleaseRefusedError';
     reason;
+    name = 'ReleaseRefusedError';
     constructor(reason, message) {
         super(message);
         this.reason = reason;
@@ -78786,8 +78852,8 @@ async function checkMigrationContent(connection, layout, releaseId, pending) {
 
 
 class MigrationNotRecordedError extends Error {
-    name = 'MigrationNotRecordedError';
     file;
+    name = 'MigrationNotRecordedError';
     constructor(file, message) {
         super(message);
         this.file = file;
@@ -79068,9 +79134,7 @@ async function deployRelease(connection, request) {
     }
     finally {
         signal?.removeEventListener('abort', run.cancel);
-        if (!run.journalWritten)
-            await run.writeJournal();
-        await run.lock?.release();
+        await run.end();
     }
     return run.outcome();
 }
@@ -79083,10 +79147,10 @@ async function deployRelease(connection, request) {
 
 /** Why a release may not become current; `stage` says which check refused it. */
 class release_check_ReleaseRefusedError extends Error {
-    name = 'ReleaseRefusedError';
     releaseId;
     stage;
     reason;
+    name = 'ReleaseRefusedError';
     constructor(releaseId, stage, reason, message, options) {
         super(message, options);
         this.releaseId = releaseId;
@@ -79265,8 +79329,8 @@ function shutdownGroups(profile, scope) {
     return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
 }
 class OrderlyStopError extends Error {
-    name = 'OrderlyStopError';
     stopped;
+    name = 'OrderlyStopError';
     constructor(message, stopped, options) {
         super(message, options);
         this.stopped = stopped;
@@ -79832,21 +79896,10 @@ function haltNotSent(command, subject, problem) {
 
 
 
-
-
-
 /** A stack started by a rollback or a restart always runs DISARMED (re-arm with an explicit deploy). */
 const ROLLBACK_TITAN_MODE = 'DISARMED';
-class RollbackRun {
-    connection;
-    request;
-    layout;
-    project;
+class RollbackRun extends HostSessionRun {
     mode;
-    logger;
-    signal;
-    startedAt = new Date();
-    clock;
     warnings = [];
     refused = [];
     /** The running release's stack profile as read before the HARD_HALT. */
@@ -79855,7 +79908,6 @@ class RollbackRun {
     halt;
     /** The nonce of the halt mark this run wrote (its own halt, which restart and rollback lift). */
     haltNonce = '';
-    lock;
     state;
     stopped = [];
     releaseBefore;
@@ -79864,32 +79916,15 @@ class RollbackRun {
     markedBad;
     verification;
     result = 'failed';
-    failure;
-    hostStatus;
-    journalWritten = false;
-    /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
-    ending = false;
     /** The stack was started (DISARMED) by this run. */
     started = false;
     constructor(connection, request) {
-        this.connection = connection;
-        this.request = request;
-        this.layout = request.layout;
-        this.project = request.project;
+        super(connection, request);
         this.mode = request.mode;
-        this.logger = request.logger;
-        this.signal = request.signal;
-        this.clock = new PhaseClock(this.logger);
     }
     /** The running release's profile, when it could be read. */
     get profile() {
         return this.running.profile;
-    }
-    /** The lock this run holds (from the lock phase on). */
-    get heldLock() {
-        if (this.lock === undefined)
-            throw new Error('The deploy lock is not held yet.');
-        return this.lock;
     }
     /** The profile that says how the stack stops: the running release's, else (restart, rollback) the checked target's. */
     stopProfile(fallback) {
@@ -79902,26 +79937,10 @@ class RollbackRun {
         this.warnings.push(message);
         this.logger.warning(message);
     }
-    /** The abort listener: says where the cancellation arrived and ends the host's work in flight. */
-    cancel = () => {
-        this.logger.warning(`Cancellation (${cancellationCause(this.signal)}) received during ${this.clock.latest ?? 'the start'}: stopping at the next safe point.`);
-        if (!this.ending)
-            void this.lock?.abortWork();
-    };
-    /** A safe point: cancelled runs stop here. */
-    checkpoint() {
-        throwIfCancelled(this.signal, this.clock.latest);
-    }
-    /** The run's journal line, once (a run that reached the host). */
-    async writeJournal() {
-        if (this.journalWritten)
-            return;
-        this.journalWritten = true;
-        if (this.connection.closed || (this.lock !== undefined && !this.lock.held))
-            return;
+    /** One line per rollback run that reached the host, whatever its mode and outcome. */
+    journalEntry(common) {
         const halt = this.halt;
-        await appendJournal(this.connection, this.layout, {
-            time: new Date().toISOString(),
+        return {
             action: 'rollback',
             rollbackMode: this.mode,
             result: this.result,
@@ -79929,21 +79948,18 @@ class RollbackRun {
             previous: this.releaseBefore ?? null,
             mode: this.started ? ROLLBACK_TITAN_MODE : (this.state?.mode ?? null),
             to: this.mode === 'rollback' ? describeTo(this.request.to) : null,
-            actor: this.request.actor,
-            runUrl: this.request.runUrl,
+            ...common,
             reason: this.request.reason,
             halt: { subject: halt?.subject ?? '', nonce: halt?.nonce ?? this.haltNonce, acknowledged: halt?.acknowledged ?? false },
             refused: this.refused.map((r) => ({ release: r.release, reason: r.reason })),
             stopped: this.stopped.flatMap((g) => g.services),
-            phases: this.clock.durations(),
             ...(this.result === 'cancelled' && this.clock.latest !== undefined ? { phase: this.clock.latest } : {}),
             ...(this.failure !== undefined ? { error: firstLine(this.failure.message) } : {}),
-        }).catch((e) => this.logger.warning(`Could not append to ${this.layout.journal}: ${describeError(e)}`));
+        };
     }
     /** The journal line, the lock released, and the outcome. */
     async finish() {
-        await this.writeJournal();
-        await this.lock?.release();
+        await this.end();
         const halt = this.halt;
         if (halt === undefined)
             throw new Error('The rollback ended before its HARD_HALT.');
@@ -80553,10 +80569,10 @@ function findSigningKey(manifestBytes, signature, trustedKeys) {
 
 
 class BundleVerificationError extends Error {
-    name = 'BundleVerificationError';
     check;
-    /** The file at fault, relative to the bundle folder. */
     path;
+    name = 'BundleVerificationError';
+    /** `path`: the file at fault, relative to the bundle folder. */
     constructor(check, message, path) {
         super(message);
         this.check = check;
