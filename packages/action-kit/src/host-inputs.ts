@@ -23,32 +23,27 @@ import { JumpHost } from '@titan/ssh/jump-host';
 import { ConfigurationError } from './configuration-error.js';
 import type { InputReader } from './inputs.js';
 
-export interface HostConnectionSettings {
+/** One SSH endpoint as the inputs give it: a host, or the bastion in front of it. */
+export interface SshEndpointSettings {
   /** A DNS name or an IP address; an IPv6 address without brackets (`2001:db8::7`). */
   readonly host: string;
   readonly port: number;
   readonly user: string;
-  /** The private key; masked by the reader before it is returned. */
+  /** The private key (for a bastion, `jump-ssh-key` or else the host's `ssh-key`); masked by the reader before it is returned. */
   readonly sshKey: string;
   /** The key's passphrase when it is encrypted; masked like the key. */
   readonly sshKeyPassphrase?: string;
-  /** The pinned host keys, one entry a line (comments and blank lines dropped). */
+  /** The pinned host keys (`known-hosts`, or `jump-known-hosts`), one entry a line (comments and blank lines dropped). */
   readonly knownHosts: readonly string[];
+}
+
+export interface HostConnectionSettings extends SshEndpointSettings {
   /** The bastion the host is reached through (`jump-host`), when there is one. */
   readonly jump?: JumpHostSettings;
 }
 
 /** A bastion: its own address, user, key and pins. */
-export interface JumpHostSettings {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  /** `jump-ssh-key`, or the host's `ssh-key` when it is not given; masked. */
-  readonly sshKey: string;
-  readonly sshKeyPassphrase?: string;
-  /** `jump-known-hosts`: the bastion's pinned keys, one entry a line. */
-  readonly knownHosts: readonly string[];
-}
+export type JumpHostSettings = SshEndpointSettings;
 
 export interface HostTargetSettings {
   readonly appDir: string;
