@@ -63738,12 +63738,12 @@ function removeTrailingSlash(url) {
  * own error id and message, and a hint.
  */
 class DigitalOceanApiError extends Error {
+    name = 'DigitalOceanApiError';
     operation;
     status;
     errorId;
     apiMessage;
     requestId;
-    name = 'DigitalOceanApiError';
     constructor(
     /** `GET /v2/droplets` */
     operation, status, 
@@ -63759,10 +63759,10 @@ class DigitalOceanApiError extends Error {
 }
 /** A rate limit that would take longer to clear than the client is allowed to wait. */
 class DigitalOceanRateLimitError extends Error {
+    name = 'DigitalOceanRateLimitError';
     operation;
     waitSeconds;
     maxWaitSeconds;
-    name = 'DigitalOceanRateLimitError';
     constructor(operation, waitSeconds, maxWaitSeconds) {
         super(`${operation}: DigitalOcean's rate limit is used up and asks to wait ${waitSeconds} s, more than the ${maxWaitSeconds} s this run may wait; ` +
             'nothing else was sent. Run again later, or raise the wait limit; other jobs using the same token share its limit (5,000 requests an hour, 250 a minute).');
@@ -63773,9 +63773,9 @@ class DigitalOceanRateLimitError extends Error {
 }
 /** A request that did not get an answer (connection refused, reset, timed out). */
 class DigitalOceanUnreachableError extends Error {
+    name = 'DigitalOceanUnreachableError';
     operation;
     mayHaveTakenEffect;
-    name = 'DigitalOceanUnreachableError';
     constructor(operation, cause, mayHaveTakenEffect) {
         const why = cause instanceof Error ? cause.message : String(cause);
         super(`${operation}: no answer from DigitalOcean (${why}).` +
@@ -63840,7 +63840,6 @@ function integerHeader(headers, name) {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 const RETRIED_STATUS = new Set([500, 502, 503, 504]);
 class ApiTransport {
-    options;
     stats = { requests: 0, writes: 0, retries: 0, rateLimitWaits: 0, lastRateLimit: undefined };
     maxWaitSeconds;
     maxRetries;
@@ -63849,6 +63848,7 @@ class ApiTransport {
     send;
     sleep;
     now;
+    options;
     constructor(options) {
         this.options = options;
         this.maxWaitSeconds = options.maxWaitSeconds ?? 120;
@@ -64029,10 +64029,10 @@ function describeChanges(changes, planned) {
 }
 /** A failure partway: says what this run had already created or changed, so nothing is left unreported. */
 class ProvisionError extends Error {
+    name = 'ProvisionError';
     phase;
     cause;
     done;
-    name = 'ProvisionError';
     constructor(phase, cause, done) {
         const why = cause instanceof Error ? cause.message : String(cause);
         const applied = done.filter((c) => c.applied && c.kind !== 'unchanged');
@@ -64422,8 +64422,8 @@ const USER_DATA_LIMIT = 64 * 1024;
 /** Docker's apt signing key (download.docker.com/linux/debian/gpg). */
 const DOCKER_APT_KEY_FINGERPRINT = '9DC858229FC7DD38854AE2D88D81803C0EBFCD88';
 class UserDataTooLargeError extends Error {
-    bytes;
     name = 'UserDataTooLargeError';
+    bytes;
     constructor(bytes) {
         super(`the user data is ${bytes} bytes, over DigitalOcean's limit of ${USER_DATA_LIMIT}: fewer or shorter release keys or SSH ranges`);
         this.bytes = bytes;
@@ -64504,8 +64504,8 @@ function dnsName(dns) {
 
 
 class DnsZoneMissingError extends Error {
-    zone;
     name = 'DnsZoneMissingError';
+    zone;
     constructor(zone) {
         super(`The domain ${zone} is not in this DigitalOcean account: add it (Networking → Domains, with its nameservers pointed at DigitalOcean), or set dns-zone to the domain that holds the name.`);
         this.zone = zone;
@@ -64552,9 +64552,9 @@ async function writeRecord(client, records, dns, type, address) {
 ;// CONCATENATED MODULE: ../packages/digitalocean/lib/action-wait.js
 
 class ActionFailedError extends Error {
+    name = 'ActionFailedError';
     action;
     what;
-    name = 'ActionFailedError';
     constructor(action, what) {
         super(`DigitalOcean action ${action.id} (${action.type ?? 'unknown type'} of ${action.resource_type ?? 'resource'} ${action.resource_id ?? '?'}) ` +
             `for ${what} ended "${action.status}". DigitalOcean did not say why; see the resource's history in the control panel, then run again: ` +
@@ -64564,10 +64564,10 @@ class ActionFailedError extends Error {
     }
 }
 class PollTimeoutError extends Error {
+    name = 'PollTimeoutError';
     what;
     timeoutMs;
     lastState;
-    name = 'PollTimeoutError';
     constructor(what, timeoutMs, lastState) {
         super(`${what} did not finish within ${Math.round(timeoutMs / 1000)} s (last state: ${lastState}). Nothing was undone: run again to converge, or look at it in the control panel.`);
         this.what = what;
@@ -64624,9 +64624,9 @@ async function pollUntil(what, read, done, describe, options) {
 
 
 class TagMatchesManyError extends Error {
+    name = 'TagMatchesManyError';
     tag;
     droplets;
-    name = 'TagMatchesManyError';
     constructor(tag, droplets) {
         super(`The tag ${tag} is on ${droplets.length} Droplets (${droplets.map((d) => `${d.name} id ${d.id}`).join(', ')}); a provisioning tag must name exactly one host. ` +
             `Remove the tag from every Droplet that is not this host (Control panel → Droplet → Tags, or doctl compute droplet untag), or give this host its own tag; nothing was changed.`);
@@ -67643,7 +67643,6 @@ const HOST_NAMES = {
     lockHolder: '.deploy.lock.holder',
 };
 class HostLayout {
-    appDir;
     releasesDir;
     /** The `current` link. */
     current;
@@ -67655,6 +67654,7 @@ class HostLayout {
     /** The flock(1) file of the deploy lock, and who holds it. */
     lockFile;
     lockHolderFile;
+    appDir;
     constructor(appDir) {
         this.appDir = appDir;
         const problem = host_layout_appDirProblem(appDir);
@@ -68046,8 +68046,8 @@ function resolveRequiredValues(lines, defaults) {
  * the file, relative to the source folder, and says how to fix it.
  */
 class ReleaseSourceError extends Error {
-    path;
     name = 'ReleaseSourceError';
+    path;
     constructor(
     /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
     path, problem, options = {}) {
@@ -68242,8 +68242,8 @@ function pinnedImageReference(repository, digest) {
 
 const HEALTH_BODIES = (/* unused pure expression or super */ null && (['status', 'status-and-service']));
 class StackProfileError extends Error {
-    problems;
     name = 'StackProfileError';
+    problems;
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${stack_profile_formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -69418,8 +69418,8 @@ function error(file, line, message, fix) {
 
 const VALUES_ORIGIN = 'input:values';
 class ProductionValuesRefusedError extends Error {
-    findings;
     name = 'ProductionValuesRefusedError';
+    findings;
     constructor(findings) {
         super(`The production values fail the gatekeeper's checks, so nothing was provisioned:\n${findings
             .map((f) => `  - ${f.file ?? VALUES_ORIGIN}${f.line === null ? '' : `:${f.line}`}: ${f.message}. ${f.fix}`)

@@ -71733,7 +71733,6 @@ const HOST_NAMES = {
     lockHolder: '.deploy.lock.holder',
 };
 class HostLayout {
-    appDir;
     releasesDir;
     /** The `current` link. */
     current;
@@ -71745,6 +71744,7 @@ class HostLayout {
     /** The flock(1) file of the deploy lock, and who holds it. */
     lockFile;
     lockHolderFile;
+    appDir;
     constructor(appDir) {
         this.appDir = appDir;
         const problem = appDirProblem(appDir);
@@ -74737,8 +74737,8 @@ function releaseIdFor(createdAt, gitSha) {
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    problems;
     name = 'StackProfileError';
+    problems;
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -75185,8 +75185,8 @@ async function readInstalledRelease(connection, layout, releaseId, options = {})
 
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
-    reason;
     name = 'HostVerificationError';
+    reason;
     constructor(message, 
     /** The verify script's own reason (one line). */
     reason, options) {
@@ -75434,10 +75434,10 @@ async function releaseSecretPaths(connection, layout, manifest) {
 
 /** Why a release may not become current; `stage` says which check refused it. */
 class ReleaseRefusedError extends Error {
+    name = 'ReleaseRefusedError';
     releaseId;
     stage;
     reason;
-    name = 'ReleaseRefusedError';
     constructor(releaseId, stage, reason, message, options) {
         super(message, options);
         this.releaseId = releaseId;
@@ -75634,8 +75634,8 @@ function compose_command_composeArgv(target, subcommand) {
 
 const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
-    mark;
     name = 'HostHaltedError';
+    mark;
     constructor(message, mark) {
         super(message);
         this.mark = mark;
@@ -75849,8 +75849,8 @@ async function upStackExcept(connection, target, held, logger) {
  */
 /** The run was cancelled; `phase` says where the cancellation arrived. */
 class CancelledError extends Error {
-    phase;
     name = 'CancelledError';
+    phase;
     constructor(message, phase) {
         super(message);
         this.phase = phase;
@@ -76847,8 +76847,8 @@ function sleep(ms, signal) {
 
 /** The release did not verify within its timeout; the report names every failing service and check. */
 class StackUnhealthyError extends Error {
-    report;
     name = 'StackUnhealthyError';
+    report;
     constructor(report) {
         const failures = report.failures.slice(0, 5).map((f) => `${f.service} ${f.check}: ${f.detail}`);
         const more = report.failures.length > 5 ? ` (and ${report.failures.length - 5} more)` : '';
@@ -76885,8 +76885,8 @@ function shutdownGroups(profile, scope) {
     return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
 }
 class OrderlyStopError extends Error {
-    stopped;
     name = 'OrderlyStopError';
+    stopped;
     constructor(message, stopped, options) {
         super(message, options);
         this.stopped = stopped;
@@ -77584,8 +77584,6 @@ class PhaseClock {
 
 
 class HostSessionRun {
-    connection;
-    request;
     layout;
     project;
     logger;
@@ -77599,6 +77597,8 @@ class HostSessionRun {
     journalWritten = false;
     /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
     ending = false;
+    connection;
+    request;
     constructor(connection, request) {
         this.connection = connection;
         this.request = request;
@@ -77844,8 +77844,8 @@ async function endCancelled(run) {
 
 ;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
 class DeployLockBusyError extends Error {
-    holder;
     name = 'DeployLockBusyError';
+    holder;
     constructor(host, waitedSeconds, holder) {
         const who = holder === undefined
             ? 'a deploy whose holder file could not be read'
@@ -78746,8 +78746,8 @@ function databaseTarget(profile) {
     return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
 }
 class MigrationFailedError extends Error {
-    file;
     name = 'MigrationFailedError';
+    file;
     constructor(file, detail, options) {
         super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
         this.file = file;
@@ -79442,8 +79442,8 @@ function sha256Hex(bytes) {
 
 
 class release_admission_ReleaseRefusedError extends Error {
-    reason;
     name = 'ReleaseRefusedError';
+    reason;
     constructor(reason, message) {
         super(message);
         this.reason = reason;
@@ -79835,8 +79835,8 @@ async function checkMigrationContent(connection, layout, releaseId, pending) {
 
 
 class MigrationNotRecordedError extends Error {
-    file;
     name = 'MigrationNotRecordedError';
+    file;
     constructor(file, message) {
         super(message);
         this.file = file;

@@ -71740,7 +71740,6 @@ const HOST_NAMES = {
     lockHolder: '.deploy.lock.holder',
 };
 class HostLayout {
-    appDir;
     releasesDir;
     /** The `current` link. */
     current;
@@ -71752,6 +71751,7 @@ class HostLayout {
     /** The flock(1) file of the deploy lock, and who holds it. */
     lockFile;
     lockHolderFile;
+    appDir;
     constructor(appDir) {
         this.appDir = appDir;
         const problem = appDirProblem(appDir);
@@ -74566,8 +74566,8 @@ function releaseIdFor(createdAt, gitSha) {
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    problems;
     name = 'StackProfileError';
+    problems;
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -76627,8 +76627,8 @@ function checkProject(project) {
 
 /** The release did not verify within its timeout; the report names every failing service and check. */
 class StackUnhealthyError extends Error {
-    report;
     name = 'StackUnhealthyError';
+    report;
     constructor(report) {
         const failures = report.failures.slice(0, 5).map((f) => `${f.service} ${f.check}: ${f.detail}`);
         const more = report.failures.length > 5 ? ` (and ${report.failures.length - 5} more)` : '';
@@ -76662,8 +76662,8 @@ function requireHealthyRelease(connection, manifest, request) {
 
 const halt_mark_NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 class HostHaltedError extends Error {
-    mark;
     name = 'HostHaltedError';
+    mark;
     constructor(message, mark) {
         super(message);
         this.mark = mark;
@@ -76895,8 +76895,8 @@ function parseGuardRecord(json, alive) {
  */
 /** The run was cancelled; `phase` says where the cancellation arrived. */
 class CancelledError extends Error {
-    phase;
     name = 'CancelledError';
+    phase;
     constructor(message, phase) {
         super(message);
         this.phase = phase;
@@ -77169,8 +77169,8 @@ function databaseTarget(profile) {
     return { service: profile.database.service, user: profile.database.user, database: profile.database.name };
 }
 class MigrationFailedError extends Error {
-    file;
     name = 'MigrationFailedError';
+    file;
     constructor(file, detail, options) {
         super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
         this.file = file;
@@ -77368,8 +77368,6 @@ class PhaseClock {
 
 
 class HostSessionRun {
-    connection;
-    request;
     layout;
     project;
     logger;
@@ -77383,6 +77381,8 @@ class HostSessionRun {
     journalWritten = false;
     /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
     ending = false;
+    connection;
+    request;
     constructor(connection, request) {
         this.connection = connection;
         this.request = request;
@@ -77607,8 +77607,8 @@ function guardPlanFor(run, plan) {
 
 ;// CONCATENATED MODULE: ../packages/host/lib/lock-holder.js
 class DeployLockBusyError extends Error {
-    holder;
     name = 'DeployLockBusyError';
+    holder;
     constructor(host, waitedSeconds, holder) {
         const who = holder === undefined
             ? 'a deploy whose holder file could not be read'
@@ -78241,8 +78241,8 @@ async function readHost(run) {
 
 /** The host refused the bundle: its own verification failed. */
 class HostVerificationError extends Error {
-    reason;
     name = 'HostVerificationError';
+    reason;
     constructor(message, 
     /** The verify script's own reason (one line). */
     reason, options) {
@@ -78459,8 +78459,8 @@ function sha256Hex(bytes) {
 
 
 class ReleaseRefusedError extends Error {
-    reason;
     name = 'ReleaseRefusedError';
+    reason;
     constructor(reason, message) {
         super(message);
         this.reason = reason;
@@ -78852,8 +78852,8 @@ async function checkMigrationContent(connection, layout, releaseId, pending) {
 
 
 class MigrationNotRecordedError extends Error {
-    file;
     name = 'MigrationNotRecordedError';
+    file;
     constructor(file, message) {
         super(message);
         this.file = file;
@@ -79147,10 +79147,10 @@ async function deployRelease(connection, request) {
 
 /** Why a release may not become current; `stage` says which check refused it. */
 class release_check_ReleaseRefusedError extends Error {
+    name = 'ReleaseRefusedError';
     releaseId;
     stage;
     reason;
-    name = 'ReleaseRefusedError';
     constructor(releaseId, stage, reason, message, options) {
         super(message, options);
         this.releaseId = releaseId;
@@ -79329,8 +79329,8 @@ function shutdownGroups(profile, scope) {
     return profile.groups.filter((g) => scope === 'all' || g.trading).map((g) => g.services);
 }
 class OrderlyStopError extends Error {
-    stopped;
     name = 'OrderlyStopError';
+    stopped;
     constructor(message, stopped, options) {
         super(message, options);
         this.stopped = stopped;
@@ -80569,10 +80569,10 @@ function findSigningKey(manifestBytes, signature, trustedKeys) {
 
 
 class BundleVerificationError extends Error {
-    check;
-    path;
     name = 'BundleVerificationError';
     /** `path`: the file at fault, relative to the bundle folder. */
+    check;
+    path;
     constructor(check, message, path) {
         super(message);
         this.check = check;

@@ -46325,8 +46325,8 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  * the file, relative to the source folder, and says how to fix it.
  */
 class release_source_error_ReleaseSourceError extends Error {
-    path;
     name = 'ReleaseSourceError';
+    path;
     constructor(
     /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
     path, problem, options = {}) {
@@ -46624,8 +46624,8 @@ function pinnedImageReference(repository, digest) {
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    problems;
     name = 'StackProfileError';
+    problems;
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${stack_profile_formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -47615,9 +47615,9 @@ function resolveReference(text, reference, values, unresolved) {
 ;// CONCATENATED MODULE: ../../packages/gatekeeper/lib/located-yaml.js
 
 class YamlSyntaxError extends Error {
+    name = 'YamlSyntaxError';
     file;
     line;
-    name = 'YamlSyntaxError';
     constructor(message, file, line) {
         super(message);
         this.file = file;
@@ -47744,9 +47744,9 @@ function scalarText(node) {
 
 
 class ComposeFileError extends Error {
+    name = 'ComposeFileError';
     file;
     line;
-    name = 'ComposeFileError';
     constructor(message, file, line) {
         super(message);
         this.file = file;

@@ -47414,9 +47414,9 @@ function describeBadDigest(text) {
 
 ;// CONCATENATED MODULE: ../../packages/matrix/lib/matrix-input-error.js
 class MatrixInputError extends Error {
+    name = 'MatrixInputError';
     topic;
     problems;
-    name = 'MatrixInputError';
     constructor(topic, headline, 
     /** Every problem found, one line each (the message lists them too). */
     problems = [], options = {}) {
@@ -47958,8 +47958,8 @@ async function readDigestsFolder(dir, knownServices) {
  * Writes are atomic (a temporary file renamed into place).
  */
 class DirectoryDigestCache {
-    dir;
     description;
+    dir;
     constructor(dir) {
         this.dir = dir;
         this.description = `directory ${dir}`;
@@ -48065,8 +48065,8 @@ var dist = __nccwpck_require__(3483);
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    problems;
     name = 'StackProfileError';
+    problems;
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${stack_profile_formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -48631,8 +48631,8 @@ function localPathsOf(service, section) {
  * the file, relative to the source folder, and says how to fix it.
  */
 class release_source_error_ReleaseSourceError extends Error {
-    path;
     name = 'ReleaseSourceError';
+    path;
     constructor(
     /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
     path, problem, options = {}) {

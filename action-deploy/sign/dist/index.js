@@ -39686,8 +39686,8 @@ function pinnedImageReference(repository, digest) {
  * the file, relative to the source folder, and says how to fix it.
  */
 class ReleaseSourceError extends Error {
-    path;
     name = 'ReleaseSourceError';
+    path;
     constructor(
     /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
     path, problem, options = {}) {
@@ -40105,8 +40105,8 @@ function releaseIdFor(createdAt, gitSha) {
 
 const HEALTH_BODIES = ['status', 'status-and-service'];
 class StackProfileError extends Error {
-    problems;
     name = 'StackProfileError';
+    problems;
     constructor(prefix, problems) {
         super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
         this.problems = problems;
@@ -40842,9 +40842,9 @@ async function checkServicesFile(path, displayPath = path) {
 
 
 class DigestError extends Error {
-    origin;
     name = 'DigestError';
     /** `origin`: which of the caller's inputs is at fault. */
+    origin;
     constructor(origin, message) {
         super(message);
         this.origin = origin;
@@ -41153,10 +41153,10 @@ function findSigningKey(manifestBytes, signature, trustedKeys) {
 
 
 class BundleVerificationError extends Error {
-    check;
-    path;
     name = 'BundleVerificationError';
     /** `path`: the file at fault, relative to the bundle folder. */
+    check;
+    path;
     constructor(check, message, path) {
         super(message);
         this.check = check;

@@ -32,7 +32,9 @@ export function readInputsFrom(source: InputSource): void {
 }
 
 export class InputReader {
-  constructor(private readonly source: InputSource = defaultSource) {}
+  private readonly source: InputSource;
+  constructor(source: InputSource = defaultSource) {
+    this.source = source;}
 
   /** A required input; a missing or empty one is a ConfigurationError naming it. */
   required(name: string, hint?: string): string {

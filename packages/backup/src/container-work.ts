@@ -102,7 +102,9 @@ export async function streamFromContainer(
 
 /** Lines `marker name value` a script reported on stderr. */
 export class MarkedLines {
-  constructor(readonly lines: readonly string[]) {}
+  readonly lines: readonly string[];
+  constructor(lines: readonly string[]) {
+    this.lines = lines;}
 
   /** The value after `prefix ` in the first line that starts with it ('' when there is none). */
   value(prefix: string): string {

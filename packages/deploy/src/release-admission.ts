@@ -32,8 +32,10 @@ export type RefusalReason = 'manifest-differs' | 'older' | 'marked-bad';
 export class ReleaseRefusedError extends Error {
   override readonly name = 'ReleaseRefusedError';
 
-  constructor(readonly reason: RefusalReason, message: string) {
+  readonly reason: RefusalReason;
+  constructor(reason: RefusalReason, message: string) {
     super(message);
+    this.reason = reason;
   }
 }
 

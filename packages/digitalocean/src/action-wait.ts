@@ -23,19 +23,29 @@ export interface PollOptions {
 
 export class ActionFailedError extends Error {
   override readonly name = 'ActionFailedError';
-  constructor(readonly action: Action, readonly what: string) {
+  readonly action: Action;
+  readonly what: string;
+  constructor(action: Action, what: string) {
     super(
       `DigitalOcean action ${action.id} (${action.type ?? 'unknown type'} of ${action.resource_type ?? 'resource'} ${action.resource_id ?? '?'}) ` +
         `for ${what} ended "${action.status}". DigitalOcean did not say why; see the resource's history in the control panel, then run again: ` +
         'a run converges from whatever exists.',
     );
+    this.action = action;
+    this.what = what;
   }
 }
 
 export class PollTimeoutError extends Error {
   override readonly name = 'PollTimeoutError';
-  constructor(readonly what: string, readonly timeoutMs: number, readonly lastState: string) {
+  readonly what: string;
+  readonly timeoutMs: number;
+  readonly lastState: string;
+  constructor(what: string, timeoutMs: number, lastState: string) {
     super(`${what} did not finish within ${Math.round(timeoutMs / 1000)} s (last state: ${lastState}). Nothing was undone: run again to converge, or look at it in the control panel.`);
+    this.what = what;
+    this.timeoutMs = timeoutMs;
+    this.lastState = lastState;
   }
 }
 

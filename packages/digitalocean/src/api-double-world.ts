@@ -45,7 +45,9 @@ export class DoubleWorld {
     return this.options.regions[slug] !== undefined;
   }
 
-  constructor(private readonly options: WorldOptions) {}
+  private readonly options: WorldOptions;
+  constructor(options: WorldOptions) {
+    this.options = options;}
 
   addDomain(name: string): void {
     if (!this.domains.has(name)) this.domains.set(name, []);

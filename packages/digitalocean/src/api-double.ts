@@ -64,7 +64,11 @@ export class DigitalOceanApiDouble {
   private remaining = 5000;
   private server: Server | undefined;
 
-  private constructor(private readonly api: OpenAPIBackend, private readonly options: ApiDoubleOptions) {
+  private readonly api: OpenAPIBackend;
+  private readonly options: ApiDoubleOptions;
+  private constructor(api: OpenAPIBackend, options: ApiDoubleOptions) {
+    this.api = api;
+    this.options = options;
     this.world = new DoubleWorld({
       regions: options.regions ?? { nyc3: ['s-1vcpu-2gb', 's-2vcpu-4gb', 's-4vcpu-8gb'], fra1: ['s-1vcpu-2gb', 's-2vcpu-4gb'], sgp1: ['s-1vcpu-2gb'] },
       images: options.images ?? ['debian-12-x64', 'debian-13-x64', 'ubuntu-24-04-x64'],

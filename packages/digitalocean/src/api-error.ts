@@ -6,16 +6,26 @@
 export class DigitalOceanApiError extends Error {
   override readonly name = 'DigitalOceanApiError';
 
+  readonly operation: string;
+  readonly status: number;
+  readonly errorId: string;
+  readonly apiMessage: string;
+  readonly requestId?: string;
   constructor(
     /** `GET /v2/droplets` */
-    readonly operation: string,
-    readonly status: number,
+    operation: string,
+    status: number,
     /** DigitalOcean's error id (`unauthorized`, `too_many_requests`, `unprocessable_entity`, ...). */
-    readonly errorId: string,
-    readonly apiMessage: string,
-    readonly requestId?: string,
+    errorId: string,
+    apiMessage: string,
+    requestId?: string,
   ) {
     super(`${operation} failed: DigitalOcean answered ${status} ${errorId}: ${apiMessage}${requestId === undefined ? '' : ` (request id ${requestId})`}. ${hintFor(status)}`);
+    this.operation = operation;
+    this.status = status;
+    this.errorId = errorId;
+    this.apiMessage = apiMessage;
+    this.requestId = requestId;
   }
 }
 
@@ -23,11 +33,17 @@ export class DigitalOceanApiError extends Error {
 export class DigitalOceanRateLimitError extends Error {
   override readonly name = 'DigitalOceanRateLimitError';
 
-  constructor(readonly operation: string, readonly waitSeconds: number, readonly maxWaitSeconds: number) {
+  readonly operation: string;
+  readonly waitSeconds: number;
+  readonly maxWaitSeconds: number;
+  constructor(operation: string, waitSeconds: number, maxWaitSeconds: number) {
     super(
       `${operation}: DigitalOcean's rate limit is used up and asks to wait ${waitSeconds} s, more than the ${maxWaitSeconds} s this run may wait; ` +
         'nothing else was sent. Run again later, or raise the wait limit; other jobs using the same token share its limit (5,000 requests an hour, 250 a minute).',
     );
+    this.operation = operation;
+    this.waitSeconds = waitSeconds;
+    this.maxWaitSeconds = maxWaitSeconds;
   }
 }
 
@@ -35,13 +51,17 @@ export class DigitalOceanRateLimitError extends Error {
 export class DigitalOceanUnreachableError extends Error {
   override readonly name = 'DigitalOceanUnreachableError';
 
-  constructor(readonly operation: string, cause: unknown, readonly mayHaveTakenEffect: boolean) {
+  readonly operation: string;
+  readonly mayHaveTakenEffect: boolean;
+  constructor(operation: string, cause: unknown, mayHaveTakenEffect: boolean) {
     const why = cause instanceof Error ? cause.message : String(cause);
     super(
       `${operation}: no answer from DigitalOcean (${why}).` +
         (mayHaveTakenEffect ? ' The request may have taken effect: run again, the next run finds what exists by its tag.' : ''),
       { cause },
     );
+    this.operation = operation;
+    this.mayHaveTakenEffect = mayHaveTakenEffect;
   }
 }
 

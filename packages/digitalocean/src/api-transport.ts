@@ -56,7 +56,9 @@ export class ApiTransport {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
 
-  constructor(private readonly options: TransportOptions) {
+  private readonly options: TransportOptions;
+  constructor(options: TransportOptions) {
+    this.options = options;
     this.maxWaitSeconds = options.maxWaitSeconds ?? 120;
     this.maxRetries = options.maxRetries ?? 4;
     this.retryDelayMs = options.retryDelayMs ?? 500;

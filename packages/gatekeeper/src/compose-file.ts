@@ -20,12 +20,16 @@ export interface LocatedReference extends VariableReference {
 
 export class ComposeFileError extends Error {
   override readonly name = 'ComposeFileError';
+  readonly file: string;
+  readonly line: number | null;
   constructor(
     message: string,
-    readonly file: string,
-    readonly line: number | null,
+    file: string,
+    line: number | null,
   ) {
     super(message);
+    this.file = file;
+    this.line = line;
   }
 }
 

@@ -48,12 +48,16 @@ export interface LocatedDocument {
 
 export class YamlSyntaxError extends Error {
   override readonly name = 'YamlSyntaxError';
+  readonly file: string;
+  readonly line: number | null;
   constructor(
     message: string,
-    readonly file: string,
-    readonly line: number | null,
+    file: string,
+    line: number | null,
   ) {
     super(message);
+    this.file = file;
+    this.line = line;
   }
 }
 
@@ -76,11 +80,17 @@ export function parseLocatedYaml(text: string, file: string): LocatedDocument {
 }
 
 class LocatedConverter {
+  private readonly document: Document;
+  private readonly lineCounter: LineCounter;
+  private readonly file: string;
   constructor(
-    private readonly document: Document,
-    private readonly lineCounter: LineCounter,
-    private readonly file: string,
-  ) {}
+    document: Document,
+    lineCounter: LineCounter,
+    file: string,
+  ) {
+    this.document = document;
+    this.lineCounter = lineCounter;
+    this.file = file;}
 
   convert(node: unknown, depth = 0): LocatedNode {
     if (depth > 64) throw new YamlSyntaxError(`${this.file}: nesting too deep (recursive alias?)`, this.file, null);

@@ -29,8 +29,10 @@ const NONCE_PATTERN = /^[0-9a-f]{16,64}$/;
 export class HostHaltedError extends Error {
   override readonly name = 'HostHaltedError';
 
-  constructor(message: string, readonly mark: HaltMark) {
+  readonly mark: HaltMark;
+  constructor(message: string, mark: HaltMark) {
     super(message);
+    this.mark = mark;
   }
 }
 

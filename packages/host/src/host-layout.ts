@@ -81,7 +81,9 @@ export class HostLayout {
   readonly lockFile: string;
   readonly lockHolderFile: string;
 
-  constructor(readonly appDir: string) {
+  readonly appDir: string;
+  constructor(appDir: string) {
+    this.appDir = appDir;
     const problem = appDirProblem(appDir);
     if (problem !== undefined) throw new Error(`The application folder ${JSON.stringify(appDir)} is not usable: ${problem}.`);
     const below = (name: keyof typeof HOST_NAMES): string => `${appDir}/${HOST_NAMES[name]}`;

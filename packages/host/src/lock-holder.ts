@@ -23,7 +23,8 @@ export interface LockHolderRecord extends Partial<LockHolderInfo> {
 export class DeployLockBusyError extends Error {
   override readonly name = 'DeployLockBusyError';
 
-  constructor(host: string, waitedSeconds: number, readonly holder: LockHolderRecord | undefined) {
+  readonly holder: LockHolderRecord | undefined;
+  constructor(host: string, waitedSeconds: number, holder: LockHolderRecord | undefined) {
     const who =
       holder === undefined
         ? 'a deploy whose holder file could not be read'
@@ -34,6 +35,7 @@ export class DeployLockBusyError extends Error {
         'Let that deploy finish and run this one again, or raise lock-timeout. The lock lives as long as its deploy is alive: ' +
         'a killed deploy frees it at once, a frozen or cut-off one within its heartbeat-timeout.',
     );
+    this.holder = holder;
   }
 }
 

@@ -15,8 +15,10 @@ import { type DatabaseTarget, MIGRATIONS_TABLE } from './migrations.js';
 export class MigrationNotRecordedError extends Error {
   override readonly name = 'MigrationNotRecordedError';
 
-  constructor(readonly file: string, message: string) {
+  readonly file: string;
+  constructor(file: string, message: string) {
     super(message);
+    this.file = file;
   }
 }
 

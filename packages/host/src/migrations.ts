@@ -39,8 +39,10 @@ export function databaseTarget(profile: StackProfile): DatabaseTarget {
 export class MigrationFailedError extends Error {
   override readonly name = 'MigrationFailedError';
 
-  constructor(readonly file: string, detail: string, options?: { cause?: unknown }) {
+  readonly file: string;
+  constructor(file: string, detail: string, options?: { cause?: unknown }) {
     super(`Migration ${file} failed and was rolled back (it ran in one transaction; nothing of it was kept): ${detail}`, options);
+    this.file = file;
   }
 }
 

@@ -23,13 +23,15 @@ import type { HostScriptName } from './host-scripts.js';
 export class HostVerificationError extends Error {
   override readonly name = 'HostVerificationError';
 
+  readonly reason: string;
   constructor(
     message: string,
     /** The verify script's own reason (one line). */
-    readonly reason: string,
+    reason: string,
     options?: ErrorOptions,
   ) {
     super(message, options);
+    this.reason = reason;
   }
 }
 

@@ -13,7 +13,9 @@ import { isImageDigest } from './image-digest.js';
 export class DirectoryDigestCache implements DigestCache {
   readonly description: string;
 
-  constructor(readonly dir: string) {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;
     this.description = `directory ${dir}`;
   }
 

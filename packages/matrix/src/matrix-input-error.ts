@@ -19,17 +19,21 @@ export type MatrixInputTopic =
 export class MatrixInputError extends Error {
   override readonly name = 'MatrixInputError';
 
+  readonly topic: MatrixInputTopic;
+  readonly problems: readonly string[];
   constructor(
-    readonly topic: MatrixInputTopic,
+    topic: MatrixInputTopic,
     headline: string,
     /** Every problem found, one line each (the message lists them too). */
-    readonly problems: readonly string[] = [],
+    problems: readonly string[] = [],
     options: { cause?: unknown } = {},
   ) {
     super(
       problems.length === 0 ? headline : `${headline}\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       options.cause === undefined ? undefined : { cause: options.cause },
     );
+    this.topic = topic;
+    this.problems = problems;
   }
 }
 

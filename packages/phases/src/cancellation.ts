@@ -9,8 +9,10 @@
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';
 
-  constructor(message: string, readonly phase: string | undefined) {
+  readonly phase: string | undefined;
+  constructor(message: string, phase: string | undefined) {
     super(message);
+    this.phase = phase;
   }
 }
 

@@ -49,10 +49,14 @@ export abstract class HostSessionRun<Request extends HostSessionRequest> {
   /** Set once the run handles its end: a cancellation arriving then no longer aborts host work. */
   ending = false;
 
+  readonly connection: SshConnection;
+  readonly request: Request;
   constructor(
-    readonly connection: SshConnection,
-    readonly request: Request,
+    connection: SshConnection,
+    request: Request,
   ) {
+    this.connection = connection;
+    this.request = request;
     this.layout = request.layout;
     this.project = request.project;
     this.logger = request.logger;

@@ -19,8 +19,10 @@ export const DOCKER_APT_KEY_FINGERPRINT = '9DC858229FC7DD38854AE2D88D81803C0EBFC
 
 export class UserDataTooLargeError extends Error {
   override readonly name = 'UserDataTooLargeError';
-  constructor(readonly bytes: number) {
+  readonly bytes: number;
+  constructor(bytes: number) {
     super(`the user data is ${bytes} bytes, over DigitalOcean's limit of ${USER_DATA_LIMIT}: fewer or shorter release keys or SSH ranges`);
+    this.bytes = bytes;
   }
 }
 

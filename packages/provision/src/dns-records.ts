@@ -13,8 +13,10 @@ export type RecordType = 'A' | 'AAAA';
 
 export class DnsZoneMissingError extends Error {
   override readonly name = 'DnsZoneMissingError';
-  constructor(readonly zone: string) {
+  readonly zone: string;
+  constructor(zone: string) {
     super(`The domain ${zone} is not in this DigitalOcean account: add it (Networking → Domains, with its nameservers pointed at DigitalOcean), or set dns-zone to the domain that holds the name.`);
+    this.zone = zone;
   }
 }
 

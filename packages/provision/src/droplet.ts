@@ -13,11 +13,15 @@ import { change, type ResourceChange } from './resource-change.js';
 
 export class TagMatchesManyError extends Error {
   override readonly name = 'TagMatchesManyError';
-  constructor(readonly tag: string, readonly droplets: readonly Droplet[]) {
+  readonly tag: string;
+  readonly droplets: readonly Droplet[];
+  constructor(tag: string, droplets: readonly Droplet[]) {
     super(
       `The tag ${tag} is on ${droplets.length} Droplets (${droplets.map((d) => `${d.name} id ${d.id}`).join(', ')}); a provisioning tag must name exactly one host. ` +
         `Remove the tag from every Droplet that is not this host (Control panel → Droplet → Tags, or doctl compute droplet untag), or give this host its own tag; nothing was changed.`,
     );
+    this.tag = tag;
+    this.droplets = droplets;
   }
 }
 

@@ -27,12 +27,14 @@ export interface HostValues {
 
 export class ProductionValuesRefusedError extends Error {
   override readonly name = 'ProductionValuesRefusedError';
-  constructor(readonly findings: readonly Finding[]) {
+  readonly findings: readonly Finding[];
+  constructor(findings: readonly Finding[]) {
     super(
       `The production values fail the gatekeeper's checks, so nothing was provisioned:\n${findings
         .map((f) => `  - ${f.file ?? VALUES_ORIGIN}${f.line === null ? '' : `:${f.line}`}: ${f.message}. ${f.fix}`)
         .join('\n')}`,
     );
+    this.findings = findings;
   }
 }
 

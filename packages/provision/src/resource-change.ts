@@ -47,7 +47,10 @@ export function describeChanges(changes: readonly ResourceChange[], planned: boo
 /** A failure partway: says what this run had already created or changed, so nothing is left unreported. */
 export class ProvisionError extends Error {
   override readonly name = 'ProvisionError';
-  constructor(readonly phase: string, override readonly cause: unknown, readonly done: readonly ResourceChange[]) {
+  readonly phase: string;
+  override readonly cause: unknown;
+  readonly done: readonly ResourceChange[];
+  constructor(phase: string, cause: unknown, done: readonly ResourceChange[]) {
     const why = cause instanceof Error ? cause.message : String(cause);
     const applied = done.filter((c) => c.applied && c.kind !== 'unchanged');
     super(
@@ -57,5 +60,8 @@ export class ProvisionError extends Error {
           : ` Already done by this run, and left in place (the next run converges from it): ${applied.map((c) => `${c.resource} ${c.name}${c.id === undefined ? '' : ` (${c.id})`} ${kindLabel(c.kind, false)}`).join('; ')}.`),
       { cause },
     );
+    this.phase = phase;
+    this.cause = cause;
+    this.done = done;
   }
 }

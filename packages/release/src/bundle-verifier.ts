@@ -19,8 +19,12 @@ export class BundleVerificationError extends Error {
   override readonly name = 'BundleVerificationError';
 
   /** `path`: the file at fault, relative to the bundle folder. */
-  constructor(readonly check: BundleCheck, message: string, readonly path?: string) {
+  readonly check: BundleCheck;
+  readonly path?: string;
+  constructor(check: BundleCheck, message: string, path?: string) {
     super(message);
+    this.check = check;
+    this.path = path;
   }
 }
 

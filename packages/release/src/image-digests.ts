@@ -19,8 +19,10 @@ export class DigestError extends Error {
   override readonly name = 'DigestError';
 
   /** `origin`: which of the caller's inputs is at fault. */
-  constructor(readonly origin: DigestOrigin, message: string) {
+  readonly origin: DigestOrigin;
+  constructor(origin: DigestOrigin, message: string) {
     super(message);
+    this.origin = origin;
   }
 }
 

@@ -5,12 +5,14 @@
 export class ReleaseSourceError extends Error {
   override readonly name: string = 'ReleaseSourceError';
 
+  readonly path: string;
   constructor(
     /** The file or folder at fault, relative to the source folder (or as given, when outside it). */
-    readonly path: string,
+    path: string,
     problem: string,
     options: { cause?: unknown } = {},
   ) {
     super(`${path}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.path = path;
   }
 }

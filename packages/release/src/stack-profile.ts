@@ -54,8 +54,10 @@ export interface StackProfileProblem {
 export class StackProfileError extends Error {
   override readonly name = 'StackProfileError';
 
-  constructor(prefix: string, readonly problems: readonly StackProfileProblem[]) {
+  readonly problems: readonly StackProfileProblem[];
+  constructor(prefix: string, problems: readonly StackProfileProblem[]) {
     super(`${prefix}${problems.map((p) => `${formatAt(p.at)}: ${p.problem}`).join('; ')}`);
+    this.problems = problems;
   }
 }
 

@@ -37,8 +37,10 @@ export interface StoppedGroup {
 export class OrderlyStopError extends Error {
   override readonly name = 'OrderlyStopError';
 
-  constructor(message: string, readonly stopped: readonly StoppedGroup[], options?: ErrorOptions) {
+  readonly stopped: readonly StoppedGroup[];
+  constructor(message: string, stopped: readonly StoppedGroup[], options?: ErrorOptions) {
     super(message, options);
+    this.stopped = stopped;
   }
 }
 

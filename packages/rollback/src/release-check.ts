@@ -30,8 +30,14 @@ export interface CheckedRelease {
 export class ReleaseRefusedError extends Error {
   override readonly name = 'ReleaseRefusedError';
 
-  constructor(readonly releaseId: string, readonly stage: 'verify' | 'secrets' | 'images', readonly reason: string, message: string, options?: ErrorOptions) {
+  readonly releaseId: string;
+  readonly stage: 'verify' | 'secrets' | 'images';
+  readonly reason: string;
+  constructor(releaseId: string, stage: 'verify' | 'secrets' | 'images', reason: string, message: string, options?: ErrorOptions) {
     super(message, options);
+    this.releaseId = releaseId;
+    this.stage = stage;
+    this.reason = reason;
   }
 }
 

@@ -9,14 +9,18 @@ export type SpacesProblem = 'credentials' | 'bucket' | 'endpoint' | 'unavailable
 export class SpacesError extends Error {
   override readonly name = 'SpacesError';
 
+  readonly problem: SpacesProblem;
+  readonly status?: number;
   constructor(
     message: string,
-    readonly problem: SpacesProblem,
+    problem: SpacesProblem,
     /** The HTTP status the store answered, when it answered. */
-    readonly status?: number,
+    status?: number,
     options?: ErrorOptions,
   ) {
     super(message, options);
+    this.problem = problem;
+    this.status = status;
   }
 }
 

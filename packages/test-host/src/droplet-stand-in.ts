@@ -22,7 +22,11 @@ export interface BootOptions {
 }
 
 export class DropletStandIn {
-  constructor(readonly name: string, private readonly stateDir: string) {}
+  readonly name: string;
+  private readonly stateDir: string;
+  constructor(name: string, stateDir: string) {
+    this.name = name;
+    this.stateDir = stateDir;}
 
   get dir(): string {
     return join(this.stateDir, 'droplet', this.name);

@@ -8,10 +8,12 @@ import { verifyStack, type VerifyOptions } from './verify-stack.js';
 export class StackUnhealthyError extends Error {
   override readonly name = 'StackUnhealthyError';
 
-  constructor(readonly report: VerifyReport) {
+  readonly report: VerifyReport;
+  constructor(report: VerifyReport) {
     const failures = report.failures.slice(0, 5).map((f) => `${f.service} ${f.check}: ${f.detail}`);
     const more = report.failures.length > 5 ? ` (and ${report.failures.length - 5} more)` : '';
     super(`Release ${report.releaseId} did not verify within ${Math.round(report.timeoutMs / 1000)} s: ${failures.join('; ')}${more}`);
+    this.report = report;
   }
 }
 

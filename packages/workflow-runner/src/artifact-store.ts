@@ -19,7 +19,9 @@ export interface ArtifactInfo {
 }
 
 export class ArtifactStore {
-  constructor(readonly dir: string) {}
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;}
 
   private path(name: string): string {
     if (!/^[^/\\:*?"<>|\r\n]+$/.test(name) || name === '.' || name === '..') {

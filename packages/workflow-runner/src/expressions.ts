@@ -27,11 +27,15 @@ export type PlainValue = string | number | boolean | null | PlainValue[] | { [ke
 
 /** A dictionary that refuses reads of keys it does not hold, naming what it is (`steps.sign.outputs`). */
 export class StrictDictionary extends data.Dictionary {
+  readonly what: string;
+  private readonly known: readonly string[] | undefined;
   constructor(
-    readonly what: string,
-    private readonly known: readonly string[] | undefined = undefined,
+    what: string,
+    known: readonly string[] | undefined = undefined,
   ) {
     super();
+    this.what = what;
+    this.known = known;
   }
 
   override get(key: string): data.ExpressionData | undefined {

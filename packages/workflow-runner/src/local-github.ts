@@ -28,7 +28,9 @@ export class LocalGitHub {
   private nextRun = 1;
   readonly concurrency: ConcurrencyGroups;
 
-  constructor(readonly options: LocalGitHubOptions) {
+  readonly options: LocalGitHubOptions;
+  constructor(options: LocalGitHubOptions) {
+    this.options = options;
     this.concurrency = options.concurrency ?? new ConcurrencyGroups();
     options.api.serveArtifacts((runId) => artifactsOfRun(options.scratch, runId));
   }
